@@ -1,0 +1,85 @@
+// What an IMAP session needs from whoever hosts it: the transport (stdio, a TCP or TLS
+// socket), how to log in, and the settings. The stdio command (server/bin/imapd.ts) and
+// the network listener (server/net/) both provide these; the session itself
+// (server/imap/session.ts) knows nothing about sockets or files.
+
+import type { Readable, Writable } from 'node:stream';
+import type { MailStore } from '../backend/mailstore.js';
+
+export interface Transport {
+  input: Readable;
+  output: Writable;
+  /** "127.0.0.1" etc., or "stdin" for the command-line mode. */
+  remoteAddress: string;
+  /** True when the transport is encrypted (implicit TLS, after STARTTLS, or local stdio). */
+  secure: boolean;
+  /**
+   * Present when STARTTLS can be offered. Called after the tagged OK has been written;
+   * resolves with the encrypted transport, which replaces this one. The session drops
+   * whatever plaintext it had buffered beyond the STARTTLS command line.
+   */
+  startTls?: () => Promise<Transport>;
+  /** Close the connection (after the output has been flushed). */
+  close(): void;
+}
+
+export interface LoginResult {
+  user: string;
+  store: MailStore;
+}
+
+export interface Authenticator {
+  /**
+   * Check a username and password. Resolves with the account's store, or with null
+   * for bad credentials or a disabled account (the authenticator applies the failure
+   * delay and throttling before it resolves).
+   */
+  login(user: string, password: string, remoteAddress: string): Promise<LoginResult | null>;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export interface Logger {
+  log(level: LogLevel, message: string, fields?: Record<string, string | number | boolean | undefined>): void;
+}
+
+/** Protocol settings that change how the session behaves (from the imapd config file). */
+export interface SessionSettings {
+  /** IMAP_CAPABILITY words (before TLS); server-added words are computed in capabilities.ts. */
+  capability: string[];
+  /** IMAP_CAPABILITY_TLS words (used once TLS is active). */
+  capabilityTls: string[];
+  /** Personal namespace prefix: "INBOX." (Courier) or "" (IMAP_NAMESPACE_PREFIX setting). */
+  namespacePrefix: '' | 'INBOX.';
+  /** IMAP_ENHANCEDIDLE: realtime IDLE; the continuation says "+ entering ENHANCED idle mode". */
+  enhancedIdle: boolean;
+  /** IMAP_IDLE_TIMEOUT seconds: polling period in IDLE when change notification is unavailable. */
+  idleTimeout: number;
+  /** IMAP_TLS_REQUIRED: no LOGIN/AUTHENTICATE before STARTTLS (LOGINDISABLED). */
+  tlsRequired: boolean;
+  /** IMAP_DISABLETHREADSORT: refuse THREAD and SORT. */
+  disableThreadSort: boolean;
+  /** IMAP_KEYWORDS: 0 disables keywords. */
+  keywords: boolean;
+  /** IMAP_ID_FIELDS bitmask; ID is always offered, fields revealed per the mask. */
+  idFields: number;
+  /** IMAP_TRASHFOLDERNAME. */
+  trashFolder: string;
+  /** IMAP_MOVE_EXPUNGE_TO_TRASH. */
+  moveExpungeToTrash: boolean;
+  /** Longest command line accepted (octets) before answering BAD. */
+  maxLineLength: number;
+  /** Largest literal accepted (octets) before answering BAD / NO [TOOBIG]. */
+  maxLiteralSize: number;
+}
+
+export interface SessionOptions {
+  transport: Transport;
+  settings: SessionSettings;
+  logger: Logger;
+  /** Needed for LOGIN/AUTHENTICATE in the not-authenticated state. */
+  authenticator?: Authenticator;
+  /** Start already authenticated (PREAUTH greeting, or "<tag> OK LOGIN Ok." after imaplogin). */
+  preauth?: { user: string; store: MailStore; loginTag?: string };
+  /** Inactivity limits in ms. */
+  timeouts?: { unauthenticated: number; authenticated: number; literal: number };
+}

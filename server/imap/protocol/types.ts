@@ -1,0 +1,102 @@
+// Shared types of the IMAP protocol layer: what the parser produces and what the
+// response writer consumes. Nothing here knows about files or Maildir.
+
+// ---------------------------------------------------------------------------
+// Parsed command arguments (generic syntax tree produced by the command parser)
+
+export type Token =
+  | { type: 'atom'; value: string }
+  | { type: 'string'; value: Buffer; literal: boolean } // quoted string or literal
+  | { type: 'nil' }
+  | { type: 'list'; items: Token[] } // ( ... )
+  | { type: 'section'; raw: string; items: Token[] }; // BODY[...] part, see fetch parsing
+
+export interface ParsedCommand {
+  tag: string;
+  /** Upper-cased command name; for UID commands: "UID FETCH" etc. */
+  name: string;
+  args: Token[];
+}
+
+// ---------------------------------------------------------------------------
+// Response values: the writer turns these into wire bytes, choosing atom, quoted
+// string or literal as needed.
+
+export type ImapValue =
+  | null // NIL
+  | number
+  | string // a string: written quoted when safe, else as a literal (UTF-8)
+  | Buffer // a string given as bytes: quoted when safe, else literal
+  | { atom: string } // written verbatim (flags, keywords like \Seen, "BODY[1]" ...)
+  | { literal: Buffer } // always a literal
+  | ImapValue[]; // parenthesized list
+
+// ---------------------------------------------------------------------------
+// Sequence sets (RFC 3501 sequence-set; "*" is resolved against the mailbox at use).
+
+/** One range; `Infinity` stands for "*". Ranges are normalised so that from <= to
+ * only after resolving "*": keep them as written and resolve with resolveSequenceSet. */
+export interface SequenceRange {
+  from: number;
+  to: number;
+}
+export type SequenceSet = SequenceRange[];
+
+// ---------------------------------------------------------------------------
+// FETCH attributes
+
+export interface SectionSpec {
+  /** Part path, e.g. [1, 2] for BODY[1.2...]; empty for the top level. */
+  part: number[];
+  /** What of that part: '' (whole part), HEADER, HEADER.FIELDS, HEADER.FIELDS.NOT, TEXT, MIME. */
+  kind: '' | 'HEADER' | 'HEADER.FIELDS' | 'HEADER.FIELDS.NOT' | 'TEXT' | 'MIME';
+  /** Upper-cased header field names for HEADER.FIELDS(.NOT). */
+  fields?: string[];
+}
+
+export type FetchItem =
+  | { kind: 'UID' }
+  | { kind: 'FLAGS' }
+  | { kind: 'INTERNALDATE' }
+  | { kind: 'RFC822.SIZE' }
+  | { kind: 'ENVELOPE' }
+  | { kind: 'BODY' } // non-extensible BODYSTRUCTURE
+  | { kind: 'BODYSTRUCTURE' }
+  | { kind: 'RFC822' } // = BODY[] (sets \Seen)
+  | { kind: 'RFC822.HEADER' } // = BODY.PEEK[HEADER]
+  | { kind: 'RFC822.TEXT' } // = BODY[TEXT] (sets \Seen)
+  | {
+      kind: 'BODY[]';
+      section: SectionSpec;
+      peek: boolean;
+      /** <origin.count> */
+      partial?: { origin: number; count: number };
+      /** The section text as the client wrote it, upper-cased, for the response label. */
+      label: string;
+    };
+
+// ---------------------------------------------------------------------------
+// SEARCH keys (RFC 3501 section 6.4.4), parsed into a tree.
+
+export type SearchKey =
+  | { op: 'all' }
+  | { op: 'and'; keys: SearchKey[] }
+  | { op: 'or'; left: SearchKey; right: SearchKey }
+  | { op: 'not'; key: SearchKey }
+  | { op: 'seqset'; set: SequenceSet }
+  | { op: 'uid'; set: SequenceSet }
+  /** System flag or keyword present (\Seen, \Answered, ..., keyword). */
+  | { op: 'flag'; flag: string }
+  | { op: 'noflag'; flag: string }
+  | { op: 'recent' }
+  | { op: 'new' } // RECENT UNSEEN
+  | { op: 'old' } // NOT RECENT
+  /** Internal date (date only, timezone ignored per RFC): before/on/since the given day. */
+  | { op: 'internaldate'; cmp: 'before' | 'on' | 'since'; date: { y: number; m: number; d: number } }
+  /** Date: header (SENTBEFORE/SENTON/SENTSINCE). */
+  | { op: 'sentdate'; cmp: 'before' | 'on' | 'since'; date: { y: number; m: number; d: number } }
+  | { op: 'size'; cmp: 'larger' | 'smaller'; n: number }
+  /** Substring in a header field (name upper-cased; FROM/TO/CC/BCC/SUBJECT become HEADER xxx too). */
+  | { op: 'header'; field: string; value: string }
+  | { op: 'body'; value: string }
+  | { op: 'text'; value: string };

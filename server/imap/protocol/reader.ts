@@ -1,0 +1,538 @@
+// Streaming IMAP command reader: turns the client's byte stream into complete commands
+// (line text plus literal data), one at a time, with bounded memory.
+//
+// Usage (the session owns the reader and the socket):
+//
+//   const reader = new CommandReader({
+//     maxLineLength: settings.maxLineLength,
+//     maxLiteralSize: settings.maxLiteralSize,
+//     onLiteral(req) {
+//       // A synchronizing literal {n} was announced: accept (send "+") or refuse (send the
+//       // tagged reply; the client then sends no data and the command is dropped).
+//       if (req.name === 'APPEND' && req.size > quotaLeft) {
+//         out.write(`${req.tag} NO [OVERQUOTA] Mailbox is full\r\n`);
+//         return false;
+//       }
+//       out.write('+ Ready for literal data\r\n');
+//       return true; // may also return a Promise<boolean>
+//     },
+//     onCommand(input) {            // the reader is now paused
+//       let cmd: ParsedCommand;
+//       try { cmd = parseCommand(input); } catch (e) { ...answer `${e.tag ?? '*'} BAD ...`; reader.resume(); return; }
+//       runCommand(cmd).finally(() => reader.resume());   // one command at a time
+//     },
+//     onError(err) {                // line too long / literal too big: the command is skipped
+//       out.write(`${err.tag ?? '*'} BAD ${err.message}\r\n`);
+//       reader.resume();
+//     },
+//     onRawLine(line) {             // after reader.readRawLine(): IDLE's DONE, AUTHENTICATE data
+//       if (line.toString('latin1').toUpperCase() === 'DONE') endIdle();
+//       reader.resume();            // or readRawLine() again for the next SASL line
+//     },
+//   });
+//   const detach = reader.attach(transport.input);  // 'data' -> push(), with backpressure
+//   // IDLE:      out.write('+ idling\r\n'); reader.readRawLine();
+//   // STARTTLS:  (inside onCommand) detach(); reader.discardBuffered(); ...after the TLS
+//   //            handshake: reader.attach(tlsInput); reader.resume();
+//   // Timeouts:  reader.inLiteral is true while literal data is being received.
+//
+// After every onCommand / onError / onRawLine call the reader is paused until resume() or
+// readRawLine() is called; resume() may be called synchronously inside the callback.
+
+import type { Readable } from 'node:stream';
+
+/** One complete command: its text split at literals, and the literal data. */
+export interface CommandInput {
+  /**
+   * The command text without the final CRLF, split where literals sit:
+   * lines[0] {lit 0} lines[1] {lit 1} ... lines[n]. Every element except the last ends with
+   * the literal announcement ("{5}", "{5+}", "~{5}"). lines.length === literals.length + 1.
+   */
+  lines: Buffer[];
+  literals: Buffer[];
+}
+
+export type ReaderErrorCode = 'line-too-long' | 'literal-too-big';
+
+export interface ReaderError {
+  code: ReaderErrorCode;
+  /** Text suitable for the response ("Command line too long", ...). */
+  message: string;
+  /** Tag read from the start of the command line, or null when there was none. */
+  tag: string | null;
+  /** Upper-cased command name from the start of the line ("UID FETCH"), or null. */
+  name: string | null;
+  /** True when the error concerns a raw line (readRawLine()). */
+  raw: boolean;
+  /** For literal-too-big: the announced size (may be huge). */
+  literalSize?: number;
+  /** For literal-too-big: whether the literal was non-synchronizing (its data was swallowed). */
+  nonSync?: boolean;
+}
+
+export interface LiteralRequest {
+  tag: string | null;
+  name: string | null;
+  /** Announced size in octets (within the limits). */
+  size: number;
+  /** 0 for the first literal of the command, 1 for the second... */
+  index: number;
+  /** Announced as literal8 (~{n}, RFC 3516). */
+  binary: boolean;
+}
+
+export interface CommandReaderOptions {
+  /** Longest command text (all line parts of one command, literals excluded) in octets. */
+  maxLineLength: number;
+  /** Largest single literal in octets. */
+  maxLiteralSize: number;
+  /** Largest whole command (text plus all literals). Default maxLineLength + maxLiteralSize. */
+  maxCommandSize?: number;
+  /** Unprocessed input above which push() returns false. Default 64 KiB. */
+  highWaterMark?: number;
+  onCommand(input: CommandInput): void;
+  onError(error: ReaderError): void;
+  /** Called for every acceptable synchronizing literal; see the example above. */
+  onLiteral(request: LiteralRequest): boolean | Promise<boolean>;
+  onRawLine?(line: Buffer): void;
+  /** push() returned false earlier and the buffer has drained: feed more. */
+  onDrain?(): void;
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+/** Enough of a line's end to recognise a literal announcement. */
+const TAIL_KEEP = 40;
+/** How much of a command's start is kept to name it in errors and literal requests. */
+const HEAD_KEEP = 200;
+const LITERAL_AT_END = /(~?)\{(\d+)(\+?)\}$/;
+
+type State =
+  | { kind: 'line' }
+  | { kind: 'literal'; remaining: number; parts: Buffer[] }
+  | { kind: 'decision' } // waiting for an asynchronous onLiteral answer
+  | { kind: 'skip'; remaining: number } // swallowing a refused non-synchronizing literal
+  | { kind: 'discard' }; // dropping the rest of a rejected command's line
+
+interface Announcement {
+  size: number;
+  nonSync: boolean;
+  binary: boolean;
+}
+
+function findAnnouncement(tail: string): Announcement | null {
+  const m = LITERAL_AT_END.exec(tail);
+  if (!m) return null;
+  const size = m[2].length > 15 ? Number.MAX_SAFE_INTEGER : Number(m[2]);
+  return { size, nonSync: m[3] === '+', binary: m[1] === '~' };
+}
+
+/** Tag and command name from the first bytes of a command line (best effort, for errors). */
+export function peekTagAndName(head: Buffer): { tag: string | null; name: string | null } {
+  const text = head.toString('latin1');
+  const words = text.split(' ');
+  const tag = /^[\x21-\x7e]+$/.test(words[0]) && !/[(){%*"\\+]/.test(words[0]) ? words[0] : null;
+  if (tag === null) return { tag: null, name: null };
+  const isWord = (w: string | undefined): w is string => w !== undefined && /^[A-Za-z][A-Za-z0-9.-]*$/.test(w);
+  let name: string | null = isWord(words[1]) ? words[1].toUpperCase() : null;
+  if (name === 'UID' && isWord(words[2])) name = `UID ${words[2].toUpperCase()}`;
+  return { tag, name };
+}
+
+export class CommandReader {
+  private readonly opts: CommandReaderOptions;
+  private readonly maxCommandSize: number;
+  private readonly highWaterMark: number;
+
+  // Unprocessed input.
+  private queue: Buffer[] = [];
+  private queued = 0;
+
+  // The command being assembled.
+  private state: State = { kind: 'line' };
+  private segParts: Buffer[] = [];
+  private segLength = 0;
+  private lines: Buffer[] = [];
+  private literals: Buffer[] = [];
+  private textLength = 0; // line text of this command so far (finished segments)
+  private totalLength = 0; // text + literals so far
+  private head: Buffer = Buffer.alloc(0);
+  private tail = ''; // latin1 end of a line being discarded
+  private pendingError: ReaderError | null = null;
+  private raw = false; // the next line is a raw line
+  private discardingRaw = false;
+
+  private paused = false;
+  private running = false;
+  private needDrain = false;
+  private generation = 0; // bumped by discardBuffered(), invalidates pending decisions
+  private attachedResume: (() => void) | null = null;
+
+  constructor(options: CommandReaderOptions) {
+    this.opts = options;
+    this.maxCommandSize = options.maxCommandSize ?? options.maxLineLength + options.maxLiteralSize;
+    this.highWaterMark = options.highWaterMark ?? 64 * 1024;
+  }
+
+  /** Feed input. Returns false when the caller should stop feeding until onDrain. */
+  push(chunk: Buffer): boolean {
+    if (chunk.length > 0) {
+      this.queue.push(chunk);
+      this.queued += chunk.length;
+      this.process();
+    }
+    if (this.queued > this.highWaterMark) {
+      this.needDrain = true;
+      return false;
+    }
+    return true;
+  }
+
+  /** Stop delivering commands (input is buffered; see push()'s return value). */
+  pause(): void {
+    this.paused = true;
+  }
+
+  /** Continue with the next command (callbacks may run before resume() returns). */
+  resume(): void {
+    this.paused = false;
+    this.process();
+  }
+
+  /** Deliver the next line as-is through onRawLine (no literals), then pause again. Resumes. */
+  readRawLine(): void {
+    this.raw = true;
+    this.resume();
+  }
+
+  /**
+   * Drop every byte received but not yet delivered, and any half-read command (after
+   * STARTTLS, so that plaintext sent before the handshake cannot be injected). The
+   * paused/running state is left as it is.
+   */
+  discardBuffered(): void {
+    this.queue = [];
+    this.queued = 0;
+    this.raw = false;
+    this.generation++;
+    this.resetCommand();
+    this.checkDrain();
+  }
+
+  /** True while literal data is being received (the literal timeout applies). */
+  get inLiteral(): boolean {
+    return this.state.kind === 'literal' || this.state.kind === 'skip';
+  }
+
+  /** True when part of a command has been received (between commands: false). */
+  get midCommand(): boolean {
+    return this.state.kind !== 'line' || this.segLength > 0 || this.lines.length > 0;
+  }
+
+  /** True while paused after delivering something (or by pause()). */
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Octets received and not yet processed. */
+  get bufferedBytes(): number {
+    return this.queued;
+  }
+
+  /**
+   * Read from a stream: 'data' events go to push(), and the stream is paused while the
+   * reader holds more than highWaterMark. Returns a function that detaches again.
+   */
+  attach(input: Readable): () => void {
+    const onData = (chunk: Buffer | string): void => {
+      if (!this.push(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk)) input.pause();
+    };
+    const resumeInput = (): void => {
+      input.resume();
+    };
+    this.attachedResume = resumeInput;
+    input.on('data', onData);
+    if (input.isPaused()) input.resume();
+    return () => {
+      input.off('data', onData);
+      if (this.attachedResume === resumeInput) this.attachedResume = null;
+    };
+  }
+
+  // -------------------------------------------------------------------------
+
+  private resetCommand(): void {
+    this.state = { kind: 'line' };
+    this.segParts = [];
+    this.segLength = 0;
+    this.lines = [];
+    this.literals = [];
+    this.textLength = 0;
+    this.totalLength = 0;
+    this.head = Buffer.alloc(0);
+    this.tail = '';
+    this.pendingError = null;
+    this.discardingRaw = false;
+  }
+
+  private checkDrain(): void {
+    if (this.needDrain && this.queued <= this.highWaterMark) {
+      this.needDrain = false;
+      this.opts.onDrain?.();
+      this.attachedResume?.();
+    }
+  }
+
+  private process(): void {
+    if (this.running) return; // re-entered from a callback: the outer loop continues
+    this.running = true;
+    try {
+      while (!this.paused && this.state.kind !== 'decision') {
+        // A zero-length literal completes without input.
+        if (this.state.kind === 'literal' && this.state.remaining === 0) {
+          this.finishLiteral(this.state.parts);
+          continue;
+        }
+        if (this.queued === 0) break;
+        this.step();
+      }
+    } finally {
+      this.running = false;
+    }
+    this.checkDrain();
+  }
+
+  /** Take up to n octets from the front of the queue. */
+  private take(n: number): Buffer {
+    const first = this.queue[0];
+    if (n >= first.length) {
+      this.queue.shift();
+      this.queued -= first.length;
+      return first;
+    }
+    this.queue[0] = first.subarray(n);
+    this.queued -= n;
+    return first.subarray(0, n);
+  }
+
+  private step(): void {
+    const state = this.state;
+    const chunk = this.queue[0];
+    switch (state.kind) {
+      case 'line': {
+        const lf = chunk.indexOf(LF);
+        const piece = this.take(lf === -1 ? chunk.length : lf + 1);
+        const content = lf === -1 ? piece : piece.subarray(0, piece.length - 1);
+        this.addLineBytes(content);
+        if (lf !== -1 && this.state.kind === 'line') this.finishSegment();
+        else if (lf !== -1 && this.state.kind === 'discard') this.endDiscardedLine();
+        return;
+      }
+      case 'literal': {
+        const piece = this.take(Math.min(state.remaining, chunk.length));
+        state.parts.push(piece);
+        state.remaining -= piece.length;
+        if (state.remaining === 0) this.finishLiteral(state.parts);
+        return;
+      }
+      case 'skip': {
+        const piece = this.take(Math.min(state.remaining, chunk.length));
+        state.remaining -= piece.length;
+        if (state.remaining === 0) {
+          this.tail = '';
+          this.state = { kind: 'discard' };
+        }
+        return;
+      }
+      case 'discard': {
+        const lf = chunk.indexOf(LF);
+        const piece = this.take(lf === -1 ? chunk.length : lf + 1);
+        const content = lf === -1 ? piece : piece.subarray(0, piece.length - 1);
+        this.keepTail(content);
+        if (lf !== -1) this.endDiscardedLine();
+        return;
+      }
+      case 'decision':
+        return;
+    }
+  }
+
+  private keepTail(content: Buffer): void {
+    const text = content.subarray(Math.max(0, content.length - TAIL_KEEP)).toString('latin1');
+    this.tail = (this.tail + text).slice(-TAIL_KEEP);
+  }
+
+  private addLineBytes(content: Buffer): void {
+    if (content.length === 0) return;
+    if (this.lines.length === 0 && this.head.length < HEAD_KEEP) {
+      this.head = Buffer.concat([this.head, content.subarray(0, HEAD_KEEP - this.head.length)]);
+    }
+    // +1: the CR of the line end is still part of the content here.
+    if (this.textLength + this.segLength + content.length > this.opts.maxLineLength + 1) {
+      // Too long: from here on nothing of this command is kept but the end of the line
+      // (to see whether a non-synchronizing literal follows whose data must be swallowed).
+      const who = peekTagAndName(this.head);
+      this.pendingError = {
+        code: 'line-too-long',
+        message: 'Command line too long',
+        tag: this.raw ? null : who.tag,
+        name: this.raw ? null : who.name,
+        raw: this.raw,
+      };
+      this.discardingRaw = this.raw;
+      this.raw = false;
+      this.tail = '';
+      for (const part of this.segParts) this.keepTail(part);
+      this.keepTail(content);
+      this.segParts = [];
+      this.segLength = 0;
+      this.lines = [];
+      this.literals = [];
+      this.state = { kind: 'discard' };
+      return;
+    }
+    this.segParts.push(content);
+    this.segLength += content.length;
+  }
+
+  private segmentBuffer(): Buffer {
+    let seg = this.segParts.length === 1 ? this.segParts[0] : Buffer.concat(this.segParts, this.segLength);
+    if (seg.length > 0 && seg[seg.length - 1] === CR) seg = seg.subarray(0, seg.length - 1);
+    this.segParts = [];
+    this.segLength = 0;
+    return seg;
+  }
+
+  private emit(fn: () => void): void {
+    this.paused = true;
+    fn();
+  }
+
+  private finishSegment(): void {
+    const seg = this.segmentBuffer();
+    if (this.raw) {
+      this.raw = false;
+      this.resetCommand();
+      const onRawLine = this.opts.onRawLine;
+      this.emit(() => onRawLine?.(seg));
+      return;
+    }
+    this.lines.push(seg);
+    this.textLength += seg.length;
+    this.totalLength += seg.length;
+    const ann = findAnnouncement(seg.subarray(Math.max(0, seg.length - TAIL_KEEP)).toString('latin1'));
+    if (ann === null) {
+      const input: CommandInput = { lines: this.lines, literals: this.literals };
+      this.resetCommand();
+      this.emit(() => this.opts.onCommand(input));
+      return;
+    }
+    const who = peekTagAndName(this.head);
+    if (ann.size > this.opts.maxLiteralSize || this.totalLength + ann.size > this.maxCommandSize) {
+      const error: ReaderError = {
+        code: 'literal-too-big',
+        message: ann.size > this.opts.maxLiteralSize ? 'Literal too big' : 'Command too big',
+        tag: who.tag,
+        name: who.name,
+        raw: false,
+        literalSize: ann.size,
+        nonSync: ann.nonSync,
+      };
+      if (ann.nonSync) {
+        // The data is on its way already: swallow it (without keeping it) and the rest
+        // of the command, then report.
+        this.lines = [];
+        this.literals = [];
+        this.pendingError = error;
+        this.state = { kind: 'skip', remaining: ann.size };
+      } else {
+        // The client waits for "+" and sends nothing more for this command.
+        this.resetCommand();
+        this.emit(() => this.opts.onError(error));
+      }
+      return;
+    }
+    this.totalLength += ann.size;
+    if (ann.nonSync) {
+      this.state = { kind: 'literal', remaining: ann.size, parts: [] };
+      return;
+    }
+    const request: LiteralRequest = {
+      tag: who.tag,
+      name: who.name,
+      size: ann.size,
+      index: this.literals.length,
+      binary: ann.binary,
+    };
+    const answer = this.opts.onLiteral(request);
+    if (typeof answer === 'boolean') {
+      this.applyDecision(answer, ann.size);
+      return;
+    }
+    this.state = { kind: 'decision' };
+    const generation = this.generation;
+    answer.then(
+      (accepted) => {
+        if (generation !== this.generation || this.state.kind !== 'decision') return;
+        this.applyDecision(accepted, ann.size);
+        this.process();
+      },
+      () => {
+        if (generation !== this.generation || this.state.kind !== 'decision') return;
+        this.applyDecision(false, ann.size);
+        this.process();
+      },
+    );
+  }
+
+  private applyDecision(accepted: boolean, size: number): void {
+    if (accepted) this.state = { kind: 'literal', remaining: size, parts: [] };
+    // Refused: the owner has answered; the client sends neither the data nor the rest.
+    else this.resetCommand();
+  }
+
+  private finishLiteral(parts: Buffer[]): void {
+    const data = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    this.literals.push(data);
+    this.state = { kind: 'line' };
+  }
+
+  private endDiscardedLine(): void {
+    let tail = this.tail;
+    if (tail.endsWith('\r')) tail = tail.slice(0, -1);
+    const ann = this.discardingRaw ? null : findAnnouncement(tail);
+    this.tail = '';
+    if (ann !== null && ann.nonSync) {
+      this.state = { kind: 'skip', remaining: ann.size };
+      if (ann.size === 0) this.state = { kind: 'discard' };
+      return;
+    }
+    // End of the command (a synchronizing literal here is never sent: the client waits
+    // for "+" and takes our error reply as the refusal).
+    const error = this.pendingError;
+    this.resetCommand();
+    if (error !== null) this.emit(() => this.opts.onError(error));
+  }
+}
+
+/**
+ * Split a complete byte string into commands, accepting every literal (no limits to speak
+ * of). For tests and tools: `parseCommand(splitCommands(Buffer.from('a NOOP\r\n'))[0])`.
+ */
+export function splitCommands(data: Buffer, limits?: { maxLineLength?: number; maxLiteralSize?: number }): CommandInput[] {
+  const out: CommandInput[] = [];
+  const reader = new CommandReader({
+    maxLineLength: limits?.maxLineLength ?? 1 << 30,
+    maxLiteralSize: limits?.maxLiteralSize ?? 1 << 30,
+    onLiteral: () => true,
+    onCommand: (input) => {
+      out.push(input);
+      reader.resume();
+    },
+    onError: (error) => {
+      throw new Error(`splitCommands: ${error.message}`);
+    },
+  });
+  reader.push(data);
+  return out;
+}

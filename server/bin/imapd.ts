@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+// imapd [maildir]: IMAP on standard input and output, as Courier's imapd. Started from
+// a shell (no AUTH* variables) it greets with PREAUTH; started by Courier's imaplogin
+// (IMAPLOGINTAG set) it answers the client's LOGIN with "<tag> OK LOGIN Ok.". The
+// MAILDIR environment variable wins over the argument.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { openMaildirStore } from '../maildir/index.js';
+import { startSession } from '../imap/session.js';
+import { sessionSettingsFromVars } from '../imap/settings.js';
+import type { Logger } from '../imap/host.js';
+
+function fail(message: string): never {
+  process.stderr.write(`imapd: ${message}\n`);
+  process.exit(1);
+}
+
+const env = process.env;
+const maildir = env.MAILDIR || process.argv[2] || './Maildir';
+const root = path.resolve(maildir);
+for (const sub of ['cur', 'new', 'tmp']) {
+  if (!fs.existsSync(path.join(root, sub))) {
+    fail(fs.existsSync(root) ? `${root} is not a Maildir (no ${sub}/ folder)` : `${root}: no such Maildir`);
+  }
+}
+
+const user = env.AUTHENTICATED || env.AUTHADDR || env.USER || os.userInfo().username;
+const logger: Logger = {
+  log(level, message, fields) {
+    if (level === 'debug') return;
+    const extra = fields ? ' ' + Object.entries(fields).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`).join(' ') : '';
+    process.stderr.write(`${level.toUpperCase()}: ${message}${extra}\n`);
+  },
+};
+
+const settings = sessionSettingsFromVars(env);
+const store = await openMaildirStore({
+  root,
+  useLocks: env.IMAP_USELOCKS === undefined ? true : env.IMAP_USELOCKS !== '0',
+  watch: true,
+  pollIntervalMs: settings.idleTimeout * 1000,
+  keywords: settings.keywords,
+  logger,
+}).catch((err: unknown) => fail(err instanceof Error ? err.message : String(err)));
+
+process.chdir(root);
+const loginTag = env.IMAPLOGINTAG;
+logger.log('info', 'LOGIN', { user, ip: env.TCPREMOTEIP ?? 'stdin' });
+const handle = startSession({
+  transport: {
+    input: process.stdin,
+    output: process.stdout,
+    remoteAddress: env.TCPREMOTEIP ?? 'stdin',
+    secure: true,
+    close: () => {
+      process.stdout.end();
+    },
+  },
+  settings,
+  logger,
+  preauth: { user, store, loginTag },
+});
+await handle.closed;
+await store.close();
+logger.log('info', 'LOGOUT', { user });
+// Let stdout drain, then leave even if a watcher still holds the event loop.
+process.stdout.write('', () => process.exit(0));

@@ -1,0 +1,55 @@
+// The CAPABILITY list, computed in one place from the configured words (Courier's
+// IMAP_CAPABILITY / IMAP_CAPABILITY_TLS) plus what the server adds by itself, as
+// Courier's imapd does (STARTTLS, LOGINDISABLED, ENABLE, UTF8=ACCEPT).
+
+import type { SessionSettings } from './host.js';
+
+/** Our default for IMAP_CAPABILITY: Courier's words plus the extensions clients use today. */
+export const DEFAULT_CAPABILITY = [
+  'IMAP4rev1', 'UIDPLUS', 'CHILDREN', 'NAMESPACE', 'THREAD=ORDEREDSUBJECT', 'THREAD=REFERENCES',
+  'SORT', 'QUOTA', 'IDLE', 'ID', 'MOVE', 'UNSELECT', 'LITERAL+', 'SPECIAL-USE', 'SASL-IR',
+];
+
+/** Words we implement; configured words outside this list are dropped with a warning
+ * (advertising ACL or XMAGICTRASH without implementing them would break clients). */
+export const SUPPORTED_WORDS = new Set([
+  ...DEFAULT_CAPABILITY, 'AUTH=PLAIN', 'ENABLE', 'UTF8=ACCEPT', 'STARTTLS', 'LOGINDISABLED',
+]);
+
+export interface CapabilityContext {
+  settings: SessionSettings;
+  secure: boolean;
+  canStartTls: boolean;
+  authenticated: boolean;
+}
+
+export function unsupportedWords(words: readonly string[]): string[] {
+  return words.filter((w) => !SUPPORTED_WORDS.has(w.toUpperCase()));
+}
+
+export function capabilities(ctx: CapabilityContext): string[] {
+  const configured = ctx.secure ? ctx.settings.capabilityTls : ctx.settings.capability;
+  const words: string[] = [];
+  const add = (w: string) => {
+    if (!words.some((x) => x.toUpperCase() === w.toUpperCase())) words.push(w);
+  };
+  add('IMAP4rev1');
+  for (const w of configured) {
+    const upper = w.toUpperCase();
+    if (!SUPPORTED_WORDS.has(upper)) continue;
+    if (ctx.settings.disableThreadSort && (upper === 'SORT' || upper.startsWith('THREAD='))) continue;
+    if (upper.startsWith('AUTH=') && ctx.authenticated) continue;
+    if (upper === 'SASL-IR' && ctx.authenticated) continue;
+    add(upper === 'LITERAL+' ? 'LITERAL+' : w);
+  }
+  if (!ctx.authenticated) {
+    if (ctx.canStartTls && !ctx.secure) add('STARTTLS');
+    if (ctx.settings.tlsRequired && !ctx.secure) {
+      add('LOGINDISABLED');
+      return words.filter((w) => !w.toUpperCase().startsWith('AUTH='));
+    }
+  }
+  add('ENABLE');
+  add('UTF8=ACCEPT');
+  return words;
+}

@@ -1,0 +1,39 @@
+// COPY, UID COPY (RFC 3501 6.4.7, COPYUID of RFC 4315) and MOVE, UID MOVE (RFC 6851).
+import { SELECTED, no, ok, type CommandContext, type CommandSpec } from './types.js';
+import { parseSequenceSet } from '../protocol/parser.js';
+import { compactSet, resolveSet } from '../sequence.js';
+
+async function transfer({ session, args, uid }: CommandContext, move: boolean) {
+  const view = session.selected!;
+  const set = parseSequenceSet(args.atom('sequence set'));
+  const destination = session.storeName(args.astring('mailbox name'));
+  args.end();
+  const seqs = resolveSet(view, set, uid);
+  if (move && view.readOnly) return no('Mailbox is read-only', 'READ-ONLY');
+  const uids = seqs.map((s) => view.message(s)!.uid);
+  if (uids.length === 0) return ok(move ? 'MOVE completed' : 'COPY completed');
+  const result = move
+    ? await view.folder.moveTo(uids, destination)
+    : await view.folder.copyTo(uids, destination);
+  const code = result.mapping.length
+    ? `COPYUID ${result.uidValidity} ${compactSet(result.mapping.map((p) => p[0]))} ${compactSet(result.mapping.map((p) => p[1]))}`
+    : undefined;
+  if (move) {
+    // RFC 6851 3.3: COPYUID goes in an untagged OK before the EXPUNGE responses.
+    if (code) session.untagged([{ atom: 'OK' }, { atom: `[${code}]` }, { atom: 'Moved' }]);
+    return ok('MOVE completed');
+  }
+  return ok('COPY completed', code);
+}
+
+export const copy: CommandSpec = {
+  names: ['COPY', 'UID COPY'],
+  states: SELECTED,
+  handler: (ctx) => transfer(ctx, false),
+};
+
+export const move: CommandSpec = {
+  names: ['MOVE', 'UID MOVE'],
+  states: SELECTED,
+  handler: (ctx) => transfer(ctx, true),
+};

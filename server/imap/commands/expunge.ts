@@ -1,0 +1,25 @@
+// EXPUNGE (RFC 3501 6.4.3) and UID EXPUNGE (RFC 4315 2.1): remove \Deleted messages,
+// for UID EXPUNGE only those in the UID set. The untagged EXPUNGE responses come from
+// the view's update queue, like everybody else's changes.
+import { SELECTED, no, ok, type CommandSpec } from './types.js';
+import { parseSequenceSet } from '../protocol/parser.js';
+import { uidsInSet } from '../sequence.js';
+
+export const expunge: CommandSpec = {
+  names: ['EXPUNGE', 'UID EXPUNGE'],
+  states: SELECTED,
+  async handler({ session, args, uid }) {
+    const view = session.selected!;
+    let candidates = view.all();
+    if (uid) {
+      const set = parseSequenceSet(args.atom('UID set'));
+      const wanted = new Set(uidsInSet(view, set));
+      candidates = candidates.filter((m) => wanted.has(m.uid));
+    }
+    args.end();
+    if (view.readOnly) return no('Mailbox is read-only', 'READ-ONLY');
+    const deleted = candidates.filter((m) => m.flags.has('\\Deleted')).map((m) => m.uid);
+    if (deleted.length) await session.expungeMessages(deleted);
+    return ok('EXPUNGE completed');
+  },
+};

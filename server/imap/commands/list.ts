@@ -1,0 +1,126 @@
+// LIST and LSUB (RFC 3501 6.3.8, 6.3.9) with CHILDREN (RFC 3348) and SPECIAL-USE
+// (RFC 6154) attributes. Matching is done on the names as the client sees them.
+import { AUTHENTICATED, ok, type CommandContext, type CommandSpec } from './types.js';
+import { SEPARATOR } from '../names.js';
+
+interface Listed {
+  wire: string;
+  selectable: boolean;
+  specialUse?: string;
+}
+
+/** Pattern with * and % (RFC 3501 6.3.8) as a regular expression; INBOX is case-insensitive. */
+export function patternToRegExp(pattern: string): RegExp {
+  // Our names always spell INBOX in capitals; the client may not.
+  if (/^inbox(\.|$)/i.test(pattern)) pattern = 'INBOX' + pattern.slice(5);
+  let source = '';
+  for (const ch of pattern) {
+    if (ch === '*') source += '.*';
+    else if (ch === '%') source += '[^.]*';
+    else source += ch.replace(/[\\^$.|?+()[\]{}]/g, '\\$&');
+  }
+  return new RegExp(`^${source}$`, 's');
+}
+
+function matches(re: RegExp, wire: string): boolean {
+  return re.test(wire);
+}
+
+async function listed(ctx: CommandContext): Promise<Map<string, Listed>> {
+  const { session } = ctx;
+  const all = new Map<string, Listed>();
+  for (const entry of await session.store.listFolders()) {
+    const wire = session.wireName(entry.name);
+    all.set(wire, { wire, selectable: entry.selectable, specialUse: entry.specialUse });
+  }
+  if (!all.has('INBOX')) all.set('INBOX', { wire: 'INBOX', selectable: true });
+  // Parents that exist only through their children are listed as \Noselect.
+  for (const wire of [...all.keys()]) {
+    const levels = wire.split(SEPARATOR);
+    for (let i = 1; i < levels.length; i++) {
+      const parent = levels.slice(0, i).join(SEPARATOR);
+      if (parent && !all.has(parent)) all.set(parent, { wire: parent, selectable: false });
+    }
+  }
+  return all;
+}
+
+function hasChildren(all: Map<string, Listed>, wire: string): boolean {
+  const prefix = wire + SEPARATOR;
+  for (const other of all.keys()) if (other.startsWith(prefix)) return true;
+  return false;
+}
+
+function referenceAndPattern(ctx: CommandContext): { reference: string; pattern: string } {
+  const reference = ctx.args.astring('reference name');
+  const pattern = ctx.args.astring('mailbox pattern');
+  ctx.args.end();
+  return { reference, pattern };
+}
+
+export const list: CommandSpec = {
+  names: ['LIST'],
+  states: AUTHENTICATED,
+  async handler(ctx) {
+    const { session } = ctx;
+    const { reference, pattern } = referenceAndPattern(ctx);
+    if (pattern === '') {
+      // RFC 3501: the hierarchy delimiter and root of the reference.
+      const root = reference.includes(SEPARATOR) ? reference.slice(0, reference.indexOf(SEPARATOR) + 1) : '';
+      session.untagged([{ atom: 'LIST' }, [{ atom: '\\Noselect' }], SEPARATOR, root]);
+      return ok('LIST completed');
+    }
+    const re = patternToRegExp(reference + pattern);
+    const all = await listed(ctx);
+    const names = [...all.keys()].filter((w) => matches(re, w)).sort(compareNames);
+    for (const wire of names) {
+      const entry = all.get(wire)!;
+      const attributes: { atom: string }[] = [];
+      if (!entry.selectable) attributes.push({ atom: '\\Noselect' });
+      attributes.push({ atom: hasChildren(all, wire) ? '\\HasChildren' : '\\HasNoChildren' });
+      if (entry.specialUse) attributes.push({ atom: entry.specialUse });
+      session.untagged([{ atom: 'LIST' }, attributes, SEPARATOR, wire]);
+    }
+    return ok('LIST completed');
+  },
+};
+
+export const lsub: CommandSpec = {
+  names: ['LSUB'],
+  states: AUTHENTICATED,
+  async handler(ctx) {
+    const { session } = ctx;
+    const { reference, pattern } = referenceAndPattern(ctx);
+    if (pattern === '') {
+      session.untagged([{ atom: 'LSUB' }, [{ atom: '\\Noselect' }], SEPARATOR, '']);
+      return ok('LSUB completed');
+    }
+    const re = patternToRegExp(reference + pattern);
+    const subscribed = new Set((await session.store.listSubscriptions()).map((n) => session.wireName(n)));
+    const out = new Map<string, boolean>(); // wire -> \Noselect
+    for (const wire of subscribed) {
+      if (matches(re, wire)) out.set(wire, false);
+      else {
+        // RFC 3501 6.3.9: with %, a subscribed child makes its unsubscribed parent appear as \Noselect.
+        const levels = wire.split(SEPARATOR);
+        for (let i = levels.length - 1; i > 0; i--) {
+          const parent = levels.slice(0, i).join(SEPARATOR);
+          if (matches(re, parent)) {
+            if (!out.has(parent)) out.set(parent, !subscribed.has(parent));
+            break;
+          }
+        }
+      }
+    }
+    for (const wire of [...out.keys()].sort(compareNames)) {
+      session.untagged([{ atom: 'LSUB' }, out.get(wire) ? [{ atom: '\\Noselect' }] : [], SEPARATOR, wire]);
+    }
+    return ok('LSUB completed');
+  },
+};
+
+function compareNames(a: string, b: string): number {
+  if (a === 'INBOX') return -1;
+  if (b === 'INBOX') return 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}

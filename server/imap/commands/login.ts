@@ -1,0 +1,75 @@
+// LOGIN (RFC 3501 6.2.3), AUTHENTICATE PLAIN with SASL-IR (RFC 4616, RFC 4959) and
+// STARTTLS (RFC 3501 6.2.1). The authenticator applies the failure delay and throttling.
+import { bad, no, ok, type CommandContext, type CommandResult, type CommandSpec, type SessionState } from './types.js';
+
+const NOT_AUTHENTICATED: SessionState[] = ['not-authenticated'];
+
+function loginRefused(ctx: CommandContext): CommandResult | null {
+  const { session } = ctx;
+  if (session.settings.tlsRequired && !session.transport.secure) {
+    return no('Log in after STARTTLS: this server does not accept passwords in the clear', 'PRIVACYREQUIRED');
+  }
+  if (!session.authenticator) return no('Login is not available on this connection', 'UNAVAILABLE');
+  return null;
+}
+
+async function finishLogin(ctx: CommandContext, user: string, password: string): Promise<CommandResult> {
+  const { session } = ctx;
+  const result = await session.authenticator!.login(user, password, session.transport.remoteAddress);
+  if (!result) return no('Login failed.', 'AUTHENTICATIONFAILED');
+  session.loggedIn(result.user, result.store);
+  return ok('LOGIN Ok.', `CAPABILITY ${session.capabilities().join(' ')}`);
+}
+
+export const login: CommandSpec = {
+  names: ['LOGIN'],
+  states: NOT_AUTHENTICATED,
+  async handler(ctx) {
+    const user = ctx.args.astring('user name');
+    const password = ctx.args.astring('password');
+    ctx.args.end();
+    return loginRefused(ctx) ?? finishLogin(ctx, user, password);
+  },
+};
+
+export const authenticate: CommandSpec = {
+  names: ['AUTHENTICATE'],
+  states: NOT_AUTHENTICATED,
+  async handler(ctx) {
+    const mechanism = ctx.args.atom('SASL mechanism').toUpperCase();
+    const initial = ctx.args.remaining ? ctx.args.astring('initial response') : undefined;
+    ctx.args.end();
+    if (mechanism !== 'PLAIN') return no(`Unsupported authentication mechanism ${mechanism}`, 'CANNOT');
+    const refused = loginRefused(ctx);
+    if (refused) return refused;
+    let response = initial;
+    if (response === undefined) {
+      ctx.session.continuation('');
+      const line = await ctx.session.readLine();
+      if (line === null) return bad('Connection closed during AUTHENTICATE');
+      response = line.toString('latin1').trim();
+    }
+    if (response === '*') return bad('AUTHENTICATE cancelled');
+    // "=" is an empty initial response (RFC 4959).
+    const decoded = response === '=' ? Buffer.alloc(0) : Buffer.from(response, 'base64');
+    if (response !== '=' && decoded.toString('base64').replace(/=+$/, '') !== response.replace(/=+$/, '')) {
+      return bad('Invalid base64 in AUTHENTICATE response');
+    }
+    const parts = decoded.toString('utf8').split('\0');
+    if (parts.length !== 3) return bad('Malformed PLAIN response');
+    const [authzid, authcid, password] = parts;
+    if (authzid && authzid !== authcid) return no('Logging in as another user is not supported', 'AUTHORIZATIONFAILED');
+    return finishLogin(ctx, authcid, password);
+  },
+};
+
+export const starttls: CommandSpec = {
+  names: ['STARTTLS'],
+  states: NOT_AUTHENTICATED,
+  async handler({ session, args }) {
+    args.end();
+    if (session.transport.secure) return bad('TLS is already active');
+    if (!session.transport.startTls) return bad('STARTTLS is not available on this connection');
+    return { status: 'OK', text: 'Begin TLS negotiation now', after: () => session.startTls() };
+  },
+};

@@ -1,0 +1,85 @@
+// CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE (RFC 3501 6.3.3 - 6.3.7).
+import { AUTHENTICATED, no, ok, type CommandSpec } from './types.js';
+import { inPersonalNamespace, SEPARATOR } from '../names.js';
+
+export const create: CommandSpec = {
+  names: ['CREATE'],
+  states: AUTHENTICATED,
+  async handler({ session, args }) {
+    let wire = args.astring('mailbox name');
+    args.end();
+    // A trailing separator only says that the client means to create children below it.
+    if (wire.endsWith(SEPARATOR)) wire = wire.slice(0, -1);
+    const name = session.storeName(wire);
+    if (name === 'INBOX') return no('INBOX already exists', 'ALREADYEXISTS');
+    if (!inPersonalNamespace(name)) {
+      return no(`Folder names must start with ${session.settings.namespacePrefix} (see NAMESPACE)`, 'CANNOT');
+    }
+    await session.store.createFolder(name);
+    return ok('CREATE completed');
+  },
+};
+
+export const deleteMailbox: CommandSpec = {
+  names: ['DELETE'],
+  states: AUTHENTICATED,
+  async handler({ session, args }) {
+    const name = session.storeName(args.astring('mailbox name'));
+    args.end();
+    if (name === 'INBOX') return no('INBOX cannot be deleted', 'CANNOT');
+    if (session.selected?.folder.name === name) session.unselect();
+    await session.store.deleteFolder(name);
+    return ok('DELETE completed');
+  },
+};
+
+export const rename: CommandSpec = {
+  names: ['RENAME'],
+  states: AUTHENTICATED,
+  async handler({ session, args }) {
+    const from = session.storeName(args.astring('existing mailbox name'));
+    const to = session.storeName(args.astring('new mailbox name'));
+    args.end();
+    if (to === 'INBOX') return no('A folder cannot be renamed to INBOX', 'ALREADYEXISTS');
+    if (!inPersonalNamespace(to)) return no(`Folder names must start with ${session.settings.namespacePrefix}`, 'CANNOT');
+    if (from === 'INBOX') {
+      // RFC 3501 6.3.5: renaming INBOX moves its messages to the new name and leaves
+      // INBOX empty; its children stay where they are.
+      await session.store.createFolder(to);
+      const inbox = await session.store.openFolder('INBOX');
+      try {
+        await inbox.refresh();
+        const uids = inbox.snapshot().messages.map((m) => m.uid);
+        if (uids.length) await inbox.moveTo(uids, to);
+      } finally {
+        inbox.release();
+      }
+      return ok('RENAME completed');
+    }
+    if (session.selected?.folder.name === from) session.unselect();
+    await session.store.renameFolder(from, to);
+    return ok('RENAME completed');
+  },
+};
+
+export const subscribe: CommandSpec = {
+  names: ['SUBSCRIBE'],
+  states: AUTHENTICATED,
+  async handler({ session, args }) {
+    const name = session.storeName(args.astring('mailbox name'));
+    args.end();
+    await session.store.subscribe(name);
+    return ok('SUBSCRIBE completed');
+  },
+};
+
+export const unsubscribe: CommandSpec = {
+  names: ['UNSUBSCRIBE'],
+  states: AUTHENTICATED,
+  async handler({ session, args }) {
+    const name = session.storeName(args.astring('mailbox name'));
+    args.end();
+    await session.store.unsubscribe(name);
+    return ok('UNSUBSCRIBE completed');
+  },
+};

@@ -1,0 +1,12 @@
+// NAMESPACE (RFC 2342): one personal namespace, Courier's "INBOX." by default.
+import { AUTHENTICATED, ok, type CommandSpec } from './types.js';
+
+export const namespace: CommandSpec = {
+  names: ['NAMESPACE'],
+  states: AUTHENTICATED,
+  async handler({ session, args }) {
+    args.end();
+    session.untagged([{ atom: 'NAMESPACE' }, [[session.settings.namespacePrefix, '.']], null, null]);
+    return ok('NAMESPACE completed');
+  },
+};

@@ -1,0 +1,31 @@
+// SELECT and EXAMINE (RFC 3501 6.3.1, 6.3.2). A new SELECT first closes the current
+// mailbox without expunging (RFC 3501: "no expunge is performed").
+import { AUTHENTICATED, ok, type CommandContext, type CommandSpec } from './types.js';
+
+async function open({ session, args }: CommandContext, readOnly: boolean) {
+  const wire = args.astring('mailbox name');
+  args.end();
+  const name = session.storeName(wire);
+  const view = await session.select(name, readOnly);
+  const keywords = [...view.keywords()].sort();
+  for (const line of view.flagsAnnouncement(keywords, session.settings.keywords)) session.untagged(line);
+  session.untagged([view.exists, { atom: 'EXISTS' }]);
+  session.untagged([view.recentCount, { atom: 'RECENT' }]);
+  const firstUnseen = view.all().findIndex((m) => !m.flags.has('\\Seen'));
+  if (firstUnseen >= 0) session.untagged([{ atom: 'OK' }, { atom: `[UNSEEN ${firstUnseen + 1}]` }, { atom: 'First unseen' }]);
+  session.untagged([{ atom: 'OK' }, { atom: `[UIDVALIDITY ${view.uidValidity}]` }, { atom: 'UIDs valid' }]);
+  session.untagged([{ atom: 'OK' }, { atom: `[UIDNEXT ${view.uidNext}]` }, { atom: 'Predicted next UID' }]);
+  return ok(readOnly ? 'EXAMINE completed' : 'SELECT completed', readOnly ? 'READ-ONLY' : 'READ-WRITE');
+}
+
+export const select: CommandSpec = {
+  names: ['SELECT'],
+  states: AUTHENTICATED,
+  handler: (ctx) => open(ctx, false),
+};
+
+export const examine: CommandSpec = {
+  names: ['EXAMINE'],
+  states: AUTHENTICATED,
+  handler: (ctx) => open(ctx, true),
+};

@@ -1,0 +1,29 @@
+// SORT and UID SORT (RFC 5256 section 3).
+import { SELECTED, no, ok, type CommandSpec } from './types.js';
+import { parseSearchKeys } from '../protocol/parser.js';
+import { sortMessages, parseSortCriteria } from '../search/sort.js';
+import { runSearch } from './search.js';
+
+export const sort: CommandSpec = {
+  names: ['SORT', 'UID SORT'],
+  states: SELECTED,
+  allowExpunge: ({ uid }) => uid,
+  async handler(ctx) {
+    const { session, args } = ctx;
+    if (session.settings.disableThreadSort) return no('SORT is disabled on this server (IMAP_DISABLETHREADSORT)', 'CANNOT');
+    const criteria = parseSortCriteria(args.list('sort criteria'));
+    const charset = args.astring('charset');
+    const key = parseSearchKeys([{ type: 'atom', value: 'CHARSET' }, { type: 'atom', value: charset }, ...args.rest()]);
+    const view = session.selected!;
+    const seqs = await runSearch(ctx, key);
+    const items = await Promise.all(
+      seqs.map(async (seq) => {
+        const info = view.message(seq)!;
+        return { seq, uid: info.uid, info, meta: await view.folder.messageMeta(info.uid) };
+      }),
+    );
+    const sorted = sortMessages(items, criteria);
+    session.untagged([{ atom: 'SORT' }, ...sorted.map((m) => (ctx.uid ? m.uid : m.seq))]);
+    return ok('SORT completed');
+  },
+};

@@ -1,0 +1,50 @@
+// STATUS (RFC 3501 6.3.10), with SIZE (RFC 8438) although not advertised yet.
+import { AUTHENTICATED, ok, type CommandSpec } from './types.js';
+import { SyntaxError } from './args.js';
+import type { FolderStatus } from '../../backend/mailstore.js';
+import type { ImapValue } from '../protocol/types.js';
+
+const ITEMS: Record<string, keyof FolderStatus> = {
+  MESSAGES: 'messages',
+  RECENT: 'recent',
+  UIDNEXT: 'uidNext',
+  UIDVALIDITY: 'uidValidity',
+  UNSEEN: 'unseen',
+  SIZE: 'size',
+};
+
+export const status: CommandSpec = {
+  names: ['STATUS'],
+  states: AUTHENTICATED,
+  async handler({ session, args }) {
+    const wire = args.astring('mailbox name');
+    const requested = args.list('status item list').map((t) => {
+      const word = t.type === 'atom' ? t.value.toUpperCase() : '';
+      if (!(word in ITEMS)) throw new SyntaxError(`Unknown STATUS item ${t.type === 'atom' ? t.value : ''}`);
+      return word;
+    });
+    args.end();
+    if (requested.length === 0) throw new SyntaxError('STATUS needs at least one item');
+    const name = session.storeName(wire);
+    const view = session.selected;
+    let result: FolderStatus;
+    if (view && view.folder.name === name) {
+      // The selected mailbox: answer from what this session has been told.
+      const all = view.all();
+      result = {
+        messages: all.length,
+        recent: view.recentCount,
+        unseen: all.filter((m) => !m.flags.has('\\Seen')).length,
+        uidNext: view.uidNext,
+        uidValidity: view.uidValidity,
+        size: all.reduce((sum, m) => sum + m.size, 0),
+      };
+    } else {
+      result = await session.store.folderStatus(name);
+    }
+    const items: ImapValue[] = [];
+    for (const word of requested) items.push({ atom: word }, result[ITEMS[word]]);
+    session.untagged([{ atom: 'STATUS' }, session.wireName(name), items]);
+    return ok('STATUS completed');
+  },
+};

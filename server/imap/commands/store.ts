@@ -1,0 +1,42 @@
+// STORE and UID STORE (RFC 3501 6.4.6). The untagged FETCH answers come from us, not
+// from the change queue: the queue's echo of our own change is dropped, and with
+// .SILENT nothing is sent for the messages we changed.
+import { SELECTED, bad, no, ok, type CommandSpec } from './types.js';
+import { parseFlags, SyntaxError } from './args.js';
+import { parseSequenceSet } from '../protocol/parser.js';
+import { resolveSet } from '../sequence.js';
+import type { FlagOperation } from '../../backend/mailstore.js';
+
+export const store: CommandSpec = {
+  names: ['STORE', 'UID STORE'],
+  states: SELECTED,
+  allowExpunge: ({ uid }) => uid,
+  async handler({ session, args, uid }) {
+    const view = session.selected!;
+    const set = parseSequenceSet(args.atom('sequence set'));
+    const item = args.atom('message data item name').toUpperCase();
+    const match = /^([+-]?)FLAGS(\.SILENT)?$/.exec(item);
+    if (!match) throw new SyntaxError(`Unknown STORE data item ${item}`);
+    const flags = parseFlags(args.listOrItem('flag list'));
+    args.end();
+    const op: FlagOperation = match[1] === '+' ? 'add' : match[1] === '-' ? 'remove' : 'replace';
+    const silent = Boolean(match[2]);
+    const seqs = resolveSet(view, set, uid);
+    if (view.readOnly) return no('Mailbox is read-only', 'READ-ONLY');
+    if (!session.settings.keywords && flags.some((f) => !f.startsWith('\\'))) {
+      return bad('Keywords are disabled on this server (IMAP_KEYWORDS=0)');
+    }
+    const uids = seqs.map((s) => view.message(s)!.uid);
+    if (uids.length) await view.folder.storeFlags(uids, op, flags);
+    // Take the folder's new state for these messages into our view.
+    const current = new Map(view.folder.snapshot().messages.map((m) => [m.uid, m]));
+    const touched = new Set(uids);
+    view.discardFlagChanges(touched);
+    for (const u of uids) {
+      const m = current.get(u);
+      if (m) view.updateFlags(u, m.flags);
+    }
+    if (!silent) for (const s of seqs) session.untagged(view.flagsResponse(s, uid));
+    return ok('STORE completed');
+  },
+};

@@ -1,0 +1,30 @@
+// THREAD and UID THREAD (RFC 5256 section 4): ORDEREDSUBJECT and REFERENCES.
+import { SELECTED, bad, no, ok, type CommandSpec } from './types.js';
+import { parseSearchKeys } from '../protocol/parser.js';
+import { threadMessages, formatThreads } from '../search/thread.js';
+import { runSearch } from './search.js';
+
+export const thread: CommandSpec = {
+  names: ['THREAD', 'UID THREAD'],
+  states: SELECTED,
+  allowExpunge: ({ uid }) => uid,
+  async handler(ctx) {
+    const { session, args } = ctx;
+    if (session.settings.disableThreadSort) return no('THREAD is disabled on this server (IMAP_DISABLETHREADSORT)', 'CANNOT');
+    const algorithm = args.atom('threading algorithm').toUpperCase();
+    if (algorithm !== 'ORDEREDSUBJECT' && algorithm !== 'REFERENCES') return bad(`Unknown threading algorithm ${algorithm}`);
+    const charset = args.astring('charset');
+    const key = parseSearchKeys([{ type: 'atom', value: 'CHARSET' }, { type: 'atom', value: charset }, ...args.rest()]);
+    const view = session.selected!;
+    const seqs = await runSearch(ctx, key);
+    const items = await Promise.all(
+      seqs.map(async (seq) => {
+        const info = view.message(seq)!;
+        return { seq, uid: info.uid, info, meta: await view.folder.messageMeta(info.uid) };
+      }),
+    );
+    const threads = threadMessages(items, algorithm);
+    session.write(Buffer.from(`* THREAD ${formatThreads(threads, ctx.uid ? 'uid' : 'seq')}\r\n`));
+    return ok('THREAD completed');
+  },
+};

@@ -1,0 +1,211 @@
+// The session's view of its selected mailbox: the sequence-number map, the \Recent set,
+// and the queue of changes that other sessions or processes made and that this
+// session has not reported yet. Changes are applied to the view only when they are
+// reported, so sequence numbers stay what the client believes they are
+// (RFC 3501 sections 5.5 and 7.4.1: no EXPUNGE during FETCH, STORE or SEARCH).
+
+import type { Folder, FolderChange, MessageInfo } from '../backend/mailstore.js';
+import type { ImapValue } from './protocol/types.js';
+
+export type Untagged = ImapValue[];
+
+export class SelectedMailbox {
+  readonly readOnly: boolean;
+  readonly folder: Folder;
+  uidValidity: number;
+  /** messages[seq - 1]; ascending UIDs. */
+  private messages: MessageInfo[];
+  private readonly recent = new Set<number>();
+  private pending: FolderChange[] = [];
+  private unsubscribe: () => void;
+  /** Set when the folder was deleted or replaced under us. */
+  gone = false;
+  /** Keywords announced in the last FLAGS response, to announce new ones when they appear. */
+  private knownKeywords: Set<string>;
+
+  constructor(folder: Folder, readOnly: boolean, onChange: () => void) {
+    this.folder = folder;
+    this.readOnly = readOnly;
+    const snap = folder.snapshot();
+    this.uidValidity = snap.uidValidity;
+    this.messages = [...snap.messages];
+    this.knownKeywords = new Set();
+    this.unsubscribe = folder.subscribe((change) => {
+      this.pending.push(change);
+      onChange();
+    });
+  }
+
+  /** Apply the changes found while opening (SELECT) without reporting them one by one. */
+  absorbPending(): void {
+    for (const change of this.pending) this.apply(change);
+    this.pending = [];
+    this.knownKeywords = this.keywords();
+  }
+
+  get exists(): number {
+    return this.messages.length;
+  }
+  get recentCount(): number {
+    return this.recent.size;
+  }
+  get hasPending(): boolean {
+    return this.pending.length > 0;
+  }
+
+  message(seq: number): MessageInfo | undefined {
+    return this.messages[seq - 1];
+  }
+  all(): readonly MessageInfo[] {
+    return this.messages;
+  }
+  isRecent(uid: number): boolean {
+    return this.recent.has(uid);
+  }
+  get uidNext(): number {
+    return this.folder.snapshot().uidNext;
+  }
+
+  /** Sequence number of a UID, or 0. Binary search: UIDs ascend. */
+  seqOfUid(uid: number): number {
+    let lo = 0;
+    let hi = this.messages.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const u = this.messages[mid].uid;
+      if (u === uid) return mid + 1;
+      if (u < uid) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return 0;
+  }
+
+  maxUid(): number {
+    return this.messages.length ? this.messages[this.messages.length - 1].uid : 0;
+  }
+
+  keywords(): Set<string> {
+    const set = new Set<string>();
+    for (const m of this.messages) for (const f of m.flags) if (!f.startsWith('\\')) set.add(f);
+    return set;
+  }
+
+  /** Replace our copy of one message's flags (after our own STORE). */
+  updateFlags(uid: number, flags: ReadonlySet<string>): void {
+    const seq = this.seqOfUid(uid);
+    if (seq) this.messages[seq - 1] = { ...this.messages[seq - 1], flags };
+  }
+
+  /** Drop queued flag changes for these UIDs (our own STORE reports them itself). */
+  discardFlagChanges(uids: ReadonlySet<number>): void {
+    this.pending = this.pending.filter((c) => !(c.kind === 'flags' && uids.has(c.uid)));
+  }
+
+  /**
+   * Report queued changes as untagged responses and apply them to the view.
+   * With allowExpunge false, stops at the first expunge (it stays queued).
+   */
+  flush(allowExpunge: boolean): Untagged[] {
+    const out: Untagged[] = [];
+    let existsChanged = false;
+    let i = 0;
+    for (; i < this.pending.length; i++) {
+      const change = this.pending[i];
+      if (change.kind === 'expunged' && !allowExpunge) break;
+      if (change.kind === 'expunged') {
+        for (const uid of change.uids) {
+          const seq = this.seqOfUid(uid);
+          if (!seq) continue;
+          this.messages.splice(seq - 1, 1);
+          this.recent.delete(uid);
+          out.push([seq, { atom: 'EXPUNGE' }]);
+        }
+      } else if (change.kind === 'added') {
+        if (this.apply(change)) existsChanged = true;
+      } else if (change.kind === 'flags') {
+        const seq = this.seqOfUid(change.uid);
+        if (!seq) continue;
+        this.messages[seq - 1] = { ...this.messages[seq - 1], flags: change.flags };
+        out.push(this.flagsResponse(seq));
+      } else if (change.kind === 'gone') {
+        this.gone = true;
+      }
+    }
+    this.pending = this.pending.slice(i);
+    const keywords = this.keywords();
+    const newKeyword = [...keywords].some((k) => !this.knownKeywords.has(k));
+    if (newKeyword) {
+      this.knownKeywords = new Set([...this.knownKeywords, ...keywords]);
+      out.unshift(...this.flagsAnnouncement([...this.knownKeywords]));
+    }
+    if (existsChanged) {
+      out.push([this.messages.length, { atom: 'EXISTS' }]);
+      out.push([this.recent.size, { atom: 'RECENT' }]);
+    }
+    return out;
+  }
+
+  /** FLAGS and PERMANENTFLAGS responses for SELECT and for new keywords. */
+  flagsAnnouncement(keywords: string[], keywordsAllowed = true): Untagged[] {
+    const system = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
+    const flags = [...system, ...keywords].map((f) => ({ atom: f }));
+    const permanent = this.readOnly ? [] : [...flags, ...(keywordsAllowed ? [{ atom: '\\*' }] : [])];
+    return [
+      [{ atom: 'FLAGS' }, flags],
+      [{ atom: 'OK' }, { atom: `[PERMANENTFLAGS ${listText(permanent)}]` }, { atom: this.readOnly ? 'No permanent flags permitted' : 'Limited' }],
+    ];
+  }
+
+  flagsResponse(seq: number, withUid = false): Untagged {
+    const m = this.messages[seq - 1];
+    const items: ImapValue[] = [];
+    if (withUid) items.push({ atom: 'UID' }, m.uid);
+    items.push({ atom: 'FLAGS' }, this.flagList(m));
+    return [seq, { atom: 'FETCH' }, items];
+  }
+
+  flagList(m: MessageInfo): ImapValue[] {
+    const list: ImapValue[] = [...m.flags].map((f) => ({ atom: f }));
+    if (this.recent.has(m.uid)) list.push({ atom: '\\Recent' });
+    return list;
+  }
+
+  close(): void {
+    this.unsubscribe();
+    this.folder.release();
+  }
+
+  private apply(change: FolderChange): boolean {
+    if (change.kind !== 'added') {
+      if (change.kind === 'flags') {
+        const seq = this.seqOfUid(change.uid);
+        if (seq) this.messages[seq - 1] = { ...this.messages[seq - 1], flags: change.flags };
+      } else if (change.kind === 'expunged') {
+        for (const uid of change.uids) {
+          const seq = this.seqOfUid(uid);
+          if (seq) this.messages.splice(seq - 1, 1);
+          this.recent.delete(uid);
+        }
+      } else {
+        this.gone = true;
+      }
+      return false;
+    }
+    let added = false;
+    for (const m of change.messages) {
+      if (m.uid <= this.maxUid()) {
+        // Already in our snapshot (the change raced the SELECT); keep \Recent if ours.
+        if (change.recent && this.seqOfUid(m.uid)) this.recent.add(m.uid);
+        continue;
+      }
+      this.messages.push(m);
+      if (change.recent) this.recent.add(m.uid);
+      added = true;
+    }
+    return added;
+  }
+}
+
+function listText(flags: { atom: string }[]): string {
+  return '(' + flags.map((f) => f.atom).join(' ') + ')';
+}

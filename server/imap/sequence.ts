@@ -1,0 +1,88 @@
+// Sequence sets against the selected mailbox: sequence numbers and UIDs, "*" resolved
+// at use (RFC 3501 section 9, seq-number and sequence-set). Ranges are resolved with
+// binary search so that "1:4294967295" costs nothing.
+
+import type { SequenceSet } from './protocol/types.js';
+import type { SelectedMailbox } from './selected.js';
+
+export class SequenceError extends Error {}
+
+/** Sequence numbers (ascending, unique) named by a sequence set. Numbers beyond the
+ * mailbox are an error (RFC 9051 6.4: the client must not refer to them). */
+export function seqsInSet(view: SelectedMailbox, set: SequenceSet): number[] {
+  const max = view.exists;
+  const marks = new Uint8Array(max + 1);
+  let count = 0;
+  for (const range of set) {
+    if (max === 0) throw new SequenceError('The mailbox is empty: no message sequence numbers are valid');
+    const a = range.from === Infinity ? max : range.from;
+    const b = range.to === Infinity ? max : range.to;
+    const lo = Math.min(a, b);
+    const hi = Math.max(a, b);
+    if (hi > max) throw new SequenceError(`Message sequence number ${hi} is beyond the last message (${max})`);
+    for (let s = lo; s <= hi; s++) {
+      if (!marks[s]) {
+        marks[s] = 1;
+        count++;
+      }
+    }
+  }
+  const out = new Array<number>(count);
+  let k = 0;
+  for (let s = 1; s <= max; s++) if (marks[s]) out[k++] = s;
+  return out;
+}
+
+/** Sequence numbers of the messages whose UIDs the set names; UIDs that do not exist
+ * are ignored (RFC 3501 6.4.8). "*" is the largest UID in use. */
+export function seqsOfUidSet(view: SelectedMailbox, set: SequenceSet): number[] {
+  const messages = view.all();
+  const n = messages.length;
+  if (n === 0) return [];
+  const maxUid = messages[n - 1].uid;
+  const marks = new Uint8Array(n + 1);
+  for (const range of set) {
+    const a = range.from === Infinity ? maxUid : range.from;
+    const b = range.to === Infinity ? maxUid : range.to;
+    const lo = Math.min(a, b);
+    const hi = Math.max(a, b);
+    for (let i = lowerBound(messages, lo); i < n && messages[i].uid <= hi; i++) marks[i + 1] = 1;
+  }
+  const out: number[] = [];
+  for (let s = 1; s <= n; s++) if (marks[s]) out.push(s);
+  return out;
+}
+
+/** UIDs named by a UID set, restricted to existing messages. */
+export function uidsInSet(view: SelectedMailbox, set: SequenceSet): number[] {
+  return seqsOfUidSet(view, set).map((s) => view.message(s)!.uid);
+}
+
+/** Resolve a set given as sequence numbers or UIDs to sequence numbers. */
+export function resolveSet(view: SelectedMailbox, set: SequenceSet, uid: boolean): number[] {
+  return uid ? seqsOfUidSet(view, set) : seqsInSet(view, set);
+}
+
+function lowerBound(messages: readonly { uid: number }[], uid: number): number {
+  let lo = 0;
+  let hi = messages.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (messages[mid].uid < uid) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Compact a list of numbers into sequence-set text ("1:3,7") for COPYUID/APPENDUID. */
+export function compactSet(numbers: readonly number[]): string {
+  const parts: string[] = [];
+  let i = 0;
+  while (i < numbers.length) {
+    let j = i;
+    while (j + 1 < numbers.length && numbers[j + 1] === numbers[j] + 1) j++;
+    parts.push(i === j ? `${numbers[i]}` : `${numbers[i]}:${numbers[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+}

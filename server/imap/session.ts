@@ -1,0 +1,498 @@
+// One IMAP connection: its state (RFC 3501 section 3), the command loop, the output,
+// and the moments at which other sessions' changes are reported. Everything a command
+// module may touch of the connection goes through this class.
+
+import type { MailStore } from '../backend/mailstore.js';
+import { MailStoreError } from '../backend/mailstore.js';
+import { capabilities } from './capabilities.js';
+import { COMMANDS } from './commands/index.js';
+import { Args, SyntaxError } from './commands/args.js';
+import type { CommandContext, CommandResult, SessionState } from './commands/types.js';
+import type { Authenticator, Logger, SessionOptions, SessionSettings, Transport } from './host.js';
+import { MailboxNameError, toStoreName, toWireName, type NameOptions } from './names.js';
+import { CommandReader, type CommandInput, type ReaderError } from './protocol/reader.js';
+import { parseCommand } from './protocol/parser.js';
+import { ProtocolError } from './protocol/errors.js';
+import type { ImapValue, ParsedCommand } from './protocol/types.js';
+import { serialize } from './protocol/writer.js';
+import { SelectedMailbox } from './selected.js';
+import { SequenceError } from './sequence.js';
+
+const CRLF = Buffer.from('\r\n');
+
+type ReaderEvent = { kind: 'command'; input: CommandInput } | { kind: 'error'; error: ReaderError };
+
+export interface SessionInfo {
+  id: number;
+  user: string | null;
+  remoteAddress: string;
+  secure: boolean;
+  state: SessionState;
+  selected: string | null;
+  idle: boolean;
+  connectedAt: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+export interface SessionHandle {
+  closed: Promise<void>;
+  disconnect(reason: string): void;
+  info(): SessionInfo;
+  /** Called with the session's info whenever its state, folder or IDLE changes. */
+  onChange?: (info: SessionInfo) => void;
+}
+
+const DEFAULT_TIMEOUTS = { unauthenticated: 60_000, authenticated: 30 * 60_000, literal: 60_000 };
+let nextSessionId = 1;
+
+export class Session {
+  readonly id = nextSessionId++;
+  state: SessionState = 'not-authenticated';
+  user: string | null = null;
+  selected: SelectedMailbox | null = null;
+  /** Extensions switched on with ENABLE. */
+  readonly enabled = new Set<string>();
+  transport: Transport;
+  readonly settings: SessionSettings;
+  readonly logger: Logger;
+  readonly authenticator?: Authenticator;
+  readonly connectedAt = Date.now();
+  bytesIn = 0;
+  bytesOut = 0;
+  idling = false;
+
+  private storeRef: MailStore | null = null;
+  private reader: CommandReader;
+  private readonly timeouts: typeof DEFAULT_TIMEOUTS;
+  private timer: NodeJS.Timeout | undefined;
+  private ended = false;
+  private resolveClosed!: () => void;
+  readonly closed = new Promise<void>((resolve) => (this.resolveClosed = resolve));
+  private currentCommand: string | null = null;
+  private detachInput: () => void = () => undefined;
+  onChange?: (info: SessionInfo) => void;
+
+  constructor(private readonly options: SessionOptions) {
+    this.transport = options.transport;
+    this.settings = options.settings;
+    this.logger = options.logger;
+    this.authenticator = options.authenticator;
+    this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+    this.reader = this.newReader();
+  }
+
+  // ---- state -------------------------------------------------------------
+
+  get store(): MailStore {
+    if (!this.storeRef) throw new Error('not authenticated');
+    return this.storeRef;
+  }
+
+  get names(): NameOptions {
+    return { prefix: this.settings.namespacePrefix, utf8: this.enabled.has('UTF8=ACCEPT') };
+  }
+
+  storeName(wire: string): string {
+    return toStoreName(wire, this.names);
+  }
+
+  wireName(store: string): string {
+    return toWireName(store, this.names);
+  }
+
+  capabilities(): string[] {
+    return capabilities({
+      settings: this.settings,
+      secure: this.transport.secure,
+      canStartTls: Boolean(this.transport.startTls),
+      authenticated: this.state !== 'not-authenticated',
+    });
+  }
+
+  loggedIn(user: string, store: MailStore): void {
+    this.user = user;
+    this.storeRef = store;
+    this.setState('authenticated');
+  }
+
+  async select(name: string, readOnly: boolean): Promise<SelectedMailbox> {
+    this.unselect();
+    const folder = await this.store.openFolder(name);
+    const view = new SelectedMailbox(folder, readOnly, () => this.onFolderChange());
+    this.selected = view;
+    try {
+      // Whatever is new on disk now belongs to this SELECT, with \Recent for us.
+      await folder.refresh();
+    } catch (err) {
+      this.unselect();
+      throw err;
+    }
+    view.absorbPending();
+    this.setState('selected');
+    return view;
+  }
+
+  unselect(): void {
+    if (this.selected) {
+      this.selected.close();
+      this.selected = null;
+    }
+    if (this.state === 'selected') this.setState('authenticated');
+  }
+
+  /** Expunge (or with IMAP_MOVE_EXPUNGE_TO_TRASH, move to Trash) in the selected folder. */
+  async expungeMessages(uids: number[]): Promise<void> {
+    const view = this.selected!;
+    const trash = `INBOX.${this.settings.trashFolder}`;
+    if (this.settings.moveExpungeToTrash && view.folder.name !== trash) {
+      await view.folder.moveTo(uids, trash);
+    } else {
+      await view.folder.expunge(uids);
+    }
+  }
+
+  setIdling(idling: boolean): void {
+    this.idling = idling;
+    if (idling) this.reportUpdates(true);
+    this.changed();
+  }
+
+  async logout(): Promise<void> {
+    this.unselect();
+    this.setState('logout');
+  }
+
+  async startTls(): Promise<void> {
+    const start = this.transport.startTls;
+    if (!start) return;
+    // Anything the client sent after STARTTLS in the clear is dropped (RFC 3501 11.1 / CVE-2011-0411 class).
+    this.detachInput();
+    this.reader.discardBuffered();
+    this.transport = await start();
+    this.attachInput();
+    this.changed();
+  }
+
+  info(): SessionInfo {
+    return {
+      id: this.id,
+      user: this.user,
+      remoteAddress: this.transport.remoteAddress,
+      secure: this.transport.secure,
+      state: this.state,
+      selected: this.selected ? this.wireName(this.selected.folder.name) : null,
+      idle: this.idling,
+      connectedAt: this.connectedAt,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+    };
+  }
+
+  // ---- output ------------------------------------------------------------
+
+  write(data: Buffer): void {
+    if (this.ended) return;
+    this.bytesOut += data.length;
+    this.transport.output.write(data);
+  }
+
+  untagged(values: ImapValue[]): void {
+    this.write(Buffer.concat([Buffer.from('* '), this.serializeLine(values), CRLF]));
+  }
+
+  continuation(text: string): void {
+    this.write(Buffer.from(`+ ${text}\r\n`));
+  }
+
+  /** Wait until the transport has room again (large FETCH responses). */
+  drain(): Promise<void> {
+    const out = this.transport.output;
+    if (this.ended || !out.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        out.off('drain', done);
+        out.off('close', done);
+        resolve();
+      };
+      out.once('drain', done);
+      out.once('close', done);
+    });
+  }
+
+  private serializeLine(values: ImapValue[]): Buffer {
+    const parts: Buffer[] = [];
+    values.forEach((v, i) => {
+      if (i) parts.push(Buffer.from(' '));
+      parts.push(serialize(v, { utf8: this.enabled.has('UTF8=ACCEPT') }));
+    });
+    return Buffer.concat(parts);
+  }
+
+  private tagged(tag: string, result: CommandResult): void {
+    const code = result.code ? `[${result.code}] ` : '';
+    this.write(Buffer.from(`${tag} ${result.status} ${code}${result.text}\r\n`, 'utf8'));
+  }
+
+  // ---- input -------------------------------------------------------------
+
+  /** The next raw line (IDLE's DONE, AUTHENTICATE responses), or null on disconnect. */
+  readLine(): Promise<Buffer | null> {
+    if (this.inputEnded) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      this.rawWaiter = resolve;
+      this.reader.readRawLine();
+    });
+  }
+
+  private events: (ReaderEvent | null)[] = [];
+  private eventWaiter: ((event: ReaderEvent | null) => void) | null = null;
+  private rawWaiter: ((line: Buffer | null) => void) | null = null;
+  private inputEnded = false;
+
+  private deliver(event: ReaderEvent | null): void {
+    const waiter = this.eventWaiter;
+    if (waiter) {
+      this.eventWaiter = null;
+      waiter(event);
+    } else {
+      this.events.push(event);
+    }
+  }
+
+  /** The next command or framing error; null once the client has gone. */
+  private nextEvent(): Promise<ReaderEvent | null> {
+    if (this.events.length) return Promise.resolve(this.events.shift()!);
+    if (this.inputEnded) return Promise.resolve(null);
+    return new Promise((resolve) => (this.eventWaiter = resolve));
+  }
+
+  private endInput(): void {
+    if (this.inputEnded) return;
+    this.inputEnded = true;
+    this.deliver(null);
+    const raw = this.rawWaiter;
+    this.rawWaiter = null;
+    raw?.(null);
+  }
+
+  private newReader(): CommandReader {
+    return new CommandReader({
+      maxLineLength: this.settings.maxLineLength,
+      maxLiteralSize: this.settings.maxLiteralSize,
+      onCommand: (input) => this.deliver({ kind: 'command', input }),
+      onError: (error) => {
+        if (error.raw && this.rawWaiter) {
+          // An over-long raw line: treat it as garbage for IDLE / AUTHENTICATE.
+          const raw = this.rawWaiter;
+          this.rawWaiter = null;
+          raw(Buffer.from('*'));
+          return;
+        }
+        this.deliver({ kind: 'error', error });
+      },
+      onLiteral: () => {
+        // The client waits for "+" before it sends a synchronizing literal.
+        this.armTimer(this.timeouts.literal);
+        this.continuation('Ready for literal data');
+        return true;
+      },
+      onRawLine: (line) => {
+        const raw = this.rawWaiter;
+        this.rawWaiter = null;
+        raw?.(line);
+      },
+    });
+  }
+
+  private attachInput(): void {
+    const input = this.transport.input;
+    const onData = (chunk: Buffer) => {
+      this.bytesIn += chunk.length;
+      this.armTimer(this.reader.inLiteral ? this.timeouts.literal : undefined);
+    };
+    const onEnd = () => this.endInput();
+    input.on('data', onData);
+    const detachReader = this.reader.attach(input);
+    input.on('end', onEnd);
+    input.on('error', onEnd);
+    input.on('close', onEnd);
+    this.detachInput = () => {
+      detachReader();
+      input.off('data', onData);
+      input.off('end', onEnd);
+      input.off('error', onEnd);
+      input.off('close', onEnd);
+    };
+  }
+
+  private armTimer(ms?: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    const limit = ms ?? (this.state === 'not-authenticated' ? this.timeouts.unauthenticated : this.timeouts.authenticated);
+    this.timer = setTimeout(() => this.disconnect('Disconnected for inactivity.'), limit);
+    this.timer.unref?.();
+  }
+
+  // ---- the command loop --------------------------------------------------
+
+  async run(): Promise<void> {
+    this.attachInput();
+    this.armTimer();
+    this.greet();
+    try {
+      while (this.state !== 'logout' && !this.ended) {
+        const event = await this.nextEvent();
+        if (!event) break;
+        await this.handle(event);
+        if (!this.loggedOut()) this.reader.resume();
+      }
+    } catch (err) {
+      this.logger.log('error', 'session failed', { error: String(err), user: this.user ?? undefined });
+    } finally {
+      this.finish();
+    }
+  }
+
+  private loggedOut(): boolean {
+    return this.state === 'logout' || this.ended;
+  }
+
+  private greet(): void {
+    const pre = this.options.preauth;
+    if (pre) {
+      this.loggedIn(pre.user, pre.store);
+      if (pre.loginTag !== undefined) {
+        // Started by Courier's imaplogin after a successful LOGIN: answer that command.
+        this.write(Buffer.from(`${pre.loginTag} OK LOGIN Ok.\r\n`));
+      } else {
+        this.write(Buffer.from(`* PREAUTH [CAPABILITY ${this.capabilities().join(' ')}] Ready.\r\n`));
+      }
+      return;
+    }
+    this.write(Buffer.from(`* OK [CAPABILITY ${this.capabilities().join(' ')}] IMAP server ready.\r\n`));
+  }
+
+  private async handle(event: ReaderEvent): Promise<void> {
+    if (event.kind === 'error') {
+      // A line that was too long or a literal over the limit: that command is skipped.
+      const { error } = event;
+      const code = error.code === 'literal-too-big' ? '[TOOBIG] ' : '';
+      const status = error.code === 'literal-too-big' && error.tag ? 'NO' : 'BAD';
+      this.write(Buffer.from(`${error.tag ?? '*'} ${status} ${code}${error.message}\r\n`));
+      return;
+    }
+    let command: ParsedCommand;
+    try {
+      command = parseCommand(event.input);
+    } catch (err) {
+      if (err instanceof ProtocolError) {
+        const tag = err.tag ?? '*';
+        this.write(Buffer.from(`${tag} ${err.status} ${err.code ? `[${err.code}] ` : ''}${err.message}\r\n`));
+        return;
+      }
+      throw err;
+    }
+    await this.dispatch(command);
+  }
+
+  private async dispatch(command: ParsedCommand): Promise<void> {
+    const spec = COMMANDS.get(command.name);
+    const tag = command.tag;
+    if (!spec) {
+      this.tagged(tag, { status: 'BAD', text: `Unknown command ${command.name.slice(0, 40)}` });
+      return;
+    }
+    if (!spec.states.includes(this.state)) {
+      this.tagged(tag, { status: 'BAD', text: `${command.name} is not valid in the ${this.state} state` });
+      return;
+    }
+    const ctx: CommandContext = {
+      session: this,
+      command,
+      args: new Args(command.args),
+      tag,
+      uid: command.name.startsWith('UID '),
+    };
+    this.currentCommand = command.name;
+    let result: CommandResult;
+    try {
+      result = await spec.handler(ctx);
+    } catch (err) {
+      result = this.errorResult(err, command);
+    } finally {
+      this.currentCommand = null;
+    }
+    if (this.state !== 'logout' && this.selected) {
+      const allowExpunge = spec.allowExpunge ? spec.allowExpunge(ctx) : true;
+      this.reportUpdates(allowExpunge);
+    }
+    this.tagged(tag, result);
+    if (result.after) await result.after();
+    this.changed();
+  }
+
+  private errorResult(err: unknown, command: ParsedCommand): CommandResult {
+    if (err instanceof SyntaxError || err instanceof SequenceError) return { status: 'BAD', text: err.message };
+    if (err instanceof ProtocolError) return { status: err.status, code: err.code, text: err.message };
+    if (err instanceof MailboxNameError) return { status: 'NO', code: 'CANNOT', text: err.message };
+    if (err instanceof MailStoreError) return { status: 'NO', code: err.code, text: err.message };
+    this.logger.log('error', `${command.name} failed`, { user: this.user ?? undefined, error: err instanceof Error ? err.stack ?? err.message : String(err) });
+    return { status: 'NO', code: 'SERVERBUG', text: 'Internal error, see the server log' };
+  }
+
+  /** Send what other sessions and processes changed in the selected folder. */
+  private reportUpdates(allowExpunge: boolean): void {
+    const view = this.selected;
+    if (!view) return;
+    for (const line of view.flush(allowExpunge)) this.untagged(line);
+    if (view.gone) {
+      this.untagged([{ atom: 'BYE' }, { atom: 'The selected folder was deleted or replaced' }]);
+      this.disconnect(null);
+    }
+  }
+
+  private onFolderChange(): void {
+    // Pushed at once while idling; otherwise reported with the next command's response.
+    if (this.idling && this.currentCommand === 'IDLE') this.reportUpdates(true);
+  }
+
+  private setState(state: SessionState): void {
+    this.state = state;
+    this.armTimer();
+    this.changed();
+  }
+
+  private changed(): void {
+    this.onChange?.(this.info());
+  }
+
+  /** Close the connection, with "* BYE reason" first unless reason is null. */
+  disconnect(reason: string | null): void {
+    if (this.ended) return;
+    if (reason) this.write(Buffer.from(`* BYE ${reason}\r\n`));
+    this.endInput();
+    this.finish();
+  }
+
+  private finish(): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.detachInput();
+    this.unselect();
+    this.transport.close();
+    this.resolveClosed();
+  }
+}
+
+export function startSession(options: SessionOptions): SessionHandle {
+  const session = new Session(options);
+  const handle: SessionHandle = {
+    closed: session.closed,
+    disconnect: (reason) => session.disconnect(reason),
+    info: () => session.info(),
+  };
+  session.onChange = (info) => handle.onChange?.(info);
+  void session.run();
+  return handle;
+}

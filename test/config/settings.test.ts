@@ -78,7 +78,7 @@ test("Debian's files: values read, unused settings warned about, not fatal", { s
   assert.equal(settings.tlsCertFile, '/etc/courier/imapd.pem');
   assert.deepEqual(settings.capability, 'IMAP4rev1 UIDPLUS CHILDREN NAMESPACE THREAD=ORDEREDSUBJECT THREAD=REFERENCES SORT QUOTA IDLE'.split(' '));
   assert.equal(settings.capabilityTls.at(-1), 'AUTH=PLAIN');
-  assert.deepEqual(sources.get('MAXPERIP'), { file: join(dir, 'imapd'), line: 61 });
+  assert.deepEqual(sources.get('MAXPERIP'), { file: join(dir, 'imapd'), line: 60 });
   const byName = new Map(warnings.map((w) => [w.setting, w]));
   assert.equal(byName.get('IMAP_ACL')?.kind, 'unsupported');
   assert.equal(byName.get('PIDFILE')?.kind, 'ignored');

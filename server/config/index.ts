@@ -1,0 +1,18 @@
+// Courier-style configuration: the file format, the settings we honour, and loading.
+export { CourierConfig, parseCourierConfig, encodeValue } from './courier-file.js';
+export type { AssignmentEntry, ConfigEntry, EvaluatedValue, OtherEntry, Quoting, ValuePart } from './courier-file.js';
+export { ConfigError, formatWarning } from './errors.js';
+export type { ConfigWarning, ConfigWarningKind } from './errors.js';
+export { writeFileAtomic } from './atomic-write.js';
+export {
+  COURIER_SETTINGS_NOT_HONOURED,
+  DEFAULT_SESSION_TIMEOUTS,
+  SETTINGS,
+  SETTINGS_BY_NAME,
+  SettingValueError,
+  resolveEndpoints,
+  sessionSettingsFrom,
+} from './settings.js';
+export type { AnySettingSpec, Endpoint, ImapdSettings, PortSpec, SettingKind, SettingSpec, TlsVersion } from './settings.js';
+export { CONFIG_FILES, loadSettings, settingsFromDocuments } from './load.js';
+export type { ConfigFileName, LoadSettingsOptions, LoadedSettings, SettingSource } from './load.js';

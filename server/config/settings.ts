@@ -1,0 +1,486 @@
+// The settings we honour: one table with each setting's type, default, meaning (one
+// sentence, shown in the GUI and the README) and validation. Names and file placement
+// follow Courier's imapd / imapd-ssl files, so that an existing Courier configuration
+// keeps working; a few settings of our own are marked `ours`.
+//
+// Defaults are written as they would appear in the file. A default may refer to another
+// setting ("$IMAP_CAPABILITY AUTH=PLAIN"); such defaults are expanded after the files
+// have been read, so they follow what the files set.
+
+import { statSync, accessSync, constants as fsConstants } from 'node:fs';
+import { isIP } from 'node:net';
+import { isAbsolute, resolve } from 'node:path';
+import { createSecureContext } from 'node:tls';
+import { DEFAULT_CAPABILITY, SUPPORTED_WORDS } from '../imap/capabilities.js';
+import type { SessionSettings } from '../imap/host.js';
+
+export type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
+
+/** A listening port, optionally tied to one address (Courier's "ip.port" form). */
+export interface PortSpec {
+  /** undefined: the listener's default address (ADDRESS / SSLADDRESS); null: all addresses. */
+  address?: string | null;
+  port: number;
+}
+
+export interface Endpoint {
+  /** null: all addresses. */
+  address: string | null;
+  port: number;
+}
+
+export interface ImapdSettings {
+  address: string | null;
+  ports: PortSpec[];
+  sslAddress: string | null;
+  sslPorts: PortSpec[];
+  maxDaemons: number;
+  maxPerIp: number;
+  capability: string[];
+  capabilityTls: string[];
+  idleTimeout: number;
+  enhancedIdle: boolean;
+  useLocks: boolean;
+  keywords: 0 | 1 | 2;
+  disableThreadSort: boolean;
+  idFields: number;
+  trashFolder: string;
+  moveExpungeToTrash: boolean;
+  emptyTrash: { folder: string; days: number }[];
+  plainStart: boolean;
+  sslStart: boolean;
+  startTls: boolean;
+  tlsRequired: boolean;
+  tlsCertFile: string | null;
+  tlsPrivateKeyFile: string | null;
+  tlsMinVersion: TlsVersion;
+  startTlsMinVersion: TlsVersion;
+  tlsCipherList: string | null;
+  maildirPath: string;
+  mkhomedirSkel: string | null;
+  namespacePrefix: '' | 'INBOX.';
+  dataDir: string | null;
+  maxLineLength: number;
+  maxLiteralSize: number;
+}
+
+/** How the GUI should present a setting. */
+export type SettingKind =
+  | 'address' | 'ports' | 'integer' | 'boolean' | 'yesno' | 'choice' | 'words'
+  | 'text' | 'relative-path' | 'file' | 'directory' | 'tls-protocol' | 'cipher-list' | 'folder-days';
+
+export interface ParseContext {
+  /** Relative file names in settings are taken relative to the configuration directory. */
+  configDir: string;
+  /** Report a value that was accepted but changed or partly ignored. */
+  warn(message: string, kind?: 'adjusted' | 'unsupported'): void;
+}
+
+export interface SettingSpec<K extends keyof ImapdSettings> {
+  name: string;
+  file: 'imapd' | 'imapd-ssl';
+  field: K;
+  kind: SettingKind;
+  /** As written in the file; "" means unset. */
+  default: string;
+  /** One sentence for the GUI and the README. */
+  meaning: string;
+  choices?: readonly string[];
+  /** A setting of this server, not of Courier. */
+  ours?: boolean;
+  /** Read and checked, but nothing acts on it yet (a warning says so when it is set). */
+  notYetApplied?: boolean;
+  /** Throws SettingValueError for an invalid value. */
+  parse(value: string, ctx: ParseContext): ImapdSettings[K];
+}
+
+export type AnySettingSpec = { [K in keyof ImapdSettings]: SettingSpec<K> }[keyof ImapdSettings];
+
+/** An invalid value; the loader adds file, line and setting and throws a ConfigError. */
+export class SettingValueError extends Error {}
+
+const invalid = (message: string): never => {
+  throw new SettingValueError(message);
+};
+
+// ---- value parsers ----
+
+function parseInteger(value: string, min: number, max: number): number {
+  const v = value.trim();
+  if (!/^\d+$/.test(v)) invalid(`expected a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  const n = Number(v);
+  if (n < min || n > max) invalid(`${n} is out of range (${min} to ${max})`);
+  return n;
+}
+
+function parseBoolean(value: string): boolean {
+  const v = value.trim();
+  if (v !== '0' && v !== '1') invalid(`expected 0 or 1, got ${JSON.stringify(value)}`);
+  return v === '1';
+}
+
+/** Courier's start scripts test these with `case x$VAR in x[yY]*)`. */
+function parseYesNo(value: string): boolean {
+  const v = value.trim();
+  if (/^y/i.test(v)) return true;
+  if (/^n/i.test(v)) return false;
+  return invalid(`expected YES or NO, got ${JSON.stringify(value)}`);
+}
+
+function parseAddress(value: string): string | null {
+  const v = value.trim();
+  if (v === '0') return null;
+  if (isIP(v) === 0) invalid(`expected an IP address, or 0 for all addresses, got ${JSON.stringify(value)}`);
+  return v;
+}
+
+function parsePort(value: string): number {
+  const v = value.trim();
+  if (!/^\d+$/.test(v)) invalid(`expected a port number (1 to 65535), got ${JSON.stringify(value)}`);
+  const n = Number(v);
+  // 0 asks the operating system for any free port (tests, --port 0).
+  if (n > 65535) invalid(`port ${n} is out of range (1 to 65535)`);
+  return n;
+}
+
+/** "143", "143,144", "127.0.0.1.143" (Courier's ip.port form), "::1.143". */
+function parsePorts(value: string): PortSpec[] {
+  const items = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (items.length === 0) invalid('no port given');
+  return items.map((item) => {
+    if (/^\d+$/.test(item)) return { port: parsePort(item) };
+    const dot = item.lastIndexOf('.');
+    if (dot <= 0) invalid(`expected a port number or ip.port, got ${JSON.stringify(item)}`);
+    return { address: parseAddress(item.slice(0, dot)), port: parsePort(item.slice(dot + 1)) };
+  });
+}
+
+function parseWords(value: string, ctx: ParseContext, name: string): string[] {
+  const words = value.split(/\s+/).filter((w) => w !== '');
+  // Compared in upper case: capability words are case-insensitive.
+  const supported = new Set([...SUPPORTED_WORDS].map((w) => w.toUpperCase()));
+  const dropped = words.filter((w) => !supported.has(w.toUpperCase()));
+  if (dropped.length) {
+    ctx.warn(`not implemented, so not advertised: ${dropped.join(' ')}`, 'unsupported');
+  }
+  if (words.length === 0) invalid(`${name} is empty`);
+  return words;
+}
+
+function parseText(value: string): string {
+  const v = value.trim();
+  if (v === '') invalid('must not be empty');
+  if (/[\0-\x1f\x7f]/.test(v)) invalid('must not contain control characters');
+  return v;
+}
+
+function parseRelativePath(value: string): string {
+  const v = parseText(value);
+  if (isAbsolute(v)) invalid(`expected a path relative to the home directory, got ${JSON.stringify(v)}`);
+  if (v.split(/[/\\]/).includes('..')) invalid(`must not leave the home directory ("..")`);
+  return v;
+}
+
+function parseExistingPath(value: string, ctx: ParseContext, want: 'file' | 'directory'): string | null {
+  const v = value.trim();
+  if (v === '') return null;
+  const full = resolve(ctx.configDir, v);
+  let isWanted: boolean;
+  try {
+    const st = statSync(full);
+    isWanted = want === 'file' ? st.isFile() : st.isDirectory();
+  } catch {
+    return invalid(`${want} ${full} not found`);
+  }
+  if (!isWanted) invalid(`${full} is not a ${want}`);
+  try {
+    accessSync(full, fsConstants.R_OK);
+  } catch {
+    invalid(`${full} is not readable by this server`);
+  }
+  return full;
+}
+
+/** Courier's OpenSSL values (TLSv1, TLSv1.1, TLSv1.2++ ...); below TLS 1.2 is raised to 1.2. */
+function parseTlsProtocol(value: string, ctx: ParseContext): TlsVersion | null {
+  const v = value.trim();
+  if (v === '') return null;
+  const base = v.replace(/\+\+$/, '').toUpperCase().replace('TLSV', 'TLS').replace('_', '.');
+  if (base === 'TLS1.3') return 'TLSv1.3';
+  if (base === 'TLS1.2') return 'TLSv1.2';
+  if (['SSL2', 'SSL3', 'SSL23', 'TLS1', 'TLS1.0', 'TLS1.1'].includes(base)) {
+    ctx.warn(`${v} would allow protocol versions this server refuses; TLSv1.2 is the minimum`, 'adjusted');
+    return 'TLSv1.2';
+  }
+  return invalid(`expected TLSv1.2 or TLSv1.3 (Courier's TLSv1, TLSv1.1 and "++" forms are accepted too), got ${JSON.stringify(v)}`);
+}
+
+function parseCipherList(value: string): string | null {
+  const v = value.trim();
+  if (v === '') return null;
+  try {
+    createSecureContext({ ciphers: v });
+  } catch (err) {
+    invalid(`not a valid OpenSSL cipher list (${(err as Error).message})`);
+  }
+  return v;
+}
+
+function parseFolderDays(value: string): { folder: string; days: number }[] {
+  const v = value.trim();
+  if (v === '') return [];
+  return v.split(',').map((item) => {
+    const colon = item.lastIndexOf(':');
+    if (colon <= 0) invalid(`expected folder:days, got ${JSON.stringify(item)}`);
+    return { folder: parseText(item.slice(0, colon)), days: parseInteger(item.slice(colon + 1), 0, 100000) };
+  });
+}
+
+function parseChoice<T extends string>(value: string, choices: readonly T[]): T {
+  const found = choices.find((c) => c === value.trim());
+  if (found === undefined) invalid(`expected one of ${choices.map((c) => JSON.stringify(c)).join(', ')}, got ${JSON.stringify(value)}`);
+  return found as T;
+}
+
+// ---- the table ----
+
+export const SETTINGS: readonly AnySettingSpec[] = [
+  {
+    name: 'ADDRESS', file: 'imapd', field: 'address', kind: 'address', default: '127.0.0.1',
+    meaning: 'IP address to listen on; 0 listens on all addresses (needed for other devices on the network).',
+    parse: parseAddress,
+  },
+  {
+    name: 'PORT', file: 'imapd', field: 'ports', kind: 'ports', default: '1143',
+    meaning: 'Port for IMAP with STARTTLS (143 is the standard port, see PORTS); a comma list and Courier\'s ip.port form are accepted.',
+    parse: parsePorts,
+  },
+  {
+    name: 'IMAPDSTART', file: 'imapd', field: 'plainStart', kind: 'yesno', default: 'YES',
+    meaning: 'YES starts the listener on PORT; NO leaves only the implicit-TLS port.',
+    parse: parseYesNo,
+  },
+  {
+    name: 'MAXDAEMONS', file: 'imapd', field: 'maxDaemons', kind: 'integer', default: '40',
+    meaning: 'Most connections served at once; a connection beyond it is answered with BYE and closed.',
+    parse: (v) => parseInteger(v, 1, 100000),
+  },
+  {
+    name: 'MAXPERIP', file: 'imapd', field: 'maxPerIp', kind: 'integer', default: '4',
+    meaning: 'Most connections at once from one IP address (raise it for many devices behind one router; 0 means no limit).',
+    parse: (v) => parseInteger(v, 0, 100000),
+  },
+  {
+    name: 'IMAP_CAPABILITY', file: 'imapd', field: 'capability', kind: 'words', default: DEFAULT_CAPABILITY.join(' '),
+    meaning: 'Capabilities announced before TLS is active; STARTTLS, LOGINDISABLED, ENABLE and UTF8=ACCEPT are added by the server.',
+    parse: (v, ctx) => parseWords(v, ctx, 'IMAP_CAPABILITY'),
+  },
+  {
+    name: 'IMAP_CAPABILITY_TLS', file: 'imapd', field: 'capabilityTls', kind: 'words', default: '"$IMAP_CAPABILITY AUTH=PLAIN"',
+    meaning: 'Capabilities announced once TLS is active (by default IMAP_CAPABILITY plus AUTH=PLAIN).',
+    parse: (v, ctx) => parseWords(v, ctx, 'IMAP_CAPABILITY_TLS'),
+  },
+  {
+    name: 'IMAP_IDLE_TIMEOUT', file: 'imapd', field: 'idleTimeout', kind: 'integer', default: '60',
+    meaning: 'Seconds between checks for new mail during IDLE when changes are not reported by the file system.',
+    parse: (v) => parseInteger(v, 1, 3600),
+  },
+  {
+    name: 'IMAP_ENHANCEDIDLE', file: 'imapd', field: 'enhancedIdle', kind: 'boolean', default: '1',
+    meaning: '1 reports new mail and flag changes during IDLE as they happen; 0 only checks every IMAP_IDLE_TIMEOUT seconds.',
+    parse: parseBoolean,
+  },
+  {
+    name: 'IMAP_USELOCKS', file: 'imapd', field: 'useLocks', kind: 'boolean', default: '1',
+    meaning: '1 locks a folder while its index is updated, so that several sessions and mail programs never race.',
+    parse: parseBoolean,
+  },
+  {
+    name: 'IMAP_KEYWORDS', file: 'imapd', field: 'keywords', kind: 'choice', default: '1', choices: ['0', '1', '2'],
+    meaning: '1 allows custom keywords such as $Label1 or Junk; 0 turns them off (2, Courier\'s slower variant, acts as 1).',
+    parse: (v) => Number(parseChoice(v, ['0', '1', '2'] as const)) as 0 | 1 | 2,
+  },
+  {
+    name: 'IMAP_DISABLETHREADSORT', file: 'imapd', field: 'disableThreadSort', kind: 'boolean', default: '0',
+    meaning: '1 turns off server-side THREAD and SORT, to save CPU on a small machine.',
+    parse: parseBoolean,
+  },
+  {
+    name: 'IMAP_ID_FIELDS', file: 'imapd', field: 'idFields', kind: 'integer', default: '0',
+    meaning: 'What the ID command reveals besides the server name: the sum of 1 (version), 2 (operating system) and 4 (its release).',
+    parse: (v) => parseInteger(v, 0, 7),
+  },
+  {
+    name: 'IMAP_TRASHFOLDERNAME', file: 'imapd', field: 'trashFolder', kind: 'text', default: 'Trash',
+    meaning: 'Name of the Trash folder.',
+    parse: parseText,
+  },
+  {
+    name: 'IMAP_MOVE_EXPUNGE_TO_TRASH', file: 'imapd', field: 'moveExpungeToTrash', kind: 'boolean', default: '0',
+    meaning: '1 moves expunged messages to the Trash folder instead of deleting them.',
+    parse: parseBoolean,
+  },
+  {
+    name: 'IMAP_EMPTYTRASH', file: 'imapd', field: 'emptyTrash', kind: 'folder-days', default: 'Trash:7',
+    meaning: 'folder:days list; messages older than that many days are purged from those folders (read, not applied yet).',
+    notYetApplied: true,
+    parse: parseFolderDays,
+  },
+  {
+    name: 'MAILDIRPATH', file: 'imapd', field: 'maildirPath', kind: 'relative-path', default: 'Maildir',
+    meaning: 'Where an account\'s Maildir is, relative to its home directory, when the account does not name one.',
+    parse: parseRelativePath,
+  },
+  {
+    name: 'AUTH_MKHOMEDIR_SKEL', file: 'imapd', field: 'mkhomedirSkel', kind: 'directory', default: '',
+    meaning: 'Directory copied to create a missing home directory at an account\'s first login (empty: an empty Maildir is created).',
+    parse: (v, ctx) => parseExistingPath(v, ctx, 'directory'),
+  },
+  {
+    name: 'IMAP_NAMESPACE_PREFIX', file: 'imapd', field: 'namespacePrefix', kind: 'choice', default: 'INBOX.', choices: ['INBOX.', ''],
+    meaning: 'Personal namespace: INBOX. shows folders as INBOX.Sent as Courier does; empty shows them at the top level (easier for Outlook and Nextcloud Mail).',
+    ours: true,
+    parse: (v) => parseChoice(v, ['INBOX.', ''] as const),
+  },
+  {
+    name: 'IMAPD_DATADIR', file: 'imapd', field: 'dataDir', kind: 'directory', default: '',
+    meaning: 'Directory for the account database, the generated TLS certificate and new accounts\' mail (the --data option overrides it).',
+    ours: true,
+    parse: (v, ctx) => (v.trim() === '' ? null : resolve(ctx.configDir, v.trim())),
+  },
+  {
+    name: 'IMAP_MAX_LINE_LENGTH', file: 'imapd', field: 'maxLineLength', kind: 'integer', default: '65536',
+    meaning: 'Longest command line accepted, in bytes; longer lines are refused.',
+    ours: true,
+    parse: (v) => parseInteger(v, 1024, 16 * 1024 * 1024),
+  },
+  {
+    name: 'IMAP_MAX_LITERAL_SIZE', file: 'imapd', field: 'maxLiteralSize', kind: 'integer', default: String(64 * 1024 * 1024),
+    meaning: 'Largest message or literal accepted, in bytes (APPEND of a bigger message is refused).',
+    ours: true,
+    parse: (v) => parseInteger(v, 1024, 2 * 1024 * 1024 * 1024),
+  },
+  {
+    name: 'SSLPORT', file: 'imapd-ssl', field: 'sslPorts', kind: 'ports', default: '1993',
+    meaning: 'Port for IMAP over implicit TLS (993 is the standard port, see PORTS).',
+    parse: parsePorts,
+  },
+  {
+    name: 'SSLADDRESS', file: 'imapd-ssl', field: 'sslAddress', kind: 'address', default: '$ADDRESS',
+    meaning: 'IP address for the implicit-TLS port; 0 means all addresses (default: same as ADDRESS).',
+    parse: parseAddress,
+  },
+  {
+    name: 'IMAPDSSLSTART', file: 'imapd-ssl', field: 'sslStart', kind: 'yesno', default: 'YES',
+    meaning: 'YES starts the implicit-TLS listener on SSLPORT.',
+    parse: parseYesNo,
+  },
+  {
+    name: 'IMAPDSTARTTLS', file: 'imapd-ssl', field: 'startTls', kind: 'yesno', default: 'YES',
+    meaning: 'YES offers STARTTLS on PORT, so that clients can switch to encryption.',
+    parse: parseYesNo,
+  },
+  {
+    name: 'IMAP_TLS_REQUIRED', file: 'imapd-ssl', field: 'tlsRequired', kind: 'boolean', default: '0',
+    meaning: '1 refuses login on PORT until STARTTLS (LOGINDISABLED), so that passwords never travel unencrypted.',
+    parse: parseBoolean,
+  },
+  {
+    name: 'TLS_CERTFILE', file: 'imapd-ssl', field: 'tlsCertFile', kind: 'file', default: '',
+    meaning: 'PEM file with the server certificate (and its key unless TLS_PRIVATE_KEYFILE is set); empty: a self-signed certificate is made in the data directory.',
+    parse: (v, ctx) => parseExistingPath(v, ctx, 'file'),
+  },
+  {
+    name: 'TLS_PRIVATE_KEYFILE', file: 'imapd-ssl', field: 'tlsPrivateKeyFile', kind: 'file', default: '',
+    meaning: 'PEM file with the private key, when it is not in TLS_CERTFILE (unencrypted, readable only by the server).',
+    parse: (v, ctx) => parseExistingPath(v, ctx, 'file'),
+  },
+  {
+    name: 'TLS_PROTOCOL', file: 'imapd-ssl', field: 'tlsMinVersion', kind: 'tls-protocol', default: 'TLSv1.2',
+    meaning: 'Lowest TLS version accepted: TLSv1.2 or TLSv1.3 (older versions are always refused).',
+    parse: (v, ctx) => parseTlsProtocol(v, ctx) ?? 'TLSv1.2',
+  },
+  {
+    name: 'TLS_STARTTLS_PROTOCOL', file: 'imapd-ssl', field: 'startTlsMinVersion', kind: 'tls-protocol', default: '$TLS_PROTOCOL',
+    meaning: 'Lowest TLS version for STARTTLS on PORT (default: same as TLS_PROTOCOL).',
+    parse: (v, ctx) => parseTlsProtocol(v, ctx) ?? 'TLSv1.2',
+  },
+  {
+    name: 'TLS_CIPHER_LIST', file: 'imapd-ssl', field: 'tlsCipherList', kind: 'cipher-list', default: '',
+    meaning: 'OpenSSL cipher list for TLS 1.2 and TLS 1.3 cipher suites (empty: Node.js defaults, which are safe).',
+    parse: (v) => parseCipherList(v),
+  },
+];
+
+export const SETTINGS_BY_NAME: ReadonlyMap<string, AnySettingSpec> = new Map(SETTINGS.map((s) => [s.name, s]));
+
+/**
+ * Courier settings that this server reads past: why, and (for feature switches) which
+ * values are harmless. A set value outside `harmless` is reported as 'unsupported',
+ * anything else as 'ignored'.
+ */
+export const COURIER_SETTINGS_NOT_HONOURED: ReadonlyMap<string, { reason: string; harmless?: readonly string[] }> = new Map([
+  ['PIDFILE', { reason: 'this server writes no pid file' }],
+  ['SSLPIDFILE', { reason: 'this server writes no pid file' }],
+  ['TCPDOPTS', { reason: 'no DNS or ident lookups are made anyway' }],
+  ['LOGGEROPTS', { reason: 'log lines go to the server\'s own log' }],
+  ['SSLLOGGEROPTS', { reason: 'log lines go to the server\'s own log' }],
+  ['IMAPACCESSFILE', { reason: 'IP allow/deny lists are not supported', harmless: [''] }],
+  ['DEFDOMAIN', { reason: 'default login domains are not supported', harmless: [''] }],
+  ['IMAP_ACL', { reason: 'the ACL extension is not implemented', harmless: ['0', ''] }],
+  ['SMAP_CAPABILITY', { reason: 'SMAP is not implemented', harmless: [''] }],
+  ['IMAP_CAPABILITY_ORIG', { reason: 'reference copy for Courier\'s webadmin' }],
+  ['IMAP_CAPABILITY_TLS_ORIG', { reason: 'reference copy for Courier\'s webadmin' }],
+  ['IMAP_PROXY', { reason: 'proxying is not supported', harmless: ['0', ''] }],
+  ['PROXY_HOSTNAME', { reason: 'proxying is not supported' }],
+  ['IMAP_PROXY_FOREIGN', { reason: 'proxying is not supported' }],
+  ['IMAP_MAILBOX_SANITY_CHECK', { reason: 'the server runs as one user and checks Maildir access when it opens it' }],
+  ['IMAP_CHECK_ALL_FOLDERS', { reason: 'new-mail checks in other folders are not implemented', harmless: ['0', ''] }],
+  ['IMAP_OBSOLETE_CLIENT', { reason: 'the \\NoInferiors workaround is not implemented', harmless: ['0', ''] }],
+  ['IMAP_UMASK', { reason: 'files are created with the server process\'s umask' }],
+  ['IMAP_ULIMITD', { reason: 'memory limits belong to the service manager' }],
+  ['IMAP_SHAREDINDEXFILE', { reason: 'shared folders are not supported' }],
+  ['IMAP_LOG_DELETIONS', { reason: 'deletion logging is not implemented', harmless: ['0', ''] }],
+  ['IMAPDEBUGFILE', { reason: 'per-account command logs are not implemented', harmless: [''] }],
+  ['OUTBOX', { reason: 'the Outbox folder (sending mail by COPY) is not supported', harmless: [''] }],
+  ['OUTBOX_MULTIPLE_SEND', { reason: 'the Outbox folder is not supported' }],
+  ['SENDMAIL', { reason: 'only used by the Outbox folder, which is not supported' }],
+  ['HEADERFROM', { reason: 'only used by the Outbox folder, which is not supported' }],
+  ['COURIERTLS', { reason: 'TLS is built in' }],
+  ['TLS_PRIORITY', { reason: 'GnuTLS priority strings are not understood; use TLS_PROTOCOL and TLS_CIPHER_LIST', harmless: [''] }],
+  ['TLS_MIN_DH_BITS', { reason: 'key exchange uses elliptic curves; no DH parameters are used' }],
+  ['TLS_DHPARAMS', { reason: 'key exchange uses elliptic curves; no DH parameters are used' }],
+  ['TLS_TIMEOUT', { reason: 'not implemented in Courier either' }],
+  ['TLS_TRUSTCERTS', { reason: 'client certificates are not used' }],
+  ['TLS_VERIFYPEER', { reason: 'client certificates are not supported', harmless: ['NONE', ''] }],
+  ['TLS_EXTERNAL', { reason: 'client-certificate login is not supported', harmless: [''] }],
+  ['TLS_CACHEFILE', { reason: 'TLS sessions are resumed from memory' }],
+  ['TLS_CACHESIZE', { reason: 'TLS sessions are resumed from memory' }],
+]);
+
+/** Default timeouts for sessions (Courier's: 60 s before login and inside a literal, 30 min once logged in). */
+export const DEFAULT_SESSION_TIMEOUTS = { unauthenticated: 60_000, authenticated: 30 * 60_000, literal: 60_000 } as const;
+
+/** The protocol settings the IMAP session needs, from the typed settings. */
+export function sessionSettingsFrom(s: ImapdSettings): SessionSettings {
+  return {
+    capability: [...s.capability],
+    capabilityTls: [...s.capabilityTls],
+    namespacePrefix: s.namespacePrefix,
+    enhancedIdle: s.enhancedIdle,
+    idleTimeout: s.idleTimeout,
+    tlsRequired: s.tlsRequired,
+    disableThreadSort: s.disableThreadSort,
+    keywords: s.keywords !== 0,
+    idFields: s.idFields,
+    trashFolder: s.trashFolder,
+    moveExpungeToTrash: s.moveExpungeToTrash,
+    maxLineLength: s.maxLineLength,
+    maxLiteralSize: s.maxLiteralSize,
+  };
+}
+
+/** The addresses and ports to listen on, with each port's address filled in. */
+export function resolveEndpoints(ports: readonly PortSpec[], defaultAddress: string | null): Endpoint[] {
+  return ports.map((p) => ({ address: p.address === undefined ? defaultAddress : p.address, port: p.port }));
+}

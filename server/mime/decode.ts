@@ -1,0 +1,99 @@
+// Decoding helpers: RFC 2047 encoded-words, Content-Transfer-Encoding, charsets. None of them
+// throws: bad input gives U+FFFD replacement characters or the input as it is.
+
+import iconv from 'iconv-lite';
+import libmime from 'libmime';
+import { decode as libmimeCharsetDecode } from 'libmime/lib/charset.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+
+/** 8-bit bytes (as a latin1 byte string) to text: UTF-8, with U+FFFD for invalid sequences. */
+function bytesToText(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (!/[\x80-\xff]/.test(s)) return s;
+  return utf8.decode(Buffer.from(s, 'latin1'));
+}
+
+/**
+ * Decodes a header value given as a byte string (latin1): unfolds it, reads raw 8-bit bytes as
+ * UTF-8 (RFC 6532), then decodes RFC 2047 encoded-words in any charset libmime knows
+ * (iconv-lite plus ISO-2022-JP).
+ */
+export function decodeHeaderValue(raw: string): string {
+  let s = raw.indexOf('\n') >= 0 || raw.indexOf('\r') >= 0 ? raw.replace(/\r?\n(?=[ \t])|[\r\n]/g, '') : raw;
+  s = bytesToText(s).trim();
+  if (s.indexOf('=?') < 0) return s;
+  try {
+    return libmime.decodeWords(s);
+  } catch {
+    return s;
+  }
+}
+
+/** Quoted-printable (RFC 2045 6.7) to bytes; malformed escapes are kept as they are. */
+export function decodeQuotedPrintable(src: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(src.length);
+  let o = 0;
+  const n = src.length;
+  for (let i = 0; i < n; i++) {
+    const c = src[i];
+    if (c !== 61 /* = */) {
+      out[o++] = c;
+      continue;
+    }
+    // soft line break: "=" + optional whitespace + (CR)LF
+    let j = i + 1;
+    while (j < n && (src[j] === 32 || src[j] === 9)) j++;
+    if (j < n && src[j] === 13 && src[j + 1] === 10) {
+      i = j + 1;
+      continue;
+    }
+    if (j < n && src[j] === 10) {
+      i = j;
+      continue;
+    }
+    if (j >= n) break;
+    const h = hexVal(src[i + 1]);
+    const l = hexVal(src[i + 2]);
+    if (h >= 0 && l >= 0) {
+      out[o++] = (h << 4) | l;
+      i += 2;
+    } else {
+      out[o++] = c;
+    }
+  }
+  return out.subarray(0, o);
+}
+
+function hexVal(c: number | undefined): number {
+  if (c === undefined) return -1;
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 65 && c <= 70) return c - 55;
+  if (c >= 97 && c <= 102) return c - 87;
+  return -1;
+}
+
+/** Undoes the Content-Transfer-Encoding; unknown encodings are returned as they are. */
+export function decodeTransfer(body: Buffer, encoding: string): Buffer {
+  switch (encoding.toLowerCase()) {
+    case 'base64':
+      // Node's decoder skips whitespace and stops at garbage rather than throwing.
+      return Buffer.from(body.toString('latin1'), 'base64');
+    case 'quoted-printable':
+      return decodeQuotedPrintable(body);
+    default:
+      return body;
+  }
+}
+
+/** Bytes in `charset` to a JS string; unknown charsets are read as UTF-8. */
+export function decodeCharset(bytes: Buffer, charset: string | undefined): string {
+  const cs = (charset ?? 'us-ascii').trim().toLowerCase();
+  if (cs === '' || cs === 'utf-8' || cs === 'utf8' || cs === 'us-ascii' || cs === 'ascii') return utf8.decode(bytes);
+  try {
+    if (iconv.encodingExists(cs)) return iconv.decode(bytes, cs);
+    return libmimeCharsetDecode(bytes, cs); // ISO-2022-JP and the aliases libmime knows
+  } catch {
+    return utf8.decode(bytes);
+  }
+}

@@ -1,0 +1,388 @@
+// MIME structure parser for ENVELOPE, BODYSTRUCTURE and BODY[section].
+//
+// Why our own parser rather than mailparser / postal-mime: IMAP needs the exact raw byte offsets
+// of every part's header and body, octet and line counts as if every line ended in CRLF, and
+// the raw (undecoded) header bytes for ENVELOPE. Those libraries decode content and throw all
+// of that away. This one only scans: it works on the Buffer with indexOf, decodes nothing but
+// the few header fields it needs, and never throws.
+//
+// Boundary rules follow RFC 2046 section 5.1.1 and Dovecot: a delimiter is a line starting with
+// "--" + boundary (the rest of the line is not checked, per the RFC's note to implementors);
+// the boundaries of all enclosing multiparts are live at once, the longest match wins and,
+// among equals, the innermost; an outer boundary ends every inner part that is still open.
+// The CRLF before a delimiter belongs to the delimiter, not to the part.
+
+import { parseAddressList } from './address.js';
+import { parseDate } from './date.js';
+import { fieldValue, firstField, scanHeader, type HeaderField } from './header.js';
+import { parseContentType, parseDisposition, parseLanguage } from './params.js';
+import { decodeHeaderValue } from './decode.js';
+import type { Address, BodyPart, ContentDisposition, Envelope, MessageMeta } from './types.js';
+
+const LF = 10;
+const CR = 13;
+const DASH = 45;
+const NL_DASH_DASH = Buffer.from('\n--', 'latin1');
+
+/** Same limits as Dovecot's message parser (max_nested_mime_parts, max_total_mime_parts):
+ * beyond them, multiparts and messages are kept as opaque leaves. */
+const MAX_DEPTH = 100;
+const MAX_PARTS = 10000;
+
+/** Positions of every LF, split into those after a CR and bare ones, for O(log n) octet and
+ * line counts of any range. */
+class LineIndex {
+  lfs: Int32Array;
+  lfCount = 0;
+  bare: Int32Array;
+  bareCount = 0;
+
+  constructor(raw: Buffer) {
+    let cap = (raw.length >> 5) + 16;
+    let lfs = new Int32Array(cap);
+    let bare = new Int32Array(16);
+    let n = 0;
+    let nb = 0;
+    let pos = raw.indexOf(LF);
+    while (pos >= 0) {
+      if (n === cap) {
+        cap *= 2;
+        const grown = new Int32Array(cap);
+        grown.set(lfs);
+        lfs = grown;
+      }
+      lfs[n++] = pos;
+      if (pos === 0 || raw[pos - 1] !== CR) {
+        if (nb === bare.length) {
+          const grown = new Int32Array(bare.length * 2);
+          grown.set(bare);
+          bare = grown;
+        }
+        bare[nb++] = pos;
+      }
+      pos = raw.indexOf(LF, pos + 1);
+    }
+    this.lfs = lfs;
+    this.lfCount = n;
+    this.bare = bare;
+    this.bareCount = nb;
+  }
+
+  /** Number of LFs in [a, b). */
+  lines(a: number, b: number): number {
+    return lowerBound(this.lfs, this.lfCount, b) - lowerBound(this.lfs, this.lfCount, a);
+  }
+
+  /** Octets of [a, b) with every bare LF counted as CRLF. */
+  crlfSize(a: number, b: number): number {
+    if (b <= a) return 0;
+    return b - a + lowerBound(this.bare, this.bareCount, b) - lowerBound(this.bare, this.bareCount, a);
+  }
+}
+
+function lowerBound(arr: Int32Array, n: number, x: number): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (arr[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** A delimiter line found in the body. */
+interface Delimiter {
+  /** Index of the matched boundary in the live stack (0 = outermost). */
+  level: number;
+  close: boolean;
+  lineStart: number;
+  /** Offset after the line's LF (or the end of the buffer). */
+  lineEnd: number;
+}
+
+interface Ctx {
+  raw: Buffer;
+  index: LineIndex;
+  /** Boundaries of the enclosing multiparts, outermost first. */
+  stack: Buffer[];
+  parts: number;
+}
+
+function matchDelimiter(ctx: Ctx, lineStart: number): Delimiter | null {
+  const { raw, stack } = ctx;
+  if (raw[lineStart] !== DASH || raw[lineStart + 1] !== DASH) return null;
+  const from = lineStart + 2;
+  let best = -1;
+  let bestLen = -1;
+  for (let level = stack.length - 1; level >= 0; level--) {
+    const b = stack[level];
+    if (b.length > bestLen && from + b.length <= raw.length && raw.compare(b, 0, b.length, from, from + b.length) === 0) {
+      best = level;
+      bestLen = b.length;
+    }
+  }
+  if (best < 0) return null;
+  const after = from + bestLen;
+  const close = raw[after] === DASH && raw[after + 1] === DASH;
+  const lf = raw.indexOf(LF, after);
+  return { level: best, close, lineStart, lineEnd: lf < 0 ? raw.length : lf + 1 };
+}
+
+/** The next delimiter line of any live boundary at or after the line that starts at `pos`. */
+function nextDelimiter(ctx: Ctx, pos: number): Delimiter | null {
+  if (ctx.stack.length === 0) return null;
+  const { raw } = ctx;
+  let lineStart = pos;
+  while (lineStart < raw.length) {
+    if (raw[lineStart] === DASH) {
+      const d = matchDelimiter(ctx, lineStart);
+      if (d !== null) return d;
+    }
+    const i = raw.indexOf(NL_DASH_DASH, lineStart);
+    if (i < 0) return null;
+    lineStart = i + 1;
+  }
+  return null;
+}
+
+/** Where the content before a delimiter ends: before the CRLF (or LF) that precedes it. */
+function endBefore(raw: Buffer, d: Delimiter, floor: number): number {
+  let end = d.lineStart;
+  if (end > floor && raw[end - 1] === LF) {
+    end--;
+    if (end > floor && raw[end - 1] === CR) end--;
+  }
+  return Math.max(end, floor);
+}
+
+function emptyEnvelope(): Envelope {
+  return {
+    date: null, subject: null, from: null, sender: null, replyTo: null,
+    to: null, cc: null, bcc: null, inReplyTo: null, messageId: null,
+  };
+}
+
+function addressField(raw: Buffer, fields: HeaderField[], name: string): Address[] | null {
+  const f = firstField(fields, name);
+  if (f === undefined) return null;
+  const list = parseAddressList(fieldValue(raw, f));
+  return list.length > 0 ? list : null;
+}
+
+function stringField(raw: Buffer, fields: HeaderField[], name: string): string | null {
+  const f = firstField(fields, name);
+  return f === undefined ? null : fieldValue(raw, f);
+}
+
+/** ENVELOPE per RFC 3501 section 7.4.2; the first field of each name wins, as in Dovecot. */
+function parseEnvelope(raw: Buffer, fields: HeaderField[]): Envelope {
+  const from = addressField(raw, fields, 'from');
+  return {
+    date: stringField(raw, fields, 'date'),
+    subject: stringField(raw, fields, 'subject'),
+    from,
+    // "If the Sender or Reply-To lines are absent in the [RFC-2822] header, or are present but
+    // empty, the server sets the corresponding member of the envelope to be the same value as
+    // the from member" (RFC 3501 7.4.2).
+    sender: addressField(raw, fields, 'sender') ?? from,
+    replyTo: addressField(raw, fields, 'reply-to') ?? from,
+    to: addressField(raw, fields, 'to'),
+    cc: addressField(raw, fields, 'cc'),
+    bcc: addressField(raw, fields, 'bcc'),
+    inReplyTo: stringField(raw, fields, 'in-reply-to'),
+    messageId: stringField(raw, fields, 'message-id'),
+  };
+}
+
+interface Parsed {
+  part: BodyPart;
+  fields: HeaderField[];
+  /** The delimiter line that ended this entity (not consumed), null at the end of the data. */
+  stop: Delimiter | null;
+}
+
+/**
+ * Parses the entity (MIME header + body) that starts at `start`. `defaultType` is
+ * "message/rfc822" inside multipart/digest, else "text/plain" (RFC 2046 5.1.5).
+ */
+function parseEntity(ctx: Ctx, start: number, digestChild: boolean, depth: number): Parsed {
+  const { raw } = ctx;
+  ctx.parts++;
+  const stopAt = ctx.stack.length > 0 ? (pos: number) => matchDelimiter(ctx, pos) !== null : undefined;
+  const header = scanHeader(raw, start, raw.length, stopAt);
+  const fields = header.fields;
+
+  let type = digestChild ? 'message' : 'text';
+  let subtype = digestChild ? 'rfc822' : 'plain';
+  let params: [string, string][] = [];
+  const ctField = firstField(fields, 'content-type');
+  if (ctField !== undefined) {
+    // RFC 2045 5.2: a syntactically invalid Content-Type means text/plain; charset=us-ascii.
+    const ct = parseContentType(fieldValue(raw, ctField));
+    if (ct === null) {
+      type = 'text';
+      subtype = 'plain';
+    } else {
+      type = ct.type;
+      subtype = ct.subtype;
+      params = ct.params;
+    }
+  }
+  const cte = stringField(raw, fields, 'content-transfer-encoding');
+  const encoding = cte === null || cte === '' ? '7bit' : cte.toLowerCase();
+  const dispValue = stringField(raw, fields, 'content-disposition');
+  const disp: ContentDisposition | null = dispValue === null ? null : parseDisposition(dispValue);
+  const langValue = stringField(raw, fields, 'content-language');
+
+  const part: BodyPart = {
+    type,
+    subtype,
+    params,
+    id: stringField(raw, fields, 'content-id'),
+    description: stringField(raw, fields, 'content-description'),
+    encoding,
+    size: 0,
+    lines: 0,
+    md5: stringField(raw, fields, 'content-md5'),
+    disposition: disp,
+    language: langValue === null ? null : parseLanguage(langValue),
+    location: stringField(raw, fields, 'content-location'),
+    headerStart: start,
+    bodyStart: header.bodyStart,
+    bodyEnd: header.bodyStart,
+  };
+
+  let stop: Delimiter | null;
+  if (header.stoppedAt >= 0) {
+    // A boundary cut the header short: no body.
+    stop = matchDelimiter(ctx, header.stoppedAt);
+    part.bodyStart = part.bodyEnd = stop === null ? header.stoppedAt : endBefore(raw, stop, start);
+  } else if (type === 'multipart') {
+    part.parts = [];
+    const boundary = params.find(([k]) => k === 'boundary')?.[1] ?? '';
+    if (boundary === '' || depth >= MAX_DEPTH) {
+      stop = nextDelimiter(ctx, part.bodyStart);
+      part.bodyEnd = stop === null ? raw.length : endBefore(raw, stop, part.bodyStart);
+    } else {
+      stop = parseMultipartBody(ctx, part, Buffer.from(boundary, 'latin1'), subtype === 'digest', depth);
+    }
+  } else if (type === 'message' && (subtype === 'rfc822' || subtype === 'global') && depth < MAX_DEPTH) {
+    if (encoding === '7bit' || encoding === '8bit' || encoding === 'binary') {
+      const inner = parseEntity(ctx, part.bodyStart, false, depth + 1);
+      part.message = { envelope: parseEnvelope(raw, inner.fields), body: inner.part };
+      part.bodyEnd = inner.part.bodyEnd;
+      stop = inner.stop;
+    } else {
+      // An encoded message/rfc822 (not allowed by RFC 2046 5.2.1) is not looked into; like
+      // Dovecot we describe it with an empty envelope and an empty text/plain body.
+      stop = nextDelimiter(ctx, part.bodyStart);
+      part.bodyEnd = stop === null ? raw.length : endBefore(raw, stop, part.bodyStart);
+      part.message = { envelope: emptyEnvelope(), body: emptyTextPart(part.bodyEnd) };
+    }
+  } else {
+    stop = nextDelimiter(ctx, part.bodyStart);
+    part.bodyEnd = stop === null ? raw.length : endBefore(raw, stop, part.bodyStart);
+  }
+  part.size = ctx.index.crlfSize(part.bodyStart, part.bodyEnd);
+  part.lines = ctx.index.lines(part.bodyStart, part.bodyEnd);
+  return { part, fields, stop };
+}
+
+function emptyTextPart(at: number): BodyPart {
+  return {
+    type: 'text', subtype: 'plain', params: [], id: null, description: null, encoding: '7bit',
+    size: 0, lines: 0, md5: null, disposition: null, language: null, location: null,
+    headerStart: at, bodyStart: at, bodyEnd: at,
+  };
+}
+
+/** Fills part.parts and part.bodyEnd; returns the delimiter of an outer boundary that ended
+ * the multipart, or null at the end of the data. */
+function parseMultipartBody(ctx: Ctx, part: BodyPart, boundary: Buffer, digest: boolean, depth: number): Delimiter | null {
+  const { raw } = ctx;
+  const level = ctx.stack.length;
+  ctx.stack.push(boundary);
+  const children = part.parts!;
+  let stop: Delimiter | null = null;
+  try {
+    let d = nextDelimiter(ctx, part.bodyStart); // skips the preamble
+    for (;;) {
+      if (d === null) {
+        part.bodyEnd = raw.length; // unterminated: runs to the end
+        return null;
+      }
+      if (d.level < level) {
+        part.bodyEnd = endBefore(raw, d, part.bodyStart); // an outer boundary ends us
+        return d;
+      }
+      if (d.close || ctx.parts >= MAX_PARTS) {
+        ctx.stack.pop();
+        // The epilogue runs to the next outer delimiter.
+        stop = nextDelimiter(ctx, d.lineEnd);
+        part.bodyEnd = stop === null ? raw.length : endBefore(raw, stop, part.bodyStart);
+        return stop;
+      }
+      const child = parseEntity(ctx, d.lineEnd, digest, depth + 1);
+      children.push(child.part);
+      d = child.stop;
+    }
+  } finally {
+    if (ctx.stack.length > level) ctx.stack.length = level;
+  }
+}
+
+/** Parses a stored message. Never throws: anything unparseable becomes text/plain. */
+export function parseMessage(raw: Buffer): MessageMeta {
+  const index = new LineIndex(raw);
+  const ctx: Ctx = { raw, index, stack: [], parts: 0 };
+  let parsed: Parsed;
+  try {
+    parsed = parseEntity(ctx, 0, false, 0);
+  } catch {
+    // Defensive only: the scanner has no known failure mode. Describe the data as one text part.
+    const part = emptyTextPart(0);
+    part.bodyEnd = raw.length;
+    part.size = index.crlfSize(0, raw.length);
+    part.lines = index.lines(0, raw.length);
+    return {
+      size: part.size, envelope: emptyEnvelope(), body: part, references: [],
+      decoded: { subject: '', from: '', to: '', cc: '', bcc: '' }, sentDate: null,
+    };
+  }
+  const { fields } = parsed;
+  const envelope = parseEnvelope(raw, fields);
+  const decodedField = (name: string): string => {
+    const f = firstField(fields, name);
+    return f === undefined ? '' : decodeHeaderValue(fieldValue(raw, f));
+  };
+  const date = envelope.date === null ? null : parseDate(envelope.date);
+  return {
+    size: index.crlfSize(0, raw.length),
+    envelope,
+    body: parsed.part,
+    references: parseReferences(stringField(raw, fields, 'references'), envelope.inReplyTo),
+    decoded: {
+      subject: decodedField('subject'),
+      from: decodedField('from'),
+      to: decodedField('to'),
+      cc: decodedField('cc'),
+      bcc: decodedField('bcc'),
+    },
+    sentDate: date === null ? null : date.time,
+  };
+}
+
+const MSG_ID = /<[^<>\s]*>/g;
+
+/** References for THREAD=REFERENCES (RFC 5256 section 2.2): the msg-ids of References, or
+ * else the first msg-id of In-Reply-To. Each id is returned as "<...>". */
+export function parseReferences(references: string | null, inReplyTo: string | null): string[] {
+  const refs = references === null ? [] : (references.replace(/\([^()]*\)/g, ' ').match(MSG_ID) ?? []);
+  if (refs.length > 0) return refs.filter((r) => r.length > 2);
+  if (inReplyTo !== null) {
+    const first = inReplyTo.replace(/\([^()]*\)/g, ' ').match(MSG_ID)?.find((r) => r.length > 2);
+    if (first !== undefined) return [first];
+  }
+  return [];
+}

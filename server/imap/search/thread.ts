@@ -1,0 +1,364 @@
+// THREAD=ORDEREDSUBJECT and THREAD=REFERENCES (RFC 5256 section 3) and the wire form of
+// their result. Input: the messages that matched the search, with their parsed meta.
+//
+// Traversals are iterative, not recursive: a long reply chain is a deep tree.
+
+import type { MessageInfo } from '../../backend/mailstore.js';
+import type { MessageMeta } from '../../mime/types.js';
+import { sentDate } from './dates.js';
+import { collationKey, compareCodePoints } from './fold.js';
+import { baseSubject } from './subject.js';
+
+export type ThreadAlgorithm = 'ORDEREDSUBJECT' | 'REFERENCES';
+
+export interface ThreadMessage {
+  seq: number;
+  uid: number;
+  info: MessageInfo;
+  meta: MessageMeta;
+}
+
+/** One node of a thread tree. `id` is the message's sequence number or UID, null for a
+ * placeholder of a missing parent (only at the top level, grouping sibling threads). */
+export interface ThreadNode {
+  id: number | null;
+  children: ThreadNode[];
+}
+
+/**
+ * Threads the messages with the given algorithm. The result lists the threads in order;
+ * node ids are sequence numbers (`use` 'seq', for THREAD) or UIDs (for UID THREAD).
+ */
+export function threadMessages(
+  algorithm: ThreadAlgorithm,
+  messages: readonly ThreadMessage[],
+  use: 'seq' | 'uid' = 'seq',
+): ThreadNode[] {
+  const ordered = [...messages].sort((a, b) => a.seq - b.seq);
+  return algorithm === 'ORDEREDSUBJECT' ? orderedSubject(ordered, use) : references(ordered, use);
+}
+
+/**
+ * The wire form of a THREAD response's data, e.g. "(2)(3 6 (4 23)(44 7 96))"
+ * (RFC 5256 section 4, thread-list). Write it after "* THREAD ".
+ */
+export function formatThreads(threads: readonly ThreadNode[]): string {
+  let out = '';
+  // Work items: a node to write, or a literal piece of text.
+  const stack: (ThreadNode | string)[] = [];
+  for (let i = threads.length - 1; i >= 0; i--) stack.push(')', threads[i], '(');
+  while (stack.length > 0) {
+    const item = stack.pop()!;
+    if (typeof item === 'string') {
+      out += item;
+      continue;
+    }
+    // thread-members: the node, then a single child continues the chain after a space,
+    // two or more children each become a parenthesised thread-list (thread-nested).
+    const { id, children } = item;
+    if (id !== null) out += String(id);
+    const separator = id !== null && children.length > 0 ? ' ' : '';
+    if (children.length === 1) {
+      stack.push(children[0], separator);
+    } else if (children.length > 1) {
+      for (let i = children.length - 1; i >= 0; i--) stack.push(')', children[i], '(');
+      stack.push(separator);
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Sent-date order (RFC 5256 section 2.2), ties by sequence number.
+
+interface Dated {
+  date: number;
+  seq: number;
+}
+
+function compareDated(a: Dated, b: Dated): number {
+  return a.date - b.date || a.seq - b.seq;
+}
+
+// ---------------------------------------------------------------------------
+// ORDEREDSUBJECT: sort by base subject then sent date, split into runs of equal base
+// subject; the first message of a run is the root, all others its children.
+
+function orderedSubject(messages: readonly ThreadMessage[], use: 'seq' | 'uid'): ThreadNode[] {
+  const entries = messages.map((m) => ({
+    message: m,
+    subject: collationKey(baseSubject(m.meta.decoded.subject).base),
+    date: sentDate(m),
+    seq: m.seq,
+  }));
+  entries.sort((a, b) => compareCodePoints(a.subject, b.subject) || compareDated(a, b));
+
+  const threads: { root: ThreadNode; first: Dated }[] = [];
+  let current: ThreadNode | undefined;
+  let currentSubject = '';
+  for (const entry of entries) {
+    const node: ThreadNode = { id: entry.message[use], children: [] };
+    if (current && entry.subject === currentSubject) {
+      current.children.push(node);
+    } else {
+      current = node;
+      currentSubject = entry.subject;
+      threads.push({ root: node, first: entry });
+    }
+  }
+  threads.sort((a, b) => compareDated(a.first, b.first));
+  return threads.map((t) => t.root);
+}
+
+// ---------------------------------------------------------------------------
+// REFERENCES
+
+class Container {
+  message?: ThreadMessage;
+  parent?: Container;
+  readonly children = new Set<Container>();
+  /** Sent date and seq used for ordering: the message's own, or a dummy's first child's. */
+  sortKey?: Dated;
+  /** Base subject (collation key) and reply/forward flag of a real message. */
+  subject?: { key: string; isReplyOrForward: boolean };
+
+  /** Would making `this` the parent of `child` create a loop (is `this` child or below it)? */
+  wouldLoop(child: Container): boolean {
+    for (let c: Container | undefined = this; c; c = c.parent) if (c === child) return true;
+    return false;
+  }
+
+  link(child: Container): void {
+    child.parent = this;
+    this.children.add(child);
+  }
+
+  unlinkFromParent(): void {
+    if (this.parent) {
+      this.parent.children.delete(this);
+      this.parent = undefined;
+    }
+  }
+}
+
+/** Message IDs (without the angle brackets) found in a header value, in order.
+ * A valid one is "<" id-left "@" id-right ">" (RFC 5322 msg-id); comparison is case-sensitive. */
+export function extractMessageIds(value: string | null): string[] {
+  if (value === null) return [];
+  const ids: string[] = [];
+  for (const match of value.matchAll(/<([^<>]*)>/g)) {
+    const id = match[1].replace(/[ \t\r\n]+/g, '');
+    if (/^[^@]+@[^@]+$/.test(id)) ids.push(id);
+  }
+  return ids;
+}
+
+function referencesOf(meta: MessageMeta): string[] {
+  // RFC 5256 REFERENCES step 1: the References header, or else the first valid Message ID
+  // of In-Reply-To.
+  const refs: string[] = [];
+  for (const entry of meta.references) {
+    const ids = extractMessageIds(entry);
+    if (ids.length > 0) refs.push(...ids);
+    else {
+      const bare = entry.replace(/[ \t\r\n<>]+/g, '');
+      if (/^[^@]+@[^@]+$/.test(bare)) refs.push(bare);
+    }
+  }
+  if (refs.length > 0) return refs;
+  return extractMessageIds(meta.envelope.inReplyTo).slice(0, 1);
+}
+
+function references(messages: readonly ThreadMessage[], use: 'seq' | 'uid'): ThreadNode[] {
+  const table = new Map<string, Container>();
+  const containerFor = (id: string): Container => {
+    let container = table.get(id);
+    if (!container) {
+      container = new Container(); // a dummy until a message with this ID shows up
+      table.set(id, container);
+    }
+    return container;
+  };
+
+  // (1) Link messages to their parents, in sequence number order.
+  const all: Container[] = [];
+  for (const m of messages) {
+    const id = extractMessageIds(m.meta.envelope.messageId)[0];
+    // No valid Message-ID, or one already used by a lower sequence number: a unique
+    // container not in the table, so nothing can refer to this message.
+    let own: Container;
+    const existing = id === undefined ? undefined : table.get(id);
+    if (id !== undefined && (!existing || !existing.message)) own = containerFor(id);
+    else own = new Container();
+    own.message = m;
+    const subject = baseSubject(m.meta.decoded.subject);
+    own.subject = { key: collationKey(subject.base), isReplyOrForward: subject.isReplyOrForward };
+    own.sortKey = { date: sentDate(m), seq: m.seq };
+    all.push(own);
+
+    const refs = referencesOf(m.meta);
+    // (1.A) Chain the references: each is the parent of the next, unless the child already
+    // has a parent (the header may be truncated) or the link would make a loop.
+    for (let i = 0; i + 1 < refs.length; i++) {
+      const parent = containerFor(refs[i]);
+      const child = containerFor(refs[i + 1]);
+      if (!child.parent && !parent.wouldLoop(child)) parent.link(child);
+    }
+    // (1.B) The last reference is the parent of this message, replacing any parent 1.A gave.
+    own.unlinkFromParent();
+    if (refs.length > 0) {
+      const parent = containerFor(refs[refs.length - 1]);
+      if (!parent.wouldLoop(own)) parent.link(own);
+    }
+  }
+  for (const container of table.values()) if (!container.message) all.push(container);
+
+  // (2) Everything without a parent goes under the root.
+  let roots = all.filter((c) => !c.parent);
+
+  // (3) Prune dummies.
+  roots = pruneDummies(roots);
+
+  // (4) Sort the top level by sent date; a dummy sorts by its first child (after sorting its children).
+  for (const c of roots) if (!c.message) sortChildren(c);
+  roots.sort(compareContainers);
+
+  // (5) Gather threads with the same base subject.
+  roots = groupBySubject(roots);
+
+  // (6) Sort all siblings by sent date, deepest first.
+  sortAllSiblings(roots);
+  roots.sort(compareContainers);
+
+  return toNodes(roots, use);
+}
+
+function compareContainers(a: Container, b: Container): number {
+  return compareDated(a.sortKey!, b.sortKey!);
+}
+
+/** Sorts a container's children and, for a dummy, takes the first child's sort key. */
+function sortChildren(c: Container): void {
+  const sorted = [...c.children].sort(compareContainers);
+  c.children.clear();
+  for (const child of sorted) c.children.add(child);
+  if (!c.message) c.sortKey = sorted[0].sortKey;
+}
+
+/**
+ * Step (3): a dummy without children is deleted; a dummy with children is replaced by
+ * them, except that at the top level this happens only when it has one child.
+ * Works bottom-up, so promoted children are already pruned.
+ */
+function pruneDummies(roots: Container[]): Container[] {
+  const postOrder = walkPostOrder(roots);
+  for (const c of postOrder) {
+    const parent = c.parent;
+    if (c.message || !parent) continue;
+    // A dummy below the top level: splice its children into its parent.
+    parent.children.delete(c);
+    for (const child of c.children) parent.link(child);
+    c.children.clear();
+  }
+  const result: Container[] = [];
+  for (const c of roots) {
+    if (c.message || c.children.size > 1) result.push(c);
+    else if (c.children.size === 1) {
+      const [only] = c.children;
+      only.parent = undefined;
+      result.push(only);
+    }
+  }
+  return result;
+}
+
+/** Containers below the given ones (not the given ones themselves), children before parents. */
+function walkPostOrder(roots: readonly Container[]): Container[] {
+  const out: Container[] = [];
+  const stack: { c: Container; expanded: boolean }[] = [];
+  for (const r of roots) for (const child of r.children) stack.push({ c: child, expanded: false });
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    if (top.expanded) {
+      stack.pop();
+      out.push(top.c);
+    } else {
+      top.expanded = true;
+      for (const child of top.c.children) stack.push({ c: child, expanded: false });
+    }
+  }
+  return out;
+}
+
+/** The subject of a top-level thread: its message's, or a dummy's first child's (step 5.B.i). */
+function threadSubject(c: Container): { key: string; isReplyOrForward: boolean } {
+  if (c.message) return c.subject!;
+  const [first] = c.children;
+  return first.subject!;
+}
+
+/** Step (5). */
+function groupBySubject(roots: Container[]): Container[] {
+  // (5.B) One container per base subject, preferring dummies, then non-replies.
+  const subjects = new Map<string, Container>();
+  for (const c of roots) {
+    const subject = threadSubject(c).key;
+    if (subject === '') continue;
+    const held = subjects.get(subject);
+    if (!held) subjects.set(subject, c);
+    else if (held.message && (!c.message || (held.subject!.isReplyOrForward && !c.subject!.isReplyOrForward))) {
+      subjects.set(subject, c);
+    }
+  }
+
+  // (5.C) Merge every other thread with that subject into the one in the table.
+  const removed = new Set<Container>();
+  const added: Container[] = [];
+  for (const c of roots) {
+    if (removed.has(c)) continue; // already placed under a new dummy
+    const subject = threadSubject(c);
+    if (subject.key === '') continue;
+    const held = subjects.get(subject.key)!;
+    if (held === c) continue;
+    removed.add(c);
+    if (!held.message && !c.message) {
+      for (const child of c.children) held.link(child);
+      c.children.clear();
+    } else if (!held.message) {
+      held.link(c);
+    } else if (c.message && subject.isReplyOrForward && !held.subject!.isReplyOrForward) {
+      held.link(c);
+    } else {
+      // held is a top-level container (the table holds nothing else): it moves under a new dummy.
+      const dummy = new Container();
+      removed.add(held);
+      dummy.link(held);
+      dummy.link(c);
+      subjects.set(subject.key, dummy);
+      added.push(dummy);
+    }
+  }
+  return [...roots, ...added].filter((c) => !removed.has(c) && !c.parent);
+}
+
+/** Step (6): sort the children of every container, deepest levels first. */
+function sortAllSiblings(roots: readonly Container[]): void {
+  const below = walkPostOrder(roots);
+  for (const c of below) if (c.children.size > 1) sortChildren(c);
+  for (const r of roots) if (r.children.size > 0) sortChildren(r);
+}
+
+function toNodes(roots: readonly Container[], use: 'seq' | 'uid'): ThreadNode[] {
+  const makeNode = (c: Container): ThreadNode => ({ id: c.message ? c.message[use] : null, children: [] });
+  const result = roots.map(makeNode);
+  const stack: [Container, ThreadNode][] = roots.map((c, i) => [c, result[i]]);
+  while (stack.length > 0) {
+    const [c, node] = stack.pop()!;
+    for (const child of c.children) {
+      const childNode = makeNode(child);
+      node.children.push(childNode);
+      stack.push([child, childNode]);
+    }
+  }
+  return result;
+}

@@ -59,7 +59,7 @@ export const fetch: CommandSpec = {
             const meta = needsMeta ? await view.folder.messageMeta(message.uid) : undefined;
             const raw = needsRaw ? await view.folder.readMessage(message.uid) : undefined;
             const withFlags = sendsFlags || seenChanged.has(message.uid);
-            return buildResponse(view, seq, message, items, meta, raw, withFlags, session.enabled.has('UTF8=ACCEPT'));
+            return buildResponse(view, seq, message, items, meta, raw, withFlags);
           } catch {
             // The file went away under us (expunged by another process, not yet reported).
             vanished++;
@@ -83,7 +83,6 @@ function buildResponse(
   meta: MessageMeta | undefined,
   raw: Buffer | undefined,
   withFlags: boolean,
-  utf8: boolean,
 ): ImapValue[] {
   const out: ImapValue[] = [];
   let flagsSent = false;
@@ -126,19 +125,17 @@ function buildResponse(
     }
   }
   if (withFlags && !flagsSent) out.push({ atom: 'FLAGS' }, view.flagList(message));
-  void utf8;
   return [seq, { atom: 'FETCH' }, out];
 }
 
 function pushBodySection(out: ImapValue[], item: BodyItem, raw: Buffer, meta: MessageMeta) {
   let data = section(raw, meta, item.section);
-  let label = item.label;
   if (item.partial && data) {
     const { origin, count } = item.partial;
     data = origin >= data.length ? Buffer.alloc(0) : data.subarray(origin, origin + count);
   }
-  if (item.partial) label += `<${item.partial.origin}>`;
-  out.push({ atom: label }, literalOrNil(data));
+  // The label already carries "<origin>" for a partial fetch (RFC 3501 7.4.2).
+  out.push({ atom: item.label }, literalOrNil(data));
 }
 
 function section(raw: Buffer, meta: MessageMeta, spec: SectionSpec): Buffer | null {

@@ -12,7 +12,7 @@ export async function runSearch(ctx: CommandContext, key: SearchKey): Promise<nu
   return evaluate(messages, key, {
     meta: (uid: number) => view.folder.messageMeta(uid),
     raw: (uid: number) => view.folder.readMessage(uid),
-  });
+  }, { maxSeq: view.exists, maxUid: view.maxUid() });
 }
 
 export const search: CommandSpec = {

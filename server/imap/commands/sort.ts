@@ -1,5 +1,6 @@
 // SORT and UID SORT (RFC 5256 section 3).
-import { SELECTED, no, ok, type CommandSpec } from './types.js';
+import { SELECTED, bad, no, ok, type CommandSpec } from './types.js';
+import { tokenText } from './args.js';
 import { parseSearchKeys } from '../protocol/parser.js';
 import { sortMessages, parseSortCriteria } from '../search/sort.js';
 import { runSearch } from './search.js';
@@ -11,9 +12,10 @@ export const sort: CommandSpec = {
   async handler(ctx) {
     const { session, args } = ctx;
     if (session.settings.disableThreadSort) return no('SORT is disabled on this server (IMAP_DISABLETHREADSORT)', 'CANNOT');
-    const criteria = parseSortCriteria(args.list('sort criteria'));
+    const criteria = parseSortCriteria(args.list('sort criteria').map((t) => tokenText(t, 'sort criterion')));
+    if (!criteria) return bad('Invalid sort criteria');
     const charset = args.astring('charset');
-    const key = parseSearchKeys([{ type: 'atom', value: 'CHARSET' }, { type: 'atom', value: charset }, ...args.rest()]);
+    const key = parseSearchKeys(args.rest(), charset);
     const view = session.selected!;
     const seqs = await runSearch(ctx, key);
     const items = await Promise.all(

@@ -14,7 +14,7 @@ export const thread: CommandSpec = {
     const algorithm = args.atom('threading algorithm').toUpperCase();
     if (algorithm !== 'ORDEREDSUBJECT' && algorithm !== 'REFERENCES') return bad(`Unknown threading algorithm ${algorithm}`);
     const charset = args.astring('charset');
-    const key = parseSearchKeys([{ type: 'atom', value: 'CHARSET' }, { type: 'atom', value: charset }, ...args.rest()]);
+    const key = parseSearchKeys(args.rest(), charset);
     const view = session.selected!;
     const seqs = await runSearch(ctx, key);
     const items = await Promise.all(
@@ -23,8 +23,8 @@ export const thread: CommandSpec = {
         return { seq, uid: info.uid, info, meta: await view.folder.messageMeta(info.uid) };
       }),
     );
-    const threads = threadMessages(items, algorithm);
-    session.write(Buffer.from(`* THREAD ${formatThreads(threads, ctx.uid ? 'uid' : 'seq')}\r\n`));
+    const threads = threadMessages(algorithm, items, ctx.uid ? 'uid' : 'seq');
+    session.write(Buffer.from(`* THREAD ${formatThreads(threads)}`.trimEnd() + '\r\n'));
     return ok('THREAD completed');
   },
 };

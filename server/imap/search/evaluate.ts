@@ -1,0 +1,425 @@
+// SEARCH (RFC 3501 section 6.4.4) over a list of messages, as a pure function of the
+// message data the caller hands in.
+//
+// Keys differ in cost by orders of magnitude: flags, UIDs, sizes and dates come with the
+// message list; header keys need the parsed MessageMeta (cached by the store); BODY,
+// TEXT and headers that MessageMeta does not carry need the message file. Evaluation
+// therefore runs in three rounds with three-valued logic (true / false / unknown): round
+// one sees only the message list, round two adds MessageMeta, round three the raw
+// message. A message leaves as soon as its result is known, so no file is read when the
+// cheap keys already decided, and within AND / OR the cheaper operands are tried first.
+
+import type { MessageInfo } from '../../backend/mailstore.js';
+import type { BodyPart, MessageMeta } from '../../mime/types.js';
+import type { SearchKey } from '../protocol/types.js';
+import { fieldValue, scanHeader } from '../../mime/header.js';
+import { decodeHeaderValue, headerSearchValues, searchableText } from '../../mime/text.js';
+import { parseDate } from '../../mime/date.js';
+import { dayNumber, localDay, utcDay } from './dates.js';
+import { foldForSearch } from './fold.js';
+import { resolveSequenceSet, resolveUidSet, type ResolvedSet } from '../protocol/sequence.js';
+
+export interface SearchMessage {
+  seq: number;
+  uid: number;
+  info: MessageInfo;
+  /** \Recent for this session. */
+  recent: boolean;
+}
+
+export interface SearchAccessors {
+  /** Parsed structure (cached by the store, cheap). */
+  meta(uid: number): Promise<MessageMeta>;
+  /** The stored message (reads the file, expensive). */
+  raw(uid: number): Promise<Buffer>;
+}
+
+export interface SearchContext {
+  /** What "*" means in a sequence set: the number of messages in the mailbox.
+   * Default: the largest seq among the messages given. */
+  maxSeq?: number;
+  /** What "*" means in a UID set: the largest UID in the mailbox.
+   * Default: the largest UID among the messages given. */
+  maxUid?: number;
+  /** Time zone of the calendar day of INTERNALDATE for BEFORE / ON / SINCE. 'local' (the
+   * default) is the server's zone, as in Dovecot and Courier; 'utc' is for tests. */
+  internalDateZone?: 'local' | 'utc';
+  /** Message files read at the same time in the last round (default 4). */
+  rawConcurrency?: number;
+}
+
+/** What a search key needs beyond the message list. */
+export type SearchNeed = 'info' | 'meta' | 'raw';
+
+// Costs, in the order operands of AND / OR are tried.
+const COST_INFO = 0;
+const COST_META = 1;
+const COST_RAW_HEADER = 2;
+const COST_BODY = 3;
+const COST_TEXT = 4;
+
+/** Header fields whose decoded value MessageMeta carries in `decoded`. */
+const DECODED_FIELDS: Record<string, keyof MessageMeta['decoded']> = {
+  SUBJECT: 'subject',
+  FROM: 'from',
+  TO: 'to',
+  CC: 'cc',
+  BCC: 'bcc',
+};
+
+type Node =
+  | { kind: 'const'; cost: number; value: boolean }
+  | { kind: 'and' | 'or'; cost: number; children: Node[] }
+  | { kind: 'not'; cost: number; child: Node }
+  | { kind: 'seq' | 'uid'; cost: number; set: ResolvedSet }
+  | { kind: 'flag'; cost: number; flag: string; present: boolean }
+  | { kind: 'recent'; cost: number }
+  | { kind: 'internaldate' | 'sentdate'; cost: number; cmp: 'before' | 'on' | 'since'; day: number }
+  | { kind: 'size'; cost: number; cmp: 'larger' | 'smaller'; n: number }
+  /** Header field with a decoded value in MessageMeta. */
+  | { kind: 'decodedHeader'; cost: number; field: keyof MessageMeta['decoded']; needle: string }
+  /** Message-ID / In-Reply-To: as given in the envelope. */
+  | { kind: 'envelopeHeader'; cost: number; field: 'messageId' | 'inReplyTo'; needle: string }
+  /** Any header field, from the raw message; an empty needle tests presence. */
+  | { kind: 'rawHeader'; cost: number; field: string; needle: string }
+  | { kind: 'body' | 'text'; cost: number; needle: string };
+
+interface Compiled {
+  root: Node;
+  internalDay: (ms: number) => number;
+}
+
+/** Whether a key can be decided from the message list alone, or needs MessageMeta or the raw message. */
+export function searchKeyNeeds(key: SearchKey): SearchNeed {
+  const cost = compile(key, 0, 0).cost;
+  return cost === COST_INFO ? 'info' : cost === COST_META ? 'meta' : 'raw';
+}
+
+/**
+ * Evaluates `key` over `messages` and returns the sequence numbers of the matching
+ * messages in ascending order (map them to UIDs for UID SEARCH).
+ */
+export async function search(
+  messages: readonly SearchMessage[],
+  key: SearchKey,
+  accessors: SearchAccessors,
+  context: SearchContext = {},
+): Promise<number[]> {
+  let maxSeq = context.maxSeq ?? 0;
+  let maxUid = context.maxUid ?? 0;
+  if (context.maxSeq === undefined || context.maxUid === undefined) {
+    for (const m of messages) {
+      if (context.maxSeq === undefined && m.seq > maxSeq) maxSeq = m.seq;
+      if (context.maxUid === undefined && m.uid > maxUid) maxUid = m.uid;
+    }
+  }
+  const compiled: Compiled = {
+    root: compile(key, maxSeq, maxUid),
+    internalDay: context.internalDateZone === 'utc' ? utcDay : localDay,
+  };
+
+  const matched: number[] = [];
+  let pending: SearchMessage[] = [];
+  for (const m of messages) {
+    const result = evaluate(compiled, compiled.root, m, NO_DATA);
+    if (result === true) matched.push(m.seq);
+    else if (result === undefined) pending.push(m);
+  }
+
+  if (pending.length > 0) {
+    const metas: (MessageMeta | undefined)[] = new Array(pending.length);
+    await forEachLimited(pending.length, 16, async (i) => {
+      metas[i] = await vanishedAsUndefined(accessors.meta(pending[i].uid));
+    });
+    const stillPending: SearchMessage[] = [];
+    const stillMetas: MessageMeta[] = [];
+    for (let i = 0; i < pending.length; i++) {
+      const meta = metas[i];
+      if (meta === undefined) continue; // expunged meanwhile: not a match
+      const result = evaluate(compiled, compiled.root, pending[i], { meta });
+      if (result === true) matched.push(pending[i].seq);
+      else if (result === undefined) {
+        stillPending.push(pending[i]);
+        stillMetas.push(meta);
+      }
+    }
+    pending = stillPending;
+
+    if (pending.length > 0) {
+      const results: boolean[] = new Array(pending.length).fill(false);
+      await forEachLimited(pending.length, Math.max(1, context.rawConcurrency ?? 4), async (i) => {
+        const raw = await vanishedAsUndefined(accessors.raw(pending[i].uid));
+        if (raw === undefined) return;
+        const data = { meta: stillMetas[i], raw: new RawView(raw, stillMetas[i].body) };
+        results[i] = evaluate(compiled, compiled.root, pending[i], data) === true;
+      });
+      for (let i = 0; i < pending.length; i++) if (results[i]) matched.push(pending[i].seq);
+    }
+  }
+  return matched.sort((a, b) => a - b);
+}
+
+// ---------------------------------------------------------------------------
+// Compilation: fold needles once, resolve "*", order operands by cost.
+
+function compile(key: SearchKey, maxSeq: number, maxUid: number): Node {
+  switch (key.op) {
+    case 'all':
+      return { kind: 'const', cost: COST_INFO, value: true };
+    case 'and':
+    case 'or': {
+      const operands = key.op === 'and' ? key.keys : [key.left, key.right];
+      const children: Node[] = [];
+      for (const operand of operands) {
+        const child = compile(operand, maxSeq, maxUid);
+        // Flatten nested AND-in-AND / OR-in-OR so that all operands are ordered together.
+        if (child.kind === key.op) children.push(...child.children);
+        else children.push(child);
+      }
+      if (children.length === 0) return { kind: 'const', cost: COST_INFO, value: key.op === 'and' };
+      if (children.length === 1) return children[0];
+      children.sort((a, b) => a.cost - b.cost); // stable: equal costs keep the client's order
+      return { kind: key.op, cost: children[children.length - 1].cost, children };
+    }
+    case 'not': {
+      const child = compile(key.key, maxSeq, maxUid);
+      if (child.kind === 'const') return { ...child, value: !child.value };
+      return { kind: 'not', cost: child.cost, child };
+    }
+    case 'seqset':
+      // "*" and reversed ranges per RFC 3501 section 9 and, for UIDs, 6.4.8 ("5:*" with
+      // a largest UID of 3 contains 3).
+      return { kind: 'seq', cost: COST_INFO, set: resolveSequenceSet(key.set, maxSeq) };
+    case 'uid':
+      return { kind: 'uid', cost: COST_INFO, set: resolveUidSet(key.set, maxUid) };
+    case 'flag':
+    case 'noflag': {
+      const present = key.op === 'flag';
+      if (key.flag.toLowerCase() === '\\recent') {
+        const recent: Node = { kind: 'recent', cost: COST_INFO };
+        return present ? recent : { kind: 'not', cost: COST_INFO, child: recent };
+      }
+      return { kind: 'flag', cost: COST_INFO, flag: key.flag, present };
+    }
+    case 'recent':
+      return { kind: 'recent', cost: COST_INFO };
+    case 'new':
+      return {
+        kind: 'and',
+        cost: COST_INFO,
+        children: [
+          { kind: 'recent', cost: COST_INFO },
+          { kind: 'flag', cost: COST_INFO, flag: '\\Seen', present: false },
+        ],
+      };
+    case 'old':
+      return { kind: 'not', cost: COST_INFO, child: { kind: 'recent', cost: COST_INFO } };
+    case 'internaldate':
+      return { kind: 'internaldate', cost: COST_INFO, cmp: key.cmp, day: dayNumber(key.date.y, key.date.m, key.date.d) };
+    case 'sentdate':
+      return { kind: 'sentdate', cost: COST_META, cmp: key.cmp, day: dayNumber(key.date.y, key.date.m, key.date.d) };
+    case 'size':
+      return { kind: 'size', cost: COST_INFO, cmp: key.cmp, n: key.n };
+    case 'header': {
+      const field = key.field.toUpperCase();
+      const needle = foldForSearch(key.value);
+      if (needle !== '') {
+        const decoded = DECODED_FIELDS[field];
+        if (decoded) return { kind: 'decodedHeader', cost: COST_META, field: decoded, needle };
+        if (field === 'MESSAGE-ID') return { kind: 'envelopeHeader', cost: COST_META, field: 'messageId', needle };
+        if (field === 'IN-REPLY-TO') return { kind: 'envelopeHeader', cost: COST_META, field: 'inReplyTo', needle };
+      }
+      return { kind: 'rawHeader', cost: COST_RAW_HEADER, field, needle };
+    }
+    case 'body':
+      return { kind: 'body', cost: COST_BODY, needle: foldForSearch(key.value) };
+    case 'text':
+      return { kind: 'text', cost: COST_TEXT, needle: foldForSearch(key.value) };
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Evaluation
+
+interface MessageData {
+  meta?: MessageMeta;
+  raw?: RawView;
+}
+const NO_DATA: MessageData = {};
+
+/** true / false, or undefined when the data at hand cannot decide yet. */
+function evaluate(compiled: Compiled, node: Node, m: SearchMessage, data: MessageData): boolean | undefined {
+  switch (node.kind) {
+    case 'const':
+      return node.value;
+    case 'and': {
+      let result: boolean | undefined = true;
+      for (const child of node.children) {
+        const r = evaluate(compiled, child, m, data);
+        if (r === false) return false;
+        if (r === undefined) result = undefined;
+      }
+      return result;
+    }
+    case 'or': {
+      let result: boolean | undefined = false;
+      for (const child of node.children) {
+        const r = evaluate(compiled, child, m, data);
+        if (r === true) return true;
+        if (r === undefined) result = undefined;
+      }
+      return result;
+    }
+    case 'not': {
+      const r = evaluate(compiled, node.child, m, data);
+      return r === undefined ? undefined : !r;
+    }
+    case 'seq':
+      return node.set.has(m.seq);
+    case 'uid':
+      return node.set.has(m.uid);
+    case 'flag':
+      return hasFlag(m.info.flags, node.flag) === node.present;
+    case 'recent':
+      return m.recent;
+    case 'internaldate':
+      return compareDay(compiled.internalDay(m.info.internalDate), node.cmp, node.day);
+    case 'size':
+      return node.cmp === 'larger' ? m.info.size > node.n : m.info.size < node.n;
+    case 'sentdate': {
+      if (!data.meta) return undefined;
+      const day = sentDay(data.meta);
+      // No usable Date: header: no SENT* key matches (Courier; Dovecot takes 1-Jan-1970).
+      return day === null ? false : compareDay(day, node.cmp, node.day);
+    }
+    case 'decodedHeader':
+      if (!data.meta) return undefined;
+      return foldedDecoded(data.meta, node.field).includes(node.needle);
+    case 'envelopeHeader': {
+      if (!data.meta) return undefined;
+      const value = data.meta.envelope[node.field];
+      return value !== null && foldForSearch(value).includes(node.needle);
+    }
+    case 'rawHeader': {
+      if (!data.raw) return undefined;
+      const values = data.raw.foldedHeaderValues(node.field);
+      if (node.needle === '') return values.length > 0;
+      return values.some((value) => value.includes(node.needle));
+    }
+    case 'body':
+      if (!data.raw) return undefined;
+      return data.raw.foldedBody().includes(node.needle);
+    case 'text':
+      if (!data.raw) return undefined;
+      return data.raw.foldedHeader().includes(node.needle) || data.raw.foldedBody().includes(node.needle);
+  }
+}
+
+function compareDay(day: number, cmp: 'before' | 'on' | 'since', wanted: number): boolean {
+  return cmp === 'before' ? day < wanted : cmp === 'on' ? day === wanted : day >= wanted;
+}
+
+/** Flags and keywords compare case-insensitively (\SEEN is \Seen). */
+function hasFlag(flags: ReadonlySet<string>, flag: string): boolean {
+  if (flags.has(flag)) return true;
+  const lower = flag.toLowerCase();
+  for (const f of flags) if (f.toLowerCase() === lower) return true;
+  return false;
+}
+
+// Day of the Date: header in the sender's own time zone (RFC 3501: "disregarding time and
+// timezone"), or null without a usable Date: header; kept per MessageMeta object.
+const sentDayCache = new WeakMap<MessageMeta, number | null>();
+
+function sentDay(meta: MessageMeta): number | null {
+  let day = sentDayCache.get(meta);
+  if (day === undefined) {
+    const parsed = meta.envelope.date === null ? null : parseDate(meta.envelope.date);
+    day = parsed === null ? null : dayNumber(parsed.year, parsed.month, parsed.day);
+    sentDayCache.set(meta, day);
+  }
+  return day;
+}
+
+// Folded decoded header values, kept per MessageMeta object so that repeated searches
+// over the store's cached metas fold each value once.
+const foldedCache = new WeakMap<MessageMeta, Partial<Record<keyof MessageMeta['decoded'], string>>>();
+
+function foldedDecoded(meta: MessageMeta, field: keyof MessageMeta['decoded']): string {
+  let entry = foldedCache.get(meta);
+  if (!entry) {
+    entry = {};
+    foldedCache.set(meta, entry);
+  }
+  let folded = entry[field];
+  if (folded === undefined) {
+    folded = foldForSearch(meta.decoded[field]);
+    entry[field] = folded;
+  }
+  return folded;
+}
+
+/** The raw message with lazily computed, folded search texts (each computed once per message). */
+class RawView {
+  private body?: string;
+  private header?: string;
+  private readonly headerValues = new Map<string, string[]>();
+
+  constructor(
+    private readonly raw: Buffer,
+    private readonly structure: BodyPart,
+  ) {}
+
+  foldedBody(): string {
+    this.body ??= foldForSearch(searchableText(this.raw, this.structure));
+    return this.body;
+  }
+
+  /** The whole header, unfolded, encoded-words decoded, as "Name: value" lines (TEXT matches field names too, as in Courier and Dovecot). */
+  foldedHeader(): string {
+    this.header ??= foldForSearch(decodedHeaderBlock(this.raw, this.structure));
+    return this.header;
+  }
+
+  foldedHeaderValues(field: string): string[] {
+    let values = this.headerValues.get(field);
+    if (!values) {
+      values = headerSearchValues(this.raw, this.structure, field).map(foldForSearch);
+      this.headerValues.set(field, values);
+    }
+    return values;
+  }
+}
+
+/** Header fields of the message, unfolded and decoded (RFC 2047), one "name: value" per line. */
+function decodedHeaderBlock(raw: Buffer, body: BodyPart): string {
+  const { fields } = scanHeader(raw, body.headerStart, body.bodyStart);
+  return fields.map((field) => `${field.name}: ${decodeHeaderValue(fieldValue(raw, field))}`).join('\n');
+}
+
+// ---------------------------------------------------------------------------
+// Async helpers
+
+/** Runs task(0..count-1) with at most `limit` running at a time. */
+async function forEachLimited(count: number, limit: number, task: (index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const index = next++;
+      await task(index);
+    }
+  };
+  const workers: Promise<void>[] = [];
+  for (let i = 0; i < Math.min(limit, count); i++) workers.push(worker());
+  await Promise.all(workers);
+}
+
+/** A message whose file disappeared (expunged by another session) is simply not a match. */
+async function vanishedAsUndefined<T>(promise: Promise<T>): Promise<T | undefined> {
+  try {
+    return await promise;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}

@@ -349,13 +349,13 @@ export const SETTINGS: readonly AnySettingSpec[] = [
     parse: (v, ctx) => (v.trim() === '' ? null : resolve(ctx.configDir, v.trim())),
   },
   {
-    name: 'IMAP_MAX_LINE_LENGTH', file: 'imapd', field: 'maxLineLength', kind: 'integer', default: '65536',
+    name: 'IMAP_MAXLINE', file: 'imapd', field: 'maxLineLength', kind: 'integer', default: '65536',
     meaning: 'Longest command line accepted, in bytes; longer lines are refused.',
     ours: true,
     parse: (v) => parseInteger(v, 1024, 16 * 1024 * 1024),
   },
   {
-    name: 'IMAP_MAX_LITERAL_SIZE', file: 'imapd', field: 'maxLiteralSize', kind: 'integer', default: String(64 * 1024 * 1024),
+    name: 'IMAP_MAXMSGSIZE', file: 'imapd', field: 'maxLiteralSize', kind: 'integer', default: String(64 * 1024 * 1024),
     meaning: 'Largest message or literal accepted, in bytes (APPEND of a bigger message is refused).',
     ours: true,
     parse: (v) => parseInteger(v, 1024, 2 * 1024 * 1024 * 1024),

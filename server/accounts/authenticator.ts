@@ -1,0 +1,225 @@
+// The Authenticator the IMAP session calls for LOGIN and AUTHENTICATE: checks the
+// password against the account store, slows down failures, and opens the account's
+// Maildir.
+//
+// Failures: every failed attempt waits before it is answered (Courier waits 5 s). The
+// wait grows with each further failure from the same remote address (doubling, up to a
+// cap), and while an address has recent failures its attempts are handled one after
+// another, so that opening many connections in parallel does not multiply the guessing
+// rate. A success from the address forgets its failures; so do 15 quiet minutes.
+// Every success and failure is logged with user and remote address; passwords never are.
+
+import { promises as fs } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { MailStoreError, type MailStore } from '../backend/mailstore.js';
+import type { Authenticator, Logger, LoginResult } from '../imap/host.js';
+import type { Account, AccountStore } from './store.js';
+
+/** What we need from the Maildir engine (server/maildir/index.ts). */
+export interface MaildirStoreOptions {
+  root: string;
+  useLocks: boolean;
+  watch: boolean;
+  pollIntervalMs: number;
+  keywords: boolean;
+  logger: Logger;
+}
+export interface MaildirEngine {
+  openMaildirStore(options: MaildirStoreOptions): MailStore | Promise<MailStore>;
+  createMaildir(path: string): unknown;
+}
+
+export interface AccountAuthenticatorOptions {
+  accounts: AccountStore;
+  logger: Logger;
+  /** MAILDIRPATH: the Maildir below an account's home when the account names none. */
+  maildirPath: string;
+  /** AUTH_MKHOMEDIR_SKEL: copied to a missing home directory before the Maildir is looked for. */
+  mkhomedirSkel?: string | null;
+  useLocks: boolean;
+  keywords: boolean;
+  /** IMAP_ENHANCEDIDLE: watch the Maildir for changes. */
+  watch: boolean;
+  /** IMAP_IDLE_TIMEOUT in ms: polling period without watching. */
+  pollIntervalMs: number;
+  /** Wait after the first failure (Courier: 5 s). */
+  failureDelayMs?: number;
+  /** Longest wait after repeated failures from one address (default 6 x failureDelayMs). */
+  maxFailureDelayMs?: number;
+  /** Failures older than this are forgotten (default 15 min). */
+  failureMemoryMs?: number;
+  /** The Maildir engine; by default server/maildir/index.ts. */
+  maildir?: MaildirEngine;
+}
+
+const MAX_TRACKED_ADDRESSES = 10_000;
+
+interface AddressState {
+  failures: number;
+  lastFailureAt: number;
+  /** Resolves when the attempt in progress from this address is finished. */
+  tail: Promise<void>;
+}
+
+export class AccountAuthenticator implements Authenticator {
+  private readonly failureDelayMs: number;
+  private readonly maxFailureDelayMs: number;
+  private readonly failureMemoryMs: number;
+  private readonly addresses = new Map<string, AddressState>();
+  private engine: Promise<MaildirEngine> | undefined;
+
+  constructor(private readonly options: AccountAuthenticatorOptions) {
+    this.failureDelayMs = options.failureDelayMs ?? 5000;
+    this.maxFailureDelayMs = options.maxFailureDelayMs ?? 6 * this.failureDelayMs;
+    this.failureMemoryMs = options.failureMemoryMs ?? 15 * 60_000;
+    if (options.maildir) this.engine = Promise.resolve(options.maildir);
+  }
+
+  async login(user: string, password: string, remoteAddress: string): Promise<LoginResult | null> {
+    const address = normalizeAddress(remoteAddress);
+    const release = await this.enter(address);
+    try {
+      const check = await this.options.accounts.check(user, password);
+      if (check.result !== 'ok') {
+        const shownUser = 'account' in check ? check.account.username : printable(user);
+        const delay = this.recordFailure(address);
+        this.options.logger.log('warn', 'LOGIN FAILED', { user: shownUser, ip: address, reason: check.result, delayMs: delay });
+        await sleep(delay);
+        return null;
+      }
+      this.addresses.delete(address);
+      const store = await this.openMailbox(check.account);
+      this.options.accounts.recordLogin(check.account.username, address);
+      this.options.logger.log('info', 'LOGIN', { user: check.account.username, ip: address });
+      this.recordUsageLater(check.account.username, store);
+      return { user: check.account.username, store };
+    } finally {
+      release();
+    }
+  }
+
+  /** The Maildir root of an account. */
+  maildirOf(account: Account): string {
+    return account.maildir ?? join(account.home, this.options.maildirPath);
+  }
+
+  /** Current failure count of an address (for tests and the GUI). */
+  failuresOf(remoteAddress: string): number {
+    const state = this.addresses.get(normalizeAddress(remoteAddress));
+    return state && Date.now() - state.lastFailureAt < this.failureMemoryMs ? state.failures : 0;
+  }
+
+  private async openMailbox(account: Account): Promise<MailStore> {
+    const root = this.maildirOf(account);
+    const engine = await this.maildirEngine();
+    if (!(await exists(root))) {
+      if (!account.createMaildir) {
+        this.options.logger.log('error', 'Maildir missing', { user: account.username, maildir: root });
+        throw new MailStoreError('Your mailbox is not available; the administrator has been told', 'UNAVAILABLE');
+      }
+      try {
+        const skel = this.options.mkhomedirSkel;
+        if (skel && !(await exists(account.home))) {
+          await fs.mkdir(dirname(account.home), { recursive: true, mode: 0o700 });
+          await fs.cp(skel, account.home, { recursive: true, errorOnExist: false, force: false });
+          this.options.logger.log('info', 'home directory created from skeleton', { user: account.username, home: account.home, skel });
+        }
+        if (!(await exists(root))) {
+          await fs.mkdir(dirname(root), { recursive: true, mode: 0o700 });
+          await engine.createMaildir(root);
+          this.options.logger.log('info', 'Maildir created', { user: account.username, maildir: root });
+        }
+      } catch (err) {
+        this.options.logger.log('error', 'cannot create Maildir', { user: account.username, maildir: root, error: (err as Error).message });
+        throw new MailStoreError('Your mailbox could not be created; the administrator has been told', 'UNAVAILABLE');
+      }
+    }
+    try {
+      return await engine.openMaildirStore({
+        root,
+        useLocks: this.options.useLocks,
+        watch: this.options.watch,
+        pollIntervalMs: this.options.pollIntervalMs,
+        keywords: this.options.keywords,
+        logger: this.options.logger,
+      });
+    } catch (err) {
+      this.options.logger.log('error', 'cannot open Maildir', { user: account.username, maildir: root, error: (err as Error).message });
+      throw new MailStoreError('Your mailbox is not available; the administrator has been told', 'UNAVAILABLE');
+    }
+  }
+
+  private recordUsageLater(username: string, store: MailStore): void {
+    store.quota().then(
+      (q) => {
+        if (q) this.options.accounts.recordUsage(username, { bytes: q.storageUsed, messages: q.messagesUsed });
+      },
+      () => undefined,
+    );
+  }
+
+  private maildirEngine(): Promise<MaildirEngine> {
+    // Loaded on first use so that the account tools do not pull in the Maildir engine.
+    this.engine ??= import(MAILDIR_MODULE) as Promise<MaildirEngine>;
+    return this.engine;
+  }
+
+  /** Wait for our turn when the address has recent failures; returns the release. */
+  private async enter(address: string): Promise<() => void> {
+    const state = this.addresses.get(address);
+    if (!state || state.failures === 0) return () => undefined;
+    if (Date.now() - state.lastFailureAt >= this.failureMemoryMs) {
+      this.addresses.delete(address);
+      return () => undefined;
+    }
+    const previous = state.tail;
+    let release!: () => void;
+    state.tail = new Promise<void>((resolve) => (release = resolve));
+    await previous;
+    return release;
+  }
+
+  /** Count a failure; returns how long to wait before answering. */
+  private recordFailure(address: string): number {
+    const now = Date.now();
+    let state = this.addresses.get(address);
+    if (!state || now - state.lastFailureAt >= this.failureMemoryMs) {
+      state = { failures: 0, lastFailureAt: now, tail: state?.tail ?? Promise.resolve() };
+    }
+    state.failures++;
+    state.lastFailureAt = now;
+    // Re-insert so that the map's order is least recently failed first.
+    this.addresses.delete(address);
+    this.addresses.set(address, state);
+    if (this.addresses.size > MAX_TRACKED_ADDRESSES) {
+      const oldest = this.addresses.keys().next().value;
+      if (oldest !== undefined) this.addresses.delete(oldest);
+    }
+    return Math.min(this.failureDelayMs * 2 ** Math.min(state.failures - 1, 20), this.maxFailureDelayMs);
+  }
+}
+
+/** Kept in a variable so that TypeScript does not require the module at compile time. */
+const MAILDIR_MODULE = '../maildir/index.js';
+
+/** "::ffff:192.0.2.1" and "192.0.2.1" are the same client. */
+export function normalizeAddress(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+/** A username as it may appear in a log line: no control characters, bounded length. */
+function printable(user: string): string {
+  const cleaned = user.slice(0, 256).replace(/[\0-\x1f\x7f-\x9f]/g, '?');
+  return user.length > 256 ? cleaned + '...' : cleaned;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await fs.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,18 @@
+// Accounts: the SQLite account store, password hashing, and the Authenticator for IMAP sessions.
+export {
+  ACCOUNTS_FILE,
+  AccountError,
+  AccountStore,
+  HOMES_DIR,
+  MAX_USERNAME_LENGTH,
+  SCHEMA_VERSION,
+  homeDirectoryName,
+  migrate,
+  usernameKey,
+  usernameProblem,
+} from './store.js';
+export type { Account, AccountErrorCode, AccountEvent, CheckResult, NewAccount } from './store.js';
+export { MAX_PASSWORD_BYTES, SCRYPT_PARAMS, hashPassword, needsRehash, passwordProblem, verifyPassword } from './password.js';
+export type { ScryptParams } from './password.js';
+export { AccountAuthenticator, normalizeAddress } from './authenticator.js';
+export type { AccountAuthenticatorOptions, MaildirEngine, MaildirStoreOptions } from './authenticator.js';

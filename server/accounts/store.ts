@@ -1,0 +1,393 @@
+// The account store: one SQLite file, accounts.sqlite, in the data directory.
+//
+// Usernames are case-insensitive: "Alice" and "alice" are the same account (people and
+// mail clients are careless about case in login names, and email addresses are treated
+// this way in practice). The name is kept as first written for display; lookups go
+// through a key, the NFC-normalised lower-case form, which is UNIQUE in the table.
+// Names are 1-255 characters without control characters or surrounding spaces.
+//
+// All SQL goes through prepared statements with bound parameters: a username such as
+// "'; DROP TABLE accounts; --" is just a string. Password hashes never leave this module.
+
+import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { hashPassword, needsRehash, passwordProblem, verifyAgainstDummy, verifyPassword } from './password.js';
+
+export const ACCOUNTS_FILE = 'accounts.sqlite';
+/** Where account homes go by default: <dataDir>/mail/<name>. */
+export const HOMES_DIR = 'mail';
+export const MAX_USERNAME_LENGTH = 255;
+
+export type AccountErrorCode = 'invalid-username' | 'invalid-password' | 'invalid-value' | 'exists' | 'not-found' | 'newer-schema';
+
+export class AccountError extends Error {
+  constructor(
+    readonly code: AccountErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AccountError';
+  }
+}
+
+export interface Account {
+  id: number;
+  /** As first written (display form). */
+  username: string;
+  home: string;
+  /** Explicit Maildir, or null for <home>/<MAILDIRPATH>. */
+  maildir: string | null;
+  quotaBytes: number | null;
+  quotaMessages: number | null;
+  enabled: boolean;
+  /** Create the Maildir (from AUTH_MKHOMEDIR_SKEL if set) when it is missing at login. */
+  createMaildir: boolean;
+  createdAt: number;
+  updatedAt: number;
+  lastLoginAt: number | null;
+  lastLoginAddress: string | null;
+  /** Last known use of the quota, recorded by recordUsage(). */
+  usage: { bytes: number; messages: number; updatedAt: number } | null;
+}
+
+export interface NewAccount {
+  username: string;
+  password: string;
+  /** Absolute path of an existing or future Maildir; default <home>/<MAILDIRPATH>. */
+  maildir?: string | null;
+  /** Absolute path; default <dataDir>/mail/<name>. */
+  home?: string;
+  quotaBytes?: number | null;
+  quotaMessages?: number | null;
+  enabled?: boolean;
+  createMaildir?: boolean;
+}
+
+export type CheckResult =
+  | { result: 'ok'; account: Account }
+  | { result: 'bad-password' | 'disabled'; account: Account }
+  | { result: 'no-such-user' | 'invalid' };
+
+export type AccountEvent =
+  | { type: 'added' | 'removed' | 'updated' | 'login' | 'usage'; username: string };
+
+/** Ordered migrations; the database's user_version is the number applied. Never edit one that shipped. */
+const MIGRATIONS: readonly string[] = [
+  // 1: accounts
+  `CREATE TABLE accounts (
+     id INTEGER PRIMARY KEY,
+     username TEXT NOT NULL,
+     username_key TEXT NOT NULL UNIQUE,
+     password_hash TEXT NOT NULL,
+     home TEXT NOT NULL,
+     maildir TEXT,
+     quota_bytes INTEGER CHECK (quota_bytes IS NULL OR quota_bytes >= 0),
+     quota_messages INTEGER CHECK (quota_messages IS NULL OR quota_messages >= 0),
+     enabled INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
+     create_maildir INTEGER NOT NULL DEFAULT 1 CHECK (create_maildir IN (0, 1)),
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     last_login_at INTEGER,
+     last_login_address TEXT
+   ) STRICT`,
+  // 2: last known quota use, for the GUI
+  `ALTER TABLE accounts ADD COLUMN usage_bytes INTEGER;
+   ALTER TABLE accounts ADD COLUMN usage_messages INTEGER;
+   ALTER TABLE accounts ADD COLUMN usage_updated_at INTEGER`,
+];
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+interface AccountRow {
+  id: number;
+  username: string;
+  password_hash: string;
+  home: string;
+  maildir: string | null;
+  quota_bytes: number | null;
+  quota_messages: number | null;
+  enabled: number;
+  create_maildir: number;
+  created_at: number;
+  updated_at: number;
+  last_login_at: number | null;
+  last_login_address: string | null;
+  usage_bytes: number | null;
+  usage_messages: number | null;
+  usage_updated_at: number | null;
+}
+
+/** Why a username cannot be used, or null. Cheap for huge inputs: length is checked first. */
+export function usernameProblem(username: unknown): string | null {
+  if (typeof username !== 'string') return 'the username must be a string';
+  if (username.length === 0) return 'the username must not be empty';
+  if (username.length > MAX_USERNAME_LENGTH * 2 || [...username].length > MAX_USERNAME_LENGTH) {
+    return `the username is longer than ${MAX_USERNAME_LENGTH} characters`;
+  }
+  if (/[\0-\x1f\x7f-\x9f]/.test(username)) return 'the username must not contain control characters';
+  if (username.trim() !== username) return 'the username must not start or end with a space';
+  return null;
+}
+
+/** The lookup key of a (valid) username. */
+export function usernameKey(username: string): string {
+  return username.normalize('NFC').toLowerCase();
+}
+
+/** A directory name for a username key: readable for plain names, safe and distinct for any name. */
+export function homeDirectoryName(key: string): string {
+  let name = '';
+  for (const ch of key) {
+    // A leading dot would hide the directory (and "." or ".." would escape it).
+    if (/[a-z0-9_@+-]/.test(ch) || (ch === '.' && name !== '')) name += ch;
+    else for (const byte of Buffer.from(ch, 'utf8')) name += '=' + byte.toString(16).padStart(2, '0');
+  }
+  if (name.length > 100) name = name.slice(0, 80) + '~' + createHash('sha256').update(key).digest('hex').slice(0, 16);
+  return name;
+}
+
+function checkQuota(value: number | null | undefined, what: string): number | null {
+  if (value === undefined || value === null) return null;
+  if (!Number.isSafeInteger(value) || value < 0) throw new AccountError('invalid-value', `${what} must be a whole number of at least 0`);
+  return value;
+}
+
+function checkPath(value: string, what: string): string {
+  if (typeof value !== 'string' || value === '' || value.includes('\0')) throw new AccountError('invalid-value', `${what} must be a path`);
+  if (!isAbsolute(value)) throw new AccountError('invalid-value', `${what} must be an absolute path, got ${JSON.stringify(value)}`);
+  return resolve(value);
+}
+
+export class AccountStore {
+  private readonly events = new EventEmitter();
+  private readonly stmt;
+
+  private constructor(
+    private readonly db: Database.Database,
+    readonly dataDir: string,
+    readonly path: string,
+  ) {
+    this.stmt = {
+      byKey: db.prepare<[string], AccountRow>('SELECT * FROM accounts WHERE username_key = ?'),
+      all: db.prepare<[], AccountRow>('SELECT * FROM accounts ORDER BY username_key'),
+      insert: db.prepare(
+        `INSERT INTO accounts (username, username_key, password_hash, home, maildir, quota_bytes, quota_messages,
+           enabled, create_maildir, created_at, updated_at)
+         VALUES (@username, @key, @hash, @home, @maildir, @quotaBytes, @quotaMessages, @enabled, @createMaildir, @now, @now)`,
+      ),
+      remove: db.prepare<[string]>('DELETE FROM accounts WHERE username_key = ?'),
+      setHash: db.prepare<[string, number, string]>('UPDATE accounts SET password_hash = ?, updated_at = ? WHERE username_key = ?'),
+      setEnabled: db.prepare<[number, number, string]>('UPDATE accounts SET enabled = ?, updated_at = ? WHERE username_key = ?'),
+      setQuota: db.prepare<[number | null, number | null, number, string]>('UPDATE accounts SET quota_bytes = ?, quota_messages = ?, updated_at = ? WHERE username_key = ?'),
+      setMaildir: db.prepare<[string | null, number, string]>('UPDATE accounts SET maildir = ?, updated_at = ? WHERE username_key = ?'),
+      login: db.prepare<[number, string, string]>('UPDATE accounts SET last_login_at = ?, last_login_address = ? WHERE username_key = ?'),
+      usage: db.prepare<[number, number, number, string]>('UPDATE accounts SET usage_bytes = ?, usage_messages = ?, usage_updated_at = ? WHERE username_key = ?'),
+    };
+  }
+
+  /** Open (creating if needed) <dataDir>/accounts.sqlite and bring its schema up to date. */
+  static open(dataDir: string): AccountStore {
+    const dir = resolve(dataDir);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const path = join(dir, ACCOUNTS_FILE);
+    // Create the file ourselves so that it is 0600 from the start; SQLite gives its
+    // journal and WAL files the database file's permissions.
+    closeSync(openSync(path, 'a', 0o600));
+    const db = new Database(path);
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma('busy_timeout = 5000');
+      migrate(db);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    return new AccountStore(db, dir, path);
+  }
+
+  schemaVersion(): number {
+    return this.db.pragma('user_version', { simple: true }) as number;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  /** Be told about changes (for the GUI, and to keep usage figures fresh). Returns an unsubscribe. */
+  onChange(listener: (event: AccountEvent) => void): () => void {
+    this.events.on('change', listener);
+    return () => this.events.off('change', listener);
+  }
+
+  async add(input: NewAccount): Promise<Account> {
+    const problem = usernameProblem(input.username);
+    if (problem) throw new AccountError('invalid-username', problem);
+    const passwordIssue = passwordProblem(input.password);
+    if (passwordIssue) throw new AccountError('invalid-password', passwordIssue);
+    const username = input.username.normalize('NFC');
+    const key = usernameKey(username);
+    const home = input.home !== undefined ? checkPath(input.home, 'home') : join(this.dataDir, HOMES_DIR, homeDirectoryName(key));
+    const maildir = input.maildir === undefined || input.maildir === null ? null : checkPath(input.maildir, 'maildir');
+    const quotaBytes = checkQuota(input.quotaBytes, 'the storage quota');
+    const quotaMessages = checkQuota(input.quotaMessages, 'the message quota');
+    if (this.stmt.byKey.get(key)) throw new AccountError('exists', `account ${JSON.stringify(username)} already exists`);
+    const hash = await hashPassword(input.password);
+    try {
+      this.stmt.insert.run({
+        username, key, hash, home, maildir, quotaBytes, quotaMessages,
+        enabled: input.enabled === false ? 0 : 1,
+        createMaildir: input.createMaildir === false ? 0 : 1,
+        now: Date.now(),
+      });
+    } catch (err) {
+      // Added by someone else while we were hashing.
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new AccountError('exists', `account ${JSON.stringify(username)} already exists`);
+      throw err;
+    }
+    this.emit('added', username);
+    return this.get(username)!;
+  }
+
+  get(username: string): Account | null {
+    if (usernameProblem(username)) return null;
+    const row = this.stmt.byKey.get(usernameKey(username));
+    return row ? toAccount(row) : null;
+  }
+
+  list(): Account[] {
+    return this.stmt.all.all().map(toAccount);
+  }
+
+  async setPassword(username: string, password: string): Promise<void> {
+    const key = this.existingKey(username);
+    const problem = passwordProblem(password);
+    if (problem) throw new AccountError('invalid-password', problem);
+    const hash = await hashPassword(password);
+    if (this.stmt.setHash.run(hash, Date.now(), key).changes === 0) throw notFound(username);
+    this.emit('updated', username);
+  }
+
+  /** Remove the account from the store. Its mail stays on disk. */
+  remove(username: string): void {
+    const key = this.existingKey(username);
+    this.stmt.remove.run(key);
+    this.emit('removed', username);
+  }
+
+  enable(username: string): void {
+    this.stmt.setEnabled.run(1, Date.now(), this.existingKey(username));
+    this.emit('updated', username);
+  }
+
+  disable(username: string): void {
+    this.stmt.setEnabled.run(0, Date.now(), this.existingKey(username));
+    this.emit('updated', username);
+  }
+
+  setQuota(username: string, quota: { bytes?: number | null; messages?: number | null }): void {
+    const key = this.existingKey(username);
+    const current = this.stmt.byKey.get(key)!;
+    const bytes = quota.bytes === undefined ? current.quota_bytes : checkQuota(quota.bytes, 'the storage quota');
+    const messages = quota.messages === undefined ? current.quota_messages : checkQuota(quota.messages, 'the message quota');
+    this.stmt.setQuota.run(bytes, messages, Date.now(), key);
+    this.emit('updated', username);
+  }
+
+  setMaildir(username: string, maildir: string | null): void {
+    const key = this.existingKey(username);
+    this.stmt.setMaildir.run(maildir === null ? null : checkPath(maildir, 'maildir'), Date.now(), key);
+    this.emit('updated', username);
+  }
+
+  /**
+   * Check credentials. Unknown users cost the same time as known ones; a successful check
+   * of a hash made with older parameters re-hashes the password.
+   */
+  async check(username: string, password: string): Promise<CheckResult> {
+    if (usernameProblem(username) || passwordProblem(password)) {
+      await verifyAgainstDummy('x');
+      return { result: 'invalid' };
+    }
+    const row = this.stmt.byKey.get(usernameKey(username));
+    if (!row) {
+      await verifyAgainstDummy(password);
+      return { result: 'no-such-user' };
+    }
+    if (!(await verifyPassword(password, row.password_hash))) return { result: 'bad-password', account: toAccount(row) };
+    if (!row.enabled) return { result: 'disabled', account: toAccount(row) };
+    if (needsRehash(row.password_hash)) {
+      const hash = await hashPassword(password);
+      this.stmt.setHash.run(hash, Date.now(), usernameKey(username));
+    }
+    return { result: 'ok', account: toAccount(row) };
+  }
+
+  /** The account for a correct username and password of an enabled account, else null. */
+  async verify(username: string, password: string): Promise<Account | null> {
+    const r = await this.check(username, password);
+    return r.result === 'ok' ? r.account : null;
+  }
+
+  recordLogin(username: string, remoteAddress: string, at = Date.now()): void {
+    if (usernameProblem(username)) return;
+    this.stmt.login.run(at, remoteAddress, usernameKey(username));
+    this.emit('login', username);
+  }
+
+  /** Remember the latest quota use (bytes and messages) of an account. */
+  recordUsage(username: string, usage: { bytes: number; messages: number }, at = Date.now()): void {
+    if (usernameProblem(username)) return;
+    this.stmt.usage.run(Math.max(0, Math.floor(usage.bytes)), Math.max(0, Math.floor(usage.messages)), at, usernameKey(username));
+    this.emit('usage', username);
+  }
+
+  private existingKey(username: string): string {
+    const problem = usernameProblem(username);
+    if (problem) throw new AccountError('invalid-username', problem);
+    const key = usernameKey(username);
+    if (!this.stmt.byKey.get(key)) throw notFound(username);
+    return key;
+  }
+
+  private emit(type: AccountEvent['type'], username: string): void {
+    this.events.emit('change', { type, username } satisfies AccountEvent);
+  }
+}
+
+function notFound(username: string): AccountError {
+  return new AccountError('not-found', `no account ${JSON.stringify(username)}`);
+}
+
+function toAccount(row: AccountRow): Account {
+  return {
+    id: row.id,
+    username: row.username,
+    home: row.home,
+    maildir: row.maildir,
+    quotaBytes: row.quota_bytes,
+    quotaMessages: row.quota_messages,
+    enabled: row.enabled === 1,
+    createMaildir: row.create_maildir === 1,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    lastLoginAt: row.last_login_at,
+    lastLoginAddress: row.last_login_address,
+    usage: row.usage_updated_at === null ? null : { bytes: row.usage_bytes ?? 0, messages: row.usage_messages ?? 0, updatedAt: row.usage_updated_at },
+  };
+}
+
+/** Apply the migrations the file has not seen yet, each in its own transaction. */
+export function migrate(db: Database.Database, upTo = MIGRATIONS.length): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new AccountError('newer-schema', `the account database has schema version ${current}, newer than this program knows (${MIGRATIONS.length}); refusing to touch it`);
+  }
+  for (let version = current; version < upTo; version++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version]!);
+      db.pragma(`user_version = ${version + 1}`);
+    })();
+  }
+}

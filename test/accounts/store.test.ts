@@ -1,0 +1,235 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import {
+  ACCOUNTS_FILE,
+  AccountError,
+  AccountStore,
+  SCHEMA_VERSION,
+  hashPassword,
+  homeDirectoryName,
+  migrate,
+  verifyPassword,
+  type AccountEvent,
+} from '../../server/accounts/index.js';
+
+let root: string;
+let n = 0;
+before(async () => {
+  root = await fs.mkdtemp(join(tmpdir(), 'imapd-accounts-'));
+});
+after(async () => {
+  await fs.rm(root, { recursive: true, force: true });
+});
+const freshDir = () => join(root, `d${++n}`);
+
+function isAccountError(code: string) {
+  return (err: unknown) => {
+    assert.ok(err instanceof AccountError, String(err));
+    assert.equal(err.code, code);
+    return true;
+  };
+}
+
+test('a new store: file created private, schema migrated from nothing', async () => {
+  const dir = freshDir();
+  const store = AccountStore.open(dir);
+  try {
+    assert.equal(store.schemaVersion(), SCHEMA_VERSION);
+    assert.equal((await fs.stat(join(dir, ACCOUNTS_FILE))).mode & 0o777, 0o600);
+    assert.equal((await fs.stat(dir)).mode & 0o777, 0o700);
+    assert.deepEqual(store.list(), []);
+  } finally {
+    store.close();
+  }
+  // Opening again changes nothing.
+  const again = AccountStore.open(dir);
+  assert.equal(again.schemaVersion(), SCHEMA_VERSION);
+  again.close();
+});
+
+test('add, verify, change password, disable, enable, remove', async () => {
+  const dir = freshDir();
+  const store = AccountStore.open(dir);
+  const events: AccountEvent[] = [];
+  store.onChange((e) => events.push(e));
+  try {
+    const alice = await store.add({ username: 'Alice', password: 'correct horse', quotaBytes: 1_000_000, quotaMessages: 100 });
+    assert.equal(alice.username, 'Alice');
+    assert.equal(alice.home, join(dir, 'mail', 'alice'));
+    assert.equal(alice.maildir, null);
+    assert.equal(alice.quotaBytes, 1_000_000);
+    assert.equal(alice.enabled, true);
+    assert.equal(alice.lastLoginAt, null);
+
+    // Case-insensitive names, the display form kept.
+    assert.equal((await store.verify('alice', 'correct horse'))?.username, 'Alice');
+    assert.equal((await store.verify('ALICE', 'correct horse'))?.id, alice.id);
+    assert.equal(await store.verify('alice', 'Correct horse'), null);
+    assert.equal(await store.verify('bob', 'correct horse'), null);
+    await assert.rejects(store.add({ username: 'aLiCe', password: 'x' }), isAccountError('exists'));
+
+    await store.setPassword('alice', 'battery staple');
+    assert.equal(await store.verify('alice', 'correct horse'), null);
+    assert.ok(await store.verify('alice', 'battery staple'));
+
+    store.disable('Alice');
+    assert.equal(store.get('alice')?.enabled, false);
+    assert.equal(await store.verify('alice', 'battery staple'), null);
+    assert.equal((await store.check('alice', 'battery staple')).result, 'disabled');
+    store.enable('alice');
+    assert.ok(await store.verify('alice', 'battery staple'));
+
+    store.recordLogin('alice', '192.0.2.7', 1234);
+    store.recordUsage('alice', { bytes: 5000, messages: 3 }, 5678);
+    const seen = store.get('alice')!;
+    assert.equal(seen.lastLoginAt, 1234);
+    assert.equal(seen.lastLoginAddress, '192.0.2.7');
+    assert.deepEqual(seen.usage, { bytes: 5000, messages: 3, updatedAt: 5678 });
+
+    await store.add({ username: 'bob', password: 'pw', maildir: '/srv/mail/bob/Maildir', enabled: false });
+    assert.deepEqual(store.list().map((a) => [a.username, a.enabled, a.maildir]), [
+      ['Alice', true, null],
+      ['bob', false, '/srv/mail/bob/Maildir'],
+    ]);
+
+    store.remove('ALICE');
+    assert.equal(store.get('alice'), null);
+    assert.throws(() => store.remove('alice'), isAccountError('not-found'));
+    await assert.rejects(store.setPassword('nobody', 'x'), isAccountError('not-found'));
+    assert.deepEqual(store.list().map((a) => a.username), ['bob']);
+
+    assert.deepEqual(events.map((e) => `${e.type}:${e.username}`), [
+      'added:Alice', 'updated:alice', 'updated:Alice', 'updated:alice', 'login:alice', 'usage:alice', 'added:bob', 'removed:ALICE',
+    ]);
+  } finally {
+    store.close();
+  }
+});
+
+test('hashes are scrypt with parameters, salted, and no plain password reaches the file', async () => {
+  const dir = freshDir();
+  const store = AccountStore.open(dir);
+  const password = 'unique-plaintext-7f3a9c';
+  await store.add({ username: 'u1', password });
+  await store.add({ username: 'u2', password });
+  store.close();
+  const db = new Database(join(dir, ACCOUNTS_FILE), { readonly: true });
+  const hashes = db.prepare('SELECT password_hash FROM accounts ORDER BY id').pluck().all() as string[];
+  db.close();
+  for (const h of hashes) assert.match(h, /^\$scrypt\$32768\$8\$1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/);
+  assert.notEqual(hashes[0], hashes[1]); // different salts
+  for (const name of await fs.readdir(dir)) {
+    const content = await fs.readFile(join(dir, name)).catch(() => Buffer.alloc(0));
+    assert.equal(content.includes(password), false, name);
+  }
+  assert.equal(await verifyPassword(password, hashes[0]!), true);
+  assert.equal(await verifyPassword(password, '$scrypt$1073741824$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'), false);
+});
+
+test('weaker old hashes are upgraded at the next successful check', async () => {
+  const dir = freshDir();
+  const store = AccountStore.open(dir);
+  await store.add({ username: 'old', password: 'x' });
+  store.close();
+  const weak = await hashPassword('secret', { N: 2 ** 10, r: 8, p: 1 });
+  const db = new Database(join(dir, ACCOUNTS_FILE));
+  db.prepare('UPDATE accounts SET password_hash = ?').run(weak);
+  db.close();
+  const reopened = AccountStore.open(dir);
+  assert.ok(await reopened.verify('old', 'secret'));
+  reopened.close();
+  const check = new Database(join(dir, ACCOUNTS_FILE), { readonly: true });
+  const hash = check.prepare('SELECT password_hash FROM accounts').pluck().get() as string;
+  check.close();
+  assert.match(hash, /^\$scrypt\$32768\$/);
+});
+
+test('hostile usernames are plain strings or rejected cleanly', async () => {
+  const dir = freshDir();
+  const store = AccountStore.open(dir);
+  try {
+    const injection = "'; DROP TABLE accounts; --";
+    await store.add({ username: 'first', password: 'pw1' });
+    const acc = await store.add({ username: injection, password: 'pw2' });
+    assert.equal(acc.username, injection);
+    assert.ok(await store.verify(injection, 'pw2'));
+    assert.equal(await store.verify("first' OR '1'='1", 'pw1'), null);
+    assert.deepEqual(store.list().map((a) => a.username).sort(), [injection, 'first'].sort());
+    // Its home directory stays inside the data directory.
+    assert.ok(acc.home.startsWith(join(dir, 'mail') + '/'));
+    assert.equal(acc.home.split('/').includes('..'), false);
+
+    const huge = 'a'.repeat(10 * 1024 * 1024);
+    const started = Date.now();
+    await assert.rejects(store.add({ username: huge, password: 'pw' }), isAccountError('invalid-username'));
+    assert.equal(store.get(huge), null);
+    assert.equal(await store.verify(huge, 'pw'), null);
+    assert.throws(() => store.disable(huge), isAccountError('invalid-username'));
+    assert.ok(Date.now() - started < 2000);
+
+    await assert.rejects(store.add({ username: 'a'.repeat(256), password: 'pw' }), isAccountError('invalid-username'));
+    await store.add({ username: 'b'.repeat(255), password: 'pw' });
+    await assert.rejects(store.add({ username: '', password: 'pw' }), isAccountError('invalid-username'));
+    await assert.rejects(store.add({ username: 'tab\there', password: 'pw' }), isAccountError('invalid-username'));
+    await assert.rejects(store.add({ username: 'line\nbreak', password: 'pw' }), isAccountError('invalid-username'));
+    await assert.rejects(store.add({ username: ' padded', password: 'pw' }), isAccountError('invalid-username'));
+
+    await assert.rejects(store.add({ username: 'p', password: 'x'.repeat(1025) }), isAccountError('invalid-password'));
+    await assert.rejects(store.add({ username: 'p', password: '' }), isAccountError('invalid-password'));
+    await store.add({ username: 'p', password: 'é'.repeat(512) }); // 1024 bytes
+    assert.equal(await store.verify('p', 'é'.repeat(512) + 'x'), null);
+    assert.equal(await store.verify('p', 'x'.repeat(5 * 1024 * 1024)), null);
+
+    await assert.rejects(store.add({ username: 'q', password: 'pw', maildir: 'relative/Maildir' }), isAccountError('invalid-value'));
+    await assert.rejects(store.add({ username: 'q', password: 'pw', quotaBytes: -1 }), isAccountError('invalid-value'));
+  } finally {
+    store.close();
+  }
+});
+
+test('unicode names compare without case and normalisation differences', async () => {
+  const store = AccountStore.open(freshDir());
+  try {
+    await store.add({ username: 'J\u00fcrgen', password: 'pw' });
+    assert.ok(await store.verify('J\u00dcRGEN', 'pw'));
+    assert.ok(await store.verify('ju\u0308rgen', 'pw')); // decomposed u + diaeresis
+    assert.equal(homeDirectoryName('j\u00fcrgen'), 'j=c3=bcrgen');
+    assert.equal(homeDirectoryName('..'), '=2e.');
+    assert.equal(homeDirectoryName('a/b'), 'a=2fb');
+    assert.ok(homeDirectoryName('\u00e9'.repeat(255)).length <= 100);
+  } finally {
+    store.close();
+  }
+});
+
+test('a version-1 file is migrated with its data; a newer file is refused', async () => {
+  const dir = freshDir();
+  await fs.mkdir(dir);
+  const path = join(dir, ACCOUNTS_FILE);
+  const db = new Database(path);
+  migrate(db, 1);
+  db.prepare(
+    `INSERT INTO accounts (username, username_key, password_hash, home, created_at, updated_at)
+     VALUES ('carol', 'carol', ?, '/home/carol', 1, 1)`,
+  ).run(await hashPassword('pw'));
+  assert.equal(db.pragma('user_version', { simple: true }), 1);
+  db.close();
+
+  const store = AccountStore.open(dir);
+  assert.equal(store.schemaVersion(), SCHEMA_VERSION);
+  const carol = store.get('carol')!;
+  assert.equal(carol.home, '/home/carol');
+  assert.equal(carol.usage, null);
+  assert.ok(await store.verify('carol', 'pw'));
+  store.close();
+
+  const future = new Database(path);
+  future.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+  future.close();
+  assert.throws(() => AccountStore.open(dir), isAccountError('newer-schema'));
+  assert.ok(existsSync(path));
+});

@@ -1,0 +1,824 @@
+// An open Maildir folder.
+//
+// FolderCore holds what this process knows of one folder directory, shared by every
+// session (and every MaildirStore) that opened it; it watches the directory while
+// anyone has it open and fans changes out to the sessions. FolderHandle is what one
+// openFolder() call returns: it implements the Folder interface, keeps the session's
+// listeners and the \Recent messages it claimed, and is released on its own.
+//
+// \Recent: a message is recent for exactly one session. Messages moved from new/ to
+// cur/ by a refresh() are recent for the handle that called it; those found by the
+// watcher, or put in by APPEND/COPY/MOVE, for the handle that opened the folder first.
+
+import { type FSWatcher, promises as fs, watch } from 'node:fs';
+import path from 'node:path';
+import {
+  type CopyResult,
+  type FlagOperation,
+  type Folder,
+  type FolderChange,
+  type FolderListener,
+  type FolderSnapshot,
+  MailStoreError,
+  type MessageInfo,
+  type SystemFlag,
+} from '../backend/mailstore.js';
+import type { Logger } from '../imap/host.js';
+import type { MessageMeta } from '../mime/types.js';
+import { baseOf, formatFileName, lettersFor, newBaseName, parseFileName, systemFlag, systemFlagsFromLetters } from './filenames.js';
+import { errorCode, isDirectory, listDir, mapLimit } from './fsutil.js';
+import { InfoCache, type StoredInfo } from './infocache.js';
+import { KEYWORD_DIR, readKeywords, sameKeywords, writeKeywordUpdate } from './keywords.js';
+import { folderMutex, withCourierLock } from './lock.js';
+import { MetaCache } from './metacache.js';
+import { canonicalFolderName, folderDirectory } from './names.js';
+import type { MaildirQuota } from './quota.js';
+import { assignUids, type ScanMemory, scanFolder } from './scan.js';
+import { UIDDB_FILE } from './uiddb.js';
+
+/** Settings shared by the folders of one store (see MaildirStoreOptions for their meaning). */
+export interface FolderContext {
+  root: string;
+  useLocks: boolean;
+  keywords: boolean;
+  watch: boolean;
+  pollIntervalMs: number;
+  idleRetentionMs: number;
+  parseMessage?: (raw: Buffer) => MessageMeta;
+  parserVersion?: string;
+  metaCacheEntries: number;
+  quota: MaildirQuota;
+  logger?: Logger;
+}
+
+interface Entry {
+  uid: number;
+  base: string;
+  /** Current name in cur/. */
+  fileName: string;
+  /** Flag letters of that name (including ones IMAP does not know, kept on rename). */
+  letters: string;
+  keywords: string[];
+  fileSize: number;
+  info: MessageInfo;
+}
+
+/** Parallel file operations per call: enough to hide latency, few enough for small machines. */
+const IO_PARALLEL = 16;
+const WATCH_DEBOUNCE_MS = 5;
+const INFO_SAVE_DELAY_MS = 1000;
+
+const cores = new Map<string, FolderCore>();
+
+/** The shared state of a folder directory, created on first use. */
+export function folderCore(dir: string, name: string, context: FolderContext): FolderCore {
+  let core = cores.get(dir);
+  if (!core) {
+    core = new FolderCore(dir, name, context);
+    cores.set(dir, core);
+  }
+  return core;
+}
+
+/** The core of a directory if this process has one (open, or recently used). */
+export function existingCore(dir: string): FolderCore | undefined {
+  return cores.get(dir);
+}
+
+/** Writes the caches of every folder of a Maildir (before the process ends). */
+export async function saveCaches(root: string): Promise<void> {
+  await Promise.all([...cores.values()].filter((core) => core.context.root === root).map((core) => core.saveInfo()));
+}
+
+/** Tells every session that has one of these folder directories open that it is gone. */
+export function foldersRemoved(dirs: readonly string[]): void {
+  for (const dir of dirs) cores.get(dir)?.markGone();
+}
+
+interface SyncOptions {
+  claimNew: boolean;
+  /** Handle whose refresh() this is: it gets \Recent for what is claimed. */
+  claimant?: FolderHandle;
+  expectedGone?: ReadonlySet<string>;
+}
+
+export class FolderCore {
+  uidValidity = 0;
+  uidNext = 1;
+  gone = false;
+  /** Files left in new/ by the last scan that did not claim (for STATUS). */
+  unclaimed: string[] = [];
+
+  private readonly entries = new Map<number, Entry>();
+  private sortedUids: number[] = [];
+  private messageList: MessageInfo[] | undefined;
+  private initialized = false;
+  private pins = 0;
+  private readonly handles = new Set<FolderHandle>();
+  /** What the last scan read; writers of this folder (APPEND, COPY) keep it current. */
+  readonly scanMemory: ScanMemory = {};
+  readonly infoCache: InfoCache;
+  private readonly metaCache: MetaCache;
+  private readonly metaInFlight = new Map<string, Promise<MessageMeta>>();
+  /** Put in by APPEND/COPY/MOVE of this process: recent for the first session. */
+  private readonly arrivals = new Set<string>();
+  private watchers: FSWatcher[] = [];
+  private keywordWatcher: FSWatcher | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private syncTimer: NodeJS.Timeout | undefined;
+  private infoSaveTimer: NodeJS.Timeout | undefined;
+  private disposeTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly dir: string,
+    readonly name: string,
+    readonly context: FolderContext,
+  ) {
+    this.infoCache = new InfoCache(dir);
+    this.metaCache = new MetaCache(dir, { maxEntries: context.metaCacheEntries, parserVersion: context.parserVersion });
+  }
+
+  // ---------------------------------------------------------------------------
+  // Locking and scanning
+
+  /** Runs `task` alone among this process's operations on the folder. */
+  exclusive<T>(task: () => Promise<T>): Promise<T> {
+    return folderMutex.run(this.dir, task);
+  }
+
+  /** Brings the state up to date with the disk and tells the sessions (call inside exclusive()). */
+  async syncLocked(options: SyncOptions): Promise<void> {
+    if (this.gone) return;
+    if (!(await isDirectory(path.join(this.dir, 'cur')))) {
+      this.markGone();
+      return;
+    }
+    if (!this.initialized) await purgeTmp(this.dir);
+    await this.infoCache.load();
+    const { scan, keywords } = await withCourierLock(this.dir, this.context.useLocks, async () => {
+      const scan = await scanFolder(this.dir, options, this.scanMemory);
+      const bases = new Set(scan.messages.map((m) => baseOf(m.fileName)));
+      const keywords = this.context.keywords ? await readKeywords(this.dir, bases) : new Map<string, string[]>();
+      return { scan, keywords };
+    });
+    this.unclaimed = scan.unclaimed;
+
+    if (this.initialized && scan.uidValidity !== this.uidValidity) {
+      this.markGone();
+      return;
+    }
+
+    const present = new Set<number>();
+    const changedFlags: Entry[] = [];
+    const newcomers: { uid: number; fileName: string; fresh: boolean }[] = [];
+    for (const message of scan.messages) {
+      present.add(message.uid);
+      const entry = this.entries.get(message.uid);
+      const base = baseOf(message.fileName);
+      if (!entry) {
+        newcomers.push(message);
+        continue;
+      }
+      if (entry.base !== base) {
+        // The same UID now names another file: the database was replaced behind our back.
+        this.markGone();
+        return;
+      }
+      const letters = parseFileName(message.fileName).letters;
+      const messageKeywords = keywords.get(base) ?? [];
+      entry.fileName = message.fileName;
+      if (!sameSystemFlags(entry.letters, letters) || !sameKeywords(entry.keywords, messageKeywords)) {
+        entry.letters = letters;
+        entry.keywords = messageKeywords;
+        entry.info = { ...entry.info, flags: flagSet(letters, messageKeywords) };
+        changedFlags.push(entry);
+      } else {
+        entry.letters = letters;
+      }
+    }
+    const expunged = this.sortedUids.filter((uid) => !present.has(uid));
+
+    const measured = await mapLimit(newcomers, IO_PARALLEL, async (message) => {
+      const base = baseOf(message.fileName);
+      try {
+        return { message, base, stored: await this.infoCache.measure(base, path.join(this.dir, 'cur', message.fileName)) };
+      } catch (error) {
+        if (errorCode(error) === 'ENOENT') return null; // removed meanwhile; the next scan drops it
+        throw error;
+      }
+    });
+
+    // Apply, then tell.
+    for (const uid of expunged) this.entries.delete(uid);
+    const added: { entry: Entry; recent: boolean }[] = [];
+    for (const item of measured) {
+      if (!item) continue;
+      const { message, base, stored } = item;
+      const letters = parseFileName(message.fileName).letters;
+      const messageKeywords = keywords.get(base) ?? [];
+      const entry: Entry = {
+        uid: message.uid,
+        base,
+        fileName: message.fileName,
+        letters,
+        keywords: messageKeywords,
+        fileSize: stored.fileSize,
+        info: { uid: message.uid, flags: flagSet(letters, messageKeywords), size: stored.size, internalDate: stored.internalDate },
+      };
+      this.entries.set(message.uid, entry);
+      added.push({ entry, recent: this.initialized && (message.fresh || this.arrivals.delete(base)) });
+    }
+    added.sort((a, b) => a.entry.uid - b.entry.uid);
+    this.sortedUids = [...this.entries.keys()].sort((a, b) => a - b);
+    this.uidValidity = scan.uidValidity;
+    this.uidNext = scan.uidNext;
+    if (expunged.length || added.length || changedFlags.length) this.messageList = undefined;
+    const wasInitialized = this.initialized;
+    this.initialized = true;
+    if (this.arrivals.size > 16) this.arrivals.clear(); // arrivals that never showed up (removed at once)
+    this.scheduleInfoSave();
+    if (this.context.keywords && !this.keywordWatcher && this.watchers.length) this.watchKeywords();
+    if (!wasInitialized) return;
+
+    if (expunged.length) this.emit({ kind: 'expunged', uids: expunged });
+    for (const entry of changedFlags.sort((a, b) => a.uid - b.uid)) this.emit({ kind: 'flags', uid: entry.uid, flags: entry.info.flags });
+    if (added.length) this.emitAdded(added, options.claimant);
+  }
+
+  /** refresh() of a handle, or a change seen by the watcher (no claimant). */
+  refresh(claimant?: FolderHandle): Promise<void> {
+    return this.exclusive(() => this.syncLocked({ claimNew: true, claimant }));
+  }
+
+  /** This process put messages into the folder: make them known, recent for the first session. */
+  async arrived(bases: readonly string[]): Promise<void> {
+    for (const base of bases) this.arrivals.add(base);
+    await this.exclusive(() => this.syncLocked({ claimNew: false }));
+  }
+
+  // ---------------------------------------------------------------------------
+  // Sessions
+
+  /** Keeps the core from being forgotten while an open or a STATUS is under way. */
+  pin(): void {
+    this.pins += 1;
+    if (this.disposeTimer) clearTimeout(this.disposeTimer);
+    this.disposeTimer = undefined;
+  }
+
+  unpin(): void {
+    this.pins -= 1;
+    this.scheduleDispose();
+  }
+
+  attach(handle: FolderHandle): void {
+    if (this.disposeTimer) clearTimeout(this.disposeTimer);
+    this.disposeTimer = undefined;
+    this.handles.add(handle);
+    if (this.handles.size === 1) this.startWatching();
+  }
+
+  detach(handle: FolderHandle): void {
+    if (!this.handles.delete(handle) || this.handles.size) return;
+    this.stopWatching();
+    this.scheduleDispose();
+  }
+
+  /** Forget this core after a while without sessions (it keeps caches for a quick re-SELECT). */
+  scheduleDispose(): void {
+    if (this.handles.size || this.pins || this.disposeTimer || this.gone) return;
+    this.disposeTimer = setTimeout(() => this.dispose(), this.context.idleRetentionMs);
+    this.disposeTimer.unref();
+  }
+
+  private dispose(): void {
+    this.disposeTimer = undefined;
+    if (this.handles.size || this.pins) return;
+    if (cores.get(this.dir) === this) cores.delete(this.dir);
+    void this.saveInfo();
+  }
+
+  markGone(): void {
+    if (this.gone) return;
+    this.gone = true;
+    if (cores.get(this.dir) === this) cores.delete(this.dir);
+    this.stopWatching();
+    this.emit({ kind: 'gone' });
+  }
+
+  snapshot(): FolderSnapshot {
+    this.messageList ??= this.sortedUids.map((uid) => this.entries.get(uid)!.info);
+    return { uidValidity: this.uidValidity, uidNext: this.uidNext, messages: this.messageList };
+  }
+
+  private emit(change: FolderChange): void {
+    for (const handle of [...this.handles]) handle.deliver(change);
+  }
+
+  private emitAdded(added: { entry: Entry; recent: boolean }[], claimant: FolderHandle | undefined): void {
+    const recipient = claimant && this.handles.has(claimant) ? claimant : [...this.handles].find((h) => h.hasListeners()) ?? [...this.handles][0];
+    // Runs of equal "recent", so that every event keeps ascending UIDs.
+    let start = 0;
+    while (start < added.length) {
+      let end = start + 1;
+      while (end < added.length && added[end].recent === added[start].recent) end++;
+      const messages = added.slice(start, end).map((a) => a.entry.info);
+      const recent = added[start].recent;
+      for (const handle of [...this.handles]) handle.deliverAdded(messages, recent && handle === recipient);
+      start = end;
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // Watching
+
+  private startWatching(): void {
+    if (!this.context.watch) {
+      this.startPolling();
+      return;
+    }
+    try {
+      for (const sub of ['new', 'cur']) this.watchers.push(this.watchDir(path.join(this.dir, sub)));
+      this.watchers.push(
+        this.watchDir(this.dir, (file) => file === null || file === UIDDB_FILE || file === KEYWORD_DIR || file === 'cur' || file === 'new'),
+      );
+      if (this.context.keywords) this.watchKeywords();
+    } catch (error) {
+      // inotify limits (ENOSPC, EMFILE): do not stay silent, and fall back to polling.
+      this.context.logger?.log('warn', 'cannot watch folder, polling instead', { folder: this.name, error: String(error) });
+      this.stopWatching();
+      this.startPolling();
+    }
+  }
+
+  private watchDir(dir: string, relevant: (file: string | null) => boolean = () => true): FSWatcher {
+    const watcher = watch(dir, { persistent: false }, (_event, file) => {
+      if (relevant(file === null ? null : String(file))) this.scheduleSync();
+    });
+    watcher.on('error', () => this.scheduleSync());
+    return watcher;
+  }
+
+  private watchKeywords(): void {
+    try {
+      this.keywordWatcher = this.watchDir(path.join(this.dir, KEYWORD_DIR));
+    } catch {
+      // Not there yet: the watcher of the folder directory sees it appear.
+    }
+  }
+
+  private startPolling(): void {
+    this.pollTimer = setInterval(() => this.scheduleSync(), this.context.pollIntervalMs);
+    this.pollTimer.unref();
+  }
+
+  private stopWatching(): void {
+    for (const watcher of this.watchers) watcher.close();
+    this.watchers = [];
+    this.keywordWatcher?.close();
+    this.keywordWatcher = undefined;
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.pollTimer = undefined;
+    if (this.syncTimer) clearTimeout(this.syncTimer);
+    this.syncTimer = undefined;
+  }
+
+  /** Whether changes are noticed through file-system events (false: polling). */
+  get watching(): boolean {
+    return this.watchers.length > 0;
+  }
+
+  private scheduleSync(): void {
+    if (this.syncTimer || this.gone || !this.handles.size) return;
+    this.syncTimer = setTimeout(() => {
+      this.syncTimer = undefined;
+      this.refresh().catch((error: unknown) => this.context.logger?.log('error', 'folder refresh failed', { folder: this.name, error: String(error) }));
+    }, WATCH_DEBOUNCE_MS);
+  }
+
+  private scheduleInfoSave(): void {
+    if (this.infoSaveTimer) return;
+    this.infoSaveTimer = setTimeout(() => void this.saveInfo(), INFO_SAVE_DELAY_MS);
+    this.infoSaveTimer.unref();
+  }
+
+  async saveInfo(): Promise<void> {
+    if (this.infoSaveTimer) clearTimeout(this.infoSaveTimer);
+    this.infoSaveTimer = undefined;
+    if (this.gone) return;
+    const live = new Set<string>();
+    for (const entry of this.entries.values()) live.add(entry.base);
+    for (const name of this.unclaimed) live.add(baseOf(name));
+    try {
+      await this.infoCache.save(live);
+      await this.metaCache.prune(live);
+    } catch (error) {
+      this.context.logger?.log('warn', 'cannot save folder cache', { folder: this.name, error: String(error) });
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // Message operations
+
+  private entry(uid: number): Entry {
+    const entry = this.entries.get(uid);
+    if (!entry) throw new MailStoreError('Message has been expunged', 'EXPUNGEISSUED');
+    return entry;
+  }
+
+  /** Finds the current file of a message whose name changed under us; null when it is gone. */
+  private async relocate(entry: Entry): Promise<string | null> {
+    for (const name of await listDir(path.join(this.dir, 'cur'))) {
+      if (baseOf(name) === entry.base) {
+        entry.fileName = name;
+        entry.letters = parseFileName(name).letters;
+        return name;
+      }
+    }
+    return null;
+  }
+
+  /** Runs a file operation on a message's file, following it once if another process renamed it. */
+  private async onFile<T>(entry: Entry, operation: (file: string) => Promise<T>): Promise<T | null> {
+    try {
+      return await operation(path.join(this.dir, 'cur', entry.fileName));
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') throw error;
+    }
+    const name = await this.relocate(entry);
+    if (name === null) return null;
+    try {
+      return await operation(path.join(this.dir, 'cur', name));
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return null;
+      throw error;
+    }
+  }
+
+  async readMessage(uid: number): Promise<Buffer> {
+    const content = await this.onFile(this.entry(uid), (file) => fs.readFile(file));
+    if (content === null) throw new MailStoreError('Message has been expunged', 'EXPUNGEISSUED');
+    return content;
+  }
+
+  async messageMeta(uid: number): Promise<MessageMeta> {
+    const { base } = this.entry(uid);
+    const cached = await this.metaCache.get(base);
+    if (cached) return cached;
+    let pending = this.metaInFlight.get(base);
+    if (!pending) {
+      const parse = this.context.parseMessage;
+      if (!parse) throw new Error('MaildirStore: no parseMessage function was configured');
+      pending = (async () => {
+        const meta = parse(await this.readMessage(uid));
+        await this.metaCache.set(base, meta);
+        return meta;
+      })().finally(() => this.metaInFlight.delete(base));
+      this.metaInFlight.set(base, pending);
+    }
+    return pending;
+  }
+
+  async storeFlags(uids: readonly number[], operation: FlagOperation, flags: readonly string[]): Promise<void> {
+    const wanted = splitFlags(flags, this.context.keywords);
+    const changed = await this.exclusive(async () => {
+      const spelling = this.keywordSpellings();
+      const keywords = wanted.keywords.map((k) => spelling.get(k.toLowerCase()) ?? k);
+      const changed: Entry[] = [];
+      await mapLimit(uids, IO_PARALLEL, async (uid) => {
+        const entry = this.entries.get(uid);
+        if (!entry) return;
+        // Two tries: a rename can fail because another process changed the flags first.
+        for (let attempt = 0; attempt < 2; attempt++) {
+          const oldSystem = systemFlagsFromLetters(entry.letters);
+          const newSystem = applyOperation(operation, oldSystem, wanted.system);
+          const newKeywords = applyOperation(operation, entry.keywords, keywords);
+          const systemChanged = !sameKeywords(oldSystem, newSystem);
+          const keywordsChanged = !sameKeywords(entry.keywords, newKeywords);
+          if (!systemChanged && !keywordsChanged) return;
+          if (systemChanged) {
+            const letters = lettersFor(newSystem, entry.letters);
+            const newName = formatFileName(entry.base, letters);
+            try {
+              await fs.rename(path.join(this.dir, 'cur', entry.fileName), path.join(this.dir, 'cur', newName));
+            } catch (error) {
+              if (errorCode(error) !== 'ENOENT') throw error;
+              if ((await this.relocate(entry)) === null) return; // expunged by someone else
+              continue;
+            }
+            entry.fileName = newName;
+            entry.letters = letters;
+          }
+          if (keywordsChanged) {
+            await writeKeywordUpdate(this.dir, entry.base, newKeywords);
+            entry.keywords = newKeywords;
+          }
+          entry.info = { ...entry.info, flags: flagSet(entry.letters, entry.keywords) };
+          changed.push(entry);
+          return;
+        }
+      });
+      if (changed.length) this.messageList = undefined;
+      return changed;
+    });
+    for (const entry of changed.sort((a, b) => a.uid - b.uid)) this.emit({ kind: 'flags', uid: entry.uid, flags: entry.info.flags });
+  }
+
+  async expunge(uids: readonly number[]): Promise<number[]> {
+    return this.exclusive(async () => {
+      const removed: number[] = [];
+      const gone = new Set<string>();
+      let bytes = 0;
+      await mapLimit(uids, IO_PARALLEL, async (uid) => {
+        const entry = this.entries.get(uid);
+        if (!entry) return;
+        const done = await this.onFile(entry, (file) => fs.unlink(file).then(() => true));
+        if (!done) return;
+        removed.push(uid);
+        gone.add(entry.base);
+        bytes += entry.fileSize;
+      });
+      await this.context.quota.add(this.dir, -bytes, -removed.length);
+      await this.syncLocked({ claimNew: false, expectedGone: gone });
+      return removed.sort((a, b) => a - b);
+    });
+  }
+
+  async copyTo(uids: readonly number[], destination: string, move: boolean): Promise<CopyResult> {
+    const target = await this.destination(destination);
+    if (target.dir === this.dir && move) {
+      // MOVE into the same folder: new UIDs, as a copy and an expunge.
+      const result = await this.copyTo(uids, destination, false);
+      await this.expunge(result.mapping.map(([source]) => source));
+      return result;
+    }
+    const selected = [...new Set(uids)]
+      .sort((a, b) => a - b)
+      .map((uid) => this.entries.get(uid))
+      .filter((entry): entry is Entry => entry !== undefined);
+    const movesQuota = move && this.context.quota.counts(this.dir) !== this.context.quota.counts(target.dir);
+    if (!move || movesQuota) {
+      await this.context.quota.check(target.dir, selected.reduce((sum, e) => sum + e.fileSize, 0), selected.length);
+    }
+
+    // Keywords go first: a reader that sees the message also sees its keywords.
+    const transfer = async (): Promise<{ result: CopyResult; moved: Entry[]; bases: string[] }> => {
+      const staged = await mapLimit(selected, IO_PARALLEL, async (entry) => {
+        const base = newBaseName(entry.fileSize, entry.info.size);
+        if (entry.keywords.length && this.context.keywords) await writeKeywordUpdate(target.dir, base, entry.keywords);
+        const targetName = formatFileName(base, entry.letters);
+        const ok = move
+          ? await this.onFile(entry, (file) => moveFile(file, path.join(target.dir, 'cur', targetName), entry.info.internalDate))
+          : await this.onFile(entry, (file) => linkOrCopy(file, path.join(target.dir, 'tmp', base), entry.info.internalDate));
+        return ok ? { entry, base, targetName } : null;
+      });
+      const done = staged.filter((s): s is NonNullable<typeof s> => s !== null);
+      const targetCore = existingCore(target.dir);
+      const assigned = await withCourierLock(target.dir, this.context.useLocks, async () => {
+        if (!move) {
+          for (const s of done) await fs.rename(path.join(target.dir, 'tmp', s.base), path.join(target.dir, 'cur', s.targetName));
+        }
+        return assignUids(target.dir, done.map((s) => s.base), targetCore?.scanMemory ?? {});
+      });
+      for (const s of done) targetCore?.infoCache.remember(s.base, storedInfo(s.entry));
+      const mapping = done.map((s, i): [number, number] => [s.entry.uid, assigned.uids[i]]);
+      return { result: { uidValidity: assigned.uidValidity, mapping }, moved: done.map((s) => s.entry), bases: done.map((s) => s.base) };
+    };
+
+    let outcome: Awaited<ReturnType<typeof transfer>>;
+    if (move) {
+      // Both queues, taken in a fixed order: two MOVEs in opposite directions cannot deadlock.
+      outcome = await folderMutex.runAll([this.dir, target.dir], async () => {
+        const outcome = await transfer();
+        if (movesQuota) {
+          const bytes = outcome.moved.reduce((sum, e) => sum + e.fileSize, 0);
+          await this.context.quota.add(this.dir, -bytes, -outcome.moved.length);
+          await this.context.quota.add(target.dir, bytes, outcome.moved.length);
+        }
+        await this.syncLocked({ claimNew: false, expectedGone: new Set(outcome.moved.map((e) => e.base)) });
+        return outcome;
+      });
+    } else {
+      outcome = await folderMutex.run(target.dir, transfer);
+      await this.context.quota.add(target.dir, outcome.moved.reduce((sum, e) => sum + e.fileSize, 0), outcome.moved.length);
+    }
+    await existingCore(target.dir)?.arrived(outcome.bases);
+    return outcome.result;
+  }
+
+  private async destination(name: string): Promise<{ dir: string; name: string }> {
+    const canonical = canonicalFolderName(name);
+    const dir = canonical === null ? null : folderDirectory(this.context.root, canonical);
+    if (canonical === null || dir === null || !(await isDirectory(path.join(dir, 'cur')))) {
+      throw new MailStoreError('Destination folder does not exist', 'TRYCREATE');
+    }
+    return { dir, name: canonical };
+  }
+
+  /** Keywords are matched without regard to case; the first spelling in the folder wins. */
+  private keywordSpellings(): Map<string, string> {
+    const spellings = new Map<string, string>();
+    for (const entry of this.entries.values()) {
+      for (const keyword of entry.keywords) if (!spellings.has(keyword.toLowerCase())) spellings.set(keyword.toLowerCase(), keyword);
+    }
+    return spellings;
+  }
+
+  hasMessage(uid: number): boolean {
+    return this.entries.has(uid);
+  }
+
+  get handleCount(): number {
+    return this.handles.size;
+  }
+}
+
+export class FolderHandle implements Folder {
+  private listeners: FolderListener[] = [];
+  private readonly recent = new Set<number>();
+  private released = false;
+
+  constructor(
+    private readonly core: FolderCore,
+    private readonly onRelease: (handle: FolderHandle) => void = () => undefined,
+  ) {
+    core.attach(this);
+  }
+
+  get name(): string {
+    return this.core.name;
+  }
+
+  /** The folder's state, plus (an addition to FolderSnapshot) the UIDs that are \Recent for this handle. */
+  snapshot(): FolderSnapshot & { recent: readonly number[] } {
+    return { ...this.core.snapshot(), recent: [...this.recent].sort((a, b) => a - b) };
+  }
+
+  refresh(): Promise<void> {
+    return this.core.refresh(this.usable());
+  }
+
+  subscribe(listener: FolderListener): () => void {
+    this.usable();
+    this.listeners.push(listener);
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
+  }
+
+  storeFlags(uids: readonly number[], operation: FlagOperation, flags: readonly string[]): Promise<void> {
+    return this.usable().core.storeFlags(uids, operation, flags);
+  }
+
+  expunge(uids: readonly number[]): Promise<number[]> {
+    return this.usable().core.expunge(uids);
+  }
+
+  copyTo(uids: readonly number[], destination: string): Promise<CopyResult> {
+    return this.usable().core.copyTo(uids, destination, false);
+  }
+
+  moveTo(uids: readonly number[], destination: string): Promise<CopyResult> {
+    return this.usable().core.copyTo(uids, destination, true);
+  }
+
+  readMessage(uid: number): Promise<Buffer> {
+    return this.usable().core.readMessage(uid);
+  }
+
+  messageMeta(uid: number): Promise<MessageMeta> {
+    return this.usable().core.messageMeta(uid);
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.listeners = [];
+    this.core.detach(this);
+    this.onRelease(this);
+  }
+
+  /** Whether changes reach this folder through file-system events (false: by polling). */
+  get watching(): boolean {
+    return this.core.watching;
+  }
+
+  hasListeners(): boolean {
+    return this.listeners.length > 0;
+  }
+
+  deliver(change: FolderChange): void {
+    if (change.kind === 'expunged') for (const uid of change.uids) this.recent.delete(uid);
+    this.call(this.listeners, change);
+  }
+
+  deliverAdded(messages: readonly MessageInfo[], recent: boolean): void {
+    if (recent) for (const message of messages) this.recent.add(message.uid);
+    // Exactly one subscriber sees a message as recent: this handle's first listener.
+    const [first, ...others] = this.listeners;
+    if (first) this.call([first], { kind: 'added', messages, recent });
+    if (others.length) this.call(others, { kind: 'added', messages, recent: false });
+  }
+
+  private call(listeners: readonly FolderListener[], change: FolderChange): void {
+    for (const listener of listeners) {
+      try {
+        listener(change);
+      } catch (error) {
+        this.core.context.logger?.log('error', 'folder listener failed', { folder: this.core.name, error: String(error) });
+      }
+    }
+  }
+
+  private usable(): this {
+    if (this.released) throw new MailStoreError('Folder was closed', 'CLIENTBUG');
+    if (this.core.gone) throw new MailStoreError('Folder was deleted or renamed', 'NONEXISTENT');
+    return this;
+  }
+}
+
+/** Splits flags into system flags and keywords (dropped when keywords are off); refuses flags that cannot be stored. */
+export function splitFlags(flags: readonly string[], keywordsEnabled: boolean): { system: SystemFlag[]; keywords: string[] } {
+  const system: SystemFlag[] = [];
+  const keywords: string[] = [];
+  for (const flag of flags) {
+    if (flag.startsWith('\\')) {
+      if (flag.toLowerCase() === '\\recent') continue; // not storable, ignored (RFC 3501 6.4.6)
+      const canonical = systemFlag(flag);
+      if (!canonical) throw new MailStoreError(`Invalid system flag ${flag}`, 'CANNOT');
+      if (!system.includes(canonical)) system.push(canonical);
+    } else if (keywordsEnabled) {
+      // One line per keyword on disk: no white space or controls, never empty.
+      if (!flag || /[\s\u0000-\u001f\u007f]/.test(flag)) throw new MailStoreError(`Invalid keyword ${JSON.stringify(flag)}`, 'CANNOT');
+      if (!keywords.some((k) => k.toLowerCase() === flag.toLowerCase())) keywords.push(flag);
+    }
+  }
+  return { system, keywords };
+}
+
+function flagSet(letters: string, keywords: readonly string[]): ReadonlySet<string> {
+  return new Set<string>([...systemFlagsFromLetters(letters), ...keywords]);
+}
+
+function sameSystemFlags(a: string, b: string): boolean {
+  return sameKeywords(systemFlagsFromLetters(a), systemFlagsFromLetters(b));
+}
+
+function applyOperation<T>(operation: FlagOperation, current: readonly T[], given: readonly T[]): T[] {
+  switch (operation) {
+    case 'replace':
+      return [...given];
+    case 'add':
+      return [...current, ...given.filter((flag) => !current.includes(flag))];
+    case 'remove':
+      return current.filter((flag) => !given.includes(flag));
+  }
+}
+
+function storedInfo(entry: Entry): StoredInfo {
+  return { size: entry.info.size, internalDate: entry.info.internalDate, fileSize: entry.fileSize };
+}
+
+/** Hard link (cheap, same file system) or copy, keeping the file time (INTERNALDATE). */
+async function linkOrCopy(source: string, target: string, internalDate: number): Promise<boolean> {
+  try {
+    await fs.link(source, target);
+    return true;
+  } catch (error) {
+    const code = errorCode(error);
+    if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK' && code !== 'ENOTSUP') throw error;
+  }
+  await fs.copyFile(source, target);
+  const time = new Date(internalDate);
+  await fs.utimes(target, time, time);
+  return true;
+}
+
+/** Rename across folders; across file systems, copy then remove. */
+async function moveFile(source: string, target: string, internalDate: number): Promise<boolean> {
+  try {
+    await fs.rename(source, target);
+    return true;
+  } catch (error) {
+    if (errorCode(error) !== 'EXDEV') throw error;
+  }
+  await linkOrCopy(source, target, internalDate);
+  await fs.unlink(source);
+  return true;
+}
+
+const TMP_MAX_AGE_MS = 36 * 3600_000;
+
+/** Removes what crashed deliveries left in tmp/ (older than 36 hours, as Courier does). */
+async function purgeTmp(folderDir: string): Promise<void> {
+  const tmpDir = path.join(folderDir, 'tmp');
+  const limit = Date.now() - TMP_MAX_AGE_MS;
+  await mapLimit(await listDir(tmpDir), IO_PARALLEL, async (name) => {
+    try {
+      const stat = await fs.stat(path.join(tmpDir, name));
+      if (stat.isFile() && stat.mtimeMs < limit) await fs.unlink(path.join(tmpDir, name));
+    } catch {
+      // gone already, or not ours to remove
+    }
+  });
+}

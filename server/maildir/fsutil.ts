@@ -1,0 +1,63 @@
+// Small file-system helpers shared by the Maildir modules.
+
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+let tmpCounter = 0;
+
+/** A name for a scratch file that no other process will pick (pid + counter + random). */
+export function scratchName(purpose: string): string {
+  tmpCounter += 1;
+  return `${Math.floor(Date.now() / 1000)}.${purpose}.P${process.pid}Q${tmpCounter}R${randomBytes(4).toString('hex')}`;
+}
+
+/** Write a whole file through a scratch file in `tmpDir` and a rename (readers never see half a file). */
+export async function writeFileAtomic(target: string, data: string | Buffer, tmpDir: string): Promise<void> {
+  const scratch = path.join(tmpDir, scratchName('imapdts'));
+  try {
+    await fs.writeFile(scratch, data);
+    await fs.rename(scratch, target);
+  } catch (error) {
+    await fs.rm(scratch, { force: true });
+    throw error;
+  }
+}
+
+/** File names in a directory, without dot files; [] when the directory is missing. */
+export async function listDir(dir: string): Promise<string[]> {
+  try {
+    return (await fs.readdir(dir)).filter((name) => !name.startsWith('.'));
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+export function errorCode(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | null)?.code;
+}
+
+/** Runs `task` over `items` with at most `limit` running at once; results in input order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await task(items[index], index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/** Directory exists (following symlinks). */
+export async function isDirectory(p: string): Promise<boolean> {
+  try {
+    return (await fs.stat(p)).isDirectory();
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return false;
+    throw error;
+  }
+}

@@ -1,0 +1,147 @@
+// Locking around folder updates.
+//
+// Within this process, every folder directory has one queue (KeyedMutex): scans,
+// flag changes, expunges and deliveries to a folder run one after the other.
+//
+// Between processes we take Courier's own lock (IMAP_USELOCKS=1), so that Courier's
+// imapd, maildrop and this server can share a Maildir: tmp/courier.lock, created by
+// writing "<pid>:<hostname>" to a scratch file in tmp/ and link()ing it to that name.
+// A lock left by a dead process on this host, or older than 120 s, is broken.
+
+import { promises as fs } from 'node:fs';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { MailStoreError } from '../backend/mailstore.js';
+import { errorCode, scratchName } from './fsutil.js';
+
+export class KeyedMutex {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  /** Runs `task` after every task queued earlier for the same key has finished. */
+  async run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const current = new Promise<void>((resolve) => (release = resolve));
+    const tail = previous.then(() => current);
+    this.tails.set(key, tail);
+    await previous;
+    try {
+      return await task();
+    } finally {
+      release();
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    }
+  }
+
+  /** Runs `task` holding several keys, taken in a fixed order so that two callers cannot deadlock. */
+  async runAll<T>(keys: readonly string[], task: () => Promise<T>): Promise<T> {
+    const unique = [...new Set(keys)].sort();
+    const step = (i: number): Promise<T> => (i === unique.length ? task() : this.run(unique[i], () => step(i + 1)));
+    return step(0);
+  }
+}
+
+/** One queue per folder directory for the whole process (several stores may share a Maildir). */
+export const folderMutex = new KeyedMutex();
+
+export const COURIER_LOCK = 'courier.lock';
+const STALE_AFTER_MS = 120_000;
+
+export interface DotLockOptions {
+  /** Give up after this long (default 30 s) with a NO [INUSE]. */
+  timeoutMs?: number;
+}
+
+/** Takes tmp/courier.lock of a folder; resolves with the function that releases it. */
+export async function acquireCourierLock(folderDir: string, options: DotLockOptions = {}): Promise<() => Promise<void>> {
+  const tmpDir = path.join(folderDir, 'tmp');
+  const lockPath = path.join(tmpDir, COURIER_LOCK);
+  const id = `${process.pid}:${hostname()}`;
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  let wait = 5;
+  for (;;) {
+    const scratch = path.join(tmpDir, scratchName('courierlock'));
+    await fs.writeFile(scratch, id);
+    let linked = false;
+    try {
+      await fs.link(scratch, lockPath);
+      linked = (await fs.stat(scratch)).nlink === 2;
+    } catch (error) {
+      if (errorCode(error) !== 'EEXIST') {
+        await fs.rm(scratch, { force: true });
+        throw error;
+      }
+    }
+    await fs.rm(scratch, { force: true });
+    if (linked) {
+      return async () => {
+        // Only remove the lock if it is still ours (it may have been broken as stale).
+        try {
+          if ((await fs.readFile(lockPath, 'utf8')) === id) await fs.unlink(lockPath);
+        } catch (error) {
+          if (errorCode(error) !== 'ENOENT') throw error;
+        }
+      };
+    }
+    if (await breakStaleLock(lockPath, id)) continue;
+    if (Date.now() > deadline) throw new MailStoreError('The folder is locked by another process, try again later', 'INUSE');
+    await new Promise((resolve) => setTimeout(resolve, wait));
+    wait = Math.min(wait * 2, 200);
+  }
+}
+
+/** Removes the lock if its owner is gone; true when the caller should retry at once. */
+async function breakStaleLock(lockPath: string, myId: string): Promise<boolean> {
+  let content: string;
+  let mtimeMs: number;
+  try {
+    const handle = await fs.open(lockPath, 'r');
+    try {
+      mtimeMs = (await handle.stat()).mtimeMs;
+      content = await handle.readFile('utf8');
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return true; // released meanwhile
+    throw error;
+  }
+  const [pidText, host] = splitOnce(content, ':');
+  const myHost = splitOnce(myId, ':')[1];
+  const pid = Number(pidText);
+  // Our own pid can only be a leftover of an earlier process: in this one, the folder
+  // queue guarantees we never wait for ourselves.
+  const ownerGone = host === myHost && Number.isSafeInteger(pid) && pid > 0 && (pid === process.pid || !processExists(pid));
+  if (!ownerGone && Date.now() - mtimeMs < STALE_AFTER_MS) return false;
+  try {
+    await fs.unlink(lockPath);
+  } catch (error) {
+    if (errorCode(error) !== 'ENOENT') throw error;
+  }
+  return true;
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return errorCode(error) === 'EPERM';
+  }
+}
+
+function splitOnce(text: string, separator: string): [string, string] {
+  const index = text.indexOf(separator);
+  return index < 0 ? [text, ''] : [text.slice(0, index), text.slice(index + 1)];
+}
+
+/** Runs `task` holding tmp/courier.lock of a folder when `enabled` (IMAP_USELOCKS). */
+export async function withCourierLock<T>(folderDir: string, enabled: boolean, task: () => Promise<T>): Promise<T> {
+  if (!enabled) return task();
+  const release = await acquireCourierLock(folderDir);
+  try {
+    return await task();
+  } finally {
+    await release();
+  }
+}

@@ -1,0 +1,167 @@
+// One look at a folder on disk, as Courier's imapscan does it (run under the folder lock):
+// read courierimapuiddb, list cur/, drop the UIDs of files that are gone, give UIDs to
+// files without one (sorted by name), optionally move new/ to cur/ ("claim"), and
+// write the database back when anything changed.
+
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { baseOf, compareMaildirNames } from './filenames.js';
+import { errorCode, listDir, mapLimit } from './fsutil.js';
+import { type FileStamp, newUidValidity, readDovecotUidList, readUidDb, sameStamp, statUidDb, type UidDb, writeUidDb } from './uiddb.js';
+
+export interface ScannedMessage {
+  uid: number;
+  /** File name in cur/. */
+  fileName: string;
+  /** Got its UID in this scan (claimed from new/, or found in cur/ without one). */
+  fresh: boolean;
+}
+
+export interface ScanResult {
+  uidValidity: number;
+  uidNext: number;
+  /** Ascending UIDs. */
+  messages: ScannedMessage[];
+  /** Files left in new/ (only when not claiming). */
+  unclaimed: string[];
+}
+
+export interface ScanOptions {
+  /** Move new/ to cur/ and give those messages UIDs. */
+  claimNew: boolean;
+  /** Bases known to have been removed by the caller (no second look needed). */
+  expectedGone?: ReadonlySet<string>;
+  /** Bases in cur/ to leave without a UID (the caller numbers them itself). */
+  ignore?: ReadonlySet<string>;
+}
+
+/** What a scanner remembers between scans, to skip re-reading an unchanged database. */
+export interface ScanMemory {
+  db?: UidDb;
+  stamp?: FileStamp;
+}
+
+export async function scanFolder(folderDir: string, options: ScanOptions, memory: ScanMemory = {}): Promise<ScanResult> {
+  const curDir = path.join(folderDir, 'cur');
+  const newDir = path.join(folderDir, 'new');
+
+  let db = await loadDb(folderDir, memory);
+  let dirty = false;
+  if (!db) {
+    db = (await readDovecotUidList(folderDir)) ?? { uidValidity: newUidValidity(), uidNext: 1, uids: new Map() };
+    dirty = true;
+  }
+
+  let curNames = await listDir(curDir);
+  const curByBase = new Map<string, string>();
+  const indexCur = (names: string[]): void => {
+    for (const name of names) {
+      const base = baseOf(name);
+      if (!curByBase.has(base)) curByBase.set(base, name);
+    }
+  };
+  indexCur(curNames);
+
+  // readdir is not atomic against renames: a file whose flags changed meanwhile can be
+  // missed. Before calling a message gone, look once more.
+  const missing = [...db.uids.keys()].filter((base) => !curByBase.has(base) && !options.expectedGone?.has(base));
+  if (missing.length) {
+    curNames = await listDir(curDir);
+    indexCur(curNames);
+  }
+
+  const kept: ScannedMessage[] = [];
+  const uids = new Map<string, number>();
+  for (const [base, uid] of db.uids) {
+    const fileName = curByBase.get(base);
+    if (fileName === undefined) {
+      dirty = true;
+      continue;
+    }
+    kept.push({ uid, fileName, fresh: false });
+    uids.set(base, uid);
+  }
+  kept.sort((a, b) => a.uid - b.uid);
+
+  const fresh: string[] = [];
+  for (const [base, fileName] of curByBase) if (!uids.has(base) && !options.ignore?.has(base)) fresh.push(fileName);
+
+  let unclaimed: string[] = [];
+  const newNames = await listDir(newDir);
+  if (options.claimNew) {
+    const moved = await mapLimit(newNames, 16, async (name) => {
+      const target = name.includes(':') ? name : `${name}:2,`;
+      if (curByBase.has(baseOf(target))) return null; // already in cur/ (half-done delivery); leave it
+      try {
+        await fs.rename(path.join(newDir, name), path.join(curDir, target));
+        return target;
+      } catch (error) {
+        if (errorCode(error) === 'ENOENT') return null; // claimed by someone else
+        throw error;
+      }
+    });
+    for (const name of moved) if (name !== null) fresh.push(name);
+  } else {
+    unclaimed = newNames;
+  }
+
+  fresh.sort(compareMaildirNames);
+  const added: ScannedMessage[] = [];
+  for (const fileName of fresh) {
+    const uid = db.uidNext++;
+    uids.set(baseOf(fileName), uid);
+    added.push({ uid, fileName, fresh: true });
+    dirty = true;
+  }
+
+  if (dirty) {
+    db = { uidValidity: db.uidValidity, uidNext: db.uidNext, uids };
+    memory.stamp = await writeUidDb(folderDir, db);
+    memory.db = db;
+  }
+  return { uidValidity: db.uidValidity, uidNext: db.uidNext, messages: [...kept, ...added], unclaimed };
+}
+
+/**
+ * Reads the database, or reuses the remembered copy when the file has not changed
+ * (it is always replaced by a rename, so a new inode means new content).
+ */
+async function loadDb(folderDir: string, memory: ScanMemory): Promise<UidDb | null> {
+  if (memory.db && memory.stamp && sameStamp(memory.stamp, await statUidDb(folderDir))) {
+    return cloneDb(memory.db);
+  }
+  const { db, stamp } = await readUidDb(folderDir);
+  memory.db = db ?? undefined;
+  memory.stamp = stamp;
+  return db && cloneDb(db);
+}
+
+function cloneDb(db: UidDb): UidDb {
+  return { uidValidity: db.uidValidity, uidNext: db.uidNext, uids: new Map(db.uids) };
+}
+
+/**
+ * Gives UIDs to files the caller has just put into cur/ (APPEND, COPY, MOVE), in the
+ * given order; the rest of the database is kept as it is (no directory scan).
+ */
+export async function assignUids(folderDir: string, bases: readonly string[], memory: ScanMemory = {}): Promise<{ uidValidity: number; uids: number[] }> {
+  let db = await loadDb(folderDir, memory);
+  if (!db) {
+    // No database yet: a full scan creates it, numbering the other files first; ours
+    // are left to be numbered below, in the caller's order.
+    await scanFolder(folderDir, { claimNew: false, ignore: new Set(bases) }, memory);
+    db = (await loadDb(folderDir, memory))!;
+  }
+  const uids: number[] = [];
+  for (const base of bases) {
+    let uid = db.uids.get(base);
+    if (uid === undefined) {
+      uid = db.uidNext++;
+      db.uids.set(base, uid);
+    }
+    uids.push(uid);
+  }
+  memory.stamp = await writeUidDb(folderDir, db);
+  memory.db = db;
+  return { uidValidity: db.uidValidity, uids };
+}

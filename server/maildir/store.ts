@@ -1,0 +1,443 @@
+// MaildirStore: one account's Maildir++ as a MailStore (server/backend/mailstore.ts),
+// compatible with Courier-IMAP on disk, so that Courier, maildrop and this server can
+// work on the same Maildir (see README-style notes at the top of each module).
+
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  type AppendOptions,
+  type Folder,
+  type FolderEntry,
+  type FolderStatus,
+  type MailStore,
+  MailStoreError,
+  type Quota,
+} from '../backend/mailstore.js';
+import type { Logger } from '../imap/host.js';
+import { parseMessage as defaultParseMessage } from '../mime/parse.js';
+import type { MessageMeta } from '../mime/types.js';
+import { baseOf, crlfSize, fileSizeFromName, formatFileName, lettersFor, newBaseName, parseFileName } from './filenames.js';
+import { existingCore, type FolderContext, folderCore, FolderHandle, foldersRemoved, saveCaches, splitFlags } from './folder.js';
+import { errorCode, isDirectory, listDir, mapLimit, scratchName, writeFileAtomic } from './fsutil.js';
+import { writeKeywordUpdate } from './keywords.js';
+import { folderMutex, withCourierLock } from './lock.js';
+import {
+  canonicalFolderName,
+  DEFAULT_SPECIAL_USE,
+  folderDirectory,
+  folderNameOfEntry,
+  INBOX,
+  isSameOrBelow,
+  parentNames,
+  SEPARATOR,
+  specialUseOf,
+} from './names.js';
+import { MaildirQuota } from './quota.js';
+import { assignUids } from './scan.js';
+
+export const SUBSCRIPTIONS_FILE = 'courierimapsubscribed';
+
+export interface MaildirStoreOptions {
+  /** The Maildir: INBOX itself, with the other folders as ".Name" directories in it. */
+  root: string;
+  /** Create the Maildir (cur/ new/ tmp/) when it is missing. Default false. */
+  create?: boolean;
+  /** IMAP_USELOCKS: take Courier's tmp/courier.lock around index updates. Default true. */
+  useLocks?: boolean;
+  /** IMAP_KEYWORDS: store keywords (courierimapkeywords/). Default true. */
+  keywords?: boolean;
+  /** Notice changes made by others through inotify. Default true; polling is the fallback. */
+  watch?: boolean;
+  /** Polling period when watching is off or impossible (inotify limits). Default 10 s. */
+  pollIntervalMs?: number;
+  /** IMAP_TRASHFOLDERNAME: this folder does not count against the quota. Default "Trash". */
+  trashFolder?: string;
+  /** RFC 6154 attribute by folder name directly under INBOX (lower case). Default DEFAULT_SPECIAL_USE. */
+  specialUse?: Readonly<Record<string, string>>;
+  /** MIME parser for messageMeta(). Default: server/mime/parse.ts. */
+  parseMessage?: (raw: Buffer) => MessageMeta;
+  /** Version of that parser; parsed structures are cached on disk only when it is known. */
+  parserVersion?: string;
+  /** Parsed structures kept in memory per folder. Default 20000. */
+  metaCacheEntries?: number;
+  /** How long a folder nobody has open keeps its state and caches. Default 60 s. */
+  idleRetentionMs?: number;
+  logger?: Logger;
+}
+
+export async function openMaildirStore(options: MaildirStoreOptions): Promise<MaildirStore> {
+  const root = path.resolve(options.root);
+  if (options.create) {
+    for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(root, sub), { recursive: true, mode: 0o700 });
+  }
+  for (const sub of ['cur', 'new', 'tmp']) {
+    if (!(await isDirectory(path.join(root, sub)))) throw new Error(`${root} is not a Maildir (no ${sub}/)`);
+  }
+  const parseMessage = options.parseMessage ?? defaultParseMessage;
+  const trashFolder = options.trashFolder ?? 'Trash';
+  const context: FolderContext = {
+    root,
+    useLocks: options.useLocks ?? true,
+    keywords: options.keywords ?? true,
+    watch: options.watch ?? true,
+    pollIntervalMs: options.pollIntervalMs ?? 10_000,
+    idleRetentionMs: options.idleRetentionMs ?? 60_000,
+    parseMessage,
+    parserVersion: options.parserVersion ?? (options.parseMessage ? undefined : mimeCodeVersion()),
+    metaCacheEntries: options.metaCacheEntries ?? 20_000,
+    quota: new MaildirQuota(root, `.${trashFolder}`),
+    logger: options.logger,
+  };
+  return new MaildirStore(context, options.specialUse ?? DEFAULT_SPECIAL_USE);
+}
+
+export class MaildirStore implements MailStore {
+  readonly hierarchySeparator = SEPARATOR;
+  private readonly handles = new Set<FolderHandle>();
+  private closed = false;
+
+  constructor(
+    private readonly context: FolderContext,
+    private readonly specialUse: Readonly<Record<string, string>>,
+  ) {}
+
+  get root(): string {
+    return this.context.root;
+  }
+
+  // ---------------------------------------------------------------------------
+  // Folders
+
+  async listFolders(): Promise<FolderEntry[]> {
+    this.usable();
+    const names = (await fs.readdir(this.root)).map(folderNameOfEntry).filter((name): name is string => name !== null);
+    const selectable = await mapLimit(names, 16, (name) => isDirectory(path.join(this.dir(name), 'cur')));
+    const folders = new Map<string, boolean>([[INBOX, true]]);
+    names.forEach((name, i) => {
+      if (selectable[i]) folders.set(name, true);
+    });
+    // Names that exist only as parents of other folders (".A.B" without ".A").
+    for (const name of [...folders.keys()]) for (const parent of parentNames(name)) if (!folders.has(parent)) folders.set(parent, false);
+    return [...folders]
+      .sort(([a], [b]) => (a === INBOX ? -1 : b === INBOX ? 1 : a < b ? -1 : a > b ? 1 : 0))
+      .map(([name, isSelectable]) => {
+        const entry: FolderEntry = { name, selectable: isSelectable };
+        const use = isSelectable ? specialUseOf(name, this.specialUse) : undefined;
+        if (use) entry.specialUse = use;
+        return entry;
+      });
+  }
+
+  async createFolder(name: string): Promise<void> {
+    this.usable();
+    // "INBOX.A." announces a hierarchy (RFC 3501 6.3.3); in Maildir++ that is a folder.
+    const canonical = canonicalFolderName(name.endsWith(SEPARATOR) ? name.slice(0, -1) : name);
+    if (canonical === null) throw new MailStoreError('Invalid mailbox name', 'CANNOT');
+    if (canonical === INBOX) throw new MailStoreError('INBOX already exists', 'ALREADYEXISTS');
+    const dir = this.dir(canonical);
+    if (await isDirectory(path.join(dir, 'cur'))) throw new MailStoreError('Folder already exists', 'ALREADYEXISTS');
+    // Build it in tmp/ and rename it into place: nobody sees a half-made folder.
+    const staging = path.join(this.root, 'tmp', scratchName('newfolder'));
+    try {
+      for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(staging, sub), { recursive: true, mode: 0o700 });
+      await fs.writeFile(path.join(staging, 'maildirfolder'), '');
+      await fs.rename(staging, dir);
+    } catch (error) {
+      await fs.rm(staging, { recursive: true, force: true });
+      if (errorCode(error) === 'EEXIST' || errorCode(error) === 'ENOTEMPTY') {
+        if (await isDirectory(path.join(dir, 'cur'))) throw new MailStoreError('Folder already exists', 'ALREADYEXISTS');
+        // A directory without cur/ (left by some tool): complete it in place.
+        for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(dir, sub), { recursive: true, mode: 0o700 });
+        await fs.writeFile(path.join(dir, 'maildirfolder'), '');
+        return;
+      }
+      throw error;
+    }
+  }
+
+  async deleteFolder(name: string): Promise<void> {
+    this.usable();
+    const canonical = canonicalFolderName(name);
+    if (canonical === INBOX) throw new MailStoreError('INBOX cannot be deleted', 'CANNOT');
+    const dir = canonical === null ? null : this.dir(canonical);
+    if (dir === null || !(await isDirectory(path.join(dir, 'cur')))) throw new MailStoreError('Folder does not exist', 'NONEXISTENT');
+    await folderMutex.run(dir, async () => {
+      const usage = await this.usageOf(dir);
+      // Out of sight first (one rename), then removed at leisure.
+      const doomed = path.join(this.root, 'tmp', scratchName('deleted'));
+      try {
+        await fs.rename(dir, doomed);
+      } catch (error) {
+        if (errorCode(error) === 'ENOENT') throw new MailStoreError('Folder does not exist', 'NONEXISTENT');
+        throw error;
+      }
+      foldersRemoved([dir]);
+      if (usage) await this.context.quota.add(dir, -usage.bytes, -usage.count);
+      await fs.rm(doomed, { recursive: true, force: true });
+    });
+  }
+
+  async renameFolder(from: string, to: string): Promise<void> {
+    this.usable();
+    const source = canonicalFolderName(from);
+    const target = canonicalFolderName(to);
+    if (source === null) throw new MailStoreError('Folder does not exist', 'NONEXISTENT');
+    if (target === null) throw new MailStoreError('Invalid mailbox name', 'CANNOT');
+    if (target === INBOX) throw new MailStoreError('INBOX already exists', 'ALREADYEXISTS');
+    if (source === INBOX) {
+      await this.renameInbox(target);
+      return;
+    }
+    if (isSameOrBelow(target, source)) throw new MailStoreError('A folder cannot be moved into itself', 'CANNOT');
+    const all = (await fs.readdir(this.root)).map(folderNameOfEntry).filter((name): name is string => name !== null);
+    const moving = all.filter((name) => isSameOrBelow(name, source));
+    if (!moving.length) throw new MailStoreError('Folder does not exist', 'NONEXISTENT');
+    const pairs = moving.map((name) => [name, target + name.slice(source.length)] as const);
+    for (const [, newName] of pairs) {
+      if (canonicalFolderName(newName) === null) throw new MailStoreError('Invalid mailbox name', 'CANNOT');
+      if (all.includes(newName)) throw new MailStoreError(`Folder ${newName} already exists`, 'ALREADYEXISTS');
+    }
+    const dirs = pairs.flatMap(([oldName, newName]) => [this.dir(oldName), this.dir(newName)]);
+    await folderMutex.runAll(dirs, async () => {
+      for (const [oldName, newName] of pairs) await fs.rename(this.dir(oldName), this.dir(newName));
+      foldersRemoved(pairs.map(([oldName]) => this.dir(oldName)));
+    });
+    // Subscriptions follow the folders, as in Dovecot: clients otherwise lose them.
+    await this.editSubscriptions((names) =>
+      names.map((name) => (isSameOrBelow(name, source) ? target + name.slice(source.length) : name)),
+    );
+  }
+
+  /** RFC 3501 6.3.5: renaming INBOX moves its messages into a new folder; INBOX stays, empty. */
+  private async renameInbox(target: string): Promise<void> {
+    await this.createFolder(target);
+    const inbox = await this.openFolder(INBOX);
+    try {
+      await inbox.refresh();
+      const uids = inbox.snapshot().messages.map((m) => m.uid);
+      if (uids.length) await inbox.moveTo(uids, target);
+    } finally {
+      inbox.release();
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // Subscriptions (courierimapsubscribed: full names, one per line)
+
+  async listSubscriptions(): Promise<string[]> {
+    this.usable();
+    return this.readSubscriptions();
+  }
+
+  async subscribe(name: string): Promise<void> {
+    this.usable();
+    const canonical = canonicalFolderName(name);
+    if (canonical === null) throw new MailStoreError('Invalid mailbox name', 'CANNOT');
+    await this.editSubscriptions((names) => (names.includes(canonical) ? names : [...names, canonical]));
+  }
+
+  async unsubscribe(name: string): Promise<void> {
+    this.usable();
+    const canonical = canonicalFolderName(name) ?? name;
+    await this.editSubscriptions((names) => names.filter((n) => n !== canonical));
+  }
+
+  private async readSubscriptions(): Promise<string[]> {
+    let text: string;
+    try {
+      text = await fs.readFile(path.join(this.root, SUBSCRIPTIONS_FILE), 'utf8');
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return [];
+      throw error;
+    }
+    return [...new Set(text.split('\n').filter((line) => line !== ''))];
+  }
+
+  private async editSubscriptions(edit: (names: string[]) => string[]): Promise<void> {
+    await folderMutex.run(path.join(this.root, SUBSCRIPTIONS_FILE), async () => {
+      const before = await this.readSubscriptions();
+      const after = [...new Set(edit(before))];
+      if (after.length === before.length && after.every((name, i) => name === before[i])) return;
+      const text = after.map((name) => `${name}\n`).join('');
+      await writeFileAtomic(path.join(this.root, SUBSCRIPTIONS_FILE), text, path.join(this.root, 'tmp'));
+    });
+  }
+
+  // ---------------------------------------------------------------------------
+  // Messages
+
+  async folderStatus(name: string): Promise<FolderStatus> {
+    this.usable();
+    const { canonical, dir } = await this.existing(name);
+    const core = folderCore(dir, canonical, this.context);
+    core.pin();
+    try {
+      // Like Courier's STATUS: new/ is counted (as recent) but left where it is.
+      await core.exclusive(() => core.syncLocked({ claimNew: false }));
+      if (core.gone) throw new MailStoreError('Folder does not exist', 'NONEXISTENT');
+      const snapshot = core.snapshot();
+      const waiting = await mapLimit(core.unclaimed, 16, async (fileName) => {
+        try {
+          return { fileName, info: await core.infoCache.measure(baseOf(fileName), path.join(dir, 'new', fileName)) };
+        } catch (error) {
+          if (errorCode(error) === 'ENOENT') return null; // claimed meanwhile
+          throw error;
+        }
+      });
+      const unclaimed = waiting.filter((w): w is NonNullable<typeof w> => w !== null);
+      let unseen = 0;
+      let size = 0;
+      for (const message of snapshot.messages) {
+        if (!message.flags.has('\\Seen')) unseen += 1;
+        size += message.size;
+      }
+      for (const { fileName, info } of unclaimed) {
+        if (!parseFileName(fileName).letters.includes('S')) unseen += 1;
+        size += info.size;
+      }
+      return {
+        messages: snapshot.messages.length + unclaimed.length,
+        recent: unclaimed.length,
+        unseen,
+        uidNext: snapshot.uidNext + unclaimed.length,
+        uidValidity: snapshot.uidValidity,
+        size,
+      };
+    } finally {
+      core.unpin();
+    }
+  }
+
+  async openFolder(name: string): Promise<Folder> {
+    this.usable();
+    const { canonical, dir } = await this.existing(name);
+    // Twice: a core found "gone" (database replaced) is dropped, and a fresh one is made.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const core = folderCore(dir, canonical, this.context);
+      core.pin();
+      try {
+        await core.exclusive(() => core.syncLocked({ claimNew: false }));
+        if (core.gone) continue;
+        const handle = new FolderHandle(core, (h) => this.handles.delete(h));
+        this.handles.add(handle);
+        return handle;
+      } finally {
+        core.unpin();
+      }
+    }
+    throw new MailStoreError('Folder does not exist', 'NONEXISTENT');
+  }
+
+  async append(name: string, message: Buffer, options: AppendOptions = {}): Promise<{ uidValidity: number; uid: number }> {
+    this.usable();
+    const canonical = canonicalFolderName(name);
+    const dir = canonical === null ? null : this.dir(canonical);
+    if (dir === null || !(await isDirectory(path.join(dir, 'cur')))) throw new MailStoreError('Folder does not exist', 'TRYCREATE');
+    const { system, keywords } = splitFlags(options.flags ?? [], this.context.keywords);
+    await this.context.quota.check(dir, message.length, 1);
+
+    const size = crlfSize(message);
+    const base = newBaseName(message.length, size);
+    const staged = path.join(dir, 'tmp', base);
+    // Written and synced in tmp/, then renamed into cur/: the Maildir way to never show half a message.
+    const file = await fs.open(staged, 'wx', 0o600);
+    try {
+      await file.writeFile(message);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    try {
+      if (options.internalDate !== undefined) {
+        const time = new Date(options.internalDate);
+        await fs.utimes(staged, time, time);
+      }
+      const internalDate = Math.floor((await fs.stat(staged)).mtimeMs);
+      if (keywords.length) await writeKeywordUpdate(dir, base, keywords);
+      const core = existingCore(dir);
+      const assigned = await folderMutex.run(dir, () =>
+        withCourierLock(dir, this.context.useLocks, async () => {
+          await fs.rename(staged, path.join(dir, 'cur', formatFileName(base, lettersFor(system))));
+          return assignUids(dir, [base], core?.scanMemory ?? {});
+        }),
+      );
+      await this.context.quota.add(dir, message.length, 1);
+      core?.infoCache.remember(base, { size, internalDate, fileSize: message.length });
+      await existingCore(dir)?.arrived([base]);
+      return { uidValidity: assigned.uidValidity, uid: assigned.uids[0] };
+    } finally {
+      await fs.rm(staged, { force: true });
+    }
+  }
+
+  async quota(): Promise<Quota | null> {
+    this.usable();
+    return this.context.quota.read();
+  }
+
+  /** Releases every folder opened through this store and writes the folders' caches. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const handle of [...this.handles]) handle.release();
+    await saveCaches(this.root);
+  }
+
+  // ---------------------------------------------------------------------------
+
+  private dir(canonicalName: string): string {
+    return folderDirectory(this.root, canonicalName);
+  }
+
+  private async existing(name: string): Promise<{ canonical: string; dir: string }> {
+    const canonical = canonicalFolderName(name);
+    const dir = canonical === null ? null : this.dir(canonical);
+    if (canonical === null || dir === null || !(await isDirectory(path.join(dir, 'cur')))) {
+      throw new MailStoreError('Folder does not exist', 'NONEXISTENT');
+    }
+    return { canonical, dir };
+  }
+
+  /** Octets and messages in a folder, when a quota is kept (for DELETE). */
+  private async usageOf(dir: string): Promise<{ bytes: number; count: number } | null> {
+    if (!this.context.quota.counts(dir) || !(await this.context.quota.read())) return null;
+    let bytes = 0;
+    let count = 0;
+    for (const sub of ['cur', 'new']) {
+      for (const name of await listDir(path.join(dir, sub))) {
+        count += 1;
+        bytes += fileSizeFromName(name) ?? (await fs.stat(path.join(dir, sub, name)).then((s) => s.size, () => 0));
+      }
+    }
+    return { bytes, count };
+  }
+
+  private usable(): void {
+    if (this.closed) throw new MailStoreError('The mail store was closed', 'CLIENTBUG');
+  }
+}
+
+let mimeVersion: string | null | undefined;
+
+/**
+ * A version for the built-in MIME parser: a hash of its source files, so that cached
+ * structures are dropped whenever the parser changes.
+ */
+function mimeCodeVersion(): string | undefined {
+  if (mimeVersion === undefined) {
+    const hash = createHash('sha1');
+    try {
+      const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'mime');
+      for (const name of readdirSync(dir).sort()) {
+        if (/\.(ts|js)$/.test(name)) hash.update(name).update(readFileSync(path.join(dir, name)));
+      }
+      mimeVersion = hash.digest('hex').slice(0, 16);
+    } catch {
+      mimeVersion = null; // cannot tell: keep parsed structures in memory only
+    }
+  }
+  return mimeVersion ?? undefined;
+}

@@ -1,0 +1,165 @@
+// courierimapuiddb: the UID <-> file mapping of one folder, in Courier's format.
+//
+//   1 <uidvalidity> <nextuid>
+//   <uid> <base>            (one per message, ascending UIDs)
+//
+// It is rewritten as a whole through a file in tmp/ and a rename, like Courier does.
+// When it is missing but Dovecot's dovecot-uidlist is there, the UIDs are taken from
+// it, so that a migration from Dovecot does not make every client download again.
+
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { writeFileAtomic } from './fsutil.js';
+
+export const UIDDB_FILE = 'courierimapuiddb';
+const DOVECOT_UIDLIST = 'dovecot-uidlist';
+const VERSION = 1;
+/** Courier subtracts this from the clock ("Y2038 is on the horizon"). */
+const IMAP_EPOCH = 1_000_000_000;
+
+export interface UidDb {
+  uidValidity: number;
+  uidNext: number;
+  /** base -> UID. */
+  uids: Map<string, number>;
+}
+
+/** Identity of the file last read, to skip re-reading an unchanged database. */
+export interface FileStamp {
+  ino: number;
+  size: number;
+  mtimeMs: number;
+}
+
+export function sameStamp(a: FileStamp | undefined, b: FileStamp | undefined): boolean {
+  return !!a && !!b && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
+}
+
+export function parseUidDb(text: string): UidDb | null {
+  const lines = text.split('\n');
+  const header = /^(\d+) (\d+) (\d+)$/.exec(lines[0]?.trim() ?? '');
+  if (!header || Number(header[1]) !== VERSION) return null;
+  const uidValidity = Number(header[2]);
+  let uidNext = Number(header[3]);
+  const uids = new Map<string, number>();
+  const seenUids = new Set<number>();
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i];
+    const space = line.indexOf(' ');
+    if (space <= 0) continue;
+    const uid = Number(line.slice(0, space));
+    const base = line.slice(space + 1);
+    if (!Number.isSafeInteger(uid) || uid <= 0 || !base || uids.has(base) || seenUids.has(uid)) continue;
+    uids.set(base, uid);
+    seenUids.add(uid);
+    // A damaged header must never make us hand out a UID twice.
+    if (uid >= uidNext) uidNext = uid + 1;
+  }
+  if (!(uidValidity > 0)) return null;
+  return { uidValidity, uidNext: Math.max(uidNext, 1), uids };
+}
+
+export function formatUidDb(db: UidDb): string {
+  const entries = [...db.uids].sort((a, b) => a[1] - b[1]);
+  let text = `${VERSION} ${db.uidValidity} ${db.uidNext}\n`;
+  for (const [base, uid] of entries) text += `${uid} ${base}\n`;
+  return text;
+}
+
+/** Reads the database; null when it is missing or unreadable (a new one must be made). */
+export async function readUidDb(folderDir: string): Promise<{ db: UidDb | null; stamp?: FileStamp }> {
+  let handle: fs.FileHandle;
+  try {
+    handle = await fs.open(path.join(folderDir, UIDDB_FILE), 'r');
+  } catch (error) {
+    if (isNotFound(error)) return { db: null };
+    throw error;
+  }
+  try {
+    const stat = await handle.stat();
+    const text = await handle.readFile('utf8');
+    return { db: parseUidDb(text), stamp: { ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs } };
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function statUidDb(folderDir: string): Promise<FileStamp | undefined> {
+  try {
+    const stat = await fs.stat(path.join(folderDir, UIDDB_FILE));
+    return { ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs };
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+export async function writeUidDb(folderDir: string, db: UidDb): Promise<FileStamp> {
+  // UTF-8 both ways, as readdir() decodes the names we compare with.
+  await writeFileAtomic(path.join(folderDir, UIDDB_FILE), formatUidDb(db), path.join(folderDir, 'tmp'));
+  return (await statUidDb(folderDir))!;
+}
+
+let lastUidValidity = 0;
+
+/** A UIDVALIDITY for a new database: the clock as Courier computes it, never repeated in this process. */
+export function newUidValidity(now = Date.now()): number {
+  const value = Math.max(Math.floor(now / 1000) - IMAP_EPOCH, lastUidValidity + 1);
+  lastUidValidity = value;
+  return value;
+}
+
+/**
+ * Dovecot's uidlist (versions 1 and 3): "3 V<uidvalidity> N<nextuid> ..." then
+ * "<uid> [<ext> ...] :<base>" (v3) or "<uid> <base>" (v1).
+ */
+export function parseDovecotUidList(text: string): UidDb | null {
+  const lines = text.split('\n');
+  const header = lines[0]?.trim().split(' ') ?? [];
+  let uidValidity = 0;
+  let uidNext = 1;
+  const version = header[0];
+  if (version === '1' && header.length >= 3) {
+    uidValidity = Number(header[1]);
+    uidNext = Number(header[2]);
+  } else if (version === '3') {
+    for (const field of header.slice(1)) {
+      if (field.startsWith('V')) uidValidity = Number(field.slice(1));
+      else if (field.startsWith('N')) uidNext = Number(field.slice(1));
+    }
+  } else {
+    return null;
+  }
+  if (!(uidValidity > 0) || !Number.isSafeInteger(uidNext)) return null;
+  const uids = new Map<string, number>();
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i];
+    const space = line.indexOf(' ');
+    if (space <= 0) continue;
+    const uid = Number(line.slice(0, space));
+    let rest = line.slice(space + 1);
+    if (version === '3') {
+      const colon = rest.indexOf(':');
+      if (colon < 0) continue;
+      rest = rest.slice(colon + 1);
+    }
+    const base = rest.includes(':') ? rest.slice(0, rest.lastIndexOf(':')) : rest;
+    if (!Number.isSafeInteger(uid) || uid <= 0 || !base) continue;
+    uids.set(base, uid);
+    if (uid >= uidNext) uidNext = uid + 1;
+  }
+  return { uidValidity, uidNext, uids };
+}
+
+export async function readDovecotUidList(folderDir: string): Promise<UidDb | null> {
+  try {
+    return parseDovecotUidList(await fs.readFile(path.join(folderDir, DOVECOT_UIDLIST), 'utf8'));
+  } catch (error) {
+    if (isNotFound(error)) return null;
+    throw error;
+  }
+}
+
+export function isNotFound(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException | null)?.code === 'ENOENT';
+}

@@ -1,0 +1,112 @@
+// On-disk formats: file names and flag letters, courierimapuiddb, Dovecot's uidlist,
+// courierimapkeywords/:list, folder names.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  compareMaildirNames,
+  crlfSize,
+  lettersFor,
+  newBaseName,
+  parseFileName,
+  systemFlagsFromLetters,
+} from '../../server/maildir/filenames.js';
+import { formatKeywordList, parseKeywordList } from '../../server/maildir/keywords.js';
+import { canonicalFolderName, folderNameOfEntry, parentNames, specialUseOf, DEFAULT_SPECIAL_USE } from '../../server/maildir/names.js';
+import { parseQuotaDefinition } from '../../server/maildir/quota.js';
+import { formatUidDb, parseDovecotUidList, parseUidDb } from '../../server/maildir/uiddb.js';
+
+test('file names: base and flag letters', () => {
+  assert.deepEqual(parseFileName('1700.M1P2.host,S=684:2,FS'), { base: '1700.M1P2.host,S=684', letters: 'FS' });
+  assert.deepEqual(parseFileName('1700.M1P2.host'), { base: '1700.M1P2.host', letters: '' });
+  assert.deepEqual(parseFileName('1700.M1P2.host:1,experimental'), { base: '1700.M1P2.host', letters: '' });
+  assert.deepEqual(systemFlagsFromLetters('DFPRST'), ['\\Draft', '\\Flagged', '\\Answered', '\\Seen', '\\Deleted']);
+});
+
+test('flag letters come out in ASCII order and keep letters IMAP does not know (P, a)', () => {
+  assert.equal(lettersFor(['\\Seen', '\\Answered', '\\Draft']), 'DRS');
+  assert.equal(lettersFor(['\\Deleted'], 'PSa'), 'PTa');
+  assert.equal(lettersFor([], 'FS'), '');
+});
+
+test('RFC822.SIZE counts every bare LF as CRLF', () => {
+  assert.equal(crlfSize(Buffer.from('a\nb\r\nc\n')), 9);
+  assert.equal(crlfSize(Buffer.from('\n')), 2);
+  assert.equal(crlfSize(Buffer.from('no newline')), 10);
+});
+
+test('new names are unique and carry S= and W=', () => {
+  const names = new Set(Array.from({ length: 1000 }, () => newBaseName(10, 12)));
+  assert.equal(names.size, 1000);
+  const name = [...names][0];
+  assert.match(name, /^\d+\.M\d+P\d+Q\d+R[0-9a-f]{8}\.[^/:]+,S=10,W=12$/);
+});
+
+test('new messages are numbered in delivery order (leading number first)', () => {
+  const names = ['1700000010.Mx.host', '999.Mz.host', '1700000002.Mb.host:2,S', '1700000002.Ma.host'];
+  assert.deepEqual(names.sort(compareMaildirNames), ['999.Mz.host', '1700000002.Ma.host', '1700000002.Mb.host:2,S', '1700000010.Mx.host']);
+});
+
+test('courierimapuiddb round trip, as Courier writes it', () => {
+  const text = '1 795699941 7\n1 1700003600.M1.testhost,S=684\n3 1700010800.M3.testhost,S=1599\n';
+  const db = parseUidDb(text);
+  assert.ok(db);
+  assert.equal(db.uidValidity, 795699941);
+  assert.equal(db.uidNext, 7);
+  assert.equal(db.uids.get('1700010800.M3.testhost,S=1599'), 3);
+  assert.equal(formatUidDb(db), text);
+});
+
+test('a damaged uiddb never makes a UID be given twice', () => {
+  const db = parseUidDb('1 5 2\n1 a\n9 b\n9 c\nx d\n4 a\n');
+  assert.ok(db);
+  assert.equal(db.uidNext, 10, 'next UID above the highest one in the file');
+  assert.deepEqual([...db.uids], [['a', 1], ['b', 9]], 'duplicate UIDs and names dropped');
+  assert.equal(parseUidDb('2 5 2\n'), null, 'unknown version');
+  assert.equal(parseUidDb(''), null);
+});
+
+test("Dovecot's uidlist (v3 and v1) gives UIDs and UIDVALIDITY", () => {
+  const v3 = parseDovecotUidList('3 V1275660208 N25 G3085f01b7f11094c501100008c4a11c1\n1 :1700.M1.host,S=10\n24 W1234 :1700.M2.host,S=20:2,S\n');
+  assert.ok(v3);
+  assert.equal(v3.uidValidity, 1275660208);
+  assert.equal(v3.uidNext, 25);
+  assert.deepEqual([...v3.uids], [['1700.M1.host,S=10', 1], ['1700.M2.host,S=20', 24]]);
+  const v1 = parseDovecotUidList('1 1275660208 5\n3 1700.M1.host\n');
+  assert.deepEqual(v1 && [...v1.uids], [['1700.M1.host', 3]]);
+  assert.equal(parseDovecotUidList('garbage'), null);
+});
+
+test('courierimapkeywords/:list round trip', () => {
+  const text = 'Foo\n$Label1\n\n1700.M1.host,S=684:0 1\n1700.M2.host:1\n';
+  const map = parseKeywordList(text);
+  assert.deepEqual([...map], [['1700.M1.host,S=684', ['Foo', '$Label1']], ['1700.M2.host', ['$Label1']]]);
+  assert.equal(formatKeywordList(map), text);
+  assert.equal(formatKeywordList(new Map([['x', []]])), null, 'no keywords at all: no :list');
+});
+
+test('folder names: INBOX prefix, no empty levels, no slash', () => {
+  assert.equal(canonicalFolderName('inbox'), 'INBOX');
+  assert.equal(canonicalFolderName('Inbox.Sent'), 'INBOX.Sent');
+  assert.equal(canonicalFolderName('INBOX.Ünïcödé.x'), 'INBOX.Ünïcödé.x');
+  for (const bad of ['Projects', 'INBOXX', 'INBOX.', 'INBOX..a', 'INBOX.a.', 'INBOX.a/b', 'INBOX.a\nb', '']) {
+    assert.equal(canonicalFolderName(bad), null, bad);
+  }
+  assert.equal(folderNameOfEntry('.Archive.2025'), 'INBOX.Archive.2025');
+  assert.equal(folderNameOfEntry('..'), null);
+  assert.equal(folderNameOfEntry('cur'), null);
+  assert.deepEqual(parentNames('INBOX.a.b'), ['INBOX', 'INBOX.a']);
+});
+
+test('special-use attributes for the usual names directly under INBOX', () => {
+  assert.equal(specialUseOf('INBOX.Sent', DEFAULT_SPECIAL_USE), '\\Sent');
+  assert.equal(specialUseOf('INBOX.deleted items', DEFAULT_SPECIAL_USE), '\\Trash');
+  assert.equal(specialUseOf('INBOX.Archive.Sent', DEFAULT_SPECIAL_USE), undefined);
+  assert.equal(specialUseOf('INBOX', DEFAULT_SPECIAL_USE), undefined);
+});
+
+test('maildirsize quota definitions', () => {
+  assert.deepEqual(parseQuotaDefinition('1000000S,100C'), { storageLimit: 1000000, messageLimit: 100 });
+  assert.deepEqual(parseQuotaDefinition('5000S'), { storageLimit: 5000 });
+  assert.deepEqual(parseQuotaDefinition(''), {});
+});

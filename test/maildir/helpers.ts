@@ -1,0 +1,76 @@
+// Shared helpers for the Maildir engine tests: real temporary Maildirs on disk.
+
+import { mkdirSync, mkdtempSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { FolderChange, MailStore } from '../../server/backend/mailstore.js';
+import { openMaildirStore, type MaildirStoreOptions } from '../../server/maildir/index.js';
+
+export interface TempMaildir {
+  root: string;
+  cleanup(): void;
+}
+
+/** A fresh Maildir (cur/ new/ tmp/) under the system temp directory; `folders` are created as ".Name". */
+export function tempMaildir(folders: string[] = []): TempMaildir {
+  const base = mkdtempSync(path.join(tmpdir(), 'maildir-test-'));
+  const root = path.join(base, 'Maildir');
+  for (const dir of ['', ...folders.map((f) => `.${f}`)]) {
+    for (const sub of ['cur', 'new', 'tmp']) mkdirSync(path.join(root, dir, sub), { recursive: true });
+    if (dir) writeFileSync(path.join(root, dir, 'maildirfolder'), '');
+  }
+  return { root, cleanup: () => rmSync(base, { recursive: true, force: true }) };
+}
+
+let counter = 0;
+
+/** A small RFC 5322 message with LF line ends. */
+export function message(subject: string, body = 'Hello.\n'): Buffer {
+  return Buffer.from(`From: a@example.org\nTo: b@example.org\nSubject: ${subject}\nDate: Mon, 13 Nov 2023 10:00:00 +0000\n\n${body}`);
+}
+
+/** Delivers a message the way an MDA does (tmp/, then new/); returns its file name. */
+export function deliver(root: string, folder: string, content: Buffer, options: { mtime?: number; dir?: 'new' | 'cur'; flags?: string } = {}): string {
+  counter += 1;
+  const dir = folder ? path.join(root, `.${folder}`) : root;
+  const base = `${1700000000 + counter}.M${counter}P99.testhost,S=${content.length}`;
+  const name = options.dir === 'cur' ? `${base}:2,${options.flags ?? ''}` : base;
+  const tmp = path.join(dir, 'tmp', base);
+  writeFileSync(tmp, content);
+  if (options.mtime !== undefined) utimesSync(tmp, options.mtime / 1000, options.mtime / 1000);
+  renameSync(tmp, path.join(dir, options.dir ?? 'new', name));
+  return name;
+}
+
+export async function store(root: string, options: Partial<MaildirStoreOptions> = {}): Promise<MailStore> {
+  // Short retention: tests must not leave timers behind.
+  return openMaildirStore({ root, idleRetentionMs: 10, ...options });
+}
+
+/** Collects folder changes; flags sets are turned into sorted arrays for easy comparison. */
+export function recorder(): { changes: FolderChange[]; listener: (change: FolderChange) => void; plain: () => unknown[] } {
+  const changes: FolderChange[] = [];
+  return {
+    changes,
+    listener: (change) => changes.push(change),
+    plain: () =>
+      changes.map((change) => {
+        if (change.kind === 'flags') return { ...change, flags: [...change.flags].sort() };
+        if (change.kind === 'added') return { ...change, messages: change.messages.map((m) => ({ ...m, flags: [...m.flags].sort() })) };
+        return change;
+      }),
+  };
+}
+
+/** Waits until `check` returns true (polling every 5 ms), or fails after `timeoutMs`. */
+export async function until(check: () => boolean, timeoutMs = 2000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+export function flagsOf(flags: ReadonlySet<string>): string[] {
+  return [...flags].sort();
+}

@@ -1,0 +1,141 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { AccountStore } from '../../server/accounts/index.js';
+
+const repo = resolve(import.meta.dirname, '../..');
+const cli = join(repo, 'server/bin/imapd-accounts.ts');
+let data: string;
+
+before(async () => {
+  data = await fs.mkdtemp(join(tmpdir(), 'imapd-cli-'));
+});
+after(async () => {
+  await fs.rm(data, { recursive: true, force: true });
+});
+
+function run(args: string[], stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { cwd: repo, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolveRun({ code, stdout, stderr }));
+    child.stdin.end(stdin);
+  });
+}
+
+async function verify(user: string, password: string): Promise<boolean> {
+  const store = AccountStore.open(data);
+  try {
+    return (await store.verify(user, password)) !== null;
+  } finally {
+    store.close();
+  }
+}
+
+test('add, passwd, disable, enable, list, remove with passwords from stdin', async () => {
+  let r = await run(['--data', data, 'add', 'alice', '--quota', '500M', '--quota-messages', '1000'], 's3cret pass\n');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /added alice/);
+  assert.equal(await verify('alice', 's3cret pass'), true);
+
+  r = await run(['--data', data, 'add', 'Alice'], 'other\n');
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /already exists/);
+
+  r = await run(['--data', data, 'passwd', 'alice', '--password-stdin'], 'new one\r\n');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(await verify('alice', 's3cret pass'), false);
+  assert.equal(await verify('alice', 'new one'), true);
+
+  const maildir = join(data, 'elsewhere', 'Maildir');
+  r = await run(['--data', data, 'add', 'bob', '--maildir', maildir, '--disabled'], 'pw');
+  assert.equal(r.code, 0, r.stderr);
+
+  r = await run(['--data', data, 'list']);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.match(lines[0]!, /^USER\s+ENABLED\s+QUOTA\s+MESSAGES\s+LAST LOGIN\s+MAILDIR$/);
+  assert.match(lines[1]!, /^alice\s+yes\s+500M\s+1000\s+never\s+/);
+  assert.match(lines[2]!, new RegExp(`^bob\\s+no\\s+-\\s+-\\s+never\\s+${maildir}$`));
+
+  r = await run(['--data', data, 'enable', 'bob']);
+  assert.equal(r.code, 0, r.stderr);
+  r = await run(['--data', data, 'disable', 'ALICE']);
+  assert.equal(r.code, 0, r.stderr);
+  r = await run(['--data', data, 'list', '--json']);
+  const listed = JSON.parse(r.stdout) as { username: string; enabled: boolean; quotaBytes: number | null }[];
+  assert.deepEqual(listed.map((a) => [a.username, a.enabled, a.quotaBytes]), [['alice', false, 500 * 1024 * 1024], ['bob', true, null]]);
+  assert.equal(r.stdout.includes('password'), false);
+
+  r = await run(['--data', data, 'remove', 'bob']);
+  assert.equal(r.code, 0, r.stderr);
+  r = await run(['--data', data, 'remove', 'bob']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /no account "bob"/);
+});
+
+test('mistakes give clear messages and non-zero exits', async () => {
+  const cases: [string[], string, number, RegExp][] = [
+    [['add', 'x'], 'pw', 2, /--data DIR is required/],
+    [['--data', data, 'frobnicate'], '', 2, /unknown command "frobnicate"/],
+    [['--data', data, 'add'], '', 2, /add needs a user name/],
+    [['--data', data, 'add', 'x', '--quota', 'lots'], 'pw', 2, /--quota: expected a number of bytes/],
+    [['--data', data, 'add', 'x', '--bogus'], 'pw', 2, /Unknown option '--bogus'/],
+    [['--data', data, 'add', 'x'], 'two\nlines\n', 1, /single line/],
+    [['--data', data, 'add', 'x'], '', 1, /must not be empty/],
+    [['--data', data, 'add', 'bad\tname'], 'pw', 1, /control characters/],
+    [['--data', data, 'passwd', 'nobody'], 'pw', 1, /no account "nobody"/],
+  ];
+  for (const [args, stdin, code, message] of cases) {
+    const r = await run(args, stdin);
+    assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+  }
+});
+
+test('on a terminal the password is asked twice and never echoed', { skip: spawnSync('python3', ['-c', 'import pty']).status !== 0 && 'python3 pty not available' }, async () => {
+  // python's pty module gives the CLI a real terminal; we type into it and read the screen.
+  const script = `
+import os, pty, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+out = b''
+def read_until(marker, limit=30):
+    global out
+    end = time.time() + limit
+    while marker not in out and time.time() < end:
+        try:
+            out += os.read(fd, 1024)
+        except OSError:
+            break
+read_until(b'New password: ')
+os.write(fd, b'typed-secret\\r')
+read_until(b'Retype new password: ')
+os.write(fd, b'typed-secret\\r')
+read_until(b'added')
+try:
+    while True:
+        chunk = os.read(fd, 1024)
+        if not chunk: break
+        out += chunk
+except OSError:
+    pass
+_, status = os.waitpid(pid, 0)
+sys.stdout.buffer.write(out)
+sys.exit(os.waitstatus_to_exitcode(status))
+`;
+  const r = spawnSync('python3', ['-c', script, process.execPath, '--import', 'tsx', cli, '--data', data, 'add', 'carol'], { cwd: repo, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /New password: /);
+  assert.match(r.stdout, /added carol/);
+  assert.equal(r.stdout.includes('typed-secret'), false);
+  assert.equal(await verify('carol', 'typed-secret'), true);
+});

@@ -24,6 +24,8 @@ const NEEDS_LITERAL_7BIT = /[\x00\r\n\x80-\uffff]/;
 /** In UTF8=ACCEPT mode: NUL, CR, LF, and lone surrogates (not valid UTF-8). */
 const NEEDS_LITERAL_UTF8 = /[\x00\r\n]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const QUOTED_SPECIALS = /[\\"]/;
+/** Anything but plain printable-ish 7-bit: the common case is tested with this one regex. */
+const NOT_PLAIN = /[^\x01-\x09\x0b\x0c\x0e-\x21\x23-\x5b\x5d-\x7f]/;
 const QUOTED_SPECIALS_ALL = /[\\"]/g;
 
 /** Accumulates one response: text in a string, binary literal data in chunks. */
@@ -50,9 +52,9 @@ export class Encoder {
   }
 
   value(v: ImapValue): this {
-    if (v === null) this.text += 'NIL';
+    if (typeof v === 'string') this.string(v);
+    else if (v === null) this.text += 'NIL';
     else if (typeof v === 'number') this.number(v);
-    else if (typeof v === 'string') this.string(v);
     else if (Buffer.isBuffer(v)) this.buffer(v);
     else if (Array.isArray(v)) this.list(v);
     else if ('atom' in v) this.text += v.atom;
@@ -83,6 +85,10 @@ export class Encoder {
   }
 
   string(s: string): this {
+    if (s.length < MAX_QUOTED && !NOT_PLAIN.test(s)) {
+      this.text += '"' + s + '"';
+      return this;
+    }
     const tooLong = s.length >= MAX_QUOTED || (s.length * 3 >= MAX_QUOTED && Buffer.byteLength(s) >= MAX_QUOTED);
     if (tooLong || (this.utf8 ? NEEDS_LITERAL_UTF8 : NEEDS_LITERAL_7BIT).test(s)) {
       this.text += `{${Buffer.byteLength(s)}}\r\n`;

@@ -71,16 +71,17 @@ export function scanHeader(
   return { fields, bodyStart: limit, blankLine: false, stoppedAt: -1 };
 }
 
-/** Unfolded value of a field: CR and LF removed, leading and trailing whitespace trimmed. */
+/** Unfolded value of a field: line ends removed, leading and trailing whitespace trimmed. */
 export function fieldValue(raw: Buffer, field: HeaderField): string {
   const s = raw.toString('latin1', field.valueStart, field.end);
   return unfold(s).trim();
 }
 
-/** RFC 5322 section 2.2.3 unfolding: remove the CR and LF of folds, keep the whitespace. */
+/** RFC 5322 section 2.2.3 unfolding: remove the line ends (CRLF or bare LF) of folds, keep
+ * the whitespace. A lone CR is left for the caller (it is not a line end). */
 export function unfold(s: string): string {
-  if (s.indexOf('\n') < 0 && s.indexOf('\r') < 0) return s;
-  return s.replace(/[\r\n]+/g, '');
+  if (s.indexOf('\n') < 0) return s;
+  return s.replace(/\r?\n/g, '');
 }
 
 /** First field of that (lower-case) name, as Dovecot does for the envelope. */

@@ -156,7 +156,7 @@ function endBefore(raw: Buffer, d: Delimiter, floor: number): number {
   return Math.max(end, floor);
 }
 
-function emptyEnvelope(): Envelope {
+export function emptyEnvelope(): Envelope {
   return {
     date: null, subject: null, from: null, sender: null, replyTo: null,
     to: null, cc: null, bcc: null, inReplyTo: null, messageId: null,
@@ -229,6 +229,21 @@ function parseEntity(ctx: Ctx, start: number, digestChild: boolean, depth: numbe
       params = ct.params;
     }
   }
+  if (header.blankLine && ctx.stack.length > 0 && raw[header.bodyStart] === DASH) {
+    // "Content-Type: x CRLF CRLF --outer": the second CRLF belongs to the delimiter (RFC 2046
+    // 5.1.1), so this part has a header without the blank line and no body. The part's own
+    // boundary is live for this test, so its own first delimiter is not mistaken for an outer
+    // one that it starts with.
+    const own = type === 'multipart' ? params.find(([k]) => k === 'boundary')?.[1] ?? '' : '';
+    const level = ctx.stack.length;
+    if (own !== '') ctx.stack.push(Buffer.from(own, 'latin1'));
+    const d = matchDelimiter(ctx, header.bodyStart);
+    ctx.stack.length = level;
+    if (d !== null && d.level < level) {
+      header.blankLine = false;
+      header.stoppedAt = header.bodyStart;
+    }
+  }
   const cte = stringField(raw, fields, 'content-transfer-encoding');
   const encoding = cte === null || cte === '' ? '7bit' : cte.toLowerCase();
   const dispValue = stringField(raw, fields, 'content-disposition');
@@ -268,18 +283,12 @@ function parseEntity(ctx: Ctx, start: number, digestChild: boolean, depth: numbe
       stop = parseMultipartBody(ctx, part, Buffer.from(boundary, 'latin1'), subtype === 'digest', depth);
     }
   } else if (type === 'message' && (subtype === 'rfc822' || subtype === 'global') && depth < MAX_DEPTH) {
-    if (encoding === '7bit' || encoding === '8bit' || encoding === 'binary') {
-      const inner = parseEntity(ctx, part.bodyStart, false, depth + 1);
-      part.message = { envelope: parseEnvelope(raw, inner.fields), body: inner.part };
-      part.bodyEnd = inner.part.bodyEnd;
-      stop = inner.stop;
-    } else {
-      // An encoded message/rfc822 (not allowed by RFC 2046 5.2.1) is not looked into; like
-      // Dovecot we describe it with an empty envelope and an empty text/plain body.
-      stop = nextDelimiter(ctx, part.bodyStart);
-      part.bodyEnd = stop === null ? raw.length : endBefore(raw, stop, part.bodyStart);
-      part.message = { envelope: emptyEnvelope(), body: emptyTextPart(part.bodyEnd) };
-    }
+    // Parsed whatever its Content-Transfer-Encoding (RFC 2046 5.2.1 allows only 7bit, 8bit and
+    // binary): like Dovecot, an encoded one becomes a message whose header is the encoded text.
+    const inner = parseEntity(ctx, part.bodyStart, false, depth + 1);
+    part.message = { envelope: parseEnvelope(raw, inner.fields), body: inner.part };
+    part.bodyEnd = inner.part.bodyEnd;
+    stop = inner.stop;
   } else {
     stop = nextDelimiter(ctx, part.bodyStart);
     part.bodyEnd = stop === null ? raw.length : endBefore(raw, stop, part.bodyStart);

@@ -3,11 +3,17 @@
 // Part numbering: parts of a multipart are numbered from 1; a message that is not multipart has
 // one part, number 1, which is its body; for a message/rfc822 part N, N.HEADER, N.TEXT and
 // N.HEADER.FIELDS refer to the encapsulated message, and N.1 to its body's part 1 (its body
-// when that is not multipart). N.MIME is the part's own MIME header. message/global is treated
-// as message/rfc822 (RFC 9051 7.5.2 lists both).
+// when that is not multipart). N.MIME is the part's own MIME header. As in Dovecot, any
+// non-multipart part N has a part N.1 which is itself (RFC 3501 leaves this open).
+// message/global is opaque here, as in RFC 3501's grammar and Dovecot 2.3 (IMAP4rev1).
 //
-// null means "no such section". Dovecot 2.3 answers that with an empty string (BODY[9] {0}),
-// and so should the caller.
+// The HEADER sections include the blank line that ends the header "except in the case of a
+// message which has no body and no blank line" (RFC 3501 6.4.5).
+// NUL cannot be sent in a literal (RFC 3501 section 9, CHAR8), so NUL bytes become 0x80, as
+// Dovecot does; the length does not change.
+//
+// null means "no such section". Dovecot 2.3 and Courier 5.0 both answer that with an empty
+// string (BODY[9] {0}), and so should the caller.
 
 import { scanHeader } from './header.js';
 import type { BodyPart, MessageMeta } from './types.js';
@@ -51,39 +57,40 @@ export function toCrlf(raw: Buffer, a: number, b: number): Buffer {
 }
 
 function isMessage(p: BodyPart): boolean {
-  return p.type === 'message' && (p.subtype === 'rfc822' || p.subtype === 'global') && p.message !== undefined;
+  return p.type === 'message' && p.subtype === 'rfc822' && p.message !== undefined;
 }
 
-/** Finds the part a section path names; null when it does not exist. */
+/** Finds the part a section path names (relative to the message whose body is `body`);
+ * null when it does not exist. */
 export function findPart(body: BodyPart, path: number[]): BodyPart | null {
-  let container = body; // the body of the message we are in, or a multipart we stepped into
-  let isMessageBody = true;
-  let node: BodyPart | null = null;
-  for (let i = 0; i < path.length; i++) {
+  let node: BodyPart | null = body;
+  for (let i = 0; i < path.length && node !== null; i++) {
     const k = path[i];
-    if (container.type === 'multipart') node = container.parts?.[k - 1] ?? null;
-    else if (isMessageBody && k === 1) node = container;
-    else return null;
-    if (node === null) return null;
-    if (i === path.length - 1) break;
-    if (isMessage(node)) {
-      container = node.message!.body;
-      isMessageBody = true;
-    } else if (node.type === 'multipart' && node !== container) {
-      container = node;
-      isMessageBody = false;
-    } else {
-      return null;
-    }
+    const more = i < path.length - 1;
+    if (node.type === 'multipart') node = node.parts?.[k - 1] ?? null;
+    else if (k !== 1 || (more && !isMessage(node))) node = null;
+    if (node !== null && more && isMessage(node)) node = node.message!.body;
   }
   return node;
+}
+
+/** NUL bytes -> 0x80 (copying only when there is one). */
+function noNul(b: Buffer): Buffer {
+  let pos = b.indexOf(0);
+  if (pos < 0) return b;
+  const out = Buffer.from(b);
+  while (pos >= 0) {
+    out[pos] = 0x80;
+    pos = out.indexOf(0, pos + 1);
+  }
+  return out;
 }
 
 /** The header fields of [start, end) whose names are (or, with `not`, are not) in `names`, in
  * message order, then the blank line. */
 function headerFields(raw: Buffer, start: number, end: number, names: string[], not: boolean): Buffer {
   const wanted = new Set(names.map((n) => n.toLowerCase()));
-  const { fields } = scanHeader(raw, start, end);
+  const { fields, blankLine } = scanHeader(raw, start, end);
   const chunks: Buffer[] = [];
   for (const f of fields) {
     if (wanted.has(f.name) === not) continue;
@@ -91,7 +98,7 @@ function headerFields(raw: Buffer, start: number, end: number, names: string[], 
     if (chunk.length === 0 || chunk[chunk.length - 1] !== LF) chunk = Buffer.concat([chunk, CRLF]);
     chunks.push(chunk);
   }
-  chunks.push(CRLF);
+  if (blankLine) chunks.push(CRLF);
   return Buffer.concat(chunks);
 }
 
@@ -101,6 +108,11 @@ function headerRange(p: BodyPart): [number, number] {
 }
 
 export function sectionBytes(raw: Buffer, meta: MessageMeta, section: SectionRequest): Buffer | null {
+  const bytes = sectionRaw(raw, meta, section);
+  return bytes === null ? null : noNul(bytes);
+}
+
+function sectionRaw(raw: Buffer, meta: MessageMeta, section: SectionRequest): Buffer | null {
   const { part, kind } = section;
   if (part.length === 0) {
     const top = meta.body;

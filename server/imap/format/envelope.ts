@@ -2,8 +2,8 @@
 //
 // Fields are the header bytes as stored (latin1 byte strings, see server/mime/types.ts), sent
 // as Buffers so that 8-bit bytes survive; the writer picks quoted string or literal. IMAP
-// strings cannot carry NUL, CR or LF (RFC 3501 section 4.3 / 9 CHAR8, TEXT-CHAR), so NUL
-// becomes 0x80 (as Dovecot does) and any CR or LF left after unfolding is dropped.
+// strings cannot carry NUL, CR or LF (RFC 3501 section 4.3 / 9 CHAR8, TEXT-CHAR), so a NUL
+// becomes U+FFFD in UTF-8 and a stray CR or LF a space, as Dovecot 2.3 sends them.
 
 import type { Address, Envelope } from '../../mime/types.js';
 import type { ImapValue } from '../protocol/types.js';
@@ -12,7 +12,7 @@ import type { ImapValue } from '../protocol/types.js';
 export function byteString(s: string | null): ImapValue {
   if (s === null) return null;
   // eslint-disable-next-line no-control-regex
-  const clean = /[\0\r\n]/.test(s) ? s.replace(/[\r\n]/g, '').replace(/\0/g, '\x80') : s;
+  const clean = /[\0\r\n]/.test(s) ? s.replace(/[\r\n]/g, ' ').replace(/\0/g, '\xef\xbf\xbd') : s;
   return Buffer.from(clean, 'latin1');
 }
 

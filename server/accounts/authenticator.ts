@@ -13,21 +13,9 @@ import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { MailStoreError, type MailStore } from '../backend/mailstore.js';
 import type { Authenticator, Logger, LoginResult } from '../imap/host.js';
+import { openMaildirStore } from '../maildir/index.js';
+import { MaildirQuota } from '../maildir/quota.js';
 import type { Account, AccountStore } from './store.js';
-
-/** What we need from the Maildir engine (server/maildir/index.ts). */
-export interface MaildirStoreOptions {
-  root: string;
-  useLocks: boolean;
-  watch: boolean;
-  pollIntervalMs: number;
-  keywords: boolean;
-  logger: Logger;
-}
-export interface MaildirEngine {
-  openMaildirStore(options: MaildirStoreOptions): MailStore | Promise<MailStore>;
-  createMaildir(path: string): unknown;
-}
 
 export interface AccountAuthenticatorOptions {
   accounts: AccountStore;
@@ -48,8 +36,8 @@ export interface AccountAuthenticatorOptions {
   maxFailureDelayMs?: number;
   /** Failures older than this are forgotten (default 15 min). */
   failureMemoryMs?: number;
-  /** The Maildir engine; by default server/maildir/index.ts. */
-  maildir?: MaildirEngine;
+  /** IMAP_TRASHFOLDERNAME: not counted against the quota. */
+  trashFolder: string;
 }
 
 const MAX_TRACKED_ADDRESSES = 10_000;
@@ -66,13 +54,11 @@ export class AccountAuthenticator implements Authenticator {
   private readonly maxFailureDelayMs: number;
   private readonly failureMemoryMs: number;
   private readonly addresses = new Map<string, AddressState>();
-  private engine: Promise<MaildirEngine> | undefined;
 
   constructor(private readonly options: AccountAuthenticatorOptions) {
     this.failureDelayMs = options.failureDelayMs ?? 5000;
     this.maxFailureDelayMs = options.maxFailureDelayMs ?? 6 * this.failureDelayMs;
     this.failureMemoryMs = options.failureMemoryMs ?? 15 * 60_000;
-    if (options.maildir) this.engine = Promise.resolve(options.maildir);
   }
 
   async login(user: string, password: string, remoteAddress: string): Promise<LoginResult | null> {
@@ -110,43 +96,62 @@ export class AccountAuthenticator implements Authenticator {
   }
 
   private async openMailbox(account: Account): Promise<MailStore> {
+    const log = this.options.logger;
     const root = this.maildirOf(account);
-    const engine = await this.maildirEngine();
-    if (!(await exists(root))) {
+    const existed = await exists(root);
+    if (!existed) {
       if (!account.createMaildir) {
-        this.options.logger.log('error', 'Maildir missing', { user: account.username, maildir: root });
+        log.log('error', 'Maildir missing', { user: account.username, maildir: root });
         throw new MailStoreError('Your mailbox is not available; the administrator has been told', 'UNAVAILABLE');
       }
-      try {
-        const skel = this.options.mkhomedirSkel;
-        if (skel && !(await exists(account.home))) {
+      const skel = this.options.mkhomedirSkel;
+      if (skel && !(await exists(account.home))) {
+        try {
           await fs.mkdir(dirname(account.home), { recursive: true, mode: 0o700 });
           await fs.cp(skel, account.home, { recursive: true, errorOnExist: false, force: false });
-          this.options.logger.log('info', 'home directory created from skeleton', { user: account.username, home: account.home, skel });
+          log.log('info', 'home directory created from skeleton', { user: account.username, home: account.home, skel });
+        } catch (err) {
+          log.log('error', 'cannot copy the skeleton home directory', { user: account.username, home: account.home, skel, error: (err as Error).message });
+          throw new MailStoreError('Your mailbox could not be created; the administrator has been told', 'UNAVAILABLE');
         }
-        if (!(await exists(root))) {
-          await fs.mkdir(dirname(root), { recursive: true, mode: 0o700 });
-          await engine.createMaildir(root);
-          this.options.logger.log('info', 'Maildir created', { user: account.username, maildir: root });
-        }
-      } catch (err) {
-        this.options.logger.log('error', 'cannot create Maildir', { user: account.username, maildir: root, error: (err as Error).message });
-        throw new MailStoreError('Your mailbox could not be created; the administrator has been told', 'UNAVAILABLE');
       }
     }
+    let store: MailStore;
     try {
-      return await engine.openMaildirStore({
+      store = await openMaildirStore({
         root,
+        create: account.createMaildir,
         useLocks: this.options.useLocks,
+        keywords: this.options.keywords,
         watch: this.options.watch,
         pollIntervalMs: this.options.pollIntervalMs,
-        keywords: this.options.keywords,
-        logger: this.options.logger,
+        trashFolder: this.options.trashFolder,
+        logger: log,
       });
     } catch (err) {
-      this.options.logger.log('error', 'cannot open Maildir', { user: account.username, maildir: root, error: (err as Error).message });
+      log.log('error', 'cannot open Maildir', { user: account.username, maildir: root, error: (err as Error).message });
       throw new MailStoreError('Your mailbox is not available; the administrator has been told', 'UNAVAILABLE');
     }
+    if (!existed) log.log('info', 'Maildir created', { user: account.username, maildir: root });
+    await this.applyQuota(account, root).catch((err: unknown) => {
+      log.log('error', 'cannot write the quota file', { user: account.username, maildir: root, error: (err as Error).message });
+    });
+    return store;
+  }
+
+  /**
+   * Make maildirsize carry the account's quota (Maildir++: its first line is the limit).
+   * An account without a quota leaves the file alone: a quota set with maildirmake -q stays.
+   */
+  private async applyQuota(account: Account, root: string): Promise<void> {
+    if (account.quotaBytes === null && account.quotaMessages === null) return;
+    const quota = new MaildirQuota(root, `.${this.options.trashFolder}`);
+    const current = await quota.read();
+    if (current && current.storageLimit === (account.quotaBytes ?? undefined) && current.messageLimit === (account.quotaMessages ?? undefined)) return;
+    const definition = [account.quotaBytes !== null ? `${account.quotaBytes}S` : '', account.quotaMessages !== null ? `${account.quotaMessages}C` : '']
+      .filter(Boolean)
+      .join(',');
+    await quota.rebuild(definition);
   }
 
   private recordUsageLater(username: string, store: MailStore): void {
@@ -156,12 +161,6 @@ export class AccountAuthenticator implements Authenticator {
       },
       () => undefined,
     );
-  }
-
-  private maildirEngine(): Promise<MaildirEngine> {
-    // Loaded on first use so that the account tools do not pull in the Maildir engine.
-    this.engine ??= import(MAILDIR_MODULE) as Promise<MaildirEngine>;
-    return this.engine;
   }
 
   /** Wait for our turn when the address has recent failures; returns the release. */
@@ -198,9 +197,6 @@ export class AccountAuthenticator implements Authenticator {
     return Math.min(this.failureDelayMs * 2 ** Math.min(state.failures - 1, 20), this.maxFailureDelayMs);
   }
 }
-
-/** Kept in a variable so that TypeScript does not require the module at compile time. */
-const MAILDIR_MODULE = '../maildir/index.js';
 
 /** "::ffff:192.0.2.1" and "192.0.2.1" are the same client. */
 export function normalizeAddress(address: string): string {

@@ -15,4 +15,4 @@ export type { Account, AccountErrorCode, AccountEvent, CheckResult, NewAccount }
 export { MAX_PASSWORD_BYTES, SCRYPT_PARAMS, hashPassword, needsRehash, passwordProblem, verifyPassword } from './password.js';
 export type { ScryptParams } from './password.js';
 export { AccountAuthenticator, normalizeAddress } from './authenticator.js';
-export type { AccountAuthenticatorOptions, MaildirEngine, MaildirStoreOptions } from './authenticator.js';
+export type { AccountAuthenticatorOptions } from './authenticator.js';

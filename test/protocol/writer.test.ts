@@ -26,6 +26,7 @@ test('NIL, numbers, atoms, lists', () => {
   assert.equal(text([]), '()');
   assert.equal(text([{ atom: 'UID' }, 5, [null, [1, 'x']]]), '(UID 5 (NIL (1 "x")))');
   assert.throws(() => serialize(-1), RangeError);
+  assert.throws(() => serialize({ atom: 'a\r\n* BYE' }), RangeError);
   assert.throws(() => serialize(1.5), RangeError);
 });
 

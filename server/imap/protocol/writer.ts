@@ -24,6 +24,7 @@ const NEEDS_LITERAL_7BIT = /[\x00\r\n\x80-\uffff]/;
 /** In UTF8=ACCEPT mode: NUL, CR, LF, and lone surrogates (not valid UTF-8). */
 const NEEDS_LITERAL_UTF8 = /[\x00\r\n]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const QUOTED_SPECIALS = /[\\"]/;
+const LINE_BREAK = /[\r\n]/;
 /** Anything but plain printable-ish 7-bit: the common case is tested with this one regex. */
 const NOT_PLAIN = /[^\x01-\x09\x0b\x0c\x0e-\x21\x23-\x5b\x5d-\x7f]/;
 const QUOTED_SPECIALS_ALL = /[\\"]/g;
@@ -57,7 +58,7 @@ export class Encoder {
     else if (typeof v === 'number') this.number(v);
     else if (Buffer.isBuffer(v)) this.buffer(v);
     else if (Array.isArray(v)) this.list(v);
-    else if ('atom' in v) this.text += v.atom;
+    else if ('atom' in v) this.atom(v.atom);
     else this.literal(v.literal);
     return this;
   }
@@ -75,6 +76,13 @@ export class Encoder {
     this.text += '(';
     this.values(vs);
     this.text += ')';
+    return this;
+  }
+
+  /** Verbatim; a CR or LF would let data (a keyword read from disk...) end the line. */
+  atom(a: string): this {
+    if (LINE_BREAK.test(a)) throw new RangeError(`An atom cannot contain CR or LF: ${JSON.stringify(a.slice(0, 40))}`);
+    this.text += a;
     return this;
   }
 

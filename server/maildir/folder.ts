@@ -73,6 +73,11 @@ const cores = new Map<string, FolderCore>();
 /** The shared state of a folder directory, created on first use. */
 export function folderCore(dir: string, name: string, context: FolderContext): FolderCore {
   let core = cores.get(dir);
+  // An idle core made by another store is replaced, so that this store's settings apply.
+  if (core && core.context !== context && core.idle) {
+    core.forget();
+    core = undefined;
+  }
   if (!core) {
     core = new FolderCore(dir, name, context);
     cores.set(dir, core);
@@ -293,7 +298,18 @@ export class FolderCore {
 
   private dispose(): void {
     this.disposeTimer = undefined;
-    if (this.handles.size || this.pins) return;
+    if (this.idle) this.forget();
+  }
+
+  /** Nobody has the folder open and no operation is under way. */
+  get idle(): boolean {
+    return this.handles.size === 0 && this.pins === 0;
+  }
+
+  /** Drops the core from the registry (its caches are written first). */
+  forget(): void {
+    if (this.disposeTimer) clearTimeout(this.disposeTimer);
+    this.disposeTimer = undefined;
     if (cores.get(this.dir) === this) cores.delete(this.dir);
     void this.saveInfo();
   }
@@ -654,7 +670,7 @@ export class FolderHandle implements Folder {
     return { ...this.core.snapshot(), recent: [...this.recent].sort((a, b) => a - b) };
   }
 
-  refresh(): Promise<void> {
+  async refresh(): Promise<void> {
     return this.core.refresh(this.usable());
   }
 
@@ -666,27 +682,27 @@ export class FolderHandle implements Folder {
     };
   }
 
-  storeFlags(uids: readonly number[], operation: FlagOperation, flags: readonly string[]): Promise<void> {
+  async storeFlags(uids: readonly number[], operation: FlagOperation, flags: readonly string[]): Promise<void> {
     return this.usable().core.storeFlags(uids, operation, flags);
   }
 
-  expunge(uids: readonly number[]): Promise<number[]> {
+  async expunge(uids: readonly number[]): Promise<number[]> {
     return this.usable().core.expunge(uids);
   }
 
-  copyTo(uids: readonly number[], destination: string): Promise<CopyResult> {
+  async copyTo(uids: readonly number[], destination: string): Promise<CopyResult> {
     return this.usable().core.copyTo(uids, destination, false);
   }
 
-  moveTo(uids: readonly number[], destination: string): Promise<CopyResult> {
+  async moveTo(uids: readonly number[], destination: string): Promise<CopyResult> {
     return this.usable().core.copyTo(uids, destination, true);
   }
 
-  readMessage(uid: number): Promise<Buffer> {
+  async readMessage(uid: number): Promise<Buffer> {
     return this.usable().core.readMessage(uid);
   }
 
-  messageMeta(uid: number): Promise<MessageMeta> {
+  async messageMeta(uid: number): Promise<MessageMeta> {
     return this.usable().core.messageMeta(uid);
   }
 

@@ -362,8 +362,8 @@ const KEYWORD_SYNTAX = /^[^(){ \x00-\x1f\x7f%*"\\\]\x80-\uffff]+$/;
 
 /**
  * A flag from its text: system flags get their canonical case ("\seen" -> "\Seen"),
- * keywords must be atoms. `\*` is accepted only with allowWildcard (PERMANENTFLAGS is ours,
- * so commands never need it); other "\xxx" flag-extensions are rejected.
+ * keywords must be atoms. `\*` and other "\xxx" flag-extensions are rejected (only our
+ * own PERMANENTFLAGS uses `\*`); \Recent only with allowRecent (SEARCH-like uses).
  */
 export function normalizeFlag(text: string, options: { allowRecent?: boolean } = {}): string {
   if (text.startsWith('\\')) {

@@ -14,11 +14,9 @@ import { CommandReader, type CommandInput, type ReaderError } from './protocol/r
 import { parseCommand } from './protocol/parser.js';
 import { ProtocolError } from './protocol/errors.js';
 import type { ImapValue, ParsedCommand } from './protocol/types.js';
-import { serialize } from './protocol/writer.js';
+import { untagged } from './protocol/writer.js';
 import { SelectedMailbox } from './selected.js';
 import { SequenceError } from './sequence.js';
-
-const CRLF = Buffer.from('\r\n');
 
 type ReaderEvent = { kind: 'command'; input: CommandInput } | { kind: 'error'; error: ReaderError };
 
@@ -198,7 +196,7 @@ export class Session {
   }
 
   untagged(values: ImapValue[]): void {
-    this.write(Buffer.concat([Buffer.from('* '), this.serializeLine(values), CRLF]));
+    this.write(untagged(values, { utf8: this.enabled.has('UTF8=ACCEPT') }));
   }
 
   continuation(text: string): void {
@@ -218,15 +216,6 @@ export class Session {
       out.once('drain', done);
       out.once('close', done);
     });
-  }
-
-  private serializeLine(values: ImapValue[]): Buffer {
-    const parts: Buffer[] = [];
-    values.forEach((v, i) => {
-      if (i) parts.push(Buffer.from(' '));
-      parts.push(serialize(v, { utf8: this.enabled.has('UTF8=ACCEPT') }));
-    });
-    return Buffer.concat(parts);
   }
 
   private tagged(tag: string, result: CommandResult): void {

@@ -70,7 +70,7 @@ test('FROM / TO / CC sort by the mailbox of the first address', () => {
     msg(4, { from: [address('alice')], to: null, cc: [address('a')] }),
   ];
   assert.deepEqual(sortBy(messages, 'FROM'), [3, 4, 2, 1]); // "", alice, bob, zed
-  assert.deepEqual(sortBy(messages, 'TO'), [4, 2, 1, 3]); // "", a, b, c (group name skipped)
+  assert.deepEqual(sortBy(messages, 'TO'), [4, 2, 1, 3]); // "", a, b, group (the group name counts)
   assert.deepEqual(sortBy(messages, 'CC'), [1, 3, 4, 2]);
   assert.deepEqual(sortBy(messages, 'REVERSE', 'FROM'), [1, 2, 4, 3]);
 });

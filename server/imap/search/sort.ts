@@ -89,28 +89,29 @@ function sortValue(m: SortMessage, key: SortKey): number | string {
   }
 }
 
-/** The first address that is not a group marker (RFC 3501 7.4.2: host NIL). */
-function firstAddress(list: Address[] | null): Address | undefined {
-  return list?.find((address) => address.host !== null);
-}
-
-/** RFC 5256: the addr-mailbox of the first address; "" when there is none. */
+/**
+ * RFC 5256: the addr-mailbox of the first address; "" when there is none. For group syntax
+ * the first address structure is the group start marker, whose mailbox field holds the
+ * group name (RFC 3501 7.4.2), so "To: undisclosed-recipients:;" sorts as
+ * "undisclosed-recipients" - as Dovecot does; Courier sorts it as "".
+ */
 function firstMailbox(list: Address[] | null): string {
-  return byteStringToText(firstAddress(list)?.mailbox ?? '');
+  return byteStringToText(list?.[0]?.mailbox ?? '');
 }
 
 /**
  * RFC 5957 section 3: the decoded display name of the first address, or when it has none
- * the addr-spec (mailbox@host); "" without an address.
+ * the addr-spec (mailbox@host; the group name alone for a group marker); "" without an address.
  */
 function displayName(list: Address[] | null): string {
-  const address = firstAddress(list);
+  const address = list?.[0];
   if (!address) return '';
   if (address.name !== null) {
     const name = decodeHeaderValue(address.name).trim();
     if (name !== '') return name;
   }
-  return byteStringToText(`${address.mailbox ?? ''}@${address.host ?? ''}`);
+  const mailbox = address.mailbox ?? '';
+  return byteStringToText(address.host === null ? mailbox : `${mailbox}@${address.host}`);
 }
 
 /** Envelope strings are header octets as latin1; 8-bit ones are read as UTF-8 (RFC 6532). */

@@ -1,0 +1,423 @@
+// IMAP benchmark: our imapd against Courier-IMAP and Dovecot, in PREAUTH mode over stdin/stdout,
+// each on a fresh copy of the same generated Maildir.
+//
+//   npm run bench -- [--sizes 10000,100000] [--runs 3] [--servers ours,courier,dovecot] [--timeout 600]
+//
+// Prints a markdown table of medians and writes it to bench/results/<date>-imap.md.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureCorpus, freshCopy, BENCH_ROOT, TARGET_SENDER, type Corpus } from './corpus.js';
+import { memoryOf, quote, spawnPreauth, stopProcess, TimeoutError, type CommandResult, type ImapClient, type ServerProcess } from './imap-client.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const REPO = path.resolve(HERE, '..');
+const PEERS = process.env.IMAPD_PEERS ?? (fs.existsSync(path.resolve(REPO, '../shared/peers')) ? path.resolve(REPO, '../shared/peers') : '/work/shared/peers');
+
+/** The word searched for: it occurs in about 10 % of the bodies (exact count in the manifest). */
+const SEARCH_WORD = 'zorbulate';
+const BODY_FETCHES = 1000;
+const STORE_RANGE = '1:1000';
+const APPENDS = 200;
+const APPEND_BYTES = 20 * 1024;
+
+type ServerName = 'ours' | 'courier' | 'dovecot';
+const SERVER_TITLES: Record<ServerName, string> = { ours: 'ours', courier: 'Courier', dovecot: 'Dovecot' };
+
+interface Options {
+  sizes: number[];
+  runs: number;
+  servers: ServerName[];
+  timeoutMs: number;
+  out: string | undefined;
+}
+
+function parseArgs(argv: string[]): Options {
+  const opts: Options = { sizes: [10000], runs: 3, servers: ['ours', 'courier', 'dovecot'], timeoutMs: 600_000, out: undefined };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) usage(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--sizes') opts.sizes = value().split(',').map((s) => Number(s.trim()));
+    else if (a === '--runs') opts.runs = Number(value());
+    else if (a === '--servers') opts.servers = value().split(',').map((s) => s.trim() as ServerName);
+    else if (a === '--timeout') opts.timeoutMs = Number(value()) * 1000;
+    else if (a === '--out') opts.out = value();
+    else usage(`unknown option ${a}`);
+  }
+  if (opts.sizes.some((n) => !Number.isInteger(n) || n < 1000)) usage('--sizes: integers >= 1000');
+  if (!Number.isInteger(opts.runs) || opts.runs < 1) usage('--runs: a positive integer');
+  if (opts.servers.some((s) => !(s in SERVER_TITLES))) usage('--servers: ours, courier, dovecot');
+  if (!(opts.timeoutMs > 0)) usage('--timeout: seconds');
+  return opts;
+}
+
+function usage(message: string): never {
+  process.stderr.write(`${message}\nusage: npm run bench -- [--sizes 10000,100000] [--runs 3] [--servers ours,courier,dovecot] [--timeout SECONDS] [--out FILE]\n`);
+  process.exit(2);
+}
+
+function commandFor(server: ServerName, maildir: string): string[] {
+  switch (server) {
+    case 'ours':
+      return process.env.IMAPD_BENCH_OURS
+        ? [...process.env.IMAPD_BENCH_OURS.split(' ').filter(Boolean), maildir]
+        : [process.execPath, path.join(REPO, 'dist/server/bin/imapd.js'), maildir];
+    case 'courier':
+      return ['/bin/bash', path.join(PEERS, 'courier-preauth.sh'), maildir];
+    case 'dovecot':
+      return ['/bin/bash', path.join(PEERS, 'dovecot-preauth.sh'), maildir];
+  }
+}
+
+// ---------- measurements ----------
+
+/** One measured figure of one run. `value` is seconds, MB/s, messages/s or MiB depending on the metric. */
+interface Sample {
+  value?: number;
+  error?: string;
+}
+
+interface Metric {
+  key: string;
+  label: string;
+  unit: 's' | 'MB/s' | 'msg/s' | 'MiB';
+  /** true when a bigger number is better */
+  higherIsBetter: boolean;
+}
+
+const METRICS: Metric[] = [
+  { key: 'select1', label: 'SELECT INBOX (first session, cold)', unit: 's', higherIsBetter: false },
+  { key: 'fetchEnv1', label: 'FETCH 1:* (UID FLAGS RFC822.SIZE ENVELOPE), first session', unit: 's', higherIsBetter: false },
+  { key: 'select2', label: 'SELECT INBOX (new session, warm)', unit: 's', higherIsBetter: false },
+  { key: 'fetchEnv2', label: 'FETCH 1:* (UID FLAGS RFC822.SIZE ENVELOPE), warm', unit: 's', higherIsBetter: false },
+  { key: 'bodystructure', label: 'FETCH 1:* BODYSTRUCTURE', unit: 's', higherIsBetter: false },
+  { key: 'searchText', label: `UID SEARCH TEXT "${SEARCH_WORD}"`, unit: 's', higherIsBetter: false },
+  { key: 'searchFrom', label: `UID SEARCH FROM "${TARGET_SENDER.name}"`, unit: 's', higherIsBetter: false },
+  { key: 'bodies', label: `UID FETCH ${BODY_FETCHES} spread UIDs BODY.PEEK[]`, unit: 'MB/s', higherIsBetter: true },
+  { key: 'store', label: `UID STORE ${STORE_RANGE} +FLAGS (\\Seen)`, unit: 's', higherIsBetter: false },
+  { key: 'append', label: `${APPENDS} x APPEND of ${APPEND_BYTES / 1024} KB (synchronizing literal)`, unit: 'msg/s', higherIsBetter: true },
+  { key: 'memory', label: 'peak memory of the server process (VmHWM)', unit: 'MiB', higherIsBetter: false },
+];
+
+type RunResult = Record<string, Sample>;
+
+/** What a run noticed about wrong answers (counts that do not match the corpus). */
+const notes = new Set<string>();
+
+function log(line: string): void {
+  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+}
+
+/** A 20 KB message with CRLF line ends, different for each index. */
+function appendMessage(i: number): Buffer {
+  const head = `From: Bench Appender <appender@example.org>\r\nTo: alice@example.com\r\nSubject: appended message ${i}\r\n` +
+    `Date: Mon, 1 Jul 2024 12:00:00 +0000\r\nMessage-ID: <append.${i}@example.org>\r\nMIME-Version: 1.0\r\n` +
+    `Content-Type: text/plain; charset=us-ascii\r\n\r\n`;
+  const line = `Appended body line of message ${i}, filler text to reach twenty kilobytes.`.padEnd(76, '.') + '\r\n';
+  let body = '';
+  while (head.length + body.length + line.length <= APPEND_BYTES) body += line;
+  body += 'x'.repeat(APPEND_BYTES - head.length - body.length - 2) + '\r\n';
+  return Buffer.from(head + body, 'latin1');
+}
+
+/** Picks `count` UIDs spread evenly over the list. */
+function spread(uids: number[], count: number): number[] {
+  if (uids.length <= count) return uids.slice();
+  const out: number[] = [];
+  for (let i = 0; i < count; i++) out.push(uids[Math.floor((i * uids.length) / count)]!);
+  return out;
+}
+
+/** Compresses sorted UIDs into an IMAP sequence set. */
+function uidSet(uids: number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < uids.length; ) {
+    let j = i;
+    while (j + 1 < uids.length && uids[j + 1] === uids[j]! + 1) j++;
+    parts.push(i === j ? `${uids[i]}` : `${uids[i]}:${uids[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+}
+
+const searchCount = (text: string): number => {
+  const m = /^\* SEARCH\b(.*)$/im.exec(text);
+  return m ? m[1]!.trim().split(/\s+/).filter(Boolean).length : 0;
+};
+
+class Session {
+  private constructor(readonly server: ServerName, readonly proc: ServerProcess, private readonly timeoutMs: number) {}
+
+  static async open(server: ServerName, maildir: string, logFile: string, timeoutMs: number): Promise<Session> {
+    const proc = spawnPreauth(commandFor(server, maildir), SERVER_TITLES[server], logFile);
+    const session = new Session(server, proc, timeoutMs);
+    // the peer scripts may chown a large tree before exec: allow that in the greeting wait
+    const greeting = await proc.client.greeting(timeoutMs);
+    if (!/^\* PREAUTH\b/i.test(greeting.text)) throw new Error(`${server}: unexpected greeting ${greeting.text.slice(0, 120)}`);
+    return session;
+  }
+
+  get client(): ImapClient {
+    return this.proc.client;
+  }
+
+  async run(command: string, onUntagged?: (text: string) => void): Promise<CommandResult> {
+    const r = await this.client.command(command, { timeoutMs: this.timeoutMs, onUntagged: onUntagged ? (resp) => onUntagged(resp.text) : undefined });
+    if (r.status !== 'OK') throw new Error(`${command.slice(0, 60)}: ${r.status} ${r.text.slice(0, 200)}`);
+    return r;
+  }
+
+  memoryMiB(): number | undefined {
+    const m = memoryOf(this.proc.pid);
+    return m ? m.hwmKiB / 1024 : undefined;
+  }
+
+  async close(): Promise<void> {
+    if (!this.client.isClosed) {
+      await this.client.command('LOGOUT', { timeoutMs: 10_000 }).catch(() => undefined);
+    }
+    await stopProcess(this.proc.child, 5000);
+  }
+}
+
+/** Runs every operation on one server and one fresh Maildir copy. */
+async function runOnce(server: ServerName, corpus: Corpus, runIndex: number, timeoutMs: number): Promise<RunResult> {
+  const result: RunResult = {};
+  const n = corpus.manifest.messages;
+  const workDir = path.join(BENCH_ROOT, 'work');
+  const maildir = path.join(workDir, `${server}-n${n}`);
+  const logFile = path.join(BENCH_ROOT, 'logs', `${server}-n${n}-run${runIndex + 1}.log`);
+  fs.mkdirSync(path.dirname(logFile), { recursive: true });
+  fs.writeFileSync(logFile, '');
+  log(`${server} n=${n} run ${runIndex + 1}: copying the corpus`);
+  freshCopy(corpus, maildir);
+  let peakMiB = 0;
+  const setError = (from: string, message: string): void => {
+    let on = false;
+    for (const m of METRICS) {
+      if (m.key === from) on = true;
+      if (on && m.key !== 'memory' && !result[m.key]) result[m.key] = { error: message };
+    }
+  };
+  const timed = async (key: string, session: Session, body: () => Promise<number>): Promise<boolean> => {
+    try {
+      const value = await body();
+      result[key] = { value };
+      log(`${server} n=${n} run ${runIndex + 1}: ${key} = ${value.toFixed(3)}`);
+      return true;
+    } catch (err) {
+      const message = err instanceof TimeoutError ? `timeout (${(timeoutMs / 1000).toFixed(0)} s)` : `failed: ${(err as Error).message.slice(0, 160)}`;
+      log(`${server} n=${n} run ${runIndex + 1}: ${key} ${message}`);
+      setError(key, message);
+      peakMiB = Math.max(peakMiB, session.memoryMiB() ?? 0);
+      return false;
+    }
+  };
+
+  const uids: number[] = [];
+  const collectUids = (text: string): void => {
+    const m = /^\* \d+ FETCH \(.*?\bUID (\d+)/.exec(text);
+    if (m) uids.push(Number(m[1]));
+  };
+  const checkFetchCount = (what: string, got: number): void => {
+    if (got !== n) notes.add(`${SERVER_TITLES[server]}: ${what} returned ${got} FETCH responses for ${n} messages`);
+  };
+
+  try {
+    // --- first session: cold SELECT and envelope listing ---
+    let session: Session | undefined;
+    try {
+      session = await Session.open(server, maildir, logFile, timeoutMs);
+    } catch (err) {
+      setError('select1', `failed to start: ${(err as Error).message.slice(0, 160)}`);
+      return result;
+    }
+    let ok = await timed('select1', session, async () => (await session!.run('SELECT INBOX')).ms / 1000);
+    if (ok) {
+      let count = 0;
+      ok = await timed('fetchEnv1', session, async () => {
+        const r = await session!.run('FETCH 1:* (UID FLAGS RFC822.SIZE ENVELOPE)', (t) => {
+          if (t.includes(' FETCH ')) count++;
+        });
+        return r.ms / 1000;
+      });
+      if (ok) checkFetchCount('FETCH envelope (first session)', count);
+    }
+    peakMiB = Math.max(peakMiB, session.memoryMiB() ?? 0);
+    await session.close();
+    if (!ok) {
+      setError('select2', 'skipped after an earlier failure');
+      return result;
+    }
+
+    // --- second session: warm ---
+    session = await Session.open(server, maildir, logFile, timeoutMs);
+    const s = session;
+    const steps: [string, () => Promise<number>][] = [
+      ['select2', async () => (await s.run('SELECT INBOX')).ms / 1000],
+      ['fetchEnv2', async () => {
+        const r = await s.run('FETCH 1:* (UID FLAGS RFC822.SIZE ENVELOPE)', collectUids);
+        checkFetchCount('FETCH envelope (warm)', uids.length);
+        return r.ms / 1000;
+      }],
+      ['bodystructure', async () => {
+        let count = 0;
+        const r = await s.run('FETCH 1:* BODYSTRUCTURE', (t) => {
+          if (t.includes(' FETCH ')) count++;
+        });
+        checkFetchCount('FETCH BODYSTRUCTURE', count);
+        return r.ms / 1000;
+      }],
+      ['searchText', async () => {
+        let hits = 0;
+        const r = await s.run(`UID SEARCH TEXT ${quote(SEARCH_WORD)}`, (t) => {
+          hits += searchCount(t);
+        });
+        const expected = corpus.manifest.markerHits[SEARCH_WORD];
+        if (hits !== expected) notes.add(`${SERVER_TITLES[server]}: UID SEARCH TEXT "${SEARCH_WORD}" found ${hits}, the corpus has ${expected} (n=${n})`);
+        return r.ms / 1000;
+      }],
+      ['searchFrom', async () => {
+        let hits = 0;
+        const r = await s.run(`UID SEARCH FROM ${quote(TARGET_SENDER.name)}`, (t) => {
+          hits += searchCount(t);
+        });
+        const expected = corpus.manifest.senderHits[TARGET_SENDER.name];
+        if (hits !== expected) notes.add(`${SERVER_TITLES[server]}: UID SEARCH FROM "${TARGET_SENDER.name}" found ${hits}, the corpus has ${expected} (n=${n})`);
+        return r.ms / 1000;
+      }],
+      ['bodies', async () => {
+        const chosen = spread(uids, BODY_FETCHES);
+        let bytes = 0;
+        let count = 0;
+        const r = await s.client.command(`UID FETCH ${uidSet(chosen)} (BODY.PEEK[])`, {
+          timeoutMs,
+          onUntagged: (resp) => {
+            bytes += resp.literalBytes;
+            count++;
+          },
+        });
+        if (r.status !== 'OK') throw new Error(`UID FETCH BODY.PEEK[]: ${r.status} ${r.text.slice(0, 200)}`);
+        if (count !== chosen.length) notes.add(`${SERVER_TITLES[server]}: UID FETCH of ${chosen.length} bodies returned ${count} responses`);
+        return bytes / 1e6 / (r.ms / 1000);
+      }],
+      ['store', async () => (await s.run(`UID STORE ${STORE_RANGE} +FLAGS (\\Seen)`)).ms / 1000],
+      ['append', async () => {
+        let total = 0;
+        for (let i = 0; i < APPENDS; i++) {
+          const r = await s.client.append('INBOX', '\\Seen', appendMessage(i), timeoutMs);
+          if (r.status !== 'OK') throw new Error(`APPEND: ${r.status} ${r.text.slice(0, 200)}`);
+          total += r.ms;
+        }
+        return APPENDS / (total / 1000);
+      }],
+    ];
+    for (const [key, body] of steps) {
+      if (!(await timed(key, s, body))) break;
+      peakMiB = Math.max(peakMiB, s.memoryMiB() ?? 0);
+    }
+    peakMiB = Math.max(peakMiB, s.memoryMiB() ?? 0);
+    await s.close();
+  } finally {
+    if (peakMiB > 0) result.memory = { value: peakMiB };
+    fs.rmSync(maildir, { recursive: true, force: true });
+  }
+  return result;
+}
+
+// ---------- report ----------
+
+function median(values: number[]): number {
+  const v = values.slice().sort((a, b) => a - b);
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
+}
+
+function format(value: number, unit: Metric['unit']): string {
+  if (unit === 's') return value < 1 ? `${(value * 1000).toFixed(value < 0.01 ? 2 : 0)} ms` : `${value.toFixed(2)} s`;
+  if (unit === 'MiB') return `${value.toFixed(1)} MiB`;
+  return `${value.toFixed(value < 10 ? 2 : 0)} ${unit}`;
+}
+
+/** The median of the successful runs, or the first error when no run succeeded. */
+function summarize(samples: Sample[] | undefined, metric: Metric): { text: string; value?: number } {
+  if (!samples || samples.length === 0) return { text: 'n/a' };
+  const ok = samples.filter((s) => s.value !== undefined).map((s) => s.value!);
+  if (ok.length === 0) return { text: samples.find((s) => s.error)?.error ?? 'n/a' };
+  const m = median(ok);
+  const failed = samples.length - ok.length;
+  return { text: format(m, metric.unit) + (failed ? ` (${failed} of ${samples.length} runs failed)` : ''), value: m };
+}
+
+function ratio(ours: number | undefined, other: number | undefined, metric: Metric): string {
+  if (ours === undefined || other === undefined || ours <= 0 || other <= 0) return '-';
+  const r = metric.higherIsBetter ? ours / other : other / ours;
+  return r >= 10 ? `${r.toFixed(0)}x` : `${r.toFixed(2)}x`;
+}
+
+function table(servers: ServerName[], results: Map<ServerName, RunResult[]>): string {
+  const cols: ServerName[] = ['ours', 'courier', 'dovecot'];
+  const lines = [
+    '| operation | ours | Courier | Dovecot | ours vs Dovecot | ours vs Courier |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const metric of METRICS) {
+    const cells = cols.map((c) => (servers.includes(c) ? summarize(results.get(c)?.map((r) => r[metric.key] ?? { error: 'not run' }), metric) : { text: 'not run' }));
+    const [ours, courier, dovecot] = cells as [{ text: string; value?: number }, { text: string; value?: number }, { text: string; value?: number }];
+    lines.push(`| ${metric.label} | ${ours.text} | ${courier.text} | ${dovecot.text} | ${ratio(ours.value, dovecot.value, metric)} | ${ratio(ours.value, courier.value, metric)} |`);
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  if (opts.servers.includes('ours') && !process.env.IMAPD_BENCH_OURS && !fs.existsSync(path.join(REPO, 'dist/server/bin/imapd.js'))) {
+    log('dist/server/bin/imapd.js is missing (run npm run build); "ours" will show as failed');
+  }
+  const started = new Date();
+  const sections: string[] = [];
+  for (const size of opts.sizes) {
+    const corpus = ensureCorpus(size, log);
+    const results = new Map<ServerName, RunResult[]>();
+    for (let run = 0; run < opts.runs; run++) {
+      // alternate the order run by run so that no server always goes first (page cache, CPU heat)
+      const order = opts.servers.map((_, i) => opts.servers[(i + run) % opts.servers.length]!);
+      for (const server of order) {
+        const r = await runOnce(server, corpus, run, opts.timeoutMs);
+        if (!results.has(server)) results.set(server, []);
+        results.get(server)!.push(r);
+      }
+    }
+    const m = corpus.manifest;
+    const section = [
+      `### ${size.toLocaleString('en-US')} messages (${(m.totalBytes / 1048576).toFixed(0)} MiB; ${m.markerHits[SEARCH_WORD]} contain "${SEARCH_WORD}", ${m.senderHits[TARGET_SENDER.name]} from ${TARGET_SENDER.name}); median of ${opts.runs} run(s)`,
+      '',
+      table(opts.servers, results),
+    ].join('\n');
+    sections.push(section);
+    process.stdout.write('\n' + section + '\n');
+  }
+  const header = [
+    `## IMAP benchmark, ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+    '',
+    `Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? '?'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}. ` +
+      `PREAUTH over stdin/stdout, a fresh copy of the Maildir per server and run, servers alternated run by run. ` +
+      `Times are from writing the command to reading its tagged reply. Ratios > 1 mean ours is faster (or smaller, for memory).`,
+    `Command: \`npm run bench -- --sizes ${opts.sizes.join(',')} --runs ${opts.runs} --servers ${opts.servers.join(',')}\``,
+  ].join('\n');
+  const noteText = notes.size ? '\n\nWrong answers seen:\n' + [...notes].map((n) => `- ${n}`).join('\n') : '';
+  const report = `${header}\n\n${sections.join('\n\n')}${noteText}\n`;
+  if (noteText) process.stdout.write(noteText + '\n');
+  const out = opts.out ?? path.join(HERE, 'results', `${started.toISOString().slice(0, 10)}-imap.md`);
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, report);
+  log(`written to ${path.relative(process.cwd(), out)}`);
+}
+
+await main();

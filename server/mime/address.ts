@@ -208,7 +208,7 @@ function parseMailbox(elem: Tok[], split: number): Address | null {
       after.some((t) => t.kind !== 'comment') ||
       rest.some((t) => t.kind === 'special' && t.text !== '.' && t.text !== '@') ||
       domainToks.some((t) => isSpecial(t, '@'));
-    const local = joinRaw(localToks);
+    const local = joinRaw(localToks.filter((t) => t.kind !== 'special' || t.text === '.'));
     const domain = joinRaw(domainToks);
     if (bad) return { name, adl, mailbox: local === '' ? MISSING_MAILBOX : local, host: SYNTAX_ERROR };
     if (local === '' && domain === '' && at < 0 && adl === null) {
@@ -228,7 +228,7 @@ function parseMailbox(elem: Tok[], split: number): Address | null {
   if (localToks.every((t) => t.kind === 'comment') && domainToks.length === 0) return null;
   const local = joinRaw(localToks.filter((t) => !(t.kind === 'special' && t.text !== '.')));
   const domain = joinRaw(domainToks.filter((t) => !(t.kind === 'special' && t.text !== '.')));
-  const stray = elem.some((t) => t.kind === 'special' && t.text !== '.' && t.text !== '@');
+  const stray = elem.some((t) => t.kind === 'special' && t.text !== '.' && t.text !== '@') || domainToks.some((t) => isSpecial(t, '@'));
   return {
     name: firstComment(elem),
     adl: null,

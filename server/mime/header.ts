@@ -73,7 +73,10 @@ export function scanHeader(
 
 /** Unfolded value of a field: line ends removed, leading and trailing whitespace trimmed. */
 export function fieldValue(raw: Buffer, field: HeaderField): string {
-  const s = raw.toString('latin1', field.valueStart, field.end);
+  let end = field.end;
+  if (end > field.valueStart && raw[end - 1] === LF) end--;
+  if (end > field.valueStart && raw[end - 1] === CR) end--;
+  const s = raw.toString('latin1', field.valueStart, end);
   return unfold(s).trim();
 }
 

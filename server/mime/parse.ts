@@ -313,7 +313,9 @@ function parseMultipartBody(ctx: Ctx, part: BodyPart, boundary: Buffer, digest: 
   const level = ctx.stack.length;
   ctx.stack.push(boundary);
   const children = part.parts!;
-  let stop: Delimiter | null = null;
+  // Content consumed so far: an enclosing delimiter's CRLF cannot reach back before it (with
+  // "--inner CRLF --outer" the CRLF is the inner delimiter line's).
+  let floor = part.bodyStart;
   try {
     let d = nextDelimiter(ctx, part.bodyStart); // skips the preamble
     for (;;) {
@@ -322,18 +324,19 @@ function parseMultipartBody(ctx: Ctx, part: BodyPart, boundary: Buffer, digest: 
         return null;
       }
       if (d.level < level) {
-        part.bodyEnd = endBefore(raw, d, part.bodyStart); // an outer boundary ends us
+        part.bodyEnd = endBefore(raw, d, floor); // an outer boundary ends us
         return d;
       }
       if (d.close || ctx.parts >= MAX_PARTS) {
         ctx.stack.pop();
         // The epilogue runs to the next outer delimiter.
-        stop = nextDelimiter(ctx, d.lineEnd);
-        part.bodyEnd = stop === null ? raw.length : endBefore(raw, stop, part.bodyStart);
+        const stop = nextDelimiter(ctx, d.lineEnd);
+        part.bodyEnd = stop === null ? raw.length : endBefore(raw, stop, d.lineStart);
         return stop;
       }
       const child = parseEntity(ctx, d.lineEnd, digest, depth + 1);
       children.push(child.part);
+      floor = Math.max(d.lineEnd, child.part.bodyEnd);
       d = child.stop;
     }
   } finally {

@@ -648,7 +648,11 @@ export function ensureCorpus(count: number, log: (line: string) => void = () => 
   fs.chmodSync(BENCH_ROOT, 0o755);
   const dir = path.join(cacheDir, `corpus-v${GENERATOR_VERSION}-n${count}`);
   const manifestFile = `${dir}.json`;
-  if (fs.existsSync(manifestFile) && fs.existsSync(path.join(dir, 'cur'))) {
+  // a server run on the cached copy by mistake leaves its metadata files beside cur/: start over then
+  const pristine = (): boolean =>
+    fs.readdirSync(dir).every((e) => ['cur', 'new', 'tmp', '.Sent', '.Trash', '.Archive'].includes(e)) &&
+    fs.readdirSync(path.join(dir, 'new')).length === 0;
+  if (fs.existsSync(manifestFile) && fs.existsSync(path.join(dir, 'cur')) && pristine()) {
     return { dir, manifest: JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as CorpusManifest };
   }
   const staging = `${dir}.partial-${process.pid}`;

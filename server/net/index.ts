@@ -1,0 +1,15 @@
+// The network front: TLS certificates and the IMAP listeners.
+export { ImapServer, BYE_TOO_MANY, BYE_TOO_MANY_FROM_ADDRESS } from './listener.js';
+export type {
+  ConnectionInfo,
+  ConnectionPhase,
+  ImapServerEvents,
+  ImapServerOptions,
+  ListenerInfo,
+  ListenerKind,
+  LogEvent,
+  RejectedConnection,
+  ServerSettings,
+} from './listener.js';
+export { TlsError, certificateFingerprint, createServerContext, loadTlsMaterial, GENERATED_CERT_FILE, GENERATED_KEY_FILE, TLS_DIR } from './tls.js';
+export type { LoadTlsOptions, TlsMaterial } from './tls.js';

@@ -243,6 +243,11 @@ test('BODY searches the decoded text parts; TEXT adds the header', async () => {
   assert.deepEqual(await run({ op: 'text', value: 'äpfel' }), [2]); // decoded header
   assert.deepEqual(await run({ op: 'text', value: 'hidden' }), [3]);
   assert.deepEqual(await run({ op: 'text', value: 'nowhere at all' }), []);
+  // TEXT also sees the MIME headers of parts and the header of an attached message; BODY does not
+  assert.deepEqual(await run({ op: 'text', value: 'inner subject' }), [4]);
+  assert.deepEqual(await run({ op: 'body', value: 'inner subject' }), []);
+  assert.deepEqual(await run({ op: 'text', value: 'content-type: message/rfc822' }), [4]);
+  assert.deepEqual(await run({ op: 'text', value: 'quoted-printable' }), [2]);
 });
 
 test('AND, OR, NOT and nesting', async () => {

@@ -422,7 +422,7 @@ class RawView {
     return this.body;
   }
 
-  /** The whole header, unfolded, encoded-words decoded, as "Name: value" lines (TEXT matches field names too, as in Courier and Dovecot). */
+  /** All headers, decoded, as "name: value" lines (TEXT matches field names too, as in Courier and Dovecot). */
   foldedHeader(): string {
     this.header ??= foldForSearch(decodedHeaderBlock(this.raw, this.structure));
     return this.header;
@@ -438,10 +438,22 @@ class RawView {
   }
 }
 
-/** Header fields of the message, unfolded and decoded (RFC 2047), one "name: value" per line. */
+/**
+ * Every header of the message, unfolded and decoded (RFC 2047), one "name: value" per line:
+ * the message header, the MIME headers of all parts and the headers of attached messages,
+ * which are part of the message body as RFC 3501 TEXT sees it (Dovecot and Courier match them too).
+ */
 function decodedHeaderBlock(raw: Buffer, body: BodyPart): string {
-  const { fields } = scanHeader(raw, body.headerStart, body.bodyStart);
-  return fields.map((field) => `${field.name}: ${decodeHeaderValue(fieldValue(raw, field))}`).join('\n');
+  const lines: string[] = [];
+  const stack: BodyPart[] = [body];
+  while (stack.length > 0) {
+    const part = stack.pop()!;
+    const { fields } = scanHeader(raw, part.headerStart, part.bodyStart);
+    for (const field of fields) lines.push(`${field.name}: ${decodeHeaderValue(fieldValue(raw, field))}`);
+    if (part.message) stack.push(part.message.body);
+    if (part.parts) for (let i = part.parts.length - 1; i >= 0; i--) stack.push(part.parts[i]);
+  }
+  return lines.join('\n');
 }
 
 // ---------------------------------------------------------------------------

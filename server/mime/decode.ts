@@ -9,7 +9,6 @@ const utf8 = new TextDecoder('utf-8', { fatal: false });
 
 /** 8-bit bytes (as a latin1 byte string) to text: UTF-8, with U+FFFD for invalid sequences. */
 function bytesToText(s: string): string {
-  // eslint-disable-next-line no-control-regex
   if (!/[\x80-\xff]/.test(s)) return s;
   return utf8.decode(Buffer.from(s, 'latin1'));
 }

@@ -203,8 +203,9 @@ interface Parsed {
 }
 
 /**
- * Parses the entity (MIME header + body) that starts at `start`. `defaultType` is
- * "message/rfc822" inside multipart/digest, else "text/plain" (RFC 2046 5.1.5).
+ * Parses the entity (MIME header + body) that starts at `start`. Without a Content-Type it is
+ * message/rfc822 when `digestChild` (a part of multipart/digest, RFC 2046 5.1.5), else
+ * text/plain (RFC 2045 5.2).
  */
 function parseEntity(ctx: Ctx, start: number, digestChild: boolean, depth: number): Parsed {
   const { raw } = ctx;

@@ -44,7 +44,7 @@ import { serialize } from '../../server/imap/protocol/writer.js';
 import { parseMessage } from '../../server/mime/parse.js';
 import { sectionBytes } from '../../server/mime/section.js';
 import type { BodyPart, MessageMeta } from '../../server/mime/types.js';
-import { bigMessage, corpus, type CorpusEntry } from './corpus.js';
+import { bigMessage, corpus, typicalMessage, type CorpusEntry } from './corpus.js';
 import { fetchItems, parseResponses, parseValue, type Tree } from './imap-parse.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -225,7 +225,7 @@ function parseSection(spec: string): { part: number[]; kind: '' | 'HEADER' | 'HE
 const reason = skipReason();
 
 test('differential against Dovecot: ENVELOPE, BODY, BODYSTRUCTURE, RFC822.SIZE, BODY[section]', { skip: reason, timeout: 120000 }, () => {
-  const entries = [...corpus(), { name: 'big-20MB', raw: bigMessage(20 * 1024 * 1024 * 3 / 4) }];
+  const entries = [...corpus(), { name: 'typical', raw: typicalMessage() }, { name: 'big-20MB', raw: bigMessage(20 * 1024 * 1024 * 3 / 4) }];
   const metas = entries.map((e) => parseMessage(e.raw));
   const results = runDovecot(entries, metas);
   const failures: string[] = [];

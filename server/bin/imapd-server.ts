@@ -1,0 +1,179 @@
+#!/usr/bin/env node
+// imapd-server: the IMAP server on the network. Reads Courier-style imapd / imapd-ssl
+// files from --config, keeps accounts and the TLS certificate in --data, listens on PORT
+// (STARTTLS) and SSLPORT (implicit TLS), and stops cleanly on SIGTERM or SIGINT.
+//
+// Exit codes: 0 stopped on a signal; 1 could not start (port taken, ...); 2 bad
+// configuration or usage (the message names file, line and setting).
+
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { AccountAuthenticator, AccountStore } from '../accounts/index.js';
+import { ConfigError, formatWarning, loadSettings, sessionSettingsFrom, settingsFromDocuments, type ConfigWarning } from '../config/index.js';
+import type { Logger } from '../imap/host.js';
+import { ImapServer, TlsError, loadTlsMaterial, type ListenerInfo, type TlsMaterial } from '../net/index.js';
+
+const USAGE = `Usage: imapd-server [--config DIR] --data DIR [--address A] [--port N] [--sslport N] [--verbose]
+
+  --config DIR   directory with Courier-style imapd and imapd-ssl files (missing files: defaults)
+  --data DIR     data directory: accounts.sqlite, tls/, and new accounts' mail
+                 (default: IMAPD_DATADIR from the configuration)
+  --address A    listen address, overriding ADDRESS (0 for all addresses)
+  --port N       IMAP port, overriding PORT
+  --sslport N    IMAP-over-TLS port, overriding SSLPORT
+  --verbose      also log debug lines
+`;
+
+class ExitError extends Error {
+  constructor(message: string, readonly code: number) {
+    super(message);
+  }
+}
+
+function stderrLogger(verbose: boolean): Logger {
+  return {
+    log(level, message, fields) {
+      if (level === 'debug' && !verbose) return;
+      const extra = fields
+        ? Object.entries(fields)
+            .filter(([, v]) => v !== undefined)
+            .map(([k, v]) => ` ${k}=${typeof v === 'string' && /[\s"]/.test(v) ? JSON.stringify(v) : v}`)
+            .join('')
+        : '';
+      process.stderr.write(`${new Date().toISOString()} ${level.toUpperCase()} ${message}${extra}\n`);
+    },
+  };
+}
+
+function printWarnings(warnings: ConfigWarning[]): void {
+  const ignored = warnings.filter((w) => w.kind === 'ignored');
+  for (const w of warnings.filter((x) => x.kind !== 'ignored')) process.stderr.write(`imapd-server: warning: ${formatWarning(w)}\n`);
+  if (ignored.length) {
+    process.stderr.write(`imapd-server: note: Courier settings with no effect here: ${ignored.map((w) => w.setting).join(', ')}\n`);
+  }
+}
+
+function describe(l: ListenerInfo): string {
+  const where = l.address === '::' || l.address === '0.0.0.0' ? `all addresses, port ${l.port}` : `${l.address.includes(':') ? `[${l.address}]` : l.address}:${l.port}`;
+  return `listening on ${where} (${l.kind === 'imaps' ? 'IMAP over TLS' : l.startTls ? 'IMAP with STARTTLS' : 'IMAP without TLS'})`;
+}
+
+async function main(): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        config: { type: 'string' },
+        data: { type: 'string' },
+        address: { type: 'string' },
+        port: { type: 'string' },
+        sslport: { type: 'string' },
+        verbose: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    throw new ExitError(`${(err as Error).message}\n\n${USAGE}`, 2);
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+
+  const overrides: Record<string, string> = {};
+  if (values.address !== undefined) overrides.ADDRESS = values.address;
+  if (values.port !== undefined) overrides.PORT = values.port;
+  if (values.sslport !== undefined) overrides.SSLPORT = values.sslport;
+  let loaded;
+  try {
+    loaded = values.config
+      ? await loadSettings({ configDir: resolve(values.config), overrides })
+      : settingsFromDocuments({ imapd: null, 'imapd-ssl': null }, process.cwd(), overrides);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ExitError(`configuration error: ${err.message}`, 2);
+    throw err;
+  }
+  const { settings, warnings } = loaded;
+  printWarnings(warnings);
+  const dataDir = values.data ? resolve(values.data) : settings.dataDir;
+  if (!dataDir) throw new ExitError(`no data directory: give --data DIR or set IMAPD_DATADIR\n\n${USAGE}`, 2);
+
+  const logger = stderrLogger(Boolean(values.verbose));
+  const accounts = AccountStore.open(dataDir);
+  if (accounts.list().length === 0) {
+    process.stderr.write(`imapd-server: note: no accounts yet; add one with: imapd-accounts --data ${dataDir} add USER\n`);
+  }
+
+  let tls: TlsMaterial | null = null;
+  if ((settings.sslStart && settings.sslPorts.length) || (settings.plainStart && settings.startTls)) {
+    try {
+      tls = await loadTlsMaterial({ certFile: settings.tlsCertFile, keyFile: settings.tlsPrivateKeyFile, dataDir });
+    } catch (err) {
+      accounts.close();
+      if (err instanceof TlsError) throw new ExitError(`TLS certificate: ${err.message}`, 2);
+      throw err;
+    }
+    const kind = { configured: 'configured', generated: 'self-signed, made now', reused: 'self-signed' }[tls.source];
+    process.stdout.write(`TLS certificate ${tls.certFile} (${kind}), valid until ${tls.validTo.toISOString().slice(0, 10)}\n`);
+    process.stdout.write(`SHA-256 fingerprint: ${tls.fingerprint256}\n`);
+    for (const w of tls.warnings) process.stderr.write(`imapd-server: note: TLS: ${w}\n`);
+  }
+
+  const authenticator = new AccountAuthenticator({
+    accounts,
+    logger,
+    maildirPath: settings.maildirPath,
+    mkhomedirSkel: settings.mkhomedirSkel,
+    useLocks: settings.useLocks,
+    keywords: settings.keywords !== 0,
+    watch: settings.enhancedIdle,
+    pollIntervalMs: settings.idleTimeout * 1000,
+    trashFolder: settings.trashFolder,
+  });
+  const server = ImapServer.fromSettings(settings, { authenticator, tls, logger, sessionSettings: sessionSettingsFrom(settings) });
+  let endpoints: ListenerInfo[];
+  try {
+    endpoints = await server.start();
+  } catch (err) {
+    accounts.close();
+    throw new ExitError((err as Error).message, 1);
+  }
+  if (endpoints.length === 0) {
+    accounts.close();
+    throw new ExitError('nothing to listen on (IMAPDSTART and IMAPDSSLSTART are both NO)', 2);
+  }
+  for (const l of endpoints) process.stdout.write(describe(l) + '\n');
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      process.stderr.write(`imapd-server: ${signal} again, exiting at once\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    process.stdout.write(`${signal}: stopping\n`);
+    server.stop().then(
+      () => {
+        accounts.close();
+        process.stdout.write('stopped\n');
+        process.exitCode = 0;
+        // Everything is closed; do not wait for stray timers or watchers.
+        setTimeout(() => process.exit(0), 1000).unref();
+      },
+      (err: unknown) => {
+        process.stderr.write(`imapd-server: error while stopping: ${(err as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+try {
+  await main();
+} catch (err) {
+  const code = err instanceof ExitError ? err.code : 1;
+  process.stderr.write(`imapd-server: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(code);
+}

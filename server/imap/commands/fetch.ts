@@ -142,6 +142,7 @@ function section(raw: Buffer, meta: MessageMeta, spec: SectionSpec): Buffer | nu
   return sectionBytes(raw, meta, spec);
 }
 
+/** A section that does not exist is sent as an empty string, as Courier and Dovecot do. */
 function literalOrNil(data: Buffer | null): ImapValue {
-  return data === null ? null : { literal: data };
+  return data === null ? '' : { literal: data };
 }

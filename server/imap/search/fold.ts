@@ -41,3 +41,15 @@ export function compareCodePoints(a: string, b: string): number {
   }
   return a.length - b.length;
 }
+
+const SURROGATE = /[\ud800-\udfff]/;
+
+function compareUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** compareCodePoints, or the faster native comparison when no key has an astral character
+ * (then UTF-16 order is code point order). */
+export function comparatorFor(keys: readonly string[]): (a: string, b: string) => number {
+  return keys.some((key) => SURROGATE.test(key)) ? compareCodePoints : compareUnits;
+}

@@ -4,8 +4,8 @@ import type { MessageInfo } from '../../backend/mailstore.js';
 import type { Address, MessageMeta } from '../../mime/types.js';
 import { decodeHeaderValue } from '../../mime/text.js';
 import { sentDate } from './dates.js';
-import { collationKey, compareCodePoints } from './fold.js';
-import { baseSubject } from './subject.js';
+import { collationKey, comparatorFor } from './fold.js';
+import { messageSubject } from './subject.js';
 
 export type SortKey = 'ARRIVAL' | 'CC' | 'DATE' | 'FROM' | 'SIZE' | 'SUBJECT' | 'TO' | 'DISPLAYFROM' | 'DISPLAYTO';
 
@@ -52,12 +52,14 @@ export function parseSortCriteria(words: readonly string[], display = true): Sor
  */
 export function sortMessages<M extends SortMessage>(messages: readonly M[], criteria: readonly SortCriterion[]): M[] {
   const keys = criteria.map((criterion) => messages.map((m) => sortValue(m, criterion.key)));
+  const compareStrings = keys.map((column) => (typeof column[0] === 'string' ? comparatorFor(column as string[]) : undefined));
   const order = messages.map((_, index) => index);
   order.sort((a, b) => {
     for (let c = 0; c < criteria.length; c++) {
       const x = keys[c][a];
       const y = keys[c][b];
-      const diff = typeof x === 'number' ? x - (y as number) : compareCodePoints(x, y as string);
+      const compare = compareStrings[c];
+      const diff = compare ? compare(x as string, y as string) : (x as number) - (y as number);
       if (diff !== 0) return criteria[c].reverse ? -diff : diff;
     }
     return messages[a].seq - messages[b].seq;
@@ -75,7 +77,7 @@ function sortValue(m: SortMessage, key: SortKey): number | string {
     case 'SIZE':
       return m.info.size;
     case 'SUBJECT':
-      return collationKey(baseSubject(m.meta.decoded.subject).base);
+      return messageSubject(m.meta).key;
     case 'FROM':
       return collationKey(firstMailbox(envelope.from));
     case 'TO':

@@ -1,5 +1,8 @@
 // "Base subject" of RFC 5256 section 2.1, used by SORT SUBJECT and both THREAD algorithms.
 
+import type { MessageMeta } from '../../mime/types.js';
+import { collationKey } from './fold.js';
+
 export interface BaseSubject {
   /** The base subject, case preserved (compare it through collationKey). */
   base: string;
@@ -14,6 +17,16 @@ const BLOB = /^\[[^[\]]*\] ?/;
 const REFWD_LEADER = /^(?:\[[^[\]]*\] ?)*(?:re|fwd?) ?(?:\[[^[\]]*\] ?)?:/i;
 const TRAILER = /(?: |\(fwd\))$/i;
 
+// Cheap character tests that let most subjects skip the regular expressions.
+function endsLikeTrailer(s: string): boolean {
+  return s.endsWith(' ') || s.endsWith(')');
+}
+
+function startsLikeLeader(s: string): boolean {
+  const c = s.charAt(0);
+  return c === '[' || c === 'r' || c === 'R' || c === 'f' || c === 'F';
+}
+
 /**
  * Extracts the base subject from a subject whose RFC 2047 encoded-words are already
  * decoded (MessageMeta.decoded.subject), following steps (1)-(7) of RFC 5256 section 2.1.
@@ -21,11 +34,12 @@ const TRAILER = /(?: |\(fwd\))$/i;
 export function baseSubject(decodedSubject: string): BaseSubject {
   let isReplyOrForward = false;
   // (1) Tabs and continuations to space, runs of spaces to one space.
-  let s = decodedSubject.replace(/\r?\n(?=[ \t])/g, '').replace(/[ \t\r\n]+/g, ' ');
+  let s = decodedSubject;
+  if (/[\t\r\n]| {2}/.test(s)) s = s.replace(/\r?\n(?=[ \t])/g, '').replace(/[ \t\r\n]+/g, ' ');
 
   for (;;) {
     // (2) Remove subj-trailer ("(fwd)" or WSP) at the end, as long as there is one.
-    for (let m = TRAILER.exec(s); m; m = TRAILER.exec(s)) {
+    for (let m = endsLikeTrailer(s) ? TRAILER.exec(s) : null; m; m = TRAILER.exec(s)) {
       if (m[0] !== ' ') isReplyOrForward = true;
       s = s.slice(0, s.length - m[0].length);
     }
@@ -38,7 +52,7 @@ export function baseSubject(decodedSubject: string): BaseSubject {
         if (s.startsWith(' ')) {
           s = s.slice(1);
         } else {
-          const m = REFWD_LEADER.exec(s);
+          const m = startsLikeLeader(s) ? REFWD_LEADER.exec(s) : null;
           if (!m) break;
           s = s.slice(m[0].length);
           isReplyOrForward = true;
@@ -46,7 +60,7 @@ export function baseSubject(decodedSubject: string): BaseSubject {
         changed = true;
       }
       // (4) A leading subj-blob, when something is left after it.
-      const blob = BLOB.exec(s);
+      const blob = s.startsWith('[') ? BLOB.exec(s) : null;
       if (blob && blob[0].length < s.length) {
         s = s.slice(blob[0].length);
         changed = true;
@@ -62,4 +76,16 @@ export function baseSubject(decodedSubject: string): BaseSubject {
     // (7)
     return { base: s, isReplyOrForward };
   }
+}
+
+export interface MessageSubject extends BaseSubject {
+  /** collationKey(base): what SORT and THREAD compare. */
+  key: string;
+}
+
+/** The base subject of a message's decoded Subject:, with its collation key. Not cached:
+ * a WeakMap over 100,000 metas costs more in garbage collection than the extraction. */
+export function messageSubject(meta: MessageMeta): MessageSubject {
+  const extracted = baseSubject(meta.decoded.subject);
+  return { base: extracted.base, isReplyOrForward: extracted.isReplyOrForward, key: collationKey(extracted.base) };
 }

@@ -6,8 +6,8 @@
 import type { MessageInfo } from '../../backend/mailstore.js';
 import type { MessageMeta } from '../../mime/types.js';
 import { sentDate } from './dates.js';
-import { collationKey, compareCodePoints } from './fold.js';
-import { baseSubject } from './subject.js';
+import { comparatorFor } from './fold.js';
+import { messageSubject } from './subject.js';
 
 export type ThreadAlgorithm = 'ORDEREDSUBJECT' | 'REFERENCES';
 
@@ -87,11 +87,12 @@ function compareDated(a: Dated, b: Dated): number {
 function orderedSubject(messages: readonly ThreadMessage[], use: 'seq' | 'uid'): ThreadNode[] {
   const entries = messages.map((m) => ({
     message: m,
-    subject: collationKey(baseSubject(m.meta.decoded.subject).base),
+    subject: messageSubject(m.meta).key,
     date: sentDate(m),
     seq: m.seq,
   }));
-  entries.sort((a, b) => compareCodePoints(a.subject, b.subject) || compareDated(a, b));
+  const compareSubjects = comparatorFor(entries.map((e) => e.subject));
+  entries.sort((a, b) => compareSubjects(a.subject, b.subject) || compareDated(a, b));
 
   const threads: { root: ThreadNode; first: Dated }[] = [];
   let current: ThreadNode | undefined;
@@ -116,7 +117,7 @@ function orderedSubject(messages: readonly ThreadMessage[], use: 'seq' | 'uid'):
 class Container {
   message?: ThreadMessage;
   parent?: Container;
-  readonly children = new Set<Container>();
+  readonly children: Container[] = [];
   /** Sent date and seq used for ordering: the message's own, or a dummy's first child's. */
   sortKey?: Dated;
   /** Base subject (collation key) and reply/forward flag of a real message. */
@@ -124,21 +125,29 @@ class Container {
 
   /** Would making `this` the parent of `child` create a loop (is `this` child or below it)? */
   wouldLoop(child: Container): boolean {
+    if (child.children.length === 0) return this === child; // nothing below child to loop through
     for (let c: Container | undefined = this; c; c = c.parent) if (c === child) return true;
     return false;
   }
 
   link(child: Container): void {
     child.parent = this;
-    this.children.add(child);
+    this.children.push(child);
   }
 
   unlinkFromParent(): void {
     if (this.parent) {
-      this.parent.children.delete(this);
+      const siblings = this.parent.children;
+      siblings.splice(siblings.indexOf(this), 1);
       this.parent = undefined;
     }
   }
+}
+
+/** "local@domain": RFC 5322 msg-id content, id-left "@" id-right. */
+function isMessageIdContent(id: string): boolean {
+  const at = id.indexOf('@');
+  return at > 0 && at < id.length - 1;
 }
 
 /** Message IDs (without the angle brackets) found in a header value, in order.
@@ -148,9 +157,22 @@ export function extractMessageIds(value: string | null): string[] {
   const ids: string[] = [];
   for (const match of value.matchAll(/<([^<>]*)>/g)) {
     const id = match[1].replace(/[ \t\r\n]+/g, '');
-    if (/^[^@]+@[^@]+$/.test(id)) ids.push(id);
+    if (isMessageIdContent(id)) ids.push(id);
   }
   return ids;
+}
+
+/**
+ * The first valid Message ID of a header value or of one MessageMeta.references entry.
+ * "<id>" alone (the common case) is taken apart without a regular expression; bare ids are
+ * accepted only from references (the MIME parser may hand them over without brackets).
+ */
+function firstMessageId(value: string, allowBare: boolean): string | undefined {
+  let id: string | undefined;
+  if (value.startsWith('<') && value.endsWith('>')) id = value.slice(1, -1);
+  else if (allowBare) id = value;
+  if (id === undefined || /[\s<>]/.test(id)) return extractMessageIds(value)[0];
+  return isMessageIdContent(id) ? id : undefined;
 }
 
 function referencesOf(meta: MessageMeta): string[] {
@@ -158,12 +180,8 @@ function referencesOf(meta: MessageMeta): string[] {
   // of In-Reply-To.
   const refs: string[] = [];
   for (const entry of meta.references) {
-    const ids = extractMessageIds(entry);
-    if (ids.length > 0) refs.push(...ids);
-    else {
-      const bare = entry.replace(/[ \t\r\n<>]+/g, '');
-      if (/^[^@]+@[^@]+$/.test(bare)) refs.push(bare);
-    }
+    const id = firstMessageId(entry, true);
+    if (id !== undefined) refs.push(id);
   }
   if (refs.length > 0) return refs;
   return extractMessageIds(meta.envelope.inReplyTo).slice(0, 1);
@@ -183,7 +201,7 @@ function references(messages: readonly ThreadMessage[], use: 'seq' | 'uid'): Thr
   // (1) Link messages to their parents, in sequence number order.
   const all: Container[] = [];
   for (const m of messages) {
-    const id = extractMessageIds(m.meta.envelope.messageId)[0];
+    const id = m.meta.envelope.messageId === null ? undefined : firstMessageId(m.meta.envelope.messageId.trim(), false);
     // No valid Message-ID, or one already used by a lower sequence number: a unique
     // container not in the table, so nothing can refer to this message.
     let own: Container;
@@ -191,8 +209,7 @@ function references(messages: readonly ThreadMessage[], use: 'seq' | 'uid'): Thr
     if (id !== undefined && (!existing || !existing.message)) own = containerFor(id);
     else own = new Container();
     own.message = m;
-    const subject = baseSubject(m.meta.decoded.subject);
-    own.subject = { key: collationKey(subject.base), isReplyOrForward: subject.isReplyOrForward };
+    own.subject = messageSubject(m.meta);
     own.sortKey = { date: sentDate(m), seq: m.seq };
     all.push(own);
 
@@ -200,9 +217,10 @@ function references(messages: readonly ThreadMessage[], use: 'seq' | 'uid'): Thr
     // (1.A) Chain the references: each is the parent of the next, unless the child already
     // has a parent (the header may be truncated) or the link would make a loop.
     for (let i = 0; i + 1 < refs.length; i++) {
-      const parent = containerFor(refs[i]);
       const child = containerFor(refs[i + 1]);
-      if (!child.parent && !parent.wouldLoop(child)) parent.link(child);
+      if (child.parent) continue; // (a dummy for refs[i] alone would be pruned in step 3 anyway)
+      const parent = containerFor(refs[i]);
+      if (!parent.wouldLoop(child)) parent.link(child);
     }
     // (1.B) The last reference is the parent of this message, replacing any parent 1.A gave.
     own.unlinkFromParent();
@@ -239,10 +257,8 @@ function compareContainers(a: Container, b: Container): number {
 
 /** Sorts a container's children and, for a dummy, takes the first child's sort key. */
 function sortChildren(c: Container): void {
-  const sorted = [...c.children].sort(compareContainers);
-  c.children.clear();
-  for (const child of sorted) c.children.add(child);
-  if (!c.message) c.sortKey = sorted[0].sortKey;
+  c.children.sort(compareContainers);
+  if (!c.message) c.sortKey = c.children[0].sortKey;
 }
 
 /**
@@ -256,14 +272,14 @@ function pruneDummies(roots: Container[]): Container[] {
     const parent = c.parent;
     if (c.message || !parent) continue;
     // A dummy below the top level: splice its children into its parent.
-    parent.children.delete(c);
+    c.unlinkFromParent();
     for (const child of c.children) parent.link(child);
-    c.children.clear();
+    c.children.length = 0;
   }
   const result: Container[] = [];
   for (const c of roots) {
-    if (c.message || c.children.size > 1) result.push(c);
-    else if (c.children.size === 1) {
+    if (c.message || c.children.length > 1) result.push(c);
+    else if (c.children.length === 1) {
       const [only] = c.children;
       only.parent = undefined;
       result.push(only);
@@ -272,22 +288,18 @@ function pruneDummies(roots: Container[]): Container[] {
   return result;
 }
 
-/** Containers below the given ones (not the given ones themselves), children before parents. */
+/** Containers below the given ones (not the given ones themselves), every one before its
+ * ancestors (a pre-order walk, reversed). */
 function walkPostOrder(roots: readonly Container[]): Container[] {
   const out: Container[] = [];
-  const stack: { c: Container; expanded: boolean }[] = [];
-  for (const r of roots) for (const child of r.children) stack.push({ c: child, expanded: false });
+  const stack: Container[] = [];
+  for (const r of roots) stack.push(...r.children);
   while (stack.length > 0) {
-    const top = stack[stack.length - 1];
-    if (top.expanded) {
-      stack.pop();
-      out.push(top.c);
-    } else {
-      top.expanded = true;
-      for (const child of top.c.children) stack.push({ c: child, expanded: false });
-    }
+    const c = stack.pop()!;
+    out.push(c);
+    for (const child of c.children) stack.push(child);
   }
-  return out;
+  return out.reverse();
 }
 
 /** The subject of a top-level thread: its message's, or a dummy's first child's (step 5.B.i). */
@@ -323,7 +335,7 @@ function groupBySubject(roots: Container[]): Container[] {
     removed.add(c);
     if (!held.message && !c.message) {
       for (const child of c.children) held.link(child);
-      c.children.clear();
+      c.children.length = 0;
     } else if (!held.message) {
       held.link(c);
     } else if (c.message && subject.isReplyOrForward && !held.subject!.isReplyOrForward) {
@@ -344,20 +356,23 @@ function groupBySubject(roots: Container[]): Container[] {
 /** Step (6): sort the children of every container, deepest levels first. */
 function sortAllSiblings(roots: readonly Container[]): void {
   const below = walkPostOrder(roots);
-  for (const c of below) if (c.children.size > 1) sortChildren(c);
-  for (const r of roots) if (r.children.size > 0) sortChildren(r);
+  for (const c of below) if (c.children.length > 1) sortChildren(c);
+  for (const r of roots) if (r.children.length > 0) sortChildren(r);
 }
 
 function toNodes(roots: readonly Container[], use: 'seq' | 'uid'): ThreadNode[] {
   const makeNode = (c: Container): ThreadNode => ({ id: c.message ? c.message[use] : null, children: [] });
   const result = roots.map(makeNode);
-  const stack: [Container, ThreadNode][] = roots.map((c, i) => [c, result[i]]);
-  while (stack.length > 0) {
-    const [c, node] = stack.pop()!;
+  const containers = [...roots];
+  const nodes = [...result];
+  while (containers.length > 0) {
+    const c = containers.pop()!;
+    const node = nodes.pop()!;
     for (const child of c.children) {
       const childNode = makeNode(child);
       node.children.push(childNode);
-      stack.push([child, childNode]);
+      containers.push(child);
+      nodes.push(childNode);
     }
   }
   return result;

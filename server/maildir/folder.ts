@@ -28,12 +28,12 @@ import type { MessageMeta } from '../mime/types.js';
 import { baseOf, formatFileName, lettersFor, newBaseName, parseFileName, systemFlag, systemFlagsFromLetters } from './filenames.js';
 import { errorCode, isDirectory, listDir, mapLimit } from './fsutil.js';
 import { InfoCache, type StoredInfo } from './infocache.js';
-import { KEYWORD_DIR, readKeywords, sameKeywords, writeKeywordUpdate } from './keywords.js';
+import { KEYWORD_DIR, keywordMemory, readKeywords, sameKeywords, writeKeywordUpdate } from './keywords.js';
 import { folderMutex, withCourierLock } from './lock.js';
 import { MetaCache } from './metacache.js';
 import { canonicalFolderName, folderDirectory } from './names.js';
 import type { MaildirQuota } from './quota.js';
-import { assignUids, type ScanMemory, scanFolder } from './scan.js';
+import { assignUids, type ScanMemory, type ScannedMessage, scanFolder } from './scan.js';
 import { UIDDB_FILE } from './uiddb.js';
 
 /** Settings shared by the folders of one store (see MaildirStoreOptions for their meaning). */
@@ -63,9 +63,24 @@ interface Entry {
   info: MessageInfo;
 }
 
+/** A message this process has just put into a folder, with its new UID. */
+export interface Arrival {
+  uid: number;
+  base: string;
+  /** Name in cur/. */
+  fileName: string;
+  keywords: string[];
+  stored: StoredInfo;
+}
+
+/** Shared by messages without keywords (compared by reference in the usual case). */
+const NO_KEYWORDS: string[] = [];
+
 /** Parallel file operations per call: enough to hide latency, few enough for small machines. */
 const IO_PARALLEL = 16;
 const WATCH_DEBOUNCE_MS = 5;
+const BURST_PAUSE_MS = 30;
+const BURST_MAX_DELAY_MS = 500;
 const INFO_SAVE_DELAY_MS = 1000;
 
 const cores = new Map<string, FolderCore>();
@@ -122,6 +137,9 @@ export class FolderCore {
   private readonly handles = new Set<FolderHandle>();
   /** What the last scan read; writers of this folder (APPEND, COPY) keep it current. */
   readonly scanMemory: ScanMemory = {};
+  private readonly keywordMemory = keywordMemory();
+  /** Directory stamps seen by the last scan, when they can be trusted to change with the next change. */
+  private stamps: string | undefined;
   readonly infoCache: InfoCache;
   private readonly metaCache: MetaCache;
   private readonly metaInFlight = new Map<string, Promise<MessageMeta>>();
@@ -131,6 +149,7 @@ export class FolderCore {
   private keywordWatcher: FSWatcher | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
+  private lastLocalChange = 0;
   private infoSaveTimer: NodeJS.Timeout | undefined;
   private disposeTimer: NodeJS.Timeout | undefined;
 
@@ -154,19 +173,24 @@ export class FolderCore {
   /** Brings the state up to date with the disk and tells the sessions (call inside exclusive()). */
   async syncLocked(options: SyncOptions): Promise<void> {
     if (this.gone) return;
-    if (!(await isDirectory(path.join(this.dir, 'cur')))) {
+    const started = Date.now();
+    const stamps = await folderStamps(this.dir);
+    if (stamps === null) {
       this.markGone();
       return;
     }
+    // Nothing changed since a scan that saw settled directories: nothing to do.
+    if (this.stamps === stamps && !(options.claimNew && this.unclaimed.length)) return;
     if (!this.initialized) await purgeTmp(this.dir);
     await this.infoCache.load();
     const { scan, keywords } = await withCourierLock(this.dir, this.context.useLocks, async () => {
       const scan = await scanFolder(this.dir, options, this.scanMemory);
-      const bases = new Set(scan.messages.map((m) => baseOf(m.fileName)));
-      const keywords = this.context.keywords ? await readKeywords(this.dir, bases) : new Map<string, string[]>();
+      const bases = new Set(scan.messages.map((m) => m.base));
+      const keywords = this.context.keywords ? await readKeywords(this.dir, bases, this.keywordMemory) : new Map<string, string[]>();
       return { scan, keywords };
     });
     this.unclaimed = scan.unclaimed;
+    this.stamps = settled(stamps, started) ? stamps : undefined;
 
     if (this.initialized && scan.uidValidity !== this.uidValidity) {
       this.markGone();
@@ -175,36 +199,35 @@ export class FolderCore {
 
     const present = new Set<number>();
     const changedFlags: Entry[] = [];
-    const newcomers: { uid: number; fileName: string; fresh: boolean }[] = [];
+    const newcomers: ScannedMessage[] = [];
     for (const message of scan.messages) {
       present.add(message.uid);
       const entry = this.entries.get(message.uid);
-      const base = baseOf(message.fileName);
       if (!entry) {
         newcomers.push(message);
         continue;
       }
-      if (entry.base !== base) {
+      const messageKeywords = keywords.get(message.base) ?? NO_KEYWORDS;
+      if (entry.fileName === message.fileName && entry.keywords === messageKeywords) continue; // the usual case
+      if (entry.base !== message.base) {
         // The same UID now names another file: the database was replaced behind our back.
         this.markGone();
         return;
       }
       const letters = parseFileName(message.fileName).letters;
-      const messageKeywords = keywords.get(base) ?? [];
+      const flagsChanged = !sameSystemFlags(entry.letters, letters) || !sameKeywords(entry.keywords, messageKeywords);
       entry.fileName = message.fileName;
-      if (!sameSystemFlags(entry.letters, letters) || !sameKeywords(entry.keywords, messageKeywords)) {
-        entry.letters = letters;
-        entry.keywords = messageKeywords;
+      entry.letters = letters;
+      entry.keywords = messageKeywords;
+      if (flagsChanged) {
         entry.info = { ...entry.info, flags: flagSet(letters, messageKeywords) };
         changedFlags.push(entry);
-      } else {
-        entry.letters = letters;
       }
     }
-    const expunged = this.sortedUids.filter((uid) => !present.has(uid));
+    const expunged = present.size === this.entries.size ? [] : this.sortedUids.filter((uid) => !present.has(uid));
 
     const measured = await mapLimit(newcomers, IO_PARALLEL, async (message) => {
-      const base = baseOf(message.fileName);
+      const base = message.base;
       try {
         return { message, base, stored: await this.infoCache.measure(base, path.join(this.dir, 'cur', message.fileName)) };
       } catch (error) {
@@ -220,7 +243,7 @@ export class FolderCore {
       if (!item) continue;
       const { message, base, stored } = item;
       const letters = parseFileName(message.fileName).letters;
-      const messageKeywords = keywords.get(base) ?? [];
+      const messageKeywords = keywords.get(base) ?? NO_KEYWORDS;
       const entry: Entry = {
         uid: message.uid,
         base,
@@ -234,7 +257,7 @@ export class FolderCore {
       added.push({ entry, recent: this.initialized && (message.fresh || this.arrivals.delete(base)) });
     }
     added.sort((a, b) => a.entry.uid - b.entry.uid);
-    this.sortedUids = [...this.entries.keys()].sort((a, b) => a - b);
+    if (expunged.length || added.length) this.sortedUids = [...this.entries.keys()].sort((a, b) => a - b);
     this.uidValidity = scan.uidValidity;
     this.uidNext = scan.uidNext;
     if (expunged.length || added.length || changedFlags.length) this.messageList = undefined;
@@ -255,10 +278,55 @@ export class FolderCore {
     return this.exclusive(() => this.syncLocked({ claimNew: true, claimant }));
   }
 
-  /** This process put messages into the folder: make them known, recent for the first session. */
-  async arrived(bases: readonly string[]): Promise<void> {
-    for (const base of bases) this.arrivals.add(base);
-    await this.exclusive(() => this.syncLocked({ claimNew: false }));
+  /**
+   * This process put messages into the folder (APPEND, COPY, MOVE): make them known,
+   * recent for the first session. When their UIDs follow ours directly they are added
+   * as they are; otherwise (another process numbered messages meanwhile) by a scan,
+   * so that sessions always learn of UIDs in ascending order.
+   */
+  async arrived(uidValidity: number, arrivals: readonly Arrival[]): Promise<void> {
+    this.lastLocalChange = Date.now();
+    await this.exclusive(async () => {
+      if (!this.initialized || this.gone) return; // the first scan will find them
+      const sorted = [...arrivals].sort((a, b) => a.uid - b.uid);
+      const contiguous = uidValidity === this.uidValidity && sorted.every((a, i) => a.uid === this.uidNext + i);
+      if (!contiguous) {
+        for (const arrival of arrivals) this.arrivals.add(arrival.base);
+        await this.syncLocked({ claimNew: false });
+        return;
+      }
+      const added: { entry: Entry; recent: boolean }[] = [];
+      for (const arrival of sorted) {
+        this.infoCache.remember(arrival.base, arrival.stored);
+        const entry: Entry = {
+          uid: arrival.uid,
+          base: arrival.base,
+          fileName: arrival.fileName,
+          letters: parseFileName(arrival.fileName).letters,
+          keywords: arrival.keywords,
+          fileSize: arrival.stored.fileSize,
+          info: {
+            uid: arrival.uid,
+            flags: flagSet(parseFileName(arrival.fileName).letters, arrival.keywords),
+            size: arrival.stored.size,
+            internalDate: arrival.stored.internalDate,
+          },
+        };
+        this.entries.set(entry.uid, entry);
+        this.sortedUids.push(entry.uid);
+        added.push({ entry, recent: true });
+      }
+      if (!added.length) return;
+      this.uidNext = sorted[sorted.length - 1].uid + 1;
+      this.messageList = undefined;
+      this.scheduleInfoSave();
+      this.emitAdded(added, undefined);
+    });
+  }
+
+  /** Something of ours changed the folder: its watcher events can wait for the burst to end. */
+  noteLocalChange(): void {
+    this.lastLocalChange = Date.now();
   }
 
   // ---------------------------------------------------------------------------
@@ -404,12 +472,24 @@ export class FolderCore {
     return this.watchers.length > 0;
   }
 
+  /**
+   * A watcher event: look at the folder soon. While this process itself keeps changing
+   * the folder (a burst of APPENDs or STOREs), the look waits for a pause, at most
+   * BURST_MAX_DELAY_MS, instead of rescanning after every write of ours.
+   */
   private scheduleSync(): void {
     if (this.syncTimer || this.gone || !this.handles.size) return;
-    this.syncTimer = setTimeout(() => {
+    const firstEvent = Date.now();
+    const fire = (): void => {
+      const now = Date.now();
+      if (now - this.lastLocalChange < BURST_PAUSE_MS && now - firstEvent < BURST_MAX_DELAY_MS) {
+        this.syncTimer = setTimeout(fire, BURST_PAUSE_MS);
+        return;
+      }
       this.syncTimer = undefined;
       this.refresh().catch((error: unknown) => this.context.logger?.log('error', 'folder refresh failed', { folder: this.name, error: String(error) }));
-    }, WATCH_DEBOUNCE_MS);
+    };
+    this.syncTimer = setTimeout(fire, WATCH_DEBOUNCE_MS);
   }
 
   private scheduleInfoSave(): void {
@@ -496,6 +576,7 @@ export class FolderCore {
   }
 
   async storeFlags(uids: readonly number[], operation: FlagOperation, flags: readonly string[]): Promise<void> {
+    this.noteLocalChange();
     const wanted = splitFlags(flags, this.context.keywords);
     const changed = await this.exclusive(async () => {
       const spelling = this.keywordSpellings();
@@ -541,6 +622,7 @@ export class FolderCore {
   }
 
   async expunge(uids: readonly number[]): Promise<number[]> {
+    this.noteLocalChange();
     return this.exclusive(async () => {
       const removed: number[] = [];
       const gone = new Set<string>();
@@ -578,7 +660,7 @@ export class FolderCore {
     }
 
     // Keywords go first: a reader that sees the message also sees its keywords.
-    const transfer = async (): Promise<{ result: CopyResult; moved: Entry[]; bases: string[] }> => {
+    const transfer = async (): Promise<{ result: CopyResult; moved: Entry[]; arrivals: Arrival[] }> => {
       const staged = await mapLimit(selected, IO_PARALLEL, async (entry) => {
         const base = newBaseName(entry.fileSize, entry.info.size);
         if (entry.keywords.length && this.context.keywords) await writeKeywordUpdate(target.dir, base, entry.keywords);
@@ -596,9 +678,15 @@ export class FolderCore {
         }
         return assignUids(target.dir, done.map((s) => s.base), targetCore?.scanMemory ?? {});
       });
-      for (const s of done) targetCore?.infoCache.remember(s.base, storedInfo(s.entry));
       const mapping = done.map((s, i): [number, number] => [s.entry.uid, assigned.uids[i]]);
-      return { result: { uidValidity: assigned.uidValidity, mapping }, moved: done.map((s) => s.entry), bases: done.map((s) => s.base) };
+      const arrivals = done.map((s, i): Arrival => ({
+        uid: assigned.uids[i],
+        base: s.base,
+        fileName: s.targetName,
+        keywords: this.context.keywords ? s.entry.keywords : NO_KEYWORDS,
+        stored: storedInfo(s.entry),
+      }));
+      return { result: { uidValidity: assigned.uidValidity, mapping }, moved: done.map((s) => s.entry), arrivals };
     };
 
     let outcome: Awaited<ReturnType<typeof transfer>>;
@@ -618,7 +706,7 @@ export class FolderCore {
       outcome = await folderMutex.run(target.dir, transfer);
       await this.context.quota.add(target.dir, outcome.moved.reduce((sum, e) => sum + e.fileSize, 0), outcome.moved.length);
     }
-    await existingCore(target.dir)?.arrived(outcome.bases);
+    await existingCore(target.dir)?.arrived(outcome.result.uidValidity, outcome.arrivals);
     return outcome.result;
   }
 
@@ -837,4 +925,39 @@ async function purgeTmp(folderDir: string): Promise<void> {
       // gone already, or not ours to remove
     }
   });
+}
+
+/** Past this age (ms) a directory mtime can be trusted to change with the next change (clock ticks are coarse). */
+const SETTLED_MS = 1000;
+
+/**
+ * What decides whether a folder changed: cur/, new/, courierimapkeywords/ (mtime of the
+ * directory: every change is a rename, a link or an unlink in it) and courierimapuiddb
+ * (replaced by rename: a new inode). Null when the folder is gone.
+ */
+async function folderStamps(dir: string): Promise<string | null> {
+  const stamp = async (file: string): Promise<string> => {
+    try {
+      const s = await fs.stat(file);
+      return `${s.ino}/${s.mtimeMs}/${s.size}`;
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return '-';
+      throw error;
+    }
+  };
+  const [cur, fresh, uiddb, keywords] = await Promise.all(
+    ['cur', 'new', UIDDB_FILE, KEYWORD_DIR].map((name) => stamp(path.join(dir, name))),
+  );
+  if (cur === '-') return null;
+  return [cur, fresh, uiddb, keywords].join(' ');
+}
+
+/** All the mtimes in the stamps are older than SETTLED_MS before `time`. */
+function settled(stamps: string, time: number): boolean {
+  for (const part of stamps.split(' ')) {
+    if (part === '-') continue;
+    const mtimeMs = Number(part.split('/')[1]);
+    if (!(time - mtimeMs > SETTLED_MS)) return false;
+  }
+  return true;
 }

@@ -76,14 +76,57 @@ interface PendingUpdates {
 }
 
 /**
+ * What a reader remembers between reads. Every change to the directory is a rename
+ * or an unlink, so an unchanged directory mtime means unchanged content, provided the
+ * mtime was already in the past when we read (clock ticks are coarse).
+ */
+export interface KeywordMemory {
+  dirStamp?: { ino: number; mtimeMs: number };
+  result?: KeywordMap;
+  /** Update files read before, by name, checked by inode, size and mtime. */
+  updates: Map<string, { ino: number; size: number; mtimeMs: number; keywords: string[] }>;
+}
+
+export function keywordMemory(): KeywordMemory {
+  return { updates: new Map() };
+}
+
+/** Past this age (ms) a directory mtime can be trusted to change with the next change. */
+const SETTLED_MS = 1000;
+
+/**
  * Reads the keywords of the messages `bases` (the folder's current messages), merges
  * pending updates into :list and tidies up, as Courier's reader does.
  */
-export async function readKeywords(folderDir: string, bases: ReadonlySet<string>, now = Date.now()): Promise<KeywordMap> {
+export async function readKeywords(
+  folderDir: string,
+  bases: ReadonlySet<string>,
+  memory: KeywordMemory = keywordMemory(),
+  now = Date.now(),
+): Promise<KeywordMap> {
   const dir = path.join(folderDir, KEYWORD_DIR);
+  let stat;
+  try {
+    stat = await fs.stat(dir);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return new Map();
+    throw error;
+  }
+  const stamp = memory.dirStamp;
+  if (memory.result && stamp && stamp.ino === stat.ino && stamp.mtimeMs === stat.mtimeMs) {
+    const result: KeywordMap = new Map();
+    for (const [base, keywords] of memory.result) if (bases.has(base)) result.set(base, keywords);
+    return result;
+  }
   for (let attempt = 0; ; attempt++) {
     try {
-      return await readOnce(folderDir, dir, bases, now);
+      const result = await readOnce(folderDir, dir, bases, now, memory);
+      // Cache only when nothing touched the directory just before or during the read.
+      const after = await fs.stat(dir);
+      const settled = after.mtimeMs === stat.mtimeMs && now - stat.mtimeMs > SETTLED_MS;
+      memory.dirStamp = settled ? { ino: after.ino, mtimeMs: after.mtimeMs } : undefined;
+      memory.result = settled ? result : undefined;
+      return result;
     } catch (error) {
       // An update file vanished between readdir and open: another reader merged it. Retry.
       if (errorCode(error) !== 'ENOENT' || attempt >= 4) throw error;
@@ -91,7 +134,7 @@ export async function readKeywords(folderDir: string, bases: ReadonlySet<string>
   }
 }
 
-async function readOnce(folderDir: string, dir: string, bases: ReadonlySet<string>, now: number): Promise<KeywordMap> {
+async function readOnce(folderDir: string, dir: string, bases: ReadonlySet<string>, now: number, memory: KeywordMemory): Promise<KeywordMap> {
   let names: string[];
   try {
     names = await fs.readdir(dir);
@@ -145,9 +188,11 @@ async function readOnce(folderDir: string, dir: string, bases: ReadonlySet<strin
     updates.set(base, entry);
   }
 
+  const seen = new Set<string>();
   for (const [base, entry] of updates) {
     const file = entry.plain ? base : `.${entry.highest}.${base}`;
-    const keywords = parseUpdate(await fs.readFile(path.join(dir, file), 'utf8'));
+    seen.add(file);
+    const keywords = await readUpdate(path.join(dir, file), file, memory);
     const before = merged.get(base) ?? [];
     if (!sameKeywords(before, keywords)) {
       listChanged = true;
@@ -170,7 +215,18 @@ async function readOnce(folderDir: string, dir: string, bases: ReadonlySet<strin
     }
   }
   await Promise.all(removals);
+  for (const name of memory.updates.keys()) if (!seen.has(name)) memory.updates.delete(name);
   return merged;
+}
+
+/** Contents of an update file; a stat instead of a read when it was read before unchanged. */
+async function readUpdate(file: string, name: string, memory: KeywordMemory): Promise<string[]> {
+  const stat = await fs.stat(file);
+  const known = memory.updates.get(name);
+  if (known && known.ino === stat.ino && known.size === stat.size && known.mtimeMs === stat.mtimeMs) return known.keywords;
+  const keywords = parseUpdate(await fs.readFile(file, 'utf8'));
+  memory.updates.set(name, { ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs, keywords });
+  return keywords;
 }
 
 /** Records the whole keyword set of one message (an empty list removes its keywords). */

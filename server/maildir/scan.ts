@@ -11,6 +11,8 @@ import { type FileStamp, newUidValidity, readDovecotUidList, readUidDb, sameStam
 
 export interface ScannedMessage {
   uid: number;
+  /** The unique part of the name (what courierimapuiddb stores). */
+  base: string;
   /** File name in cur/. */
   fileName: string;
   /** Got its UID in this scan (claimed from new/, or found in cur/ without one). */
@@ -45,6 +47,7 @@ export async function scanFolder(folderDir: string, options: ScanOptions, memory
   const curDir = path.join(folderDir, 'cur');
   const newDir = path.join(folderDir, 'new');
 
+  // Read-only here: a changed database is written as a new object below.
   let db = await loadDb(folderDir, memory);
   let dirty = false;
   if (!db) {
@@ -52,7 +55,6 @@ export async function scanFolder(folderDir: string, options: ScanOptions, memory
     dirty = true;
   }
 
-  let curNames = await listDir(curDir);
   const curByBase = new Map<string, string>();
   const indexCur = (names: string[]): void => {
     for (const name of names) {
@@ -60,31 +62,27 @@ export async function scanFolder(folderDir: string, options: ScanOptions, memory
       if (!curByBase.has(base)) curByBase.set(base, name);
     }
   };
-  indexCur(curNames);
+  indexCur(await listDir(curDir));
 
   // readdir is not atomic against renames: a file whose flags changed meanwhile can be
   // missed. Before calling a message gone, look once more.
-  const missing = [...db.uids.keys()].filter((base) => !curByBase.has(base) && !options.expectedGone?.has(base));
-  if (missing.length) {
-    curNames = await listDir(curDir);
-    indexCur(curNames);
+  for (const base of db.uids.keys()) {
+    if (!curByBase.has(base) && !options.expectedGone?.has(base)) {
+      indexCur(await listDir(curDir));
+      break;
+    }
   }
 
   const kept: ScannedMessage[] = [];
-  const uids = new Map<string, number>();
   for (const [base, uid] of db.uids) {
     const fileName = curByBase.get(base);
-    if (fileName === undefined) {
-      dirty = true;
-      continue;
-    }
-    kept.push({ uid, fileName, fresh: false });
-    uids.set(base, uid);
+    if (fileName === undefined) dirty = true;
+    else kept.push({ uid, base, fileName, fresh: false });
   }
-  kept.sort((a, b) => a.uid - b.uid);
+  kept.sort((a, b) => a.uid - b.uid); // usually in order already
 
   const fresh: string[] = [];
-  for (const [base, fileName] of curByBase) if (!uids.has(base) && !options.ignore?.has(base)) fresh.push(fileName);
+  for (const [base, fileName] of curByBase) if (!db.uids.has(base) && !options.ignore?.has(base)) fresh.push(fileName);
 
   let unclaimed: string[] = [];
   const newNames = await listDir(newDir);
@@ -106,16 +104,15 @@ export async function scanFolder(folderDir: string, options: ScanOptions, memory
   }
 
   fresh.sort(compareMaildirNames);
-  const added: ScannedMessage[] = [];
-  for (const fileName of fresh) {
-    const uid = db.uidNext++;
-    uids.set(baseOf(fileName), uid);
-    added.push({ uid, fileName, fresh: true });
-    dirty = true;
-  }
+  let uidNext = db.uidNext;
+  const added: ScannedMessage[] = fresh.map((fileName) => ({ uid: uidNext++, base: baseOf(fileName), fileName, fresh: true }));
 
-  if (dirty) {
-    db = { uidValidity: db.uidValidity, uidNext: db.uidNext, uids };
+  if (dirty || added.length) {
+    const uids = new Map<string, number>();
+    for (const message of kept) uids.set(message.base, message.uid);
+    for (const message of added) uids.set(message.base, message.uid);
+    db = { uidValidity: db.uidValidity, uidNext, uids };
+    memory.db = undefined; // in case the write fails half-way
     memory.stamp = await writeUidDb(folderDir, db);
     memory.db = db;
   }
@@ -127,17 +124,11 @@ export async function scanFolder(folderDir: string, options: ScanOptions, memory
  * (it is always replaced by a rename, so a new inode means new content).
  */
 async function loadDb(folderDir: string, memory: ScanMemory): Promise<UidDb | null> {
-  if (memory.db && memory.stamp && sameStamp(memory.stamp, await statUidDb(folderDir))) {
-    return cloneDb(memory.db);
-  }
+  if (memory.db && memory.stamp && sameStamp(memory.stamp, await statUidDb(folderDir))) return memory.db;
   const { db, stamp } = await readUidDb(folderDir);
   memory.db = db ?? undefined;
   memory.stamp = stamp;
-  return db && cloneDb(db);
-}
-
-function cloneDb(db: UidDb): UidDb {
-  return { uidValidity: db.uidValidity, uidNext: db.uidNext, uids: new Map(db.uids) };
+  return db;
 }
 
 /**
@@ -152,6 +143,8 @@ export async function assignUids(folderDir: string, bases: readonly string[], me
     await scanFolder(folderDir, { claimNew: false, ignore: new Set(bases) }, memory);
     db = (await loadDb(folderDir, memory))!;
   }
+  // Changed in place (it is the remembered copy): forget it until the write succeeded.
+  memory.db = undefined;
   const uids: number[] = [];
   for (const base of bases) {
     let uid = db.uids.get(base);

@@ -20,7 +20,7 @@ import type { Logger } from '../imap/host.js';
 import { parseMessage as defaultParseMessage } from '../mime/parse.js';
 import type { MessageMeta } from '../mime/types.js';
 import { baseOf, crlfSize, fileSizeFromName, formatFileName, lettersFor, newBaseName, parseFileName } from './filenames.js';
-import { existingCore, type FolderContext, folderCore, FolderHandle, foldersRemoved, saveCaches, splitFlags } from './folder.js';
+import { type FolderContext, folderCore, FolderHandle, foldersRemoved, saveCaches, splitFlags } from './folder.js';
 import { errorCode, isDirectory, listDir, mapLimit, scratchName, writeFileAtomic } from './fsutil.js';
 import { writeKeywordUpdate } from './keywords.js';
 import { folderMutex, withCourierLock } from './lock.js';
@@ -350,6 +350,9 @@ export class MaildirStore implements MailStore {
     } finally {
       await file.close();
     }
+    // The folder's state is kept (pinned) across APPENDs: no re-reading of the UID database.
+    const core = folderCore(dir, canonical!, this.context);
+    core.pin();
     try {
       if (options.internalDate !== undefined) {
         const time = new Date(options.internalDate);
@@ -357,18 +360,20 @@ export class MaildirStore implements MailStore {
       }
       const internalDate = Math.floor((await fs.stat(staged)).mtimeMs);
       if (keywords.length) await writeKeywordUpdate(dir, base, keywords);
-      const core = existingCore(dir);
+      const fileName = formatFileName(base, lettersFor(system));
+      core.noteLocalChange();
       const assigned = await folderMutex.run(dir, () =>
         withCourierLock(dir, this.context.useLocks, async () => {
-          await fs.rename(staged, path.join(dir, 'cur', formatFileName(base, lettersFor(system))));
-          return assignUids(dir, [base], core?.scanMemory ?? {});
+          await fs.rename(staged, path.join(dir, 'cur', fileName));
+          return assignUids(dir, [base], core.scanMemory);
         }),
       );
       await this.context.quota.add(dir, message.length, 1);
-      core?.infoCache.remember(base, { size, internalDate, fileSize: message.length });
-      await existingCore(dir)?.arrived([base]);
-      return { uidValidity: assigned.uidValidity, uid: assigned.uids[0] };
+      const uid = assigned.uids[0];
+      await core.arrived(assigned.uidValidity, [{ uid, base, fileName, keywords, stored: { size, internalDate, fileSize: message.length } }]);
+      return { uidValidity: assigned.uidValidity, uid };
     } finally {
+      core.unpin();
       await fs.rm(staged, { force: true });
     }
   }

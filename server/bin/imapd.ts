@@ -48,6 +48,8 @@ const store = await openMaildirStore({
 process.chdir(root);
 const loginTag = env.IMAPLOGINTAG;
 logger.log('info', 'LOGIN', { user, ip: env.TCPREMOTEIP ?? 'stdin' });
+// A client that closes its end early (EPIPE) just ends the session.
+process.stdout.on('error', () => handle.disconnect(null));
 const handle = startSession({
   transport: {
     input: process.stdin,

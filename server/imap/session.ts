@@ -35,7 +35,7 @@ export interface SessionInfo {
 
 export interface SessionHandle {
   closed: Promise<void>;
-  disconnect(reason: string): void;
+  disconnect(reason: string | null): void;
   info(): SessionInfo;
   /** Called with the session's info whenever its state, folder or IDLE changes. */
   onChange?: (info: SessionInfo) => void;
@@ -256,10 +256,13 @@ export class Session {
     return new Promise((resolve) => (this.eventWaiter = resolve));
   }
 
+  /** The client has gone: commands it sent before are still run, then the loop ends. */
   private endInput(): void {
     if (this.inputEnded) return;
     this.inputEnded = true;
-    this.deliver(null);
+    const waiter = this.eventWaiter;
+    this.eventWaiter = null;
+    waiter?.(null);
     const raw = this.rawWaiter;
     this.rawWaiter = null;
     raw?.(null);

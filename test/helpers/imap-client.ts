@@ -45,6 +45,8 @@ export class ImapTestClient {
       this.wake();
     });
     this.greeting = this.readResponseLine().then((b) => b.toString('latin1'));
+    // A server that exits at once (a test of its error path) must not cause an unhandled rejection.
+    this.greeting.catch(() => undefined);
   }
 
   private wake(): void {

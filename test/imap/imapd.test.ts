@@ -75,11 +75,14 @@ describe('IMAP4rev1 session on the standard test Maildir', () => {
   it('lists folders with children attributes and special use', async () => {
     const r = await imapd.client.command('LIST "" "*"');
     assert.equal(r.tagged, 'OK LIST completed');
-    assert.ok(r.lines.includes('* LIST (\\HasChildren) "." INBOX'), r.lines.join('\n'));
-    assert.ok(r.lines.some((l) => /^\* LIST \(\\HasNoChildren \\Sent\) "\." INBOX\.Sent$/.test(l)), r.lines.join('\n'));
-    assert.ok(r.lines.some((l) => /^\* LIST \(\\HasChildren \\Archive\) "\." INBOX\.Archive$/.test(l)), r.lines.join('\n'));
+    assert.deepEqual(r.lines, [
+      '* LIST (\\HasChildren) "." "INBOX"',
+      '* LIST (\\HasChildren \\Archive) "." "INBOX.Archive"',
+      '* LIST (\\HasNoChildren) "." "INBOX.Archive.2025"',
+      '* LIST (\\HasNoChildren \\Sent) "." "INBOX.Sent"',
+    ]);
     const pct = await imapd.client.command('LIST "" "INBOX.%"');
-    assert.equal(pct.lines.length, 3, pct.lines.join('\n'));
+    assert.equal(pct.lines.length, 2, pct.lines.join('\n'));
     const root = await imapd.client.command('LIST "" ""');
     assert.deepEqual(root.lines, ['* LIST (\\Noselect) "." ""']);
   });
@@ -102,7 +105,7 @@ describe('IMAP4rev1 session on the standard test Maildir', () => {
     assert.equal(r.tagged, 'OK FETCH completed');
     assert.equal(r.lines.length, 3);
     assert.match(r.lines[0], /^\* 1 FETCH \(UID 1 FLAGS \(\\Seen\) RFC822\.SIZE \d+ ENVELOPE \("Tue, 14 Nov 2023/);
-    const bs = await imapd.client.command('FETCH 3 BODYSTRUCTURE');
+    const bs = await imapd.client.command('FETCH 2 BODYSTRUCTURE');
     assert.match(bs.lines[0], /BODYSTRUCTURE \(\("text" "plain"/i);
     assert.match(bs.lines[0], /"alternative"/i);
   });
@@ -129,7 +132,7 @@ describe('IMAP4rev1 session on the standard test Maildir', () => {
 
   it('searches by flag, header, body and UID, and sorts and threads', async () => {
     const flagged = await imapd.client.command('SEARCH FLAGGED');
-    assert.equal(flagged.lines[0], '* SEARCH 1');
+    assert.equal(flagged.lines[0], '* SEARCH 1 3 9');
     const from = await imapd.client.command('UID SEARCH FROM "Carol"');
     assert.match(from.lines[0], /^\* SEARCH( \d+)+$/);
     const body = await imapd.client.command('SEARCH BODY "test message number 4."');
@@ -152,7 +155,7 @@ describe('IMAP4rev1 session on the standard test Maildir', () => {
     const ex = await imapd.client.command('EXPUNGE');
     assert.deepEqual(ex.lines, ['* 1 EXPUNGE']);
     const status = await imapd.client.command('STATUS INBOX.Archive (MESSAGES UIDNEXT UNSEEN)');
-    assert.equal(status.lines[0], '* STATUS INBOX.Archive (MESSAGES 3 UIDNEXT 4 UNSEEN 0)');
+    assert.equal(status.lines[0], '* STATUS "INBOX.Archive" (MESSAGES 3 UIDNEXT 4 UNSEEN 0)');
   });
 
   it('appends with flags and date, and answers APPENDUID', async () => {
@@ -171,7 +174,7 @@ describe('IMAP4rev1 session on the standard test Maildir', () => {
     assert.match((await imapd.client.command('CREATE Outside')).tagged, /^NO \[CANNOT\]/);
     assert.match((await imapd.client.command('SUBSCRIBE INBOX.Projects.2026')).tagged, /^OK/);
     const lsub = await imapd.client.command('LSUB "" "*"');
-    assert.ok(lsub.lines.includes('* LSUB () "." INBOX.Projects.2026'), lsub.lines.join('\n'));
+    assert.ok(lsub.lines.includes('* LSUB () "." "INBOX.Projects.2026"'), lsub.lines.join('\n'));
     assert.match((await imapd.client.command('RENAME INBOX.Projects INBOX.Work')).tagged, /^OK/);
     assert.ok(fs.existsSync(path.join(md, '.Work.2026')));
     assert.match((await imapd.client.command('DELETE INBOX.Work.2026')).tagged, /^OK/);

@@ -10,10 +10,14 @@ import { envelopeValue } from '../format/envelope.js';
 import { bodyStructureValue } from '../format/bodystructure.js';
 import { sectionBytes } from '../../mime/section.js';
 import type { MessageMeta } from '../../mime/types.js';
-import type { MessageInfo } from '../../backend/mailstore.js';
+import { MailStoreError, type MessageInfo } from '../../backend/mailstore.js';
 import type { SelectedMailbox } from '../selected.js';
 
 const BATCH = 256;
+/** Items that need the message file (and its part offsets). */
+const BODY_ITEMS = new Set<FetchItem['kind']>(['BODY[]', 'RFC822', 'RFC822.HEADER', 'RFC822.TEXT']);
+/** Items answered from the cached structure alone. */
+const STRUCTURE_ITEMS = new Set<FetchItem['kind']>(['ENVELOPE', 'BODY', 'BODYSTRUCTURE']);
 
 type BodyItem = Extract<FetchItem, { kind: 'BODY[]' }>;
 
@@ -28,8 +32,8 @@ export const fetch: CommandSpec = {
     if (uid && !items.some((i) => i.kind === 'UID')) items.unshift({ kind: 'UID' });
     const seqs = resolveSet(view, set, uid);
 
-    const needsMeta = items.some((i) => ['ENVELOPE', 'BODY', 'BODYSTRUCTURE', 'RFC822.HEADER', 'RFC822.TEXT', 'BODY[]'].includes(i.kind));
-    const needsRaw = items.some((i) => i.kind === 'BODY[]' || i.kind.startsWith('RFC822') && i.kind !== 'RFC822.SIZE');
+    const needsRaw = items.some((i) => BODY_ITEMS.has(i.kind));
+    const needsMeta = needsRaw || items.some((i) => STRUCTURE_ITEMS.has(i.kind));
     const setsSeen = !view.readOnly && items.some((i) => (i.kind === 'BODY[]' && !i.peek) || i.kind === 'RFC822' || i.kind === 'RFC822.TEXT');
     const sendsFlags = items.some((i) => i.kind === 'FLAGS');
 
@@ -60,8 +64,9 @@ export const fetch: CommandSpec = {
             const raw = needsRaw ? await view.folder.readMessage(message.uid) : undefined;
             const withFlags = sendsFlags || seenChanged.has(message.uid);
             return buildResponse(view, seq, message, items, meta, raw, withFlags);
-          } catch {
+          } catch (err) {
             // The file went away under us (expunged by another process, not yet reported).
+            if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && !(err instanceof MailStoreError)) throw err;
             vanished++;
             return null;
           }

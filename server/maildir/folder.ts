@@ -642,6 +642,38 @@ export class FolderCore {
     });
   }
 
+  /**
+   * IMAP_EMPTYTRASH: removes messages that came into the folder more than `ageMs` ago
+   * (by the file's ctime, which a rename into the folder sets, as Courier does).
+   * Sessions that have the folder open see the removals as expunges. Returns how many.
+   */
+  async purgeOlderThan(ageMs: number): Promise<number> {
+    this.noteLocalChange();
+    return this.exclusive(async () => {
+      await this.syncLocked({ claimNew: false });
+      const limit = Date.now() - ageMs;
+      const gone = new Set<string>();
+      let bytes = 0;
+      for (const sub of ['cur', 'new']) {
+        await mapLimit(await listDir(path.join(this.dir, sub)), IO_PARALLEL, async (name) => {
+          const file = path.join(this.dir, sub, name);
+          try {
+            const stat = await fs.stat(file);
+            if (stat.ctimeMs >= limit) return;
+            await fs.unlink(file);
+            gone.add(baseOf(name));
+            bytes += stat.size;
+          } catch (error) {
+            if (errorCode(error) !== 'ENOENT') throw error;
+          }
+        });
+      }
+      await this.context.quota.add(this.dir, -bytes, -gone.size);
+      await this.syncLocked({ claimNew: false, expectedGone: gone });
+      return gone.size;
+    });
+  }
+
   async copyTo(uids: readonly number[], destination: string, move: boolean): Promise<CopyResult> {
     const target = await this.destination(destination);
     if (target.dir === this.dir && move) {
@@ -913,14 +945,17 @@ async function moveFile(source: string, target: string, internalDate: number): P
 
 const TMP_MAX_AGE_MS = 36 * 3600_000;
 
-/** Removes what crashed deliveries left in tmp/ (older than 36 hours, as Courier does). */
+/**
+ * Removes what crashed deliveries left in tmp/ (older than 36 hours, as Courier does).
+ * By ctime, as Courier: a file being delivered may already carry an old mtime (INTERNALDATE).
+ */
 async function purgeTmp(folderDir: string): Promise<void> {
   const tmpDir = path.join(folderDir, 'tmp');
   const limit = Date.now() - TMP_MAX_AGE_MS;
   await mapLimit(await listDir(tmpDir), IO_PARALLEL, async (name) => {
     try {
       const stat = await fs.stat(path.join(tmpDir, name));
-      if (stat.isFile() && stat.mtimeMs < limit) await fs.unlink(path.join(tmpDir, name));
+      if (stat.isFile() && stat.ctimeMs < limit) await fs.unlink(path.join(tmpDir, name));
     } catch {
       // gone already, or not ours to remove
     }

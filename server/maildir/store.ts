@@ -378,6 +378,22 @@ export class MaildirStore implements MailStore {
     }
   }
 
+  /**
+   * IMAP_EMPTYTRASH ("Trash:7"): removes the messages that have been in `name` for more
+   * than `days` days. Courier does this at login and logout. Returns how many went.
+   */
+  async purgeOldMessages(name: string, days: number): Promise<number> {
+    this.usable();
+    const { canonical, dir } = await this.existing(name);
+    const core = folderCore(dir, canonical, this.context);
+    core.pin();
+    try {
+      return await core.purgeOlderThan(days * 86_400_000);
+    } finally {
+      core.unpin();
+    }
+  }
+
   async quota(): Promise<Quota | null> {
     this.usable();
     return this.context.quota.read();

@@ -212,3 +212,29 @@ test('openMaildirStore refuses a directory that is no Maildir, and can create on
   assert.deepEqual((await created.listFolders()).map((f) => f.name), ['INBOX']);
   await created.close();
 });
+
+test('IMAP_EMPTYTRASH: messages that came in before the limit go (by ctime, not INTERNALDATE)', async () => {
+  await mail.createFolder('INBOX.Trash');
+  deliver(md.root, 'Trash', message('old'), { dir: 'cur' });
+  deliver(md.root, 'Trash', message('old, in new/'));
+  const trash = await mail.openFolder('INBOX.Trash');
+  const r = recorder();
+  trash.subscribe(r.listener);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  // Just arrived, but with an INTERNALDATE of 2020: stays.
+  deliver(md.root, 'Trash', message('recent'), { dir: 'cur', mtime: Date.UTC(2020, 0, 1) });
+  const purged = await (mail as import('../../server/maildir/index.js').MaildirStore).purgeOldMessages('INBOX.Trash', 200 / 86_400_000);
+  assert.equal(purged, 2);
+  assert.deepEqual(trash.snapshot().messages.map((m) => m.internalDate), [Date.UTC(2020, 0, 1)]);
+  assert.deepEqual(r.changes.filter((c) => c.kind === 'expunged'), [{ kind: 'expunged', uids: [1] }]);
+  trash.release();
+});
+
+test('leftovers in tmp/ are removed after 36 hours by ctime: a delivery in progress with an old mtime stays', async () => {
+  const staged = path.join(md.root, '.Sent', 'tmp', 'in-progress');
+  writeFileSync(staged, 'x');
+  const { utimesSync } = await import('node:fs');
+  utimesSync(staged, new Date(Date.UTC(2019, 0, 1)), new Date(Date.UTC(2019, 0, 1)));
+  (await mail.openFolder('INBOX.Sent')).release();
+  assert.ok(existsSync(staged));
+});

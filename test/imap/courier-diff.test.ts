@@ -27,6 +27,10 @@ export const KNOWN_DIFFERENCES = [
     rfc: 'RFC 3501 section 2.3.2 leaves the first session after a migration open; a message in cur/ has already been seen by a mail client',
   },
   {
+    what: 'BODYSTRUCTURE extension data: we send body-fld-loc (NIL) as Dovecot does, Courier stops after body-fld-lang',
+    rfc: 'RFC 3501 section 9 (body-ext-1part, body-ext-mpart): the trailing extension fields are optional, in order',
+  },
+  {
     what: 'Group syntax in ENVELOPE address lists (To: team: a@x, b@y;): Courier flattens it, we send group start and end markers',
     rfc: 'RFC 3501 section 7.4.2: group syntax is indicated by a NIL host name (start: mailbox = group name; end: NIL mailbox)',
   },
@@ -87,6 +91,10 @@ function withoutRecent(flags: Node): Node {
 /** Apply the documented RFC-over-Courier differences to a Courier BODYSTRUCTURE. */
 function normaliseCourierBody(ours: Node, theirs: Node): Node {
   if (!Array.isArray(ours) || !Array.isArray(theirs)) return theirs;
+  // Trailing optional extension fields we send as NIL and Courier leaves out.
+  const padded = [...theirs];
+  while (padded.length < ours.length && ours[padded.length] === null) padded.push(null);
+  theirs = padded;
   if (Array.isArray(theirs[0])) {
     // multipart: children then subtype...
     return theirs.map((child, i) => (Array.isArray(child) && Array.isArray(ours[i]) ? normaliseCourierBody(ours[i], child) : child));

@@ -87,13 +87,18 @@ export function needsRehash(encoded: string): boolean {
   return !parsed || parsed.N < SCRYPT_PARAMS.N || parsed.r < SCRYPT_PARAMS.r || parsed.p < SCRYPT_PARAMS.p;
 }
 
+/** The hash of a random password nobody knows, made with SCRYPT_PARAMS. */
+const DUMMY_HASH = '$scrypt$32768$8$1$Aqi0BUwjnCHnIYnCPt2z9A$OrvnFXOmOdGbXAgWr6EB39CprXwDZ0pOcdLJScB8iUk';
 let dummyHash: Promise<string> | undefined;
+
 /**
  * Spend the same time as a real check, for unknown users: otherwise the time of a failed
- * login would tell whether an account exists.
+ * login would tell whether an account exists. The dummy hash is a constant, so that even
+ * the first such check costs exactly one scrypt run (it is re-made only if the
+ * parameters were raised and the constant not updated).
  */
 export async function verifyAgainstDummy(password: string): Promise<false> {
-  dummyHash ??= hashPassword('not a password of anyone');
+  dummyHash ??= needsRehash(DUMMY_HASH) ? hashPassword(randomBytes(24).toString('base64')) : Promise.resolve(DUMMY_HASH);
   await verifyPassword(passwordProblem(password) === null ? password : 'x', await dummyHash);
   return false;
 }

@@ -26,6 +26,7 @@ function authenticator(overrides: Partial<ConstructorParameters<typeof AccountAu
     pollIntervalMs: 60_000,
     trashFolder: 'Trash',
     failureDelayMs: 100,
+    maxFailureDelayMs: 800,
     ...overrides,
   });
 }
@@ -76,14 +77,16 @@ test('failures wait, the wait grows per address, and other addresses are not slo
   assert.ok(t1 >= 100, `first failure answered after ${t1} ms`);
   const [, t2] = await timed(auth.login('alice', WRONG, '10.0.0.1'));
   assert.ok(t2 >= 200, `second failure answered after ${t2} ms`);
-  assert.equal(auth.failuresOf('10.0.0.1'), 2);
+  const [, t3] = await timed(auth.login('alice', WRONG, '10.0.0.1'));
+  assert.ok(t3 >= 400, `third failure answered after ${t3} ms`);
+  assert.equal(auth.failuresOf('10.0.0.1'), 3);
 
-  // The third failure from 10.0.0.1 (400 ms) and a first one from 10.0.0.2 (100 ms) at once.
+  // The fourth failure from 10.0.0.1 (800 ms) and a first one from 10.0.0.2 (100 ms) at once.
   const order: string[] = [];
   const slow = timed(auth.login('alice', WRONG, '10.0.0.1')).then((r) => (order.push('10.0.0.1'), r));
   const fast = timed(auth.login('nobody', WRONG, '10.0.0.2')).then((r) => (order.push('10.0.0.2'), r));
-  const [[, t3]] = await Promise.all([slow, fast]);
-  assert.ok(t3 >= 400, `third failure answered after ${t3} ms`);
+  const [[, t4]] = await Promise.all([slow, fast]);
+  assert.ok(t4 >= 800, `fourth failure answered after ${t4} ms`);
   assert.deepEqual(order, ['10.0.0.2', '10.0.0.1']);
 
   // Failures and the reasons are logged with user and address; the password never is.
@@ -97,6 +100,18 @@ test('failures wait, the wait grows per address, and other addresses are not slo
   assert.ok(ok);
   await ok.store.close();
   assert.equal(auth.failuresOf('10.0.0.1'), 0);
+});
+
+test('the wait stops growing at the cap (6 x the first wait by default)', async () => {
+  const auth = new AccountAuthenticator({
+    accounts, logger, maildirPath: 'Maildir', useLocks: true, keywords: true, watch: false, pollIntervalMs: 60_000, trashFolder: 'Trash',
+    failureDelayMs: 40,
+  });
+  const waits: number[] = [];
+  for (let i = 0; i < 5; i++) waits.push((await timed(auth.login('alice', WRONG, '10.0.0.9')))[1]);
+  const delays = lines.filter((l) => l.fields.ip === '10.0.0.9').map((l) => l.fields.delayMs);
+  assert.deepEqual(delays, [40, 80, 160, 240, 240]);
+  assert.ok(waits[4]! >= 240);
 });
 
 test('parallel attempts from an address with failures are taken one at a time', async () => {

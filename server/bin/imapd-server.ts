@@ -18,7 +18,7 @@ const USAGE = `Usage: imapd-server [--config DIR] --data DIR [--address A] [--po
   --config DIR   directory with Courier-style imapd and imapd-ssl files (missing files: defaults)
   --data DIR     data directory: accounts.sqlite, tls/, and new accounts' mail
                  (default: IMAPD_DATADIR from the configuration)
-  --address A    listen address, overriding ADDRESS (0 for all addresses)
+  --address A    listen address for both ports, overriding ADDRESS and SSLADDRESS (0: all)
   --port N       IMAP port, overriding PORT
   --sslport N    IMAP-over-TLS port, overriding SSLPORT
   --verbose      also log debug lines
@@ -81,7 +81,10 @@ async function main(): Promise<void> {
   }
 
   const overrides: Record<string, string> = {};
-  if (values.address !== undefined) overrides.ADDRESS = values.address;
+  if (values.address !== undefined) {
+    overrides.ADDRESS = values.address;
+    overrides.SSLADDRESS = values.address;
+  }
   if (values.port !== undefined) overrides.PORT = values.port;
   if (values.sslport !== undefined) overrides.SSLPORT = values.sslport;
   let loaded;

@@ -12,6 +12,7 @@ export {
   SettingValueError,
   resolveEndpoints,
   sessionSettingsFrom,
+  settingsTableMarkdown,
 } from './settings.js';
 export type { AnySettingSpec, Endpoint, ImapdSettings, PortSpec, SettingKind, SettingSpec, TlsVersion } from './settings.js';
 export { CONFIG_FILES, loadSettings, settingsFromDocuments } from './load.js';

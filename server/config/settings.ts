@@ -484,3 +484,13 @@ export function sessionSettingsFrom(s: ImapdSettings): SessionSettings {
 export function resolveEndpoints(ports: readonly PortSpec[], defaultAddress: string | null): Endpoint[] {
   return ports.map((p) => ({ address: p.address === undefined ? defaultAddress : p.address, port: p.port }));
 }
+
+/** The settings table in Markdown (for the README and the GUI's help). */
+export function settingsTableMarkdown(): string {
+  const cell = (text: string) => text.replaceAll('|', '\\|');
+  const rows = SETTINGS.map((s) => {
+    const shown = s.default === '' ? '(unset)' : `\`${s.default}\``;
+    return `| ${s.name}${s.ours ? ' (ours)' : ''} | ${s.file} | ${cell(shown)} | ${cell(s.meaning)} |`;
+  });
+  return ['| Setting | File | Default | Meaning |', '|---|---|---|---|', ...rows].join('\n') + '\n';
+}

@@ -162,3 +162,11 @@ test('session settings are derived from the typed settings', async () => {
   assert.equal(s.maxLineLength, 65536);
   assert.deepEqual(s.capability, settings.capability);
 });
+
+test('the settings table for the README lists every setting with its default', async () => {
+  const { settingsTableMarkdown } = await import('../../server/config/index.js');
+  const table = settingsTableMarkdown();
+  for (const spec of SETTINGS) assert.match(table, new RegExp(`^\\| ${spec.name}( \\(ours\\))? \\| ${spec.file} \\|`, 'm'));
+  assert.match(table, /\| MAXPERIP \| imapd \| `4` \|/);
+  assert.match(table, /\| TLS_CERTFILE \| imapd-ssl \| \(unset\) \|/);
+});

@@ -13,7 +13,7 @@ import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { MailStoreError, type MailStore } from '../backend/mailstore.js';
 import type { Authenticator, Logger, LoginResult } from '../imap/host.js';
-import { openMaildirStore } from '../maildir/index.js';
+import { openMaildirStore, type MaildirStore } from '../maildir/index.js';
 import { MaildirQuota } from '../maildir/quota.js';
 import type { Account, AccountStore } from './store.js';
 
@@ -38,6 +38,8 @@ export interface AccountAuthenticatorOptions {
   failureMemoryMs?: number;
   /** IMAP_TRASHFOLDERNAME: not counted against the quota. */
   trashFolder: string;
+  /** IMAP_EMPTYTRASH: at each login, messages older than `days` are purged from these folders (names below INBOX.). */
+  emptyTrash?: readonly { folder: string; days: number }[];
 }
 
 const MAX_TRACKED_ADDRESSES = 10_000;
@@ -78,6 +80,7 @@ export class AccountAuthenticator implements Authenticator {
       this.options.accounts.recordLogin(check.account.username, address);
       this.options.logger.log('info', 'LOGIN', { user: check.account.username, ip: address });
       this.recordUsageLater(check.account.username, store);
+      this.emptyTrashLater(check.account.username, store);
       return { user: check.account.username, store };
     } finally {
       release();
@@ -95,7 +98,7 @@ export class AccountAuthenticator implements Authenticator {
     return state && Date.now() - state.lastFailureAt < this.failureMemoryMs ? state.failures : 0;
   }
 
-  private async openMailbox(account: Account): Promise<MailStore> {
+  private async openMailbox(account: Account): Promise<MaildirStore> {
     const log = this.options.logger;
     const root = this.maildirOf(account);
     const existed = await exists(root);
@@ -116,7 +119,7 @@ export class AccountAuthenticator implements Authenticator {
         }
       }
     }
-    let store: MailStore;
+    let store: MaildirStore;
     try {
       store = await openMaildirStore({
         root,
@@ -152,6 +155,25 @@ export class AccountAuthenticator implements Authenticator {
       .filter(Boolean)
       .join(',');
     await quota.rebuild(definition);
+  }
+
+  /** Courier purges IMAP_EMPTYTRASH folders at login; done after answering, so that login stays quick. */
+  private emptyTrashLater(username: string, store: MaildirStore): void {
+    const rules = this.options.emptyTrash ?? [];
+    if (rules.length === 0) return;
+    void (async () => {
+      for (const { folder, days } of rules) {
+        try {
+          const purged = await store.purgeOldMessages(`INBOX.${folder}`, days);
+          if (purged > 0) this.options.logger.log('info', 'purged old messages', { user: username, folder, days, count: purged });
+        } catch (err) {
+          // A folder that does not exist has nothing to purge; a store closed meanwhile neither.
+          if (!(err instanceof MailStoreError)) {
+            this.options.logger.log('warn', 'cannot purge old messages', { user: username, folder, error: (err as Error).message });
+          }
+        }
+      }
+    })();
   }
 
   private recordUsageLater(username: string, store: MailStore): void {

@@ -132,6 +132,7 @@ async function main(): Promise<void> {
     watch: settings.enhancedIdle,
     pollIntervalMs: settings.idleTimeout * 1000,
     trashFolder: settings.trashFolder,
+    emptyTrash: settings.emptyTrash,
   });
   const server = ImapServer.fromSettings(settings, { authenticator, tls, logger, sessionSettings: sessionSettingsFrom(settings) });
   let endpoints: ListenerInfo[];

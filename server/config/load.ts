@@ -107,9 +107,6 @@ export function settingsFromDocuments(
       if (err instanceof SettingValueError) throw new ConfigError(source.file, source.line, spec.name, err.message);
       throw err;
     }
-    if (spec.notYetApplied && sources.has(spec.name) && value.trim() !== '') {
-      warnings.push({ kind: 'unsupported', file: source.file, line: source.line, setting: spec.name, message: 'read but not applied yet by this version' });
-    }
   }
   const typed = settings as unknown as ImapdSettings;
 

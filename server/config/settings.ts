@@ -88,8 +88,6 @@ export interface SettingSpec<K extends keyof ImapdSettings> {
   choices?: readonly string[];
   /** A setting of this server, not of Courier. */
   ours?: boolean;
-  /** Read and checked, but nothing acts on it yet (a warning says so when it is set). */
-  notYetApplied?: boolean;
   /** Throws SettingValueError for an invalid value. */
   parse(value: string, ctx: ParseContext): ImapdSettings[K];
 }
@@ -322,8 +320,7 @@ export const SETTINGS: readonly AnySettingSpec[] = [
   },
   {
     name: 'IMAP_EMPTYTRASH', file: 'imapd', field: 'emptyTrash', kind: 'folder-days', default: 'Trash:7',
-    meaning: 'folder:days list; messages older than that many days are purged from those folders (read, not applied yet).',
-    notYetApplied: true,
+    meaning: 'folder:days list; at each login, messages that have been in those folders longer than that many days are deleted.',
     parse: parseFolderDays,
   },
   {

@@ -173,3 +173,27 @@ test('a missing home is made from AUTH_MKHOMEDIR_SKEL; an explicit Maildir is us
   await frank.store.close();
   assert.equal(existsSync(accounts.get('frank')!.home), false);
 });
+
+test('IMAP_EMPTYTRASH: old messages are purged from the listed folders at login', async () => {
+  await accounts.add({ username: 'gina', password: PASSWORD });
+  const root = join(accounts.get('gina')!.home, 'Maildir');
+  for (const dir of ['', '.Trash', '.Sent']) {
+    for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(join(root, dir, sub), { recursive: true });
+    if (dir) await fs.writeFile(join(root, dir, 'maildirfolder'), '');
+    await fs.writeFile(join(root, dir, 'cur', `1.old${dir}.host:2,S`), 'Subject: old\r\n\r\nx\r\n');
+  }
+  await new Promise((r) => setTimeout(r, 20));
+  // Trash: 0 days, so everything already there is old enough; Sent: 7 days keeps it.
+  const auth = authenticator({ emptyTrash: [{ folder: 'Trash', days: 0 }, { folder: 'Sent', days: 7 }, { folder: 'Missing', days: 0 }] });
+  const result = await auth.login('gina', PASSWORD, '127.0.0.1');
+  assert.ok(result);
+  const trashFile = join(root, '.Trash', 'cur', '1.old.Trash.host:2,S');
+  const deadline = Date.now() + 3000;
+  while (existsSync(trashFile) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(existsSync(trashFile), false);
+  assert.ok(existsSync(join(root, '.Sent', 'cur', '1.old.Sent.host:2,S')));
+  assert.ok(existsSync(join(root, 'cur', '1.old.host:2,S')));
+  assert.ok(lines.some((l) => l.message === 'purged old messages' && l.fields.user === 'gina' && l.fields.folder === 'Trash' && l.fields.count === 1));
+  assert.ok(!lines.some((l) => l.message === 'cannot purge old messages'));
+  await result.store.close();
+});

@@ -40,7 +40,7 @@ export type ServerSettings = Pick<
 
 export interface ImapServerOptions {
   settings: ServerSettings;
-  /** Protocol settings for the sessions (default: derived from `settings` when it is a full ImapdSettings). */
+  /** Protocol settings for the sessions (ImapServer.fromSettings derives them from the full settings). */
   sessionSettings: SessionSettings;
   authenticator: Authenticator;
   /** Needed when IMAPDSSLSTART or IMAPDSTARTTLS is on. */

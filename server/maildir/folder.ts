@@ -117,6 +117,8 @@ export function foldersRemoved(dirs: readonly string[]): void {
 
 interface SyncOptions {
   claimNew: boolean;
+  /** Number cur/ files without a UID (default true; see ScanOptions). */
+  numberCur?: boolean;
   /** Handle whose refresh() this is: it gets \Recent for what is claimed. */
   claimant?: FolderHandle;
   expectedGone?: ReadonlySet<string>;
@@ -254,7 +256,9 @@ export class FolderCore {
         info: { uid: message.uid, flags: flagSet(letters, messageKeywords), size: stored.size, internalDate: stored.internalDate },
       };
       this.entries.set(message.uid, entry);
-      added.push({ entry, recent: this.initialized && (message.fresh || this.arrivals.delete(base)) });
+      // \Recent: claimed from new/ now, or put in by this process. Files that some other
+      // program put straight into cur/ have been seen by a mail client already.
+      added.push({ entry, recent: this.initialized && (message.claimed || this.arrivals.delete(base)) });
     }
     added.sort((a, b) => a.entry.uid - b.entry.uid);
     if (expunged.length || added.length) this.sortedUids = [...this.entries.keys()].sort((a, b) => a - b);

@@ -17,6 +17,8 @@ export interface ScannedMessage {
   fileName: string;
   /** Got its UID in this scan (claimed from new/, or found in cur/ without one). */
   fresh: boolean;
+  /** Moved from new/ to cur/ by this scan. */
+  claimed: boolean;
 }
 
 export interface ScanResult {
@@ -35,6 +37,12 @@ export interface ScanOptions {
   expectedGone?: ReadonlySet<string>;
   /** Bases in cur/ to leave without a UID (the caller numbers them itself). */
   ignore?: ReadonlySet<string>;
+  /**
+   * Number files in cur/ that have no UID yet (default true). SELECT leaves them to the
+   * claiming scan that follows, so that, as in Courier, they are numbered together with
+   * new/, in the order of their names.
+   */
+  numberCur?: boolean;
 }
 
 /** What a scanner remembers between scans, to skip re-reading an unchanged database. */
@@ -77,12 +85,15 @@ export async function scanFolder(folderDir: string, options: ScanOptions, memory
   for (const [base, uid] of db.uids) {
     const fileName = curByBase.get(base);
     if (fileName === undefined) dirty = true;
-    else kept.push({ uid, base, fileName, fresh: false });
+    else kept.push({ uid, base, fileName, fresh: false, claimed: false });
   }
   kept.sort((a, b) => a.uid - b.uid); // usually in order already
 
   const fresh: string[] = [];
-  for (const [base, fileName] of curByBase) if (!db.uids.has(base) && !options.ignore?.has(base)) fresh.push(fileName);
+  if (options.numberCur !== false) {
+    for (const [base, fileName] of curByBase) if (!db.uids.has(base) && !options.ignore?.has(base)) fresh.push(fileName);
+  }
+  const claimed = new Set<string>();
 
   let unclaimed: string[] = [];
   const newNames = await listDir(newDir);
@@ -98,14 +109,24 @@ export async function scanFolder(folderDir: string, options: ScanOptions, memory
         throw error;
       }
     });
-    for (const name of moved) if (name !== null) fresh.push(name);
+    for (const name of moved) {
+      if (name === null) continue;
+      fresh.push(name);
+      claimed.add(name);
+    }
   } else {
     unclaimed = newNames;
   }
 
   fresh.sort(compareMaildirNames);
   let uidNext = db.uidNext;
-  const added: ScannedMessage[] = fresh.map((fileName) => ({ uid: uidNext++, base: baseOf(fileName), fileName, fresh: true }));
+  const added: ScannedMessage[] = fresh.map((fileName) => ({
+    uid: uidNext++,
+    base: baseOf(fileName),
+    fileName,
+    fresh: true,
+    claimed: claimed.has(fileName),
+  }));
 
   if (dirty || added.length) {
     const uids = new Map<string, number>();

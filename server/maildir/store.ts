@@ -319,7 +319,8 @@ export class MaildirStore implements MailStore {
       const core = folderCore(dir, canonical, this.context);
       core.pin();
       try {
-        await core.exclusive(() => core.syncLocked({ claimNew: false }));
+        // What has no UID yet is numbered by the session's refresh(), new/ and cur/ together.
+        await core.exclusive(() => core.syncLocked({ claimNew: false, numberCur: false }));
         if (core.gone) continue;
         const handle = new FolderHandle(core, (h) => this.handles.delete(h));
         this.handles.add(handle);

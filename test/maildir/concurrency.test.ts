@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, test } from 'node:test';
 import type { MailStore } from '../../server/backend/mailstore.js';
-import { deliver, message, recorder, store, tempMaildir, type TempMaildir, until } from './helpers.js';
+import { deliver, message, recorder, store, tempMaildir, type TempMaildir, until, select } from './helpers.js';
 
 const run = promisify(execFile);
 const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'child.ts');
@@ -60,7 +60,7 @@ test('APPENDs from two processes at once: every message gets its own UID, none i
 
 test('two processes claiming new/ at once: each message is claimed (and recent) exactly once', async () => {
   for (let i = 0; i < 40; i++) deliver(md.root, '', message(`m${i}`));
-  const folder = await mail.openFolder('INBOX');
+  const folder = await mail.openFolder('INBOX'); // no refresh yet: the race is below
   const mine: number[] = [];
   folder.subscribe((change) => {
     if (change.kind === 'added' && change.recent) mine.push(...change.messages.map((m) => m.uid));
@@ -78,7 +78,7 @@ test('two processes claiming new/ at once: each message is claimed (and recent) 
 
 test("another process's STORE and EXPUNGE reach our open folder through the watcher", async () => {
   for (let i = 0; i < 3; i++) deliver(md.root, '', message(`m${i}`), { dir: 'cur' });
-  const folder = await mail.openFolder('INBOX');
+  const folder = await select(mail, 'INBOX');
   const r = recorder();
   folder.subscribe(r.listener);
   await inChild({ op: 'store', folder: 'INBOX', uids: [2], flags: ['\\Deleted', 'Junk'] });

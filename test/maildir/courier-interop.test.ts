@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, test } from 'node:test';
 import type { MailStore } from '../../server/backend/mailstore.js';
-import { deliver, flagsOf, message, store, tempMaildir, type TempMaildir } from './helpers.js';
+import { deliver, flagsOf, message, store, tempMaildir, type TempMaildir, select } from './helpers.js';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const preauth = path.resolve(projectRoot, '..', 'shared', 'peers', 'courier-preauth.sh');
@@ -51,7 +51,7 @@ function fetchedFlags(output: string): Map<number, string[]> {
 test('Courier reads what we wrote: UIDs, UIDVALIDITY, flags and keywords', { skip }, async () => {
   deliver(md.root, '', message('one'));
   deliver(md.root, '', message('two'));
-  const inbox = await mail.openFolder('INBOX');
+  const inbox = await select(mail, 'INBOX');
   await inbox.refresh();
   await inbox.storeFlags([1], 'add', ['\\Answered', 'Project-X']);
   await inbox.storeFlags([2], 'add', ['\\Flagged', '$Label1', 'Project-X']);
@@ -89,7 +89,7 @@ test('we read what Courier wrote: claims, flags, keywords, expunges, appends, su
   const courierView = fetchedFlags(output);
   assert.deepEqual([...courierView.keys()], [1, 3]);
 
-  const inbox = await mail.openFolder('INBOX');
+  const inbox = await select(mail, 'INBOX');
   const snapshot = inbox.snapshot();
   assert.equal(snapshot.uidValidity, Number(/\[UIDVALIDITY (\d+)\]/.exec(output)![1]));
   assert.deepEqual(
@@ -100,7 +100,7 @@ test('we read what Courier wrote: claims, flags, keywords, expunges, appends, su
   assert.deepEqual(flagsOf(snapshot.messages[1].flags), ['Courier-Kw']);
   inbox.release();
 
-  const sent = await mail.openFolder('INBOX.Sent');
+  const sent = await select(mail, 'INBOX.Sent');
   const appendUidValidity = Number(/APPENDUID (\d+) 1/.exec(output)![1]);
   assert.equal(sent.snapshot().uidValidity, appendUidValidity);
   assert.deepEqual(sent.snapshot().messages.map((m) => [m.uid, flagsOf(m.flags), m.size]), [[1, ['\\Seen'], appendBody.length]]);
@@ -111,7 +111,7 @@ test('we read what Courier wrote: claims, flags, keywords, expunges, appends, su
 test('keywords changed by us after Courier merged them are seen by Courier (update files win over :list)', { skip }, async () => {
   deliver(md.root, '', message('one'), { dir: 'cur' });
   await courier(md.root, ['a SELECT INBOX', 'b STORE 1 +FLAGS (Alpha Beta)']);
-  const inbox = await mail.openFolder('INBOX');
+  const inbox = await select(mail, 'INBOX');
   assert.deepEqual(flagsOf(inbox.snapshot().messages[0].flags), ['Alpha', 'Beta']);
   await inbox.storeFlags([1], 'remove', ['Alpha']);
   inbox.release();

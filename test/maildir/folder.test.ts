@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import { MailStoreError, type MailStore } from '../../server/backend/mailstore.js';
 import type { MessageMeta } from '../../server/mime/types.js';
-import { deliver, flagsOf, message, recorder, store, tempMaildir, type TempMaildir } from './helpers.js';
+import { deliver, flagsOf, message, recorder, store, tempMaildir, type TempMaildir, select } from './helpers.js';
 
 let md: TempMaildir;
 let mail: MailStore;
@@ -55,7 +55,7 @@ test('refresh() claims new/ for the session that calls it: recent for it, not fo
 test('UIDs and UIDVALIDITY stay the same across stores and restarts; new messages get higher UIDs', async () => {
   deliver(md.root, '', message('1'), { dir: 'cur', flags: 'S' });
   deliver(md.root, '', message('2'), { dir: 'cur' });
-  const first = await mail.openFolder('INBOX');
+  const first = await select(mail, 'INBOX');
   const before = first.snapshot();
   assert.deepEqual(before.messages.map((m) => m.uid), [1, 2]);
   first.release();
@@ -63,7 +63,7 @@ test('UIDs and UIDVALIDITY stay the same across stores and restarts; new message
 
   deliver(md.root, '', message('3'));
   mail = await store(md.root, { watch: false });
-  const again = await mail.openFolder('INBOX');
+  const again = await select(mail, 'INBOX');
   await again.refresh();
   const after = again.snapshot();
   assert.equal(after.uidValidity, before.uidValidity);
@@ -76,8 +76,8 @@ test('UIDs and UIDVALIDITY stay the same across stores and restarts; new message
 test('STORE: system flags in the file name, keywords in courierimapkeywords, events to every session', async () => {
   deliver(md.root, '', message('1'), { dir: 'cur', flags: 'P' });
   deliver(md.root, '', message('2'), { dir: 'cur', flags: 'S' });
-  const a = await mail.openFolder('INBOX');
-  const b = await mail.openFolder('INBOX');
+  const a = await select(mail, 'INBOX');
+  const b = await select(mail, 'INBOX');
   const rb = recorder();
   b.subscribe(rb.listener);
 
@@ -99,7 +99,7 @@ test('STORE: system flags in the file name, keywords in courierimapkeywords, eve
 
   // Another process (new store) reads the same state from disk.
   const other = await store(md.root, { watch: false });
-  const view = await other.openFolder('INBOX');
+  const view = await select(other, 'INBOX');
   assert.deepEqual(view.snapshot().messages.map((m) => flagsOf(m.flags)), [['\\Seen'], ['Foo', '\\Draft']]);
   view.release();
   await other.close();
@@ -116,7 +116,7 @@ test('keywords can be turned off (IMAP_KEYWORDS=0): they are dropped, system fla
   await mail.close();
   mail = await store(md.root, { watch: false, keywords: false });
   deliver(md.root, '', message('1'), { dir: 'cur' });
-  const folder = await mail.openFolder('INBOX');
+  const folder = await select(mail, 'INBOX');
   await folder.storeFlags([1], 'add', ['\\Seen', 'Foo']);
   assert.deepEqual(flagsOf(folder.snapshot().messages[0].flags), ['\\Seen']);
   assert.equal(existsSync(path.join(md.root, 'courierimapkeywords')), false);
@@ -125,8 +125,8 @@ test('keywords can be turned off (IMAP_KEYWORDS=0): they are dropped, system fla
 
 test('EXPUNGE removes the files, reports them once to every session, and the UIDs are never reused', async () => {
   for (let i = 0; i < 4; i++) deliver(md.root, '', message(String(i)), { dir: 'cur' });
-  const a = await mail.openFolder('INBOX');
-  const b = await mail.openFolder('INBOX');
+  const a = await select(mail, 'INBOX');
+  const b = await select(mail, 'INBOX');
   const ra = recorder();
   const rb = recorder();
   a.subscribe(ra.listener);
@@ -145,7 +145,7 @@ test('EXPUNGE removes the files, reports them once to every session, and the UID
 });
 
 test('APPEND: flags, keywords, INTERNALDATE; the open folder hears of it, recent for its first session', async () => {
-  const folder = await mail.openFolder('INBOX.Sent');
+  const folder = await select(mail, 'INBOX.Sent');
   const r = recorder();
   folder.subscribe(r.listener);
   const content = Buffer.from('Subject: appended\r\n\r\nbody\r\n');
@@ -174,10 +174,10 @@ test('COPY keeps flags, keywords and INTERNALDATE; UIDPLUS mapping in source ord
   deliver(md.root, '', message('a'), { dir: 'cur', flags: 'S', mtime: date });
   deliver(md.root, '', message('b'), { dir: 'cur', flags: 'F' });
   deliver(md.root, '', message('c'), { dir: 'cur' });
-  const inbox = await mail.openFolder('INBOX');
+  const inbox = await select(mail, 'INBOX');
   await inbox.storeFlags([3], 'add', ['Important']);
   await mail.append('INBOX.Trash', message('already there'));
-  const trash = await mail.openFolder('INBOX.Trash');
+  const trash = await select(mail, 'INBOX.Trash');
   const r = recorder();
   trash.subscribe(r.listener);
 
@@ -198,7 +198,7 @@ test('COPY keeps flags, keywords and INTERNALDATE; UIDPLUS mapping in source ord
 test('MOVE: the source reports EXPUNGE, the destination gets the messages with their flags', async () => {
   deliver(md.root, '', message('a'), { dir: 'cur', flags: 'S' });
   deliver(md.root, '', message('b'), { dir: 'cur' });
-  const inbox = await mail.openFolder('INBOX');
+  const inbox = await select(mail, 'INBOX');
   await inbox.storeFlags([2], 'add', ['Later']);
   const r = recorder();
   inbox.subscribe(r.listener);
@@ -206,7 +206,7 @@ test('MOVE: the source reports EXPUNGE, the destination gets the messages with t
   assert.deepEqual(result.mapping, [[2, 1]]);
   assert.deepEqual(r.plain(), [{ kind: 'expunged', uids: [2] }]);
   assert.equal(readdirSync(path.join(md.root, 'cur')).length, 1);
-  const sent = await mail.openFolder('INBOX.Sent');
+  const sent = await select(mail, 'INBOX.Sent');
   assert.deepEqual(sent.snapshot().messages.map((m) => flagsOf(m.flags)), [['Later']]);
   assert.deepEqual(await sent.readMessage(1), message('b'));
   sent.release();
@@ -220,7 +220,7 @@ test('MOVE: the source reports EXPUNGE, the destination gets the messages with t
 
 test('reading follows a file renamed by another process (flags changed behind our back)', async () => {
   const name = deliver(md.root, '', message('x'), { dir: 'cur' });
-  const folder = await mail.openFolder('INBOX');
+  const folder = await select(mail, 'INBOX');
   const { renameSync } = await import('node:fs');
   renameSync(path.join(md.root, 'cur', name), path.join(md.root, 'cur', `${name.slice(0, -3)}:2,RS`));
   assert.deepEqual(await folder.readMessage(1), message('x'));
@@ -239,8 +239,8 @@ test('messageMeta parses once per message and is shared by sessions', async () =
   };
   mail = await store(md.root, { watch: false, parseMessage: fake, parserVersion: 'test-1' });
   deliver(md.root, '', message('meta'), { dir: 'cur' });
-  const a = await mail.openFolder('INBOX');
-  const b = await mail.openFolder('INBOX');
+  const a = await select(mail, 'INBOX');
+  const b = await select(mail, 'INBOX');
   const [m1, m2, m3] = await Promise.all([a.messageMeta(1), a.messageMeta(1), b.messageMeta(1)]);
   assert.equal(parses, 1);
   assert.equal(m1, m2);
@@ -253,7 +253,7 @@ test('messageMeta parses once per message and is shared by sessions', async () =
 
   // With a parser version, the structure is kept on disk for the next process.
   mail = await store(md.root, { watch: false, parseMessage: fake, parserVersion: 'test-1' });
-  const c = await mail.openFolder('INBOX');
+  const c = await select(mail, 'INBOX');
   assert.equal((await c.messageMeta(1)).decoded.subject, message('meta').toString());
   assert.equal(parses, 1, 'read from imapd-ts.meta');
   c.release();
@@ -261,7 +261,7 @@ test('messageMeta parses once per message and is shared by sessions', async () =
 
   // Another parser version: parsed again.
   mail = await store(md.root, { watch: false, parseMessage: fake, parserVersion: 'test-2' });
-  const d = await mail.openFolder('INBOX');
+  const d = await select(mail, 'INBOX');
   await d.messageMeta(1);
   assert.equal(parses, 2);
   d.release();
@@ -269,7 +269,7 @@ test('messageMeta parses once per message and is shared by sessions', async () =
 
 test('the default parser gives the real structure (ENVELOPE subject, RFC822.SIZE)', async () => {
   deliver(md.root, '', message('Real parse'), { dir: 'cur' });
-  const folder = await mail.openFolder('INBOX');
+  const folder = await select(mail, 'INBOX');
   const meta = await folder.messageMeta(1);
   assert.equal(meta.envelope.subject, 'Real parse');
   assert.equal(meta.size, folder.snapshot().messages[0].size);
@@ -277,7 +277,7 @@ test('the default parser gives the real structure (ENVELOPE subject, RFC822.SIZE
 });
 
 test('a released handle and a closed store refuse further use', async () => {
-  const folder = await mail.openFolder('INBOX');
+  const folder = await select(mail, 'INBOX');
   folder.release();
   folder.release(); // twice is harmless
   await assert.rejects(folder.expunge([1]), MailStoreError);

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import type { MailStore } from '../../server/backend/mailstore.js';
 import { assignUids } from '../../server/maildir/scan.js';
-import { deliver, flagsOf, message, recorder, store, tempMaildir, type TempMaildir } from './helpers.js';
+import { deliver, flagsOf, message, recorder, store, tempMaildir, type TempMaildir, select } from './helpers.js';
 
 let md: TempMaildir;
 let mail: MailStore;
@@ -28,7 +28,7 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 1100));
 test('a settled folder still shows changes made after the last look (flags, keywords, deliveries, removals)', async () => {
   const a = deliver(md.root, '', message('a'), { dir: 'cur' });
   const b = deliver(md.root, '', message('b'), { dir: 'cur' });
-  const folder = await mail.openFolder('INBOX');
+  const folder = await select(mail, 'INBOX');
   await folder.storeFlags([1], 'add', ['Kw']); // creates courierimapkeywords/
   await folder.refresh();
   await settle();
@@ -63,7 +63,7 @@ test('a settled folder still shows changes made after the last look (flags, keyw
 });
 
 test('when another process numbers a message between our APPENDs, sessions still learn UIDs in order', async () => {
-  const folder = await mail.openFolder('INBOX');
+  const folder = await select(mail, 'INBOX');
   const r = recorder();
   folder.subscribe(r.listener);
   await mail.append('INBOX', message('ours 1'));
@@ -83,13 +83,13 @@ test('when another process numbers a message between our APPENDs, sessions still
 
 test('a folder opened after changes by a store that has since gone away is read afresh', async () => {
   deliver(md.root, '', message('a'), { dir: 'cur' });
-  const first = await mail.openFolder('INBOX');
+  const first = await select(mail, 'INBOX');
   first.release();
   await mail.close();
   await new Promise((resolve) => setTimeout(resolve, 30)); // the idle state is dropped
   deliver(md.root, '', message('b'), { dir: 'cur' });
   mail = await store(md.root, { watch: false });
-  const again = await mail.openFolder('INBOX');
+  const again = await select(mail, 'INBOX');
   assert.deepEqual(again.snapshot().messages.map((m) => m.uid), [1, 2]);
   again.release();
 });

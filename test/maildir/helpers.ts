@@ -3,7 +3,7 @@
 import { mkdirSync, mkdtempSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { FolderChange, MailStore } from '../../server/backend/mailstore.js';
+import type { Folder, FolderChange, MailStore } from '../../server/backend/mailstore.js';
 import { openMaildirStore, type MaildirStoreOptions } from '../../server/maildir/index.js';
 
 export interface TempMaildir {
@@ -73,4 +73,11 @@ export async function until(check: () => boolean, timeoutMs = 2000, what = 'cond
 
 export function flagsOf(flags: ReadonlySet<string>): string[] {
   return [...flags].sort();
+}
+
+/** Opens a folder as the IMAP session's SELECT does: open, then refresh() (numbers and claims what is new). */
+export async function select(mail: MailStore, name: string): Promise<Folder> {
+  const folder = await mail.openFolder(name);
+  await folder.refresh();
+  return folder;
 }

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import type { MailStore } from '../../server/backend/mailstore.js';
 import type { FolderHandle } from '../../server/maildir/index.js';
-import { deliver, message, recorder, store, tempMaildir, type TempMaildir, until } from './helpers.js';
+import { deliver, message, recorder, store, tempMaildir, type TempMaildir, until, select } from './helpers.js';
 
 let md: TempMaildir;
 let mail: MailStore;
@@ -23,8 +23,8 @@ afterEach(async () => {
 
 test('a delivery to new/ is pushed to the open folder within milliseconds, recent for the first session', async () => {
   mail = await store(md.root);
-  const first = (await mail.openFolder('INBOX')) as FolderHandle;
-  const second = await mail.openFolder('INBOX');
+  const first = (await select(mail, 'INBOX')) as FolderHandle;
+  const second = await select(mail, 'INBOX');
   assert.equal(first.watching, true);
   const r1 = recorder();
   const r2 = recorder();
@@ -47,7 +47,7 @@ test('flag changes and deletions by another program are pushed too', async () =>
   mail = await store(md.root);
   const name = deliver(md.root, 'Lists', message('a'), { dir: 'cur' });
   const other = deliver(md.root, 'Lists', message('b'), { dir: 'cur' });
-  const folder = await mail.openFolder('INBOX.Lists');
+  const folder = await select(mail, 'INBOX.Lists');
   const r = recorder();
   folder.subscribe(r.listener);
 
@@ -65,10 +65,10 @@ test('flag changes and deletions by another program are pushed too', async () =>
 test('a second login (another store on the same Maildir) hears of our STORE at once', async () => {
   mail = await store(md.root);
   deliver(md.root, '', message('a'), { dir: 'cur' });
-  const mine = await mail.openFolder('INBOX');
+  const mine = await select(mail, 'INBOX');
   // A second store with its own settings object behaves like a second login.
   const otherStore = await store(md.root, { idleRetentionMs: 10 });
-  const theirs = await otherStore.openFolder('INBOX');
+  const theirs = await select(otherStore, 'INBOX');
   const r = recorder();
   theirs.subscribe(r.listener);
   await mine.storeFlags([1], 'add', ['\\Seen', 'Work']);
@@ -80,7 +80,7 @@ test('a second login (another store on the same Maildir) hears of our STORE at o
 
 test('without watching, polling still notices new mail', async () => {
   mail = await store(md.root, { watch: false, pollIntervalMs: 20 });
-  const folder = (await mail.openFolder('INBOX')) as FolderHandle;
+  const folder = (await select(mail, 'INBOX')) as FolderHandle;
   assert.equal(folder.watching, false);
   const r = recorder();
   folder.subscribe(r.listener);
@@ -92,7 +92,7 @@ test('without watching, polling still notices new mail', async () => {
 
 test('nobody is notified after release, and the watcher stops with the last session', async () => {
   mail = await store(md.root);
-  const folder = await mail.openFolder('INBOX');
+  const folder = await select(mail, 'INBOX');
   const r = recorder();
   folder.subscribe(r.listener);
   folder.release();
@@ -104,7 +104,7 @@ test('nobody is notified after release, and the watcher stops with the last sess
 
 test('unsubscribe stops one listener only', async () => {
   mail = await store(md.root);
-  const folder = await mail.openFolder('INBOX');
+  const folder = await select(mail, 'INBOX');
   const a = recorder();
   const b = recorder();
   const stopA = folder.subscribe(a.listener);

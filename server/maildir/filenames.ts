@@ -123,11 +123,6 @@ export function newBaseName(fileSize: number, crlfSize: number): string {
   return `${seconds}.M${micros}P${process.pid}Q${deliveries}R${random}.${host},S=${fileSize},W=${crlfSize}`;
 }
 
-/** The same message under a new unique name, keeping its size tags (for COPY and MOVE). */
-export function renamedBase(oldBase: string, fileSize: number | undefined, crlfSize: number): string {
-  return newBaseName(fileSize ?? fileSizeFromName(oldBase) ?? crlfSize, crlfSize);
-}
-
 /** RFC822.SIZE of a stored message: every bare LF counts as CRLF. */
 export function crlfSize(content: Buffer): number {
   let size = content.length;

@@ -130,6 +130,8 @@ export class FolderCore {
   gone = false;
   /** Files left in new/ by the last scan that did not claim (for STATUS). */
   unclaimed: string[] = [];
+  /** Files in cur/ left without a UID by the last scan (see SyncOptions.numberCur). */
+  private unnumbered = 0;
 
   private readonly entries = new Map<number, Entry>();
   private sortedUids: number[] = [];
@@ -181,8 +183,10 @@ export class FolderCore {
       this.markGone();
       return;
     }
-    // Nothing changed since a scan that saw settled directories: nothing to do.
-    if (this.stamps === stamps && !(options.claimNew && this.unclaimed.length)) return;
+    // Nothing changed since a scan that saw settled directories, and that scan left
+    // nothing this one would take on (new/ to claim, cur/ files to number): nothing to do.
+    const leftOver = (options.claimNew && this.unclaimed.length > 0) || (options.numberCur !== false && this.unnumbered > 0);
+    if (this.stamps === stamps && !leftOver) return;
     if (!this.initialized) await purgeTmp(this.dir);
     await this.infoCache.load();
     const { scan, keywords } = await withCourierLock(this.dir, this.context.useLocks, async () => {
@@ -192,6 +196,7 @@ export class FolderCore {
       return { scan, keywords };
     });
     this.unclaimed = scan.unclaimed;
+    this.unnumbered = scan.unnumbered;
     this.stamps = settled(stamps, started) ? stamps : undefined;
 
     if (this.initialized && scan.uidValidity !== this.uidValidity) {
@@ -764,13 +769,6 @@ export class FolderCore {
     return spellings;
   }
 
-  hasMessage(uid: number): boolean {
-    return this.entries.has(uid);
-  }
-
-  get handleCount(): number {
-    return this.handles.size;
-  }
 }
 
 export class FolderHandle implements Folder {

@@ -28,6 +28,8 @@ export interface ScanResult {
   messages: ScannedMessage[];
   /** Files left in new/ (only when not claiming). */
   unclaimed: string[];
+  /** Files in cur/ left without a UID (numberCur false). */
+  unnumbered: number;
 }
 
 export interface ScanOptions {
@@ -90,8 +92,11 @@ export async function scanFolder(folderDir: string, options: ScanOptions, memory
   kept.sort((a, b) => a.uid - b.uid); // usually in order already
 
   const fresh: string[] = [];
-  if (options.numberCur !== false) {
-    for (const [base, fileName] of curByBase) if (!db.uids.has(base) && !options.ignore?.has(base)) fresh.push(fileName);
+  let unnumbered = 0;
+  for (const [base, fileName] of curByBase) {
+    if (db.uids.has(base) || options.ignore?.has(base)) continue;
+    if (options.numberCur === false) unnumbered += 1;
+    else fresh.push(fileName);
   }
   const claimed = new Set<string>();
 
@@ -137,7 +142,7 @@ export async function scanFolder(folderDir: string, options: ScanOptions, memory
     memory.stamp = await writeUidDb(folderDir, db);
     memory.db = db;
   }
-  return { uidValidity: db.uidValidity, uidNext: db.uidNext, messages: [...kept, ...added], unclaimed };
+  return { uidValidity: db.uidValidity, uidNext: db.uidNext, messages: [...kept, ...added], unclaimed, unnumbered };
 }
 
 /**

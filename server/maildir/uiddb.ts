@@ -9,7 +9,7 @@
 
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from './fsutil.js';
+import { errorCode, writeFileAtomic } from './fsutil.js';
 
 export const UIDDB_FILE = 'courierimapuiddb';
 const DOVECOT_UIDLIST = 'dovecot-uidlist';
@@ -72,7 +72,7 @@ export async function readUidDb(folderDir: string): Promise<{ db: UidDb | null; 
   try {
     handle = await fs.open(path.join(folderDir, UIDDB_FILE), 'r');
   } catch (error) {
-    if (isNotFound(error)) return { db: null };
+    if (errorCode(error) === 'ENOENT') return { db: null };
     throw error;
   }
   try {
@@ -89,7 +89,7 @@ export async function statUidDb(folderDir: string): Promise<FileStamp | undefine
     const stat = await fs.stat(path.join(folderDir, UIDDB_FILE));
     return { ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs };
   } catch (error) {
-    if (isNotFound(error)) return undefined;
+    if (errorCode(error) === 'ENOENT') return undefined;
     throw error;
   }
 }
@@ -155,11 +155,7 @@ export async function readDovecotUidList(folderDir: string): Promise<UidDb | nul
   try {
     return parseDovecotUidList(await fs.readFile(path.join(folderDir, DOVECOT_UIDLIST), 'utf8'));
   } catch (error) {
-    if (isNotFound(error)) return null;
+    if (errorCode(error) === 'ENOENT') return null;
     throw error;
   }
-}
-
-export function isNotFound(error: unknown): boolean {
-  return (error as NodeJS.ErrnoException | null)?.code === 'ENOENT';
 }

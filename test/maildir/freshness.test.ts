@@ -93,3 +93,16 @@ test('a folder opened after changes by a store that has since gone away is read 
   assert.deepEqual(again.snapshot().messages.map((m) => m.uid), [1, 2]);
   again.release();
 });
+
+test('files left without a UID by the open are numbered by the next refresh, even in a settled folder', async () => {
+  deliver(md.root, '', message('numbered'), { dir: 'cur' });
+  (await select(mail, 'INBOX')).release(); // courierimapuiddb exists from here on
+  await new Promise((resolve) => setTimeout(resolve, 30)); // the idle state is dropped
+  deliver(md.root, '', message('in cur, no UID'), { dir: 'cur', flags: 'S' });
+  await settle();
+  const folder = await mail.openFolder('INBOX');
+  assert.deepEqual(folder.snapshot().messages.map((m) => m.uid), [1], 'open leaves the new one to the claiming scan');
+  await folder.refresh();
+  assert.deepEqual(folder.snapshot().messages.map((m) => m.uid), [1, 2]);
+  folder.release();
+});

@@ -63,7 +63,7 @@ interface Entry {
   info: MessageInfo;
 }
 
-/** A message this process has just put into a folder, with its new UID. */
+/** A message with its UID, name and sizes: one just put into the folder by this process, or one just scanned. */
 export interface Arrival {
   uid: number;
   base: string;
@@ -208,12 +208,12 @@ export class FolderCore {
     const changedFlags: Entry[] = [];
     const newcomers: ScannedMessage[] = [];
     for (const message of scan.messages) {
-      present.add(message.uid);
       const entry = this.entries.get(message.uid);
       if (!entry) {
         newcomers.push(message);
         continue;
       }
+      present.add(message.uid);
       const messageKeywords = keywords.get(message.base) ?? NO_KEYWORDS;
       if (entry.fileName === message.fileName && entry.keywords === messageKeywords) continue; // the usual case
       if (entry.base !== message.base) {
@@ -233,6 +233,7 @@ export class FolderCore {
     }
     const expunged = present.size === this.entries.size ? [] : this.sortedUids.filter((uid) => !present.has(uid));
 
+
     const measured = await mapLimit(newcomers, IO_PARALLEL, async (message) => {
       const base = message.base;
       try {
@@ -249,17 +250,7 @@ export class FolderCore {
     for (const item of measured) {
       if (!item) continue;
       const { message, base, stored } = item;
-      const letters = parseFileName(message.fileName).letters;
-      const messageKeywords = keywords.get(base) ?? NO_KEYWORDS;
-      const entry: Entry = {
-        uid: message.uid,
-        base,
-        fileName: message.fileName,
-        letters,
-        keywords: messageKeywords,
-        fileSize: stored.fileSize,
-        info: { uid: message.uid, flags: flagSet(letters, messageKeywords), size: stored.size, internalDate: stored.internalDate },
-      };
+      const entry = newEntry({ uid: message.uid, base, fileName: message.fileName, keywords: keywords.get(base) ?? NO_KEYWORDS, stored });
       this.entries.set(message.uid, entry);
       // \Recent: claimed from new/ now, or put in by this process. Files that some other
       // program put straight into cur/ have been seen by a mail client already.
@@ -272,7 +263,7 @@ export class FolderCore {
     if (expunged.length || added.length || changedFlags.length) this.messageList = undefined;
     const wasInitialized = this.initialized;
     this.initialized = true;
-    if (this.arrivals.size > 16) this.arrivals.clear(); // arrivals that never showed up (removed at once)
+    this.arrivals.clear(); // filled just before this scan; what it did not find was removed at once
     this.scheduleInfoSave();
     if (this.context.keywords && !this.keywordWatcher && this.watchers.length) this.watchKeywords();
     if (!wasInitialized) return;
@@ -307,20 +298,7 @@ export class FolderCore {
       const added: { entry: Entry; recent: boolean }[] = [];
       for (const arrival of sorted) {
         this.infoCache.remember(arrival.base, arrival.stored);
-        const entry: Entry = {
-          uid: arrival.uid,
-          base: arrival.base,
-          fileName: arrival.fileName,
-          letters: parseFileName(arrival.fileName).letters,
-          keywords: arrival.keywords,
-          fileSize: arrival.stored.fileSize,
-          info: {
-            uid: arrival.uid,
-            flags: flagSet(parseFileName(arrival.fileName).letters, arrival.keywords),
-            size: arrival.stored.size,
-            internalDate: arrival.stored.internalDate,
-          },
-        };
+        const entry = newEntry(arrival);
         this.entries.set(entry.uid, entry);
         this.sortedUids.push(entry.uid);
         added.push({ entry, recent: true });
@@ -892,6 +870,20 @@ export function splitFlags(flags: readonly string[], keywordsEnabled: boolean): 
     }
   }
   return { system, keywords };
+}
+
+function newEntry(message: Arrival): Entry {
+  const { uid, base, fileName, keywords, stored } = message;
+  const letters = parseFileName(fileName).letters;
+  return {
+    uid,
+    base,
+    fileName,
+    letters,
+    keywords,
+    fileSize: stored.fileSize,
+    info: { uid, flags: flagSet(letters, keywords), size: stored.size, internalDate: stored.internalDate },
+  };
 }
 
 function flagSet(letters: string, keywords: readonly string[]): ReadonlySet<string> {

@@ -106,3 +106,17 @@ test('files left without a UID by the open are numbered by the next refresh, eve
   assert.deepEqual(folder.snapshot().messages.map((m) => m.uid), [1, 2]);
   folder.release();
 });
+
+test('one message removed and another delivered between two looks: both are reported', async () => {
+  const gone = deliver(md.root, '', message('to be removed'), { dir: 'cur' });
+  const folder = await select(mail, 'INBOX');
+  const r = recorder();
+  folder.subscribe(r.listener);
+  const { unlinkSync } = await import('node:fs');
+  unlinkSync(path.join(md.root, 'cur', gone));
+  deliver(md.root, '', message('replacement'));
+  await folder.refresh();
+  assert.deepEqual(r.changes.map((c) => c.kind), ['expunged', 'added']);
+  assert.deepEqual(folder.snapshot().messages.map((m) => m.uid), [2]);
+  folder.release();
+});

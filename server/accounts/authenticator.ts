@@ -56,6 +56,8 @@ export class AccountAuthenticator implements Authenticator {
   private readonly maxFailureDelayMs: number;
   private readonly failureMemoryMs: number;
   private readonly addresses = new Map<string, AddressState>();
+  /** Work started after a login (quota figures, IMAP_EMPTYTRASH), not awaited by the login. */
+  private readonly background = new Set<Promise<void>>();
 
   constructor(private readonly options: AccountAuthenticatorOptions) {
     this.failureDelayMs = options.failureDelayMs ?? 5000;
@@ -157,11 +159,22 @@ export class AccountAuthenticator implements Authenticator {
     await quota.rebuild(definition);
   }
 
+  /** Resolves when the work started after logins has finished (for shutdown and tests). */
+  async idle(): Promise<void> {
+    while (this.background.size > 0) await Promise.all([...this.background]);
+  }
+
+  private later(job: () => Promise<void>): void {
+    const p = job().catch(() => undefined);
+    this.background.add(p);
+    void p.then(() => this.background.delete(p));
+  }
+
   /** Courier purges IMAP_EMPTYTRASH folders at login; done after answering, so that login stays quick. */
   private emptyTrashLater(username: string, store: MaildirStore): void {
     const rules = this.options.emptyTrash ?? [];
     if (rules.length === 0) return;
-    void (async () => {
+    this.later(async () => {
       for (const { folder, days } of rules) {
         try {
           const purged = await store.purgeOldMessages(`INBOX.${folder}`, days);
@@ -173,16 +186,14 @@ export class AccountAuthenticator implements Authenticator {
           }
         }
       }
-    })();
+    });
   }
 
   private recordUsageLater(username: string, store: MailStore): void {
-    store.quota().then(
-      (q) => {
-        if (q) this.options.accounts.recordUsage(username, { bytes: q.storageUsed, messages: q.messagesUsed });
-      },
-      () => undefined,
-    );
+    this.later(async () => {
+      const q = await store.quota();
+      if (q) this.options.accounts.recordUsage(username, { bytes: q.storageUsed, messages: q.messagesUsed });
+    });
   }
 
   /** Wait for our turn when the address has recent failures; returns the release. */

@@ -156,9 +156,13 @@ async function main(): Promise<void> {
     }
     stopping = true;
     process.stdout.write(`${signal}: stopping\n`);
-    server.stop().then(
+    const finish = async () => {
+      await server.stop();
+      await authenticator.idle();
+      accounts.close();
+    };
+    finish().then(
       () => {
-        accounts.close();
         process.stdout.write('stopped\n');
         process.exitCode = 0;
         // Everything is closed; do not wait for stray timers or watchers.

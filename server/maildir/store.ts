@@ -69,13 +69,15 @@ export interface MaildirStoreOptions {
 }
 
 export async function openMaildirStore(options: MaildirStoreOptions): Promise<MaildirStore> {
-  const root = path.resolve(options.root);
+  const given = path.resolve(options.root);
   if (options.create) {
-    for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(root, sub), { recursive: true, mode: 0o700 });
+    for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(given, sub), { recursive: true, mode: 0o700 });
   }
   for (const sub of ['cur', 'new', 'tmp']) {
-    if (!(await isDirectory(path.join(root, sub)))) throw new Error(`${root} is not a Maildir (no ${sub}/)`);
+    if (!(await isDirectory(path.join(given, sub)))) throw new Error(`${given} is not a Maildir (no ${sub}/)`);
   }
+  // One name per Maildir: folder state, queues and locks are keyed by directory path.
+  const root = await fs.realpath(given);
   const parseMessage = options.parseMessage ?? defaultParseMessage;
   const trashFolder = options.trashFolder ?? 'Trash';
   const context: FolderContext = {

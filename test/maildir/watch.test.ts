@@ -117,3 +117,18 @@ test('unsubscribe stops one listener only', async () => {
   assert.ok(change.kind === 'added' && change.recent, 'the remaining first listener gets \\Recent');
   folder.release();
 });
+
+test('the same Maildir reached through a symlink shares one folder state (and one lock queue)', async () => {
+  const { symlinkSync } = await import('node:fs');
+  const link = `${md.root}-link`;
+  symlinkSync(md.root, link);
+  mail = await store(md.root, { watch: false });
+  const viaLink = await store(link, { watch: false });
+  const folder = await select(mail, 'INBOX');
+  const r = recorder();
+  folder.subscribe(r.listener);
+  await viaLink.append('INBOX', message('through the link'));
+  assert.deepEqual(r.changes.map((c) => c.kind), ['added'], 'heard at once, without a scan or a watcher');
+  folder.release();
+  await viaLink.close();
+});

@@ -147,8 +147,7 @@ export class SelectedMailbox {
 
   /** FLAGS and PERMANENTFLAGS responses for SELECT and for new keywords. */
   flagsAnnouncement(keywords: string[], keywordsAllowed = true): Untagged[] {
-    const system = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
-    const flags = [...system, ...keywords].map((f) => ({ atom: f }));
+    const flags = [...SYSTEM_ORDER, ...keywords].map((f) => ({ atom: f }));
     const permanent = this.readOnly ? [] : [...flags, ...(keywordsAllowed ? [{ atom: '\\*' }] : [])];
     return [
       [{ atom: 'FLAGS' }, flags],
@@ -165,7 +164,7 @@ export class SelectedMailbox {
   }
 
   flagList(m: MessageInfo): ImapValue[] {
-    const list: ImapValue[] = [...m.flags].map((f) => ({ atom: f }));
+    const list: ImapValue[] = [...m.flags].sort(flagOrder).map((f) => ({ atom: f }));
     if (this.recent.has(m.uid)) list.push({ atom: '\\Recent' });
     return list;
   }
@@ -204,6 +203,16 @@ export class SelectedMailbox {
     }
     return added;
   }
+}
+
+const SYSTEM_ORDER = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
+
+/** System flags first, in a fixed order, then keywords by name: stable output for clients and tests. */
+function flagOrder(a: string, b: string): number {
+  const ia = SYSTEM_ORDER.indexOf(a);
+  const ib = SYSTEM_ORDER.indexOf(b);
+  if (ia >= 0 || ib >= 0) return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib);
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function listText(flags: { atom: string }[]): string {

@@ -12,9 +12,9 @@ export const DEFAULT_CAPABILITY = [
 
 /** Words we implement; configured words outside this list are dropped with a warning
  * (advertising ACL or XMAGICTRASH without implementing them would break clients). */
-export const SUPPORTED_WORDS = new Set([
-  ...DEFAULT_CAPABILITY, 'AUTH=PLAIN', 'ENABLE', 'UTF8=ACCEPT', 'STARTTLS', 'LOGINDISABLED',
-]);
+export const SUPPORTED_WORDS = new Set(
+  [...DEFAULT_CAPABILITY, 'AUTH=PLAIN', 'ENABLE', 'UTF8=ACCEPT', 'STARTTLS', 'LOGINDISABLED'].map((w) => w.toUpperCase()),
+);
 
 export interface CapabilityContext {
   settings: SessionSettings;

@@ -419,7 +419,15 @@ export class Session {
       this.reportUpdates(allowExpunge);
     }
     this.tagged(tag, result);
-    if (result.after) await result.after();
+    if (result.after) {
+      try {
+        await result.after();
+      } catch (err) {
+        // A TLS handshake that fails after STARTTLS is routine (a scanner, a client giving up).
+        this.logger.log('info', `${command.name} failed`, { ip: this.transport.remoteAddress, error: String(err) });
+        this.disconnect(null);
+      }
+    }
     this.changed();
   }
 

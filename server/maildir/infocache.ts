@@ -6,9 +6,9 @@
 // INTERNALDATE is the file's mtime, as in Courier. Message files never change
 // content, so an entry stays valid for as long as the base exists.
 
-import { promises as fs } from 'node:fs';
+import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { crlfSize, crlfSizeFromName } from './filenames.js';
+import { crlfSizeFromName } from './filenames.js';
 import { errorCode, writeFileAtomic } from './fsutil.js';
 
 export const INFO_CACHE_FILE = 'imapd-ts.sizes';
@@ -57,7 +57,7 @@ export class InfoCache {
     const known = this.entries.get(base);
     if (known) return known;
     const stat = await fs.stat(filePath);
-    const size = crlfSizeFromName(base) ?? crlfSize(await fs.readFile(filePath));
+    const size = crlfSizeFromName(base) ?? (await crlfSizeOfFile(filePath));
     const info: StoredInfo = { size, internalDate: Math.floor(stat.mtimeMs), fileSize: stat.size };
     this.remember(base, info);
     return info;
@@ -82,4 +82,21 @@ export class InfoCache {
     }
     await writeFileAtomic(path.join(this.folderDir, INFO_CACHE_FILE), text, path.join(this.folderDir, 'tmp'));
   }
+}
+
+/** RFC822.SIZE of a file, read in chunks (a message may be large): bare LFs count as CRLF. */
+async function crlfSizeOfFile(filePath: string): Promise<number> {
+  let size = 0;
+  let previous = -1;
+  for await (const chunk of createReadStream(filePath, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    let index = chunk.indexOf(10);
+    while (index >= 0) {
+      const before = index === 0 ? previous : chunk[index - 1];
+      if (before !== 13) size += 1;
+      index = chunk.indexOf(10, index + 1);
+    }
+    previous = chunk[chunk.length - 1];
+  }
+  return size;
 }

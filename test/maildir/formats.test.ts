@@ -11,6 +11,7 @@ import {
   parseFileName,
   systemFlagsFromLetters,
 } from '../../server/maildir/filenames.js';
+import { InfoCache } from '../../server/maildir/infocache.js';
 import { formatKeywordList, parseKeywordList } from '../../server/maildir/keywords.js';
 import { canonicalFolderName, folderNameOfEntry, parentNames, specialUseOf, DEFAULT_SPECIAL_USE } from '../../server/maildir/names.js';
 import { parseQuotaDefinition } from '../../server/maildir/quota.js';
@@ -33,6 +34,22 @@ test('RFC822.SIZE counts every bare LF as CRLF', () => {
   assert.equal(crlfSize(Buffer.from('a\nb\r\nc\n')), 9);
   assert.equal(crlfSize(Buffer.from('\n')), 2);
   assert.equal(crlfSize(Buffer.from('no newline')), 10);
+});
+
+test('RFC822.SIZE of a large file is counted in chunks, also when CR and LF fall into different chunks', async () => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const path = await import('node:path');
+  const dir = mkdtempSync(path.join(tmpdir(), 'crlf-'));
+  try {
+    const content = Buffer.concat([Buffer.alloc(256 * 1024 - 1, 65), Buffer.from('\r\n\nx\n'), Buffer.alloc(300_000, 10)]);
+    writeFileSync(path.join(dir, 'message'), content);
+    const info = await new InfoCache(dir).measure('message', path.join(dir, 'message'));
+    assert.equal(info.size, crlfSize(content));
+    assert.equal(info.fileSize, content.length);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('new names are unique and carry S= and W=', () => {

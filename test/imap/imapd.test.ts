@@ -263,3 +263,46 @@ describe('literals and partial input', () => {
     removeTree(dir);
   });
 });
+
+describe('namespaces and international folder names', () => {
+  it('serves folders at the top level with IMAP_NAMESPACE_PREFIX empty', async () => {
+    const dir = tempDir('namespace');
+    const md = standardMaildir(path.join(dir, 'Maildir'), 3);
+    const imapd = spawnImapd(md, { IMAP_NAMESPACE_PREFIX: '' });
+    try {
+      await imapd.client.greeting;
+      const ns = await imapd.client.command('NAMESPACE');
+      assert.deepEqual(ns.lines, ['* NAMESPACE (("" ".")) NIL NIL']);
+      const list = await imapd.client.command('LIST "" "*"');
+      assert.ok(list.lines.includes('* LIST (\\HasNoChildren \\Sent) "." "Sent"'), list.lines.join('\n'));
+      assert.match((await imapd.client.command('CREATE Projects')).tagged, /^OK/);
+      // On disk it is still Courier's layout, so Courier sees INBOX.Projects.
+      assert.ok(fs.existsSync(path.join(md, '.Projects', 'maildirfolder')));
+      const status = await imapd.client.command('STATUS Sent (MESSAGES)');
+      assert.deepEqual(status.lines, ['* STATUS "Sent" (MESSAGES 3)']);
+    } finally {
+      await imapd.close();
+      removeTree(dir);
+    }
+  });
+
+  it('speaks modified UTF-7 names, and UTF-8 after ENABLE UTF8=ACCEPT', async () => {
+    const dir = tempDir('utf7');
+    const md = emptyMaildir(path.join(dir, 'Maildir'));
+    const imapd = spawnImapd(md);
+    try {
+      await imapd.client.greeting;
+      assert.match((await imapd.client.command('CREATE "INBOX.Caf&AOk-"')).tagged, /^OK/);
+      const list = await imapd.client.command('LIST "" "INBOX.*"');
+      assert.deepEqual(list.lines, ['* LIST (\\HasNoChildren) "." "INBOX.Caf&AOk-"']);
+      assert.match((await imapd.client.command('CREATE "INBOX.bad&-name&"')).tagged, /^(BAD|NO)/);
+      const enable = await imapd.client.command('ENABLE UTF8=ACCEPT');
+      assert.deepEqual(enable.lines, ['* ENABLED UTF8=ACCEPT']);
+      const utf8 = await imapd.client.command('LIST "" "INBOX.*"');
+      assert.deepEqual(utf8.lines, [Buffer.from('* LIST (\\HasNoChildren) "." "INBOX.Café"').toString('latin1')]);
+    } finally {
+      await imapd.close();
+      removeTree(dir);
+    }
+  });
+});

@@ -115,25 +115,35 @@ export class MaildirQuota {
     let storageUsed = 0;
     let messagesUsed = 0;
     for (const dir of folderDirs) {
-      for (const sub of ['cur', 'new']) {
-        for (const name of await listDir(path.join(dir, sub))) {
-          let size = fileSizeFromName(name);
-          if (size === undefined) {
-            try {
-              size = (await fs.stat(path.join(dir, sub, name))).size;
-            } catch {
-              continue;
-            }
-          }
-          storageUsed += size;
-          messagesUsed += 1;
-        }
-      }
+      const usage = await folderUsage(dir);
+      storageUsed += usage.bytes;
+      messagesUsed += usage.count;
     }
     const text = `${definition}\n${String(storageUsed).padStart(12)} ${String(messagesUsed).padStart(12)}\n`;
     await writeFileAtomic(path.join(this.root, QUOTA_FILE), text, path.join(this.root, 'tmp'));
     return { ...parseQuotaDefinition(definition), storageUsed, messagesUsed };
   }
+}
+
+/** Octets and messages in one folder (cur/ and new/), from ",S=" in the names or the files. */
+export async function folderUsage(dir: string): Promise<{ bytes: number; count: number }> {
+  let bytes = 0;
+  let count = 0;
+  for (const sub of ['cur', 'new']) {
+    for (const name of await listDir(path.join(dir, sub))) {
+      let size = fileSizeFromName(name);
+      if (size === undefined) {
+        try {
+          size = (await fs.stat(path.join(dir, sub, name))).size;
+        } catch {
+          continue; // removed meanwhile
+        }
+      }
+      bytes += size;
+      count += 1;
+    }
+  }
+  return { bytes, count };
 }
 
 function isOver(quota: Quota, bytes: number, count: number): boolean {

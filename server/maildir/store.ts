@@ -19,9 +19,9 @@ import {
 import type { Logger } from '../imap/host.js';
 import { parseMessage as defaultParseMessage } from '../mime/parse.js';
 import type { MessageMeta } from '../mime/types.js';
-import { baseOf, crlfSize, fileSizeFromName, formatFileName, lettersFor, newBaseName, parseFileName } from './filenames.js';
+import { baseOf, crlfSize, formatFileName, lettersFor, newBaseName, parseFileName } from './filenames.js';
 import { type FolderContext, folderCore, FolderHandle, foldersRemoved, saveCaches, splitFlags } from './folder.js';
-import { errorCode, isDirectory, listDir, mapLimit, scratchName, writeFileAtomic } from './fsutil.js';
+import { errorCode, isDirectory, mapLimit, scratchName, writeFileAtomic } from './fsutil.js';
 import { writeKeywordUpdate } from './keywords.js';
 import { folderMutex, withCourierLock } from './lock.js';
 import {
@@ -35,7 +35,7 @@ import {
   SEPARATOR,
   specialUseOf,
 } from './names.js';
-import { MaildirQuota } from './quota.js';
+import { folderUsage, MaildirQuota } from './quota.js';
 import { assignUids } from './scan.js';
 
 export const SUBSCRIPTIONS_FILE = 'courierimapsubscribed';
@@ -428,15 +428,7 @@ export class MaildirStore implements MailStore {
   /** Octets and messages in a folder, when a quota is kept (for DELETE). */
   private async usageOf(dir: string): Promise<{ bytes: number; count: number } | null> {
     if (!this.context.quota.counts(dir) || !(await this.context.quota.read())) return null;
-    let bytes = 0;
-    let count = 0;
-    for (const sub of ['cur', 'new']) {
-      for (const name of await listDir(path.join(dir, sub))) {
-        count += 1;
-        bytes += fileSizeFromName(name) ?? (await fs.stat(path.join(dir, sub, name)).then((s) => s.size, () => 0));
-      }
-    }
-    return { bytes, count };
+    return folderUsage(dir);
   }
 
   private usable(): void {

@@ -1,0 +1,320 @@
+// The appliance's one API: what the GUI may ask of the appliance host, and the events it
+// is sent. The host (host.ts) implements it; it reaches the GUI two ways, over Electron
+// IPC (electron/main.ts and electron/preload.ts) and over HTTP for a browser (http.ts),
+// and the renderer talks to nothing else (renderer/ sees it as window.api).
+//
+// This file is shared by Node (host, HTTP server, Electron main), the Electron preload and
+// the browser bundle, so it imports nothing: plain types, the method list, the channel
+// names, and the argument checks (validate.ts) that every transport and the host apply.
+
+export type ConfigFileName = 'imapd' | 'imapd-ssl';
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export type ServerState = 'starting' | 'running' | 'stopping' | 'stopped' | 'error';
+
+export interface ListenerView {
+  kind: 'imap' | 'imaps';
+  /** The address bound: "127.0.0.1", "::" for all addresses. */
+  address: string;
+  port: number;
+  startTls: boolean;
+}
+
+export interface TlsView {
+  fingerprint256: string;
+  subject: string;
+  validFrom: number;
+  validTo: number;
+  /** configured (TLS_CERTFILE), or the self-signed one made in the data directory. */
+  source: 'configured' | 'generated' | 'reused';
+  certFile: string;
+  warnings: string[];
+}
+
+export interface ApplianceStatus {
+  state: ServerState;
+  /** Why the server is not running (state error), or null. */
+  problem: string | null;
+  version: string;
+  dataDir: string;
+  configDir: string;
+  startedAt: number | null;
+  listeners: ListenerView[];
+  sessions: number;
+  accounts: number;
+  tls: TlsView | null;
+  /** What the administrator should do next, in plain words (empty when all is set up). */
+  firstSteps: string[];
+  /** Long work in progress or just finished. */
+  jobs: JobView[];
+}
+
+export type SettingGroup = 'network' | 'capabilities' | 'idle' | 'tls' | 'folders';
+
+export const SETTING_GROUPS: readonly { id: SettingGroup; title: string }[] = [
+  { id: 'network', title: 'Network and limits' },
+  { id: 'capabilities', title: 'Capabilities' },
+  { id: 'idle', title: 'IDLE and locking' },
+  { id: 'tls', title: 'TLS' },
+  { id: 'folders', title: 'Trash and folders' },
+];
+
+export interface SettingView {
+  name: string;
+  file: ConfigFileName;
+  group: SettingGroup;
+  /** How to present it: 'integer', 'yesno', 'boolean', 'choice', 'ports', 'file', ... */
+  kind: string;
+  /** As it would be written in the file ("" means unset). */
+  default: string;
+  meaning: string;
+  choices?: readonly string[];
+  /** The value in force, as text (references such as $ADDRESS expanded). */
+  value: string;
+  /** Where the value comes from: the file (with its line) or the default. */
+  source: { file: string; line: number } | 'default';
+  /** The value as written in the file when it refers to other settings ("$IMAP_CAPABILITY AUTH=PLAIN"), else null. */
+  reference: string | null;
+  /** What a change takes: 'live' (at once, sessions kept), 'new-sessions', or 'listeners' (the listeners restart). */
+  applies: 'live' | 'new-sessions' | 'listeners';
+  /** A setting of this server, not of Courier. */
+  ours: boolean;
+}
+
+export interface SettingsView {
+  configDir: string;
+  files: Record<ConfigFileName, string>;
+  settings: SettingView[];
+  /** Warnings about the files as they are (ignored Courier settings, adjusted values). */
+  warnings: string[];
+}
+
+/** Setting name to its new value as it would be written in the file; null returns it to its default. */
+export type SettingChanges = Record<string, string | null>;
+
+export interface SettingProblem {
+  /** The setting concerned, or null for a problem of the whole configuration. */
+  setting: string | null;
+  message: string;
+}
+
+export interface ValidationResult {
+  ok: boolean;
+  errors: SettingProblem[];
+  warnings: SettingProblem[];
+  /** What applying would do: which listeners restart, what applies to new sessions only. */
+  effects: string[];
+}
+
+export interface ApplyResult extends ValidationResult {
+  applied: boolean;
+  /** Listeners restarted (their sessions were told BYE and reconnect), or false. */
+  restartedListeners: boolean;
+  sessionsEnded: number;
+}
+
+export interface AccountView {
+  username: string;
+  enabled: boolean;
+  maildir: string;
+  maildirExists: boolean;
+  home: string;
+  createdAt: number;
+  lastLoginAt: number | null;
+  lastLoginAddress: string | null;
+  /** Messages and octets in all folders (null until counted). */
+  usage: { messages: number; bytes: number; countedAt: number } | null;
+  quotaBytes: number | null;
+  quotaMessages: number | null;
+  sessions: number;
+}
+
+export interface NewAccountInput {
+  username: string;
+  password: string;
+  /** Absolute path of the Maildir, created when missing; null or absent: <data>/mail/<name>/Maildir. */
+  maildir?: string | null;
+}
+
+export interface SessionView {
+  id: number;
+  account: string | null;
+  remoteAddress: string;
+  remotePort: number;
+  listener: 'imap' | 'imaps';
+  tls: boolean;
+  tlsProtocol: string | null;
+  /** not-authenticated, authenticated, selected, logout; or handshake while TLS is set up. */
+  state: string;
+  folder: string | null;
+  idle: boolean;
+  connectedAt: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+export interface LogLine {
+  seq: number;
+  time: number;
+  level: LogLevel;
+  account: string | null;
+  message: string;
+}
+
+export interface LogFilter {
+  /** Lowest level shown (debug < info < warn < error). */
+  level?: LogLevel;
+  /** Only lines of this account (case-insensitive). */
+  account?: string;
+  /** Only lines after this sequence number. */
+  after?: number;
+  /** At most this many lines, the newest. Default 500. */
+  limit?: number;
+}
+
+export interface JobView {
+  id: number;
+  kind: 'index';
+  account: string;
+  state: 'running' | 'done' | 'failed';
+  /** Messages indexed so far and in all. */
+  done: number;
+  total: number;
+  folder: string | null;
+  foldersDone: number;
+  foldersTotal: number;
+  startedAt: number;
+  finishedAt: number | null;
+  /** Estimated seconds left, or null before there is enough to go by. */
+  secondsLeft: number | null;
+  message: string | null;
+}
+
+export interface ClientEndpoint {
+  port: number;
+  /** "STARTTLS" on the IMAP port, "SSL/TLS" on the implicit-TLS port, "none" without TLS. */
+  security: 'STARTTLS' | 'SSL/TLS' | 'none';
+  /** One sentence for the user. */
+  description: string;
+}
+
+export interface ConnectionInfoView {
+  /** Names and addresses a mail program can use to reach this machine, best first. */
+  hosts: { value: string; kind: 'name' | 'ipv4' | 'ipv6'; note: string }[];
+  /** True when the server listens on the loopback address only (this computer). */
+  localOnly: boolean;
+  endpoints: ClientEndpoint[];
+  fingerprint256: string | null;
+  /** What to check when the mail program warns about the certificate, in plain words. */
+  certificateAdvice: string;
+  usernameAdvice: string;
+}
+
+export type ApplianceEvent =
+  | { type: 'status'; status: ApplianceStatus }
+  | { type: 'sessions'; sessions: SessionView[] }
+  | { type: 'log'; line: LogLine }
+  | { type: 'accounts' }
+  | { type: 'settings' }
+  | { type: 'progress'; job: JobView };
+
+export type ApplianceListener = (event: ApplianceEvent) => void;
+
+export interface ApplianceApi {
+  getStatus(): Promise<ApplianceStatus>;
+  getSettings(): Promise<SettingsView>;
+  validateSettings(changes: SettingChanges): Promise<ValidationResult>;
+  applySettings(changes: SettingChanges): Promise<ApplyResult>;
+  /** Replace one configuration file by a Courier file's text (validated first, then applied). */
+  importCourierConfig(text: string, which: ConfigFileName): Promise<ApplyResult>;
+  /** The configuration file's text as it is on disk. */
+  exportCourierConfig(which: ConfigFileName): Promise<string>;
+  listAccounts(): Promise<AccountView[]>;
+  addAccount(input: NewAccountInput): Promise<AccountView>;
+  setPassword(username: string, password: string): Promise<void>;
+  disableAccount(username: string): Promise<void>;
+  enableAccount(username: string): Promise<void>;
+  /** Remove an account; its mail stays on disk unless keepMail is false. */
+  removeAccount(username: string, keepMail: boolean): Promise<void>;
+  /** Build the index of an account's Maildir now (done by itself for a new account with mail). */
+  indexAccount(username: string): Promise<JobView>;
+  listSessions(): Promise<SessionView[]>;
+  disconnectSession(id: number): Promise<boolean>;
+  getLog(filter?: LogFilter): Promise<LogLine[]>;
+  connectionInfo(): Promise<ConnectionInfoView>;
+  /** Live updates; returns the unsubscribe. */
+  subscribe(listener: ApplianceListener): () => void;
+}
+
+/** The methods that are called remotely (everything but subscribe). */
+export type ApiMethod = Exclude<keyof ApplianceApi, 'subscribe'>;
+
+export const API_METHODS = [
+  'getStatus',
+  'getSettings',
+  'validateSettings',
+  'applySettings',
+  'importCourierConfig',
+  'exportCourierConfig',
+  'listAccounts',
+  'addAccount',
+  'setPassword',
+  'disableAccount',
+  'enableAccount',
+  'removeAccount',
+  'indexAccount',
+  'listSessions',
+  'disconnectSession',
+  'getLog',
+  'connectionInfo',
+] as const satisfies readonly ApiMethod[];
+
+// Every method is in the list (a compile error here names the one missing).
+type MissingMethods = Exclude<ApiMethod, (typeof API_METHODS)[number]>;
+const allListed: [MissingMethods] extends [never] ? true : MissingMethods = true;
+void allListed;
+
+export function isApiMethod(name: unknown): name is ApiMethod {
+  return typeof name === 'string' && (API_METHODS as readonly string[]).includes(name);
+}
+
+/** Electron IPC channel names: one per method, and one for events. */
+export const IPC = {
+  methodPrefix: 'appliance:call:',
+  event: 'appliance:event',
+} as const;
+
+export function ipcChannel(method: ApiMethod): string {
+  return IPC.methodPrefix + method;
+}
+
+export type ApiErrorCode = 'invalid-argument' | 'not-found' | 'exists' | 'conflict' | 'unavailable' | 'internal';
+
+/** A refused call. `field` names the argument or setting at fault, for the GUI to point at. */
+export class ApiError extends Error {
+  constructor(
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** What travels over IPC and HTTP: a result, or an error with its code. */
+export type Envelope<T = unknown> =
+  | { ok: true; result: T }
+  | { ok: false; error: { code: ApiErrorCode; message: string; field?: string } };
+
+export function errorEnvelope(err: unknown): Envelope<never> {
+  if (err instanceof ApiError) {
+    return { ok: false, error: { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) } };
+  }
+  return { ok: false, error: { code: 'internal', message: err instanceof Error ? err.message : String(err) } };
+}
+
+export function unwrapEnvelope<T>(envelope: Envelope<T>): T {
+  if (envelope.ok) return envelope.result;
+  throw new ApiError(envelope.error.code, envelope.error.message, envelope.error.field);
+}

@@ -1,0 +1,156 @@
+// Argument checks for every API method, shared by the host (which checks every call,
+// whatever transport it came by), the HTTP server and the Electron main process (which
+// check before passing a call on). Arguments come from a renderer or a browser and are
+// not trusted: types, sizes and shapes are checked here; meaning (does the account
+// exist, is the port free) is the host's business.
+//
+// No imports beyond api.ts: this file is bundled into the Electron preload too.
+
+import { ApiError, type ApiMethod, type ConfigFileName, type LogFilter, type LogLevel, type NewAccountInput, type SettingChanges } from './api.js';
+
+const MAX_NAME = 255;
+/** Passwords: the account store's own limit is in bytes; this only stops absurd inputs early. */
+const MAX_PASSWORD_CHARS = 4096;
+const MAX_PATH = 4096;
+const MAX_SETTING_VALUE = 8192;
+const MAX_SETTINGS_PER_CALL = 100;
+/** A Courier configuration file is a few kilobytes; Debian's commented ones about 20. */
+export const MAX_CONFIG_TEXT = 1024 * 1024;
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+function bad(field: string, message: string): never {
+  throw new ApiError('invalid-argument', message, field);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function onlyKeys(value: Record<string, unknown>, allowed: readonly string[], field: string): void {
+  for (const key of Object.keys(value)) if (!allowed.includes(key)) bad(field, `unknown field ${JSON.stringify(key.slice(0, 40))}`);
+}
+
+export function checkUsername(value: unknown, field = 'username'): string {
+  if (typeof value !== 'string') bad(field, 'the username must be text');
+  if (value.length === 0) bad(field, 'enter a username');
+  if (value.length > MAX_NAME * 2) bad(field, `the username is longer than ${MAX_NAME} characters`);
+  return value;
+}
+
+export function checkPassword(value: unknown, field = 'password'): string {
+  if (typeof value !== 'string') bad(field, 'the password must be text');
+  if (value.length === 0) bad(field, 'enter a password');
+  if (value.length > MAX_PASSWORD_CHARS) bad(field, 'the password is too long');
+  return value;
+}
+
+export function checkBoolean(value: unknown, field: string): boolean {
+  if (typeof value !== 'boolean') bad(field, `${field} must be true or false`);
+  return value;
+}
+
+export function checkSessionId(value: unknown, field = 'id'): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) bad(field, 'a session id is a whole number from 1');
+  return value;
+}
+
+export function checkConfigFile(value: unknown, field = 'which'): ConfigFileName {
+  if (value !== 'imapd' && value !== 'imapd-ssl') bad(field, 'the file must be "imapd" or "imapd-ssl"');
+  return value;
+}
+
+export function checkConfigText(value: unknown, field = 'text'): string {
+  if (typeof value !== 'string') bad(field, 'the file content must be text');
+  if (value.length > MAX_CONFIG_TEXT) bad(field, 'the file is too large for a configuration file (over 1 MB)');
+  if (value.includes('\0')) bad(field, 'the file contains NUL characters; is it a text file?');
+  return value;
+}
+
+export function checkSettingChanges(value: unknown, field = 'changes'): SettingChanges {
+  if (!isPlainObject(value)) bad(field, 'the changes must be an object of setting names and values');
+  const entries = Object.entries(value);
+  if (entries.length > MAX_SETTINGS_PER_CALL) bad(field, 'too many settings in one call');
+  const out: SettingChanges = Object.create(null) as SettingChanges;
+  for (const [name, v] of entries) {
+    if (!/^[A-Z_][A-Z0-9_]{0,63}$/.test(name)) bad(field, `${JSON.stringify(name.slice(0, 64))} is not a setting name`);
+    if (v === null) {
+      out[name] = null;
+      continue;
+    }
+    if (typeof v !== 'string') bad(name, `${name}: the value must be text`);
+    if (v.length > MAX_SETTING_VALUE) bad(name, `${name}: the value is too long`);
+    if (/[\0\r\n]/.test(v)) bad(name, `${name}: the value must be on one line`);
+    out[name] = v;
+  }
+  return out;
+}
+
+export function checkNewAccount(value: unknown, field = 'input'): NewAccountInput {
+  if (!isPlainObject(value)) bad(field, 'the new account must be an object with username and password');
+  onlyKeys(value, ['username', 'password', 'maildir'], field);
+  const username = checkUsername(value.username);
+  const password = checkPassword(value.password);
+  const maildir = value.maildir;
+  if (maildir === undefined || maildir === null || maildir === '') return { username, password, maildir: null };
+  if (typeof maildir !== 'string') bad('maildir', 'the Maildir location must be text');
+  if (maildir.length > MAX_PATH || maildir.includes('\0')) bad('maildir', 'the Maildir location is not a usable path');
+  return { username, password, maildir };
+}
+
+export function checkLogFilter(value: unknown, field = 'filter'): LogFilter {
+  if (value === undefined || value === null) return {};
+  if (!isPlainObject(value)) bad(field, 'the filter must be an object');
+  onlyKeys(value, ['level', 'account', 'after', 'limit'], field);
+  const filter: LogFilter = {};
+  if (value.level !== undefined && value.level !== '') {
+    if (!LOG_LEVELS.includes(value.level as LogLevel)) bad('level', `the level must be one of ${LOG_LEVELS.join(', ')}`);
+    filter.level = value.level as LogLevel;
+  }
+  if (value.account !== undefined && value.account !== '') filter.account = checkUsername(value.account, 'account');
+  if (value.after !== undefined) {
+    if (typeof value.after !== 'number' || !Number.isSafeInteger(value.after) || value.after < 0) bad('after', 'after must be a whole number');
+    filter.after = value.after;
+  }
+  if (value.limit !== undefined) {
+    if (typeof value.limit !== 'number' || !Number.isSafeInteger(value.limit) || value.limit < 1 || value.limit > 10_000) {
+      bad('limit', 'limit must be a whole number from 1 to 10000');
+    }
+    filter.limit = value.limit;
+  }
+  return filter;
+}
+
+type Checker = (value: unknown) => unknown;
+/** Per method: the checks of its positional arguments; `optional` counts trailing ones that may be left out. */
+const SIGNATURES: Record<ApiMethod, { args: Checker[]; optional?: number }> = {
+  getStatus: { args: [] },
+  getSettings: { args: [] },
+  validateSettings: { args: [(v) => checkSettingChanges(v)] },
+  applySettings: { args: [(v) => checkSettingChanges(v)] },
+  importCourierConfig: { args: [(v) => checkConfigText(v), (v) => checkConfigFile(v)] },
+  exportCourierConfig: { args: [(v) => checkConfigFile(v)] },
+  listAccounts: { args: [] },
+  addAccount: { args: [(v) => checkNewAccount(v)] },
+  setPassword: { args: [(v) => checkUsername(v), (v) => checkPassword(v)] },
+  disableAccount: { args: [(v) => checkUsername(v)] },
+  enableAccount: { args: [(v) => checkUsername(v)] },
+  removeAccount: { args: [(v) => checkUsername(v), (v) => checkBoolean(v, 'keepMail')] },
+  indexAccount: { args: [(v) => checkUsername(v)] },
+  listSessions: { args: [] },
+  disconnectSession: { args: [(v) => checkSessionId(v)] },
+  getLog: { args: [(v) => checkLogFilter(v)], optional: 1 },
+  connectionInfo: { args: [] },
+};
+
+/** Check a remote call's arguments; returns them cleaned (throws ApiError 'invalid-argument'). */
+export function checkArgs(method: ApiMethod, args: unknown): unknown[] {
+  if (!Array.isArray(args)) bad('arguments', 'the arguments must be a list');
+  const signature = SIGNATURES[method];
+  const min = signature.args.length - (signature.optional ?? 0);
+  if (args.length < min || args.length > signature.args.length) {
+    bad('arguments', `${method} takes ${min === signature.args.length ? min : `${min} to ${signature.args.length}`} argument(s), got ${args.length}`);
+  }
+  return args.map((value, i) => signature.args[i]!(value));
+}

@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+// appliance: the home mail-server appliance without Electron. Starts the IMAP listeners
+// and the GUI over HTTP on 127.0.0.1, prints where to open the GUI (with its token), the
+// IMAP ports and the certificate fingerprint, and stops cleanly on SIGTERM or SIGINT.
+//
+// On a fresh machine it needs nothing: the data directory, the configuration files with
+// their defaults, the account store and a self-signed certificate are made on first start.
+//
+// Exit codes: 0 stopped on a signal; 1 could not start; 2 bad usage.
+
+import { parseArgs } from 'node:util';
+import { ApplianceHost, ApplianceHttpServer, defaultDataDir, formatLogMessage } from '../appliance/index.js';
+import type { Logger } from '../imap/host.js';
+
+const USAGE = `Usage: appliance [--data DIR] [--gui-port N] [--verbose]
+
+  --data DIR     data directory: configuration, accounts, certificate, new accounts' mail
+                 (default ${defaultDataDir()}; or IMAPD_TS_DATA)
+  --gui-port N   port of the GUI on 127.0.0.1 (default 8143, or any free port if that is taken;
+                 0: any free port)
+  --verbose      also log debug lines
+  -h, --help     this text
+`;
+
+const DEFAULT_GUI_PORT = 8143;
+
+function stderrLogger(verbose: boolean): Logger {
+  return {
+    log(level, message, fields) {
+      if (level === 'debug' && !verbose) return;
+      process.stderr.write(`${new Date().toISOString()} ${level.toUpperCase()} ${formatLogMessage(message, fields)}\n`);
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        data: { type: 'string' },
+        'gui-port': { type: 'string' },
+        verbose: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    process.stderr.write(`appliance: ${(err as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  let guiPort: number | null = null;
+  if (values['gui-port'] !== undefined) {
+    guiPort = Number(values['gui-port']);
+    if (!/^\d+$/.test(values['gui-port']) || guiPort > 65535) {
+      process.stderr.write(`appliance: --gui-port: expected a port number, got ${JSON.stringify(values['gui-port'])}\n`);
+      process.exit(2);
+    }
+  }
+
+  const host = await ApplianceHost.open({
+    dataDir: values.data ?? process.env.IMAPD_TS_DATA ?? defaultDataDir(),
+    logger: stderrLogger(Boolean(values.verbose)),
+    verbose: Boolean(values.verbose),
+  });
+  const status = await host.start();
+  let gui = new ApplianceHttpServer({ api: host, port: guiPort ?? DEFAULT_GUI_PORT });
+  let address;
+  try {
+    address = await gui.start();
+  } catch (err) {
+    if (guiPort !== null || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') {
+      await host.stop();
+      throw new Error(`cannot start the GUI on 127.0.0.1 port ${guiPort ?? DEFAULT_GUI_PORT}: ${(err as Error).message}`);
+    }
+    gui = new ApplianceHttpServer({ api: host, port: 0 });
+    address = await gui.start();
+  }
+
+  const out = (line: string) => process.stdout.write(line + '\n');
+  out(`imapd-ts appliance ${status.version}`);
+  out(`data directory: ${status.dataDir}`);
+  if (status.state === 'running') {
+    for (const l of status.listeners) {
+      const where = l.address === '::' || l.address === '0.0.0.0' ? 'all addresses' : l.address;
+      out(`IMAP ${l.kind === 'imaps' ? 'over TLS (SSL/TLS)' : l.startTls ? 'with STARTTLS' : 'without TLS'}: ${where} port ${l.port}`);
+    }
+  } else {
+    out(`IMAP server not running: ${status.problem ?? status.state} (fix it in the GUI's Settings)`);
+  }
+  if (status.tls) out(`certificate SHA-256 fingerprint: ${status.tls.fingerprint256}`);
+  for (const step of status.firstSteps) out(`next: ${step}`);
+  out(`GUI: ${address.url}`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      process.stderr.write(`appliance: ${signal} again, exiting at once\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    out(`${signal}: stopping`);
+    (async () => {
+      await gui.stop();
+      await host.stop();
+    })().then(
+      () => {
+        out('stopped');
+        process.exitCode = 0;
+        setTimeout(() => process.exit(0), 1000).unref();
+      },
+      (err: unknown) => {
+        process.stderr.write(`appliance: error while stopping: ${(err as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+try {
+  await main();
+} catch (err) {
+  process.stderr.write(`appliance: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+}

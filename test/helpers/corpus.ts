@@ -15,7 +15,9 @@ export interface CorpusMessage {
 
 export function corpus(): CorpusMessage[] {
   const list: CorpusMessage[] = [];
-  const add = (name: string, text: string | Buffer, flags = '', lineEnds: 'crlf' | 'lf' = 'crlf') => {
+  // Stored with LF line ends, as delivery agents on Unix write Maildir files; one message
+  // below is stored with CRLF.
+  const add = (name: string, text: string | Buffer, flags = '', lineEnds: 'crlf' | 'lf' = 'lf') => {
     const data = typeof text === 'string' ? Buffer.from(lineEnds === 'crlf' ? crlf(text) : text.replace(/\r\n/g, '\n'), 'utf8') : text;
     list.push({ name, data, flags });
   };
@@ -199,6 +201,15 @@ Subject: digest part two
 Two.
 --d--
 `);
+
+  add('stored-crlf', `From: windows@example.org
+Subject: Stored with CRLF line ends
+Date: Thu, 12 Mar 2026 18:30:00 +0000
+Message-ID: <crlf@example.org>
+Content-Type: text/plain; charset=us-ascii
+
+Every line of this file ends in CR LF.
+`, '', 'crlf');
 
   add('reply-thread', `From: Nested Sender <nested@example.org>
 Subject: Re: Nested multiparts

@@ -87,7 +87,13 @@ export class ImapTestClient {
         if (parts.length || this.buffer.length) return Buffer.concat([...parts, this.buffer]);
         throw new Error('connection closed');
       }
-      await Promise.race([this.waitForData(), new Promise((r) => setTimeout(r, Math.max(1, deadline - Date.now())))]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.waitForData(),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, Math.max(1, deadline - Date.now()));
+        }),
+      ]).finally(() => clearTimeout(timer));
     }
   }
 

@@ -53,6 +53,7 @@ export const fetch: CommandSpec = {
       }
     }
 
+    const utf8 = session.enabled.has('UTF8=ACCEPT');
     let vanished = 0;
     for (let start = 0; start < seqs.length; start += BATCH) {
       const batch = seqs.slice(start, start + BATCH);
@@ -63,7 +64,7 @@ export const fetch: CommandSpec = {
             const meta = needsMeta ? await view.folder.messageMeta(message.uid) : undefined;
             const raw = needsRaw ? await view.folder.readMessage(message.uid) : undefined;
             const withFlags = sendsFlags || seenChanged.has(message.uid);
-            return buildResponse(view, seq, message, items, meta, raw, withFlags);
+            return buildResponse(view, seq, message, items, meta, raw, withFlags, utf8);
           } catch (err) {
             // The file went away under us (expunged by another process, not yet reported).
             if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && !(err instanceof MailStoreError)) throw err;
@@ -88,6 +89,7 @@ function buildResponse(
   meta: MessageMeta | undefined,
   raw: Buffer | undefined,
   withFlags: boolean,
+  utf8: boolean,
 ): ImapValue[] {
   const out: ImapValue[] = [];
   let flagsSent = false;
@@ -107,7 +109,7 @@ function buildResponse(
         out.push({ atom: 'RFC822.SIZE' }, message.size);
         break;
       case 'ENVELOPE':
-        out.push({ atom: 'ENVELOPE' }, envelopeValue(meta!.envelope));
+        out.push({ atom: 'ENVELOPE' }, envelopeValue(meta!.envelope, utf8));
         break;
       case 'BODY':
         out.push({ atom: 'BODY' }, bodyStructureValue(meta!.body, false));

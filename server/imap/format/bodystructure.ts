@@ -50,7 +50,8 @@ const EMPTY_ENVELOPE: Envelope = {
 export function bodyStructureValue(body: BodyPart, extended: boolean): ImapValue {
   if (body.type === 'multipart') {
     const children = body.parts !== undefined && body.parts.length > 0 ? body.parts : [EMPTY_TEXT];
-    const out: ImapValue[] = children.map((c) => bodyStructureValue(c, extended));
+    // "(" 1*body SP media-subtype: the children follow each other without a space.
+    const out: ImapValue[] = [{ adjacent: children.map((c) => bodyStructureValue(c, extended)) }];
     out.push(byteString(body.subtype));
     if (extended) out.push(paramList(body.params), dispositionValue(body), languageValue(body), byteString(body.location));
     return out;

@@ -29,6 +29,9 @@ export type ImapValue =
   | Buffer // a string given as bytes: quoted when safe, else literal
   | { atom: string } // written verbatim (flags, keywords like \Seen, "BODY[1]" ...)
   | { literal: Buffer } // always a literal
+  /** Values written one after another without spaces (the children of a multipart
+   * BODYSTRUCTURE: RFC 3501 body-type-mpart is "(" 1*body SP media-subtype ...). */
+  | { adjacent: ImapValue[] }
   | ImapValue[]; // parenthesized list
 
 // ---------------------------------------------------------------------------

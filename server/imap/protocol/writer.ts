@@ -59,6 +59,7 @@ export class Encoder {
     else if (Buffer.isBuffer(v)) this.buffer(v);
     else if (Array.isArray(v)) this.list(v);
     else if ('atom' in v) this.atom(v.atom);
+    else if ('adjacent' in v) for (const item of v.adjacent) this.value(item);
     else this.literal(v.literal);
     return this;
   }

@@ -314,6 +314,24 @@ export function errorEnvelope(err: unknown): Envelope<never> {
   return { ok: false, error: { code: 'internal', message: err instanceof Error ? err.message : String(err) } };
 }
 
+/**
+ * An error as an ApiError again, whatever carried it: Electron's contextBridge copies only
+ * the message of an Error, so the preload rejects with a plain object of its fields.
+ */
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (typeof err === 'object' && err !== null) {
+    const { code, message, field } = err as { code?: unknown; message?: unknown; field?: unknown };
+    const codes: readonly string[] = ['invalid-argument', 'not-found', 'exists', 'conflict', 'unavailable', 'internal'];
+    return new ApiError(
+      typeof code === 'string' && codes.includes(code) ? (code as ApiErrorCode) : 'internal',
+      typeof message === 'string' ? message : String(err),
+      typeof field === 'string' ? field : undefined,
+    );
+  }
+  return new ApiError('internal', String(err));
+}
+
 export function unwrapEnvelope<T>(envelope: Envelope<T>): T {
   if (envelope.ok) return envelope.result;
   throw new ApiError(envelope.error.code, envelope.error.message, envelope.error.field);

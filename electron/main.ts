@@ -1,0 +1,218 @@
+// The Electron main process of the appliance: starts the appliance host (IMAP listeners,
+// accounts, settings) when the app is ready, shows the GUI in a locked-down window, keeps
+// a tray icon with the server's state, and stops the host cleanly on quit (sessions told
+// BYE; an APPEND still being received is refused, and messages are only ever renamed into
+// place complete, so no partial files are left).
+//
+// Security, after Electron's checklist: context isolation, sandbox, no Node in the
+// renderer; the GUI is served from the app:// scheme with a strict Content-Security-Policy
+// and nothing remote; navigation, new windows, webviews and permission requests are
+// refused (clipboard writing for the copy buttons excepted); every IPC call is checked
+// for its sender and its arguments before it reaches the host.
+
+import { BrowserWindow, Menu, Tray, app, ipcMain, nativeImage, protocol, session, type IpcMainInvokeEvent } from 'electron';
+import { promises as fs } from 'node:fs';
+import { extname, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { API_METHODS, ApiError, IPC, errorEnvelope, ipcChannel, type ApplianceStatus, type Envelope } from '../server/appliance/api.js';
+import { ApplianceHost } from '../server/appliance/host.js';
+import { defaultDataDir } from '../server/appliance/paths.js';
+import { checkArgs } from '../server/appliance/validate.js';
+
+const SCHEME = 'app';
+const ORIGIN = `${SCHEME}://gui`;
+const RENDERER_DIR = fileURLToPath(new URL('../renderer/', import.meta.url));
+const PRELOAD = fileURLToPath(new URL('./preload.cjs', import.meta.url));
+const ICON = fileURLToPath(new URL('../../build/icon.png', import.meta.url));
+/** The window needs no network at all: the API goes through IPC. */
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.png': 'image/png', '.svg': 'image/svg+xml' };
+
+protocol.registerSchemesAsPrivileged([{ scheme: SCHEME, privileges: { standard: true, secure: true } }]);
+
+function argValue(name: string): string | undefined {
+  const prefix = `--${name}=`;
+  return process.argv.find((a) => a.startsWith(prefix))?.slice(prefix.length);
+}
+
+let host: ApplianceHost | null = null;
+let mainWindow: BrowserWindow | null = null;
+let tray: Tray | null = null;
+let quitting = false;
+let stopped = false;
+
+/** Only our own page, in our own window, may call the API. */
+function trusted(event: IpcMainInvokeEvent): boolean {
+  const url = event.senderFrame?.url ?? '';
+  return mainWindow !== null && event.sender === mainWindow.webContents && (url === `${ORIGIN}/` || url.startsWith(`${ORIGIN}/`));
+}
+
+function registerIpc(api: ApplianceHost): void {
+  for (const method of API_METHODS) {
+    ipcMain.handle(ipcChannel(method), async (event, ...args: unknown[]): Promise<Envelope> => {
+      if (!trusted(event)) return errorEnvelope(new ApiError('invalid-argument', 'calls are accepted from the appliance window only'));
+      try {
+        const checked = checkArgs(method, args);
+        const fn = api[method] as (...a: unknown[]) => Promise<unknown>;
+        return { ok: true, result: await fn.apply(api, checked) };
+      } catch (err) {
+        return errorEnvelope(err);
+      }
+    });
+  }
+}
+
+async function serveRenderer(request: Request): Promise<Response> {
+  const url = new URL(request.url);
+  if (url.host !== 'gui') return new Response('not found', { status: 404 });
+  let relative: string;
+  try {
+    relative = decodeURIComponent(url.pathname === '/' ? '/index.html' : url.pathname);
+  } catch {
+    return new Response('bad address', { status: 400 });
+  }
+  const full = resolve(RENDERER_DIR, '.' + relative);
+  const type = TYPES[extname(full)];
+  if (!full.startsWith(resolve(RENDERER_DIR) + sep) || !type) return new Response('not found', { status: 404 });
+  try {
+    const data = await fs.readFile(full);
+    return new Response(data, { headers: { 'Content-Type': type, 'Content-Security-Policy': CSP, 'X-Content-Type-Options': 'nosniff' } });
+  } catch {
+    return new Response('not found', { status: 404 });
+  }
+}
+
+function lockDown(): void {
+  session.defaultSession.setPermissionRequestHandler((_contents, permission, callback) => callback(permission === 'clipboard-sanitized-write'));
+  session.defaultSession.setPermissionCheckHandler((_contents, permission) => permission === 'clipboard-sanitized-write');
+  app.on('web-contents-created', (_event, contents) => {
+    contents.on('will-navigate', (event, url) => {
+      if (!url.startsWith(`${ORIGIN}/`)) event.preventDefault();
+    });
+    contents.on('will-redirect', (event, url) => {
+      if (!url.startsWith(`${ORIGIN}/`)) event.preventDefault();
+    });
+    contents.on('will-attach-webview', (event) => event.preventDefault());
+    contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  });
+}
+
+function showWindow(): void {
+  if (mainWindow && !mainWindow.isDestroyed()) {
+    if (mainWindow.isMinimized()) mainWindow.restore();
+    mainWindow.show();
+    mainWindow.focus();
+    return;
+  }
+  mainWindow = new BrowserWindow({
+    width: 1200,
+    height: 820,
+    title: 'imapd-ts',
+    icon: ICON,
+    autoHideMenuBar: true,
+    show: false,
+    webPreferences: {
+      preload: PRELOAD,
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      webviewTag: false,
+      spellcheck: false,
+    },
+  });
+  mainWindow.once('ready-to-show', () => mainWindow?.show());
+  mainWindow.on('close', (event) => {
+    // With a tray icon the server keeps running when the window is closed.
+    if (!quitting && tray) {
+      event.preventDefault();
+      mainWindow?.hide();
+    }
+  });
+  mainWindow.on('closed', () => (mainWindow = null));
+  void mainWindow.loadURL(`${ORIGIN}/index.html`);
+}
+
+function trayMenu(status: ApplianceStatus | null): Menu {
+  const state =
+    !status ? 'Starting...'
+    : status.state === 'running' ? `Running: ${status.sessions} session(s), ports ${status.listeners.map((l) => l.port).join(', ')}`
+    : status.state === 'error' ? `Not running: ${status.problem ?? 'error'}`
+    : status.state;
+  const loginItem = process.platform === 'darwin' || process.platform === 'win32'
+    ? [{
+        label: 'Start at login',
+        type: 'checkbox' as const,
+        checked: app.getLoginItemSettings().openAtLogin,
+        click: (item: Electron.MenuItem) => app.setLoginItemSettings({ openAtLogin: item.checked, args: ['--hidden'] }),
+      }]
+    : [];
+  return Menu.buildFromTemplate([
+    { label: state.length > 80 ? state.slice(0, 77) + '...' : state, enabled: false },
+    { type: 'separator' },
+    { label: 'Open imapd-ts', click: () => showWindow() },
+    ...loginItem,
+    { type: 'separator' },
+    { label: 'Quit (stops the mail server)', click: () => app.quit() },
+  ]);
+}
+
+function updateTray(status: ApplianceStatus): void {
+  if (!tray) return;
+  tray.setToolTip(`imapd-ts: ${status.state === 'running' ? `running, ${status.sessions} session(s)` : status.state}`);
+  tray.setContextMenu(trayMenu(status));
+}
+
+async function main(): Promise<void> {
+  if (!app.requestSingleInstanceLock()) {
+    app.quit();
+    return;
+  }
+  app.on('second-instance', () => showWindow());
+  app.on('activate', () => showWindow());
+  app.on('before-quit', (event) => {
+    if (stopped) return;
+    event.preventDefault();
+    if (quitting) return;
+    quitting = true;
+    const finish = () => {
+      stopped = true;
+      app.quit();
+    };
+    (host ? host.stop() : Promise.resolve()).then(finish, finish);
+  });
+  // Closing the last window without a tray quits (and stops the server).
+  app.on('window-all-closed', () => {
+    if (!tray) app.quit();
+  });
+
+  await app.whenReady();
+  lockDown();
+  protocol.handle(SCHEME, serveRenderer);
+
+  host = await ApplianceHost.open({ dataDir: argValue('data') ?? process.env.IMAPD_TS_DATA ?? defaultDataDir() });
+  registerIpc(host);
+  host.subscribe((event) => {
+    if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(IPC.event, event);
+    if (event.type === 'status') updateTray(event.status);
+  });
+  try {
+    const image = nativeImage.createFromPath(ICON).resize({ width: 22, height: 22 });
+    tray = new Tray(image);
+    tray.on('click', () => showWindow());
+    tray.setContextMenu(trayMenu(null));
+  } catch {
+    tray = null; // no system tray on this desktop: the window is the app
+  }
+  const status = await host.start();
+  updateTray(status);
+  const hidden = process.argv.includes('--hidden') || app.getLoginItemSettings().wasOpenedAtLogin;
+  if (!hidden || !tray) showWindow();
+}
+
+main().catch((err: unknown) => {
+  console.error('imapd-ts:', err);
+  app.exit(1);
+});

@@ -1,0 +1,79 @@
+// Live sessions: a row per connection, updated as the server reports changes (and every
+// couple of seconds for the byte counts), with a button to disconnect it.
+
+import type { SessionView } from '../../server/appliance/api.js';
+import { h, replaceChildren } from '../dom.js';
+import { bytes, since, time } from '../format.js';
+import type { Context, Screen } from './types.js';
+
+const STATE_NAMES: Record<string, string> = {
+  handshake: 'TLS handshake',
+  'not-authenticated': 'not logged in',
+  authenticated: 'logged in',
+  selected: 'folder open',
+  logout: 'logging out',
+};
+
+export function sessionsScreen(ctx: Context): Screen {
+  const element = h('section', { class: 'screen' });
+  const body = h('div', { id: 'session-list' });
+  let sessions: SessionView[] = [];
+
+  function render(): void {
+    if (sessions.length === 0) {
+      replaceChildren(body, h('p', { class: 'empty' }, 'No mail program is connected right now.'));
+      return;
+    }
+    const now = Date.now();
+    replaceChildren(
+      body,
+      h('table', { class: 'grid' },
+        h('thead', {}, h('tr', {}, ['Account', 'Remote address', 'TLS', 'State', 'Folder', 'IDLE', 'Connected since', 'In', 'Out', ''].map((t) => h('th', {}, t)))),
+        h('tbody', {}, sessions.map((s) => {
+          const button = h('button', { class: 'danger', 'data-disconnect': s.id }, 'Disconnect');
+          button.addEventListener('click', () => {
+            button.disabled = true;
+            ctx.api.disconnectSession(s.id).then(
+              (done) => ctx.toast(done ? `Session ${s.id}${s.account ? ` of ${s.account}` : ''} disconnected` : 'That session had already ended'),
+              (err: unknown) => ctx.toast((err as Error).message, 'error'),
+            );
+          });
+          return h('tr', { 'data-session': s.id },
+            h('td', { class: 'name' }, s.account ?? h('span', { class: 'hint' }, '(not logged in)')),
+            h('td', {}, `${s.remoteAddress.includes(':') ? `[${s.remoteAddress}]` : s.remoteAddress}:${s.remotePort}`),
+            h('td', {}, s.tls ? h('span', { class: 'badge ok' }, s.tlsProtocol ?? 'TLS') : h('span', { class: 'badge off' }, 'none')),
+            h('td', { class: 'state' }, STATE_NAMES[s.state] ?? s.state),
+            h('td', { class: 'folder' }, s.folder ?? '-'),
+            h('td', { class: 'idle' }, s.idle ? h('span', { class: 'badge ok' }, 'IDLE') : 'no'),
+            h('td', {}, `${time(s.connectedAt)} (${since(s.connectedAt, now)})`),
+            h('td', { class: 'num' }, bytes(s.bytesIn)),
+            h('td', { class: 'num' }, bytes(s.bytesOut)),
+            h('td', { class: 'actions' }, button),
+          );
+        })),
+      ),
+    );
+  }
+
+  element.append(
+    h('h2', {}, 'Live sessions'),
+    h('p', { class: 'hint' }, 'Every connection of a mail program, as it happens. Disconnecting sends it BYE; most programs reconnect by themselves.'),
+    body,
+  );
+  return {
+    id: 'sessions',
+    title: 'Live sessions',
+    element,
+    shown() {
+      ctx.api.listSessions().then((list) => {
+        sessions = list;
+        render();
+      }, (err: unknown) => ctx.toast((err as Error).message, 'error'));
+    },
+    onEvent(event) {
+      if (event.type !== 'sessions') return;
+      sessions = event.sessions;
+      if (!element.hidden) render();
+    },
+  };
+}

@@ -49,10 +49,10 @@ function addressValue(a: Address, utf8: boolean): ImapValue {
   return [byteString(name), byteString(a.adl), byteString(a.mailbox), byteString(a.host)];
 }
 
-/** env-from etc.: a parenthesized list of addresses, or NIL when there are none. */
+/** env-from etc.: "(" 1*address ")" (addresses without spaces between them), or NIL. */
 function addressList(list: Address[] | null, utf8: boolean): ImapValue {
   if (list === null || list.length === 0) return null;
-  return list.map((a) => addressValue(a, utf8));
+  return [{ adjacent: list.map((a) => addressValue(a, utf8)) }];
 }
 
 /** The ENVELOPE; `utf8` when the client has enabled UTF8=ACCEPT (RFC 6855). */

@@ -42,6 +42,8 @@ export interface SessionHandle {
 }
 
 const DEFAULT_TIMEOUTS = { unauthenticated: 60_000, authenticated: 30 * 60_000, literal: 60_000 };
+/** Largest literal accepted before login (user names, passwords, SASL responses). */
+const UNAUTHENTICATED_LITERAL_MAX = 8 * 1024;
 let nextSessionId = 1;
 
 export class Session {
@@ -111,6 +113,7 @@ export class Session {
   loggedIn(user: string, store: MailStore): void {
     this.user = user;
     this.storeRef = store;
+    this.reader.setLiteralLimit(this.settings.maxLiteralSize);
     this.setState('authenticated');
   }
 
@@ -271,7 +274,7 @@ export class Session {
   private newReader(): CommandReader {
     return new CommandReader({
       maxLineLength: this.settings.maxLineLength,
-      maxLiteralSize: this.settings.maxLiteralSize,
+      maxLiteralSize: this.options.preauth ? this.settings.maxLiteralSize : Math.min(this.settings.maxLiteralSize, UNAUTHENTICATED_LITERAL_MAX),
       onCommand: (input) => this.deliver({ kind: 'command', input }),
       onError: (error) => {
         if (error.raw && this.rawWaiter) {

@@ -141,7 +141,7 @@ export function peekTagAndName(head: Buffer): { tag: string | null; name: string
 
 export class CommandReader {
   private readonly opts: CommandReaderOptions;
-  private readonly maxCommandSize: number;
+  private maxCommandSize: number;
   private readonly highWaterMark: number;
 
   // Unprocessed input.
@@ -172,6 +172,15 @@ export class CommandReader {
     this.opts = options;
     this.maxCommandSize = options.maxCommandSize ?? options.maxLineLength + options.maxLiteralSize;
     this.highWaterMark = options.highWaterMark ?? 64 * 1024;
+  }
+
+  /**
+   * Change the literal limit for the commands that follow (a server allows big literals
+   * only after login: before it, nobody may make it buffer a 60 MB "user name").
+   */
+  setLiteralLimit(maxLiteralSize: number): void {
+    this.opts.maxLiteralSize = maxLiteralSize;
+    this.maxCommandSize = this.opts.maxLineLength + maxLiteralSize;
   }
 
   /** Feed input. Returns false when the caller should stop feeding until onDrain. */

@@ -306,3 +306,37 @@ describe('namespaces and international folder names', () => {
     }
   });
 });
+
+describe('changes made by another process', () => {
+  it('never sends EXPUNGE during FETCH, STORE or SEARCH, and sends it at the next NOOP', async () => {
+    const dir = tempDir('expunge-rules');
+    const md = standardMaildir(path.join(dir, 'Maildir'), 4);
+    const a = spawnImapd(md);
+    const b = spawnImapd(md);
+    try {
+      await Promise.all([a.client.greeting, b.client.greeting]);
+      await a.client.command('SELECT INBOX');
+      await b.client.command('SELECT INBOX');
+      await b.client.command('STORE 1 +FLAGS.SILENT (\\Deleted)');
+      assert.deepEqual((await b.client.command('EXPUNGE')).lines, ['* 1 EXPUNGE']);
+      // Give A's watcher time to see it: it must still hold the expunge back.
+      await new Promise((r) => setTimeout(r, 300));
+      const fetch = await a.client.command('FETCH 1:4 (UID FLAGS)');
+      assert.ok(!fetch.lines.some((l) => l.endsWith('EXPUNGE')), fetch.lines.join('\n'));
+      assert.equal(fetch.lines.filter((l) => / FETCH /.test(l)).length, 4);
+      const store = await a.client.command('STORE 2 +FLAGS (\\Flagged)');
+      assert.ok(!store.lines.some((l) => l.endsWith('EXPUNGE')), store.lines.join('\n'));
+      const search = await a.client.command('SEARCH ALL');
+      assert.deepEqual(search.lines.filter((l) => !l.includes('FETCH')), ['* SEARCH 1 2 3 4']);
+      const body = await a.client.command('FETCH 1 BODY.PEEK[]');
+      assert.match(body.tagged, /^NO \[EXPUNGEISSUED\]/);
+      const noop = await a.client.command('NOOP');
+      assert.ok(noop.lines.includes('* 1 EXPUNGE'), noop.lines.join('\n'));
+      const after = await a.client.command('FETCH 1:* (UID)');
+      assert.deepEqual(after.lines.map((l) => /UID (\d+)/.exec(l)![1]), ['2', '3', '4']);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      removeTree(dir);
+    }
+  });
+});

@@ -238,11 +238,14 @@ function oursTcpTarget(): Target {
     async start(maildir) {
       fs.rmSync(base, { recursive: true, force: true });
       for (const d of ['config', 'data']) fs.mkdirSync(path.join(base, d), { recursive: true });
+      // the same limits the peers get; no TLS listener (IMAPDSTARTTLS=NO lets LOGIN through in clear on loopback)
+      fs.writeFileSync(path.join(base, 'config', 'imapd'), 'MAXDAEMONS=2000\nMAXPERIP=2000\nIMAP_ENHANCEDIDLE=1\n');
+      fs.writeFileSync(path.join(base, 'config', 'imapd-ssl'), 'IMAPDSSLSTART=NO\nIMAPDSTARTTLS=NO\nIMAP_TLS_REQUIRED=0\n');
       const add = execFile(process.execPath, [path.join(DIST, 'server/bin/imapd-accounts.js'), '--data', path.join(base, 'data'), 'add', 'alice', '--maildir', maildir, '--password-stdin'], { timeout: 60_000 });
       add.stdin!.end('secret\n');
       await new Promise<void>((resolve, reject) => add.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`imapd-accounts add exited ${code}`)))));
       const logFile = path.join(base, 'server.log');
-      proc = spawnPreauth([process.execPath, path.join(DIST, 'server/bin/imapd-server.js'), '--config', path.join(base, 'config'), '--data', path.join(base, 'data'), '--port', String(PORTS.ours)], 'ours-server', logFile);
+      proc = spawnPreauth([process.execPath, path.join(DIST, 'server/bin/imapd-server.js'), '--config', path.join(base, 'config'), '--data', path.join(base, 'data'), '--address', '127.0.0.1', '--port', String(PORTS.ours)], 'ours-server', logFile);
       await waitForPort(PORTS.ours, 30_000);
     },
     connect: () => tcpLogin(PORTS.ours, 'ours'),

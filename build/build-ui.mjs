@@ -49,3 +49,4 @@ await Promise.all([
   }),
 ]);
 for (const file of ['index.html', 'styles.css']) copyFileSync(join(root, 'renderer', file), out('renderer', file));
+copyFileSync(join(root, 'build', 'icon.png'), out('renderer', 'icon.png'));

@@ -99,12 +99,17 @@ function renderJobs(): void {
         job.state === 'running' ? `Indexing the mail of ${job.account}`
         : job.state === 'done' ? `Indexed the mail of ${job.account}`
         : `Indexing the mail of ${job.account} stopped`;
-      const details = [
-        `${count(job.done)} of ${count(job.total)} messages (${percent}%)`,
-        `${count(job.foldersDone)} of ${count(job.foldersTotal)} folders`,
-        job.state === 'running' && job.folder ? `now in ${job.folder}` : null,
-        job.state === 'running' ? (job.secondsLeft === null ? 'estimating time left...' : `about ${duration(job.secondsLeft)} left`) : job.message,
-      ].filter((x): x is string => Boolean(x));
+      const details =
+        job.state === 'running' && job.total === 0
+          ? ['counting the messages...']
+          : [
+              `${count(job.done)} of ${count(job.total)} messages (${percent}%)`,
+              `${count(job.foldersDone)} of ${count(job.foldersTotal)} folders`,
+              job.state === 'running' && job.folder ? `now in ${job.folder}` : null,
+              job.state === 'running'
+                ? job.secondsLeft === null ? 'estimating the time left...' : `about ${duration(job.secondsLeft)} left`
+                : job.message ?? `took ${duration(((job.finishedAt ?? Date.now()) - job.startedAt) / 1000)}`,
+            ].filter((x): x is string => Boolean(x));
       return h(
         'div',
         { class: `job ${job.state}`, 'data-job': job.id },
@@ -140,7 +145,7 @@ async function boot(): Promise<void> {
   }
   replaceChildren(
     app,
-    h('header', {}, h('h1', {}, 'imapd-ts'), h('span', { class: 'subtitle' }, 'home mail server'), statusPill),
+    h('header', {}, h('img', { src: 'icon.png', alt: '', class: 'logo', width: 28, height: 28 }), h('h1', {}, 'imapd-ts'), h('span', { class: 'subtitle' }, 'home mail server'), statusPill),
     nav,
     connectionBanner,
     firstSteps,

@@ -9,6 +9,7 @@ import type { Context, Screen } from './types.js';
 /** Show an API error next to the field it names, or at the form's end. */
 function showError(form: HTMLElement, err: unknown): void {
   for (const el of form.querySelectorAll('.field-error')) el.textContent = '';
+  if (err === null) return;
   const field = err instanceof ApiError ? err.field : undefined;
   const slot = (field && form.querySelector(`.field-error[data-for="${field}"]`)) || form.querySelector('.field-error[data-for="form"]');
   if (slot) slot.textContent = (err as Error).message;

@@ -79,6 +79,9 @@ export function settingsScreen(ctx: Context): Screen {
       count === 0 ? 'No changes.' : `${count} change${count === 1 ? '' : 's'}: ${Object.keys(changes).join(', ')}.`,
       result && count > 0 ? h('ul', { class: 'effects' }, result.effects.map((e) => h('li', {}, e))) : null,
       general.length ? h('ul', { class: 'problems', role: 'alert' }, general.map((p) => h('li', {}, p.setting ? `${p.setting}: ${p.message}` : p.message))) : null,
+      result && result.errors.length > general.length
+        ? h('div', { class: 'problems' }, `Fix first: ${result.errors.filter((e) => e.setting && !general.includes(e)).map((e) => e.setting).join(', ')} (the message is under each setting).`)
+        : null,
     );
   }
 
@@ -117,13 +120,14 @@ export function settingsScreen(ctx: Context): Screen {
         settings.map((s) => {
           const input = inputFor(s);
           const onChange = () => {
-            if (input.value === s.value && changes[s.name] !== null) delete changes[s.name];
+            const before = changes[s.name];
+            if (input.value === s.value && before !== null) delete changes[s.name];
             else changes[s.name] = input.value;
             input.classList.toggle('changed', s.name in changes);
-            scheduleCheck();
+            // A text field fires 'change' again when it loses focus (to the Apply button): nothing new to check then.
+            if (changes[s.name] !== before) scheduleCheck();
           };
-          input.addEventListener('input', onChange);
-          input.addEventListener('change', onChange);
+          input.addEventListener(input instanceof HTMLSelectElement ? 'change' : 'input', onChange);
           const reset = s.source !== 'default'
             ? h('button', { type: 'button', class: 'link', title: `Remove ${s.name} from the file so that its default applies` }, 'use default')
             : null;

@@ -448,13 +448,16 @@ export class ApplianceHost implements ApplianceApi {
       }
       specs.push([spec, value]);
     }
-    if (errors.length) return { result: { ok: false, errors, warnings, effects: [] }, documents: null };
+    // The valid values are checked together too (ports in use, a certificate that does not
+    // load), so that every problem is reported at once, not one after the other.
     const documents = this.cloneDocuments();
     for (const [spec, value] of specs) {
       if (value === null) documents[spec.file].removeValue(spec.name);
       else documents[spec.file].setValue(spec.name, value);
     }
-    const result = await this.evaluateDocuments(documents, new Set(specs.map(([s]) => s.name)), warnings);
+    const whole = await this.evaluateDocuments(documents, new Set(specs.map(([s]) => s.name)), warnings);
+    const result: ValidationResult = { ...whole, ok: whole.ok && errors.length === 0, errors: [...errors, ...whole.errors] };
+    if (errors.length) result.effects = [];
     return { result, documents: result.ok ? documents : null };
   }
 
@@ -959,6 +962,7 @@ export class ApplianceHost implements ApplianceApi {
     };
     this.jobs.set(job.view.id, job);
     this.record('info', account.username, `indexing the Maildir ${root}`);
+    let rateFrom: { at: number; done: number } | null = null;
     job.done = (async () => {
       // Let the caller's answer go out first.
       await new Promise((r) => setImmediate(r));
@@ -972,13 +976,19 @@ export class ApplianceHost implements ApplianceApi {
           cancelled: () => job.cancelled,
           onProgress: (p) => {
             Object.assign(job.view, p);
-            const elapsed = (Date.now() - job.view.startedAt) / 1000;
-            job.view.secondsLeft = p.done > 0 && elapsed > 0.5 ? Math.max(0, Math.round(((p.total - p.done) * elapsed) / p.done)) : null;
+            // The rate is measured from the first indexed message on (counting and numbering come before it).
+            const now = Date.now();
+            if (p.done > 0 && rateFrom === null) rateFrom = { at: now, done: p.done };
+            const sampled = rateFrom ? p.done - rateFrom.done : 0;
+            job.view.secondsLeft =
+              rateFrom && sampled >= Math.max(20, p.total / 100) && now > rateFrom.at
+                ? Math.max(0, Math.round(((p.total - p.done) * (now - rateFrom.at)) / sampled / 1000))
+                : null;
             this.progressEvent(job, false);
           },
         });
         job.view.state = job.cancelled ? 'failed' : 'done';
-        job.view.message = job.cancelled ? 'stopped before the end' : `${usage.messages} messages, ${usage.bytes} bytes`;
+        job.view.message = job.cancelled ? 'stopped before the end' : null;
         if (!job.cancelled && !this.closed) this.accounts.recordUsage(account.username, usage);
         this.record('info', account.username, `indexing ${job.cancelled ? 'stopped' : 'done'}: ${job.view.done} of ${job.view.total} messages in ${job.view.foldersDone} folder(s)`);
       } catch (err) {

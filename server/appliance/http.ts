@@ -219,7 +219,9 @@ export class ApplianceHttpServer {
     try {
       body = await readBody(req, MAX_BODY);
     } catch (err) {
+      res.setHeader('Connection', 'close');
       this.json(res, 413, { ok: false, error: { code: 'invalid-argument', message: (err as Error).message } });
+      res.on('finish', () => req.destroy());
       return;
     }
     let args: unknown;
@@ -309,8 +311,10 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
+        // Stop reading; the caller answers 413 and closes the connection.
+        req.removeAllListeners('data');
+        req.pause();
         reject(new Error('the request is too large'));
-        req.destroy();
         return;
       }
       chunks.push(chunk);

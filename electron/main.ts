@@ -10,7 +10,7 @@
 // refused (clipboard writing for the copy buttons excepted); every IPC call is checked
 // for its sender and its arguments before it reaches the host.
 
-import { BrowserWindow, Menu, Tray, app, ipcMain, nativeImage, protocol, session, type IpcMainInvokeEvent } from 'electron';
+import { BrowserWindow, Menu, Tray, app, dialog, ipcMain, nativeImage, protocol, session, type IpcMainInvokeEvent } from 'electron';
 import { promises as fs } from 'node:fs';
 import { extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -214,5 +214,11 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   console.error('imapd-ts:', err);
+  const message = err instanceof Error ? err.message : String(err);
+  // In a development checkout, better-sqlite3 is built for Node, not for Electron.
+  const hint = /NODE_MODULE_VERSION|was compiled against a different Node\.js version/.test(message)
+    ? '\n\nThe native module better-sqlite3 is built for Node.js, not for Electron. Run "npm run electron:deps" (and "npm rebuild better-sqlite3" before running the tests with Node again), or use "npm run serve".'
+    : '';
+  dialog.showErrorBox('imapd-ts could not start', message + hint);
   app.exit(1);
 });

@@ -34,7 +34,6 @@ import {
   type ImapdSettings,
   type LoadedSettings,
 } from '../config/index.js';
-import { loadSettings } from '../config/load.js';
 import type { ParseContext } from '../config/settings.js';
 import type { Authenticator, Logger, LogLevel as ServerLogLevel, SessionOptions, SessionSettings } from '../imap/host.js';
 import { startSession as startImapSession } from '../imap/session.js';
@@ -176,6 +175,8 @@ export class ApplianceHost implements ApplianceApi {
   private sessionSettings!: SessionSettings;
   private authenticator!: AccountAuthenticator;
   private readonly retiredAuthenticators = new Set<AccountAuthenticator>();
+  /** Configuration files that could not be read or parsed, with why. */
+  private readonly unreadable = new Map<ConfigFileName, string>();
   private tls: TlsMaterial | null = null;
   private state: ServerState = 'stopped';
   private problem: string | null = null;
@@ -226,22 +227,60 @@ export class ApplianceHost implements ApplianceApi {
     const host = new ApplianceHost(options, accounts);
     for (const path of created) host.record('info', null, 'configuration file created with the defaults', { file: path });
     try {
-      host.loaded = await loadSettings({ configDir });
+      await host.readConfiguration();
     } catch (err) {
-      // A broken file must not keep the GUI from coming up: run on defaults, say why.
-      if (!(err instanceof ConfigError)) {
-        accounts.close();
-        throw err;
-      }
-      host.problem = `configuration error: ${err.message}`;
-      host.state = 'error';
-      host.record('error', null, host.problem);
-      host.loaded = settingsFromDocuments({ imapd: null, 'imapd-ssl': null }, configDir);
+      accounts.close();
+      throw err;
     }
     for (const w of host.loaded.warnings) if (w.kind !== 'ignored') host.record('warn', null, formatWarning(w));
     host.sessionSettings = sessionSettingsFrom(host.loaded.settings);
     host.authenticator = host.makeAuthenticator(host.loaded.settings);
     return host;
+  }
+
+  /**
+   * Read the configuration files. A broken file must not keep the GUI from coming up: the
+   * server then runs on nothing (state error) and the status says what to fix. A file with
+   * a bad value can be fixed in the GUI (the value is rewritten in place, comments kept);
+   * a file that cannot be read at all is never rewritten, only replaced by an import.
+   */
+  private async readConfiguration(): Promise<void> {
+    const files = {} as Record<ConfigFileName, CourierConfig | null>;
+    this.unreadable.clear();
+    let firstError: ConfigError | null = null;
+    for (const which of CONFIG_FILES) {
+      const path = join(this.configDir, which);
+      let text: string | null = null;
+      try {
+        text = await fs.readFile(path, 'utf8');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+          firstError ??= new ConfigError(path, 0, undefined, `cannot read the file: ${(err as Error).message}`);
+          this.unreadable.set(which, firstError.message);
+        }
+      }
+      try {
+        files[which] = text === null ? null : parseCourierConfig(text, path);
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        firstError ??= err;
+        this.unreadable.set(which, err.message);
+        files[which] = null;
+      }
+    }
+    if (!firstError) {
+      try {
+        this.loaded = settingsFromDocuments(files, this.configDir);
+        return;
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        firstError = err;
+      }
+    }
+    this.problem = `configuration error: ${firstError.message}`;
+    this.state = 'error';
+    this.record('error', null, this.problem);
+    this.loaded = { ...settingsFromDocuments({ imapd: null, 'imapd-ssl': null }, this.configDir), files };
   }
 
   /**
@@ -384,7 +423,7 @@ export class ApplianceHost implements ApplianceApi {
         }
         throw err;
       }
-      const documents = this.cloneDocuments();
+      const documents = this.cloneDocuments(checkedWhich);
       documents[checkedWhich] = imported;
       const changed = SETTINGS.filter((s) => s.file === checkedWhich).map((s) => s.name);
       const result = await this.evaluateDocuments(documents, new Set(changed), null);
@@ -409,9 +448,14 @@ export class ApplianceHost implements ApplianceApi {
     return run;
   }
 
-  private cloneDocuments(): Record<ConfigFileName, CourierConfig> {
+  /** Copies of the documents to edit; refused while a file cannot be read (it would be overwritten). */
+  private cloneDocuments(except?: ConfigFileName): Record<ConfigFileName, CourierConfig> {
     const out = {} as Record<ConfigFileName, CourierConfig>;
     for (const which of CONFIG_FILES) {
+      const problem = which === except ? undefined : this.unreadable.get(which);
+      if (problem) {
+        throw new ApiError('conflict', `${problem}. Fix the file ${join(this.configDir, which)} by hand, or import a corrected ${which} file; until then it is not changed here.`, which);
+      }
       const doc = this.loaded.files[which];
       out[which] = parseCourierConfig(doc ? doc.serialize() : '', join(this.configDir, which));
     }
@@ -548,23 +592,23 @@ export class ApplianceHost implements ApplianceApi {
 
   /** Write the documents, then bring the running server in line with them. */
   private async commit(documents: Record<ConfigFileName, CourierConfig>, result: ValidationResult, what: string[]): Promise<ApplyResult> {
-    const previous = this.cloneDocuments();
+    const previousText = new Map<ConfigFileName, string | null>();
+    for (const which of CONFIG_FILES) previousText.set(which, await fs.readFile(join(this.configDir, which), 'utf8').catch(() => null));
     const previousLoaded = this.loaded;
     for (const which of CONFIG_FILES) {
       const text = documents[which].serialize();
-      if (text !== previous[which].serialize() || !existsSync(join(this.configDir, which))) {
-        await writeFileAtomic(join(this.configDir, which), text);
-      }
+      if (text !== previousText.get(which)) await writeFileAtomic(join(this.configDir, which), text);
     }
-    const next = await loadSettings({ configDir: this.configDir });
-    const before = previousLoaded.settings;
-    const after = next.settings;
-    const restart = this.server === null || this.listenersMustRestart(before, after);
-    this.loaded = next;
-    if (this.problem?.startsWith('configuration error')) {
+    const wasBroken = this.problem?.startsWith('configuration error') ?? false;
+    if (wasBroken) {
       this.problem = null;
       this.state = 'stopped';
     }
+    await this.readConfiguration();
+    const next = this.loaded;
+    const before = previousLoaded.settings;
+    const after = next.settings;
+    const restart = this.server === null || this.listenersMustRestart(before, after);
     this.sessionSettings = sessionSettingsFrom(after);
     if ([...AUTHENTICATOR_FIELDS].some((f) => !settingsEqual(before[f], after[f]))) {
       this.retiredAuthenticators.add(this.authenticator);
@@ -585,7 +629,10 @@ export class ApplianceHost implements ApplianceApi {
       if (!started) {
         // Back to what worked.
         const problem = this.problem ?? 'the listeners could not start';
-        for (const which of CONFIG_FILES) await writeFileAtomic(join(this.configDir, which), previous[which].serialize());
+        for (const which of CONFIG_FILES) {
+          const text = previousText.get(which);
+          if (text !== null && text !== undefined) await writeFileAtomic(join(this.configDir, which), text);
+        }
         this.loaded = previousLoaded;
         this.sessionSettings = sessionSettingsFrom(before);
         await this.startServer(before);

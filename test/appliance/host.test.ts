@@ -200,6 +200,36 @@ describe('appliance host', () => {
     await rejects(host.importCourierConfig('x', 'imapd.conf' as 'imapd'), 'invalid-argument', 'which');
   });
 
+  it('comes up with a broken configuration, and lets it be fixed without losing the file', async () => {
+    const data = tempDir('broken');
+    dirs.push(data);
+    writeConfig(data, '# keep me\nPORT=0\nMAXPERIP=lots\n', 'SSLPORT=0\n');
+    const host = await ApplianceHost.open({ dataDir: data });
+    hosts.push(host);
+    const status = await host.start();
+    assert.equal(status.state, 'error');
+    assert.match(status.problem!, /imapd:3: MAXPERIP: expected a whole number/);
+    assert.deepEqual(status.listeners, []);
+    assert.equal((await host.getSettings()).settings.find((x) => x.name === 'MAXPERIP')!.value, 'lots');
+    const fixed = await host.applySettings({ MAXPERIP: '3' });
+    assert.equal(fixed.applied, true, JSON.stringify(fixed));
+    assert.equal((await host.getStatus()).state, 'running');
+    assert.equal(fs.readFileSync(path.join(data, 'config', 'imapd'), 'utf8'), '# keep me\nPORT=0\nMAXPERIP=3\n');
+
+    // A file that cannot be read at all is not rewritten; an import replaces it.
+    await host.stop();
+    const unreadable = 'PORT=0\nMAXPERIP=`reboot`\n';
+    fs.writeFileSync(path.join(data, 'config', 'imapd'), unreadable);
+    const again = await ApplianceHost.open({ dataDir: data });
+    hosts.push(again);
+    assert.equal((await again.start()).state, 'error');
+    await rejects(again.applySettings({ MAXDAEMONS: '10' }), 'conflict', 'imapd');
+    assert.equal(fs.readFileSync(path.join(data, 'config', 'imapd'), 'utf8'), unreadable);
+    const imported = await again.importCourierConfig('PORT=0\nMAXPERIP=5\n', 'imapd');
+    assert.equal(imported.applied, true, JSON.stringify(imported));
+    assert.equal((await again.getStatus()).state, 'running');
+  });
+
   it('manages accounts: Maildir created, bad locations refused, mail kept or deleted on removal', async () => {
     const { host, data, port } = await started();
     const alice = await host.addAccount({ username: 'alice', password: 'pw-a' });

@@ -183,7 +183,9 @@ describe('appliance GUI end to end (Chromium)', { skip, timeout: 120_000 }, () =
     assert.match(file, /^IMAP_TRASHFOLDERNAME="Deleted Items"$/m);
     // The GUI shows where each value now comes from.
     await page.locator('[data-setting-row="IMAP_IDLE_TIMEOUT"] .hint:has-text("set in imapd line")').waitFor();
-    await shot('05-settings');
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: path.join(SCREENSHOTS, '05-settings.png') });
+    await shot('05-settings-full');
   });
 
   it('shows the progress of indexing a large existing Maildir while the server keeps serving', async () => {

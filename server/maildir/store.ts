@@ -115,7 +115,10 @@ export class MaildirStore implements MailStore {
 
   async listFolders(): Promise<FolderEntry[]> {
     this.usable();
-    const names = (await fs.readdir(this.root)).map(folderNameOfEntry).filter((name): name is string => name !== null);
+    const entries = (await fs.readdir(this.root)).map(folderNameOfEntry).filter((name): name is string => name !== null);
+    // A folder that is a symlink to somewhere outside the Maildir does not exist for us.
+    const inside = await mapLimit(entries, 16, (name) => this.inside(this.dir(name)));
+    const names = entries.filter((_, i) => inside[i]);
     const selectable = await mapLimit(names, 16, (name) => isDirectory(path.join(this.dir(name), 'cur')));
     const folders = new Map<string, boolean>([[INBOX, true]]);
     names.forEach((name, i) => {
@@ -140,7 +143,7 @@ export class MaildirStore implements MailStore {
     if (canonical === null) throw new MailStoreError('Invalid mailbox name', 'CANNOT');
     if (canonical === INBOX) throw new MailStoreError('INBOX already exists', 'ALREADYEXISTS');
     const dir = this.dir(canonical);
-    if (await isDirectory(path.join(dir, 'cur'))) throw new MailStoreError('Folder already exists', 'ALREADYEXISTS');
+    if (await this.isFolder(dir)) throw new MailStoreError('Folder already exists', 'ALREADYEXISTS');
     // Build it in tmp/ and rename it into place: nobody sees a half-made folder.
     const staging = path.join(this.root, 'tmp', scratchName('newfolder'));
     try {
@@ -150,7 +153,7 @@ export class MaildirStore implements MailStore {
     } catch (error) {
       await fs.rm(staging, { recursive: true, force: true });
       if (errorCode(error) === 'EEXIST' || errorCode(error) === 'ENOTEMPTY') {
-        if (await isDirectory(path.join(dir, 'cur'))) throw new MailStoreError('Folder already exists', 'ALREADYEXISTS');
+        if (await this.isFolder(dir)) throw new MailStoreError('Folder already exists', 'ALREADYEXISTS');
         // A directory without cur/ (left by some tool): complete it in place.
         for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(dir, sub), { recursive: true, mode: 0o700 });
         await fs.writeFile(path.join(dir, 'maildirfolder'), '');
@@ -165,7 +168,7 @@ export class MaildirStore implements MailStore {
     const canonical = canonicalFolderName(name);
     if (canonical === INBOX) throw new MailStoreError('INBOX cannot be deleted', 'CANNOT');
     const dir = canonical === null ? null : this.dir(canonical);
-    if (dir === null || !(await isDirectory(path.join(dir, 'cur')))) throw new MailStoreError('Folder does not exist', 'NONEXISTENT');
+    if (dir === null || !(await this.isFolder(dir))) throw new MailStoreError('Folder does not exist', 'NONEXISTENT');
     await folderMutex.run(dir, async () => {
       const usage = await this.usageOf(dir);
       // Out of sight first (one rename), then removed at leisure.
@@ -338,21 +341,29 @@ export class MaildirStore implements MailStore {
     this.usable();
     const canonical = canonicalFolderName(name);
     const dir = canonical === null ? null : this.dir(canonical);
-    if (dir === null || !(await isDirectory(path.join(dir, 'cur')))) throw new MailStoreError('Folder does not exist', 'TRYCREATE');
+    if (dir === null || !(await this.isFolder(dir))) throw new MailStoreError('Folder does not exist', 'TRYCREATE');
     const { system, keywords } = splitFlags(options.flags ?? [], this.context.keywords);
     await this.context.quota.check(dir, message.length, 1);
 
     const size = crlfSize(message);
     const base = newBaseName(message.length, size);
     const staged = path.join(dir, 'tmp', base);
+    // A folder whose tmp/ some tool removed still takes mail.
+    await fs.mkdir(path.join(dir, 'tmp'), { recursive: true, mode: 0o700 });
     // Written and synced in tmp/, then renamed into cur/: the Maildir way to never show half a message.
     const file = await fs.open(staged, 'wx', 0o600);
     try {
       await file.writeFile(message);
       await file.sync();
-    } finally {
-      await file.close();
+    } catch (error) {
+      await file.close().catch(() => undefined);
+      await fs.rm(staged, { force: true });
+      if (errorCode(error) === 'ENOSPC' || errorCode(error) === 'EDQUOT') {
+        throw new MailStoreError('Not enough disk space to store the message', 'LIMIT');
+      }
+      throw error;
     }
+    await file.close();
     // The folder's state is kept (pinned) across APPENDs: no re-reading of the UID database.
     const core = folderCore(dir, canonical!, this.context);
     core.pin();
@@ -416,10 +427,26 @@ export class MaildirStore implements MailStore {
     return folderDirectory(this.root, canonicalName);
   }
 
+  /** A folder directory with cur/ that really lies inside the Maildir (symlinks resolved). */
+  private async isFolder(dir: string): Promise<boolean> {
+    return (await isDirectory(path.join(dir, 'cur'))) && (await this.inside(dir));
+  }
+
+  /** Whether a path, symlinks resolved, is the Maildir or lies inside it. */
+  private async inside(p: string): Promise<boolean> {
+    try {
+      const real = await fs.realpath(p);
+      return real === this.root || real.startsWith(this.root + path.sep);
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return true; // nothing there yet
+      throw error;
+    }
+  }
+
   private async existing(name: string): Promise<{ canonical: string; dir: string }> {
     const canonical = canonicalFolderName(name);
     const dir = canonical === null ? null : this.dir(canonical);
-    if (canonical === null || dir === null || !(await isDirectory(path.join(dir, 'cur')))) {
+    if (canonical === null || dir === null || !(await this.isFolder(dir))) {
       throw new MailStoreError('Folder does not exist', 'NONEXISTENT');
     }
     return { canonical, dir };

@@ -11,7 +11,7 @@
 // "\\Flagged", "\\Deleted", "\\Draft") and keywords as given ("$Label1", "Foo").
 // \Recent is not a stored flag: it is reported per subscriber in FolderChange.
 
-import type { MessageMeta } from '../mime/types.js';
+import type { BodyPart, HeaderMeta, MessageMeta } from '../mime/types.js';
 
 export const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'] as const;
 export type SystemFlag = (typeof SYSTEM_FLAGS)[number];
@@ -28,27 +28,57 @@ export class MailStoreError extends Error {
   }
 }
 
-export interface MessageInfo {
+/** A message as a snapshot knows it: what the directory listing and the UID database tell. */
+export interface MessageState {
   readonly uid: number;
-  /** System flags and keywords. Treated as immutable: a change produces a new set. */
+  /** System flags and keywords. Treated as immutable (and shared between messages): a change produces a new set. */
   readonly flags: ReadonlySet<string>;
+}
+
+/** A message with the figures that may need its file (see Folder.messageData). */
+export interface MessageInfo extends MessageState {
   /** RFC822.SIZE (CRLF octets). */
   readonly size: number;
   /** INTERNALDATE, ms since epoch. */
   readonly internalDate: number;
 }
 
+/** What a command needs of some messages beyond their flags; each part is read from the
+ * folder's caches, and only what they do not have from the message files. */
+export interface DataRequest {
+  /** RFC822.SIZE and INTERNALDATE. */
+  info?: boolean;
+  /** ENVELOPE as sent to clients that have not enabled UTF8=ACCEPT (wire bytes). */
+  envelope?: boolean;
+  /** Header data (envelope, decoded fields, references, sent date). */
+  header?: boolean;
+  /** MIME structure (BODYSTRUCTURE, BODY[section]). */
+  structure?: boolean;
+  /** The stored message itself (line ends as stored). */
+  raw?: boolean;
+}
+
+/** The parts of a DataRequest, for one message. */
+export interface MessageData {
+  size?: number;
+  internalDate?: number;
+  envelope?: Buffer;
+  header?: HeaderMeta;
+  structure?: BodyPart;
+  raw?: Buffer;
+}
+
 export interface FolderSnapshot {
   readonly uidValidity: number;
   readonly uidNext: number;
   /** Sorted by ascending UID. */
-  readonly messages: readonly MessageInfo[];
+  readonly messages: readonly MessageState[];
 }
 
 export type FolderChange =
   /** New messages, ascending UIDs. `recent` is true for exactly one subscriber per message
    * (the session that claimed it from new/), false for all others. */
-  | { kind: 'added'; messages: readonly MessageInfo[]; recent: boolean }
+  | { kind: 'added'; messages: readonly MessageState[]; recent: boolean }
   | { kind: 'expunged'; uids: readonly number[] }
   | { kind: 'flags'; uid: number; flags: ReadonlySet<string> }
   /** The folder itself was deleted or renamed away, or UIDVALIDITY changed. */
@@ -70,7 +100,7 @@ export interface FolderStatus {
   unseen: number;
   uidNext: number;
   uidValidity: number;
-  /** Sum of RFC822.SIZE (RFC 8438 STATUS=SIZE). */
+  /** Sum of RFC822.SIZE (RFC 8438 STATUS=SIZE); 0 when it was not asked for. */
   size: number;
 }
 
@@ -113,7 +143,12 @@ export interface Folder {
   moveTo(uids: readonly number[], destination: string): Promise<CopyResult>;
   /** The raw stored message (line ends as stored). */
   readMessage(uid: number): Promise<Buffer>;
-  /** Parsed structure, cached so that repeated calls do not re-read the file. */
+  /**
+   * What `request` asks for, for each of `uids` (in that order); null for a message that is
+   * no longer there. Cached parts cost no file access; the rest is read once per message.
+   */
+  messageData(uids: readonly number[], request: DataRequest): Promise<(MessageData | null)[]>;
+  /** Everything parsed (size, header data, structure), cached so that repeated calls do not re-read the file. */
   messageMeta(uid: number): Promise<MessageMeta>;
   /** Drop this reference; the last one stops watching the folder. */
   release(): void;
@@ -129,7 +164,8 @@ export interface MailStore {
   listSubscriptions(): Promise<string[]>;
   subscribe(name: string): Promise<void>;
   unsubscribe(name: string): Promise<void>;
-  folderStatus(name: string): Promise<FolderStatus>;
+  /** `size` (which may need to read message files) is counted unless `items.size` is false. */
+  folderStatus(name: string, items?: { size?: boolean }): Promise<FolderStatus>;
   openFolder(name: string): Promise<Folder>;
   append(name: string, message: Buffer, options?: AppendOptions): Promise<{ uidValidity: number; uid: number }>;
   quota(): Promise<Quota | null>;

@@ -4,8 +4,9 @@
 // reported, so sequence numbers stay what the client believes they are
 // (RFC 3501 sections 5.5 and 7.4.1: no EXPUNGE during FETCH, STORE or SEARCH).
 
-import type { Folder, FolderChange, MessageInfo } from '../backend/mailstore.js';
+import type { Folder, FolderChange, MessageState } from '../backend/mailstore.js';
 import type { ImapValue } from './protocol/types.js';
+import { Encoder } from './protocol/writer.js';
 
 export type Untagged = ImapValue[];
 
@@ -14,7 +15,7 @@ export class SelectedMailbox {
   readonly folder: Folder;
   uidValidity: number;
   /** messages[seq - 1]; ascending UIDs. */
-  private messages: MessageInfo[];
+  private messages: MessageState[];
   private readonly recent = new Set<number>();
   private pending: FolderChange[] = [];
   private unsubscribe: () => void;
@@ -53,10 +54,10 @@ export class SelectedMailbox {
     return this.pending.length > 0;
   }
 
-  message(seq: number): MessageInfo | undefined {
+  message(seq: number): MessageState | undefined {
     return this.messages[seq - 1];
   }
-  all(): readonly MessageInfo[] {
+  all(): readonly MessageState[] {
     return this.messages;
   }
   isRecent(uid: number): boolean {
@@ -163,7 +164,18 @@ export class SelectedMailbox {
     return [seq, { atom: 'FETCH' }, items];
   }
 
-  flagList(m: MessageInfo): ImapValue[] {
+  /** The FLAGS list as response text; the text of each flag set is made once (messages share sets). */
+  flagsText(m: MessageState): string {
+    let text = flagTexts.get(m.flags);
+    if (text === undefined) {
+      text = new Encoder().list([...m.flags].sort(flagOrder).map((f) => ({ atom: f }))).finish().toString('utf8');
+      flagTexts.set(m.flags, text);
+    }
+    if (!this.recent.has(m.uid)) return text;
+    return text.length === 2 ? '(\\Recent)' : `${text.slice(0, -1)} \\Recent)`;
+  }
+
+  flagList(m: MessageState): ImapValue[] {
     const list: ImapValue[] = [...m.flags].sort(flagOrder).map((f) => ({ atom: f }));
     if (this.recent.has(m.uid)) list.push({ atom: '\\Recent' });
     return list;
@@ -204,6 +216,8 @@ export class SelectedMailbox {
     return added;
   }
 }
+
+const flagTexts = new WeakMap<ReadonlySet<string>, string>();
 
 const SYSTEM_ORDER = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
 

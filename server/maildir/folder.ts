@@ -19,18 +19,20 @@ import {
   type FolderChange,
   type FolderListener,
   type FolderSnapshot,
+  type DataRequest,
   MailStoreError,
-  type MessageInfo,
+  type MessageData,
+  type MessageState,
   type SystemFlag,
 } from '../backend/mailstore.js';
 import type { Logger } from '../imap/host.js';
-import type { MessageMeta } from '../mime/types.js';
-import { baseOf, formatFileName, lettersFor, newBaseName, parseFileName, systemFlag, systemFlagsFromLetters } from './filenames.js';
+import type { Envelope, HeaderMeta, MessageMeta } from '../mime/types.js';
+import { baseOf, fileSizeFromName, formatFileName, lettersFor, newBaseName, parseFileName, systemFlag, systemFlagsFromLetters } from './filenames.js';
 import { errorCode, isDirectory, listDir, mapLimit } from './fsutil.js';
-import { InfoCache, type StoredInfo } from './infocache.js';
+import type { StoredInfo } from './infocache.js';
 import { KEYWORD_DIR, keywordMemory, readKeywords, sameKeywords, writeKeywordUpdate } from './keywords.js';
 import { folderMutex, withCourierLock } from './lock.js';
-import { MetaCache } from './metacache.js';
+import { MessageCache, OLD_META_CACHE_FILE } from './messagecache.js';
 import { canonicalFolderName, folderDirectory } from './names.js';
 import type { MaildirQuota } from './quota.js';
 import { assignUids, type ScanMemory, type ScannedMessage, scanFolder } from './scan.js';
@@ -44,8 +46,13 @@ export interface FolderContext {
   watch: boolean;
   pollIntervalMs: number;
   idleRetentionMs: number;
-  parseMessage?: (raw: Buffer) => MessageMeta;
-  parserVersion?: string;
+  parseMessage: (raw: Buffer) => MessageMeta;
+  /** Header data from the first bytes of a file (see MessageCacheOptions). */
+  parseHeader?: (raw: Buffer, complete: boolean) => HeaderMeta | null;
+  renderEnvelope: (envelope: Envelope) => Buffer;
+  /** Version of parser and renderer; the caches are written to disk only when it is known. */
+  cacheVersion?: string;
+  /** Records per cache kept in memory when they cannot be written to disk. */
   metaCacheEntries: number;
   quota: MaildirQuota;
   logger?: Logger;
@@ -59,8 +66,9 @@ interface Entry {
   /** Flag letters of that name (including ones IMAP does not know, kept on rename). */
   letters: string;
   keywords: string[];
-  fileSize: number;
-  info: MessageInfo;
+  /** Sizes and INTERNALDATE, once something asked for them (see MessageCache). */
+  stored?: StoredInfo;
+  info: MessageState;
 }
 
 /** A message with its UID, name and sizes: one just put into the folder by this process, or one just scanned. */
@@ -70,7 +78,8 @@ export interface Arrival {
   /** Name in cur/. */
   fileName: string;
   keywords: string[];
-  stored: StoredInfo;
+  /** Known when the message was put in by this process; learnt when asked for otherwise. */
+  stored?: StoredInfo;
 }
 
 /** Shared by messages without keywords (compared by reference in the usual case). */
@@ -135,7 +144,7 @@ export class FolderCore {
 
   private readonly entries = new Map<number, Entry>();
   private sortedUids: number[] = [];
-  private messageList: MessageInfo[] | undefined;
+  private messageList: MessageState[] | undefined;
   private initialized = false;
   private pins = 0;
   private readonly handles = new Set<FolderHandle>();
@@ -144,9 +153,8 @@ export class FolderCore {
   private readonly keywordMemory = keywordMemory();
   /** Directory stamps seen by the last scan, when they can be trusted to change with the next change. */
   private stamps: string | undefined;
-  readonly infoCache: InfoCache;
-  private readonly metaCache: MetaCache;
-  private readonly metaInFlight = new Map<string, Promise<MessageMeta>>();
+  readonly cache: MessageCache;
+  private readonly metaInFlight = new Map<number, Promise<MessageMeta>>();
   /** Put in by APPEND/COPY/MOVE of this process: recent for the first session. */
   private readonly arrivals = new Set<string>();
   private watchers: FSWatcher[] = [];
@@ -162,8 +170,13 @@ export class FolderCore {
     readonly name: string,
     readonly context: FolderContext,
   ) {
-    this.infoCache = new InfoCache(dir);
-    this.metaCache = new MetaCache(dir, { maxEntries: context.metaCacheEntries, parserVersion: context.parserVersion });
+    this.cache = new MessageCache(dir, {
+      parseMessage: context.parseMessage,
+      parseHeader: context.parseHeader,
+      renderEnvelope: context.renderEnvelope,
+      version: context.cacheVersion,
+      memoryEntries: context.metaCacheEntries,
+    });
   }
 
   // ---------------------------------------------------------------------------
@@ -188,7 +201,6 @@ export class FolderCore {
     const leftOver = (options.claimNew && this.unclaimed.length > 0) || (options.numberCur !== false && this.unnumbered > 0);
     if (this.stamps === stamps && !leftOver) return;
     if (!this.initialized) await purgeTmp(this.dir);
-    await this.infoCache.load();
     const { scan, keywords } = await withCourierLock(this.dir, this.context.useLocks, async () => {
       const scan = await scanFolder(this.dir, options, this.scanMemory);
       const bases = new Set(scan.messages.map((m) => m.base));
@@ -227,30 +239,18 @@ export class FolderCore {
       entry.letters = letters;
       entry.keywords = messageKeywords;
       if (flagsChanged) {
-        entry.info = { ...entry.info, flags: flagSet(letters, messageKeywords) };
+        entry.info = { uid: entry.uid, flags: flagSet(letters, messageKeywords) };
         changedFlags.push(entry);
       }
     }
     const expunged = present.size === this.entries.size ? [] : this.sortedUids.filter((uid) => !present.has(uid));
 
-
-    const measured = await mapLimit(newcomers, IO_PARALLEL, async (message) => {
-      const base = message.base;
-      try {
-        return { message, base, stored: await this.infoCache.measure(base, path.join(this.dir, 'cur', message.fileName)) };
-      } catch (error) {
-        if (errorCode(error) === 'ENOENT') return null; // removed meanwhile; the next scan drops it
-        throw error;
-      }
-    });
-
-    // Apply, then tell.
+    // Apply, then tell. Sizes and dates are left for when they are asked for.
     for (const uid of expunged) this.entries.delete(uid);
     const added: { entry: Entry; recent: boolean }[] = [];
-    for (const item of measured) {
-      if (!item) continue;
-      const { message, base, stored } = item;
-      const entry = newEntry({ uid: message.uid, base, fileName: message.fileName, keywords: keywords.get(base) ?? NO_KEYWORDS, stored });
+    for (const message of newcomers) {
+      const base = message.base;
+      const entry = newEntry({ uid: message.uid, base, fileName: message.fileName, keywords: keywords.get(base) ?? NO_KEYWORDS });
       this.entries.set(message.uid, entry);
       // \Recent: claimed from new/ now, or put in by this process. Files that some other
       // program put straight into cur/ have been seen by a mail client already.
@@ -297,7 +297,7 @@ export class FolderCore {
       }
       const added: { entry: Entry; recent: boolean }[] = [];
       for (const arrival of sorted) {
-        this.infoCache.remember(arrival.base, arrival.stored);
+        if (arrival.stored) this.cache.info.remember(arrival.base, arrival.stored);
         const entry = newEntry(arrival);
         this.entries.set(entry.uid, entry);
         this.sortedUids.push(entry.uid);
@@ -366,7 +366,7 @@ export class FolderCore {
     if (this.disposeTimer) clearTimeout(this.disposeTimer);
     this.disposeTimer = undefined;
     if (cores.get(this.dir) === this) cores.delete(this.dir);
-    void this.saveInfo();
+    void this.saveInfo().finally(() => this.cache.close());
   }
 
   markGone(): void {
@@ -374,6 +374,7 @@ export class FolderCore {
     this.gone = true;
     if (cores.get(this.dir) === this) cores.delete(this.dir);
     this.stopWatching();
+    this.cache.close();
     this.emit({ kind: 'gone' });
   }
 
@@ -489,12 +490,16 @@ export class FolderCore {
     if (this.infoSaveTimer) clearTimeout(this.infoSaveTimer);
     this.infoSaveTimer = undefined;
     if (this.gone) return;
-    const live = new Set<string>();
-    for (const entry of this.entries.values()) live.add(entry.base);
-    for (const name of this.unclaimed) live.add(baseOf(name));
+    const live = new Map<number, string>();
+    const liveBases = new Set<string>();
+    for (const entry of this.entries.values()) {
+      live.set(entry.uid, entry.base);
+      liveBases.add(entry.base);
+    }
+    for (const name of this.unclaimed) liveBases.add(baseOf(name));
     try {
-      await this.infoCache.save(live);
-      await this.metaCache.prune(live);
+      await this.cache.save(live, liveBases);
+      await fs.rm(path.join(this.dir, OLD_META_CACHE_FILE), { force: true });
     } catch (error) {
       this.context.logger?.log('warn', 'cannot save folder cache', { folder: this.name, error: String(error) });
     }
@@ -521,6 +526,20 @@ export class FolderCore {
     return null;
   }
 
+  /** Finds the current names of messages whose files were renamed under us; returns those still there. */
+  private async relocateAll(entries: readonly Entry[]): Promise<Entry[]> {
+    const wanted = new Map(entries.map((entry) => [entry.base, entry]));
+    const found: Entry[] = [];
+    for (const name of await listDir(path.join(this.dir, 'cur'))) {
+      const entry = wanted.get(baseOf(name));
+      if (!entry || entry.fileName === name) continue;
+      entry.fileName = name;
+      entry.letters = parseFileName(name).letters;
+      found.push(entry);
+    }
+    return found;
+  }
+
   /** Runs a file operation on a message's file, following it once if another process renamed it. */
   private async onFile<T>(entry: Entry, operation: (file: string) => Promise<T>): Promise<T | null> {
     try {
@@ -545,21 +564,45 @@ export class FolderCore {
   }
 
   async messageMeta(uid: number): Promise<MessageMeta> {
-    const { base } = this.entry(uid);
-    const cached = await this.metaCache.get(base);
-    if (cached) return cached;
-    let pending = this.metaInFlight.get(base);
+    this.entry(uid);
+    let pending = this.metaInFlight.get(uid);
     if (!pending) {
-      const parse = this.context.parseMessage;
-      if (!parse) throw new Error('MaildirStore: no parseMessage function was configured');
       pending = (async () => {
-        const meta = parse(await this.readMessage(uid));
-        await this.metaCache.set(base, meta);
-        return meta;
-      })().finally(() => this.metaInFlight.delete(base));
-      this.metaInFlight.set(base, pending);
+        const [data] = await this.messageData([uid], { info: true, header: true, structure: true });
+        if (!data) throw new MailStoreError('Message has been expunged', 'EXPUNGEISSUED');
+        const header = data.header!;
+        return {
+          size: data.size!,
+          envelope: header.envelope,
+          body: data.structure!,
+          references: header.references,
+          decoded: header.decoded,
+          sentDate: header.sentDate,
+        };
+      })().finally(() => this.metaInFlight.delete(uid));
+      this.metaInFlight.set(uid, pending);
     }
     return pending;
+  }
+
+  /** See Folder.messageData. */
+  async messageData(uids: readonly number[], request: DataRequest): Promise<(MessageData | null)[]> {
+    const entries = uids.map((uid) => this.entries.get(uid));
+    const present = entries.filter((entry): entry is Entry => entry !== undefined);
+    const result = await this.cache.get(present, request);
+    if (result.missing.length) {
+      // Renamed by another process (its flags changed), or removed: look once, then retry.
+      const moved = await this.relocateAll(result.missing.map((i) => present[i]));
+      if (moved.length) {
+        const retry = await this.cache.get(moved, request);
+        const byEntry = new Map(moved.map((entry, i) => [entry, retry.data[i]]));
+        for (const i of result.missing) result.data[i] = byEntry.get(present[i]) ?? null;
+      }
+    }
+    const byUid = new Map<Entry, MessageData | null>();
+    present.forEach((entry, i) => byUid.set(entry, result.data[i]));
+    if (present.length === entries.length) return result.data;
+    return entries.map((entry) => (entry ? byUid.get(entry) ?? null : null));
   }
 
   async storeFlags(uids: readonly number[], operation: FlagOperation, flags: readonly string[]): Promise<void> {
@@ -597,7 +640,7 @@ export class FolderCore {
             await writeKeywordUpdate(this.dir, entry.base, newKeywords);
             entry.keywords = newKeywords;
           }
-          entry.info = { ...entry.info, flags: flagSet(entry.letters, entry.keywords) };
+          entry.info = { uid: entry.uid, flags: flagSet(entry.letters, entry.keywords) };
           changed.push(entry);
           return;
         }
@@ -617,11 +660,16 @@ export class FolderCore {
       await mapLimit(uids, IO_PARALLEL, async (uid) => {
         const entry = this.entries.get(uid);
         if (!entry) return;
-        const done = await this.onFile(entry, (file) => fs.unlink(file).then(() => true));
+        let fileSize = this.knownFileSize(entry);
+        const done = await this.onFile(entry, async (file) => {
+          fileSize ??= (await fs.stat(file)).size;
+          await fs.unlink(file);
+          return true;
+        });
         if (!done) return;
         removed.push(uid);
         gone.add(entry.base);
-        bytes += entry.fileSize;
+        bytes += fileSize ?? 0;
       });
       await this.context.quota.add(this.dir, -bytes, -removed.length);
       await this.syncLocked({ claimNew: false, expectedGone: gone });
@@ -669,24 +717,26 @@ export class FolderCore {
       await this.expunge(result.mapping.map(([source]) => source));
       return result;
     }
-    const selected = [...new Set(uids)]
-      .sort((a, b) => a - b)
+    const wanted = [...new Set(uids)].sort((a, b) => a - b);
+    await this.messageData(wanted, { info: true }); // sizes and dates go along (names, quota)
+    const selected = wanted
       .map((uid) => this.entries.get(uid))
-      .filter((entry): entry is Entry => entry !== undefined);
+      .filter((entry): entry is Entry => entry !== undefined && entry.stored !== undefined);
     const movesQuota = move && this.context.quota.counts(this.dir) !== this.context.quota.counts(target.dir);
     if (!move || movesQuota) {
-      await this.context.quota.check(target.dir, selected.reduce((sum, e) => sum + e.fileSize, 0), selected.length);
+      await this.context.quota.check(target.dir, selected.reduce((sum, e) => sum + e.stored!.fileSize, 0), selected.length);
     }
 
     // Keywords go first: a reader that sees the message also sees its keywords.
     const transfer = async (): Promise<{ result: CopyResult; moved: Entry[]; arrivals: Arrival[] }> => {
       const staged = await mapLimit(selected, IO_PARALLEL, async (entry) => {
-        const base = newBaseName(entry.fileSize, entry.info.size);
+        const stored = entry.stored!;
+        const base = newBaseName(stored.fileSize, stored.size);
         if (entry.keywords.length && this.context.keywords) await writeKeywordUpdate(target.dir, base, entry.keywords);
         const targetName = formatFileName(base, entry.letters);
         const ok = move
-          ? await this.onFile(entry, (file) => moveFile(file, path.join(target.dir, 'cur', targetName), entry.info.internalDate))
-          : await this.onFile(entry, (file) => linkOrCopy(file, path.join(target.dir, 'tmp', base), entry.info.internalDate));
+          ? await this.onFile(entry, (file) => moveFile(file, path.join(target.dir, 'cur', targetName), stored.internalDate))
+          : await this.onFile(entry, (file) => linkOrCopy(file, path.join(target.dir, 'tmp', base), stored.internalDate));
         return ok ? { entry, base, targetName } : null;
       });
       const done = staged.filter((s): s is NonNullable<typeof s> => s !== null);
@@ -703,7 +753,7 @@ export class FolderCore {
         base: s.base,
         fileName: s.targetName,
         keywords: this.context.keywords ? s.entry.keywords : NO_KEYWORDS,
-        stored: storedInfo(s.entry),
+        stored: s.entry.stored,
       }));
       return { result: { uidValidity: assigned.uidValidity, mapping }, moved: done.map((s) => s.entry), arrivals };
     };
@@ -714,7 +764,7 @@ export class FolderCore {
       outcome = await folderMutex.runAll([this.dir, target.dir], async () => {
         const outcome = await transfer();
         if (movesQuota) {
-          const bytes = outcome.moved.reduce((sum, e) => sum + e.fileSize, 0);
+          const bytes = outcome.moved.reduce((sum, e) => sum + e.stored!.fileSize, 0);
           await this.context.quota.add(this.dir, -bytes, -outcome.moved.length);
           await this.context.quota.add(target.dir, bytes, outcome.moved.length);
         }
@@ -723,7 +773,7 @@ export class FolderCore {
       });
     } else {
       outcome = await folderMutex.run(target.dir, transfer);
-      await this.context.quota.add(target.dir, outcome.moved.reduce((sum, e) => sum + e.fileSize, 0), outcome.moved.length);
+      await this.context.quota.add(target.dir, outcome.moved.reduce((sum, e) => sum + e.stored!.fileSize, 0), outcome.moved.length);
     }
     await existingCore(target.dir)?.arrived(outcome.result.uidValidity, outcome.arrivals);
     return outcome.result;
@@ -736,6 +786,11 @@ export class FolderCore {
       throw new MailStoreError('Destination folder does not exist', 'TRYCREATE');
     }
     return { dir, name: canonical };
+  }
+
+  /** File size of a message for the quota, when known without a stat(). */
+  private knownFileSize(entry: Entry): number | undefined {
+    return entry.stored?.fileSize ?? fileSizeFromName(entry.base) ?? this.cache.info.get(entry.base)?.fileSize;
   }
 
   /** Keywords are matched without regard to case; the first spelling in the folder wins. */
@@ -806,6 +861,10 @@ export class FolderHandle implements Folder {
     return this.usable().core.messageMeta(uid);
   }
 
+  async messageData(uids: readonly number[], request: DataRequest): Promise<(MessageData | null)[]> {
+    return this.usable().core.messageData(uids, request);
+  }
+
   release(): void {
     if (this.released) return;
     this.released = true;
@@ -828,7 +887,7 @@ export class FolderHandle implements Folder {
     this.call(this.listeners, change);
   }
 
-  deliverAdded(messages: readonly MessageInfo[], recent: boolean): void {
+  deliverAdded(messages: readonly MessageState[], recent: boolean): void {
     if (recent) for (const message of messages) this.recent.add(message.uid);
     // Exactly one subscriber sees a message as recent: this handle's first listener.
     const [first, ...others] = this.listeners;
@@ -875,19 +934,22 @@ export function splitFlags(flags: readonly string[], keywordsEnabled: boolean): 
 function newEntry(message: Arrival): Entry {
   const { uid, base, fileName, keywords, stored } = message;
   const letters = parseFileName(fileName).letters;
-  return {
-    uid,
-    base,
-    fileName,
-    letters,
-    keywords,
-    fileSize: stored.fileSize,
-    info: { uid, flags: flagSet(letters, keywords), size: stored.size, internalDate: stored.internalDate },
-  };
+  return { uid, base, fileName, letters, keywords, stored, info: { uid, flags: flagSet(letters, keywords) } };
 }
 
+/** Flag sets in use, shared by the messages that have the same flags (most messages of a folder share a few). */
+const flagSets = new Map<string, ReadonlySet<string>>();
+
 function flagSet(letters: string, keywords: readonly string[]): ReadonlySet<string> {
-  return new Set<string>([...systemFlagsFromLetters(letters), ...keywords]);
+  const key = keywords.length ? `${letters}\0${keywords.join('\0')}` : letters;
+  let flags = flagSets.get(key);
+  if (!flags) {
+    flags = new Set<string>([...systemFlagsFromLetters(letters), ...keywords]);
+    // Bounded: keywords are free-form, so the number of combinations is not.
+    if (flagSets.size >= 10_000) flagSets.clear();
+    flagSets.set(key, flags);
+  }
+  return flags;
 }
 
 function sameSystemFlags(a: string, b: string): boolean {
@@ -903,10 +965,6 @@ function applyOperation<T>(operation: FlagOperation, current: readonly T[], give
     case 'remove':
       return current.filter((flag) => !given.includes(flag));
   }
-}
-
-function storedInfo(entry: Entry): StoredInfo {
-  return { size: entry.info.size, internalDate: entry.info.internalDate, fileSize: entry.fileSize };
 }
 
 /** Hard link (cheap, same file system) or copy, keeping the file time (INTERNALDATE). */

@@ -61,3 +61,25 @@ export async function isDirectory(p: string): Promise<boolean> {
     throw error;
   }
 }
+
+/**
+ * Lets a loop of synchronous file work give the event loop a turn now and then, so that
+ * other sessions of the process are not held up for long (see recordlog.ts for why the
+ * work is synchronous).
+ */
+export class Budget {
+  private sliceStart = performance.now();
+
+  constructor(private readonly sliceMs = 10) {}
+
+  /** The current slice is used up: pause() before going on. */
+  due(): boolean {
+    return performance.now() - this.sliceStart >= this.sliceMs;
+  }
+
+  /** A turn of the event loop for the others; a new slice starts. */
+  async pause(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.sliceStart = performance.now();
+  }
+}

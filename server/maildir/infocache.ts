@@ -6,9 +6,8 @@
 // INTERNALDATE is the file's mtime, as in Courier. Message files never change
 // content, so an entry stays valid for as long as the base exists.
 
-import { createReadStream, promises as fs } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { crlfSizeFromName } from './filenames.js';
 import { errorCode, writeFileAtomic } from './fsutil.js';
 
 export const INFO_CACHE_FILE = 'imapd-ts.sizes';
@@ -30,40 +29,47 @@ export class InfoCache {
 
   constructor(private readonly folderDir: string) {}
 
-  async load(): Promise<void> {
+  /** Reads the file, once (only when a size or date is first asked for: SELECT does not need it). */
+  load(): void {
     if (this.loaded) return;
     this.loaded = true;
     let text: string;
     try {
-      text = await fs.readFile(path.join(this.folderDir, INFO_CACHE_FILE), 'utf8');
+      text = readFileSync(path.join(this.folderDir, INFO_CACHE_FILE), 'latin1');
     } catch (error) {
-      if (errorCode(error) === 'ENOENT') return;
+      if (errorCode(error) === 'ENOENT' || errorCode(error) === 'EACCES') return;
       throw error;
     }
-    const lines = text.split('\n');
-    if (lines[0] !== HEADER) return;
-    for (let i = 1; i < lines.length; i++) {
-      const match = /^(\d+) (\d+) (\d+) (.+)$/.exec(lines[i]);
-      if (match) this.entries.set(match[4], { size: Number(match[1]), internalDate: Number(match[2]), fileSize: Number(match[3]) });
+    if (!text.startsWith(`${HEADER}\n`)) return;
+    // "<size> <internal date> <file size> <base>" per line; names are UTF-8 on disk.
+    const bytesAreAscii = !/[\x80-\xff]/.test(text);
+    if (!bytesAreAscii) text = Buffer.from(text, 'latin1').toString('utf8');
+    let pos = HEADER.length + 1;
+    while (pos < text.length) {
+      let end = text.indexOf('\n', pos);
+      if (end < 0) end = text.length;
+      const a = text.indexOf(' ', pos);
+      const b = a < 0 ? -1 : text.indexOf(' ', a + 1);
+      const c = b < 0 ? -1 : text.indexOf(' ', b + 1);
+      if (c > 0 && c < end - 1) {
+        const size = Number(text.slice(pos, a));
+        const internalDate = Number(text.slice(a + 1, b));
+        const fileSize = Number(text.slice(b + 1, c));
+        if (Number.isSafeInteger(size) && Number.isSafeInteger(internalDate) && Number.isSafeInteger(fileSize) && size >= 0 && fileSize >= 0) {
+          this.entries.set(text.slice(c + 1, end), { size, internalDate, fileSize });
+        }
+      }
+      pos = end + 1;
     }
   }
 
   get(base: string): StoredInfo | undefined {
+    this.load();
     return this.entries.get(base);
   }
 
-  /** The info of a file in the folder, measured (and remembered) when not known yet. */
-  async measure(base: string, filePath: string): Promise<StoredInfo> {
-    const known = this.entries.get(base);
-    if (known) return known;
-    const stat = await fs.stat(filePath);
-    const size = crlfSizeFromName(base) ?? (await crlfSizeOfFile(filePath));
-    const info: StoredInfo = { size, internalDate: Math.floor(stat.mtimeMs), fileSize: stat.size };
-    this.remember(base, info);
-    return info;
-  }
-
   remember(base: string, info: StoredInfo): void {
+    this.load();
     this.entries.set(base, info);
     this.dirty = true;
   }
@@ -72,31 +78,14 @@ export class InfoCache {
   async save(liveBases: ReadonlySet<string>): Promise<void> {
     if (!this.dirty) return;
     this.dirty = false;
-    let text = `${HEADER}\n`;
+    const lines: string[] = [HEADER];
     for (const [base, info] of this.entries) {
       if (!liveBases.has(base)) {
         this.entries.delete(base);
         continue;
       }
-      text += `${info.size} ${info.internalDate} ${info.fileSize} ${base}\n`;
+      lines.push(`${info.size} ${info.internalDate} ${info.fileSize} ${base}`);
     }
-    await writeFileAtomic(path.join(this.folderDir, INFO_CACHE_FILE), text, path.join(this.folderDir, 'tmp'));
+    await writeFileAtomic(path.join(this.folderDir, INFO_CACHE_FILE), `${lines.join('\n')}\n`, path.join(this.folderDir, 'tmp'));
   }
-}
-
-/** RFC822.SIZE of a file, read in chunks (a message may be large): bare LFs count as CRLF. */
-async function crlfSizeOfFile(filePath: string): Promise<number> {
-  let size = 0;
-  let previous = -1;
-  for await (const chunk of createReadStream(filePath, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    let index = chunk.indexOf(10);
-    while (index >= 0) {
-      const before = index === 0 ? previous : chunk[index - 1];
-      if (before !== 13) size += 1;
-      index = chunk.indexOf(10, index + 1);
-    }
-    previous = chunk[chunk.length - 1];
-  }
-  return size;
 }

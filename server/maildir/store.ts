@@ -3,7 +3,7 @@
 // work on the same Maildir (see README-style notes at the top of each module).
 
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,9 +16,10 @@ import {
   MailStoreError,
   type Quota,
 } from '../backend/mailstore.js';
+import { envelopeWire } from '../imap/commands/envelope-wire.js';
 import type { Logger } from '../imap/host.js';
-import { parseMessage as defaultParseMessage } from '../mime/parse.js';
-import type { MessageMeta } from '../mime/types.js';
+import { parseHeaderMeta, parseMessage as defaultParseMessage } from '../mime/parse.js';
+import type { Envelope, MessageMeta } from '../mime/types.js';
 import { baseOf, crlfSize, formatFileName, lettersFor, newBaseName, parseFileName } from './filenames.js';
 import { type FolderContext, folderCore, FolderHandle, foldersRemoved, saveCaches, splitFlags } from './folder.js';
 import { errorCode, isDirectory, mapLimit, scratchName, writeFileAtomic } from './fsutil.js';
@@ -61,7 +62,7 @@ export interface MaildirStoreOptions {
   parseMessage?: (raw: Buffer) => MessageMeta;
   /** Version of that parser; parsed structures are cached on disk only when it is known. */
   parserVersion?: string;
-  /** Parsed structures kept in memory per folder. Default 20000. */
+  /** Parsed structures kept in memory per folder when they cannot be cached on disk. Default 20000. */
   metaCacheEntries?: number;
   /** How long a folder nobody has open keeps its state and caches. Default 60 s. */
   idleRetentionMs?: number;
@@ -80,6 +81,7 @@ export async function openMaildirStore(options: MaildirStoreOptions): Promise<Ma
   const root = await fs.realpath(given);
   const parseMessage = options.parseMessage ?? defaultParseMessage;
   const trashFolder = options.trashFolder ?? 'Trash';
+  const parserVersion = options.parserVersion ?? (options.parseMessage ? undefined : mimeCodeVersion());
   const context: FolderContext = {
     root,
     useLocks: options.useLocks ?? true,
@@ -88,7 +90,10 @@ export async function openMaildirStore(options: MaildirStoreOptions): Promise<Ma
     pollIntervalMs: options.pollIntervalMs ?? 10_000,
     idleRetentionMs: options.idleRetentionMs ?? 60_000,
     parseMessage,
-    parserVersion: options.parserVersion ?? (options.parseMessage ? undefined : mimeCodeVersion()),
+    // The built-in parser also reads header data from the first bytes of a file alone.
+    parseHeader: options.parseMessage ? undefined : parseHeaderMeta,
+    renderEnvelope,
+    cacheVersion: parserVersion === undefined || formatCodeVersion() === undefined ? undefined : `${parserVersion}-${formatCodeVersion()}`,
     metaCacheEntries: options.metaCacheEntries ?? 20_000,
     quota: new MaildirQuota(root, `.${trashFolder}`),
     logger: options.logger,
@@ -274,7 +279,7 @@ export class MaildirStore implements MailStore {
   // ---------------------------------------------------------------------------
   // Messages
 
-  async folderStatus(name: string): Promise<FolderStatus> {
+  async folderStatus(name: string, items: { size?: boolean } = {}): Promise<FolderStatus> {
     this.usable();
     const { canonical, dir } = await this.existing(name);
     const core = folderCore(dir, canonical, this.context);
@@ -284,25 +289,23 @@ export class MaildirStore implements MailStore {
       await core.exclusive(() => core.syncLocked({ claimNew: false }));
       if (core.gone) throw new MailStoreError('Folder does not exist', 'NONEXISTENT');
       const snapshot = core.snapshot();
-      const waiting = await mapLimit(core.unclaimed, 16, async (fileName) => {
-        try {
-          return { fileName, info: await core.infoCache.measure(baseOf(fileName), path.join(dir, 'new', fileName)) };
-        } catch (error) {
-          if (errorCode(error) === 'ENOENT') return null; // claimed meanwhile
-          throw error;
-        }
-      });
-      const unclaimed = waiting.filter((w): w is NonNullable<typeof w> => w !== null);
-      let unseen = 0;
+      const withSize = items.size !== false;
       let size = 0;
-      for (const message of snapshot.messages) {
-        if (!message.flags.has('\\Seen')) unseen += 1;
-        size += message.size;
+      if (withSize) {
+        const data = await core.messageData(snapshot.messages.map((m) => m.uid), { info: true });
+        for (const item of data) size += item?.size ?? 0;
       }
-      for (const { fileName, info } of unclaimed) {
-        if (!parseFileName(fileName).letters.includes('S')) unseen += 1;
+      const unclaimed: string[] = [];
+      for (const fileName of core.unclaimed) {
+        // Sizes only when asked for; without them, only whether the file is still there.
+        const info = withSize ? core.cache.measure(baseOf(fileName), path.join(dir, 'new', fileName)) : { size: 0 };
+        if (!info) continue; // claimed meanwhile
+        unclaimed.push(fileName);
         size += info.size;
       }
+      let unseen = 0;
+      for (const message of snapshot.messages) if (!message.flags.has('\\Seen')) unseen += 1;
+      for (const fileName of unclaimed) if (!parseFileName(fileName).letters.includes('S')) unseen += 1;
       return {
         messages: snapshot.messages.length + unclaimed.length,
         recent: unclaimed.length,
@@ -461,6 +464,32 @@ export class MaildirStore implements MailStore {
   private usable(): void {
     if (this.closed) throw new MailStoreError('The mail store was closed', 'CLIENTBUG');
   }
+}
+
+/** The ENVELOPE as sent to clients without UTF8=ACCEPT, kept in the folder's cache. */
+function renderEnvelope(envelope: Envelope): Buffer {
+  return envelopeWire(envelope);
+}
+
+let formatVersion: string | null | undefined;
+
+/** A version for renderEnvelope: a hash of the IMAP formatting code it uses. */
+function formatCodeVersion(): string | undefined {
+  if (formatVersion === undefined) {
+    const hash = createHash('sha1');
+    try {
+      const imap = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'imap');
+      for (const file of ['commands/envelope-wire', 'format/envelope', 'protocol/writer']) {
+        const name = ['.js', '.ts'].map((ext) => path.join(imap, file + ext)).find((f) => existsSync(f));
+        if (!name) throw new Error(`${file} not found`);
+        hash.update(readFileSync(name));
+      }
+      formatVersion = hash.digest('hex').slice(0, 16);
+    } catch {
+      formatVersion = null;
+    }
+  }
+  return formatVersion ?? undefined;
 }
 
 let mimeVersion: string | null | undefined;

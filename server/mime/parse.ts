@@ -17,7 +17,7 @@ import { parseDate } from './date.js';
 import { fieldValue, firstField, scanHeader, type HeaderField } from './header.js';
 import { parseContentType, parseDisposition, parseLanguage } from './params.js';
 import { decodeHeaderValue } from './decode.js';
-import type { Address, BodyPart, ContentDisposition, Envelope, MessageMeta } from './types.js';
+import type { Address, BodyPart, ContentDisposition, Envelope, HeaderMeta, MessageMeta } from './types.js';
 
 const LF = 10;
 const CR = 13;
@@ -363,7 +363,26 @@ export function parseMessage(raw: Buffer): MessageMeta {
       decoded: { subject: '', from: '', to: '', cc: '', bcc: '' }, sentDate: null,
     };
   }
-  const { fields } = parsed;
+  return { size: index.crlfSize(0, raw.length), body: parsed.part, ...headerMetaOf(raw, parsed.fields) };
+}
+
+/**
+ * The header data of a message (ENVELOPE, decoded fields, references, sent date) from the
+ * first bytes of its file. `complete` tells that `raw` is the whole message; when it is not
+ * and the header does not end within it, the answer is null: read more.
+ */
+export function parseHeaderMeta(raw: Buffer, complete: boolean): HeaderMeta | null {
+  try {
+    const header = scanHeader(raw, 0, raw.length);
+    if (!header.blankLine && !complete) return null;
+    return headerMetaOf(raw, header.fields);
+  } catch {
+    // Defensive only, as in parseMessage.
+    return { envelope: emptyEnvelope(), references: [], decoded: { subject: '', from: '', to: '', cc: '', bcc: '' }, sentDate: null };
+  }
+}
+
+function headerMetaOf(raw: Buffer, fields: HeaderField[]): HeaderMeta {
   const envelope = parseEnvelope(raw, fields);
   const decodedField = (name: string): string => {
     const f = firstField(fields, name);
@@ -371,9 +390,7 @@ export function parseMessage(raw: Buffer): MessageMeta {
   };
   const date = envelope.date === null ? null : parseDate(envelope.date);
   return {
-    size: index.crlfSize(0, raw.length),
     envelope,
-    body: parsed.part,
     references: parseReferences(stringField(raw, fields, 'references'), envelope.inReplyTo),
     decoded: {
       subject: decodedField('subject'),

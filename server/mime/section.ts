@@ -108,29 +108,40 @@ function headerRange(p: BodyPart): [number, number] {
 }
 
 export function sectionBytes(raw: Buffer, meta: MessageMeta, section: SectionRequest): Buffer | null {
-  const bytes = sectionRaw(raw, meta, section);
+  return sectionOf(raw, meta.body, section);
+}
+
+/** Whether a section needs the message's structure (a part number); the top-level ones need
+ * only the end of the header, which is found in the raw message. */
+export function sectionNeedsStructure(section: SectionRequest): boolean {
+  return section.part.length > 0;
+}
+
+/** sectionBytes with the structure given, or (for the top-level sections) left out. */
+export function sectionOf(raw: Buffer, body: BodyPart | undefined, section: SectionRequest): Buffer | null {
+  if (!body && sectionNeedsStructure(section)) throw new Error('sectionOf: this section needs the message structure');
+  const bytes = sectionRaw(raw, body, section);
   return bytes === null ? null : noNul(bytes);
 }
 
-function sectionRaw(raw: Buffer, meta: MessageMeta, section: SectionRequest): Buffer | null {
+function sectionRaw(raw: Buffer, body: BodyPart | undefined, section: SectionRequest): Buffer | null {
   const { part, kind } = section;
   if (part.length === 0) {
-    const top = meta.body;
+    if (kind === '') return toCrlf(raw, 0, raw.length);
+    const headerEnd = body ? body.bodyStart : scanHeader(raw, 0, raw.length).bodyStart;
     switch (kind) {
-      case '':
-        return toCrlf(raw, 0, raw.length);
       case 'HEADER':
-        return toCrlf(raw, ...headerRange(top));
+        return toCrlf(raw, 0, headerEnd);
       case 'TEXT':
-        return toCrlf(raw, top.bodyStart, raw.length);
+        return toCrlf(raw, headerEnd, raw.length);
       case 'HEADER.FIELDS':
       case 'HEADER.FIELDS.NOT':
-        return headerFields(raw, top.headerStart, top.bodyStart, section.fields ?? [], kind === 'HEADER.FIELDS.NOT');
+        return headerFields(raw, 0, headerEnd, section.fields ?? [], kind === 'HEADER.FIELDS.NOT');
       default:
         return null; // MIME needs a part number (RFC 3501 grammar)
     }
   }
-  const node = findPart(meta.body, part);
+  const node = findPart(body!, part);
   if (node === null) return null;
   switch (kind) {
     case '':

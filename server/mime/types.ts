@@ -64,11 +64,10 @@ export interface BodyPart {
   bodyEnd: number;
 }
 
-export interface MessageMeta {
-  /** RFC822.SIZE: octets of the whole message with CRLF line ends. */
-  size: number;
+/** What the top-level header alone gives: ENVELOPE, SEARCH on header fields, SORT, THREAD.
+ * It needs only the first bytes of a message file, up to the blank line. */
+export interface HeaderMeta {
   envelope: Envelope;
-  body: BodyPart;
   /** Message-IDs from References (in order) for THREAD=REFERENCES. */
   references: string[];
   /** Decoded (RFC 2047 -> UTF-8) header values used by SORT, THREAD and SEARCH. */
@@ -81,4 +80,10 @@ export interface MessageMeta {
   };
   /** Parsed Date: header in ms since epoch, null when missing or unparseable. */
   sentDate: number | null;
+}
+
+export interface MessageMeta extends HeaderMeta {
+  /** RFC822.SIZE: octets of the whole message with CRLF line ends. */
+  size: number;
+  body: BodyPart;
 }

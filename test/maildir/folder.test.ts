@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import { MailStoreError, type MailStore } from '../../server/backend/mailstore.js';
 import type { MessageMeta } from '../../server/mime/types.js';
-import { deliver, flagsOf, message, recorder, store, tempMaildir, type TempMaildir, select } from './helpers.js';
+import { deliver, flagsOf, infoOf, message, recorder, store, tempMaildir, type TempMaildir, select } from './helpers.js';
 
 let md: TempMaildir;
 let mail: MailStore;
@@ -35,8 +35,9 @@ test('refresh() claims new/ for the session that calls it: recent for it, not fo
   await a.refresh();
   assert.equal(ra.changes.length, 1);
   assert.deepEqual(ra.plain(), [
-    { kind: 'added', recent: true, messages: [{ uid: 1, flags: [], size: message('one').length + 6, internalDate: Date.UTC(2024, 0, 2, 3, 4, 5) }] },
+    { kind: 'added', recent: true, messages: [{ uid: 1, flags: [] }] },
   ]);
+  assert.deepEqual(await infoOf(a, [1]), [{ uid: 1, size: message('one').length + 6, internalDate: Date.UTC(2024, 0, 2, 3, 4, 5) }]);
   assert.deepEqual(rb.plain(), [{ ...(ra.plain()[0] as object), recent: false }]);
   // Moved to cur/ with an empty ":2," as Courier does, and numbered in courierimapuiddb.
   assert.deepEqual(readdirSync(path.join(md.root, 'new')), []);
@@ -154,8 +155,9 @@ test('APPEND: flags, keywords, INTERNALDATE; the open folder hears of it, recent
   assert.equal(result.uid, 1);
   assert.equal(result.uidValidity, folder.snapshot().uidValidity);
   assert.deepEqual(r.plain(), [
-    { kind: 'added', recent: true, messages: [{ uid: 1, flags: ['Sent-by-me', '\\Seen'], size: content.length, internalDate: date }] },
+    { kind: 'added', recent: true, messages: [{ uid: 1, flags: ['Sent-by-me', '\\Seen'] }] },
   ]);
+  assert.deepEqual(await infoOf(folder, [1]), [{ uid: 1, size: content.length, internalDate: date }]);
   assert.deepEqual(await folder.readMessage(1), content);
   const [file] = readdirSync(path.join(md.root, '.Sent', 'cur'));
   assert.match(file, new RegExp(`,S=${content.length},W=${content.length}:2,S$`));
@@ -186,7 +188,7 @@ test('COPY keeps flags, keywords and INTERNALDATE; UIDPLUS mapping in source ord
   assert.deepEqual(result.mapping, [[1, 2], [3, 3]]);
   const copied = trash.snapshot().messages.slice(1);
   assert.deepEqual(copied.map((m) => flagsOf(m.flags)), [['\\Seen'], ['Important']]);
-  assert.equal(copied[0].internalDate, date);
+  assert.equal((await infoOf(trash, [copied[0].uid]))[0].internalDate, date);
   assert.deepEqual(await trash.readMessage(2), message('a'));
   assert.equal(r.changes.length, 1, 'the destination session hears of the copies');
   assert.equal(inbox.snapshot().messages.length, 3, 'the source is unchanged');
@@ -235,7 +237,14 @@ test('messageMeta parses once per message and is shared by sessions', async () =
   let parses = 0;
   const fake = (raw: Buffer): MessageMeta => {
     parses += 1;
-    return { size: raw.length, references: [], sentDate: null, decoded: { subject: raw.toString(), from: '', to: '', cc: '', bcc: '' } } as unknown as MessageMeta;
+    return {
+      size: raw.length,
+      references: [],
+      sentDate: null,
+      decoded: { subject: raw.toString(), from: '', to: '', cc: '', bcc: '' },
+      envelope: { date: null, subject: null, from: null, sender: null, replyTo: null, to: null, cc: null, bcc: null, inReplyTo: null, messageId: null },
+      body: { type: 'text', subtype: 'plain', params: [] },
+    } as unknown as MessageMeta;
   };
   mail = await store(md.root, { watch: false, parseMessage: fake, parserVersion: 'test-1' });
   deliver(md.root, '', message('meta'), { dir: 'cur' });
@@ -249,13 +258,14 @@ test('messageMeta parses once per message and is shared by sessions', async () =
   b.release();
   await mail.close();
   await new Promise((resolve) => setTimeout(resolve, 30)); // let the idle folder state go
-  assert.ok(existsSync(path.join(md.root, 'imapd-ts.meta')));
+  assert.ok(existsSync(path.join(md.root, 'imapd-ts.structure')));
+  assert.ok(existsSync(path.join(md.root, 'imapd-ts.headers')));
 
   // With a parser version, the structure is kept on disk for the next process.
   mail = await store(md.root, { watch: false, parseMessage: fake, parserVersion: 'test-1' });
   const c = await select(mail, 'INBOX');
   assert.equal((await c.messageMeta(1)).decoded.subject, message('meta').toString());
-  assert.equal(parses, 1, 'read from imapd-ts.meta');
+  assert.equal(parses, 1, 'read from the cache files');
   c.release();
   await mail.close();
 
@@ -272,7 +282,8 @@ test('the default parser gives the real structure (ENVELOPE subject, RFC822.SIZE
   const folder = await select(mail, 'INBOX');
   const meta = await folder.messageMeta(1);
   assert.equal(meta.envelope.subject, 'Real parse');
-  assert.equal(meta.size, folder.snapshot().messages[0].size);
+  assert.equal(meta.size, (await infoOf(folder, [1]))[0].size);
+  assert.equal(meta.size, message('Real parse').length + message('Real parse').toString().split('\n').length - 1);
   folder.release();
 });
 

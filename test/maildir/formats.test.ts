@@ -11,7 +11,8 @@ import {
   parseFileName,
   systemFlagsFromLetters,
 } from '../../server/maildir/filenames.js';
-import { InfoCache } from '../../server/maildir/infocache.js';
+import { COUNT_CHUNK, MessageCache, WHOLE_READ_MAX } from '../../server/maildir/messagecache.js';
+import { parseMessage } from '../../server/mime/parse.js';
 import { formatKeywordList, parseKeywordList } from '../../server/maildir/keywords.js';
 import { canonicalFolderName, folderNameOfEntry, parentNames, specialUseOf, DEFAULT_SPECIAL_USE } from '../../server/maildir/names.js';
 import { parseQuotaDefinition } from '../../server/maildir/quota.js';
@@ -37,16 +38,19 @@ test('RFC822.SIZE counts every bare LF as CRLF', () => {
 });
 
 test('RFC822.SIZE of a large file is counted in chunks, also when CR and LF fall into different chunks', async () => {
-  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const path = await import('node:path');
   const dir = mkdtempSync(path.join(tmpdir(), 'crlf-'));
   try {
-    const content = Buffer.concat([Buffer.alloc(256 * 1024 - 1, 65), Buffer.from('\r\n\nx\n'), Buffer.alloc(300_000, 10)]);
+    mkdirSync(path.join(dir, 'tmp'));
+    // Larger than what is read whole, with a CR at the end of the first chunk and its LF in the second.
+    const content = Buffer.concat([Buffer.alloc(COUNT_CHUNK - 1, 65), Buffer.from('\r\n\nx\n'), Buffer.alloc(WHOLE_READ_MAX, 10)]);
     writeFileSync(path.join(dir, 'message'), content);
-    const info = await new InfoCache(dir).measure('message', path.join(dir, 'message'));
-    assert.equal(info.size, crlfSize(content));
-    assert.equal(info.fileSize, content.length);
+    const cache = new MessageCache(dir, { parseMessage, renderEnvelope: () => Buffer.alloc(0), memoryEntries: 10 });
+    const info = cache.measure('message', path.join(dir, 'message'));
+    assert.equal(info?.size, crlfSize(content));
+    assert.equal(info?.fileSize, content.length);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

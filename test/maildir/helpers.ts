@@ -75,6 +75,15 @@ export function flagsOf(flags: ReadonlySet<string>): string[] {
   return [...flags].sort();
 }
 
+/** RFC822.SIZE and INTERNALDATE of messages (the snapshot does not carry them: they may need the files). */
+export async function infoOf(folder: Folder, uids: number[]): Promise<{ uid: number; size: number; internalDate: number }[]> {
+  const data = await folder.messageData(uids, { info: true });
+  return data.map((d, i) => {
+    if (!d) throw new Error(`message ${uids[i]} is gone`);
+    return { uid: uids[i], size: d.size!, internalDate: d.internalDate! };
+  });
+}
+
 /** Opens a folder as the IMAP session's SELECT does: open, then refresh() (numbers and claims what is new). */
 export async function select(mail: MailStore, name: string): Promise<Folder> {
   const folder = await mail.openFolder(name);

@@ -1,23 +1,23 @@
-// FETCH and UID FETCH (RFC 3501 6.4.5, 7.4.2). Metadata (ENVELOPE, BODYSTRUCTURE and
-// the part offsets for BODY[section]) comes from the folder's cache; the message file
-// is read only for body sections. Messages go out in batches so that a FETCH 1:* over
-// 100,000 messages neither holds all responses in memory nor ignores back-pressure.
+// FETCH and UID FETCH (RFC 3501 6.4.5, 7.4.2). What the items need beyond flags (sizes,
+// ENVELOPE, structure, the message itself) is asked of the folder in batches: cached parts
+// cost no file access, and each file is read at most once per batch, as far as needed.
+// Each batch is written as one buffer, and the next one waits for the output to drain, so
+// that a FETCH 1:* over 100,000 messages neither holds all responses in memory nor ignores
+// back-pressure.
 import { SELECTED, no, ok, type CommandSpec } from './types.js';
 import { parseFetchItems, parseSequenceSet, formatInternalDate } from '../protocol/parser.js';
-import type { FetchItem, ImapValue, SectionSpec } from '../protocol/types.js';
+import type { FetchItem, SectionSpec } from '../protocol/types.js';
+import { Encoder } from '../protocol/writer.js';
 import { resolveSet } from '../sequence.js';
 import { envelopeValue } from '../format/envelope.js';
 import { bodyStructureValue } from '../format/bodystructure.js';
-import { sectionBytes } from '../../mime/section.js';
-import type { MessageMeta } from '../../mime/types.js';
-import { MailStoreError, type MessageInfo } from '../../backend/mailstore.js';
+import { sectionNeedsStructure, sectionOf } from '../../mime/section.js';
+import type { DataRequest, MessageData, MessageState } from '../../backend/mailstore.js';
 import type { SelectedMailbox } from '../selected.js';
 
-const BATCH = 256;
-/** Items that need the message file (and its part offsets). */
-const BODY_ITEMS = new Set<FetchItem['kind']>(['BODY[]', 'RFC822', 'RFC822.HEADER', 'RFC822.TEXT']);
-/** Items answered from the cached structure alone. */
-const STRUCTURE_ITEMS = new Set<FetchItem['kind']>(['ENVELOPE', 'BODY', 'BODYSTRUCTURE']);
+/** Messages per batch; fewer when whole messages are sent (they can be large). */
+const BATCH = 512;
+const BODY_BATCH = 32;
 
 type BodyItem = Extract<FetchItem, { kind: 'BODY[]' }>;
 
@@ -32,8 +32,8 @@ export const fetch: CommandSpec = {
     if (uid && !items.some((i) => i.kind === 'UID')) items.unshift({ kind: 'UID' });
     const seqs = resolveSet(view, set, uid);
 
-    const needsRaw = items.some((i) => BODY_ITEMS.has(i.kind));
-    const needsMeta = needsRaw || items.some((i) => STRUCTURE_ITEMS.has(i.kind));
+    const utf8 = session.enabled.has('UTF8=ACCEPT');
+    const request = dataRequest(items, utf8);
     const setsSeen = !view.readOnly && items.some((i) => (i.kind === 'BODY[]' && !i.peek) || i.kind === 'RFC822' || i.kind === 'RFC822.TEXT');
     const sendsFlags = items.some((i) => i.kind === 'FLAGS');
 
@@ -53,27 +53,25 @@ export const fetch: CommandSpec = {
       }
     }
 
-    const utf8 = session.enabled.has('UTF8=ACCEPT');
+    const needsData = Object.keys(request).length > 0;
+    const batchSize = request.raw ? BODY_BATCH : BATCH;
     let vanished = 0;
-    for (let start = 0; start < seqs.length; start += BATCH) {
-      const batch = seqs.slice(start, start + BATCH);
-      const responses = await Promise.all(
-        batch.map(async (seq) => {
-          const message = view.message(seq)!;
-          try {
-            const meta = needsMeta ? await view.folder.messageMeta(message.uid) : undefined;
-            const raw = needsRaw ? await view.folder.readMessage(message.uid) : undefined;
-            const withFlags = sendsFlags || seenChanged.has(message.uid);
-            return buildResponse(view, seq, message, items, meta, raw, withFlags, utf8);
-          } catch (err) {
-            // The file went away under us (expunged by another process, not yet reported).
-            if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && !(err instanceof MailStoreError)) throw err;
-            vanished++;
-            return null;
-          }
-        }),
-      );
-      for (const response of responses) if (response) session.untagged(response);
+    for (let start = 0; start < seqs.length; start += batchSize) {
+      const batch = seqs.slice(start, start + batchSize);
+      const messages = batch.map((seq) => view.message(seq)!);
+      // The file of a message that another process expunged (not reported yet) is gone: null.
+      const data = needsData ? await view.folder.messageData(messages.map((m) => m.uid), request) : undefined;
+      const out = new Encoder({ utf8 });
+      for (let i = 0; i < batch.length; i++) {
+        const item = data ? data[i] : NO_DATA;
+        if (!item) {
+          vanished++;
+          continue;
+        }
+        const message = messages[i];
+        writeResponse(out, view, batch[i], message, items, item, sendsFlags || seenChanged.has(message.uid), utf8);
+      }
+      session.write(out.finish());
       await session.drain();
     }
     if (vanished) return no('Some of the requested messages no longer exist', 'EXPUNGEISSUED');
@@ -81,75 +79,130 @@ export const fetch: CommandSpec = {
   },
 };
 
-function buildResponse(
+const NO_DATA: MessageData = {};
+
+/** What the items need of the folder beyond UID and flags. */
+function dataRequest(items: readonly FetchItem[], utf8: boolean): DataRequest {
+  const request: DataRequest = {};
+  for (const item of items) {
+    switch (item.kind) {
+      case 'INTERNALDATE':
+      case 'RFC822.SIZE':
+        request.info = true;
+        break;
+      case 'ENVELOPE':
+        // The cached wire form is for clients without UTF8=ACCEPT; the others get it made anew.
+        if (utf8) request.header = true;
+        else request.envelope = true;
+        break;
+      case 'BODY':
+      case 'BODYSTRUCTURE':
+        request.structure = true;
+        break;
+      case 'RFC822':
+      case 'RFC822.HEADER':
+      case 'RFC822.TEXT':
+        request.raw = true;
+        break;
+      case 'BODY[]':
+        request.raw = true;
+        if (sectionNeedsStructure(item.section)) request.structure = true;
+        break;
+    }
+  }
+  return request;
+}
+
+function writeResponse(
+  out: Encoder,
   view: SelectedMailbox,
   seq: number,
-  message: MessageInfo,
-  items: FetchItem[],
-  meta: MessageMeta | undefined,
-  raw: Buffer | undefined,
+  message: MessageState,
+  items: readonly FetchItem[],
+  data: MessageData,
   withFlags: boolean,
   utf8: boolean,
-): ImapValue[] {
-  const out: ImapValue[] = [];
+): void {
+  out.raw(`* ${seq} FETCH (`);
+  let first = true;
+  const label = (name: string): void => {
+    out.raw(first ? `${name} ` : ` ${name} `);
+    first = false;
+  };
   let flagsSent = false;
   for (const item of items) {
     switch (item.kind) {
       case 'UID':
-        out.push({ atom: 'UID' }, message.uid);
+        label('UID');
+        out.number(message.uid);
         break;
       case 'FLAGS':
-        out.push({ atom: 'FLAGS' }, view.flagList(message));
+        label('FLAGS');
+        out.raw(view.flagsText(message));
         flagsSent = true;
         break;
       case 'INTERNALDATE':
-        out.push({ atom: 'INTERNALDATE' }, formatInternalDate(message.internalDate));
+        label('INTERNALDATE');
+        out.string(formatInternalDate(data.internalDate!));
         break;
       case 'RFC822.SIZE':
-        out.push({ atom: 'RFC822.SIZE' }, message.size);
+        label('RFC822.SIZE');
+        out.number(data.size!);
         break;
       case 'ENVELOPE':
-        out.push({ atom: 'ENVELOPE' }, envelopeValue(meta!.envelope, utf8));
+        label('ENVELOPE');
+        if (data.envelope) out.bytes(data.envelope);
+        else out.value(envelopeValue(data.header!.envelope, utf8));
         break;
       case 'BODY':
-        out.push({ atom: 'BODY' }, bodyStructureValue(meta!.body, false));
+        label('BODY');
+        out.value(bodyStructureValue(data.structure!, false));
         break;
       case 'BODYSTRUCTURE':
-        out.push({ atom: 'BODYSTRUCTURE' }, bodyStructureValue(meta!.body, true));
+        label('BODYSTRUCTURE');
+        out.value(bodyStructureValue(data.structure!, true));
         break;
       case 'RFC822':
-        out.push({ atom: 'RFC822' }, literalOrNil(section(raw!, meta!, { part: [], kind: '' })));
+        label('RFC822');
+        literalOrEmpty(out, section(data, { part: [], kind: '' }));
         break;
       case 'RFC822.HEADER':
-        out.push({ atom: 'RFC822.HEADER' }, literalOrNil(section(raw!, meta!, { part: [], kind: 'HEADER' })));
+        label('RFC822.HEADER');
+        literalOrEmpty(out, section(data, { part: [], kind: 'HEADER' }));
         break;
       case 'RFC822.TEXT':
-        out.push({ atom: 'RFC822.TEXT' }, literalOrNil(section(raw!, meta!, { part: [], kind: 'TEXT' })));
+        label('RFC822.TEXT');
+        literalOrEmpty(out, section(data, { part: [], kind: 'TEXT' }));
         break;
       case 'BODY[]':
-        pushBodySection(out, item, raw!, meta!);
+        // The label already carries "<origin>" for a partial fetch (RFC 3501 7.4.2).
+        label(item.label);
+        literalOrEmpty(out, bodySection(item, data));
         break;
     }
   }
-  if (withFlags && !flagsSent) out.push({ atom: 'FLAGS' }, view.flagList(message));
-  return [seq, { atom: 'FETCH' }, out];
-}
-
-function pushBodySection(out: ImapValue[], item: BodyItem, raw: Buffer, meta: MessageMeta) {
-  let data = section(raw, meta, item.section);
-  if (item.partial && data) {
-    const { origin, count } = item.partial;
-    data = origin >= data.length ? Buffer.alloc(0) : data.subarray(origin, origin + count);
+  if (withFlags && !flagsSent) {
+    label('FLAGS');
+    out.raw(view.flagsText(message));
   }
-  // The label already carries "<origin>" for a partial fetch (RFC 3501 7.4.2).
-  out.push({ atom: item.label }, literalOrNil(data));
+  out.raw(')\r\n');
 }
 
-function section(raw: Buffer, meta: MessageMeta, spec: SectionSpec): Buffer | null {
-  return sectionBytes(raw, meta, spec);
+function bodySection(item: BodyItem, data: MessageData): Buffer | null {
+  let bytes = section(data, item.section);
+  if (item.partial && bytes) {
+    const { origin, count } = item.partial;
+    bytes = origin >= bytes.length ? Buffer.alloc(0) : bytes.subarray(origin, origin + count);
+  }
+  return bytes;
+}
+
+function section(data: MessageData, spec: SectionSpec): Buffer | null {
+  return sectionOf(data.raw!, data.structure, spec);
 }
 
 /** A section that does not exist is sent as an empty string, as Courier and Dovecot do. */
-function literalOrNil(data: Buffer | null): ImapValue {
-  return data === null ? '' : { literal: data };
+function literalOrEmpty(out: Encoder, bytes: Buffer | null): void {
+  if (bytes === null) out.string('');
+  else out.literal(bytes);
 }

@@ -1,18 +1,57 @@
 // SEARCH and UID SEARCH (RFC 3501 6.4.4). The evaluator decides cheap keys first and
-// reads message files only for BODY/TEXT and uncached headers.
+// reads message files only for BODY/TEXT and uncached headers. The mailbox is searched in
+// slices, each with the data its keys need loaded in one folder call, so that a search of
+// 100,000 messages holds the header data of one slice at a time.
 import { SELECTED, ok, type CommandContext, type CommandSpec } from './types.js';
 import { parseSearchKeys } from '../protocol/parser.js';
-import { search as evaluate } from '../search/evaluate.js';
+import { search as evaluate, searchKeyNeeds } from '../search/evaluate.js';
 import type { SearchKey } from '../protocol/types.js';
+import type { DataRequest, Folder, MessageData, MessageInfo, MessageState } from '../../backend/mailstore.js';
+import type { BodyPart, Envelope, HeaderMeta, MessageMeta } from '../../mime/types.js';
+
+const SLICE = 4096;
 
 /** Matching sequence numbers for a search program, against the selected view. */
 export async function runSearch(ctx: CommandContext, key: SearchKey): Promise<number[]> {
   const view = ctx.session.selected!;
-  const messages = view.all().map((info, i) => ({ seq: i + 1, uid: info.uid, info, recent: view.isRecent(info.uid) }));
-  return evaluate(messages, key, {
-    meta: (uid: number) => view.folder.messageMeta(uid),
-    raw: (uid: number) => view.folder.readMessage(uid),
-  }, { maxSeq: view.exists, maxUid: view.maxUid() });
+  const all = view.all();
+  const needs = searchKeyNeeds(key);
+  const request: DataRequest = {};
+  if (keyUsesInfo(key)) request.info = true;
+  if (needs !== 'info') request.header = true;
+  const context = { maxSeq: view.exists, maxUid: view.maxUid() };
+  const matched: number[] = [];
+  for (let start = 0; start < all.length; start += SLICE) {
+    const slice = all.slice(start, start + SLICE);
+    const loaded = await loadMessages(view.folder, slice, request);
+    const messages = [];
+    const metas = new Map<number, SearchMeta>();
+    for (let i = 0; i < slice.length; i++) {
+      const message = loaded[i];
+      if (!message) continue; // gone meanwhile: not a match
+      messages.push({ seq: start + i + 1, uid: message.uid, info: message.info, recent: view.isRecent(message.uid) });
+      if (message.meta) metas.set(message.uid, message.meta);
+    }
+    const found = await evaluate(
+      messages,
+      key,
+      {
+        cachedMeta: (uid) => metas.get(uid),
+        meta: (uid) => Promise.resolve(metas.get(uid) ?? gone()),
+        raw: async (uid) => {
+          // Round three: the message, and its structure for decoding the parts.
+          const [data] = await view.folder.messageData([uid], { raw: true, structure: true });
+          const meta = metas.get(uid);
+          if (!data || !meta) return gone();
+          meta.body = data.structure!;
+          return data.raw!;
+        },
+      },
+      context,
+    );
+    for (const seq of found) matched.push(seq);
+  }
+  return matched;
 }
 
 export const search: CommandSpec = {
@@ -28,3 +67,105 @@ export const search: CommandSpec = {
     return ok('SEARCH completed');
   },
 };
+
+export interface LoadedMessage {
+  uid: number;
+  info: MessageInfo;
+  /** With header data in the request. */
+  meta?: SearchMeta;
+}
+
+/** The messages with what `request` asks for (info, header); null for one that is gone. */
+export async function loadMessages(folder: Folder, messages: readonly MessageState[], request: DataRequest): Promise<(LoadedMessage | null)[]> {
+  const data: (MessageData | null)[] = request.info || request.header
+    ? await folder.messageData(messages.map((m) => m.uid), request)
+    : messages.map(() => NO_DATA);
+  return messages.map((message, i) => {
+    const item = data[i];
+    if (!item) return null;
+    const info: MessageInfo = request.info ? { uid: message.uid, flags: message.flags, size: item.size!, internalDate: item.internalDate! } : new StateOnly(message);
+    return { uid: message.uid, info, meta: item.header ? new SearchMeta(item.header, item.size) : undefined };
+  });
+}
+
+const NO_DATA: MessageData = {};
+
+function gone(): never {
+  throw Object.assign(new Error('The message is gone'), { code: 'ENOENT' });
+}
+
+/** Whether a key looks at RFC822.SIZE or INTERNALDATE (which may need the message files). */
+export function keyUsesInfo(key: SearchKey): boolean {
+  switch (key.op) {
+    case 'and':
+      return key.keys.some(keyUsesInfo);
+    case 'or':
+      return keyUsesInfo(key.left) || keyUsesInfo(key.right);
+    case 'not':
+      return keyUsesInfo(key.key);
+    case 'size':
+    case 'internaldate':
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** A message's flags without its sizes and date, for a search whose keys do not look at them. */
+class StateOnly implements MessageInfo {
+  readonly uid: number;
+  readonly flags: ReadonlySet<string>;
+
+  constructor(state: MessageState) {
+    this.uid = state.uid;
+    this.flags = state.flags;
+  }
+
+  get size(): number {
+    throw new Error('internal error: RFC822.SIZE was not loaded for this search');
+  }
+
+  get internalDate(): number {
+    throw new Error('internal error: INTERNALDATE was not loaded for this search');
+  }
+}
+
+/** MessageMeta over header data; the structure is added when the message file is read. */
+export class SearchMeta implements MessageMeta {
+  private structure: BodyPart | undefined;
+
+  constructor(
+    private readonly header: HeaderMeta,
+    private readonly messageSize: number | undefined,
+  ) {}
+
+  get size(): number {
+    if (this.messageSize === undefined) throw new Error('internal error: RFC822.SIZE was not loaded');
+    return this.messageSize;
+  }
+
+  get body(): BodyPart {
+    if (!this.structure) throw new Error('internal error: the structure was not loaded');
+    return this.structure;
+  }
+
+  set body(body: BodyPart) {
+    this.structure = body;
+  }
+
+  get envelope(): Envelope {
+    return this.header.envelope;
+  }
+
+  get references(): string[] {
+    return this.header.references;
+  }
+
+  get decoded(): HeaderMeta['decoded'] {
+    return this.header.decoded;
+  }
+
+  get sentDate(): number | null {
+    return this.header.sentDate;
+  }
+}

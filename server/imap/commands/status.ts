@@ -28,19 +28,23 @@ export const status: CommandSpec = {
     const name = session.storeName(wire);
     const view = session.selected;
     let result: FolderStatus;
+    // SIZE may need to read message files: only when asked for.
+    const withSize = requested.includes('SIZE');
     if (view && view.folder.name === name) {
       // The selected mailbox: answer from what this session has been told.
       const all = view.all();
+      let size = 0;
+      if (withSize) for (const data of await view.folder.messageData(all.map((m) => m.uid), { info: true })) size += data?.size ?? 0;
       result = {
         messages: all.length,
         recent: view.recentCount,
         unseen: all.filter((m) => !m.flags.has('\\Seen')).length,
         uidNext: view.uidNext,
         uidValidity: view.uidValidity,
-        size: all.reduce((sum, m) => sum + m.size, 0),
+        size,
       };
     } else {
-      result = await session.store.folderStatus(name);
+      result = await session.store.folderStatus(name, { size: withSize });
     }
     const items: ImapValue[] = [];
     for (const word of requested) items.push({ atom: word }, result[ITEMS[word]]);

@@ -1,0 +1,374 @@
+// What a folder knows about the contents of its messages, and how it learns it.
+//
+// Four caches per folder, each filled only when something asks for it:
+//   imapd-ts.sizes       RFC822.SIZE, INTERNALDATE and file size (infocache.ts)
+//   imapd-ts.envelopes   the ENVELOPE as sent to clients without UTF8=ACCEPT
+//   imapd-ts.headers     header data: decoded fields for SEARCH, SORT and THREAD, the envelope
+//   imapd-ts.structure   the MIME structure (BODYSTRUCTURE, BODY[section], SEARCH BODY/TEXT)
+// (the last three are record logs, see recordlog.ts).
+//
+// What the caches lack is computed from the message file, which is read once per message
+// and only as far as needed: the header alone (the first few KB) for ENVELOPE and header
+// data, the whole file for RFC822.SIZE (its bare LFs are counted) and the structure.
+
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import path from 'node:path';
+import type { DataRequest, MessageData } from '../backend/mailstore.js';
+import type { BodyPart, Envelope, HeaderMeta, MessageMeta } from '../mime/types.js';
+import { crlfSize, crlfSizeFromName } from './filenames.js';
+import { Budget, errorCode } from './fsutil.js';
+import { InfoCache, type StoredInfo } from './infocache.js';
+import { MemoryRecords, RecordLog, type RecordKey, type RecordStore } from './recordlog.js';
+
+export const ENVELOPE_CACHE_FILE = 'imapd-ts.envelopes';
+export const HEADER_CACHE_FILE = 'imapd-ts.headers';
+export const STRUCTURE_CACHE_FILE = 'imapd-ts.structure';
+/** The JSON-lines cache of earlier versions: removed when found. */
+export const OLD_META_CACHE_FILE = 'imapd-ts.meta';
+
+/** First read for header data; most headers are shorter. */
+const HEADER_READ = 8 * 1024;
+/** Files larger than this are counted in chunks when only their size is needed. */
+export const WHOLE_READ_MAX = 4 * 1024 * 1024;
+export const COUNT_CHUNK = 1024 * 1024;
+
+export interface MessageCacheOptions {
+  parseMessage: (raw: Buffer) => MessageMeta;
+  /** Header data from the first bytes of a file (null: read more). Without it, header data
+   * comes from parseMessage on the whole file. */
+  parseHeader?: (raw: Buffer, complete: boolean) => HeaderMeta | null;
+  /** The ENVELOPE as wire bytes for a client without UTF8=ACCEPT. */
+  renderEnvelope: (envelope: Envelope) => Buffer;
+  /** Names what computes the records (parser and renderer); without it nothing is written to disk. */
+  version?: string;
+  /** Records kept per cache when they cannot be kept on disk. */
+  memoryEntries: number;
+}
+
+/** A message as the cache needs it; its `stored` is filled in when learnt. */
+export interface CachedMessage {
+  uid: number;
+  base: string;
+  /** Current name in cur/. */
+  fileName: string;
+  stored?: StoredInfo;
+}
+
+export interface CacheResult {
+  /** null where the file was not found. */
+  data: (MessageData | null)[];
+  /** Indexes of the messages whose file was not found (renamed or removed by someone else). */
+  missing: number[];
+}
+
+/** Pieces of a message a read has to provide. */
+interface Needs {
+  info: boolean;
+  envelope: boolean;
+  header: boolean;
+  structure: boolean;
+  raw: boolean;
+}
+
+export class MessageCache {
+  readonly info: InfoCache;
+  private readonly envelopes: RecordStore;
+  private readonly headers: RecordStore;
+  private readonly structures: RecordStore;
+  private scratch: Buffer | undefined;
+
+  constructor(
+    private readonly dir: string,
+    private readonly options: MessageCacheOptions,
+  ) {
+    this.info = new InfoCache(dir);
+    const log = (file: string, kind: string): RecordStore =>
+      options.version === undefined
+        ? new MemoryRecords(options.memoryEntries)
+        : new RecordLog(path.join(dir, file), path.join(dir, 'tmp'), kind, options.version);
+    this.envelopes = log(ENVELOPE_CACHE_FILE, 'envelopes');
+    this.headers = log(HEADER_CACHE_FILE, 'headers');
+    this.structures = log(STRUCTURE_CACHE_FILE, 'structure');
+  }
+
+  /** What `request` asks for, for each message. Synchronous reads, in slices (see recordlog.ts). */
+  async get(messages: readonly CachedMessage[], request: DataRequest): Promise<CacheResult> {
+    this.checkFiles();
+    const keys: RecordKey[] = messages.map((m) => ({ uid: m.uid, base: m.base }));
+    const envelopes = request.envelope ? this.envelopes.read(keys) : undefined;
+    const headers = request.header ? this.headers.read(keys) : undefined;
+    const structures = request.structure ? this.structures.read(keys) : undefined;
+    const data = new Array<MessageData | null>(messages.length);
+    const missing: number[] = [];
+    const budget = new Budget();
+    for (let i = 0; i < messages.length; i++) {
+      const message = messages[i];
+      const item: MessageData = {};
+      if (request.info) {
+        message.stored ??= this.info.get(message.base);
+        if (message.stored) {
+          item.size = message.stored.size;
+          item.internalDate = message.stored.internalDate;
+        }
+      }
+      if (envelopes?.[i]) item.envelope = envelopes[i];
+      if (headers?.[i]) item.header = new StoredHeader(headers[i]!);
+      if (structures?.[i]) item.structure = decodeStructure(structures[i]!);
+      const needs: Needs = {
+        info: request.info === true && message.stored === undefined,
+        envelope: request.envelope === true && item.envelope === undefined,
+        header: request.header === true && item.header === undefined,
+        structure: request.structure === true && item.structure === undefined,
+        raw: request.raw === true,
+      };
+      if (needs.info || needs.envelope || needs.header || needs.structure || needs.raw) {
+        if (budget.due()) await budget.pause();
+        if (!this.readMessage(message, needs, item)) {
+          data[i] = null;
+          missing.push(i);
+          continue;
+        }
+      }
+      data[i] = item;
+    }
+    this.flush();
+    return { data, missing };
+  }
+
+  /** RFC822.SIZE and INTERNALDATE of a file that is not (yet) a numbered message (STATUS counts new/). */
+  measure(base: string, file: string): StoredInfo | null {
+    const known = this.info.get(base);
+    if (known) return known;
+    const item: MessageData = {};
+    const message: CachedMessage = { uid: 0, base, fileName: '' };
+    if (!this.readFile(file, message, { info: true, envelope: false, header: false, structure: false, raw: false }, item)) return null;
+    return message.stored ?? null;
+  }
+
+  /** Writes what was learnt (records are appended; sizes by save()). */
+  flush(): void {
+    this.envelopes.flush();
+    this.headers.flush();
+    this.structures.flush();
+  }
+
+  /** Forgets the messages that are gone and writes the caches. */
+  async save(live: ReadonlyMap<number, string>, liveBases: ReadonlySet<string>): Promise<void> {
+    for (const store of [this.envelopes, this.headers, this.structures]) store.prune(live);
+    await this.info.save(liveBases);
+  }
+
+  close(): void {
+    for (const store of [this.envelopes, this.headers, this.structures]) store.close();
+  }
+
+  /** Another process rewrote a cache file: read the new one. */
+  private checkFiles(): void {
+    for (const store of [this.envelopes, this.headers, this.structures]) if (!store.isCurrent()) store.close();
+  }
+
+  /** Reads what `needs` asks for from the message's file into `item`; false when there is no such file. */
+  private readMessage(message: CachedMessage, needs: Needs, item: MessageData): boolean {
+    return this.readFile(path.join(this.dir, 'cur', message.fileName), message, needs, item);
+  }
+
+  private readFile(file: string, message: CachedMessage, needs: Needs, item: MessageData): boolean {
+    let fd: number;
+    try {
+      fd = openSync(file, 'r');
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return false;
+      throw error;
+    }
+    try {
+      this.derive(fd, message, needs, item);
+    } finally {
+      closeSync(fd);
+    }
+    return true;
+  }
+
+  private derive(fd: number, message: CachedMessage, needs: Needs, item: MessageData): void {
+    const { uid, base } = message;
+    const parseHeader = this.options.parseHeader;
+    const sizeFromName = crlfSizeFromName(base);
+    const wantsHeader = needs.envelope || needs.header;
+    const whole = needs.raw || needs.structure || (wantsHeader && !parseHeader);
+    let stat = needs.info || whole ? fstatSync(fd) : undefined;
+    let raw: Buffer | undefined;
+    if (whole || (needs.info && sizeFromName === undefined && stat!.size <= WHOLE_READ_MAX)) raw = readWhole(fd, stat!.size);
+
+    let header: HeaderMeta | undefined;
+    let meta: MessageMeta | undefined;
+    if (needs.structure || (wantsHeader && !parseHeader)) {
+      meta = this.options.parseMessage(raw!);
+      header = meta;
+    } else if (wantsHeader) {
+      if (!raw) {
+        // The header alone, from the first bytes of the file; the whole file if it is longer.
+        const scratch = (this.scratch ??= Buffer.allocUnsafe(HEADER_READ));
+        const got = readFully(fd, scratch, 0);
+        header = parseHeader!(scratch.subarray(0, got), got < scratch.length) ?? undefined;
+        if (!header) {
+          stat ??= fstatSync(fd);
+          raw = readWhole(fd, stat.size);
+        }
+      }
+      header ??= parseHeader!(raw!, true) ?? undefined;
+    }
+
+    if (needs.info) {
+      const size = sizeFromName ?? (raw ? crlfSize(raw) : this.countCrlfSize(fd));
+      message.stored = { size, internalDate: Math.floor(stat!.mtimeMs), fileSize: stat!.size };
+      this.info.remember(base, message.stored);
+      item.size = size;
+      item.internalDate = message.stored.internalDate;
+    }
+    if (needs.raw) item.raw = raw;
+    if (uid === 0) return; // not a numbered message: nothing to record
+    if (meta && needs.structure) {
+      item.structure = meta.body;
+      this.structures.add(uid, base, Buffer.from(JSON.stringify(meta.body), 'utf8'));
+    }
+    if (header) {
+      // Parsed anyway: keep both header records, whichever was asked for.
+      if (needs.header) item.header = header;
+      if (needs.envelope || !this.envelopes.has(uid)) {
+        const wire = this.options.renderEnvelope(header.envelope);
+        if (needs.envelope) item.envelope = wire;
+        this.envelopes.add(uid, base, wire);
+      }
+      if (needs.header || !this.headers.has(uid)) this.headers.add(uid, base, encodeHeader(header));
+    }
+  }
+
+  /** RFC822.SIZE of a large file, read in chunks. */
+  private countCrlfSize(fd: number): number {
+    const chunk = Buffer.allocUnsafe(COUNT_CHUNK);
+    let size = 0;
+    let position = 0;
+    let previous = -1;
+    for (;;) {
+      const got = readSync(fd, chunk, 0, chunk.length, position);
+      if (got === 0) break;
+      position += got;
+      size += got;
+      let index = chunk.indexOf(10);
+      while (index >= 0 && index < got) {
+        const before = index === 0 ? previous : chunk[index - 1];
+        if (before !== 13) size += 1;
+        index = chunk.indexOf(10, index + 1);
+      }
+      previous = chunk[got - 1];
+    }
+    return size;
+  }
+}
+
+/** Reads from `position` until `buffer` is full or the file ends; the number of bytes read. */
+function readFully(fd: number, buffer: Buffer, position: number): number {
+  let got = 0;
+  while (got < buffer.length) {
+    const n = readSync(fd, buffer, got, buffer.length - got, position + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got;
+}
+
+/** The whole file (its size as fstat saw it; it does not change in a Maildir). */
+function readWhole(fd: number, size: number): Buffer {
+  const buffer = Buffer.allocUnsafe(size);
+  const got = readFully(fd, buffer, 0);
+  return got === size ? buffer : buffer.subarray(0, got);
+}
+
+function decodeStructure(payload: Buffer): BodyPart | undefined {
+  try {
+    return JSON.parse(payload.toString('utf8')) as BodyPart;
+  } catch {
+    return undefined;
+  }
+}
+
+// Header records: "<bytes> <n1> <n2> <n3> <n4>\n", then the five decoded fields one after the
+// other (subject, from, to, cc, bcc: <bytes> is their UTF-8 length, n1..n4 the UTF-16 lengths
+// of the first four), then the rest as JSON. A SEARCH FROM over 100,000 messages decodes the
+// short field block of each message and never parses the JSON.
+
+function encodeHeader(header: HeaderMeta): Buffer {
+  const { subject, from, to, cc, bcc } = header.decoded;
+  const block = subject + from + to + cc + bcc;
+  const rest = JSON.stringify({ e: header.envelope, r: header.references, s: header.sentDate });
+  return Buffer.from(`${Buffer.byteLength(block)} ${subject.length} ${from.length} ${to.length} ${cc.length}\n${block}${rest}`, 'utf8');
+}
+
+interface HeaderRest {
+  e: Envelope;
+  r: string[];
+  s: number | null;
+}
+
+const NO_DECODED: HeaderMeta['decoded'] = { subject: '', from: '', to: '', cc: '', bcc: '' };
+
+/** HeaderMeta over a header record, decoding each part when it is first used. */
+class StoredHeader implements HeaderMeta {
+  private fields: HeaderMeta['decoded'] | undefined;
+  private rest: HeaderRest | undefined;
+
+  constructor(private readonly payload: Buffer) {}
+
+  get decoded(): HeaderMeta['decoded'] {
+    this.fields ??= this.decodeFields();
+    return this.fields;
+  }
+
+  get envelope(): Envelope {
+    return this.parsed().e;
+  }
+
+  get references(): string[] {
+    return this.parsed().r;
+  }
+
+  get sentDate(): number | null {
+    return this.parsed().s;
+  }
+
+  /** Offsets of the field block: [start, end), or null for a damaged record. */
+  private block(): [number, number, number[]] | null {
+    const newline = this.payload.indexOf(10);
+    if (newline < 0 || newline > 64) return null;
+    const numbers = this.payload.toString('latin1', 0, newline).split(' ').map(Number);
+    if (numbers.length !== 5 || !numbers.every((n) => Number.isSafeInteger(n) && n >= 0)) return null;
+    const end = newline + 1 + numbers[0];
+    return end <= this.payload.length ? [newline + 1, end, numbers.slice(1)] : null;
+  }
+
+  private decodeFields(): HeaderMeta['decoded'] {
+    const block = this.block();
+    if (!block) return NO_DECODED;
+    const [start, end, lengths] = block;
+    const text = this.payload.toString('utf8', start, end);
+    let at = 0;
+    const next = (length: number): string => text.slice(at, (at += length));
+    return { subject: next(lengths[0]), from: next(lengths[1]), to: next(lengths[2]), cc: next(lengths[3]), bcc: text.slice(at) };
+  }
+
+  private parsed(): HeaderRest {
+    if (!this.rest) {
+      try {
+        const block = this.block();
+        if (!block) throw new Error('damaged header record');
+        this.rest = JSON.parse(this.payload.toString('utf8', block[1])) as HeaderRest;
+      } catch {
+        this.rest = {
+          e: { date: null, subject: null, from: null, sender: null, replyTo: null, to: null, cc: null, bcc: null, inReplyTo: null, messageId: null },
+          r: [],
+          s: null,
+        };
+      }
+    }
+    return this.rest;
+  }
+}

@@ -1,0 +1,414 @@
+// A per-folder file of records derived from messages (their ENVELOPE, header data, MIME
+// structure), so that a new process does not read and parse every message again.
+//
+// Layout: one text line "imapd-ts <kind> 1 <version>\n", then binary records, appended:
+//
+//   u8 0xA5 | u32 record length | u32 UID | u16 base length | base (UTF-8) | payload
+//
+// (little-endian; the length covers the whole record). Records are keyed by UID and checked
+// against the message's base on every read, so a record that does not belong to the
+// message (another UIDVALIDITY, a file replaced behind our back) is never used. A later
+// record for the same UID wins.
+//
+// Why not JSON lines or SQLite: loading 100,000 JSON records, or selecting 100,000 rows, takes
+// longer than the whole FETCH may. Here only a small index (UID -> offset, length) is built
+// when the file is first needed, and records are read in large sequential runs when asked for.
+// Nothing else is kept in memory: records that were asked for belong to the caller.
+//
+// Several processes may append to the same file: each append is one write() on an O_APPEND
+// descriptor. A record whose offset was guessed wrong (another process appended at the same
+// moment) fails the check and is simply computed again. The file is rewritten (compacted)
+// through tmp/ and a rename when most of it is dead; a process that still has the old file
+// open keeps reading its own copy. A cut-off record at the end (a crash) ends the walk; the
+// next write then rewrites the file.
+//
+// Reads and writes are synchronous on purpose: for the many small reads a FETCH makes, the
+// thread-pool round trip of fs.promises costs several times the read itself. Callers keep
+// each synchronous stretch short (see fsutil.ts, Budget).
+
+import { closeSync, fstatSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { errorCode, scratchName } from './fsutil.js';
+
+const MAGIC = 0xa5;
+/** magic, length, UID, base length. */
+const RECORD_HEAD = 1 + 4 + 4 + 2;
+const FORMAT = 1;
+/** Reads of neighbouring records are merged when the gap between them is at most this. */
+const MERGE_GAP = 64 * 1024;
+/** Largest single read. */
+const RUN_MAX = 4 * 1024 * 1024;
+/** Rewrite the file when dead records take more than this and more than the live ones. */
+const COMPACT_MIN_DEAD = 1024 * 1024;
+
+export interface RecordKey {
+  uid: number;
+  base: string;
+}
+
+interface Location {
+  offset: number;
+  length: number;
+}
+
+/** Records by UID: a RecordLog on disk, or MemoryRecords when nothing may be written. */
+export interface RecordStore {
+  has(uid: number): boolean;
+  read(keys: readonly RecordKey[]): (Buffer | undefined)[];
+  add(uid: number, base: string, payload: Buffer): void;
+  flush(live?: ReadonlyMap<number, string>): void;
+  prune(live: ReadonlyMap<number, string>): void;
+  isCurrent(): boolean;
+  close(): void;
+}
+
+export class RecordLog implements RecordStore {
+  private fd: number | undefined;
+  private readonly index = new Map<number, Location>();
+  /** Records made by this process and not written yet. */
+  private readonly pending = new Map<number, { base: string; payload: Buffer }>();
+  private loaded = false;
+  /** Bytes of records in the file (live or not) and of the live ones. */
+  private fileBytes = 0;
+  private liveBytes = 0;
+  /** The file must be rewritten rather than appended to (other version, damaged tail). */
+  private rewrite = false;
+  private readonly header: Buffer;
+
+  constructor(
+    private readonly file: string,
+    private readonly tmpDir: string,
+    kind: string,
+    /** Version of whatever computes the records; a file of another version is replaced. */
+    version: string,
+  ) {
+    this.header = Buffer.from(`imapd-ts ${kind} ${FORMAT} ${version}\n`, 'latin1');
+  }
+
+  get name(): string {
+    return this.file;
+  }
+
+  /** Number of records known (written or pending). */
+  get size(): number {
+    return this.index.size + this.pending.size;
+  }
+
+  /** Builds the index from the file, once. */
+  load(): void {
+    if (this.loaded) return;
+    this.loaded = true;
+    let fd: number;
+    try {
+      fd = openSync(this.file, 'a+');
+    } catch (error) {
+      // A read-only folder: nothing is cached on disk.
+      this.rewrite = true;
+      if (errorCode(error) === 'EACCES' || errorCode(error) === 'EROFS' || errorCode(error) === 'ENOENT') return;
+      throw error;
+    }
+    this.fd = fd;
+    const total = fstatSync(fd).size;
+    const head = Buffer.alloc(this.header.length);
+    if (total < head.length || readSync(fd, head, 0, head.length, 0) !== head.length || !head.equals(this.header)) {
+      this.rewrite = total > 0;
+      this.fileBytes = total > 0 ? total : 0;
+      return;
+    }
+    let chunk = Buffer.allocUnsafe(Math.min(RUN_MAX, Math.max(total - head.length, 0)));
+    let chunkStart = head.length;
+    let chunkEnd = head.length;
+    let pos = head.length;
+    const ensure = (from: number, length: number): boolean => {
+      if (from >= chunkStart && from + length <= chunkEnd) return true;
+      if (from + length > total) return false;
+      if (length > chunk.length) chunk = Buffer.allocUnsafe(length);
+      const want = Math.min(chunk.length, total - from);
+      const got = readSync(fd, chunk, 0, want, from);
+      chunkStart = from;
+      chunkEnd = from + got;
+      return got >= length;
+    };
+    while (pos < total) {
+      if (!ensure(pos, RECORD_HEAD)) break;
+      const at = pos - chunkStart;
+      const length = chunk.readUInt32LE(at + 1);
+      const uid = chunk.readUInt32LE(at + 5);
+      const baseLength = chunk.readUInt16LE(at + 9);
+      if (chunk[at] !== MAGIC || length < RECORD_HEAD + baseLength || uid === 0 || pos + length > total) break;
+      const previous = this.index.get(uid);
+      if (previous) this.liveBytes -= previous.length;
+      this.index.set(uid, { offset: pos, length });
+      this.liveBytes += length;
+      pos += length;
+    }
+    this.fileBytes = total;
+    if (pos < total) this.rewrite = true; // a record cut short: do not append after it
+  }
+
+  /** Whether a record for this UID may be there (written or pending). */
+  has(uid: number): boolean {
+    this.load();
+    return this.index.has(uid) || this.pending.has(uid);
+  }
+
+  /** The payloads of these messages' records, undefined where there is none (or it does not match). */
+  read(keys: readonly RecordKey[]): (Buffer | undefined)[] {
+    this.load();
+    const out = new Array<Buffer | undefined>(keys.length);
+    const wanted: { at: number; location: Location }[] = [];
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i];
+      const waiting = this.pending.get(key.uid);
+      if (waiting) {
+        out[i] = waiting.base === key.base ? waiting.payload : undefined;
+        continue;
+      }
+      const location = this.index.get(key.uid);
+      if (location && this.fd !== undefined) wanted.push({ at: i, location });
+    }
+    if (wanted.length === 0) return out;
+    wanted.sort((a, b) => a.location.offset - b.location.offset);
+    let start = 0;
+    while (start < wanted.length) {
+      // One read for a run of records that lie close together in the file.
+      const runStart = wanted[start].location.offset;
+      let runEnd = runStart + wanted[start].location.length;
+      let end = start + 1;
+      while (end < wanted.length) {
+        const next = wanted[end].location;
+        if (next.offset - runEnd > MERGE_GAP || next.offset + next.length - runStart > RUN_MAX) break;
+        runEnd = Math.max(runEnd, next.offset + next.length);
+        end++;
+      }
+      const run = Buffer.allocUnsafe(runEnd - runStart);
+      const got = readSync(this.fd!, run, 0, run.length, runStart);
+      for (let k = start; k < end; k++) {
+        const { at, location } = wanted[k];
+        const from = location.offset - runStart;
+        if (from + location.length > got) continue;
+        const payload = checkRecord(run.subarray(from, from + location.length), keys[at]);
+        if (payload) out[at] = payload;
+      }
+      start = end;
+    }
+    return out;
+  }
+
+  /** Remembers a record; it is written by the next flush(). */
+  add(uid: number, base: string, payload: Buffer): void {
+    this.pending.set(uid, { base, payload });
+  }
+
+  /** Appends the pending records to the file (or rewrites it when it cannot be appended to). */
+  flush(live?: ReadonlyMap<number, string>): void {
+    this.load();
+    if (this.pending.size === 0) return;
+    if (this.fd === undefined) {
+      this.pending.clear(); // no file: nothing to keep the records in
+      return;
+    }
+    if (this.rewrite) {
+      this.compact(live);
+      return;
+    }
+    const records: Buffer[] = [];
+    const placed: [number, Location][] = [];
+    let offset = fstatSync(this.fd).size;
+    if (offset === 0) {
+      records.push(this.header);
+      offset = this.header.length;
+    }
+    for (const [uid, { base, payload }] of this.pending) {
+      const record = encodeRecord(uid, base, payload);
+      records.push(record);
+      placed.push([uid, { offset, length: record.length }]);
+      offset += record.length;
+    }
+    const data = Buffer.concat(records);
+    try {
+      writeAll(this.fd, data);
+    } catch {
+      this.pending.clear(); // a full disk: the cache is only a cache
+      return;
+    }
+    for (const [uid, location] of placed) {
+      const previous = this.index.get(uid);
+      if (previous) this.liveBytes -= previous.length;
+      this.index.set(uid, location);
+      this.liveBytes += location.length;
+    }
+    this.fileBytes = offset;
+    this.pending.clear();
+  }
+
+  /** Drops the records of messages that are gone; rewrites the file when it is mostly dead. */
+  prune(live: ReadonlyMap<number, string>): void {
+    if (!this.loaded) return;
+    for (const [uid, location] of this.index) {
+      if (!live.has(uid)) {
+        this.index.delete(uid);
+        this.liveBytes -= location.length;
+      }
+    }
+    for (const uid of this.pending.keys()) if (!live.has(uid)) this.pending.delete(uid);
+    const dead = this.fileBytes - this.header.length - this.liveBytes;
+    if (this.rewrite || (dead > COMPACT_MIN_DEAD && dead > this.liveBytes)) this.compact(live);
+    else this.flush(live);
+  }
+
+  /** Writes a new file with the live records only (read back from the old one) and the pending ones. */
+  private compact(live?: ReadonlyMap<number, string>): void {
+    const keys: RecordKey[] = [];
+    for (const uid of this.index.keys()) {
+      const base = live?.get(uid);
+      if (base !== undefined && !this.pending.has(uid)) keys.push({ uid, base });
+    }
+    keys.sort((a, b) => a.uid - b.uid);
+    const scratch = path.join(this.tmpDir, scratchName('imapdts'));
+    let out: number;
+    try {
+      out = openSync(scratch, 'w', 0o600);
+    } catch {
+      this.pending.clear();
+      return;
+    }
+    const index = new Map<number, Location>();
+    let offset = 0;
+    try {
+      writeAll(out, this.header);
+      offset = this.header.length;
+      const append = (uid: number, base: string, payload: Buffer): void => {
+        const record = encodeRecord(uid, base, payload);
+        writeAll(out, record);
+        index.set(uid, { offset, length: record.length });
+        offset += record.length;
+      };
+      for (let i = 0; i < keys.length; i += 1024) {
+        const slice = keys.slice(i, i + 1024);
+        const payloads = this.read(slice);
+        slice.forEach((key, k) => {
+          const payload = payloads[k];
+          if (payload) append(key.uid, key.base, payload);
+        });
+      }
+      for (const [uid, { base, payload }] of this.pending) append(uid, base, payload);
+      closeSync(out);
+      renameSync(scratch, this.file);
+    } catch {
+      try {
+        closeSync(out);
+      } catch {
+        // closed already
+      }
+      try {
+        unlinkSync(scratch);
+      } catch {
+        // never made
+      }
+      this.pending.clear();
+      return;
+    }
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = openSync(this.file, 'a+');
+    this.index.clear();
+    this.liveBytes = 0;
+    for (const [uid, location] of index) {
+      this.index.set(uid, location);
+      this.liveBytes += location.length;
+    }
+    this.fileBytes = offset;
+    this.rewrite = false;
+    this.pending.clear();
+  }
+
+  /** Forgets everything and closes the file (the folder state is being dropped). */
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+    this.index.clear();
+    this.pending.clear();
+    this.loaded = false;
+    this.rewrite = false;
+    this.fileBytes = 0;
+    this.liveBytes = 0;
+  }
+
+  /** Whether the file on disk is still the one this log reads (another process may have compacted it). */
+  isCurrent(): boolean {
+    if (this.fd === undefined) return !this.loaded;
+    try {
+      return statSync(this.file).ino === fstatSync(this.fd).ino;
+    } catch {
+      return false;
+    }
+  }
+}
+
+function encodeRecord(uid: number, base: string, payload: Buffer): Buffer {
+  const baseLength = Buffer.byteLength(base);
+  const record = Buffer.allocUnsafe(RECORD_HEAD + baseLength + payload.length);
+  record[0] = MAGIC;
+  record.writeUInt32LE(record.length, 1);
+  record.writeUInt32LE(uid, 5);
+  record.writeUInt16LE(baseLength, 9);
+  record.write(base, RECORD_HEAD, baseLength, 'utf8');
+  payload.copy(record, RECORD_HEAD + baseLength);
+  return record;
+}
+
+/** The payload of a record read from the file, if it is the record of that message. */
+function checkRecord(record: Buffer, key: RecordKey): Buffer | undefined {
+  if (record.length < RECORD_HEAD || record[0] !== MAGIC || record.readUInt32LE(1) !== record.length) return undefined;
+  if (record.readUInt32LE(5) !== key.uid) return undefined;
+  const baseLength = record.readUInt16LE(9);
+  if (RECORD_HEAD + baseLength > record.length) return undefined;
+  if (record.toString('utf8', RECORD_HEAD, RECORD_HEAD + baseLength) !== key.base) return undefined;
+  return record.subarray(RECORD_HEAD + baseLength);
+}
+
+function writeAll(fd: number, data: Buffer): void {
+  let done = 0;
+  while (done < data.length) done += writeSync(fd, data, done, data.length - done);
+}
+
+/** Records kept in memory only (no parser version to name a file with), at most `maxEntries`, least recently used out first. */
+export class MemoryRecords implements RecordStore {
+  private readonly records = new Map<number, { base: string; payload: Buffer }>();
+
+  constructor(private readonly maxEntries: number) {}
+
+  has(uid: number): boolean {
+    return this.records.has(uid);
+  }
+
+  read(keys: readonly RecordKey[]): (Buffer | undefined)[] {
+    return keys.map((key) => {
+      const record = this.records.get(key.uid);
+      if (!record || record.base !== key.base) return undefined;
+      this.records.delete(key.uid);
+      this.records.set(key.uid, record);
+      return record.payload;
+    });
+  }
+
+  add(uid: number, base: string, payload: Buffer): void {
+    this.records.delete(uid);
+    this.records.set(uid, { base, payload });
+    while (this.records.size > this.maxEntries) this.records.delete(this.records.keys().next().value as number);
+  }
+
+  flush(): void {}
+
+  prune(live: ReadonlyMap<number, string>): void {
+    for (const uid of this.records.keys()) if (!live.has(uid)) this.records.delete(uid);
+  }
+
+  isCurrent(): boolean {
+    return true;
+  }
+
+  close(): void {
+    this.records.clear();
+  }
+}

@@ -2,7 +2,7 @@
 // notifications never arrive, and what an idle connection costs the server in memory.
 //
 //   npm run bench:idle -- [--servers ours,courier,dovecot] [--clients 1,100,1000] [--folders 1000]
-//                         [--rounds 3] [--ours auto|tcp|preauth]
+//                         [--rounds 3] [--ours auto|tcp|preauth] [--delivery-rate N]
 //
 // Scenarios: N clients IDLE on one folder (for each N of --clients), and --folders clients IDLE on
 // as many different folders. Changes: "in-process" = another IMAP client of the same server runs
@@ -69,16 +69,18 @@ interface Options {
   folders: number;
   rounds: number;
   ours: 'auto' | 'tcp' | 'preauth';
+  /** deliveries per second in the many-folder scenario; 0 = all at once */
+  deliveryRate: number;
   out: string | undefined;
 }
 
 function usage(message: string): never {
-  process.stderr.write(`${message}\nusage: npm run bench:idle -- [--servers ours,courier,dovecot] [--clients 1,100,1000] [--folders 1000] [--rounds 3] [--ours auto|tcp|preauth] [--out FILE]\n`);
+  process.stderr.write(`${message}\nusage: npm run bench:idle -- [--servers ours,courier,dovecot] [--clients 1,100,1000] [--folders 1000] [--rounds 3] [--ours auto|tcp|preauth] [--delivery-rate N] [--out FILE]\n`);
   process.exit(2);
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { servers: ['ours', 'courier', 'dovecot'], clients: [1, 100, 1000], folders: 1000, rounds: 3, ours: 'auto', out: undefined };
+  const o: Options = { servers: ['ours', 'courier', 'dovecot'], clients: [1, 100, 1000], folders: 1000, rounds: 3, ours: 'auto', deliveryRate: 0, out: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = (): string => argv[++i] ?? usage(`${a} needs a value`);
@@ -87,6 +89,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--folders') o.folders = Number(v());
     else if (a === '--rounds') o.rounds = Number(v());
     else if (a === '--ours') o.ours = v() as Options['ours'];
+    else if (a === '--delivery-rate') o.deliveryRate = Number(v());
     else if (a === '--out') o.out = v();
     else usage(`unknown option ${a}`);
   }
@@ -95,6 +98,7 @@ function parseArgs(argv: string[]): Options {
   if (!Number.isInteger(o.folders) || o.folders < 0 || o.folders > 5000) usage('--folders: 0..5000');
   if (!Number.isInteger(o.rounds) || o.rounds < 1 || o.rounds > FOLDER_MESSAGES) usage(`--rounds: 1..${FOLDER_MESSAGES}`);
   if (!['auto', 'tcp', 'preauth'].includes(o.ours)) usage('--ours: auto, tcp or preauth');
+  if (!(o.deliveryRate >= 0)) usage('--delivery-rate: deliveries per second, 0 for all at once');
   return o;
 }
 
@@ -468,7 +472,7 @@ function merge(into: ChangeResult | undefined, r: ChangeResult): ChangeResult {
   return { latenciesMs: into.latenciesMs.concat(r.latenciesMs), missed: into.missed + r.missed, expected: into.expected + r.expected };
 }
 
-async function runScenario(target: Target, clientsWanted: number, manyFolders: boolean, rounds: number): Promise<ScenarioResult> {
+async function runScenario(target: Target, clientsWanted: number, manyFolders: boolean, rounds: number, deliveryRate: number): Promise<ScenarioResult> {
   const label = manyFolders ? `${clientsWanted} clients on ${clientsWanted} folders` : `${clientsWanted} client${clientsWanted > 1 ? 's' : ''} on one folder`;
   const result: ScenarioResult = { label, wanted: clientsWanted, taken: 0 };
   const maildir = path.join(IDLE_ROOT, `${target.name}-maildir`);
@@ -563,13 +567,23 @@ async function runScenario(target: Target, clientsWanted: number, manyFolders: b
           c.expectation = { match: (r) => Number(EXISTS.exec(r.text)?.[1] ?? 0) >= want };
         }
       }
+      const burstStart = performance.now();
+      let k = 0;
       for (const [folderPath, list] of byFolder) {
+        if (deliveryRate > 0) {
+          const due = burstStart + (k * 1000) / deliveryRate;
+          if (due > performance.now()) await sleep(due - performance.now());
+        }
+        k++;
         const t0 = deliver(folderPath);
         for (const c of list) c.expectation!.t0 = t0;
+        // let the event loop read (and time-stamp) notifications between deliveries
+        if (byFolder.size > 1) await new Promise<void>((r) => setImmediate(r));
       }
+      const burstMs = performance.now() - burstStart;
       const r = await settle(clients, target.deadlineMs);
       result.outside = merge(result.outside, r);
-      log(`${TITLES[target.name]}: ${label}: outside round ${round + 1}: ${r.latenciesMs.length} arrived, ${r.missed} missed, p50 ${fmtMs(percentile(r.latenciesMs, 50))}`);
+      log(`${TITLES[target.name]}: ${label}: outside round ${round + 1}: ${byFolder.size} deliveries in ${fmtMs(burstMs)}, ${r.latenciesMs.length} arrived, ${r.missed} missed, p50 ${fmtMs(percentile(r.latenciesMs, 50))}`);
       await sleep(500);
     }
   } catch (err) {
@@ -683,7 +697,7 @@ async function main(): Promise<void> {
   for (const sc of scenarios) {
     for (const target of targets) {
       current = target;
-      const r = await runScenario(target, sc.clients, sc.many, opts.rounds);
+      const r = await runScenario(target, sc.clients, sc.many, opts.rounds, opts.deliveryRate);
       if (!results.has(target.name)) results.set(target.name, new Map());
       results.get(target.name)!.set(sc.label, r);
     }
@@ -698,7 +712,8 @@ async function main(): Promise<void> {
       `missed = not seen within ${targets.map((t) => `${TITLES[t.name]} ${t.deadlineMs / 1000} s`).join(', ')}. ` +
       `Memory per connection = growth of the server's processes (RSS, and PSS which shares common pages) divided by the clients. Ratios > 1: ours is faster or smaller.`,
     ...targets.map((t) => `- ${TITLES[t.name]}: ${t.mode}`),
-    `Command: \`npm run bench:idle -- --servers ${opts.servers.join(',')} --clients ${opts.clients.join(',')} --folders ${opts.folders} --rounds ${opts.rounds}\``,
+    `Command: \`npm run bench:idle -- --servers ${opts.servers.join(',')} --clients ${opts.clients.join(',')} --folders ${opts.folders} --rounds ${opts.rounds}${opts.deliveryRate ? ` --delivery-rate ${opts.deliveryRate}` : ''}\``,
+    opts.folders > 0 ? `In the many-folder scenario the outside deliveries (one per folder) are made ${opts.deliveryRate ? `at ${opts.deliveryRate} per second` : 'all at once, as fast as the script can write them (a burst)'}; the in-process changes one after another by a single session (SELECT, STORE).` : '',
     '',
     table,
     '',

@@ -26,7 +26,7 @@ import {
   type SystemFlag,
 } from '../backend/mailstore.js';
 import type { Logger } from '../imap/host.js';
-import type { Envelope, HeaderMeta, MessageMeta } from '../mime/types.js';
+import type { BodyPart, Envelope, HeaderMeta, MessageMeta } from '../mime/types.js';
 import { baseOf, fileSizeFromName, formatFileName, lettersFor, newBaseName, parseFileName, systemFlag, systemFlagsFromLetters } from './filenames.js';
 import { errorCode, isDirectory, listDir, mapLimit } from './fsutil.js';
 import type { StoredInfo } from './infocache.js';
@@ -47,7 +47,8 @@ export interface FolderContext {
   pollIntervalMs: number;
   idleRetentionMs: number;
   parseMessage: (raw: Buffer) => MessageMeta;
-  /** Header data from the first bytes of a file (see MessageCacheOptions). */
+  /** The structure alone, and header data from the first bytes of a file (see MessageCacheOptions). */
+  parseStructure?: (raw: Buffer) => { size: number; body: BodyPart };
   parseHeader?: (raw: Buffer, complete: boolean) => HeaderMeta | null;
   renderEnvelope: (envelope: Envelope) => Buffer;
   /** Version of parser and renderer; the caches are written to disk only when it is known. */
@@ -172,6 +173,7 @@ export class FolderCore {
   ) {
     this.cache = new MessageCache(dir, {
       parseMessage: context.parseMessage,
+      parseStructure: context.parseStructure,
       parseHeader: context.parseHeader,
       renderEnvelope: context.renderEnvelope,
       version: context.cacheVersion,

@@ -34,6 +34,8 @@ export const COUNT_CHUNK = 1024 * 1024;
 
 export interface MessageCacheOptions {
   parseMessage: (raw: Buffer) => MessageMeta;
+  /** The structure alone (cheaper than parseMessage when the header data is known already). */
+  parseStructure?: (raw: Buffer) => { size: number; body: BodyPart };
   /** Header data from the first bytes of a file (null: read more). Without it, header data
    * comes from parseMessage on the whole file. */
   parseHeader?: (raw: Buffer, complete: boolean) => HeaderMeta | null;
@@ -199,9 +201,13 @@ export class MessageCache {
     if (whole || (needs.info && sizeFromName === undefined && stat!.size <= WHOLE_READ_MAX)) raw = readWhole(fd, stat!.size);
 
     let header: HeaderMeta | undefined;
-    let meta: MessageMeta | undefined;
-    if (needs.structure || (wantsHeader && !parseHeader)) {
-      meta = this.options.parseMessage(raw!);
+    let body: BodyPart | undefined;
+    const parseStructure = this.options.parseStructure;
+    if (needs.structure && parseStructure && !wantsHeader && this.headers.has(uid) && this.envelopes.has(uid)) {
+      body = parseStructure(raw!).body; // the header data is cached already
+    } else if (needs.structure || (wantsHeader && !parseHeader)) {
+      const meta = this.options.parseMessage(raw!);
+      body = meta.body;
       header = meta;
     } else if (wantsHeader) {
       if (!raw) {
@@ -226,9 +232,9 @@ export class MessageCache {
     }
     if (needs.raw) item.raw = raw;
     if (uid === 0) return; // not a numbered message: nothing to record
-    if (meta && needs.structure) {
-      item.structure = meta.body;
-      this.structures.add(uid, base, Buffer.from(JSON.stringify(meta.body), 'utf8'));
+    if (body && needs.structure) {
+      item.structure = body;
+      this.structures.add(uid, base, Buffer.from(JSON.stringify(body), 'utf8'));
     }
     if (header) {
       // Parsed anyway: keep both header records, whichever was asked for.
@@ -291,16 +297,15 @@ function decodeStructure(payload: Buffer): BodyPart | undefined {
   }
 }
 
-// Header records: "<bytes> <n1> <n2> <n3> <n4>\n", then the five decoded fields one after the
-// other (subject, from, to, cc, bcc: <bytes> is their UTF-8 length, n1..n4 the UTF-16 lengths
-// of the first four), then the rest as JSON. A SEARCH FROM over 100,000 messages decodes the
-// short field block of each message and never parses the JSON.
+// Header records: "<n1> <n2> <n3> <n4> <n5>\n" (UTF-8 lengths), then the five decoded fields
+// one after the other (subject, from, to, cc, bcc), then the rest as JSON. A SEARCH FROM over
+// 100,000 messages decodes one short string per message and never parses the JSON.
 
 function encodeHeader(header: HeaderMeta): Buffer {
   const { subject, from, to, cc, bcc } = header.decoded;
-  const block = subject + from + to + cc + bcc;
   const rest = JSON.stringify({ e: header.envelope, r: header.references, s: header.sentDate });
-  return Buffer.from(`${Buffer.byteLength(block)} ${subject.length} ${from.length} ${to.length} ${cc.length}\n${block}${rest}`, 'utf8');
+  const lengths = `${Buffer.byteLength(subject)} ${Buffer.byteLength(from)} ${Buffer.byteLength(to)} ${Buffer.byteLength(cc)} ${Buffer.byteLength(bcc)}`;
+  return Buffer.from(`${lengths}\n${subject}${from}${to}${cc}${bcc}${rest}`, 'utf8');
 }
 
 interface HeaderRest {
@@ -309,18 +314,45 @@ interface HeaderRest {
   s: number | null;
 }
 
-const NO_DECODED: HeaderMeta['decoded'] = { subject: '', from: '', to: '', cc: '', bcc: '' };
+/** Where the fields of a header record are: [start of subject, start of from, ..., end of bcc]; null when damaged. */
+function fieldOffsets(payload: Buffer): number[] | null {
+  const offsets = [0];
+  let value = 0;
+  let digits = 0;
+  let pos = 0;
+  for (; pos < payload.length && pos < 64; pos++) {
+    const c = payload[pos];
+    if (c >= 48 && c <= 57) {
+      value = value * 10 + c - 48;
+      digits++;
+    } else if ((c === 32 || c === 10) && digits > 0) {
+      offsets.push(offsets[offsets.length - 1] + value);
+      value = 0;
+      digits = 0;
+      if (c === 10) break;
+    } else {
+      return null;
+    }
+  }
+  if (offsets.length !== 6 || pos >= payload.length) return null;
+  const start = pos + 1;
+  for (let i = 0; i < offsets.length; i++) offsets[i] += start;
+  return offsets[5] <= payload.length ? offsets : null;
+}
+
+const NO_OFFSETS = [0, 0, 0, 0, 0, 0];
+const EMPTY = Buffer.alloc(0);
 
 /** HeaderMeta over a header record, decoding each part when it is first used. */
 class StoredHeader implements HeaderMeta {
-  private fields: HeaderMeta['decoded'] | undefined;
+  readonly decoded: HeaderMeta['decoded'];
   private rest: HeaderRest | undefined;
+  private readonly offsets: number[];
 
-  constructor(private readonly payload: Buffer) {}
-
-  get decoded(): HeaderMeta['decoded'] {
-    this.fields ??= this.decodeFields();
-    return this.fields;
+  constructor(private readonly payload: Buffer) {
+    const offsets = fieldOffsets(payload);
+    this.offsets = offsets ?? NO_OFFSETS;
+    this.decoded = new StoredDecoded(offsets ? payload : EMPTY, this.offsets);
   }
 
   get envelope(): Envelope {
@@ -335,32 +367,11 @@ class StoredHeader implements HeaderMeta {
     return this.parsed().s;
   }
 
-  /** Offsets of the field block: [start, end), or null for a damaged record. */
-  private block(): [number, number, number[]] | null {
-    const newline = this.payload.indexOf(10);
-    if (newline < 0 || newline > 64) return null;
-    const numbers = this.payload.toString('latin1', 0, newline).split(' ').map(Number);
-    if (numbers.length !== 5 || !numbers.every((n) => Number.isSafeInteger(n) && n >= 0)) return null;
-    const end = newline + 1 + numbers[0];
-    return end <= this.payload.length ? [newline + 1, end, numbers.slice(1)] : null;
-  }
-
-  private decodeFields(): HeaderMeta['decoded'] {
-    const block = this.block();
-    if (!block) return NO_DECODED;
-    const [start, end, lengths] = block;
-    const text = this.payload.toString('utf8', start, end);
-    let at = 0;
-    const next = (length: number): string => text.slice(at, (at += length));
-    return { subject: next(lengths[0]), from: next(lengths[1]), to: next(lengths[2]), cc: next(lengths[3]), bcc: text.slice(at) };
-  }
-
   private parsed(): HeaderRest {
     if (!this.rest) {
       try {
-        const block = this.block();
-        if (!block) throw new Error('damaged header record');
-        this.rest = JSON.parse(this.payload.toString('utf8', block[1])) as HeaderRest;
+        if (this.offsets === NO_OFFSETS) throw new Error('damaged header record');
+        this.rest = JSON.parse(this.payload.toString('utf8', this.offsets[5])) as HeaderRest;
       } catch {
         this.rest = {
           e: { date: null, subject: null, from: null, sender: null, replyTo: null, to: null, cc: null, bcc: null, inReplyTo: null, messageId: null },
@@ -370,5 +381,39 @@ class StoredHeader implements HeaderMeta {
       }
     }
     return this.rest;
+  }
+}
+
+/** The decoded fields of a header record, each decoded when it is first used. */
+class StoredDecoded {
+  private readonly cache: (string | undefined)[] = [];
+
+  constructor(
+    private readonly payload: Buffer,
+    private readonly offsets: number[],
+  ) {}
+
+  private field(i: number): string {
+    return (this.cache[i] ??= this.payload.toString('utf8', this.offsets[i], this.offsets[i + 1]));
+  }
+
+  get subject(): string {
+    return this.field(0);
+  }
+
+  get from(): string {
+    return this.field(1);
+  }
+
+  get to(): string {
+    return this.field(2);
+  }
+
+  get cc(): string {
+    return this.field(3);
+  }
+
+  get bcc(): string {
+    return this.field(4);
   }
 }

@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { baseOf, compareMaildirNames } from './filenames.js';
 import { errorCode, listDir, mapLimit } from './fsutil.js';
-import { type FileStamp, newUidValidity, readDovecotUidList, readUidDb, sameStamp, statUidDb, type UidDb, writeUidDb } from './uiddb.js';
+import { extendUidDb, type FileStamp, newUidValidity, readDovecotUidList, readUidDb, sameStamp, statUidDb, type UidDb, writeUidDb } from './uiddb.js';
 
 export interface ScannedMessage {
   uid: number;
@@ -171,16 +171,19 @@ export async function assignUids(folderDir: string, bases: readonly string[], me
   }
   // Changed in place (it is the remembered copy): forget it until the write succeeded.
   memory.db = undefined;
+  const oldNext = db.uidNext;
   const uids: number[] = [];
+  const added: [string, number][] = [];
   for (const base of bases) {
     let uid = db.uids.get(base);
     if (uid === undefined) {
       uid = db.uidNext++;
       db.uids.set(base, uid);
+      added.push([base, uid]);
     }
     uids.push(uid);
   }
-  memory.stamp = await writeUidDb(folderDir, db);
+  memory.stamp = await extendUidDb(folderDir, db, added, memory.stamp, oldNext);
   memory.db = db;
   return { uidValidity: db.uidValidity, uids };
 }

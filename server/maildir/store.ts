@@ -18,7 +18,7 @@ import {
 } from '../backend/mailstore.js';
 import { envelopeWire } from '../imap/commands/envelope-wire.js';
 import type { Logger } from '../imap/host.js';
-import { parseHeaderMeta, parseMessage as defaultParseMessage } from '../mime/parse.js';
+import { parseHeaderMeta, parseMessage as defaultParseMessage, parseStructure } from '../mime/parse.js';
 import type { Envelope, MessageMeta } from '../mime/types.js';
 import { baseOf, crlfSize, formatFileName, lettersFor, newBaseName, parseFileName } from './filenames.js';
 import { type FolderContext, folderCore, FolderHandle, foldersRemoved, saveCaches, splitFlags } from './folder.js';
@@ -91,6 +91,7 @@ export async function openMaildirStore(options: MaildirStoreOptions): Promise<Ma
     idleRetentionMs: options.idleRetentionMs ?? 60_000,
     parseMessage,
     // The built-in parser also reads header data from the first bytes of a file alone.
+    parseStructure: options.parseMessage ? undefined : parseStructure,
     parseHeader: options.parseMessage ? undefined : parseHeaderMeta,
     renderEnvelope,
     cacheVersion: parserVersion === undefined || formatCodeVersion() === undefined ? undefined : `${parserVersion}-${formatCodeVersion()}`,

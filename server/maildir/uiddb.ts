@@ -100,6 +100,49 @@ export async function writeUidDb(folderDir: string, db: UidDb): Promise<FileStam
   return (await statUidDb(folderDir))!;
 }
 
+/**
+ * Records new UIDs (above all others) by appending their lines to the file and rewriting
+ * the header in place, as long as the file is the one `previous` describes and the header
+ * keeps its length; otherwise the whole file is rewritten. With 100,000 messages a rewrite
+ * is 5 MB per APPEND. A crash in between leaves either a line without the new header, which
+ * parseUidDb repairs (UIDs are taken above the highest line), or a header a little ahead
+ * of the lines, which only skips a UID.
+ */
+export async function extendUidDb(folderDir: string, db: UidDb, added: readonly [string, number][], previous: FileStamp | undefined, oldNext: number): Promise<FileStamp> {
+  if (previous && added.length) {
+    const oldHeader = `${VERSION} ${db.uidValidity} ${oldNext}\n`;
+    const newHeader = `${VERSION} ${db.uidValidity} ${db.uidNext}\n`;
+    if (oldHeader.length === newHeader.length) {
+      let handle: fs.FileHandle | undefined;
+      try {
+        handle = await fs.open(path.join(folderDir, UIDDB_FILE), 'r+');
+        const stat = await handle.stat();
+        const head = Buffer.alloc(oldHeader.length);
+        const last = Buffer.alloc(1);
+        const current = { ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs };
+        if (
+          sameStamp(current, previous) &&
+          (await handle.read(head, 0, head.length, 0)).bytesRead === head.length &&
+          head.toString('latin1') === oldHeader &&
+          (await handle.read(last, 0, 1, stat.size - 1)).bytesRead === 1 &&
+          last[0] === 10
+        ) {
+          const lines = added.map(([base, uid]) => `${uid} ${base}\n`).join('');
+          await handle.write(Buffer.from(lines, 'utf8'), 0, undefined, stat.size);
+          await handle.write(Buffer.from(newHeader, 'latin1'), 0, undefined, 0);
+          const after = await handle.stat();
+          return { ino: after.ino, size: after.size, mtimeMs: after.mtimeMs };
+        }
+      } catch (error) {
+        if (errorCode(error) !== 'ENOENT') throw error;
+      } finally {
+        await handle?.close();
+      }
+    }
+  }
+  return writeUidDb(folderDir, db);
+}
+
 let lastUidValidity = 0;
 
 /** A UIDVALIDITY for a new database: the clock as Courier computes it, never repeated in this process. */

@@ -29,66 +29,68 @@ const NL_DASH_DASH = Buffer.from('\n--', 'latin1');
 const MAX_DEPTH = 100;
 const MAX_PARTS = 10000;
 
-/** Positions of every LF, split into those after a CR and bare ones, for O(log n) octet and
- * line counts of any range. */
-class LineIndex {
-  lfs: Int32Array;
-  lfCount = 0;
-  bare: Int32Array;
-  bareCount = 0;
+/**
+ * Line and octet counts (every bare LF counted as CRLF) of the parts' bodies. The parts are
+ * collected while parsing and counted afterwards in one pass over the LFs of the message,
+ * which allocates nothing per line.
+ */
+class Counter {
+  private readonly parts: BodyPart[] = [];
 
-  constructor(raw: Buffer) {
-    let cap = (raw.length >> 5) + 16;
-    let lfs = new Int32Array(cap);
-    let bare = new Int32Array(16);
-    let n = 0;
-    let nb = 0;
-    let pos = raw.indexOf(LF);
-    while (pos >= 0) {
-      if (n === cap) {
-        cap *= 2;
-        const grown = new Int32Array(cap);
-        grown.set(lfs);
-        lfs = grown;
-      }
-      lfs[n++] = pos;
-      if (pos === 0 || raw[pos - 1] !== CR) {
-        if (nb === bare.length) {
-          const grown = new Int32Array(bare.length * 2);
-          grown.set(bare);
-          bare = grown;
-        }
-        bare[nb++] = pos;
-      }
-      pos = raw.indexOf(LF, pos + 1);
+  add(part: BodyPart): void {
+    this.parts.push(part);
+  }
+
+  /** Fills in size and lines of every part; returns the octets of the whole message with CRLF. */
+  finish(raw: Buffer): number {
+    const parts = this.parts;
+    // Every body boundary, in order, with the LFs (all and bare) before it.
+    const marks = new Float64Array(parts.length * 2 + 1);
+    for (let i = 0; i < parts.length; i++) {
+      marks[2 * i] = parts[i].bodyStart;
+      marks[2 * i + 1] = parts[i].bodyEnd;
     }
-    this.lfs = lfs;
-    this.lfCount = n;
-    this.bare = bare;
-    this.bareCount = nb;
+    marks[parts.length * 2] = raw.length;
+    marks.sort();
+    const lfBefore = new Float64Array(marks.length);
+    const bareBefore = new Float64Array(marks.length);
+    const noCr = raw.indexOf(CR) < 0;
+    let lfs = 0;
+    let bare = 0;
+    let pos = raw.indexOf(LF);
+    for (let m = 0; m < marks.length; m++) {
+      const mark = marks[m];
+      while (pos >= 0 && pos < mark) {
+        lfs++;
+        if (noCr || pos === 0 || raw[pos - 1] !== CR) bare++;
+        pos = raw.indexOf(LF, pos + 1);
+      }
+      lfBefore[m] = lfs;
+      bareBefore[m] = bare;
+    }
+    const at = (offset: number): number => {
+      let lo = 0;
+      let hi = marks.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (marks[mid] < offset) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
+    };
+    for (const part of parts) {
+      if (part.bodyEnd <= part.bodyStart) {
+        part.size = 0;
+        part.lines = 0;
+        continue;
+      }
+      const a = at(part.bodyStart);
+      const b = at(part.bodyEnd);
+      part.lines = lfBefore[b] - lfBefore[a];
+      part.size = part.bodyEnd - part.bodyStart + bareBefore[b] - bareBefore[a];
+    }
+    return raw.length + bareBefore[marks.length - 1];
   }
-
-  /** Number of LFs in [a, b). */
-  lines(a: number, b: number): number {
-    return lowerBound(this.lfs, this.lfCount, b) - lowerBound(this.lfs, this.lfCount, a);
-  }
-
-  /** Octets of [a, b) with every bare LF counted as CRLF. */
-  crlfSize(a: number, b: number): number {
-    if (b <= a) return 0;
-    return b - a + lowerBound(this.bare, this.bareCount, b) - lowerBound(this.bare, this.bareCount, a);
-  }
-}
-
-function lowerBound(arr: Int32Array, n: number, x: number): number {
-  let lo = 0;
-  let hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (arr[mid] < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** A delimiter line found in the body. */
@@ -103,7 +105,7 @@ interface Delimiter {
 
 interface Ctx {
   raw: Buffer;
-  index: LineIndex;
+  counter: Counter;
   /** Boundaries of the enclosing multiparts, outermost first. */
   stack: Buffer[];
   parts: number;
@@ -294,8 +296,7 @@ function parseEntity(ctx: Ctx, start: number, digestChild: boolean, depth: numbe
     stop = nextDelimiter(ctx, part.bodyStart);
     part.bodyEnd = stop === null ? raw.length : endBefore(raw, stop, part.bodyStart);
   }
-  part.size = ctx.index.crlfSize(part.bodyStart, part.bodyEnd);
-  part.lines = ctx.index.lines(part.bodyStart, part.bodyEnd);
+  ctx.counter.add(part); // size and lines: counted at the end
   return { part, fields, stop };
 }
 
@@ -347,8 +348,20 @@ function parseMultipartBody(ctx: Ctx, part: BodyPart, boundary: Buffer, digest: 
 
 /** Parses a stored message. Never throws: anything unparseable becomes text/plain. */
 export function parseMessage(raw: Buffer): MessageMeta {
-  const index = new LineIndex(raw);
-  const ctx: Ctx = { raw, index, stack: [], parts: 0 };
+  const { size, body, fields } = structure(raw);
+  return { size, body, ...(fields ? headerMetaOf(raw, fields) : emptyHeaderMeta()) };
+}
+
+/** The MIME structure and RFC822.SIZE alone, without the top-level header data (which is
+ * most of the work for a simple message). Never throws. */
+export function parseStructure(raw: Buffer): { size: number; body: BodyPart } {
+  const { size, body } = structure(raw);
+  return { size, body };
+}
+
+function structure(raw: Buffer): { size: number; body: BodyPart; fields: HeaderField[] | null } {
+  const counter = new Counter();
+  const ctx: Ctx = { raw, counter, stack: [], parts: 0 };
   let parsed: Parsed;
   try {
     parsed = parseEntity(ctx, 0, false, 0);
@@ -356,14 +369,15 @@ export function parseMessage(raw: Buffer): MessageMeta {
     // Defensive only: the scanner has no known failure mode. Describe the data as one text part.
     const part = emptyTextPart(0);
     part.bodyEnd = raw.length;
-    part.size = index.crlfSize(0, raw.length);
-    part.lines = index.lines(0, raw.length);
-    return {
-      size: part.size, envelope: emptyEnvelope(), body: part, references: [],
-      decoded: { subject: '', from: '', to: '', cc: '', bcc: '' }, sentDate: null,
-    };
+    const whole = new Counter();
+    whole.add(part);
+    return { size: whole.finish(raw), body: part, fields: null };
   }
-  return { size: index.crlfSize(0, raw.length), body: parsed.part, ...headerMetaOf(raw, parsed.fields) };
+  return { size: counter.finish(raw), body: parsed.part, fields: parsed.fields };
+}
+
+function emptyHeaderMeta(): HeaderMeta {
+  return { envelope: emptyEnvelope(), references: [], decoded: { subject: '', from: '', to: '', cc: '', bcc: '' }, sentDate: null };
 }
 
 /**
@@ -377,8 +391,7 @@ export function parseHeaderMeta(raw: Buffer, complete: boolean): HeaderMeta | nu
     if (!header.blankLine && !complete) return null;
     return headerMetaOf(raw, header.fields);
   } catch {
-    // Defensive only, as in parseMessage.
-    return { envelope: emptyEnvelope(), references: [], decoded: { subject: '', from: '', to: '', cc: '', bcc: '' }, sentDate: null };
+    return emptyHeaderMeta(); // defensive only, as in parseMessage
   }
 }
 

@@ -31,29 +31,30 @@ const CRLF = Buffer.from('\r\n', 'latin1');
 /** Bytes [a, b) with every bare LF turned into CRLF (zero-copy when there is none). */
 export function toCrlf(raw: Buffer, a: number, b: number): Buffer {
   const slice = raw.subarray(a, b);
-  let pos = slice.indexOf(LF);
-  let bare = 0;
-  while (pos >= 0) {
-    if (pos === 0 ? a === 0 || raw[a - 1] !== CR : slice[pos - 1] !== CR) bare++;
-    pos = slice.indexOf(LF, pos + 1);
+  if (slice.indexOf(LF) < 0) return slice;
+  // A LF at the start whose CR lies just before the range is not bare.
+  const lead = a > 0 && raw[a - 1] === CR && slice[0] === LF ? 1 : 0;
+  const rest = lead ? slice.subarray(1) : slice;
+  let text: string;
+  if (rest.indexOf(CR) < 0) {
+    // LF line ends only (how Maildir files are usually stored): every LF is bare. V8's
+    // string replace runs natively, several times faster than copying line by line.
+    text = rest.toString('latin1').replaceAll('\n', '\r\n');
+  } else {
+    if (!hasBareLf(rest)) return slice;
+    text = rest.toString('latin1').replace(/\r?\n/g, '\r\n');
   }
-  if (bare === 0) return slice;
-  const out = Buffer.allocUnsafe(slice.length + bare);
-  let o = 0;
-  let from = 0;
-  pos = slice.indexOf(LF);
+  if (lead) text = `\n${text}`;
+  return Buffer.from(text, 'latin1');
+}
+
+function hasBareLf(bytes: Buffer): boolean {
+  let pos = bytes.indexOf(LF);
   while (pos >= 0) {
-    const isBare = pos === 0 ? a === 0 || raw[a - 1] !== CR : slice[pos - 1] !== CR;
-    if (isBare) {
-      o += slice.copy(out, o, from, pos);
-      out[o++] = CR;
-      out[o++] = LF;
-      from = pos + 1;
-    }
-    pos = slice.indexOf(LF, pos + 1);
+    if (pos === 0 || bytes[pos - 1] !== CR) return true;
+    pos = bytes.indexOf(LF, pos + 1);
   }
-  o += slice.copy(out, o, from);
-  return out.subarray(0, o);
+  return false;
 }
 
 function isMessage(p: BodyPart): boolean {

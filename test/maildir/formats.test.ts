@@ -16,7 +16,7 @@ import { parseMessage } from '../../server/mime/parse.js';
 import { formatKeywordList, parseKeywordList } from '../../server/maildir/keywords.js';
 import { canonicalFolderName, folderNameOfEntry, parentNames, specialUseOf, DEFAULT_SPECIAL_USE } from '../../server/maildir/names.js';
 import { parseQuotaDefinition } from '../../server/maildir/quota.js';
-import { formatUidDb, parseDovecotUidList, parseUidDb } from '../../server/maildir/uiddb.js';
+import { extendUidDb, formatUidDb, parseDovecotUidList, parseUidDb, readUidDb, writeUidDb } from '../../server/maildir/uiddb.js';
 
 test('file names: base and flag letters', () => {
   assert.deepEqual(parseFileName('1700.M1P2.host,S=684:2,FS'), { base: '1700.M1P2.host,S=684', letters: 'FS' });
@@ -76,6 +76,41 @@ test('courierimapuiddb round trip, as Courier writes it', () => {
   assert.equal(db.uidNext, 7);
   assert.equal(db.uids.get('1700010800.M3.testhost,S=1599'), 3);
   assert.equal(formatUidDb(db), text);
+});
+
+test('new UIDs are appended to courierimapuiddb in place, or the file is rewritten when that is not safe', async () => {
+  const { mkdtempSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const path = await import('node:path');
+  const dir = mkdtempSync(path.join(tmpdir(), 'uiddb-'));
+  const file = path.join(dir, 'courierimapuiddb');
+  try {
+    mkdirSync(path.join(dir, 'tmp'));
+    const db = parseUidDb('1 795699941 7\n1 a\n3 b\n')!;
+    let stamp = await writeUidDb(dir, db);
+    const ino = statSync(file).ino;
+    // 7 -> 9: same header length, appended in place (same inode), same text as a rewrite.
+    db.uids.set('c', 7).set('d', 8);
+    db.uidNext = 9;
+    stamp = await extendUidDb(dir, db, [['c', 7], ['d', 8]], stamp, 7);
+    assert.equal(statSync(file).ino, ino);
+    assert.equal(readFileSync(file, 'utf8'), formatUidDb(db));
+    assert.deepEqual((await readUidDb(dir)).stamp, stamp);
+    // 9 -> 10: the header grows, the file is rewritten.
+    db.uids.set('e', 9);
+    db.uidNext = 10;
+    stamp = await extendUidDb(dir, db, [['e', 9]], stamp, 9);
+    assert.notEqual(statSync(file).ino, ino);
+    assert.equal(readFileSync(file, 'utf8'), formatUidDb(db));
+    // Changed by someone else since we read it: rewritten, not appended to.
+    writeFileSync(file, '1 795699941 11\n1 a\n10 x\n');
+    db.uids.set('f', 10);
+    db.uidNext = 11;
+    await extendUidDb(dir, db, [['f', 10]], stamp, 10);
+    assert.equal(readFileSync(file, 'utf8'), formatUidDb(db));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a damaged uiddb never makes a UID be given twice', () => {

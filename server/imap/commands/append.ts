@@ -25,8 +25,8 @@ export const append: CommandSpec = {
     if (token.value.length === 0) return no('An empty message cannot be appended');
     if (!session.settings.keywords && flags.some((f) => !f.startsWith('\\'))) flags = flags.filter((f) => f.startsWith('\\'));
     const result = await session.store.append(name, token.value, { flags, internalDate });
-    // Our own append shows up in our selected view through the folder's change queue.
-    await session.selected?.folder.refresh();
+    // Our own append shows up in our selected view through the folder's change queue (the
+    // store tells every open folder at once); other changes wait for NOOP, IDLE or the watcher.
     return ok('APPEND completed', `APPENDUID ${result.uidValidity} ${result.uid}`);
   },
 };

@@ -78,6 +78,7 @@ export class MessageCache {
   private readonly headers: RecordStore;
   private readonly structures: RecordStore;
   private scratch: Buffer | undefined;
+  private checked = 0;
 
   constructor(
     private readonly dir: string,
@@ -164,8 +165,12 @@ export class MessageCache {
     for (const store of [this.envelopes, this.headers, this.structures]) store.close();
   }
 
-  /** Another process rewrote a cache file: read the new one. */
+  /** Another process rewrote a cache file: read the new one (looked at once a second at most;
+   * until then the old file, still open, serves as well). */
   private checkFiles(): void {
+    const now = Date.now();
+    if (now - this.checked < 1000) return;
+    this.checked = now;
     for (const store of [this.envelopes, this.headers, this.structures]) if (!store.isCurrent()) store.close();
   }
 

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import iconv from 'iconv-lite';
 import { parseMessage } from '../../server/mime/parse.js';
-import { decodeHeaderValue, headerSearchValues, searchableText } from '../../server/mime/text.js';
+import { decodeHeaderValue, findText, headerSearchValues, searchableText } from '../../server/mime/text.js';
+import { search } from '../../server/imap/search/evaluate.js';
+import { foldForSearch } from '../../server/imap/search/fold.js';
 import { bWord, corpus, crlf, ISO2022JP_HELLO, qWord } from './corpus.js';
 
 const byName = new Map(corpus().map((e) => [e.name, e.raw]));
@@ -96,5 +98,70 @@ describe('header values for SEARCH', () => {
     assert.equal(decodeHeaderValue('=?utf-8?B?////?='), '\ufffd\ufffd\ufffd');
     assert.equal(decodeHeaderValue('broken =?utf-8?B?'), 'broken =?utf-8?B?');
     assert.equal(decodeHeaderValue('=?utf-8?X?abc?='), '=?utf-8?X?abc?=');
+  });
+});
+
+describe('findText: strings in a message decided on its bytes where possible', () => {
+  // The evaluator's own answer is the reference: TEXT for headers and body, BODY for the body.
+  const evaluated = async (raw: Buffer, needle: string, op: 'text' | 'body'): Promise<boolean> => {
+    const meta = parseMessage(raw);
+    const info = { uid: 1, flags: new Set<string>(), size: raw.length, internalDate: 0 };
+    const found = await search([{ seq: 1, uid: 1, info, recent: false }], { op, value: needle }, { meta: async () => meta, raw: async () => raw });
+    return found.length === 1;
+  };
+  const check = async (raw: Buffer, value: string): Promise<{ header: string; body: string }> => {
+    const needle = foldForSearch(value);
+    const answer = findText(raw, parseMessage(raw).body, needle);
+    const body = await evaluated(raw, value, 'body');
+    const text = await evaluated(raw, value, 'text');
+    if (answer.body !== 'maybe') assert.equal(answer.body === 'yes', body, `BODY ${value}: ${answer.body}`);
+    if (answer.body === 'no' && answer.header !== 'maybe') assert.equal(answer.header === 'yes', text, `TEXT ${value}: ${answer.header}`);
+    if (answer.header === 'yes' || answer.body === 'yes') assert.ok(text, `TEXT ${value}`);
+    return answer;
+  };
+
+  const tricky = (body: string, charset = 'utf-8', cte = '8bit', subject = 'plain'): Buffer =>
+    Buffer.from(`Subject: ${subject}\nContent-Type: text/plain; charset=${charset}\nContent-Transfer-Encoding: ${cte}\n\n${body}\n`, 'utf8');
+
+  test('never contradicts the evaluator, on the test corpora and on awkward texts', async () => {
+    const needles = ['zorbulate', 'cafe', 'hello', 'fi', 'k', 'subject', 'from', 'x', 'a', '1', 'ab', 'inner', 'text', 'html', 'Äpfel', 'hello world', 'a:b', ''];
+    const raws = [
+      ...corpus().map((e) => e.raw),
+      tricky('the ﬁne print'), // ligature: folds to "fi"
+      tricky('ＺＯＲＢＵＬＡＴＥ wide'), // full-width letters
+      tricky('a Kelvin sign: K'),
+      tricky('zorbulate\u0301 with an accent after'),
+      tricky('zorbulate then é'),
+      tricky('cafe\u0301 and cafe'),
+      tricky('=7Aorbulate', 'us-ascii', 'quoted-printable'),
+      tricky('zorbu=\nlate', 'us-ascii', 'quoted-printable'),
+      tricky(Buffer.from('base64 zorbulate').toString('base64'), 'us-ascii', 'base64'),
+      tricky('zorbulate', 'utf-16'),
+      tricky('plain', 'utf-8', '8bit', '=?utf-8?B?em9yYnVsYXRl?='),
+      tricky('plain', 'utf-8', '8bit', 'zorbu\rlate'),
+      tricky('plain', 'utf-8', '8bit', 'ＦＩＮＥ subject'),
+      Buffer.from('X-\xe9t\xe9: zorbulate\n\nbody\n', 'latin1'),
+    ];
+    const seen = new Set<string>();
+    for (const raw of raws) {
+      for (const value of needles) {
+        const answer = await check(raw, value);
+        seen.add(`${answer.header}/${answer.body}`);
+      }
+    }
+    // The shortcut does decide (it is not 'maybe' all the time), both ways.
+    for (const expected of ['no/no', 'yes/no', 'no/yes', 'yes/yes']) assert.ok(seen.has(expected), `${expected} in ${[...seen].join(' ')}`);
+  });
+
+  test('what the bytes cannot tell is decoded, and other charsets are left to the evaluator', () => {
+    const find = (raw: Buffer, needle: string) => findText(raw, parseMessage(raw).body, needle);
+    assert.equal(find(tricky('the ﬁne print'), 'fine').body, 'yes');
+    assert.equal(find(tricky('ＺＯＲＢＵＬＡＴＥ'), 'zorbulate').body, 'yes');
+    assert.equal(find(tricky('zorbulate\u0301'), 'zorbulate').body, 'no');
+    assert.equal(find(tricky('zorbulate', 'utf-16'), 'zorbulate').body, 'maybe');
+    assert.equal(find(tricky('x', 'utf-8', '8bit', '=?utf-8?B?em9yYnVsYXRl?='), 'zorbulate').header, 'yes');
+    assert.equal(find(tricky('zorbulate café'), 'zorbulate').body, 'yes');
+    assert.equal(find(tricky('nothing here, café'), 'zorbulate').body, 'no');
+    assert.equal(find(tricky('zorbulate'), 'zorb ulate').body, 'maybe');
   });
 });

@@ -5,8 +5,10 @@
 import { SELECTED, ok, type CommandContext, type CommandSpec } from './types.js';
 import { parseSearchKeys } from '../protocol/parser.js';
 import { search as evaluate, searchKeyNeeds } from '../search/evaluate.js';
+import { foldForSearch } from '../search/fold.js';
 import type { SearchKey } from '../protocol/types.js';
 import type { DataRequest, Folder, MessageData, MessageInfo, MessageState } from '../../backend/mailstore.js';
+import { findText, type Presence } from '../../mime/text.js';
 import type { BodyPart, Envelope, HeaderMeta, MessageMeta } from '../../mime/types.js';
 
 const SLICE = 4096;
@@ -18,7 +20,8 @@ export async function runSearch(ctx: CommandContext, key: SearchKey): Promise<nu
   const needs = searchKeyNeeds(key);
   const request: DataRequest = {};
   if (keyUsesInfo(key)) request.info = true;
-  if (needs !== 'info') request.header = true;
+  if (needs !== 'info' && keyUsesHeader(key)) request.header = true;
+  const strings = needs === 'raw' ? textStrings(key) : null;
   const context = { maxSeq: view.exists, maxUid: view.maxUid() };
   const matched: number[] = [];
   for (let start = 0; start < all.length; start += SLICE) {
@@ -30,7 +33,7 @@ export async function runSearch(ctx: CommandContext, key: SearchKey): Promise<nu
       const message = loaded[i];
       if (!message) continue; // gone meanwhile: not a match
       messages.push({ seq: start + i + 1, uid: message.uid, info: message.info, recent: view.isRecent(message.uid) });
-      if (message.meta) metas.set(message.uid, message.meta);
+      metas.set(message.uid, message.meta ?? new SearchMeta(undefined, undefined));
     }
     const found = await evaluate(
       messages,
@@ -43,8 +46,18 @@ export async function runSearch(ctx: CommandContext, key: SearchKey): Promise<nu
           const [data] = await view.folder.messageData([uid], { raw: true, structure: true });
           const meta = metas.get(uid);
           if (!data || !meta) return gone();
-          meta.body = data.structure!;
-          return data.raw!;
+          const raw = data.raw!;
+          const body = data.structure!;
+          const stand = strings ? standIn(raw, body, strings) : null;
+          if (stand) {
+            // Whether each TEXT and BODY string is in the message was decided on its bytes, and
+            // no other key of this search reads the message: the evaluator gets a small
+            // message with just those strings, in the same places, instead of decoding it all.
+            meta.body = stand.body;
+            return stand.raw;
+          }
+          meta.body = body;
+          return raw;
         },
       },
       context,
@@ -90,6 +103,46 @@ export async function loadMessages(folder: Folder, messages: readonly MessageSta
 
 const NO_DATA: MessageData = {};
 
+/**
+ * A message that answers the key's TEXT and BODY strings as `raw` does: each string found in
+ * the body is in its body, each found only in a header is in its header (under a field name
+ * no search string can match: an 8-bit one), none of the others. Strings have no spaces
+ * (see findText), so no string can run from one into another. Null when one of them needs
+ * decoding to tell.
+ */
+function standIn(raw: Buffer, structure: BodyPart, strings: { text: string[]; body: string[] }): { raw: Buffer; body: BodyPart } | null {
+  const inHeader: string[] = [];
+  const inBody: string[] = [];
+  const answers = new Map<string, { header: Presence; body: Presence }>();
+  const find = (needle: string) => {
+    let answer = answers.get(needle);
+    if (!answer) answers.set(needle, (answer = findText(raw, structure, needle)));
+    return answer;
+  };
+  for (const needle of strings.body) {
+    const { body } = find(needle);
+    if (body === 'maybe') return null;
+    if (body === 'yes') inBody.push(needle);
+  }
+  for (const needle of strings.text) {
+    const { header, body } = find(needle);
+    if (body === 'yes') inBody.push(needle);
+    else if (header === 'yes' && body === 'no') inHeader.push(needle);
+    else if (header === 'maybe' || body === 'maybe') return null;
+  }
+  const head = inHeader.length ? `\xe9: ${inHeader.join(' ')}\n` : '';
+  const text = Buffer.from(`${head}\n${inBody.join('\n')}`, 'latin1');
+  const bodyStart = head.length + 1;
+  return {
+    raw: text,
+    body: {
+      type: 'text', subtype: 'plain', params: [], id: null, description: null, encoding: '7bit',
+      size: text.length - bodyStart, lines: inBody.length, md5: null, disposition: null, language: null, location: null,
+      headerStart: 0, bodyStart, bodyEnd: text.length,
+    },
+  };
+}
+
 function gone(): never {
   throw Object.assign(new Error('The message is gone'), { code: 'ENOENT' });
 }
@@ -111,6 +164,56 @@ export function keyUsesInfo(key: SearchKey): boolean {
   }
 }
 
+/** Whether a key looks at header data (decoded fields, envelope, sent date). */
+function keyUsesHeader(key: SearchKey): boolean {
+  switch (key.op) {
+    case 'and':
+      return key.keys.some(keyUsesHeader);
+    case 'or':
+      return keyUsesHeader(key.left) || keyUsesHeader(key.right);
+    case 'not':
+      return keyUsesHeader(key.key);
+    case 'header':
+    case 'sentdate':
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** Header fields the evaluator answers from header data rather than from the message file. */
+const HEADER_DATA_FIELDS = new Set(['SUBJECT', 'FROM', 'TO', 'CC', 'BCC', 'MESSAGE-ID', 'IN-REPLY-TO']);
+
+/**
+ * The folded strings of a key's TEXT and BODY keys, when those are the only keys that read
+ * the message file (null when another one does: a header field the header data lacks).
+ */
+function textStrings(key: SearchKey): { text: string[]; body: string[] } | null {
+  const found = { text: [] as string[], body: [] as string[] };
+  const walk = (k: SearchKey): boolean => {
+    switch (k.op) {
+      case 'and':
+        return k.keys.every(walk);
+      case 'or':
+        return walk(k.left) && walk(k.right);
+      case 'not':
+        return walk(k.key);
+      case 'text':
+        found.text.push(foldForSearch(k.value));
+        return true;
+      case 'body':
+        found.body.push(foldForSearch(k.value));
+        return true;
+      case 'header':
+        // As the evaluator decides: these fields with a non-empty string come from header data.
+        return HEADER_DATA_FIELDS.has(k.field.toUpperCase()) && foldForSearch(k.value) !== '';
+      default:
+        return true;
+    }
+  };
+  return walk(key) ? found : null;
+}
+
 /** A message's flags without its sizes and date, for a search whose keys do not look at them. */
 class StateOnly implements MessageInfo {
   readonly uid: number;
@@ -130,14 +233,19 @@ class StateOnly implements MessageInfo {
   }
 }
 
-/** MessageMeta over header data; the structure is added when the message file is read. */
+/** MessageMeta over header data (when the key needs it); the structure is added when the message file is read. */
 export class SearchMeta implements MessageMeta {
   private structure: BodyPart | undefined;
 
   constructor(
-    private readonly header: HeaderMeta,
+    private readonly headerData: HeaderMeta | undefined,
     private readonly messageSize: number | undefined,
   ) {}
+
+  private get header(): HeaderMeta {
+    if (!this.headerData) throw new Error('internal error: the header data was not loaded');
+    return this.headerData;
+  }
 
   get size(): number {
     if (this.messageSize === undefined) throw new Error('internal error: RFC822.SIZE was not loaded');

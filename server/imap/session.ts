@@ -147,7 +147,14 @@ export class Session {
     const view = this.selected!;
     const trash = `INBOX.${this.settings.trashFolder}`;
     if (this.settings.moveExpungeToTrash && view.folder.name !== trash) {
-      await view.folder.moveTo(uids, trash);
+      try {
+        await view.folder.moveTo(uids, trash);
+      } catch (err) {
+        // The first expunge of an account makes its Trash, as Courier does.
+        if (!(err instanceof MailStoreError) || err.code !== 'TRYCREATE') throw err;
+        await this.store.createFolder(trash);
+        await view.folder.moveTo(uids, trash);
+      }
     } else {
       await view.folder.expunge(uids);
     }

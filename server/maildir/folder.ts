@@ -10,7 +10,7 @@
 // cur/ by a refresh() are recent for the handle that called it; those found by the
 // watcher, or put in by APPEND/COPY/MOVE, for the handle that opened the folder first.
 
-import { type FSWatcher, promises as fs, watch } from 'node:fs';
+import { type FSWatcher, promises as fs, statSync, watch } from 'node:fs';
 import path from 'node:path';
 import {
   type CopyResult,
@@ -30,12 +30,12 @@ import type { BodyPart, Envelope, HeaderMeta, MessageMeta } from '../mime/types.
 import { baseOf, fileSizeFromName, formatFileName, lettersFor, newBaseName, parseFileName, systemFlag, systemFlagsFromLetters } from './filenames.js';
 import { errorCode, isDirectory, listDir, mapLimit } from './fsutil.js';
 import type { StoredInfo } from './infocache.js';
-import { KEYWORD_DIR, keywordMemory, readKeywords, sameKeywords, writeKeywordUpdate } from './keywords.js';
+import { KEYWORD_DIR, keywordMemory, keywordsIfUnchanged, readKeywords, sameKeywords, writeKeywordUpdate } from './keywords.js';
 import { folderMutex, withCourierLock } from './lock.js';
 import { MessageCache, OLD_META_CACHE_FILE } from './messagecache.js';
 import { canonicalFolderName, folderDirectory } from './names.js';
 import type { MaildirQuota } from './quota.js';
-import { assignUids, type ScanMemory, type ScannedMessage, scanFolder } from './scan.js';
+import { assignUids, type ScanMemory, type ScannedMessage, type ScanResult, scanFolder } from './scan.js';
 import { UIDDB_FILE } from './uiddb.js';
 
 /** Settings shared by the folders of one store (see MaildirStoreOptions for their meaning). */
@@ -193,7 +193,7 @@ export class FolderCore {
   async syncLocked(options: SyncOptions): Promise<void> {
     if (this.gone) return;
     const started = Date.now();
-    const stamps = await folderStamps(this.dir);
+    const stamps = folderStamps(this.dir);
     if (stamps === null) {
       this.markGone();
       return;
@@ -203,12 +203,15 @@ export class FolderCore {
     const leftOver = (options.claimNew && this.unclaimed.length > 0) || (options.numberCur !== false && this.unnumbered > 0);
     if (this.stamps === stamps && !leftOver) return;
     if (!this.initialized) await purgeTmp(this.dir);
-    const { scan, keywords } = await withCourierLock(this.dir, this.context.useLocks, async () => {
+    // Most looks change nothing on disk: those need no lock (the UID database is replaced
+    // whole or extended at its end, so it is always readable). Anything to write: the scan is
+    // done again under the lock.
+    const { scan, keywords } = (await this.scanUnchanged(options)) ?? (await withCourierLock(this.dir, this.context.useLocks, async () => {
       const scan = await scanFolder(this.dir, options, this.scanMemory);
       const bases = new Set(scan.messages.map((m) => m.base));
       const keywords = this.context.keywords ? await readKeywords(this.dir, bases, this.keywordMemory) : new Map<string, string[]>();
       return { scan, keywords };
-    });
+    }));
     this.unclaimed = scan.unclaimed;
     this.unnumbered = scan.unnumbered;
     this.stamps = settled(stamps, started) ? stamps : undefined;
@@ -266,13 +269,22 @@ export class FolderCore {
     const wasInitialized = this.initialized;
     this.initialized = true;
     this.arrivals.clear(); // filled just before this scan; what it did not find was removed at once
-    this.scheduleInfoSave();
+    if (expunged.length) this.scheduleInfoSave(); // the caches forget what is gone
     if (this.context.keywords && !this.keywordWatcher && this.watchers.length) this.watchKeywords();
     if (!wasInitialized) return;
 
     if (expunged.length) this.emit({ kind: 'expunged', uids: expunged });
     for (const entry of changedFlags.sort((a, b) => a.uid - b.uid)) this.emit({ kind: 'flags', uid: entry.uid, flags: entry.info.flags });
     if (added.length) this.emitAdded(added, options.claimant);
+  }
+
+  /** A scan that needs to change nothing on disk, without the lock; null when something must be written. */
+  private async scanUnchanged(options: SyncOptions): Promise<{ scan: ScanResult; keywords: Map<string, string[]> } | null> {
+    const scan = await scanFolder(this.dir, { ...options, readOnly: true }, this.scanMemory);
+    if (!scan) return null;
+    if (!this.context.keywords) return { scan, keywords: new Map() };
+    const keywords = keywordsIfUnchanged(this.dir, new Set(scan.messages.map((m) => m.base)), this.keywordMemory);
+    return keywords ? { scan, keywords } : null;
   }
 
   /** refresh() of a handle, or a change seen by the watcher (no claimant). */
@@ -592,6 +604,7 @@ export class FolderCore {
     const entries = uids.map((uid) => this.entries.get(uid));
     const present = entries.filter((entry): entry is Entry => entry !== undefined);
     const result = await this.cache.get(present, request);
+    if (this.cache.info.dirty) this.scheduleInfoSave();
     if (result.missing.length) {
       // Renamed by another process (its flags changed), or removed: look once, then retry.
       const moved = await this.relocateAll(result.missing.map((i) => present[i]));
@@ -1024,19 +1037,17 @@ const SETTLED_MS = 1000;
  * directory: every change is a rename, a link or an unlink in it) and courierimapuiddb
  * (replaced by rename: a new inode). Null when the folder is gone.
  */
-async function folderStamps(dir: string): Promise<string | null> {
-  const stamp = async (file: string): Promise<string> => {
+function folderStamps(dir: string): string | null {
+  const stamp = (file: string): string => {
     try {
-      const s = await fs.stat(file);
+      const s = statSync(file);
       return `${s.ino}/${s.mtimeMs}/${s.size}`;
     } catch (error) {
       if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return '-';
       throw error;
     }
   };
-  const [cur, fresh, uiddb, keywords] = await Promise.all(
-    ['cur', 'new', UIDDB_FILE, KEYWORD_DIR].map((name) => stamp(path.join(dir, name))),
-  );
+  const [cur, fresh, uiddb, keywords] = ['cur', 'new', UIDDB_FILE, KEYWORD_DIR].map((name) => stamp(path.join(dir, name)));
   if (cur === '-') return null;
   return [cur, fresh, uiddb, keywords].join(' ');
 }

@@ -1,6 +1,6 @@
 // Small file-system helpers shared by the Maildir modules.
 
-import { promises as fs } from 'node:fs';
+import { promises as fs, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -28,6 +28,16 @@ export async function writeFileAtomic(target: string, data: string | Buffer, tmp
 export async function listDir(dir: string): Promise<string[]> {
   try {
     return (await fs.readdir(dir)).filter((name) => !name.startsWith('.'));
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+/** listDir, synchronously. */
+export function listDirSync(dir: string): string[] {
+  try {
+    return readdirSync(dir).filter((name) => name.charCodeAt(0) !== 46);
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return [];
     throw error;

@@ -25,7 +25,8 @@ export interface StoredInfo {
 export class InfoCache {
   private readonly entries = new Map<string, StoredInfo>();
   private loaded = false;
-  private dirty = false;
+  /** Learnt entries not written yet. */
+  dirty = false;
 
   constructor(private readonly folderDir: string) {}
 

@@ -10,7 +10,7 @@
 //   readers that cached the old :list still see the update for a while. Update files of
 //   messages that no longer exist are removed after 15 minutes.
 
-import { promises as fs } from 'node:fs';
+import { promises as fs, statSync } from 'node:fs';
 import path from 'node:path';
 import { errorCode, scratchName, writeFileAtomic } from './fsutil.js';
 
@@ -98,6 +98,26 @@ const SETTLED_MS = 1000;
  * Reads the keywords of the messages `bases` (the folder's current messages), merges
  * pending updates into :list and tidies up, as Courier's reader does.
  */
+/**
+ * The keywords when they can be had without writing anything: there is no keyword directory,
+ * or it has not changed since readKeywords last read it. Null otherwise (readKeywords, under
+ * the lock, merges what changed).
+ */
+export function keywordsIfUnchanged(folderDir: string, bases: ReadonlySet<string>, memory: KeywordMemory): KeywordMap | null {
+  let stat;
+  try {
+    stat = statSync(path.join(folderDir, KEYWORD_DIR));
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return new Map();
+    throw error;
+  }
+  const stamp = memory.dirStamp;
+  if (!memory.result || !stamp || stamp.ino !== stat.ino || stamp.mtimeMs !== stat.mtimeMs) return null;
+  const result: KeywordMap = new Map();
+  for (const [base, keywords] of memory.result) if (bases.has(base)) result.set(base, keywords);
+  return result;
+}
+
 export async function readKeywords(
   folderDir: string,
   bases: ReadonlySet<string>,

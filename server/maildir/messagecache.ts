@@ -203,7 +203,11 @@ export class MessageCache {
     const whole = needs.raw || needs.structure || (wantsHeader && !parseHeader);
     let stat = needs.info || whole ? fstatSync(fd) : undefined;
     let raw: Buffer | undefined;
-    if (whole || (needs.info && sizeFromName === undefined && stat!.size <= WHOLE_READ_MAX)) raw = readWhole(fd, stat!.size);
+    if (whole || (needs.info && sizeFromName === undefined && stat!.size <= WHOLE_READ_MAX)) {
+      // A message that is only parsed or counted is read into a buffer kept for that: reading
+      // a mailbox would otherwise leave its whole size behind as garbage.
+      raw = needs.raw ? readWhole(fd, stat!.size) : this.readScratch(fd, stat!.size);
+    }
 
     let header: HeaderMeta | undefined;
     let body: BodyPart | undefined;
@@ -217,12 +221,12 @@ export class MessageCache {
     } else if (wantsHeader) {
       if (!raw) {
         // The header alone, from the first bytes of the file; the whole file if it is longer.
-        const scratch = (this.scratch ??= Buffer.allocUnsafe(HEADER_READ));
-        const got = readFully(fd, scratch, 0);
-        header = parseHeader!(scratch.subarray(0, got), got < scratch.length) ?? undefined;
+        const prefix = this.scratchOf(HEADER_READ).subarray(0, HEADER_READ);
+        const got = readFully(fd, prefix, 0);
+        header = parseHeader!(prefix.subarray(0, got), got < prefix.length) ?? undefined;
         if (!header) {
           stat ??= fstatSync(fd);
-          raw = readWhole(fd, stat.size);
+          raw = this.readScratch(fd, stat.size);
         }
       }
       header ??= parseHeader!(raw!, true) ?? undefined;
@@ -253,9 +257,22 @@ export class MessageCache {
     }
   }
 
+  /** A buffer of at least `size` bytes for reading messages that are not handed out. */
+  private scratchOf(size: number): Buffer {
+    if (!this.scratch || this.scratch.length < size) this.scratch = Buffer.allocUnsafe(Math.max(size, HEADER_READ, (this.scratch?.length ?? 0) * 2));
+    return this.scratch;
+  }
+
+  /** The whole file in the scratch buffer (valid until the next read), or in its own buffer when it is large. */
+  private readScratch(fd: number, size: number): Buffer {
+    if (size > WHOLE_READ_MAX) return readWhole(fd, size);
+    const buffer = this.scratchOf(size);
+    return buffer.subarray(0, readFully(fd, buffer.subarray(0, size), 0));
+  }
+
   /** RFC822.SIZE of a large file, read in chunks. */
   private countCrlfSize(fd: number): number {
-    const chunk = Buffer.allocUnsafe(COUNT_CHUNK);
+    const chunk = this.scratchOf(COUNT_CHUNK).subarray(0, COUNT_CHUNK);
     let size = 0;
     let position = 0;
     let previous = -1;

@@ -46,9 +46,61 @@ export interface RecordKey {
   base: string;
 }
 
-interface Location {
-  offset: number;
-  length: number;
+/**
+ * Where the records are: offset and length packed into one number per UID (records of 2 MB
+ * and more, rare, are kept apart), so that the index of 100,000 records is one Map of numbers.
+ */
+const PACK = 2 ** 21;
+
+class LocationIndex {
+  private readonly packed = new Map<number, number>();
+  private readonly large = new Map<number, number>();
+
+  get size(): number {
+    return this.packed.size;
+  }
+
+  has(uid: number): boolean {
+    return this.packed.has(uid);
+  }
+
+  /** Offset of the UID's record, or -1. */
+  offset(uid: number): number {
+    const value = this.packed.get(uid);
+    if (value === undefined) return -1;
+    return value < 0 ? -value - 1 : Math.floor(value / PACK);
+  }
+
+  /** Length of the UID's record (0 when there is none). */
+  length(uid: number): number {
+    const value = this.packed.get(uid);
+    if (value === undefined) return 0;
+    return value < 0 ? this.large.get(uid)! : value % PACK;
+  }
+
+  set(uid: number, offset: number, length: number): void {
+    if (length < PACK) {
+      this.packed.set(uid, offset * PACK + length);
+      this.large.delete(uid);
+    } else {
+      this.packed.set(uid, -offset - 1);
+      this.large.set(uid, length);
+    }
+  }
+
+  delete(uid: number): void {
+    this.packed.delete(uid);
+    this.large.delete(uid);
+  }
+
+  clear(): void {
+    this.packed.clear();
+    this.large.clear();
+  }
+
+  uids(): IterableIterator<number> {
+    return this.packed.keys();
+  }
 }
 
 /** Records by UID: a RecordLog on disk, or MemoryRecords when nothing may be written. */
@@ -64,7 +116,7 @@ export interface RecordStore {
 
 export class RecordLog implements RecordStore {
   private fd: number | undefined;
-  private readonly index = new Map<number, Location>();
+  private readonly index = new LocationIndex();
   /** Records made by this process and not written yet. */
   private readonly pending = new Map<number, { base: string; payload: Buffer }>();
   private loaded = false;
@@ -136,10 +188,8 @@ export class RecordLog implements RecordStore {
       const uid = chunk.readUInt32LE(at + 5);
       const baseLength = chunk.readUInt16LE(at + 9);
       if (chunk[at] !== MAGIC || length < RECORD_HEAD + baseLength || uid === 0 || pos + length > total) break;
-      const previous = this.index.get(uid);
-      if (previous) this.liveBytes -= previous.length;
-      this.index.set(uid, { offset: pos, length });
-      this.liveBytes += length;
+      this.liveBytes += length - this.index.length(uid);
+      this.index.set(uid, pos, length);
       pos += length;
     }
     this.fileBytes = total;
@@ -155,8 +205,11 @@ export class RecordLog implements RecordStore {
   /** The payloads of these messages' records, undefined where there is none (or it does not match). */
   read(keys: readonly RecordKey[]): (Buffer | undefined)[] {
     this.load();
-    const out = new Array<Buffer | undefined>(keys.length);
-    const wanted: { at: number; location: Location }[] = [];
+    const out = new Array<Buffer | undefined>(keys.length).fill(undefined);
+    // Keys with a record in the file, and where it is, in file order (usually UID order already).
+    const at: number[] = [];
+    const offsets: number[] = [];
+    let sorted = true;
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i];
       const waiting = this.pending.get(key.uid);
@@ -164,31 +217,44 @@ export class RecordLog implements RecordStore {
         out[i] = waiting.base === key.base ? waiting.payload : undefined;
         continue;
       }
-      const location = this.index.get(key.uid);
-      if (location && this.fd !== undefined) wanted.push({ at: i, location });
+      const offset = this.fd === undefined ? -1 : this.index.offset(key.uid);
+      if (offset < 0) continue;
+      if (offsets.length && offset < offsets[offsets.length - 1]) sorted = false;
+      at.push(i);
+      offsets.push(offset);
     }
-    if (wanted.length === 0) return out;
-    wanted.sort((a, b) => a.location.offset - b.location.offset);
+    if (at.length === 0) return out;
+    let order: number[] | undefined;
+    if (!sorted) {
+      order = at.map((_, k) => k);
+      order.sort((a, b) => offsets[a] - offsets[b]);
+    }
+    const nth = (k: number): number => (order ? order[k] : k);
     let start = 0;
-    while (start < wanted.length) {
+    while (start < at.length) {
       // One read for a run of records that lie close together in the file.
-      const runStart = wanted[start].location.offset;
-      let runEnd = runStart + wanted[start].location.length;
+      const first = nth(start);
+      const runStart = offsets[first];
+      let runEnd = runStart + this.index.length(keys[at[first]].uid);
       let end = start + 1;
-      while (end < wanted.length) {
-        const next = wanted[end].location;
-        if (next.offset - runEnd > MERGE_GAP || next.offset + next.length - runStart > RUN_MAX) break;
-        runEnd = Math.max(runEnd, next.offset + next.length);
+      while (end < at.length) {
+        const k = nth(end);
+        const offset = offsets[k];
+        const length = this.index.length(keys[at[k]].uid);
+        if (offset - runEnd > MERGE_GAP || offset + length - runStart > RUN_MAX) break;
+        runEnd = Math.max(runEnd, offset + length);
         end++;
       }
       const run = Buffer.allocUnsafe(runEnd - runStart);
       const got = readSync(this.fd!, run, 0, run.length, runStart);
-      for (let k = start; k < end; k++) {
-        const { at, location } = wanted[k];
-        const from = location.offset - runStart;
-        if (from + location.length > got) continue;
-        const payload = checkRecord(run.subarray(from, from + location.length), keys[at]);
-        if (payload) out[at] = payload;
+      for (let j = start; j < end; j++) {
+        const k = nth(j);
+        const key = keys[at[k]];
+        const from = offsets[k] - runStart;
+        const length = this.index.length(key.uid);
+        if (from + length > got) continue;
+        const payload = checkRecord(run.subarray(from, from + length), key);
+        if (payload) out[at[k]] = payload;
       }
       start = end;
     }
@@ -213,7 +279,7 @@ export class RecordLog implements RecordStore {
       return;
     }
     const records: Buffer[] = [];
-    const placed: [number, Location][] = [];
+    const placed: [number, number, number][] = [];
     let offset = fstatSync(this.fd).size;
     if (offset === 0) {
       records.push(this.header);
@@ -222,7 +288,7 @@ export class RecordLog implements RecordStore {
     for (const [uid, { base, payload }] of this.pending) {
       const record = encodeRecord(uid, base, payload);
       records.push(record);
-      placed.push([uid, { offset, length: record.length }]);
+      placed.push([uid, offset, record.length]);
       offset += record.length;
     }
     const data = Buffer.concat(records);
@@ -232,11 +298,9 @@ export class RecordLog implements RecordStore {
       this.pending.clear(); // a full disk: the cache is only a cache
       return;
     }
-    for (const [uid, location] of placed) {
-      const previous = this.index.get(uid);
-      if (previous) this.liveBytes -= previous.length;
-      this.index.set(uid, location);
-      this.liveBytes += location.length;
+    for (const [uid, offset, length] of placed) {
+      this.liveBytes += length - this.index.length(uid);
+      this.index.set(uid, offset, length);
     }
     this.fileBytes = offset;
     this.pending.clear();
@@ -245,10 +309,10 @@ export class RecordLog implements RecordStore {
   /** Drops the records of messages that are gone; rewrites the file when it is mostly dead. */
   prune(live: ReadonlyMap<number, string>): void {
     if (!this.loaded) return;
-    for (const [uid, location] of this.index) {
+    for (const uid of [...this.index.uids()]) {
       if (!live.has(uid)) {
+        this.liveBytes -= this.index.length(uid);
         this.index.delete(uid);
-        this.liveBytes -= location.length;
       }
     }
     for (const uid of this.pending.keys()) if (!live.has(uid)) this.pending.delete(uid);
@@ -260,7 +324,7 @@ export class RecordLog implements RecordStore {
   /** Writes a new file with the live records only (read back from the old one) and the pending ones. */
   private compact(live?: ReadonlyMap<number, string>): void {
     const keys: RecordKey[] = [];
-    for (const uid of this.index.keys()) {
+    for (const uid of this.index.uids()) {
       const base = live?.get(uid);
       if (base !== undefined && !this.pending.has(uid)) keys.push({ uid, base });
     }
@@ -273,7 +337,7 @@ export class RecordLog implements RecordStore {
       this.pending.clear();
       return;
     }
-    const index = new Map<number, Location>();
+    const placed: [number, number, number][] = [];
     let offset = 0;
     try {
       writeAll(out, this.header);
@@ -281,7 +345,7 @@ export class RecordLog implements RecordStore {
       const append = (uid: number, base: string, payload: Buffer): void => {
         const record = encodeRecord(uid, base, payload);
         writeAll(out, record);
-        index.set(uid, { offset, length: record.length });
+        placed.push([uid, offset, record.length]);
         offset += record.length;
       };
       for (let i = 0; i < keys.length; i += 1024) {
@@ -313,9 +377,9 @@ export class RecordLog implements RecordStore {
     this.fd = openSync(this.file, 'a+');
     this.index.clear();
     this.liveBytes = 0;
-    for (const [uid, location] of index) {
-      this.index.set(uid, location);
-      this.liveBytes += location.length;
+    for (const [uid, offset, length] of placed) {
+      this.index.set(uid, offset, length);
+      this.liveBytes += length;
     }
     this.fileBytes = offset;
     this.rewrite = false;
@@ -363,8 +427,19 @@ function checkRecord(record: Buffer, key: RecordKey): Buffer | undefined {
   if (record.readUInt32LE(5) !== key.uid) return undefined;
   const baseLength = record.readUInt16LE(9);
   if (RECORD_HEAD + baseLength > record.length) return undefined;
-  if (record.toString('utf8', RECORD_HEAD, RECORD_HEAD + baseLength) !== key.base) return undefined;
+  if (!sameBase(record, RECORD_HEAD, baseLength, key.base)) return undefined;
   return record.subarray(RECORD_HEAD + baseLength);
+}
+
+/** Whether bytes [start, start + length) are the UTF-8 of `base` (compared in place for ASCII names). */
+function sameBase(record: Buffer, start: number, length: number, base: string): boolean {
+  if (base.length !== length) return record.toString('utf8', start, start + length) === base;
+  for (let i = 0; i < length; i++) {
+    const c = base.charCodeAt(i);
+    if (c >= 0x80) return record.toString('utf8', start, start + length) === base;
+    if (record[start + i] !== c) return false;
+  }
+  return true;
 }
 
 function writeAll(fd: number, data: Buffer): void {

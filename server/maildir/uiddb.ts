@@ -7,7 +7,7 @@
 // When it is missing but Dovecot's dovecot-uidlist is there, the UIDs are taken from
 // it, so that a migration from Dovecot does not make every client download again.
 
-import { promises as fs } from 'node:fs';
+import { closeSync, fstatSync, openSync, promises as fs, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { errorCode, writeFileAtomic } from './fsutil.js';
 
@@ -81,6 +81,34 @@ export async function readUidDb(folderDir: string): Promise<{ db: UidDb | null; 
     return { db: parseUidDb(text), stamp: { ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs } };
   } finally {
     await handle.close();
+  }
+}
+
+/** readUidDb, synchronously (SELECT reads it on every open). */
+export function readUidDbSync(folderDir: string): { db: UidDb | null; stamp?: FileStamp } {
+  let fd: number;
+  try {
+    fd = openSync(path.join(folderDir, UIDDB_FILE), 'r');
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return { db: null };
+    throw error;
+  }
+  try {
+    const stat = fstatSync(fd);
+    const text = readFileSync(fd, 'utf8');
+    return { db: parseUidDb(text), stamp: { ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs } };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function statUidDbSync(folderDir: string): FileStamp | undefined {
+  try {
+    const stat = statSync(path.join(folderDir, UIDDB_FILE));
+    return { ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs };
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return undefined;
+    throw error;
   }
 }
 

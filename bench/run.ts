@@ -14,6 +14,7 @@ import { memoryOf, quote, spawnPreauth, stopProcess, TimeoutError, type CommandR
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..');
+const DIST = process.env.IMAPD_BENCH_DIST ?? path.join(REPO, 'dist');
 const PEERS = process.env.IMAPD_PEERS ?? (fs.existsSync(path.resolve(REPO, '../shared/peers')) ? path.resolve(REPO, '../shared/peers') : '/work/shared/peers');
 
 /** The word searched for: it occurs in about 10 % of the bodies (exact count in the manifest). */
@@ -65,9 +66,7 @@ function usage(message: string): never {
 function commandFor(server: ServerName, maildir: string): string[] {
   switch (server) {
     case 'ours':
-      return process.env.IMAPD_BENCH_OURS
-        ? [...process.env.IMAPD_BENCH_OURS.split(' ').filter(Boolean), maildir]
-        : [process.execPath, path.join(REPO, 'dist/server/bin/imapd.js'), maildir];
+      return [process.execPath, path.join(DIST, 'server/bin/imapd.js'), maildir];
     case 'courier':
       return ['/bin/bash', path.join(PEERS, 'courier-preauth.sh'), maildir];
     case 'dovecot':
@@ -377,8 +376,8 @@ function table(servers: ServerName[], results: Map<ServerName, RunResult[]>): st
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
-  if (opts.servers.includes('ours') && !process.env.IMAPD_BENCH_OURS && !fs.existsSync(path.join(REPO, 'dist/server/bin/imapd.js'))) {
-    log('dist/server/bin/imapd.js is missing (run npm run build); "ours" will show as failed');
+  if (opts.servers.includes('ours') && !fs.existsSync(path.join(DIST, 'server/bin/imapd.js'))) {
+    log(`${path.join(DIST, 'server/bin/imapd.js')} is missing (run npm run build); "ours" will show as failed`);
   }
   const started = new Date();
   const sections: string[] = [];

@@ -128,8 +128,46 @@ function firstComment(toks: Tok[]): string | null {
   return null;
 }
 
+/** What the quick path below handles: no quoted strings, comments, domain literals, groups or routes. */
+const PLAIN_LIST = /^[^"()[\]\\;:]*$/;
+const NAMED = /^[ \t\r\n]*([^<>@,]*?)[ \t\r\n]*<([^<>@, \t\r\n]+)@([^<>@, \t\r\n]+)>[ \t\r\n]*$/;
+const BARE = /^[ \t\r\n]*([^<>@, \t\r\n]+)@([^<>@, \t\r\n]+)[ \t\r\n]*$/;
+const PHRASE = /^[^<>@, \t\r\n]+(?:[ \t\r\n]+[^<>@, \t\r\n]+)*$/;
+const WHITESPACE_RUNS = /[ \t\r\n]+/g;
+const EDGE_DOTS = /^\.|\.$|\.\./;
+
+/**
+ * The usual lists ("Ann Smith <ann@example.com>, bob@example.org") without the tokenizer: the
+ * same result as the general parser, or null to use it. A display name of atoms and dots is
+ * its words joined by single spaces; local part and domain are as written.
+ */
+function plainAddressList(value: string): Address[] | null {
+  if (!PLAIN_LIST.test(value)) return null;
+  const out: Address[] = [];
+  for (const element of value.split(',')) {
+    if (/^[ \t\r\n]*$/.test(element)) continue;
+    const named = NAMED.exec(element);
+    if (named !== null) {
+      const phrase = named[1];
+      if (phrase !== '' && !PHRASE.test(phrase)) return null;
+      if (EDGE_DOTS.test(named[2]) || EDGE_DOTS.test(named[3])) return null;
+      out.push({ name: phrase === '' ? null : phrase.replace(WHITESPACE_RUNS, ' '), adl: null, mailbox: named[2], host: named[3] });
+      continue;
+    }
+    const bare = BARE.exec(element);
+    if (bare === null || EDGE_DOTS.test(bare[1]) || EDGE_DOTS.test(bare[2])) return null;
+    out.push({ name: null, adl: null, mailbox: bare[1], host: bare[2] });
+  }
+  return out;
+}
+
 /** Parses an address-list header value (a byte string). */
 export function parseAddressList(value: string): Address[] {
+  return plainAddressList(value) ?? parseAddressListTokens(value);
+}
+
+/** The general parser (exported for tests that compare it with the quick path). */
+export function parseAddressListTokens(value: string): Address[] {
   const toks = lex(value);
   const out: Address[] = [];
   const n = toks.length;

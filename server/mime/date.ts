@@ -20,8 +20,32 @@ export interface ParsedDate {
   day: number;
 }
 
+/** The usual RFC 5322 form, "Tue, 3 Jan 2023 22:13:20 +0900", taken apart without the general path. */
+const USUAL = /^(?:([A-Za-z]{3}),[ \t]*)?(\d{1,2})[ \t]+([A-Za-z]{3})[ \t]+(\d{4})[ \t]+(\d{2}):(\d{2}):(\d{2})[ \t]+([+-])(\d{2})(\d{2})$/;
+
 /** Parses a Date: value; null when no date can be made of it. */
 export function parseDate(value: string): ParsedDate | null {
+  const usual = USUAL.exec(value);
+  if (usual !== null) {
+    const month = MONTHS.indexOf(usual[3].toLowerCase());
+    const day = Number(usual[2]);
+    const hour = Number(usual[5]);
+    const minute = Number(usual[6]);
+    const second = Number(usual[7]);
+    // The same answer as below, as long as the weekday is not a month name and nothing is out of range.
+    if (month >= 0 && (usual[1] === undefined || !MONTHS.includes(usual[1].toLowerCase())) && day >= 1 && day <= 31 && hour <= 23 && minute <= 59 && second <= 60) {
+      const mins = Number(usual[9]) * 60 + Number(usual[10]);
+      const off = usual[8] === '-' ? -mins : mins;
+      const year = Number(usual[4]);
+      const local = Date.UTC(year, month, day, hour, minute, Math.min(second, 59));
+      if (year >= 1000 && !Number.isNaN(local)) return { time: local - off * 60000, offsetMinutes: off, year, month: month + 1, day };
+    }
+  }
+  return parseDateGeneral(value);
+}
+
+/** The general path (exported for tests that compare it with the quick one). */
+export function parseDateGeneral(value: string): ParsedDate | null {
   const s = value.replace(/\([^()]*\)/g, ' ').toLowerCase();
   const words = s.split(/[\s,]+/).filter((w) => w !== '');
   let day = -1;

@@ -59,7 +59,7 @@ export function scanHeader(
       if (colon < 0 || colon >= lineEnd) colon = -1;
       const nameEnd = colon < 0 ? lineEnd : colon;
       current = {
-        name: raw.toString('latin1', pos, nameEnd).trim().toLowerCase(),
+        name: fieldName(raw, pos, nameEnd),
         start: pos,
         valueStart: colon < 0 ? lineEnd : colon + 1,
         end: lineEnd,
@@ -69,6 +69,39 @@ export function scanHeader(
     pos = lineEnd;
   }
   return { fields, bodyStart: limit, blankLine: false, stoppedAt: -1 };
+}
+
+/** Lower-case names already seen, by a hash of their bytes: most headers use a few dozen names. */
+const names = new Map<number, string>();
+
+/**
+ * A field name: trimmed and lower-cased. Names of letters, digits and "-" (nearly all) are
+ * looked up by a hash of their lower-cased bytes instead of being made anew for every field.
+ */
+function fieldName(raw: Buffer, start: number, end: number): string {
+  let hash = 0;
+  for (let i = start; i < end; i++) {
+    let c = raw[i];
+    if (c >= 65 && c <= 90) c += 32;
+    else if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45)) return raw.toString('latin1', start, end).trim().toLowerCase();
+    hash = (Math.imul(hash, 31) + c) | 0;
+  }
+  const key = hash * 64 + Math.min(end - start, 63);
+  const known = names.get(key);
+  if (known !== undefined && known.length === end - start && sameLower(raw, start, known)) return known;
+  const name = raw.toString('latin1', start, end).toLowerCase();
+  if (names.size < 1000) names.set(key, name);
+  return name;
+}
+
+/** Whether raw bytes from `start`, lower-cased, are `name` (ASCII). */
+function sameLower(raw: Buffer, start: number, name: string): boolean {
+  for (let i = 0; i < name.length; i++) {
+    let c = raw[start + i];
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== name.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 /** Unfolded value of a field: line ends removed, leading and trailing whitespace trimmed. */

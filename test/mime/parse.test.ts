@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseAddressList } from '../../server/mime/address.js';
-import { parseDate } from '../../server/mime/date.js';
+import { parseAddressList, parseAddressListTokens } from '../../server/mime/address.js';
+import { parseDate, parseDateGeneral } from '../../server/mime/date.js';
+import { corpus as imapCorpus } from '../helpers/corpus.js';
 import { parseContentType } from '../../server/mime/params.js';
 import { parseMessage, parseReferences } from '../../server/mime/parse.js';
 import type { BodyPart } from '../../server/mime/types.js';
@@ -384,5 +385,73 @@ describe('robustness and speed', () => {
     assert.equal(att.lines, lfs);
     assert.equal(att.size, att.bodyEnd - att.bodyStart);
     assert.equal(m.body.parts![1].encoding, 'base64');
+  });
+});
+
+describe('quick paths give the general parsers\' answers', () => {
+  const headerValues = (name: string): string[] => {
+    const out: string[] = [];
+    for (const raw of [...corpus().map((e) => e.raw), ...imapCorpus().map((m) => m.data)]) {
+      const text = raw.toString('latin1');
+      const end = text.search(/\r?\n\r?\n/);
+      const header = (end < 0 ? text : text.slice(0, end)).replace(/\r?\n(?=[ \t])/g, '');
+      for (const line of header.split(/\r?\n/)) if (line.toLowerCase().startsWith(`${name}:`)) out.push(line.slice(name.length + 1).trim());
+    }
+    return out;
+  };
+
+  test('address lists', () => {
+    const lists = [
+      ...['from', 'to', 'cc', 'bcc', 'reply-to', 'sender'].flatMap(headerValues),
+      'Ann Smith <ann@example.com>, bob@example.org',
+      '  Ann   Smith\t<ann@example.com> ,, bob@example.org ,',
+      'John Q. Public <john.q.public@example.com>',
+      'J .Public <j@example.com>',
+      '.dotted. <.a.@b..c>',
+      'a.@b.c, .a@b',
+      '=?utf-8?B?w6l0w6k=?= <x@y>',
+      'Caf\xe9 Owner <owner@caf\xe9.example>',
+      'nbsp\xa0name <n@x>',
+      '<just@angle>',
+      'Name <>',
+      'Name <a@b> trailing',
+      'a@b@c',
+      'a@b <c@d>',
+      '"Quoted, Name" <q@x>',
+      'Group: a@b, c@d;',
+      '<@route:a@b>',
+      'a@[127.0.0.1]',
+      'x (comment) <y@z>',
+      '',
+      ' , ',
+      'no at sign',
+      'trailing <a@b',
+    ];
+    let quick = 0;
+    for (const list of lists) {
+      assert.deepEqual(parseAddressList(list), parseAddressListTokens(list), JSON.stringify(list));
+      if (/^[^"()[\]\\;:]*$/.test(list)) quick++;
+    }
+    assert.ok(quick > 20, 'the quick path was tried');
+  });
+
+  test('dates', () => {
+    const dates = [
+      ...headerValues('date'),
+      'Tue, 3 Jan 2023 22:13:20 +0900',
+      'Mar, 3 Jan 2023 22:13:20 +0900',
+      '3 Jan 2023 22:13:20 -0000',
+      'Tue,  03 JAN 2023 00:00:60 +1400',
+      'Tue, 0 Jan 2023 22:13:20 +0900',
+      'Tue, 32 Jan 2023 22:13:20 +0900',
+      'Tue, 3 Foo 2023 22:13:20 +0900',
+      'Tue, 3 Jan 0999 22:13:20 +0900',
+      'Tue, 3 Jan 2023 24:13:20 +0900',
+      'Tue, 3 Jan 2023 22:60:20 +0900',
+      'Tue, 3 Jan 2023 22:13:61 +0900',
+      'Tue, 3 Jan 2023 22:13:20 +9999',
+      'Tue, 31 Feb 2023 22:13:20 +0000',
+    ];
+    for (const date of dates) assert.deepEqual(parseDate(date), parseDateGeneral(date), date);
   });
 });

@@ -23,6 +23,8 @@ export class SelectedMailbox {
   gone = false;
   /** Keywords announced in the last FLAGS response, to announce new ones when they appear. */
   private knownKeywords: Set<string>;
+  /** Flags changed (or messages came) since new keywords were last looked for. */
+  private flagsChanged = false;
 
   constructor(folder: Folder, readOnly: boolean, onChange: () => void) {
     this.folder = folder;
@@ -87,12 +89,19 @@ export class SelectedMailbox {
 
   keywords(): Set<string> {
     const set = new Set<string>();
-    for (const m of this.messages) for (const f of m.flags) if (!f.startsWith('\\')) set.add(f);
+    // Messages with the same flags share one set: each set is looked at once.
+    const seen = new Set<ReadonlySet<string>>();
+    for (const m of this.messages) {
+      if (seen.has(m.flags)) continue;
+      seen.add(m.flags);
+      for (const f of m.flags) if (!f.startsWith('\\')) set.add(f);
+    }
     return set;
   }
 
   /** Replace our copy of one message's flags (after our own STORE). */
   updateFlags(uid: number, flags: ReadonlySet<string>): void {
+    this.flagsChanged = true;
     const seq = this.seqOfUid(uid);
     if (seq) this.messages[seq - 1] = { ...this.messages[seq - 1], flags };
   }
@@ -122,8 +131,10 @@ export class SelectedMailbox {
           out.push([seq, { atom: 'EXPUNGE' }]);
         }
       } else if (change.kind === 'added') {
+        this.flagsChanged = true;
         if (this.apply(change)) existsChanged = true;
       } else if (change.kind === 'flags') {
+        this.flagsChanged = true;
         const seq = this.seqOfUid(change.uid);
         if (!seq) continue;
         this.messages[seq - 1] = { ...this.messages[seq - 1], flags: change.flags };
@@ -133,11 +144,15 @@ export class SelectedMailbox {
       }
     }
     this.pending = this.pending.slice(i);
-    const keywords = this.keywords();
-    const newKeyword = [...keywords].some((k) => !this.knownKeywords.has(k));
-    if (newKeyword) {
-      this.knownKeywords = new Set([...this.knownKeywords, ...keywords]);
-      out.unshift(...this.flagsAnnouncement([...this.knownKeywords]));
+    // New keywords can only come with flag changes or new messages.
+    if (this.flagsChanged) {
+      this.flagsChanged = false;
+      const keywords = this.keywords();
+      const newKeyword = [...keywords].some((k) => !this.knownKeywords.has(k));
+      if (newKeyword) {
+        this.knownKeywords = new Set([...this.knownKeywords, ...keywords]);
+        out.unshift(...this.flagsAnnouncement([...this.knownKeywords]));
+      }
     }
     if (existsChanged) {
       out.push([this.messages.length, { atom: 'EXISTS' }]);

@@ -602,7 +602,8 @@ export class FolderCore {
   /** See Folder.messageData. */
   async messageData(uids: readonly number[], request: DataRequest): Promise<(MessageData | null)[]> {
     const entries = uids.map((uid) => this.entries.get(uid));
-    const present = entries.filter((entry): entry is Entry => entry !== undefined);
+    let present = entries as Entry[];
+    if (entries.includes(undefined)) present = entries.filter((entry): entry is Entry => entry !== undefined);
     const result = await this.cache.get(present, request);
     if (this.cache.info.dirty) this.scheduleInfoSave();
     if (result.missing.length) {
@@ -614,10 +615,10 @@ export class FolderCore {
         for (const i of result.missing) result.data[i] = byEntry.get(present[i]) ?? null;
       }
     }
-    const byUid = new Map<Entry, MessageData | null>();
-    present.forEach((entry, i) => byUid.set(entry, result.data[i]));
     if (present.length === entries.length) return result.data;
-    return entries.map((entry) => (entry ? byUid.get(entry) ?? null : null));
+    const byEntry = new Map<Entry, MessageData | null>();
+    present.forEach((entry, i) => byEntry.set(entry, result.data[i]));
+    return entries.map((entry) => (entry ? byEntry.get(entry) ?? null : null));
   }
 
   async storeFlags(uids: readonly number[], operation: FlagOperation, flags: readonly string[]): Promise<void> {

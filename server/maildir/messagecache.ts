@@ -367,14 +367,23 @@ const EMPTY = Buffer.alloc(0);
 
 /** HeaderMeta over a header record, decoding each part when it is first used. */
 class StoredHeader implements HeaderMeta {
-  readonly decoded: HeaderMeta['decoded'];
+  private fields: StoredDecoded | undefined;
   private rest: HeaderRest | undefined;
-  private readonly offsets: number[];
+  private offsets: number[] | undefined;
 
-  constructor(private readonly payload: Buffer) {
-    const offsets = fieldOffsets(payload);
-    this.offsets = offsets ?? NO_OFFSETS;
-    this.decoded = new StoredDecoded(offsets ? payload : EMPTY, this.offsets);
+  constructor(private readonly payload: Buffer) {}
+
+  private where(): number[] {
+    this.offsets ??= fieldOffsets(this.payload) ?? NO_OFFSETS;
+    return this.offsets;
+  }
+
+  get decoded(): HeaderMeta['decoded'] {
+    if (!this.fields) {
+      const offsets = this.where();
+      this.fields = new StoredDecoded(offsets === NO_OFFSETS ? EMPTY : this.payload, offsets);
+    }
+    return this.fields;
   }
 
   get envelope(): Envelope {
@@ -392,8 +401,9 @@ class StoredHeader implements HeaderMeta {
   private parsed(): HeaderRest {
     if (!this.rest) {
       try {
-        if (this.offsets === NO_OFFSETS) throw new Error('damaged header record');
-        this.rest = JSON.parse(this.payload.toString('utf8', this.offsets[5])) as HeaderRest;
+        const offsets = this.where();
+        if (offsets === NO_OFFSETS) throw new Error('damaged header record');
+        this.rest = JSON.parse(this.payload.toString('utf8', offsets[5])) as HeaderRest;
       } catch {
         this.rest = {
           e: { date: null, subject: null, from: null, sender: null, replyTo: null, to: null, cc: null, bcc: null, inReplyTo: null, messageId: null },

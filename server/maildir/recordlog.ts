@@ -184,9 +184,9 @@ export class RecordLog implements RecordStore {
     while (pos < total) {
       if (!ensure(pos, RECORD_HEAD)) break;
       const at = pos - chunkStart;
-      const length = chunk.readUInt32LE(at + 1);
-      const uid = chunk.readUInt32LE(at + 5);
-      const baseLength = chunk.readUInt16LE(at + 9);
+      const length = u32(chunk, at + 1);
+      const uid = u32(chunk, at + 5);
+      const baseLength = chunk[at + 9] | (chunk[at + 10] << 8);
       if (chunk[at] !== MAGIC || length < RECORD_HEAD + baseLength || uid === 0 || pos + length > total) break;
       this.liveBytes += length - this.index.length(uid);
       this.index.set(uid, pos, length);
@@ -229,16 +229,15 @@ export class RecordLog implements RecordStore {
       order = at.map((_, k) => k);
       order.sort((a, b) => offsets[a] - offsets[b]);
     }
-    const nth = (k: number): number => (order ? order[k] : k);
     let start = 0;
     while (start < at.length) {
       // One read for a run of records that lie close together in the file.
-      const first = nth(start);
+      const first = order ? order[start] : start;
       const runStart = offsets[first];
       let runEnd = runStart + this.index.length(keys[at[first]].uid);
       let end = start + 1;
       while (end < at.length) {
-        const k = nth(end);
+        const k = order ? order[end] : end;
         const offset = offsets[k];
         const length = this.index.length(keys[at[k]].uid);
         if (offset - runEnd > MERGE_GAP || offset + length - runStart > RUN_MAX) break;
@@ -248,7 +247,7 @@ export class RecordLog implements RecordStore {
       const run = Buffer.allocUnsafe(runEnd - runStart);
       const got = readSync(this.fd!, run, 0, run.length, runStart);
       for (let j = start; j < end; j++) {
-        const k = nth(j);
+        const k = order ? order[j] : j;
         const key = keys[at[k]];
         const from = offsets[k] - runStart;
         const length = this.index.length(key.uid);
@@ -407,6 +406,11 @@ export class RecordLog implements RecordStore {
       return false;
     }
   }
+}
+
+/** A little-endian u32 (the index is built from every record's head: plain arithmetic is cheaper than readUInt32LE's checks). */
+function u32(bytes: Buffer, at: number): number {
+  return (bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16)) + bytes[at + 3] * 0x1000000;
 }
 
 function encodeRecord(uid: number, base: string, payload: Buffer): Buffer {

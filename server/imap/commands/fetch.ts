@@ -54,6 +54,7 @@ export const fetch: CommandSpec = {
     }
 
     const needsData = Object.keys(request).length > 0;
+    const plain = items.every((i) => PLAIN_ITEMS.has(i.kind)) && !(items.some((i) => i.kind === 'ENVELOPE') && utf8);
     const batchSize = request.raw ? BODY_BATCH : BATCH;
     let vanished = 0;
     for (let start = 0; start < seqs.length; start += batchSize) {
@@ -61,6 +62,21 @@ export const fetch: CommandSpec = {
       const messages = batch.map((seq) => view.message(seq)!);
       // The file of a message that another process expunged (not reported yet) is gone: null.
       const data = needsData ? await view.folder.messageData(messages.map((m) => m.uid), request) : undefined;
+      if (plain) {
+        // The usual listing: the batch is one string of bytes (latin1), written at once.
+        let text = '';
+        for (let i = 0; i < batch.length; i++) {
+          const item = data ? data[i] : NO_DATA;
+          if (!item) {
+            vanished++;
+            continue;
+          }
+          text += plainResponse(view, batch[i], messages[i], items, item, sendsFlags || seenChanged.has(messages[i].uid));
+        }
+        session.write(Buffer.from(text, 'latin1'));
+        await session.drain();
+        continue;
+      }
       const out = new Encoder({ utf8 });
       for (let i = 0; i < batch.length; i++) {
         const item = data ? data[i] : NO_DATA;
@@ -80,6 +96,49 @@ export const fetch: CommandSpec = {
 };
 
 const NO_DATA: MessageData = {};
+
+/** Items whose answer is made from numbers, flags and cached bytes: see plainResponse. */
+const PLAIN_ITEMS = new Set<FetchItem['kind']>(['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE']);
+const ASCII = /^[\x00-\x7f]*$/;
+
+/**
+ * One FETCH response of PLAIN_ITEMS as a latin1 string (one character per byte), the same
+ * bytes writeResponse gives: numbers, the quoted date, the flag list (UTF-8 keywords as
+ * their bytes) and the cached ENVELOPE bytes.
+ */
+function plainResponse(view: SelectedMailbox, seq: number, message: MessageState, items: readonly FetchItem[], data: MessageData, withFlags: boolean): string {
+  let out = `* ${seq} FETCH (`;
+  let first = true;
+  let flagsSent = false;
+  const flags = (): string => {
+    const text = view.flagsText(message);
+    return ASCII.test(text) ? text : Buffer.from(text, 'utf8').toString('latin1');
+  };
+  for (const item of items) {
+    if (!first) out += ' ';
+    first = false;
+    switch (item.kind) {
+      case 'UID':
+        out += `UID ${message.uid}`;
+        break;
+      case 'FLAGS':
+        out += `FLAGS ${flags()}`;
+        flagsSent = true;
+        break;
+      case 'INTERNALDATE':
+        out += `INTERNALDATE "${formatInternalDate(data.internalDate!)}"`;
+        break;
+      case 'RFC822.SIZE':
+        out += `RFC822.SIZE ${data.size!}`;
+        break;
+      case 'ENVELOPE':
+        out += `ENVELOPE ${data.envelope!.toString('latin1')}`;
+        break;
+    }
+  }
+  if (withFlags && !flagsSent) out += `${first ? '' : ' '}FLAGS ${flags()}`;
+  return `${out})\r\n`;
+}
 
 /** What the items need of the folder beyond UID and flags. */
 function dataRequest(items: readonly FetchItem[], utf8: boolean): DataRequest {

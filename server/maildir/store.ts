@@ -16,7 +16,7 @@ import {
   MailStoreError,
   type Quota,
 } from '../backend/mailstore.js';
-import { envelopeWire } from '../imap/commands/envelope-wire.js';
+import { envelopeWire } from '../imap/commands/wire.js';
 import type { Logger } from '../imap/host.js';
 import { parseHeaderMeta, parseMessage as defaultParseMessage, parseStructure } from '../mime/parse.js';
 import type { Envelope, MessageMeta } from '../mime/types.js';
@@ -480,7 +480,7 @@ function formatCodeVersion(): string | undefined {
     const hash = createHash('sha1');
     try {
       const imap = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'imap');
-      for (const file of ['commands/envelope-wire', 'format/envelope', 'protocol/writer']) {
+      for (const file of ['commands/wire', 'format/envelope', 'protocol/writer']) {
         const name = ['.js', '.ts'].map((ext) => path.join(imap, file + ext)).find((f) => existsSync(f));
         if (!name) throw new Error(`${file} not found`);
         hash.update(readFileSync(name));

@@ -11,6 +11,7 @@ import { Encoder } from '../protocol/writer.js';
 import { resolveSet } from '../sequence.js';
 import { envelopeValue } from '../format/envelope.js';
 import { bodyStructureValue } from '../format/bodystructure.js';
+import { bodyStructureWire } from './wire.js';
 import { sectionNeedsStructure, sectionOf } from '../../mime/section.js';
 import type { DataRequest, MessageData, MessageState } from '../../backend/mailstore.js';
 import type { SelectedMailbox } from '../selected.js';
@@ -54,7 +55,9 @@ export const fetch: CommandSpec = {
     }
 
     const needsData = Object.keys(request).length > 0;
-    const plain = items.every((i) => PLAIN_ITEMS.has(i.kind)) && !(items.some((i) => i.kind === 'ENVELOPE') && utf8);
+    // The cached and string-made forms are those for clients without UTF8=ACCEPT.
+    const usesWire = items.some((i) => i.kind === 'ENVELOPE' || i.kind === 'BODY' || i.kind === 'BODYSTRUCTURE');
+    const plain = items.every((i) => PLAIN_ITEMS.has(i.kind)) && !(utf8 && usesWire);
     const batchSize = request.raw ? BODY_BATCH : BATCH;
     let vanished = 0;
     for (let start = 0; start < seqs.length; start += batchSize) {
@@ -98,7 +101,7 @@ export const fetch: CommandSpec = {
 const NO_DATA: MessageData = {};
 
 /** Items whose answer is made from numbers, flags and cached bytes: see plainResponse. */
-const PLAIN_ITEMS = new Set<FetchItem['kind']>(['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE']);
+const PLAIN_ITEMS = new Set<FetchItem['kind']>(['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY', 'BODYSTRUCTURE']);
 const ASCII = /^[\x00-\x7f]*$/;
 
 /**
@@ -133,6 +136,10 @@ function plainResponse(view: SelectedMailbox, seq: number, message: MessageState
         break;
       case 'ENVELOPE':
         out += `ENVELOPE ${data.envelope!.toString('latin1')}`;
+        break;
+      case 'BODY':
+      case 'BODYSTRUCTURE':
+        out += `${item.kind} ${bodyStructureWire(data.structure!, item.kind === 'BODYSTRUCTURE')}`;
         break;
     }
   }
@@ -214,12 +221,11 @@ function writeResponse(
         else out.value(envelopeValue(data.header!.envelope, utf8));
         break;
       case 'BODY':
-        label('BODY');
-        out.value(bodyStructureValue(data.structure!, false));
-        break;
       case 'BODYSTRUCTURE':
-        label('BODYSTRUCTURE');
-        out.value(bodyStructureValue(data.structure!, true));
+        label(item.kind);
+        // Without UTF8=ACCEPT the same bytes are made faster as a string (wire.ts).
+        if (utf8) out.value(bodyStructureValue(data.structure!, item.kind === 'BODYSTRUCTURE'));
+        else out.bytes(Buffer.from(bodyStructureWire(data.structure!, item.kind === 'BODYSTRUCTURE'), 'latin1'));
         break;
       case 'RFC822':
         label('RFC822');

@@ -29,38 +29,41 @@ export function decodeHeaderValue(raw: string): string {
   }
 }
 
-/** Quoted-printable (RFC 2045 6.7) to bytes; malformed escapes are kept as they are. */
+/** Quoted-printable (RFC 2045 6.7) to bytes; malformed escapes are kept as they are. The
+ * text between escapes is copied in one go (most of a quoted-printable body is plain). */
 export function decodeQuotedPrintable(src: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(src.length);
-  let o = 0;
   const n = src.length;
-  for (let i = 0; i < n; i++) {
-    const c = src[i];
-    if (c !== 61 /* = */) {
-      out[o++] = c;
-      continue;
-    }
+  let eq = src.indexOf(61 /* = */);
+  if (eq < 0) return src;
+  const out = Buffer.allocUnsafe(n);
+  let o = 0;
+  let from = 0;
+  while (eq >= 0) {
+    o += src.copy(out, o, from, eq);
+    const i = eq;
     // soft line break: "=" + optional whitespace + (CR)LF
     let j = i + 1;
     while (j < n && (src[j] === 32 || src[j] === 9)) j++;
     if (j < n && src[j] === 13 && src[j + 1] === 10) {
-      i = j + 1;
-      continue;
-    }
-    if (j < n && src[j] === 10) {
-      i = j;
-      continue;
-    }
-    if (j >= n) break;
-    const h = hexVal(src[i + 1]);
-    const l = hexVal(src[i + 2]);
-    if (h >= 0 && l >= 0) {
-      out[o++] = (h << 4) | l;
-      i += 2;
+      from = j + 2;
+    } else if (j < n && src[j] === 10) {
+      from = j + 1;
+    } else if (j >= n) {
+      return out.subarray(0, o); // "=" and whitespace at the end: dropped
     } else {
-      out[o++] = c;
+      const h = hexVal(src[i + 1]);
+      const l = hexVal(src[i + 2]);
+      if (h >= 0 && l >= 0) {
+        out[o++] = (h << 4) | l;
+        from = i + 3;
+      } else {
+        out[o++] = 61;
+        from = i + 1;
+      }
     }
+    eq = from < n ? src.indexOf(61, from) : -1;
   }
+  o += src.copy(out, o, from, n);
   return out.subarray(0, o);
 }
 

@@ -119,16 +119,22 @@ function partPresence(raw: Buffer, part: BodyPart, needle: string): Presence {
  * evaluator joins the parts and header lines with newlines, which folding never crosses).
  */
 function presenceIn(text: string, needle: string, charset: string | null): Presence {
-  const lower = text.toLowerCase();
-  const at = lower.indexOf(needle);
-  if (!NON_ASCII.test(text)) return at >= 0 ? 'yes' : 'no';
+  // Case-insensitive without lower-casing a copy: for an ASCII needle the regular expression
+  // matches exactly the ASCII letters toLowerCase would (it never folds a non-ASCII character
+  // to ASCII; those that lower-case to ASCII are caught by the folding check below).
+  const finder = needleFinder(needle);
+  finder.lastIndex = 0;
+  let match = finder.exec(text);
+  if (!NON_ASCII.test(text)) return match ? 'yes' : 'no';
   const exactly = (): Presence => {
     const decoded = charset === null ? text : decodeCharset(Buffer.from(text, 'latin1'), charset);
     return decoded.normalize('NFKC').toLowerCase().includes(needle) ? 'yes' : 'no';
   };
-  if (at >= 0) {
-    for (let i = at; i >= 0; i = lower.indexOf(needle, i + 1)) {
-      if (!(lower.charCodeAt(i + needle.length) >= 0x80)) return 'yes';
+  if (match) {
+    while (match) {
+      if (!(text.charCodeAt(match.index + needle.length) >= 0x80)) return 'yes';
+      finder.lastIndex = match.index + 1;
+      match = finder.exec(text);
     }
     return exactly();
   }
@@ -137,6 +143,19 @@ function presenceIn(text: string, needle: string, charset: string | null): Prese
   if (others.length > text.length / 4) return exactly();
   const decoded = charset === null ? others : decodeCharset(Buffer.from(others, 'latin1'), charset);
   return needleCharacters(needle).test(decoded.normalize('NFKC').toLowerCase()) ? exactly() : 'no';
+}
+
+const finders = new Map<string, RegExp>();
+
+/** A global, case-insensitive search for the needle (printable ASCII). */
+function needleFinder(needle: string): RegExp {
+  let finder = finders.get(needle);
+  if (!finder) {
+    finder = new RegExp(needle.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&'), 'gi');
+    if (finders.size >= 100) finders.clear();
+    finders.set(needle, finder);
+  }
+  return finder;
 }
 
 const needleRegExps = new Map<string, RegExp>();
@@ -156,7 +175,9 @@ function needleCharacters(needle: string): RegExp {
 function headerPresence(raw: Buffer, start: number, end: number, needle: string): Presence {
   const header = raw.toString('latin1', start, end);
   if (!EIGHT_BIT.test(header) && !header.includes('=?') && !LONE_CR.test(header)) {
-    return header.toLowerCase().includes(needle) ? 'yes' : 'no';
+    const finder = needleFinder(needle);
+    finder.lastIndex = 0;
+    return finder.test(header) ? 'yes' : 'no';
   }
   // Field by field: names as they are, values RFC 2047-decoded with 8-bit bytes read as UTF-8.
   let found: Presence = 'no';

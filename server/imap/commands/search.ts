@@ -35,6 +35,9 @@ export async function runSearch(ctx: CommandContext, key: SearchKey): Promise<nu
       messages.push({ seq: start + i + 1, uid: message.uid, info: message.info, recent: view.isRecent(message.uid) });
       metas.set(message.uid, message.meta ?? new SearchMeta(undefined, undefined));
     }
+    // A key of TEXT and BODY strings alone reads every message: read them in batches
+    // beforehand (no file access and no decoding per message in the evaluator's rounds).
+    const ready = strings && onlyStrings(key) ? await readAhead(view.folder, messages.map((m) => m.uid), strings) : undefined;
     const found = await evaluate(
       messages,
       key,
@@ -42,9 +45,15 @@ export async function runSearch(ctx: CommandContext, key: SearchKey): Promise<nu
         cachedMeta: (uid) => metas.get(uid),
         meta: (uid) => Promise.resolve(metas.get(uid) ?? gone()),
         raw: async (uid) => {
+          const meta = metas.get(uid);
+          const early = ready?.get(uid);
+          if (early !== undefined) {
+            if (!early || !meta) return gone();
+            meta.body = early.body;
+            return early.raw;
+          }
           // Round three: the message, and its structure for decoding the parts.
           const [data] = await view.folder.messageData([uid], { raw: true, structure: true });
-          const meta = metas.get(uid);
           if (!data || !meta) return gone();
           const raw = data.raw!;
           const body = data.structure!;
@@ -162,6 +171,43 @@ export function keyUsesInfo(key: SearchKey): boolean {
     default:
       return false;
   }
+}
+
+/** Whether a key is made of TEXT and BODY keys alone (so every message needs its file). */
+function onlyStrings(key: SearchKey): boolean {
+  switch (key.op) {
+    case 'and':
+      return key.keys.every(onlyStrings);
+    case 'or':
+      return onlyStrings(key.left) && onlyStrings(key.right);
+    case 'not':
+      return onlyStrings(key.key);
+    case 'text':
+    case 'body':
+      return true;
+    default:
+      return false;
+  }
+}
+
+const READ_AHEAD = 64;
+
+/** The messages for the evaluator's third round, read in batches: stand-ins where the bytes decide (see standIn), else the messages themselves; null for one that is gone. */
+async function readAhead(
+  folder: Folder,
+  uids: readonly number[],
+  strings: { text: string[]; body: string[] },
+): Promise<Map<number, { raw: Buffer; body: BodyPart } | null>> {
+  const ready = new Map<number, { raw: Buffer; body: BodyPart } | null>();
+  for (let start = 0; start < uids.length; start += READ_AHEAD) {
+    const batch = uids.slice(start, start + READ_AHEAD);
+    const data = await folder.messageData(batch, { raw: true, structure: true });
+    batch.forEach((uid, i) => {
+      const item = data[i];
+      ready.set(uid, item ? standIn(item.raw!, item.structure!, strings) ?? { raw: item.raw!, body: item.structure! } : null);
+    });
+  }
+  return ready;
 }
 
 /** Whether a key looks at header data (decoded fields, envelope, sent date). */

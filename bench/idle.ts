@@ -619,7 +619,7 @@ function fmtKiB(kib: number | undefined): string {
 function ratio(ours: number | undefined, other: number | undefined): string {
   if (ours === undefined || other === undefined || ours <= 0 || other <= 0) return '-';
   const r = other / ours;
-  return r >= 10 ? `${r.toFixed(0)}x` : `${r.toFixed(2)}x`;
+  return r >= 10 ? `${r.toFixed(0)}x` : r >= 0.1 ? `${r.toFixed(2)}x` : `${r.toPrecision(2)}x`;
 }
 
 function reportTable(servers: ServerName[], scenarios: string[], results: Map<ServerName, Map<string, ScenarioResult>>): string {

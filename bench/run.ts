@@ -357,7 +357,7 @@ function summarize(samples: Sample[] | undefined, metric: Metric): { text: strin
 function ratio(ours: number | undefined, other: number | undefined, metric: Metric): string {
   if (ours === undefined || other === undefined || ours <= 0 || other <= 0) return '-';
   const r = metric.higherIsBetter ? ours / other : other / ours;
-  return r >= 10 ? `${r.toFixed(0)}x` : `${r.toFixed(2)}x`;
+  return r >= 10 ? `${r.toFixed(0)}x` : r >= 0.1 ? `${r.toFixed(2)}x` : `${r.toPrecision(2)}x`;
 }
 
 function table(servers: ServerName[], results: Map<ServerName, RunResult[]>): string {
@@ -410,7 +410,9 @@ async function main(): Promise<void> {
       `Times are from writing the command to reading its tagged reply. Ratios > 1 mean ours is faster (or smaller, for memory).`,
     `Command: \`npm run bench -- --sizes ${opts.sizes.join(',')} --runs ${opts.runs} --servers ${opts.servers.join(',')}\``,
   ].join('\n');
-  const noteText = notes.size ? '\n\nWrong answers seen:\n' + [...notes].map((n) => `- ${n}`).join('\n') : '';
+  const noteText = notes.size
+    ? '\n\nWrong answers seen:\n' + [...notes].map((n) => `- ${n}`).join('\n')
+    : '\n\nEvery server returned the expected number of FETCH responses and SEARCH hits (checked against the corpus manifest).';
   const report = `${header}\n\n${sections.join('\n\n')}${noteText}\n`;
   if (noteText) process.stdout.write(noteText + '\n');
   const out = opts.out ?? path.join(HERE, 'results', `${started.toISOString().slice(0, 10)}-imap.md`);

@@ -417,7 +417,9 @@ async function main(): Promise<void> {
   if (noteText) process.stdout.write(noteText + '\n');
   const out = opts.out ?? path.join(HERE, 'results', `${started.toISOString().slice(0, 10)}-imap.md`);
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, report);
+  // several people run the benchmarks on the same day: add to the day's file, never replace it
+  if (fs.existsSync(out)) fs.appendFileSync(out, `\n---\n\n${report}`);
+  else fs.writeFileSync(out, report);
   log(`written to ${path.relative(process.cwd(), out)}`);
 }
 

@@ -143,9 +143,9 @@ export interface SpawnedImapd {
   close(): Promise<void>;
 }
 
-/** Start our imapd in PREAUTH mode on a Maildir. */
-export function spawnImapd(maildir: string, env: Record<string, string> = {}, command = IMAPD): SpawnedImapd {
-  const child = spawn(process.execPath, [command, maildir], {
+/** A PREAUTH server on stdin/stdout, wrapped in a test client. */
+function spawnPreauth(file: string, args: string[], env: Record<string, string>): SpawnedImapd {
+  const child = spawn(file, args, {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -173,32 +173,12 @@ export function spawnImapd(maildir: string, env: Record<string, string> = {}, co
   };
 }
 
+/** Start our imapd in PREAUTH mode on a Maildir. */
+export function spawnImapd(maildir: string, env: Record<string, string> = {}, command = IMAPD): SpawnedImapd {
+  return spawnPreauth(process.execPath, [command, maildir], env);
+}
+
 /** Start Courier's imapd in PREAUTH mode (Debian's courier-imap) on a Maildir. */
 export function spawnCourier(maildir: string, env: Record<string, string> = {}): SpawnedImapd {
-  const child = spawn(path.join(PEERS, 'courier-preauth.sh'), [maildir], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const client = new ImapTestClient(child.stdout, child.stdin);
-  return {
-    client,
-    child,
-    stderr: () => stderr,
-    exited,
-    async close() {
-      if (child.exitCode === null) {
-        try {
-          await client.command('LOGOUT', 3000);
-        } catch {
-          /* already gone */
-        }
-        const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-        await exited;
-        clearTimeout(timer);
-      }
-    },
-  };
+  return spawnPreauth(path.join(PEERS, 'courier-preauth.sh'), [maildir], env);
 }

@@ -323,3 +323,17 @@ export class SearchMeta implements MessageMeta {
     return this.header.sentDate;
   }
 }
+
+/** The messages matching a search program with what SORT and THREAD order them by: sizes,
+ * dates (the sent date falls back to INTERNALDATE, RFC 5256 2.2) and the header data. */
+export async function searchForOrdering(ctx: CommandContext, key: SearchKey): Promise<{ seq: number; uid: number; info: MessageInfo; meta: MessageMeta }[]> {
+  const view = ctx.session.selected!;
+  const seqs = await runSearch(ctx, key);
+  const loaded = await loadMessages(view.folder, seqs.map((seq) => view.message(seq)!), { info: true, header: true });
+  const items = [];
+  for (let i = 0; i < seqs.length; i++) {
+    const message = loaded[i];
+    if (message) items.push({ seq: seqs[i], uid: message.uid, info: message.info, meta: message.meta! });
+  }
+  return items;
+}

@@ -3,7 +3,7 @@ import { SELECTED, bad, no, ok, type CommandSpec } from './types.js';
 import { tokenText } from './args.js';
 import { parseSearchKeys } from '../protocol/parser.js';
 import { sortMessages, parseSortCriteria } from '../search/sort.js';
-import { loadMessages, runSearch } from './search.js';
+import { searchForOrdering } from './search.js';
 
 export const sort: CommandSpec = {
   names: ['SORT', 'UID SORT'],
@@ -16,16 +16,7 @@ export const sort: CommandSpec = {
     if (!criteria) return bad('Invalid sort criteria');
     const charset = args.astring('charset');
     const key = parseSearchKeys(args.rest(), charset);
-    const view = session.selected!;
-    const seqs = await runSearch(ctx, key);
-    const messages = seqs.map((seq) => view.message(seq)!);
-    // Sizes and dates too: the sent date falls back to INTERNALDATE (RFC 5256 2.2).
-    const loaded = await loadMessages(view.folder, messages, { info: true, header: true });
-    const items = [];
-    for (let i = 0; i < seqs.length; i++) {
-      const message = loaded[i];
-      if (message) items.push({ seq: seqs[i], uid: message.uid, info: message.info, meta: message.meta! });
-    }
+    const items = await searchForOrdering(ctx, key);
     const sorted = sortMessages(items, criteria);
     session.untagged([{ atom: 'SORT' }, ...sorted.map((m) => (ctx.uid ? m.uid : m.seq))]);
     return ok('SORT completed');

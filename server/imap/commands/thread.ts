@@ -2,7 +2,7 @@
 import { SELECTED, bad, no, ok, type CommandSpec } from './types.js';
 import { parseSearchKeys } from '../protocol/parser.js';
 import { threadMessages, formatThreads } from '../search/thread.js';
-import { loadMessages, runSearch } from './search.js';
+import { searchForOrdering } from './search.js';
 
 export const thread: CommandSpec = {
   names: ['THREAD', 'UID THREAD'],
@@ -15,16 +15,7 @@ export const thread: CommandSpec = {
     if (algorithm !== 'ORDEREDSUBJECT' && algorithm !== 'REFERENCES') return bad(`Unknown threading algorithm ${algorithm}`);
     const charset = args.astring('charset');
     const key = parseSearchKeys(args.rest(), charset);
-    const view = session.selected!;
-    const seqs = await runSearch(ctx, key);
-    const messages = seqs.map((seq) => view.message(seq)!);
-    // Sizes and dates too: the sent date falls back to INTERNALDATE (RFC 5256 2.2).
-    const loaded = await loadMessages(view.folder, messages, { info: true, header: true });
-    const items = [];
-    for (let i = 0; i < seqs.length; i++) {
-      const message = loaded[i];
-      if (message) items.push({ seq: seqs[i], uid: message.uid, info: message.info, meta: message.meta! });
-    }
+    const items = await searchForOrdering(ctx, key);
     const threads = threadMessages(algorithm, items, ctx.uid ? 'uid' : 'seq');
     session.write(Buffer.from(`* THREAD ${formatThreads(threads)}`.trimEnd() + '\r\n'));
     return ok('THREAD completed');

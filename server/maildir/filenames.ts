@@ -97,6 +97,13 @@ export function compareMaildirNames(a: string, b: string): number {
   return ab < bb ? -1 : ab > bb ? 1 : 0;
 }
 
+/** Names sorted as compareMaildirNames orders them, with the sort keys worked out once per name. */
+export function sortMaildirNames(names: readonly string[]): string[] {
+  const keyed = names.map((name) => ({ name, number: leadingNumber(name), base: baseOf(name) }));
+  keyed.sort((a, b) => (a.number !== b.number ? a.number - b.number : a.base < b.base ? -1 : a.base > b.base ? 1 : 0));
+  return keyed.map((k) => k.name);
+}
+
 function leadingNumber(name: string): number {
   const match = /^\d+/.exec(name);
   return match ? Number(match[0]) : 0;

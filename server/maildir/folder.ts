@@ -206,8 +206,9 @@ export class FolderCore {
     // Most looks change nothing on disk: those need no lock (the UID database is replaced
     // whole or extended at its end, so it is always readable). Anything to write: the scan is
     // done again under the lock.
-    const { scan, keywords } = (await this.scanUnchanged(options)) ?? (await withCourierLock(this.dir, this.context.useLocks, async () => {
-      const scan = await scanFolder(this.dir, options, this.scanMemory);
+    const listed: { names?: string[] } = {};
+    const { scan, keywords } = (await this.scanUnchanged(options, listed)) ?? (await withCourierLock(this.dir, this.context.useLocks, async () => {
+      const scan = await scanFolder(this.dir, { ...options, curNames: listed.names }, this.scanMemory);
       const bases = new Set(scan.messages.map((m) => m.base));
       const keywords = this.context.keywords ? await readKeywords(this.dir, bases, this.keywordMemory) : new Map<string, string[]>();
       return { scan, keywords };
@@ -279,8 +280,8 @@ export class FolderCore {
   }
 
   /** A scan that needs to change nothing on disk, without the lock; null when something must be written. */
-  private async scanUnchanged(options: SyncOptions): Promise<{ scan: ScanResult; keywords: Map<string, string[]> } | null> {
-    const scan = await scanFolder(this.dir, { ...options, readOnly: true }, this.scanMemory);
+  private async scanUnchanged(options: SyncOptions, listed: { names?: string[] }): Promise<{ scan: ScanResult; keywords: Map<string, string[]> } | null> {
+    const scan = await scanFolder(this.dir, { ...options, readOnly: true, listed }, this.scanMemory);
     if (!scan) return null;
     if (!this.context.keywords) return { scan, keywords: new Map() };
     const keywords = keywordsIfUnchanged(this.dir, new Set(scan.messages.map((m) => m.base)), this.keywordMemory);

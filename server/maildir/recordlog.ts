@@ -37,9 +37,11 @@ const FORMAT = 1;
 /** Reads of neighbouring records are merged when the gap between them is at most this. */
 const MERGE_GAP = 64 * 1024;
 /** Largest single read. */
-const RUN_MAX = 4 * 1024 * 1024;
+const RUN_MAX = 1024 * 1024;
 /** Rewrite the file when dead records take more than this and more than the live ones. */
 const COMPACT_MIN_DEAD = 1024 * 1024;
+/** Pending records are appended once they reach this size. */
+const FLUSH_BYTES = 128 * 1024;
 
 export interface RecordKey {
   uid: number;
@@ -119,6 +121,7 @@ export class RecordLog implements RecordStore {
   private readonly index = new LocationIndex();
   /** Records made by this process and not written yet. */
   private readonly pending = new Map<number, { base: string; payload: Buffer }>();
+  private pendingBytes = 0;
   private loaded = false;
   /** Bytes of records in the file (live or not) and of the live ones. */
   private fileBytes = 0;
@@ -263,6 +266,10 @@ export class RecordLog implements RecordStore {
   /** Remembers a record; it is written by the next flush(). */
   add(uid: number, base: string, payload: Buffer): void {
     this.pending.set(uid, { base, payload });
+    this.pendingBytes += payload.length;
+    // Written as they come, in bunches: records held for a whole batch outlive the young
+    // generation and fill the old one (100,000 records of a FETCH are 100 MB and more).
+    if (this.pendingBytes >= FLUSH_BYTES && this.loaded && !this.rewrite && this.fd !== undefined) this.flush();
   }
 
   /** Appends the pending records to the file (or rewrites it when it cannot be appended to). */
@@ -271,6 +278,7 @@ export class RecordLog implements RecordStore {
     if (this.pending.size === 0) return;
     if (this.fd === undefined) {
       this.pending.clear(); // no file: nothing to keep the records in
+      this.pendingBytes = 0;
       return;
     }
     if (this.rewrite) {
@@ -295,6 +303,7 @@ export class RecordLog implements RecordStore {
       writeAll(this.fd, data);
     } catch {
       this.pending.clear(); // a full disk: the cache is only a cache
+      this.pendingBytes = 0;
       return;
     }
     for (const [uid, offset, length] of placed) {
@@ -303,6 +312,7 @@ export class RecordLog implements RecordStore {
     }
     this.fileBytes = offset;
     this.pending.clear();
+    this.pendingBytes = 0;
   }
 
   /** Drops the records of messages that are gone; rewrites the file when it is mostly dead. */
@@ -334,6 +344,7 @@ export class RecordLog implements RecordStore {
       out = openSync(scratch, 'w', 0o600);
     } catch {
       this.pending.clear();
+      this.pendingBytes = 0;
       return;
     }
     const placed: [number, number, number][] = [];
@@ -370,6 +381,7 @@ export class RecordLog implements RecordStore {
         // never made
       }
       this.pending.clear();
+      this.pendingBytes = 0;
       return;
     }
     if (this.fd !== undefined) closeSync(this.fd);
@@ -383,6 +395,7 @@ export class RecordLog implements RecordStore {
     this.fileBytes = offset;
     this.rewrite = false;
     this.pending.clear();
+    this.pendingBytes = 0;
   }
 
   /** Forgets everything and closes the file (the folder state is being dropped). */
@@ -391,6 +404,7 @@ export class RecordLog implements RecordStore {
     this.fd = undefined;
     this.index.clear();
     this.pending.clear();
+    this.pendingBytes = 0;
     this.loaded = false;
     this.rewrite = false;
     this.fileBytes = 0;

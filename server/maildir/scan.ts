@@ -5,7 +5,7 @@
 
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { baseOf, compareMaildirNames } from './filenames.js';
+import { baseOf, sortMaildirNames } from './filenames.js';
 import { errorCode, listDirSync, mapLimit } from './fsutil.js';
 import { extendUidDb, type FileStamp, newUidValidity, readDovecotUidList, readUidDb, readUidDbSync, sameStamp, statUidDb, statUidDbSync, type UidDb, writeUidDb } from './uiddb.js';
 
@@ -51,6 +51,14 @@ export interface ScanOptions {
    * FolderCore.syncLocked); the database is only ever replaced whole or extended at its end.
    */
   readOnly?: boolean;
+  /**
+   * The listing of cur/ to use instead of reading it: what a read-only scan that gave up
+   * just read (it leaves it in `listed`). A listing is as good as one read under the lock:
+   * names that went missing are looked for once more anyway.
+   */
+  curNames?: string[];
+  /** Filled by a read-only scan with the listing of cur/ it read. */
+  listed?: { names?: string[] };
 }
 
 /** What a scanner remembers between scans, to skip re-reading an unchanged database. */
@@ -82,7 +90,9 @@ export async function scanFolder(folderDir: string, options: ScanOptions, memory
     }
   };
   // Synchronous: readdir through the thread pool costs twice as long for 100,000 names.
-  indexCur(listDirSync(curDir));
+  const curNames = options.curNames ?? listDirSync(curDir);
+  if (options.listed) options.listed.names = curNames;
+  indexCur(curNames);
 
   // readdir is not atomic against renames: a file whose flags changed meanwhile can be
   // missed. Before calling a message gone, look once more.
@@ -134,9 +144,8 @@ export async function scanFolder(folderDir: string, options: ScanOptions, memory
     unclaimed = newNames;
   }
 
-  fresh.sort(compareMaildirNames);
   let uidNext = db.uidNext;
-  const added: ScannedMessage[] = fresh.map((fileName) => ({
+  const added: ScannedMessage[] = sortMaildirNames(fresh).map((fileName) => ({
     uid: uidNext++,
     base: baseOf(fileName),
     fileName,

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   compareMaildirNames,
+  sortMaildirNames,
   crlfSize,
   lettersFor,
   newBaseName,
@@ -65,7 +66,9 @@ test('new names are unique and carry S= and W=', () => {
 
 test('new messages are numbered in delivery order (leading number first)', () => {
   const names = ['1700000010.Mx.host', '999.Mz.host', '1700000002.Mb.host:2,S', '1700000002.Ma.host'];
-  assert.deepEqual(names.sort(compareMaildirNames), ['999.Mz.host', '1700000002.Ma.host', '1700000002.Mb.host:2,S', '1700000010.Mx.host']);
+  const expected = ['999.Mz.host', '1700000002.Ma.host', '1700000002.Mb.host:2,S', '1700000010.Mx.host'];
+  assert.deepEqual(sortMaildirNames(names), expected, 'keys worked out once per name: the same order');
+  assert.deepEqual(names.sort(compareMaildirNames), expected);
 });
 
 test('courierimapuiddb round trip, as Courier writes it', () => {

@@ -23,8 +23,8 @@ export class SelectedMailbox {
   gone = false;
   /** Keywords announced in the last FLAGS response, to announce new ones when they appear. */
   private knownKeywords: Set<string>;
-  /** Flags changed (or messages came) since new keywords were last looked for. */
-  private flagsChanged = false;
+  /** Flag sets that came (changes, new messages) since new keywords were last looked for. */
+  private newFlags: ReadonlySet<string>[] = [];
 
   constructor(folder: Folder, readOnly: boolean, onChange: () => void) {
     this.folder = folder;
@@ -101,7 +101,7 @@ export class SelectedMailbox {
 
   /** Replace our copy of one message's flags (after our own STORE). */
   updateFlags(uid: number, flags: ReadonlySet<string>): void {
-    this.flagsChanged = true;
+    this.newFlags.push(flags);
     const seq = this.seqOfUid(uid);
     if (seq) this.messages[seq - 1] = { ...this.messages[seq - 1], flags };
   }
@@ -131,10 +131,10 @@ export class SelectedMailbox {
           out.push([seq, { atom: 'EXPUNGE' }]);
         }
       } else if (change.kind === 'added') {
-        this.flagsChanged = true;
+        for (const m of change.messages) this.newFlags.push(m.flags);
         if (this.apply(change)) existsChanged = true;
       } else if (change.kind === 'flags') {
-        this.flagsChanged = true;
+        this.newFlags.push(change.flags);
         const seq = this.seqOfUid(change.uid);
         if (!seq) continue;
         this.messages[seq - 1] = { ...this.messages[seq - 1], flags: change.flags };
@@ -144,15 +144,19 @@ export class SelectedMailbox {
       }
     }
     this.pending = this.pending.slice(i);
-    // New keywords can only come with flag changes or new messages.
-    if (this.flagsChanged) {
-      this.flagsChanged = false;
-      const keywords = this.keywords();
-      const newKeyword = [...keywords].some((k) => !this.knownKeywords.has(k));
-      if (newKeyword) {
-        this.knownKeywords = new Set([...this.knownKeywords, ...keywords]);
-        out.unshift(...this.flagsAnnouncement([...this.knownKeywords]));
-      }
+    // New keywords can only come with flag changes or new messages: their flags are looked at.
+    const newFlags = this.newFlags;
+    this.newFlags = [];
+    const seen = new Set<ReadonlySet<string>>();
+    let newKeyword = false;
+    for (const flags of newFlags) {
+      if (seen.has(flags)) continue;
+      seen.add(flags);
+      for (const f of flags) if (!f.startsWith('\\') && !this.knownKeywords.has(f)) newKeyword = true;
+    }
+    if (newKeyword) {
+      this.knownKeywords = new Set([...this.knownKeywords, ...this.keywords()]);
+      out.unshift(...this.flagsAnnouncement([...this.knownKeywords]));
     }
     if (existsChanged) {
       out.push([this.messages.length, { atom: 'EXISTS' }]);

@@ -36,7 +36,7 @@ import { MessageCache, OLD_META_CACHE_FILE } from './messagecache.js';
 import { canonicalFolderName, folderDirectory } from './names.js';
 import type { MaildirQuota } from './quota.js';
 import { assignUids, type ScanMemory, type ScannedMessage, type ScanResult, scanFolder } from './scan.js';
-import { UIDDB_FILE } from './uiddb.js';
+import { sameStamp, statUidDbSync, UIDDB_FILE } from './uiddb.js';
 
 /** Settings shared by the folders of one store (see MaildirStoreOptions for their meaning). */
 export interface FolderContext {
@@ -92,6 +92,8 @@ const WATCH_DEBOUNCE_MS = 5;
 const BURST_PAUSE_MS = 30;
 const BURST_MAX_DELAY_MS = 500;
 const INFO_SAVE_DELAY_MS = 1000;
+/** How long an event for a name this process changed in cur/ is expected. */
+const OWN_EVENT_MS = 5000;
 
 const cores = new Map<string, FolderCore>();
 
@@ -164,6 +166,10 @@ export class FolderCore {
   private syncTimer: NodeJS.Timeout | undefined;
   private lastLocalChange = 0;
   private infoSaveTimer: NodeJS.Timeout | undefined;
+  /** Names in cur/ this process changes itself, with the time until which their events are expected. */
+  private readonly ownNames = new Map<string, number>();
+  /** Messages went since the caches were last saved: the next save drops their records. */
+  private pruneNeeded = true;
   private disposeTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -222,7 +228,7 @@ export class FolderCore {
       return;
     }
 
-    const present = new Set<number>();
+    let found = 0;
     const changedFlags: Entry[] = [];
     const newcomers: ScannedMessage[] = [];
     for (const message of scan.messages) {
@@ -231,7 +237,7 @@ export class FolderCore {
         newcomers.push(message);
         continue;
       }
-      present.add(message.uid);
+      found += 1;
       const messageKeywords = keywords.get(message.base) ?? NO_KEYWORDS;
       if (entry.fileName === message.fileName && entry.keywords === messageKeywords) continue; // the usual case
       if (entry.base !== message.base) {
@@ -249,7 +255,11 @@ export class FolderCore {
         changedFlags.push(entry);
       }
     }
-    const expunged = present.size === this.entries.size ? [] : this.sortedUids.filter((uid) => !present.has(uid));
+    let expunged: number[] = [];
+    if (found !== this.entries.size) {
+      const present = new Set(scan.messages.map((m) => m.uid));
+      expunged = this.sortedUids.filter((uid) => !present.has(uid));
+    }
 
     // Apply, then tell. Sizes and dates are left for when they are asked for.
     for (const uid of expunged) this.entries.delete(uid);
@@ -270,7 +280,10 @@ export class FolderCore {
     const wasInitialized = this.initialized;
     this.initialized = true;
     this.arrivals.clear(); // filled just before this scan; what it did not find was removed at once
-    if (expunged.length) this.scheduleInfoSave(); // the caches forget what is gone
+    if (expunged.length) {
+      this.pruneNeeded = true; // the caches forget what is gone
+      this.scheduleInfoSave();
+    }
     if (this.context.keywords && !this.keywordWatcher && this.watchers.length) this.watchKeywords();
     if (!wasInitialized) return;
 
@@ -425,9 +438,10 @@ export class FolderCore {
       return;
     }
     try {
-      for (const sub of ['new', 'cur']) this.watchers.push(this.watchDir(path.join(this.dir, sub)));
+      this.watchers.push(this.watchDir(path.join(this.dir, 'new')));
+      this.watchers.push(this.watchDir(path.join(this.dir, 'cur'), (file) => file === null || !this.ownChange(file)));
       this.watchers.push(
-        this.watchDir(this.dir, (file) => file === null || file === UIDDB_FILE || file === KEYWORD_DIR || file === 'cur' || file === 'new'),
+        this.watchDir(this.dir, (file) => file === null || (file === UIDDB_FILE && !this.ownUidDb()) || file === KEYWORD_DIR || file === 'cur' || file === 'new'),
       );
       if (this.context.keywords) this.watchKeywords();
     } catch (error) {
@@ -444,6 +458,42 @@ export class FolderCore {
     });
     watcher.on('error', () => this.scheduleSync());
     return watcher;
+  }
+
+  /**
+   * This process is about to rename, link or remove these names in cur/ (APPEND, STORE,
+   * EXPUNGE, COPY): their events need no look at the folder (which costs a listing of the
+   * whole directory) since the folder state already knows them.
+   */
+  expectOwn(names: readonly string[]): void {
+    const until = Date.now() + OWN_EVENT_MS;
+    for (const name of names) this.ownNames.set(name, until);
+    if (this.ownNames.size > 10_000) this.dropOldOwn();
+  }
+
+  private ownChange(name: string): boolean {
+    const until = this.ownNames.get(name);
+    if (until === undefined) return false;
+    if (until < Date.now()) {
+      this.dropOldOwn();
+      return false;
+    }
+    return true;
+  }
+
+  private dropOldOwn(): void {
+    const now = Date.now();
+    for (const [name, until] of this.ownNames) if (until < now) this.ownNames.delete(name);
+  }
+
+  /** The UID database is as this process last wrote or read it (its event is our own write). */
+  private ownUidDb(): boolean {
+    if (this.scanMemory.writing) return true;
+    try {
+      return sameStamp(this.scanMemory.stamp, statUidDbSync(this.dir));
+    } catch {
+      return false;
+    }
   }
 
   private watchKeywords(): void {
@@ -505,15 +555,19 @@ export class FolderCore {
     if (this.infoSaveTimer) clearTimeout(this.infoSaveTimer);
     this.infoSaveTimer = undefined;
     if (this.gone) return;
-    const live = new Map<number, string>();
-    const liveBases = new Set<string>();
-    for (const entry of this.entries.values()) {
-      live.set(entry.uid, entry.base);
-      liveBases.add(entry.base);
+    // The lists of live messages (100,000 entries each) only when messages went.
+    let live: { uids: Map<number, string>; bases: Set<string> } | undefined;
+    if (this.pruneNeeded) {
+      this.pruneNeeded = false;
+      live = { uids: new Map(), bases: new Set() };
+      for (const entry of this.entries.values()) {
+        live.uids.set(entry.uid, entry.base);
+        live.bases.add(entry.base);
+      }
+      for (const name of this.unclaimed) live.bases.add(baseOf(name));
     }
-    for (const name of this.unclaimed) liveBases.add(baseOf(name));
     try {
-      await this.cache.save(live, liveBases);
+      await this.cache.save(live);
       await fs.rm(path.join(this.dir, OLD_META_CACHE_FILE), { force: true });
     } catch (error) {
       this.context.logger?.log('warn', 'cannot save folder cache', { folder: this.name, error: String(error) });
@@ -644,6 +698,7 @@ export class FolderCore {
             const letters = lettersFor(newSystem, entry.letters);
             const newName = formatFileName(entry.base, letters);
             try {
+              this.expectOwn([entry.fileName, newName]);
               await fs.rename(path.join(this.dir, 'cur', entry.fileName), path.join(this.dir, 'cur', newName));
             } catch (error) {
               if (errorCode(error) !== 'ENOENT') throw error;
@@ -680,6 +735,7 @@ export class FolderCore {
         let fileSize = this.knownFileSize(entry);
         const done = await this.onFile(entry, async (file) => {
           fileSize ??= (await fs.stat(file)).size;
+          this.expectOwn([path.basename(file)]);
           await fs.unlink(file);
           return true;
         });
@@ -752,7 +808,11 @@ export class FolderCore {
         if (entry.keywords.length && this.context.keywords) await writeKeywordUpdate(target.dir, base, entry.keywords);
         const targetName = formatFileName(base, entry.letters);
         const ok = move
-          ? await this.onFile(entry, (file) => moveFile(file, path.join(target.dir, 'cur', targetName), stored.internalDate))
+          ? await this.onFile(entry, (file) => {
+              this.expectOwn([path.basename(file)]);
+              existingCore(target.dir)?.expectOwn([targetName]);
+              return moveFile(file, path.join(target.dir, 'cur', targetName), stored.internalDate);
+            })
           : await this.onFile(entry, (file) => linkOrCopy(file, path.join(target.dir, 'tmp', base), stored.internalDate));
         return ok ? { entry, base, targetName } : null;
       });
@@ -760,6 +820,7 @@ export class FolderCore {
       const targetCore = existingCore(target.dir);
       const assigned = await withCourierLock(target.dir, this.context.useLocks, async () => {
         if (!move) {
+          existingCore(target.dir)?.expectOwn(done.map((s) => s.targetName));
           for (const s of done) await fs.rename(path.join(target.dir, 'tmp', s.base), path.join(target.dir, 'cur', s.targetName));
         }
         return assignUids(target.dir, done.map((s) => s.base), targetCore?.scanMemory ?? {});

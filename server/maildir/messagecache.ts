@@ -155,10 +155,13 @@ export class MessageCache {
     this.structures.flush();
   }
 
-  /** Forgets the messages that are gone and writes the caches. */
-  async save(live: ReadonlyMap<number, string>, liveBases: ReadonlySet<string>): Promise<void> {
-    for (const store of [this.envelopes, this.headers, this.structures]) store.prune(live);
-    await this.info.save(liveBases);
+  /** Writes the caches; with `live` (after messages went) the records of the others are dropped first. */
+  async save(live?: { uids: ReadonlyMap<number, string>; bases: ReadonlySet<string> }): Promise<void> {
+    for (const store of [this.envelopes, this.headers, this.structures]) {
+      if (live) store.prune(live.uids);
+      else store.flush();
+    }
+    await this.info.save(live?.bases);
   }
 
   close(): void {

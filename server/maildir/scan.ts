@@ -65,6 +65,8 @@ export interface ScanOptions {
 export interface ScanMemory {
   db?: UidDb;
   stamp?: FileStamp;
+  /** Writes of the database under way (their file events are this process's own). */
+  writing?: number;
 }
 
 export async function scanFolder(folderDir: string, options: ScanOptions & { readOnly: true }, memory?: ScanMemory): Promise<ScanResult | null>;
@@ -159,7 +161,12 @@ export async function scanFolder(folderDir: string, options: ScanOptions, memory
     for (const message of added) uids.set(message.base, message.uid);
     db = { uidValidity: db.uidValidity, uidNext, uids };
     memory.db = undefined; // in case the write fails half-way
-    memory.stamp = await writeUidDb(folderDir, db);
+    memory.writing = (memory.writing ?? 0) + 1;
+    try {
+      memory.stamp = await writeUidDb(folderDir, db);
+    } finally {
+      memory.writing -= 1;
+    }
     memory.db = db;
   }
   return { uidValidity: db.uidValidity, uidNext: db.uidNext, messages: [...kept, ...added], unclaimed, unnumbered };
@@ -212,7 +219,12 @@ export async function assignUids(folderDir: string, bases: readonly string[], me
     }
     uids.push(uid);
   }
-  memory.stamp = await extendUidDb(folderDir, db, added, memory.stamp, oldNext);
+  memory.writing = (memory.writing ?? 0) + 1;
+  try {
+    memory.stamp = await extendUidDb(folderDir, db, added, memory.stamp, oldNext);
+  } finally {
+    memory.writing -= 1;
+  }
   memory.db = db;
   return { uidValidity: db.uidValidity, uids };
 }

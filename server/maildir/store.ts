@@ -382,6 +382,7 @@ export class MaildirStore implements MailStore {
       core.noteLocalChange();
       const assigned = await folderMutex.run(dir, () =>
         withCourierLock(dir, this.context.useLocks, async () => {
+          core.expectOwn([fileName]);
           await fs.rename(staged, path.join(dir, 'cur', fileName));
           return assignUids(dir, [base], core.scanMemory);
         }),

@@ -169,3 +169,36 @@ test('maildirsize quota definitions', () => {
   assert.deepEqual(parseQuotaDefinition('5000S'), { storageLimit: 5000 });
   assert.deepEqual(parseQuotaDefinition(''), {});
 });
+
+test('imapd-ts.sizes: learnt sizes are appended, a later line wins, and messages that went are dropped by a rewrite', async () => {
+  const { mkdtempSync, mkdirSync, readFileSync, rmSync, appendFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const path = await import('node:path');
+  const { InfoCache, INFO_CACHE_FILE } = await import('../../server/maildir/infocache.js');
+  const dir = mkdtempSync(path.join(tmpdir(), 'sizes-'));
+  const file = path.join(dir, INFO_CACHE_FILE);
+  try {
+    mkdirSync(path.join(dir, 'tmp'));
+    const first = new InfoCache(dir);
+    first.remember('a', { size: 10, internalDate: 1000, fileSize: 9 });
+    await first.save(undefined);
+    first.remember('b', { size: 20, internalDate: 2000, fileSize: 19 });
+    first.remember('a', { size: 11, internalDate: 1001, fileSize: 10 });
+    await first.save(undefined);
+    assert.equal(readFileSync(file, 'utf8').split('\n').filter(Boolean).length, 4, 'header and three appended lines');
+    const second = new InfoCache(dir);
+    assert.deepEqual(second.get('a'), { size: 11, internalDate: 1001, fileSize: 10 });
+    assert.deepEqual(second.get('b'), { size: 20, internalDate: 2000, fileSize: 19 });
+    await second.save(new Set(['b']));
+    assert.equal(readFileSync(file, 'utf8'), 'imapd-ts sizes 1\n20 2000 19 b\n', 'rewritten with the live messages only');
+    // A line cut short by a crash is ignored, and the next save rewrites the file.
+    appendFileSync(file, '30 3000');
+    const third = new InfoCache(dir);
+    assert.equal(third.get('c'), undefined);
+    third.remember('c', { size: 30, internalDate: 3000, fileSize: 29 });
+    await third.save(undefined);
+    assert.equal(readFileSync(file, 'utf8'), 'imapd-ts sizes 1\n20 2000 19 b\n30 3000 29 c\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -14,7 +14,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import type { DataRequest, MessageData } from '../backend/mailstore.js';
-import type { BodyPart, Envelope, HeaderMeta, MessageMeta } from '../mime/types.js';
+import type { Address, BodyPart, Envelope, HeaderMeta, MessageMeta } from '../mime/types.js';
 import { crlfSize, crlfSizeFromName } from './filenames.js';
 import { Budget, errorCode } from './fsutil.js';
 import { InfoCache, type StoredInfo } from './infocache.js';
@@ -90,7 +90,7 @@ export class MessageCache {
         ? new MemoryRecords(options.memoryEntries)
         : new RecordLog(path.join(dir, file), path.join(dir, 'tmp'), kind, options.version);
     this.envelopes = log(ENVELOPE_CACHE_FILE, 'envelopes');
-    this.headers = log(HEADER_CACHE_FILE, 'headers');
+    this.headers = log(HEADER_CACHE_FILE, 'headers-2'); // -2: the envelope as arrays
     this.structures = log(STRUCTURE_CACHE_FILE, 'structure');
   }
 
@@ -328,9 +328,26 @@ function decodeStructure(payload: Buffer): BodyPart | undefined {
 
 function encodeHeader(header: HeaderMeta): Buffer {
   const { subject, from, to, cc, bcc } = header.decoded;
-  const rest = JSON.stringify({ e: header.envelope, r: header.references, s: header.sentDate });
+  const rest = JSON.stringify([envelopeArray(header.envelope), header.references, header.sentDate]);
   const lengths = `${Buffer.byteLength(subject)} ${Buffer.byteLength(from)} ${Buffer.byteLength(to)} ${Buffer.byteLength(cc)} ${Buffer.byteLength(bcc)}`;
   return Buffer.from(`${lengths}\n${subject}${from}${to}${cc}${bcc}${rest}`, 'utf8');
+}
+
+type AddressArray = [string | null, string | null, string | null, string | null][] | null;
+type EnvelopeArray = [string | null, string | null, AddressArray, AddressArray, AddressArray, AddressArray, AddressArray, AddressArray, string | null, string | null];
+
+/** The envelope as nested arrays: a third smaller in JSON than the object, and quicker to write. */
+function envelopeArray(e: Envelope): EnvelopeArray {
+  const list = (l: Address[] | null): AddressArray => (l === null ? null : l.map((a) => [a.name, a.adl, a.mailbox, a.host]));
+  return [e.date, e.subject, list(e.from), list(e.sender), list(e.replyTo), list(e.to), list(e.cc), list(e.bcc), e.inReplyTo, e.messageId];
+}
+
+function envelopeOf(a: EnvelopeArray): Envelope {
+  const list = (l: AddressArray): Address[] | null => (l === null ? null : l.map(([name, adl, mailbox, host]) => ({ name, adl, mailbox, host })));
+  return {
+    date: a[0], subject: a[1], from: list(a[2]), sender: list(a[3]), replyTo: list(a[4]),
+    to: list(a[5]), cc: list(a[6]), bcc: list(a[7]), inReplyTo: a[8], messageId: a[9],
+  };
 }
 
 interface HeaderRest {
@@ -406,7 +423,8 @@ class StoredHeader implements HeaderMeta {
       try {
         const offsets = this.where();
         if (offsets === NO_OFFSETS) throw new Error('damaged header record');
-        this.rest = JSON.parse(this.payload.toString('utf8', offsets[5])) as HeaderRest;
+        const [envelope, references, sentDate] = JSON.parse(this.payload.toString('utf8', offsets[5])) as [EnvelopeArray, string[], number | null];
+        this.rest = { e: envelopeOf(envelope), r: references, s: sentDate };
       } catch {
         this.rest = {
           e: { date: null, subject: null, from: null, sender: null, replyTo: null, to: null, cc: null, bcc: null, inReplyTo: null, messageId: null },

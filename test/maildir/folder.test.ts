@@ -2,7 +2,7 @@
 // message contents and parsed structure, all on a real Maildir in a temp directory.
 
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import { MailStoreError, type MailStore } from '../../server/backend/mailstore.js';
@@ -275,6 +275,32 @@ test('messageMeta parses once per message and is shared by sessions', async () =
   await d.messageMeta(1);
   assert.equal(parses, 2);
   d.release();
+});
+
+test('header data and structure read back from the cache files are what the parser gave', async () => {
+  const raw = Buffer.from(
+    'Date: Tue, 3 Jan 2023 22:13:20 +0900\nFrom: "Ann, A." <ann@example.org>\nSender: s@example.org\nTo: Bob <b@x>, c@y\n' +
+      'Cc: group: d@z;\nSubject: =?utf-8?B?w6l0w6k=?=\nMessage-ID: <m@x>\nIn-Reply-To: <p@x>\nReferences: <o@x> <p@x>\n' +
+      'Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nhi\n--b--\n',
+  );
+  writeFileSync(path.join(md.root, 'cur', '1700000001.M1P1.test:2,S'), raw);
+  const first = await select(mail, 'INBOX');
+  const parsed = await first.messageMeta(1);
+  const [data] = await first.messageData([1], { header: true, envelope: true, structure: true });
+  first.release();
+  await mail.close();
+  mail = await store(md.root, { watch: false });
+  const again = await select(mail, 'INBOX');
+  const [cached] = await again.messageData([1], { header: true, envelope: true, structure: true });
+  const plain = (h: { envelope: unknown; references: unknown; decoded: { subject: string; from: string; to: string; cc: string; bcc: string }; sentDate: unknown }) => ({
+    envelope: h.envelope, references: h.references, sentDate: h.sentDate,
+    decoded: { subject: h.decoded.subject, from: h.decoded.from, to: h.decoded.to, cc: h.decoded.cc, bcc: h.decoded.bcc },
+  });
+  assert.deepEqual(plain(cached!.header!), plain(parsed));
+  assert.equal(parsed.decoded.subject, 'été');
+  assert.deepEqual(cached!.structure, parsed.body);
+  assert.ok(cached!.envelope!.equals(data!.envelope!));
+  again.release();
 });
 
 test('the default parser gives the real structure (ENVELOPE subject, RFC822.SIZE)', async () => {

@@ -8,7 +8,8 @@ import { AccountStore } from '../../server/accounts/index.js';
 import { LineClient, eventually } from './client.js';
 
 const repo = resolve(import.meta.dirname, '../..');
-const bin = join(repo, 'server/bin/imapd-server.ts');
+// The built command, as users run it (npm test builds first).
+const bin = join(repo, 'dist/server/bin/imapd-server.js');
 let root: string;
 const children: ChildProcess[] = [];
 
@@ -24,17 +25,18 @@ interface Running {
   child: ChildProcess;
   stdout: () => string;
   stderr: () => string;
-  exited: Promise<number | null>;
+  /** The exit code, or the signal's name when a signal ended the process. */
+  exited: Promise<number | string | null>;
 }
 
 function startServer(args: string[]): Running {
-  const child = spawn(process.execPath, ['--import', 'tsx', bin, ...args], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [bin, ...args], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (err += d));
-  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  const exited = new Promise<number | string | null>((r) => child.on('close', (code, signal) => r(code ?? signal)));
   return { child, stdout: () => out, stderr: () => err, exited };
 }
 
@@ -92,7 +94,7 @@ test('starts, prints fingerprint and ports, serves a login, and stops on SIGTERM
   r.child.kill('SIGTERM');
   assert.equal(await client.line(), '* BYE Server shutting down.');
   assert.equal(await tlsClient.line(), '* BYE Server shutting down.');
-  assert.equal(await r.exited, 0);
+  assert.equal(await r.exited, 0, r.stderr());
   assert.match(r.stdout(), /SIGTERM: stopping\nstopped\n$/);
   assert.match(r.stderr(), /LOGIN user=alice ip=127\.0\.0\.1/);
 
@@ -102,5 +104,6 @@ test('starts, prints fingerprint and ports, serves a login, and stops on SIGTERM
   assert.match(again.stdout(), new RegExp(`SHA-256 fingerprint: ${fingerprint}`));
   assert.doesNotMatch(again.stdout(), /made now/);
   again.child.kill('SIGINT');
-  assert.equal(await again.exited, 0);
+  assert.equal(await again.exited, 0, again.stderr());
+  assert.match(again.stdout(), /SIGINT: stopping\nstopped\n$/);
 });

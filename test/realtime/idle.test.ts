@@ -28,8 +28,8 @@ async function startServer(dataDir: string, maildir: string): Promise<Server> {
   const configDir = path.join(dataDir, 'config');
   fs.mkdirSync(configDir, { recursive: true });
   fs.writeFileSync(path.join(configDir, 'imapd'), 'MAXPERIP=50\nIMAP_ENHANCEDIDLE=1\nADDRESS=127.0.0.1\n');
-  const port = 21000 + Math.floor(Math.random() * 20000);
-  const child = spawn(process.execPath, [SERVER, '--config', configDir, '--data', dataDir, '--port', String(port), '--sslport', String(port + 1)], {
+  // Port 0: the kernel picks free ports; the server prints them.
+  const child = spawn(process.execPath, [SERVER, '--config', configDir, '--data', dataDir, '--port', '0', '--sslport', '0'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -38,10 +38,12 @@ async function startServer(dataDir: string, maildir: string): Promise<Server> {
   child.stderr!.on('data', (d) => (err += d));
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   const deadline = Date.now() + 20_000;
-  while (!out.includes('listening on')) {
+  const listening = /listening on 127\.0\.0\.1:(\d+) \(IMAP with STARTTLS\)/;
+  while (!listening.test(out)) {
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`server did not start:\n${out}\n${err}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+  const port = Number(listening.exec(out)![1]);
   return {
     child,
     port,

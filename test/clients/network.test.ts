@@ -219,15 +219,18 @@ describe('a server killed during a 50 MB APPEND', () => {
     store.close();
     const configDir = path.join(base, 'config');
     fs.mkdirSync(configDir);
-    const serverPort = 30000 + Math.floor(Math.random() * 20000);
-    const child = spawn(process.execPath, [path.join(ROOT, 'dist/server/bin/imapd-server.js'), '--config', configDir, '--data', data, '--port', String(serverPort), '--sslport', String(serverPort + 1)], {
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist/server/bin/imapd-server.js'), '--config', configDir, '--data', data, '--port', '0', '--sslport', '0'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
     try {
-      for (let i = 0; i < 200 && !out.includes('listening on'); i++) await new Promise((r) => setTimeout(r, 50));
+      // Port 0: the kernel picks a free port, the server prints it.
+      const listening = /listening on \S+:(\d+) \(IMAP with STARTTLS\)/;
+      for (let i = 0; i < 200 && !listening.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+      const serverPort = Number(listening.exec(out)?.[1]);
+      assert.ok(serverPort > 0, out);
       const socket = net.connect(serverPort, '127.0.0.1');
       socket.on('error', () => undefined);
       const client = new ImapTestClient(socket, socket);

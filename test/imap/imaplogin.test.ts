@@ -22,7 +22,7 @@ it('serves a login made by Courier imaplogin (drop-in for Courier imapd)', { ski
   // imaplogin execs its last argument with a clean environment: a wrapper finds node.
   const wrapper = path.join(dir, 'our-imapd');
   fs.writeFileSync(wrapper, `#!/bin/sh\nexec "${process.execPath}" "${IMAPD}" "$@"\n`, { mode: 0o755 });
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await freePort();
   execFileSync(path.join(PEERS, 'courier-start.sh'), [md], {
     env: { ...process.env, IMAPD_BIN: wrapper, COURIER_PORT: String(port) },
     stdio: 'pipe',
@@ -47,3 +47,15 @@ it('serves a login made by Courier imaplogin (drop-in for Courier imapd)', { ski
     removeTree(dir);
   }
 });
+
+/** A port nothing listens on right now (couriertcpd needs a number; the kernel picks it). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.on('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}

@@ -36,7 +36,7 @@ import { MessageCache, OLD_META_CACHE_FILE } from './messagecache.js';
 import { canonicalFolderName, folderDirectory } from './names.js';
 import type { MaildirQuota } from './quota.js';
 import { assignUids, type ScanMemory, type ScannedMessage, type ScanResult, scanFolder } from './scan.js';
-import { sameStamp, statUidDbSync, UIDDB_FILE } from './uiddb.js';
+import { type FileStamp, sameStamp, statUidDbSync, UIDDB_FILE } from './uiddb.js';
 
 /** Settings shared by the folders of one store (see MaildirStoreOptions for their meaning). */
 export interface FolderContext {
@@ -156,6 +156,12 @@ export class FolderCore {
   private readonly keywordMemory = keywordMemory();
   /** Directory stamps seen by the last scan, when they can be trusted to change with the next change. */
   private stamps: string | undefined;
+  /**
+   * The UID database the last scan used (read or wrote). A file, not a directory: it is
+   * replaced by a rename (new inode) or extended in place (new size), so its identity
+   * tells whether it changed, however recent its mtime.
+   */
+  private dbStamp: FileStamp | undefined;
   readonly cache: MessageCache;
   private readonly metaInFlight = new Map<number, Promise<MessageMeta>>();
   /** Put in by APPEND/COPY/MOVE of this process: recent for the first session. */
@@ -207,7 +213,7 @@ export class FolderCore {
     // Nothing changed since a scan that saw settled directories, and that scan left
     // nothing this one would take on (new/ to claim, cur/ files to number): nothing to do.
     const leftOver = (options.claimNew && this.unclaimed.length > 0) || (options.numberCur !== false && this.unnumbered > 0);
-    if (this.stamps === stamps && !leftOver) return;
+    if (this.stamps === stamps && !leftOver && sameStamp(this.dbStamp, statUidDbSync(this.dir))) return;
     if (!this.initialized) await purgeTmp(this.dir);
     // Most looks change nothing on disk: those need no lock (the UID database is replaced
     // whole or extended at its end, so it is always readable). Anything to write: the scan is
@@ -222,6 +228,7 @@ export class FolderCore {
     this.unclaimed = scan.unclaimed;
     this.unnumbered = scan.unnumbered;
     this.stamps = settled(stamps, started) ? stamps : undefined;
+    this.dbStamp = this.scanMemory.stamp;
 
     if (this.initialized && scan.uidValidity !== this.uidValidity) {
       this.markGone();
@@ -1096,9 +1103,9 @@ async function purgeTmp(folderDir: string): Promise<void> {
 const SETTLED_MS = 1000;
 
 /**
- * What decides whether a folder changed: cur/, new/, courierimapkeywords/ (mtime of the
- * directory: every change is a rename, a link or an unlink in it) and courierimapuiddb
- * (replaced by rename: a new inode). Null when the folder is gone.
+ * What decides whether a folder's listing changed: cur/, new/ and courierimapkeywords/
+ * (mtime of the directory: every change is a rename, a link or an unlink in it). The UID
+ * database is looked at on its own (FolderCore.dbStamp). Null when the folder is gone.
  */
 function folderStamps(dir: string): string | null {
   const stamp = (file: string): string => {
@@ -1110,9 +1117,9 @@ function folderStamps(dir: string): string | null {
       throw error;
     }
   };
-  const [cur, fresh, uiddb, keywords] = ['cur', 'new', UIDDB_FILE, KEYWORD_DIR].map((name) => stamp(path.join(dir, name)));
+  const [cur, fresh, keywords] = ['cur', 'new', KEYWORD_DIR].map((name) => stamp(path.join(dir, name)));
   if (cur === '-') return null;
-  return [cur, fresh, uiddb, keywords].join(' ');
+  return [cur, fresh, keywords].join(' ');
 }
 
 /** All the mtimes in the stamps are older than SETTLED_MS before `time`. */

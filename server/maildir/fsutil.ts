@@ -1,6 +1,6 @@
 // Small file-system helpers shared by the Maildir modules.
 
-import { promises as fs, readdirSync } from 'node:fs';
+import { promises as fs, readdirSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -12,12 +12,23 @@ export function scratchName(purpose: string): string {
   return `${Math.floor(Date.now() / 1000)}.${purpose}.P${process.pid}Q${tmpCounter}R${randomBytes(4).toString('hex')}`;
 }
 
-/** Write a whole file through a scratch file in `tmpDir` and a rename (readers never see half a file). */
-export async function writeFileAtomic(target: string, data: string | Buffer, tmpDir: string): Promise<void> {
+/**
+ * Write a whole file through a scratch file in `tmpDir` and a rename (readers never see half
+ * a file). Returns the written file's stat, taken before the rename (which keeps it).
+ */
+export async function writeFileAtomic(target: string, data: string | Buffer, tmpDir: string): Promise<Stats> {
   const scratch = path.join(tmpDir, scratchName('imapdts'));
   try {
-    await fs.writeFile(scratch, data);
+    const handle = await fs.open(scratch, 'w');
+    let stat: Stats;
+    try {
+      await handle.writeFile(data);
+      stat = await handle.stat();
+    } finally {
+      await handle.close();
+    }
     await fs.rename(scratch, target);
+    return stat;
   } catch (error) {
     await fs.rm(scratch, { force: true });
     throw error;

@@ -123,9 +123,10 @@ export async function statUidDb(folderDir: string): Promise<FileStamp | undefine
 }
 
 export async function writeUidDb(folderDir: string, db: UidDb): Promise<FileStamp> {
-  // UTF-8 both ways, as readdir() decodes the names we compare with.
-  await writeFileAtomic(path.join(folderDir, UIDDB_FILE), formatUidDb(db), path.join(folderDir, 'tmp'));
-  return (await statUidDb(folderDir))!;
+  // UTF-8 both ways, as readdir() decodes the names we compare with. The stamp is the one of
+  // the file we wrote (a rename keeps inode, size and mtime), not of whatever is there after.
+  const stat = await writeFileAtomic(path.join(folderDir, UIDDB_FILE), formatUidDb(db), path.join(folderDir, 'tmp'));
+  return { ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs };
 }
 
 /**

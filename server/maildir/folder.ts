@@ -30,6 +30,7 @@ import type { BodyPart, Envelope, HeaderMeta, MessageMeta } from '../mime/types.
 import { baseOf, fileSizeFromName, formatFileName, lettersFor, newBaseName, parseFileName, systemFlag, systemFlagsFromLetters } from './filenames.js';
 import { errorCode, isDirectory, listDir, mapLimit } from './fsutil.js';
 import type { StoredInfo } from './infocache.js';
+import { formatListing, type ListingHead, readListing, writeListing } from './listing.js';
 import { KEYWORD_DIR, keywordMemory, keywordsIfUnchanged, readKeywords, sameKeywords, writeKeywordUpdate } from './keywords.js';
 import { folderMutex, withCourierLock } from './lock.js';
 import { MessageCache, OLD_META_CACHE_FILE } from './messagecache.js';
@@ -66,7 +67,7 @@ interface Entry {
   fileName: string;
   /** Flag letters of that name (including ones IMAP does not know, kept on rename). */
   letters: string;
-  keywords: string[];
+  keywords: readonly string[];
   /** Sizes and INTERNALDATE, once something asked for them (see MessageCache). */
   stored?: StoredInfo;
   info: MessageState;
@@ -78,13 +79,13 @@ export interface Arrival {
   base: string;
   /** Name in cur/. */
   fileName: string;
-  keywords: string[];
+  keywords: readonly string[];
   /** Known when the message was put in by this process; learnt when asked for otherwise. */
   stored?: StoredInfo;
 }
 
 /** Shared by messages without keywords (compared by reference in the usual case). */
-const NO_KEYWORDS: string[] = [];
+const NO_KEYWORDS: readonly string[] = [];
 
 /** Parallel file operations per call: enough to hide latency, few enough for small machines. */
 const IO_PARALLEL = 16;
@@ -162,6 +163,12 @@ export class FolderCore {
    * tells whether it changed, however recent its mtime.
    */
   private dbStamp: FileStamp | undefined;
+  /** Counts changes to the entries: a listing is written only of the state a settled scan made. */
+  private generation = 0;
+  /** A listing to write (see listing.ts): the state of `generation`, seen with these stamps. */
+  private listingDue: { generation: number; head: ListingHead } | undefined;
+  /** Stamps of the listing on disk, as far as this process knows (read or written by it). */
+  private listingStamps: string | undefined;
   readonly cache: MessageCache;
   private readonly metaInFlight = new Map<number, Promise<MessageMeta>>();
   /** Put in by APPEND/COPY/MOVE of this process: recent for the first session. */
@@ -214,7 +221,10 @@ export class FolderCore {
     // nothing this one would take on (new/ to claim, cur/ files to number): nothing to do.
     const leftOver = (options.claimNew && this.unclaimed.length > 0) || (options.numberCur !== false && this.unnumbered > 0);
     if (this.stamps === stamps && !leftOver && sameStamp(this.dbStamp, statUidDbSync(this.dir))) return;
-    if (!this.initialized) await purgeTmp(this.dir);
+    if (!this.initialized) {
+      await purgeTmp(this.dir);
+      if (!leftOver && this.loadListing(stamps)) return;
+    }
     // Most looks change nothing on disk: those need no lock (the UID database is replaced
     // whole or extended at its end, so it is always readable). Anything to write: the scan is
     // done again under the lock.
@@ -229,6 +239,7 @@ export class FolderCore {
     this.unnumbered = scan.unnumbered;
     this.stamps = settled(stamps, started) ? stamps : undefined;
     this.dbStamp = this.scanMemory.stamp;
+    this.generation += 1;
 
     if (this.initialized && scan.uidValidity !== this.uidValidity) {
       this.markGone();
@@ -292,11 +303,72 @@ export class FolderCore {
       this.scheduleInfoSave();
     }
     if (this.context.keywords && !this.keywordWatcher && this.watchers.length) this.watchKeywords();
+    this.noteListing();
     if (!wasInitialized) return;
 
     if (expunged.length) this.emit({ kind: 'expunged', uids: expunged });
     for (const entry of changedFlags.sort((a, b) => a.uid - b.uid)) this.emit({ kind: 'flags', uid: entry.uid, flags: entry.info.flags });
     if (added.length) this.emitAdded(added, options.claimant);
+  }
+
+  /**
+   * A new process's first look: the state from the listing a look of an earlier process left,
+   * when nothing can have changed since (see listing.ts). False: scan.
+   */
+  private loadListing(stamps: string): boolean {
+    const db = statUidDbSync(this.dir);
+    const uids: number[] = [];
+    let head: ReturnType<typeof readListing> = null;
+    try {
+      head = readListing(this.dir, stamps, db, (uid, fileName, keywords) => {
+        this.entries.set(uid, newEntry({ uid, base: baseOf(fileName), fileName, keywords: this.context.keywords ? keywords : NO_KEYWORDS }));
+        uids.push(uid);
+      });
+    } catch (error) {
+      this.context.logger?.log('warn', 'cannot read folder listing', { folder: this.name, error: String(error) });
+    }
+    if (!head) {
+      this.entries.clear();
+      return false;
+    }
+    this.sortedUids = uids;
+    this.messageList = undefined;
+    this.uidValidity = head.uidValidity;
+    this.uidNext = head.uidNext;
+    this.unclaimed = [];
+    this.unnumbered = 0;
+    this.stamps = stamps;
+    this.dbStamp = db;
+    this.listingStamps = listingKey(stamps, db!);
+    this.generation += 1;
+    this.initialized = true;
+    return true;
+  }
+
+  /** After a scan: a listing is due when the scan saw a settled folder that the listing on disk does not describe. */
+  private noteListing(): void {
+    this.listingDue = undefined;
+    if (!this.stamps || !this.dbStamp || this.unclaimed.length || this.unnumbered) return;
+    if (this.listingStamps === listingKey(this.stamps, this.dbStamp)) return;
+    this.listingDue = {
+      generation: this.generation,
+      head: { stamps: this.stamps, db: this.dbStamp, uidValidity: this.uidValidity, uidNext: this.uidNext },
+    };
+    this.scheduleInfoSave();
+  }
+
+  /** Writes the due listing, if the state is still the one the scan made. */
+  private async saveListing(): Promise<void> {
+    const due = this.listingDue;
+    this.listingDue = undefined;
+    if (!due || due.generation !== this.generation || this.gone) return;
+    const entries = this.entries;
+    const text = formatListing(due.head, this.sortedUids.length, (function* (uids: readonly number[]) {
+      for (const uid of uids) yield entries.get(uid)!;
+    })(this.sortedUids));
+    if (text === null) return;
+    await writeListing(this.dir, text);
+    this.listingStamps = listingKey(due.head.stamps, due.head.db);
   }
 
   /** A scan that needs to change nothing on disk, without the lock; null when something must be written. */
@@ -339,6 +411,7 @@ export class FolderCore {
         added.push({ entry, recent: true });
       }
       if (!added.length) return;
+      this.generation += 1;
       this.uidNext = sorted[sorted.length - 1].uid + 1;
       this.messageList = undefined;
       this.scheduleInfoSave();
@@ -579,6 +652,11 @@ export class FolderCore {
     } catch (error) {
       this.context.logger?.log('warn', 'cannot save folder cache', { folder: this.name, error: String(error) });
     }
+    try {
+      await this.saveListing();
+    } catch (error) {
+      this.context.logger?.log('warn', 'cannot save folder listing', { folder: this.name, error: String(error) });
+    }
   }
 
   // ---------------------------------------------------------------------------
@@ -594,6 +672,7 @@ export class FolderCore {
   private async relocate(entry: Entry): Promise<string | null> {
     for (const name of await listDir(path.join(this.dir, 'cur'))) {
       if (baseOf(name) === entry.base) {
+        this.generation += 1;
         entry.fileName = name;
         entry.letters = parseFileName(name).letters;
         return name;
@@ -609,6 +688,7 @@ export class FolderCore {
     for (const name of await listDir(path.join(this.dir, 'cur'))) {
       const entry = wanted.get(baseOf(name));
       if (!entry || entry.fileName === name) continue;
+      this.generation += 1;
       entry.fileName = name;
       entry.letters = parseFileName(name).letters;
       found.push(entry);
@@ -687,6 +767,7 @@ export class FolderCore {
     this.noteLocalChange();
     const wanted = splitFlags(flags, this.context.keywords);
     const changed = await this.exclusive(async () => {
+      this.generation += 1; // entries change below, even when a later step fails
       const spelling = this.keywordSpellings();
       const keywords = wanted.keywords.map((k) => spelling.get(k.toLowerCase()) ?? k);
       const changed: Entry[] = [];
@@ -1018,8 +1099,16 @@ export function splitFlags(flags: readonly string[], keywordsEnabled: boolean): 
 
 function newEntry(message: Arrival): Entry {
   const { uid, base, fileName, keywords, stored } = message;
-  const letters = parseFileName(fileName).letters;
+  const letters = lettersOf(fileName, base);
   return { uid, base, fileName, letters, keywords, stored, info: { uid, flags: flagSet(letters, keywords) } };
+}
+
+/** Flag letters of a name whose base is known (as parseFileName, without the object). */
+function lettersOf(fileName: string, base: string): string {
+  const at = base.length;
+  if (fileName.length === at) return '';
+  if (fileName.charCodeAt(at + 1) !== 50 || fileName.charCodeAt(at + 2) !== 44) return ''; // not ":2,"
+  return fileName.length === at + 3 ? '' : fileName.slice(at + 3);
 }
 
 /** Flag sets in use, shared by the messages that have the same flags (most messages of a folder share a few). */
@@ -1111,7 +1200,8 @@ function folderStamps(dir: string): string | null {
   const stamp = (file: string): string => {
     try {
       const s = statSync(file);
-      return `${s.ino}/${s.mtimeMs}/${s.size}`;
+      // ctime too: it changes with any change, even one whose mtime was put back (cp -a, rsync -t).
+      return `${s.ino}/${s.mtimeMs}/${s.ctimeMs}/${s.size}`;
     } catch (error) {
       if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return '-';
       throw error;
@@ -1120,6 +1210,10 @@ function folderStamps(dir: string): string | null {
   const [cur, fresh, keywords] = ['cur', 'new', KEYWORD_DIR].map((name) => stamp(path.join(dir, name)));
   if (cur === '-') return null;
   return [cur, fresh, keywords].join(' ');
+}
+
+function listingKey(stamps: string, db: FileStamp): string {
+  return `${stamps} ${db.ino}/${db.size}/${db.mtimeMs}`;
 }
 
 /** All the mtimes in the stamps are older than SETTLED_MS before `time`. */

@@ -1,0 +1,154 @@
+// imapd-ts.listing: what the last full look at a folder found (UIDs, names in cur/, keywords),
+// so that a new process can open an unchanged folder without listing cur/ and reading
+// courierimapuiddb. Ours alone (Courier ignores it), and safe to delete.
+//
+// It is trusted only while nothing it was made from can have changed:
+// - cur/, new/ and courierimapkeywords/ have the stamps (inode, mtime, size) they had when
+//   the look began, and those mtimes were already older than the settling time then, so
+//   that any later change in those directories (a rename, link or unlink) gives them a
+//   new mtime even with coarse clock ticks (the rule of Dovecot's maildir "dirty" window);
+// - courierimapuiddb is the very file the look used (inode, size, mtime: it is replaced by
+//   a rename or extended in place, never rewritten in place to the same size);
+// - new/ was empty and every file in cur/ had its UID.
+//
+//   imapd-ts listing 1
+//   <folder stamps>
+//   <uiddb inode> <uiddb size> <uiddb mtimeMs> <uidvalidity> <uidnext> <messages> <keywords>
+//   <keyword>                    (one line each)
+//   <uid> <name in cur/>[/<keyword number> ...]   (one line per message, ascending UIDs)
+//   end
+
+import { isAscii } from 'node:buffer';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { errorCode, writeFileAtomic } from './fsutil.js';
+import type { FileStamp } from './uiddb.js';
+
+export const LISTING_FILE = 'imapd-ts.listing';
+const HEADER = 'imapd-ts listing 1';
+const END = 'end';
+
+export interface ListingHead {
+  /** Directory stamps of the folder (see folderStamps in folder.ts). */
+  stamps: string;
+  db: FileStamp;
+  uidValidity: number;
+  uidNext: number;
+}
+
+export interface ListedMessage {
+  uid: number;
+  fileName: string;
+  keywords: readonly string[];
+}
+
+/** The listing as text; null when it cannot be written faithfully (a keyword that does not fit on a line). */
+export function formatListing(head: ListingHead, count: number, messages: Iterable<ListedMessage>): string | null {
+  const numbers = new Map<string, number>();
+  const lines: string[] = [];
+  for (const message of messages) {
+    if (message.fileName.includes('\n') || message.fileName.includes('/')) return null;
+    let line = `${message.uid} ${message.fileName}`;
+    if (message.keywords.length) {
+      const indexes: number[] = [];
+      for (const keyword of message.keywords) {
+        if (keyword === '' || /[\n\r]/.test(keyword)) return null;
+        let n = numbers.get(keyword);
+        if (n === undefined) numbers.set(keyword, (n = numbers.size));
+        indexes.push(n);
+      }
+      line += `/${indexes.join(' ')}`;
+    }
+    lines.push(line);
+  }
+  if (lines.length !== count) return null;
+  const { stamps, db } = head;
+  const top = `${HEADER}\n${stamps}\n${db.ino} ${db.size} ${db.mtimeMs} ${head.uidValidity} ${head.uidNext} ${count} ${numbers.size}\n`;
+  const keywords = numbers.size ? [...numbers.keys()].join('\n') + '\n' : '';
+  return `${top}${keywords}${lines.join('\n')}${lines.length ? '\n' : ''}${END}\n`;
+}
+
+export async function writeListing(folderDir: string, text: string): Promise<void> {
+  await writeFileAtomic(path.join(folderDir, LISTING_FILE), text, path.join(folderDir, 'tmp'));
+}
+
+/**
+ * Reads the listing when its head matches `stamps` and `db` (the folder now); each message is
+ * handed to `add` in order. Null when there is no listing, it does not match, or it is damaged
+ * (then nothing handed out may be used).
+ */
+export function readListing(
+  folderDir: string,
+  stamps: string,
+  db: FileStamp | undefined,
+  add: (uid: number, fileName: string, keywords: readonly string[]) => void,
+): { uidValidity: number; uidNext: number; count: number } | null {
+  if (!db) return null;
+  let text: string;
+  try {
+    const bytes = readFileSync(path.join(folderDir, LISTING_FILE));
+    // Names are nearly always ASCII: latin1 makes the same string without decoding UTF-8.
+    text = bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8');
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return null;
+    throw error;
+  }
+  const lineEnd = (from: number): number => {
+    const at = text.indexOf('\n', from);
+    return at < 0 ? text.length : at;
+  };
+  let pos = 0;
+  const next = (): string => {
+    const end = lineEnd(pos);
+    const line = text.slice(pos, end);
+    pos = end + 1;
+    return line;
+  };
+  if (next() !== HEADER || next() !== stamps) return null;
+  const fields = next().split(' ').map(Number);
+  if (fields.length !== 7 || !fields.every(Number.isFinite)) return null;
+  const [ino, size, mtimeMs, uidValidity, uidNext, count, keywordCount] = fields;
+  if (ino !== db.ino || size !== db.size || mtimeMs !== db.mtimeMs || !(uidValidity > 0) || !(uidNext > 0)) return null;
+  const keywordNames: string[] = [];
+  for (let i = 0; i < keywordCount; i++) keywordNames.push(next());
+  // Messages with the same keywords share one array.
+  const keywordSets = new Map<string, readonly string[]>();
+  const none: readonly string[] = [];
+  let previousUid = 0;
+  for (let i = 0; i < count; i++) {
+    const end = lineEnd(pos);
+    const space = text.indexOf(' ', pos);
+    if (space < 0 || space >= end) return null;
+    let uid = 0;
+    for (let c = pos; c < space; c++) {
+      const digit = text.charCodeAt(c) - 48;
+      if (digit < 0 || digit > 9) return null;
+      uid = uid * 10 + digit;
+    }
+    if (uid <= previousUid || uid >= uidNext) return null;
+    previousUid = uid;
+    // Names hold no '/': one before the trailing keyword numbers starts them.
+    let slash = end - 1;
+    for (let code = text.charCodeAt(slash); slash > space && (code === 32 || (code >= 48 && code <= 57)); code = text.charCodeAt(--slash));
+    let keywords = none;
+    let fileName: string;
+    if (slash > space && text.charCodeAt(slash) === 47) {
+      fileName = text.slice(space + 1, slash);
+      const key = text.slice(slash + 1, end);
+      let set = keywordSets.get(key);
+      if (!set) {
+        const names = key.split(' ').map((n) => keywordNames[Number(n)]);
+        if (names.some((name) => name === undefined)) return null;
+        keywordSets.set(key, (set = names));
+      }
+      keywords = set;
+    } else {
+      fileName = text.slice(space + 1, end);
+    }
+    if (!fileName) return null;
+    add(uid, fileName, keywords);
+    pos = end + 1;
+  }
+  if (next() !== END) return null;
+  return { uidValidity, uidNext, count };
+}

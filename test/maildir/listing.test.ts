@@ -1,0 +1,147 @@
+// imapd-ts.listing: a new process opens an unchanged folder from what the last look found,
+// and never when something may have changed since (it would hide mail from the client).
+
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, test } from 'node:test';
+import type { MailStore } from '../../server/backend/mailstore.js';
+import { LISTING_FILE } from '../../server/maildir/listing.js';
+import { assignUids } from '../../server/maildir/scan.js';
+import { readUidDb, writeUidDb } from '../../server/maildir/uiddb.js';
+import { deliver, flagsOf, message, store, tempMaildir, type TempMaildir, select } from './helpers.js';
+
+let md: TempMaildir | undefined;
+let mail: MailStore | undefined;
+
+afterEach(async () => {
+  await mail?.close();
+  md?.cleanup();
+  mail = undefined;
+  md = undefined;
+});
+
+const drop = () => new Promise((resolve) => setTimeout(resolve, 30)); // the idle folder state is dropped
+
+/** Directory mtimes put 10 s back: the folder looks settled (as one untouched for a while). */
+function age(root: string): void {
+  const past = Date.now() / 1000 - 10;
+  for (const sub of ['cur', 'new']) utimesSync(path.join(root, sub), past, past);
+}
+
+/** A Maildir with three messages, looked at once by a store that then closed (listing written). */
+async function listed(): Promise<{ root: string; names: string[] }> {
+  md = tempMaildir();
+  const names = ['a', 'b', 'c'].map((s) => deliver(md!.root, '', message(s), { dir: 'cur' }));
+  age(md.root);
+  mail = await store(md.root, { watch: false });
+  (await select(mail, 'INBOX')).release();
+  await mail.close();
+  await drop();
+  assert.ok(existsSync(path.join(md.root, LISTING_FILE)), 'a settled look leaves a listing');
+  return { root: md.root, names };
+}
+
+async function reopen(root: string): Promise<{ uids: number[]; flags: string[][] }> {
+  mail = await store(root, { watch: false });
+  const folder = await select(mail, 'INBOX');
+  const messages = folder.snapshot().messages;
+  folder.release();
+  return { uids: messages.map((m) => m.uid), flags: messages.map((m) => flagsOf(m.flags)) };
+}
+
+test('an unchanged settled folder is opened from the listing', async () => {
+  const { root } = await listed();
+  // Proof that it is read: a flag only the listing has shows up.
+  const file = path.join(root, LISTING_FILE);
+  const text = readFileSync(file, 'utf8');
+  const stat = statSync(file);
+  writeFileSync(file, text.replace(/^(1 [^\n]*:2,)$/m, '$1F'));
+  utimesSync(file, stat.atime, stat.mtime);
+  const seen = await reopen(root);
+  assert.deepEqual(seen.uids, [1, 2, 3]);
+  assert.deepEqual(seen.flags[0], ['\\Flagged']);
+});
+
+test('a damaged listing is not used', async () => {
+  const { root } = await listed();
+  const file = path.join(root, LISTING_FILE);
+  writeFileSync(file, readFileSync(file, 'utf8').replace(/\nend\n$/, '\n'));
+  assert.deepEqual((await reopen(root)).uids, [1, 2, 3]);
+  writeFileSync(file, readFileSync(file, 'utf8').split('\n').slice(0, 4).join('\n'));
+  assert.deepEqual((await reopen(root)).uids, [1, 2, 3]);
+});
+
+const changes: [string, (root: string, names: string[]) => Promise<void> | void, (seen: { uids: number[]; flags: string[][] }) => void][] = [
+  ['a message put into cur/ and numbered by another program', async (root) => {
+    const name = deliver(root, '', message('d'), { dir: 'cur' });
+    await assignUids(root, [name.replace(/:2,$/, '')], {});
+  }, (seen) => assert.deepEqual(seen.uids, [1, 2, 3, 4])],
+  ['a message put into cur/ without a UID', (root) => {
+    deliver(root, '', message('d'), { dir: 'cur' });
+  }, (seen) => assert.deepEqual(seen.uids, [1, 2, 3, 4])],
+  ['a delivery to new/', (root) => {
+    deliver(root, '', message('d'));
+  }, (seen) => assert.deepEqual(seen.uids, [1, 2, 3, 4])],
+  ['a flag change (rename)', (root, names) => {
+    renameSync(path.join(root, 'cur', names[1]), path.join(root, 'cur', `${names[1]}S`));
+  }, (seen) => assert.deepEqual(seen.flags[1], ['\\Seen'])],
+  ['a removal', (root, names) => {
+    unlinkSync(path.join(root, 'cur', names[2]));
+  }, (seen) => assert.deepEqual(seen.uids, [1, 2])],
+  ['a keyword update in Courier\'s format', (root, names) => {
+    writeFileSync(path.join(root, 'tmp', 'kw'), 'Label\n');
+    const dir = path.join(root, 'courierimapkeywords');
+    if (!existsSync(dir)) mkdirSync(dir);
+    renameSync(path.join(root, 'tmp', 'kw'), path.join(dir, names[0].replace(/:2,$/, '')));
+  }, (seen) => assert.deepEqual(seen.flags[0], ['Label'])],
+  ['a UID database replaced (same files, new UIDs)', async (root) => {
+    const { db } = await readUidDb(root);
+    const uids = new Map([...db!.uids].map(([base, uid]) => [base, uid + 10]));
+    await writeUidDb(root, { uidValidity: db!.uidValidity, uidNext: 14, uids });
+  }, (seen) => assert.deepEqual(seen.uids, [11, 12, 13])],
+  ['a removal whose directory mtime was put back (same tick, or a tool restoring times)', (root, names) => {
+    const cur = path.join(root, 'cur');
+    const before = statSync(cur);
+    unlinkSync(path.join(cur, names[0]));
+    utimesSync(cur, before.atime, before.mtime);
+    assert.equal(statSync(cur).mtimeMs, before.mtimeMs);
+  }, (seen) => assert.deepEqual(seen.uids, [2, 3])],
+];
+
+for (const [what, change, check] of changes) {
+  test(`the listing is not trusted after ${what}`, async () => {
+    const { root, names } = await listed();
+    await change(root, names);
+    check(await reopen(root));
+  });
+}
+
+test('no listing is made from a look at directories changed within the settling time', async () => {
+  md = tempMaildir();
+  deliver(md.root, '', message('a'), { dir: 'cur' }); // cur/ changed just now
+  mail = await store(md.root, { watch: false });
+  (await select(mail, 'INBOX')).release();
+  await mail.close();
+  await drop();
+  assert.equal(existsSync(path.join(md.root, LISTING_FILE)), false);
+  // Within the same clock tick another file may have come without changing the mtime: a new
+  // process must list cur/ again.
+  const name = deliver(md.root, '', message('b'), { dir: 'cur' });
+  assert.deepEqual((await reopen(md.root)).uids, [1, 2]);
+  assert.ok(readdirSync(path.join(md.root, 'cur')).includes(name));
+});
+
+test('a listing is not written for a state that changed after the look (our own STORE)', async () => {
+  md = tempMaildir();
+  deliver(md.root, '', message('a'), { dir: 'cur' });
+  age(md.root);
+  mail = await store(md.root, { watch: false });
+  const folder = await select(mail, 'INBOX');
+  await folder.storeFlags([1], 'add', ['\\Seen']);
+  folder.release();
+  await mail.close();
+  await drop();
+  assert.equal(existsSync(path.join(md.root, LISTING_FILE)), false);
+  assert.deepEqual((await reopen(md.root)).flags, [['\\Seen']]);
+});

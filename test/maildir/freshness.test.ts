@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import type { MailStore } from '../../server/backend/mailstore.js';
 import { assignUids } from '../../server/maildir/scan.js';
+import { readUidDb } from '../../server/maildir/uiddb.js';
 import { deliver, flagsOf, message, recorder, store, tempMaildir, type TempMaildir, select } from './helpers.js';
 
 let md: TempMaildir;
@@ -98,11 +99,26 @@ test('files left without a UID by the open are numbered by the next refresh, eve
   deliver(md.root, '', message('numbered'), { dir: 'cur' });
   (await select(mail, 'INBOX')).release(); // courierimapuiddb exists from here on
   await new Promise((resolve) => setTimeout(resolve, 30)); // the idle state is dropped
-  deliver(md.root, '', message('in cur, no UID'), { dir: 'cur', flags: 'S' });
+  const inCur = deliver(md.root, '', message('in cur, no UID'), { dir: 'cur', flags: 'S' });
+  const inNew = deliver(md.root, '', message('in new'));
   await settle();
   const folder = await mail.openFolder('INBOX');
-  assert.deepEqual(folder.snapshot().messages.map((m) => m.uid), [1], 'open leaves the new one to the claiming scan');
+  assert.deepEqual(folder.snapshot().messages.map((m) => m.uid), [1], 'open leaves them to the claiming scan');
   await folder.refresh();
+  assert.deepEqual(folder.snapshot().messages.map((m) => m.uid), [1, 2, 3]);
+  // Numbered together, in the order of their names (as Courier does).
+  const { db } = await readUidDb(md.root);
+  assert.equal(db!.uids.get(inCur.replace(/:2,S$/, '')), 2);
+  assert.equal(db!.uids.get(inNew), 3);
+  folder.release();
+});
+
+test('with new/ empty, the open numbers files in cur/ without a UID itself (the same order)', async () => {
+  deliver(md.root, '', message('numbered'), { dir: 'cur' });
+  (await select(mail, 'INBOX')).release();
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  deliver(md.root, '', message('in cur, no UID'), { dir: 'cur', flags: 'S' });
+  const folder = await mail.openFolder('INBOX');
   assert.deepEqual(folder.snapshot().messages.map((m) => m.uid), [1, 2]);
   folder.release();
 });

@@ -73,6 +73,21 @@ export interface FolderSnapshot {
   readonly uidNext: number;
   /** Sorted by ascending UID. */
   readonly messages: readonly MessageState[];
+  /**
+   * Set when the store can answer SELECT without reading every message (a folder opened from
+   * a saved listing): then `messages` is read on first use, and `summary.messages()` gives the
+   * messages as they were when this snapshot was taken, whatever changed since.
+   */
+  readonly summary?: FolderSummary;
+}
+
+export interface FolderSummary {
+  readonly count: number;
+  /** Sequence number of the first message without \Seen; 0 when there is none. */
+  readonly firstUnseen: number;
+  /** Keywords that messages have. */
+  readonly keywords: readonly string[];
+  messages(): readonly MessageState[];
 }
 
 export type FolderChange =

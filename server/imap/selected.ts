@@ -4,7 +4,7 @@
 // reported, so sequence numbers stay what the client believes they are
 // (RFC 3501 sections 5.5 and 7.4.1: no EXPUNGE during FETCH, STORE or SEARCH).
 
-import type { Folder, FolderChange, MessageState } from '../backend/mailstore.js';
+import type { Folder, FolderChange, FolderSummary, MessageState } from '../backend/mailstore.js';
 import type { ImapValue } from './protocol/types.js';
 import { Encoder } from './protocol/writer.js';
 
@@ -14,8 +14,11 @@ export class SelectedMailbox {
   readonly readOnly: boolean;
   readonly folder: Folder;
   uidValidity: number;
-  /** messages[seq - 1]; ascending UIDs. */
-  private messages: MessageState[];
+  /** messages[seq - 1]; ascending UIDs. Copied from the folder when first needed (see `messages`). */
+  private copy: MessageState[] | undefined;
+  /** What SELECT needs to answer, when the folder can tell it without its messages (then
+   * `summary.messages()` are the messages as they were at SELECT: changes since are queued). */
+  private summary: FolderSummary | undefined;
   private readonly recent = new Set<number>();
   private pending: FolderChange[] = [];
   private unsubscribe: () => void;
@@ -31,7 +34,9 @@ export class SelectedMailbox {
     this.readOnly = readOnly;
     const snap = folder.snapshot();
     this.uidValidity = snap.uidValidity;
-    this.messages = [...snap.messages];
+    // A folder opened from its listing reads its messages only when they are asked for.
+    this.summary = snap.summary;
+    if (!this.summary) this.copy = [...snap.messages];
     this.knownKeywords = new Set();
     this.unsubscribe = folder.subscribe((change) => {
       this.pending.push(change);
@@ -46,8 +51,22 @@ export class SelectedMailbox {
     this.knownKeywords = this.keywords();
   }
 
+  private get messages(): MessageState[] {
+    if (!this.copy) {
+      this.copy = [...this.summary!.messages()];
+      this.summary = undefined;
+    }
+    return this.copy;
+  }
+
   get exists(): number {
-    return this.messages.length;
+    return this.copy ? this.copy.length : this.summary!.count;
+  }
+
+  /** Sequence number of the first message without \Seen, or 0. */
+  firstUnseen(): number {
+    if (!this.copy) return this.summary!.firstUnseen;
+    return this.copy.findIndex((m) => !m.flags.has('\\Seen')) + 1;
   }
   get recentCount(): number {
     return this.recent.size;
@@ -88,6 +107,7 @@ export class SelectedMailbox {
   }
 
   keywords(): Set<string> {
+    if (!this.copy) return new Set(this.summary!.keywords);
     const set = new Set<string>();
     // Messages with the same flags share one set: each set is looked at once.
     const seen = new Set<ReadonlySet<string>>();

@@ -10,7 +10,7 @@
 // cur/ by a refresh() are recent for the handle that called it; those found by the
 // watcher, or put in by APPEND/COPY/MOVE, for the handle that opened the folder first.
 
-import { type FSWatcher, promises as fs, statSync, watch } from 'node:fs';
+import { type FSWatcher, promises as fs, statSync, unlinkSync, watch } from 'node:fs';
 import path from 'node:path';
 import {
   type CopyResult,
@@ -19,6 +19,7 @@ import {
   type FolderChange,
   type FolderListener,
   type FolderSnapshot,
+  type FolderSummary,
   type DataRequest,
   MailStoreError,
   type MessageData,
@@ -30,7 +31,7 @@ import type { BodyPart, Envelope, HeaderMeta, MessageMeta } from '../mime/types.
 import { baseOf, fileSizeFromName, formatFileName, lettersFor, newBaseName, parseFileName, systemFlag, systemFlagsFromLetters } from './filenames.js';
 import { errorCode, isDirectory, listDir, mapLimit } from './fsutil.js';
 import type { StoredInfo } from './infocache.js';
-import { formatListing, type ListingHead, readListing, writeListing } from './listing.js';
+import { formatListing, LISTING_FILE, type ListingHead, type OpenedListing, openListing, readListedMessages, writeListing } from './listing.js';
 import { KEYWORD_DIR, keywordMemory, keywordsIfUnchanged, readKeywords, sameKeywords, writeKeywordUpdate } from './keywords.js';
 import { folderMutex, withCourierLock } from './lock.js';
 import { MessageCache, OLD_META_CACHE_FILE } from './messagecache.js';
@@ -146,8 +147,13 @@ export class FolderCore {
   /** Files in cur/ left without a UID by the last scan (see SyncOptions.numberCur). */
   private unnumbered = 0;
 
-  private readonly entries = new Map<number, Entry>();
-  private sortedUids: number[] = [];
+  /** The messages by UID, and their UIDs in order (see `entries` and `sortedUids`). */
+  private readonly table = new Map<number, Entry>();
+  private uidList: number[] = [];
+  /** A listing whose messages are not read yet: SELECT answers from its head (see listing.ts). */
+  private listed: OpenedListing | undefined;
+  /** The messages as the listing had them: what sessions that answered SELECT from its head saw. */
+  private listedState: readonly MessageState[] | undefined;
   private messageList: MessageState[] | undefined;
   private initialized = false;
   private pins = 0;
@@ -198,6 +204,21 @@ export class FolderCore {
       version: context.cacheVersion,
       memoryEntries: context.metaCacheEntries,
     });
+  }
+
+  /** The messages by UID; read from the listing on first use. */
+  private get entries(): Map<number, Entry> {
+    if (this.listed) this.readListed();
+    return this.table;
+  }
+
+  private get sortedUids(): number[] {
+    if (this.listed) this.readListed();
+    return this.uidList;
+  }
+
+  private set sortedUids(uids: number[]) {
+    this.uidList = uids;
   }
 
   // ---------------------------------------------------------------------------
@@ -317,24 +338,16 @@ export class FolderCore {
    */
   private loadListing(stamps: string): boolean {
     const db = statUidDbSync(this.dir);
-    const uids: number[] = [];
-    let head: ReturnType<typeof readListing> = null;
+    let listing: OpenedListing | null = null;
     try {
-      head = readListing(this.dir, stamps, db, (uid, fileName, keywords) => {
-        this.entries.set(uid, newEntry({ uid, base: baseOf(fileName), fileName, keywords: this.context.keywords ? keywords : NO_KEYWORDS }));
-        uids.push(uid);
-      });
+      listing = openListing(this.dir, stamps, db);
     } catch (error) {
       this.context.logger?.log('warn', 'cannot read folder listing', { folder: this.name, error: String(error) });
     }
-    if (!head) {
-      this.entries.clear();
-      return false;
-    }
-    this.sortedUids = uids;
-    this.messageList = undefined;
-    this.uidValidity = head.uidValidity;
-    this.uidNext = head.uidNext;
+    if (!listing) return false;
+    this.listed = listing;
+    this.uidValidity = listing.uidValidity;
+    this.uidNext = listing.uidNext;
     this.unclaimed = [];
     this.unnumbered = 0;
     this.stamps = stamps;
@@ -343,6 +356,33 @@ export class FolderCore {
     this.generation += 1;
     this.initialized = true;
     return true;
+  }
+
+  /** Reads the messages of the listing the folder was opened from. */
+  private readListed(): void {
+    const listing = this.listed!;
+    this.listed = undefined;
+    this.messageList = undefined;
+    const uids: number[] = [];
+    const ok = readListedMessages(listing, (uid, fileName, keywords) => {
+      this.table.set(uid, newEntry({ uid, base: baseOf(fileName), fileName, keywords: this.context.keywords ? keywords : NO_KEYWORDS }));
+      uids.push(uid);
+    });
+    this.uidList = uids;
+    this.listedState = this.messageList = uids.map((uid) => this.table.get(uid)!.info);
+    if (ok && uids.length === listing.count) return;
+    // Damaged after its head and length were checked (a disk error): what SELECT told
+    // the sessions cannot be trusted. They are sent away; the next open scans.
+    this.context.logger?.log('warn', 'folder listing damaged', { folder: this.name });
+    this.table.clear();
+    this.uidList = [];
+    this.listedState = this.messageList = [];
+    try {
+      unlinkSync(path.join(this.dir, LISTING_FILE));
+    } catch {
+      // gone already
+    }
+    this.markGone();
   }
 
   /** After a scan: a listing is due when the scan saw a settled folder that the listing on disk does not describe. */
@@ -487,6 +527,31 @@ export class FolderCore {
   }
 
   snapshot(): FolderSnapshot {
+    const listing = this.listed;
+    if (listing) {
+      // Opened from a listing: the messages are read when first asked for.
+      const current = (): readonly MessageState[] => {
+        if (this.listed) this.readListed();
+        return this.snapshot().messages;
+      };
+      const summary: FolderSummary = {
+        count: listing.count,
+        firstUnseen: listing.firstUnseen,
+        keywords: this.context.keywords ? listing.keywords : [],
+        messages: () => {
+          if (this.listed) this.readListed();
+          return this.listedState!;
+        },
+      };
+      return {
+        uidValidity: this.uidValidity,
+        uidNext: this.uidNext,
+        summary,
+        get messages() {
+          return current();
+        },
+      };
+    }
     this.messageList ??= this.sortedUids.map((uid) => this.entries.get(uid)!.info);
     return { uidValidity: this.uidValidity, uidNext: this.uidNext, messages: this.messageList };
   }
@@ -988,7 +1053,8 @@ export class FolderHandle implements Folder {
 
   /** The folder's state, plus (an addition to FolderSnapshot) the UIDs that are \Recent for this handle. */
   snapshot(): FolderSnapshot & { recent: readonly number[] } {
-    return { ...this.core.snapshot(), recent: [...this.recent].sort((a, b) => a - b) };
+    // Not spread: `messages` may be a getter that reads the folder's listing.
+    return Object.assign(this.core.snapshot(), { recent: [...this.recent].sort((a, b) => a - b) });
   }
 
   async refresh(): Promise<void> {

@@ -39,13 +39,34 @@ export interface ListingHead {
 export interface ListedMessage {
   uid: number;
   fileName: string;
+  /** Flag letters of the name (for the first unseen message). */
+  letters: string;
   keywords: readonly string[];
 }
 
-/** The listing as text; null when it cannot be written faithfully (a keyword that does not fit on a line). */
+/** What SELECT answers, known from the head of a listing alone. */
+export interface ListingSummary {
+  uidValidity: number;
+  uidNext: number;
+  count: number;
+  /** Sequence number of the first message without \Seen; 0 when there is none. */
+  firstUnseen: number;
+  /** Keywords that messages have. */
+  keywords: readonly string[];
+}
+
+/** A listing that matches the folder, its messages not read yet (readListedMessages). */
+export interface OpenedListing extends ListingSummary {
+  text: string;
+  /** Where the message lines begin in `text`. */
+  start: number;
+}
+
+/** The listing as text; null when it cannot be written faithfully (a name or keyword that does not fit on a line). */
 export function formatListing(head: ListingHead, count: number, messages: Iterable<ListedMessage>): string | null {
   const numbers = new Map<string, number>();
   const lines: string[] = [];
+  let firstUnseen = 0;
   for (const message of messages) {
     if (message.fileName.includes('\n') || message.fileName.includes('/')) return null;
     let line = `${message.uid} ${message.fileName}`;
@@ -60,12 +81,14 @@ export function formatListing(head: ListingHead, count: number, messages: Iterab
       line += `/${indexes.join(' ')}`;
     }
     lines.push(line);
+    if (firstUnseen === 0 && !message.letters.includes('S')) firstUnseen = lines.length;
   }
   if (lines.length !== count) return null;
-  const { stamps, db } = head;
-  const top = `${HEADER}\n${stamps}\n${db.ino} ${db.size} ${db.mtimeMs} ${head.uidValidity} ${head.uidNext} ${count} ${numbers.size}\n`;
   const keywords = numbers.size ? [...numbers.keys()].join('\n') + '\n' : '';
-  return `${top}${keywords}${lines.join('\n')}${lines.length ? '\n' : ''}${END}\n`;
+  const body = `${keywords}${lines.join('\n')}${lines.length ? '\n' : ''}${END}\n`;
+  const { stamps, db } = head;
+  const fields = [db.ino, db.size, db.mtimeMs, head.uidValidity, head.uidNext, count, numbers.size, firstUnseen, Buffer.byteLength(body)];
+  return `${HEADER}\n${stamps}\n${fields.join(' ')}\n${body}`;
 }
 
 export async function writeListing(folderDir: string, text: string): Promise<void> {
@@ -73,44 +96,54 @@ export async function writeListing(folderDir: string, text: string): Promise<voi
 }
 
 /**
- * Reads the listing when its head matches `stamps` and `db` (the folder now); each message is
- * handed to `add` in order. Null when there is no listing, it does not match, or it is damaged
- * (then nothing handed out may be used).
+ * The listing, when its head matches `stamps` and `db` (the folder now) and it is whole (its
+ * length and last line are as written). Null when there is none, or it does not match.
  */
-export function readListing(
-  folderDir: string,
-  stamps: string,
-  db: FileStamp | undefined,
-  add: (uid: number, fileName: string, keywords: readonly string[]) => void,
-): { uidValidity: number; uidNext: number; count: number } | null {
+export function openListing(folderDir: string, stamps: string, db: FileStamp | undefined): OpenedListing | null {
   if (!db) return null;
-  let text: string;
+  let bytes: Buffer;
   try {
-    const bytes = readFileSync(path.join(folderDir, LISTING_FILE));
-    // Names are nearly always ASCII: latin1 makes the same string without decoding UTF-8.
-    text = bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8');
+    bytes = readFileSync(path.join(folderDir, LISTING_FILE));
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return null;
     throw error;
   }
-  const lineEnd = (from: number): number => {
-    const at = text.indexOf('\n', from);
-    return at < 0 ? text.length : at;
-  };
+  // Names are nearly always ASCII: latin1 makes the same string without decoding UTF-8.
+  const ascii = isAscii(bytes);
+  const text = bytes.toString(ascii ? 'latin1' : 'utf8');
   let pos = 0;
   const next = (): string => {
-    const end = lineEnd(pos);
+    let end = text.indexOf('\n', pos);
+    if (end < 0) end = text.length;
     const line = text.slice(pos, end);
     pos = end + 1;
     return line;
   };
   if (next() !== HEADER || next() !== stamps) return null;
   const fields = next().split(' ').map(Number);
-  if (fields.length !== 7 || !fields.every(Number.isFinite)) return null;
-  const [ino, size, mtimeMs, uidValidity, uidNext, count, keywordCount] = fields;
+  if (fields.length !== 9 || !fields.every((n, i) => (i === 2 ? Number.isFinite(n) : Number.isSafeInteger(n)))) return null; // mtimes have fractions
+  const [ino, size, mtimeMs, uidValidity, uidNext, count, keywordCount, firstUnseen, bodyBytes] = fields;
   if (ino !== db.ino || size !== db.size || mtimeMs !== db.mtimeMs || !(uidValidity > 0) || !(uidNext > 0)) return null;
-  const keywordNames: string[] = [];
-  for (let i = 0; i < keywordCount; i++) keywordNames.push(next());
+  // Whole: as long as written and ending with the last line (it is replaced by a rename, so
+  // this only fails for a file damaged by something else).
+  const bodyLength = ascii ? text.length - pos : Buffer.byteLength(text.slice(pos));
+  if (bodyLength !== bodyBytes || !text.endsWith(`\n${END}\n`) || firstUnseen < 0 || firstUnseen > count) return null;
+  const keywords: string[] = [];
+  for (let i = 0; i < keywordCount; i++) keywords.push(next());
+  return { uidValidity, uidNext, count, firstUnseen, keywords, text, start: pos };
+}
+
+/**
+ * Hands each message of an opened listing to `add`, in order. False when a line is damaged
+ * (then nothing handed out may be used).
+ */
+export function readListedMessages(listing: OpenedListing, add: (uid: number, fileName: string, keywords: readonly string[]) => void): boolean {
+  const { text, count, uidNext, keywords: keywordNames } = listing;
+  const lineEnd = (from: number): number => {
+    const at = text.indexOf('\n', from);
+    return at < 0 ? text.length : at;
+  };
+  let pos = listing.start;
   // Messages with the same keywords share one array.
   const keywordSets = new Map<string, readonly string[]>();
   const none: readonly string[] = [];
@@ -118,14 +151,14 @@ export function readListing(
   for (let i = 0; i < count; i++) {
     const end = lineEnd(pos);
     const space = text.indexOf(' ', pos);
-    if (space < 0 || space >= end) return null;
+    if (space < 0 || space >= end) return false;
     let uid = 0;
     for (let c = pos; c < space; c++) {
       const digit = text.charCodeAt(c) - 48;
-      if (digit < 0 || digit > 9) return null;
+      if (digit < 0 || digit > 9) return false;
       uid = uid * 10 + digit;
     }
-    if (uid <= previousUid || uid >= uidNext) return null;
+    if (uid <= previousUid || uid >= uidNext) return false;
     previousUid = uid;
     // Names hold no '/': one before the trailing keyword numbers starts them.
     let slash = end - 1;
@@ -138,17 +171,16 @@ export function readListing(
       let set = keywordSets.get(key);
       if (!set) {
         const names = key.split(' ').map((n) => keywordNames[Number(n)]);
-        if (names.some((name) => name === undefined)) return null;
+        if (names.some((name) => name === undefined)) return false;
         keywordSets.set(key, (set = names));
       }
       keywords = set;
     } else {
       fileName = text.slice(space + 1, end);
     }
-    if (!fileName) return null;
+    if (!fileName) return false;
     add(uid, fileName, keywords);
     pos = end + 1;
   }
-  if (next() !== END) return null;
-  return { uidValidity, uidNext, count };
+  return text.slice(pos) === `${END}\n`;
 }

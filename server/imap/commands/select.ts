@@ -11,8 +11,8 @@ async function open({ session, args }: CommandContext, readOnly: boolean) {
   for (const line of view.flagsAnnouncement(keywords, session.settings.keywords)) session.untagged(line);
   session.untagged([view.exists, { atom: 'EXISTS' }]);
   session.untagged([view.recentCount, { atom: 'RECENT' }]);
-  const firstUnseen = view.all().findIndex((m) => !m.flags.has('\\Seen'));
-  if (firstUnseen >= 0) session.untagged([{ atom: 'OK' }, { atom: `[UNSEEN ${firstUnseen + 1}]` }, { atom: 'First unseen' }]);
+  const firstUnseen = view.firstUnseen();
+  if (firstUnseen > 0) session.untagged([{ atom: 'OK' }, { atom: `[UNSEEN ${firstUnseen}]` }, { atom: 'First unseen' }]);
   session.untagged([{ atom: 'OK' }, { atom: `[UIDVALIDITY ${view.uidValidity}]` }, { atom: 'UIDs valid' }]);
   session.untagged([{ atom: 'OK' }, { atom: `[UIDNEXT ${view.uidNext}]` }, { atom: 'Predicted next UID' }]);
   return ok(readOnly ? 'EXAMINE completed' : 'SELECT completed', readOnly ? 'READ-ONLY' : 'READ-WRITE');

@@ -252,7 +252,7 @@ export class FolderCore {
     const listed: { names?: string[] } = {};
     const { scan, keywords } = (await this.scanUnchanged(options, listed)) ?? (await withCourierLock(this.dir, this.context.useLocks, async () => {
       const scan = await scanFolder(this.dir, { ...options, curNames: listed.names }, this.scanMemory);
-      const bases = new Set(scan.messages.map((m) => m.base));
+      const bases = (): Set<string> => new Set(scan.messages.map((m) => m.base));
       const keywords = this.context.keywords ? await readKeywords(this.dir, bases, this.keywordMemory) : new Map<string, string[]>();
       return { scan, keywords };
     }));
@@ -264,6 +264,24 @@ export class FolderCore {
 
     if (this.initialized && scan.uidValidity !== this.uidValidity) {
       this.markGone();
+      return;
+    }
+    if (!this.initialized) {
+      // The first look: every message is new, in ascending UIDs, and nobody is told.
+      const uids = new Array<number>(scan.messages.length);
+      for (let i = 0; i < scan.messages.length; i++) {
+        const { uid, base, fileName } = scan.messages[i];
+        this.table.set(uid, newEntry({ uid, base, fileName, keywords: keywords.get(base) ?? NO_KEYWORDS }));
+        uids[i] = uid;
+      }
+      this.uidList = uids;
+      this.uidValidity = scan.uidValidity;
+      this.uidNext = scan.uidNext;
+      this.messageList = undefined;
+      this.initialized = true;
+      this.arrivals.clear();
+      if (this.context.keywords && !this.keywordWatcher && this.watchers.length) this.watchKeywords();
+      this.noteListing();
       return;
     }
 
@@ -416,7 +434,7 @@ export class FolderCore {
     const scan = await scanFolder(this.dir, { ...options, readOnly: true, listed }, this.scanMemory);
     if (!scan) return null;
     if (!this.context.keywords) return { scan, keywords: new Map() };
-    const keywords = keywordsIfUnchanged(this.dir, new Set(scan.messages.map((m) => m.base)), this.keywordMemory);
+    const keywords = keywordsIfUnchanged(this.dir, () => new Set(scan.messages.map((m) => m.base)), this.keywordMemory);
     return keywords ? { scan, keywords } : null;
   }
 

@@ -48,7 +48,10 @@ export async function listDir(dir: string): Promise<string[]> {
 /** listDir, synchronously. */
 export function listDirSync(dir: string): string[] {
   try {
-    return readdirSync(dir).filter((name) => name.charCodeAt(0) !== 46);
+    const names = readdirSync(dir);
+    // A copy only when there is something to leave out (100,000 names in a big folder).
+    for (const name of names) if (name.charCodeAt(0) === 46) return names.filter((n) => n.charCodeAt(0) !== 46);
+    return names;
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return [];
     throw error;

@@ -103,7 +103,7 @@ const SETTLED_MS = 1000;
  * or it has not changed since readKeywords last read it. Null otherwise (readKeywords, under
  * the lock, merges what changed).
  */
-export function keywordsIfUnchanged(folderDir: string, bases: ReadonlySet<string>, memory: KeywordMemory): KeywordMap | null {
+export function keywordsIfUnchanged(folderDir: string, basesOf: () => ReadonlySet<string>, memory: KeywordMemory): KeywordMap | null {
   let stat;
   try {
     stat = statSync(path.join(folderDir, KEYWORD_DIR));
@@ -113,6 +113,7 @@ export function keywordsIfUnchanged(folderDir: string, bases: ReadonlySet<string
   }
   const stamp = memory.dirStamp;
   if (!memory.result || !stamp || stamp.ino !== stat.ino || stamp.mtimeMs !== stat.mtimeMs) return null;
+  const bases = basesOf();
   const result: KeywordMap = new Map();
   for (const [base, keywords] of memory.result) if (bases.has(base)) result.set(base, keywords);
   return result;
@@ -120,7 +121,7 @@ export function keywordsIfUnchanged(folderDir: string, bases: ReadonlySet<string
 
 export async function readKeywords(
   folderDir: string,
-  bases: ReadonlySet<string>,
+  basesOf: () => ReadonlySet<string>,
   memory: KeywordMemory = keywordMemory(),
   now = Date.now(),
 ): Promise<KeywordMap> {
@@ -132,6 +133,8 @@ export async function readKeywords(
     if (errorCode(error) === 'ENOENT') return new Map();
     throw error;
   }
+  // The messages' bases (100,000 of them in a big folder) only when there are keywords to look at.
+  const bases = basesOf();
   const stamp = memory.dirStamp;
   if (memory.result && stamp && stamp.ino === stat.ino && stamp.mtimeMs === stat.mtimeMs) {
     const result: KeywordMap = new Map();

@@ -60,6 +60,18 @@ export function parseUidDb(text: string): UidDb | null {
 }
 
 export function formatUidDb(db: UidDb): string {
+  let text = `${VERSION} ${db.uidValidity} ${db.uidNext}\n`;
+  // Usually in ascending UIDs already (scans make it so): sorted only when not.
+  let previous = 0;
+  for (const [base, uid] of db.uids) {
+    if (uid < previous) return formatSorted(db);
+    previous = uid;
+    text += `${uid} ${base}\n`;
+  }
+  return text;
+}
+
+function formatSorted(db: UidDb): string {
   const entries = [...db.uids].sort((a, b) => a[1] - b[1]);
   let text = `${VERSION} ${db.uidValidity} ${db.uidNext}\n`;
   for (const [base, uid] of entries) text += `${uid} ${base}\n`;

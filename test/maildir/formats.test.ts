@@ -71,6 +71,17 @@ test('new messages are numbered in delivery order (leading number first)', () =>
   assert.deepEqual(names.sort(compareMaildirNames), expected);
 });
 
+test('names already in order (as readdir gives them) stay so; others are sorted the same way', () => {
+  const sorted = ['1700000002.Ma.host', '1700000002.Ma.host2:2,S', '1700000003.Mb.host:2,', '12345678901234567.Mc.host'];
+  assert.deepEqual(sortMaildirNames(sorted), sorted);
+  // Byte order is not ours for numbers of other lengths, or a base that is a prefix of another.
+  const byBytes = ['1700000002.Ma.host:2,S', '1700000002.Ma:2,', '999.Mz.host'];
+  assert.deepEqual(sortMaildirNames(byBytes), ['999.Mz.host', '1700000002.Ma:2,', '1700000002.Ma.host:2,S']);
+  assert.deepEqual([...byBytes].sort(compareMaildirNames), sortMaildirNames(byBytes));
+  // A leading number longer than the quick path reads is still compared as a number.
+  assert.deepEqual(sortMaildirNames(['1234567890123457.a', '1234567890123456.b']), ['1234567890123456.b', '1234567890123457.a']);
+});
+
 test('courierimapuiddb round trip, as Courier writes it', () => {
   const text = '1 795699941 7\n1 1700003600.M1.testhost,S=684\n3 1700010800.M3.testhost,S=1599\n';
   const db = parseUidDb(text);
@@ -79,6 +90,9 @@ test('courierimapuiddb round trip, as Courier writes it', () => {
   assert.equal(db.uidNext, 7);
   assert.equal(db.uids.get('1700010800.M3.testhost,S=1599'), 3);
   assert.equal(formatUidDb(db), text);
+  // Lines in ascending UIDs however the map was filled.
+  const shuffled = { ...db!, uids: new Map([...db!.uids].reverse()) };
+  assert.equal(formatUidDb(shuffled), text);
 });
 
 test('new UIDs are appended to courierimapuiddb in place, or the file is rewritten when that is not safe', async () => {

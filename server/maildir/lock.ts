@@ -8,7 +8,7 @@
 // writing "<pid>:<hostname>" to a scratch file in tmp/ and link()ing it to that name.
 // A lock left by a dead process on this host, or older than 120 s, is broken.
 
-import { promises as fs } from 'node:fs';
+import { promises as fs, linkSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { MailStoreError } from '../backend/mailstore.js';
@@ -60,24 +60,26 @@ export async function acquireCourierLock(folderDir: string, options: DotLockOpti
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   let wait = 5;
   for (;;) {
+    // Synchronous: a handful of quick metadata calls, which through the thread pool cost
+    // more in hand-overs than in work (this runs for every APPEND).
     const scratch = path.join(tmpDir, scratchName('courierlock'));
-    await fs.writeFile(scratch, id);
+    writeFileSync(scratch, id);
     let linked = false;
     try {
-      await fs.link(scratch, lockPath);
-      linked = (await fs.stat(scratch)).nlink === 2;
+      linkSync(scratch, lockPath);
+      linked = statSync(scratch).nlink === 2;
     } catch (error) {
       if (errorCode(error) !== 'EEXIST') {
-        await fs.rm(scratch, { force: true });
+        rmSync(scratch, { force: true });
         throw error;
       }
     }
-    await fs.rm(scratch, { force: true });
+    rmSync(scratch, { force: true });
     if (linked) {
       return async () => {
         // Only remove the lock if it is still ours (it may have been broken as stale).
         try {
-          if ((await fs.readFile(lockPath, 'utf8')) === id) await fs.unlink(lockPath);
+          if (readFileSync(lockPath, 'utf8') === id) unlinkSync(lockPath);
         } catch (error) {
           if (errorCode(error) !== 'ENOENT') throw error;
         }

@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { baseOf, sortMaildirNames } from './filenames.js';
 import { errorCode, listDirSync, mapLimit } from './fsutil.js';
-import { extendUidDb, type FileStamp, newUidValidity, readDovecotUidList, readUidDb, readUidDbSync, sameStamp, statUidDb, statUidDbSync, type UidDb, writeUidDb } from './uiddb.js';
+import { extendUidDb, type FileStamp, newUidValidity, readDovecotUidList, readUidDbSync, sameStamp, statUidDbSync, type UidDb, writeUidDb } from './uiddb.js';
 
 export interface ScannedMessage {
   uid: number;
@@ -186,26 +186,17 @@ function loadDbSync(folderDir: string, memory: ScanMemory): UidDb | null {
   return db;
 }
 
-/** loadDbSync, for callers that hold the lock and may write (APPEND). */
-async function loadDb(folderDir: string, memory: ScanMemory): Promise<UidDb | null> {
-  if (memory.db && memory.stamp && sameStamp(memory.stamp, await statUidDb(folderDir))) return memory.db;
-  const { db, stamp } = await readUidDb(folderDir);
-  memory.db = db ?? undefined;
-  memory.stamp = stamp;
-  return db;
-}
-
 /**
  * Gives UIDs to files the caller has just put into cur/ (APPEND, COPY, MOVE), in the
  * given order; the rest of the database is kept as it is (no directory scan).
  */
 export async function assignUids(folderDir: string, bases: readonly string[], memory: ScanMemory = {}): Promise<{ uidValidity: number; uids: number[] }> {
-  let db = await loadDb(folderDir, memory);
+  let db = loadDbSync(folderDir, memory);
   if (!db) {
     // No database yet: a full scan creates it, numbering the other files first; ours
     // are left to be numbered below, in the caller's order.
     await scanFolder(folderDir, { claimNew: false, ignore: new Set(bases) }, memory);
-    db = (await loadDb(folderDir, memory))!;
+    db = loadDbSync(folderDir, memory)!;
   }
   // Changed in place (it is the remembered copy): forget it until the write succeeded.
   memory.db = undefined;

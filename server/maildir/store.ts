@@ -3,7 +3,7 @@
 // work on the same Maildir (see README-style notes at the top of each module).
 
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -352,13 +352,21 @@ export class MaildirStore implements MailStore {
     const size = crlfSize(message);
     const base = newBaseName(message.length, size);
     const staged = path.join(dir, 'tmp', base);
-    // A folder whose tmp/ some tool removed still takes mail.
-    await fs.mkdir(path.join(dir, 'tmp'), { recursive: true, mode: 0o700 });
     // Written and synced in tmp/, then renamed into cur/: the Maildir way to never show half a message.
-    const file = await fs.open(staged, 'wx', 0o600);
+    let file: fs.FileHandle;
+    try {
+      file = await fs.open(staged, 'wx', 0o600);
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') throw error;
+      // A folder whose tmp/ some tool removed still takes mail.
+      await fs.mkdir(path.join(dir, 'tmp'), { recursive: true, mode: 0o700 });
+      file = await fs.open(staged, 'wx', 0o600);
+    }
+    let mtimeMs: number;
     try {
       await file.writeFile(message);
       await file.sync();
+      mtimeMs = (await file.stat()).mtimeMs;
     } catch (error) {
       await file.close().catch(() => undefined);
       await fs.rm(staged, { force: true });
@@ -371,19 +379,22 @@ export class MaildirStore implements MailStore {
     // The folder's state is kept (pinned) across APPENDs: no re-reading of the UID database.
     const core = folderCore(dir, canonical!, this.context);
     core.pin();
+    let placed = false;
     try {
       if (options.internalDate !== undefined) {
         const time = new Date(options.internalDate);
         await fs.utimes(staged, time, time);
+        mtimeMs = (await fs.stat(staged)).mtimeMs;
       }
-      const internalDate = Math.floor((await fs.stat(staged)).mtimeMs);
+      const internalDate = Math.floor(mtimeMs);
       if (keywords.length) await writeKeywordUpdate(dir, base, keywords);
       const fileName = formatFileName(base, lettersFor(system));
       core.noteLocalChange();
       const assigned = await folderMutex.run(dir, () =>
         withCourierLock(dir, this.context.useLocks, async () => {
           core.expectOwn([fileName]);
-          await fs.rename(staged, path.join(dir, 'cur', fileName));
+          renameSync(staged, path.join(dir, 'cur', fileName)); // quick, and inside the lock
+          placed = true;
           return assignUids(dir, [base], core.scanMemory);
         }),
       );
@@ -393,7 +404,7 @@ export class MaildirStore implements MailStore {
       return { uidValidity: assigned.uidValidity, uid };
     } finally {
       core.unpin();
-      await fs.rm(staged, { force: true });
+      if (!placed) await fs.rm(staged, { force: true });
     }
   }
 

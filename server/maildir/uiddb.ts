@@ -7,7 +7,7 @@
 // When it is missing but Dovecot's dovecot-uidlist is there, the UIDs are taken from
 // it, so that a migration from Dovecot does not make every client download again.
 
-import { closeSync, fstatSync, openSync, promises as fs, readFileSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, promises as fs, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { errorCode, writeFileAtomic } from './fsutil.js';
 
@@ -154,34 +154,40 @@ export async function extendUidDb(folderDir: string, db: UidDb, added: readonly 
     const oldHeader = `${VERSION} ${db.uidValidity} ${oldNext}\n`;
     const newHeader = `${VERSION} ${db.uidValidity} ${db.uidNext}\n`;
     if (oldHeader.length === newHeader.length) {
-      let handle: fs.FileHandle | undefined;
+      // Synchronous: a few small reads and writes under the lock, done for every APPEND; the
+      // thread pool's hand-overs would cost more than the work.
+      let fd: number | undefined;
       try {
-        handle = await fs.open(path.join(folderDir, UIDDB_FILE), 'r+');
-        const stat = await handle.stat();
+        fd = openSync(path.join(folderDir, UIDDB_FILE), 'r+');
+        const stat = fstatSync(fd);
         const head = Buffer.alloc(oldHeader.length);
         const last = Buffer.alloc(1);
         const current = { ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs };
         if (
           sameStamp(current, previous) &&
-          (await handle.read(head, 0, head.length, 0)).bytesRead === head.length &&
+          readSync(fd, head, 0, head.length, 0) === head.length &&
           head.toString('latin1') === oldHeader &&
-          (await handle.read(last, 0, 1, stat.size - 1)).bytesRead === 1 &&
+          readSync(fd, last, 0, 1, stat.size - 1) === 1 &&
           last[0] === 10
         ) {
-          const lines = added.map(([base, uid]) => `${uid} ${base}\n`).join('');
-          await handle.write(Buffer.from(lines, 'utf8'), 0, undefined, stat.size);
-          await handle.write(Buffer.from(newHeader, 'latin1'), 0, undefined, 0);
-          const after = await handle.stat();
+          const lines = Buffer.from(added.map(([base, uid]) => `${uid} ${base}\n`).join(''), 'utf8');
+          writeFullySync(fd, lines, stat.size);
+          writeFullySync(fd, Buffer.from(newHeader, 'latin1'), 0);
+          const after = fstatSync(fd);
           return { ino: after.ino, size: after.size, mtimeMs: after.mtimeMs };
         }
       } catch (error) {
         if (errorCode(error) !== 'ENOENT') throw error;
       } finally {
-        await handle?.close();
+        if (fd !== undefined) closeSync(fd);
       }
     }
   }
   return writeUidDb(folderDir, db);
+}
+
+function writeFullySync(fd: number, data: Buffer, position: number): void {
+  for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done, position + done);
 }
 
 let lastUidValidity = 0;

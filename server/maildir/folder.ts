@@ -10,7 +10,7 @@
 // cur/ by a refresh() are recent for the handle that called it; those found by the
 // watcher, or put in by APPEND/COPY/MOVE, for the handle that opened the folder first.
 
-import { type FSWatcher, promises as fs, statSync, unlinkSync, watch } from 'node:fs';
+import { type FSWatcher, promises as fs, renameSync, statSync, unlinkSync, watch } from 'node:fs';
 import path from 'node:path';
 import {
   type CopyResult,
@@ -29,7 +29,7 @@ import {
 import type { Logger } from '../imap/host.js';
 import type { BodyPart, Envelope, HeaderMeta, MessageMeta } from '../mime/types.js';
 import { baseOf, fileSizeFromName, formatFileName, lettersFor, newBaseName, parseFileName, systemFlag, systemFlagsFromLetters } from './filenames.js';
-import { errorCode, isDirectory, listDir, mapLimit } from './fsutil.js';
+import { Budget, errorCode, isDirectory, listDir, mapLimit } from './fsutil.js';
 import type { StoredInfo } from './infocache.js';
 import { formatListing, LISTING_FILE, type ListingHead, type OpenedListing, openListing, readListedMessages, writeListing } from './listing.js';
 import { KEYWORD_DIR, keywordMemory, keywordsIfUnchanged, readKeywords, sameKeywords, writeKeywordUpdate } from './keywords.js';
@@ -853,10 +853,17 @@ export class FolderCore {
       this.generation += 1; // entries change below, even when a later step fails
       const spelling = this.keywordSpellings();
       const keywords = wanted.keywords.map((k) => spelling.get(k.toLowerCase()) ?? k);
-      const changed: Entry[] = [];
-      await mapLimit(uids, IO_PARALLEL, async (uid) => {
+      const changed = new Set<Entry>();
+      const keywordWrites: { entry: Entry; keywords: string[] }[] = [];
+      // Renames one after the other, synchronously: a rename is a quick call, and through
+      // the thread pool the hand-overs cost more than the renames (1,000 in a STORE 1:1000).
+      // The budget gives other sessions a turn every few milliseconds.
+      const budget = new Budget();
+      const until = Date.now() + OWN_EVENT_MS;
+      for (const uid of uids) {
+        if (budget.due()) await budget.pause();
         const entry = this.entries.get(uid);
-        if (!entry) return;
+        if (!entry) continue;
         // Two tries: a rename can fail because another process changed the flags first.
         for (let attempt = 0; attempt < 2; attempt++) {
           const oldSystem = systemFlagsFromLetters(entry.letters);
@@ -864,32 +871,36 @@ export class FolderCore {
           const newKeywords = applyOperation(operation, entry.keywords, keywords);
           const systemChanged = !sameKeywords(oldSystem, newSystem);
           const keywordsChanged = !sameKeywords(entry.keywords, newKeywords);
-          if (!systemChanged && !keywordsChanged) return;
+          if (!systemChanged && !keywordsChanged) break;
           if (systemChanged) {
             const letters = lettersFor(newSystem, entry.letters);
             const newName = formatFileName(entry.base, letters);
             try {
-              this.expectOwn([entry.fileName, newName]);
-              await fs.rename(path.join(this.dir, 'cur', entry.fileName), path.join(this.dir, 'cur', newName));
+              this.ownNames.set(entry.fileName, until);
+              this.ownNames.set(newName, until);
+              renameSync(path.join(this.dir, 'cur', entry.fileName), path.join(this.dir, 'cur', newName));
             } catch (error) {
               if (errorCode(error) !== 'ENOENT') throw error;
-              if ((await this.relocate(entry)) === null) return; // expunged by someone else
+              if ((await this.relocate(entry)) === null) break; // expunged by someone else
               continue;
             }
             entry.fileName = newName;
             entry.letters = letters;
+            changed.add(entry);
           }
-          if (keywordsChanged) {
-            await writeKeywordUpdate(this.dir, entry.base, newKeywords);
-            entry.keywords = newKeywords;
-          }
-          entry.info = { uid: entry.uid, flags: flagSet(entry.letters, entry.keywords) };
-          changed.push(entry);
-          return;
+          if (keywordsChanged) keywordWrites.push({ entry, keywords: newKeywords });
+          break;
         }
+      }
+      if (this.ownNames.size > 10_000) this.dropOldOwn();
+      await mapLimit(keywordWrites, IO_PARALLEL, async ({ entry, keywords }) => {
+        await writeKeywordUpdate(this.dir, entry.base, keywords);
+        entry.keywords = keywords;
+        changed.add(entry);
       });
-      if (changed.length) this.messageList = undefined;
-      return changed;
+      for (const entry of changed) entry.info = { uid: entry.uid, flags: flagSet(entry.letters, entry.keywords) };
+      if (changed.size) this.messageList = undefined;
+      return [...changed];
     });
     for (const entry of changed.sort((a, b) => a.uid - b.uid)) this.emit({ kind: 'flags', uid: entry.uid, flags: entry.info.flags });
   }

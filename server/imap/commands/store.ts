@@ -5,7 +5,7 @@ import { SELECTED, bad, no, ok, type CommandSpec } from './types.js';
 import { parseFlags, SyntaxError } from './args.js';
 import { parseSequenceSet } from '../protocol/parser.js';
 import { resolveSet } from '../sequence.js';
-import type { FlagOperation } from '../../backend/mailstore.js';
+import type { FlagOperation, MessageState } from '../../backend/mailstore.js';
 
 export const store: CommandSpec = {
   names: ['STORE', 'UID STORE'],
@@ -28,15 +28,29 @@ export const store: CommandSpec = {
     }
     const uids = seqs.map((s) => view.message(s)!.uid);
     if (uids.length) await view.folder.storeFlags(uids, op, flags);
-    // Take the folder's new state for these messages into our view.
-    const current = new Map(view.folder.snapshot().messages.map((m) => [m.uid, m]));
+    // Take the folder's new state for these messages into our view (looked up by UID in the
+    // folder's list, which ascends: no map of a whole 100,000-message folder per STORE).
+    const current = view.folder.snapshot().messages;
     const touched = new Set(uids);
     view.discardFlagChanges(touched);
     for (const u of uids) {
-      const m = current.get(u);
+      const m = findUid(current, u);
       if (m) view.updateFlags(u, m.flags);
     }
     if (!silent) for (const s of seqs) session.untagged(view.flagsResponse(s, uid));
     return ok('STORE completed');
   },
 };
+
+function findUid(messages: readonly MessageState[], uid: number): MessageState | undefined {
+  let lo = 0;
+  let hi = messages.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const m = messages[mid];
+    if (m.uid === uid) return m;
+    if (m.uid < uid) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return undefined;
+}

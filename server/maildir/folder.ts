@@ -180,6 +180,7 @@ export class FolderCore {
   /** Put in by APPEND/COPY/MOVE of this process: recent for the first session. */
   private readonly arrivals = new Set<string>();
   private watchers: FSWatcher[] = [];
+  private watchStart: NodeJS.Immediate | undefined;
   private keywordWatcher: FSWatcher | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
@@ -501,7 +502,22 @@ export class FolderCore {
     if (this.disposeTimer) clearTimeout(this.disposeTimer);
     this.disposeTimer = undefined;
     this.handles.add(handle);
-    if (this.handles.size === 1) this.startWatching();
+    if (this.handles.size === 1) this.watchSoon();
+  }
+
+  /**
+   * Watches are set up just after the open, so that its answer goes out first (three
+   * inotify watches cost a few milliseconds); one look right after they are in place
+   * catches anything that changed in between.
+   */
+  private watchSoon(): void {
+    if (this.watchStart || this.watchers.length || this.pollTimer) return;
+    this.watchStart = setImmediate(() => {
+      this.watchStart = undefined;
+      if (!this.handles.size || this.gone) return;
+      this.startWatching();
+      this.scheduleSync();
+    });
   }
 
   detach(handle: FolderHandle): void {
@@ -673,6 +689,8 @@ export class FolderCore {
   }
 
   private stopWatching(): void {
+    if (this.watchStart) clearImmediate(this.watchStart);
+    this.watchStart = undefined;
     for (const watcher of this.watchers) watcher.close();
     this.watchers = [];
     this.keywordWatcher?.close();

@@ -29,9 +29,9 @@ import {
 import type { Logger } from '../imap/host.js';
 import type { BodyPart, Envelope, HeaderMeta, MessageMeta } from '../mime/types.js';
 import { baseOf, fileSizeFromName, formatFileName, lettersFor, newBaseName, parseFileName, systemFlag, systemFlagsFromLetters } from './filenames.js';
-import { Budget, errorCode, isDirectory, listDir, mapLimit } from './fsutil.js';
+import { Budget, errorCode, isDirectory, listDir, listDirSync, mapLimit } from './fsutil.js';
 import type { StoredInfo } from './infocache.js';
-import { formatListing, LISTING_FILE, type ListingHead, type OpenedListing, openListing, readListedMessages, writeListing } from './listing.js';
+import { closeListing, formatListing, LISTING_FILE, type ListingHead, type OpenedListing, openListing, readListedMessages, writeListing } from './listing.js';
 import { KEYWORD_DIR, keywordMemory, keywordsIfUnchanged, readKeywords, sameKeywords, writeKeywordUpdate } from './keywords.js';
 import { folderMutex, withCourierLock } from './lock.js';
 import { MessageCache, OLD_META_CACHE_FILE } from './messagecache.js';
@@ -548,13 +548,24 @@ export class FolderCore {
     if (this.disposeTimer) clearTimeout(this.disposeTimer);
     this.disposeTimer = undefined;
     if (cores.get(this.dir) === this) cores.delete(this.dir);
-    void this.saveInfo().finally(() => this.cache.close());
+    void this.saveInfo().finally(() => {
+      this.cache.close();
+      this.dropListed();
+    });
+  }
+
+  /** Lets go of a listing whose messages were never needed. */
+  private dropListed(): void {
+    if (!this.listed) return;
+    closeListing(this.listed);
+    this.listed = undefined;
   }
 
   markGone(): void {
     if (this.gone) return;
     this.gone = true;
     if (cores.get(this.dir) === this) cores.delete(this.dir);
+    this.dropListed();
     this.stopWatching();
     this.cache.close();
     this.emit({ kind: 'gone' });
@@ -574,7 +585,7 @@ export class FolderCore {
         keywords: this.context.keywords ? listing.keywords : [],
         messages: () => {
           if (this.listed) this.readListed();
-          return this.listedState!;
+          return this.listedState ?? []; // none: the folder went before it was read
         },
       };
       return {
@@ -703,7 +714,8 @@ export class FolderCore {
 
   /** Whether changes are noticed through file-system events (false: polling). */
   get watching(): boolean {
-    return this.watchers.length > 0;
+    // About to watch counts (see watchSoon): only a failure to set watches up means polling.
+    return this.watchers.length > 0 || (this.watchStart !== undefined && this.context.watch);
   }
 
   /**
@@ -738,7 +750,8 @@ export class FolderCore {
     if (this.gone) return;
     // The lists of live messages (100,000 entries each) only when messages went.
     let live: { uids: Map<number, string>; bases: Set<string> } | undefined;
-    if (this.pruneNeeded) {
+    // Not while the messages are still in an unread listing: nothing went since it was made.
+    if (this.pruneNeeded && !this.listed) {
       this.pruneNeeded = false;
       live = { uids: new Map(), bases: new Set() };
       for (const entry of this.entries.values()) {
@@ -1291,7 +1304,7 @@ const TMP_MAX_AGE_MS = 36 * 3600_000;
 async function purgeTmp(folderDir: string): Promise<void> {
   const tmpDir = path.join(folderDir, 'tmp');
   const limit = Date.now() - TMP_MAX_AGE_MS;
-  await mapLimit(await listDir(tmpDir), IO_PARALLEL, async (name) => {
+  await mapLimit(listDirSync(tmpDir), IO_PARALLEL, async (name) => {
     try {
       const stat = await fs.stat(path.join(tmpDir, name));
       if (stat.isFile() && stat.ctimeMs < limit) await fs.unlink(path.join(tmpDir, name));

@@ -19,7 +19,7 @@
 //   end
 
 import { isAscii } from 'node:buffer';
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { errorCode, writeFileAtomic } from './fsutil.js';
 import type { FileStamp } from './uiddb.js';
@@ -55,10 +55,15 @@ export interface ListingSummary {
   keywords: readonly string[];
 }
 
-/** A listing that matches the folder, its messages not read yet (readListedMessages). */
+/**
+ * A listing that matches the folder, its messages not read yet: the file stays open (it is
+ * only ever replaced by a rename, so this is the file that was checked) until
+ * readListedMessages or closeListing.
+ */
 export interface OpenedListing extends ListingSummary {
-  text: string;
-  /** Where the message lines begin in `text`. */
+  fd: number;
+  size: number;
+  /** Byte offset of the first message line. */
   start: number;
 }
 
@@ -97,53 +102,112 @@ export async function writeListing(folderDir: string, text: string): Promise<voi
 
 /**
  * The listing, when its head matches `stamps` and `db` (the folder now) and it is whole (its
- * length and last line are as written). Null when there is none, or it does not match.
+ * length and last line are as written). Only the head is read. Null when there is none, or
+ * it does not match.
  */
 export function openListing(folderDir: string, stamps: string, db: FileStamp | undefined): OpenedListing | null {
   if (!db) return null;
-  let bytes: Buffer;
+  let fd: number;
   try {
-    bytes = readFileSync(path.join(folderDir, LISTING_FILE));
+    fd = openSync(path.join(folderDir, LISTING_FILE), 'r');
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return null;
     throw error;
   }
-  // Names are nearly always ASCII: latin1 makes the same string without decoding UTF-8.
-  const ascii = isAscii(bytes);
-  const text = bytes.toString(ascii ? 'latin1' : 'utf8');
-  let pos = 0;
-  const next = (): string => {
-    let end = text.indexOf('\n', pos);
-    if (end < 0) end = text.length;
-    const line = text.slice(pos, end);
-    pos = end + 1;
-    return line;
-  };
-  if (next() !== HEADER || next() !== stamps) return null;
-  const fields = next().split(' ').map(Number);
-  if (fields.length !== 9 || !fields.every((n, i) => (i === 2 ? Number.isFinite(n) : Number.isSafeInteger(n)))) return null; // mtimes have fractions
-  const [ino, size, mtimeMs, uidValidity, uidNext, count, keywordCount, firstUnseen, bodyBytes] = fields;
-  if (ino !== db.ino || size !== db.size || mtimeMs !== db.mtimeMs || !(uidValidity > 0) || !(uidNext > 0)) return null;
-  // Whole: as long as written and ending with the last line (it is replaced by a rename, so
-  // this only fails for a file damaged by something else).
-  const bodyLength = ascii ? text.length - pos : Buffer.byteLength(text.slice(pos));
-  if (bodyLength !== bodyBytes || !text.endsWith(`\n${END}\n`) || firstUnseen < 0 || firstUnseen > count) return null;
-  const keywords: string[] = [];
-  for (let i = 0; i < keywordCount; i++) keywords.push(next());
-  return { uidValidity, uidNext, count, firstUnseen, keywords, text, start: pos };
+  let keep = false;
+  try {
+    const head = readHead(fd, stamps, db);
+    keep = head !== null;
+    return head;
+  } finally {
+    if (!keep) closeSync(fd);
+  }
+}
+
+function readHead(fd: number, stamps: string, db: FileStamp): OpenedListing | null {
+  const size = fstatSync(fd).size;
+  const tail = Buffer.alloc(END.length + 2);
+  if (size < tail.length || readFully(fd, tail, size - tail.length) !== tail.length || tail.toString('latin1') !== `\n${END}\n`) return null;
+  // The head (and the keyword names after it), read in growing pieces until it is all there.
+  for (let length = Math.min(size, 16384); ; length = Math.min(size, length * 4)) {
+    const bytes = Buffer.allocUnsafe(length);
+    if (readFully(fd, bytes, 0) !== length) return null;
+    let pos = 0;
+    const next = (): string | null => {
+      const end = bytes.indexOf(10, pos);
+      if (end < 0) return null;
+      const line = bytes.toString('utf8', pos, end);
+      pos = end + 1;
+      return line;
+    };
+    const partial = (): boolean => length < size; // a line cut off by the piece: read more
+    const first = next();
+    const second = next();
+    const third = next();
+    if (third === null) {
+      if (partial()) continue;
+      return null;
+    }
+    if (first !== HEADER || second !== stamps) return null;
+    const fields = third.split(' ').map(Number);
+    // mtimes have fractions; the rest are whole numbers
+    if (fields.length !== 9 || !fields.every((n, i) => (i === 2 ? Number.isFinite(n) : Number.isSafeInteger(n)))) return null;
+    const [ino, dbSize, mtimeMs, uidValidity, uidNext, count, keywordCount, firstUnseen, bodyBytes] = fields;
+    if (ino !== db.ino || dbSize !== db.size || mtimeMs !== db.mtimeMs || !(uidValidity > 0) || !(uidNext > 0)) return null;
+    if (size - pos !== bodyBytes || firstUnseen < 0 || firstUnseen > count || keywordCount < 0) return null;
+    const keywords: string[] = [];
+    for (let i = 0; i < keywordCount; i++) {
+      const keyword = next();
+      if (keyword === null) break;
+      keywords.push(keyword);
+    }
+    if (keywords.length < keywordCount) {
+      if (partial()) continue;
+      return null;
+    }
+    return { uidValidity, uidNext, count, firstUnseen, keywords, fd, size, start: pos };
+  }
+}
+
+function readFully(fd: number, buffer: Buffer, position: number): number {
+  let done = 0;
+  while (done < buffer.length) {
+    const n = readSync(fd, buffer, done, buffer.length - done, position + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
+}
+
+/** Lets go of a listing whose messages will not be read. */
+export function closeListing(listing: OpenedListing): void {
+  if (listing.fd < 0) return;
+  closeSync(listing.fd);
+  listing.fd = -1;
 }
 
 /**
- * Hands each message of an opened listing to `add`, in order. False when a line is damaged
- * (then nothing handed out may be used).
+ * Hands each message of an opened listing to `add`, in order, and closes it. False when a
+ * line is damaged (then nothing handed out may be used).
  */
 export function readListedMessages(listing: OpenedListing, add: (uid: number, fileName: string, keywords: readonly string[]) => void): boolean {
-  const { text, count, uidNext, keywords: keywordNames } = listing;
+  if (listing.fd < 0) return false;
+  const bytes = Buffer.allocUnsafe(listing.size - listing.start);
+  let got: number;
+  try {
+    got = readFully(listing.fd, bytes, listing.start);
+  } finally {
+    closeListing(listing);
+  }
+  if (got !== bytes.length) return false;
+  // Names are nearly always ASCII: latin1 makes the same string without decoding UTF-8.
+  const text = bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8');
+  const { count, uidNext, keywords: keywordNames } = listing;
   const lineEnd = (from: number): number => {
     const at = text.indexOf('\n', from);
     return at < 0 ? text.length : at;
   };
-  let pos = listing.start;
+  let pos = 0;
   // Messages with the same keywords share one array.
   const keywordSets = new Map<string, readonly string[]>();
   const none: readonly string[] = [];

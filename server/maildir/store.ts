@@ -3,7 +3,7 @@
 // work on the same Maildir (see README-style notes at the top of each module).
 
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, renameSync, statSync } from 'node:fs';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -445,13 +445,20 @@ export class MaildirStore implements MailStore {
 
   /** A folder directory with cur/ that really lies inside the Maildir (symlinks resolved). */
   private async isFolder(dir: string): Promise<boolean> {
-    return (await isDirectory(path.join(dir, 'cur'))) && (await this.inside(dir));
+    // Synchronous: two quick calls on every SELECT and APPEND, cheaper than two hand-overs to the thread pool.
+    try {
+      if (!statSync(path.join(dir, 'cur')).isDirectory()) return false;
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return false;
+      throw error;
+    }
+    return this.inside(dir);
   }
 
   /** Whether a path, symlinks resolved, is the Maildir or lies inside it. */
   private async inside(p: string): Promise<boolean> {
     try {
-      const real = await fs.realpath(p);
+      const real = realpathSync(p);
       return real === this.root || real.startsWith(this.root + path.sep);
     } catch (error) {
       if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return true; // nothing there yet

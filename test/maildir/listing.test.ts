@@ -81,6 +81,22 @@ test('a damaged listing is not used', async () => {
   assert.deepEqual((await reopen(root)).uids, [1, 2, 3]);
 });
 
+test('a listing damaged after its head is found when read: the sessions are sent away, the next open scans', async () => {
+  const { root } = await listed();
+  const file = path.join(root, LISTING_FILE);
+  writeFileSync(file, readFileSync(file, 'utf8').replace(/^2 /m, 'x ')); // same length, same head
+  mail = await store(root, { watch: false });
+  const folder = await select(mail, 'INBOX');
+  assert.equal(folder.snapshot().summary?.count, 3, 'opened from the head');
+  assert.deepEqual(folder.snapshot().messages, []);
+  assert.throws(() => folder.subscribe(() => undefined), /deleted or renamed/);
+  folder.release();
+  assert.equal(existsSync(file), false, 'the damaged listing is removed');
+  await mail.close();
+  await drop();
+  assert.deepEqual((await reopen(root)).uids, [1, 2, 3]);
+});
+
 const changes: [string, (root: string, names: string[]) => Promise<void> | void, (seen: { uids: number[]; flags: string[][] }) => void][] = [
   ['a message put into cur/ and numbered by another program', async (root) => {
     const name = deliver(root, '', message('d'), { dir: 'cur' });

@@ -186,6 +186,8 @@ export class FolderCore {
   private syncTimer: NodeJS.Timeout | undefined;
   private lastLocalChange = 0;
   private infoSaveTimer: NodeJS.Timeout | undefined;
+  /** The save under way (see saveInfo). */
+  private saving: Promise<void> | undefined;
   /** Names in cur/ this process changes itself, with the time until which their events are expected. */
   private readonly ownNames = new Map<string, number>();
   /** Messages went since the caches were last saved: the next save drops their records. */
@@ -744,7 +746,25 @@ export class FolderCore {
     this.infoSaveTimer.unref();
   }
 
-  async saveInfo(): Promise<void> {
+  /**
+   * Writes the caches and a due listing. One save at a time: a save asked for while one
+   * (from the timer) is under way ends after it, so that a process that awaits it before
+   * exiting (store.close) never cuts a write short.
+   */
+  saveInfo(): Promise<void> {
+    const previous = this.saving;
+    const run = (async () => {
+      await previous?.catch(() => undefined); // its failure was its caller's to see
+      await this.saveNow();
+    })();
+    this.saving = run;
+    void run.finally(() => {
+      if (this.saving === run) this.saving = undefined;
+    }).catch(() => undefined);
+    return run;
+  }
+
+  private async saveNow(): Promise<void> {
     if (this.infoSaveTimer) clearTimeout(this.infoSaveTimer);
     this.infoSaveTimer = undefined;
     if (this.gone) return;

@@ -2,10 +2,11 @@
 // and never when something may have changed since (it would hide mail from the client).
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, test } from 'node:test';
 import type { MailStore } from '../../server/backend/mailstore.js';
+import { existingCore } from '../../server/maildir/folder.js';
 import { LISTING_FILE } from '../../server/maildir/listing.js';
 import { assignUids } from '../../server/maildir/scan.js';
 import { readUidDb, writeUidDb } from '../../server/maildir/uiddb.js';
@@ -95,6 +96,19 @@ test('a listing damaged after its head is found when read: the sessions are sent
   await mail.close();
   await drop();
   assert.deepEqual((await reopen(root)).uids, [1, 2, 3]);
+});
+
+test('a save that overlaps one under way ends after it (the process may exit then)', async () => {
+  md = tempMaildir();
+  deliver(md.root, '', message('a'), { dir: 'cur' });
+  age(md.root);
+  mail = await store(md.root, { watch: false });
+  const folder = await select(mail, 'INBOX');
+  const core = existingCore(realpathSync(md.root))!;
+  void core.saveInfo(); // as the timer does
+  await core.saveInfo(); // as store.close() does
+  assert.ok(existsSync(path.join(md.root, LISTING_FILE)));
+  folder.release();
 });
 
 const changes: [string, (root: string, names: string[]) => Promise<void> | void, (seen: { uids: number[]; flags: string[][] }) => void][] = [

@@ -97,31 +97,46 @@ export async function scanFolder(folderDir: string, options: ScanOptions, memory
   if (options.listed) options.listed.names = curNames;
   indexCur(curNames);
 
+  // One pass over the database (100,000 lookups in a big folder, each a cache miss or two).
   // readdir is not atomic against renames: a file whose flags changed meanwhile can be
-  // missed. Before calling a message gone, look once more.
-  for (const base of db.uids.keys()) {
-    if (!curByBase.has(base) && !options.expectedGone?.has(base)) {
-      indexCur(listDirSync(curDir));
-      break;
+  // missed. Before calling a message gone, look once more (and go over it again).
+  let kept: ScannedMessage[] = [];
+  let missing = false;
+  const keep = (): void => {
+    kept = [];
+    missing = false;
+    let previous = 0;
+    let ordered = true;
+    for (const [base, uid] of db!.uids) {
+      const fileName = curByBase.get(base);
+      if (fileName === undefined) {
+        missing = true;
+        continue;
+      }
+      if (uid < previous) ordered = false;
+      previous = uid;
+      kept.push({ uid, base, fileName, fresh: false, claimed: false });
     }
+    if (!ordered) kept.sort((a, b) => a.uid - b.uid);
+  };
+  keep();
+  if (missing && [...db.uids.keys()].some((base) => !curByBase.has(base) && !options.expectedGone?.has(base))) {
+    indexCur(listDirSync(curDir));
+    keep();
   }
-
-  const kept: ScannedMessage[] = [];
-  for (const [base, uid] of db.uids) {
-    const fileName = curByBase.get(base);
-    if (fileName === undefined) dirty = true;
-    else kept.push({ uid, base, fileName, fresh: false, claimed: false });
-  }
-  kept.sort((a, b) => a.uid - b.uid); // usually in order already
+  if (missing) dirty = true;
 
   const newNames = listDirSync(newDir);
   const fresh: string[] = [];
   let unnumbered = 0;
   const leaveCur = options.numberCur === false && newNames.length > 0;
-  for (const [base, fileName] of curByBase) {
-    if (db.uids.has(base) || options.ignore?.has(base)) continue;
-    if (leaveCur) unnumbered += 1;
-    else fresh.push(fileName);
+  // Every file in cur/ has its UID when as many were kept as there are: no second pass.
+  if (kept.length !== curByBase.size) {
+    for (const [base, fileName] of curByBase) {
+      if (db.uids.has(base) || options.ignore?.has(base)) continue;
+      if (leaveCur) unnumbered += 1;
+      else fresh.push(fileName);
+    }
   }
   const claimed = new Set<string>();
 

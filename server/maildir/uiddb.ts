@@ -42,16 +42,26 @@ export function parseUidDb(text: string): UidDb | null {
   const uidValidity = Number(header[2]);
   let uidNext = Number(header[3]);
   const uids = new Map<string, number>();
-  const seenUids = new Set<number>();
+  // UIDs ascend in a database that is whole: a UID above all before cannot be a repeat,
+  // and the set of UIDs seen is only made for one that is not.
+  let seenUids: Set<number> | undefined;
+  let highest = 0;
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i];
     const space = line.indexOf(' ');
     if (space <= 0) continue;
     const uid = Number(line.slice(0, space));
     const base = line.slice(space + 1);
-    if (!Number.isSafeInteger(uid) || uid <= 0 || !base || uids.has(base) || seenUids.has(uid)) continue;
+    if (!Number.isSafeInteger(uid) || uid <= 0 || !base || uids.has(base)) continue;
+    if (uid <= highest) {
+      seenUids ??= new Set(uids.values());
+      if (seenUids.has(uid)) continue;
+      seenUids.add(uid);
+    } else {
+      highest = uid;
+      seenUids?.add(uid);
+    }
     uids.set(base, uid);
-    seenUids.add(uid);
     // A damaged header must never make us hand out a UID twice.
     if (uid >= uidNext) uidNext = uid + 1;
   }

@@ -73,6 +73,30 @@ test('an unchanged settled folder is opened from the listing', async () => {
   assert.deepEqual(seen.flags[0], ['\\Flagged']);
 });
 
+test('keywords in a listing are left out when keywords are off (IMAP_KEYWORDS=0)', async () => {
+  md = tempMaildir();
+  deliver(md.root, '', message('a'), { dir: 'cur' });
+  mail = await store(md.root, { watch: false });
+  const folder = await select(mail, 'INBOX');
+  await folder.storeFlags([1], 'add', ['Label']);
+  folder.release();
+  await mail.close();
+  await drop();
+  for (let i = 0; i < 3 && !existsSync(path.join(md.root, LISTING_FILE)); i++) {
+    age(md.root);
+    utimesSync(path.join(md.root, 'courierimapkeywords'), Date.now() / 1000 - 10, Date.now() / 1000 - 10);
+    assert.deepEqual((await reopen(md.root)).flags, [['Label']]);
+    await mail.close();
+    await drop();
+  }
+  assert.ok(existsSync(path.join(md.root, LISTING_FILE)));
+  mail = await store(md.root, { watch: false, keywords: false });
+  const plain = await select(mail, 'INBOX');
+  assert.deepEqual(plain.snapshot().summary?.keywords, []);
+  assert.deepEqual(plain.snapshot().messages.map((m) => flagsOf(m.flags)), [[]]);
+  plain.release();
+});
+
 test('a damaged listing is not used', async () => {
   const { root } = await listed();
   const file = path.join(root, LISTING_FILE);

@@ -3,7 +3,7 @@
 // files without one (sorted by name), optionally move new/ to cur/ ("claim"), and
 // write the database back when anything changed.
 
-import { promises as fs } from 'node:fs';
+import { promises as fs, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { baseOf, sortMaildirNames } from './filenames.js';
 import { errorCode, listDirSync, mapLimit } from './fsutil.js';
@@ -58,7 +58,7 @@ export interface ScanOptions {
    * names that went missing are looked for once more anyway.
    */
   curNames?: string[];
-  /** Filled by a read-only scan with the listing of cur/ it read. */
+  /** Filled by a read-only scan with the listing of cur/ it read (dot files included). */
   listed?: { names?: string[] };
 }
 
@@ -88,12 +88,13 @@ export async function scanFolder(folderDir: string, options: ScanOptions, memory
   const curByBase = new Map<string, string>();
   const indexCur = (names: string[]): void => {
     for (const name of names) {
+      if (name.charCodeAt(0) === 46) continue; // dot files are not messages
       const base = baseOf(name);
       if (!curByBase.has(base)) curByBase.set(base, name);
     }
   };
   // Synchronous: readdir through the thread pool costs twice as long for 100,000 names.
-  const curNames = options.curNames ?? listDirSync(curDir);
+  const curNames = options.curNames ?? listNamesSync(curDir);
   if (options.listed) options.listed.names = curNames;
   indexCur(curNames);
 
@@ -121,7 +122,7 @@ export async function scanFolder(folderDir: string, options: ScanOptions, memory
   };
   keep();
   if (missing && [...db.uids.keys()].some((base) => !curByBase.has(base) && !options.expectedGone?.has(base))) {
-    indexCur(listDirSync(curDir));
+    indexCur(listNamesSync(curDir));
     keep();
   }
   if (missing) dirty = true;
@@ -187,6 +188,16 @@ export async function scanFolder(folderDir: string, options: ScanOptions, memory
     memory.db = db;
   }
   return { uidValidity: db.uidValidity, uidNext: db.uidNext, messages: [...kept, ...added], unclaimed, unnumbered };
+}
+
+/** Names in a directory, dot files included (indexCur leaves them out: one loop fewer). */
+function listNamesSync(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return [];
+    throw error;
+  }
 }
 
 /**

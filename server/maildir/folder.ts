@@ -902,8 +902,9 @@ export class FolderCore {
     const wanted = splitFlags(flags, this.context.keywords);
     const changed = await this.exclusive(async () => {
       this.generation += 1; // entries change below, even when a later step fails
-      const spelling = this.keywordSpellings();
-      const keywords = wanted.keywords.map((k) => spelling.get(k.toLowerCase()) ?? k);
+      // The spellings in use (a look at every message) only when keywords are given.
+      const spelling = wanted.keywords.length ? this.keywordSpellings() : undefined;
+      const keywords = wanted.keywords.map((k) => spelling?.get(k.toLowerCase()) ?? k);
       const changed = new Set<Entry>();
       const keywordWrites: { entry: Entry; keywords: string[] }[] = [];
       // Renames one after the other, synchronously: a rename is a quick call, and through

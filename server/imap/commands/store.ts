@@ -37,7 +37,15 @@ export const store: CommandSpec = {
       const m = findUid(current, u);
       if (m) view.updateFlags(u, m.flags);
     }
-    if (!silent) for (const s of seqs) session.untagged(view.flagsResponse(s, uid));
+    if (!silent && seqs.length) {
+      // One write for all the answers (1,000 in STORE 1:1000), each FLAGS text made once per flag set.
+      let text = '';
+      for (const s of seqs) {
+        const m = view.message(s)!;
+        text += uid ? `* ${s} FETCH (UID ${m.uid} FLAGS ${view.flagsText(m)})\r\n` : `* ${s} FETCH (FLAGS ${view.flagsText(m)})\r\n`;
+      }
+      session.write(Buffer.from(text, 'utf8'));
+    }
     return ok('STORE completed');
   },
 };

@@ -111,8 +111,16 @@ function baseLength(fileName: string): number {
 /** Names sorted as compareMaildirNames orders them, with the sort keys worked out once per name. */
 export function sortMaildirNames(names: readonly string[]): string[] {
   // readdir gives names in byte order, which is nearly always this order too: then no sort.
+  // One plain loop (no calls per pair, each name's number read once): it runs before the
+  // code is optimised, in every new process.
   let sorted = true;
-  for (let i = 1; i < names.length && sorted; i++) sorted = compareMaildirNames(names[i - 1], names[i]) <= 0;
+  let previous = names.length ? leadingNumber(names[0]) : 0;
+  for (let i = 1; i < names.length && sorted; i++) {
+    const number = leadingNumber(names[i]);
+    if (number < previous) sorted = false;
+    else if (number === previous) sorted = compareMaildirNames(names[i - 1], names[i]) <= 0;
+    previous = number;
+  }
   if (sorted) return [...names];
   const keyed = names.map((name) => ({ name, number: leadingNumber(name), base: baseOf(name) }));
   keyed.sort((a, b) => (a.number !== b.number ? a.number - b.number : a.base < b.base ? -1 : a.base > b.base ? 1 : 0));

@@ -165,13 +165,13 @@ export async function scanFolder(folderDir: string, options: ScanOptions, memory
   }
 
   let uidNext = db.uidNext;
-  const added: ScannedMessage[] = sortMaildirNames(fresh).map((fileName) => ({
-    uid: uidNext++,
-    base: baseOf(fileName),
-    fileName,
-    fresh: true,
-    claimed: claimed.has(fileName),
-  }));
+  const ordered = sortMaildirNames(fresh);
+  const added = new Array<ScannedMessage>(ordered.length);
+  const anyClaimed = claimed.size > 0;
+  for (let i = 0; i < ordered.length; i++) {
+    const fileName = ordered[i];
+    added[i] = { uid: uidNext++, base: baseOf(fileName), fileName, fresh: true, claimed: anyClaimed && claimed.has(fileName) };
+  }
 
   if (dirty || added.length) {
     const uids = new Map<string, number>();

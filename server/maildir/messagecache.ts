@@ -7,9 +7,12 @@
 //   imapd-ts.structure   the MIME structure (BODYSTRUCTURE, BODY[section], SEARCH BODY/TEXT)
 // (the last three are record logs, see recordlog.ts).
 //
-// What the caches lack is computed from the message file, which is read once per message
-// and only as far as needed: the header alone (the first few KB) for ENVELOPE and header
-// data, the whole file for RFC822.SIZE (its bare LFs are counted) and the structure.
+// What the caches lack is computed from the message file (derive.ts), which is read once per
+// message and only as far as needed: the header alone (the first few KB) for ENVELOPE and
+// header data, the whole file for RFC822.SIZE (its bare LFs are counted) and the structure.
+// A file read whole for header data gives its structure too, so that the first FETCH of a
+// folder leaves nothing for a later BODYSTRUCTURE to read. With parse workers (parsepool.ts),
+// most of a batch's unknown files are read by them.
 
 import { closeSync, openSync } from 'node:fs';
 import path from 'node:path';

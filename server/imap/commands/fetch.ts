@@ -60,21 +60,11 @@ export const fetch: CommandSpec = {
     const plain = items.every((i) => PLAIN_ITEMS.has(i.kind)) && !(utf8 && usesWire);
     const batchSize = request.raw ? BODY_BATCH : BATCH;
     let vanished = 0;
-    const load = (start: number): Promise<(MessageData | null)[]> | undefined => {
-      if (!needsData || start >= seqs.length) return undefined;
-      const promise = view.folder.messageData(seqs.slice(start, start + batchSize).map((seq) => view.message(seq)!.uid), request);
-      promise.catch(() => undefined); // awaited below; not an unhandled rejection if the loop ends first
-      return promise;
-    };
-    let next = load(0);
     for (let start = 0; start < seqs.length; start += batchSize) {
       const batch = seqs.slice(start, start + batchSize);
       const messages = batch.map((seq) => view.message(seq)!);
       // The file of a message that another process expunged (not reported yet) is gone: null.
-      const data = await next;
-      // The next batch is read (by the parse workers, when files are read) while this one is written;
-      // not for whole messages, which can be large.
-      next = request.raw ? undefined : load(start + batchSize);
+      const data = needsData ? await view.folder.messageData(messages.map((m) => m.uid), request) : undefined;
       if (plain) {
         // The usual listing: the batch is one string of bytes (latin1), written at once.
         let text = '';
@@ -88,7 +78,6 @@ export const fetch: CommandSpec = {
         }
         session.write(Buffer.from(text, 'latin1'));
         await session.drain();
-        if (request.raw) next = load(start + batchSize);
         continue;
       }
       const out = new Encoder({ utf8 });
@@ -103,7 +92,6 @@ export const fetch: CommandSpec = {
       }
       session.write(out.finish());
       await session.drain();
-      if (request.raw) next = load(start + batchSize);
     }
     if (vanished) return no('Some of the requested messages no longer exist', 'EXPUNGEISSUED');
     return ok('FETCH completed');

@@ -35,6 +35,7 @@ import { closeListing, formatListing, LISTING_FILE, type ListingHead, type Opene
 import { KEYWORD_DIR, keywordMemory, keywordsIfUnchanged, readKeywords, sameKeywords, writeKeywordUpdate } from './keywords.js';
 import { folderMutex, withCourierLock } from './lock.js';
 import { MessageCache, OLD_META_CACHE_FILE } from './messagecache.js';
+import type { ParsePool } from './parsepool.js';
 import { canonicalFolderName, folderDirectory } from './names.js';
 import type { MaildirQuota } from './quota.js';
 import { assignUids, type ScanMemory, type ScannedMessage, type ScanResult, scanFolder } from './scan.js';
@@ -53,6 +54,8 @@ export interface FolderContext {
   parseStructure?: (raw: Buffer) => { size: number; body: BodyPart };
   parseHeader?: (raw: Buffer, complete: boolean) => HeaderMeta | null;
   renderEnvelope: (envelope: Envelope) => Buffer;
+  /** Workers running the built-in parsers (given only when the parsers above are those). */
+  parsePool?: ParsePool;
   /** Version of parser and renderer; the caches are written to disk only when it is known. */
   cacheVersion?: string;
   /** Records per cache kept in memory when they cannot be written to disk. */
@@ -204,6 +207,7 @@ export class FolderCore {
       parseStructure: context.parseStructure,
       parseHeader: context.parseHeader,
       renderEnvelope: context.renderEnvelope,
+      pool: context.parsePool,
       version: context.cacheVersion,
       memoryEntries: context.metaCacheEntries,
     });

@@ -19,6 +19,7 @@ import {
 } from '../backend/mailstore.js';
 import { envelopeWire } from '../imap/commands/wire.js';
 import type { Logger } from '../imap/host.js';
+import { sharedParsePool } from './parsepool.js';
 import { parseHeaderMeta, parseMessage as defaultParseMessage, parseStructure } from '../mime/parse.js';
 import type { Envelope, MessageMeta } from '../mime/types.js';
 import { baseOf, crlfSize, formatFileName, lettersFor, newBaseName, parseFileName } from './filenames.js';
@@ -97,6 +98,7 @@ export async function openMaildirStore(options: MaildirStoreOptions): Promise<Ma
     parseStructure: options.parseMessage ? undefined : parseStructure,
     parseHeader: options.parseMessage ? undefined : parseHeaderMeta,
     renderEnvelope,
+    parsePool: options.parseMessage ? undefined : sharedParsePool(),
     cacheVersion: parserVersion === undefined || formatCodeVersion() === undefined ? undefined : `${parserVersion}-${formatCodeVersion()}`,
     metaCacheEntries: options.metaCacheEntries ?? 20_000,
     quota: new MaildirQuota(root, `.${trashFolder}`),

@@ -1,0 +1,246 @@
+// What is computed from one message file: its sizes and date, header data, MIME structure,
+// and the cache records made of them. The same code runs in the server thread and in the
+// parse workers (parsepool.ts), so that both give the same bytes.
+
+import { fstatSync, readSync } from 'node:fs';
+import type { Address, BodyPart, Envelope, HeaderMeta, MessageMeta } from '../mime/types.js';
+import { crlfSize } from './filenames.js';
+import type { StoredInfo } from './infocache.js';
+
+/** First read for header data; most headers are shorter. */
+const HEADER_READ = 8 * 1024;
+/** Files larger than this are counted in chunks when only their size is needed. */
+export const WHOLE_READ_MAX = 4 * 1024 * 1024;
+export const COUNT_CHUNK = 1024 * 1024;
+
+export interface Parsers {
+  parseMessage: (raw: Buffer) => MessageMeta;
+  /** The structure alone (cheaper than parseMessage when the header data is known already). */
+  parseStructure?: (raw: Buffer) => { size: number; body: BodyPart };
+  /** Header data from the first bytes of a file (null: read more). Without it, header data
+   * comes from parseMessage on the whole file. */
+  parseHeader?: (raw: Buffer, complete: boolean) => HeaderMeta | null;
+  /** The ENVELOPE as wire bytes for a client without UTF8=ACCEPT. */
+  renderEnvelope: (envelope: Envelope) => Buffer;
+}
+
+/** Pieces of a message a read has to provide. */
+export interface Needs {
+  info: boolean;
+  envelope: boolean;
+  header: boolean;
+  structure: boolean;
+  raw: boolean;
+}
+
+export interface DeriveJob {
+  needs: Needs;
+  /** RFC822.SIZE from the file name (",W="), when it has one. */
+  sizeFromName: number | undefined;
+  /** Whether the message has a UID (records are made only then). */
+  numbered: boolean;
+  /** Which records the caches hold already. */
+  hasHeader: boolean;
+  hasEnvelope: boolean;
+  hasStructure: boolean;
+}
+
+export interface Derived {
+  stored?: StoredInfo;
+  raw?: Buffer;
+  header?: HeaderMeta;
+  body?: BodyPart;
+  /** Records to keep (only for numbered messages). */
+  envelopeRecord?: Buffer;
+  headerRecord?: Buffer;
+  structureRecord?: Buffer;
+}
+
+/** Computes what a job asks for from an open message file; keeps a scratch buffer between calls. */
+export class Deriver {
+  private scratch: Buffer | undefined;
+
+  constructor(private readonly parsers: Parsers) {}
+
+  derive(fd: number, job: DeriveJob): Derived {
+    const { needs, sizeFromName } = job;
+    const { parseHeader, parseStructure } = this.parsers;
+    const wantsHeader = needs.envelope || needs.header;
+    const whole = needs.raw || needs.structure || (wantsHeader && !parseHeader);
+    let stat = needs.info || whole ? fstatSync(fd) : undefined;
+    let raw: Buffer | undefined;
+    if (whole || (needs.info && sizeFromName === undefined && stat!.size <= WHOLE_READ_MAX)) {
+      // A message that is only parsed or counted is read into a buffer kept for that: reading
+      // a mailbox would otherwise leave its whole size behind as garbage.
+      raw = needs.raw ? readWhole(fd, stat!.size) : this.readScratch(fd, stat!.size);
+    }
+
+    let header: HeaderMeta | undefined;
+    let body: BodyPart | undefined;
+    let parsedSize: number | undefined;
+    // The whole file is in memory for RFC822.SIZE anyway: the structure costs little more than
+    // the size count it replaces, and a later BODYSTRUCTURE or BODY[n] then reads no file.
+    const structureToo = raw !== undefined && wantsHeader && parseStructure !== undefined && job.numbered && !job.hasStructure;
+    if (needs.structure && parseStructure && !wantsHeader && job.hasHeader && job.hasEnvelope) {
+      ({ size: parsedSize, body } = parseStructure(raw!)); // the header data is cached already
+    } else if (needs.structure || structureToo || (wantsHeader && !parseHeader)) {
+      const meta = this.parsers.parseMessage(raw!);
+      body = meta.body;
+      header = meta;
+      parsedSize = meta.size;
+    } else if (wantsHeader) {
+      if (!raw) {
+        // The header alone, from the first bytes of the file; the whole file if it is longer.
+        const prefix = this.scratchOf(HEADER_READ).subarray(0, HEADER_READ);
+        const got = readFully(fd, prefix, 0);
+        header = parseHeader!(prefix.subarray(0, got), got < prefix.length) ?? undefined;
+        if (!header) {
+          stat ??= fstatSync(fd);
+          raw = this.readScratch(fd, stat.size);
+        }
+      }
+      header ??= parseHeader!(raw!, true) ?? undefined;
+    }
+
+    const out: Derived = { header, body };
+    if (needs.info) {
+      const size = sizeFromName ?? parsedSize ?? (raw ? crlfSize(raw) : this.countCrlfSize(fd));
+      out.stored = { size, internalDate: Math.floor(stat!.mtimeMs), fileSize: stat!.size };
+    }
+    if (needs.raw) out.raw = raw;
+    if (!job.numbered) return out; // not a numbered message: nothing to record
+    if (body && (needs.structure || !job.hasStructure)) out.structureRecord = encodeStructure(body);
+    if (header) {
+      // Parsed anyway: keep both header records, whichever was asked for.
+      if (needs.envelope || !job.hasEnvelope) out.envelopeRecord = this.parsers.renderEnvelope(header.envelope);
+      if (needs.header || !job.hasHeader) out.headerRecord = encodeHeader(header);
+    }
+    return out;
+  }
+
+  /** A buffer of at least `size` bytes for reading messages that are not handed out. */
+  private scratchOf(size: number): Buffer {
+    if (!this.scratch || this.scratch.length < size) this.scratch = Buffer.allocUnsafe(Math.max(size, HEADER_READ, (this.scratch?.length ?? 0) * 2));
+    return this.scratch;
+  }
+
+  /** The whole file in the scratch buffer (valid until the next read), or in its own buffer when it is large. */
+  private readScratch(fd: number, size: number): Buffer {
+    if (size > WHOLE_READ_MAX) return readWhole(fd, size);
+    const buffer = this.scratchOf(size);
+    return buffer.subarray(0, readFully(fd, buffer.subarray(0, size), 0));
+  }
+
+  /** RFC822.SIZE of a large file, read in chunks. */
+  private countCrlfSize(fd: number): number {
+    const chunk = this.scratchOf(COUNT_CHUNK).subarray(0, COUNT_CHUNK);
+    let size = 0;
+    let position = 0;
+    let previous = -1;
+    for (;;) {
+      const got = readSync(fd, chunk, 0, chunk.length, position);
+      if (got === 0) break;
+      position += got;
+      size += got;
+      let index = chunk.indexOf(10);
+      while (index >= 0 && index < got) {
+        const before = index === 0 ? previous : chunk[index - 1];
+        if (before !== 13) size += 1;
+        index = chunk.indexOf(10, index + 1);
+      }
+      previous = chunk[got - 1];
+    }
+    return size;
+  }
+}
+
+/** Reads from `position` until `buffer` is full or the file ends; the number of bytes read. */
+function readFully(fd: number, buffer: Buffer, position: number): number {
+  let got = 0;
+  while (got < buffer.length) {
+    const n = readSync(fd, buffer, got, buffer.length - got, position + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got;
+}
+
+/** The whole file (its size as fstat saw it; it does not change in a Maildir). */
+function readWhole(fd: number, size: number): Buffer {
+  const buffer = Buffer.allocUnsafe(size);
+  const got = readFully(fd, buffer, 0);
+  return got === size ? buffer : buffer.subarray(0, got);
+}
+
+// Structure records: the BodyPart tree as nested JSON arrays, fields by position (half the
+// size of the object form, and quicker to write and to read back).
+
+type DispositionArray = [string, [string, string][]] | null;
+type PartArray = [
+  string, string, [string, string][], string | null, string | null, string, number, number, string | null, DispositionArray,
+  string[] | null, string | null, number, number, number, PartArray[] | 0, [EnvelopeArray, PartArray] | 0,
+];
+
+function partArray(p: BodyPart): PartArray {
+  const d = p.disposition;
+  return [
+    p.type, p.subtype, p.params, p.id, p.description, p.encoding, p.size, p.lines, p.md5, d ? [d.type, d.params] : null,
+    p.language, p.location, p.headerStart, p.bodyStart, p.bodyEnd,
+    p.parts ? p.parts.map(partArray) : 0,
+    p.message ? [envelopeArray(p.message.envelope), partArray(p.message.body)] : 0,
+  ];
+}
+
+function partOf(a: PartArray): BodyPart {
+  const d = a[9];
+  const part: BodyPart = {
+    type: a[0], subtype: a[1], params: a[2], id: a[3], description: a[4], encoding: a[5], size: a[6], lines: a[7], md5: a[8],
+    disposition: d === null ? null : { type: d[0], params: d[1] },
+    language: a[10], location: a[11], headerStart: a[12], bodyStart: a[13], bodyEnd: a[14],
+  };
+  if (a[15] !== 0) part.parts = a[15].map(partOf);
+  if (a[16] !== 0) part.message = { envelope: envelopeOf(a[16][0]), body: partOf(a[16][1]) };
+  return part;
+}
+
+export function encodeStructure(body: BodyPart): Buffer {
+  return Buffer.from(JSON.stringify(partArray(body)), 'utf8');
+}
+
+/** The structure of a record; undefined when the record is damaged. */
+export function decodeStructure(payload: Buffer): BodyPart | undefined {
+  try {
+    const a = JSON.parse(payload.toString('utf8')) as PartArray;
+    return Array.isArray(a) && a.length === 17 ? partOf(a) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// Header records: "<n1> <n2> <n3> <n4> <n5>\n" (UTF-8 lengths), then the five decoded fields
+// one after the other (subject, from, to, cc, bcc), then the rest as JSON. A SEARCH FROM over
+// 100,000 messages decodes one short string per message and never parses the JSON.
+
+export function encodeHeader(header: HeaderMeta): Buffer {
+  const { subject, from, to, cc, bcc } = header.decoded;
+  const rest = JSON.stringify([envelopeArray(header.envelope), header.references, header.sentDate]);
+  const lengths = `${Buffer.byteLength(subject)} ${Buffer.byteLength(from)} ${Buffer.byteLength(to)} ${Buffer.byteLength(cc)} ${Buffer.byteLength(bcc)}`;
+  return Buffer.from(`${lengths}\n${subject}${from}${to}${cc}${bcc}${rest}`, 'utf8');
+}
+
+export type AddressArray = [string | null, string | null, string | null, string | null][] | null;
+export type EnvelopeArray = [string | null, string | null, AddressArray, AddressArray, AddressArray, AddressArray, AddressArray, AddressArray, string | null, string | null];
+
+/** The envelope as nested arrays: a third smaller in JSON than the object, and quicker to write. */
+function envelopeArray(e: Envelope): EnvelopeArray {
+  const list = (l: Address[] | null): AddressArray => (l === null ? null : l.map((a) => [a.name, a.adl, a.mailbox, a.host]));
+  return [e.date, e.subject, list(e.from), list(e.sender), list(e.replyTo), list(e.to), list(e.cc), list(e.bcc), e.inReplyTo, e.messageId];
+}
+
+export function envelopeOf(a: EnvelopeArray): Envelope {
+  const list = (l: AddressArray): Address[] | null => (l === null ? null : l.map(([name, adl, mailbox, host]) => ({ name, adl, mailbox, host })));
+  return {
+    date: a[0], subject: a[1], from: list(a[2]), sender: list(a[3]), replyTo: list(a[4]),
+    to: list(a[5]), cc: list(a[6]), bcc: list(a[7]), inReplyTo: a[8], messageId: a[9],
+  };
+}

@@ -12,11 +12,11 @@
 import type { MessageInfo } from '../../backend/mailstore.js';
 import type { BodyPart, MessageMeta } from '../../mime/types.js';
 import type { SearchKey } from '../protocol/types.js';
-import { fieldValue, scanHeader } from '../../mime/header.js';
-import { decodeHeaderValue, headerSearchValues, searchableText } from '../../mime/text.js';
+import { headerSearchValues } from '../../mime/text.js';
 import { parseDate } from '../../mime/date.js';
 import { dayNumber, localDay, utcDay } from './dates.js';
 import { foldForSearch } from './fold.js';
+import { bodyContains, headerContains, TextNeedle } from './textscan.js';
 import { resolveSequenceSet, resolveUidSet, type ResolvedSet } from '../protocol/sequence.js';
 
 export interface SearchMessage {
@@ -34,8 +34,12 @@ export interface SearchAccessors {
    * 100,000 messages' headers is several times faster when most metas come from here,
    * because an await per message costs more than the match itself. */
   cachedMeta?(uid: number): MessageMeta | undefined;
-  /** The stored message (reads the file, expensive). */
-  raw(uid: number): Promise<Buffer>;
+  /** The stored message (reads the file, expensive); its structure is meta(uid).body. Needed
+   * when rawBatch is not given. */
+  raw?(uid: number): Promise<Buffer>;
+  /** Several stored messages with their structure at once (null for one that is gone), used
+   * instead of raw(): one call per batch instead of one per message. */
+  rawBatch?(uids: readonly number[]): Promise<({ raw: Buffer; body: BodyPart } | null)[]>;
 }
 
 export interface SearchContext {
@@ -54,6 +58,9 @@ export interface SearchContext {
 
 /** What a search key needs beyond the message list. */
 export type SearchNeed = 'info' | 'meta' | 'raw';
+
+/** Messages asked of rawBatch at once: few enough to hold, enough to spread the cost of a call. */
+const RAW_BATCH = 64;
 
 // Costs, in the order operands of AND / OR are tried.
 const COST_INFO = 0;
@@ -86,7 +93,7 @@ type Node =
   | { kind: 'envelopeHeader'; cost: number; field: 'messageId' | 'inReplyTo'; needle: string }
   /** Any header field, from the raw message; an empty needle tests presence. */
   | { kind: 'rawHeader'; cost: number; field: string; needle: string }
-  | { kind: 'body' | 'text'; cost: number; needle: string };
+  | { kind: 'body' | 'text'; cost: number; needle: TextNeedle };
 
 /** Whether a key can be decided from the message list alone, or needs MessageMeta or the raw message. */
 export function searchKeyNeeds(key: SearchKey): SearchNeed {
@@ -150,11 +157,25 @@ export async function search(
   });
 
   // Round three: the message file.
+  const rawBatch = accessors.rawBatch;
+  if (rawBatch) {
+    for (let start = 0; start < needRaw.length; start += RAW_BATCH) {
+      const batch = needRaw.slice(start, start + RAW_BATCH);
+      const loaded = await rawBatch(batch.map(({ m }) => m.uid));
+      for (let i = 0; i < batch.length; i++) {
+        const item = loaded[i];
+        if (item && test(batch[i].m, batch[i].meta, new RawView(item.raw, item.body)) === true) matched.push(batch[i].m.seq);
+      }
+    }
+    return matched.sort((a, b) => a - b);
+  }
+  const readRaw = accessors.raw;
+  if (!readRaw && needRaw.length > 0) throw new Error('internal error: SEARCH without a way to read messages');
   await forEachLimited(needRaw.length, Math.max(1, context.rawConcurrency ?? 4), async (i) => {
     const { m, meta } = needRaw[i];
     let raw: Buffer;
     try {
-      raw = await accessors.raw(m.uid);
+      raw = await readRaw!(m.uid);
     } catch (error) {
       if (vanished(error)) return;
       throw error;
@@ -181,7 +202,7 @@ function hasCost(node: Node, cost: number): boolean {
 // ---------------------------------------------------------------------------
 // Compilation: fold needles once, resolve "*", order operands by cost.
 
-function compile(key: SearchKey, maxSeq: number, maxUid: number): Node {
+function compile(key: SearchKey, maxSeq: number, maxUid: number, needles = new Map<string, TextNeedle>()): Node {
   switch (key.op) {
     case 'all':
       return { kind: 'const', cost: COST_INFO, value: true };
@@ -190,7 +211,7 @@ function compile(key: SearchKey, maxSeq: number, maxUid: number): Node {
       const operands = key.op === 'and' ? key.keys : [key.left, key.right];
       const children: Node[] = [];
       for (const operand of operands) {
-        const child = compile(operand, maxSeq, maxUid);
+        const child = compile(operand, maxSeq, maxUid, needles);
         // Flatten nested AND-in-AND / OR-in-OR so that all operands are ordered together.
         if (child.kind === key.op) children.push(...child.children);
         else children.push(child);
@@ -201,7 +222,7 @@ function compile(key: SearchKey, maxSeq: number, maxUid: number): Node {
       return { kind: key.op, cost: children[children.length - 1].cost, children };
     }
     case 'not': {
-      const child = compile(key.key, maxSeq, maxUid);
+      const child = compile(key.key, maxSeq, maxUid, needles);
       if (child.kind === 'const') return { ...child, value: !child.value };
       return { kind: 'not', cost: child.cost, child };
     }
@@ -251,10 +272,18 @@ function compile(key: SearchKey, maxSeq: number, maxUid: number): Node {
       return { kind: 'rawHeader', cost: COST_RAW_HEADER, field, needle };
     }
     case 'body':
-      return { kind: 'body', cost: COST_BODY, needle: foldForSearch(key.value) };
+      return { kind: 'body', cost: COST_BODY, needle: textNeedle(needles, key.value) };
     case 'text':
-      return { kind: 'text', cost: COST_TEXT, needle: foldForSearch(key.value) };
+      return { kind: 'text', cost: COST_TEXT, needle: textNeedle(needles, key.value) };
   }
+}
+
+/** One TextNeedle per string in a search, so that a message's answer for it is computed once. */
+function textNeedle(needles: Map<string, TextNeedle>, value: string): TextNeedle {
+  const folded = foldForSearch(value);
+  let needle = needles.get(folded);
+  if (!needle) needles.set(folded, (needle = new TextNeedle(folded)));
+  return needle;
 }
 
 // ---------------------------------------------------------------------------
@@ -353,11 +382,11 @@ function predicate(node: Node, internalDay: (ms: number) => number): Predicate {
     }
     case 'body': {
       const needle = node.needle;
-      return (_m, _meta, raw) => (raw ? raw.foldedBody().includes(needle) : undefined);
+      return (_m, _meta, raw) => (raw ? raw.bodyContains(needle) : undefined);
     }
     case 'text': {
       const needle = node.needle;
-      return (_m, _meta, raw) => (raw ? raw.foldedHeader().includes(needle) || raw.foldedBody().includes(needle) : undefined);
+      return (_m, _meta, raw) => (raw ? raw.headerContains(needle) || raw.bodyContains(needle) : undefined);
     }
   }
 }
@@ -406,10 +435,10 @@ function foldedDecoded(meta: MessageMeta, field: keyof MessageMeta['decoded']): 
   return folded;
 }
 
-/** The raw message with lazily computed, folded search texts (each computed once per message). */
+/** The raw message, with what the keys ask of it computed once per message. */
 class RawView {
-  private body?: string;
-  private header?: string;
+  private readonly inBody = new Map<TextNeedle, boolean>();
+  private readonly inHeader = new Map<TextNeedle, boolean>();
   private readonly headerValues = new Map<string, string[]>();
 
   constructor(
@@ -417,15 +446,17 @@ class RawView {
     private readonly structure: BodyPart,
   ) {}
 
-  foldedBody(): string {
-    this.body ??= foldForSearch(searchableText(this.raw, this.structure));
-    return this.body;
+  bodyContains(needle: TextNeedle): boolean {
+    let found = this.inBody.get(needle);
+    if (found === undefined) this.inBody.set(needle, (found = bodyContains(this.raw, this.structure, needle)));
+    return found;
   }
 
-  /** All headers, decoded, as "name: value" lines (TEXT matches field names too, as in Courier and Dovecot). */
-  foldedHeader(): string {
-    this.header ??= foldForSearch(decodedHeaderBlock(this.raw, this.structure));
-    return this.header;
+  /** In any header (TEXT matches field names too, as in Courier and Dovecot). */
+  headerContains(needle: TextNeedle): boolean {
+    let found = this.inHeader.get(needle);
+    if (found === undefined) this.inHeader.set(needle, (found = headerContains(this.raw, this.structure, needle)));
+    return found;
   }
 
   foldedHeaderValues(field: string): string[] {
@@ -436,24 +467,6 @@ class RawView {
     }
     return values;
   }
-}
-
-/**
- * Every header of the message, unfolded and decoded (RFC 2047), one "name: value" per line:
- * the message header, the MIME headers of all parts and the headers of attached messages,
- * which are part of the message body as RFC 3501 TEXT sees it (Dovecot and Courier match them too).
- */
-function decodedHeaderBlock(raw: Buffer, body: BodyPart): string {
-  const lines: string[] = [];
-  const stack: BodyPart[] = [body];
-  while (stack.length > 0) {
-    const part = stack.pop()!;
-    const { fields } = scanHeader(raw, part.headerStart, part.bodyStart);
-    for (const field of fields) lines.push(`${field.name}: ${decodeHeaderValue(fieldValue(raw, field))}`);
-    if (part.message) stack.push(part.message.body);
-    if (part.parts) for (let i = part.parts.length - 1; i >= 0; i--) stack.push(part.parts[i]);
-  }
-  return lines.join('\n');
 }
 
 // ---------------------------------------------------------------------------

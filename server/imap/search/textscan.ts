@@ -318,16 +318,20 @@ export function bodyContains(raw: Buffer, body: BodyPart, needle: TextNeedle): b
   return false;
 }
 
-/** One header block, as the evaluator's "name: decoded value" lines. Worked on as a latin1
- * string: string searches are builtins, cheaper to call than Buffer methods on a short block. */
+/** One header block, as the evaluator's "name: decoded value" lines. */
 function blockContains(raw: Buffer, start: number, end: number, needle: TextNeedle): boolean {
-  const text = raw.toString('latin1', start, end);
-  if (needle.headerBytewise && !EIGHT_BIT.test(text) && text.indexOf('=?') < 0) {
+  const block = raw.subarray(start, end);
+  const plain = isAscii(block) && block.indexOf(ENCODED_WORD) < 0;
+  if (plain && needle.headerBytewise) {
     // Unfolding only removes line ends, and decoding changes nothing else here, but a CR that
     // is not part of a line end is removed too, joining what is around it.
-    if (needle.finder().test(text)) return true;
-    if (!LONE_CR.test(text)) return false;
+    if (needle.someOccurrence(block, 0, block.length, FOUND)) return true;
+    if (block.indexOf(13) < 0) return false;
+    if (!LONE_CR.test(raw.toString('latin1', start, end))) return false;
+  } else if (plain && needle.nonAscii) {
+    return false; // an ASCII header folds to ASCII, which holds no string with other characters
   }
+  const text = raw.toString('latin1', start, end);
   for (const field of scanHeader(raw, start, end).fields) {
     const line = text.slice(field.start - start, field.end - start);
     if (EIGHT_BIT.test(line) || LONE_CR.test(line) || line.indexOf('=?', field.valueStart - field.start) >= 0) {
@@ -343,6 +347,9 @@ function blockContains(raw: Buffer, start: number, end: number, needle: TextNeed
   }
   return false;
 }
+
+const ENCODED_WORD = Buffer.from('=?', 'latin1');
+const FOUND = (): boolean => true;
 
 // eslint-disable-next-line no-control-regex
 const EIGHT_BIT = /[\x80-\xff]/;

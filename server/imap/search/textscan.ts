@@ -26,7 +26,6 @@
 import { isAscii } from 'node:buffer';
 import { decodeCharset, decodeHeaderValue, decodeTransfer } from '../../mime/decode.js';
 import { fieldValue, scanHeader } from '../../mime/header.js';
-import { searchableText } from '../../mime/text.js';
 import type { BodyPart } from '../../mime/types.js';
 import { foldForSearch } from './fold.js';
 
@@ -288,33 +287,59 @@ export class TextNeedle {
   }
 }
 
-/** Whether the folded header lines of the message (all headers of all parts, as TEXT sees them) contain the needle. */
-export function headerContains(raw: Buffer, body: BodyPart, needle: TextNeedle): boolean {
-  if (needle.acrossLines) return foldForSearch(decodedHeaderBlock(raw, body)).includes(needle.folded);
-  const stack: BodyPart[] = [body];
-  while (stack.length > 0) {
-    const part = stack.pop()!;
-    if (blockContains(raw, part.headerStart, part.bodyStart, needle)) return true;
-    if (part.message) stack.push(part.message.body);
-    if (part.parts) for (let i = part.parts.length - 1; i >= 0; i--) stack.push(part.parts[i]);
-  }
-  return false;
+/**
+ * Where a message's text is, as SEARCH sees it: the header blocks of all its parts (the message
+ * header, MIME headers, headers of attached messages) and its text parts, each in the order the
+ * evaluator puts them together. Plain data: it can be handed to a worker thread.
+ */
+export interface TextLayout {
+  /** [headerStart, bodyStart] of each part, flattened. */
+  headers: number[];
+  texts: TextRange[];
 }
 
-/** Whether the folded decoded text of the message's text parts contains the needle. */
-export function bodyContains(raw: Buffer, body: BodyPart, needle: TextNeedle): boolean {
-  if (needle.acrossLines) return foldForSearch(searchableText(raw, body)).includes(needle.folded);
+export interface TextRange {
+  start: number;
+  end: number;
+  /** Content-Transfer-Encoding as written. */
+  encoding: string;
+  /** The charset parameter, trimmed and lower-cased ('us-ascii' without one). */
+  charset: string;
+}
+
+export function textLayout(body: BodyPart): TextLayout {
+  const layout: TextLayout = { headers: [], texts: [] };
   const stack: BodyPart[] = [body];
   while (stack.length > 0) {
     const part = stack.pop()!;
+    layout.headers.push(part.headerStart, part.bodyStart);
     if (part.parts) {
       for (let i = part.parts.length - 1; i >= 0; i--) stack.push(part.parts[i]);
     } else if (part.message) {
       stack.push(part.message.body);
-    } else if (part.type === 'text' && partContains(raw, part, needle)) {
-      return true;
+    } else if (part.type === 'text') {
+      layout.texts.push({ start: part.bodyStart, end: part.bodyEnd, encoding: part.encoding, charset: charsetOf(part) });
     }
   }
+  return layout;
+}
+
+/** Whether the folded header lines of the message (all headers of all parts, as TEXT sees them) contain the needle. */
+export function headerContains(raw: Buffer, layout: TextLayout, needle: TextNeedle): boolean {
+  const { headers } = layout;
+  if (needle.acrossLines) return foldForSearch(decodedHeaderBlock(raw, layout)).includes(needle.folded);
+  for (let i = 0; i < headers.length; i += 2) if (blockContains(raw, headers[i], headers[i + 1], needle)) return true;
+  return false;
+}
+
+/** Whether the folded decoded text of the message's text parts contains the needle. */
+export function bodyContains(raw: Buffer, layout: TextLayout, needle: TextNeedle): boolean {
+  if (needle.acrossLines) {
+    // As searchableText() puts it together: the decoded parts, one after the other on lines of their own.
+    const text = layout.texts.map((part) => decodeCharset(decodeTransfer(raw.subarray(part.start, part.end), part.encoding), part.charset)).join('\n');
+    return foldForSearch(text).includes(needle.folded);
+  }
+  for (const part of layout.texts) if (partContains(raw, part, needle)) return true;
   return false;
 }
 
@@ -361,9 +386,9 @@ function charsetOf(part: BodyPart): string {
 }
 
 /** One text part. */
-function partContains(raw: Buffer, part: BodyPart, needle: TextNeedle): boolean {
-  const charset = charsetOf(part);
-  const body = raw.subarray(part.bodyStart, part.bodyEnd);
+function partContains(raw: Buffer, part: TextRange, needle: TextNeedle): boolean {
+  const { charset } = part;
+  const body = raw.subarray(part.start, part.end);
   const bytes = part.encoding.toLowerCase() === 'quoted-printable' ? decodeQuotedPrintable(body) : decodeTransfer(body, part.encoding);
   const utf8 = UTF8_CHARSETS.has(charset);
   const singles = utf8 || !needle.bytewise || !SINGLE_BYTE.test(charset) ? null : needle.specialBytes(charset);
@@ -507,15 +532,10 @@ class Windows {
  * the message header, the MIME headers of all parts and the headers of attached messages,
  * which are part of the message body as RFC 3501 TEXT sees it (Dovecot and Courier match them too).
  */
-export function decodedHeaderBlock(raw: Buffer, body: BodyPart): string {
+function decodedHeaderBlock(raw: Buffer, layout: TextLayout): string {
   const lines: string[] = [];
-  const stack: BodyPart[] = [body];
-  while (stack.length > 0) {
-    const part = stack.pop()!;
-    const { fields } = scanHeader(raw, part.headerStart, part.bodyStart);
-    for (const field of fields) lines.push(`${field.name}: ${decodeHeaderValue(fieldValue(raw, field))}`);
-    if (part.message) stack.push(part.message.body);
-    if (part.parts) for (let i = part.parts.length - 1; i >= 0; i--) stack.push(part.parts[i]);
+  for (let i = 0; i < layout.headers.length; i += 2) {
+    for (const field of scanHeader(raw, layout.headers[i], layout.headers[i + 1]).fields) lines.push(`${field.name}: ${decodeHeaderValue(fieldValue(raw, field))}`);
   }
   return lines.join('\n');
 }

@@ -48,11 +48,7 @@ export function answer(raws: readonly Buffer[], layouts: readonly TextLayout[], 
   const answers = new Uint8Array(raws.length * jobs.length);
   const prepared = jobs.map((job) => {
     let needle = needles.get(job.folded);
-    if (!needle) {
-      // Kept for the next batches of the search; a prepared string holds some 100 KB of tables.
-      if (needles.size >= 16) needles.clear();
-      needles.set(job.folded, (needle = new TextNeedle(job.folded)));
-    }
+    if (!needle) needles.set(job.folded, (needle = new TextNeedle(job.folded)));
     return needle;
   });
   for (let i = 0; i < raws.length; i++) {

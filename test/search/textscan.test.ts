@@ -15,7 +15,7 @@ import type { BodyPart } from '../../server/mime/types.js';
 import { foldForSearch } from '../../server/imap/search/fold.js';
 import { bodyContains, headerContains, textLayout, TextNeedle } from '../../server/imap/search/textscan.js';
 import { search, type SearchMessage } from '../../server/imap/search/evaluate.js';
-import { answerText, IN_BODY, IN_HEADER, textWorkerReady, workerBatches, type TextJob } from '../../server/imap/search/textpool.js';
+import { answerText, IN_BODY, IN_HEADER, workerBatches, type TextJob } from '../../server/imap/search/textpool.js';
 import { corpus } from '../mime/corpus.js';
 
 /** RFC 3501 BODY as the evaluator means it: the decoded text parts, folded. */
@@ -179,7 +179,6 @@ describe('the worker thread answers as the main thread does', () => {
     const jobs: TextJob[] = NEEDLES.flatMap((value, i) => [{ folded: foldForSearch(value), mode: (['body', 'text', 'both'] as const)[i % 3] }]);
     const unique = [...new Map(jobs.map((job) => [job.folded, job])).values()];
     const here = await answerText(withGone, unique, false);
-    assert.ok(await textWorkerReady());
     const before = workerBatches();
     const there = await answerText(withGone, unique, true);
     assert.equal(workerBatches(), before + 1, 'answered by the worker');

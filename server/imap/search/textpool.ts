@@ -40,9 +40,6 @@ export interface WorkerReply {
   error?: string;
 }
 
-/** What the worker sends once it is ready for requests (its modules loaded, its tables built). */
-export const READY = 'ready';
-
 /** The answers for messages, job after job (`jobs.length` bytes per message). */
 export function answer(raws: readonly Buffer[], layouts: readonly TextLayout[], jobs: readonly TextJob[], needles: Map<string, TextNeedle>): Uint8Array {
   const answers = new Uint8Array(raws.length * jobs.length);
@@ -74,20 +71,11 @@ const IDLE_MS = 30_000;
 const localNeedles = new Map<string, TextNeedle>();
 let worker: Worker | undefined;
 let workerBroken = false;
-let workerReady = false;
 let nextId = 1;
 const waiting = new Map<number, { resolve: (answers: Uint8Array) => void; reject: (error: Error) => void }>();
 let idleTimer: NodeJS.Timeout | undefined;
 const stopped = new Set<Worker>();
 let answeredThere = 0;
-
-/** Starts the worker if need be; resolves when it is ready (false: it cannot run). */
-export async function textWorkerReady(): Promise<boolean> {
-  const thread = startWorker();
-  if (!thread) return false;
-  while (!workerReady && worker === thread) await new Promise((resolve) => setTimeout(resolve, 5));
-  return workerReady;
-}
 
 /** Batches the worker has answered in this process (for tests). */
 export function workerBatches(): number {
@@ -106,11 +94,10 @@ export async function answerText(items: readonly (TextItem | null)[], jobs: read
   return out;
 }
 
-/** The answers from the worker; undefined when it cannot be used, or is still starting (the
- * first batches of the first search are answered here meanwhile, rather than waited for). */
+/** The answers from the worker; undefined when it cannot be used. */
 async function onWorker(items: readonly TextItem[], jobs: readonly TextJob[]): Promise<Uint8Array | undefined> {
   const thread = startWorker();
-  if (!thread || !workerReady) return undefined;
+  if (!thread) return undefined;
   // The messages are copied into one buffer that is handed over: the buffers themselves may be
   // shared with whoever read them.
   const offsets = [0];
@@ -150,11 +137,7 @@ function startWorker(): Worker | undefined {
       thread = new Worker(new URL('./textworker.js', import.meta.url));
     }
     thread.unref();
-    thread.on('message', (reply: WorkerReply | typeof READY) => {
-      if (reply === READY) {
-        if (worker === thread) workerReady = true;
-        return;
-      }
+    thread.on('message', (reply: WorkerReply) => {
       const entry = waiting.get(reply.id);
       if (!entry) return;
       waiting.delete(reply.id);
@@ -162,10 +145,7 @@ function startWorker(): Worker | undefined {
       else entry.reject(new Error(reply.error ?? 'SEARCH worker failed'));
     });
     const fail = (error: Error): void => {
-      if (worker === thread) {
-        worker = undefined;
-        workerReady = false;
-      }
+      if (worker === thread) worker = undefined;
       if (!workerBroken) process.emitWarning(`SEARCH worker thread failed, searching on the main thread from now on: ${error.message}`);
       workerBroken = true; // answered here from now on
       for (const entry of waiting.values()) entry.reject(error);
@@ -192,7 +172,6 @@ function armIdleTimer(): void {
     if (worker && waiting.size === 0) {
       const thread = worker;
       worker = undefined;
-      workerReady = false;
       stopped.add(thread);
       void thread.terminate();
     }

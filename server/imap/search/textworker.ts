@@ -1,8 +1,8 @@
 // The worker thread of textpool.ts: answers SEARCH TEXT / BODY strings for batches of messages.
 
 import { parentPort } from 'node:worker_threads';
-import { TextNeedle } from './textscan.js';
-import { answer, READY, type WorkerReply, type WorkerRequest } from './textpool.js';
+import type { TextNeedle } from './textscan.js';
+import { answer, type WorkerReply, type WorkerRequest } from './textpool.js';
 
 const needles = new Map<string, TextNeedle>();
 
@@ -18,7 +18,3 @@ parentPort?.on('message', (request: WorkerRequest) => {
   if (reply.answers) parentPort!.postMessage(reply, [reply.answers.buffer as ArrayBuffer]);
   else parentPort!.postMessage(reply);
 });
-
-// The table of characters that fold to ASCII is built before the first request, not during it.
-new TextNeedle('a').utf8Leads();
-parentPort?.postMessage(READY);

@@ -15,7 +15,6 @@ import type { BodyPart } from '../../server/mime/types.js';
 import { foldForSearch } from '../../server/imap/search/fold.js';
 import { bodyContains, headerContains, textLayout, TextNeedle } from '../../server/imap/search/textscan.js';
 import { search, type SearchMessage } from '../../server/imap/search/evaluate.js';
-import { answerText, IN_BODY, IN_HEADER, workerBatches, type TextJob } from '../../server/imap/search/textpool.js';
 import { corpus } from '../mime/corpus.js';
 
 /** RFC 3501 BODY as the evaluator means it: the decoded text parts, folded. */
@@ -169,59 +168,4 @@ test('SEARCH answers the same with rawBatch as with raw', async () => {
       assert.equal(batches, Math.ceil(messages.length / 64));
     }
   }
-});
-
-describe('the worker thread answers as the main thread does', () => {
-  test('answerText on the worker and here, for the corpus and all kinds of strings', async () => {
-    const raws = corpus().map((e) => e.raw);
-    const items = raws.map((raw) => ({ raw, layout: textLayout(parseMessage(raw).body) }));
-    const withGone = [...items.slice(0, 3), null, ...items.slice(3)];
-    const jobs: TextJob[] = NEEDLES.flatMap((value, i) => [{ folded: foldForSearch(value), mode: (['body', 'text', 'both'] as const)[i % 3] }]);
-    const unique = [...new Map(jobs.map((job) => [job.folded, job])).values()];
-    const here = await answerText(withGone, unique, false);
-    const before = workerBatches();
-    const there = await answerText(withGone, unique, true);
-    assert.equal(workerBatches(), before + 1, 'answered by the worker');
-    assert.equal(there.length, withGone.length);
-    assert.equal(there[3], null);
-    assert.deepEqual(there.map((a) => (a ? [...a] : null)), here.map((a) => (a ? [...a] : null)));
-    // And the answers are the reference's.
-    items.forEach((item, i) => {
-      const answers = here[i < 3 ? i : i + 1]!;
-      unique.forEach((job, j) => {
-        const header = referenceHeader(raws[i], job.folded);
-        const body = referenceBody(raws[i], job.folded);
-        if (job.mode !== 'body') assert.equal((answers[j] & IN_HEADER) !== 0, header, `header ${job.folded}`);
-        if (job.mode !== 'text' || !header) assert.equal((answers[j] & IN_BODY) !== 0, body, `body ${job.folded}`);
-      });
-    });
-  });
-
-  test('SEARCH through textBatch (two batches under way) answers as through raw', async () => {
-    const raws = corpus().map((e) => e.raw);
-    const metas = raws.map((raw) => parseMessage(raw));
-    // Many messages, so that several batches are under way.
-    const n = 700;
-    const messages: SearchMessage[] = Array.from({ length: n }, (_, i) => ({ seq: i + 1, uid: i + 1, info: { uid: i + 1, flags: new Set<string>(), size: 0, internalDate: 0 }, recent: false }));
-    const of = (uid: number) => (uid - 1) % raws.length;
-    const keys = [
-      { op: 'text', value: 'caf' },
-      { op: 'body', value: 'inner' },
-      { op: 'or', left: { op: 'text', value: 'x' }, right: { op: 'body', value: 'x' } },
-      { op: 'and', keys: [{ op: 'not', key: { op: 'body', value: 'é' } }, { op: 'text', value: 'subject' }] },
-    ] as const;
-    for (const key of keys) {
-      const one = await search(messages, key, { meta: async (uid) => metas[of(uid)], raw: async (uid) => raws[of(uid)] });
-      let batches = 0;
-      const batched = await search(messages, key, {
-        meta: async (uid) => metas[of(uid)],
-        textBatch: async (uids, jobs) => {
-          batches++;
-          return answerText(uids.map((uid) => (uid % 97 === 0 ? null : { raw: raws[of(uid)], layout: textLayout(metas[of(uid)].body) })), jobs, true);
-        },
-      });
-      assert.deepEqual(batched, one.filter((seq) => seq % 97 !== 0), JSON.stringify(key));
-      assert.equal(batches, Math.ceil(n / 128));
-    }
-  });
 });

@@ -5,8 +5,6 @@
 import { SELECTED, ok, type CommandContext, type CommandSpec } from './types.js';
 import { parseSearchKeys } from '../protocol/parser.js';
 import { search as evaluate, searchKeyNeeds, type SearchMessage } from '../search/evaluate.js';
-import { answerText, WORKER_MIN_MESSAGES } from '../search/textpool.js';
-import { textLayout } from '../search/textscan.js';
 import type { SearchKey } from '../protocol/types.js';
 import type { DataRequest, Folder, MessageData, MessageInfo, MessageState } from '../../backend/mailstore.js';
 import type { BodyPart, Envelope, HeaderMeta, MessageMeta } from '../../mime/types.js';
@@ -25,11 +23,8 @@ export async function runSearch(ctx: CommandContext, key: SearchKey): Promise<nu
   if (needs !== 'info' && keyUsesHeader(key)) request.header = true;
   const context = { maxSeq: view.exists, maxUid: view.maxUid() };
   const matched: number[] = [];
-  // Slices only where data is loaded for them: one pass keeps the text search's pipeline full.
-  const step = request.info || request.header ? SLICE : Math.max(all.length, 1);
-  const large = all.length >= WORKER_MIN_MESSAGES;
-  for (let start = 0; start < all.length; start += step) {
-    const slice = all.slice(start, start + step);
+  for (let start = 0; start < all.length; start += SLICE) {
+    const slice = all.slice(start, start + SLICE);
     const data = request.info || request.header ? await view.folder.messageData(slice.map((m) => m.uid), request) : undefined;
     // One small object per message: a search of 100,000 senders costs little more than its reads.
     const messages: SearchMessage[] = [];
@@ -49,10 +44,6 @@ export async function runSearch(ctx: CommandContext, key: SearchKey): Promise<nu
           // Round three: the messages, with their structure for decoding the parts.
           const data = await view.folder.messageData(uids, { raw: true, structure: true });
           return data.map((item) => (item ? { raw: item.raw!, body: item.structure! } : null));
-        },
-        textBatch: async (uids, jobs) => {
-          const data = await view.folder.messageData(uids, { raw: true, structure: true });
-          return answerText(data.map((item) => (item ? { raw: item.raw!, layout: textLayout(item.structure!) } : null)), jobs, large);
         },
       },
       context,

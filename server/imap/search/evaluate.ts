@@ -17,7 +17,6 @@ import { parseDate } from '../../mime/date.js';
 import { dayNumber, localDay, utcDay } from './dates.js';
 import { foldForSearch } from './fold.js';
 import { bodyContains, headerContains, textLayout, TextNeedle, type TextLayout } from './textscan.js';
-import { IN_BODY, IN_HEADER, type TextJob } from './textpool.js';
 import { resolveSequenceSet, resolveUidSet, type ResolvedSet } from '../protocol/sequence.js';
 
 export interface SearchMessage {
@@ -49,9 +48,6 @@ export interface SearchAccessors {
   /** Several stored messages with their structure at once (null for one that is gone), used
    * instead of raw(): one call per batch instead of one per message. */
   rawBatch?(uids: readonly number[]): Promise<({ raw: Buffer; body: BodyPart } | null)[]>;
-  /** The answers for TEXT / BODY strings in several messages at once (see textpool.ts; null for
-   * a message that is gone), used instead of rawBatch when no other key reads the messages. */
-  textBatch?(uids: readonly number[], jobs: readonly TextJob[]): Promise<(Uint8Array | null)[]>;
 }
 
 export interface SearchContext {
@@ -73,10 +69,6 @@ export type SearchNeed = 'info' | 'meta' | 'raw';
 
 /** Messages asked of rawBatch at once: few enough to hold, enough to spread the cost of a call. */
 const RAW_BATCH = 64;
-/** Messages asked of textBatch at once, and batches under way at the same time (one being read
- * while the one before is searched elsewhere). */
-const TEXT_BATCH = 128;
-const TEXT_IN_FLIGHT = 2;
 
 // Costs, in the order operands of AND / OR are tried.
 const COST_INFO = 0;
@@ -178,27 +170,6 @@ export async function search(
   });
 
   // Round three: the message file.
-  const jobs = accessors.textBatch ? textJobs(root) : null;
-  if (accessors.textBatch && jobs) {
-    const textBatch = accessors.textBatch;
-    const where = new Map(jobs.map((job, i) => [job.folded, i]));
-    const inFlight: { start: number; end: number; answers: Promise<(Uint8Array | null)[]> }[] = [];
-    let next = 0;
-    while (next < needRaw.length || inFlight.length > 0) {
-      while (inFlight.length < TEXT_IN_FLIGHT && next < needRaw.length) {
-        const end = Math.min(next + TEXT_BATCH, needRaw.length);
-        inFlight.push({ start: next, end, answers: textBatch(needRaw.slice(next, end).map((m) => m.uid), jobs) });
-        next = end;
-      }
-      const batch = inFlight.shift()!;
-      const answers = await batch.answers;
-      for (let i = batch.start; i < batch.end; i++) {
-        const bits = answers[i - batch.start];
-        if (bits && test(needRaw[i], needRawMeta[i], new AnswerView(bits, where)) === true) matched.push(needRaw[i].seq);
-      }
-    }
-    return matched.sort((a, b) => a - b);
-  }
   const rawBatch = accessors.rawBatch;
   if (rawBatch) {
     for (let start = 0; start < needRaw.length; start += RAW_BATCH) {
@@ -334,16 +305,7 @@ function textNeedle(needles: Map<string, TextNeedle>, value: string): TextNeedle
 // Evaluation: the tree becomes nested closures, so the per-message work is plain calls.
 
 /** true / false, or undefined when the data at hand (meta, raw) cannot decide yet. */
-type Predicate = (m: SearchMessage, meta: SearchMeta | undefined, raw: MessageText | undefined) => boolean | undefined;
-
-/** What the keys ask of a message's text. */
-interface MessageText {
-  bodyContains(needle: TextNeedle): boolean;
-  /** In any header (TEXT matches field names too, as in Courier and Dovecot). */
-  headerContains(needle: TextNeedle): boolean;
-  /** The folded decoded values of a header field. */
-  foldedHeaderValues(field: string): string[];
-}
+type Predicate = (m: SearchMessage, meta: SearchMeta | undefined, raw: RawView | undefined) => boolean | undefined;
 
 function predicate(node: Node, internalDay: (ms: number) => number): Predicate {
   switch (node.kind) {
@@ -479,56 +441,8 @@ function textContains(needle: string): (text: string) => boolean {
   return (text) => (ASCII_ONLY.test(text) ? finder.test(text) : foldForSearch(text).includes(needle));
 }
 
-/** The TEXT / BODY strings the tree asks about, and how; null when another key (a header that
- * the header data lacks) needs the message itself. */
-function textJobs(root: Node): TextJob[] | null {
-  const jobs = new Map<string, TextJob>();
-  const walk = (node: Node): boolean => {
-    switch (node.kind) {
-      case 'and':
-      case 'or':
-        return node.children.every(walk);
-      case 'not':
-        return walk(node.child);
-      case 'rawHeader':
-        return false;
-      case 'body':
-      case 'text': {
-        const { folded } = node.needle;
-        const known = jobs.get(folded);
-        const mode = known && known.mode !== node.kind ? 'both' : node.kind;
-        jobs.set(folded, { folded, mode });
-        return true;
-      }
-      default:
-        return true;
-    }
-  };
-  return walk(root) ? [...jobs.values()] : null;
-}
-
-/** A message's text as answered by textBatch. */
-class AnswerView implements MessageText {
-  constructor(
-    private readonly bits: Uint8Array,
-    private readonly where: ReadonlyMap<string, number>,
-  ) {}
-
-  bodyContains(needle: TextNeedle): boolean {
-    return (this.bits[this.where.get(needle.folded)!] & IN_BODY) !== 0;
-  }
-
-  headerContains(needle: TextNeedle): boolean {
-    return (this.bits[this.where.get(needle.folded)!] & IN_HEADER) !== 0;
-  }
-
-  foldedHeaderValues(): string[] {
-    throw new Error('internal error: header values asked of answers for TEXT and BODY');
-  }
-}
-
 /** The raw message, with what the keys ask of it computed once per message. */
-class RawView implements MessageText {
+class RawView {
   private readonly inBody = new Map<TextNeedle, boolean>();
   private readonly inHeader = new Map<TextNeedle, boolean>();
   private readonly headerValues = new Map<string, string[]>();

@@ -1,7 +1,7 @@
 // SEARCH and UID SEARCH (RFC 3501 6.4.4). The evaluator decides cheap keys first and
-// reads message files only for BODY/TEXT and uncached headers. The mailbox is searched in
-// slices, each with the data its keys need loaded in one folder call, so that a search of
-// 100,000 messages holds the header data of one slice at a time.
+// reads message files only for BODY/TEXT and uncached headers, in batches. The mailbox is
+// searched in slices, each with the data its keys need loaded in one folder call, so that a
+// search of 100,000 messages holds the header data of one slice at a time.
 import { SELECTED, ok, type CommandContext, type CommandSpec } from './types.js';
 import { parseSearchKeys } from '../protocol/parser.js';
 import { search as evaluate, searchKeyNeeds, type SearchMessage } from '../search/evaluate.js';

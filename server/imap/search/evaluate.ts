@@ -16,7 +16,7 @@ import { headerSearchValues } from '../../mime/text.js';
 import { parseDate } from '../../mime/date.js';
 import { dayNumber, localDay, utcDay } from './dates.js';
 import { foldForSearch } from './fold.js';
-import { bodyContains, headerContains, textLayout, TextNeedle, type TextLayout } from './textscan.js';
+import { bodyContains, caseInsensitive, headerContains, textLayout, TextNeedle, type TextLayout } from './textscan.js';
 import { resolveSequenceSet, resolveUidSet, type ResolvedSet } from '../protocol/sequence.js';
 
 export interface SearchMessage {
@@ -437,7 +437,7 @@ const PRINTABLE = /^[\x20-\x7e]+$/;
  */
 function textContains(needle: string): (text: string) => boolean {
   if (!PRINTABLE.test(needle)) return (text) => foldForSearch(text).includes(needle);
-  const finder = new RegExp(needle.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&'), 'i');
+  const finder = caseInsensitive(needle);
   return (text) => (ASCII_ONLY.test(text) ? finder.test(text) : foldForSearch(text).includes(needle));
 }
 

@@ -29,6 +29,12 @@ import { fieldValue, scanHeader } from '../../mime/header.js';
 import type { BodyPart } from '../../mime/types.js';
 import { foldForSearch } from './fold.js';
 
+/** A regular expression for an ASCII string in any case. Without the u flag it matches no
+ * non-ASCII character to an ASCII one (the Kelvin sign is not a k here), as bytes would not. */
+export function caseInsensitive(text: string): RegExp {
+  return new RegExp(text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&'), 'i');
+}
+
 /** ASCII bytes lower-cased, other bytes as they are. */
 const LOWER = new Uint8Array(256);
 for (let i = 0; i < 256; i++) LOWER[i] = i >= 65 && i <= 90 ? i + 32 : i;
@@ -261,7 +267,7 @@ export class TextNeedle {
   /** A case-insensitive regular expression for the string (ASCII: in this mode it matches no
    * non-ASCII character, as the bytes would not). */
   finder(): RegExp {
-    this.expression ??= new RegExp(this.folded.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&'), 'i');
+    this.expression ??= caseInsensitive(this.folded);
     return this.expression;
   }
 

@@ -1,17 +1,17 @@
 // SEARCH and UID SEARCH (RFC 3501 6.4.4). The evaluator decides cheap keys first and
-// reads message files only for BODY/TEXT and uncached headers. The mailbox is searched in
-// slices, each with the data its keys need loaded in one folder call, so that a search of
-// 100,000 messages holds the header data of one slice at a time.
+// reads message files only for BODY/TEXT and uncached headers, in batches. The mailbox is
+// searched in slices, each with the data its keys need loaded in one folder call, so that a
+// search of 100,000 messages holds the header data of one slice at a time.
 import { SELECTED, ok, type CommandContext, type CommandSpec } from './types.js';
 import { parseSearchKeys } from '../protocol/parser.js';
-import { search as evaluate, searchKeyNeeds } from '../search/evaluate.js';
-import { foldForSearch } from '../search/fold.js';
+import { search as evaluate, searchKeyNeeds, type SearchMessage } from '../search/evaluate.js';
 import type { SearchKey } from '../protocol/types.js';
 import type { DataRequest, Folder, MessageData, MessageInfo, MessageState } from '../../backend/mailstore.js';
-import { findText, type Presence } from '../../mime/text.js';
 import type { BodyPart, Envelope, HeaderMeta, MessageMeta } from '../../mime/types.js';
 
-const SLICE = 4096;
+/** Messages per slice. Small enough for their header records to stay in the CPU caches between
+ * being read and being searched: 1,024 searches 100,000 senders three times faster than 4,096. */
+const SLICE = 1024;
 
 /** Matching sequence numbers for a search program, against the selected view. */
 export async function runSearch(ctx: CommandContext, key: SearchKey): Promise<number[]> {
@@ -21,52 +21,29 @@ export async function runSearch(ctx: CommandContext, key: SearchKey): Promise<nu
   const request: DataRequest = {};
   if (keyUsesInfo(key)) request.info = true;
   if (needs !== 'info' && keyUsesHeader(key)) request.header = true;
-  const strings = needs === 'raw' ? textStrings(key) : null;
   const context = { maxSeq: view.exists, maxUid: view.maxUid() };
   const matched: number[] = [];
   for (let start = 0; start < all.length; start += SLICE) {
     const slice = all.slice(start, start + SLICE);
-    const loaded = await loadMessages(view.folder, slice, request);
-    const messages = [];
-    const metas = new Map<number, SearchMeta>();
+    const data = request.info || request.header ? await view.folder.messageData(slice.map((m) => m.uid), request) : undefined;
+    // One small object per message: a search of 100,000 senders costs little more than its reads.
+    const messages: SearchMessage[] = [];
     for (let i = 0; i < slice.length; i++) {
-      const message = loaded[i];
-      if (!message) continue; // gone meanwhile: not a match
-      messages.push({ seq: start + i + 1, uid: message.uid, info: message.info, recent: view.isRecent(message.uid) });
-      metas.set(message.uid, message.meta ?? new SearchMeta(undefined, undefined));
+      const state = slice[i];
+      const item = data ? data[i] : NO_DATA;
+      if (!item) continue; // gone meanwhile: not a match
+      const info = request.info ? new LoadedInfo(state, item.size!, item.internalDate!) : new StateOnly(state);
+      messages.push(new Candidate(start + i + 1, state.uid, info, view.isRecent(state.uid), item.header ?? NO_HEADER));
     }
-    // A key of TEXT and BODY strings alone reads every message: read them in batches
-    // beforehand (no file access and no decoding per message in the evaluator's rounds).
-    const ready = strings && onlyStrings(key) ? await readAhead(view.folder, messages.map((m) => m.uid), strings) : undefined;
     const found = await evaluate(
       messages,
       key,
       {
-        cachedMeta: (uid) => metas.get(uid),
-        meta: (uid) => Promise.resolve(metas.get(uid) ?? gone()),
-        raw: async (uid) => {
-          const meta = metas.get(uid);
-          const early = ready?.get(uid);
-          if (early !== undefined) {
-            if (!early || !meta) return gone();
-            meta.body = early.body;
-            return early.raw;
-          }
-          // Round three: the message, and its structure for decoding the parts.
-          const [data] = await view.folder.messageData([uid], { raw: true, structure: true });
-          if (!data || !meta) return gone();
-          const raw = data.raw!;
-          const body = data.structure!;
-          const stand = strings ? standIn(raw, body, strings) : null;
-          if (stand) {
-            // Whether each TEXT and BODY string is in the message was decided on its bytes, and
-            // no other key of this search reads the message: the evaluator gets a small
-            // message with just those strings, in the same places, instead of decoding it all.
-            meta.body = stand.body;
-            return stand.raw;
-          }
-          meta.body = body;
-          return raw;
+        meta: () => gone(), // every message comes with its header data
+        rawBatch: async (uids) => {
+          // Round three: the messages, with their structure for decoding the parts.
+          const data = await view.folder.messageData(uids, { raw: true, structure: true });
+          return data.map((item) => (item ? { raw: item.raw!, body: item.structure! } : null));
         },
       },
       context,
@@ -112,45 +89,21 @@ export async function loadMessages(folder: Folder, messages: readonly MessageSta
 
 const NO_DATA: MessageData = {};
 
-/**
- * A message that answers the key's TEXT and BODY strings as `raw` does: each string found in
- * the body is in its body, each found only in a header is in its header (under a field name
- * no search string can match: an 8-bit one), none of the others. Strings have no spaces
- * (see findText), so no string can run from one into another. Null when one of them needs
- * decoding to tell.
- */
-function standIn(raw: Buffer, structure: BodyPart, strings: { text: string[]; body: string[] }): { raw: Buffer; body: BodyPart } | null {
-  const inHeader: string[] = [];
-  const inBody: string[] = [];
-  const answers = new Map<string, { header: Presence; body: Presence }>();
-  const find = (needle: string) => {
-    let answer = answers.get(needle);
-    if (!answer) answers.set(needle, (answer = findText(raw, structure, needle)));
-    return answer;
-  };
-  for (const needle of strings.body) {
-    const { body } = find(needle);
-    if (body === 'maybe') return null;
-    if (body === 'yes') inBody.push(needle);
-  }
-  for (const needle of strings.text) {
-    const { header, body } = find(needle);
-    if (body === 'yes') inBody.push(needle);
-    else if (header === 'yes' && body === 'no') inHeader.push(needle);
-    else if (header === 'maybe' || body === 'maybe') return null;
-  }
-  const head = inHeader.length ? `\xe9: ${inHeader.join(' ')}\n` : '';
-  const text = Buffer.from(`${head}\n${inBody.join('\n')}`, 'latin1');
-  const bodyStart = head.length + 1;
-  return {
-    raw: text,
-    body: {
-      type: 'text', subtype: 'plain', params: [], id: null, description: null, encoding: '7bit',
-      size: text.length - bodyStart, lines: inBody.length, md5: null, disposition: null, language: null, location: null,
-      headerStart: 0, bodyStart, bodyEnd: text.length,
-    },
-  };
-}
+/** Stands for header data that was not loaded because the search does not look at it. */
+const NO_HEADER: HeaderMeta = {
+  get envelope(): Envelope {
+    throw new Error('internal error: the header data was not loaded for this search');
+  },
+  get references(): string[] {
+    throw new Error('internal error: the header data was not loaded for this search');
+  },
+  get decoded(): HeaderMeta['decoded'] {
+    throw new Error('internal error: the header data was not loaded for this search');
+  },
+  get sentDate(): number | null {
+    throw new Error('internal error: the header data was not loaded for this search');
+  },
+};
 
 function gone(): never {
   throw Object.assign(new Error('The message is gone'), { code: 'ENOENT' });
@@ -173,43 +126,6 @@ export function keyUsesInfo(key: SearchKey): boolean {
   }
 }
 
-/** Whether a key is made of TEXT and BODY keys alone (so every message needs its file). */
-function onlyStrings(key: SearchKey): boolean {
-  switch (key.op) {
-    case 'and':
-      return key.keys.every(onlyStrings);
-    case 'or':
-      return onlyStrings(key.left) && onlyStrings(key.right);
-    case 'not':
-      return onlyStrings(key.key);
-    case 'text':
-    case 'body':
-      return true;
-    default:
-      return false;
-  }
-}
-
-const READ_AHEAD = 64;
-
-/** The messages for the evaluator's third round, read in batches: stand-ins where the bytes decide (see standIn), else the messages themselves; null for one that is gone. */
-async function readAhead(
-  folder: Folder,
-  uids: readonly number[],
-  strings: { text: string[]; body: string[] },
-): Promise<Map<number, { raw: Buffer; body: BodyPart } | null>> {
-  const ready = new Map<number, { raw: Buffer; body: BodyPart } | null>();
-  for (let start = 0; start < uids.length; start += READ_AHEAD) {
-    const batch = uids.slice(start, start + READ_AHEAD);
-    const data = await folder.messageData(batch, { raw: true, structure: true });
-    batch.forEach((uid, i) => {
-      const item = data[i];
-      ready.set(uid, item ? standIn(item.raw!, item.structure!, strings) ?? { raw: item.raw!, body: item.structure! } : null);
-    });
-  }
-  return ready;
-}
-
 /** Whether a key looks at header data (decoded fields, envelope, sent date). */
 function keyUsesHeader(key: SearchKey): boolean {
   switch (key.op) {
@@ -227,37 +143,34 @@ function keyUsesHeader(key: SearchKey): boolean {
   }
 }
 
-/** Header fields the evaluator answers from header data rather than from the message file. */
-const HEADER_DATA_FIELDS = new Set(['SUBJECT', 'FROM', 'TO', 'CC', 'BCC', 'MESSAGE-ID', 'IN-REPLY-TO']);
+// Per-message objects are made with classes, not object literals: V8 pretenures the objects of a
+// literal once most of them outlive a young-generation collection (as they do while a TEXT search
+// reads files), and objects in the old generation keep what they point to alive until a full
+// collection. A header search after a text search then kept every header record it read: 90 MB
+// more memory at 100,000 messages, and twice the time.
 
-/**
- * The folded strings of a key's TEXT and BODY keys, when those are the only keys that read
- * the message file (null when another one does: a header field the header data lacks).
- */
-function textStrings(key: SearchKey): { text: string[]; body: string[] } | null {
-  const found = { text: [] as string[], body: [] as string[] };
-  const walk = (k: SearchKey): boolean => {
-    switch (k.op) {
-      case 'and':
-        return k.keys.every(walk);
-      case 'or':
-        return walk(k.left) && walk(k.right);
-      case 'not':
-        return walk(k.key);
-      case 'text':
-        found.text.push(foldForSearch(k.value));
-        return true;
-      case 'body':
-        found.body.push(foldForSearch(k.value));
-        return true;
-      case 'header':
-        // As the evaluator decides: these fields with a non-empty string come from header data.
-        return HEADER_DATA_FIELDS.has(k.field.toUpperCase()) && foldForSearch(k.value) !== '';
-      default:
-        return true;
-    }
-  };
-  return walk(key) ? found : null;
+class Candidate implements SearchMessage {
+  constructor(
+    readonly seq: number,
+    readonly uid: number,
+    readonly info: MessageInfo,
+    readonly recent: boolean,
+    readonly meta: HeaderMeta,
+  ) {}
+}
+
+class LoadedInfo implements MessageInfo {
+  readonly uid: number;
+  readonly flags: ReadonlySet<string>;
+
+  constructor(
+    state: MessageState,
+    readonly size: number,
+    readonly internalDate: number,
+  ) {
+    this.uid = state.uid;
+    this.flags = state.flags;
+  }
 }
 
 /** A message's flags without its sizes and date, for a search whose keys do not look at them. */
@@ -279,10 +192,8 @@ class StateOnly implements MessageInfo {
   }
 }
 
-/** MessageMeta over header data (when the key needs it); the structure is added when the message file is read. */
+/** MessageMeta over header data, for SORT and THREAD (which do not look at the structure). */
 export class SearchMeta implements MessageMeta {
-  private structure: BodyPart | undefined;
-
   constructor(
     private readonly headerData: HeaderMeta | undefined,
     private readonly messageSize: number | undefined,
@@ -299,12 +210,7 @@ export class SearchMeta implements MessageMeta {
   }
 
   get body(): BodyPart {
-    if (!this.structure) throw new Error('internal error: the structure was not loaded');
-    return this.structure;
-  }
-
-  set body(body: BodyPart) {
-    this.structure = body;
+    throw new Error('internal error: the structure was not loaded');
   }
 
   get envelope(): Envelope {

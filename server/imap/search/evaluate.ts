@@ -10,13 +10,13 @@
 // cheap keys already decided, and within AND / OR the cheaper operands are tried first.
 
 import type { MessageInfo } from '../../backend/mailstore.js';
-import type { BodyPart, MessageMeta } from '../../mime/types.js';
+import type { BodyPart, HeaderMeta } from '../../mime/types.js';
 import type { SearchKey } from '../protocol/types.js';
-import { fieldValue, scanHeader } from '../../mime/header.js';
-import { decodeHeaderValue, headerSearchValues, searchableText } from '../../mime/text.js';
+import { headerSearchValues } from '../../mime/text.js';
 import { parseDate } from '../../mime/date.js';
 import { dayNumber, localDay, utcDay } from './dates.js';
 import { foldForSearch } from './fold.js';
+import { bodyContains, caseInsensitive, headerContains, textLayout, TextNeedle, type TextLayout } from './textscan.js';
 import { resolveSequenceSet, resolveUidSet, type ResolvedSet } from '../protocol/sequence.js';
 
 export interface SearchMessage {
@@ -25,17 +25,29 @@ export interface SearchMessage {
   info: MessageInfo;
   /** \Recent for this session. */
   recent: boolean;
+  /** The header data, when the caller has it at hand (else cachedMeta() and meta() are asked). */
+  meta?: SearchMeta;
+}
+
+/** What the evaluator reads of a message's parsed data: the header data (a MessageMeta will
+ * do), and the structure when the message is read through raw(). */
+export interface SearchMeta extends HeaderMeta {
+  readonly body?: BodyPart;
 }
 
 export interface SearchAccessors {
   /** Parsed structure (cached by the store, cheap). */
-  meta(uid: number): Promise<MessageMeta>;
+  meta(uid: number): Promise<SearchMeta>;
   /** Optional: the parsed structure if it is in memory right now, without I/O. Searching
    * 100,000 messages' headers is several times faster when most metas come from here,
    * because an await per message costs more than the match itself. */
-  cachedMeta?(uid: number): MessageMeta | undefined;
-  /** The stored message (reads the file, expensive). */
-  raw(uid: number): Promise<Buffer>;
+  cachedMeta?(uid: number): SearchMeta | undefined;
+  /** The stored message (reads the file, expensive); its structure is meta(uid).body. Needed
+   * when rawBatch is not given. */
+  raw?(uid: number): Promise<Buffer>;
+  /** Several stored messages with their structure at once (null for one that is gone), used
+   * instead of raw(): one call per batch instead of one per message. */
+  rawBatch?(uids: readonly number[]): Promise<({ raw: Buffer; body: BodyPart } | null)[]>;
 }
 
 export interface SearchContext {
@@ -55,6 +67,9 @@ export interface SearchContext {
 /** What a search key needs beyond the message list. */
 export type SearchNeed = 'info' | 'meta' | 'raw';
 
+/** Messages asked of rawBatch at once: few enough to hold, enough to spread the cost of a call. */
+const RAW_BATCH = 64;
+
 // Costs, in the order operands of AND / OR are tried.
 const COST_INFO = 0;
 const COST_META = 1;
@@ -62,8 +77,8 @@ const COST_RAW_HEADER = 2;
 const COST_BODY = 3;
 const COST_TEXT = 4;
 
-/** Header fields whose decoded value MessageMeta carries in `decoded`. */
-const DECODED_FIELDS: Record<string, keyof MessageMeta['decoded']> = {
+/** Header fields whose decoded value the header data carries in `decoded`. */
+const DECODED_FIELDS: Record<string, keyof HeaderMeta['decoded']> = {
   SUBJECT: 'subject',
   FROM: 'from',
   TO: 'to',
@@ -80,13 +95,13 @@ type Node =
   | { kind: 'recent'; cost: number }
   | { kind: 'internaldate' | 'sentdate'; cost: number; cmp: 'before' | 'on' | 'since'; day: number }
   | { kind: 'size'; cost: number; cmp: 'larger' | 'smaller'; n: number }
-  /** Header field with a decoded value in MessageMeta. */
-  | { kind: 'decodedHeader'; cost: number; field: keyof MessageMeta['decoded']; needle: string }
+  /** Header field with a decoded value in the header data. */
+  | { kind: 'decodedHeader'; cost: number; field: keyof HeaderMeta['decoded']; needle: string }
   /** Message-ID / In-Reply-To: as given in the envelope. */
   | { kind: 'envelopeHeader'; cost: number; field: 'messageId' | 'inReplyTo'; needle: string }
   /** Any header field, from the raw message; an empty needle tests presence. */
   | { kind: 'rawHeader'; cost: number; field: string; needle: string }
-  | { kind: 'body' | 'text'; cost: number; needle: string };
+  | { kind: 'body' | 'text'; cost: number; needle: TextNeedle };
 
 /** Whether a key can be decided from the message list alone, or needs MessageMeta or the raw message. */
 export function searchKeyNeeds(key: SearchKey): SearchNeed {
@@ -118,11 +133,16 @@ export async function search(
   // Round one (message list) and, for metas already in memory, round two, message by message.
   const matched: number[] = [];
   const needMeta: SearchMessage[] = [];
-  const needRaw: { m: SearchMessage; meta: MessageMeta }[] = [];
-  const decideWithMeta = (m: SearchMessage, meta: MessageMeta): void => {
+  // Parallel arrays rather than an object per message (see Candidate in commands/search.ts).
+  const needRaw: SearchMessage[] = [];
+  const needRawMeta: SearchMeta[] = [];
+  const decideWithMeta = (m: SearchMessage, meta: SearchMeta): void => {
     const result = test(m, meta, undefined);
     if (result === true) matched.push(m.seq);
-    else if (result === undefined) needRaw.push({ m, meta });
+    else if (result === undefined) {
+      needRaw.push(m);
+      needRawMeta.push(meta);
+    }
   };
   const firstRoundDecides = hasCost(root, COST_INFO);
   for (const m of messages) {
@@ -131,7 +151,7 @@ export async function search(
       if (result === true) matched.push(m.seq);
       if (result !== undefined) continue;
     }
-    const meta = accessors.cachedMeta?.(m.uid);
+    const meta = m.meta ?? accessors.cachedMeta?.(m.uid);
     if (meta) decideWithMeta(m, meta);
     else needMeta.push(m);
   }
@@ -139,7 +159,7 @@ export async function search(
   // Round two for metas that must be loaded.
   await forEachLimited(needMeta.length, 16, async (i) => {
     const m = needMeta[i];
-    let meta: MessageMeta;
+    let meta: SearchMeta;
     try {
       meta = await accessors.meta(m.uid);
     } catch (error) {
@@ -150,15 +170,31 @@ export async function search(
   });
 
   // Round three: the message file.
+  const rawBatch = accessors.rawBatch;
+  if (rawBatch) {
+    for (let start = 0; start < needRaw.length; start += RAW_BATCH) {
+      const end = Math.min(start + RAW_BATCH, needRaw.length);
+      const loaded = await rawBatch(needRaw.slice(start, end).map((m) => m.uid));
+      for (let i = start; i < end; i++) {
+        const item = loaded[i - start];
+        if (item && test(needRaw[i], needRawMeta[i], new RawView(item.raw, item.body)) === true) matched.push(needRaw[i].seq);
+      }
+    }
+    return matched.sort((a, b) => a - b);
+  }
+  const readRaw = accessors.raw;
+  if (!readRaw && needRaw.length > 0) throw new Error('internal error: SEARCH without a way to read messages');
   await forEachLimited(needRaw.length, Math.max(1, context.rawConcurrency ?? 4), async (i) => {
-    const { m, meta } = needRaw[i];
+    const m = needRaw[i];
+    const meta = needRawMeta[i];
     let raw: Buffer;
     try {
-      raw = await accessors.raw(m.uid);
+      raw = await readRaw!(m.uid);
     } catch (error) {
       if (vanished(error)) return;
       throw error;
     }
+    if (!meta.body) throw new Error('internal error: SEARCH read a message without its structure');
     if (test(m, meta, new RawView(raw, meta.body)) === true) matched.push(m.seq);
   });
 
@@ -181,7 +217,7 @@ function hasCost(node: Node, cost: number): boolean {
 // ---------------------------------------------------------------------------
 // Compilation: fold needles once, resolve "*", order operands by cost.
 
-function compile(key: SearchKey, maxSeq: number, maxUid: number): Node {
+function compile(key: SearchKey, maxSeq: number, maxUid: number, needles = new Map<string, TextNeedle>()): Node {
   switch (key.op) {
     case 'all':
       return { kind: 'const', cost: COST_INFO, value: true };
@@ -190,7 +226,7 @@ function compile(key: SearchKey, maxSeq: number, maxUid: number): Node {
       const operands = key.op === 'and' ? key.keys : [key.left, key.right];
       const children: Node[] = [];
       for (const operand of operands) {
-        const child = compile(operand, maxSeq, maxUid);
+        const child = compile(operand, maxSeq, maxUid, needles);
         // Flatten nested AND-in-AND / OR-in-OR so that all operands are ordered together.
         if (child.kind === key.op) children.push(...child.children);
         else children.push(child);
@@ -201,7 +237,7 @@ function compile(key: SearchKey, maxSeq: number, maxUid: number): Node {
       return { kind: key.op, cost: children[children.length - 1].cost, children };
     }
     case 'not': {
-      const child = compile(key.key, maxSeq, maxUid);
+      const child = compile(key.key, maxSeq, maxUid, needles);
       if (child.kind === 'const') return { ...child, value: !child.value };
       return { kind: 'not', cost: child.cost, child };
     }
@@ -251,17 +287,25 @@ function compile(key: SearchKey, maxSeq: number, maxUid: number): Node {
       return { kind: 'rawHeader', cost: COST_RAW_HEADER, field, needle };
     }
     case 'body':
-      return { kind: 'body', cost: COST_BODY, needle: foldForSearch(key.value) };
+      return { kind: 'body', cost: COST_BODY, needle: textNeedle(needles, key.value) };
     case 'text':
-      return { kind: 'text', cost: COST_TEXT, needle: foldForSearch(key.value) };
+      return { kind: 'text', cost: COST_TEXT, needle: textNeedle(needles, key.value) };
   }
+}
+
+/** One TextNeedle per string in a search, so that a message's answer for it is computed once. */
+function textNeedle(needles: Map<string, TextNeedle>, value: string): TextNeedle {
+  const folded = foldForSearch(value);
+  let needle = needles.get(folded);
+  if (!needle) needles.set(folded, (needle = new TextNeedle(folded)));
+  return needle;
 }
 
 // ---------------------------------------------------------------------------
 // Evaluation: the tree becomes nested closures, so the per-message work is plain calls.
 
 /** true / false, or undefined when the data at hand (meta, raw) cannot decide yet. */
-type Predicate = (m: SearchMessage, meta: MessageMeta | undefined, raw: RawView | undefined) => boolean | undefined;
+type Predicate = (m: SearchMessage, meta: SearchMeta | undefined, raw: RawView | undefined) => boolean | undefined;
 
 function predicate(node: Node, internalDay: (ms: number) => number): Predicate {
   switch (node.kind) {
@@ -333,14 +377,16 @@ function predicate(node: Node, internalDay: (ms: number) => number): Predicate {
     }
     case 'decodedHeader': {
       const { field, needle } = node;
-      return (_m, meta) => (meta ? foldedDecoded(meta, field).includes(needle) : undefined);
+      const contains = textContains(needle);
+      return (_m, meta) => (meta ? contains(meta.decoded[field]) : undefined);
     }
     case 'envelopeHeader': {
       const { field, needle } = node;
+      const contains = textContains(needle);
       return (_m, meta) => {
         if (!meta) return undefined;
         const value = meta.envelope[field];
-        return value !== null && foldForSearch(value).includes(needle);
+        return value !== null && contains(value);
       };
     }
     case 'rawHeader': {
@@ -353,11 +399,11 @@ function predicate(node: Node, internalDay: (ms: number) => number): Predicate {
     }
     case 'body': {
       const needle = node.needle;
-      return (_m, _meta, raw) => (raw ? raw.foldedBody().includes(needle) : undefined);
+      return (_m, _meta, raw) => (raw ? raw.bodyContains(needle) : undefined);
     }
     case 'text': {
       const needle = node.needle;
-      return (_m, _meta, raw) => (raw ? raw.foldedHeader().includes(needle) || raw.foldedBody().includes(needle) : undefined);
+      return (_m, _meta, raw) => (raw ? raw.headerContains(needle) || raw.bodyContains(needle) : undefined);
     }
   }
 }
@@ -374,58 +420,56 @@ function hasFlag(flags: ReadonlySet<string>, flag: string): boolean {
   return false;
 }
 
-// Day of the Date: header in the sender's own time zone (RFC 3501: "disregarding time and
-// timezone"), or null without a usable Date: header; kept per MessageMeta object.
-const sentDayCache = new WeakMap<MessageMeta, number | null>();
-
-function sentDay(meta: MessageMeta): number | null {
-  let day = sentDayCache.get(meta);
-  if (day === undefined) {
-    const parsed = meta.envelope.date === null ? null : parseDate(meta.envelope.date);
-    day = parsed === null ? null : dayNumber(parsed.year, parsed.month, parsed.day);
-    sentDayCache.set(meta, day);
-  }
-  return day;
+/** Day of the Date: header in the sender's own time zone (RFC 3501: "disregarding time and
+ * timezone"), or null without a usable Date: header. */
+function sentDay(meta: SearchMeta): number | null {
+  const parsed = meta.envelope.date === null ? null : parseDate(meta.envelope.date);
+  return parsed === null ? null : dayNumber(parsed.year, parsed.month, parsed.day);
 }
 
-// Folded decoded header values, kept per MessageMeta object so that repeated searches
-// over the store's cached metas fold each value once.
-const foldedCache = new WeakMap<MessageMeta, Partial<Record<keyof MessageMeta['decoded'], string>>>();
+const ASCII_ONLY = /^[\x00-\x7f]*$/;
+const PRINTABLE = /^[\x20-\x7e]+$/;
 
-function foldedDecoded(meta: MessageMeta, field: keyof MessageMeta['decoded']): string {
-  let entry = foldedCache.get(meta);
-  if (!entry) {
-    entry = {};
-    foldedCache.set(meta, entry);
-  }
-  let folded = entry[field];
-  if (folded === undefined) {
-    folded = foldForSearch(meta.decoded[field]);
-    entry[field] = folded;
-  }
-  return folded;
+/**
+ * Whether the folded text contains the (folded) needle. For a needle of printable ASCII and
+ * ASCII text, a case-insensitive regular expression answers without a lower-cased copy (100,000
+ * senders' names are searched in the time it takes to copy them).
+ */
+function textContains(needle: string): (text: string) => boolean {
+  if (!PRINTABLE.test(needle)) return (text) => foldForSearch(text).includes(needle);
+  const finder = caseInsensitive(needle);
+  return (text) => (ASCII_ONLY.test(text) ? finder.test(text) : foldForSearch(text).includes(needle));
 }
 
-/** The raw message with lazily computed, folded search texts (each computed once per message). */
+/** The raw message, with what the keys ask of it computed once per message. */
 class RawView {
-  private body?: string;
-  private header?: string;
+  private readonly inBody = new Map<TextNeedle, boolean>();
+  private readonly inHeader = new Map<TextNeedle, boolean>();
   private readonly headerValues = new Map<string, string[]>();
+
+  private layout: TextLayout | undefined;
 
   constructor(
     private readonly raw: Buffer,
     private readonly structure: BodyPart,
   ) {}
 
-  foldedBody(): string {
-    this.body ??= foldForSearch(searchableText(this.raw, this.structure));
-    return this.body;
+  private text(): TextLayout {
+    this.layout ??= textLayout(this.structure);
+    return this.layout;
   }
 
-  /** All headers, decoded, as "name: value" lines (TEXT matches field names too, as in Courier and Dovecot). */
-  foldedHeader(): string {
-    this.header ??= foldForSearch(decodedHeaderBlock(this.raw, this.structure));
-    return this.header;
+  bodyContains(needle: TextNeedle): boolean {
+    let found = this.inBody.get(needle);
+    if (found === undefined) this.inBody.set(needle, (found = bodyContains(this.raw, this.text(), needle)));
+    return found;
+  }
+
+  /** In any header (TEXT matches field names too, as in Courier and Dovecot). */
+  headerContains(needle: TextNeedle): boolean {
+    let found = this.inHeader.get(needle);
+    if (found === undefined) this.inHeader.set(needle, (found = headerContains(this.raw, this.text(), needle)));
+    return found;
   }
 
   foldedHeaderValues(field: string): string[] {
@@ -436,24 +480,6 @@ class RawView {
     }
     return values;
   }
-}
-
-/**
- * Every header of the message, unfolded and decoded (RFC 2047), one "name: value" per line:
- * the message header, the MIME headers of all parts and the headers of attached messages,
- * which are part of the message body as RFC 3501 TEXT sees it (Dovecot and Courier match them too).
- */
-function decodedHeaderBlock(raw: Buffer, body: BodyPart): string {
-  const lines: string[] = [];
-  const stack: BodyPart[] = [body];
-  while (stack.length > 0) {
-    const part = stack.pop()!;
-    const { fields } = scanHeader(raw, part.headerStart, part.bodyStart);
-    for (const field of fields) lines.push(`${field.name}: ${decodeHeaderValue(fieldValue(raw, field))}`);
-    if (part.message) stack.push(part.message.body);
-    if (part.parts) for (let i = part.parts.length - 1; i >= 0; i--) stack.push(part.parts[i]);
-  }
-  return lines.join('\n');
 }
 
 // ---------------------------------------------------------------------------

@@ -1,0 +1,559 @@
+// SEARCH TEXT / BODY decided on a message's bytes, with the evaluator's exact answer.
+//
+// The evaluator's meaning (evaluate.ts): BODY matches when the folded (foldForSearch: NFKC,
+// lower case) decoded text of the text/* parts contains the folded string; TEXT also when the
+// folded "name: decoded value" lines of all headers do. Decoding and folding every part costs
+// far more than the search itself, so for a string of printable ASCII the bytes are searched
+// directly, and only what the bytes cannot decide is decoded, in small windows.
+//
+// Why that is exact, for a part in a charset whose ASCII bytes are ASCII characters (UTF-8 and
+// the single-byte charsets below) and an ASCII string. Cut the decoded text before every ASCII
+// character: folding never joins across such a cut (NFKC only composes a character with marks
+// that follow it, and never with a following ASCII character; lower-casing is per character,
+// bar the final sigma that foldForSearch undoes), so the folded text is the concatenation of the
+// folded pieces. A piece is one ASCII character followed by non-ASCII ones (or, at the start,
+// non-ASCII ones alone). Its folded form holds ASCII characters only from its first character
+// and from "special" characters: non-ASCII ones whose own folding gives ASCII (the ligature
+// "fi", full-width letters, the Kelvin sign, "ª", ...); composition only ever removes ASCII.
+// So a match of the folded string either lies in pieces that are single ASCII characters - it
+// is in the bytes, case aside, followed by an ASCII byte or the end - or it touches a piece with
+// a special character, or it ends on the first character of a piece with non-ASCII ones (a
+// match in the bytes followed by a non-ASCII byte). A match spans at most as many pieces as
+// the string has characters (no piece folds to nothing), so the last two kinds are decided by
+// decoding and folding a window of that many pieces on either side, which is cut where the
+// whole text may be cut.
+
+import { isAscii } from 'node:buffer';
+import { decodeCharset, decodeHeaderValue, decodeTransfer } from '../../mime/decode.js';
+import { fieldValue, scanHeader } from '../../mime/header.js';
+import type { BodyPart } from '../../mime/types.js';
+import { foldForSearch } from './fold.js';
+
+/** A regular expression for an ASCII string in any case. Without the u flag it matches no
+ * non-ASCII character to an ASCII one (the Kelvin sign is not a k here), as bytes would not. */
+export function caseInsensitive(text: string): RegExp {
+  return new RegExp(text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&'), 'i');
+}
+
+/** ASCII bytes lower-cased, other bytes as they are. */
+const LOWER = new Uint8Array(256);
+for (let i = 0; i < 256; i++) LOWER[i] = i >= 65 && i <= 90 ? i + 32 : i;
+
+/** Strings searched on the bytes: printable ASCII (control characters could meet the newlines
+ * the evaluator puts between parts and header lines). */
+const BYTE_NEEDLE = /^[\x20-\x7e]+$/;
+/** Strings searched on raw header bytes: also without space or colon, which unfolding and the
+ * "name: value" form of header lines can create, move or remove. */
+const HEADER_NEEDLE = /^[\x21-\x39\x3b-\x7e]+$/;
+/** Charsets read as UTF-8 by decodeCharset. */
+const UTF8_CHARSETS = new Set(['', 'utf-8', 'utf8', 'us-ascii', 'ascii']);
+/** Single-byte charsets whose bytes 0-127 are ASCII. */
+const SINGLE_BYTE = /^(?:iso[-_]?8859[-_]\d{1,2}|latin-?[1-9]|windows-125\d|cp125\d|koi8-[ru])$/;
+
+/**
+ * How often a character (either case) is found in mail text, per thousand bytes, roughly
+ * (English letter frequencies; HTML punctuation). A string is looked for through its rarest
+ * character, with the C library's memchr (Buffer.indexOf of a byte), when that one is rare enough
+ * for the hits to cost less than a byte-by-byte search.
+ */
+function frequency(c: number): number {
+  const letters = 'etaoinshrdlcumwfgypbvkjxqz';
+  const perMille = [100, 73, 66, 60, 56, 54, 50, 49, 48, 34, 32, 22, 22, 19, 19, 18, 16, 16, 15, 12, 8, 6, 1.2, 1.2, 0.8, 0.6];
+  const letter = letters.indexOf(String.fromCharCode(c));
+  if (letter >= 0) return perMille[letter];
+  if (c === 32) return 150;
+  if (c >= 48 && c <= 57) return 5;
+  if ('<>/"=.,-'.includes(String.fromCharCode(c))) return 15;
+  return 2;
+}
+/** Above this (per thousand), Horspool's search beats memchr and a check per hit. */
+const ANCHOR_MAX = 15;
+
+/** Code points of the BMP whose folding has ASCII characters, with those characters. */
+let bmpSpecials: Map<number, string> | undefined;
+
+/** The special characters of the BMP (see the top of the file). Found on first use by folding
+ * the whole BMP (some 40 ms), so that strings can be prepared without folding. */
+function bmpSpecialCharacters(): Map<number, string> {
+  if (!bmpSpecials) {
+    bmpSpecials = new Map();
+    for (let cp = 0x80; cp < 0x10000; cp++) {
+      if (cp >= 0xd800 && cp <= 0xdfff) continue;
+      const ascii = asciiIn(foldForSearch(String.fromCharCode(cp)));
+      if (ascii !== '') bmpSpecials.set(cp, ascii);
+    }
+  }
+  return bmpSpecials;
+}
+
+function asciiIn(text: string): string {
+  let ascii = '';
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) < 128) ascii += text[i];
+  return ascii;
+}
+
+/** The code point of a well-formed UTF-8 sequence at `i` (whose byte is a lead byte), or -1. */
+function codePointAt(bytes: Uint8Array, i: number, end: number): number {
+  const c = bytes[i];
+  const b1 = i + 1 < end ? bytes[i + 1] : 0;
+  if (c < 0xe0) return c >= 0xc2 && (b1 & 0xc0) === 0x80 ? ((c & 0x1f) << 6) | (b1 & 0x3f) : -1;
+  const b2 = i + 2 < end ? bytes[i + 2] : 0;
+  if ((b2 & 0xc0) !== 0x80) return -1;
+  if (c < 0xf0) {
+    const low = c === 0xe0 ? 0xa0 : 0x80;
+    const high = c === 0xed ? 0x9f : 0xbf;
+    return b1 >= low && b1 <= high ? ((c & 0x0f) << 12) | ((b1 & 0x3f) << 6) | (b2 & 0x3f) : -1;
+  }
+  const b3 = i + 3 < end ? bytes[i + 3] : 0;
+  if (c > 0xf4 || (b3 & 0xc0) !== 0x80) return -1;
+  const low = c === 0xf0 ? 0x90 : 0x80;
+  const high = c === 0xf4 ? 0x8f : 0xbf;
+  return b1 >= low && b1 <= high ? ((c & 0x07) << 18) | ((b1 & 0x3f) << 12) | ((b2 & 0x3f) << 6) | (b3 & 0x3f) : -1;
+}
+
+/** A folded search string, prepared for searching bytes. */
+export class TextNeedle {
+  /** Searched on the bytes (else every part is decoded). */
+  readonly bytewise: boolean;
+  /** Searched on raw header bytes where a header has no 8-bit byte, encoded word or lone CR. */
+  readonly headerBytewise: boolean;
+  /** Has a character that is not ASCII: text that is all ASCII cannot hold it. */
+  readonly nonAscii: boolean;
+  /** Empty, or with a line end: could match across the newlines between parts and header lines,
+   * so the text is put together as the evaluator does. */
+  readonly acrossLines: boolean;
+  private readonly lower: Uint8Array;
+  /** Horspool shifts by byte. */
+  private readonly shift = new Int32Array(256);
+  /** The rarest character: its place in the string and its bytes (both cases); none when
+   * every character is common. */
+  private readonly anchorAt: number = -1;
+  private readonly anchorBytes: number[] = [];
+  /** The string's characters (ASCII), for telling whether a special character matters. */
+  private readonly chars = new Uint8Array(128);
+  /** Special characters (see the top of the file) that give one of the string's characters:
+   * by code point in the BMP, and the UTF-8 lead bytes they (and the other planes) start with. */
+  private specialBmp: Uint8Array | undefined;
+  private specialLeads: number[] | undefined;
+  private readonly specialAstral = new Map<number, boolean>();
+  private readonly byteTables = new Map<string, number[] | null>();
+  private readonly lines = new Map<string, boolean>();
+  private expression: RegExp | undefined;
+
+  constructor(readonly folded: string) {
+    this.acrossLines = folded === '' || /[\r\n]/.test(folded);
+    this.bytewise = BYTE_NEEDLE.test(folded);
+    this.headerBytewise = HEADER_NEEDLE.test(folded);
+    this.nonAscii = /[^\x00-\x7f]/.test(folded);
+    const n = this.bytewise ? folded.length : 0;
+    this.lower = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      this.lower[i] = folded.charCodeAt(i);
+      this.chars[folded.charCodeAt(i)] = 1;
+    }
+    this.shift.fill(Math.max(n, 1));
+    let rarest = ANCHOR_MAX;
+    for (let i = 0; i < n; i++) {
+      const c = this.lower[i];
+      if (i < n - 1) {
+        this.shift[c] = n - 1 - i;
+        if (c >= 97 && c <= 122) this.shift[c - 32] = n - 1 - i;
+      }
+      if (frequency(c) < rarest) {
+        rarest = frequency(c);
+        this.anchorAt = i;
+        this.anchorBytes = c >= 97 && c <= 122 ? [c, c - 32] : [c];
+      }
+    }
+  }
+
+  get length(): number {
+    return this.lower.length;
+  }
+
+  /** Calls `visit` with each case-insensitive (ASCII) occurrence in bytes[from, end), in no
+   * particular order, until it returns true; whether it did (bytewise needles only). */
+  someOccurrence(bytes: Buffer, from: number, end: number, visit: (at: number) => boolean): boolean {
+    const n = this.lower.length;
+    if (this.anchorAt >= 0) {
+      const limit = end - n + this.anchorAt; // last place of the anchor
+      for (const b of this.anchorBytes) {
+        for (let i = bytes.indexOf(b, from + this.anchorAt); i >= 0 && i <= limit; i = bytes.indexOf(b, i + 1)) {
+          if (this.matchesAt(bytes, i - this.anchorAt) && visit(i - this.anchorAt)) return true;
+        }
+      }
+      return false;
+    }
+    for (let at = this.horspool(bytes, from, end); at >= 0; at = this.horspool(bytes, at + 1, end)) if (visit(at)) return true;
+    return false;
+  }
+
+  private matchesAt(bytes: Uint8Array, at: number): boolean {
+    const lower = this.lower;
+    for (let j = 0; j < lower.length; j++) if (LOWER[bytes[at + j]] !== lower[j]) return false;
+    return true;
+  }
+
+  /** First case-insensitive occurrence in bytes[from, end), or -1. */
+  private horspool(bytes: Uint8Array, from: number, end: number): number {
+    const lower = this.lower;
+    const n = lower.length;
+    const last = lower[n - 1];
+    const shift = this.shift;
+    let i = from + n - 1;
+    while (i < end) {
+      const c = bytes[i];
+      if (LOWER[c] === last) {
+        let j = n - 2;
+        let k = i - 1;
+        while (j >= 0 && LOWER[bytes[k]] === lower[j]) {
+          j--;
+          k--;
+        }
+        if (j < 0) return i - n + 1;
+      }
+      i += shift[c];
+    }
+    return -1;
+  }
+
+  /** The UTF-8 lead bytes of the special characters that matter for this string. */
+  utf8Leads(): number[] {
+    if (!this.specialLeads) {
+      const bmp = new Uint8Array(0x10000);
+      const leads = new Set<number>([0xf0, 0xf1, 0xf2, 0xf3, 0xf4]); // other planes: looked at one by one
+      for (const [cp, ascii] of bmpSpecialCharacters()) {
+        if (!this.gives(ascii)) continue;
+        bmp[cp] = 1;
+        leads.add(cp < 0x800 ? 0xc0 | (cp >> 6) : 0xe0 | (cp >> 12));
+      }
+      this.specialBmp = bmp;
+      this.specialLeads = [...leads].sort((a, b) => a - b);
+    }
+    return this.specialLeads;
+  }
+
+  /** Whether the folding of this code point gives a character of the string (after utf8Leads()). */
+  special(codePoint: number): boolean {
+    if (codePoint < 0x10000) return this.specialBmp![codePoint] === 1;
+    let known = this.specialAstral.get(codePoint);
+    if (known === undefined) {
+      known = this.gives(foldForSearch(String.fromCodePoint(codePoint)));
+      this.specialAstral.set(codePoint, known);
+    }
+    return known;
+  }
+
+  /** For a single-byte charset: the bytes whose character is special; null when the charset
+   * does not decode one byte to one character (it is not known as a single-byte one). */
+  specialBytes(charset: string): number[] | null {
+    let found = this.byteTables.get(charset);
+    if (found === undefined) {
+      const high = Buffer.alloc(128);
+      for (let b = 128; b < 256; b++) high[b - 128] = b;
+      const decoded = [...decodeCharset(high, charset)];
+      const ascii = decodeCharset(Buffer.from('az09', 'latin1'), charset);
+      if (decoded.length !== 128 || ascii !== 'az09') {
+        found = null;
+      } else {
+        found = [];
+        for (let b = 128; b < 256; b++) if (this.gives(foldForSearch(decoded[b - 128]))) found.push(b);
+      }
+      this.byteTables.set(charset, found);
+    }
+    return found;
+  }
+
+  /** A case-insensitive regular expression for the string (ASCII: in this mode it matches no
+   * non-ASCII character, as the bytes would not). */
+  finder(): RegExp {
+    this.expression ??= caseInsensitive(this.folded);
+    return this.expression;
+  }
+
+  /** Whether the folded "name: decoded value" line contains the string. The same values come
+   * back often (senders' names, list subjects): the answers are kept for the search. */
+  inHeaderLine(name: string, value: string): boolean {
+    const key = `${name}:${value}`;
+    let found = this.lines.get(key);
+    if (found === undefined) {
+      found = foldForSearch(`${name}: ${decodeHeaderValue(value)}`).includes(this.folded);
+      if (this.lines.size >= 10_000) this.lines.clear();
+      this.lines.set(key, found);
+    }
+    return found;
+  }
+
+  private gives(text: string): boolean {
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c < 128 && this.chars[c] === 1) return true;
+    }
+    return false;
+  }
+}
+
+/**
+ * Where a message's text is, as SEARCH sees it: the header blocks of all its parts (the message
+ * header, MIME headers, headers of attached messages) and its text parts, each in the order the
+ * evaluator puts them together. Plain data: it can be handed to a worker thread.
+ */
+export interface TextLayout {
+  /** [headerStart, bodyStart] of each part, flattened. */
+  headers: number[];
+  texts: TextRange[];
+}
+
+export interface TextRange {
+  start: number;
+  end: number;
+  /** Content-Transfer-Encoding as written. */
+  encoding: string;
+  /** The charset parameter, trimmed and lower-cased ('us-ascii' without one). */
+  charset: string;
+}
+
+export function textLayout(body: BodyPart): TextLayout {
+  const layout: TextLayout = { headers: [], texts: [] };
+  const stack: BodyPart[] = [body];
+  while (stack.length > 0) {
+    const part = stack.pop()!;
+    layout.headers.push(part.headerStart, part.bodyStart);
+    if (part.parts) {
+      for (let i = part.parts.length - 1; i >= 0; i--) stack.push(part.parts[i]);
+    } else if (part.message) {
+      stack.push(part.message.body);
+    } else if (part.type === 'text') {
+      layout.texts.push({ start: part.bodyStart, end: part.bodyEnd, encoding: part.encoding, charset: charsetOf(part) });
+    }
+  }
+  return layout;
+}
+
+/** Whether the folded header lines of the message (all headers of all parts, as TEXT sees them) contain the needle. */
+export function headerContains(raw: Buffer, layout: TextLayout, needle: TextNeedle): boolean {
+  const { headers } = layout;
+  if (needle.acrossLines) return foldForSearch(decodedHeaderBlock(raw, layout)).includes(needle.folded);
+  for (let i = 0; i < headers.length; i += 2) if (blockContains(raw, headers[i], headers[i + 1], needle)) return true;
+  return false;
+}
+
+/** Whether the folded decoded text of the message's text parts contains the needle. */
+export function bodyContains(raw: Buffer, layout: TextLayout, needle: TextNeedle): boolean {
+  if (needle.acrossLines) {
+    // As searchableText() puts it together: the decoded parts, one after the other on lines of their own.
+    const text = layout.texts.map((part) => decodeCharset(decodeTransfer(raw.subarray(part.start, part.end), part.encoding), part.charset)).join('\n');
+    return foldForSearch(text).includes(needle.folded);
+  }
+  for (const part of layout.texts) if (partContains(raw, part, needle)) return true;
+  return false;
+}
+
+/** One header block, as the evaluator's "name: decoded value" lines. */
+function blockContains(raw: Buffer, start: number, end: number, needle: TextNeedle): boolean {
+  const block = raw.subarray(start, end);
+  const plain = isAscii(block) && block.indexOf(ENCODED_WORD) < 0;
+  if (plain && needle.headerBytewise) {
+    // Unfolding only removes line ends, and decoding changes nothing else here, but a CR that
+    // is not part of a line end is removed too, joining what is around it.
+    if (needle.someOccurrence(block, 0, block.length, FOUND)) return true;
+    if (block.indexOf(13) < 0) return false;
+    if (!LONE_CR.test(raw.toString('latin1', start, end))) return false;
+  } else if (plain && needle.nonAscii) {
+    return false; // an ASCII header folds to ASCII, which holds no string with other characters
+  }
+  const text = raw.toString('latin1', start, end);
+  for (const field of scanHeader(raw, start, end).fields) {
+    const line = text.slice(field.start - start, field.end - start);
+    if (EIGHT_BIT.test(line) || LONE_CR.test(line) || line.indexOf('=?', field.valueStart - field.start) >= 0) {
+      if (needle.inHeaderLine(field.name, fieldValue(raw, field))) return true;
+    } else if (needle.bytewise) {
+      // A plain field: decoding changes nothing, so the line is its name and unfolded value
+      // (or, for a string without space or colon, as good: its bytes).
+      if (needle.finder().test(needle.headerBytewise ? line : `${field.name}: ${fieldValue(raw, field)}`)) return true;
+    } else if (!needle.nonAscii) {
+      if (needle.inHeaderLine(field.name, fieldValue(raw, field))) return true;
+    }
+    // (A plain field folds to ASCII, which holds no string with other characters.)
+  }
+  return false;
+}
+
+const ENCODED_WORD = Buffer.from('=?', 'latin1');
+const FOUND = (): boolean => true;
+
+// eslint-disable-next-line no-control-regex
+const EIGHT_BIT = /[\x80-\xff]/;
+const LONE_CR = /\r(?!\n)/;
+
+function charsetOf(part: BodyPart): string {
+  for (const [name, value] of part.params) if (name === 'charset') return value.trim().toLowerCase();
+  return 'us-ascii';
+}
+
+/** One text part. */
+function partContains(raw: Buffer, part: TextRange, needle: TextNeedle): boolean {
+  const { charset } = part;
+  const body = raw.subarray(part.start, part.end);
+  const encoding = part.encoding.toLowerCase();
+  const bytes = encoding === 'quoted-printable' ? decodeQuotedPrintable(body) : encoding === 'base64' ? decodeBase64(body) : decodeTransfer(body, part.encoding);
+  const utf8 = UTF8_CHARSETS.has(charset);
+  const singles = utf8 || !needle.bytewise || !SINGLE_BYTE.test(charset) ? null : needle.specialBytes(charset);
+  if (!needle.bytewise || (!utf8 && !singles)) {
+    // (ASCII bytes in an ASCII-compatible charset fold to ASCII, which holds no string with other characters.)
+    if (needle.nonAscii && (utf8 || SINGLE_BYTE.test(charset)) && isAscii(bytes)) return false;
+    return foldForSearch(decodeCharset(bytes, charset)).includes(needle.folded);
+  }
+  const n = needle.length;
+  const end = bytes.length;
+  const windows = new Windows(bytes, charset, needle);
+  // Matches in the bytes: followed by an ASCII byte they are matches; followed by another,
+  // the window decides (an accent can absorb the last letter).
+  const found = needle.someOccurrence(bytes, 0, end, (at) => at + n >= end || bytes[at + n] < 0x80 || windows.add(at + n - 1));
+  if (found) return true;
+  if (isAscii(bytes)) return false;
+  // Special characters, found through their first byte (memchr, much quicker than a loop here).
+  if (utf8) {
+    for (const lead of needle.utf8Leads()) {
+      for (let i = bytes.indexOf(lead); i >= 0; i = bytes.indexOf(lead, i + 1)) {
+        // Bytes that are not a well-formed sequence decode to U+FFFD, which is not special.
+        const cp = codePointAt(bytes, i, end);
+        if (cp >= 0 && needle.special(cp) && windows.add(i)) return true;
+      }
+    }
+  } else {
+    for (const b of singles!) for (let i = bytes.indexOf(b); i >= 0; i = bytes.indexOf(b, i + 1)) if (windows.add(i)) return true;
+  }
+  return windows.flush();
+}
+
+const HEX = new Int8Array(256).fill(-1);
+for (let i = 0; i < 10; i++) HEX[48 + i] = i;
+for (let i = 0; i < 6; i++) HEX[65 + i] = HEX[97 + i] = 10 + i;
+/** Runs of plain bytes shorter than this are copied in a loop (Buffer.copy costs more to call). */
+const SHORT_RUN = 64;
+/** Decoded text parts, one at a time. */
+let scratch = Buffer.allocUnsafe(64 * 1024);
+
+/** Base64 to bytes as decodeTransfer does it (Node's decoder, which skips whitespace and stops
+ * at garbage), into the reused buffer: a search of 100,000 messages does not leave their
+ * attachments-like text parts behind as garbage. */
+function decodeBase64(src: Buffer): Buffer {
+  const text = src.toString('latin1');
+  const most = Math.ceil((text.length * 3) / 4) + 3;
+  if (scratch.length < most) scratch = Buffer.allocUnsafe(most * 2);
+  return scratch.subarray(0, scratch.write(text, 'base64'));
+}
+
+/**
+ * Quoted-printable to bytes exactly as decodeTransfer does it (see decodeQuotedPrintable in
+ * mime/decode.ts), three times quicker on text with many escapes: short runs copied in a loop,
+ * the result in a buffer that is reused (valid until the next call).
+ */
+function decodeQuotedPrintable(src: Buffer): Buffer {
+  const n = src.length;
+  let eq = src.indexOf(61 /* = */);
+  if (eq < 0) return src;
+  if (scratch.length < n) scratch = Buffer.allocUnsafe(n * 2);
+  const out = scratch;
+  let o = 0;
+  let from = 0;
+  while (eq >= 0) {
+    if (eq - from > SHORT_RUN) o += src.copy(out, o, from, eq);
+    else for (let k = from; k < eq; k++) out[o++] = src[k];
+    const i = eq;
+    // soft line break: "=" + optional whitespace + (CR)LF
+    let j = i + 1;
+    while (j < n && (src[j] === 32 || src[j] === 9)) j++;
+    if (j < n && src[j] === 13 && j + 1 < n && src[j + 1] === 10) {
+      from = j + 2;
+    } else if (j < n && src[j] === 10) {
+      from = j + 1;
+    } else if (j >= n) {
+      return out.subarray(0, o); // "=" and whitespace at the end: dropped
+    } else {
+      const h = i + 1 < n ? HEX[src[i + 1]] : -1;
+      const l = i + 2 < n ? HEX[src[i + 2]] : -1;
+      if (h >= 0 && l >= 0) {
+        out[o++] = (h << 4) | l;
+        from = i + 3;
+      } else {
+        out[o++] = 61;
+        from = i + 1;
+      }
+    }
+    // The next "=" is usually near: looked for in a loop first.
+    eq = -1;
+    const stop = Math.min(n, from + SHORT_RUN);
+    for (let k = from; k < stop; k++) {
+      if (src[k] === 61) {
+        eq = k;
+        break;
+      }
+    }
+    if (eq < 0 && stop < n) eq = src.indexOf(61, stop);
+  }
+  if (n - from > SHORT_RUN) o += src.copy(out, o, from, n);
+  else for (let k = from; k < n; k++) out[o++] = src[k];
+  return out.subarray(0, o);
+}
+
+/**
+ * Windows around positions the bytes cannot decide, merged where they overlap, each decoded and
+ * folded: from the (n+1)-th ASCII byte before the position to the (n+1)-th ASCII byte after it
+ * (exclusive), which are places where the folded text may be cut (see the top of the file).
+ */
+class Windows {
+  private start = -1;
+  private end = -1;
+
+  constructor(
+    private readonly bytes: Buffer,
+    private readonly charset: string,
+    private readonly needle: TextNeedle,
+  ) {}
+
+  /** Adds the window around `position`; true when a window already checked holds a match. */
+  add(position: number): boolean {
+    const { bytes, needle } = this;
+    const count = needle.length + 1;
+    let start = position;
+    for (let seen = 0; start > 0; ) {
+      start--;
+      if (bytes[start] < 0x80 && ++seen === count) break;
+    }
+    let end = position + 1;
+    for (let seen = 0; end < bytes.length; end++) if (bytes[end] < 0x80 && ++seen === count) break;
+    if (this.start >= 0 && start <= this.end && end >= this.start) {
+      // Overlapping windows are checked as one (positions do not come in order).
+      this.start = Math.min(this.start, start);
+      this.end = Math.max(this.end, end);
+      return false;
+    }
+    const found = this.flush();
+    this.start = start;
+    this.end = end;
+    return found;
+  }
+
+  /** Checks the pending window. */
+  flush(): boolean {
+    if (this.start < 0) return false;
+    const text = decodeCharset(this.bytes.subarray(this.start, this.end), this.charset);
+    this.start = -1;
+    return foldForSearch(text).includes(this.needle.folded);
+  }
+}
+
+/**
+ * Every header of the message, unfolded and decoded (RFC 2047), one "name: value" per line:
+ * the message header, the MIME headers of all parts and the headers of attached messages,
+ * which are part of the message body as RFC 3501 TEXT sees it (Dovecot and Courier match them too).
+ */
+function decodedHeaderBlock(raw: Buffer, layout: TextLayout): string {
+  const lines: string[] = [];
+  for (let i = 0; i < layout.headers.length; i += 2) {
+    for (const field of scanHeader(raw, layout.headers[i], layout.headers[i + 1]).fields) lines.push(`${field.name}: ${decodeHeaderValue(fieldValue(raw, field))}`);
+  }
+  return lines.join('\n');
+}

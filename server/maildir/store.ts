@@ -3,7 +3,7 @@
 // work on the same Maildir (see README-style notes at the top of each module).
 
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, fsync, openSync, readdirSync, readFileSync, realpathSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsync, openSync, readdirSync, readFileSync, realpathSync, renameSync, statSync, write, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -44,6 +44,9 @@ import { assignUids } from './scan.js';
 export const SUBSCRIPTIONS_FILE = 'courierimapsubscribed';
 
 const fsyncAsync = promisify(fsync);
+const writeAsync = promisify(write);
+/** Larger messages are written through the thread pool: a synchronous copy of many megabytes would hold up every other session. */
+const SYNC_WRITE_LIMIT = 1 << 20;
 
 export interface MaildirStoreOptions {
   /** The Maildir: INBOX itself, with the other folders as ".Name" directories in it. */
@@ -371,7 +374,11 @@ export class MaildirStore implements MailStore {
     }
     let mtimeMs: number;
     try {
-      for (let done = 0; done < message.length; ) done += writeSync(fd, message, done, message.length - done);
+      if (message.length <= SYNC_WRITE_LIMIT) {
+        for (let done = 0; done < message.length; ) done += writeSync(fd, message, done, message.length - done);
+      } else {
+        for (let done = 0; done < message.length; ) done += (await writeAsync(fd, message, done, message.length - done)).bytesWritten;
+      }
       await fsyncAsync(fd);
       mtimeMs = fstatSync(fd).mtimeMs;
     } catch (error) {

@@ -238,3 +238,16 @@ test('leftovers in tmp/ are removed after 36 hours by ctime: a delivery in progr
   (await select(mail, 'INBOX.Sent')).release();
   assert.ok(existsSync(staged));
 });
+
+test('APPEND of a message larger than the synchronous write limit: stored byte for byte, S= is its size', async () => {
+  // 3 MB with bare LF line ends: goes through the asynchronous write path.
+  const line = 'x'.repeat(99) + '\n';
+  const big = Buffer.concat([message('big one'), Buffer.from(line.repeat(30_000))]);
+  const { uid } = await mail.append('INBOX', big);
+  const names = readdirSync(path.join(md.root, 'cur'));
+  assert.equal(names.length, 1);
+  assert.match(names[0]!, new RegExp(`,S=${big.length}[:,]`));
+  assert.deepEqual(readFileSync(path.join(md.root, 'cur', names[0]!)), big);
+  assert.deepEqual(readdirSync(path.join(md.root, 'tmp')), []);
+  assert.ok(uid > 0);
+});

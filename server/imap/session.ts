@@ -46,6 +46,15 @@ const DEFAULT_TIMEOUTS = { unauthenticated: 60_000, authenticated: 30 * 60_000, 
 const UNAUTHENTICATED_LITERAL_MAX = 8 * 1024;
 let nextSessionId = 1;
 
+/** IMAPD_TRACE=1: each command's time and the process's memory after it, on stderr (for profiling). */
+const TRACE = process.env.IMAPD_TRACE === '1';
+function trace(name: string, started: number, cpuBefore: NodeJS.CpuUsage): void {
+  const m = process.memoryUsage();
+  const cpu = process.cpuUsage(cpuBefore);
+  const mib = (n: number): string => (n / 1048576).toFixed(1);
+  process.stderr.write(`trace: ${name} ${(performance.now() - started).toFixed(1)} ms cpu ${((cpu.user + cpu.system) / 1000).toFixed(1)} ms rss ${mib(m.rss)} heap ${mib(m.heapUsed)}/${mib(m.heapTotal)} external ${mib(m.external)} arrayBuffers ${mib(m.arrayBuffers)} MiB\n`);
+}
+
 export class Session {
   readonly id = nextSessionId++;
   state: SessionState = 'not-authenticated';
@@ -199,10 +208,15 @@ export class Session {
 
   // ---- output ------------------------------------------------------------
 
-  write(data: Buffer): void {
-    if (this.ended) return;
+  /** `done` (for output.ts's flow control) is called once the data has gone to the system, or was dropped. */
+  write(data: Buffer, done?: () => void): void {
+    if (this.ended) {
+      done?.();
+      return;
+    }
     this.bytesOut += data.length;
-    this.transport.output.write(data);
+    if (done) this.transport.output.write(data, () => done());
+    else this.transport.output.write(data);
   }
 
   untagged(values: ImapValue[]): void {
@@ -416,6 +430,8 @@ export class Session {
       uid: command.name.startsWith('UID '),
     };
     this.currentCommand = command.name;
+    const started = TRACE ? performance.now() : 0;
+    const cpu = TRACE ? process.cpuUsage() : undefined;
     let result: CommandResult;
     try {
       result = await spec.handler(ctx);
@@ -424,6 +440,7 @@ export class Session {
     } finally {
       this.currentCommand = null;
     }
+    if (cpu) trace(command.name, started, cpu);
     if (this.state !== 'logout' && this.selected) {
       const allowExpunge = spec.allowExpunge ? spec.allowExpunge(ctx) : true;
       this.reportUpdates(allowExpunge);

@@ -14,7 +14,7 @@ import { CommandReader, type CommandInput, type ReaderError } from './protocol/r
 import { parseCommand } from './protocol/parser.js';
 import { ProtocolError } from './protocol/errors.js';
 import type { ImapValue, ParsedCommand } from './protocol/types.js';
-import { untagged } from './protocol/writer.js';
+import { Encoder, untagged } from './protocol/writer.js';
 import { SelectedMailbox } from './selected.js';
 import { SequenceError } from './sequence.js';
 
@@ -467,20 +467,35 @@ export class Session {
     return { status: 'NO', code: 'SERVERBUG', text: 'Internal error, see the server log' };
   }
 
-  /** Send what other sessions and processes changed in the selected folder. */
+  /** Send what other sessions and processes changed in the selected folder, in one write. */
   private reportUpdates(allowExpunge: boolean): void {
     const view = this.selected;
     if (!view) return;
-    for (const line of view.flush(allowExpunge)) this.untagged(line);
+    const lines = view.flush(allowExpunge);
+    if (lines.length) {
+      const out = new Encoder({ utf8: this.enabled.has('UTF8=ACCEPT') });
+      for (const line of lines) out.raw('* ').values(line).raw('\r\n');
+      this.write(out.finish());
+    }
     if (view.gone) {
       this.untagged([{ atom: 'BYE' }, { atom: 'The selected folder was deleted or replaced' }]);
       this.disconnect(null);
     }
   }
 
+  private idleReportQueued = false;
+
   private onFolderChange(): void {
-    // Pushed at once while idling; otherwise reported with the next command's response.
-    if (this.idling && this.currentCommand === 'IDLE') this.reportUpdates(true);
+    // Pushed while idling; otherwise reported with the next command's response. A folder
+    // emits the changes of one operation (a STORE of 1,000 messages, a delivery of several)
+    // one after the other in the same tick: they are reported together, in one write, once
+    // that tick's work is done.
+    if (!this.idling || this.currentCommand !== 'IDLE' || this.idleReportQueued) return;
+    this.idleReportQueued = true;
+    queueMicrotask(() => {
+      this.idleReportQueued = false;
+      if (this.idling && this.currentCommand === 'IDLE' && !this.ended) this.reportUpdates(true);
+    });
   }
 
   private setState(state: SessionState): void {

@@ -19,8 +19,13 @@ import { sectionNeedsStructure } from '../../mime/section.js';
 import type { DataRequest, MessageData, MessageState } from '../../backend/mailstore.js';
 import type { SelectedMailbox } from '../selected.js';
 
-/** Messages per batch; fewer when whole messages are sent (they can be large). */
-const BATCH = 512;
+/**
+ * Messages per batch; fewer when whole messages are sent (they can be large). What a batch
+ * holds (parsed structures, header data) outlives a young-generation collection when the
+ * batch is large and then piles up in the old generation: with 512, a FETCH 1:* BODYSTRUCTURE
+ * that parses 100,000 messages peaked 100 MB higher (RSS) than with 64, and took longer.
+ */
+const BATCH = 64;
 const BODY_BATCH = 32;
 
 export const fetch: CommandSpec = {

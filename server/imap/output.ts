@@ -84,9 +84,10 @@ export class BlockWriter {
     this.send();
   }
 
-  /** Resolves when the transport can take more (see the top of this file). */
-  room(): Promise<void> {
-    if (this.queued < MAX_QUEUED) return Promise.resolve();
+  /** Null when the transport can take more now, else a promise of when it can (see the top of
+   * this file): callers await only then, not once per message. */
+  room(): Promise<void> | null {
+    if (this.queued < MAX_QUEUED) return null;
     return new Promise((resolve) => (this.waiter = resolve));
   }
 

@@ -212,7 +212,7 @@ describe('BlockWriter', () => {
     const out = new BlockWriter((_data, done) => pending.push(done), 16);
     for (let i = 0; i < MAX_QUEUED; i++) out.stable(Buffer.alloc(64));
     let roomy = false;
-    const waiting = out.room().then(() => (roomy = true));
+    const waiting = out.room()!.then(() => (roomy = true));
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(roomy, false);
     pending.shift()!();

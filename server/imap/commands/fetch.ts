@@ -86,7 +86,8 @@ export const fetch: CommandSpec = {
         }
         blocks.stable(Buffer.from(text, 'latin1'));
         blocks.flush();
-        await blocks.room();
+        const wait = blocks.room();
+        if (wait) await wait;
         continue;
       }
       for (let i = 0; i < batch.length; i++) {
@@ -97,11 +98,13 @@ export const fetch: CommandSpec = {
         }
         const message = messages[i];
         writeResponse(out, blocks, view, batch[i], message, items, item, sendsFlags || seenChanged.has(message.uid), utf8);
-        await blocks.room();
+        const wait = blocks.room();
+        if (wait) await wait;
       }
       // A batch's responses go out before the next batch is read (the client sees progress).
       blocks.flush();
-      await blocks.room();
+      const wait = blocks.room();
+      if (wait) await wait;
     }
     if (vanished) return no('Some of the requested messages no longer exist', 'EXPUNGEISSUED');
     return ok('FETCH completed');

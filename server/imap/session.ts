@@ -483,19 +483,12 @@ export class Session {
     }
   }
 
-  private idleReportQueued = false;
-
   private onFolderChange(): void {
-    // Pushed while idling; otherwise reported with the next command's response. A folder
-    // emits the changes of one operation (a STORE of 1,000 messages, a delivery of several)
-    // one after the other in the same tick: they are reported together, in one write, once
-    // that tick's work is done.
-    if (!this.idling || this.currentCommand !== 'IDLE' || this.idleReportQueued) return;
-    this.idleReportQueued = true;
-    queueMicrotask(() => {
-      this.idleReportQueued = false;
-      if (this.idling && this.currentCommand === 'IDLE' && !this.ended) this.reportUpdates(true);
-    });
+    // Pushed at once while idling; otherwise reported with the next command's response.
+    // (Deferring the report to a microtask, to report the changes of one operation
+    // together, made the p99 of 1,000 idle clients worse in bench:idle: 53-80 ms against
+    // 34-44 ms, measured four times.)
+    if (this.idling && this.currentCommand === 'IDLE') this.reportUpdates(true);
   }
 
   private setState(state: SessionState): void {

@@ -54,6 +54,8 @@ const REPO = path.resolve(HERE, '..');
 const PEERS = process.env.IMAPD_PEERS ?? (fs.existsSync(path.resolve(REPO, '../shared/peers')) ? path.resolve(REPO, '../shared/peers') : '/work/shared/peers');
 const DIST = process.env.IMAPD_BENCH_DIST ?? path.join(REPO, 'dist');
 const IDLE_ROOT = path.join(BENCH_ROOT, 'idle');
+/** IMAPD_BENCH_NODE_ARGS: extra node options for our server (e.g. --cpu-prof, not allowed in NODE_OPTIONS). */
+const NODE_ARGS = (process.env.IMAPD_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 /** Ports of our own, away from the peers' defaults that tests on this machine may be using. */
 const PORTS = { ours: 14643, courier: 11643, dovecot: 12643 } as const;
 const INBOX_MESSAGES = 200;
@@ -249,7 +251,7 @@ function oursTcpTarget(): Target {
       add.stdin!.end('secret\n');
       await new Promise<void>((resolve, reject) => add.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`imapd-accounts add exited ${code}`)))));
       const logFile = path.join(base, 'server.log');
-      proc = spawnPreauth([process.execPath, path.join(DIST, 'server/bin/imapd-server.js'), '--config', path.join(base, 'config'), '--data', path.join(base, 'data'), '--address', '127.0.0.1', '--port', String(PORTS.ours)], 'ours-server', logFile);
+      proc = spawnPreauth([process.execPath, ...NODE_ARGS, path.join(DIST, 'server/bin/imapd-server.js'), '--config', path.join(base, 'config'), '--data', path.join(base, 'data'), '--address', '127.0.0.1', '--port', String(PORTS.ours)], 'ours-server', logFile);
       await waitForPort(PORTS.ours, 30_000);
     },
     connect: () => tcpLogin(PORTS.ours, 'ours'),
@@ -283,7 +285,7 @@ function oursPreauthTarget(): Target {
       fs.writeFileSync(logFile, '');
     },
     async connect() {
-      const p = spawnPreauth([process.execPath, path.join(DIST, 'server/bin/imapd.js'), maildir], 'ours', logFile);
+      const p = spawnPreauth([process.execPath, ...NODE_ARGS, path.join(DIST, 'server/bin/imapd.js'), maildir], 'ours', logFile);
       procs.push(p);
       try {
         const g = await p.client.greeting(60_000);

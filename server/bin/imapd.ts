@@ -59,6 +59,7 @@ const handle = startSession({
     close: () => {
       process.stdout.end();
     },
+    reusesWrittenBuffers: true,
   },
   settings,
   logger,

@@ -21,6 +21,11 @@ export interface Transport {
   startTls?: () => Promise<Transport>;
   /** Close the connection (after the output has been flushed). */
   close(): void;
+  /**
+   * The output has sent or copied a buffer by the time that write's callback runs (sockets,
+   * TLS, stdio), so the buffer may be filled again (output.ts reuses its blocks then).
+   */
+  reusesWrittenBuffers?: boolean;
 }
 
 export interface LoginResult {

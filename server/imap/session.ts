@@ -14,7 +14,7 @@ import { CommandReader, type CommandInput, type ReaderError } from './protocol/r
 import { parseCommand } from './protocol/parser.js';
 import { ProtocolError } from './protocol/errors.js';
 import type { ImapValue, ParsedCommand } from './protocol/types.js';
-import { untagged } from './protocol/writer.js';
+import { Encoder, untagged } from './protocol/writer.js';
 import { SelectedMailbox } from './selected.js';
 import { SequenceError } from './sequence.js';
 
@@ -45,6 +45,15 @@ const DEFAULT_TIMEOUTS = { unauthenticated: 60_000, authenticated: 30 * 60_000, 
 /** Largest literal accepted before login (user names, passwords, SASL responses). */
 const UNAUTHENTICATED_LITERAL_MAX = 8 * 1024;
 let nextSessionId = 1;
+
+/** IMAPD_TRACE=1: each command's time and the process's memory after it, on stderr (for profiling). */
+const TRACE = process.env.IMAPD_TRACE === '1';
+function trace(name: string, started: number, cpuBefore: NodeJS.CpuUsage): void {
+  const m = process.memoryUsage();
+  const cpu = process.cpuUsage(cpuBefore);
+  const mib = (n: number): string => (n / 1048576).toFixed(1);
+  process.stderr.write(`trace: ${name} ${(performance.now() - started).toFixed(1)} ms cpu ${((cpu.user + cpu.system) / 1000).toFixed(1)} ms rss ${mib(m.rss)} heap ${mib(m.heapUsed)}/${mib(m.heapTotal)} external ${mib(m.external)} arrayBuffers ${mib(m.arrayBuffers)} MiB\n`);
+}
 
 export class Session {
   readonly id = nextSessionId++;
@@ -199,10 +208,15 @@ export class Session {
 
   // ---- output ------------------------------------------------------------
 
-  write(data: Buffer): void {
-    if (this.ended) return;
+  /** `done` (for output.ts's flow control) is called once the data has gone to the system, or was dropped. */
+  write(data: Buffer, done?: () => void): void {
+    if (this.ended) {
+      done?.();
+      return;
+    }
     this.bytesOut += data.length;
-    this.transport.output.write(data);
+    if (done) this.transport.output.write(data, () => done());
+    else this.transport.output.write(data);
   }
 
   untagged(values: ImapValue[]): void {
@@ -416,6 +430,8 @@ export class Session {
       uid: command.name.startsWith('UID '),
     };
     this.currentCommand = command.name;
+    const started = TRACE ? performance.now() : 0;
+    const cpu = TRACE ? process.cpuUsage() : undefined;
     let result: CommandResult;
     try {
       result = await spec.handler(ctx);
@@ -424,6 +440,7 @@ export class Session {
     } finally {
       this.currentCommand = null;
     }
+    if (cpu) trace(command.name, started, cpu);
     if (this.state !== 'logout' && this.selected) {
       const allowExpunge = spec.allowExpunge ? spec.allowExpunge(ctx) : true;
       this.reportUpdates(allowExpunge);
@@ -450,11 +467,16 @@ export class Session {
     return { status: 'NO', code: 'SERVERBUG', text: 'Internal error, see the server log' };
   }
 
-  /** Send what other sessions and processes changed in the selected folder. */
+  /** Send what other sessions and processes changed in the selected folder, in one write. */
   private reportUpdates(allowExpunge: boolean): void {
     const view = this.selected;
     if (!view) return;
-    for (const line of view.flush(allowExpunge)) this.untagged(line);
+    const lines = view.flush(allowExpunge);
+    if (lines.length) {
+      const out = new Encoder({ utf8: this.enabled.has('UTF8=ACCEPT') });
+      for (const line of lines) out.raw('* ').values(line).raw('\r\n');
+      this.write(out.finish());
+    }
     if (view.gone) {
       this.untagged([{ atom: 'BYE' }, { atom: 'The selected folder was deleted or replaced' }]);
       this.disconnect(null);
@@ -463,6 +485,9 @@ export class Session {
 
   private onFolderChange(): void {
     // Pushed at once while idling; otherwise reported with the next command's response.
+    // (Deferring the report to a microtask, to report the changes of one operation
+    // together, made the p99 of 1,000 idle clients worse in bench:idle: 53-80 ms against
+    // 34-44 ms, measured four times.)
     if (this.idling && this.currentCommand === 'IDLE') this.reportUpdates(true);
   }
 

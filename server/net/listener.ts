@@ -385,6 +385,7 @@ export class ImapServer extends EventEmitter<ImapServerEvents> {
       secure: false,
       ...(startTls ? { startTls } : {}),
       close: () => this.closeGently(socket),
+      reusesWrittenBuffers: true,
     };
   }
 
@@ -395,6 +396,7 @@ export class ImapServer extends EventEmitter<ImapServerEvents> {
       remoteAddress: conn.remoteAddress,
       secure: true,
       close: () => this.closeGently(secure),
+      reusesWrittenBuffers: true,
     };
   }
 

@@ -1,26 +1,32 @@
 // FETCH and UID FETCH (RFC 3501 6.4.5, 7.4.2). What the items need beyond flags (sizes,
 // ENVELOPE, structure, the message itself) is asked of the folder in batches: cached parts
 // cost no file access, and each file is read at most once per batch, as far as needed.
-// Each batch is written as one buffer, and the next one waits for the output to drain, so
-// that a FETCH 1:* over 100,000 messages neither holds all responses in memory nor ignores
-// back-pressure.
+// Responses go into the output blocks of output.ts (message data converted straight into
+// them, see body.ts), and the command waits for the transport whenever a few writes are
+// queued, so that a FETCH 1:* over 100,000 messages neither holds all responses in memory
+// nor ignores back-pressure.
 import { SELECTED, no, ok, type CommandSpec } from './types.js';
 import { parseFetchItems, parseSequenceSet, formatInternalDate } from '../protocol/parser.js';
 import type { FetchItem, SectionSpec } from '../protocol/types.js';
 import { Encoder } from '../protocol/writer.js';
+import { BLOCK_SIZE, BlockWriter } from '../output.js';
+import { writeSection, type PartialRange } from './body.js';
 import { resolveSet } from '../sequence.js';
 import { envelopeValue } from '../format/envelope.js';
 import { bodyStructureValue } from '../format/bodystructure.js';
 import { bodyStructureWire } from './wire.js';
-import { sectionNeedsStructure, sectionOf } from '../../mime/section.js';
+import { sectionNeedsStructure } from '../../mime/section.js';
 import type { DataRequest, MessageData, MessageState } from '../../backend/mailstore.js';
 import type { SelectedMailbox } from '../selected.js';
 
-/** Messages per batch; fewer when whole messages are sent (they can be large). */
-const BATCH = 512;
+/**
+ * Messages per batch; fewer when whole messages are sent (they can be large). What a batch
+ * holds (parsed structures, header data) outlives a young-generation collection when the
+ * batch is large and then piles up in the old generation: with 512, a FETCH 1:* BODYSTRUCTURE
+ * that parses 100,000 messages peaked 100 MB higher (RSS) than with 64, and took longer.
+ */
+const BATCH = 64;
 const BODY_BATCH = 32;
-
-type BodyItem = Extract<FetchItem, { kind: 'BODY[]' }>;
 
 export const fetch: CommandSpec = {
   names: ['FETCH', 'UID FETCH'],
@@ -59,6 +65,8 @@ export const fetch: CommandSpec = {
     const usesWire = items.some((i) => i.kind === 'ENVELOPE' || i.kind === 'BODY' || i.kind === 'BODYSTRUCTURE');
     const plain = items.every((i) => PLAIN_ITEMS.has(i.kind)) && !(utf8 && usesWire);
     const batchSize = request.raw ? BODY_BATCH : BATCH;
+    const out = new Encoder({ utf8 });
+    const blocks = new BlockWriter((bytes, done) => session.write(bytes, done), BLOCK_SIZE, session.transport.reusesWrittenBuffers === true);
     let vanished = 0;
     for (let start = 0; start < seqs.length; start += batchSize) {
       const batch = seqs.slice(start, start + batchSize);
@@ -76,11 +84,12 @@ export const fetch: CommandSpec = {
           }
           text += plainResponse(view, batch[i], messages[i], items, item, sendsFlags || seenChanged.has(messages[i].uid));
         }
-        session.write(Buffer.from(text, 'latin1'));
-        await session.drain();
+        blocks.stable(Buffer.from(text, 'latin1'));
+        blocks.flush();
+        const wait = blocks.room();
+        if (wait) await wait;
         continue;
       }
-      const out = new Encoder({ utf8 });
       for (let i = 0; i < batch.length; i++) {
         const item = data ? data[i] : NO_DATA;
         if (!item) {
@@ -88,10 +97,14 @@ export const fetch: CommandSpec = {
           continue;
         }
         const message = messages[i];
-        writeResponse(out, view, batch[i], message, items, item, sendsFlags || seenChanged.has(message.uid), utf8);
+        writeResponse(out, blocks, view, batch[i], message, items, item, sendsFlags || seenChanged.has(message.uid), utf8);
+        const wait = blocks.room();
+        if (wait) await wait;
       }
-      session.write(out.finish());
-      await session.drain();
+      // A batch's responses go out before the next batch is read (the client sees progress).
+      blocks.flush();
+      const wait = blocks.room();
+      if (wait) await wait;
     }
     if (vanished) return no('Some of the requested messages no longer exist', 'EXPUNGEISSUED');
     return ok('FETCH completed');
@@ -181,6 +194,7 @@ function dataRequest(items: readonly FetchItem[], utf8: boolean): DataRequest {
 
 function writeResponse(
   out: Encoder,
+  blocks: BlockWriter,
   view: SelectedMailbox,
   seq: number,
   message: MessageState,
@@ -229,20 +243,20 @@ function writeResponse(
         break;
       case 'RFC822':
         label('RFC822');
-        literalOrEmpty(out, section(data, { part: [], kind: '' }));
+        literal(out, blocks, data, WHOLE);
         break;
       case 'RFC822.HEADER':
         label('RFC822.HEADER');
-        literalOrEmpty(out, section(data, { part: [], kind: 'HEADER' }));
+        literal(out, blocks, data, HEADER);
         break;
       case 'RFC822.TEXT':
         label('RFC822.TEXT');
-        literalOrEmpty(out, section(data, { part: [], kind: 'TEXT' }));
+        literal(out, blocks, data, TEXT);
         break;
       case 'BODY[]':
         // The label already carries "<origin>" for a partial fetch (RFC 3501 7.4.2).
         label(item.label);
-        literalOrEmpty(out, bodySection(item, data));
+        literal(out, blocks, data, item.section, item.partial);
         break;
     }
   }
@@ -251,23 +265,15 @@ function writeResponse(
     out.raw(view.flagsText(message));
   }
   out.raw(')\r\n');
+  blocks.stable(out.finish());
 }
 
-function bodySection(item: BodyItem, data: MessageData): Buffer | null {
-  let bytes = section(data, item.section);
-  if (item.partial && bytes) {
-    const { origin, count } = item.partial;
-    bytes = origin >= bytes.length ? Buffer.alloc(0) : bytes.subarray(origin, origin + count);
-  }
-  return bytes;
-}
+const WHOLE: SectionSpec = { part: [], kind: '' };
+const HEADER: SectionSpec = { part: [], kind: 'HEADER' };
+const TEXT: SectionSpec = { part: [], kind: 'TEXT' };
 
-function section(data: MessageData, spec: SectionSpec): Buffer | null {
-  return sectionOf(data.raw!, data.structure, spec);
-}
-
-/** A section that does not exist is sent as an empty string, as Courier and Dovecot do. */
-function literalOrEmpty(out: Encoder, bytes: Buffer | null): void {
-  if (bytes === null) out.string('');
-  else out.literal(bytes);
+/** Message data go straight into the output blocks, after what the encoder holds so far. */
+function literal(out: Encoder, blocks: BlockWriter, data: MessageData, section: SectionSpec, partial?: PartialRange): void {
+  blocks.stable(out.finish());
+  writeSection(blocks, data.raw!, data.structure, section, partial);
 }

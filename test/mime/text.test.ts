@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import iconv from 'iconv-lite';
 import { parseMessage } from '../../server/mime/parse.js';
 import { decodeHeaderValue, findText, headerSearchValues, searchableText } from '../../server/mime/text.js';
+import { decodeQuotedPrintable } from '../../server/mime/decode.js';
 import { search } from '../../server/imap/search/evaluate.js';
 import { foldForSearch } from '../../server/imap/search/fold.js';
 import { bWord, corpus, crlf, ISO2022JP_HELLO, qWord } from './corpus.js';
@@ -163,5 +164,30 @@ describe('findText: strings in a message decided on its bytes where possible', (
     assert.equal(find(tricky('zorbulate café'), 'zorbulate').body, 'yes');
     assert.equal(find(tricky('nothing here, café'), 'zorbulate').body, 'no');
     assert.equal(find(tricky('zorbulate'), 'zorb ulate').body, 'maybe');
+  });
+});
+
+describe('decodeQuotedPrintable', () => {
+  const qp = (s: string, into?: Buffer): string => decodeQuotedPrintable(bin(s), into).toString('latin1');
+
+  test('escapes, soft line breaks (LF, CRLF, trailing blanks), malformed escapes kept', () => {
+    assert.equal(qp('Caf=C3=A9 =3D x'), 'Caf\xc3\xa9 = x');
+    assert.equal(qp('zor=\nbul=\r\nate=  \nend'), 'zorbulateend');
+    assert.equal(qp('a=ZZb=4'), 'a=ZZb=4');
+    assert.equal(qp('ends with ='), 'ends with ');
+    assert.equal(qp('ends with =  '), 'ends with ');
+    assert.equal(qp('lower =c3=a9'), 'lower \xc3\xa9');
+  });
+
+  test('long plain runs between escapes, with and without a buffer to write into', () => {
+    const plain = 'x'.repeat(300);
+    const src = `${plain}=41${plain}=\n${plain}=4`;
+    const expected = `${plain}A${plain}${plain}=4`;
+    assert.equal(qp(src), expected);
+    const into = Buffer.alloc(src.length);
+    const out = decodeQuotedPrintable(bin(src), into);
+    assert.equal(out.toString('latin1'), expected);
+    assert.equal(out.buffer, into.buffer, 'written into the given buffer');
+    assert.equal(qp(src, Buffer.alloc(4)), expected, 'a buffer too small is not used');
   });
 });

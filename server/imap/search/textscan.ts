@@ -24,7 +24,7 @@
 // whole text may be cut.
 
 import { isAscii } from 'node:buffer';
-import { decodeCharset, decodeHeaderValue, decodeTransfer } from '../../mime/decode.js';
+import { decodeCharset, decodeHeaderValue, decodeQuotedPrintable, decodeTransfer } from '../../mime/decode.js';
 import { fieldValue, scanHeader } from '../../mime/header.js';
 import type { BodyPart } from '../../mime/types.js';
 import { foldForSearch } from './fold.js';
@@ -396,7 +396,7 @@ function partContains(raw: Buffer, part: TextRange, needle: TextNeedle): boolean
   const { charset } = part;
   const body = raw.subarray(part.start, part.end);
   const encoding = part.encoding.toLowerCase();
-  const bytes = encoding === 'quoted-printable' ? decodeQuotedPrintable(body) : encoding === 'base64' ? decodeBase64(body) : decodeTransfer(body, part.encoding);
+  const bytes = encoding === 'quoted-printable' ? decodeQuotedPrintableReused(body) : encoding === 'base64' ? decodeBase64(body) : decodeTransfer(body, part.encoding);
   const utf8 = UTF8_CHARSETS.has(charset);
   const singles = utf8 || !needle.bytewise || !SINGLE_BYTE.test(charset) ? null : needle.specialBytes(charset);
   if (!needle.bytewise || (!utf8 && !singles)) {
@@ -427,11 +427,6 @@ function partContains(raw: Buffer, part: TextRange, needle: TextNeedle): boolean
   return windows.flush();
 }
 
-const HEX = new Int8Array(256).fill(-1);
-for (let i = 0; i < 10; i++) HEX[48 + i] = i;
-for (let i = 0; i < 6; i++) HEX[65 + i] = HEX[97 + i] = 10 + i;
-/** Runs of plain bytes shorter than this are copied in a loop (Buffer.copy costs more to call). */
-const SHORT_RUN = 64;
 /** Decoded text parts, one at a time. */
 let scratch = Buffer.allocUnsafe(64 * 1024);
 
@@ -445,57 +440,10 @@ function decodeBase64(src: Buffer): Buffer {
   return scratch.subarray(0, scratch.write(text, 'base64'));
 }
 
-/**
- * Quoted-printable to bytes exactly as decodeTransfer does it (see decodeQuotedPrintable in
- * mime/decode.ts), three times quicker on text with many escapes: short runs copied in a loop,
- * the result in a buffer that is reused (valid until the next call).
- */
-function decodeQuotedPrintable(src: Buffer): Buffer {
-  const n = src.length;
-  let eq = src.indexOf(61 /* = */);
-  if (eq < 0) return src;
-  if (scratch.length < n) scratch = Buffer.allocUnsafe(n * 2);
-  const out = scratch;
-  let o = 0;
-  let from = 0;
-  while (eq >= 0) {
-    if (eq - from > SHORT_RUN) o += src.copy(out, o, from, eq);
-    else for (let k = from; k < eq; k++) out[o++] = src[k];
-    const i = eq;
-    // soft line break: "=" + optional whitespace + (CR)LF
-    let j = i + 1;
-    while (j < n && (src[j] === 32 || src[j] === 9)) j++;
-    if (j < n && src[j] === 13 && j + 1 < n && src[j + 1] === 10) {
-      from = j + 2;
-    } else if (j < n && src[j] === 10) {
-      from = j + 1;
-    } else if (j >= n) {
-      return out.subarray(0, o); // "=" and whitespace at the end: dropped
-    } else {
-      const h = i + 1 < n ? HEX[src[i + 1]] : -1;
-      const l = i + 2 < n ? HEX[src[i + 2]] : -1;
-      if (h >= 0 && l >= 0) {
-        out[o++] = (h << 4) | l;
-        from = i + 3;
-      } else {
-        out[o++] = 61;
-        from = i + 1;
-      }
-    }
-    // The next "=" is usually near: looked for in a loop first.
-    eq = -1;
-    const stop = Math.min(n, from + SHORT_RUN);
-    for (let k = from; k < stop; k++) {
-      if (src[k] === 61) {
-        eq = k;
-        break;
-      }
-    }
-    if (eq < 0 && stop < n) eq = src.indexOf(61, stop);
-  }
-  if (n - from > SHORT_RUN) o += src.copy(out, o, from, n);
-  else for (let k = from; k < n; k++) out[o++] = src[k];
-  return out.subarray(0, o);
+/** Quoted-printable to bytes as decodeTransfer does it, into the reused buffer (valid until the next call). */
+function decodeQuotedPrintableReused(src: Buffer): Buffer {
+  if (scratch.length < src.length) scratch = Buffer.allocUnsafe(src.length * 2);
+  return decodeQuotedPrintable(src, scratch);
 }
 
 /**

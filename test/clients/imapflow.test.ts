@@ -7,11 +7,11 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ImapFlow, type FetchMessageObject } from 'imapflow';
-import { AccountAuthenticator, AccountStore } from '../../server/accounts/index.js';
-import { loadSettings } from '../../server/config/index.js';
-import { ImapServer, loadTlsMaterial } from '../../server/net/index.js';
+import { ImapFlow, type FetchMessageObject, type StatusObject } from 'imapflow';
+import { AccountStore } from '../../server/accounts/index.js';
+import type { ImapServer } from '../../server/net/index.js';
 import { removeTree, simpleMessage, standardMaildir, tempDir } from '../helpers/maildir.js';
+import { startNetworkServer } from '../helpers/network-server.js';
 
 let dir: string;
 let maildir: string;
@@ -27,26 +27,7 @@ before(async () => {
   maildir = standardMaildir(path.join(dir, 'alice'), 6);
   accounts = AccountStore.open(data);
   await accounts.add({ username: 'alice', password: 'secret', maildir });
-  const tls = await loadTlsMaterial({ dataDir: data });
-  const authenticator = new AccountAuthenticator({
-    accounts,
-    logger: { log: () => undefined },
-    maildirPath: 'Maildir',
-    useLocks: true,
-    keywords: true,
-    watch: true,
-    pollIntervalMs: 60_000,
-    trashFolder: 'Trash',
-    failureDelayMs: 200,
-  });
-  const { settings } = await loadSettings({
-    configDir: path.join(dir, 'no-config'),
-    overrides: { ADDRESS: '127.0.0.1', PORT: '0', SSLPORT: '0', MAXPERIP: '20' },
-  });
-  server = ImapServer.fromSettings(settings, { authenticator, tls });
-  const endpoints = await server.start();
-  port = endpoints.find((e) => e.kind === 'imap')!.port;
-  sslPort = endpoints.find((e) => e.kind === 'imaps')!.port;
+  ({ server, port, sslPort } = await startNetworkServer({ dataDir: data, accounts, failureDelayMs: 200 }));
 });
 
 after(async () => {
@@ -85,6 +66,13 @@ function messageIdsOnDisk(folderDir: string): string[] {
     }
   }
   return ids.sort();
+}
+
+/** STATUS of a folder (imapflow answers false when the command fails). */
+async function statusOf(c: ImapFlow, folder: string): Promise<StatusObject> {
+  const status = await c.status(folder, { messages: true, uidNext: true, unseen: true });
+  assert.ok(status, `STATUS ${folder}`);
+  return status;
 }
 
 function waitFor<T>(emitter: ImapFlow, event: string, accept: (data: T) => boolean, timeoutMs = 5000): Promise<T> {
@@ -147,6 +135,7 @@ describe('imapflow', () => {
       // A decoded part through imapflow's download (BODY.PEEK[1] with the part's encoding).
       const part = await c.download(String(mixed.seq), '1');
       const chunks: Buffer[] = [];
+      assert.ok(part.content, 'a content stream');
       for await (const chunk of part.content) chunks.push(chunk as Buffer);
       assert.match(Buffer.concat(chunks).toString('utf8'), /Café\./);
     } finally {
@@ -176,7 +165,7 @@ describe('imapflow', () => {
       assert.ok(await c.messageFlagsRemove(uid, ['\\Flagged'], { uid: true }));
       assert.deepEqual(await c.search({ flagged: true, subject: 'imapflow' }, { uid: true }), []);
 
-      const status = await c.status('INBOX', { messages: true, uidNext: true, unseen: true });
+      const status = await statusOf(c, 'INBOX');
       assert.equal(status.messages, 7);
       assert.equal(status.uidNext, appended.uid + 1);
 
@@ -184,9 +173,9 @@ describe('imapflow', () => {
       assert.equal(created.path, 'INBOX.Projects.Flow');
       const moved = await c.messageMove(uid, 'INBOX.Projects.Flow', { uid: true });
       assert.ok(moved && moved.uidMap && moved.uidMap.get(appended.uid), 'COPYUID maps the moved message');
-      const target = await c.status('INBOX.Projects.Flow', { messages: true });
+      const target = await statusOf(c, 'INBOX.Projects.Flow');
       assert.equal(target.messages, 1);
-      assert.equal((await c.status('INBOX', { messages: true })).messages, 6);
+      assert.equal((await statusOf(c, 'INBOX')).messages, 6);
 
       await c.mailboxRename('INBOX.Projects.Flow', 'INBOX.Projects.Done');
       const names = (await c.list()).map((m) => m.path);

@@ -10,11 +10,11 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { AccountAuthenticator, AccountStore } from '../../server/accounts/index.js';
-import { loadSettings } from '../../server/config/index.js';
-import { ImapServer, loadTlsMaterial, type TlsMaterial } from '../../server/net/index.js';
+import { AccountStore } from '../../server/accounts/index.js';
+import type { ImapServer, TlsMaterial } from '../../server/net/index.js';
 import { ImapTestClient, ROOT } from '../helpers/imap-client.js';
 import { emptyMaildir, hasPython, removeTree, simpleMessage, standardMaildir, tempDir } from '../helpers/maildir.js';
+import { startNetworkServer } from '../helpers/network-server.js';
 
 const run = promisify(execFile);
 const has = (cmd: string) => fs.existsSync(`/usr/bin/${cmd}`);
@@ -34,30 +34,12 @@ before(async () => {
   accounts = AccountStore.open(data);
   await accounts.add({ username: 'alice', password: 'secret', maildir: standardMaildir(path.join(dir, 'alice'), 6) });
   await accounts.add({ username: 'bob', password: 'hunter2', maildir: emptyMaildir(path.join(dir, 'bob')) });
-  tls = await loadTlsMaterial({ dataDir: data });
-  const authenticator = new AccountAuthenticator({
+  ({ server, tls, port, sslPort } = await startNetworkServer({
+    dataDir: data,
     accounts,
-    logger: { log: () => undefined },
-    maildirPath: 'Maildir',
-    useLocks: true,
-    keywords: true,
-    watch: true,
-    pollIntervalMs: 60_000,
-    trashFolder: 'Trash',
     failureDelayMs: FAILURE_DELAY,
-  });
-  const { settings } = await loadSettings({
-    configDir: path.join(dir, 'no-config'),
-    overrides: { ADDRESS: '127.0.0.1', PORT: '0', SSLPORT: '0', MAXPERIP: '20' },
-  });
-  server = ImapServer.fromSettings(settings, {
-    authenticator,
-    tls,
     timeouts: { unauthenticated: 1500, authenticated: 30 * 60_000, literal: 1500 },
-  });
-  const endpoints = await server.start();
-  port = endpoints.find((e) => e.kind === 'imap')!.port;
-  sslPort = endpoints.find((e) => e.kind === 'imaps')!.port;
+  }));
 });
 
 after(async () => {

@@ -145,7 +145,7 @@ const IN = 16;
 const PAGE = 65536;
 
 function wasmConverter(): Converter | null {
-  const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+  const api = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
   if (!api) return null;
   let exports: { mem: WasmMemory; crlf: (src: number, len: number, dst: number) => number };
   try {

@@ -312,7 +312,7 @@ test('a message whose file vanished is not a match; other read errors propagate'
     meta: acc.meta,
     async raw(uid) {
       if (uid === 20) throw Object.assign(new Error('gone'), { code: 'ENOENT' });
-      return acc.raw(uid);
+      return acc.raw!(uid);
     },
   };
   assert.deepEqual(await search(MESSAGES, { op: 'body', value: 'e' }, vanishing), [1, 3, 4]);

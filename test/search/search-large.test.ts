@@ -32,7 +32,7 @@ function message(i: number): { raw: Buffer; body: boolean; subject: boolean } {
 test('SEARCH TEXT and BODY over 2,500 messages find what is there', async () => {
   const dir = tempDir('search-large');
   const maildir = emptyMaildir(path.join(dir, 'Maildir'));
-  const made = [];
+  const made: ReturnType<typeof message>[] = [];
   for (let i = 1; i <= COUNT; i++) {
     const m = message(i);
     made.push(m);

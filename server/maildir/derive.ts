@@ -5,6 +5,7 @@
 import { fstatSync, readSync } from 'node:fs';
 import type { Address, BodyPart, Envelope, HeaderMeta, MessageMeta } from '../mime/types.js';
 import { crlfSize } from './filenames.js';
+import { readFully } from './fsutil.js';
 import type { StoredInfo } from './infocache.js';
 
 /** First read for header data; most headers are shorter. */
@@ -152,17 +153,6 @@ export class Deriver {
     }
     return size;
   }
-}
-
-/** Reads from `position` until `buffer` is full or the file ends; the number of bytes read. */
-function readFully(fd: number, buffer: Buffer, position: number): number {
-  let got = 0;
-  while (got < buffer.length) {
-    const n = readSync(fd, buffer, got, buffer.length - got, position + got);
-    if (n === 0) break;
-    got += n;
-  }
-  return got;
 }
 
 /** The whole file (its size as fstat saw it; it does not change in a Maildir). */

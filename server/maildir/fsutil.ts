@@ -1,6 +1,6 @@
 // Small file-system helpers shared by the Maildir modules.
 
-import { promises as fs, readdirSync, type Stats } from 'node:fs';
+import { promises as fs, readdirSync, readSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -106,4 +106,15 @@ export class Budget {
     await new Promise<void>((resolve) => setImmediate(resolve));
     this.sliceStart = performance.now();
   }
+}
+
+/** Reads from `position` until `buffer` is full or the file ends; the number of bytes read. */
+export function readFully(fd: number, buffer: Buffer, position: number): number {
+  let got = 0;
+  while (got < buffer.length) {
+    const n = readSync(fd, buffer, got, buffer.length - got, position + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got;
 }

@@ -19,9 +19,9 @@
 //   end
 
 import { isAscii } from 'node:buffer';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import path from 'node:path';
-import { errorCode, writeFileAtomic } from './fsutil.js';
+import { errorCode, readFully, writeFileAtomic } from './fsutil.js';
 import type { FileStamp } from './uiddb.js';
 
 export const LISTING_FILE = 'imapd-ts.listing';
@@ -167,16 +167,6 @@ function readHead(fd: number, stamps: string, db: FileStamp): OpenedListing | nu
     }
     return { uidValidity, uidNext, count, firstUnseen, keywords, fd, size, start: pos };
   }
-}
-
-function readFully(fd: number, buffer: Buffer, position: number): number {
-  let done = 0;
-  while (done < buffer.length) {
-    const n = readSync(fd, buffer, done, buffer.length - done, position + done);
-    if (n === 0) break;
-    done += n;
-  }
-  return done;
 }
 
 /** Lets go of a listing whose messages will not be read. */

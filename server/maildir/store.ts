@@ -505,23 +505,30 @@ function renderEnvelope(envelope: Envelope): Buffer {
   return envelopeWire(envelope);
 }
 
+/** This module's folder: the sources below are found from here, built or not. */
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+/** A short hash of source files, or null when one cannot be read (then nothing made by that code is cached). */
+function sourceHash(files: readonly string[]): string | null {
+  try {
+    const hash = createHash('sha1');
+    for (const file of files) hash.update(path.basename(file)).update(readFileSync(file));
+    return hash.digest('hex').slice(0, 16);
+  } catch {
+    return null;
+  }
+}
+
 let formatVersion: string | null | undefined;
 
 /** A version for renderEnvelope: a hash of the IMAP formatting code it uses. */
 function formatCodeVersion(): string | undefined {
   if (formatVersion === undefined) {
-    const hash = createHash('sha1');
-    try {
-      const imap = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'imap');
-      for (const file of ['commands/wire', 'format/envelope', 'protocol/writer']) {
-        const name = ['.js', '.ts'].map((ext) => path.join(imap, file + ext)).find((f) => existsSync(f));
-        if (!name) throw new Error(`${file} not found`);
-        hash.update(readFileSync(name));
-      }
-      formatVersion = hash.digest('hex').slice(0, 16);
-    } catch {
-      formatVersion = null;
-    }
+    const imap = path.join(HERE, '..', 'imap');
+    const files = ['commands/wire', 'format/envelope', 'protocol/writer'].map(
+      (file) => ['.js', '.ts'].map((ext) => path.join(imap, file + ext)).find((f) => existsSync(f)) ?? path.join(imap, file),
+    );
+    formatVersion = sourceHash(files);
   }
   return formatVersion ?? undefined;
 }
@@ -530,20 +537,19 @@ let mimeVersion: string | null | undefined;
 
 /**
  * A version for the built-in MIME parser: a hash of its source files, so that cached
- * structures are dropped whenever the parser changes.
+ * structures are dropped whenever the parser changes (null: cannot tell, structures are
+ * kept in memory only).
  */
 function mimeCodeVersion(): string | undefined {
   if (mimeVersion === undefined) {
-    const hash = createHash('sha1');
+    const dir = path.join(HERE, '..', 'mime');
+    let files: string[] = [];
     try {
-      const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'mime');
-      for (const name of readdirSync(dir).sort()) {
-        if (/\.(ts|js)$/.test(name)) hash.update(name).update(readFileSync(path.join(dir, name)));
-      }
-      mimeVersion = hash.digest('hex').slice(0, 16);
+      files = readdirSync(dir).filter((name) => /\.(ts|js)$/.test(name)).sort().map((name) => path.join(dir, name));
     } catch {
-      mimeVersion = null; // cannot tell: keep parsed structures in memory only
+      // no folder to read: no version
     }
+    mimeVersion = files.length ? sourceHash(files) : null;
   }
   return mimeVersion ?? undefined;
 }

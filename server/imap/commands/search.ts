@@ -19,8 +19,8 @@ export async function runSearch(ctx: CommandContext, key: SearchKey): Promise<nu
   const all = view.all();
   const needs = searchKeyNeeds(key);
   const request: DataRequest = {};
-  if (keyUsesInfo(key)) request.info = true;
-  if (needs !== 'info' && keyUsesHeader(key)) request.header = true;
+  if (keyUses(key, INFO_KEYS)) request.info = true;
+  if (needs !== 'info' && keyUses(key, HEADER_KEYS)) request.header = true;
   const context = { maxSeq: view.exists, maxUid: view.maxUid() };
   const matched: number[] = [];
   for (let start = 0; start < all.length; start += SLICE) {
@@ -109,37 +109,22 @@ function gone(): never {
   throw Object.assign(new Error('The message is gone'), { code: 'ENOENT' });
 }
 
-/** Whether a key looks at RFC822.SIZE or INTERNALDATE (which may need the message files). */
-export function keyUsesInfo(key: SearchKey): boolean {
-  switch (key.op) {
-    case 'and':
-      return key.keys.some(keyUsesInfo);
-    case 'or':
-      return keyUsesInfo(key.left) || keyUsesInfo(key.right);
-    case 'not':
-      return keyUsesInfo(key.key);
-    case 'size':
-    case 'internaldate':
-      return true;
-    default:
-      return false;
-  }
-}
+/** Keys that look at RFC822.SIZE or INTERNALDATE (which may need the message files). */
+const INFO_KEYS: ReadonlySet<SearchKey['op']> = new Set(['size', 'internaldate']);
+/** Keys that look at header data (decoded fields, envelope, sent date). */
+const HEADER_KEYS: ReadonlySet<SearchKey['op']> = new Set(['header', 'sentdate']);
 
-/** Whether a key looks at header data (decoded fields, envelope, sent date). */
-function keyUsesHeader(key: SearchKey): boolean {
+/** Whether `key` or one of the keys inside it is one of `ops`. */
+function keyUses(key: SearchKey, ops: ReadonlySet<SearchKey['op']>): boolean {
   switch (key.op) {
     case 'and':
-      return key.keys.some(keyUsesHeader);
+      return key.keys.some((k) => keyUses(k, ops));
     case 'or':
-      return keyUsesHeader(key.left) || keyUsesHeader(key.right);
+      return keyUses(key.left, ops) || keyUses(key.right, ops);
     case 'not':
-      return keyUsesHeader(key.key);
-    case 'header':
-    case 'sentdate':
-      return true;
+      return keyUses(key.key, ops);
     default:
-      return false;
+      return ops.has(key.op);
   }
 }
 

@@ -15,7 +15,7 @@ const rounds = Number(process.argv[3] ?? 5);
 const server = process.argv[4] ?? 'ours';
 const argv = server === 'ours'
   ? [process.execPath, ...(process.env.NODE_ARGS ? process.env.NODE_ARGS.split(' ') : []), path.join(HERE, '../dist/server/bin/imapd.js'), maildir]
-  : ['/bin/bash', path.join(process.env.IMAPD_PEERS ?? path.resolve(HERE, '../../shared/peers'), 'dovecot-preauth.sh'), maildir];
+  : ['/bin/bash', path.join(process.env.IMAPD_PEERS ?? path.resolve(HERE, '../test/peers'), 'dovecot-preauth.sh'), maildir];
 const proc = spawnPreauth(argv, server, path.join(BENCH_ROOT, 'logs', 'bodies.log'));
 await proc.client.greeting(60_000);
 await proc.client.command('SELECT INBOX', { timeoutMs: 60_000 });

@@ -51,7 +51,7 @@ async function run(file: string, args: string[], opts: { env?: NodeJS.ProcessEnv
 }
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..');
-const PEERS = process.env.IMAPD_PEERS ?? (fs.existsSync(path.resolve(REPO, '../shared/peers')) ? path.resolve(REPO, '../shared/peers') : '/work/shared/peers');
+const PEERS = process.env.IMAPD_PEERS ?? path.join(REPO, 'test', 'peers');
 const DIST = process.env.IMAPD_BENCH_DIST ?? path.join(REPO, 'dist');
 const IDLE_ROOT = path.join(BENCH_ROOT, 'idle');
 /** IMAPD_BENCH_NODE_ARGS: extra node options for our server (e.g. --cpu-prof, not allowed in NODE_OPTIONS). */

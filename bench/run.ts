@@ -15,7 +15,7 @@ import { memoryOf, quote, spawnPreauth, stopProcess, TimeoutError, type CommandR
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..');
 const DIST = process.env.IMAPD_BENCH_DIST ?? path.join(REPO, 'dist');
-const PEERS = process.env.IMAPD_PEERS ?? (fs.existsSync(path.resolve(REPO, '../shared/peers')) ? path.resolve(REPO, '../shared/peers') : '/work/shared/peers');
+const PEERS = process.env.IMAPD_PEERS ?? path.join(REPO, 'test', 'peers');
 
 /** The word searched for: it occurs in about 10 % of the bodies (exact count in the manifest). */
 const SEARCH_WORD = 'zorbulate';

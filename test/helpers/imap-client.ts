@@ -9,8 +9,8 @@ import type { Readable, Writable } from 'node:stream';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const IMAPD = path.join(ROOT, 'dist/server/bin/imapd.js');
-/** The reference peers' scripts: ../shared/peers beside the checkout (also in CI). */
-export const PEERS = path.resolve(ROOT, '..', 'shared', 'peers');
+import { PEERS } from './peers.js';
+export { PEERS };
 
 export interface Reply {
   /** Untagged and continuation lines, literals inlined as their text (latin1). */

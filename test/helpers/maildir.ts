@@ -1,5 +1,5 @@
 // Temporary Maildirs for tests: empty ones, and the peers' standard test Maildir
-// (../shared/peers/make-maildir.sh), which Courier and Dovecot also get in
+// (test/peers/make-maildir.sh), which Courier and Dovecot also get in
 // differential tests.
 
 import { execFileSync } from 'node:child_process';
@@ -49,7 +49,7 @@ export function removeTree(dir: string): void {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
-export const hasCourier = fs.existsSync('/usr/bin/imapd') && fs.existsSync(path.join(PEERS, 'courier-preauth.sh'));
+export { courierSkip } from './peers.js';
 export const hasPython = (() => {
   try {
     execFileSync('python3', ['--version'], { stdio: 'pipe' });

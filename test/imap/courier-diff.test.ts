@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { spawnCourier, spawnImapd, type SpawnedImapd } from '../helpers/imap-client.js';
-import { copyTree, hasCourier, removeTree, standardMaildir, tempDir } from '../helpers/maildir.js';
+import { copyTree, courierSkip, removeTree, standardMaildir, tempDir } from '../helpers/maildir.js';
 import { bigMessage, corpus, writeCorpus } from '../helpers/corpus.js';
 import { fetchAttributes, lowerTree, type Node } from '../helpers/response.js';
 
@@ -72,7 +72,7 @@ export const KNOWN_DIFFERENCES = [
   },
 ];
 
-const skip = hasCourier ? false : 'Debian courier-imap is not installed (/usr/bin/imapd)';
+const skip = courierSkip;
 
 const SCRIPT = [
   'SELECT INBOX',

@@ -1,5 +1,5 @@
 // Our imapd as the last command of Courier's daisy chain:
-// couriertcpd -> imaplogin -> imapd ./Maildir (Debian's courier-imap, ../shared/peers/courier-start.sh).
+// couriertcpd -> imaplogin -> imapd ./Maildir (Debian's courier-imap, test/peers/courier-start.sh).
 
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,10 +8,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { IMAPD, ImapTestClient, PEERS } from '../helpers/imap-client.js';
-import { hasCourier, removeTree, standardMaildir, tempDir } from '../helpers/maildir.js';
+import { courierSkip, removeTree, standardMaildir, tempDir } from '../helpers/maildir.js';
 
-const skip = !hasCourier
-  ? 'Debian courier-imap is not installed'
+const skip = courierSkip
+  ? courierSkip
   : process.getuid?.() !== 0
     ? 'courier-start.sh needs root (it edits /etc/courier/userdb)'
     : false;

@@ -1,19 +1,16 @@
 // Courier-IMAP and this engine on the same Maildir: each reads what the other wrote
 // (UIDs, UIDVALIDITY, flags, keywords, expunges, subscriptions). Courier's imapd runs
-// in PREAUTH mode through ../shared/peers/courier-preauth.sh; skipped when missing.
+// in PREAUTH mode through test/peers/courier-preauth.sh; skipped when missing.
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, test } from 'node:test';
 import type { MailStore } from '../../server/backend/mailstore.js';
+import { courierSkip, peerScript } from '../helpers/peers.js';
 import { deliver, flagsOf, infoOf, message, store, tempMaildir, type TempMaildir, select } from './helpers.js';
 
-const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const preauth = path.resolve(projectRoot, '..', 'shared', 'peers', 'courier-preauth.sh');
-const skip = !existsSync('/usr/bin/imapd') || !existsSync(preauth) ? 'Courier imapd or ../shared/peers not installed' : false;
+const preauth = peerScript('courier-preauth.sh');
+const skip = courierSkip;
 
 let md: TempMaildir;
 let mail: MailStore;

@@ -1,5 +1,5 @@
 // Differential test: our ENVELOPE, BODY, BODYSTRUCTURE, RFC822.SIZE and BODY[section] against
-// Dovecot 2.3's imap on the same corpus (../shared/peers/dovecot-preauth.sh speaks IMAP on
+// Dovecot 2.3's imap on the same corpus (test/peers/dovecot-preauth.sh speaks IMAP on
 // stdin/stdout). Both sides are parsed into trees and compared after the normalisations below;
 // each one is a documented, intended difference:
 //
@@ -37,7 +37,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { bodyStructureValue } from '../../server/imap/format/bodystructure.js';
 import { envelopeValue } from '../../server/imap/format/envelope.js';
 import { serialize } from '../../server/imap/protocol/writer.js';
@@ -45,18 +44,13 @@ import { parseMessage } from '../../server/mime/parse.js';
 import { sectionBytes } from '../../server/mime/section.js';
 import type { BodyPart, MessageMeta } from '../../server/mime/types.js';
 import { bigMessage, corpus, typicalMessage, type CorpusEntry } from './corpus.js';
+import { dovecotSkip, peerScript } from '../helpers/peers.js';
 import { fetchItems, parseResponses, parseValue, type Tree } from './imap-parse.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const script = path.join(repoRoot, '..', 'shared', 'peers', 'dovecot-preauth.sh');
-const imapBinaries = ['/opt/peers/dovecot-imapd/usr/lib/dovecot/imap', '/usr/lib/dovecot/imap'];
+const script = peerScript('dovecot-preauth.sh');
 
 function skipReason(): string | false {
-  if (!fs.existsSync(script)) return `${script} not found`;
-  if (!imapBinaries.some((p) => fs.existsSync(p))) {
-    return `Dovecot's imap binary is missing (${imapBinaries.join(' or ')}); run ${script} once to unpack dovecot-imapd`;
-  }
-  return false;
+  return dovecotSkip;
 }
 
 function tree(v: Parameters<typeof serialize>[0]): Tree {

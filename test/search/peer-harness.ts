@@ -1,4 +1,4 @@
-// Runs the real Courier-IMAP / Dovecot (PREAUTH on stdin/stdout, see ../shared/peers) over a
+// Runs the real Courier-IMAP / Dovecot (PREAUTH on stdin/stdout, see test/peers) over a
 // Maildir written from the test corpus, for differential tests.
 
 import assert from 'node:assert/strict';
@@ -7,18 +7,13 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PEERS, courierSkip, dovecotSkip } from '../helpers/peers.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const PEERS = [path.resolve(here, '../../../shared/peers'), '/work/shared/peers'].find((p) => existsSync(p));
-const DOVECOT_IMAP = ['/opt/peers/dovecot-imapd/usr/lib/dovecot/imap', '/usr/lib/dovecot/imap'].find((p) => existsSync(p));
-const COURIER_IMAP = existsSync('/usr/bin/imapd');
 
 /** The peer's start script, or undefined when it (or the server binary) is not installed. */
 export function peerScript(peer: 'dovecot' | 'courier'): string | undefined {
-  if (!PEERS) return undefined;
-  if (peer === 'dovecot') return DOVECOT_IMAP ? path.join(PEERS, 'dovecot-preauth.sh') : undefined;
-  return COURIER_IMAP ? path.join(PEERS, 'courier-preauth.sh') : undefined;
+  if (peer === 'dovecot') return dovecotSkip ? undefined : path.join(PEERS, 'dovecot-preauth.sh');
+  return courierSkip ? undefined : path.join(PEERS, 'courier-preauth.sh');
 }
 
 export interface MaildirMessage {

@@ -1,0 +1,33 @@
+#!/bin/bash
+# install.sh — install the reference peers the differential tests and benchmarks run:
+# Courier-IMAP (courier-imap) and Dovecot (dovecot-core, with dovecot-imapd unpacked beside it,
+# because Debian's dovecot-imapd and courier-imap conflict: both provide imap-server).
+# As root it installs them with apt; otherwise it prints the commands to run as root.
+# Usage: npm run peers  (or test/peers/install.sh). Safe to run again.
+set -euo pipefail
+DEST=${PEERS_DOVECOT_DIR:-/opt/peers/dovecot-imapd}
+if [ "$(id -u)" != 0 ]; then
+  cat <<MSG
+Installing the peers needs root. Run:
+  sudo apt-get update
+  sudo apt-get install -y courier-imap dovecot-core isync curl python3 openssl chromium
+  sudo sh -c 'mkdir -p /opt/peers && cd /opt/peers && apt-get download dovecot-imapd && dpkg-deb -x dovecot-imapd_*.deb $DEST'
+MSG
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+need=()
+for p in courier-imap dovecot-core isync curl python3 openssl chromium; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -q >/dev/null
+  apt-get install -y -q -o DPkg::Lock::Timeout=600 "${need[@]}" >/dev/null
+fi
+if [ ! -x "$DEST/usr/lib/dovecot/imap" ]; then
+  mkdir -p "$(dirname "$DEST")"
+  tmp=$(mktemp -d); chmod 755 "$tmp"
+  (cd "$tmp" && apt-get download -q dovecot-imapd >/dev/null 2>&1 && dpkg-deb -x dovecot-imapd_*.deb "$DEST")
+  rm -rf "$tmp"
+fi
+echo "peers installed: Courier $(dpkg-query -W -f='${Version}' courier-imap), Dovecot $(dpkg-query -W -f='${Version}' dovecot-core) (imap in $DEST)"

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { APPLIANCE, ROOT, startAppliance, tempDir, writeConfig } from './helpers.js';
+import { APPLIANCE, ROOT, startAppliance, tempDir, writeConfig } from '../helpers/appliance.js';
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { _electron as electron } from 'playwright-core';
-import { ROOT, SCREENSHOTS, tempDir, writeConfig } from './helpers.js';
+import { ROOT, SCREENSHOTS, tempDir, writeConfig } from '../helpers/appliance.js';
 
 function electronBinary(): { path: string } | { skip: string } {
   let binary: unknown;

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ApiError, ApplianceHost, type ApplianceEvent } from '../../server/appliance/index.js';
 import { ImapTestClient } from '../helpers/imap-client.js';
-import { bigMaildir, tempDir, writeConfig } from './helpers.js';
+import { bigMaildir, tempDir, writeConfig } from '../helpers/appliance.js';
 
 const dirs: string[] = [];
 const hosts: ApplianceHost[] = [];

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { ApplianceHost, ApplianceHttpServer, CONTENT_SECURITY_POLICY, TOKEN_COOKIE } from '../../server/appliance/index.js';
-import { ROOT, tempDir, writeConfig } from './helpers.js';
+import { ROOT, tempDir, writeConfig } from '../helpers/appliance.js';
 import path from 'node:path';
 
 interface Answer {

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const APPLIANCE = path.join(ROOT, 'dist/server/bin/appliance.js');
-export const CHROMIUM = '/usr/bin/chromium';
+export const CHROMIUM = process.env.PLAYWRIGHT_CHROMIUM ?? '/usr/bin/chromium';
 export const SCREENSHOTS = path.join(ROOT, 'test-results', 'screenshots');
 
 export function tempDir(prefix: string): string {
@@ -122,7 +122,7 @@ export interface PythonClient {
 }
 
 export function pythonIdle(port: number, user: string, password: string, folder = 'INBOX'): PythonClient {
-  const proc = spawn('python3', [path.join(ROOT, 'test/appliance/imap_idle.py'), '127.0.0.1', String(port), user, password, folder], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn('python3', [path.join(ROOT, 'test/helpers/imap_idle.py'), '127.0.0.1', String(port), user, password, folder], { stdio: ['ignore', 'pipe', 'pipe'] });
   const out = new LineWatcher(proc.stdout!);
   const errs = new LineWatcher(proc.stderr!);
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));

@@ -1,0 +1,265 @@
+// The appliance end to end, through its browser GUI only: the real headless appliance
+// (dist/server/bin/appliance.js) on a fresh data directory, Debian's Chromium driven by
+// @playwright/test (playwright.config.ts points it at /usr/bin/chromium: browser downloads are
+// not possible here), Python's imaplib as the mail program, and plain sockets. The steps run in
+// order on one page, as a person would use the GUI; every screen is saved as a screenshot in
+// test-results/screenshots/, and a failing step leaves a trace and a screenshot in test-results/e2e/.
+
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { expect, test, type BrowserContext, type Page } from '@playwright/test';
+import { CHROMIUM } from '../playwright.config.js';
+import { SCREENSHOTS, bigMaildir, pythonIdle, rawConnect, startAppliance, tempDir, writeConfig, type RunningAppliance } from '../test/helpers/appliance.js';
+
+test.describe.configure({ mode: 'serial' });
+test.skip(!fs.existsSync(CHROMIUM), `Chromium is not installed at ${CHROMIUM} (npm run peers installs Debian's chromium)`);
+test.skip(!hasPython(), 'python3 is not installed');
+
+let data: string;
+let appliance: RunningAppliance;
+let context: BrowserContext;
+let page: Page;
+let imapPort: number;
+const sockets: net.Socket[] = [];
+const pageErrors: string[] = [];
+
+const shot = async (name: string) => {
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+};
+/** Click Apply and wait for its own confirmation (earlier toasts are cleared first). */
+const apply = async () => {
+  await page.evaluate(() => document.querySelectorAll('.toast').forEach((t) => t.remove()));
+  await page.click('#apply-settings');
+  await page.locator('.toast:has-text("Settings saved")').waitFor();
+};
+const open = async (tab: string) => {
+  await page.click(`nav button:has-text("${tab}")`);
+};
+
+test.beforeAll(async ({ browser }) => {
+  data = tempDir('e2e');
+  // Any free ports, so that tests never collide; everything else from the defaults.
+  writeConfig(data, '# test\nPORT=0\n', '# test\nSSLPORT=0\n');
+  appliance = await startAppliance(data);
+  expect(appliance.imapPort, `no IMAP port in: ${appliance.out.lines.join('\n')}`).toBeTruthy();
+  imapPort = appliance.imapPort!;
+  // One page for all steps (they build on each other); Playwright traces this context too
+  // (trace: 'retain-on-failure' in playwright.config.ts).
+  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  page = await context.newPage();
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+});
+
+test.afterEach(async ({}, testInfo) => {
+  if (testInfo.status === testInfo.expectedStatus) return;
+  await page.screenshot({ path: testInfo.outputPath('failure.png'), fullPage: true }).catch(() => undefined);
+});
+
+test.afterAll(async () => {
+  for (const s of sockets) s.destroy();
+  await context?.close();
+  const code = await appliance?.stop();
+  expect(code, `the appliance should stop cleanly; stderr:\n${appliance?.err.lines.slice(-20).join('\n')}`).toBe(0);
+  fs.rmSync(data, { recursive: true, force: true });
+});
+
+test('opens with the token, drops it from the address, and says what to do first', async () => {
+  await page.goto(appliance.url);
+  await page.waitForSelector('#first-steps:not([hidden])');
+  expect(page.url()).not.toMatch(/token=/);
+  const steps = await page.textContent('#first-steps');
+  expect(steps).toMatch(/Add an account/);
+  expect(await page.textContent('#status')).toMatch(/Running/);
+  await page.waitForSelector('#account-list .empty');
+  await shot('01-first-start');
+});
+
+test('adds an account; its Maildir is created', async () => {
+  await open('Accounts');
+  await page.fill('#add-account input[name="username"]', 'alice');
+  await page.fill('#add-account input[name="password"]', 'correct horse battery');
+  await page.click('#add-account button[type="submit"]');
+  await page.waitForSelector('tr[data-account="alice"]');
+  const row = (await page.textContent('tr[data-account="alice"]'))!;
+  expect(row).toMatch(/enabled/);
+  const maildir = path.join(data, 'mail', 'alice', 'Maildir');
+  expect(row.includes(maildir), row).toBeTruthy();
+  for (const sub of ['cur', 'new', 'tmp']) expect(fs.statSync(path.join(maildir, sub)).isDirectory()).toBeTruthy();
+  // A second account with the same name is refused, next to the field.
+  await page.fill('#add-account input[name="username"]', 'ALICE');
+  await page.fill('#add-account input[name="password"]', 'x');
+  await page.click('#add-account button[type="submit"]');
+  await page.waitForSelector('#add-account .field-error[data-for="username"]:has-text("already exists")');
+  await page.fill('#add-account input[name="username"]', '');
+  await page.fill('#add-account input[name="password"]', '');
+  await shot('02-accounts');
+});
+
+test('shows a logged-in IDLE session live, and disconnecting it sends BYE', async () => {
+  const client = pythonIdle(imapPort, 'alice', 'correct horse battery');
+  try {
+    await client.out.wait(/^CONT \+/, 15_000);
+    await open('Live sessions');
+    const row = page.locator('#session-list tr[data-session]').filter({ hasText: 'alice' });
+    await row.locator('td.idle:has-text("IDLE")').waitFor({ timeout: 10_000 });
+    expect((await row.locator('td.folder').textContent())?.trim()).toBe('INBOX');
+    expect(await row.locator('td.state').textContent()).toMatch(/folder open/);
+    await shot('03-live-sessions');
+    await row.locator('button[data-disconnect]').click();
+    await client.out.wait(/^LINE \* BYE /, 10_000);
+    await client.out.wait(/^EOF/, 10_000);
+    await page.locator('#session-list .empty').waitFor({ timeout: 10_000 });
+  } finally {
+    client.proc.kill();
+  }
+});
+
+test('enforces a lower MAXPERIP at once after Apply', async () => {
+  await open('Settings');
+  const input = page.locator('#setting-MAXPERIP');
+  await input.fill('2');
+  await page.locator('#apply-bar').getByText('MAXPERIP: in force at once').waitFor();
+  await apply();
+  for (let i = 0; i < 2; i++) {
+    const c = await rawConnect(imapPort);
+    sockets.push(c.socket);
+    expect(c.first).toMatch(/^\* OK/);
+  }
+  const third = await rawConnect(imapPort);
+  sockets.push(third.socket);
+  expect(third.first).toMatch(/^\* BYE Too many connections from your address/);
+  for (const s of sockets.splice(0)) s.destroy();
+});
+
+test('explains a bad port number and a port in use, and applies nothing', async () => {
+  await open('Settings');
+  await page.locator('#setting-PORT').fill('99999');
+  await page.locator('.field-error[data-for="PORT"]:has-text("out of range")').waitFor();
+  expect(await page.locator('#apply-settings').isDisabled()).toBe(true);
+  const blocker = net.createServer();
+  await new Promise<void>((r) => blocker.listen({ port: 0, host: '127.0.0.1' }, () => r()));
+  const taken = (blocker.address() as net.AddressInfo).port;
+  try {
+    await page.locator('#setting-PORT').fill(String(taken));
+    await page.locator(`.field-error[data-for="PORT"]:has-text("port ${taken} is in use")`).waitFor();
+    await page.locator('#setting-TLS_CERTFILE').fill('/nonexistent/cert.pem');
+    await page.locator('.field-error[data-for="TLS_CERTFILE"]:has-text("not found")').waitFor();
+    // Both problems at once, each at its setting.
+    expect(await page.textContent('.field-error[data-for="PORT"]')).toMatch(new RegExp(`port ${taken} is in use`));
+    expect(await page.textContent('#apply-bar')).toMatch(/Fix first: .*PORT/);
+    await page.locator('[data-setting-row="PORT"]').scrollIntoViewIfNeeded();
+    await page.evaluate(() => window.scrollBy(0, -200));
+    await page.screenshot({ path: path.join(SCREENSHOTS, '04-settings-port-in-use.png') });
+    await page.locator('[data-setting-row="TLS_CERTFILE"]').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(SCREENSHOTS, '04-settings-missing-certificate.png') });
+  } finally {
+    blocker.close();
+  }
+  await page.click('#discard-settings');
+  const file = fs.readFileSync(path.join(data, 'config', 'imapd'), 'utf8');
+  expect(file).toMatch(/^PORT=0$/m);
+});
+
+test('saves settings in Courier format, keeping the file\'s comments', async () => {
+  await open('Settings');
+  await page.locator('#setting-IMAP_IDLE_TIMEOUT').fill('45');
+  await page.locator('#setting-IMAP_TRASHFOLDERNAME').fill('Deleted Items');
+  await page.locator('#apply-bar').getByText('for sessions that connect from now on').waitFor();
+  await apply();
+  const file = fs.readFileSync(path.join(data, 'config', 'imapd'), 'utf8');
+  expect(file).toMatch(/^# test$/m);
+  expect(file).toMatch(/^PORT=0$/m);
+  expect(file).toMatch(/^MAXPERIP=2$/m);
+  expect(file).toMatch(/^IMAP_IDLE_TIMEOUT=45$/m);
+  expect(file).toMatch(/^IMAP_TRASHFOLDERNAME="Deleted Items"$/m);
+  // The GUI shows where each value now comes from.
+  await page.locator('[data-setting-row="IMAP_IDLE_TIMEOUT"] .hint:has-text("set in imapd line")').waitFor();
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: path.join(SCREENSHOTS, '05-settings.png') });
+  await shot('05-settings-full');
+});
+
+test('shows the progress of indexing a large existing Maildir while the server keeps serving', async () => {
+  const maildir = path.join(data, 'moved', 'bob');
+  bigMaildir(maildir, 3000, ['Archive', 'Sent']);
+  await open('Accounts');
+  await page.fill('#add-account input[name="username"]', 'bob');
+  await page.fill('#add-account input[name="password"]', 'bobs password');
+  await page.fill('#add-account input[name="maildir"]', maildir);
+  await page.click('#add-account button[type="submit"]');
+  await page.locator('#jobs .job').waitFor({ timeout: 10_000 });
+  // The server answers while the indexing runs.
+  const c = await rawConnect(imapPort);
+  expect(c.first).toMatch(/^\* OK/);
+  c.socket.destroy();
+  // A picture of the bar half way, if the machine is slow enough to catch it running.
+  await page
+    .waitForFunction(() => {
+      const bar = document.querySelector<HTMLProgressElement>('#jobs .job.running progress');
+      return bar !== null && bar.value > 0 && /about .* left/.test(document.querySelector('#jobs .job.running')?.textContent ?? '');
+    }, null, { timeout: 20_000 })
+    .catch(() => undefined);
+  await shot('06-progress');
+  await page.locator('#jobs .job.done').waitFor({ timeout: 60_000 });
+  expect(await page.textContent('#jobs .job.done')).toMatch(/3,000 of 3,000 messages \(100%\).*3 of 3 folders/);
+  await page.locator('tr[data-account="bob"] td.num:has-text("3,000")').waitFor({ timeout: 15_000 });
+  expect(fs.existsSync(path.join(maildir, 'courierimapuiddb')), 'the UID database was written').toBeTruthy();
+  expect(fs.existsSync(path.join(maildir, '.Archive', 'courierimapuiddb'))).toBeTruthy();
+  await shot('07-accounts-usage');
+});
+
+test('shows the log live, filtered by account and level', async () => {
+  await open('Log');
+  await page.locator('#log-lines .line .account:text-is("bob")').first().waitFor();
+  await page.fill('#log-account', 'alice');
+  // Only alice's lines once the filter is in force, among them her login.
+  await page.waitForFunction(() => {
+    const accounts = [...document.querySelectorAll('#log-lines .line .account')].map((e) => e.textContent);
+    return accounts.length > 0 && accounts.every((a) => a === 'alice');
+  });
+  await page.locator('#log-lines .line:has-text("LOGIN")').first().waitFor();
+  await page.selectOption('#log-level', 'warn');
+  await page.locator('#log-lines .empty, #log-lines .line.warn, #log-lines .line.error').first().waitFor();
+  expect(await page.locator('#log-lines .line.info').count()).toBe(0);
+  await page.selectOption('#log-level', 'info');
+  await page.fill('#log-account', '');
+  await page.locator('#log-lines .line .account:text-is("bob")').first().waitFor();
+  // A live line: a failed login appears without reloading.
+  const c = await rawConnect(imapPort);
+  c.socket.write('a LOGIN alice wrong-password\r\n');
+  await page.locator('#log-lines .line.warn:has-text("LOGIN FAILED")').waitFor({ timeout: 15_000 });
+  c.socket.destroy();
+  await shot('08-log');
+});
+
+test('tells how to connect a mail program, with the certificate fingerprint', async () => {
+  await open('Connect a client');
+  await page.locator('#fingerprint').waitFor();
+  expect((await page.textContent('#fingerprint'))?.trim()).toBe(appliance.fingerprint);
+  const ports = (await page.textContent('#connect-ports'))!;
+  expect(ports).toMatch(new RegExp(`${imapPort}\\s*STARTTLS`));
+  expect(ports).toMatch(/SSL\/TLS/);
+  expect(await page.textContent('#certificate-advice')).toMatch(/self-signed/);
+  expect(await page.textContent('#connect-hosts')).toMatch(/127\.0\.0\.1/);
+  await shot('09-connect');
+});
+
+test('removes an account after confirmation and keeps its mail', async () => {
+  await open('Accounts');
+  await page.locator('tr[data-account="alice"] button:has-text("Remove")').click();
+  await page.locator('#account-dialog[open]').waitFor();
+  await shot('10-remove-dialog');
+  await page.locator('#account-dialog button[type="submit"]').click();
+  await page.locator('tr[data-account="alice"]').waitFor({ state: 'detached' });
+  expect(fs.existsSync(path.join(data, 'mail', 'alice', 'Maildir', 'cur')), 'the mail is kept').toBeTruthy();
+});
+
+test('ran without errors in the page', () => {
+  expect(pageErrors).toEqual([]);
+});
+
+function hasPython(): boolean {
+  return (process.env.PATH ?? '').split(':').some((d) => fs.existsSync(path.join(d, 'python3')));
+}

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { API_METHODS, ApiError, IPC, errorEnvelope, ipcChannel, type ApplianceStatus, type Envelope } from '../server/appliance/api.js';
 import { ApplianceHost } from '../server/appliance/host.js';
 import { defaultDataDir } from '../server/appliance/paths.js';
-import { checkArgs } from '../server/appliance/validate.js';
+import { invokeApi } from '../server/appliance/validate.js';
 
 const SCHEME = 'app';
 const ORIGIN = `${SCHEME}://gui`;
@@ -51,13 +51,7 @@ function registerIpc(api: ApplianceHost): void {
   for (const method of API_METHODS) {
     ipcMain.handle(ipcChannel(method), async (event, ...args: unknown[]): Promise<Envelope> => {
       if (!trusted(event)) return errorEnvelope(new ApiError('invalid-argument', 'calls are accepted from the appliance window only'));
-      try {
-        const checked = checkArgs(method, args);
-        const fn = api[method] as (...a: unknown[]) => Promise<unknown>;
-        return { ok: true, result: await fn.apply(api, checked) };
-      } catch (err) {
-        return errorEnvelope(err);
-      }
+      return invokeApi(api, method, args);
     });
   }
 }

@@ -38,6 +38,7 @@ const api: ApplianceApi = withApiErrors(window.api ?? httpApi((connected) => (co
 
 const statusPill = h('span', { id: 'status', class: 'pill' }, 'starting...');
 const firstSteps = h('section', { id: 'first-steps', class: 'banner info', hidden: true });
+const configProblem = h('section', { id: 'config-problem', class: 'banner error', role: 'alert', hidden: true });
 const jobsArea = h('section', { id: 'jobs', hidden: true });
 const toastArea = h('div', { id: 'toast', role: 'status', 'aria-live': 'polite' });
 const nav = h('nav', { role: 'tablist' });
@@ -82,6 +83,8 @@ function renderStatus(): void {
     : s.state;
   statusPill.textContent = text;
   statusPill.className = `pill ${s.state}`;
+  configProblem.hidden = s.configProblem === null;
+  configProblem.textContent = s.configProblem ?? '';
   firstSteps.hidden = s.firstSteps.length === 0;
   replaceChildren(firstSteps, h('strong', {}, 'What to do next'), h('ul', {}, s.firstSteps.map((step) => h('li', {}, step))));
   for (const job of s.jobs) jobs.set(job.id, job);
@@ -148,6 +151,7 @@ async function boot(): Promise<void> {
     h('header', {}, h('img', { src: 'icon.png', alt: '', class: 'logo', width: 28, height: 28 }), h('h1', {}, 'imapd-ts'), h('span', { class: 'subtitle' }, 'home mail server'), statusPill),
     nav,
     connectionBanner,
+    configProblem,
     firstSteps,
     jobsArea,
     main,

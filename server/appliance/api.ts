@@ -35,6 +35,8 @@ export interface ApplianceStatus {
   state: ServerState;
   /** Why the server is not running (state error), or null. */
   problem: string | null;
+  /** Why an edit of the configuration files made outside the appliance was not applied (the running settings stay), or null. */
+  configProblem: string | null;
   version: string;
   dataDir: string;
   configDir: string;

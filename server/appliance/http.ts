@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { errorEnvelope, isApiMethod, type ApiErrorCode, type ApplianceApi, type ApplianceEvent, type Envelope } from './api.js';
-import { checkArgs } from './validate.js';
+import { invokeApi } from './validate.js';
 
 export const TOKEN_COOKIE = 'imapd_ts_token';
 export const TOKEN_HEADER = 'x-appliance-token';
@@ -231,14 +231,7 @@ export class ApplianceHttpServer {
       this.json(res, 400, { ok: false, error: { code: 'invalid-argument', message: 'the request body is not valid JSON' } });
       return;
     }
-    let envelope: Envelope;
-    try {
-      const checked = checkArgs(method, args);
-      const fn = this.options.api[method] as (...a: unknown[]) => Promise<unknown>;
-      envelope = { ok: true, result: await fn.apply(this.options.api, checked) };
-    } catch (err) {
-      envelope = errorEnvelope(err);
-    }
+    const envelope = await invokeApi(this.options.api, method, args);
     this.json(res, envelope.ok ? 200 : STATUS_OF[envelope.error.code], envelope);
   }
 

@@ -1,12 +1,12 @@
-// Argument checks for every API method, shared by the host (which checks every call,
-// whatever transport it came by), the HTTP server and the Electron main process (which
-// check before passing a call on). Arguments come from a renderer or a browser and are
+// Argument checks for every API method, applied once per call by invokeApi, which both
+// transports (the HTTP server and the Electron main process) use. Arguments come from a
+// renderer or a browser and are
 // not trusted: types, sizes and shapes are checked here; meaning (does the account
 // exist, is the port free) is the host's business.
 //
 // No imports beyond api.ts: this file is bundled into the Electron preload too.
 
-import { ApiError, type ApiMethod, type ConfigFileName, type LogFilter, type LogLevel, type NewAccountInput, type SettingChanges } from './api.js';
+import { ApiError, errorEnvelope, type ApiMethod, type ApplianceApi, type ConfigFileName, type Envelope, type LogFilter, type LogLevel, type NewAccountInput, type SettingChanges } from './api.js';
 
 const MAX_NAME = 255;
 /** Passwords: the account store's own limit is in bytes; this only stops absurd inputs early. */
@@ -153,4 +153,18 @@ export function checkArgs(method: ApiMethod, args: unknown): unknown[] {
     bad('arguments', `${method} takes ${min === signature.args.length ? min : `${min} to ${signature.args.length}`} argument(s), got ${args.length}`);
   }
   return args.map((value, i) => signature.args[i]!(value));
+}
+
+/**
+ * One call that came from outside (IPC from the renderer, HTTP from a browser): its arguments
+ * checked here, once, then the method called; the outcome as an envelope for the wire.
+ */
+export async function invokeApi(api: ApplianceApi, method: ApiMethod, args: unknown): Promise<Envelope> {
+  try {
+    const checked = checkArgs(method, args);
+    const fn = api[method] as (...a: unknown[]) => Promise<unknown>;
+    return { ok: true, result: await fn.apply(api, checked) };
+  } catch (err) {
+    return errorEnvelope(err);
+  }
 }

@@ -1,0 +1,183 @@
+// The accounts as the GUI sees them: listed with their Maildir's usage (counted at most
+// every ten seconds), added on a new or an existing Maildir (an existing one is indexed in
+// the background), and changed, disabled or removed (their sessions are ended).
+
+import { promises as fs } from 'node:fs';
+import { isAbsolute, join, resolve, sep } from 'node:path';
+import { AccountError, usernameKey, type Account } from '../accounts/index.js';
+import { openMaildirStore } from '../maildir/index.js';
+import { ApiError, type AccountView, type NewAccountInput } from './api.js';
+import { isDirectory, type HostContext } from './host-context.js';
+import type { ImapRunner } from './imap-runner.js';
+import type { IndexJobs } from './index-jobs.js';
+import { countMaildir, needsIndexing, type Usage } from './indexer.js';
+
+const USAGE_TTL_MS = 10_000;
+
+export class AccountsService {
+  private readonly usageCache = new Map<string, { usage: Usage | null; at: number }>();
+
+  constructor(
+    private readonly ctx: HostContext,
+    private readonly runner: ImapRunner,
+    private readonly jobs: IndexJobs,
+  ) {}
+
+  /** Usage counted again at the next look (the account store or a Maildir changed). */
+  forgetUsage(key?: string): void {
+    if (key === undefined) this.usageCache.clear();
+    else this.usageCache.delete(key);
+  }
+
+  async listAccounts(): Promise<AccountView[]> {
+    const accounts = this.ctx.accounts.list();
+    return Promise.all(accounts.map((a) => this.accountView(a)));
+  }
+
+  private async accountView(account: Account): Promise<AccountView> {
+    const maildir = this.runner.maildirOf(account);
+    const key = usernameKey(account.username);
+    let cached = this.usageCache.get(key);
+    if (!cached || Date.now() - cached.at > USAGE_TTL_MS) {
+      cached = { usage: await countMaildir(maildir), at: Date.now() };
+      this.usageCache.set(key, cached);
+    }
+    const sessions = this.runner.sessionsOf(key);
+    return {
+      username: account.username,
+      enabled: account.enabled,
+      maildir,
+      maildirExists: cached.usage !== null,
+      home: account.home,
+      createdAt: account.createdAt,
+      lastLoginAt: account.lastLoginAt,
+      lastLoginAddress: account.lastLoginAddress,
+      usage: cached.usage ? { ...cached.usage, countedAt: cached.at } : null,
+      quotaBytes: account.quotaBytes,
+      quotaMessages: account.quotaMessages,
+      sessions,
+    };
+  }
+
+  async addAccount(checked: NewAccountInput): Promise<AccountView> {
+    const maildir = checked.maildir ?? null;
+    if (maildir !== null) {
+      if (!isAbsolute(maildir)) throw new ApiError('invalid-argument', `the Maildir location must be a full path (such as ${sep === '/' ? '/home/alice/Maildir' : 'C:\\Mail\\alice'})`, 'maildir');
+      await this.checkMaildirLocation(resolve(maildir));
+    }
+    let account: Account;
+    try {
+      account = await this.ctx.accounts.add({ username: checked.username, password: checked.password, maildir: maildir === null ? null : resolve(maildir) });
+    } catch (err) {
+      mapAccountError(err);
+    }
+    const root = this.runner.maildirOf(account);
+    const existed = await isDirectory(join(root, 'cur'));
+    try {
+      if (!existed) {
+        const store = await openMaildirStore({ root, create: true, watch: false });
+        await store.close();
+      }
+    } catch (err) {
+      this.ctx.accounts.remove(account.username);
+      throw new ApiError('invalid-argument', `cannot create the Maildir ${root}: ${(err as Error).message}`, 'maildir');
+    }
+    this.ctx.record('info', account.username, existed ? `account added, with the existing Maildir ${root}` : `account added; Maildir created at ${root}`);
+    if (existed && (await needsIndexing(root))) this.jobs.startIndexJob(account);
+    return this.accountView(account);
+  }
+
+  /** A Maildir location must be a Maildir, or missing, or an empty directory: never some other directory. */
+  private async checkMaildirLocation(path: string): Promise<void> {
+    let st;
+    try {
+      st = await fs.stat(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw new ApiError('invalid-argument', `cannot use ${path}: ${(err as Error).message}`, 'maildir');
+    }
+    if (!st.isDirectory()) throw new ApiError('invalid-argument', `${path} is a file, not a Maildir directory`, 'maildir');
+    if (await isDirectory(join(path, 'cur'))) return;
+    const content = await fs.readdir(path);
+    if (content.length > 0) {
+      throw new ApiError('invalid-argument', `${path} is a directory with other things in it, not a Maildir (no cur/, new/, tmp/); choose a new or empty directory`, 'maildir');
+    }
+  }
+
+  async setPassword(user: string, pass: string): Promise<void> {
+    try {
+      await this.ctx.accounts.setPassword(user, pass);
+    } catch (err) {
+      mapAccountError(err);
+    }
+    this.ctx.record('info', this.ctx.accounts.get(user)?.username ?? user, 'password changed');
+  }
+
+  async disableAccount(user: string): Promise<void> {
+    try {
+      this.ctx.accounts.disable(user);
+    } catch (err) {
+      mapAccountError(err);
+    }
+    const ended = this.runner.disconnectUser(user, 'Your account has been disabled.');
+    this.ctx.record('info', this.ctx.accounts.get(user)?.username ?? user, `account disabled${ended ? `; ${ended} session(s) disconnected` : ''}`);
+  }
+
+  async enableAccount(user: string): Promise<void> {
+    try {
+      this.ctx.accounts.enable(user);
+    } catch (err) {
+      mapAccountError(err);
+    }
+    this.ctx.record('info', this.ctx.accounts.get(user)?.username ?? user, 'account enabled');
+  }
+
+  async removeAccount(user: string, keep: boolean): Promise<void> {
+    const account = this.ctx.accounts.get(user);
+    if (!account) throw new ApiError('not-found', `no account ${JSON.stringify(user)}`, 'username');
+    const key = usernameKey(account.username);
+    await this.jobs.cancel(key);
+    const root = this.runner.maildirOf(account);
+    this.runner.disconnectUser(account.username, 'Your account has been removed.');
+    try {
+      this.ctx.accounts.remove(account.username);
+    } catch (err) {
+      mapAccountError(err);
+    }
+    if (keep) {
+      this.ctx.record('info', account.username, `account removed; its mail stays in ${root}`);
+      return;
+    }
+    await this.removeMail(account, root);
+  }
+
+  private async removeMail(account: Account, root: string): Promise<void> {
+    // Only a Maildir is deleted, and never the data directory or something above it.
+    const inside = (child: string, parent: string) => child === parent || child.startsWith(parent.endsWith(sep) ? parent : parent + sep);
+    if (!(await isDirectory(join(root, 'cur'))) || inside(this.ctx.dataDir, root) || resolve(root) === resolve('/')) {
+      this.ctx.record('warn', account.username, `account removed; ${root} was not deleted (it is not a Maildir, or holds the appliance's data)`);
+      return;
+    }
+    await fs.rm(root, { recursive: true, force: true });
+    // The default home under <data>/mail goes too when nothing else is left in it.
+    const homes = join(this.ctx.dataDir, 'mail');
+    if (inside(account.home, homes) && account.home !== homes) {
+      await fs.rmdir(account.home).catch(() => undefined);
+    }
+    this.ctx.record('info', account.username, `account removed, and its mail deleted (${root})`);
+  }
+}
+
+function mapAccountError(err: unknown): never {
+  if (err instanceof AccountError) {
+    switch (err.code) {
+      case 'invalid-username': throw new ApiError('invalid-argument', err.message, 'username');
+      case 'invalid-password': throw new ApiError('invalid-argument', err.message, 'password');
+      case 'invalid-value': throw new ApiError('invalid-argument', err.message, /maildir/.test(err.message) ? 'maildir' : undefined);
+      case 'exists': throw new ApiError('exists', err.message, 'username');
+      case 'not-found': throw new ApiError('not-found', err.message, 'username');
+      default: throw new ApiError('unavailable', err.message);
+    }
+  }
+  throw err;
+}

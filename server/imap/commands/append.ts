@@ -40,8 +40,9 @@ function appendArgs(session: Session, args: Args): AppendArgs {
  * folder, over quota, bad arguments) before the client sends the data.
  */
 export async function beginAppendLiteral(session: Session, lines: readonly Buffer[], size: number): Promise<AppendSink> {
-  // The command so far, with empty literals standing in for the message.
-  const command = parseCommand({ lines: [...lines, Buffer.alloc(0)], literals: lines.map(() => Buffer.alloc(0)) });
+  // The command so far, with an empty literal standing in for the message (the first literal
+  // of the command, so `lines` holds only the line that announces it).
+  const command = parseCommand({ lines: [lines[0], Buffer.alloc(0)], literals: [Buffer.alloc(0)], streamed: [true] });
   const { name, flags, internalDate } = appendArgs(session, new Args(command.args));
   return session.store.beginAppend(name, size, { flags, internalDate });
 }

@@ -52,6 +52,8 @@ export interface CommandInput {
    */
   lines: Buffer[];
   literals: Buffer[];
+  /** streamed[i] is true when literal i went to a LiteralSink (literals[i] is then empty). */
+  streamed?: boolean[];
 }
 
 export type ReaderErrorCode = 'line-too-long' | 'literal-too-big';
@@ -178,6 +180,7 @@ export class CommandReader {
   private segLength = 0;
   private lines: Buffer[] = [];
   private literals: Buffer[] = [];
+  private streamed: boolean[] | undefined;
   private textLength = 0; // line text of this command so far (finished segments)
   private totalLength = 0; // text + literals so far
   private head: Buffer = Buffer.alloc(0);
@@ -309,6 +312,7 @@ export class CommandReader {
     this.segLength = 0;
     this.lines = [];
     this.literals = [];
+    this.streamed = undefined;
     this.textLength = 0;
     this.totalLength = 0;
     this.head = Buffer.alloc(0);
@@ -332,7 +336,7 @@ export class CommandReader {
       while (!this.paused && this.state.kind !== 'decision' && !this.sinkBusy) {
         // A zero-length literal completes without input.
         if (this.state.kind === 'literal' && this.state.remaining === 0) {
-          this.finishLiteral(this.state.parts);
+          this.finishLiteral(this.state.parts, this.state.sink !== null);
           continue;
         }
         if (this.queued === 0) break;
@@ -375,7 +379,7 @@ export class CommandReader {
         state.remaining -= piece.length;
         if (state.sink) this.toSink(state.sink, piece);
         else state.parts.push(piece);
-        if (state.remaining === 0) this.finishLiteral(state.parts);
+        if (state.remaining === 0) this.finishLiteral(state.parts, state.sink !== null);
         return;
       }
       case 'skip': {
@@ -481,7 +485,7 @@ export class CommandReader {
     this.totalLength += seg.length;
     const ann = findAnnouncement(seg.subarray(Math.max(0, seg.length - TAIL_KEEP)).toString('latin1'));
     if (ann === null) {
-      const input: CommandInput = { lines: this.lines, literals: this.literals };
+      const input: CommandInput = { lines: this.lines, literals: this.literals, ...(this.streamed ? { streamed: this.streamed } : {}) };
       this.resetCommand();
       this.emit(() => this.opts.onCommand(input));
       return;
@@ -564,9 +568,10 @@ export class CommandReader {
     this.partSize = size;
   }
 
-  private finishLiteral(parts: Buffer[]): void {
+  private finishLiteral(parts: Buffer[], streamed: boolean): void {
     // A literal that went to a sink leaves an empty Buffer in its place.
     const data = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    if (streamed) (this.streamed ??= [])[this.literals.length] = true;
     this.literals.push(data);
     this.state = { kind: 'line' };
     this.partSince = Date.now();

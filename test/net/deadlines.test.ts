@@ -72,7 +72,7 @@ function closedWithin(closed: Promise<number>, ms: number): Promise<number | nul
 }
 
 describe('deadlines for slow clients', () => {
-  it('drops a client trickling bytes before login, by a deadline (the line's comes first here)', { timeout: 20_000 }, async () => {
+  it('drops a client trickling bytes before login, by a deadline (the line deadline comes first here)', { timeout: 20_000 }, async () => {
     const { socket, closed } = await connect();
     // Each byte well within any inactivity limit; the command never ends.
     void trickle(socket, `a LOGIN alice ${'x'.repeat(100)}`, 700);

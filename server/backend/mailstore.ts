@@ -127,6 +127,20 @@ export interface AppendOptions {
   internalDate?: number;
 }
 
+/**
+ * A message being received piece by piece (a large APPEND): the store writes it where its
+ * delivery needs it, so that nothing of it is held in memory. Exactly one of commit() and
+ * abort() ends it; after abort() (or a failed commit) nothing of the message remains.
+ */
+export interface AppendSink {
+  /** The next piece, in order; wait for a returned promise before giving the next. Errors are kept for commit(). */
+  write(chunk: Buffer): void | Promise<void>;
+  /** Every octet given: deliver the message. */
+  commit(): Promise<{ uidValidity: number; uid: number }>;
+  /** Drop what was written (the client went away). */
+  abort(): Promise<void>;
+}
+
 export interface CopyResult {
   uidValidity: number;
   /** [source UID, destination UID] in source UID order. */
@@ -183,6 +197,11 @@ export interface MailStore {
   folderStatus(name: string, items?: { size?: boolean }): Promise<FolderStatus>;
   openFolder(name: string): Promise<Folder>;
   append(name: string, message: Buffer, options?: AppendOptions): Promise<{ uidValidity: number; uid: number }>;
+  /**
+   * Start an APPEND of a message of `size` octets that will arrive in pieces. Refuses at once
+   * what append() would refuse before writing (no such folder, over quota).
+   */
+  beginAppend(name: string, size: number, options?: AppendOptions): Promise<AppendSink>;
   quota(): Promise<Quota | null>;
   close(): Promise<void>;
 }

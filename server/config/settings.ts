@@ -455,7 +455,7 @@ export const COURIER_SETTINGS_NOT_HONOURED: ReadonlyMap<string, { reason: string
   ['TLS_CACHESIZE', { reason: 'TLS sessions are resumed from memory' }],
 ]);
 
-/** Default timeouts for sessions (Courier's: 60 s before login and inside a literal, 30 min once logged in). */
+/** Default session deadlines (ms): 60 s to log in, 60 s per command line (and per literal, plus its size at 64 KiB/s), 30 min idle once logged in. */
 export const DEFAULT_SESSION_TIMEOUTS = { unauthenticated: 60_000, authenticated: 30 * 60_000, literal: 60_000 } as const;
 
 /** The protocol settings the IMAP session needs, from the typed settings. */

@@ -85,6 +85,9 @@ export interface SessionOptions {
   authenticator?: Authenticator;
   /** Start already authenticated (PREAUTH greeting, or "<tag> OK LOGIN Ok." after imaplogin). */
   preauth?: { user: string; store: MailStore; loginTag?: string };
-  /** Inactivity limits in ms. */
+  /**
+   * Deadlines in ms: `unauthenticated` from connecting to login; `literal` for each command
+   * line, and for each literal plus its size at 64 KiB/s; `authenticated` without input once logged in.
+   */
   timeouts?: { unauthenticated: number; authenticated: number; literal: number };
 }

@@ -2,15 +2,17 @@
 // and the moments at which other sessions' changes are reported. Everything a command
 // module may touch of the connection goes through this class.
 
-import type { MailStore } from '../backend/mailstore.js';
+import type { AppendSink, MailStore } from '../backend/mailstore.js';
 import { MailStoreError } from '../backend/mailstore.js';
 import { capabilities } from './capabilities.js';
 import { COMMANDS } from './commands/index.js';
+import { beginAppendLiteral } from './commands/append.js';
+import { literalMemory, STREAM_THRESHOLD } from './literals.js';
 import { Args, SyntaxError } from './commands/args.js';
 import type { CommandContext, CommandResult, SessionState } from './commands/types.js';
 import type { Authenticator, Logger, SessionOptions, SessionSettings, Transport } from './host.js';
 import { MailboxNameError, toStoreName, toWireName, type NameOptions } from './names.js';
-import { CommandReader, type CommandInput, type ReaderError } from './protocol/reader.js';
+import { CommandReader, type CommandInput, type LiteralRequest, type LiteralSink, type ReaderError } from './protocol/reader.js';
 import { parseCommand } from './protocol/parser.js';
 import { ProtocolError } from './protocol/errors.js';
 import type { ImapValue, ParsedCommand } from './protocol/types.js';
@@ -42,6 +44,15 @@ export interface SessionHandle {
 }
 
 const DEFAULT_TIMEOUTS = { unauthenticated: 60_000, authenticated: 30 * 60_000, literal: 60_000 };
+/**
+ * Deadlines, not inactivity timers (a byte now and then must not keep a connection): a
+ * client has `unauthenticated` ms from connecting to log in; each command line must arrive
+ * within `literal` ms of its first byte, and each literal within `literal` ms plus its size
+ * at this rate (a 40 MB upload may take 60 s + 640 s). Logged in, `authenticated` ms
+ * without input ends the connection (IDLE included, as RFC 2177 allows).
+ */
+const LITERAL_MIN_RATE = 64 * 1024; // octets per second
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Largest literal accepted before login (user names, passwords, SASL responses). */
 const UNAUTHENTICATED_LITERAL_MAX = 8 * 1024;
 let nextSessionId = 1;
@@ -80,6 +91,11 @@ export class Session {
   readonly closed = new Promise<void>((resolve) => (this.resolveClosed = resolve));
   private currentCommand: string | null = null;
   private detachInput: () => void = () => undefined;
+  private lastInput = Date.now();
+  /** The streamed literal of the APPEND being received or about to run. */
+  private appendSink: AppendSink | null = null;
+  /** Octets of literalMemory this session holds for the command being received. */
+  private heldLiteral = 0;
   onChange?: (info: SessionInfo) => void;
 
   constructor(private readonly options: SessionOptions) {
@@ -167,6 +183,13 @@ export class Session {
     } else {
       await view.folder.expunge(uids);
     }
+  }
+
+  /** The APPEND literal streamed into the store for the command now running, if any (taken once). */
+  takeAppendSink(): AppendSink | null {
+    const sink = this.appendSink;
+    this.appendSink = null;
+    return sink;
   }
 
   setIdling(idling: boolean): void {
@@ -292,10 +315,15 @@ export class Session {
     raw?.(null);
   }
 
+  /** The largest literal the reader takes now (small before login). */
+  private literalLimit(): number {
+    return this.state === 'not-authenticated' && !this.options.preauth ? Math.min(this.settings.maxLiteralSize, UNAUTHENTICATED_LITERAL_MAX) : this.settings.maxLiteralSize;
+  }
+
   private newReader(): CommandReader {
     return new CommandReader({
       maxLineLength: this.settings.maxLineLength,
-      maxLiteralSize: this.options.preauth ? this.settings.maxLiteralSize : Math.min(this.settings.maxLiteralSize, UNAUTHENTICATED_LITERAL_MAX),
+      maxLiteralSize: this.literalLimit(),
       onCommand: (input) => this.deliver({ kind: 'command', input }),
       onError: (error) => {
         if (error.raw && this.rawWaiter) {
@@ -307,12 +335,8 @@ export class Session {
         }
         this.deliver({ kind: 'error', error });
       },
-      onLiteral: () => {
-        // The client waits for "+" before it sends a synchronizing literal.
-        this.armTimer(this.timeouts.literal);
-        this.continuation('Ready for literal data');
-        return true;
-      },
+      onLiteral: (request, lines) => this.acceptLiteral(request, lines, false),
+      onNonSyncLiteral: (request, lines) => this.acceptLiteral(request, lines, true),
       onRawLine: (line) => {
         const raw = this.rawWaiter;
         this.rawWaiter = null;
@@ -321,15 +345,58 @@ export class Session {
     });
   }
 
+  /**
+   * A literal is announced: an APPEND's large one goes straight to the store; others are held
+   * in memory within the process's budget. For a synchronizing literal the client waits for "+".
+   */
+  private acceptLiteral(request: LiteralRequest, lines: readonly Buffer[], nonSync: boolean): boolean | LiteralSink | Promise<boolean | LiteralSink> {
+    if (request.name === 'APPEND' && request.index === 0 && request.size > STREAM_THRESHOLD && this.storeRef) {
+      return this.streamAppend(request, lines, nonSync);
+    }
+    if (!literalMemory.reserve(request.size)) {
+      this.tagged(request.tag ?? '*', { status: 'NO', code: 'LIMIT', text: 'Server busy: too much literal data in memory. Try again later.' });
+      return false;
+    }
+    this.heldLiteral += request.size;
+    if (!nonSync) this.continuation('Ready for literal data');
+    return true;
+  }
+
+  private async streamAppend(request: LiteralRequest, lines: readonly Buffer[], nonSync: boolean): Promise<boolean | LiteralSink> {
+    let sink: AppendSink;
+    try {
+      sink = await beginAppendLiteral(this, lines, request.size);
+    } catch (err) {
+      this.tagged(request.tag ?? '*', this.errorResult(err, { name: 'APPEND' }));
+      return false;
+    }
+    if (this.ended) {
+      await sink.abort();
+      return false;
+    }
+    this.appendSink = sink;
+    if (!nonSync) this.continuation('Ready for literal data');
+    return sink;
+  }
+
+  /** A command is over: give back its literal memory, drop a streamed literal it did not use. */
+  private async endCommand(): Promise<void> {
+    literalMemory.release(this.heldLiteral);
+    this.heldLiteral = 0;
+    const sink = this.takeAppendSink();
+    if (sink) await sink.abort();
+  }
+
   private attachInput(): void {
     const input = this.transport.input;
     const onData = (chunk: Buffer) => {
       this.bytesIn += chunk.length;
-      this.armTimer(this.reader.inLiteral ? this.timeouts.literal : undefined);
+      this.lastInput = Date.now();
+      this.refreshDeadline(); // after the reader has seen the chunk (listener order)
     };
     const onEnd = () => this.endInput();
-    input.on('data', onData);
     const detachReader = this.reader.attach(input);
+    input.on('data', onData);
     input.on('end', onEnd);
     input.on('error', onEnd);
     input.on('close', onEnd);
@@ -342,10 +409,32 @@ export class Session {
     };
   }
 
-  private armTimer(ms?: number): void {
+  /** The earliest deadline that applies now, and what to tell the client when it passes. */
+  private deadline(): { at: number; reason: string } {
+    const t = this.timeouts;
+    const login = this.state === 'not-authenticated';
+    let at = login ? this.connectedAt + t.unauthenticated : this.lastInput + t.authenticated;
+    let reason = login ? 'No login in time.' : 'Disconnected for inactivity.';
+    const part = this.reader.progress;
+    if (part) {
+      const end = part.since + t.literal + (part.kind === 'literal' ? (part.size / LITERAL_MIN_RATE) * 1000 : 0);
+      if (end < at) {
+        at = end;
+        reason = part.kind === 'literal' ? 'Literal data too slow.' : 'Command line too slow.';
+      }
+    }
+    return { at, reason };
+  }
+
+  private refreshDeadline(): void {
+    if (this.ended) return;
     if (this.timer) clearTimeout(this.timer);
-    const limit = ms ?? (this.state === 'not-authenticated' ? this.timeouts.unauthenticated : this.timeouts.authenticated);
-    this.timer = setTimeout(() => this.disconnect('Disconnected for inactivity.'), limit);
+    const wait = Math.min(MAX_TIMER_MS, Math.max(0, this.deadline().at - Date.now()));
+    this.timer = setTimeout(() => {
+      const { at, reason } = this.deadline();
+      if (Date.now() >= at) this.disconnect(reason);
+      else this.refreshDeadline(); // the deadline moved (a literal began, input came)
+    }, wait);
     this.timer.unref?.();
   }
 
@@ -353,14 +442,18 @@ export class Session {
 
   async run(): Promise<void> {
     this.attachInput();
-    this.armTimer();
+    this.refreshDeadline();
     this.greet();
     try {
       while (this.state !== 'logout' && !this.ended) {
         const event = await this.nextEvent();
         if (!event) break;
         await this.handle(event);
-        if (!this.loggedOut()) this.reader.resume();
+        await this.endCommand();
+        if (!this.loggedOut()) {
+          this.reader.resume();
+          this.refreshDeadline();
+        }
       }
     } catch (err) {
       this.logger.log('error', 'session failed', { error: String(err), user: this.user ?? undefined });
@@ -393,8 +486,11 @@ export class Session {
       // A line that was too long or a literal over the limit: that command is skipped.
       const { error } = event;
       const code = error.code === 'literal-too-big' ? '[TOOBIG] ' : '';
-      const status = error.code === 'literal-too-big' && error.tag ? 'NO' : 'BAD';
+      // RFC 7888: a non-synchronizing literal over the limit is answered BAD, at once.
+      const status = error.code === 'literal-too-big' && error.tag && !error.nonSync ? 'NO' : 'BAD';
       this.write(Buffer.from(`${error.tag ?? '*'} ${status} ${code}${error.message}\r\n`));
+      // Its data is on the way: skipped when it is at most twice the limit, else not worth waiting for.
+      if (error.nonSync && (error.literalSize ?? 0) > 2 * this.literalLimit()) this.disconnect('Literal too big.');
       return;
     }
     let command: ParsedCommand;
@@ -458,7 +554,7 @@ export class Session {
     this.changed();
   }
 
-  private errorResult(err: unknown, command: ParsedCommand): CommandResult {
+  private errorResult(err: unknown, command: Pick<ParsedCommand, 'name'>): CommandResult {
     if (err instanceof SyntaxError || err instanceof SequenceError) return { status: 'BAD', text: err.message };
     if (err instanceof ProtocolError) return { status: err.status, code: err.code, text: err.message };
     if (err instanceof MailboxNameError) return { status: 'NO', code: 'CANNOT', text: err.message };
@@ -493,7 +589,7 @@ export class Session {
 
   private setState(state: SessionState): void {
     this.state = state;
-    this.armTimer();
+    this.refreshDeadline();
     this.changed();
   }
 
@@ -514,6 +610,8 @@ export class Session {
     this.ended = true;
     if (this.timer) clearTimeout(this.timer);
     this.detachInput();
+    // A half-received APPEND leaves nothing behind.
+    void this.endCommand().catch((err) => this.logger.log('warn', 'dropping a partial APPEND failed', { error: String(err) }));
     this.unselect();
     this.transport.close();
     this.resolveClosed();

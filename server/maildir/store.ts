@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   type AppendOptions,
+  type AppendSink,
   type Folder,
   type FolderEntry,
   type FolderStatus,
@@ -23,6 +24,7 @@ import { sharedParsePool } from './parsepool.js';
 import { parseHeaderMeta, parseMessage as defaultParseMessage, parseStructure } from '../mime/parse.js';
 import type { Envelope, MessageMeta } from '../mime/types.js';
 import { baseOf, crlfSize, formatFileName, lettersFor, newBaseName, parseFileName } from './filenames.js';
+import { openStagedMessage, type StagedMessage } from './appendsink.js';
 import { type FolderContext, folderCore, FolderHandle, foldersRemoved, saveCaches, splitFlags } from './folder.js';
 import { errorCode, isDirectory, mapLimit, scratchName, writeFileAtomic } from './fsutil.js';
 import { writeKeywordUpdate } from './keywords.js';
@@ -351,10 +353,8 @@ export class MaildirStore implements MailStore {
 
   async append(name: string, message: Buffer, options: AppendOptions = {}): Promise<{ uidValidity: number; uid: number }> {
     this.usable();
-    const canonical = canonicalFolderName(name);
-    const dir = canonical === null ? null : this.dir(canonical);
-    if (dir === null || !(await this.isFolder(dir))) throw new MailStoreError('Folder does not exist', 'TRYCREATE');
-    const { system, keywords } = splitFlags(options.flags ?? [], this.context.keywords);
+    const { canonical, dir } = await this.appendTarget(name);
+    splitFlags(options.flags ?? [], this.context.keywords); // refused before anything is written
     await this.context.quota.check(dir, message.length, 1);
 
     const size = crlfSize(message);
@@ -390,8 +390,33 @@ export class MaildirStore implements MailStore {
       throw error;
     }
     closeSync(fd);
+    return this.deliverStaged(canonical, dir, { path: staged, fileSize: message.length, crlfSize: size, mtimeMs }, base, options);
+  }
+
+  async beginAppend(name: string, size: number, options: AppendOptions = {}): Promise<AppendSink> {
+    this.usable();
+    const { canonical, dir } = await this.appendTarget(name);
+    splitFlags(options.flags ?? [], this.context.keywords); // refused before anything is written
+    await this.context.quota.check(dir, size, 1);
+    // The name tells the sizes, known only at the end: the file is renamed into cur/ with it.
+    return openStagedMessage(dir, size, (staged) => this.deliverStaged(canonical, dir, staged, newBaseName(staged.fileSize, staged.crlfSize), options));
+  }
+
+  private async appendTarget(name: string): Promise<{ canonical: string; dir: string }> {
+    const canonical = canonicalFolderName(name);
+    const dir = canonical === null ? null : this.dir(canonical);
+    if (canonical === null || dir === null || !(await this.isFolder(dir))) throw new MailStoreError('Folder does not exist', 'TRYCREATE');
+    return { canonical, dir };
+  }
+
+  /** Deliver a synced file from tmp/ into cur/ as `base` and give it its UID; the file is gone from tmp/ either way. */
+  private async deliverStaged(canonical: string, dir: string, file: StagedMessage, base: string, options: AppendOptions): Promise<{ uidValidity: number; uid: number }> {
+    const { system, keywords } = splitFlags(options.flags ?? [], this.context.keywords);
+    const staged = file.path;
+    const size = file.crlfSize;
+    let mtimeMs = file.mtimeMs;
     // The folder's state is kept (pinned) across APPENDs: no re-reading of the UID database.
-    const core = folderCore(dir, canonical!, this.context);
+    const core = folderCore(dir, canonical, this.context);
     core.pin();
     let placed = false;
     try {
@@ -412,9 +437,9 @@ export class MaildirStore implements MailStore {
           return assignUids(dir, [base], core.scanMemory);
         }),
       );
-      await this.context.quota.add(dir, message.length, 1);
+      await this.context.quota.add(dir, file.fileSize, 1);
       const uid = assigned.uids[0];
-      await core.arrived(assigned.uidValidity, [{ uid, base, fileName, keywords, stored: { size, internalDate, fileSize: message.length } }]);
+      await core.arrived(assigned.uidValidity, [{ uid, base, fileName, keywords, stored: { size, internalDate, fileSize: file.fileSize } }]);
       return { uidValidity: assigned.uidValidity, uid };
     } finally {
       core.unpin();

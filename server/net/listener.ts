@@ -9,8 +9,8 @@
 // short time limit and only for a bounded number of such connections at once.
 //
 // Each accepted connection gets a Transport (host.ts) over its socket and an IMAP
-// session. Inactivity limits are the session's business; the listener only drops TLS
-// handshakes that do not complete (60 s by default).
+// session. Deadlines and inactivity limits are the session's business; the listener only
+// drops TLS handshakes that do not complete (60 s by default).
 
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
@@ -47,7 +47,7 @@ export interface ImapServerOptions {
   tls?: TlsMaterial | null;
   /** Where log lines go (they are also emitted as 'log' events). */
   logger?: Logger;
-  /** Session inactivity limits (ms); the session's defaults otherwise. */
+  /** Session deadlines (ms, see SessionOptions.timeouts); the session's defaults otherwise. */
   timeouts?: SessionOptions['timeouts'];
   /** A TLS handshake that takes longer is dropped. Default 60 s. */
   tlsHandshakeTimeoutMs?: number;

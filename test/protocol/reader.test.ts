@@ -259,13 +259,20 @@ function collectGarbage(): () => void {
   };
 }
 
-test('a 100 MB non-synchronizing literal over the limit is swallowed without buffering', () => {
+test('a 100 MB non-synchronizing literal over the limit is reported at once and swallowed without buffering', () => {
   const gc = collectGarbage();
   const h = harness({ maxLiteralSize: 1024 * 1024 });
   const size = 100 * 1024 * 1024;
   gc();
   const before = process.memoryUsage().arrayBuffers;
   push(h.reader, `big APPEND INBOX {${size}+}\r\n`);
+  // Reported before any of the data (the owner may answer and close at once).
+  assert.equal(h.events.length, 1);
+  const err = h.events[0].kind === 'error' ? h.events[0].error : null;
+  assert.equal(err?.code, 'literal-too-big');
+  assert.equal(err?.nonSync, true);
+  assert.equal(err?.tag, 'big');
+  assert.equal(err?.literalSize, size);
   let peak = 0;
   const chunk = 1024 * 1024;
   for (let sent = 0; sent < size; sent += chunk) {
@@ -274,15 +281,11 @@ test('a 100 MB non-synchronizing literal over the limit is swallowed without buf
       gc();
       peak = Math.max(peak, process.memoryUsage().arrayBuffers - before);
     }
-    assert.equal(h.events.length, 0);
+    assert.equal(h.events.length, 1);
   }
   assert.equal(h.reader.inLiteral, false);
   push(h.reader, '\r\nnext NOOP\r\n');
   assert.ok(peak < 8 * 1024 * 1024, `memory grew by ${peak} bytes`);
-  const err = h.events[0].kind === 'error' ? h.events[0].error : null;
-  assert.equal(err?.code, 'literal-too-big');
-  assert.equal(err?.nonSync, true);
-  assert.equal(err?.tag, 'big');
   assert.deepEqual(h.commands(), ['next NOOP']);
 });
 
@@ -457,4 +460,42 @@ test('splitCommands splits a byte string and refuses nothing', () => {
   const cmds = splitCommands(Buffer.from('a LOGIN {1}\r\nx {1+}\r\ny\r\nb NOOP\r\n'));
   assert.equal(cmds.length, 2);
   assert.deepEqual(cmds[0].literals.map(String), ['x', 'y']);
+});
+
+test('a literal accepted with a sink goes to it piece by piece, waiting for slow writes', async () => {
+  const got: Buffer[] = [];
+  let release: (() => void) | null = null;
+  const h = harness({
+    decide: () => true,
+  });
+  // Replace the decision with a sink whose first write is slow.
+  const sinkReader = new CommandReader({
+    maxLineLength: 1000,
+    maxLiteralSize: 10_000,
+    onCommand(input) {
+      h.events.push({ kind: 'command', text: input.lines.map((l) => l.toString('latin1')).join('|'), input });
+      sinkReader.resume();
+    },
+    onError: () => assert.fail('no error expected'),
+    onLiteral: () => ({
+      write(chunk: Buffer) {
+        got.push(Buffer.from(chunk));
+        if (got.length === 1) return new Promise<void>((resolve) => (release = resolve));
+      },
+    }),
+  });
+  push(sinkReader, 'a APPEND INBOX {10}\r\n01234');
+  assert.deepEqual(sinkReader.progress?.kind, 'literal');
+  assert.equal(sinkReader.progress?.size, 10);
+  push(sinkReader, '56789 rest\r\nb NOOP\r\n');
+  assert.equal(got.length, 1, 'the second piece waits for the first write');
+  (release as (() => void) | null)?.();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(Buffer.concat(got).toString(), '0123456789');
+  const commands = h.events.filter((e) => e.kind === 'command');
+  assert.equal(commands.length, 2);
+  const first = commands[0].kind === 'command' ? commands[0].input : null;
+  assert.deepEqual(first?.literals.map((l) => l.length), [0]);
+  assert.equal(first?.lines[1].toString(), ' rest');
+  assert.equal(sinkReader.progress, null);
 });

@@ -79,7 +79,8 @@ class Cursor {
   /** Literal data announced at the end of the current segment; moves to the next segment. */
   takeLiteral(size: number): Buffer {
     const data = this.input.literals[this.segment];
-    if (data === undefined || data.length !== size) throw new ProtocolError('Literal data missing or of the wrong size');
+    // A literal streamed to a sink has an empty Buffer in its place.
+    if (data === undefined || (data.length !== size && !this.input.streamed?.[this.segment])) throw new ProtocolError('Literal data missing or of the wrong size');
     this.segment++;
     this.buf = this.input.lines[this.segment];
     this.pos = 0;

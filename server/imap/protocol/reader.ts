@@ -34,7 +34,9 @@
 //   // IDLE:      out.write('+ idling\r\n'); reader.readRawLine();
 //   // STARTTLS:  (inside onCommand) detach(); reader.discardBuffered(); ...after the TLS
 //   //            handshake: reader.attach(tlsInput); reader.resume();
-//   // Timeouts:  reader.inLiteral is true while literal data is being received.
+//   // Deadlines: reader.progress says since when the current line or literal is arriving.
+//   // Streaming: onLiteral / onNonSyncLiteral may return a LiteralSink; the literal's data
+//   //            then goes to it piece by piece and the command gets an empty Buffer in its place.
 //
 // After every onCommand / onError / onRawLine call the reader is paused until resume() or
 // readRawLine() is called; resume() may be called synchronously inside the callback.
@@ -50,6 +52,8 @@ export interface CommandInput {
    */
   lines: Buffer[];
   literals: Buffer[];
+  /** streamed[i] is true when literal i went to a LiteralSink (literals[i] is then empty). */
+  streamed?: boolean[];
 }
 
 export type ReaderErrorCode = 'line-too-long' | 'literal-too-big';
@@ -81,6 +85,19 @@ export interface LiteralRequest {
   binary: boolean;
 }
 
+/** Where a literal's data goes instead of memory (an APPEND written straight to a file). */
+export interface LiteralSink {
+  /** The next piece, in order; the reader waits for a returned promise before the next. */
+  write(chunk: Buffer): void | Promise<void>;
+}
+
+/** What is being received: a line part or a literal, since when (Date.now()), and the literal's size. */
+export interface ReaderProgress {
+  kind: 'line' | 'literal';
+  since: number;
+  size: number;
+}
+
 export interface CommandReaderOptions {
   /** Longest command text (all line parts of one command, literals excluded) in octets. */
   maxLineLength: number;
@@ -92,8 +109,17 @@ export interface CommandReaderOptions {
   highWaterMark?: number;
   onCommand(input: CommandInput): void;
   onError(error: ReaderError): void;
-  /** Called for every acceptable synchronizing literal; see the example above. */
-  onLiteral(request: LiteralRequest): boolean | Promise<boolean>;
+  /**
+   * Called for every acceptable synchronizing literal; see the example above. `lines` is the
+   * command text so far (the last part announces this literal). A LiteralSink accepts it and
+   * takes its data.
+   */
+  onLiteral(request: LiteralRequest, lines: readonly Buffer[]): boolean | LiteralSink | Promise<boolean | LiteralSink>;
+  /**
+   * Called for every acceptable non-synchronizing literal (default: kept in memory). false:
+   * the owner has answered, the data and the rest of the command are swallowed.
+   */
+  onNonSyncLiteral?(request: LiteralRequest, lines: readonly Buffer[]): boolean | LiteralSink | Promise<boolean | LiteralSink>;
   onRawLine?(line: Buffer): void;
   /** push() returned false earlier and the buffer has drained: feed more. */
   onDrain?(): void;
@@ -109,7 +135,7 @@ const LITERAL_AT_END = /(~?)\{(\d+)(\+?)\}$/;
 
 type State =
   | { kind: 'line' }
-  | { kind: 'literal'; remaining: number; parts: Buffer[] }
+  | { kind: 'literal'; remaining: number; parts: Buffer[]; sink: LiteralSink | null }
   | { kind: 'decision' } // waiting for an asynchronous onLiteral answer
   | { kind: 'skip'; remaining: number } // swallowing a refused non-synchronizing literal
   | { kind: 'discard' }; // dropping the rest of a rejected command's line
@@ -154,6 +180,7 @@ export class CommandReader {
   private segLength = 0;
   private lines: Buffer[] = [];
   private literals: Buffer[] = [];
+  private streamed: boolean[] | undefined;
   private textLength = 0; // line text of this command so far (finished segments)
   private totalLength = 0; // text + literals so far
   private head: Buffer = Buffer.alloc(0);
@@ -167,6 +194,9 @@ export class CommandReader {
   private needDrain = false;
   private generation = 0; // bumped by discardBuffered(), invalidates pending decisions
   private attachedResume: (() => void) | null = null;
+  private sinkBusy = false; // a sink's write is in progress: the next piece waits
+  private partSince = 0; // when the current line part or literal began (Date.now())
+  private partSize = 0; // the literal's size, in the literal states
 
   constructor(options: CommandReaderOptions) {
     this.opts = options;
@@ -228,7 +258,13 @@ export class CommandReader {
     this.checkDrain();
   }
 
-  /** True while literal data is being received (the literal timeout applies). */
+  /** Since when the current line part or literal is arriving; null between commands. */
+  get progress(): ReaderProgress | null {
+    if (!this.midCommand) return null;
+    return this.inLiteral ? { kind: 'literal', since: this.partSince, size: this.partSize } : { kind: 'line', since: this.partSince, size: 0 };
+  }
+
+  /** True while literal data is being received. */
   get inLiteral(): boolean {
     return this.state.kind === 'literal' || this.state.kind === 'skip';
   }
@@ -276,6 +312,7 @@ export class CommandReader {
     this.segLength = 0;
     this.lines = [];
     this.literals = [];
+    this.streamed = undefined;
     this.textLength = 0;
     this.totalLength = 0;
     this.head = Buffer.alloc(0);
@@ -296,10 +333,10 @@ export class CommandReader {
     if (this.running) return; // re-entered from a callback: the outer loop continues
     this.running = true;
     try {
-      while (!this.paused && this.state.kind !== 'decision') {
+      while (!this.paused && this.state.kind !== 'decision' && !this.sinkBusy) {
         // A zero-length literal completes without input.
         if (this.state.kind === 'literal' && this.state.remaining === 0) {
-          this.finishLiteral(this.state.parts);
+          this.finishLiteral(this.state.parts, this.state.sink !== null);
           continue;
         }
         if (this.queued === 0) break;
@@ -339,9 +376,10 @@ export class CommandReader {
       }
       case 'literal': {
         const piece = this.take(Math.min(state.remaining, chunk.length));
-        state.parts.push(piece);
         state.remaining -= piece.length;
-        if (state.remaining === 0) this.finishLiteral(state.parts);
+        if (state.sink) this.toSink(state.sink, piece);
+        else state.parts.push(piece);
+        if (state.remaining === 0) this.finishLiteral(state.parts, state.sink !== null);
         return;
       }
       case 'skip': {
@@ -350,6 +388,7 @@ export class CommandReader {
         if (state.remaining === 0) {
           this.tail = '';
           this.state = { kind: 'discard' };
+          this.partSince = Date.now();
         }
         return;
       }
@@ -366,6 +405,20 @@ export class CommandReader {
     }
   }
 
+  private toSink(sink: LiteralSink, piece: Buffer): void {
+    const written = sink.write(piece);
+    if (!written) return;
+    this.sinkBusy = true;
+    const generation = this.generation;
+    const next = (): void => {
+      if (generation !== this.generation) return;
+      this.sinkBusy = false;
+      this.process();
+    };
+    // A failing sink keeps its error for whoever finishes the command.
+    written.then(next, next);
+  }
+
   private keepTail(content: Buffer): void {
     const text = content.subarray(Math.max(0, content.length - TAIL_KEEP)).toString('latin1');
     this.tail = (this.tail + text).slice(-TAIL_KEEP);
@@ -373,6 +426,7 @@ export class CommandReader {
 
   private addLineBytes(content: Buffer): void {
     if (content.length === 0) return;
+    if (!this.midCommand) this.partSince = Date.now();
     if (this.lines.length === 0 && this.head.length < HEAD_KEEP) {
       this.head = Buffer.concat([this.head, content.subarray(0, HEAD_KEEP - this.head.length)]);
     }
@@ -431,7 +485,7 @@ export class CommandReader {
     this.totalLength += seg.length;
     const ann = findAnnouncement(seg.subarray(Math.max(0, seg.length - TAIL_KEEP)).toString('latin1'));
     if (ann === null) {
-      const input: CommandInput = { lines: this.lines, literals: this.literals };
+      const input: CommandInput = { lines: this.lines, literals: this.literals, ...(this.streamed ? { streamed: this.streamed } : {}) };
       this.resetCommand();
       this.emit(() => this.opts.onCommand(input));
       return;
@@ -448,12 +502,12 @@ export class CommandReader {
         nonSync: ann.nonSync,
       };
       if (ann.nonSync) {
-        // The data is on its way already: swallow it (without keeping it) and the rest
-        // of the command, then report.
+        // The data is on its way already: report at once (the owner may close the
+        // connection), then swallow it without keeping it, and the rest of the command.
         this.lines = [];
         this.literals = [];
-        this.pendingError = error;
-        this.state = { kind: 'skip', remaining: ann.size };
+        this.startSkip(ann.size);
+        this.emit(() => this.opts.onError(error));
       } else {
         // The client waits for "+" and sends nothing more for this command.
         this.resetCommand();
@@ -462,10 +516,6 @@ export class CommandReader {
       return;
     }
     this.totalLength += ann.size;
-    if (ann.nonSync) {
-      this.state = { kind: 'literal', remaining: ann.size, parts: [] };
-      return;
-    }
     const request: LiteralRequest = {
       tag: who.tag,
       name: who.name,
@@ -473,9 +523,10 @@ export class CommandReader {
       index: this.literals.length,
       binary: ann.binary,
     };
-    const answer = this.opts.onLiteral(request);
-    if (typeof answer === 'boolean') {
-      this.applyDecision(answer, ann.size);
+    const ask = ann.nonSync ? this.opts.onNonSyncLiteral : this.opts.onLiteral;
+    const answer = ask ? ask.call(this.opts, request, this.lines) : true;
+    if (!isPromise(answer)) {
+      this.applyDecision(answer, ann);
       return;
     }
     this.state = { kind: 'decision' };
@@ -483,27 +534,47 @@ export class CommandReader {
     answer.then(
       (accepted) => {
         if (generation !== this.generation || this.state.kind !== 'decision') return;
-        this.applyDecision(accepted, ann.size);
+        this.applyDecision(accepted, ann);
         this.process();
       },
       () => {
         if (generation !== this.generation || this.state.kind !== 'decision') return;
-        this.applyDecision(false, ann.size);
+        this.applyDecision(false, ann);
         this.process();
       },
     );
   }
 
-  private applyDecision(accepted: boolean, size: number): void {
-    if (accepted) this.state = { kind: 'literal', remaining: size, parts: [] };
-    // Refused: the owner has answered; the client sends neither the data nor the rest.
-    else this.resetCommand();
+  private applyDecision(accepted: boolean | LiteralSink, ann: Announcement): void {
+    if (accepted !== false) {
+      this.state = { kind: 'literal', remaining: ann.size, parts: [], sink: accepted === true ? null : accepted };
+      this.partSince = Date.now();
+      this.partSize = ann.size;
+    } else if (ann.nonSync) {
+      // Refused, but the data is on its way: swallow it and the rest of the command.
+      this.lines = [];
+      this.literals = [];
+      this.startSkip(ann.size);
+    } else {
+      // Refused: the owner has answered; the client sends neither the data nor the rest.
+      this.resetCommand();
+    }
   }
 
-  private finishLiteral(parts: Buffer[]): void {
+  private startSkip(size: number): void {
+    this.pendingError = null;
+    this.state = size === 0 ? { kind: 'discard' } : { kind: 'skip', remaining: size };
+    this.partSince = Date.now();
+    this.partSize = size;
+  }
+
+  private finishLiteral(parts: Buffer[], streamed: boolean): void {
+    // A literal that went to a sink leaves an empty Buffer in its place.
     const data = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    if (streamed) (this.streamed ??= [])[this.literals.length] = true;
     this.literals.push(data);
     this.state = { kind: 'line' };
+    this.partSince = Date.now();
   }
 
   private endDiscardedLine(): void {
@@ -512,8 +583,9 @@ export class CommandReader {
     const ann = this.discardingRaw ? null : findAnnouncement(tail);
     this.tail = '';
     if (ann !== null && ann.nonSync) {
-      this.state = { kind: 'skip', remaining: ann.size };
-      if (ann.size === 0) this.state = { kind: 'discard' };
+      const error = this.pendingError;
+      this.startSkip(ann.size);
+      this.pendingError = error;
       return;
     }
     // End of the command (a synchronizing literal here is never sent: the client waits
@@ -522,6 +594,10 @@ export class CommandReader {
     this.resetCommand();
     if (error !== null) this.emit(() => this.opts.onError(error));
   }
+}
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
 /**

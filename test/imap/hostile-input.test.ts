@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { spawnImapd, type SpawnedImapd } from '../helpers/imap-client.js';
-import { emptyMaildir, removeTree, tempDir } from '../helpers/maildir.js';
+import { deliver, emptyMaildir, removeTree, tempDir } from '../helpers/maildir.js';
 
 describe('hostile LIST and LSUB patterns', () => {
   let dir: string;
@@ -38,5 +38,40 @@ describe('hostile LIST and LSUB patterns', () => {
     assert.deepEqual(r.lines, []);
     const hit = await imapd.client.command(`LSUB "" "INBOX.${'%a'.repeat(20)}%.x"`, 1000);
     assert.deepEqual(hit.lines, [`* LSUB () "." "INBOX.${long}.x"`]);
+  });
+});
+
+describe('hostile SEARCH strings', () => {
+  let dir: string;
+  let imapd: SpawnedImapd;
+  const word = 'Zorb'.repeat(500); // 2,000 characters
+
+  before(async () => {
+    dir = tempDir('hostile');
+    const md = emptyMaildir(path.join(dir, 'Maildir'));
+    deliver(md, `From: a@example.org\r\nSubject: x ${word} y\r\n\r\nbody ${word}\r\n`);
+    deliver(md, 'From: b@example.org\r\nSubject: other\r\n\r\nnothing\r\n');
+    imapd = spawnImapd(md);
+    await imapd.client.greeting;
+    assert.match((await imapd.client.command('SELECT INBOX')).tagged, /^OK/);
+  });
+  after(async () => {
+    await imapd.close();
+    removeTree(dir);
+  });
+
+  const search = async (key: string, needle: string): Promise<string[]> => {
+    const tag = imapd.client.nextTag();
+    imapd.client.send(`${tag} SEARCH ${key} {${needle.length}+}\r\n${needle}\r\n`);
+    const r = await imapd.client.readUntilTagged(tag, 2000);
+    assert.equal(r.tagged, 'OK SEARCH completed', key);
+    return r.lines;
+  };
+
+  it('answers strings too long for a regular expression, and finds long ones in any case', async () => {
+    // 50,000 characters: building a case-insensitive expression of it threw (NO [SERVERBUG]).
+    const huge = 'a'.repeat(50_000);
+    for (const key of ['SUBJECT', 'FROM', 'BODY', 'TEXT', 'HEADER X-Any']) assert.deepEqual(await search(key, huge), ['* SEARCH'], key);
+    for (const key of ['SUBJECT', 'BODY', 'TEXT', 'HEADER Subject']) assert.deepEqual(await search(key, word.toLowerCase()), ['* SEARCH 1'], key);
   });
 });

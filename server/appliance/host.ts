@@ -181,6 +181,8 @@ export class ApplianceHost implements ApplianceApi {
   private state: ServerState = 'stopped';
   private problem: string | null = null;
   private startedAt: number | null = null;
+  /** Event-loop stalls the IMAP servers reported, across restarts of the listeners. */
+  private readonly stalls: ApplianceStatus['stalls'] = { count: 0, last: null };
   private readonly jobs = new Map<number, Job>();
   private nextJobId = 1;
   private readonly usageCache = new Map<string, { usage: Usage | null; at: number }>();
@@ -359,6 +361,7 @@ export class ApplianceHost implements ApplianceApi {
         : null,
       firstSteps: steps,
       jobs: [...this.jobs.values()].map((j) => ({ ...j.view })),
+      stalls: { count: this.stalls.count, last: this.stalls.last ? { ...this.stalls.last, commands: [...this.stalls.last.commands] } : null },
     };
   }
 
@@ -724,6 +727,11 @@ export class ApplianceHost implements ApplianceApi {
       this.record('error', null, this.problem!);
       return false;
     }
+    server.on('stall', (stall) => {
+      this.stalls.count++;
+      this.stalls.last = { at: stall.at, ms: stall.ms, commands: [...stall.commands] };
+      this.emitStatus();
+    });
     server.on('session-start', (c) => this.onSessionEvent(c));
     server.on('session-change', (c) => this.onSessionEvent(c));
     server.on('session-end', (c) => {

@@ -87,4 +87,6 @@ export interface SessionOptions {
   preauth?: { user: string; store: MailStore; loginTag?: string };
   /** Inactivity limits in ms. */
   timeouts?: { unauthenticated: number; authenticated: number; literal: number };
+  /** The process's event-loop stall monitor: told which command runs, to name it in a stall. */
+  stalls?: { begin(command: string): () => void };
 }

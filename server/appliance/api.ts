@@ -49,6 +49,16 @@ export interface ApplianceStatus {
   firstSteps: string[];
   /** Long work in progress or just finished. */
   jobs: JobView[];
+  /** Times a command blocked the server's event loop over 100 ms since the appliance started
+   * (every session waited meanwhile; each is also a warning in the log), and the last one. */
+  stalls: { count: number; last: StallView | null };
+}
+
+export interface StallView {
+  at: number;
+  ms: number;
+  /** The commands running then ("LIST"), without arguments. */
+  commands: string[];
 }
 
 export type SettingGroup = 'network' | 'capabilities' | 'idle' | 'tls' | 'folders';

@@ -220,6 +220,7 @@ export class ApplianceHost implements ApplianceApi {
         : null,
       firstSteps: steps,
       jobs: this.jobs.views(),
+      stalls: this.runner.stalls,
     };
   }
 

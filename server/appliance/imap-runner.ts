@@ -7,7 +7,7 @@ import { sessionSettingsFrom, type ImapdSettings } from '../config/index.js';
 import type { Authenticator, SessionOptions, SessionSettings } from '../imap/host.js';
 import { startSession as startImapSession } from '../imap/session.js';
 import { ImapServer, TlsError, loadTlsMaterial, type ConnectionInfo, type ListenerInfo, type ServerSettings, type TlsMaterial } from '../net/index.js';
-import type { ServerState, SessionView } from './api.js';
+import type { ApplianceStatus, ServerState, SessionView } from './api.js';
 import { settingsEqual, type HostContext } from './host-context.js';
 
 /** Fields whose change needs the listeners restarted. */
@@ -52,6 +52,8 @@ export class ImapRunner {
   private stateNow: ServerState = 'stopped';
   private problemNow: string | null = null;
   private startedAtNow: number | null = null;
+  /** Event-loop stalls the IMAP servers reported, across restarts of the listeners. */
+  private readonly stallsSeen: ApplianceStatus['stalls'] = { count: 0, last: null };
   /** Account of each connection, for attributing log lines. */
   private readonly userOfConnection = new Map<number, string>();
   private sessionsTimer: NodeJS.Timeout | null = null;
@@ -77,6 +79,11 @@ export class ImapRunner {
   }
   get tls(): TlsMaterial | null {
     return this.tlsMaterial;
+  }
+  /** A copy of the stall counts for the status. */
+  get stalls(): ApplianceStatus['stalls'] {
+    const last = this.stallsSeen.last;
+    return { count: this.stallsSeen.count, last: last ? { ...last, commands: [...last.commands] } : null };
   }
   get running(): boolean {
     return this.server !== null;
@@ -197,6 +204,11 @@ export class ImapRunner {
       this.ctx.record('error', null, this.problemNow!);
       return false;
     }
+    server.on('stall', (stall) => {
+      this.stallsSeen.count++;
+      this.stallsSeen.last = { at: stall.at, ms: stall.ms, commands: [...stall.commands] };
+      this.ctx.emitStatus();
+    });
     server.on('session-start', (c) => this.onSessionEvent(c));
     server.on('session-change', (c) => this.onSessionEvent(c));
     server.on('session-end', (c) => {

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { openMaildirStore } from '../maildir/index.js';
 import { startSession } from '../imap/session.js';
+import { StallMonitor } from '../imap/stall.js';
 import { sessionSettingsFromVars } from '../imap/settings.js';
 import type { Logger } from '../imap/host.js';
 
@@ -50,6 +51,9 @@ const loginTag = env.IMAPLOGINTAG;
 logger.log('info', 'LOGIN', { user, ip: env.TCPREMOTEIP ?? 'stdin' });
 // A client that closes its end early (EPIPE) just ends the session.
 process.stdout.on('error', () => handle.disconnect(null));
+// One client per process here, but a stall still shows in syslog (stderr under Courier).
+const stalls = new StallMonitor({ logger });
+stalls.start();
 const handle = startSession({
   transport: {
     input: process.stdin,
@@ -64,8 +68,10 @@ const handle = startSession({
   settings,
   logger,
   preauth: { user, store, loginTag },
+  stalls,
 });
 await handle.closed;
+stalls.stop();
 await store.close();
 logger.log('info', 'LOGOUT', { user });
 // Let stdout drain, then leave even if a watcher still holds the event loop.

@@ -404,7 +404,7 @@ export const SETTINGS: readonly AnySettingSpec[] = [
   },
   {
     name: 'TLS_CIPHER_LIST', file: 'imapd-ssl', field: 'tlsCipherList', kind: 'cipher-list', default: '',
-    meaning: 'OpenSSL cipher list for TLS 1.2 and TLS 1.3 cipher suites (empty: Node.js defaults, which are safe).',
+    meaning: 'OpenSSL cipher list for TLS 1.2 and TLS 1.3 cipher suites (empty: for TLS 1.2 only ECDHE with AES-GCM or ChaCha20-Poly1305, Mozilla\'s "intermediate" list; TLS 1.3 suites as OpenSSL has them).',
     parse: (v) => parseCipherList(v),
   },
 ];

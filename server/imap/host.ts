@@ -90,4 +90,6 @@ export interface SessionOptions {
    * line, and for each literal plus its size at 64 KiB/s; `authenticated` without input once logged in.
    */
   timeouts?: { unauthenticated: number; authenticated: number; literal: number };
+  /** The process's event-loop stall monitor: told which command runs, to name it in a stall. */
+  stalls?: { begin(command: string): () => void };
 }

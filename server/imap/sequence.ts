@@ -7,12 +7,23 @@ import type { SelectedMailbox } from './selected.js';
 
 export class SequenceError extends Error {}
 
+/** Members of an array of 1..n from the +1/-1 marks at range starts and ends: one pass,
+ * so a set of many overlapping ranges costs its length plus n, not their product. */
+function fromBoundaries(delta: Int32Array, n: number): number[] {
+  const out: number[] = [];
+  let depth = 0;
+  for (let s = 1; s <= n; s++) {
+    depth += delta[s];
+    if (depth > 0) out.push(s);
+  }
+  return out;
+}
+
 /** Sequence numbers (ascending, unique) named by a sequence set. Numbers beyond the
  * mailbox are an error (RFC 9051 6.4: the client must not refer to them). */
 export function seqsInSet(view: SelectedMailbox, set: SequenceSet): number[] {
   const max = view.exists;
-  const marks = new Uint8Array(max + 1);
-  let count = 0;
+  const delta = new Int32Array(max + 2);
   for (const range of set) {
     if (max === 0) throw new SequenceError('The mailbox is empty: no message sequence numbers are valid');
     const a = range.from === Infinity ? max : range.from;
@@ -20,17 +31,10 @@ export function seqsInSet(view: SelectedMailbox, set: SequenceSet): number[] {
     const lo = Math.min(a, b);
     const hi = Math.max(a, b);
     if (hi > max) throw new SequenceError(`Message sequence number ${hi} is beyond the last message (${max})`);
-    for (let s = lo; s <= hi; s++) {
-      if (!marks[s]) {
-        marks[s] = 1;
-        count++;
-      }
-    }
+    delta[lo]++;
+    delta[hi + 1]--;
   }
-  const out = new Array<number>(count);
-  let k = 0;
-  for (let s = 1; s <= max; s++) if (marks[s]) out[k++] = s;
-  return out;
+  return fromBoundaries(delta, max);
 }
 
 /** Sequence numbers of the messages whose UIDs the set names; UIDs that do not exist
@@ -40,17 +44,18 @@ export function seqsOfUidSet(view: SelectedMailbox, set: SequenceSet): number[] 
   const n = messages.length;
   if (n === 0) return [];
   const maxUid = messages[n - 1].uid;
-  const marks = new Uint8Array(n + 1);
+  const delta = new Int32Array(n + 2);
   for (const range of set) {
     const a = range.from === Infinity ? maxUid : range.from;
     const b = range.to === Infinity ? maxUid : range.to;
-    const lo = Math.min(a, b);
-    const hi = Math.max(a, b);
-    for (let i = lowerBound(messages, lo); i < n && messages[i].uid <= hi; i++) marks[i + 1] = 1;
+    // Sequence numbers first..last hold the UIDs lo..hi (binary search: UIDs ascend).
+    const first = lowerBound(messages, Math.min(a, b)) + 1;
+    const last = lowerBound(messages, Math.max(a, b) + 1);
+    if (first > last) continue;
+    delta[first]++;
+    delta[last + 1]--;
   }
-  const out: number[] = [];
-  for (let s = 1; s <= n; s++) if (marks[s]) out.push(s);
-  return out;
+  return fromBoundaries(delta, n);
 }
 
 /** UIDs named by a UID set, restricted to existing messages. */

@@ -528,6 +528,9 @@ export class Session {
     this.currentCommand = command.name;
     const started = TRACE ? performance.now() : 0;
     const cpu = TRACE ? process.cpuUsage() : undefined;
+    // IDLE and AUTHENTICATE mostly wait for the client: they would be named in every stall.
+    const waits = command.name === 'IDLE' || command.name === 'AUTHENTICATE';
+    const ended = waits ? undefined : this.options.stalls?.begin(command.name);
     let result: CommandResult;
     try {
       result = await spec.handler(ctx);
@@ -535,6 +538,7 @@ export class Session {
       result = this.errorResult(err, command);
     } finally {
       this.currentCommand = null;
+      ended?.();
     }
     if (cpu) trace(command.name, started, cpu);
     if (this.state !== 'logout' && this.selected) {

@@ -29,7 +29,7 @@ import {
 import type { Logger } from '../imap/host.js';
 import type { BodyPart, Envelope, HeaderMeta, MessageMeta } from '../mime/types.js';
 import { baseOf, fileSizeFromName, formatFileName, lettersFor, newBaseName, parseFileName, systemFlag, systemFlagsFromLetters } from './filenames.js';
-import { Budget, errorCode, isDirectory, listDir, listDirSync, mapLimit } from './fsutil.js';
+import { Budget, errorCode, isDeadScratch, isDirectory, listDir, listDirSync, mapLimit } from './fsutil.js';
 import type { StoredInfo } from './infocache.js';
 import { closeListing, formatListing, LISTING_FILE, type ListingHead, type OpenedListing, openListing, readListedMessages, writeListing } from './listing.js';
 import { KEYWORD_DIR, keywordMemory, keywordsIfUnchanged, readKeywords, sameKeywords, writeKeywordUpdate } from './keywords.js';
@@ -1325,6 +1325,7 @@ const TMP_MAX_AGE_MS = 36 * 3600_000;
 /**
  * Removes what crashed deliveries left in tmp/ (older than 36 hours, as Courier does).
  * By ctime, as Courier: a file being delivered may already carry an old mtime (INTERNALDATE).
+ * Our own scratch files (listing, caches, keywords) go at once when their process is dead.
  */
 async function purgeTmp(folderDir: string): Promise<void> {
   const tmpDir = path.join(folderDir, 'tmp');
@@ -1332,7 +1333,7 @@ async function purgeTmp(folderDir: string): Promise<void> {
   await mapLimit(listDirSync(tmpDir), IO_PARALLEL, async (name) => {
     try {
       const stat = await fs.stat(path.join(tmpDir, name));
-      if (stat.isFile() && stat.ctimeMs < limit) await fs.unlink(path.join(tmpDir, name));
+      if (stat.isFile() && (stat.ctimeMs < limit || isDeadScratch(name))) await fs.unlink(path.join(tmpDir, name));
     } catch {
       // gone already, or not ours to remove
     }

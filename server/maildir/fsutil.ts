@@ -12,6 +12,26 @@ export function scratchName(purpose: string): string {
   return `${Math.floor(Date.now() / 1000)}.${purpose}.P${process.pid}Q${tmpCounter}R${randomBytes(4).toString('hex')}`;
 }
 
+const SCRATCH = /^\d+\.[a-z]+\.P(\d+)Q\d+R[0-9a-f]+$/;
+
+/**
+ * Whether a name in tmp/ is a scratch file of ours (scratchName) whose process is gone, so
+ * that nobody will rename or remove it: kill -9 during a write leaves one behind. A process
+ * of that number that is alive (this one, or another that took the number) keeps its files.
+ */
+export function isDeadScratch(name: string): boolean {
+  const m = SCRATCH.exec(name);
+  if (!m) return false;
+  const pid = Number(m[1]);
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return errorCode(error) === 'ESRCH'; // EPERM: alive, someone else's
+  }
+}
+
 /**
  * Write a whole file through a scratch file in `tmpDir` and a rename (readers never see half
  * a file). Returns the written file's stat, taken before the rename (which keeps it).

@@ -3,6 +3,7 @@
 import { decodeCharset, decodeHeaderValue, decodeTransfer } from './decode.js';
 import { fieldValue, scanHeader } from './header.js';
 import type { BodyPart } from './types.js';
+import { asciiFinder, type AsciiFinder } from './ascii-finder.js';
 
 export { decodeHeaderValue };
 
@@ -123,18 +124,16 @@ function presenceIn(text: string, needle: string, charset: string | null): Prese
   // matches exactly the ASCII letters toLowerCase would (it never folds a non-ASCII character
   // to ASCII; those that lower-case to ASCII are caught by the folding check below).
   const finder = needleFinder(needle);
-  finder.lastIndex = 0;
-  let match = finder.exec(text);
-  if (!NON_ASCII.test(text)) return match ? 'yes' : 'no';
+  let match = finder.find(text);
+  if (!NON_ASCII.test(text)) return match >= 0 ? 'yes' : 'no';
   const exactly = (): Presence => {
     const decoded = charset === null ? text : decodeCharset(Buffer.from(text, 'latin1'), charset);
     return decoded.normalize('NFKC').toLowerCase().includes(needle) ? 'yes' : 'no';
   };
-  if (match) {
-    while (match) {
-      if (!(text.charCodeAt(match.index + needle.length) >= 0x80)) return 'yes';
-      finder.lastIndex = match.index + 1;
-      match = finder.exec(text);
+  if (match >= 0) {
+    while (match >= 0) {
+      if (!(text.charCodeAt(match + needle.length) >= 0x80)) return 'yes';
+      match = finder.find(text, match + 1);
     }
     return exactly();
   }
@@ -145,13 +144,13 @@ function presenceIn(text: string, needle: string, charset: string | null): Prese
   return needleCharacters(needle).test(decoded.normalize('NFKC').toLowerCase()) ? exactly() : 'no';
 }
 
-const finders = new Map<string, RegExp>();
+const finders = new Map<string, AsciiFinder>();
 
-/** A global, case-insensitive search for the needle (printable ASCII). */
-function needleFinder(needle: string): RegExp {
+/** A case-insensitive search for the needle (printable ASCII). */
+function needleFinder(needle: string): AsciiFinder {
   let finder = finders.get(needle);
   if (!finder) {
-    finder = new RegExp(needle.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&'), 'gi');
+    finder = asciiFinder(needle);
     if (finders.size >= 100) finders.clear();
     finders.set(needle, finder);
   }
@@ -175,9 +174,7 @@ function needleCharacters(needle: string): RegExp {
 function headerPresence(raw: Buffer, start: number, end: number, needle: string): Presence {
   const header = raw.toString('latin1', start, end);
   if (!EIGHT_BIT.test(header) && !header.includes('=?') && !LONE_CR.test(header)) {
-    const finder = needleFinder(needle);
-    finder.lastIndex = 0;
-    return finder.test(header) ? 'yes' : 'no';
+    return needleFinder(needle).in(header) ? 'yes' : 'no';
   }
   // Field by field: names as they are, values RFC 2047-decoded with 8-bit bytes read as UTF-8.
   let found: Presence = 'no';

@@ -19,6 +19,7 @@ import { normalizeAddress } from '../accounts/authenticator.js';
 import { resolveEndpoints, sessionSettingsFrom, type Endpoint, type ImapdSettings } from '../config/settings.js';
 import type { Authenticator, Logger, LogLevel, SessionOptions, SessionSettings, Transport } from '../imap/host.js';
 import { startSession as startImapSession, type SessionHandle, type SessionInfo } from '../imap/session.js';
+import { StallMonitor, type Stall } from '../imap/stall.js';
 import { createServerContext, type TlsMaterial } from './tls.js';
 
 export type ListenerKind = 'imap' | 'imaps';
@@ -99,6 +100,8 @@ export type ImapServerEvents = {
   'session-end': [ConnectionInfo];
   rejected: [RejectedConnection];
   log: [LogEvent];
+  /** The event loop was blocked (already logged as a warning). */
+  stall: [Stall];
 };
 
 interface Connection {
@@ -140,6 +143,11 @@ export class ImapServer extends EventEmitter<ImapServerEvents> {
   private nextId = 1;
   private rejectingHandshakes = 0;
   private stopping: Promise<void> | null = null;
+  /** One thread serves every connection: a command that blocks it is logged by name. */
+  private readonly stallMonitor = new StallMonitor({
+    logger: { log: (level, message, fields) => this.log(level, message, fields ?? {}) },
+    onStall: (stall) => this.emit('stall', stall),
+  });
 
   constructor(private readonly options: ImapServerOptions) {
     super();
@@ -168,12 +176,18 @@ export class ImapServer extends EventEmitter<ImapServerEvents> {
       await Promise.all(this.servers.splice(0).map(({ server }) => new Promise<void>((r) => server.close(() => r()))));
       throw err;
     }
+    this.stallMonitor.start();
     return this.endpoints();
   }
 
   /** Where the server listens (ports resolved when 0 was asked for). */
   endpoints(): ListenerInfo[] {
     return this.servers.map((s) => ({ ...s.info }));
+  }
+
+  /** Event-loop stalls since start(): how many, and the last one. */
+  stalls(): { count: number; last: Stall | null } {
+    return { count: this.stallMonitor.count, last: this.stallMonitor.last };
   }
 
   /** Every live connection, including those still in their TLS handshake. */
@@ -201,6 +215,7 @@ export class ImapServer extends EventEmitter<ImapServerEvents> {
   }
 
   private async doStop(reason: string): Promise<void> {
+    this.stallMonitor.stop();
     const closed = Promise.all(this.servers.map(({ server }) => new Promise<void>((r) => server.close(() => r()))));
     for (const conn of this.connections.values()) {
       if (conn.handle) conn.handle.disconnect(reason);
@@ -419,6 +434,7 @@ export class ImapServer extends EventEmitter<ImapServerEvents> {
         logger,
         authenticator: this.options.authenticator,
         ...(this.options.timeouts ? { timeouts: this.options.timeouts } : {}),
+        stalls: this.stallMonitor,
       });
     } catch (err) {
       this.log('error', 'cannot start a session', { conn: conn.id, ip: conn.remoteAddress, error: (err as Error).message });

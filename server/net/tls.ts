@@ -79,13 +79,28 @@ export function certificateFingerprint(certPem: string): string {
   return new X509Certificate(certPem).fingerprint256;
 }
 
+/**
+ * TLS 1.2 suites when TLS_CIPHER_LIST is not set: Mozilla's "intermediate" list without DHE
+ * (forward secrecy through ECDHE, AEAD only). Node's own default also accepts RSA key
+ * exchange and CBC suites (issue 9.6). TLS 1.3 suites are configured apart and keep their
+ * defaults.
+ */
+export const DEFAULT_TLS12_CIPHERS = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
 /** A server context with our floor of TLS 1.2. */
 export function createServerContext(material: Pick<TlsMaterial, 'cert' | 'key'>, options: { minVersion?: TlsVersion; ciphers?: string | null } = {}): SecureContext {
   return createSecureContext({
     cert: material.cert,
     key: material.key,
     minVersion: options.minVersion === 'TLSv1.3' ? 'TLSv1.3' : 'TLSv1.2',
-    ...(options.ciphers ? { ciphers: options.ciphers } : {}),
+    ciphers: options.ciphers || DEFAULT_TLS12_CIPHERS,
     honorCipherOrder: true,
   });
 }

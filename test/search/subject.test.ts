@@ -56,3 +56,16 @@ test('base subject extraction (RFC 5256 section 2.1)', () => {
     assert.deepEqual(baseSubject(input), { base, isReplyOrForward: reply }, `subject ${JSON.stringify(input)}`);
   }
 });
+
+test('a hostile subject costs linear time: a long run of blobs, with and without a leader after it', () => {
+  const started = performance.now();
+  // 300 KB of "[a]": one blob per round of steps (3)-(4) was quadratic, about 20 s here.
+  assert.deepEqual(baseSubject('[a]'.repeat(100_000) + 'x'), { base: 'x', isReplyOrForward: false });
+  assert.deepEqual(baseSubject('[a]'.repeat(100_000)), { base: '[a]', isReplyOrForward: false });
+  // The leader fails after the first run ("Re [a]" has no colon): only that run goes.
+  const mixed = ('[a]'.repeat(50) + 'Re ').repeat(2_000) + 'x';
+  assert.deepEqual(baseSubject(mixed), { base: mixed.slice(150), isReplyOrForward: false });
+  // Trailers first, then the blobs and the leader before them.
+  assert.deepEqual(baseSubject('[b] '.repeat(50_000) + 'Re: y' + '(fwd)'.repeat(50_000)), { base: 'y', isReplyOrForward: true });
+  assert.ok(performance.now() - started < 1000, `took ${performance.now() - started} ms`);
+});

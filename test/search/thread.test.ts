@@ -179,3 +179,47 @@ test('extractMessageIds', () => {
   assert.deepEqual(extractMessageIds(' <a@ b\r\n > '), ['a@b']);
   assert.deepEqual(extractMessageIds(null), []);
 });
+
+test('REFERENCES costs no more than linear time for 60,000 replies to one missing message, each through a missing parent', () => {
+  // Every message hangs below a dummy of its own, all dummies below one dummy root: removing
+  // the dummies one by one from a list of 60,000 siblings was quadratic (about 20 s).
+  const messages: ThreadMessage[] = [];
+  for (let i = 1; i <= 60_000; i++) messages.push(msg(i, i, { subject: `s${i}`, messageId: `<m${i}@x>`, references: ['<root@x>', `<d${i}@x>`] }));
+  const started = performance.now();
+  const [thread, ...rest] = threadMessages('REFERENCES', messages);
+  assert.equal(rest.length, 0);
+  assert.equal(thread.id, null);
+  assert.deepEqual(thread.children.map((c) => c.id), messages.map((m) => m.seq));
+  assert.ok(performance.now() - started < 8000, `took ${Math.round(performance.now() - started)} ms`);
+});
+
+test('REFERENCES: a chain of 10,000 missing parents above 10,000 replies is pruned in linear time', () => {
+  // One message's References make a chain of dummies; the replies hang at its end. Each level
+  // of the chain handed the whole list of replies up to the next (10,000 x 10,000 moves).
+  const messages: ThreadMessage[] = [msg(1, 0, { subject: 'chain', messageId: '<a@x>', references: Array.from({ length: 10_000 }, (_, i) => `<c${i}@x>`) })];
+  for (let j = 0; j < 10_000; j++) messages.push(msg(j + 2, j + 1, { subject: `r${j}`, messageId: `<r${j}@x>`, references: ['<c9999@x>'] }));
+  const started = performance.now();
+  const threads = threadMessages('REFERENCES', messages);
+  // <c0> is a dummy at the top with one child (<c1>... dissolved): a's and the replies' parent
+  // chain collapses onto the top-level dummy of c0, which holds them all.
+  assert.equal(threads.length, 1);
+  assert.equal(threads[0].id, null);
+  assert.deepEqual(threads[0].children.map((c) => c.id).sort((x, y) => x! - y!), messages.map((m) => m.seq));
+  assert.ok(performance.now() - started < 5000, `took ${Math.round(performance.now() - started)} ms`);
+});
+
+test('REFERENCES: 10,000 messages with replies linked below a chain 20,000 deep cost linear time', () => {
+  // Each link asked whether the new parent lies below the child by walking up from the parent:
+  // 20,000 steps for each of 10,000 links (9 s).
+  const messages: ThreadMessage[] = [msg(1, 0, { subject: 'chain', messageId: '<a@x>', references: Array.from({ length: 20_000 }, (_, i) => `<c${i}@x>`) })];
+  for (let j = 0; j < 10_000; j++) messages.push(msg(j + 2, 1, { subject: `p${j}`, messageId: `<p${j}@x>`, references: [`<x${j}@x>`] }));
+  for (let j = 0; j < 10_000; j++) messages.push(msg(j + 10_002, 2, { subject: `x${j}`, messageId: `<x${j}@x>`, references: ['<c19999@x>'] }));
+  const started = performance.now();
+  const [thread, ...rest] = threadMessages('REFERENCES', messages);
+  assert.equal(rest.length, 0);
+  // Below the chain's top dummy: a, and each x with its reply p.
+  assert.equal(thread.children.length, 10_001);
+  const x0 = thread.children.find((c) => c.id === 10_002)!;
+  assert.deepEqual(x0.children.map((c) => c.id), [2]);
+  assert.ok(performance.now() - started < 5000, `took ${Math.round(performance.now() - started)} ms`);
+});

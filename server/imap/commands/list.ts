@@ -2,28 +2,12 @@
 // (RFC 6154) attributes. Matching is done on the names as the client sees them.
 import { AUTHENTICATED, ok, type CommandContext, type CommandSpec } from './types.js';
 import { SEPARATOR } from '../names.js';
+import { mailboxPatternMatcher } from '../pattern.js';
 
 interface Listed {
   wire: string;
   selectable: boolean;
   specialUse?: string;
-}
-
-/** Pattern with * and % (RFC 3501 6.3.8) as a regular expression; INBOX is case-insensitive. */
-export function patternToRegExp(pattern: string): RegExp {
-  // Our names always spell INBOX in capitals; the client may not.
-  if (/^inbox(\.|$)/i.test(pattern)) pattern = 'INBOX' + pattern.slice(5);
-  let source = '';
-  for (const ch of pattern) {
-    if (ch === '*') source += '.*';
-    else if (ch === '%') source += '[^.]*';
-    else source += ch.replace(/[\\^$.|?+()[\]{}]/g, '\\$&');
-  }
-  return new RegExp(`^${source}$`, 's');
-}
-
-function matches(re: RegExp, wire: string): boolean {
-  return re.test(wire);
 }
 
 async function listed(ctx: CommandContext): Promise<Map<string, Listed>> {
@@ -45,10 +29,15 @@ async function listed(ctx: CommandContext): Promise<Map<string, Listed>> {
   return all;
 }
 
-function hasChildren(all: Map<string, Listed>, wire: string): boolean {
-  const prefix = wire + SEPARATOR;
-  for (const other of all.keys()) if (other.startsWith(prefix)) return true;
-  return false;
+/** Names with at least one child, in one pass (a scan per listed name was quadratic). */
+function withChildren(all: Map<string, Listed>): Set<string> {
+  const parents = new Set<string>();
+  // Every ancestor is in the map (listed() adds them), so the direct parents suffice.
+  for (const wire of all.keys()) {
+    const cut = wire.lastIndexOf(SEPARATOR);
+    if (cut >= 0) parents.add(wire.slice(0, cut));
+  }
+  return parents;
 }
 
 function referenceAndPattern(ctx: CommandContext): { reference: string; pattern: string } {
@@ -70,14 +59,15 @@ export const list: CommandSpec = {
       session.untagged([{ atom: 'LIST' }, [{ atom: '\\Noselect' }], SEPARATOR, root]);
       return ok('LIST completed');
     }
-    const re = patternToRegExp(reference + pattern);
+    const matches = mailboxPatternMatcher(reference + pattern);
     const all = await listed(ctx);
-    const names = [...all.keys()].filter((w) => matches(re, w)).sort(compareNames);
+    const names = [...all.keys()].filter((w) => matches(w)).sort(compareNames);
+    const parents = withChildren(all);
     for (const wire of names) {
       const entry = all.get(wire)!;
       const attributes: { atom: string }[] = [];
       if (!entry.selectable) attributes.push({ atom: '\\Noselect' });
-      attributes.push({ atom: hasChildren(all, wire) ? '\\HasChildren' : '\\HasNoChildren' });
+      attributes.push({ atom: parents.has(wire) ? '\\HasChildren' : '\\HasNoChildren' });
       if (entry.specialUse) attributes.push({ atom: entry.specialUse });
       session.untagged([{ atom: 'LIST' }, attributes, SEPARATOR, wire]);
     }
@@ -95,17 +85,17 @@ export const lsub: CommandSpec = {
       session.untagged([{ atom: 'LSUB' }, [{ atom: '\\Noselect' }], SEPARATOR, '']);
       return ok('LSUB completed');
     }
-    const re = patternToRegExp(reference + pattern);
+    const matches = mailboxPatternMatcher(reference + pattern);
     const subscribed = new Set((await session.store.listSubscriptions()).map((n) => session.wireName(n)));
     const out = new Map<string, boolean>(); // wire -> \Noselect
     for (const wire of subscribed) {
-      if (matches(re, wire)) out.set(wire, false);
+      if (matches(wire)) out.set(wire, false);
       else {
         // RFC 3501 6.3.9: with %, a subscribed child makes its unsubscribed parent appear as \Noselect.
         const levels = wire.split(SEPARATOR);
         for (let i = levels.length - 1; i > 0; i--) {
           const parent = levels.slice(0, i).join(SEPARATOR);
-          if (matches(re, parent)) {
+          if (matches(parent)) {
             if (!out.has(parent)) out.set(parent, !subscribed.has(parent));
             break;
           }

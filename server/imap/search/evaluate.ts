@@ -438,7 +438,7 @@ const PRINTABLE = /^[\x20-\x7e]+$/;
 function textContains(needle: string): (text: string) => boolean {
   if (!PRINTABLE.test(needle)) return (text) => foldForSearch(text).includes(needle);
   const finder = caseInsensitive(needle);
-  return (text) => (ASCII_ONLY.test(text) ? finder.test(text) : foldForSearch(text).includes(needle));
+  return (text) => (ASCII_ONLY.test(text) ? finder.in(text) : foldForSearch(text).includes(needle));
 }
 
 /** The raw message, with what the keys ask of it computed once per message. */

@@ -59,11 +59,14 @@ export function baseSubject(decodedSubject: string): BaseSubject {
         }
         changed = true;
       }
-      // (4) A leading subj-blob, when something is left after it.
-      const blob = s.startsWith('[') ? BLOB.exec(s) : null;
-      if (blob && blob[0].length < s.length) {
+      // (4) A leading subj-blob, when something is left after it. The leader of (3) failed
+      // at this blob, so it fails at every later blob of the run too (it scans the same blobs
+      // to the same end): the whole run goes at once. One blob per round was quadratic, a
+      // 60 KB subject of "[a]" took 0.9 s.
+      for (let blob = s.startsWith('[') ? BLOB.exec(s) : null; blob && blob[0].length < s.length; ) {
         s = s.slice(blob[0].length);
         changed = true;
+        blob = s.startsWith('[') ? BLOB.exec(s) : null;
       }
     }
 

@@ -25,14 +25,15 @@
 
 import { isAscii } from 'node:buffer';
 import { decodeCharset, decodeHeaderValue, decodeQuotedPrintable, decodeTransfer } from '../../mime/decode.js';
+import { asciiFinder, type AsciiFinder } from '../../mime/ascii-finder.js';
 import { fieldValue, scanHeader } from '../../mime/header.js';
 import type { BodyPart } from '../../mime/types.js';
 import { foldForSearch } from './fold.js';
 
-/** A regular expression for an ASCII string in any case. Without the u flag it matches no
- * non-ASCII character to an ASCII one (the Kelvin sign is not a k here), as bytes would not. */
-export function caseInsensitive(text: string): RegExp {
-  return new RegExp(text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&'), 'i');
+/** A search for an ASCII string in any case, matching no non-ASCII character to an ASCII one
+ * (the Kelvin sign is not a k here), as bytes would not. */
+export function caseInsensitive(text: string): AsciiFinder {
+  return asciiFinder(text);
 }
 
 /** ASCII bytes lower-cased, other bytes as they are. */
@@ -138,7 +139,7 @@ export class TextNeedle {
   private readonly specialAstral = new Map<number, boolean>();
   private readonly byteTables = new Map<string, number[] | null>();
   private readonly lines = new Map<string, boolean>();
-  private expression: RegExp | undefined;
+  private expression: AsciiFinder | undefined;
 
   constructor(readonly folded: string) {
     this.acrossLines = folded === '' || /[\r\n]/.test(folded);
@@ -264,9 +265,9 @@ export class TextNeedle {
     return found;
   }
 
-  /** A case-insensitive regular expression for the string (ASCII: in this mode it matches no
-   * non-ASCII character, as the bytes would not). */
-  finder(): RegExp {
+  /** A case-insensitive search for the string (ASCII: it matches no non-ASCII character, as
+   * the bytes would not). */
+  finder(): AsciiFinder {
     this.expression ??= caseInsensitive(this.folded);
     return this.expression;
   }
@@ -370,7 +371,7 @@ function blockContains(raw: Buffer, start: number, end: number, needle: TextNeed
     } else if (needle.bytewise) {
       // A plain field: decoding changes nothing, so the line is its name and unfolded value
       // (or, for a string without space or colon, as good: its bytes).
-      if (needle.finder().test(needle.headerBytewise ? line : `${field.name}: ${fieldValue(raw, field)}`)) return true;
+      if (needle.finder().in(needle.headerBytewise ? line : `${field.name}: ${fieldValue(raw, field)}`)) return true;
     } else if (!needle.nonAscii) {
       if (needle.inHeaderLine(field.name, fieldValue(raw, field))) return true;
     }

@@ -125,9 +125,28 @@ class Container {
 
   /** Would making `this` the parent of `child` create a loop (is `this` child or below it)? */
   wouldLoop(child: Container): boolean {
-    if (child.children.length === 0) return this === child; // nothing below child to loop through
-    for (let c: Container | undefined = this; c; c = c.parent) if (c === child) return true;
-    return false;
+    if (this === child) return true;
+    // Walk up from `this` and down through child's subtree in step, one container each: the
+    // shorter walk answers. Walking only up cost the depth for every link, and one message's
+    // References can make a chain 20,000 deep (10,000 links to its end took 9 s).
+    let up = this.parent;
+    const down: { node: Container; next: number }[] = [{ node: child, next: 0 }];
+    for (;;) {
+      if (up === undefined) return false; // the top, without meeting child
+      if (up === child) return true;
+      up = up.parent;
+      let visited = false;
+      while (!visited && down.length > 0) {
+        const top = down[down.length - 1];
+        if (top.next < top.node.children.length) {
+          const node = top.node.children[top.next++];
+          if (node === this) return true;
+          down.push({ node, next: 0 });
+          visited = true;
+        } else down.pop();
+      }
+      if (!visited) return false; // all of child's subtree seen, without `this`
+    }
   }
 
   link(child: Container): void {
@@ -138,7 +157,8 @@ class Container {
   unlinkFromParent(): void {
     if (this.parent) {
       const siblings = this.parent.children;
-      siblings.splice(siblings.indexOf(this), 1);
+      // From the end: a container is most often unlinked soon after it was linked.
+      siblings.splice(siblings.lastIndexOf(this), 1);
       this.parent = undefined;
     }
   }
@@ -264,17 +284,34 @@ function sortChildren(c: Container): void {
 /**
  * Step (3): a dummy without children is deleted; a dummy with children is replaced by
  * them, except that at the top level this happens only when it has one child.
- * Works bottom-up, so promoted children are already pruned.
  */
 function pruneDummies(roots: Container[]): Container[] {
-  const postOrder = walkPostOrder(roots);
-  for (const c of postOrder) {
-    const parent = c.parent;
-    if (c.message || !parent) continue;
-    // A dummy below the top level: splice its children into its parent.
-    c.unlinkFromParent();
-    for (const child of c.children) parent.link(child);
-    c.children.length = 0;
+  // Top down: a container's dummy children are dissolved (through any depth of dummies) before
+  // its children are visited, so each dummy is dissolved once and each container moves once.
+  // Dummies removed one by one from a list of 60,000 siblings took 21 s, and a chain of dummies
+  // handed a long list of children up level by level. Order within a list does not matter:
+  // steps 4 and 6 sort every list.
+  const stack = [...roots];
+  while (stack.length > 0) {
+    const c = stack.pop()!;
+    if (!c.children.every((child) => child.message)) {
+      const kept: Container[] = [];
+      const pending = [...c.children];
+      while (pending.length > 0) {
+        const child = pending.pop()!;
+        if (child.message) {
+          child.parent = c;
+          kept.push(child);
+          continue;
+        }
+        for (const grandchild of child.children) pending.push(grandchild);
+        child.children.length = 0;
+        child.parent = undefined;
+      }
+      c.children.length = 0;
+      for (const child of kept) c.children.push(child);
+    }
+    for (const child of c.children) stack.push(child);
   }
   const result: Container[] = [];
   for (const c of roots) {

@@ -29,6 +29,8 @@ function count(dir: string): number {
   return fs.readdirSync(path.join(dir, 'cur')).length + fs.readdirSync(path.join(dir, 'new')).length;
 }
 
+const EVIL = ['INBOX.evilmd', 'INBOX.halfcur', 'INBOX.halftmp', 'INBOX.halfkw'];
+
 interface Setup {
   dir: string;
   md: string;
@@ -39,7 +41,8 @@ interface Setup {
 
 /**
  * A Maildir with 4 INBOX messages and `.evilmd` a symlink to another Maildir; `.halfcur`
- * a real folder whose cur/ is a symlink, `.halftmp` one whose tmp/ is.
+ * a real folder whose cur/ is a symlink, `.halftmp` one whose tmp/ is, `.halfkw` one whose
+ * keyword directory is.
  */
 async function setUp(): Promise<Setup> {
   const dir = tempDir('symlink');
@@ -52,6 +55,8 @@ async function setUp(): Promise<Setup> {
   fs.mkdirSync(path.join(md, '.halftmp', 'cur'), { recursive: true });
   fs.mkdirSync(path.join(md, '.halftmp', 'new'));
   fs.symlinkSync(path.join(outside, 'tmp'), path.join(md, '.halftmp', 'tmp'));
+  for (const sub of ['cur', 'new', 'tmp']) fs.mkdirSync(path.join(md, '.halfkw', sub), { recursive: true });
+  fs.symlinkSync(path.join(outside, '.Sent'), path.join(md, '.halfkw', 'courierimapkeywords'));
   const before = tree(outside);
   const imapd = spawnImapd(md);
   await imapd.client.greeting;
@@ -78,12 +83,12 @@ describe('a folder that is a symlink out of the Maildir', () => {
     const r = await s.imapd.client.command('LIST "" *');
     assert.match(r.tagged, /^OK/);
     assert.ok(r.lines.some((l) => /"INBOX\.Sent"|INBOX\.Sent/.test(l)), r.lines.join('\n'));
-    for (const name of ['evilmd', 'halfcur', 'halftmp']) assert.ok(!r.lines.some((l) => l.includes(name)), `${name}: ${r.lines.join('\n')}`);
+    for (const name of EVIL.map((name) => name.slice(6))) assert.ok(!r.lines.some((l) => l.includes(name)), `${name}: ${r.lines.join('\n')}`);
     unchanged();
   });
 
   it('SELECT and EXAMINE answer NO', async () => {
-    for (const name of ['INBOX.evilmd', 'INBOX.halfcur', 'INBOX.halftmp']) {
+    for (const name of EVIL) {
       assert.match((await s.imapd.client.command(`SELECT ${name}`)).tagged, /^NO/, name);
       assert.match((await s.imapd.client.command(`EXAMINE ${name}`)).tagged, /^NO/, name);
     }
@@ -91,14 +96,14 @@ describe('a folder that is a symlink out of the Maildir', () => {
   });
 
   it('STATUS answers NO', async () => {
-    for (const name of ['INBOX.evilmd', 'INBOX.halfcur', 'INBOX.halftmp']) {
+    for (const name of EVIL) {
       assert.match((await s.imapd.client.command(`STATUS ${name} (MESSAGES UIDNEXT)`)).tagged, /^NO/, name);
     }
     unchanged();
   });
 
   it('APPEND answers NO [TRYCREATE]', async () => {
-    for (const name of ['INBOX.evilmd', 'INBOX.halfcur', 'INBOX.halftmp']) {
+    for (const name of EVIL) {
       assert.match((await s.imapd.client.append(name, simpleMessage('appended'))).tagged, /^NO \[TRYCREATE\]/, name);
     }
     unchanged();
@@ -106,8 +111,9 @@ describe('a folder that is a symlink out of the Maildir', () => {
 
   it('COPY and UID COPY answer NO [TRYCREATE] and write nothing there', async () => {
     assert.match((await s.imapd.client.command('SELECT INBOX')).tagged, /^OK/);
-    for (const name of ['INBOX.evilmd', 'INBOX.halfcur', 'INBOX.halftmp']) {
+    for (const name of EVIL) {
       assert.match((await s.imapd.client.command(`COPY 1 ${name}`)).tagged, /^NO \[TRYCREATE\]/, name);
+      assert.match((await s.imapd.client.command('STORE 1 +FLAGS ($label1)')).tagged, /^OK/);
       assert.match((await s.imapd.client.command(`UID COPY 1:* ${name}`)).tagged, /^NO \[TRYCREATE\]/, name);
     }
     unchanged();
@@ -115,7 +121,7 @@ describe('a folder that is a symlink out of the Maildir', () => {
 
   it('MOVE and UID MOVE answer NO [TRYCREATE] and expunge nothing', async () => {
     assert.match((await s.imapd.client.command('SELECT INBOX')).tagged, /^OK/);
-    for (const name of ['INBOX.evilmd', 'INBOX.halfcur', 'INBOX.halftmp']) {
+    for (const name of EVIL) {
       const r = await s.imapd.client.command(`MOVE 2 ${name}`);
       assert.match(r.tagged, /^NO \[TRYCREATE\]/, name);
       assert.ok(!r.lines.some((l) => /EXPUNGE/.test(l)), r.lines.join('\n'));
@@ -127,7 +133,7 @@ describe('a folder that is a symlink out of the Maildir', () => {
   });
 
   it('CREATE over the link does not create inside its target', async () => {
-    for (const name of ['INBOX.evilmd', 'INBOX.halfcur', 'INBOX.halftmp']) {
+    for (const name of EVIL) {
       assert.match((await s.imapd.client.command(`CREATE ${name}`)).tagged, /^NO/, name);
     }
     assert.ok(fs.lstatSync(path.join(s.md, '.evilmd')).isSymbolicLink());
@@ -136,7 +142,7 @@ describe('a folder that is a symlink out of the Maildir', () => {
   });
 
   it('DELETE answers NO and leaves link and target alone', async () => {
-    for (const name of ['INBOX.evilmd', 'INBOX.halfcur', 'INBOX.halftmp']) {
+    for (const name of EVIL) {
       assert.match((await s.imapd.client.command(`DELETE ${name}`)).tagged, /^NO/, name);
     }
     assert.ok(fs.lstatSync(path.join(s.md, '.evilmd')).isSymbolicLink());
@@ -145,7 +151,7 @@ describe('a folder that is a symlink out of the Maildir', () => {
   });
 
   it('RENAME neither moves the link nor renames a folder onto it', async () => {
-    for (const name of ['INBOX.evilmd', 'INBOX.halfcur', 'INBOX.halftmp']) {
+    for (const name of EVIL) {
       assert.match((await s.imapd.client.command(`RENAME ${name} INBOX.renamed`)).tagged, /^NO/, name);
       assert.match((await s.imapd.client.command(`RENAME INBOX.Sent ${name}`)).tagged, /^NO/, name);
     }
@@ -197,6 +203,28 @@ describe('a message file that is a symlink', () => {
       }
       assert.match((await imapd.client.command('NOOP')).tagged, /^OK/);
       assert.match(fs.readFileSync(secret, 'latin1'), /TOPSECRET/, 'the target is left alone');
+    } finally {
+      await imapd.close();
+      removeTree(dir);
+    }
+  });
+});
+
+describe("INBOX's own cur/ as a symlink", () => {
+  it('is no Maildir: imapd refuses to start and writes nothing there', async () => {
+    const dir = tempDir('symlink');
+    const md = standardMaildir(path.join(dir, 'Maildir'), 2);
+    const outside = standardMaildir(path.join(dir, 'outside'), 2);
+    fs.rmSync(path.join(md, 'cur'), { recursive: true });
+    fs.symlinkSync(path.join(outside, 'cur'), path.join(md, 'cur'));
+    const before = tree(outside);
+    const imapd = spawnImapd(md);
+    try {
+      // Bounded: a server that starts on such a Maildir would otherwise keep the test waiting.
+      const code = await Promise.race([imapd.exited, new Promise<string>((resolve) => setTimeout(() => resolve('still running'), 5000).unref())]);
+      assert.ok(code !== 0 && code !== 'still running', `exit: ${code}`);
+      assert.match(imapd.stderr(), /not a Maildir/);
+      assert.deepEqual(tree(outside), before);
     } finally {
       await imapd.close();
       removeTree(dir);

@@ -30,7 +30,7 @@ import {
 import type { Logger } from '../imap/host.js';
 import type { BodyPart, Envelope, HeaderMeta, MessageMeta } from '../mime/types.js';
 import { baseOf, fileSizeFromName, formatFileName, lettersFor, newBaseName, parseFileName, systemFlag, systemFlagsFromLetters } from './filenames.js';
-import { MESSAGE_READ_FLAGS, noMessageFile, resolveFolderDir } from './folderdir.js';
+import { MESSAGE_READ_FLAGS, resolveFolderDir } from './folderdir.js';
 import { Budget, errorCode, listDir, listDirSync, mapLimit } from './fsutil.js';
 import type { StoredInfo } from './infocache.js';
 import { closeListing, formatListing, LISTING_FILE, type ListingHead, type OpenedListing, openListing, readListedMessages, writeListing } from './listing.js';
@@ -857,7 +857,7 @@ export class FolderCore {
       try {
         return await fs.readFile(file, { flag: MESSAGE_READ_FLAGS });
       } catch (error) {
-        if (noMessageFile(error)) return null; // a symlink is no message
+        if (errorCode(error) === 'ELOOP') return null; // a symlink is no message (ENOENT: onFile looks for the renamed file)
         throw error;
       }
     });

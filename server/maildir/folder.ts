@@ -12,6 +12,7 @@
 
 import { type FSWatcher, promises as fs, renameSync, statSync, unlinkSync, watch } from 'node:fs';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import {
   type CopyResult,
   type FlagOperation,
@@ -29,14 +30,14 @@ import {
 import type { Logger } from '../imap/host.js';
 import type { BodyPart, Envelope, HeaderMeta, MessageMeta } from '../mime/types.js';
 import { baseOf, fileSizeFromName, formatFileName, lettersFor, newBaseName, parseFileName, systemFlag, systemFlagsFromLetters } from './filenames.js';
-import { Budget, errorCode, isDeadScratch, isDirectory, listDir, listDirSync, mapLimit } from './fsutil.js';
+import { MESSAGE_READ_FLAGS, resolveFolderDir } from './folderdir.js';
+import { Budget, errorCode, isDeadScratch, listDir, listDirSync, mapLimit } from './fsutil.js';
 import type { StoredInfo } from './infocache.js';
 import { closeListing, formatListing, LISTING_FILE, type ListingHead, type OpenedListing, openListing, readListedMessages, writeListing } from './listing.js';
 import { KEYWORD_DIR, keywordMemory, keywordsIfUnchanged, readKeywords, sameKeywords, writeKeywordUpdate } from './keywords.js';
 import { folderMutex, withCourierLock } from './lock.js';
 import { MessageCache, OLD_META_CACHE_FILE } from './messagecache.js';
 import type { ParsePool } from './parsepool.js';
-import { canonicalFolderName, folderDirectory } from './names.js';
 import type { MaildirQuota } from './quota.js';
 import { assignUids, type ScanMemory, type ScannedMessage, type ScanResult, scanFolder } from './scan.js';
 import { type FileStamp, sameStamp, statUidDbSync, UIDDB_FILE } from './uiddb.js';
@@ -852,7 +853,14 @@ export class FolderCore {
   }
 
   async readMessage(uid: number): Promise<Buffer> {
-    const content = await this.onFile(this.entry(uid), (file) => fs.readFile(file));
+    const content = await this.onFile(this.entry(uid), async (file) => {
+      try {
+        return await fs.readFile(file, { flag: MESSAGE_READ_FLAGS });
+      } catch (error) {
+        if (errorCode(error) === 'ELOOP') return null; // a symlink is no message (ENOENT: onFile looks for the renamed file)
+        throw error;
+      }
+    });
     if (content === null) throw new MailStoreError('Message has been expunged', 'EXPUNGEISSUED');
     return content;
   }
@@ -1096,12 +1104,10 @@ export class FolderCore {
   }
 
   private async destination(name: string): Promise<{ dir: string; name: string }> {
-    const canonical = canonicalFolderName(name);
-    const dir = canonical === null ? null : folderDirectory(this.context.root, canonical);
-    if (canonical === null || dir === null || !(await isDirectory(path.join(dir, 'cur')))) {
-      throw new MailStoreError('Destination folder does not exist', 'TRYCREATE');
-    }
-    return { dir, name: canonical };
+    // Symlinked folders do not exist (folderdir.ts): COPY and MOVE never write through one.
+    const resolved = resolveFolderDir(this.context.root, name);
+    if (resolved?.state !== 'folder') throw new MailStoreError('Destination folder does not exist', 'TRYCREATE');
+    return { dir: resolved.dir, name: resolved.canonical };
   }
 
   /** File size of a message for the quota, when known without a stat(). */
@@ -1301,7 +1307,18 @@ async function linkOrCopy(source: string, target: string, internalDate: number):
     const code = errorCode(error);
     if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK' && code !== 'ENOTSUP') throw error;
   }
-  await fs.copyFile(source, target);
+  // Copied by hand: copyFile would follow a symlink in cur/ and copy whatever it points at.
+  const from = await fs.open(source, MESSAGE_READ_FLAGS);
+  try {
+    const to = await fs.open(target, 'wx', 0o600);
+    try {
+      await pipeline(from.createReadStream({ autoClose: false }), to.createWriteStream({ autoClose: false }));
+    } finally {
+      await to.close();
+    }
+  } finally {
+    await from.close();
+  }
   const time = new Date(internalDate);
   await fs.utimes(target, time, time);
   return true;

@@ -15,6 +15,7 @@
 // most of a batch's unknown files are read by them.
 
 import { closeSync, openSync } from 'node:fs';
+import { MESSAGE_READ_FLAGS, noMessageFile } from './folderdir.js';
 import path from 'node:path';
 import type { DataRequest, MessageData } from '../backend/mailstore.js';
 import type { Envelope, HeaderMeta } from '../mime/types.js';
@@ -201,9 +202,9 @@ export class MessageCache {
   private readFile(file: string, message: CachedMessage, needs: Needs, item: MessageData): boolean {
     let fd: number;
     try {
-      fd = openSync(file, 'r');
+      fd = openSync(file, MESSAGE_READ_FLAGS);
     } catch (error) {
-      if (errorCode(error) === 'ENOENT') return false;
+      if (noMessageFile(error)) return false; // gone, or a symlink (which is no message)
       throw error;
     }
     try {

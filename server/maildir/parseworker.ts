@@ -6,7 +6,7 @@ import { parentPort } from 'node:worker_threads';
 import { envelopeWire } from '../imap/commands/wire.js';
 import { parseHeaderMeta, parseMessage, parseStructure } from '../mime/parse.js';
 import { Deriver } from './derive.js';
-import { errorCode } from './fsutil.js';
+import { MESSAGE_READ_FLAGS, noMessageFile } from './folderdir.js';
 import { JOB_ENVELOPE, JOB_HAS_ENVELOPE, JOB_HAS_HEADER, JOB_HAS_STRUCTURE, JOB_HEADER, JOB_INFO, JOB_STRUCTURE, RESULT_FIELDS, STATUS_FAILED, STATUS_MISSING, STATUS_OK, type PoolRequest, type PoolResponse } from './parsepool.js';
 
 const deriver = new Deriver({ parseMessage, parseStructure, parseHeader: parseHeaderMeta, renderEnvelope: envelopeWire });
@@ -21,9 +21,9 @@ function run(request: PoolRequest): PoolResponse {
     const at = i * RESULT_FIELDS;
     let fd: number;
     try {
-      fd = openSync(files[i], 'r');
+      fd = openSync(files[i], MESSAGE_READ_FLAGS);
     } catch (error) {
-      meta[at] = errorCode(error) === 'ENOENT' ? STATUS_MISSING : STATUS_FAILED;
+      meta[at] = noMessageFile(error) ? STATUS_MISSING : STATUS_FAILED;
       continue;
     }
     try {

@@ -8,7 +8,8 @@ import { constants as fsConstants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { MailStoreError, type Quota } from '../backend/mailstore.js';
 import { fileSizeFromName } from './filenames.js';
-import { errorCode, isDirectory, listDir, writeFileAtomic } from './fsutil.js';
+import { folderDirState } from './folderdir.js';
+import { errorCode, listDir, writeFileAtomic } from './fsutil.js';
 
 export const QUOTA_FILE = 'maildirsize';
 const MAX_FILE_SIZE = 5120;
@@ -91,7 +92,7 @@ export class MaildirQuota {
     // Appending must not create the file: no maildirsize means no quota.
     let handle: fs.FileHandle;
     try {
-      handle = await fs.open(path.join(this.root, QUOTA_FILE), fsConstants.O_WRONLY | fsConstants.O_APPEND);
+      handle = await fs.open(path.join(this.root, QUOTA_FILE), fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_NOFOLLOW);
     } catch (error) {
       if (errorCode(error) === 'ENOENT') return;
       throw error;
@@ -109,7 +110,7 @@ export class MaildirQuota {
     for (const name of await fs.readdir(this.root)) {
       if (name.startsWith('.') && name !== '.' && name !== '..' && name !== this.trashDir) {
         const dir = path.join(this.root, name);
-        if (await isDirectory(path.join(dir, 'cur'))) folderDirs.push(dir);
+        if (folderDirState(dir) === 'folder') folderDirs.push(dir); // not a symlinked one (folderdir.ts)
       }
     }
     let storageUsed = 0;
@@ -134,7 +135,7 @@ export async function folderUsage(dir: string): Promise<{ bytes: number; count: 
       let size = fileSizeFromName(name);
       if (size === undefined) {
         try {
-          size = (await fs.stat(path.join(dir, sub, name))).size;
+          size = (await fs.lstat(path.join(dir, sub, name))).size; // a symlink's target is not ours to count
         } catch {
           continue; // removed meanwhile
         }

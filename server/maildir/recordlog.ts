@@ -26,7 +26,7 @@
 // thread-pool round trip of fs.promises costs several times the read itself. Callers keep
 // each synchronous stretch short (see fsutil.ts, Budget).
 
-import { closeSync, fstatSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { errorCode, scratchName } from './fsutil.js';
 
@@ -42,6 +42,8 @@ const RUN_MAX = 1024 * 1024;
 const COMPACT_MIN_DEAD = 1024 * 1024;
 /** Pending records are appended once they reach this size. */
 const FLUSH_BYTES = 128 * 1024;
+/** "a+" (read, append, create), but never through a symlink. */
+const APPEND_NOFOLLOW = fsConstants.O_RDWR | fsConstants.O_APPEND | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW;
 
 export interface RecordKey {
   uid: number;
@@ -155,11 +157,12 @@ export class RecordLog implements RecordStore {
     this.loaded = true;
     let fd: number;
     try {
-      fd = openSync(this.file, 'a+');
+      fd = openSync(this.file, APPEND_NOFOLLOW);
     } catch (error) {
       // A read-only folder: nothing is cached on disk.
       this.rewrite = true;
-      if (errorCode(error) === 'EACCES' || errorCode(error) === 'EROFS' || errorCode(error) === 'ENOENT') return;
+      // A symlink (ELOOP) is not written through: nothing cached on disk either.
+      if (errorCode(error) === 'EACCES' || errorCode(error) === 'EROFS' || errorCode(error) === 'ENOENT' || errorCode(error) === 'ELOOP') return;
       throw error;
     }
     this.fd = fd;
@@ -385,7 +388,7 @@ export class RecordLog implements RecordStore {
       return;
     }
     if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = openSync(this.file, 'a+');
+    this.fd = openSync(this.file, APPEND_NOFOLLOW);
     this.index.clear();
     this.liveBytes = 0;
     for (const [uid, offset, length] of placed) {

@@ -3,7 +3,7 @@
 // work on the same Maildir (see README-style notes at the top of each module).
 
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, fsync, openSync, readdirSync, readFileSync, realpathSync, renameSync, statSync, write, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsync, openSync, readdirSync, readFileSync, renameSync, write, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -26,7 +26,8 @@ import type { Envelope, MessageMeta } from '../mime/types.js';
 import { baseOf, crlfSize, formatFileName, lettersFor, newBaseName, parseFileName } from './filenames.js';
 import { openStagedMessage, type StagedMessage } from './appendsink.js';
 import { type FolderContext, folderCore, FolderHandle, foldersRemoved, saveCaches, splitFlags } from './folder.js';
-import { errorCode, isDirectory, mapLimit, scratchName, writeFileAtomic } from './fsutil.js';
+import { folderDirState, isRealDirectory, resolveFolderDir } from './folderdir.js';
+import { errorCode, scratchName, writeFileAtomic } from './fsutil.js';
 import { writeKeywordUpdate } from './keywords.js';
 import { folderMutex, withCourierLock } from './lock.js';
 import {
@@ -83,11 +84,15 @@ export async function openMaildirStore(options: MaildirStoreOptions): Promise<Ma
   if (options.create) {
     for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(given, sub), { recursive: true, mode: 0o700 });
   }
-  for (const sub of ['cur', 'new', 'tmp']) {
-    if (!(await isDirectory(path.join(given, sub)))) throw new Error(`${given} is not a Maildir (no ${sub}/)`);
-  }
   // One name per Maildir: folder state, queues and locks are keyed by directory path.
-  const root = await fs.realpath(given);
+  const root = await fs.realpath(given).catch((error: unknown) => {
+    if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') throw new Error(`${given} is not a Maildir (it does not exist)`);
+    throw error;
+  });
+  // INBOX's cur/ new/ tmp/ are held to the rule of every folder (folderdir.ts): real directories.
+  for (const sub of ['cur', 'new', 'tmp']) {
+    if (!isRealDirectory(path.join(root, sub))) throw new Error(`${given} is not a Maildir (${sub}/ is missing or not a real directory)`);
+  }
   const parseMessage = options.parseMessage ?? defaultParseMessage;
   const trashFolder = options.trashFolder ?? 'Trash';
   const parserVersion = options.parserVersion ?? (options.parseMessage ? undefined : mimeCodeVersion());
@@ -131,15 +136,10 @@ export class MaildirStore implements MailStore {
 
   async listFolders(): Promise<FolderEntry[]> {
     this.usable();
-    const entries = (await fs.readdir(this.root)).map(folderNameOfEntry).filter((name): name is string => name !== null);
-    // A folder that is a symlink to somewhere outside the Maildir does not exist for us.
-    const inside = await mapLimit(entries, 16, (name) => this.inside(this.dir(name)));
-    const names = entries.filter((_, i) => inside[i]);
-    const selectable = await mapLimit(names, 16, (name) => isDirectory(path.join(this.dir(name), 'cur')));
+    const names = (await fs.readdir(this.root)).map(folderNameOfEntry).filter((name): name is string => name !== null);
     const folders = new Map<string, boolean>([[INBOX, true]]);
-    names.forEach((name, i) => {
-      if (selectable[i]) folders.set(name, true);
-    });
+    // A symlinked folder (or one with a symlinked cur/, new/, tmp/) does not exist for us.
+    for (const name of names) if (folderDirState(this.dir(name)) === 'folder') folders.set(name, true);
     // Names that exist only as parents of other folders (".A.B" without ".A").
     for (const name of [...folders.keys()]) for (const parent of parentNames(name)) if (!folders.has(parent)) folders.set(parent, false);
     return [...folders]
@@ -159,7 +159,10 @@ export class MaildirStore implements MailStore {
     if (canonical === null) throw new MailStoreError('Invalid mailbox name', 'CANNOT');
     if (canonical === INBOX) throw new MailStoreError('INBOX already exists', 'ALREADYEXISTS');
     const dir = this.dir(canonical);
-    if (await this.isFolder(dir)) throw new MailStoreError('Folder already exists', 'ALREADYEXISTS');
+    const state = folderDirState(dir);
+    if (state === 'folder') throw new MailStoreError('Folder already exists', 'ALREADYEXISTS');
+    // Never made in or through a symlink (folderdir.ts), nor removed: it is not ours.
+    if (state === 'refused') throw new MailStoreError('Something that is not a folder has that name', 'CANNOT');
     // Build it in tmp/ and rename it into place: nobody sees a half-made folder.
     const staging = path.join(this.root, 'tmp', scratchName('newfolder'));
     try {
@@ -168,8 +171,10 @@ export class MaildirStore implements MailStore {
       await fs.rename(staging, dir);
     } catch (error) {
       await fs.rm(staging, { recursive: true, force: true });
-      if (errorCode(error) === 'EEXIST' || errorCode(error) === 'ENOTEMPTY') {
-        if (await this.isFolder(dir)) throw new MailStoreError('Folder already exists', 'ALREADYEXISTS');
+      if (errorCode(error) === 'EEXIST' || errorCode(error) === 'ENOTEMPTY' || errorCode(error) === 'ENOTDIR') {
+        const now = folderDirState(dir);
+        if (now === 'folder') throw new MailStoreError('Folder already exists', 'ALREADYEXISTS');
+        if (now !== 'partial') throw new MailStoreError('Something that is not a folder has that name', 'CANNOT');
         // A directory without cur/ (left by some tool): complete it in place.
         for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(dir, sub), { recursive: true, mode: 0o700 });
         await fs.writeFile(path.join(dir, 'maildirfolder'), '');
@@ -181,10 +186,8 @@ export class MaildirStore implements MailStore {
 
   async deleteFolder(name: string): Promise<void> {
     this.usable();
-    const canonical = canonicalFolderName(name);
-    if (canonical === INBOX) throw new MailStoreError('INBOX cannot be deleted', 'CANNOT');
-    const dir = canonical === null ? null : this.dir(canonical);
-    if (dir === null || !(await this.isFolder(dir))) throw new MailStoreError('Folder does not exist', 'NONEXISTENT');
+    if (canonicalFolderName(name) === INBOX) throw new MailStoreError('INBOX cannot be deleted', 'CANNOT');
+    const { dir } = this.existing(name);
     await folderMutex.run(dir, async () => {
       const usage = await this.usageOf(dir);
       // Out of sight first (one rename), then removed at leisure.
@@ -214,7 +217,8 @@ export class MaildirStore implements MailStore {
     }
     if (isSameOrBelow(target, source)) throw new MailStoreError('A folder cannot be moved into itself', 'CANNOT');
     const all = (await fs.readdir(this.root)).map(folderNameOfEntry).filter((name): name is string => name !== null);
-    const moving = all.filter((name) => isSameOrBelow(name, source));
+    // What is a symlink, or has one in it, does not exist and stays where it is.
+    const moving = all.filter((name) => isSameOrBelow(name, source) && folderDirState(this.dir(name)) !== 'refused');
     if (!moving.length) throw new MailStoreError('Folder does not exist', 'NONEXISTENT');
     const pairs = moving.map((name) => [name, target + name.slice(source.length)] as const);
     for (const [, newName] of pairs) {
@@ -292,7 +296,7 @@ export class MaildirStore implements MailStore {
 
   async folderStatus(name: string, items: { size?: boolean } = {}): Promise<FolderStatus> {
     this.usable();
-    const { canonical, dir } = await this.existing(name);
+    const { canonical, dir } = this.existing(name);
     const core = folderCore(dir, canonical, this.context);
     core.pin();
     try {
@@ -332,7 +336,7 @@ export class MaildirStore implements MailStore {
 
   async openFolder(name: string): Promise<Folder> {
     this.usable();
-    const { canonical, dir } = await this.existing(name);
+    const { canonical, dir } = this.existing(name);
     // Twice: a core found "gone" (database replaced) is dropped, and a fresh one is made.
     for (let attempt = 0; attempt < 2; attempt++) {
       const core = folderCore(dir, canonical, this.context);
@@ -353,7 +357,7 @@ export class MaildirStore implements MailStore {
 
   async append(name: string, message: Buffer, options: AppendOptions = {}): Promise<{ uidValidity: number; uid: number }> {
     this.usable();
-    const { canonical, dir } = await this.appendTarget(name);
+    const { canonical, dir } = this.appendTarget(name);
     splitFlags(options.flags ?? [], this.context.keywords); // refused before anything is written
     await this.context.quota.check(dir, message.length, 1);
 
@@ -395,18 +399,18 @@ export class MaildirStore implements MailStore {
 
   async beginAppend(name: string, size: number, options: AppendOptions = {}): Promise<AppendSink> {
     this.usable();
-    const { canonical, dir } = await this.appendTarget(name);
+    const { canonical, dir } = this.appendTarget(name);
     splitFlags(options.flags ?? [], this.context.keywords); // refused before anything is written
     await this.context.quota.check(dir, size, 1);
     // The name tells the sizes, known only at the end: the file is renamed into cur/ with it.
     return openStagedMessage(dir, size, (staged) => this.deliverStaged(canonical, dir, staged, newBaseName(staged.fileSize, staged.crlfSize), options));
   }
 
-  private async appendTarget(name: string): Promise<{ canonical: string; dir: string }> {
-    const canonical = canonicalFolderName(name);
-    const dir = canonical === null ? null : this.dir(canonical);
-    if (canonical === null || dir === null || !(await this.isFolder(dir))) throw new MailStoreError('Folder does not exist', 'TRYCREATE');
-    return { canonical, dir };
+  /** The folder a message may be delivered to: a real folder inside the Maildir (folderdir.ts), else TRYCREATE. */
+  private appendTarget(name: string): { canonical: string; dir: string } {
+    const resolved = resolveFolderDir(this.root, name);
+    if (resolved?.state !== 'folder') throw new MailStoreError('Folder does not exist', 'TRYCREATE');
+    return { canonical: resolved.canonical, dir: resolved.dir };
   }
 
   /** Deliver a synced file from tmp/ into cur/ as `base` and give it its UID; the file is gone from tmp/ either way. */
@@ -453,7 +457,7 @@ export class MaildirStore implements MailStore {
    */
   async purgeOldMessages(name: string, days: number): Promise<number> {
     this.usable();
-    const { canonical, dir } = await this.existing(name);
+    const { canonical, dir } = this.existing(name);
     const core = folderCore(dir, canonical, this.context);
     core.pin();
     try {
@@ -482,36 +486,11 @@ export class MaildirStore implements MailStore {
     return folderDirectory(this.root, canonicalName);
   }
 
-  /** A folder directory with cur/ that really lies inside the Maildir (symlinks resolved). */
-  private async isFolder(dir: string): Promise<boolean> {
-    // Synchronous: two quick calls on every SELECT and APPEND, cheaper than two hand-overs to the thread pool.
-    try {
-      if (!statSync(path.join(dir, 'cur')).isDirectory()) return false;
-    } catch (error) {
-      if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return false;
-      throw error;
-    }
-    return this.inside(dir);
-  }
-
-  /** Whether a path, symlinks resolved, is the Maildir or lies inside it. */
-  private async inside(p: string): Promise<boolean> {
-    try {
-      const real = realpathSync(p);
-      return real === this.root || real.startsWith(this.root + path.sep);
-    } catch (error) {
-      if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return true; // nothing there yet
-      throw error;
-    }
-  }
-
-  private async existing(name: string): Promise<{ canonical: string; dir: string }> {
-    const canonical = canonicalFolderName(name);
-    const dir = canonical === null ? null : this.dir(canonical);
-    if (canonical === null || dir === null || !(await this.isFolder(dir))) {
-      throw new MailStoreError('Folder does not exist', 'NONEXISTENT');
-    }
-    return { canonical, dir };
+  /** A folder that may be used (folderdir.ts), or NONEXISTENT. */
+  private existing(name: string): { canonical: string; dir: string } {
+    const resolved = resolveFolderDir(this.root, name);
+    if (resolved?.state !== 'folder') throw new MailStoreError('Folder does not exist', 'NONEXISTENT');
+    return resolved;
   }
 
   /** Octets and messages in a folder, when a quota is kept (for DELETE). */

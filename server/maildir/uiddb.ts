@@ -7,7 +7,7 @@
 // When it is missing but Dovecot's dovecot-uidlist is there, the UIDs are taken from
 // it, so that a migration from Dovecot does not make every client download again.
 
-import { closeSync, fstatSync, openSync, promises as fs, readFileSync, readSync, statSync, writeSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, openSync, promises as fs, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { errorCode, writeFileAtomic } from './fsutil.js';
 
@@ -168,7 +168,8 @@ export async function extendUidDb(folderDir: string, db: UidDb, added: readonly 
       // thread pool's hand-overs would cost more than the work.
       let fd: number | undefined;
       try {
-        fd = openSync(path.join(folderDir, UIDDB_FILE), 'r+');
+        // Not through a symlink: then the whole file is written anew (a rename replaces the link).
+        fd = openSync(path.join(folderDir, UIDDB_FILE), fsConstants.O_RDWR | fsConstants.O_NOFOLLOW);
         const stat = fstatSync(fd);
         const head = Buffer.alloc(oldHeader.length);
         const last = Buffer.alloc(1);
@@ -187,7 +188,7 @@ export async function extendUidDb(folderDir: string, db: UidDb, added: readonly 
           return { ino: after.ino, size: after.size, mtimeMs: after.mtimeMs };
         }
       } catch (error) {
-        if (errorCode(error) !== 'ENOENT') throw error;
+        if (errorCode(error) !== 'ENOENT' && errorCode(error) !== 'ELOOP') throw error;
       } finally {
         if (fd !== undefined) closeSync(fd);
       }

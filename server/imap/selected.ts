@@ -180,6 +180,7 @@ export class SelectedMailbox {
     if (this.changedFlags.size) {
       for (const uid of [...this.changedFlags.keys()].sort((a, b) => a - b)) {
         const seq = this.seqOfUid(uid);
+        if (!seq) continue; // cannot happen: expunged UIDs leave changedFlags in fold()
         this.setFlags(seq, this.changedFlags.get(uid)!);
         out.push(this.flagsResponse(seq));
       }

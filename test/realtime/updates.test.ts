@@ -81,6 +81,10 @@ for (const mode of ['network', 'processes'] as const) {
   // Across processes, each change of B reaches A through A's file watcher: wait for it, so
   // that A holds them as separate changes, as it does in one process.
   const settle = () => sleep(mode === 'processes' ? 400 : 0);
+  // Whether A is sure to have been told of B's changes before its next command. Across
+  // processes only NOOP, CHECK, IDLE and APPEND look at the disk themselves; otherwise it
+  // is the watcher's turn, which a loaded machine may delay beyond settle().
+  const prompt = mode === 'network';
 
   describe(`updates from another session (${mode})`, () => {
     it('APPEND after another session appended, flagged and expunged: FLAGS, PERMANENTFLAGS, 1 EXPUNGE, 4 EXISTS (as Dovecot)', async () => {
@@ -144,11 +148,13 @@ for (const mode of ['network', 'processes'] as const) {
         await settle();
         const lines = await ok(a, 'EXPUNGE');
         a.check.assertClean();
-        assert.equal(a.check.count, 3);
         const seen = kinds(lines);
-        assert.ok(seen.includes('3 EXISTS'), lines.join('\n'));
+        if (prompt) assert.ok(seen.includes('3 EXISTS'), lines.join('\n'));
         const fetch = seen.indexOf('3 FETCH');
         if (fetch >= 0) assert.ok(fetch > seen.indexOf('3 EXISTS') && fetch > seen.indexOf('FLAGS'), lines.join('\n'));
+        await ok(a, 'NOOP');
+        a.check.assertClean();
+        assert.equal(a.check.count, 3);
       } finally {
         await a.close();
         await b.close();
@@ -168,7 +174,7 @@ for (const mode of ['network', 'processes'] as const) {
         await settle();
         const second = await ok(a, 'STORE 2 +FLAGS (\\Seen)');
         a.check.assertClean();
-        assert.match(second.join('\n'), /\$Label5/);
+        if (prompt) assert.match(second.join('\n'), /\$Label5/);
       } finally {
         await a.close();
         await b.close();
@@ -178,7 +184,7 @@ for (const mode of ['network', 'processes'] as const) {
     it('during a non-UID FETCH, flag updates use the numbering the session has; the EXPUNGE waits for NOOP', async () => {
       const [a, b] = await pair(mode);
       try {
-        await setUp(a, b, 3);
+        const folder = await setUp(a, b, 3);
         await ok(b, 'STORE 3 +FLAGS ($Label6)');
         await settle();
         await ok(b, 'STORE 1 +FLAGS (\\Deleted)');
@@ -186,17 +192,21 @@ for (const mode of ['network', 'processes'] as const) {
         await settle();
         await ok(b, 'STORE 1 +FLAGS (\\Answered)'); // UID 2, message 2 for A
         await settle();
+        await append(b, folder, 'after the expunge'); // UID 4
+        await settle();
         const fetched = await ok(a, 'FETCH 1:3 (UID FLAGS)');
         a.check.assertClean();
         assert.ok(!fetched.some((l) => /EXPUNGE/.test(l)), fetched.join('\n'));
-        assert.equal(a.check.count, 3);
+        // The expunged message keeps its number until it may be reported: the new one is the 4th.
+        if (prompt) assert.ok(fetched.includes('* 4 EXISTS'), fetched.join('\n'));
         const noop = await ok(a, 'NOOP');
         a.check.assertClean();
         assert.deepEqual(kinds(noop).filter((k) => k.endsWith('EXPUNGE')), ['1 EXPUNGE'], noop.join('\n'));
-        assert.equal(a.check.count, 2);
-        const final = await ok(a, 'FETCH 1:2 (UID FLAGS)');
-        assert.match(final.join('\n'), /^\* 1 FETCH \(UID 2 FLAGS \(\\Answered[^)]*\)\)/m);
-        assert.match(final.join('\n'), /^\* 2 FETCH \(UID 3 FLAGS \(\$Label6[^)]*\)\)/m);
+        assert.equal(a.check.count, 3);
+        const final = (await ok(a, 'FETCH 1:3 (UID FLAGS)')).join('\n');
+        assert.match(final, /^\* 1 FETCH \(UID 2 FLAGS \(\\Answered[^)]*\)\)/m);
+        assert.match(final, /^\* 2 FETCH \(UID 3 FLAGS \(\$Label6[^)]*\)\)/m);
+        assert.match(final, /^\* 3 FETCH \(UID 4 FLAGS/m);
         a.check.assertClean();
       } finally {
         await a.close();

@@ -1,7 +1,9 @@
 // Test sessions whose every response goes through an UntaggedChecker: over a socket to
 // a network server (logged in with LOGIN), or on the stdio of an `imapd` process of its
-// own (PREAUTH), so that one test can run the same script in-process and across processes.
+// own (PREAUTH), so that one test can run the same script in-process and across processes;
+// or in a peer's process (Dovecot, Courier), to run the same script against a reference.
 
+import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { ImapTestClient, spawnImapd, type Reply } from './imap-client.js';
 import { UntaggedChecker } from './untagged-checker.js';
@@ -75,4 +77,23 @@ export async function processSession(name: string, maildir: string, env: Record<
   const imapd = spawnImapd(maildir, env);
   await imapd.client.greeting;
   return wrap(name, imapd.client, () => imapd.close());
+}
+
+/** A session in a peer's PREAUTH process (test/peers/*-preauth.sh MAILDIR), to hold the checker and the scripts against a reference server. */
+export async function peerSession(name: string, script: string, maildir: string): Promise<CheckedSession> {
+  const child = spawn(script, [maildir], { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '' } });
+  child.stderr.resume();
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const client = new ImapTestClient(child.stdout, child.stdin);
+  await client.greeting;
+  return wrap(name, client, async () => {
+    try {
+      await client.command('LOGOUT', 3000);
+    } catch {
+      /* already gone */
+    }
+    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+    await exited;
+    clearTimeout(timer);
+  });
 }

@@ -1,8 +1,12 @@
 // The session's view of its selected mailbox: the sequence-number map, the \Recent set,
-// and the queue of changes that other sessions or processes made and that this
-// session has not reported yet. Changes are applied to the view only when they are
-// reported, so sequence numbers stay what the client believes they are
-// (RFC 3501 sections 5.5 and 7.4.1: no EXPUNGE during FETCH, STORE or SEARCH).
+// and the changes that other sessions or processes made and that this session has not
+// been told of yet. Reporting them is done in one place, `flush`, as Dovecot's imap-sync.c
+// does: the view keeps its own ordered list of the UIDs the client knows, and each report
+// (a) announces new keywords (FLAGS, PERMANENTFLAGS) before anything shows them
+// (RFC 3501 7.2.6), (b) sends EXPUNGEs where they are allowed, each numbered against the
+// view as it stands (no EXPUNGE during FETCH, STORE or SEARCH, RFC 3501 7.4.1), (c) sends
+// EXISTS for new messages, and (d) only then FETCH FLAGS, for messages the client has been
+// told of, with its numbering (RFC 3501 5.2: no number beyond the last EXISTS).
 
 import type { Folder, FolderChange, FolderSummary, MessageState } from '../backend/mailstore.js';
 import type { ImapValue } from './protocol/types.js';
@@ -20,14 +24,24 @@ export class SelectedMailbox {
    * `summary.messages()` are the messages as they were at SELECT: changes since are queued). */
   private summary: FolderSummary | undefined;
   private readonly recent = new Set<number>();
+  /** Changes as the folder delivered them, folded into the four below at the next report. */
   private pending: FolderChange[] = [];
+  /** UIDs the client knows that are gone from the folder, not yet reported. */
+  private expunged = new Set<number>();
+  /** New messages (UIDs above all the client knows, ascending), not yet announced. */
+  private added: MessageState[] = [];
+  private addedRecent = new Set<number>();
+  /** New flags of messages the client knows (and that are not expunged), not yet reported. */
+  private changedFlags = new Map<number, ReadonlySet<string>>();
   private unsubscribe: () => void;
   /** Set when the folder was deleted or replaced under us. */
   gone = false;
-  /** Keywords announced in the last FLAGS response, to announce new ones when they appear. */
+  /** Keywords the client has been given in a FLAGS response; new ones are announced first. */
   private knownKeywords: Set<string>;
-  /** Flag sets that came (changes, new messages) since new keywords were last looked for. */
-  private newFlags: ReadonlySet<string>[] = [];
+  /** Flag sets our own STORE or FETCH put in the view since keywords were last looked for. */
+  private ownFlags: ReadonlySet<string>[] = [];
+  /** Whether PERMANENTFLAGS offers \* (IMAP_KEYWORDS); set by SELECT. */
+  keywordsAllowed = true;
 
   constructor(folder: Folder, readOnly: boolean, onChange: () => void) {
     this.folder = folder;
@@ -46,8 +60,11 @@ export class SelectedMailbox {
 
   /** Apply the changes found while opening (SELECT) without reporting them one by one. */
   absorbPending(): void {
-    for (const change of this.pending) this.apply(change);
-    this.pending = [];
+    this.fold();
+    if (this.expunged.size) this.removeExpunged();
+    if (this.added.length) this.announceAdded();
+    for (const [uid, flags] of this.changedFlags) this.setFlags(this.seqOfUid(uid), flags);
+    this.changedFlags.clear();
     this.knownKeywords = this.keywords();
   }
 
@@ -71,10 +88,6 @@ export class SelectedMailbox {
   get recentCount(): number {
     return this.recent.size;
   }
-  get hasPending(): boolean {
-    return this.pending.length > 0;
-  }
-
   message(seq: number): MessageState | undefined {
     return this.messages[seq - 1];
   }
@@ -88,22 +101,18 @@ export class SelectedMailbox {
     return this.folder.snapshot().uidNext;
   }
 
-  /** Sequence number of a UID, or 0. Binary search: UIDs ascend. */
+  /** Sequence number of a UID, or 0. */
   seqOfUid(uid: number): number {
-    let lo = 0;
-    let hi = this.messages.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const u = this.messages[mid].uid;
-      if (u === uid) return mid + 1;
-      if (u < uid) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return 0;
+    return indexOfUid(this.messages, uid) + 1;
   }
 
   maxUid(): number {
     return this.messages.length ? this.messages[this.messages.length - 1].uid : 0;
+  }
+
+  /** The keywords of the last FLAGS response (SELECT's, or a later one), sorted. */
+  announcedKeywords(): string[] {
+    return [...this.knownKeywords].sort();
   }
 
   keywords(): Set<string> {
@@ -119,70 +128,145 @@ export class SelectedMailbox {
     return set;
   }
 
-  /** Replace our copy of one message's flags (after our own STORE). */
+  /**
+   * Replace our copy of one message's flags (after our own STORE). The command answers with
+   * these flags itself: it sends `newKeywords()` first.
+   */
   updateFlags(uid: number, flags: ReadonlySet<string>): void {
-    this.newFlags.push(flags);
     const seq = this.seqOfUid(uid);
-    if (seq) this.messages[seq - 1] = { ...this.messages[seq - 1], flags };
+    if (!seq) return;
+    this.ownFlags.push(flags);
+    this.setFlags(seq, flags);
   }
 
   /** Drop queued flag changes for these UIDs (our own STORE reports them itself). */
   discardFlagChanges(uids: ReadonlySet<number>): void {
-    this.pending = this.pending.filter((c) => !(c.kind === 'flags' && uids.has(c.uid)));
+    this.fold();
+    for (const uid of uids) this.changedFlags.delete(uid);
+  }
+
+  /** FLAGS and PERMANENTFLAGS when our own STORE or FETCH is about to show a keyword the client was not given. */
+  newKeywords(): Untagged[] {
+    const own = this.ownFlags;
+    this.ownFlags = [];
+    return this.keywordAnnouncement(own);
   }
 
   /**
-   * Report queued changes as untagged responses and apply them to the view.
-   * With allowExpunge false, stops at the first expunge (it stays queued).
+   * Report what changed since the last report, in the order of the comment at the top, and
+   * apply it to the view. With allowExpunge false the expunged messages stay in the view
+   * (and keep their numbers) until a command that may report them; their flag changes are
+   * dropped, and new messages are numbered after them.
    */
   flush(allowExpunge: boolean): Untagged[] {
+    this.fold();
     const out: Untagged[] = [];
-    let existsChanged = false;
-    let i = 0;
-    for (; i < this.pending.length; i++) {
-      const change = this.pending[i];
-      if (change.kind === 'expunged' && !allowExpunge) break;
-      if (change.kind === 'expunged') {
-        for (const uid of change.uids) {
-          const seq = this.seqOfUid(uid);
-          if (!seq) continue;
-          this.messages.splice(seq - 1, 1);
-          this.recent.delete(uid);
-          out.push([seq, { atom: 'EXPUNGE' }]);
-        }
-      } else if (change.kind === 'added') {
-        for (const m of change.messages) this.newFlags.push(m.flags);
-        if (this.apply(change)) existsChanged = true;
-      } else if (change.kind === 'flags') {
-        this.newFlags.push(change.flags);
-        const seq = this.seqOfUid(change.uid);
-        if (!seq) continue;
-        this.messages[seq - 1] = { ...this.messages[seq - 1], flags: change.flags };
-        out.push(this.flagsResponse(seq));
-      } else if (change.kind === 'gone') {
-        this.gone = true;
-      }
+    const shown: ReadonlySet<string>[] = this.ownFlags;
+    this.ownFlags = [];
+    for (const m of this.added) shown.push(m.flags);
+    for (const flags of this.changedFlags.values()) shown.push(flags);
+    out.push(...this.keywordAnnouncement(shown));
+    if (allowExpunge && this.expunged.size) {
+      // Ascending numbers, each one less for every message removed before it.
+      const seqs = [...this.expunged].map((uid) => this.seqOfUid(uid)).sort((a, b) => a - b);
+      seqs.forEach((seq, i) => out.push([seq - i, { atom: 'EXPUNGE' }]));
+      this.removeExpunged();
     }
-    this.pending = this.pending.slice(i);
-    // New keywords can only come with flag changes or new messages: their flags are looked at.
-    const newFlags = this.newFlags;
-    this.newFlags = [];
-    const seen = new Set<ReadonlySet<string>>();
-    let newKeyword = false;
-    for (const flags of newFlags) {
-      if (seen.has(flags)) continue;
-      seen.add(flags);
-      for (const f of flags) if (!f.startsWith('\\') && !this.knownKeywords.has(f)) newKeyword = true;
-    }
-    if (newKeyword) {
-      this.knownKeywords = new Set([...this.knownKeywords, ...this.keywords()]);
-      out.unshift(...this.flagsAnnouncement([...this.knownKeywords]));
-    }
-    if (existsChanged) {
+    if (this.added.length) {
+      this.announceAdded();
       out.push([this.messages.length, { atom: 'EXISTS' }]);
       out.push([this.recent.size, { atom: 'RECENT' }]);
     }
+    if (this.changedFlags.size) {
+      for (const uid of [...this.changedFlags.keys()].sort((a, b) => a - b)) {
+        const seq = this.seqOfUid(uid);
+        if (!seq) continue; // cannot happen: expunged UIDs leave changedFlags in fold()
+        this.setFlags(seq, this.changedFlags.get(uid)!);
+        out.push(this.flagsResponse(seq));
+      }
+      this.changedFlags.clear();
+    }
     return out;
+  }
+
+  /**
+   * Move the changes as delivered into what the next report will say: a message that came
+   * and went in between is never announced, flag changes of new messages become their
+   * flags, and those of expunged messages are dropped.
+   */
+  private fold(): void {
+    if (!this.pending.length) return;
+    const changes = this.pending;
+    this.pending = [];
+    for (const change of changes) {
+      if (change.kind === 'added') {
+        for (const m of change.messages) {
+          const last = this.added.length ? this.added[this.added.length - 1].uid : this.maxUid();
+          if (m.uid > last) {
+            this.added.push(m);
+            if (change.recent) this.addedRecent.add(m.uid);
+          } else if (change.recent) {
+            // Already in our snapshot (the change raced the SELECT); keep \Recent if ours.
+            if (this.seqOfUid(m.uid)) this.recent.add(m.uid);
+            else if (indexOfUid(this.added, m.uid) >= 0) this.addedRecent.add(m.uid);
+          }
+        }
+      } else if (change.kind === 'expunged') {
+        for (const uid of change.uids) {
+          const i = indexOfUid(this.added, uid);
+          if (i >= 0) {
+            this.added.splice(i, 1);
+            this.addedRecent.delete(uid);
+          } else if (this.seqOfUid(uid)) {
+            this.expunged.add(uid);
+            this.changedFlags.delete(uid);
+          }
+        }
+      } else if (change.kind === 'flags') {
+        const i = indexOfUid(this.added, change.uid);
+        if (i >= 0) this.added[i] = { ...this.added[i], flags: change.flags };
+        else if (!this.expunged.has(change.uid) && this.seqOfUid(change.uid)) this.changedFlags.set(change.uid, change.flags);
+      } else {
+        this.gone = true;
+      }
+    }
+  }
+
+  private removeExpunged(): void {
+    const gone = this.expunged;
+    this.copy = this.messages.filter((m) => !gone.has(m.uid));
+    for (const uid of gone) this.recent.delete(uid);
+    this.expunged = new Set();
+  }
+
+  private announceAdded(): void {
+    for (const m of this.added) {
+      this.messages.push(m);
+      if (this.addedRecent.has(m.uid)) this.recent.add(m.uid);
+    }
+    this.added = [];
+    this.addedRecent.clear();
+  }
+
+  private setFlags(seq: number, flags: ReadonlySet<string>): void {
+    this.messages[seq - 1] = { ...this.messages[seq - 1], flags };
+  }
+
+  /** FLAGS and PERMANENTFLAGS if these flag sets hold a keyword the client was not given. */
+  private keywordAnnouncement(flagSets: readonly ReadonlySet<string>[]): Untagged[] {
+    let fresh = false;
+    // Messages with the same flags share one set: each set is looked at once.
+    const seen = new Set<ReadonlySet<string>>();
+    for (const flags of flagSets) {
+      if (seen.has(flags)) continue;
+      seen.add(flags);
+      for (const f of flags) {
+        if (f.startsWith('\\') || this.knownKeywords.has(f)) continue;
+        this.knownKeywords.add(f);
+        fresh = true;
+      }
+    }
+    return fresh ? this.flagsAnnouncement([...this.knownKeywords].sort(), this.keywordsAllowed) : [];
   }
 
   /** FLAGS and PERMANENTFLAGS responses for SELECT and for new keywords. */
@@ -224,36 +308,6 @@ export class SelectedMailbox {
     this.unsubscribe();
     this.folder.release();
   }
-
-  private apply(change: FolderChange): boolean {
-    if (change.kind !== 'added') {
-      if (change.kind === 'flags') {
-        const seq = this.seqOfUid(change.uid);
-        if (seq) this.messages[seq - 1] = { ...this.messages[seq - 1], flags: change.flags };
-      } else if (change.kind === 'expunged') {
-        for (const uid of change.uids) {
-          const seq = this.seqOfUid(uid);
-          if (seq) this.messages.splice(seq - 1, 1);
-          this.recent.delete(uid);
-        }
-      } else {
-        this.gone = true;
-      }
-      return false;
-    }
-    let added = false;
-    for (const m of change.messages) {
-      if (m.uid <= this.maxUid()) {
-        // Already in our snapshot (the change raced the SELECT); keep \Recent if ours.
-        if (change.recent && this.seqOfUid(m.uid)) this.recent.add(m.uid);
-        continue;
-      }
-      this.messages.push(m);
-      if (change.recent) this.recent.add(m.uid);
-      added = true;
-    }
-    return added;
-  }
 }
 
 const flagTexts = new WeakMap<ReadonlySet<string>, string>();
@@ -266,6 +320,20 @@ function flagOrder(a: string, b: string): number {
   const ib = SYSTEM_ORDER.indexOf(b);
   if (ia >= 0 || ib >= 0) return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib);
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Index of a UID in a list of ascending UIDs, or -1. */
+function indexOfUid(messages: readonly MessageState[], uid: number): number {
+  let lo = 0;
+  let hi = messages.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const u = messages[mid].uid;
+    if (u === uid) return mid;
+    if (u < uid) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
 }
 
 function listText(flags: { atom: string }[]): string {

@@ -146,6 +146,7 @@ export class Session {
     this.unselect();
     const folder = await this.store.openFolder(name);
     const view = new SelectedMailbox(folder, readOnly, () => this.onFolderChange());
+    view.keywordsAllowed = this.settings.keywords;
     this.selected = view;
     try {
       // Whatever is new on disk now belongs to this SELECT, with \Recent for us.
@@ -567,16 +568,26 @@ export class Session {
     return { status: 'NO', code: 'SERVERBUG', text: 'Internal error, see the server log' };
   }
 
+  /**
+   * Before a STORE or FETCH shows the flags it changed: FLAGS and PERMANENTFLAGS if they
+   * hold a keyword the client has not been given (RFC 3501 7.2.6).
+   */
+  announceKeywords(): void {
+    if (this.selected) this.writeUntagged(this.selected.newKeywords());
+  }
+
+  private writeUntagged(lines: ImapValue[][]): void {
+    if (!lines.length) return;
+    const out = new Encoder({ utf8: this.enabled.has('UTF8=ACCEPT') });
+    for (const line of lines) out.raw('* ').values(line).raw('\r\n');
+    this.write(out.finish());
+  }
+
   /** Send what other sessions and processes changed in the selected folder, in one write. */
   private reportUpdates(allowExpunge: boolean): void {
     const view = this.selected;
     if (!view) return;
-    const lines = view.flush(allowExpunge);
-    if (lines.length) {
-      const out = new Encoder({ utf8: this.enabled.has('UTF8=ACCEPT') });
-      for (const line of lines) out.raw('* ').values(line).raw('\r\n');
-      this.write(out.finish());
-    }
+    this.writeUntagged(view.flush(allowExpunge));
     if (view.gone) {
       this.untagged([{ atom: 'BYE' }, { atom: 'The selected folder was deleted or replaced' }]);
       this.disconnect(null);

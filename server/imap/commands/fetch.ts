@@ -57,6 +57,8 @@ export const fetch: CommandSpec = {
           const m = current.get(u);
           if (m) view.updateFlags(u, m.flags);
         }
+        // Another session's keyword on these messages shows in our FLAGS: announced first.
+        session.announceKeywords();
       }
     }
 

@@ -7,8 +7,7 @@ async function open({ session, args }: CommandContext, readOnly: boolean) {
   args.end();
   const name = session.storeName(wire);
   const view = await session.select(name, readOnly);
-  const keywords = [...view.keywords()].sort();
-  for (const line of view.flagsAnnouncement(keywords, session.settings.keywords)) session.untagged(line);
+  for (const line of view.flagsAnnouncement(view.announcedKeywords(), view.keywordsAllowed)) session.untagged(line);
   session.untagged([view.exists, { atom: 'EXISTS' }]);
   session.untagged([view.recentCount, { atom: 'RECENT' }]);
   const firstUnseen = view.firstUnseen();

@@ -37,6 +37,8 @@ export const store: CommandSpec = {
       const m = findUid(current, u);
       if (m) view.updateFlags(u, m.flags);
     }
+    // Our flags, and others' changes to the same messages, may bring keywords new to the client.
+    if (!silent) session.announceKeywords();
     if (!silent && seqs.length) {
       // One write for all the answers (1,000 in STORE 1:1000), each FLAGS text made once per flag set.
       let text = '';

@@ -1,0 +1,64 @@
+// The checker that the update tests and bench:stress rely on: it must catch each kind of
+// violation, and accept a correct exchange.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { UntaggedChecker } from '../helpers/untagged-checker.js';
+
+const SELECT = ['* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Old)', '* OK [PERMANENTFLAGS (\\Answered \\*)] Limited', '* 3 EXISTS', '* 0 RECENT'];
+
+function selected(): UntaggedChecker {
+  const check = new UntaggedChecker('t');
+  check.feed('SELECT INBOX', SELECT);
+  return check;
+}
+
+describe('UntaggedChecker', () => {
+  it('accepts a correct exchange and keeps the numbering', () => {
+    const check = selected();
+    check.feed('NOOP', ['* 2 EXPUNGE', '* FLAGS (\\Seen $Old $New)', '* 3 EXISTS', '* 3 FETCH (FLAGS (\\Seen $New))']);
+    check.feed('UID FETCH 1:* (UID FLAGS)', ['* 1 FETCH (UID 1 FLAGS ($old))', '* 2 FETCH (UID 3 FLAGS ())', '* 3 FETCH (UID 9 FLAGS (\\Seen $New))']);
+    check.feed('SEARCH ALL', ['* SEARCH 1 2 3']);
+    check.feed('UID SEARCH ALL', ['* SEARCH 1 3 9']);
+    check.assertClean();
+    assert.equal(check.count, 3);
+    assert.deepEqual(check.uids, [1, 3, 9]);
+  });
+
+  it('catches numbers beyond EXISTS, EXPUNGE out of range or during FETCH, EXISTS that lowers the count', () => {
+    const cases: [string, string[], RegExp][] = [
+      ['APPEND INBOX', ['* 4 FETCH (FLAGS (\\Seen))', '* 4 EXISTS'], /4 FETCH with 3 messages/],
+      ['NOOP', ['* 4 EXPUNGE'], /4 EXPUNGE with 3 messages/],
+      ['NOOP', ['* 0 EXPUNGE'], /0 EXPUNGE with 3/],
+      ['FETCH 1 FLAGS', ['* 1 EXPUNGE'], /EXPUNGE during FETCH/],
+      ['STORE 1 +FLAGS (\\Seen)', ['* 1 EXPUNGE'], /EXPUNGE during STORE/],
+      ['NOOP', ['* 2 EXISTS'], /lowers the count/],
+      ['NOOP', ['* 5 RECENT'], /5 RECENT/],
+      ['SEARCH ALL', ['* SEARCH 1 4'], /SEARCH result 4/],
+    ];
+    for (const [command, lines, expected] of cases) {
+      const check = selected();
+      check.feed(command, lines);
+      assert.match(check.errors.join('\n'), expected, `${command}: ${lines.join(' | ')}`);
+      assert.throws(() => check.assertClean());
+    }
+  });
+
+  it('catches a keyword before the FLAGS that lists it, and UIDs that do not rise', () => {
+    const keyword = selected();
+    keyword.feed('STORE 1 +FLAGS ($Label3)', ['* 1 FETCH (FLAGS (\\Draft $Label3))', '* FLAGS (\\Draft $Label3)']);
+    assert.match(keyword.errors.join('\n'), /keyword \$Label3 before a FLAGS/);
+    const uids = selected();
+    uids.feed('FETCH 1:3 UID', ['* 1 FETCH (UID 5)', '* 3 FETCH (UID 4)']);
+    assert.match(uids.errors.join('\n'), /message 3 has UID 4, but message 1 has UID 5/);
+    const changed = selected();
+    changed.feed('FETCH 1 UID', ['* 1 FETCH (UID 5)']);
+    changed.feed('FETCH 1 UID', ['* 1 FETCH (UID 6)']);
+    assert.match(changed.errors.join('\n'), /message 1 was UID 5, now UID 6/);
+    // After an EXPUNGE the numbers move: UID 6 at 1 is fine once message 1 (UID 5) is gone.
+    changed.errors.length = 0;
+    changed.feed('NOOP', ['* 1 EXPUNGE', '* 3 EXISTS']);
+    changed.feed('FETCH 1 UID', ['* 1 FETCH (UID 7)']);
+    changed.assertClean();
+  });
+});

@@ -258,7 +258,7 @@ export class FolderCore {
     // done again under the lock.
     const listed: { names?: string[] } = {};
     const { scan, keywords } = (await this.scanUnchanged(options, listed)) ?? (await withCourierLock(this.dir, this.context.useLocks, async () => {
-      const scan = await scanFolder(this.dir, { ...options, curNames: listed.names }, this.scanMemory);
+      const scan = await scanFolder(this.dir, { ...options, curNames: listed.names, root: this.context.root }, this.scanMemory);
       const bases = (): Set<string> => new Set(scan.messages.map((m) => m.base));
       const keywords = this.context.keywords ? await readKeywords(this.dir, bases, this.keywordMemory) : new Map<string, string[]>();
       return { scan, keywords };
@@ -1061,7 +1061,7 @@ export class FolderCore {
           existingCore(target.dir)?.expectOwn(done.map((s) => s.targetName));
           for (const s of done) await fs.rename(path.join(target.dir, 'tmp', s.base), path.join(target.dir, 'cur', s.targetName));
         }
-        return assignUids(target.dir, done.map((s) => s.base), targetCore?.scanMemory ?? {});
+        return assignUids(target.dir, done.map((s) => s.base), targetCore?.scanMemory ?? {}, this.context.root);
       });
       const mapping = done.map((s, i): [number, number] => [s.entry.uid, assigned.uids[i]]);
       const arrivals = done.map((s, i): Arrival => ({

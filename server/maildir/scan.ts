@@ -33,6 +33,8 @@ export interface ScanResult {
 }
 
 export interface ScanOptions {
+  /** The Maildir the folder belongs to (its UIDVALIDITY counter); default the folder itself (INBOX). */
+  root?: string;
   /** Move new/ to cur/ and give those messages UIDs. */
   claimNew: boolean;
   /** Bases known to have been removed by the caller (no second look needed). */
@@ -81,7 +83,7 @@ export async function scanFolder(folderDir: string, options: ScanOptions, memory
   let dirty = false;
   if (!db) {
     if (options.readOnly) return null;
-    db = (await readDovecotUidList(folderDir)) ?? { uidValidity: newUidValidity(), uidNext: 1, uids: new Map() };
+    db = (await readDovecotUidList(folderDir)) ?? { uidValidity: await newUidValidity(options.root ?? folderDir), uidNext: 1, uids: new Map() };
     dirty = true;
   }
 
@@ -216,12 +218,17 @@ function loadDbSync(folderDir: string, memory: ScanMemory): UidDb | null {
  * Gives UIDs to files the caller has just put into cur/ (APPEND, COPY, MOVE), in the
  * given order; the rest of the database is kept as it is (no directory scan).
  */
-export async function assignUids(folderDir: string, bases: readonly string[], memory: ScanMemory = {}): Promise<{ uidValidity: number; uids: number[] }> {
+export async function assignUids(
+  folderDir: string,
+  bases: readonly string[],
+  memory: ScanMemory = {},
+  root = folderDir,
+): Promise<{ uidValidity: number; uids: number[] }> {
   let db = loadDbSync(folderDir, memory);
   if (!db) {
     // No database yet: a full scan creates it, numbering the other files first; ours
     // are left to be numbered below, in the caller's order.
-    await scanFolder(folderDir, { claimNew: false, ignore: new Set(bases) }, memory);
+    await scanFolder(folderDir, { claimNew: false, ignore: new Set(bases), root }, memory);
     db = loadDbSync(folderDir, memory)!;
   }
   // Changed in place (it is the remembered copy): forget it until the write succeeded.

@@ -7,6 +7,7 @@ import { promises as fs, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { baseOf, sortMaildirNames } from './filenames.js';
 import { errorCode, listDirSync, mapLimit } from './fsutil.js';
+import { hasRecentMark, writeRecentMark } from './recent.js';
 import { extendUidDb, type FileStamp, newUidValidity, readDovecotUidList, readUidDbSync, sameStamp, statUidDbSync, type UidDb, writeUidDb } from './uiddb.js';
 
 export interface ScannedMessage {
@@ -70,6 +71,8 @@ export interface ScanMemory {
   stamp?: FileStamp;
   /** Writes of the database under way (their file events are this process's own). */
   writing?: number;
+  /** The folder has its \Recent mark (see recent.ts). */
+  recentMarked?: boolean;
 }
 
 export async function scanFolder(folderDir: string, options: ScanOptions & { readOnly: true }, memory?: ScanMemory): Promise<ScanResult | null>;
@@ -84,7 +87,13 @@ export async function scanFolder(folderDir: string, options: ScanOptions, memory
   if (!db) {
     if (options.readOnly) return null;
     db = (await readDovecotUidList(folderDir)) ?? { uidValidity: await newUidValidity(options.root ?? folderDir), uidNext: 1, uids: new Map() };
+    // No session has been told of anything in a new database: all of it is \Recent. The mark
+    // goes first, so that whoever reads the database finds the mark that goes with it.
+    await writeRecentMark(folderDir, db.uidValidity, 0);
+    memory.recentMarked = true;
     dirty = true;
+  } else if (!(await ensureRecentMark(folderDir, db, memory, options.readOnly === true))) {
+    return null;
   }
 
   const curByBase = new Map<string, string>();
@@ -203,6 +212,21 @@ function listNamesSync(dir: string): string[] {
 }
 
 /**
+ * A database without a \Recent mark was made by Courier or by an older version of ours: the
+ * messages it numbered have been seen by a session, so the mark starts at its last UID (what
+ * is numbered from now on is recent). False when a read-only scan would have to write it.
+ */
+async function ensureRecentMark(folderDir: string, db: UidDb, memory: ScanMemory, readOnly: boolean): Promise<boolean> {
+  if (memory.recentMarked) return true;
+  if (!hasRecentMark(folderDir)) {
+    if (readOnly) return false;
+    await writeRecentMark(folderDir, db.uidValidity, db.uidNext - 1);
+  }
+  memory.recentMarked = true;
+  return true;
+}
+
+/**
  * Reads the database, or reuses the remembered copy when the file has not changed (same
  * inode, size and mtime: it is replaced by a rename, or extended by us under the lock).
  */
@@ -230,6 +254,8 @@ export async function assignUids(
     // are left to be numbered below, in the caller's order.
     await scanFolder(folderDir, { claimNew: false, ignore: new Set(bases), root }, memory);
     db = loadDbSync(folderDir, memory)!;
+  } else {
+    await ensureRecentMark(folderDir, db, memory, false);
   }
   // Changed in place (it is the remembered copy): forget it until the write succeeded.
   memory.db = undefined;

@@ -328,7 +328,7 @@ export class MaildirStore implements MailStore {
     for (const fileName of unclaimed) if (!parseFileName(fileName).letters.includes('S')) unseen += 1;
     return {
       messages: snapshot.messages.length + unclaimed.length,
-      recent: unclaimed.length,
+      recent: core.untoldCount() + unclaimed.length,
       unseen,
       uidNext: snapshot.uidNext + unclaimed.length,
       uidValidity: snapshot.uidValidity,
@@ -336,7 +336,7 @@ export class MaildirStore implements MailStore {
     };
   }
 
-  async openFolder(name: string): Promise<Folder> {
+  async openFolder(name: string, options: { readOnly?: boolean } = {}): Promise<Folder> {
     this.usable();
     const { canonical, dir } = await this.existing(name);
     // Twice: a core found "gone" (database replaced) is dropped, and a fresh one is made.
@@ -347,7 +347,7 @@ export class MaildirStore implements MailStore {
         // What has no UID yet is numbered by the session's refresh(), new/ and cur/ together.
         await core.exclusive(() => core.syncLocked({ claimNew: false, numberCur: false }));
         if (core.gone) continue;
-        const handle = new FolderHandle(core, (h) => this.handles.delete(h));
+        const handle = new FolderHandle(core, (h) => this.handles.delete(h), options.readOnly);
         this.handles.add(handle);
         return handle;
       } finally {

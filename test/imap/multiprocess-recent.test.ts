@@ -113,6 +113,7 @@ async function recentScript(spawn: (md: string) => SpawnedImapd, md: string): Pr
   const first = spawn(md);
   try {
     await first.client.greeting;
+    out.statusBefore = statusItem(await ok(first, 'STATUS INBOX (RECENT)'), 'RECENT');
     const select = await ok(first, 'SELECT INBOX');
     out.firstSelect = recentOf(select);
     out.recent = searchOf(await ok(first, 'SEARCH RECENT'));
@@ -129,6 +130,7 @@ async function recentScript(spawn: (md: string) => SpawnedImapd, md: string): Pr
   const second = spawn(md);
   try {
     await second.client.greeting;
+    out.secondStatus = statusItem(await ok(second, 'STATUS INBOX (RECENT)'), 'RECENT');
     out.secondSelect = recentOf(await ok(second, 'SELECT INBOX'));
     out.secondRecent = searchOf(await ok(second, 'SEARCH RECENT'));
   } finally {
@@ -157,9 +159,11 @@ describe('\\Recent on the standard test Maildir, against Courier and Dovecot', (
 
   it('marks every message of a Maildir opened for the first time recent, then none; a file put into cur/ is recent once', () => {
     const all = Array.from({ length: 33 }, (_, i) => i + 1);
+    assert.equal(ours.statusBefore, 33);
     assert.equal(ours.firstSelect, 33);
     assert.deepEqual(ours.recent, all);
     assert.deepEqual(ours.old, []);
+    assert.equal(ours.secondStatus, 1);
     assert.equal(ours.secondSelect, 1);
     assert.deepEqual(ours.secondRecent, [34]);
     assert.equal(ours.thirdSelect, 0);

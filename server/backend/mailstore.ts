@@ -91,8 +91,9 @@ export interface FolderSummary {
 }
 
 export type FolderChange =
-  /** New messages, ascending UIDs. `recent` is true for exactly one subscriber per message
-   * (the session that claimed it from new/), false for all others. */
+  /** New messages, ascending UIDs. `recent` is true for exactly one read-write subscriber per
+   * message in any process (the first told of it), and for read-only ones while nobody has taken it;
+   * an "added" of messages the subscriber knows already only tells that they are recent for it. */
   | { kind: 'added'; messages: readonly MessageState[]; recent: boolean }
   | { kind: 'expunged'; uids: readonly number[] }
   | { kind: 'flags'; uid: number; flags: ReadonlySet<string> }
@@ -160,7 +161,8 @@ export interface Folder {
   readonly name: string;
   /** Current state as this process knows it. */
   snapshot(): FolderSnapshot;
-  /** Look at the disk now and deliver what changed to the listeners (also claims new/). */
+  /** Look at the disk now and deliver what changed to the listeners (also claims new/). The
+   * first call (SELECT's, after subscribing) also delivers the messages that are \Recent for it. */
   refresh(): Promise<void>;
   /** Receive changes made by anyone (this process or others). Returns an unsubscribe. */
   subscribe(listener: FolderListener): () => void;
@@ -195,7 +197,8 @@ export interface MailStore {
   unsubscribe(name: string): Promise<void>;
   /** `size` (which may need to read message files) is counted unless `items.size` is false. */
   folderStatus(name: string, items?: { size?: boolean }): Promise<FolderStatus>;
-  openFolder(name: string): Promise<Folder>;
+  /** Read-only (EXAMINE): the folder's messages never lose \Recent through it (RFC 3501 6.3.2). */
+  openFolder(name: string, options?: { readOnly?: boolean }): Promise<Folder>;
   append(name: string, message: Buffer, options?: AppendOptions): Promise<{ uidValidity: number; uid: number }>;
   /**
    * Start an APPEND of a message of `size` octets that will arrive in pieces. Refuses at once

@@ -144,7 +144,7 @@ export class Session {
 
   async select(name: string, readOnly: boolean): Promise<SelectedMailbox> {
     this.unselect();
-    const folder = await this.store.openFolder(name);
+    const folder = await this.store.openFolder(name, { readOnly });
     const view = new SelectedMailbox(folder, readOnly, () => this.onFolderChange());
     view.keywordsAllowed = this.settings.keywords;
     this.selected = view;

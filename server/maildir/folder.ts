@@ -6,9 +6,11 @@
 // openFolder() call returns: it implements the Folder interface, keeps the session's
 // listeners and the \Recent messages it claimed, and is released on its own.
 //
-// \Recent: a message is recent for exactly one session. Messages moved from new/ to
-// cur/ by a refresh() are recent for the handle that called it; those found by the
-// watcher, or put in by APPEND/COPY/MOVE, for the handle that opened the folder first.
+// \Recent: a message is recent for exactly one session, in any process: the first to be told
+// of it (see recent.ts for the mark on disk that decides). SELECT takes what nobody has been
+// told of yet; messages that come later go to the handle whose refresh() found them, or else
+// to the first read-write handle with a listener. Read-only handles (EXAMINE) take nothing and
+// see as recent what nobody has taken (RFC 3501 6.3.2).
 
 import { type FSWatcher, promises as fs, renameSync, statSync, unlinkSync, watch } from 'node:fs';
 import path from 'node:path';
@@ -39,6 +41,7 @@ import { folderMutex, withCourierLock } from './lock.js';
 import { MessageCache, OLD_META_CACHE_FILE } from './messagecache.js';
 import type { ParsePool } from './parsepool.js';
 import type { MaildirQuota } from './quota.js';
+import { claimRecent, hasRecentMark, recentMark } from './recent.js';
 import { assignUids, type ScanMemory, type ScannedMessage, type ScanResult, scanFolder } from './scan.js';
 import { type FileStamp, sameStamp, statUidDbSync, UIDDB_FILE } from './uiddb.js';
 
@@ -181,8 +184,6 @@ export class FolderCore {
   private listingStamps: string | undefined;
   readonly cache: MessageCache;
   private readonly metaInFlight = new Map<number, Promise<MessageMeta>>();
-  /** Put in by APPEND/COPY/MOVE of this process: recent for the first session. */
-  private readonly arrivals = new Set<string>();
   private watchers: FSWatcher[] = [];
   private watchStart: NodeJS.Immediate | undefined;
   private keywordWatcher: FSWatcher | undefined;
@@ -259,7 +260,7 @@ export class FolderCore {
     // done again under the lock.
     const listed: { names?: string[] } = {};
     const { scan, keywords } = (await this.scanUnchanged(options, listed)) ?? (await withCourierLock(this.dir, this.context.useLocks, async () => {
-      const scan = await scanFolder(this.dir, { ...options, curNames: listed.names }, this.scanMemory);
+      const scan = await scanFolder(this.dir, { ...options, curNames: listed.names, root: this.context.root }, this.scanMemory);
       const bases = (): Set<string> => new Set(scan.messages.map((m) => m.base));
       const keywords = this.context.keywords ? await readKeywords(this.dir, bases, this.keywordMemory) : new Map<string, string[]>();
       return { scan, keywords };
@@ -287,7 +288,6 @@ export class FolderCore {
       this.uidNext = scan.uidNext;
       this.messageList = undefined;
       this.initialized = true;
-      this.arrivals.clear();
       if (this.context.keywords && !this.keywordWatcher && this.watchers.length) this.watchKeywords();
       this.noteListing();
       return;
@@ -328,23 +328,20 @@ export class FolderCore {
 
     // Apply, then tell. Sizes and dates are left for when they are asked for.
     for (const uid of expunged) this.entries.delete(uid);
-    const added: { entry: Entry; recent: boolean }[] = [];
+    const added: Entry[] = [];
     for (const message of newcomers) {
       const base = message.base;
       const entry = newEntry({ uid: message.uid, base, fileName: message.fileName, keywords: keywords.get(base) ?? NO_KEYWORDS });
       this.entries.set(message.uid, entry);
-      // \Recent: claimed from new/ now, or put in by this process. Files that some other
-      // program put straight into cur/ have been seen by a mail client already.
-      added.push({ entry, recent: this.initialized && (message.claimed || this.arrivals.delete(base)) });
+      added.push(entry);
     }
-    added.sort((a, b) => a.entry.uid - b.entry.uid);
+    added.sort((a, b) => a.uid - b.uid);
     if (expunged.length || added.length) this.sortedUids = [...this.entries.keys()].sort((a, b) => a - b);
     this.uidValidity = scan.uidValidity;
     this.uidNext = scan.uidNext;
     if (expunged.length || added.length || changedFlags.length) this.messageList = undefined;
     const wasInitialized = this.initialized;
     this.initialized = true;
-    this.arrivals.clear(); // filled just before this scan; what it did not find was removed at once
     if (expunged.length) {
       this.pruneNeeded = true; // the caches forget what is gone
       this.scheduleInfoSave();
@@ -355,7 +352,7 @@ export class FolderCore {
 
     if (expunged.length) this.emit({ kind: 'expunged', uids: expunged });
     for (const entry of changedFlags.sort((a, b) => a.uid - b.uid)) this.emit({ kind: 'flags', uid: entry.uid, flags: entry.info.flags });
-    if (added.length) this.emitAdded(added, options.claimant);
+    if (added.length) await this.emitAdded(added, options.claimant);
   }
 
   /**
@@ -363,6 +360,9 @@ export class FolderCore {
    * when nothing can have changed since (see listing.ts). False: scan.
    */
   private loadListing(stamps: string): boolean {
+    // A folder without its \Recent mark (left by an older version) is scanned: the scan makes it.
+    if (!this.scanMemory.recentMarked && !hasRecentMark(this.dir)) return false;
+    this.scanMemory.recentMarked = true;
     const db = statUidDbSync(this.dir);
     let listing: OpenedListing | null = null;
     try {
@@ -464,24 +464,23 @@ export class FolderCore {
       const sorted = [...arrivals].sort((a, b) => a.uid - b.uid);
       const contiguous = uidValidity === this.uidValidity && sorted.every((a, i) => a.uid === this.uidNext + i);
       if (!contiguous) {
-        for (const arrival of arrivals) this.arrivals.add(arrival.base);
         await this.syncLocked({ claimNew: false });
         return;
       }
-      const added: { entry: Entry; recent: boolean }[] = [];
+      const added: Entry[] = [];
       for (const arrival of sorted) {
         if (arrival.stored) this.cache.info.remember(arrival.base, arrival.stored);
         const entry = newEntry(arrival);
         this.entries.set(entry.uid, entry);
         this.sortedUids.push(entry.uid);
-        added.push({ entry, recent: true });
+        added.push(entry);
       }
       if (!added.length) return;
       this.generation += 1;
       this.uidNext = sorted[sorted.length - 1].uid + 1;
       this.messageList = undefined;
       this.scheduleInfoSave();
-      this.emitAdded(added, undefined);
+      await this.emitAdded(added, undefined);
     });
   }
 
@@ -612,18 +611,69 @@ export class FolderCore {
     for (const handle of [...this.handles]) handle.deliver(change);
   }
 
-  private emitAdded(added: { entry: Entry; recent: boolean }[], claimant: FolderHandle | undefined): void {
-    const recipient = claimant && this.handles.has(claimant) ? claimant : [...this.handles].find((h) => h.hasListeners()) ?? [...this.handles][0];
-    // Runs of equal "recent", so that every event keeps ascending UIDs.
-    let start = 0;
-    while (start < added.length) {
-      let end = start + 1;
-      while (end < added.length && added[end].recent === added[start].recent) end++;
-      const messages = added.slice(start, end).map((a) => a.entry.info);
-      const recent = added[start].recent;
-      for (const handle of [...this.handles]) handle.deliverAdded(messages, recent && handle === recipient);
-      start = end;
+  /** Tells the handles of new messages (ascending UIDs); those nobody was told of yet are recent for one of them. */
+  private async emitAdded(added: readonly Entry[], claimant: FolderHandle | undefined): Promise<void> {
+    const handles = [...this.handles];
+    const taker = claimant && this.handles.has(claimant) && claimant.takesRecent() ? claimant : handles.find((h) => h.takesRecent());
+    const before = await this.recentBefore(added[added.length - 1].uid, taker);
+    // Two runs, each in ascending UIDs: those some session was told of already, then the recent ones.
+    let split = added.findIndex((entry) => entry.uid > before);
+    if (split < 0) split = added.length;
+    const seen = added.slice(0, split).map((entry) => entry.info);
+    const fresh = added.slice(split).map((entry) => entry.info);
+    // Messages known before these that nobody had been told of as recent (a STATUS numbered
+    // them, say): taken too, so they are recent for the taker, which knows them already.
+    const known: MessageState[] = [];
+    const uids = this.sortedUids;
+    let from = uids.length;
+    while (from > 0 && uids[from - 1] > before) from--;
+    for (let i = from; i < uids.length && uids[i] < added[0].uid; i++) known.push(this.entries.get(uids[i])!.info);
+    for (const handle of handles) {
+      const recent = handle === taker || handle.readOnly;
+      if (known.length && recent) handle.deliverAdded(known, true);
+      if (seen.length) handle.deliverAdded(seen, false);
+      if (fresh.length) handle.deliverAdded(fresh, recent);
     }
+  }
+
+  /**
+   * The \Recent mark before `taker` (if any) takes the messages up to `upTo`: UIDs above it
+   * are recent. When it cannot be taken (the lock is held too long), the messages count as
+   * recent without it (RFC 3501 2.3.2: when in doubt, a message is recent).
+   */
+  private async recentBefore(upTo: number, taker: FolderHandle | undefined): Promise<number> {
+    try {
+      if (!taker) return recentMark(this.dir, this.uidValidity);
+      return await claimRecent(this.dir, this.uidValidity, upTo, this.context.useLocks);
+    } catch (error) {
+      this.context.logger?.log('warn', 'cannot update the recent mark', { folder: this.name, error: String(error) });
+      return 0;
+    }
+  }
+
+  /**
+   * SELECT and EXAMINE: the messages of the folder that no session has been told of yet are
+   * recent for this handle (taken by it unless it is read-only), delivered to it again as
+   * "added" with recent set. Reads the messages only when there are such.
+   */
+  tellRecent(handle: FolderHandle): Promise<void> {
+    return this.exclusive(async () => {
+      if (this.gone || !this.handles.has(handle) || !handle.hasListeners()) return;
+      const top = this.uidNext - 1; // every UID the folder has given is below uidNext
+      if (top < 1 || recentMark(this.dir, this.uidValidity) >= top) return;
+      const before = await this.recentBefore(top, handle.readOnly ? undefined : handle);
+      const messages: MessageState[] = [];
+      for (const uid of this.sortedUids) if (uid > before) messages.push(this.entries.get(uid)!.info);
+      if (messages.length) handle.deliverAdded(messages, true);
+    });
+  }
+
+  /** How many messages no session has been told of yet (STATUS RECENT, with what is still in new/). */
+  untoldCount(): number {
+    const before = recentMark(this.dir, this.uidValidity);
+    let count = 0;
+    for (let i = this.sortedUids.length - 1; i >= 0 && this.sortedUids[i] > before; i--) count++;
+    return count;
   }
 
   // ---------------------------------------------------------------------------
@@ -1069,7 +1119,7 @@ export class FolderCore {
           existingCore(target.dir)?.expectOwn(done.map((s) => s.targetName));
           for (const s of done) await fs.rename(path.join(target.dir, 'tmp', s.base), path.join(target.dir, 'cur', s.targetName));
         }
-        return assignUids(target.dir, done.map((s) => s.base), targetCore?.scanMemory ?? {});
+        return assignUids(target.dir, done.map((s) => s.base), targetCore?.scanMemory ?? {}, this.context.root);
       });
       const mapping = done.map((s, i): [number, number] => [s.entry.uid, assigned.uids[i]]);
       const arrivals = done.map((s, i): Arrival => ({
@@ -1130,12 +1180,21 @@ export class FolderHandle implements Folder {
   private listeners: FolderListener[] = [];
   private readonly recent = new Set<number>();
   private released = false;
+  /** Had its first refresh, which tells it of the messages nobody had been told of (see FolderCore.tellRecent). */
+  private told = false;
 
   constructor(
     private readonly core: FolderCore,
     private readonly onRelease: (handle: FolderHandle) => void = () => undefined,
+    /** EXAMINE: takes no \Recent, sees it on what nobody has taken. */
+    readonly readOnly = false,
   ) {
     core.attach(this);
+  }
+
+  /** Whether new messages may be recent for this handle alone. */
+  takesRecent(): boolean {
+    return !this.readOnly && this.listeners.length > 0 && !this.released;
   }
 
   get name(): string {
@@ -1149,7 +1208,12 @@ export class FolderHandle implements Folder {
   }
 
   async refresh(): Promise<void> {
-    return this.core.refresh(this.usable());
+    await this.core.refresh(this.usable());
+    // The first refresh (SELECT's, after subscribing): what nobody has been told of is recent here.
+    if (!this.told) {
+      this.told = true;
+      await this.core.tellRecent(this);
+    }
   }
 
   subscribe(listener: FolderListener): () => void {

@@ -54,8 +54,12 @@ export interface DotLockOptions {
 
 /** Takes tmp/courier.lock of a folder; resolves with the function that releases it. */
 export async function acquireCourierLock(folderDir: string, options: DotLockOptions = {}): Promise<() => Promise<void>> {
-  const tmpDir = path.join(folderDir, 'tmp');
-  const lockPath = path.join(tmpDir, COURIER_LOCK);
+  return acquireDotLock(path.join(folderDir, 'tmp'), COURIER_LOCK, options);
+}
+
+/** Takes the dot-lock `name` in `tmpDir` (the way Courier takes courier.lock); resolves with its release. */
+export async function acquireDotLock(tmpDir: string, name: string, options: DotLockOptions = {}): Promise<() => Promise<void>> {
+  const lockPath = path.join(tmpDir, name);
   const id = `${process.pid}:${hostname()}`;
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   let wait = 5;
@@ -135,6 +139,21 @@ function processExists(pid: number): boolean {
 function splitOnce(text: string, separator: string): [string, string] {
   const index = text.indexOf(separator);
   return index < 0 ? [text, ''] : [text.slice(0, index), text.slice(index + 1)];
+}
+
+/**
+ * Runs `task` holding the dot-lock `name` in `tmpDir`, after this process's other holders of
+ * it (the queue first: a second taker in this process would break the lock as its own leftover).
+ */
+export async function withDotLock<T>(tmpDir: string, name: string, task: () => Promise<T>): Promise<T> {
+  return folderMutex.run(path.join(tmpDir, name), async () => {
+    const release = await acquireDotLock(tmpDir, name);
+    try {
+      return await task();
+    } finally {
+      await release();
+    }
+  });
 }
 
 /** Runs `task` holding tmp/courier.lock of a folder when `enabled` (IMAP_USELOCKS). */

@@ -7,6 +7,7 @@ import { promises as fs, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { baseOf, sortMaildirNames } from './filenames.js';
 import { errorCode, listDirSync, mapLimit } from './fsutil.js';
+import { hasRecentMark, writeRecentMark } from './recent.js';
 import { extendUidDb, type FileStamp, newUidValidity, readDovecotUidList, readUidDbSync, sameStamp, statUidDbSync, type UidDb, writeUidDb } from './uiddb.js';
 
 export interface ScannedMessage {
@@ -33,6 +34,8 @@ export interface ScanResult {
 }
 
 export interface ScanOptions {
+  /** The Maildir the folder belongs to (its UIDVALIDITY counter); default the folder itself (INBOX). */
+  root?: string;
   /** Move new/ to cur/ and give those messages UIDs. */
   claimNew: boolean;
   /** Bases known to have been removed by the caller (no second look needed). */
@@ -68,6 +71,8 @@ export interface ScanMemory {
   stamp?: FileStamp;
   /** Writes of the database under way (their file events are this process's own). */
   writing?: number;
+  /** The folder has its \Recent mark (see recent.ts). */
+  recentMarked?: boolean;
 }
 
 export async function scanFolder(folderDir: string, options: ScanOptions & { readOnly: true }, memory?: ScanMemory): Promise<ScanResult | null>;
@@ -81,8 +86,14 @@ export async function scanFolder(folderDir: string, options: ScanOptions, memory
   let dirty = false;
   if (!db) {
     if (options.readOnly) return null;
-    db = (await readDovecotUidList(folderDir)) ?? { uidValidity: newUidValidity(), uidNext: 1, uids: new Map() };
+    db = (await readDovecotUidList(folderDir)) ?? { uidValidity: await newUidValidity(options.root ?? folderDir), uidNext: 1, uids: new Map() };
+    // No session has been told of anything in a new database: all of it is \Recent. The mark
+    // goes first, so that whoever reads the database finds the mark that goes with it.
+    await writeRecentMark(folderDir, db.uidValidity, 0);
+    memory.recentMarked = true;
     dirty = true;
+  } else if (!(await ensureRecentMark(folderDir, db, memory, options.readOnly === true))) {
+    return null;
   }
 
   const curByBase = new Map<string, string>();
@@ -201,6 +212,21 @@ function listNamesSync(dir: string): string[] {
 }
 
 /**
+ * A database without a \Recent mark was made by Courier or by an older version of ours: the
+ * messages it numbered have been seen by a session, so the mark starts at its last UID (what
+ * is numbered from now on is recent). False when a read-only scan would have to write it.
+ */
+async function ensureRecentMark(folderDir: string, db: UidDb, memory: ScanMemory, readOnly: boolean): Promise<boolean> {
+  if (memory.recentMarked) return true;
+  if (!hasRecentMark(folderDir)) {
+    if (readOnly) return false;
+    await writeRecentMark(folderDir, db.uidValidity, db.uidNext - 1);
+  }
+  memory.recentMarked = true;
+  return true;
+}
+
+/**
  * Reads the database, or reuses the remembered copy when the file has not changed (same
  * inode, size and mtime: it is replaced by a rename, or extended by us under the lock).
  */
@@ -216,13 +242,20 @@ function loadDbSync(folderDir: string, memory: ScanMemory): UidDb | null {
  * Gives UIDs to files the caller has just put into cur/ (APPEND, COPY, MOVE), in the
  * given order; the rest of the database is kept as it is (no directory scan).
  */
-export async function assignUids(folderDir: string, bases: readonly string[], memory: ScanMemory = {}): Promise<{ uidValidity: number; uids: number[] }> {
+export async function assignUids(
+  folderDir: string,
+  bases: readonly string[],
+  memory: ScanMemory = {},
+  root = folderDir,
+): Promise<{ uidValidity: number; uids: number[] }> {
   let db = loadDbSync(folderDir, memory);
   if (!db) {
     // No database yet: a full scan creates it, numbering the other files first; ours
     // are left to be numbered below, in the caller's order.
-    await scanFolder(folderDir, { claimNew: false, ignore: new Set(bases) }, memory);
+    await scanFolder(folderDir, { claimNew: false, ignore: new Set(bases), root }, memory);
     db = loadDbSync(folderDir, memory)!;
+  } else {
+    await ensureRecentMark(folderDir, db, memory, false);
   }
   // Changed in place (it is the remembered copy): forget it until the write succeeded.
   memory.db = undefined;

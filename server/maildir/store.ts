@@ -25,7 +25,7 @@ import { parseHeaderMeta, parseMessage as defaultParseMessage, parseStructure } 
 import type { Envelope, MessageMeta } from '../mime/types.js';
 import { baseOf, crlfSize, formatFileName, lettersFor, newBaseName, parseFileName } from './filenames.js';
 import { openStagedMessage, type StagedMessage } from './appendsink.js';
-import { type FolderContext, folderCore, FolderHandle, foldersRemoved, saveCaches, splitFlags } from './folder.js';
+import { type FolderContext, type FolderCore, folderCore, FolderHandle, foldersRemoved, saveCaches, splitFlags } from './folder.js';
 import { folderDirState, isRealDirectory, resolveFolderDir } from './folderdir.js';
 import { errorCode, scratchName, writeFileAtomic } from './fsutil.js';
 import { writeKeywordUpdate } from './keywords.js';
@@ -297,44 +297,52 @@ export class MaildirStore implements MailStore {
   async folderStatus(name: string, items: { size?: boolean } = {}): Promise<FolderStatus> {
     this.usable();
     const { canonical, dir } = this.existing(name);
-    const core = folderCore(dir, canonical, this.context);
-    core.pin();
-    try {
-      // Like Courier's STATUS: new/ is counted (as recent) but left where it is.
-      await core.exclusive(() => core.syncLocked({ claimNew: false }));
-      if (core.gone) throw new MailStoreError('Folder does not exist', 'NONEXISTENT');
-      const snapshot = core.snapshot();
-      const withSize = items.size !== false;
-      let size = 0;
-      if (withSize) {
-        const data = await core.messageData(snapshot.messages.map((m) => m.uid), { info: true });
-        for (const item of data) size += item?.size ?? 0;
+    // Twice: a core this process kept (from an earlier look) is found "gone" when another
+    // process deleted and made the folder again meanwhile; a fresh one reads what is there now.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const core = folderCore(dir, canonical, this.context);
+      core.pin();
+      try {
+        // Like Courier's STATUS: new/ is counted (as recent) but left where it is.
+        await core.exclusive(() => core.syncLocked({ claimNew: false }));
+        if (core.gone) continue;
+        return await this.statusOf(core, dir, items.size !== false);
+      } finally {
+        core.unpin();
       }
-      const unclaimed: string[] = [];
-      for (const fileName of core.unclaimed) {
-        // Sizes only when asked for; without them, only whether the file is still there.
-        const info = withSize ? core.cache.measure(baseOf(fileName), path.join(dir, 'new', fileName)) : { size: 0 };
-        if (!info) continue; // claimed meanwhile
-        unclaimed.push(fileName);
-        size += info.size;
-      }
-      let unseen = 0;
-      for (const message of snapshot.messages) if (!message.flags.has('\\Seen')) unseen += 1;
-      for (const fileName of unclaimed) if (!parseFileName(fileName).letters.includes('S')) unseen += 1;
-      return {
-        messages: snapshot.messages.length + unclaimed.length,
-        recent: unclaimed.length,
-        unseen,
-        uidNext: snapshot.uidNext + unclaimed.length,
-        uidValidity: snapshot.uidValidity,
-        size,
-      };
-    } finally {
-      core.unpin();
     }
+    throw new MailStoreError('Folder does not exist', 'NONEXISTENT');
   }
 
-  async openFolder(name: string): Promise<Folder> {
+  private async statusOf(core: FolderCore, dir: string, withSize: boolean): Promise<FolderStatus> {
+    const snapshot = core.snapshot();
+    let size = 0;
+    if (withSize) {
+      const data = await core.messageData(snapshot.messages.map((m) => m.uid), { info: true });
+      for (const item of data) size += item?.size ?? 0;
+    }
+    const unclaimed: string[] = [];
+    for (const fileName of core.unclaimed) {
+      // Sizes only when asked for; without them, only whether the file is still there.
+      const info = withSize ? core.cache.measure(baseOf(fileName), path.join(dir, 'new', fileName)) : { size: 0 };
+      if (!info) continue; // claimed meanwhile
+      unclaimed.push(fileName);
+      size += info.size;
+    }
+    let unseen = 0;
+    for (const message of snapshot.messages) if (!message.flags.has('\\Seen')) unseen += 1;
+    for (const fileName of unclaimed) if (!parseFileName(fileName).letters.includes('S')) unseen += 1;
+    return {
+      messages: snapshot.messages.length + unclaimed.length,
+      recent: core.untoldCount() + unclaimed.length,
+      unseen,
+      uidNext: snapshot.uidNext + unclaimed.length,
+      uidValidity: snapshot.uidValidity,
+      size,
+    };
+  }
+
+  async openFolder(name: string, options: { readOnly?: boolean } = {}): Promise<Folder> {
     this.usable();
     const { canonical, dir } = this.existing(name);
     // Twice: a core found "gone" (database replaced) is dropped, and a fresh one is made.
@@ -345,7 +353,7 @@ export class MaildirStore implements MailStore {
         // What has no UID yet is numbered by the session's refresh(), new/ and cur/ together.
         await core.exclusive(() => core.syncLocked({ claimNew: false, numberCur: false }));
         if (core.gone) continue;
-        const handle = new FolderHandle(core, (h) => this.handles.delete(h));
+        const handle = new FolderHandle(core, (h) => this.handles.delete(h), options.readOnly);
         this.handles.add(handle);
         return handle;
       } finally {
@@ -438,7 +446,7 @@ export class MaildirStore implements MailStore {
           core.expectOwn([fileName]);
           renameSync(staged, path.join(dir, 'cur', fileName)); // quick, and inside the lock
           placed = true;
-          return assignUids(dir, [base], core.scanMemory);
+          return assignUids(dir, [base], core.scanMemory, this.root);
         }),
       );
       await this.context.quota.add(dir, file.fileSize, 1);

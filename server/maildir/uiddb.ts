@@ -10,6 +10,7 @@
 import { closeSync, constants as fsConstants, fstatSync, openSync, promises as fs, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { errorCode, writeFileAtomic } from './fsutil.js';
+import { withDotLock } from './lock.js';
 
 export const UIDDB_FILE = 'courierimapuiddb';
 const DOVECOT_UIDLIST = 'dovecot-uidlist';
@@ -201,13 +202,35 @@ function writeFullySync(fd: number, data: Buffer, position: number): void {
   for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done, position + done);
 }
 
+/** The Maildir's UIDVALIDITY counter (at its root): the last value given to any of its folders. */
+export const UIDVALIDITY_FILE = 'imapd-ts.uidvalidity';
+const UIDVALIDITY_LOCK = 'imapd-ts.uidvalidity.lock';
+
 let lastUidValidity = 0;
 
-/** A UIDVALIDITY for a new database: the clock as Courier computes it, never repeated in this process. */
-export function newUidValidity(now = Date.now()): number {
-  const value = Math.max(Math.floor(now / 1000) - IMAP_EPOCH, lastUidValidity + 1);
-  lastUidValidity = value;
-  return value;
+/**
+ * A UIDVALIDITY for a new database of a folder of the Maildir at `root`: the clock as Courier
+ * computes it, but always above the last value given in this Maildir (the counter file, read
+ * and advanced under its own dot-lock), so that a folder deleted and made again, by any
+ * process and within the same second, never gets its old value back (RFC 3501 2.3.1.1).
+ * The lock is taken by nothing else, so holding a folder's lock meanwhile cannot deadlock.
+ */
+export async function newUidValidity(root: string, now = Date.now()): Promise<number> {
+  const file = path.join(root, UIDVALIDITY_FILE);
+  const tmpDir = path.join(root, 'tmp');
+  return withDotLock(tmpDir, UIDVALIDITY_LOCK, async () => {
+    let last = 0;
+    try {
+      const text = readFileSync(file, 'utf8').trim();
+      if (/^\d{1,10}$/.test(text)) last = Number(text);
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') throw error;
+    }
+    const value = Math.max(Math.floor(now / 1000) - IMAP_EPOCH, last + 1, lastUidValidity + 1);
+    await writeFileAtomic(file, `${value}\n`, tmpDir);
+    lastUidValidity = value;
+    return value;
+  });
 }
 
 /**

@@ -23,7 +23,7 @@ it('works with Python imaplib over IMAP4_stream', { skip: hasPython ? false : 'p
     assert.deepEqual(r.select, ['OK', '8']);
     assert.equal(r.search_all, '1 2 3 4 5 6 7 8');
     assert.match(r.uid_search_from, /^8$/);
-    assert.match(r.fetch1[0][0], /^1 \(UID 1 FLAGS \(\\Seen\) RFC822\.SIZE \d+ BODY\[HEADER\.FIELDS \(SUBJECT\)\] \{\d+\}$/);
+    assert.match(r.fetch1[0][0], /^1 \(UID 1 FLAGS \(\\Seen \\Recent\) RFC822\.SIZE \d+ BODY\[HEADER\.FIELDS \(SUBJECT\)\] \{\d+\}$/);
     assert.match(r.fetch1[0][1], /^Subject: Lunch on Friday\? #1\r\n\r\n$/);
     assert.ok(r.rfc822_len > 300);
     assert.match(r.store[1], /FLAGS \(.*\\Flagged/);

@@ -178,6 +178,11 @@ export function spawnImapd(maildir: string, env: Record<string, string> = {}, co
   return spawnPreauth(process.execPath, [command, maildir], env);
 }
 
+/** Start Dovecot's imap in PREAUTH mode on a Maildir (index files go into it; see test/peers/dovecot-preauth.sh). */
+export function spawnDovecot(maildir: string, env: Record<string, string> = {}): SpawnedImapd {
+  return spawnPreauth(path.join(PEERS, 'dovecot-preauth.sh'), [maildir], env);
+}
+
 /** Start Courier's imapd in PREAUTH mode (Debian's courier-imap) on a Maildir. */
 export function spawnCourier(maildir: string, env: Record<string, string> = {}): SpawnedImapd {
   return spawnPreauth(path.join(PEERS, 'courier-preauth.sh'), [maildir], env);

@@ -102,6 +102,10 @@ describe('three IDLE clients and a fourth that changes the folder', () => {
   });
 
   it('pushes every flag change, the expunge and an outside delivery to all of them', async () => {
+    // The actor selects first: the Maildir's messages are recent for it, none for the watchers.
+    const { client: actor, socket } = await connect(server.port);
+    sockets.push(socket);
+    await actor.command('SELECT INBOX');
     const watchers: ImapTestClient[] = [];
     const recentAtSelect: number[] = [];
     for (let i = 0; i < 3; i++) {
@@ -112,9 +116,6 @@ describe('three IDLE clients and a fourth that changes the folder', () => {
       await idle(client);
       watchers.push(client);
     }
-    const { client: actor, socket } = await connect(server.port);
-    sockets.push(socket);
-    await actor.command('SELECT INBOX');
 
     // Step 1: \Deleted on message 1 reaches all three.
     await actor.command('STORE 1 +FLAGS (\\Deleted)');

@@ -81,12 +81,12 @@ const LISTENER_FIELDS: ReadonlySet<keyof ImapdSettings> = new Set([
 const LIVE_FIELDS: ReadonlySet<keyof ImapdSettings> = new Set(['maxDaemons', 'maxPerIp'] as const);
 /** Fields the account authenticator is built with (they apply from the next login). */
 const AUTHENTICATOR_FIELDS: ReadonlySet<keyof ImapdSettings> = new Set([
-  'maildirPath', 'mkhomedirSkel', 'useLocks', 'keywords', 'enhancedIdle', 'idleTimeout', 'trashFolder', 'emptyTrash',
+  'maildirPath', 'mkhomedirSkel', 'useLocks', 'keywords', 'enhancedIdle', 'idleTimeout', 'trashFolder', 'emptyTrash', 'loginCacheTtl',
 ] as const);
 
 const GROUP_OF: Readonly<Record<string, SettingGroup>> = {
   ADDRESS: 'network', PORT: 'network', IMAPDSTART: 'network', SSLPORT: 'network', SSLADDRESS: 'network', IMAPDSSLSTART: 'network',
-  MAXDAEMONS: 'network', MAXPERIP: 'network', IMAP_MAXLINE: 'network', IMAP_MAXMSGSIZE: 'network',
+  MAXDAEMONS: 'network', MAXPERIP: 'network', IMAP_MAXLINE: 'network', IMAP_MAXMSGSIZE: 'network', LOGIN_CACHE_TTL: 'network',
   IMAP_CAPABILITY: 'capabilities', IMAP_CAPABILITY_TLS: 'capabilities', IMAP_KEYWORDS: 'capabilities',
   IMAP_DISABLETHREADSORT: 'capabilities', IMAP_ID_FIELDS: 'capabilities', IMAP_NAMESPACE_PREFIX: 'capabilities',
   IMAP_IDLE_TIMEOUT: 'idle', IMAP_ENHANCEDIDLE: 'idle', IMAP_USELOCKS: 'idle',
@@ -669,6 +669,7 @@ export class ApplianceHost implements ApplianceApi {
       pollIntervalMs: s.idleTimeout * 1000,
       trashFolder: s.trashFolder,
       emptyTrash: s.emptyTrash,
+      loginCacheTtlMs: s.loginCacheTtl * 1000,
       ...(this.options.failureDelayMs !== undefined ? { failureDelayMs: this.options.failureDelayMs } : {}),
     });
   }

@@ -322,7 +322,7 @@ export const SETTINGS: readonly AnySettingSpec[] = [
   },
   {
     name: 'IMAP_EMPTYTRASH', file: 'imapd', field: 'emptyTrash', kind: 'folder-days', default: 'Trash:7',
-    meaning: 'folder:days list; at each login, messages that have been in those folders longer than that many days are deleted.',
+    meaning: 'folder:days list; at login (at most every 10 minutes per account), messages that have been in those folders longer than that many days are deleted.',
     parse: parseFolderDays,
   },
   {

@@ -78,7 +78,12 @@ class Stats {
   stateErrors = 0;
   connectionErrors = 0;
   sessions = 0;
-  readonly samples: string[] = [];
+  /** The first few state errors and failures, for the report (kept apart so that one kind cannot hide the other). */
+  readonly stateSamples: string[] = [];
+  readonly failureSamples: string[] = [];
+  get samples(): string[] {
+    return [...this.stateSamples, ...this.failureSamples];
+  }
   peakRssKiB = 0;
   peakProcesses = 0;
   elapsedMs = 0;
@@ -91,12 +96,12 @@ class Stats {
 
   fail(cmd: CommandName, why: string): void {
     this.failed.set(cmd, (this.failed.get(cmd) ?? 0) + 1);
-    if (this.samples.length < 12) this.samples.push(`${cmd} failed: ${why.slice(0, 160)}`);
+    if (this.failureSamples.length < 6) this.failureSamples.push(`${cmd} failed: ${why.slice(0, 160)}`);
   }
 
   stateError(message: string): void {
     this.stateErrors++;
-    if (this.samples.length < 12) this.samples.push(`state: ${message.slice(0, 160)}`);
+    if (this.stateSamples.length < 10) this.stateSamples.push(`state: ${message.slice(0, 160)}`);
   }
 }
 

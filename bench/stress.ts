@@ -158,7 +158,8 @@ async function session(target: Target, rng: Rng, stats: Stats, messages: Buffer[
     if (more() && model.exists > 0) {
       const from = rng.int(1, model.exists);
       const to = Math.min(model.exists, from + 9);
-      if (!(await step(client, model, stats, 'FETCH ENVELOPE', `FETCH ${from}:${to} (UID ENVELOPE)`))) return;
+      // NO [EXPUNGEISSUED] (RFC 5530) is a right answer when another session expunged one of them
+      if (!(await step(client, model, stats, 'FETCH ENVELOPE', `FETCH ${from}:${to} (UID ENVELOPE)`, { acceptNo: true }))) return;
     }
     const stores: [string, string[], string[]][] = [
       ['+FLAGS', ['\\Flagged', rng.pick(KEYWORDS)], []],

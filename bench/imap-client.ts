@@ -229,9 +229,9 @@ export class ImapClient {
    * APPEND with a synchronizing literal: the command line, the server's "+", the data, the tagged
    * reply. Timed from the first write to the tagged reply. Same method for every server.
    */
-  async append(mailbox: string, flags: string, data: Buffer, timeoutMs: number): Promise<CommandResult> {
+  async append(mailbox: string, flags: string, data: Buffer, timeoutMs: number, onUntagged?: (r: ImapResponse) => void): Promise<CommandResult> {
     const tag = this.nextTag();
-    const done = this.begin(tag, { timeoutMs });
+    const done = this.begin(tag, onUntagged ? { timeoutMs, onUntagged } : { timeoutMs });
     const go = this.waitFor((r) => r.text.startsWith('+'), timeoutMs, 'APPEND continuation');
     // if the server rejects the command outright, the tagged reply ends `done` and `go` must not linger
     done.catch(() => undefined);

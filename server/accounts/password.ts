@@ -28,7 +28,14 @@ const MAX_P = 16;
 /** Longest password accepted, in UTF-8 bytes. */
 export const MAX_PASSWORD_BYTES = 1024;
 
+/** How many scrypt runs this process has started (tests count them instead of timing logins). */
+let scryptRuns = 0;
+export function scryptRunCount(): number {
+  return scryptRuns;
+}
+
 function scrypt(password: Buffer, salt: Buffer, keyLength: number, params: ScryptParams): Promise<Buffer> {
+  scryptRuns++;
   const options: ScryptOptions = { N: params.N, r: params.r, p: params.p, maxmem: 256 * params.N * params.r * params.p + 1024 * 1024 };
   return new Promise((resolve, reject) => {
     scryptCallback(password, salt, keyLength, options, (err, key) => (err ? reject(err) : resolve(key)));

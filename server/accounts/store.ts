@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
+import type { LoginCache } from './login-cache.js';
 import { hashPassword, needsRehash, passwordProblem, verifyAgainstDummy, verifyPassword } from './password.js';
 
 export const ACCOUNTS_FILE = 'accounts.sqlite';
@@ -305,22 +306,29 @@ export class AccountStore {
    * Check credentials. Unknown users cost the same time as known ones; a successful check
    * of a hash made with older parameters re-hashes the password.
    */
-  async check(username: string, password: string): Promise<CheckResult> {
+  async check(username: string, password: string, cache?: LoginCache): Promise<CheckResult> {
     if (usernameProblem(username) || passwordProblem(password)) {
       await verifyAgainstDummy('x');
       return { result: 'invalid' };
     }
-    const row = this.stmt.byKey.get(usernameKey(username));
+    const key = usernameKey(username);
+    let row = this.stmt.byKey.get(key);
     if (!row) {
+      cache?.forget(key);
       await verifyAgainstDummy(password);
       return { result: 'no-such-user' };
     }
+    // The row is read on every attempt, so a change by another process (new hash, disabled,
+    // removed and re-added) is seen here even when the cache still has the user.
+    if (row.enabled && cache?.has(key, password, rowStamp(row))) return { result: 'ok', account: toAccount(row) };
     if (!(await verifyPassword(password, row.password_hash))) return { result: 'bad-password', account: toAccount(row) };
     if (!row.enabled) return { result: 'disabled', account: toAccount(row) };
     if (needsRehash(row.password_hash)) {
       const hash = await hashPassword(password);
-      this.stmt.setHash.run(hash, Date.now(), usernameKey(username));
+      this.stmt.setHash.run(hash, Date.now(), key);
+      row = this.stmt.byKey.get(key) ?? row;
     }
+    cache?.remember(key, password, rowStamp(row));
     return { result: 'ok', account: toAccount(row) };
   }
 
@@ -354,6 +362,11 @@ export class AccountStore {
   private emit(type: AccountEvent['type'], username: string): void {
     this.events.emit('change', { type, username } satisfies AccountEvent);
   }
+}
+
+/** What a cached login was verified against: any change of hash, state or settings of the row changes it. */
+function rowStamp(row: AccountRow): string {
+  return createHash('sha256').update(`${row.id}\0${row.password_hash}\0${row.enabled}\0${row.updated_at}`).digest('base64url');
 }
 
 function notFound(username: string): AccountError {

@@ -49,7 +49,7 @@ export const CONFIG_FILES: readonly ConfigFileName[] = ['imapd', 'imapd-ssl'];
 
 const GROUP_OF: Readonly<Record<string, SettingGroup>> = {
   ADDRESS: 'network', PORT: 'network', IMAPDSTART: 'network', SSLPORT: 'network', SSLADDRESS: 'network', IMAPDSSLSTART: 'network',
-  MAXDAEMONS: 'network', MAXPERIP: 'network', IMAP_MAXLINE: 'network', IMAP_MAXMSGSIZE: 'network',
+  MAXDAEMONS: 'network', MAXPERIP: 'network', IMAP_MAXLINE: 'network', IMAP_MAXMSGSIZE: 'network', LOGIN_CACHE_TTL: 'network',
   IMAP_CAPABILITY: 'capabilities', IMAP_CAPABILITY_TLS: 'capabilities', IMAP_KEYWORDS: 'capabilities',
   IMAP_DISABLETHREADSORT: 'capabilities', IMAP_ID_FIELDS: 'capabilities', IMAP_NAMESPACE_PREFIX: 'capabilities',
   IMAP_IDLE_TIMEOUT: 'idle', IMAP_ENHANCEDIDLE: 'idle', IMAP_USELOCKS: 'idle',

@@ -19,7 +19,7 @@ export const LISTENER_FIELDS: ReadonlySet<keyof ImapdSettings> = new Set([
 export const LIVE_FIELDS: ReadonlySet<keyof ImapdSettings> = new Set(['maxDaemons', 'maxPerIp'] as const);
 /** Fields the account authenticator is built with (they apply from the next login). */
 const AUTHENTICATOR_FIELDS: ReadonlySet<keyof ImapdSettings> = new Set([
-  'maildirPath', 'mkhomedirSkel', 'useLocks', 'keywords', 'enhancedIdle', 'idleTimeout', 'trashFolder', 'emptyTrash',
+  'maildirPath', 'mkhomedirSkel', 'useLocks', 'keywords', 'enhancedIdle', 'idleTimeout', 'trashFolder', 'emptyTrash', 'loginCacheTtl',
 ] as const);
 
 const SESSIONS_EVENT_DELAY_MS = 150;
@@ -153,6 +153,7 @@ export class ImapRunner {
       pollIntervalMs: s.idleTimeout * 1000,
       trashFolder: s.trashFolder,
       emptyTrash: s.emptyTrash,
+      loginCacheTtlMs: s.loginCacheTtl * 1000,
       ...(this.options.failureDelayMs !== undefined ? { failureDelayMs: this.options.failureDelayMs } : {}),
     });
   }

@@ -133,6 +133,7 @@ async function main(): Promise<void> {
     pollIntervalMs: settings.idleTimeout * 1000,
     trashFolder: settings.trashFolder,
     emptyTrash: settings.emptyTrash,
+    loginCacheTtlMs: settings.loginCacheTtl * 1000,
   });
   const server = ImapServer.fromSettings(settings, { authenticator, tls, logger, sessionSettings: sessionSettingsFrom(settings) });
   let endpoints: ListenerInfo[];

@@ -62,6 +62,8 @@ export interface ImapdSettings {
   dataDir: string | null;
   maxLineLength: number;
   maxLiteralSize: number;
+  /** Seconds a verified password is let in again without hashing; 0 turns the cache off. */
+  loginCacheTtl: number;
 }
 
 /** How the GUI should present a setting. */
@@ -320,7 +322,7 @@ export const SETTINGS: readonly AnySettingSpec[] = [
   },
   {
     name: 'IMAP_EMPTYTRASH', file: 'imapd', field: 'emptyTrash', kind: 'folder-days', default: 'Trash:7',
-    meaning: 'folder:days list; at each login, messages that have been in those folders longer than that many days are deleted.',
+    meaning: 'folder:days list; at login (at most every 10 minutes per account), messages that have been in those folders longer than that many days are deleted.',
     parse: parseFolderDays,
   },
   {
@@ -356,6 +358,12 @@ export const SETTINGS: readonly AnySettingSpec[] = [
     meaning: 'Largest message or literal accepted, in bytes (APPEND of a bigger message is refused).',
     ours: true,
     parse: (v) => parseInteger(v, 1024, 2 * 1024 * 1024 * 1024),
+  },
+  {
+    name: 'LOGIN_CACHE_TTL', file: 'imapd', field: 'loginCacheTtl', kind: 'integer', default: '300',
+    meaning: 'Seconds during which a user\'s last verified password logs in again without the slow password hash (0: always hash); a password change or disable ends it at once.',
+    ours: true,
+    parse: (v) => parseInteger(v, 0, 24 * 3600),
   },
   {
     name: 'SSLPORT', file: 'imapd-ssl', field: 'sslPorts', kind: 'ports', default: '1993',

@@ -196,4 +196,20 @@ test('IMAP_EMPTYTRASH: old messages are purged from the listed folders at login'
   assert.ok(lines.some((l) => l.message === 'purged old messages' && l.fields.user === 'gina' && l.fields.folder === 'Trash' && l.fields.count === 1));
   assert.ok(!lines.some((l) => l.message === 'cannot purge old messages'));
   await result.store.close();
+
+  // A login soon after does not rescan the Trash: the rule counts in days.
+  await fs.writeFile(join(root, '.Trash', 'cur', '2.old.host:2,S'), 'Subject: old\r\n\r\nx\r\n');
+  await new Promise((r) => setTimeout(r, 20));
+  const again = await auth.login('gina', PASSWORD, '127.0.0.1');
+  assert.ok(again);
+  await auth.idle();
+  assert.equal(await count('.Trash'), 1);
+  await again.store.close();
+  // Another authenticator (a restart) purges at its first login.
+  const restarted = authenticator({ emptyTrash: [{ folder: 'Trash', days: 0 }] });
+  const third = await restarted.login('gina', PASSWORD, '127.0.0.1');
+  assert.ok(third);
+  await restarted.idle();
+  assert.equal(await count('.Trash'), 0);
+  await third.store.close();
 });

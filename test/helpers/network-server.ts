@@ -4,10 +4,12 @@
 import path from 'node:path';
 import { AccountAuthenticator, type AccountStore } from '../../server/accounts/index.js';
 import { loadSettings } from '../../server/config/index.js';
+import type { Logger } from '../../server/imap/host.js';
 import { ImapServer, loadTlsMaterial, type TlsMaterial } from '../../server/net/index.js';
 
 export interface TestNetworkServer {
   server: ImapServer;
+  authenticator: AccountAuthenticator;
   tls: TlsMaterial;
   /** IMAP with STARTTLS. */
   port: number;
@@ -19,12 +21,13 @@ export async function startNetworkServer(options: {
   dataDir: string;
   accounts: AccountStore;
   failureDelayMs: number;
+  logger?: Logger;
   timeouts?: { unauthenticated: number; authenticated: number; literal: number };
 }): Promise<TestNetworkServer> {
   const tls = await loadTlsMaterial({ dataDir: options.dataDir });
   const authenticator = new AccountAuthenticator({
     accounts: options.accounts,
-    logger: { log: () => undefined },
+    logger: options.logger ?? { log: () => undefined },
     maildirPath: 'Maildir',
     useLocks: true,
     keywords: true,
@@ -41,6 +44,7 @@ export async function startNetworkServer(options: {
   const endpoints = await server.start();
   return {
     server,
+    authenticator,
     tls,
     port: endpoints.find((e) => e.kind === 'imap')!.port,
     sslPort: endpoints.find((e) => e.kind === 'imaps')!.port,

@@ -1,0 +1,292 @@
+// Stress benchmark (issue 11): N clients loop on one shared INBOX, each checking every untagged
+// response with a client-side model (stress-model.ts), against ours, Dovecot and Courier in the
+// same run, each on a fresh copy of the same generated 200-message Maildir.
+//
+//   npm run bench:stress -- [--clients 10,50] [--seconds 30] [--servers ours,dovecot,courier] [--seed N]
+//
+// One session: connect, LOGIN, SELECT INBOX, FETCH 1:* (UID FLAGS), FETCH of 10 envelopes, STORE
+// +FLAGS of \Flagged and a keyword, STORE -FLAGS of a keyword, STORE +FLAGS \Deleted, APPEND of a
+// message of the generated set, EXPUNGE, LOGOUT; then the next session. Latency is from writing a
+// command to reading its tagged reply. After --seconds the clients stop at their next command and
+// log out. Printed: per command the completed count, rate, p50/p99 latency and failures; per
+// server and N the state errors the models saw and the servers' peak RSS (all their processes).
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { BENCH_ROOT, Rng, ensureCorpus, freshCopy, type Corpus } from './corpus.js';
+import { ClosedError, connectTcp, type CommandResult, type ImapClient, type ImapResponse } from './imap-client.js';
+import { MailboxModel, type StoreExpectation } from './stress-model.js';
+import { SERVER_NAMES, TITLES, makeTarget, type ServerName, type Target } from './stress-servers.js';
+
+const STRESS_ROOT = path.join(BENCH_ROOT, 'stress');
+const MESSAGES = 200;
+const COMMAND_TIMEOUT_MS = 60_000;
+const COMMANDS = ['CONNECT', 'LOGIN', 'SELECT', 'FETCH FLAGS', 'FETCH ENVELOPE', 'STORE', 'APPEND', 'EXPUNGE', 'LOGOUT'] as const;
+type CommandName = (typeof COMMANDS)[number];
+const KEYWORDS = ['$Label1', '$Label2', '$Label3', '$Label4', '$Label5', 'Stress6', 'Stress7', 'Stress8'];
+
+interface Options {
+  clients: number[];
+  seconds: number;
+  servers: ServerName[];
+  seed: number;
+}
+
+function usage(message: string): never {
+  process.stderr.write(`${message}\nusage: npm run bench:stress -- [--clients 10,50] [--seconds 30] [--servers ours,dovecot,courier] [--seed N]\n`);
+  process.exit(2);
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { clients: [10, 50], seconds: 30, servers: [...SERVER_NAMES], seed: 11 };
+  for (let i = 0; i < argv.length; i++) {
+    const value = argv[i + 1];
+    const list = () => (value ?? usage(`${argv[i]} needs a value`)).split(',').filter(Boolean);
+    switch (argv[i]) {
+      case '--clients':
+        o.clients = list().map(Number);
+        if (o.clients.some((n) => !Number.isInteger(n) || n < 1 || n > 500)) usage('--clients: whole numbers 1-500');
+        break;
+      case '--seconds':
+        o.seconds = Number(value);
+        if (!(o.seconds > 0 && o.seconds <= 3600)) usage('--seconds: 1-3600');
+        break;
+      case '--servers':
+        o.servers = list() as ServerName[];
+        if (o.servers.some((s) => !SERVER_NAMES.includes(s))) usage(`--servers: some of ${SERVER_NAMES.join(',')}`);
+        break;
+      case '--seed':
+        o.seed = Number(value);
+        break;
+      default:
+        usage(`unknown option ${argv[i]}`);
+    }
+    i++;
+  }
+  return o;
+}
+
+/** The server running now, stopped on Ctrl-C (ours is detached and Dovecot daemonizes: neither would go by itself). */
+let running: Target | undefined;
+
+const log = (line: string) => process.stderr.write(`[stress ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+
+class Stats {
+  readonly ms = new Map<CommandName, number[]>();
+  readonly failed = new Map<CommandName, number>();
+  stateErrors = 0;
+  connectionErrors = 0;
+  sessions = 0;
+  /** The first few state errors and failures, for the report (kept apart so that one kind cannot hide the other). */
+  readonly stateSamples: string[] = [];
+  readonly failureSamples: string[] = [];
+  get samples(): string[] {
+    return [...this.stateSamples, ...this.failureSamples];
+  }
+  peakRssKiB = 0;
+  peakProcesses = 0;
+  elapsedMs = 0;
+
+  done(cmd: CommandName, ms: number): void {
+    const list = this.ms.get(cmd) ?? [];
+    list.push(ms);
+    this.ms.set(cmd, list);
+  }
+
+  fail(cmd: CommandName, why: string): void {
+    this.failed.set(cmd, (this.failed.get(cmd) ?? 0) + 1);
+    if (this.failureSamples.length < 6) this.failureSamples.push(`${cmd} failed: ${why.slice(0, 160)}`);
+  }
+
+  stateError(message: string): void {
+    this.stateErrors++;
+    if (this.stateSamples.length < 10) this.stateSamples.push(`state: ${message.slice(0, 160)}`);
+  }
+}
+
+/** Runs one command with the model watching its untagged responses; false when the session must end. */
+async function step(
+  client: ImapClient, model: MailboxModel, stats: Stats, name: CommandName, command: string,
+  opts: { store?: StoreExpectation; append?: Buffer; acceptNo?: boolean } = {},
+): Promise<CommandResult | undefined> {
+  model.begin(command, opts.store);
+  const onUntagged = (r: ImapResponse) => model.handle(r.text);
+  let result: CommandResult;
+  try {
+    result = opts.append
+      ? await client.append('INBOX', '', opts.append, COMMAND_TIMEOUT_MS, onUntagged)
+      : await client.command(command, { timeoutMs: COMMAND_TIMEOUT_MS, onUntagged });
+  } catch (err) {
+    stats.fail(name, (err as Error).message);
+    if (!(err instanceof ClosedError) || name !== 'LOGOUT') stats.connectionErrors++;
+    return undefined;
+  }
+  model.end(result.status, result.text);
+  if (result.status === 'OK') stats.done(name, result.ms);
+  else if (result.status === 'NO' && opts.acceptNo) stats.done(name, result.ms);
+  else stats.fail(name, `${result.status} ${result.text}`);
+  return result;
+}
+
+async function session(target: Target, rng: Rng, stats: Stats, messages: Buffer[], deadline: number): Promise<void> {
+  const model = new MailboxModel((m) => stats.stateError(`${TITLES[target.name]}: ${m}`));
+  const started = performance.now();
+  let conn;
+  try {
+    conn = await connectTcp(target.port, TITLES[target.name], 30_000);
+    const greeting = await conn.client.greeting(30_000);
+    if (!/^\* OK\b/i.test(greeting.text)) throw new Error(greeting.text.slice(0, 100));
+    stats.done('CONNECT', performance.now() - started);
+  } catch (err) {
+    conn?.socket.destroy();
+    stats.fail('CONNECT', (err as Error).message);
+    stats.connectionErrors++;
+    await new Promise((r) => setTimeout(r, 200));
+    return;
+  }
+  const { client, socket } = conn;
+  client.onUnsolicited = (r) => model.handle(r.text);
+  const more = () => performance.now() < deadline;
+  try {
+    // Courier's imaplogin drops what is pipelined after LOGIN: every command waits for its reply
+    const login = await step(client, model, stats, 'LOGIN', 'LOGIN alice secret');
+    if (login?.status !== 'OK') return;
+    model.reset();
+    if (!more() || (await step(client, model, stats, 'SELECT', 'SELECT INBOX'))?.status !== 'OK') return;
+    if (!more() || !(await step(client, model, stats, 'FETCH FLAGS', 'FETCH 1:* (UID FLAGS)'))) return;
+    if (more() && model.exists > 0) {
+      const from = rng.int(1, model.exists);
+      const to = Math.min(model.exists, from + 9);
+      // NO [EXPUNGEISSUED] (RFC 5530) is a right answer when another session expunged one of them
+      if (!(await step(client, model, stats, 'FETCH ENVELOPE', `FETCH ${from}:${to} (UID ENVELOPE)`, { acceptNo: true }))) return;
+    }
+    const stores: [string, string[], string[]][] = [
+      ['+FLAGS', ['\\Flagged', rng.pick(KEYWORDS)], []],
+      ['-FLAGS', [], [rng.pick(KEYWORDS)]],
+      ['+FLAGS', ['\\Deleted'], []],
+    ];
+    for (const [op, add, remove] of stores) {
+      if (!more() || model.exists === 0) break;
+      const seq = rng.int(1, model.exists);
+      // NO is a right answer when another session expunged the message meanwhile
+      if (!(await step(client, model, stats, 'STORE', `STORE ${seq} ${op} (${[...add, ...remove].join(' ')})`, { store: { seq, add, remove }, acceptNo: true }))) return;
+    }
+    if (more() && !(await step(client, model, stats, 'APPEND', 'APPEND', { append: rng.pick(messages) }))) return;
+    if (more() && !(await step(client, model, stats, 'EXPUNGE', 'EXPUNGE'))) return;
+  } finally {
+    if (!client.isClosed) await step(client, model, stats, 'LOGOUT', 'LOGOUT');
+    socket.destroy();
+    stats.sessions++;
+  }
+}
+
+async function runOne(name: ServerName, clients: number, seconds: number, seed: number, messages: Buffer[], corpus: Corpus): Promise<Stats & { mode: string }> {
+  const base = path.join(STRESS_ROOT, `${name}-${clients}`);
+  fs.rmSync(base, { recursive: true, force: true });
+  const target = await makeTarget(name, base);
+  const maildir = freshCopy(corpus, path.join(base, 'Maildir'));
+  const stats = Object.assign(new Stats(), { mode: target.mode });
+  log(`${TITLES[name]}, ${clients} clients: starting (${target.mode}) on port ${target.port}`);
+  running = target;
+  try {
+    await target.start(maildir, clients);
+    const sample = () => {
+      const m = target.memory();
+      if (m.rssKiB > stats.peakRssKiB) stats.peakRssKiB = m.rssKiB;
+      stats.peakProcesses = Math.max(stats.peakProcesses, m.processes);
+    };
+    const sampler = setInterval(sample, 500);
+    const started = performance.now();
+    const deadline = started + seconds * 1000;
+    await Promise.all(
+      Array.from({ length: clients }, async (_, i) => {
+        const rng = new Rng(seed * 1000 + i);
+        while (performance.now() < deadline) await session(target, rng, stats, messages, deadline);
+      }),
+    );
+    stats.elapsedMs = performance.now() - started;
+    clearInterval(sampler);
+    sample();
+  } finally {
+    await target.stop();
+    running = undefined;
+  }
+  log(`${TITLES[name]}, ${clients} clients: ${stats.sessions} sessions, ${stats.stateErrors} state errors, ${stats.connectionErrors} connection errors`);
+  return stats;
+}
+
+function percentile(sorted: number[], p: number): number | undefined {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : undefined;
+}
+
+const fmt = (ms: number | undefined) => (ms === undefined ? '-' : ms < 10 ? ms.toFixed(1) : ms.toFixed(0));
+
+function report(opts: Options, results: Map<string, Stats & { mode: string }>): string {
+  const out: string[] = [];
+  out.push(`## Stress: ${opts.seconds} s per run, clients ${opts.clients.join(', ')}, ${MESSAGES}-message INBOX, seed ${opts.seed}`, '');
+  for (const n of opts.clients) {
+    out.push(`### ${n} clients`, '');
+    const present = opts.servers.filter((s) => results.has(`${s}-${n}`));
+    out.push(`| command | ${present.map((s) => `${TITLES[s]} done (/s) | p50 / p99 ms | failed`).join(' | ')} |`);
+    out.push(`|---|${present.map(() => '---:|---:|---:').join('|')}|`);
+    for (const cmd of COMMANDS) {
+      const cells = present.map((s) => {
+        const r = results.get(`${s}-${n}`)!;
+        const ms = [...(r.ms.get(cmd) ?? [])].sort((a, b) => a - b);
+        const rate = ms.length / (r.elapsedMs / 1000);
+        return `${ms.length} (${rate.toFixed(1)}) | ${fmt(percentile(ms, 50))} / ${fmt(percentile(ms, 99))} | ${r.failed.get(cmd) ?? 0}`;
+      });
+      out.push(`| ${cmd} | ${cells.join(' | ')} |`);
+    }
+    out.push('', '| server | sessions | state errors | connection errors | peak RSS (processes) |', '|---|---:|---:|---:|---:|');
+    for (const s of present) {
+      const r = results.get(`${s}-${n}`)!;
+      out.push(`| ${TITLES[s]} | ${r.sessions} | ${r.stateErrors} | ${r.connectionErrors} | ${(r.peakRssKiB / 1024).toFixed(0)} MB (${r.peakProcesses}) |`);
+    }
+    out.push('');
+    for (const s of present) {
+      const r = results.get(`${s}-${n}`)!;
+      if (r.samples.length) out.push(`${TITLES[s]}, first problems seen:`, ...r.samples.map((x) => `- ${x}`), '');
+    }
+  }
+  out.push('Servers:', ...opts.servers.map((s) => `- ${TITLES[s]}: ${[...results.entries()].find(([k]) => k.startsWith(s + '-'))?.[1].mode ?? 'not run'}`));
+  return out.join('\n') + '\n';
+}
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  if (opts.servers.includes('courier') && process.getuid?.() !== 0) {
+    log('Courier needs root (its authdaemond and userdb); leaving it out');
+    opts.servers = opts.servers.filter((s) => s !== 'courier');
+  }
+  // the generated corpus (bench/corpus.ts, seeded): the INBOX every server starts from, and the APPEND set
+  const corpus = ensureCorpus(MESSAGES, log);
+  const cur = path.join(corpus.dir, 'cur');
+  const messages = fs.readdirSync(cur).sort().map((f) => Buffer.from(fs.readFileSync(path.join(cur, f), 'latin1').replace(/\r?\n/g, '\r\n'), 'latin1'));
+  const results = new Map<string, Stats & { mode: string }>();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log(`${signal}: stopping ${running ? TITLES[running.name] : 'nothing'} and exiting`);
+      void (running?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+    });
+  }
+  for (const n of opts.clients) {
+    for (const s of opts.servers) {
+      try {
+        results.set(`${s}-${n}`, await runOne(s, n, opts.seconds, opts.seed, messages, corpus));
+      } catch (err) {
+        log(`${TITLES[s]}, ${n} clients: ${(err as Error).message}`);
+      }
+    }
+  }
+  const table = report(opts, results);
+  process.stdout.write('\n' + table);
+  const resultsDir = path.join(path.dirname(new URL(import.meta.url).pathname), 'results');
+  const file = path.join(resultsDir, `${new Date().toISOString().slice(0, 10)}-stress.md`);
+  fs.mkdirSync(resultsDir, { recursive: true });
+  fs.appendFileSync(file, (fs.existsSync(file) ? '\n---\n\n' : '') + table);
+  log(`written to ${file}`);
+}
+
+await main();

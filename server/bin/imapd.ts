@@ -10,7 +10,7 @@ import path from 'node:path';
 import { openMaildirStore } from '../maildir/index.js';
 import { startSession } from '../imap/session.js';
 import { sessionSettingsFromVars } from '../imap/settings.js';
-import type { Logger } from '../imap/host.js';
+import type { Logger } from '../log/logger.js';
 
 function fail(message: string): never {
   process.stderr.write(`imapd: ${message}\n`);

@@ -5,6 +5,7 @@
 
 import type { Readable, Writable } from 'node:stream';
 import type { MailStore } from '../backend/mailstore.js';
+import type { Logger } from '../log/logger.js';
 
 export interface Transport {
   input: Readable;
@@ -42,10 +43,7 @@ export interface Authenticator {
   login(user: string, password: string, remoteAddress: string): Promise<LoginResult | null>;
 }
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-export interface Logger {
-  log(level: LogLevel, message: string, fields?: Record<string, string | number | boolean | undefined>): void;
-}
+export type { Logger, LogLevel } from '../log/logger.js';
 
 /** Protocol settings that change how the session behaves (from the imapd config file). */
 export interface SessionSettings {

@@ -18,7 +18,7 @@ import {
   type Quota,
 } from '../backend/mailstore.js';
 import { envelopeWire } from '../imap/commands/wire.js';
-import type { Logger } from '../imap/host.js';
+import type { Logger } from '../log/logger.js';
 import { sharedParsePool } from './parsepool.js';
 import { parseHeaderMeta, parseMessage as defaultParseMessage, parseStructure } from '../mime/parse.js';
 import type { Envelope, MessageMeta } from '../mime/types.js';

@@ -17,7 +17,7 @@ import {
   MailStoreError,
   type Quota,
 } from '../backend/mailstore.js';
-import { envelopeWire } from '../imap/commands/wire.js';
+import { envelopeWire } from '../wire/render.js';
 import type { Logger } from '../log/logger.js';
 import { sharedParsePool } from './parsepool.js';
 import { parseHeaderMeta, parseMessage as defaultParseMessage, parseStructure } from '../mime/parse.js';
@@ -524,9 +524,9 @@ let formatVersion: string | null | undefined;
 /** A version for renderEnvelope: a hash of the IMAP formatting code it uses. */
 function formatCodeVersion(): string | undefined {
   if (formatVersion === undefined) {
-    const imap = path.join(HERE, '..', 'imap');
-    const files = ['commands/wire', 'format/envelope', 'protocol/writer'].map(
-      (file) => ['.js', '.ts'].map((ext) => path.join(imap, file + ext)).find((f) => existsSync(f)) ?? path.join(imap, file),
+    const wire = path.join(HERE, '..', 'wire');
+    const files = ['render', 'envelope', 'writer'].map(
+      (file) => ['.js', '.ts'].map((ext) => path.join(wire, file + ext)).find((f) => existsSync(f)) ?? path.join(wire, file),
     );
     formatVersion = sourceHash(files);
   }

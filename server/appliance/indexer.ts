@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { openMaildirStore } from '../maildir/index.js';
 import { fileSizeFromName } from '../maildir/filenames.js';
 import { folderDirectory, folderNameOfEntry } from '../maildir/names.js';
-import type { Logger } from '../imap/host.js';
+import type { Logger } from '../log/logger.js';
 
 export interface IndexProgress {
   done: number;

@@ -10,7 +10,7 @@
 
 import { parseArgs } from 'node:util';
 import { ApplianceHost, ApplianceHttpServer, defaultDataDir, formatLogMessage } from '../appliance/index.js';
-import type { Logger } from '../imap/host.js';
+import type { Logger } from '../log/logger.js';
 
 const USAGE = `Usage: appliance [--data DIR] [--gui-port N] [--verbose]
 

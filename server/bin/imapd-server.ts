@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { AccountAuthenticator, AccountStore } from '../accounts/index.js';
 import { ConfigError, formatWarning, loadSettings, sessionSettingsFrom, settingsFromDocuments, type ConfigWarning } from '../config/index.js';
-import type { Logger } from '../imap/host.js';
+import type { Logger } from '../log/logger.js';
 import { ImapServer, TlsError, loadTlsMaterial, type ListenerInfo, type TlsMaterial } from '../net/index.js';
 
 const USAGE = `Usage: imapd-server [--config DIR] --data DIR [--address A] [--port N] [--sslport N] [--verbose]

@@ -10,8 +10,8 @@ import path from 'node:path';
 import { openMaildirStore } from '../maildir/index.js';
 import { startSession } from '../imap/session.js';
 import { StallMonitor } from '../imap/stall.js';
-import { sessionSettingsFromVars } from '../imap/settings.js';
-import type { Logger } from '../imap/host.js';
+import { ConfigError, formatWarning, sessionSettingsFrom, settingsFromEnvironment } from '../config/index.js';
+import type { Logger } from '../log/logger.js';
 
 function fail(message: string): never {
   process.stderr.write(`imapd: ${message}\n`);
@@ -36,10 +36,19 @@ const logger: Logger = {
   },
 };
 
-const settings = sessionSettingsFromVars(env);
+// The same schema as imapd-server's files: a value it refuses stops the start, naming the variable.
+let loaded;
+try {
+  loaded = settingsFromEnvironment(env);
+} catch (err) {
+  if (err instanceof ConfigError) fail(`bad setting: ${err.message}`);
+  throw err;
+}
+for (const warning of loaded.warnings) logger.log('warn', formatWarning(warning));
+const settings = sessionSettingsFrom(loaded.settings);
 const store = await openMaildirStore({
   root,
-  useLocks: env.IMAP_USELOCKS === undefined ? true : env.IMAP_USELOCKS !== '0',
+  useLocks: loaded.settings.useLocks,
   watch: true,
   pollIntervalMs: settings.idleTimeout * 1000,
   keywords: settings.keywords,

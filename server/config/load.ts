@@ -67,6 +67,8 @@ export function settingsFromDocuments(
   files: Record<ConfigFileName, CourierConfig | null>,
   configDir: string,
   overrides: Readonly<Record<string, string>> = {},
+  /** Where the overrides come from, for messages: "command line" or "environment". */
+  overridesFrom: string = COMMAND_LINE,
 ): LoadedSettings {
   const warnings: ConfigWarning[] = [];
   const env = new Map<string, string>();
@@ -84,7 +86,7 @@ export function settingsFromDocuments(
   for (const [setting, source] of setInFiles) sources.set(setting, source);
   for (const [setting, value] of Object.entries(overrides)) {
     env.set(setting, value);
-    sources.set(setting, { file: COMMAND_LINE, line: 0 });
+    sources.set(setting, { file: overridesFrom, line: 0 });
   }
   // Defaults that refer to other settings follow the final values of those.
   for (const spec of SETTINGS) {

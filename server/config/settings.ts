@@ -11,8 +11,7 @@ import { statSync, accessSync, constants as fsConstants } from 'node:fs';
 import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
-import { DEFAULT_CAPABILITY, SUPPORTED_WORDS } from '../imap/capabilities.js';
-import type { SessionSettings } from '../imap/host.js';
+import { DEFAULT_CAPABILITY, SUPPORTED_WORDS, type SessionSettings } from './session.js';
 
 export type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
 

@@ -2,19 +2,7 @@
 // IMAP_CAPABILITY / IMAP_CAPABILITY_TLS) plus what the server adds by itself, as
 // Courier's imapd does (STARTTLS, LOGINDISABLED, ENABLE, UTF8=ACCEPT).
 
-import type { SessionSettings } from './host.js';
-
-/** Our default for IMAP_CAPABILITY: Courier's words plus the extensions clients use today. */
-export const DEFAULT_CAPABILITY = [
-  'IMAP4rev1', 'UIDPLUS', 'CHILDREN', 'NAMESPACE', 'THREAD=ORDEREDSUBJECT', 'THREAD=REFERENCES',
-  'SORT', 'QUOTA', 'IDLE', 'ID', 'MOVE', 'UNSELECT', 'LITERAL+', 'SPECIAL-USE', 'SASL-IR',
-];
-
-/** Words we implement; configured words outside this list are dropped with a warning
- * (advertising ACL or XMAGICTRASH without implementing them would break clients). */
-export const SUPPORTED_WORDS = new Set(
-  [...DEFAULT_CAPABILITY, 'AUTH=PLAIN', 'ENABLE', 'UTF8=ACCEPT', 'STARTTLS', 'LOGINDISABLED'].map((w) => w.toUpperCase()),
-);
+import { SUPPORTED_WORDS, type SessionSettings } from '../config/session.js';
 
 export interface CapabilityContext {
   settings: SessionSettings;

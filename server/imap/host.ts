@@ -5,6 +5,8 @@
 
 import type { Readable, Writable } from 'node:stream';
 import type { MailStore } from '../backend/mailstore.js';
+import type { SessionSettings } from '../config/session.js';
+import type { Logger } from '../log/logger.js';
 
 export interface Transport {
   input: Readable;
@@ -42,40 +44,9 @@ export interface Authenticator {
   login(user: string, password: string, remoteAddress: string): Promise<LoginResult | null>;
 }
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-export interface Logger {
-  log(level: LogLevel, message: string, fields?: Record<string, string | number | boolean | undefined>): void;
-}
+export type { Logger, LogLevel } from '../log/logger.js';
 
-/** Protocol settings that change how the session behaves (from the imapd config file). */
-export interface SessionSettings {
-  /** IMAP_CAPABILITY words (before TLS); server-added words are computed in capabilities.ts. */
-  capability: string[];
-  /** IMAP_CAPABILITY_TLS words (used once TLS is active). */
-  capabilityTls: string[];
-  /** Personal namespace prefix: "INBOX." (Courier) or "" (IMAP_NAMESPACE_PREFIX setting). */
-  namespacePrefix: '' | 'INBOX.';
-  /** IMAP_ENHANCEDIDLE: realtime IDLE; the continuation says "+ entering ENHANCED idle mode". */
-  enhancedIdle: boolean;
-  /** IMAP_IDLE_TIMEOUT seconds: polling period in IDLE when change notification is unavailable. */
-  idleTimeout: number;
-  /** IMAP_TLS_REQUIRED: no LOGIN/AUTHENTICATE before STARTTLS (LOGINDISABLED). */
-  tlsRequired: boolean;
-  /** IMAP_DISABLETHREADSORT: refuse THREAD and SORT. */
-  disableThreadSort: boolean;
-  /** IMAP_KEYWORDS: 0 disables keywords. */
-  keywords: boolean;
-  /** IMAP_ID_FIELDS bitmask; ID is always offered, fields revealed per the mask. */
-  idFields: number;
-  /** IMAP_TRASHFOLDERNAME. */
-  trashFolder: string;
-  /** IMAP_MOVE_EXPUNGE_TO_TRASH. */
-  moveExpungeToTrash: boolean;
-  /** Longest command line accepted (octets) before answering BAD. */
-  maxLineLength: number;
-  /** Largest literal accepted (octets) before answering BAD / NO [TOOBIG]. */
-  maxLiteralSize: number;
-}
+export type { SessionSettings } from '../config/session.js';
 
 export interface SessionOptions {
   transport: Transport;

@@ -10,7 +10,7 @@
 
 import type { Folder, FolderChange, FolderSummary, MessageState } from '../backend/mailstore.js';
 import type { ImapValue } from './protocol/types.js';
-import { Encoder } from './protocol/writer.js';
+import { Encoder } from '../wire/writer.js';
 
 export type Untagged = ImapValue[];
 

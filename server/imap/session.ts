@@ -16,7 +16,7 @@ import { CommandReader, type CommandInput, type LiteralRequest, type LiteralSink
 import { parseCommand } from './protocol/parser.js';
 import { ProtocolError } from './protocol/errors.js';
 import type { ImapValue, ParsedCommand } from './protocol/types.js';
-import { Encoder, untagged } from './protocol/writer.js';
+import { Encoder, untagged } from '../wire/writer.js';
 import { SelectedMailbox } from './selected.js';
 import { SequenceError } from './sequence.js';
 

@@ -29,7 +29,7 @@ import {
   type MessageState,
   type SystemFlag,
 } from '../backend/mailstore.js';
-import type { Logger } from '../imap/host.js';
+import type { Logger } from '../log/logger.js';
 import type { BodyPart, Envelope, HeaderMeta, MessageMeta } from '../mime/types.js';
 import { baseOf, fileSizeFromName, formatFileName, lettersFor, newBaseName, parseFileName, systemFlag, systemFlagsFromLetters } from './filenames.js';
 import { MESSAGE_READ_FLAGS, resolveFolderDir } from './folderdir.js';

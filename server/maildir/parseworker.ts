@@ -3,7 +3,7 @@
 
 import { closeSync, openSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { envelopeWire } from '../imap/commands/wire.js';
+import { envelopeWire } from '../wire/render.js';
 import { parseHeaderMeta, parseMessage, parseStructure } from '../mime/parse.js';
 import { Deriver } from './derive.js';
 import { MESSAGE_READ_FLAGS, noMessageFile } from './folderdir.js';

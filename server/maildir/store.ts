@@ -18,8 +18,8 @@ import {
   MailStoreError,
   type Quota,
 } from '../backend/mailstore.js';
-import { envelopeWire } from '../imap/commands/wire.js';
-import type { Logger } from '../imap/host.js';
+import { ENVELOPE_WIRE_VERSION, envelopeWire } from '../wire/render.js';
+import type { Logger } from '../log/logger.js';
 import { sharedParsePool } from './parsepool.js';
 import { parseHeaderMeta, parseMessage as defaultParseMessage, parseStructure } from '../mime/parse.js';
 import type { Envelope, MessageMeta } from '../mime/types.js';
@@ -72,12 +72,23 @@ export interface MaildirStoreOptions {
   parseMessage?: (raw: Buffer) => MessageMeta;
   /** Version of that parser; parsed structures are cached on disk only when it is known. */
   parserVersion?: string;
+  /** How the ENVELOPE bytes kept in the caches are made. Default: server/wire's, for clients without UTF8=ACCEPT. */
+  envelopeFormat?: EnvelopeFormat;
   /** Parsed structures kept in memory per folder when they cannot be cached on disk. Default 20000. */
   metaCacheEntries?: number;
   /** How long a folder nobody has open keeps its state and caches. Default 60 s. */
   idleRetentionMs?: number;
   logger?: Logger;
 }
+
+/** ENVELOPE bytes for the caches, and the version of those bytes (cached bytes of another version are made again). */
+export interface EnvelopeFormat {
+  render: (envelope: Envelope) => Buffer;
+  version: string;
+}
+
+/** The IMAP ENVELOPE as sent to clients without UTF8=ACCEPT. */
+export const WIRE_ENVELOPE: EnvelopeFormat = { render: envelopeWire, version: ENVELOPE_WIRE_VERSION };
 
 export async function openMaildirStore(options: MaildirStoreOptions): Promise<MaildirStore> {
   const given = path.resolve(options.root);
@@ -96,6 +107,7 @@ export async function openMaildirStore(options: MaildirStoreOptions): Promise<Ma
   const parseMessage = options.parseMessage ?? defaultParseMessage;
   const trashFolder = options.trashFolder ?? 'Trash';
   const parserVersion = options.parserVersion ?? (options.parseMessage ? undefined : mimeCodeVersion());
+  const envelopeFormat = options.envelopeFormat ?? WIRE_ENVELOPE;
   const context: FolderContext = {
     root,
     useLocks: options.useLocks ?? true,
@@ -107,9 +119,10 @@ export async function openMaildirStore(options: MaildirStoreOptions): Promise<Ma
     // The built-in parser also reads header data from the first bytes of a file alone.
     parseStructure: options.parseMessage ? undefined : parseStructure,
     parseHeader: options.parseMessage ? undefined : parseHeaderMeta,
-    renderEnvelope,
-    parsePool: options.parseMessage ? undefined : sharedParsePool(),
-    cacheVersion: parserVersion === undefined || formatCodeVersion() === undefined ? undefined : `${parserVersion}-${formatCodeVersion()}`,
+    renderEnvelope: envelopeFormat.render,
+    // The parse workers run the built-in parser and server/wire's ENVELOPE code (parseworker.ts).
+    parsePool: options.parseMessage || envelopeFormat.render !== envelopeWire ? undefined : sharedParsePool(),
+    cacheVersion: parserVersion === undefined ? undefined : `${parserVersion}-${envelopeFormat.version}`,
     metaCacheEntries: options.metaCacheEntries ?? 20_000,
     quota: new MaildirQuota(root, `.${trashFolder}`),
     logger: options.logger,
@@ -512,11 +525,6 @@ export class MaildirStore implements MailStore {
   }
 }
 
-/** The ENVELOPE as sent to clients without UTF8=ACCEPT, kept in the folder's cache. */
-function renderEnvelope(envelope: Envelope): Buffer {
-  return envelopeWire(envelope);
-}
-
 /** This module's folder: the sources below are found from here, built or not. */
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -529,20 +537,6 @@ function sourceHash(files: readonly string[]): string | null {
   } catch {
     return null;
   }
-}
-
-let formatVersion: string | null | undefined;
-
-/** A version for renderEnvelope: a hash of the IMAP formatting code it uses. */
-function formatCodeVersion(): string | undefined {
-  if (formatVersion === undefined) {
-    const imap = path.join(HERE, '..', 'imap');
-    const files = ['commands/wire', 'format/envelope', 'protocol/writer'].map(
-      (file) => ['.js', '.ts'].map((ext) => path.join(imap, file + ext)).find((f) => existsSync(f)) ?? path.join(imap, file),
-    );
-    formatVersion = sourceHash(files);
-  }
-  return formatVersion ?? undefined;
 }
 
 let mimeVersion: string | null | undefined;

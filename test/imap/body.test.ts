@@ -12,7 +12,7 @@ import { BLOCK_SIZE, BlockWriter, MAX_QUEUED } from '../../server/imap/output.js
 import { sectionOf, type SectionRequest } from '../../server/mime/section.js';
 import { parseMessage } from '../../server/mime/parse.js';
 import { startSession } from '../../server/imap/session.js';
-import { sessionSettingsFromVars } from '../../server/imap/settings.js';
+import { sessionSettingsFrom, settingsFromEnvironment } from '../../server/config/index.js';
 import { openMaildirStore } from '../../server/maildir/index.js';
 import { corpus, lf } from '../mime/corpus.js';
 import { deliver, emptyMaildir, removeTree, tempDir } from '../helpers/maildir.js';
@@ -246,7 +246,7 @@ describe('a client that does not read', () => {
     const logger = { log: () => undefined };
     const handle = startSession({
       transport: { input, output, remoteAddress: 'test', secure: true, close: () => output.destroy() },
-      settings: sessionSettingsFromVars({}),
+      settings: sessionSettingsFrom(settingsFromEnvironment({}).settings),
       logger,
       preauth: { user: 'test', store },
     });

@@ -7,7 +7,7 @@ import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import type { MessageData } from '../../server/backend/mailstore.js';
-import { envelopeWire } from '../../server/imap/commands/wire.js';
+import { envelopeWire } from '../../server/wire/render.js';
 import { MessageCache, STRUCTURE_CACHE_FILE, type CachedMessage } from '../../server/maildir/messagecache.js';
 import { ParsePool, POOL_MIN_JOBS } from '../../server/maildir/parsepool.js';
 import { parseHeaderMeta, parseMessage, parseStructure } from '../../server/mime/parse.js';

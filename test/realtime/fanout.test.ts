@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import path from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { startSession, type SessionHandle } from '../../server/imap/session.js';
-import { sessionSettingsFromVars } from '../../server/imap/settings.js';
+import { sessionSettingsFrom, settingsFromEnvironment } from '../../server/config/index.js';
 import { openMaildirStore } from '../../server/maildir/index.js';
 import type { MailStore } from '../../server/backend/mailstore.js';
 import { deliver, emptyMaildir, removeTree, simpleMessage, tempDir } from '../helpers/maildir.js';
@@ -32,7 +32,7 @@ function peer(store: MailStore): Peer {
   });
   const handle = startSession({
     transport: { input, output, remoteAddress: 'test', secure: true, close: () => output.end() },
-    settings: sessionSettingsFromVars({}),
+    settings: sessionSettingsFrom(settingsFromEnvironment({}).settings),
     logger: { log: () => undefined },
     preauth: { user: 'test', store },
   });

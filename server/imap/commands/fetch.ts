@@ -8,13 +8,13 @@
 import { SELECTED, no, ok, type CommandSpec } from './types.js';
 import { parseFetchItems, parseSequenceSet, formatInternalDate } from '../protocol/parser.js';
 import type { FetchItem, SectionSpec } from '../protocol/types.js';
-import { Encoder } from '../protocol/writer.js';
+import { Encoder } from '../../wire/writer.js';
 import { BLOCK_SIZE, BlockWriter } from '../output.js';
 import { writeSection, type PartialRange } from './body.js';
 import { resolveSet } from '../sequence.js';
-import { envelopeValue } from '../format/envelope.js';
-import { bodyStructureValue } from '../format/bodystructure.js';
-import { bodyStructureWire } from './wire.js';
+import { envelopeValue } from '../../wire/envelope.js';
+import { bodyStructureValue } from '../../wire/bodystructure.js';
+import { bodyStructureWire } from '../../wire/render.js';
 import { sectionNeedsStructure } from '../../mime/section.js';
 import type { DataRequest, MessageData, MessageState } from '../../backend/mailstore.js';
 import type { SelectedMailbox } from '../selected.js';
@@ -239,7 +239,7 @@ function writeResponse(
       case 'BODY':
       case 'BODYSTRUCTURE':
         label(item.kind);
-        // Without UTF8=ACCEPT the same bytes are made faster as a string (wire.ts).
+        // Without UTF8=ACCEPT the same bytes are made faster as a string (server/wire/render.ts).
         if (utf8) out.value(bodyStructureValue(data.structure!, item.kind === 'BODYSTRUCTURE'));
         else out.bytes(Buffer.from(bodyStructureWire(data.structure!, item.kind === 'BODYSTRUCTURE'), 'latin1'));
         break;

@@ -19,20 +19,9 @@ export interface ParsedCommand {
 }
 
 // ---------------------------------------------------------------------------
-// Response values: the writer turns these into wire bytes, choosing atom, quoted
-// string or literal as needed.
+// Response values: defined with the writer in server/wire/, below the protocol layer.
 
-export type ImapValue =
-  | null // NIL
-  | number
-  | string // a string: written quoted when safe, else as a literal (UTF-8)
-  | Buffer // a string given as bytes: quoted when safe, else literal
-  | { atom: string } // written verbatim (flags, keywords like \Seen, "BODY[1]" ...)
-  | { literal: Buffer } // always a literal
-  /** Values written one after another without spaces (the children of a multipart
-   * BODYSTRUCTURE: RFC 3501 body-type-mpart is "(" 1*body SP media-subtype ...). */
-  | { adjacent: ImapValue[] }
-  | ImapValue[]; // parenthesized list
+export type { ImapValue } from '../../wire/value.js';
 
 // ---------------------------------------------------------------------------
 // Sequence sets (RFC 3501 sequence-set; "*" is resolved against the mailbox at use).

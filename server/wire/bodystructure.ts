@@ -16,8 +16,8 @@
 // message/global is a body-type-basic here: RFC 3501's grammar has only MESSAGE/RFC822 in
 // media-message (RFC 9051 adds GLOBAL, IMAP4rev1 clients would misread it).
 
-import type { BodyPart, Envelope } from '../../mime/types.js';
-import type { ImapValue } from '../protocol/types.js';
+import type { BodyPart, Envelope } from '../mime/types.js';
+import type { ImapValue } from './value.js';
 import { byteString, envelopeValue } from './envelope.js';
 
 function paramList(params: [string, string][]): ImapValue {

@@ -12,7 +12,7 @@ import {
   untagged,
   untaggedStatus,
   type WriteOptions,
-} from '../../server/imap/protocol/writer.js';
+} from '../../server/wire/writer.js';
 import type { ImapValue, Token } from '../../server/imap/protocol/types.js';
 
 const text = (v: ImapValue, options?: WriteOptions): string => serialize(v, options).toString('latin1');

@@ -5,8 +5,8 @@
 // strings cannot carry NUL, CR or LF (RFC 3501 section 4.3 / 9 CHAR8, TEXT-CHAR), so a NUL
 // becomes U+FFFD in UTF-8 and a stray CR or LF a space, as Dovecot 2.3 sends them.
 
-import type { Address, Envelope } from '../../mime/types.js';
-import type { ImapValue } from '../protocol/types.js';
+import type { Address, Envelope } from '../mime/types.js';
+import type { ImapValue } from './value.js';
 
 /** A byte string as an IMAP nstring. */
 export function byteString(s: string | null): ImapValue {

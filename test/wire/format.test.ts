@@ -4,12 +4,12 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { bodyStructureValue } from '../../server/imap/format/bodystructure.js';
-import { envelopeValue } from '../../server/imap/format/envelope.js';
-import { serialize } from '../../server/imap/protocol/writer.js';
+import { bodyStructureValue } from '../../server/wire/bodystructure.js';
+import { envelopeValue } from '../../server/wire/envelope.js';
+import { serialize } from '../../server/wire/writer.js';
 import { parseMessage } from '../../server/mime/parse.js';
 import type { BodyPart } from '../../server/mime/types.js';
-import { corpus } from './corpus.js';
+import { corpus } from '../mime/corpus.js';
 
 const byName = new Map(corpus().map((e) => [e.name, e.raw]));
 const bin = (s: string): Buffer => Buffer.from(s, 'latin1');

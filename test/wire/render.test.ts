@@ -1,11 +1,11 @@
-// ENVELOPE and BODYSTRUCTURE made as strings (commands/wire.ts) are exactly what the general formatters send.
+// ENVELOPE and BODYSTRUCTURE made as strings (server/wire/render.ts) are exactly what the general formatters send.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { bodyStructureWire, envelopeWire } from '../../server/imap/commands/wire.js';
-import { bodyStructureValue } from '../../server/imap/format/bodystructure.js';
-import { envelopeValue } from '../../server/imap/format/envelope.js';
-import { serialize } from '../../server/imap/protocol/writer.js';
+import { bodyStructureWire, envelopeWire } from '../../server/wire/render.js';
+import { bodyStructureValue } from '../../server/wire/bodystructure.js';
+import { envelopeValue } from '../../server/wire/envelope.js';
+import { serialize } from '../../server/wire/writer.js';
 import { parseHeaderMeta, parseMessage } from '../../server/mime/parse.js';
 import type { Address, BodyPart, Envelope } from '../../server/mime/types.js';
 import { corpus as imapCorpus } from '../helpers/corpus.js';

@@ -9,7 +9,7 @@
 // Buffer.concat, so a FETCH of 100,000 envelopes does no per-character work.
 
 import { isUtf8 } from 'node:buffer';
-import type { ImapValue } from './types.js';
+import type { ImapValue } from './value.js';
 
 export interface WriteOptions {
   /** UTF8=ACCEPT is enabled: quoted strings may carry UTF-8 (RFC 6855). */

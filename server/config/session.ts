@@ -1,0 +1,46 @@
+// What the IMAP session takes from the configuration: the protocol settings and the
+// capability words the server implements. Declared here, below both the settings schema
+// (settings.ts) and the IMAP layer (server/imap), so that the configuration never imports
+// the protocol code it configures; server/imap/capabilities.ts computes the list sent.
+
+/** Our default for IMAP_CAPABILITY: Courier's words plus the extensions clients use today. */
+export const DEFAULT_CAPABILITY = [
+  'IMAP4rev1', 'UIDPLUS', 'CHILDREN', 'NAMESPACE', 'THREAD=ORDEREDSUBJECT', 'THREAD=REFERENCES',
+  'SORT', 'QUOTA', 'IDLE', 'ID', 'MOVE', 'UNSELECT', 'LITERAL+', 'SPECIAL-USE', 'SASL-IR',
+];
+
+/** Words we implement; configured words outside this list are dropped with a warning
+ * (advertising ACL or XMAGICTRASH without implementing them would break clients). */
+export const SUPPORTED_WORDS = new Set(
+  [...DEFAULT_CAPABILITY, 'AUTH=PLAIN', 'ENABLE', 'UTF8=ACCEPT', 'STARTTLS', 'LOGINDISABLED'].map((w) => w.toUpperCase()),
+);
+
+/** Protocol settings that change how the session behaves (from the imapd config file). */
+export interface SessionSettings {
+  /** IMAP_CAPABILITY words (before TLS); server-added words are computed in capabilities.ts. */
+  capability: string[];
+  /** IMAP_CAPABILITY_TLS words (used once TLS is active). */
+  capabilityTls: string[];
+  /** Personal namespace prefix: "INBOX." (Courier) or "" (IMAP_NAMESPACE_PREFIX setting). */
+  namespacePrefix: '' | 'INBOX.';
+  /** IMAP_ENHANCEDIDLE: realtime IDLE; the continuation says "+ entering ENHANCED idle mode". */
+  enhancedIdle: boolean;
+  /** IMAP_IDLE_TIMEOUT seconds: polling period in IDLE when change notification is unavailable. */
+  idleTimeout: number;
+  /** IMAP_TLS_REQUIRED: no LOGIN/AUTHENTICATE before STARTTLS (LOGINDISABLED). */
+  tlsRequired: boolean;
+  /** IMAP_DISABLETHREADSORT: refuse THREAD and SORT. */
+  disableThreadSort: boolean;
+  /** IMAP_KEYWORDS: 0 disables keywords. */
+  keywords: boolean;
+  /** IMAP_ID_FIELDS bitmask; ID is always offered, fields revealed per the mask. */
+  idFields: number;
+  /** IMAP_TRASHFOLDERNAME. */
+  trashFolder: string;
+  /** IMAP_MOVE_EXPUNGE_TO_TRASH. */
+  moveExpungeToTrash: boolean;
+  /** Longest command line accepted (octets) before answering BAD. */
+  maxLineLength: number;
+  /** Largest literal accepted (octets) before answering BAD / NO [TOOBIG]. */
+  maxLiteralSize: number;
+}

@@ -36,16 +36,24 @@ function languageValue(body: BodyPart): ImapValue {
   return body.language === null || body.language.length === 0 ? null : body.language.map(byteString);
 }
 
-const EMPTY_TEXT: BodyPart = {
+/** Stands for the body of a multipart without parts (the grammar needs one). */
+export const EMPTY_TEXT: BodyPart = {
   type: 'text', subtype: 'plain', params: [], id: null, description: null, encoding: '7bit',
   size: 0, lines: 0, md5: null, disposition: null, language: null, location: null,
   headerStart: 0, bodyStart: 0, bodyEnd: 0,
 };
 
-const EMPTY_ENVELOPE: Envelope = {
+/** Stands for an attached message that could not be parsed. */
+export const EMPTY_ENVELOPE: Envelope = {
   date: null, subject: null, from: null, sender: null, replyTo: null,
   to: null, cc: null, bcc: null, inReplyTo: null, messageId: null,
 };
+
+/** The part's parameters, with ("charset" "us-ascii") added to a text part without one (as Dovecot). */
+export function paramsWithCharset(body: BodyPart): [string, string][] {
+  if (body.type === 'text' && !body.params.some(([k]) => k === 'charset')) return [...body.params, ['charset', 'us-ascii']];
+  return body.params;
+}
 
 export function bodyStructureValue(body: BodyPart, extended: boolean): ImapValue {
   if (body.type === 'multipart') {
@@ -56,8 +64,7 @@ export function bodyStructureValue(body: BodyPart, extended: boolean): ImapValue
     if (extended) out.push(paramList(body.params), dispositionValue(body), languageValue(body), byteString(body.location));
     return out;
   }
-  let params = body.params;
-  if (body.type === 'text' && !params.some(([k]) => k === 'charset')) params = [...params, ['charset', 'us-ascii']];
+  const params = paramsWithCharset(body);
   const out: ImapValue[] = [
     byteString(body.type),
     byteString(body.subtype),

@@ -7,6 +7,7 @@
 // mailbox copies them out.
 
 import type { Address, BodyPart, Envelope } from '../mime/types.js';
+import { EMPTY_ENVELOPE, EMPTY_TEXT, paramsWithCharset } from './bodystructure.js';
 import { byteString, downgradeEightBit } from './envelope.js';
 import { MAX_QUOTED, serialize } from './writer.js';
 
@@ -73,17 +74,6 @@ function extension(body: BodyPart): string {
   return `${disposition} ${language} ${nstring(body.location)}`;
 }
 
-const EMPTY_TEXT: BodyPart = {
-  type: 'text', subtype: 'plain', params: [], id: null, description: null, encoding: '7bit',
-  size: 0, lines: 0, md5: null, disposition: null, language: null, location: null,
-  headerStart: 0, bodyStart: 0, bodyEnd: 0,
-};
-
-const EMPTY_ENVELOPE: Envelope = {
-  date: null, subject: null, from: null, sender: null, replyTo: null,
-  to: null, cc: null, bcc: null, inReplyTo: null, messageId: null,
-};
-
 /** BODY (extended false) or BODYSTRUCTURE as latin1 text: serialize(bodyStructureValue(body, extended)). */
 export function bodyStructureWire(body: BodyPart, extended: boolean): string {
   if (body.type === 'multipart') {
@@ -94,8 +84,7 @@ export function bodyStructureWire(body: BodyPart, extended: boolean): string {
     if (extended) out += ` ${paramList(body.params)} ${extension(body)}`;
     return `${out})`;
   }
-  let params = body.params;
-  if (body.type === 'text' && !params.some(([k]) => k === 'charset')) params = [...params, ['charset', 'us-ascii']];
+  const params = paramsWithCharset(body);
   let out =
     `(${nstring(body.type)} ${nstring(body.subtype)} ${paramList(params)} ${nstring(body.id)} ` +
     `${nstring(body.description)} ${nstring(body.encoding)} ${number(body.size)}`;

@@ -40,23 +40,10 @@ export const rename: CommandSpec = {
     const from = session.storeName(args.astring('existing mailbox name'));
     const to = session.storeName(args.astring('new mailbox name'));
     args.end();
-    if (to === 'INBOX') return no('A folder cannot be renamed to INBOX', 'ALREADYEXISTS');
     if (!inPersonalNamespace(to)) return no(`Folder names must start with ${session.settings.namespacePrefix}`, 'CANNOT');
-    if (from === 'INBOX') {
-      // RFC 3501 6.3.5: renaming INBOX moves its messages to the new name and leaves
-      // INBOX empty; its children stay where they are.
-      await session.store.createFolder(to);
-      const inbox = await session.store.openFolder('INBOX');
-      try {
-        await inbox.refresh();
-        const uids = inbox.snapshot().messages.map((m) => m.uid);
-        if (uids.length) await inbox.moveTo(uids, to);
-      } finally {
-        inbox.release();
-      }
-      return ok('RENAME completed');
-    }
-    if (session.selected?.folder.name === from) session.unselect();
+    // Renaming INBOX moves its messages and leaves INBOX in place, empty (RFC 3501 6.3.5; the
+    // store does it): a session that has INBOX selected keeps it.
+    if (from !== 'INBOX' && session.selected?.folder.name === from) session.unselect();
     await session.store.renameFolder(from, to);
     return ok('RENAME completed');
   },

@@ -24,10 +24,11 @@ test('a stall of the loop shows in the status and the log', async () => {
     }
     await sleep(150);
     const after = await host.getStatus();
-    assert.ok(after.stalls.count >= 1, JSON.stringify(after.stalls));
-    assert.ok(after.stalls.last !== null && after.stalls.last.ms >= 150, JSON.stringify(after.stalls));
+    assert.ok(after.stalls.count >= 1 && after.stalls.last !== null, JSON.stringify(after.stalls));
+    // Ours is one of them (a loaded machine may add shorter stalls of its own after it).
     const log = await host.getLog({ level: 'warn' });
-    assert.ok(log.some((l) => /^stall: \d+ ms outside any command/.test(l.message)), JSON.stringify(log));
+    const ours = log.map((l) => /^stall: (\d+) ms outside any command/.exec(l.message)).filter((m) => m !== null && Number(m[1]) >= 150);
+    assert.ok(ours.length >= 1, JSON.stringify(log));
   } finally {
     await host.stop();
     fs.rmSync(data, { recursive: true, force: true });

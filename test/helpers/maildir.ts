@@ -29,10 +29,16 @@ export function standardMaildir(root: string, count = 12): string {
   return root;
 }
 
-/** Drop a message into new/ the way a delivery agent does: write in tmp/, rename. */
+let deliveries = 0;
+
+/**
+ * Drop a message into new/ the way a delivery agent does: write in tmp/, rename. Names sort in
+ * the order of the calls (a counter, not the clock's microseconds, which wrap), so the messages
+ * of a test get their UIDs in the order it delivered them.
+ */
 export function deliver(root: string, message: string | Buffer, folder = ''): string {
   const dir = folder ? path.join(root, folder) : root;
-  const unique = `${Math.floor(Date.now() / 1000)}.M${process.hrtime.bigint() % 1000000n}P${process.pid}.testhost`;
+  const unique = `${Math.floor(Date.now() / 1000)}.M${String(++deliveries).padStart(6, '0')}P${process.pid}.testhost`;
   const tmp = path.join(dir, 'tmp', unique);
   fs.writeFileSync(tmp, message);
   const size = fs.statSync(tmp).size;

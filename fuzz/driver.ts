@@ -2,7 +2,7 @@
 // literal, for the answer after every complete command) and checks the answers: every
 // complete command line gets a tagged reply, a continuation or BYE within the deadline.
 
-import { announcement, type Channel } from './wire.js';
+import { TRACE, announcement, type Channel } from './wire.js';
 
 export type FindingKind = 'exit' | 'dropped' | 'stall' | 'serverbug' | 'rss' | 'no-greeting';
 
@@ -49,6 +49,11 @@ export class Driver {
     private readonly opts: DriverOptions,
   ) {}
 
+  private write(data: Buffer): void {
+    if (TRACE) process.stderr.write(`C: ${JSON.stringify(data.toString('latin1', 0, 200))}${data.length > 200 ? ` (${data.length} bytes)` : ''}\n`);
+    this.channel.write(data);
+  }
+
   /** Wait for the answer to a complete client line. */
   private async answer(line: Buffer, raw: boolean): Promise<CaseOutcome | 'continue' | 'plus'> {
     const first = this.lineStart ?? line;
@@ -79,7 +84,7 @@ export class Driver {
   async run(chunks: Buffer[]): Promise<CaseOutcome> {
     const data = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
     let pos = 0;
-    const send = (b: Buffer) => this.channel.write(b);
+    const send = (b: Buffer) => this.write(b);
     while (pos < data.length) {
       if (this.channel.output.closed) break;
       if (this.literalLeft > 0) {
@@ -110,7 +115,7 @@ export class Driver {
   private async sendLine(line: Buffer): Promise<CaseOutcome | 'continue'> {
     if (!this.midLine && !this.rawNext && this.lineStart === null) this.lineStart = line;
     this.midLine = false;
-    this.channel.write(line);
+    this.write(line);
     if (this.rawNext) {
       this.rawNext = false;
       const r = await this.answer(line, true);
@@ -146,7 +151,7 @@ export class Driver {
     }
     if (this.literalLeft > PAD_LIMIT) return { status: 'abandoned' };
     if (this.literalLeft > 0) {
-      this.channel.write(Buffer.alloc(this.literalLeft, 0x78));
+      this.write(Buffer.alloc(this.literalLeft, 0x78));
       this.literalLeft = 0;
       this.midLine = true;
     }

@@ -298,6 +298,7 @@ async function minimizeFindings(
     const until = Math.min(deadline, Date.now() + share);
     for (const suspect of [...f.suspects].reverse()) {
       if (Date.now() >= until) break;
+      const preamble = splitCommands(Buffer.concat(suspect.cases[0] ?? []));
       const units = suspect.cases.flatMap((c) => splitCommands(Buffer.concat(c)));
       const fails = async (cmds: Buffer[]) => {
         const p = await replay(ctx, f.target, suspect.secure, cmds);
@@ -307,11 +308,12 @@ async function minimizeFindings(
       if (await fails(units)) {
         f.reproduced = true;
         f.secure = suspect.secure;
-        // Most findings need only the last command or two: try those before ddmin.
+        // Most findings need only the login and the last command or two: try those first.
         let start = units;
         for (const k of [1, 2]) {
-          if (units.length > k && (await fails(units.slice(-k)))) {
-            start = units.slice(-k);
+          const quick = [...preamble, ...units.slice(-k)];
+          if (units.length > quick.length && (await fails(quick))) {
+            start = quick;
             break;
           }
         }

@@ -13,6 +13,8 @@ export interface Response {
   text: string;
 }
 
+/** FUZZ_TRACE=1 prints what is sent and received (for --replay). */
+export const TRACE = process.env.FUZZ_TRACE === '1';
 const SERVER_LITERAL = /\{(\d+)\}\r?$/;
 
 /** Splits the server's output into responses; a consumer takes them in order. */
@@ -88,6 +90,7 @@ export class ServerOutput {
     else if (text.startsWith('* ')) kind = 'untagged';
     else kind = 'tagged';
     if (kind === 'bye') this.byeSeen = true;
+    if (TRACE) process.stderr.write(`S: ${JSON.stringify(text)}\n`);
     if (/\[SERVERBUG\]/i.test(text) && this.serverBug === null) this.serverBug = text;
     this.queue.push({ kind, text });
   }

@@ -52,6 +52,8 @@ export interface TargetStats {
   probes: number;
   maxRssMiB: number;
   restarts: number;
+  /** Why the server said BYE, with counts (LOGOUT's "Logging out" should lead). */
+  byes: Record<string, number>;
 }
 
 /** What one session sent, case by case (the first entry may be its login). */
@@ -86,7 +88,7 @@ export interface FuzzReport {
   findings: Finding[];
 }
 
-const emptyStats = (): TargetStats => ({ cases: 0, commands: 0, sessions: 0, closedByServer: 0, abandoned: 0, probes: 0, maxRssMiB: 0, restarts: 0 });
+const emptyStats = (): TargetStats => ({ cases: 0, commands: 0, sessions: 0, closedByServer: 0, abandoned: 0, probes: 0, maxRssMiB: 0, restarts: 0, byes: {} });
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /** Case bytes differ per target (STARTTLS only on the network), so each has its own stream. */
 const TARGET_SALT: Record<TargetName, number> = { stdio: 0, net: 0x5bd1e995 };
@@ -225,7 +227,11 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
         clearTimeout(timer);
       }
       stats[target].commands += driver.commandsAnswered;
-      if (outcome.status === 'closed') stats[target].closedByServer++;
+      if (outcome.status === 'closed') {
+        stats[target].closedByServer++;
+        const why = session.channel.output.byeText.replace(/^\* BYE\s*/i, '').slice(0, 60) || '(closed)';
+        stats[target].byes[why] = (stats[target].byes[why] ?? 0) + 1;
+      }
       if (outcome.status === 'abandoned') stats[target].abandoned++;
       let problem: Problem | null = outcome.status === 'problem' ? outcome.problem : null;
       if (problem?.kind === 'dropped' && session.exit) {

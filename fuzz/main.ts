@@ -100,6 +100,8 @@ async function main(): Promise<number> {
     if (s.sessions === 0) continue;
     log(`${t}: ${s.cases} cases, ${s.commands} answered command lines, ${s.sessions} sessions (${s.closedByServer} ended by BYE, ${s.abandoned} left in a huge literal), ` +
       `${s.probes} greeting probes, largest RSS ${s.maxRssMiB.toFixed(0)} MiB, ${s.restarts} restarts`);
+    const byes = Object.entries(s.byes).map(([why, n]) => `${n} x "${why}"`).join(', ');
+    if (byes) log(`  BYE: ${byes}`);
   }
   log(`${report.findings.length} findings in ${(report.elapsedMs / 1000).toFixed(0)} s (seed ${seed})`);
   for (const f of report.findings) if (!f.file) log(describeFinding(f));

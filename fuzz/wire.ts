@@ -27,6 +27,8 @@ export class ServerOutput {
   private waiter: (() => void) | null = null;
   closed = false;
   byeSeen = false;
+  /** The first BYE's text ("* BYE Logging out"). */
+  byeText = '';
   serverBug: string | null = null;
 
   push(chunk: Buffer): void {
@@ -89,7 +91,10 @@ export class ServerOutput {
     else if (upper.startsWith('* BAD')) kind = 'bad';
     else if (text.startsWith('* ')) kind = 'untagged';
     else kind = 'tagged';
-    if (kind === 'bye') this.byeSeen = true;
+    if (kind === 'bye' && !this.byeSeen) {
+      this.byeSeen = true;
+      this.byeText = text;
+    }
     if (TRACE) process.stderr.write(`S: ${JSON.stringify(text)}\n`);
     if (/\[SERVERBUG\]/i.test(text) && this.serverBug === null) this.serverBug = text;
     this.queue.push({ kind, text });

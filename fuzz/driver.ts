@@ -42,6 +42,7 @@ export class Driver {
   private rawNext = false;
   private lineStart: Buffer | null = null; // first line of the command being sent
   private midLine = false;
+  private partial: Buffer = Buffer.alloc(0);
   commandsAnswered = 0;
 
   constructor(
@@ -99,6 +100,7 @@ export class Driver {
         const rest = data.subarray(pos);
         if (!this.midLine && !this.rawNext) this.lineStart = rest;
         send(rest);
+        this.keepPartial(rest);
         this.midLine = true;
         pos = data.length;
         break;
@@ -111,11 +113,19 @@ export class Driver {
     return this.finishCase();
   }
 
+  /** The end of the line sent so far: a literal announcement may span two sends. */
+  private keepPartial(piece: Buffer): void {
+    const joined = this.partial.length ? Buffer.concat([this.partial, piece]) : piece;
+    this.partial = joined.subarray(Math.max(0, joined.length - 64));
+  }
+
   /** Send a line (or the end of one) and deal with its answer. */
-  private async sendLine(line: Buffer): Promise<CaseOutcome | 'continue'> {
-    if (!this.midLine && !this.rawNext && this.lineStart === null) this.lineStart = line;
+  private async sendLine(piece: Buffer): Promise<CaseOutcome | 'continue'> {
+    if (!this.midLine && !this.rawNext && this.lineStart === null) this.lineStart = piece;
     this.midLine = false;
-    this.write(line);
+    this.write(piece);
+    const line = this.partial.length ? Buffer.concat([this.partial, piece]) : piece;
+    this.partial = Buffer.alloc(0);
     if (this.rawNext) {
       this.rawNext = false;
       const r = await this.answer(line, true);

@@ -40,6 +40,7 @@ function show(line: Buffer): string {
 export class Driver {
   private literalLeft = 0;
   private rawNext = false;
+  private rawIsLogin = false;
   private lineStart: Buffer | null = null; // first line of the command being sent
   private midLine = false;
   private partial: Buffer = Buffer.alloc(0);
@@ -59,8 +60,8 @@ export class Driver {
   private async answer(line: Buffer, raw: boolean): Promise<CaseOutcome | 'continue' | 'plus'> {
     const first = this.lineStart ?? line;
     this.lineStart = null;
-    const isLogin = !raw && LOGIN_LINE.test(first.toString('latin1', 0, 40));
-    const wait = isLogin || raw ? this.opts.loginDeadlineMs : this.opts.deadlineMs;
+    const isLogin = raw ? this.rawIsLogin : LOGIN_LINE.test(first.toString('latin1', 0, 40));
+    const wait = isLogin ? this.opts.loginDeadlineMs : this.opts.deadlineMs;
     const r = await this.channel.output.nextTerminating(Date.now() + wait);
     const out = this.channel.output;
     if (out.serverBug) return { status: 'problem', problem: { kind: 'serverbug', detail: `${out.serverBug} after ${show(first)}` } };
@@ -73,7 +74,11 @@ export class Driver {
     }
     this.commandsAnswered++;
     if (r.kind === 'bye') return { status: 'closed' };
-    if (r.kind === 'continuation') return 'plus';
+    if (r.kind === 'continuation') {
+      // AUTHENTICATE's response line may meet the failure delay; IDLE's DONE may not.
+      this.rawIsLogin = isLogin;
+      return 'plus';
+    }
     if (r.kind === 'tagged' && this.channel.startTls && STARTTLS_LINE.test(first.toString('latin1')) && / OK\b/i.test(r.text)) {
       const ok = await this.channel.startTls(Date.now() + this.opts.deadlineMs);
       if (!ok) return { status: 'problem', problem: { kind: 'stall', detail: 'TLS handshake after STARTTLS did not finish' } };

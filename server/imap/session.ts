@@ -16,7 +16,7 @@ import { CommandReader, type CommandInput, type LiteralRequest, type LiteralSink
 import { parseCommand } from './protocol/parser.js';
 import { ProtocolError } from './protocol/errors.js';
 import type { ImapValue, ParsedCommand } from './protocol/types.js';
-import { Encoder, untagged } from '../wire/writer.js';
+import { Encoder, tagged as statusLine, untagged } from '../wire/writer.js';
 import { SelectedMailbox } from './selected.js';
 import { SequenceError } from './sequence.js';
 
@@ -267,8 +267,8 @@ export class Session {
   }
 
   private tagged(tag: string, result: CommandResult): void {
-    const code = result.code ? `[${result.code}] ` : '';
-    this.write(Buffer.from(`${tag} ${result.status} ${code}${result.text}\r\n`, 'utf8'));
+    // The writer drops CR and LF from the text: messages may quote client input.
+    this.write(statusLine(tag, result.status, result.text, result.code || undefined));
   }
 
   // ---- input -------------------------------------------------------------
@@ -499,8 +499,7 @@ export class Session {
       command = parseCommand(event.input);
     } catch (err) {
       if (err instanceof ProtocolError) {
-        const tag = err.tag ?? '*';
-        this.write(Buffer.from(`${tag} ${err.status} ${err.code ? `[${err.code}] ` : ''}${err.message}\r\n`));
+        this.write(statusLine(err.tag ?? '*', err.status, err.message, err.code || undefined));
         return;
       }
       throw err;

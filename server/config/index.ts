@@ -15,5 +15,5 @@ export {
   settingsTableMarkdown,
 } from './settings.js';
 export type { AnySettingSpec, Endpoint, ImapdSettings, PortSpec, SettingKind, SettingSpec, TlsVersion } from './settings.js';
-export { CONFIG_FILES, loadSettings, settingsFromDocuments } from './load.js';
+export { CONFIG_FILES, loadSettings, notHonoured, settingsFromDocuments } from './load.js';
 export type { ConfigFileName, LoadSettingsOptions, LoadedSettings, SettingSource } from './load.js';

@@ -43,7 +43,8 @@ export interface ImapdSettings {
   useLocks: boolean;
   keywords: 0 | 1 | 2;
   disableThreadSort: boolean;
-  idFields: number;
+  /** null: unset, so no ID command (as Courier). */
+  idFields: number | null;
   trashFolder: string;
   moveExpungeToTrash: boolean;
   emptyTrash: { folder: string; days: number }[];
@@ -302,13 +303,13 @@ export const SETTINGS: readonly AnySettingSpec[] = [
   },
   {
     name: 'IMAP_DISABLETHREADSORT', file: 'imapd', field: 'disableThreadSort', kind: 'boolean', default: '0',
-    meaning: '1 turns off server-side THREAD and SORT, to save CPU on a small machine.',
+    meaning: '1 refuses THREAD and SORT, to save CPU on a small machine (they stay announced, as Courier does).',
     parse: parseBoolean,
   },
   {
-    name: 'IMAP_ID_FIELDS', file: 'imapd', field: 'idFields', kind: 'integer', default: '0',
-    meaning: 'What the ID command reveals besides the server name: the sum of 1 (version), 2 (operating system) and 4 (its release).',
-    parse: (v) => parseInteger(v, 0, 7),
+    name: 'IMAP_ID_FIELDS', file: 'imapd', field: 'idFields', kind: 'integer', default: '',
+    meaning: 'Set (0 to 7), the ID command is offered and reveals besides the server name the sum of 1 (version), 2 (operating system) and 4 (its release); unset, there is no ID command, as in Courier.',
+    parse: (v) => (v.trim() === '' ? null : parseInteger(v, 0, 7)),
   },
   {
     name: 'IMAP_TRASHFOLDERNAME', file: 'imapd', field: 'trashFolder', kind: 'text', default: 'Trash',
@@ -322,7 +323,7 @@ export const SETTINGS: readonly AnySettingSpec[] = [
   },
   {
     name: 'IMAP_EMPTYTRASH', file: 'imapd', field: 'emptyTrash', kind: 'folder-days', default: 'Trash:7',
-    meaning: 'folder:days list; at login (at most every 10 minutes per account), messages that have been in those folders longer than that many days are deleted.',
+    meaning: 'folder:days list; at login (at most every 10 minutes per account; the stdio imapd at login and logout, as Courier), messages that have been in those folders longer than that many days are deleted.',
     parse: parseFolderDays,
   },
   {

@@ -7,13 +7,13 @@ import type { SessionSettings } from './host.js';
 /** Our default for IMAP_CAPABILITY: Courier's words plus the extensions clients use today. */
 export const DEFAULT_CAPABILITY = [
   'IMAP4rev1', 'UIDPLUS', 'CHILDREN', 'NAMESPACE', 'THREAD=ORDEREDSUBJECT', 'THREAD=REFERENCES',
-  'SORT', 'QUOTA', 'IDLE', 'ID', 'MOVE', 'UNSELECT', 'LITERAL+', 'SPECIAL-USE', 'SASL-IR',
+  'SORT', 'QUOTA', 'IDLE', 'MOVE', 'UNSELECT', 'LITERAL+', 'SPECIAL-USE', 'SASL-IR',
 ];
 
 /** Words we implement; configured words outside this list are dropped with a warning
  * (advertising ACL or XMAGICTRASH without implementing them would break clients). */
 export const SUPPORTED_WORDS = new Set(
-  [...DEFAULT_CAPABILITY, 'AUTH=PLAIN', 'ENABLE', 'UTF8=ACCEPT', 'STARTTLS', 'LOGINDISABLED'].map((w) => w.toUpperCase()),
+  [...DEFAULT_CAPABILITY, 'ID', 'AUTH=PLAIN', 'ENABLE', 'UTF8=ACCEPT', 'STARTTLS', 'LOGINDISABLED'].map((w) => w.toUpperCase()),
 );
 
 export interface CapabilityContext {
@@ -37,7 +37,9 @@ export function capabilities(ctx: CapabilityContext): string[] {
   for (const w of configured) {
     const upper = w.toUpperCase();
     if (!SUPPORTED_WORDS.has(upper)) continue;
-    if (ctx.settings.disableThreadSort && (upper === 'SORT' || upper.startsWith('THREAD='))) continue;
+    // IMAP_DISABLETHREADSORT leaves SORT and THREAD announced and refuses the commands, as Courier does.
+    // IMAP_ID_FIELDS alone decides about ID (below).
+    if (upper === 'ID') continue;
     if (upper.startsWith('AUTH=') && ctx.authenticated) continue;
     if (upper === 'SASL-IR' && ctx.authenticated) continue;
     add(upper === 'LITERAL+' ? 'LITERAL+' : w);
@@ -49,6 +51,8 @@ export function capabilities(ctx: CapabilityContext): string[] {
       return words.filter((w) => !w.toUpperCase().startsWith('AUTH='));
     }
   }
+  // Courier announces ID when IMAP_ID_FIELDS is set, whatever its value.
+  if (ctx.settings.idFields !== null) add('ID');
   add('ENABLE');
   add('UTF8=ACCEPT');
   return words;

@@ -61,12 +61,12 @@ export interface SessionSettings {
   idleTimeout: number;
   /** IMAP_TLS_REQUIRED: no LOGIN/AUTHENTICATE before STARTTLS (LOGINDISABLED). */
   tlsRequired: boolean;
-  /** IMAP_DISABLETHREADSORT: refuse THREAD and SORT. */
+  /** IMAP_DISABLETHREADSORT: refuse THREAD and SORT (still announced, as Courier). */
   disableThreadSort: boolean;
   /** IMAP_KEYWORDS: 0 disables keywords. */
   keywords: boolean;
-  /** IMAP_ID_FIELDS bitmask; ID is always offered, fields revealed per the mask. */
-  idFields: number;
+  /** IMAP_ID_FIELDS bitmask of what ID reveals; null (unset): no ID command, as Courier. */
+  idFields: number | null;
   /** IMAP_TRASHFOLDERNAME. */
   trashFolder: string;
   /** IMAP_MOVE_EXPUNGE_TO_TRASH. */

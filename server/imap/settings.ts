@@ -37,7 +37,8 @@ export function sessionSettingsFromVars(vars: Vars): SessionSettings {
     tlsRequired: flag(vars.IMAP_TLS_REQUIRED, false),
     disableThreadSort: flag(vars.IMAP_DISABLETHREADSORT, false),
     keywords: integer(vars.IMAP_KEYWORDS, 1) !== 0,
-    idFields: integer(vars.IMAP_ID_FIELDS, 0),
+    // Courier offers ID when the variable is set at all, even empty (then it reveals the name only).
+    idFields: vars.IMAP_ID_FIELDS === undefined ? null : integer(vars.IMAP_ID_FIELDS, 0),
     trashFolder: vars.IMAP_TRASHFOLDERNAME?.trim() || 'Trash',
     moveExpungeToTrash: flag(vars.IMAP_MOVE_EXPUNGE_TO_TRASH, false),
     maxLineLength: integer(vars.IMAP_MAXLINE, DEFAULT_MAX_LINE),

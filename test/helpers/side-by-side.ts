@@ -16,14 +16,15 @@ export interface SideBySide {
   close(): Promise<void>;
 }
 
-/** Copies `base` to dir/ours and dir/courier and starts a PREAUTH server on each. */
-export async function sideBySide(base: string, dir: string, env: Record<string, string> = {}): Promise<SideBySide> {
+/** Copies `base` to dir/ours and dir/courier and starts a PREAUTH server on each, with `env`
+ * (Courier with `courierEnv` when given). */
+export async function sideBySide(base: string, dir: string, env: Record<string, string> = {}, courierEnv = env): Promise<SideBySide> {
   const oursDir = path.join(dir, 'ours');
   const courierDir = path.join(dir, 'courier');
   copyTree(base, oursDir);
   copyTree(base, courierDir);
   const ours = spawnImapd(oursDir, env);
-  const courier = courierSkip ? null : spawnCourier(courierDir, env);
+  const courier = courierSkip ? null : spawnCourier(courierDir, courierEnv);
   await Promise.all([ours.client.greeting, courier?.client.greeting]);
   return {
     ours,

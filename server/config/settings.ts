@@ -45,6 +45,8 @@ export interface ImapdSettings {
   disableThreadSort: boolean;
   /** null: unset, so no ID command (as Courier). */
   idFields: number | null;
+  checkAllFolders: boolean;
+  obsoleteClient: boolean;
   trashFolder: string;
   moveExpungeToTrash: boolean;
   emptyTrash: { folder: string; days: number }[];
@@ -312,6 +314,16 @@ export const SETTINGS: readonly AnySettingSpec[] = [
     parse: (v) => (v.trim() === '' ? null : parseInteger(v, 0, 7)),
   },
   {
+    name: 'IMAP_CHECK_ALL_FOLDERS', file: 'imapd', field: 'checkAllFolders', kind: 'boolean', default: '0',
+    meaning: '1 marks every folder in LIST as having new mail or not (\\Marked, \\Unmarked); 0 only INBOX, which costs less with many folders.',
+    parse: parseBoolean,
+  },
+  {
+    name: 'IMAP_OBSOLETE_CLIENT', file: 'imapd', field: 'obsoleteClient', kind: 'boolean', default: '0',
+    meaning: '1 lists folders without children as \\Noinferiors instead of \\HasNoChildren, for old clients that do not know the CHILDREN extension.',
+    parse: parseBoolean,
+  },
+  {
     name: 'IMAP_TRASHFOLDERNAME', file: 'imapd', field: 'trashFolder', kind: 'text', default: 'Trash',
     meaning: 'Name of the Trash folder.',
     parse: parseText,
@@ -441,8 +453,6 @@ export const COURIER_SETTINGS_NOT_HONOURED: ReadonlyMap<string, { reason: string
   ['PROXY_HOSTNAME', { reason: 'proxying is not supported' }],
   ['IMAP_PROXY_FOREIGN', { reason: 'proxying is not supported' }],
   ['IMAP_MAILBOX_SANITY_CHECK', { reason: 'the server runs as one user and checks Maildir access when it opens it' }],
-  ['IMAP_CHECK_ALL_FOLDERS', { reason: 'new-mail checks in other folders are not implemented', harmless: ['0', ''] }],
-  ['IMAP_OBSOLETE_CLIENT', { reason: 'the \\NoInferiors workaround is not implemented', harmless: ['0', ''] }],
   ['IMAP_UMASK', { reason: 'files are created with the server process\'s umask' }],
   ['IMAP_ULIMITD', { reason: 'memory limits belong to the service manager' }],
   ['IMAP_SHAREDINDEXFILE', { reason: 'shared folders are not supported' }],
@@ -479,6 +489,8 @@ export function sessionSettingsFrom(s: ImapdSettings): SessionSettings {
     disableThreadSort: s.disableThreadSort,
     keywords: s.keywords !== 0,
     idFields: s.idFields,
+    checkAllFolders: s.checkAllFolders,
+    obsoleteClient: s.obsoleteClient,
     trashFolder: s.trashFolder,
     moveExpungeToTrash: s.moveExpungeToTrash,
     maxLineLength: s.maxLineLength,

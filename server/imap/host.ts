@@ -67,6 +67,10 @@ export interface SessionSettings {
   keywords: boolean;
   /** IMAP_ID_FIELDS bitmask of what ID reveals; null (unset): no ID command, as Courier. */
   idFields: number | null;
+  /** IMAP_CHECK_ALL_FOLDERS: LIST marks every folder \Marked or \Unmarked, not only INBOX. */
+  checkAllFolders: boolean;
+  /** IMAP_OBSOLETE_CLIENT: LIST says \Noinferiors instead of \HasChildren / \HasNoChildren. */
+  obsoleteClient: boolean;
   /** IMAP_TRASHFOLDERNAME. */
   trashFolder: string;
   /** IMAP_MOVE_EXPUNGE_TO_TRASH. */

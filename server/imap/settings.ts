@@ -39,6 +39,8 @@ export function sessionSettingsFromVars(vars: Vars): SessionSettings {
     keywords: integer(vars.IMAP_KEYWORDS, 1) !== 0,
     // Courier offers ID when the variable is set at all, even empty (then it reveals the name only).
     idFields: vars.IMAP_ID_FIELDS === undefined ? null : integer(vars.IMAP_ID_FIELDS, 0),
+    checkAllFolders: flag(vars.IMAP_CHECK_ALL_FOLDERS, false),
+    obsoleteClient: flag(vars.IMAP_OBSOLETE_CLIENT, false),
     trashFolder: vars.IMAP_TRASHFOLDERNAME?.trim() || 'Trash',
     moveExpungeToTrash: flag(vars.IMAP_MOVE_EXPUNGE_TO_TRASH, false),
     maxLineLength: integer(vars.IMAP_MAXLINE, DEFAULT_MAX_LINE),

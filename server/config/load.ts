@@ -121,6 +121,11 @@ export function settingsFromDocuments(
 
   for (const [setting, source] of setInFiles) {
     if (SETTINGS_BY_NAME.has(setting)) continue;
+    // Courier refuses a client without a certificate here; accepting it would be a silent
+    // downgrade, so without client certificates the server does not start (issue 12).
+    if (setting === 'TLS_VERIFYPEER' && /^REQUIREPEER$/i.test((env.get(setting) ?? '').trim())) {
+      throw new ConfigError(source.file, source.line, setting, 'REQUIREPEER: client certificates are not supported by this server, so it cannot require them; remove the line or set NONE');
+    }
     const found = notHonoured(setting, env.get(setting) ?? '');
     warnings.push(found ? { ...found, ...source, setting } : { kind: 'unknown', ...source, setting, message: 'not a setting this server knows (misspelt?); ignored' });
   }

@@ -56,7 +56,7 @@ const GROUP_OF: Readonly<Record<string, SettingGroup>> = {
   IMAPDSTARTTLS: 'tls', IMAP_TLS_REQUIRED: 'tls', TLS_CERTFILE: 'tls', TLS_PRIVATE_KEYFILE: 'tls', TLS_PROTOCOL: 'tls',
   TLS_STARTTLS_PROTOCOL: 'tls', TLS_CIPHER_LIST: 'tls',
   IMAP_TRASHFOLDERNAME: 'folders', IMAP_MOVE_EXPUNGE_TO_TRASH: 'folders', IMAP_EMPTYTRASH: 'folders', MAILDIRPATH: 'folders',
-  AUTH_MKHOMEDIR_SKEL: 'folders',
+  AUTH_MKHOMEDIR_SKEL: 'folders', IMAP_CHECK_ALL_FOLDERS: 'folders', IMAP_OBSOLETE_CLIENT: 'capabilities',
 };
 
 /** A burst of file events (write, rename, chmod) is read once, this long after the last. */

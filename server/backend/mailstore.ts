@@ -189,6 +189,8 @@ export interface Folder {
 export interface MailStore {
   readonly hierarchySeparator: string;
   listFolders(): Promise<FolderEntry[]>;
+  /** Whether a folder has unseen or undelivered mail (LIST's \Marked); false for one that does not exist. */
+  hasNewMail?(name: string): Promise<boolean>;
   createFolder(name: string): Promise<void>;
   deleteFolder(name: string): Promise<void>;
   renameFolder(from: string, to: string): Promise<void>;

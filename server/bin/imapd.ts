@@ -10,8 +10,10 @@ import path from 'node:path';
 import { openMaildirStore } from '../maildir/index.js';
 import { startSession } from '../imap/session.js';
 import { StallMonitor } from '../imap/stall.js';
-import { ConfigError, formatWarning, sessionSettingsFrom, settingsFromEnvironment } from '../config/index.js';
+import { ConfigError, formatWarning, notHonoured, sessionSettingsFrom, settingsFromEnvironment } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
+import type { MaildirStore } from '../maildir/index.js';
+import { MailStoreError } from '../backend/mailstore.js';
 
 function fail(message: string): never {
   process.stderr.write(`imapd: ${message}\n`);
@@ -45,15 +47,43 @@ try {
   throw err;
 }
 for (const warning of loaded.warnings) logger.log('warn', formatWarning(warning));
+
+// Courier settings in the environment that this mode does not apply, reported as
+// imapd-server reports them in its files (Courier's start scripts export all of them).
+const ignored: string[] = [];
+for (const [name, value] of Object.entries(env)) {
+  const found = value === undefined ? undefined : notHonoured(name, value);
+  if (found?.kind === 'unsupported') process.stderr.write(`imapd: warning: environment: ${name}: ${found.message}\n`);
+  else if (found) ignored.push(name);
+}
+if (ignored.length) process.stderr.write(`imapd: note: Courier settings with no effect here: ${ignored.sort().join(', ')}\n`);
+
+/** IMAP_EMPTYTRASH as Courier's imapd reads it: unset, nothing is purged. */
+const emptyTrash = env.IMAP_EMPTYTRASH === undefined ? [] : loaded.settings.emptyTrash;
+
 const settings = sessionSettingsFrom(loaded.settings);
 const store = await openMaildirStore({
   root,
   useLocks: loaded.settings.useLocks,
-  watch: true,
+  // Without IMAP_ENHANCEDIDLE changes are looked for every IMAP_IDLE_TIMEOUT seconds only.
+  watch: settings.enhancedIdle,
   pollIntervalMs: settings.idleTimeout * 1000,
   keywords: settings.keywords,
   logger,
 }).catch((err: unknown) => fail(err instanceof Error ? err.message : String(err)));
+
+/** Courier purges the IMAP_EMPTYTRASH folders at login and at logout. */
+async function purgeTrash(maildir: MaildirStore): Promise<void> {
+  for (const { folder, days } of emptyTrash) {
+    try {
+      const purged = await maildir.purgeOldMessages(`INBOX.${folder}`, days);
+      if (purged > 0) logger.log('info', 'purged old messages', { user, folder, days, count: purged });
+    } catch (err) {
+      // A folder that does not exist has nothing to purge.
+      if (!(err instanceof MailStoreError)) logger.log('warn', 'cannot purge old messages', { user, folder, error: (err as Error).message });
+    }
+  }
+}
 
 process.chdir(root);
 const loginTag = env.IMAPLOGINTAG;
@@ -79,7 +109,11 @@ const handle = startSession({
   preauth: { user, store, loginTag },
   stalls,
 });
+// After the greeting, so that a large Trash does not hold up the client.
+const loginPurge = purgeTrash(store);
+await loginPurge;
 await handle.closed;
+await purgeTrash(store);
 stalls.stop();
 await store.close();
 logger.log('info', 'LOGOUT', { user });

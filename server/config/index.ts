@@ -15,7 +15,7 @@ export {
   settingsTableMarkdown,
 } from './settings.js';
 export type { AnySettingSpec, Endpoint, ImapdSettings, PortSpec, SettingKind, SettingSpec, TlsVersion } from './settings.js';
-export { CONFIG_FILES, loadSettings, settingsFromDocuments } from './load.js';
+export { CONFIG_FILES, loadSettings, notHonoured, settingsFromDocuments } from './load.js';
 export { ENVIRONMENT_SETTINGS, settingsFromEnvironment } from './environment.js';
 export { DEFAULT_CAPABILITY, SUPPORTED_WORDS } from './session.js';
 export type { SessionSettings } from './session.js';

@@ -43,6 +43,15 @@ export interface LoadedSettings {
 const COMMAND_LINE = 'command line';
 const DEFAULT_SOURCE: SettingSource = { file: 'default', line: 0 };
 
+/** How a Courier setting this server reads past is reported: 'unsupported' when its value asks
+ * for a missing feature, else 'ignored'; undefined for a name that is no Courier setting. */
+export function notHonoured(setting: string, value: string): { kind: 'ignored' | 'unsupported'; message: string } | undefined {
+  const known = COURIER_SETTINGS_NOT_HONOURED.get(setting) ?? (/^AUTHSERVICE\d+$/.test(setting) ? { reason: 'accounts come from the built-in account store' } : undefined);
+  if (!known) return undefined;
+  if (known.harmless && !known.harmless.includes(value.trim())) return { kind: 'unsupported', message: `${known.reason}; ignored` };
+  return { kind: 'ignored', message: `ignored: ${known.reason}` };
+}
+
 export async function loadSettings(options: LoadSettingsOptions): Promise<LoadedSettings> {
   const configDir = resolve(options.configDir);
   const files = {} as Record<ConfigFileName, CourierConfig | null>;
@@ -114,15 +123,13 @@ export function settingsFromDocuments(
 
   for (const [setting, source] of setInFiles) {
     if (SETTINGS_BY_NAME.has(setting)) continue;
-    const value = env.get(setting) ?? '';
-    const known = COURIER_SETTINGS_NOT_HONOURED.get(setting) ?? (/^AUTHSERVICE\d+$/.test(setting) ? { reason: 'accounts come from the built-in account store' } : undefined);
-    if (!known) {
-      warnings.push({ kind: 'unknown', ...source, setting, message: 'not a setting this server knows (misspelt?); ignored' });
-    } else if (known.harmless && !known.harmless.includes(value.trim())) {
-      warnings.push({ kind: 'unsupported', ...source, setting, message: `${known.reason}; ignored` });
-    } else {
-      warnings.push({ kind: 'ignored', ...source, setting, message: `ignored: ${known.reason}` });
+    // Courier refuses a client without a certificate here; accepting it would be a silent
+    // downgrade, so without client certificates the server does not start (issue 12).
+    if (setting === 'TLS_VERIFYPEER' && /^REQUIREPEER$/i.test((env.get(setting) ?? '').trim())) {
+      throw new ConfigError(source.file, source.line, setting, 'REQUIREPEER: client certificates are not supported by this server, so it cannot require them; remove the line or set NONE');
     }
+    const found = notHonoured(setting, env.get(setting) ?? '');
+    warnings.push(found ? { ...found, ...source, setting } : { kind: 'unknown', ...source, setting, message: 'not a setting this server knows (misspelt?); ignored' });
   }
 
   // Combinations that cannot work.

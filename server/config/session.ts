@@ -6,13 +6,13 @@
 /** Our default for IMAP_CAPABILITY: Courier's words plus the extensions clients use today. */
 export const DEFAULT_CAPABILITY = [
   'IMAP4rev1', 'UIDPLUS', 'CHILDREN', 'NAMESPACE', 'THREAD=ORDEREDSUBJECT', 'THREAD=REFERENCES',
-  'SORT', 'QUOTA', 'IDLE', 'ID', 'MOVE', 'UNSELECT', 'LITERAL+', 'SPECIAL-USE', 'SASL-IR',
+  'SORT', 'QUOTA', 'IDLE', 'MOVE', 'UNSELECT', 'LITERAL+', 'SPECIAL-USE', 'SASL-IR',
 ];
 
 /** Words we implement; configured words outside this list are dropped with a warning
  * (advertising ACL or XMAGICTRASH without implementing them would break clients). */
 export const SUPPORTED_WORDS = new Set(
-  [...DEFAULT_CAPABILITY, 'AUTH=PLAIN', 'ENABLE', 'UTF8=ACCEPT', 'STARTTLS', 'LOGINDISABLED'].map((w) => w.toUpperCase()),
+  [...DEFAULT_CAPABILITY, 'ID', 'AUTH=PLAIN', 'ENABLE', 'UTF8=ACCEPT', 'STARTTLS', 'LOGINDISABLED'].map((w) => w.toUpperCase()),
 );
 
 /** Protocol settings that change how the session behaves (from the imapd config file). */
@@ -29,12 +29,16 @@ export interface SessionSettings {
   idleTimeout: number;
   /** IMAP_TLS_REQUIRED: no LOGIN/AUTHENTICATE before STARTTLS (LOGINDISABLED). */
   tlsRequired: boolean;
-  /** IMAP_DISABLETHREADSORT: refuse THREAD and SORT. */
+  /** IMAP_DISABLETHREADSORT: refuse THREAD and SORT (still announced, as Courier). */
   disableThreadSort: boolean;
   /** IMAP_KEYWORDS: 0 disables keywords. */
   keywords: boolean;
-  /** IMAP_ID_FIELDS bitmask; ID is always offered, fields revealed per the mask. */
-  idFields: number;
+  /** IMAP_ID_FIELDS bitmask of what ID reveals; null (unset): no ID command, as Courier. */
+  idFields: number | null;
+  /** IMAP_CHECK_ALL_FOLDERS: LIST marks every folder \Marked or \Unmarked, not only INBOX. */
+  checkAllFolders: boolean;
+  /** IMAP_OBSOLETE_CLIENT: LIST says \Noinferiors instead of \HasChildren / \HasNoChildren. */
+  obsoleteClient: boolean;
   /** IMAP_TRASHFOLDERNAME. */
   trashFolder: string;
   /** IMAP_MOVE_EXPUNGE_TO_TRASH. */

@@ -42,7 +42,10 @@ export interface ImapdSettings {
   useLocks: boolean;
   keywords: 0 | 1 | 2;
   disableThreadSort: boolean;
-  idFields: number;
+  /** null: unset, so no ID command (as Courier). */
+  idFields: number | null;
+  checkAllFolders: boolean;
+  obsoleteClient: boolean;
   trashFolder: string;
   moveExpungeToTrash: boolean;
   emptyTrash: { folder: string; days: number }[];
@@ -301,13 +304,23 @@ export const SETTINGS: readonly AnySettingSpec[] = [
   },
   {
     name: 'IMAP_DISABLETHREADSORT', file: 'imapd', field: 'disableThreadSort', kind: 'boolean', default: '0',
-    meaning: '1 turns off server-side THREAD and SORT, to save CPU on a small machine.',
+    meaning: '1 refuses THREAD and SORT, to save CPU on a small machine (they stay announced, as Courier does).',
     parse: parseBoolean,
   },
   {
-    name: 'IMAP_ID_FIELDS', file: 'imapd', field: 'idFields', kind: 'integer', default: '0',
-    meaning: 'What the ID command reveals besides the server name: the sum of 1 (version), 2 (operating system) and 4 (its release).',
-    parse: (v) => parseInteger(v, 0, 7),
+    name: 'IMAP_ID_FIELDS', file: 'imapd', field: 'idFields', kind: 'integer', default: '',
+    meaning: 'Set (0 to 7), the ID command is offered and reveals besides the server name the sum of 1 (version), 2 (operating system) and 4 (its release); unset, there is no ID command, as in Courier.',
+    parse: (v) => (v.trim() === '' ? null : parseInteger(v, 0, 7)),
+  },
+  {
+    name: 'IMAP_CHECK_ALL_FOLDERS', file: 'imapd', field: 'checkAllFolders', kind: 'boolean', default: '0',
+    meaning: '1 marks every folder in LIST as having new mail or not (\\Marked, \\Unmarked); 0 only INBOX, which costs less with many folders.',
+    parse: parseBoolean,
+  },
+  {
+    name: 'IMAP_OBSOLETE_CLIENT', file: 'imapd', field: 'obsoleteClient', kind: 'boolean', default: '0',
+    meaning: '1 lists folders without children as \\Noinferiors instead of \\HasNoChildren, for old clients that do not know the CHILDREN extension.',
+    parse: parseBoolean,
   },
   {
     name: 'IMAP_TRASHFOLDERNAME', file: 'imapd', field: 'trashFolder', kind: 'text', default: 'Trash',
@@ -321,7 +334,7 @@ export const SETTINGS: readonly AnySettingSpec[] = [
   },
   {
     name: 'IMAP_EMPTYTRASH', file: 'imapd', field: 'emptyTrash', kind: 'folder-days', default: 'Trash:7',
-    meaning: 'folder:days list; at login (at most every 10 minutes per account), messages that have been in those folders longer than that many days are deleted.',
+    meaning: 'folder:days list; at login (at most every 10 minutes per account; the stdio imapd at login and logout, as Courier), messages that have been in those folders longer than that many days are deleted.',
     parse: parseFolderDays,
   },
   {
@@ -439,8 +452,6 @@ export const COURIER_SETTINGS_NOT_HONOURED: ReadonlyMap<string, { reason: string
   ['PROXY_HOSTNAME', { reason: 'proxying is not supported' }],
   ['IMAP_PROXY_FOREIGN', { reason: 'proxying is not supported' }],
   ['IMAP_MAILBOX_SANITY_CHECK', { reason: 'the server runs as one user and checks Maildir access when it opens it' }],
-  ['IMAP_CHECK_ALL_FOLDERS', { reason: 'new-mail checks in other folders are not implemented', harmless: ['0', ''] }],
-  ['IMAP_OBSOLETE_CLIENT', { reason: 'the \\NoInferiors workaround is not implemented', harmless: ['0', ''] }],
   ['IMAP_UMASK', { reason: 'files are created with the server process\'s umask' }],
   ['IMAP_ULIMITD', { reason: 'memory limits belong to the service manager' }],
   ['IMAP_SHAREDINDEXFILE', { reason: 'shared folders are not supported' }],
@@ -477,6 +488,8 @@ export function sessionSettingsFrom(s: ImapdSettings): SessionSettings {
     disableThreadSort: s.disableThreadSort,
     keywords: s.keywords !== 0,
     idFields: s.idFields,
+    checkAllFolders: s.checkAllFolders,
+    obsoleteClient: s.obsoleteClient,
     trashFolder: s.trashFolder,
     moveExpungeToTrash: s.moveExpungeToTrash,
     maxLineLength: s.maxLineLength,

@@ -25,7 +25,9 @@ export function capabilities(ctx: CapabilityContext): string[] {
   for (const w of configured) {
     const upper = w.toUpperCase();
     if (!SUPPORTED_WORDS.has(upper)) continue;
-    if (ctx.settings.disableThreadSort && (upper === 'SORT' || upper.startsWith('THREAD='))) continue;
+    // IMAP_DISABLETHREADSORT leaves SORT and THREAD announced and refuses the commands, as Courier does.
+    // IMAP_ID_FIELDS alone decides about ID (below).
+    if (upper === 'ID') continue;
     if (upper.startsWith('AUTH=') && ctx.authenticated) continue;
     if (upper === 'SASL-IR' && ctx.authenticated) continue;
     add(upper === 'LITERAL+' ? 'LITERAL+' : w);
@@ -37,6 +39,8 @@ export function capabilities(ctx: CapabilityContext): string[] {
       return words.filter((w) => !w.toUpperCase().startsWith('AUTH='));
     }
   }
+  // Courier announces ID when IMAP_ID_FIELDS is set, whatever its value.
+  if (ctx.settings.idFields !== null) add('ID');
   add('ENABLE');
   add('UTF8=ACCEPT');
   return words;

@@ -15,9 +15,19 @@ export interface NameOptions {
   utf8: boolean;
 }
 
+/** A name that is not modified UTF-7 cannot exist, but the command naming it is valid
+ * syntax: NO, not BAD (as Courier answers SELECT of such a name). */
+function decodeName(wire: string): string {
+  try {
+    return decodeMailboxName(wire);
+  } catch (err) {
+    throw new MailboxNameError(err instanceof Error ? err.message : String(err));
+  }
+}
+
 /** Wire name (as the client sent it, already unquoted) -> store name. */
 export function toStoreName(wire: string, options: NameOptions): string {
-  let name = options.utf8 ? wire : decodeMailboxName(wire);
+  let name = options.utf8 ? wire : decodeName(wire);
   if (/^inbox$/i.test(name)) return 'INBOX';
   // INBOX is case-insensitive, also as the first level of a hierarchical name.
   if (/^inbox\./i.test(name)) name = 'INBOX' + name.slice(5);

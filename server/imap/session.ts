@@ -598,7 +598,8 @@ export class Session {
     // (Deferring the report to a microtask, to report the changes of one operation
     // together, made the p99 of 1,000 idle clients worse in bench:idle: 53-80 ms against
     // 34-44 ms, measured four times.)
-    if (this.idling && this.currentCommand === 'IDLE') this.reportUpdates(true);
+    // Without IMAP_ENHANCEDIDLE the IDLE timer reports (commands/idle.ts).
+    if (this.idling && this.currentCommand === 'IDLE' && this.settings.enhancedIdle) this.reportUpdates(true);
   }
 
   private setState(state: SessionState): void {

@@ -27,6 +27,7 @@ import { baseOf, crlfSize, formatFileName, lettersFor, newBaseName, parseFileNam
 import { openStagedMessage, type StagedMessage } from './appendsink.js';
 import { type FolderContext, type FolderCore, folderCore, FolderHandle, foldersRemoved, saveCaches, splitFlags } from './folder.js';
 import { folderDirState, isRealDirectory, resolveFolderDir } from './folderdir.js';
+import { hasNewMail } from './newmail.js';
 import { errorCode, scratchName, writeFileAtomic } from './fsutil.js';
 import { writeKeywordUpdate } from './keywords.js';
 import { folderMutex, withCourierLock } from './lock.js';
@@ -163,6 +164,12 @@ export class MaildirStore implements MailStore {
         if (use) entry.specialUse = use;
         return entry;
       });
+  }
+
+  async hasNewMail(name: string): Promise<boolean> {
+    this.usable();
+    const resolved = resolveFolderDir(this.root, name);
+    return resolved?.state === 'folder' ? hasNewMail(resolved.dir) : false;
   }
 
   async createFolder(name: string): Promise<void> {

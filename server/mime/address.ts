@@ -8,7 +8,8 @@
 //   Dovecot does: a NIL host would mean "group start" to the client (RFC 3501 7.4.2).
 //   A malformed <...> gets host "SYNTAX_ERROR" (Dovecot's marker as well).
 // - Display names: quoted strings unescaped, words joined by one space, comments dropped; with
-//   no display name a comment after the address becomes the name ("a@b (Ann)" -> "Ann").
+//   no display name the last comment becomes the name ("a@b (Ann)" -> "Ann", and
+//   "(x) a@b (Ann)" -> "Ann", as Courier reads it).
 // - A quoted local part keeps its quotes ("\"john doe\""@x), as Courier does: RFC 3501 says
 //   addr-mailbox is the RFC 2822 local-part, and without quotes a client could not rebuild a
 //   usable address. (Dovecot drops the quotes.)
@@ -123,8 +124,11 @@ function joinRaw(toks: Tok[]): string {
   return out;
 }
 
-function firstComment(toks: Tok[]): string | null {
-  for (const t of toks) if (t.kind === 'comment' && t.text !== '') return t.text;
+/** The display name a comment gives: the last non-empty one, so that in
+ * "(comment) bob@example.com (Bob Brown)" the trailing comment names the address, as
+ * Courier reads it and as the old "addr (Full Name)" convention means. */
+function lastComment(toks: Tok[]): string | null {
+  for (let i = toks.length - 1; i >= 0; i--) if (toks[i].kind === 'comment' && toks[i].text !== '') return toks[i].text;
   return null;
 }
 
@@ -227,7 +231,7 @@ function parseMailbox(elem: Tok[], split: number): Address | null {
     const close = elem.findIndex((t, i) => i > split && isSpecial(t, '>'));
     const inner = elem.slice(split + 1, close < 0 ? elem.length : close);
     const after = close < 0 ? [] : elem.slice(close + 1);
-    const name = phraseText(lead) ?? firstComment(after);
+    const name = phraseText(lead) ?? lastComment(after);
     let k = 0;
     let adl: string | null = null;
     if (isSpecial(inner[0], '@')) {
@@ -268,7 +272,7 @@ function parseMailbox(elem: Tok[], split: number): Address | null {
   const domain = joinRaw(domainToks.filter((t) => !(t.kind === 'special' && t.text !== '.')));
   const stray = elem.some((t) => t.kind === 'special' && t.text !== '.' && t.text !== '@') || domainToks.some((t) => isSpecial(t, '@'));
   return {
-    name: firstComment(elem),
+    name: lastComment(elem),
     adl: null,
     mailbox: local === '' ? MISSING_MAILBOX : local,
     host: stray ? SYNTAX_ERROR : domain === '' ? MISSING_DOMAIN : domain,

@@ -172,12 +172,21 @@ function addressField(raw: Buffer, fields: HeaderField[], name: string): Address
   return list.length > 0 ? list : null;
 }
 
+/** Recipient fields may repeat (RFC 5322 section 4.5.3, obsolete syntax): every address of
+ * every field of that name, as Courier sends them; a second To: line must not be lost. */
+function recipientField(raw: Buffer, fields: HeaderField[], name: string): Address[] | null {
+  const list: Address[] = [];
+  for (const f of fields) if (f.name === name) list.push(...parseAddressList(fieldValue(raw, f)));
+  return list.length > 0 ? list : null;
+}
+
 function stringField(raw: Buffer, fields: HeaderField[], name: string): string | null {
   const f = firstField(fields, name);
   return f === undefined ? null : fieldValue(raw, f);
 }
 
-/** ENVELOPE per RFC 3501 section 7.4.2; the first field of each name wins, as in Dovecot. */
+/** ENVELOPE per RFC 3501 section 7.4.2; the first field of each name wins, as in Dovecot,
+ * except for the recipient fields (recipientField). */
 function parseEnvelope(raw: Buffer, fields: HeaderField[]): Envelope {
   const from = addressField(raw, fields, 'from');
   return {
@@ -189,9 +198,9 @@ function parseEnvelope(raw: Buffer, fields: HeaderField[]): Envelope {
     // the from member" (RFC 3501 7.4.2).
     sender: addressField(raw, fields, 'sender') ?? from,
     replyTo: addressField(raw, fields, 'reply-to') ?? from,
-    to: addressField(raw, fields, 'to'),
-    cc: addressField(raw, fields, 'cc'),
-    bcc: addressField(raw, fields, 'bcc'),
+    to: recipientField(raw, fields, 'to'),
+    cc: recipientField(raw, fields, 'cc'),
+    bcc: recipientField(raw, fields, 'bcc'),
     inReplyTo: stringField(raw, fields, 'in-reply-to'),
     messageId: stringField(raw, fields, 'message-id'),
   };
@@ -407,13 +416,32 @@ function headerMetaOf(raw: Buffer, fields: HeaderField[]): HeaderMeta {
     references: parseReferences(stringField(raw, fields, 'references'), envelope.inReplyTo),
     decoded: {
       subject: decodedField('subject'),
-      from: decodedField('from'),
-      to: decodedField('to'),
-      cc: decodedField('cc'),
-      bcc: decodedField('bcc'),
+      from: searchableAddresses(raw, fields, 'from', envelope.from),
+      to: searchableAddresses(raw, fields, 'to', envelope.to),
+      cc: searchableAddresses(raw, fields, 'cc', envelope.cc),
+      bcc: searchableAddresses(raw, fields, 'bcc', envelope.bcc),
     },
     sentDate: date === null ? null : date.time,
   };
+}
+
+/**
+ * The text SEARCH FROM / TO / CC / BCC look in: the decoded field (every field of the name,
+ * one per line), and each envelope address as mailbox@host where the header does not
+ * spell it so (comments inside the address, "<user (c)@ (c) example.org>"). RFC 3501
+ * section 6.4.4 matches "the envelope structure's FROM field", not the header's spelling.
+ */
+function searchableAddresses(raw: Buffer, fields: HeaderField[], name: string, addresses: Address[] | null): string {
+  const lines: string[] = [];
+  for (const f of fields) if (f.name === name) lines.push(decodeHeaderValue(fieldValue(raw, f)));
+  const text = lines.join('\n');
+  for (const a of addresses ?? []) {
+    if (a.mailbox === null || a.host === null) continue;
+    // Byte strings (latin1) to text, as the decoded lines are.
+    const spec = Buffer.from(`${a.mailbox}@${a.host}`, 'latin1').toString('utf8');
+    if (!text.includes(spec)) lines.push(spec);
+  }
+  return lines.join('\n');
 }
 
 const MSG_ID = /<[^<>\s]*>/g;

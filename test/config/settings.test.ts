@@ -170,3 +170,13 @@ test('the settings table for the README lists every setting with its default', a
   assert.match(table, /\| MAXPERIP \| imapd \| `4` \|/);
   assert.match(table, /\| TLS_CERTFILE \| imapd-ssl \| \(unset\) \|/);
 });
+
+test('TLS_VERIFYPEER=REQUIREPEER refuses to start instead of accepting clients without a certificate', async () => {
+  const dir = await configDir({ 'imapd-ssl': 'TLS_VERIFYPEER=REQUIREPEER\n' });
+  await expectConfigError(dir, join(dir, 'imapd-ssl'), 1, 'TLS_VERIFYPEER', /client certificates are not supported/);
+  // NONE (Debian's value) and PEER (a certificate is optional) still start, with a warning for PEER.
+  const peer = await loadSettings({ configDir: await configDir({ 'imapd-ssl': 'TLS_VERIFYPEER=PEER\n' }) });
+  assert.equal(peer.warnings.find((w) => w.setting === 'TLS_VERIFYPEER')?.kind, 'unsupported');
+  const none = await loadSettings({ configDir: await configDir({ 'imapd-ssl': 'TLS_VERIFYPEER=NONE\n' }) });
+  assert.equal(none.warnings.find((w) => w.setting === 'TLS_VERIFYPEER')?.kind, 'ignored');
+});

@@ -76,7 +76,7 @@ describe('IMAP4rev1 session on the standard test Maildir', () => {
     const r = await imapd.client.command('LIST "" "*"');
     assert.equal(r.tagged, 'OK LIST completed');
     assert.deepEqual(r.lines, [
-      '* LIST (\\HasChildren) "." "INBOX"',
+      '* LIST (\\Marked \\HasChildren) "." "INBOX"',
       '* LIST (\\HasChildren \\Archive) "." "INBOX.Archive"',
       '* LIST (\\HasNoChildren) "." "INBOX.Archive.2025"',
       '* LIST (\\HasNoChildren \\Sent) "." "INBOX.Sent"',

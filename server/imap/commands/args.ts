@@ -39,6 +39,8 @@ export class Args {
     const token = this.next(what);
     if (token.type === 'atom') return Buffer.from(token.value, 'utf8');
     if (token.type === 'string') return token.value;
+    // RFC 3501 section 9: astring is 1*ASTRING-CHAR, so NIL is the name "NIL" (LIST "" NIL).
+    if (token.type === 'nil') return Buffer.from('NIL');
     throw new SyntaxError(`Expected ${what}`);
   }
 
@@ -86,9 +88,11 @@ export function tokenText(token: Token, what: string): string {
 export function parseFlags(tokens: Token[]): string[] {
   const out: string[] = [];
   for (const t of tokens) {
-    if (t.type !== 'atom') throw new SyntaxError('Flags must be atoms');
-    const flag = normaliseFlag(t.value);
-    if (!flag) throw new SyntaxError(`Invalid flag ${t.value}`);
+    // flag-keyword is an atom, and NIL is one: STORE 1 +FLAGS NIL stores the keyword NIL.
+    const value = t.type === 'nil' ? 'NIL' : t.type === 'atom' ? t.value : null;
+    if (value === null) throw new SyntaxError('Flags must be atoms');
+    const flag = normaliseFlag(value);
+    if (!flag) throw new SyntaxError(`Invalid flag ${value}`);
     if (!out.includes(flag)) out.push(flag);
   }
   return out;

@@ -1,7 +1,7 @@
-// ID (RFC 2971). What we reveal follows Courier's IMAP_ID_FIELDS bitmask:
-// 1 = version, 2 = operating system, 4 = OS release; the name is always given.
+// ID (RFC 2971). As in Courier, only when IMAP_ID_FIELDS is set; what we reveal follows
+// its bitmask: 1 = version, 2 = operating system, 4 = OS release; the name is always given.
 import os from 'node:os';
-import { ANY, ok, type CommandSpec } from './types.js';
+import { ANY, bad, ok, type CommandSpec } from './types.js';
 import { SyntaxError } from './args.js';
 import { SERVER_NAME, SERVER_VERSION } from '../version.js';
 
@@ -9,6 +9,8 @@ export const id: CommandSpec = {
   names: ['ID'],
   states: ANY,
   async handler({ session, args }) {
+    // Not announced without IMAP_ID_FIELDS: answered as any command we do not have.
+    if (session.settings.idFields === null) return bad('Unknown command ID');
     const token = args.next('ID parameter list');
     if (token.type !== 'nil' && token.type !== 'list') throw new SyntaxError('ID expects a list or NIL');
     args.end();

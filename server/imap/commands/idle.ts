@@ -1,6 +1,7 @@
-// IDLE (RFC 2177). Changes reach the session through the folder's subscription as they
-// happen (in-process fan-out and the file watcher); the timer is a safety net that
-// looks at the disk every IMAP_IDLE_TIMEOUT seconds, as Courier does without FAM.
+// IDLE (RFC 2177). With IMAP_ENHANCEDIDLE=1 changes reach the session through the folder's
+// subscription as they happen (in-process fan-out and the file watcher), and the timer is a
+// safety net; with 0 the timer alone reports them, every IMAP_IDLE_TIMEOUT seconds, as
+// Courier does.
 import { AUTHENTICATED, bad, ok, type CommandSpec } from './types.js';
 
 export const idle: CommandSpec = {
@@ -12,7 +13,8 @@ export const idle: CommandSpec = {
     const folder = session.selected?.folder;
     const poll = folder
       ? setInterval(() => {
-          folder.refresh().catch(() => undefined);
+          // setIdling(true) again reports what the refresh found.
+          folder.refresh().then(() => session.idling && session.setIdling(true), () => undefined);
         }, Math.max(1, session.settings.idleTimeout) * 1000)
       : undefined;
     session.setIdling(true);

@@ -63,11 +63,20 @@ export const list: CommandSpec = {
     const all = await listed(ctx);
     const names = [...all.keys()].filter((w) => matches(w)).sort(compareNames);
     const parents = withChildren(all);
+    const { checkAllFolders, obsoleteClient } = session.settings;
     for (const wire of names) {
       const entry = all.get(wire)!;
       const attributes: { atom: string }[] = [];
       if (!entry.selectable) attributes.push({ atom: '\\Noselect' });
-      attributes.push({ atom: parents.has(wire) ? '\\HasChildren' : '\\HasNoChildren' });
+      // New mail as Courier marks it: INBOX always, the others with IMAP_CHECK_ALL_FOLDERS.
+      else if ((wire === 'INBOX' || checkAllFolders) && session.store.hasNewMail) {
+        const marked = await session.store.hasNewMail(session.storeName(wire));
+        attributes.push({ atom: marked ? '\\Marked' : '\\Unmarked' });
+      }
+      // IMAP_OBSOLETE_CLIENT: RFC 3501's \Noinferiors for a folder without children, as Courier.
+      if (obsoleteClient) {
+        if (!parents.has(wire) && wire !== 'INBOX') attributes.push({ atom: '\\Noinferiors' });
+      } else attributes.push({ atom: parents.has(wire) ? '\\HasChildren' : '\\HasNoChildren' });
       if (entry.specialUse) attributes.push({ atom: entry.specialUse });
       session.untagged([{ atom: 'LIST' }, attributes, SEPARATOR, wire]);
     }

@@ -27,6 +27,8 @@ export const deleteMailbox: CommandSpec = {
     const name = session.storeName(args.astring('mailbox name'));
     args.end();
     if (name === 'INBOX') return no('INBOX cannot be deleted', 'CANNOT');
+    // Courier keeps the Trash folder (IMAP_TRASHFOLDERNAME): clients move deleted mail there.
+    if (name === `INBOX.${session.settings.trashFolder}`) return no('Cannot delete this folder.', 'CANNOT');
     if (session.selected?.folder.name === name) session.unselect();
     await session.store.deleteFolder(name);
     return ok('DELETE completed');

@@ -36,6 +36,11 @@ export const getquota: CommandSpec = {
   async handler({ session, args }) {
     const root = args.astring('quota root');
     args.end();
+    // "" is the root of a folder without quota, as Courier answers it: no resources, no limits.
+    if (root === '') {
+      session.untagged([{ atom: 'QUOTA' }, '', []]);
+      return ok('GETQUOTA completed');
+    }
     const q = await session.store.quota();
     if (!q || root.toUpperCase() !== 'ROOT') return no('No such quota root', 'NONEXISTENT');
     session.untagged([{ atom: 'QUOTA' }, 'ROOT', quotaResources(q)]);

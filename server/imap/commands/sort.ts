@@ -5,13 +5,16 @@ import { parseSearchKeys } from '../protocol/parser.js';
 import { sortMessages, parseSortCriteria } from '../search/sort.js';
 import { searchForOrdering } from './search.js';
 
+/** IMAP_DISABLETHREADSORT: Courier keeps SORT and THREAD in CAPABILITY and refuses the commands with these words. */
+export const DISABLED_BY_ADMINISTRATOR = 'This command is disabled by the system administrator.';
+
 export const sort: CommandSpec = {
   names: ['SORT', 'UID SORT'],
   states: SELECTED,
   allowExpunge: ({ uid }) => uid,
   async handler(ctx) {
     const { session, args } = ctx;
-    if (session.settings.disableThreadSort) return no('SORT is disabled on this server (IMAP_DISABLETHREADSORT)', 'CANNOT');
+    if (session.settings.disableThreadSort) return no(DISABLED_BY_ADMINISTRATOR);
     const criteria = parseSortCriteria(args.list('sort criteria').map((t) => tokenText(t, 'sort criterion')));
     if (!criteria) return bad('Invalid sort criteria');
     const charset = args.astring('charset');

@@ -3,6 +3,7 @@ import { SELECTED, bad, no, ok, type CommandSpec } from './types.js';
 import { parseSearchKeys } from '../protocol/parser.js';
 import { threadMessages, formatThreads } from '../search/thread.js';
 import { searchForOrdering } from './search.js';
+import { DISABLED_BY_ADMINISTRATOR } from './sort.js';
 
 export const thread: CommandSpec = {
   names: ['THREAD', 'UID THREAD'],
@@ -10,7 +11,7 @@ export const thread: CommandSpec = {
   allowExpunge: ({ uid }) => uid,
   async handler(ctx) {
     const { session, args } = ctx;
-    if (session.settings.disableThreadSort) return no('THREAD is disabled on this server (IMAP_DISABLETHREADSORT)', 'CANNOT');
+    if (session.settings.disableThreadSort) return no(DISABLED_BY_ADMINISTRATOR);
     const algorithm = args.atom('threading algorithm').toUpperCase();
     if (algorithm !== 'ORDEREDSUBJECT' && algorithm !== 'REFERENCES') return bad(`Unknown threading algorithm ${algorithm}`);
     const charset = args.astring('charset');

@@ -25,7 +25,11 @@ import { parseHeaderMeta, parseMessage as defaultParseMessage, parseStructure } 
 import type { Envelope, MessageMeta } from '../mime/types.js';
 import { baseOf, crlfSize, formatFileName, lettersFor, newBaseName, parseFileName } from './filenames.js';
 import { openStagedMessage, type StagedMessage } from './appendsink.js';
-import { type FolderContext, type FolderCore, folderCore, FolderHandle, foldersRemoved, saveCaches, splitFlags } from './folder.js';
+import type { FolderCore } from './folder-core.js';
+import { type FolderContext, splitFlags } from './folder-entry.js';
+import { FolderHandle } from './folder-handle.js';
+import { messageData, purgeOlderThan } from './folder-ops.js';
+import { folderCore, foldersRemoved, saveCaches } from './folder-registry.js';
 import { folderDirState, isRealDirectory, resolveFolderDir } from './folderdir.js';
 import { errorCode, scratchName, writeFileAtomic } from './fsutil.js';
 import { writeKeywordUpdate } from './keywords.js';
@@ -318,7 +322,7 @@ export class MaildirStore implements MailStore {
     const snapshot = core.snapshot();
     let size = 0;
     if (withSize) {
-      const data = await core.messageData(snapshot.messages.map((m) => m.uid), { info: true });
+      const data = await messageData(core, snapshot.messages.map((m) => m.uid), { info: true });
       for (const item of data) size += item?.size ?? 0;
     }
     const unclaimed: string[] = [];
@@ -469,7 +473,7 @@ export class MaildirStore implements MailStore {
     const core = folderCore(dir, canonical, this.context);
     core.pin();
     try {
-      return await core.purgeOlderThan(days * 86_400_000);
+      return await purgeOlderThan(core, days * 86_400_000);
     } finally {
       core.unpin();
     }

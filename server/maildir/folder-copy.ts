@@ -34,27 +34,32 @@ export async function copyTo(core: FolderCore, uids: readonly number[], destinat
     await core.context.quota.check(target.dir, selected.reduce((sum, e) => sum + e.stored!.fileSize, 0), selected.length);
   }
 
-  // Keywords go first: a reader that sees the message also sees its keywords.
-  const transfer = async (): Promise<{ result: CopyResult; moved: Entry[]; arrivals: Arrival[] }> => {
+  // Keywords go first: a reader that sees the message also sees its keywords. Run in the
+  // target's queue; its sessions learn of the messages in the same turn (arrivedLocked).
+  const transfer = async (): Promise<{ result: CopyResult; moved: Entry[] }> => {
+    const targetCore = existingCore(target.dir);
+    const clean = targetCore?.ownChangeBegins() ?? false;
     const staged = await mapLimit(selected, IO_PARALLEL, async (entry) => {
       const stored = entry.stored!;
       const base = newBaseName(stored.fileSize, stored.size);
-      if (entry.keywords.length && core.context.keywords) await writeKeywordUpdate(target.dir, base, entry.keywords);
+      if (entry.keywords.length && core.context.keywords) {
+        targetCore?.watch.expectOwnKeywords([base]);
+        await writeKeywordUpdate(target.dir, base, entry.keywords);
+      }
       const targetName = formatFileName(base, entry.letters);
       const ok = move
         ? await onFile(core, entry, (file) => {
             core.expectOwn([path.basename(file)]);
-            existingCore(target.dir)?.expectOwn([targetName]);
+            targetCore?.expectOwn([targetName]);
             return moveFile(file, path.join(target.dir, 'cur', targetName), stored.internalDate);
           })
         : await onFile(core, entry, (file) => linkOrCopy(file, path.join(target.dir, 'tmp', base), stored.internalDate));
       return ok ? { entry, base, targetName } : null;
     });
     const done = staged.filter((s): s is NonNullable<typeof s> => s !== null);
-    const targetCore = existingCore(target.dir);
     const assigned = await withCourierLock(target.dir, core.context.useLocks, async () => {
       if (!move) {
-        existingCore(target.dir)?.expectOwn(done.map((s) => s.targetName));
+        targetCore?.expectOwn(done.map((s) => s.targetName));
         for (const s of done) await fs.rename(path.join(target.dir, 'tmp', s.base), path.join(target.dir, 'cur', s.targetName));
       }
       return assignUids(target.dir, done.map((s) => s.base), targetCore?.scanMemory ?? {}, core.context.root);
@@ -67,27 +72,30 @@ export async function copyTo(core: FolderCore, uids: readonly number[], destinat
       keywords: core.context.keywords ? s.entry.keywords : NO_KEYWORDS,
       stored: s.entry.stored,
     }));
-    return { result: { uidValidity: assigned.uidValidity, mapping }, moved: done.map((s) => s.entry), arrivals };
+    await targetCore?.arrivedLocked(assigned.uidValidity, arrivals, clean);
+    return { result: { uidValidity: assigned.uidValidity, mapping }, moved: done.map((s) => s.entry) };
   };
 
   let outcome: Awaited<ReturnType<typeof transfer>>;
   if (move) {
     // Both queues, taken in a fixed order: two MOVEs in opposite directions cannot deadlock.
     outcome = await folderMutex.runAll([core.dir, target.dir], async () => {
+      const clean = core.ownChangeBegins();
       const outcome = await transfer();
       if (movesQuota) {
         const bytes = outcome.moved.reduce((sum, e) => sum + e.stored!.fileSize, 0);
         await core.context.quota.add(core.dir, -bytes, -outcome.moved.length);
         await core.context.quota.add(target.dir, bytes, outcome.moved.length);
       }
-      await core.syncLocked({ claimNew: false, expectedGone: new Set(outcome.moved.map((e) => e.base)) });
+      // As EXPUNGE: only our own renames since the state was current, no scan.
+      if (clean && core.watch.quiet() && (await core.removedOwn(outcome.moved))) core.ownChangeDone(true);
+      else await core.syncLocked({ claimNew: false, expectedGone: new Set(outcome.moved.map((e) => e.base)) });
       return outcome;
     });
   } else {
     outcome = await folderMutex.run(target.dir, transfer);
     await core.context.quota.add(target.dir, outcome.moved.reduce((sum, e) => sum + e.stored!.fileSize, 0), outcome.moved.length);
   }
-  await existingCore(target.dir)?.arrived(outcome.result.uidValidity, outcome.arrivals);
   return outcome.result;
 }
 

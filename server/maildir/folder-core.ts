@@ -20,18 +20,25 @@ import type { MessageMeta } from '../mime/types.js';
 import { baseOf, parseFileName } from './filenames.js';
 import { type Arrival, type Entry, type FolderContext, flagSet, newEntry, NO_KEYWORDS, sameSystemFlags } from './folder-entry.js';
 import { announceAdded, tellRecent, untoldCount } from './folder-recent.js';
-import { folderStamps, listingKey, purgeTmp, settled } from './folder-stamps.js';
+import { diskKey, folderStamps, listingKey, newestMtime, purgeTmp, settled } from './folder-stamps.js';
 import { FolderWatch } from './folder-watch.js';
 import { closeListing, formatListing, LISTING_FILE, type ListingHead, type OpenedListing, openListing, readListedMessages, writeListing } from './listing.js';
 import { keywordMemory, keywordsIfUnchanged, readKeywords, sameKeywords } from './keywords.js';
 import { folderMutex, withCourierLock } from './lock.js';
 import { MessageCache, OLD_META_CACHE_FILE } from './messagecache.js';
-import { hasRecentMark } from './recent.js';
+import { hasRecentMark, recentMark } from './recent.js';
 import { type ScanMemory, type ScannedMessage, type ScanResult, scanFolder } from './scan.js';
 import { FolderTracker, type TrackedSession } from './tracker.js';
-import { type FileStamp, sameStamp, statUidDbSync } from './uiddb.js';
+import { type FileStamp, sameStamp, statUidDbSync, writeUidDb } from './uiddb.js';
 
 const INFO_SAVE_DELAY_MS = 1000;
+/** Beyond the granularity of file times on Linux file systems (a jiffy, 1-10 ms). */
+const CLOCK_TICK_MS = 50;
+
+/** Resolves after a poll phase of the event loop (two check phases: see confirmedCurrent). */
+function nextLoopTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+}
 
 export interface SyncOptions {
   claimNew: boolean;
@@ -76,6 +83,14 @@ export class FolderCore {
    * tells whether it changed, however recent its mtime.
    */
   private dbStamp: FileStamp | undefined;
+  /**
+   * The disk (folder stamps and UID database, see diskKey) as it was when the messages in
+   * memory were last known to be all of it: after a scan, or after a change of this process's
+   * own that began from such a state. Trusted only while the watches saw no other change.
+   */
+  private current: string | undefined;
+  /** The newest directory mtime in `current`. */
+  private currentMtime = 0;
   /** Counts changes to the entries: a listing is written only of the state a settled scan made. */
   generation = 0;
   /** A listing to write (see listing.ts): the state of `generation`, seen with these stamps. */
@@ -133,6 +148,21 @@ export class FolderCore {
     return folderMutex.run(this.dir, task);
   }
 
+  /**
+   * Brings the state up to date with the disk and tells the sessions, through the queue;
+   * without it when the state is known current (see isCurrent), so that the SELECTs and
+   * NOOPs of many sessions cost a few stat() calls each, not a turn behind every write.
+   */
+  async sync(options: SyncOptions): Promise<void> {
+    if (this.initialized && !this.gone && !this.leftOver(options) && (await this.confirmedCurrent())) return;
+    return this.exclusive(() => this.syncLocked(options));
+  }
+
+  /** The last scan left something this one would take on (new/ to claim, cur/ files to number). */
+  private leftOver(options: SyncOptions): boolean {
+    return (options.claimNew && this.unclaimed.length > 0) || (options.numberCur !== false && this.unnumbered > 0);
+  }
+
   /** Brings the state up to date with the disk and tells the sessions (call inside exclusive()). */
   async syncLocked(options: SyncOptions): Promise<void> {
     if (this.gone) return;
@@ -142,10 +172,14 @@ export class FolderCore {
       this.markGone();
       return;
     }
-    // Nothing changed since a scan that saw settled directories, and that scan left
-    // nothing this one would take on (new/ to claim, cur/ files to number): nothing to do.
-    const leftOver = (options.claimNew && this.unclaimed.length > 0) || (options.numberCur !== false && this.unnumbered > 0);
-    if (this.stamps === stamps && !leftOver && sameStamp(this.dbStamp, statUidDbSync(this.dir))) return;
+    // Nothing changed since a scan that saw settled directories, or since the state was last
+    // known current, and the last scan left nothing this one would take on: nothing to do.
+    const leftOver = this.leftOver(options);
+    const db = statUidDbSync(this.dir);
+    if (!leftOver && this.stamps === stamps && sameStamp(this.dbStamp, db)) return;
+    if (!leftOver && this.current === diskKey(stamps, db) && this.watch.quiet() && (await this.confirmedCurrent())) return;
+    this.current = undefined;
+    this.watch.scanStarts();
     if (!this.initialized) {
       await purgeTmp(this.dir);
       if (!leftOver && this.loadListing(stamps)) return;
@@ -185,6 +219,7 @@ export class FolderCore {
       this.initialized = true;
       this.watch.watchNewKeywordDir();
       this.noteListing();
+      this.markCurrent();
       return;
     }
 
@@ -243,6 +278,7 @@ export class FolderCore {
     }
     this.watch.watchNewKeywordDir();
     this.noteListing();
+    this.markCurrent();
     if (!wasInitialized) return;
 
     if (expunged.length) this.tracker.emit({ kind: 'expunged', uids: expunged });
@@ -343,40 +379,125 @@ export class FolderCore {
 
   /** refresh() of a handle, or a change seen by the watcher (no claimant). */
   refresh(claimant?: TrackedSession): Promise<void> {
-    return this.exclusive(() => this.syncLocked({ claimNew: true, claimant }));
+    return this.sync({ claimNew: true, claimant });
+  }
+
+  // ---------------------------------------------------------------------------
+  // Changes of this process's own: the state follows them without a scan
+
+  /** The messages in memory are all that is on disk: nothing changed since, but by this process. */
+  isCurrent(): boolean {
+    if (this.current === undefined || !this.watch.quiet()) return false;
+    const stamps = folderStamps(this.dir);
+    return stamps !== null && this.current === diskKey(stamps, statUidDbSync(this.dir));
   }
 
   /**
-   * This process put messages into the folder (APPEND, COPY, MOVE): make them known,
-   * recent for the first session. When their UIDs follow ours directly they are added
-   * as they are; otherwise (another process numbered messages meanwhile) by a scan,
-   * so that sessions always learn of UIDs in ascending order.
+   * isCurrent(), for an answer that must include every change made before it was asked (a
+   * NOOP after a delivery): another process's change in the same clock tick as our last one
+   * leaves the stamps as they were (file times come from a coarse clock, a few ms), and only
+   * its inotify event tells. That event is queued by the time the change returned: one full
+   * turn of the event loop reads it. Needed only while the stamps are that young.
    */
-  async arrived(uidValidity: number, arrivals: readonly Arrival[]): Promise<void> {
-    this.watch.noteLocalChange();
-    await this.exclusive(async () => {
-      if (!this.initialized || this.gone) return; // the first scan will find them
-      const sorted = [...arrivals].sort((a, b) => a.uid - b.uid);
-      const contiguous = uidValidity === this.uidValidity && sorted.every((a, i) => a.uid === this.uidNext + i);
-      if (!contiguous) {
-        await this.syncLocked({ claimNew: false });
-        return;
+  private async confirmedCurrent(): Promise<boolean> {
+    if (!this.isCurrent()) return false;
+    if (Date.now() - this.currentMtime > CLOCK_TICK_MS) return true;
+    await nextLoopTurn();
+    return this.isCurrent();
+  }
+
+  /** Records the disk as the one the state in memory describes (after a scan or a change of ours). */
+  private markCurrent(): void {
+    const stamps = this.watch.quiet() ? folderStamps(this.dir) : null;
+    this.current = stamps === null ? undefined : diskKey(stamps, statUidDbSync(this.dir));
+    this.currentMtime = stamps === null ? 0 : newestMtime(stamps);
+  }
+
+  /**
+   * Before a change of this process's own (in the queue): whether the state is current, so
+   * that ownChangeDone() can call it current again after. Until then it is not.
+   */
+  ownChangeBegins(): boolean {
+    const clean = this.initialized && !this.gone && this.isCurrent();
+    this.current = undefined;
+    return clean;
+  }
+
+  /** A change of ours is done and the state in memory follows it (false from ownChangeBegins: a scan will tell). */
+  ownChangeDone(clean: boolean): void {
+    if (clean && !this.gone) this.markCurrent();
+  }
+
+  /**
+   * This process removed these messages' files (EXPUNGE, MOVE): they leave the UID database
+   * (one write for the batch) and the state, and the sessions are told, without a scan. False
+   * when the database is not the one this process last read or wrote (nothing is done then:
+   * the caller scans).
+   */
+  async removedOwn(entries: readonly Entry[]): Promise<boolean> {
+    if (!entries.length) return true;
+    const written = await withCourierLock(this.dir, this.context.useLocks, async () => {
+      const memory = this.scanMemory;
+      const db = memory.db;
+      if (!db || !memory.stamp || !sameStamp(memory.stamp, statUidDbSync(this.dir)) || db.uidValidity !== this.uidValidity) return false;
+      const gone = new Set(entries.map((entry) => entry.base));
+      const uids = new Map<string, number>();
+      for (const [base, uid] of db.uids) if (!gone.has(base)) uids.set(base, uid);
+      const next = { uidValidity: db.uidValidity, uidNext: db.uidNext, uids };
+      memory.db = undefined; // in case the write fails half-way
+      memory.writing = (memory.writing ?? 0) + 1;
+      try {
+        memory.stamp = await writeUidDb(this.dir, next);
+      } finally {
+        memory.writing -= 1;
       }
-      const added: Entry[] = [];
-      for (const arrival of sorted) {
-        if (arrival.stored) this.cache.info.remember(arrival.base, arrival.stored);
-        const entry = newEntry(arrival);
-        this.entries.set(entry.uid, entry);
-        this.sortedUids.push(entry.uid);
-        added.push(entry);
-      }
-      if (!added.length) return;
-      this.generation += 1;
-      this.uidNext = sorted[sorted.length - 1].uid + 1;
-      this.messageList = undefined;
-      this.scheduleInfoSave();
-      await this.emitAdded(added, undefined);
+      memory.db = next;
+      return true;
     });
+    if (!written) return false;
+    const expunged = entries.map((entry) => entry.uid).sort((a, b) => a - b);
+    for (const uid of expunged) this.entries.delete(uid);
+    const removed = new Set(expunged);
+    this.sortedUids = this.sortedUids.filter((uid) => !removed.has(uid));
+    this.generation += 1;
+    this.messageList = undefined;
+    this.pruneNeeded = true; // the caches forget what is gone
+    this.scheduleInfoSave();
+    this.tracker.emit({ kind: 'expunged', uids: expunged });
+    return true;
+  }
+
+  /**
+   * This process put messages into the folder (APPEND, COPY, MOVE) and holds its queue:
+   * make them known, recent for the first session. When their UIDs follow ours directly
+   * they are added as they are; otherwise (another process numbered messages meanwhile)
+   * by a scan, so that sessions always learn of UIDs in ascending order. `clean`: from
+   * ownChangeBegins() before the messages went in.
+   */
+  async arrivedLocked(uidValidity: number, arrivals: readonly Arrival[], clean: boolean): Promise<void> {
+    this.watch.noteLocalChange();
+    if (!this.initialized || this.gone) return; // the first scan will find them
+    const sorted = [...arrivals].sort((a, b) => a.uid - b.uid);
+    const contiguous = uidValidity === this.uidValidity && sorted.every((a, i) => a.uid === this.uidNext + i);
+    if (!contiguous) {
+      await this.syncLocked({ claimNew: false });
+      return;
+    }
+    const added: Entry[] = [];
+    for (const arrival of sorted) {
+      if (arrival.stored) this.cache.info.remember(arrival.base, arrival.stored);
+      const entry = newEntry(arrival);
+      this.entries.set(entry.uid, entry);
+      this.sortedUids.push(entry.uid);
+      added.push(entry);
+    }
+    this.ownChangeDone(clean);
+    if (!added.length) return;
+    this.generation += 1;
+    this.uidNext = sorted[sorted.length - 1].uid + 1;
+    this.messageList = undefined;
+    this.scheduleInfoSave();
+    await this.emitAdded(added, undefined);
   }
 
   /** Something of ours changed the folder: its watcher events can wait for the burst to end. */
@@ -509,6 +630,9 @@ export class FolderCore {
 
   /** SELECT and EXAMINE: what no session has been told of yet is recent for this handle (see folder-recent.ts). */
   tellRecent(handle: TrackedSession): Promise<void> {
+    // Nothing untold (the usual case): no turn in the queue.
+    const top = this.uidNext - 1;
+    if (top < 1 || recentMark(this.dir, this.uidValidity) >= top) return Promise.resolve();
     return this.exclusive(() => tellRecent(this, handle));
   }
 

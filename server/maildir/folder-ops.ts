@@ -20,6 +20,7 @@ function entryOf(core: FolderCore, uid: number): Entry {
 
 /** Finds the current file of a message whose name changed under us; null when it is gone. */
 async function relocate(core: FolderCore, entry: Entry): Promise<string | null> {
+  core.watch.noteForeign(); // another process renamed or removed it: the next look scans
   for (const name of await listDir(path.join(core.dir, 'cur'))) {
     if (baseOf(name) === entry.base) {
       core.generation += 1;
@@ -33,6 +34,7 @@ async function relocate(core: FolderCore, entry: Entry): Promise<string | null> 
 
 /** Finds the current names of messages whose files were renamed under us; returns those still there. */
 async function relocateAll(core: FolderCore, entries: readonly Entry[]): Promise<Entry[]> {
+  core.watch.noteForeign();
   const wanted = new Map(entries.map((entry) => [entry.base, entry]));
   const found: Entry[] = [];
   for (const name of await listDir(path.join(core.dir, 'cur'))) {
@@ -124,6 +126,7 @@ export async function storeFlags(core: FolderCore, uids: readonly number[], oper
   core.noteLocalChange();
   const wanted = splitFlags(flags, core.context.keywords);
   const changed = await core.exclusive(async () => {
+    const clean = core.ownChangeBegins();
     core.generation += 1; // entries change below, even when a later step fails
     // The spellings in use (a look at every message) only when keywords are given.
     const spelling = wanted.keywords.length ? keywordSpellings(core) : undefined;
@@ -165,6 +168,7 @@ export async function storeFlags(core: FolderCore, uids: readonly number[], oper
         break;
       }
     }
+    core.watch.expectOwnKeywords(keywordWrites.map(({ entry }) => entry.base));
     await mapLimit(keywordWrites, IO_PARALLEL, async ({ entry, keywords }) => {
       await writeKeywordUpdate(core.dir, entry.base, keywords);
       entry.keywords = keywords;
@@ -172,6 +176,7 @@ export async function storeFlags(core: FolderCore, uids: readonly number[], oper
     });
     for (const entry of changed) entry.info = { uid: entry.uid, flags: flagSet(entry.letters, entry.keywords) };
     if (changed.size) core.messageList = undefined;
+    core.ownChangeDone(clean);
     return [...changed];
   });
   for (const entry of changed.sort((a, b) => a.uid - b.uid)) core.tracker.emit({ kind: 'flags', uid: entry.uid, flags: entry.info.flags });
@@ -180,7 +185,9 @@ export async function storeFlags(core: FolderCore, uids: readonly number[], oper
 export async function expunge(core: FolderCore, uids: readonly number[]): Promise<number[]> {
   core.noteLocalChange();
   return core.exclusive(async () => {
+    const clean = core.ownChangeBegins();
     const removed: number[] = [];
+    const removedEntries: Entry[] = [];
     const gone = new Set<string>();
     let bytes = 0;
     await mapLimit(uids, IO_PARALLEL, async (uid) => {
@@ -195,11 +202,16 @@ export async function expunge(core: FolderCore, uids: readonly number[]): Promis
       });
       if (!done) return;
       removed.push(uid);
+      removedEntries.push(entry);
       gone.add(entry.base);
       bytes += fileSize ?? 0;
     });
     await core.context.quota.add(core.dir, -bytes, -removed.length);
-    await core.syncLocked({ claimNew: false, expectedGone: gone });
+    // Only our own unlinks since the state was current: the database is written once for the
+    // batch and the sessions told, without a scan. Anything else (a file renamed or removed
+    // by another process meanwhile): a scan.
+    if (clean && core.watch.quiet() && (await core.removedOwn(removedEntries))) core.ownChangeDone(true);
+    else await core.syncLocked({ claimNew: false, expectedGone: gone });
     return removed.sort((a, b) => a - b);
   });
 }

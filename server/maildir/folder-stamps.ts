@@ -56,6 +56,13 @@ export function listingKey(stamps: string, db: FileStamp): string {
   return `${stamps} ${db.ino}/${db.size}/${db.mtimeMs}`;
 }
 
+/** The newest mtime in the stamps. */
+export function newestMtime(stamps: string): number {
+  let newest = 0;
+  for (const part of stamps.split(' ')) if (part !== '-') newest = Math.max(newest, Number(part.split('/')[1]));
+  return newest;
+}
+
 /** All the mtimes in the stamps are older than SETTLED_MS before `time`. */
 export function settled(stamps: string, time: number): boolean {
   for (const part of stamps.split(' ')) {
@@ -64,4 +71,9 @@ export function settled(stamps: string, time: number): boolean {
     if (!(time - mtimeMs > SETTLED_MS)) return false;
   }
   return true;
+}
+
+/** The folder stamps with the UID database's: what FolderCore.isCurrent compares. */
+export function diskKey(stamps: string, db: FileStamp | undefined): string {
+  return db ? `${stamps} ${db.ino}/${db.size}/${db.mtimeMs}` : `${stamps} -`;
 }

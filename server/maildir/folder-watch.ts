@@ -35,8 +35,17 @@ export class FolderWatch {
   private pollTimer: NodeJS.Timeout | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
   private lastLocalChange = 0;
-  /** Names in cur/ this process changes itself, with the time until which their events are expected. */
-  private readonly ownNames = new Map<string, number>();
+  /**
+   * Names in cur/ (and "k/<base>" in courierimapkeywords/) this process changes itself: how
+   * many events each is expected to cause, until when. An event consumes one, so that a later
+   * change of the same name by another process is seen.
+   */
+  private readonly ownNames = new Map<string, { count: number; until: number }>();
+  /**
+   * An event this process did not cause came since the last scan began (or the watches are
+   * new): the messages in memory may differ from the disk (see FolderCore.isCurrent).
+   */
+  private foreign = true;
 
   constructor(private readonly folder: WatchedFolder) {}
 
@@ -46,6 +55,24 @@ export class FolderWatch {
 
   private get context(): FolderContext {
     return this.folder.context;
+  }
+
+  /**
+   * Every change of the folder since the last scan began was this process's own, as far as
+   * the watches tell (polling tells nothing: false).
+   */
+  quiet(): boolean {
+    return !this.foreign && this.watchers.length > 0;
+  }
+
+  /** A scan begins: it sees what changed before; what changes from now on is foreign again. */
+  scanStarts(): void {
+    this.foreign = false;
+  }
+
+  /** Another process changed the folder (a file was not where this process left it). */
+  noteForeign(): void {
+    this.foreign = true;
   }
 
   /** Something of ours changed the folder: its watcher events can wait for the burst to end. */
@@ -81,6 +108,7 @@ export class FolderWatch {
     try {
       this.watchers.push(this.watchDir(path.join(this.dir, 'new')));
       this.watchers.push(this.watchDir(path.join(this.dir, 'cur'), (file) => file === null || !this.ownChange(file)));
+      this.foreign = true; // what changed before the watches were in place: the next look scans
       this.watchers.push(
         this.watchDir(this.dir, (file) => file === null || (file === UIDDB_FILE && !this.ownUidDb()) || file === KEYWORD_DIR || file === 'cur' || file === 'new'),
       );
@@ -95,9 +123,14 @@ export class FolderWatch {
 
   private watchDir(dir: string, relevant: (file: string | null) => boolean = () => true): FSWatcher {
     const watcher = watch(dir, { persistent: false }, (_event, file) => {
-      if (relevant(file === null ? null : String(file))) this.scheduleSync();
+      if (!relevant(file === null ? null : String(file))) return;
+      this.foreign = true;
+      this.scheduleSync();
     });
-    watcher.on('error', () => this.scheduleSync());
+    watcher.on('error', () => {
+      this.foreign = true;
+      this.scheduleSync();
+    });
     return watcher;
   }
 
@@ -108,23 +141,32 @@ export class FolderWatch {
    */
   expectOwn(names: readonly string[]): void {
     const until = Date.now() + OWN_EVENT_MS;
-    for (const name of names) this.ownNames.set(name, until);
+    for (const name of names) {
+      const known = this.ownNames.get(name);
+      this.ownNames.set(name, { count: (known?.count ?? 0) + 1, until });
+    }
     if (this.ownNames.size > 10_000) this.dropOldOwn();
   }
 
+  /** This process is about to write the keyword update file of these messages (see expectOwn). */
+  expectOwnKeywords(bases: readonly string[]): void {
+    this.expectOwn(bases.map((base) => `k/${base}`));
+  }
+
   private ownChange(name: string): boolean {
-    const until = this.ownNames.get(name);
-    if (until === undefined) return false;
-    if (until < Date.now()) {
+    const own = this.ownNames.get(name);
+    if (own === undefined) return false;
+    if (own.until < Date.now()) {
       this.dropOldOwn();
       return false;
     }
+    if (--own.count === 0) this.ownNames.delete(name);
     return true;
   }
 
   private dropOldOwn(): void {
     const now = Date.now();
-    for (const [name, until] of this.ownNames) if (until < now) this.ownNames.delete(name);
+    for (const [name, own] of this.ownNames) if (own.until < now) this.ownNames.delete(name);
   }
 
   /** The UID database is as this process last wrote or read it (its event is our own write). */
@@ -139,7 +181,7 @@ export class FolderWatch {
 
   private watchKeywords(): void {
     try {
-      this.keywordWatcher = this.watchDir(path.join(this.dir, KEYWORD_DIR));
+      this.keywordWatcher = this.watchDir(path.join(this.dir, KEYWORD_DIR), (file) => file === null || !this.ownChange(`k/${file}`));
     } catch {
       // Not there yet: the watcher of the folder directory sees it appear.
     }

@@ -9,6 +9,7 @@ import { formatFileName, newBaseName } from './filenames.js';
 import type { FolderCore } from './folder-core.js';
 import { type Arrival, type Entry, IO_PARALLEL, NO_KEYWORDS } from './folder-entry.js';
 import { expunge, messageData, onFile } from './folder-ops.js';
+import { arrivedLocked, removedOwn } from './folder-own.js';
 import { existingCore } from './folder-registry.js';
 import { MESSAGE_READ_FLAGS, resolveFolderDir } from './folderdir.js';
 import { errorCode, mapLimit } from './fsutil.js';
@@ -72,7 +73,7 @@ export async function copyTo(core: FolderCore, uids: readonly number[], destinat
       keywords: core.context.keywords ? s.entry.keywords : NO_KEYWORDS,
       stored: s.entry.stored,
     }));
-    await targetCore?.arrivedLocked(assigned.uidValidity, arrivals, clean);
+    if (targetCore) await arrivedLocked(targetCore, assigned.uidValidity, arrivals, clean);
     return { result: { uidValidity: assigned.uidValidity, mapping }, moved: done.map((s) => s.entry) };
   };
 
@@ -88,7 +89,7 @@ export async function copyTo(core: FolderCore, uids: readonly number[], destinat
         await core.context.quota.add(target.dir, bytes, outcome.moved.length);
       }
       // As EXPUNGE: only our own renames since the state was current, no scan.
-      if (clean && core.watch.quiet() && (await core.removedOwn(outcome.moved))) core.ownChangeDone(true);
+      if (clean && core.watch.quiet() && (await removedOwn(core, outcome.moved))) core.ownChangeDone(true);
       else await core.syncLocked({ claimNew: false, expectedGone: new Set(outcome.moved.map((e) => e.base)) });
       return outcome;
     });

@@ -29,7 +29,7 @@ import { MessageCache, OLD_META_CACHE_FILE } from './messagecache.js';
 import { hasRecentMark, recentMark } from './recent.js';
 import { type ScanMemory, type ScannedMessage, type ScanResult, scanFolder } from './scan.js';
 import { FolderTracker, type TrackedSession } from './tracker.js';
-import { type FileStamp, sameStamp, statUidDbSync, writeUidDb } from './uiddb.js';
+import { type FileStamp, sameStamp, statUidDbSync } from './uiddb.js';
 
 const INFO_SAVE_DELAY_MS = 1000;
 /** Beyond the granularity of file times on Linux file systems (a jiffy, 1-10 ms). */
@@ -67,7 +67,7 @@ export class FolderCore {
   private listedState: readonly MessageState[] | undefined;
   /** The snapshot's list of messages, made when asked for (undefined: changed since). */
   messageList: MessageState[] | undefined;
-  private initialized = false;
+  initialized = false;
   private pins = 0;
   /** The sessions that have the folder open in this process. */
   readonly tracker = new FolderTracker();
@@ -103,7 +103,7 @@ export class FolderCore {
   /** The save under way (see saveInfo). */
   private saving: Promise<void> | undefined;
   /** Messages went since the caches were last saved: the next save drops their records. */
-  private pruneNeeded = true;
+  pruneNeeded = true;
   private disposeTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -426,78 +426,6 @@ export class FolderCore {
   /** A change of ours is done and the state in memory follows it (false from ownChangeBegins: a scan will tell). */
   ownChangeDone(clean: boolean): void {
     if (clean && !this.gone) this.markCurrent();
-  }
-
-  /**
-   * This process removed these messages' files (EXPUNGE, MOVE): they leave the UID database
-   * (one write for the batch) and the state, and the sessions are told, without a scan. False
-   * when the database is not the one this process last read or wrote (nothing is done then:
-   * the caller scans).
-   */
-  async removedOwn(entries: readonly Entry[]): Promise<boolean> {
-    if (!entries.length) return true;
-    const written = await withCourierLock(this.dir, this.context.useLocks, async () => {
-      const memory = this.scanMemory;
-      const db = memory.db;
-      if (!db || !memory.stamp || !sameStamp(memory.stamp, statUidDbSync(this.dir)) || db.uidValidity !== this.uidValidity) return false;
-      const gone = new Set(entries.map((entry) => entry.base));
-      const uids = new Map<string, number>();
-      for (const [base, uid] of db.uids) if (!gone.has(base)) uids.set(base, uid);
-      const next = { uidValidity: db.uidValidity, uidNext: db.uidNext, uids };
-      memory.db = undefined; // in case the write fails half-way
-      memory.writing = (memory.writing ?? 0) + 1;
-      try {
-        memory.stamp = await writeUidDb(this.dir, next);
-      } finally {
-        memory.writing -= 1;
-      }
-      memory.db = next;
-      return true;
-    });
-    if (!written) return false;
-    const expunged = entries.map((entry) => entry.uid).sort((a, b) => a - b);
-    for (const uid of expunged) this.entries.delete(uid);
-    const removed = new Set(expunged);
-    this.sortedUids = this.sortedUids.filter((uid) => !removed.has(uid));
-    this.generation += 1;
-    this.messageList = undefined;
-    this.pruneNeeded = true; // the caches forget what is gone
-    this.scheduleInfoSave();
-    this.tracker.emit({ kind: 'expunged', uids: expunged });
-    return true;
-  }
-
-  /**
-   * This process put messages into the folder (APPEND, COPY, MOVE) and holds its queue:
-   * make them known, recent for the first session. When their UIDs follow ours directly
-   * they are added as they are; otherwise (another process numbered messages meanwhile)
-   * by a scan, so that sessions always learn of UIDs in ascending order. `clean`: from
-   * ownChangeBegins() before the messages went in.
-   */
-  async arrivedLocked(uidValidity: number, arrivals: readonly Arrival[], clean: boolean): Promise<void> {
-    this.watch.noteLocalChange();
-    if (!this.initialized || this.gone) return; // the first scan will find them
-    const sorted = [...arrivals].sort((a, b) => a.uid - b.uid);
-    const contiguous = uidValidity === this.uidValidity && sorted.every((a, i) => a.uid === this.uidNext + i);
-    if (!contiguous) {
-      await this.syncLocked({ claimNew: false });
-      return;
-    }
-    const added: Entry[] = [];
-    for (const arrival of sorted) {
-      if (arrival.stored) this.cache.info.remember(arrival.base, arrival.stored);
-      const entry = newEntry(arrival);
-      this.entries.set(entry.uid, entry);
-      this.sortedUids.push(entry.uid);
-      added.push(entry);
-    }
-    this.ownChangeDone(clean);
-    if (!added.length) return;
-    this.generation += 1;
-    this.uidNext = sorted[sorted.length - 1].uid + 1;
-    this.messageList = undefined;
-    this.scheduleInfoSave();
-    await this.emitAdded(added, undefined);
   }
 
   /** Something of ours changed the folder: its watcher events can wait for the burst to end. */

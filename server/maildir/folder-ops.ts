@@ -8,6 +8,7 @@ import type { MessageMeta } from '../mime/types.js';
 import { baseOf, fileSizeFromName, formatFileName, lettersFor, parseFileName, systemFlagsFromLetters } from './filenames.js';
 import type { FolderCore } from './folder-core.js';
 import { applyOperation, type Entry, flagSet, IO_PARALLEL, splitFlags } from './folder-entry.js';
+import { removedOwn } from './folder-own.js';
 import { MESSAGE_READ_FLAGS } from './folderdir.js';
 import { Budget, errorCode, listDir, mapLimit } from './fsutil.js';
 import { sameKeywords, writeKeywordUpdate } from './keywords.js';
@@ -210,7 +211,7 @@ export async function expunge(core: FolderCore, uids: readonly number[]): Promis
     // Only our own unlinks since the state was current: the database is written once for the
     // batch and the sessions told, without a scan. Anything else (a file renamed or removed
     // by another process meanwhile): a scan.
-    if (clean && core.watch.quiet() && (await core.removedOwn(removedEntries))) core.ownChangeDone(true);
+    if (clean && core.watch.quiet() && (await removedOwn(core, removedEntries))) core.ownChangeDone(true);
     else await core.syncLocked({ claimNew: false, expectedGone: gone });
     return removed.sort((a, b) => a - b);
   });

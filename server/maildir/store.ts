@@ -29,6 +29,7 @@ import type { FolderCore } from './folder-core.js';
 import { type FolderContext, splitFlags } from './folder-entry.js';
 import { FolderHandle } from './folder-handle.js';
 import { messageData, purgeOlderThan } from './folder-ops.js';
+import { arrivedLocked } from './folder-own.js';
 import { folderCore, foldersRemoved, saveCaches } from './folder-registry.js';
 import { folderDirState, isRealDirectory, resolveFolderDir } from './folderdir.js';
 import { errorCode, scratchName, writeFileAtomic } from './fsutil.js';
@@ -460,7 +461,7 @@ export class MaildirStore implements MailStore {
           return assignUids(dir, [base], core.scanMemory, this.root);
         });
         const uid = assigned.uids[0];
-        await core.arrivedLocked(assigned.uidValidity, [{ uid, base, fileName, keywords, stored: { size, internalDate, fileSize: file.fileSize } }], clean);
+        await arrivedLocked(core, assigned.uidValidity, [{ uid, base, fileName, keywords, stored: { size, internalDate, fileSize: file.fileSize } }], clean);
         return { uidValidity: assigned.uidValidity, uid };
       });
       await this.context.quota.add(dir, file.fileSize, 1);

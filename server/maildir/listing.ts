@@ -29,7 +29,7 @@ const HEADER = 'imapd-ts listing 1';
 const END = 'end';
 
 export interface ListingHead {
-  /** Directory stamps of the folder (see folderStamps in folder.ts). */
+  /** Directory stamps of the folder (see folderStamps in folder-stamps.ts). */
   stamps: string;
   db: FileStamp;
   uidValidity: number;

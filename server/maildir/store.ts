@@ -25,7 +25,12 @@ import { parseHeaderMeta, parseMessage as defaultParseMessage, parseStructure } 
 import type { Envelope, MessageMeta } from '../mime/types.js';
 import { baseOf, crlfSize, formatFileName, lettersFor, newBaseName, parseFileName } from './filenames.js';
 import { openStagedMessage, type StagedMessage } from './appendsink.js';
-import { type FolderContext, type FolderCore, folderCore, FolderHandle, foldersRemoved, saveCaches, splitFlags } from './folder.js';
+import type { FolderCore } from './folder-core.js';
+import { type FolderContext, splitFlags } from './folder-entry.js';
+import { FolderHandle } from './folder-handle.js';
+import { messageData, purgeOlderThan } from './folder-ops.js';
+import { arrivedLocked } from './folder-own.js';
+import { folderCore, foldersRemoved, saveCaches } from './folder-registry.js';
 import { folderDirState, isRealDirectory, resolveFolderDir } from './folderdir.js';
 import { hasNewMail } from './newmail.js';
 import { errorCode, scratchName, writeFileAtomic } from './fsutil.js';
@@ -324,7 +329,7 @@ export class MaildirStore implements MailStore {
       core.pin();
       try {
         // Like Courier's STATUS: new/ is counted (as recent) but left where it is.
-        await core.exclusive(() => core.syncLocked({ claimNew: false }));
+        await core.sync({ claimNew: false });
         if (core.gone) continue;
         return await this.statusOf(core, dir, items.size !== false);
       } finally {
@@ -338,7 +343,7 @@ export class MaildirStore implements MailStore {
     const snapshot = core.snapshot();
     let size = 0;
     if (withSize) {
-      const data = await core.messageData(snapshot.messages.map((m) => m.uid), { info: true });
+      const data = await messageData(core, snapshot.messages.map((m) => m.uid), { info: true });
       for (const item of data) size += item?.size ?? 0;
     }
     const unclaimed: string[] = [];
@@ -371,7 +376,7 @@ export class MaildirStore implements MailStore {
       core.pin();
       try {
         // What has no UID yet is numbered by the session's refresh(), new/ and cur/ together.
-        await core.exclusive(() => core.syncLocked({ claimNew: false, numberCur: false }));
+        await core.sync({ claimNew: false, numberCur: false });
         if (core.gone) continue;
         const handle = new FolderHandle(core, (h) => this.handles.delete(h), options.readOnly);
         this.handles.add(handle);
@@ -458,21 +463,29 @@ export class MaildirStore implements MailStore {
         mtimeMs = (await fs.stat(staged)).mtimeMs;
       }
       const internalDate = Math.floor(mtimeMs);
-      if (keywords.length) await writeKeywordUpdate(dir, base, keywords);
       const fileName = formatFileName(base, lettersFor(system));
       core.noteLocalChange();
-      const assigned = await folderMutex.run(dir, () =>
-        withCourierLock(dir, this.context.useLocks, async () => {
+      // The sessions learn of the message in the same turn of the queue: APPENDs of several
+      // sessions reach them in the order of their UIDs, with no scan.
+      const assigned = await folderMutex.run(dir, async () => {
+        const clean = core.ownChangeBegins();
+        // Keywords first: a reader that sees the message also sees its keywords.
+        if (keywords.length) {
+          core.watch.expectOwnKeywords([base]);
+          await writeKeywordUpdate(dir, base, keywords);
+        }
+        const assigned = await withCourierLock(dir, this.context.useLocks, async () => {
           core.expectOwn([fileName]);
           renameSync(staged, path.join(dir, 'cur', fileName)); // quick, and inside the lock
           placed = true;
           return assignUids(dir, [base], core.scanMemory, this.root);
-        }),
-      );
+        });
+        const uid = assigned.uids[0];
+        await arrivedLocked(core, assigned.uidValidity, [{ uid, base, fileName, keywords, stored: { size, internalDate, fileSize: file.fileSize } }], clean);
+        return { uidValidity: assigned.uidValidity, uid };
+      });
       await this.context.quota.add(dir, file.fileSize, 1);
-      const uid = assigned.uids[0];
-      await core.arrived(assigned.uidValidity, [{ uid, base, fileName, keywords, stored: { size, internalDate, fileSize: file.fileSize } }]);
-      return { uidValidity: assigned.uidValidity, uid };
+      return assigned;
     } finally {
       core.unpin();
       if (!placed) await fs.rm(staged, { force: true });
@@ -489,7 +502,7 @@ export class MaildirStore implements MailStore {
     const core = folderCore(dir, canonical, this.context);
     core.pin();
     try {
-      return await core.purgeOlderThan(days * 86_400_000);
+      return await purgeOlderThan(core, days * 86_400_000);
     } finally {
       core.unpin();
     }

@@ -1,0 +1,624 @@
+// The shared state of one folder directory in this process.
+//
+// FolderCore holds what this process knows of one folder directory, shared by every
+// session (and every MaildirStore) that opened it: the messages by UID, brought up to date
+// with the disk by syncLocked(), and their listing and caches on disk. Its watcher
+// (folder-watch.ts) looks at the folder when another process changes it; its tracker
+// (tracker.ts) tells the sessions what changed. The message operations are in
+// folder-ops.ts and folder-copy.ts, the registry of cores in folder-registry.ts.
+//
+// \Recent: a message is recent for exactly one session, in any process: the first to be told
+// of it (see recent.ts for the mark on disk that decides). SELECT takes what nobody has been
+// told of yet; messages that come later go to the handle whose refresh() found them, or else
+// to the first read-write handle with a listener. Read-only handles (EXAMINE) take nothing and
+// see as recent what nobody has taken (RFC 3501 6.3.2).
+
+import { promises as fs, unlinkSync } from 'node:fs';
+import path from 'node:path';
+import type { FolderSnapshot, FolderSummary, MessageState } from '../backend/mailstore.js';
+import type { MessageMeta } from '../mime/types.js';
+import { baseOf, parseFileName } from './filenames.js';
+import { type Arrival, type Entry, type FolderContext, flagSet, newEntry, NO_KEYWORDS, sameSystemFlags } from './folder-entry.js';
+import { announceAdded, tellRecent, untoldCount } from './folder-recent.js';
+import { diskKey, folderStamps, listingKey, newestMtime, purgeTmp, settled } from './folder-stamps.js';
+import { FolderWatch } from './folder-watch.js';
+import { closeListing, formatListing, LISTING_FILE, type ListingHead, type OpenedListing, openListing, readListedMessages, writeListing } from './listing.js';
+import { keywordMemory, keywordsIfUnchanged, readKeywords, sameKeywords } from './keywords.js';
+import { folderMutex, withCourierLock } from './lock.js';
+import { MessageCache, OLD_META_CACHE_FILE } from './messagecache.js';
+import { hasRecentMark, recentMark } from './recent.js';
+import { type ScanMemory, type ScannedMessage, type ScanResult, scanFolder } from './scan.js';
+import { FolderTracker, type TrackedSession } from './tracker.js';
+import { type FileStamp, sameStamp, statUidDbSync } from './uiddb.js';
+
+const INFO_SAVE_DELAY_MS = 1000;
+/** Beyond the granularity of file times on Linux file systems (a jiffy, 1-10 ms). */
+const CLOCK_TICK_MS = 50;
+
+/** Resolves after a poll phase of the event loop (two check phases: see confirmedCurrent). */
+function nextLoopTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+}
+
+export interface SyncOptions {
+  claimNew: boolean;
+  /** Number cur/ files without a UID (default true; see ScanOptions). */
+  numberCur?: boolean;
+  /** Handle whose refresh() this is: it gets \Recent for what is claimed. */
+  claimant?: TrackedSession;
+  expectedGone?: ReadonlySet<string>;
+}
+
+export class FolderCore {
+  uidValidity = 0;
+  uidNext = 1;
+  gone = false;
+  /** Files left in new/ by the last scan that did not claim (for STATUS). */
+  unclaimed: string[] = [];
+  /** Files in cur/ left without a UID by the last scan (see SyncOptions.numberCur). */
+  private unnumbered = 0;
+
+  /** The messages by UID, and their UIDs in order (see `entries` and `sortedUids`). */
+  private readonly table = new Map<number, Entry>();
+  private uidList: number[] = [];
+  /** A listing whose messages are not read yet: SELECT answers from its head (see listing.ts). */
+  private listed: OpenedListing | undefined;
+  /** The messages as the listing had them: what sessions that answered SELECT from its head saw. */
+  private listedState: readonly MessageState[] | undefined;
+  /** The snapshot's list of messages, made when asked for (undefined: changed since). */
+  messageList: MessageState[] | undefined;
+  initialized = false;
+  private pins = 0;
+  /** The sessions that have the folder open in this process. */
+  readonly tracker = new FolderTracker();
+  readonly watch: FolderWatch = new FolderWatch(this);
+  /** What the last scan read; writers of this folder (APPEND, COPY) keep it current. */
+  readonly scanMemory: ScanMemory = {};
+  private readonly keywordMemory = keywordMemory();
+  /** Directory stamps seen by the last scan, when they can be trusted to change with the next change. */
+  private stamps: string | undefined;
+  /**
+   * The UID database the last scan used (read or wrote). A file, not a directory: it is
+   * replaced by a rename (new inode) or extended in place (new size), so its identity
+   * tells whether it changed, however recent its mtime.
+   */
+  private dbStamp: FileStamp | undefined;
+  /**
+   * The disk (folder stamps and UID database, see diskKey) as it was when the messages in
+   * memory were last known to be all of it: after a scan, or after a change of this process's
+   * own that began from such a state. Trusted only while the watches saw no other change.
+   */
+  private current: string | undefined;
+  /** The newest directory mtime in `current`. */
+  private currentMtime = 0;
+  /** Counts changes to the entries: a listing is written only of the state a settled scan made. */
+  generation = 0;
+  /** A listing to write (see listing.ts): the state of `generation`, seen with these stamps. */
+  private listingDue: { generation: number; head: ListingHead } | undefined;
+  /** Stamps of the listing on disk, as far as this process knows (read or written by it). */
+  private listingStamps: string | undefined;
+  readonly cache: MessageCache;
+  readonly metaInFlight = new Map<number, Promise<MessageMeta>>();
+  private infoSaveTimer: NodeJS.Timeout | undefined;
+  /** The save under way (see saveInfo). */
+  private saving: Promise<void> | undefined;
+  /** Messages went since the caches were last saved: the next save drops their records. */
+  pruneNeeded = true;
+  private disposeTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly dir: string,
+    readonly name: string,
+    readonly context: FolderContext,
+    /** Takes the core out of the registry (folder-registry.ts). */
+    private readonly unregister: (core: FolderCore) => void = () => undefined,
+  ) {
+    this.cache = new MessageCache(dir, {
+      parseMessage: context.parseMessage,
+      parseStructure: context.parseStructure,
+      parseHeader: context.parseHeader,
+      renderEnvelope: context.renderEnvelope,
+      pool: context.parsePool,
+      version: context.cacheVersion,
+      memoryEntries: context.metaCacheEntries,
+    });
+  }
+
+  /** The messages by UID; read from the listing on first use. */
+  get entries(): Map<number, Entry> {
+    if (this.listed) this.readListed();
+    return this.table;
+  }
+
+  /** The UIDs in ascending order. */
+  get sortedUids(): number[] {
+    if (this.listed) this.readListed();
+    return this.uidList;
+  }
+
+  set sortedUids(uids: number[]) {
+    this.uidList = uids;
+  }
+
+  // ---------------------------------------------------------------------------
+  // Locking and scanning
+
+  /** Runs `task` alone among this process's operations on the folder. */
+  exclusive<T>(task: () => Promise<T>): Promise<T> {
+    return folderMutex.run(this.dir, task);
+  }
+
+  /**
+   * Brings the state up to date with the disk and tells the sessions, through the queue;
+   * without it when the state is known current (see isCurrent), so that the SELECTs and
+   * NOOPs of many sessions cost a few stat() calls each, not a turn behind every write.
+   */
+  async sync(options: SyncOptions): Promise<void> {
+    if (this.initialized && !this.gone && !this.leftOver(options) && (await this.confirmedCurrent())) return;
+    return this.exclusive(() => this.syncLocked(options));
+  }
+
+  /** The last scan left something this one would take on (new/ to claim, cur/ files to number). */
+  private leftOver(options: SyncOptions): boolean {
+    return (options.claimNew && this.unclaimed.length > 0) || (options.numberCur !== false && this.unnumbered > 0);
+  }
+
+  /** Brings the state up to date with the disk and tells the sessions (call inside exclusive()). */
+  async syncLocked(options: SyncOptions): Promise<void> {
+    if (this.gone) return;
+    const started = Date.now();
+    const stamps = folderStamps(this.dir);
+    if (stamps === null) {
+      this.markGone();
+      return;
+    }
+    // Nothing changed since a scan that saw settled directories, or since the state was last
+    // known current, and the last scan left nothing this one would take on: nothing to do.
+    const leftOver = this.leftOver(options);
+    const db = statUidDbSync(this.dir);
+    if (!leftOver && this.stamps === stamps && sameStamp(this.dbStamp, db)) return;
+    if (!leftOver && this.current === diskKey(stamps, db) && this.watch.quiet() && (await this.confirmedCurrent())) return;
+    this.current = undefined;
+    this.watch.scanStarts();
+    if (!this.initialized) {
+      await purgeTmp(this.dir);
+      if (!leftOver && this.loadListing(stamps)) return;
+    }
+    // Most looks change nothing on disk: those need no lock (the UID database is replaced
+    // whole or extended at its end, so it is always readable). Anything to write: the scan is
+    // done again under the lock.
+    const listed: { names?: string[] } = {};
+    const { scan, keywords } = (await this.scanUnchanged(options, listed)) ?? (await withCourierLock(this.dir, this.context.useLocks, async () => {
+      const scan = await scanFolder(this.dir, { ...options, curNames: listed.names, root: this.context.root }, this.scanMemory);
+      const bases = (): Set<string> => new Set(scan.messages.map((m) => m.base));
+      const keywords = this.context.keywords ? await readKeywords(this.dir, bases, this.keywordMemory) : new Map<string, string[]>();
+      return { scan, keywords };
+    }));
+    this.unclaimed = scan.unclaimed;
+    this.unnumbered = scan.unnumbered;
+    this.stamps = settled(stamps, started) ? stamps : undefined;
+    this.dbStamp = this.scanMemory.stamp;
+    this.generation += 1;
+
+    if (this.initialized && scan.uidValidity !== this.uidValidity) {
+      this.markGone();
+      return;
+    }
+    if (!this.initialized) {
+      // The first look: every message is new, in ascending UIDs, and nobody is told.
+      const uids = new Array<number>(scan.messages.length);
+      for (let i = 0; i < scan.messages.length; i++) {
+        const { uid, base, fileName } = scan.messages[i];
+        this.table.set(uid, newEntry({ uid, base, fileName, keywords: keywords.get(base) ?? NO_KEYWORDS }));
+        uids[i] = uid;
+      }
+      this.uidList = uids;
+      this.uidValidity = scan.uidValidity;
+      this.uidNext = scan.uidNext;
+      this.messageList = undefined;
+      this.initialized = true;
+      this.watch.watchNewKeywordDir();
+      this.noteListing();
+      this.markCurrent();
+      return;
+    }
+
+    let found = 0;
+    const changedFlags: Entry[] = [];
+    const newcomers: ScannedMessage[] = [];
+    for (const message of scan.messages) {
+      const entry = this.entries.get(message.uid);
+      if (!entry) {
+        newcomers.push(message);
+        continue;
+      }
+      found += 1;
+      const messageKeywords = keywords.get(message.base) ?? NO_KEYWORDS;
+      if (entry.fileName === message.fileName && entry.keywords === messageKeywords) continue; // the usual case
+      if (entry.base !== message.base) {
+        // The same UID now names another file: the database was replaced behind our back.
+        this.markGone();
+        return;
+      }
+      const letters = parseFileName(message.fileName).letters;
+      const flagsChanged = !sameSystemFlags(entry.letters, letters) || !sameKeywords(entry.keywords, messageKeywords);
+      entry.fileName = message.fileName;
+      entry.letters = letters;
+      entry.keywords = messageKeywords;
+      if (flagsChanged) {
+        entry.info = { uid: entry.uid, flags: flagSet(letters, messageKeywords) };
+        changedFlags.push(entry);
+      }
+    }
+    let expunged: number[] = [];
+    if (found !== this.entries.size) {
+      const present = new Set(scan.messages.map((m) => m.uid));
+      expunged = this.sortedUids.filter((uid) => !present.has(uid));
+    }
+
+    // Apply, then tell. Sizes and dates are left for when they are asked for.
+    for (const uid of expunged) this.entries.delete(uid);
+    const added: Entry[] = [];
+    for (const message of newcomers) {
+      const base = message.base;
+      const entry = newEntry({ uid: message.uid, base, fileName: message.fileName, keywords: keywords.get(base) ?? NO_KEYWORDS });
+      this.entries.set(message.uid, entry);
+      added.push(entry);
+    }
+    added.sort((a, b) => a.uid - b.uid);
+    if (expunged.length || added.length) this.sortedUids = [...this.entries.keys()].sort((a, b) => a - b);
+    this.uidValidity = scan.uidValidity;
+    this.uidNext = scan.uidNext;
+    if (expunged.length || added.length || changedFlags.length) this.messageList = undefined;
+    const wasInitialized = this.initialized;
+    this.initialized = true;
+    if (expunged.length) {
+      this.pruneNeeded = true; // the caches forget what is gone
+      this.scheduleInfoSave();
+    }
+    this.watch.watchNewKeywordDir();
+    this.noteListing();
+    this.markCurrent();
+    if (!wasInitialized) return;
+
+    if (expunged.length) this.tracker.emit({ kind: 'expunged', uids: expunged });
+    for (const entry of changedFlags.sort((a, b) => a.uid - b.uid)) this.tracker.emit({ kind: 'flags', uid: entry.uid, flags: entry.info.flags });
+    if (added.length) await this.emitAdded(added, options.claimant);
+  }
+
+  /**
+   * A new process's first look: the state from the listing a look of an earlier process left,
+   * when nothing can have changed since (see listing.ts). False: scan.
+   */
+  private loadListing(stamps: string): boolean {
+    // A folder without its \Recent mark (left by an older version) is scanned: the scan makes it.
+    if (!this.scanMemory.recentMarked && !hasRecentMark(this.dir)) return false;
+    this.scanMemory.recentMarked = true;
+    const db = statUidDbSync(this.dir);
+    let listing: OpenedListing | null = null;
+    try {
+      listing = openListing(this.dir, stamps, db);
+    } catch (error) {
+      this.context.logger?.log('warn', 'cannot read folder listing', { folder: this.name, error: String(error) });
+    }
+    if (!listing) return false;
+    this.listed = listing;
+    this.uidValidity = listing.uidValidity;
+    this.uidNext = listing.uidNext;
+    this.unclaimed = [];
+    this.unnumbered = 0;
+    this.stamps = stamps;
+    this.dbStamp = db;
+    this.listingStamps = listingKey(stamps, db!);
+    this.generation += 1;
+    this.initialized = true;
+    return true;
+  }
+
+  /** Reads the messages of the listing the folder was opened from. */
+  private readListed(): void {
+    const listing = this.listed!;
+    this.listed = undefined;
+    this.messageList = undefined;
+    const uids: number[] = [];
+    const ok = readListedMessages(listing, (uid, fileName, keywords) => {
+      this.table.set(uid, newEntry({ uid, base: baseOf(fileName), fileName, keywords: this.context.keywords ? keywords : NO_KEYWORDS }));
+      uids.push(uid);
+    });
+    this.uidList = uids;
+    this.listedState = this.messageList = uids.map((uid) => this.table.get(uid)!.info);
+    if (ok && uids.length === listing.count) return;
+    // Damaged after its head and length were checked (a disk error): what SELECT told
+    // the sessions cannot be trusted. They are sent away; the next open scans.
+    this.context.logger?.log('warn', 'folder listing damaged', { folder: this.name });
+    this.table.clear();
+    this.uidList = [];
+    this.listedState = this.messageList = [];
+    try {
+      unlinkSync(path.join(this.dir, LISTING_FILE));
+    } catch {
+      // gone already
+    }
+    this.markGone();
+  }
+
+  /** After a scan: a listing is due when the scan saw a settled folder that the listing on disk does not describe. */
+  private noteListing(): void {
+    this.listingDue = undefined;
+    if (!this.stamps || !this.dbStamp || this.unclaimed.length || this.unnumbered) return;
+    if (this.listingStamps === listingKey(this.stamps, this.dbStamp)) return;
+    this.listingDue = {
+      generation: this.generation,
+      head: { stamps: this.stamps, db: this.dbStamp, uidValidity: this.uidValidity, uidNext: this.uidNext },
+    };
+    this.scheduleInfoSave();
+  }
+
+  /** Writes the due listing, if the state is still the one the scan made. */
+  private async saveListing(): Promise<void> {
+    const due = this.listingDue;
+    this.listingDue = undefined;
+    if (!due || due.generation !== this.generation || this.gone) return;
+    const entries = this.entries;
+    const text = formatListing(due.head, this.sortedUids.length, (function* (uids: readonly number[]) {
+      for (const uid of uids) yield entries.get(uid)!;
+    })(this.sortedUids));
+    if (text === null) return;
+    await writeListing(this.dir, text);
+    this.listingStamps = listingKey(due.head.stamps, due.head.db);
+  }
+
+  /** A scan that needs to change nothing on disk, without the lock; null when something must be written. */
+  private async scanUnchanged(options: SyncOptions, listed: { names?: string[] }): Promise<{ scan: ScanResult; keywords: Map<string, string[]> } | null> {
+    const scan = await scanFolder(this.dir, { ...options, readOnly: true, listed }, this.scanMemory);
+    if (!scan) return null;
+    if (!this.context.keywords) return { scan, keywords: new Map() };
+    const keywords = keywordsIfUnchanged(this.dir, () => new Set(scan.messages.map((m) => m.base)), this.keywordMemory);
+    return keywords ? { scan, keywords } : null;
+  }
+
+  /** refresh() of a handle, or a change seen by the watcher (no claimant). */
+  refresh(claimant?: TrackedSession): Promise<void> {
+    return this.sync({ claimNew: true, claimant });
+  }
+
+  // ---------------------------------------------------------------------------
+  // Changes of this process's own: the state follows them without a scan
+
+  /** The messages in memory are all that is on disk: nothing changed since, but by this process. */
+  isCurrent(): boolean {
+    if (this.current === undefined || !this.watch.quiet()) return false;
+    const stamps = folderStamps(this.dir);
+    return stamps !== null && this.current === diskKey(stamps, statUidDbSync(this.dir));
+  }
+
+  /**
+   * isCurrent(), for an answer that must include every change made before it was asked (a
+   * NOOP after a delivery): another process's change in the same clock tick as our last one
+   * leaves the stamps as they were (file times come from a coarse clock, a few ms), and only
+   * its inotify event tells. That event is queued by the time the change returned: one full
+   * turn of the event loop reads it. Needed only while the stamps are that young.
+   */
+  private async confirmedCurrent(): Promise<boolean> {
+    if (!this.isCurrent()) return false;
+    if (Date.now() - this.currentMtime > CLOCK_TICK_MS) return true;
+    await nextLoopTurn();
+    return this.isCurrent();
+  }
+
+  /** Records the disk as the one the state in memory describes (after a scan or a change of ours). */
+  private markCurrent(): void {
+    const stamps = this.watch.quiet() ? folderStamps(this.dir) : null;
+    this.current = stamps === null ? undefined : diskKey(stamps, statUidDbSync(this.dir));
+    this.currentMtime = stamps === null ? 0 : newestMtime(stamps);
+  }
+
+  /**
+   * Before a change of this process's own (in the queue): whether the state is current, so
+   * that ownChangeDone() can call it current again after. Until then it is not.
+   */
+  ownChangeBegins(): boolean {
+    const clean = this.initialized && !this.gone && this.isCurrent();
+    this.current = undefined;
+    return clean;
+  }
+
+  /** A change of ours is done and the state in memory follows it (false from ownChangeBegins: a scan will tell). */
+  ownChangeDone(clean: boolean): void {
+    if (clean && !this.gone) this.markCurrent();
+  }
+
+  /** Something of ours changed the folder: its watcher events can wait for the burst to end. */
+  noteLocalChange(): void {
+    this.watch.noteLocalChange();
+  }
+
+  /** See FolderWatch.expectOwn. */
+  expectOwn(names: readonly string[]): void {
+    this.watch.expectOwn(names);
+  }
+
+  /** Whether changes are noticed through file-system events (false: polling). */
+  get watching(): boolean {
+    return this.watch.watching;
+  }
+
+  /** Some session has the folder open (see WatchedFolder). */
+  inUse(): boolean {
+    return this.tracker.size > 0;
+  }
+
+  // ---------------------------------------------------------------------------
+  // Sessions
+
+  /** Keeps the core from being forgotten while an open or a STATUS is under way. */
+  pin(): void {
+    this.pins += 1;
+    if (this.disposeTimer) clearTimeout(this.disposeTimer);
+    this.disposeTimer = undefined;
+  }
+
+  unpin(): void {
+    this.pins -= 1;
+    this.scheduleDispose();
+  }
+
+  attach(handle: TrackedSession): void {
+    if (this.disposeTimer) clearTimeout(this.disposeTimer);
+    this.disposeTimer = undefined;
+    this.tracker.add(handle);
+    if (this.tracker.size === 1) this.watch.watchSoon();
+  }
+
+  detach(handle: TrackedSession): void {
+    if (!this.tracker.delete(handle) || this.tracker.size) return;
+    this.watch.stopWatching();
+    this.scheduleDispose();
+  }
+
+  /** Forget this core after a while without sessions (it keeps caches for a quick re-SELECT). */
+  scheduleDispose(): void {
+    if (this.tracker.size || this.pins || this.disposeTimer || this.gone) return;
+    this.disposeTimer = setTimeout(() => this.dispose(), this.context.idleRetentionMs);
+    this.disposeTimer.unref();
+  }
+
+  private dispose(): void {
+    this.disposeTimer = undefined;
+    if (this.idle) this.forget();
+  }
+
+  /** Nobody has the folder open and no operation is under way. */
+  get idle(): boolean {
+    return this.tracker.size === 0 && this.pins === 0;
+  }
+
+  /** Drops the core from the registry (its caches are written first). */
+  forget(): void {
+    if (this.disposeTimer) clearTimeout(this.disposeTimer);
+    this.disposeTimer = undefined;
+    this.unregister(this);
+    void this.saveInfo().finally(() => {
+      this.cache.close();
+      this.dropListed();
+    });
+  }
+
+  /** Lets go of a listing whose messages were never needed. */
+  private dropListed(): void {
+    if (!this.listed) return;
+    closeListing(this.listed);
+    this.listed = undefined;
+  }
+
+  markGone(): void {
+    if (this.gone) return;
+    this.gone = true;
+    this.unregister(this);
+    this.dropListed();
+    this.watch.stopWatching();
+    this.cache.close();
+    this.tracker.emit({ kind: 'gone' });
+  }
+
+  snapshot(): FolderSnapshot {
+    const listing = this.listed;
+    if (listing) {
+      // Opened from a listing: the messages are read when first asked for.
+      const current = (): readonly MessageState[] => {
+        if (this.listed) this.readListed();
+        return this.snapshot().messages;
+      };
+      const summary: FolderSummary = {
+        count: listing.count,
+        firstUnseen: listing.firstUnseen,
+        keywords: this.context.keywords ? listing.keywords : [],
+        messages: () => {
+          if (this.listed) this.readListed();
+          return this.listedState ?? []; // none: the folder went before it was read
+        },
+      };
+      return {
+        uidValidity: this.uidValidity,
+        uidNext: this.uidNext,
+        summary,
+        get messages() {
+          return current();
+        },
+      };
+    }
+    this.messageList ??= this.sortedUids.map((uid) => this.entries.get(uid)!.info);
+    return { uidValidity: this.uidValidity, uidNext: this.uidNext, messages: this.messageList };
+  }
+
+  /** Tells the sessions of new messages (ascending UIDs); see folder-recent.ts. */
+  emitAdded(added: readonly Entry[], claimant: TrackedSession | undefined): Promise<void> {
+    return announceAdded(this, added, claimant);
+  }
+
+  /** SELECT and EXAMINE: what no session has been told of yet is recent for this handle (see folder-recent.ts). */
+  tellRecent(handle: TrackedSession): Promise<void> {
+    // Nothing untold (the usual case): no turn in the queue.
+    const top = this.uidNext - 1;
+    if (top < 1 || recentMark(this.dir, this.uidValidity) >= top) return Promise.resolve();
+    return this.exclusive(() => tellRecent(this, handle));
+  }
+
+  /** How many messages no session has been told of yet (STATUS RECENT, with what is still in new/). */
+  untoldCount(): number {
+    return untoldCount(this);
+  }
+
+  scheduleInfoSave(): void {
+    if (this.infoSaveTimer) return;
+    this.infoSaveTimer = setTimeout(() => void this.saveInfo(), INFO_SAVE_DELAY_MS);
+    this.infoSaveTimer.unref();
+  }
+
+  /**
+   * Writes the caches and a due listing. One save at a time: a save asked for while one
+   * (from the timer) is under way ends after it, so that a process that awaits it before
+   * exiting (store.close) never cuts a write short.
+   */
+  saveInfo(): Promise<void> {
+    const previous = this.saving;
+    const run = (async () => {
+      await previous?.catch(() => undefined); // its failure was its caller's to see
+      await this.saveNow();
+    })();
+    this.saving = run;
+    void run.finally(() => {
+      if (this.saving === run) this.saving = undefined;
+    }).catch(() => undefined);
+    return run;
+  }
+
+  private async saveNow(): Promise<void> {
+    if (this.infoSaveTimer) clearTimeout(this.infoSaveTimer);
+    this.infoSaveTimer = undefined;
+    if (this.gone) return;
+    // The lists of live messages (100,000 entries each) only when messages went.
+    let live: { uids: Map<number, string>; bases: Set<string> } | undefined;
+    // Not while the messages are still in an unread listing: nothing went since it was made.
+    if (this.pruneNeeded && !this.listed) {
+      this.pruneNeeded = false;
+      live = { uids: new Map(), bases: new Set() };
+      for (const entry of this.entries.values()) {
+        live.uids.set(entry.uid, entry.base);
+        live.bases.add(entry.base);
+      }
+      for (const name of this.unclaimed) live.bases.add(baseOf(name));
+    }
+    try {
+      await this.cache.save(live);
+      await fs.rm(path.join(this.dir, OLD_META_CACHE_FILE), { force: true });
+    } catch (error) {
+      this.context.logger?.log('warn', 'cannot save folder cache', { folder: this.name, error: String(error) });
+    }
+    try {
+      await this.saveListing();
+    } catch (error) {
+      this.context.logger?.log('warn', 'cannot save folder listing', { folder: this.name, error: String(error) });
+    }
+  }
+}

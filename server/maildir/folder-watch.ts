@@ -1,0 +1,233 @@
+// Watching a folder directory for changes made by other processes: inotify watches on
+// new/, cur/, the folder directory and courierimapkeywords/ (polling when they cannot be
+// set up), debounced, and quiet while this process itself is changing the folder.
+
+import { type FSWatcher, watch } from 'node:fs';
+import path from 'node:path';
+import type { FolderContext } from './folder-entry.js';
+import { KEYWORD_DIR } from './keywords.js';
+import type { ScanMemory } from './scan.js';
+import { sameStamp, statUidDbSync, UIDDB_FILE } from './uiddb.js';
+
+const WATCH_DEBOUNCE_MS = 5;
+const BURST_PAUSE_MS = 30;
+const BURST_MAX_DELAY_MS = 500;
+/** How long an event for a name this process changed in cur/ is expected. */
+export const OWN_EVENT_MS = 5000;
+
+/** What the watcher needs of the folder it watches (FolderCore). */
+export interface WatchedFolder {
+  readonly dir: string;
+  readonly name: string;
+  readonly context: FolderContext;
+  readonly scanMemory: ScanMemory;
+  readonly gone: boolean;
+  /** Some session has the folder open. */
+  inUse(): boolean;
+  /** Looks at the folder and tells the sessions. */
+  refresh(): Promise<void>;
+}
+
+export class FolderWatch {
+  private watchers: FSWatcher[] = [];
+  private watchStart: NodeJS.Immediate | undefined;
+  private keywordWatcher: FSWatcher | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private syncTimer: NodeJS.Timeout | undefined;
+  private lastLocalChange = 0;
+  /**
+   * Names in cur/ (and "k/<base>" in courierimapkeywords/) this process changes itself: how
+   * many events each is expected to cause, until when. An event consumes one, so that a later
+   * change of the same name by another process is seen.
+   */
+  private readonly ownNames = new Map<string, { count: number; until: number }>();
+  /**
+   * An event this process did not cause came since the last scan began (or the watches are
+   * new): the messages in memory may differ from the disk (see FolderCore.isCurrent).
+   */
+  private foreign = true;
+
+  constructor(private readonly folder: WatchedFolder) {}
+
+  private get dir(): string {
+    return this.folder.dir;
+  }
+
+  private get context(): FolderContext {
+    return this.folder.context;
+  }
+
+  /**
+   * Every change of the folder since the last scan began was this process's own, as far as
+   * the watches tell (polling tells nothing: false).
+   */
+  quiet(): boolean {
+    return !this.foreign && this.watchers.length > 0;
+  }
+
+  /** A scan begins: it sees what changed before; what changes from now on is foreign again. */
+  scanStarts(): void {
+    this.foreign = false;
+  }
+
+  /** Another process changed the folder (a file was not where this process left it). */
+  noteForeign(): void {
+    this.foreign = true;
+  }
+
+  /** Something of ours changed the folder: its watcher events can wait for the burst to end. */
+  noteLocalChange(): void {
+    this.lastLocalChange = Date.now();
+  }
+
+  /**
+   * Watches are set up just after the open, so that its answer goes out first (three
+   * inotify watches cost a few milliseconds); one look right after they are in place
+   * catches anything that changed in between.
+   */
+  watchSoon(): void {
+    if (this.watchStart || this.watchers.length || this.pollTimer) return;
+    this.watchStart = setImmediate(() => {
+      this.watchStart = undefined;
+      if (!this.folder.inUse() || this.folder.gone) return;
+      this.startWatching();
+      this.scheduleSync();
+    });
+  }
+
+  /** After a scan: courierimapkeywords/ may have appeared since the watches were set up. */
+  watchNewKeywordDir(): void {
+    if (this.context.keywords && !this.keywordWatcher && this.watchers.length) this.watchKeywords();
+  }
+
+  private startWatching(): void {
+    if (!this.context.watch) {
+      this.startPolling();
+      return;
+    }
+    try {
+      this.watchers.push(this.watchDir(path.join(this.dir, 'new')));
+      this.watchers.push(this.watchDir(path.join(this.dir, 'cur'), (file) => file === null || !this.ownChange(file)));
+      this.foreign = true; // what changed before the watches were in place: the next look scans
+      this.watchers.push(
+        this.watchDir(this.dir, (file) => file === null || (file === UIDDB_FILE && !this.ownUidDb()) || file === KEYWORD_DIR || file === 'cur' || file === 'new'),
+      );
+      if (this.context.keywords) this.watchKeywords();
+    } catch (error) {
+      // inotify limits (ENOSPC, EMFILE): do not stay silent, and fall back to polling.
+      this.context.logger?.log('warn', 'cannot watch folder, polling instead', { folder: this.folder.name, error: String(error) });
+      this.stopWatching();
+      this.startPolling();
+    }
+  }
+
+  private watchDir(dir: string, relevant: (file: string | null) => boolean = () => true): FSWatcher {
+    const watcher = watch(dir, { persistent: false }, (_event, file) => {
+      if (!relevant(file === null ? null : String(file))) return;
+      this.foreign = true;
+      this.scheduleSync();
+    });
+    watcher.on('error', () => {
+      this.foreign = true;
+      this.scheduleSync();
+    });
+    return watcher;
+  }
+
+  /**
+   * This process is about to rename, link or remove these names in cur/ (APPEND, STORE,
+   * EXPUNGE, COPY): their events need no look at the folder (which costs a listing of the
+   * whole directory) since the folder state already knows them.
+   */
+  expectOwn(names: readonly string[]): void {
+    const until = Date.now() + OWN_EVENT_MS;
+    for (const name of names) {
+      const known = this.ownNames.get(name);
+      this.ownNames.set(name, { count: (known?.count ?? 0) + 1, until });
+    }
+    if (this.ownNames.size > 10_000) this.dropOldOwn();
+  }
+
+  /** This process is about to write the keyword update file of these messages (see expectOwn). */
+  expectOwnKeywords(bases: readonly string[]): void {
+    this.expectOwn(bases.map((base) => `k/${base}`));
+  }
+
+  private ownChange(name: string): boolean {
+    const own = this.ownNames.get(name);
+    if (own === undefined) return false;
+    if (own.until < Date.now()) {
+      this.dropOldOwn();
+      return false;
+    }
+    if (--own.count === 0) this.ownNames.delete(name);
+    return true;
+  }
+
+  private dropOldOwn(): void {
+    const now = Date.now();
+    for (const [name, own] of this.ownNames) if (own.until < now) this.ownNames.delete(name);
+  }
+
+  /** The UID database is as this process last wrote or read it (its event is our own write). */
+  private ownUidDb(): boolean {
+    if (this.folder.scanMemory.writing) return true;
+    try {
+      return sameStamp(this.folder.scanMemory.stamp, statUidDbSync(this.dir));
+    } catch {
+      return false;
+    }
+  }
+
+  private watchKeywords(): void {
+    try {
+      this.keywordWatcher = this.watchDir(path.join(this.dir, KEYWORD_DIR), (file) => file === null || !this.ownChange(`k/${file}`));
+    } catch {
+      // Not there yet: the watcher of the folder directory sees it appear.
+    }
+  }
+
+  private startPolling(): void {
+    this.pollTimer = setInterval(() => this.scheduleSync(), this.context.pollIntervalMs);
+    this.pollTimer.unref();
+  }
+
+  stopWatching(): void {
+    if (this.watchStart) clearImmediate(this.watchStart);
+    this.watchStart = undefined;
+    for (const watcher of this.watchers) watcher.close();
+    this.watchers = [];
+    this.keywordWatcher?.close();
+    this.keywordWatcher = undefined;
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.pollTimer = undefined;
+    if (this.syncTimer) clearTimeout(this.syncTimer);
+    this.syncTimer = undefined;
+  }
+
+  /** Whether changes are noticed through file-system events (false: polling). */
+  get watching(): boolean {
+    // About to watch counts (see watchSoon): only a failure to set watches up means polling.
+    return this.watchers.length > 0 || (this.watchStart !== undefined && this.context.watch);
+  }
+
+  /**
+   * A watcher event: look at the folder soon. While this process itself keeps changing
+   * the folder (a burst of APPENDs or STOREs), the look waits for a pause, at most
+   * BURST_MAX_DELAY_MS, instead of rescanning after every write of ours.
+   */
+  private scheduleSync(): void {
+    if (this.syncTimer || this.folder.gone || !this.folder.inUse()) return;
+    const firstEvent = Date.now();
+    const fire = (): void => {
+      const now = Date.now();
+      if (now - this.lastLocalChange < BURST_PAUSE_MS && now - firstEvent < BURST_MAX_DELAY_MS) {
+        this.syncTimer = setTimeout(fire, BURST_PAUSE_MS);
+        return;
+      }
+      this.syncTimer = undefined;
+      this.folder.refresh().catch((error: unknown) => this.context.logger?.log('error', 'folder refresh failed', { folder: this.folder.name, error: String(error) }));
+    };
+    this.syncTimer = setTimeout(fire, WATCH_DEBOUNCE_MS);
+  }
+}

@@ -9,7 +9,7 @@ import { COMMANDS } from './commands/index.js';
 import { beginAppendLiteral } from './commands/append.js';
 import { literalMemory, STREAM_THRESHOLD } from './literals.js';
 import { Args, SyntaxError } from './commands/args.js';
-import type { CommandContext, CommandResult, SessionState } from './commands/types.js';
+import type { CommandContext, CommandResult, SessionContext, SessionState } from './commands/types.js';
 import type { Authenticator, Logger, SessionOptions, SessionSettings, Transport } from './host.js';
 import { MailboxNameError, toStoreName, toWireName, type NameOptions } from './names.js';
 import { CommandReader, type CommandInput, type LiteralRequest, type LiteralSink, type ReaderError } from './protocol/reader.js';
@@ -66,7 +66,7 @@ function trace(name: string, started: number, cpuBefore: NodeJS.CpuUsage): void 
   process.stderr.write(`trace: ${name} ${(performance.now() - started).toFixed(1)} ms cpu ${((cpu.user + cpu.system) / 1000).toFixed(1)} ms rss ${mib(m.rss)} heap ${mib(m.heapUsed)}/${mib(m.heapTotal)} external ${mib(m.external)} arrayBuffers ${mib(m.arrayBuffers)} MiB\n`);
 }
 
-export class Session {
+export class Session implements SessionContext {
   readonly id = nextSessionId++;
   state: SessionState = 'not-authenticated';
   user: string | null = null;

@@ -1,8 +1,12 @@
 // The contract between the session and the command modules (one module per command,
-// as Dovecot's src/imap/cmd-*.c).
+// as Dovecot's src/imap/cmd-*.c). Commands see the connection only through SessionContext,
+// which Session implements: they do not import the session, so a command runs in a test
+// without a socket, and the command table and the session form no import cycle.
 
-import type { Session } from '../session.js';
-import type { ParsedCommand } from '../protocol/types.js';
+import type { AppendSink, MailStore } from '../../backend/mailstore.js';
+import type { Authenticator, Logger, SessionSettings, Transport } from '../host.js';
+import type { ImapValue, ParsedCommand } from '../protocol/types.js';
+import type { SelectedMailbox } from '../selected.js';
 import type { Args } from './args.js';
 
 export type SessionState = 'not-authenticated' | 'authenticated' | 'selected' | 'logout';
@@ -16,8 +20,50 @@ export interface CommandResult {
   after?: () => Promise<void>;
 }
 
+/** What the commands use of their connection: the members of Session they may touch. */
+export interface SessionContext {
+  readonly settings: SessionSettings;
+  readonly logger: Logger;
+  /** Needed for LOGIN/AUTHENTICATE; absent where login is not offered. */
+  readonly authenticator?: Authenticator;
+  readonly transport: Transport;
+  readonly user: string | null;
+  readonly selected: SelectedMailbox | null;
+  /** Extensions switched on with ENABLE. */
+  readonly enabled: Set<string>;
+  /** The account's store (throws before login). */
+  readonly store: MailStore;
+
+  /** A mailbox name as the client writes it, in the store's form (namespace, UTF-7 or UTF-8). */
+  storeName(wire: string): string;
+  wireName(store: string): string;
+  /** The CAPABILITY words for this connection now. */
+  capabilities(): string[];
+
+  loggedIn(user: string, store: MailStore): void;
+  select(name: string, readOnly: boolean): Promise<SelectedMailbox>;
+  unselect(): void;
+  /** Expunge (or with IMAP_MOVE_EXPUNGE_TO_TRASH, move to Trash) in the selected folder. */
+  expungeMessages(uids: number[]): Promise<void>;
+  /** The APPEND literal streamed into the store for the command now running, if any (taken once). */
+  takeAppendSink(): AppendSink | null;
+  setIdling(idling: boolean): void;
+  logout(): Promise<void>;
+  /** Switch the transport to TLS (after the tagged OK of STARTTLS). */
+  startTls(): Promise<void>;
+
+  /** `done` is called once the data has gone to the system, or was dropped. */
+  write(data: Buffer, done?: () => void): void;
+  untagged(values: ImapValue[]): void;
+  continuation(text: string): void;
+  /** The next raw line (IDLE's DONE, AUTHENTICATE responses), or null on disconnect. */
+  readLine(): Promise<Buffer | null>;
+  /** FLAGS and PERMANENTFLAGS first, if a flag about to be shown holds a keyword not yet announced. */
+  announceKeywords(): void;
+}
+
 export interface CommandContext {
-  session: Session;
+  session: SessionContext;
   command: ParsedCommand;
   args: Args;
   tag: string;

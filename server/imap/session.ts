@@ -543,8 +543,9 @@ export class Session implements SessionContext {
     }
     if (cpu) trace(command.name, started, cpu);
     if (this.state !== 'logout' && this.selected) {
-      const allowExpunge = spec.allowExpunge ? spec.allowExpunge(ctx) : true;
-      this.reportUpdates(allowExpunge);
+      // No EXPUNGE after an answer that names messages by sequence number (RFC 3501 7.4.1).
+      const seqs = spec.sequenceNumbers ?? 'never';
+      this.reportUpdates(seqs === 'never' || (seqs === 'non-uid' && ctx.uid));
     }
     this.tagged(tag, result);
     if (result.after) {

@@ -35,5 +35,6 @@ export const copy: CommandSpec = {
 export const move: CommandSpec = {
   names: ['MOVE', 'UID MOVE'],
   states: SELECTED,
+  capabilities: [{ word: 'MOVE' }],
   handler: (ctx) => transfer(ctx, true),
 };

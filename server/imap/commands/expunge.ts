@@ -8,6 +8,7 @@ import { uidsInSet } from '../sequence.js';
 export const expunge: CommandSpec = {
   names: ['EXPUNGE', 'UID EXPUNGE'],
   states: SELECTED,
+  capabilities: [{ word: 'UIDPLUS' }],
   async handler({ session, args, uid }) {
     const view = session.selected!;
     let candidates = view.all();

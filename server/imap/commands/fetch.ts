@@ -31,7 +31,7 @@ const BODY_BATCH = 32;
 export const fetch: CommandSpec = {
   names: ['FETCH', 'UID FETCH'],
   states: SELECTED,
-  allowExpunge: ({ uid }) => uid,
+  sequenceNumbers: 'non-uid',
   async handler({ session, args, uid }) {
     const view = session.selected!;
     const set = parseSequenceSet(args.atom('sequence set'));

@@ -8,6 +8,7 @@ import { SERVER_NAME, SERVER_VERSION } from '../version.js';
 export const id: CommandSpec = {
   names: ['ID'],
   states: ANY,
+  capabilities: [{ word: 'ID' }],
   async handler({ session, args }) {
     const token = args.next('ID parameter list');
     if (token.type !== 'nil' && token.type !== 'list') throw new SyntaxError('ID expects a list or NIL');

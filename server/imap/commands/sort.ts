@@ -8,7 +8,8 @@ import { searchForOrdering } from './search.js';
 export const sort: CommandSpec = {
   names: ['SORT', 'UID SORT'],
   states: SELECTED,
-  allowExpunge: ({ uid }) => uid,
+  sequenceNumbers: 'non-uid',
+  capabilities: [{ word: 'SORT', disabledBy: 'disableThreadSort' }],
   async handler(ctx) {
     const { session, args } = ctx;
     if (session.settings.disableThreadSort) return no('SORT is disabled on this server (IMAP_DISABLETHREADSORT)', 'CANNOT');

@@ -10,7 +10,7 @@ import type { FlagOperation, MessageState } from '../../backend/mailstore.js';
 export const store: CommandSpec = {
   names: ['STORE', 'UID STORE'],
   states: SELECTED,
-  allowExpunge: ({ uid }) => uid,
+  sequenceNumbers: 'non-uid',
   async handler({ session, args, uid }) {
     const view = session.selected!;
     const set = parseSequenceSet(args.atom('sequence set'));

@@ -7,7 +7,11 @@ import { searchForOrdering } from './search.js';
 export const thread: CommandSpec = {
   names: ['THREAD', 'UID THREAD'],
   states: SELECTED,
-  allowExpunge: ({ uid }) => uid,
+  sequenceNumbers: 'non-uid',
+  capabilities: [
+    { word: 'THREAD=ORDEREDSUBJECT', disabledBy: 'disableThreadSort' },
+    { word: 'THREAD=REFERENCES', disabledBy: 'disableThreadSort' },
+  ],
   async handler(ctx) {
     const { session, args } = ctx;
     if (session.settings.disableThreadSort) return no('THREAD is disabled on this server (IMAP_DISABLETHREADSORT)', 'CANNOT');

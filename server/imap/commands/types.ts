@@ -71,16 +71,41 @@ export interface CommandContext {
   uid: boolean;
 }
 
+/**
+ * Whether a command's answer identifies messages by sequence number: 'non-uid' for FETCH,
+ * STORE, SEARCH, SORT and THREAD (their UID forms answer by UID), 'always' for one that does
+ * in both forms. No untagged EXPUNGE may be sent at the end of such a command (RFC 3501
+ * 7.4.1: it would renumber the messages the answer names); the session derives that from
+ * this declaration, as Dovecot from COMMAND_FLAG_USES_SEQS.
+ */
+export type SequenceNumberUse = 'always' | 'non-uid' | 'never';
+
+/** A capability word a module implements, and when the server announces it. */
+export interface CapabilityWord {
+  /** As announced: 'MOVE', 'THREAD=REFERENCES', 'AUTH=PLAIN'. */
+  word: string;
+  /**
+   * Announced when IMAP_CAPABILITY (IMAP_CAPABILITY_TLS under TLS) lists it, as Courier does;
+   * with `added` the server also announces it unlisted: 'always' (ENABLE, UTF8=ACCEPT, as
+   * Courier's imapd adds them), 'starttls' (before login on a connection that offers STARTTLS
+   * unencrypted), 'tls-required' (LOGINDISABLED before login when IMAP_TLS_REQUIRED is set
+   * and the connection is not encrypted).
+   */
+  added?: 'always' | 'starttls' | 'tls-required';
+  /** Only before login (AUTH=..., SASL-IR). */
+  beforeLogin?: boolean;
+  /** A setting that switches the word off (IMAP_DISABLETHREADSORT for SORT and THREAD). */
+  disabledBy?: 'disableThreadSort';
+}
+
 export interface CommandSpec {
   /** Upper-case name(s) this module answers to, e.g. ['FETCH', 'UID FETCH']. */
   names: string[];
   states: SessionState[];
-  /**
-   * Whether untagged EXPUNGE may be sent at the end of this command. RFC 3501 7.4.1
-   * forbids it during FETCH, STORE and SEARCH, which use sequence numbers; the UID
-   * forms may (RFC 3501 section 6.4.8 still keeps them safe by UID).
-   */
-  allowExpunge?: (ctx: CommandContext) => boolean;
+  /** Default 'never': EXPUNGE may be sent at the end of the command. */
+  sequenceNumbers?: SequenceNumberUse;
+  /** The capability words this command implements (server/imap/capabilities.ts announces them). */
+  capabilities?: CapabilityWord[];
   handler(ctx: CommandContext): Promise<CommandResult>;
 }
 

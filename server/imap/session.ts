@@ -10,7 +10,7 @@ import { beginAppendLiteral } from './commands/append.js';
 import { literalMemory, STREAM_THRESHOLD } from './literals.js';
 import { Args, SyntaxError } from './commands/args.js';
 import type { CommandContext, CommandResult, SessionContext, SessionState } from './commands/types.js';
-import type { Authenticator, Logger, SessionOptions, SessionSettings, Transport } from './host.js';
+import type { Authenticator, Logger, SessionOptions, SessionSettings, Transport } from './contracts.js';
 import { MailboxNameError, toStoreName, toWireName, type NameOptions } from './names.js';
 import { CommandReader, type CommandInput, type LiteralRequest, type LiteralSink, type ReaderError } from './protocol/reader.js';
 import { parseCommand } from './protocol/parser.js';
@@ -18,7 +18,7 @@ import { ProtocolError } from './protocol/errors.js';
 import type { ImapValue, ParsedCommand } from './protocol/types.js';
 import { Encoder, untagged } from '../wire/writer.js';
 import { SelectedMailbox } from './selected.js';
-import { SequenceError } from './sequence.js';
+import { SequenceError } from './resolve-set.js';
 
 type ReaderEvent = { kind: 'command'; input: CommandInput } | { kind: 'error'; error: ReaderError };
 

@@ -4,7 +4,7 @@
 import { SELECTED, bad, no, ok, type CommandSpec } from './types.js';
 import { parseFlags, SyntaxError } from './args.js';
 import { parseSequenceSet } from '../protocol/parser.js';
-import { resolveSet } from '../sequence.js';
+import { resolveSet } from '../resolve-set.js';
 import type { FlagOperation, MessageState } from '../../backend/mailstore.js';
 
 export const store: CommandSpec = {

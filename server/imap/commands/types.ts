@@ -4,7 +4,7 @@
 // without a socket, and the command table and the session form no import cycle.
 
 import type { AppendSink, MailStore } from '../../backend/mailstore.js';
-import type { Authenticator, Logger, SessionSettings, Transport } from '../host.js';
+import type { Authenticator, Logger, SessionSettings, Transport } from '../contracts.js';
 import type { ImapValue, ParsedCommand } from '../protocol/types.js';
 import type { SelectedMailbox } from '../selected.js';
 import type { Args } from './args.js';

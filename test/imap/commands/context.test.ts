@@ -13,7 +13,7 @@ import { capabilities } from '../../../server/imap/capabilities.js';
 import { COMMANDS } from '../../../server/imap/commands/index.js';
 import { Args } from '../../../server/imap/commands/args.js';
 import type { CommandResult, SessionContext } from '../../../server/imap/commands/types.js';
-import type { Logger, Transport } from '../../../server/imap/host.js';
+import type { Logger, Transport } from '../../../server/imap/contracts.js';
 import { toStoreName, toWireName } from '../../../server/imap/names.js';
 import { parseCommand } from '../../../server/imap/protocol/parser.js';
 import type { ImapValue } from '../../../server/imap/protocol/types.js';

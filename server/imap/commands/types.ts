@@ -73,7 +73,7 @@ export interface CommandContext {
 
 /**
  * Whether a command's answer identifies messages by sequence number: 'non-uid' for FETCH,
- * STORE, SEARCH, SORT and THREAD (their UID forms answer by UID), 'always' for one that does
+ * STORE, SEARCH, SORT and THREAD (with their UID forms the client goes by UID, RFC 3501 6.4.8), 'always' for one that does
  * in both forms. No untagged EXPUNGE may be sent at the end of such a command (RFC 3501
  * 7.4.1: it would renumber the messages the answer names); the session derives that from
  * this declaration, as Dovecot from COMMAND_FLAG_USES_SEQS.

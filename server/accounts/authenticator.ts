@@ -18,11 +18,11 @@
 import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { MailStoreError, type MailStore } from '../backend/mailstore.js';
-import type { Authenticator, Logger, LoginResult } from '../imap/host.js';
+import type { Authenticator, Logger, LoginResult } from '../imap/contracts.js';
 import { openMaildirStore, type MaildirStore } from '../maildir/index.js';
 import { MaildirQuota } from '../maildir/quota.js';
 import { DEFAULT_LOGIN_CACHE_TTL_MS, LoginCache } from './login-cache.js';
-import { usernameKey, usernameProblem, type Account, type AccountStore } from './store.js';
+import { usernameKey, usernameProblem, type Account, type AccountStore } from './account-store.js';
 
 export interface AccountAuthenticatorOptions {
   accounts: AccountStore;

@@ -10,8 +10,8 @@ export {
   migrate,
   usernameKey,
   usernameProblem,
-} from './store.js';
-export type { Account, AccountErrorCode, AccountEvent, CheckResult, NewAccount } from './store.js';
+} from './account-store.js';
+export type { Account, AccountErrorCode, AccountEvent, CheckResult, NewAccount } from './account-store.js';
 export { MAX_PASSWORD_BYTES, SCRYPT_PARAMS, hashPassword, needsRehash, passwordProblem, verifyPassword } from './password.js';
 export type { ScryptParams } from './password.js';
 export { AccountAuthenticator, normalizeAddress } from './authenticator.js';

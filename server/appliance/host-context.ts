@@ -4,7 +4,7 @@
 
 import { promises as fs } from 'node:fs';
 import type { AccountStore } from '../accounts/index.js';
-import type { Logger } from '../imap/host.js';
+import type { Logger } from '../imap/contracts.js';
 import type { ApplianceEvent, LogLevel } from './api.js';
 import type { LogFields } from './log.js';
 

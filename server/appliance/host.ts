@@ -17,7 +17,7 @@ import { promises as fs, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AccountStore } from '../accounts/index.js';
 import { formatWarning, writeFileAtomic } from '../config/index.js';
-import type { Logger, LogLevel as ServerLogLevel } from '../imap/host.js';
+import type { Logger, LogLevel as ServerLogLevel } from '../imap/contracts.js';
 import { SERVER_VERSION } from '../imap/version.js';
 import { AccountsService } from './accounts-service.js';
 import {

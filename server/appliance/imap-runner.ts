@@ -4,7 +4,7 @@
 
 import { AccountAuthenticator, usernameKey, type Account } from '../accounts/index.js';
 import { sessionSettingsFrom, type ImapdSettings } from '../config/index.js';
-import type { Authenticator, SessionOptions, SessionSettings } from '../imap/host.js';
+import type { Authenticator, SessionOptions, SessionSettings } from '../imap/contracts.js';
 import { startSession as startImapSession } from '../imap/session.js';
 import { ImapServer, TlsError, loadTlsMaterial, type ConnectionInfo, type ListenerInfo, type ServerSettings, type TlsMaterial } from '../net/index.js';
 import type { ApplianceStatus, ServerState, SessionView } from './api.js';

@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { StringDecoder } from 'node:string_decoder';
 import { resolve } from 'node:path';
-import { AccountError, AccountStore, type Account } from '../accounts/store.js';
+import { AccountError, AccountStore, type Account } from '../accounts/account-store.js';
 
 const USAGE = `Usage: imapd-accounts --data DIR COMMAND [USER] [options]
 

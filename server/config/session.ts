@@ -9,8 +9,10 @@ export const DEFAULT_CAPABILITY = [
   'SORT', 'QUOTA', 'IDLE', 'MOVE', 'UNSELECT', 'LITERAL+', 'SPECIAL-USE', 'SASL-IR',
 ];
 
-/** Words we implement; configured words outside this list are dropped with a warning
- * (advertising ACL or XMAGICTRASH without implementing them would break clients). */
+/** Words we implement, for the warning about configured words outside it (advertising ACL or
+ * XMAGICTRASH without implementing them would break clients). What is announced is computed
+ * from the command table's declarations (server/imap/capabilities.ts), which config/ may not
+ * import; test/imap/capabilities.test.ts holds this list equal to them. */
 export const SUPPORTED_WORDS = new Set(
   [...DEFAULT_CAPABILITY, 'ID', 'AUTH=PLAIN', 'ENABLE', 'UTF8=ACCEPT', 'STARTTLS', 'LOGINDISABLED'].map((w) => w.toUpperCase()),
 );

@@ -1,8 +1,13 @@
-// The CAPABILITY list, computed in one place from the configured words (Courier's
-// IMAP_CAPABILITY / IMAP_CAPABILITY_TLS) plus what the server adds by itself, as
-// Courier's imapd does (STARTTLS, LOGINDISABLED, ENABLE, UTF8=ACCEPT).
+// The CAPABILITY list, computed from what the command modules declare (CommandSpec.capabilities
+// in the command table) and from the settings. IMAP_CAPABILITY / IMAP_CAPABILITY_TLS keep
+// Courier's meaning: the words listed there are announced, as written, if something here
+// implements them; words nothing implements are dropped. The server adds some words by itself,
+// as Courier's imapd does (STARTTLS, LOGINDISABLED, ENABLE, UTF8=ACCEPT): their declarations say when.
 
-import { SUPPORTED_WORDS, type SessionSettings } from '../config/session.js';
+import type { SessionSettings } from '../config/session.js';
+import { COMMAND_SPECS } from './commands/index.js';
+import type { CapabilityWord, CommandSpec } from './commands/types.js';
+import { READER_CAPABILITIES } from './protocol/reader.js';
 
 export interface CapabilityContext {
   settings: SessionSettings;
@@ -11,37 +16,48 @@ export interface CapabilityContext {
   authenticated: boolean;
 }
 
-export function unsupportedWords(words: readonly string[]): string[] {
-  return words.filter((w) => !SUPPORTED_WORDS.has(w.toUpperCase()));
+/** The protocol the command table as a whole implements: always announced, first. */
+const BASE = 'IMAP4rev1';
+
+/** Each implemented word (upper case) and its declaration, in table order. */
+function declarations(specs: readonly CommandSpec[]): Map<string, CapabilityWord> {
+  const all = new Map<string, CapabilityWord>();
+  for (const word of [BASE, ...READER_CAPABILITIES]) all.set(word.toUpperCase(), { word });
+  for (const spec of specs) for (const c of spec.capabilities ?? []) all.set(c.word.toUpperCase(), c);
+  return all;
 }
 
-export function capabilities(ctx: CapabilityContext): string[] {
+/** The words the server implements (those IMAP_CAPABILITY may usefully list). */
+export function implementedWords(specs: readonly CommandSpec[] = COMMAND_SPECS): string[] {
+  return [...declarations(specs).values()].map((c) => c.word);
+}
+
+export function capabilities(ctx: CapabilityContext, specs: readonly CommandSpec[] = COMMAND_SPECS): string[] {
+  const declared = declarations(specs);
   const configured = ctx.secure ? ctx.settings.capabilityTls : ctx.settings.capability;
   const words: string[] = [];
   const add = (w: string) => {
     if (!words.some((x) => x.toUpperCase() === w.toUpperCase())) words.push(w);
   };
-  add('IMAP4rev1');
+  const offered = (c: CapabilityWord) => !(c.beforeLogin && ctx.authenticated);
+  const added = (when: CapabilityWord['added']) => [...declared.values()].filter((c) => c.added === when && offered(c));
+
+  add(BASE);
   for (const w of configured) {
-    const upper = w.toUpperCase();
-    if (!SUPPORTED_WORDS.has(upper)) continue;
-    // IMAP_DISABLETHREADSORT leaves SORT and THREAD announced and refuses the commands, as Courier does.
-    // IMAP_ID_FIELDS alone decides about ID (below).
-    if (upper === 'ID') continue;
-    if (upper.startsWith('AUTH=') && ctx.authenticated) continue;
-    if (upper === 'SASL-IR' && ctx.authenticated) continue;
-    add(upper === 'LITERAL+' ? 'LITERAL+' : w);
+    const c = declared.get(w.toUpperCase());
+    // A word the server decides about by a setting of its own (ID) is not taken from the list.
+    if (c && offered(c) && c.added !== 'id-fields') add(w);
   }
   if (!ctx.authenticated) {
-    if (ctx.canStartTls && !ctx.secure) add('STARTTLS');
+    if (ctx.canStartTls && !ctx.secure) for (const c of added('starttls')) add(c.word);
     if (ctx.settings.tlsRequired && !ctx.secure) {
-      add('LOGINDISABLED');
+      for (const c of added('tls-required')) add(c.word);
+      // AUTHENTICATE is refused as LOGIN is (commands/login.ts): no mechanism is offered.
       return words.filter((w) => !w.toUpperCase().startsWith('AUTH='));
     }
   }
-  // Courier announces ID when IMAP_ID_FIELDS is set, whatever its value.
-  if (ctx.settings.idFields !== null) add('ID');
-  add('ENABLE');
-  add('UTF8=ACCEPT');
+  // Courier announces ID when IMAP_ID_FIELDS is set, whatever its value, and only then.
+  if (ctx.settings.idFields !== null) for (const c of added('id-fields')) add(c.word);
+  for (const c of added('always')) add(c.word);
   return words;
 }

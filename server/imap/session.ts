@@ -9,8 +9,8 @@ import { COMMANDS } from './commands/index.js';
 import { beginAppendLiteral } from './commands/append.js';
 import { literalMemory, STREAM_THRESHOLD } from './literals.js';
 import { Args, SyntaxError } from './commands/args.js';
-import type { CommandContext, CommandResult, SessionState } from './commands/types.js';
-import type { Authenticator, Logger, SessionOptions, SessionSettings, Transport } from './host.js';
+import type { CommandContext, CommandResult, SessionContext, SessionState } from './commands/types.js';
+import type { Authenticator, Logger, SessionOptions, SessionSettings, Transport } from './contracts.js';
 import { MailboxNameError, toStoreName, toWireName, type NameOptions } from './names.js';
 import { CommandReader, type CommandInput, type LiteralRequest, type LiteralSink, type ReaderError } from './protocol/reader.js';
 import { parseCommand } from './protocol/parser.js';
@@ -18,7 +18,7 @@ import { ProtocolError } from './protocol/errors.js';
 import type { ImapValue, ParsedCommand } from './protocol/types.js';
 import { Encoder, tagged as statusLine, untagged } from '../wire/writer.js';
 import { SelectedMailbox } from './selected.js';
-import { SequenceError } from './sequence.js';
+import { SequenceError } from './resolve-set.js';
 
 type ReaderEvent = { kind: 'command'; input: CommandInput } | { kind: 'error'; error: ReaderError };
 
@@ -66,7 +66,7 @@ function trace(name: string, started: number, cpuBefore: NodeJS.CpuUsage): void 
   process.stderr.write(`trace: ${name} ${(performance.now() - started).toFixed(1)} ms cpu ${((cpu.user + cpu.system) / 1000).toFixed(1)} ms rss ${mib(m.rss)} heap ${mib(m.heapUsed)}/${mib(m.heapTotal)} external ${mib(m.external)} arrayBuffers ${mib(m.arrayBuffers)} MiB\n`);
 }
 
-export class Session {
+export class Session implements SessionContext {
   readonly id = nextSessionId++;
   state: SessionState = 'not-authenticated';
   user: string | null = null;
@@ -542,8 +542,9 @@ export class Session {
     }
     if (cpu) trace(command.name, started, cpu);
     if (this.state !== 'logout' && this.selected) {
-      const allowExpunge = spec.allowExpunge ? spec.allowExpunge(ctx) : true;
-      this.reportUpdates(allowExpunge);
+      // No EXPUNGE after an answer that names messages by sequence number (RFC 3501 7.4.1).
+      const seqs = spec.sequenceNumbers ?? 'never';
+      this.reportUpdates(seqs === 'never' || (seqs === 'non-uid' && ctx.uid));
     }
     this.tagged(tag, result);
     if (result.after) {

@@ -5,7 +5,7 @@
 // The timer is unref'd and costs nothing measurable; it cannot interrupt the stall, only
 // report it afterwards, which is what the log and the appliance's status need.
 
-import type { Logger } from './host.js';
+import type { Logger } from './contracts.js';
 
 export interface Stall {
   /** When it was noticed (ms since the epoch). */

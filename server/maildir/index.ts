@@ -1,5 +1,5 @@
 // The Maildir engine: Courier-compatible Maildir++ storage behind the MailStore interface.
 
-export { type EnvelopeFormat, MaildirStore, openMaildirStore, type MaildirStoreOptions, SUBSCRIPTIONS_FILE, WIRE_ENVELOPE } from './store.js';
+export { type EnvelopeFormat, MaildirStore, openMaildirStore, type MaildirStoreOptions, SUBSCRIPTIONS_FILE, WIRE_ENVELOPE } from './maildir-store.js';
 export { FolderHandle } from './folder-handle.js';
 export { DEFAULT_SPECIAL_USE } from './names.js';

@@ -8,7 +8,7 @@
 // On the TLS port the BYE has to go through TLS, so the handshake is done first, with a
 // short time limit and only for a bounded number of such connections at once.
 //
-// Each accepted connection gets a Transport (host.ts) over its socket and an IMAP
+// Each accepted connection gets a Transport (imap/contracts.ts) over its socket and an IMAP
 // session. Deadlines and inactivity limits are the session's business; the listener only
 // drops TLS handshakes that do not complete (60 s by default).
 
@@ -17,7 +17,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { normalizeAddress } from '../accounts/authenticator.js';
 import { resolveEndpoints, sessionSettingsFrom, type Endpoint, type ImapdSettings } from '../config/settings.js';
-import type { Authenticator, Logger, LogLevel, SessionOptions, SessionSettings, Transport } from '../imap/host.js';
+import type { Authenticator, Logger, LogLevel, SessionOptions, SessionSettings, Transport } from '../imap/contracts.js';
 import { startSession as startImapSession, type SessionHandle, type SessionInfo } from '../imap/session.js';
 import { StallMonitor, type Stall } from '../imap/stall.js';
 import { createServerContext, type TlsMaterial } from './tls.js';

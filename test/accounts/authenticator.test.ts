@@ -4,7 +4,7 @@ import { promises as fs, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MailStoreError } from '../../server/backend/mailstore.js';
-import type { Logger, LogLevel } from '../../server/imap/host.js';
+import type { Logger, LogLevel } from '../../server/imap/contracts.js';
 import { AccountAuthenticator, AccountStore } from '../../server/accounts/index.js';
 
 type Line = { level: LogLevel; message: string; fields: Record<string, unknown> };

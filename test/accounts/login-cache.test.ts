@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import type { LoginResult } from '../../server/imap/host.js';
+import type { LoginResult } from '../../server/imap/contracts.js';
 import { AccountAuthenticator, AccountStore } from '../../server/accounts/index.js';
 import { scryptRunCount } from '../../server/accounts/password.js';
 import { ROOT } from '../helpers/imap-client.js';

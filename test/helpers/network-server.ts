@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { AccountAuthenticator, type AccountStore } from '../../server/accounts/index.js';
 import { loadSettings } from '../../server/config/index.js';
-import type { Logger } from '../../server/imap/host.js';
+import type { Logger } from '../../server/imap/contracts.js';
 import { ImapServer, loadTlsMaterial, type TlsMaterial } from '../../server/net/index.js';
 
 export interface TestNetworkServer {

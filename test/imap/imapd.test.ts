@@ -336,6 +336,12 @@ describe('changes made by another process', () => {
       assert.ok(noop.lines.includes('* 1 EXPUNGE'), noop.lines.join('\n'));
       const after = await a.client.command('FETCH 1:* (UID)');
       assert.deepEqual(after.lines.map((l) => /UID (\d+)/.exec(l)![1]), ['2', '3', '4']);
+      // The UID forms name messages by UID: the EXPUNGE may come with their answer.
+      await b.client.command('STORE 1 +FLAGS.SILENT (\\Deleted)');
+      assert.deepEqual((await b.client.command('EXPUNGE')).lines, ['* 1 EXPUNGE']);
+      await new Promise((r) => setTimeout(r, 300));
+      const uidFetch = await a.client.command('UID FETCH 1:* (FLAGS)');
+      assert.ok(uidFetch.lines.includes('* 1 EXPUNGE'), uidFetch.lines.join('\n'));
     } finally {
       await Promise.all([a.close(), b.close()]);
       removeTree(dir);

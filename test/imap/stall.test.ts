@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { LogLevel } from '../../server/imap/host.js';
+import type { LogLevel } from '../../server/imap/contracts.js';
 import { StallMonitor, type Stall } from '../../server/imap/stall.js';
 
 function busy(ms: number): void {

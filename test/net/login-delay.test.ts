@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { AccountStore } from '../../server/accounts/index.js';
-import type { LogLevel } from '../../server/imap/host.js';
+import type { LogLevel } from '../../server/imap/contracts.js';
 import { ImapTestClient } from '../helpers/imap-client.js';
 import { emptyMaildir, removeTree, tempDir } from '../helpers/maildir.js';
 import { startNetworkServer, type TestNetworkServer } from '../helpers/network-server.js';

@@ -3,8 +3,7 @@
 // message is not held in memory: the session streams its literal into the store's
 // AppendSink as it arrives (beginAppendLiteral), and the command then only delivers it.
 import type { AppendSink } from '../../backend/mailstore.js';
-import type { Session } from '../session.js';
-import { AUTHENTICATED, no, ok, type CommandSpec } from './types.js';
+import { AUTHENTICATED, no, ok, type CommandSpec, type SessionContext } from './types.js';
 import { Args, parseFlags, SyntaxError } from './args.js';
 import { parseCommand, parseDateTime } from '../protocol/parser.js';
 import type { Token } from '../protocol/types.js';
@@ -16,7 +15,7 @@ interface AppendArgs {
   message: Extract<Token, { type: 'string' }>;
 }
 
-function appendArgs(session: Session, args: Args): AppendArgs {
+function appendArgs(session: SessionContext, args: Args): AppendArgs {
   const name = session.storeName(args.astring('mailbox name'));
   let flags: string[] = [];
   let internalDate: number | undefined;
@@ -39,7 +38,7 @@ function appendArgs(session: Session, args: Args): AppendArgs {
  * end of `lines` (the command so far). Throws what the command would answer (no such
  * folder, over quota, bad arguments) before the client sends the data.
  */
-export async function beginAppendLiteral(session: Session, lines: readonly Buffer[], size: number): Promise<AppendSink> {
+export async function beginAppendLiteral(session: SessionContext, lines: readonly Buffer[], size: number): Promise<AppendSink> {
   // The command so far, with an empty literal standing in for the message (the first literal
   // of the command, so `lines` holds only the line that announces it).
   const command = parseCommand({ lines: [lines[0], Buffer.alloc(0)], literals: [Buffer.alloc(0)], streamed: [true] });

@@ -20,6 +20,7 @@ export const close: CommandSpec = {
 export const unselect: CommandSpec = {
   names: ['UNSELECT'],
   states: SELECTED,
+  capabilities: [{ word: 'UNSELECT' }],
   async handler({ session, args }) {
     args.end();
     session.unselect();

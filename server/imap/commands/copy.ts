@@ -1,7 +1,7 @@
 // COPY, UID COPY (RFC 3501 6.4.7, COPYUID of RFC 4315) and MOVE, UID MOVE (RFC 6851).
 import { SELECTED, no, ok, type CommandContext, type CommandSpec } from './types.js';
 import { parseSequenceSet } from '../protocol/parser.js';
-import { compactSet, resolveSet } from '../sequence.js';
+import { compactSet, resolveSet } from '../resolve-set.js';
 
 async function transfer({ session, args, uid }: CommandContext, move: boolean) {
   const view = session.selected!;
@@ -35,5 +35,6 @@ export const copy: CommandSpec = {
 export const move: CommandSpec = {
   names: ['MOVE', 'UID MOVE'],
   states: SELECTED,
+  capabilities: [{ word: 'MOVE' }],
   handler: (ctx) => transfer(ctx, true),
 };

@@ -7,6 +7,7 @@ const ENABLEABLE = new Set(['UTF8=ACCEPT']);
 export const enable: CommandSpec = {
   names: ['ENABLE'],
   states: AUTHENTICATED,
+  capabilities: [{ word: 'ENABLE', added: 'always' }, { word: 'UTF8=ACCEPT', added: 'always' }],
   async handler({ session, args }) {
     const words = args.rest().map((t) => (t.type === 'atom' ? t.value.toUpperCase() : ''));
     if (words.length === 0) return { status: 'BAD', text: 'ENABLE needs at least one capability' };

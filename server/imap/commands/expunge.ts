@@ -3,11 +3,12 @@
 // the view's update queue, like everybody else's changes.
 import { SELECTED, no, ok, type CommandSpec } from './types.js';
 import { parseSequenceSet } from '../protocol/parser.js';
-import { uidsInSet } from '../sequence.js';
+import { uidsInSet } from '../resolve-set.js';
 
 export const expunge: CommandSpec = {
   names: ['EXPUNGE', 'UID EXPUNGE'],
   states: SELECTED,
+  capabilities: [{ word: 'UIDPLUS' }],
   async handler({ session, args, uid }) {
     const view = session.selected!;
     let candidates = view.all();

@@ -11,7 +11,7 @@ import type { FetchItem, SectionSpec } from '../protocol/types.js';
 import { Encoder } from '../../wire/writer.js';
 import { BLOCK_SIZE, BlockWriter } from '../output.js';
 import { writeSection, type PartialRange } from './body.js';
-import { resolveSet } from '../sequence.js';
+import { resolveSet } from '../resolve-set.js';
 import { envelopeValue } from '../../wire/envelope.js';
 import { bodyStructureValue } from '../../wire/bodystructure.js';
 import { bodyStructureWire } from '../../wire/render.js';
@@ -31,7 +31,7 @@ const BODY_BATCH = 32;
 export const fetch: CommandSpec = {
   names: ['FETCH', 'UID FETCH'],
   states: SELECTED,
-  allowExpunge: ({ uid }) => uid,
+  sequenceNumbers: 'non-uid',
   async handler({ session, args, uid }) {
     const view = session.selected!;
     const set = parseSequenceSet(args.atom('sequence set'));

@@ -8,6 +8,7 @@ import { SERVER_NAME, SERVER_VERSION } from '../version.js';
 export const id: CommandSpec = {
   names: ['ID'],
   states: ANY,
+  capabilities: [{ word: 'ID', added: 'id-fields' }],
   async handler({ session, args }) {
     // Not announced without IMAP_ID_FIELDS: answered as any command we do not have.
     if (session.settings.idFields === null) return bad('Unknown command ID');

@@ -7,6 +7,7 @@ import { AUTHENTICATED, bad, ok, type CommandSpec } from './types.js';
 export const idle: CommandSpec = {
   names: ['IDLE'],
   states: AUTHENTICATED,
+  capabilities: [{ word: 'IDLE' }],
   async handler({ session, args }) {
     args.end();
     session.continuation(session.settings.enhancedIdle ? 'entering ENHANCED idle mode' : 'entering idle mode');

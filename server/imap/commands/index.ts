@@ -1,4 +1,6 @@
-// The command table. Each module answers one command (or a command and its UID form).
+// The command table. Each module answers one command (or a command and its UID form) and
+// declares what it implements: the capability words (announced by ../capabilities.ts) and
+// whether its answer uses sequence numbers (CommandSpec in types.ts).
 import type { CommandSpec } from './types.js';
 import { capability } from './capability.js';
 import { noop, check } from './noop.js';
@@ -23,7 +25,7 @@ import { sort } from './sort.js';
 import { thread } from './thread.js';
 import { getquota, getquotaroot, setquota } from './quota.js';
 
-const ALL: CommandSpec[] = [
+export const COMMAND_SPECS: readonly CommandSpec[] = [
   capability, noop, check, logout, login, authenticate, starttls, select, examine, create,
   deleteMailbox, rename, subscribe, unsubscribe, list, lsub, status, append, close, unselect,
   expunge, search, fetch, store, copy, move, idle, namespace, enable, id, sort, thread,
@@ -31,4 +33,4 @@ const ALL: CommandSpec[] = [
 ];
 
 export const COMMANDS = new Map<string, CommandSpec>();
-for (const spec of ALL) for (const name of spec.names) COMMANDS.set(name, spec);
+for (const spec of COMMAND_SPECS) for (const name of spec.names) COMMANDS.set(name, spec);

@@ -50,6 +50,7 @@ function referenceAndPattern(ctx: CommandContext): { reference: string; pattern:
 export const list: CommandSpec = {
   names: ['LIST'],
   states: AUTHENTICATED,
+  capabilities: [{ word: 'CHILDREN' }, { word: 'SPECIAL-USE' }],
   async handler(ctx) {
     const { session } = ctx;
     const { reference, pattern } = referenceAndPattern(ctx);

@@ -24,6 +24,7 @@ async function finishLogin(ctx: CommandContext, user: string, password: string):
 export const login: CommandSpec = {
   names: ['LOGIN'],
   states: NOT_AUTHENTICATED,
+  capabilities: [{ word: 'LOGINDISABLED', added: 'tls-required' }],
   async handler(ctx) {
     const user = ctx.args.astring('user name');
     const password = ctx.args.astring('password');
@@ -35,6 +36,10 @@ export const login: CommandSpec = {
 export const authenticate: CommandSpec = {
   names: ['AUTHENTICATE'],
   states: NOT_AUTHENTICATED,
+  capabilities: [
+    { word: 'AUTH=PLAIN', beforeLogin: true },
+    { word: 'SASL-IR', beforeLogin: true },
+  ],
   async handler(ctx) {
     const mechanism = ctx.args.atom('SASL mechanism').toUpperCase();
     const initial = ctx.args.remaining ? ctx.args.astring('initial response') : undefined;
@@ -66,6 +71,7 @@ export const authenticate: CommandSpec = {
 export const starttls: CommandSpec = {
   names: ['STARTTLS'],
   states: NOT_AUTHENTICATED,
+  capabilities: [{ word: 'STARTTLS', added: 'starttls' }],
   async handler({ session, args }) {
     args.end();
     if (session.transport.secure) return bad('TLS is already active');

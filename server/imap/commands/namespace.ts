@@ -4,6 +4,7 @@ import { AUTHENTICATED, ok, type CommandSpec } from './types.js';
 export const namespace: CommandSpec = {
   names: ['NAMESPACE'],
   states: AUTHENTICATED,
+  capabilities: [{ word: 'NAMESPACE' }],
   async handler({ session, args }) {
     args.end();
     session.untagged([{ atom: 'NAMESPACE' }, [[session.settings.namespacePrefix, '.']], null, null]);

@@ -15,6 +15,7 @@ function quotaResources(q: Quota): ImapValue[] {
 export const getquotaroot: CommandSpec = {
   names: ['GETQUOTAROOT'],
   states: AUTHENTICATED,
+  capabilities: [{ word: 'QUOTA' }],
   async handler({ session, args }) {
     const wire = args.astring('mailbox name');
     args.end();

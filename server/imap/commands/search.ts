@@ -56,7 +56,7 @@ export async function runSearch(ctx: CommandContext, key: SearchKey): Promise<nu
 export const search: CommandSpec = {
   names: ['SEARCH', 'UID SEARCH'],
   states: SELECTED,
-  allowExpunge: ({ uid }) => uid,
+  sequenceNumbers: 'non-uid',
   async handler(ctx) {
     const key = parseSearchKeys(ctx.args.rest());
     const view = ctx.session.selected!;

@@ -11,7 +11,8 @@ export const DISABLED_BY_ADMINISTRATOR = 'This command is disabled by the system
 export const sort: CommandSpec = {
   names: ['SORT', 'UID SORT'],
   states: SELECTED,
-  allowExpunge: ({ uid }) => uid,
+  sequenceNumbers: 'non-uid',
+  capabilities: [{ word: 'SORT' }],
   async handler(ctx) {
     const { session, args } = ctx;
     if (session.settings.disableThreadSort) return no(DISABLED_BY_ADMINISTRATOR);

@@ -4,13 +4,13 @@
 import { SELECTED, bad, no, ok, type CommandSpec } from './types.js';
 import { parseFlags, SyntaxError } from './args.js';
 import { parseSequenceSet } from '../protocol/parser.js';
-import { resolveSet } from '../sequence.js';
+import { resolveSet } from '../resolve-set.js';
 import type { FlagOperation, MessageState } from '../../backend/mailstore.js';
 
 export const store: CommandSpec = {
   names: ['STORE', 'UID STORE'],
   states: SELECTED,
-  allowExpunge: ({ uid }) => uid,
+  sequenceNumbers: 'non-uid',
   async handler({ session, args, uid }) {
     const view = session.selected!;
     const set = parseSequenceSet(args.atom('sequence set'));

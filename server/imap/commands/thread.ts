@@ -8,7 +8,11 @@ import { DISABLED_BY_ADMINISTRATOR } from './sort.js';
 export const thread: CommandSpec = {
   names: ['THREAD', 'UID THREAD'],
   states: SELECTED,
-  allowExpunge: ({ uid }) => uid,
+  sequenceNumbers: 'non-uid',
+  capabilities: [
+    { word: 'THREAD=ORDEREDSUBJECT' },
+    { word: 'THREAD=REFERENCES' },
+  ],
   async handler(ctx) {
     const { session, args } = ctx;
     if (session.settings.disableThreadSort) return no(DISABLED_BY_ADMINISTRATOR);

@@ -1,8 +1,12 @@
 // The contract between the session and the command modules (one module per command,
-// as Dovecot's src/imap/cmd-*.c).
+// as Dovecot's src/imap/cmd-*.c). Commands see the connection only through SessionContext,
+// which Session implements: they do not import the session, so a command runs in a test
+// without a socket, and the command table and the session form no import cycle.
 
-import type { Session } from '../session.js';
-import type { ParsedCommand } from '../protocol/types.js';
+import type { AppendSink, MailStore } from '../../backend/mailstore.js';
+import type { Authenticator, Logger, SessionSettings, Transport } from '../contracts.js';
+import type { ImapValue, ParsedCommand } from '../protocol/types.js';
+import type { SelectedMailbox } from '../selected.js';
 import type { Args } from './args.js';
 
 export type SessionState = 'not-authenticated' | 'authenticated' | 'selected' | 'logout';
@@ -16,8 +20,52 @@ export interface CommandResult {
   after?: () => Promise<void>;
 }
 
+/** What the commands use of their connection: the members of Session they may touch. */
+export interface SessionContext {
+  readonly settings: SessionSettings;
+  readonly logger: Logger;
+  /** Needed for LOGIN/AUTHENTICATE; absent where login is not offered. */
+  readonly authenticator?: Authenticator;
+  readonly transport: Transport;
+  readonly user: string | null;
+  readonly selected: SelectedMailbox | null;
+  /** Extensions switched on with ENABLE. */
+  readonly enabled: Set<string>;
+  /** The account's store (throws before login). */
+  readonly store: MailStore;
+
+  /** A mailbox name as the client writes it, in the store's form (namespace, UTF-7 or UTF-8). */
+  storeName(wire: string): string;
+  wireName(store: string): string;
+  /** The CAPABILITY words for this connection now. */
+  capabilities(): string[];
+
+  loggedIn(user: string, store: MailStore): void;
+  select(name: string, readOnly: boolean): Promise<SelectedMailbox>;
+  unselect(): void;
+  /** Expunge (or with IMAP_MOVE_EXPUNGE_TO_TRASH, move to Trash) in the selected folder. */
+  expungeMessages(uids: number[]): Promise<void>;
+  /** The APPEND literal streamed into the store for the command now running, if any (taken once). */
+  takeAppendSink(): AppendSink | null;
+  /** In IDLE: other sessions' changes are pushed at once. */
+  readonly idling: boolean;
+  setIdling(idling: boolean): void;
+  logout(): Promise<void>;
+  /** Switch the transport to TLS (after the tagged OK of STARTTLS). */
+  startTls(): Promise<void>;
+
+  /** `done` is called once the data has gone to the system, or was dropped. */
+  write(data: Buffer, done?: () => void): void;
+  untagged(values: ImapValue[]): void;
+  continuation(text: string): void;
+  /** The next raw line (IDLE's DONE, AUTHENTICATE responses), or null on disconnect. */
+  readLine(): Promise<Buffer | null>;
+  /** FLAGS and PERMANENTFLAGS first, if a flag about to be shown holds a keyword not yet announced. */
+  announceKeywords(): void;
+}
+
 export interface CommandContext {
-  session: Session;
+  session: SessionContext;
   command: ParsedCommand;
   args: Args;
   tag: string;
@@ -25,16 +73,42 @@ export interface CommandContext {
   uid: boolean;
 }
 
+/**
+ * Whether a command's answer identifies messages by sequence number: 'non-uid' for FETCH,
+ * STORE, SEARCH, SORT and THREAD (with their UID forms the client goes by UID, RFC 3501 6.4.8), 'always' for one that does
+ * in both forms. No untagged EXPUNGE may be sent at the end of such a command (RFC 3501
+ * 7.4.1: it would renumber the messages the answer names); the session derives that from
+ * this declaration, as Dovecot from COMMAND_FLAG_USES_SEQS.
+ */
+export type SequenceNumberUse = 'always' | 'non-uid' | 'never';
+
+/** A capability word a module implements, and when the server announces it. */
+export interface CapabilityWord {
+  /** As announced: 'MOVE', 'THREAD=REFERENCES', 'AUTH=PLAIN'. */
+  word: string;
+  /**
+   * Announced when IMAP_CAPABILITY (IMAP_CAPABILITY_TLS under TLS) lists it, as Courier does;
+   * with `added` the server also announces it unlisted: 'always' (ENABLE, UTF8=ACCEPT, as
+   * Courier's imapd adds them), 'starttls' (before login on a connection that offers STARTTLS
+   * unencrypted), 'tls-required' (LOGINDISABLED before login when IMAP_TLS_REQUIRED is set
+   * and the connection is not encrypted), 'id-fields' (ID: when IMAP_ID_FIELDS is set, and
+   * only then, whatever IMAP_CAPABILITY says, as Courier does).
+   * IMAP_DISABLETHREADSORT switches no word off: SORT and THREAD stay announced and the
+   * commands are refused, as in Courier.
+   */
+  added?: 'always' | 'starttls' | 'tls-required' | 'id-fields';
+  /** Only before login (AUTH=..., SASL-IR). */
+  beforeLogin?: boolean;
+}
+
 export interface CommandSpec {
   /** Upper-case name(s) this module answers to, e.g. ['FETCH', 'UID FETCH']. */
   names: string[];
   states: SessionState[];
-  /**
-   * Whether untagged EXPUNGE may be sent at the end of this command. RFC 3501 7.4.1
-   * forbids it during FETCH, STORE and SEARCH, which use sequence numbers; the UID
-   * forms may (RFC 3501 section 6.4.8 still keeps them safe by UID).
-   */
-  allowExpunge?: (ctx: CommandContext) => boolean;
+  /** Default 'never': EXPUNGE may be sent at the end of the command. */
+  sequenceNumbers?: SequenceNumberUse;
+  /** The capability words this command implements (server/imap/capabilities.ts announces them). */
+  capabilities?: CapabilityWord[];
   handler(ctx: CommandContext): Promise<CommandResult>;
 }
 

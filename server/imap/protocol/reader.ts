@@ -133,6 +133,9 @@ const TAIL_KEEP = 40;
 const HEAD_KEEP = 200;
 const LITERAL_AT_END = /(~?)\{(\d+)(\+?)\}$/;
 
+/** The capability words the reader implements: non-synchronizing literals {n+} of any size (RFC 7888). */
+export const READER_CAPABILITIES: readonly string[] = ['LITERAL+'];
+
 type State =
   | { kind: 'line' }
   | { kind: 'literal'; remaining: number; parts: Buffer[]; sink: LiteralSink | null }

@@ -1,4 +1,4 @@
-// Sequence sets against a selected mailbox (server/imap/sequence.ts): what they name, and
+// Sequence sets against a selected mailbox (server/imap/resolve-set.ts): what they name, and
 // that their cost is bounded by the mailbox plus the set's length, never by their product
 // or by the numbers (issue 9).
 
@@ -10,7 +10,7 @@ import type { MailStore } from '../../server/backend/mailstore.js';
 import type { SequenceSet } from '../../server/imap/protocol/types.js';
 import { parseSequenceSet } from '../../server/imap/protocol/sequence.js';
 import { SelectedMailbox } from '../../server/imap/selected.js';
-import { seqsInSet, seqsOfUidSet, SequenceError } from '../../server/imap/sequence.js';
+import { seqsInSet, seqsOfUidSet, SequenceError } from '../../server/imap/resolve-set.js';
 import { message, select, store, tempMaildir, type TempMaildir } from '../maildir/helpers.js';
 
 const COUNT = 2000;

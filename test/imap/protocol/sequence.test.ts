@@ -8,7 +8,7 @@ import {
   resolveUidSet,
   sequenceSetMax,
   ProtocolError,
-} from '../../server/imap/protocol/parser.js';
+} from '../../../server/imap/protocol/parser.js';
 
 test('parseSequenceSet keeps ranges as written, "*" as Infinity', () => {
   assert.deepEqual(parseSequenceSet('1'), [{ from: 1, to: 1 }]);

@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import type { MessageMeta } from '../../server/mime/types.js';
-import { search, type SearchAccessors, type SearchMessage } from '../../server/imap/search/evaluate.js';
+import type { MessageMeta } from '../../../server/mime/types.js';
+import { search, type SearchAccessors, type SearchMessage } from '../../../server/imap/search/evaluate.js';
 import { address, fakeMeta, info } from './helpers.js';
 
 const N = 100_000;

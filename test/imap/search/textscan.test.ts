@@ -8,14 +8,14 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import iconv from 'iconv-lite';
 
-import { parseMessage } from '../../server/mime/parse.js';
-import { decodeHeaderValue, searchableText } from '../../server/mime/text.js';
-import { fieldValue, scanHeader } from '../../server/mime/header.js';
-import type { BodyPart } from '../../server/mime/types.js';
-import { foldForSearch } from '../../server/imap/search/fold.js';
-import { bodyContains, headerContains, textLayout, TextNeedle } from '../../server/imap/search/textscan.js';
-import { search, type SearchMessage } from '../../server/imap/search/evaluate.js';
-import { corpus } from '../mime/corpus.js';
+import { parseMessage } from '../../../server/mime/parse.js';
+import { decodeHeaderValue, searchableText } from '../../../server/mime/text.js';
+import { fieldValue, scanHeader } from '../../../server/mime/header.js';
+import type { BodyPart } from '../../../server/mime/types.js';
+import { foldForSearch } from '../../../server/imap/search/fold.js';
+import { bodyContains, headerContains, textLayout, TextNeedle } from '../../../server/imap/search/textscan.js';
+import { search, type SearchMessage } from '../../../server/imap/search/evaluate.js';
+import { corpus } from '../../mime/corpus.js';
 
 /** RFC 3501 BODY as the evaluator means it: the decoded text parts, folded. */
 function referenceBody(raw: Buffer, needle: string): boolean {

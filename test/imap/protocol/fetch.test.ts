@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { splitCommands } from '../../server/imap/protocol/reader.js';
-import { parseCommand, parseFetchItems, ProtocolError } from '../../server/imap/protocol/parser.js';
-import type { FetchItem } from '../../server/imap/protocol/types.js';
+import { splitCommands } from '../../../server/imap/protocol/reader.js';
+import { parseCommand, parseFetchItems, ProtocolError } from '../../../server/imap/protocol/parser.js';
+import type { FetchItem } from '../../../server/imap/protocol/types.js';
 
 /** FETCH items of "a FETCH 1 <items>" (UID FETCH the same way). */
 function items(text: string): FetchItem[] {

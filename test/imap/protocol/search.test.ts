@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { splitCommands } from '../../server/imap/protocol/reader.js';
-import { parseCommand, parseSearchKeys, ProtocolError } from '../../server/imap/protocol/parser.js';
-import type { SearchKey } from '../../server/imap/protocol/types.js';
+import { splitCommands } from '../../../server/imap/protocol/reader.js';
+import { parseCommand, parseSearchKeys, ProtocolError } from '../../../server/imap/protocol/parser.js';
+import type { SearchKey } from '../../../server/imap/protocol/types.js';
 
 function keys(text: string | Buffer, charset?: string): SearchKey {
   const data = typeof text === 'string' ? Buffer.from(`a SEARCH ${text}\r\n`, 'latin1') : Buffer.concat([Buffer.from('a SEARCH '), text, Buffer.from('\r\n')]);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { parseSortCriteria, sortMessages, type SortMessage } from '../../server/imap/search/sort.js';
+import { parseSortCriteria, sortMessages, type SortMessage } from '../../../server/imap/search/sort.js';
 import { address, fakeMeta, info, type FakeMessage } from './helpers.js';
 
 const DAY = 86400000;

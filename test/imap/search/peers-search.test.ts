@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
-import type { MessageMeta } from '../../server/mime/types.js';
-import { parseMessage } from '../../server/mime/parse.js';
-import { parseCommand, parseSearchKeys } from '../../server/imap/protocol/parser.js';
-import { search, type SearchMessage } from '../../server/imap/search/evaluate.js';
+import type { MessageMeta } from '../../../server/mime/types.js';
+import { parseMessage } from '../../../server/mime/parse.js';
+import { parseCommand, parseSearchKeys } from '../../../server/imap/protocol/parser.js';
+import { search, type SearchMessage } from '../../../server/imap/search/evaluate.js';
 import { CORPUS, corpusRaw } from './corpus.js';
 import { makeMaildir, makeWorkDir, peerScript, runPeer, untaggedData, type MaildirMessage, type PeerCommand } from './peer-harness.js';
 

@@ -1,8 +1,8 @@
 // Hand-made MessageMeta / MessageInfo for search, sort and thread tests that do not need a
 // real parsed message.
 
-import type { MessageInfo } from '../../server/backend/mailstore.js';
-import type { Address, BodyPart, MessageMeta } from '../../server/mime/types.js';
+import type { MessageInfo } from '../../../server/backend/mailstore.js';
+import type { Address, BodyPart, MessageMeta } from '../../../server/mime/types.js';
 
 export interface FakeMessage {
   subject?: string;

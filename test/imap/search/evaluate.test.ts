@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import type { MessageMeta } from '../../server/mime/types.js';
-import { parseMessage } from '../../server/mime/parse.js';
-import type { SearchKey, SequenceSet } from '../../server/imap/protocol/types.js';
-import { search, searchKeyNeeds, type SearchAccessors, type SearchMessage } from '../../server/imap/search/evaluate.js';
+import type { MessageMeta } from '../../../server/mime/types.js';
+import { parseMessage } from '../../../server/mime/parse.js';
+import type { SearchKey, SequenceSet } from '../../../server/imap/protocol/types.js';
+import { search, searchKeyNeeds, type SearchAccessors, type SearchMessage } from '../../../server/imap/search/evaluate.js';
 import { info } from './helpers.js';
 
 const crlf = (lines: string[]): Buffer => Buffer.from(lines.join('\r\n'), 'latin1');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { extractMessageIds, formatThreads, threadMessages, type ThreadMessage } from '../../server/imap/search/thread.js';
+import { extractMessageIds, formatThreads, threadMessages, type ThreadMessage } from '../../../server/imap/search/thread.js';
 import { fakeMeta, info, type FakeMessage } from './helpers.js';
 
 const DAY = 86400000;

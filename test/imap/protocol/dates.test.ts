@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatInternalDate, parseDateTime, parseSearchDate, dateOnlyToUtc, ProtocolError } from '../../server/imap/protocol/parser.js';
+import { formatInternalDate, parseDateTime, parseSearchDate, dateOnlyToUtc, ProtocolError } from '../../../server/imap/protocol/parser.js';
 
 test('parseSearchDate', () => {
   assert.deepEqual(parseSearchDate('1-Feb-1994'), { y: 1994, m: 2, d: 1 });

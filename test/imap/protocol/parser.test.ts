@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { splitCommands, type CommandInput } from '../../server/imap/protocol/reader.js';
+import { splitCommands, type CommandInput } from '../../../server/imap/protocol/reader.js';
 import {
   astringValue,
   atomValue,
@@ -11,8 +11,8 @@ import {
   parseCommand,
   parseFlagList,
   ProtocolError,
-} from '../../server/imap/protocol/parser.js';
-import type { ParsedCommand, Token } from '../../server/imap/protocol/types.js';
+} from '../../../server/imap/protocol/parser.js';
+import type { ParsedCommand, Token } from '../../../server/imap/protocol/types.js';
 
 /** Parse one command written as it travels on the wire (literals inline). */
 function parse(wire: string | Buffer): ParsedCommand {

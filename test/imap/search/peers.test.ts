@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { parseMessage } from '../../server/mime/parse.js';
-import { parseSortCriteria, sortMessages } from '../../server/imap/search/sort.js';
-import { formatThreads, threadMessages, type ThreadAlgorithm, type ThreadMessage } from '../../server/imap/search/thread.js';
+import { parseMessage } from '../../../server/mime/parse.js';
+import { parseSortCriteria, sortMessages } from '../../../server/imap/search/sort.js';
+import { formatThreads, threadMessages, type ThreadAlgorithm, type ThreadMessage } from '../../../server/imap/search/thread.js';
 import { CORPUS, corpusRaw } from './corpus.js';
 import { makeMaildir, makeWorkDir, peerScript, runPeer, untaggedData } from './peer-harness.js';
 

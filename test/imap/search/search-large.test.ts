@@ -7,8 +7,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 import iconv from 'iconv-lite';
 
-import { spawnImapd } from '../helpers/imap-client.js';
-import { emptyMaildir, removeTree, tempDir } from '../helpers/maildir.js';
+import { spawnImapd } from '../../helpers/imap-client.js';
+import { emptyMaildir, removeTree, tempDir } from '../../helpers/maildir.js';
 
 const COUNT = 2500;
 

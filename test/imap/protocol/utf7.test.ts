@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeMailboxName, encodeMailboxName } from '../../server/imap/protocol/utf7.js';
-import { ProtocolError } from '../../server/imap/protocol/errors.js';
+import { decodeMailboxName, encodeMailboxName } from '../../../server/imap/protocol/utf7.js';
+import { ProtocolError } from '../../../server/imap/protocol/errors.js';
 
 const vectors: Array<[string, string]> = [
   // RFC 3501 section 5.1.3

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PEERS, courierSkip, dovecotSkip } from '../helpers/peers.js';
+import { PEERS, courierSkip, dovecotSkip } from '../../helpers/peers.js';
 
 
 /** The peer's start script, or undefined when it (or the server binary) is not installed. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { baseSubject } from '../../server/imap/search/subject.js';
+import { baseSubject } from '../../../server/imap/search/subject.js';
 
 // [input, base subject, reply-or-forward]; each case follows a step of RFC 5256 section 2.1.
 const VECTORS: [string, string, boolean][] = [

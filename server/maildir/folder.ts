@@ -32,7 +32,7 @@ import {
 import type { Logger } from '../log/logger.js';
 import type { BodyPart, Envelope, HeaderMeta, MessageMeta } from '../mime/types.js';
 import { baseOf, fileSizeFromName, formatFileName, lettersFor, newBaseName, parseFileName, systemFlag, systemFlagsFromLetters } from './filenames.js';
-import { MESSAGE_READ_FLAGS, resolveFolderDir } from './folderdir.js';
+import { deliveryError, ensureFolderTmp, MESSAGE_READ_FLAGS, resolveFolderDir } from './folderdir.js';
 import { Budget, errorCode, isDeadScratch, listDir, listDirSync, mapLimit } from './fsutil.js';
 import type { StoredInfo } from './infocache.js';
 import { closeListing, formatListing, LISTING_FILE, type ListingHead, type OpenedListing, openListing, readListedMessages, writeListing } from './listing.js';
@@ -1096,8 +1096,13 @@ export class FolderCore {
       await this.context.quota.check(target.dir, selected.reduce((sum, e) => sum + e.stored!.fileSize, 0), selected.length);
     }
 
+    // Copies are staged in INBOX's tmp/, as APPEND's (store.ts stagingDir): a destination
+    // deleted or renamed meanwhile takes no file along and answers TRYCREATE.
+    const stagingDir = path.join(this.context.root, 'tmp');
+    const linked: string[] = [];
     // Keywords go first: a reader that sees the message also sees its keywords.
     const transfer = async (): Promise<{ result: CopyResult; moved: Entry[]; arrivals: Arrival[] }> => {
+      ensureFolderTmp(target.dir); // its lock lives there
       const staged = await mapLimit(selected, IO_PARALLEL, async (entry) => {
         const stored = entry.stored!;
         const base = newBaseName(stored.fileSize, stored.size);
@@ -1109,7 +1114,11 @@ export class FolderCore {
               existingCore(target.dir)?.expectOwn([targetName]);
               return moveFile(file, path.join(target.dir, 'cur', targetName), stored.internalDate);
             })
-          : await this.onFile(entry, (file) => linkOrCopy(file, path.join(target.dir, 'tmp', base), stored.internalDate));
+          : await this.onFile(entry, async (file) => {
+              const copied = await linkOrCopy(file, path.join(stagingDir, base), stored.internalDate);
+              linked.push(base);
+              return copied;
+            });
         return ok ? { entry, base, targetName } : null;
       });
       const done = staged.filter((s): s is NonNullable<typeof s> => s !== null);
@@ -1117,7 +1126,7 @@ export class FolderCore {
       const assigned = await withCourierLock(target.dir, this.context.useLocks, async () => {
         if (!move) {
           existingCore(target.dir)?.expectOwn(done.map((s) => s.targetName));
-          for (const s of done) await fs.rename(path.join(target.dir, 'tmp', s.base), path.join(target.dir, 'cur', s.targetName));
+          for (const s of done) await fs.rename(path.join(stagingDir, s.base), path.join(target.dir, 'cur', s.targetName));
         }
         return assignUids(target.dir, done.map((s) => s.base), targetCore?.scanMemory ?? {}, this.context.root);
       });
@@ -1133,21 +1142,26 @@ export class FolderCore {
     };
 
     let outcome: Awaited<ReturnType<typeof transfer>>;
-    if (move) {
-      // Both queues, taken in a fixed order: two MOVEs in opposite directions cannot deadlock.
-      outcome = await folderMutex.runAll([this.dir, target.dir], async () => {
-        const outcome = await transfer();
-        if (movesQuota) {
-          const bytes = outcome.moved.reduce((sum, e) => sum + e.stored!.fileSize, 0);
-          await this.context.quota.add(this.dir, -bytes, -outcome.moved.length);
-          await this.context.quota.add(target.dir, bytes, outcome.moved.length);
-        }
-        await this.syncLocked({ claimNew: false, expectedGone: new Set(outcome.moved.map((e) => e.base)) });
-        return outcome;
-      });
-    } else {
-      outcome = await folderMutex.run(target.dir, transfer);
-      await this.context.quota.add(target.dir, outcome.moved.reduce((sum, e) => sum + e.stored!.fileSize, 0), outcome.moved.length);
+    try {
+      if (move) {
+        // Both queues, taken in a fixed order: two MOVEs in opposite directions cannot deadlock.
+        outcome = await folderMutex.runAll([this.dir, target.dir], async () => {
+          const outcome = await transfer();
+          if (movesQuota) {
+            const bytes = outcome.moved.reduce((sum, e) => sum + e.stored!.fileSize, 0);
+            await this.context.quota.add(this.dir, -bytes, -outcome.moved.length);
+            await this.context.quota.add(target.dir, bytes, outcome.moved.length);
+          }
+          await this.syncLocked({ claimNew: false, expectedGone: new Set(outcome.moved.map((e) => e.base)) });
+          return outcome;
+        });
+      } else {
+        outcome = await folderMutex.run(target.dir, transfer);
+        await this.context.quota.add(target.dir, outcome.moved.reduce((sum, e) => sum + e.stored!.fileSize, 0), outcome.moved.length);
+      }
+    } catch (error) {
+      await Promise.all(linked.map((base) => fs.rm(path.join(stagingDir, base), { force: true })));
+      throw deliveryError(target.dir, error);
     }
     await existingCore(target.dir)?.arrived(outcome.result.uidValidity, outcome.arrivals);
     return outcome.result;

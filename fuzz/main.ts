@@ -19,6 +19,7 @@ const USAGE = `Usage: npm run fuzz -- [options]
   --seconds N       most seconds of fuzzing (default ${DEFAULTS.seconds})
   --target T        stdio, net or both (default ${DEFAULTS.target})
   --sessions N      parallel sessions per target (default ${DEFAULTS.sessions})
+  --cases-per-session N  most cases one session (one imapd process on stdio) runs (default ${DEFAULTS.casesPerSession})
   --deadline-ms N   time a command may take to be answered (default ${DEFAULTS.deadlineMs})
   --max-rss-mb N    largest resident memory of a server process (default ${DEFAULTS.maxRssMiB})
   --minimize-seconds N  time for replaying and minimizing findings (default ${DEFAULTS.minimizeSeconds})
@@ -68,7 +69,7 @@ async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
       seed: { type: 'string' }, cases: { type: 'string' }, seconds: { type: 'string' }, target: { type: 'string' },
-      sessions: { type: 'string' }, 'deadline-ms': { type: 'string' }, 'max-rss-mb': { type: 'string' },
+      sessions: { type: 'string' }, 'cases-per-session': { type: 'string' }, 'deadline-ms': { type: 'string' }, 'max-rss-mb': { type: 'string' },
       'minimize-seconds': { type: 'string' }, out: { type: 'string' }, replay: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -90,6 +91,7 @@ async function main(): Promise<number> {
     cases: int(values.cases, DEFAULTS.cases, 'cases'),
     seconds: int(values.seconds, DEFAULTS.seconds, 'seconds'),
     sessions: Math.max(1, int(values.sessions, DEFAULTS.sessions, 'sessions')),
+    casesPerSession: Math.max(1, int(values['cases-per-session'], DEFAULTS.casesPerSession, 'cases-per-session')),
     deadlineMs,
     maxRssMiB: int(values['max-rss-mb'], DEFAULTS.maxRssMiB, 'max-rss-mb'),
     minimizeSeconds: int(values['minimize-seconds'], DEFAULTS.minimizeSeconds, 'minimize-seconds'),

@@ -22,25 +22,16 @@ export interface StagedMessage {
 }
 
 /**
- * Open a scratch file in `folderDir`/tmp for a message of `size` octets. `deliver` moves the
+ * Open a scratch file in `tmpDir` for a message of `size` octets. `deliver` moves the
  * synced file into place (it must rename or remove it); on abort or failure the file is removed.
  */
 export async function openStagedMessage(
-  folderDir: string,
+  tmpDir: string,
   size: number,
   deliver: (staged: StagedMessage) => Promise<{ uidValidity: number; uid: number }>,
 ): Promise<AppendSink> {
-  const tmp = path.join(folderDir, 'tmp');
-  const file = path.join(tmp, scratchName('append'));
-  let handle: fs.FileHandle;
-  try {
-    handle = await fs.open(file, 'wx', 0o600);
-  } catch (error) {
-    if (errorCode(error) !== 'ENOENT') throw error;
-    // A folder whose tmp/ some tool removed still takes mail.
-    await fs.mkdir(tmp, { recursive: true, mode: 0o700 });
-    handle = await fs.open(file, 'wx', 0o600);
-  }
+  const file = path.join(tmpDir, scratchName('append'));
+  const handle = await fs.open(file, 'wx', 0o600);
   let pending: Buffer[] = [];
   let pendingLength = 0;
   let written = 0;

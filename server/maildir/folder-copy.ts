@@ -11,7 +11,7 @@ import { type Arrival, type Entry, IO_PARALLEL, NO_KEYWORDS } from './folder-ent
 import { expunge, messageData, onFile } from './folder-ops.js';
 import { arrivedLocked, removedOwn } from './folder-own.js';
 import { existingCore } from './folder-registry.js';
-import { MESSAGE_READ_FLAGS, resolveFolderDir } from './folderdir.js';
+import { deliveryError, ensureFolderTmp, MESSAGE_READ_FLAGS, resolveFolderDir } from './folderdir.js';
 import { errorCode, mapLimit } from './fsutil.js';
 import { writeKeywordUpdate } from './keywords.js';
 import { folderMutex, withCourierLock } from './lock.js';
@@ -35,9 +35,14 @@ export async function copyTo(core: FolderCore, uids: readonly number[], destinat
     await core.context.quota.check(target.dir, selected.reduce((sum, e) => sum + e.stored!.fileSize, 0), selected.length);
   }
 
+  // Copies are staged in INBOX's tmp/, as APPEND's (maildir-store.ts stagingDir): a destination
+  // deleted or renamed meanwhile takes no file along and answers TRYCREATE.
+  const stagingDir = path.join(core.context.root, 'tmp');
+  const linked: string[] = [];
   // Keywords go first: a reader that sees the message also sees its keywords. Run in the
   // target's queue; its sessions learn of the messages in the same turn (arrivedLocked).
   const transfer = async (): Promise<{ result: CopyResult; moved: Entry[] }> => {
+    ensureFolderTmp(target.dir); // its lock lives there
     const targetCore = existingCore(target.dir);
     const clean = targetCore?.ownChangeBegins() ?? false;
     const staged = await mapLimit(selected, IO_PARALLEL, async (entry) => {
@@ -54,14 +59,18 @@ export async function copyTo(core: FolderCore, uids: readonly number[], destinat
             targetCore?.expectOwn([targetName]);
             return moveFile(file, path.join(target.dir, 'cur', targetName), stored.internalDate);
           })
-        : await onFile(core, entry, (file) => linkOrCopy(file, path.join(target.dir, 'tmp', base), stored.internalDate));
+        : await onFile(core, entry, async (file) => {
+            const copied = await linkOrCopy(file, path.join(stagingDir, base), stored.internalDate);
+            linked.push(base);
+            return copied;
+          });
       return ok ? { entry, base, targetName } : null;
     });
     const done = staged.filter((s): s is NonNullable<typeof s> => s !== null);
     const assigned = await withCourierLock(target.dir, core.context.useLocks, async () => {
       if (!move) {
         targetCore?.expectOwn(done.map((s) => s.targetName));
-        for (const s of done) await fs.rename(path.join(target.dir, 'tmp', s.base), path.join(target.dir, 'cur', s.targetName));
+        for (const s of done) await fs.rename(path.join(stagingDir, s.base), path.join(target.dir, 'cur', s.targetName));
       }
       return assignUids(target.dir, done.map((s) => s.base), targetCore?.scanMemory ?? {}, core.context.root);
     });
@@ -78,24 +87,29 @@ export async function copyTo(core: FolderCore, uids: readonly number[], destinat
   };
 
   let outcome: Awaited<ReturnType<typeof transfer>>;
-  if (move) {
-    // Both queues, taken in a fixed order: two MOVEs in opposite directions cannot deadlock.
-    outcome = await folderMutex.runAll([core.dir, target.dir], async () => {
-      const clean = core.ownChangeBegins();
-      const outcome = await transfer();
-      if (movesQuota) {
-        const bytes = outcome.moved.reduce((sum, e) => sum + e.stored!.fileSize, 0);
-        await core.context.quota.add(core.dir, -bytes, -outcome.moved.length);
-        await core.context.quota.add(target.dir, bytes, outcome.moved.length);
-      }
-      // As EXPUNGE: only our own renames since the state was current, no scan.
-      if (clean && core.watch.quiet() && (await removedOwn(core, outcome.moved))) core.ownChangeDone(true);
-      else await core.syncLocked({ claimNew: false, expectedGone: new Set(outcome.moved.map((e) => e.base)) });
-      return outcome;
-    });
-  } else {
-    outcome = await folderMutex.run(target.dir, transfer);
-    await core.context.quota.add(target.dir, outcome.moved.reduce((sum, e) => sum + e.stored!.fileSize, 0), outcome.moved.length);
+  try {
+    if (move) {
+      // Both queues, taken in a fixed order: two MOVEs in opposite directions cannot deadlock.
+      outcome = await folderMutex.runAll([core.dir, target.dir], async () => {
+        const clean = core.ownChangeBegins();
+        const outcome = await transfer();
+        if (movesQuota) {
+          const bytes = outcome.moved.reduce((sum, e) => sum + e.stored!.fileSize, 0);
+          await core.context.quota.add(core.dir, -bytes, -outcome.moved.length);
+          await core.context.quota.add(target.dir, bytes, outcome.moved.length);
+        }
+        // As EXPUNGE: only our own renames since the state was current, no scan.
+        if (clean && core.watch.quiet() && (await removedOwn(core, outcome.moved))) core.ownChangeDone(true);
+        else await core.syncLocked({ claimNew: false, expectedGone: new Set(outcome.moved.map((e) => e.base)) });
+        return outcome;
+      });
+    } else {
+      outcome = await folderMutex.run(target.dir, transfer);
+      await core.context.quota.add(target.dir, outcome.moved.reduce((sum, e) => sum + e.stored!.fileSize, 0), outcome.moved.length);
+    }
+  } catch (error) {
+    await Promise.all(linked.map((base) => fs.rm(path.join(stagingDir, base), { force: true })));
+    throw deliveryError(target.dir, error);
   }
   return outcome.result;
 }

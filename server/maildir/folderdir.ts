@@ -8,8 +8,9 @@
 // not, since a client could otherwise have messages and UID databases written anywhere the
 // server's user can write. Checked with lstat, never following a link.
 
-import { lstatSync, constants as fsConstants } from 'node:fs';
+import { lstatSync, mkdirSync, constants as fsConstants } from 'node:fs';
 import path from 'node:path';
+import { MailStoreError } from '../backend/mailstore.js';
 import { errorCode } from './fsutil.js';
 import { canonicalFolderName, folderDirectory } from './names.js';
 
@@ -62,6 +63,31 @@ export const MESSAGE_READ_FLAGS = fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW 
 export function noMessageFile(error: unknown): boolean {
   const code = errorCode(error);
   return code === 'ENOENT' || code === 'ELOOP';
+}
+
+/**
+ * What to throw for `error`, met while delivering into the folder at `dir`: when the folder
+ * was deleted or renamed meanwhile (by another session or process), TRYCREATE (RFC 3501
+ * 6.3.11) rather than a server error; anything else as it is.
+ */
+export function deliveryError(dir: string, error: unknown): unknown {
+  const code = errorCode(error);
+  if ((code === 'ENOENT' || code === 'ENOTDIR') && folderDirState(dir) !== 'folder') {
+    return new MailStoreError('Destination folder does not exist', 'TRYCREATE');
+  }
+  return error;
+}
+
+/**
+ * Makes a folder's tmp/ (its lock and scratch files live there) again when some tool removed
+ * it. Never the folder itself: one that was deleted meanwhile is not brought back (ENOENT).
+ */
+export function ensureFolderTmp(dir: string): void {
+  try {
+    mkdirSync(path.join(dir, 'tmp'), { mode: 0o700 });
+  } catch (error) {
+    if (errorCode(error) !== 'EEXIST') throw error;
+  }
 }
 
 /** A directory that is not a symlink. */

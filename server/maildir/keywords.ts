@@ -274,8 +274,11 @@ export async function writeKeywordUpdate(folderDir: string, base: string, keywor
     await fs.rename(scratch, path.join(dir, base));
   } catch (error) {
     if (errorCode(error) !== 'ENOENT') throw error;
-    // Either the keyword directory does not exist yet, or tmp/ was cleaned.
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    // Either the keyword directory does not exist yet, or tmp/ was cleaned. Not recursive:
+    // a folder deleted meanwhile must not come back as a directory holding only keywords.
+    await fs.mkdir(dir, { mode: 0o700 }).catch((e: unknown) => {
+      if (errorCode(e) !== 'EEXIST') throw e;
+    });
     await fs.writeFile(scratch, text);
     await fs.rename(scratch, path.join(dir, base));
   }

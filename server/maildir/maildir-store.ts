@@ -31,7 +31,7 @@ import { FolderHandle } from './folder-handle.js';
 import { messageData, purgeOlderThan } from './folder-ops.js';
 import { arrivedLocked } from './folder-own.js';
 import { folderCore, foldersRemoved, saveCaches } from './folder-registry.js';
-import { folderDirState, isRealDirectory, resolveFolderDir } from './folderdir.js';
+import { deliveryError, ensureFolderTmp, folderDirState, isRealDirectory, resolveFolderDir } from './folderdir.js';
 import { hasNewMail } from './newmail.js';
 import { errorCode, scratchName, writeFileAtomic } from './fsutil.js';
 import { writeKeywordUpdate } from './keywords.js';
@@ -396,19 +396,11 @@ export class MaildirStore implements MailStore {
 
     const size = crlfSize(message);
     const base = newBaseName(message.length, size);
-    const staged = path.join(dir, 'tmp', base);
+    const staged = path.join(this.stagingDir(), base);
     // Written and synced in tmp/, then renamed into cur/: the Maildir way to never show half a message.
     // Open, write, stat and close are quick calls (the page cache); only the fsync waits for
     // the disk, in the thread pool. Through the pool each would cost a hand-over.
-    let fd: number;
-    try {
-      fd = openSync(staged, 'wx', 0o600);
-    } catch (error) {
-      if (errorCode(error) !== 'ENOENT') throw error;
-      // A folder whose tmp/ some tool removed still takes mail.
-      await fs.mkdir(path.join(dir, 'tmp'), { recursive: true, mode: 0o700 });
-      fd = openSync(staged, 'wx', 0o600);
-    }
+    const fd = openSync(staged, 'wx', 0o600);
     let mtimeMs: number;
     try {
       if (message.length <= SYNC_WRITE_LIMIT) {
@@ -436,7 +428,19 @@ export class MaildirStore implements MailStore {
     splitFlags(options.flags ?? [], this.context.keywords); // refused before anything is written
     await this.context.quota.check(dir, size, 1);
     // The name tells the sizes, known only at the end: the file is renamed into cur/ with it.
-    return openStagedMessage(dir, size, (staged) => this.deliverStaged(canonical, dir, staged, newBaseName(staged.fileSize, staged.crlfSize), options));
+    return openStagedMessage(this.stagingDir(), size, (staged) => this.deliverStaged(canonical, dir, staged, newBaseName(staged.fileSize, staged.crlfSize), options));
+  }
+
+  /**
+   * Where a message is written before it is renamed into its folder's cur/: INBOX's tmp/, not
+   * the folder's. A folder deleted or renamed by another session meanwhile then takes no file
+   * along (the rename into cur/ fails, and the file is removed where it is), and its directory
+   * is never made again to hold one. Same file system (folders are real directories in the
+   * Maildir), so the rename stays atomic. INBOX's tmp/ is made again if some tool removed it.
+   */
+  private stagingDir(): string {
+    ensureFolderTmp(this.root);
+    return path.join(this.root, 'tmp');
   }
 
   /** The folder a message may be delivered to: a real folder inside the Maildir (folderdir.ts), else TRYCREATE. */
@@ -457,6 +461,7 @@ export class MaildirStore implements MailStore {
     core.pin();
     let placed = false;
     try {
+      ensureFolderTmp(dir); // its lock lives there
       if (options.internalDate !== undefined) {
         const time = new Date(options.internalDate);
         await fs.utimes(staged, time, time);
@@ -486,6 +491,8 @@ export class MaildirStore implements MailStore {
       });
       await this.context.quota.add(dir, file.fileSize, 1);
       return assigned;
+    } catch (error) {
+      throw deliveryError(dir, error);
     } finally {
       core.unpin();
       if (!placed) await fs.rm(staged, { force: true });

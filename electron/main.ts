@@ -186,7 +186,7 @@ async function main(): Promise<void> {
   lockDown();
   protocol.handle(SCHEME, serveRenderer);
 
-  host = await ApplianceHost.open({ dataDir: argValue('data') ?? process.env.IMAPD_TS_DATA ?? defaultDataDir() });
+  host = await ApplianceHost.open({ dataDir: argValue('data') ?? process.env.IMAPD_TS_DATA ?? defaultDataDir(), setupPort: Number(argValue('setup-port') ?? 8144), announce: argValue('announce') !== 'no' });
   registerIpc(host);
   host.subscribe((event) => {
     if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(IPC.event, event);

@@ -362,7 +362,7 @@ export class Configuration {
     const next = this.loaded;
     const before = previousLoaded.settings;
     const after = next.settings;
-    const restart = !this.runner.running || listenersMustRestart(before, after);
+    const restart = this.runner.heldStopped ? false : !this.runner.running || listenersMustRestart(before, after);
     this.runner.configure(before, after);
     this.ctx.record('info', null, `settings changed: ${what.join(', ')}`);
     let sessionsEnded = 0;

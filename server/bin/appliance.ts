@@ -117,13 +117,14 @@ async function main(): Promise<void> {
   }
   if (status.tls) out(`certificate SHA-256 fingerprint: ${status.tls.fingerprint256}`);
   for (const step of status.firstSteps) out(`next: ${step}`);
-  out(`GUI: ${address.url}`);
   out(
     status.adminPassword
       ? `GUI with your GUI password: http://127.0.0.1:${address.port}/signin`
       : 'GUI password: none yet; set one in the Overview to sign in without the token (which changes at every start)',
   );
   out(`from another computer: ssh -L ${address.port}:127.0.0.1:${address.port} ${userAtHost()}, then open http://localhost:${address.port}/ there`);
+  // Last: programs that start the appliance wait for this line.
+  out(`GUI: ${address.url}`);
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -154,7 +154,7 @@ export function overviewScreen(ctx: Context): Screen {
 function adminPasswordForm(ctx: Context): HTMLElement {
   const input = h('input', { type: 'password', id: 'admin-password', name: 'password', autocomplete: 'new-password', minlength: 10, required: true });
   const error = h('div', { class: 'field-error', 'data-for': 'password', role: 'alert' });
-  const form = h('form', { id: 'admin-password-form' },
+  const form = h('form', { id: 'admin-password-form', novalidate: true },
     h('p', {}, 'The link printed at start changes every time the appliance starts. Set a GUI password to bookmark this page and sign in with it (also from another computer, through ssh -L).'),
     h('div', { class: 'field' }, h('label', { for: 'admin-password' }, 'GUI password (10 characters or more)'), input, error),
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Set GUI password')),

@@ -303,7 +303,9 @@ export class Configuration {
         if (e.port === 0) continue;
         const other = seen.get(e.port);
         if (other !== undefined) {
-          errors.push({ setting: e.setting, message: `port ${e.port} is also given for ${other}; each listener needs its own port` });
+          // On the setting the user changed (PORT = SSLPORT typed into PORT marks PORT), else the later one.
+          const [blamed, theOther] = changed.has(other) && !changed.has(e.setting) ? [other, e.setting] : [e.setting, other];
+          errors.push({ setting: blamed, message: `port ${e.port} is also given for ${theOther}; each listener needs its own port` });
           continue;
         }
         seen.set(e.port, e.setting);

@@ -213,3 +213,21 @@ describe('appliance overview', () => {
     assert.equal(fs.readFileSync(lock, 'utf8').trim(), String(process.pid));
   });
 });
+
+describe('settings errors', () => {
+  it('puts a port conflict on the setting that was changed (PORT = SSLPORT marks PORT)', async () => {
+    const { host } = await started();
+    const status = await host.getStatus();
+    const sslPort = status.listeners.find((l) => l.kind === 'imaps')!.port;
+    const imapPort = status.listeners.find((l) => l.kind === 'imap')!.port;
+    // Both written in the file so that the conflict is between two fixed values.
+    const fixed = await host.applySettings({ PORT: String(imapPort), SSLPORT: String(sslPort) });
+    assert.equal(fixed.applied, true, JSON.stringify(fixed.errors));
+    const r = await host.validateSettings({ PORT: String(sslPort) });
+    assert.equal(r.ok, false);
+    assert.deepEqual(r.errors.map((e) => e.setting), ['PORT']);
+    assert.match(r.errors[0]!.message, new RegExp(`port ${sslPort} is also given for SSLPORT`));
+    const other = await host.validateSettings({ SSLPORT: String(imapPort) });
+    assert.deepEqual(other.errors.map((e) => e.setting), ['SSLPORT']);
+  });
+});

@@ -210,6 +210,7 @@ test('explains a bad port number and a port in use, and applies nothing', async 
 
 test('saves settings in Courier format, keeping the file\'s comments', async () => {
   await open('Settings');
+  await page.click('#advanced-settings > summary');
   await page.locator('#setting-IMAP_IDLE_TIMEOUT').fill('45');
   await page.locator('#setting-IMAP_TRASHFOLDERNAME').fill('Deleted Items');
   await page.locator('#apply-bar').getByText('for sessions that connect from now on').waitFor();
@@ -225,6 +226,37 @@ test('saves settings in Courier format, keeping the file\'s comments', async () 
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: path.join(SCREENSHOTS, '05-settings.png') });
   await shot('05-settings-full');
+});
+
+test('shows settings in plain words: Basic first, switches, sizes, a search over all', async () => {
+  await open('Settings');
+  // Basic: plain label first, the Courier name second.
+  const maxperip = page.locator('[data-group="basic"] [data-setting-row="MAXPERIP"]');
+  await expect(maxperip.locator('label.plain-label')).toHaveText('Connections from one address');
+  await expect(maxperip.locator('code.courier-name')).toHaveText('MAXPERIP');
+  await expect(page.locator('[data-group="basic"] [data-setting-row="IMAP_MAXMSGSIZE"] .in-words')).toHaveText('= 64 MB');
+  // "use default" only where the value is not the default: MAXPERIP=2 is set, PORT=0 too, IMAP_MAXLINE is not.
+  await expect(maxperip.locator('button:has-text("use default")')).toHaveCount(1);
+  await expect(page.locator('[data-setting-row="IMAP_MAXLINE"] button:has-text("use default")')).toHaveCount(0);
+  // On/off settings are switches that write Courier's values.
+  const required = page.locator('#setting-IMAP_TLS_REQUIRED');
+  expect(await required.getAttribute('type')).toBe('checkbox');
+  await page.click('[data-setting-row="IMAP_TLS_REQUIRED"] label.switch-row');
+  await page.locator('#apply-bar').getByText('IMAP_TLS_REQUIRED').first().waitFor();
+  await page.click('#discard-settings');
+  // Search: over labels, names and meanings, opening Advanced where the match is.
+  await page.evaluate(() => ((document.querySelector('#advanced-settings') as HTMLDetailsElement).open = false));
+  await page.fill('#settings-search', 'keywords');
+  await expect(page.locator('[data-setting-row="IMAP_KEYWORDS"]')).toBeVisible();
+  await expect(page.locator('[data-setting-row="MAXPERIP"]')).toBeHidden();
+  expect(await page.locator('#advanced-settings').getAttribute('open')).not.toBeNull();
+  await shot('05-settings-search');
+  await page.fill('#settings-search', 'no such setting anywhere');
+  await expect(page.locator('#settings-none')).toBeVisible();
+  await page.fill('#settings-search', '');
+  await expect(page.locator('[data-setting-row="MAXPERIP"]')).toBeVisible();
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await shot('05-settings-basic');
 });
 
 test('shows the progress of indexing a large existing Maildir while the server keeps serving', async () => {

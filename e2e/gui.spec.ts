@@ -297,7 +297,9 @@ test('shows the log live, filtered by account and level', async () => {
     const accounts = [...document.querySelectorAll('#log-lines .line .account')].map((e) => e.textContent);
     return accounts.length > 0 && accounts.every((a) => a === 'alice');
   });
-  await page.locator('#log-lines .line:has-text("LOGIN")').first().waitFor();
+  await page.locator('#log-lines .line:has-text("alice logged in from 127.0.0.1")').first().waitFor();
+  // Date and time on each line.
+  expect(await page.locator('#log-lines .line .time').first().textContent()).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
   await page.selectOption('#log-level', 'warn');
   await page.locator('#log-lines .empty, #log-lines .line.warn, #log-lines .line.error').first().waitFor();
   expect(await page.locator('#log-lines .line.info').count()).toBe(0);
@@ -307,8 +309,20 @@ test('shows the log live, filtered by account and level', async () => {
   // A live line: a failed login appears without reloading.
   const c = await rawConnect(imapPort);
   c.socket.write('a LOGIN alice wrong-password\r\n');
-  await page.locator('#log-lines .line.warn:has-text("LOGIN FAILED")').waitFor({ timeout: 15_000 });
+  await page.locator('#log-lines .line.warn:has-text("Failed login as alice from 127.0.0.1")').waitFor({ timeout: 15_000 });
   c.socket.destroy();
+  // Settings changes as old -> new; search; download of what is shown.
+  await page.locator('#log-lines .line:has-text("MAXPERIP \"4\" -> \"2\"")').first().waitFor();
+  await page.fill('#log-search', 'failed login');
+  await page.waitForFunction(() => {
+    const lines = [...document.querySelectorAll('#log-lines .line .message')].map((e) => e.textContent ?? '');
+    return lines.length > 0 && lines.every((l) => /failed login/i.test(l));
+  });
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#log-download')]);
+  const saved = fs.readFileSync((await download.path())!, 'utf8');
+  expect(saved).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d WARN \[alice\] LOGIN FAILED user=alice ip=127\.0\.0\.1/m);
+  expect(saved).not.toMatch(/ INFO /);
+  await page.fill('#log-search', '');
   await shot('08-log');
 });
 
@@ -353,7 +367,7 @@ test('lets other devices connect with one switch, with setup links and QR codes 
   await page.locator('#network-card').waitFor();
   expect(await page.isChecked('#network-switch')).toBe(false);
   await page.locator('.setup-method[data-method="autoconfig"]').waitFor();
-  await page.click('label.switch-row');
+  await page.click('#network-card label.switch-row');
   await page.locator('.toast:has-text("Other devices can connect now")').waitFor();
   expect(fs.readFileSync(path.join(data, 'config', 'imapd'), 'utf8')).toMatch(/^ADDRESS=0$/m);
   expect(fs.readFileSync(path.join(data, 'config', 'imapd-ssl'), 'utf8')).toMatch(/^SSLADDRESS=0$/m);
@@ -373,7 +387,7 @@ test('lets other devices connect with one switch, with setup links and QR codes 
   await page.locator('#guides details[data-guide="apple"] summary').click();
   await shot('12-connect-network');
   // And back to this computer only.
-  await page.click('label.switch-row');
+  await page.click('#network-card label.switch-row');
   await page.locator('.toast:has-text("Only this computer can connect now")').waitFor();
   expect(fs.readFileSync(path.join(data, 'config', 'imapd'), 'utf8')).toMatch(/^ADDRESS=127\.0\.0\.1$/m);
   await expect(page.locator('#network-switch')).not.toBeChecked();

@@ -174,7 +174,11 @@ export class Configuration {
     return this.serialized(async () => {
       const { result, documents } = await this.evaluateChanges(changes);
       if (!result.ok || !documents) return { ...result, applied: false, restartedListeners: false, sessionsEnded: 0 };
-      return this.commit(documents, result, Object.keys(changes));
+      // The log says what changed as old -> new.
+      const before = effectiveValues(this.loaded.files);
+      const after = effectiveValues(documents);
+      const shown = (v: string | undefined) => (v === undefined || v === '' ? '(empty)' : JSON.stringify(v));
+      return this.commit(documents, result, Object.keys(changes).map((name) => `${name} ${shown(before.get(name))} -> ${shown(after.get(name))}${changes[name] === null ? ' (default)' : ''}`));
     });
   }
 

@@ -312,7 +312,7 @@ test('shows the log live, filtered by account and level', async () => {
   await page.locator('#log-lines .line.warn:has-text("Failed login as alice from 127.0.0.1")').waitFor({ timeout: 15_000 });
   c.socket.destroy();
   // Settings changes as old -> new; search; download of what is shown.
-  await page.locator('#log-lines .line:has-text("MAXPERIP \"4\" -> \"2\"")').first().waitFor();
+  await page.locator('#log-lines .line').filter({ hasText: 'settings changed: MAXPERIP "4" -> "2"' }).first().waitFor();
   await page.fill('#log-search', 'failed login');
   await page.waitForFunction(() => {
     const lines = [...document.querySelectorAll('#log-lines .line .message')].map((e) => e.textContent ?? '');

@@ -444,6 +444,8 @@ export class ApplianceHost implements ApplianceApi {
   }
 
   private emit(event: ApplianceEvent): void {
+    // Settings applied from a file edit move the listeners too: the setup server follows.
+    if (event.type === 'settings' && this.network && !this.closed) void this.network.sync();
     for (const listener of this.listeners) {
       try {
         listener(event);

@@ -26,6 +26,8 @@ export function overviewScreen(ctx: Context): Screen {
   let lastFetch = 0;
   let timer: ReturnType<typeof setTimeout> | null = null;
   let busy = false;
+  // Made once: the Overview re-renders on every status event, and what is typed must stay.
+  const passwordForm = adminPasswordForm(ctx);
 
   async function fetchNow(): Promise<void> {
     lastFetch = Date.now();
@@ -119,7 +121,7 @@ export function overviewScreen(ctx: Context): Screen {
         h('h3', {}, 'Opening this page later'),
         s.adminPassword
           ? h('p', {}, 'A GUI password is set: bookmark this page and sign in with it, also from another computer through ssh -L (the command the appliance prints at start).')
-          : adminPasswordForm(ctx),
+          : passwordForm,
       ),
     );
   }

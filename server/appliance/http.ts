@@ -251,8 +251,14 @@ export class ApplianceHttpServer {
   }
 
   private signInPage(res: http.ServerResponse, status: number, error: string | null): void {
-    // Its own policy: the one form on it posts to us.
-    res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Security-Policy': CONTENT_SECURITY_POLICY.replace("form-action 'none'", "form-action 'self'"), 'Content-Type': 'text/html; charset=utf-8' });
+    // Its own policies: the one form on it posts to us, and with no-referrer the browser
+    // would send that post with "Origin: null", which handle() refuses.
+    res.writeHead(status, {
+      ...SECURITY_HEADERS,
+      'Content-Security-Policy': CONTENT_SECURITY_POLICY.replace("form-action 'none'", "form-action 'self'"),
+      'Referrer-Policy': 'same-origin',
+      'Content-Type': 'text/html; charset=utf-8',
+    });
     res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Sign in - imapd-ts</title><link rel="stylesheet" href="/styles.css"></head>
 <body><main class="signin"><form method="post" action="/signin" class="card" id="signin">
 <h1>imapd-ts</h1><p>Sign in with the GUI password.</p>

@@ -70,6 +70,8 @@ describe('GUI password sign-in', () => {
     assert.equal(form.status, 200);
     assert.match(form.body, /<form method="post" action="\/signin"/);
     assert.match(String(form.headers['content-security-policy']), /form-action 'self'/);
+    // With no-referrer, Chromium posts the form with "Origin: null" (found by the e2e test).
+    assert.equal(form.headers['referrer-policy'], 'same-origin');
     assert.doesNotMatch(String(form.headers['content-security-policy']), /script-src 'unsafe/);
     assert.equal((await request({ path: '/styles.css' })).status, 200, 'the page\'s style sheet is public');
     assert.equal((await request({ path: '/app.js' })).status, 303, 'the app is not');

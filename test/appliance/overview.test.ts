@@ -84,7 +84,8 @@ describe('appliance overview', () => {
     assert.deepEqual(o.failedLogins.addresses.map((a) => [a.address, a.count, a.usernames.sort()]), [['127.0.0.1', 2, ['bob', 'nobody']]]);
     assert.ok(events.some((m) => m.startsWith('LOGIN FAILED')), 'the failures went by as log events');
     assert.equal(typeof o.setupPort, 'number');
-    assert.deepEqual(o.warnings, []);
+    // Nothing to warn about but, on a loaded machine, a stall of the loop (scrypt, the indexer).
+    assert.deepEqual(o.warnings.filter((w) => w.kind !== 'stall'), []);
   });
 
   it('warns of an unused setting, a certificate about to expire, stalls and polling', () => {

@@ -24,9 +24,13 @@ let imapPort: number;
 const sockets: net.Socket[] = [];
 const pageErrors: string[] = [];
 
+/** The page at 1280x800 (name.png) and at 800x600 (name-800x600.png), whole pages. */
 const shot = async (name: string) => {
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  await page.setViewportSize({ width: 800, height: 600 });
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-800x600.png`), fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 800 });
 };
 /** Click Apply and wait for its own confirmation (earlier toasts are cleared first). */
 const apply = async () => {
@@ -47,7 +51,7 @@ test.beforeAll(async ({ browser }) => {
   imapPort = appliance.imapPort!;
   // One page for all steps (they build on each other); Playwright traces this context too
   // (trace: 'retain-on-failure' in playwright.config.ts).
-  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   page = await context.newPage();
   page.on('pageerror', (err) => pageErrors.push(err.message));
 });
@@ -65,15 +69,27 @@ test.afterAll(async () => {
   fs.rmSync(data, { recursive: true, force: true });
 });
 
-test('opens with the token, drops it from the address, and says what to do first', async () => {
+test('opens with the token on the Overview, drops the token from the address, and says what to do first', async () => {
   await page.goto(appliance.url);
   await page.waitForSelector('#first-steps:not([hidden])');
   expect(page.url()).not.toMatch(/token=/);
   const steps = await page.textContent('#first-steps');
   expect(steps).toMatch(/Add an account/);
   expect(await page.textContent('#status')).toMatch(/Running/);
+  // The Overview is the first screen.
+  expect(await page.getAttribute('#tab-overview', 'aria-selected')).toBe('true');
+  await expect(page.locator('#overview-state')).toHaveText('Running');
+  await expect(page.locator('#overview-reach')).toContainText('This computer only');
+  await expect(page.locator('#overview-ports')).toContainText(`Port ${imapPort}: STARTTLS`);
+  await expect(page.locator('#overview-ports')).toContainText('SSL/TLS');
+  await expect(page.locator('#overview-fingerprint')).toHaveText(appliance.fingerprint!);
+  await expect(page.locator('#overview-certificate')).toContainText(/valid until \d\d\/\d\d\/\d{4}/);
+  await expect(page.locator('#overview-disk')).toContainText(/free/);
+  await expect(page.locator('#overview-uptime')).toContainText(/Up for \d+ s/);
+  await expect(page.locator('#overview-failed')).toContainText('Failed logins in the last day: 0');
+  await shot('01-overview-first-start');
+  await open('Accounts');
   await page.waitForSelector('#account-list .empty');
-  await shot('01-first-start');
 });
 
 test('adds an account; its Maildir is created', async () => {
@@ -89,9 +105,39 @@ test('adds an account; its Maildir is created', async () => {
   for (const sub of ['cur', 'new', 'tmp']) expect(fs.statSync(path.join(maildir, sub)).isDirectory()).toBeTruthy();
   // A second account with the same name is refused, next to the field.
   await page.fill('#add-account input[name="username"]', 'ALICE');
-  await page.fill('#add-account input[name="password"]', 'x');
+  await page.fill('#add-account input[name="password"]', 'long enough password');
   await page.click('#add-account button[type="submit"]');
   await page.waitForSelector('#add-account .field-error[data-for="username"]:has-text("already exists")');
+  // Spaces and short passwords are refused at their fields; Generate makes a long one, shown.
+  await page.fill('#add-account input[name="username"]', 'carol smith');
+  await page.waitForSelector('#add-account .field-error[data-for="username"]:has-text("cannot contain spaces")');
+  await page.fill('#add-account input[name="username"]', 'carol');
+  await page.fill('#add-account input[name="password"]', 'short');
+  await page.click('#add-account button[type="submit"]');
+  await page.waitForSelector('#add-account .field-error[data-for="password"]:has-text("at least 8 characters")');
+  await page.click('#add-account button.generate-password');
+  const generated = await page.inputValue('#add-account input[name="password"]');
+  expect(generated).toMatch(/^[A-Za-z2-9]{16}$/);
+  expect(await page.getAttribute('#add-account input[name="password"]', 'type')).toBe('text');
+  await page.click('#add-account button.show-password');
+  expect(await page.getAttribute('#add-account input[name="password"]', 'type')).toBe('password');
+  // A Maildir location that does not exist: asked before it is created.
+  const missing = path.join(data, 'elsewhere', 'carol');
+  await page.fill('#add-account input[name="maildir"]', missing);
+  await page.locator('#maildir-inspection:has-text("does not exist yet")').waitFor();
+  await page.click('#add-account button[type="submit"]');
+  await page.locator('#account-dialog[open] #create-maildir').waitFor();
+  expect(fs.existsSync(missing), 'nothing made before the answer').toBeFalsy();
+  await shot('02-accounts-create-maildir');
+  await page.click('#create-maildir button[type="submit"]');
+  await page.waitForSelector('tr[data-account="carol"]');
+  expect(fs.statSync(path.join(missing, 'cur')).isDirectory()).toBeTruthy();
+  // An existing Maildir: what is in it is said before saving.
+  const existing = path.join(data, 'old', 'dave');
+  bigMaildir(existing, 55, ['A', 'B', 'C']);
+  await page.fill('#add-account input[name="maildir"]', existing);
+  await page.locator('#maildir-inspection:has-text("55 messages in 4 folders")').waitFor();
+  await page.fill('#add-account input[name="maildir"]', '');
   await page.fill('#add-account input[name="username"]', '');
   await page.fill('#add-account input[name="password"]', '');
   await shot('02-accounts');
@@ -164,6 +210,7 @@ test('explains a bad port number and a port in use, and applies nothing', async 
 
 test('saves settings in Courier format, keeping the file\'s comments', async () => {
   await open('Settings');
+  await page.click('#advanced-settings > summary');
   await page.locator('#setting-IMAP_IDLE_TIMEOUT').fill('45');
   await page.locator('#setting-IMAP_TRASHFOLDERNAME').fill('Deleted Items');
   await page.locator('#apply-bar').getByText('for sessions that connect from now on').waitFor();
@@ -179,6 +226,37 @@ test('saves settings in Courier format, keeping the file\'s comments', async () 
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: path.join(SCREENSHOTS, '05-settings.png') });
   await shot('05-settings-full');
+});
+
+test('shows settings in plain words: Basic first, switches, sizes, a search over all', async () => {
+  await open('Settings');
+  // Basic: plain label first, the Courier name second.
+  const maxperip = page.locator('[data-group="basic"] [data-setting-row="MAXPERIP"]');
+  await expect(maxperip.locator('label.plain-label')).toHaveText('Connections from one address');
+  await expect(maxperip.locator('code.courier-name')).toHaveText('MAXPERIP');
+  await expect(page.locator('[data-group="basic"] [data-setting-row="IMAP_MAXMSGSIZE"] .in-words')).toHaveText('= 64 MB');
+  // "use default" only where the value is not the default: MAXPERIP=2 is set, PORT=0 too, IMAP_MAXLINE is not.
+  await expect(maxperip.locator('button:has-text("use default")')).toHaveCount(1);
+  await expect(page.locator('[data-setting-row="IMAP_MAXLINE"] button:has-text("use default")')).toHaveCount(0);
+  // On/off settings are switches that write Courier's values.
+  const required = page.locator('#setting-IMAP_TLS_REQUIRED');
+  expect(await required.getAttribute('type')).toBe('checkbox');
+  await page.click('[data-setting-row="IMAP_TLS_REQUIRED"] label.switch-row');
+  await page.locator('#apply-bar').getByText('IMAP_TLS_REQUIRED').first().waitFor();
+  await page.click('#discard-settings');
+  // Search: over labels, names and meanings, opening Advanced where the match is.
+  await page.evaluate(() => ((document.querySelector('#advanced-settings') as HTMLDetailsElement).open = false));
+  await page.fill('#settings-search', 'keywords');
+  await expect(page.locator('[data-setting-row="IMAP_KEYWORDS"]')).toBeVisible();
+  await expect(page.locator('[data-setting-row="MAXPERIP"]')).toBeHidden();
+  expect(await page.locator('#advanced-settings').getAttribute('open')).not.toBeNull();
+  await shot('05-settings-search');
+  await page.fill('#settings-search', 'no such setting anywhere');
+  await expect(page.locator('#settings-none')).toBeVisible();
+  await page.fill('#settings-search', '');
+  await expect(page.locator('[data-setting-row="MAXPERIP"]')).toBeVisible();
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await shot('05-settings-basic');
 });
 
 test('shows the progress of indexing a large existing Maildir while the server keeps serving', async () => {
@@ -219,7 +297,9 @@ test('shows the log live, filtered by account and level', async () => {
     const accounts = [...document.querySelectorAll('#log-lines .line .account')].map((e) => e.textContent);
     return accounts.length > 0 && accounts.every((a) => a === 'alice');
   });
-  await page.locator('#log-lines .line:has-text("LOGIN")').first().waitFor();
+  await page.locator('#log-lines .line:has-text("alice logged in from 127.0.0.1")').first().waitFor();
+  // Date and time on each line.
+  expect(await page.locator('#log-lines .line .time').first().textContent()).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
   await page.selectOption('#log-level', 'warn');
   await page.locator('#log-lines .empty, #log-lines .line.warn, #log-lines .line.error').first().waitFor();
   expect(await page.locator('#log-lines .line.info').count()).toBe(0);
@@ -229,8 +309,20 @@ test('shows the log live, filtered by account and level', async () => {
   // A live line: a failed login appears without reloading.
   const c = await rawConnect(imapPort);
   c.socket.write('a LOGIN alice wrong-password\r\n');
-  await page.locator('#log-lines .line.warn:has-text("LOGIN FAILED")').waitFor({ timeout: 15_000 });
+  await page.locator('#log-lines .line.warn:has-text("Failed login as alice from 127.0.0.1")').waitFor({ timeout: 15_000 });
   c.socket.destroy();
+  // Settings changes as old -> new; search; download of what is shown.
+  await page.locator('#log-lines .line').filter({ hasText: 'settings changed: MAXPERIP "4" -> "2"' }).first().waitFor();
+  await page.fill('#log-search', 'failed login');
+  await page.waitForFunction(() => {
+    const lines = [...document.querySelectorAll('#log-lines .line .message')].map((e) => e.textContent ?? '');
+    return lines.length > 0 && lines.every((l) => /failed login/i.test(l));
+  });
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#log-download')]);
+  const saved = fs.readFileSync((await download.path())!, 'utf8');
+  expect(saved).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d WARN \[alice\] LOGIN FAILED user=alice ip=127\.0\.0\.1/m);
+  expect(saved).not.toMatch(/ INFO /);
+  await page.fill('#log-search', '');
   await shot('08-log');
 });
 
@@ -248,12 +340,99 @@ test('tells how to connect a mail program, with the certificate fingerprint', as
 
 test('removes an account after confirmation and keeps its mail', async () => {
   await open('Accounts');
+  await page.locator('tr[data-account="alice"] details.row-menu > summary').click();
   await page.locator('tr[data-account="alice"] button:has-text("Remove")').click();
   await page.locator('#account-dialog[open]').waitFor();
   await shot('10-remove-dialog');
   await page.locator('#account-dialog button[type="submit"]').click();
   await page.locator('tr[data-account="alice"]').waitFor({ state: 'detached' });
   expect(fs.existsSync(path.join(data, 'mail', 'alice', 'Maildir', 'cur')), 'the mail is kept').toBeTruthy();
+});
+
+test('the Overview shows failed logins with their address, live', async () => {
+  await open('Overview');
+  await page.locator('#overview-failed tr[data-address="127.0.0.1"]').waitFor();
+  const before = Number(/(\d+)$/.exec((await page.textContent('#overview-failed h3'))!.trim())![1]);
+  const c = await rawConnect(imapPort);
+  c.socket.write('a LOGIN mallory guess\r\n');
+  await expect(page.locator('#overview-failed h3')).toHaveText(`Failed logins in the last day: ${before + 1}`, { timeout: 15_000 });
+  await expect(page.locator('#overview-failed tr[data-address="127.0.0.1"]')).toContainText('mallory');
+  c.socket.destroy();
+  await expect(page.locator('#overview-mail')).toContainText('3,000 messages');
+  await shot('11-overview');
+});
+
+test('lets other devices connect with one switch, with setup links and QR codes per account', async () => {
+  await open('Connect a client');
+  await page.locator('#network-card').waitFor();
+  expect(await page.isChecked('#network-switch')).toBe(false);
+  await page.locator('.setup-method[data-method="autoconfig"]').waitFor();
+  await page.click('#network-card label.switch-row');
+  await page.locator('.toast:has-text("Other devices can connect now")').waitFor();
+  expect(fs.readFileSync(path.join(data, 'config', 'imapd'), 'utf8')).toMatch(/^ADDRESS=0$/m);
+  expect(fs.readFileSync(path.join(data, 'config', 'imapd-ssl'), 'utf8')).toMatch(/^SSLADDRESS=0$/m);
+  await expect(page.locator('#network-switch')).toBeChecked();
+  await expect(page.locator('#network-card')).toContainText('Away from home?');
+  // Each way a mail program sets itself up: a QR code (an image that loaded) and a link.
+  for (const id of ['mobileconfig', 'autoconfig', 'autodiscover']) {
+    const method = page.locator(`.setup-method[data-method="${id}"]`);
+    await expect(method.locator('a.setup-link')).toHaveAttribute('href', /\.local:\d+\//);
+    await page.waitForFunction((sel) => (document.querySelector(sel) as HTMLImageElement | null)?.naturalWidth ?? 0 > 0, `.setup-method[data-method="${id}"] img.qr`);
+  }
+  const link = new URL((await page.getAttribute('.setup-method[data-method="autoconfig"] a.setup-link', 'href'))!);
+  expect(link.pathname).toBe('/.well-known/autoconfig/mail/config-v1.1.xml');
+  const xml = await (await fetch(`http://127.0.0.1:${link.port}${link.pathname}${link.search}`)).text();
+  expect(xml).toMatch(/<username>bob<\/username>/);
+  await expect(page.locator('#guides details')).toHaveCount(4);
+  await page.locator('#guides details[data-guide="apple"] summary').click();
+  await shot('12-connect-network');
+  // And back to this computer only.
+  await page.click('#network-card label.switch-row');
+  await page.locator('.toast:has-text("Only this computer can connect now")').waitFor();
+  expect(fs.readFileSync(path.join(data, 'config', 'imapd'), 'utf8')).toMatch(/^ADDRESS=127\.0\.0\.1$/m);
+  await expect(page.locator('#network-switch')).not.toBeChecked();
+});
+
+test('stops and starts the server from the Overview', async () => {
+  await open('Overview');
+  await page.click('#server-stop');
+  await expect(page.locator('#overview-state')).toHaveText('Stopped');
+  await expect(page.locator('#status')).toHaveText(/stopped/);
+  await shot('13-overview-stopped');
+  await page.click('#server-start');
+  await expect(page.locator('#overview-state')).toHaveText('Running');
+  const port = Number(/Port (\d+): STARTTLS/.exec((await page.textContent('#overview-ports'))!)![1]);
+  const c = await rawConnect(port);
+  expect(c.first).toMatch(/^\* OK/);
+  c.socket.destroy();
+  imapPort = port;
+});
+
+test('a GUI password lets a new browser sign in without the token', async ({ browser }) => {
+  await open('Overview');
+  await page.fill('#admin-password', 'short');
+  await page.click('#admin-password-form button[type="submit"]');
+  await page.locator('#admin-password-form .field-error:has-text("at least 10 characters")').waitFor();
+  await page.fill('#admin-password', 'the appliance password');
+  await page.click('#admin-password-form button[type="submit"]');
+  await expect(page.locator('#overview-gui-password')).toContainText('A GUI password is set');
+  expect(fs.readFileSync(path.join(data, 'gui-password'), 'utf8')).toMatch(/^\$scrypt\$/);
+  const other = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  try {
+    const p = await other.newPage();
+    await p.goto(`http://127.0.0.1:${appliance.guiPort}/`);
+    await p.locator('#signin').waitFor();
+    expect(new URL(p.url()).pathname).toBe('/signin');
+    await p.screenshot({ path: path.join(SCREENSHOTS, '14-signin.png') });
+    await p.fill('#password', 'wrong password here');
+    await p.click('#signin button[type="submit"]');
+    await p.locator('#signin:has-text("Wrong password")').waitFor();
+    await p.fill('#password', 'the appliance password');
+    await p.click('#signin button[type="submit"]');
+    await expect(p.locator('#overview-state')).toHaveText('Running');
+  } finally {
+    await other.close();
+  }
 });
 
 test('ran without errors in the page', () => {

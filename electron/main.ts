@@ -10,11 +10,12 @@
 // refused (clipboard writing for the copy buttons excepted); every IPC call is checked
 // for its sender and its arguments before it reaches the host.
 
-import { BrowserWindow, Menu, Tray, app, dialog, ipcMain, nativeImage, protocol, session, type IpcMainInvokeEvent } from 'electron';
+import { BrowserWindow, Menu, Notification, Tray, app, dialog, ipcMain, nativeImage, protocol, session, type IpcMainInvokeEvent } from 'electron';
 import { promises as fs } from 'node:fs';
 import { extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { API_METHODS, ApiError, IPC, errorEnvelope, ipcChannel, type ApplianceStatus, type Envelope } from '../server/appliance/api.js';
+import { API_METHODS, ApiError, IPC, errorEnvelope, ipcChannel, type Envelope, type OverviewView } from '../server/appliance/api.js';
+import { DEFAULT_BOUNDS, Notifier, linuxAutostartOn, loadWindowBounds, saveWindowBounds, setLinuxAutostart, trayLines, type WindowBounds } from '../server/appliance/desktop.js';
 import { ApplianceHost } from '../server/appliance/host.js';
 import { defaultDataDir } from '../server/appliance/paths.js';
 import { invokeApi } from '../server/appliance/validate.js';
@@ -40,6 +41,10 @@ let mainWindow: BrowserWindow | null = null;
 let tray: Tray | null = null;
 let quitting = false;
 let stopped = false;
+let bounds: WindowBounds = { ...DEFAULT_BOUNDS };
+let overview: OverviewView | null = null;
+let linuxAutostart = false;
+const notifier = new Notifier();
 
 /** Only our own page, in our own window, may call the API. */
 function trusted(event: IpcMainInvokeEvent): boolean {
@@ -99,8 +104,7 @@ function showWindow(): void {
     return;
   }
   mainWindow = new BrowserWindow({
-    width: 1200,
-    height: 820,
+    ...bounds,
     title: 'imapd-ts',
     icon: ICON,
     autoHideMenuBar: true,
@@ -117,7 +121,20 @@ function showWindow(): void {
       spellcheck: false,
     },
   });
-  mainWindow.once('ready-to-show', () => mainWindow?.show());
+  mainWindow.once('ready-to-show', () => {
+    if (bounds.maximized) mainWindow?.maximize();
+    mainWindow?.show();
+  });
+  // The window's size and place, remembered for the next start.
+  let saveTimer: NodeJS.Timeout | null = null;
+  const remember = () => {
+    if (!mainWindow || mainWindow.isDestroyed() || !host) return;
+    const maximized = mainWindow.isMaximized();
+    bounds = { ...(maximized ? bounds : mainWindow.getBounds()), maximized };
+    if (saveTimer) clearTimeout(saveTimer);
+    saveTimer = setTimeout(() => void saveWindowBounds(host!.dataDir, bounds).catch(() => undefined), 500);
+  };
+  for (const e of ['resize', 'move', 'maximize', 'unmaximize'] as const) mainWindow.on(e as 'resize', remember);
   mainWindow.on('close', (event) => {
     // With a tray icon the server keeps running when the window is closed.
     if (!quitting && tray) {
@@ -129,12 +146,7 @@ function showWindow(): void {
   void mainWindow.loadURL(`${ORIGIN}/index.html`);
 }
 
-function trayMenu(status: ApplianceStatus | null): Menu {
-  const state =
-    !status ? 'Starting...'
-    : status.state === 'running' ? `Running: ${status.sessions} session(s), ports ${status.listeners.map((l) => l.port).join(', ')}`
-    : status.state === 'error' ? `Not running: ${status.problem ?? 'error'}`
-    : status.state;
+function trayMenu(o: OverviewView | null): Menu {
   const loginItem = process.platform === 'darwin' || process.platform === 'win32'
     ? [{
         label: 'Start at login',
@@ -142,9 +154,17 @@ function trayMenu(status: ApplianceStatus | null): Menu {
         checked: app.getLoginItemSettings().openAtLogin,
         click: (item: Electron.MenuItem) => app.setLoginItemSettings({ openAtLogin: item.checked, args: ['--hidden'] }),
       }]
-    : [];
+    : [{
+        label: 'Start at login',
+        type: 'checkbox' as const,
+        checked: linuxAutostart,
+        click: (item: Electron.MenuItem) => {
+          linuxAutostart = item.checked;
+          void setLinuxAutostart(item.checked, app.getPath('exe'));
+        },
+      }];
   return Menu.buildFromTemplate([
-    { label: state.length > 80 ? state.slice(0, 77) + '...' : state, enabled: false },
+    ...trayLines(o).map((label) => ({ label, enabled: false })),
     { type: 'separator' },
     { label: 'Open imapd-ts', click: () => showWindow() },
     ...loginItem,
@@ -153,10 +173,21 @@ function trayMenu(status: ApplianceStatus | null): Menu {
   ]);
 }
 
-function updateTray(status: ApplianceStatus): void {
-  if (!tray) return;
-  tray.setToolTip(`imapd-ts: ${status.state === 'running' ? `running, ${status.sessions} session(s)` : status.state}`);
-  tray.setContextMenu(trayMenu(status));
+/** The tray shows what the Overview shows; notices for repeated failed logins and a full disk. */
+let trayTimer: NodeJS.Timeout | null = null;
+function refreshTray(): void {
+  if (trayTimer || !host) return;
+  trayTimer = setTimeout(() => {
+    trayTimer = null;
+    host?.getOverview().then((o) => {
+      overview = o;
+      if (tray) {
+        tray.setToolTip(`imapd-ts: ${trayLines(o)[0]}`);
+        tray.setContextMenu(trayMenu(o));
+      }
+      if (Notification.isSupported()) for (const n of notifier.check(o)) new Notification({ title: n.title, body: n.body }).show();
+    }, () => undefined);
+  }, 1000);
 }
 
 async function main(): Promise<void> {
@@ -186,22 +217,26 @@ async function main(): Promise<void> {
   lockDown();
   protocol.handle(SCHEME, serveRenderer);
 
-  host = await ApplianceHost.open({ dataDir: argValue('data') ?? process.env.IMAPD_TS_DATA ?? defaultDataDir() });
+  host = await ApplianceHost.open({ dataDir: argValue('data') ?? process.env.IMAPD_TS_DATA ?? defaultDataDir(), setupPort: Number(argValue('setup-port') ?? 8144), announce: argValue('announce') !== 'no' });
   registerIpc(host);
   host.subscribe((event) => {
     if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(IPC.event, event);
-    if (event.type === 'status') updateTray(event.status);
+    if (event.type === 'status' || event.type === 'sessions' || (event.type === 'log' && event.line.message.startsWith('LOGIN FAILED'))) refreshTray();
   });
   try {
     const image = nativeImage.createFromPath(ICON).resize({ width: 22, height: 22 });
     tray = new Tray(image);
     tray.on('click', () => showWindow());
-    tray.setContextMenu(trayMenu(null));
+    tray.setContextMenu(trayMenu(overview));
   } catch {
     tray = null; // no system tray on this desktop: the window is the app
   }
-  const status = await host.start();
-  updateTray(status);
+  bounds = await loadWindowBounds(host.dataDir);
+  if (process.platform === 'linux') linuxAutostart = await linuxAutostartOn();
+  await host.start();
+  refreshTray();
+  // The disk fills without events: look now and then.
+  setInterval(refreshTray, 60_000).unref();
   const hidden = process.argv.includes('--hidden') || app.getLoginItemSettings().wasOpenedAtLogin;
   if (!hidden || !tray) showWindow();
 }

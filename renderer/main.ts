@@ -9,6 +9,7 @@ import { httpApi } from './http-api.js';
 import { accountsScreen } from './screens/accounts.js';
 import { connectScreen } from './screens/connect.js';
 import { logScreen } from './screens/log.js';
+import { overviewScreen } from './screens/overview.js';
 import { sessionsScreen } from './screens/sessions.js';
 import { settingsScreen } from './screens/settings.js';
 import type { Context, Screen, ScreenId } from './screens/types.js';
@@ -58,7 +59,7 @@ const context: Context = {
   },
 };
 
-const screens: Screen[] = [accountsScreen(context), sessionsScreen(context), logScreen(context), settingsScreen(context), connectScreen(context)];
+const screens: Screen[] = [overviewScreen(context), accountsScreen(context), sessionsScreen(context), logScreen(context), settingsScreen(context), connectScreen(context)];
 const tabs = new Map<ScreenId, HTMLButtonElement>();
 let current: Screen | null = null;
 
@@ -165,7 +166,7 @@ async function boot(): Promise<void> {
     context.toast(`Cannot reach the appliance: ${(err as Error).message}`, 'error');
   }
   const wanted = location.hash.slice(1) as ScreenId;
-  show(screens.some((s) => s.id === wanted) ? wanted : status && status.accounts === 0 ? 'accounts' : 'sessions');
+  show(screens.some((s) => s.id === wanted) ? wanted : 'overview');
   window.addEventListener('hashchange', () => show(location.hash.slice(1) as ScreenId));
   // Finished jobs fade out of the progress area.
   setInterval(renderJobs, 5000);

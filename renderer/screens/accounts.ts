@@ -1,7 +1,7 @@
 // Accounts: the list with each account's use of space, adding one (its Maildir is created
 // when missing), changing a password, disabling, and removing (mail kept unless asked).
 
-import { ApiError, type AccountView } from '../../server/appliance/api.js';
+import { ApiError, type AccountView, type MaildirInspection } from '../../server/appliance/api.js';
 import { h, replaceChildren } from '../dom.js';
 import { bytes, count, dateTime } from '../format.js';
 import type { Context, Screen } from './types.js';
@@ -15,17 +15,53 @@ function showError(form: HTMLElement, err: unknown): void {
   if (slot) slot.textContent = (err as Error).message;
 }
 
-function field(label: string, input: HTMLInputElement, name: string, hint?: string): HTMLElement {
-  input.id ||= `field-${name}-${Math.random().toString(36).slice(2, 8)}`;
+function field(label: string, input: HTMLInputElement | HTMLElement, name: string, hint?: string, extra?: HTMLElement): HTMLElement {
+  const control = input instanceof HTMLInputElement ? input : input.querySelector('input')!;
+  control.id ||= `field-${name}-${Math.random().toString(36).slice(2, 8)}`;
   return h(
     'div',
     { class: 'field' },
-    h('label', { for: input.id }, label),
+    h('label', { for: control.id }, label),
     input,
     hint ? h('div', { class: 'hint' }, hint) : null,
+    extra ?? null,
     h('div', { class: 'field-error', 'data-for': name, role: 'alert' }),
   );
 }
+
+/** A password field with Show and Generate. */
+function passwordField(input: HTMLInputElement, name: string, hint: string, label = 'Password'): HTMLElement {
+  const show = h('button', { type: 'button', class: 'show-password', 'aria-pressed': 'false' }, 'Show');
+  show.addEventListener('click', () => {
+    const shown = input.type === 'text';
+    input.type = shown ? 'password' : 'text';
+    show.textContent = shown ? 'Show' : 'Hide';
+    show.setAttribute('aria-pressed', String(!shown));
+  });
+  const generate = h('button', { type: 'button', class: 'generate-password' }, 'Generate');
+  generate.addEventListener('click', () => {
+    input.value = generatePassword();
+    input.type = 'text';
+    show.textContent = 'Hide';
+    input.dispatchEvent(new Event('input'));
+  });
+  return field(label, h('div', { class: 'password-row' }, input, show, generate), name, hint);
+}
+
+/** 16 characters from an alphabet without look-alikes (0/O, 1/l/I): about 90 bits. */
+export function generatePassword(length = 16): string {
+  const alphabet = 'abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+  const out: string[] = [];
+  const bytes = new Uint8Array(length * 2);
+  while (out.length < length) {
+    crypto.getRandomValues(bytes);
+    // Reject the top of the range so that every character is equally likely.
+    for (const b of bytes) if (b < 220 && out.length < length) out.push(alphabet[b % alphabet.length]!);
+  }
+  return out.join('');
+}
+
+const MIN_PASSWORD = 8;
 
 export function accountsScreen(ctx: Context): Screen {
   const element = h('section', { class: 'screen' });
@@ -33,45 +69,115 @@ export function accountsScreen(ctx: Context): Screen {
   const dialog = h('dialog', { id: 'account-dialog' });
 
   const username = h('input', { name: 'username', autocomplete: 'off', required: true, maxlength: 255 });
-  const password = h('input', { name: 'password', type: 'password', autocomplete: 'new-password', required: true });
+  const password = h('input', { name: 'password', type: 'password', autocomplete: 'new-password', required: true, minlength: MIN_PASSWORD });
   const maildir = h('input', { name: 'maildir', autocomplete: 'off', placeholder: 'default: in the data directory' });
+  const inspection = h('div', { class: 'inspection hint', id: 'maildir-inspection', 'aria-live': 'polite' });
   const addButton = h('button', { type: 'submit', class: 'primary' }, 'Add account');
+  /** The missing location the user agreed to create (asked once per path). */
+  let createConfirmed: string | null = null;
   const addForm = h(
     'form',
-    { id: 'add-account', class: 'card' },
+    { id: 'add-account', class: 'card', novalidate: true },
     h('h3', {}, 'Add an account'),
     h('div', { class: 'row' },
-      field('Username', username, 'username', 'What the mail program logs in with.'),
-      field('Password', password, 'password', 'Make it long: the mail program remembers it.'),
-      field('Maildir location (optional)', maildir, 'maildir', 'A full path; created when missing. An existing Maildir is indexed in the background.'),
+      field('Username', username, 'username', 'What the mail program logs in with; no spaces.'),
+      passwordField(password, 'password', `At least ${MIN_PASSWORD} characters: the mail program remembers it.`),
+      field('Maildir location (optional)', maildir, 'maildir', 'A full path. An existing Maildir is used as it is, and indexed in the background.', inspection),
     ),
     h('div', { class: 'field-error', 'data-for': 'form', role: 'alert' }),
     h('div', { class: 'actions' }, addButton),
   );
-  addForm.addEventListener('submit', (e) => {
-    e.preventDefault();
-    addButton.disabled = true;
-    ctx.api
-      .addAccount({ username: username.value.trim(), password: password.value, maildir: maildir.value.trim() || null })
-      .then(
-        (account) => {
-          ctx.toast(`Account ${account.username} added; its Maildir is ${account.maildir}`);
-          username.value = password.value = maildir.value = '';
-          showError(addForm, null);
-          void refresh();
-        },
-        (err: unknown) => showError(addForm, err),
-      )
-      .finally(() => (addButton.disabled = false));
+  username.addEventListener('input', () => {
+    const slot = addForm.querySelector('.field-error[data-for="username"]')!;
+    slot.textContent = /\s/.test(username.value.trim()) ? 'A username cannot contain spaces.' : '';
   });
 
+  // Say what is at the Maildir location while the user types, before anything is saved.
+  let inspectTimer: ReturnType<typeof setTimeout> | null = null;
+  const inspect = async (): Promise<MaildirInspection | null> => {
+    const path = maildir.value.trim();
+    if (!path) {
+      inspection.textContent = '';
+      return null;
+    }
+    try {
+      const found = await ctx.api.inspectMaildir(path);
+      if (maildir.value.trim() !== path) return null;
+      inspection.textContent = found.summary;
+      inspection.className = `inspection ${found.kind === 'other' ? 'field-error' : 'hint'}`;
+      inspection.dataset.kind = found.kind;
+      return found;
+    } catch (err) {
+      inspection.textContent = (err as Error).message;
+      inspection.className = 'inspection field-error';
+      return null;
+    }
+  };
+  maildir.addEventListener('input', () => {
+    if (inspectTimer) clearTimeout(inspectTimer);
+    inspectTimer = setTimeout(() => void inspect(), 300);
+  });
+
+  addForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    void (async () => {
+      showError(addForm, null);
+      const name = username.value.trim();
+      if (!name) return showError(addForm, new ApiError('invalid-argument', 'Enter a username.', 'username'));
+      if (/\s/.test(name)) return showError(addForm, new ApiError('invalid-argument', 'A username cannot contain spaces.', 'username'));
+      if (password.value.length < MIN_PASSWORD) return showError(addForm, new ApiError('invalid-argument', `Use at least ${MIN_PASSWORD} characters.`, 'password'));
+      const path = maildir.value.trim();
+      if (path) {
+        const found = await inspect();
+        if (found?.kind === 'other') return showError(addForm, new ApiError('invalid-argument', found.summary, 'maildir'));
+        if (found?.kind === 'missing' && createConfirmed !== found.path) {
+          askToCreate(found.path);
+          return;
+        }
+      }
+      addButton.disabled = true;
+      try {
+        const account = await ctx.api.addAccount({ username: name, password: password.value, maildir: path || null });
+        ctx.toast(`Account ${account.username} added; its Maildir is ${account.maildir}`);
+        username.value = password.value = maildir.value = '';
+        inspection.textContent = '';
+        createConfirmed = null;
+        void refresh();
+      } catch (err) {
+        showError(addForm, err);
+      } finally {
+        addButton.disabled = false;
+      }
+    })();
+  });
+
+  function askToCreate(path: string): void {
+    const form = h('form', { method: 'dialog', id: 'create-maildir' },
+      h('h3', {}, 'Create a new Maildir?'),
+      h('p', {}, `${path} does not exist. Create it as a new, empty Maildir for this account?`),
+      h('p', { class: 'hint' }, 'If you meant an existing Maildir, check the path: nothing is there now.'),
+      h('div', { class: 'actions' },
+        h('button', { type: 'button', onclick: () => dialog.close() }, 'Cancel'),
+        h('button', { type: 'submit', class: 'primary' }, 'Create it'),
+      ),
+    );
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      dialog.close();
+      createConfirmed = path;
+      addForm.requestSubmit();
+    });
+    replaceChildren(dialog, form);
+    dialog.showModal();
+  }
+
   function passwordDialog(account: AccountView): void {
-    const input = h('input', { type: 'password', name: 'password', autocomplete: 'new-password', required: true });
+    const input = h('input', { type: 'password', name: 'password', autocomplete: 'new-password', required: true, minlength: MIN_PASSWORD });
     const form = h(
       'form',
       { method: 'dialog' },
       h('h3', {}, `New password for ${account.username}`),
-      field('New password', input, 'password'),
+      passwordField(input, 'password', `At least ${MIN_PASSWORD} characters.`, 'New password'),
       h('div', { class: 'field-error', 'data-for': 'form', role: 'alert' }),
       h('div', { class: 'actions' },
         h('button', { type: 'button', onclick: () => dialog.close() }, 'Cancel'),
@@ -80,6 +186,7 @@ export function accountsScreen(ctx: Context): Screen {
     );
     form.addEventListener('submit', (e) => {
       e.preventDefault();
+      if (input.value.length < MIN_PASSWORD) return showError(form, new ApiError('invalid-argument', `Use at least ${MIN_PASSWORD} characters.`, 'password'));
       ctx.api.setPassword(account.username, input.value).then(
         () => {
           dialog.close();
@@ -131,23 +238,29 @@ export function accountsScreen(ctx: Context): Screen {
       h('button', { class: cls, onclick: () => void Promise.resolve(fn()).catch((err: unknown) => ctx.toast((err as Error).message, 'error')) }, label);
     replaceChildren(
       list,
-      h('table', { class: 'grid' },
+      h('table', { class: 'grid cards', id: 'account-table' },
         h('thead', {}, h('tr', {}, ['Username', 'State', 'Maildir', 'Messages', 'Size', 'Last login', 'Sessions', ''].map((t) => h('th', {}, t)))),
         h('tbody', {}, accounts.map((a) =>
           h('tr', { 'data-account': a.username },
             h('td', { class: 'name' }, a.username),
-            h('td', {}, h('span', { class: `badge ${a.enabled ? 'ok' : 'off'}` }, a.enabled ? 'enabled' : 'disabled')),
-            h('td', { class: 'path', title: a.maildir }, a.maildir, a.maildirExists ? null : h('span', { class: 'hint' }, ' (created at first login)')),
-            h('td', { class: 'num' }, a.usage ? count(a.usage.messages) : '-'),
-            h('td', { class: 'num' }, a.usage ? bytes(a.usage.bytes) : '-'),
-            h('td', {}, a.lastLoginAt ? `${dateTime(a.lastLoginAt)} from ${a.lastLoginAddress ?? '?'}` : 'never'),
-            h('td', { class: 'num' }, count(a.sessions)),
+            h('td', { 'data-label': 'State' }, h('span', { class: `badge ${a.enabled ? 'ok' : 'off'}` }, a.enabled ? 'enabled' : 'disabled')),
+            h('td', { class: 'path', title: a.maildir, 'data-label': 'Maildir' }, a.maildir, a.maildirExists ? null : h('span', { class: 'hint' }, ' (created at first login)')),
+            h('td', { class: 'num', 'data-label': 'Messages' }, a.usage ? count(a.usage.messages) : '-'),
+            h('td', { class: 'num', 'data-label': 'Size' }, a.usage ? bytes(a.usage.bytes) : '-',
+              a.usage && a.quotaBytes ? h('progress', { class: 'quota-bar', max: a.quotaBytes, value: Math.min(a.usage.bytes, a.quotaBytes), title: `${bytes(a.usage.bytes)} of ${bytes(a.quotaBytes)}` }) : null),
+            h('td', { 'data-label': 'Last login' }, a.lastLoginAt ? `${dateTime(a.lastLoginAt)} from ${a.lastLoginAddress ?? '?'}` : 'never'),
+            h('td', { class: 'num', 'data-label': 'Sessions' }, count(a.sessions)),
             h('td', { class: 'actions' },
-              act('Change password', () => passwordDialog(a)),
-              a.enabled
-                ? act('Disable', () => ctx.api.disableAccount(a.username).then(() => refresh()))
-                : act('Enable', () => ctx.api.enableAccount(a.username).then(() => refresh())),
-              act('Remove', () => removeDialog(a), 'danger'),
+              h('details', { class: 'row-menu' },
+                h('summary', { 'aria-label': `Actions for ${a.username}` }, 'Actions'),
+                h('div', { class: 'menu' },
+                  act('Change password', () => passwordDialog(a)),
+                  a.enabled
+                    ? act('Disable', () => ctx.api.disableAccount(a.username).then(() => refresh()))
+                    : act('Enable', () => ctx.api.enableAccount(a.username).then(() => refresh())),
+                  act('Remove', () => removeDialog(a), 'danger'),
+                ),
+              ),
             ),
           ),
         )),

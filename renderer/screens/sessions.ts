@@ -27,7 +27,7 @@ export function sessionsScreen(ctx: Context): Screen {
     const now = Date.now();
     replaceChildren(
       body,
-      h('table', { class: 'grid' },
+      h('table', { class: 'grid cards', id: 'session-table' },
         h('thead', {}, h('tr', {}, ['Account', 'Remote address', 'TLS', 'State', 'Folder', 'IDLE', 'Connected since', 'In', 'Out', ''].map((t) => h('th', {}, t)))),
         h('tbody', {}, sessions.map((s) => {
           const button = h('button', { class: 'danger', 'data-disconnect': s.id }, 'Disconnect');
@@ -40,14 +40,14 @@ export function sessionsScreen(ctx: Context): Screen {
           });
           return h('tr', { 'data-session': s.id },
             h('td', { class: 'name' }, s.account ?? h('span', { class: 'hint' }, '(not logged in)')),
-            h('td', {}, `${s.remoteAddress.includes(':') ? `[${s.remoteAddress}]` : s.remoteAddress}:${s.remotePort}`),
-            h('td', {}, s.tls ? h('span', { class: 'badge ok' }, s.tlsProtocol ?? 'TLS') : h('span', { class: 'badge off' }, 'none')),
-            h('td', { class: 'state' }, STATE_NAMES[s.state] ?? s.state),
-            h('td', { class: 'folder' }, s.folder ?? '-'),
-            h('td', { class: 'idle' }, s.idle ? h('span', { class: 'badge ok' }, 'IDLE') : 'no'),
-            h('td', {}, `${time(s.connectedAt)} (${since(s.connectedAt, now)})`),
-            h('td', { class: 'num' }, bytes(s.bytesIn)),
-            h('td', { class: 'num' }, bytes(s.bytesOut)),
+            h('td', { 'data-label': 'From' }, `${s.remoteAddress.includes(':') ? `[${s.remoteAddress}]` : s.remoteAddress}:${s.remotePort}`),
+            h('td', { 'data-label': 'TLS' }, s.tls ? h('span', { class: 'badge ok' }, s.tlsProtocol ?? 'TLS') : h('span', { class: 'badge off' }, 'none')),
+            h('td', { class: 'state', 'data-label': 'State' }, STATE_NAMES[s.state] ?? s.state),
+            h('td', { class: 'folder', 'data-label': 'Folder' }, s.folder ?? '-'),
+            h('td', { class: 'idle', 'data-label': 'IDLE' }, s.idle ? h('span', { class: 'badge ok' }, 'IDLE') : 'no'),
+            h('td', { 'data-label': 'Connected' }, `${time(s.connectedAt)} (${since(s.connectedAt, now)})`),
+            h('td', { class: 'num', 'data-label': 'In' }, bytes(s.bytesIn)),
+            h('td', { class: 'num', 'data-label': 'Out' }, bytes(s.bytesOut)),
             h('td', { class: 'actions' }, button),
           );
         })),

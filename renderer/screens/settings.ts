@@ -5,6 +5,8 @@
 
 import { SETTING_GROUPS, type ApplyResult, type ConfigFileName, type SettingChanges, type SettingProblem, type SettingView, type SettingsView, type ValidationResult } from '../../server/appliance/api.js';
 import { h, replaceChildren } from '../dom.js';
+import { bytes, duration } from '../format.js';
+import { labelOf } from './setting-labels.js';
 import type { Context, Screen } from './types.js';
 
 const APPLIES: Record<SettingView['applies'], string> = {
@@ -13,26 +15,55 @@ const APPLIES: Record<SettingView['applies'], string> = {
   listeners: 'restarts the listeners',
 };
 
-function inputFor(setting: SettingView): HTMLInputElement | HTMLSelectElement {
+/** The control for a setting, and its value as it would be written in the file. */
+interface Control {
+  element: HTMLElement;
+  input: HTMLInputElement | HTMLSelectElement;
+  value(): string;
+}
+
+function inputFor(setting: SettingView): Control {
   const attrs = { id: `setting-${setting.name}`, name: setting.name, 'data-setting': setting.name };
+  const plain = (input: HTMLInputElement | HTMLSelectElement): Control => ({ element: input, input, value: () => input.value });
   const options = (values: readonly string[], label: (v: string) => string = (v) => (v === '' ? '(empty)' : v)) => {
     const all = values.includes(setting.value) ? values : [...values, setting.value];
-    return h('select', attrs, all.map((v) => h('option', { value: v, selected: v === setting.value }, label(v))));
+    return plain(h('select', attrs, all.map((v) => h('option', { value: v, selected: v === setting.value }, label(v)))));
+  };
+  // On/off settings are switches; the file keeps Courier's YES/NO or 1/0.
+  const onOff = (on: string, off: string): Control | null => {
+    if (setting.value !== on && setting.value !== off) return null;
+    const input = h('input', { ...attrs, type: 'checkbox', role: 'switch', checked: setting.value === on, class: 'switch-input' });
+    const element = h('label', { class: 'switch-row small', for: attrs.id }, input, h('span', { class: 'switch' }), h('span', { class: 'switch-state' }, setting.value === on ? 'on' : 'off'));
+    input.addEventListener('change', () => (element.querySelector('.switch-state')!.textContent = input.checked ? 'on' : 'off'));
+    return { element, input, value: () => (input.checked ? on : off) };
   };
   switch (setting.kind) {
     case 'yesno':
-      return options(['YES', 'NO']);
+      return onOff('YES', 'NO') ?? options(['YES', 'NO']);
     case 'boolean':
-      return options(['1', '0'], (v) => (v === '1' ? '1 (on)' : v === '0' ? '0 (off)' : v));
+      return onOff('1', '0') ?? options(['1', '0'], (v) => (v === '1' ? '1 (on)' : v === '0' ? '0 (off)' : v));
     case 'choice':
       return options(setting.choices ?? []);
     case 'tls-protocol':
       return options(['TLSv1.2', 'TLSv1.3']);
     case 'integer':
-      return h('input', { ...attrs, value: setting.value, inputmode: 'numeric', autocomplete: 'off', class: 'short' });
+      return plain(h('input', { ...attrs, value: setting.value, inputmode: 'numeric', autocomplete: 'off', class: 'short' }));
     default:
-      return h('input', { ...attrs, value: setting.value, autocomplete: 'off', spellcheck: 'false' });
+      return plain(h('input', { ...attrs, value: setting.value, autocomplete: 'off', spellcheck: 'false' }));
   }
+}
+
+/** "= 64 MB" or "= 5 min" beside a number, or nothing. */
+function inWords(name: string, value: string): string {
+  const unit = labelOf(name).unit;
+  if (!unit || !/^\d{1,15}$/.test(value.trim())) return '';
+  const n = Number(value);
+  return unit === 'bytes' ? `= ${bytes(n)}` : `= ${duration(n)}`;
+}
+
+/** Only a value that differs from the default can be returned to it. */
+function differsFromDefault(s: SettingView): boolean {
+  return s.source !== 'default' && (s.reference ?? s.value) !== s.default;
 }
 
 function describeSource(setting: SettingView): string {
@@ -109,51 +140,82 @@ export function settingsScreen(ctx: Context): Screen {
     }, 250);
   }
 
+  const search = h('input', { type: 'search', id: 'settings-search', placeholder: 'Search all settings', 'aria-label': 'Search all settings', autocomplete: 'off' });
+  search.addEventListener('input', () => applySearch());
+
+  /** Show the settings whose label, name or meaning has every word typed; open Advanced when it has some. */
+  function applySearch(): void {
+    const words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
+    let shown = 0;
+    for (const row of form.querySelectorAll<HTMLElement>('.setting')) {
+      const hit = words.every((w) => (row.dataset.search ?? '').includes(w));
+      row.hidden = !hit;
+      if (hit) shown++;
+    }
+    for (const group of form.querySelectorAll<HTMLElement>('fieldset.group')) group.hidden = !group.querySelector('.setting:not([hidden])');
+    const advanced = form.querySelector<HTMLDetailsElement>('#advanced-settings');
+    if (advanced && words.length) advanced.open = Boolean(advanced.querySelector('.setting:not([hidden])'));
+    const none = form.querySelector<HTMLElement>('#settings-none');
+    if (none) none.hidden = shown > 0;
+  }
+
+  function row(s: SettingView): HTMLElement {
+    const control = inputFor(s);
+    const input = control.input;
+    const words = h('span', { class: 'in-words hint' }, inWords(s.name, s.value));
+    const onChange = () => {
+      const before = changes[s.name];
+      const value = control.value();
+      if (value === s.value && before !== null) delete changes[s.name];
+      else changes[s.name] = value;
+      input.classList.toggle('changed', s.name in changes);
+      words.textContent = inWords(s.name, value);
+      // A text field fires 'change' again when it loses focus (to the Apply button): nothing new to check then.
+      if (changes[s.name] !== before) scheduleCheck();
+    };
+    input.addEventListener(input instanceof HTMLSelectElement || input.type === 'checkbox' ? 'change' : 'input', onChange);
+    const reset = differsFromDefault(s)
+      ? h('button', { type: 'button', class: 'link', title: `Remove ${s.name} from the file so that its default applies` }, 'use default')
+      : null;
+    reset?.addEventListener('click', () => {
+      changes[s.name] = null;
+      input.classList.add('changed');
+      scheduleCheck();
+    });
+    const label = labelOf(s.name).label;
+    return h('div', { class: 'setting', 'data-setting-row': s.name, 'data-search': `${label} ${s.name} ${s.meaning}`.toLowerCase() },
+      h('div', { class: 'setting-head' },
+        h('label', { for: input.id, class: 'plain-label' }, label),
+        h('code', { class: 'courier-name' }, s.name),
+        h('span', { class: `applies ${s.applies}` }, APPLIES[s.applies]),
+        s.ours ? h('span', { class: 'badge' }, 'imapd-ts') : null,
+      ),
+      h('div', { class: 'setting-input' }, control.element, words, reset),
+      h('div', { class: 'meaning' }, s.meaning),
+      h('div', { class: 'hint' }, `Default: ${s.default === '' ? '(empty)' : s.default}${inWords(s.name, s.default) ? ` (${inWords(s.name, s.default).slice(2)})` : ''} - now ${describeSource(s)} - file ${s.file}`),
+      h('div', { class: 'field-error', 'data-for': s.name, role: 'alert' }),
+      h('div', { class: 'field-warning', 'data-for': s.name }),
+    );
+  }
+
   function render(): void {
     if (!view) return;
     const v = view;
+    const basic = v.settings.filter((s) => labelOf(s.name).basic);
     const groups = SETTING_GROUPS.map((group) => {
-      const settings = v.settings.filter((s) => s.group === group.id);
+      const settings = v.settings.filter((s) => s.group === group.id && !labelOf(s.name).basic);
       if (settings.length === 0) return null;
-      return h('fieldset', { class: 'group', 'data-group': group.id },
-        h('legend', {}, group.title),
-        settings.map((s) => {
-          const input = inputFor(s);
-          const onChange = () => {
-            const before = changes[s.name];
-            if (input.value === s.value && before !== null) delete changes[s.name];
-            else changes[s.name] = input.value;
-            input.classList.toggle('changed', s.name in changes);
-            // A text field fires 'change' again when it loses focus (to the Apply button): nothing new to check then.
-            if (changes[s.name] !== before) scheduleCheck();
-          };
-          input.addEventListener(input instanceof HTMLSelectElement ? 'change' : 'input', onChange);
-          const reset = s.source !== 'default'
-            ? h('button', { type: 'button', class: 'link', title: `Remove ${s.name} from the file so that its default applies` }, 'use default')
-            : null;
-          reset?.addEventListener('click', () => {
-            changes[s.name] = null;
-            input.classList.add('changed');
-            scheduleCheck();
-          });
-          return h('div', { class: 'setting', 'data-setting-row': s.name },
-            h('div', { class: 'setting-head' },
-              h('label', { for: input.id }, s.name),
-              h('span', { class: `applies ${s.applies}` }, APPLIES[s.applies]),
-              s.ours ? h('span', { class: 'badge' }, 'imapd-ts') : null,
-            ),
-            h('div', { class: 'setting-input' }, input, reset),
-            h('div', { class: 'meaning' }, s.meaning),
-            h('div', { class: 'hint' }, `Default: ${s.default === '' ? '(empty)' : s.default} - now ${describeSource(s)} - file ${s.file}`),
-            h('div', { class: 'field-error', 'data-for': s.name, role: 'alert' }),
-            h('div', { class: 'field-warning', 'data-for': s.name }),
-          );
-        }),
-      );
+      return h('fieldset', { class: 'group', 'data-group': group.id }, h('legend', {}, group.title), settings.map(row));
     });
-    replaceChildren(form, groups);
+    const wasOpen = form.querySelector<HTMLDetailsElement>('#advanced-settings')?.open ?? false;
+    replaceChildren(form,
+      h('fieldset', { class: 'group', 'data-group': 'basic' }, h('legend', {}, 'Basic'), basic.map(row)),
+      h('details', { id: 'advanced-settings', class: 'advanced', open: wasOpen }, h('summary', {}, 'Advanced settings'), groups),
+      h('p', { id: 'settings-none', class: 'empty', hidden: true }, 'No setting matches.'),
+    );
     replaceChildren(applyBar, summary, h('div', { class: 'actions' }, discardButton, applyButton));
     showProblems(lastCheck);
+    applySearch();
     renderFileTools(v);
   }
 
@@ -228,7 +290,7 @@ export function settingsScreen(ctx: Context): Screen {
     }
   }
 
-  element.append(h('h2', {}, 'Settings'), applyBar, form, fileTools);
+  element.append(h('h2', {}, 'Settings'), h('div', { class: 'toolbar' }, search), applyBar, form, fileTools);
   return {
     id: 'settings',
     title: 'Settings',

@@ -6,11 +6,11 @@ import { promises as fs } from 'node:fs';
 import { isAbsolute, join, resolve, sep } from 'node:path';
 import { AccountError, usernameKey, type Account } from '../accounts/index.js';
 import { openMaildirStore } from '../maildir/index.js';
-import { ApiError, type AccountView, type NewAccountInput } from './api.js';
+import { ApiError, type AccountView, type MaildirInspection, type NewAccountInput } from './api.js';
 import { isDirectory, type HostContext } from './host-context.js';
 import type { ImapRunner } from './imap-runner.js';
 import type { IndexJobs } from './index-jobs.js';
-import { countMaildir, needsIndexing, type Usage } from './indexer.js';
+import { countMaildir, folderDirs, needsIndexing, type Usage } from './indexer.js';
 
 const USAGE_TTL_MS = 10_000;
 
@@ -60,6 +60,8 @@ export class AccountsService {
   }
 
   async addAccount(checked: NewAccountInput): Promise<AccountView> {
+    // Mail programs and Courier's tools split on white space: a name with a space would log in nowhere.
+    if (/\s/.test(checked.username)) throw new ApiError('invalid-argument', 'a username cannot contain spaces', 'username');
     const maildir = checked.maildir ?? null;
     if (maildir !== null) {
       if (!isAbsolute(maildir)) throw new ApiError('invalid-argument', `the Maildir location must be a full path (such as ${sep === '/' ? '/home/alice/Maildir' : 'C:\\Mail\\alice'})`, 'maildir');
@@ -85,6 +87,33 @@ export class AccountsService {
     this.ctx.record('info', account.username, existed ? `account added, with the existing Maildir ${root}` : `account added; Maildir created at ${root}`);
     if (existed && (await needsIndexing(root))) this.jobs.startIndexJob(account);
     return this.accountView(account);
+  }
+
+  /** What is at a location, said in plain words before an account is made on it. */
+  async inspectMaildir(raw: string): Promise<MaildirInspection> {
+    if (!isAbsolute(raw)) throw new ApiError('invalid-argument', `the Maildir location must be a full path (such as ${sep === '/' ? '/home/alice/Maildir' : 'C:\\Mail\\alice'})`, 'maildir');
+    const path = resolve(raw);
+    const none = { path, messages: 0, folders: 0, bytes: 0 };
+    try {
+      await this.checkMaildirLocation(path);
+    } catch (err) {
+      return { ...none, kind: 'other', summary: (err as Error).message };
+    }
+    if (!(await fs.stat(path).then(() => true, () => false))) {
+      return { ...none, kind: 'missing', summary: `${path} does not exist yet; it will be created as a new, empty Maildir.` };
+    }
+    const usage = await countMaildir(path);
+    if (!usage) return { ...none, kind: 'empty', summary: `${path} is an empty directory; a new Maildir will be made in it.` };
+    const folders = (await folderDirs(path)).length;
+    const plural = (n: number, word: string) => `${n.toLocaleString('en')} ${word}${n === 1 ? '' : 's'}`;
+    return {
+      path,
+      kind: 'maildir',
+      messages: usage.messages,
+      folders,
+      bytes: usage.bytes,
+      summary: `Found a Maildir with ${plural(usage.messages, 'message')} in ${plural(folders, 'folder')}; they stay as they are and are indexed in the background.`,
+    };
   }
 
   /** A Maildir location must be a Maildir, or missing, or an empty directory: never some other directory. */

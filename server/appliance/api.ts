@@ -52,6 +52,8 @@ export interface ApplianceStatus {
   /** Times a command blocked the server's event loop over 100 ms since the appliance started
    * (every session waited meanwhile; each is also a warning in the log), and the last one. */
   stalls: { count: number; last: StallView | null };
+  /** True once a GUI password is set (the GUI can then be reached with it, not only the token). */
+  adminPassword: boolean;
 }
 
 export interface StallView {
@@ -222,6 +224,65 @@ export interface ConnectionInfoView {
   usernameAdvice: string;
 }
 
+export interface DiskView {
+  /** The directory measured: where new accounts' Maildirs are made. */
+  path: string;
+  totalBytes: number;
+  freeBytes: number;
+}
+
+export interface FailedLoginsView {
+  /** Failed logins in the last 24 hours. */
+  count: number;
+  /** Per remote address, most failures first. */
+  addresses: { address: string; count: number; lastAt: number; usernames: string[] }[];
+}
+
+export interface OverviewWarning {
+  kind: 'setting' | 'polling' | 'stall' | 'certificate' | 'config' | 'disk' | 'server';
+  message: string;
+}
+
+/** The first screen: the status, plus what takes a moment to count. */
+export interface OverviewView {
+  status: ApplianceStatus;
+  /** True when the listeners take connections from other computers too. */
+  network: boolean;
+  /** All accounts' messages and octets (counted at most every few seconds). */
+  messages: number;
+  mailBytes: number;
+  disk: DiskView | null;
+  failedLogins: FailedLoginsView;
+  warnings: OverviewWarning[];
+  /** The HTTP port where mail programs fetch their settings (autoconfig), or null when off. */
+  setupPort: number | null;
+  /** DNS-SD announcement on the local network. */
+  announced: boolean;
+}
+
+/** What a Maildir location holds, said before an account is made on it. */
+export interface MaildirInspection {
+  path: string;
+  /** 'missing': nothing there (it would be created); 'maildir': a Maildir; 'empty': an empty directory; 'other': not usable. */
+  kind: 'missing' | 'maildir' | 'empty' | 'other';
+  messages: number;
+  folders: number;
+  bytes: number;
+  /** One sentence for the user. */
+  summary: string;
+}
+
+/** How a mail program on a phone or laptop sets itself up for one account. */
+export interface ClientSetupView {
+  username: string;
+  /** The host name or address put into the files. */
+  host: string;
+  /** Each way, with its link and the link as a QR code (an SVG data: URL). */
+  methods: { id: 'autoconfig' | 'mobileconfig' | 'autodiscover'; title: string; url: string; qr: string; note: string }[];
+  /** Why there are no links (setup server off, listening on this computer only), or null. */
+  problem: string | null;
+}
+
 export type ApplianceEvent =
   | { type: 'status'; status: ApplianceStatus }
   | { type: 'sessions'; sessions: SessionView[] }
@@ -254,6 +315,20 @@ export interface ApplianceApi {
   disconnectSession(id: number): Promise<boolean>;
   getLog(filter?: LogFilter): Promise<LogLine[]>;
   connectionInfo(): Promise<ConnectionInfoView>;
+  /** The first screen's figures. */
+  getOverview(): Promise<OverviewView>;
+  /** Start the IMAP listeners (after stopServer, or after a failure was fixed). */
+  startServer(): Promise<ApplianceStatus>;
+  /** Stop the IMAP listeners (sessions told BYE); the GUI stays. Settings applied meanwhile do not start them. */
+  stopServer(): Promise<ApplianceStatus>;
+  /** Let other devices connect (ADDRESS and SSLADDRESS 0), or this computer only (127.0.0.1). */
+  setNetworkAccess(on: boolean): Promise<ApplyResult>;
+  /** Links and QR codes for a mail program to set itself up for this account. */
+  clientSetup(username: string): Promise<ClientSetupView>;
+  /** What is at a Maildir location, before an account is added on it. */
+  inspectMaildir(path: string): Promise<MaildirInspection>;
+  /** Set the password of the GUI (for a browser on another computer, or a bookmark that lasts). */
+  setAdminPassword(password: string): Promise<void>;
   /** Live updates; returns the unsubscribe. */
   subscribe(listener: ApplianceListener): () => void;
 }
@@ -279,6 +354,13 @@ export const API_METHODS = [
   'disconnectSession',
   'getLog',
   'connectionInfo',
+  'getOverview',
+  'startServer',
+  'stopServer',
+  'setNetworkAccess',
+  'clientSetup',
+  'inspectMaildir',
+  'setAdminPassword',
 ] as const satisfies readonly ApiMethod[];
 
 // Every method is in the list (a compile error here names the one missing).

@@ -174,7 +174,11 @@ export class Configuration {
     return this.serialized(async () => {
       const { result, documents } = await this.evaluateChanges(changes);
       if (!result.ok || !documents) return { ...result, applied: false, restartedListeners: false, sessionsEnded: 0 };
-      return this.commit(documents, result, Object.keys(changes));
+      // The log says what changed as old -> new.
+      const before = effectiveValues(this.loaded.files);
+      const after = effectiveValues(documents);
+      const shown = (v: string | undefined) => (v === undefined || v === '' ? '(empty)' : JSON.stringify(v));
+      return this.commit(documents, result, Object.keys(changes).map((name) => `${name} ${shown(before.get(name))} -> ${shown(after.get(name))}${changes[name] === null ? ' (default)' : ''}`));
     });
   }
 
@@ -303,7 +307,9 @@ export class Configuration {
         if (e.port === 0) continue;
         const other = seen.get(e.port);
         if (other !== undefined) {
-          errors.push({ setting: e.setting, message: `port ${e.port} is also given for ${other}; each listener needs its own port` });
+          // On the setting the user changed (PORT = SSLPORT typed into PORT marks PORT), else the later one.
+          const [blamed, theOther] = changed.has(other) && !changed.has(e.setting) ? [other, e.setting] : [e.setting, other];
+          errors.push({ setting: blamed, message: `port ${e.port} is also given for ${theOther}; each listener needs its own port` });
           continue;
         }
         seen.set(e.port, e.setting);
@@ -362,7 +368,7 @@ export class Configuration {
     const next = this.loaded;
     const before = previousLoaded.settings;
     const after = next.settings;
-    const restart = !this.runner.running || listenersMustRestart(before, after);
+    const restart = this.runner.heldStopped ? false : !this.runner.running || listenersMustRestart(before, after);
     this.runner.configure(before, after);
     this.ctx.record('info', null, `settings changed: ${what.join(', ')}`);
     let sessionsEnded = 0;

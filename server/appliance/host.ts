@@ -7,6 +7,9 @@
 //   accounts-service.ts  accounts with their usage
 //   index-jobs.ts      the first indexing of a Maildir that was moved in
 //   connection-info.ts what a mail program needs to connect
+//   network-services.ts the setup files for mail programs, and the DNS-SD announcement
+//   overview.ts        the first screen's figures and warnings
+//   admin-auth.ts, lock.ts  the GUI password, and one appliance per data directory
 // plus the log ring and the event stream the GUI listens to. Electron's main process and
 // the headless command both just start it.
 //
@@ -30,7 +33,10 @@ import {
   type ApplyResult,
   type ConfigFileName,
   type ConnectionInfoView,
+  type ClientSetupView,
   type JobView,
+  type MaildirInspection,
+  type OverviewView,
   type LogFilter,
   type LogLevel,
   type LogLine,
@@ -45,8 +51,13 @@ import { describeConnection } from './connection-info.js';
 import { defaultConfigText } from './defaults.js';
 import type { HostContext } from './host-context.js';
 import { ImapRunner } from './imap-runner.js';
+import { AdminAuth } from './admin-auth.js';
+import { FailedLogins } from './failed-logins.js';
 import { IndexJobs } from './index-jobs.js';
+import { lockDataDir } from './lock.js';
 import { LogRing, formatLogMessage, type LogFields } from './log.js';
+import { NetworkServices } from './network-services.js';
+import { buildOverview, diskOf } from './overview.js';
 import { configDirOf, defaultDataDir } from './paths.js';
 
 export interface ApplianceHostOptions {
@@ -64,6 +75,10 @@ export interface ApplianceHostOptions {
   logCapacity?: number;
   /** Apply edits made to the configuration files by other programs (default true). */
   watchConfig?: boolean;
+  /** Port of the HTTP server with the mail programs' setup files; null or absent: none. */
+  setupPort?: number | null;
+  /** Announce the IMAP listeners with DNS-SD while they are on the network (default false). */
+  announce?: boolean;
 }
 
 export class ApplianceHost implements ApplianceApi {
@@ -77,6 +92,11 @@ export class ApplianceHost implements ApplianceApi {
   private accountsService!: AccountsService;
   private readonly ctx: HostContext;
   private closed = false;
+  private readonly failedLogins = new FailedLogins();
+  private readonly pollingFolders = new Set<string>();
+  private network!: NetworkServices;
+  admin!: AdminAuth;
+  private releaseLock: () => Promise<void> = async () => undefined;
 
   private constructor(
     private readonly options: ApplianceHostOptions,
@@ -120,8 +140,17 @@ export class ApplianceHost implements ApplianceApi {
         created.push(path);
       }
     }
-    const accounts = AccountStore.open(dataDir);
+    const releaseLock = await lockDataDir(dataDir);
+    let accounts: AccountStore;
+    try {
+      accounts = AccountStore.open(dataDir);
+    } catch (err) {
+      await releaseLock();
+      throw err;
+    }
     const host = new ApplianceHost(options, accounts);
+    host.releaseLock = releaseLock;
+    host.admin = await AdminAuth.open(dataDir);
     for (const path of created) host.record('info', null, 'configuration file created with the defaults', { file: path });
     let problem: string | null;
     try {
@@ -130,6 +159,7 @@ export class ApplianceHost implements ApplianceApi {
       problem = await host.config.read();
     } catch (err) {
       accounts.close();
+      await releaseLock();
       throw err;
     }
     for (const w of host.config.loaded.warnings) if (w.kind !== 'ignored') host.record('warn', null, formatWarning(w));
@@ -139,6 +169,13 @@ export class ApplianceHost implements ApplianceApi {
     host.config.attach(runner);
     host.jobs = new IndexJobs(host.ctx, runner, () => host.config.loaded.settings, (key) => host.accountsService.forgetUsage(key));
     host.accountsService = new AccountsService(host.ctx, runner, host.jobs);
+    host.network = new NetworkServices({
+      setupPort: options.setupPort ?? null,
+      announce: options.announce ?? false,
+      endpoints: () => runner.endpoints(),
+      tls: () => runner.tls,
+      log: (level, message) => host.record(level, null, message),
+    });
     return host;
   }
 
@@ -151,7 +188,33 @@ export class ApplianceHost implements ApplianceApi {
     if (this.options.watchConfig !== false) await this.config.watchFiles();
     if (this.runner.state === 'error' && this.runner.problem?.startsWith('configuration error')) return this.statusNow();
     await this.runner.start(this.config.loaded.settings);
+    await this.network.sync();
     void this.jobs.indexWhereNeeded();
+    return this.statusNow();
+  }
+
+  /** Start the listeners again after stopServer (or a failure). */
+  async startServer(): Promise<ApplianceStatus> {
+    if (this.closed) throw new ApiError('unavailable', 'the appliance has been stopped');
+    if (this.runner.running) return this.statusNow();
+    this.runner.heldStopped = false;
+    await this.runner.start(this.config.loaded.settings);
+    await this.network.sync();
+    this.record('info', null, this.runner.running ? 'server started from the appliance' : `server could not start: ${this.runner.problem ?? 'unknown problem'}`);
+    return this.statusNow();
+  }
+
+  /** Stop the listeners (sessions told BYE); they stay stopped until startServer. */
+  async stopServer(): Promise<ApplianceStatus> {
+    if (this.closed) throw new ApiError('unavailable', 'the appliance has been stopped');
+    this.runner.heldStopped = true;
+    if (this.runner.running) {
+      this.runner.setState('stopping', null);
+      await this.runner.stop('Server stopped by the administrator.');
+      this.record('info', null, 'server stopped from the appliance');
+    }
+    this.runner.setState('stopped', null);
+    await this.network.sync();
     return this.statusNow();
   }
 
@@ -161,12 +224,14 @@ export class ApplianceHost implements ApplianceApi {
     this.closed = true;
     this.runner.setState('stopping', null);
     await this.config.close();
+    await this.network.stop();
     await this.jobs.cancel();
     await this.runner.stop('Server shutting down.');
     await this.runner.close();
     this.accounts.close();
     this.runner.setState('stopped', null);
     this.listeners.clear();
+    await this.releaseLock();
   }
 
   subscribe(listener: ApplianceListener): () => void {
@@ -221,7 +286,31 @@ export class ApplianceHost implements ApplianceApi {
       firstSteps: steps,
       jobs: this.jobs.views(),
       stalls: this.runner.stalls,
+      adminPassword: this.admin.isSet,
     };
+  }
+
+  async getOverview(): Promise<OverviewView> {
+    const accounts = this.closed ? [] : await this.accountsService.listAccounts();
+    const mail = join(this.dataDir, 'mail');
+    return buildOverview({
+      status: this.statusNow(),
+      accounts,
+      disk: (await diskOf(mail)) ?? (await diskOf(this.dataDir)),
+      failedLogins: this.failedLogins.view(),
+      settingWarnings: this.config.loaded.warnings.filter((w) => w.kind !== 'ignored').map(formatWarning),
+      pollingFolders: [...this.pollingFolders],
+      setupPort: this.network.setupPort,
+      announced: this.network.announced,
+    });
+  }
+
+  async setAdminPassword(password: string): Promise<void> {
+    const problem = AdminAuth.problem(password);
+    if (problem) throw new ApiError('invalid-argument', problem, 'password');
+    await this.admin.set(password);
+    this.record('info', null, 'GUI password set');
+    this.emitStatus();
   }
 
   // ---------------------------------------------------------------------------
@@ -235,12 +324,22 @@ export class ApplianceHost implements ApplianceApi {
     return this.config.validateSettings(changes);
   }
 
-  applySettings(changes: SettingChanges): Promise<ApplyResult> {
-    return this.config.applySettings(changes);
+  async applySettings(changes: SettingChanges): Promise<ApplyResult> {
+    const result = await this.config.applySettings(changes);
+    await this.network.sync();
+    return result;
   }
 
-  importCourierConfig(text: string, which: ConfigFileName): Promise<ApplyResult> {
-    return this.config.importCourierConfig(text, which);
+  /** ADDRESS and SSLADDRESS: 0 (every address) or 127.0.0.1 (this computer only). */
+  setNetworkAccess(on: boolean): Promise<ApplyResult> {
+    const address = on ? '0' : '127.0.0.1';
+    return this.applySettings({ ADDRESS: address, SSLADDRESS: address });
+  }
+
+  async importCourierConfig(text: string, which: ConfigFileName): Promise<ApplyResult> {
+    const result = await this.config.importCourierConfig(text, which);
+    await this.network.sync();
+    return result;
   }
 
   exportCourierConfig(which: ConfigFileName): Promise<string> {
@@ -287,6 +386,10 @@ export class ApplianceHost implements ApplianceApi {
     return this.accountsService.removeAccount(username, keepMail);
   }
 
+  inspectMaildir(path: string): Promise<MaildirInspection> {
+    return this.accountsService.inspectMaildir(path);
+  }
+
   indexAccount(username: string): Promise<JobView> {
     return this.jobs.indexAccount(username);
   }
@@ -298,6 +401,10 @@ export class ApplianceHost implements ApplianceApi {
     return describeConnection(this.runner.endpoints(), this.runner.tls);
   }
 
+  async clientSetup(username: string): Promise<ClientSetupView> {
+    return this.network.clientSetup(username);
+  }
+
   // ---------------------------------------------------------------------------
   // Log
 
@@ -307,6 +414,10 @@ export class ApplianceHost implements ApplianceApi {
 
   private serverLog(level: ServerLogLevel, message: string, fields?: LogFields): void {
     this.options.logger?.log(level, message, fields);
+    if (message === 'LOGIN FAILED') this.failedLogins.add(String(fields?.ip ?? '?'), String(fields?.user ?? ''));
+    else if (message === 'cannot watch folder, polling instead' && this.pollingFolders.size < 1000) {
+      this.pollingFolders.add(`${typeof fields?.user === 'string' ? `${fields.user}: ` : ''}${String(fields?.folder ?? '?')}`);
+    }
     if (level === 'debug' && !this.options.verbose) return;
     const conn = typeof fields?.conn === 'number' ? fields.conn : undefined;
     const account = typeof fields?.user === 'string' ? fields.user : conn !== undefined ? (this.runner?.userOf(conn) ?? null) : null;
@@ -333,6 +444,8 @@ export class ApplianceHost implements ApplianceApi {
   }
 
   private emit(event: ApplianceEvent): void {
+    // Settings applied from a file edit move the listeners too: the setup server follows.
+    if (event.type === 'settings' && this.network && !this.closed) void this.network.sync();
     for (const listener of this.listeners) {
       try {
         listener(event);

@@ -9,6 +9,10 @@
 // 127.0.0.1 or localhost with our port; against cross-site requests an Origin, when sent
 // (browsers always send one with POST), must be ours, and API calls must be JSON. A strict
 // Content-Security-Policy lets the page load nothing but its own files.
+//
+// Once a GUI password is set (admin-auth.ts), /signin trades it for a session cookie that
+// lasts across restarts, so that a bookmark keeps working and a browser on another computer
+// (through `ssh -L`) can sign in without the token.
 
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { promises as fs, existsSync } from 'node:fs';
@@ -17,10 +21,15 @@ import type { AddressInfo } from 'node:net';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { errorEnvelope, isApiMethod, type ApiErrorCode, type ApplianceApi, type ApplianceEvent, type Envelope } from './api.js';
+import type { AdminAuth } from './admin-auth.js';
 import { invokeApi } from './validate.js';
 
 export const TOKEN_COOKIE = 'imapd_ts_token';
 export const TOKEN_HEADER = 'x-appliance-token';
+export const SESSION_COOKIE = 'imapd_ts_session';
+const MAX_SIGNIN_BODY = 8 * 1024;
+/** Files the sign-in page itself needs; nothing in them is secret. */
+const PUBLIC_FILES = new Set(['/styles.css', '/icon.png']);
 const MAX_BODY = 4 * 1024 * 1024;
 const HEARTBEAT_MS = 15_000;
 
@@ -72,6 +81,8 @@ export interface ApplianceHttpOptions {
   staticDir?: string;
   /** Default: 32 random bytes, hex. */
   token?: string;
+  /** The GUI password; without it, only the token lets a browser in. */
+  admin?: AdminAuth;
 }
 
 /** Where the built renderer is: dist/renderer beside dist/server (also when running from the sources). */
@@ -143,6 +154,14 @@ export class ApplianceHttpServer {
     }
     const url = new URL(req.url ?? '/', `http://${host}`);
     const auth = this.authenticate(req, url);
+    if (url.pathname === '/signin') {
+      await this.signIn(req, res);
+      return;
+    }
+    if (auth === null && req.method === 'GET' && PUBLIC_FILES.has(url.pathname)) {
+      await this.file(url.pathname, req, res);
+      return;
+    }
 
     if (req.method === 'GET' && url.searchParams.has('token')) {
       if (auth !== 'query') {
@@ -161,7 +180,10 @@ export class ApplianceHttpServer {
     }
     if (auth === null) {
       if (url.pathname.startsWith('/api/')) this.json(res, 401, { ok: false, error: { code: 'invalid-argument', message: 'the appliance token is missing or wrong' } });
-      else this.page(res, 401, 'Token needed', 'Open the address the appliance printed when it started (it ends with ?token=...).');
+      else if (this.options.admin?.isSet) {
+        res.writeHead(303, { ...SECURITY_HEADERS, Location: '/signin' });
+        res.end();
+      } else this.page(res, 401, 'Token needed', 'Open the address the appliance printed when it started (it ends with ?token=...). Once you set a GUI password in the Overview, you can sign in with it instead.');
       return;
     }
     // A browser's cookie goes with any request to us; a call made with it must show it comes from our page.
@@ -195,8 +217,55 @@ export class ApplianceHttpServer {
     for (const part of (req.headers.cookie ?? '').split(';')) {
       const [name, ...rest] = part.trim().split('=');
       if (name === TOKEN_COOKIE && this.matches(rest.join('='))) return 'cookie';
+      if (name === SESSION_COOKIE && this.options.admin?.check(rest.join('='))) return 'cookie';
     }
     return null;
+  }
+
+  /** GET /signin: the form; POST /signin: the password traded for a session cookie. */
+  private async signIn(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const admin = this.options.admin;
+    if (!admin?.isSet) {
+      this.page(res, 404, 'No GUI password yet', 'Open the address the appliance printed when it started (it ends with ?token=...), and set a GUI password in the Overview.');
+      return;
+    }
+    if (req.method === 'GET' || req.method === 'HEAD') return this.signInPage(res, 200, null);
+    if (req.method !== 'POST') return this.text(res, 405, 'Use GET or POST.');
+    // A browser always sends Origin with a form POST; ours only (checked in handle()).
+    if (req.headers.origin === undefined) return this.text(res, 403, 'Requests without an Origin are refused.');
+    let body: string;
+    try {
+      body = await readBody(req, MAX_SIGNIN_BODY);
+    } catch {
+      res.setHeader('Connection', 'close');
+      return this.text(res, 413, 'Too large.');
+    }
+    const password = new URLSearchParams(body).get('password') ?? '';
+    if (!(await admin.verify(password))) return this.signInPage(res, 401, 'Wrong password.');
+    res.writeHead(303, {
+      ...SECURITY_HEADERS,
+      'Set-Cookie': `${SESSION_COOKIE}=${admin.issue()}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${30 * 86400}`,
+      Location: '/',
+    });
+    res.end();
+  }
+
+  private signInPage(res: http.ServerResponse, status: number, error: string | null): void {
+    // Its own policies: the one form on it posts to us, and with no-referrer the browser
+    // would send that post with "Origin: null", which handle() refuses.
+    res.writeHead(status, {
+      ...SECURITY_HEADERS,
+      'Content-Security-Policy': CONTENT_SECURITY_POLICY.replace("form-action 'none'", "form-action 'self'"),
+      'Referrer-Policy': 'same-origin',
+      'Content-Type': 'text/html; charset=utf-8',
+    });
+    res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Sign in - imapd-ts</title><link rel="stylesheet" href="/styles.css"></head>
+<body><main class="signin"><form method="post" action="/signin" class="card" id="signin">
+<h1>imapd-ts</h1><p>Sign in with the GUI password.</p>
+<div class="field"><label for="password">GUI password</label><input id="password" name="password" type="password" autocomplete="current-password" required autofocus></div>
+${error ? `<p class="field-error" role="alert">${error}</p>` : ''}<div class="actions"><button type="submit" class="primary">Sign in</button></div>
+</form></main></body></html>
+`);
   }
 
   private matches(candidate: string): boolean {

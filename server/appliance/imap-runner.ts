@@ -58,6 +58,8 @@ export class ImapRunner {
   private readonly userOfConnection = new Map<number, string>();
   private sessionsTimer: NodeJS.Timeout | null = null;
   private sessionsTicker: NodeJS.Timeout | null = null;
+  /** Stopped by the administrator: applying settings does not start the listeners again. */
+  heldStopped = false;
 
   constructor(
     private readonly ctx: HostContext,

@@ -46,7 +46,7 @@ async function entries(dir: string): Promise<string[]> {
 }
 
 /** The folder directories of a Maildir (INBOX first) with their canonical names. */
-async function folderDirs(root: string): Promise<{ name: string; dir: string }[]> {
+export async function folderDirs(root: string): Promise<{ name: string; dir: string }[]> {
   const folders = [{ name: 'INBOX', dir: root }];
   for (const entry of (await entries(root)).sort()) {
     const name = folderNameOfEntry(entry);

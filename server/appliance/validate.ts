@@ -87,6 +87,13 @@ export function checkSettingChanges(value: unknown, field = 'changes'): SettingC
   return out;
 }
 
+export function checkPath(value: unknown, field: string): string {
+  if (typeof value !== 'string') bad(field, 'the location must be text');
+  if (value.length === 0) bad(field, 'enter a location');
+  if (value.length > MAX_PATH || value.includes('\0')) bad(field, 'the location is not a usable path');
+  return value;
+}
+
 export function checkNewAccount(value: unknown, field = 'input'): NewAccountInput {
   if (!isPlainObject(value)) bad(field, 'the new account must be an object with username and password');
   onlyKeys(value, ['username', 'password', 'maildir'], field);
@@ -142,6 +149,13 @@ const SIGNATURES: Record<ApiMethod, { args: Checker[]; optional?: number }> = {
   disconnectSession: { args: [(v) => checkSessionId(v)] },
   getLog: { args: [(v) => checkLogFilter(v)], optional: 1 },
   connectionInfo: { args: [] },
+  getOverview: { args: [] },
+  startServer: { args: [] },
+  stopServer: { args: [] },
+  setNetworkAccess: { args: [(v) => checkBoolean(v, 'on')] },
+  clientSetup: { args: [(v) => checkUsername(v)] },
+  inspectMaildir: { args: [(v) => checkPath(v, 'maildir')] },
+  setAdminPassword: { args: [(v) => checkPassword(v)] },
 };
 
 /** Check a remote call's arguments; returns them cleaned (throws ApiError 'invalid-argument'). */

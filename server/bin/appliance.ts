@@ -8,21 +8,47 @@
 //
 // Exit codes: 0 stopped on a signal; 1 could not start; 2 bad usage.
 
+import { hostname, userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ApplianceHost, ApplianceHttpServer, defaultDataDir, formatLogMessage } from '../appliance/index.js';
 import type { Logger } from '../log/logger.js';
 
-const USAGE = `Usage: appliance [--data DIR] [--gui-port N] [--verbose]
+const USAGE = `Usage: appliance [--data DIR] [--gui-port N] [--setup-port N] [--no-announce] [--verbose]
 
   --data DIR     data directory: configuration, accounts, certificate, new accounts' mail
                  (default ${defaultDataDir()}; or IMAPD_TS_DATA)
   --gui-port N   port of the GUI on 127.0.0.1 (default 8143, or any free port if that is taken;
                  0: any free port)
+  --setup-port N port of the HTTP server with the mail programs' setup files (Thunderbird
+                 autoconfig, Apple profile, Outlook autodiscover) (default 8144, or any free
+                 port if that is taken; 0: any free port)
+  --no-announce  do not announce the server on the local network (DNS-SD)
   --verbose      also log debug lines
   -h, --help     this text
 `;
 
 const DEFAULT_GUI_PORT = 8143;
+const DEFAULT_SETUP_PORT = 8144;
+
+function portArg(name: string, value: string | undefined): number | null {
+  if (value === undefined) return null;
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) {
+    process.stderr.write(`appliance: --${name}: expected a port number, got ${JSON.stringify(value)}\n`);
+    process.exit(2);
+  }
+  return port;
+}
+
+function userAtHost(): string {
+  let user = 'you';
+  try {
+    user = userInfo().username;
+  } catch {
+    /* no user name: keep the placeholder */
+  }
+  return `${user}@${hostname()}`;
+}
 
 function stderrLogger(verbose: boolean): Logger {
   return {
@@ -40,6 +66,8 @@ async function main(): Promise<void> {
       options: {
         data: { type: 'string' },
         'gui-port': { type: 'string' },
+        'setup-port': { type: 'string' },
+        'no-announce': { type: 'boolean' },
         verbose: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -52,22 +80,18 @@ async function main(): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
-  let guiPort: number | null = null;
-  if (values['gui-port'] !== undefined) {
-    guiPort = Number(values['gui-port']);
-    if (!/^\d+$/.test(values['gui-port']) || guiPort > 65535) {
-      process.stderr.write(`appliance: --gui-port: expected a port number, got ${JSON.stringify(values['gui-port'])}\n`);
-      process.exit(2);
-    }
-  }
+  const guiPort = portArg('gui-port', values['gui-port']);
+  const setupPort = portArg('setup-port', values['setup-port']) ?? DEFAULT_SETUP_PORT;
 
   const host = await ApplianceHost.open({
     dataDir: values.data ?? process.env.IMAPD_TS_DATA ?? defaultDataDir(),
     logger: stderrLogger(Boolean(values.verbose)),
     verbose: Boolean(values.verbose),
+    setupPort,
+    announce: !values['no-announce'],
   });
   const status = await host.start();
-  let gui = new ApplianceHttpServer({ api: host, port: guiPort ?? DEFAULT_GUI_PORT });
+  let gui = new ApplianceHttpServer({ api: host, port: guiPort ?? DEFAULT_GUI_PORT, admin: host.admin });
   let address;
   try {
     address = await gui.start();
@@ -76,7 +100,7 @@ async function main(): Promise<void> {
       await host.stop();
       throw new Error(`cannot start the GUI on 127.0.0.1 port ${guiPort ?? DEFAULT_GUI_PORT}: ${(err as Error).message}`);
     }
-    gui = new ApplianceHttpServer({ api: host, port: 0 });
+    gui = new ApplianceHttpServer({ api: host, port: 0, admin: host.admin });
     address = await gui.start();
   }
 
@@ -93,6 +117,13 @@ async function main(): Promise<void> {
   }
   if (status.tls) out(`certificate SHA-256 fingerprint: ${status.tls.fingerprint256}`);
   for (const step of status.firstSteps) out(`next: ${step}`);
+  out(
+    status.adminPassword
+      ? `GUI with your GUI password: http://127.0.0.1:${address.port}/signin`
+      : 'GUI password: none yet; set one in the Overview to sign in without the token (which changes at every start)',
+  );
+  out(`from another computer: ssh -L ${address.port}:127.0.0.1:${address.port} ${userAtHost()}, then open http://localhost:${address.port}/ there`);
+  // Last: programs that start the appliance wait for this line.
   out(`GUI: ${address.url}`);
 
   let stopping = false;

@@ -78,6 +78,23 @@ describe('appliance command', () => {
     }
   });
 
+  it('says so and exits when another appliance runs on the same data directory; prints the ssh -L way in', async () => {
+    const data = tempDir('cli-twice');
+    writeConfig(data, 'PORT=0\n', 'SSLPORT=0\n');
+    const app = await startAppliance(data);
+    try {
+      assert.match(app.out.lines.join('\n'), new RegExp(`from another computer: ssh -L ${app.guiPort}:127\\.0\\.0\\.1:${app.guiPort} \\S+@\\S+, then open http://localhost:${app.guiPort}/`));
+      assert.match(app.out.lines.join('\n'), /GUI password: none yet/);
+      const second = spawnSync(process.execPath, [APPLIANCE, '--data', data, '--gui-port', '0', '--setup-port', '0', '--no-announce'], { encoding: 'utf8', timeout: 20_000 });
+      assert.equal(second.status, 1, second.stderr);
+      assert.match(second.stderr, new RegExp(`another appliance \\(process ${app.proc.pid}\\) is already running on the data directory`));
+      assert.equal((await api(app.url, 'getStatus', [])).result.state, 'running', 'the first one is untouched');
+    } finally {
+      assert.equal(await app.stop(), 0);
+      fs.rmSync(data, { recursive: true, force: true });
+    }
+  });
+
   it('rejects bad usage with exit code 2', () => {
     const r = spawnSync(process.execPath, [APPLIANCE, '--gui-port', 'abc'], { encoding: 'utf8', cwd: ROOT });
     assert.equal(r.status, 2);

@@ -99,6 +99,6 @@ describe('configuration files edited outside the appliance', () => {
     assert.equal(result.applied, true);
     await new Promise((r) => setTimeout(r, 600));
     const changes = (await host.getLog()).filter((l) => /settings changed/.test(l.message));
-    assert.deepEqual(changes.map((l) => l.message), ['settings changed: IMAP_IDLE_TIMEOUT']);
+    assert.deepEqual(changes.map((l) => l.message), ['settings changed: IMAP_IDLE_TIMEOUT "60" -> "45"']);
   });
 });

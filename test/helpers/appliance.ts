@@ -71,7 +71,7 @@ export interface RunningAppliance {
 
 /** Start the headless appliance on a data directory; any free ports unless the config says otherwise. */
 export async function startAppliance(dataDir: string, args: string[] = []): Promise<RunningAppliance> {
-  const proc = spawn(process.execPath, [APPLIANCE, '--data', dataDir, '--gui-port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [APPLIANCE, '--data', dataDir, '--gui-port', '0', '--setup-port', '0', '--no-announce', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const out = new LineWatcher(proc.stdout!);
   const err = new LineWatcher(proc.stderr!);
   let guiLine: string;

@@ -1,0 +1,48 @@
+// Plain words for each setting: a label people read first (the Courier name comes second),
+// whether it is one of the few most people touch (Basic), and how to show its value.
+
+export interface SettingLabel {
+  label: string;
+  basic?: boolean;
+  /** Shown in words next to the number: bytes as "64 MB", seconds as "5 min". */
+  unit?: 'bytes' | 'seconds';
+}
+
+export const SETTING_LABELS: Record<string, SettingLabel> = {
+  ADDRESS: { label: 'Listen on address', basic: true },
+  PORT: { label: 'Port with STARTTLS', basic: true },
+  SSLPORT: { label: 'Port with SSL/TLS', basic: true },
+  MAXDAEMONS: { label: 'Connections at most', basic: true },
+  MAXPERIP: { label: 'Connections from one address', basic: true },
+  IMAP_TLS_REQUIRED: { label: 'Require encryption before login', basic: true },
+  IMAP_TRASHFOLDERNAME: { label: 'Trash folder name', basic: true },
+  IMAP_MOVE_EXPUNGE_TO_TRASH: { label: 'Move deleted messages to the Trash', basic: true },
+  IMAP_EMPTYTRASH: { label: 'Delete old messages from folders (folder:days)', basic: true },
+  IMAP_MAXMSGSIZE: { label: 'Largest message', basic: true, unit: 'bytes' },
+  TLS_CERTFILE: { label: 'Certificate file', basic: true },
+  IMAPDSTART: { label: 'Start the STARTTLS port' },
+  IMAPDSSLSTART: { label: 'Start the SSL/TLS port' },
+  SSLADDRESS: { label: 'Listen on address (SSL/TLS port)' },
+  IMAPDSTARTTLS: { label: 'Offer STARTTLS' },
+  IMAP_CAPABILITY: { label: 'Capabilities announced before TLS' },
+  IMAP_CAPABILITY_TLS: { label: 'Capabilities announced with TLS' },
+  IMAP_IDLE_TIMEOUT: { label: 'Check for new mail every', unit: 'seconds' },
+  IMAP_ENHANCEDIDLE: { label: 'Report new mail at once (IDLE)' },
+  IMAP_USELOCKS: { label: 'Lock a folder while its index is updated' },
+  IMAP_KEYWORDS: { label: 'Custom keywords (labels such as Junk)' },
+  IMAP_DISABLETHREADSORT: { label: 'Turn off server-side THREAD and SORT' },
+  IMAP_ID_FIELDS: { label: 'What the ID command reveals' },
+  MAILDIRPATH: { label: 'Maildir inside the home directory' },
+  AUTH_MKHOMEDIR_SKEL: { label: 'Template for new home directories' },
+  IMAP_NAMESPACE_PREFIX: { label: 'Folders shown under INBOX.' },
+  IMAP_MAXLINE: { label: 'Longest command line', unit: 'bytes' },
+  LOGIN_CACHE_TTL: { label: 'Remember a checked password for', unit: 'seconds' },
+  TLS_PRIVATE_KEYFILE: { label: 'Private key file' },
+  TLS_PROTOCOL: { label: 'Oldest TLS version accepted' },
+  TLS_STARTTLS_PROTOCOL: { label: 'Oldest TLS version with STARTTLS' },
+  TLS_CIPHER_LIST: { label: 'Cipher list' },
+};
+
+export function labelOf(name: string): SettingLabel {
+  return SETTING_LABELS[name] ?? { label: name };
+}

@@ -4,7 +4,7 @@
 // messages put in by APPEND and COPY (RFC 3501 6.3.11, 6.4.7). Compared with Courier and
 // Dovecot where they are installed.
 
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -182,6 +182,31 @@ describe('\\Recent on the standard test Maildir, against Courier and Dovecot', (
   });
 });
 
+/** Selects a folder; its EXISTS and RECENT. */
+async function selectCounts(p: SpawnedImapd, folder: string): Promise<{ exists: number; recent: number }> {
+  const lines = await ok(p, `SELECT ${folder}`);
+  return { exists: Number(/^\* (\d+) EXISTS$/m.exec(lines.join('\n'))![1]), recent: recentOf(lines) };
+}
+
+/** NOOP until the session reports `exists` messages; the lines of that report. */
+async function noopUntilExists(p: SpawnedImapd, exists: number): Promise<string[]> {
+  let lines: string[] = [];
+  // Another process learns of a change from the file system: look until it has.
+  for (let tries = 0; tries < 100 && !lines.some((l) => /^\* \d+ EXISTS$/.test(l)); tries++) {
+    lines = await ok(p, 'NOOP');
+    if (!lines.some((l) => /EXISTS/.test(l))) await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.ok(lines.includes(`* ${exists} EXISTS`), lines.join(' | '));
+  return lines;
+}
+
+/** The UIDs of a COPY's COPYUID response code (RFC 4315). */
+function copiedUids(tagged: string): number[] {
+  const uids = /COPYUID \d+ \S+ (\d+):(\d+)/.exec(tagged);
+  assert.ok(uids, tagged);
+  return Array.from({ length: Number(uids[2]) - Number(uids[1]) + 1 }, (_, i) => Number(uids[1]) + i);
+}
+
 describe('\\Recent for APPEND and COPY, across processes', () => {
   let dir: string;
   let md: string;
@@ -200,10 +225,13 @@ describe('\\Recent for APPEND and COPY, across processes', () => {
     for (const folder of ['INBOX', 'INBOX.Sent', 'INBOX.Archive', 'INBOX.Archive.2025']) await ok(p, `SELECT ${folder}`);
     await p.close();
   });
-  after(async () => {
-    await Promise.all(procs.map((p) => p.close()));
-    removeTree(dir);
+  // Each test ends its processes: a session of an earlier test that still has INBOX selected
+  // would be a rightful taker of \Recent for what a later test puts there.
+  afterEach(async () => {
+    for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGCONT');
+    await Promise.all(procs.splice(0).map((p) => p.close()));
   });
+  after(() => removeTree(dir));
 
   it('an APPEND is recent for the next session that selects the folder, in the same process or another', async () => {
     const p1 = spawn();
@@ -262,5 +290,42 @@ describe('\\Recent for APPEND and COPY, across processes', () => {
     assert.deepEqual(gained.sort(), [0, 3], 'one session, in another process, has the copies as \\Recent');
     assert.deepEqual(recentUids.sort((a, b) => a - b), copied, 'each copy recent exactly once');
     assert.equal(recentOf(await ok(copier, 'SELECT INBOX')), 0);
+  });
+
+  it('a session that has the folder selected and sends nothing may be the one: the copies are recent for it alone', async () => {
+    // Deterministically the interleaving that made the test above fail now and then while a
+    // session of an earlier test still had INBOX selected: another session (here `first`)
+    // takes the copies before the watchers look. The watchers are stopped (SIGSTOP) so that
+    // neither their NOOP nor their file-system watch can come first.
+    const copier = spawn();
+    const first = spawn();
+    const watchers = [spawn(), spawn()];
+    await started(copier, first, ...watchers);
+    const sessions = [first, ...watchers];
+    const before: { exists: number; recent: number }[] = [];
+    for (const p of sessions) before.push(await selectCounts(p, 'INBOX'));
+    await ok(copier, 'SELECT INBOX.Sent');
+    for (const w of watchers) w.child.kill('SIGSTOP');
+    let copied: number[];
+    let firstLines: string[];
+    try {
+      const copy = await copier.client.command('COPY 1:3 INBOX');
+      assert.match(copy.tagged, /^OK/);
+      copied = copiedUids(copy.tagged);
+      assert.equal(copied.length, 3);
+      firstLines = await noopUntilExists(first, before[0].exists + 3);
+    } finally {
+      for (const w of watchers) w.child.kill('SIGCONT');
+    }
+    const gained = [recentOf(firstLines) - before[0].recent];
+    const recentUids = searchOf(await ok(first, 'UID SEARCH RECENT'));
+    for (const [i, w] of watchers.entries()) {
+      const lines = await noopUntilExists(w, before[i + 1].exists + 3);
+      gained.push(recentOf(lines) - before[i + 1].recent);
+      recentUids.push(...searchOf(await ok(w, 'UID SEARCH RECENT')));
+    }
+    assert.deepEqual(gained, [3, 0, 0], 'the session told first has the copies as \\Recent, the others not');
+    assert.deepEqual(recentUids.sort((a, b) => a - b), copied, 'each copy recent exactly once');
+    assert.equal(statusItem(await ok(copier, 'STATUS INBOX (RECENT)'), 'RECENT'), 0, 'nothing left untold');
   });
 });

@@ -8,6 +8,9 @@
 //
 // All SQL goes through prepared statements with bound parameters: a username such as
 // "'; DROP TABLE accounts; --" is just a string. Password hashes never leave this module.
+//
+// An account may have mail addresses besides its username (table addresses), by which mail
+// delivery (LMTP, imapd-deliver) finds it; an address belongs to at most one account.
 
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
@@ -22,7 +25,9 @@ export const ACCOUNTS_FILE = 'accounts.sqlite';
 export const HOMES_DIR = 'mail';
 export const MAX_USERNAME_LENGTH = 255;
 
-export type AccountErrorCode = 'invalid-username' | 'invalid-password' | 'invalid-value' | 'exists' | 'not-found' | 'newer-schema';
+export const MAX_ADDRESS_LENGTH = 254;
+
+export type AccountErrorCode = 'invalid-username' | 'invalid-password' | 'invalid-address' | 'invalid-value' | 'exists' | 'not-found' | 'newer-schema';
 
 export class AccountError extends Error {
   constructor(
@@ -73,7 +78,14 @@ export type CheckResult =
   | { result: 'no-such-user' | 'invalid' };
 
 export type AccountEvent =
-  | { type: 'added' | 'removed' | 'updated' | 'login' | 'usage'; username: string };
+  | { type: 'added' | 'removed' | 'updated' | 'login' | 'usage' | 'addresses'; username: string };
+
+/** How a delivery address found its account. */
+export interface RecipientMatch {
+  account: Account;
+  /** 'address': an address of the account; 'username': the username itself; 'local-part': the part before "@" (and "+detail"). */
+  via: 'address' | 'username' | 'local-part';
+}
 
 /** Ordered migrations; the database's user_version is the number applied. Never edit one that shipped. */
 const MIGRATIONS: readonly string[] = [
@@ -98,6 +110,14 @@ const MIGRATIONS: readonly string[] = [
   `ALTER TABLE accounts ADD COLUMN usage_bytes INTEGER;
    ALTER TABLE accounts ADD COLUMN usage_messages INTEGER;
    ALTER TABLE accounts ADD COLUMN usage_updated_at INTEGER`,
+  // 3: delivery addresses (removed with their account by remove())
+  `CREATE TABLE addresses (
+     address_key TEXT PRIMARY KEY,
+     address TEXT NOT NULL,
+     account_id INTEGER NOT NULL,
+     created_at INTEGER NOT NULL
+   ) STRICT;
+   CREATE INDEX addresses_account ON addresses (account_id)`,
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
@@ -135,6 +155,23 @@ export function usernameProblem(username: unknown): string | null {
 /** The lookup key of a (valid) username. */
 export function usernameKey(username: string): string {
   return username.normalize('NFC').toLowerCase();
+}
+
+/** Why a mail address cannot be given to an account, or null: local@domain, printable, no spaces or brackets. */
+export function addressProblem(address: unknown): string | null {
+  if (typeof address !== 'string') return 'the address must be a string';
+  if (address.length === 0) return 'the address must not be empty';
+  if (Buffer.byteLength(address) > MAX_ADDRESS_LENGTH) return `the address is longer than ${MAX_ADDRESS_LENGTH} bytes`;
+  if (/[\0-\x20\x7f-\x9f<>()[\],;:\\"]/.test(address)) return 'the address must not contain spaces, control characters or any of <>()[],;:\\"';
+  const at = address.lastIndexOf('@');
+  if (at <= 0 || at === address.length - 1) return 'the address must have the form local-part@domain';
+  if (address.indexOf('@') !== at) return 'the address must contain one "@"';
+  return null;
+}
+
+/** The lookup key of a (valid) address: case does not matter, as with usernames. */
+export function addressKey(address: string): string {
+  return address.normalize('NFC').toLowerCase();
 }
 
 /** A directory name for a username key: readable for plain names, safe and distinct for any name. */
@@ -185,6 +222,12 @@ export class AccountStore {
       setMaildir: db.prepare<[string | null, number, string]>('UPDATE accounts SET maildir = ?, updated_at = ? WHERE username_key = ?'),
       login: db.prepare<[number, string, string]>('UPDATE accounts SET last_login_at = ?, last_login_address = ? WHERE username_key = ?'),
       usage: db.prepare<[number, number, number, string]>('UPDATE accounts SET usage_bytes = ?, usage_messages = ?, usage_updated_at = ? WHERE username_key = ?'),
+      byId: db.prepare<[number], AccountRow>('SELECT * FROM accounts WHERE id = ?'),
+      address: db.prepare<[string], { address: string; account_id: number }>('SELECT address, account_id FROM addresses WHERE address_key = ?'),
+      addressesOf: db.prepare<[number], { address: string }>('SELECT address FROM addresses WHERE account_id = ? ORDER BY address_key'),
+      addAddress: db.prepare<[string, string, number, number]>('INSERT INTO addresses (address_key, address, account_id, created_at) VALUES (?, ?, ?, ?)'),
+      removeAddress: db.prepare<[string, number]>('DELETE FROM addresses WHERE address_key = ? AND account_id = ?'),
+      removeAddressesOf: db.prepare<[number]>('DELETE FROM addresses WHERE account_id = ?'),
     };
   }
 
@@ -273,8 +316,77 @@ export class AccountStore {
   /** Remove the account from the store. Its mail stays on disk. */
   remove(username: string): void {
     const key = this.existingKey(username);
-    this.stmt.remove.run(key);
+    const row = this.stmt.byKey.get(key)!;
+    this.db.transaction(() => {
+      this.stmt.removeAddressesOf.run(row.id);
+      this.stmt.remove.run(key);
+    })();
     this.emit('removed', username);
+  }
+
+  /** Give an account another mail address; refused when any account has it (as address or username). */
+  addAddress(username: string, address: string): string {
+    const key = this.existingKey(username);
+    const problem = addressProblem(address);
+    if (problem) throw new AccountError('invalid-address', problem);
+    const normalized = address.normalize('NFC');
+    const row = this.stmt.byKey.get(key)!;
+    const owner = this.stmt.address.get(addressKey(normalized));
+    if (owner) {
+      const who = this.stmt.byId.get(owner.account_id);
+      throw new AccountError('exists', `the address ${owner.address} already belongs to ${who ? JSON.stringify(who.username) : 'another account'}`);
+    }
+    const named = this.stmt.byKey.get(usernameKey(normalized));
+    if (named && named.id !== row.id) throw new AccountError('exists', `${JSON.stringify(normalized)} is the username of another account`);
+    try {
+      this.stmt.addAddress.run(addressKey(normalized), normalized, row.id, Date.now());
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new AccountError('exists', `the address ${normalized} already belongs to an account`);
+      throw err;
+    }
+    this.emit('addresses', row.username);
+    return normalized;
+  }
+
+  removeAddress(username: string, address: string): void {
+    const key = this.existingKey(username);
+    const row = this.stmt.byKey.get(key)!;
+    if (typeof address !== 'string' || this.stmt.removeAddress.run(addressKey(address), row.id).changes === 0) {
+      throw new AccountError('not-found', `${row.username} has no address ${JSON.stringify(address)}`);
+    }
+    this.emit('addresses', row.username);
+  }
+
+  /** An account's addresses (not counting its username). */
+  addresses(username: string): string[] {
+    const row = this.stmt.byKey.get(this.existingKey(username))!;
+    return this.stmt.addressesOf.all(row.id).map((r) => r.address);
+  }
+
+  /**
+   * The account mail for `address` goes to: one of its addresses, else the username itself,
+   * both also without a "+detail" after the local part; else the local part as a username
+   * (what a mail transfer agent on this machine sends for a local user: alice@host).
+   */
+  findRecipient(address: string): RecipientMatch | null {
+    if (typeof address !== 'string' || address.length === 0 || Buffer.byteLength(address) > MAX_ADDRESS_LENGTH * 2) return null;
+    const at = address.lastIndexOf('@');
+    const local = at < 0 ? address : address.slice(0, at);
+    const domain = at < 0 ? '' : address.slice(at);
+    const plus = local.indexOf('+');
+    const candidates = [address];
+    if (plus > 0) candidates.push(local.slice(0, plus) + domain);
+    for (const candidate of candidates) {
+      const owner = this.stmt.address.get(addressKey(candidate));
+      const byAddress = owner ? this.stmt.byId.get(owner.account_id) : undefined;
+      if (byAddress) return { account: toAccount(byAddress), via: 'address' };
+      const byName = usernameProblem(candidate) ? undefined : this.stmt.byKey.get(usernameKey(candidate));
+      if (byName) return { account: toAccount(byName), via: 'username' };
+    }
+    if (at < 0) return null;
+    const bare = plus > 0 ? local.slice(0, plus) : local;
+    const byLocal = usernameProblem(bare) ? undefined : this.stmt.byKey.get(usernameKey(bare));
+    return byLocal ? { account: toAccount(byLocal), via: 'local-part' } : null;
   }
 
   enable(username: string): void {

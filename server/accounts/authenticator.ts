@@ -127,7 +127,8 @@ export class AccountAuthenticator implements Authenticator {
     return user === undefined ? state.failures : (state.byUser.get(targetKey(user)) ?? 0);
   }
 
-  private async openMailbox(account: Account): Promise<MaildirStore> {
+  /** Open (creating it where the account says so) the account's Maildir, with its quota written to maildirsize; also used by mail delivery. */
+  async openMailbox(account: Account): Promise<MaildirStore> {
     const log = this.options.logger;
     const root = this.maildirOf(account);
     const existed = await exists(root);

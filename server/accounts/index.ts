@@ -4,14 +4,17 @@ export {
   AccountError,
   AccountStore,
   HOMES_DIR,
+  MAX_ADDRESS_LENGTH,
   MAX_USERNAME_LENGTH,
+  addressKey,
+  addressProblem,
   SCHEMA_VERSION,
   homeDirectoryName,
   migrate,
   usernameKey,
   usernameProblem,
 } from './account-store.js';
-export type { Account, AccountErrorCode, AccountEvent, CheckResult, NewAccount } from './account-store.js';
+export type { Account, AccountErrorCode, AccountEvent, CheckResult, NewAccount, RecipientMatch } from './account-store.js';
 export { MAX_PASSWORD_BYTES, SCRYPT_PARAMS, hashPassword, needsRehash, passwordProblem, verifyPassword } from './password.js';
 export type { ScryptParams } from './password.js';
 export { AccountAuthenticator, normalizeAddress } from './authenticator.js';

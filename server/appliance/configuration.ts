@@ -57,6 +57,8 @@ const GROUP_OF: Readonly<Record<string, SettingGroup>> = {
   TLS_STARTTLS_PROTOCOL: 'tls', TLS_CIPHER_LIST: 'tls',
   IMAP_TRASHFOLDERNAME: 'folders', IMAP_MOVE_EXPUNGE_TO_TRASH: 'folders', IMAP_EMPTYTRASH: 'folders', MAILDIRPATH: 'folders',
   AUTH_MKHOMEDIR_SKEL: 'folders', IMAP_CHECK_ALL_FOLDERS: 'folders', IMAP_OBSOLETE_CLIENT: 'capabilities',
+  // Mail delivery (server/delivery): restarted on its own when one of these changes.
+  LMTP_ADDRESS: 'network', LMTP_PORT: 'network', LMTP_SOCKET: 'network', LMTP_MAXMSGSIZE: 'network', QUOTA_FULL_TEMPFAIL: 'folders',
 };
 
 /** A burst of file events (write, rename, chmod) is read once, this long after the last. */

@@ -4,6 +4,8 @@
 
 import { AccountAuthenticator, usernameKey, type Account } from '../accounts/index.js';
 import { sessionSettingsFrom, type ImapdSettings } from '../config/index.js';
+import { DeliveryService } from '../delivery/service.js';
+import type { LmtpEndpoint } from '../delivery/lmtp.js';
 import type { Authenticator, SessionOptions, SessionSettings } from '../imap/contracts.js';
 import { startSession as startImapSession } from '../imap/session.js';
 import { ImapServer, TlsError, loadTlsMaterial, type ConnectionInfo, type ListenerInfo, type ServerSettings, type TlsMaterial } from '../net/index.js';
@@ -60,6 +62,8 @@ export class ImapRunner {
   private sessionsTicker: NodeJS.Timeout | null = null;
   /** Stopped by the administrator: applying settings does not start the listeners again. */
   heldStopped = false;
+  /** LMTP delivery: started and stopped with the IMAP listeners, restarted alone when its settings change. */
+  private readonly delivery: DeliveryService;
 
   constructor(
     private readonly ctx: HostContext,
@@ -68,6 +72,18 @@ export class ImapRunner {
   ) {
     this.sessionSettings = sessionSettingsFrom(settings);
     this.authenticator = this.makeAuthenticator(settings);
+    this.delivery = new DeliveryService({
+      accounts: ctx.accounts,
+      logger: ctx.serverLogger(),
+      opener: () => this.authenticator,
+      dataDir: ctx.dataDir,
+      ...(options.stopGraceMs !== undefined ? { stopGraceMs: options.stopGraceMs } : {}),
+    });
+  }
+
+  /** Where LMTP delivery listens (empty when it is off). */
+  lmtpEndpoints(): LmtpEndpoint[] {
+    return this.delivery.endpoints();
   }
 
   get state(): ServerState {
@@ -141,6 +157,7 @@ export class ImapRunner {
       this.serverSettings.maxDaemons = after.maxDaemons;
       this.serverSettings.maxPerIp = after.maxPerIp;
     }
+    if (this.server) void this.delivery.configure(before, after);
   }
 
   private makeAuthenticator(s: ImapdSettings): AccountAuthenticator {
@@ -221,6 +238,8 @@ export class ImapRunner {
     this.server = server;
     this.serverSettings = serverSettings;
     this.startedAtNow = Date.now();
+    // LMTP that cannot listen is reported; IMAP keeps running.
+    await this.delivery.start(s).catch((err: unknown) => this.ctx.record('error', null, `LMTP cannot start: ${(err as Error).message}`));
     this.setState('running', null);
     return true;
   }
@@ -231,7 +250,7 @@ export class ImapRunner {
     if (!server) return;
     this.server = null;
     this.serverSettings = null;
-    await server.stop(reason);
+    await Promise.all([server.stop(reason), this.delivery.stop()]);
     server.removeAllListeners();
     this.userOfConnection.clear();
     this.scheduleSessionsEvent();

@@ -18,6 +18,9 @@ Commands:
   disable USER    refuse logins for an account
   enable USER     allow logins again
   list            show all accounts
+  address add USER ADDRESS      give an account a mail address for delivery (LMTP, imapd-deliver)
+  address remove USER ADDRESS   take it away again
+  address list USER             show an account's addresses
 
 Options:
   --data DIR              data directory holding accounts.sqlite (required)
@@ -151,6 +154,7 @@ async function main(argv: string[]): Promise<number> {
   const [command, user, ...extra] = positionals;
   if (!command) throw new UsageError('no command given');
   if (!values.data) throw new UsageError('--data DIR is required');
+  if (command === 'address') return addressCommand(resolve(values.data), positionals.slice(1));
   const needsUser = ['add', 'passwd', 'remove', 'disable', 'enable'];
   if (!needsUser.includes(command) && command !== 'list') throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   if (needsUser.includes(command) && user === undefined) throw new UsageError(`${command} needs a user name`);
@@ -201,6 +205,26 @@ async function main(argv: string[]): Promise<number> {
         else printTable(store.list());
         break;
     }
+  } finally {
+    store.close();
+  }
+  return 0;
+}
+
+/** imapd-accounts address add|remove|list USER [ADDRESS] */
+function addressCommand(dataDir: string, args: string[]): number {
+  const [action, user, address, ...extra] = args;
+  if (action !== 'add' && action !== 'remove' && action !== 'list') throw new UsageError('address needs add, remove or list');
+  if (user === undefined) throw new UsageError(`address ${action} needs a user name`);
+  if (action !== 'list' && address === undefined) throw new UsageError(`address ${action} needs an address`);
+  if (extra.length || (action === 'list' && address !== undefined)) throw new UsageError('too many arguments');
+  const store = AccountStore.open(dataDir);
+  try {
+    if (action === 'add') process.stdout.write(`${store.addAddress(user, address!)} now delivers to ${store.get(user)!.username}\n`);
+    else if (action === 'remove') {
+      store.removeAddress(user, address!);
+      process.stdout.write(`removed ${address} from ${store.get(user)!.username}\n`);
+    } else for (const a of store.addresses(user)) process.stdout.write(a + '\n');
   } finally {
     store.close();
   }

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // imapd-server: the IMAP server on the network. Reads Courier-style imapd / imapd-ssl
 // files from --config, keeps accounts and the TLS certificate in --data, listens on PORT
-// (STARTTLS) and SSLPORT (implicit TLS), and stops cleanly on SIGTERM or SIGINT.
+// (STARTTLS) and SSLPORT (implicit TLS), delivers mail over LMTP when LMTP_PORT or
+// LMTP_SOCKET is set, and stops cleanly on SIGTERM or SIGINT.
 //
 // Exit codes: 0 stopped on a signal; 1 could not start (port taken, ...); 2 bad
 // configuration or usage (the message names file, line and setting).
@@ -11,6 +12,8 @@ import { resolve } from 'node:path';
 import { AccountAuthenticator, AccountStore } from '../accounts/index.js';
 import { ConfigError, formatWarning, loadSettings, sessionSettingsFrom, settingsFromDocuments, type ConfigWarning } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
+import { DeliveryService } from '../delivery/service.js';
+import type { LmtpEndpoint } from '../delivery/lmtp.js';
 import { ImapServer, TlsError, loadTlsMaterial, type ListenerInfo, type TlsMaterial } from '../net/index.js';
 
 const USAGE = `Usage: imapd-server [--config DIR] --data DIR [--address A] [--port N] [--sslport N] [--verbose]
@@ -21,6 +24,7 @@ const USAGE = `Usage: imapd-server [--config DIR] --data DIR [--address A] [--po
   --address A    listen address for both ports, overriding ADDRESS and SSLADDRESS (0: all)
   --port N       IMAP port, overriding PORT
   --sslport N    IMAP-over-TLS port, overriding SSLPORT
+  --lmtp-port N  LMTP delivery port on LMTP_ADDRESS, overriding LMTP_PORT
   --verbose      also log debug lines
 `;
 
@@ -68,6 +72,7 @@ async function main(): Promise<void> {
         address: { type: 'string' },
         port: { type: 'string' },
         sslport: { type: 'string' },
+        'lmtp-port': { type: 'string' },
         verbose: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -87,6 +92,7 @@ async function main(): Promise<void> {
   }
   if (values.port !== undefined) overrides.PORT = values.port;
   if (values.sslport !== undefined) overrides.SSLPORT = values.sslport;
+  if (values['lmtp-port'] !== undefined) overrides.LMTP_PORT = values['lmtp-port'];
   let loaded;
   try {
     loaded = values.config
@@ -136,18 +142,23 @@ async function main(): Promise<void> {
     loginCacheTtlMs: settings.loginCacheTtl * 1000,
   });
   const server = ImapServer.fromSettings(settings, { authenticator, tls, logger, sessionSettings: sessionSettingsFrom(settings) });
+  const delivery = new DeliveryService({ accounts, logger, opener: () => authenticator, dataDir });
   let endpoints: ListenerInfo[];
+  let lmtpEndpoints: LmtpEndpoint[];
   try {
     endpoints = await server.start();
+    lmtpEndpoints = await delivery.start(settings);
   } catch (err) {
+    await server.stop();
     accounts.close();
-    throw new ExitError((err as Error).message, 1);
+    throw new ExitError(`${(err as Error).message}`, 1);
   }
-  if (endpoints.length === 0) {
+  if (endpoints.length === 0 && lmtpEndpoints.length === 0) {
     accounts.close();
     throw new ExitError('nothing to listen on (IMAPDSTART and IMAPDSSLSTART are both NO)', 2);
   }
   for (const l of endpoints) process.stdout.write(describe(l) + '\n');
+  for (const l of lmtpEndpoints) process.stdout.write(`listening on ${l.path ?? (l.address.includes(':') ? `[${l.address}]:${l.port}` : `${l.address}:${l.port}`)} (LMTP delivery)\n`);
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -158,7 +169,7 @@ async function main(): Promise<void> {
     stopping = true;
     process.stdout.write(`${signal}: stopping\n`);
     const finish = async () => {
-      await server.stop();
+      await Promise.all([server.stop(), delivery.stop()]);
       await authenticator.idle();
       accounts.close();
     };

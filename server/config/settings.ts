@@ -66,6 +66,13 @@ export interface ImapdSettings {
   maxLiteralSize: number;
   /** Seconds a verified password is let in again without hashing; 0 turns the cache off. */
   loginCacheTtl: number;
+  /** LMTP delivery (server/delivery): null port and socket leave it off. */
+  lmtpAddress: string | null;
+  lmtpPort: number | null;
+  lmtpSocket: string | null;
+  lmtpMaxMessageSize: number;
+  /** A full mailbox is a temporary failure (452, EX_TEMPFAIL) rather than a bounce (552). */
+  quotaFullTempfail: boolean;
 }
 
 /** How the GUI should present a setting. */
@@ -228,6 +235,29 @@ function parseCipherList(value: string): string | null {
   return v;
 }
 
+/** LMTP has no authentication: anyone who reaches the port can deliver mail to any account. */
+function parseLmtpAddress(value: string, ctx: ParseContext): string | null {
+  const address = parseAddress(value);
+  if (address !== '127.0.0.1' && address !== '::1') {
+    ctx.warn('LMTP has no authentication: every computer that can reach this address can deliver mail to the accounts');
+  }
+  return address;
+}
+
+function parseOptionalPort(value: string): number | null {
+  return value.trim() === '' ? null : parsePort(value);
+}
+
+function parseSocketPath(value: string, ctx: ParseContext): string | null {
+  const v = value.trim();
+  if (v === '') return null;
+  if (/[\0-\x1f\x7f]/.test(v)) invalid('must not contain control characters');
+  const full = resolve(ctx.configDir, v);
+  // sun_path holds 108 bytes on Linux (104 on macOS), the final NUL included.
+  if (Buffer.byteLength(full) > 103) invalid(`the socket path ${full} is longer than 103 bytes, more than a Unix socket name can hold`);
+  return full;
+}
+
 function parseFolderDays(value: string): { folder: string; days: number }[] {
   const v = value.trim();
   if (v === '') return [];
@@ -376,6 +406,36 @@ export const SETTINGS: readonly AnySettingSpec[] = [
     meaning: 'Seconds during which a user\'s last verified password logs in again without the slow password hash (0: always hash); a password change or disable ends it at once.',
     ours: true,
     parse: (v) => parseInteger(v, 0, 24 * 3600),
+  },
+  {
+    name: 'LMTP_ADDRESS', file: 'imapd', field: 'lmtpAddress', kind: 'address', default: '127.0.0.1',
+    meaning: 'IP address of the LMTP delivery port, for the mail transfer agent on this machine; 0 means all addresses (LMTP has no password).',
+    ours: true,
+    parse: parseLmtpAddress,
+  },
+  {
+    name: 'LMTP_PORT', file: 'imapd', field: 'lmtpPort', kind: 'integer', default: '',
+    meaning: 'TCP port on which mail is delivered to the accounts over LMTP (RFC 2033), e.g. 24; empty: no LMTP port.',
+    ours: true,
+    parse: parseOptionalPort,
+  },
+  {
+    name: 'LMTP_SOCKET', file: 'imapd', field: 'lmtpSocket', kind: 'text', default: '',
+    meaning: 'Unix socket on which mail is delivered over LMTP (relative paths from the configuration directory); empty: none.',
+    ours: true,
+    parse: parseSocketPath,
+  },
+  {
+    name: 'LMTP_MAXMSGSIZE', file: 'imapd', field: 'lmtpMaxMessageSize', kind: 'integer', default: '$IMAP_MAXMSGSIZE',
+    meaning: 'Largest message accepted over LMTP or by imapd-deliver, in bytes (announced as SIZE; default: IMAP_MAXMSGSIZE).',
+    ours: true,
+    parse: (v) => parseInteger(v, 1024, 2 * 1024 * 1024 * 1024),
+  },
+  {
+    name: 'QUOTA_FULL_TEMPFAIL', file: 'imapd', field: 'quotaFullTempfail', kind: 'boolean', default: '1',
+    meaning: '1 answers mail for a full mailbox with a temporary failure (452: the sender retries for days); 0 bounces it (552). A message larger than the whole quota always bounces.',
+    ours: true,
+    parse: parseBoolean,
   },
   {
     name: 'SSLPORT', file: 'imapd-ssl', field: 'sslPorts', kind: 'ports', default: '1993',

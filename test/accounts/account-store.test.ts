@@ -233,3 +233,69 @@ test('a version-1 file is migrated with its data; a newer file is refused', asyn
   assert.throws(() => AccountStore.open(dir), isAccountError('newer-schema'));
   assert.ok(existsSync(path));
 });
+
+test('addresses: one owner each, found by address, username, +detail and local part, removed with the account', async () => {
+  const store = AccountStore.open(freshDir());
+  try {
+    await store.add({ username: 'alice', password: 'pw-alice' });
+    await store.add({ username: 'bob@example.org', password: 'pw-bob' });
+    assert.equal(store.addAddress('alice', 'Alice.Smith@Example.org'), 'Alice.Smith@Example.org');
+    store.addAddress('ALICE', 'postmaster@example.org');
+    assert.deepEqual(store.addresses('alice'), ['Alice.Smith@Example.org', 'postmaster@example.org']);
+    // One owner per address, and no address that is another account's username.
+    assert.throws(() => store.addAddress('bob@example.org', 'alice.smith@example.ORG'), isAccountError('exists'));
+    assert.throws(() => store.addAddress('alice', 'BOB@example.org'), isAccountError('exists'));
+    for (const bad of ['no-at-sign', '@example.org', 'a@', 'a b@example.org', 'a@b@c', '<a@b>', 'a\r\n@b', 'x'.repeat(250) + '@ex.org']) {
+      assert.throws(() => store.addAddress('alice', bad), isAccountError('invalid-address'), bad);
+    }
+    assert.throws(() => store.addAddress('nobody', 'n@example.org'), isAccountError('not-found'));
+
+    const found = (address: string) => {
+      const m = store.findRecipient(address);
+      return m ? `${m.account.username} ${m.via}` : null;
+    };
+    assert.equal(found('alice.smith@EXAMPLE.org'), 'alice address');
+    assert.equal(found('alice.smith+news@example.org'), 'alice address');
+    assert.equal(found('Bob@Example.org'), 'bob@example.org username');
+    assert.equal(found('bob+x@example.org'), 'bob@example.org username');
+    assert.equal(found('alice@mx.home'), 'alice local-part');
+    assert.equal(found('alice+list@mx.home'), 'alice local-part');
+    assert.equal(found('alice'), 'alice username');
+    assert.equal(found('carol@example.org'), null);
+    assert.equal(found(''), null);
+    assert.equal(found('x'.repeat(100_000)), null);
+
+    assert.throws(() => store.removeAddress('bob@example.org', 'postmaster@example.org'), isAccountError('not-found'));
+    store.removeAddress('alice', 'POSTMASTER@example.org');
+    assert.equal(found('postmaster@example.org'), null);
+    store.remove('alice');
+    assert.equal(found('alice.smith@example.org'), null);
+    // The address is free again.
+    await store.add({ username: 'alice', password: 'pw-alice' });
+    assert.deepEqual(store.addresses('alice'), []);
+    store.addAddress('bob@example.org', 'alice.smith@example.org');
+  } finally {
+    store.close();
+  }
+});
+
+test('a version-2 file gains the addresses table with its accounts kept', async () => {
+  const dir = freshDir();
+  await fs.mkdir(dir);
+  const db = new Database(join(dir, ACCOUNTS_FILE));
+  migrate(db, 2);
+  db.prepare(
+    `INSERT INTO accounts (username, username_key, password_hash, home, created_at, updated_at, usage_bytes, usage_messages, usage_updated_at)
+     VALUES ('dora', 'dora', ?, '/home/dora', 1, 1, 10, 1, 5)`,
+  ).run(await hashPassword('pw'));
+  db.close();
+  const store = AccountStore.open(dir);
+  try {
+    assert.equal(store.schemaVersion(), SCHEMA_VERSION);
+    assert.deepEqual(store.get('dora')!.usage, { bytes: 10, messages: 1, updatedAt: 5 });
+    store.addAddress('dora', 'dora@example.org');
+    assert.equal(store.findRecipient('dora@example.org')!.account.username, 'dora');
+  } finally {
+    store.close();
+  }
+});

@@ -139,3 +139,26 @@ sys.exit(os.waitstatus_to_exitcode(status))
   assert.equal(r.stdout.includes('typed-secret'), false);
   assert.equal(await verify('carol', 'typed-secret'), true);
 });
+
+test('address add, list and remove', async () => {
+  let r = await run(['--data', data, 'add', 'erin'], 'erin-pass\n');
+  assert.equal(r.code, 0, r.stderr);
+  r = await run(['--data', data, 'address', 'add', 'erin', 'erin@example.org']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /erin@example\.org now delivers to erin/);
+  r = await run(['--data', data, 'address', 'add', 'erin', 'Erin.Jones@example.org']);
+  assert.equal(r.code, 0, r.stderr);
+  r = await run(['--data', data, 'address', 'list', 'erin']);
+  assert.equal(r.stdout, 'Erin.Jones@example.org\nerin@example.org\n');
+  r = await run(['--data', data, 'address', 'add', 'erin', 'not an address']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /local-part@domain|must not contain/);
+  r = await run(['--data', data, 'address', 'remove', 'erin', 'erin@example.org']);
+  assert.equal(r.code, 0, r.stderr);
+  r = await run(['--data', data, 'address', 'remove', 'erin', 'erin@example.org']);
+  assert.equal(r.code, 1);
+  r = await run(['--data', data, 'address', 'list', 'erin']);
+  assert.equal(r.stdout, 'Erin.Jones@example.org\n');
+  r = await run(['--data', data, 'address', 'frob', 'erin']);
+  assert.equal(r.code, 2);
+});

@@ -1,7 +1,8 @@
 #!/bin/bash
 # install.sh — install the reference peers the differential tests and benchmarks run:
 # Courier-IMAP (courier-imap) and Dovecot (dovecot-core, with dovecot-imapd unpacked beside it,
-# because Debian's dovecot-imapd and courier-imap conflict: both provide imap-server).
+# because Debian's dovecot-imapd and courier-imap conflict: both provide imap-server), and
+# Postfix, which the LMTP tests run as a private instance (never the system's /etc/postfix).
 # As root it installs them with apt; otherwise it prints the commands to run as root.
 # Usage: npm run peers  (or test/peers/install.sh). Safe to run again.
 set -euo pipefail
@@ -10,14 +11,18 @@ if [ "$(id -u)" != 0 ]; then
   cat <<MSG
 Installing the peers needs root. Run:
   sudo apt-get update
-  sudo apt-get install -y courier-imap dovecot-core isync curl python3 openssl chromium
+  sudo sh -c 'echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections'
+  sudo apt-get install -y courier-imap dovecot-core isync curl python3 openssl chromium postfix
   sudo sh -c 'mkdir -p /opt/peers && cd /opt/peers && apt-get download dovecot-imapd && dpkg-deb -x dovecot-imapd_*.deb $DEST'
 MSG
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
+# "No configuration": Postfix installs without asking and without a main.cf, so the system's
+# own instance stays stopped; the tests give theirs a config_directory of its own.
+echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections
 need=()
-for p in courier-imap dovecot-core isync curl python3 openssl chromium; do
+for p in courier-imap dovecot-core isync curl python3 openssl chromium postfix; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -30,4 +35,4 @@ if [ ! -x "$DEST/usr/lib/dovecot/imap" ]; then
   (cd "$tmp" && apt-get download -q dovecot-imapd >/dev/null 2>&1 && dpkg-deb -x dovecot-imapd_*.deb "$DEST")
   rm -rf "$tmp"
 fi
-echo "peers installed: Courier $(dpkg-query -W -f='${Version}' courier-imap), Dovecot $(dpkg-query -W -f='${Version}' dovecot-core) (imap in $DEST)"
+echo "peers installed: Courier $(dpkg-query -W -f='${Version}' courier-imap), Dovecot $(dpkg-query -W -f='${Version}' dovecot-core) (imap in $DEST), Postfix $(dpkg-query -W -f='${Version}' postfix)"

@@ -1,0 +1,238 @@
+// Mail delivery into the accounts' Maildirs, for the LMTP listener and imapd-deliver: finds
+// the account of a recipient address, checks its quota, and writes the message to its INBOX
+// through the Maildir engine (tmp/, fsync, rename, UID assigned, sessions told), with
+// `Return-Path:` and `Delivered-To:` put in front as Dovecot's LMTP and LDA do. The message's
+// own bytes are kept as they came.
+//
+// Each outcome is one Outcome: an SMTP reply code (RFC 5321 4.2, enhanced codes RFC 3463,
+// added by the LMTP layer from the code) and a sysexits code for imapd-deliver.
+
+import type { Account, AccountStore } from '../accounts/index.js';
+import { MailStoreError, type MailStore, type Quota } from '../backend/mailstore.js';
+import type { Logger } from '../log/logger.js';
+import type { MessageSpool } from './spool.js';
+
+/** sysexits.h, as MTAs read a delivery agent's exit status. */
+export const EX = {
+  OK: 0,
+  USAGE: 64,
+  DATAERR: 65,
+  NOUSER: 67,
+  SOFTWARE: 70,
+  OSERR: 71,
+  CANTCREAT: 73,
+  TEMPFAIL: 75,
+  NOPERM: 77,
+  CONFIG: 78,
+} as const;
+
+export interface Outcome {
+  /** 250 delivered; 4xx try again later; 5xx never. */
+  code: number;
+  message: string;
+  exit: number;
+  /** Where the message went, when delivered. */
+  uid?: number;
+  uidValidity?: number;
+}
+
+/** What delivery needs of the account side: the authenticator opens Maildirs the same way for logins. */
+export interface MailboxOpener {
+  openMailbox(account: Account): Promise<MailStore>;
+}
+
+export interface DelivererOptions {
+  accounts: AccountStore;
+  /** Called for each delivery, so that a replaced authenticator (new settings) is used at once. */
+  opener: () => MailboxOpener;
+  logger: Logger;
+  /** QUOTA_FULL_TEMPFAIL: a full mailbox is 452 / EX_TEMPFAIL, else 552 / EX_NOPERM. */
+  quotaFullTempfail: boolean;
+  /** Keep an account's store open this long after its last delivery (default 30 s). */
+  storeIdleMs?: number;
+}
+
+export interface Envelope {
+  /** MAIL FROM; '' for the null sender <>; null: add no Return-Path. */
+  sender: string | null;
+}
+
+export interface Recipient {
+  /** As given (RCPT TO, --address); null: add no Delivered-To. */
+  address: string | null;
+  account: Account;
+}
+
+interface OpenStore {
+  store: MailStore;
+  busy: number;
+  timer: NodeJS.Timeout | null;
+}
+
+const INBOX = 'INBOX';
+
+export class Deliverer {
+  private readonly stores = new Map<number, Promise<OpenStore>>();
+  private readonly storeIdleMs: number;
+  private readonly unsubscribe: () => void;
+  private closed = false;
+
+  constructor(private readonly options: DelivererOptions) {
+    this.storeIdleMs = options.storeIdleMs ?? 30_000;
+    // A changed account (quota, Maildir, removed) is opened afresh at its next delivery.
+    this.unsubscribe = options.accounts.onChange((event) => {
+      if (event.type === 'updated' || event.type === 'removed') {
+        for (const [id, entry] of this.stores) {
+          void entry.then((open) => {
+            if (open.busy === 0 && this.stores.get(id) === entry) this.closeStore(id, open);
+          }, () => undefined);
+        }
+      }
+    });
+  }
+
+  /** The account for an address, or the 550 outcome. */
+  resolve(address: string): { recipient: Recipient } | { outcome: Outcome } {
+    const match = this.options.accounts.findRecipient(address);
+    if (!match) return { outcome: { code: 550, message: `No such user here: ${printable(address)}`, exit: EX.NOUSER } };
+    return { recipient: { address, account: match.account } };
+  }
+
+  /** RCPT time: would a message of `size` octets (0: not announced) fit? Null when it would. */
+  async precheck(recipient: Recipient, size: number): Promise<Outcome | null> {
+    try {
+      return await this.withStore(recipient.account, async (store) => {
+        const quota = await store.quota();
+        return quota ? this.quotaOutcome(quota, size) : null;
+      });
+    } catch (err) {
+      return this.failure(recipient, err);
+    }
+  }
+
+  /** Write the spooled message to the recipient's INBOX. */
+  async deliver(spool: MessageSpool, envelope: Envelope, recipient: Recipient): Promise<Outcome> {
+    const started = Date.now();
+    const prefix = Buffer.from(addedHeaders(envelope, recipient, spool.lineEnd), 'utf8');
+    try {
+      const placed = await this.withStore(recipient.account, async (store) => {
+        const whole = spool.buffer();
+        if (whole) return store.append(INBOX, prefix.length ? Buffer.concat([prefix, whole]) : whole);
+        const sink = await store.beginAppend(INBOX, prefix.length + spool.size);
+        try {
+          if (prefix.length) await sink.write(prefix);
+          for await (const piece of spool.pieces()) await sink.write(piece);
+        } catch (err) {
+          await sink.abort();
+          throw err;
+        }
+        return sink.commit();
+      });
+      this.options.logger.log('info', 'delivered', {
+        user: recipient.account.username, to: recipient.address ?? undefined, from: envelope.sender ?? undefined,
+        size: prefix.length + spool.size, uid: placed.uid, ms: Date.now() - started,
+      });
+      return { code: 250, message: `Saved for ${recipient.account.username} (UID ${placed.uid})`, exit: EX.OK, ...placed };
+    } catch (err) {
+      const outcome = await this.failure(recipient, err, prefix.length + spool.size);
+      this.options.logger.log(outcome.code >= 500 ? 'warn' : 'info', 'delivery failed', {
+        user: recipient.account.username, to: recipient.address ?? undefined, code: outcome.code, reason: outcome.message,
+      });
+      return outcome;
+    }
+  }
+
+  /** Close the stores kept open. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.unsubscribe();
+    const entries = [...this.stores];
+    this.stores.clear();
+    await Promise.all(entries.map(async ([, entry]) => {
+      const open = await entry.catch(() => null);
+      if (!open) return;
+      if (open.timer) clearTimeout(open.timer);
+      await open.store.close().catch(() => undefined);
+    }));
+  }
+
+  private quotaOutcome(quota: Quota, size: number): Outcome | null {
+    const bytesOver = quota.storageLimit !== undefined && quota.storageUsed + size > quota.storageLimit;
+    const countOver = quota.messageLimit !== undefined && quota.messagesUsed + 1 > quota.messageLimit;
+    if (!bytesOver && !countOver) return null;
+    if (quota.storageLimit !== undefined && size > quota.storageLimit) {
+      return { code: 552, message: `Message is larger than the mailbox's whole quota (${quota.storageLimit} bytes)`, exit: EX.NOPERM };
+    }
+    return this.options.quotaFullTempfail
+      ? { code: 452, message: 'Mailbox is full; try again later', exit: EX.TEMPFAIL }
+      : { code: 552, message: 'Mailbox is full', exit: EX.NOPERM };
+  }
+
+  private async failure(recipient: Recipient, err: unknown, size = 0): Promise<Outcome> {
+    if (err instanceof MailStoreError) {
+      if (err.code === 'OVERQUOTA') {
+        const quota = await this.withStore(recipient.account, (store) => store.quota()).catch(() => null);
+        return (quota && this.quotaOutcome(quota, size)) ?? { code: this.options.quotaFullTempfail ? 452 : 552, message: 'Mailbox is full', exit: this.options.quotaFullTempfail ? EX.TEMPFAIL : EX.NOPERM };
+      }
+      // Disk full: the whole machine, not this mailbox (RFC 3463 4.3.1).
+      if (err.code === 'LIMIT') return { code: 452, message: 'Not enough disk space on the server; try again later', exit: EX.TEMPFAIL };
+      if (err.code === 'UNAVAILABLE') return { code: 450, message: 'Mailbox unavailable; try again later', exit: EX.CANTCREAT };
+    }
+    this.options.logger.log('error', 'delivery error', { user: recipient.account.username, error: (err as Error).message });
+    return { code: 451, message: 'Local error while saving the message; try again later', exit: EX.TEMPFAIL };
+  }
+
+  /** Run `work` with the account's store, opened once and kept for following deliveries. */
+  private async withStore<T>(account: Account, work: (store: MailStore) => Promise<T>): Promise<T> {
+    if (this.closed) throw new MailStoreError('delivery is stopping', 'UNAVAILABLE');
+    let entry = this.stores.get(account.id);
+    if (!entry) {
+      entry = this.options.opener().openMailbox(account).then((store) => ({ store, busy: 0, timer: null }));
+      this.stores.set(account.id, entry);
+      entry.catch(() => this.stores.delete(account.id));
+    }
+    const open = await entry;
+    open.busy++;
+    if (open.timer) {
+      clearTimeout(open.timer);
+      open.timer = null;
+    }
+    try {
+      return await work(open.store);
+    } finally {
+      open.busy--;
+      if (open.busy === 0 && this.stores.get(account.id) === entry) {
+        open.timer = setTimeout(() => this.closeStore(account.id, open), this.storeIdleMs);
+        open.timer.unref();
+      }
+    }
+  }
+
+  private closeStore(id: number, open: OpenStore): void {
+    if (open.busy > 0) return;
+    if (open.timer) clearTimeout(open.timer);
+    open.timer = null;
+    this.stores.delete(id);
+    void open.store.close().catch(() => undefined);
+  }
+}
+
+/** Return-Path and Delivered-To, as Dovecot writes them, in the message's own line ends. */
+export function addedHeaders(envelope: Envelope, recipient: Recipient, lineEnd: '\r\n' | '\n'): string {
+  let text = '';
+  if (envelope.sender !== null) text += `Return-Path: <${headerSafe(envelope.sender)}>${lineEnd}`;
+  // Dovecot leaves Delivered-To out when one copy serves several recipients (it would show
+  // them to each other); each recipient gets a copy of its own here, naming only itself.
+  if (recipient.address !== null) text += `Delivered-To: ${headerSafe(recipient.address)}${lineEnd}`;
+  return text;
+}
+
+/** Addresses come from the protocol, which allows no line ends; this keeps any out of the header anyway. */
+function headerSafe(text: string): string {
+  return text.replace(/[\0-\x1f\x7f]/g, '');
+}
+
+function printable(text: string): string {
+  const cleaned = text.slice(0, 256).replace(/[\0-\x1f\x7f-\x9f]/g, '?');
+  return text.length > 256 ? cleaned + '...' : cleaned;
+}

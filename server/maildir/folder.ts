@@ -12,7 +12,7 @@
 // to the first read-write handle with a listener. Read-only handles (EXAMINE) take nothing and
 // see as recent what nobody has taken (RFC 3501 6.3.2).
 
-import { type FSWatcher, promises as fs, renameSync, statSync, unlinkSync, watch } from 'node:fs';
+import { existsSync, type FSWatcher, promises as fs, renameSync, statSync, unlinkSync, watch } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -37,6 +37,7 @@ import { Budget, errorCode, isDeadScratch, listDir, listDirSync, mapLimit } from
 import type { StoredInfo } from './infocache.js';
 import { closeListing, formatListing, LISTING_FILE, type ListingHead, type OpenedListing, openListing, readListedMessages, writeListing } from './listing.js';
 import { KEYWORD_DIR, keywordMemory, keywordsIfUnchanged, readKeywords, sameKeywords, writeKeywordUpdate } from './keywords.js';
+import { explainedEvents, followDelay, type KnownState, lockedUnlessBusy, type PendingEvent } from './follow.js';
 import { folderMutex, withCourierLock } from './lock.js';
 import { MessageCache, OLD_META_CACHE_FILE } from './messagecache.js';
 import type { ParsePool } from './parsepool.js';
@@ -143,6 +144,8 @@ interface SyncOptions {
   /** Handle whose refresh() this is: it gets \Recent for what is claimed. */
   claimant?: FolderHandle;
   expectedGone?: ReadonlySet<string>;
+  /** Prompted by a watcher event: give way to another process holding the lock (follow.ts). */
+  follow?: boolean;
 }
 
 export class FolderCore {
@@ -189,6 +192,8 @@ export class FolderCore {
   private keywordWatcher: FSWatcher | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
+  /** [follow.ts] watcher events since the last look was scheduled: explained ones need no look. */
+  private pendingEvents: PendingEvent[] = [];
   private lastLocalChange = 0;
   private infoSaveTimer: NodeJS.Timeout | undefined;
   /** The save under way (see saveInfo). */
@@ -259,12 +264,25 @@ export class FolderCore {
     // whole or extended at its end, so it is always readable). Anything to write: the scan is
     // done again under the lock.
     const listed: { names?: string[] } = {};
-    const { scan, keywords } = (await this.scanUnchanged(options, listed)) ?? (await withCourierLock(this.dir, this.context.useLocks, async () => {
+    const underLock = async () => {
       const scan = await scanFolder(this.dir, { ...options, curNames: listed.names, root: this.context.root }, this.scanMemory);
       const bases = (): Set<string> => new Set(scan.messages.map((m) => m.base));
       const keywords = this.context.keywords ? await readKeywords(this.dir, bases, this.keywordMemory) : new Map<string, string[]>();
       return { scan, keywords };
-    }));
+    };
+    // [follow.ts] a watcher's look gives way to another process holding the lock, and looks again soon
+    const looked = (await this.scanUnchanged(options, listed)) ??
+      (options.follow && this.initialized ? await lockedUnlessBusy(this.dir, this.context.useLocks, underLock) : await withCourierLock(this.dir, this.context.useLocks, underLock));
+    if (!looked) {
+      const generation = this.generation;
+      setTimeout(() => {
+        if (this.generation !== generation) return; // looked since: the claim was seen
+        this.pendingEvents.push({ where: 'folder', file: null }); // a look, whatever else is explained
+        this.scheduleSync();
+      }, followDelay(this.dir)).unref();
+      return;
+    }
+    const { scan, keywords } = looked;
     this.unclaimed = scan.unclaimed;
     this.unnumbered = scan.unnumbered;
     this.stamps = settled(stamps, started) ? stamps : undefined;
@@ -685,10 +703,10 @@ export class FolderCore {
       return;
     }
     try {
-      this.watchers.push(this.watchDir(path.join(this.dir, 'new')));
-      this.watchers.push(this.watchDir(path.join(this.dir, 'cur'), (file) => file === null || !this.ownChange(file)));
+      this.watchers.push(this.watchDir(path.join(this.dir, 'new'), () => true, 'new'));
+      this.watchers.push(this.watchDir(path.join(this.dir, 'cur'), (file) => file === null || !this.ownChange(file), 'cur'));
       this.watchers.push(
-        this.watchDir(this.dir, (file) => file === null || (file === UIDDB_FILE && !this.ownUidDb()) || file === KEYWORD_DIR || file === 'cur' || file === 'new'),
+        this.watchDir(this.dir, (file) => file === null || (file === UIDDB_FILE && !this.ownUidDb()) || file === KEYWORD_DIR || file === 'cur' || file === 'new', 'folder'),
       );
       if (this.context.keywords) this.watchKeywords();
     } catch (error) {
@@ -699,11 +717,18 @@ export class FolderCore {
     }
   }
 
-  private watchDir(dir: string, relevant: (file: string | null) => boolean = () => true): FSWatcher {
+  private watchDir(dir: string, relevant: (file: string | null) => boolean = () => true, where: PendingEvent['where'] = 'keywords'): FSWatcher {
     const watcher = watch(dir, { persistent: false }, (_event, file) => {
-      if (relevant(file === null ? null : String(file))) this.scheduleSync();
+      const name = file === null ? null : String(file);
+      if (!relevant(name)) return;
+      if (this.pendingEvents.length < 1000) this.pendingEvents.push({ where, file: name }); // [follow.ts]
+      else this.pendingEvents[0] = { where, file: null }; // too many to look into one by one
+      this.scheduleSync();
     });
-    watcher.on('error', () => this.scheduleSync());
+    watcher.on('error', () => {
+      this.pendingEvents.push({ where, file: null });
+      this.scheduleSync();
+    });
     return watcher;
   }
 
@@ -744,6 +769,8 @@ export class FolderCore {
   }
 
   private watchKeywords(): void {
+    // Checked first: a failed watch throws, and this is tried on every look until the folder has keywords.
+    if (!existsSync(path.join(this.dir, KEYWORD_DIR))) return;
     try {
       this.keywordWatcher = this.watchDir(path.join(this.dir, KEYWORD_DIR));
     } catch {
@@ -790,7 +817,21 @@ export class FolderCore {
         return;
       }
       this.syncTimer = undefined;
-      this.refresh().catch((error: unknown) => this.context.logger?.log('error', 'folder refresh failed', { folder: this.name, error: String(error) }));
+      // [follow.ts] events already explained by the state (this process claimed, or followed the claimer) need no look
+      const events = this.pendingEvents;
+      this.pendingEvents = [];
+      const known: KnownState = {
+        nameOf: (base) => {
+          const uid = this.scanMemory.db?.uids.get(base);
+          return uid === undefined ? undefined : this.entries.get(uid)?.fileName;
+        },
+        uidDbKnown: () => this.ownUidDb(),
+      };
+      const look = async (): Promise<void> => {
+        if (events.length && !this.gone && this.initialized && explainedEvents(this.dir, events, known)) return;
+        await this.syncLocked({ claimNew: true, follow: true });
+      };
+      this.exclusive(look).catch((error: unknown) => this.context.logger?.log('error', 'folder refresh failed', { folder: this.name, error: String(error) }));
     };
     this.syncTimer = setTimeout(fire, WATCH_DEBOUNCE_MS);
   }

@@ -5,15 +5,19 @@
 // \Recent in exactly one of them.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { FolderHandle } from '../../server/maildir/index.js';
 import { explainedEvents, type KnownState } from '../../server/maildir/follow.js';
-import { COURIER_LOCK, tryCourierLock } from '../../server/maildir/lock.js';
+import { COURIER_LOCK, folderMutex, tryCourierLock } from '../../server/maildir/lock.js';
 import { scanFolder, type ScanMemory } from '../../server/maildir/scan.js';
 import { readUidDbSync, readUidDbTailSync, UIDDB_FILE } from '../../server/maildir/uiddb.js';
 import { spawnImapd, type SpawnedImapd } from '../helpers/imap-client.js';
 import { deliver, emptyMaildir, removeTree, tempDir } from '../helpers/maildir.js';
+import { flagsOf, recorder, select, store, until } from './helpers.js';
 
 const dirs: string[] = [];
 after(() => {
@@ -201,5 +205,55 @@ test('8 imapd processes in IDLE, 20 deliveries: each sees every message once, sa
     assert.equal(fs.readdirSync(path.join(root, 'cur')).length, 30);
   } finally {
     await Promise.all(procs.map((p) => p.close()));
+  }
+});
+
+const sleep = (ms: number): Promise<'timeout'> => new Promise((resolve) => setTimeout(() => resolve('timeout'), ms));
+
+test("the watcher's events of a claim it has followed leave the state current; an outside change after it still waits for the queue", async () => {
+  const root = maildir();
+  const names = [0, 1, 2].map((i) => deliver(root, body(i)));
+  const mail = await store(root);
+  try {
+    const folder = (await select(mail, 'INBOX')) as FolderHandle;
+    const r = recorder();
+    folder.subscribe(r.listener);
+    await until(() => folder.watching, 2000, 'the watches');
+    await sleep(50);
+    await folder.refresh();
+
+    // Another process claims a delivery; its events (new/, cur/, courierimapuiddb) reach this
+    // one only after the refresh below has followed the claim (spawnSync: no event is read meanwhile).
+    deliver(root, body(3));
+    const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'child.ts');
+    const claim = spawnSync(process.execPath, ['--import', 'tsx', child, root, JSON.stringify({ op: 'claim', folder: 'INBOX' })], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(claim.status, 0, claim.stderr);
+    assert.ok((JSON.parse(claim.stdout) as { uids: number[] }).uids.includes(4), 'the other process claimed it');
+    await folder.refresh();
+    assert.equal(folder.snapshot().messages.length, 4);
+    await sleep(200); // the claim's events are read and judged
+
+    // Current: a refresh (NOOP) is answered while the folder's queue is held.
+    let release!: () => void;
+    const held = folderMutex.run(fs.realpathSync(root), () => new Promise<void>((resolve) => (release = resolve)));
+    try {
+      assert.equal(await Promise.race([folder.refresh().then(() => 'answered' as const), sleep(1000)]), 'answered', 'explained events left the state current');
+      // Another process sets a flag: the next refresh must look, so it waits for the queue.
+      const cur = path.join(root, 'cur');
+      const first = fs.readdirSync(cur).find((name) => name.startsWith(path.basename(names[0]!)))!;
+      fs.renameSync(path.join(cur, first), path.join(cur, `${first.split(':')[0]}:2,S`));
+      const after = folder.refresh();
+      assert.equal(await Promise.race([after.then(() => 'answered' as const), sleep(300)]), 'timeout', 'an outside change is looked at');
+      release();
+      await held;
+      await after;
+    } finally {
+      release();
+    }
+    assert.deepEqual(flagsOf(folder.snapshot().messages[0]!.flags), ['\\Seen']);
+    assert.ok(r.changes.some((c) => c.kind === 'flags' && c.uid === 1));
+    folder.release();
+  } finally {
+    await mail.close();
   }
 });

@@ -136,7 +136,10 @@ export class FolderWatch {
 
   /** After a scan: courierimapkeywords/ may have appeared since the watches were set up. */
   watchNewKeywordDir(): void {
-    if (this.context.keywords && !this.keywordWatcher && this.watchers.length) this.watchKeywords();
+    if (!this.context.keywords || this.keywordWatcher || !this.watchers.length) return;
+    this.watchKeywords();
+    // What was written into it between the look's read and this watch raised no event: one more look.
+    if (this.keywordWatcher) this.lookAgain();
   }
 
   private startWatching(): void {

@@ -3,6 +3,8 @@
 //
 //   npm run bench:idle -- [--servers ours,courier,dovecot] [--clients 1,100,1000] [--folders 1000]
 //                         [--rounds 3] [--ours auto|tcp|preauth] [--delivery-rate N]
+//   npm run bench:idle -- --procs 50,100 [--servers ours,dovecot] [--messages 1000] [--deliveries 10]
+//                         (one PREAUTH process per client: see bench/idle-procs.ts)
 //
 // Scenarios: N clients IDLE on one folder (for each N of --clients), and --folders clients IDLE on
 // as many different folders. Changes: "in-process" = another IMAP client of the same server runs
@@ -666,6 +668,12 @@ function openFilesLimit(): number {
 }
 
 async function main(): Promise<void> {
+  // one server process per client (issue 11): bench/idle-procs.ts
+  if (process.argv.includes('--procs')) {
+    const { parseProcsArgs, runProcs } = await import('./idle-procs.js');
+    await runProcs(parseProcsArgs(process.argv.slice(2)));
+    return;
+  }
   const opts = parseArgs(process.argv.slice(2));
   const biggest = Math.max(...opts.clients, opts.folders);
   const nofile = openFilesLimit();

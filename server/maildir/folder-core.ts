@@ -22,6 +22,7 @@ import { type Arrival, type Entry, type FolderContext, flagSet, newEntry, NO_KEY
 import { announceAdded, tellRecent, untoldCount } from './folder-recent.js';
 import { diskKey, folderStamps, listingKey, newestMtime, purgeTmp, settled } from './folder-stamps.js';
 import { FolderWatch } from './folder-watch.js';
+import { explainedEvents, followDelay, type KnownState, lockedUnlessBusy } from './follow.js';
 import { closeListing, formatListing, LISTING_FILE, type ListingHead, type OpenedListing, openListing, readListedMessages, writeListing } from './listing.js';
 import { keywordMemory, keywordsIfUnchanged, readKeywords, sameKeywords } from './keywords.js';
 import { folderMutex, withCourierLock } from './lock.js';
@@ -47,6 +48,8 @@ export interface SyncOptions {
   /** Handle whose refresh() this is: it gets \Recent for what is claimed. */
   claimant?: TrackedSession;
   expectedGone?: ReadonlySet<string>;
+  /** Prompted by a watcher event: give way to another process holding the lock (follow.ts). */
+  follow?: boolean;
 }
 
 export class FolderCore {
@@ -93,6 +96,16 @@ export class FolderCore {
   private currentMtime = 0;
   /** Counts changes to the entries: a listing is written only of the state a settled scan made. */
   generation = 0;
+  /** Counts the looks at the disk (scans): a look given up for another's lock is made again unless one came since. */
+  private looks = 0;
+  /** What the state knows, for judging watcher events (follow.ts). */
+  private readonly known: KnownState = {
+    nameOf: (base) => {
+      const uid = this.scanMemory.db?.uids.get(base);
+      return uid === undefined ? undefined : this.entries.get(uid)?.fileName;
+    },
+    uidDbKnown: () => this.watch.ownUidDb(),
+  };
   /** A listing to write (see listing.ts): the state of `generation`, seen with these stamps. */
   private listingDue: { generation: number; head: ListingHead } | undefined;
   /** Stamps of the listing on disk, as far as this process knows (read or written by it). */
@@ -188,12 +201,28 @@ export class FolderCore {
     // whole or extended at its end, so it is always readable). Anything to write: the scan is
     // done again under the lock.
     const listed: { names?: string[] } = {};
-    const { scan, keywords } = (await this.scanUnchanged(options, listed)) ?? (await withCourierLock(this.dir, this.context.useLocks, async () => {
+    const underLock = async (): Promise<{ scan: ScanResult; keywords: Map<string, string[]> }> => {
       const scan = await scanFolder(this.dir, { ...options, curNames: listed.names, root: this.context.root }, this.scanMemory);
       const bases = (): Set<string> => new Set(scan.messages.map((m) => m.base));
       const keywords = this.context.keywords ? await readKeywords(this.dir, bases, this.keywordMemory) : new Map<string, string[]>();
       return { scan, keywords };
-    }));
+    };
+    // A look prompted by a watcher event gives way to another process holding the lock (most
+    // likely claiming the same delivery) and is made again soon, to follow it (follow.ts).
+    const looked = (await this.scanUnchanged(options, listed)) ??
+      (options.follow && this.initialized
+        ? await lockedUnlessBusy(this.dir, this.context.useLocks, underLock)
+        : await withCourierLock(this.dir, this.context.useLocks, underLock));
+    if (!looked) {
+      this.watch.noteForeign(); // not looked: what changed is still to be seen
+      const looks = this.looks;
+      setTimeout(() => {
+        if (this.looks === looks) this.watch.lookAgain(); // else a look came since and saw the claim
+      }, followDelay(this.dir)).unref();
+      return;
+    }
+    const { scan, keywords } = looked;
+    this.looks += 1;
     this.unclaimed = scan.unclaimed;
     this.unnumbered = scan.unnumbered;
     this.stamps = settled(stamps, started) ? stamps : undefined;
@@ -377,9 +406,24 @@ export class FolderCore {
     return keywords ? { scan, keywords } : null;
   }
 
-  /** refresh() of a handle, or a change seen by the watcher (no claimant). */
+  /** refresh() of a handle (NOOP, IDLE, ...). */
   refresh(claimant?: TrackedSession): Promise<void> {
     return this.sync({ claimNew: true, claimant });
+  }
+
+  /**
+   * Watcher events (FolderWatch): judged in the queue, after what came before them. Those the
+   * state already explains (this process claimed, or followed the claimer: follow.ts) need no
+   * look; any other makes the state foreign and is looked at, giving way to a claimer.
+   */
+  followEvents(): Promise<void> {
+    return this.exclusive(async () => {
+      const events = this.watch.takeEvents();
+      if (!events.length || this.gone) return;
+      if (this.initialized && explainedEvents(this.dir, events, this.known)) return;
+      this.watch.noteForeign();
+      await this.syncLocked({ claimNew: true, follow: true });
+    });
   }
 
   // ---------------------------------------------------------------------------
@@ -408,7 +452,8 @@ export class FolderCore {
 
   /** Records the disk as the one the state in memory describes (after a scan or a change of ours). */
   private markCurrent(): void {
-    const stamps = this.watch.quiet() ? folderStamps(this.dir) : null;
+    // Events still to judge do not spoil the record: isCurrent trusts it only once they are judged explained.
+    const stamps = this.watch.unspoiled() ? folderStamps(this.dir) : null;
     this.current = stamps === null ? undefined : diskKey(stamps, statUidDbSync(this.dir));
     this.currentMtime = stamps === null ? 0 : newestMtime(stamps);
   }

@@ -1,10 +1,17 @@
 // Watching a folder directory for changes made by other processes: inotify watches on
 // new/, cur/, the folder directory and courierimapkeywords/ (polling when they cannot be
 // set up), debounced, and quiet while this process itself is changing the folder.
+//
+// An event is foreign (the state in memory may differ from the disk) unless this process
+// caused it (expectOwn, its own UID database writes) or, once judged, the state already
+// explains it (follow.ts: every process is woken by each delivery and its claim, and has
+// usually followed the claimer by the time the claim's own events are read). Events wait in
+// `pending` until the folder judges them; while any wait, the state is not called current.
 
-import { type FSWatcher, watch } from 'node:fs';
+import { existsSync, type FSWatcher, watch } from 'node:fs';
 import path from 'node:path';
 import type { FolderContext } from './folder-entry.js';
+import type { PendingEvent } from './follow.js';
 import { KEYWORD_DIR } from './keywords.js';
 import type { ScanMemory } from './scan.js';
 import { sameStamp, statUidDbSync, UIDDB_FILE } from './uiddb.js';
@@ -24,9 +31,12 @@ export interface WatchedFolder {
   readonly gone: boolean;
   /** Some session has the folder open. */
   inUse(): boolean;
-  /** Looks at the folder and tells the sessions. */
-  refresh(): Promise<void>;
+  /** Judges the pending events (takeEvents) and looks at the folder unless they are all explained. */
+  followEvents(): Promise<void>;
 }
+
+/** Beyond this many events waiting, one look (a null name) stands for all of them. */
+const MAX_PENDING = 1000;
 
 export class FolderWatch {
   private watchers: FSWatcher[] = [];
@@ -46,6 +56,8 @@ export class FolderWatch {
    * new): the messages in memory may differ from the disk (see FolderCore.isCurrent).
    */
   private foreign = true;
+  /** Events not yet judged (see followEvents): they may be foreign. */
+  private pending: PendingEvent[] = [];
 
   constructor(private readonly folder: WatchedFolder) {}
 
@@ -62,7 +74,34 @@ export class FolderWatch {
    * the watches tell (polling tells nothing: false).
    */
   quiet(): boolean {
+    return !this.foreign && this.pending.length === 0 && this.watchers.length > 0;
+  }
+
+  /**
+   * No foreign event since the last scan began, events still to judge aside: the disk as it
+   * is now may be recorded as the state's (FolderCore.markCurrent); it is trusted only once
+   * they are judged explained (quiet()).
+   */
+  unspoiled(): boolean {
     return !this.foreign && this.watchers.length > 0;
+  }
+
+  /** The events waiting to be judged, taken (call in the folder's queue, then judge them at once). */
+  takeEvents(): PendingEvent[] {
+    const events = this.pending;
+    this.pending = [];
+    return events;
+  }
+
+  /** A look is wanted whatever the state explains (a look given up for another process's lock: follow.ts). */
+  lookAgain(): void {
+    this.note({ where: 'folder', file: null });
+  }
+
+  private note(event: PendingEvent): void {
+    if (this.pending.length < MAX_PENDING) this.pending.push(event);
+    else this.pending[0] = { where: event.where, file: null }; // too many to look into one by one
+    this.scheduleSync();
   }
 
   /** A scan begins: it sees what changed before; what changes from now on is foreign again. */
@@ -91,13 +130,16 @@ export class FolderWatch {
       this.watchStart = undefined;
       if (!this.folder.inUse() || this.folder.gone) return;
       this.startWatching();
-      this.scheduleSync();
+      this.lookAgain();
     });
   }
 
   /** After a scan: courierimapkeywords/ may have appeared since the watches were set up. */
   watchNewKeywordDir(): void {
-    if (this.context.keywords && !this.keywordWatcher && this.watchers.length) this.watchKeywords();
+    if (!this.context.keywords || this.keywordWatcher || !this.watchers.length) return;
+    this.watchKeywords();
+    // What was written into it between the look's read and this watch raised no event: one more look.
+    if (this.keywordWatcher) this.lookAgain();
   }
 
   private startWatching(): void {
@@ -106,11 +148,11 @@ export class FolderWatch {
       return;
     }
     try {
-      this.watchers.push(this.watchDir(path.join(this.dir, 'new')));
-      this.watchers.push(this.watchDir(path.join(this.dir, 'cur'), (file) => file === null || !this.ownChange(file)));
+      this.watchers.push(this.watchDir(path.join(this.dir, 'new'), 'new'));
+      this.watchers.push(this.watchDir(path.join(this.dir, 'cur'), 'cur', (file) => file === null || !this.ownChange(file)));
       this.foreign = true; // what changed before the watches were in place: the next look scans
       this.watchers.push(
-        this.watchDir(this.dir, (file) => file === null || (file === UIDDB_FILE && !this.ownUidDb()) || file === KEYWORD_DIR || file === 'cur' || file === 'new'),
+        this.watchDir(this.dir, 'folder', (file) => file === null || (file === UIDDB_FILE && !this.ownUidDb()) || file === KEYWORD_DIR || file === 'cur' || file === 'new'),
       );
       if (this.context.keywords) this.watchKeywords();
     } catch (error) {
@@ -121,15 +163,14 @@ export class FolderWatch {
     }
   }
 
-  private watchDir(dir: string, relevant: (file: string | null) => boolean = () => true): FSWatcher {
+  private watchDir(dir: string, where: PendingEvent['where'], relevant: (file: string | null) => boolean = () => true): FSWatcher {
     const watcher = watch(dir, { persistent: false }, (_event, file) => {
-      if (!relevant(file === null ? null : String(file))) return;
-      this.foreign = true;
-      this.scheduleSync();
+      const name = file === null ? null : String(file);
+      if (relevant(name)) this.note({ where, file: name });
     });
     watcher.on('error', () => {
       this.foreign = true;
-      this.scheduleSync();
+      this.note({ where, file: null });
     });
     return watcher;
   }
@@ -170,7 +211,7 @@ export class FolderWatch {
   }
 
   /** The UID database is as this process last wrote or read it (its event is our own write). */
-  private ownUidDb(): boolean {
+  ownUidDb(): boolean {
     if (this.folder.scanMemory.writing) return true;
     try {
       return sameStamp(this.folder.scanMemory.stamp, statUidDbSync(this.dir));
@@ -180,15 +221,17 @@ export class FolderWatch {
   }
 
   private watchKeywords(): void {
+    // Checked first: a failed watch throws, and this is tried after every look until the folder has keywords.
+    if (!existsSync(path.join(this.dir, KEYWORD_DIR))) return;
     try {
-      this.keywordWatcher = this.watchDir(path.join(this.dir, KEYWORD_DIR), (file) => file === null || !this.ownChange(`k/${file}`));
+      this.keywordWatcher = this.watchDir(path.join(this.dir, KEYWORD_DIR), 'keywords', (file) => file === null || !this.ownChange(`k/${file}`));
     } catch {
       // Not there yet: the watcher of the folder directory sees it appear.
     }
   }
 
   private startPolling(): void {
-    this.pollTimer = setInterval(() => this.scheduleSync(), this.context.pollIntervalMs);
+    this.pollTimer = setInterval(() => this.lookAgain(), this.context.pollIntervalMs);
     this.pollTimer.unref();
   }
 
@@ -203,6 +246,7 @@ export class FolderWatch {
     this.pollTimer = undefined;
     if (this.syncTimer) clearTimeout(this.syncTimer);
     this.syncTimer = undefined;
+    this.pending = [];
   }
 
   /** Whether changes are noticed through file-system events (false: polling). */
@@ -226,7 +270,7 @@ export class FolderWatch {
         return;
       }
       this.syncTimer = undefined;
-      this.folder.refresh().catch((error: unknown) => this.context.logger?.log('error', 'folder refresh failed', { folder: this.folder.name, error: String(error) }));
+      this.folder.followEvents().catch((error: unknown) => this.context.logger?.log('error', 'folder refresh failed', { folder: this.folder.name, error: String(error) }));
     };
     this.syncTimer = setTimeout(fire, WATCH_DEBOUNCE_MS);
   }

@@ -8,7 +8,7 @@
 // writing "<pid>:<hostname>" to a scratch file in tmp/ and link()ing it to that name.
 // A lock left by a dead process on this host, or older than 120 s, is broken.
 
-import { promises as fs, linkSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { promises as fs, existsSync, linkSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { MailStoreError } from '../backend/mailstore.js';
@@ -60,40 +60,62 @@ export async function acquireCourierLock(folderDir: string, options: DotLockOpti
 /** Takes the dot-lock `name` in `tmpDir` (the way Courier takes courier.lock); resolves with its release. */
 export async function acquireDotLock(tmpDir: string, name: string, options: DotLockOptions = {}): Promise<() => Promise<void>> {
   const lockPath = path.join(tmpDir, name);
-  const id = `${process.pid}:${hostname()}`;
+  const id = lockId();
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   let wait = 5;
   for (;;) {
-    // Synchronous: a handful of quick metadata calls, which through the thread pool cost
-    // more in hand-overs than in work (this runs for every APPEND).
-    const scratch = path.join(tmpDir, scratchName('courierlock'));
-    writeFileSync(scratch, id);
-    let linked = false;
-    try {
-      linkSync(scratch, lockPath);
-      linked = statSync(scratch).nlink === 2;
-    } catch (error) {
-      if (errorCode(error) !== 'EEXIST') {
-        rmSync(scratch, { force: true });
-        throw error;
-      }
-    }
-    rmSync(scratch, { force: true });
-    if (linked) {
-      return async () => {
-        // Only remove the lock if it is still ours (it may have been broken as stale).
-        try {
-          if (readFileSync(lockPath, 'utf8') === id) unlinkSync(lockPath);
-        } catch (error) {
-          if (errorCode(error) !== 'ENOENT') throw error;
-        }
-      };
-    }
+    const release = attemptDotLock(tmpDir, lockPath, id);
+    if (release) return release;
     if (await breakStaleLock(lockPath, id)) continue;
     if (Date.now() > deadline) throw new MailStoreError('The folder is locked by another process, try again later', 'INUSE');
     await new Promise((resolve) => setTimeout(resolve, wait));
     wait = Math.min(wait * 2, 200);
   }
+}
+
+/**
+ * One attempt at tmp/courier.lock of a folder, without waiting: its release, or null when
+ * the lock is there (whoever holds it: a lock left by a dead process is only broken by
+ * acquireCourierLock, which callers fall back to after a while).
+ */
+export function tryCourierLock(folderDir: string): (() => Promise<void>) | null {
+  const tmpDir = path.join(folderDir, 'tmp');
+  const lockPath = path.join(tmpDir, COURIER_LOCK);
+  // A stat first: while another process holds the lock, no scratch file is written for nothing.
+  if (existsSync(lockPath)) return null;
+  return attemptDotLock(tmpDir, lockPath, lockId());
+}
+
+function lockId(): string {
+  return `${process.pid}:${hostname()}`;
+}
+
+/** Links a scratch file to the lock's name: the release when that made the lock ours, else null. */
+function attemptDotLock(tmpDir: string, lockPath: string, id: string): (() => Promise<void>) | null {
+  // Synchronous: a handful of quick metadata calls, which through the thread pool cost
+  // more in hand-overs than in work (this runs for every APPEND).
+  const scratch = path.join(tmpDir, scratchName('courierlock'));
+  writeFileSync(scratch, id);
+  let linked = false;
+  try {
+    linkSync(scratch, lockPath);
+    linked = statSync(scratch).nlink === 2;
+  } catch (error) {
+    if (errorCode(error) !== 'EEXIST') {
+      rmSync(scratch, { force: true });
+      throw error;
+    }
+  }
+  rmSync(scratch, { force: true });
+  if (!linked) return null;
+  return async () => {
+    // Only remove the lock if it is still ours (it may have been broken as stale).
+    try {
+      if (readFileSync(lockPath, 'utf8') === id) unlinkSync(lockPath);
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') throw error;
+    }
+  };
 }
 
 /** Removes the lock if its owner is gone; true when the caller should retry at once. */

@@ -10,7 +10,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { errorCode, writeFileAtomic } from './fsutil.js';
-import { withCourierLock } from './lock.js';
+import { tryCourierLock, withCourierLock } from './lock.js';
 
 export const RECENT_FILE = 'imapd-ts.recent';
 
@@ -56,9 +56,28 @@ export async function writeRecentMark(folderDir: string, uidValidity: number, ui
 export async function claimRecent(folderDir: string, uidValidity: number, upTo: number, useLocks: boolean): Promise<number> {
   const seen = recentMark(folderDir, uidValidity);
   if (seen >= upTo) return seen;
-  return withCourierLock(folderDir, useLocks, async () => {
+  const take = async (): Promise<number> => {
     const before = recentMark(folderDir, uidValidity);
     if (before < upTo) await writeRecentMark(folderDir, uidValidity, upTo);
     return before;
-  });
+  };
+  // Every process on the folder gets here for the same new messages: while another holds the
+  // lock (usually taking them), look at the mark again instead of queueing behind it.
+  for (let tries = 0; useLocks && tries < CLAIM_TRIES; tries++) {
+    const release = tryCourierLock(folderDir);
+    if (release) {
+      try {
+        return await take();
+      } finally {
+        await release();
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 10 * (tries + 1)));
+    const now = recentMark(folderDir, uidValidity);
+    if (now >= upTo) return now;
+  }
+  return withCourierLock(folderDir, useLocks, take);
 }
+
+/** Attempts at the lock before claimRecent waits for it as anyone else. */
+const CLAIM_TRIES = 20;

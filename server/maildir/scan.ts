@@ -8,7 +8,7 @@ import path from 'node:path';
 import { baseOf, sortMaildirNames } from './filenames.js';
 import { errorCode, listDirSync, mapLimit } from './fsutil.js';
 import { hasRecentMark, writeRecentMark } from './recent.js';
-import { extendUidDb, type FileStamp, newUidValidity, readDovecotUidList, readUidDbSync, sameStamp, statUidDbSync, type UidDb, writeUidDb } from './uiddb.js';
+import { extendUidDb, type FileStamp, newUidValidity, readDovecotUidList, readUidDbSync, readUidDbTailSync, sameStamp, statUidDbSync, type UidDb, writeUidDb } from './uiddb.js';
 
 export interface ScannedMessage {
   uid: number;
@@ -95,6 +95,10 @@ export async function scanFolder(folderDir: string, options: ScanOptions, memory
   } else if (!(await ensureRecentMark(folderDir, db, memory, options.readOnly === true))) {
     return null;
   }
+
+  // New mail to claim: a look that may not write gives up before listing cur/ (every process
+  // on the folder is woken by each delivery; one claims it, the others look again after).
+  if (options.readOnly && options.claimNew && !options.curNames && listDirSync(newDir).length > 0) return null;
 
   const curByBase = new Map<string, string>();
   const indexCur = (names: string[]): void => {
@@ -188,11 +192,16 @@ export async function scanFolder(folderDir: string, options: ScanOptions, memory
     const uids = new Map<string, number>();
     for (const message of kept) uids.set(message.base, message.uid);
     for (const message of added) uids.set(message.base, message.uid);
+    const oldNext = db.uidNext;
     db = { uidValidity: db.uidValidity, uidNext, uids };
     memory.db = undefined; // in case the write fails half-way
     memory.writing = (memory.writing ?? 0) + 1;
     try {
-      memory.stamp = await writeUidDb(folderDir, db);
+      // Only additions (a claim of new/): appended to the file, so that the other processes on
+      // the folder read just those lines (see readUidDbTailSync).
+      memory.stamp = !dirty && memory.stamp
+        ? await extendUidDb(folderDir, db, added.map((m) => [m.base, m.uid]), memory.stamp, oldNext)
+        : await writeUidDb(folderDir, db);
     } finally {
       memory.writing -= 1;
     }
@@ -231,7 +240,21 @@ async function ensureRecentMark(folderDir: string, db: UidDb, memory: ScanMemory
  * inode, size and mtime: it is replaced by a rename, or extended by us under the lock).
  */
 function loadDbSync(folderDir: string, memory: ScanMemory): UidDb | null {
-  if (memory.db && memory.stamp && sameStamp(memory.stamp, statUidDbSync(folderDir))) return memory.db;
+  if (memory.db && memory.stamp) {
+    const now = statUidDbSync(folderDir);
+    if (sameStamp(memory.stamp, now)) return memory.db;
+    // Extended by another process's claim or APPEND: only the lines it added are read.
+    if (now && now.ino === memory.stamp.ino && now.size >= memory.stamp.size) {
+      const db = memory.db;
+      memory.db = undefined; // changed in place below: forgotten unless that works out
+      const stamp = readUidDbTailSync(folderDir, db, memory.stamp);
+      if (stamp) {
+        memory.db = db;
+        memory.stamp = stamp;
+        return db;
+      }
+    }
+  }
   const { db, stamp } = readUidDbSync(folderDir);
   memory.db = db ?? undefined;
   memory.stamp = stamp;

@@ -125,6 +125,55 @@ export function readUidDbSync(folderDir: string): { db: UidDb | null; stamp?: Fi
   }
 }
 
+/**
+ * Brings `db` (read from the file `previous` describes) up to date when the file was only
+ * extended since (extendUidDb: same inode, lines added at the end, the header rewritten in
+ * place): reads the header and the added lines alone, and adds them to `db` in place. The new
+ * stamp, or null when the file changed otherwise (then it must be read whole; `db` is untouched).
+ * Processes that share a folder read each other's claims this way, without a rescan.
+ */
+export function readUidDbTailSync(folderDir: string, db: UidDb, previous: FileStamp): FileStamp | null {
+  let fd: number;
+  try {
+    fd = openSync(path.join(folderDir, UIDDB_FILE), 'r');
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return null;
+    throw error;
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (stat.ino !== previous.ino || stat.size < previous.size || previous.size < 1) return null;
+    const head = Buffer.alloc(Math.min(64, stat.size));
+    const headLength = readSync(fd, head, 0, head.length, 0);
+    const newline = head.subarray(0, headLength).indexOf(10);
+    const header = newline < 0 ? null : /^(\d+) (\d+) (\d+)$/.exec(head.toString('latin1', 0, newline));
+    if (!header || Number(header[1]) !== VERSION || Number(header[2]) !== db.uidValidity) return null;
+    // The byte before the old end too: the added part must start a line.
+    const tail = Buffer.alloc(stat.size - previous.size + 1);
+    if (readSync(fd, tail, 0, tail.length, previous.size - 1) !== tail.length || tail[0] !== 10) return null;
+    if (tail.length > 1 && tail[tail.length - 1] !== 10) return null; // a line still being written
+    const added: [string, number][] = [];
+    let uidNext = Math.max(db.uidNext, Number(header[3]));
+    const lines = tail.toString('utf8', 1).split('\n');
+    for (const line of lines) {
+      if (!line) continue;
+      const space = line.indexOf(' ');
+      const uid = Number(line.slice(0, space));
+      const base = line.slice(space + 1);
+      // Lines are only ever added above every UID given: anything else is a file changed otherwise.
+      if (space <= 0 || !Number.isSafeInteger(uid) || uid < db.uidNext || !base || db.uids.has(base)) return null;
+      if (added.length && uid <= added[added.length - 1]![1]) return null;
+      added.push([base, uid]);
+      if (uid >= uidNext) uidNext = uid + 1;
+    }
+    for (const [base, uid] of added) db.uids.set(base, uid);
+    db.uidNext = uidNext;
+    return { ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs };
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export function statUidDbSync(folderDir: string): FileStamp | undefined {
   try {
     const stat = statSync(path.join(folderDir, UIDDB_FILE));

@@ -1,9 +1,22 @@
 // Decoding helpers: RFC 2047 encoded-words, Content-Transfer-Encoding, charsets. None of them
 // throws: bad input gives U+FFFD replacement characters or the input as it is.
 
-import iconv from 'iconv-lite';
-import libmime from 'libmime';
-import { decode as libmimeCharsetDecode } from 'libmime/lib/charset.js';
+import { createRequire } from 'node:module';
+import type iconvModule from 'iconv-lite';
+import type libmimeModule from 'libmime';
+import type * as libmimeCharsetModule from 'libmime/lib/charset.js';
+
+// Loaded on first use, synchronously (both are CommonJS): together they cost about 50 ms and
+// 10 MB of memory at start, which an imapd process that never meets an encoded-word or a
+// charset other than UTF-8 would pay for nothing (one process per connection under Courier).
+const require = createRequire(import.meta.url);
+let iconvLoaded: typeof iconvModule | undefined;
+let libmimeLoaded: typeof libmimeModule | undefined;
+let charsetLoaded: typeof libmimeCharsetModule | undefined;
+const iconv = (): typeof iconvModule => (iconvLoaded ??= require('iconv-lite') as typeof iconvModule);
+const libmime = (): typeof libmimeModule => (libmimeLoaded ??= require('libmime') as typeof libmimeModule);
+const libmimeCharsetDecode = (bytes: Buffer, charset: string): string =>
+  (charsetLoaded ??= require('libmime/lib/charset.js') as typeof libmimeCharsetModule).decode(bytes, charset);
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
@@ -23,7 +36,7 @@ export function decodeHeaderValue(raw: string): string {
   s = bytesToText(s).trim();
   if (s.indexOf('=?') < 0) return s;
   try {
-    return libmime.decodeWords(s);
+    return libmime().decodeWords(s);
   } catch {
     return s;
   }
@@ -107,7 +120,7 @@ export function decodeCharset(bytes: Buffer, charset: string | undefined): strin
   const cs = (charset ?? 'us-ascii').trim().toLowerCase();
   if (cs === '' || cs === 'utf-8' || cs === 'utf8' || cs === 'us-ascii' || cs === 'ascii') return utf8.decode(bytes);
   try {
-    if (iconv.encodingExists(cs)) return iconv.decode(bytes, cs);
+    if (iconv().encodingExists(cs)) return iconv().decode(bytes, cs);
     return libmimeCharsetDecode(bytes, cs); // ISO-2022-JP and the aliases libmime knows
   } catch {
     return utf8.decode(bytes);

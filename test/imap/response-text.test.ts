@@ -29,7 +29,7 @@ async function linesAfter(commandHead: string, literal: string, rest: string, se
 test('a mailbox name with CR LF is not echoed into the reply (command handler error)', async () => {
   const lines = await linesAfter('CREATE', 'IN\r\nz OK forged', '');
   assert.equal(lines.length, 2, lines.join(' | '));
-  assert.match(lines[0], /^a BAD Invalid mailbox name/);
+  assert.match(lines[0], /^a NO \[CANNOT\] Invalid mailbox name/);
   assert.match(lines[1], /^n OK/);
 });
 

@@ -4,22 +4,9 @@
 
 import type { LogFilter, LogLevel, LogLine } from './api.js';
 
+export { formatLogMessage, type LogFields } from '../log/format.js';
+
 const LEVEL_RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
-const MAX_MESSAGE = 2000;
-
-export type LogFields = Record<string, string | number | boolean | undefined>;
-
-/** "LOGIN user=alice ip=127.0.0.1": the message with its fields, as the headless server writes them. */
-export function formatLogMessage(message: string, fields: LogFields | undefined): string {
-  const extra = fields
-    ? Object.entries(fields)
-        .filter(([, v]) => v !== undefined)
-        .map(([k, v]) => ` ${k}=${typeof v === 'string' && (v === '' || /[\s"=]/.test(v)) ? JSON.stringify(v) : String(v)}`)
-        .join('')
-    : '';
-  const text = (message + extra).replace(/[\0-\x08\x0b-\x1f\x7f]/g, '?');
-  return text.length > MAX_MESSAGE ? text.slice(0, MAX_MESSAGE) + '...' : text;
-}
 
 export class LogRing {
   private readonly lines: LogLine[] = [];

@@ -10,8 +10,8 @@
 
 import { hostname, userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import { ApplianceHost, ApplianceHttpServer, defaultDataDir, formatLogMessage } from '../appliance/index.js';
-import type { Logger } from '../log/logger.js';
+import { ApplianceHost, ApplianceHttpServer, defaultDataDir } from '../appliance/index.js';
+import { runCommand, stderrLogger, stopOnSignals } from './cli.js';
 
 const USAGE = `Usage: appliance [--data DIR] [--gui-port N] [--setup-port N] [--no-announce] [--verbose]
 
@@ -48,15 +48,6 @@ function userAtHost(): string {
     /* no user name: keep the placeholder */
   }
   return `${user}@${hostname()}`;
-}
-
-function stderrLogger(verbose: boolean): Logger {
-  return {
-    log(level, message, fields) {
-      if (level === 'debug' && !verbose) return;
-      process.stderr.write(`${new Date().toISOString()} ${level.toUpperCase()} ${formatLogMessage(message, fields)}\n`);
-    },
-  };
 }
 
 async function main(): Promise<void> {
@@ -126,36 +117,10 @@ async function main(): Promise<void> {
   // Last: programs that start the appliance wait for this line.
   out(`GUI: ${address.url}`);
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) {
-      process.stderr.write(`appliance: ${signal} again, exiting at once\n`);
-      process.exit(1);
-    }
-    stopping = true;
-    out(`${signal}: stopping`);
-    (async () => {
-      await gui.stop();
-      await host.stop();
-    })().then(
-      () => {
-        out('stopped');
-        process.exitCode = 0;
-        setTimeout(() => process.exit(0), 1000).unref();
-      },
-      (err: unknown) => {
-        process.stderr.write(`appliance: error while stopping: ${(err as Error).message}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  stopOnSignals('appliance', async () => {
+    await gui.stop();
+    await host.stop();
+  });
 }
 
-try {
-  await main();
-} catch (err) {
-  process.stderr.write(`appliance: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-}
+await runCommand('appliance', main);

@@ -19,6 +19,7 @@ import type { Logger } from '../log/logger.js';
 import { Deliverer, EX, type Envelope } from '../delivery/deliverer.js';
 import { SPOOL_DIR } from '../delivery/service.js';
 import { MessageSpool } from '../delivery/spool.js';
+import { ExitError } from './cli.js';
 
 const USAGE = `Usage: imapd-deliver [--config DIR] [--data DIR] --user USER [-f SENDER] [-a ADDRESS] < message
 
@@ -34,11 +35,6 @@ const USAGE = `Usage: imapd-deliver [--config DIR] [--data DIR] --user USER [-f 
 /** An mbox "From " line is at most this long; longer first lines are message text. */
 const MAX_FROM_LINE = 4096;
 
-class Exit extends Error {
-  constructor(message: string, readonly code: number) {
-    super(message);
-  }
-}
 
 function stderrLogger(verbose: boolean): Logger {
   return {
@@ -95,13 +91,13 @@ async function main(argv: string[]): Promise<number> {
       },
     }));
   } catch (err) {
-    throw new Exit(`${(err as Error).message}\n\n${USAGE}`, EX.USAGE);
+    throw new ExitError(`${(err as Error).message}\n\n${USAGE}`, EX.USAGE);
   }
   if (values.help) {
     process.stdout.write(USAGE);
     return EX.OK;
   }
-  if (!values.user) throw new Exit(`--user USER is required\n\n${USAGE}`, EX.USAGE);
+  if (!values.user) throw new ExitError(`--user USER is required\n\n${USAGE}`, EX.USAGE);
 
   let loaded;
   try {
@@ -109,19 +105,19 @@ async function main(argv: string[]): Promise<number> {
       ? await loadSettings({ configDir: path.resolve(values.config) })
       : settingsFromDocuments({ imapd: null, 'imapd-ssl': null }, process.cwd());
   } catch (err) {
-    if (err instanceof ConfigError) throw new Exit(`configuration error: ${err.message}`, EX.CONFIG);
+    if (err instanceof ConfigError) throw new ExitError(`configuration error: ${err.message}`, EX.CONFIG);
     throw err;
   }
   const settings = loaded.settings;
   const dataDir = values.data ? path.resolve(values.data) : settings.dataDir;
-  if (!dataDir) throw new Exit('no data directory: give --data DIR or set IMAPD_DATADIR', EX.CONFIG);
+  if (!dataDir) throw new ExitError('no data directory: give --data DIR or set IMAPD_DATADIR', EX.CONFIG);
 
   const logger = stderrLogger(Boolean(values.verbose));
   let accounts: AccountStore;
   try {
     accounts = AccountStore.open(dataDir);
   } catch (err) {
-    throw new Exit(`cannot open the account store in ${dataDir}: ${(err as Error).message}`, EX.TEMPFAIL);
+    throw new ExitError(`cannot open the account store in ${dataDir}: ${(err as Error).message}`, EX.TEMPFAIL);
   }
   const spool = new MessageSpool(path.join(dataDir, SPOOL_DIR), settings.lmtpMaxMessageSize);
   const opener = new AccountAuthenticator({
@@ -139,14 +135,14 @@ async function main(argv: string[]): Promise<number> {
   const deliverer = new Deliverer({ accounts, opener: () => opener, logger, quotaFullTempfail: settings.quotaFullTempfail });
   try {
     const found = deliverer.resolve(values.user);
-    if ('outcome' in found) throw new Exit(found.outcome.message, found.outcome.exit);
+    if ('outcome' in found) throw new ExitError(found.outcome.message, found.outcome.exit);
     const { fromLine } = await readMessage(spool);
-    if (spool.tooBig) throw new Exit(`message too large: more than LMTP_MAXMSGSIZE (${settings.lmtpMaxMessageSize} bytes)`, EX.DATAERR);
-    if (spool.size === 0) throw new Exit('empty message on standard input', EX.DATAERR);
+    if (spool.tooBig) throw new ExitError(`message too large: more than LMTP_MAXMSGSIZE (${settings.lmtpMaxMessageSize} bytes)`, EX.DATAERR);
+    if (spool.size === 0) throw new ExitError('empty message on standard input', EX.DATAERR);
     const sender = values.from ?? (fromLine !== null ? (fromLine.split(/\s+/)[0] ?? '').replace(/^<(.*)>$/, '$1') : null);
     const envelope: Envelope = { sender: sender === 'MAILER-DAEMON' ? '' : sender };
     const outcome = await deliverer.deliver(spool, envelope, { ...found.recipient, address: values.address ?? null });
-    if (outcome.code !== 250) throw new Exit(outcome.message, outcome.exit);
+    if (outcome.code !== 250) throw new ExitError(outcome.message, outcome.exit);
     logger.log('info', outcome.message);
     return EX.OK;
   } finally {
@@ -160,7 +156,7 @@ async function main(argv: string[]): Promise<number> {
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (err) {
-  const code = err instanceof Exit ? err.code : EX.TEMPFAIL;
+  const code = err instanceof ExitError ? err.code : EX.TEMPFAIL;
   process.stderr.write(`imapd-deliver: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exitCode = code;
 }

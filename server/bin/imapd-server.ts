@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { AccountAuthenticator, AccountStore } from '../accounts/index.js';
 import { ConfigError, formatWarning, loadSettings, sessionSettingsFrom, settingsFromDocuments, type ConfigWarning } from '../config/index.js';
-import type { Logger } from '../log/logger.js';
+import { ExitError, runCommand, stderrLogger, stopOnSignals } from './cli.js';
 import { DeliveryService } from '../delivery/service.js';
 import type { LmtpEndpoint } from '../delivery/lmtp.js';
 import { ImapServer, TlsError, loadTlsMaterial, type ListenerInfo, type TlsMaterial } from '../net/index.js';
@@ -27,27 +27,6 @@ const USAGE = `Usage: imapd-server [--config DIR] --data DIR [--address A] [--po
   --lmtp-port N  LMTP delivery port on LMTP_ADDRESS, overriding LMTP_PORT
   --verbose      also log debug lines
 `;
-
-class ExitError extends Error {
-  constructor(message: string, readonly code: number) {
-    super(message);
-  }
-}
-
-function stderrLogger(verbose: boolean): Logger {
-  return {
-    log(level, message, fields) {
-      if (level === 'debug' && !verbose) return;
-      const extra = fields
-        ? Object.entries(fields)
-            .filter(([, v]) => v !== undefined)
-            .map(([k, v]) => ` ${k}=${typeof v === 'string' && /[\s"]/.test(v) ? JSON.stringify(v) : v}`)
-            .join('')
-        : '';
-      process.stderr.write(`${new Date().toISOString()} ${level.toUpperCase()} ${message}${extra}\n`);
-    },
-  };
-}
 
 function printWarnings(warnings: ConfigWarning[]): void {
   const ignored = warnings.filter((w) => w.kind === 'ignored');
@@ -160,40 +139,11 @@ async function main(): Promise<void> {
   for (const l of endpoints) process.stdout.write(describe(l) + '\n');
   for (const l of lmtpEndpoints) process.stdout.write(`listening on ${l.path ?? (l.address.includes(':') ? `[${l.address}]:${l.port}` : `${l.address}:${l.port}`)} (LMTP delivery)\n`);
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) {
-      process.stderr.write(`imapd-server: ${signal} again, exiting at once\n`);
-      process.exit(1);
-    }
-    stopping = true;
-    process.stdout.write(`${signal}: stopping\n`);
-    const finish = async () => {
-      await Promise.all([server.stop(), delivery.stop()]);
-      await authenticator.idle();
-      accounts.close();
-    };
-    finish().then(
-      () => {
-        process.stdout.write('stopped\n');
-        process.exitCode = 0;
-        // Everything is closed; do not wait for stray timers or watchers.
-        setTimeout(() => process.exit(0), 1000).unref();
-      },
-      (err: unknown) => {
-        process.stderr.write(`imapd-server: error while stopping: ${(err as Error).message}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  stopOnSignals('imapd-server', async () => {
+    await Promise.all([server.stop(), delivery.stop()]);
+    await authenticator.idle();
+    accounts.close();
+  });
 }
 
-try {
-  await main();
-} catch (err) {
-  const code = err instanceof ExitError ? err.code : 1;
-  process.stderr.write(`imapd-server: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(code);
-}
+await runCommand('imapd-server', main);

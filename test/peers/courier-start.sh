@@ -33,9 +33,17 @@ echo secret | /usr/sbin/userdbpw -md5 | /usr/sbin/userdb alice set systempw
 # --- authdaemond (foreground program, we background it and keep its pid) ---
 mkdir -p /run/courier/authdaemon
 chown daemon:daemon /run/courier/authdaemon 2>/dev/null || true
+# A stopped authdaemond leaves its socket file behind: waiting for the file alone would let
+# the first login in before the daemon listens ("authdaemon: s_connect() failed").
+rm -f /run/courier/authdaemon/socket /run/courier/authdaemon/socket.lock
 setsid /usr/lib/courier/courier-authlib/authdaemond >>"$ST/authdaemond.log" 2>&1 </dev/null &
 echo $! > "$ST/authdaemond.pid"
-for i in $(seq 50); do [ -S /run/courier/authdaemon/socket ] && break; sleep 0.1; done
+ready=0
+for i in $(seq 100); do
+  if python3 -c 'import socket; s = socket.socket(socket.AF_UNIX); s.connect("/run/courier/authdaemon/socket")' 2>/dev/null; then ready=1; break; fi
+  sleep 0.1
+done
+[ $ready = 1 ] || { echo "authdaemond did not come up, see $ST/authdaemond.log" >&2; exit 1; }
 
 # --- couriertcpd + imaplogin + imapd, env as /usr/lib/courier/imapd would set it ---
 env -i PATH=/usr/bin:/bin:/usr/sbin:/sbin ST="$ST" LPORT="$PORT" MD="$MD" IMAPD_BIN="$IMAPD_BIN" \

@@ -11,6 +11,7 @@
 // "\\Flagged", "\\Deleted", "\\Draft") and keywords as given ("$Label1", "Foo").
 // \Recent is not a stored flag: it is reported per subscriber in FolderChange.
 
+import type { AclEntry } from './acl.js';
 import type { BodyPart, HeaderMeta, MessageMeta } from '../mime/types.js';
 
 export const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'] as const;
@@ -208,5 +209,9 @@ export interface MailStore {
    */
   beginAppend(name: string, size: number, options?: AppendOptions): Promise<AppendSink>;
   quota(): Promise<Quota | null>;
+  /** A folder's access control list (./acl.ts), inherited from its parents when it has none of its own. */
+  readAcl?(name: string): Promise<AclEntry[]>;
+  /** Stores a folder's list (checked by the caller with unsafeAcl), where the next readAcl finds it. */
+  writeAcl?(name: string, entries: readonly AclEntry[]): Promise<void>;
   close(): Promise<void>;
 }

@@ -14,7 +14,7 @@ export const DEFAULT_CAPABILITY = [
  * from the command table's declarations (server/imap/capabilities.ts), which config/ may not
  * import; test/imap/capabilities.test.ts holds this list equal to them. */
 export const SUPPORTED_WORDS = new Set(
-  [...DEFAULT_CAPABILITY, 'ID', 'AUTH=PLAIN', 'ENABLE', 'UTF8=ACCEPT', 'STARTTLS', 'LOGINDISABLED'].map((w) => w.toUpperCase()),
+  [...DEFAULT_CAPABILITY, 'ID', 'ACL', 'ACL2=UNION', 'AUTH=PLAIN', 'ENABLE', 'UTF8=ACCEPT', 'STARTTLS', 'LOGINDISABLED'].map((w) => w.toUpperCase()),
 );
 
 /** Protocol settings that change how the session behaves (from the imapd config file). */
@@ -37,6 +37,8 @@ export interface SessionSettings {
   keywords: boolean;
   /** IMAP_ID_FIELDS bitmask of what ID reveals; null (unset): no ID command, as Courier. */
   idFields: number | null;
+  /** IMAP_ACL: the ACL commands and ACL ACL2=UNION in CAPABILITY (rights are enforced either way). */
+  acl: boolean;
   /** IMAP_CHECK_ALL_FOLDERS: LIST marks every folder \Marked or \Unmarked, not only INBOX. */
   checkAllFolders: boolean;
   /** IMAP_OBSOLETE_CLIENT: LIST says \Noinferiors instead of \HasChildren / \HasNoChildren. */

@@ -44,6 +44,7 @@ export interface ImapdSettings {
   disableThreadSort: boolean;
   /** null: unset, so no ID command (as Courier). */
   idFields: number | null;
+  acl: boolean;
   checkAllFolders: boolean;
   obsoleteClient: boolean;
   trashFolder: string;
@@ -343,6 +344,11 @@ export const SETTINGS: readonly AnySettingSpec[] = [
     parse: (v) => (v.trim() === '' ? null : parseInteger(v, 0, 7)),
   },
   {
+    name: 'IMAP_ACL', file: 'imapd', field: 'acl', kind: 'boolean', default: '1',
+    meaning: '1 offers the ACL commands (GETACL, SETACL, MYRIGHTS, ...) and announces ACL ACL2=UNION, as Debian\'s Courier; folder rights stored in the Maildir are enforced either way.',
+    parse: parseBoolean,
+  },
+  {
     name: 'IMAP_CHECK_ALL_FOLDERS', file: 'imapd', field: 'checkAllFolders', kind: 'boolean', default: '0',
     meaning: '1 marks every folder in LIST as having new mail or not (\\Marked, \\Unmarked); 0 only INBOX, which costs less with many folders.',
     parse: parseBoolean,
@@ -504,7 +510,6 @@ export const COURIER_SETTINGS_NOT_HONOURED: ReadonlyMap<string, { reason: string
   ['SSLLOGGEROPTS', { reason: 'log lines go to the server\'s own log' }],
   ['IMAPACCESSFILE', { reason: 'IP allow/deny lists are not supported', harmless: [''] }],
   ['DEFDOMAIN', { reason: 'default login domains are not supported', harmless: [''] }],
-  ['IMAP_ACL', { reason: 'the ACL extension is not implemented', harmless: ['0', ''] }],
   ['SMAP_CAPABILITY', { reason: 'SMAP is not implemented', harmless: [''] }],
   ['IMAP_CAPABILITY_ORIG', { reason: 'reference copy for Courier\'s webadmin' }],
   ['IMAP_CAPABILITY_TLS_ORIG', { reason: 'reference copy for Courier\'s webadmin' }],
@@ -548,6 +553,7 @@ export function sessionSettingsFrom(s: ImapdSettings): SessionSettings {
     disableThreadSort: s.disableThreadSort,
     keywords: s.keywords !== 0,
     idFields: s.idFields,
+    acl: s.acl,
     checkAllFolders: s.checkAllFolders,
     obsoleteClient: s.obsoleteClient,
     trashFolder: s.trashFolder,

@@ -46,7 +46,7 @@ export function capabilities(ctx: CapabilityContext, specs: readonly CommandSpec
   for (const w of configured) {
     const c = declared.get(w.toUpperCase());
     // A word the server decides about by a setting of its own (ID) is not taken from the list.
-    if (c && offered(c) && c.added !== 'id-fields') add(w);
+    if (c && offered(c) && c.added !== 'id-fields' && c.added !== 'acl') add(w);
   }
   if (!ctx.authenticated) {
     if (ctx.canStartTls && !ctx.secure) for (const c of added('starttls')) add(c.word);
@@ -58,6 +58,8 @@ export function capabilities(ctx: CapabilityContext, specs: readonly CommandSpec
   }
   // Courier announces ID when IMAP_ID_FIELDS is set, whatever its value, and only then.
   if (ctx.settings.idFields !== null) for (const c of added('id-fields')) add(c.word);
+  // And ACL ACL2=UNION when IMAP_ACL=1, before ENABLE (Debian's Courier: `... IDLE ACL ACL2=UNION ENABLE UTF8=ACCEPT`).
+  if (ctx.settings.acl) for (const c of added('acl')) add(c.word);
   for (const c of added('always')) add(c.word);
   return words;
 }

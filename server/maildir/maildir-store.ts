@@ -33,6 +33,8 @@ import { arrivedLocked } from './folder-own.js';
 import { folderCore, foldersRemoved, saveCaches } from './folder-registry.js';
 import { deliveryError, ensureFolderTmp, folderDirState, isRealDirectory, resolveFolderDir } from './folderdir.js';
 import { hasNewMail } from './newmail.js';
+import { readFolderAcl, writeFolderAcl } from './acl.js';
+import type { AclEntry } from '../backend/acl.js';
 import { errorCode, scratchName, writeFileAtomic } from './fsutil.js';
 import { writeKeywordUpdate } from './keywords.js';
 import { folderMutex, withCourierLock } from './lock.js';
@@ -518,6 +520,20 @@ export class MaildirStore implements MailStore {
   async quota(): Promise<Quota | null> {
     this.usable();
     return this.context.quota.read();
+  }
+
+  async readAcl(name: string): Promise<AclEntry[]> {
+    this.usable();
+    const canonical = canonicalFolderName(name);
+    if (canonical === null) throw new MailStoreError('Invalid folder name', 'CANNOT');
+    return readFolderAcl(this.root, canonical);
+  }
+
+  async writeAcl(name: string, entries: readonly AclEntry[]): Promise<void> {
+    this.usable();
+    const canonical = canonicalFolderName(name);
+    if (canonical === null) throw new MailStoreError('Invalid folder name', 'CANNOT');
+    writeFolderAcl(this.root, canonical, entries);
   }
 
   /** Releases every folder opened through this store and writes the folders' caches. */

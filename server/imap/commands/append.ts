@@ -2,7 +2,8 @@
 // the store writes it through tmp/ and a rename, so a failure leaves nothing behind. A large
 // message is not held in memory: the session streams its literal into the store's
 // AppendSink as it arrives (beginAppendLiteral), and the command then only delivers it.
-import type { AppendSink } from '../../backend/mailstore.js';
+import { MailStoreError, type AppendSink } from '../../backend/mailstore.js';
+import { requireRights } from '../rights.js';
 import { AUTHENTICATED, no, ok, type CommandSpec, type SessionContext } from './types.js';
 import { Args, parseFlags, SyntaxError } from './args.js';
 import { parseCommand, parseDateTime } from '../protocol/parser.js';
@@ -43,6 +44,8 @@ export async function beginAppendLiteral(session: SessionContext, lines: readonl
   // of the command, so `lines` holds only the line that announces it).
   const command = parseCommand({ lines: [lines[0], Buffer.alloc(0)], literals: [Buffer.alloc(0)], streamed: [true] });
   const { name, flags, internalDate } = appendArgs(session, new Args(command.args));
+  const denied = await requireRights(session, name, 'i', 'APPEND');
+  if (denied) throw new MailStoreError(denied.text, denied.code);
   return session.store.beginAppend(name, size, { flags, internalDate });
 }
 
@@ -53,6 +56,8 @@ export const append: CommandSpec = {
     const { name, flags, internalDate, message } = appendArgs(session, args);
     args.end();
     const streamed = session.takeAppendSink();
+    const denied = await requireRights(session, name, 'i', 'APPEND');
+    if (denied) return (await streamed?.abort(), denied);
     if (!streamed && message.value.length === 0) return no('An empty message cannot be appended');
     const result = streamed ? await streamed.commit() : await session.store.append(name, message.value, { flags, internalDate });
     // Our own append shows up in our selected view through the folder's change queue (the

@@ -1,4 +1,5 @@
 // COPY, UID COPY (RFC 3501 6.4.7, COPYUID of RFC 4315) and MOVE, UID MOVE (RFC 6851).
+import { requireRights } from '../rights.js';
 import { SELECTED, no, ok, type CommandContext, type CommandSpec } from './types.js';
 import { parseSequenceSet } from '../protocol/parser.js';
 import { compactSet, resolveSet } from '../resolve-set.js';
@@ -10,6 +11,8 @@ async function transfer({ session, args, uid }: CommandContext, move: boolean) {
   args.end();
   const seqs = resolveSet(view, set, uid);
   if (move && view.readOnly) return no('Mailbox is read-only', 'READ-ONLY');
+  const denied = (await requireRights(session, destination, 'i', move ? 'MOVE' : 'COPY')) ?? (move ? await requireRights(session, view.folder.name, 'te', 'MOVE') : null);
+  if (denied) return denied;
   const uids = seqs.map((s) => view.message(s)!.uid);
   if (uids.length === 0) return ok(move ? 'MOVE completed' : 'COPY completed');
   const result = move

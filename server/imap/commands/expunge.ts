@@ -1,6 +1,7 @@
 // EXPUNGE (RFC 3501 6.4.3) and UID EXPUNGE (RFC 4315 2.1): remove \Deleted messages,
 // for UID EXPUNGE only those in the UID set. The untagged EXPUNGE responses come from
 // the view's update queue, like everybody else's changes.
+import { requireRights } from '../rights.js';
 import { SELECTED, no, ok, type CommandSpec } from './types.js';
 import { parseSequenceSet } from '../protocol/parser.js';
 import { uidsInSet } from '../resolve-set.js';
@@ -19,6 +20,8 @@ export const expunge: CommandSpec = {
     }
     args.end();
     if (view.readOnly) return no('Mailbox is read-only', 'READ-ONLY');
+    const denied = await requireRights(session, view.folder.name, 'e', 'EXPUNGE');
+    if (denied) return denied;
     const deleted = candidates.filter((m) => m.flags.has('\\Deleted')).map((m) => m.uid);
     if (deleted.length) await session.expungeMessages(deleted);
     return ok('EXPUNGE completed');

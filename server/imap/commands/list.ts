@@ -1,5 +1,6 @@
 // LIST and LSUB (RFC 3501 6.3.8, 6.3.9) with CHILDREN (RFC 3348) and SPECIAL-USE
 // (RFC 6154) attributes. Matching is done on the names as the client sees them.
+import { lookupAllowed } from '../rights.js';
 import { AUTHENTICATED, ok, type CommandContext, type CommandSpec } from './types.js';
 import { SEPARATOR } from '../names.js';
 import { mailboxPatternMatcher } from '../pattern.js';
@@ -62,7 +63,7 @@ export const list: CommandSpec = {
     }
     const matches = mailboxPatternMatcher(reference + pattern);
     const all = await listed(ctx);
-    const names = [...all.keys()].filter((w) => matches(w)).sort(compareNames);
+    const names = await lookupAllowed(session, [...all.keys()].filter((w) => matches(w)).sort(compareNames));
     const parents = withChildren(all);
     const { checkAllFolders, obsoleteClient } = session.settings;
     for (const wire of names) {

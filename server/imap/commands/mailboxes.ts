@@ -1,4 +1,5 @@
 // CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE (RFC 3501 6.3.3 - 6.3.7).
+import { requireRights } from '../rights.js';
 import { AUTHENTICATED, no, ok, type CommandSpec } from './types.js';
 import { inPersonalNamespace, SEPARATOR } from '../names.js';
 
@@ -15,6 +16,9 @@ export const create: CommandSpec = {
     if (!inPersonalNamespace(name)) {
       return no(`Folder names must start with ${session.settings.namespacePrefix} (see NAMESPACE)`, 'CANNOT');
     }
+    // A new name takes its parent's ACL (maildir/acl.ts): create right "c" (RFC 4314 "k") there.
+    const denied = await requireRights(session, name, 'c', 'CREATE');
+    if (denied) return denied;
     await session.store.createFolder(name);
     return ok('CREATE completed');
   },
@@ -29,6 +33,8 @@ export const deleteMailbox: CommandSpec = {
     if (name === 'INBOX') return no('INBOX cannot be deleted', 'CANNOT');
     // Courier keeps the Trash folder (IMAP_TRASHFOLDERNAME): clients move deleted mail there.
     if (name === `INBOX.${session.settings.trashFolder}`) return no('Cannot delete this folder.', 'CANNOT');
+    const denied = await requireRights(session, name, 'x', 'DELETE');
+    if (denied) return denied;
     if (session.selected?.folder.name === name) session.unselect();
     await session.store.deleteFolder(name);
     return ok('DELETE completed');
@@ -45,6 +51,8 @@ export const rename: CommandSpec = {
     if (!inPersonalNamespace(to)) return no(`Folder names must start with ${session.settings.namespacePrefix}`, 'CANNOT');
     // Renaming INBOX moves its messages and leaves INBOX in place, empty (RFC 3501 6.3.5; the
     // store does it): a session that has INBOX selected keeps it.
+    const denied = (await requireRights(session, from, 'x', 'RENAME')) ?? (await requireRights(session, to, 'c', 'RENAME'));
+    if (denied) return denied;
     if (from !== 'INBOX' && session.selected?.folder.name === from) session.unselect();
     await session.store.renameFolder(from, to);
     return ok('RENAME completed');

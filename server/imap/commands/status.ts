@@ -1,4 +1,5 @@
 // STATUS (RFC 3501 6.3.10), with SIZE (RFC 8438) although not advertised yet.
+import { requireRights } from '../rights.js';
 import { AUTHENTICATED, ok, type CommandSpec } from './types.js';
 import { SyntaxError } from './args.js';
 import type { FolderStatus } from '../../backend/mailstore.js';
@@ -26,6 +27,8 @@ export const status: CommandSpec = {
     args.end();
     if (requested.length === 0) throw new SyntaxError('STATUS needs at least one item');
     const name = session.storeName(wire);
+    const denied = await requireRights(session, name, 'r', 'STATUS');
+    if (denied) return denied;
     const view = session.selected;
     let result: FolderStatus;
     // SIZE may need to read message files: only when asked for.

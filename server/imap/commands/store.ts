@@ -1,6 +1,7 @@
 // STORE and UID STORE (RFC 3501 6.4.6). The untagged FETCH answers come from us, not
 // from the change queue: the queue's echo of our own change is dropped, and with
 // .SILENT nothing is sent for the messages we changed.
+import { requireRights, rightsForFlags } from '../rights.js';
 import { SELECTED, bad, no, ok, type CommandSpec } from './types.js';
 import { parseFlags, SyntaxError } from './args.js';
 import { parseSequenceSet } from '../protocol/parser.js';
@@ -23,6 +24,8 @@ export const store: CommandSpec = {
     const silent = Boolean(match[2]);
     const seqs = resolveSet(view, set, uid);
     if (view.readOnly) return no('Mailbox is read-only', 'READ-ONLY');
+    const denied = await requireRights(session, view.folder.name, rightsForFlags(flags), 'STORE');
+    if (denied) return denied;
     if (!session.settings.keywords && flags.some((f) => !f.startsWith('\\'))) {
       return bad('Keywords are disabled on this server (IMAP_KEYWORDS=0)');
     }

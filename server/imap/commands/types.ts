@@ -92,11 +92,12 @@ export interface CapabilityWord {
    * Courier's imapd adds them), 'starttls' (before login on a connection that offers STARTTLS
    * unencrypted), 'tls-required' (LOGINDISABLED before login when IMAP_TLS_REQUIRED is set
    * and the connection is not encrypted), 'id-fields' (ID: when IMAP_ID_FIELDS is set, and
-   * only then, whatever IMAP_CAPABILITY says, as Courier does).
+   * only then, whatever IMAP_CAPABILITY says, as Courier does), 'acl' (ACL and ACL2=UNION:
+   * when IMAP_ACL is on, and only then, as Courier does).
    * IMAP_DISABLETHREADSORT switches no word off: SORT and THREAD stay announced and the
    * commands are refused, as in Courier.
    */
-  added?: 'always' | 'starttls' | 'tls-required' | 'id-fields';
+  added?: 'always' | 'starttls' | 'tls-required' | 'id-fields' | 'acl';
   /** Only before login (AUTH=..., SASL-IR). */
   beforeLogin?: boolean;
 }

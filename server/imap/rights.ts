@@ -1,0 +1,47 @@
+// The one place commands ask whether the logged-in owner may do something to a folder
+// (RFC 4314 section 4), by the folder's ACL as Courier stores it (backend/acl.ts).
+// Courier's wording for a refusal: `NO Access denied for CMD on FOLDER (ACL "x" required)`.
+
+import { ALL_RIGHTS, ownerRights, rightsForClient } from '../backend/acl.js';
+import { no, type CommandResult, type SessionContext } from './commands/types.js';
+
+/** The logged-in user's rights on a folder (store name), in stored letters; every right where the store keeps no ACLs. */
+export async function myRights(session: SessionContext, storeName: string): Promise<string> {
+  const store = session.store;
+  if (!store.readAcl) return ALL_RIGHTS;
+  return ownerRights(await store.readAcl(storeName), session.user ?? '');
+}
+
+/** Null when every right in `needed` is held, else the NO to answer. */
+export async function requireRights(
+  session: SessionContext, storeName: string, needed: string, command: string,
+): Promise<CommandResult | null> {
+  const held = await myRights(session, storeName);
+  const missing = [...needed].filter((c) => !held.includes(c));
+  if (missing.length === 0) return null;
+  return no(`Access denied for ${command} on ${session.wireName(storeName)} (ACL "${missing.join('')}" required)`, 'NOPERM');
+}
+
+/** The rights STORE needs for these flags (RFC 4314 4): \Seen "s", \Deleted "t", any other "w". */
+export function rightsForFlags(flags: readonly string[]): string {
+  let needed = '';
+  for (const f of flags) {
+    const lower = f.toLowerCase();
+    const right = lower === '\\seen' ? 's' : lower === '\\deleted' ? 't' : 'w';
+    if (!needed.includes(right)) needed += right;
+  }
+  return needed;
+}
+
+/** `[MYRIGHTS "..."]` as Courier sends it after SELECT and EXAMINE. */
+export async function myRightsCode(session: SessionContext, storeName: string): Promise<string> {
+  return `MYRIGHTS "${rightsForClient(await myRights(session, storeName))}"`;
+}
+
+/** The names (wire form) LIST may show: a folder without "l" is not listed (RFC 4314 4). */
+export async function lookupAllowed(session: SessionContext, wires: readonly string[]): Promise<string[]> {
+  if (!session.store.readAcl) return [...wires];
+  const out: string[] = [];
+  for (const wire of wires) if ((await myRights(session, session.storeName(wire))).includes('l')) out.push(wire);
+  return out;
+}

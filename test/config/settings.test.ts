@@ -80,7 +80,7 @@ test("Debian's files: values read, unused settings warned about, not fatal", { s
   assert.equal(settings.capabilityTls.at(-1), 'AUTH=PLAIN');
   assert.deepEqual(sources.get('MAXPERIP'), { file: join(dir, 'imapd'), line: 60 });
   const byName = new Map(warnings.map((w) => [w.setting, w]));
-  assert.equal(byName.get('IMAP_ACL')?.kind, 'unsupported');
+  assert.ok(!byName.has('IMAP_ACL'), 'IMAP_ACL is honoured (ACL, RFC 4314)');
   assert.equal(byName.get('PIDFILE')?.kind, 'ignored');
   assert.equal(byName.get('TLS_VERIFYPEER')?.kind, 'ignored'); // NONE is harmless
   assert.equal(byName.get('IMAP_PROXY')?.kind, 'ignored'); // 0 is harmless
@@ -126,12 +126,12 @@ test('invalid values name file, line and setting', async () => {
 
 test('references, lazy defaults, overrides and adjusted values', async () => {
   const dir = await configDir({
-    imapd: 'IMAP_CAPABILITY="IMAP4rev1 IDLE ACL"\nPORT=127.0.0.1.1143,2143\nMAXPERIP=0\nTYPO_SETTING=1\n',
+    imapd: 'IMAP_CAPABILITY="IMAP4rev1 IDLE XMAGICTRASH"\nPORT=127.0.0.1.1143,2143\nMAXPERIP=0\nTYPO_SETTING=1\n',
     'imapd-ssl': 'TLS_PROTOCOL=TLSv1.1++\nTLS_STARTTLS_PROTOCOL=TLSv1.3\nSSLADDRESS=::1\n',
   });
   const { settings, warnings } = await loadSettings({ configDir: dir, overrides: { ADDRESS: '0', SSLPORT: '0' } });
   // IMAP_CAPABILITY_TLS is not set, so its default follows IMAP_CAPABILITY.
-  assert.deepEqual(settings.capabilityTls, ['IMAP4rev1', 'IDLE', 'ACL', 'AUTH=PLAIN']);
+  assert.deepEqual(settings.capabilityTls, ['IMAP4rev1', 'IDLE', 'XMAGICTRASH', 'AUTH=PLAIN']);
   assert.deepEqual(resolveEndpoints(settings.ports, settings.address), [
     { address: '127.0.0.1', port: 1143 },
     { address: null, port: 2143 },
@@ -143,7 +143,7 @@ test('references, lazy defaults, overrides and adjusted values', async () => {
   const kinds = warnings.map((w) => `${w.setting}:${w.kind}:${w.line}`).sort();
   assert.deepEqual(kinds, [
     'IMAP_CAPABILITY:unsupported:1',
-    'IMAP_CAPABILITY_TLS:unsupported:0', // the default inherits the unknown ACL word
+    'IMAP_CAPABILITY_TLS:unsupported:0', // the default inherits the unknown XMAGICTRASH word
     'TLS_PROTOCOL:adjusted:1',
     'TYPO_SETTING:unknown:4',
   ]);

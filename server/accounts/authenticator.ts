@@ -18,6 +18,7 @@
 import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { MailStoreError, type MailStore } from '../backend/mailstore.js';
+import type { ImapdSettings } from '../config/index.js';
 import type { Authenticator, Logger, LoginResult } from '../imap/contracts.js';
 import { openMaildirStore, type MaildirStore } from '../maildir/index.js';
 import { MaildirQuota } from '../maildir/quota.js';
@@ -49,6 +50,21 @@ export interface AccountAuthenticatorOptions {
   trashFolder: string;
   /** IMAP_EMPTYTRASH: at login (at most every 10 minutes per account), messages older than `days` are purged from these folders (names below INBOX.). */
   emptyTrash?: readonly { folder: string; days: number }[];
+}
+
+/** The options the configuration decides (the same for imapd-server and the appliance). */
+export function authenticatorSettings(s: ImapdSettings): Omit<AccountAuthenticatorOptions, 'accounts' | 'logger'> {
+  return {
+    maildirPath: s.maildirPath,
+    mkhomedirSkel: s.mkhomedirSkel,
+    useLocks: s.useLocks,
+    keywords: s.keywords !== 0,
+    watch: s.enhancedIdle,
+    pollIntervalMs: s.idleTimeout * 1000,
+    trashFolder: s.trashFolder,
+    emptyTrash: s.emptyTrash,
+    loginCacheTtlMs: s.loginCacheTtl * 1000,
+  };
 }
 
 const MAX_TRACKED_ADDRESSES = 10_000;

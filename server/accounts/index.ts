@@ -17,5 +17,5 @@ export {
 export type { Account, AccountErrorCode, AccountEvent, CheckResult, NewAccount, RecipientMatch } from './account-store.js';
 export { MAX_PASSWORD_BYTES, SCRYPT_PARAMS, hashPassword, needsRehash, passwordProblem, verifyPassword } from './password.js';
 export type { ScryptParams } from './password.js';
-export { AccountAuthenticator, normalizeAddress } from './authenticator.js';
+export { AccountAuthenticator, authenticatorSettings, normalizeAddress } from './authenticator.js';
 export type { AccountAuthenticatorOptions } from './authenticator.js';

@@ -2,7 +2,7 @@
 // with new settings), the TLS material, the account authenticator (rebuilt when a setting it
 // is made with changes), the live sessions and the server's state for the status.
 
-import { AccountAuthenticator, usernameKey, type Account } from '../accounts/index.js';
+import { AccountAuthenticator, authenticatorSettings, usernameKey, type Account } from '../accounts/index.js';
 import { sessionSettingsFrom, type ImapdSettings } from '../config/index.js';
 import { DeliveryService } from '../delivery/service.js';
 import type { LmtpEndpoint } from '../delivery/lmtp.js';
@@ -164,15 +164,7 @@ export class ImapRunner {
     return new AccountAuthenticator({
       accounts: this.ctx.accounts,
       logger: this.ctx.serverLogger(),
-      maildirPath: s.maildirPath,
-      mkhomedirSkel: s.mkhomedirSkel,
-      useLocks: s.useLocks,
-      keywords: s.keywords !== 0,
-      watch: s.enhancedIdle,
-      pollIntervalMs: s.idleTimeout * 1000,
-      trashFolder: s.trashFolder,
-      emptyTrash: s.emptyTrash,
-      loginCacheTtlMs: s.loginCacheTtl * 1000,
+      ...authenticatorSettings(s),
       ...(this.options.failureDelayMs !== undefined ? { failureDelayMs: this.options.failureDelayMs } : {}),
     });
   }

@@ -9,7 +9,7 @@
 
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { AccountAuthenticator, AccountStore } from '../accounts/index.js';
+import { AccountAuthenticator, AccountStore, authenticatorSettings } from '../accounts/index.js';
 import { ConfigError, formatWarning, loadSettings, sessionSettingsFrom, settingsFromDocuments, type ConfigWarning } from '../config/index.js';
 import { ExitError, runCommand, stderrLogger, stopOnSignals } from './cli.js';
 import { DeliveryService } from '../delivery/service.js';
@@ -107,19 +107,7 @@ async function main(): Promise<void> {
     for (const w of tls.warnings) process.stderr.write(`imapd-server: note: TLS: ${w}\n`);
   }
 
-  const authenticator = new AccountAuthenticator({
-    accounts,
-    logger,
-    maildirPath: settings.maildirPath,
-    mkhomedirSkel: settings.mkhomedirSkel,
-    useLocks: settings.useLocks,
-    keywords: settings.keywords !== 0,
-    watch: settings.enhancedIdle,
-    pollIntervalMs: settings.idleTimeout * 1000,
-    trashFolder: settings.trashFolder,
-    emptyTrash: settings.emptyTrash,
-    loginCacheTtlMs: settings.loginCacheTtl * 1000,
-  });
+  const authenticator = new AccountAuthenticator({ accounts, logger, ...authenticatorSettings(settings) });
   const server = ImapServer.fromSettings(settings, { authenticator, tls, logger, sessionSettings: sessionSettingsFrom(settings) });
   const delivery = new DeliveryService({ accounts, logger, opener: () => authenticator, dataDir });
   let endpoints: ListenerInfo[];

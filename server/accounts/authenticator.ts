@@ -49,6 +49,10 @@ export interface AccountAuthenticatorOptions {
   trashFolder: string;
   /** IMAP_EMPTYTRASH: at login (at most every 10 minutes per account), messages older than `days` are purged from these folders (names below INBOX.). */
   emptyTrash?: readonly { folder: string; days: number }[];
+  /** DEFDOMAIN ("@example.com"): appended to a login name without "@", as Courier's authlib does. */
+  defaultDomain?: string | null;
+  /** IMAP_MAILBOX_SANITY_CHECK: refuse a Maildir not owned by the uid the server runs as. */
+  mailboxSanityCheck?: boolean;
 }
 
 const MAX_TRACKED_ADDRESSES = 10_000;
@@ -91,7 +95,8 @@ export class AccountAuthenticator implements Authenticator {
     this.loginCache = new LoginCache(options.loginCacheTtlMs ?? DEFAULT_LOGIN_CACHE_TTL_MS);
   }
 
-  async login(user: string, password: string, remoteAddress: string): Promise<LoginResult | null> {
+  async login(loginName: string, password: string, remoteAddress: string): Promise<LoginResult | null> {
+    const user = withDefaultDomain(loginName, this.options.defaultDomain ?? null);
     const address = normalizeAddress(remoteAddress);
     const release = await this.enter(address);
     try {
@@ -297,6 +302,12 @@ export function normalizeAddress(address: string): string {
 function printable(user: string): string {
   const cleaned = user.slice(0, 256).replace(/[\0-\x1f\x7f-\x9f]/g, '?');
   return user.length > 256 ? cleaned + '...' : cleaned;
+}
+
+/** Courier's authlib: DEFDOMAIN is appended when the name lacks its first character (the separator). */
+export function withDefaultDomain(user: string, defaultDomain: string | null): string {
+  if (!defaultDomain || user.includes(defaultDomain[0])) return user;
+  return user + defaultDomain;
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -140,6 +140,8 @@ async function main(): Promise<void> {
     trashFolder: settings.trashFolder,
     emptyTrash: settings.emptyTrash,
     loginCacheTtlMs: settings.loginCacheTtl * 1000,
+    defaultDomain: settings.defaultDomain,
+    mailboxSanityCheck: settings.mailboxSanityCheck,
   });
   const server = ImapServer.fromSettings(settings, { authenticator, tls, logger, sessionSettings: sessionSettingsFrom(settings) });
   const delivery = new DeliveryService({ accounts, logger, opener: () => authenticator, dataDir });

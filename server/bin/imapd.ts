@@ -61,6 +61,8 @@ if (ignored.length) process.stderr.write(`imapd: note: Courier settings with no 
 /** IMAP_EMPTYTRASH as Courier's imapd reads it: unset, nothing is purged. */
 const emptyTrash = env.IMAP_EMPTYTRASH === undefined ? [] : loaded.settings.emptyTrash;
 
+// IMAP_UMASK applies to the whole process, as Courier's start script sets it for imapd.
+if (loaded.settings.umask !== null) process.umask(loaded.settings.umask);
 const settings = sessionSettingsFrom(loaded.settings);
 const store = await openMaildirStore({
   root,

@@ -100,6 +100,7 @@ const handle = startSession({
     input: process.stdin,
     output: process.stdout,
     remoteAddress: env.TCPREMOTEIP ?? 'stdin',
+    remotePort: env.TCPREMOTEPORT,
     secure: true,
     close: () => {
       process.stdout.end();

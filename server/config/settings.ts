@@ -322,7 +322,7 @@ const ACCESS_AND_OPERATIONS: readonly AnySettingSpec[] = [
   },
   {
     name: 'IMAP_LOG_DELETIONS', file: 'imapd', field: 'logDeletions', kind: 'boolean', default: '0',
-    meaning: '1 logs one line per expunged message ("INFO: EXPUNGED, user=..., ip=[...], old_name=..."), as Courier does.',
+    meaning: '1 logs one line per expunged message ("INFO: EXPUNGED, user=..., ip=[...], port=[...], old_name=..."), as Courier does.',
     parse: parseBoolean,
   },
   {
@@ -626,6 +626,7 @@ export function sessionSettingsFrom(s: ImapdSettings): SessionSettings {
     obsoleteClient: s.obsoleteClient,
     trashFolder: s.trashFolder,
     moveExpungeToTrash: s.moveExpungeToTrash,
+    logDeletions: s.logDeletions,
     maxLineLength: s.maxLineLength,
     maxLiteralSize: s.maxLiteralSize,
   };

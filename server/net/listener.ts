@@ -412,6 +412,7 @@ export class ImapServer extends EventEmitter<ImapServerEvents> {
       input: socket,
       output: socket,
       remoteAddress: conn.remoteAddress,
+      remotePort: conn.remotePort,
       secure: false,
       ...(startTls ? { startTls } : {}),
       close: () => this.closeGently(socket),

@@ -54,7 +54,13 @@ test('the stdio imapd applies IMAP_UMASK to the messages it writes', async () =>
   const reply = await imapd.client.command(`APPEND INBOX {${msg.length}+}\r\n${msg}`);
   assert.match(reply.tagged, /^OK/);
   await imapd.close();
-  const [file] = await fs.readdir(join(maildir, 'cur'));
-  const mode = (await fs.stat(join(maildir, 'cur', file))).mode & 0o777;
-  assert.equal(mode & 0o027, 0, `mode ${mode.toString(8)}`);
+  // Every file the engine made (message, UID database, caches) follows the umask.
+  const made = (await fs.readdir(maildir, { recursive: true })).map((f) => join(maildir, f));
+  assert.ok(made.some((f) => f.endsWith('courierimapuiddb')));
+  for (const f of made) {
+    const st = await fs.stat(f);
+    if (!st.isFile()) continue; // cur/ new/ tmp/ were made by this test
+    const mode = st.mode & 0o777;
+    assert.equal(mode & 0o027, 0, `${f}: mode ${mode.toString(8)}`);
+  }
 });

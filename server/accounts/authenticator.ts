@@ -154,6 +154,10 @@ export class AccountAuthenticator implements Authenticator {
         }
       }
     }
+    if (this.options.mailboxSanityCheck && process.geteuid && (await fs.stat(root)).uid !== process.geteuid()) {
+      log.log('error', 'IMAP_MAILBOX_SANITY_CHECK: Maildir not owned by the server\'s uid', { user: account.username, maildir: root });
+      throw new MailStoreError("Fatal error: Account's mailbox directory is not owned by the correct uid or gid", 'ALERT');
+    }
     let store: MaildirStore;
     try {
       store = await openMaildirStore({

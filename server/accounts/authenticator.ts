@@ -50,6 +50,10 @@ export interface AccountAuthenticatorOptions {
   trashFolder: string;
   /** IMAP_EMPTYTRASH: at login (at most every 10 minutes per account), messages older than `days` are purged from these folders (names below INBOX.). */
   emptyTrash?: readonly { folder: string; days: number }[];
+  /** DEFDOMAIN ("@example.com"): appended to a login name without "@", as Courier's authlib does. */
+  defaultDomain?: string | null;
+  /** IMAP_MAILBOX_SANITY_CHECK: refuse a Maildir not owned by the uid the server runs as. */
+  mailboxSanityCheck?: boolean;
 }
 
 /** The options the configuration decides (the same for imapd-server and the appliance). */
@@ -64,6 +68,8 @@ export function authenticatorSettings(s: ImapdSettings): Omit<AccountAuthenticat
     trashFolder: s.trashFolder,
     emptyTrash: s.emptyTrash,
     loginCacheTtlMs: s.loginCacheTtl * 1000,
+    defaultDomain: s.defaultDomain,
+    mailboxSanityCheck: s.mailboxSanityCheck,
   };
 }
 
@@ -107,7 +113,8 @@ export class AccountAuthenticator implements Authenticator {
     this.loginCache = new LoginCache(options.loginCacheTtlMs ?? DEFAULT_LOGIN_CACHE_TTL_MS);
   }
 
-  async login(user: string, password: string, remoteAddress: string): Promise<LoginResult | null> {
+  async login(loginName: string, password: string, remoteAddress: string): Promise<LoginResult | null> {
+    const user = withDefaultDomain(loginName, this.options.defaultDomain ?? null);
     const address = normalizeAddress(remoteAddress);
     const release = await this.enter(address);
     try {
@@ -164,6 +171,10 @@ export class AccountAuthenticator implements Authenticator {
           throw new MailStoreError('Your mailbox could not be created; the administrator has been told', 'UNAVAILABLE');
         }
       }
+    }
+    if (this.options.mailboxSanityCheck && process.geteuid && (await fs.stat(root)).uid !== process.geteuid()) {
+      log.log('error', 'IMAP_MAILBOX_SANITY_CHECK: Maildir not owned by the server\'s uid', { user: account.username, maildir: root });
+      throw new MailStoreError("Fatal error: Account's mailbox directory is not owned by the correct uid or gid", 'ALERT');
     }
     let store: MaildirStore;
     try {
@@ -313,6 +324,12 @@ export function normalizeAddress(address: string): string {
 function printable(user: string): string {
   const cleaned = user.slice(0, 256).replace(/[\0-\x1f\x7f-\x9f]/g, '?');
   return user.length > 256 ? cleaned + '...' : cleaned;
+}
+
+/** Courier's authlib: DEFDOMAIN is appended when the name lacks its first character (the separator). */
+export function withDefaultDomain(user: string, defaultDomain: string | null): string {
+  if (!defaultDomain || user.includes(defaultDomain[0])) return user;
+  return user + defaultDomain;
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -192,6 +192,7 @@ export class ImapRunner {
       address: s.address, ports: s.ports, sslAddress: s.sslAddress, sslPorts: s.sslPorts, plainStart: s.plainStart,
       sslStart: s.sslStart, startTls: s.startTls, maxDaemons: s.maxDaemons, maxPerIp: s.maxPerIp,
       tlsMinVersion: s.tlsMinVersion, startTlsMinVersion: s.startTlsMinVersion, tlsCipherList: s.tlsCipherList,
+      accessFile: s.accessFile,
     };
     const delegate: Authenticator = { login: (user, password, remote) => this.authenticator.login(user, password, remote) };
     const server = new ImapServer({

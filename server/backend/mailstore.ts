@@ -168,8 +168,9 @@ export interface Folder {
   /** Receive changes made by anyone (this process or others). Returns an unsubscribe. */
   subscribe(listener: FolderListener): () => void;
   storeFlags(uids: readonly number[], op: FlagOperation, flags: readonly string[]): Promise<void>;
-  /** Removes the given messages; returns the UIDs really removed. */
-  expunge(uids: readonly number[]): Promise<number[]>;
+  /** Removes the given messages; returns the UIDs really removed. `onRemoved` hears each
+   * removed file, as a path from the Maildir root ("./cur/..."; IMAP_LOG_DELETIONS). */
+  expunge(uids: readonly number[], onRemoved?: (file: string) => void): Promise<number[]>;
   copyTo(uids: readonly number[], destination: string): Promise<CopyResult>;
   /** Copy then expunge, as one operation where the storage allows it. */
   moveTo(uids: readonly number[], destination: string): Promise<CopyResult>;

@@ -8,7 +8,8 @@
 // configuration or usage (the message names file, line and setting).
 
 import { parseArgs } from 'node:util';
-import { resolve } from 'node:path';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { AccountAuthenticator, AccountStore, authenticatorSettings } from '../accounts/index.js';
 import { ConfigError, formatWarning, loadSettings, sessionSettingsFrom, settingsFromDocuments, type ConfigWarning } from '../config/index.js';
 import { ExitError, runCommand, stderrLogger, stopOnSignals } from './cli.js';
@@ -83,6 +84,8 @@ async function main(): Promise<void> {
   }
   const { settings, warnings } = loaded;
   printWarnings(warnings);
+  // IMAP_UMASK applies to the whole process (every file it creates), as Courier's start script does.
+  if (settings.umask !== null) process.umask(settings.umask);
   const dataDir = values.data ? resolve(values.data) : settings.dataDir;
   if (!dataDir) throw new ExitError(`no data directory: give --data DIR or set IMAPD_DATADIR\n\n${USAGE}`, 2);
 
@@ -125,12 +128,25 @@ async function main(): Promise<void> {
     throw new ExitError('nothing to listen on (IMAPDSTART and IMAPDSSLSTART are both NO)', 2);
   }
   for (const l of endpoints) process.stdout.write(describe(l) + '\n');
+  // One process serves both ports: PIDFILE and SSLPIDFILE get the same pid.
+  const pidFiles = [...new Set([settings.pidFile, settings.sslPidFile].filter((f): f is string => f !== null))];
+  try {
+    for (const file of pidFiles) {
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(file, `${process.pid}\n`);
+    }
+  } catch (err) {
+    await Promise.all([server.stop(), delivery.stop()]);
+    accounts.close();
+    throw new ExitError(`cannot write the pid file: ${(err as Error).message}`, 1);
+  }
   for (const l of lmtpEndpoints) process.stdout.write(`listening on ${l.path ?? (l.address.includes(':') ? `[${l.address}]:${l.port}` : `${l.address}:${l.port}`)} (LMTP delivery)\n`);
 
   stopOnSignals('imapd-server', async () => {
     await Promise.all([server.stop(), delivery.stop()]);
     await authenticator.idle();
     accounts.close();
+    await Promise.all(pidFiles.map((f) => rm(f, { force: true })));
   });
 }
 

@@ -29,6 +29,7 @@ for (const sub of ['cur', 'new', 'tmp']) {
   }
 }
 
+const SANITY_ALERT = "Account's mailbox directory is not owned by the correct uid or gid";
 const user = env.AUTHENTICATED || env.AUTHADDR || env.USER || os.userInfo().username;
 const logger: Logger = {
   log(level, message, fields) {
@@ -61,6 +62,14 @@ if (ignored.length) process.stderr.write(`imapd: note: Courier settings with no 
 /** IMAP_EMPTYTRASH as Courier's imapd reads it: unset, nothing is purged. */
 const emptyTrash = env.IMAP_EMPTYTRASH === undefined ? [] : loaded.settings.emptyTrash;
 
+// IMAP_MAILBOX_SANITY_CHECK: Courier refuses a mailbox not owned by the uid it runs as.
+if (loaded.settings.mailboxSanityCheck && process.geteuid && fs.statSync(root).uid !== process.geteuid()) {
+  process.stderr.write(`ERR: ${user}: ${SANITY_ALERT}\n`);
+  process.stdout.write(`* BYE [ALERT] Fatal error: ${SANITY_ALERT}: \r\n`, () => process.exit(1));
+  await new Promise(() => undefined);
+}
+// IMAP_UMASK applies to the whole process, as Courier's start script sets it for imapd.
+if (loaded.settings.umask !== null) process.umask(loaded.settings.umask);
 const settings = sessionSettingsFrom(loaded.settings);
 const store = await openMaildirStore({
   root,
@@ -98,6 +107,7 @@ const handle = startSession({
     input: process.stdin,
     output: process.stdout,
     remoteAddress: env.TCPREMOTEIP ?? 'stdin',
+    remotePort: env.TCPREMOTEPORT,
     secure: true,
     close: () => {
       process.stdout.end();

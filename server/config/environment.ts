@@ -12,6 +12,7 @@ import { SETTINGS, type ImapdSettings } from './settings.js';
 const SESSION_FIELDS: ReadonlySet<keyof ImapdSettings> = new Set<keyof ImapdSettings>([
   'capability', 'capabilityTls', 'namespacePrefix', 'enhancedIdle', 'idleTimeout', 'tlsRequired', 'disableThreadSort',
   'keywords', 'idFields', 'acl', 'checkAllFolders', 'obsoleteClient', 'trashFolder', 'emptyTrash', 'moveExpungeToTrash', 'maxLineLength', 'maxLiteralSize', 'useLocks',
+  'logDeletions', 'umask', 'mailboxSanityCheck',
 ]);
 
 /** The names of the variables the stdio imapd reads. */

@@ -47,6 +47,8 @@ export interface SessionSettings {
   trashFolder: string;
   /** IMAP_MOVE_EXPUNGE_TO_TRASH. */
   moveExpungeToTrash: boolean;
+  /** IMAP_LOG_DELETIONS: one log line per expunged message, as Courier writes it. */
+  logDeletions?: boolean;
   /** Longest command line accepted (octets) before answering BAD. */
   maxLineLength: number;
   /** Largest literal accepted (octets) before answering BAD / NO [TOOBIG]. */

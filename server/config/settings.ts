@@ -74,6 +74,17 @@ export interface ImapdSettings {
   lmtpMaxMessageSize: number;
   /** A full mailbox is a temporary failure (452, EX_TEMPFAIL) rather than a bounce (552). */
   quotaFullTempfail: boolean;
+  // Access, authentication and operations (issue 12, items 4 and 5).
+  /** IMAPACCESSFILE: couriertcpd's access file in its text form (a file or a directory of them). */
+  accessFile: string | null;
+  /** DEFDOMAIN: appended to a login name without "@" (as written, e.g. "@example.com"). */
+  defaultDomain: string | null;
+  logDeletions: boolean;
+  pidFile: string | null;
+  sslPidFile: string | null;
+  /** IMAP_UMASK as a number; null leaves the process's umask. */
+  umask: number | null;
+  mailboxSanityCheck: boolean;
 }
 
 /** How the GUI should present a setting. */
@@ -274,6 +285,68 @@ function parseChoice<T extends string>(value: string, choices: readonly T[]): T 
   if (found === undefined) invalid(`expected one of ${choices.map((c) => JSON.stringify(c)).join(', ')}, got ${JSON.stringify(value)}`);
   return found as T;
 }
+
+function parseOptionalFile(value: string, ctx: ParseContext): string | null {
+  const v = value.trim();
+  if (v === '') return null;
+  if (/[\0-\x1f\x7f]/.test(v)) invalid('must not contain control characters');
+  return resolve(ctx.configDir, v);
+}
+
+function parseUmask(value: string): number | null {
+  const v = value.trim();
+  if (v === '') return null;
+  if (!/^[0-7]{1,4}$/.test(v)) invalid(`expected an octal umask such as 022, got ${JSON.stringify(value)}`);
+  return parseInt(v, 8) & 0o777;
+}
+
+/** Courier's DEFDOMAIN is written with its separator ("@example.com"); a bare domain gets one. */
+function parseDefaultDomain(value: string): string | null {
+  const v = value.trim();
+  if (v === '') return null;
+  const domain = parseText(v);
+  if (/\s/.test(domain)) invalid('must not contain spaces');
+  return domain.startsWith('@') ? domain : `@${domain}`;
+}
+
+/** Access, authentication and operations (issue 12, items 4 and 5): kept together for merges. */
+const ACCESS_AND_OPERATIONS: readonly AnySettingSpec[] = [
+  {
+    name: 'IMAPACCESSFILE', file: 'imapd', field: 'accessFile', kind: 'text', default: '',
+    meaning: 'Text access file in couriertcpd\'s format (a file, or a directory whose files are read in order): lines "address<TAB>allow" or "address<TAB>deny", where the address is a full IP, a prefix such as 192.168.0, :hhhh groups for IPv6, or * for every address; the most specific line wins and a denied connection is closed without a greeting, as Courier does. Read at start; empty: every address is allowed.',
+    parse: parseOptionalFile,
+  },
+  {
+    name: 'DEFDOMAIN', file: 'imapd', field: 'defaultDomain', kind: 'text', default: '',
+    meaning: 'Appended to a login name that has no @ before the account is looked up ("@example.com": logging in as bob means bob@example.com), as Courier\'s authlib does.',
+    parse: parseDefaultDomain,
+  },
+  {
+    name: 'IMAP_LOG_DELETIONS', file: 'imapd', field: 'logDeletions', kind: 'boolean', default: '0',
+    meaning: '1 logs one line per expunged message ("INFO: EXPUNGED, user=..., ip=[...], port=[...], old_name=..."), as Courier does.',
+    parse: parseBoolean,
+  },
+  {
+    name: 'PIDFILE', file: 'imapd', field: 'pidFile', kind: 'text', default: '',
+    meaning: 'File into which imapd-server writes its process ID at start, removed when it stops cleanly (one process serves both ports, so PIDFILE and SSLPIDFILE hold the same number).',
+    parse: parseOptionalFile,
+  },
+  {
+    name: 'IMAP_UMASK', file: 'imapd', field: 'umask', kind: 'text', default: '',
+    meaning: 'Octal umask (such as 022 or 077) the server process applies to every file and directory it creates, as Courier applies it to imapd; empty keeps the umask it was started with.',
+    parse: parseUmask,
+  },
+  {
+    name: 'IMAP_MAILBOX_SANITY_CHECK', file: 'imapd', field: 'mailboxSanityCheck', kind: 'boolean', default: '1',
+    meaning: '1 refuses a Maildir whose owner is not the user the server runs as ("* BYE [ALERT] Fatal error: Account\'s mailbox directory is not owned by the correct uid or gid"), as Courier does; 0 serves it anyway.',
+    parse: parseBoolean,
+  },
+  {
+    name: 'SSLPIDFILE', file: 'imapd-ssl', field: 'sslPidFile', kind: 'text', default: '',
+    meaning: 'Second process-ID file, for Courier\'s imapd-ssl service; imapd-server writes the same process ID as into PIDFILE.',
+    parse: parseOptionalFile,
+  },
+];
 
 // ---- the table ----
 
@@ -493,6 +566,7 @@ export const SETTINGS: readonly AnySettingSpec[] = [
     meaning: 'OpenSSL cipher list for TLS 1.2 and TLS 1.3 cipher suites (empty: for TLS 1.2 only ECDHE with AES-GCM or ChaCha20-Poly1305, Mozilla\'s "intermediate" list; TLS 1.3 suites as OpenSSL has them).',
     parse: (v) => parseCipherList(v),
   },
+  ...ACCESS_AND_OPERATIONS,
 ];
 
 export const SETTINGS_BY_NAME: ReadonlyMap<string, AnySettingSpec> = new Map(SETTINGS.map((s) => [s.name, s]));
@@ -502,25 +576,25 @@ export const SETTINGS_BY_NAME: ReadonlyMap<string, AnySettingSpec> = new Map(SET
  * values are harmless. A set value outside `harmless` is reported as 'unsupported',
  * anything else as 'ignored'.
  */
-export const COURIER_SETTINGS_NOT_HONOURED: ReadonlyMap<string, { reason: string; harmless?: readonly string[] }> = new Map([
-  ['PIDFILE', { reason: 'this server writes no pid file' }],
-  ['SSLPIDFILE', { reason: 'this server writes no pid file' }],
-  ['TCPDOPTS', { reason: 'no DNS or ident lookups are made anyway' }],
-  ['LOGGEROPTS', { reason: 'log lines go to the server\'s own log' }],
-  ['SSLLOGGEROPTS', { reason: 'log lines go to the server\'s own log' }],
-  ['IMAPACCESSFILE', { reason: 'IP allow/deny lists are not supported', harmless: [''] }],
-  ['DEFDOMAIN', { reason: 'default login domains are not supported', harmless: [''] }],
-  ['SMAP_CAPABILITY', { reason: 'SMAP is not implemented', harmless: [''] }],
+export interface NotHonoured {
+  reason: string;
+  harmless?: readonly string[];
+  /** Deliberately not built: listed in the README's settings table with the reason (issue 12). */
+  notBuilt?: 'imapd' | 'imapd-ssl';
+}
+
+export const COURIER_SETTINGS_NOT_HONOURED: ReadonlyMap<string, NotHonoured> = new Map<string, NotHonoured>([
+  ['TCPDOPTS', { reason: 'options of couriertcpd, Courier\'s process supervisor, which this single-process server replaces (it makes no DNS or ident lookups; MAXDAEMONS, MAXPERIP and IMAPACCESSFILE are honoured)', notBuilt: 'imapd' }],
+  ['LOGGEROPTS', { reason: 'options of courierlogger, Courier\'s log supervisor: log lines go to standard error, for the service manager (systemd, launchd) to keep', notBuilt: 'imapd' }],
+  ['SSLLOGGEROPTS', { reason: 'as LOGGEROPTS, for the implicit-TLS service', notBuilt: 'imapd-ssl' }],
+  ['SMAP_CAPABILITY', { reason: 'SMAP, Courier\'s experimental protocol beside IMAP, is used by no mainstream mail program, so it is not built', harmless: [''], notBuilt: 'imapd' }],
   ['IMAP_CAPABILITY_ORIG', { reason: 'reference copy for Courier\'s webadmin' }],
   ['IMAP_CAPABILITY_TLS_ORIG', { reason: 'reference copy for Courier\'s webadmin' }],
   ['IMAP_PROXY', { reason: 'proxying is not supported', harmless: ['0', ''] }],
   ['PROXY_HOSTNAME', { reason: 'proxying is not supported' }],
   ['IMAP_PROXY_FOREIGN', { reason: 'proxying is not supported' }],
-  ['IMAP_MAILBOX_SANITY_CHECK', { reason: 'the server runs as one user and checks Maildir access when it opens it' }],
-  ['IMAP_UMASK', { reason: 'files are created with the server process\'s umask' }],
-  ['IMAP_ULIMITD', { reason: 'memory limits belong to the service manager' }],
+  ['IMAP_ULIMITD', { reason: 'a memory limit set by Courier\'s start script (ulimit -v); one process serves every connection here, so set a limit for it in the service manager (systemd MemoryMax=)', notBuilt: 'imapd' }],
   ['IMAP_SHAREDINDEXFILE', { reason: 'shared folders are not supported' }],
-  ['IMAP_LOG_DELETIONS', { reason: 'deletion logging is not implemented', harmless: ['0', ''] }],
   ['IMAPDEBUGFILE', { reason: 'per-account command logs are not implemented', harmless: [''] }],
   ['OUTBOX', { reason: 'the Outbox folder (sending mail by COPY) is not supported', harmless: [''] }],
   ['OUTBOX_MULTIPLE_SEND', { reason: 'the Outbox folder is not supported' }],
@@ -558,6 +632,7 @@ export function sessionSettingsFrom(s: ImapdSettings): SessionSettings {
     obsoleteClient: s.obsoleteClient,
     trashFolder: s.trashFolder,
     moveExpungeToTrash: s.moveExpungeToTrash,
+    logDeletions: s.logDeletions,
     maxLineLength: s.maxLineLength,
     maxLiteralSize: s.maxLiteralSize,
   };
@@ -575,5 +650,8 @@ export function settingsTableMarkdown(): string {
     const shown = s.default === '' ? '(unset)' : `\`${s.default}\``;
     return `| ${s.name}${s.ours ? ' (ours)' : ''} | ${s.file} | ${cell(shown)} | ${cell(s.meaning)} |`;
   });
-  return ['| Setting | File | Default | Meaning |', '|---|---|---|---|', ...rows].join('\n') + '\n';
+  const notBuilt = [...COURIER_SETTINGS_NOT_HONOURED]
+    .filter(([, n]) => n.notBuilt)
+    .map(([name, n]) => `| ${name} (not built) | ${n.notBuilt} | | ${cell(`Not built: ${n.reason}.`)} |`);
+  return ['| Setting | File | Default | Meaning |', '|---|---|---|---|', ...rows, ...notBuilt].join('\n') + '\n';
 }

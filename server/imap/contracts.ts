@@ -13,6 +13,8 @@ export interface Transport {
   output: Writable;
   /** "127.0.0.1" etc., or "stdin" for the command-line mode. */
   remoteAddress: string;
+  /** The client's port, where known (TCPREMOTEPORT for the stdio imapd). */
+  remotePort?: number | string;
   /** True when the transport is encrypted (implicit TLS, after STARTTLS, or local stdio). */
   secure: boolean;
   /**

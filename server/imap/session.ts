@@ -182,7 +182,11 @@ export class Session implements SessionContext {
         await view.folder.moveTo(uids, trash);
       }
     } else {
-      await view.folder.expunge(uids);
+      // Courier 5's line, word for word: INFO: EXPUNGED, user=..., ip=[...], port=[...], old_name=...
+      const log = this.settings.logDeletions
+        ? (file: string) => this.logger.log('info', `EXPUNGED, user=${this.user}, ip=[${this.transport.remoteAddress}], port=[${this.transport.remotePort ?? ''}], old_name=${file}`)
+        : undefined;
+      await view.folder.expunge(uids, log);
     }
   }
 

@@ -72,8 +72,8 @@ export class FolderHandle implements Folder, TrackedSession {
     return storeFlags(this.usable().core, uids, operation, flags);
   }
 
-  async expunge(uids: readonly number[]): Promise<number[]> {
-    return expunge(this.usable().core, uids);
+  async expunge(uids: readonly number[], onRemoved?: (file: string) => void): Promise<number[]> {
+    return expunge(this.usable().core, uids, onRemoved);
   }
 
   async copyTo(uids: readonly number[], destination: string): Promise<CopyResult> {

@@ -183,7 +183,7 @@ export async function storeFlags(core: FolderCore, uids: readonly number[], oper
   for (const entry of changed.sort((a, b) => a.uid - b.uid)) core.tracker.emit({ kind: 'flags', uid: entry.uid, flags: entry.info.flags });
 }
 
-export async function expunge(core: FolderCore, uids: readonly number[]): Promise<number[]> {
+export async function expunge(core: FolderCore, uids: readonly number[], onRemoved?: (file: string) => void): Promise<number[]> {
   core.noteLocalChange();
   return core.exclusive(async () => {
     const clean = core.ownChangeBegins();
@@ -199,6 +199,8 @@ export async function expunge(core: FolderCore, uids: readonly number[]): Promis
         fileSize ??= (await fs.stat(file)).size;
         core.expectOwn([path.basename(file)]);
         await fs.unlink(file);
+        // Courier's form: relative to the Maildir root, which is imapd's working directory.
+        onRemoved?.(`./${path.relative(core.context.root, file)}`);
         return true;
       });
       if (!done) return;

@@ -11,5 +11,7 @@ export type {
   RejectedConnection,
   ServerSettings,
 } from './listener.js';
+export { AccessList, AccessFileError } from './access.js';
+export type { AccessAction } from './access.js';
 export { TlsError, certificateFingerprint, createServerContext, loadTlsMaterial, GENERATED_CERT_FILE, GENERATED_KEY_FILE, TLS_DIR } from './tls.js';
 export type { LoadTlsOptions, TlsMaterial } from './tls.js';

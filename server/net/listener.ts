@@ -20,6 +20,7 @@ import { resolveEndpoints, sessionSettingsFrom, type Endpoint, type ImapdSetting
 import type { Authenticator, Logger, LogLevel, SessionOptions, SessionSettings, Transport } from '../imap/contracts.js';
 import { startSession as startImapSession, type SessionHandle, type SessionInfo } from '../imap/session.js';
 import { StallMonitor, type Stall } from '../imap/stall.js';
+import { AccessList } from './access.js';
 import { createServerContext, type TlsMaterial } from './tls.js';
 
 export type ListenerKind = 'imap' | 'imaps';
@@ -37,7 +38,7 @@ export type ServerSettings = Pick<
   ImapdSettings,
   | 'address' | 'ports' | 'sslAddress' | 'sslPorts' | 'plainStart' | 'sslStart' | 'startTls'
   | 'maxDaemons' | 'maxPerIp' | 'tlsMinVersion' | 'startTlsMinVersion' | 'tlsCipherList'
->;
+> & Partial<Pick<ImapdSettings, 'accessFile'>>;
 
 export interface ImapServerOptions {
   settings: ServerSettings;
@@ -142,6 +143,8 @@ export class ImapServer extends EventEmitter<ImapServerEvents> {
   private readonly startSessionFn: (options: SessionOptions) => SessionHandle;
   private nextId = 1;
   private rejectingHandshakes = 0;
+  /** IMAPACCESSFILE, read at start. */
+  private access: AccessList | null = null;
   private stopping: Promise<void> | null = null;
   /** One thread serves every connection: a command that blocks it is logged by name. */
   private readonly stallMonitor = new StallMonitor({
@@ -167,6 +170,11 @@ export class ImapServer extends EventEmitter<ImapServerEvents> {
   /** Start listening on every configured endpoint. Rejects (and listens nowhere) if one fails. */
   async start(): Promise<ListenerInfo[]> {
     const s = this.options.settings;
+    if (s.accessFile) {
+      // Read before listening: a file that cannot be read must not let everyone in.
+      this.access = await AccessList.load(s.accessFile);
+      for (const w of this.access.warnings) this.log('warn', 'IMAPACCESSFILE', { warning: w });
+    }
     const wanted: { kind: ListenerKind; endpoint: Endpoint }[] = [];
     if (s.plainStart) for (const endpoint of resolveEndpoints(s.ports, s.address)) wanted.push({ kind: 'imap', endpoint });
     if (s.sslStart) for (const endpoint of resolveEndpoints(s.sslPorts, s.sslAddress)) wanted.push({ kind: 'imaps', endpoint });
@@ -267,6 +275,13 @@ export class ImapServer extends EventEmitter<ImapServerEvents> {
     socket.on('error', () => undefined); // reported through 'close'; a reset peer must not crash us
     const remoteAddress = normalizeAddress(socket.remoteAddress ?? '');
     if (!remoteAddress || this.stopping) {
+      socket.destroy();
+      return;
+    }
+    if (this.access?.decide(remoteAddress) === 'deny') {
+      // couriertcpd without -denymsg: closed without a word, before the greeting.
+      this.log('warn', 'connection refused', { listener: kind, ip: remoteAddress, reason: 'IMAPACCESSFILE' });
+      this.emit('rejected', { listener: kind, remoteAddress, reason: 'denied by IMAPACCESSFILE' });
       socket.destroy();
       return;
     }
@@ -397,6 +412,7 @@ export class ImapServer extends EventEmitter<ImapServerEvents> {
       input: socket,
       output: socket,
       remoteAddress: conn.remoteAddress,
+      remotePort: conn.remotePort,
       secure: false,
       ...(startTls ? { startTls } : {}),
       close: () => this.closeGently(socket),

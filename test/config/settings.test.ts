@@ -81,7 +81,10 @@ test("Debian's files: values read, unused settings warned about, not fatal", { s
   assert.deepEqual(sources.get('MAXPERIP'), { file: join(dir, 'imapd'), line: 60 });
   const byName = new Map(warnings.map((w) => [w.setting, w]));
   assert.ok(!byName.has('IMAP_ACL'), 'IMAP_ACL is honoured (ACL, RFC 4314)');
-  assert.equal(byName.get('PIDFILE')?.kind, 'ignored');
+  assert.ok(!byName.has('PIDFILE')); // honoured now (issue 12)
+  assert.equal(settings.pidFile, '/run/courier/imapd.pid');
+  assert.equal(settings.umask, 0o022);
+  assert.equal(byName.get('TCPDOPTS')?.kind, 'ignored');
   assert.equal(byName.get('TLS_VERIFYPEER')?.kind, 'ignored'); // NONE is harmless
   assert.equal(byName.get('IMAP_PROXY')?.kind, 'ignored'); // 0 is harmless
   assert.ok(!byName.has('MAXPERIP'));

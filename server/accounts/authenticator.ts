@@ -172,7 +172,8 @@ export class AccountAuthenticator implements Authenticator {
         }
       }
     }
-    if (this.options.mailboxSanityCheck && process.geteuid && (await fs.stat(root)).uid !== process.geteuid()) {
+    // A Maildir we are about to create is ours; one that exists must be owned by our uid.
+    if (existed && this.options.mailboxSanityCheck && process.geteuid && (await fs.stat(root)).uid !== process.geteuid()) {
       log.log('error', 'IMAP_MAILBOX_SANITY_CHECK: Maildir not owned by the server\'s uid', { user: account.username, maildir: root });
       throw new MailStoreError("Fatal error: Account's mailbox directory is not owned by the correct uid or gid", 'ALERT');
     }

@@ -166,7 +166,9 @@ export interface Folder {
   refresh(): Promise<void>;
   /** Receive changes made by anyone (this process or others). Returns an unsubscribe. */
   subscribe(listener: FolderListener): () => void;
-  storeFlags(uids: readonly number[], op: FlagOperation, flags: readonly string[]): Promise<void>;
+  /** Changes the flags of the given messages; returns the UIDs among them that are gone
+   * (expunged here, or found removed by another process). */
+  storeFlags(uids: readonly number[], op: FlagOperation, flags: readonly string[]): Promise<number[]>;
   /** Removes the given messages; returns the UIDs really removed. */
   expunge(uids: readonly number[]): Promise<number[]>;
   copyTo(uids: readonly number[], destination: string): Promise<CopyResult>;

@@ -123,9 +123,10 @@ export async function messageData(core: FolderCore, uids: readonly number[], req
   return entries.map((entry) => (entry ? byEntry.get(entry) ?? null : null));
 }
 
-export async function storeFlags(core: FolderCore, uids: readonly number[], operation: FlagOperation, flags: readonly string[]): Promise<void> {
+export async function storeFlags(core: FolderCore, uids: readonly number[], operation: FlagOperation, flags: readonly string[]): Promise<number[]> {
   core.noteLocalChange();
   const wanted = splitFlags(flags, core.context.keywords);
+  const gone: number[] = [];
   const changed = await core.exclusive(async () => {
     const clean = core.ownChangeBegins();
     core.generation += 1; // entries change below, even when a later step fails
@@ -141,7 +142,10 @@ export async function storeFlags(core: FolderCore, uids: readonly number[], oper
     for (const uid of uids) {
       if (budget.due()) await budget.pause();
       const entry = core.entries.get(uid);
-      if (!entry) continue;
+      if (!entry) {
+        gone.push(uid);
+        continue;
+      }
       // Two tries: a rename can fail because another process changed the flags first.
       for (let attempt = 0; attempt < 2; attempt++) {
         const oldSystem = systemFlagsFromLetters(entry.letters);
@@ -158,7 +162,10 @@ export async function storeFlags(core: FolderCore, uids: readonly number[], oper
             renameSync(path.join(core.dir, 'cur', entry.fileName), path.join(core.dir, 'cur', newName));
           } catch (error) {
             if (errorCode(error) !== 'ENOENT') throw error;
-            if ((await relocate(core, entry)) === null) break; // expunged by someone else
+            if ((await relocate(core, entry)) === null) {
+              gone.push(uid); // expunged by another process
+              break;
+            }
             continue;
           }
           entry.fileName = newName;
@@ -181,6 +188,7 @@ export async function storeFlags(core: FolderCore, uids: readonly number[], oper
     return [...changed];
   });
   for (const entry of changed.sort((a, b) => a.uid - b.uid)) core.tracker.emit({ kind: 'flags', uid: entry.uid, flags: entry.info.flags });
+  return gone;
 }
 
 export async function expunge(core: FolderCore, uids: readonly number[]): Promise<number[]> {

@@ -86,6 +86,8 @@ class Stats {
     return [...this.stateSamples, ...this.failureSamples];
   }
   peakRssKiB = 0;
+  /** Server CPU ms spent during the run (all its processes). */
+  cpuMs = 0;
   /** The machine's 1-minute load average at the end of the run (the figures are relative on a busy machine). */
   load = 0;
   peakProcesses = 0;
@@ -209,6 +211,7 @@ async function runOne(name: ServerName, clients: number, seconds: number, seed: 
       stats.peakProcesses = Math.max(stats.peakProcesses, m.processes);
     };
     const sampler = setInterval(sample, 500);
+    const cpuBefore = target.cpuMs();
     const started = performance.now();
     const deadline = started + seconds * 1000;
     await Promise.all(
@@ -219,6 +222,7 @@ async function runOne(name: ServerName, clients: number, seconds: number, seed: 
     );
     stats.elapsedMs = performance.now() - started;
     stats.load = os.loadavg()[0]!;
+    stats.cpuMs = target.cpuMs() - cpuBefore;
     clearInterval(sampler);
     sample();
   } finally {
@@ -252,10 +256,10 @@ function report(opts: Options, results: Map<string, Stats & { mode: string }>): 
       });
       out.push(`| ${cmd} | ${cells.join(' | ')} |`);
     }
-    out.push('', '| server | sessions | state errors | connection errors | peak RSS (processes) | load |', '|---|---:|---:|---:|---:|---:|');
+    out.push('', '| server | sessions | state errors | connection errors | peak RSS (processes) | server CPU ms per session | load |', '|---|---:|---:|---:|---:|---:|---:|');
     for (const s of present) {
       const r = results.get(`${s}-${n}`)!;
-      out.push(`| ${TITLES[s]} | ${r.sessions} | ${r.stateErrors} | ${r.connectionErrors} | ${(r.peakRssKiB / 1024).toFixed(0)} MB (${r.peakProcesses}) | ${r.load.toFixed(1)} |`);
+      out.push(`| ${TITLES[s]} | ${r.sessions} | ${r.stateErrors} | ${r.connectionErrors} | ${(r.peakRssKiB / 1024).toFixed(0)} MB (${r.peakProcesses}) | ${r.sessions ? (r.cpuMs / r.sessions).toFixed(1) : '-'} | ${r.load.toFixed(1)} |`);
     }
     out.push('');
     for (const s of present) {

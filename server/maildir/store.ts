@@ -133,30 +133,7 @@ export async function openMaildirStore(options: MaildirStoreOptions): Promise<Ma
     quota: new MaildirQuota(root, `.${trashFolder}`),
     logger: options.logger,
   };
-  return new MaildirStore(sharedContext(context, trashFolder), options.specialUse ?? DEFAULT_SPECIAL_USE);
-}
-
-/** The context last made per Maildir root, with the key of its settings. */
-const contexts = new Map<string, { key: string; context: FolderContext }>();
-
-/**
- * The context of an earlier store of this Maildir when its settings are the same. Each LOGIN
- * opens a store of its own, and the folder registry replaces an idle core whose context is
- * another object (so that changed settings apply): with a new object per login, a moment
- * without sessions (10 clients: dozens a second) threw INBOX's state away, and the next
- * SELECTs waited for it to be read again.
- */
-function sharedContext(context: FolderContext, trashFolder: string): FolderContext {
-  const c = context;
-  const key = JSON.stringify([c.useLocks, c.keywords, c.watch, c.pollIntervalMs, c.idleRetentionMs, c.cacheVersion ?? null, c.metaCacheEntries, trashFolder]);
-  const known = contexts.get(c.root);
-  const k = known?.context;
-  if (known && k && known.key === key && k.parseMessage === c.parseMessage && k.parseStructure === c.parseStructure && k.parseHeader === c.parseHeader
-    && k.renderEnvelope === c.renderEnvelope && k.parsePool === c.parsePool && k.logger === c.logger) {
-    return k;
-  }
-  contexts.set(c.root, { key, context });
-  return context;
+  return new MaildirStore(context, options.specialUse ?? DEFAULT_SPECIAL_USE);
 }
 
 export class MaildirStore implements MailStore {

@@ -1,6 +1,6 @@
 // Small file-system helpers shared by the Maildir modules.
 
-import { closeSync, fstatSync, openSync, promises as fs, readdirSync, readSync, renameSync, rmSync, writeSync, type Stats } from 'node:fs';
+import { promises as fs, readdirSync, readSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -38,8 +38,6 @@ export function isDeadScratch(name: string): boolean {
  */
 export async function writeFileAtomic(target: string, data: string | Buffer, tmpDir: string): Promise<Stats> {
   const scratch = path.join(tmpDir, scratchName('imapdts'));
-  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-  if (bytes.length <= SYNC_ATOMIC_LIMIT) return writeSmallAtomic(target, bytes, scratch);
   try {
     const handle = await fs.open(scratch, 'w');
     let stat: Stats;
@@ -53,32 +51,6 @@ export async function writeFileAtomic(target: string, data: string | Buffer, tmp
     return stat;
   } catch (error) {
     await fs.rm(scratch, { force: true });
-    throw error;
-  }
-}
-
-/**
- * Files up to this size are written with synchronous calls: the \Recent mark, UID database
- * lines, small caches. Five quick calls in the page cache, where five hand-overs to the
- * thread pool (busy with other sessions' reads) cost more than the work, often inside a
- * folder's queue or lock that other sessions wait for.
- */
-const SYNC_ATOMIC_LIMIT = 64 * 1024;
-
-function writeSmallAtomic(target: string, bytes: Buffer, scratch: string): Stats {
-  try {
-    const fd = openSync(scratch, 'w');
-    let stat: Stats;
-    try {
-      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
-      stat = fstatSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(scratch, target);
-    return stat;
-  } catch (error) {
-    rmSync(scratch, { force: true });
     throw error;
   }
 }

@@ -183,7 +183,7 @@ async function session(target: Target, rng: Rng, stats: Stats, messages: Buffer[
       if (!more() || model.exists === 0) break;
       const seq = rng.int(1, model.exists);
       // NO is a right answer when another session expunged the message meanwhile
-      if (!(await step(client, model, stats, 'STORE', `STORE ${seq} ${op} (${[...add, ...remove].join(' ')})`, { store: { seq, add, remove }, acceptNo: true }))) return;
+      if (!(await step(client, model, stats, 'STORE', `STORE ${seq} ${op} (${[...add, ...remove].join(' ')})`, { store: { seq, add, remove, contested: KEYWORDS }, acceptNo: true }))) return;
     }
     if (more() && !(await step(client, model, stats, 'APPEND', 'APPEND', { append: rng.pick(messages) }))) return;
     if (more() && !(await step(client, model, stats, 'EXPUNGE', 'EXPUNGE'))) return;

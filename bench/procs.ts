@@ -79,3 +79,27 @@ export function memAvailableKiB(): number {
   const info = fs.readFileSync('/proc/meminfo', 'latin1');
   return Number(/MemAvailable:\s+(\d+) kB/.exec(info)?.[1] ?? 0);
 }
+
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ: 100 on Linux everywhere). */
+const TICKS_PER_S = 100;
+
+/**
+ * CPU time (user + system, ms) of these processes and of the children they have reaped: a
+ * process per connection that has ended is counted in its parent (the master) once reaped.
+ * Differences between two calls are what the server spent meanwhile, less dependent on the
+ * machine's load than any latency.
+ */
+export function cpuMsOfPids(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // after the name: state(0) ... utime(11) stime(12) cutime(13) cstime(14)
+      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    } catch {
+      /* gone */
+    }
+  }
+  return (ticks * 1000) / TICKS_PER_S;
+}

@@ -11,7 +11,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stopProcess } from './imap-client.js';
-import { memoryOfPids, processTree, type MemoryFigures } from './procs.js';
+import { cpuMsOfPids, memoryOfPids, processTree, type MemoryFigures } from './procs.js';
 
 export type ServerName = 'ours' | 'dovecot' | 'courier';
 export const SERVER_NAMES: readonly ServerName[] = ['ours', 'dovecot', 'courier'];
@@ -33,6 +33,8 @@ export interface Target {
   start(maildir: string, clients: number): Promise<void>;
   /** Every process that serves connections. */
   memory(): MemoryFigures;
+  /** CPU ms of those processes so far, with the children they reaped (procs.ts). */
+  cpuMs(): number;
   stop(): Promise<void>;
 }
 
@@ -117,12 +119,17 @@ export async function makeTarget(name: ServerName, base: string): Promise<Target
         const master = readPid(path.join(state, 'dovecot.pid'));
         return memoryOfPids(master ? processTree([master]) : []);
       },
+      cpuMs() {
+        const master = readPid(path.join(state, 'dovecot.pid'));
+        return cpuMsOfPids(master ? processTree([master]) : []);
+      },
       async stop() {
         await run('/bin/bash', [path.join(PEERS, 'dovecot-stop.sh')], logFile, env, 60_000).catch(() => undefined);
       },
     };
   }
   const state = path.join(peersState, 'courier');
+  const courierPids = () => [readPid(path.join(state, 'couriertcpd.pid')), readPid(path.join(state, 'authdaemond.pid'))].filter((p): p is number => p !== undefined);
   return {
     name, port,
     mode: 'couriertcpd + imaplogin (authdaemond, userdb) + one imapd process per connection',
@@ -132,8 +139,10 @@ export async function makeTarget(name: ServerName, base: string): Promise<Target
       await run('/bin/bash', [path.join(PEERS, 'courier-start.sh'), maildir], logFile, env, 120_000);
     },
     memory() {
-      const pids = [readPid(path.join(state, 'couriertcpd.pid')), readPid(path.join(state, 'authdaemond.pid'))].filter((p): p is number => p !== undefined);
-      return memoryOfPids(processTree(pids));
+      return memoryOfPids(processTree(courierPids()));
+    },
+    cpuMs() {
+      return cpuMsOfPids(processTree(courierPids()));
     },
     async stop() {
       await run('/bin/bash', [path.join(PEERS, 'courier-stop.sh')], logFile, { ...process.env, PEERS_STATE: peersState }, 60_000).catch(() => undefined);
@@ -164,6 +173,7 @@ function oursTarget(base: string, port: number): Target {
       await waitForPort(port, 30_000);
     },
     memory: () => memoryOfPids(child?.pid ? processTree([child.pid]) : []),
+    cpuMs: () => cpuMsOfPids(child?.pid ? processTree([child.pid]) : []),
     async stop() {
       if (!child) return;
       try {

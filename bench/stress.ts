@@ -12,6 +12,7 @@
 // server and N the state errors the models saw and the servers' peak RSS (all their processes).
 
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { BENCH_ROOT, Rng, ensureCorpus, freshCopy, type Corpus } from './corpus.js';
@@ -85,6 +86,10 @@ class Stats {
     return [...this.stateSamples, ...this.failureSamples];
   }
   peakRssKiB = 0;
+  /** Server CPU ms spent during the run (all its processes). */
+  cpuMs = 0;
+  /** The machine's 1-minute load average at the end of the run (the figures are relative on a busy machine). */
+  load = 0;
   peakProcesses = 0;
   elapsedMs = 0;
 
@@ -99,9 +104,17 @@ class Stats {
     if (this.failureSamples.length < 6) this.failureSamples.push(`${cmd} failed: ${why.slice(0, 160)}`);
   }
 
-  stateError(message: string): void {
+  /** Every state error with its session's last lines goes here (see runOne). */
+  errorLog: string | undefined;
+  /** State errors by kind: the message with its numbers and names left out. */
+  readonly kinds = new Map<string, number>();
+
+  stateError(message: string, context: string[] = []): void {
     this.stateErrors++;
     if (this.stateSamples.length < 10) this.stateSamples.push(`state: ${message.slice(0, 160)}`);
+    const kind = message.replace(/^[^:]*: /, '').replace(/\(.*?\)|\[.*?\]|\$?\w*\d+\w*/g, '_');
+    this.kinds.set(kind, (this.kinds.get(kind) ?? 0) + 1);
+    if (this.errorLog) fs.appendFileSync(this.errorLog, `${message}\n${context.map((l) => `    ${l}`).join('\n')}\n\n`);
   }
 }
 
@@ -130,7 +143,7 @@ async function step(
 }
 
 async function session(target: Target, rng: Rng, stats: Stats, messages: Buffer[], deadline: number): Promise<void> {
-  const model = new MailboxModel((m) => stats.stateError(`${TITLES[target.name]}: ${m}`));
+  const model = new MailboxModel((m, context) => stats.stateError(`${TITLES[target.name]}: ${m}`, context));
   const started = performance.now();
   let conn;
   try {
@@ -170,7 +183,7 @@ async function session(target: Target, rng: Rng, stats: Stats, messages: Buffer[
       if (!more() || model.exists === 0) break;
       const seq = rng.int(1, model.exists);
       // NO is a right answer when another session expunged the message meanwhile
-      if (!(await step(client, model, stats, 'STORE', `STORE ${seq} ${op} (${[...add, ...remove].join(' ')})`, { store: { seq, add, remove }, acceptNo: true }))) return;
+      if (!(await step(client, model, stats, 'STORE', `STORE ${seq} ${op} (${[...add, ...remove].join(' ')})`, { store: { seq, add, remove, contested: KEYWORDS }, acceptNo: true }))) return;
     }
     if (more() && !(await step(client, model, stats, 'APPEND', 'APPEND', { append: rng.pick(messages) }))) return;
     if (more() && !(await step(client, model, stats, 'EXPUNGE', 'EXPUNGE'))) return;
@@ -187,6 +200,7 @@ async function runOne(name: ServerName, clients: number, seconds: number, seed: 
   const target = await makeTarget(name, base);
   const maildir = freshCopy(corpus, path.join(base, 'Maildir'));
   const stats = Object.assign(new Stats(), { mode: target.mode });
+  stats.errorLog = path.join(base, 'state-errors.log');
   log(`${TITLES[name]}, ${clients} clients: starting (${target.mode}) on port ${target.port}`);
   running = target;
   try {
@@ -197,6 +211,7 @@ async function runOne(name: ServerName, clients: number, seconds: number, seed: 
       stats.peakProcesses = Math.max(stats.peakProcesses, m.processes);
     };
     const sampler = setInterval(sample, 500);
+    const cpuBefore = target.cpuMs();
     const started = performance.now();
     const deadline = started + seconds * 1000;
     await Promise.all(
@@ -206,13 +221,15 @@ async function runOne(name: ServerName, clients: number, seconds: number, seed: 
       }),
     );
     stats.elapsedMs = performance.now() - started;
+    stats.load = os.loadavg()[0]!;
+    stats.cpuMs = target.cpuMs() - cpuBefore;
     clearInterval(sampler);
     sample();
   } finally {
     await target.stop();
     running = undefined;
   }
-  log(`${TITLES[name]}, ${clients} clients: ${stats.sessions} sessions, ${stats.stateErrors} state errors, ${stats.connectionErrors} connection errors`);
+  log(`${TITLES[name]}, ${clients} clients: ${stats.sessions} sessions, ${stats.stateErrors} state errors, ${stats.connectionErrors} connection errors${stats.stateErrors ? ` (each with its context in ${stats.errorLog})` : ''}`);
   return stats;
 }
 
@@ -239,15 +256,16 @@ function report(opts: Options, results: Map<string, Stats & { mode: string }>): 
       });
       out.push(`| ${cmd} | ${cells.join(' | ')} |`);
     }
-    out.push('', '| server | sessions | state errors | connection errors | peak RSS (processes) |', '|---|---:|---:|---:|---:|');
+    out.push('', '| server | sessions | state errors | connection errors | peak RSS (processes) | server CPU ms per session | load |', '|---|---:|---:|---:|---:|---:|---:|');
     for (const s of present) {
       const r = results.get(`${s}-${n}`)!;
-      out.push(`| ${TITLES[s]} | ${r.sessions} | ${r.stateErrors} | ${r.connectionErrors} | ${(r.peakRssKiB / 1024).toFixed(0)} MB (${r.peakProcesses}) |`);
+      out.push(`| ${TITLES[s]} | ${r.sessions} | ${r.stateErrors} | ${r.connectionErrors} | ${(r.peakRssKiB / 1024).toFixed(0)} MB (${r.peakProcesses}) | ${r.sessions ? (r.cpuMs / r.sessions).toFixed(1) : '-'} | ${r.load.toFixed(1)} |`);
     }
     out.push('');
     for (const s of present) {
       const r = results.get(`${s}-${n}`)!;
       if (r.samples.length) out.push(`${TITLES[s]}, first problems seen:`, ...r.samples.map((x) => `- ${x}`), '');
+      if (r.kinds.size) out.push(`${TITLES[s]}, state errors by kind:`, ...[...r.kinds].sort((a, b) => b[1] - a[1]).map(([k, c]) => `- ${c} x ${k}`), '');
     }
   }
   out.push('Servers:', ...opts.servers.map((s) => `- ${TITLES[s]}: ${[...results.entries()].find(([k]) => k.startsWith(s + '-'))?.[1].mode ?? 'not run'}`));

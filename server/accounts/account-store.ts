@@ -433,9 +433,12 @@ export class AccountStore {
     // The row is read on every attempt, so a change by another process (new hash, disabled,
     // removed and re-added) is seen here even when the cache still has the user.
     if (row.enabled && cache?.has(key, password, rowStamp(row))) return { result: 'ok', account: toAccount(row) };
-    if (!(await verifyPassword(password, row.password_hash))) return { result: 'bad-password', account: toAccount(row) };
+    const hash = row.password_hash;
+    const good = cache ? await cache.verifyOnce(key, password, rowStamp(row), () => verifyPassword(password, hash)) : await verifyPassword(password, hash);
+    if (!good) return { result: 'bad-password', account: toAccount(row) };
     if (!row.enabled) return { result: 'disabled', account: toAccount(row) };
-    if (needsRehash(row.password_hash)) {
+    // Attempts that shared one verification must not each re-hash: look at the row as it is now.
+    if (needsRehash(row.password_hash) && needsRehash((row = this.stmt.byKey.get(key) ?? row).password_hash)) {
       const hash = await hashPassword(password);
       this.stmt.setHash.run(hash, Date.now(), key);
       row = this.stmt.byKey.get(key) ?? row;

@@ -10,6 +10,11 @@
 // account row it was verified against (see AccountStore.check): the row is read on every login
 // anyway, so a password change, disable or removal made by any process, including the
 // imapd-accounts command or the appliance, invalidates the entry at the next attempt.
+//
+// Attempts that arrive while the same user's password is being hashed, with the same password
+// against the same row, wait for that hash instead of starting their own (50 clients logging
+// in at once ran 50 hashes of 32 MiB each, and the last waited 25 s). Any other password,
+// right or wrong, gets its own hash.
 
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
@@ -26,6 +31,8 @@ interface Entry {
 export class LoginCache {
   private readonly key = randomBytes(32);
   private readonly entries = new Map<string, Entry>();
+  /** The verification running now per user key, with the password (as its HMAC) and row stamp it checks. */
+  private readonly running = new Map<string, { mac: Buffer; stamp: string; result: Promise<boolean> }>();
 
   constructor(
     readonly ttlMs: number = DEFAULT_LOGIN_CACHE_TTL_MS,
@@ -54,6 +61,23 @@ export class LoginCache {
       if (oldest === undefined) break;
       this.entries.delete(oldest);
     }
+  }
+
+  /** `verify()`, or the result of the same verification already running (not with a TTL of 0). */
+  verifyOnce(userKey: string, password: string, stamp: string, verify: () => Promise<boolean>): Promise<boolean> {
+    if (this.ttlMs <= 0) return verify();
+    const mac = this.mac(userKey, password);
+    const current = this.running.get(userKey);
+    if (current && current.stamp === stamp && timingSafeEqual(current.mac, mac)) return current.result;
+    const result = verify();
+    if (!current) {
+      this.running.set(userKey, { mac, stamp, result });
+      const done = () => {
+        if (this.running.get(userKey)?.result === result) this.running.delete(userKey);
+      };
+      result.then(done, done);
+    }
+    return result;
   }
 
   forget(userKey: string): void {

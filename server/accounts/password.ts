@@ -34,12 +34,37 @@ export function scryptRunCount(): number {
   return scryptRuns;
 }
 
-function scrypt(password: Buffer, salt: Buffer, keyLength: number, params: ScryptParams): Promise<Buffer> {
+/**
+ * Scrypt runs at one time: each takes 32 MiB (RSS while it runs) and a thread of libuv's pool
+ * of 4, which file reads and writes share. 50 logins at once held 4 x 32 MiB and the whole
+ * pool; two keep both cores of a small machine busy, and the rest wait their turn.
+ */
+const SCRYPT_CONCURRENCY = 2;
+let running = 0;
+let peak = 0;
+const queue: (() => void)[] = [];
+
+/** Most scrypt runs at one time so far (tests look). */
+export function scryptPeakConcurrency(): number {
+  return peak;
+}
+
+async function scrypt(password: Buffer, salt: Buffer, keyLength: number, params: ScryptParams): Promise<Buffer> {
   scryptRuns++;
+  // A finished run hands its slot to the next one waiting (running stays counted).
+  if (running >= SCRYPT_CONCURRENCY) await new Promise<void>((resolve) => queue.push(resolve));
+  else running++;
+  peak = Math.max(peak, running);
   const options: ScryptOptions = { N: params.N, r: params.r, p: params.p, maxmem: 256 * params.N * params.r * params.p + 1024 * 1024 };
-  return new Promise((resolve, reject) => {
-    scryptCallback(password, salt, keyLength, options, (err, key) => (err ? reject(err) : resolve(key)));
-  });
+  try {
+    return await new Promise<Buffer>((resolve, reject) => {
+      scryptCallback(password, salt, keyLength, options, (err, key) => (err ? reject(err) : resolve(key)));
+    });
+  } finally {
+    const next = queue.shift();
+    if (next) next();
+    else running--;
+  }
 }
 
 /** The password as the bytes we hash (NFC, so that composed and decomposed input match). */

@@ -167,7 +167,9 @@ export interface Folder {
   refresh(): Promise<void>;
   /** Receive changes made by anyone (this process or others). Returns an unsubscribe. */
   subscribe(listener: FolderListener): () => void;
-  storeFlags(uids: readonly number[], op: FlagOperation, flags: readonly string[]): Promise<void>;
+  /** Changes the flags of the given messages; returns the UIDs among them that are gone
+   * (expunged here, or found removed by another process). */
+  storeFlags(uids: readonly number[], op: FlagOperation, flags: readonly string[]): Promise<number[]>;
   /** Removes the given messages; returns the UIDs really removed. `onRemoved` hears each
    * removed file, as a path from the Maildir root ("./cur/..."; IMAP_LOG_DELETIONS). */
   expunge(uids: readonly number[], onRemoved?: (file: string) => void): Promise<number[]>;

@@ -68,7 +68,7 @@ export class FolderHandle implements Folder, TrackedSession {
     };
   }
 
-  async storeFlags(uids: readonly number[], operation: FlagOperation, flags: readonly string[]): Promise<void> {
+  async storeFlags(uids: readonly number[], operation: FlagOperation, flags: readonly string[]): Promise<number[]> {
     return storeFlags(this.usable().core, uids, operation, flags);
   }
 

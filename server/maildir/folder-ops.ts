@@ -19,6 +19,8 @@ function entryOf(core: FolderCore, uid: number): Entry {
   return entry;
 }
 
+const STORE_ATTEMPTS = 8;
+
 /** Finds the current file of a message whose name changed under us; null when it is gone. */
 async function relocate(core: FolderCore, entry: Entry): Promise<string | null> {
   core.watch.noteForeign(); // another process renamed or removed it: the next look scans
@@ -123,9 +125,10 @@ export async function messageData(core: FolderCore, uids: readonly number[], req
   return entries.map((entry) => (entry ? byEntry.get(entry) ?? null : null));
 }
 
-export async function storeFlags(core: FolderCore, uids: readonly number[], operation: FlagOperation, flags: readonly string[]): Promise<void> {
+export async function storeFlags(core: FolderCore, uids: readonly number[], operation: FlagOperation, flags: readonly string[]): Promise<number[]> {
   core.noteLocalChange();
   const wanted = splitFlags(flags, core.context.keywords);
+  const gone: number[] = [];
   const changed = await core.exclusive(async () => {
     const clean = core.ownChangeBegins();
     core.generation += 1; // entries change below, even when a later step fails
@@ -141,9 +144,14 @@ export async function storeFlags(core: FolderCore, uids: readonly number[], oper
     for (const uid of uids) {
       if (budget.due()) await budget.pause();
       const entry = core.entries.get(uid);
-      if (!entry) continue;
-      // Two tries: a rename can fail because another process changed the flags first.
-      for (let attempt = 0; attempt < 2; attempt++) {
+      if (!entry) {
+        gone.push(uid);
+        continue;
+      }
+      // A rename fails when another process changed the flags first: follow the file to its
+      // new name and apply the change to the flags it has now. Several tries, as processes
+      // that change the same message at once can each move it more than once.
+      for (let attempt = 0; attempt < STORE_ATTEMPTS; attempt++) {
         const oldSystem = systemFlagsFromLetters(entry.letters);
         const newSystem = applyOperation(operation, oldSystem, wanted.system);
         const newKeywords = applyOperation(operation, entry.keywords, keywords);
@@ -158,7 +166,10 @@ export async function storeFlags(core: FolderCore, uids: readonly number[], oper
             renameSync(path.join(core.dir, 'cur', entry.fileName), path.join(core.dir, 'cur', newName));
           } catch (error) {
             if (errorCode(error) !== 'ENOENT') throw error;
-            if ((await relocate(core, entry)) === null) break; // expunged by someone else
+            if ((await relocate(core, entry)) === null) {
+              gone.push(uid); // expunged by another process
+              break;
+            }
             continue;
           }
           entry.fileName = newName;
@@ -181,6 +192,7 @@ export async function storeFlags(core: FolderCore, uids: readonly number[], oper
     return [...changed];
   });
   for (const entry of changed.sort((a, b) => a.uid - b.uid)) core.tracker.emit({ kind: 'flags', uid: entry.uid, flags: entry.info.flags });
+  return gone;
 }
 
 export async function expunge(core: FolderCore, uids: readonly number[], onRemoved?: (file: string) => void): Promise<number[]> {

@@ -10,7 +10,7 @@
 //   readers that cached the old :list still see the update for a while. Update files of
 //   messages that no longer exist are removed after 15 minutes.
 
-import { promises as fs, statSync } from 'node:fs';
+import { promises as fs, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { errorCode, scratchName, writeFileAtomic } from './fsutil.js';
 
@@ -264,23 +264,29 @@ async function readUpdate(file: string, name: string, memory: KeywordMemory): Pr
   return keywords;
 }
 
-/** Records the whole keyword set of one message (an empty list removes its keywords). */
+/**
+ * Records the whole keyword set of one message (an empty list removes its keywords).
+ * Synchronous: a few bytes written and renamed in the page cache, inside the folder's queue,
+ * where each hand-over to the thread pool (three here) kept every other session waiting.
+ */
 export async function writeKeywordUpdate(folderDir: string, base: string, keywords: readonly string[]): Promise<void> {
   const dir = path.join(folderDir, KEYWORD_DIR);
   const text = keywords.map((keyword) => `${keyword}\n`).join('');
   const scratch = path.join(folderDir, 'tmp', scratchName('keywords'));
-  await fs.writeFile(scratch, text);
   try {
-    await fs.rename(scratch, path.join(dir, base));
+    writeFileSync(scratch, text);
+    renameSync(scratch, path.join(dir, base));
   } catch (error) {
     if (errorCode(error) !== 'ENOENT') throw error;
     // Either the keyword directory does not exist yet, or tmp/ was cleaned. Not recursive:
     // a folder deleted meanwhile must not come back as a directory holding only keywords.
-    await fs.mkdir(dir, { mode: 0o700 }).catch((e: unknown) => {
+    try {
+      mkdirSync(dir, { mode: 0o700 });
+    } catch (e) {
       if (errorCode(e) !== 'EEXIST') throw e;
-    });
-    await fs.writeFile(scratch, text);
-    await fs.rename(scratch, path.join(dir, base));
+    }
+    writeFileSync(scratch, text);
+    renameSync(scratch, path.join(dir, base));
   }
 }
 

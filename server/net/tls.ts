@@ -16,7 +16,6 @@ import { promises as fs } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import { generate } from 'selfsigned';
 import { writeFileAtomic } from '../config/atomic-write.js';
 import type { TlsVersion } from '../config/settings.js';
 
@@ -190,6 +189,8 @@ async function loadOrGenerate(dir: string, hostnames: string[], now: Date): Prom
   }
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   const notAfter = new Date(now.getTime() + GENERATED_VALIDITY_DAYS * DAY_MS);
+  // Loaded only here: the package (node-forge inside) costs ~0.3 s and several MB at every start otherwise.
+  const { generate } = await import('selfsigned');
   const pems = await generate([{ name: 'commonName', value: hostnames[0]! }, { name: 'organizationName', value: 'imapd-ts self-signed' }], {
     keyType: 'rsa',
     keySize: 2048,

@@ -10,7 +10,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { LoginResult } from '../../server/imap/contracts.js';
 import { AccountAuthenticator, AccountStore } from '../../server/accounts/index.js';
-import { scryptRunCount } from '../../server/accounts/password.js';
+import { hashPassword, scryptPeakConcurrency, scryptRunCount } from '../../server/accounts/password.js';
 import { ROOT } from '../helpers/imap-client.js';
 import { tempDir } from '../helpers/maildir.js';
 
@@ -59,7 +59,7 @@ async function counted(p: () => Promise<LoginResult | null>): Promise<[LoginResu
 before(async () => {
   data = tempDir('login-cache');
   accounts = AccountStore.open(data);
-  for (const username of ['phone', 'other', 'gone', 'ttl']) await accounts.add({ username, password: PASSWORD });
+  for (const username of ['phone', 'other', 'gone', 'ttl', 'burst']) await accounts.add({ username, password: PASSWORD });
 });
 after(async () => {
   accounts.close();
@@ -144,4 +144,25 @@ test('entries expire after the TTL; a TTL of 0 turns the cache off', async () =>
   for (let i = 0; i < 2; i++) assert.equal((await counted(() => off.login('ttl', PASSWORD, '192.0.2.51')))[1], 1);
   await short.idle();
   await off.idle();
+});
+
+test('logins of one user arriving together share one scrypt run; another password runs its own', async () => {
+  // bench:stress with 50 clients: 50 LOGINs at once ran 50 hashes (32 MiB each), the last
+  // answered after 25 s. The ones with the same password wait for the first one's answer.
+  const auth = authenticator();
+  const before = scryptRunCount();
+  const attempts = Array.from({ length: 8 }, (_, i) => auth.login('burst', PASSWORD, `192.0.2.6${i}`));
+  attempts.push(auth.login('burst', WRONG, '192.0.2.70'));
+  const results = await Promise.all(attempts);
+  assert.equal(scryptRunCount() - before, 2, 'one run for the good password, one for the wrong one');
+  assert.deepEqual(results.map((r) => r?.user ?? null), [...Array(8).fill('burst'), null]);
+  await Promise.all(results.map((r) => r?.store.close()));
+  assert.equal(auth.failuresOf('192.0.2.70', 'burst'), 1);
+  await auth.idle();
+});
+
+test('at most two scrypt runs at a time (32 MiB each; the thread pool stays free for file work)', async () => {
+  await Promise.all(Array.from({ length: 6 }, (_, i) => hashPassword(`password-${i}`)));
+  assert.ok(scryptPeakConcurrency() <= 2, `peak ${scryptPeakConcurrency()}`);
+  assert.ok(scryptPeakConcurrency() >= 1);
 });

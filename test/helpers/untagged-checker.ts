@@ -2,7 +2,10 @@
 // response against RFC 3501: no message number beyond the last EXISTS (5.2, 7.4.1),
 // EXPUNGE n within 1..count and never during a non-UID FETCH, STORE or SEARCH (7.4.1),
 // EXISTS never lowering the count (7.3.1, 7.4.1), keywords in FETCH FLAGS only after a
-// FLAGS response that lists them (7.2.6), and UIDs rising with message numbers (2.3.1.1).
+// FLAGS response that lists them (7.2.6), UIDs rising with message numbers (2.3.1.1), and
+// after STORE +FLAGS / -FLAGS (not .SILENT) a FETCH of a stored message that shows the
+// change (6.4.6): when several FETCHes of it come, one is enough (a later one may show
+// another session's change, 7.4.2); none at all is allowed (the message was expunged).
 // It has no server-specific knowledge: the tests and bench:stress feed it every response
 // line of a session, ours or a peer's.
 //
@@ -29,6 +32,13 @@ export class UntaggedChecker {
   private command = '';
   private commandText = '';
 
+  /**
+   * Check that a STORE's own FETCH shows its change (6.4.6). Off where other sessions change
+   * the same flags at the same time: the FETCH may then rightly show their later change
+   * (7.4.2), and nothing on the client's side can tell the two apart.
+   */
+  storeResultsChecked = true;
+
   constructor(readonly name = 'session') {}
 
   /**
@@ -47,6 +57,7 @@ export class UntaggedChecker {
   begin(command: string): void {
     this.commandText = command.trim();
     this.command = this.commandText.toUpperCase();
+    this.store = this.storeExpectation();
     if (/^(SELECT|EXAMINE) /.test(this.command)) {
       this.selected = true;
       this.count = 0;
@@ -57,6 +68,8 @@ export class UntaggedChecker {
   }
 
   end(): void {
+    if (this.store) this.checkStore(this.store);
+    this.store = undefined;
     if (/^(CLOSE|UNSELECT)\b/.test(this.command)) this.selected = false;
     this.selecting = false;
     this.command = '';
@@ -64,6 +77,41 @@ export class UntaggedChecker {
   }
 
   private selecting = false;
+
+  /** What the running STORE must show: its set, by number or UID, and the flag change. */
+  private store: StoreCheck | undefined;
+
+  private storeExpectation(): StoreCheck | undefined {
+    const m = /^(UID )?STORE ([0-9:,*]+) ([+-])FLAGS \(([^)]*)\)$/.exec(this.command);
+    if (!m) return undefined;
+    const max = m[1] ? Infinity : this.count;
+    const ranges = m[2].split(',').map((part) => {
+      const [a, b = a] = part.split(':').map((x) => (x === '*' ? max : Number(x)));
+      return [Math.min(a, b), Math.max(a, b)] as const;
+    });
+    const flags = m[4].split(' ').filter(Boolean);
+    return { byUid: Boolean(m[1]), ranges, add: m[3] === '+', flags, seen: new Map() };
+  }
+
+  private checkStore(store: StoreCheck): void {
+    if (!this.storeResultsChecked) return;
+    for (const [key, lists] of store.seen) {
+      const shows = (list: string[]) => store.flags.every((f) => list.includes(f) === store.add);
+      if (!lists.some(shows)) {
+        this.error(`${store.byUid ? 'UID' : 'message'} ${key}: FLAGS (${lists[0].join(' ')}) after ${store.add ? '+' : '-'}FLAGS (${store.flags.join(' ')}) (RFC 3501 6.4.6)`);
+      }
+    }
+  }
+
+  /** A FETCH during a STORE: keep its flags if it is of a stored message. */
+  private storeFetch(n: number, uid: number | undefined, flags: Node): void {
+    const store = this.store;
+    if (!store || !Array.isArray(flags)) return;
+    const key = store.byUid ? uid : n;
+    if (key === undefined || !store.ranges.some(([a, b]) => key >= a && key <= b)) return;
+    const list = flags.map((f) => String(f).toUpperCase());
+    store.seen.set(key, [...(store.seen.get(key) ?? []), list]);
+  }
 
   /** Check one response line (literals inlined, as ImapTestClient returns them). */
   line(text: string): void {
@@ -113,12 +161,15 @@ export class UntaggedChecker {
       this.error(`FETCH without a parenthesized list: ${text.slice(0, 120)}`);
       return;
     }
+    let uid: number | undefined;
+    let flags: Node | undefined;
     for (let k = 0; k + 1 < items.length; k += 2) {
       const name = String(items[k]).toUpperCase();
       const value = items[k + 1];
-      if (name === 'UID') this.uid(n, Number(value));
-      else if (name === 'FLAGS') this.fetchFlags(n, value);
+      if (name === 'UID') this.uid(n, (uid = Number(value)));
+      else if (name === 'FLAGS') this.fetchFlags(n, (flags = value));
     }
+    if (flags !== undefined) this.storeFetch(n, uid, flags);
   }
 
   private uid(n: number, uid: number): void {
@@ -180,4 +231,14 @@ export class UntaggedChecker {
   assertClean(): void {
     if (this.errors.length) throw new Error(`${this.errors.length} untagged-response error(s):\n${this.errors.slice(0, 10).join('\n')}`);
   }
+}
+
+interface StoreCheck {
+  byUid: boolean;
+  ranges: (readonly [number, number])[];
+  /** +FLAGS (true) or -FLAGS; flags upper case (the command is). */
+  add: boolean;
+  flags: string[];
+  /** The flag lists (upper case) each stored message was shown with, by number or UID. */
+  seen: Map<number, string[][]>;
 }

@@ -61,4 +61,20 @@ describe('UntaggedChecker', () => {
     changed.feed('FETCH 1 UID', ['* 1 FETCH (UID 7)']);
     changed.assertClean();
   });
+
+  it('after STORE +FLAGS / -FLAGS, a FETCH of a stored message shows the change (one of several is enough)', () => {
+    const stale = selected();
+    stale.feed('STORE 2 +FLAGS (\\Flagged)', ['* 2 FETCH (FLAGS (\\Seen))']);
+    assert.match(stale.errors.join('\n'), /message 2: FLAGS \(\\SEEN\) after \+FLAGS \(\\FLAGGED\)/);
+    const kept = selected();
+    kept.feed('UID STORE 1:* -FLAGS ($Old)', ['* 3 FETCH (UID 9 FLAGS ($Old))']);
+    assert.match(kept.errors.join('\n'), /UID 9: FLAGS \(\$OLD\) after -FLAGS/);
+    const good = selected();
+    // The STORE's own answer, then another session's change to the same message (RFC 3501 7.4.2).
+    good.feed('STORE 1:2 +FLAGS (\\Flagged $Old)', ['* 1 FETCH (FLAGS (\\Flagged $Old))', '* 2 FETCH (FLAGS (\\Flagged $Old))', '* 1 FETCH (FLAGS (\\Flagged))']);
+    // No FETCH at all for a stored message (expunged by another session) is not this rule's business.
+    good.feed('STORE 3 +FLAGS (\\Deleted)', []);
+    good.feed('STORE 1 +FLAGS.SILENT (\\Seen)', ['* 1 FETCH (FLAGS (\\Flagged))']);
+    good.assertClean();
+  });
 });

@@ -1,6 +1,9 @@
 // STORE and UID STORE (RFC 3501 6.4.6). The untagged FETCH answers come from us, not
 // from the change queue: the queue's echo of our own change is dropped, and with
-// .SILENT nothing is sent for the messages we changed.
+// .SILENT nothing is sent for the messages we changed. A message another session expunged
+// (before we may say so) gets no FETCH: flags without the change would contradict the STORE
+// (RFC 3501 6.4.6); STORE then answers NO [EXPUNGEISSUED] (RFC 5530), as FETCH does, and
+// UID STORE OK (its EXPUNGE follows at once).
 import { requireRights, rightsForFlags } from '../rights.js';
 import { SELECTED, bad, no, ok, type CommandSpec } from './types.js';
 import { parseFlags, SyntaxError } from './args.js';
@@ -30,15 +33,16 @@ export const store: CommandSpec = {
       return bad('Keywords are disabled on this server (IMAP_KEYWORDS=0)');
     }
     const uids = seqs.map((s) => view.message(s)!.uid);
-    if (uids.length) await view.folder.storeFlags(uids, op, flags);
+    const gone = new Set(uids.length ? await view.folder.storeFlags(uids, op, flags) : []);
     // Take the folder's new state for these messages into our view (looked up by UID in the
     // folder's list, which ascends: no map of a whole 100,000-message folder per STORE).
     const current = view.folder.snapshot().messages;
     const touched = new Set(uids);
     view.discardFlagChanges(touched);
     for (const u of uids) {
-      const m = findUid(current, u);
+      const m = gone.has(u) ? undefined : findUid(current, u);
       if (m) view.updateFlags(u, m.flags);
+      else gone.add(u);
     }
     // Our flags, and others' changes to the same messages, may bring keywords new to the client.
     if (!silent) session.announceKeywords();
@@ -47,10 +51,12 @@ export const store: CommandSpec = {
       let text = '';
       for (const s of seqs) {
         const m = view.message(s)!;
+        if (gone.has(m.uid)) continue;
         text += uid ? `* ${s} FETCH (UID ${m.uid} FLAGS ${view.flagsText(m)})\r\n` : `* ${s} FETCH (FLAGS ${view.flagsText(m)})\r\n`;
       }
-      session.write(Buffer.from(text, 'utf8'));
+      if (text) session.write(Buffer.from(text, 'utf8'));
     }
+    if (gone.size && !uid) return no('Some of the requested messages no longer exist', 'EXPUNGEISSUED');
     return ok('STORE completed');
   },
 };

@@ -24,12 +24,13 @@ import { id } from './id.js';
 import { sort } from './sort.js';
 import { thread } from './thread.js';
 import { getquota, getquotaroot, setquota } from './quota.js';
+import { unauthenticate } from './unauthenticate.js';
 
 export const COMMAND_SPECS: readonly CommandSpec[] = [
   capability, noop, check, logout, login, authenticate, starttls, select, examine, create,
   deleteMailbox, rename, subscribe, unsubscribe, list, lsub, status, append, close, unselect,
   expunge, search, fetch, store, copy, move, idle, namespace, enable, id, sort, thread,
-  getquota, getquotaroot, setquota,
+  getquota, getquotaroot, setquota, unauthenticate,
 ];
 
 export const COMMANDS = new Map<string, CommandSpec>();

@@ -195,7 +195,8 @@ export interface MailStore {
   listFolders(): Promise<FolderEntry[]>;
   /** Whether a folder has unseen or undelivered mail (LIST's \Marked); false for one that does not exist. */
   hasNewMail?(name: string): Promise<boolean>;
-  createFolder(name: string): Promise<void>;
+  /** `specialUse`: an RFC 6154 attribute for the new folder (CREATE-SPECIAL-USE); NO [USEATTR] when the store cannot keep it. */
+  createFolder(name: string, options?: { specialUse?: string }): Promise<void>;
   deleteFolder(name: string): Promise<void>;
   renameFolder(from: string, to: string): Promise<void>;
   listSubscriptions(): Promise<string[]>;

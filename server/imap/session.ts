@@ -203,6 +203,18 @@ export class Session implements SessionContext {
     this.changed();
   }
 
+  /** UNAUTHENTICATE (RFC 8437): back to the not-authenticated state as if the connection were new. */
+  unauthenticate(): void {
+    this.unselect();
+    this.logger.log('info', 'UNAUTHENTICATE', { user: this.user ?? '' });
+    this.user = null;
+    this.storeRef = null;
+    // RFC 8437 section 3: what ENABLE switched on is off again.
+    this.enabled.clear();
+    this.setState('not-authenticated');
+    this.reader.setLiteralLimit(this.literalLimit());
+  }
+
   async logout(): Promise<void> {
     this.unselect();
     this.setState('logout');

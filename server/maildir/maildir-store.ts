@@ -51,6 +51,7 @@ import {
 } from './names.js';
 import { folderUsage, MaildirQuota } from './quota.js';
 import { assignUids } from './scan.js';
+import { CREATABLE_SPECIAL_USE, recordedSpecialUse, SPECIAL_USE_FILE, specialUseFileText } from './specialuse.js';
 
 export const SUBSCRIPTIONS_FILE = 'courierimapsubscribed';
 
@@ -167,7 +168,7 @@ export class MaildirStore implements MailStore {
       .sort(([a], [b]) => (a === INBOX ? -1 : b === INBOX ? 1 : a < b ? -1 : a > b ? 1 : 0))
       .map(([name, isSelectable]) => {
         const entry: FolderEntry = { name, selectable: isSelectable };
-        const use = isSelectable ? specialUseOf(name, this.specialUse) : undefined;
+        const use = isSelectable ? (recordedSpecialUse(this.dir(name)) ?? specialUseOf(name, this.specialUse)) : undefined;
         if (use) entry.specialUse = use;
         return entry;
       });
@@ -179,8 +180,10 @@ export class MaildirStore implements MailStore {
     return resolved?.state === 'folder' ? hasNewMail(resolved.dir) : false;
   }
 
-  async createFolder(name: string): Promise<void> {
+  async createFolder(name: string, options: { specialUse?: string } = {}): Promise<void> {
     this.usable();
+    const use = options.specialUse;
+    if (use !== undefined && !CREATABLE_SPECIAL_USE.includes(use)) throw new MailStoreError(`${use} cannot be given to a folder here`, 'USEATTR');
     // "INBOX.A." announces a hierarchy (RFC 3501 6.3.3); in Maildir++ that is a folder.
     const canonical = canonicalFolderName(name.endsWith(SEPARATOR) ? name.slice(0, -1) : name);
     if (canonical === null) throw new MailStoreError('Invalid mailbox name', 'CANNOT');
@@ -195,6 +198,7 @@ export class MaildirStore implements MailStore {
     try {
       for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(staging, sub), { recursive: true, mode: 0o700 });
       await fs.writeFile(path.join(staging, 'maildirfolder'), '');
+      if (use !== undefined) await fs.writeFile(path.join(staging, SPECIAL_USE_FILE), specialUseFileText(use));
       await fs.rename(staging, dir);
     } catch (error) {
       await fs.rm(staging, { recursive: true, force: true });
@@ -205,6 +209,7 @@ export class MaildirStore implements MailStore {
         // A directory without cur/ (left by some tool): complete it in place.
         for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(dir, sub), { recursive: true, mode: 0o700 });
         await fs.writeFile(path.join(dir, 'maildirfolder'), '');
+        if (use !== undefined) await fs.writeFile(path.join(dir, SPECIAL_USE_FILE), specialUseFileText(use));
         return;
       }
       throw error;

@@ -25,12 +25,13 @@ import { sort } from './sort.js';
 import { thread } from './thread.js';
 import { getquota, getquotaroot, setquota } from './quota.js';
 import { getacl, setacl, deleteacl, listrights, myrights } from './acl.js';
+import { unauthenticate } from './unauthenticate.js';
 
 export const COMMAND_SPECS: readonly CommandSpec[] = [
   capability, noop, check, logout, login, authenticate, starttls, select, examine, create,
   deleteMailbox, rename, subscribe, unsubscribe, list, lsub, status, append, close, unselect,
   expunge, search, fetch, store, copy, move, idle, namespace, enable, id, sort, thread,
-  getquota, getquotaroot, setquota, getacl, setacl, deleteacl, listrights, myrights,
+  getquota, getquotaroot, setquota, getacl, setacl, deleteacl, listrights, myrights, unauthenticate,
 ];
 
 export const COMMANDS = new Map<string, CommandSpec>();

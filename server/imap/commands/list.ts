@@ -1,9 +1,13 @@
 // LIST and LSUB (RFC 3501 6.3.8, 6.3.9) with CHILDREN (RFC 3348) and SPECIAL-USE
-// (RFC 6154) attributes. Matching is done on the names as the client sees them.
-import { lookupAllowed } from '../rights.js';
+// (RFC 6154) attributes, LIST-EXTENDED (RFC 5258: selection and return options, several
+// patterns) and LIST-STATUS (RFC 5819). Matching is done on the names as the client sees them.
+import { lookupAllowed, myRights } from '../rights.js';
 import { AUTHENTICATED, ok, type CommandContext, type CommandSpec } from './types.js';
 import { SEPARATOR } from '../names.js';
 import { mailboxPatternMatcher } from '../pattern.js';
+import { MailStoreError } from '../../backend/mailstore.js';
+import { listOptions } from './list-options.js';
+import { statusResponse } from './status-items.js';
 
 interface Listed {
   wire: string;
@@ -51,25 +55,45 @@ function referenceAndPattern(ctx: CommandContext): { reference: string; pattern:
 export const list: CommandSpec = {
   names: ['LIST'],
   states: AUTHENTICATED,
-  capabilities: [{ word: 'CHILDREN' }, { word: 'SPECIAL-USE' }],
+  capabilities: [{ word: 'CHILDREN' }, { word: 'SPECIAL-USE' }, { word: 'LIST-EXTENDED' }, { word: 'LIST-STATUS' }],
   async handler(ctx) {
     const { session } = ctx;
-    const { reference, pattern } = referenceAndPattern(ctx);
-    if (pattern === '') {
-      // RFC 3501: the hierarchy delimiter and root of the reference.
+    const options = listOptions(ctx.args);
+    const { reference, patterns, select, ret } = options;
+    // RFC 3501: the hierarchy delimiter and root of the reference (in RFC 3501's form only, as Dovecot).
+    if (!options.extended && patterns[0] === '') {
       const root = reference.includes(SEPARATOR) ? reference.slice(0, reference.indexOf(SEPARATOR) + 1) : '';
       session.untagged([{ atom: 'LIST' }, [{ atom: '\\Noselect' }], SEPARATOR, root]);
       return ok('LIST completed');
     }
-    const matches = mailboxPatternMatcher(reference + pattern);
+    const matchers = patterns.filter((p) => p !== '').map((p) => mailboxPatternMatcher(reference + p));
+    const matches = (wire: string) => matchers.some((m) => m(wire));
     const all = await listed(ctx);
-    const names = await lookupAllowed(session, [...all.keys()].filter((w) => matches(w)).sort(compareNames));
     const parents = withChildren(all);
+    const subscribed = ret.subscribed ? new Set((await session.store.listSubscriptions()).map((n) => session.wireName(n))) : null;
+    const meets = (wire: string) => (!select.subscribed || subscribed!.has(wire)) && (!select.specialUse || !!all.get(wire)?.specialUse);
+    const candidates = [...(select.subscribed ? subscribed! : all.keys())].filter(meets);
+    const out = new Map<string, boolean>(); // wire -> CHILDINFO ("SUBSCRIBED")
+    for (const wire of candidates) if (matches(wire)) out.set(wire, false);
+    if (select.recursiveMatch && select.subscribed) {
+      // RFC 5258 section 3.5: a matching mailbox with a subscribed descendant that the
+      // patterns do not reach is listed (whether subscribed or not) with CHILDINFO.
+      for (const wire of candidates) {
+        if (matches(wire)) continue;
+        for (let cut = wire.indexOf(SEPARATOR); cut > 0; cut = wire.indexOf(SEPARATOR, cut + 1)) {
+          const ancestor = wire.slice(0, cut);
+          if (matches(ancestor)) out.set(ancestor, true);
+        }
+      }
+    }
     const { checkAllFolders, obsoleteClient } = session.settings;
-    for (const wire of names) {
-      const entry = all.get(wire)!;
+    // A folder without the "l" right is not listed (ACL, RFC 4314 section 4).
+    for (const wire of await lookupAllowed(session, [...out.keys()].sort(compareNames))) {
+      const entry = all.get(wire);
       const attributes: { atom: string }[] = [];
-      if (!entry.selectable) attributes.push({ atom: '\\Noselect' });
+      // RFC 5258 section 3.4: in the extended form a name that is only a parent does not exist.
+      if (!entry || (!entry.selectable && options.extended)) attributes.push({ atom: '\\NonExistent' });
+      else if (!entry.selectable) attributes.push({ atom: '\\Noselect' });
       // New mail as Courier marks it: INBOX always, the others with IMAP_CHECK_ALL_FOLDERS.
       else if ((wire === 'INBOX' || checkAllFolders) && session.store.hasNewMail) {
         const marked = await session.store.hasNewMail(session.storeName(wire));
@@ -79,8 +103,19 @@ export const list: CommandSpec = {
       if (obsoleteClient) {
         if (!parents.has(wire) && wire !== 'INBOX') attributes.push({ atom: '\\Noinferiors' });
       } else attributes.push({ atom: parents.has(wire) ? '\\HasChildren' : '\\HasNoChildren' });
-      if (entry.specialUse) attributes.push({ atom: entry.specialUse });
-      session.untagged([{ atom: 'LIST' }, attributes, SEPARATOR, wire]);
+      if (entry?.specialUse) attributes.push({ atom: entry.specialUse });
+      if (subscribed?.has(wire)) attributes.push({ atom: '\\Subscribed' });
+      const extra = out.get(wire) ? [['CHILDINFO', ['SUBSCRIBED']]] : [];
+      session.untagged([{ atom: 'LIST' }, attributes, SEPARATOR, wire, ...extra]);
+      // LIST-STATUS (RFC 5819): a STATUS after each selectable mailbox; one that cannot be
+      // read (deleted meanwhile) is left out, as the RFC allows.
+      if (ret.status && entry?.selectable && (await myRights(session, session.storeName(wire))).includes('r')) {
+        try {
+          session.untagged(await statusResponse(session, session.storeName(wire), ret.status));
+        } catch (error) {
+          if (!(error instanceof MailStoreError)) throw error;
+        }
+      }
     }
     return ok('LIST completed');
   },

@@ -1,14 +1,42 @@
-// CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE (RFC 3501 6.3.3 - 6.3.7).
+// CREATE (with CREATE-SPECIAL-USE, RFC 6154 section 3), DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE (RFC 3501 6.3.3 - 6.3.7).
 import { requireRights } from '../rights.js';
 import { AUTHENTICATED, no, ok, type CommandSpec } from './types.js';
 import { inPersonalNamespace, SEPARATOR } from '../names.js';
+import { SyntaxError, type Args } from './args.js';
+import { MailStoreError } from '../../backend/mailstore.js';
+
+/**
+ * CREATE's parameters (RFC 4466 create-param): only USE (RFC 6154 CREATE-SPECIAL-USE), with at
+ * most one attribute, which a Maildir folder keeps (server/maildir/specialuse.ts).
+ */
+function createParameters(args: Args): { specialUse?: string } {
+  if (args.remaining === 0) return {};
+  const params = args.list('CREATE parameters');
+  args.end();
+  let specialUse: string | undefined;
+  for (let i = 0; i < params.length; i++) {
+    const param = params[i];
+    if (param.type !== 'atom' || param.value.toUpperCase() !== 'USE') throw new SyntaxError('Unknown CREATE parameter');
+    const uses = params[++i];
+    if (uses?.type !== 'list') throw new SyntaxError('USE needs a list of attributes');
+    for (const use of uses.items) {
+      if (use.type !== 'atom' || !use.value.startsWith('\\')) throw new SyntaxError('USE takes \\ attributes');
+      const word = use.value.toLowerCase();
+      // Courier-style storage keeps one attribute per folder; a second cannot be honoured.
+      if (specialUse !== undefined && specialUse.toLowerCase() !== word) throw new MailStoreError('A folder takes one special use here', 'USEATTR');
+      specialUse = '\\' + word.charAt(1).toUpperCase() + word.slice(2);
+    }
+  }
+  return specialUse === undefined ? {} : { specialUse };
+}
 
 export const create: CommandSpec = {
   names: ['CREATE'],
   states: AUTHENTICATED,
+  capabilities: [{ word: 'CREATE-SPECIAL-USE' }],
   async handler({ session, args }) {
     let wire = args.astring('mailbox name');
-    args.end();
+    const options = createParameters(args);
     // A trailing separator only says that the client means to create children below it.
     if (wire.endsWith(SEPARATOR)) wire = wire.slice(0, -1);
     const name = session.storeName(wire);
@@ -19,7 +47,7 @@ export const create: CommandSpec = {
     // A new name takes its parent's ACL (maildir/acl.ts): create right "c" (RFC 4314 "k") there.
     const denied = await requireRights(session, name, 'c', 'CREATE');
     if (denied) return denied;
-    await session.store.createFolder(name);
+    await session.store.createFolder(name, options);
     return ok('CREATE completed');
   },
 };

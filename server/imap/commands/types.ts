@@ -41,6 +41,8 @@ export interface SessionContext {
   capabilities(): string[];
 
   loggedIn(user: string, store: MailStore): void;
+  /** Leave the authenticated state (UNAUTHENTICATE): no folder, no store, nothing enabled. */
+  unauthenticate(): void;
   select(name: string, readOnly: boolean): Promise<SelectedMailbox>;
   unselect(): void;
   /** Expunge (or with IMAP_MOVE_EXPUNGE_TO_TRASH, move to Trash) in the selected folder. */

@@ -51,6 +51,9 @@ class BareSession implements SessionContext {
   loggedIn(): void {
     throw new Error('already logged in');
   }
+  unauthenticate(): void {
+    throw new Error('this bare session stays logged in');
+  }
   async select(name: string, readOnly: boolean): Promise<SelectedMailbox> {
     this.unselect();
     const folder = await this.store.openFolder(name, { readOnly });

@@ -1,0 +1,53 @@
+// The STATUS items (RFC 3501 6.3.10, SIZE from RFC 8438) and one mailbox's STATUS response,
+// shared by STATUS and by LIST's RETURN (STATUS (...)) (LIST-STATUS, RFC 5819).
+import type { FolderStatus } from '../../backend/mailstore.js';
+import type { ImapValue, Token } from '../protocol/types.js';
+import { SyntaxError } from './args.js';
+import type { SessionContext } from './types.js';
+
+const ITEMS: Record<string, keyof FolderStatus> = {
+  MESSAGES: 'messages',
+  RECENT: 'recent',
+  UIDNEXT: 'uidNext',
+  UIDVALIDITY: 'uidValidity',
+  UNSEEN: 'unseen',
+  SIZE: 'size',
+};
+
+/** The upper-case item names of a status item list; BAD for an unknown or missing one. */
+export function statusItems(tokens: Token[]): string[] {
+  const requested = tokens.map((t) => {
+    const word = t.type === 'atom' ? t.value.toUpperCase() : '';
+    if (!(word in ITEMS)) throw new SyntaxError(`Unknown STATUS item ${t.type === 'atom' ? t.value : ''}`);
+    return word;
+  });
+  if (requested.length === 0) throw new SyntaxError('STATUS needs at least one item');
+  return requested;
+}
+
+/** The untagged STATUS response for the folder `name` (store form). Throws as the store does. */
+export async function statusResponse(session: SessionContext, name: string, requested: string[]): Promise<ImapValue[]> {
+  const view = session.selected;
+  let result: FolderStatus;
+  // SIZE may need to read message files: only when asked for.
+  const withSize = requested.includes('SIZE');
+  if (view && view.folder.name === name) {
+    // The selected mailbox: answer from what this session has been told.
+    const all = view.all();
+    let size = 0;
+    if (withSize) for (const data of await view.folder.messageData(all.map((m) => m.uid), { info: true })) size += data?.size ?? 0;
+    result = {
+      messages: all.length,
+      recent: view.recentCount,
+      unseen: all.filter((m) => !m.flags.has('\\Seen')).length,
+      uidNext: view.uidNext,
+      uidValidity: view.uidValidity,
+      size,
+    };
+  } else {
+    result = await session.store.folderStatus(name, { size: withSize });
+  }
+  const items: ImapValue[] = [];
+  for (const word of requested) items.push({ atom: word }, result[ITEMS[word]]);
+  return [{ atom: 'STATUS' }, session.wireName(name), items];
+}

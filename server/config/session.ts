@@ -6,7 +6,7 @@
 /** Our default for IMAP_CAPABILITY: Courier's words plus the extensions clients use today. */
 export const DEFAULT_CAPABILITY = [
   'IMAP4rev1', 'UIDPLUS', 'CHILDREN', 'NAMESPACE', 'THREAD=ORDEREDSUBJECT', 'THREAD=REFERENCES',
-  'SORT', 'QUOTA', 'IDLE', 'MOVE', 'UNSELECT', 'LITERAL+', 'SPECIAL-USE', 'SASL-IR',
+  'SORT', 'QUOTA', 'IDLE', 'MOVE', 'UNSELECT', 'LITERAL+', 'SPECIAL-USE', 'SASL-IR', 'CONDSTORE', 'QRESYNC',
 ];
 
 /** Words we implement; configured words outside this list are dropped with a warning

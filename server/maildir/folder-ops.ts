@@ -8,6 +8,7 @@ import type { MessageMeta } from '../mime/types.js';
 import { baseOf, fileSizeFromName, formatFileName, lettersFor, parseFileName, systemFlagsFromLetters } from './filenames.js';
 import type { FolderCore } from './folder-core.js';
 import { applyOperation, type Entry, flagSet, IO_PARALLEL, splitFlags } from './folder-entry.js';
+import { stampEntries } from './folder-modseq.js';
 import { removedOwn } from './folder-own.js';
 import { MESSAGE_READ_FLAGS } from './folderdir.js';
 import { Budget, errorCode, listDir, mapLimit } from './fsutil.js';
@@ -123,10 +124,20 @@ export async function messageData(core: FolderCore, uids: readonly number[], req
   return entries.map((entry) => (entry ? byEntry.get(entry) ?? null : null));
 }
 
-export async function storeFlags(core: FolderCore, uids: readonly number[], operation: FlagOperation, flags: readonly string[]): Promise<void> {
+export async function storeFlags(
+  core: FolderCore,
+  uids: readonly number[],
+  operation: FlagOperation,
+  flags: readonly string[],
+  options: { unchangedSince?: number } = {},
+): Promise<number[]> {
   core.noteLocalChange();
   const wanted = splitFlags(flags, core.context.keywords);
+  const modified: number[] = [];
   const changed = await core.exclusive(async () => {
+    const limit = options.unchangedSince;
+    // UNCHANGEDSINCE is tested against every change, another process's too: look first.
+    if (limit !== undefined && !core.isCurrent()) await core.syncLocked({ claimNew: false });
     const clean = core.ownChangeBegins();
     core.generation += 1; // entries change below, even when a later step fails
     // The spellings in use (a look at every message) only when keywords are given.
@@ -142,6 +153,10 @@ export async function storeFlags(core: FolderCore, uids: readonly number[], oper
       if (budget.due()) await budget.pause();
       const entry = core.entries.get(uid);
       if (!entry) continue;
+      if (limit !== undefined && entry.info.modseq > limit) {
+        modified.push(uid);
+        continue;
+      }
       // Two tries: a rename can fail because another process changed the flags first.
       for (let attempt = 0; attempt < 2; attempt++) {
         const oldSystem = systemFlagsFromLetters(entry.letters);
@@ -175,12 +190,14 @@ export async function storeFlags(core: FolderCore, uids: readonly number[], oper
       entry.keywords = keywords;
       changed.add(entry);
     });
-    for (const entry of changed) entry.info = { uid: entry.uid, flags: flagSet(entry.letters, entry.keywords) };
+    for (const entry of changed) entry.info = { uid: entry.uid, flags: flagSet(entry.letters, entry.keywords), modseq: entry.info.modseq };
     if (changed.size) core.messageList = undefined;
+    await stampEntries(core, [...changed], []);
     core.ownChangeDone(clean);
     return [...changed];
   });
-  for (const entry of changed.sort((a, b) => a.uid - b.uid)) core.tracker.emit({ kind: 'flags', uid: entry.uid, flags: entry.info.flags });
+  for (const entry of changed.sort((a, b) => a.uid - b.uid)) core.tracker.emit({ kind: 'flags', uid: entry.uid, flags: entry.info.flags, modseq: entry.info.modseq });
+  return modified;
 }
 
 export async function expunge(core: FolderCore, uids: readonly number[]): Promise<number[]> {

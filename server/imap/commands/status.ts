@@ -1,4 +1,5 @@
-// STATUS (RFC 3501 6.3.10), with SIZE (RFC 8438) although not advertised yet.
+// STATUS (RFC 3501 6.3.10), with SIZE (RFC 8438) although not advertised yet, and
+// HIGHESTMODSEQ (RFC 7162 3.1.9), a CONDSTORE-enabling item.
 import { AUTHENTICATED, ok, type CommandSpec } from './types.js';
 import { SyntaxError } from './args.js';
 import type { FolderStatus } from '../../backend/mailstore.js';
@@ -11,6 +12,7 @@ const ITEMS: Record<string, keyof FolderStatus> = {
   UIDVALIDITY: 'uidValidity',
   UNSEEN: 'unseen',
   SIZE: 'size',
+  HIGHESTMODSEQ: 'highestModseq',
 };
 
 export const status: CommandSpec = {
@@ -20,13 +22,14 @@ export const status: CommandSpec = {
     const wire = args.astring('mailbox name');
     const requested = args.list('status item list').map((t) => {
       const word = t.type === 'atom' ? t.value.toUpperCase() : '';
-      if (!(word in ITEMS)) throw new SyntaxError(`Unknown STATUS item ${t.type === 'atom' ? t.value : ''}`);
+      if (!(word in ITEMS) || (word === 'HIGHESTMODSEQ' && !session.offers('CONDSTORE'))) throw new SyntaxError(`Unknown STATUS item ${t.type === 'atom' ? t.value : ''}`);
       return word;
     });
     args.end();
     if (requested.length === 0) throw new SyntaxError('STATUS needs at least one item');
     const name = session.storeName(wire);
     const view = session.selected;
+    if (requested.includes('HIGHESTMODSEQ')) session.enableCondstore(); // RFC 7162 3.1
     let result: FolderStatus;
     // SIZE may need to read message files: only when asked for.
     const withSize = requested.includes('SIZE');
@@ -42,6 +45,7 @@ export const status: CommandSpec = {
         uidNext: view.uidNext,
         uidValidity: view.uidValidity,
         size,
+        highestModseq: view.folder.snapshot().highestModseq,
       };
     } else {
       result = await session.store.folderStatus(name, { size: withSize });

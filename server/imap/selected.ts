@@ -153,6 +153,23 @@ export class SelectedMailbox {
     return this.enabled.has('CONDSTORE');
   }
 
+  /**
+   * Take the queued flag changes into the view now, for a FETCH (CHANGEDSINCE n) that must see
+   * changes made up to its start (another session's STORE). Those the FETCH answers itself
+   * (`answered`) leave the queue; the others are still reported by the next flush. New keywords
+   * among them are announced by newKeywords().
+   */
+  takeFlagChanges(answered: (seq: number) => boolean): void {
+    this.fold();
+    for (const [uid, change] of this.changedFlags) {
+      const seq = this.seqOfUid(uid);
+      if (!seq) continue;
+      this.ownFlags.push(change.flags);
+      this.setFlags(seq, change.flags, change.modseq);
+      if (answered(seq)) this.changedFlags.delete(uid);
+    }
+  }
+
   /** Drop queued flag changes for these UIDs (our own STORE reports them itself). */
   discardFlagChanges(uids: ReadonlySet<number>): void {
     this.fold();

@@ -51,6 +51,9 @@ export const fetch: CommandSpec = {
     if (modifiers.changedSince !== undefined || items.some((i) => i.kind === 'MODSEQ')) session.enableCondstore();
     if (modifiers.changedSince !== undefined) {
       const since = modifiers.changedSince;
+      const asked = new Set(seqs);
+      view.takeFlagChanges((seq) => asked.has(seq) && view.message(seq)!.modseq > since);
+      session.announceKeywords();
       if (!items.some((i) => i.kind === 'MODSEQ')) items.push({ kind: 'MODSEQ' });
       if (modifiers.vanished) {
         const vanished = vanishedSince(view, resolveSequenceSet(set, view.uidNext - 1), since);

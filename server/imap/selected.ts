@@ -12,7 +12,7 @@
 import type { Folder, FolderChange, FolderSummary, MessageState } from '../backend/mailstore.js';
 import type { ImapValue } from './protocol/types.js';
 import { Encoder } from '../wire/writer.js';
-import { compactSet } from './sequence.js';
+import { formatSequenceSet } from './protocol/sequence.js';
 
 export type Untagged = ImapValue[];
 
@@ -199,7 +199,7 @@ export class SelectedMailbox {
     out.push(...this.keywordAnnouncement(shown));
     if (allowExpunge && this.expunged.size) {
       if (this.enabled.has('QRESYNC')) {
-        out.push([{ atom: 'VANISHED' }, { atom: compactSet([...this.expunged].sort((a, b) => a - b)) }]);
+        out.push([{ atom: 'VANISHED' }, { atom: formatSequenceSet([...this.expunged].sort((a, b) => a - b)) }]);
       } else {
         // Ascending numbers, each one less for every message removed before it.
         const seqs = [...this.expunged].map((uid) => this.seqOfUid(uid)).sort((a, b) => a - b);

@@ -2,16 +2,30 @@
 // (modseq.ts) whenever the state in memory changes, whoever changed the disk, and kept on the
 // entries (Entry.info.modseq) so that CHANGEDSINCE and SEARCH MODSEQ read no file.
 
-import type { FolderCore } from './folder-core.js';
-import type { Entry } from './folder-entry.js';
+import type { FolderChange } from '../backend/mailstore.js';
+import type { Entry, FolderContext } from './folder-entry.js';
 import { withCourierLock } from './lock.js';
+import type { ModseqLog } from './modseq.js';
+
+/** What this module needs of a FolderCore (an interface, so that folder-core.ts may import this module). */
+export interface ModseqFolder {
+  readonly dir: string;
+  readonly name: string;
+  readonly uidValidity: number;
+  readonly context: FolderContext;
+  readonly modseqs: ModseqLog;
+  readonly entries: Map<number, Entry>;
+  readonly tracker: { emit(change: FolderChange): void };
+  messageList: unknown;
+  exclusive<T>(task: () => Promise<T>): Promise<T>;
+}
 
 /**
  * Records the new state of `entries` and the expunge of `expunged` (in the folder's queue,
  * before the sessions are told), and puts the modseqs on the entries. `complete`: the entries
  * are all the folder has (the first look), so recorded UIDs not among them were expunged.
  */
-export async function stampEntries(core: FolderCore, entries: readonly Entry[], expunged: readonly number[], complete = false): Promise<void> {
+export async function stampEntries(core: ModseqFolder, entries: readonly Entry[], expunged: readonly number[], complete = false): Promise<void> {
   if (!entries.length && !expunged.length && !complete) return;
   const log = core.modseqs;
   const modseqs = await withCourierLock(core.dir, core.context.useLocks, () =>
@@ -35,7 +49,7 @@ export async function stampEntries(core: FolderCore, entries: readonly Entry[], 
  * messages were recorded with. One whose flags the log does not know (the file was damaged
  * or lost while the listing stayed) is recorded anew in the queue, and the sessions told.
  */
-export function listedModseqs(core: FolderCore, entries: readonly Entry[]): void {
+export function listedModseqs(core: ModseqFolder, entries: readonly Entry[]): void {
   const log = core.modseqs;
   log.catchUp();
   const unknown: Entry[] = [];

@@ -34,6 +34,8 @@ export interface MessageState {
   readonly uid: number;
   /** System flags and keywords. Treated as immutable (and shared between messages): a change produces a new set. */
   readonly flags: ReadonlySet<string>;
+  /** Mod-sequence of its last change (RFC 7162): its arrival or its last flag change. */
+  readonly modseq: number;
 }
 
 /** A message with the figures that may need its file (see Folder.messageData). */
@@ -72,6 +74,8 @@ export interface MessageData {
 export interface FolderSnapshot {
   readonly uidValidity: number;
   readonly uidNext: number;
+  /** HIGHESTMODSEQ (RFC 7162): the highest modseq of the changes in this state. */
+  readonly highestModseq: number;
   /** Sorted by ascending UID. */
   readonly messages: readonly MessageState[];
   /**
@@ -97,7 +101,7 @@ export type FolderChange =
    * an "added" of messages the subscriber knows already only tells that they are recent for it. */
   | { kind: 'added'; messages: readonly MessageState[]; recent: boolean }
   | { kind: 'expunged'; uids: readonly number[] }
-  | { kind: 'flags'; uid: number; flags: ReadonlySet<string> }
+  | { kind: 'flags'; uid: number; flags: ReadonlySet<string>; modseq: number }
   /** The folder itself was deleted or renamed away, or UIDVALIDITY changed. */
   | { kind: 'gone' };
 
@@ -119,6 +123,8 @@ export interface FolderStatus {
   uidValidity: number;
   /** Sum of RFC822.SIZE (RFC 8438 STATUS=SIZE); 0 when it was not asked for. */
   size: number;
+  /** HIGHESTMODSEQ (RFC 7162). */
+  highestModseq: number;
 }
 
 export type FlagOperation = 'add' | 'remove' | 'replace';
@@ -167,9 +173,23 @@ export interface Folder {
   refresh(): Promise<void>;
   /** Receive changes made by anyone (this process or others). Returns an unsubscribe. */
   subscribe(listener: FolderListener): () => void;
-  /** Changes the flags of the given messages; returns the UIDs among them that are gone
-   * (expunged here, or found removed by another process). */
-  storeFlags(uids: readonly number[], op: FlagOperation, flags: readonly string[]): Promise<number[]>;
+  /**
+   * Changes the flags of the given messages. `gone`: the UIDs among them that no longer
+   * exist (expunged here, or removed by another process). With `unchangedSince` (RFC 7162
+   * UNCHANGEDSINCE), messages whose modseq is above it are left alone, tested and changed as
+   * one step: `modified` names them.
+   */
+  storeFlags(
+    uids: readonly number[],
+    op: FlagOperation,
+    flags: readonly string[],
+    options?: { unchangedSince?: number },
+  ): Promise<{ gone: number[]; modified: number[] }>;
+  /**
+   * UIDs expunged after `modseq` (ascending) that `within` accepts, for VANISHED (EARLIER);
+   * null when the folder no longer remembers expunges that far back.
+   */
+  expungedSince(modseq: number, within: (uid: number) => boolean): number[] | null;
   /** Removes the given messages; returns the UIDs really removed. `onRemoved` hears each
    * removed file, as a path from the Maildir root ("./cur/..."; IMAP_LOG_DELETIONS). */
   expunge(uids: readonly number[], onRemoved?: (file: string) => void): Promise<number[]>;

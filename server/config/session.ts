@@ -8,7 +8,7 @@ export const DEFAULT_CAPABILITY = [
   'IMAP4rev1', 'UIDPLUS', 'CHILDREN', 'NAMESPACE', 'THREAD=ORDEREDSUBJECT', 'THREAD=REFERENCES',
   'SORT', 'QUOTA', 'IDLE', 'MOVE', 'UNSELECT', 'LITERAL+', 'SPECIAL-USE', 'SASL-IR',
   'LIST-EXTENDED', 'LIST-STATUS', 'STATUS=SIZE', 'CREATE-SPECIAL-USE',
-  'UNAUTHENTICATE',
+  'UNAUTHENTICATE', 'CONDSTORE', 'QRESYNC',
 ];
 
 /** Words we implement, for the warning about configured words outside it (advertising ACL or

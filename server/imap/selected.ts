@@ -4,13 +4,15 @@
 // does: the view keeps its own ordered list of the UIDs the client knows, and each report
 // (a) announces new keywords (FLAGS, PERMANENTFLAGS) before anything shows them
 // (RFC 3501 7.2.6), (b) sends EXPUNGEs where they are allowed, each numbered against the
-// view as it stands (no EXPUNGE during FETCH, STORE or SEARCH, RFC 3501 7.4.1), (c) sends
+// view as it stands (no EXPUNGE during FETCH, STORE or SEARCH, RFC 3501 7.4.1; after ENABLE
+// QRESYNC one VANISHED of their UIDs instead, RFC 7162 3.2.10), (c) sends
 // EXISTS for new messages, and (d) only then FETCH FLAGS, for messages the client has been
 // told of, with its numbering (RFC 3501 5.2: no number beyond the last EXISTS).
 
 import type { Folder, FolderChange, FolderSummary, MessageState } from '../backend/mailstore.js';
 import type { ImapValue } from './protocol/types.js';
 import { Encoder } from '../wire/writer.js';
+import { formatSequenceSet } from './protocol/sequence.js';
 
 export type Untagged = ImapValue[];
 
@@ -31,8 +33,8 @@ export class SelectedMailbox {
   /** New messages (UIDs above all the client knows, ascending), not yet announced. */
   private added: MessageState[] = [];
   private addedRecent = new Set<number>();
-  /** New flags of messages the client knows (and that are not expunged), not yet reported. */
-  private changedFlags = new Map<number, ReadonlySet<string>>();
+  /** New flags (and modseqs) of messages the client knows (and that are not expunged), not yet reported. */
+  private changedFlags = new Map<number, { flags: ReadonlySet<string>; modseq: number }>();
   private unsubscribe: () => void;
   /** Set when the folder was deleted or replaced under us. */
   gone = false;
@@ -43,7 +45,14 @@ export class SelectedMailbox {
   /** Whether PERMANENTFLAGS offers \* (IMAP_KEYWORDS); set by SELECT. */
   keywordsAllowed = true;
 
-  constructor(folder: Folder, readOnly: boolean, onChange: () => void) {
+  /**
+   * The session's ENABLEd extensions: CONDSTORE adds MODSEQ to FETCH responses of flag
+   * changes, QRESYNC also UID, and turns EXPUNGE into VANISHED (RFC 7162 3.1.4, 3.2.10).
+   */
+  private readonly enabled: ReadonlySet<string>;
+
+  constructor(folder: Folder, readOnly: boolean, onChange: () => void, enabled: ReadonlySet<string> = new Set()) {
+    this.enabled = enabled;
     this.folder = folder;
     this.readOnly = readOnly;
     const snap = folder.snapshot();
@@ -63,7 +72,7 @@ export class SelectedMailbox {
     this.fold();
     if (this.expunged.size) this.removeExpunged();
     if (this.added.length) this.announceAdded();
-    for (const [uid, flags] of this.changedFlags) this.setFlags(this.seqOfUid(uid), flags);
+    for (const [uid, change] of this.changedFlags) this.setFlags(this.seqOfUid(uid), change.flags, change.modseq);
     this.changedFlags.clear();
     this.knownKeywords = this.keywords();
   }
@@ -132,11 +141,33 @@ export class SelectedMailbox {
    * Replace our copy of one message's flags (after our own STORE). The command answers with
    * these flags itself: it sends `newKeywords()` first.
    */
-  updateFlags(uid: number, flags: ReadonlySet<string>): void {
+  updateFlags(uid: number, flags: ReadonlySet<string>, modseq: number): void {
     const seq = this.seqOfUid(uid);
     if (!seq) return;
     this.ownFlags.push(flags);
-    this.setFlags(seq, flags);
+    this.setFlags(seq, flags, modseq);
+  }
+
+  /** CONDSTORE is enabled: FETCH responses carry MODSEQ. */
+  get condstore(): boolean {
+    return this.enabled.has('CONDSTORE');
+  }
+
+  /**
+   * Take the queued flag changes into the view now, for a FETCH (CHANGEDSINCE n) that must see
+   * changes made up to its start (another session's STORE). Those the FETCH answers itself
+   * (`answered`) leave the queue; the others are still reported by the next flush. New keywords
+   * among them are announced by newKeywords().
+   */
+  takeFlagChanges(answered: (seq: number) => boolean): void {
+    this.fold();
+    for (const [uid, change] of this.changedFlags) {
+      const seq = this.seqOfUid(uid);
+      if (!seq) continue;
+      this.ownFlags.push(change.flags);
+      this.setFlags(seq, change.flags, change.modseq);
+      if (answered(seq)) this.changedFlags.delete(uid);
+    }
   }
 
   /** Drop queued flag changes for these UIDs (our own STORE reports them itself). */
@@ -164,12 +195,16 @@ export class SelectedMailbox {
     const shown: ReadonlySet<string>[] = this.ownFlags;
     this.ownFlags = [];
     for (const m of this.added) shown.push(m.flags);
-    for (const flags of this.changedFlags.values()) shown.push(flags);
+    for (const change of this.changedFlags.values()) shown.push(change.flags);
     out.push(...this.keywordAnnouncement(shown));
     if (allowExpunge && this.expunged.size) {
-      // Ascending numbers, each one less for every message removed before it.
-      const seqs = [...this.expunged].map((uid) => this.seqOfUid(uid)).sort((a, b) => a - b);
-      seqs.forEach((seq, i) => out.push([seq - i, { atom: 'EXPUNGE' }]));
+      if (this.enabled.has('QRESYNC')) {
+        out.push([{ atom: 'VANISHED' }, { atom: formatSequenceSet([...this.expunged].sort((a, b) => a - b)) }]);
+      } else {
+        // Ascending numbers, each one less for every message removed before it.
+        const seqs = [...this.expunged].map((uid) => this.seqOfUid(uid)).sort((a, b) => a - b);
+        seqs.forEach((seq, i) => out.push([seq - i, { atom: 'EXPUNGE' }]));
+      }
       this.removeExpunged();
     }
     if (this.added.length) {
@@ -181,7 +216,8 @@ export class SelectedMailbox {
       for (const uid of [...this.changedFlags.keys()].sort((a, b) => a - b)) {
         const seq = this.seqOfUid(uid);
         if (!seq) continue; // cannot happen: expunged UIDs leave changedFlags in fold()
-        this.setFlags(seq, this.changedFlags.get(uid)!);
+        const change = this.changedFlags.get(uid)!;
+        this.setFlags(seq, change.flags, change.modseq);
         out.push(this.flagsResponse(seq));
       }
       this.changedFlags.clear();
@@ -224,8 +260,8 @@ export class SelectedMailbox {
         }
       } else if (change.kind === 'flags') {
         const i = indexOfUid(this.added, change.uid);
-        if (i >= 0) this.added[i] = { ...this.added[i], flags: change.flags };
-        else if (!this.expunged.has(change.uid) && this.seqOfUid(change.uid)) this.changedFlags.set(change.uid, change.flags);
+        if (i >= 0) this.added[i] = { ...this.added[i], flags: change.flags, modseq: change.modseq };
+        else if (!this.expunged.has(change.uid) && this.seqOfUid(change.uid)) this.changedFlags.set(change.uid, { flags: change.flags, modseq: change.modseq });
       } else {
         this.gone = true;
       }
@@ -248,8 +284,8 @@ export class SelectedMailbox {
     this.addedRecent.clear();
   }
 
-  private setFlags(seq: number, flags: ReadonlySet<string>): void {
-    this.messages[seq - 1] = { ...this.messages[seq - 1], flags };
+  private setFlags(seq: number, flags: ReadonlySet<string>, modseq: number): void {
+    this.messages[seq - 1] = { uid: this.messages[seq - 1].uid, flags, modseq };
   }
 
   /** FLAGS and PERMANENTFLAGS if these flag sets hold a keyword the client was not given. */
@@ -282,8 +318,10 @@ export class SelectedMailbox {
   flagsResponse(seq: number, withUid = false): Untagged {
     const m = this.messages[seq - 1];
     const items: ImapValue[] = [];
-    if (withUid) items.push({ atom: 'UID' }, m.uid);
+    // After ENABLE QRESYNC every unsolicited FETCH carries the UID (RFC 7162 3.2.4).
+    if (withUid || this.enabled.has('QRESYNC')) items.push({ atom: 'UID' }, m.uid);
     items.push({ atom: 'FLAGS' }, this.flagList(m));
+    if (this.condstore) items.push({ atom: 'MODSEQ' }, [m.modseq]);
     return [seq, { atom: 'FETCH' }, items];
   }
 

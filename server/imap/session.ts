@@ -142,10 +142,22 @@ export class Session implements SessionContext {
     this.setState('authenticated');
   }
 
+  /** Whether CAPABILITY announces `word` now (an extension switched off in IMAP_CAPABILITY is refused). */
+  offers(word: string): boolean {
+    return this.capabilities().some((w) => w.toUpperCase() === word);
+  }
+
+  /** A CONDSTORE-enabling command (RFC 7162 3.1): MODSEQ in FETCH responses from now on. */
+  enableCondstore(): void {
+    if (this.offers('CONDSTORE')) this.enabled.add('CONDSTORE');
+  }
+
   async select(name: string, readOnly: boolean): Promise<SelectedMailbox> {
+    // QRESYNC servers tell that the previous mailbox is closed (RFC 7162 3.2.11), as Dovecot does.
+    if (this.selected && this.offers('QRESYNC')) this.untagged([{ atom: 'OK' }, { atom: '[CLOSED]' }, { atom: 'Previous mailbox closed.' }]);
     this.unselect();
     const folder = await this.store.openFolder(name, { readOnly });
-    const view = new SelectedMailbox(folder, readOnly, () => this.onFolderChange());
+    const view = new SelectedMailbox(folder, readOnly, () => this.onFolderChange(), this.enabled);
     view.keywordsAllowed = this.settings.keywords;
     this.selected = view;
     try {

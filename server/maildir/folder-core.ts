@@ -27,6 +27,8 @@ import { closeListing, formatListing, LISTING_FILE, type ListingHead, type Opene
 import { keywordMemory, keywordsIfUnchanged, readKeywords, sameKeywords } from './keywords.js';
 import { folderMutex, withCourierLock } from './lock.js';
 import { MessageCache, OLD_META_CACHE_FILE } from './messagecache.js';
+import { listedModseqs, stampEntries } from './folder-modseq.js';
+import { ModseqLog } from './modseq.js';
 import { hasRecentMark, recentMark } from './recent.js';
 import { type ScanMemory, type ScannedMessage, type ScanResult, scanFolder } from './scan.js';
 import { FolderTracker, type TrackedSession } from './tracker.js';
@@ -111,6 +113,8 @@ export class FolderCore {
   /** Stamps of the listing on disk, as far as this process knows (read or written by it). */
   private listingStamps: string | undefined;
   readonly cache: MessageCache;
+  /** Mod-sequences (folder-modseq.ts). */
+  readonly modseqs: ModseqLog;
   readonly metaInFlight = new Map<number, Promise<MessageMeta>>();
   private infoSaveTimer: NodeJS.Timeout | undefined;
   /** The save under way (see saveInfo). */
@@ -126,6 +130,7 @@ export class FolderCore {
     /** Takes the core out of the registry (folder-registry.ts). */
     private readonly unregister: (core: FolderCore) => void = () => undefined,
   ) {
+    this.modseqs = new ModseqLog(dir);
     this.cache = new MessageCache(dir, {
       parseMessage: context.parseMessage,
       parseStructure: context.parseStructure,
@@ -244,6 +249,7 @@ export class FolderCore {
       this.uidList = uids;
       this.uidValidity = scan.uidValidity;
       this.uidNext = scan.uidNext;
+      await stampEntries(this, [...this.table.values()], [], true);
       this.messageList = undefined;
       this.initialized = true;
       this.watch.watchNewKeywordDir();
@@ -275,7 +281,7 @@ export class FolderCore {
       entry.letters = letters;
       entry.keywords = messageKeywords;
       if (flagsChanged) {
-        entry.info = { uid: entry.uid, flags: flagSet(letters, messageKeywords) };
+        entry.info = { uid: entry.uid, flags: flagSet(letters, messageKeywords), modseq: entry.info.modseq };
         changedFlags.push(entry);
       }
     }
@@ -298,6 +304,7 @@ export class FolderCore {
     if (expunged.length || added.length) this.sortedUids = [...this.entries.keys()].sort((a, b) => a - b);
     this.uidValidity = scan.uidValidity;
     this.uidNext = scan.uidNext;
+    await stampEntries(this, [...changedFlags, ...added], expunged);
     if (expunged.length || added.length || changedFlags.length) this.messageList = undefined;
     const wasInitialized = this.initialized;
     this.initialized = true;
@@ -311,7 +318,7 @@ export class FolderCore {
     if (!wasInitialized) return;
 
     if (expunged.length) this.tracker.emit({ kind: 'expunged', uids: expunged });
-    for (const entry of changedFlags.sort((a, b) => a.uid - b.uid)) this.tracker.emit({ kind: 'flags', uid: entry.uid, flags: entry.info.flags });
+    for (const entry of changedFlags.sort((a, b) => a.uid - b.uid)) this.tracker.emit({ kind: 'flags', uid: entry.uid, flags: entry.info.flags, modseq: entry.info.modseq });
     if (added.length) await this.emitAdded(added, options.claimant);
   }
 
@@ -322,6 +329,8 @@ export class FolderCore {
   private loadListing(stamps: string): boolean {
     // A folder without its \Recent mark (left by an older version) is scanned: the scan makes it.
     if (!this.scanMemory.recentMarked && !hasRecentMark(this.dir)) return false;
+    // Without its modseqs (left by an older version, or removed): a scan records them.
+    if (!this.modseqs.exists()) return false;
     this.scanMemory.recentMarked = true;
     const db = statUidDbSync(this.dir);
     let listing: OpenedListing | null = null;
@@ -341,6 +350,8 @@ export class FolderCore {
     this.listingStamps = listingKey(stamps, db!);
     this.generation += 1;
     this.initialized = true;
+    this.modseqs.catchUp();
+    this.modseqs.applied = Math.max(this.modseqs.applied, this.modseqs.highest);
     return true;
   }
 
@@ -355,6 +366,7 @@ export class FolderCore {
       uids.push(uid);
     });
     this.uidList = uids;
+    listedModseqs(this, [...this.table.values()]);
     this.listedState = this.messageList = uids.map((uid) => this.table.get(uid)!.info);
     if (ok && uids.length === listing.count) return;
     // Damaged after its head and length were checked (a disk error): what SELECT told
@@ -586,6 +598,7 @@ export class FolderCore {
       return {
         uidValidity: this.uidValidity,
         uidNext: this.uidNext,
+        highestModseq: this.modseqs.applied,
         summary,
         get messages() {
           return current();
@@ -593,7 +606,7 @@ export class FolderCore {
       };
     }
     this.messageList ??= this.sortedUids.map((uid) => this.entries.get(uid)!.info);
-    return { uidValidity: this.uidValidity, uidNext: this.uidNext, messages: this.messageList };
+    return { uidValidity: this.uidValidity, uidNext: this.uidNext, highestModseq: this.modseqs.applied, messages: this.messageList };
   }
 
   /** Tells the sessions of new messages (ascending UIDs); see folder-recent.ts. */

@@ -84,7 +84,8 @@ export function splitFlags(flags: readonly string[], keywordsEnabled: boolean): 
 export function newEntry(message: Arrival): Entry {
   const { uid, base, fileName, keywords, stored } = message;
   const letters = lettersOf(fileName, base);
-  return { uid, base, fileName, letters, keywords, stored, info: { uid, flags: flagSet(letters, keywords) } };
+  // modseq 0 until folder-modseq.ts gives it one, before any session sees the entry.
+  return { uid, base, fileName, letters, keywords, stored, info: { uid, flags: flagSet(letters, keywords), modseq: 0 } };
 }
 
 /** Flag letters of a name whose base is known (as parseFileName, without the object). */

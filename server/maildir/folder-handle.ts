@@ -68,8 +68,18 @@ export class FolderHandle implements Folder, TrackedSession {
     };
   }
 
-  async storeFlags(uids: readonly number[], operation: FlagOperation, flags: readonly string[]): Promise<number[]> {
-    return storeFlags(this.usable().core, uids, operation, flags);
+  async storeFlags(
+    uids: readonly number[],
+    operation: FlagOperation,
+    flags: readonly string[],
+    options?: { unchangedSince?: number },
+  ): Promise<{ gone: number[]; modified: number[] }> {
+    return storeFlags(this.usable().core, uids, operation, flags, options);
+  }
+
+  expungedSince(modseq: number, within: (uid: number) => boolean): number[] | null {
+    // What this process has applied (not what others recorded since: the view still has those).
+    return this.usable().core.modseqs.expungedSince(modseq, within);
   }
 
   async expunge(uids: readonly number[], onRemoved?: (file: string) => void): Promise<number[]> {

@@ -8,6 +8,7 @@ import type { MessageMeta } from '../mime/types.js';
 import { baseOf, fileSizeFromName, formatFileName, lettersFor, parseFileName, systemFlagsFromLetters } from './filenames.js';
 import type { FolderCore } from './folder-core.js';
 import { applyOperation, type Entry, flagSet, IO_PARALLEL, splitFlags } from './folder-entry.js';
+import { stampEntries } from './folder-modseq.js';
 import { removedOwn } from './folder-own.js';
 import { MESSAGE_READ_FLAGS } from './folderdir.js';
 import { Budget, errorCode, listDir, mapLimit } from './fsutil.js';
@@ -125,11 +126,21 @@ export async function messageData(core: FolderCore, uids: readonly number[], req
   return entries.map((entry) => (entry ? byEntry.get(entry) ?? null : null));
 }
 
-export async function storeFlags(core: FolderCore, uids: readonly number[], operation: FlagOperation, flags: readonly string[]): Promise<number[]> {
+export async function storeFlags(
+  core: FolderCore,
+  uids: readonly number[],
+  operation: FlagOperation,
+  flags: readonly string[],
+  options: { unchangedSince?: number } = {},
+): Promise<{ gone: number[]; modified: number[] }> {
   core.noteLocalChange();
   const wanted = splitFlags(flags, core.context.keywords);
   const gone: number[] = [];
+  const modified: number[] = [];
   const changed = await core.exclusive(async () => {
+    const limit = options.unchangedSince;
+    // UNCHANGEDSINCE is tested against every change, another process's too: look first.
+    if (limit !== undefined && !core.isCurrent()) await core.syncLocked({ claimNew: false });
     const clean = core.ownChangeBegins();
     core.generation += 1; // entries change below, even when a later step fails
     // The spellings in use (a look at every message) only when keywords are given.
@@ -146,6 +157,10 @@ export async function storeFlags(core: FolderCore, uids: readonly number[], oper
       const entry = core.entries.get(uid);
       if (!entry) {
         gone.push(uid);
+        continue;
+      }
+      if (limit !== undefined && entry.info.modseq > limit) {
+        modified.push(uid);
         continue;
       }
       // A rename fails when another process changed the flags first: follow the file to its
@@ -186,13 +201,14 @@ export async function storeFlags(core: FolderCore, uids: readonly number[], oper
       entry.keywords = keywords;
       changed.add(entry);
     });
-    for (const entry of changed) entry.info = { uid: entry.uid, flags: flagSet(entry.letters, entry.keywords) };
+    for (const entry of changed) entry.info = { uid: entry.uid, flags: flagSet(entry.letters, entry.keywords), modseq: entry.info.modseq };
     if (changed.size) core.messageList = undefined;
+    await stampEntries(core, [...changed], []);
     core.ownChangeDone(clean);
     return [...changed];
   });
-  for (const entry of changed.sort((a, b) => a.uid - b.uid)) core.tracker.emit({ kind: 'flags', uid: entry.uid, flags: entry.info.flags });
-  return gone;
+  for (const entry of changed.sort((a, b) => a.uid - b.uid)) core.tracker.emit({ kind: 'flags', uid: entry.uid, flags: entry.info.flags, modseq: entry.info.modseq });
+  return { gone, modified };
 }
 
 export async function expunge(core: FolderCore, uids: readonly number[], onRemoved?: (file: string) => void): Promise<number[]> {

@@ -4,6 +4,7 @@
 
 import type { FolderCore } from './folder-core.js';
 import { type Arrival, type Entry, newEntry } from './folder-entry.js';
+import { stampEntries } from './folder-modseq.js';
 import { withCourierLock } from './lock.js';
 import { sameStamp, statUidDbSync, writeUidDb } from './uiddb.js';
 
@@ -36,6 +37,7 @@ export async function removedOwn(core: FolderCore, entries: readonly Entry[]): P
   if (!written) return false;
   const expunged = entries.map((entry) => entry.uid).sort((a, b) => a - b);
   for (const uid of expunged) core.entries.delete(uid);
+  await stampEntries(core, [], expunged);
   const removed = new Set(expunged);
   core.sortedUids = core.sortedUids.filter((uid) => !removed.has(uid));
   core.generation += 1;
@@ -70,6 +72,7 @@ export async function arrivedLocked(core: FolderCore, uidValidity: number, arriv
     core.sortedUids.push(entry.uid);
     added.push(entry);
   }
+  if (added.length) await stampEntries(core, added, []);
   core.ownChangeDone(clean);
   if (!added.length) return;
   core.generation += 1;

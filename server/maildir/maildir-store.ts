@@ -371,6 +371,8 @@ export class MaildirStore implements MailStore {
       uidNext: snapshot.uidNext + unclaimed.length,
       uidValidity: snapshot.uidValidity,
       size,
+      // Messages still in new/ get a modseq when they are taken: one more.
+      highestModseq: snapshot.highestModseq + (unclaimed.length ? 1 : 0),
     };
   }
 

@@ -116,7 +116,7 @@ describe('imapflow', () => {
       assert.equal(messages.length, 6);
       assert.deepEqual(messages.map((m) => m.envelope!.messageId).sort(), messageIdsOnDisk(maildir));
       for (const m of messages) {
-        assert.ok(m.uid > 0 && m.size! > 0 && m.internalDate instanceof Date, JSON.stringify(m));
+        assert.ok(m.uid > 0 && m.size! > 0 && m.internalDate instanceof Date, JSON.stringify(m, (_key, value: unknown) => (typeof value === 'bigint' ? String(value) : value)));
         assert.match(m.envelope!.from![0]!.address!, /@example\.org$/);
         assert.ok(m.bodyStructure!.type, 'a body structure');
       }

@@ -47,7 +47,8 @@ export async function store(root: string, options: Partial<MaildirStoreOptions> 
   return openMaildirStore({ root, idleRetentionMs: 10, ...options });
 }
 
-/** Collects folder changes; flags sets are turned into sorted arrays for easy comparison. */
+/** Collects folder changes; flags sets are turned into sorted arrays for easy comparison, and
+ * modseqs (whose values come from the clock, see modseq.ts) are left out of plain(). */
 export function recorder(): { changes: FolderChange[]; listener: (change: FolderChange) => void; plain: () => unknown[] } {
   const changes: FolderChange[] = [];
   return {
@@ -55,8 +56,8 @@ export function recorder(): { changes: FolderChange[]; listener: (change: Folder
     listener: (change) => changes.push(change),
     plain: () =>
       changes.map((change) => {
-        if (change.kind === 'flags') return { ...change, flags: [...change.flags].sort() };
-        if (change.kind === 'added') return { ...change, messages: change.messages.map((m) => ({ ...m, flags: [...m.flags].sort() })) };
+        if (change.kind === 'flags') return { kind: change.kind, uid: change.uid, flags: [...change.flags].sort() };
+        if (change.kind === 'added') return { ...change, messages: change.messages.map((m) => ({ uid: m.uid, flags: [...m.flags].sort() })) };
         return change;
       }),
   };

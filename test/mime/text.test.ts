@@ -106,7 +106,7 @@ describe('findText: strings in a message decided on its bytes where possible', (
   // The evaluator's own answer is the reference: TEXT for headers and body, BODY for the body.
   const evaluated = async (raw: Buffer, needle: string, op: 'text' | 'body'): Promise<boolean> => {
     const meta = parseMessage(raw);
-    const info = { uid: 1, flags: new Set<string>(), size: raw.length, internalDate: 0 };
+    const info = { uid: 1, flags: new Set<string>(), size: raw.length, internalDate: 0, modseq: 1 };
     const found = await search([{ seq: 1, uid: 1, info, recent: false }], { op, value: needle }, { meta: async () => meta, raw: async () => raw });
     return found.length === 1;
   };

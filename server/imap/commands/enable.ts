@@ -1,8 +1,10 @@
-// ENABLE (RFC 5161). The one extension with something to switch on is UTF8=ACCEPT
-// (RFC 6855): mailbox names in UTF-8 instead of modified UTF-7, UTF-8 in quoted strings.
+// ENABLE (RFC 5161). Extensions with something to switch on: UTF8=ACCEPT (RFC 6855:
+// mailbox names in UTF-8 instead of modified UTF-7, UTF-8 in quoted strings), CONDSTORE and
+// QRESYNC (RFC 7162: MODSEQ in FETCH responses; VANISHED instead of EXPUNGE), each only
+// while CAPABILITY announces it.
 import { AUTHENTICATED, ok, type CommandSpec } from './types.js';
 
-const ENABLEABLE = new Set(['UTF8=ACCEPT']);
+const ENABLEABLE = new Set(['UTF8=ACCEPT', 'CONDSTORE', 'QRESYNC']);
 
 export const enable: CommandSpec = {
   names: ['ENABLE'],
@@ -13,9 +15,11 @@ export const enable: CommandSpec = {
     if (words.length === 0) return { status: 'BAD', text: 'ENABLE needs at least one capability' };
     const enabled: string[] = [];
     for (const w of words) {
-      if (ENABLEABLE.has(w) && !session.enabled.has(w)) {
+      if (ENABLEABLE.has(w) && !session.enabled.has(w) && (w === 'UTF8=ACCEPT' || session.offers(w))) {
         session.enabled.add(w);
         enabled.push(w);
+        // QRESYNC implies CONDSTORE (RFC 7162 3.2.3).
+        if (w === 'QRESYNC') session.enableCondstore();
       }
     }
     session.untagged([{ atom: 'ENABLED' }, ...enabled.map((atom) => ({ atom }))]);

@@ -5,6 +5,7 @@
 import type { Token } from '../protocol/types.js';
 import { tokenText, SyntaxError, type Args } from './args.js';
 import { statusItems } from './status-items.js';
+import type { SessionContext } from './types.js';
 
 export interface ListOptions {
   reference: string;
@@ -22,7 +23,7 @@ function words(tokens: Token[], what: string): string[] {
   });
 }
 
-export function listOptions(args: Args): ListOptions {
+export function listOptions(args: Args, session: SessionContext): ListOptions {
   const options: ListOptions = {
     reference: '',
     patterns: [],
@@ -66,7 +67,7 @@ export function listOptions(args: Args): ListOptions {
       else if (word === 'STATUS') {
         const list = items[++i];
         if (list?.type !== 'list') throw new SyntaxError('STATUS needs a list of status items');
-        options.ret.status = statusItems(list.items);
+        options.ret.status = statusItems(list.items, session);
       } else throw new SyntaxError(`Unknown return option ${word}`);
     }
   }

@@ -58,7 +58,7 @@ export const list: CommandSpec = {
   capabilities: [{ word: 'CHILDREN' }, { word: 'SPECIAL-USE' }, { word: 'LIST-EXTENDED' }, { word: 'LIST-STATUS' }],
   async handler(ctx) {
     const { session } = ctx;
-    const options = listOptions(ctx.args);
+    const options = listOptions(ctx.args, session);
     const { reference, patterns, select, ret } = options;
     // RFC 3501: the hierarchy delimiter and root of the reference (in RFC 3501's form only, as Dovecot).
     if (!options.extended && patterns[0] === '') {

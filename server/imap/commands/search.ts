@@ -60,9 +60,14 @@ export const search: CommandSpec = {
   async handler(ctx) {
     const key = parseSearchKeys(ctx.args.rest());
     const view = ctx.session.selected!;
+    const withModseq = keyUses(key, MODSEQ_KEYS);
+    if (withModseq) ctx.session.enableCondstore();
     const seqs = await runSearch(ctx, key);
     const numbers = ctx.uid ? seqs.map((s) => view.message(s)!.uid) : seqs;
-    ctx.session.untagged([{ atom: 'SEARCH' }, ...numbers]);
+    // With MODSEQ in the criteria, the highest modseq of the messages found (RFC 7162 3.1.5).
+    let highest = 0;
+    if (withModseq) for (const s of seqs) highest = Math.max(highest, view.message(s)!.modseq);
+    ctx.session.untagged([{ atom: 'SEARCH' }, ...numbers, ...(highest ? [[{ atom: 'MODSEQ' }, highest]] : [])]);
     return ok('SEARCH completed');
   },
 };
@@ -82,7 +87,7 @@ export async function loadMessages(folder: Folder, messages: readonly MessageSta
   return messages.map((message, i) => {
     const item = data[i];
     if (!item) return null;
-    const info: MessageInfo = request.info ? { uid: message.uid, flags: message.flags, size: item.size!, internalDate: item.internalDate! } : new StateOnly(message);
+    const info: MessageInfo = request.info ? { uid: message.uid, flags: message.flags, modseq: message.modseq, size: item.size!, internalDate: item.internalDate! } : new StateOnly(message);
     return { uid: message.uid, info, meta: item.header ? new SearchMeta(item.header, item.size) : undefined };
   });
 }
@@ -115,6 +120,8 @@ const INFO_KEYS: ReadonlySet<SearchKey['op']> = new Set(['size', 'internaldate']
 const HEADER_KEYS: ReadonlySet<SearchKey['op']> = new Set(['header', 'sentdate']);
 
 /** Whether `key` or one of the keys inside it is one of `ops`. */
+const MODSEQ_KEYS: ReadonlySet<SearchKey['op']> = new Set(['modseq']);
+
 function keyUses(key: SearchKey, ops: ReadonlySet<SearchKey['op']>): boolean {
   switch (key.op) {
     case 'and':
@@ -147,6 +154,7 @@ class Candidate implements SearchMessage {
 class LoadedInfo implements MessageInfo {
   readonly uid: number;
   readonly flags: ReadonlySet<string>;
+  readonly modseq: number;
 
   constructor(
     state: MessageState,
@@ -155,6 +163,7 @@ class LoadedInfo implements MessageInfo {
   ) {
     this.uid = state.uid;
     this.flags = state.flags;
+    this.modseq = state.modseq;
   }
 }
 
@@ -162,10 +171,12 @@ class LoadedInfo implements MessageInfo {
 class StateOnly implements MessageInfo {
   readonly uid: number;
   readonly flags: ReadonlySet<string>;
+  readonly modseq: number;
 
   constructor(state: MessageState) {
     this.uid = state.uid;
     this.flags = state.flags;
+    this.modseq = state.modseq;
   }
 
   get size(): number {

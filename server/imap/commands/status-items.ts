@@ -1,4 +1,4 @@
-// The STATUS items (RFC 3501 6.3.10, SIZE from RFC 8438) and one mailbox's STATUS response,
+// The STATUS items (RFC 3501 6.3.10, SIZE from RFC 8438, HIGHESTMODSEQ from RFC 7162) and one mailbox's STATUS response,
 // shared by STATUS and by LIST's RETURN (STATUS (...)) (LIST-STATUS, RFC 5819).
 import type { FolderStatus } from '../../backend/mailstore.js';
 import type { ImapValue, Token } from '../protocol/types.js';
@@ -12,16 +12,24 @@ const ITEMS: Record<string, keyof FolderStatus> = {
   UIDVALIDITY: 'uidValidity',
   UNSEEN: 'unseen',
   SIZE: 'size',
+  HIGHESTMODSEQ: 'highestModseq',
 };
 
-/** The upper-case item names of a status item list; BAD for an unknown or missing one. */
-export function statusItems(tokens: Token[]): string[] {
+/**
+ * The upper-case item names of a status item list; BAD for an unknown or missing one.
+ * HIGHESTMODSEQ is known only while CONDSTORE is offered, and asking for it enables
+ * CONDSTORE for the session (RFC 7162 3.1).
+ */
+export function statusItems(tokens: Token[], session: SessionContext): string[] {
   const requested = tokens.map((t) => {
     const word = t.type === 'atom' ? t.value.toUpperCase() : '';
-    if (!(word in ITEMS)) throw new SyntaxError(`Unknown STATUS item ${t.type === 'atom' ? t.value : ''}`);
+    if (!(word in ITEMS) || (word === 'HIGHESTMODSEQ' && !session.offers('CONDSTORE'))) {
+      throw new SyntaxError(`Unknown STATUS item ${t.type === 'atom' ? t.value : ''}`);
+    }
     return word;
   });
   if (requested.length === 0) throw new SyntaxError('STATUS needs at least one item');
+  if (requested.includes('HIGHESTMODSEQ')) session.enableCondstore();
   return requested;
 }
 
@@ -43,6 +51,7 @@ export async function statusResponse(session: SessionContext, name: string, requ
       uidNext: view.uidNext,
       uidValidity: view.uidValidity,
       size,
+      highestModseq: view.folder.snapshot().highestModseq,
     };
   } else {
     result = await session.store.folderStatus(name, { size: withSize });

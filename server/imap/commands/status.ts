@@ -1,4 +1,5 @@
-// STATUS (RFC 3501 6.3.10), with SIZE (RFC 8438, STATUS=SIZE).
+// STATUS (RFC 3501 6.3.10), with SIZE (RFC 8438, STATUS=SIZE) and HIGHESTMODSEQ (RFC 7162
+// 3.1.9, a CONDSTORE-enabling item): the items in status-items.ts.
 import { requireRights } from '../rights.js';
 import { AUTHENTICATED, ok, type CommandSpec } from './types.js';
 import { statusItems, statusResponse } from './status-items.js';
@@ -9,7 +10,7 @@ export const status: CommandSpec = {
   capabilities: [{ word: 'STATUS=SIZE' }],
   async handler({ session, args }) {
     const wire = args.astring('mailbox name');
-    const requested = statusItems(args.list('status item list'));
+    const requested = statusItems(args.list('status item list'), session);
     args.end();
     const name = session.storeName(wire);
     const denied = await requireRights(session, name, 'r', 'STATUS');

@@ -4,11 +4,16 @@
 // (before we may say so) gets no FETCH: flags without the change would contradict the STORE
 // (RFC 3501 6.4.6); STORE then answers NO [EXPUNGEISSUED] (RFC 5530), as FETCH does, and
 // UID STORE OK (its EXPUNGE follows at once).
+//
+// CONDSTORE (RFC 7162 3.1.3): (UNCHANGEDSINCE n) leaves alone the messages changed after n
+// (tested and stored in one step in the folder's queue) and names them in [MODIFIED ...];
+// once CONDSTORE is on, the answers carry MODSEQ, and with .SILENT they are MODSEQ alone for
+// the messages this STORE changed.
 import { requireRights, rightsForFlags } from '../rights.js';
 import { SELECTED, bad, no, ok, type CommandSpec } from './types.js';
 import { parseFlags, SyntaxError } from './args.js';
-import { parseSequenceSet } from '../protocol/parser.js';
-import { resolveSet } from '../resolve-set.js';
+import { modseqValue, parseSequenceSet } from '../protocol/parser.js';
+import { compactSet, resolveSet } from '../resolve-set.js';
 import type { FlagOperation, MessageState } from '../../backend/mailstore.js';
 
 export const store: CommandSpec = {
@@ -18,6 +23,14 @@ export const store: CommandSpec = {
   async handler({ session, args, uid }) {
     const view = session.selected!;
     const set = parseSequenceSet(args.atom('sequence set'));
+    let unchangedSince: number | undefined;
+    if (args.peek()?.type === 'list') {
+      const modifiers = args.list('STORE modifiers');
+      const word = modifiers[0]?.type === 'atom' ? modifiers[0].value.toUpperCase() : '';
+      if (word !== 'UNCHANGEDSINCE' || modifiers.length !== 2) throw new SyntaxError('Unknown STORE modifier');
+      unchangedSince = modseqValue(modifiers[1], 'mod-sequence after UNCHANGEDSINCE');
+      session.enableCondstore();
+    }
     const item = args.atom('message data item name').toUpperCase();
     const match = /^([+-]?)FLAGS(\.SILENT)?$/.exec(item);
     if (!match) throw new SyntaxError(`Unknown STORE data item ${item}`);
@@ -33,28 +46,43 @@ export const store: CommandSpec = {
       return bad('Keywords are disabled on this server (IMAP_KEYWORDS=0)');
     }
     const uids = seqs.map((s) => view.message(s)!.uid);
-    const gone = new Set(uids.length ? await view.folder.storeFlags(uids, op, flags) : []);
+    const before = new Map(seqs.map((s) => [s, view.message(s)!.modseq]));
+    const result = uids.length ? await view.folder.storeFlags(uids, op, flags, { unchangedSince }) : { gone: [], modified: [] };
+    const modified = new Set(result.modified);
+    const gone = new Set(result.gone);
     // Take the folder's new state for these messages into our view (looked up by UID in the
     // folder's list, which ascends: no map of a whole 100,000-message folder per STORE).
     const current = view.folder.snapshot().messages;
-    const touched = new Set(uids);
-    view.discardFlagChanges(touched);
-    for (const u of uids) {
+    // Messages left alone keep their queued changes (by others): reported after the command.
+    const stored = uids.filter((u) => !modified.has(u));
+    view.discardFlagChanges(new Set(stored));
+    for (const u of stored) {
       const m = gone.has(u) ? undefined : findUid(current, u);
-      if (m) view.updateFlags(u, m.flags);
+      if (m) view.updateFlags(u, m.flags, m.modseq);
       else gone.add(u);
     }
+    const condstore = view.condstore;
+    const failed = seqs.filter((s) => modified.has(view.message(s)!.uid));
     // Our flags, and others' changes to the same messages, may bring keywords new to the client.
     if (!silent) session.announceKeywords();
-    if (!silent && seqs.length) {
+    if ((!silent || condstore) && seqs.length) {
       // One write for all the answers (1,000 in STORE 1:1000), each FLAGS text made once per flag set.
       let text = '';
       for (const s of seqs) {
         const m = view.message(s)!;
-        if (gone.has(m.uid)) continue;
-        text += uid ? `* ${s} FETCH (UID ${m.uid} FLAGS ${view.flagsText(m)})\r\n` : `* ${s} FETCH (FLAGS ${view.flagsText(m)})\r\n`;
+        if (modified.has(m.uid) || gone.has(m.uid)) continue;
+        const modseq = condstore ? ` MODSEQ (${m.modseq})` : '';
+        if (silent) {
+          if (m.modseq !== before.get(s)) text += uid ? `* ${s} FETCH (UID ${m.uid}${modseq})\r\n` : `* ${s} FETCH (${modseq.slice(1)})\r\n`;
+          continue;
+        }
+        text += uid ? `* ${s} FETCH (UID ${m.uid} FLAGS ${view.flagsText(m)}${modseq})\r\n` : `* ${s} FETCH (FLAGS ${view.flagsText(m)}${modseq})\r\n`;
       }
       if (text) session.write(Buffer.from(text, 'utf8'));
+    }
+    if (failed.length) {
+      const numbers = uid ? failed.map((s) => view.message(s)!.uid) : failed;
+      return ok('Conditional STORE failed', `MODIFIED ${compactSet(numbers)}`);
     }
     if (gone.size && !uid) return no('Some of the requested messages no longer exist', 'EXPUNGEISSUED');
     return ok('STORE completed');

@@ -39,6 +39,10 @@ export interface SessionContext {
   wireName(store: string): string;
   /** The CAPABILITY words for this connection now. */
   capabilities(): string[];
+  /** Whether CAPABILITY announces `word` now (an extension switched off in IMAP_CAPABILITY is refused). */
+  offers(word: string): boolean;
+  /** A CONDSTORE-enabling command (RFC 7162 3.1): MODSEQ in FETCH responses from now on. */
+  enableCondstore(): void;
 
   loggedIn(user: string, store: MailStore): void;
   /** Leave the authenticated state (UNAUTHENTICATE): no folder, no store, nothing enabled. */

@@ -348,6 +348,21 @@ export function numberValue(t: Token | undefined, what: string, options: { nonZe
   return n;
 }
 
+/**
+ * A mod-sequence value (RFC 7162 mod-sequence-value, up to 2^63-1; zero only where
+ * mod-sequence-valzer is allowed). Ours stay far below 2^53: larger values are clamped there,
+ * which keeps every comparison with them as it is.
+ */
+export function modseqValue(t: Token | undefined, what: string, options: { nonZero?: boolean } = {}): number {
+  const text = t?.type === 'atom' ? t.value : undefined;
+  if (text === undefined || !/^\d{1,19}$/.test(text) || BigInt(text) > 9223372036854775807n) {
+    throw new ProtocolError(`Expected ${what} (a mod-sequence), got ${tokenKind(t)}`);
+  }
+  const n = Math.min(Number(text), Number.MAX_SAFE_INTEGER);
+  if (options.nonZero && n === 0) throw new ProtocolError(`${what} must not be 0`);
+  return n;
+}
+
 /** Items of a parenthesized list. */
 export function listItems(t: Token | undefined, what: string): Token[] {
   if (t?.type === 'list') return t.items;
@@ -403,7 +418,7 @@ const FETCH_MACROS: Record<string, FetchItem['kind'][]> = {
   FAST: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE'],
   FULL: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY'],
 };
-const SIMPLE_FETCH = new Set<string>(['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY', 'BODYSTRUCTURE', 'RFC822', 'RFC822.HEADER', 'RFC822.TEXT']);
+const SIMPLE_FETCH = new Set<string>(['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY', 'BODYSTRUCTURE', 'RFC822', 'RFC822.HEADER', 'RFC822.TEXT', 'MODSEQ']);
 
 function isAtomSafe(text: string): boolean {
   return text.length > 0 && /^[!#$&'+-Z^-z|}~]+$/.test(text) && !/^NIL$/i.test(text);
@@ -657,6 +672,16 @@ class SearchParser {
         const set = this.next('UID set');
         if (set.type !== 'atom') throw new ProtocolError(`Expected a UID set, got ${tokenKind(set)}`);
         return { op: 'uid', set: parseSequenceSet(set.value) };
+      }
+      case 'MODSEQ': {
+        // MODSEQ [<entry-name> <entry-type-req>] <mod-sequence-valzer> (RFC 7162 3.1.5)
+        let value = this.next('mod-sequence after MODSEQ');
+        if (value.type === 'string' || (value.type === 'atom' && !/^\d+$/.test(value.value))) {
+          const type = atomValue(this.next('entry type after MODSEQ entry name'), 'entry type (priv, shared or all)').toLowerCase();
+          if (type !== 'priv' && type !== 'shared' && type !== 'all') throw new ProtocolError(`Invalid MODSEQ entry type ${type.slice(0, 20)}`);
+          value = this.next('mod-sequence after MODSEQ entry');
+        }
+        return { op: 'modseq', n: modseqValue(value, 'mod-sequence after MODSEQ') };
       }
       case 'NOT':
         return { op: 'not', key: this.key(depth + 1) };

@@ -57,6 +57,7 @@ export type FetchItem =
   | { kind: 'RFC822' } // = BODY[] (sets \Seen)
   | { kind: 'RFC822.HEADER' } // = BODY.PEEK[HEADER]
   | { kind: 'RFC822.TEXT' } // = BODY[TEXT] (sets \Seen)
+  | { kind: 'MODSEQ' } // RFC 7162
   | {
       kind: 'BODY[]';
       section: SectionSpec;
@@ -88,6 +89,8 @@ export type SearchKey =
   /** Date: header (SENTBEFORE/SENTON/SENTSINCE). */
   | { op: 'sentdate'; cmp: 'before' | 'on' | 'since'; date: { y: number; m: number; d: number } }
   | { op: 'size'; cmp: 'larger' | 'smaller'; n: number }
+  /** RFC 7162 MODSEQ: messages changed at or after this modseq (the entry name is not kept: flags share one modseq). */
+  | { op: 'modseq'; n: number }
   /** Substring in a header field (name upper-cased; FROM/TO/CC/BCC/SUBJECT become HEADER xxx too). */
   | { op: 'header'; field: string; value: string }
   | { op: 'body'; value: string }

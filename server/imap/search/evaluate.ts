@@ -95,6 +95,7 @@ type Node =
   | { kind: 'recent'; cost: number }
   | { kind: 'internaldate' | 'sentdate'; cost: number; cmp: 'before' | 'on' | 'since'; day: number }
   | { kind: 'size'; cost: number; cmp: 'larger' | 'smaller'; n: number }
+  | { kind: 'modseq'; cost: number; n: number }
   /** Header field with a decoded value in the header data. */
   | { kind: 'decodedHeader'; cost: number; field: keyof HeaderMeta['decoded']; needle: string }
   /** Message-ID / In-Reply-To: as given in the envelope. */
@@ -275,6 +276,8 @@ function compile(key: SearchKey, maxSeq: number, maxUid: number, needles = new M
       return { kind: 'sentdate', cost: COST_META, cmp: key.cmp, day: dayNumber(key.date.y, key.date.m, key.date.d) };
     case 'size':
       return { kind: 'size', cost: COST_INFO, cmp: key.cmp, n: key.n };
+    case 'modseq':
+      return { kind: 'modseq', cost: COST_INFO, n: key.n };
     case 'header': {
       const field = key.field.toUpperCase();
       const needle = foldForSearch(key.value);
@@ -365,6 +368,10 @@ function predicate(node: Node, internalDay: (ms: number) => number): Predicate {
     case 'size': {
       const n = node.n;
       return node.cmp === 'larger' ? (m) => m.info.size > n : (m) => m.info.size < n;
+    }
+    case 'modseq': {
+      const n = node.n;
+      return (m) => m.info.modseq >= n;
     }
     case 'sentdate': {
       const { cmp, day } = node;

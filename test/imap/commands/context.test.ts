@@ -48,6 +48,12 @@ class BareSession implements SessionContext {
   capabilities(): string[] {
     return capabilities({ settings: this.settings, secure: true, canStartTls: false, authenticated: true });
   }
+  offers(word: string): boolean {
+    return this.capabilities().some((w) => w.toUpperCase() === word);
+  }
+  enableCondstore(): void {
+    if (this.offers('CONDSTORE')) this.enabled.add('CONDSTORE');
+  }
   loggedIn(): void {
     throw new Error('already logged in');
   }

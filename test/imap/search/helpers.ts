@@ -60,5 +60,5 @@ export function fakeMeta(m: FakeMessage): MessageMeta {
 }
 
 export function info(uid: number, flags: string[] = [], size = 100, internalDate = Date.UTC(2024, 0, 1)): MessageInfo {
-  return { uid, flags: new Set(flags), size, internalDate };
+  return { uid, flags: new Set(flags), modseq: 1, size, internalDate };
 }

@@ -123,7 +123,7 @@ test('SEARCH agrees with Dovecot', { skip: DOVECOT ? false : 'Dovecot is not ins
   const messages: SearchMessage[] = MESSAGES.map((m, i) => ({
     seq: i + 1,
     uid: i + 1,
-    info: { uid: i + 1, flags: new Set([...(m.flags ?? '')].map((c) => FLAG_NAMES[c])), size: metas[i].size, internalDate: m.internalDate },
+    info: { uid: i + 1, flags: new Set([...(m.flags ?? '')].map((c) => FLAG_NAMES[c])), size: metas[i].size, internalDate: m.internalDate, modseq: 1 },
     recent: true, // first SELECT of a new Maildir: everything is \Recent
   }));
 

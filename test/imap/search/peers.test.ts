@@ -41,7 +41,7 @@ after(async () => {
 function ours(numbers: number[], sorts: string[], threads: ThreadAlgorithm[]): string[] {
   const messages: ThreadMessage[] = numbers.map((n, index) => {
     const meta = parseMessage(corpusRaw(n));
-    return { seq: index + 1, uid: index + 1, info: { uid: index + 1, flags: new Set(), size: meta.size, internalDate: CORPUS[n - 1].internalDate }, meta };
+    return { seq: index + 1, uid: index + 1, info: { uid: index + 1, flags: new Set(), size: meta.size, internalDate: CORPUS[n - 1].internalDate, modseq: 1 }, meta };
   });
   return [
     ...sorts.map((words) => sortMessages(messages, parseSortCriteria(words.split(' '))!).map((m) => m.seq).join(' ')),

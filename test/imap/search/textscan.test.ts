@@ -152,7 +152,7 @@ describe('TEXT and BODY on the bytes agree with decoding everything', () => {
 test('SEARCH answers the same with rawBatch as with raw', async () => {
   const raws = corpus().map((e) => e.raw);
   const metas = raws.map((raw) => parseMessage(raw));
-  const messages: SearchMessage[] = raws.map((raw, i) => ({ seq: i + 1, uid: i + 1, info: { uid: i + 1, flags: new Set(), size: raw.length, internalDate: 0 }, recent: false }));
+  const messages: SearchMessage[] = raws.map((raw, i) => ({ seq: i + 1, uid: i + 1, info: { uid: i + 1, flags: new Set(), size: raw.length, internalDate: 0, modseq: 1 }, recent: false }));
   for (const needle of ['zorbulate', 'text', 'caf', 'inner', 'x', 'é', '']) {
     for (const op of ['text', 'body'] as const) {
       const one = await search(messages, { op, value: needle }, { meta: async (uid) => metas[uid - 1], raw: async (uid) => raws[uid - 1] });

@@ -1,0 +1,71 @@
+// Mod-sequences of a folder's messages (RFC 7162): given by the folder's ModseqLog
+// (modseq.ts) whenever the state in memory changes, whoever changed the disk, and kept on the
+// entries (Entry.info.modseq) so that CHANGEDSINCE and SEARCH MODSEQ read no file.
+
+import type { FolderChange } from '../backend/mailstore.js';
+import type { Entry, FolderContext } from './folder-entry.js';
+import { withCourierLock } from './lock.js';
+import type { ModseqLog } from './modseq.js';
+
+/** What this module needs of a FolderCore (an interface, so that folder-core.ts may import this module). */
+export interface ModseqFolder {
+  readonly dir: string;
+  readonly name: string;
+  readonly uidValidity: number;
+  readonly context: FolderContext;
+  readonly modseqs: ModseqLog;
+  readonly entries: Map<number, Entry>;
+  readonly tracker: { emit(change: FolderChange): void };
+  messageList: unknown;
+  exclusive<T>(task: () => Promise<T>): Promise<T>;
+}
+
+/**
+ * Records the new state of `entries` and the expunge of `expunged` (in the folder's queue,
+ * before the sessions are told), and puts the modseqs on the entries. `complete`: the entries
+ * are all the folder has (the first look), so recorded UIDs not among them were expunged.
+ */
+export async function stampEntries(core: ModseqFolder, entries: readonly Entry[], expunged: readonly number[], complete = false): Promise<void> {
+  if (!entries.length && !expunged.length && !complete) return;
+  const log = core.modseqs;
+  const modseqs = await withCourierLock(core.dir, core.context.useLocks, () =>
+    log.stamp(core.uidValidity, entries.map((entry) => entry.info), expunged, complete),
+  );
+  if (log.writeError !== undefined) {
+    core.context.logger?.log('warn', 'cannot write modseq file', { folder: core.name, error: String(log.writeError) });
+  }
+  let changed = false;
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i];
+    if (entry.info.modseq === modseqs[i]) continue;
+    entry.info = { uid: entry.uid, flags: entry.info.flags, modseq: modseqs[i] };
+    changed = true;
+  }
+  if (changed) core.messageList = undefined;
+}
+
+/**
+ * A folder opened from its listing (nothing changed since it was written): the modseqs its
+ * messages were recorded with. One whose flags the log does not know (the file was damaged
+ * or lost while the listing stayed) is recorded anew in the queue, and the sessions told.
+ */
+export function listedModseqs(core: ModseqFolder, entries: readonly Entry[]): void {
+  const log = core.modseqs;
+  log.catchUp();
+  const unknown: Entry[] = [];
+  for (const entry of entries) {
+    const modseq = log.recorded(entry.info);
+    if (modseq === undefined) unknown.push(entry);
+    else entry.info = { uid: entry.uid, flags: entry.info.flags, modseq };
+  }
+  log.applied = Math.max(log.applied, log.highest);
+  if (!unknown.length) return;
+  for (const entry of unknown) entry.info = { uid: entry.uid, flags: entry.info.flags, modseq: log.applied };
+  void core
+    .exclusive(async () => {
+      const present = unknown.filter((entry) => core.entries.get(entry.uid) === entry);
+      await stampEntries(core, present, []);
+      for (const entry of present) core.tracker.emit({ kind: 'flags', uid: entry.uid, flags: entry.info.flags, modseq: entry.info.modseq });
+    })
+    .catch((error: unknown) => core.context.logger?.log('warn', 'cannot record modseqs', { folder: core.name, error: String(error) }));
+}

@@ -259,8 +259,19 @@ export class MaildirStore implements MailStore {
     }
     const dirs = pairs.flatMap(([oldName, newName]) => [this.dir(oldName), this.dir(newName)]);
     await folderMutex.runAll(dirs, async () => {
-      for (const [oldName, newName] of pairs) await fs.rename(this.dir(oldName), this.dir(newName));
+      let moved = 0;
+      for (const [oldName, newName] of pairs) {
+        try {
+          await fs.rename(this.dir(oldName), this.dir(newName));
+          moved += 1;
+        } catch (error) {
+          // Another session deleted or renamed it since the listing above (the fuzzer found
+          // this race): a folder that is gone is not moved; none moved at all is NONEXISTENT.
+          if (errorCode(error) !== 'ENOENT') throw error;
+        }
+      }
       foldersRemoved(pairs.map(([oldName]) => this.dir(oldName)));
+      if (moved === 0) throw new MailStoreError('Folder does not exist', 'NONEXISTENT');
     });
     // Subscriptions follow the folders, as in Dovecot: clients otherwise lose them.
     await this.editSubscriptions((names) =>

@@ -51,14 +51,19 @@ async function checkTable(page: Page, rows: string, action: string): Promise<voi
     }
   }
   // The row action itself, opened where it sits in a menu, is in the window and can be clicked.
-  const first = page.locator(rows).first();
-  const menu = first.locator('details.row-menu > summary');
-  if (await menu.count()) await menu.click();
-  const button = first.locator(action);
-  await expect(button).toBeVisible();
-  const box = (await button.boundingBox())!;
-  expect(box.x + box.width, `${action} is cut off`).toBeLessThanOrEqual(width);
-  await button.click({ trial: true });
+  // Retried as a whole: live tables (sessions) are drawn again every few seconds, which
+  // closes the menu and replaces the row under the test.
+  await expect(async () => {
+    const first = page.locator(rows).first();
+    const menu = first.locator('details.row-menu:not([open]) > summary');
+    if (await menu.count()) await menu.click();
+    const button = first.locator(action);
+    await expect(button).toBeVisible({ timeout: 1000 });
+    const box = await button.boundingBox();
+    expect(box, `${action} has no box`).not.toBeNull();
+    expect(box!.x + box!.width, `${action} is cut off`).toBeLessThanOrEqual(width);
+    await button.click({ trial: true, timeout: 1000 });
+  }).toPass({ timeout: 15_000 });
 }
 
 test('tables fit and line up at 800x600', async ({ browser }) => {

@@ -1,11 +1,13 @@
 // The network server as the tests start it: an account store in a data directory, a
 // self-signed certificate, loopback listeners on ports the kernel picks.
 
+import fs from 'node:fs';
 import path from 'node:path';
-import { AccountAuthenticator, type AccountStore } from '../../server/accounts/index.js';
+import { AccountAuthenticator, AccountStore } from '../../server/accounts/index.js';
 import { loadSettings } from '../../server/config/index.js';
 import type { Logger } from '../../server/imap/contracts.js';
 import { ImapServer, loadTlsMaterial, type TlsMaterial } from '../../server/net/index.js';
+import { emptyMaildir, removeTree, tempDir } from './maildir.js';
 
 export interface TestNetworkServer {
   server: ImapServer;
@@ -48,5 +50,32 @@ export async function startNetworkServer(options: {
     tls,
     port: endpoints.find((e) => e.kind === 'imap')!.port,
     sslPort: endpoints.find((e) => e.kind === 'imaps')!.port,
+  };
+}
+
+export interface OneAccountServer {
+  /** alice's Maildir (password "secret"). */
+  maildir: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** A temporary directory with an account store holding alice, her empty Maildir, and the server. */
+export async function startOneAccountServer(prefix: string): Promise<OneAccountServer> {
+  const dir = tempDir(prefix);
+  const data = path.join(dir, 'data');
+  fs.mkdirSync(data);
+  const accounts = AccountStore.open(data);
+  const maildir = emptyMaildir(path.join(dir, 'alice'));
+  await accounts.add({ username: 'alice', password: 'secret', maildir });
+  const { server, port } = await startNetworkServer({ dataDir: data, accounts, failureDelayMs: 100 });
+  return {
+    maildir,
+    port,
+    async stop() {
+      await server.stop();
+      accounts.close();
+      removeTree(dir);
+    },
   };
 }

@@ -5,40 +5,25 @@
 // NOOP, every session must count the messages the folder has and agree on their flags.
 
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { AccountStore } from '../../server/accounts/index.js';
-import type { ImapServer } from '../../server/net/index.js';
 import { networkSession, processSession, type CheckedSession } from '../helpers/checked-client.js';
-import { emptyMaildir, removeTree, simpleMessage, tempDir } from '../helpers/maildir.js';
-import { startNetworkServer } from '../helpers/network-server.js';
+import { simpleMessage } from '../helpers/maildir.js';
+import { startOneAccountServer, type OneAccountServer } from '../helpers/network-server.js';
 
 const SEED = 0x11c0ffee;
 const RUN_MS = 8000;
 const FOLDER = 'INBOX.random';
 
-let dir: string;
 let maildir: string;
-let accounts: AccountStore;
-let server: ImapServer;
 let port: number;
+let world: OneAccountServer;
 
 before(async () => {
-  dir = tempDir('updates-random');
-  const data = path.join(dir, 'data');
-  fs.mkdirSync(data);
-  accounts = AccountStore.open(data);
-  maildir = emptyMaildir(path.join(dir, 'alice'));
-  await accounts.add({ username: 'alice', password: 'secret', maildir });
-  ({ server, port } = await startNetworkServer({ dataDir: data, accounts, failureDelayMs: 100 }));
+  world = await startOneAccountServer('updates-random');
+  ({ maildir, port } = world);
 });
 
-after(async () => {
-  await server.stop();
-  accounts.close();
-  removeTree(dir);
-});
+after(() => world.stop());
 
 /** mulberry32: a small seeded generator, so a failing run can be repeated. */
 function random(seed: number): () => number {

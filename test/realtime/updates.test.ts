@@ -4,38 +4,23 @@
 // scripts are the ones that failed, and Dovecot's answer is the expected order.
 
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { AccountStore } from '../../server/accounts/index.js';
-import type { ImapServer } from '../../server/net/index.js';
 import { networkSession, peerSession, processSession, type CheckedSession } from '../helpers/checked-client.js';
 import { dovecotSkip, peerScript } from '../helpers/peers.js';
-import { emptyMaildir, removeTree, simpleMessage, tempDir } from '../helpers/maildir.js';
-import { startNetworkServer } from '../helpers/network-server.js';
+import { simpleMessage } from '../helpers/maildir.js';
+import { startOneAccountServer, type OneAccountServer } from '../helpers/network-server.js';
 
-let dir: string;
 let maildir: string;
-let accounts: AccountStore;
-let server: ImapServer;
 let port: number;
+let world: OneAccountServer;
 let folderCounter = 0;
 
 before(async () => {
-  dir = tempDir('updates');
-  const data = path.join(dir, 'data');
-  fs.mkdirSync(data);
-  accounts = AccountStore.open(data);
-  maildir = emptyMaildir(path.join(dir, 'alice'));
-  await accounts.add({ username: 'alice', password: 'secret', maildir });
-  ({ server, port } = await startNetworkServer({ dataDir: data, accounts, failureDelayMs: 100 }));
+  world = await startOneAccountServer('updates');
+  ({ maildir, port } = world);
 });
 
-after(async () => {
-  await server.stop();
-  accounts.close();
-  removeTree(dir);
-});
+after(() => world.stop());
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -68,7 +68,8 @@ export function resolveSet(view: SelectedMailbox, set: SequenceSet, uid: boolean
   return uid ? seqsOfUidSet(view, set) : seqsInSet(view, set);
 }
 
-function lowerBound(messages: readonly { uid: number }[], uid: number): number {
+/** Index of the first message whose UID is at least `uid` (messages ascend by UID). */
+export function lowerBound(messages: readonly { uid: number }[], uid: number): number {
   let lo = 0;
   let hi = messages.length;
   while (lo < hi) {

@@ -7,7 +7,7 @@
 // as RFC 7162 3.2.5.1 allows, narrowed by the sequence match data when the client gave it.
 import { resolveSequenceSet, type ResolvedSet } from '../protocol/sequence.js';
 import type { SequenceSet } from '../protocol/types.js';
-import { compactSet } from '../resolve-set.js';
+import { compactSet, lowerBound } from '../resolve-set.js';
 import type { SelectedMailbox } from '../selected.js';
 
 export interface QresyncParams {
@@ -78,15 +78,4 @@ function matchedUpTo(view: SelectedMailbox, match: { seqs: SequenceSet; uids: Se
 
 function range(a: number, b: number): string {
   return a === b ? `${a}` : `${a}:${b}`;
-}
-
-function lowerBound(messages: readonly { uid: number }[], uid: number): number {
-  let lo = 0;
-  let hi = messages.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (messages[mid].uid < uid) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

@@ -60,11 +60,23 @@ function inbox(user: string): string {
   return authenticator.maildirOf(accounts.get(user)!);
 }
 
-/** The files of an INBOX's cur/, oldest first. */
+/**
+ * The files of an INBOX's cur/, in UID order (from Courier's UID database): file names do not
+ * sort in delivery order within one second (their microsecond part is not zero-padded).
+ */
 function messages(user: string): Buffer[] {
   const cur = path.join(inbox(user), 'cur');
   if (!fs.existsSync(cur)) return [];
-  return fs.readdirSync(cur).sort().map((name) => fs.readFileSync(path.join(cur, name)));
+  const uidOf = new Map<string, number>();
+  const db = path.join(inbox(user), 'courierimapuiddb');
+  if (fs.existsSync(db)) {
+    for (const line of fs.readFileSync(db, 'utf8').split('\n').slice(1)) {
+      const [uid, base] = line.split(' ');
+      if (uid && base) uidOf.set(base, Number(uid));
+    }
+  }
+  const uid = (name: string) => uidOf.get(name.split(':')[0]!) ?? Number.MAX_SAFE_INTEGER;
+  return fs.readdirSync(cur).sort((a, b) => uid(a) - uid(b) || (a < b ? -1 : 1)).map((name) => fs.readFileSync(path.join(cur, name)));
 }
 
 /** Files left in the spool directory (made at the first message over the memory limit). */

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { AccountStore } from '../../server/accounts/index.js';
 import { ROOT } from '../helpers/imap-client.js';
-import { removeTree, tempDir } from '../helpers/maildir.js';
+import { messagesInUidOrder, removeTree, tempDir } from '../helpers/maildir.js';
 
 const DELIVER = path.join(ROOT, 'dist/server/bin/imapd-deliver.js');
 
@@ -29,9 +29,7 @@ function deliver(args: string[], input: Buffer, configDir = config): Promise<{ c
 }
 
 function inbox(user: string): Buffer[] {
-  const cur = path.join(data, 'mail', user, 'Maildir', 'cur');
-  if (!fs.existsSync(cur)) return [];
-  return fs.readdirSync(cur).sort().map((name) => fs.readFileSync(path.join(cur, name)));
+  return messagesInUidOrder(path.join(data, 'mail', user, 'Maildir'));
 }
 
 const lfMessage = (subject: string, size = 100) =>

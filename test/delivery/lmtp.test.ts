@@ -15,7 +15,7 @@ import { Deliverer } from '../../server/delivery/deliverer.js';
 import { LmtpServer } from '../../server/delivery/lmtp.js';
 import { MEMORY_LIMIT } from '../../server/delivery/spool.js';
 import { ImapTestClient, ROOT } from '../helpers/imap-client.js';
-import { hasPython, removeTree, tempDir } from '../helpers/maildir.js';
+import { hasPython, messagesInUidOrder, removeTree, tempDir } from '../helpers/maildir.js';
 import { startNetworkServer, type TestNetworkServer } from '../helpers/network-server.js';
 
 const run = promisify(execFile);
@@ -60,23 +60,9 @@ function inbox(user: string): string {
   return authenticator.maildirOf(accounts.get(user)!);
 }
 
-/**
- * The files of an INBOX's cur/, in UID order (from Courier's UID database): file names do not
- * sort in delivery order within one second (their microsecond part is not zero-padded).
- */
+/** The files of an INBOX's cur/, in UID order. */
 function messages(user: string): Buffer[] {
-  const cur = path.join(inbox(user), 'cur');
-  if (!fs.existsSync(cur)) return [];
-  const uidOf = new Map<string, number>();
-  const db = path.join(inbox(user), 'courierimapuiddb');
-  if (fs.existsSync(db)) {
-    for (const line of fs.readFileSync(db, 'utf8').split('\n').slice(1)) {
-      const [uid, base] = line.split(' ');
-      if (uid && base) uidOf.set(base, Number(uid));
-    }
-  }
-  const uid = (name: string) => uidOf.get(name.split(':')[0]!) ?? Number.MAX_SAFE_INTEGER;
-  return fs.readdirSync(cur).sort((a, b) => uid(a) - uid(b) || (a < b ? -1 : 1)).map((name) => fs.readFileSync(path.join(cur, name)));
+  return messagesInUidOrder(inbox(user));
 }
 
 /** Files left in the spool directory (made at the first message over the memory limit). */

@@ -72,3 +72,26 @@ export function simpleMessage(subject: string, body = 'Hello there.\r\n', extra 
       `\r\n${body}`,
   );
 }
+
+/**
+ * The message files of a folder's cur/, in UID order (from Courier's UID database): file
+ * names do not sort in delivery order within one second (the microsecond part of the names
+ * our engine makes is not zero-padded). Files without a UID come last, by name.
+ */
+export function messagesInUidOrder(folderDir: string): Buffer[] {
+  const cur = path.join(folderDir, 'cur');
+  if (!fs.existsSync(cur)) return [];
+  const uidOf = new Map<string, number>();
+  const db = path.join(folderDir, 'courierimapuiddb');
+  if (fs.existsSync(db)) {
+    for (const line of fs.readFileSync(db, 'utf8').split('\n').slice(1)) {
+      const [uid, base] = line.split(' ');
+      if (uid && base) uidOf.set(base, Number(uid));
+    }
+  }
+  const uid = (name: string) => uidOf.get(name.split(':')[0]!) ?? Number.MAX_SAFE_INTEGER;
+  return fs
+    .readdirSync(cur)
+    .sort((a, b) => uid(a) - uid(b) || (a < b ? -1 : 1))
+    .map((name) => fs.readFileSync(path.join(cur, name)));
+}

@@ -97,3 +97,20 @@ export async function peerSession(name: string, script: string, maildir: string)
     clearTimeout(timer);
   });
 }
+
+/** Where two checked sessions on one folder run: one network server, two imapd processes, or Dovecot. */
+export type PairMode = 'network' | 'processes' | 'dovecot';
+
+/** Two sessions A and B on alice's Maildir (network mode: the server on `port`, password "secret"). */
+export async function sessionPair(mode: PairMode, port: number, maildir: string, dovecotScript: string): Promise<[CheckedSession, CheckedSession]> {
+  if (mode === 'network') return [await networkSession('A', port, 'alice', 'secret'), await networkSession('B', port, 'alice', 'secret')];
+  if (mode === 'processes') return [await processSession('A', maildir), await processSession('B', maildir)];
+  return [await peerSession('A', dovecotScript, maildir), await peerSession('B', dovecotScript, maildir)];
+}
+
+/** Run a command that must answer OK; its untagged lines. */
+export async function commandOk(session: CheckedSession, command: string): Promise<string[]> {
+  const reply = await session.command(command);
+  if (!/^OK/.test(reply.tagged)) throw new Error(`${session.name}: ${command} -> ${reply.tagged}`);
+  return reply.lines;
+}

@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { networkSession, peerSession, processSession, type CheckedSession } from '../helpers/checked-client.js';
+import { commandOk, sessionPair, type CheckedSession, type PairMode } from '../helpers/checked-client.js';
 import { dovecotSkip, peerScript } from '../helpers/peers.js';
 import { simpleMessage } from '../helpers/maildir.js';
 import { startOneAccountServer, type OneAccountServer } from '../helpers/network-server.js';
@@ -24,20 +24,11 @@ after(() => world.stop());
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-type Mode = 'network' | 'processes' | 'dovecot';
+type Mode = PairMode;
 
-async function pair(mode: Mode): Promise<[CheckedSession, CheckedSession]> {
-  if (mode === 'network') return [await networkSession('A', port, 'alice', 'secret'), await networkSession('B', port, 'alice', 'secret')];
-  if (mode === 'processes') return [await processSession('A', maildir), await processSession('B', maildir)];
-  const script = peerScript('dovecot-preauth.sh');
-  return [await peerSession('A', script, maildir), await peerSession('B', script, maildir)];
-}
+const pair = (mode: Mode) => sessionPair(mode, port, maildir, peerScript('dovecot-preauth.sh'));
 
-async function ok(session: CheckedSession, command: string): Promise<string[]> {
-  const reply = await session.command(command);
-  assert.match(reply.tagged, /^OK/, `${session.name}: ${command} -> ${reply.tagged}`);
-  return reply.lines;
-}
+const ok = commandOk;
 
 async function append(session: CheckedSession, folder: string, subject: string, extra = ''): Promise<string[]> {
   const reply = await session.append(folder, simpleMessage(subject), extra);

@@ -9,13 +9,13 @@ import type { ImapValue } from '../protocol/types.js';
 import { myRights, requireRights } from '../rights.js';
 import { AUTHENTICATED, bad, no, ok, type CommandContext, type CommandResult, type CommandSpec, type SessionContext } from './types.js';
 
-/** Unknown unless IMAP_ACL is on, as in Courier. */
-function off(session: SessionContext): CommandResult | null {
-  return session.settings.acl ? null : bad('Unknown command');
-}
-
-/** The store name of an existing folder (or intermediate level), or the NO to answer. */
-async function folderOf(session: SessionContext, wire: string): Promise<{ name: string } | CommandResult> {
+/**
+ * The store name of the existing folder (or intermediate level) an ACL command names, or the
+ * answer to give instead: BAD while IMAP_ACL is off (the commands are unknown then, as in
+ * Courier), NO [NONEXISTENT] for a folder that does not exist.
+ */
+async function aclFolder(session: SessionContext, wire: string): Promise<{ name: string } | CommandResult> {
+  if (!session.settings.acl) return bad('Unknown command');
   const name = session.storeName(wire);
   const known = (await session.store.listFolders()).some((f) => f.name === name);
   if (!known || !session.store.readAcl) return no('Mailbox does not exist', 'NONEXISTENT');
@@ -35,9 +35,7 @@ export const getacl: CommandSpec = {
   async handler({ session, args }) {
     const wire = args.astring('mailbox name');
     args.end();
-    const refused = off(session);
-    if (refused) return refused;
-    const folder = await folderOf(session, wire);
+    const folder = await aclFolder(session, wire);
     if ('status' in folder) return folder;
     const denied = await requireRights(session, folder.name, 'a', 'GETACL');
     if (denied) return denied;
@@ -58,9 +56,7 @@ async function change(ctx: CommandContext, set: boolean): Promise<CommandResult>
   const identifier = args.astring('identifier');
   const rights = set ? args.astring('rights') : '';
   args.end();
-  const refused = off(session);
-  if (refused) return refused;
-  const folder = await folderOf(session, wire);
+  const folder = await aclFolder(session, wire);
   if ('status' in folder) return folder;
   const stored = storedIdentifier(identifier);
   if (stored === null) return no('Invalid ACL identifier.');
@@ -99,9 +95,7 @@ export const listrights: CommandSpec = {
     const wire = args.astring('mailbox name');
     const identifier = args.astring('identifier');
     args.end();
-    const refused = off(session);
-    if (refused) return refused;
-    const folder = await folderOf(session, wire);
+    const folder = await aclFolder(session, wire);
     if ('status' in folder) return folder;
     const denied = await mayAskRights(session, folder.name, 'LISTRIGHTS');
     if (denied) return denied;
@@ -124,9 +118,7 @@ export const myrights: CommandSpec = {
   async handler({ session, args }) {
     const wire = args.astring('mailbox name');
     args.end();
-    const refused = off(session);
-    if (refused) return refused;
-    const folder = await folderOf(session, wire);
+    const folder = await aclFolder(session, wire);
     if ('status' in folder) return folder;
     const denied = await mayAskRights(session, folder.name, 'MYRIGHTS');
     if (denied) return denied;

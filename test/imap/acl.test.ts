@@ -65,3 +65,22 @@ test('a Maildir keeps its ACLs moving from Courier to us and back', { skip: cour
     ['* ACL "INBOX.Archive" "owner" "acdilrsw" "administrators" "acdilrsw" "carol" "lr"']);
   await back.close();
 });
+
+test('CLOSE expunges nothing without the "e" right (RFC 4314 4), as Courier', async () => {
+  const dir = tempDir('acl-close');
+  const base = path.join(dir, 'base');
+  standardMaildir(base, 2);
+  const s = await sideBySide(base, dir);
+  try {
+    for (const command of ['SETACL INBOX.Sent owner -e', 'SELECT INBOX.Sent', 'STORE 1 +FLAGS.SILENT (\\Deleted)', 'CLOSE']) {
+      const r = await s.both(command);
+      assert.match(r.ours.tagged, /^OK/, `${command}: ${r.ours.tagged}`);
+      if (r.courier) assert.match(r.courier.tagged, /^OK/, `Courier ${command}: ${r.courier.tagged}`);
+    }
+    const after = await s.both('STATUS INBOX.Sent (MESSAGES)');
+    assert.ok(after.ours.lines.some((l) => /MESSAGES 3\)/.test(l)), after.ours.lines.join('\n'));
+    if (after.courier) assert.deepEqual(after.ours.lines, after.courier.lines);
+  } finally {
+    await s.close();
+  }
+});

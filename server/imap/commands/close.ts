@@ -1,5 +1,7 @@
 // CLOSE (RFC 3501 6.4.2): silently expunge \Deleted messages, unless read-only, then
-// leave the selected state. UNSELECT (RFC 3691): leave without expunging.
+// leave the selected state. Without the "e" right nothing is expunged and CLOSE still
+// succeeds (RFC 4314 4, as Courier). UNSELECT (RFC 3691): leave without expunging.
+import { myRights } from '../rights.js';
 import { SELECTED, ok, type CommandSpec } from './types.js';
 
 export const close: CommandSpec = {
@@ -8,7 +10,7 @@ export const close: CommandSpec = {
   async handler({ session, args }) {
     args.end();
     const view = session.selected!;
-    if (!view.readOnly) {
+    if (!view.readOnly && (await myRights(session, view.folder.name)).includes('e')) {
       const deleted = view.all().filter((m) => m.flags.has('\\Deleted')).map((m) => m.uid);
       if (deleted.length) await session.expungeMessages(deleted);
     }

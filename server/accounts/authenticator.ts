@@ -138,6 +138,25 @@ export class AccountAuthenticator implements Authenticator {
     }
   }
 
+  /**
+   * AUTHENTICATE EXTERNAL: TLS verified a client certificate whose TLS_EXTERNAL field is
+   * `user`; it must name an enabled account exactly (no DEFDOMAIN added), as with Courier.
+   */
+  async loginExternal(user: string, remoteAddress: string): Promise<LoginResult | null> {
+    const address = normalizeAddress(remoteAddress);
+    const account = this.options.accounts.get(user);
+    if (!account || !account.enabled) {
+      this.options.logger.log('warn', 'LOGIN FAILED', { user: printable(user), ip: address, reason: account ? 'disabled' : 'no-such-user', method: 'EXTERNAL' });
+      return null;
+    }
+    const store = await this.openMailbox(account);
+    this.options.accounts.recordLogin(account.username, address);
+    this.options.logger.log('info', 'LOGIN', { user: account.username, ip: address, method: 'EXTERNAL' });
+    this.recordUsageLater(account.username, store);
+    this.emptyTrashLater(account.username, store);
+    return { user: account.username, store };
+  }
+
   /** The Maildir root of an account. */
   maildirOf(account: Account): string {
     return account.maildir ?? join(account.home, this.options.maildirPath);

@@ -3,7 +3,7 @@
 // override what imapd set. Missing files mean defaults. Invalid values of settings we
 // honour are errors naming file, line and setting; settings we do not honour only warn.
 
-import { promises as fs } from 'node:fs';
+import { accessSync, constants as fsConstants, promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CourierConfig, parseCourierConfig } from './courier-file.js';
 import { ConfigError, type ConfigWarning } from './errors.js';
@@ -123,11 +123,6 @@ export function settingsFromDocuments(
 
   for (const [setting, source] of setInFiles) {
     if (SETTINGS_BY_NAME.has(setting)) continue;
-    // Courier refuses a client without a certificate here; accepting it would be a silent
-    // downgrade, so without client certificates the server does not start (issue 12).
-    if (setting === 'TLS_VERIFYPEER' && /^REQUIREPEER$/i.test((env.get(setting) ?? '').trim())) {
-      throw new ConfigError(source.file, source.line, setting, 'REQUIREPEER: client certificates are not supported by this server, so it cannot require them; remove the line or set NONE');
-    }
     const found = notHonoured(setting, env.get(setting) ?? '');
     warnings.push(found ? { ...found, ...source, setting } : { kind: 'unknown', ...source, setting, message: 'not a setting this server knows (misspelt?); ignored' });
   }
@@ -136,6 +131,20 @@ export function settingsFromDocuments(
   if (typed.tlsPrivateKeyFile && !typed.tlsCertFile) {
     const s = sources.get('TLS_PRIVATE_KEYFILE') ?? DEFAULT_SOURCE;
     throw new ConfigError(s.file, s.line, 'TLS_PRIVATE_KEYFILE', 'is set, but TLS_CERTFILE is not (set both, or neither for a self-signed certificate)');
+  }
+  if (typed.tlsVerifyPeer !== 'NONE') {
+    // Verifying against nothing would accept no certificate (REQUIREPEER) or silently none (PEER).
+    const where = typed.tlsTrustCerts ? 'TLS_TRUSTCERTS' : 'TLS_VERIFYPEER';
+    const s = sources.get(where) ?? DEFAULT_SOURCE;
+    if (!typed.tlsTrustCerts) throw new ConfigError(s.file, s.line, where, `${typed.tlsVerifyPeer} needs TLS_TRUSTCERTS: the certificate authorities client certificates are verified against`);
+    try {
+      accessSync(typed.tlsTrustCerts, fsConstants.R_OK);
+    } catch {
+      throw new ConfigError(s.file, s.line, where, `${typed.tlsTrustCerts} is missing or not readable by this server (needed by TLS_VERIFYPEER=${typed.tlsVerifyPeer})`);
+    }
+  } else if (typed.tlsExternal) {
+    const s = sources.get('TLS_EXTERNAL') ?? DEFAULT_SOURCE;
+    warnings.push({ kind: 'adjusted', ...s, setting: 'TLS_EXTERNAL', message: 'is set while TLS_VERIFYPEER=NONE: no client certificate is asked for, so AUTHENTICATE EXTERNAL is never offered' });
   }
   if (typed.tlsRequired && typed.plainStart && !typed.startTls) {
     const s = sources.get('IMAP_TLS_REQUIRED') ?? DEFAULT_SOURCE;

@@ -16,7 +16,7 @@ export const DEFAULT_CAPABILITY = [
  * from the command table's declarations (server/imap/capabilities.ts), which config/ may not
  * import; test/imap/capabilities.test.ts holds this list equal to them. */
 export const SUPPORTED_WORDS = new Set(
-  [...DEFAULT_CAPABILITY, 'ID', 'ACL', 'ACL2=UNION', 'AUTH=PLAIN', 'ENABLE', 'UTF8=ACCEPT', 'STARTTLS', 'LOGINDISABLED'].map((w) => w.toUpperCase()),
+  [...DEFAULT_CAPABILITY, 'ID', 'ACL', 'ACL2=UNION', 'AUTH=PLAIN', 'AUTH=EXTERNAL', 'ENABLE', 'UTF8=ACCEPT', 'STARTTLS', 'LOGINDISABLED'].map((w) => w.toUpperCase()),
 );
 
 /** Protocol settings that change how the session behaves (from the imapd config file). */

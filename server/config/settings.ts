@@ -59,6 +59,12 @@ export interface ImapdSettings {
   tlsMinVersion: TlsVersion;
   startTlsMinVersion: TlsVersion;
   tlsCipherList: string | null;
+  /** TLS_VERIFYPEER: ask for a client certificate (PEER: verify one if presented; REQUIREPEER: refuse clients without one). */
+  tlsVerifyPeer: 'NONE' | 'PEER' | 'REQUIREPEER';
+  /** TLS_TRUSTCERTS: the certificate authorities client certificates are verified against (a PEM file or a directory of them). */
+  tlsTrustCerts: string | null;
+  /** TLS_EXTERNAL: the subject field of a verified client certificate that names the account (AUTHENTICATE EXTERNAL). */
+  tlsExternal: string | null;
   maildirPath: string;
   mkhomedirSkel: string | null;
   namespacePrefix: '' | 'INBOX.';
@@ -562,6 +568,21 @@ export const SETTINGS: readonly AnySettingSpec[] = [
     parse: (v, ctx) => parseTlsProtocol(v, ctx) ?? 'TLSv1.2',
   },
   {
+    name: 'TLS_VERIFYPEER', file: 'imapd-ssl', field: 'tlsVerifyPeer', kind: 'choice', default: 'NONE', choices: ['NONE', 'PEER', 'REQUIREPEER'],
+    meaning: 'Client certificates: NONE asks for none; PEER verifies one against TLS_TRUSTCERTS if the client presents it; REQUIREPEER refuses clients without a valid one.',
+    parse: (v) => parseChoice(v.trim().toUpperCase(), ['NONE', 'PEER', 'REQUIREPEER'] as const),
+  },
+  {
+    name: 'TLS_TRUSTCERTS', file: 'imapd-ssl', field: 'tlsTrustCerts', kind: 'text', default: '',
+    meaning: 'PEM file, or directory of PEM files, with the certificate authorities that client certificates must come from (read only when TLS_VERIFYPEER is PEER or REQUIREPEER).',
+    parse: (v, ctx) => (v.trim() === '' ? null : resolve(ctx.configDir, v.trim())),
+  },
+  {
+    name: 'TLS_EXTERNAL', file: 'imapd-ssl', field: 'tlsExternal', kind: 'text', default: '',
+    meaning: 'Subject field of a verified client certificate that holds the login name (e.g. emailaddress or CN); set, it offers AUTHENTICATE EXTERNAL to clients with such a certificate.',
+    parse: (v) => (v.trim() === '' ? null : v.trim()),
+  },
+  {
     name: 'TLS_CIPHER_LIST', file: 'imapd-ssl', field: 'tlsCipherList', kind: 'cipher-list', default: '',
     meaning: 'OpenSSL cipher list for TLS 1.2 and TLS 1.3 cipher suites (empty: for TLS 1.2 only ECDHE with AES-GCM or ChaCha20-Poly1305, Mozilla\'s "intermediate" list; TLS 1.3 suites as OpenSSL has them).',
     parse: (v) => parseCipherList(v),
@@ -605,9 +626,6 @@ export const COURIER_SETTINGS_NOT_HONOURED: ReadonlyMap<string, NotHonoured> = n
   ['TLS_MIN_DH_BITS', { reason: 'key exchange uses elliptic curves; no DH parameters are used' }],
   ['TLS_DHPARAMS', { reason: 'key exchange uses elliptic curves; no DH parameters are used' }],
   ['TLS_TIMEOUT', { reason: 'not implemented in Courier either' }],
-  ['TLS_TRUSTCERTS', { reason: 'client certificates are not used' }],
-  ['TLS_VERIFYPEER', { reason: 'client certificates are not supported', harmless: ['NONE', ''] }],
-  ['TLS_EXTERNAL', { reason: 'client-certificate login is not supported', harmless: [''] }],
   ['TLS_CACHEFILE', { reason: 'TLS sessions are resumed from memory' }],
   ['TLS_CACHESIZE', { reason: 'TLS sessions are resumed from memory' }],
 ]);

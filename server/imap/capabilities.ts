@@ -14,6 +14,8 @@ export interface CapabilityContext {
   secure: boolean;
   canStartTls: boolean;
   authenticated: boolean;
+  /** TLS verified a client certificate that names an account (TLS_EXTERNAL). */
+  external?: boolean;
 }
 
 /** The protocol the command table as a whole implements: always announced, first. */
@@ -50,6 +52,7 @@ export function capabilities(ctx: CapabilityContext, specs: readonly CommandSpec
   }
   if (!ctx.authenticated) {
     if (ctx.canStartTls && !ctx.secure) for (const c of added('starttls')) add(c.word);
+    if (ctx.external) for (const c of added('external')) add(c.word);
     if (ctx.settings.tlsRequired && !ctx.secure) {
       for (const c of added('tls-required')) add(c.word);
       // AUTHENTICATE is refused as LOGIN is (commands/login.ts): no mechanism is offered.

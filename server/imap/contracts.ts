@@ -17,6 +17,8 @@ export interface Transport {
   remotePort?: number | string;
   /** True when the transport is encrypted (implicit TLS, after STARTTLS, or local stdio). */
   secure: boolean;
+  /** The login name a verified client certificate carries (TLS_EXTERNAL): AUTHENTICATE EXTERNAL logs in as it. */
+  externalIdentity?: string;
   /**
    * Present when STARTTLS can be offered. Called after the tagged OK has been written;
    * resolves with the encrypted transport, which replaces this one. The session drops
@@ -44,6 +46,11 @@ export interface Authenticator {
    * delay and throttling before it resolves).
    */
   login(user: string, password: string, remoteAddress: string): Promise<LoginResult | null>;
+  /**
+   * Log in as `user` without a password: TLS has verified a client certificate naming it
+   * (AUTHENTICATE EXTERNAL). Null for an unknown or disabled account.
+   */
+  loginExternal?(user: string, remoteAddress: string): Promise<LoginResult | null>;
 }
 
 export type { Logger, LogLevel } from '../log/logger.js';

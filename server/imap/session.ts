@@ -132,6 +132,7 @@ export class Session implements SessionContext {
       secure: this.transport.secure,
       canStartTls: Boolean(this.transport.startTls),
       authenticated: this.state !== 'not-authenticated',
+      external: Boolean(this.transport.externalIdentity && this.authenticator?.loginExternal),
     });
   }
 

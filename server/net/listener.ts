@@ -21,7 +21,8 @@ import type { Authenticator, Logger, LogLevel, SessionOptions, SessionSettings, 
 import { startSession as startImapSession, type SessionHandle, type SessionInfo } from '../imap/session.js';
 import { StallMonitor, type Stall } from '../imap/stall.js';
 import { AccessList } from './access.js';
-import { createServerContext, type TlsMaterial } from './tls.js';
+import { loadTrustedCertificates, type TlsMaterial } from './tls.js';
+import { TlsContexts } from './tls-contexts.js';
 
 export type ListenerKind = 'imap' | 'imaps';
 
@@ -38,7 +39,7 @@ export type ServerSettings = Pick<
   ImapdSettings,
   | 'address' | 'ports' | 'sslAddress' | 'sslPorts' | 'plainStart' | 'sslStart' | 'startTls'
   | 'maxDaemons' | 'maxPerIp' | 'tlsMinVersion' | 'startTlsMinVersion' | 'tlsCipherList'
-> & Partial<Pick<ImapdSettings, 'accessFile'>>;
+> & Partial<Pick<ImapdSettings, 'accessFile' | 'tlsVerifyPeer' | 'tlsTrustCerts' | 'tlsExternal'>>;
 
 export interface ImapServerOptions {
   settings: ServerSettings;
@@ -138,8 +139,9 @@ export class ImapServer extends EventEmitter<ImapServerEvents> {
   private readonly servers: { server: net.Server; info: ListenerInfo }[] = [];
   private readonly connections = new Map<number, Connection>();
   private readonly perAddress = new Map<string, number>();
-  private readonly implicitContext: tls.SecureContext | null;
-  private readonly startTlsContext: tls.SecureContext | null;
+  /** Built in start(): client certificates need TLS_TRUSTCERTS read first. */
+  private implicitTls: TlsContexts | null = null;
+  private startTlsTls: TlsContexts | null = null;
   private readonly startSessionFn: (options: SessionOptions) => SessionHandle;
   private nextId = 1;
   private rejectingHandshakes = 0;
@@ -157,8 +159,6 @@ export class ImapServer extends EventEmitter<ImapServerEvents> {
     const s = options.settings;
     const needTls = (s.sslStart && s.sslPorts.length > 0) || (s.plainStart && s.startTls);
     if (needTls && !options.tls) throw new Error('TLS is switched on (IMAPDSSLSTART or IMAPDSTARTTLS) but no certificate was given');
-    this.implicitContext = options.tls ? createServerContext(options.tls, { minVersion: s.tlsMinVersion, ciphers: s.tlsCipherList }) : null;
-    this.startTlsContext = options.tls ? createServerContext(options.tls, { minVersion: s.startTlsMinVersion, ciphers: s.tlsCipherList }) : null;
     this.startSessionFn = options.startSession ?? startImapSession;
   }
 
@@ -174,6 +174,12 @@ export class ImapServer extends EventEmitter<ImapServerEvents> {
       // Read before listening: a file that cannot be read must not let everyone in.
       this.access = await AccessList.load(s.accessFile);
       for (const w of this.access.warnings) this.log('warn', 'IMAPACCESSFILE', { warning: w });
+    }
+    if (this.options.tls) {
+      const peer = { tlsCipherList: s.tlsCipherList, tlsVerifyPeer: s.tlsVerifyPeer ?? 'NONE', tlsExternal: s.tlsExternal ?? null };
+      const ca = peer.tlsVerifyPeer !== 'NONE' && s.tlsTrustCerts ? await loadTrustedCertificates(s.tlsTrustCerts) : null;
+      this.implicitTls = new TlsContexts(this.options.tls, s.tlsMinVersion, peer, ca);
+      this.startTlsTls = new TlsContexts(this.options.tls, s.startTlsMinVersion, peer, ca);
     }
     const wanted: { kind: ListenerKind; endpoint: Endpoint }[] = [];
     if (s.plainStart) for (const endpoint of resolveEndpoints(s.ports, s.address)) wanted.push({ kind: 'imap', endpoint });
@@ -321,11 +327,11 @@ export class ImapServer extends EventEmitter<ImapServerEvents> {
       this.startSession(conn, this.plainTransport(conn));
       return;
     }
-    this.handshake(socket, this.implicitContext!, this.options.tlsHandshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS).then(
+    this.handshake(socket, this.implicitTls!, this.options.tlsHandshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS).then(
       (secure) => {
         conn.secure = secure;
         conn.phase = 'session';
-        this.startSession(conn, this.secureTransport(conn, secure));
+        this.startSession(conn, this.secureTransport(conn, secure, this.implicitTls!));
       },
       (err: Error) => {
         this.log('info', 'TLS handshake failed', { conn: conn.id, ip: remoteAddress, error: err.message });
@@ -349,7 +355,7 @@ export class ImapServer extends EventEmitter<ImapServerEvents> {
       return;
     }
     this.rejectingHandshakes++;
-    this.handshake(socket, this.implicitContext!, Math.min(REJECT_HANDSHAKE_TIMEOUT_MS, this.options.tlsHandshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS))
+    this.handshake(socket, this.implicitTls!, Math.min(REJECT_HANDSHAKE_TIMEOUT_MS, this.options.tlsHandshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS))
       .then(
         (secure) => {
           secure.resume();
@@ -362,50 +368,53 @@ export class ImapServer extends EventEmitter<ImapServerEvents> {
   }
 
   /** Server-side TLS on an accepted socket; rejects on failure or timeout (the socket is then destroyed). */
-  private handshake(socket: net.Socket, context: tls.SecureContext, timeoutMs: number): Promise<tls.TLSSocket> {
+  private handshake(socket: net.Socket, contexts: TlsContexts, timeoutMs: number): Promise<tls.TLSSocket> {
     return new Promise((resolve, reject) => {
-      const secure = new tls.TLSSocket(socket, { isServer: true, secureContext: context, requestCert: false });
       let settled = false;
       const fail = (err: Error) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        secure.destroy();
+        contexts.abandon(socket);
         socket.destroy();
         reject(err);
       };
       const timer = setTimeout(() => fail(new Error(`no TLS handshake within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
       const closedEarly = () => fail(new Error('connection closed during the TLS handshake'));
-      secure.once('error', fail);
-      secure.once('close', closedEarly);
-      secure.once('secure', () => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        secure.off('close', closedEarly);
-        secure.off('error', fail);
-        secure.on('error', () => undefined); // the session sees errors as the end of its input
-        resolve(secure);
-      });
+      socket.once('close', closedEarly);
+      contexts.accept(socket).then(
+        (secure) => {
+          if (settled) {
+            secure.destroy();
+            return;
+          }
+          settled = true;
+          clearTimeout(timer);
+          socket.off('close', closedEarly);
+          secure.on('error', () => undefined); // the session sees errors as the end of its input
+          resolve(secure);
+        },
+        fail,
+      );
     });
   }
 
   private plainTransport(conn: Connection): Transport {
     const socket = conn.raw;
-    const startTls = this.options.settings.startTls && this.startTlsContext
+    const startTls = this.options.settings.startTls && this.startTlsTls
       ? async (): Promise<Transport> => {
           // Whatever the client sent in the clear after STARTTLS is not ours to read.
           while (socket.read() !== null) { /* discard */ }
             conn.phase = 'handshake';
           this.changed(conn);
           try {
-            conn.secure = await this.handshake(socket, this.startTlsContext!, this.options.tlsHandshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS);
+            conn.secure = await this.handshake(socket, this.startTlsTls!, this.options.tlsHandshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS);
           } catch (err) {
             this.log('info', 'TLS handshake failed after STARTTLS', { conn: conn.id, ip: conn.remoteAddress, error: (err as Error).message });
             throw err;
           }
           conn.phase = 'session';
-          return this.secureTransport(conn, conn.secure);
+          return this.secureTransport(conn, conn.secure, this.startTlsTls!);
         }
       : undefined;
     return {
@@ -420,12 +429,14 @@ export class ImapServer extends EventEmitter<ImapServerEvents> {
     };
   }
 
-  private secureTransport(conn: Connection, secure: tls.TLSSocket): Transport {
+  private secureTransport(conn: Connection, secure: tls.TLSSocket, contexts: TlsContexts): Transport {
+    const externalIdentity = contexts.externalIdentity(secure);
     return {
       input: secure,
       output: secure,
       remoteAddress: conn.remoteAddress,
       secure: true,
+      ...(externalIdentity !== null ? { externalIdentity } : {}),
       close: () => this.closeGently(secure),
       reusesWrittenBuffers: true,
     };

@@ -14,8 +14,9 @@
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
-import { join } from 'node:path';
-import { createSecureContext, type SecureContext } from 'node:tls';
+import { isIP } from 'node:net';
+import { basename, dirname, join } from 'node:path';
+import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
 import { writeFileAtomic } from '../config/atomic-write.js';
 import type { TlsVersion } from '../config/settings.js';
 
@@ -50,6 +51,17 @@ export interface TlsMaterial {
   keyFile: string;
   /** Things the administrator should know (expiring certificate, key readable by others). */
   warnings: string[];
+  /**
+   * Courier's virtual hosts: TLS_CERTFILE.<domain> (chosen by the name the client asks for
+   * through SNI) and TLS_CERTFILE.<ip address> (chosen by the address the client connected to).
+   */
+  virtualHosts?: VirtualHost[];
+}
+
+export interface VirtualHost {
+  /** Lower-case DNS name or IP address, the suffix of the file name. */
+  name: string;
+  material: Omit<TlsMaterial, 'virtualHosts'>;
 }
 
 export interface LoadTlsOptions {
@@ -69,8 +81,65 @@ const KEY_RE = /-----BEGIN ((?:RSA |EC |ENCRYPTED )?PRIVATE KEY)-----[\s\S]+?---
 
 export async function loadTlsMaterial(options: LoadTlsOptions): Promise<TlsMaterial> {
   const now = options.now ?? new Date();
-  if (options.certFile) return loadConfigured(options.certFile, options.keyFile ?? null, now);
+  if (options.certFile) {
+    const material = await loadConfigured(options.certFile, options.keyFile ?? null, now);
+    const { hosts, warnings } = await loadVirtualHosts(options.certFile, options.keyFile ?? null, now);
+    return { ...material, warnings: [...material.warnings, ...warnings], virtualHosts: hosts };
+  }
   return loadOrGenerate(join(options.dataDir, TLS_DIR), options.hostnames ?? defaultHostnames(), now);
+}
+
+/**
+ * The TLS_CERTFILE.<suffix> files beside TLS_CERTFILE whose suffix is a DNS name or an IP
+ * address. Each holds its own key, or has it in TLS_PRIVATE_KEYFILE.<suffix>. One that cannot
+ * be used is reported and left out: the main certificate still serves.
+ */
+async function loadVirtualHosts(certFile: string, keyFile: string | null, now: Date): Promise<{ hosts: VirtualHost[]; warnings: string[] }> {
+  const prefix = basename(certFile) + '.';
+  let entries: string[];
+  try {
+    entries = await fs.readdir(dirname(certFile));
+  } catch {
+    return { hosts: [], warnings: [] };
+  }
+  const hosts: VirtualHost[] = [];
+  const warnings: string[] = [];
+  for (const entry of entries.sort()) {
+    if (!entry.startsWith(prefix)) continue;
+    const name = entry.slice(prefix.length).toLowerCase();
+    if (!isIP(name) && !isDnsName(name)) continue;
+    const file = join(dirname(certFile), entry);
+    try {
+      const ownKey = KEY_RE.test(await fs.readFile(file, 'utf8'));
+      const material = await loadConfigured(file, ownKey || !keyFile ? null : `${keyFile}.${name}`, now);
+      hosts.push({ name, material });
+      warnings.push(...material.warnings.map((w) => `${entry}: ${w}`));
+    } catch (err) {
+      warnings.push(`${file} is not used for ${name}: ${(err as Error).message}`);
+    }
+  }
+  return { hosts, warnings };
+}
+
+/** The certificate authorities of TLS_TRUSTCERTS: a PEM file, or a directory of PEM files. */
+export async function loadTrustedCertificates(path: string): Promise<string[]> {
+  const stat = await fs.stat(path).catch((err: NodeJS.ErrnoException) => {
+    throw new TlsError(`TLS_TRUSTCERTS ${path}: ${err.code === 'ENOENT' ? 'not found' : err.message}`);
+  });
+  const files = stat.isDirectory() ? (await fs.readdir(path)).sort().map((f) => join(path, f)) : [path];
+  const certs: string[] = [];
+  for (const file of files) {
+    let text: string;
+    try {
+      if (!(await fs.stat(file)).isFile()) continue;
+      text = await fs.readFile(file, 'utf8');
+    } catch {
+      continue; // an unreadable entry of a directory (c_rehash leaves links) is skipped
+    }
+    certs.push(...(text.match(CERT_RE) ?? []));
+  }
+  if (certs.length === 0) throw new TlsError(`TLS_TRUSTCERTS ${path}: no PEM certificate in it`);
+  return certs;
 }
 
 /** The colon-hex SHA-256 fingerprint of a PEM certificate, as browsers and mail clients show it. */
@@ -93,15 +162,23 @@ export const DEFAULT_TLS12_CIPHERS = [
   'ECDHE-RSA-CHACHA20-POLY1305',
 ].join(':');
 
-/** A server context with our floor of TLS 1.2. */
-export function createServerContext(material: Pick<TlsMaterial, 'cert' | 'key'>, options: { minVersion?: TlsVersion; ciphers?: string | null } = {}): SecureContext {
-  return createSecureContext({
+type ServerContextOptions = { minVersion?: TlsVersion; ciphers?: string | null; ca?: string[] };
+
+/** The createSecureContext options of a server context with our floor of TLS 1.2. */
+export function serverContextOptions(material: Pick<TlsMaterial, 'cert' | 'key'>, options: ServerContextOptions = {}): SecureContextOptions {
+  return {
     cert: material.cert,
     key: material.key,
+    ...(options.ca ? { ca: options.ca } : {}),
     minVersion: options.minVersion === 'TLSv1.3' ? 'TLSv1.3' : 'TLSv1.2',
     ciphers: options.ciphers || DEFAULT_TLS12_CIPHERS,
     honorCipherOrder: true,
-  });
+  };
+}
+
+/** A server context with our floor of TLS 1.2. */
+export function createServerContext(material: Pick<TlsMaterial, 'cert' | 'key'>, options: ServerContextOptions = {}): SecureContext {
+  return createSecureContext(serverContextOptions(material, options));
 }
 
 async function readPem(path: string, setting: string): Promise<string> {
@@ -222,5 +299,9 @@ function defaultHostnames(): string[] {
   const name = osHostname().toLowerCase();
   const names = [name, ...(name.includes('.') ? [] : [`${name}.local`]), 'localhost'];
   // Only names that are valid DNS names go into the certificate.
-  return [...new Set(names.filter((n) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(n)))];
+  return [...new Set(names.filter(isDnsName))];
+}
+
+function isDnsName(name: string): boolean {
+  return name.length <= 253 && /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(name);
 }

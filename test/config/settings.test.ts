@@ -85,7 +85,8 @@ test("Debian's files: values read, unused settings warned about, not fatal", { s
   assert.equal(settings.pidFile, '/run/courier/imapd.pid');
   assert.equal(settings.umask, 0o022);
   assert.equal(byName.get('TCPDOPTS')?.kind, 'ignored');
-  assert.equal(byName.get('TLS_VERIFYPEER')?.kind, 'ignored'); // NONE is harmless
+  assert.ok(!byName.has('TLS_VERIFYPEER')); // honoured now (client certificates, issue 12)
+  assert.equal(settings.tlsVerifyPeer, 'NONE');
   assert.equal(byName.get('IMAP_PROXY')?.kind, 'ignored'); // 0 is harmless
   assert.ok(!byName.has('MAXPERIP'));
 });
@@ -174,12 +175,11 @@ test('the settings table for the README lists every setting with its default', a
   assert.match(table, /\| TLS_CERTFILE \| imapd-ssl \| \(unset\) \|/);
 });
 
-test('TLS_VERIFYPEER=REQUIREPEER refuses to start instead of accepting clients without a certificate', async () => {
+test('TLS_VERIFYPEER=REQUIREPEER without TLS_TRUSTCERTS refuses to start instead of accepting no certificate', async () => {
   const dir = await configDir({ 'imapd-ssl': 'TLS_VERIFYPEER=REQUIREPEER\n' });
-  await expectConfigError(dir, join(dir, 'imapd-ssl'), 1, 'TLS_VERIFYPEER', /client certificates are not supported/);
-  // NONE (Debian's value) and PEER (a certificate is optional) still start, with a warning for PEER.
-  const peer = await loadSettings({ configDir: await configDir({ 'imapd-ssl': 'TLS_VERIFYPEER=PEER\n' }) });
-  assert.equal(peer.warnings.find((w) => w.setting === 'TLS_VERIFYPEER')?.kind, 'unsupported');
+  await expectConfigError(dir, join(dir, 'imapd-ssl'), 1, 'TLS_VERIFYPEER', /needs TLS_TRUSTCERTS/);
   const none = await loadSettings({ configDir: await configDir({ 'imapd-ssl': 'TLS_VERIFYPEER=NONE\n' }) });
-  assert.equal(none.warnings.find((w) => w.setting === 'TLS_VERIFYPEER')?.kind, 'ignored');
+  assert.ok(!none.warnings.some((w) => w.setting === 'TLS_VERIFYPEER'));
+  const external = await loadSettings({ configDir: await configDir({ 'imapd-ssl': 'TLS_EXTERNAL=emailaddress\n' }) });
+  assert.match(external.warnings.find((w) => w.setting === 'TLS_EXTERNAL')?.message ?? '', /AUTHENTICATE EXTERNAL is never offered/);
 });

@@ -99,11 +99,12 @@ export interface CapabilityWord {
    * unencrypted), 'tls-required' (LOGINDISABLED before login when IMAP_TLS_REQUIRED is set
    * and the connection is not encrypted), 'id-fields' (ID: when IMAP_ID_FIELDS is set, and
    * only then, whatever IMAP_CAPABILITY says, as Courier does), 'acl' (ACL and ACL2=UNION:
-   * when IMAP_ACL is on, and only then, as Courier does).
+   * when IMAP_ACL is on, and only then, as Courier does), 'external' (AUTH=EXTERNAL: before
+   * login on a connection whose client certificate names an account, TLS_EXTERNAL).
    * IMAP_DISABLETHREADSORT switches no word off: SORT and THREAD stay announced and the
    * commands are refused, as in Courier.
    */
-  added?: 'always' | 'starttls' | 'tls-required' | 'id-fields' | 'acl';
+  added?: 'always' | 'starttls' | 'tls-required' | 'id-fields' | 'acl' | 'external';
   /** Only before login (AUTH=..., SASL-IR). */
   beforeLogin?: boolean;
 }

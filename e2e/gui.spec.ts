@@ -338,6 +338,24 @@ test('tells how to connect a mail program, with the certificate fingerprint', as
   await shot('09-connect');
 });
 
+test('sets a quota on an account; its maildirsize carries it and the Size column shows it', async () => {
+  await open('Accounts');
+  await page.locator('tr[data-account="alice"] details.row-menu > summary').click();
+  await page.locator('tr[data-account="alice"] button:has-text("Quota")').click();
+  await page.locator('#account-dialog[open] #quota-form').waitFor();
+  await page.fill('#quota-form input[name="quotaBytes"]', 'lots');
+  await page.click('#quota-form button[type="submit"]');
+  await page.waitForSelector('#quota-form .field-error[data-for="quotaBytes"]:has-text("whole number")');
+  await page.fill('#quota-form input[name="quotaBytes"]', '50');
+  await page.fill('#quota-form input[name="quotaMessages"]', '1000');
+  await shot('10-quota-dialog');
+  await page.click('#quota-form button[type="submit"]');
+  await page.locator('#account-dialog[open]').waitFor({ state: 'detached' });
+  await page.locator('tr[data-account="alice"] .quota-of:has-text("of 50 MB")').waitFor();
+  const sizeFile = path.join(data, 'mail', 'alice', 'Maildir', 'maildirsize');
+  expect(fs.readFileSync(sizeFile, 'utf8')).toMatch(/^52428800S,1000C\n/);
+});
+
 test('removes an account after confirmation and keeps its mail', async () => {
   await open('Accounts');
   await page.locator('tr[data-account="alice"] details.row-menu > summary').click();

@@ -1,7 +1,7 @@
 // Accounts: the list with each account's use of space, adding one (its Maildir is created
-// when missing), changing a password, disabling, and removing (mail kept unless asked).
+// when missing), changing a password or the quota, disabling, and removing (mail kept unless asked).
 
-import { ApiError, type AccountView, type MaildirInspection } from '../../server/appliance/api.js';
+import { ApiError, MIN_ACCOUNT_PASSWORD, type AccountView, type MaildirInspection, type QuotaInput } from '../../server/appliance/api.js';
 import { h, replaceChildren } from '../dom.js';
 import { bytes, count, dateTime } from '../format.js';
 import type { Context, Screen } from './types.js';
@@ -61,7 +61,17 @@ export function generatePassword(length = 16): string {
   return out.join('');
 }
 
-const MIN_PASSWORD = 8;
+const MIN_PASSWORD = MIN_ACCOUNT_PASSWORD;
+/** Quotas are typed in MB as the Size column shows them (1 MB = 1024 KB). */
+const MB = 1024 * 1024;
+
+/** A quota field's text as a limit: empty is none; otherwise a whole number from 1. */
+function limitFrom(text: string, unit: number, field: string, what: string): number | null {
+  const t = text.trim();
+  if (t === '') return null;
+  if (!/^[0-9]{1,15}$/.test(t) || Number(t) < 1) throw new ApiError('invalid-argument', `The ${what} is a whole number from 1, or empty for no limit.`, field);
+  return Number(t) * unit;
+}
 
 export function accountsScreen(ctx: Context): Screen {
   const element = h('section', { class: 'screen' });
@@ -71,6 +81,7 @@ export function accountsScreen(ctx: Context): Screen {
   const username = h('input', { name: 'username', autocomplete: 'off', required: true, maxlength: 255 });
   const password = h('input', { name: 'password', type: 'password', autocomplete: 'new-password', required: true, minlength: MIN_PASSWORD });
   const maildir = h('input', { name: 'maildir', autocomplete: 'off', placeholder: 'default: in the data directory' });
+  const quotaMb = h('input', { name: 'quotaBytes', inputmode: 'numeric', autocomplete: 'off', placeholder: 'no limit' });
   const inspection = h('div', { class: 'inspection hint', id: 'maildir-inspection', 'aria-live': 'polite' });
   const addButton = h('button', { type: 'submit', class: 'primary' }, 'Add account');
   /** The missing location the user agreed to create (asked once per path). */
@@ -83,6 +94,7 @@ export function accountsScreen(ctx: Context): Screen {
       field('Username', username, 'username', 'What the mail program logs in with; no spaces.'),
       passwordField(password, 'password', `At least ${MIN_PASSWORD} characters: the mail program remembers it.`),
       field('Maildir location (optional)', maildir, 'maildir', 'A full path. An existing Maildir is used as it is, and indexed in the background.', inspection),
+      field('Quota in MB (optional)', quotaMb, 'quotaBytes', 'Mail beyond it is refused (Courier\'s maildirsize). Empty: no limit.'),
     ),
     h('div', { class: 'field-error', 'data-for': 'form', role: 'alert' }),
     h('div', { class: 'actions' }, addButton),
@@ -126,6 +138,13 @@ export function accountsScreen(ctx: Context): Screen {
       if (!name) return showError(addForm, new ApiError('invalid-argument', 'Enter a username.', 'username'));
       if (/\s/.test(name)) return showError(addForm, new ApiError('invalid-argument', 'A username cannot contain spaces.', 'username'));
       if (password.value.length < MIN_PASSWORD) return showError(addForm, new ApiError('invalid-argument', `Use at least ${MIN_PASSWORD} characters.`, 'password'));
+      let quota: QuotaInput | null = null;
+      try {
+        const limit = limitFrom(quotaMb.value, MB, 'quotaBytes', 'quota');
+        if (limit !== null) quota = { bytes: limit, messages: null };
+      } catch (err) {
+        return showError(addForm, err);
+      }
       const path = maildir.value.trim();
       if (path) {
         const found = await inspect();
@@ -137,9 +156,9 @@ export function accountsScreen(ctx: Context): Screen {
       }
       addButton.disabled = true;
       try {
-        const account = await ctx.api.addAccount({ username: name, password: password.value, maildir: path || null });
+        const account = await ctx.api.addAccount({ username: name, password: password.value, maildir: path || null, quota });
         ctx.toast(`Account ${account.username} added; its Maildir is ${account.maildir}`);
-        username.value = password.value = maildir.value = '';
+        username.value = password.value = maildir.value = quotaMb.value = '';
         inspection.textContent = '';
         createConfirmed = null;
         void refresh();
@@ -200,6 +219,47 @@ export function accountsScreen(ctx: Context): Screen {
     input.focus();
   }
 
+  function quotaDialog(account: AccountView): void {
+    const storage = h('input', { name: 'quotaBytes', inputmode: 'numeric', autocomplete: 'off', placeholder: 'no limit',
+      value: account.quotaBytes === null ? '' : String(Math.max(1, Math.round(account.quotaBytes / MB))) });
+    const messages = h('input', { name: 'quotaMessages', inputmode: 'numeric', autocomplete: 'off', placeholder: 'no limit',
+      value: account.quotaMessages === null ? '' : String(account.quotaMessages) });
+    const used = account.usage ? `Now ${bytes(account.usage.bytes)} in ${count(account.usage.messages)} messages.` : 'Not counted yet.';
+    const form = h(
+      'form',
+      { method: 'dialog', id: 'quota-form' },
+      h('h3', {}, `Quota of ${account.username}`),
+      h('p', { class: 'hint' }, `${used} Mail that would go over a limit is refused; leave a field empty for no limit.`),
+      field('Storage in MB', storage, 'quotaBytes'),
+      field('Messages', messages, 'quotaMessages'),
+      h('div', { class: 'field-error', 'data-for': 'form', role: 'alert' }),
+      h('div', { class: 'actions' },
+        h('button', { type: 'button', onclick: () => dialog.close() }, 'Cancel'),
+        h('button', { type: 'submit', class: 'primary' }, 'Save quota'),
+      ),
+    );
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      let quota: QuotaInput;
+      try {
+        quota = { bytes: limitFrom(storage.value, MB, 'quotaBytes', 'storage quota'), messages: limitFrom(messages.value, 1, 'quotaMessages', 'message quota') };
+      } catch (err) {
+        return showError(form, err);
+      }
+      ctx.api.setQuota(account.username, quota.bytes === null && quota.messages === null ? null : quota).then(
+        (view) => {
+          dialog.close();
+          ctx.toast(view.quotaBytes === null && view.quotaMessages === null ? `${account.username} has no quota now` : `Quota of ${account.username} saved`);
+          void refresh();
+        },
+        (err: unknown) => showError(form, err),
+      );
+    });
+    replaceChildren(dialog, form);
+    dialog.showModal();
+    storage.focus();
+  }
+
   function removeDialog(account: AccountView): void {
     const deleteMail = h('input', { type: 'checkbox', id: 'remove-delete-mail', name: 'deleteMail' });
     const usage = account.usage ? `${count(account.usage.messages)} messages, ${bytes(account.usage.bytes)}` : 'no Maildir yet';
@@ -247,6 +307,7 @@ export function accountsScreen(ctx: Context): Screen {
             h('td', { class: 'path', title: a.maildir, 'data-label': 'Maildir' }, a.maildir, a.maildirExists ? null : h('span', { class: 'hint' }, ' (created at first login)')),
             h('td', { class: 'num', 'data-label': 'Messages' }, a.usage ? count(a.usage.messages) : '-'),
             h('td', { class: 'num', 'data-label': 'Size' }, a.usage ? bytes(a.usage.bytes) : '-',
+              a.quotaBytes ? h('span', { class: 'hint quota-of' }, ` of ${bytes(a.quotaBytes)}`) : null,
               a.usage && a.quotaBytes ? h('progress', { class: 'quota-bar', max: a.quotaBytes, value: Math.min(a.usage.bytes, a.quotaBytes), title: `${bytes(a.usage.bytes)} of ${bytes(a.quotaBytes)}` }) : null),
             h('td', { 'data-label': 'Last login' }, a.lastLoginAt ? `${dateTime(a.lastLoginAt)} from ${a.lastLoginAddress ?? '?'}` : 'never'),
             h('td', { class: 'num', 'data-label': 'Sessions' }, count(a.sessions)),
@@ -255,6 +316,7 @@ export function accountsScreen(ctx: Context): Screen {
                 h('summary', { 'aria-label': `Actions for ${a.username}` }, 'Actions'),
                 h('div', { class: 'menu' },
                   act('Change password', () => passwordDialog(a)),
+                  act('Quota', () => quotaDialog(a)),
                   a.enabled
                     ? act('Disable', () => ctx.api.disableAccount(a.username).then(() => refresh()))
                     : act('Enable', () => ctx.api.enableAccount(a.username).then(() => refresh())),

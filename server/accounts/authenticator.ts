@@ -221,11 +221,15 @@ export class AccountAuthenticator implements Authenticator {
 
   /**
    * Make maildirsize carry the account's quota (Maildir++: its first line is the limit).
-   * An account without a quota leaves the file alone: a quota set with maildirmake -q stays.
+   * An account without a quota leaves the file alone at login: a quota set with maildirmake -q
+   * stays; `clearWhenUnset` (the quota was just removed in the GUI) removes the file.
    */
-  private async applyQuota(account: Account, root: string): Promise<void> {
-    if (account.quotaBytes === null && account.quotaMessages === null) return;
+  async applyQuota(account: Account, root = this.maildirOf(account), clearWhenUnset = false): Promise<void> {
     const quota = new MaildirQuota(root, `.${this.options.trashFolder}`);
+    if (account.quotaBytes === null && account.quotaMessages === null) {
+      if (clearWhenUnset) await quota.remove();
+      return;
+    }
     const current = await quota.read();
     if (current && current.storageLimit === (account.quotaBytes ?? undefined) && current.messageLimit === (account.quotaMessages ?? undefined)) return;
     const definition = [account.quotaBytes !== null ? `${account.quotaBytes}S` : '', account.quotaMessages !== null ? `${account.quotaMessages}C` : '']

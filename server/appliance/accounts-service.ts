@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import { isAbsolute, join, resolve, sep } from 'node:path';
 import { AccountError, usernameKey, type Account } from '../accounts/index.js';
 import { openMaildirStore } from '../maildir/index.js';
-import { ApiError, type AccountView, type MaildirInspection, type NewAccountInput } from './api.js';
+import { ApiError, type AccountView, type MaildirInspection, type NewAccountInput, type QuotaInput } from './api.js';
 import { isDirectory, type HostContext } from './host-context.js';
 import type { ImapRunner } from './imap-runner.js';
 import type { IndexJobs } from './index-jobs.js';
@@ -69,7 +69,13 @@ export class AccountsService {
     }
     let account: Account;
     try {
-      account = await this.ctx.accounts.add({ username: checked.username, password: checked.password, maildir: maildir === null ? null : resolve(maildir) });
+      account = await this.ctx.accounts.add({
+        username: checked.username,
+        password: checked.password,
+        maildir: maildir === null ? null : resolve(maildir),
+        quotaBytes: checked.quota?.bytes ?? null,
+        quotaMessages: checked.quota?.messages ?? null,
+      });
     } catch (err) {
       mapAccountError(err);
     }
@@ -85,6 +91,7 @@ export class AccountsService {
       throw new ApiError('invalid-argument', `cannot create the Maildir ${root}: ${(err as Error).message}`, 'maildir');
     }
     this.ctx.record('info', account.username, existed ? `account added, with the existing Maildir ${root}` : `account added; Maildir created at ${root}`);
+    if (checked.quota) await this.writeQuota(account);
     if (existed && (await needsIndexing(root))) this.jobs.startIndexJob(account);
     return this.accountView(account);
   }
@@ -140,6 +147,30 @@ export class AccountsService {
       mapAccountError(err);
     }
     this.ctx.record('info', this.ctx.accounts.get(user)?.username ?? user, 'password changed');
+  }
+
+  async setQuota(user: string, quota: QuotaInput | null): Promise<AccountView> {
+    const before = this.ctx.accounts.get(user);
+    if (!before) throw new ApiError('not-found', `no account ${JSON.stringify(user)}`, 'username');
+    try {
+      this.ctx.accounts.setQuota(user, { bytes: quota?.bytes ?? null, messages: quota?.messages ?? null });
+    } catch (err) {
+      mapAccountError(err);
+    }
+    const account = this.ctx.accounts.get(user)!;
+    await this.writeQuota(account);
+    const shown = (a: Account) => describeQuota(a.quotaBytes, a.quotaMessages);
+    this.ctx.record('info', account.username, `quota ${shown(before)} -> ${shown(account)}`);
+    return this.accountView(account);
+  }
+
+  /** The quota goes into the Maildir's maildirsize at once: deliveries and APPEND check it there. */
+  private async writeQuota(account: Account): Promise<void> {
+    try {
+      await this.runner.applyQuota(account);
+    } catch (err) {
+      throw new ApiError('internal', `the quota is saved but maildirsize could not be written: ${(err as Error).message}`, 'quota');
+    }
   }
 
   async disableAccount(user: string): Promise<void> {
@@ -209,4 +240,10 @@ function mapAccountError(err: unknown): never {
     }
   }
   throw err;
+}
+
+/** "100 MB and 5,000 messages", "none": for the log's old -> new. */
+function describeQuota(bytes: number | null, messages: number | null): string {
+  const parts = [bytes !== null ? `${(bytes / 1e6).toLocaleString('en', { maximumFractionDigits: 1 })} MB` : '', messages !== null ? `${messages.toLocaleString('en')} messages` : ''].filter(Boolean);
+  return parts.length ? parts.join(' and ') : 'none';
 }

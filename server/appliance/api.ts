@@ -148,7 +148,18 @@ export interface NewAccountInput {
   password: string;
   /** Absolute path of the Maildir, created when missing; null or absent: <data>/mail/<name>/Maildir. */
   maildir?: string | null;
+  /** Courier's maildirsize quota; null or absent: none. */
+  quota?: QuotaInput | null;
 }
+
+/** A quota in octets and in messages; null for no limit of that kind. */
+export interface QuotaInput {
+  bytes: number | null;
+  messages: number | null;
+}
+
+/** Account passwords: at least this many characters (checked by the server, shown by the form). */
+export const MIN_ACCOUNT_PASSWORD = 8;
 
 export interface SessionView {
   id: number;
@@ -305,6 +316,8 @@ export interface ApplianceApi {
   listAccounts(): Promise<AccountView[]>;
   addAccount(input: NewAccountInput): Promise<AccountView>;
   setPassword(username: string, password: string): Promise<void>;
+  /** Set or remove an account's quota (null removes both limits). */
+  setQuota(username: string, quota: QuotaInput | null): Promise<AccountView>;
   disableAccount(username: string): Promise<void>;
   enableAccount(username: string): Promise<void>;
   /** Remove an account; its mail stays on disk unless keepMail is false. */
@@ -346,6 +359,7 @@ export const API_METHODS = [
   'listAccounts',
   'addAccount',
   'setPassword',
+  'setQuota',
   'disableAccount',
   'enableAccount',
   'removeAccount',

@@ -41,6 +41,7 @@ import {
   type LogLevel,
   type LogLine,
   type NewAccountInput,
+  type QuotaInput,
   type SessionView,
   type SettingChanges,
   type SettingsView,
@@ -372,6 +373,10 @@ export class ApplianceHost implements ApplianceApi {
 
   setPassword(username: string, password: string): Promise<void> {
     return this.accountsService.setPassword(username, password);
+  }
+
+  setQuota(username: string, quota: QuotaInput | null): Promise<AccountView> {
+    return this.accountsService.setQuota(username, quota);
   }
 
   disableAccount(username: string): Promise<void> {

@@ -141,6 +141,11 @@ export class ImapRunner {
     return this.authenticator.maildirOf(account);
   }
 
+  /** Write an account's quota into its maildirsize now (deliveries and APPEND check it), or remove it. */
+  applyQuota(account: Account): Promise<void> {
+    return this.authenticator.applyQuota(account, this.maildirOf(account), true);
+  }
+
   /**
    * New settings written: sessions from now on get the new session settings, logins the
    * new authenticator where one of its settings changed, and the listeners their new limits.

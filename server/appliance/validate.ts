@@ -6,7 +6,7 @@
 //
 // No imports beyond api.ts: this file is bundled into the Electron preload too.
 
-import { ApiError, errorEnvelope, type ApiMethod, type ApplianceApi, type ConfigFileName, type Envelope, type LogFilter, type LogLevel, type NewAccountInput, type SettingChanges } from './api.js';
+import { ApiError, errorEnvelope, type ApiMethod, type ApplianceApi, type ConfigFileName, type Envelope, type LogFilter, type LogLevel, type NewAccountInput, type QuotaInput, type SettingChanges, MIN_ACCOUNT_PASSWORD } from './api.js';
 
 const MAX_NAME = 255;
 /** Passwords: the account store's own limit is in bytes; this only stops absurd inputs early. */
@@ -44,6 +44,31 @@ export function checkPassword(value: unknown, field = 'password'): string {
   if (value.length === 0) bad(field, 'enter a password');
   if (value.length > MAX_PASSWORD_CHARS) bad(field, 'the password is too long');
   return value;
+}
+
+/** An account's password: the GUI's form says the same, but a script calling the API must meet it too. */
+export function checkAccountPassword(value: unknown, field = 'password'): string {
+  const password = checkPassword(value, field);
+  if ([...password].length < MIN_ACCOUNT_PASSWORD) bad(field, `use at least ${MIN_ACCOUNT_PASSWORD} characters`);
+  return password;
+}
+
+/** Quotas up to a petabyte and a billion messages: enough, and exact as numbers. */
+const MAX_QUOTA_BYTES = 2 ** 50;
+const MAX_QUOTA_MESSAGES = 1_000_000_000;
+
+export function checkQuota(value: unknown, field = 'quota'): QuotaInput | null {
+  if (value === undefined || value === null) return null;
+  if (!isPlainObject(value)) bad(field, 'the quota must be an object with bytes and messages');
+  onlyKeys(value, ['bytes', 'messages'], field);
+  const limit = (v: unknown, name: string, max: number): number | null => {
+    if (v === undefined || v === null) return null;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1 || v > max) bad(name, `the ${name === 'quotaBytes' ? 'storage' : 'message'} quota must be a whole number from 1 to ${max}, or none`);
+    return v;
+  };
+  const bytes = limit(value.bytes, 'quotaBytes', MAX_QUOTA_BYTES);
+  const messages = limit(value.messages, 'quotaMessages', MAX_QUOTA_MESSAGES);
+  return bytes === null && messages === null ? null : { bytes, messages };
 }
 
 export function checkBoolean(value: unknown, field: string): boolean {
@@ -96,14 +121,15 @@ export function checkPath(value: unknown, field: string): string {
 
 export function checkNewAccount(value: unknown, field = 'input'): NewAccountInput {
   if (!isPlainObject(value)) bad(field, 'the new account must be an object with username and password');
-  onlyKeys(value, ['username', 'password', 'maildir'], field);
+  onlyKeys(value, ['username', 'password', 'maildir', 'quota'], field);
   const username = checkUsername(value.username);
-  const password = checkPassword(value.password);
+  const password = checkAccountPassword(value.password);
+  const quota = checkQuota(value.quota);
   const maildir = value.maildir;
-  if (maildir === undefined || maildir === null || maildir === '') return { username, password, maildir: null };
+  if (maildir === undefined || maildir === null || maildir === '') return { username, password, maildir: null, quota };
   if (typeof maildir !== 'string') bad('maildir', 'the Maildir location must be text');
   if (maildir.length > MAX_PATH || maildir.includes('\0')) bad('maildir', 'the Maildir location is not a usable path');
-  return { username, password, maildir };
+  return { username, password, maildir, quota };
 }
 
 export function checkLogFilter(value: unknown, field = 'filter'): LogFilter {
@@ -140,7 +166,8 @@ const SIGNATURES: Record<ApiMethod, { args: Checker[]; optional?: number }> = {
   exportCourierConfig: { args: [(v) => checkConfigFile(v)] },
   listAccounts: { args: [] },
   addAccount: { args: [(v) => checkNewAccount(v)] },
-  setPassword: { args: [(v) => checkUsername(v), (v) => checkPassword(v)] },
+  setPassword: { args: [(v) => checkUsername(v), (v) => checkAccountPassword(v)] },
+  setQuota: { args: [(v) => checkUsername(v), (v) => checkQuota(v)] },
   disableAccount: { args: [(v) => checkUsername(v)] },
   enableAccount: { args: [(v) => checkUsername(v)] },
   removeAccount: { args: [(v) => checkUsername(v), (v) => checkBoolean(v, 'keepMail')] },

@@ -107,6 +107,11 @@ export class MaildirQuota {
     }
   }
 
+  /** No quota any more: Maildir++ has none without maildirsize. */
+  async remove(): Promise<void> {
+    await fs.rm(path.join(this.root, QUOTA_FILE), { force: true });
+  }
+
   /** Recounts every folder but Trash and rewrites maildirsize with one total line. */
   async rebuild(definition: string): Promise<Quota> {
     const folderDirs = [this.root];

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ApiError, ApplianceHost, invokeApi, type ApiMethod, type ApplianceEvent } from '../../server/appliance/index.js';
+import { ApiError, ApplianceHost, invokeApi, type AccountView, type ApiMethod, type ApplianceEvent } from '../../server/appliance/index.js';
 import { ImapTestClient } from '../helpers/imap-client.js';
 import { bigMaildir, tempDir, writeConfig } from '../helpers/appliance.js';
 
@@ -346,7 +346,39 @@ describe('appliance host', () => {
     await refused('exportCourierConfig', ['../../etc/passwd'], 'which');
     await refused('importCourierConfig', ['x'.repeat(1024 * 1024 + 1), 'imapd'], 'text');
     await refused('importCourierConfig', ['x', 'imapd.conf'], 'which');
+    // Account passwords have a minimum length at the API, not only in the GUI's form.
+    await refused('addAccount', [{ username: 'short', password: 'seven77' }], 'password');
+    await refused('setPassword', ['alice', 'abc'], 'password');
+    await refused('addAccount', [{ username: 'q', password: 'long enough', quota: { bytes: -1, messages: null } }], 'quotaBytes');
+    await refused('setQuota', ['alice', { bytes: 1.5, messages: null }], 'quotaBytes');
+    await refused('setQuota', ['alice', { bytes: null, messages: 0 }], 'quotaMessages');
+    await refused('setQuota', ['alice', { gigabytes: 1 }]);
     assert.deepEqual(await invokeApi(host, 'disconnectSession', [999]), { ok: true, result: false });
+  });
+
+  it('sets, changes and removes an account\'s quota in its maildirsize, which APPEND then obeys', async () => {
+    const { host, port } = await started();
+    const made = await invokeApi(host, 'addAccount', [{ username: 'alice', password: 'pw-alice-1', quota: { bytes: 2000, messages: null } }]);
+    assert.ok(made.ok, JSON.stringify(made));
+    const account = (await host.listAccounts()).find((a) => a.username === 'alice')!;
+    assert.equal(account.quotaBytes, 2000);
+    const sizeFile = path.join(account.maildir, 'maildirsize');
+    assert.match(fs.readFileSync(sizeFile, 'utf8'), /^2000S\n/);
+    const s = await connect(port);
+    await s.client.greeting;
+    assert.match((await s.client.command('LOGIN alice pw-alice-1')).tagged, /^OK/);
+    const big = Buffer.from(`Subject: big\r\n\r\n${'x'.repeat(3000)}\r\n`);
+    assert.match((await s.client.append('INBOX', big)).tagged, /^NO .*OVERQUOTA|^NO \[OVERQUOTA\]/);
+    const raised = await invokeApi(host, 'setQuota', ['alice', { bytes: 1_000_000, messages: 10 }]);
+    assert.ok(raised.ok && (raised.result as AccountView).quotaBytes === 1_000_000 && (raised.result as AccountView).quotaMessages === 10, JSON.stringify(raised));
+    assert.match(fs.readFileSync(sizeFile, 'utf8'), /^1000000S,10C\n/);
+    assert.match((await s.client.append('INBOX', big)).tagged, /^OK/);
+    const removed = await invokeApi(host, 'setQuota', ['alice', null]);
+    assert.ok(removed.ok && (removed.result as AccountView).quotaBytes === null && (removed.result as AccountView).quotaMessages === null);
+    assert.equal(fs.existsSync(sizeFile), false);
+    s.socket.destroy();
+    assert.ok((await host.getLog({ account: 'alice' })).some((l) => /quota 1 MB and 10 messages -> none/.test(l.message)));
+    await rejects(host.setQuota('nobody', null), 'not-found', 'username');
   });
 
   it('stops cleanly: an APPEND still arriving is refused and leaves no file', async () => {

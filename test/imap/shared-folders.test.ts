@@ -120,6 +120,8 @@ test('bob works in alice\'s folder with the rights her ACL gives him and no more
     assert.match((await ok(t.bob, 'FETCH 1 FLAGS'))[0], /\\Seen/);
     assert.match((await t.bob.command('STORE 1 +FLAGS (\\Flagged)')).tagged, /^NO .*ACL "w" required/);
     assert.match((await t.bob.command('STORE 1 +FLAGS (\\Deleted)')).tagged, /^NO .*ACL "t" required/);
+    // RFC 4314 section 4: the flags he may change are changed, the others left alone, no NO.
+    assert.match((await ok(t.bob, 'STORE 1 -FLAGS (\\Seen \\Flagged)'))[0], /^\* 1 FETCH \(FLAGS \(\\Recent\)\)/);
     assert.match((await t.bob.command('EXPUNGE')).tagged, /^NO .*ACL "e" required/);
     assert.match((await t.bob.command('APPEND #shared.alice.Projects {5+}\r\nhello')).tagged, /^NO .*ACL "i" required/);
     assert.match((await t.bob.command('GETACL #shared.alice.Projects')).tagged, /^NO .*ACL "a" required/);

@@ -23,6 +23,8 @@ import type { Authenticator, Logger, LoginResult } from '../imap/contracts.js';
 import { openMaildirStore, type MaildirStore } from '../maildir/index.js';
 import { MaildirQuota } from '../maildir/quota.js';
 import { DEFAULT_LOGIN_CACHE_TTL_MS, LoginCache } from './login-cache.js';
+import { SharedMailStore } from '../backend/shared.js';
+import { accountSharedIndex } from './shared-index.js';
 import { usernameKey, usernameProblem, type Account, type AccountStore } from './account-store.js';
 
 export interface AccountAuthenticatorOptions {
@@ -54,6 +56,11 @@ export interface AccountAuthenticatorOptions {
   defaultDomain?: string | null;
   /** IMAP_MAILBOX_SANITY_CHECK: refuse a Maildir not owned by the uid the server runs as. */
   mailboxSanityCheck?: boolean;
+  /**
+   * Virtual shared folders ("#shared.OWNER.FOLDER", server/backend/shared.ts): the other
+   * accounts' folders their owners share through ACLs. On with IMAP_ACL, which decides who may.
+   */
+  sharedFolders?: boolean;
 }
 
 /** The options the configuration decides (the same for imapd-server and the appliance). */
@@ -70,6 +77,7 @@ export function authenticatorSettings(s: ImapdSettings): Omit<AccountAuthenticat
     loginCacheTtlMs: s.loginCacheTtl * 1000,
     defaultDomain: s.defaultDomain,
     mailboxSanityCheck: s.mailboxSanityCheck,
+    sharedFolders: s.acl,
   };
 }
 
@@ -132,7 +140,9 @@ export class AccountAuthenticator implements Authenticator {
       this.options.logger.log('info', 'LOGIN', { user: check.account.username, ip: address });
       this.recordUsageLater(check.account.username, store);
       this.emptyTrashLater(check.account.username, store);
-      return { user: check.account.username, store };
+      if (!this.options.sharedFolders) return { user: check.account.username, store };
+      const index = accountSharedIndex(this.options.accounts, check.account.username, (account) => this.openShared(account));
+      return { user: check.account.username, store: new SharedMailStore(store, check.account.username, index) };
     } finally {
       release();
     }
@@ -217,6 +227,24 @@ export class AccountAuthenticator implements Authenticator {
       log.log('error', 'cannot write the quota file', { user: account.username, maildir: root, error: (err as Error).message });
     });
     return store;
+  }
+
+  /**
+   * Another account's Maildir, opened for a shared folder: as it is, nothing created and no
+   * quota written; null when it is not there (Courier leaves inaccessible accounts out).
+   */
+  private async openShared(account: Account): Promise<MailStore | null> {
+    const root = this.maildirOf(account);
+    if (!(await exists(root))) return null;
+    return openMaildirStore({
+      root,
+      useLocks: this.options.useLocks,
+      keywords: this.options.keywords,
+      watch: this.options.watch,
+      pollIntervalMs: this.options.pollIntervalMs,
+      trashFolder: this.options.trashFolder,
+      logger: this.options.logger,
+    });
   }
 
   /**

@@ -19,3 +19,4 @@ export { MAX_PASSWORD_BYTES, SCRYPT_PARAMS, hashPassword, needsRehash, passwordP
 export type { ScryptParams } from './password.js';
 export { AccountAuthenticator, authenticatorSettings, normalizeAddress } from './authenticator.js';
 export type { AccountAuthenticatorOptions } from './authenticator.js';
+export { accountSharedIndex, courierSharedIndexText } from './shared-index.js';

@@ -83,6 +83,15 @@ export function ownerRights(entries: readonly AclEntry[], user: string): string 
 }
 
 /**
+ * The rights of `user`, another account, on a folder of someone else's Maildir (a shared
+ * folder) as Courier's computerights gives them: "anyone", "anonymous" and "user=NAME" name
+ * them, "owner" does not, and nobody but the owner gets "a" for free.
+ */
+export function userRights(entries: readonly AclEntry[], user: string): string {
+  return unionRights(entries, (id) => id === 'anyone' || id === 'anonymous' || id === `user=${user}`);
+}
+
+/**
  * Why Courier would refuse to store these entries (maildir_acl_write), or null: "owner" must
  * keep lookup and administer, and "administrators" every right, so that no change locks the
  * owner or the administrators out.

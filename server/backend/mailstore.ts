@@ -212,7 +212,18 @@ export interface Folder {
 /** One account's mailboxes. */
 export interface MailStore {
   readonly hierarchySeparator: string;
-  listFolders(): Promise<FolderEntry[]>;
+  /**
+   * The account's own folders; with `shared`, instead the other accounts' folders it may
+   * look up (Courier's virtual shared folders, "#shared.OWNER.FOLDER", ./shared.ts).
+   */
+  listFolders(options?: { shared?: boolean }): Promise<FolderEntry[]>;
+  /** Set where other accounts' folders are reachable (./shared.ts): NAMESPACE announces them. */
+  readonly sharedFolders?: boolean;
+  /**
+   * Whose folder a name is, for its rights: null for the account's own, the owning account's
+   * name for a shared folder, "" for a level of the shared hierarchy that belongs to nobody.
+   */
+  folderOwner?(name: string): string | null;
   /** Whether a folder has unseen or undelivered mail (LIST's \Marked); false for one that does not exist. */
   hasNewMail?(name: string): Promise<boolean>;
   /** `specialUse`: an RFC 6154 attribute for the new folder (CREATE-SPECIAL-USE); NO [USEATTR] when the store cannot keep it. */

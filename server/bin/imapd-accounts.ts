@@ -6,8 +6,9 @@
 
 import { parseArgs } from 'node:util';
 import { StringDecoder } from 'node:string_decoder';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { AccountError, AccountStore, type Account } from '../accounts/account-store.js';
+import { courierSharedIndexText } from '../accounts/shared-index.js';
 
 const USAGE = `Usage: imapd-accounts --data DIR COMMAND [USER] [options]
 
@@ -18,6 +19,8 @@ Commands:
   disable USER    refuse logins for an account
   enable USER     allow logins again
   list            show all accounts
+  shared-index    print Courier's shared index (IMAP_SHAREDINDEXFILE) of the enabled accounts,
+                  for a Courier server that takes the Maildirs over with their shared folders
   address add USER ADDRESS      give an account a mail address for delivery (LMTP, imapd-deliver)
   address remove USER ADDRESS   take it away again
   address list USER             show an account's addresses
@@ -156,9 +159,10 @@ async function main(argv: string[]): Promise<number> {
   if (!values.data) throw new UsageError('--data DIR is required');
   if (command === 'address') return addressCommand(resolve(values.data), positionals.slice(1));
   const needsUser = ['add', 'passwd', 'remove', 'disable', 'enable'];
-  if (!needsUser.includes(command) && command !== 'list') throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  const noUser = ['list', 'shared-index'];
+  if (!needsUser.includes(command) && !noUser.includes(command)) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   if (needsUser.includes(command) && user === undefined) throw new UsageError(`${command} needs a user name`);
-  if (extra.length || (command === 'list' && user !== undefined)) throw new UsageError('too many arguments');
+  if (extra.length || (noUser.includes(command) && user !== undefined)) throw new UsageError('too many arguments');
   if (command !== 'add' && (values.maildir || values.quota || values['quota-messages'] || values.disabled)) {
     throw new UsageError('--maildir, --quota, --quota-messages and --disabled go with add');
   }
@@ -203,6 +207,10 @@ async function main(argv: string[]): Promise<number> {
       case 'list':
         if (values.json) process.stdout.write(JSON.stringify(store.list(), null, 2) + '\n');
         else printTable(store.list());
+        break;
+      case 'shared-index':
+        // MAILDIRPATH's default: the server's settings are not read here.
+        process.stdout.write(courierSharedIndexText(store.list(), (a) => a.maildir ?? join(a.home, 'Maildir')));
         break;
     }
   } finally {

@@ -5,6 +5,7 @@
 // enabled UTF8=ACCEPT (RFC 6855).
 
 import { decodeMailboxName, encodeMailboxName } from './protocol/utf7.js';
+import { isSharedName } from '../backend/shared.js';
 
 export const SEPARATOR = '.';
 
@@ -29,6 +30,8 @@ function decodeName(wire: string): string {
 export function toStoreName(wire: string, options: NameOptions): string {
   let name = options.utf8 ? wire : decodeName(wire);
   if (/^inbox$/i.test(name)) return 'INBOX';
+  // Courier's shared hierarchy (backend/shared.ts) is outside the personal namespace, with or without its prefix.
+  if (isSharedName(name)) return name;
   // INBOX is case-insensitive, also as the first level of a hierarchical name.
   if (/^inbox\./i.test(name)) name = 'INBOX' + name.slice(5);
   if (options.prefix === '') {
@@ -44,6 +47,7 @@ export function toStoreName(wire: string, options: NameOptions): string {
 export function toWireName(store: string, options: NameOptions): string {
   let name = store;
   if (options.prefix === '' && store.startsWith('INBOX.')) name = store.slice(6);
+  // (A store name in "#shared." keeps its form: no prefix to remove.)
   return options.utf8 ? name : encodeMailboxName(name);
 }
 

@@ -2,14 +2,20 @@
 // (RFC 4314 section 4), by the folder's ACL as Courier stores it (backend/acl.ts).
 // Courier's wording for a refusal: `NO Access denied for CMD on FOLDER (ACL "x" required)`.
 
-import { ALL_RIGHTS, ownerRights, rightsForClient } from '../backend/acl.js';
+import { ALL_RIGHTS, ownerRights, rightsForClient, userRights } from '../backend/acl.js';
 import { no, type CommandResult, type SessionContext } from './commands/types.js';
 
-/** The logged-in user's rights on a folder (store name), in stored letters; every right where the store keeps no ACLs. */
+/**
+ * The logged-in user's rights on a folder (store name), in stored letters; every right where
+ * the store keeps no ACLs. On another account's folder (a shared folder) the user is not its
+ * owner: only what the ACL grants "anyone" or the user by name.
+ */
 export async function myRights(session: SessionContext, storeName: string): Promise<string> {
   const store = session.store;
   if (!store.readAcl) return ALL_RIGHTS;
-  return ownerRights(await store.readAcl(storeName), session.user ?? '');
+  const entries = await store.readAcl(storeName);
+  const user = session.user ?? '';
+  return (store.folderOwner?.(storeName) ?? null) === null ? ownerRights(entries, user) : userRights(entries, user);
 }
 
 /** Null when every right in `needed` is held, else the NO to answer. */

@@ -35,6 +35,7 @@ import { deliveryError, ensureFolderTmp, folderDirState, isRealDirectory, resolv
 import { hasNewMail } from './newmail.js';
 import { readFolderAcl, writeFolderAcl } from './acl.js';
 import type { AclEntry } from '../backend/acl.js';
+import { isSharedName } from '../backend/shared.js';
 import { errorCode, scratchName, writeFileAtomic } from './fsutil.js';
 import { writeKeywordUpdate } from './keywords.js';
 import { folderMutex, withCourierLock } from './lock.js';
@@ -302,7 +303,8 @@ export class MaildirStore implements MailStore {
 
   async subscribe(name: string): Promise<void> {
     this.usable();
-    const canonical = canonicalFolderName(name);
+    // Another account's folder (backend/shared.ts) is kept by its name, as Courier keeps "#shared." lines.
+    const canonical = canonicalFolderName(name) ?? (isSharedName(name) && !/[\u0000-\u001f\u007f]/.test(name) ? name : null);
     if (canonical === null) throw new MailStoreError('Invalid mailbox name', 'CANNOT');
     await this.editSubscriptions((names) => (names.includes(canonical) ? names : [...names, canonical]));
   }

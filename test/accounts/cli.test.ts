@@ -162,3 +162,34 @@ test('address add, list and remove', async () => {
   r = await run(['--data', data, 'address', 'frob', 'erin']);
   assert.equal(r.code, 2);
 });
+
+test('shared-index prints Courier\'s shared index of the enabled accounts', async () => {
+  const dir = await fs.mkdtemp(join(tmpdir(), 'imapd-cli-shared-'));
+  try {
+    let r = await run(['--data', dir, 'add', 'carol'], 'pw\n');
+    assert.equal(r.code, 0, r.stderr);
+    r = await run(['--data', dir, 'add', 'dave', '--maildir', join(dir, 'd', 'Maildir')], 'pw\n');
+    assert.equal(r.code, 0, r.stderr);
+    r = await run(['--data', dir, 'add', 'erin', '--disabled'], 'pw\n');
+    assert.equal(r.code, 0, r.stderr);
+    r = await run(['--data', dir, 'shared-index']);
+    assert.equal(r.code, 0, r.stderr);
+    const uid = process.getuid?.() || 1;
+    const gid = process.getgid?.() || 1;
+    const carol = await homeOf(dir, 'carol');
+    // name, uid, gid, home, Maildir (maildirnewshared.C); a disabled account is left out.
+    assert.equal(r.stdout, `carol\t${uid}\t${gid}\t${carol}\t${join(carol, 'Maildir')}\n`
+      + `dave\t${uid}\t${gid}\t${await homeOf(dir, 'dave')}\t${join(dir, 'd', 'Maildir')}\n`);
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
+async function homeOf(dir: string, user: string): Promise<string> {
+  const store = AccountStore.open(dir);
+  try {
+    return store.get(user)!.home;
+  } finally {
+    store.close();
+  }
+}

@@ -25,6 +25,8 @@ export async function startNetworkServer(options: {
   failureDelayMs: number;
   logger?: Logger;
   timeouts?: { unauthenticated: number; authenticated: number; literal: number };
+  /** Other accounts' folders as "#shared.OWNER.FOLDER" (on with IMAP_ACL in imapd-server). */
+  sharedFolders?: boolean;
 }): Promise<TestNetworkServer> {
   const tls = await loadTlsMaterial({ dataDir: options.dataDir });
   const authenticator = new AccountAuthenticator({
@@ -37,6 +39,7 @@ export async function startNetworkServer(options: {
     pollIntervalMs: 60_000,
     trashFolder: 'Trash',
     failureDelayMs: options.failureDelayMs,
+    sharedFolders: options.sharedFolders ?? false,
   });
   const { settings } = await loadSettings({
     configDir: path.join(options.dataDir, 'no-config'),

@@ -1,10 +1,11 @@
 // ACL (RFC 4314): GETACL, SETACL, DELETEACL, LISTRIGHTS, MYRIGHTS, answered as Courier's imapd
 // answers them with IMAP_ACL=1 (its RFC 2086 forms: "c" for create, "d" for the delete rights
-// when all of "x", "t" and "e" are held). Only the owner logs in to a Maildir here; entries
-// for other identifiers are stored and listed for Courier and for shared folders later.
+// when all of "x", "t" and "e" are held). Entries for other accounts ("user=bob") give them
+// rights on the folder as a shared folder ("#shared.OWNER.FOLDER", backend/shared.ts).
 import {
   rightsForClient, rightsFromClient, shownIdentifier, storedIdentifier, unsafeAcl, withEntry, type AclEntry,
 } from '../../backend/acl.js';
+import { isSharedName } from '../../backend/shared.js';
 import type { ImapValue } from '../protocol/types.js';
 import { myRights, requireRights } from '../rights.js';
 import { AUTHENTICATED, bad, no, ok, type CommandContext, type CommandResult, type CommandSpec, type SessionContext } from './types.js';
@@ -17,7 +18,7 @@ import { AUTHENTICATED, bad, no, ok, type CommandContext, type CommandResult, ty
 async function aclFolder(session: SessionContext, wire: string): Promise<{ name: string } | CommandResult> {
   if (!session.settings.acl) return bad('Unknown command');
   const name = session.storeName(wire);
-  const known = (await session.store.listFolders()).some((f) => f.name === name);
+  const known = (await session.store.listFolders({ shared: isSharedName(name) })).some((f) => f.name === name);
   if (!known || !session.store.readAcl) return no('Mailbox does not exist', 'NONEXISTENT');
   return { name };
 }
@@ -99,9 +100,10 @@ export const listrights: CommandSpec = {
     if ('status' in folder) return folder;
     const denied = await mayAskRights(session, folder.name, 'LISTRIGHTS');
     if (denied) return denied;
-    // As Courier: the owner (by login name) always has "a" and "l"; anyone else may be given
-    // any right, and a negative identifier for anyone or the owner can never take l or a.
-    const owner = session.user ?? '';
+    // As Courier: the owner (by login name; of a shared folder, its account) always has "a"
+    // and "l"; anyone else may be given any right, and a negative identifier for anyone or
+    // the owner can never take l or a.
+    const owner = session.store.folderOwner?.(folder.name) ?? session.user ?? '';
     const negativeOfFixed = identifier.startsWith('-') && ['anyone', 'anonymous', owner].includes(identifier.slice(1));
     const line: ImapValue[] = [{ atom: 'LISTRIGHTS' }, wire, identifier];
     if (negativeOfFixed) line.push('', ...'cdiprsw'.split('').map((c) => ({ atom: c })));

@@ -10,6 +10,7 @@
 // from the modseqs kept with the messages (no file is read to leave a message out); with
 // QRESYNC, UID FETCH's (CHANGEDSINCE n VANISHED) first reports the UIDs gone since (3.2.6).
 import { SELECTED, no, ok, type CommandSpec } from './types.js';
+import { myRights } from '../rights.js';
 import { SyntaxError } from './args.js';
 import { modseqValue, parseFetchItems, parseSequenceSet, formatInternalDate } from '../protocol/parser.js';
 import { resolveSequenceSet } from '../protocol/sequence.js';
@@ -64,7 +65,9 @@ export const fetch: CommandSpec = {
 
     const utf8 = session.enabled.has('UTF8=ACCEPT');
     const request = dataRequest(items, utf8);
-    const setsSeen = !view.readOnly && items.some((i) => (i.kind === 'BODY[]' && !i.peek) || i.kind === 'RFC822' || i.kind === 'RFC822.TEXT');
+    // Without the "s" right (a shared folder, RFC 4314 section 4) nothing is marked \Seen.
+    const setsSeen = !view.readOnly && items.some((i) => (i.kind === 'BODY[]' && !i.peek) || i.kind === 'RFC822' || i.kind === 'RFC822.TEXT')
+      && (await myRights(session, view.folder.name)).includes('s');
     const sendsFlags = items.some((i) => i.kind === 'FLAGS');
     // A \Seen set by this FETCH is a change: its new modseq goes with it (RFC 7162 3.1.4).
     if (setsSeen && view.condstore && !items.some((i) => i.kind === 'MODSEQ')) items.push({ kind: 'MODSEQ' });

@@ -13,9 +13,12 @@ interface Listed {
   wire: string;
   selectable: boolean;
   specialUse?: string;
+  /** Another account's folder, or a level above one: the store listed only what this user may look up. */
+  shared?: boolean;
 }
 
-async function listed(ctx: CommandContext): Promise<Map<string, Listed>> {
+/** The folders, and with `shared` (a pattern in "#shared.", as Courier's mailbox_scan) other accounts' folders too. */
+async function listed(ctx: CommandContext, shared: boolean): Promise<Map<string, Listed>> {
   const { session } = ctx;
   const all = new Map<string, Listed>();
   for (const entry of await session.store.listFolders()) {
@@ -23,12 +26,18 @@ async function listed(ctx: CommandContext): Promise<Map<string, Listed>> {
     all.set(wire, { wire, selectable: entry.selectable, specialUse: entry.specialUse });
   }
   if (!all.has('INBOX')) all.set('INBOX', { wire: 'INBOX', selectable: true });
+  if (shared && session.store.sharedFolders) {
+    for (const entry of await session.store.listFolders({ shared: true })) {
+      const wire = session.wireName(entry.name);
+      all.set(wire, { wire, selectable: entry.selectable, shared: true });
+    }
+  }
   // Parents that exist only through their children are listed as \Noselect.
   for (const wire of [...all.keys()]) {
     const levels = wire.split(SEPARATOR);
     for (let i = 1; i < levels.length; i++) {
       const parent = levels.slice(0, i).join(SEPARATOR);
-      if (parent && !all.has(parent)) all.set(parent, { wire: parent, selectable: false });
+      if (parent && !all.has(parent)) all.set(parent, { wire: parent, selectable: false, shared: all.get(wire)!.shared });
     }
   }
   return all;
@@ -68,7 +77,7 @@ export const list: CommandSpec = {
     }
     const matchers = patterns.filter((p) => p !== '').map((p) => mailboxPatternMatcher(reference + p));
     const matches = (wire: string) => matchers.some((m) => m(wire));
-    const all = await listed(ctx);
+    const all = await listed(ctx, patterns.some((p) => (reference + p).startsWith('#shared.')));
     const parents = withChildren(all);
     const subscribed = ret.subscribed ? new Set((await session.store.listSubscriptions()).map((n) => session.wireName(n))) : null;
     const meets = (wire: string) => (!select.subscribed || subscribed!.has(wire)) && (!select.specialUse || !!all.get(wire)?.specialUse);
@@ -87,8 +96,10 @@ export const list: CommandSpec = {
       }
     }
     const { checkAllFolders, obsoleteClient } = session.settings;
-    // A folder without the "l" right is not listed (ACL, RFC 4314 section 4).
-    for (const wire of await lookupAllowed(session, [...out.keys()].sort(compareNames))) {
+    // A folder without the "l" right is not listed (ACL, RFC 4314 section 4); shared ones were
+    // checked by the store, and their levels are shown as Courier shows them, without a check.
+    const allowed = new Set(await lookupAllowed(session, [...out.keys()].filter((w) => !all.get(w)?.shared)));
+    for (const wire of [...out.keys()].filter((w) => all.get(w)?.shared || allowed.has(w)).sort(compareNames)) {
       const entry = all.get(wire);
       const attributes: { atom: string }[] = [];
       // RFC 5258 section 3.4: in the extended form a name that is only a parent does not exist.

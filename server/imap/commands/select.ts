@@ -2,14 +2,15 @@
 // mailbox without expunging (RFC 3501: "no expunge is performed"). With CONDSTORE announced,
 // HIGHESTMODSEQ is reported (RFC 7162 3.1.2.1, as Dovecot does on every SELECT); the
 // parameters (CONDSTORE) and, after ENABLE QRESYNC, (QRESYNC (...)) are taken (3.1.8, 3.2.5).
-import { myRightsCode, requireRights } from '../rights.js';
+import { myRights, myRightsCode, requireRights } from '../rights.js';
 import { AUTHENTICATED, ok, type CommandContext, type CommandSpec } from './types.js';
 import { SyntaxError } from './args.js';
 import { modseqValue, numberValue, parseSequenceSet } from '../protocol/parser.js';
 import type { Token } from '../protocol/types.js';
 import { qresyncAnswer, type QresyncParams } from './qresync.js';
 
-async function open({ session, args }: CommandContext, readOnly: boolean) {
+async function open({ session, args }: CommandContext, examine: boolean) {
+  let readOnly = examine;
   const wire = args.astring('mailbox name');
   let qresync: QresyncParams | undefined;
   if (args.remaining) {
@@ -30,6 +31,9 @@ async function open({ session, args }: CommandContext, readOnly: boolean) {
   const name = session.storeName(wire);
   const denied = await requireRights(session, name, 'r', readOnly ? 'EXAMINE' : 'SELECT');
   if (denied) return (session.unselect(), denied);
+  // As Courier: without a right to change anything (i, e, s, w, t) the folder is opened read-only.
+  const rights = await myRights(session, name);
+  if (![...'iestw'].some((c) => rights.includes(c))) readOnly = true;
   const view = await session.select(name, readOnly);
   for (const line of view.flagsAnnouncement(view.announcedKeywords(), view.keywordsAllowed)) session.untagged(line);
   session.untagged([view.exists, { atom: 'EXISTS' }]);
@@ -44,7 +48,7 @@ async function open({ session, args }: CommandContext, readOnly: boolean) {
   }
   // Another UIDVALIDITY: the client's state is void, the parameter is ignored (RFC 7162 3.2.5).
   if (qresync && qresync.uidValidity === view.uidValidity) session.write(Buffer.from(qresyncAnswer(view, qresync), 'utf8'));
-  return ok(readOnly ? 'EXAMINE completed' : 'SELECT completed', readOnly ? 'READ-ONLY' : 'READ-WRITE');
+  return ok(examine ? 'EXAMINE completed' : 'SELECT completed', readOnly ? 'READ-ONLY' : 'READ-WRITE');
 }
 
 /** (QRESYNC (uidvalidity modseq [known-uids [(known-sequence-set known-uid-set)]])) */

@@ -9,7 +9,7 @@
 // (tested and stored in one step in the folder's queue) and names them in [MODIFIED ...];
 // once CONDSTORE is on, the answers carry MODSEQ, and with .SILENT they are MODSEQ alone for
 // the messages this STORE changed.
-import { requireRights, rightsForFlags } from '../rights.js';
+import { myRights, requireRights, rightsForFlags } from '../rights.js';
 import { SELECTED, bad, no, ok, type CommandSpec } from './types.js';
 import { parseFlags, SyntaxError } from './args.js';
 import { modseqValue, parseSequenceSet } from '../protocol/parser.js';
@@ -34,12 +34,19 @@ export const store: CommandSpec = {
     const item = args.atom('message data item name').toUpperCase();
     const match = /^([+-]?)FLAGS(\.SILENT)?$/.exec(item);
     if (!match) throw new SyntaxError(`Unknown STORE data item ${item}`);
-    const flags = parseFlags(args.listOrItem('flag list'));
+    let flags = parseFlags(args.listOrItem('flag list'));
     args.end();
     const op: FlagOperation = match[1] === '+' ? 'add' : match[1] === '-' ? 'remove' : 'replace';
     const silent = Boolean(match[2]);
     const seqs = resolveSet(view, set, uid);
     if (view.readOnly) return no('Mailbox is read-only', 'READ-ONLY');
+    if (op !== 'replace' && flags.length) {
+      // RFC 4314 section 4: a STORE SHOULD NOT fail when some of its flags may be changed;
+      // those that may not (a shared folder's owner gave "s" but not "w") are left alone.
+      const held = await myRights(session, view.folder.name);
+      const allowed = flags.filter((f) => held.includes(rightsForFlags([f])));
+      if (allowed.length) flags = allowed;
+    }
     const denied = await requireRights(session, view.folder.name, rightsForFlags(flags), 'STORE');
     if (denied) return denied;
     if (!session.settings.keywords && flags.some((f) => !f.startsWith('\\'))) {

@@ -1,0 +1,302 @@
+// Courier's virtual shared folders (README.sharedfolders, "Virtual shared folders"): one
+// account opens another account's folder through that folder's ACL. Courier names them
+// "#shared.OWNER.FOLDER" ("#shared.alice" is alice's INBOX, "#shared.alice.Projects" her
+// INBOX.Projects; maildirinfocpp.C), finds OWNER's Maildir in the shared index
+// (IMAP_SHAREDINDEXFILE, here also made from the account store), and gives the logged-in
+// user the rights the owner's ACL grants "anyone" or "user=NAME" (maildiracltcpp.C).
+//
+// SharedMailStore puts that in front of the account's own store: names in "#shared." go to
+// the owner's store (whose checks keep every path inside the owner's Maildir: a name is only
+// ever "INBOX" plus levels there), all others to the account's own. Folders opened through
+// it carry the name the client used, and a COPY or MOVE between two accounts' folders is an
+// APPEND into the other store, never a copy inside the wrong Maildir. Rights are enforced by
+// the commands (server/imap/rights.ts), which ask folderOwner() whose ACL applies.
+
+import { userRights, type AclEntry } from './acl.js';
+import {
+  MailStoreError,
+  type AppendOptions,
+  type AppendSink,
+  type CopyResult,
+  type DataRequest,
+  type FlagOperation,
+  type Folder,
+  type FolderEntry,
+  type FolderListener,
+  type FolderSnapshot,
+  type FolderStatus,
+  type MailStore,
+  type MessageData,
+  type Quota,
+} from './mailstore.js';
+import type { MessageMeta } from '../mime/types.js';
+
+/** Courier's NEWSHARED without its separator. */
+export const SHARED_ROOT = '#shared';
+const PREFIX = `${SHARED_ROOT}.`;
+
+/** One account of the shared index: its name as listed, and its Maildir (null when it cannot be opened now). */
+export interface SharedAccount {
+  readonly name: string;
+  open(): Promise<MailStore | null>;
+}
+
+/** Who may be looked at: the other accounts (the index leaves the logged-in one out, as Courier does). */
+export interface SharedIndex {
+  accounts(): Promise<readonly SharedAccount[]>;
+}
+
+/** Whether a store name lies in the shared hierarchy ("#shared" itself included). */
+export function isSharedName(name: string): boolean {
+  return name === SHARED_ROOT || name.startsWith(PREFIX);
+}
+
+/**
+ * An account name as a folder level: Courier's maildir_info_imapmunge replaces "." and "/"
+ * (not allowed in a level) by spaces, so "alice@example.com" is "#shared.alice@example com".
+ */
+export function sharedLevel(accountName: string): string {
+  return accountName.replace(/[./]/g, ' ');
+}
+
+interface Route {
+  /** The owning account's name as the index gives it. */
+  owner: string;
+  store: MailStore;
+  /** The name in the owner's store: "INBOX" or "INBOX.<rest>". */
+  inner: string;
+}
+
+export class SharedMailStore implements MailStore {
+  readonly hierarchySeparator: string;
+  readonly sharedFolders = true;
+  private readonly opened = new Map<string, Promise<MailStore | null>>();
+
+  constructor(
+    private readonly own: MailStore,
+    /** The logged-in account, for its rights on others' folders. */
+    private readonly user: string,
+    private readonly index: SharedIndex,
+  ) {
+    this.hierarchySeparator = own.hierarchySeparator;
+  }
+
+  folderOwner(name: string): string | null {
+    if (!isSharedName(name)) return null;
+    const level = name.slice(PREFIX.length).split('.')[0];
+    return name === SHARED_ROOT || level === '' ? '' : level;
+  }
+
+  async listFolders(options: { shared?: boolean } = {}): Promise<FolderEntry[]> {
+    if (!options.shared) return this.own.listFolders();
+    const out: FolderEntry[] = [];
+    for (const account of await this.index.accounts()) {
+      const store = await this.storeOf(account);
+      if (!store) continue;
+      const base = PREFIX + sharedLevel(account.name);
+      for (const entry of await store.listFolders()) {
+        if (!entry.selectable || !store.readAcl) continue;
+        // Only what the owner's ACL lets this user look up (Courier's folder_entry).
+        if (!userRights(await store.readAcl(entry.name), this.user).includes('l')) continue;
+        out.push({ name: base + entry.name.slice('INBOX'.length), selectable: true });
+      }
+    }
+    return out;
+  }
+
+  async hasNewMail(name: string): Promise<boolean> {
+    const r = await this.route(name);
+    if (!r) return (await this.own.hasNewMail?.(name)) ?? false;
+    return (await r.store.hasNewMail?.(r.inner)) ?? false;
+  }
+
+  async createFolder(name: string, options?: { specialUse?: string }): Promise<void> {
+    const r = await this.route(name);
+    return r ? r.store.createFolder(r.inner, options) : this.own.createFolder(name, options);
+  }
+
+  async deleteFolder(name: string): Promise<void> {
+    const r = await this.route(name);
+    return r ? r.store.deleteFolder(r.inner) : this.own.deleteFolder(name);
+  }
+
+  async renameFolder(from: string, to: string): Promise<void> {
+    const a = await this.route(from);
+    const b = await this.route(to);
+    if (!a && !b) return this.own.renameFolder(from, to);
+    if (!a || !b || a.store !== b.store) throw new MailStoreError('A folder cannot be moved to another account', 'CANNOT');
+    return a.store.renameFolder(a.inner, b.inner);
+  }
+
+  // Subscriptions are the logged-in account's, shared names included (Courier keeps
+  // "#shared...." lines in its courierimapsubscribed).
+  listSubscriptions(): Promise<string[]> {
+    return this.own.listSubscriptions();
+  }
+
+  subscribe(name: string): Promise<void> {
+    return this.own.subscribe(name);
+  }
+
+  unsubscribe(name: string): Promise<void> {
+    return this.own.unsubscribe(name);
+  }
+
+  async folderStatus(name: string, items?: { size?: boolean }): Promise<FolderStatus> {
+    const r = await this.route(name);
+    return r ? r.store.folderStatus(r.inner, items) : this.own.folderStatus(name, items);
+  }
+
+  async openFolder(name: string, options?: { readOnly?: boolean }): Promise<Folder> {
+    const r = await this.route(name);
+    const inner = r ? await r.store.openFolder(r.inner, options) : await this.own.openFolder(name, options);
+    return new RoutedFolder(inner, name, r?.store ?? this.own, this);
+  }
+
+  async append(name: string, message: Buffer, options?: AppendOptions): Promise<{ uidValidity: number; uid: number }> {
+    const r = await this.route(name);
+    return r ? r.store.append(r.inner, message, options) : this.own.append(name, message, options);
+  }
+
+  async beginAppend(name: string, size: number, options?: AppendOptions): Promise<AppendSink> {
+    const r = await this.route(name);
+    return r ? r.store.beginAppend(r.inner, size, options) : this.own.beginAppend(name, size, options);
+  }
+
+  quota(): Promise<Quota | null> {
+    return this.own.quota();
+  }
+
+  async readAcl(name: string): Promise<AclEntry[]> {
+    // The hierarchy's own levels: everyone may look, nothing more (Courier's "Intermediate #shared node").
+    if (this.folderOwner(name) === '') return [{ identifier: 'anyone', rights: 'l' }];
+    const r = await this.route(name);
+    if (!r) {
+      if (isSharedName(name)) return [];
+      return this.own.readAcl ? this.own.readAcl(name) : [];
+    }
+    return r.store.readAcl ? r.store.readAcl(r.inner) : [];
+  }
+
+  async writeAcl(name: string, entries: readonly AclEntry[]): Promise<void> {
+    const r = await this.route(name);
+    const store = r ? r.store : isSharedName(name) ? null : this.own;
+    if (!store?.writeAcl) throw new MailStoreError('Cannot modify ACLs on this mailbox.', 'CANNOT');
+    return store.writeAcl(r ? r.inner : name, entries);
+  }
+
+  async close(): Promise<void> {
+    const others = await Promise.all(this.opened.values());
+    this.opened.clear();
+    for (const store of others) await store?.close();
+    await this.own.close();
+  }
+
+  /** Where a name lives: null for the account's own folders; NONEXISTENT for a shared name naming no account. */
+  async route(name: string): Promise<Route | null> {
+    if (!isSharedName(name)) return null;
+    const rest = name.slice(PREFIX.length);
+    const cut = rest.indexOf('.');
+    const level = cut < 0 ? rest : rest.slice(0, cut);
+    if (name === SHARED_ROOT || level === '') throw new MailStoreError('This is not a folder', 'NONEXISTENT');
+    for (const account of await this.index.accounts()) {
+      if (sharedLevel(account.name) !== level) continue;
+      const store = await this.storeOf(account);
+      if (!store) break;
+      return { owner: account.name, store, inner: cut < 0 ? 'INBOX' : `INBOX${rest.slice(cut)}` };
+    }
+    throw new MailStoreError('Folder does not exist', 'NONEXISTENT');
+  }
+
+  /** The store a name lives in, and its name there. */
+  async locate(name: string): Promise<{ store: MailStore; inner: string }> {
+    const r = await this.route(name);
+    return r ? { store: r.store, inner: r.inner } : { store: this.own, inner: name };
+  }
+
+  private storeOf(account: SharedAccount): Promise<MailStore | null> {
+    let store = this.opened.get(account.name);
+    if (!store) {
+      store = account.open().catch(() => null);
+      this.opened.set(account.name, store);
+    }
+    return store;
+  }
+}
+
+/** A folder as the session sees it through SharedMailStore: its own name, and COPY or MOVE routed by destination. */
+class RoutedFolder implements Folder {
+  constructor(
+    private readonly inner: Folder,
+    readonly name: string,
+    private readonly home: MailStore,
+    private readonly stores: SharedMailStore,
+  ) {}
+
+  snapshot(): FolderSnapshot {
+    return this.inner.snapshot();
+  }
+  refresh(): Promise<void> {
+    return this.inner.refresh();
+  }
+  subscribe(listener: FolderListener): () => void {
+    return this.inner.subscribe(listener);
+  }
+  storeFlags(uids: readonly number[], op: FlagOperation, flags: readonly string[], options?: { unchangedSince?: number }): Promise<{ gone: number[]; modified: number[] }> {
+    return this.inner.storeFlags(uids, op, flags, options);
+  }
+  expungedSince(modseq: number, within: (uid: number) => boolean): number[] | null {
+    return this.inner.expungedSince(modseq, within);
+  }
+  expunge(uids: readonly number[], onRemoved?: (file: string) => void): Promise<number[]> {
+    return this.inner.expunge(uids, onRemoved);
+  }
+  readMessage(uid: number): Promise<Buffer> {
+    return this.inner.readMessage(uid);
+  }
+  messageData(uids: readonly number[], request: DataRequest): Promise<(MessageData | null)[]> {
+    return this.inner.messageData(uids, request);
+  }
+  messageMeta(uid: number): Promise<MessageMeta> {
+    return this.inner.messageMeta(uid);
+  }
+  release(): void {
+    this.inner.release();
+  }
+
+  async copyTo(uids: readonly number[], destination: string): Promise<CopyResult> {
+    const target = await this.stores.locate(destination);
+    if (target.store === this.home) return this.inner.copyTo(uids, target.inner);
+    return copyAcross(this.inner, uids, target.store, target.inner);
+  }
+
+  async moveTo(uids: readonly number[], destination: string): Promise<CopyResult> {
+    const target = await this.stores.locate(destination);
+    if (target.store === this.home) return this.inner.moveTo(uids, target.inner);
+    const result = await copyAcross(this.inner, uids, target.store, target.inner);
+    await this.inner.expunge(result.mapping.map(([uid]) => uid));
+    return result;
+  }
+}
+
+/** COPY into another account's Maildir: each message APPENDed there with its flags and INTERNALDATE, one at a time. */
+async function copyAcross(source: Folder, uids: readonly number[], store: MailStore, name: string): Promise<CopyResult> {
+  const flags = new Map(source.snapshot().messages.map((m) => [m.uid, m.flags]));
+  // Refused before anything is copied when the destination does not exist (TRYCREATE).
+  let uidValidity: number;
+  try {
+    uidValidity = (await store.folderStatus(name, { size: false })).uidValidity;
+  } catch (error) {
+    if (error instanceof MailStoreError && error.code === 'NONEXISTENT') throw new MailStoreError('Folder does not exist', 'TRYCREATE');
+    throw error;
+  }
+  const mapping: [number, number][] = [];
+  for (const uid of uids) {
+    const [data] = await source.messageData([uid], { raw: true, info: true });
+    if (!data?.raw) continue;
+    const added = await store.append(name, data.raw, { flags: [...(flags.get(uid) ?? [])], internalDate: data.internalDate });
+    uidValidity = added.uidValidity;
+    mapping.push([uid, added.uid]);
+  }
+  return { uidValidity, mapping };
+}

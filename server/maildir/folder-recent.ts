@@ -23,7 +23,9 @@ export interface RecentFolder {
 export async function announceAdded(folder: RecentFolder, added: readonly Entry[], claimant: TrackedSession | undefined): Promise<void> {
   const sessions = folder.tracker.list();
   const taker = folder.tracker.taker(claimant);
-  const before = await recentBefore(folder, added[added.length - 1].uid, taker);
+  // Without the mark (it cannot be taken), the added messages are recent, and only they:
+  // the messages sessions know already were told of before.
+  const before = await recentBefore(folder, added[added.length - 1].uid, taker, added[0].uid - 1);
   // Two runs, each in ascending UIDs: those some session was told of already, then the recent ones.
   let split = added.findIndex((entry) => entry.uid > before);
   if (split < 0) split = added.length;
@@ -41,16 +43,17 @@ export async function announceAdded(folder: RecentFolder, added: readonly Entry[
 
 /**
  * The \Recent mark before `taker` (if any) takes the messages up to `upTo`: UIDs above it
- * are recent. When it cannot be taken (the lock is held too long), the messages count as
- * recent without it (RFC 3501 2.3.2: when in doubt, a message is recent).
+ * are recent. When it cannot be taken (the lock is held too long, the file is unusable), the
+ * messages above `inDoubt` count as recent without it (RFC 3501 2.3.2: when in doubt, a
+ * message is recent).
  */
-async function recentBefore(folder: RecentFolder, upTo: number, taker: TrackedSession | undefined): Promise<number> {
+async function recentBefore(folder: RecentFolder, upTo: number, taker: TrackedSession | undefined, inDoubt: number): Promise<number> {
   try {
     if (!taker) return recentMark(folder.dir, folder.uidValidity);
     return await claimRecent(folder.dir, folder.uidValidity, upTo, folder.context.useLocks);
   } catch (error) {
     folder.context.logger?.log('warn', 'cannot update the recent mark', { folder: folder.name, error: String(error) });
-    return 0;
+    return inDoubt;
   }
 }
 
@@ -63,7 +66,7 @@ export async function tellRecent(folder: RecentFolder, handle: TrackedSession): 
   if (folder.gone || !folder.tracker.has(handle) || !handle.hasListeners()) return;
   const top = folder.uidNext - 1; // every UID the folder has given is below uidNext
   if (top < 1 || recentMark(folder.dir, folder.uidValidity) >= top) return;
-  const before = await recentBefore(folder, top, handle.readOnly ? undefined : handle);
+  const before = await recentBefore(folder, top, handle.readOnly ? undefined : handle, 0);
   const messages: MessageState[] = [];
   for (const uid of folder.sortedUids) if (uid > before) messages.push(folder.entries.get(uid)!.info);
   if (messages.length) handle.deliverAdded(messages, true);

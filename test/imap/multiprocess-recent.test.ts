@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnCourier, spawnDovecot, spawnImapd, type SpawnedImapd } from '../helpers/imap-client.js';
-import { copyTree, removeTree, simpleMessage, standardMaildir, tempDir } from '../helpers/maildir.js';
+import { copyTree, deliver, removeTree, simpleMessage, standardMaildir, tempDir } from '../helpers/maildir.js';
 import { courierSkip, dovecotSkip } from '../helpers/peers.js';
 
 function recentOf(lines: readonly string[]): number {
@@ -327,5 +327,37 @@ describe('\\Recent for APPEND and COPY, across processes', () => {
     assert.deepEqual(gained, [3, 0, 0], 'the session told first has the copies as \\Recent, the others not');
     assert.deepEqual(recentUids.sort((a, b) => a - b), copied, 'each copy recent exactly once');
     assert.equal(statusItem(await ok(copier, 'STATUS INBOX (RECENT)'), 'RECENT'), 0, 'nothing left untold');
+  });
+});
+
+describe('\\Recent when the mark cannot be taken', () => {
+  let dir: string;
+  before(() => {
+    dir = tempDir('recent-broken');
+  });
+  after(() => removeTree(dir));
+
+  it('a new message is recent for the session told of it, and the messages it knew stay as they were', async () => {
+    const md = standardMaildir(path.join(dir, 'md'), 3);
+    const first = spawnImapd(md);
+    await started(first);
+    assert.equal(recentOf(await ok(first, 'SELECT INBOX')), 3);
+    await first.close();
+    const p = spawnImapd(md);
+    try {
+      await started(p);
+      assert.equal(recentOf(await ok(p, 'SELECT INBOX')), 0);
+      // The mark cannot be read or written now: a directory stands where the file was.
+      const mark = path.join(md, 'imapd-ts.recent');
+      fs.rmSync(mark);
+      fs.mkdirSync(mark);
+      fs.writeFileSync(path.join(mark, 'in-the-way'), '');
+      deliver(md, simpleMessage('arrives'));
+      const lines = await ok(p, 'NOOP');
+      assert.ok(lines.includes('* 4 EXISTS'), lines.join(' | '));
+      assert.equal(recentOf(lines), 1, 'only the new message is recent');
+    } finally {
+      await p.close();
+    }
   });
 });

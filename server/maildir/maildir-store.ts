@@ -50,6 +50,7 @@ import {
   specialUseOf,
 } from './names.js';
 import { folderUsage, MaildirQuota } from './quota.js';
+import { mailboxId } from './objectid.js';
 import { assignUids } from './scan.js';
 import { CREATABLE_SPECIAL_USE, recordedSpecialUse, SPECIAL_USE_FILE, specialUseFileText } from './specialuse.js';
 
@@ -336,6 +337,11 @@ export class MaildirStore implements MailStore {
 
   // ---------------------------------------------------------------------------
   // Messages
+
+  async mailboxId(name: string): Promise<string> {
+    this.usable();
+    return mailboxId(this.existing(name).dir);
+  }
 
   async folderStatus(name: string, items: { size?: boolean } = {}): Promise<FolderStatus> {
     this.usable();

@@ -38,6 +38,8 @@ async function open({ session, args }: CommandContext, readOnly: boolean) {
   if (firstUnseen > 0) session.untagged([{ atom: 'OK' }, { atom: `[UNSEEN ${firstUnseen}]` }, { atom: 'First unseen' }]);
   session.untagged([{ atom: 'OK' }, { atom: `[UIDVALIDITY ${view.uidValidity}]` }, { atom: 'UIDs valid' }]);
   session.untagged([{ atom: 'OK' }, { atom: `[UIDNEXT ${view.uidNext}]` }, { atom: 'Predicted next UID' }]);
+  // RFC 8474 4.2.
+  if (session.offers('OBJECTID') && session.store.mailboxId) session.untagged([{ atom: 'OK' }, { atom: `[MAILBOXID (${await session.store.mailboxId(name)})]` }, { atom: 'Ok' }]);
   if (session.settings.acl) session.untagged([{ atom: 'OK' }, { atom: `[${await myRightsCode(session, name)}]` }, { atom: 'ACL' }]);
   if (session.offers('CONDSTORE')) {
     session.untagged([{ atom: 'OK' }, { atom: `[HIGHESTMODSEQ ${view.folder.snapshot().highestModseq}]` }, { atom: 'Highest' }]);

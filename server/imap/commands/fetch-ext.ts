@@ -6,7 +6,11 @@
 // the decoded part. Data with a NUL goes as literal8 (~{n}), other data as a literal, as RFC 3516
 // 4.3 asks (Dovecot sends literal8 for every decoded part; the octets are the same). A part whose
 // encoding we do not know fails the FETCH with NO [UNKNOWN-CTE] (RFC 3516 4.1); its message gets
-// no response. A part that does not exist is empty (as Dovecot), BINARY[] is the whole message.
+// no response. A part that does not exist is empty (as Dovecot). BINARY[] is the whole message
+// as stored (CRLF), as BODY[] but never with NUL changed: the message has no encoding of its own
+// (Dovecot instead decodes the body of an encoded single-part message and rewrites its header).
+// So is a multipart or message/rfc822 part, whose own encoding is 7bit, 8bit or binary (RFC 2045
+// 6.4); Dovecot decodes the parts inside it too.
 //
 // EMAILID, THREADID (RFC 8474): the id kept by the store (server/maildir/objectid.ts); THREADID
 // is NIL, as RFC 8474 5.2 allows a server that does not thread.

@@ -232,8 +232,9 @@ export interface MailStore {
   listSubscriptions(): Promise<string[]>;
   subscribe(name: string): Promise<void>;
   unsubscribe(name: string): Promise<void>;
-  /** RFC 8474 MAILBOXID of an existing folder: kept across RENAME and restarts, never given to another folder. */
-  mailboxId?(name: string): Promise<string>;
+  /** RFC 8474 MAILBOXID of an existing folder: kept across RENAME and restarts, never given to another folder;
+   * null when the store cannot keep one for it (a read-only Maildir). */
+  mailboxId?(name: string): Promise<string | null>;
   /** `size` (which may need to read message files) is counted unless `items.size` is false. */
   folderStatus(name: string, items?: { size?: boolean }): Promise<FolderStatus>;
   /** Read-only (EXAMINE): the folder's messages never lose \Recent through it (RFC 3501 6.3.2). */

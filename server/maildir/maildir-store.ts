@@ -338,7 +338,7 @@ export class MaildirStore implements MailStore {
   // ---------------------------------------------------------------------------
   // Messages
 
-  async mailboxId(name: string): Promise<string> {
+  async mailboxId(name: string): Promise<string | null> {
     this.usable();
     return mailboxId(this.existing(name).dir);
   }

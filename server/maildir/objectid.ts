@@ -31,24 +31,24 @@ export const EMAIL_ID_FILE = 'imapd-ts.emailids';
 
 const ID_SYNTAX = /^[A-Za-z0-9_-]{1,255}$/;
 
-/** The folder's MAILBOXID, made now when it has none. */
-export async function mailboxId(folderDir: string): Promise<string> {
+/** The folder's MAILBOXID, made now when it has none; null when it cannot be kept (a read-only Maildir). */
+export async function mailboxId(folderDir: string): Promise<string | null> {
   const file = path.join(folderDir, MAILBOX_ID_FILE);
   const existing = await readId(file);
   if (existing) return existing;
   const id = `F${randomBytes(12).toString('hex')}`;
-  ensureFolderTmp(folderDir);
   const scratch = path.join(folderDir, 'tmp', `imapd-ts.mailboxid.${process.pid}.${randomBytes(4).toString('hex')}`);
-  await fs.writeFile(scratch, `${id}\n`);
   try {
+    ensureFolderTmp(folderDir);
+    await fs.writeFile(scratch, `${id}\n`);
     await fs.link(scratch, file);
     return id;
   } catch (error) {
-    if (errorCode(error) !== 'EEXIST') throw error;
     // Another process made it first: theirs holds.
-    return (await readId(file)) ?? id;
+    if (errorCode(error) === 'EEXIST') return readId(file);
+    return null;
   } finally {
-    await fs.rm(scratch, { force: true });
+    await fs.rm(scratch, { force: true }).catch(() => undefined);
   }
 }
 
@@ -56,9 +56,8 @@ async function readId(file: string): Promise<string | null> {
   try {
     const text = (await fs.readFile(file, 'latin1')).trim();
     return ID_SYNTAX.test(text) ? text : null;
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return null;
-    throw error;
+  } catch {
+    return null;
   }
 }
 

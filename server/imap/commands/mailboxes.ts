@@ -49,8 +49,8 @@ export const create: CommandSpec = {
     if (denied) return denied;
     await session.store.createFolder(name, options);
     // RFC 8474 4.1: the new folder's MAILBOXID in the tagged OK.
-    if (session.offers('OBJECTID') && session.store.mailboxId) return ok('CREATE completed', `MAILBOXID (${await session.store.mailboxId(name)})`);
-    return ok('CREATE completed');
+    const mailboxId = session.offers('OBJECTID') ? await session.store.mailboxId?.(name) : null;
+    return mailboxId ? ok('CREATE completed', `MAILBOXID (${mailboxId})`) : ok('CREATE completed');
   },
 };
 

@@ -39,7 +39,8 @@ async function open({ session, args }: CommandContext, readOnly: boolean) {
   session.untagged([{ atom: 'OK' }, { atom: `[UIDVALIDITY ${view.uidValidity}]` }, { atom: 'UIDs valid' }]);
   session.untagged([{ atom: 'OK' }, { atom: `[UIDNEXT ${view.uidNext}]` }, { atom: 'Predicted next UID' }]);
   // RFC 8474 4.2.
-  if (session.offers('OBJECTID') && session.store.mailboxId) session.untagged([{ atom: 'OK' }, { atom: `[MAILBOXID (${await session.store.mailboxId(name)})]` }, { atom: 'Ok' }]);
+  const mailboxId = session.offers('OBJECTID') ? await session.store.mailboxId?.(name) : null;
+  if (mailboxId) session.untagged([{ atom: 'OK' }, { atom: `[MAILBOXID (${mailboxId})]` }, { atom: 'Ok' }]);
   if (session.settings.acl) session.untagged([{ atom: 'OK' }, { atom: `[${await myRightsCode(session, name)}]` }, { atom: 'ACL' }]);
   if (session.offers('CONDSTORE')) {
     session.untagged([{ atom: 'OK' }, { atom: `[HIGHESTMODSEQ ${view.folder.snapshot().highestModseq}]` }, { atom: 'Highest' }]);

@@ -59,8 +59,13 @@ export async function statusResponse(session: SessionContext, name: string, requ
   }
   const items: ImapValue[] = [];
   for (const word of requested) {
-    if (word === 'MAILBOXID') items.push({ atom: word }, [{ atom: await session.store.mailboxId!(name) }]);
-    else items.push({ atom: word }, result[ITEMS[word]]);
+    if (word !== 'MAILBOXID') {
+      items.push({ atom: word }, result[ITEMS[word]]);
+      continue;
+    }
+    // A folder whose id cannot be kept (a read-only Maildir) has none to report (RFC 8474 has no NIL here).
+    const id = await session.store.mailboxId!(name);
+    if (id) items.push({ atom: word }, [{ atom: id }]);
   }
   return [{ atom: 'STATUS' }, session.wireName(name), items];
 }

@@ -44,6 +44,8 @@ export interface MessageInfo extends MessageState {
   readonly size: number;
   /** INTERNALDATE, ms since epoch. */
   readonly internalDate: number;
+  /** RFC 8514 SAVEDATE, ms since epoch, when it was asked for. */
+  readonly saveDate?: number;
 }
 
 /** What a command needs of some messages beyond their flags; each part is read from the
@@ -59,6 +61,10 @@ export interface DataRequest {
   structure?: boolean;
   /** The stored message itself (line ends as stored). */
   raw?: boolean;
+  /** RFC 8514 SAVEDATE (with INTERNALDATE, its fallback). */
+  saveDate?: boolean;
+  /** RFC 8474 EMAILID. */
+  emailId?: boolean;
 }
 
 /** The parts of a DataRequest, for one message. */
@@ -69,6 +75,10 @@ export interface MessageData {
   header?: HeaderMeta;
   structure?: BodyPart;
   raw?: Buffer;
+  /** When the message was saved in this folder (APPEND, COPY, MOVE, delivery), ms since epoch. */
+  saveDate?: number;
+  /** RFC 8474 EMAILID: the same for copies of one message, never for another message. */
+  emailId?: string;
 }
 
 export interface FolderSnapshot {
@@ -233,6 +243,9 @@ export interface MailStore {
   listSubscriptions(): Promise<string[]>;
   subscribe(name: string): Promise<void>;
   unsubscribe(name: string): Promise<void>;
+  /** RFC 8474 MAILBOXID of an existing folder: kept across RENAME and restarts, never given to another folder;
+   * null when the store cannot keep one for it (a read-only Maildir). */
+  mailboxId?(name: string): Promise<string | null>;
   /** `size` (which may need to read message files) is counted unless `items.size` is false. */
   folderStatus(name: string, items?: { size?: boolean }): Promise<FolderStatus>;
   /** Read-only (EXAMINE): the folder's messages never lose \Recent through it (RFC 3501 6.3.2). */

@@ -2,6 +2,9 @@
 // literal above STREAM_THRESHOLD is not held (it goes to the store as it arrives, see
 // commands/append.ts); every other literal is kept until its command has run, and a literal
 // that would take the total over the budget is refused ("try again later") instead.
+// An APPEND's message in a literal, not a literal8 (~{n}, RFC 3516), may not hold NUL.
+
+import { MailStoreError, type AppendSink } from '../backend/mailstore.js';
 
 /** APPEND literals larger than this are streamed to the store. */
 export const STREAM_THRESHOLD = 256 * 1024;
@@ -31,3 +34,22 @@ export class LiteralMemory {
 
 /** The budget shared by every session of this process. */
 export const literalMemory = new LiteralMemory(LITERAL_MEMORY_BUDGET);
+
+export const NUL_IN_LITERAL = 'The message holds NUL octets: send it as literal8 (~{n}, BINARY)';
+
+/** A streamed APPEND sink that fails its commit when a piece held NUL. */
+export function refusingNul(sink: AppendSink): AppendSink {
+  let nul = false;
+  return {
+    write(chunk) {
+      if (!nul && chunk.indexOf(0) >= 0) nul = true;
+      return nul ? undefined : sink.write(chunk);
+    },
+    async commit() {
+      if (!nul) return sink.commit();
+      await sink.abort();
+      throw new MailStoreError(NUL_IN_LITERAL);
+    },
+    abort: () => sink.abort(),
+  };
+}

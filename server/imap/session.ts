@@ -7,7 +7,7 @@ import { MailStoreError } from '../backend/mailstore.js';
 import { capabilities } from './capabilities.js';
 import { COMMANDS } from './commands/index.js';
 import { beginAppendLiteral } from './commands/append.js';
-import { literalMemory, STREAM_THRESHOLD } from './literals.js';
+import { literalMemory, refusingNul, STREAM_THRESHOLD } from './literals.js';
 import { Args, SyntaxError } from './commands/args.js';
 import type { CommandContext, CommandResult, SessionContext, SessionState } from './commands/types.js';
 import type { Authenticator, Logger, SessionOptions, SessionSettings, Transport } from './contracts.js';
@@ -404,6 +404,8 @@ export class Session implements SessionContext {
       await sink.abort();
       return false;
     }
+    // A literal (not literal8) may not hold NUL (RFC 3501 9 CHAR8, RFC 3516 4.2).
+    if (!request.binary) sink = refusingNul(sink);
     this.appendSink = sink;
     if (!nonSync) this.continuation('Ready for literal data');
     return sink;

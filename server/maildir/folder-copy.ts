@@ -15,6 +15,7 @@ import { deliveryError, ensureFolderTmp, MESSAGE_READ_FLAGS, resolveFolderDir } 
 import { errorCode, mapLimit } from './fsutil.js';
 import { writeKeywordUpdate } from './keywords.js';
 import { folderMutex, withCourierLock } from './lock.js';
+import { emailIds, recordEmailIds } from './objectid.js';
 import { assignUids } from './scan.js';
 
 export async function copyTo(core: FolderCore, uids: readonly number[], destination: string, move: boolean): Promise<CopyResult> {
@@ -67,6 +68,9 @@ export async function copyTo(core: FolderCore, uids: readonly number[], destinat
       return ok ? { entry, base, targetName } : null;
     });
     const done = staged.filter((s): s is NonNullable<typeof s> => s !== null);
+    // The copies keep the originals' EMAILID (objectid.ts), known before they get their UIDs.
+    const ids = emailIds(core.dir, done.map((s) => s.entry.base));
+    await recordEmailIds(target.dir, done.map((s, i) => [s.base, ids[i]] as const));
     const assigned = await withCourierLock(target.dir, core.context.useLocks, async () => {
       if (!move) {
         targetCore?.expectOwn(done.map((s) => s.targetName));

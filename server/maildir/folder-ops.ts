@@ -3,6 +3,7 @@
 
 import { promises as fs, renameSync } from 'node:fs';
 import path from 'node:path';
+import { emailIds, saveDateOf } from './objectid.js';
 import { type DataRequest, type FlagOperation, MailStoreError, type MessageData } from '../backend/mailstore.js';
 import type { MessageMeta } from '../mime/types.js';
 import { baseOf, fileSizeFromName, formatFileName, lettersFor, parseFileName, systemFlagsFromLetters } from './filenames.js';
@@ -105,10 +106,11 @@ export async function messageMeta(core: FolderCore, uid: number): Promise<Messag
 }
 
 /** See Folder.messageData. */
-export async function messageData(core: FolderCore, uids: readonly number[], request: DataRequest): Promise<(MessageData | null)[]> {
+export async function messageData(core: FolderCore, uids: readonly number[], asked: DataRequest): Promise<(MessageData | null)[]> {
   const entries = uids.map((uid) => core.entries.get(uid));
   let present = entries as Entry[];
   if (entries.includes(undefined)) present = entries.filter((entry): entry is Entry => entry !== undefined);
+  const request = asked.saveDate && !asked.info ? { ...asked, info: true } : asked;
   const result = await core.cache.get(present, request);
   if (core.cache.info.dirty) core.scheduleInfoSave();
   if (result.missing.length) {
@@ -120,10 +122,22 @@ export async function messageData(core: FolderCore, uids: readonly number[], req
       for (const i of result.missing) result.data[i] = byEntry.get(present[i]) ?? null;
     }
   }
+  if (request.saveDate || request.emailId) addObjectData(core, present, result.data, request);
   if (present.length === entries.length) return result.data;
   const byEntry = new Map<Entry, MessageData | null>();
   present.forEach((entry, i) => byEntry.set(entry, result.data[i]));
   return entries.map((entry) => (entry ? byEntry.get(entry) ?? null : null));
+}
+
+/** SAVEDATE and EMAILID from the base names (objectid.ts): no file is read for them. */
+function addObjectData(core: FolderCore, present: readonly Entry[], data: (MessageData | null)[], request: DataRequest): void {
+  const ids = request.emailId ? emailIds(core.dir, present.map((e) => e.base)) : undefined;
+  for (let i = 0; i < present.length; i++) {
+    const item = data[i];
+    if (!item) continue;
+    if (request.saveDate) item.saveDate = saveDateOf(present[i].base) ?? item.internalDate;
+    if (ids) item.emailId = ids[i];
+  }
 }
 
 export async function storeFlags(

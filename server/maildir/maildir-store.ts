@@ -51,6 +51,7 @@ import {
   specialUseOf,
 } from './names.js';
 import { folderUsage, MaildirQuota } from './quota.js';
+import { mailboxId } from './objectid.js';
 import { assignUids } from './scan.js';
 import { CREATABLE_SPECIAL_USE, recordedSpecialUse, SPECIAL_USE_FILE, specialUseFileText } from './specialuse.js';
 
@@ -338,6 +339,11 @@ export class MaildirStore implements MailStore {
 
   // ---------------------------------------------------------------------------
   // Messages
+
+  async mailboxId(name: string): Promise<string | null> {
+    this.usable();
+    return mailboxId(this.existing(name).dir);
+  }
 
   async folderStatus(name: string, items: { size?: boolean } = {}): Promise<FolderStatus> {
     this.usable();

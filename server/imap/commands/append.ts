@@ -8,6 +8,7 @@ import { AUTHENTICATED, no, ok, type CommandSpec, type SessionContext } from './
 import { Args, parseFlags, SyntaxError } from './args.js';
 import { parseCommand, parseDateTime } from '../protocol/parser.js';
 import type { Token } from '../protocol/types.js';
+import { NUL_IN_LITERAL } from '../literals.js';
 
 interface AppendArgs {
   name: string;
@@ -59,6 +60,7 @@ export const append: CommandSpec = {
     const denied = await requireRights(session, name, 'i', 'APPEND');
     if (denied) return (await streamed?.abort(), denied);
     if (!streamed && message.value.length === 0) return no('An empty message cannot be appended');
+    if (!streamed && !message.binary && message.value.includes(0)) return no(NUL_IN_LITERAL);
     const result = streamed ? await streamed.commit() : await session.store.append(name, message.value, { flags, internalDate });
     // Our own append shows up in our selected view through the folder's change queue (the
     // store tells every open folder at once); other changes wait for NOOP, IDLE or the watcher.

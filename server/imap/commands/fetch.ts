@@ -9,6 +9,8 @@
 // CONDSTORE (RFC 7162 3.1.4): the MODSEQ item and the (CHANGEDSINCE n) modifier, answered
 // from the modseqs kept with the messages (no file is read to leave a message out); with
 // QRESYNC, UID FETCH's (CHANGEDSINCE n VANISHED) first reports the UIDs gone since (3.2.6).
+//
+// BINARY, EMAILID, THREADID, SAVEDATE and PREVIEW are written by fetch-ext.ts.
 import { SELECTED, no, ok, type CommandSpec } from './types.js';
 import { myRights } from '../rights.js';
 import { SyntaxError } from './args.js';
@@ -26,6 +28,7 @@ import { bodyStructureWire } from '../../wire/render.js';
 import { sectionNeedsStructure } from '../../mime/section.js';
 import type { DataRequest, MessageData, MessageState } from '../../backend/mailstore.js';
 import type { SelectedMailbox } from '../selected.js';
+import { binaryDecodable, extDataRequest, extSetsSeen, isExtItem, writeExtItem, type ExtContext } from './fetch-ext.js';
 
 /**
  * Messages per batch; fewer when whole messages are sent (they can be large). What a batch
@@ -39,13 +42,17 @@ const BODY_BATCH = 32;
 export const fetch: CommandSpec = {
   names: ['FETCH', 'UID FETCH'],
   states: SELECTED,
+  // BINARY's literal8 in APPEND is the command reader's (protocol/reader.ts); OBJECTID's
+  // MAILBOXID is in SELECT, STATUS and CREATE, SAVEDATE's search keys in the search parser.
+  capabilities: [{ word: 'BINARY' }, { word: 'OBJECTID' }, { word: 'SAVEDATE' }, { word: 'PREVIEW' }],
   sequenceNumbers: 'non-uid',
   async handler({ session, args, uid }) {
     const view = session.selected!;
     const set = parseSequenceSet(args.atom('sequence set'));
     const rest = args.rest();
-    // FETCH set items [(modifiers)]: items are one atom or one list, so a second list is modifiers.
-    const modifiers = rest.length === 2 && rest[1].type === 'list' ? fetchModifiers(rest.pop()!, uid, session.enabled.has('QRESYNC')) : {};
+    // FETCH set items [(modifiers)]: items are one atom or one list, so a second list is
+    // modifiers, except the list of PREVIEW's own modifiers (RFC 8970: "FETCH 1 PREVIEW (LAZY)").
+    const modifiers = rest.length === 2 && rest[1].type === 'list' && !previewModifiers(rest) ? fetchModifiers(rest.pop()!, uid, session.enabled.has('QRESYNC')) : {};
     const items = parseFetchItems(rest);
     if (uid && !items.some((i) => i.kind === 'UID')) items.unshift({ kind: 'UID' });
     let seqs = resolveSet(view, set, uid);
@@ -66,7 +73,8 @@ export const fetch: CommandSpec = {
     const utf8 = session.enabled.has('UTF8=ACCEPT');
     const request = dataRequest(items, utf8);
     // Without the "s" right (a shared folder, RFC 4314 section 4) nothing is marked \Seen.
-    const setsSeen = !view.readOnly && items.some((i) => (i.kind === 'BODY[]' && !i.peek) || i.kind === 'RFC822' || i.kind === 'RFC822.TEXT')
+    const setsSeen = !view.readOnly
+      && (items.some((i) => (i.kind === 'BODY[]' && !i.peek) || i.kind === 'RFC822' || i.kind === 'RFC822.TEXT') || extSetsSeen(items))
       && (await myRights(session, view.folder.name)).includes('s');
     const sendsFlags = items.some((i) => i.kind === 'FLAGS');
     // A \Seen set by this FETCH is a change: its new modseq goes with it (RFC 7162 3.1.4).
@@ -97,7 +105,10 @@ export const fetch: CommandSpec = {
     const batchSize = request.raw ? BODY_BATCH : BATCH;
     const out = new Encoder({ utf8 });
     const blocks = new BlockWriter((bytes, done) => session.write(bytes, done), BLOCK_SIZE, session.transport.reusesWrittenBuffers === true);
+    const binary = items.some((i) => i.kind === 'BINARY[]' || i.kind === 'BINARY.SIZE');
+    const ext = { folder: view.folder, uidValidity: view.uidValidity };
     let vanished = 0;
+    let unknownCte = false;
     for (let start = 0; start < seqs.length; start += batchSize) {
       const batch = seqs.slice(start, start + batchSize);
       const messages = batch.map((seq) => view.message(seq)!);
@@ -127,7 +138,11 @@ export const fetch: CommandSpec = {
           continue;
         }
         const message = messages[i];
-        writeResponse(out, blocks, view, batch[i], message, items, item, sendsFlags || seenChanged.has(message.uid), utf8);
+        if (binary && !binaryDecodable(items, item)) {
+          unknownCte = true;
+          continue;
+        }
+        writeResponse(out, blocks, view, batch[i], message, items, item, sendsFlags || seenChanged.has(message.uid), utf8, ext);
         const wait = blocks.room();
         if (wait) await wait;
       }
@@ -136,6 +151,7 @@ export const fetch: CommandSpec = {
       const wait = blocks.room();
       if (wait) await wait;
     }
+    if (unknownCte) return no('A part has a Content-Transfer-Encoding this server cannot decode', 'UNKNOWN-CTE');
     if (vanished) return no('Some of the requested messages no longer exist', 'EXPUNGEISSUED');
     return ok('FETCH completed');
   },
@@ -156,6 +172,12 @@ function includes(sorted: readonly number[], n: number): boolean {
     else hi = mid - 1;
   }
   return false;
+}
+
+/** Whether the arguments are PREVIEW and its list of modifiers ("PREVIEW (LAZY)"), not an item and FETCH modifiers. */
+function previewModifiers(rest: readonly Token[]): boolean {
+  const [first, second] = rest;
+  return first.type === 'atom' && first.value.toUpperCase() === 'PREVIEW' && second.type === 'list' && second.items[0]?.type === 'atom' && second.items[0].value.toUpperCase() === 'LAZY';
 }
 
 /** FETCH modifiers (RFC 4466): CHANGEDSINCE, and VANISHED for UID FETCH after ENABLE QRESYNC. */
@@ -248,6 +270,7 @@ function dataRequest(items: readonly FetchItem[], utf8: boolean): DataRequest {
         break;
     }
   }
+  extDataRequest(items, request);
   return request;
 }
 
@@ -261,6 +284,7 @@ function writeResponse(
   data: MessageData,
   withFlags: boolean,
   utf8: boolean,
+  ext: ExtContext,
 ): void {
   out.raw(`* ${seq} FETCH (`);
   let first = true;
@@ -321,6 +345,8 @@ function writeResponse(
         label(item.label);
         literal(out, blocks, data, item.section, item.partial);
         break;
+      default:
+        if (isExtItem(item)) writeExtItem(out, blocks, item, message, data, ext, label);
     }
   }
   if (withFlags && !flagsSent) {

@@ -48,7 +48,9 @@ export const create: CommandSpec = {
     const denied = await requireRights(session, name, 'c', 'CREATE');
     if (denied) return denied;
     await session.store.createFolder(name, options);
-    return ok('CREATE completed');
+    // RFC 8474 4.1: the new folder's MAILBOXID in the tagged OK.
+    const mailboxId = session.offers('OBJECTID') ? await session.store.mailboxId?.(name) : null;
+    return mailboxId ? ok('CREATE completed', `MAILBOXID (${mailboxId})`) : ok('CREATE completed');
   },
 };
 

@@ -20,6 +20,7 @@ export async function runSearch(ctx: CommandContext, key: SearchKey): Promise<nu
   const needs = searchKeyNeeds(key);
   const request: DataRequest = {};
   if (keyUses(key, INFO_KEYS)) request.info = true;
+  if (keyUses(key, SAVEDATE_KEYS)) request.info = request.saveDate = true;
   if (needs !== 'info' && keyUses(key, HEADER_KEYS)) request.header = true;
   const context = { maxSeq: view.exists, maxUid: view.maxUid() };
   const matched: number[] = [];
@@ -32,7 +33,7 @@ export async function runSearch(ctx: CommandContext, key: SearchKey): Promise<nu
       const state = slice[i];
       const item = data ? data[i] : NO_DATA;
       if (!item) continue; // gone meanwhile: not a match
-      const info = request.info ? new LoadedInfo(state, item.size!, item.internalDate!) : new StateOnly(state);
+      const info = request.info ? new LoadedInfo(state, item.size!, item.internalDate!, item.saveDate) : new StateOnly(state);
       messages.push(new Candidate(start + i + 1, state.uid, info, view.isRecent(state.uid), item.header ?? NO_HEADER));
     }
     const found = await evaluate(
@@ -119,6 +120,9 @@ const INFO_KEYS: ReadonlySet<SearchKey['op']> = new Set(['size', 'internaldate']
 /** Keys that look at header data (decoded fields, envelope, sent date). */
 const HEADER_KEYS: ReadonlySet<SearchKey['op']> = new Set(['header', 'sentdate']);
 
+/** RFC 8514 SAVEDBEFORE / SAVEDON / SAVEDSINCE. */
+const SAVEDATE_KEYS: ReadonlySet<SearchKey['op']> = new Set(['savedate']);
+
 /** Whether `key` or one of the keys inside it is one of `ops`. */
 const MODSEQ_KEYS: ReadonlySet<SearchKey['op']> = new Set(['modseq']);
 
@@ -160,6 +164,7 @@ class LoadedInfo implements MessageInfo {
     state: MessageState,
     readonly size: number,
     readonly internalDate: number,
+    readonly saveDate?: number,
   ) {
     this.uid = state.uid;
     this.flags = state.flags;

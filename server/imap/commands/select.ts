@@ -42,6 +42,9 @@ async function open({ session, args }: CommandContext, examine: boolean) {
   if (firstUnseen > 0) session.untagged([{ atom: 'OK' }, { atom: `[UNSEEN ${firstUnseen}]` }, { atom: 'First unseen' }]);
   session.untagged([{ atom: 'OK' }, { atom: `[UIDVALIDITY ${view.uidValidity}]` }, { atom: 'UIDs valid' }]);
   session.untagged([{ atom: 'OK' }, { atom: `[UIDNEXT ${view.uidNext}]` }, { atom: 'Predicted next UID' }]);
+  // RFC 8474 4.2.
+  const mailboxId = session.offers('OBJECTID') ? await session.store.mailboxId?.(name) : null;
+  if (mailboxId) session.untagged([{ atom: 'OK' }, { atom: `[MAILBOXID (${mailboxId})]` }, { atom: 'Ok' }]);
   if (session.settings.acl) session.untagged([{ atom: 'OK' }, { atom: `[${await myRightsCode(session, name)}]` }, { atom: 'ACL' }]);
   if (session.offers('CONDSTORE')) {
     session.untagged([{ atom: 'OK' }, { atom: `[HIGHESTMODSEQ ${view.folder.snapshot().highestModseq}]` }, { atom: 'Highest' }]);

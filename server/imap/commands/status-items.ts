@@ -1,4 +1,4 @@
-// The STATUS items (RFC 3501 6.3.10, SIZE from RFC 8438, HIGHESTMODSEQ from RFC 7162) and one mailbox's STATUS response,
+// The STATUS items (RFC 3501 6.3.10, SIZE from RFC 8438, HIGHESTMODSEQ from RFC 7162, MAILBOXID from RFC 8474) and one mailbox's STATUS response,
 // shared by STATUS and by LIST's RETURN (STATUS (...)) (LIST-STATUS, RFC 5819).
 import type { FolderStatus } from '../../backend/mailstore.js';
 import type { ImapValue, Token } from '../protocol/types.js';
@@ -23,7 +23,8 @@ const ITEMS: Record<string, keyof FolderStatus> = {
 export function statusItems(tokens: Token[], session: SessionContext): string[] {
   const requested = tokens.map((t) => {
     const word = t.type === 'atom' ? t.value.toUpperCase() : '';
-    if (!(word in ITEMS) || (word === 'HIGHESTMODSEQ' && !session.offers('CONDSTORE'))) {
+    const known = word in ITEMS || (word === 'MAILBOXID' && session.offers('OBJECTID') && session.store.mailboxId !== undefined);
+    if (!known || (word === 'HIGHESTMODSEQ' && !session.offers('CONDSTORE'))) {
       throw new SyntaxError(`Unknown STATUS item ${t.type === 'atom' ? t.value : ''}`);
     }
     return word;
@@ -57,6 +58,14 @@ export async function statusResponse(session: SessionContext, name: string, requ
     result = await session.store.folderStatus(name, { size: withSize });
   }
   const items: ImapValue[] = [];
-  for (const word of requested) items.push({ atom: word }, result[ITEMS[word]]);
+  for (const word of requested) {
+    if (word !== 'MAILBOXID') {
+      items.push({ atom: word }, result[ITEMS[word]]);
+      continue;
+    }
+    // A folder whose id cannot be kept (a read-only Maildir) has none to report (RFC 8474 has no NIL here).
+    const id = await session.store.mailboxId!(name);
+    if (id) items.push({ atom: word }, [{ atom: id }]);
+  }
   return [{ atom: 'STATUS' }, session.wireName(name), items];
 }

@@ -130,14 +130,15 @@ function readQuoted(cur: Cursor): Token {
 function readLiteral(cur: Cursor): Token {
   const buf = cur.buf;
   let i = cur.pos;
-  if (buf[i] === TILDE) i++;
+  const binary = buf[i] === TILDE;
+  if (binary) i++;
   const m = /^\{(\d+)(\+?)\}$/.exec(buf.subarray(i).toString('latin1'));
   if (!m) {
     // "{" that is not a literal announcement at the end of a line
     throw new ProtocolError('Invalid literal (a literal announcement {n} must end the line)');
   }
   const data = cur.takeLiteral(Number(m[1]));
-  return { type: 'string', value: data, literal: true };
+  return binary ? { type: 'string', value: data, literal: true, binary } : { type: 'string', value: data, literal: true };
 }
 
 function readAtom(cur: Cursor, inSection: boolean): string {
@@ -418,7 +419,10 @@ const FETCH_MACROS: Record<string, FetchItem['kind'][]> = {
   FAST: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE'],
   FULL: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY'],
 };
-const SIMPLE_FETCH = new Set<string>(['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY', 'BODYSTRUCTURE', 'RFC822', 'RFC822.HEADER', 'RFC822.TEXT', 'MODSEQ']);
+const SIMPLE_FETCH = new Set<string>([
+  'UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY', 'BODYSTRUCTURE', 'RFC822', 'RFC822.HEADER', 'RFC822.TEXT', 'MODSEQ',
+  'EMAILID', 'THREADID', 'SAVEDATE',
+]);
 
 function isAtomSafe(text: string): boolean {
   return text.length > 0 && /^[!#$&'+-Z^-z|}~]+$/.test(text) && !/^NIL$/i.test(text);
@@ -500,8 +504,8 @@ function readFetchAtt(tokens: Token[], i: number): [FetchItem, number] {
   if (t.type !== 'atom') throw new ProtocolError(`Invalid fetch attribute: ${tokenKind(t)}`);
   const word = t.value.toUpperCase();
   const next = tokens[i + 1];
+  if (next?.type === 'section' && (word === 'BINARY' || word === 'BINARY.PEEK' || word === 'BINARY.SIZE')) return readBinaryAtt(word, tokens, i);
   if (next?.type === 'section') {
-    if (word === 'BINARY' || word === 'BINARY.PEEK' || word === 'BINARY.SIZE') throw new ProtocolError('BINARY is not supported');
     const peek = word === 'BODY.PEEK';
     const { spec, text } = parseSection(next);
     let j = i + 2;
@@ -516,10 +520,41 @@ function readFetchAtt(tokens: Token[], i: number): [FetchItem, number] {
     if (partial) item.partial = partial;
     return [item, j];
   }
-  if (word === 'BODY.PEEK') throw new ProtocolError('BODY.PEEK needs a [section]');
+  if (word === 'BODY.PEEK' || word.startsWith('BINARY')) throw new ProtocolError(`${word.slice(0, 20)} needs a [section]`);
+  if (word === 'PREVIEW') {
+    // PREVIEW [SP "(" preview-mod *(SP preview-mod) ")"], preview-mod = "LAZY" (RFC 8970 7).
+    if (next?.type !== 'list') return [{ kind: 'PREVIEW', lazy: false }, i + 1];
+    if (next.items.length === 0) throw new ProtocolError('Empty PREVIEW modifier list');
+    for (const m of next.items) {
+      if (m.type !== 'atom' || m.value.toUpperCase() !== 'LAZY') throw new ProtocolError('Unknown PREVIEW modifier (only LAZY is defined)');
+    }
+    return [{ kind: 'PREVIEW', lazy: true }, i + 2];
+  }
   if (SIMPLE_FETCH.has(word)) return [{ kind: word as 'UID' }, i + 1];
   if (word in FETCH_MACROS) throw new ProtocolError(`${word} cannot be used inside a list`);
   throw new ProtocolError(`Unknown fetch attribute ${t.value.slice(0, 40)}`);
+}
+
+/**
+ * BINARY[part]<partial>, BINARY.PEEK[...] and BINARY.SIZE[part] (RFC 3516 9): the section is
+ * only a part number (section-binary), and BINARY.SIZE takes no partial.
+ */
+function readBinaryAtt(word: string, tokens: Token[], i: number): [FetchItem, number] {
+  const section = tokens[i + 1] as Extract<Token, { type: 'section' }>;
+  const { spec, text } = parseSection(section);
+  if (spec.kind !== '') throw new ProtocolError(`${word} takes a part number, not [${section.raw.slice(0, 40)}]`);
+  let j = i + 2;
+  let partial: { origin: number; count: number } | undefined;
+  const after = tokens[j];
+  if (after?.type === 'atom' && after.value.startsWith('<')) {
+    if (word === 'BINARY.SIZE') throw new ProtocolError('BINARY.SIZE takes no partial range');
+    partial = parsePartial(after.value);
+    j++;
+  }
+  if (word === 'BINARY.SIZE') return [{ kind: 'BINARY.SIZE', part: spec.part, label: `BINARY.SIZE[${text}]` }, j];
+  const item: FetchItem = { kind: 'BINARY[]', part: spec.part, peek: word === 'BINARY.PEEK', label: `BINARY[${text}]${partial ? `<${partial.origin}>` : ''}` };
+  if (partial) item.partial = partial;
+  return [item, j];
 }
 
 /**
@@ -548,7 +583,12 @@ export function parseFetchItems(args: Token[]): FetchItem[] {
     const [item, next] = readFetchAtt(tokens, i);
     if (args[0].type !== 'list' && next < tokens.length) throw new ProtocolError('Several fetch attributes must be in parentheses');
     i = next;
-    const key = item.kind === 'BODY[]' ? `${item.peek ? 'P' : ''}${item.label}/${item.partial?.count ?? ''}` : item.kind;
+    const key =
+      item.kind === 'BODY[]' || item.kind === 'BINARY[]'
+        ? `${item.peek ? 'P' : ''}${item.label}/${item.partial?.count ?? ''}`
+        : item.kind === 'BINARY.SIZE'
+          ? item.label
+          : item.kind;
     if (!seen.has(key)) {
       seen.add(key);
       items.push(item);
@@ -590,15 +630,20 @@ const FLAG_KEYS: Record<string, SearchKey> = {
   RECENT: { op: 'recent' },
   NEW: { op: 'new' },
   OLD: { op: 'old' },
+  // RFC 8514 4.2: every folder of ours has save dates.
+  SAVEDATESUPPORTED: { op: 'all' },
 };
 const HEADER_KEYS = new Set(['FROM', 'TO', 'CC', 'BCC', 'SUBJECT']);
-const DATE_KEYS: Record<string, ['internaldate' | 'sentdate', 'before' | 'on' | 'since']> = {
+const DATE_KEYS: Record<string, ['internaldate' | 'sentdate' | 'savedate', 'before' | 'on' | 'since']> = {
   BEFORE: ['internaldate', 'before'],
   ON: ['internaldate', 'on'],
   SINCE: ['internaldate', 'since'],
   SENTBEFORE: ['sentdate', 'before'],
   SENTON: ['sentdate', 'on'],
   SENTSINCE: ['sentdate', 'since'],
+  SAVEDBEFORE: ['savedate', 'before'],
+  SAVEDON: ['savedate', 'on'],
+  SAVEDSINCE: ['savedate', 'since'],
 };
 const MAX_SEARCH_DEPTH = 100;
 

@@ -6,7 +6,7 @@
 
 export type Token =
   | { type: 'atom'; value: string }
-  | { type: 'string'; value: Buffer; literal: boolean } // quoted string or literal
+  | { type: 'string'; value: Buffer; literal: boolean; binary?: true } // quoted string or literal (binary: literal8, ~{n})
   | { type: 'nil' }
   | { type: 'list'; items: Token[] } // ( ... )
   | { type: 'section'; raw: string; items: Token[] }; // BODY[...] part, see fetch parsing
@@ -58,6 +58,15 @@ export type FetchItem =
   | { kind: 'RFC822.HEADER' } // = BODY.PEEK[HEADER]
   | { kind: 'RFC822.TEXT' } // = BODY[TEXT] (sets \Seen)
   | { kind: 'MODSEQ' } // RFC 7162
+  | { kind: 'EMAILID' } // RFC 8474
+  | { kind: 'THREADID' } // RFC 8474
+  | { kind: 'SAVEDATE' } // RFC 8514
+  /** RFC 8970; `lazy`: answer from what is at hand, NIL otherwise. */
+  | { kind: 'PREVIEW'; lazy: boolean }
+  /** RFC 3516 BINARY[part]<origin.count> and BINARY.PEEK: the part with its transfer encoding undone. */
+  | { kind: 'BINARY[]'; part: number[]; peek: boolean; partial?: { origin: number; count: number }; label: string }
+  /** RFC 3516 BINARY.SIZE[part]: the size of what BINARY[part] would send. */
+  | { kind: 'BINARY.SIZE'; part: number[]; label: string }
   | {
       kind: 'BODY[]';
       section: SectionSpec;
@@ -88,6 +97,8 @@ export type SearchKey =
   | { op: 'internaldate'; cmp: 'before' | 'on' | 'since'; date: { y: number; m: number; d: number } }
   /** Date: header (SENTBEFORE/SENTON/SENTSINCE). */
   | { op: 'sentdate'; cmp: 'before' | 'on' | 'since'; date: { y: number; m: number; d: number } }
+  /** RFC 8514 SAVEDBEFORE/SAVEDON/SAVEDSINCE: the day the message was saved in the folder (as INTERNALDATE's). */
+  | { op: 'savedate'; cmp: 'before' | 'on' | 'since'; date: { y: number; m: number; d: number } }
   | { op: 'size'; cmp: 'larger' | 'smaller'; n: number }
   /** RFC 7162 MODSEQ: messages changed at or after this modseq (the entry name is not kept: flags share one modseq). */
   | { op: 'modseq'; n: number }

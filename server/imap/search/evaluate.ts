@@ -93,7 +93,7 @@ type Node =
   | { kind: 'seq' | 'uid'; cost: number; set: ResolvedSet }
   | { kind: 'flag'; cost: number; flag: string; present: boolean }
   | { kind: 'recent'; cost: number }
-  | { kind: 'internaldate' | 'sentdate'; cost: number; cmp: 'before' | 'on' | 'since'; day: number }
+  | { kind: 'internaldate' | 'sentdate' | 'savedate'; cost: number; cmp: 'before' | 'on' | 'since'; day: number }
   | { kind: 'size'; cost: number; cmp: 'larger' | 'smaller'; n: number }
   | { kind: 'modseq'; cost: number; n: number }
   /** Header field with a decoded value in the header data. */
@@ -272,6 +272,8 @@ function compile(key: SearchKey, maxSeq: number, maxUid: number, needles = new M
       return { kind: 'not', cost: COST_INFO, child: { kind: 'recent', cost: COST_INFO } };
     case 'internaldate':
       return { kind: 'internaldate', cost: COST_INFO, cmp: key.cmp, day: dayNumber(key.date.y, key.date.m, key.date.d) };
+    case 'savedate':
+      return { kind: 'savedate', cost: COST_INFO, cmp: key.cmp, day: dayNumber(key.date.y, key.date.m, key.date.d) };
     case 'sentdate':
       return { kind: 'sentdate', cost: COST_META, cmp: key.cmp, day: dayNumber(key.date.y, key.date.m, key.date.d) };
     case 'size':
@@ -364,6 +366,11 @@ function predicate(node: Node, internalDay: (ms: number) => number): Predicate {
     case 'internaldate': {
       const { cmp, day } = node;
       return (m) => compareDay(internalDay(m.info.internalDate), cmp, day);
+    }
+    case 'savedate': {
+      // RFC 8514 4.2: the day as INTERNALDATE's (the server's zone).
+      const { cmp, day } = node;
+      return (m) => compareDay(internalDay(m.info.saveDate ?? m.info.internalDate), cmp, day);
     }
     case 'size': {
       const n = node.n;

@@ -133,8 +133,33 @@ test('other invalid attribute lists', () => {
   badItems('(FLAGS "UID")', /Invalid fetch attribute/);
   badItems('(FLAGS (UID))', /Invalid fetch attribute/);
   badItems('BODY.PEEK', /needs a \[section\]/);
-  badItems('BINARY[1]', /BINARY is not supported/);
+  badItems('BINARY', /needs a \[section\]/);
   badItems('X-GM-MSGID', /Unknown fetch attribute/);
   badItems('BODY<0.10>', /Unknown fetch attribute/);
   badItems('MODSEQ.PRIV', /Unknown fetch attribute/); // MODSEQ itself is CONDSTORE's (test/imap/condstore.test.ts)
+});
+
+test('BINARY, BINARY.PEEK and BINARY.SIZE take a part number (RFC 3516 9)', () => {
+  assert.deepEqual(items('BINARY[]'), [{ kind: 'BINARY[]', part: [], peek: false, label: 'BINARY[]' }]);
+  assert.deepEqual(items('binary.peek[1.2]<10.20>'), [{ kind: 'BINARY[]', part: [1, 2], peek: true, label: 'BINARY[1.2]<10>', partial: { origin: 10, count: 20 } }]);
+  assert.deepEqual(items('BINARY.SIZE[3]'), [{ kind: 'BINARY.SIZE', part: [3], label: 'BINARY.SIZE[3]' }]);
+  assert.deepEqual(kinds('(BINARY[1] BINARY.PEEK[1] BINARY[1] BINARY.SIZE[1] binary.size[1] BINARY[1]<0.5>)'), ['BINARY[]', 'BINARY[]', 'BINARY.SIZE', 'BINARY[]']);
+  badItems('BINARY[HEADER]', /takes a part number/);
+  badItems('BINARY.PEEK[1.TEXT]', /takes a part number/);
+  badItems('BINARY[1.MIME]', /takes a part number/);
+  badItems('BINARY.SIZE[1]<0.5>', /no partial/);
+  badItems('BINARY[0]', /Invalid part number/);
+  badItems('BINARY[1]<1.0>', /count must not be 0/);
+  badItems('BINARY.SIZE', /needs a \[section\]/);
+});
+
+test('EMAILID, THREADID, SAVEDATE and PREVIEW [(LAZY)]', () => {
+  assert.deepEqual(kinds('(EMAILID threadid SaveDate UID)'), ['EMAILID', 'THREADID', 'SAVEDATE', 'UID']);
+  assert.deepEqual(items('PREVIEW'), [{ kind: 'PREVIEW', lazy: false }]);
+  assert.deepEqual(items('(UID PREVIEW (lazy) FLAGS)'), [{ kind: 'UID' }, { kind: 'PREVIEW', lazy: true }, { kind: 'FLAGS' }]);
+  assert.deepEqual(items('(PREVIEW (LAZY LAZY))'), [{ kind: 'PREVIEW', lazy: true }]);
+  badItems('(PREVIEW ())', /Empty PREVIEW modifier/);
+  badItems('(PREVIEW (FUZZY))', /only LAZY/);
+  badItems('(PREVIEW ("LAZY"))', /only LAZY/);
+  badItems('SNIPPET', /Unknown fetch attribute/);
 });

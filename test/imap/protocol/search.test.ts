@@ -147,3 +147,13 @@ test('search dates are checked', () => {
   badKeys('SINCE 123-Jan-2020', /Invalid date/);
   badKeys('SENTON (1-Jan-2020)', /Expected a date/);
 });
+
+test('RFC 8514 SAVEDBEFORE, SAVEDON, SAVEDSINCE and SAVEDATESUPPORTED', () => {
+  assert.deepEqual(keys('SAVEDBEFORE 1-Feb-2020'), { op: 'savedate', cmp: 'before', date: day(2020, 2, 1) });
+  assert.deepEqual(keys('savedon "03-Mar-2021"'), { op: 'savedate', cmp: 'on', date: day(2021, 3, 3) });
+  assert.deepEqual(keys('SAVEDSINCE 31-Dec-1999'), { op: 'savedate', cmp: 'since', date: day(1999, 12, 31) });
+  // Every folder here has save dates: SAVEDATESUPPORTED matches every message.
+  assert.deepEqual(keys('SAVEDATESUPPORTED'), { op: 'all' });
+  badKeys('SAVEDBEFORE', /Missing date after SAVEDBEFORE/);
+  badKeys('SAVEDON 32-Jan-2020', /date/i);
+});

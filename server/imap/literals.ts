@@ -5,6 +5,8 @@
 
 /** APPEND literals larger than this are streamed to the store. */
 export const STREAM_THRESHOLD = 256 * 1024;
+/** Largest non-synchronizing literal accepted without LITERAL+ (RFC 7888 section 5, LITERAL-). */
+export const NON_SYNC_MINUS_LIMIT = 4096;
 /** What all sessions together may hold of literals in memory. */
 export const LITERAL_MEMORY_BUDGET = 32 * 1024 * 1024;
 

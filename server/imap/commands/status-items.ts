@@ -1,4 +1,4 @@
-// The STATUS items (RFC 3501 6.3.10, SIZE from RFC 8438, HIGHESTMODSEQ from RFC 7162) and one mailbox's STATUS response,
+// The STATUS items (RFC 3501 6.3.10, SIZE from RFC 8438, HIGHESTMODSEQ from RFC 7162, APPENDLIMIT from RFC 7889) and one mailbox's STATUS response,
 // shared by STATUS and by LIST's RETURN (STATUS (...)) (LIST-STATUS, RFC 5819).
 import type { FolderStatus } from '../../backend/mailstore.js';
 import type { ImapValue, Token } from '../protocol/types.js';
@@ -23,7 +23,8 @@ const ITEMS: Record<string, keyof FolderStatus> = {
 export function statusItems(tokens: Token[], session: SessionContext): string[] {
   const requested = tokens.map((t) => {
     const word = t.type === 'atom' ? t.value.toUpperCase() : '';
-    if (!(word in ITEMS) || (word === 'HIGHESTMODSEQ' && !session.offers('CONDSTORE'))) {
+    const known = word in ITEMS ? word !== 'HIGHESTMODSEQ' || session.offers('CONDSTORE') : word === 'APPENDLIMIT' && session.offers('APPENDLIMIT');
+    if (!known) {
       throw new SyntaxError(`Unknown STATUS item ${t.type === 'atom' ? t.value : ''}`);
     }
     return word;
@@ -57,6 +58,7 @@ export async function statusResponse(session: SessionContext, name: string, requ
     result = await session.store.folderStatus(name, { size: withSize });
   }
   const items: ImapValue[] = [];
-  for (const word of requested) items.push({ atom: word }, result[ITEMS[word]]);
+  // APPENDLIMIT (RFC 7889 section 4): the same limit for every folder, IMAP_MAXMSGSIZE.
+  for (const word of requested) items.push({ atom: word }, word === 'APPENDLIMIT' ? session.settings.maxLiteralSize : result[ITEMS[word]]);
   return [{ atom: 'STATUS' }, session.wireName(name), items];
 }

@@ -676,11 +676,12 @@ export class Session implements SessionContext {
     this.ended = true;
     if (this.timer) clearTimeout(this.timer);
     this.detachInput();
-    // A half-received APPEND leaves nothing behind.
-    void this.endCommand().catch((err) => this.logger.log('warn', 'dropping a partial APPEND failed', { error: String(err) }));
+    // A half-received APPEND leaves nothing behind: `closed` waits for its scratch files to go
+    // (imapd on stdio exits when its session is closed).
+    const dropped = this.endCommand().catch((err) => this.logger.log('warn', 'dropping a partial APPEND failed', { error: String(err) }));
     this.unselect();
     this.transport.close();
-    this.resolveClosed();
+    void dropped.then(() => this.resolveClosed());
   }
 }
 

@@ -178,11 +178,10 @@ export async function urlContent(session: SessionContext, url: string): Promise<
 
 const PIECE = 256 * 1024;
 
+/** Copies: the stager keeps the pieces it is given until its block is full, and a section's
+ * bytes may be a view of crlf.ts's reused scratch buffer. */
 async function writeAll(stager: MessageStager, bytes: Uint8Array): Promise<void> {
-  for (let i = 0; i < bytes.length; i += PIECE) {
-    const piece = Buffer.from(bytes.buffer, bytes.byteOffset + i, Math.min(PIECE, bytes.length - i));
-    await stager.write(piece);
-  }
+  for (let i = 0; i < bytes.length; i += PIECE) await stager.write(Buffer.from(bytes.subarray(i, Math.min(bytes.length, i + PIECE))));
 }
 
 /**

@@ -82,6 +82,13 @@ test('a failing later message leaves nothing: bad flag, empty message, no such f
   assert.match((await c.command('NOOP')).tagged, /^OK/);
   assert.equal(count(maildir), 0);
   assert.deepEqual(scratch(maildir), []);
+  // A large synchronizing literal to a folder that is not there is refused instead of "+", also
+  // as the second message of a MULTIAPPEND, in a CATENATE, or in a REPLACE.
+  for (const head of ['APPEND INBOX.Nowhere ', `APPEND INBOX.Nowhere ${lit('Subject: a\r\n\r\nx')} `, 'APPEND INBOX.Nowhere CATENATE (TEXT ']) {
+    const t = c.nextTag();
+    c.send(`${t} ${head}{300000}\r\n`);
+    assert.match((await c.readUntilTagged(t)).tagged, /^NO \[TRYCREATE\]/, head);
+  }
   // Then a good one works.
   assert.match((await raw(c, 'APPEND INBOX ', lit('Subject: a\r\n\r\nx'), ' ', lit('Subject: b\r\n\r\ny'))).tagged, /^OK \[APPENDUID \d+ 1:2\]/);
 });
@@ -209,4 +216,21 @@ test('LITERAL-: announced when LITERAL+ is taken off; non-synchronizing literals
   // The data did not run as commands.
   assert.match((await c.command('NOOP')).tagged, /^OK/);
   assert.equal(count(maildir), 1);
+});
+
+test('a MULTIAPPEND cut off halfway through its second large message leaves nothing in tmp/, cur/ or new/', async () => {
+  const dir = tempDir('append-family-cut');
+  dirs.push(dir);
+  const maildir = emptyMaildir(path.join(dir, 'Maildir'));
+  const server = spawnImapd(maildir, { IMAP_MAXMSGSIZE: String(LIMIT) });
+  await server.client.greeting;
+  const second = lit(big(400_000));
+  server.client.send(Buffer.concat([Buffer.from('t1 APPEND INBOX '), lit(big(300_000)), Buffer.from(' '), second.subarray(0, 200_000)]));
+  // Both literals have reached the scratch space before the client goes.
+  for (let i = 0; i < 100 && scratch(maildir).length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(scratch(maildir).length, 2);
+  server.child.stdin.end();
+  await server.exited;
+  assert.deepEqual(scratch(maildir), []);
+  assert.equal(count(maildir), 0);
 });

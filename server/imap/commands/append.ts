@@ -109,7 +109,7 @@ async function appendItem(session: SessionContext, message: AppendMessage): Prom
  * Stores the messages in `name` (store form) as one operation: the APPENDUID code, or the NO
  * to answer ([BADURL url] for a CATENATE URL that cannot be used).
  */
-export async function appendMessages(session: SessionContext, name: string, messages: readonly AppendMessage[], command: string): Promise<CommandResult & { uids?: number[]; uidValidity?: number }> {
+export async function appendMessages(session: SessionContext, name: string, messages: readonly AppendMessage[], command: string): Promise<CommandResult> {
   const denied = await requireRights(session, name, 'i', command);
   if (denied) return denied;
   const items: AppendItem[] = [];
@@ -120,7 +120,7 @@ export async function appendMessages(session: SessionContext, name: string, mess
     throw error;
   }
   const { uidValidity, uids } = await session.store.appendMany(name, items);
-  return { ...ok(`${command} completed`, `APPENDUID ${uidValidity} ${compactSet(uids)}`), uids, uidValidity };
+  return ok(`${command} completed`, `APPENDUID ${uidValidity} ${compactSet(uids)}`);
 }
 
 const WORDS: CapabilityWord[] = [
@@ -142,7 +142,6 @@ export const append: CommandSpec = {
     if (messages.length > 1 && !session.offers('MULTIAPPEND')) return bad('One message per APPEND (MULTIAPPEND is off)');
     // Our own append shows up in our selected view through the folder's change queue (the
     // store tells every open folder at once); other changes wait for NOOP, IDLE or the watcher.
-    const { uids: _uids, uidValidity: _v, ...result } = await appendMessages(session, name, messages, 'APPEND');
-    return result;
+    return appendMessages(session, name, messages, 'APPEND');
   },
 };

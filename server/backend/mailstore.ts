@@ -159,6 +159,35 @@ export interface AppendSink {
   abort(): Promise<void>;
 }
 
+/**
+ * A message written to the store's scratch space and not yet in any folder (a large APPEND
+ * literal, a CATENATE result): appendMany() delivers it, discard() drops it.
+ */
+export interface StagedMessage {
+  /** Octets. */
+  readonly size: number;
+  /** Its content again, in pieces of bounded size (CATENATE copies a staged TEXT part). */
+  chunks(): AsyncIterable<Buffer>;
+  discard(): Promise<void>;
+}
+
+/** A message being written to scratch space piece by piece. Exactly one of finish() and abort() ends it. */
+export interface MessageStager {
+  /** Octets given so far. */
+  readonly received: number;
+  /** The next piece, in order; wait for a returned promise before giving the next. Errors are kept for finish(). */
+  write(chunk: Buffer): void | Promise<void>;
+  /** Every octet given: the staged message (NO [TOOBIG] past the stager's limit). */
+  finish(): Promise<StagedMessage>;
+  abort(): Promise<void>;
+}
+
+/** One message of an appendMany(): given whole or staged. */
+export interface AppendItem {
+  message: Buffer | StagedMessage;
+  options?: AppendOptions;
+}
+
 export interface CopyResult {
   uidValidity: number;
   /** [source UID, destination UID] in source UID order. */
@@ -256,6 +285,18 @@ export interface MailStore {
    * what append() would refuse before writing (no such folder, over quota).
    */
   beginAppend(name: string, size: number, options?: AppendOptions): Promise<AppendSink>;
+  /**
+   * Scratch space for a message that arrives in pieces before its folder is known to take it:
+   * `size` octets, or (undefined) as many as are written, at most `limit`.
+   */
+  stageMessage(size: number | undefined, limit?: number): Promise<MessageStager>;
+  /** Refuses at once what appendMany() of `size` more octets to `name` would refuse (no such folder, over quota). */
+  checkAppend(name: string, size: number): Promise<void>;
+  /**
+   * Appends the messages to `name` as one operation (MULTIAPPEND, RFC 3502): all of them, with
+   * consecutive UIDs in order, or none. The staged ones are consumed either way.
+   */
+  appendMany(name: string, items: readonly AppendItem[]): Promise<{ uidValidity: number; uids: number[] }>;
   quota(): Promise<Quota | null>;
   /** A folder's access control list (./acl.ts), inherited from its parents when it has none of its own. */
   readAcl?(name: string): Promise<AclEntry[]>;

@@ -15,6 +15,7 @@
 import { userRights, type AclEntry } from './acl.js';
 import {
   MailStoreError,
+  type AppendItem,
   type AppendOptions,
   type AppendSink,
   type CopyResult,
@@ -23,6 +24,7 @@ import {
   type Folder,
   type FolderEntry,
   type FolderListener,
+  type MessageStager,
   type FolderSnapshot,
   type FolderStatus,
   type MailStore,
@@ -161,6 +163,21 @@ export class SharedMailStore implements MailStore {
   async beginAppend(name: string, size: number, options?: AppendOptions): Promise<AppendSink> {
     const r = await this.route(name);
     return r ? r.store.beginAppend(r.inner, size, options) : this.own.beginAppend(name, size, options);
+  }
+
+  /** Staged in the account's own scratch space; appendMany() moves it into the owner's folder. */
+  stageMessage(size: number | undefined, limit?: number): Promise<MessageStager> {
+    return this.own.stageMessage(size, limit);
+  }
+
+  async checkAppend(name: string, size: number): Promise<void> {
+    const r = await this.route(name);
+    return r ? r.store.checkAppend(r.inner, size) : this.own.checkAppend(name, size);
+  }
+
+  async appendMany(name: string, items: readonly AppendItem[]): Promise<{ uidValidity: number; uids: number[] }> {
+    const r = await this.route(name);
+    return r ? r.store.appendMany(r.inner, items) : this.own.appendMany(name, items);
   }
 
   quota(): Promise<Quota | null> {

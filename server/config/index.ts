@@ -17,6 +17,6 @@ export {
 export type { AnySettingSpec, Endpoint, ImapdSettings, PortSpec, SettingKind, SettingSpec, TlsVersion } from './settings.js';
 export { CONFIG_FILES, loadSettings, notHonoured, settingsFromDocuments } from './load.js';
 export { ENVIRONMENT_SETTINGS, settingsFromEnvironment } from './environment.js';
-export { DEFAULT_CAPABILITY, SUPPORTED_WORDS } from './session.js';
+export { DEFAULT_CAPABILITY, SUPPORTED_WORDS, VALUED_WORDS } from './session.js';
 export type { SessionSettings } from './session.js';
 export type { ConfigFileName, LoadSettingsOptions, LoadedSettings, SettingSource } from './load.js';

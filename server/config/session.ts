@@ -9,6 +9,12 @@ export const DEFAULT_CAPABILITY = [
   'SORT', 'QUOTA', 'IDLE', 'MOVE', 'UNSELECT', 'LITERAL+', 'SPECIAL-USE', 'SASL-IR',
   'LIST-EXTENDED', 'LIST-STATUS', 'STATUS=SIZE', 'CREATE-SPECIAL-USE',
   'UNAUTHENTICATE', 'CONDSTORE', 'QRESYNC', 'BINARY', 'OBJECTID', 'SAVEDATE', 'PREVIEW',
+  'MULTIAPPEND', 'CATENATE', 'URL-PARTIAL', 'REPLACE',
+  // Announced as APPENDLIMIT=<IMAP_MAXMSGSIZE> (RFC 7889).
+  'APPENDLIMIT',
+  // Announced only where LITERAL+ is not (RFC 7888 section 5): taking LITERAL+ off this list
+  // leaves LITERAL- (non-synchronizing literals up to 4096 octets); taking both off, neither.
+  'LITERAL-',
 ];
 
 /** Words we implement, for the warning about configured words outside it (advertising ACL or
@@ -18,6 +24,9 @@ export const DEFAULT_CAPABILITY = [
 export const SUPPORTED_WORDS = new Set(
   [...DEFAULT_CAPABILITY, 'ID', 'ACL', 'ACL2=UNION', 'AUTH=PLAIN', 'AUTH=EXTERNAL', 'ENABLE', 'UTF8=ACCEPT', 'STARTTLS', 'LOGINDISABLED'].map((w) => w.toUpperCase()),
 );
+
+/** Words announced with a value the server computes (APPENDLIMIT=n); test/imap/capabilities.test.ts holds this to the declarations. */
+export const VALUED_WORDS: ReadonlySet<string> = new Set(['APPENDLIMIT']);
 
 /** Protocol settings that change how the session behaves (from the imapd config file). */
 export interface SessionSettings {

@@ -11,7 +11,7 @@ import { statSync, accessSync, constants as fsConstants } from 'node:fs';
 import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
-import { DEFAULT_CAPABILITY, SUPPORTED_WORDS, type SessionSettings } from './session.js';
+import { DEFAULT_CAPABILITY, SUPPORTED_WORDS, VALUED_WORDS, type SessionSettings } from './session.js';
 
 export type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
 
@@ -186,7 +186,8 @@ function parseWords(value: string, ctx: ParseContext, name: string): string[] {
   const words = value.split(/\s+/).filter((w) => w !== '');
   // Compared in upper case: capability words are case-insensitive.
   const supported = new Set([...SUPPORTED_WORDS].map((w) => w.toUpperCase()));
-  const dropped = words.filter((w) => !supported.has(w.toUpperCase()));
+  // A word with a value we compute (APPENDLIMIT=n) may be listed with a value of its own.
+  const dropped = words.filter((w) => !supported.has(w.toUpperCase()) && !(VALUED_WORDS.has(w.toUpperCase().split('=')[0])));
   if (dropped.length) {
     ctx.warn(`not implemented, so not advertised: ${dropped.join(' ')}`, 'unsupported');
   }
@@ -482,7 +483,7 @@ export const SETTINGS: readonly AnySettingSpec[] = [
   },
   {
     name: 'IMAP_MAXMSGSIZE', file: 'imapd', field: 'maxLiteralSize', kind: 'integer', default: String(64 * 1024 * 1024),
-    meaning: 'Largest message or literal accepted, in bytes (APPEND of a bigger message is refused).',
+    meaning: 'Largest message or literal accepted, in bytes: announced as APPENDLIMIT (RFC 7889), and an APPEND of a bigger message (or MULTIAPPEND of bigger messages together) is refused with [TOOBIG] before it is sent.',
     ours: true,
     parse: (v) => parseInteger(v, 1024, 2 * 1024 * 1024 * 1024),
   },

@@ -38,17 +38,30 @@ export function capabilities(ctx: CapabilityContext, specs: readonly CommandSpec
   const declared = declarations(specs);
   const configured = ctx.secure ? ctx.settings.capabilityTls : ctx.settings.capability;
   const words: string[] = [];
+  const name = (w: string) => w.toUpperCase().split('=')[0];
   const add = (w: string) => {
-    if (!words.some((x) => x.toUpperCase() === w.toUpperCase())) words.push(w);
+    const c = declared.get(name(w));
+    // One APPENDLIMIT=n however often it is listed (words with values are one word by their name).
+    if (!words.some((x) => x.toUpperCase() === w.toUpperCase() || (c?.value && name(x) === name(w)))) words.push(w);
   };
   const offered = (c: CapabilityWord) => !(c.beforeLogin && ctx.authenticated);
   const added = (when: CapabilityWord['added']) => [...declared.values()].filter((c) => c.added === when && offered(c));
 
   add(BASE);
   for (const w of configured) {
-    const c = declared.get(w.toUpperCase());
+    const upper = w.toUpperCase();
+    // A word with a computed value (APPENDLIMIT) is listed by its name, its value ours.
+    const valued = declared.get(upper.split('=')[0]);
+    const c = declared.get(upper) ?? (valued?.value ? valued : undefined);
     // A word the server decides about by a setting of its own (ID) is not taken from the list.
-    if (c && offered(c) && c.added !== 'id-fields' && c.added !== 'acl') add(w);
+    if (c && offered(c) && c.added !== 'id-fields' && c.added !== 'acl') add(c.value ? `${c.word}=${c.value(ctx.settings)}` : w);
+  }
+  // RFC 7888 section 5: a server does not announce both LITERAL+ and LITERAL-. LITERAL+ allows
+  // every non-synchronizing literal, so it wins where both are listed (as in the default list);
+  // LITERAL- is announced (and its 4096-octet limit kept, session.ts) when LITERAL+ is not listed.
+  if (words.some((w) => w.toUpperCase() === 'LITERAL+')) {
+    const minus = words.findIndex((w) => w.toUpperCase() === 'LITERAL-');
+    if (minus >= 0) words.splice(minus, 1);
   }
   if (!ctx.authenticated) {
     if (ctx.canStartTls && !ctx.secure) for (const c of added('starttls')) add(c.word);

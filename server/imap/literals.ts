@@ -4,10 +4,12 @@
 // that would take the total over the budget is refused ("try again later") instead.
 // An APPEND's message in a literal, not a literal8 (~{n}, RFC 3516), may not hold NUL.
 
-import { MailStoreError, type AppendSink } from '../backend/mailstore.js';
+import { MailStoreError, type MessageStager } from '../backend/mailstore.js';
 
 /** APPEND literals larger than this are streamed to the store. */
 export const STREAM_THRESHOLD = 256 * 1024;
+/** Largest non-synchronizing literal accepted without LITERAL+ (RFC 7888 section 5, LITERAL-). */
+export const NON_SYNC_MINUS_LIMIT = 4096;
 /** What all sessions together may hold of literals in memory. */
 export const LITERAL_MEMORY_BUDGET = 32 * 1024 * 1024;
 
@@ -38,18 +40,21 @@ export const literalMemory = new LiteralMemory(LITERAL_MEMORY_BUDGET);
 export const NUL_IN_LITERAL = 'The message holds NUL octets: send it as literal8 (~{n}, BINARY)';
 
 /** A streamed APPEND sink that fails its commit when a piece held NUL. */
-export function refusingNul(sink: AppendSink): AppendSink {
+export function refusingNul(stager: MessageStager): MessageStager {
   let nul = false;
   return {
+    get received() {
+      return stager.received;
+    },
     write(chunk) {
       if (!nul && chunk.indexOf(0) >= 0) nul = true;
-      return nul ? undefined : sink.write(chunk);
+      return nul ? undefined : stager.write(chunk);
     },
-    async commit() {
-      if (!nul) return sink.commit();
-      await sink.abort();
+    async finish() {
+      if (!nul) return stager.finish();
+      await stager.abort();
       throw new MailStoreError(NUL_IN_LITERAL);
     },
-    abort: () => sink.abort(),
+    abort: () => stager.abort(),
   };
 }

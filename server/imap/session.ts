@@ -2,12 +2,12 @@
 // and the moments at which other sessions' changes are reported. Everything a command
 // module may touch of the connection goes through this class.
 
-import type { AppendSink, MailStore } from '../backend/mailstore.js';
+import type { MailStore, MessageStager, StagedMessage } from '../backend/mailstore.js';
 import { MailStoreError } from '../backend/mailstore.js';
 import { capabilities } from './capabilities.js';
 import { COMMANDS } from './commands/index.js';
-import { beginAppendLiteral } from './commands/append.js';
-import { literalMemory, refusingNul, STREAM_THRESHOLD } from './literals.js';
+import { APPEND_FAMILY, checkAppendLiteral } from './commands/append.js';
+import { literalMemory, NON_SYNC_MINUS_LIMIT, refusingNul, STREAM_THRESHOLD } from './literals.js';
 import { Args, SyntaxError } from './commands/args.js';
 import type { CommandContext, CommandResult, SessionContext, SessionState } from './commands/types.js';
 import type { Authenticator, Logger, SessionOptions, SessionSettings, Transport } from './contracts.js';
@@ -92,8 +92,10 @@ export class Session implements SessionContext {
   private currentCommand: string | null = null;
   private detachInput: () => void = () => undefined;
   private lastInput = Date.now();
-  /** The streamed literal of the APPEND being received or about to run. */
-  private appendSink: AppendSink | null = null;
+  /** The large APPEND literals of the command being received, written to the store's scratch space, by literal index. */
+  private stagers = new Map<number, MessageStager>();
+  /** Those the command has taken (finished): dropped at its end unless delivered. */
+  private staged: StagedMessage[] = [];
   /** Octets of literalMemory this session holds for the command being received. */
   private heldLiteral = 0;
   onChange?: (info: SessionInfo) => void;
@@ -145,7 +147,8 @@ export class Session implements SessionContext {
 
   /** Whether CAPABILITY announces `word` now (an extension switched off in IMAP_CAPABILITY is refused). */
   offers(word: string): boolean {
-    return this.capabilities().some((w) => w.toUpperCase() === word);
+    // A word with a value (APPENDLIMIT=n) is offered by its name.
+    return this.capabilities().some((w) => w.toUpperCase() === word || w.toUpperCase().startsWith(`${word}=`));
   }
 
   /** A CONDSTORE-enabling command (RFC 7162 3.1): MODSEQ in FETCH responses from now on. */
@@ -203,11 +206,13 @@ export class Session implements SessionContext {
     }
   }
 
-  /** The APPEND literal streamed into the store for the command now running, if any (taken once). */
-  takeAppendSink(): AppendSink | null {
-    const sink = this.appendSink;
-    this.appendSink = null;
-    return sink;
+  async stagedLiteral(index: number): Promise<StagedMessage | null> {
+    const stager = this.stagers.get(index);
+    if (!stager) return null;
+    this.stagers.delete(index);
+    const staged = await stager.finish();
+    this.staged.push(staged);
+    return staged;
   }
 
   setIdling(idling: boolean): void {
@@ -380,8 +385,14 @@ export class Session implements SessionContext {
    * in memory within the process's budget. For a synchronizing literal the client waits for "+".
    */
   private acceptLiteral(request: LiteralRequest, lines: readonly Buffer[], nonSync: boolean): boolean | LiteralSink | Promise<boolean | LiteralSink> {
-    if (request.name === 'APPEND' && request.index === 0 && request.size > STREAM_THRESHOLD && this.storeRef) {
-      return this.streamAppend(request, lines, nonSync);
+    // RFC 7888 section 5: without LITERAL+ (LITERAL- or neither announced) a non-synchronizing
+    // literal over 4096 octets is refused with BAD [TOOBIG]; the reader swallows its data.
+    if (nonSync && request.size > NON_SYNC_MINUS_LIMIT && !this.offers('LITERAL+')) {
+      this.tagged(request.tag ?? '*', { status: 'BAD', code: 'TOOBIG', text: `Non-synchronizing literals over ${NON_SYNC_MINUS_LIMIT} octets need a "+" first (LITERAL-)` });
+      return false;
+    }
+    if (request.name !== null && APPEND_FAMILY.has(request.name) && request.size > STREAM_THRESHOLD && this.storeRef) {
+      return this.stageLiteral(request, lines, nonSync);
     }
     if (!literalMemory.reserve(request.size)) {
       this.tagged(request.tag ?? '*', { status: 'NO', code: 'LIMIT', text: 'Server busy: too much literal data in memory. Try again later.' });
@@ -392,31 +403,42 @@ export class Session implements SessionContext {
     return true;
   }
 
-  private async streamAppend(request: LiteralRequest, lines: readonly Buffer[], nonSync: boolean): Promise<boolean | LiteralSink> {
-    let sink: AppendSink;
+  /**
+   * A large literal of an APPEND, REPLACE or MULTIAPPEND goes to the store's scratch space as it
+   * arrives (a message or a CATENATE part: the command decides when it runs). What the command
+   * would refuse is refused before the client sends the data, where it can be told already.
+   */
+  private async stageLiteral(request: LiteralRequest, lines: readonly Buffer[], nonSync: boolean): Promise<boolean | LiteralSink> {
+    let stager: MessageStager;
     try {
-      sink = await beginAppendLiteral(this, lines, request.size);
+      await checkAppendLiteral(this, request.name ?? 'APPEND', lines, request.size);
+      stager = await this.store.stageMessage(request.size);
     } catch (err) {
-      this.tagged(request.tag ?? '*', this.errorResult(err, { name: 'APPEND' }));
+      this.tagged(request.tag ?? '*', this.errorResult(err, { name: request.name ?? 'APPEND' }));
       return false;
     }
     if (this.ended) {
-      await sink.abort();
+      await stager.abort();
       return false;
     }
     // A literal (not literal8) may not hold NUL (RFC 3501 9 CHAR8, RFC 3516 4.2).
-    if (!request.binary) sink = refusingNul(sink);
-    this.appendSink = sink;
+    if (!request.binary) stager = refusingNul(stager);
+    this.stagers.set(request.index, stager);
     if (!nonSync) this.continuation('Ready for literal data');
-    return sink;
+    return stager;
   }
 
   /** A command is over: give back its literal memory, drop a streamed literal it did not use. */
   private async endCommand(): Promise<void> {
     literalMemory.release(this.heldLiteral);
     this.heldLiteral = 0;
-    const sink = this.takeAppendSink();
-    if (sink) await sink.abort();
+    const stagers = [...this.stagers.values()];
+    const staged = this.staged;
+    this.stagers.clear();
+    this.staged = [];
+    for (const stager of stagers) await stager.abort();
+    // Delivered ones are gone already (discard does nothing then).
+    for (const message of staged) await message.discard();
   }
 
   private attachInput(): void {
@@ -657,11 +679,12 @@ export class Session implements SessionContext {
     this.ended = true;
     if (this.timer) clearTimeout(this.timer);
     this.detachInput();
-    // A half-received APPEND leaves nothing behind.
-    void this.endCommand().catch((err) => this.logger.log('warn', 'dropping a partial APPEND failed', { error: String(err) }));
+    // A half-received APPEND leaves nothing behind: `closed` waits for its scratch files to go
+    // (imapd on stdio exits when its session is closed).
+    const dropped = this.endCommand().catch((err) => this.logger.log('warn', 'dropping a partial APPEND failed', { error: String(err) }));
     this.unselect();
     this.transport.close();
-    this.resolveClosed();
+    void dropped.then(() => this.resolveClosed());
   }
 }
 

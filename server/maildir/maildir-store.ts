@@ -3,14 +3,15 @@
 // work on the same Maildir (see README-style notes at the top of each module).
 
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, fsync, openSync, readdirSync, readFileSync, renameSync, write, writeSync } from 'node:fs';
-import { promisify } from 'node:util';
+import { readdirSync, readFileSync } from 'node:fs';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  type AppendItem,
   type AppendOptions,
   type AppendSink,
+  type MessageStager,
   type Folder,
   type FolderEntry,
   type FolderStatus,
@@ -23,22 +24,21 @@ import type { Logger } from '../log/logger.js';
 import { sharedParsePool } from './parsepool.js';
 import { parseHeaderMeta, parseMessage as defaultParseMessage, parseStructure } from '../mime/parse.js';
 import type { Envelope, MessageMeta } from '../mime/types.js';
-import { baseOf, crlfSize, formatFileName, lettersFor, newBaseName, parseFileName } from './filenames.js';
-import { openStagedMessage, type StagedMessage } from './appendsink.js';
+import { baseOf, newBaseName, parseFileName } from './filenames.js';
+import { openStagedMessage, openStager, StagedFile } from './appendsink.js';
+import { deliverStaged, stageBuffer, type StagedDelivery } from './append-many.js';
 import type { FolderCore } from './folder-core.js';
 import { type FolderContext, splitFlags } from './folder-entry.js';
 import { FolderHandle } from './folder-handle.js';
 import { messageData, purgeOlderThan } from './folder-ops.js';
-import { arrivedLocked } from './folder-own.js';
 import { folderCore, foldersRemoved, saveCaches } from './folder-registry.js';
-import { deliveryError, ensureFolderTmp, folderDirState, isRealDirectory, resolveFolderDir } from './folderdir.js';
+import { ensureFolderTmp, folderDirState, isRealDirectory, resolveFolderDir } from './folderdir.js';
 import { hasNewMail } from './newmail.js';
 import { readFolderAcl, writeFolderAcl } from './acl.js';
 import type { AclEntry } from '../backend/acl.js';
 import { isSharedName } from '../backend/shared.js';
 import { errorCode, scratchName, writeFileAtomic } from './fsutil.js';
-import { writeKeywordUpdate } from './keywords.js';
-import { folderMutex, withCourierLock } from './lock.js';
+import { folderMutex } from './lock.js';
 import {
   canonicalFolderName,
   DEFAULT_SPECIAL_USE,
@@ -52,15 +52,9 @@ import {
 } from './names.js';
 import { folderUsage, MaildirQuota } from './quota.js';
 import { mailboxId } from './objectid.js';
-import { assignUids } from './scan.js';
 import { CREATABLE_SPECIAL_USE, recordedSpecialUse, SPECIAL_USE_FILE, specialUseFileText } from './specialuse.js';
 
 export const SUBSCRIPTIONS_FILE = 'courierimapsubscribed';
-
-const fsyncAsync = promisify(fsync);
-const writeAsync = promisify(write);
-/** Larger messages are written through the thread pool: a synchronous copy of many megabytes would hold up every other session. */
-const SYNC_WRITE_LIMIT = 1 << 20;
 
 export interface MaildirStoreOptions {
   /** The Maildir: INBOX itself, with the other folders as ".Name" directories in it. */
@@ -417,37 +411,8 @@ export class MaildirStore implements MailStore {
   }
 
   async append(name: string, message: Buffer, options: AppendOptions = {}): Promise<{ uidValidity: number; uid: number }> {
-    this.usable();
-    const { canonical, dir } = this.appendTarget(name);
-    splitFlags(options.flags ?? [], this.context.keywords); // refused before anything is written
-    await this.context.quota.check(dir, message.length, 1);
-
-    const size = crlfSize(message);
-    const base = newBaseName(message.length, size);
-    const staged = path.join(this.stagingDir(), base);
-    // Written and synced in tmp/, then renamed into cur/: the Maildir way to never show half a message.
-    // Open, write, stat and close are quick calls (the page cache); only the fsync waits for
-    // the disk, in the thread pool. Through the pool each would cost a hand-over.
-    const fd = openSync(staged, 'wx', 0o600);
-    let mtimeMs: number;
-    try {
-      if (message.length <= SYNC_WRITE_LIMIT) {
-        for (let done = 0; done < message.length; ) done += writeSync(fd, message, done, message.length - done);
-      } else {
-        for (let done = 0; done < message.length; ) done += (await writeAsync(fd, message, done, message.length - done)).bytesWritten;
-      }
-      await fsyncAsync(fd);
-      mtimeMs = fstatSync(fd).mtimeMs;
-    } catch (error) {
-      closeSync(fd);
-      await fs.rm(staged, { force: true });
-      if (errorCode(error) === 'ENOSPC' || errorCode(error) === 'EDQUOT') {
-        throw new MailStoreError('Not enough disk space to store the message', 'LIMIT');
-      }
-      throw error;
-    }
-    closeSync(fd);
-    return this.deliverStaged(canonical, dir, { path: staged, fileSize: message.length, crlfSize: size, mtimeMs }, base, options);
+    const { uidValidity, uids } = await this.appendMany(name, [{ message, options }]);
+    return { uidValidity, uid: uids[0] };
   }
 
   async beginAppend(name: string, size: number, options: AppendOptions = {}): Promise<AppendSink> {
@@ -456,7 +421,52 @@ export class MaildirStore implements MailStore {
     splitFlags(options.flags ?? [], this.context.keywords); // refused before anything is written
     await this.context.quota.check(dir, size, 1);
     // The name tells the sizes, known only at the end: the file is renamed into cur/ with it.
-    return openStagedMessage(this.stagingDir(), size, (staged) => this.deliverStaged(canonical, dir, staged, newBaseName(staged.fileSize, staged.crlfSize), options));
+    return openStagedMessage(this.stagingDir(), size, async (staged) => {
+      const { uidValidity, uids } = await deliverStaged(this.context, this.root, canonical, dir, [
+        { file: staged, base: newBaseName(staged.fileSize, staged.crlfSize), options },
+      ]);
+      return { uidValidity, uid: uids[0] };
+    });
+  }
+
+  async stageMessage(size: number | undefined, limit?: number): Promise<MessageStager> {
+    this.usable();
+    return openStager(this.stagingDir(), size, limit);
+  }
+
+  async checkAppend(name: string, size: number): Promise<void> {
+    this.usable();
+    const { dir } = this.appendTarget(name);
+    await this.context.quota.check(dir, size, 1);
+  }
+
+  async appendMany(name: string, items: readonly AppendItem[]): Promise<{ uidValidity: number; uids: number[] }> {
+    const staged = items.map((i) => i.message).filter((m): m is StagedFile => m instanceof StagedFile);
+    const written: StagedDelivery[] = [];
+    try {
+      this.usable();
+      if (items.some((i) => !Buffer.isBuffer(i.message) && !(i.message instanceof StagedFile))) throw new Error('not a message staged by this store');
+      const { canonical, dir } = this.appendTarget(name);
+      for (const item of items) splitFlags(item.options?.flags ?? [], this.context.keywords); // refused before anything is written
+      const bytes = items.reduce((sum, i) => sum + (Buffer.isBuffer(i.message) ? i.message.length : i.message.size), 0);
+      await this.context.quota.check(dir, bytes, items.length);
+      for (const item of items) {
+        const options = item.options ?? {};
+        if (Buffer.isBuffer(item.message)) {
+          // Written and synced in tmp/, then renamed into cur/: the Maildir way to never show half a message.
+          written.push({ ...(await stageBuffer(this.stagingDir(), item.message)), options });
+        } else {
+          const { file } = item.message as StagedFile;
+          (item.message as StagedFile).taken = true;
+          written.push({ file, base: newBaseName(file.fileSize, file.crlfSize), options });
+        }
+      }
+      return await deliverStaged(this.context, this.root, canonical, dir, written);
+    } finally {
+      // deliverStaged removes what it was given; what it was not given goes here.
+      for (const w of written) await fs.rm(w.file.path, { force: true });
+      for (const s of staged) await s.discard();
+    }
   }
 
   /**
@@ -476,55 +486,6 @@ export class MaildirStore implements MailStore {
     const resolved = resolveFolderDir(this.root, name);
     if (resolved?.state !== 'folder') throw new MailStoreError('Folder does not exist', 'TRYCREATE');
     return { canonical: resolved.canonical, dir: resolved.dir };
-  }
-
-  /** Deliver a synced file from tmp/ into cur/ as `base` and give it its UID; the file is gone from tmp/ either way. */
-  private async deliverStaged(canonical: string, dir: string, file: StagedMessage, base: string, options: AppendOptions): Promise<{ uidValidity: number; uid: number }> {
-    const { system, keywords } = splitFlags(options.flags ?? [], this.context.keywords);
-    const staged = file.path;
-    const size = file.crlfSize;
-    let mtimeMs = file.mtimeMs;
-    // The folder's state is kept (pinned) across APPENDs: no re-reading of the UID database.
-    const core = folderCore(dir, canonical, this.context);
-    core.pin();
-    let placed = false;
-    try {
-      ensureFolderTmp(dir); // its lock lives there
-      if (options.internalDate !== undefined) {
-        const time = new Date(options.internalDate);
-        await fs.utimes(staged, time, time);
-        mtimeMs = (await fs.stat(staged)).mtimeMs;
-      }
-      const internalDate = Math.floor(mtimeMs);
-      const fileName = formatFileName(base, lettersFor(system));
-      core.noteLocalChange();
-      // The sessions learn of the message in the same turn of the queue: APPENDs of several
-      // sessions reach them in the order of their UIDs, with no scan.
-      const assigned = await folderMutex.run(dir, async () => {
-        const clean = core.ownChangeBegins();
-        // Keywords first: a reader that sees the message also sees its keywords.
-        if (keywords.length) {
-          core.watch.expectOwnKeywords([base]);
-          await writeKeywordUpdate(dir, base, keywords);
-        }
-        const assigned = await withCourierLock(dir, this.context.useLocks, async () => {
-          core.expectOwn([fileName]);
-          renameSync(staged, path.join(dir, 'cur', fileName)); // quick, and inside the lock
-          placed = true;
-          return assignUids(dir, [base], core.scanMemory, this.root);
-        });
-        const uid = assigned.uids[0];
-        await arrivedLocked(core, assigned.uidValidity, [{ uid, base, fileName, keywords, stored: { size, internalDate, fileSize: file.fileSize } }], clean);
-        return { uidValidity: assigned.uidValidity, uid };
-      });
-      await this.context.quota.add(dir, file.fileSize, 1);
-      return assigned;
-    } catch (error) {
-      throw deliveryError(dir, error);
-    } finally {
-      core.unpin();
-      if (!placed) await fs.rm(staged, { force: true });
-    }
   }
 
   /**

@@ -55,12 +55,12 @@ function bigMessage(): Buffer {
   return Buffer.from(head + line.repeat(Math.ceil((STREAM_THRESHOLD * 2) / line.length)));
 }
 
-/** Every file under `dir` (relative), but lock files; [] when it does not exist. */
+/** Every file under `dir` (relative), but lock files and our own folder files (imapd-ts.mailboxid); [] when it does not exist. */
 function filesUnder(at: string): string[] {
   if (!fs.existsSync(at)) return [];
   return fs
     .readdirSync(at, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile() && !e.name.endsWith('.lock'))
+    .filter((e) => e.isFile() && !e.name.endsWith('.lock') && !e.name.startsWith('imapd-ts.'))
     .map((e) => path.relative(at, path.join(e.parentPath, e.name)));
 }
 

@@ -1,24 +1,48 @@
-// APPEND (RFC 3501 6.3.11) with APPENDUID (RFC 4315). The message arrives as a literal;
-// the store writes it through tmp/ and a rename, so a failure leaves nothing behind. A large
-// message is not held in memory: the session streams its literal into the store's
-// AppendSink as it arrives (beginAppendLiteral), and the command then only delivers it.
-import { MailStoreError, type AppendSink } from '../../backend/mailstore.js';
+// APPEND (RFC 3501 6.3.11) with APPENDUID (RFC 4315), MULTIAPPEND (RFC 3502: several messages
+// in one command, all stored or none), CATENATE (RFC 4469, the message built from parts, see
+// catenate.ts) and APPENDLIMIT (RFC 7889: announced from IMAP_MAXMSGSIZE; a literal over it is
+// refused with [TOOBIG] from its announced size, by the command reader, before it is sent).
+// A large literal is not held in memory: the session writes it to the store's scratch space as
+// it arrives (stageLiteral in session.ts, checked first by checkAppendLiteral below), and the
+// command takes it with stagedLiteral(). appendMany() then delivers every message in one step;
+// on any failure the session drops every staged literal at the end of the command.
+import { MailStoreError, type AppendItem } from '../../backend/mailstore.js';
+import { NUL_IN_LITERAL } from '../literals.js';
 import { requireRights } from '../rights.js';
-import { AUTHENTICATED, no, ok, type CommandSpec, type SessionContext } from './types.js';
+import { compactSet } from '../resolve-set.js';
+import { AUTHENTICATED, bad, no, ok, type CapabilityWord, type CommandResult, type CommandSpec, type SessionContext } from './types.js';
 import { Args, parseFlags, SyntaxError } from './args.js';
+import { BadUrl, catenate, type CatenatePart } from './catenate.js';
 import { parseCommand, parseDateTime } from '../protocol/parser.js';
 import type { Token } from '../protocol/types.js';
-import { NUL_IN_LITERAL } from '../literals.js';
 
-interface AppendArgs {
-  name: string;
+/** The commands whose large literals are messages (or CATENATE parts) written to scratch space. */
+export const APPEND_FAMILY: ReadonlySet<string> = new Set(['APPEND', 'REPLACE', 'UID REPLACE']);
+
+/** One message of an APPEND: its options and its data, a literal or CATENATE parts. */
+export interface AppendMessage {
   flags: string[];
   internalDate: number | undefined;
-  message: Extract<Token, { type: 'string' }>;
+  data: { kind: 'literal'; token: Extract<Token, { type: 'string' }> } | { kind: 'catenate'; parts: CatenatePart[] };
 }
 
-function appendArgs(session: SessionContext, args: Args): AppendArgs {
-  const name = session.storeName(args.astring('mailbox name'));
+function catenateParts(items: Token[]): CatenatePart[] {
+  if (items.length === 0) throw new SyntaxError('CATENATE needs at least one part');
+  const parts: CatenatePart[] = [];
+  for (let i = 0; i < items.length; i += 2) {
+    const kind = items[i];
+    const value = items[i + 1];
+    const word = kind.type === 'atom' ? kind.value.toUpperCase() : '';
+    if (word === 'TEXT' && value?.type === 'string' && value.literal) parts.push({ kind: 'text', token: value });
+    else if (word === 'URL' && (value?.type === 'string' || value?.type === 'atom')) {
+      parts.push({ kind: 'url', url: value.type === 'atom' ? value.value : value.value.toString('utf8') });
+    } else throw new SyntaxError('A CATENATE part is TEXT literal or URL url');
+  }
+  return parts;
+}
+
+/** One append-message (RFC 3502): [flag-list] [date-time] (literal / CATENATE (parts)). */
+export function appendMessage(session: SessionContext, args: Args): AppendMessage {
   let flags: string[] = [];
   let internalDate: number | undefined;
   let token = args.next('message literal');
@@ -30,40 +54,97 @@ function appendArgs(session: SessionContext, args: Args): AppendArgs {
     internalDate = parseDateTime(token.value.toString('latin1'));
     token = args.next('message literal');
   }
-  if (token.type !== 'string' || !token.literal) throw new SyntaxError('APPEND expects the message as a literal');
   if (!session.settings.keywords && flags.some((f) => !f.startsWith('\\'))) flags = flags.filter((f) => f.startsWith('\\'));
-  return { name, flags, internalDate, message: token };
+  if (token.type === 'string' && token.literal) return { flags, internalDate, data: { kind: 'literal', token } };
+  if (token.type === 'atom' && token.value.toUpperCase() === 'CATENATE' && session.offers('CATENATE')) {
+    return { flags, internalDate, data: { kind: 'catenate', parts: catenateParts(args.list('CATENATE parts')) } };
+  }
+  throw new SyntaxError('APPEND expects the message as a literal');
 }
 
 /**
- * Start storing the message of an APPEND whose literal of `size` octets is announced at the
- * end of `lines` (the command so far). Throws what the command would answer (no such
- * folder, over quota, bad arguments) before the client sends the data.
+ * Before a large literal of an APPEND or REPLACE is accepted: refuses what the command would
+ * refuse (no such folder, no right to insert, over quota) while the client can still be
+ * spared sending it. Only when the command so far names its folder in its first line.
  */
-export async function beginAppendLiteral(session: SessionContext, lines: readonly Buffer[], size: number): Promise<AppendSink> {
-  // The command so far, with an empty literal standing in for the message (the first literal
-  // of the command, so `lines` holds only the line that announces it).
-  const command = parseCommand({ lines: [lines[0], Buffer.alloc(0)], literals: [Buffer.alloc(0)], streamed: [true] });
-  const { name, flags, internalDate } = appendArgs(session, new Args(command.args));
+export async function checkAppendLiteral(session: SessionContext, command: string, lines: readonly Buffer[], size: number): Promise<void> {
+  // The first line, with an empty literal standing in for the one it announces (closed by ")"
+  // when it is a CATENATE part); when that literal is the folder name itself, nothing is checked.
+  let args: Token[] | null = null;
+  for (const tail of ['', ')']) {
+    try {
+      args = parseCommand({ lines: [lines[0], Buffer.from(tail)], literals: [Buffer.alloc(0)], streamed: [true] }).args;
+      break;
+    } catch {
+      // try the next closing
+    }
+  }
+  if (args === null) return;
+  const mailbox = command === 'APPEND' ? args[0] : args[1];
+  if (!mailbox || (mailbox.type === 'string' && mailbox.streamed !== undefined)) return;
+  const name = session.storeName(new Args([mailbox]).astring('mailbox name'));
   const denied = await requireRights(session, name, 'i', 'APPEND');
   if (denied) throw new MailStoreError(denied.text, denied.code);
-  return session.store.beginAppend(name, size, { flags, internalDate });
+  await session.store.checkAppend(name, size);
 }
+
+/** The message as the store takes it: its literal (in memory or staged), or its parts put together. */
+async function appendItem(session: SessionContext, message: AppendMessage): Promise<AppendItem> {
+  const options = { flags: message.flags, internalDate: message.internalDate };
+  const { data } = message;
+  if (data.kind === 'catenate') {
+    const staged = await catenate(session, data.parts, session.settings.maxLiteralSize);
+    if (staged.size === 0) throw new MailStoreError('An empty message cannot be appended');
+    return { message: staged, options };
+  }
+  if (data.token.streamed !== undefined) {
+    const staged = await session.stagedLiteral(data.token.streamed);
+    if (!staged) throw new Error('streamed literal missing');
+    return { message: staged, options };
+  }
+  if (data.token.value.length === 0) throw new MailStoreError('An empty message cannot be appended');
+  // NUL only in literal8 (~{n}, RFC 3516 4.4); a streamed literal is checked as it arrives (literals.ts).
+  if (!data.token.binary && data.token.value.includes(0)) throw new MailStoreError(NUL_IN_LITERAL);
+  return { message: data.token.value, options };
+}
+
+/**
+ * Stores the messages in `name` (store form) as one operation: the APPENDUID code, or the NO
+ * to answer ([BADURL url] for a CATENATE URL that cannot be used).
+ */
+export async function appendMessages(session: SessionContext, name: string, messages: readonly AppendMessage[], command: string): Promise<CommandResult> {
+  const denied = await requireRights(session, name, 'i', command);
+  if (denied) return denied;
+  const items: AppendItem[] = [];
+  try {
+    for (const message of messages) items.push(await appendItem(session, message));
+  } catch (error) {
+    if (error instanceof BadUrl) return no(`Bad URL: ${error.message}`, `BADURL ${error.url}`);
+    throw error;
+  }
+  const { uidValidity, uids } = await session.store.appendMany(name, items);
+  return ok(`${command} completed`, `APPENDUID ${uidValidity} ${compactSet(uids)}`);
+}
+
+const WORDS: CapabilityWord[] = [
+  { word: 'MULTIAPPEND' },
+  { word: 'CATENATE' },
+  // CATENATE's URLs may end with ;PARTIAL= (RFC 5550 section 5 asks for URL-PARTIAL with it).
+  { word: 'URL-PARTIAL' },
+  { word: 'APPENDLIMIT', value: (settings) => String(settings.maxLiteralSize) },
+];
 
 export const append: CommandSpec = {
   names: ['APPEND'],
   states: AUTHENTICATED,
+  capabilities: WORDS,
   async handler({ session, args }) {
-    const { name, flags, internalDate, message } = appendArgs(session, args);
-    args.end();
-    const streamed = session.takeAppendSink();
-    const denied = await requireRights(session, name, 'i', 'APPEND');
-    if (denied) return (await streamed?.abort(), denied);
-    if (!streamed && message.value.length === 0) return no('An empty message cannot be appended');
-    if (!streamed && !message.binary && message.value.includes(0)) return no(NUL_IN_LITERAL);
-    const result = streamed ? await streamed.commit() : await session.store.append(name, message.value, { flags, internalDate });
+    const name = session.storeName(args.astring('mailbox name'));
+    const messages = [appendMessage(session, args)];
+    while (args.remaining > 0) messages.push(appendMessage(session, args));
+    if (messages.length > 1 && !session.offers('MULTIAPPEND')) return bad('One message per APPEND (MULTIAPPEND is off)');
     // Our own append shows up in our selected view through the folder's change queue (the
     // store tells every open folder at once); other changes wait for NOOP, IDLE or the watcher.
-    return ok('APPEND completed', `APPENDUID ${result.uidValidity} ${result.uid}`);
+    return appendMessages(session, name, messages, 'APPEND');
   },
 };

@@ -11,6 +11,7 @@ import { create, deleteMailbox, rename, subscribe, unsubscribe } from './mailbox
 import { list, lsub } from './list.js';
 import { status } from './status.js';
 import { append } from './append.js';
+import { replace } from './replace.js';
 import { close, unselect } from './close.js';
 import { expunge } from './expunge.js';
 import { search } from './search.js';
@@ -29,7 +30,7 @@ import { unauthenticate } from './unauthenticate.js';
 
 export const COMMAND_SPECS: readonly CommandSpec[] = [
   capability, noop, check, logout, login, authenticate, starttls, select, examine, create,
-  deleteMailbox, rename, subscribe, unsubscribe, list, lsub, status, append, close, unselect,
+  deleteMailbox, rename, subscribe, unsubscribe, list, lsub, status, append, replace, close, unselect,
   expunge, search, fetch, store, copy, move, idle, namespace, enable, id, sort, thread,
   getquota, getquotaroot, setquota, getacl, setacl, deleteacl, listrights, myrights, unauthenticate,
 ];

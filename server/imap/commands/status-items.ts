@@ -1,4 +1,4 @@
-// The STATUS items (RFC 3501 6.3.10, SIZE from RFC 8438, HIGHESTMODSEQ from RFC 7162, MAILBOXID from RFC 8474) and one mailbox's STATUS response,
+// The STATUS items (RFC 3501 6.3.10, SIZE from RFC 8438, HIGHESTMODSEQ from RFC 7162, MAILBOXID from RFC 8474, APPENDLIMIT from RFC 7889) and one mailbox's STATUS response,
 // shared by STATUS and by LIST's RETURN (STATUS (...)) (LIST-STATUS, RFC 5819).
 import type { FolderStatus } from '../../backend/mailstore.js';
 import type { ImapValue, Token } from '../protocol/types.js';
@@ -23,8 +23,10 @@ const ITEMS: Record<string, keyof FolderStatus> = {
 export function statusItems(tokens: Token[], session: SessionContext): string[] {
   const requested = tokens.map((t) => {
     const word = t.type === 'atom' ? t.value.toUpperCase() : '';
-    const known = word in ITEMS || (word === 'MAILBOXID' && session.offers('OBJECTID') && session.store.mailboxId !== undefined);
-    if (!known || (word === 'HIGHESTMODSEQ' && !session.offers('CONDSTORE'))) {
+    const known = word in ITEMS
+      ? word !== 'HIGHESTMODSEQ' || session.offers('CONDSTORE')
+      : (word === 'MAILBOXID' && session.offers('OBJECTID') && session.store.mailboxId !== undefined) || (word === 'APPENDLIMIT' && session.offers('APPENDLIMIT'));
+    if (!known) {
       throw new SyntaxError(`Unknown STATUS item ${t.type === 'atom' ? t.value : ''}`);
     }
     return word;
@@ -59,6 +61,11 @@ export async function statusResponse(session: SessionContext, name: string, requ
   }
   const items: ImapValue[] = [];
   for (const word of requested) {
+    // APPENDLIMIT (RFC 7889 section 4): the same limit for every folder, IMAP_MAXMSGSIZE.
+    if (word === 'APPENDLIMIT') {
+      items.push({ atom: word }, session.settings.maxLiteralSize);
+      continue;
+    }
     if (word !== 'MAILBOXID') {
       items.push({ atom: word }, result[ITEMS[word]]);
       continue;

@@ -3,7 +3,7 @@
 // which Session implements: they do not import the session, so a command runs in a test
 // without a socket, and the command table and the session form no import cycle.
 
-import type { AppendSink, MailStore } from '../../backend/mailstore.js';
+import type { MailStore, StagedMessage } from '../../backend/mailstore.js';
 import type { Authenticator, Logger, SessionSettings, Transport } from '../contracts.js';
 import type { ImapValue, ParsedCommand } from '../protocol/types.js';
 import type { SelectedMailbox } from '../selected.js';
@@ -51,8 +51,12 @@ export interface SessionContext {
   unselect(): void;
   /** Expunge (or with IMAP_MOVE_EXPUNGE_TO_TRASH, move to Trash) in the selected folder. */
   expungeMessages(uids: number[]): Promise<void>;
-  /** The APPEND literal streamed into the store for the command now running, if any (taken once). */
-  takeAppendSink(): AppendSink | null;
+  /**
+   * The data of literal `index` of the command now running when it went to the store's scratch
+   * space instead of memory (a large APPEND message or CATENATE part; the token says `streamed`),
+   * else null. Taken once; dropped at the end of the command unless delivered.
+   */
+  stagedLiteral(index: number): Promise<StagedMessage | null>;
   /** In IDLE: other sessions' changes are pushed at once. */
   readonly idling: boolean;
   setIdling(idling: boolean): void;
@@ -107,6 +111,12 @@ export interface CapabilityWord {
   added?: 'always' | 'starttls' | 'tls-required' | 'id-fields' | 'acl' | 'external';
   /** Only before login (AUTH=..., SASL-IR). */
   beforeLogin?: boolean;
+  /**
+   * A word with a value computed from the settings (RFC 7889's APPENDLIMIT=n): announced as
+   * `word=value`. IMAP_CAPABILITY lists it by its name, with or without a value; the value
+   * announced is always the computed one.
+   */
+  value?: (settings: SessionSettings) => string;
 }
 
 export interface CommandSpec {

@@ -77,14 +77,15 @@ class Cursor {
   }
 
   /** Literal data announced at the end of the current segment; moves to the next segment. */
-  takeLiteral(size: number): Buffer {
+  takeLiteral(size: number): { data: Buffer; streamed: number | undefined } {
     const data = this.input.literals[this.segment];
     // A literal streamed to a sink has an empty Buffer in its place.
-    if (data === undefined || (data.length !== size && !this.input.streamed?.[this.segment])) throw new ProtocolError('Literal data missing or of the wrong size');
+    const streamed = this.input.streamed?.[this.segment] ? this.segment : undefined;
+    if (data === undefined || (data.length !== size && streamed === undefined)) throw new ProtocolError('Literal data missing or of the wrong size');
     this.segment++;
     this.buf = this.input.lines[this.segment];
     this.pos = 0;
-    return data;
+    return { data, streamed };
   }
 }
 
@@ -137,8 +138,11 @@ function readLiteral(cur: Cursor): Token {
     // "{" that is not a literal announcement at the end of a line
     throw new ProtocolError('Invalid literal (a literal announcement {n} must end the line)');
   }
-  const data = cur.takeLiteral(Number(m[1]));
-  return binary ? { type: 'string', value: data, literal: true, binary } : { type: 'string', value: data, literal: true };
+  const { data, streamed } = cur.takeLiteral(Number(m[1]));
+  const token: Extract<Token, { type: 'string' }> = { type: 'string', value: data, literal: true };
+  if (binary) token.binary = binary;
+  if (streamed !== undefined) token.streamed = streamed;
+  return token;
 }
 
 function readAtom(cur: Cursor, inSection: boolean): string {

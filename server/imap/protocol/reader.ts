@@ -133,8 +133,12 @@ const TAIL_KEEP = 40;
 const HEAD_KEEP = 200;
 const LITERAL_AT_END = /(~?)\{(\d+)(\+?)\}$/;
 
-/** The capability words the reader implements: non-synchronizing literals {n+} of any size (RFC 7888). */
-export const READER_CAPABILITIES: readonly string[] = ['LITERAL+'];
+/**
+ * The capability words the reader implements: non-synchronizing literals {n+} of any size
+ * (RFC 7888 LITERAL+), or of at most 4096 octets (LITERAL-, enforced by the session, which
+ * knows what is announced; capabilities.ts never announces both).
+ */
+export const READER_CAPABILITIES: readonly string[] = ['LITERAL+', 'LITERAL-'];
 
 type State =
   | { kind: 'line' }

@@ -6,7 +6,8 @@
 
 export type Token =
   | { type: 'atom'; value: string }
-  | { type: 'string'; value: Buffer; literal: boolean; binary?: true } // quoted string or literal (binary: literal8, ~{n})
+  /** Quoted string or literal; `binary`: literal8 (~{n}); `streamed`: the literal's index when its data went to a sink (`value` is then empty). */
+  | { type: 'string'; value: Buffer; literal: boolean; binary?: true; streamed?: number }
   | { type: 'nil' }
   | { type: 'list'; items: Token[] } // ( ... )
   | { type: 'section'; raw: string; items: Token[] }; // BODY[...] part, see fetch parsing

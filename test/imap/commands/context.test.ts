@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import type { AppendSink, MailStore } from '../../../server/backend/mailstore.js';
+import type { StagedMessage, MailStore } from '../../../server/backend/mailstore.js';
 import { sessionSettingsFrom, settingsFromEnvironment } from '../../../server/config/index.js';
 import { capabilities } from '../../../server/imap/capabilities.js';
 import { COMMANDS } from '../../../server/imap/commands/index.js';
@@ -76,7 +76,7 @@ class BareSession implements SessionContext {
   async expungeMessages(uids: number[]): Promise<void> {
     await this.selected!.folder.expunge(uids);
   }
-  takeAppendSink(): AppendSink | null {
+  async stagedLiteral(): Promise<StagedMessage | null> {
     return null;
   }
   idling = false;

@@ -11,7 +11,8 @@
 // QRESYNC, UID FETCH's (CHANGEDSINCE n VANISHED) first reports the UIDs gone since (3.2.6).
 import { SELECTED, no, ok, type CommandSpec } from './types.js';
 import { SyntaxError } from './args.js';
-import { modseqValue, parseFetchItems, parseSequenceSet, formatInternalDate } from '../protocol/parser.js';
+import { modseqValue, parseFetchItems, formatInternalDate } from '../protocol/parser.js';
+import { sequenceSetArg } from './esearch.js';
 import { resolveSequenceSet } from '../protocol/sequence.js';
 import type { FetchItem, SectionSpec, Token } from '../protocol/types.js';
 import { vanishedSince } from './qresync.js';
@@ -39,9 +40,10 @@ export const fetch: CommandSpec = {
   names: ['FETCH', 'UID FETCH'],
   states: SELECTED,
   sequenceNumbers: 'non-uid',
-  async handler({ session, args, uid }) {
+  async handler(ctx) {
+    const { session, args, uid } = ctx;
     const view = session.selected!;
-    const set = parseSequenceSet(args.atom('sequence set'));
+    const set = sequenceSetArg(ctx, 'sequence set');
     const rest = args.rest();
     // FETCH set items [(modifiers)]: items are one atom or one list, so a second list is modifiers.
     const modifiers = rest.length === 2 && rest[1].type === 'list' ? fetchModifiers(rest.pop()!, uid, session.enabled.has('QRESYNC')) : {};

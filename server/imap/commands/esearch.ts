@@ -50,9 +50,11 @@ export async function savingResult(view: SelectedMailbox, options: SearchReturn 
   }
 }
 
-/** The key with "$" replaced by the UIDs of the saved result (none before a SAVE). */
+/** The key with "$" replaced by the UIDs of the saved result (none before a SAVE). Keys of
+ * extensions switched off in IMAP_CAPABILITY ("$", OLDER, YOUNGER) are refused. */
 export function withSavedResult(session: SessionContext, key: SearchKey): SearchKey {
-  if (!usesSaved(key)) return key;
+  if (uses(key, 'within') && !session.offers('WITHIN')) throw new ProtocolError('Unknown search key (OLDER and YOUNGER need WITHIN, which is not offered)');
+  if (!uses(key, 'saved')) return key;
   if (!session.offers('SEARCHRES')) throw new ProtocolError('Invalid sequence set "$"');
   const set = ranges(session.selected!.saved);
   const replace = (k: SearchKey): SearchKey => {
@@ -72,18 +74,16 @@ export function withSavedResult(session: SessionContext, key: SearchKey): Search
   return replace(key);
 }
 
-function usesSaved(key: SearchKey): boolean {
+function uses(key: SearchKey, op: SearchKey['op']): boolean {
   switch (key.op) {
-    case 'saved':
-      return true;
     case 'and':
-      return key.keys.some(usesSaved);
+      return key.keys.some((k) => uses(k, op));
     case 'or':
-      return usesSaved(key.left) || usesSaved(key.right);
+      return uses(key.left, op) || uses(key.right, op);
     case 'not':
-      return usesSaved(key.key);
+      return uses(key.key, op);
     default:
-      return false;
+      return key.op === op;
   }
 }
 

@@ -140,9 +140,10 @@ const INFO_KEYS: ReadonlySet<SearchKey['op']> = new Set(['size', 'internaldate',
 /** Keys that look at header data (decoded fields, envelope, sent date). */
 const HEADER_KEYS: ReadonlySet<SearchKey['op']> = new Set(['header', 'sentdate']);
 
-/** Whether `key` or one of the keys inside it is one of `ops`. */
-const MODSEQ_KEYS: ReadonlySet<SearchKey['op']> = new Set(['modseq']);
+/** The CONDSTORE key (RFC 7162 3.1.5): with it the answer carries the highest MODSEQ found. */
+export const MODSEQ_KEYS: ReadonlySet<SearchKey['op']> = new Set(['modseq']);
 
+/** Whether `key` or one of the keys inside it is one of `ops`. */
 export function keyUses(key: SearchKey, ops: ReadonlySet<SearchKey['op']>): boolean {
   switch (key.op) {
     case 'and':

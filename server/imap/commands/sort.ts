@@ -4,7 +4,7 @@ import { SELECTED, bad, no, ok, type CommandSpec } from './types.js';
 import { Args, tokenText } from './args.js';
 import { parseSearchKeys } from '../protocol/parser.js';
 import { sortMessages, parseSortCriteria } from '../search/sort.js';
-import { keyUses, searchForOrdering } from './search.js';
+import { keyUses, MODSEQ_KEYS, searchForOrdering } from './search.js';
 import { answerExtended, returnOptions, savingResult } from './esearch.js';
 
 /** IMAP_DISABLETHREADSORT: Courier keeps SORT and THREAD in CAPABILITY and refuses the commands with these words. */
@@ -19,14 +19,14 @@ export const sort: CommandSpec = {
     const { session } = ctx;
     if (session.settings.disableThreadSort) return no(DISABLED_BY_ADMINISTRATOR);
     const { options, rest } = returnOptions(session, ctx.args.rest(), 'ESORT');
-    if (options?.update) return bad('UPDATE with SORT needs CONTEXT=SORT, which is not offered');
     return savingResult(session.selected!, options, async () => {
+      if (options?.update) return bad('UPDATE with SORT needs CONTEXT=SORT, which is not offered');
       const args = new Args(rest);
       const criteria = parseSortCriteria(args.list('sort criteria').map((t) => tokenText(t, 'sort criterion')));
       if (!criteria) return bad('Invalid sort criteria');
       const charset = args.astring('charset');
       const key = parseSearchKeys(args.rest(), charset);
-      const withModseq = options !== null && keyUses(key, MODSEQ);
+      const withModseq = options !== null && keyUses(key, MODSEQ_KEYS);
       if (withModseq) session.enableCondstore();
       const items = await searchForOrdering(ctx, key);
       const sorted = sortMessages(items, criteria);
@@ -36,5 +36,3 @@ export const sort: CommandSpec = {
     });
   },
 };
-
-const MODSEQ = new Set(['modseq'] as const);

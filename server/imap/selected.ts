@@ -16,6 +16,22 @@ import { formatSequenceSet } from './protocol/sequence.js';
 
 export type Untagged = ImapValue[];
 
+/**
+ * Follows what the view learns of its messages, for results kept up to date (CONTEXT=SEARCH,
+ * RFC 5267 4.3): told of the messages that leave (before their EXPUNGE is sent: REMOVEFROM
+ * must come first, 4.3.4) and of those that arrive or change flags (by anyone); `settle`
+ * then says, asynchronously, what that did to the results (after EXISTS, 4.3.3).
+ */
+export interface ViewWatcher {
+  /** Lines to send before the EXPUNGE (or VANISHED) of these UIDs, numbered as the view stands. */
+  beforeExpunge(uids: readonly number[]): Untagged[];
+  /** Messages of the view that are new or whose flags changed. */
+  touch(uids: Iterable<number>): void;
+  /** Whether touched messages wait for `settle`. */
+  readonly unsettled: boolean;
+  settle(): Promise<Untagged[]>;
+}
+
 export class SelectedMailbox {
   readonly readOnly: boolean;
   readonly folder: Folder;
@@ -42,6 +58,11 @@ export class SelectedMailbox {
   private knownKeywords: Set<string>;
   /** Flag sets our own STORE or FETCH put in the view since keywords were last looked for. */
   private ownFlags: ReadonlySet<string>[] = [];
+  /** RFC 5182: the UIDs (ascending) of the result saved by SEARCH RETURN (SAVE), "$"; empty
+   * until then, and with every SELECT (a new view). Expunged messages drop out when "$" is read. */
+  saved: readonly number[] = [];
+  /** The session's kept search results, if any (commands/search-context.ts). */
+  watcher: ViewWatcher | null = null;
   /** Whether PERMANENTFLAGS offers \* (IMAP_KEYWORDS); set by SELECT. */
   keywordsAllowed = true;
 
@@ -146,6 +167,7 @@ export class SelectedMailbox {
     if (!seq) return;
     this.ownFlags.push(flags);
     this.setFlags(seq, flags, modseq);
+    this.watcher?.touch([uid]);
   }
 
   /** CONDSTORE is enabled: FETCH responses carry MODSEQ. */
@@ -166,6 +188,7 @@ export class SelectedMailbox {
       if (!seq) continue;
       this.ownFlags.push(change.flags);
       this.setFlags(seq, change.flags, change.modseq);
+      this.watcher?.touch([uid]);
       if (answered(seq)) this.changedFlags.delete(uid);
     }
   }
@@ -198,6 +221,7 @@ export class SelectedMailbox {
     for (const change of this.changedFlags.values()) shown.push(change.flags);
     out.push(...this.keywordAnnouncement(shown));
     if (allowExpunge && this.expunged.size) {
+      if (this.watcher) out.push(...this.watcher.beforeExpunge([...this.expunged].sort((a, b) => a - b)));
       if (this.enabled.has('QRESYNC')) {
         out.push([{ atom: 'VANISHED' }, { atom: formatSequenceSet([...this.expunged].sort((a, b) => a - b)) }]);
       } else {
@@ -208,6 +232,7 @@ export class SelectedMailbox {
       this.removeExpunged();
     }
     if (this.added.length) {
+      this.watcher?.touch(this.added.map((m) => m.uid));
       this.announceAdded();
       out.push([this.messages.length, { atom: 'EXISTS' }]);
       out.push([this.recent.size, { atom: 'RECENT' }]);
@@ -220,6 +245,7 @@ export class SelectedMailbox {
         this.setFlags(seq, change.flags, change.modseq);
         out.push(this.flagsResponse(seq));
       }
+      this.watcher?.touch(this.changedFlags.keys());
       this.changedFlags.clear();
     }
     return out;

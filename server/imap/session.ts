@@ -98,6 +98,8 @@ export class Session implements SessionContext {
   private staged: StagedMessage[] = [];
   /** Octets of literalMemory this session holds for the command being received. */
   private heldLiteral = 0;
+  /** The evaluation of kept search results after the last report (CONTEXT=SEARCH), in order. */
+  private settling: Promise<void> = Promise.resolve();
   onChange?: (info: SessionInfo) => void;
 
   constructor(private readonly options: SessionOptions) {
@@ -598,6 +600,8 @@ export class Session implements SessionContext {
       // No EXPUNGE after an answer that names messages by sequence number (RFC 3501 7.4.1).
       const seqs = spec.sequenceNumbers ?? 'never';
       this.reportUpdates(seqs === 'never' || (seqs === 'non-uid' && ctx.uid));
+      // ADDTO and REMOVEFROM of kept searches before the tagged answer (RFC 5267 4.3).
+      await this.settling;
     }
     this.tagged(tag, result);
     if (result.after) {
@@ -641,10 +645,24 @@ export class Session implements SessionContext {
     const view = this.selected;
     if (!view) return;
     this.writeUntagged(view.flush(allowExpunge));
+    if (view.watcher?.unsettled) this.settleSearches(view);
     if (view.gone) {
       this.untagged([{ atom: 'BYE' }, { atom: 'The selected folder was deleted or replaced' }]);
       this.disconnect(null);
     }
+  }
+
+  /** The ADDTO / REMOVEFROM of kept searches for what the last report told (they may read
+   * message files), written once known: after that report, in the order of the reports. */
+  private settleSearches(view: SelectedMailbox): void {
+    this.settling = this.settling.then(async () => {
+      try {
+        const lines = await view.watcher!.settle();
+        if (this.selected === view && !this.ended) this.writeUntagged(lines);
+      } catch (err) {
+        this.logger.log('error', 'updating a kept search failed', { user: this.user ?? undefined, error: err instanceof Error ? err.message : String(err) });
+      }
+    });
   }
 
   private onFolderChange(): void {

@@ -1,12 +1,13 @@
 // COPY, UID COPY (RFC 3501 6.4.7, COPYUID of RFC 4315) and MOVE, UID MOVE (RFC 6851).
 import { requireRights } from '../rights.js';
 import { SELECTED, no, ok, type CommandContext, type CommandSpec } from './types.js';
-import { parseSequenceSet } from '../protocol/parser.js';
+import { sequenceSetArg } from './esearch.js';
 import { compactSet, resolveSet } from '../resolve-set.js';
 
-async function transfer({ session, args, uid }: CommandContext, move: boolean) {
+async function transfer(ctx: CommandContext, move: boolean) {
+  const { session, args, uid } = ctx;
   const view = session.selected!;
-  const set = parseSequenceSet(args.atom('sequence set'));
+  const set = sequenceSetArg(ctx, 'sequence set');
   const destination = session.storeName(args.astring('mailbox name'));
   args.end();
   const seqs = resolveSet(view, set, uid);

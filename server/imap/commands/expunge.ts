@@ -3,18 +3,19 @@
 // the view's update queue, like everybody else's changes.
 import { requireRights } from '../rights.js';
 import { SELECTED, no, ok, type CommandSpec } from './types.js';
-import { parseSequenceSet } from '../protocol/parser.js';
+import { sequenceSetArg } from './esearch.js';
 import { uidsInSet } from '../resolve-set.js';
 
 export const expunge: CommandSpec = {
   names: ['EXPUNGE', 'UID EXPUNGE'],
   states: SELECTED,
   capabilities: [{ word: 'UIDPLUS' }],
-  async handler({ session, args, uid }) {
+  async handler(ctx) {
+    const { session, args, uid } = ctx;
     const view = session.selected!;
     let candidates = view.all();
     if (uid) {
-      const set = parseSequenceSet(args.atom('UID set'));
+      const set = sequenceSetArg(ctx, 'UID set');
       const wanted = new Set(uidsInSet(view, set));
       candidates = candidates.filter((m) => wanted.has(m.uid));
     }

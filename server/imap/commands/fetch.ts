@@ -14,7 +14,8 @@
 import { SELECTED, no, ok, type CommandSpec } from './types.js';
 import { myRights } from '../rights.js';
 import { SyntaxError } from './args.js';
-import { modseqValue, parseFetchItems, parseSequenceSet, formatInternalDate } from '../protocol/parser.js';
+import { modseqValue, parseFetchItems, formatInternalDate } from '../protocol/parser.js';
+import { sequenceSetArg } from './esearch.js';
 import { resolveSequenceSet } from '../protocol/sequence.js';
 import type { FetchItem, SectionSpec, Token } from '../protocol/types.js';
 import { vanishedSince } from './qresync.js';
@@ -46,9 +47,10 @@ export const fetch: CommandSpec = {
   // MAILBOXID is in SELECT, STATUS and CREATE, SAVEDATE's search keys in the search parser.
   capabilities: [{ word: 'BINARY' }, { word: 'OBJECTID' }, { word: 'SAVEDATE' }, { word: 'PREVIEW' }],
   sequenceNumbers: 'non-uid',
-  async handler({ session, args, uid }) {
+  async handler(ctx) {
+    const { session, args, uid } = ctx;
     const view = session.selected!;
-    const set = parseSequenceSet(args.atom('sequence set'));
+    const set = sequenceSetArg(ctx, 'sequence set');
     const rest = args.rest();
     // FETCH set items [(modifiers)]: items are one atom or one list, so a second list is
     // modifiers, except the list of PREVIEW's own modifiers (RFC 8970: "FETCH 1 PREVIEW (LAZY)").

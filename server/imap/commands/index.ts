@@ -15,6 +15,7 @@ import { replace } from './replace.js';
 import { close, unselect } from './close.js';
 import { expunge } from './expunge.js';
 import { search } from './search.js';
+import { cancelupdate } from './search-context.js';
 import { fetch } from './fetch.js';
 import { store } from './store.js';
 import { copy, move } from './copy.js';
@@ -31,7 +32,7 @@ import { unauthenticate } from './unauthenticate.js';
 export const COMMAND_SPECS: readonly CommandSpec[] = [
   capability, noop, check, logout, login, authenticate, starttls, select, examine, create,
   deleteMailbox, rename, subscribe, unsubscribe, list, lsub, status, append, replace, close, unselect,
-  expunge, search, fetch, store, copy, move, idle, namespace, enable, id, sort, thread,
+  expunge, search, cancelupdate, fetch, store, copy, move, idle, namespace, enable, id, sort, thread,
   getquota, getquotaroot, setquota, getacl, setacl, deleteacl, listrights, myrights, unauthenticate,
 ];
 

@@ -8,15 +8,23 @@ import { search as evaluate, searchKeyNeeds, type SearchMessage } from '../searc
 import type { SearchKey } from '../protocol/types.js';
 import type { DataRequest, Folder, MessageData, MessageInfo, MessageState } from '../../backend/mailstore.js';
 import type { BodyPart, Envelope, HeaderMeta, MessageMeta } from '../../mime/types.js';
+import type { SelectedMailbox } from '../selected.js';
+import { answerExtended, returnOptions, savingResult, withSavedResult } from './esearch.js';
+import { checkUpdate, startUpdates } from './search-context.js';
 
 /** Messages per slice. Small enough for their header records to stay in the CPU caches between
  * being read and being searched: 1,024 searches 100,000 senders three times faster than 4,096. */
 const SLICE = 1024;
 
-/** Matching sequence numbers for a search program, against the selected view. */
+/** Matching sequence numbers for a search program, against the selected view ("$" is the saved result). */
 export async function runSearch(ctx: CommandContext, key: SearchKey): Promise<number[]> {
-  const view = ctx.session.selected!;
-  const all = view.all();
+  return searchView(ctx.session.selected!, withSavedResult(ctx.session, key));
+}
+
+/** Matching sequence numbers among all messages of the view, or among `only` (ascending
+ * sequence numbers). The key has no "$" (withSavedResult replaced it). */
+export async function searchView(view: SelectedMailbox, key: SearchKey, only?: readonly number[]): Promise<number[]> {
+  const all = only ? only.map((seq) => view.message(seq)!) : view.all();
   const needs = searchKeyNeeds(key);
   const request: DataRequest = {};
   if (keyUses(key, INFO_KEYS)) request.info = true;
@@ -34,7 +42,7 @@ export async function runSearch(ctx: CommandContext, key: SearchKey): Promise<nu
       const item = data ? data[i] : NO_DATA;
       if (!item) continue; // gone meanwhile: not a match
       const info = request.info ? new LoadedInfo(state, item.size!, item.internalDate!, item.saveDate) : new StateOnly(state);
-      messages.push(new Candidate(start + i + 1, state.uid, info, view.isRecent(state.uid), item.header ?? NO_HEADER));
+      messages.push(new Candidate(only ? only[start + i] : start + i + 1, state.uid, info, view.isRecent(state.uid), item.header ?? NO_HEADER));
     }
     const found = await evaluate(
       messages,
@@ -58,18 +66,31 @@ export const search: CommandSpec = {
   names: ['SEARCH', 'UID SEARCH'],
   states: SELECTED,
   sequenceNumbers: 'non-uid',
+  capabilities: [{ word: 'ESEARCH' }, { word: 'SEARCHRES' }, { word: 'WITHIN' }],
   async handler(ctx) {
-    const key = parseSearchKeys(ctx.args.rest());
-    const view = ctx.session.selected!;
-    const withModseq = keyUses(key, MODSEQ_KEYS);
-    if (withModseq) ctx.session.enableCondstore();
-    const seqs = await runSearch(ctx, key);
-    const numbers = ctx.uid ? seqs.map((s) => view.message(s)!.uid) : seqs;
-    // With MODSEQ in the criteria, the highest modseq of the messages found (RFC 7162 3.1.5).
-    let highest = 0;
-    if (withModseq) for (const s of seqs) highest = Math.max(highest, view.message(s)!.modseq);
-    ctx.session.untagged([{ atom: 'SEARCH' }, ...numbers, ...(highest ? [[{ atom: 'MODSEQ' }, highest]] : [])]);
-    return ok('SEARCH completed');
+    const { session } = ctx;
+    const view = session.selected!;
+    const { options, rest } = returnOptions(session, ctx.args.rest(), 'ESEARCH');
+    // RFC 5182 2.1: a SEARCH with SAVE that fails leaves "$" empty.
+    return savingResult(view, options, async () => {
+      const key = parseSearchKeys(rest);
+      const withModseq = keyUses(key, MODSEQ_KEYS);
+      if (withModseq) session.enableCondstore();
+      if (options?.update) checkUpdate(ctx);
+      const resolved = withSavedResult(session, key);
+      const seqs = await searchView(view, resolved);
+      if (options) {
+        answerExtended(ctx, options, seqs, withModseq);
+        if (options.update) startUpdates(ctx, resolved, seqs, searchView);
+        return ok('SEARCH completed');
+      }
+      const numbers = ctx.uid ? seqs.map((s) => view.message(s)!.uid) : seqs;
+      // With MODSEQ in the criteria, the highest modseq of the messages found (RFC 7162 3.1.5).
+      let highest = 0;
+      if (withModseq) for (const s of seqs) highest = Math.max(highest, view.message(s)!.modseq);
+      session.untagged([{ atom: 'SEARCH' }, ...numbers, ...(highest ? [[{ atom: 'MODSEQ' }, highest]] : [])]);
+      return ok('SEARCH completed');
+    });
   },
 };
 
@@ -116,17 +137,18 @@ function gone(): never {
 }
 
 /** Keys that look at RFC822.SIZE or INTERNALDATE (which may need the message files). */
-const INFO_KEYS: ReadonlySet<SearchKey['op']> = new Set(['size', 'internaldate']);
+const INFO_KEYS: ReadonlySet<SearchKey['op']> = new Set(['size', 'internaldate', 'within']);
 /** Keys that look at header data (decoded fields, envelope, sent date). */
 const HEADER_KEYS: ReadonlySet<SearchKey['op']> = new Set(['header', 'sentdate']);
 
 /** RFC 8514 SAVEDBEFORE / SAVEDON / SAVEDSINCE. */
 const SAVEDATE_KEYS: ReadonlySet<SearchKey['op']> = new Set(['savedate']);
 
-/** Whether `key` or one of the keys inside it is one of `ops`. */
-const MODSEQ_KEYS: ReadonlySet<SearchKey['op']> = new Set(['modseq']);
+/** The CONDSTORE key (RFC 7162 3.1.5): with it the answer carries the highest MODSEQ found. */
+export const MODSEQ_KEYS: ReadonlySet<SearchKey['op']> = new Set(['modseq']);
 
-function keyUses(key: SearchKey, ops: ReadonlySet<SearchKey['op']>): boolean {
+/** Whether `key` or one of the keys inside it is one of `ops`. */
+export function keyUses(key: SearchKey, ops: ReadonlySet<SearchKey['op']>): boolean {
   switch (key.op) {
     case 'and':
       return key.keys.some((k) => keyUses(k, ops));

@@ -12,7 +12,8 @@
 import { myRights, requireRights, rightsForFlags } from '../rights.js';
 import { SELECTED, bad, no, ok, type CommandSpec } from './types.js';
 import { parseFlags, SyntaxError } from './args.js';
-import { modseqValue, parseSequenceSet } from '../protocol/parser.js';
+import { modseqValue } from '../protocol/parser.js';
+import { sequenceSetArg } from './esearch.js';
 import { compactSet, resolveSet } from '../resolve-set.js';
 import type { FlagOperation, MessageState } from '../../backend/mailstore.js';
 
@@ -20,9 +21,10 @@ export const store: CommandSpec = {
   names: ['STORE', 'UID STORE'],
   states: SELECTED,
   sequenceNumbers: 'non-uid',
-  async handler({ session, args, uid }) {
+  async handler(ctx) {
+    const { session, args, uid } = ctx;
     const view = session.selected!;
-    const set = parseSequenceSet(args.atom('sequence set'));
+    const set = sequenceSetArg(ctx, 'sequence set');
     let unchangedSince: number | undefined;
     if (args.peek()?.type === 'list') {
       const modifiers = args.list('STORE modifiers');

@@ -694,6 +694,7 @@ class SearchParser {
     const simple = FLAG_KEYS[word];
     if (simple) return simple;
     if (isSequenceSet(t.value)) return { op: 'seqset', set: parseSequenceSet(t.value) };
+    if (t.value === '$') return { op: 'saved' };
     if (/^[0-9*]/.test(t.value)) parseSequenceSet(t.value); // throws the precise error
     if (HEADER_KEYS.has(word)) return { op: 'header', field: word, value: this.string(`string after ${word}`) };
     const dateKey = DATE_KEYS[word];
@@ -720,8 +721,11 @@ class SearchParser {
       case 'UID': {
         const set = this.next('UID set');
         if (set.type !== 'atom') throw new ProtocolError(`Expected a UID set, got ${tokenKind(set)}`);
-        return { op: 'uid', set: parseSequenceSet(set.value) };
+        return set.value === '$' ? { op: 'saved' } : { op: 'uid', set: parseSequenceSet(set.value) };
       }
+      case 'OLDER':
+      case 'YOUNGER':
+        return { op: 'within', cmp: word === 'OLDER' ? 'older' : 'younger', seconds: numberValue(this.next(`interval after ${word}`), `seconds after ${word}`, { nonZero: true }) };
       case 'MODSEQ': {
         // MODSEQ [<entry-name> <entry-type-req>] <mod-sequence-valzer> (RFC 7162 3.1.5)
         let value = this.next('mod-sequence after MODSEQ');

@@ -88,6 +88,8 @@ export type SearchKey =
   | { op: 'not'; key: SearchKey }
   | { op: 'seqset'; set: SequenceSet }
   | { op: 'uid'; set: SequenceSet }
+  /** RFC 5182 "$" (as a sequence set or after UID): the result saved by SEARCH RETURN (SAVE). */
+  | { op: 'saved' }
   /** System flag or keyword present (\Seen, \Answered, ..., keyword). */
   | { op: 'flag'; flag: string }
   | { op: 'noflag'; flag: string }
@@ -101,6 +103,8 @@ export type SearchKey =
   /** RFC 8514 SAVEDBEFORE/SAVEDON/SAVEDSINCE: the day the message was saved in the folder (as INTERNALDATE's). */
   | { op: 'savedate'; cmp: 'before' | 'on' | 'since'; date: { y: number; m: number; d: number } }
   | { op: 'size'; cmp: 'larger' | 'smaller'; n: number }
+  /** RFC 5032 OLDER / YOUNGER: INTERNALDATE at least / less than `seconds` before now. */
+  | { op: 'within'; cmp: 'older' | 'younger'; seconds: number }
   /** RFC 7162 MODSEQ: messages changed at or after this modseq (the entry name is not kept: flags share one modseq). */
   | { op: 'modseq'; n: number }
   /** Substring in a header field (name upper-cased; FROM/TO/CC/BCC/SUBJECT become HEADER xxx too). */

@@ -12,11 +12,11 @@
 import type { MessageInfo } from '../../backend/mailstore.js';
 import type { BodyPart, HeaderMeta } from '../../mime/types.js';
 import type { SearchKey } from '../protocol/types.js';
-import { headerSearchValues } from '../../mime/text.js';
 import { parseDate } from '../../mime/date.js';
 import { dayNumber, localDay, utcDay } from './dates.js';
 import { foldForSearch } from './fold.js';
-import { bodyContains, caseInsensitive, headerContains, textLayout, TextNeedle, type TextLayout } from './textscan.js';
+import { caseInsensitive, TextNeedle } from './textscan.js';
+import { forEachLimited, RawView, vanished } from './rawview.js';
 import { resolveSequenceSet, resolveUidSet, type ResolvedSet } from '../protocol/sequence.js';
 
 export interface SearchMessage {
@@ -95,6 +95,8 @@ type Node =
   | { kind: 'recent'; cost: number }
   | { kind: 'internaldate' | 'sentdate' | 'savedate'; cost: number; cmp: 'before' | 'on' | 'since'; day: number }
   | { kind: 'size'; cost: number; cmp: 'larger' | 'smaller'; n: number }
+  /** OLDER / YOUNGER: INTERNALDATE (whole seconds) at most / at least `limit`. */
+  | { kind: 'within'; cost: number; older: boolean; limit: number }
   | { kind: 'modseq'; cost: number; n: number }
   /** Header field with a decoded value in the header data. */
   | { kind: 'decodedHeader'; cost: number; field: keyof HeaderMeta['decoded']; needle: string }
@@ -278,6 +280,11 @@ function compile(key: SearchKey, maxSeq: number, maxUid: number, needles = new M
       return { kind: 'sentdate', cost: COST_META, cmp: key.cmp, day: dayNumber(key.date.y, key.date.m, key.date.d) };
     case 'size':
       return { kind: 'size', cost: COST_INFO, cmp: key.cmp, n: key.n };
+    case 'within':
+      // RFC 5032 against the clock now; a message exactly n seconds old is both (as Dovecot).
+      return { kind: 'within', cost: COST_INFO, older: key.cmp === 'older', limit: Math.floor(Date.now() / 1000) - key.seconds };
+    case 'saved':
+      throw new Error('internal error: "$" is replaced by the saved UIDs before a search');
     case 'modseq':
       return { kind: 'modseq', cost: COST_INFO, n: key.n };
     case 'header': {
@@ -380,6 +387,10 @@ function predicate(node: Node, internalDay: (ms: number) => number): Predicate {
       const n = node.n;
       return (m) => m.info.modseq >= n;
     }
+    case 'within': {
+      const limit = node.limit;
+      return node.older ? (m) => Math.floor(m.info.internalDate / 1000) <= limit : (m) => Math.floor(m.info.internalDate / 1000) >= limit;
+    }
     case 'sentdate': {
       const { cmp, day } = node;
       return (_m, meta) => {
@@ -453,67 +464,4 @@ function textContains(needle: string): (text: string) => boolean {
   if (!PRINTABLE.test(needle)) return (text) => foldForSearch(text).includes(needle);
   const finder = caseInsensitive(needle);
   return (text) => (ASCII_ONLY.test(text) ? finder.in(text) : foldForSearch(text).includes(needle));
-}
-
-/** The raw message, with what the keys ask of it computed once per message. */
-class RawView {
-  private readonly inBody = new Map<TextNeedle, boolean>();
-  private readonly inHeader = new Map<TextNeedle, boolean>();
-  private readonly headerValues = new Map<string, string[]>();
-
-  private layout: TextLayout | undefined;
-
-  constructor(
-    private readonly raw: Buffer,
-    private readonly structure: BodyPart,
-  ) {}
-
-  private text(): TextLayout {
-    this.layout ??= textLayout(this.structure);
-    return this.layout;
-  }
-
-  bodyContains(needle: TextNeedle): boolean {
-    let found = this.inBody.get(needle);
-    if (found === undefined) this.inBody.set(needle, (found = bodyContains(this.raw, this.text(), needle)));
-    return found;
-  }
-
-  /** In any header (TEXT matches field names too, as in Courier and Dovecot). */
-  headerContains(needle: TextNeedle): boolean {
-    let found = this.inHeader.get(needle);
-    if (found === undefined) this.inHeader.set(needle, (found = headerContains(this.raw, this.text(), needle)));
-    return found;
-  }
-
-  foldedHeaderValues(field: string): string[] {
-    let values = this.headerValues.get(field);
-    if (!values) {
-      values = headerSearchValues(this.raw, this.structure, field).map(foldForSearch);
-      this.headerValues.set(field, values);
-    }
-    return values;
-  }
-}
-
-// ---------------------------------------------------------------------------
-// Async helpers
-
-/** Runs task(0..count-1) with at most `limit` running at a time. */
-async function forEachLimited(count: number, limit: number, task: (index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < count) {
-      const index = next++;
-      await task(index);
-    }
-  };
-  const workers: Promise<void>[] = [];
-  for (let i = 0; i < Math.min(limit, count); i++) workers.push(worker());
-  await Promise.all(workers);
-}
-
-/** A message whose file disappeared (expunged by another session) is simply not a match. */
-function vanished(error: unknown): boolean {
-  return (error as NodeJS.ErrnoException | null)?.code === 'ENOENT';
 }

@@ -116,6 +116,21 @@ function newGeneration(): number {
   return Math.floor(Math.random() * 2 ** 48);
 }
 
+/** How many messages a folder's index has read (0 without a usable index). */
+export async function indexedMessages(dir: string): Promise<number> {
+  try {
+    const db = openForReading(ftsPath(dir));
+    if (!db) return 0;
+    try {
+      return db.prepare('SELECT count(*) FROM docs').pluck().get() as number;
+    } finally {
+      db.close();
+    }
+  } catch {
+    return 0;
+  }
+}
+
 /** Strings shorter than this (in characters) have no trigram: SEARCH scans for them. */
 export const MIN_INDEXED_LENGTH = 3;
 /** Trigrams asked at most: more narrow the candidates little and cost a doclist each. */

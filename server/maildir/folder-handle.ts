@@ -58,6 +58,8 @@ export class FolderHandle implements Folder, TrackedSession {
     if (!this.told) {
       this.told = true;
       await this.core.tellRecent(this);
+      // The full-text index catches up in the background (a folder opened from its listing had no scan to ask for it).
+      this.core.textIndexDue();
     }
   }
 

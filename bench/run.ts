@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import { ensureCorpus, freshCopy, BENCH_ROOT, TARGET_SENDER, type Corpus } from './corpus.js';
 import { memoryOf, quote, spawnPreauth, stopProcess, TimeoutError, type CommandResult, type ImapClient, type ServerProcess } from './imap-client.js';
 
@@ -19,6 +20,10 @@ const PEERS = process.env.IMAPD_PEERS ?? path.join(REPO, 'test', 'peers');
 
 /** The word searched for: it occurs in about 10 % of the bodies (exact count in the manifest). */
 const SEARCH_WORD = 'zorbulate';
+/** A rarer word (about 1 % of the bodies), searched once our full-text index has read every message. */
+const RARE_WORD = 'quindlefax';
+/** Our full-text index file in the Maildir folder (server/maildir/fts/fts-db.ts). */
+const FTS_FILE = 'imapd-ts.fts';
 const BODY_FETCHES = 1000;
 const STORE_RANGE = '1:1000';
 const APPENDS = 200;
@@ -97,6 +102,10 @@ const METRICS: Metric[] = [
   { key: 'fetchEnv2', label: 'FETCH 1:* (UID FLAGS RFC822.SIZE ENVELOPE), warm', unit: 's', higherIsBetter: false },
   { key: 'bodystructure', label: 'FETCH 1:* BODYSTRUCTURE', unit: 's', higherIsBetter: false },
   { key: 'searchText', label: `UID SEARCH TEXT "${SEARCH_WORD}"`, unit: 's', higherIsBetter: false },
+  { key: 'ftsBuild', label: 'full-text index of every message, in the background (ours; from the first SELECT)', unit: 's', higherIsBetter: false },
+  { key: 'ftsNoop', label: 'slowest NOOP while the full-text index is filled (ours)', unit: 's', higherIsBetter: false },
+  { key: 'ftsSize', label: 'full-text index size (ours)', unit: 'MiB', higherIsBetter: false },
+  { key: 'searchRare', label: `UID SEARCH TEXT "${RARE_WORD}" (ours: from the full-text index)`, unit: 's', higherIsBetter: false },
   { key: 'searchFrom', label: `UID SEARCH FROM "${TARGET_SENDER.name}"`, unit: 's', higherIsBetter: false },
   { key: 'bodies', label: `UID FETCH ${BODY_FETCHES} spread UIDs BODY.PEEK[]`, unit: 'MB/s', higherIsBetter: true },
   { key: 'store', label: `UID STORE ${STORE_RANGE} +FLAGS (\\Seen)`, unit: 's', higherIsBetter: false },
@@ -185,6 +194,39 @@ class Session {
   }
 }
 
+/** Messages our full-text index has read (0 while it has no file). */
+function indexedCount(maildir: string): number {
+  try {
+    const db = new Database(path.join(maildir, FTS_FILE), { readonly: true, fileMustExist: true });
+    try {
+      return (db.prepare('SELECT count(*) FROM docs').pluck().get() as number) ?? 0;
+    } finally {
+      db.close();
+    }
+  } catch {
+    return 0;
+  }
+}
+
+function indexBytes(maildir: string): number {
+  let bytes = 0;
+  for (const suffix of ['', '-wal']) bytes += fs.statSync(path.join(maildir, FTS_FILE + suffix), { throwIfNoEntry: false })?.size ?? 0;
+  return bytes;
+}
+
+/** Waits until our index has read all `n` messages, sending a NOOP every 100 ms meanwhile (how
+ * long another session's command waits while the index is filled). */
+async function waitForIndex(s: Session, maildir: string, n: number, timeoutMs: number): Promise<{ slowestNoopMs: number }> {
+  const until = Date.now() + timeoutMs;
+  let slowestNoopMs = 0;
+  while (indexedCount(maildir) < n) {
+    if (Date.now() > until) throw new TimeoutError(`the full-text index has ${indexedCount(maildir)} of ${n} messages`, timeoutMs);
+    slowestNoopMs = Math.max(slowestNoopMs, (await s.run('NOOP')).ms);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { slowestNoopMs };
+}
+
 /** Runs every operation on one server and one fresh Maildir copy. */
 async function runOnce(server: ServerName, corpus: Corpus, runIndex: number, timeoutMs: number): Promise<RunResult> {
   const result: RunResult = {};
@@ -237,6 +279,7 @@ async function runOnce(server: ServerName, corpus: Corpus, runIndex: number, tim
       setError('select1', `failed to start: ${(err as Error).message.slice(0, 160)}`);
       return result;
     }
+    const firstSelectAt = Date.now();
     let ok = await timed('select1', session, async () => (await session!.run('SELECT INBOX')).ms / 1000);
     if (ok) {
       let count = 0;
@@ -280,6 +323,24 @@ async function runOnce(server: ServerName, corpus: Corpus, runIndex: number, tim
         });
         const expected = corpus.manifest.markerHits[SEARCH_WORD];
         if (hits !== expected) notes.add(`${SERVER_TITLES[server]}: UID SEARCH TEXT "${SEARCH_WORD}" found ${hits}, the corpus has ${expected} (n=${n})`);
+        return r.ms / 1000;
+      }],
+      ...(server === 'ours' ? ([
+        ['ftsBuild', async () => {
+          const waited = await waitForIndex(s, maildir, n, timeoutMs);
+          result.ftsNoop = { value: waited.slowestNoopMs / 1000 };
+          result.ftsSize = { value: indexBytes(maildir) / 1048576 };
+          log(`ours n=${n}: full-text index ${(indexBytes(maildir) / 1048576).toFixed(1)} MiB = ${((100 * indexBytes(maildir)) / corpus.manifest.totalBytes).toFixed(1)} % of the mail; slowest NOOP meanwhile ${waited.slowestNoopMs.toFixed(1)} ms`);
+          return (Date.now() - firstSelectAt) / 1000;
+        }],
+      ] as [string, () => Promise<number>][]) : []),
+      ['searchRare', async () => {
+        let hits = 0;
+        const r = await s.run(`UID SEARCH TEXT ${quote(RARE_WORD)}`, (t) => {
+          hits += searchCount(t);
+        });
+        const expected = corpus.manifest.markerHits[RARE_WORD];
+        if (hits !== expected) notes.add(`${SERVER_TITLES[server]}: UID SEARCH TEXT "${RARE_WORD}" found ${hits}, the corpus has ${expected} (n=${n})`);
         return r.ms / 1000;
       }],
       ['searchFrom', async () => {

@@ -99,10 +99,11 @@ function renderJobs(): void {
     jobsArea,
     visible.map((job) => {
       const percent = job.total > 0 ? Math.floor((job.done / job.total) * 100) : job.state === 'done' ? 100 : 0;
+      const what = job.kind === 'fts' ? 'the mail of ' + job.account + ' for searching its text' : 'the mail of ' + job.account;
       const title =
-        job.state === 'running' ? `Indexing the mail of ${job.account}`
-        : job.state === 'done' ? `Indexed the mail of ${job.account}`
-        : `Indexing the mail of ${job.account} stopped`;
+        job.state === 'running' ? `Indexing ${what}`
+        : job.state === 'done' ? `Indexed ${what}`
+        : `Indexing ${what} stopped`;
       const details =
         job.state === 'running' && job.total === 0
           ? ['counting the messages...']

@@ -29,6 +29,7 @@ export const SETTING_LABELS: Record<string, SettingLabel> = {
   IMAP_IDLE_TIMEOUT: { label: 'Check for new mail every', unit: 'seconds' },
   IMAP_ENHANCEDIDLE: { label: 'Report new mail at once (IDLE)' },
   IMAP_USELOCKS: { label: 'Lock a folder while its index is updated' },
+  IMAP_FTS_INDEX: { label: 'Full-text index for searches in message text' },
   IMAP_KEYWORDS: { label: 'Custom keywords (labels such as Junk)' },
   IMAP_DISABLETHREADSORT: { label: 'Turn off server-side THREAD and SORT' },
   IMAP_ID_FIELDS: { label: 'What the ID command reveals' },

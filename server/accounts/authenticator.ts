@@ -35,6 +35,8 @@ export interface AccountAuthenticatorOptions {
   /** AUTH_MKHOMEDIR_SKEL: copied to a missing home directory before the Maildir is looked for. */
   mkhomedirSkel?: string | null;
   useLocks: boolean;
+  /** IMAP_FTS_INDEX: keep a full-text index of each folder. */
+  fullTextIndex?: boolean;
   keywords: boolean;
   /** IMAP_ENHANCEDIDLE: watch the Maildir for changes. */
   watch: boolean;
@@ -69,6 +71,7 @@ export function authenticatorSettings(s: ImapdSettings): Omit<AccountAuthenticat
     maildirPath: s.maildirPath,
     mkhomedirSkel: s.mkhomedirSkel,
     useLocks: s.useLocks,
+    fullTextIndex: s.ftsIndex,
     keywords: s.keywords !== 0,
     watch: s.enhancedIdle,
     pollIntervalMs: s.idleTimeout * 1000,
@@ -212,6 +215,7 @@ export class AccountAuthenticator implements Authenticator {
         root,
         create: account.createMaildir,
         useLocks: this.options.useLocks,
+        fullTextIndex: this.options.fullTextIndex ?? false,
         keywords: this.options.keywords,
         watch: this.options.watch,
         pollIntervalMs: this.options.pollIntervalMs,

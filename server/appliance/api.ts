@@ -199,7 +199,8 @@ export interface LogFilter {
 
 export interface JobView {
   id: number;
-  kind: 'index';
+  /** 'index': UIDs and parsed structures of a Maildir moved in; 'fts': the full-text index for SEARCH. */
+  kind: 'index' | 'fts';
   account: string;
   state: 'running' | 'done' | 'failed';
   /** Messages indexed so far and in all. */

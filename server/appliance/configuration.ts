@@ -52,7 +52,7 @@ const GROUP_OF: Readonly<Record<string, SettingGroup>> = {
   MAXDAEMONS: 'network', MAXPERIP: 'network', IMAP_MAXLINE: 'network', IMAP_MAXMSGSIZE: 'network', LOGIN_CACHE_TTL: 'network',
   IMAP_CAPABILITY: 'capabilities', IMAP_CAPABILITY_TLS: 'capabilities', IMAP_KEYWORDS: 'capabilities',
   IMAP_DISABLETHREADSORT: 'capabilities', IMAP_ID_FIELDS: 'capabilities', IMAP_NAMESPACE_PREFIX: 'capabilities',
-  IMAP_IDLE_TIMEOUT: 'idle', IMAP_ENHANCEDIDLE: 'idle', IMAP_USELOCKS: 'idle',
+  IMAP_IDLE_TIMEOUT: 'idle', IMAP_ENHANCEDIDLE: 'idle', IMAP_USELOCKS: 'idle', IMAP_FTS_INDEX: 'folders',
   IMAPDSTARTTLS: 'tls', IMAP_TLS_REQUIRED: 'tls', TLS_CERTFILE: 'tls', TLS_PRIVATE_KEYFILE: 'tls', TLS_PROTOCOL: 'tls',
   TLS_STARTTLS_PROTOCOL: 'tls', TLS_CIPHER_LIST: 'tls',
   IMAP_TRASHFOLDERNAME: 'folders', IMAP_MOVE_EXPUNGE_TO_TRASH: 'folders', IMAP_EMPTYTRASH: 'folders', MAILDIRPATH: 'folders',

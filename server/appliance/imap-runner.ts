@@ -21,7 +21,7 @@ export const LISTENER_FIELDS: ReadonlySet<keyof ImapdSettings> = new Set([
 export const LIVE_FIELDS: ReadonlySet<keyof ImapdSettings> = new Set(['maxDaemons', 'maxPerIp'] as const);
 /** Fields the account authenticator is built with (they apply from the next login). */
 const AUTHENTICATOR_FIELDS: ReadonlySet<keyof ImapdSettings> = new Set([
-  'maildirPath', 'mkhomedirSkel', 'useLocks', 'keywords', 'enhancedIdle', 'idleTimeout', 'trashFolder', 'emptyTrash', 'loginCacheTtl',
+  'maildirPath', 'mkhomedirSkel', 'useLocks', 'ftsIndex', 'keywords', 'enhancedIdle', 'idleTimeout', 'trashFolder', 'emptyTrash', 'loginCacheTtl',
 ] as const);
 
 const SESSIONS_EVENT_DELAY_MS = 150;

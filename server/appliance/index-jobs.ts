@@ -1,6 +1,7 @@
-// Long work of the appliance, shown with progress in the GUI: today the first indexing of a
-// Maildir that was moved in (UIDs assigned, every message read once), run through the same
-// Maildir engine as the sessions while the server keeps serving.
+// Long work of the appliance, shown with progress in the GUI: the first indexing of a Maildir
+// that was moved in (UIDs assigned, every message read once), and filling the full-text index
+// for SEARCH (IMAP_FTS_INDEX), both run through the same Maildir engine as the sessions while
+// the server keeps serving.
 
 import { join } from 'node:path';
 import { usernameKey, type Account } from '../accounts/index.js';
@@ -8,7 +9,7 @@ import type { ImapdSettings } from '../config/index.js';
 import { ApiError, type JobView } from './api.js';
 import { isDirectory, type HostContext } from './host-context.js';
 import type { ImapRunner } from './imap-runner.js';
-import { indexMaildir, needsIndexing } from './indexer.js';
+import { indexMaildir, indexMaildirText, needsIndexing, needsTextIndexing } from './indexer.js';
 
 const PROGRESS_EVENT_MS = 200;
 
@@ -58,23 +59,27 @@ export class IndexJobs {
     for (const account of this.ctx.accounts.list()) {
       if (this.ctx.closed()) return;
       try {
-        if (await needsIndexing(this.runner.maildirOf(account))) this.startIndexJob(account);
+        const root = this.runner.maildirOf(account);
+        if (await needsIndexing(root)) this.startIndexJob(account);
+        else if (this.settings().ftsIndex && (await needsTextIndexing(root))) this.startIndexJob(account, 'fts');
       } catch {
         /* a Maildir we cannot read is reported at login */
       }
     }
   }
 
-  startIndexJob(account: Account): Job {
+  /** `kind`: 'index' numbers and parses every message (then fills the full-text index when it is
+   * on); 'fts' fills the full-text index only. */
+  startIndexJob(account: Account, kind: JobView['kind'] = 'index'): Job {
     const key = usernameKey(account.username);
-    for (const job of this.jobs.values()) if (job.key === key && job.view.state === 'running') return job;
+    for (const job of this.jobs.values()) if (job.key === key && job.view.kind === kind && job.view.state === 'running') return job;
     // Finished jobs of this account make way for the new one.
-    for (const [id, job] of this.jobs) if (job.key === key) this.jobs.delete(id);
+    for (const [id, job] of this.jobs) if (job.key === key && job.view.kind === kind) this.jobs.delete(id);
     const s = this.settings();
     const root = this.runner.maildirOf(account);
     const job: Job = {
       view: {
-        id: this.nextJobId++, kind: 'index', account: account.username, state: 'running', done: 0, total: 0, folder: null,
+        id: this.nextJobId++, kind, account: account.username, state: 'running', done: 0, total: 0, folder: null,
         foldersDone: 0, foldersTotal: 0, startedAt: Date.now(), finishedAt: null, secondsLeft: null, message: null,
       },
       key,
@@ -83,13 +88,14 @@ export class IndexJobs {
       lastEventAt: 0,
     };
     this.jobs.set(job.view.id, job);
-    this.ctx.record('info', account.username, `indexing the Maildir ${root}`);
+    const what = kind === 'fts' ? 'the full-text index of' : 'indexing';
+    this.ctx.record('info', account.username, `${kind === 'fts' ? 'filling the full-text index of' : 'indexing'} the Maildir ${root}`);
     let rateFrom: { at: number; done: number } | null = null;
     job.done = (async () => {
       // Let the caller's answer go out first.
       await new Promise((r) => setImmediate(r));
       try {
-        const usage = await indexMaildir({
+        const usage = await (kind === 'fts' ? indexMaildirText : indexMaildir)({
           root,
           useLocks: s.useLocks,
           keywords: s.keywords !== 0,
@@ -111,12 +117,14 @@ export class IndexJobs {
         });
         job.view.state = job.cancelled ? 'failed' : 'done';
         job.view.message = job.cancelled ? 'stopped before the end' : null;
-        if (!job.cancelled && !this.ctx.closed()) this.ctx.accounts.recordUsage(account.username, usage);
-        this.ctx.record('info', account.username, `indexing ${job.cancelled ? 'stopped' : 'done'}: ${job.view.done} of ${job.view.total} messages in ${job.view.foldersDone} folder(s)`);
+        if (usage && !job.cancelled && !this.ctx.closed()) this.ctx.accounts.recordUsage(account.username, usage);
+        // A Maildir just indexed has its text read next, when the full-text index is on.
+        if (kind === 'index' && !job.cancelled && !this.ctx.closed() && this.settings().ftsIndex) this.startIndexJob(account, 'fts');
+        this.ctx.record('info', account.username, `${what} ${job.cancelled ? 'stopped' : 'done'}: ${job.view.done} of ${job.view.total} messages in ${job.view.foldersDone} folder(s)`);
       } catch (err) {
         job.view.state = 'failed';
         job.view.message = (err as Error).message;
-        this.ctx.record('error', account.username, `indexing failed: ${(err as Error).message}`);
+        this.ctx.record('error', account.username, `${what} failed: ${(err as Error).message}`);
       }
       job.view.finishedAt = Date.now();
       job.view.secondsLeft = 0;

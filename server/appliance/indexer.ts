@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { openMaildirStore } from '../maildir/index.js';
 import { fileSizeFromName } from '../maildir/filenames.js';
 import { folderDirectory, folderNameOfEntry } from '../maildir/names.js';
+import { indexedMessages } from '../maildir/fts/fts-db.js';
 import type { Logger } from '../log/logger.js';
 
 export interface IndexProgress {
@@ -143,6 +144,65 @@ export async function needsIndexing(root: string): Promise<boolean> {
   for (const { dir } of await folderDirs(root)) {
     const files = (await entries(join(dir, 'cur'))).length + (await entries(join(dir, 'new'))).length;
     if (files > 0 && !(await fs.stat(join(dir, 'courierimapuiddb')).then(() => true, () => false))) return true;
+  }
+  return false;
+}
+
+/**
+ * Bring the full-text index of every folder up to date (SEARCH BODY / TEXT, IMAP_FTS_INDEX):
+ * the messages it has not read are read by the index's worker thread, so the server keeps
+ * serving meanwhile. `done` counts messages the index has (read before or now).
+ */
+export async function indexMaildirText(options: IndexOptions): Promise<null> {
+  const folders = await folderDirs(options.root);
+  const progress: IndexProgress = { done: 0, total: 0, folder: null, foldersDone: 0, foldersTotal: folders.length };
+  const counts: number[] = [];
+  for (const { dir } of folders) counts.push((await entries(join(dir, 'cur'))).length + (await entries(join(dir, 'new'))).length);
+  progress.total = counts.reduce((a, b) => a + b, 0);
+  options.onProgress({ ...progress });
+  const store = await openMaildirStore({
+    root: options.root,
+    useLocks: options.useLocks,
+    keywords: options.keywords,
+    watch: false,
+    trashFolder: options.trashFolder,
+    fullTextIndex: true,
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
+  let doneBefore = 0;
+  try {
+    for (const [i, { name }] of folders.entries()) {
+      if (options.cancelled()) break;
+      progress.folder = name;
+      options.onProgress({ ...progress });
+      const result = await store.indexFolderText(name, {
+        cancelled: options.cancelled,
+        onProgress: (p) => {
+          // The folder's count (cur/ and new/ when listed) and the index's (cur/) differ a little.
+          progress.done = doneBefore + Math.min(p.done, counts[i]!);
+          options.onProgress({ ...progress });
+        },
+      });
+      doneBefore += Math.max(counts[i]!, result?.total ?? 0);
+      progress.total = Math.max(progress.total, doneBefore);
+      progress.done = doneBefore;
+      progress.foldersDone = i + 1;
+      options.onProgress({ ...progress });
+    }
+  } finally {
+    await store.close();
+  }
+  progress.folder = null;
+  options.onProgress({ ...progress });
+  return null;
+}
+
+/** Whether some folder with mail has no full-text index, or one that has read fewer messages than cur/ holds. */
+export async function needsTextIndexing(root: string): Promise<boolean> {
+  for (const { dir } of await folderDirs(root)) {
+    const files = (await entries(join(dir, 'cur'))).length;
+    if (files === 0) continue;
+    if ((await indexedMessages(dir)) < files) return true;
   }
   return false;
 }

@@ -202,6 +202,18 @@ export interface Quota {
   messagesUsed: number;
 }
 
+/**
+ * What a full-text index says about a string, for SEARCH BODY / TEXT: messages it covers that
+ * are not candidates do not contain the string; candidates and messages it does not cover
+ * (new mail it has not read yet) are decided by reading them, as without an index.
+ */
+export interface TextCandidates {
+  /** Whether the index has read this message. */
+  covers(uid: number): boolean;
+  /** For a covered message: whether it may contain the string. */
+  mayContain(uid: number): boolean;
+}
+
 /** One open folder, shared by every session of this process that selected it. */
 export interface Folder {
   readonly name: string;
@@ -244,6 +256,12 @@ export interface Folder {
   messageData(uids: readonly number[], request: DataRequest): Promise<(MessageData | null)[]>;
   /** Everything parsed (size, header data, structure), cached so that repeated calls do not re-read the file. */
   messageMeta(uid: number): Promise<MessageMeta>;
+  /**
+   * The full-text index's answer for a string as SEARCH folds it (NFKC, lower case), or null
+   * when there is none (no index, the string is shorter than three characters). Optional: a
+   * store without an index scans.
+   */
+  textCandidates?(folded: string): Promise<TextCandidates | null>;
   /** Drop this reference; the last one stops watching the folder. */
   release(): void;
 }

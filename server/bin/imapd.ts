@@ -74,6 +74,7 @@ const settings = sessionSettingsFrom(loaded.settings);
 const store = await openMaildirStore({
   root,
   useLocks: loaded.settings.useLocks,
+  fullTextIndex: loaded.settings.ftsIndex,
   // Without IMAP_ENHANCEDIDLE changes are looked for every IMAP_IDLE_TIMEOUT seconds only.
   watch: settings.enhancedIdle,
   pollIntervalMs: settings.idleTimeout * 1000,

@@ -11,7 +11,7 @@ import { SETTINGS, type ImapdSettings } from './settings.js';
 /** The settings a session and its Maildir store use (see sessionSettingsFrom). */
 const SESSION_FIELDS: ReadonlySet<keyof ImapdSettings> = new Set<keyof ImapdSettings>([
   'capability', 'capabilityTls', 'namespacePrefix', 'enhancedIdle', 'idleTimeout', 'tlsRequired', 'disableThreadSort',
-  'keywords', 'idFields', 'acl', 'checkAllFolders', 'obsoleteClient', 'trashFolder', 'emptyTrash', 'moveExpungeToTrash', 'maxLineLength', 'maxLiteralSize', 'useLocks',
+  'keywords', 'idFields', 'acl', 'checkAllFolders', 'obsoleteClient', 'trashFolder', 'emptyTrash', 'moveExpungeToTrash', 'maxLineLength', 'maxLiteralSize', 'useLocks', 'ftsIndex',
   'logDeletions', 'umask', 'mailboxSanityCheck',
 ]);
 

@@ -40,6 +40,8 @@ export interface ImapdSettings {
   idleTimeout: number;
   enhancedIdle: boolean;
   useLocks: boolean;
+  /** IMAP_FTS_INDEX: a full-text index per folder for SEARCH BODY / TEXT. */
+  ftsIndex: boolean;
   keywords: 0 | 1 | 2;
   disableThreadSort: boolean;
   /** null: unset, so no ID command (as Courier). */
@@ -406,6 +408,12 @@ export const SETTINGS: readonly AnySettingSpec[] = [
   {
     name: 'IMAP_USELOCKS', file: 'imapd', field: 'useLocks', kind: 'boolean', default: '1',
     meaning: '1 locks a folder while its index is updated, so that several sessions and mail programs never race.',
+    parse: parseBoolean,
+  },
+  {
+    name: 'IMAP_FTS_INDEX', file: 'imapd', field: 'ftsIndex', kind: 'boolean', default: '1',
+    meaning: '1 keeps a full-text index of each folder (imapd-ts.fts, beside Courier\'s files), filled in the background, so that SEARCH TEXT and BODY of three characters or more read only the messages that may match; 0 scans every message, as Courier does.',
+    ours: true,
     parse: parseBoolean,
   },
   {

@@ -22,6 +22,7 @@ import { type Arrival, type Entry, type FolderContext, flagSet, newEntry, NO_KEY
 import { announceAdded, tellRecent, untoldCount } from './folder-recent.js';
 import { diskKey, folderStamps, listingKey, newestMtime, purgeTmp, settled } from './folder-stamps.js';
 import { FolderWatch } from './folder-watch.js';
+import type { FtsTarget } from './fts/fts-index.js';
 import { explainedEvents, followDelay, type KnownState, lockedUnlessBusy } from './follow.js';
 import { closeListing, formatListing, LISTING_FILE, type ListingHead, type OpenedListing, openListing, readListedMessages, writeListing } from './listing.js';
 import { keywordMemory, keywordsIfUnchanged, readKeywords, sameKeywords } from './keywords.js';
@@ -315,6 +316,8 @@ export class FolderCore {
     this.watch.watchNewKeywordDir();
     this.noteListing();
     this.markCurrent();
+    // The full-text index follows: at the first look, and after mail came or went (here or by others).
+    if (!wasInitialized || added.length || expunged.length) this.textIndexDue();
     if (!wasInitialized) return;
 
     if (expunged.length) this.tracker.emit({ kind: 'expunged', uids: expunged });
@@ -611,7 +614,23 @@ export class FolderCore {
 
   /** Tells the sessions of new messages (ascending UIDs); see folder-recent.ts. */
   emitAdded(added: readonly Entry[], claimant: TrackedSession | undefined): Promise<void> {
+    this.textIndexDue();
     return announceAdded(this, added, claimant);
+  }
+
+  /** Asks the full-text index (when there is one) to catch up with this folder soon. */
+  textIndexDue(): void {
+    if (this.context.fts && !this.gone) this.context.fts.schedule(this.textTarget());
+  }
+
+  /** The folder as the full-text index sees it. */
+  textTarget(): FtsTarget {
+    return {
+      dir: this.dir,
+      uidValidity: this.uidValidity,
+      uids: () => this.sortedUids,
+      fileName: (uid) => this.entries.get(uid)?.fileName,
+    };
   }
 
   /** SELECT and EXAMINE: what no session has been told of yet is recent for this handle (see folder-recent.ts). */

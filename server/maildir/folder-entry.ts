@@ -1,5 +1,6 @@
 // What the folder modules share: a store's settings, a message's entry, flag helpers.
 
+import type { FullTextIndex } from './fts/fts-index.js';
 import { type FlagOperation, MailStoreError, type MessageState, type SystemFlag } from '../backend/mailstore.js';
 import type { Logger } from '../log/logger.js';
 import type { BodyPart, Envelope, HeaderMeta, MessageMeta } from '../mime/types.js';
@@ -30,6 +31,8 @@ export interface FolderContext {
   metaCacheEntries: number;
   quota: MaildirQuota;
   logger?: Logger;
+  /** The full-text index for SEARCH BODY / TEXT (IMAP_FTS_INDEX), when it is on. */
+  fts?: FullTextIndex;
 }
 
 export interface Entry {

@@ -13,6 +13,7 @@ import {
   MailStoreError,
   type MessageData,
   type MessageState,
+  type TextCandidates,
 } from '../backend/mailstore.js';
 import type { MessageMeta } from '../mime/types.js';
 import { copyTo } from './folder-copy.js';
@@ -57,6 +58,8 @@ export class FolderHandle implements Folder, TrackedSession {
     if (!this.told) {
       this.told = true;
       await this.core.tellRecent(this);
+      // The full-text index catches up in the background (a folder opened from its listing had no scan to ask for it).
+      this.core.textIndexDue();
     }
   }
 
@@ -100,6 +103,14 @@ export class FolderHandle implements Folder, TrackedSession {
 
   async messageMeta(uid: number): Promise<MessageMeta> {
     return messageMeta(this.usable().core, uid);
+  }
+
+  async textCandidates(folded: string): Promise<TextCandidates | null> {
+    const core = this.usable().core;
+    const fts = core.context.fts;
+    if (!fts) return null;
+    core.textIndexDue(); // whatever it has not read yet is scanned this time, and indexed for the next
+    return fts.candidates(core.dir, core.uidValidity, folded);
   }
 
   async messageData(uids: readonly number[], request: DataRequest): Promise<(MessageData | null)[]> {

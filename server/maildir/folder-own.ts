@@ -45,6 +45,7 @@ export async function removedOwn(core: FolderCore, entries: readonly Entry[]): P
   core.pruneNeeded = true; // the caches forget what is gone
   core.scheduleInfoSave();
   core.tracker.emit({ kind: 'expunged', uids: expunged });
+  core.textIndexDue();
   return true;
 }
 

@@ -52,6 +52,7 @@ import {
 } from './names.js';
 import { folderUsage, MaildirQuota } from './quota.js';
 import { mailboxId } from './objectid.js';
+import { sharedFullTextIndex, type CatchUpOptions, type FtsProgress } from './fts/fts-index.js';
 import { CREATABLE_SPECIAL_USE, recordedSpecialUse, SPECIAL_USE_FILE, specialUseFileText } from './specialuse.js';
 
 export const SUBSCRIPTIONS_FILE = 'courierimapsubscribed';
@@ -83,6 +84,8 @@ export interface MaildirStoreOptions {
   metaCacheEntries?: number;
   /** How long a folder nobody has open keeps its state and caches. Default 60 s. */
   idleRetentionMs?: number;
+  /** IMAP_FTS_INDEX: keep a full-text index of each folder for SEARCH BODY / TEXT (fts/). Default false. */
+  fullTextIndex?: boolean;
   logger?: Logger;
 }
 
@@ -131,6 +134,7 @@ export async function openMaildirStore(options: MaildirStoreOptions): Promise<Ma
     metaCacheEntries: options.metaCacheEntries ?? 20_000,
     quota: new MaildirQuota(root, `.${trashFolder}`),
     logger: options.logger,
+    fts: options.fullTextIndex ? sharedFullTextIndex(options.logger) : undefined,
   };
   return new MaildirStore(context, options.specialUse ?? DEFAULT_SPECIAL_USE);
 }
@@ -548,6 +552,23 @@ export class MaildirStore implements MailStore {
   private async usageOf(dir: string): Promise<{ bytes: number; count: number } | null> {
     if (!this.context.quota.counts(dir) || !(await this.context.quota.read())) return null;
     return folderUsage(dir);
+  }
+
+  /** Brings a folder's full-text index up to date now (the appliance's indexing job); null when the index is off. */
+  async indexFolderText(name: string, options: CatchUpOptions = {}): Promise<FtsProgress | null> {
+    this.usable();
+    const fts = this.context.fts;
+    if (!fts) return null;
+    const { canonical, dir } = this.existing(name);
+    const core = folderCore(dir, canonical, this.context);
+    core.pin();
+    try {
+      // Like STATUS: new/ is left for a session to claim; cur/ is numbered.
+      await core.sync({ claimNew: false });
+      return core.gone ? null : await fts.catchUp(core.textTarget(), options);
+    } finally {
+      core.unpin();
+    }
   }
 
   private usable(): void {

@@ -302,6 +302,30 @@ describe('appliance host', () => {
     await rejects(host.indexAccount('nobody'), 'not-found');
   });
 
+  it('fills the full-text index of a Maildir moved in, as a job with progress', async () => {
+    const { host, data } = await started();
+    const maildir = path.join(data, 'old', 'Maildir');
+    bigMaildir(maildir, 120, ['Sent']);
+    const progress: number[] = [];
+    let finished!: () => void;
+    const done = new Promise<void>((r) => (finished = r));
+    host.subscribe((e) => {
+      if (e.type !== 'progress' || e.job.kind !== 'fts') return;
+      progress.push(e.job.done);
+      if (e.job.state !== 'running') finished();
+    });
+    await host.addAccount({ username: 'mover', password: 'pw', maildir });
+    await done;
+    const job = (await host.getStatus()).jobs.find((j) => j.kind === 'fts')!;
+    assert.equal(job.state, 'done', job.message ?? '');
+    assert.equal(job.total, 120);
+    assert.equal(job.done, 120);
+    assert.equal(job.foldersDone, 2);
+    assert.ok(progress.length >= 2 && progress.at(-1) === 120, progress.join(','));
+    assert.ok(fs.existsSync(path.join(maildir, 'imapd-ts.fts')));
+    assert.ok(fs.existsSync(path.join(maildir, '.Sent', 'imapd-ts.fts')));
+  });
+
   it('keeps a filterable log', async () => {
     const { host, port } = await started();
     await host.addAccount({ username: 'alice', password: 'pw-a' });

@@ -6,7 +6,8 @@ import { SELECTED, ok, type CommandContext, type CommandSpec } from './types.js'
 import { parseSearchKeys } from '../protocol/parser.js';
 import { search as evaluate, searchKeyNeeds, type SearchMessage } from '../search/evaluate.js';
 import type { SearchKey } from '../protocol/types.js';
-import type { DataRequest, Folder, MessageData, MessageInfo, MessageState } from '../../backend/mailstore.js';
+import type { DataRequest, Folder, MessageData, MessageInfo, MessageState, TextCandidates } from '../../backend/mailstore.js';
+import { foldForSearch } from '../search/fold.js';
 import type { BodyPart, Envelope, HeaderMeta, MessageMeta } from '../../mime/types.js';
 import type { SelectedMailbox } from '../selected.js';
 import { answerExtended, returnOptions, savingResult, withSavedResult } from './esearch.js';
@@ -31,6 +32,7 @@ export async function searchView(view: SelectedMailbox, key: SearchKey, only?: r
   if (keyUses(key, SAVEDATE_KEYS)) request.info = request.saveDate = true;
   if (needs !== 'info' && keyUses(key, HEADER_KEYS)) request.header = true;
   const context = { maxSeq: view.exists, maxUid: view.maxUid() };
+  const textCandidates = await indexAnswers(view.folder, key);
   const matched: number[] = [];
   for (let start = 0; start < all.length; start += SLICE) {
     const slice = all.slice(start, start + SLICE);
@@ -54,12 +56,52 @@ export async function searchView(view: SelectedMailbox, key: SearchKey, only?: r
           const data = await view.folder.messageData(uids, { raw: true, structure: true });
           return data.map((item) => (item ? { raw: item.raw!, body: item.structure! } : null));
         },
+        textCandidates,
       },
       context,
     );
     for (const seq of found) matched.push(seq);
   }
   return matched;
+}
+
+/**
+ * The full-text index's answers for the BODY / TEXT strings of a search, asked once for all
+ * slices; undefined when the folder has no index.
+ */
+async function indexAnswers(folder: Folder, key: SearchKey): Promise<((folded: string) => TextCandidates | undefined) | undefined> {
+  if (!folder.textCandidates) return undefined;
+  const strings = new Set<string>();
+  textStrings(key, strings);
+  if (strings.size === 0) return undefined;
+  const answers = new Map<string, TextCandidates>();
+  for (const folded of strings) {
+    const answer = await folder.textCandidates(folded);
+    if (answer) answers.set(folded, answer);
+  }
+  return answers.size === 0 ? undefined : (folded) => answers.get(folded);
+}
+
+/** The folded strings of the BODY and TEXT keys in `key`. */
+function textStrings(key: SearchKey, into: Set<string>): void {
+  switch (key.op) {
+    case 'and':
+      for (const k of key.keys) textStrings(k, into);
+      return;
+    case 'or':
+      textStrings(key.left, into);
+      textStrings(key.right, into);
+      return;
+    case 'not':
+      textStrings(key.key, into);
+      return;
+    case 'body':
+    case 'text':
+      into.add(foldForSearch(key.value));
+      return;
+    default:
+      return;
+  }
 }
 
 export const search: CommandSpec = {

@@ -9,7 +9,7 @@
 // message. A message leaves as soon as its result is known, so no file is read when the
 // cheap keys already decided, and within AND / OR the cheaper operands are tried first.
 
-import type { MessageInfo } from '../../backend/mailstore.js';
+import type { MessageInfo, TextCandidates } from '../../backend/mailstore.js';
 import type { BodyPart, HeaderMeta } from '../../mime/types.js';
 import type { SearchKey } from '../protocol/types.js';
 import { parseDate } from '../../mime/date.js';
@@ -48,6 +48,9 @@ export interface SearchAccessors {
   /** Several stored messages with their structure at once (null for one that is gone), used
    * instead of raw(): one call per batch instead of one per message. */
   rawBatch?(uids: readonly number[]): Promise<({ raw: Buffer; body: BodyPart } | null)[]>;
+  /** Optional: a full-text index's answer for a folded BODY / TEXT string (see TextCandidates):
+   * messages it covers and rules out are decided without reading them. */
+  textCandidates?(folded: string): TextCandidates | undefined;
 }
 
 export interface SearchContext {
@@ -131,7 +134,9 @@ export async function search(
     }
   }
   const root = compile(key, maxSeq, maxUid);
-  const test = predicate(root, context.internalDateZone === 'utc' ? utcDay : localDay);
+  const indexed = accessors.textCandidates;
+  const candidatesOf = indexed ? (needle: TextNeedle) => (needle.acrossLines ? undefined : indexed(needle.folded)) : NO_INDEX;
+  const test = predicate(root, context.internalDateZone === 'utc' ? utcDay : localDay, candidatesOf);
 
   // Round one (message list) and, for metas already in memory, round two, message by message.
   const matched: number[] = [];
@@ -147,7 +152,8 @@ export async function search(
       needRawMeta.push(meta);
     }
   };
-  const firstRoundDecides = hasCost(root, COST_INFO);
+  // An index can rule messages out in round one.
+  const firstRoundDecides = hasCost(root, COST_INFO) || (indexed !== undefined && (hasCost(root, COST_BODY) || hasCost(root, COST_TEXT)));
   for (const m of messages) {
     if (firstRoundDecides) {
       const result = test(m, undefined, undefined);
@@ -319,14 +325,23 @@ function textNeedle(needles: Map<string, TextNeedle>, value: string): TextNeedle
 /** true / false, or undefined when the data at hand (meta, raw) cannot decide yet. */
 type Predicate = (m: SearchMessage, meta: SearchMeta | undefined, raw: RawView | undefined) => boolean | undefined;
 
-function predicate(node: Node, internalDay: (ms: number) => number): Predicate {
+/** The index's answer for a string, if there is one. */
+type CandidatesOf = (needle: TextNeedle) => TextCandidates | undefined;
+const NO_INDEX: CandidatesOf = () => undefined;
+
+/** Whether the index rules the message out (it has read it, and the string is not in it). */
+function ruledOut(candidates: TextCandidates | undefined, uid: number): boolean {
+  return candidates !== undefined && candidates.covers(uid) && !candidates.mayContain(uid);
+}
+
+function predicate(node: Node, internalDay: (ms: number) => number, candidatesOf: CandidatesOf = NO_INDEX): Predicate {
   switch (node.kind) {
     case 'const': {
       const value = node.value;
       return () => value;
     }
     case 'and': {
-      const children = node.children.map((child) => predicate(child, internalDay));
+      const children = node.children.map((child) => predicate(child, internalDay, candidatesOf));
       return (m, meta, raw) => {
         let result: boolean | undefined = true;
         for (const child of children) {
@@ -338,7 +353,7 @@ function predicate(node: Node, internalDay: (ms: number) => number): Predicate {
       };
     }
     case 'or': {
-      const children = node.children.map((child) => predicate(child, internalDay));
+      const children = node.children.map((child) => predicate(child, internalDay, candidatesOf));
       return (m, meta, raw) => {
         let result: boolean | undefined = false;
         for (const child of children) {
@@ -350,7 +365,7 @@ function predicate(node: Node, internalDay: (ms: number) => number): Predicate {
       };
     }
     case 'not': {
-      const child = predicate(node.child, internalDay);
+      const child = predicate(node.child, internalDay, candidatesOf);
       return (m, meta, raw) => {
         const r = child(m, meta, raw);
         return r === undefined ? undefined : !r;
@@ -424,11 +439,13 @@ function predicate(node: Node, internalDay: (ms: number) => number): Predicate {
     }
     case 'body': {
       const needle = node.needle;
-      return (_m, _meta, raw) => (raw ? raw.bodyContains(needle) : undefined);
+      const candidates = candidatesOf(needle);
+      return (m, _meta, raw) => (ruledOut(candidates, m.uid) ? false : raw ? raw.bodyContains(needle) : undefined);
     }
     case 'text': {
       const needle = node.needle;
-      return (_m, _meta, raw) => (raw ? raw.headerContains(needle) || raw.bodyContains(needle) : undefined);
+      const candidates = candidatesOf(needle);
+      return (m, _meta, raw) => (ruledOut(candidates, m.uid) ? false : raw ? raw.headerContains(needle) || raw.bodyContains(needle) : undefined);
     }
   }
 }

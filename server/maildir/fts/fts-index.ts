@@ -1,0 +1,277 @@
+// The full-text index of the folders (fts-db.ts for the file): answers which messages may
+// contain a string, and brings a folder's index up to date in the background.
+//
+// Never trusted beyond what it covers: a message is covered when its row in `docs` was read
+// in the same read transaction as the query's answer, so that mail the writer has not reached
+// (new mail, a folder changed by another program, an index being rebuilt) is reported as not
+// covered and SEARCH scans it. A message's text never changes under its UID, so a covered
+// message stays right; an expunged one is simply not asked about.
+//
+// Writing happens in one worker thread per process (fts-worker.ts), in batches of BATCH
+// messages, each one transaction; the server thread only lists what is missing and reads
+// answers. A lost file is made again from scratch, a corrupt one is removed and made again.
+
+import { Worker } from 'node:worker_threads';
+import { join } from 'node:path';
+import type { TextCandidates } from '../../backend/mailstore.js';
+import type { Logger } from '../../log/logger.js';
+import { corruptIndex, ftsPath, metaValue, openForReading, trigramQuery, type FtsDb } from './fts-db.js';
+import type { FtsRequest, FtsResponse } from './fts-protocol.js';
+
+/** Messages per batch sent to the writer: some 100-200 ms of its work. */
+const BATCH = 128;
+/** Rows of `docs` read at once (with a pause between) when a folder's coverage is first read. */
+const COVERAGE_ROWS = 20_000;
+/** A folder's catch-up starts this long after the change that asked for it, so that a burst of deliveries is one catch-up. */
+const SETTLE_MS = 500;
+
+/** A folder as the index sees it. */
+export interface FtsTarget {
+  readonly dir: string;
+  readonly uidValidity: number;
+  /** The folder's UIDs now, ascending. */
+  uids(): readonly number[];
+  /** The file of a message (in cur/), or undefined when it is gone. */
+  fileName(uid: number): string | undefined;
+}
+
+export interface FtsProgress {
+  done: number;
+  total: number;
+}
+
+export interface CatchUpOptions {
+  onProgress?(progress: FtsProgress): void;
+  cancelled?(): boolean;
+}
+
+/** What a folder's index covers, as last read: the sequence number of each UID's row. */
+interface Coverage {
+  generation: string;
+  uidValidity: number;
+  lastSeq: number;
+  seqs: Map<number, number>;
+}
+
+export class FullTextIndex {
+  private readonly coverage = new Map<string, Coverage>();
+  private readonly running = new Map<string, Promise<FtsProgress>>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private worker: Worker | undefined;
+  private workerReady: Promise<Worker> | undefined;
+  private readonly waiting = new Map<number, (response: FtsResponse) => void>();
+  private nextId = 1;
+  private closed = false;
+
+  constructor(private readonly logger?: Logger) {}
+
+  /**
+   * Which messages may contain `folded` (foldForSearch's form): null when the index cannot
+   * say (string too short or with a control character, no index yet, a broken file). A
+   * corrupt file is removed, to be made again.
+   */
+  candidates(dir: string, uidValidity: number, folded: string): TextCandidates | null {
+    const query = trigramQuery(folded);
+    if (query === null) return null;
+    const path = ftsPath(dir);
+    let db: FtsDb | null = null;
+    try {
+      db = openForReading(path);
+      if (!db) return null;
+      const reader = db;
+      return reader.transaction(() => {
+        const coverage = this.readCoverage(reader, path, Infinity);
+        if (coverage.uidValidity !== uidValidity) return null;
+        const upTo = coverage.lastSeq;
+        const seqs = coverage.seqs;
+        const matches = new Set(reader.prepare('SELECT rowid FROM text WHERE text MATCH ?').pluck().all(query) as number[]);
+        return {
+          covers: (uid: number) => (seqs.get(uid) ?? Infinity) <= upTo,
+          mayContain: (uid: number) => matches.has(uid),
+        };
+      })();
+    } catch (error) {
+      this.trouble(path, error);
+      return null;
+    } finally {
+      db?.close();
+    }
+  }
+
+  /** Brings the folder's index up to date soon, in the background. */
+  schedule(target: FtsTarget): void {
+    if (this.closed || this.timers.has(target.dir)) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(target.dir);
+      this.catchUp(target).catch((error: unknown) => this.logger?.log('warn', 'full-text index not updated', { folder: target.dir, error: (error as Error).message }));
+    }, SETTLE_MS);
+    timer.unref();
+    this.timers.set(target.dir, timer);
+  }
+
+  /** Indexes the folder's messages the index does not cover and takes out expunged ones. One at a time per folder. */
+  catchUp(target: FtsTarget, options: CatchUpOptions = {}): Promise<FtsProgress> {
+    const path = ftsPath(target.dir);
+    const running = this.running.get(path);
+    if (running) return running.catch(() => undefined).then(() => this.catchUp(target, options));
+    const work = this.runCatchUp(target, path, options).finally(() => this.running.delete(path));
+    this.running.set(path, work);
+    return work;
+  }
+
+  private async runCatchUp(target: FtsTarget, path: string, options: CatchUpOptions): Promise<FtsProgress> {
+    const coverage = await this.coverageOf(path);
+    const uids = target.uids();
+    const covered = coverage && coverage.uidValidity === target.uidValidity ? coverage.seqs : new Map<number, number>();
+    const missing = uids.filter((uid) => !covered.has(uid));
+    const present = new Set(uids);
+    const remove = [...covered.keys()].filter((uid) => !present.has(uid));
+    const progress: FtsProgress = { done: uids.length - missing.length, total: uids.length };
+    options.onProgress?.({ ...progress });
+    if (missing.length === 0 && remove.length === 0) return progress;
+    for (let start = 0; start < Math.max(missing.length, 1); start += BATCH) {
+      if (options.cancelled?.() || this.closed) break;
+      const batch = missing.slice(start, start + BATCH);
+      const files: string[] = [];
+      const batchUids: number[] = [];
+      for (const uid of batch) {
+        const name = target.fileName(uid);
+        if (name === undefined) continue;
+        batchUids.push(uid);
+        files.push(join(target.dir, 'cur', name));
+      }
+      const last = start + BATCH >= missing.length;
+      const response = await this.request({ id: 0, path, uidValidity: target.uidValidity, uids: batchUids, files, remove: start === 0 ? remove : [], last });
+      if (response.error !== undefined) {
+        throw Object.assign(new Error(response.error), { code: response.code });
+      }
+      progress.done += batch.length;
+      options.onProgress?.({ ...progress });
+    }
+    return progress;
+  }
+
+  /** The coverage of an index file, read in pieces with pauses between (the first read of a
+   * large folder's rows would otherwise hold the server thread for tens of milliseconds). */
+  private async coverageOf(path: string): Promise<Coverage | null> {
+    for (;;) {
+      let db: FtsDb | null = null;
+      let more = false;
+      let coverage: Coverage | null = null;
+      try {
+        db = openForReading(path);
+        if (!db) return null;
+        const reader = db;
+        coverage = reader.transaction(() => this.readCoverage(reader, path, COVERAGE_ROWS))();
+        more = coverage.seqs.size > 0 && this.hasRowsAfter(reader, coverage.lastSeq);
+      } catch (error) {
+        this.trouble(path, error);
+        return null;
+      } finally {
+        db?.close();
+      }
+      if (!more) return coverage;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  private hasRowsAfter(db: FtsDb, seq: number): boolean {
+    return db.prepare('SELECT 1 FROM docs WHERE seq > ? LIMIT 1').get(seq) !== undefined;
+  }
+
+  /** Reads rows of `docs` not read before (at most `limit`), in the caller's transaction. */
+  private readCoverage(db: FtsDb, path: string, limit: number): Coverage {
+    const generation = metaValue(db, 'generation') ?? '';
+    let coverage = this.coverage.get(path);
+    if (!coverage || coverage.generation !== generation) {
+      // A new Map: answers already given keep theirs.
+      coverage = { generation, uidValidity: Number(metaValue(db, 'uidvalidity')), lastSeq: 0, seqs: new Map() };
+      this.coverage.set(path, coverage);
+    }
+    const rows = db.prepare(`SELECT seq, uid FROM docs WHERE seq > ? ORDER BY seq${Number.isFinite(limit) ? ` LIMIT ${limit}` : ''}`).raw().all(coverage.lastSeq) as [number, number][];
+    for (const [seq, uid] of rows) coverage.seqs.set(uid, seq);
+    if (rows.length > 0) coverage.lastSeq = rows[rows.length - 1][0];
+    return coverage;
+  }
+
+  /** A read failed: a corrupt file is removed (the next catch-up makes it again); other errors are logged. */
+  private trouble(path: string, error: unknown): void {
+    this.coverage.delete(path);
+    if (corruptIndex(error)) {
+      this.logger?.log('warn', 'full-text index corrupt: made again', { file: path, error: (error as Error).message });
+      void this.request({ id: 0, path, uidValidity: 0, uids: [], files: [], remove: [], close: true, rebuild: true }).catch(() => undefined);
+    } else {
+      this.logger?.log('warn', 'full-text index not read', { file: path, error: (error as Error).message });
+    }
+  }
+
+  private request(request: FtsRequest): Promise<FtsResponse> {
+    return this.started().then(
+      (worker) =>
+        new Promise<FtsResponse>((resolve) => {
+          request.id = this.nextId++;
+          if (this.waiting.size === 0) worker.ref();
+          this.waiting.set(request.id, resolve);
+          worker.postMessage(request);
+        }),
+    );
+  }
+
+  private started(): Promise<Worker> {
+    if (this.closed) return Promise.reject(new Error('the full-text index is closed'));
+    this.workerReady ??= new Promise<Worker>((resolve, reject) => {
+      // Under tsx (the tests run the sources) a worker registers tsx's loader itself (as in parsepool.ts).
+      const here = import.meta.url;
+      const fromSource = here.endsWith('.ts');
+      const entry = new URL(fromSource ? './fts-worker.ts' : './fts-worker.js', here);
+      const boot = `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(entry.href)}); })`;
+      const worker = fromSource ? new Worker(boot, { eval: true }) : new Worker(entry);
+      worker.on('message', (message: FtsResponse | { ready: true }) => {
+        if ('ready' in message) {
+          // Held while its modules load (a request waits for it), let go when idle.
+          if (this.waiting.size === 0) worker.unref();
+          resolve(worker);
+          return;
+        }
+        const resolveOne = this.waiting.get(message.id);
+        this.waiting.delete(message.id);
+        if (this.waiting.size === 0) worker.unref();
+        resolveOne?.(message);
+      });
+      const failed = (error: Error): void => {
+        this.workerReady = undefined;
+        this.worker = undefined;
+        for (const [id, resolveOne] of this.waiting) resolveOne({ id, indexed: 0, missing: [], error: error.message });
+        this.waiting.clear();
+        reject(error);
+      };
+      worker.on('error', failed);
+      worker.on('exit', (code) => failed(new Error(`full-text index worker exited (${code})`)));
+      this.worker = worker;
+    });
+    return this.workerReady;
+  }
+
+  /** Waits for the work under way and stops the worker. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+    await Promise.allSettled([...this.running.values()]);
+    const worker = this.worker;
+    this.worker = undefined;
+    this.workerReady = undefined;
+    if (worker) {
+      worker.removeAllListeners('exit');
+      await worker.terminate();
+    }
+  }
+}
+
+let shared: FullTextIndex | undefined;
+
+/** One index writer per process, shared by every store (the appliance opens one per account). */
+export function sharedFullTextIndex(logger?: Logger): FullTextIndex {
+  shared ??= new FullTextIndex(logger);
+  return shared;
+}

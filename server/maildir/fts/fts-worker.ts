@@ -1,0 +1,111 @@
+// The full-text index's writer (see fts-index.ts): reads message files, takes their text as
+// SEARCH sees it and adds it to the folder's index, in a worker thread so that parsing,
+// decoding and SQLite's inserts (some 1 ms a message) never hold up the sessions' commands.
+
+import { closeSync, openSync, readFileSync, readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
+import { parentPort } from 'node:worker_threads';
+import { indexText } from '../../mime/index-text.js';
+import { parseStructure } from '../../mime/parse.js';
+import { MESSAGE_READ_FLAGS, noMessageFile } from '../folderdir.js';
+import { openForWriting, removeFtsFiles, type FtsDb } from './fts-db.js';
+import type { FtsRequest, FtsResponse } from './fts-protocol.js';
+
+let open: { path: string; uidValidity: number; db: FtsDb } | undefined;
+
+function database(path: string, uidValidity: number): FtsDb {
+  if (open && (open.path !== path || open.uidValidity !== uidValidity)) closeDatabase();
+  if (!open) open = { path, uidValidity, db: openForWriting(path, uidValidity) };
+  return open.db;
+}
+
+/** Closed whenever the queue is empty: an open file would keep a folder from being renamed on Windows. */
+function closeDatabase(): void {
+  open?.db.close();
+  open = undefined;
+}
+
+function readMessage(file: string): Buffer | null {
+  let fd: number;
+  try {
+    fd = openSync(file, MESSAGE_READ_FLAGS);
+  } catch (error) {
+    if (noMessageFile(error)) return null;
+    throw error;
+  }
+  try {
+    return readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function run(request: FtsRequest): FtsResponse {
+  if (request.close) {
+    closeDatabase();
+    if (request.rebuild) removeFtsFiles(request.path);
+    return { id: request.id, indexed: 0, missing: [] };
+  }
+  const db = database(request.path, request.uidValidity);
+  // Texts are made before the write lock is taken: another process's writer waits only for the inserts.
+  const texts: (string | null)[] = request.files.map((file) => {
+    const raw = readMessage(file);
+    if (raw === null) return null;
+    // A NUL would end the text for the tokenizer; no string SEARCH asks of the index has one.
+    return indexText(raw, parseStructure(raw).body).replace(/\0/g, ' ');
+  });
+  const missing: number[] = [];
+  let indexed = 0;
+  const known = db.prepare('SELECT 1 FROM docs WHERE uid = ?').pluck();
+  const addDoc = db.prepare('INSERT INTO docs (uid) VALUES (?)');
+  const addText = db.prepare('INSERT INTO text (rowid, body) VALUES (?, ?)');
+  const dropDoc = db.prepare('DELETE FROM docs WHERE uid = ?');
+  const dropText = db.prepare('DELETE FROM text WHERE rowid = ?');
+  db.transaction(() => {
+    for (const uid of request.remove) {
+      if (dropDoc.run(uid).changes > 0) dropText.run(uid);
+    }
+    for (let i = 0; i < texts.length; i++) {
+      const uid = request.uids[i];
+      const text = texts[i];
+      if (text === null) {
+        missing.push(uid);
+        continue;
+      }
+      if (known.get(uid) !== undefined) continue; // another process was quicker
+      addText.run(uid, text);
+      addDoc.run(uid);
+      indexed++;
+    }
+  }).immediate();
+  if (request.last) closeDatabase();
+  return { id: request.id, indexed, missing };
+}
+
+/**
+ * On Linux the writer runs at the lowest CPU priority (nice 19), as a thread of its own: the
+ * server thread's commands come first. Measured at 10,000 messages on a loaded 2-core machine,
+ * NOOP's 99th percentile while the index filled was 78 ms at the same priority.
+ */
+function lowerPriority(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, 19);
+  } catch {
+    /* not Linux, or not allowed: the same priority as the server thread */
+  }
+}
+lowerPriority();
+
+parentPort!.on('message', (request: FtsRequest) => {
+  let response: FtsResponse;
+  try {
+    response = run(request);
+  } catch (error) {
+    closeDatabase();
+    const e = error as { message?: string; code?: string };
+    response = { id: request.id, indexed: 0, missing: [], error: e.message ?? String(error), code: e.code };
+  }
+  parentPort!.postMessage(response);
+});
+parentPort!.postMessage({ ready: true });

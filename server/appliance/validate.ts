@@ -165,7 +165,7 @@ export function checkMailSource(value: unknown, field = 'input'): MailSourceInpu
     onlyKeys(f, ['remote', 'local'], 'folders');
     const remote = checkText(f.remote, 'folders', 'the provider folder');
     const local = checkText(f.local, 'folders', 'the local folder');
-    if (local !== 'INBOX' && !/^INBOX\./i.test(local)) bad('folders', 'a local folder is INBOX or below it ("INBOX.Provider")');
+    if (!/^inbox$/i.test(local) && !/^INBOX\../i.test(local)) bad('folders', 'a local folder is INBOX or below it ("INBOX.Provider")');
     return { remote, local: /^inbox$/i.test(local) ? 'INBOX' : local.replace(/^inbox\./i, 'INBOX.') };
   });
   if (value.kind === 'pop3' && (folders.length !== 1 || folders[0]!.remote.toUpperCase() !== 'INBOX')) bad('folders', 'POP3 has only the provider INBOX');

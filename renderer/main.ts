@@ -9,6 +9,7 @@ import { httpApi } from './http-api.js';
 import { accountsScreen } from './screens/accounts.js';
 import { connectScreen } from './screens/connect.js';
 import { logScreen } from './screens/log.js';
+import { mailSourcesScreen } from './screens/mail-sources.js';
 import { overviewScreen } from './screens/overview.js';
 import { sessionsScreen } from './screens/sessions.js';
 import { settingsScreen } from './screens/settings.js';
@@ -59,7 +60,7 @@ const context: Context = {
   },
 };
 
-const screens: Screen[] = [overviewScreen(context), accountsScreen(context), sessionsScreen(context), logScreen(context), settingsScreen(context), connectScreen(context)];
+const screens: Screen[] = [overviewScreen(context), accountsScreen(context), mailSourcesScreen(context), sessionsScreen(context), logScreen(context), settingsScreen(context), connectScreen(context)];
 const tabs = new Map<ScreenId, HTMLButtonElement>();
 let current: Screen | null = null;
 

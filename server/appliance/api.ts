@@ -295,13 +295,56 @@ export interface ClientSetupView {
   problem: string | null;
 }
 
+/** A mail source: an account's mailbox at a provider, fetched into the account. */
+export interface MailSourceInput {
+  kind: 'imap' | 'pop3';
+  host: string;
+  port: number;
+  /** implicit: TLS from the start (993, 995); starttls: upgraded before login; none: no encryption. */
+  tls: 'implicit' | 'starttls' | 'none';
+  username: string;
+  /** Required when adding; empty or absent when editing keeps the stored one. */
+  password?: string;
+  /** Provider folder to local folder ("INBOX" to "INBOX"); POP3 has only the provider's INBOX. */
+  folders: { remote: string; local: string }[];
+  /** Days fetched mail stays at the provider; 0: removed once fetched; null: kept. */
+  leaveOnServerDays: number | null;
+  pollSeconds: number;
+  enabled: boolean;
+  allowInvalidCertificate: boolean;
+}
+
+export interface MailSourceView extends Omit<MailSourceInput, 'password'> {
+  id: number;
+  account: string;
+  createdAt: number;
+  status: {
+    /** waiting (for the schedule), fetching, idle (IDLE at the provider), error (waiting to retry), disabled. */
+    state: 'waiting' | 'fetching' | 'idle' | 'error' | 'disabled';
+    lastFetchAt: number | null;
+    lastSuccessAt: number | null;
+    /** The last failure in plain words, or null. */
+    lastError: string | null;
+    lastErrorAt: number | null;
+    fetchedTotal: number;
+    failures: number;
+    nextAttemptAt: number | null;
+  };
+}
+
+export interface MailSourceTest {
+  ok: boolean;
+  message: string;
+}
+
 export type ApplianceEvent =
   | { type: 'status'; status: ApplianceStatus }
   | { type: 'sessions'; sessions: SessionView[] }
   | { type: 'log'; line: LogLine }
   | { type: 'accounts' }
   | { type: 'settings' }
-  | { type: 'progress'; job: JobView };
+  | { type: 'progress'; job: JobView }
+  | { type: 'mail-source'; source: MailSourceView | { id: number; removed: true } };
 
 export type ApplianceListener = (event: ApplianceEvent) => void;
 
@@ -343,6 +386,15 @@ export interface ApplianceApi {
   inspectMaildir(path: string): Promise<MaildirInspection>;
   /** Set the password of the GUI (for a browser on another computer, or a bookmark that lasts). */
   setAdminPassword(password: string): Promise<void>;
+  /** Mail sources of one account, or of all. */
+  listMailSources(account?: string): Promise<MailSourceView[]>;
+  addMailSource(account: string, input: MailSourceInput): Promise<MailSourceView>;
+  updateMailSource(id: number, input: MailSourceInput): Promise<MailSourceView>;
+  removeMailSource(id: number): Promise<void>;
+  /** Log in with these settings (the stored password of source `id` when none is given) and say what is there. */
+  testMailSource(input: MailSourceInput, id?: number): Promise<MailSourceTest>;
+  /** Fetch now; resolves when that fetch has ended. */
+  fetchMailSource(id: number): Promise<MailSourceView>;
   /** Live updates; returns the unsubscribe. */
   subscribe(listener: ApplianceListener): () => void;
 }
@@ -376,6 +428,12 @@ export const API_METHODS = [
   'clientSetup',
   'inspectMaildir',
   'setAdminPassword',
+  'listMailSources',
+  'addMailSource',
+  'updateMailSource',
+  'removeMailSource',
+  'testMailSource',
+  'fetchMailSource',
 ] as const satisfies readonly ApiMethod[];
 
 // Every method is in the list (a compile error here names the one missing).

@@ -40,6 +40,9 @@ import {
   type LogFilter,
   type LogLevel,
   type LogLine,
+  type MailSourceInput,
+  type MailSourceTest,
+  type MailSourceView,
   type NewAccountInput,
   type QuotaInput,
   type SessionView,
@@ -57,6 +60,7 @@ import { FailedLogins } from './failed-logins.js';
 import { IndexJobs } from './index-jobs.js';
 import { lockDataDir } from './lock.js';
 import { LogRing, formatLogMessage, type LogFields } from './log.js';
+import { MailSources } from './mail-sources.js';
 import { NetworkServices } from './network-services.js';
 import { buildOverview, diskOf } from './overview.js';
 import { configDirOf, defaultDataDir } from './paths.js';
@@ -96,6 +100,7 @@ export class ApplianceHost implements ApplianceApi {
   private readonly failedLogins = new FailedLogins();
   private readonly pollingFolders = new Set<string>();
   private network!: NetworkServices;
+  private sources!: MailSources;
   admin!: AdminAuth;
   private releaseLock: () => Promise<void> = async () => undefined;
 
@@ -170,6 +175,7 @@ export class ApplianceHost implements ApplianceApi {
     host.config.attach(runner);
     host.jobs = new IndexJobs(host.ctx, runner, () => host.config.loaded.settings, (key) => host.accountsService.forgetUsage(key));
     host.accountsService = new AccountsService(host.ctx, runner, host.jobs);
+    host.sources = await MailSources.open(host.ctx, runner.opener);
     host.network = new NetworkServices({
       setupPort: options.setupPort ?? null,
       announce: options.announce ?? false,
@@ -191,6 +197,7 @@ export class ApplianceHost implements ApplianceApi {
     await this.runner.start(this.config.loaded.settings);
     await this.network.sync();
     void this.jobs.indexWhereNeeded();
+    this.sources.start();
     return this.statusNow();
   }
 
@@ -227,12 +234,34 @@ export class ApplianceHost implements ApplianceApi {
     await this.config.close();
     await this.network.stop();
     await this.jobs.cancel();
+    await this.sources.close();
     await this.runner.stop('Server shutting down.');
     await this.runner.close();
     this.accounts.close();
     this.runner.setState('stopped', null);
     this.listeners.clear();
     await this.releaseLock();
+  }
+
+  // Mail sources (mail-sources.ts over server/fetch/)
+
+  async listMailSources(account?: string): Promise<MailSourceView[]> {
+    return this.sources.list(account);
+  }
+  async addMailSource(account: string, input: MailSourceInput): Promise<MailSourceView> {
+    return this.sources.add(account, input);
+  }
+  updateMailSource(id: number, input: MailSourceInput): Promise<MailSourceView> {
+    return this.sources.update(id, input);
+  }
+  removeMailSource(id: number): Promise<void> {
+    return this.sources.remove(id);
+  }
+  testMailSource(input: MailSourceInput, id?: number): Promise<MailSourceTest> {
+    return this.sources.test(input, id);
+  }
+  fetchMailSource(id: number): Promise<MailSourceView> {
+    return this.sources.fetch(id);
   }
 
   subscribe(listener: ApplianceListener): () => void {

@@ -4,6 +4,7 @@
 
 import { AccountAuthenticator, authenticatorSettings, usernameKey, type Account } from '../accounts/index.js';
 import { sessionSettingsFrom, type ImapdSettings } from '../config/index.js';
+import type { MailboxOpener } from '../delivery/deliverer.js';
 import { DeliveryService } from '../delivery/service.js';
 import type { LmtpEndpoint } from '../delivery/lmtp.js';
 import type { Authenticator, SessionOptions, SessionSettings } from '../imap/contracts.js';
@@ -80,6 +81,9 @@ export class ImapRunner {
       ...(options.stopGraceMs !== undefined ? { stopGraceMs: options.stopGraceMs } : {}),
     });
   }
+
+  /** The opener of Maildirs in force (the authenticator, replaced when its settings change), for deliveries. */
+  readonly opener = (): MailboxOpener => this.authenticator;
 
   /** Where LMTP delivery listens (empty when it is off). */
   lmtpEndpoints(): LmtpEndpoint[] {

@@ -6,7 +6,10 @@
 //
 // No imports beyond api.ts: this file is bundled into the Electron preload too.
 
-import { ApiError, errorEnvelope, type ApiMethod, type ApplianceApi, type ConfigFileName, type Envelope, type LogFilter, type LogLevel, type NewAccountInput, type QuotaInput, type SettingChanges, MIN_ACCOUNT_PASSWORD } from './api.js';
+import {
+  ApiError, errorEnvelope, MIN_ACCOUNT_PASSWORD,
+  type ApiMethod, type ApplianceApi, type ConfigFileName, type Envelope, type LogFilter, type LogLevel, type MailSourceInput, type NewAccountInput, type QuotaInput, type SettingChanges,
+} from './api.js';
 
 const MAX_NAME = 255;
 /** Passwords: the account store's own limit is in bytes; this only stops absurd inputs early. */
@@ -155,6 +158,53 @@ export function checkLogFilter(value: unknown, field = 'filter'): LogFilter {
   return filter;
 }
 
+export function checkSourceId(value: unknown, field = 'id'): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) bad(field, 'a mail source id is a whole number from 1');
+  return value;
+}
+
+function checkWhole(value: unknown, field: string, min: number, max: number, what: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) bad(field, `${what} is a whole number from ${min} to ${max}`);
+  return value;
+}
+
+function checkText(value: unknown, field: string, what: string, max = MAX_NAME): string {
+  if (typeof value !== 'string' || value.trim() === '') bad(field, `enter ${what}`);
+  if (value.length > max || /[\0-\x1f\x7f]/.test(value)) bad(field, `${what} is not usable (too long, or with control characters)`);
+  return value.trim();
+}
+
+const MAX_MAPPINGS = 100;
+
+export function checkMailSource(value: unknown, field = 'input'): MailSourceInput {
+  if (!isPlainObject(value)) bad(field, 'the mail source must be an object');
+  onlyKeys(value, ['kind', 'host', 'port', 'tls', 'username', 'password', 'folders', 'leaveOnServerDays', 'pollSeconds', 'enabled', 'allowInvalidCertificate'], field);
+  if (value.kind !== 'imap' && value.kind !== 'pop3') bad('kind', 'the kind is "imap" or "pop3"');
+  if (value.tls !== 'implicit' && value.tls !== 'starttls' && value.tls !== 'none') bad('tls', 'the security is "implicit", "starttls" or "none"');
+  const host = checkText(value.host, 'host', 'the server name');
+  if (!/^[A-Za-z0-9.:[\]_-]+$/.test(host)) bad('host', 'the server name may have letters, digits, dots, dashes and colons only');
+  const port = checkWhole(value.port, 'port', 1, 65535, 'the port');
+  const username = checkText(value.username, 'username', 'the user name', 1024);
+  let password: string | undefined;
+  if (value.password !== undefined && value.password !== null && value.password !== '') password = checkPassword(value.password);
+  if (!Array.isArray(value.folders) || value.folders.length === 0) bad('folders', 'map at least one folder (INBOX to INBOX)');
+  if (value.folders.length > MAX_MAPPINGS) bad('folders', `at most ${MAX_MAPPINGS} folders`);
+  const folders = (value.folders as unknown[]).map((f) => {
+    if (!isPlainObject(f)) bad('folders', 'each folder is an object with remote and local');
+    onlyKeys(f, ['remote', 'local'], 'folders');
+    const remote = checkText(f.remote, 'folders', 'the provider folder');
+    const local = checkText(f.local, 'folders', 'the local folder');
+    if (!/^inbox$/i.test(local) && !/^INBOX\../i.test(local)) bad('folders', 'a local folder is INBOX or below it ("INBOX.Provider")');
+    return { remote, local: /^inbox$/i.test(local) ? 'INBOX' : local.replace(/^inbox\./i, 'INBOX.') };
+  });
+  if (value.kind === 'pop3' && (folders.length !== 1 || folders[0]!.remote.toUpperCase() !== 'INBOX')) bad('folders', 'POP3 has only the provider INBOX');
+  const leaveOnServerDays = value.leaveOnServerDays === null ? null : checkWhole(value.leaveOnServerDays, 'leaveOnServerDays', 0, 36_500, 'the days');
+  const pollSeconds = checkWhole(value.pollSeconds, 'pollSeconds', 30, 86_400, 'the fetch interval in seconds');
+  const enabled = checkBoolean(value.enabled, 'enabled');
+  const allowInvalidCertificate = checkBoolean(value.allowInvalidCertificate, 'allowInvalidCertificate');
+  return { kind: value.kind, host, port, tls: value.tls, username, ...(password !== undefined ? { password } : {}), folders, leaveOnServerDays, pollSeconds, enabled, allowInvalidCertificate };
+}
+
 type Checker = (value: unknown) => unknown;
 /** Per method: the checks of its positional arguments; `optional` counts trailing ones that may be left out. */
 const SIGNATURES: Record<ApiMethod, { args: Checker[]; optional?: number }> = {
@@ -183,6 +233,12 @@ const SIGNATURES: Record<ApiMethod, { args: Checker[]; optional?: number }> = {
   clientSetup: { args: [(v) => checkUsername(v)] },
   inspectMaildir: { args: [(v) => checkPath(v, 'maildir')] },
   setAdminPassword: { args: [(v) => checkPassword(v)] },
+  listMailSources: { args: [(v) => (v === undefined || v === null ? undefined : checkUsername(v, 'account'))], optional: 1 },
+  addMailSource: { args: [(v) => checkUsername(v, 'account'), (v) => checkMailSource(v)] },
+  updateMailSource: { args: [(v) => checkSourceId(v), (v) => checkMailSource(v)] },
+  removeMailSource: { args: [(v) => checkSourceId(v)] },
+  testMailSource: { args: [(v) => checkMailSource(v), (v) => (v === undefined || v === null ? undefined : checkSourceId(v))], optional: 1 },
+  fetchMailSource: { args: [(v) => checkSourceId(v)] },
 };
 
 /** Check a remote call's arguments; returns them cleaned (throws ApiError 'invalid-argument'). */

@@ -7,6 +7,7 @@
 // Each outcome is one Outcome: an SMTP reply code (RFC 5321 4.2, enhanced codes RFC 3463,
 // added by the LMTP layer from the code) and a sysexits code for imapd-deliver.
 
+import { createHash } from 'node:crypto';
 import type { Account, AccountStore } from '../accounts/index.js';
 import { MailStoreError, type MailStore, type Quota } from '../backend/mailstore.js';
 import type { Logger } from '../log/logger.js';
@@ -110,15 +111,21 @@ export class Deliverer {
     }
   }
 
-  /** Write the spooled message to the recipient's INBOX. */
-  async deliver(spool: MessageSpool, envelope: Envelope, recipient: Recipient): Promise<Outcome> {
+  /**
+   * Write the spooled message to the recipient's INBOX, or to `folder` (created when missing:
+   * the folders a mail source's provider folders map to).
+   */
+  async deliver(spool: MessageSpool, envelope: Envelope, recipient: Recipient, folder = INBOX): Promise<Outcome> {
     const started = Date.now();
     const prefix = Buffer.from(addedHeaders(envelope, recipient, spool.lineEnd), 'utf8');
     try {
       const placed = await this.withStore(recipient.account, async (store) => {
+        if (folder !== INBOX) await store.createFolder(folder).catch((err: unknown) => {
+          if (!(err instanceof MailStoreError && err.code === 'ALREADYEXISTS')) throw err;
+        });
         const whole = spool.buffer();
-        if (whole) return store.append(INBOX, prefix.length ? Buffer.concat([prefix, whole]) : whole);
-        const sink = await store.beginAppend(INBOX, prefix.length + spool.size);
+        if (whole) return store.append(folder, prefix.length ? Buffer.concat([prefix, whole]) : whole);
+        const sink = await store.beginAppend(folder, prefix.length + spool.size);
         try {
           if (prefix.length) await sink.write(prefix);
           for await (const piece of spool.pieces()) await sink.write(piece);
@@ -140,6 +147,44 @@ export class Deliverer {
       });
       return outcome;
     }
+  }
+
+  /** The UID the next message of `folder` will get at least (0 when the folder does not exist yet). */
+  async uidNext(account: Account, folder: string): Promise<number> {
+    return this.withStore(account, async (store) => {
+      try {
+        return (await store.folderStatus(folder, { size: false })).uidNext;
+      } catch (err) {
+        if (err instanceof MailStoreError && err.code === 'NONEXISTENT') return 0;
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * The UID of a message of `folder` from `fromUid` on whose bytes hash to `sha256` (hex), or
+   * null: did a delivery interrupted before it was recorded (a crash, a kill) get through?
+   */
+  async findDelivered(account: Account, folder: string, fromUid: number, sha256: string): Promise<number | null> {
+    return this.withStore(account, async (store) => {
+      let handle;
+      try {
+        handle = await store.openFolder(folder, { readOnly: true });
+      } catch (err) {
+        if (err instanceof MailStoreError && err.code === 'NONEXISTENT') return null;
+        throw err;
+      }
+      try {
+        await handle.refresh();
+        for (const m of handle.snapshot().messages) {
+          if (m.uid < fromUid) continue;
+          if (createHash('sha256').update(await handle.readMessage(m.uid)).digest('hex') === sha256) return m.uid;
+        }
+        return null;
+      } finally {
+        handle.release();
+      }
+    });
   }
 
   /** Close the stores kept open. */

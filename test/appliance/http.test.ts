@@ -144,10 +144,10 @@ describe('appliance API over HTTP', () => {
     assert.ok(['413', 'ECONNRESET', 'EPIPE'].includes(big), big);
     assert.equal((await call('getStatus', [])).status, 200, 'still serving');
 
-    const added = await call('addAccount', [{ username: 'alice', password: 'pw' }]);
+    const added = await call('addAccount', [{ username: 'alice', password: 'pw-alice-1' }]);
     assert.equal(added.status, 200);
     assert.equal((json(added).result as { username: string }).username, 'alice');
-    const twice = await call('addAccount', [{ username: 'alice', password: 'pw' }]);
+    const twice = await call('addAccount', [{ username: 'alice', password: 'pw-alice-1' }]);
     assert.equal(twice.status, 409);
     assert.equal(json(twice).error!.code, 'exists');
     // Setting problems are an answer, not a failure.
@@ -178,7 +178,7 @@ describe('appliance API over HTTP', () => {
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(res.statusCode, 200);
     assert.match(res.headers['content-type']!, /^text\/event-stream/);
-    await call('addAccount', [{ username: 'bob', password: 'pw' }]);
+    await call('addAccount', [{ username: 'bob', password: 'pw-bob-12' }]);
     const deadline = Date.now() + 5000;
     while (!(events.some((e) => e.type === 'accounts') && events.some((e) => e.type === 'log' && /account added/.test(e.line!.message)))) {
       assert.ok(Date.now() < deadline, `events so far: ${JSON.stringify(events)}`);

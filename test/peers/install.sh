@@ -7,6 +7,7 @@
 # Usage: npm run peers  (or test/peers/install.sh). Safe to run again.
 set -euo pipefail
 DEST=${PEERS_DOVECOT_DIR:-/opt/peers/dovecot-imapd}
+POP3DEST=${PEERS_DOVECOT_POP3_DIR:-/opt/peers/dovecot-pop3d}
 if [ "$(id -u)" != 0 ]; then
   cat <<MSG
 Installing the peers needs root. Run:
@@ -14,6 +15,7 @@ Installing the peers needs root. Run:
   sudo sh -c 'echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections'
   sudo apt-get install -y courier-imap dovecot-core isync curl python3 openssl chromium postfix
   sudo sh -c 'mkdir -p /opt/peers && cd /opt/peers && apt-get download dovecot-imapd && dpkg-deb -x dovecot-imapd_*.deb $DEST'
+  sudo sh -c 'cd /opt/peers && apt-get download dovecot-pop3d && dpkg-deb -x dovecot-pop3d_*.deb $POP3DEST'
 MSG
   exit 1
 fi
@@ -35,4 +37,11 @@ if [ ! -x "$DEST/usr/lib/dovecot/imap" ]; then
   (cd "$tmp" && apt-get download -q dovecot-imapd >/dev/null 2>&1 && dpkg-deb -x dovecot-imapd_*.deb "$DEST")
   rm -rf "$tmp"
 fi
-echo "peers installed: Courier $(dpkg-query -W -f='${Version}' courier-imap), Dovecot $(dpkg-query -W -f='${Version}' dovecot-core) (imap in $DEST), Postfix $(dpkg-query -W -f='${Version}' postfix)"
+# dovecot-pop3d the same way (the POP3 provider of the mail-source tests).
+if [ ! -x "$POP3DEST/usr/lib/dovecot/pop3" ]; then
+  mkdir -p "$(dirname "$POP3DEST")"
+  tmp=$(mktemp -d); chmod 755 "$tmp"
+  (cd "$tmp" && apt-get download -q dovecot-pop3d >/dev/null 2>&1 && dpkg-deb -x dovecot-pop3d_*.deb "$POP3DEST")
+  rm -rf "$tmp"
+fi
+echo "peers installed: Courier $(dpkg-query -W -f='${Version}' courier-imap), Dovecot $(dpkg-query -W -f='${Version}' dovecot-core) (imap in $DEST, pop3 in $POP3DEST), Postfix $(dpkg-query -W -f='${Version}' postfix)"

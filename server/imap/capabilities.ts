@@ -39,7 +39,7 @@ export function capabilities(ctx: CapabilityContext, specs: readonly CommandSpec
   const add = (w: string) => {
     if (!words.some((x) => x.toUpperCase() === w.toUpperCase())) words.push(w);
   };
-  const offered = (c: CapabilityWord) => !(c.beforeLogin && ctx.authenticated);
+  const offered = (c: CapabilityWord) => !(c.beforeLogin && ctx.authenticated) && !(c.afterLogin && !ctx.authenticated);
   const added = (when: CapabilityWord['added']) => [...declared.values()].filter((c) => c.added === when && offered(c));
 
   add(BASE);

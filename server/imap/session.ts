@@ -19,6 +19,7 @@ import type { ImapValue, ParsedCommand } from './protocol/types.js';
 import { Encoder, tagged as statusLine, untagged } from '../wire/writer.js';
 import { SelectedMailbox } from './selected.js';
 import { SequenceError } from './resolve-set.js';
+import { deflateTransport } from './compress.js';
 
 type ReaderEvent = { kind: 'command'; input: CommandInput } | { kind: 'error'; error: ReaderError };
 
@@ -239,6 +240,15 @@ export class Session implements SessionContext {
     this.detachInput();
     this.reader.discardBuffered();
     this.transport = await start();
+    this.attachInput();
+    this.changed();
+  }
+
+  /** COMPRESS=DEFLATE (after its tagged OK): both directions compressed from here on. */
+  compress(): void {
+    this.detachInput();
+    // Whatever came after the COMPRESS line is the start of the compressed stream.
+    this.transport = deflateTransport(this.transport, this.reader.takeBuffered());
     this.attachInput();
     this.changed();
   }
@@ -657,8 +667,11 @@ export class Session implements SessionContext {
     // A half-received APPEND leaves nothing behind.
     void this.endCommand().catch((err) => this.logger.log('warn', 'dropping a partial APPEND failed', { error: String(err) }));
     this.unselect();
+    // A compressed transport sends its last bytes (BYE, LOGOUT's OK) before it closes.
     this.transport.close();
-    this.resolveClosed();
+    const closing = this.transport.whenClosed?.();
+    if (closing) void closing.finally(() => this.resolveClosed());
+    else this.resolveClosed();
   }
 }
 

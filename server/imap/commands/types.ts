@@ -59,6 +59,8 @@ export interface SessionContext {
   logout(): Promise<void>;
   /** Switch the transport to TLS (after the tagged OK of STARTTLS). */
   startTls(): Promise<void>;
+  /** Compress both directions with DEFLATE (after the tagged OK of COMPRESS). */
+  compress(): void;
 
   /** `done` is called once the data has gone to the system, or was dropped. */
   write(data: Buffer, done?: () => void): void;
@@ -106,6 +108,8 @@ export interface CapabilityWord {
   added?: 'always' | 'starttls' | 'tls-required' | 'id-fields' | 'acl';
   /** Only before login (AUTH=..., SASL-IR). */
   beforeLogin?: boolean;
+  /** Only once logged in (COMPRESS=DEFLATE: the command is refused before, as in Dovecot). */
+  afterLogin?: boolean;
 }
 
 export interface CommandSpec {

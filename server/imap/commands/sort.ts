@@ -12,11 +12,12 @@ export const sort: CommandSpec = {
   names: ['SORT', 'UID SORT'],
   states: SELECTED,
   sequenceNumbers: 'non-uid',
-  capabilities: [{ word: 'SORT' }],
+  capabilities: [{ word: 'SORT' }, { word: 'SORT=DISPLAY' }],
   async handler(ctx) {
     const { session, args } = ctx;
     if (session.settings.disableThreadSort) return no(DISABLED_BY_ADMINISTRATOR);
-    const criteria = parseSortCriteria(args.list('sort criteria').map((t) => tokenText(t, 'sort criterion')));
+    // DISPLAYFROM / DISPLAYTO (RFC 5957) only while SORT=DISPLAY is announced.
+    const criteria = parseSortCriteria(args.list('sort criteria').map((t) => tokenText(t, 'sort criterion')), session.offers('SORT=DISPLAY'));
     if (!criteria) return bad('Invalid sort criteria');
     const charset = args.astring('charset');
     const key = parseSearchKeys(args.rest(), charset);

@@ -57,6 +57,8 @@ export const search: CommandSpec = {
   names: ['SEARCH', 'UID SEARCH'],
   states: SELECTED,
   sequenceNumbers: 'non-uid',
+  // RFC 5255 section 4.3: SEARCH, SORT and THREAD compare with i;unicode-casemap (search/fold.ts).
+  capabilities: [{ word: 'I18NLEVEL=1' }],
   async handler(ctx) {
     const key = parseSearchKeys(ctx.args.rest());
     const view = ctx.session.selected!;

@@ -7,7 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { Readable, Writable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
+import zlib from 'node:zlib';
 
 export interface ImapResponse {
   /** the response text: its lines joined by "\n"; literal contents are left out (their `{n}` stays) */
@@ -327,4 +328,23 @@ export function connectTcp(port: number, label: string, timeoutMs: number): Prom
 /** IMAP quoted string. */
 export function quote(s: string): string {
   return '"' + s.replace(/\\/g, '\\\\').replace(/"/g, '\\"') + '"';
+}
+
+/**
+ * The client side of COMPRESS=DEFLATE (RFC 4978) over a connection's raw streams, after the
+ * tagged OK: what the server sends is inflated, what we write is deflated and sync-flushed per
+ * write (one command, or one literal). The caller stops reading `input` itself first.
+ */
+export function deflateStreams(input: Readable, output: Writable): { input: Readable; output: Writable } {
+  const inflate = zlib.createInflateRaw();
+  input.pipe(inflate);
+  const deflate = zlib.createDeflateRaw();
+  deflate.pipe(output);
+  const writer = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      deflate.write(chunk);
+      deflate.flush(zlib.constants.Z_SYNC_FLUSH, () => callback());
+    },
+  });
+  return { input: inflate, output: writer };
 }

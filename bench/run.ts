@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { ensureCorpus, freshCopy, BENCH_ROOT, TARGET_SENDER, type Corpus } from './corpus.js';
-import { memoryOf, quote, spawnPreauth, stopProcess, TimeoutError, type CommandResult, type ImapClient, type ServerProcess } from './imap-client.js';
+import { deflateStreams, ImapClient, memoryOf, quote, spawnPreauth, stopProcess, TimeoutError, type CommandResult, type ServerProcess } from './imap-client.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..');
@@ -110,6 +110,9 @@ const METRICS: Metric[] = [
   { key: 'bodies', label: `UID FETCH ${BODY_FETCHES} spread UIDs BODY.PEEK[]`, unit: 'MB/s', higherIsBetter: true },
   { key: 'store', label: `UID STORE ${STORE_RANGE} +FLAGS (\\Seen)`, unit: 's', higherIsBetter: false },
   { key: 'append', label: `${APPENDS} x APPEND of ${APPEND_BYTES / 1024} KB (synchronizing literal)`, unit: 'msg/s', higherIsBetter: true },
+  // The bodies FETCH again in a new session after COMPRESS DEFLATE (RFC 4978): MB/s of message
+  // data (inflated). Last, as Courier has no COMPRESS and a failed step ends the run.
+  { key: 'bodiesCompressed', label: `UID FETCH ${BODY_FETCHES} spread UIDs BODY.PEEK[] after COMPRESS DEFLATE`, unit: 'MB/s', higherIsBetter: true },
   { key: 'memory', label: 'peak memory of the server process (VmHWM)', unit: 'MiB', higherIsBetter: false },
 ];
 
@@ -162,8 +165,8 @@ const searchCount = (text: string): number => {
 class Session {
   private constructor(readonly server: ServerName, readonly proc: ServerProcess, private readonly timeoutMs: number) {}
 
-  static async open(server: ServerName, maildir: string, logFile: string, timeoutMs: number): Promise<Session> {
-    const proc = spawnPreauth(commandFor(server, maildir), SERVER_TITLES[server], logFile);
+  static async open(server: ServerName, maildir: string, logFile: string, timeoutMs: number, env?: NodeJS.ProcessEnv): Promise<Session> {
+    const proc = spawnPreauth(commandFor(server, maildir), SERVER_TITLES[server], logFile, env);
     const session = new Session(server, proc, timeoutMs);
     // the peer scripts may chown a large tree before exec: allow that in the greeting wait
     const greeting = await proc.client.greeting(timeoutMs);
@@ -173,6 +176,15 @@ class Session {
 
   get client(): ImapClient {
     return this.proc.client;
+  }
+
+  /** COMPRESS DEFLATE, then the client talks through the compressed streams. */
+  async compress(): Promise<void> {
+    await this.run('COMPRESS DEFLATE');
+    const { stdout, stdin } = this.proc.child;
+    stdout!.removeAllListeners('data');
+    const streams = deflateStreams(stdout!, stdin!);
+    this.proc.client = new ImapClient(streams.input, streams.output, SERVER_TITLES[this.server]);
   }
 
   async run(command: string, onUntagged?: (text: string) => void): Promise<CommandResult> {
@@ -270,6 +282,23 @@ async function runOnce(server: ServerName, corpus: Corpus, runIndex: number, tim
     if (got !== n) notes.add(`${SERVER_TITLES[server]}: ${what} returned ${got} FETCH responses for ${n} messages`);
   };
 
+  /** UID FETCH of BODY_FETCHES bodies spread over the folder: MB/s of message data. */
+  const fetchBodies = async (on: Session): Promise<number> => {
+    const chosen = spread(uids, BODY_FETCHES);
+    let bytes = 0;
+    let count = 0;
+    const r = await on.client.command(`UID FETCH ${uidSet(chosen)} (BODY.PEEK[])`, {
+      timeoutMs,
+      onUntagged: (resp) => {
+        bytes += resp.literalBytes;
+        count++;
+      },
+    });
+    if (r.status !== 'OK') throw new Error(`UID FETCH BODY.PEEK[]: ${r.status} ${r.text.slice(0, 200)}`);
+    if (count !== chosen.length) notes.add(`${SERVER_TITLES[server]}: UID FETCH of ${chosen.length} bodies returned ${count} responses`);
+    return bytes / 1e6 / (r.ms / 1000);
+  };
+
   try {
     // --- first session: cold SELECT and envelope listing ---
     let session: Session | undefined;
@@ -352,21 +381,7 @@ async function runOnce(server: ServerName, corpus: Corpus, runIndex: number, tim
         if (hits !== expected) notes.add(`${SERVER_TITLES[server]}: UID SEARCH FROM "${TARGET_SENDER.name}" found ${hits}, the corpus has ${expected} (n=${n})`);
         return r.ms / 1000;
       }],
-      ['bodies', async () => {
-        const chosen = spread(uids, BODY_FETCHES);
-        let bytes = 0;
-        let count = 0;
-        const r = await s.client.command(`UID FETCH ${uidSet(chosen)} (BODY.PEEK[])`, {
-          timeoutMs,
-          onUntagged: (resp) => {
-            bytes += resp.literalBytes;
-            count++;
-          },
-        });
-        if (r.status !== 'OK') throw new Error(`UID FETCH BODY.PEEK[]: ${r.status} ${r.text.slice(0, 200)}`);
-        if (count !== chosen.length) notes.add(`${SERVER_TITLES[server]}: UID FETCH of ${chosen.length} bodies returned ${count} responses`);
-        return bytes / 1e6 / (r.ms / 1000);
-      }],
+      ['bodies', () => fetchBodies(s)],
       ['store', async () => (await s.run(`UID STORE ${STORE_RANGE} +FLAGS (\\Seen)`)).ms / 1000],
       ['append', async () => {
         let total = 0;
@@ -376,6 +391,18 @@ async function runOnce(server: ServerName, corpus: Corpus, runIndex: number, tim
           total += r.ms;
         }
         return APPENDS / (total / 1000);
+      }],
+      ['bodiesCompressed', async () => {
+        // Dovecot offers COMPRESS with its imap_zlib plugin; Courier has no COMPRESS.
+        const z = await Session.open(server, maildir, logFile, timeoutMs, { ...process.env, DOVECOT_IMAP_PLUGINS: 'zlib imap_zlib' });
+        try {
+          await z.compress();
+          await z.run('SELECT INBOX');
+          return await fetchBodies(z);
+        } finally {
+          peakMiB = Math.max(peakMiB, z.memoryMiB() ?? 0);
+          await z.close();
+        }
       }],
     ];
     for (const [key, body] of steps) {

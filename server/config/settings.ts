@@ -387,7 +387,7 @@ export const SETTINGS: readonly AnySettingSpec[] = [
   },
   {
     name: 'IMAP_CAPABILITY', file: 'imapd', field: 'capability', kind: 'words', default: DEFAULT_CAPABILITY.join(' '),
-    meaning: 'Capabilities announced before TLS is active; STARTTLS, LOGINDISABLED, ENABLE and UTF8=ACCEPT are added by the server.',
+    meaning: 'Capabilities announced before TLS is active; STARTTLS, LOGINDISABLED, ENABLE and UTF8=ACCEPT are added by the server. COMPRESS=DEFLATE is announced (and accepted) once logged in.',
     parse: (v, ctx) => parseWords(v, ctx, 'IMAP_CAPABILITY'),
   },
   {

@@ -44,7 +44,7 @@ export function capabilities(ctx: CapabilityContext, specs: readonly CommandSpec
     // One APPENDLIMIT=n however often it is listed (words with values are one word by their name).
     if (!words.some((x) => x.toUpperCase() === w.toUpperCase() || (c?.value && name(x) === name(w)))) words.push(w);
   };
-  const offered = (c: CapabilityWord) => !(c.beforeLogin && ctx.authenticated);
+  const offered = (c: CapabilityWord) => !(c.beforeLogin && ctx.authenticated) && !(c.afterLogin && !ctx.authenticated);
   const added = (when: CapabilityWord['added']) => [...declared.values()].filter((c) => c.added === when && offered(c));
 
   add(BASE);

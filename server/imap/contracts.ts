@@ -27,6 +27,11 @@ export interface Transport {
   startTls?: () => Promise<Transport>;
   /** Close the connection (after the output has been flushed). */
   close(): void;
+  /** After close(): resolves once the connection is closed, where that takes time (a compressed
+   * transport sends its last bytes first). */
+  whenClosed?(): Promise<void>;
+  /** COMPRESS=DEFLATE is on (RFC 4978): server/imap/compress.ts wraps the transport it replaced. */
+  compressed?: boolean;
   /**
    * The output has sent or copied a buffer by the time that write's callback runs (sockets,
    * TLS, stdio), so the buffer may be filled again (output.ts reuses its blocks then).

@@ -19,6 +19,7 @@ import type { ImapValue, ParsedCommand } from './protocol/types.js';
 import { Encoder, tagged as statusLine, untagged } from '../wire/writer.js';
 import { SelectedMailbox } from './selected.js';
 import { SequenceError } from './resolve-set.js';
+import { deflateTransport } from './compress.js';
 
 type ReaderEvent = { kind: 'command'; input: CommandInput } | { kind: 'error'; error: ReaderError };
 
@@ -247,6 +248,15 @@ export class Session implements SessionContext {
     this.detachInput();
     this.reader.discardBuffered();
     this.transport = await start();
+    this.attachInput();
+    this.changed();
+  }
+
+  /** COMPRESS=DEFLATE (after its tagged OK): both directions compressed from here on. */
+  compress(): void {
+    this.detachInput();
+    // Whatever came after the COMPRESS line is the start of the compressed stream.
+    this.transport = deflateTransport(this.transport, this.reader.takeBuffered());
     this.attachInput();
     this.changed();
   }
@@ -701,8 +711,10 @@ export class Session implements SessionContext {
     // (imapd on stdio exits when its session is closed).
     const dropped = this.endCommand().catch((err) => this.logger.log('warn', 'dropping a partial APPEND failed', { error: String(err) }));
     this.unselect();
+    // A compressed transport sends its last bytes (BYE, LOGOUT's OK) before it closes.
     this.transport.close();
-    void dropped.then(() => this.resolveClosed());
+    const closing = this.transport.whenClosed?.();
+    void dropped.then(() => closing).finally(() => this.resolveClosed());
   }
 }
 

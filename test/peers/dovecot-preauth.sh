@@ -18,6 +18,15 @@ RUNAS=mail
 if [ "$(id -u)" != 0 ]; then RUNAS=; fi
 if [ -n "$RUNAS" ] && [ "$(stat -c %u "$MD")" = 0 ]; then chown -R "$RUNAS:$RUNAS" "$MD"; fi
 mkdir -p "$ST/run" "$ST/state"
+# DOVECOT_IMAP_PLUGINS="zlib imap_zlib" loads plugins for imap (COMPRESS=DEFLATE). The imap_* ones
+# come with dovecot-imapd, unpacked apart from dovecot-core's: one folder of links to both.
+IMAP_PLUGINS=${DOVECOT_IMAP_PLUGINS-}
+PLUGIN_DIR=/usr/lib/dovecot/modules
+if [ -n "$IMAP_PLUGINS" ]; then
+  PLUGIN_DIR=$ST/plugins
+  mkdir -p "$PLUGIN_DIR"
+  ln -sf /usr/lib/dovecot/modules/*.so "$(dirname "$IMAP")"/modules/*.so "$PLUGIN_DIR"/ 2>/dev/null || true
+fi
 cat > "$ST/dovecot.conf.tmp.$$" <<CONF
 mail_location = maildir:$MD
 first_valid_uid = 1
@@ -26,14 +35,14 @@ base_dir = $ST/run
 state_dir = $ST/state
 log_path = /dev/stderr
 ssl = no
-mail_plugin_dir = /usr/lib/dovecot/modules
+mail_plugin_dir = $PLUGIN_DIR
 namespace inbox {
   inbox = yes
   separator = .
   prefix = $NSPREFIX
 }
 protocol imap {
-  mail_plugins =
+  mail_plugins = $IMAP_PLUGINS
 }
 CONF
 mv -f "$ST/dovecot.conf.tmp.$$" "$ST/dovecot.conf"

@@ -108,7 +108,8 @@ export const search: CommandSpec = {
   names: ['SEARCH', 'UID SEARCH'],
   states: SELECTED,
   sequenceNumbers: 'non-uid',
-  capabilities: [{ word: 'ESEARCH' }, { word: 'SEARCHRES' }, { word: 'WITHIN' }],
+  // I18NLEVEL=1 (RFC 5255 section 4.3): SEARCH, SORT and THREAD compare with i;unicode-casemap (mime/fold.ts, search/fold.ts).
+  capabilities: [{ word: 'ESEARCH' }, { word: 'SEARCHRES' }, { word: 'WITHIN' }, { word: 'I18NLEVEL=1' }],
   async handler(ctx) {
     const { session } = ctx;
     const view = session.selected!;

@@ -14,7 +14,7 @@ export const sort: CommandSpec = {
   names: ['SORT', 'UID SORT'],
   states: SELECTED,
   sequenceNumbers: 'non-uid',
-  capabilities: [{ word: 'SORT' }, { word: 'ESORT' }],
+  capabilities: [{ word: 'SORT' }, { word: 'ESORT' }, { word: 'SORT=DISPLAY' }],
   async handler(ctx) {
     const { session } = ctx;
     if (session.settings.disableThreadSort) return no(DISABLED_BY_ADMINISTRATOR);
@@ -22,7 +22,8 @@ export const sort: CommandSpec = {
     return savingResult(session.selected!, options, async () => {
       if (options?.update) return bad('UPDATE with SORT needs CONTEXT=SORT, which is not offered');
       const args = new Args(rest);
-      const criteria = parseSortCriteria(args.list('sort criteria').map((t) => tokenText(t, 'sort criterion')));
+      // DISPLAYFROM / DISPLAYTO (RFC 5957) only while SORT=DISPLAY is announced.
+      const criteria = parseSortCriteria(args.list('sort criteria').map((t) => tokenText(t, 'sort criterion')), session.offers('SORT=DISPLAY'));
       if (!criteria) return bad('Invalid sort criteria');
       const charset = args.astring('charset');
       const key = parseSearchKeys(args.rest(), charset);

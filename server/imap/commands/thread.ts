@@ -1,4 +1,4 @@
-// THREAD and UID THREAD (RFC 5256 section 4): ORDEREDSUBJECT and REFERENCES.
+// THREAD and UID THREAD (RFC 5256 section 4): ORDEREDSUBJECT, REFERENCES, and REFS (as Dovecot).
 import { SELECTED, bad, no, ok, type CommandSpec } from './types.js';
 import { parseSearchKeys } from '../protocol/parser.js';
 import { threadMessages, formatThreads } from '../search/thread.js';
@@ -12,12 +12,16 @@ export const thread: CommandSpec = {
   capabilities: [
     { word: 'THREAD=ORDEREDSUBJECT' },
     { word: 'THREAD=REFERENCES' },
+    { word: 'THREAD=REFS' },
   ],
   async handler(ctx) {
     const { session, args } = ctx;
     if (session.settings.disableThreadSort) return no(DISABLED_BY_ADMINISTRATOR);
     const algorithm = args.atom('threading algorithm').toUpperCase();
-    if (algorithm !== 'ORDEREDSUBJECT' && algorithm !== 'REFERENCES') return bad(`Unknown threading algorithm ${algorithm}`);
+    // REFS only while CAPABILITY announces it (IMAP_CAPABILITY may leave it out).
+    if ((algorithm !== 'ORDEREDSUBJECT' && algorithm !== 'REFERENCES' && algorithm !== 'REFS') || (algorithm === 'REFS' && !session.offers('THREAD=REFS'))) {
+      return bad(`Unknown threading algorithm ${algorithm.slice(0, 40)}`);
+    }
     const charset = args.astring('charset');
     const key = parseSearchKeys(args.rest(), charset);
     const items = await searchForOrdering(ctx, key);

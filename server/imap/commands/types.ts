@@ -63,6 +63,8 @@ export interface SessionContext {
   logout(): Promise<void>;
   /** Switch the transport to TLS (after the tagged OK of STARTTLS). */
   startTls(): Promise<void>;
+  /** Compress both directions with DEFLATE (after the tagged OK of COMPRESS). */
+  compress(): void;
 
   /** `done` is called once the data has gone to the system, or was dropped. */
   write(data: Buffer, done?: () => void): void;
@@ -117,6 +119,8 @@ export interface CapabilityWord {
    * announced is always the computed one.
    */
   value?: (settings: SessionSettings) => string;
+  /** Only once logged in (COMPRESS=DEFLATE: the command is refused before, as in Dovecot). */
+  afterLogin?: boolean;
 }
 
 export interface CommandSpec {

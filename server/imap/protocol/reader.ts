@@ -34,6 +34,7 @@
 //   // IDLE:      out.write('+ idling\r\n'); reader.readRawLine();
 //   // STARTTLS:  (inside onCommand) detach(); reader.discardBuffered(); ...after the TLS
 //   //            handshake: reader.attach(tlsInput); reader.resume();
+//   // COMPRESS:  detach(); inflater.write(...reader.takeBuffered()); reader.attach(inflater);
 //   // Deadlines: reader.progress says since when the current line or literal is arriving.
 //   // Streaming: onLiteral / onNonSyncLiteral may return a LiteralSink; the literal's data
 //   //            then goes to it piece by piece and the command gets an empty Buffer in its place.
@@ -263,6 +264,18 @@ export class CommandReader {
     this.generation++;
     this.resetCommand();
     this.checkDrain();
+  }
+
+  /**
+   * Hand over the bytes received but not yet processed, between commands (after COMPRESS they
+   * are the start of the compressed stream, to be read through the inflater).
+   */
+  takeBuffered(): Buffer[] {
+    const taken = this.queue;
+    this.queue = [];
+    this.queued = 0;
+    this.checkDrain();
+    return taken;
   }
 
   /** Since when the current line part or literal is arriving; null between commands. */

@@ -1,20 +1,21 @@
 // SEARCH TEXT / BODY decided on a message's bytes, with the evaluator's exact answer.
 //
-// The evaluator's meaning (evaluate.ts): BODY matches when the folded (foldForSearch: NFKC,
-// lower case) decoded text of the text/* parts contains the folded string; TEXT also when the
+// The evaluator's meaning (evaluate.ts): BODY matches when the folded (foldForSearch: lower
+// case, NFKD) decoded text of the text/* parts contains the folded string; TEXT also when the
 // folded "name: decoded value" lines of all headers do. Decoding and folding every part costs
 // far more than the search itself, so for a string of printable ASCII the bytes are searched
 // directly, and only what the bytes cannot decide is decoded, in small windows.
 //
 // Why that is exact, for a part in a charset whose ASCII bytes are ASCII characters (UTF-8 and
 // the single-byte charsets below) and an ASCII string. Cut the decoded text before every ASCII
-// character: folding never joins across such a cut (NFKC only composes a character with marks
-// that follow it, and never with a following ASCII character; lower-casing is per character,
+// character: folding never joins across such a cut (NFKD decomposes each character by itself and
+// reorders only combining marks, which an ASCII character never is; lower-casing is per character,
 // bar the final sigma that foldForSearch undoes), so the folded text is the concatenation of the
 // folded pieces. A piece is one ASCII character followed by non-ASCII ones (or, at the start,
 // non-ASCII ones alone). Its folded form holds ASCII characters only from its first character
 // and from "special" characters: non-ASCII ones whose own folding gives ASCII (the ligature
-// "fi", full-width letters, the Kelvin sign, "ª", ...); composition only ever removes ASCII.
+// "fi", full-width letters, the Kelvin sign, "ª", and every letter with an accent: "é" is "e"
+// and a combining mark).
 // So a match of the folded string either lies in pieces that are single ASCII characters - it
 // is in the bytes, case aside, followed by an ASCII byte or the end - or it touches a piece with
 // a special character, or it ends on the first character of a piece with non-ASCII ones (a

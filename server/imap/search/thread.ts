@@ -1,5 +1,5 @@
-// THREAD=ORDEREDSUBJECT and THREAD=REFERENCES (RFC 5256 section 3) and the wire form of
-// their result. Input: the messages that matched the search, with their parsed meta.
+// THREAD=ORDEREDSUBJECT and THREAD=REFERENCES (RFC 5256 section 3), THREAD=REFS (as Dovecot
+// implements draft-ietf-morg-inthread) and the wire form of their result. Input: the messages that matched the search, with their parsed meta.
 //
 // Traversals are iterative, not recursive: a long reply chain is a deep tree.
 
@@ -9,7 +9,7 @@ import { sentDate } from './dates.js';
 import { comparatorFor } from './fold.js';
 import { messageSubject } from './subject.js';
 
-export type ThreadAlgorithm = 'ORDEREDSUBJECT' | 'REFERENCES';
+export type ThreadAlgorithm = 'ORDEREDSUBJECT' | 'REFERENCES' | 'REFS';
 
 export interface ThreadMessage {
   seq: number;
@@ -35,7 +35,8 @@ export function threadMessages(
   use: 'seq' | 'uid' = 'seq',
 ): ThreadNode[] {
   const ordered = [...messages].sort((a, b) => a.seq - b.seq);
-  return algorithm === 'ORDEREDSUBJECT' ? orderedSubject(ordered, use) : references(ordered, use);
+  if (algorithm === 'ORDEREDSUBJECT') return orderedSubject(ordered, use);
+  return algorithm === 'REFS' ? refs(ordered, use) : references(ordered, use);
 }
 
 /**
@@ -207,7 +208,8 @@ function referencesOf(meta: MessageMeta): string[] {
   return extractMessageIds(meta.envelope.inReplyTo).slice(0, 1);
 }
 
-function references(messages: readonly ThreadMessage[], use: 'seq' | 'uid'): ThreadNode[] {
+/** REFERENCES steps (1) and (2): the containers without a parent, each with its tree below. */
+function linkContainers(messages: readonly ThreadMessage[]): Container[] {
   const table = new Map<string, Container>();
   const containerFor = (id: string): Container => {
     let container = table.get(id);
@@ -252,10 +254,12 @@ function references(messages: readonly ThreadMessage[], use: 'seq' | 'uid'): Thr
   for (const container of table.values()) if (!container.message) all.push(container);
 
   // (2) Everything without a parent goes under the root.
-  let roots = all.filter((c) => !c.parent);
+  return all.filter((c) => !c.parent);
+}
 
+function references(messages: readonly ThreadMessage[], use: 'seq' | 'uid'): ThreadNode[] {
   // (3) Prune dummies.
-  roots = pruneDummies(roots);
+  let roots = pruneDummies(linkContainers(messages));
 
   // (4) Sort the top level by sent date; a dummy sorts by its first child (after sorting its children).
   for (const c of roots) if (!c.message) sortChildren(c);
@@ -268,6 +272,30 @@ function references(messages: readonly ThreadMessage[], use: 'seq' | 'uid'): Thr
   sortAllSiblings(roots);
   roots.sort(compareContainers);
 
+  return toNodes(roots, use);
+}
+
+/**
+ * THREAD=REFS as Dovecot answers it (index-thread-finish.c, sort_root_nodes_ref2): the threads
+ * of REFERENCES steps (1) to (3) and (6), without gathering by subject, ordered by the newest
+ * sent date found in each thread (ties: by the root message, a dummy root first).
+ */
+function refs(messages: readonly ThreadMessage[], use: 'seq' | 'uid'): ThreadNode[] {
+  // A dummy root keeps a single child here (Dovecot does not promote it); on the wire both read "(n ...)".
+  const roots = pruneDummies(linkContainers(messages), false);
+  sortAllSiblings(roots);
+  const newest = new Map<Container, number>();
+  for (const root of roots) {
+    let latest = -Infinity;
+    const stack = [root];
+    while (stack.length > 0) {
+      const c = stack.pop()!;
+      if (c.message) latest = Math.max(latest, c.sortKey!.date);
+      for (const child of c.children) stack.push(child);
+    }
+    newest.set(root, latest);
+  }
+  roots.sort((a, b) => newest.get(a)! - newest.get(b)! || (a.message?.seq ?? 0) - (b.message?.seq ?? 0));
   return toNodes(roots, use);
 }
 
@@ -285,7 +313,7 @@ function sortChildren(c: Container): void {
  * Step (3): a dummy without children is deleted; a dummy with children is replaced by
  * them, except that at the top level this happens only when it has one child.
  */
-function pruneDummies(roots: Container[]): Container[] {
+function pruneDummies(roots: Container[], promoteSingleChild = true): Container[] {
   // Top down: a container's dummy children are dissolved (through any depth of dummies) before
   // its children are visited, so each dummy is dissolved once and each container moves once.
   // Dummies removed one by one from a list of 60,000 siblings took 21 s, and a chain of dummies
@@ -315,7 +343,7 @@ function pruneDummies(roots: Container[]): Container[] {
   }
   const result: Container[] = [];
   for (const c of roots) {
-    if (c.message || c.children.length > 1) result.push(c);
+    if (c.message || c.children.length > 1 || (c.children.length === 1 && !promoteSingleChild)) result.push(c);
     else if (c.children.length === 1) {
       const [only] = c.children;
       only.parent = undefined;

@@ -87,6 +87,7 @@ class BareSession implements SessionContext {
     this.unselect();
   }
   async startTls(): Promise<void> {}
+  compress(): void {}
   write(data: Buffer, done?: () => void): void {
     this.output += data.toString('utf8');
     done?.();

@@ -72,6 +72,8 @@ const SEARCHES: PeerCommand[] = [
   ['CHARSET UTF-8 BODY ', lit('grüße aus köln')],
   ['CHARSET UTF-8 BODY ', lit('café')],
   ['CHARSET UTF-8 BODY ', lit('straße')],
+  // I18NLEVEL=1: i;unicode-casemap decomposes (NFKD), so "cafe" and a lone accent are found in "café".
+  'BODY cafe', 'TEXT "CAFE"', ['CHARSET UTF-8 BODY ', lit('\u0301')], ['CHARSET UTF-8 BODY ', lit('CAFE\u0301')],
   'OR FROM alice NOT SEEN', 'NOT OR FLAGGED DELETED', '(SEEN FLAGGED) OR DRAFT ANSWERED',
   'OR (FROM alice TO bob) SUBJECT weekly', 'NOT (SUBJECT plan BODY "body of")', 'UNSEEN OR BODY hidden TEXT "lost parent"',
 ];

@@ -17,7 +17,7 @@ const COURIER = peerScript('courier');
 
 const SORTS = ['SUBJECT', 'DATE', 'ARRIVAL', 'FROM', 'TO', 'CC', 'SIZE', 'REVERSE SUBJECT', 'REVERSE DATE', 'SUBJECT REVERSE DATE', 'REVERSE FROM SIZE'];
 const DISPLAY_SORTS = ['DISPLAYFROM', 'DISPLAYTO'];
-const THREADS: ThreadAlgorithm[] = ['REFERENCES', 'ORDEREDSUBJECT'];
+const THREADS: ThreadAlgorithm[] = ['REFERENCES', 'ORDEREDSUBJECT', 'REFS'];
 
 // Courier breaks ties by descending sequence number (RFC 5256 section 3: "sorted according to
 // the order in which they appear in the mailbox"), so it is compared on criteria lists that leave

@@ -615,7 +615,7 @@ export const COURIER_SETTINGS_NOT_HONOURED: ReadonlyMap<string, NotHonoured> = n
   ['PROXY_HOSTNAME', { reason: 'proxying is not supported' }],
   ['IMAP_PROXY_FOREIGN', { reason: 'proxying is not supported' }],
   ['IMAP_ULIMITD', { reason: 'a memory limit set by Courier\'s start script (ulimit -v); one process serves every connection here, so set a limit for it in the service manager (systemd MemoryMax=)', notBuilt: 'imapd' }],
-  ['IMAP_SHAREDINDEXFILE', { reason: 'the index of shared accounts (#shared.OWNER.FOLDER) is made from the account store; a Courier index file is not read (imapd-accounts shared-index writes one for Courier)' }],
+  ['IMAP_SHAREDINDEXFILE', { reason: 'imapd-server and the appliance make the index of shared accounts (#shared.OWNER.FOLDER) from the account store (imapd-accounts shared-index writes one for Courier); the stdio imapd reads this file, groups included, as Courier does' }],
   ['IMAPDEBUGFILE', { reason: 'per-account command logs are not implemented', harmless: [''] }],
   ['OUTBOX', { reason: 'the Outbox folder (sending mail by COPY) is not supported', harmless: [''] }],
   ['OUTBOX_MULTIPLE_SEND', { reason: 'the Outbox folder is not supported' }],

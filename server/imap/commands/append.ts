@@ -3,7 +3,7 @@
 // message is not held in memory: the session streams its literal into the store's
 // AppendSink as it arrives (beginAppendLiteral), and the command then only delivers it.
 import { MailStoreError, type AppendSink } from '../../backend/mailstore.js';
-import { requireRights } from '../rights.js';
+import { permittedFlags, requireRights } from '../rights.js';
 import { AUTHENTICATED, no, ok, type CommandSpec, type SessionContext } from './types.js';
 import { Args, parseFlags, SyntaxError } from './args.js';
 import { parseCommand, parseDateTime } from '../protocol/parser.js';
@@ -46,7 +46,8 @@ export async function beginAppendLiteral(session: SessionContext, lines: readonl
   const { name, flags, internalDate } = appendArgs(session, new Args(command.args));
   const denied = await requireRights(session, name, 'i', 'APPEND');
   if (denied) throw new MailStoreError(denied.text, denied.code);
-  return session.store.beginAppend(name, size, { flags, internalDate });
+  // RFC 4314 4: flags the user may not set are left off, the message is stored.
+  return session.store.beginAppend(name, size, { flags: await permittedFlags(session, name, flags), internalDate });
 }
 
 export const append: CommandSpec = {
@@ -59,7 +60,7 @@ export const append: CommandSpec = {
     const denied = await requireRights(session, name, 'i', 'APPEND');
     if (denied) return (await streamed?.abort(), denied);
     if (!streamed && message.value.length === 0) return no('An empty message cannot be appended');
-    const result = streamed ? await streamed.commit() : await session.store.append(name, message.value, { flags, internalDate });
+    const result = streamed ? await streamed.commit() : await session.store.append(name, message.value, { flags: await permittedFlags(session, name, flags), internalDate });
     // Our own append shows up in our selected view through the folder's change queue (the
     // store tells every open folder at once); other changes wait for NOOP, IDLE or the watcher.
     return ok('APPEND completed', `APPENDUID ${result.uidValidity} ${result.uid}`);

@@ -98,13 +98,13 @@ test('shared folders from a Courier index file, groups included, answer as in Co
   let ours: SpawnedImapd | null = null;
   let courier: SpawnedImapd | null = null;
   try {
-    ours = spawnImapd(path.join(oursRoot, 'bob', 'Maildir'), env(oursRoot));
-    courier = spawnCourier(path.join(courierRoot, 'bob', 'Maildir'), env(courierRoot));
-    await ours.client.greeting;
-    await courier.client.greeting;
+    const o1 = (ours = spawnImapd(path.join(oursRoot, 'bob', 'Maildir'), env(oursRoot)));
+    const c1 = (courier = spawnCourier(path.join(courierRoot, 'bob', 'Maildir'), env(courierRoot)));
+    await o1.client.greeting;
+    await c1.client.greeting;
     for (const [command, keep] of SCRIPT) {
-      const o = await ours.client.command(command);
-      const c = await courier.client.command(command);
+      const o = await o1.client.command(command);
+      const c = await c1.client.command(command);
       const status = (tagged: string) => tagged.split(' ')[0];
       assert.equal(status(o.tagged), status(c.tagged), `${command}: ours ${o.tagged} / Courier ${c.tagged}`);
       if (!keep) continue;
@@ -112,7 +112,7 @@ test('shared folders from a Courier index file, groups included, answer as in Co
       assert.deepEqual(kept(o.lines), kept(c.lines), command);
     }
     // The line that is no entry is reported as Courier reports it.
-    assert.match(ours.stderr(), /ERR: .*shared\/index\(5\): syntax error\./);
+    assert.match(o1.stderr(), /ERR: .*shared\/index\(5\): syntax error\./);
   } finally {
     await ours?.close();
     await courier?.close();

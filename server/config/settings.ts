@@ -424,7 +424,7 @@ export const SETTINGS: readonly AnySettingSpec[] = [
   },
   {
     name: 'IMAP_ACL', file: 'imapd', field: 'acl', kind: 'boolean', default: '1',
-    meaning: '1 offers the ACL commands (GETACL, SETACL, MYRIGHTS, ...) and announces ACL ACL2=UNION, as Debian\'s Courier, and (imapd-server, appliance) Courier\'s virtual shared folders: a folder whose ACL gives another account rights is opened by it as #shared.OWNER.FOLDER; folder rights stored in the Maildir are enforced either way.',
+    meaning: '1 offers the ACL commands (GETACL, SETACL, MYRIGHTS, ...) and announces ACL ACL2=UNION, as Debian\'s Courier, and Courier\'s virtual shared folders: a folder whose ACL gives another account rights is opened by it as #shared.OWNER.FOLDER (imapd-server and the appliance find the accounts in the account store, the stdio imapd in IMAP_SHAREDINDEXFILE); folder rights stored in the Maildir are enforced either way.',
     parse: parseBoolean,
   },
   {

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { CHROMIUM } from '../playwright.config.js';
 import { SCREENSHOTS, bigMaildir, pythonIdle, rawConnect, startAppliance, tempDir, writeConfig, type RunningAppliance } from '../test/helpers/appliance.js';
+import { ImapTestClient } from '../test/helpers/imap-client.js';
 
 test.describe.configure({ mode: 'serial' });
 test.skip(!fs.existsSync(CHROMIUM), `Chromium is not installed at ${CHROMIUM} (npm run peers installs Debian's chromium)`);
@@ -356,6 +357,42 @@ test('sets a quota on an account; its maildirsize carries it and the Size column
   expect(fs.readFileSync(sizeFile, 'utf8')).toMatch(/^52428800S,1000C\n/);
 });
 
+test('shares alice\'s folder with bob in plain words; bob finds it under #shared over IMAP, until the share is removed', async () => {
+  const alice = await imapLogin('alice', 'correct horse battery');
+  const bob = await imapLogin('bob', 'bobs password');
+  try {
+    expect((await alice.command('CREATE INBOX.Projects')).tagged).toMatch(/^OK/);
+    await open('Accounts');
+    await page.locator('tr[data-account="alice"] details.row-menu > summary').click();
+    await page.locator('tr[data-account="alice"] button:has-text("Share a folder")').click();
+    await expect(page.locator('#share-owner')).toHaveValue('alice');
+    await page.selectOption('#share-folder', 'INBOX.Projects');
+    await page.selectOption('#share-account', 'bob');
+    await page.selectOption('#share-access', 'read-mark');
+    await expect(page.locator('#share-access-meaning')).toContainText('mark messages read');
+    await page.click('#share-form button[type="submit"]');
+    const row = page.locator('tr[data-share="alice INBOX.Projects user=bob"]');
+    await expect(row.locator('td.access')).toHaveText('Read and mark');
+    await expect(row.locator('code.rights')).toHaveText('lrsw');
+    await expect(row).toContainText('#shared.alice.Projects');
+    await row.scrollIntoViewIfNeeded();
+    await shot('10-sharing');
+    // On disk: the folder's ACL as SETACL writes it; over IMAP: bob sees the folder with those rights.
+    expect(fs.readFileSync(path.join(data, 'mail', 'alice', 'Maildir', '.Projects', 'courierimapacl'), 'utf8')).toMatch(/^user=bob lrsw$/m);
+    const listed = await bob.command('LIST "" "#shared.*"');
+    expect(listed.lines).toContain('* LIST (\\HasNoChildren) "." "#shared.alice.Projects"');
+    expect((await bob.command('MYRIGHTS #shared.alice.Projects')).lines).toEqual(['* MYRIGHTS "#shared.alice.Projects" "lrsw"']);
+    // Removed: gone from the list and from bob's view.
+    await row.locator('button[data-unshare]').click();
+    await row.waitFor({ state: 'detached' });
+    await page.locator('#share-list .empty').waitFor();
+    expect((await bob.command('LIST "" "#shared.*"')).lines.filter((l) => l.includes('Projects'))).toEqual([]);
+  } finally {
+    alice.close();
+    bob.close();
+  }
+});
+
 test('removes an account after confirmation and keeps its mail', async () => {
   await open('Accounts');
   await page.locator('tr[data-account="alice"] details.row-menu > summary').click();
@@ -456,6 +493,17 @@ test('a GUI password lets a new browser sign in without the token', async ({ bro
 test('ran without errors in the page', () => {
   expect(pageErrors).toEqual([]);
 });
+
+/** An IMAP session logged in over a plain socket (LOGIN is allowed on loopback without TLS). */
+async function imapLogin(user: string, password: string): Promise<ImapTestClient & { close(): void }> {
+  const socket = net.connect({ host: '127.0.0.1', port: imapPort });
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  const client = new ImapTestClient(socket, socket);
+  await client.greeting;
+  const reply = await client.command(`LOGIN ${user} "${password}"`);
+  expect(reply.tagged, `LOGIN ${user}`).toMatch(/^OK/);
+  return Object.assign(client, { close: () => socket.destroy() });
+}
 
 function hasPython(): boolean {
   return (process.env.PATH ?? '').split(':').some((d) => fs.existsSync(path.join(d, 'python3')));

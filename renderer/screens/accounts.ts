@@ -1,9 +1,11 @@
 // Accounts: the list with each account's use of space, adding one (its Maildir is created
-// when missing), changing a password or the quota, disabling, and removing (mail kept unless asked).
+// when missing), changing a password or the quota, disabling, and removing (mail kept unless asked);
+// below them, the shared folders (sharing.ts).
 
 import { ApiError, MIN_ACCOUNT_PASSWORD, type AccountView, type MaildirInspection, type QuotaInput } from '../../server/appliance/api.js';
 import { h, replaceChildren } from '../dom.js';
 import { bytes, count, dateTime } from '../format.js';
+import { sharingCard } from './sharing.js';
 import type { Context, Screen } from './types.js';
 
 /** Show an API error next to the field it names, or at the form's end. */
@@ -77,6 +79,7 @@ export function accountsScreen(ctx: Context): Screen {
   const element = h('section', { class: 'screen' });
   const list = h('div', { id: 'account-list' });
   const dialog = h('dialog', { id: 'account-dialog' });
+  const sharing = sharingCard(ctx);
 
   const username = h('input', { name: 'username', autocomplete: 'off', required: true, maxlength: 255 });
   const password = h('input', { name: 'password', type: 'password', autocomplete: 'new-password', required: true, minlength: MIN_PASSWORD });
@@ -317,6 +320,7 @@ export function accountsScreen(ctx: Context): Screen {
                 h('div', { class: 'menu' },
                   act('Change password', () => passwordDialog(a)),
                   act('Quota', () => quotaDialog(a)),
+                  act('Share a folder', () => sharing.shareFrom(a.username)),
                   a.enabled
                     ? act('Disable', () => ctx.api.disableAccount(a.username).then(() => refresh()))
                     : act('Enable', () => ctx.api.enableAccount(a.username).then(() => refresh())),
@@ -335,7 +339,8 @@ export function accountsScreen(ctx: Context): Screen {
     if (pending) return;
     pending = true;
     try {
-      render(await ctx.api.listAccounts());
+      const [accounts] = await Promise.all([ctx.api.listAccounts(), sharing.refresh()]);
+      render(accounts);
     } catch (err) {
       ctx.toast(`Cannot list the accounts: ${(err as Error).message}`, 'error');
     } finally {
@@ -343,7 +348,7 @@ export function accountsScreen(ctx: Context): Screen {
     }
   }
 
-  element.append(h('h2', {}, 'Accounts'), list, addForm, dialog);
+  element.append(h('h2', {}, 'Accounts'), list, addForm, sharing.element, dialog);
   return {
     id: 'accounts',
     title: 'Accounts',

@@ -158,6 +158,54 @@ export interface QuotaInput {
   messages: number | null;
 }
 
+/**
+ * How much another account may do in a shared folder, in plain words; each is a set of
+ * Courier's ACL letters (server/backend/acl.ts), written to the folder's courierimapacl
+ * exactly as SETACL would write them.
+ */
+export type ShareAccess = 'read' | 'read-mark' | 'read-write' | 'full';
+
+export const SHARE_ACCESS: readonly { id: ShareAccess; label: string; rights: string; meaning: string }[] = [
+  { id: 'read', label: 'Read', rights: 'lr', meaning: 'see the folder and read its messages; nothing is marked as read for the owner' },
+  { id: 'read-mark', label: 'Read and mark', rights: 'lrsw', meaning: 'also mark messages read, unread, flagged or with keywords' },
+  { id: 'read-write', label: 'Read and write', rights: 'eilrstw', meaning: 'also add messages, and delete them' },
+  { id: 'full', label: 'Full', rights: 'ceilrstwx', meaning: 'also make, rename and delete subfolders and the folder itself; only sharing it further stays with the owner' },
+];
+
+/** One entry of a folder's ACL that lets someone other than its owner in. */
+export interface ShareView {
+  /** The account whose folder it is. */
+  owner: string;
+  /** The folder in the owner's Maildir: "INBOX", "INBOX.Projects". */
+  folder: string;
+  /** As stored in courierimapacl: "user=bob", "anyone", "-user=bob" (rights taken away). */
+  identifier: string;
+  /** The account it names, or null for everyone ("anyone", "anonymous") and negative entries. */
+  account: string | null;
+  /** The plain-words access these rights are, or 'custom' (set over IMAP with other letters). */
+  access: ShareAccess | 'custom';
+  /** Courier's letters, as stored. */
+  rights: string;
+  /** What the other account calls the folder: "#shared.alice.Projects". */
+  sharedName: string;
+  /** The owner's subfolders without a list of their own, which take this one (and so are shared too). */
+  inheritedBy: string[];
+}
+
+export interface SharesView {
+  /** Every account whose Maildir exists, with its folders (to choose from). */
+  accounts: { username: string; folders: string[] }[];
+  shares: ShareView[];
+}
+
+export interface ShareInput {
+  owner: string;
+  folder: string;
+  /** The account it is shared with. */
+  account: string;
+  access: ShareAccess;
+}
+
 /** Account passwords: at least this many characters (checked by the server, shown by the form). */
 export const MIN_ACCOUNT_PASSWORD = 8;
 
@@ -366,6 +414,12 @@ export interface ApplianceApi {
   enableAccount(username: string): Promise<void>;
   /** Remove an account; its mail stays on disk unless keepMail is false. */
   removeAccount(username: string, keepMail: boolean): Promise<void>;
+  /** Every account's folders, and who else may use which (their ACLs' entries for other accounts). */
+  listShares(): Promise<SharesView>;
+  /** Share an account's folder with another account, or change the access it has (the folder's ACL). */
+  shareFolder(input: ShareInput): Promise<SharesView>;
+  /** Remove one entry (by its stored identifier, as listed) from a folder's ACL. */
+  unshareFolder(owner: string, folder: string, identifier: string): Promise<SharesView>;
   /** Build the index of an account's Maildir now (done by itself for a new account with mail). */
   indexAccount(username: string): Promise<JobView>;
   listSessions(): Promise<SessionView[]>;
@@ -434,6 +488,9 @@ export const API_METHODS = [
   'removeMailSource',
   'testMailSource',
   'fetchMailSource',
+  'listShares',
+  'shareFolder',
+  'unshareFolder',
 ] as const satisfies readonly ApiMethod[];
 
 // Every method is in the list (a compile error here names the one missing).

@@ -5,6 +5,7 @@
 //   configuration.ts   the Courier-format settings: shown, checked, applied, watched
 //   imap-runner.ts     the IMAP listeners, TLS, logins and the live sessions
 //   accounts-service.ts  accounts with their usage
+//   sharing-service.ts  folders shared with other accounts (their ACLs)
 //   index-jobs.ts      the first indexing of a Maildir that was moved in
 //   connection-info.ts what a mail program needs to connect
 //   network-services.ts the setup files for mail programs, and the DNS-SD announcement
@@ -23,6 +24,7 @@ import { formatWarning, writeFileAtomic } from '../config/index.js';
 import type { Logger, LogLevel as ServerLogLevel } from '../imap/contracts.js';
 import { SERVER_VERSION } from '../imap/version.js';
 import { AccountsService } from './accounts-service.js';
+import { SharingService } from './sharing-service.js';
 import {
   ApiError,
   type AccountView,
@@ -48,6 +50,8 @@ import {
   type SessionView,
   type SettingChanges,
   type SettingsView,
+  type ShareInput,
+  type SharesView,
   type ValidationResult,
 } from './api.js';
 import { CONFIG_FILES, Configuration } from './configuration.js';
@@ -95,6 +99,7 @@ export class ApplianceHost implements ApplianceApi {
   private runner!: ImapRunner;
   private jobs!: IndexJobs;
   private accountsService!: AccountsService;
+  private sharing!: SharingService;
   private readonly ctx: HostContext;
   private closed = false;
   private readonly failedLogins = new FailedLogins();
@@ -176,6 +181,7 @@ export class ApplianceHost implements ApplianceApi {
     host.jobs = new IndexJobs(host.ctx, runner, () => host.config.loaded.settings, (key) => host.accountsService.forgetUsage(key));
     host.accountsService = new AccountsService(host.ctx, runner, host.jobs);
     host.sources = await MailSources.open(host.ctx, runner.opener);
+    host.sharing = new SharingService(host.ctx, runner);
     host.network = new NetworkServices({
       setupPort: options.setupPort ?? null,
       announce: options.announce ?? false,
@@ -418,6 +424,24 @@ export class ApplianceHost implements ApplianceApi {
 
   removeAccount(username: string, keepMail: boolean): Promise<void> {
     return this.accountsService.removeAccount(username, keepMail);
+  }
+
+  // Shared folders (sharing-service.ts): folders' ACL entries for other accounts.
+
+  listShares(): Promise<SharesView> {
+    return this.sharing.listShares();
+  }
+
+  async shareFolder(input: ShareInput): Promise<SharesView> {
+    const view = await this.sharing.shareFolder(input);
+    this.emit({ type: 'accounts' });
+    return view;
+  }
+
+  async unshareFolder(owner: string, folder: string, identifier: string): Promise<SharesView> {
+    const view = await this.sharing.unshareFolder(owner, folder, identifier);
+    this.emit({ type: 'accounts' });
+    return view;
   }
 
   inspectMaildir(path: string): Promise<MaildirInspection> {

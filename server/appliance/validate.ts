@@ -7,14 +7,17 @@
 // No imports beyond api.ts: this file is bundled into the Electron preload too.
 
 import {
-  ApiError, errorEnvelope, MIN_ACCOUNT_PASSWORD,
-  type ApiMethod, type ApplianceApi, type ConfigFileName, type Envelope, type LogFilter, type LogLevel, type MailSourceInput, type NewAccountInput, type QuotaInput, type SettingChanges,
+  ApiError, errorEnvelope, MIN_ACCOUNT_PASSWORD, SHARE_ACCESS,
+  type ApiMethod, type ApplianceApi, type ConfigFileName, type Envelope, type LogFilter, type LogLevel, type MailSourceInput,
+  type NewAccountInput, type QuotaInput, type SettingChanges, type ShareAccess, type ShareInput,
 } from './api.js';
 
 const MAX_NAME = 255;
 /** Passwords: the account store's own limit is in bytes; this only stops absurd inputs early. */
 const MAX_PASSWORD_CHARS = 4096;
 const MAX_PATH = 4096;
+/** Maildir++ folder names: Courier's limit is a path component (255 octets) plus "INBOX". */
+const MAX_FOLDER_NAME = 1024;
 const MAX_SETTING_VALUE = 8192;
 const MAX_SETTINGS_PER_CALL = 100;
 /** A Courier configuration file is a few kilobytes; Debian's commented ones about 20. */
@@ -135,6 +138,36 @@ export function checkNewAccount(value: unknown, field = 'input'): NewAccountInpu
   return { username, password, maildir, quota };
 }
 
+/** A folder name as the store spells it ("INBOX.Projects"); whether it exists is the host's business. */
+export function checkFolderName(value: unknown, field = 'folder'): string {
+  if (typeof value !== 'string') bad(field, 'the folder must be text');
+  if (value.length === 0) bad(field, 'choose a folder');
+  if (value.length > MAX_FOLDER_NAME) bad(field, 'the folder name is too long');
+  if (/[\0-\x1f\x7f]/.test(value)) bad(field, 'the folder name contains control characters');
+  return value;
+}
+
+/** An identifier of a folder's ACL as stored ("user=bob", "anyone"). */
+export function checkAclIdentifier(value: unknown, field = 'identifier'): string {
+  if (typeof value !== 'string') bad(field, 'the identifier must be text');
+  if (value.length === 0 || value.length > MAX_NAME * 2 + 8) bad(field, 'the identifier is empty or too long');
+  if (/[\0-\x20\x7f]/.test(value)) bad(field, 'the identifier contains spaces or control characters');
+  return value;
+}
+
+export function checkShareInput(value: unknown, field = 'input'): ShareInput {
+  if (!isPlainObject(value)) bad(field, 'the share must be an object with owner, folder, account and access');
+  onlyKeys(value, ['owner', 'folder', 'account', 'access'], field);
+  const access = value.access;
+  if (!SHARE_ACCESS.some((a) => a.id === access)) bad('access', `the access must be one of ${SHARE_ACCESS.map((a) => a.id).join(', ')}`);
+  return {
+    owner: checkUsername(value.owner, 'owner'),
+    folder: checkFolderName(value.folder),
+    account: checkUsername(value.account, 'account'),
+    access: access as ShareAccess,
+  };
+}
+
 export function checkLogFilter(value: unknown, field = 'filter'): LogFilter {
   if (value === undefined || value === null) return {};
   if (!isPlainObject(value)) bad(field, 'the filter must be an object');
@@ -239,6 +272,9 @@ const SIGNATURES: Record<ApiMethod, { args: Checker[]; optional?: number }> = {
   removeMailSource: { args: [(v) => checkSourceId(v)] },
   testMailSource: { args: [(v) => checkMailSource(v), (v) => (v === undefined || v === null ? undefined : checkSourceId(v))], optional: 1 },
   fetchMailSource: { args: [(v) => checkSourceId(v)] },
+  listShares: { args: [] },
+  shareFolder: { args: [(v) => checkShareInput(v)] },
+  unshareFolder: { args: [(v) => checkUsername(v, 'owner'), (v) => checkFolderName(v), (v) => checkAclIdentifier(v)] },
 };
 
 /** Check a remote call's arguments; returns them cleaned (throws ApiError 'invalid-argument'). */

@@ -36,11 +36,24 @@ import type { MessageMeta } from '../mime/types.js';
 /** Courier's NEWSHARED without its separator. */
 export const SHARED_ROOT = '#shared';
 const PREFIX = `${SHARED_ROOT}.`;
+const NOT_A_FOLDER = 'This is not a folder';
+/** route()'s refusal of a group's level (a \\Noselect name with accounts below it). */
+const GROUP_LEVEL = 'This is a group of accounts, not a folder';
 
 /** One account of the shared index: its name as listed, and its Maildir (null when it cannot be opened now). */
 export interface SharedAccount {
   readonly name: string;
+  /**
+   * The account groups it is listed under (Courier's index entries "GROUP<tab>*<tab>FILE",
+   * README.sharedfolders): its folders are then "#shared.GROUP.NAME.FOLDER".
+   */
+  readonly groups?: readonly string[];
   open(): Promise<MailStore | null>;
+}
+
+/** The levels an account's folders are below, after "#shared.": its groups, then its name. */
+function levelsOf(account: SharedAccount): string[] {
+  return [...(account.groups ?? []), account.name].map(sharedLevel);
 }
 
 /** Who may be looked at: the other accounts (the index leaves the logged-in one out, as Courier does). */
@@ -73,6 +86,8 @@ export class SharedMailStore implements MailStore {
   readonly hierarchySeparator: string;
   readonly sharedFolders = true;
   private readonly opened = new Map<string, Promise<MailStore | null>>();
+  /** The index as last read, for folderOwner (which cannot wait for it). */
+  private known: readonly SharedAccount[] = [];
 
   constructor(
     private readonly own: MailStore,
@@ -85,17 +100,33 @@ export class SharedMailStore implements MailStore {
 
   folderOwner(name: string): string | null {
     if (!isSharedName(name)) return null;
-    const level = name.slice(PREFIX.length).split('.')[0];
-    return name === SHARED_ROOT || level === '' ? '' : level;
+    if (name === SHARED_ROOT) return '';
+    const levels = name.slice(PREFIX.length).split('.');
+    for (const account of this.known) {
+      const own = levelsOf(account);
+      if (own.every((l, i) => levels[i] === l)) return account.name;
+      // A group's level, above any account.
+      if (levels.length < own.length && levels.every((l, i) => own[i] === l)) return '';
+    }
+    return levels[0] === '' ? '' : levels[0]!;
+  }
+
+  private async accounts(): Promise<readonly SharedAccount[]> {
+    this.known = await this.index.accounts();
+    return this.known;
   }
 
   async listFolders(options: { shared?: boolean } = {}): Promise<FolderEntry[]> {
     if (!options.shared) return this.own.listFolders();
     const out: FolderEntry[] = [];
-    for (const account of await this.index.accounts()) {
+    const groups = new Set<string>();
+    for (const account of await this.accounts()) {
+      // Courier lists every group, whatever is shared in it (mailboxlist.C list_newshared_cb).
+      const levels = levelsOf(account);
+      for (let i = 1; i < levels.length; i++) groups.add(PREFIX + levels.slice(0, i).join('.'));
       const store = await this.storeOf(account);
       if (!store) continue;
-      const base = PREFIX + sharedLevel(account.name);
+      const base = PREFIX + levels.join('.');
       for (const entry of await store.listFolders()) {
         if (!entry.selectable || !store.readAcl) continue;
         // Only what the owner's ACL lets this user look up (Courier's folder_entry).
@@ -103,6 +134,7 @@ export class SharedMailStore implements MailStore {
         out.push({ name: base + entry.name.slice('INBOX'.length), selectable: true });
       }
     }
+    for (const group of groups) if (!out.some((e) => e.name === group)) out.push({ name: group, selectable: false });
     return out;
   }
 
@@ -186,8 +218,13 @@ export class SharedMailStore implements MailStore {
 
   async readAcl(name: string): Promise<AclEntry[]> {
     // The hierarchy's own levels: everyone may look, nothing more (Courier's "Intermediate #shared node").
-    if (this.folderOwner(name) === '') return [{ identifier: 'anyone', rights: 'l' }];
-    const r = await this.route(name);
+    const anyone: AclEntry[] = [{ identifier: 'anyone', rights: 'l' }];
+    if (this.folderOwner(name) === '') return anyone;
+    const r = await this.route(name).catch((error: unknown) => {
+      if (error instanceof MailStoreError && error.message === GROUP_LEVEL) return 'group' as const;
+      throw error;
+    });
+    if (r === 'group') return anyone;
     if (!r) {
       if (isSharedName(name)) return [];
       return this.own.readAcl ? this.own.readAcl(name) : [];
@@ -212,17 +249,21 @@ export class SharedMailStore implements MailStore {
   /** Where a name lives: null for the account's own folders; NONEXISTENT for a shared name naming no account. */
   async route(name: string): Promise<Route | null> {
     if (!isSharedName(name)) return null;
-    const rest = name.slice(PREFIX.length);
-    const cut = rest.indexOf('.');
-    const level = cut < 0 ? rest : rest.slice(0, cut);
-    if (name === SHARED_ROOT || level === '') throw new MailStoreError('This is not a folder', 'NONEXISTENT');
-    for (const account of await this.index.accounts()) {
-      if (sharedLevel(account.name) !== level) continue;
+    const levels = name.slice(PREFIX.length).split('.');
+    if (name === SHARED_ROOT || levels[0] === '') throw new MailStoreError(NOT_A_FOLDER, 'NONEXISTENT');
+    let group = false;
+    for (const account of await this.accounts()) {
+      const own = levelsOf(account);
+      if (!own.every((l, i) => levels[i] === l)) {
+        group ||= levels.length < own.length && levels.every((l, i) => own[i] === l);
+        continue;
+      }
       const store = await this.storeOf(account);
       if (!store) break;
-      return { owner: account.name, store, inner: cut < 0 ? 'INBOX' : `INBOX${rest.slice(cut)}` };
+      const rest = levels.slice(own.length);
+      return { owner: account.name, store, inner: ['INBOX', ...rest].join('.') };
     }
-    throw new MailStoreError('Folder does not exist', 'NONEXISTENT');
+    throw new MailStoreError(group ? GROUP_LEVEL : 'Folder does not exist', 'NONEXISTENT');
   }
 
   /** The store a name lives in, and its name there. */
@@ -232,10 +273,12 @@ export class SharedMailStore implements MailStore {
   }
 
   private storeOf(account: SharedAccount): Promise<MailStore | null> {
-    let store = this.opened.get(account.name);
+    // By its levels: two groups may each list an account of the same name.
+    const key = levelsOf(account).join('.');
+    let store = this.opened.get(key);
     if (!store) {
       store = account.open().catch(() => null);
-      this.opened.set(account.name, store);
+      this.opened.set(key, store);
     }
     return store;
   }

@@ -13,7 +13,9 @@ import { StallMonitor } from '../imap/stall.js';
 import { ConfigError, formatWarning, notHonoured, sessionSettingsFrom, settingsFromEnvironment } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
 import type { MaildirStore } from '../maildir/index.js';
-import { MailStoreError } from '../backend/mailstore.js';
+import { MailStoreError, type MailStore } from '../backend/mailstore.js';
+import { SharedMailStore } from '../backend/shared.js';
+import { courierFileIndex, sharedGroupOption } from '../accounts/courier-shared-index.js';
 
 function fail(message: string): never {
   process.stderr.write(`imapd: ${message}\n`);
@@ -53,6 +55,8 @@ for (const warning of loaded.warnings) logger.log('warn', formatWarning(warning)
 // imapd-server reports them in its files (Courier's start scripts export all of them).
 const ignored: string[] = [];
 for (const [name, value] of Object.entries(env)) {
+  // Read here (withSharedFolders below), unlike in imapd-server.
+  if (name === 'IMAP_SHAREDINDEXFILE') continue;
   const found = value === undefined ? undefined : notHonoured(name, value);
   if (found?.kind === 'unsupported') process.stderr.write(`imapd: warning: environment: ${name}: ${found.message}\n`);
   else if (found) ignored.push(name);
@@ -70,6 +74,7 @@ if (loaded.settings.mailboxSanityCheck && process.geteuid && fs.statSync(root).u
 }
 // IMAP_UMASK applies to the whole process, as Courier's start script sets it for imapd.
 if (loaded.settings.umask !== null) process.umask(loaded.settings.umask);
+const imapdSettings = loaded.settings;
 const settings = sessionSettingsFrom(loaded.settings);
 const store = await openMaildirStore({
   root,
@@ -81,6 +86,27 @@ const store = await openMaildirStore({
   keywords: settings.keywords,
   logger,
 }).catch((err: unknown) => fail(err instanceof Error ? err.message : String(err)));
+
+/**
+ * Courier's virtual shared folders ("#shared.OWNER.FOLDER"): with IMAP_SHAREDINDEXFILE (and
+ * IMAP_ACL, which decides who may), other accounts' folders found through Courier's index
+ * file, whose name gets the account's "sharedgroup" option appended as in Courier.
+ */
+async function withSharedFolders(own: MaildirStore): Promise<MailStore> {
+  const file = env.IMAP_SHAREDINDEXFILE;
+  const { useLocks, acl } = imapdSettings;
+  if (!file || !acl) return own;
+  const index = courierFileIndex({
+    file: file + sharedGroupOption(env.OPTIONS),
+    self: root,
+    warn: (message) => process.stderr.write(`${message}\n`),
+    open: async (maildir) => {
+      if (!fs.existsSync(path.join(maildir, 'cur'))) return null;
+      return openMaildirStore({ root: maildir, useLocks, watch: settings.enhancedIdle, pollIntervalMs: settings.idleTimeout * 1000, keywords: settings.keywords, logger });
+    },
+  });
+  return new SharedMailStore(own, user, index);
+}
 
 /** Courier purges the IMAP_EMPTYTRASH folders at login and at logout. */
 async function purgeTrash(maildir: MaildirStore): Promise<void> {
@@ -117,7 +143,7 @@ const handle = startSession({
   },
   settings,
   logger,
-  preauth: { user, store, loginTag },
+  preauth: { user, store: await withSharedFolders(store), loginTag },
   stalls,
 });
 // After the greeting, so that a large Trash does not hold up the client.

@@ -433,7 +433,7 @@ export const SETTINGS: readonly AnySettingSpec[] = [
   },
   {
     name: 'IMAP_ACL', file: 'imapd', field: 'acl', kind: 'boolean', default: '1',
-    meaning: '1 offers the ACL commands (GETACL, SETACL, MYRIGHTS, ...) and announces ACL ACL2=UNION, as Debian\'s Courier, and (imapd-server, appliance) Courier\'s virtual shared folders: a folder whose ACL gives another account rights is opened by it as #shared.OWNER.FOLDER; folder rights stored in the Maildir are enforced either way.',
+    meaning: '1 offers the ACL commands (GETACL, SETACL, MYRIGHTS, ...) and announces ACL ACL2=UNION, as Debian\'s Courier, and Courier\'s virtual shared folders: a folder whose ACL gives another account rights is opened by it as #shared.OWNER.FOLDER (imapd-server and the appliance find the accounts in the account store, the stdio imapd in IMAP_SHAREDINDEXFILE); folder rights stored in the Maildir are enforced either way.',
     parse: parseBoolean,
   },
   {
@@ -624,7 +624,7 @@ export const COURIER_SETTINGS_NOT_HONOURED: ReadonlyMap<string, NotHonoured> = n
   ['PROXY_HOSTNAME', { reason: 'proxying is not supported' }],
   ['IMAP_PROXY_FOREIGN', { reason: 'proxying is not supported' }],
   ['IMAP_ULIMITD', { reason: 'a memory limit set by Courier\'s start script (ulimit -v); one process serves every connection here, so set a limit for it in the service manager (systemd MemoryMax=)', notBuilt: 'imapd' }],
-  ['IMAP_SHAREDINDEXFILE', { reason: 'the index of shared accounts (#shared.OWNER.FOLDER) is made from the account store; a Courier index file is not read (imapd-accounts shared-index writes one for Courier)' }],
+  ['IMAP_SHAREDINDEXFILE', { reason: 'imapd-server and the appliance make the index of shared accounts (#shared.OWNER.FOLDER) from the account store (imapd-accounts shared-index writes one for Courier); the stdio imapd reads this file, groups included, as Courier does' }],
   ['IMAPDEBUGFILE', { reason: 'per-account command logs are not implemented', harmless: [''] }],
   ['OUTBOX', { reason: 'the Outbox folder (sending mail by COPY) is not supported', harmless: [''] }],
   ['OUTBOX_MULTIPLE_SEND', { reason: 'the Outbox folder is not supported' }],

@@ -51,3 +51,39 @@ export async function lookupAllowed(session: SessionContext, wires: readonly str
   for (const wire of wires) if ((await myRights(session, session.storeName(wire))).includes('l')) out.push(wire);
   return out;
 }
+
+/** Whether rights `held` let a user set `flag` (RFC 4314 4): \Seen "s", \Deleted "t", any other "w". */
+function maySet(flag: string, held: string): boolean {
+  return held.includes(rightsForFlags([flag]));
+}
+
+/**
+ * The flags of an APPEND that this user may set on the folder: RFC 4314 section 4 has the
+ * server ignore the others rather than refuse the message (Courier stores none of them then).
+ */
+export async function permittedFlags(session: SessionContext, storeName: string, flags: readonly string[]): Promise<string[]> {
+  if (flags.length === 0) return [];
+  const held = await myRights(session, storeName);
+  return flags.filter((f) => maySet(f, held));
+}
+
+/**
+ * After COPY or MOVE into a folder where the user may not set some of the copied messages'
+ * flags: those flags are taken off the copies again (RFC 4314 section 4, as Courier, whose
+ * copies into a folder without "s", "t" and "w" carry no flags).
+ */
+export async function stripForbiddenFlags(
+  session: SessionContext, storeName: string, copies: readonly number[], sourceFlags: Iterable<string>,
+): Promise<void> {
+  if (copies.length === 0) return;
+  const held = await myRights(session, storeName);
+  const forbidden = [...new Set(sourceFlags)].filter((f) => f !== '\\Recent' && !maySet(f, held));
+  if (forbidden.length === 0) return;
+  const folder = await session.store.openFolder(storeName);
+  try {
+    await folder.refresh();
+    await folder.storeFlags(copies, 'remove', forbidden);
+  } finally {
+    folder.release();
+  }
+}

@@ -104,3 +104,16 @@ export function writeFolderAcl(root: string, canonical: string, entries: readonl
     throw error;
   }
 }
+
+/**
+ * Whose list a folder (canonical name) takes, as readFolderAcl finds it: its own (a file in
+ * its directory or in courierimaphieracl), else its nearest parent's; INBOX's default when
+ * no folder up to INBOX has one.
+ */
+export function aclOrigin(root: string, canonical: string): string {
+  for (let name = canonical; ; name = name.slice(0, name.lastIndexOf(SEPARATOR))) {
+    if (readIfPresent(path.join(folderDirectory(root, name), ACL_FILE)) !== null) return name;
+    if (name === INBOX) return INBOX;
+    if (readIfPresent(hierFile(root, name)) !== null) return name;
+  }
+}

@@ -3,3 +3,4 @@
 export { type EnvelopeFormat, MaildirStore, openMaildirStore, type MaildirStoreOptions, SUBSCRIPTIONS_FILE, WIRE_ENVELOPE } from './maildir-store.js';
 export { FolderHandle } from './folder-handle.js';
 export { DEFAULT_SPECIAL_USE } from './names.js';
+export { aclOrigin } from './acl.js';

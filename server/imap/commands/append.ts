@@ -8,7 +8,7 @@
 // on any failure the session drops every staged literal at the end of the command.
 import { MailStoreError, type AppendItem } from '../../backend/mailstore.js';
 import { NUL_IN_LITERAL } from '../literals.js';
-import { requireRights } from '../rights.js';
+import { permittedFlags, requireRights } from '../rights.js';
 import { compactSet } from '../resolve-set.js';
 import { AUTHENTICATED, bad, no, ok, type CapabilityWord, type CommandResult, type CommandSpec, type SessionContext } from './types.js';
 import { Args, parseFlags, SyntaxError } from './args.js';
@@ -89,8 +89,9 @@ export async function checkAppendLiteral(session: SessionContext, command: strin
 }
 
 /** The message as the store takes it: its literal (in memory or staged), or its parts put together. */
-async function appendItem(session: SessionContext, message: AppendMessage): Promise<AppendItem> {
-  const options = { flags: message.flags, internalDate: message.internalDate };
+async function appendItem(session: SessionContext, name: string, message: AppendMessage): Promise<AppendItem> {
+  // RFC 4314 4: flags the user may not set are left off, the message is stored.
+  const options = { flags: await permittedFlags(session, name, message.flags), internalDate: message.internalDate };
   const { data } = message;
   if (data.kind === 'catenate') {
     const staged = await catenate(session, data.parts, session.settings.maxLiteralSize);
@@ -117,7 +118,7 @@ export async function appendMessages(session: SessionContext, name: string, mess
   if (denied) return denied;
   const items: AppendItem[] = [];
   try {
-    for (const message of messages) items.push(await appendItem(session, message));
+    for (const message of messages) items.push(await appendItem(session, name, message));
   } catch (error) {
     if (error instanceof BadUrl) return no(`Bad URL: ${error.message}`, `BADURL ${error.url}`);
     throw error;

@@ -1,5 +1,5 @@
 // COPY, UID COPY (RFC 3501 6.4.7, COPYUID of RFC 4315) and MOVE, UID MOVE (RFC 6851).
-import { requireRights } from '../rights.js';
+import { requireRights, stripForbiddenFlags } from '../rights.js';
 import { SELECTED, no, ok, type CommandContext, type CommandSpec } from './types.js';
 import { sequenceSetArg } from './esearch.js';
 import { compactSet, resolveSet } from '../resolve-set.js';
@@ -19,6 +19,10 @@ async function transfer(ctx: CommandContext, move: boolean) {
   const result = move
     ? await view.folder.moveTo(uids, destination)
     : await view.folder.copyTo(uids, destination);
+  // RFC 4314 4: flags the user may not set in the destination do not come along.
+  const copied = new Set(result.mapping.map(([from]) => from));
+  const sourceFlags = seqs.map((s) => view.message(s)!).filter((m) => copied.has(m.uid)).flatMap((m) => [...m.flags]);
+  await stripForbiddenFlags(session, destination, result.mapping.map(([, to]) => to), sourceFlags);
   const code = result.mapping.length
     ? `COPYUID ${result.uidValidity} ${compactSet(result.mapping.map((p) => p[0]))} ${compactSet(result.mapping.map((p) => p[1]))}`
     : undefined;

@@ -1,6 +1,7 @@
 // CREATE (with CREATE-SPECIAL-USE, RFC 6154 section 3), DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE (RFC 3501 6.3.3 - 6.3.7).
 import { requireRights } from '../rights.js';
-import { AUTHENTICATED, no, ok, type CommandSpec } from './types.js';
+import { AUTHENTICATED, no, ok, type CommandSpec, type SessionContext } from './types.js';
+import { isSharedName } from '../../backend/shared.js';
 import { inPersonalNamespace, SEPARATOR } from '../names.js';
 import { SyntaxError, type Args } from './args.js';
 import { MailStoreError } from '../../backend/mailstore.js';
@@ -30,6 +31,15 @@ function createParameters(args: Args): { specialUse?: string } {
   return specialUse === undefined ? {} : { specialUse };
 }
 
+/** Another account's folder (or a name for one), where the store offers them (backend/shared.ts). */
+function inSharedNamespace(session: SessionContext, name: string): boolean {
+  return session.store.sharedFolders === true && isSharedName(name) && name.split(SEPARATOR).length > 2;
+}
+
+function parentOf(name: string): string {
+  return name.slice(0, name.lastIndexOf(SEPARATOR));
+}
+
 export const create: CommandSpec = {
   names: ['CREATE'],
   states: AUTHENTICATED,
@@ -41,11 +51,13 @@ export const create: CommandSpec = {
     if (wire.endsWith(SEPARATOR)) wire = wire.slice(0, -1);
     const name = session.storeName(wire);
     if (name === 'INBOX') return no('INBOX already exists', 'ALREADYEXISTS');
-    if (!inPersonalNamespace(name)) {
+    const shared = inSharedNamespace(session, name);
+    if (!inPersonalNamespace(name) && !shared) {
       return no(`Folder names must start with ${session.settings.namespacePrefix} (see NAMESPACE)`, 'CANNOT');
     }
-    // A new name takes its parent's ACL (maildir/acl.ts): create right "c" (RFC 4314 "k") there.
-    const denied = await requireRights(session, name, 'c', 'CREATE');
+    // A new name takes its parent's ACL (maildir/acl.ts): create right "c" (RFC 4314 "k") there;
+    // in another account's folders Courier names the parent when it refuses.
+    const denied = await requireRights(session, shared ? parentOf(name) : name, 'c', 'CREATE');
     if (denied) return denied;
     await session.store.createFolder(name, options);
     // RFC 8474 4.1: the new folder's MAILBOXID in the tagged OK.
@@ -78,10 +90,12 @@ export const rename: CommandSpec = {
     const from = session.storeName(args.astring('existing mailbox name'));
     const to = session.storeName(args.astring('new mailbox name'));
     args.end();
-    if (!inPersonalNamespace(to)) return no(`Folder names must start with ${session.settings.namespacePrefix}`, 'CANNOT');
+    const shared = inSharedNamespace(session, to);
+    if (!inPersonalNamespace(to) && !shared) return no(`Folder names must start with ${session.settings.namespacePrefix}`, 'CANNOT');
     // Renaming INBOX moves its messages and leaves INBOX in place, empty (RFC 3501 6.3.5; the
-    // store does it): a session that has INBOX selected keeps it.
-    const denied = (await requireRights(session, from, 'x', 'RENAME')) ?? (await requireRights(session, to, 'c', 'RENAME'));
+    // store does it): a session that has INBOX selected keeps it. Within another account's
+    // folders (Courier): "x" on the folder, "c" on the new name's parent; never across accounts.
+    const denied = (await requireRights(session, from, 'x', 'RENAME')) ?? (await requireRights(session, shared ? parentOf(to) : to, 'c', 'RENAME'));
     if (denied) return denied;
     if (from !== 'INBOX' && session.selected?.folder.name === from) session.unselect();
     await session.store.renameFolder(from, to);

@@ -3,9 +3,9 @@
 // memory and never copied twice. Pieces are gathered into blocks of BLOCK octets and written
 // through the thread pool; at most one block is in memory per message.
 
-import { promises as fs } from 'node:fs';
+import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { AppendSink } from '../backend/mailstore.js';
+import type { AppendOptions, AppendSink } from '../backend/mailstore.js';
 import { MailStoreError } from '../backend/mailstore.js';
 import { errorCode, scratchName } from './fsutil.js';
 
@@ -29,6 +29,7 @@ export async function openStagedMessage(
   tmpDir: string,
   size: number,
   deliver: (staged: StagedMessage) => Promise<{ uidValidity: number; uid: number }>,
+  beforeDeliver?: AppendOptions['beforeDeliver'],
 ): Promise<AppendSink> {
   const file = path.join(tmpDir, scratchName('append'));
   const handle = await fs.open(file, 'wx', 0o600);
@@ -89,6 +90,7 @@ export async function openStagedMessage(
         if (failure !== null) throw failure;
         const { mtimeMs } = await handle.stat();
         await handle.close();
+        if (beforeDeliver) await beforeDeliver(() => createReadStream(file));
         return await deliver({ path: file, fileSize: written, crlfSize, mtimeMs });
       } catch (error) {
         await cleanUp();

@@ -7,6 +7,7 @@ import { closeSync, existsSync, fstatSync, fsync, openSync, readdirSync, readFil
 import { promisify } from 'node:util';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import {
   type AppendOptions,
@@ -447,6 +448,14 @@ export class MaildirStore implements MailStore {
       throw error;
     }
     closeSync(fd);
+    if (options.beforeDeliver) {
+      try {
+        await options.beforeDeliver(() => Readable.from([message]));
+      } catch (error) {
+        await fs.rm(staged, { force: true });
+        throw error;
+      }
+    }
     return this.deliverStaged(canonical, dir, { path: staged, fileSize: message.length, crlfSize: size, mtimeMs }, base, options);
   }
 
@@ -456,7 +465,7 @@ export class MaildirStore implements MailStore {
     splitFlags(options.flags ?? [], this.context.keywords); // refused before anything is written
     await this.context.quota.check(dir, size, 1);
     // The name tells the sizes, known only at the end: the file is renamed into cur/ with it.
-    return openStagedMessage(this.stagingDir(), size, (staged) => this.deliverStaged(canonical, dir, staged, newBaseName(staged.fileSize, staged.crlfSize), options));
+    return openStagedMessage(this.stagingDir(), size, (staged) => this.deliverStaged(canonical, dir, staged, newBaseName(staged.fileSize, staged.crlfSize), options), options.beforeDeliver);
   }
 
   /**

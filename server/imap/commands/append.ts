@@ -9,6 +9,7 @@ import { Args, parseFlags, SyntaxError } from './args.js';
 import { parseCommand, parseDateTime } from '../protocol/parser.js';
 import type { Token } from '../protocol/types.js';
 import { NUL_IN_LITERAL } from '../literals.js';
+import { outboxAppendOptions } from '../outbox.js';
 
 interface AppendArgs {
   name: string;
@@ -47,7 +48,7 @@ export async function beginAppendLiteral(session: SessionContext, lines: readonl
   const { name, flags, internalDate } = appendArgs(session, new Args(command.args));
   const denied = await requireRights(session, name, 'i', 'APPEND');
   if (denied) throw new MailStoreError(denied.text, denied.code);
-  return session.store.beginAppend(name, size, { flags, internalDate });
+  return session.store.beginAppend(name, size, { flags, internalDate, ...outboxAppendOptions(session, name) });
 }
 
 export const append: CommandSpec = {
@@ -61,7 +62,7 @@ export const append: CommandSpec = {
     if (denied) return (await streamed?.abort(), denied);
     if (!streamed && message.value.length === 0) return no('An empty message cannot be appended');
     if (!streamed && !message.binary && message.value.includes(0)) return no(NUL_IN_LITERAL);
-    const result = streamed ? await streamed.commit() : await session.store.append(name, message.value, { flags, internalDate });
+    const result = streamed ? await streamed.commit() : await session.store.append(name, message.value, { flags, internalDate, ...outboxAppendOptions(session, name) });
     // Our own append shows up in our selected view through the folder's change queue (the
     // store tells every open folder at once); other changes wait for NOOP, IDLE or the watcher.
     return ok('APPEND completed', `APPENDUID ${result.uidValidity} ${result.uid}`);

@@ -3,6 +3,7 @@ import { requireRights } from '../rights.js';
 import { SELECTED, no, ok, type CommandContext, type CommandSpec } from './types.js';
 import { parseSequenceSet } from '../protocol/parser.js';
 import { compactSet, resolveSet } from '../resolve-set.js';
+import { sendBeforeCopy } from '../outbox.js';
 
 async function transfer({ session, args, uid }: CommandContext, move: boolean) {
   const view = session.selected!;
@@ -15,6 +16,8 @@ async function transfer({ session, args, uid }: CommandContext, move: boolean) {
   if (denied) return denied;
   const uids = seqs.map((s) => view.message(s)!.uid);
   if (uids.length === 0) return ok(move ? 'MOVE completed' : 'COPY completed');
+  const refused = await sendBeforeCopy(session, view, uids, destination, move);
+  if (refused) return refused;
   const result = move
     ? await view.folder.moveTo(uids, destination)
     : await view.folder.copyTo(uids, destination);

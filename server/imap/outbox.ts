@@ -31,7 +31,7 @@ export function outboxCapability(settings: { outbox?: OutboxSettings | null }): 
 }
 
 async function send(session: SessionContext, outbox: OutboxSettings, read: () => Readable): Promise<void> {
-  const error = await runSendmail({ program: outbox.sendmail, sender: session.sender, header: outbox.headerFrom, message: read() });
+  const error = await runSendmail({ program: outbox.sendmail, sender: session.sender ?? null, header: outbox.headerFrom, message: read() });
   if (error === null) {
     session.logger.log('info', 'Outbox: message handed to sendmail', { user: session.user ?? undefined, sender: session.sender ?? undefined });
     return;

@@ -67,7 +67,7 @@ export function runSendmail(request: SendmailRequest): Promise<string | null> {
     child.stderr.on('data', collect);
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      finish(`${program} did not finish within ${Math.round((request.timeoutMs ?? SENDMAIL_TIMEOUT_MS) / 1000)} seconds`);
+      finish(`${program} did not finish within ${Math.ceil((request.timeoutMs ?? SENDMAIL_TIMEOUT_MS) / 1000)} s and was stopped`);
     }, request.timeoutMs ?? SENDMAIL_TIMEOUT_MS);
     child.on('error', (err) => finish(`${program}: ${err.message}`));
     child.on('close', (code, signal) => {

@@ -8,9 +8,10 @@
 //
 // Bounded, because a client decides how much it sends: each entry is cut at ENTRY_MAX octets
 // (responses carry whole messages; the commands and the start of the answers are what a
-// protocol log is read for), and the file is not grown past `maxBytes`: the entry that would
-// pass it is replaced by one line saying so, and the session writes no more. Several sessions
-// of one account share the file (O_APPEND, whole entries), so the size is looked at before each.
+// protocol log is read for), and the file never grows past `maxBytes`: the entry that would
+// come within NOTE_ROOM of it is replaced by one line saying so, and the session writes no
+// more. Several sessions of one account share the file (O_APPEND, whole entries), so the size
+// is looked at before each entry.
 //
 // The file is only ever opened, never created, and not through a symbolic link (O_NOFOLLOW):
 // the Maildir belongs to the account's user, the server writes as itself, and a link must not
@@ -26,6 +27,9 @@ export interface DebugFile {
   wrote(data: Buffer): void;
   close(): void;
 }
+
+/** Kept free at the end of the file for the line that says the limit is reached. */
+const NOTE_ROOM = 200;
 
 const FLAGS = fsConstants.O_WRONLY | fsConstants.O_APPEND | (fsConstants.O_NOFOLLOW ?? 0) | (fsConstants.O_NONBLOCK ?? 0);
 
@@ -84,12 +88,14 @@ export function openDebugFile(file: string, options: { maxBytes: number; intro?:
     if (!open) return;
     try {
       const size = fstatSync(fd).size;
-      if (size >= options.maxBytes) return stop();
-      if (size + entry.length > options.maxBytes) {
-        writeSync(fd, `INFO: IMAPDEBUGFILE reached its limit of ${options.maxBytes} bytes; nothing more is recorded until it is emptied\n`);
-        return stop();
+      if (size + entry.length <= options.maxBytes - NOTE_ROOM) {
+        writeSync(fd, entry);
+        return;
       }
-      writeSync(fd, entry);
+      // The room kept at the end holds this session's line saying why it stops.
+      const note = `INFO: IMAPDEBUGFILE reached its limit of ${options.maxBytes} bytes; nothing more is recorded until it is emptied\n`;
+      if (size + note.length <= options.maxBytes) writeSync(fd, note);
+      stop();
     } catch {
       stop(); // disk full, file system gone: the session goes on without its record
     }

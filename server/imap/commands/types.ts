@@ -29,7 +29,7 @@ export interface SessionContext {
   readonly transport: Transport;
   readonly user: string | null;
   /** The logged-in account's mail address, for the Outbox (../outbox.ts); null when unknown. */
-  readonly sender: string | null;
+  readonly sender?: string | null;
   readonly selected: SelectedMailbox | null;
   /** Extensions switched on with ENABLE. */
   readonly enabled: Set<string>;

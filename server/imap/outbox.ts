@@ -25,9 +25,14 @@ export function outboxFolder(session: SessionContext): string | null {
   return folder ? `INBOX${folder}` : null;
 }
 
-/** XCOURIEROUTBOX=INBOX.Outbox, as Courier announces it (always the INBOX. form, whatever the namespace). */
-export function outboxCapability(settings: { outbox?: OutboxSettings | null }): string | null {
-  return settings.outbox ? `XCOURIEROUTBOX=INBOX${settings.outbox.folder}` : null;
+/**
+ * XCOURIEROUTBOX=INBOX.Outbox, as Courier announces it: the folder's name as the client writes
+ * it, so "XCOURIEROUTBOX=Outbox" when IMAP_NAMESPACE_PREFIX is empty (Courier has only INBOX.).
+ */
+export function outboxCapability(settings: { outbox?: OutboxSettings | null; namespacePrefix: '' | 'INBOX.' }): string | null {
+  if (!settings.outbox) return null;
+  const folder = settings.outbox.folder;
+  return `XCOURIEROUTBOX=${settings.namespacePrefix === '' ? folder.slice(1) : `INBOX${folder}`}`;
 }
 
 async function send(session: SessionContext, outbox: OutboxSettings, read: () => Readable): Promise<void> {

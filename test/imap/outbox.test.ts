@@ -11,7 +11,7 @@ import path from 'node:path';
 import { emptyMaildir, messagesInUidOrder, removeTree, tempDir } from '../helpers/maildir.js';
 import { fakeSendmail, type FakeSendmail } from '../helpers/fake-sendmail.js';
 import { sideBySide, status, type SideBySide } from '../helpers/side-by-side.js';
-import type { Reply } from '../helpers/imap-client.js';
+import { spawnImapd, type Reply } from '../helpers/imap-client.js';
 
 const MESSAGE = 'From: Bob <bob@example.com>\r\nTo: carol@example.org\r\nBcc: dave@example.org\r\nSubject: sent from the Outbox\r\n\r\nHello Carol.\r\n';
 /** What sendmail reads: the message with Unix line ends (Courier stores and sends it so). */
@@ -147,6 +147,33 @@ describe('OUTBOX, beside Courier', () => {
       assert.equal(calls[0].stdin.toString(), lf(MESSAGE));
       if (peers.courier) assert.deepEqual(peers.sendmail.courier.calls(), calls);
     });
+  });
+
+  it('a COPY the quota refuses sends nothing', () =>
+    withPeers('outbox-quota', SENDER, async (peers) => {
+      // Maildir++ quota of 100 octets, 0 used: one message of the INBOX does not fit.
+      for (const side of ['ours', 'courier']) fs.writeFileSync(path.join(peers.dir, side, 'maildirsize'), '100S\n0 0\n');
+      await peers.both('SELECT INBOX');
+      const copied = await peers.both('COPY 1 INBOX.Outbox');
+      for (const reply of each(copied)) assert.match(reply.tagged, /^NO /);
+      assert.match(copied.ours.tagged, /OVERQUOTA/);
+      assert.equal(peers.sendmail.ours.calls().length, 0);
+      assert.equal(peers.sendmail.courier.calls().length, 0);
+    }));
+
+  it('with IMAP_NAMESPACE_PREFIX empty (ours only) the Outbox is "Outbox" on the wire, and announced so', async () => {
+    const dir = tempDir('outbox-prefix');
+    const sendmail = fakeSendmail(path.join(dir, 'sendmail'));
+    const ours = spawnImapd(baseMaildir(dir), { OUTBOX: '.Outbox', SENDMAIL: sendmail.program, IMAP_NAMESPACE_PREFIX: '', ...SENDER });
+    try {
+      await ours.client.greeting;
+      assert.ok((await ours.client.command('CAPABILITY')).lines[0].split(' ').includes('XCOURIEROUTBOX=Outbox'));
+      assert.match((await ours.client.append('Outbox', Buffer.from(MESSAGE))).tagged, /^OK/);
+      assert.equal(sendmail.calls().length, 1);
+    } finally {
+      await ours.close();
+      removeTree(dir);
+    }
   });
 
   it('a large APPEND (streamed to the store as it arrives) is sent whole, before it is stored', () =>

@@ -42,6 +42,11 @@ export const SETTING_LABELS: Record<string, SettingLabel> = {
   TLS_PROTOCOL: { label: 'Oldest TLS version accepted' },
   TLS_STARTTLS_PROTOCOL: { label: 'Oldest TLS version with STARTTLS' },
   TLS_CIPHER_LIST: { label: 'Cipher list' },
+  OUTBOX: { label: 'Folder that sends mail (Outbox)' },
+  SENDMAIL: { label: 'Program that sends the Outbox\'s mail' },
+  HEADERFROM: { label: 'Header naming the sender on sent mail' },
+  OUTBOX_MULTIPLE_SEND: { label: 'Send several messages in one copy to the Outbox' },
+  IMAPDEBUGFILE: { label: 'Protocol log file in a Maildir' },
 };
 
 export function labelOf(name: string): SettingLabel {

@@ -16,9 +16,10 @@
 // Every success and failure is logged with user and remote address; passwords never are.
 
 import { promises as fs } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { MailStoreError, type MailStore } from '../backend/mailstore.js';
-import type { ImapdSettings } from '../config/index.js';
+import { DEBUG_FILE_MAX_BYTES, type ImapdSettings } from '../config/index.js';
+import { openDebugFile } from '../log/debug-file.js';
 import type { Authenticator, Logger, LoginResult } from '../imap/contracts.js';
 import { openMaildirStore, type MaildirStore } from '../maildir/index.js';
 import { MaildirQuota } from '../maildir/quota.js';
@@ -63,6 +64,8 @@ export interface AccountAuthenticatorOptions {
    * accounts' folders their owners share through ACLs. On with IMAP_ACL, which decides who may.
    */
   sharedFolders?: boolean;
+  /** IMAPDEBUGFILE: a file name looked for in the Maildir at each login (or an absolute path); when it exists, the session's protocol is appended to it. */
+  debugFile?: string | null;
 }
 
 /** The options the configuration decides (the same for imapd-server and the appliance). */
@@ -81,6 +84,7 @@ export function authenticatorSettings(s: ImapdSettings): Omit<AccountAuthenticat
     defaultDomain: s.defaultDomain,
     mailboxSanityCheck: s.mailboxSanityCheck,
     sharedFolders: s.acl,
+    debugFile: s.debugFile,
   };
 }
 
@@ -143,9 +147,10 @@ export class AccountAuthenticator implements Authenticator {
       this.options.logger.log('info', 'LOGIN', { user: check.account.username, ip: address });
       this.recordUsageLater(check.account.username, store);
       this.emptyTrashLater(check.account.username, store);
-      if (!this.options.sharedFolders) return { user: check.account.username, store };
+      const session = this.sessionOf(check.account, address);
+      if (!this.options.sharedFolders) return { user: check.account.username, store, ...session };
       const index = accountSharedIndex(this.options.accounts, check.account.username, (account) => this.openShared(account));
-      return { user: check.account.username, store: new SharedMailStore(store, check.account.username, index) };
+      return { user: check.account.username, store: new SharedMailStore(store, check.account.username, index), ...session };
     } finally {
       release();
     }
@@ -167,7 +172,25 @@ export class AccountAuthenticator implements Authenticator {
     this.options.logger.log('info', 'LOGIN', { user: account.username, ip: address, method: 'EXTERNAL' });
     this.recordUsageLater(account.username, store);
     this.emptyTrashLater(account.username, store);
-    return { user: account.username, store };
+    return { user: account.username, store, ...this.sessionOf(account, address) };
+  }
+
+  /**
+   * The Outbox's sender: the username when it is a mail address, else the account's first
+   * address, else the username with DEFDOMAIN (Courier's AUTHADDR); and the IMAPDEBUGFILE
+   * record when that file is in the Maildir.
+   */
+  private sessionOf(account: Account, address: string): Pick<LoginResult, 'sender' | 'protocolLog'> {
+    const sender = account.username.includes('@')
+      ? account.username
+      : (this.options.accounts.addresses(account.username)[0] ?? withDefaultDomain(account.username, this.options.defaultDomain ?? null));
+    const debugFile = this.options.debugFile;
+    if (!debugFile) return { sender };
+    const protocolLog = openDebugFile(resolve(this.maildirOf(account), debugFile), {
+      maxBytes: DEBUG_FILE_MAX_BYTES,
+      intro: `${new Date().toISOString()} LOGIN, user=${account.username}, ip=[${address}]`,
+    });
+    return { sender, protocolLog };
   }
 
   /** The Maildir root of an account. */

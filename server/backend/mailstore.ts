@@ -11,6 +11,7 @@
 // "\\Flagged", "\\Deleted", "\\Draft") and keywords as given ("$Label1", "Foo").
 // \Recent is not a stored flag: it is reported per subscriber in FolderChange.
 
+import type { Readable } from 'node:stream';
 import type { AclEntry } from './acl.js';
 import type { BodyPart, HeaderMeta, MessageMeta } from '../mime/types.js';
 
@@ -143,6 +144,12 @@ export interface AppendOptions {
   flags?: readonly string[];
   /** INTERNALDATE for the new message, ms since epoch; default now. */
   internalDate?: number;
+  /**
+   * Runs once the whole message is written where the store keeps it, before it is delivered
+   * into the folder (after the quota check): `read` gives its octets as stored. A throw
+   * delivers nothing, and append() or commit() rethrows it (the Outbox sends here, as Courier).
+   */
+  beforeDeliver?: (read: () => Readable) => Promise<void>;
 }
 
 /**

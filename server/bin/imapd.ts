@@ -10,7 +10,8 @@ import path from 'node:path';
 import { openMaildirStore } from '../maildir/index.js';
 import { startSession } from '../imap/session.js';
 import { StallMonitor } from '../imap/stall.js';
-import { ConfigError, formatWarning, notHonoured, sessionSettingsFrom, settingsFromEnvironment } from '../config/index.js';
+import { ConfigError, DEBUG_FILE_MAX_BYTES, formatWarning, notHonoured, sessionSettingsFrom, settingsFromEnvironment } from '../config/index.js';
+import { openDebugFile } from '../log/debug-file.js';
 import type { Logger } from '../log/logger.js';
 import type { MaildirStore } from '../maildir/index.js';
 import { MailStoreError, type MailStore } from '../backend/mailstore.js';
@@ -143,7 +144,18 @@ const handle = startSession({
   },
   settings,
   logger,
-  preauth: { user, store: await withSharedFolders(store), loginTag },
+  preauth: {
+    user,
+    store: await withSharedFolders(store),
+    loginTag,
+    // The Outbox's sender, as Courier takes it (outbox.C defaultSendFrom); Courier's PREAUTH
+    // imapd sets AUTHENTICATED to the name of the uid it runs as when it is unset.
+    sender: env.AUTHADDR || env.AUTHENTICATED || (loginTag === undefined ? os.userInfo().username : null),
+    // IMAPDEBUGFILE, relative to the Maildir as Courier's imapd (which runs in it) opens it.
+    protocolLog: loaded.settings.debugFile
+      ? openDebugFile(path.resolve(root, loaded.settings.debugFile), { maxBytes: DEBUG_FILE_MAX_BYTES, intro: `${new Date().toISOString()} LOGIN, user=${user}, ip=[${env.TCPREMOTEIP ?? 'stdin'}]` })
+      : null,
+  },
   stalls,
 });
 // After the greeting, so that a large Trash does not hold up the client.

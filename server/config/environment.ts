@@ -12,7 +12,7 @@ import { SETTINGS, type ImapdSettings } from './settings.js';
 const SESSION_FIELDS: ReadonlySet<keyof ImapdSettings> = new Set<keyof ImapdSettings>([
   'capability', 'capabilityTls', 'namespacePrefix', 'enhancedIdle', 'idleTimeout', 'tlsRequired', 'disableThreadSort',
   'keywords', 'idFields', 'acl', 'checkAllFolders', 'obsoleteClient', 'trashFolder', 'emptyTrash', 'moveExpungeToTrash', 'maxLineLength', 'maxLiteralSize', 'useLocks', 'ftsIndex',
-  'logDeletions', 'umask', 'mailboxSanityCheck',
+  'logDeletions', 'umask', 'mailboxSanityCheck', 'outbox', 'sendmail', 'headerFrom', 'outboxMultipleSend', 'debugFile',
 ]);
 
 /** The names of the variables the stdio imapd reads. */
@@ -29,7 +29,7 @@ export function settingsFromEnvironment(env: Readonly<Record<string, string | un
   for (const spec of SETTINGS) {
     const value = env[spec.name];
     if (!SESSION_FIELDS.has(spec.field) || value === undefined) continue;
-    if (value.trim() === '' && !spec.choices?.includes('')) continue;
+    if (value.trim() === '' && !spec.choices?.includes('') && !spec.emptyIsValue) continue;
     overrides[spec.name] = value;
   }
   return settingsFromDocuments({ imapd: null, 'imapd-ssl': null }, process.cwd(), overrides, 'environment');

@@ -6,6 +6,7 @@ export type { ConfigWarning, ConfigWarningKind } from './errors.js';
 export { writeFileAtomic } from './atomic-write.js';
 export {
   COURIER_SETTINGS_NOT_HONOURED,
+  DEBUG_FILE_MAX_BYTES,
   DEFAULT_SESSION_TIMEOUTS,
   SETTINGS,
   SETTINGS_BY_NAME,
@@ -18,5 +19,5 @@ export type { AnySettingSpec, Endpoint, ImapdSettings, PortSpec, SettingKind, Se
 export { CONFIG_FILES, loadSettings, notHonoured, settingsFromDocuments } from './load.js';
 export { ENVIRONMENT_SETTINGS, settingsFromEnvironment } from './environment.js';
 export { DEFAULT_CAPABILITY, SUPPORTED_WORDS, VALUED_WORDS } from './session.js';
-export type { SessionSettings } from './session.js';
+export type { OutboxSettings, SessionSettings } from './session.js';
 export type { ConfigFileName, LoadSettingsOptions, LoadedSettings, SettingSource } from './load.js';

@@ -61,8 +61,22 @@ export interface SessionSettings {
   moveExpungeToTrash: boolean;
   /** IMAP_LOG_DELETIONS: one log line per expunged message, as Courier writes it. */
   logDeletions?: boolean;
+  /** OUTBOX: the folder that sends what is put into it (server/imap/outbox.ts); absent or null: none. */
+  outbox?: OutboxSettings | null;
   /** Longest command line accepted (octets) before answering BAD. */
   maxLineLength: number;
   /** Largest literal accepted (octets) before answering BAD / NO [TOOBIG]. */
   maxLiteralSize: number;
+}
+
+/** OUTBOX, SENDMAIL, HEADERFROM and OUTBOX_MULTIPLE_SEND, as Courier's imapd applies them. */
+export interface OutboxSettings {
+  /** The folder's Maildir directory name, as OUTBOX is written (".Outbox": INBOX.Outbox). */
+  folder: string;
+  /** Run as `sendmail -oi -t [-f sender]` with the message on standard input. */
+  sendmail: string;
+  /** Header naming the sender, added to the sent copy only; null: none. */
+  headerFrom: string | null;
+  /** More than one message in one COPY or MOVE. */
+  multipleSend: boolean;
 }

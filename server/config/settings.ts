@@ -93,6 +93,15 @@ export interface ImapdSettings {
   /** IMAP_UMASK as a number; null leaves the process's umask. */
   umask: number | null;
   mailboxSanityCheck: boolean;
+  // Sending through a folder, and the per-account protocol log (issue 12, items 5 and 6).
+  /** OUTBOX: the Maildir folder (".Outbox") whose new messages are also sent; null: none. */
+  outbox: string | null;
+  sendmail: string;
+  /** HEADERFROM: the header naming the sender on the sent copy; null: none. */
+  headerFrom: string | null;
+  outboxMultipleSend: boolean;
+  /** IMAPDEBUGFILE: a file name in the Maildir (or an absolute path) that, when it exists, receives the protocol. */
+  debugFile: string | null;
 }
 
 /** How the GUI should present a setting. */
@@ -119,6 +128,8 @@ export interface SettingSpec<K extends keyof ImapdSettings> {
   choices?: readonly string[];
   /** A setting of this server, not of Courier. */
   ours?: boolean;
+  /** In the environment (stdio imapd), an empty value is a value (HEADERFROM=: no header), not unset. */
+  emptyIsValue?: boolean;
   /** Throws SettingValueError for an invalid value. */
   parse(value: string, ctx: ParseContext): ImapdSettings[K];
 }
@@ -354,6 +365,68 @@ const ACCESS_AND_OPERATIONS: readonly AnySettingSpec[] = [
     name: 'SSLPIDFILE', file: 'imapd-ssl', field: 'sslPidFile', kind: 'text', default: '',
     meaning: 'Second process-ID file, for Courier\'s imapd-ssl service; imapd-server writes the same process ID as into PIDFILE.',
     parse: parseOptionalFile,
+  },
+];
+
+/** OUTBOX as Courier compares it: a folder's Maildir directory name, ".Outbox" (IMAP INBOX.Outbox). */
+function parseOutbox(value: string): string | null {
+  const v = value.trim();
+  if (v === '') return null;
+  if (/[\0-\x1f\x7f/\\]/.test(v)) invalid('must be a folder directory name such as .Outbox (no slashes or control characters)');
+  if (!v.startsWith('.') || v.length < 2 || v.startsWith('..') || v.endsWith('.') || v.includes('..')) {
+    invalid(`expected the folder's directory name with its leading dot, such as .Outbox (INBOX.Outbox), got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+/** A header field name (RFC 5322 3.6.8: printable ASCII except ":"); empty: no header. */
+function parseHeaderName(value: string): string | null {
+  const v = value.trim();
+  if (v === '') return null;
+  if (!/^[\x21-\x39\x3b-\x7e]{1,76}$/.test(v)) invalid(`expected a header field name such as X-IMAP-Sender, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** IMAPDEBUGFILE: a plain file name, looked for in each account's Maildir, or an absolute path. */
+function parseDebugFile(value: string): string | null {
+  const v = value.trim();
+  if (v === '') return null;
+  if (/[\0-\x1f\x7f]/.test(v)) invalid('must not contain control characters');
+  if (!isAbsolute(v) && (/[/\\]/.test(v) || v === '.' || v === '..')) {
+    invalid(`expected a file name in the Maildir (such as imaplog.dat) or an absolute path, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+/** The largest an IMAPDEBUGFILE grows to (server/log/debug-file.ts). */
+export const DEBUG_FILE_MAX_BYTES = 10 * 1024 * 1024;
+
+/** Sending through a folder and the per-account protocol log (issue 12, items 5 and 6): kept together for merges. */
+const OUTBOX_AND_DEBUG: readonly AnySettingSpec[] = [
+  {
+    name: 'OUTBOX', file: 'imapd', field: 'outbox', kind: 'text', default: '',
+    meaning: 'Directory name of a folder (".Outbox": INBOX.Outbox) that sends mail: a message APPENDed, COPYed or MOVEd into it is also handed to SENDMAIL, which reads the recipients from its To, Cc and Bcc headers, as Courier does; a refused message is not stored and the command answers NO [ALERT] with the reason. CAPABILITY then says XCOURIEROUTBOX=INBOX.Outbox. Empty: no such folder.',
+    parse: parseOutbox,
+  },
+  {
+    name: 'SENDMAIL', file: 'imapd', field: 'sendmail', kind: 'text', default: '/usr/sbin/sendmail',
+    meaning: 'Program that sends the messages put into OUTBOX, run as "$SENDMAIL -oi -t -f $SENDER" with the message on its standard input; $SENDER is the account\'s first mail address (its user name if that is an address, else with DEFDOMAIN added; the stdio imapd takes AUTHADDR or AUTHENTICATED, as Courier).',
+    parse: parseText,
+  },
+  {
+    name: 'HEADERFROM', file: 'imapd', field: 'headerFrom', kind: 'text', default: 'X-IMAP-Sender', emptyIsValue: true,
+    meaning: 'Header added to the copy handed to SENDMAIL (not to the stored one) with the sender\'s address, for oversight; empty adds none.',
+    parse: parseHeaderName,
+  },
+  {
+    name: 'OUTBOX_MULTIPLE_SEND', file: 'imapd', field: 'outboxMultipleSend', kind: 'boolean', default: '0',
+    meaning: '1 lets one COPY or MOVE send several messages into OUTBOX; 0 refuses more than one at a time ("NO [ALERT] Only one message may be sent at a time."), as Courier does.',
+    parse: parseBoolean,
+  },
+  {
+    name: 'IMAPDEBUGFILE', file: 'imapd', field: 'debugFile', kind: 'text', default: '',
+    meaning: `File name (such as imaplog.dat) that, when it exists in an account's Maildir, receives a record of each new session of that account after login: every command line received ("READ:"; literal data is not written, so neither passwords nor messages are) and the start of every response ("WRITE:", up to 1 KiB each), as Courier's protocol log; the file is never created, followed through a symbolic link, or grown beyond ${DEBUG_FILE_MAX_BYTES / 1024 / 1024} MiB. An absolute path names one file for every account.`,
+    parse: parseDebugFile,
   },
 ];
 
@@ -597,6 +670,7 @@ export const SETTINGS: readonly AnySettingSpec[] = [
     parse: (v) => parseCipherList(v),
   },
   ...ACCESS_AND_OPERATIONS,
+  ...OUTBOX_AND_DEBUG,
 ];
 
 export const SETTINGS_BY_NAME: ReadonlyMap<string, AnySettingSpec> = new Map(SETTINGS.map((s) => [s.name, s]));
@@ -625,11 +699,6 @@ export const COURIER_SETTINGS_NOT_HONOURED: ReadonlyMap<string, NotHonoured> = n
   ['IMAP_PROXY_FOREIGN', { reason: 'proxying is not supported' }],
   ['IMAP_ULIMITD', { reason: 'a memory limit set by Courier\'s start script (ulimit -v); one process serves every connection here, so set a limit for it in the service manager (systemd MemoryMax=)', notBuilt: 'imapd' }],
   ['IMAP_SHAREDINDEXFILE', { reason: 'imapd-server and the appliance make the index of shared accounts (#shared.OWNER.FOLDER) from the account store (imapd-accounts shared-index writes one for Courier); the stdio imapd reads this file, groups included, as Courier does' }],
-  ['IMAPDEBUGFILE', { reason: 'per-account command logs are not implemented', harmless: [''] }],
-  ['OUTBOX', { reason: 'the Outbox folder (sending mail by COPY) is not supported', harmless: [''] }],
-  ['OUTBOX_MULTIPLE_SEND', { reason: 'the Outbox folder is not supported' }],
-  ['SENDMAIL', { reason: 'only used by the Outbox folder, which is not supported' }],
-  ['HEADERFROM', { reason: 'only used by the Outbox folder, which is not supported' }],
   ['COURIERTLS', { reason: 'TLS is built in' }],
   ['TLS_PRIORITY', { reason: 'GnuTLS priority strings are not understood; use TLS_PROTOCOL and TLS_CIPHER_LIST', harmless: [''] }],
   ['TLS_MIN_DH_BITS', { reason: 'key exchange uses elliptic curves; no DH parameters are used' }],
@@ -660,6 +729,7 @@ export function sessionSettingsFrom(s: ImapdSettings): SessionSettings {
     trashFolder: s.trashFolder,
     moveExpungeToTrash: s.moveExpungeToTrash,
     logDeletions: s.logDeletions,
+    outbox: s.outbox === null ? null : { folder: s.outbox, sendmail: s.sendmail, headerFrom: s.headerFrom, multipleSend: s.outboxMultipleSend },
     maxLineLength: s.maxLineLength,
     maxLiteralSize: s.maxLiteralSize,
   };

@@ -8,6 +8,7 @@ import type { SessionSettings } from '../config/session.js';
 import { COMMAND_SPECS } from './commands/index.js';
 import type { CapabilityWord, CommandSpec } from './commands/types.js';
 import { READER_CAPABILITIES } from './protocol/reader.js';
+import { outboxCapability } from './outbox.js';
 
 export interface CapabilityContext {
   settings: SessionSettings;
@@ -76,6 +77,9 @@ export function capabilities(ctx: CapabilityContext, specs: readonly CommandSpec
   if (ctx.settings.idFields !== null) for (const c of added('id-fields')) add(c.word);
   // And ACL ACL2=UNION when IMAP_ACL=1, before ENABLE (Debian's Courier: `... IDLE ACL ACL2=UNION ENABLE UTF8=ACCEPT`).
   if (ctx.settings.acl) for (const c of added('acl')) add(c.word);
+  // Courier's private word for the Outbox (OUTBOX), before and after login: XCOURIEROUTBOX=INBOX.Outbox.
+  const outbox = outboxCapability(ctx.settings);
+  if (outbox) add(outbox);
   for (const c of added('always')) add(c.word);
   return words;
 }

@@ -42,6 +42,21 @@ export interface Transport {
 export interface LoginResult {
   user: string;
   store: MailStore;
+  /** The account's mail address: the Outbox's sender (sendmail -f, HEADERFROM). */
+  sender?: string | null;
+  /** IMAPDEBUGFILE: where this session's protocol is recorded from now on. */
+  protocolLog?: ProtocolLog | null;
+}
+
+/**
+ * A record of one session's protocol (IMAPDEBUGFILE, server/log/debug-file.ts), begun after
+ * login so that no password is in it. The session gives it each command line as received
+ * (literal data left out) and each piece of output.
+ */
+export interface ProtocolLog {
+  read(line: Buffer): void;
+  wrote(data: Buffer): void;
+  close(): void;
 }
 
 export interface Authenticator {
@@ -69,7 +84,7 @@ export interface SessionOptions {
   /** Needed for LOGIN/AUTHENTICATE in the not-authenticated state. */
   authenticator?: Authenticator;
   /** Start already authenticated (PREAUTH greeting, or "<tag> OK LOGIN Ok." after imaplogin). */
-  preauth?: { user: string; store: MailStore; loginTag?: string };
+  preauth?: { user: string; store: MailStore; loginTag?: string; sender?: string | null; protocolLog?: ProtocolLog | null };
   /**
    * Deadlines in ms: `unauthenticated` from connecting to login; `literal` for each command
    * line, and for each literal plus its size at 64 KiB/s; `authenticated` without input once logged in.

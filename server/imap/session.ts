@@ -10,7 +10,7 @@ import { APPEND_FAMILY, checkAppendLiteral } from './commands/append.js';
 import { literalMemory, NON_SYNC_MINUS_LIMIT, refusingNul, STREAM_THRESHOLD } from './literals.js';
 import { Args, SyntaxError } from './commands/args.js';
 import type { CommandContext, CommandResult, SessionContext, SessionState } from './commands/types.js';
-import type { Authenticator, Logger, SessionOptions, SessionSettings, Transport } from './contracts.js';
+import type { Authenticator, Logger, LoginResult, ProtocolLog, SessionOptions, SessionSettings, Transport } from './contracts.js';
 import { MailboxNameError, toStoreName, toWireName, type NameOptions } from './names.js';
 import { CommandReader, type CommandInput, type LiteralRequest, type LiteralSink, type ReaderError } from './protocol/reader.js';
 import { parseCommand } from './protocol/parser.js';
@@ -71,6 +71,8 @@ export class Session implements SessionContext {
   readonly id = nextSessionId++;
   state: SessionState = 'not-authenticated';
   user: string | null = null;
+  /** The account's mail address (the Outbox's sender). */
+  sender: string | null = null;
   selected: SelectedMailbox | null = null;
   /** Extensions switched on with ENABLE. */
   readonly enabled = new Set<string>();
@@ -84,6 +86,8 @@ export class Session implements SessionContext {
   idling = false;
 
   private storeRef: MailStore | null = null;
+  /** IMAPDEBUGFILE: this session's protocol record, from login on. */
+  private protocolLog: ProtocolLog | null = null;
   private reader: CommandReader;
   private readonly timeouts: typeof DEFAULT_TIMEOUTS;
   private timer: NodeJS.Timeout | undefined;
@@ -141,9 +145,12 @@ export class Session implements SessionContext {
     });
   }
 
-  loggedIn(user: string, store: MailStore): void {
+  loggedIn(user: string, store: MailStore, account?: Pick<LoginResult, 'sender' | 'protocolLog'>): void {
     this.user = user;
     this.storeRef = store;
+    this.sender = account?.sender ?? null;
+    this.protocolLog?.close();
+    this.protocolLog = account?.protocolLog ?? null;
     this.reader.setLiteralLimit(this.settings.maxLiteralSize);
     this.setState('authenticated');
   }
@@ -229,7 +236,11 @@ export class Session implements SessionContext {
     this.unselect();
     this.logger.log('info', 'UNAUTHENTICATE', { user: this.user ?? '' });
     this.user = null;
+    this.sender = null;
     this.storeRef = null;
+    // The next LOGIN's password must not be recorded: the record ends with the login it belongs to.
+    this.protocolLog?.close();
+    this.protocolLog = null;
     // RFC 8437 section 3: what ENABLE switched on is off again.
     this.enabled.clear();
     this.setState('not-authenticated');
@@ -285,6 +296,7 @@ export class Session implements SessionContext {
       return;
     }
     this.bytesOut += data.length;
+    this.protocolLog?.wrote(data);
     if (done) this.transport.output.write(data, () => done());
     else this.transport.output.write(data);
   }
@@ -323,7 +335,10 @@ export class Session implements SessionContext {
   readLine(): Promise<Buffer | null> {
     if (this.inputEnded) return Promise.resolve(null);
     return new Promise((resolve) => {
-      this.rawWaiter = resolve;
+      this.rawWaiter = (line) => {
+        if (line) this.protocolLog?.read(line);
+        resolve(line);
+      };
       this.reader.readRawLine();
     });
   }
@@ -535,7 +550,7 @@ export class Session implements SessionContext {
   private greet(): void {
     const pre = this.options.preauth;
     if (pre) {
-      this.loggedIn(pre.user, pre.store);
+      this.loggedIn(pre.user, pre.store, pre);
       if (pre.loginTag !== undefined) {
         // Started by Courier's imaplogin after a successful LOGIN: answer that command.
         this.write(Buffer.from(`${pre.loginTag} OK LOGIN Ok.\r\n`));
@@ -559,6 +574,7 @@ export class Session implements SessionContext {
       if (error.nonSync && (error.literalSize ?? 0) > 2 * this.literalLimit()) this.disconnect('Literal too big.');
       return;
     }
+    if (this.protocolLog) for (const line of event.input.lines) this.protocolLog.read(line);
     let command: ParsedCommand;
     try {
       command = parseCommand(event.input);
@@ -711,6 +727,8 @@ export class Session implements SessionContext {
     // (imapd on stdio exits when its session is closed).
     const dropped = this.endCommand().catch((err) => this.logger.log('warn', 'dropping a partial APPEND failed', { error: String(err) }));
     this.unselect();
+    this.protocolLog?.close();
+    this.protocolLog = null;
     // A compressed transport sends its last bytes (BYE, LOGOUT's OK) before it closes.
     this.transport.close();
     const closing = this.transport.whenClosed?.();

@@ -3,7 +3,7 @@
 // work on the same Maildir (see README-style notes at the top of each module).
 
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { createReadStream, readdirSync, readFileSync } from 'node:fs';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -426,6 +426,7 @@ export class MaildirStore implements MailStore {
     await this.context.quota.check(dir, size, 1);
     // The name tells the sizes, known only at the end: the file is renamed into cur/ with it.
     return openStagedMessage(this.stagingDir(), size, async (staged) => {
+      if (options.beforeDeliver) await options.beforeDeliver(() => createReadStream(staged.path));
       const { uidValidity, uids } = await deliverStaged(this.context, this.root, canonical, dir, [
         { file: staged, base: newBaseName(staged.fileSize, staged.crlfSize), options },
       ]);
@@ -465,6 +466,8 @@ export class MaildirStore implements MailStore {
           written.push({ file, base: newBaseName(file.fileSize, file.crlfSize), options });
         }
       }
+      // The Outbox sends each message before it is stored (as Courier); a refusal stores none.
+      for (const w of written) if (w.options.beforeDeliver) await w.options.beforeDeliver(() => createReadStream(w.file.path));
       return await deliverStaged(this.context, this.root, canonical, dir, written);
     } finally {
       // deliverStaged removes what it was given; what it was not given goes here.

@@ -15,6 +15,7 @@ import { Args, parseFlags, SyntaxError } from './args.js';
 import { BadUrl, catenate, type CatenatePart } from './catenate.js';
 import { parseCommand, parseDateTime } from '../protocol/parser.js';
 import type { Token } from '../protocol/types.js';
+import { outboxAppendOptions } from '../outbox.js';
 
 /** The commands whose large literals are messages (or CATENATE parts) written to scratch space. */
 export const APPEND_FAMILY: ReadonlySet<string> = new Set(['APPEND', 'REPLACE', 'UID REPLACE']);
@@ -91,7 +92,7 @@ export async function checkAppendLiteral(session: SessionContext, command: strin
 /** The message as the store takes it: its literal (in memory or staged), or its parts put together. */
 async function appendItem(session: SessionContext, name: string, message: AppendMessage): Promise<AppendItem> {
   // RFC 4314 4: flags the user may not set are left off, the message is stored.
-  const options = { flags: await permittedFlags(session, name, message.flags), internalDate: message.internalDate };
+  const options = { flags: await permittedFlags(session, name, message.flags), internalDate: message.internalDate, ...outboxAppendOptions(session, name) };
   const { data } = message;
   if (data.kind === 'catenate') {
     const staged = await catenate(session, data.parts, session.settings.maxLiteralSize);

@@ -3,6 +3,7 @@ import { requireRights, stripForbiddenFlags } from '../rights.js';
 import { SELECTED, no, ok, type CommandContext, type CommandSpec } from './types.js';
 import { sequenceSetArg } from './esearch.js';
 import { compactSet, resolveSet } from '../resolve-set.js';
+import { sendBeforeCopy } from '../outbox.js';
 
 async function transfer(ctx: CommandContext, move: boolean) {
   const { session, args, uid } = ctx;
@@ -16,6 +17,8 @@ async function transfer(ctx: CommandContext, move: boolean) {
   if (denied) return denied;
   const uids = seqs.map((s) => view.message(s)!.uid);
   if (uids.length === 0) return ok(move ? 'MOVE completed' : 'COPY completed');
+  const refused = await sendBeforeCopy(session, view, uids, destination, move);
+  if (refused) return refused;
   const result = move
     ? await view.folder.moveTo(uids, destination)
     : await view.folder.copyTo(uids, destination);

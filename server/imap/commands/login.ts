@@ -18,7 +18,7 @@ async function finishLogin(ctx: CommandContext, user: string, password: string):
   const { session } = ctx;
   const result = await session.authenticator!.login(user, password, session.transport.remoteAddress);
   if (!result) return no('Login failed.', 'AUTHENTICATIONFAILED');
-  session.loggedIn(result.user, result.store);
+  session.loggedIn(result.user, result.store, result);
   return ok('LOGIN Ok.', `CAPABILITY ${session.capabilities().join(' ')}`);
 }
 
@@ -91,7 +91,7 @@ async function external(ctx: CommandContext, initial: string | undefined): Promi
   if (authzid !== '' && authzid !== identity) return no('Logging in as another user is not supported', 'AUTHORIZATIONFAILED');
   const result = await session.authenticator!.loginExternal!(identity, session.transport.remoteAddress);
   if (!result) return no('Login failed.', 'AUTHENTICATIONFAILED');
-  session.loggedIn(result.user, result.store);
+  session.loggedIn(result.user, result.store, result);
   return ok('LOGIN Ok.', `CAPABILITY ${session.capabilities().join(' ')}`);
 }
 

@@ -4,7 +4,7 @@
 // without a socket, and the command table and the session form no import cycle.
 
 import type { MailStore, StagedMessage } from '../../backend/mailstore.js';
-import type { Authenticator, Logger, SessionSettings, Transport } from '../contracts.js';
+import type { Authenticator, Logger, LoginResult, SessionSettings, Transport } from '../contracts.js';
 import type { ImapValue, ParsedCommand } from '../protocol/types.js';
 import type { SelectedMailbox } from '../selected.js';
 import type { Args } from './args.js';
@@ -28,6 +28,8 @@ export interface SessionContext {
   readonly authenticator?: Authenticator;
   readonly transport: Transport;
   readonly user: string | null;
+  /** The logged-in account's mail address, for the Outbox (../outbox.ts); null when unknown. */
+  readonly sender?: string | null;
   readonly selected: SelectedMailbox | null;
   /** Extensions switched on with ENABLE. */
   readonly enabled: Set<string>;
@@ -44,7 +46,8 @@ export interface SessionContext {
   /** A CONDSTORE-enabling command (RFC 7162 3.1): MODSEQ in FETCH responses from now on. */
   enableCondstore(): void;
 
-  loggedIn(user: string, store: MailStore): void;
+  /** `account`: the rest of what the login found (the Outbox's sender, the IMAPDEBUGFILE record). */
+  loggedIn(user: string, store: MailStore, account?: Pick<LoginResult, 'sender' | 'protocolLog'>): void;
   /** Leave the authenticated state (UNAUTHENTICATE): no folder, no store, nothing enabled. */
   unauthenticate(): void;
   select(name: string, readOnly: boolean): Promise<SelectedMailbox>;

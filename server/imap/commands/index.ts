@@ -28,12 +28,14 @@ import { thread } from './thread.js';
 import { getquota, getquotaroot, setquota } from './quota.js';
 import { getacl, setacl, deleteacl, listrights, myrights } from './acl.js';
 import { unauthenticate } from './unauthenticate.js';
+import { notify } from './notify.js';
 
 export const COMMAND_SPECS: readonly CommandSpec[] = [
   capability, noop, check, logout, login, authenticate, starttls, select, examine, create,
   deleteMailbox, rename, subscribe, unsubscribe, list, lsub, status, append, replace, close, unselect,
   expunge, search, cancelupdate, fetch, store, copy, move, idle, namespace, enable, id, sort, thread,
   getquota, getquotaroot, setquota, getacl, setacl, deleteacl, listrights, myrights, unauthenticate,
+  notify,
 ];
 
 export const COMMANDS = new Map<string, CommandSpec>();

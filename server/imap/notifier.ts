@@ -51,6 +51,8 @@ export class Notifier implements SessionNotifier {
   private pending = new Map<string, Pending>();
   private lines = 0;
   private readonly lastStatus = new Map<string, FolderStatus>();
+  /** Mailboxes made (or renamed to) since NOTIFY SET and not yet in a STATUS: their first one has UIDVALIDITY (as Dovecot). */
+  private readonly created = new Set<string>();
   private subscribed = new Set<string>();
   private stopWatch: () => void = () => undefined;
   private scheduled = false;
@@ -119,6 +121,7 @@ export class Notifier implements SessionNotifier {
         this.queueStatus(event.name, event.what);
         break;
       case 'created':
+        this.noteCreated(event.name);
         if (this.wants(event.name, 'MailboxName')) this.queueLine(this.listLine(event.name, []));
         break;
       case 'deleted':
@@ -127,6 +130,7 @@ export class Notifier implements SessionNotifier {
         break;
       case 'renamed':
         this.lastStatus.delete(event.from);
+        this.noteCreated(event.name);
         if (this.wants(event.name, 'MailboxName') || this.wants(event.from, 'MailboxName')) {
           this.queueLine([...this.listLine(event.name, []), ['OLDNAME', [this.session.wireName(event.from)]]]);
         }
@@ -139,6 +143,11 @@ export class Notifier implements SessionNotifier {
         break;
     }
     if (this.session.idling) this.wake();
+  }
+
+  private noteCreated(name: string): void {
+    this.created.add(name);
+    if (this.created.size > MAX_REMEMBERED) this.created.delete(this.created.values().next().value!);
   }
 
   private listLine(name: string, attributes: string[]): ImapValue[] {
@@ -219,13 +228,15 @@ export class Notifier implements SessionNotifier {
         else kinds.add(hint);
       }
     }
-    const newValidity = before !== undefined && before.uidValidity !== status.uidValidity;
+    // A UIDVALIDITY the client cannot know: changed, or of a mailbox made since NOTIFY SET.
+    const newValidity = before !== undefined ? before.uidValidity !== status.uidValidity : this.created.delete(name);
     const wanted = (event: NotifyEvent): boolean => this.wants(name, event);
     const items = new Set<keyof FolderStatus>();
-    if (newValidity && (wanted('MessageNew') || wanted('MessageExpunge') || wanted('FlagChange'))) ['messages', 'uidNext', 'uidValidity', 'unseen'].forEach((i) => items.add(i as keyof FolderStatus));
     if ((kinds.has('new') && wanted('MessageNew')) || (kinds.has('expunge') && wanted('MessageExpunge'))) ['messages', 'uidNext', 'unseen'].forEach((i) => items.add(i as keyof FolderStatus));
     if (kinds.has('flags') && wanted('FlagChange') && (!before || before.unseen !== status.unseen)) items.add('unseen');
     const condstore = this.session.enabled.has('CONDSTORE');
+    if (newValidity && before) ['messages', 'uidNext', 'unseen'].forEach((i) => items.add(i as keyof FolderStatus));
+    if (newValidity && items.size) items.add('uidValidity');
     if (condstore && (items.size || (kinds.has('flags') && wanted('FlagChange')))) items.add('highestModseq');
     this.remember(name, status);
     if (!items.size) return;
@@ -248,7 +259,11 @@ export class Notifier implements SessionNotifier {
   /** NOTIFY SET STATUS: every selectable mailbox a group with message events names, but the selected one. */
   private async initialStatus(): Promise<void> {
     const items = new Set<keyof FolderStatus>(['messages', 'uidNext', 'uidValidity', 'unseen']);
-    if (this.plan.groups.some((g) => g.events.has('FlagChange'))) items.add('highestModseq');
+    if (this.plan.groups.some((g) => g.events.has('FlagChange')) && this.session.offers('CONDSTORE')) {
+      items.add('highestModseq');
+      // A STATUS with HIGHESTMODSEQ enables CONDSTORE (RFC 7162 3.1), as in Dovecot: later STATUS carry it too.
+      this.session.enableCondstore();
+    }
     for (const entry of await this.session.store.listFolders()) {
       if (!entry.selectable || this.session.selected?.folder.name === entry.name || !this.wants(entry.name, null)) continue;
       let status: FolderStatus;

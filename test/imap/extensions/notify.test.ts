@@ -78,6 +78,11 @@ test('NOTIFY is announced and its grammar is checked', async () => {
     ['NOTIFY SET (personal (SomeFutureEvent))', /^NO \[BADEVENT \(/],
   ];
   for (const [command, expected] of cases) assert.match((await c.command(command)).tagged, expected, command);
+  // What one NOTIFY may watch is bounded.
+  const names = Array.from({ length: 1001 }, (_, i) => `INBOX.n${i}`).join(' ');
+  assert.match((await c.command(`NOTIFY SET (mailboxes (${names}) (MessageNew MessageExpunge))`)).tagged, /^NO \[NOTIFICATIONOVERFLOW\]/);
+  const groups = Array.from({ length: 65 }, () => '(personal (MailboxName))').join(' ');
+  assert.match((await c.command(`NOTIFY SET ${groups}`)).tagged, /^BAD /);
 });
 
 test('PERSONAL: LIST for names and subscriptions, STATUS for messages, after any command', async () => {

@@ -118,6 +118,19 @@ export type FolderChange =
 
 export type FolderListener = (change: FolderChange) => void;
 
+/**
+ * A change somewhere in an account, for NOTIFY (RFC 5465): which folder, and what kind of
+ * change, not the change itself (a session asks folderStatus for the figures). `unknown`: the
+ * folder changed on disk and nobody here looked at it yet (another process, seen by a watch).
+ */
+export type MailboxEvent =
+  | { kind: 'messages'; name: string; what: 'new' | 'expunge' | 'flags' | 'unknown' }
+  | { kind: 'created' | 'deleted'; name: string }
+  | { kind: 'renamed'; name: string; from: string }
+  | { kind: 'subscription'; name: string; subscribed: boolean };
+
+export type MailboxEventListener = (event: MailboxEvent) => void;
+
 export interface FolderEntry {
   name: string;
   /** false for a name that only exists as a parent of other folders (\Noselect). */
@@ -327,5 +340,11 @@ export interface MailStore {
   readAcl?(name: string): Promise<AclEntry[]>;
   /** Stores a folder's list (checked by the caller with unsafeAcl), where the next readAcl finds it. */
   writeAcl?(name: string, entries: readonly AclEntry[]): Promise<void>;
+  /**
+   * Receive the account's MailboxEvents, made by anyone (this process or others). With
+   * `messages` false, only folder names and subscriptions are watched (no watch on each
+   * folder). Returns an unsubscribe.
+   */
+  watchMailboxes?(listener: MailboxEventListener, options: { messages: boolean }): () => void;
   close(): Promise<void>;
 }

@@ -27,6 +27,7 @@ import {
   type MessageStager,
   type FolderSnapshot,
   type FolderStatus,
+  type MailboxEventListener,
   type MailStore,
   type MessageData,
   type Quota,
@@ -164,6 +165,11 @@ export class SharedMailStore implements MailStore {
 
   // Subscriptions are the logged-in account's, shared names included (Courier keeps
   // "#shared...." lines in its courierimapsubscribed).
+  watchMailboxes(listener: MailboxEventListener, options: { messages: boolean }): () => void {
+    // Other accounts' folders are not watched: NOTIFY covers the account's own (RFC 5465 6: "personal").
+    return this.own.watchMailboxes?.(listener, options) ?? (() => undefined);
+  }
+
   listSubscriptions(): Promise<string[]> {
     return this.own.listSubscriptions();
   }

@@ -13,6 +13,7 @@ export const DEFAULT_CAPABILITY = [
   'MULTIAPPEND', 'CATENATE', 'URL-PARTIAL', 'REPLACE',
   // Announced as APPENDLIMIT=<IMAP_MAXMSGSIZE> (RFC 7889).
   'APPENDLIMIT',
+  'NOTIFY',
   // Announced only where LITERAL+ is not (RFC 7888 section 5): taking LITERAL+ off this list
   // leaves LITERAL- (non-synchronizing literals up to 4096 octets); taking both off, neither.
   'LITERAL-',

@@ -210,9 +210,10 @@ export class SelectedMailbox {
    * Report what changed since the last report, in the order of the comment at the top, and
    * apply it to the view. With allowExpunge false the expunged messages stay in the view
    * (and keep their numbers) until a command that may report them; their flag changes are
-   * dropped, and new messages are numbered after them.
+   * dropped, and new messages are numbered after them. With `flagChanges` false (NOTIFY without
+   * FlagChange for the selected mailbox) flag changes are taken into the view unreported.
    */
-  flush(allowExpunge: boolean): Untagged[] {
+  flush(allowExpunge: boolean, flagChanges = true): Untagged[] {
     this.fold();
     const out: Untagged[] = [];
     const shown: ReadonlySet<string>[] = this.ownFlags;
@@ -243,7 +244,7 @@ export class SelectedMailbox {
         if (!seq) continue; // cannot happen: expunged UIDs leave changedFlags in fold()
         const change = this.changedFlags.get(uid)!;
         this.setFlags(seq, change.flags, change.modseq);
-        out.push(this.flagsResponse(seq));
+        if (flagChanges) out.push(this.flagsResponse(seq));
       }
       this.watcher?.touch(this.changedFlags.keys());
       this.changedFlags.clear();

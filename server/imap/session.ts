@@ -9,7 +9,7 @@ import { COMMANDS } from './commands/index.js';
 import { APPEND_FAMILY, checkAppendLiteral } from './commands/append.js';
 import { literalMemory, NON_SYNC_MINUS_LIMIT, refusingNul, STREAM_THRESHOLD } from './literals.js';
 import { Args, SyntaxError } from './commands/args.js';
-import type { CommandContext, CommandResult, SessionContext, SessionState } from './commands/types.js';
+import type { CommandContext, CommandResult, SessionContext, SessionNotifier, SessionState } from './commands/types.js';
 import type { Authenticator, Logger, LoginResult, ProtocolLog, SessionOptions, SessionSettings, Transport } from './contracts.js';
 import { MailboxNameError, toStoreName, toWireName, type NameOptions } from './names.js';
 import { CommandReader, type CommandInput, type LiteralRequest, type LiteralSink, type ReaderError } from './protocol/reader.js';
@@ -105,6 +105,8 @@ export class Session implements SessionContext {
   private heldLiteral = 0;
   /** The evaluation of kept search results after the last report (CONTEXT=SEARCH), in order. */
   private settling: Promise<void> = Promise.resolve();
+  /** NOTIFY (RFC 5465), null for NOTIFY NONE (notifier.ts). */
+  notifier: SessionNotifier | null = null;
   onChange?: (info: SessionInfo) => void;
 
   constructor(private readonly options: SessionOptions) {
@@ -227,13 +229,22 @@ export class Session implements SessionContext {
 
   setIdling(idling: boolean): void {
     this.idling = idling;
-    if (idling) this.reportUpdates(true);
+    if (idling) {
+      this.reportUpdates(true);
+      this.notifier?.wake();
+    }
     this.changed();
+  }
+
+  setNotifier(notifier: SessionNotifier | null): void {
+    if (this.notifier !== notifier) this.notifier?.stop();
+    this.notifier = notifier;
   }
 
   /** UNAUTHENTICATE (RFC 8437): back to the not-authenticated state as if the connection were new. */
   unauthenticate(): void {
     this.unselect();
+    this.setNotifier(null);
     this.logger.log('info', 'UNAUTHENTICATE', { user: this.user ?? '' });
     this.user = null;
     this.sender = null;
@@ -622,10 +633,12 @@ export class Session implements SessionContext {
       ended?.();
     }
     if (cpu) trace(command.name, started, cpu);
-    if (this.state !== 'logout' && this.selected) {
-      // No EXPUNGE after an answer that names messages by sequence number (RFC 3501 7.4.1).
+    if (this.state !== 'logout' && (this.selected || this.notifier)) {
+      // No EXPUNGE after an answer that names messages by sequence number (RFC 3501 7.4.1),
+      // unless NOTIFY asked for them at once (RFC 5465 SELECTED: the client goes by UID).
       const seqs = spec.sequenceNumbers ?? 'never';
-      this.reportUpdates(seqs === 'never' || (seqs === 'non-uid' && ctx.uid));
+      this.reportUpdates(seqs === 'never' || (seqs === 'non-uid' && ctx.uid) || this.notifier?.immediateExpunges === true);
+      this.notifier?.wake();
       // ADDTO and REMOVEFROM of kept searches before the tagged answer (RFC 5267 4.3).
       await this.settling;
     }
@@ -670,7 +683,9 @@ export class Session implements SessionContext {
   private reportUpdates(allowExpunge: boolean): void {
     const view = this.selected;
     if (!view) return;
-    this.writeUntagged(view.flush(allowExpunge));
+    const known = view.exists;
+    this.writeUntagged(view.flush(allowExpunge, this.notifier?.selectedFlagChanges ?? true));
+    if (this.notifier && view.exists > known) this.notifier.selectedAdded(known + 1, view.exists);
     if (view.watcher?.unsettled) this.settleSearches(view);
     if (view.gone) {
       this.untagged([{ atom: 'BYE' }, { atom: 'The selected folder was deleted or replaced' }]);
@@ -681,12 +696,19 @@ export class Session implements SessionContext {
   /** The ADDTO / REMOVEFROM of kept searches for what the last report told (they may read
    * message files), written once known: after that report, in the order of the reports. */
   private settleSearches(view: SelectedMailbox): void {
+    this.later(async () => {
+      const lines = await view.watcher!.settle();
+      if (this.selected === view && !this.ended) this.writeUntagged(lines);
+    });
+  }
+
+  later(task: () => Promise<void>): void {
     this.settling = this.settling.then(async () => {
+      if (this.ended) return;
       try {
-        const lines = await view.watcher!.settle();
-        if (this.selected === view && !this.ended) this.writeUntagged(lines);
+        await task();
       } catch (err) {
-        this.logger.log('error', 'updating a kept search failed', { user: this.user ?? undefined, error: err instanceof Error ? err.message : String(err) });
+        this.logger.log('error', 'an unsolicited report failed', { user: this.user ?? undefined, error: err instanceof Error ? err.message : String(err) });
       }
     });
   }
@@ -729,6 +751,7 @@ export class Session implements SessionContext {
     this.unselect();
     this.protocolLog?.close();
     this.protocolLog = null;
+    this.setNotifier(null);
     // A compressed transport sends its last bytes (BYE, LOGOUT's OK) before it closes.
     this.transport.close();
     const closing = this.transport.whenClosed?.();

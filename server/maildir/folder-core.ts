@@ -33,6 +33,7 @@ import { ModseqLog } from './modseq.js';
 import { hasRecentMark, recentMark } from './recent.js';
 import { type ScanMemory, type ScannedMessage, type ScanResult, scanFolder } from './scan.js';
 import { FolderTracker, type TrackedSession } from './tracker.js';
+import { accountChange } from './account-watch.js';
 import { type FileStamp, sameStamp, statUidDbSync } from './uiddb.js';
 
 const INFO_SAVE_DELAY_MS = 1000;
@@ -76,7 +77,7 @@ export class FolderCore {
   initialized = false;
   private pins = 0;
   /** The sessions that have the folder open in this process. */
-  readonly tracker = new FolderTracker();
+  readonly tracker = new FolderTracker((what) => accountChange(this.context.root, { kind: 'messages', name: this.name, what }));
   readonly watch: FolderWatch = new FolderWatch(this);
   /** What the last scan read; writers of this folder (APPEND, COPY) keep it current. */
   readonly scanMemory: ScanMemory = {};

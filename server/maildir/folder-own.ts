@@ -58,7 +58,11 @@ export async function removedOwn(core: FolderCore, entries: readonly Entry[]): P
  */
 export async function arrivedLocked(core: FolderCore, uidValidity: number, arrivals: readonly Arrival[], clean: boolean): Promise<void> {
   core.watch.noteLocalChange();
-  if (!core.initialized || core.gone) return; // the first scan will find them
+  if (!core.initialized || core.gone) {
+    // The first scan will find them; the account's fan-out hears of them now (NOTIFY).
+    if (!core.gone && arrivals.length) core.tracker.changed('new');
+    return;
+  }
   const sorted = [...arrivals].sort((a, b) => a.uid - b.uid);
   const contiguous = uidValidity === core.uidValidity && sorted.every((a, i) => a.uid === core.uidNext + i);
   if (!contiguous) {

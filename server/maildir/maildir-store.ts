@@ -15,6 +15,7 @@ import {
   type Folder,
   type FolderEntry,
   type FolderStatus,
+  type MailboxEventListener,
   type MailStore,
   MailStoreError,
   type Quota,
@@ -31,7 +32,7 @@ import type { FolderCore } from './folder-core.js';
 import { type FolderContext, splitFlags } from './folder-entry.js';
 import { FolderHandle } from './folder-handle.js';
 import { messageData, purgeOlderThan } from './folder-ops.js';
-import { folderCore, foldersRemoved, saveCaches } from './folder-registry.js';
+import { existingCore, folderCore, foldersRemoved, saveCaches } from './folder-registry.js';
 import { ensureFolderTmp, folderDirState, isRealDirectory, resolveFolderDir } from './folderdir.js';
 import { hasNewMail } from './newmail.js';
 import { readFolderAcl, writeFolderAcl } from './acl.js';
@@ -39,6 +40,7 @@ import type { AclEntry } from '../backend/acl.js';
 import { isSharedName } from '../backend/shared.js';
 import { errorCode, scratchName, writeFileAtomic } from './fsutil.js';
 import { folderMutex } from './lock.js';
+import { accountChange, accountTracker } from './account-watch.js';
 import {
   canonicalFolderName,
   DEFAULT_SPECIAL_USE,
@@ -174,6 +176,27 @@ export class MaildirStore implements MailStore {
       });
   }
 
+  watchMailboxes(listener: MailboxEventListener, options: { messages: boolean }): () => void {
+    this.usable();
+    const tracker = accountTracker({
+      root: this.root,
+      watch: this.context.watch,
+      pollIntervalMs: this.context.pollIntervalMs,
+      logger: this.context.logger,
+      folderNames: () => this.folderNamesSync(),
+      subscriptions: () => this.readSubscriptions(),
+      subscriptionFile: SUBSCRIPTIONS_FILE,
+      folderOpen: (dir) => existingCore(dir)?.inUse() ?? false,
+    });
+    return tracker.subscribe(listener, options.messages);
+  }
+
+  /** The selectable folders (for the account's watch: a readdir and a few stats per folder). */
+  private folderNamesSync(): string[] {
+    const names = readdirSync(this.root).map(folderNameOfEntry).filter((name): name is string => name !== null && folderDirState(this.dir(name)) === 'folder');
+    return [INBOX, ...names];
+  }
+
   async hasNewMail(name: string): Promise<boolean> {
     this.usable();
     const resolved = resolveFolderDir(this.root, name);
@@ -200,6 +223,7 @@ export class MaildirStore implements MailStore {
       await fs.writeFile(path.join(staging, 'maildirfolder'), '');
       if (use !== undefined) await fs.writeFile(path.join(staging, SPECIAL_USE_FILE), specialUseFileText(use));
       await fs.rename(staging, dir);
+      accountChange(this.root, { kind: 'created', name: canonical });
     } catch (error) {
       await fs.rm(staging, { recursive: true, force: true });
       if (errorCode(error) === 'EEXIST' || errorCode(error) === 'ENOTEMPTY' || errorCode(error) === 'ENOTDIR') {
@@ -210,6 +234,7 @@ export class MaildirStore implements MailStore {
         for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(dir, sub), { recursive: true, mode: 0o700 });
         await fs.writeFile(path.join(dir, 'maildirfolder'), '');
         if (use !== undefined) await fs.writeFile(path.join(dir, SPECIAL_USE_FILE), specialUseFileText(use));
+        accountChange(this.root, { kind: 'created', name: canonical });
         return;
       }
       throw error;
@@ -219,7 +244,7 @@ export class MaildirStore implements MailStore {
   async deleteFolder(name: string): Promise<void> {
     this.usable();
     if (canonicalFolderName(name) === INBOX) throw new MailStoreError('INBOX cannot be deleted', 'CANNOT');
-    const { dir } = this.existing(name);
+    const { canonical, dir } = this.existing(name);
     await folderMutex.run(dir, async () => {
       const usage = await this.usageOf(dir);
       // Out of sight first (one rename), then removed at leisure.
@@ -231,6 +256,7 @@ export class MaildirStore implements MailStore {
         throw error;
       }
       foldersRemoved([dir]);
+      accountChange(this.root, { kind: 'deleted', name: canonical });
       if (usage) await this.context.quota.add(dir, -usage.bytes, -usage.count);
       await fs.rm(doomed, { recursive: true, force: true });
     });
@@ -263,6 +289,7 @@ export class MaildirStore implements MailStore {
       for (const [oldName, newName] of pairs) {
         try {
           await fs.rename(this.dir(oldName), this.dir(newName));
+          accountChange(this.root, { kind: 'renamed', name: newName, from: oldName });
           moved += 1;
         } catch (error) {
           // Another session deleted or renamed it since the listing above (the fuzzer found
@@ -274,9 +301,9 @@ export class MaildirStore implements MailStore {
       if (moved === 0) throw new MailStoreError('Folder does not exist', 'NONEXISTENT');
     });
     // Subscriptions follow the folders, as in Dovecot: clients otherwise lose them.
+    // The rename's own LIST (with OLDNAME) tells of it: no subscription events (NOTIFY).
     await this.editSubscriptions((names) =>
-      names.map((name) => (isSameOrBelow(name, source) ? target + name.slice(source.length) : name)),
-    );
+      names.map((name) => (isSameOrBelow(name, source) ? target + name.slice(source.length) : name)), false);
   }
 
   /** RFC 3501 6.3.5: renaming INBOX moves its messages into a new folder; INBOX stays, empty. */
@@ -325,13 +352,17 @@ export class MaildirStore implements MailStore {
     return [...new Set(text.split('\n').filter((line) => line !== ''))];
   }
 
-  private async editSubscriptions(edit: (names: string[]) => string[]): Promise<void> {
+  private async editSubscriptions(edit: (names: string[]) => string[], tell = true): Promise<void> {
     await folderMutex.run(path.join(this.root, SUBSCRIPTIONS_FILE), async () => {
       const before = await this.readSubscriptions();
       const after = [...new Set(edit(before))];
       if (after.length === before.length && after.every((name, i) => name === before[i])) return;
       const text = after.map((name) => `${name}\n`).join('');
       await writeFileAtomic(path.join(this.root, SUBSCRIPTIONS_FILE), text, path.join(this.root, 'tmp'));
+      const kept = new Set(after);
+      const had = new Set(before);
+      for (const name of before) if (!kept.has(name)) accountChange(this.root, { kind: 'subscription', name, subscribed: false }, tell);
+      for (const name of after) if (!had.has(name)) accountChange(this.root, { kind: 'subscription', name, subscribed: true }, tell);
     });
   }
 

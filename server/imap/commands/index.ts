@@ -29,6 +29,7 @@ import { getquota, getquotaroot, setquota } from './quota.js';
 import { getacl, setacl, deleteacl, listrights, myrights } from './acl.js';
 import { unauthenticate } from './unauthenticate.js';
 import { compress } from './compress.js';
+import { notify } from './notify.js';
 
 export const COMMAND_SPECS: readonly CommandSpec[] = [
   capability, noop, check, logout, login, authenticate, starttls, select, examine, create,
@@ -36,6 +37,7 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
   expunge, search, cancelupdate, fetch, store, copy, move, idle, namespace, enable, id, sort, thread,
   getquota, getquotaroot, setquota, getacl, setacl, deleteacl, listrights, myrights, unauthenticate,
   compress,
+  notify,
 ];
 
 export const COMMANDS = new Map<string, CommandSpec>();

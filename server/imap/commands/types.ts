@@ -77,6 +77,25 @@ export interface SessionContext {
   readLine(): Promise<Buffer | null>;
   /** FLAGS and PERMANENTFLAGS first, if a flag about to be shown holds a keyword not yet announced. */
   announceKeywords(): void;
+  /** NOTIFY (RFC 5465): the session's notifier, null for none (NOTIFY NONE, the default). */
+  readonly notifier: SessionNotifier | null;
+  /** Replaces the notifier (the previous one is stopped). */
+  setNotifier(notifier: SessionNotifier | null): void;
+  /** Runs `task` after the reports already under way (kept searches, notifications), before the next tagged answer. */
+  later(task: () => Promise<void>): void;
+}
+
+/** What the session uses of its NOTIFY notifier (../notifier.ts). */
+export interface SessionNotifier {
+  /** Expunges in the selected mailbox go out after any command (RFC 5465 SELECTED). */
+  readonly immediateExpunges: boolean;
+  /** Other sessions' flag changes in the selected mailbox are shown. */
+  readonly selectedFlagChanges: boolean;
+  /** New messages in the selected mailbox were announced (sequence numbers from..to). */
+  selectedAdded(from: number, to: number): void;
+  /** Unsolicited responses may be sent now. */
+  wake(): void;
+  stop(): void;
 }
 
 export interface CommandContext {

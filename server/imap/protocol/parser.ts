@@ -290,7 +290,8 @@ export function parseCommand(input: CommandInput): ParsedCommand {
     name = `UID ${readName()}`;
   }
   cur.pos = i;
-  cur.sectionsAllowed = name === 'FETCH' || name === 'UID FETCH';
+  // NOTIFY: MessageNew's fetch attributes (RFC 5465).
+  cur.sectionsAllowed = name === 'FETCH' || name === 'UID FETCH' || name === 'NOTIFY';
   try {
     const args = readTokens(cur, -1, { depth: 0 });
     return { tag, name, args };

@@ -12,7 +12,7 @@ import { sessionSettingsFrom, settingsFromEnvironment } from '../../../server/co
 import { capabilities } from '../../../server/imap/capabilities.js';
 import { COMMANDS } from '../../../server/imap/commands/index.js';
 import { Args } from '../../../server/imap/commands/args.js';
-import type { CommandResult, SessionContext } from '../../../server/imap/commands/types.js';
+import type { CommandResult, SessionContext, SessionNotifier } from '../../../server/imap/commands/types.js';
 import type { Logger, Transport } from '../../../server/imap/contracts.js';
 import { toStoreName, toWireName } from '../../../server/imap/names.js';
 import { parseCommand } from '../../../server/imap/protocol/parser.js';
@@ -32,6 +32,7 @@ class BareSession implements SessionContext {
   readonly user = 'tester';
   selected: SelectedMailbox | null = null;
   readonly enabled = new Set<string>();
+  notifier: SessionNotifier | null = null;
   output = '';
 
   constructor(readonly store: MailStore) {}
@@ -53,6 +54,13 @@ class BareSession implements SessionContext {
   }
   enableCondstore(): void {
     if (this.offers('CONDSTORE')) this.enabled.add('CONDSTORE');
+  }
+  setNotifier(notifier: SessionNotifier | null): void {
+    this.notifier?.stop();
+    this.notifier = notifier;
+  }
+  later(task: () => Promise<void>): void {
+    void task();
   }
   loggedIn(): void {
     throw new Error('already logged in');

@@ -277,7 +277,7 @@ export interface Folder {
   /** Everything parsed (size, header data, structure), cached so that repeated calls do not re-read the file. */
   messageMeta(uid: number): Promise<MessageMeta>;
   /**
-   * The full-text index's answer for a string as SEARCH folds it (NFKC, lower case), or null
+   * The full-text index's answer for a string as SEARCH folds it (lower case, NFKD: mime/fold.ts), or null
    * when there is none (no index, the string is shorter than three characters). Optional: a
    * store without an index scans.
    */

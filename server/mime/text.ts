@@ -4,6 +4,7 @@ import { decodeCharset, decodeHeaderValue, decodeTransfer } from './decode.js';
 import { fieldValue, scanHeader } from './header.js';
 import type { BodyPart } from './types.js';
 import { asciiFinder, type AsciiFinder } from './ascii-finder.js';
+import { foldForSearch } from './fold.js';
 
 export { decodeHeaderValue };
 
@@ -64,7 +65,7 @@ const ASCII_RUNS = /[\x00-\x7f]+/g;
 export type Presence = 'yes' | 'no' | 'maybe';
 
 /**
- * Whether the text SEARCH looks at, decoded and folded (NFKC, lower case), contains
+ * Whether the text SEARCH looks at, decoded and folded (foldForSearch: lower case, NFKD), contains
  * `needle` (folded already): in the headers (all of them, as SEARCH TEXT sees them) and in
  * the text parts (SEARCH BODY), decided on the bytes where that gives the same answer as
  * decoding, 'maybe' otherwise.
@@ -128,7 +129,7 @@ function presenceIn(text: string, needle: string, charset: string | null): Prese
   if (!NON_ASCII.test(text)) return match >= 0 ? 'yes' : 'no';
   const exactly = (): Presence => {
     const decoded = charset === null ? text : decodeCharset(Buffer.from(text, 'latin1'), charset);
-    return decoded.normalize('NFKC').toLowerCase().includes(needle) ? 'yes' : 'no';
+    return foldForSearch(decoded).includes(needle) ? 'yes' : 'no';
   };
   if (match >= 0) {
     while (match >= 0) {
@@ -141,7 +142,7 @@ function presenceIn(text: string, needle: string, charset: string | null): Prese
   // Mostly non-ASCII (another script, binary data): folding the runs costs as much as the whole.
   if (others.length > text.length / 4) return exactly();
   const decoded = charset === null ? others : decodeCharset(Buffer.from(others, 'latin1'), charset);
-  return needleCharacters(needle).test(decoded.normalize('NFKC').toLowerCase()) ? exactly() : 'no';
+  return needleCharacters(needle).test(foldForSearch(decoded)) ? exactly() : 'no';
 }
 
 const finders = new Map<string, AsciiFinder>();

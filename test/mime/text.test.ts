@@ -158,7 +158,8 @@ describe('findText: strings in a message decided on its bytes where possible', (
     const find = (raw: Buffer, needle: string) => findText(raw, parseMessage(raw).body, needle);
     assert.equal(find(tricky('the ﬁne print'), 'fine').body, 'yes');
     assert.equal(find(tricky('ＺＯＲＢＵＬＡＴＥ'), 'zorbulate').body, 'yes');
-    assert.equal(find(tricky('zorbulate\u0301'), 'zorbulate').body, 'no');
+    // i;unicode-casemap decomposes (NFKD): an accent after the last letter leaves the word found, as in Dovecot.
+    assert.equal(find(tricky('zorbulate\u0301'), 'zorbulate').body, 'yes');
     assert.equal(find(tricky('zorbulate', 'utf-16'), 'zorbulate').body, 'maybe');
     assert.equal(find(tricky('x', 'utf-8', '8bit', '=?utf-8?B?em9yYnVsYXRl?='), 'zorbulate').header, 'yes');
     assert.equal(find(tricky('zorbulate café'), 'zorbulate').body, 'yes');

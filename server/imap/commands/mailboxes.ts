@@ -4,6 +4,7 @@ import { AUTHENTICATED, no, ok, type CommandSpec } from './types.js';
 import { inPersonalNamespace, SEPARATOR } from '../names.js';
 import { SyntaxError, type Args } from './args.js';
 import { MailStoreError } from '../../backend/mailstore.js';
+import { checkNewName } from '../rev2.js';
 
 /**
  * CREATE's parameters (RFC 4466 create-param): only USE (RFC 6154 CREATE-SPECIAL-USE), with at
@@ -40,6 +41,7 @@ export const create: CommandSpec = {
     // A trailing separator only says that the client means to create children below it.
     if (wire.endsWith(SEPARATOR)) wire = wire.slice(0, -1);
     const name = session.storeName(wire);
+    checkNewName(session.enabled, name);
     if (name === 'INBOX') return no('INBOX already exists', 'ALREADYEXISTS');
     if (!inPersonalNamespace(name)) {
       return no(`Folder names must start with ${session.settings.namespacePrefix} (see NAMESPACE)`, 'CANNOT');
@@ -78,6 +80,7 @@ export const rename: CommandSpec = {
     const from = session.storeName(args.astring('existing mailbox name'));
     const to = session.storeName(args.astring('new mailbox name'));
     args.end();
+    checkNewName(session.enabled, to);
     if (!inPersonalNamespace(to)) return no(`Folder names must start with ${session.settings.namespacePrefix}`, 'CANNOT');
     // Renaming INBOX moves its messages and leaves INBOX in place, empty (RFC 3501 6.3.5; the
     // store does it): a session that has INBOX selected keeps it.

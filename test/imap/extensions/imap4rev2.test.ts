@@ -197,6 +197,14 @@ describe('IMAP4rev2: unsolicited FETCH carries the UID (7.5.2, 6.3.13; Appendix 
     ok(await other.client.command('STORE 3 +FLAGS.SILENT (\\Flagged)'));
     const noop = ok(await client.command('NOOP'));
     assert.deepEqual(noop.lines, ['* 3 FETCH (UID 3 FLAGS (\\Flagged))']);
+    // And during IDLE (6.3.13: "they MUST include a UID FETCH item").
+    const tag = client.nextTag();
+    client.send(`${tag} IDLE\r\n`);
+    assert.match((await client.readResponseLine()).toString('latin1'), /^\+ /);
+    ok(await other.client.command('STORE 2 +FLAGS.SILENT (\\Answered)'));
+    assert.equal((await client.readResponseLine()).toString('latin1'), '* 2 FETCH (UID 2 FLAGS (\\Answered \\Deleted))');
+    client.send('DONE\r\n');
+    ok(await client.readUntilTagged(tag));
   });
 });
 
@@ -236,6 +244,8 @@ describe('IMAP4rev2: the folded-in extensions work even where IMAP_CAPABILITY le
     ok(await client.command('SELECT INBOX'));
     assert.deepEqual(ok(await client.command('SEARCH RETURN (COUNT SAVE) SEEN')).lines, ['* ESEARCH (TAG "t5") COUNT 1']);
     assert.deepEqual(ok(await client.command('FETCH $ (UID)')).lines, ['* 1 FETCH (UID 1)']);
+    // The FETCH side of BINARY (Appendix B).
+    assert.match(ok(await client.command('FETCH 1 (BINARY.SIZE[1] BINARY.PEEK[1])')).lines[0], /^\* 1 FETCH \(BINARY\.SIZE\[1\] \d+ BINARY\[1\] /);
     const copy = ok(await client.command('UID COPY 1 INBOX.Sent'));
     assert.match(copy.tagged, /^OK \[COPYUID \d+ 1 1\]/);
     const move = ok(await client.command('UID MOVE 3 INBOX.Sent'));
@@ -271,7 +281,7 @@ describe('IMAP4rev2: CHECK (Appendix E item 17)', () => {
 });
 
 describe("IMAP4rev2: RFC 9051's own examples, replayed", () => {
-  /** Eleven messages: 2, 10 and 11 \\Flagged, 1 to 3 \\Seen, 3 \\Deleted, 11 with Russian text; none from Smith. */
+  /** Eleven messages: 2, 10 and 11 \Flagged, 1 to 3 \Seen, 3 \Deleted, 11 with Russian text; none from Smith. */
   function exampleMaildir(): string {
     const root = emptyMaildir(path.join(dir, `m${++counter}`));
     for (let i = 1; i <= 11; i++) {
@@ -296,6 +306,8 @@ describe("IMAP4rev2: RFC 9051's own examples, replayed", () => {
     assert.deepEqual((await exchange(imapd, 'A284', 'SEARCH TEXT "string not in mailbox"')).lines, ['* ESEARCH (TAG "A284")']);
     // The literal as the RFC sends it (12 octets of UTF-8), here non-synchronizing.
     assert.deepEqual((await exchange(imapd, 'A285', 'SEARCH CHARSET UTF-8 TEXT {12+}\r\nотпуск')).lines, ['* ESEARCH (TAG "A285") ALL 11']);
+    // Without CHARSET, IMAP4rev2 servers assume UTF-8 (6.4.4).
+    assert.deepEqual((await exchange(imapd, 'A287', 'SEARCH TEXT {12+}\r\nотпуск')).lines, ['* ESEARCH (TAG "A287") ALL 11']);
     assert.deepEqual((await exchange(imapd, 'A284', 'SEARCH RETURN (MIN) UNSEEN')).lines, ['* ESEARCH (TAG "A284") MIN 4']);
     assert.deepEqual((await exchange(imapd, 'A285', 'UID SEARCH RETURN (MIN MAX) 1:5000')).lines, ['* ESEARCH (TAG "A285") UID MIN 1 MAX 11']);
     assert.deepEqual((await exchange(imapd, 'A286', 'SEARCH RETURN (COUNT) DELETED')).lines, ['* ESEARCH (TAG "A286") COUNT 1']);

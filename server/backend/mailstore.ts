@@ -143,6 +143,8 @@ export interface FolderStatus {
   messages: number;
   recent: number;
   unseen: number;
+  /** Messages with \Deleted (RFC 9051 STATUS DELETED). */
+  deleted: number;
   uidNext: number;
   uidValidity: number;
   /** Sum of RFC822.SIZE (RFC 8438 STATUS=SIZE); 0 when it was not asked for. */

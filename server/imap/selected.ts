@@ -13,6 +13,7 @@ import type { Folder, FolderChange, FolderSummary, MessageState } from '../backe
 import type { ImapValue } from './protocol/types.js';
 import { Encoder } from '../wire/writer.js';
 import { formatSequenceSet } from './protocol/sequence.js';
+import { isRev2, recentShown } from './rev2.js';
 
 export type Untagged = ImapValue[];
 
@@ -68,7 +69,8 @@ export class SelectedMailbox {
 
   /**
    * The session's ENABLEd extensions: CONDSTORE adds MODSEQ to FETCH responses of flag
-   * changes, QRESYNC also UID, and turns EXPUNGE into VANISHED (RFC 7162 3.1.4, 3.2.10).
+   * changes, QRESYNC also UID, and turns EXPUNGE into VANISHED (RFC 7162 3.1.4, 3.2.10);
+   * IMAP4rev2 adds UID too and hides \Recent (rev2.ts).
    */
   private readonly enabled: ReadonlySet<string>;
 
@@ -236,7 +238,7 @@ export class SelectedMailbox {
       this.watcher?.touch(this.added.map((m) => m.uid));
       this.announceAdded();
       out.push([this.messages.length, { atom: 'EXISTS' }]);
-      out.push([this.recent.size, { atom: 'RECENT' }]);
+      if (recentShown(this.enabled)) out.push([this.recent.size, { atom: 'RECENT' }]);
     }
     if (this.changedFlags.size) {
       for (const uid of [...this.changedFlags.keys()].sort((a, b) => a - b)) {
@@ -345,8 +347,8 @@ export class SelectedMailbox {
   flagsResponse(seq: number, withUid = false): Untagged {
     const m = this.messages[seq - 1];
     const items: ImapValue[] = [];
-    // After ENABLE QRESYNC every unsolicited FETCH carries the UID (RFC 7162 3.2.4).
-    if (withUid || this.enabled.has('QRESYNC')) items.push({ atom: 'UID' }, m.uid);
+    // After ENABLE QRESYNC or IMAP4rev2 every unsolicited FETCH carries the UID (RFC 7162 3.2.4, RFC 9051 7.5.2).
+    if (withUid || this.enabled.has('QRESYNC') || isRev2(this.enabled)) items.push({ atom: 'UID' }, m.uid);
     items.push({ atom: 'FLAGS' }, this.flagList(m));
     if (this.condstore) items.push({ atom: 'MODSEQ' }, [m.modseq]);
     return [seq, { atom: 'FETCH' }, items];
@@ -359,13 +361,13 @@ export class SelectedMailbox {
       text = new Encoder().list([...m.flags].sort(flagOrder).map((f) => ({ atom: f }))).finish().toString('utf8');
       flagTexts.set(m.flags, text);
     }
-    if (!this.recent.has(m.uid)) return text;
+    if (!this.recent.has(m.uid) || !recentShown(this.enabled)) return text;
     return text.length === 2 ? '(\\Recent)' : `${text.slice(0, -1)} \\Recent)`;
   }
 
   flagList(m: MessageState): ImapValue[] {
     const list: ImapValue[] = [...m.flags].sort(flagOrder).map((f) => ({ atom: f }));
-    if (this.recent.has(m.uid)) list.push({ atom: '\\Recent' });
+    if (this.recent.has(m.uid) && recentShown(this.enabled)) list.push({ atom: '\\Recent' });
     return list;
   }
 

@@ -20,6 +20,7 @@ import { Encoder, tagged as statusLine, untagged } from '../wire/writer.js';
 import { SelectedMailbox } from './selected.js';
 import { SequenceError } from './resolve-set.js';
 import { deflateTransport } from './compress.js';
+import { folded, isRev2, utf8Strings } from './rev2.js';
 
 type ReaderEvent = { kind: 'command'; input: CommandInput } | { kind: 'error'; error: ReaderError };
 
@@ -126,7 +127,7 @@ export class Session implements SessionContext {
   }
 
   get names(): NameOptions {
-    return { prefix: this.settings.namespacePrefix, utf8: this.enabled.has('UTF8=ACCEPT') };
+    return { prefix: this.settings.namespacePrefix, utf8: utf8Strings(this.enabled) };
   }
 
   storeName(wire: string): string {
@@ -159,8 +160,8 @@ export class Session implements SessionContext {
 
   /** Whether CAPABILITY announces `word` now (an extension switched off in IMAP_CAPABILITY is refused). */
   offers(word: string): boolean {
-    // A word with a value (APPENDLIMIT=n) is offered by its name.
-    return this.capabilities().some((w) => w.toUpperCase() === word || w.toUpperCase().startsWith(`${word}=`));
+    // A word with a value (APPENDLIMIT=n) is offered by its name; IMAP4rev2 includes some (rev2.ts).
+    return folded(this.enabled, word) || this.capabilities().some((w) => w.toUpperCase() === word || w.toUpperCase().startsWith(`${word}=`));
   }
 
   /** A CONDSTORE-enabling command (RFC 7162 3.1): MODSEQ in FETCH responses from now on. */
@@ -169,8 +170,8 @@ export class Session implements SessionContext {
   }
 
   async select(name: string, readOnly: boolean): Promise<SelectedMailbox> {
-    // QRESYNC servers tell that the previous mailbox is closed (RFC 7162 3.2.11), as Dovecot does.
-    if (this.selected && this.offers('QRESYNC')) this.untagged([{ atom: 'OK' }, { atom: '[CLOSED]' }, { atom: 'Previous mailbox closed.' }]);
+    // QRESYNC servers tell that the previous mailbox is closed (RFC 7162 3.2.11, as Dovecot), and IMAP4rev2 ones (RFC 9051 6.3.2).
+    if (this.selected && (this.offers('QRESYNC') || isRev2(this.enabled))) this.untagged([{ atom: 'OK' }, { atom: '[CLOSED]' }, { atom: 'Previous mailbox closed.' }]);
     this.unselect();
     const folder = await this.store.openFolder(name, { readOnly });
     const view = new SelectedMailbox(folder, readOnly, () => this.onFolderChange(), this.enabled);
@@ -313,7 +314,7 @@ export class Session implements SessionContext {
   }
 
   untagged(values: ImapValue[]): void {
-    this.write(untagged(values, { utf8: this.enabled.has('UTF8=ACCEPT') }));
+    this.write(untagged(values, { utf8: utf8Strings(this.enabled) }));
   }
 
   continuation(text: string): void {
@@ -674,7 +675,7 @@ export class Session implements SessionContext {
 
   private writeUntagged(lines: ImapValue[][]): void {
     if (!lines.length) return;
-    const out = new Encoder({ utf8: this.enabled.has('UTF8=ACCEPT') });
+    const out = new Encoder({ utf8: utf8Strings(this.enabled) });
     for (const line of lines) out.raw('* ').values(line).raw('\r\n');
     this.write(out.finish());
   }

@@ -412,10 +412,14 @@ export class MaildirStore implements MailStore {
     let unseen = 0;
     for (const message of snapshot.messages) if (!message.flags.has('\\Seen')) unseen += 1;
     for (const fileName of unclaimed) if (!parseFileName(fileName).letters.includes('S')) unseen += 1;
+    let deleted = 0;
+    for (const message of snapshot.messages) if (message.flags.has('\\Deleted')) deleted += 1;
+    for (const fileName of unclaimed) if (parseFileName(fileName).letters.includes('T')) deleted += 1;
     return {
       messages: snapshot.messages.length + unclaimed.length,
       recent: core.untoldCount() + unclaimed.length,
       unseen,
+      deleted,
       uidNext: snapshot.uidNext + unclaimed.length,
       uidValidity: snapshot.uidValidity,
       size,

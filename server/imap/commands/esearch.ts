@@ -3,8 +3,8 @@
 // parse their RETURN options with returnOptions and answer with answerExtended; FETCH, STORE,
 // COPY, MOVE and UID EXPUNGE read their message set with sequenceSetArg, where "$" may stand.
 //
-// IMAP4rev2 (RFC 9051 6.4.4) answers every SEARCH with ESEARCH: esearchAlways is where a
-// session that ENABLEd it would say so, and a plain SEARCH then gets the RETURN () answer.
+// IMAP4rev2 (RFC 9051 6.4.4) answers every SEARCH with ESEARCH: after ENABLE IMAP4rev2 a
+// plain SEARCH gets the RETURN () answer (esearchAlways), and its search keys are IMAP4rev2's.
 
 import { ProtocolError } from '../protocol/errors.js';
 import { parseSequenceSet } from '../protocol/sequence.js';
@@ -13,10 +13,11 @@ import type { ImapValue, SearchKey, SequenceSet, Token } from '../protocol/types
 import type { SelectedMailbox } from '../selected.js';
 import { compactSet } from '../resolve-set.js';
 import type { CommandContext, CommandResult, SessionContext } from './types.js';
+import { isRev2, REMOVED_SEARCH_KEYS } from '../rev2.js';
 
-/** RFC 9051: SEARCH always answers ESEARCH. Not offered yet; the switch is an ENABLEd word. */
+/** RFC 9051 (Appendix E item 4): SEARCH always answers ESEARCH after ENABLE IMAP4rev2. */
 export function esearchAlways(session: SessionContext): boolean {
-  return session.enabled.has('IMAP4REV2');
+  return isRev2(session.enabled);
 }
 
 /**
@@ -51,8 +52,10 @@ export async function savingResult(view: SelectedMailbox, options: SearchReturn 
 }
 
 /** The key with "$" replaced by the UIDs of the saved result (none before a SAVE). Keys of
- * extensions switched off in IMAP_CAPABILITY ("$", OLDER, YOUNGER) are refused. */
+ * extensions switched off in IMAP_CAPABILITY ("$", OLDER, YOUNGER) are refused, and after
+ * ENABLE IMAP4rev2 the keys it removed (RECENT, NEW, OLD: RFC 9051 section 9, search-key). */
 export function withSavedResult(session: SessionContext, key: SearchKey): SearchKey {
+  if (isRev2(session.enabled) && [...REMOVED_SEARCH_KEYS].some((op) => uses(key, op as SearchKey['op']))) throw new ProtocolError('Unknown search key (RECENT, NEW and OLD are not part of IMAP4rev2)');
   if (uses(key, 'within') && !session.offers('WITHIN')) throw new ProtocolError('Unknown search key (OLDER and YOUNGER need WITHIN, which is not offered)');
   if (!uses(key, 'saved')) return key;
   if (!session.offers('SEARCHRES')) throw new ProtocolError('Invalid sequence set "$"');

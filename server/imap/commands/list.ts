@@ -2,12 +2,13 @@
 // (RFC 6154) attributes, LIST-EXTENDED (RFC 5258: selection and return options, several
 // patterns) and LIST-STATUS (RFC 5819). Matching is done on the names as the client sees them.
 import { lookupAllowed, myRights } from '../rights.js';
-import { AUTHENTICATED, ok, type CommandContext, type CommandSpec } from './types.js';
+import { AUTHENTICATED, ok, type CommandContext, type CommandSpec, type SessionContext } from './types.js';
 import { SEPARATOR } from '../names.js';
 import { mailboxPatternMatcher } from '../pattern.js';
 import { MailStoreError } from '../../backend/mailstore.js';
 import { listOptions } from './list-options.js';
 import { statusResponse } from './status-items.js';
+import type { ImapValue } from '../protocol/types.js';
 
 interface Listed {
   wire: string;
@@ -18,8 +19,7 @@ interface Listed {
 }
 
 /** The folders, and with `shared` (a pattern in "#shared.", as Courier's mailbox_scan) other accounts' folders too. */
-async function listed(ctx: CommandContext, shared: boolean): Promise<Map<string, Listed>> {
-  const { session } = ctx;
+async function listed(session: SessionContext, shared: boolean): Promise<Map<string, Listed>> {
   const all = new Map<string, Listed>();
   for (const entry of await session.store.listFolders()) {
     const wire = session.wireName(entry.name);
@@ -77,7 +77,7 @@ export const list: CommandSpec = {
     }
     const matchers = patterns.filter((p) => p !== '').map((p) => mailboxPatternMatcher(reference + p));
     const matches = (wire: string) => matchers.some((m) => m(wire));
-    const all = await listed(ctx, patterns.some((p) => (reference + p).startsWith('#shared.')));
+    const all = await listed(session, patterns.some((p) => (reference + p).startsWith('#shared.')));
     const parents = withChildren(all);
     const subscribed = ret.subscribed ? new Set((await session.store.listSubscriptions()).map((n) => session.wireName(n))) : null;
     const meets = (wire: string) => (!select.subscribed || subscribed!.has(wire)) && (!select.specialUse || !!all.get(wire)?.specialUse);
@@ -95,7 +95,7 @@ export const list: CommandSpec = {
         }
       }
     }
-    const { checkAllFolders, obsoleteClient } = session.settings;
+    const { checkAllFolders } = session.settings;
     // A folder without the "l" right is not listed (ACL, RFC 4314 section 4); shared ones were
     // checked by the store, and their levels are shown as Courier shows them, without a check.
     const allowed = new Set(await lookupAllowed(session, [...out.keys()].filter((w) => !all.get(w)?.shared)));
@@ -111,10 +111,7 @@ export const list: CommandSpec = {
         attributes.push({ atom: marked ? '\\Marked' : '\\Unmarked' });
       }
       // IMAP_OBSOLETE_CLIENT: RFC 3501's \Noinferiors for a folder without children, as Courier.
-      if (obsoleteClient) {
-        if (!parents.has(wire) && wire !== 'INBOX') attributes.push({ atom: '\\Noinferiors' });
-      } else attributes.push({ atom: parents.has(wire) ? '\\HasChildren' : '\\HasNoChildren' });
-      if (entry?.specialUse) attributes.push({ atom: entry.specialUse });
+      attributes.push(...kinship(session, wire, parents, entry));
       if (subscribed?.has(wire)) attributes.push({ atom: '\\Subscribed' });
       const extra = out.get(wire) ? [['CHILDINFO', ['SUBSCRIBED']]] : [];
       session.untagged([{ atom: 'LIST' }, attributes, SEPARATOR, wire, ...extra]);
@@ -165,6 +162,27 @@ export const lsub: CommandSpec = {
     return ok('LSUB completed');
   },
 };
+
+/** The children (CHILDREN, or with IMAP_OBSOLETE_CLIENT RFC 3501's \Noinferiors for a folder
+ * without children, as Courier) and special-use attributes of a listed name. */
+function kinship(session: SessionContext, wire: string, parents: Set<string>, entry: Listed | undefined): { atom: string }[] {
+  const attributes: { atom: string }[] = [];
+  if (session.settings.obsoleteClient) {
+    if (!parents.has(wire) && wire !== 'INBOX') attributes.push({ atom: '\\Noinferiors' });
+  } else attributes.push({ atom: parents.has(wire) ? '\\HasChildren' : '\\HasNoChildren' });
+  if (entry?.specialUse) attributes.push({ atom: entry.specialUse });
+  return attributes;
+}
+
+/**
+ * The LIST response IMAP4rev2's SELECT and EXAMINE answer for the mailbox they opened (RFC 9051
+ * 6.3.2: its attributes accurate), as Cyrus: children and special use, no new-mail mark.
+ */
+export async function selectedListLine(session: SessionContext, name: string): Promise<ImapValue[]> {
+  const wire = session.wireName(name);
+  const all = await listed(session, wire.startsWith('#shared.'));
+  return [{ atom: 'LIST' }, kinship(session, wire, withChildren(all), all.get(wire)), SEPARATOR, wire];
+}
 
 function compareNames(a: string, b: string): number {
   if (a === 'INBOX') return -1;

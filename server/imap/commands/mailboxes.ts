@@ -5,6 +5,7 @@ import { isSharedName } from '../../backend/shared.js';
 import { inPersonalNamespace, SEPARATOR } from '../names.js';
 import { SyntaxError, type Args } from './args.js';
 import { MailStoreError } from '../../backend/mailstore.js';
+import { checkNewName } from '../rev2.js';
 
 /**
  * CREATE's parameters (RFC 4466 create-param): only USE (RFC 6154 CREATE-SPECIAL-USE), with at
@@ -50,6 +51,7 @@ export const create: CommandSpec = {
     // A trailing separator only says that the client means to create children below it.
     if (wire.endsWith(SEPARATOR)) wire = wire.slice(0, -1);
     const name = session.storeName(wire);
+    checkNewName(session.enabled, name);
     if (name === 'INBOX') return no('INBOX already exists', 'ALREADYEXISTS');
     const shared = inSharedNamespace(session, name);
     if (!inPersonalNamespace(name) && !shared) {
@@ -90,6 +92,7 @@ export const rename: CommandSpec = {
     const from = session.storeName(args.astring('existing mailbox name'));
     const to = session.storeName(args.astring('new mailbox name'));
     args.end();
+    checkNewName(session.enabled, to);
     const shared = inSharedNamespace(session, to);
     if (!inPersonalNamespace(to) && !shared) return no(`Folder names must start with ${session.settings.namespacePrefix}`, 'CANNOT');
     // Renaming INBOX moves its messages and leaves INBOX in place, empty (RFC 3501 6.3.5; the

@@ -8,6 +8,8 @@ import { SyntaxError } from './args.js';
 import { modseqValue, numberValue, parseSequenceSet } from '../protocol/parser.js';
 import type { Token } from '../protocol/types.js';
 import { qresyncAnswer, type QresyncParams } from './qresync.js';
+import { selectedListLine } from './list.js';
+import { isRev2 } from '../rev2.js';
 
 async function open({ session, args }: CommandContext, examine: boolean) {
   let readOnly = examine;
@@ -37,8 +39,11 @@ async function open({ session, args }: CommandContext, examine: boolean) {
   const view = await session.select(name, readOnly);
   for (const line of view.flagsAnnouncement(view.announcedKeywords(), view.keywordsAllowed)) session.untagged(line);
   session.untagged([view.exists, { atom: 'EXISTS' }]);
-  session.untagged([view.recentCount, { atom: 'RECENT' }]);
-  const firstUnseen = view.firstUnseen();
+  // IMAP4rev2 (RFC 9051 6.3.2, Appendix E items 10-12): a LIST line, and neither RECENT nor UNSEEN.
+  const rev2 = isRev2(session.enabled);
+  if (rev2) session.untagged(await selectedListLine(session, name));
+  else session.untagged([view.recentCount, { atom: 'RECENT' }]);
+  const firstUnseen = rev2 ? 0 : view.firstUnseen();
   if (firstUnseen > 0) session.untagged([{ atom: 'OK' }, { atom: `[UNSEEN ${firstUnseen}]` }, { atom: 'First unseen' }]);
   session.untagged([{ atom: 'OK' }, { atom: `[UIDVALIDITY ${view.uidValidity}]` }, { atom: 'UIDs valid' }]);
   session.untagged([{ atom: 'OK' }, { atom: `[UIDNEXT ${view.uidNext}]` }, { atom: 'Predicted next UID' }]);

@@ -1,9 +1,10 @@
-// The STATUS items (RFC 3501 6.3.10, SIZE from RFC 8438, HIGHESTMODSEQ from RFC 7162, MAILBOXID from RFC 8474, APPENDLIMIT from RFC 7889) and one mailbox's STATUS response,
+// The STATUS items (RFC 3501 6.3.10, DELETED from RFC 9051 6.3.11, SIZE from RFC 8438, HIGHESTMODSEQ from RFC 7162, MAILBOXID from RFC 8474, APPENDLIMIT from RFC 7889) and one mailbox's STATUS response,
 // shared by STATUS and by LIST's RETURN (STATUS (...)) (LIST-STATUS, RFC 5819).
 import type { FolderStatus } from '../../backend/mailstore.js';
 import type { ImapValue, Token } from '../protocol/types.js';
 import { SyntaxError } from './args.js';
 import type { SessionContext } from './types.js';
+import { refusedStatusItem } from '../rev2.js';
 
 const ITEMS: Record<string, keyof FolderStatus> = {
   MESSAGES: 'messages',
@@ -11,6 +12,7 @@ const ITEMS: Record<string, keyof FolderStatus> = {
   UIDNEXT: 'uidNext',
   UIDVALIDITY: 'uidValidity',
   UNSEEN: 'unseen',
+  DELETED: 'deleted',
   SIZE: 'size',
   HIGHESTMODSEQ: 'highestModseq',
 };
@@ -18,13 +20,14 @@ const ITEMS: Record<string, keyof FolderStatus> = {
 /**
  * The upper-case item names of a status item list; BAD for an unknown or missing one.
  * HIGHESTMODSEQ is known only while CONDSTORE is offered, and asking for it enables
- * CONDSTORE for the session (RFC 7162 3.1).
+ * CONDSTORE for the session (RFC 7162 3.1). DELETED comes with IMAP4rev2; RECENT is not
+ * one of IMAP4rev2's items (RFC 9051 9, status-att), BAD for a session that enabled it.
  */
 export function statusItems(tokens: Token[], session: SessionContext): string[] {
   const requested = tokens.map((t) => {
     const word = t.type === 'atom' ? t.value.toUpperCase() : '';
     const known = word in ITEMS
-      ? word !== 'HIGHESTMODSEQ' || session.offers('CONDSTORE')
+      ? (word !== 'HIGHESTMODSEQ' || session.offers('CONDSTORE')) && (word !== 'DELETED' || session.offers('IMAP4REV2')) && !refusedStatusItem(session.enabled, word)
       : (word === 'MAILBOXID' && session.offers('OBJECTID') && session.store.mailboxId !== undefined) || (word === 'APPENDLIMIT' && session.offers('APPENDLIMIT'));
     if (!known) {
       throw new SyntaxError(`Unknown STATUS item ${t.type === 'atom' ? t.value : ''}`);
@@ -51,6 +54,7 @@ export async function statusResponse(session: SessionContext, name: string, requ
       messages: all.length,
       recent: view.recentCount,
       unseen: all.filter((m) => !m.flags.has('\\Seen')).length,
+      deleted: all.filter((m) => m.flags.has('\\Deleted')).length,
       uidNext: view.uidNext,
       uidValidity: view.uidValidity,
       size,

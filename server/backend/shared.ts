@@ -216,6 +216,11 @@ export class SharedMailStore implements MailStore {
     return this.own.quota();
   }
 
+  async readOnlyFolder(name: string): Promise<boolean> {
+    if (isSharedName(name)) return false; // the rights decide (select.ts)
+    return (await this.own.readOnlyFolder?.(name)) ?? false;
+  }
+
   async readAcl(name: string): Promise<AclEntry[]> {
     // The hierarchy's own levels: everyone may look, nothing more (Courier's "Intermediate #shared node").
     const anyone: AclEntry[] = [{ identifier: 'anyone', rights: 'l' }];
@@ -340,7 +345,7 @@ class RoutedFolder implements Folder {
 }
 
 /** COPY into another account's Maildir: each message APPENDed there with its flags and INTERNALDATE, one at a time. */
-async function copyAcross(source: Folder, uids: readonly number[], store: MailStore, name: string): Promise<CopyResult> {
+export async function copyAcross(source: Folder, uids: readonly number[], store: MailStore, name: string): Promise<CopyResult> {
   const flags = new Map(source.snapshot().messages.map((m) => [m.uid, m.flags]));
   // Refused before anything is copied when the destination does not exist (TRYCREATE).
   let uidValidity: number;

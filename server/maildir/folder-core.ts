@@ -140,6 +140,7 @@ export class FolderCore {
       pool: context.parsePool,
       version: context.cacheVersion,
       memoryEntries: context.metaCacheEntries,
+      messageLinks: context.messageLinks,
     });
   }
 

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawnCourier, spawnImapd, type Reply } from '../helpers/imap-client.js';
+import { spawn } from 'node:child_process';
+import { IMAPD, ImapTestClient, PEERS, spawnCourier, spawnImapd, type Reply } from '../helpers/imap-client.js';
 import { courierSkip } from '../helpers/peers.js';
 import { emptyMaildir, removeTree, tempDir } from '../helpers/maildir.js';
 
@@ -129,6 +130,80 @@ describe('sharable Maildirs ("shared.") beside Courier', { skip }, () => {
         await o.close();
         await c.close();
       }
+    } finally {
+      removeTree(dir);
+    }
+  });
+});
+
+const NOBODY = 65534;
+const SETPRIV = '/usr/bin/setpriv';
+const skipAsNobody = skip || (process.getuid?.() !== 0 ? 'needs root, to run both servers as nobody' : fs.existsSync(SETPRIV) ? false : 'setpriv is missing');
+
+/** A PREAUTH server run as nobody (setpriv), so that a folder of root's is read-only for it (Courier's shared_isrw is access(W_OK)). */
+function spawnAsNobody(args: string[], env: Record<string, string>) {
+  const child = spawn(SETPRIV, [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  child.stderr.resume();
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const client = new ImapTestClient(child.stdout, child.stdin);
+  return {
+    client,
+    async close() {
+      if (child.exitCode === null) {
+        await client.command('LOGOUT', 3000).catch(() => undefined);
+        const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+        await exited;
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
+const READ_ONLY_SCRIPT: Step[] = [
+  ['SELECT shared.team.News', lines(/EXISTS|READ-ONLY|PERMANENTFLAGS/)],
+  ['FETCH 1:* (FLAGS)', fetchFlags],
+  ['STORE 1 +FLAGS (\\Deleted)', null],
+  ['EXPUNGE', null],
+  ['APPEND shared.team.News {5+}\r\nhello', null],
+  ['FETCH 1 BODY[]', (r) => r.lines.filter((l) => l.startsWith('Subject:'))],
+  ['FETCH 1 (FLAGS)', fetchFlags],
+  ['COPY 1 INBOX', null],
+];
+
+describe('a sharable folder this user may not write, beside Courier', { skip: skipAsNobody }, () => {
+  it('is READ-ONLY: no flag changes, no EXPUNGE, no APPEND; the real folder is left alone', async () => {
+    const dir = tempDir('sharable-ro');
+    try {
+      fs.chmodSync(dir, 0o755);
+      const sides = [build(path.join(dir, 'ours')), build(path.join(dir, 'courier'))];
+      for (const side of sides) {
+        fs.chmodSync(path.dirname(side.user), 0o755);
+        execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, side.user]);
+        // News is maildirmake -s read: root's, readable by all; its messages too.
+        for (const f of fs.readdirSync(path.join(side.shared, '.News', 'cur'))) fs.chmodSync(path.join(side.shared, '.News', 'cur', f), 0o644);
+      }
+      const before = sides.map((s) => fs.readdirSync(path.join(s.shared, '.News', 'cur')));
+      const o = spawnAsNobody([process.execPath, IMAPD, sides[0].user], { IMAPD_MAILDIRSHARED: '' });
+      const c = spawnAsNobody([path.join(PEERS, 'courier-preauth.sh'), sides[1].user], {});
+      try {
+        await o.client.greeting;
+        await c.client.greeting;
+        for (const [command, compare] of READ_ONLY_SCRIPT) {
+          const a = await o.client.command(command);
+          const b = await c.client.command(command);
+          const word = (r: Reply) => r.tagged.split(' ')[0];
+          assert.equal(word(a), word(b), `${command}: ours ${a.tagged} / Courier ${b.tagged}`);
+          if (compare) assert.deepEqual(compare(a), compare(b), command);
+        }
+      } finally {
+        await o.close();
+        await c.close();
+      }
+      assert.deepEqual(sides.map((s) => fs.readdirSync(path.join(s.shared, '.News', 'cur'))), before);
+      assert.deepEqual(privateTree(sides[0].user, path.join(dir, 'ours')), privateTree(sides[1].user, path.join(dir, 'courier')));
     } finally {
       removeTree(dir);
     }

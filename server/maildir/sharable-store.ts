@@ -11,6 +11,7 @@
 // process may write the real folder's cur/ (Courier's shared_isrw); then EXPUNGE removes the
 // real message, and APPEND and COPY into it write into the real folder, never the private one.
 
+import { type FSWatcher, watch } from 'node:fs';
 import path from 'node:path';
 import { type AclEntry } from '../backend/acl.js';
 import {
@@ -53,6 +54,8 @@ import {
 
 const PREFIX = `${SHARABLE_ROOT}.`;
 const NONEXISTENT = 'Mailbox does not exist, or must be subscribed to.';
+/** How long the events of one change to a real folder are gathered before the links are synced. */
+const SYNC_GATHER_MS = 30;
 
 export interface SharableOptions {
   /** The account's Maildir (where shared-maildirs and shared-folders/ are). */
@@ -298,6 +301,11 @@ interface SharableView {
  * folder syncs at each refresh, and its EXPUNGE removes the real messages.
  */
 class SharableAwareFolder implements Folder {
+  /** Watchers of the real folder's new/ and cur/ while someone listens (IDLE in real time). */
+  private watchers: FSWatcher[] = [];
+  private listeners = 0;
+  private pending: NodeJS.Timeout | undefined;
+
   constructor(
     private readonly inner: Folder,
     private readonly stores: SharableMailStore,
@@ -315,8 +323,49 @@ class SharableAwareFolder implements Folder {
     return this.inner.refresh();
   }
   subscribe(listener: FolderListener): () => void {
-    return this.inner.subscribe(listener);
+    const off = this.inner.subscribe(listener);
+    if (this.sharable && this.listeners++ === 0) this.watchReal(this.sharable.real);
+    let done = false;
+    return () => {
+      off();
+      if (done || !this.sharable) return;
+      done = true;
+      if (--this.listeners === 0) this.unwatch();
+    };
   }
+
+  /**
+   * A delivery into the real folder touches nothing of the private one, whose own watcher
+   * therefore sees nothing: the real new/ and cur/ are watched too, and a change there syncs
+   * the links and looks again (briefly gathered, as a delivery is several events).
+   */
+  private watchReal(real: string): void {
+    const changed = (): void => {
+      if (this.pending) return;
+      this.pending = setTimeout(() => {
+        this.pending = undefined;
+        this.refresh().catch(() => undefined);
+      }, SYNC_GATHER_MS);
+      this.pending.unref();
+    };
+    for (const sub of ['new', 'cur']) {
+      try {
+        const watcher = watch(path.join(real, sub), { persistent: false }, changed);
+        watcher.on('error', () => watcher.close());
+        this.watchers.push(watcher);
+      } catch {
+        /* no watching possible (inotify limits): NOOP and IDLE's timer still sync */
+      }
+    }
+  }
+
+  private unwatch(): void {
+    for (const watcher of this.watchers) watcher.close();
+    this.watchers = [];
+    if (this.pending) clearTimeout(this.pending);
+    this.pending = undefined;
+  }
+
   storeFlags(uids: readonly number[], op: FlagOperation, flags: readonly string[], options?: { unchangedSince?: number }): Promise<{ gone: number[]; modified: number[] }> {
     return this.inner.storeFlags(uids, op, flags, options);
   }
@@ -341,6 +390,7 @@ class SharableAwareFolder implements Folder {
     return this.inner.messageMeta(uid);
   }
   release(): void {
+    this.unwatch();
     this.inner.release();
   }
 

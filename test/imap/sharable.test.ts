@@ -12,7 +12,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { IMAPD, ImapTestClient, PEERS, spawnCourier, spawnImapd, type Reply } from '../helpers/imap-client.js';
 import { courierSkip } from '../helpers/peers.js';
-import { emptyMaildir, removeTree, tempDir } from '../helpers/maildir.js';
+import { deliver, emptyMaildir, removeTree, tempDir } from '../helpers/maildir.js';
 
 const MAILDIRMAKE = '/usr/bin/maildirmake';
 const skip = courierSkip || (fs.existsSync(MAILDIRMAKE) ? false : 'Courier maildirmake is not installed');
@@ -204,6 +204,43 @@ describe('a sharable folder this user may not write, beside Courier', { skip: sk
       }
       assert.deepEqual(sides.map((s) => fs.readdirSync(path.join(s.shared, '.News', 'cur'))), before);
       assert.deepEqual(privateTree(sides[0].user, path.join(dir, 'ours')), privateTree(sides[1].user, path.join(dir, 'courier')));
+    } finally {
+      removeTree(dir);
+    }
+  });
+});
+
+describe('a selected sharable folder', () => {
+  it('reports a delivery into the real folder during IDLE, and an expunge there at NOOP', async () => {
+    const dir = tempDir('sharable-idle');
+    try {
+      const shared = emptyMaildir(path.join(dir, 'shared'));
+      emptyMaildir(path.join(shared, '.Team'));
+      deliver(shared, message('first'), '.Team');
+      const user = emptyMaildir(path.join(dir, 'user'));
+      fs.writeFileSync(path.join(user, 'shared-maildirs'), `team ${shared}\n`);
+      const imapd = spawnImapd(user, { IMAPD_MAILDIRSHARED: '' });
+      try {
+        await imapd.client.greeting;
+        assert.ok((await imapd.client.command('SELECT shared.team.Team')).lines.includes('* 1 EXISTS'));
+        const tag = imapd.client.nextTag();
+        imapd.client.send(`${tag} IDLE\r\n`);
+        assert.match((await imapd.client.readResponseLine()).toString(), /^\+/);
+        deliver(shared, message('second'), '.Team');
+        assert.equal((await imapd.client.readResponseLine(5000)).toString().trim(), '* 2 EXISTS');
+        imapd.client.send('DONE\r\n');
+        assert.match((await imapd.client.readUntilTagged(tag)).tagged, /^OK/);
+        // Another user (or program) removes a message from the real folder: its link goes at the next look.
+        const cur = path.join(shared, '.Team', 'cur');
+        fs.unlinkSync(path.join(cur, fs.readdirSync(cur).sort()[0]));
+        const noop = await imapd.client.command('NOOP');
+        assert.ok(noop.lines.includes('* 1 EXPUNGE'), noop.lines.join('\n'));
+        const fetched = await imapd.client.command('FETCH 1:* BODY.PEEK[HEADER.FIELDS (SUBJECT)]');
+        assert.match(fetched.raw.toString(), /Subject: second/);
+        assert.doesNotMatch(fetched.raw.toString(), /Subject: first/);
+      } finally {
+        await imapd.close();
+      }
     } finally {
       removeTree(dir);
     }

@@ -99,7 +99,8 @@ export class SharedMailStore implements MailStore {
   }
 
   folderOwner(name: string): string | null {
-    if (!isSharedName(name)) return null;
+    // The account's own names, or what the store below says (the sharable Maildirs' belong to nobody).
+    if (!isSharedName(name)) return this.own.folderOwner?.(name) ?? null;
     if (name === SHARED_ROOT) return '';
     const levels = name.slice(PREFIX.length).split('.');
     for (const account of this.known) {
@@ -224,7 +225,7 @@ export class SharedMailStore implements MailStore {
   async readAcl(name: string): Promise<AclEntry[]> {
     // The hierarchy's own levels: everyone may look, nothing more (Courier's "Intermediate #shared node").
     const anyone: AclEntry[] = [{ identifier: 'anyone', rights: 'l' }];
-    if (this.folderOwner(name) === '') return anyone;
+    if (isSharedName(name) && this.folderOwner(name) === '') return anyone;
     const r = await this.route(name).catch((error: unknown) => {
       if (error instanceof MailStoreError && error.message === GROUP_LEVEL) return 'group' as const;
       throw error;

@@ -126,7 +126,8 @@ export class SharableMailStore implements MailStore {
 
   async readOnlyFolder(name: string): Promise<boolean> {
     if (!isSharableName(name)) return (await this.own.readOnlyFolder?.(name)) ?? false;
-    const real = checkedRealFolder(this.options.root, this.list(), sharedPart(name));
+    // The folder the list names (a first SELECT subscribes only after this is asked).
+    const real = realFolderOf(this.list(), sharedPart(name));
     return real === null || !sharableWritable(real);
   }
 

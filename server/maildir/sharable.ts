@@ -304,7 +304,7 @@ export function syncSharable(privateFolder: string, realFolder: string): void {
       const realName = real.get(baseOf(name));
       real.delete(baseOf(name));
       if (realName === undefined) {
-        fs.rmSync(file, { force: true }); // gone from the sharable folder
+        removeEntry(file); // gone from the sharable folder
         continue;
       }
       const want = `${linkValue}/cur/${realName}`;
@@ -318,6 +318,15 @@ export function syncSharable(privateFolder: string, realFolder: string): void {
     }
   }
   for (const [base, realName] of real) relink(privateFolder, `${linkValue}/cur/${realName}`, path.join(privateFolder, 'new', `${base}:2,`));
+}
+
+/** Removes a link (or a stray file) of the private folder; a directory there is left alone. */
+function removeEntry(file: string): void {
+  try {
+    fs.unlinkSync(file);
+  } catch {
+    /* a directory, or gone already */
+  }
 }
 
 /** An atomic (re)placement of a link: made in tmp/, renamed over. */

@@ -219,10 +219,16 @@ describe('a selected sharable folder', () => {
       deliver(shared, message('first'), '.Team');
       const user = emptyMaildir(path.join(dir, 'user'));
       fs.writeFileSync(path.join(user, 'shared-maildirs'), `team ${shared}\n`);
-      const imapd = spawnImapd(user, { IMAPD_MAILDIRSHARED: '' });
+      // With the virtual shared folders too ("#shared.", an empty index): the two stores in front of each other.
+      const index = path.join(dir, 'index');
+      fs.writeFileSync(index, '');
+      const imapd = spawnImapd(user, { IMAPD_MAILDIRSHARED: '', IMAP_SHAREDINDEXFILE: index });
       try {
         await imapd.client.greeting;
-        assert.ok((await imapd.client.command('SELECT shared.team.Team')).lines.includes('* 1 EXISTS'));
+        // Not subscribed before: SELECT subscribes, and the folder is writable here.
+        const select = await imapd.client.command('SELECT shared.team.Team');
+        assert.ok(select.lines.includes('* 1 EXISTS'), select.lines.join('\n'));
+        assert.match(select.tagged, /^OK \[READ-WRITE\]/);
         const tag = imapd.client.nextTag();
         imapd.client.send(`${tag} IDLE\r\n`);
         assert.match((await imapd.client.readResponseLine()).toString(), /^\+/);

@@ -303,6 +303,11 @@ export interface MailStore {
    * name for a shared folder, "" for a level of the shared hierarchy that belongs to nobody.
    */
   folderOwner?(name: string): string | null;
+  /**
+   * Whether the folder can only be opened read-only whatever the rights say: a sharable
+   * Maildir's folder whose real cur/ this process may not write (Courier's shared_isrw).
+   */
+  readOnlyFolder?(name: string): Promise<boolean>;
   /** Whether a folder has unseen or undelivered mail (LIST's \Marked); false for one that does not exist. */
   hasNewMail?(name: string): Promise<boolean>;
   /** `specialUse`: an RFC 6154 attribute for the new folder (CREATE-SPECIAL-USE); NO [USEATTR] when the store cannot keep it. */

@@ -100,7 +100,8 @@ export class SharedMailStore implements MailStore {
   }
 
   folderOwner(name: string): string | null {
-    if (!isSharedName(name)) return null;
+    // The account's own names, or what the store below says (the sharable Maildirs' belong to nobody).
+    if (!isSharedName(name)) return this.own.folderOwner?.(name) ?? null;
     if (name === SHARED_ROOT) return '';
     const levels = name.slice(PREFIX.length).split('.');
     for (const account of this.known) {
@@ -222,10 +223,15 @@ export class SharedMailStore implements MailStore {
     return this.own.quota();
   }
 
+  async readOnlyFolder(name: string): Promise<boolean> {
+    if (isSharedName(name)) return false; // the rights decide (select.ts)
+    return (await this.own.readOnlyFolder?.(name)) ?? false;
+  }
+
   async readAcl(name: string): Promise<AclEntry[]> {
     // The hierarchy's own levels: everyone may look, nothing more (Courier's "Intermediate #shared node").
     const anyone: AclEntry[] = [{ identifier: 'anyone', rights: 'l' }];
-    if (this.folderOwner(name) === '') return anyone;
+    if (isSharedName(name) && this.folderOwner(name) === '') return anyone;
     const r = await this.route(name).catch((error: unknown) => {
       if (error instanceof MailStoreError && error.message === GROUP_LEVEL) return 'group' as const;
       throw error;
@@ -346,7 +352,7 @@ class RoutedFolder implements Folder {
 }
 
 /** COPY into another account's Maildir: each message APPENDed there with its flags and INTERNALDATE, one at a time. */
-async function copyAcross(source: Folder, uids: readonly number[], store: MailStore, name: string): Promise<CopyResult> {
+export async function copyAcross(source: Folder, uids: readonly number[], store: MailStore, name: string): Promise<CopyResult> {
   const flags = new Map(source.snapshot().messages.map((m) => [m.uid, m.flags]));
   // Refused before anything is copied when the destination does not exist (TRYCREATE).
   let uidValidity: number;

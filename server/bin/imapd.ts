@@ -16,6 +16,8 @@ import type { Logger } from '../log/logger.js';
 import type { MaildirStore } from '../maildir/index.js';
 import { MailStoreError, type MailStore } from '../backend/mailstore.js';
 import { SharedMailStore } from '../backend/shared.js';
+import { SharableMailStore } from '../maildir/sharable-store.js';
+import { DEFAULT_SYSTEM_FILE } from '../maildir/sharable.js';
 import { courierFileIndex, sharedGroupOption } from '../accounts/courier-shared-index.js';
 
 function fail(message: string): never {
@@ -93,7 +95,7 @@ const store = await openMaildirStore({
  * IMAP_ACL, which decides who may), other accounts' folders found through Courier's index
  * file, whose name gets the account's "sharedgroup" option appended as in Courier.
  */
-async function withSharedFolders(own: MaildirStore): Promise<MailStore> {
+async function withSharedFolders(own: MailStore): Promise<MailStore> {
   const file = env.IMAP_SHAREDINDEXFILE;
   const { useLocks, acl } = imapdSettings;
   if (!file || !acl) return own;
@@ -107,6 +109,22 @@ async function withSharedFolders(own: MaildirStore): Promise<MailStore> {
     },
   });
   return new SharedMailStore(own, user, index);
+}
+
+/**
+ * Courier's sharable Maildirs ("shared.NAME.FOLDER", maildir/sharable.ts): listed in the
+ * Maildir's shared-maildirs and in the system file, Courier's /etc/courier/maildirshared
+ * (compiled into Courier; IMAPD_MAILDIRSHARED names another, empty for none).
+ */
+function withSharableMaildirs(own: MaildirStore): MailStore {
+  const systemFile = env.IMAPD_MAILDIRSHARED ?? DEFAULT_SYSTEM_FILE;
+  const { useLocks } = imapdSettings;
+  return new SharableMailStore(own, {
+    root,
+    systemFile: systemFile === '' ? null : systemFile,
+    open: (maildir, messageLinks) =>
+      openMaildirStore({ root: maildir, useLocks, watch: settings.enhancedIdle, pollIntervalMs: settings.idleTimeout * 1000, keywords: settings.keywords, logger, messageLinks }),
+  });
 }
 
 /** Courier purges the IMAP_EMPTYTRASH folders at login and at logout. */
@@ -130,6 +148,7 @@ process.stdout.on('error', () => handle.disconnect(null));
 // One client per process here, but a stall still shows in syslog (stderr under Courier).
 const stalls = new StallMonitor({ logger });
 stalls.start();
+const sessionStore = await withSharedFolders(withSharableMaildirs(store));
 const handle = startSession({
   transport: {
     input: process.stdin,
@@ -146,7 +165,7 @@ const handle = startSession({
   logger,
   preauth: {
     user,
-    store: await withSharedFolders(store),
+    store: sessionStore,
     loginTag,
     // The Outbox's sender, as Courier takes it (outbox.C defaultSendFrom); Courier's PREAUTH
     // imapd sets AUTHENTICATED to the name of the uid it runs as when it is unset.
@@ -164,6 +183,7 @@ await loginPurge;
 await handle.closed;
 await purgeTrash(store);
 stalls.stop();
+await sessionStore.close(); // the sharable folders' stores too (saving their caches)
 await store.close();
 logger.log('info', 'LOGOUT', { user });
 // Let stdout drain, then leave even if a watcher still holds the event loop.

@@ -6,6 +6,7 @@
 
 import { decodeMailboxName, encodeMailboxName } from './protocol/utf7.js';
 import { isSharedName } from '../backend/shared.js';
+import { isSharableName } from '../backend/sharable-names.js';
 
 export const SEPARATOR = '.';
 
@@ -32,6 +33,8 @@ export function toStoreName(wire: string, options: NameOptions): string {
   if (/^inbox$/i.test(name)) return 'INBOX';
   // Courier's shared hierarchy (backend/shared.ts) is outside the personal namespace, with or without its prefix.
   if (isSharedName(name)) return name;
+  // So is the namespace of Courier's sharable Maildirs ("shared.", maildir/sharable.ts).
+  if (isSharableName(name)) return name;
   // INBOX is case-insensitive, also as the first level of a hierarchical name.
   if (/^inbox\./i.test(name)) name = 'INBOX' + name.slice(5);
   if (options.prefix === '') {

@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { type CopyResult, MailStoreError } from '../backend/mailstore.js';
 import { formatFileName, newBaseName } from './filenames.js';
 import type { FolderCore } from './folder-core.js';
-import { type Arrival, type Entry, IO_PARALLEL, NO_KEYWORDS } from './folder-entry.js';
+import { type Arrival, type Entry, IO_PARALLEL, messageFileOf, NO_KEYWORDS } from './folder-entry.js';
 import { expunge, messageData, onFile } from './folder-ops.js';
 import { arrivedLocked, removedOwn } from './folder-own.js';
 import { existingCore } from './folder-registry.js';
@@ -61,7 +61,7 @@ export async function copyTo(core: FolderCore, uids: readonly number[], destinat
             return moveFile(file, path.join(target.dir, 'cur', targetName), stored.internalDate);
           })
         : await onFile(core, entry, async (file) => {
-            const copied = await linkOrCopy(file, path.join(stagingDir, base), stored.internalDate);
+            const copied = await linkOrCopy(messageFileOf(core.context.messageLinks, file), path.join(stagingDir, base), stored.internalDate);
             linked.push(base);
             return copied;
           });

@@ -141,6 +141,7 @@ export class FolderCore {
       pool: context.parsePool,
       version: context.cacheVersion,
       memoryEntries: context.metaCacheEntries,
+      messageLinks: context.messageLinks,
     });
   }
 

@@ -33,6 +33,22 @@ export interface FolderContext {
   logger?: Logger;
   /** The full-text index for SEARCH BODY / TEXT (IMAP_FTS_INDEX), when it is on. */
   fts?: FullTextIndex;
+  /**
+   * Only for the private folder of a sharable Maildir (sharable.ts), whose messages are
+   * symlinks: the file a message name in cur/ may be read from (the checked target), or null
+   * when it may not be followed. Every other folder has none: a symlink is no message there.
+   */
+  messageLinks?: MessageLinks;
+}
+
+/** See FolderContext.messageLinks. */
+export type MessageLinks = (file: string) => string | null;
+
+/** Where to read the message file `file` from: itself, or for a sharable folder's link its checked target. */
+export function messageFileOf(links: MessageLinks | undefined, file: string): string {
+  if (!links) return file;
+  // A link that may not be followed is read as itself: the O_NOFOLLOW open refuses it (ELOOP).
+  return links(file) ?? file;
 }
 
 export interface Entry {

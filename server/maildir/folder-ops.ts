@@ -8,7 +8,7 @@ import { type DataRequest, type FlagOperation, MailStoreError, type MessageData 
 import type { MessageMeta } from '../mime/types.js';
 import { baseOf, fileSizeFromName, formatFileName, lettersFor, parseFileName, systemFlagsFromLetters } from './filenames.js';
 import type { FolderCore } from './folder-core.js';
-import { applyOperation, type Entry, flagSet, IO_PARALLEL, splitFlags } from './folder-entry.js';
+import { applyOperation, type Entry, flagSet, IO_PARALLEL, messageFileOf, splitFlags } from './folder-entry.js';
 import { stampEntries } from './folder-modseq.js';
 import { removedOwn } from './folder-own.js';
 import { MESSAGE_READ_FLAGS } from './folderdir.js';
@@ -73,7 +73,7 @@ export async function onFile<T>(core: FolderCore, entry: Entry, operation: (file
 export async function readMessage(core: FolderCore, uid: number): Promise<Buffer> {
   const content = await onFile(core, entryOf(core, uid), async (file) => {
     try {
-      return await fs.readFile(file, { flag: MESSAGE_READ_FLAGS });
+      return await fs.readFile(messageFileOf(core.context.messageLinks, file), { flag: MESSAGE_READ_FLAGS });
     } catch (error) {
       if (errorCode(error) === 'ELOOP') return null; // a symlink is no message (ENOENT: onFile looks for the renamed file)
       throw error;

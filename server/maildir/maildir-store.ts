@@ -29,7 +29,7 @@ import { baseOf, newBaseName, parseFileName } from './filenames.js';
 import { openStagedMessage, openStager, StagedFile } from './appendsink.js';
 import { deliverStaged, stageBuffer, type StagedDelivery } from './append-many.js';
 import type { FolderCore } from './folder-core.js';
-import { type FolderContext, splitFlags } from './folder-entry.js';
+import { type FolderContext, type MessageLinks, splitFlags } from './folder-entry.js';
 import { FolderHandle } from './folder-handle.js';
 import { messageData, purgeOlderThan } from './folder-ops.js';
 import { existingCore, folderCore, foldersRemoved, saveCaches } from './folder-registry.js';
@@ -88,6 +88,8 @@ export interface MaildirStoreOptions {
   idleRetentionMs?: number;
   /** IMAP_FTS_INDEX: keep a full-text index of each folder for SEARCH BODY / TEXT (fts/). Default false. */
   fullTextIndex?: boolean;
+  /** Only for a sharable Maildir's private folder (sharable.ts): its checked message links. */
+  messageLinks?: MessageLinks;
   logger?: Logger;
 }
 
@@ -137,6 +139,7 @@ export async function openMaildirStore(options: MaildirStoreOptions): Promise<Ma
     quota: new MaildirQuota(root, `.${trashFolder}`),
     logger: options.logger,
     fts: options.fullTextIndex ? sharedFullTextIndex(options.logger) : undefined,
+    messageLinks: options.messageLinks,
   };
   return new MaildirStore(context, options.specialUse ?? DEFAULT_SPECIAL_USE);
 }

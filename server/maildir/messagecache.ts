@@ -28,6 +28,7 @@ import {
   STATUS_MISSING, STATUS_OK, type ParsePool, type PoolResponse,
 } from './parsepool.js';
 import { MemoryRecords, RecordLog, type RecordKey, type RecordStore } from './recordlog.js';
+import { messageFileOf, type MessageLinks } from './folder-entry.js';
 
 export { COUNT_CHUNK, WHOLE_READ_MAX } from './derive.js';
 
@@ -44,6 +45,8 @@ export interface MessageCacheOptions extends Parsers {
   version?: string;
   /** Records kept per cache when they cannot be kept on disk. */
   memoryEntries: number;
+  /** A sharable Maildir's private folder: where its message links may be read (FolderContext.messageLinks). */
+  messageLinks?: MessageLinks;
 }
 
 /** A message as the cache needs it; its `stored` is filled in when learnt. */
@@ -196,7 +199,7 @@ export class MessageCache {
 
   /** Reads what `needs` asks for from the message's file into `item`; false when there is no such file. */
   private readMessage(message: CachedMessage, needs: Needs, item: MessageData): boolean {
-    return this.readFile(path.join(this.dir, 'cur', message.fileName), message, needs, item);
+    return this.readFile(messageFileOf(this.options.messageLinks, path.join(this.dir, 'cur', message.fileName)), message, needs, item);
   }
 
   private readFile(file: string, message: CachedMessage, needs: Needs, item: MessageData): boolean {
@@ -270,7 +273,7 @@ export class MessageCache {
     for (const i of todo) {
       const message = messages[i];
       const n = needs[i];
-      files.push(path.join(this.dir, 'cur', message.fileName));
+      files.push(messageFileOf(this.options.messageLinks, path.join(this.dir, 'cur', message.fileName)));
       flags.push(
         (n.info ? JOB_INFO : 0) | (n.envelope ? JOB_ENVELOPE : 0) | (n.header ? JOB_HEADER : 0) | (n.structure ? JOB_STRUCTURE : 0) |
           (this.headers.has(message.uid) ? JOB_HAS_HEADER : 0) | (this.envelopes.has(message.uid) ? JOB_HAS_ENVELOPE : 0) |

@@ -34,7 +34,7 @@ it('works with Python imaplib over IMAP4_stream', { skip: hasPython ? false : 'p
     assert.deepEqual(r.expunge, ['OK', ['1']]);
     assert.equal(r.search_subject, '8');
     assert.equal(r.sort, '8 7 6 5 4 3 2 9');
-    assert.equal(r.namespace, '(("INBOX." ".")) NIL NIL');
+    assert.equal(r.namespace, '(("INBOX." ".")) NIL (("#shared." ".")("shared." "."))');
     assert.equal(r.logout, 'BYE');
   } finally {
     removeTree(dir);

@@ -36,6 +36,8 @@ async function open({ session, args }: CommandContext, examine: boolean) {
   // As Courier: without a right to change anything (i, e, s, w, t) the folder is opened read-only.
   const rights = await myRights(session, name);
   if (![...'iestw'].some((c) => rights.includes(c))) readOnly = true;
+  // A sharable Maildir's folder this process may not write (maildir/sharable.ts).
+  if (await session.store.readOnlyFolder?.(name)) readOnly = true;
   const view = await session.select(name, readOnly);
   for (const line of view.flagsAnnouncement(view.announcedKeywords(), view.keywordsAllowed)) session.untagged(line);
   session.untagged([view.exists, { atom: 'EXISTS' }]);

@@ -63,7 +63,7 @@ export interface StallView {
   commands: string[];
 }
 
-export type SettingGroup = 'network' | 'capabilities' | 'idle' | 'tls' | 'folders';
+export type SettingGroup = 'network' | 'capabilities' | 'idle' | 'tls' | 'folders' | 'operations';
 
 export const SETTING_GROUPS: readonly { id: SettingGroup; title: string }[] = [
   { id: 'network', title: 'Network and limits' },
@@ -71,6 +71,7 @@ export const SETTING_GROUPS: readonly { id: SettingGroup; title: string }[] = [
   { id: 'idle', title: 'IDLE and locking' },
   { id: 'tls', title: 'TLS' },
   { id: 'folders', title: 'Trash and folders' },
+  { id: 'operations', title: 'Access, logs and processes' },
 ];
 
 export interface SettingView {

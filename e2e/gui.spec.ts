@@ -10,6 +10,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { CHROMIUM } from '../playwright.config.js';
+import { shot as shotBoth } from './helpers.js';
 import { SCREENSHOTS, bigMaildir, pythonIdle, rawConnect, startAppliance, tempDir, writeConfig, type RunningAppliance } from '../test/helpers/appliance.js';
 import { ImapTestClient } from '../test/helpers/imap-client.js';
 
@@ -25,13 +26,16 @@ let imapPort: number;
 const sockets: net.Socket[] = [];
 const pageErrors: string[] = [];
 
-/** The page at 1280x800 (name.png) and at 800x600 (name-800x600.png), whole pages. */
-const shot = async (name: string) => {
-  fs.mkdirSync(SCREENSHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
-  await page.setViewportSize({ width: 800, height: 600 });
-  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-800x600.png`), fullPage: true });
-  await page.setViewportSize({ width: 1280, height: 800 });
+/** The page at 1280x800 (name.png) and at 800x600 (name-800x600.png), whole pages; it must fit at 800 px. */
+const shot = (name: string) => shotBoth(page, name);
+/** The window at 1280x800 and at 800x600 with this row in view (name.png, name-800x600.png). */
+const rowShot = async (name: string, row: string) => {
+  for (const [w, h, suffix] of [[800, 600, '-800x600'], [1280, 800, '']] as const) {
+    await page.setViewportSize({ width: w, height: h });
+    await page.locator(row).scrollIntoViewIfNeeded();
+    await page.evaluate(() => window.scrollBy(0, -150));
+    await page.screenshot({ path: path.join(SCREENSHOTS, `${name}${suffix}.png`) });
+  }
 };
 /** Click Apply and wait for its own confirmation (earlier toasts are cleared first). */
 const apply = async () => {
@@ -196,17 +200,27 @@ test('explains a bad port number and a port in use, and applies nothing', async 
     // Both problems at once, each at its setting.
     expect(await page.textContent('.field-error[data-for="PORT"]')).toMatch(new RegExp(`port ${taken} is in use`));
     expect(await page.textContent('#apply-bar')).toMatch(/Fix first: .*PORT/);
-    await page.locator('[data-setting-row="PORT"]').scrollIntoViewIfNeeded();
-    await page.evaluate(() => window.scrollBy(0, -200));
-    await page.screenshot({ path: path.join(SCREENSHOTS, '04-settings-port-in-use.png') });
-    await page.locator('[data-setting-row="TLS_CERTFILE"]').scrollIntoViewIfNeeded();
-    await page.screenshot({ path: path.join(SCREENSHOTS, '04-settings-missing-certificate.png') });
+    await rowShot('04-settings-port-in-use', '[data-setting-row="PORT"]');
+    await rowShot('04-settings-missing-certificate', '[data-setting-row="TLS_CERTFILE"]');
   } finally {
     blocker.close();
   }
   await page.click('#discard-settings');
   const file = fs.readFileSync(path.join(data, 'config', 'imapd'), 'utf8');
   expect(file).toMatch(/^PORT=0$/m);
+  // The same port for both listeners: the error is on the field the user changed (PORT), not on SSLPORT.
+  const free = await freePort();
+  await page.locator('#setting-SSLPORT').fill(String(free));
+  await apply();
+  // The listeners restarted: PORT=0 took another free port.
+  await expect(page.locator('#status')).toContainText(`TLS ${free}`);
+  imapPort = Number(/ports (\d+)/.exec((await page.textContent('#status'))!)![1]);
+  await page.locator('#setting-PORT').fill(String(free));
+  await page.locator(`.field-error[data-for="PORT"]:has-text("port ${free} is also given for SSLPORT")`).waitFor();
+  await expect(page.locator('.field-error[data-for="SSLPORT"]')).toHaveText('');
+  await expect(page.locator('#setting-PORT')).toHaveClass(/invalid/);
+  await rowShot('04-settings-same-port', '[data-setting-row="PORT"]');
+  await page.click('#discard-settings');
 });
 
 test('saves settings in Courier format, keeping the file\'s comments', async () => {
@@ -479,6 +493,9 @@ test('a GUI password lets a new browser sign in without the token', async ({ bro
     await p.locator('#signin').waitFor();
     expect(new URL(p.url()).pathname).toBe('/signin');
     await p.screenshot({ path: path.join(SCREENSHOTS, '14-signin.png') });
+    await p.setViewportSize({ width: 800, height: 600 });
+    await p.screenshot({ path: path.join(SCREENSHOTS, '14-signin-800x600.png') });
+    await p.setViewportSize({ width: 1280, height: 800 });
     await p.fill('#password', 'wrong password here');
     await p.click('#signin button[type="submit"]');
     await p.locator('#signin:has-text("Wrong password")').waitFor();
@@ -503,6 +520,15 @@ async function imapLogin(user: string, password: string): Promise<ImapTestClient
   const reply = await client.command(`LOGIN ${user} "${password}"`);
   expect(reply.tagged, `LOGIN ${user}`).toMatch(/^OK/);
   return Object.assign(client, { close: () => socket.destroy() });
+}
+
+/** A port that was free a moment ago. */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen({ port: 0, host: '127.0.0.1' }, () => r()));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
 }
 
 function hasPython(): boolean {

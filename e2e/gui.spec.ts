@@ -7,6 +7,7 @@
 
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { CHROMIUM } from '../playwright.config.js';
@@ -442,6 +443,14 @@ test('lets other devices connect with one switch, with setup links and QR codes 
   expect(fs.readFileSync(path.join(data, 'config', 'imapd-ssl'), 'utf8')).toMatch(/^SSLADDRESS=0$/m);
   await expect(page.locator('#network-switch')).toBeChecked();
   await expect(page.locator('#network-card')).toContainText('Away from home?');
+  // This computer's name and its addresses on the network, to type into a phone.
+  const lan = page.locator('#lan-addresses');
+  await expect(lan).toContainText(os.hostname().split('.')[0]!);
+  await expect(lan).toContainText(`${os.hostname().split('.')[0]!.toLowerCase()}.local`);
+  for (const a of Object.values(os.networkInterfaces()).flat()) {
+    if (a && a.family === 'IPv4' && !a.internal) await expect(lan).toContainText(a.address);
+  }
+  await expect(lan).not.toContainText('127.0.0.1');
   // Each way a mail program sets itself up: a QR code (an image that loaded) and a link.
   for (const id of ['mobileconfig', 'autoconfig', 'autodiscover']) {
     const method = page.locator(`.setup-method[data-method="${id}"]`);

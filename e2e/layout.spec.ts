@@ -103,6 +103,21 @@ for (const [width, height] of [[800, 600], [1280, 800]] as const) {
   });
 }
 
+test('a log line at 800 px keeps time, level and account on one line, the sentence under them', async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 800, height: 600 } });
+  const page = await context.newPage();
+  await page.goto(appliance.url);
+  await page.click('nav button:has-text("Log")');
+  const line = page.locator('#log-lines .line').filter({ has: page.locator('.account:text-is("alice")') }).first();
+  await line.waitFor();
+  const box = async (part: string) => (await line.locator(part).boundingBox())!;
+  const [time, level, account, message] = [await box('.time'), await box('.level'), await box('.account'), await box('.message')];
+  expect(Math.abs(level.y - time.y)).toBeLessThan(2);
+  expect(Math.abs(account.y - time.y)).toBeLessThan(2);
+  expect(message.y).toBeGreaterThanOrEqual(time.y + time.height - 1);
+  await context.close();
+});
+
 test('table cells line up at 1280x800 too', async ({ browser }) => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();

@@ -254,6 +254,11 @@ test('shows settings in plain words: Basic first, switches, sizes, a search over
   // "use default" only where the value is not the default: MAXPERIP=2 is set, PORT=0 too, IMAP_MAXLINE is not.
   await expect(maxperip.locator('button:has-text("use default")')).toHaveCount(1);
   await expect(page.locator('[data-setting-row="IMAP_MAXLINE"] button:has-text("use default")')).toHaveCount(0);
+  // Newer settings have plain words and their group too (every one is checked in test/appliance/setting-labels.test.ts).
+  await expect(page.locator('[data-group="tls"] [data-setting-row="TLS_VERIFYPEER"] label.plain-label')).toHaveText('Ask mail programs for a client certificate');
+  await expect(page.locator('[data-group="operations"] legend')).toHaveText('Access, logs and processes');
+  await expect(page.locator('[data-group="operations"] [data-setting-row="IMAPACCESSFILE"] code.courier-name')).toHaveText('IMAPACCESSFILE');
+  await expect(page.locator('[data-group="folders"] [data-setting-row="OUTBOX"] label.plain-label')).toHaveText('Folder that sends mail (Outbox)');
   // On/off settings are switches that write Courier's values.
   const required = page.locator('#setting-IMAP_TLS_REQUIRED');
   expect(await required.getAttribute('type')).toBe('checkbox');

@@ -5,6 +5,7 @@
 // order on one page, as a person would use the GUI; every screen is saved as a screenshot in
 // test-results/screenshots/, and a failing step leaves a trace and a screenshot in test-results/e2e/.
 
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -461,6 +462,13 @@ test('lets other devices connect with one switch, with setup links and QR codes 
     const method = page.locator(`.setup-method[data-method="${id}"]`);
     await expect(method.locator('a.setup-link')).toHaveAttribute('href', /\.local:\d+\//);
     await page.waitForFunction((sel) => (document.querySelector(sel) as HTMLImageElement | null)?.naturalWidth ?? 0 > 0, `.setup-method[data-method="${id}"] img.qr`);
+    // What a phone's camera reads: the QR code, as drawn, holds the link (zbarimg decodes it where installed).
+    if (hasZbar()) {
+      const png = path.join(data, `qr-${id}.png`);
+      await method.locator('img.qr').screenshot({ path: png });
+      const read = spawnSync('zbarimg', ['--quiet', '--raw', png], { encoding: 'utf8' });
+      expect(read.stdout.trim(), read.stderr).toBe(await method.locator('a.setup-link').getAttribute('href'));
+    }
   }
   const link = new URL((await page.getAttribute('.setup-method[data-method="autoconfig"] a.setup-link', 'href'))!);
   expect(link.pathname).toBe('/.well-known/autoconfig/mail/config-v1.1.xml');
@@ -543,6 +551,10 @@ async function freePort(): Promise<number> {
   const port = (server.address() as net.AddressInfo).port;
   await new Promise<void>((r) => server.close(() => r()));
   return port;
+}
+
+function hasZbar(): boolean {
+  return (process.env.PATH ?? '').split(':').some((d) => fs.existsSync(path.join(d, 'zbarimg')));
 }
 
 function hasPython(): boolean {

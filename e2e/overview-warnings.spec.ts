@@ -1,6 +1,8 @@
 // The Overview's "Needs attention" list in the GUI, from real causes: a Courier setting this
 // server does not use (IMAP_PROXY=1 in the imapd file) and a certificate (TLS_CERTFILE, made
-// by openssl) that expires within 30 days; and the sessions tile counting a live connection.
+// by openssl) that expires within 30 days; the sessions tile counting a live connection; and,
+// with "Let other devices connect", whether the server is announced on the local network
+// (this appliance announces with DNS-SD; the one of gui.spec.ts does not).
 // Its own appliance, so that it can run alone.
 
 import { spawnSync } from 'node:child_process';
@@ -25,7 +27,7 @@ test.beforeAll(async () => {
   const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '10', '-subj', '/CN=localhost', '-keyout', key, '-out', cert], { encoding: 'utf8' });
   expect(made.status, made.stderr).toBe(0);
   writeConfig(data, 'PORT=0\nIMAP_PROXY=1\n', `SSLPORT=0\nTLS_CERTFILE=${cert}\nTLS_PRIVATE_KEYFILE=${key}\n`);
-  appliance = await startAppliance(data);
+  appliance = await startAppliance(data, [], { announce: true });
 });
 
 test.afterAll(async () => {
@@ -50,5 +52,23 @@ test('the Overview says what needs attention: an unused setting and a certificat
   }
   await expect(page.locator('#overview-sessions')).toContainText('0 sessions', { timeout: 15_000 });
   await shot(page, '16-overview-warnings');
+  await expect(page.locator('#overview-announced')).toHaveCount(0);
+  await context.close();
+});
+
+test('with other devices allowed, the Overview says the server is announced on the local network', async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  await page.goto(appliance.url);
+  await page.click('#overview-reach button:has-text("Let other devices connect")');
+  await page.click('#network-card label.switch-row');
+  await page.locator('.toast:has-text("Other devices can connect now")').waitFor();
+  await page.click('nav button:has-text("Overview")');
+  await expect(page.locator('#overview-reach .tile-value')).toHaveText('Other devices too');
+  await expect(page.locator('#overview-announced')).toHaveText(/^Announced on the local network as "imapd-ts on .+" \(Bonjour\)$/);
+  await shot(page, '17-overview-network');
+  await page.click('nav button:has-text("Connect a client")');
+  await page.click('#network-card label.switch-row');
+  await page.locator('.toast:has-text("Only this computer can connect now")').waitFor();
   await context.close();
 });

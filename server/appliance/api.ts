@@ -319,6 +319,8 @@ export interface OverviewView {
   setupPort: number | null;
   /** DNS-SD announcement on the local network. */
   announced: boolean;
+  /** The service instance name announced ("imapd-ts on homebox"), or null when not announced. */
+  announcedAs: string | null;
 }
 
 /** What a Maildir location holds, said before an account is made on it. */

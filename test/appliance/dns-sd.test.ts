@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import { after, describe, it } from 'node:test';
 import BonjourModule from 'bonjour-service';
 import { ApplianceHost } from '../../server/appliance/index.js';
-import { localHostName } from '../../server/appliance/dns-sd.js';
+import { instanceName, localHostName } from '../../server/appliance/dns-sd.js';
 import { tempDir, writeConfig } from '../helpers/appliance.js';
 
 type Bonjour = InstanceType<typeof BonjourModule>;
@@ -89,6 +89,7 @@ describe('DNS-SD announcement, answered to a real mDNS query', () => {
     assert.ok(result.ok, JSON.stringify(result));
     const now = await ports();
     assert.equal((await host.getOverview()).announced, true);
+    assert.equal((await host.getOverview()).announcedAs, instanceName());
     const poll = setInterval(() => (imapsBrowser.update(), imapBrowser.update()), 1000);
     try {
       const imaps = await waitFor(imapsBrowser, 'up', (s) => s.port === now.imaps, 10_000);
@@ -96,7 +97,7 @@ describe('DNS-SD announcement, answered to a real mDNS query', () => {
       for (const s of [imaps, imap]) {
         assert.equal(s.host, localHostName());
         assert.equal(s.protocol, 'tcp');
-        assert.match(s.name, /^imapd-ts on /);
+        assert.equal(s.name, instanceName());
         assert.ok(s.fqdn.endsWith(`._${s.type}._tcp.local`), s.fqdn);
       }
       assert.equal(imaps.type, 'imaps');
@@ -114,6 +115,7 @@ describe('DNS-SD announcement, answered to a real mDNS query', () => {
       clearInterval(poll);
     }
     assert.equal((await host.getOverview()).announced, false);
+    assert.equal((await host.getOverview()).announcedAs, null);
     // ...and a new query finds nothing of ours.
     const after = [...(await browse('imaps', 2500)), ...(await browse('imap', 1500))];
     assert.deepEqual(after.filter(ours(now)).map((s) => s.name), []);

@@ -5,11 +5,14 @@
 // order on one page, as a person would use the GUI; every screen is saved as a screenshot in
 // test-results/screenshots/, and a failing step leaves a trace and a screenshot in test-results/e2e/.
 
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { CHROMIUM } from '../playwright.config.js';
+import { shot as shotBoth } from './helpers.js';
 import { SCREENSHOTS, bigMaildir, pythonIdle, rawConnect, startAppliance, tempDir, writeConfig, type RunningAppliance } from '../test/helpers/appliance.js';
 import { ImapTestClient } from '../test/helpers/imap-client.js';
 
@@ -25,13 +28,16 @@ let imapPort: number;
 const sockets: net.Socket[] = [];
 const pageErrors: string[] = [];
 
-/** The page at 1280x800 (name.png) and at 800x600 (name-800x600.png), whole pages. */
-const shot = async (name: string) => {
-  fs.mkdirSync(SCREENSHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
-  await page.setViewportSize({ width: 800, height: 600 });
-  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-800x600.png`), fullPage: true });
-  await page.setViewportSize({ width: 1280, height: 800 });
+/** The page at 1280x800 (name.png) and at 800x600 (name-800x600.png), whole pages; it must fit at 800 px. */
+const shot = (name: string) => shotBoth(page, name);
+/** The window at 1280x800 and at 800x600 with this row in view (name.png, name-800x600.png). */
+const rowShot = async (name: string, row: string) => {
+  for (const [w, h, suffix] of [[800, 600, '-800x600'], [1280, 800, '']] as const) {
+    await page.setViewportSize({ width: w, height: h });
+    await page.locator(row).scrollIntoViewIfNeeded();
+    await page.evaluate(() => window.scrollBy(0, -150));
+    await page.screenshot({ path: path.join(SCREENSHOTS, `${name}${suffix}.png`) });
+  }
 };
 /** Click Apply and wait for its own confirmation (earlier toasts are cleared first). */
 const apply = async () => {
@@ -196,17 +202,27 @@ test('explains a bad port number and a port in use, and applies nothing', async 
     // Both problems at once, each at its setting.
     expect(await page.textContent('.field-error[data-for="PORT"]')).toMatch(new RegExp(`port ${taken} is in use`));
     expect(await page.textContent('#apply-bar')).toMatch(/Fix first: .*PORT/);
-    await page.locator('[data-setting-row="PORT"]').scrollIntoViewIfNeeded();
-    await page.evaluate(() => window.scrollBy(0, -200));
-    await page.screenshot({ path: path.join(SCREENSHOTS, '04-settings-port-in-use.png') });
-    await page.locator('[data-setting-row="TLS_CERTFILE"]').scrollIntoViewIfNeeded();
-    await page.screenshot({ path: path.join(SCREENSHOTS, '04-settings-missing-certificate.png') });
+    await rowShot('04-settings-port-in-use', '[data-setting-row="PORT"]');
+    await rowShot('04-settings-missing-certificate', '[data-setting-row="TLS_CERTFILE"]');
   } finally {
     blocker.close();
   }
   await page.click('#discard-settings');
   const file = fs.readFileSync(path.join(data, 'config', 'imapd'), 'utf8');
   expect(file).toMatch(/^PORT=0$/m);
+  // The same port for both listeners: the error is on the field the user changed (PORT), not on SSLPORT.
+  const free = await freePort();
+  await page.locator('#setting-SSLPORT').fill(String(free));
+  await apply();
+  // The listeners restarted: PORT=0 took another free port.
+  await expect(page.locator('#status')).toContainText(`TLS ${free}`);
+  imapPort = Number(/ports (\d+)/.exec((await page.textContent('#status'))!)![1]);
+  await page.locator('#setting-PORT').fill(String(free));
+  await page.locator(`.field-error[data-for="PORT"]:has-text("port ${free} is also given for SSLPORT")`).waitFor();
+  await expect(page.locator('.field-error[data-for="SSLPORT"]')).toHaveText('');
+  await expect(page.locator('#setting-PORT')).toHaveClass(/invalid/);
+  await rowShot('04-settings-same-port', '[data-setting-row="PORT"]');
+  await page.click('#discard-settings');
 });
 
 test('saves settings in Courier format, keeping the file\'s comments', async () => {
@@ -239,6 +255,11 @@ test('shows settings in plain words: Basic first, switches, sizes, a search over
   // "use default" only where the value is not the default: MAXPERIP=2 is set, PORT=0 too, IMAP_MAXLINE is not.
   await expect(maxperip.locator('button:has-text("use default")')).toHaveCount(1);
   await expect(page.locator('[data-setting-row="IMAP_MAXLINE"] button:has-text("use default")')).toHaveCount(0);
+  // Newer settings have plain words and their group too (every one is checked in test/appliance/setting-labels.test.ts).
+  await expect(page.locator('[data-group="tls"] [data-setting-row="TLS_VERIFYPEER"] label.plain-label')).toHaveText('Ask mail programs for a client certificate');
+  await expect(page.locator('[data-group="operations"] legend')).toHaveText('Access, logs and processes');
+  await expect(page.locator('[data-group="operations"] [data-setting-row="IMAPACCESSFILE"] code.courier-name')).toHaveText('IMAPACCESSFILE');
+  await expect(page.locator('[data-group="folders"] [data-setting-row="OUTBOX"] label.plain-label')).toHaveText('Folder that sends mail (Outbox)');
   // On/off settings are switches that write Courier's values.
   const required = page.locator('#setting-IMAP_TLS_REQUIRED');
   expect(await required.getAttribute('type')).toBe('checkbox');
@@ -428,11 +449,26 @@ test('lets other devices connect with one switch, with setup links and QR codes 
   expect(fs.readFileSync(path.join(data, 'config', 'imapd-ssl'), 'utf8')).toMatch(/^SSLADDRESS=0$/m);
   await expect(page.locator('#network-switch')).toBeChecked();
   await expect(page.locator('#network-card')).toContainText('Away from home?');
+  // This computer's name and its addresses on the network, to type into a phone.
+  const lan = page.locator('#lan-addresses');
+  await expect(lan).toContainText(os.hostname().split('.')[0]!);
+  await expect(lan).toContainText(`${os.hostname().split('.')[0]!.toLowerCase()}.local`);
+  for (const a of Object.values(os.networkInterfaces()).flat()) {
+    if (a && a.family === 'IPv4' && !a.internal) await expect(lan).toContainText(a.address);
+  }
+  await expect(lan).not.toContainText('127.0.0.1');
   // Each way a mail program sets itself up: a QR code (an image that loaded) and a link.
   for (const id of ['mobileconfig', 'autoconfig', 'autodiscover']) {
     const method = page.locator(`.setup-method[data-method="${id}"]`);
     await expect(method.locator('a.setup-link')).toHaveAttribute('href', /\.local:\d+\//);
     await page.waitForFunction((sel) => (document.querySelector(sel) as HTMLImageElement | null)?.naturalWidth ?? 0 > 0, `.setup-method[data-method="${id}"] img.qr`);
+    // What a phone's camera reads: the QR code, as drawn, holds the link (zbarimg decodes it where installed).
+    if (hasZbar()) {
+      const png = path.join(data, `qr-${id}.png`);
+      await method.locator('img.qr').screenshot({ path: png });
+      const read = spawnSync('zbarimg', ['--quiet', '--raw', png], { encoding: 'utf8' });
+      expect(read.stdout.trim(), read.stderr).toBe(await method.locator('a.setup-link').getAttribute('href'));
+    }
   }
   const link = new URL((await page.getAttribute('.setup-method[data-method="autoconfig"] a.setup-link', 'href'))!);
   expect(link.pathname).toBe('/.well-known/autoconfig/mail/config-v1.1.xml');
@@ -479,6 +515,9 @@ test('a GUI password lets a new browser sign in without the token', async ({ bro
     await p.locator('#signin').waitFor();
     expect(new URL(p.url()).pathname).toBe('/signin');
     await p.screenshot({ path: path.join(SCREENSHOTS, '14-signin.png') });
+    await p.setViewportSize({ width: 800, height: 600 });
+    await p.screenshot({ path: path.join(SCREENSHOTS, '14-signin-800x600.png') });
+    await p.setViewportSize({ width: 1280, height: 800 });
     await p.fill('#password', 'wrong password here');
     await p.click('#signin button[type="submit"]');
     await p.locator('#signin:has-text("Wrong password")').waitFor();
@@ -503,6 +542,19 @@ async function imapLogin(user: string, password: string): Promise<ImapTestClient
   const reply = await client.command(`LOGIN ${user} "${password}"`);
   expect(reply.tagged, `LOGIN ${user}`).toMatch(/^OK/);
   return Object.assign(client, { close: () => socket.destroy() });
+}
+
+/** A port that was free a moment ago. */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen({ port: 0, host: '127.0.0.1' }, () => r()));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+function hasZbar(): boolean {
+  return (process.env.PATH ?? '').split(':').some((d) => fs.existsSync(path.join(d, 'zbarimg')));
 }
 
 function hasPython(): boolean {

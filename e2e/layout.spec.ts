@@ -1,12 +1,14 @@
 // Layout at a small window (800x600): the tables of Accounts and Live sessions keep every
 // row action reachable, and their cells line up (the `.actions` rule once made the actions
 // cell a flex box, outside the table's layout: rows stepped down and the right border went).
+// Every screen fits the window at both sizes (no sideways scrolling, no action cut off).
 // Its own appliance, so that it can run alone.
 
 import fs from 'node:fs';
 import net from 'node:net';
 import { expect, test, type Page } from '@playwright/test';
 import { CHROMIUM } from '../playwright.config.js';
+import { checkFits } from './helpers.js';
 import { rawConnect, startAppliance, tempDir, writeConfig, type RunningAppliance } from '../test/helpers/appliance.js';
 
 test.skip(!fs.existsSync(CHROMIUM), `Chromium is not installed at ${CHROMIUM}`);
@@ -22,6 +24,8 @@ test.beforeAll(async () => {
   const call = (method: string, args: unknown[]) =>
     fetch(new URL(`/api/${method}`, appliance.url), { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Appliance-Token': appliance.token }, body: JSON.stringify(args) });
   for (const name of ['alice', 'bob-with-a-rather-long-name']) await call('addAccount', [{ username: name, password: 'long enough password' }]);
+  // A quota makes a usage bar in the Size cell (it once stuck out of its card at 800 px).
+  await call('setQuota', ['alice', { bytes: 50 * 1024 * 1024, messages: null }]);
 });
 
 test.afterAll(async () => {
@@ -80,6 +84,37 @@ test('tables fit and line up at 800x600', async ({ browser }) => {
   await page.click('nav button:has-text("Live sessions")');
   await page.locator('#session-list tr[data-session]').first().waitFor();
   await checkTable(page, '#session-list tbody tr', 'button:has-text("Disconnect")');
+  await context.close();
+});
+
+for (const [width, height] of [[800, 600], [1280, 800]] as const) {
+  test(`no screen is wider than the window, nor cuts off an action, at ${width}x${height}`, async ({ browser }) => {
+    const context = await browser.newContext({ viewport: { width, height } });
+    const page = await context.newPage();
+    await page.goto(appliance.url);
+    for (const screen of ['Overview', 'Accounts', 'Mail sources', 'Live sessions', 'Log', 'Settings', 'Connect a client']) {
+      await page.click(`nav button:has-text("${screen}")`);
+      await page.locator('section.screen:not([hidden]) :is(h2, h3)').first().waitFor();
+      if (screen === 'Accounts') await page.locator('tr[data-account="alice"] .quota-bar').waitFor();
+      if (screen === 'Settings') await page.evaluate(() => ((document.querySelector('#advanced-settings') as HTMLDetailsElement).open = true));
+      await checkFits(page, screen);
+    }
+    await context.close();
+  });
+}
+
+test('a log line at 800 px keeps time, level and account on one line, the sentence under them', async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 800, height: 600 } });
+  const page = await context.newPage();
+  await page.goto(appliance.url);
+  await page.click('nav button:has-text("Log")');
+  const line = page.locator('#log-lines .line').filter({ has: page.locator('.account:text-is("alice")') }).first();
+  await line.waitFor();
+  const box = async (part: string) => (await line.locator(part).boundingBox())!;
+  const [time, level, account, message] = [await box('.time'), await box('.level'), await box('.account'), await box('.message')];
+  expect(Math.abs(level.y - time.y)).toBeLessThan(2);
+  expect(Math.abs(account.y - time.y)).toBeLessThan(2);
+  expect(message.y).toBeGreaterThanOrEqual(time.y + time.height - 1);
   await context.close();
 });
 

@@ -8,8 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { CHROMIUM } from '../playwright.config.js';
+import { shot } from './helpers.js';
 import { AccountStore } from '../server/accounts/index.js';
-import { SCREENSHOTS, startAppliance, tempDir, writeConfig, type RunningAppliance } from '../test/helpers/appliance.js';
+import { startAppliance, tempDir, writeConfig, type RunningAppliance } from '../test/helpers/appliance.js';
 import { simpleMessage, tempDir as peerDir } from '../test/helpers/maildir.js';
 import { providerSkip, startProvider, type Provider } from '../test/helpers/provider.js';
 
@@ -83,8 +84,7 @@ test('a source added fetches at once, then new mail through IDLE, its count live
   await expect(row.locator('.fetched')).toHaveText('3', { timeout: 20_000 });
   expect(inbox()).toBe(3);
   expect(providerCount()).toBe(3);
-  fs.mkdirSync(SCREENSHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SCREENSHOTS, 'mail-sources.png'), fullPage: true });
+  await shot(page, '15-mail-sources');
 });
 
 test('edited to remove fetched mail at the provider; Fetch now empties it; removed, its row goes', async () => {

@@ -10,12 +10,13 @@
 // refused (clipboard writing for the copy buttons excepted); every IPC call is checked
 // for its sender and its arguments before it reaches the host.
 
-import { BrowserWindow, Menu, Notification, Tray, app, dialog, ipcMain, nativeImage, protocol, session, type IpcMainInvokeEvent } from 'electron';
+import { BrowserWindow, Menu, Notification, Tray, app, dialog, ipcMain, nativeImage, protocol, session, type IpcMainInvokeEvent, type MenuItemConstructorOptions } from 'electron';
 import { promises as fs } from 'node:fs';
 import { extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { API_METHODS, ApiError, IPC, errorEnvelope, ipcChannel, type Envelope, type OverviewView } from '../server/appliance/api.js';
-import { DEFAULT_BOUNDS, Notifier, linuxAutostartOn, loadWindowBounds, saveWindowBounds, setLinuxAutostart, trayLines, type WindowBounds } from '../server/appliance/desktop.js';
+import { API_METHODS, ApiError, IPC, errorEnvelope, ipcChannel, type Envelope } from '../server/appliance/api.js';
+import { linuxAutostartOn, setLinuxAutostart } from '../server/appliance/desktop.js';
+import { DesktopShell, type DesktopPlatform, type TrayEntry } from '../server/appliance/desktop-shell.js';
 import { ApplianceHost } from '../server/appliance/host.js';
 import { defaultDataDir } from '../server/appliance/paths.js';
 import { invokeApi } from '../server/appliance/validate.js';
@@ -41,10 +42,8 @@ let mainWindow: BrowserWindow | null = null;
 let tray: Tray | null = null;
 let quitting = false;
 let stopped = false;
-let bounds: WindowBounds = { ...DEFAULT_BOUNDS };
-let overview: OverviewView | null = null;
-let linuxAutostart = false;
-const notifier = new Notifier();
+/** The tray, notices, start at login and the window's bounds (server/appliance/desktop-shell.ts). */
+let shell: DesktopShell | null = null;
 
 /** Only our own page, in our own window, may call the API. */
 function trusted(event: IpcMainInvokeEvent): boolean {
@@ -103,6 +102,7 @@ function showWindow(): void {
     mainWindow.focus();
     return;
   }
+  const bounds = shell?.windowBounds() ?? { width: 1200, height: 820 };
   mainWindow = new BrowserWindow({
     ...bounds,
     title: 'imapd-ts',
@@ -126,13 +126,9 @@ function showWindow(): void {
     mainWindow?.show();
   });
   // The window's size and place, remembered for the next start.
-  let saveTimer: NodeJS.Timeout | null = null;
   const remember = () => {
-    if (!mainWindow || mainWindow.isDestroyed() || !host) return;
-    const maximized = mainWindow.isMaximized();
-    bounds = { ...(maximized ? bounds : mainWindow.getBounds()), maximized };
-    if (saveTimer) clearTimeout(saveTimer);
-    saveTimer = setTimeout(() => void saveWindowBounds(host!.dataDir, bounds).catch(() => undefined), 500);
+    if (!mainWindow || mainWindow.isDestroyed()) return;
+    shell?.windowChanged(mainWindow.getBounds(), mainWindow.isMaximized());
   };
   for (const e of ['resize', 'move', 'maximize', 'unmaximize'] as const) mainWindow.on(e as 'resize', remember);
   mainWindow.on('close', (event) => {
@@ -146,49 +142,35 @@ function showWindow(): void {
   void mainWindow.loadURL(`${ORIGIN}/index.html`);
 }
 
-function trayMenu(o: OverviewView | null): Menu {
-  const loginItem = process.platform === 'darwin' || process.platform === 'win32'
-    ? [{
-        label: 'Start at login',
-        type: 'checkbox' as const,
-        checked: app.getLoginItemSettings().openAtLogin,
-        click: (item: Electron.MenuItem) => app.setLoginItemSettings({ openAtLogin: item.checked, args: ['--hidden'] }),
-      }]
-    : [{
-        label: 'Start at login',
-        type: 'checkbox' as const,
-        checked: linuxAutostart,
-        click: (item: Electron.MenuItem) => {
-          linuxAutostart = item.checked;
-          void setLinuxAutostart(item.checked, app.getPath('exe'));
-        },
-      }];
-  return Menu.buildFromTemplate([
-    ...trayLines(o).map((label) => ({ label, enabled: false })),
-    { type: 'separator' },
-    { label: 'Open imapd-ts', click: () => showWindow() },
-    ...loginItem,
-    { type: 'separator' },
-    { label: 'Quit (stops the mail server)', click: () => app.quit() },
-  ]);
+function menuItem(entry: TrayEntry): MenuItemConstructorOptions {
+  switch (entry.type) {
+    case 'status': return { label: entry.label, enabled: false };
+    case 'separator': return { type: 'separator' };
+    case 'action': return { label: entry.label, click: () => entry.click() };
+    case 'checkbox': return { label: entry.label, type: 'checkbox', checked: entry.checked, click: (item) => entry.click(item.checked) };
+  }
 }
 
-/** The tray shows what the Overview shows; notices for repeated failed logins and a full disk. */
-let trayTimer: NodeJS.Timeout | null = null;
-function refreshTray(): void {
-  if (trayTimer || !host) return;
-  trayTimer = setTimeout(() => {
-    trayTimer = null;
-    host?.getOverview().then((o) => {
-      overview = o;
-      if (tray) {
-        tray.setToolTip(`imapd-ts: ${trayLines(o)[0]}`);
-        tray.setContextMenu(trayMenu(o));
-      }
-      if (Notification.isSupported()) for (const n of notifier.check(o)) new Notification({ title: n.title, body: n.body }).show();
-    }, () => undefined);
-  }, 1000);
-}
+/** Electron's side of the desktop shell; start at login is Electron's own on macOS and Windows, an XDG autostart entry on Linux. */
+const platform: DesktopPlatform = {
+  setTray(tooltip, menu) {
+    if (!tray) return;
+    tray.setToolTip(tooltip);
+    tray.setContextMenu(Menu.buildFromTemplate(menu.map(menuItem)));
+  },
+  notify(notice) {
+    if (Notification.isSupported()) new Notification({ title: notice.title, body: notice.body }).show();
+  },
+  async loginItemOn() {
+    return process.platform === 'linux' ? linuxAutostartOn() : app.getLoginItemSettings().openAtLogin;
+  },
+  async setLoginItem(on) {
+    if (process.platform === 'linux') await setLinuxAutostart(on, app.getPath('exe'));
+    else app.setLoginItemSettings({ openAtLogin: on, args: ['--hidden'] });
+  },
+  showWindow: () => showWindow(),
+  quit: () => app.quit(),
+};
 
 async function main(): Promise<void> {
   if (!app.requestSingleInstanceLock()) {
@@ -202,6 +184,7 @@ async function main(): Promise<void> {
     event.preventDefault();
     if (quitting) return;
     quitting = true;
+    shell?.stop();
     const finish = () => {
       stopped = true;
       app.quit();
@@ -221,22 +204,17 @@ async function main(): Promise<void> {
   registerIpc(host);
   host.subscribe((event) => {
     if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(IPC.event, event);
-    if (event.type === 'status' || event.type === 'sessions' || (event.type === 'log' && event.line.message.startsWith('LOGIN FAILED'))) refreshTray();
   });
   try {
     const image = nativeImage.createFromPath(ICON).resize({ width: 22, height: 22 });
     tray = new Tray(image);
     tray.on('click', () => showWindow());
-    tray.setContextMenu(trayMenu(overview));
   } catch {
     tray = null; // no system tray on this desktop: the window is the app
   }
-  bounds = await loadWindowBounds(host.dataDir);
-  if (process.platform === 'linux') linuxAutostart = await linuxAutostartOn();
   await host.start();
-  refreshTray();
-  // The disk fills without events: look now and then.
-  setInterval(refreshTray, 60_000).unref();
+  shell = new DesktopShell(host, platform);
+  await shell.start();
   const hidden = process.argv.includes('--hidden') || app.getLoginItemSettings().wasOpenedAtLogin;
   if (!hidden || !tray) showWindow();
 }

@@ -63,7 +63,7 @@ export interface StallView {
   commands: string[];
 }
 
-export type SettingGroup = 'network' | 'capabilities' | 'idle' | 'tls' | 'folders';
+export type SettingGroup = 'network' | 'capabilities' | 'idle' | 'tls' | 'folders' | 'operations';
 
 export const SETTING_GROUPS: readonly { id: SettingGroup; title: string }[] = [
   { id: 'network', title: 'Network and limits' },
@@ -71,6 +71,7 @@ export const SETTING_GROUPS: readonly { id: SettingGroup; title: string }[] = [
   { id: 'idle', title: 'IDLE and locking' },
   { id: 'tls', title: 'TLS' },
   { id: 'folders', title: 'Trash and folders' },
+  { id: 'operations', title: 'Access, logs and processes' },
 ];
 
 export interface SettingView {
@@ -318,6 +319,8 @@ export interface OverviewView {
   setupPort: number | null;
   /** DNS-SD announcement on the local network. */
   announced: boolean;
+  /** The service instance name announced ("imapd-ts on homebox"), or null when not announced. */
+  announcedAs: string | null;
 }
 
 /** What a Maildir location holds, said before an account is made on it. */

@@ -47,7 +47,8 @@ import { LISTENER_FIELDS, LIVE_FIELDS, listenersMustRestart, type ImapRunner } f
 
 export const CONFIG_FILES: readonly ConfigFileName[] = ['imapd', 'imapd-ssl'];
 
-const GROUP_OF: Readonly<Record<string, SettingGroup>> = {
+/** Each shown setting's group on the Settings screen (test/appliance/setting-labels.test.ts checks that none is missing). */
+export const GROUP_OF: Readonly<Record<string, SettingGroup>> = {
   ADDRESS: 'network', PORT: 'network', IMAPDSTART: 'network', SSLPORT: 'network', SSLADDRESS: 'network', IMAPDSSLSTART: 'network',
   MAXDAEMONS: 'network', MAXPERIP: 'network', IMAP_MAXLINE: 'network', IMAP_MAXMSGSIZE: 'network', LOGIN_CACHE_TTL: 'network',
   IMAP_CAPABILITY: 'capabilities', IMAP_CAPABILITY_TLS: 'capabilities', IMAP_KEYWORDS: 'capabilities',
@@ -61,6 +62,11 @@ const GROUP_OF: Readonly<Record<string, SettingGroup>> = {
   LMTP_ADDRESS: 'network', LMTP_PORT: 'network', LMTP_SOCKET: 'network', LMTP_MAXMSGSIZE: 'network', QUOTA_FULL_TEMPFAIL: 'folders',
   // Sending through the Outbox folder (server/imap/outbox.ts).
   OUTBOX: 'folders', SENDMAIL: 'folders', HEADERFROM: 'folders', OUTBOX_MULTIPLE_SEND: 'folders',
+  // Client certificates (TLS_VERIFYPEER, AUTHENTICATE EXTERNAL), and shared folders' access control.
+  TLS_VERIFYPEER: 'tls', TLS_TRUSTCERTS: 'tls', TLS_EXTERNAL: 'tls', IMAP_ACL: 'capabilities',
+  // Who may connect and log in, what is logged, and the process's own files.
+  IMAPACCESSFILE: 'operations', DEFDOMAIN: 'operations', IMAP_LOG_DELETIONS: 'operations', IMAPDEBUGFILE: 'operations',
+  PIDFILE: 'operations', SSLPIDFILE: 'operations', IMAP_UMASK: 'operations', IMAP_MAILBOX_SANITY_CHECK: 'operations',
 };
 
 /** A burst of file events (write, rename, chmod) is read once, this long after the last. */

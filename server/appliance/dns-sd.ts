@@ -18,11 +18,16 @@ export function localHostName(name = osHostname()): string {
 
 const isLoopback = (a: string) => a === '::1' || a.startsWith('127.');
 
+/** The service instance name (RFC 6763 section 4.1.1) mail programs show: "imapd-ts on homebox". */
+export function instanceName(host = localHostName()): string {
+  return `imapd-ts on ${host.replace(/\.local$/, '')}`;
+}
+
 /** The services to announce for these listeners (none for loopback-only listeners). */
 export function serviceConfigs(endpoints: readonly ListenerInfo[], host = localHostName()): ServiceConfig[] {
   const seen = new Set<string>();
   const out: ServiceConfig[] = [];
-  const instance = `imapd-ts on ${host.replace(/\.local$/, '')}`;
+  const instance = instanceName(host);
   for (const e of endpoints) {
     if (isLoopback(e.address)) continue;
     // Plain IMAP without STARTTLS would send passwords in the clear: not announced.

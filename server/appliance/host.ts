@@ -338,6 +338,7 @@ export class ApplianceHost implements ApplianceApi {
       pollingFolders: [...this.pollingFolders],
       setupPort: this.network.setupPort,
       announced: this.network.announced,
+      announcedAs: this.network.announcedAs,
     });
   }
 

@@ -8,7 +8,7 @@ import QRCode from 'qrcode';
 import type { ListenerInfo, TlsMaterial } from '../net/index.js';
 import type { ClientSetupView } from './api.js';
 import type { SetupTarget } from './client-setup.js';
-import { Announcer, localHostName, serviceConfigs } from './dns-sd.js';
+import { Announcer, instanceName, localHostName, serviceConfigs } from './dns-sd.js';
 import { SETUP_PATHS, SetupHttpServer } from './setup-http.js';
 
 export interface NetworkServicesOptions {
@@ -37,6 +37,10 @@ export class NetworkServices {
   }
   get announced(): boolean {
     return this.announcer.active;
+  }
+  /** The DNS-SD instance name mail programs see while announced, else null. */
+  get announcedAs(): string | null {
+    return this.announcer.active ? instanceName(localHostName(osHostname())) : null;
   }
 
   /** The address mail programs use: this computer's .local name on the network, else localhost. */

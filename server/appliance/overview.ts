@@ -29,6 +29,8 @@ export interface OverviewInput {
   pollingFolders: string[];
   setupPort: number | null;
   announced: boolean;
+  /** The DNS-SD instance name while announced. */
+  announcedAs?: string | null;
   now?: number;
 }
 
@@ -81,5 +83,6 @@ export function buildOverview(input: OverviewInput): OverviewView {
     warnings,
     setupPort: input.setupPort,
     announced: input.announced,
+    announcedAs: input.announced ? input.announcedAs ?? null : null,
   };
 }

@@ -70,8 +70,10 @@ export interface RunningAppliance {
 }
 
 /** Start the headless appliance on a data directory; any free ports unless the config says otherwise. */
-export async function startAppliance(dataDir: string, args: string[] = []): Promise<RunningAppliance> {
-  const proc = spawn(process.execPath, [APPLIANCE, '--data', dataDir, '--gui-port', '0', '--setup-port', '0', '--no-announce', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startAppliance(dataDir: string, args: string[] = [], options: { announce?: boolean } = {}): Promise<RunningAppliance> {
+  // Not announced with DNS-SD unless asked: tests should not advertise themselves on the network.
+  const announce = options.announce ? [] : ['--no-announce'];
+  const proc = spawn(process.execPath, [APPLIANCE, '--data', dataDir, '--gui-port', '0', '--setup-port', '0', ...announce, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const out = new LineWatcher(proc.stdout!);
   const err = new LineWatcher(proc.stderr!);
   let guiLine: string;

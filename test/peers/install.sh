@@ -3,6 +3,7 @@
 # Courier-IMAP (courier-imap) and Dovecot (dovecot-core, with dovecot-imapd unpacked beside it,
 # because Debian's dovecot-imapd and courier-imap conflict: both provide imap-server), and
 # Postfix, which the LMTP tests run as a private instance (never the system's /etc/postfix).
+# zbar-tools decodes the GUI's QR codes in the e2e tests.
 # As root it installs them with apt; otherwise it prints the commands to run as root.
 # Usage: npm run peers  (or test/peers/install.sh). Safe to run again.
 set -euo pipefail
@@ -13,7 +14,7 @@ if [ "$(id -u)" != 0 ]; then
 Installing the peers needs root. Run:
   sudo apt-get update
   sudo sh -c 'echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections'
-  sudo apt-get install -y courier-imap dovecot-core isync curl python3 openssl chromium postfix
+  sudo apt-get install -y courier-imap dovecot-core isync curl python3 openssl chromium postfix zbar-tools
   sudo sh -c 'mkdir -p /opt/peers && cd /opt/peers && apt-get download dovecot-imapd && dpkg-deb -x dovecot-imapd_*.deb $DEST'
   sudo sh -c 'cd /opt/peers && apt-get download dovecot-pop3d && dpkg-deb -x dovecot-pop3d_*.deb $POP3DEST'
 MSG
@@ -24,7 +25,7 @@ export DEBIAN_FRONTEND=noninteractive
 # own instance stays stopped; the tests give theirs a config_directory of its own.
 echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections
 need=()
-for p in courier-imap dovecot-core isync curl python3 openssl chromium postfix; do
+for p in courier-imap dovecot-core isync curl python3 openssl chromium postfix zbar-tools; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -12,7 +12,8 @@ import type { MailSource } from './types.js';
 
 const DAY_MS = 86_400_000;
 
-export function imapClient(source: MailSource, password: string): ImapFlow {
+/** A client for a provider (a mail source, or the server of an import). */
+export function imapClient(source: Pick<MailSource, 'host' | 'port' | 'tls' | 'username' | 'allowInvalidCertificate'>, password: string): ImapFlow {
   return new ImapFlow({
     host: source.host,
     port: source.port,

@@ -104,7 +104,7 @@ describe('imapd-import', () => {
     r = run('--mbox', mbox, '--folder', 'Archive', '--limit', '1');
     assert.equal(r.status, 0, r.stderr);
     const db = new Database(path.join(data, IMPORTS_FILE));
-    assert.equal(db.prepare(`UPDATE imported SET state = 'pending', uid = NULL WHERE number = 2`).run().changes, 1);
+    assert.equal(db.prepare(`UPDATE import_items SET state = 'pending', uid = NULL WHERE item = '2'`).run().changes, 1);
     db.close();
 
     r = run('--mbox', mbox, '--folder', 'Archive');

@@ -56,10 +56,15 @@ export function parseImapUrl(url: string): ImapServer {
   };
 }
 
-/** The local folder of a server folder. A "." inside a level would make two levels: it becomes "_". */
-export function localFolder(base: string, box: Pick<ListResponse, 'path' | 'delimiter'>): string {
+/**
+ * The local folder of a server folder, without the server's personal namespace prefix
+ * ("INBOX." at Courier and Dovecot with Courier's layout). A "." inside a level would make two
+ * levels: it becomes "_".
+ */
+export function localFolder(base: string, box: Pick<ListResponse, 'path' | 'delimiter'>, prefix = ''): string {
   if (box.path.toUpperCase() === 'INBOX') return base;
-  const levels = box.delimiter ? box.path.split(box.delimiter) : [box.path];
+  const name = prefix && box.path.startsWith(prefix) && box.path.length > prefix.length ? box.path.slice(prefix.length) : box.path;
+  const levels = box.delimiter ? name.split(box.delimiter) : [name];
   return `${base}.${levels.map((l) => l.replace(/\./g, '_') || '_').join('.')}`;
 }
 
@@ -95,7 +100,7 @@ async function importAll(client: ImapFlow, options: ImapImportOptions): Promise<
     for (const box of boxes) {
       if (stop()) break;
       meter.progress.folder = box.path;
-      const target = localFolder(options.folder, box);
+      const target = localFolder(options.folder, box, client.namespace?.prefix ?? '');
       await ensureFolder(options.store, target, box.specialUse);
       const lock = await client.getMailboxLock(box.path, { readOnly: true });
       try {

@@ -14,6 +14,7 @@ import { importMaildir } from '../../server/delivery/maildir-import.js';
 import { ROOT, spawnCourier, spawnDovecot, spawnImapd, type SpawnedImapd } from '../helpers/imap-client.js';
 import { deliver, emptyMaildir, removeTree, simpleMessage, tempDir } from '../helpers/maildir.js';
 import { courierSkip, dovecotSkip } from '../helpers/peers.js';
+import { describeFolders } from '../helpers/describe-folders.js';
 
 const IMPORT = path.join(ROOT, 'dist/server/bin/imapd-import.js');
 
@@ -57,21 +58,14 @@ async function fillThroughPeer(peer: SpawnedImapd): Promise<void> {
   await peer.close();
 }
 
-/** Each folder's messages as a server says: "subject flags internaldate", in order. */
-async function describeFolders(peer: SpawnedImapd, folders: string[]): Promise<Record<string, string[]>> {
-  const c = peer.client;
-  await c.greeting;
-  const result: Record<string, string[]> = {};
-  for (const folder of folders) {
-    assert.match((await c.command(`EXAMINE ${folder}`)).tagged, /^OK/);
-    const reply = await c.command('FETCH 1:* (FLAGS INTERNALDATE BODY.PEEK[HEADER.FIELDS (SUBJECT)])');
-    result[folder] = reply.lines.filter((l) => / FETCH /.test(l)).map((l) => {
-      const flags = /FLAGS \(([^)]*)\)/.exec(l)![1]!.split(' ').filter((f) => f && f !== '\\Recent').map((f) => f.toLowerCase()).sort();
-      return `${/Subject: (\S+)/.exec(l)![1]} [${flags.join(' ')}] ${/INTERNALDATE "([^"]+)"/.exec(l)![1]}`;
-    });
+/** The folders as a PREAUTH server on the Maildir says. */
+async function describeWith(peer: SpawnedImapd, folders: string[]): Promise<Record<string, string[]>> {
+  await peer.client.greeting;
+  try {
+    return await describeFolders(peer.client, folders);
+  } finally {
+    await peer.close();
   }
-  await peer.close();
-  return result;
 }
 
 const FOLDERS = ['INBOX', 'INBOX.Lists', 'INBOX.Lists.node', 'INBOX.Archive'];
@@ -84,7 +78,7 @@ for (const [peerName, spawnPeer, skip] of [['Courier', spawnCourier, courierSkip
       await fillThroughPeer(spawnPeer(source));
       if (peerName === 'Dovecot') assert.ok(fs.existsSync(path.join(source, 'dovecot-keywords')));
       else assert.ok(fs.existsSync(path.join(source, 'courierimapkeywords')));
-      const want = await describeFolders(spawnPeer(source), FOLDERS);
+      const want = await describeWith(spawnPeer(source), FOLDERS);
       assert.equal(want['INBOX']!.length, 3);
       assert.match(want['INBOX.Lists.node']![0]!, /^INBOX\.Lists\.node-1 \[\$label1 \\seen project-x work\] 02-Feb-2024 02:02:02 \+0000$/);
       assert.match(want['INBOX']![2]!, /\[\\seen later\]/);
@@ -99,7 +93,7 @@ for (const [peerName, spawnPeer, skip] of [['Courier', spawnCourier, courierSkip
       r = runImport(data, '--maildir', source, '--quiet');
       assert.match(r.stdout, /: 0 imported, 6 already there/);
 
-      const got = await describeFolders(spawnImapd(aliceMaildir(data)), FOLDERS);
+      const got = await describeWith(spawnImapd(aliceMaildir(data)), FOLDERS);
       assert.deepEqual(got, want);
     });
   });

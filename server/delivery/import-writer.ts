@@ -54,7 +54,7 @@ export class FolderWriter {
     if (batch.length === 0) return;
     const { uidNext } = await this.store.folderStatus(this.folder, { size: false });
     this.ledger.pending(this.source, batch.map((b) => ({ item: b.item.item, hash: b.hash })), uidNext);
-    const items = await stageAll(this.store, batch.map((b) => b.item));
+    const items = await stageMessages(this.store, batch.map((b) => b.item));
     const { uids } = await this.store.appendMany(this.folder, items);
     this.faults?.afterAppend?.(this.folder, batch.map((b) => b.item.item));
     this.ledger.done(this.source, batch.map((b, i) => ({ item: b.item.item, uid: uids[i] ?? null })));
@@ -62,8 +62,8 @@ export class FolderWriter {
   }
 }
 
-/** The messages staged, STAGE_PARALLEL at a time; on a failure the ones staged are dropped. */
-async function stageAll(store: MailStore, items: readonly ImportItem[]): Promise<AppendItem[]> {
+/** The messages staged, STAGE_PARALLEL at a time (their fsyncs overlap); on a failure the ones staged are dropped. */
+export async function stageMessages(store: MailStore, items: readonly Pick<ImportItem, 'raw' | 'flags' | 'internalDate'>[]): Promise<AppendItem[]> {
   const staged: (StagedMessage | undefined)[] = new Array(items.length);
   let next = 0;
   let failure: unknown = null;

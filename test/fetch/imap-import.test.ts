@@ -94,6 +94,19 @@ describe('imapd-import --imap from Dovecot', { skip: providerSkip }, () => {
     r = run('--imap', url, '--quiet');
     assert.match(r.stdout, /: 1 imported, 6 already there/);
     assert.equal(r.stderr, '');
+
+    // Without the variable the password comes from standard input (not a terminal), never from the arguments.
+    const env = { ...process.env };
+    delete env.IMAPD_IMPORT_PASSWORD;
+    const piped = spawnSync(process.execPath, [IMPORT, '--data', data, '--user', 'alice', '--imap', url, '--quiet'], { encoding: 'utf8', timeout: 60_000, env, input: 'secret\n' });
+    assert.equal(piped.status, 0, piped.stderr);
+    assert.match(piped.stdout, /: 0 imported, 7 already there/);
+    const wrong = spawnSync(process.execPath, [IMPORT, '--data', data, '--user', 'alice', '--imap', url, '--quiet'], { encoding: 'utf8', timeout: 60_000, env, input: 'nope\n' });
+    assert.equal(wrong.status, 1);
+    assert.match(wrong.stderr, /the server refused the login of alice/);
+    r = run('--imap', url.replace('alice@', 'alice:secret@'));
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /password does not go into the URL/);
   });
 
   it('a crash between the append and its record neither loses nor doubles a message', async () => {

@@ -82,10 +82,25 @@ export class ImportLedger {
     return this.db.prepare<[string], { m: number | null }>("SELECT MAX(CAST(item AS INTEGER)) AS m FROM import_items WHERE source = ? AND state = 'done'").get(source)?.m ?? 0;
   }
 
+  /**
+   * The hashes of the messages done under other sources that begin like `prefix` (a JSON array
+   * without its last element and closing bracket): an IMAP folder imported before under another
+   * UIDVALIDITY, whose messages come again under new UIDs.
+   */
+  doneHashesOfOthers(prefix: string, except: string): Set<string> {
+    const rows = this.db.prepare<[string, string, string], { hash: string }>("SELECT hash FROM import_items WHERE substr(source, 1, length(?)) = ? AND source <> ? AND state = 'done'").all(prefix, prefix, except);
+    return new Set(rows.map((r) => r.hash));
+  }
+
   pending(source: string, items: readonly { item: string; hash: string }[], uidNext: number): void {
     this.db.transaction(() => {
       for (const i of items) this.pendingStmt.run(source, i.item, i.hash, uidNext);
     })();
+  }
+
+  /** A message found imported already (under another key): done, without a UID of its own. */
+  known(source: string, item: string, hash: string): void {
+    this.db.prepare<[string, string, string]>(`INSERT OR REPLACE INTO import_items (source, item, hash, state, uid_next) VALUES (?, ?, ?, 'done', 0)`).run(source, item, hash);
   }
 
   done(source: string, items: readonly { item: string; uid: number | null }[]): void {

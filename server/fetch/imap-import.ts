@@ -2,13 +2,13 @@
 // sources, imap-fetch.ts): every selectable folder, with flags, keywords and INTERNALDATE,
 // into the account's folder tree (the server's INBOX into the target folder, "Lists/node" into
 // "<target>.Lists.node"). Resumable by UIDVALIDITY and UID, as the mail sources are: the
-// ledger's source names the server, the folder and its UIDVALIDITY, the item is the UID; a
-// folder whose UIDVALIDITY changed is a new source (its messages come again, as the server
-// says they are other messages). Messages are fetched in groups of bounded count and size,
+// ledger's source names the server, the folder and its UIDVALIDITY, the item is the UID; in a
+// folder whose UIDVALIDITY changed the messages come again under new UIDs, and those whose
+// bytes were imported under the old one are recorded, not stored twice (as the mail sources do). Messages are fetched in groups of bounded count and size,
 // so that memory holds one group whatever the folder's size.
 
 import type { ImapFlow, ListResponse } from 'imapflow';
-import { ImportLedger, settlePending } from '../delivery/import-ledger.js';
+import { ImportLedger, settlePending, sha256 } from '../delivery/import-ledger.js';
 import { ensureFolder, FolderWriter } from '../delivery/import-writer.js';
 import { ImportError, ProgressMeter, type ImportCommon, type ImportProgress } from '../delivery/import.js';
 import { imapClient, uidSet } from './imap-fetch.js';
@@ -106,8 +106,13 @@ async function importAll(client: ImapFlow, options: ImapImportOptions): Promise<
       try {
         const mailbox = client.mailbox;
         if (!mailbox) throw new ImportError(`cannot open ${box.path} at the server`);
-        const source = JSON.stringify(['imap', server, options.server.username, box.path, mailbox.uidValidity.toString(), options.account.toLowerCase(), target]);
+        // UIDVALIDITY last: the sources of this folder under other UIDVALIDITYs share the prefix.
+        const prefix = JSON.stringify(['imap', server, options.server.username, box.path, options.account.toLowerCase(), target]).slice(0, -1) + ',';
+        const source = `${prefix}${JSON.stringify(mailbox.uidValidity.toString())}]`;
         const known = ledger.rows(source);
+        // Renumbered at the server (a new UIDVALIDITY, RFC 3501 2.3.1.1): its messages come again
+        // under new UIDs; those whose bytes were imported before are recorded, not stored twice.
+        const before = ledger.doneHashesOfOthers(prefix, source);
         const again = await settlePending(ledger, options.store, target, source, new Map([...known].filter(([, r]) => r.state === 'pending')));
         const listed = mailbox.exists > 0 ? await client.fetchAll('1:*', { uid: true, size: true }) : [];
         const wanted = listed.filter((m) => !known.has(String(m.uid)) || again.has(String(m.uid))).sort((a, b) => a.uid - b.uid);
@@ -128,6 +133,12 @@ async function importAll(client: ImapFlow, options: ImapImportOptions): Promise<
           // Written as they arrive; imapflow's queue holds what the disk has not taken yet (one group at most).
           for await (const m of client.fetch(uidSet(group), { uid: true, flags: true, internalDate: true, source: true }, { uid: true })) {
             if (!m.source) continue; // expunged at the server meanwhile
+            const hash = before.size ? sha256(m.source) : '';
+            if (before.has(hash)) {
+              ledger.known(source, String(m.uid), hash);
+              meter.progress.skipped++;
+              continue;
+            }
             const date = m.internalDate === undefined ? undefined : new Date(m.internalDate).getTime();
             await writer.add({ item: String(m.uid), raw: m.source, flags: [...(m.flags ?? [])], ...(date !== undefined && Number.isFinite(date) ? { internalDate: date } : {}) });
             queued++;

@@ -7,6 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { ImapFlow } from 'imapflow';
@@ -134,5 +135,31 @@ describe('imapd-import --imap from Dovecot', { skip: providerSkip }, () => {
       await opener.idle();
       accounts.close();
     }
+  });
+
+  it('a folder renumbered at the server (new UIDVALIDITY): only the new message comes in', async () => {
+    const client = new ImapFlow({ host: '127.0.0.1', port: provider.imapPort, secure: false, doSTARTTLS: false, auth: { user: 'alice', pass: 'secret' }, logger: false });
+    await client.connect();
+    const status = await client.status('INBOX', { uidValidity: true });
+    const validity = status ? status.uidValidity! : 0n;
+    await client.logout();
+    // Dovecot renumbers a folder whose UID list and index are gone, with the clock's seconds as
+    // the new UIDVALIDITY: wait for a second past the old one, or it comes out the same.
+    while (BigInt(Math.floor(Date.now() / 1000)) <= validity) await new Promise((r) => setTimeout(r, 100));
+    for (const f of fs.readdirSync(provider.maildir)) if (f.startsWith('dovecot')) fs.rmSync(path.join(provider.maildir, f), { recursive: true, force: true });
+    provider.deliver(simpleMessage('INBOX-5'));
+    const again = new ImapFlow({ host: '127.0.0.1', port: provider.imapPort, secure: false, doSTARTTLS: false, auth: { user: 'alice', pass: 'secret' }, logger: false });
+    await again.connect();
+    const renumbered = await again.status('INBOX', { uidValidity: true });
+    await again.logout();
+    assert.ok(renumbered && renumbered.uidValidity !== validity, 'Dovecot gave INBOX a new UIDVALIDITY');
+    const r = run('--imap', url, '--quiet');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /: 1 imported, 7 already there/);
+    const ours = spawnImapd(path.join(data, 'mail', 'alice', 'Maildir'));
+    await ours.client.greeting;
+    const said = await describeFolders(ours.client, ['INBOX']);
+    await ours.close();
+    assert.deepEqual(said['INBOX']!.map((l) => l.split(' ')[0]), ['INBOX-1', 'INBOX-2', 'INBOX-3', 'INBOX-4', 'INBOX-5']);
   });
 });

@@ -50,6 +50,18 @@ export interface MboxImportOptions extends ImportCommon {
 
 export class ImportError extends Error {}
 
+/** The real path of a source, or an ImportError in plain words. */
+export async function sourcePath(file: string, what: string): Promise<string> {
+  try {
+    return await fs.realpath(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new ImportError(`there is no ${what} at ${file}`);
+    if (code === 'EACCES') throw new ImportError(`the server may not read ${file} (permission denied)`);
+    throw err;
+  }
+}
+
 /** Counting and reporting, at most every 500 ms unless forced. */
 export class ProgressMeter {
   readonly progress: ImportProgress = {
@@ -77,7 +89,7 @@ export class ProgressMeter {
 }
 
 export async function importMbox(options: MboxImportOptions): Promise<ImportProgress> {
-  const real = await fs.realpath(options.file);
+  const real = await sourcePath(options.file, 'mbox file');
   const meter = new ProgressMeter(options.onProgress);
   meter.progress.bytesTotal = (await fs.stat(real)).size;
   meter.progress.foldersTotal = 1;

@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ImportLedger, settlePending } from './import-ledger.js';
 import { ensureFolder, FolderWriter } from './import-writer.js';
-import { ImportError, ProgressMeter, type ImportCommon, type ImportProgress } from './import.js';
+import { ImportError, ProgressMeter, sourcePath, type ImportCommon, type ImportProgress } from './import.js';
 import { isMaildir, sourceFolders, sourceMessages } from './maildir-source.js';
 
 export interface MaildirImportOptions extends ImportCommon {
@@ -23,7 +23,7 @@ export function targetFolder(base: string, name: string): string {
 }
 
 export async function importMaildir(options: MaildirImportOptions): Promise<ImportProgress> {
-  const root = await fs.realpath(options.maildir);
+  const root = await sourcePath(options.maildir, 'Maildir');
   if (!(await isMaildir(root))) throw new ImportError(`${options.maildir} is not a Maildir (no cur/ and new/ in it)`);
   const meter = new ProgressMeter(options.onProgress);
   const folders = await sourceFolders(root);

@@ -92,6 +92,9 @@ for (const [peerName, spawnPeer, skip] of [['Courier', spawnCourier, courierSkip
       assert.match(r.stdout, /: 4 imported, 2 already there/);
       r = runImport(data, '--maildir', source, '--quiet');
       assert.match(r.stdout, /: 0 imported, 6 already there/);
+      r = runImport(data, '--maildir', `${source}-gone`);
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /there is no Maildir at .*-gone/);
 
       const got = await describeWith(spawnImapd(aliceMaildir(data)), FOLDERS);
       assert.deepEqual(got, want);

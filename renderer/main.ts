@@ -8,6 +8,7 @@ import { count, duration } from './format.js';
 import { httpApi } from './http-api.js';
 import { accountsScreen } from './screens/accounts.js';
 import { connectScreen } from './screens/connect.js';
+import { importScreen, importSummary, importTitle } from './screens/import.js';
 import { logScreen } from './screens/log.js';
 import { mailSourcesScreen } from './screens/mail-sources.js';
 import { overviewScreen } from './screens/overview.js';
@@ -60,7 +61,7 @@ const context: Context = {
   },
 };
 
-const screens: Screen[] = [overviewScreen(context), accountsScreen(context), mailSourcesScreen(context), sessionsScreen(context), logScreen(context), settingsScreen(context), connectScreen(context)];
+const screens: Screen[] = [overviewScreen(context), accountsScreen(context), mailSourcesScreen(context), importScreen(context), sessionsScreen(context), logScreen(context), settingsScreen(context), connectScreen(context)];
 const tabs = new Map<ScreenId, HTMLButtonElement>();
 let current: Screen | null = null;
 
@@ -99,6 +100,13 @@ function renderJobs(): void {
   replaceChildren(
     jobsArea,
     visible.map((job) => {
+      if (job.kind === 'import') {
+        return h('div', { class: `job ${job.state}`, 'data-job': job.id },
+          h('div', { class: 'job-title' }, importTitle(job)),
+          h('progress', { max: Math.max(job.total, 1), value: job.state === 'done' ? Math.max(job.total, 1) : job.done }),
+          h('div', { class: 'job-details' }, importSummary(job)),
+        );
+      }
       const percent = job.total > 0 ? Math.floor((job.done / job.total) * 100) : job.state === 'done' ? 100 : 0;
       const what = job.kind === 'fts' ? 'the mail of ' + job.account + ' for searching its text' : 'the mail of ' + job.account;
       const title =

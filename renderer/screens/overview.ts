@@ -95,6 +95,8 @@ export function overviewScreen(ctx: Context): Screen {
             v.network ? h('div', { class: 'hint', id: 'overview-announced' }, v.announcedAs ? `Announced on the local network as "${v.announcedAs}" (Bonjour)` : 'Not announced on the local network') : null,
             h('button', { class: 'link', onclick: () => ctx.navigate('connect') }, v.network ? 'Set up a phone or laptop' : 'Let other devices connect'))),
         tile('overview-ports', 'Ports and security', s.listeners.length ? h('ul', { class: 'plain' }, ports) : 'not listening'),
+        tile('overview-lmtp', 'Mail delivery (LMTP)', s.lmtp.length ? h('ul', { class: 'plain' }, s.lmtp.map((l) => h('li', {}, l.socket !== null ? `Socket ${l.socket}` : `${l.address} port ${l.port}`))) : 'off',
+          s.lmtp.length ? 'Your mail server (Postfix, Exim) delivers here' : 'Set LMTP_PORT or LMTP_SOCKET in Settings to take mail from your mail server'),
         tile('overview-sessions', 'Connected now', `${count(s.sessions)} session${s.sessions === 1 ? '' : 's'}`,
           h('button', { class: 'link', onclick: () => ctx.navigate('sessions') }, 'See them')),
         tile('overview-mail', 'Mail', `${count(v.messages)} messages`, `${count(s.accounts)} account${s.accounts === 1 ? '' : 's'}, ${bytes(v.mailBytes)}`),

@@ -1,6 +1,6 @@
 import type { ApplianceApi, ApplianceEvent, ApplianceStatus } from '../../server/appliance/api.js';
 
-export type ScreenId = 'overview' | 'accounts' | 'sources' | 'sessions' | 'log' | 'settings' | 'connect';
+export type ScreenId = 'overview' | 'accounts' | 'sources' | 'import' | 'sessions' | 'log' | 'settings' | 'connect';
 
 export interface Context {
   api: ApplianceApi;

@@ -42,6 +42,8 @@ export interface ApplianceStatus {
   configDir: string;
   startedAt: number | null;
   listeners: ListenerView[];
+  /** Where LMTP delivery listens (LMTP_ADDRESS / LMTP_PORT, LMTP_SOCKET); empty when it is off. */
+  lmtp: { address: string; port: number | null; socket: string | null }[];
   sessions: number;
   accounts: number;
   tls: TlsView | null;
@@ -248,8 +250,9 @@ export interface LogFilter {
 
 export interface JobView {
   id: number;
-  /** 'index': UIDs and parsed structures of a Maildir moved in; 'fts': the full-text index for SEARCH. */
-  kind: 'index' | 'fts';
+  /** 'index': UIDs and parsed structures of a Maildir moved in; 'fts': the full-text index for SEARCH;
+   * 'import': an import (startImport). */
+  kind: 'index' | 'fts' | 'import';
   account: string;
   state: 'running' | 'done' | 'failed';
   /** Messages indexed so far and in all. */
@@ -263,6 +266,35 @@ export interface JobView {
   /** Estimated seconds left, or null before there is enough to go by. */
   secondsLeft: number | null;
   message: string | null;
+  /** Imports: what is imported, in plain words ("the mbox file /home/a/old.mbox"). */
+  source?: string;
+  /** Imports: messages stored now, and those found already there (imported before). */
+  imported?: number;
+  skipped?: number;
+  /** Imports: done and total count octets of an mbox file, messages otherwise. */
+  unit?: 'messages' | 'octets';
+  /** Imports: true once the job was stopped with cancelJob. */
+  cancelled?: boolean;
+}
+
+/** An import into an account (imapd-import does the same from the command line). */
+export interface ImportInput {
+  account: string;
+  kind: 'mbox' | 'maildir' | 'imap';
+  /** mbox: the file; maildir: the Maildir directory; absolute paths on the appliance's computer. */
+  path?: string;
+  /** mbox: how ">From " lines are quoted (default mboxrd). */
+  format?: 'mboxrd' | 'mboxo';
+  /** imap: the server and the login (the password is not stored: it is used for this import only). */
+  host?: string;
+  port?: number;
+  tls?: 'implicit' | 'starttls' | 'none';
+  username?: string;
+  password?: string;
+  allowInvalidCertificate?: boolean;
+  /** The folder below INBOX to import into ("Archive", "Old.2019"); "" for INBOX itself. A Maildir's or
+   * server's other folders go below it. */
+  folder: string;
 }
 
 export interface ClientEndpoint {
@@ -452,6 +484,10 @@ export interface ApplianceApi {
   testMailSource(input: MailSourceInput, id?: number): Promise<MailSourceTest>;
   /** Fetch now; resolves when that fetch has ended. */
   fetchMailSource(id: number): Promise<MailSourceView>;
+  /** Start an import as a job (its progress comes as 'progress' events and in the status's jobs). */
+  startImport(input: ImportInput): Promise<JobView>;
+  /** Stop a running import after the messages being written (what was written stays; running it again goes on). */
+  cancelJob(id: number): Promise<JobView>;
   /** Live updates; returns the unsubscribe. */
   subscribe(listener: ApplianceListener): () => void;
 }
@@ -491,6 +527,8 @@ export const API_METHODS = [
   'removeMailSource',
   'testMailSource',
   'fetchMailSource',
+  'startImport',
+  'cancelJob',
   'listShares',
   'shareFolder',
   'unshareFolder',

@@ -19,7 +19,7 @@
 
 import { promises as fs, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { AccountStore } from '../accounts/index.js';
+import { AccountStore, usernameKey } from '../accounts/index.js';
 import { formatWarning, writeFileAtomic } from '../config/index.js';
 import type { Logger, LogLevel as ServerLogLevel } from '../imap/contracts.js';
 import { SERVER_VERSION } from '../imap/version.js';
@@ -36,6 +36,7 @@ import {
   type ConfigFileName,
   type ConnectionInfoView,
   type ClientSetupView,
+  type ImportInput,
   type JobView,
   type MaildirInspection,
   type OverviewView,
@@ -62,6 +63,7 @@ import { ImapRunner } from './imap-runner.js';
 import { AdminAuth } from './admin-auth.js';
 import { FailedLogins } from './failed-logins.js';
 import { IndexJobs } from './index-jobs.js';
+import { ImportJobs } from './import-jobs.js';
 import { lockDataDir } from './lock.js';
 import { LogRing, formatLogMessage, type LogFields } from './log.js';
 import { MailSources } from './mail-sources.js';
@@ -98,6 +100,7 @@ export class ApplianceHost implements ApplianceApi {
   private readonly config: Configuration;
   private runner!: ImapRunner;
   private jobs!: IndexJobs;
+  private imports!: ImportJobs;
   private accountsService!: AccountsService;
   private sharing!: SharingService;
   private readonly ctx: HostContext;
@@ -180,6 +183,7 @@ export class ApplianceHost implements ApplianceApi {
     host.config.attach(runner);
     host.jobs = new IndexJobs(host.ctx, runner, () => host.config.loaded.settings, (key) => host.accountsService.forgetUsage(key));
     host.accountsService = new AccountsService(host.ctx, runner, host.jobs);
+    host.imports = new ImportJobs(host.ctx, runner.opener, () => host.jobs.newJobId(), (user) => host.accountsService.forgetUsage(usernameKey(user)));
     host.sources = await MailSources.open(host.ctx, runner.opener);
     host.sharing = new SharingService(host.ctx, runner);
     host.network = new NetworkServices({
@@ -240,6 +244,7 @@ export class ApplianceHost implements ApplianceApi {
     await this.config.close();
     await this.network.stop();
     await this.jobs.cancel();
+    await this.imports.cancelAll();
     await this.sources.close();
     await this.runner.stop('Server shutting down.');
     await this.runner.close();
@@ -268,6 +273,15 @@ export class ApplianceHost implements ApplianceApi {
   }
   fetchMailSource(id: number): Promise<MailSourceView> {
     return this.sources.fetch(id);
+  }
+
+  // Imports (import-jobs.ts over server/delivery/import.ts)
+
+  async startImport(input: ImportInput): Promise<JobView> {
+    return this.imports.start(input);
+  }
+  cancelJob(id: number): Promise<JobView> {
+    return this.imports.cancel(id);
   }
 
   subscribe(listener: ApplianceListener): () => void {
@@ -306,6 +320,7 @@ export class ApplianceHost implements ApplianceApi {
       configDir: this.configDir,
       startedAt: this.runner.startedAt,
       listeners: this.runner.endpoints().map((l) => ({ kind: l.kind, address: l.address, port: l.port, startTls: l.startTls })),
+      lmtp: this.runner.lmtpEndpoints().map((l) => ({ address: l.address, port: l.port, socket: l.path })),
       sessions: this.runner.sessionCount(),
       accounts: accounts.length,
       tls: tls
@@ -320,7 +335,7 @@ export class ApplianceHost implements ApplianceApi {
           }
         : null,
       firstSteps: steps,
-      jobs: this.jobs.views(),
+      jobs: [...this.jobs.views(), ...this.imports.views()],
       stalls: this.runner.stalls,
       adminPassword: this.admin.isSet,
     };

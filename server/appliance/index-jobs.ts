@@ -34,6 +34,11 @@ export class IndexJobs {
     private readonly onUsageChanged: (key: string) => void,
   ) {}
 
+  /** A number for a new job (also for the import jobs, so that every job has its own). */
+  newJobId(): number {
+    return this.nextJobId++;
+  }
+
   views(): JobView[] {
     return [...this.jobs.values()].map((j) => ({ ...j.view }));
   }
@@ -79,7 +84,7 @@ export class IndexJobs {
     const root = this.runner.maildirOf(account);
     const job: Job = {
       view: {
-        id: this.nextJobId++, kind, account: account.username, state: 'running', done: 0, total: 0, folder: null,
+        id: this.newJobId(), kind, account: account.username, state: 'running', done: 0, total: 0, folder: null,
         foldersDone: 0, foldersTotal: 0, startedAt: Date.now(), finishedAt: null, secondsLeft: null, message: null,
       },
       key,

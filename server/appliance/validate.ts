@@ -8,7 +8,7 @@
 
 import {
   ApiError, errorEnvelope, MIN_ACCOUNT_PASSWORD, SHARE_ACCESS,
-  type ApiMethod, type ApplianceApi, type ConfigFileName, type Envelope, type LogFilter, type LogLevel, type MailSourceInput,
+  type ApiMethod, type ApplianceApi, type ConfigFileName, type Envelope, type ImportInput, type LogFilter, type LogLevel, type MailSourceInput,
   type NewAccountInput, type QuotaInput, type SettingChanges, type ShareAccess, type ShareInput,
 } from './api.js';
 
@@ -238,6 +238,33 @@ export function checkMailSource(value: unknown, field = 'input'): MailSourceInpu
   return { kind: value.kind, host, port, tls: value.tls, username, ...(password !== undefined ? { password } : {}), folders, leaveOnServerDays, pollSeconds, enabled, allowInvalidCertificate };
 }
 
+export function checkImport(value: unknown, field = 'input'): ImportInput {
+  if (!isPlainObject(value)) bad(field, 'the import must be an object');
+  onlyKeys(value, ['account', 'kind', 'path', 'format', 'host', 'port', 'tls', 'username', 'password', 'allowInvalidCertificate', 'folder'], field);
+  const account = checkUsername(value.account, 'account');
+  if (typeof value.folder !== 'string' || value.folder.length > MAX_FOLDER_NAME || /[\0-\x1f\x7f/]/.test(value.folder)) bad('folder', 'the folder is a name below INBOX, such as Archive or Old.2019');
+  const folder = value.folder.trim().replace(/^inbox(\.|$)/i, '');
+  if (folder.split('.').some((level) => level === '') && folder !== '') bad('folder', 'a folder name has no empty level (".." or a dot at an end)');
+  if (value.kind === 'mbox' || value.kind === 'maildir') {
+    const path = checkPath(value.path, 'path');
+    let format: 'mboxrd' | 'mboxo' | undefined;
+    if (value.kind === 'mbox' && value.format !== undefined) {
+      if (value.format !== 'mboxrd' && value.format !== 'mboxo') bad('format', 'the format is "mboxrd" or "mboxo"');
+      format = value.format;
+    }
+    return { account, kind: value.kind, path, ...(format ? { format } : {}), folder };
+  }
+  if (value.kind !== 'imap') bad('kind', 'the kind is "mbox", "maildir" or "imap"');
+  if (value.tls !== 'implicit' && value.tls !== 'starttls' && value.tls !== 'none') bad('tls', 'the security is "implicit", "starttls" or "none"');
+  const host = checkText(value.host, 'host', 'the server name');
+  if (!/^[A-Za-z0-9.:[\]_-]+$/.test(host)) bad('host', 'the server name may have letters, digits, dots, dashes and colons only');
+  return {
+    account, kind: 'imap', host, port: checkWhole(value.port, 'port', 1, 65535, 'the port'), tls: value.tls,
+    username: checkText(value.username, 'username', 'the user name', 1024), password: checkPassword(value.password),
+    allowInvalidCertificate: value.allowInvalidCertificate === undefined ? false : checkBoolean(value.allowInvalidCertificate, 'allowInvalidCertificate'), folder,
+  };
+}
+
 type Checker = (value: unknown) => unknown;
 /** Per method: the checks of its positional arguments; `optional` counts trailing ones that may be left out. */
 const SIGNATURES: Record<ApiMethod, { args: Checker[]; optional?: number }> = {
@@ -272,6 +299,8 @@ const SIGNATURES: Record<ApiMethod, { args: Checker[]; optional?: number }> = {
   removeMailSource: { args: [(v) => checkSourceId(v)] },
   testMailSource: { args: [(v) => checkMailSource(v), (v) => (v === undefined || v === null ? undefined : checkSourceId(v))], optional: 1 },
   fetchMailSource: { args: [(v) => checkSourceId(v)] },
+  startImport: { args: [(v) => checkImport(v)] },
+  cancelJob: { args: [(v) => checkWhole(v, 'id', 1, Number.MAX_SAFE_INTEGER, 'the job number')] },
   listShares: { args: [] },
   shareFolder: { args: [(v) => checkShareInput(v)] },
   unshareFolder: { args: [(v) => checkUsername(v, 'owner'), (v) => checkFolderName(v), (v) => checkAclIdentifier(v)] },

@@ -5,10 +5,10 @@
 // where other users could see them in the process list.
 
 import { parseArgs } from 'node:util';
-import { StringDecoder } from 'node:string_decoder';
 import { join, resolve } from 'node:path';
 import { AccountError, AccountStore, type Account } from '../accounts/account-store.js';
 import { courierSharedIndexText } from '../accounts/shared-index.js';
+import { askHidden, passwordFromStdin } from './password-input.js';
 
 const USAGE = `Usage: imapd-accounts --data DIR COMMAND [USER] [options]
 
@@ -54,55 +54,12 @@ function parseQuota(text: string | undefined, what: string): number | null {
   return value;
 }
 
-/** Read all of standard input; the password is its first line without the line end. */
-async function passwordFromStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of process.stdin) {
-    chunks.push(chunk as Buffer);
-    size += (chunk as Buffer).length;
-    if (size > 64 * 1024) throw new CliError('standard input is too long for a password');
-  }
-  const text = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
-  if (/[\r\n]/.test(text)) throw new CliError('the password on standard input must be a single line');
-  return text;
-}
-
-/** Ask on the terminal with echo off (raw mode), handling backspace, Ctrl-C and Ctrl-D. */
-function askHidden(prompt: string): Promise<string> {
-  const stdin = process.stdin;
-  // Echo goes off before the prompt appears, so that nothing typed after it is shown.
-  stdin.setRawMode(true);
-  process.stderr.write(prompt);
-  return new Promise((resolvePassword, reject) => {
-    const decoder = new StringDecoder('utf8');
-    let value = '';
-    const finish = (err?: Error) => {
-      stdin.off('data', onData);
-      stdin.setRawMode(false);
-      stdin.pause();
-      process.stderr.write('\n');
-      if (err) reject(err);
-      else resolvePassword(value);
-    };
-    const onData = (chunk: Buffer) => {
-      for (const ch of decoder.write(chunk)) {
-        if (ch === '\r' || ch === '\n') return finish();
-        if (ch === '\x03') return finish(new CliError('cancelled', 130));
-        if (ch === '\x04' && value === '') return finish(new CliError('cancelled', 130));
-        if (ch === '\x7f' || ch === '\b') value = [...value].slice(0, -1).join('');
-        else if (ch >= ' ') value += ch;
-      }
-    };
-    stdin.resume();
-    stdin.on('data', onData);
-  });
-}
+const cliFail = (message: string, exitCode: number) => new CliError(message, exitCode);
 
 async function readNewPassword(fromStdin: boolean): Promise<string> {
-  if (fromStdin || !process.stdin.isTTY) return passwordFromStdin();
-  const first = await askHidden('New password: ');
-  const second = await askHidden('Retype new password: ');
+  if (fromStdin || !process.stdin.isTTY) return passwordFromStdin(cliFail);
+  const first = await askHidden('New password: ', cliFail);
+  const second = await askHidden('Retype new password: ', cliFail);
   if (first !== second) throw new CliError('the passwords do not match');
   return first;
 }

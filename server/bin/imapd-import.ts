@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// imapd-import: import an mbox file into a folder of an account, with progress (counts and
-// time left) on standard error. Resumable: run it again after a stop and it goes on where it
-// was, never storing a message twice (see server/delivery/import.ts).
+// imapd-import: import an mbox file, another Maildir or a whole IMAP account into an account,
+// with progress (counts and time left) on standard error. Resumable: run it again after a stop
+// and it goes on where it was, never storing a message twice (see server/delivery/import.ts).
+// The IMAP server's password comes from an environment variable or is asked for on the
+// terminal, never from the command line (other users see the process list).
 //
 // Exit codes: 0 done; 1 failed (the message says why); 2 usage or configuration.
 
@@ -10,14 +12,26 @@ import path from 'node:path';
 import { AccountAuthenticator, AccountStore } from '../accounts/index.js';
 import { ConfigError, loadSettings, settingsFromDocuments } from '../config/index.js';
 import { ImportError, importMbox, type ImportProgress } from '../delivery/import.js';
+import { importMaildir } from '../delivery/maildir-import.js';
+import { importImap, parseImapUrl } from '../fetch/imap-import.js';
+import { askHidden, passwordFromStdin } from './password-input.js';
 
-const USAGE = `Usage: imapd-import --data DIR [--config DIR] --user USER --mbox FILE [--folder NAME] [--format mboxrd|mboxo]
+const USAGE = `Usage: imapd-import --data DIR [--config DIR] --user USER SOURCE [--folder NAME]
+
+Sources (one of):
+  --mbox FILE      an mbox file, into one folder
+  --maildir PATH   another Maildir (Courier's or Dovecot's) with its subfolders, flags and keywords
+  --imap URL       a whole IMAP account: imaps://user@host[:port]/ (TLS), imap://user@host/
+                   (STARTTLS), imap://user@host/;tls=none (no encryption: a test server only);
+                   ?insecure=1 accepts a certificate that does not verify
 
   --user USER      the account (username or one of its addresses)
-  --mbox FILE      the mbox file to import
   --folder NAME    target folder below INBOX, e.g. Archive or Lists.node (default: INBOX itself);
-                   created when missing
-  --format F       mboxrd (default: ">From " lines lose one ">") or mboxo (only ">From ")
+                   created when missing; a Maildir's or server's other folders go below it
+  --format F       (mbox) mboxrd (default: ">From " lines lose one ">") or mboxo (only ">From ")
+  --password-env V (imap) the environment variable holding the password (default
+                   IMAPD_IMPORT_PASSWORD); without it the password is asked for on the terminal,
+                   or read from standard input when that is not a terminal
   --quiet          no progress lines
 `;
 
@@ -29,8 +43,19 @@ function seconds(ms: number): string {
 }
 
 function describe(p: ImportProgress): string {
-  const pct = p.bytesTotal ? Math.floor((100 * p.bytesDone) / p.bytesTotal) : 100;
-  return `${pct}%: ${p.imported} imported, ${p.skipped} already there${p.remainingMs !== null ? `, about ${seconds(p.remainingMs)} left` : ''}`;
+  const pct = p.messagesTotal !== null
+    ? (p.messagesTotal ? Math.floor((100 * (p.imported + p.skipped)) / p.messagesTotal) : 100)
+    : p.bytesTotal ? Math.floor((100 * p.bytesDone) / p.bytesTotal) : 100;
+  const where = p.folder !== null && p.foldersTotal > 1 ? ` (folder ${p.foldersDone + 1} of ${p.foldersTotal}: ${p.folder})` : '';
+  return `${Math.min(pct, 100)}%: ${p.imported} imported, ${p.skipped} already there${p.remainingMs !== null ? `, about ${seconds(p.remainingMs)} left` : ''}${where}`;
+}
+
+async function imapPassword(variable: string): Promise<string> {
+  const fromEnv = process.env[variable];
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  const fail = (message: string) => new ImportError(message);
+  if (process.stdin.isTTY) return askHidden('Password at the IMAP server: ', fail);
+  return passwordFromStdin(fail);
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -42,6 +67,9 @@ async function main(argv: string[]): Promise<number> {
       config: { type: 'string' },
       user: { type: 'string' },
       mbox: { type: 'string' },
+      maildir: { type: 'string' },
+      imap: { type: 'string' },
+      'password-env': { type: 'string' },
       folder: { type: 'string' },
       format: { type: 'string' },
       limit: { type: 'string' },
@@ -54,7 +82,9 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length) throw new UsageError('unexpected arguments');
-  if (!values.user || !values.mbox) throw new UsageError('--user and --mbox are required');
+  const sources = [values.mbox, values.maildir, values.imap].filter((v) => v !== undefined).length;
+  if (!values.user || sources !== 1) throw new UsageError('--user and one of --mbox, --maildir and --imap are required');
+  const server = values.imap !== undefined ? parseImapUrl(values.imap) : null;
   if (values.format !== undefined && values.format !== 'mboxrd' && values.format !== 'mboxo') throw new UsageError('--format is mboxrd or mboxo');
   const loaded = values.config ? await loadSettings({ configDir: path.resolve(values.config) }) : settingsFromDocuments({ imapd: null, 'imapd-ssl': null }, process.cwd());
   const settings = loaded.settings;
@@ -79,17 +109,21 @@ async function main(argv: string[]): Promise<number> {
     if (!match) throw new ImportError(`no account ${JSON.stringify(values.user)}`);
     const store = await opener.openMailbox(match.account);
     try {
-      const result = await importMbox({
+      const common = {
         dataDir,
         store,
         account: match.account.username,
-        file: path.resolve(values.mbox),
         folder,
-        format: (values.format as 'mboxrd' | 'mboxo' | undefined) ?? 'mboxrd',
         ...(values.limit !== undefined ? { limit: Number(values.limit) } : {}),
-        onProgress: values.quiet ? undefined : (p) => process.stderr.write(`imapd-import: ${describe(p)}\n`),
-      });
-      process.stdout.write(`${folder} of ${match.account.username}: ${result.imported} imported, ${result.skipped} already there, in ${seconds(result.elapsedMs)}\n`);
+        onProgress: values.quiet ? undefined : (p: ImportProgress) => process.stderr.write(`imapd-import: ${describe(p)}\n`),
+      };
+      const result = values.mbox !== undefined
+        ? await importMbox({ ...common, file: path.resolve(values.mbox), format: (values.format as 'mboxrd' | 'mboxo' | undefined) ?? 'mboxrd' })
+        : values.maildir !== undefined
+          ? await importMaildir({ ...common, maildir: path.resolve(values.maildir) })
+          : await importImap({ ...common, server: server!, password: await imapPassword(values['password-env'] ?? 'IMAPD_IMPORT_PASSWORD') });
+      const what = result.foldersTotal > 1 ? `${folder} and ${result.foldersTotal - 1} folder(s) below it` : folder;
+      process.stdout.write(`${what} of ${match.account.username}: ${result.imported} imported, ${result.skipped} already there, in ${seconds(result.elapsedMs)}\n`);
     } finally {
       await store.close();
     }

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import type { Account, AccountStore } from '../accounts/index.js';
 import { MailStoreError, type MailStore, type Quota } from '../backend/mailstore.js';
 import type { Logger } from '../log/logger.js';
+import { stageMessages } from './import-writer.js';
 import type { MessageSpool } from './spool.js';
 
 /** sysexits.h, as MTAs read a delivery agent's exit status. */
@@ -145,6 +146,29 @@ export class Deliverer {
       this.options.logger.log(outcome.code >= 500 ? 'warn' : 'info', 'delivery failed', {
         user: recipient.account.username, to: recipient.address ?? undefined, code: outcome.code, reason: outcome.message,
       });
+      return outcome;
+    }
+  }
+
+  /**
+   * Messages fetched for one account, whole and in order, into `folder` (created when missing)
+   * as one appendMany: staged a few at once so that their fsyncs overlap, then renamed and
+   * numbered in one step, all or none. Nothing is added to them (no Return-Path, no Delivered-To).
+   */
+  async deliverMany(account: Account, messages: readonly Buffer[], folder = INBOX): Promise<Outcome & { uids?: number[] }> {
+    const recipient: Recipient = { address: null, account };
+    try {
+      const placed = await this.withStore(account, async (store) => {
+        if (folder !== INBOX) await store.createFolder(folder).catch((err: unknown) => {
+          if (!(err instanceof MailStoreError && err.code === 'ALREADYEXISTS')) throw err;
+        });
+        return store.appendMany(folder, await stageMessages(store, messages.map((raw) => ({ raw, flags: [] }))));
+      });
+      this.options.logger.log('info', 'delivered', { user: account.username, messages: messages.length, uid: placed.uids[0] });
+      return { code: 250, message: `Saved for ${account.username}`, exit: EX.OK, uidValidity: placed.uidValidity, uids: placed.uids };
+    } catch (err) {
+      const outcome = await this.failure(recipient, err, messages.reduce((n, m) => n + m.length, 0));
+      this.options.logger.log(outcome.code >= 500 ? 'warn' : 'info', 'delivery failed', { user: account.username, code: outcome.code, reason: outcome.message });
       return outcome;
     }
   }

@@ -200,6 +200,20 @@ export class SourceStore {
     })();
   }
 
+  /** pending() for several messages, in one transaction. */
+  pendingMany(id: number, entries: readonly { key: RemoteKey; hash: string }[], localFolder: string, localUidNext: number, at: number): void {
+    this.db.transaction(() => {
+      for (const e of entries) this.pending(id, e.key, e.hash, localFolder, localUidNext, at);
+    })();
+  }
+
+  /** done() for several messages newly delivered, in one transaction. */
+  doneMany(id: number, entries: readonly { key: RemoteKey; hash: string; localUid: number | null }[], localFolder: string, at: number): void {
+    this.db.transaction(() => {
+      for (const e of entries) this.done(id, e.key, e.localUid, e.hash, localFolder, at, true);
+    })();
+  }
+
   /** IMAP UIDs of a folder fetched at or before `before` (to be removed at the provider). */
   doneUids(id: number, folder: string, validity: string, before: number): number[] {
     return this.db.prepare<[number, string, string, number], { uid: number }>("SELECT uid FROM fetched WHERE source_id = ? AND folder = ? AND validity = ? AND state = 'done' AND removed = 0 AND fetched_at <= ? ORDER BY uid")

@@ -10,6 +10,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { AccountStore } from '../../server/accounts/index.js';
 import { IMPORTS_FILE } from '../../server/delivery/import.js';
+import { ImportLedger } from '../../server/delivery/import-ledger.js';
 import { fromLineDate, mboxFlags, readMbox } from '../../server/delivery/mbox.js';
 import { ROOT } from '../helpers/imap-client.js';
 import { removeTree, tempDir } from '../helpers/maildir.js';
@@ -104,7 +105,7 @@ describe('imapd-import', () => {
     r = run('--mbox', mbox, '--folder', 'Archive', '--limit', '1');
     assert.equal(r.status, 0, r.stderr);
     const db = new Database(path.join(data, IMPORTS_FILE));
-    assert.equal(db.prepare(`UPDATE imported SET state = 'pending', uid = NULL WHERE number = 2`).run().changes, 1);
+    assert.equal(db.prepare(`UPDATE import_items SET state = 'pending', uid = NULL WHERE item = '2'`).run().changes, 1);
     db.close();
 
     r = run('--mbox', mbox, '--folder', 'Archive');
@@ -130,5 +131,23 @@ describe('imapd-import', () => {
     assert.equal(r.status, 1);
     assert.match(r.stderr, /the file changed/);
     assert.equal(fs.readdirSync(archive()).length, 5);
+  });
+});
+
+describe('the import ledger', () => {
+  it("takes over the first mbox import's rows (table imported, numbers) once", () => {
+    const data = path.join(dir, 'old-ledger');
+    fs.mkdirSync(data);
+    const old = new Database(path.join(data, IMPORTS_FILE));
+    old.exec(`CREATE TABLE imported (source TEXT NOT NULL, number INTEGER NOT NULL, hash TEXT NOT NULL, state TEXT NOT NULL, uid_next INTEGER NOT NULL, uid INTEGER, PRIMARY KEY (source, number)) STRICT;
+      INSERT INTO imported VALUES ('["mbox","/a"]', 0, 'h0', 'done', 1, 1), ('["mbox","/a"]', 1, 'h1', 'pending', 2, NULL)`);
+    old.close();
+    const ledger = new ImportLedger(data);
+    assert.deepEqual(ledger.row('["mbox","/a"]', '0'), { hash: 'h0', state: 'done', uidNext: 1, uid: 1 });
+    assert.deepEqual(ledger.row('["mbox","/a"]', '1'), { hash: 'h1', state: 'pending', uidNext: 2, uid: null });
+    ledger.close();
+    const db = new Database(path.join(data, IMPORTS_FILE));
+    assert.equal((db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'imported'").get() as { n: number }).n, 0);
+    db.close();
   });
 });

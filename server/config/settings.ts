@@ -102,6 +102,8 @@ export interface ImapdSettings {
   outboxMultipleSend: boolean;
   /** IMAPDEBUGFILE: a file name in the Maildir (or an absolute path) that, when it exists, receives the protocol. */
   debugFile: string | null;
+  /** ACCOUNTS: where the accounts are: "sqlite" (accounts.sqlite in the data directory), a postgres:// or an ldap:// URL (server/accounts/open-store.ts). */
+  accounts: string;
 }
 
 /** How the GUI should present a setting. */
@@ -430,6 +432,36 @@ const OUTBOX_AND_DEBUG: readonly AnySettingSpec[] = [
   },
 ];
 
+/**
+ * ACCOUNTS: "sqlite", "postgres://..." or "ldap://...". Only the form is checked here (the
+ * configuration does not import the account stores); opening says whether it answers.
+ */
+function parseAccounts(value: string): string {
+  const v = value.trim();
+  if (v === '' || v.toLowerCase() === 'sqlite') return 'sqlite';
+  if (/[\0-\x20\x7f]/.test(v)) invalid('a URL must not contain spaces or control characters (percent-encode them)');
+  let url: URL | null = null;
+  try {
+    url = new URL(v);
+  } catch {
+    // reported below
+  }
+  if (!url) return invalid(`expected sqlite, postgres://user:password@host/database or ldap://host/base-dn, got ${JSON.stringify(v.replace(/\/\/[^@/]*@/, '//***@'))}`);
+  if (!['postgres:', 'postgresql:', 'ldap:', 'ldaps:'].includes(url.protocol)) invalid('expected sqlite, or a URL starting with postgres://, postgresql://, ldap:// or ldaps://');
+  if (url.protocol.startsWith('ldap') && url.pathname.replace(/^\//, '') === '') invalid('an LDAP URL names its base DN: ldap://host/ou=people,dc=example,dc=com');
+  return v;
+}
+
+/** Where the accounts are (issue 17): kept apart for merges. */
+const ACCOUNT_STORE: readonly AnySettingSpec[] = [
+  {
+    name: 'ACCOUNTS', file: 'imapd', field: 'accounts', kind: 'text', default: 'sqlite',
+    meaning: 'Where the accounts are: sqlite keeps them in accounts.sqlite in the data directory; postgres://user:password@host:5432/database keeps them in PostgreSQL (the same tables, for several servers sharing one store; copy them there with imapd-accounts migrate --to URL); ldap://BIND_DN:PASSWORD@host/BASE_DN reads them, read-only, from an LDAP directory with Courier\'s authldap attributes (mail, uid, homeDirectory, mailbox, quota, userPassword as {CRYPT}, {SSHA} or {ARGON2}, disableimap), the bind DN and password percent-encoded. Read at start.',
+    ours: true,
+    parse: parseAccounts,
+  },
+];
+
 // ---- the table ----
 
 export const SETTINGS: readonly AnySettingSpec[] = [
@@ -671,6 +703,7 @@ export const SETTINGS: readonly AnySettingSpec[] = [
   },
   ...ACCESS_AND_OPERATIONS,
   ...OUTBOX_AND_DEBUG,
+  ...ACCOUNT_STORE,
 ];
 
 export const SETTINGS_BY_NAME: ReadonlyMap<string, AnySettingSpec> = new Map(SETTINGS.map((s) => [s.name, s]));

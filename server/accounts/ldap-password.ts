@@ -39,6 +39,8 @@ export function ldapPasswordScheme(stored: string): LdapPasswordScheme | null {
 
 /** Does `password` match the userPassword value `stored`? False for schemes we do not check. */
 export async function verifyLdapPassword(password: string, stored: string): Promise<boolean> {
+  // An empty password logs in nowhere (as with Courier), whatever the entry holds.
+  if (password === '') return false;
   const scheme = ldapPasswordScheme(stored);
   const value = stored.replace(/^\{[^}]*\}/, '');
   try {
@@ -52,9 +54,9 @@ export async function verifyLdapPassword(password: string, stored: string): Prom
       case 'SSHA512':
         return digestMatches('sha512', password, value, true);
       case 'ARGON2':
-        return argon2Matches(password, value);
+        return await argon2Matches(password, value);
       case 'CRYPT':
-        return cryptMatches(password, value);
+        return await cryptMatches(password, value);
       default:
         return false;
     }

@@ -35,6 +35,7 @@ import {
   type AccountEvent,
   type AccountStore,
   type CheckResult,
+  type NewAccount,
   type RecipientMatch,
 } from './store.js';
 
@@ -112,6 +113,14 @@ function toEntry(e: Entry): LdapEntry | null {
   };
 }
 
+/** An ldapts error in words: its class names the LDAP result ("InvalidCredentialsError": invalid credentials, code 49). */
+function ldapReason(err: unknown): string {
+  const e = err as Error & { code?: unknown };
+  if (typeof e.code !== 'number' || !/Error$/.test(e.name) || e.name === 'Error') return e.message;
+  const words = e.name.replace(/Error$/, '').replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+  return `${words} (LDAP result ${e.code})`;
+}
+
 const eq = (attribute: string, value: string) => new EqualityFilter({ attribute, value });
 
 export class LdapAccountStore implements AccountStore {
@@ -138,7 +147,7 @@ export class LdapAccountStore implements AccountStore {
       try {
         await store.search(new PresenceFilter({ attribute: 'homeDirectory' }), 1);
       } catch (err) {
-        throw new AccountError('unavailable', `cannot use the LDAP account store ${store.location}: ${(err as Error).message}`);
+        throw new AccountError('unavailable', `cannot use the LDAP account store ${store.location}: ${ldapReason(err)}`);
       }
     }
     return store;
@@ -229,31 +238,31 @@ export class LdapAccountStore implements AccountStore {
     this.emit('usage', username);
   }
 
-  add(): Promise<Account> {
+  add(_input: NewAccount): Promise<Account> {
     return this.readOnly();
   }
-  setPassword(): Promise<void> {
+  setPassword(_username: string, _password: string): Promise<void> {
     return this.readOnly();
   }
-  remove(): Promise<void> {
+  remove(_username: string): Promise<void> {
     return this.readOnly();
   }
-  addAddress(): Promise<string> {
+  addAddress(_username: string, _address: string): Promise<string> {
     return this.readOnly();
   }
-  removeAddress(): Promise<void> {
+  removeAddress(_username: string, _address: string): Promise<void> {
     return this.readOnly();
   }
-  enable(): Promise<void> {
+  enable(_username: string): Promise<void> {
     return this.readOnly();
   }
-  disable(): Promise<void> {
+  disable(_username: string): Promise<void> {
     return this.readOnly();
   }
-  setQuota(): Promise<void> {
+  setQuota(_username: string, _quota: { bytes?: number | null; messages?: number | null }): Promise<void> {
     return this.readOnly();
   }
-  setMaildir(): Promise<void> {
+  setMaildir(_username: string, _maildir: string | null): Promise<void> {
     return this.readOnly();
   }
 

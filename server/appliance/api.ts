@@ -90,7 +90,8 @@ export interface SettingView {
   /** The value as written in the file when it refers to other settings ("$IMAP_CAPABILITY AUTH=PLAIN"), else null. */
   reference: string | null;
   /** What a change takes: 'live' (at once, sessions kept), 'new-sessions', or 'listeners' (the listeners restart). */
-  applies: 'live' | 'new-sessions' | 'listeners';
+  /** 'start': read when the appliance starts (ACCOUNTS). */
+  applies: 'live' | 'new-sessions' | 'listeners' | 'start';
   /** A setting of this server, not of Courier. */
   ours: boolean;
 }
@@ -385,6 +386,14 @@ export interface MailSourceTest {
   message: string;
 }
 
+/** What "Test connection" found at an ACCOUNTS value (Settings). */
+export interface AccountStoreTest {
+  ok: boolean;
+  /** One sentence: what was reached and how many accounts it has, or what went wrong (passwords never shown). */
+  message: string;
+  accounts: number | null;
+}
+
 export type ApplianceEvent =
   | { type: 'status'; status: ApplianceStatus }
   | { type: 'sessions'; sessions: SessionView[] }
@@ -447,6 +456,8 @@ export interface ApplianceApi {
   removeMailSource(id: number): Promise<void>;
   /** Log in with these settings (the stored password of source `id` when none is given) and say what is there. */
   testMailSource(input: MailSourceInput, id?: number): Promise<MailSourceTest>;
+  /** Connect to the account store an ACCOUNTS value names (sqlite, postgres://..., ldap://...), count its accounts, disconnect. */
+  testAccountStore(value: string): Promise<AccountStoreTest>;
   /** Fetch now; resolves when that fetch has ended. */
   fetchMailSource(id: number): Promise<MailSourceView>;
   /** Live updates; returns the unsubscribe. */
@@ -487,6 +498,7 @@ export const API_METHODS = [
   'updateMailSource',
   'removeMailSource',
   'testMailSource',
+  'testAccountStore',
   'fetchMailSource',
   'listShares',
   'shareFolder',

@@ -19,7 +19,7 @@
 
 import { promises as fs, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { SqliteAccountStore, describeAccountsSetting, openAccountStore, type AccountStore } from '../accounts/index.js';
+import { SqliteAccountStore, describeAccountsSetting, openAccountStore, testAccountStore, type AccountStore } from '../accounts/index.js';
 import { formatWarning, loadSettings, writeFileAtomic } from '../config/index.js';
 import type { Logger, LogLevel as ServerLogLevel } from '../imap/contracts.js';
 import { SERVER_VERSION } from '../imap/version.js';
@@ -44,6 +44,7 @@ import {
   type LogLine,
   type MailSourceInput,
   type MailSourceTest,
+  type AccountStoreTest,
   type MailSourceView,
   type NewAccountInput,
   type QuotaInput,
@@ -278,6 +279,12 @@ export class ApplianceHost implements ApplianceApi {
   }
   testMailSource(input: MailSourceInput, id?: number): Promise<MailSourceTest> {
     return this.sources.test(input, id);
+  }
+  /** Settings' "Test connection" for ACCOUNTS; the store in use is not touched (ACCOUNTS is read at start). */
+  async testAccountStore(value: string): Promise<AccountStoreTest> {
+    const result = await testAccountStore(value, this.dataDir);
+    this.record(result.ok ? 'info' : 'warn', null, `account store test: ${result.message}`);
+    return result;
   }
   fetchMailSource(id: number): Promise<MailSourceView> {
     return this.sources.fetch(id);

@@ -66,12 +66,23 @@ export async function testAccountStore(value: string, dataDir: string, timeoutMs
   }
   let store: AccountStore | null = null;
   let timer: NodeJS.Timeout | undefined;
+  let timedOut = false;
   try {
     const work = (async () => {
-      store = spec.kind === 'postgres' ? await PostgresAccountStore.open(spec.url, dataDir, { connectTimeoutMs: timeoutMs }) : await openAccountStore(value, dataDir);
-      return (await store.list()).length;
+      const opened = spec.kind === 'postgres' ? await PostgresAccountStore.open(spec.url, dataDir, { connectTimeoutMs: timeoutMs }) : await openAccountStore(value, dataDir);
+      // Opened after the answer was given: closed here, as nobody else will.
+      if (timedOut) await opened.close();
+      else store = opened;
+      return (await opened.list()).length;
     })();
-    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs)));
+    work.catch(() => undefined);
+    const timeout = new Promise<never>(
+      (_, reject) =>
+        (timer = setTimeout(() => {
+          timedOut = true;
+          reject(new Error(`no answer within ${timeoutMs / 1000} s`));
+        }, timeoutMs)),
+    );
     const count = await Promise.race([work, timeout]);
     const where = spec.kind === 'sqlite' ? 'the SQLite file in the data directory' : redactedUrl(spec.url);
     return { ok: true, message: `Connected to ${where}: ${count} account${count === 1 ? '' : 's'}${spec.kind === 'ldap' ? ' (read-only)' : ''}.`, accounts: count };

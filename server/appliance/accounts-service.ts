@@ -195,6 +195,8 @@ export class AccountsService {
   async removeAccount(user: string, keep: boolean): Promise<void> {
     const account = await this.ctx.accounts.get(user);
     if (!account) throw new ApiError('not-found', `no account ${JSON.stringify(user)}`, 'username');
+    // A read-only store (LDAP) refuses before anyone is disconnected.
+    if (!this.ctx.accounts.writable) throw new ApiError('unavailable', `the accounts are in ${this.ctx.accounts.location}: remove ${account.username} there`);
     const key = usernameKey(account.username);
     await this.jobs.cancel(key);
     const root = this.runner.maildirOf(account);

@@ -76,7 +76,7 @@ export function authenticatorSettings(s: ImapdSettings): Omit<AccountAuthenticat
     useLocks: s.useLocks,
     fullTextIndex: s.ftsIndex,
     keywords: s.keywords !== 0,
-    watch: s.enhancedIdle,
+    watch: s.enhancedIdle && s.fileWatch,
     pollIntervalMs: s.idleTimeout * 1000,
     trashFolder: s.trashFolder,
     emptyTrash: s.emptyTrash,
@@ -242,6 +242,7 @@ export class AccountAuthenticator implements Authenticator {
         keywords: this.options.keywords,
         watch: this.options.watch,
         pollIntervalMs: this.options.pollIntervalMs,
+        ...(this.options.accounts.changeBus ? { changeBus: this.options.accounts.changeBus } : {}),
         trashFolder: this.options.trashFolder,
         logger: log,
       });
@@ -269,6 +270,7 @@ export class AccountAuthenticator implements Authenticator {
       keywords: this.options.keywords,
       watch: this.options.watch,
       pollIntervalMs: this.options.pollIntervalMs,
+      ...(this.options.accounts.changeBus ? { changeBus: this.options.accounts.changeBus } : {}),
       trashFolder: this.options.trashFolder,
       logger: this.options.logger,
     });

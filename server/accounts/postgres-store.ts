@@ -8,6 +8,7 @@
 // starting together do not race, and a failed migration leaves nothing half done.
 
 import pg from 'pg';
+import { PostgresChangeBus } from './postgres-bus.js';
 import { SqlAccountStore, type SqlDriver, type SqlStatement, type SqlValue } from './sql-store.js';
 import { AccountError } from './store.js';
 
@@ -116,13 +117,22 @@ export function redactedUrl(url: string): string {
 
 export class PostgresAccountStore extends SqlAccountStore {
   readonly kind = 'postgres' as const;
+  /** LISTEN/NOTIFY between the servers sharing this store (connects when first used). */
+  readonly changeBus: PostgresChangeBus;
 
   private constructor(
     private readonly driver: PostgresDriver,
     dataDir: string,
     location: string,
+    url: string,
   ) {
     super(driver, dataDir, location);
+    this.changeBus = new PostgresChangeBus(url, driver.pool);
+  }
+
+  override async close(): Promise<void> {
+    await this.changeBus.close();
+    await super.close();
   }
 
   /** Connect to the database the URL names and bring its schema up to date. */
@@ -137,7 +147,7 @@ export class PostgresAccountStore extends SqlAccountStore {
       if (err instanceof AccountError) throw err;
       throw new AccountError('unavailable', `cannot use the PostgreSQL account store ${redactedUrl(url)}: ${(err as Error).message}`);
     }
-    return new PostgresAccountStore(new PostgresDriver(pool), dataDir, redactedUrl(url));
+    return new PostgresAccountStore(new PostgresDriver(pool), dataDir, redactedUrl(url), url);
   }
 
   async schemaVersion(): Promise<number> {

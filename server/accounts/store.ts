@@ -17,6 +17,7 @@
 // Names are 1-255 characters without control characters or surrounding spaces.
 
 import { createHash } from 'node:crypto';
+import type { ChangeBus } from '../maildir/index.js';
 import type { LoginCache } from './login-cache.js';
 
 /** Where account homes go by default: <dataDir>/mail/<name>. */
@@ -104,6 +105,11 @@ export interface AccountStore {
   readonly location: string;
   /** The data directory, under which new accounts' homes go by default. */
   readonly dataDir: string;
+  /**
+   * How servers sharing this store tell each other of folder changes (PostgreSQL's
+   * LISTEN/NOTIFY); absent for a store of one machine (SQLite) or with no channel (LDAP).
+   */
+  readonly changeBus?: ChangeBus;
   close(): Promise<void>;
   /** Be told about changes made through this object (for the GUI, and to keep usage figures fresh). Returns an unsubscribe. */
   onChange(listener: (event: AccountEvent) => void): () => void;

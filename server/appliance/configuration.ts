@@ -58,7 +58,7 @@ const GROUP_OF: Readonly<Record<string, SettingGroup>> = {
   IMAP_TRASHFOLDERNAME: 'folders', IMAP_MOVE_EXPUNGE_TO_TRASH: 'folders', IMAP_EMPTYTRASH: 'folders', MAILDIRPATH: 'folders',
   AUTH_MKHOMEDIR_SKEL: 'folders', IMAP_CHECK_ALL_FOLDERS: 'folders', IMAP_OBSOLETE_CLIENT: 'capabilities',
   // Mail delivery (server/delivery): restarted on its own when one of these changes.
-  ACCOUNTS: 'network',
+  ACCOUNTS: 'network', IMAP_FILE_WATCH: 'idle',
   LMTP_ADDRESS: 'network', LMTP_PORT: 'network', LMTP_SOCKET: 'network', LMTP_MAXMSGSIZE: 'network', QUOTA_FULL_TEMPFAIL: 'folders',
   // Sending through the Outbox folder (server/imap/outbox.ts).
   OUTBOX: 'folders', SENDMAIL: 'folders', HEADERFROM: 'folders', OUTBOX_MULTIPLE_SEND: 'folders',

@@ -104,6 +104,8 @@ export interface ImapdSettings {
   debugFile: string | null;
   /** ACCOUNTS: where the accounts are: "sqlite" (accounts.sqlite in the data directory), a postgres:// or an ldap:// URL (server/accounts/open-store.ts). */
   accounts: string;
+  /** IMAP_FILE_WATCH: watch Maildirs with inotify (false on NFS: polling and the change bus instead). */
+  fileWatch: boolean;
 }
 
 /** How the GUI should present a setting. */
@@ -452,13 +454,19 @@ function parseAccounts(value: string): string {
   return v;
 }
 
-/** Where the accounts are (issue 17): kept apart for merges. */
+/** Where the accounts are, and several servers on one Maildir store (issue 17): kept apart for merges. */
 const ACCOUNT_STORE: readonly AnySettingSpec[] = [
   {
     name: 'ACCOUNTS', file: 'imapd', field: 'accounts', kind: 'text', default: 'sqlite',
     meaning: 'Where the accounts are: sqlite keeps them in accounts.sqlite in the data directory; postgres://user:password@host:5432/database keeps them in PostgreSQL (the same tables, for several servers sharing one store; copy them there with imapd-accounts migrate --to URL); ldap://BIND_DN:PASSWORD@host/BASE_DN reads them, read-only, from an LDAP directory with Courier\'s authldap attributes (mail, uid, homeDirectory, mailbox, quota, userPassword as {CRYPT}, {SSHA} or {ARGON2}, disableimap), the bind DN and password percent-encoded. Read at start.',
     ours: true,
     parse: parseAccounts,
+  },
+  {
+    name: 'IMAP_FILE_WATCH', file: 'imapd', field: 'fileWatch', kind: 'boolean', default: '1',
+    meaning: '1 watches the Maildirs (inotify) so that changes made by other processes on this computer are seen at once; 0 does not, as on NFS, where the watcher sees nothing another host does: changes of other processes are then found every IMAP_IDLE_TIMEOUT seconds, and at once when ACCOUNTS is PostgreSQL (the servers sharing it tell each other through LISTEN/NOTIFY). Without IMAP_ENHANCEDIDLE nothing is watched either way.',
+    ours: true,
+    parse: parseBoolean,
   },
 ];
 

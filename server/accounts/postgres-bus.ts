@@ -70,6 +70,9 @@ export class PostgresChangeBus implements ChangeBus {
   }
 
   async close(): Promise<void> {
+    // An announcement queued behind the last change (change-bus.ts) goes out first: a one-shot
+    // imapd-deliver closes right after its delivery.
+    await new Promise((resolve) => setImmediate(resolve));
     this.closed = true;
     clearTimeout(this.retryTimer);
     await Promise.all([...this.publishing]);

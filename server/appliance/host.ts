@@ -189,6 +189,7 @@ export class ApplianceHost implements ApplianceApi {
     }
     for (const w of host.config.loaded.warnings) if (w.kind !== 'ignored') host.record('warn', null, formatWarning(w));
     const runner = new ImapRunner(host.ctx, options, host.config.loaded.settings);
+    runner.accountsProblem = accountsProblem;
     if (problem) runner.quietState('error', problem);
     host.runner = runner;
     host.config.attach(runner);

@@ -226,8 +226,16 @@ export abstract class SqlAccountStore implements AccountStore {
   }
 
   async addresses(username: string): Promise<string[]> {
-    const row = (await this.row(await this.existingKey(username)))!;
-    return (await this.db.all<{ address: string }>('SELECT address FROM addresses WHERE account_id = ? ORDER BY address_key', [row.id])).map((r) => r.address);
+    const problem = usernameProblem(username);
+    if (problem) throw new AccountError('invalid-username', problem);
+    // One query (asked at every login for the Outbox's sender): a row per address, or one
+    // with a null address for an account without any, none when there is no account.
+    const rows = await this.db.all<{ address: string | null }>(
+      'SELECT a.address FROM accounts b LEFT JOIN addresses a ON a.account_id = b.id WHERE b.username_key = ? ORDER BY a.address_key',
+      [usernameKey(username)],
+    );
+    if (rows.length === 0) throw notFound(username);
+    return rows.flatMap((r) => (r.address === null ? [] : [r.address]));
   }
 
   async findRecipient(address: string): Promise<RecipientMatch | null> {

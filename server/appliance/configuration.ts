@@ -185,7 +185,8 @@ export class Configuration {
       // The log says what changed as old -> new.
       const before = effectiveValues(this.loaded.files);
       const after = effectiveValues(documents);
-      const shown = (v: string | undefined) => (v === undefined || v === '' ? '(empty)' : JSON.stringify(v));
+      // A URL's password (ACCOUNTS=postgres://user:password@...) never reaches the log.
+      const shown = (v: string | undefined) => (v === undefined || v === '' ? '(empty)' : JSON.stringify(v.replace(/(\/\/[^:/@\s]*:)[^@/\s]*@/g, '$1***@')));
       return this.commit(documents, result, Object.keys(changes).map((name) => `${name} ${shown(before.get(name))} -> ${shown(after.get(name))}${changes[name] === null ? ' (default)' : ''}`));
     });
   }

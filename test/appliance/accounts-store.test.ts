@@ -82,3 +82,18 @@ describe('appliance on LDAP', { skip: slapdSkip }, () => {
     assert.match(await login(port, 'bob', 'bob-password'), /^a OK/);
   });
 });
+
+describe('ACCOUNTS in Settings', () => {
+  it('applies at the next start, and its password never reaches the log', async () => {
+    const { host: h, data } = await host('sqlite');
+    const result = await h.applySettings({ ACCOUNTS: 'postgres://imapd:topsecret@127.0.0.1:1/mail' });
+    assert.ok(result.applied, JSON.stringify(result));
+    assert.ok(result.effects.some((e) => /ACCOUNTS: in force when the appliance starts again/.test(e)), result.effects.join('\n'));
+    const log = (await h.getLog()).map((l) => l.message).join('\n');
+    assert.match(log, /ACCOUNTS "sqlite" -> "postgres:\/\/imapd:\*\*\*@127\.0\.0\.1:1\/mail"/);
+    assert.doesNotMatch(log, /topsecret/);
+    assert.match(fs.readFileSync(path.join(data, 'config', 'imapd'), 'utf8'), /^ACCOUNTS=/m);
+    const view = (await h.getSettings()).settings.find((s) => s.name === 'ACCOUNTS')!;
+    assert.equal(view.applies, 'start');
+  });
+});

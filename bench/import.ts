@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { AccountAuthenticator, AccountStore } from '../server/accounts/index.js';
+import { AccountAuthenticator, SqliteAccountStore } from '../server/accounts/index.js';
 import { importMbox, type ImportProgress } from '../server/delivery/import.js';
 import { importMaildir } from '../server/delivery/maildir-import.js';
 import { importImap } from '../server/fetch/imap-import.js';
@@ -59,7 +59,7 @@ async function measure(what: string, run: () => Promise<ImportProgress | number>
 const dir = tempDir('bench-import');
 console.log(`${COUNT} messages of ${SIZE} octets; ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}`);
 const provider = await startProvider(dir);
-const accounts = [] as AccountStore[];
+const accounts = [] as SqliteAccountStore[];
 try {
   // The provider's Maildir, written directly (delivery to it is not what is measured).
   const cur = path.join(provider.maildir, 'cur');
@@ -76,14 +76,14 @@ try {
 
   const fresh = async (name: string) => {
     const data = path.join(dir, name);
-    const store = AccountStore.open(data);
+    const store = SqliteAccountStore.open(data);
     accounts.push(store);
     await store.add({ username: 'alice', password: 'alice-password' });
     const opener = new AccountAuthenticator({
       accounts: store, logger: { log: () => undefined }, maildirPath: 'Maildir', useLocks: true, keywords: true,
       watch: false, pollIntervalMs: 60_000, trashFolder: 'Trash',
     });
-    return { data, store, opener, mailbox: await opener.openMailbox(store.get('alice')!) };
+    return { data, store, opener, mailbox: await opener.openMailbox((await store.get('alice'))!) };
   };
 
   if (!values['skip-imap']) {

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { AccountStore } from '../server/accounts/index.js';
+import { SqliteAccountStore } from '../server/accounts/index.js';
 import { BENCH_ROOT } from './corpus.js';
 import { connectTcp, stopProcess } from './imap-client.js';
 
@@ -144,7 +144,7 @@ async function main(): Promise<void> {
   const dir = path.join(BENCH_ROOT, `lmtp-${process.pid}`);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
-  const accounts = AccountStore.open(path.join(dir, 'data'));
+  const accounts = SqliteAccountStore.open(path.join(dir, 'data'));
   await accounts.add({ username: 'user', password: 'bench-password' });
   accounts.close();
   const { child, imapPort, lmtpPort } = await startServer(dir);

@@ -281,6 +281,25 @@ test('shows settings in plain words: Basic first, switches, sizes, a search over
   await shot('05-settings-basic');
 });
 
+test('tests the account store named in ACCOUNTS before it is saved: the accounts found, or why not', async () => {
+  await open('Settings');
+  await page.fill('#settings-search', 'ACCOUNTS');
+  const row = page.locator('[data-setting-row="ACCOUNTS"]');
+  await expect(row.locator('.applies')).toHaveText('applies at the next start');
+  await row.locator('button[data-action="test-accounts"]').click();
+  await expect(row.locator('[data-test-result="ACCOUNTS"]')).toHaveText(/^Connected to the SQLite file in the data directory: \d+ accounts?\.$/);
+  // A server that is not there: the reason, and nothing saved.
+  await page.locator('#setting-ACCOUNTS').fill('postgres://imapd:hidden@127.0.0.1:1/accounts');
+  await page.locator('#apply-bar').getByText('ACCOUNTS: in force when the appliance starts again').waitFor();
+  await row.locator('button[data-action="test-accounts"]').click();
+  await expect(row.locator('[data-test-result="ACCOUNTS"]')).toHaveText(/ECONNREFUSED/);
+  await expect(row.locator('[data-test-result="ACCOUNTS"]')).not.toContainText('hidden');
+  await shot('05-settings-accounts-test');
+  await page.click('#discard-settings');
+  await page.fill('#settings-search', '');
+  expect(fs.readFileSync(path.join(data, 'config', 'imapd'), 'utf8')).not.toMatch(/^ACCOUNTS=/m);
+});
+
 test('shows the progress of indexing a large existing Maildir while the server keeps serving', async () => {
   const maildir = path.join(data, 'moved', 'bob');
   bigMaildir(maildir, 3000, ['Archive', 'Sent']);

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { CHROMIUM } from '../playwright.config.js';
-import { AccountStore } from '../server/accounts/index.js';
+import { SqliteAccountStore } from '../server/accounts/index.js';
 import { SCREENSHOTS, startAppliance, tempDir, writeConfig, type RunningAppliance } from '../test/helpers/appliance.js';
 import { deliver, emptyMaildir, simpleMessage, tempDir as peerDir } from '../test/helpers/maildir.js';
 import { providerSkip, startProvider, type Provider } from '../test/helpers/provider.js';
@@ -30,7 +30,7 @@ const folderCount = (folder: string) => ['cur', 'new'].reduce((n, d) => n + fs.r
 test.beforeAll(async ({ browser }) => {
   data = tempDir('e2e-import');
   writeConfig(data, '# test\nPORT=0\nLMTP_PORT=0\n', '# test\nSSLPORT=0\n');
-  const accounts = AccountStore.open(data);
+  const accounts = SqliteAccountStore.open(data);
   await accounts.add({ username: 'alice', password: 'alice-password' });
   accounts.close();
   sources = peerDir('e2e-import-sources');

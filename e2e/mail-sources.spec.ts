@@ -9,7 +9,7 @@ import path from 'node:path';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { CHROMIUM } from '../playwright.config.js';
 import { shot } from './helpers.js';
-import { AccountStore } from '../server/accounts/index.js';
+import { SqliteAccountStore } from '../server/accounts/index.js';
 import { startAppliance, tempDir, writeConfig, type RunningAppliance } from '../test/helpers/appliance.js';
 import { simpleMessage, tempDir as peerDir } from '../test/helpers/maildir.js';
 import { providerSkip, startProvider, type Provider } from '../test/helpers/provider.js';
@@ -33,7 +33,7 @@ const providerCount = () => ['new', 'cur'].reduce((n, d) => n + fs.readdirSync(p
 test.beforeAll(async ({ browser }) => {
   data = tempDir('e2e-sources');
   writeConfig(data, '# test\nPORT=0\n', '# test\nSSLPORT=0\n');
-  const accounts = AccountStore.open(data);
+  const accounts = SqliteAccountStore.open(data);
   await accounts.add({ username: 'alice', password: 'alice-password' });
   accounts.close();
   providerDir = peerDir('e2e-provider');

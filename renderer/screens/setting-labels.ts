@@ -38,6 +38,8 @@ export const SETTING_LABELS: Record<string, SettingLabel> = {
   IMAP_NAMESPACE_PREFIX: { label: 'Folders shown under INBOX.' },
   IMAP_MAXLINE: { label: 'Longest command line', unit: 'bytes' },
   LOGIN_CACHE_TTL: { label: 'Remember a checked password for', unit: 'seconds' },
+  IMAP_FILE_WATCH: { label: 'Watch the Maildirs for changes (off on NFS)' },
+  ACCOUNTS: { label: 'Where the accounts are (SQLite, PostgreSQL or LDAP)' },
   TLS_PRIVATE_KEYFILE: { label: 'Private key file' },
   TLS_PROTOCOL: { label: 'Oldest TLS version accepted' },
   TLS_STARTTLS_PROTOCOL: { label: 'Oldest TLS version with STARTTLS' },

@@ -13,6 +13,7 @@ const APPLIES: Record<SettingView['applies'], string> = {
   live: 'applies at once',
   'new-sessions': 'applies to new sessions',
   listeners: 'restarts the listeners',
+  start: 'applies at the next start',
 };
 
 /** The control for a setting, and its value as it would be written in the file. */
@@ -159,6 +160,28 @@ export function settingsScreen(ctx: Context): Screen {
     if (none) none.hidden = shown > 0;
   }
 
+  /** ACCOUNTS' "Test connection": connects to the store the field names now (saved or not) and says what it found. */
+  function accountStoreTest(control: Control): HTMLElement {
+    const button = h('button', { type: 'button', class: 'secondary', 'data-action': 'test-accounts' }, 'Test connection');
+    const result = h('span', { class: 'hint', 'data-test-result': 'ACCOUNTS', role: 'status' });
+    button.addEventListener('click', () => {
+      button.disabled = true;
+      result.textContent = 'Connecting...';
+      result.className = 'hint';
+      ctx.api.testAccountStore(control.value()).then(
+        (r) => {
+          result.textContent = r.message;
+          result.className = r.ok ? 'hint ok' : 'field-error';
+        },
+        (err: unknown) => {
+          result.textContent = (err as Error).message;
+          result.className = 'field-error';
+        },
+      ).finally(() => (button.disabled = false));
+    });
+    return h('span', { class: 'inline-test' }, button, result);
+  }
+
   function row(s: SettingView): HTMLElement {
     const control = inputFor(s);
     const input = control.input;
@@ -190,7 +213,7 @@ export function settingsScreen(ctx: Context): Screen {
         h('span', { class: `applies ${s.applies}` }, APPLIES[s.applies]),
         s.ours ? h('span', { class: 'badge' }, 'imapd-ts') : null,
       ),
-      h('div', { class: 'setting-input' }, control.element, words, reset),
+      h('div', { class: 'setting-input' }, control.element, words, reset, s.name === 'ACCOUNTS' ? accountStoreTest(control) : null),
       h('div', { class: 'meaning' }, s.meaning),
       h('div', { class: 'hint' }, `Default: ${s.default === '' ? '(empty)' : s.default}${inWords(s.name, s.default) ? ` (${inWords(s.name, s.default).slice(2)})` : ''} - now ${describeSource(s)} - file ${s.file}`),
       h('div', { class: 'field-error', 'data-for': s.name, role: 'alert' }),

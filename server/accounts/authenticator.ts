@@ -76,7 +76,7 @@ export function authenticatorSettings(s: ImapdSettings): Omit<AccountAuthenticat
     useLocks: s.useLocks,
     fullTextIndex: s.ftsIndex,
     keywords: s.keywords !== 0,
-    watch: s.enhancedIdle,
+    watch: s.enhancedIdle && s.fileWatch,
     pollIntervalMs: s.idleTimeout * 1000,
     trashFolder: s.trashFolder,
     emptyTrash: s.emptyTrash,
@@ -143,11 +143,11 @@ export class AccountAuthenticator implements Authenticator {
       }
       this.forgetFailures(address, targetKey(user));
       const store = await this.openMailbox(check.account);
-      this.options.accounts.recordLogin(check.account.username, address);
+      await this.options.accounts.recordLogin(check.account.username, address);
       this.options.logger.log('info', 'LOGIN', { user: check.account.username, ip: address });
       this.recordUsageLater(check.account.username, store);
       this.emptyTrashLater(check.account.username, store);
-      const session = this.sessionOf(check.account, address);
+      const session = await this.sessionOf(check.account, address);
       if (!this.options.sharedFolders) return { user: check.account.username, store, ...session };
       const index = accountSharedIndex(this.options.accounts, check.account.username, (account) => this.openShared(account));
       return { user: check.account.username, store: new SharedMailStore(store, check.account.username, index), ...session };
@@ -162,17 +162,17 @@ export class AccountAuthenticator implements Authenticator {
    */
   async loginExternal(user: string, remoteAddress: string): Promise<LoginResult | null> {
     const address = normalizeAddress(remoteAddress);
-    const account = this.options.accounts.get(user);
+    const account = await this.options.accounts.get(user);
     if (!account || !account.enabled) {
       this.options.logger.log('warn', 'LOGIN FAILED', { user: printable(user), ip: address, reason: account ? 'disabled' : 'no-such-user', method: 'EXTERNAL' });
       return null;
     }
     const store = await this.openMailbox(account);
-    this.options.accounts.recordLogin(account.username, address);
+    await this.options.accounts.recordLogin(account.username, address);
     this.options.logger.log('info', 'LOGIN', { user: account.username, ip: address, method: 'EXTERNAL' });
     this.recordUsageLater(account.username, store);
     this.emptyTrashLater(account.username, store);
-    return { user: account.username, store, ...this.sessionOf(account, address) };
+    return { user: account.username, store, ...(await this.sessionOf(account, address)) };
   }
 
   /**
@@ -180,10 +180,10 @@ export class AccountAuthenticator implements Authenticator {
    * address, else the username with DEFDOMAIN (Courier's AUTHADDR); and the IMAPDEBUGFILE
    * record when that file is in the Maildir.
    */
-  private sessionOf(account: Account, address: string): Pick<LoginResult, 'sender' | 'protocolLog'> {
+  private async sessionOf(account: Account, address: string): Promise<Pick<LoginResult, 'sender' | 'protocolLog'>> {
     const sender = account.username.includes('@')
       ? account.username
-      : (this.options.accounts.addresses(account.username)[0] ?? withDefaultDomain(account.username, this.options.defaultDomain ?? null));
+      : ((await this.options.accounts.addresses(account.username))[0] ?? withDefaultDomain(account.username, this.options.defaultDomain ?? null));
     const debugFile = this.options.debugFile;
     if (!debugFile) return { sender };
     const protocolLog = openDebugFile(resolve(this.maildirOf(account), debugFile), {
@@ -242,6 +242,7 @@ export class AccountAuthenticator implements Authenticator {
         keywords: this.options.keywords,
         watch: this.options.watch,
         pollIntervalMs: this.options.pollIntervalMs,
+        ...(this.options.accounts.changeBus ? { changeBus: this.options.accounts.changeBus } : {}),
         trashFolder: this.options.trashFolder,
         logger: log,
       });
@@ -269,6 +270,7 @@ export class AccountAuthenticator implements Authenticator {
       keywords: this.options.keywords,
       watch: this.options.watch,
       pollIntervalMs: this.options.pollIntervalMs,
+      ...(this.options.accounts.changeBus ? { changeBus: this.options.accounts.changeBus } : {}),
       trashFolder: this.options.trashFolder,
       logger: this.options.logger,
     });
@@ -335,7 +337,7 @@ export class AccountAuthenticator implements Authenticator {
   private recordUsageLater(username: string, store: MailStore): void {
     this.later(async () => {
       const q = await store.quota();
-      if (q) this.options.accounts.recordUsage(username, { bytes: q.storageUsed, messages: q.messagesUsed });
+      if (q) await this.options.accounts.recordUsage(username, { bytes: q.storageUsed, messages: q.messagesUsed });
     });
   }
 

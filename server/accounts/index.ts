@@ -1,20 +1,23 @@
-// Accounts: the SQLite account store, password hashing, and the Authenticator for IMAP sessions.
+// Accounts: the account store (SQLite, PostgreSQL or LDAP), password hashing, and the Authenticator for IMAP sessions.
 export {
-  ACCOUNTS_FILE,
   AccountError,
-  AccountStore,
   HOMES_DIR,
   MAX_ADDRESS_LENGTH,
   MAX_USERNAME_LENGTH,
   addressKey,
   addressProblem,
-  SCHEMA_VERSION,
   homeDirectoryName,
-  migrate,
   usernameKey,
   usernameProblem,
-} from './account-store.js';
-export type { Account, AccountErrorCode, AccountEvent, CheckResult, NewAccount, RecipientMatch } from './account-store.js';
+} from './store.js';
+export type { Account, AccountErrorCode, AccountEvent, AccountStore, AccountStoreKind, CheckResult, NewAccount, RecipientMatch } from './store.js';
+export { ACCOUNTS_FILE, SCHEMA_VERSION, SqliteAccountStore, migrate } from './account-store.js';
+export { PostgresAccountStore, POSTGRES_SCHEMA_VERSION, redactedUrl } from './postgres-store.js';
+export { LdapAccountStore, parseCourierQuota, parseLdapUrl } from './ldap-store.js';
+export { describeAccountsSetting, openAccountStore, parseAccountsSetting, testAccountStore } from './open-store.js';
+export type { AccountsSpec, ConnectionTest } from './open-store.js';
+export { SqlAccountStore } from './sql-store.js';
+export type { AccountDump, LoadResult } from './sql-store.js';
 export { MAX_PASSWORD_BYTES, SCRYPT_PARAMS, hashPassword, needsRehash, passwordProblem, verifyPassword } from './password.js';
 export type { ScryptParams } from './password.js';
 export { AccountAuthenticator, authenticatorSettings, normalizeAddress } from './authenticator.js';

@@ -2,7 +2,7 @@
 // account store: every other enabled account, so that a folder its owner shares through its
 // ACL can be opened as "#shared.OWNER.FOLDER" (server/backend/shared.ts). Courier has an
 // administrator rebuild a text file from the authentication database (authenumerate -s);
-// our accounts live in SQLite, so the list is read from it at each look, and written in
+// our accounts live in the account store, so the list is read from it at each look, and written in
 // Courier's format on request, for a Courier server that takes the Maildirs over.
 
 import type { MailStore } from '../backend/mailstore.js';
@@ -18,8 +18,7 @@ export function accountSharedIndex(
   const me = usernameKey(self);
   return {
     async accounts(): Promise<SharedAccount[]> {
-      return accounts
-        .list()
+      return (await accounts.list())
         .filter((a) => a.enabled && usernameKey(a.username) !== me)
         .map((a) => ({ name: a.username, open: () => open(a) }));
     },

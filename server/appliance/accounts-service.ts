@@ -30,7 +30,7 @@ export class AccountsService {
   }
 
   async listAccounts(): Promise<AccountView[]> {
-    const accounts = this.ctx.accounts.list();
+    const accounts = await this.ctx.accounts.list();
     return Promise.all(accounts.map((a) => this.accountView(a)));
   }
 
@@ -87,7 +87,7 @@ export class AccountsService {
         await store.close();
       }
     } catch (err) {
-      this.ctx.accounts.remove(account.username);
+      await this.ctx.accounts.remove(account.username);
       throw new ApiError('invalid-argument', `cannot create the Maildir ${root}: ${(err as Error).message}`, 'maildir');
     }
     this.ctx.record('info', account.username, existed ? `account added, with the existing Maildir ${root}` : `account added; Maildir created at ${root}`);
@@ -146,18 +146,18 @@ export class AccountsService {
     } catch (err) {
       mapAccountError(err);
     }
-    this.ctx.record('info', this.ctx.accounts.get(user)?.username ?? user, 'password changed');
+    this.ctx.record('info', (await this.ctx.accounts.get(user))?.username ?? user, 'password changed');
   }
 
   async setQuota(user: string, quota: QuotaInput | null): Promise<AccountView> {
-    const before = this.ctx.accounts.get(user);
+    const before = await this.ctx.accounts.get(user);
     if (!before) throw new ApiError('not-found', `no account ${JSON.stringify(user)}`, 'username');
     try {
-      this.ctx.accounts.setQuota(user, { bytes: quota?.bytes ?? null, messages: quota?.messages ?? null });
+      await this.ctx.accounts.setQuota(user, { bytes: quota?.bytes ?? null, messages: quota?.messages ?? null });
     } catch (err) {
       mapAccountError(err);
     }
-    const account = this.ctx.accounts.get(user)!;
+    const account = (await this.ctx.accounts.get(user))!;
     await this.writeQuota(account);
     const shown = (a: Account) => describeQuota(a.quotaBytes, a.quotaMessages);
     this.ctx.record('info', account.username, `quota ${shown(before)} -> ${shown(account)}`);
@@ -175,32 +175,34 @@ export class AccountsService {
 
   async disableAccount(user: string): Promise<void> {
     try {
-      this.ctx.accounts.disable(user);
+      await this.ctx.accounts.disable(user);
     } catch (err) {
       mapAccountError(err);
     }
     const ended = this.runner.disconnectUser(user, 'Your account has been disabled.');
-    this.ctx.record('info', this.ctx.accounts.get(user)?.username ?? user, `account disabled${ended ? `; ${ended} session(s) disconnected` : ''}`);
+    this.ctx.record('info', (await this.ctx.accounts.get(user))?.username ?? user, `account disabled${ended ? `; ${ended} session(s) disconnected` : ''}`);
   }
 
   async enableAccount(user: string): Promise<void> {
     try {
-      this.ctx.accounts.enable(user);
+      await this.ctx.accounts.enable(user);
     } catch (err) {
       mapAccountError(err);
     }
-    this.ctx.record('info', this.ctx.accounts.get(user)?.username ?? user, 'account enabled');
+    this.ctx.record('info', (await this.ctx.accounts.get(user))?.username ?? user, 'account enabled');
   }
 
   async removeAccount(user: string, keep: boolean): Promise<void> {
-    const account = this.ctx.accounts.get(user);
+    const account = await this.ctx.accounts.get(user);
     if (!account) throw new ApiError('not-found', `no account ${JSON.stringify(user)}`, 'username');
+    // A read-only store (LDAP) refuses before anyone is disconnected.
+    if (!this.ctx.accounts.writable) throw new ApiError('unavailable', `the accounts are in ${this.ctx.accounts.location}: remove ${account.username} there`);
     const key = usernameKey(account.username);
     await this.jobs.cancel(key);
     const root = this.runner.maildirOf(account);
     this.runner.disconnectUser(account.username, 'Your account has been removed.');
     try {
-      this.ctx.accounts.remove(account.username);
+      await this.ctx.accounts.remove(account.username);
     } catch (err) {
       mapAccountError(err);
     }

@@ -93,7 +93,8 @@ export interface SettingView {
   /** The value as written in the file when it refers to other settings ("$IMAP_CAPABILITY AUTH=PLAIN"), else null. */
   reference: string | null;
   /** What a change takes: 'live' (at once, sessions kept), 'new-sessions', or 'listeners' (the listeners restart). */
-  applies: 'live' | 'new-sessions' | 'listeners';
+  /** 'start': read when the appliance starts (ACCOUNTS). */
+  applies: 'live' | 'new-sessions' | 'listeners' | 'start';
   /** A setting of this server, not of Courier. */
   ours: boolean;
 }
@@ -420,6 +421,14 @@ export interface MailSourceTest {
   message: string;
 }
 
+/** What "Test connection" found at an ACCOUNTS value (Settings). */
+export interface AccountStoreTest {
+  ok: boolean;
+  /** One sentence: what was reached and how many accounts it has, or what went wrong (passwords never shown). */
+  message: string;
+  accounts: number | null;
+}
+
 export type ApplianceEvent =
   | { type: 'status'; status: ApplianceStatus }
   | { type: 'sessions'; sessions: SessionView[] }
@@ -482,6 +491,8 @@ export interface ApplianceApi {
   removeMailSource(id: number): Promise<void>;
   /** Log in with these settings (the stored password of source `id` when none is given) and say what is there. */
   testMailSource(input: MailSourceInput, id?: number): Promise<MailSourceTest>;
+  /** Connect to the account store an ACCOUNTS value names (sqlite, postgres://..., ldap://...), count its accounts, disconnect. */
+  testAccountStore(value: string): Promise<AccountStoreTest>;
   /** Fetch now; resolves when that fetch has ended. */
   fetchMailSource(id: number): Promise<MailSourceView>;
   /** Start an import as a job (its progress comes as 'progress' events and in the status's jobs). */
@@ -526,6 +537,7 @@ export const API_METHODS = [
   'updateMailSource',
   'removeMailSource',
   'testMailSource',
+  'testAccountStore',
   'fetchMailSource',
   'startImport',
   'cancelJob',

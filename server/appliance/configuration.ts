@@ -59,6 +59,7 @@ export const GROUP_OF: Readonly<Record<string, SettingGroup>> = {
   IMAP_TRASHFOLDERNAME: 'folders', IMAP_MOVE_EXPUNGE_TO_TRASH: 'folders', IMAP_EMPTYTRASH: 'folders', MAILDIRPATH: 'folders',
   AUTH_MKHOMEDIR_SKEL: 'folders', IMAP_CHECK_ALL_FOLDERS: 'folders', IMAP_OBSOLETE_CLIENT: 'capabilities',
   // Mail delivery (server/delivery): restarted on its own when one of these changes.
+  ACCOUNTS: 'network', IMAP_FILE_WATCH: 'idle',
   LMTP_ADDRESS: 'network', LMTP_PORT: 'network', LMTP_SOCKET: 'network', LMTP_MAXMSGSIZE: 'network', QUOTA_FULL_TEMPFAIL: 'folders',
   // Sending through the Outbox folder (server/imap/outbox.ts).
   OUTBOX: 'folders', SENDMAIL: 'folders', HEADERFROM: 'folders', OUTBOX_MULTIPLE_SEND: 'folders',
@@ -68,6 +69,9 @@ export const GROUP_OF: Readonly<Record<string, SettingGroup>> = {
   IMAPACCESSFILE: 'operations', DEFDOMAIN: 'operations', IMAP_LOG_DELETIONS: 'operations', IMAPDEBUGFILE: 'operations',
   PIDFILE: 'operations', SSLPIDFILE: 'operations', IMAP_UMASK: 'operations', IMAP_MAILBOX_SANITY_CHECK: 'operations',
 };
+
+/** Fields read once, when the appliance starts: the account store is opened before anything else. */
+const AT_START_FIELDS: ReadonlySet<string> = new Set(['accounts']);
 
 /** A burst of file events (write, rename, chmod) is read once, this long after the last. */
 const FILE_EVENT_SETTLE_MS = 150;
@@ -164,7 +168,7 @@ export class Configuration {
         value: values.get(spec.name) ?? '',
         source: source ? { file: source.file, line: source.line } : 'default',
         reference: written && written.parts.some((p) => 'variable' in p) ? written.valueText : null,
-        applies: LISTENER_FIELDS.has(spec.field) ? 'listeners' : LIVE_FIELDS.has(spec.field) ? 'live' : 'new-sessions',
+        applies: AT_START_FIELDS.has(spec.field) ? 'start' : LISTENER_FIELDS.has(spec.field) ? 'listeners' : LIVE_FIELDS.has(spec.field) ? 'live' : 'new-sessions',
         ours: spec.ours === true,
       });
     }
@@ -187,7 +191,8 @@ export class Configuration {
       // The log says what changed as old -> new.
       const before = effectiveValues(this.loaded.files);
       const after = effectiveValues(documents);
-      const shown = (v: string | undefined) => (v === undefined || v === '' ? '(empty)' : JSON.stringify(v));
+      // A URL's password (ACCOUNTS=postgres://user:password@...) never reaches the log.
+      const shown = (v: string | undefined) => (v === undefined || v === '' ? '(empty)' : JSON.stringify(v.replace(/(\/\/[^:/@\s]*:)[^@/\s]*@/g, '$1***@')));
       return this.commit(documents, result, Object.keys(changes).map((name) => `${name} ${shown(before.get(name))} -> ${shown(after.get(name))}${changes[name] === null ? ' (default)' : ''}`));
     });
   }
@@ -355,7 +360,11 @@ export class Configuration {
     const changedFields = SETTINGS.filter((spec) => !settingsEqual(current[spec.field], s[spec.field]));
     const live = changedFields.filter((spec) => LIVE_FIELDS.has(spec.field)).map((spec) => spec.name);
     if (live.length) effects.push(`${live.join(', ')}: in force at once for new connections; connected sessions stay.`);
-    const later = changedFields.filter((spec) => !LIVE_FIELDS.has(spec.field) && !LISTENER_FIELDS.has(spec.field) && !APPLIANCE_FIXED_SETTINGS.has(spec.name));
+    const atStart = changedFields.filter((spec) => AT_START_FIELDS.has(spec.field)).map((spec) => spec.name);
+    if (atStart.length) effects.push(`${atStart.join(', ')}: in force when the appliance starts again (the accounts in use stay until then).`);
+    const later = changedFields.filter(
+      (spec) => !LIVE_FIELDS.has(spec.field) && !LISTENER_FIELDS.has(spec.field) && !AT_START_FIELDS.has(spec.field) && !APPLIANCE_FIXED_SETTINGS.has(spec.name),
+    );
     if (later.length) effects.push(`${later.map((spec) => spec.name).join(', ')}: for sessions that connect from now on.`);
     if (changedFields.length === 0 && !restart && this.runner.running) effects.push('Nothing changes.');
     void changed;

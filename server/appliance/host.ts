@@ -19,8 +19,8 @@
 
 import { promises as fs, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { AccountStore, usernameKey } from '../accounts/index.js';
-import { formatWarning, writeFileAtomic } from '../config/index.js';
+import { SqliteAccountStore, describeAccountsSetting, openAccountStore, testAccountStore, usernameKey, type AccountStore } from '../accounts/index.js';
+import { formatWarning, loadSettings, writeFileAtomic } from '../config/index.js';
 import type { Logger, LogLevel as ServerLogLevel } from '../imap/contracts.js';
 import { SERVER_VERSION } from '../imap/version.js';
 import { AccountsService } from './accounts-service.js';
@@ -45,6 +45,7 @@ import {
   type LogLine,
   type MailSourceInput,
   type MailSourceTest,
+  type AccountStoreTest,
   type MailSourceView,
   type NewAccountInput,
   type QuotaInput,
@@ -156,8 +157,17 @@ export class ApplianceHost implements ApplianceApi {
     }
     const releaseLock = await lockDataDir(dataDir);
     let accounts: AccountStore;
+    // ACCOUNTS is read at start: a store that cannot be reached leaves the server stopped with
+    // the reason (the GUI comes up on the SQLite file, so that Settings can fix it).
+    let accountsProblem: string | null = null;
     try {
-      accounts = AccountStore.open(dataDir);
+      const wanted = await loadSettings({ configDir }).then((l) => l.settings.accounts, () => 'sqlite');
+      try {
+        accounts = await openAccountStore(wanted, dataDir);
+      } catch (err) {
+        accountsProblem = `account store ${describeAccountsSetting(wanted)}: ${(err as Error).message}`;
+        accounts = SqliteAccountStore.open(dataDir);
+      }
     } catch (err) {
       await releaseLock();
       throw err;
@@ -172,12 +182,17 @@ export class ApplianceHost implements ApplianceApi {
       // (state error) and the status says what to fix.
       problem = await host.config.read();
     } catch (err) {
-      accounts.close();
+      await accounts.close();
       await releaseLock();
       throw err;
     }
+    if (accountsProblem) {
+      host.record('error', null, accountsProblem);
+      problem ??= accountsProblem;
+    }
     for (const w of host.config.loaded.warnings) if (w.kind !== 'ignored') host.record('warn', null, formatWarning(w));
     const runner = new ImapRunner(host.ctx, options, host.config.loaded.settings);
+    runner.accountsProblem = accountsProblem;
     if (problem) runner.quietState('error', problem);
     host.runner = runner;
     host.config.attach(runner);
@@ -248,7 +263,7 @@ export class ApplianceHost implements ApplianceApi {
     await this.sources.close();
     await this.runner.stop('Server shutting down.');
     await this.runner.close();
-    this.accounts.close();
+    await this.accounts.close();
     this.runner.setState('stopped', null);
     this.listeners.clear();
     await this.releaseLock();
@@ -270,6 +285,12 @@ export class ApplianceHost implements ApplianceApi {
   }
   testMailSource(input: MailSourceInput, id?: number): Promise<MailSourceTest> {
     return this.sources.test(input, id);
+  }
+  /** Settings' "Test connection" for ACCOUNTS; the store in use is not touched (ACCOUNTS is read at start). */
+  async testAccountStore(value: string): Promise<AccountStoreTest> {
+    const result = await testAccountStore(value, this.dataDir);
+    this.record(result.ok ? 'info' : 'warn', null, `account store test: ${result.message}`);
+    return result;
   }
   fetchMailSource(id: number): Promise<MailSourceView> {
     return this.sources.fetch(id);
@@ -299,8 +320,8 @@ export class ApplianceHost implements ApplianceApi {
     return this.statusNow();
   }
 
-  private statusNow(): ApplianceStatus {
-    const accounts = this.closed ? [] : this.accounts.list();
+  private async statusNow(): Promise<ApplianceStatus> {
+    const accounts = this.closed ? [] : await this.accounts.list();
     const state = this.runner.state;
     const problem = this.runner.problem;
     const steps: string[] = [];
@@ -345,7 +366,7 @@ export class ApplianceHost implements ApplianceApi {
     const accounts = this.closed ? [] : await this.accountsService.listAccounts();
     const mail = join(this.dataDir, 'mail');
     return buildOverview({
-      status: this.statusNow(),
+      status: await this.statusNow(),
       accounts,
       disk: (await diskOf(mail)) ?? (await diskOf(this.dataDir)),
       failedLogins: this.failedLogins.view(),
@@ -514,7 +535,10 @@ export class ApplianceHost implements ApplianceApi {
 
   private emitStatus(): void {
     if (this.listeners.size === 0 || !this.runner) return;
-    this.emit({ type: 'status', status: this.statusNow() });
+    void this.statusNow().then(
+      (status) => this.emit({ type: 'status', status }),
+      () => undefined,
+    );
   }
 
   private emit(event: ApplianceEvent): void {

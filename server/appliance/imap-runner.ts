@@ -23,7 +23,7 @@ export const LIVE_FIELDS: ReadonlySet<keyof ImapdSettings> = new Set(['maxDaemon
 /** Fields the account authenticator is built with (they apply from the next login). */
 const AUTHENTICATOR_FIELDS: ReadonlySet<keyof ImapdSettings> = new Set([
   'maildirPath', 'mkhomedirSkel', 'useLocks', 'ftsIndex', 'keywords', 'enhancedIdle', 'idleTimeout', 'trashFolder', 'emptyTrash', 'loginCacheTtl',
-  'debugFile',
+  'debugFile', 'fileWatch',
 ] as const);
 
 const SESSIONS_EVENT_DELAY_MS = 150;
@@ -46,6 +46,8 @@ export function needsTls(s: ImapdSettings): boolean {
 }
 
 export class ImapRunner {
+  /** Why the listeners may not start: the account store ACCOUNTS names was not reachable at start. */
+  accountsProblem: string | null = null;
   private server: ImapServer | null = null;
   /** The object the running ImapServer reads its limits from at each connection. */
   private serverSettings: ServerSettings | null = null;
@@ -181,6 +183,12 @@ export class ImapRunner {
 
   /** Start listening with these settings; false (with the problem in the status) when it cannot. */
   async start(s: ImapdSettings): Promise<boolean> {
+    // The account store ACCOUNTS names could not be opened at start: serving the stand-in would
+    // let the wrong accounts in (host.ts); the reason stays the state until the next start.
+    if (this.accountsProblem) {
+      this.setState('error', this.accountsProblem);
+      return false;
+    }
     this.setState('starting', null);
     try {
       this.tlsMaterial = needsTls(s) ? await loadTlsMaterial({ certFile: s.tlsCertFile, keyFile: s.tlsPrivateKeyFile, dataDir: this.ctx.dataDir }) : null;

@@ -40,8 +40,8 @@ export class ImportJobs {
     return [...this.jobs.values()].map((j) => ({ ...j.view }));
   }
 
-  start(input: ImportInput): JobView {
-    const account = this.ctx.accounts.get(input.account);
+  async start(input: ImportInput): Promise<JobView> {
+    const account = await this.ctx.accounts.get(input.account);
     if (!account) throw new ApiError('not-found', `no account ${JSON.stringify(input.account)}`, 'account');
     if (input.kind !== 'imap' && !isAbsolute(input.path ?? '')) throw new ApiError('invalid-argument', 'give the whole path, from / (or a drive letter)', 'path');
     const folder = input.folder ? `INBOX.${input.folder}` : 'INBOX';

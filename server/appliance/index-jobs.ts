@@ -51,7 +51,7 @@ export class IndexJobs {
   }
 
   async indexAccount(user: string): Promise<JobView> {
-    const account = this.ctx.accounts.get(user);
+    const account = await this.ctx.accounts.get(user);
     if (!account) throw new ApiError('not-found', `no account ${JSON.stringify(user)}`, 'username');
     if (!(await isDirectory(join(this.runner.maildirOf(account), 'cur')))) {
       throw new ApiError('conflict', `the Maildir of ${account.username} does not exist yet; it is created at the first login`);
@@ -61,7 +61,7 @@ export class IndexJobs {
 
   /** At start: index the Maildirs that have never been indexed (moved in while we were not running). */
   async indexWhereNeeded(): Promise<void> {
-    for (const account of this.ctx.accounts.list()) {
+    for (const account of await this.ctx.accounts.list()) {
       if (this.ctx.closed()) return;
       try {
         const root = this.runner.maildirOf(account);
@@ -122,7 +122,7 @@ export class IndexJobs {
         });
         job.view.state = job.cancelled ? 'failed' : 'done';
         job.view.message = job.cancelled ? 'stopped before the end' : null;
-        if (usage && !job.cancelled && !this.ctx.closed()) this.ctx.accounts.recordUsage(account.username, usage);
+        if (usage && !job.cancelled && !this.ctx.closed()) await this.ctx.accounts.recordUsage(account.username, usage);
         // A Maildir just indexed has its text read next, when the full-text index is on.
         if (kind === 'index' && !job.cancelled && !this.ctx.closed() && this.settings().ftsIndex) this.startIndexJob(account, 'fts');
         this.ctx.record('info', account.username, `${what} ${job.cancelled ? 'stopped' : 'done'}: ${job.view.done} of ${job.view.total} messages in ${job.view.foldersDone} folder(s)`);

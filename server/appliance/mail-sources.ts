@@ -44,8 +44,8 @@ export class MailSources {
     return this.service.list(account).map(toView);
   }
 
-  add(account: string, input: MailSourceInput): MailSourceView {
-    const owner = this.ctx.accounts.get(account);
+  async add(account: string, input: MailSourceInput): Promise<MailSourceView> {
+    const owner = await this.ctx.accounts.get(account);
     if (!owner) throw new ApiError('not-found', `no account ${account}`, 'account');
     if (!input.password) throw new ApiError('invalid-argument', 'enter the password', 'password');
     const source = this.service.add(owner.username, settingsOf(input), input.password);

@@ -25,7 +25,7 @@ export class SharingService {
 
   async listShares(): Promise<SharesView> {
     const view: SharesView = { accounts: [], shares: [] };
-    for (const account of this.ctx.accounts.list()) {
+    for (const account of await this.ctx.accounts.list()) {
       const store = await this.open(account);
       if (!store) continue;
       try {
@@ -40,8 +40,8 @@ export class SharingService {
   }
 
   async shareFolder(input: ShareInput): Promise<SharesView> {
-    const owner = this.account(input.owner, 'owner');
-    const other = this.account(input.account, 'account');
+    const owner = await this.account(input.owner, 'owner');
+    const other = await this.account(input.account, 'account');
     if (usernameKey(owner.username) === usernameKey(other.username)) {
       throw new ApiError('invalid-argument', `${owner.username} owns the folder already; choose another account`, 'account');
     }
@@ -53,7 +53,7 @@ export class SharingService {
   }
 
   async unshareFolder(ownerName: string, folder: string, identifier: string): Promise<SharesView> {
-    const owner = this.account(ownerName, 'owner');
+    const owner = await this.account(ownerName, 'owner');
     if (NOT_SHARES.has(identifier)) throw new ApiError('invalid-argument', `${identifier} is the owner's own entry, not a share`, 'identifier');
     const said = await this.change(owner, folder, (entries) => {
       if (!entries.some((e) => e.identifier === identifier)) {
@@ -65,8 +65,8 @@ export class SharingService {
     return this.listShares();
   }
 
-  private account(name: string, field: string): Account {
-    const account = this.ctx.accounts.get(name);
+  private async account(name: string, field: string): Promise<Account> {
+    const account = await this.ctx.accounts.get(name);
     if (!account) throw new ApiError('not-found', `no account ${JSON.stringify(name)}`, field);
     return account;
   }

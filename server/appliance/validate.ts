@@ -118,6 +118,13 @@ export function checkSettingChanges(value: unknown, field = 'changes'): SettingC
   return out;
 }
 
+/** An ACCOUNTS value to test: text of a sensible length (its form is checked by the test itself). */
+export function checkAccountsValue(value: unknown, field = 'ACCOUNTS'): string {
+  if (typeof value !== 'string') bad(field, 'the account store must be text: sqlite or a URL');
+  if (value.length > 2048 || /[\0\r\n]/.test(value)) bad(field, 'the account store must be sqlite or one URL');
+  return value;
+}
+
 export function checkPath(value: unknown, field: string): string {
   if (typeof value !== 'string') bad(field, 'the location must be text');
   if (value.length === 0) bad(field, 'enter a location');
@@ -301,6 +308,7 @@ const SIGNATURES: Record<ApiMethod, { args: Checker[]; optional?: number }> = {
   fetchMailSource: { args: [(v) => checkSourceId(v)] },
   startImport: { args: [(v) => checkImport(v)] },
   cancelJob: { args: [(v) => checkWhole(v, 'id', 1, Number.MAX_SAFE_INTEGER, 'the job number')] },
+  testAccountStore: { args: [(v) => checkAccountsValue(v)] },
   listShares: { args: [] },
   shareFolder: { args: [(v) => checkShareInput(v)] },
   unshareFolder: { args: [(v) => checkUsername(v, 'owner'), (v) => checkFolderName(v), (v) => checkAclIdentifier(v)] },

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // imapd-accounts: manage the accounts of the IMAP server (the SQLite store in the data
-// directory). Passwords are read without echo from a terminal, or from standard input
+// directory, or the store --accounts names), and copy them to PostgreSQL (migrate --to). Passwords are read without echo from a terminal, or from standard input
 // when it is not a terminal (or with --password-stdin), never from the command line,
 // where other users could see them in the process list.
 
 import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
-import { AccountError, AccountStore, type Account } from '../accounts/account-store.js';
+import { AccountError, type Account, type AccountStore } from '../accounts/store.js';
+import { describeAccountsSetting, openAccountStore } from '../accounts/open-store.js';
+import { SqlAccountStore } from '../accounts/sql-store.js';
 import { courierSharedIndexText } from '../accounts/shared-index.js';
 import { askHidden, passwordFromStdin } from './password-input.js';
 
@@ -24,9 +26,15 @@ Commands:
   address add USER ADDRESS      give an account a mail address for delivery (LMTP, imapd-deliver)
   address remove USER ADDRESS   take it away again
   address list USER             show an account's addresses
+  migrate --to URL  copy every account, with its password, addresses, quota and usage, to the
+                  store URL names (postgres://user:password@host/database), creating its tables;
+                  accounts already there take the source's values, so running it again is safe
 
 Options:
   --data DIR              data directory holding accounts.sqlite (required)
+  --accounts VALUE        the store to use, as the ACCOUNTS setting: sqlite (default) or a
+                          postgres:// or ldap:// URL (LDAP is read-only)
+  --to URL                (migrate) the store to copy to
   --maildir PATH          (add) the account's Maildir; default <home>/Maildir
   --quota BYTES           (add) storage quota, e.g. 500000000 or 500M; default none
   --quota-messages N      (add) message-count quota; default none
@@ -98,6 +106,8 @@ async function main(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       data: { type: 'string' },
+      accounts: { type: 'string' },
+      to: { type: 'string' },
       maildir: { type: 'string' },
       quota: { type: 'string' },
       'quota-messages': { type: 'string' },
@@ -114,7 +124,14 @@ async function main(argv: string[]): Promise<number> {
   const [command, user, ...extra] = positionals;
   if (!command) throw new UsageError('no command given');
   if (!values.data) throw new UsageError('--data DIR is required');
-  if (command === 'address') return addressCommand(resolve(values.data), positionals.slice(1));
+  const open = () => openAccountStore(values.accounts ?? 'sqlite', resolve(values.data!));
+  if (command === 'address') return addressCommand(open, positionals.slice(1));
+  if (command === 'migrate') {
+    if (!values.to) throw new UsageError('migrate needs --to URL');
+    if (positionals.length > 1) throw new UsageError('too many arguments');
+    return migrateCommand(open, values.to, resolve(values.data));
+  }
+  if (values.to) throw new UsageError('--to goes with migrate');
   const needsUser = ['add', 'passwd', 'remove', 'disable', 'enable'];
   const noUser = ['list', 'shared-index'];
   if (!needsUser.includes(command) && !noUser.includes(command)) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
@@ -124,13 +141,13 @@ async function main(argv: string[]): Promise<number> {
     throw new UsageError('--maildir, --quota, --quota-messages and --disabled go with add');
   }
 
-  const store = AccountStore.open(resolve(values.data));
+  const store = await open();
   try {
     switch (command) {
       case 'add': {
         const quotaBytes = parseQuota(values.quota, '--quota');
         const quotaMessages = values['quota-messages'] === undefined ? null : parseQuota(values['quota-messages'], '--quota-messages');
-        if (store.get(user!)) throw new AccountError('exists', `account ${JSON.stringify(user)} already exists`);
+        if (await store.get(user!)) throw new AccountError('exists', `account ${JSON.stringify(user)} already exists`);
         const password = await readNewPassword(Boolean(values['password-stdin']));
         const account = await store.add({
           username: user!,
@@ -144,54 +161,90 @@ async function main(argv: string[]): Promise<number> {
         break;
       }
       case 'passwd': {
-        if (!store.get(user!)) throw new AccountError('not-found', `no account ${JSON.stringify(user)}`);
+        if (!(await store.get(user!))) throw new AccountError('not-found', `no account ${JSON.stringify(user)}`);
         await store.setPassword(user!, await readNewPassword(Boolean(values['password-stdin'])));
-        process.stdout.write(`password changed for ${store.get(user!)!.username}\n`);
+        process.stdout.write(`password changed for ${(await store.get(user!))!.username}\n`);
         break;
       }
       case 'remove':
-        store.remove(user!);
+        await store.remove(user!);
         process.stdout.write(`removed ${user} (mail left on disk)\n`);
         break;
       case 'disable':
-        store.disable(user!);
+        await store.disable(user!);
         process.stdout.write(`disabled ${user}\n`);
         break;
       case 'enable':
-        store.enable(user!);
+        await store.enable(user!);
         process.stdout.write(`enabled ${user}\n`);
         break;
       case 'list':
-        if (values.json) process.stdout.write(JSON.stringify(store.list(), null, 2) + '\n');
-        else printTable(store.list());
+        if (values.json) process.stdout.write(JSON.stringify(await store.list(), null, 2) + '\n');
+        else printTable(await store.list());
         break;
       case 'shared-index':
         // MAILDIRPATH's default: the server's settings are not read here.
-        process.stdout.write(courierSharedIndexText(store.list(), (a) => a.maildir ?? join(a.home, 'Maildir')));
+        process.stdout.write(courierSharedIndexText(await store.list(), (a) => a.maildir ?? join(a.home, 'Maildir')));
         break;
     }
   } finally {
-    store.close();
+    await store.close();
   }
   return 0;
 }
 
+/**
+ * imapd-accounts migrate --to URL: copy everything, then read the target back and check that
+ * every account is there with the same password hash and every address with its account.
+ */
+async function migrateCommand(openSource: () => Promise<AccountStore>, to: string, dataDir: string): Promise<number> {
+  const source = await openSource();
+  try {
+    if (!(source instanceof SqlAccountStore)) throw new CliError('migrate copies from SQLite or PostgreSQL (LDAP keeps no password hashes to copy)');
+    const target = await openAccountStore(to, dataDir);
+    try {
+      if (!(target instanceof SqlAccountStore)) throw new CliError('migrate copies to PostgreSQL or SQLite (LDAP is read-only)');
+      if (target.location === source.location) throw new CliError('the source and the target are the same store');
+      const dump = await source.dump();
+      const r = await target.load(dump);
+      const after = await target.dump();
+      const there = new Map(after.accounts.map((a) => [a.username_key, a]));
+      const missing = dump.accounts.filter((a) => there.get(a.username_key)?.password_hash !== a.password_hash).map((a) => a.username);
+      const addresses = new Map(after.addresses.map((a) => [a.address_key, a.username_key]));
+      const lost = dump.addresses.filter((a) => addresses.get(a.address_key) !== a.username_key && !r.addressConflicts.includes(a.address));
+      process.stdout.write(
+        `copied ${dump.accounts.length} account(s) from ${source.location} to ${describeAccountsSetting(to)}: ` +
+          `${r.added} added, ${r.updated} updated, ${r.unchanged} already there; ${r.addressesAdded} address(es) added\n`,
+      );
+      for (const a of r.addressConflicts) process.stderr.write(`imapd-accounts: ${a} belongs to another account in the target; left as it is\n`);
+      if (missing.length > 0 || lost.length > 0) {
+        throw new CliError(`the copy is incomplete: ${[...missing, ...lost.map((a) => a.address)].join(', ')}`);
+      }
+      return r.addressConflicts.length > 0 ? 1 : 0;
+    } finally {
+      await target.close();
+    }
+  } finally {
+    await source.close();
+  }
+}
+
 /** imapd-accounts address add|remove|list USER [ADDRESS] */
-function addressCommand(dataDir: string, args: string[]): number {
+async function addressCommand(open: () => Promise<AccountStore>, args: string[]): Promise<number> {
   const [action, user, address, ...extra] = args;
   if (action !== 'add' && action !== 'remove' && action !== 'list') throw new UsageError('address needs add, remove or list');
   if (user === undefined) throw new UsageError(`address ${action} needs a user name`);
   if (action !== 'list' && address === undefined) throw new UsageError(`address ${action} needs an address`);
   if (extra.length || (action === 'list' && address !== undefined)) throw new UsageError('too many arguments');
-  const store = AccountStore.open(dataDir);
+  const store = await open();
   try {
-    if (action === 'add') process.stdout.write(`${store.addAddress(user, address!)} now delivers to ${store.get(user)!.username}\n`);
+    if (action === 'add') process.stdout.write(`${await store.addAddress(user, address!)} now delivers to ${(await store.get(user))!.username}\n`);
     else if (action === 'remove') {
-      store.removeAddress(user, address!);
-      process.stdout.write(`removed ${address} from ${store.get(user)!.username}\n`);
-    } else for (const a of store.addresses(user)) process.stdout.write(a + '\n');
+      await store.removeAddress(user, address!);
+      process.stdout.write(`removed ${address} from ${(await store.get(user))!.username}\n`);
+    } else for (const a of await store.addresses(user)) process.stdout.write(a + '\n');
   } finally {
-    store.close();
+    await store.close();
   }
   return 0;
 }

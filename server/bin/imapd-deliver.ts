@@ -13,7 +13,7 @@
 
 import { parseArgs } from 'node:util';
 import path from 'node:path';
-import { AccountAuthenticator, AccountStore } from '../accounts/index.js';
+import { AccountAuthenticator, openAccountStore, type AccountStore } from '../accounts/index.js';
 import { ConfigError, loadSettings, settingsFromDocuments } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
 import { Deliverer, EX, type Envelope } from '../delivery/deliverer.js';
@@ -115,7 +115,7 @@ async function main(argv: string[]): Promise<number> {
   const logger = stderrLogger(Boolean(values.verbose));
   let accounts: AccountStore;
   try {
-    accounts = AccountStore.open(dataDir);
+    accounts = await openAccountStore(settings.accounts, dataDir);
   } catch (err) {
     throw new ExitError(`cannot open the account store in ${dataDir}: ${(err as Error).message}`, EX.TEMPFAIL);
   }
@@ -134,7 +134,7 @@ async function main(argv: string[]): Promise<number> {
   });
   const deliverer = new Deliverer({ accounts, opener: () => opener, logger, quotaFullTempfail: settings.quotaFullTempfail });
   try {
-    const found = deliverer.resolve(values.user);
+    const found = await deliverer.resolve(values.user);
     if ('outcome' in found) throw new ExitError(found.outcome.message, found.outcome.exit);
     const { fromLine } = await readMessage(spool);
     if (spool.tooBig) throw new ExitError(`message too large: more than LMTP_MAXMSGSIZE (${settings.lmtpMaxMessageSize} bytes)`, EX.DATAERR);
@@ -149,7 +149,7 @@ async function main(argv: string[]): Promise<number> {
     await spool.discard();
     await deliverer.close();
     await opener.idle();
-    accounts.close();
+    await accounts.close();
   }
 }
 

@@ -9,7 +9,7 @@
 
 import { parseArgs } from 'node:util';
 import path from 'node:path';
-import { AccountAuthenticator, AccountStore } from '../accounts/index.js';
+import { AccountAuthenticator, openAccountStore } from '../accounts/index.js';
 import { ConfigError, loadSettings, settingsFromDocuments } from '../config/index.js';
 import { ImportError, importMbox, type ImportProgress } from '../delivery/import.js';
 import { importMaildir } from '../delivery/maildir-import.js';
@@ -92,7 +92,7 @@ async function main(argv: string[]): Promise<number> {
   if (!dataDir) throw new UsageError('no data directory: give --data DIR or set IMAPD_DATADIR');
   const folder = values.folder ? `INBOX.${values.folder.replace(/^INBOX\./i, '')}` : 'INBOX';
 
-  const accounts = AccountStore.open(dataDir);
+  const accounts = await openAccountStore(settings.accounts, dataDir);
   const opener = new AccountAuthenticator({
     accounts,
     logger: { log: (level, message) => void (level === 'error' && process.stderr.write(`imapd-import: ${message}\n`)) },
@@ -105,7 +105,7 @@ async function main(argv: string[]): Promise<number> {
     trashFolder: settings.trashFolder,
   });
   try {
-    const match = accounts.findRecipient(values.user);
+    const match = await accounts.findRecipient(values.user);
     if (!match) throw new ImportError(`no account ${JSON.stringify(values.user)}`);
     const store = await opener.openMailbox(match.account);
     try {
@@ -129,7 +129,7 @@ async function main(argv: string[]): Promise<number> {
     }
   } finally {
     await opener.idle();
-    accounts.close();
+    await accounts.close();
   }
   return 0;
 }

@@ -10,7 +10,7 @@
 import { parseArgs } from 'node:util';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { AccountAuthenticator, AccountStore, authenticatorSettings } from '../accounts/index.js';
+import { AccountAuthenticator, authenticatorSettings, openAccountStore, type AccountStore } from '../accounts/index.js';
 import { ConfigError, formatWarning, loadSettings, sessionSettingsFrom, settingsFromDocuments, type ConfigWarning } from '../config/index.js';
 import { ExitError, runCommand, stderrLogger, stopOnSignals } from './cli.js';
 import { DeliveryService } from '../delivery/service.js';
@@ -90,8 +90,13 @@ async function main(): Promise<void> {
   if (!dataDir) throw new ExitError(`no data directory: give --data DIR or set IMAPD_DATADIR\n\n${USAGE}`, 2);
 
   const logger = stderrLogger(Boolean(values.verbose));
-  const accounts = AccountStore.open(dataDir);
-  if (accounts.list().length === 0) {
+  let accounts: AccountStore;
+  try {
+    accounts = await openAccountStore(settings.accounts, dataDir);
+  } catch (err) {
+    throw new ExitError(`account store: ${(err as Error).message}`, 1);
+  }
+  if (accounts.writable && (await accounts.list()).length === 0) {
     process.stderr.write(`imapd-server: note: no accounts yet; add one with: imapd-accounts --data ${dataDir} add USER\n`);
   }
 
@@ -100,7 +105,7 @@ async function main(): Promise<void> {
     try {
       tls = await loadTlsMaterial({ certFile: settings.tlsCertFile, keyFile: settings.tlsPrivateKeyFile, dataDir });
     } catch (err) {
-      accounts.close();
+      await accounts.close();
       if (err instanceof TlsError) throw new ExitError(`TLS certificate: ${err.message}`, 2);
       throw err;
     }
@@ -120,11 +125,11 @@ async function main(): Promise<void> {
     lmtpEndpoints = await delivery.start(settings);
   } catch (err) {
     await server.stop();
-    accounts.close();
+    await accounts.close();
     throw new ExitError(`${(err as Error).message}`, 1);
   }
   if (endpoints.length === 0 && lmtpEndpoints.length === 0) {
-    accounts.close();
+    await accounts.close();
     throw new ExitError('nothing to listen on (IMAPDSTART and IMAPDSSLSTART are both NO)', 2);
   }
   for (const l of endpoints) process.stdout.write(describe(l) + '\n');
@@ -137,7 +142,7 @@ async function main(): Promise<void> {
     }
   } catch (err) {
     await Promise.all([server.stop(), delivery.stop()]);
-    accounts.close();
+    await accounts.close();
     throw new ExitError(`cannot write the pid file: ${(err as Error).message}`, 1);
   }
   for (const l of lmtpEndpoints) process.stdout.write(`listening on ${l.path ?? (l.address.includes(':') ? `[${l.address}]:${l.port}` : `${l.address}:${l.port}`)} (LMTP delivery)\n`);
@@ -145,7 +150,7 @@ async function main(): Promise<void> {
   stopOnSignals('imapd-server', async () => {
     await Promise.all([server.stop(), delivery.stop()]);
     await authenticator.idle();
-    accounts.close();
+    await accounts.close();
     await Promise.all(pidFiles.map((f) => rm(f, { force: true })));
   });
 }

@@ -102,6 +102,10 @@ export interface ImapdSettings {
   outboxMultipleSend: boolean;
   /** IMAPDEBUGFILE: a file name in the Maildir (or an absolute path) that, when it exists, receives the protocol. */
   debugFile: string | null;
+  /** ACCOUNTS: where the accounts are: "sqlite" (accounts.sqlite in the data directory), a postgres:// or an ldap:// URL (server/accounts/open-store.ts). */
+  accounts: string;
+  /** IMAP_FILE_WATCH: watch Maildirs with inotify (false on NFS: polling and the change bus instead). */
+  fileWatch: boolean;
 }
 
 /** How the GUI should present a setting. */
@@ -430,6 +434,42 @@ const OUTBOX_AND_DEBUG: readonly AnySettingSpec[] = [
   },
 ];
 
+/**
+ * ACCOUNTS: "sqlite", "postgres://..." or "ldap://...". Only the form is checked here (the
+ * configuration does not import the account stores); opening says whether it answers.
+ */
+function parseAccounts(value: string): string {
+  const v = value.trim();
+  if (v === '' || v.toLowerCase() === 'sqlite') return 'sqlite';
+  if (/[\0-\x20\x7f]/.test(v)) invalid('a URL must not contain spaces or control characters (percent-encode them)');
+  let url: URL | null = null;
+  try {
+    url = new URL(v);
+  } catch {
+    // reported below
+  }
+  if (!url) return invalid(`expected sqlite, postgres://user:password@host/database or ldap://host/base-dn, got ${JSON.stringify(v.replace(/\/\/[^@/]*@/, '//***@'))}`);
+  if (!['postgres:', 'postgresql:', 'ldap:', 'ldaps:'].includes(url.protocol)) invalid('expected sqlite, or a URL starting with postgres://, postgresql://, ldap:// or ldaps://');
+  if (url.protocol.startsWith('ldap') && url.pathname.replace(/^\//, '') === '') invalid('an LDAP URL names its base DN: ldap://host/ou=people,dc=example,dc=com');
+  return v;
+}
+
+/** Where the accounts are, and several servers on one Maildir store (issue 17): kept apart for merges. */
+const ACCOUNT_STORE: readonly AnySettingSpec[] = [
+  {
+    name: 'ACCOUNTS', file: 'imapd', field: 'accounts', kind: 'text', default: 'sqlite',
+    meaning: 'Where the accounts are: sqlite keeps them in accounts.sqlite in the data directory; postgres://user:password@host:5432/database keeps them in PostgreSQL (the same tables, for several servers sharing one store; copy them there with imapd-accounts migrate --to URL); ldap://BIND_DN:PASSWORD@host/BASE_DN reads them, read-only, from an LDAP directory with Courier\'s authldap attributes (mail, uid, homeDirectory, mailbox, quota, userPassword as {CRYPT}, {SSHA} or {ARGON2}, disableimap), the bind DN and password percent-encoded. Read at start.',
+    ours: true,
+    parse: parseAccounts,
+  },
+  {
+    name: 'IMAP_FILE_WATCH', file: 'imapd', field: 'fileWatch', kind: 'boolean', default: '1',
+    meaning: '1 watches the Maildirs (inotify) so that changes made by other processes on this computer are seen at once; 0 does not, as on NFS, where the watcher sees nothing another host does: changes of other processes are then found every IMAP_IDLE_TIMEOUT seconds, and at once when ACCOUNTS is PostgreSQL (the servers sharing it tell each other through LISTEN/NOTIFY). Without IMAP_ENHANCEDIDLE nothing is watched either way.',
+    ours: true,
+    parse: parseBoolean,
+  },
+];
+
 // ---- the table ----
 
 export const SETTINGS: readonly AnySettingSpec[] = [
@@ -671,6 +711,7 @@ export const SETTINGS: readonly AnySettingSpec[] = [
   },
   ...ACCESS_AND_OPERATIONS,
   ...OUTBOX_AND_DEBUG,
+  ...ACCOUNT_STORE,
 ];
 
 export const SETTINGS_BY_NAME: ReadonlyMap<string, AnySettingSpec> = new Map(SETTINGS.map((s) => [s.name, s]));

@@ -94,8 +94,8 @@ export class Deliverer {
   }
 
   /** The account for an address, or the 550 outcome. */
-  resolve(address: string): { recipient: Recipient } | { outcome: Outcome } {
-    const match = this.options.accounts.findRecipient(address);
+  async resolve(address: string): Promise<{ recipient: Recipient } | { outcome: Outcome }> {
+    const match = await this.options.accounts.findRecipient(address);
     if (!match) return { outcome: { code: 550, message: `No such user here: ${printable(address)}`, exit: EX.NOUSER } };
     return { recipient: { address, account: match.account } };
   }

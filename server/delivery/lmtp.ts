@@ -146,7 +146,7 @@ export class LmtpServer {
   }
 
   private async onRcptTo(address: SMTPServerAddress, session: SMTPServerSession): Promise<Outcome | null> {
-    const found = this.options.deliverer.resolve(address.address);
+    const found = await this.options.deliverer.resolve(address.address);
     if ('outcome' in found) return found.outcome;
     // RFC 1870: the size the client announced, to refuse at once what cannot fit.
     const declared = Number((session.envelope.mailFrom && session.envelope.mailFrom.args && session.envelope.mailFrom.args.SIZE) || 0);

@@ -40,7 +40,7 @@ export function plainError(err: unknown, source: Pick<MailSource, 'host' | 'port
 
 export interface RunnerContext {
   landing: (account: Account) => Landing;
-  account: (name: string) => Account | null;
+  account: (name: string) => Promise<Account | null>;
   password: (id: number) => string;
   backoff: Backoff;
   logger: Logger;
@@ -103,8 +103,9 @@ export class SourceRunner {
       const serving = this.waiters.splice(0);
       const at = Date.now();
       this.set({ state: 'fetching', lastFetchAt: at, nextAttemptAt: null });
-      const landing = ctx.account(source.account);
+      let landing: Account | null = null;
       try {
+        landing = await ctx.account(source.account);
         if (!landing) throw new Error(`the account ${source.account} does not exist or is disabled`);
         const l = ctx.landing(landing);
         l.store.recordAttempt(source.id, at);

@@ -196,8 +196,8 @@ export class FetchService {
     if (!runner) {
       runner = new SourceRunner(s, {
         landing: (account) => this.landing(account, s.id),
-        account: (name) => {
-          const a = this.options.accounts.get(name);
+        account: async (name) => {
+          const a = await this.options.accounts.get(name);
           return a && a.enabled ? a : null;
         },
         password: (id) => this.password(id),

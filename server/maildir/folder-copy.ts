@@ -17,6 +17,7 @@ import { writeKeywordUpdate } from './keywords.js';
 import { folderMutex, withCourierLock } from './lock.js';
 import { emailIds, recordEmailIds } from './objectid.js';
 import { assignUids } from './scan.js';
+import { announceChange } from './change-bus.js';
 
 export async function copyTo(core: FolderCore, uids: readonly number[], destination: string, move: boolean): Promise<CopyResult> {
   const target = await destinationOf(core, destination);
@@ -46,6 +47,8 @@ export async function copyTo(core: FolderCore, uids: readonly number[], destinat
     ensureFolderTmp(target.dir); // its lock lives there
     const targetCore = existingCore(target.dir);
     const clean = targetCore?.ownChangeBegins() ?? false;
+    // Not open here: the other servers are still told (ownChangeBegins tells them otherwise).
+    if (!targetCore) announceChange(core.context.changeBus, target.dir);
     const staged = await mapLimit(selected, IO_PARALLEL, async (entry) => {
       const stored = entry.stored!;
       const base = newBaseName(stored.fileSize, stored.size);

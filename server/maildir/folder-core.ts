@@ -22,6 +22,7 @@ import { type Arrival, type Entry, type FolderContext, flagSet, newEntry, NO_KEY
 import { announceAdded, tellRecent, untoldCount } from './folder-recent.js';
 import { diskKey, folderStamps, listingKey, newestMtime, purgeTmp, settled } from './folder-stamps.js';
 import { FolderWatch } from './folder-watch.js';
+import { announceChange } from './change-bus.js';
 import type { FtsTarget } from './fts/fts-index.js';
 import { explainedEvents, followDelay, type KnownState, lockedUnlessBusy } from './follow.js';
 import { closeListing, formatListing, LISTING_FILE, type ListingHead, type OpenedListing, openListing, readListedMessages, writeListing } from './listing.js';
@@ -482,6 +483,8 @@ export class FolderCore {
   ownChangeBegins(): boolean {
     const clean = this.initialized && !this.gone && this.isCurrent();
     this.current = undefined;
+    // Other servers look once this change is done (it holds the folder's queue now).
+    announceChange(this.context.changeBus, this.dir);
     return clean;
   }
 

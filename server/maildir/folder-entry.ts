@@ -9,6 +9,7 @@ import type { StoredInfo } from './infocache.js';
 import { sameKeywords } from './keywords.js';
 import type { ParsePool } from './parsepool.js';
 import type { MaildirQuota } from './quota.js';
+import type { ChangeBus } from './change-bus.js';
 
 /** Settings shared by the folders of one store (see MaildirStoreOptions for their meaning). */
 export interface FolderContext {
@@ -33,6 +34,8 @@ export interface FolderContext {
   logger?: Logger;
   /** The full-text index for SEARCH BODY / TEXT (IMAP_FTS_INDEX), when it is on. */
   fts?: FullTextIndex;
+  /** Other servers on the same Maildirs: told of our changes, and tell us of theirs (change-bus.ts). */
+  changeBus?: ChangeBus;
   /**
    * Only for the private folder of a sharable Maildir (sharable.ts), whose messages are
    * symlinks: the file a message name in cur/ may be read from (the checked target), or null

@@ -14,6 +14,7 @@ import { removedOwn } from './folder-own.js';
 import { MESSAGE_READ_FLAGS } from './folderdir.js';
 import { Budget, errorCode, listDir, mapLimit } from './fsutil.js';
 import { sameKeywords, writeKeywordUpdate } from './keywords.js';
+import { announceChange } from './change-bus.js';
 
 function entryOf(core: FolderCore, uid: number): Entry {
   const entry = core.entries.get(uid);
@@ -269,6 +270,7 @@ export async function expunge(core: FolderCore, uids: readonly number[], onRemov
 export async function purgeOlderThan(core: FolderCore, ageMs: number): Promise<number> {
   core.noteLocalChange();
   return core.exclusive(async () => {
+    announceChange(core.context.changeBus, core.dir);
     await core.syncLocked({ claimNew: false });
     const limit = Date.now() - ageMs;
     const gone = new Set<string>();

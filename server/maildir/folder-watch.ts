@@ -43,6 +43,8 @@ export class FolderWatch {
   private watchStart: NodeJS.Immediate | undefined;
   private keywordWatcher: FSWatcher | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
+  /** The change bus's subscription for this folder (other servers' changes), while watched. */
+  private busSubscription: (() => void) | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
   private lastLocalChange = 0;
   /**
@@ -130,6 +132,7 @@ export class FolderWatch {
       this.watchStart = undefined;
       if (!this.folder.inUse() || this.folder.gone) return;
       this.startWatching();
+      this.listenToOtherServers();
       this.lookAgain();
     });
   }
@@ -230,6 +233,20 @@ export class FolderWatch {
     }
   }
 
+  /**
+   * Another server changed the folder (change-bus.ts): look, as for a watcher event that the
+   * state cannot explain. Alongside the watches or the polling, never instead: the watches do
+   * not see other hosts, and the bus may be down.
+   */
+  private listenToOtherServers(): void {
+    const bus = this.context.changeBus;
+    if (!bus || this.busSubscription) return;
+    this.busSubscription = bus.subscribe(this.dir, () => {
+      this.foreign = true;
+      this.lookAgain();
+    });
+  }
+
   private startPolling(): void {
     this.pollTimer = setInterval(() => this.lookAgain(), this.context.pollIntervalMs);
     this.pollTimer.unref();
@@ -244,6 +261,8 @@ export class FolderWatch {
     this.keywordWatcher = undefined;
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.pollTimer = undefined;
+    this.busSubscription?.();
+    this.busSubscription = undefined;
     if (this.syncTimer) clearTimeout(this.syncTimer);
     this.syncTimer = undefined;
     this.pending = [];

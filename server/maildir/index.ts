@@ -2,5 +2,6 @@
 
 export { type EnvelopeFormat, MaildirStore, openMaildirStore, type MaildirStoreOptions, SUBSCRIPTIONS_FILE, WIRE_ENVELOPE } from './maildir-store.js';
 export { FolderHandle } from './folder-handle.js';
+export type { ChangeBus } from './change-bus.js';
 export { DEFAULT_SPECIAL_USE } from './names.js';
 export { aclOrigin } from './acl.js';

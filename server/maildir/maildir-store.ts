@@ -56,6 +56,7 @@ import { folderUsage, MaildirQuota } from './quota.js';
 import { mailboxId } from './objectid.js';
 import { sharedFullTextIndex, type CatchUpOptions, type FtsProgress } from './fts/fts-index.js';
 import { CREATABLE_SPECIAL_USE, recordedSpecialUse, SPECIAL_USE_FILE, specialUseFileText } from './specialuse.js';
+import type { ChangeBus } from './change-bus.js';
 
 export const SUBSCRIPTIONS_FILE = 'courierimapsubscribed';
 
@@ -72,6 +73,8 @@ export interface MaildirStoreOptions {
   watch?: boolean;
   /** Polling period when watching is off or impossible (inotify limits). Default 10 s. */
   pollIntervalMs?: number;
+  /** Other servers on the same Maildirs (several imapd-server processes): change-bus.ts. Default none. */
+  changeBus?: ChangeBus;
   /** IMAP_TRASHFOLDERNAME: this folder does not count against the quota. Default "Trash". */
   trashFolder?: string;
   /** RFC 6154 attribute by folder name directly under INBOX (lower case). Default DEFAULT_SPECIAL_USE. */
@@ -126,6 +129,7 @@ export async function openMaildirStore(options: MaildirStoreOptions): Promise<Ma
     keywords: options.keywords ?? true,
     watch: options.watch ?? true,
     pollIntervalMs: options.pollIntervalMs ?? 10_000,
+    ...(options.changeBus ? { changeBus: options.changeBus } : {}),
     idleRetentionMs: options.idleRetentionMs ?? 60_000,
     parseMessage,
     // The built-in parser also reads header data from the first bytes of a file alone.

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import {
   ACCOUNTS_FILE,
   AccountError,
-  AccountStore,
+  SqliteAccountStore,
   SCHEMA_VERSION,
   hashPassword,
   homeDirectoryName,
@@ -36,24 +36,24 @@ function isAccountError(code: string) {
 
 test('a new store: file created private, schema migrated from nothing', async () => {
   const dir = freshDir();
-  const store = AccountStore.open(dir);
+  const store = SqliteAccountStore.open(dir);
   try {
-    assert.equal(store.schemaVersion(), SCHEMA_VERSION);
+    assert.equal(await store.schemaVersion(), SCHEMA_VERSION);
     assert.equal((await fs.stat(join(dir, ACCOUNTS_FILE))).mode & 0o777, 0o600);
     assert.equal((await fs.stat(dir)).mode & 0o777, 0o700);
-    assert.deepEqual(store.list(), []);
+    assert.deepEqual(await store.list(), []);
   } finally {
     store.close();
   }
   // Opening again changes nothing.
-  const again = AccountStore.open(dir);
-  assert.equal(again.schemaVersion(), SCHEMA_VERSION);
+  const again = SqliteAccountStore.open(dir);
+  assert.equal(await again.schemaVersion(), SCHEMA_VERSION);
   again.close();
 });
 
 test('add, verify, change password, disable, enable, remove', async () => {
   const dir = freshDir();
-  const store = AccountStore.open(dir);
+  const store = SqliteAccountStore.open(dir);
   const events: AccountEvent[] = [];
   store.onChange((e) => events.push(e));
   try {
@@ -76,31 +76,31 @@ test('add, verify, change password, disable, enable, remove', async () => {
     assert.equal(await store.verify('alice', 'correct horse'), null);
     assert.ok(await store.verify('alice', 'battery staple'));
 
-    store.disable('Alice');
-    assert.equal(store.get('alice')?.enabled, false);
+    await store.disable('Alice');
+    assert.equal((await store.get('alice'))?.enabled, false);
     assert.equal(await store.verify('alice', 'battery staple'), null);
     assert.equal((await store.check('alice', 'battery staple')).result, 'disabled');
-    store.enable('alice');
+    await store.enable('alice');
     assert.ok(await store.verify('alice', 'battery staple'));
 
-    store.recordLogin('alice', '192.0.2.7', 1234);
-    store.recordUsage('alice', { bytes: 5000, messages: 3 }, 5678);
-    const seen = store.get('alice')!;
+    await store.recordLogin('alice', '192.0.2.7', 1234);
+    await store.recordUsage('alice', { bytes: 5000, messages: 3 }, 5678);
+    const seen = (await store.get('alice'))!;
     assert.equal(seen.lastLoginAt, 1234);
     assert.equal(seen.lastLoginAddress, '192.0.2.7');
     assert.deepEqual(seen.usage, { bytes: 5000, messages: 3, updatedAt: 5678 });
 
     await store.add({ username: 'bob', password: 'pw', maildir: '/srv/mail/bob/Maildir', enabled: false });
-    assert.deepEqual(store.list().map((a) => [a.username, a.enabled, a.maildir]), [
+    assert.deepEqual((await store.list()).map((a) => [a.username, a.enabled, a.maildir]), [
       ['Alice', true, null],
       ['bob', false, '/srv/mail/bob/Maildir'],
     ]);
 
-    store.remove('ALICE');
-    assert.equal(store.get('alice'), null);
-    assert.throws(() => store.remove('alice'), isAccountError('not-found'));
+    await store.remove('ALICE');
+    assert.equal(await store.get('alice'), null);
+    await assert.rejects(store.remove('alice'), isAccountError('not-found'));
     await assert.rejects(store.setPassword('nobody', 'x'), isAccountError('not-found'));
-    assert.deepEqual(store.list().map((a) => a.username), ['bob']);
+    assert.deepEqual((await store.list()).map((a) => a.username), ['bob']);
 
     assert.deepEqual(events.map((e) => `${e.type}:${e.username}`), [
       'added:Alice', 'updated:alice', 'updated:Alice', 'updated:alice', 'login:alice', 'usage:alice', 'added:bob', 'removed:ALICE',
@@ -112,7 +112,7 @@ test('add, verify, change password, disable, enable, remove', async () => {
 
 test('hashes are scrypt with parameters, salted, and no plain password reaches the file', async () => {
   const dir = freshDir();
-  const store = AccountStore.open(dir);
+  const store = SqliteAccountStore.open(dir);
   const password = 'unique-plaintext-7f3a9c';
   await store.add({ username: 'u1', password });
   await store.add({ username: 'u2', password });
@@ -132,14 +132,14 @@ test('hashes are scrypt with parameters, salted, and no plain password reaches t
 
 test('weaker old hashes are upgraded at the next successful check', async () => {
   const dir = freshDir();
-  const store = AccountStore.open(dir);
+  const store = SqliteAccountStore.open(dir);
   await store.add({ username: 'old', password: 'x' });
   store.close();
   const weak = await hashPassword('secret', { N: 2 ** 10, r: 8, p: 1 });
   const db = new Database(join(dir, ACCOUNTS_FILE));
   db.prepare('UPDATE accounts SET password_hash = ?').run(weak);
   db.close();
-  const reopened = AccountStore.open(dir);
+  const reopened = SqliteAccountStore.open(dir);
   assert.ok(await reopened.verify('old', 'secret'));
   reopened.close();
   const check = new Database(join(dir, ACCOUNTS_FILE), { readonly: true });
@@ -150,7 +150,7 @@ test('weaker old hashes are upgraded at the next successful check', async () => 
 
 test('hostile usernames are plain strings or rejected cleanly', async () => {
   const dir = freshDir();
-  const store = AccountStore.open(dir);
+  const store = SqliteAccountStore.open(dir);
   try {
     const injection = "'; DROP TABLE accounts; --";
     await store.add({ username: 'first', password: 'pw1' });
@@ -158,7 +158,7 @@ test('hostile usernames are plain strings or rejected cleanly', async () => {
     assert.equal(acc.username, injection);
     assert.ok(await store.verify(injection, 'pw2'));
     assert.equal(await store.verify("first' OR '1'='1", 'pw1'), null);
-    assert.deepEqual(store.list().map((a) => a.username).sort(), [injection, 'first'].sort());
+    assert.deepEqual((await store.list()).map((a) => a.username).sort(), [injection, 'first'].sort());
     // Its home directory stays inside the data directory.
     assert.ok(acc.home.startsWith(join(dir, 'mail') + '/'));
     assert.equal(acc.home.split('/').includes('..'), false);
@@ -166,9 +166,9 @@ test('hostile usernames are plain strings or rejected cleanly', async () => {
     const huge = 'a'.repeat(10 * 1024 * 1024);
     const started = Date.now();
     await assert.rejects(store.add({ username: huge, password: 'pw' }), isAccountError('invalid-username'));
-    assert.equal(store.get(huge), null);
+    assert.equal(await store.get(huge), null);
     assert.equal(await store.verify(huge, 'pw'), null);
-    assert.throws(() => store.disable(huge), isAccountError('invalid-username'));
+    await assert.rejects(store.disable(huge), isAccountError('invalid-username'));
     assert.ok(Date.now() - started < 2000);
 
     await assert.rejects(store.add({ username: 'a'.repeat(256), password: 'pw' }), isAccountError('invalid-username'));
@@ -192,7 +192,7 @@ test('hostile usernames are plain strings or rejected cleanly', async () => {
 });
 
 test('unicode names compare without case and normalisation differences', async () => {
-  const store = AccountStore.open(freshDir());
+  const store = SqliteAccountStore.open(freshDir());
   try {
     await store.add({ username: 'J\u00fcrgen', password: 'pw' });
     assert.ok(await store.verify('J\u00dcRGEN', 'pw'));
@@ -219,9 +219,9 @@ test('a version-1 file is migrated with its data; a newer file is refused', asyn
   assert.equal(db.pragma('user_version', { simple: true }), 1);
   db.close();
 
-  const store = AccountStore.open(dir);
-  assert.equal(store.schemaVersion(), SCHEMA_VERSION);
-  const carol = store.get('carol')!;
+  const store = SqliteAccountStore.open(dir);
+  assert.equal(await store.schemaVersion(), SCHEMA_VERSION);
+  const carol = (await store.get('carol'))!;
   assert.equal(carol.home, '/home/carol');
   assert.equal(carol.usage, null);
   assert.ok(await store.verify('carol', 'pw'));
@@ -230,50 +230,50 @@ test('a version-1 file is migrated with its data; a newer file is refused', asyn
   const future = new Database(path);
   future.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
   future.close();
-  assert.throws(() => AccountStore.open(dir), isAccountError('newer-schema'));
+  assert.throws(() => SqliteAccountStore.open(dir), isAccountError('newer-schema'));
   assert.ok(existsSync(path));
 });
 
 test('addresses: one owner each, found by address, username, +detail and local part, removed with the account', async () => {
-  const store = AccountStore.open(freshDir());
+  const store = SqliteAccountStore.open(freshDir());
   try {
     await store.add({ username: 'alice', password: 'pw-alice' });
     await store.add({ username: 'bob@example.org', password: 'pw-bob' });
-    assert.equal(store.addAddress('alice', 'Alice.Smith@Example.org'), 'Alice.Smith@Example.org');
-    store.addAddress('ALICE', 'postmaster@example.org');
-    assert.deepEqual(store.addresses('alice'), ['Alice.Smith@Example.org', 'postmaster@example.org']);
+    assert.equal(await store.addAddress('alice', 'Alice.Smith@Example.org'), 'Alice.Smith@Example.org');
+    await store.addAddress('ALICE', 'postmaster@example.org');
+    assert.deepEqual(await store.addresses('alice'), ['Alice.Smith@Example.org', 'postmaster@example.org']);
     // One owner per address, and no address that is another account's username.
-    assert.throws(() => store.addAddress('bob@example.org', 'alice.smith@example.ORG'), isAccountError('exists'));
-    assert.throws(() => store.addAddress('alice', 'BOB@example.org'), isAccountError('exists'));
+    await assert.rejects(store.addAddress('bob@example.org', 'alice.smith@example.ORG'), isAccountError('exists'));
+    await assert.rejects(store.addAddress('alice', 'BOB@example.org'), isAccountError('exists'));
     for (const bad of ['no-at-sign', '@example.org', 'a@', 'a b@example.org', 'a@b@c', '<a@b>', 'a\r\n@b', 'x'.repeat(250) + '@ex.org']) {
-      assert.throws(() => store.addAddress('alice', bad), isAccountError('invalid-address'), bad);
+      await assert.rejects(store.addAddress('alice', bad), isAccountError('invalid-address'), bad);
     }
-    assert.throws(() => store.addAddress('nobody', 'n@example.org'), isAccountError('not-found'));
+    await assert.rejects(store.addAddress('nobody', 'n@example.org'), isAccountError('not-found'));
 
-    const found = (address: string) => {
-      const m = store.findRecipient(address);
+    const found = async (address: string) => {
+      const m = await store.findRecipient(address);
       return m ? `${m.account.username} ${m.via}` : null;
     };
-    assert.equal(found('alice.smith@EXAMPLE.org'), 'alice address');
-    assert.equal(found('alice.smith+news@example.org'), 'alice address');
-    assert.equal(found('Bob@Example.org'), 'bob@example.org username');
-    assert.equal(found('bob+x@example.org'), 'bob@example.org username');
-    assert.equal(found('alice@mx.home'), 'alice local-part');
-    assert.equal(found('alice+list@mx.home'), 'alice local-part');
-    assert.equal(found('alice'), 'alice username');
-    assert.equal(found('carol@example.org'), null);
-    assert.equal(found(''), null);
-    assert.equal(found('x'.repeat(100_000)), null);
+    assert.equal(await found('alice.smith@EXAMPLE.org'), 'alice address');
+    assert.equal(await found('alice.smith+news@example.org'), 'alice address');
+    assert.equal(await found('Bob@Example.org'), 'bob@example.org username');
+    assert.equal(await found('bob+x@example.org'), 'bob@example.org username');
+    assert.equal(await found('alice@mx.home'), 'alice local-part');
+    assert.equal(await found('alice+list@mx.home'), 'alice local-part');
+    assert.equal(await found('alice'), 'alice username');
+    assert.equal(await found('carol@example.org'), null);
+    assert.equal(await found(''), null);
+    assert.equal(await found('x'.repeat(100_000)), null);
 
-    assert.throws(() => store.removeAddress('bob@example.org', 'postmaster@example.org'), isAccountError('not-found'));
-    store.removeAddress('alice', 'POSTMASTER@example.org');
-    assert.equal(found('postmaster@example.org'), null);
-    store.remove('alice');
-    assert.equal(found('alice.smith@example.org'), null);
+    await assert.rejects(store.removeAddress('bob@example.org', 'postmaster@example.org'), isAccountError('not-found'));
+    await store.removeAddress('alice', 'POSTMASTER@example.org');
+    assert.equal(await found('postmaster@example.org'), null);
+    await store.remove('alice');
+    assert.equal(await found('alice.smith@example.org'), null);
     // The address is free again.
     await store.add({ username: 'alice', password: 'pw-alice' });
-    assert.deepEqual(store.addresses('alice'), []);
-    store.addAddress('bob@example.org', 'alice.smith@example.org');
+    assert.deepEqual(await store.addresses('alice'), []);
+    await store.addAddress('bob@example.org', 'alice.smith@example.org');
   } finally {
     store.close();
   }
@@ -289,12 +289,12 @@ test('a version-2 file gains the addresses table with its accounts kept', async 
      VALUES ('dora', 'dora', ?, '/home/dora', 1, 1, 10, 1, 5)`,
   ).run(await hashPassword('pw'));
   db.close();
-  const store = AccountStore.open(dir);
+  const store = SqliteAccountStore.open(dir);
   try {
-    assert.equal(store.schemaVersion(), SCHEMA_VERSION);
-    assert.deepEqual(store.get('dora')!.usage, { bytes: 10, messages: 1, updatedAt: 5 });
-    store.addAddress('dora', 'dora@example.org');
-    assert.equal(store.findRecipient('dora@example.org')!.account.username, 'dora');
+    assert.equal(await store.schemaVersion(), SCHEMA_VERSION);
+    assert.deepEqual((await store.get('dora'))!.usage, { bytes: 10, messages: 1, updatedAt: 5 });
+    await store.addAddress('dora', 'dora@example.org');
+    assert.equal((await store.findRecipient('dora@example.org'))!.account.username, 'dora');
   } finally {
     store.close();
   }

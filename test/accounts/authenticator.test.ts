@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MailStoreError } from '../../server/backend/mailstore.js';
 import type { Logger, LogLevel } from '../../server/imap/contracts.js';
-import { AccountAuthenticator, AccountStore } from '../../server/accounts/index.js';
+import { AccountAuthenticator, SqliteAccountStore } from '../../server/accounts/index.js';
 
 type Line = { level: LogLevel; message: string; fields: Record<string, unknown> };
 let data: string;
-let accounts: AccountStore;
+let accounts: SqliteAccountStore;
 const lines: Line[] = [];
 const logger: Logger = { log: (level, message, fields = {}) => lines.push({ level, message, fields }) };
 const PASSWORD = 'right-password-81bd';
@@ -39,7 +39,7 @@ async function timed<T>(p: Promise<T>): Promise<[T, number]> {
 
 before(async () => {
   data = await fs.mkdtemp(join(tmpdir(), 'imapd-auth-'));
-  accounts = AccountStore.open(data);
+  accounts = SqliteAccountStore.open(data);
   await accounts.add({ username: 'alice', password: PASSWORD, quotaBytes: 1_000_000, quotaMessages: 100 });
   await accounts.add({ username: 'dora', password: PASSWORD, enabled: false });
   await accounts.add({ username: 'nomake', password: PASSWORD, createMaildir: false });
@@ -61,7 +61,7 @@ test('a good login opens (and first creates) the Maildir, records and logs it', 
     // The account's quota is written where the Maildir engine (and Courier) look for it.
     assert.equal(readFileSync(join(root, 'maildirsize'), 'utf8').split('\n')[0], '1000000S,100C');
     assert.deepEqual(await result.store.quota(), { storageLimit: 1_000_000, messageLimit: 100, storageUsed: 0, messagesUsed: 0 });
-    const account = accounts.get('alice')!;
+    const account = (await accounts.get('alice'))!;
     assert.equal(account.lastLoginAddress, '127.0.0.1');
     assert.ok(lines.some((l) => l.message === 'LOGIN' && l.fields.user === 'alice' && l.fields.ip === '127.0.0.1'));
     assert.ok(lines.some((l) => l.message === 'Maildir created'));
@@ -157,7 +157,7 @@ test('a missing home is made from AUTH_MKHOMEDIR_SKEL; an explicit Maildir is us
   const auth = authenticator({ mkhomedirSkel: skel });
   const result = await auth.login('erin', PASSWORD, '127.0.0.1');
   assert.ok(result);
-  const home = accounts.get('erin')!.home;
+  const home = (await accounts.get('erin'))!.home;
   assert.equal(readFileSync(join(home, '.profile'), 'utf8'), '# skeleton\n');
   assert.deepEqual((await result.store.listFolders()).map((f) => f.name).sort(), ['INBOX', 'INBOX.Sent']);
   assert.equal((await result.store.folderStatus('INBOX')).messages, 1);
@@ -171,12 +171,12 @@ test('a missing home is made from AUTH_MKHOMEDIR_SKEL; an explicit Maildir is us
   assert.ok(frank);
   assert.equal((await frank.store.folderStatus('INBOX')).messages, 1);
   await frank.store.close();
-  assert.equal(existsSync(accounts.get('frank')!.home), false);
+  assert.equal(existsSync((await accounts.get('frank'))!.home), false);
 });
 
 test('IMAP_EMPTYTRASH: old messages are purged from the listed folders at login', async () => {
   await accounts.add({ username: 'gina', password: PASSWORD });
-  const root = join(accounts.get('gina')!.home, 'Maildir');
+  const root = join((await accounts.get('gina'))!.home, 'Maildir');
   for (const dir of ['', '.Trash', '.Sent']) {
     for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(join(root, dir, sub), { recursive: true });
     if (dir) await fs.writeFile(join(root, dir, 'maildirfolder'), '');

@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { AccountStore } from '../../server/accounts/index.js';
+import { SqliteAccountStore } from '../../server/accounts/index.js';
 
 const repo = resolve(import.meta.dirname, '../..');
 const cli = join(repo, 'server/bin/imapd-accounts.ts');
@@ -31,7 +31,7 @@ function run(args: string[], stdin = ''): Promise<{ code: number | null; stdout:
 }
 
 async function verify(user: string, password: string): Promise<boolean> {
-  const store = AccountStore.open(data);
+  const store = SqliteAccountStore.open(data);
   try {
     return (await store.verify(user, password)) !== null;
   } finally {
@@ -186,9 +186,9 @@ test('shared-index prints Courier\'s shared index of the enabled accounts', asyn
 });
 
 async function homeOf(dir: string, user: string): Promise<string> {
-  const store = AccountStore.open(dir);
+  const store = SqliteAccountStore.open(dir);
   try {
-    return store.get(user)!.home;
+    return (await store.get(user))!.home;
   } finally {
     store.close();
   }

@@ -6,11 +6,11 @@ import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../../server/imap/contracts.js';
-import { AccountAuthenticator, AccountStore } from '../../server/accounts/index.js';
+import { AccountAuthenticator, SqliteAccountStore } from '../../server/accounts/index.js';
 import { settingsFromDocuments } from '../../server/config/index.js';
 
 let data: string;
-let accounts: AccountStore;
+let accounts: SqliteAccountStore;
 const logger: Logger = { log: () => {} };
 const PASSWORD = 'defdomain-password-5e1a';
 
@@ -23,7 +23,7 @@ function authenticator(defaultDomain: string | null) {
 
 before(async () => {
   data = await fs.mkdtemp(join(tmpdir(), 'imapd-defdomain-'));
-  accounts = AccountStore.open(data);
+  accounts = SqliteAccountStore.open(data);
   await accounts.add({ username: 'bob@example.com', password: PASSWORD });
   await accounts.add({ username: 'carol@other.org', password: PASSWORD });
 });

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { LoginResult } from '../../server/imap/contracts.js';
-import { AccountAuthenticator, AccountStore } from '../../server/accounts/index.js';
+import { AccountAuthenticator, SqliteAccountStore } from '../../server/accounts/index.js';
 import { hashPassword, scryptPeakConcurrency, scryptRunCount } from '../../server/accounts/password.js';
 import { ROOT } from '../helpers/imap-client.js';
 import { tempDir } from '../helpers/maildir.js';
@@ -18,7 +18,7 @@ const ACCOUNTS_CLI = join(ROOT, 'server/bin/imapd-accounts.ts');
 const PASSWORD = 'phone-password-5e1a';
 const WRONG = 'not-the-password-77';
 let data: string;
-let accounts: AccountStore;
+let accounts: SqliteAccountStore;
 
 function authenticator(loginCacheTtlMs?: number) {
   return new AccountAuthenticator({
@@ -58,7 +58,7 @@ async function counted(p: () => Promise<LoginResult | null>): Promise<[LoginResu
 
 before(async () => {
   data = tempDir('login-cache');
-  accounts = AccountStore.open(data);
+  accounts = SqliteAccountStore.open(data);
   for (const username of ['phone', 'other', 'gone', 'ttl', 'burst']) await accounts.add({ username, password: PASSWORD });
 });
 after(async () => {
@@ -113,16 +113,16 @@ test('a password changed by another process ends the cached login', async () => 
 
 test('disable, enable, removal and re-adding by another store each need the full check again', async () => {
   const auth = authenticator();
-  const elsewhere = AccountStore.open(data); // a second connection, as another process has
+  const elsewhere = SqliteAccountStore.open(data); // a second connection, as another process has
   try {
     assert.ok((await counted(() => auth.login('gone', PASSWORD, '192.0.2.40')))[0]);
-    elsewhere.disable('gone');
+    await elsewhere.disable('gone');
     assert.deepEqual(await counted(() => auth.login('gone', PASSWORD, '192.0.2.40')), [null, 1]);
-    elsewhere.enable('gone');
+    await elsewhere.enable('gone');
     const [enabled, enabledRuns] = await counted(() => auth.login('gone', PASSWORD, '192.0.2.41'));
     assert.ok(enabled);
     assert.equal(enabledRuns, 1);
-    elsewhere.remove('gone');
+    await elsewhere.remove('gone');
     assert.deepEqual(await counted(() => auth.login('gone', PASSWORD, '192.0.2.42')), [null, 1]);
     await elsewhere.add({ username: 'gone', password: PASSWORD });
     const [readded, readdedRuns] = await counted(() => auth.login('gone', PASSWORD, '192.0.2.43'));

@@ -6,13 +6,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ImapFlow } from 'imapflow';
-import { AccountStore } from '../../server/accounts/index.js';
+import { SqliteAccountStore } from '../../server/accounts/index.js';
 import type { ImapServer } from '../../server/net/index.js';
 import { removeTree, standardMaildir, tempDir } from '../helpers/maildir.js';
 import { startNetworkServer } from '../helpers/network-server.js';
 
 let dir: string;
-let accounts: AccountStore;
+let accounts: SqliteAccountStore;
 let server: ImapServer;
 let port: number;
 
@@ -21,7 +21,7 @@ before(async () => {
   const data = path.join(dir, 'data');
   fs.mkdirSync(data);
   const maildir = standardMaildir(path.join(dir, 'alice'), 6);
-  accounts = AccountStore.open(data);
+  accounts = SqliteAccountStore.open(data);
   await accounts.add({ username: 'alice', password: 'secret', maildir });
   ({ server, port } = await startNetworkServer({ dataDir: data, accounts, failureDelayMs: 200 }));
 });

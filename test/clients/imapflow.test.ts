@@ -8,14 +8,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ImapFlow, type FetchMessageObject, type StatusObject } from 'imapflow';
-import { AccountStore } from '../../server/accounts/index.js';
+import { SqliteAccountStore } from '../../server/accounts/index.js';
 import type { ImapServer } from '../../server/net/index.js';
 import { removeTree, simpleMessage, standardMaildir, tempDir } from '../helpers/maildir.js';
 import { startNetworkServer } from '../helpers/network-server.js';
 
 let dir: string;
 let maildir: string;
-let accounts: AccountStore;
+let accounts: SqliteAccountStore;
 let server: ImapServer;
 let port: number;
 let sslPort: number;
@@ -25,7 +25,7 @@ before(async () => {
   const data = path.join(dir, 'data');
   fs.mkdirSync(data);
   maildir = standardMaildir(path.join(dir, 'alice'), 6);
-  accounts = AccountStore.open(data);
+  accounts = SqliteAccountStore.open(data);
   await accounts.add({ username: 'alice', password: 'secret', maildir });
   ({ server, port, sslPort } = await startNetworkServer({ dataDir: data, accounts, failureDelayMs: 200 }));
 });

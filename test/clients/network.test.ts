@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { AccountStore } from '../../server/accounts/index.js';
+import { SqliteAccountStore } from '../../server/accounts/index.js';
 import type { ImapServer, TlsMaterial } from '../../server/net/index.js';
 import { ImapTestClient, ROOT } from '../helpers/imap-client.js';
 import { emptyMaildir, hasPython, removeTree, simpleMessage, standardMaildir, tempDir } from '../helpers/maildir.js';
@@ -20,7 +20,7 @@ const run = promisify(execFile);
 const has = (cmd: string) => fs.existsSync(`/usr/bin/${cmd}`);
 
 let dir: string;
-let accounts: AccountStore;
+let accounts: SqliteAccountStore;
 let tls: TlsMaterial;
 let server: ImapServer;
 let port: number;
@@ -31,7 +31,7 @@ before(async () => {
   dir = tempDir('network');
   const data = path.join(dir, 'data');
   fs.mkdirSync(data);
-  accounts = AccountStore.open(data);
+  accounts = SqliteAccountStore.open(data);
   await accounts.add({ username: 'alice', password: 'secret', maildir: standardMaildir(path.join(dir, 'alice'), 6) });
   await accounts.add({ username: 'bob', password: 'hunter2', maildir: emptyMaildir(path.join(dir, 'bob')) });
   ({ server, tls, port, sslPort } = await startNetworkServer({
@@ -198,7 +198,7 @@ describe('a server killed during a 50 MB APPEND', () => {
     const data = path.join(base, 'data');
     fs.mkdirSync(data);
     const maildir = emptyMaildir(path.join(base, 'Maildir'));
-    const store = AccountStore.open(data);
+    const store = SqliteAccountStore.open(data);
     await store.add({ username: 'carol', password: 'pw', maildir });
     store.close();
     const configDir = path.join(base, 'config');

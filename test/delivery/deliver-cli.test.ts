@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { AccountStore } from '../../server/accounts/index.js';
+import { SqliteAccountStore } from '../../server/accounts/index.js';
 import { ROOT } from '../helpers/imap-client.js';
 import { messagesInUidOrder, removeTree, tempDir } from '../helpers/maildir.js';
 
@@ -42,11 +42,11 @@ describe('imapd-deliver', () => {
     config = path.join(dir, 'config');
     fs.mkdirSync(config);
     fs.writeFileSync(path.join(config, 'imapd'), 'LMTP_MAXMSGSIZE=3000000\n');
-    const accounts = AccountStore.open(data);
+    const accounts = SqliteAccountStore.open(data);
     await accounts.add({ username: 'alice', password: 'alice-password' });
     await accounts.add({ username: 'bob', password: 'bob-password', quotaBytes: 3000 });
     await accounts.add({ username: 'nomail', password: 'nomail-password', createMaildir: false });
-    accounts.addAddress('alice', 'alice@example.org');
+    await accounts.addAddress('alice', 'alice@example.org');
     accounts.close();
   });
   after(() => removeTree(dir));

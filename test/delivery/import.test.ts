@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { AccountStore } from '../../server/accounts/index.js';
+import { SqliteAccountStore } from '../../server/accounts/index.js';
 import { IMPORTS_FILE } from '../../server/delivery/import.js';
 import { ImportLedger } from '../../server/delivery/import-ledger.js';
 import { fromLineDate, mboxFlags, readMbox } from '../../server/delivery/mbox.js';
@@ -88,7 +88,7 @@ describe('imapd-import', () => {
 
   before(async () => {
     data = path.join(dir, 'data');
-    const accounts = AccountStore.open(data);
+    const accounts = SqliteAccountStore.open(data);
     await accounts.add({ username: 'alice', password: 'alice-password' });
     accounts.close();
     fs.writeFileSync(path.join(dir, 'mail.mbox'), MBOX);

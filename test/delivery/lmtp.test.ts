@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { AccountAuthenticator, AccountStore } from '../../server/accounts/index.js';
+import { AccountAuthenticator, SqliteAccountStore } from '../../server/accounts/index.js';
 import { Deliverer } from '../../server/delivery/deliverer.js';
 import { LmtpServer } from '../../server/delivery/lmtp.js';
 import { MEMORY_LIMIT } from '../../server/delivery/spool.js';
@@ -31,7 +31,7 @@ interface LmtpResult {
 interface Transaction { sender: string; recipients: string[]; message: Buffer; mailOptions?: string[] }
 
 let dir: string;
-let accounts: AccountStore;
+let accounts: SqliteAccountStore;
 let authenticator: AccountAuthenticator;
 let deliverer: Deliverer;
 let lmtp: LmtpServer;
@@ -56,8 +56,10 @@ async function python(transactions: Transaction[], where: { socket: string } | {
   return JSON.parse(stdout) as LmtpResult;
 }
 
+/** Each account's Maildir, known once the accounts are made (the store answers asynchronously). */
+const inboxes = new Map<string, string>();
 function inbox(user: string): string {
-  return authenticator.maildirOf(accounts.get(user)!);
+  return inboxes.get(user)!;
 }
 
 /** The files of an INBOX's cur/, in UID order. */
@@ -80,16 +82,17 @@ function message(subject: string, bodyBytes = 200): Buffer {
 describe('LMTP delivery', { skip: hasPython ? false : 'python3 missing' }, () => {
   before(async () => {
     dir = tempDir('lmtp');
-    accounts = AccountStore.open(path.join(dir, 'data'));
+    accounts = SqliteAccountStore.open(path.join(dir, 'data'));
     await accounts.add({ username: 'alice', password: 'alice-password' });
     await accounts.add({ username: 'carol', password: 'carol-password' });
     await accounts.add({ username: 'bob', password: 'bob-password', quotaBytes: 5000 });
     await accounts.add({ username: 'dave', password: 'dave-password', quotaBytes: 100_000, quotaMessages: 1 });
-    accounts.addAddress('alice', 'Alice.Smith@Example.org');
+    await accounts.addAddress('alice', 'Alice.Smith@Example.org');
     authenticator = new AccountAuthenticator({
       accounts, logger: { log: () => undefined }, maildirPath: 'Maildir', useLocks: true, keywords: true,
       watch: true, pollIntervalMs: 60_000, trashFolder: 'Trash', failureDelayMs: 10,
     });
+    for (const a of await accounts.list()) inboxes.set(a.username, authenticator.maildirOf(a));
     deliverer = new Deliverer({ accounts, opener: () => authenticator, logger: { log: () => undefined }, quotaFullTempfail: true });
     socketPath = path.join(dir, 'lmtp.sock');
     lmtp = new LmtpServer({

@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { AccountAuthenticator, AccountStore } from '../../server/accounts/index.js';
+import { AccountAuthenticator, SqliteAccountStore } from '../../server/accounts/index.js';
 import { importMaildir } from '../../server/delivery/maildir-import.js';
 import { ROOT, spawnCourier, spawnDovecot, spawnImapd, type SpawnedImapd } from '../helpers/imap-client.js';
 import { deliver, emptyMaildir, removeTree, simpleMessage, tempDir } from '../helpers/maildir.js';
@@ -27,7 +27,7 @@ after(() => removeTree(dir));
 /** A data directory with alice. */
 async function dataDir(name: string): Promise<string> {
   const data = path.join(dir, name);
-  const accounts = AccountStore.open(data);
+  const accounts = SqliteAccountStore.open(data);
   await accounts.add({ username: 'alice', password: 'alice-password' });
   accounts.close();
   return data;
@@ -107,12 +107,12 @@ describe('imapd-import --maildir, interrupted', () => {
     const source = emptyMaildir(path.join(dir, 'crash-source'));
     for (let i = 0; i < 150; i++) deliver(source, simpleMessage(`crash-${i}`));
     const data = await dataDir('crash-data');
-    const accounts = AccountStore.open(data);
+    const accounts = SqliteAccountStore.open(data);
     const opener = new AccountAuthenticator({
       accounts, logger: { log: () => undefined }, maildirPath: 'Maildir', useLocks: true, keywords: true,
       watch: false, pollIntervalMs: 60_000, trashFolder: 'Trash',
     });
-    const store = await opener.openMailbox(accounts.get('alice')!);
+    const store = await opener.openMailbox((await accounts.get('alice'))!);
     try {
       let appends = 0;
       await assert.rejects(importMaildir({

@@ -4,7 +4,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { AccountAuthenticator, AccountStore } from '../../server/accounts/index.js';
+import { AccountAuthenticator, SqliteAccountStore } from '../../server/accounts/index.js';
 import type { FetchFaults } from '../../server/fetch/landing.js';
 import { KeyFileSecretBox } from '../../server/fetch/secrets.js';
 import { FetchService } from '../../server/fetch/service.js';
@@ -13,7 +13,7 @@ import { messagesInUidOrder } from '../helpers/maildir.js';
 
 export interface Local {
   data: string;
-  accounts: AccountStore;
+  accounts: SqliteAccountStore;
   service(options?: { faults?: FetchFaults; backoff?: { baseMs: number; maxMs: number } }): Promise<FetchService>;
   /** alice's messages in a folder ('' INBOX, '.Lists'), in UID order. */
   folder(name?: string): Buffer[];
@@ -23,7 +23,7 @@ export interface Local {
 export async function localSide(dir: string): Promise<Local> {
   const data = path.join(dir, 'data');
   fs.mkdirSync(data, { recursive: true });
-  const accounts = AccountStore.open(data);
+  const accounts = SqliteAccountStore.open(data);
   await accounts.add({ username: 'alice', password: 'alice-password' });
   const authenticator = new AccountAuthenticator({
     accounts, logger: { log: () => undefined }, maildirPath: 'Maildir', useLocks: true, keywords: true,

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { ImapFlow } from 'imapflow';
-import { AccountAuthenticator, AccountStore } from '../../server/accounts/index.js';
+import { AccountAuthenticator, SqliteAccountStore } from '../../server/accounts/index.js';
 import { importImap, localFolder, parseImapUrl } from '../../server/fetch/imap-import.js';
 import { describeFolders } from '../helpers/describe-folders.js';
 import { ImapTestClient, ROOT, spawnImapd } from '../helpers/imap-client.js';
@@ -45,7 +45,7 @@ describe('imapd-import --imap from Dovecot', { skip: providerSkip }, () => {
     provider = await startProvider(dir);
     url = `imap://alice@127.0.0.1:${provider.imapPort}/;tls=none`;
     data = path.join(dir, 'data');
-    const accounts = AccountStore.open(data);
+    const accounts = SqliteAccountStore.open(data);
     await accounts.add({ username: 'alice', password: 'alice-password' });
     accounts.close();
     const client = new ImapFlow({ host: '127.0.0.1', port: provider.imapPort, secure: false, doSTARTTLS: false, auth: { user: 'alice', pass: 'secret' }, logger: false });
@@ -111,12 +111,12 @@ describe('imapd-import --imap from Dovecot', { skip: providerSkip }, () => {
   });
 
   it('a crash between the append and its record neither loses nor doubles a message', async () => {
-    const accounts = AccountStore.open(data);
+    const accounts = SqliteAccountStore.open(data);
     const opener = new AccountAuthenticator({
       accounts, logger: { log: () => undefined }, maildirPath: 'Maildir', useLocks: true, keywords: true,
       watch: false, pollIntervalMs: 60_000, trashFolder: 'Trash',
     });
-    const store = await opener.openMailbox(accounts.get('alice')!);
+    const store = await opener.openMailbox((await accounts.get('alice'))!);
     const server = parseImapUrl(url);
     try {
       await assert.rejects(importImap({

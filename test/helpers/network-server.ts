@@ -3,7 +3,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { AccountAuthenticator, AccountStore } from '../../server/accounts/index.js';
+import { AccountAuthenticator, SqliteAccountStore } from '../../server/accounts/index.js';
 import { loadSettings } from '../../server/config/index.js';
 import type { Logger } from '../../server/imap/contracts.js';
 import { ImapServer, loadTlsMaterial, type TlsMaterial } from '../../server/net/index.js';
@@ -21,7 +21,7 @@ export interface TestNetworkServer {
 
 export async function startNetworkServer(options: {
   dataDir: string;
-  accounts: AccountStore;
+  accounts: SqliteAccountStore;
   failureDelayMs: number;
   logger?: Logger;
   timeouts?: { unauthenticated: number; authenticated: number; literal: number };
@@ -68,7 +68,7 @@ export async function startOneAccountServer(prefix: string): Promise<OneAccountS
   const dir = tempDir(prefix);
   const data = path.join(dir, 'data');
   fs.mkdirSync(data);
-  const accounts = AccountStore.open(data);
+  const accounts = SqliteAccountStore.open(data);
   const maildir = emptyMaildir(path.join(dir, 'alice'));
   await accounts.add({ username: 'alice', password: 'secret', maildir });
   const { server, port } = await startNetworkServer({ dataDir: data, accounts, failureDelayMs: 100 });

@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { AccountStore } from '../../server/accounts/index.js';
+import { SqliteAccountStore } from '../../server/accounts/index.js';
 import { ImapTestClient, ROOT } from '../helpers/imap-client.js';
 import { emptyMaildir, removeTree, tempDir } from '../helpers/maildir.js';
 import { fakeSendmail, type FakeSendmail } from '../helpers/fake-sendmail.js';
@@ -33,7 +33,7 @@ async function startServer(dir: string, settings: string[], env: Record<string, 
   fs.mkdirSync(config, { recursive: true });
   fs.writeFileSync(path.join(config, 'imapd'), ['PORT=0', 'IMAPDSTART=YES', 'OUTBOX=.Outbox', ...settings, ''].join('\n'));
   fs.writeFileSync(path.join(config, 'imapd-ssl'), 'IMAPDSSLSTART=NO\nIMAPDSTARTTLS=NO\n');
-  const accounts = AccountStore.open(data);
+  const accounts = SqliteAccountStore.open(data);
   const maildirs = {} as Record<User, string>;
   for (const user of Object.keys(PASSWORDS) as User[]) {
     maildirs[user] = emptyMaildir(path.join(dir, 'mail', user));
@@ -41,7 +41,7 @@ async function startServer(dir: string, settings: string[], env: Record<string, 
     fs.writeFileSync(path.join(maildirs[user], '.Outbox', 'maildirfolder'), '');
     await accounts.add({ username: user, password: PASSWORDS[user], maildir: maildirs[user] });
   }
-  accounts.addAddress('alice', 'alice@example.org');
+  await accounts.addAddress('alice', 'alice@example.org');
   accounts.close();
   const server: ChildProcess = spawn(process.execPath, [SERVER, '--config', config, '--data', data], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let out = '';

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { AccountStore, courierSharedIndexText } from '../../server/accounts/index.js';
+import { SqliteAccountStore, courierSharedIndexText } from '../../server/accounts/index.js';
 import { startNetworkServer } from '../helpers/network-server.js';
 import { networkSession } from '../helpers/checked-client.js';
 import { spawnCourier } from '../helpers/imap-client.js';
@@ -56,14 +56,14 @@ test('virtual shared folders answer as in Courier', { skip: courierSkip ?? false
 
   const data = path.join(dir, 'data');
   fs.mkdirSync(data);
-  const accounts = AccountStore.open(data);
+  const accounts = SqliteAccountStore.open(data);
   for (const name of ['alice', 'bob']) {
     await accounts.add({ username: name, password: 'secret', home: path.join(oursRoot, name), maildir: path.join(oursRoot, name, 'Maildir') });
   }
   const { server, port } = await startNetworkServer({ dataDir: data, accounts, failureDelayMs: 100, sharedFolders: true });
   // Courier reads the index we write for it, pointed at its own copy of the Maildirs.
   const index = path.join(dir, 'index');
-  const courierAccounts = accounts.list().map((a) => ({ ...a, home: path.join(courierRoot, a.username) }));
+  const courierAccounts = (await accounts.list()).map((a) => ({ ...a, home: path.join(courierRoot, a.username) }));
   fs.writeFileSync(index, courierSharedIndexText(courierAccounts, (a) => path.join(a.home, 'Maildir')));
   const courier = spawnCourier(path.join(courierRoot, 'bob', 'Maildir'), { AUTHENTICATED: 'bob', IMAP_SHAREDINDEXFILE: index });
   await courier.client.greeting;

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { AccountStore } from '../../server/accounts/index.js';
+import { SqliteAccountStore } from '../../server/accounts/index.js';
 import { startNetworkServer } from '../helpers/network-server.js';
 import { networkSession, type CheckedSession } from '../helpers/checked-client.js';
 import { deliver, emptyMaildir, removeTree, simpleMessage, tempDir } from '../helpers/maildir.js';
@@ -23,7 +23,7 @@ async function twoAccounts(prefix: string, options: { sharedFolders?: boolean } 
   const dir = tempDir(prefix);
   const data = path.join(dir, 'data');
   fs.mkdirSync(data);
-  const accounts = AccountStore.open(data);
+  const accounts = SqliteAccountStore.open(data);
   const aliceDir = emptyMaildir(path.join(dir, 'alice'));
   const bobDir = emptyMaildir(path.join(dir, 'bob'));
   await accounts.add({ username: 'alice', password: 'secret', maildir: aliceDir });

@@ -7,18 +7,18 @@ import net from 'node:net';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AccountAuthenticator, AccountStore } from '../../server/accounts/index.js';
+import { AccountAuthenticator, SqliteAccountStore } from '../../server/accounts/index.js';
 import { loadSettings } from '../../server/config/index.js';
 import { AccessList, ImapServer, type RejectedConnection } from '../../server/net/index.js';
 
 let data: string;
-let accounts: AccountStore;
+let accounts: SqliteAccountStore;
 let authenticator: AccountAuthenticator;
 const servers: ImapServer[] = [];
 
 before(async () => {
   data = await fs.mkdtemp(join(tmpdir(), 'imapd-access-'));
-  accounts = AccountStore.open(data);
+  accounts = SqliteAccountStore.open(data);
   authenticator = new AccountAuthenticator({
     accounts, logger: { log: () => undefined }, maildirPath: 'Maildir', useLocks: true, keywords: true,
     watch: false, pollIntervalMs: 60_000, trashFolder: 'Trash',

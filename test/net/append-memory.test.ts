@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { AccountStore } from '../../server/accounts/index.js';
+import { SqliteAccountStore } from '../../server/accounts/index.js';
 import { crlfSize } from '../../server/maildir/filenames.js';
 import { ImapTestClient, ROOT } from '../helpers/imap-client.js';
 import { emptyMaildir, removeTree, tempDir } from '../helpers/maildir.js';
@@ -43,7 +43,7 @@ test('five 40 MB APPENDs keep the server small, arrive byte-exact, and a cut-off
   const data = path.join(base, 'data');
   fs.mkdirSync(data);
   const maildir = emptyMaildir(path.join(base, 'Maildir'));
-  const accounts = AccountStore.open(data);
+  const accounts = SqliteAccountStore.open(data);
   await accounts.add({ username: 'carol', password: 'pw', maildir });
   accounts.close();
   const configDir = path.join(base, 'config');

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { AccountStore } from '../../server/accounts/index.js';
+import { SqliteAccountStore } from '../../server/accounts/index.js';
 import { STREAM_THRESHOLD } from '../../server/imap/literals.js';
 import { ImapTestClient } from '../helpers/imap-client.js';
 import { emptyMaildir, removeTree, tempDir } from '../helpers/maildir.js';
@@ -17,7 +17,7 @@ import { startNetworkServer, type TestNetworkServer } from '../helpers/network-s
 
 let dir: string;
 let maildir: string;
-let accounts: AccountStore;
+let accounts: SqliteAccountStore;
 let server: TestNetworkServer;
 const sockets: net.Socket[] = [];
 
@@ -26,7 +26,7 @@ before(async () => {
   const data = path.join(dir, 'data');
   fs.mkdirSync(data);
   maildir = emptyMaildir(path.join(dir, 'Maildir'));
-  accounts = AccountStore.open(data);
+  accounts = SqliteAccountStore.open(data);
   await accounts.add({ username: 'dana', password: 'pw', maildir });
   server = await startNetworkServer({ dataDir: data, accounts, failureDelayMs: 0 });
 });

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
-import { AccountAuthenticator, AccountStore } from '../../server/accounts/index.js';
+import { AccountAuthenticator, SqliteAccountStore } from '../../server/accounts/index.js';
 import { ConfigError, loadSettings } from '../../server/config/index.js';
 import { ImapServer, loadTlsMaterial } from '../../server/net/index.js';
 import { emptyMaildir, removeTree, tempDir } from '../helpers/maildir.js';
@@ -60,7 +60,7 @@ interface Running {
 
 async function serve(overrides: Record<string, string>): Promise<Running> {
   const data = fs.mkdtempSync(path.join(dir, 'data-'));
-  const accounts = AccountStore.open(data);
+  const accounts = SqliteAccountStore.open(data);
   await accounts.add({ username: 'alice', password: 'secret', maildir: emptyMaildir(path.join(data, 'alice')) });
   const authenticator = new AccountAuthenticator({
     accounts, logger: { log: () => undefined }, maildirPath: 'Maildir', useLocks: true, keywords: true,

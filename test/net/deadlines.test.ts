@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { AccountStore } from '../../server/accounts/index.js';
+import { SqliteAccountStore } from '../../server/accounts/index.js';
 import type { ImapServer } from '../../server/net/index.js';
 import { ImapTestClient } from '../helpers/imap-client.js';
 import { emptyMaildir, removeTree, tempDir } from '../helpers/maildir.js';
@@ -18,7 +18,7 @@ const LOGIN_LIMIT = 3000;
 const PART_LIMIT = 2000;
 
 let dir: string;
-let accounts: AccountStore;
+let accounts: SqliteAccountStore;
 let server: ImapServer;
 let port: number;
 let maildir: string;
@@ -27,7 +27,7 @@ before(async () => {
   dir = tempDir('deadlines');
   const data = path.join(dir, 'data');
   fs.mkdirSync(data);
-  accounts = AccountStore.open(data);
+  accounts = SqliteAccountStore.open(data);
   maildir = emptyMaildir(path.join(dir, 'alice'));
   await accounts.add({ username: 'alice', password: 'secret', maildir });
   ({ server, port } = await startNetworkServer({

@@ -4,7 +4,7 @@ import net from 'node:net';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AccountAuthenticator, AccountStore } from '../../server/accounts/index.js';
+import { AccountAuthenticator, SqliteAccountStore } from '../../server/accounts/index.js';
 import { loadSettings, type ImapdSettings } from '../../server/config/index.js';
 import {
   BYE_TOO_MANY,
@@ -18,7 +18,7 @@ import {
 import { LineClient, eventually } from './client.js';
 
 let data: string;
-let accounts: AccountStore;
+let accounts: SqliteAccountStore;
 let tlsMaterial: TlsMaterial;
 let authenticator: AccountAuthenticator;
 const servers: ImapServer[] = [];
@@ -26,7 +26,7 @@ const clients: LineClient[] = [];
 
 before(async () => {
   data = await fs.mkdtemp(join(tmpdir(), 'imapd-net-'));
-  accounts = AccountStore.open(data);
+  accounts = SqliteAccountStore.open(data);
   await accounts.add({ username: 'alice', password: 'secret' });
   tlsMaterial = await loadTlsMaterial({ dataDir: data });
   authenticator = new AccountAuthenticator({

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { AccountStore } from '../../server/accounts/index.js';
+import { SqliteAccountStore } from '../../server/accounts/index.js';
 import type { LogLevel } from '../../server/imap/contracts.js';
 import { ImapTestClient } from '../helpers/imap-client.js';
 import { emptyMaildir, removeTree, tempDir } from '../helpers/maildir.js';
@@ -16,7 +16,7 @@ import { startNetworkServer, type TestNetworkServer } from '../helpers/network-s
 
 const DELAY = 400;
 let dir: string;
-let accounts: AccountStore;
+let accounts: SqliteAccountStore;
 let net_: TestNetworkServer;
 const failed: { user: unknown; delayMs: unknown }[] = [];
 
@@ -24,7 +24,7 @@ before(async () => {
   dir = tempDir('login-delay');
   const data = path.join(dir, 'data');
   fs.mkdirSync(data);
-  accounts = AccountStore.open(data);
+  accounts = SqliteAccountStore.open(data);
   await accounts.add({ username: 'mallory', password: 'mallory-pw', maildir: emptyMaildir(path.join(dir, 'mallory')) });
   await accounts.add({ username: 'victim', password: 'victim-pw', maildir: emptyMaildir(path.join(dir, 'victim')) });
   net_ = await startNetworkServer({

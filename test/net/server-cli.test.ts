@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { AccountStore } from '../../server/accounts/index.js';
+import { SqliteAccountStore } from '../../server/accounts/index.js';
 import { LineClient, eventually } from './client.js';
 
 const repo = resolve(import.meta.dirname, '../..');
@@ -65,7 +65,7 @@ test('bad configuration: exit 2 with file, line and setting', async () => {
 
 test('starts, prints fingerprint and ports, serves a login, and stops on SIGTERM', async () => {
   const data = join(root, 'data');
-  const store = AccountStore.open(data);
+  const store = SqliteAccountStore.open(data);
   await store.add({ username: 'alice', password: 'secret' });
   store.close();
   // Debian-like settings we do not honour only warn.

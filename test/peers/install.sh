@@ -2,7 +2,9 @@
 # install.sh — install the reference peers the differential tests and benchmarks run:
 # Courier-IMAP (courier-imap) and Dovecot (dovecot-core, with dovecot-imapd unpacked beside it,
 # because Debian's dovecot-imapd and courier-imap conflict: both provide imap-server), and
-# Postfix, which the LMTP tests run as a private instance (never the system's /etc/postfix).
+# Postfix, which the LMTP tests run as a private instance (never the system's /etc/postfix),
+# PostgreSQL and OpenLDAP's slapd (with ldap-utils), which the account-store tests run as private
+# instances on a free port in a temporary directory (test/peers/postgres-start.sh, slapd-start.sh).
 # zbar-tools decodes the GUI's QR codes in the e2e tests.
 # As root it installs them with apt; otherwise it prints the commands to run as root.
 # Usage: npm run peers  (or test/peers/install.sh). Safe to run again.
@@ -14,7 +16,8 @@ if [ "$(id -u)" != 0 ]; then
 Installing the peers needs root. Run:
   sudo apt-get update
   sudo sh -c 'echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections'
-  sudo apt-get install -y courier-imap dovecot-core isync curl python3 openssl chromium postfix zbar-tools
+  sudo sh -c 'echo "slapd slapd/no_configuration boolean true" | debconf-set-selections'
+  sudo apt-get install -y courier-imap dovecot-core isync curl python3 openssl chromium postfix zbar-tools postgresql slapd ldap-utils
   sudo sh -c 'mkdir -p /opt/peers && cd /opt/peers && apt-get download dovecot-imapd && dpkg-deb -x dovecot-imapd_*.deb $DEST'
   sudo sh -c 'cd /opt/peers && apt-get download dovecot-pop3d && dpkg-deb -x dovecot-pop3d_*.deb $POP3DEST'
 MSG
@@ -24,8 +27,10 @@ export DEBIAN_FRONTEND=noninteractive
 # "No configuration": Postfix installs without asking and without a main.cf, so the system's
 # own instance stays stopped; the tests give theirs a config_directory of its own.
 echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections
+# slapd the same way: no system directory is configured (the tests write their own slapd.conf).
+echo 'slapd slapd/no_configuration boolean true' | debconf-set-selections
 need=()
-for p in courier-imap dovecot-core isync curl python3 openssl chromium postfix zbar-tools; do
+for p in courier-imap dovecot-core isync curl python3 openssl chromium postfix zbar-tools postgresql slapd ldap-utils; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -45,4 +50,4 @@ if [ ! -x "$POP3DEST/usr/lib/dovecot/pop3" ]; then
   (cd "$tmp" && apt-get download -q dovecot-pop3d >/dev/null 2>&1 && dpkg-deb -x dovecot-pop3d_*.deb "$POP3DEST")
   rm -rf "$tmp"
 fi
-echo "peers installed: Courier $(dpkg-query -W -f='${Version}' courier-imap), Dovecot $(dpkg-query -W -f='${Version}' dovecot-core) (imap in $DEST, pop3 in $POP3DEST), Postfix $(dpkg-query -W -f='${Version}' postfix)"
+echo "peers installed: Courier $(dpkg-query -W -f='${Version}' courier-imap), Dovecot $(dpkg-query -W -f='${Version}' dovecot-core) (imap in $DEST, pop3 in $POP3DEST), Postfix $(dpkg-query -W -f='${Version}' postfix), PostgreSQL $(dpkg-query -W -f='${Version}' postgresql), slapd $(dpkg-query -W -f='${Version}' slapd)"

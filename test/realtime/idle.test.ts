@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { AccountStore } from '../../server/accounts/index.js';
+import { SqliteAccountStore } from '../../server/accounts/index.js';
 import { ImapTestClient, ROOT } from '../helpers/imap-client.js';
 import { deliver, removeTree, simpleMessage, standardMaildir, tempDir } from '../helpers/maildir.js';
 
@@ -22,8 +22,8 @@ interface Server {
 }
 
 async function startServer(dataDir: string, maildir: string): Promise<Server> {
-  const store = AccountStore.open(dataDir);
-  if (!store.get('alice')) await store.add({ username: 'alice', password: 'secret', maildir });
+  const store = SqliteAccountStore.open(dataDir);
+  if (!(await store.get('alice'))) await store.add({ username: 'alice', password: 'secret', maildir });
   store.close();
   const configDir = path.join(dataDir, 'config');
   fs.mkdirSync(configDir, { recursive: true });

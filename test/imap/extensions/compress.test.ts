@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ImapFlow } from 'imapflow';
-import { AccountStore } from '../../../server/accounts/index.js';
+import { SqliteAccountStore } from '../../../server/accounts/index.js';
 import type { ImapServer } from '../../../server/net/index.js';
 import { CompressingClient, deflateStreams } from '../../helpers/deflate-client.js';
 import { ImapTestClient, spawnDovecot, spawnImapd, type SpawnedImapd } from '../../helpers/imap-client.js';
@@ -20,7 +20,7 @@ import { makeWorkDir } from '../search/peer-harness.js';
 
 let dir: string;
 let maildir: string;
-let accounts: AccountStore;
+let accounts: SqliteAccountStore;
 let server: ImapServer;
 let port: number;
 let sslPort: number;
@@ -31,7 +31,7 @@ before(async () => {
   const data = path.join(dir, 'data');
   fs.mkdirSync(data);
   maildir = standardMaildir(path.join(dir, 'alice'), 4);
-  accounts = AccountStore.open(data);
+  accounts = SqliteAccountStore.open(data);
   await accounts.add({ username: 'alice', password: 'secret', maildir });
   ({ server, port, sslPort } = await startNetworkServer({
     dataDir: data,

@@ -7,13 +7,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { AccountStore } from '../../../server/accounts/index.js';
+import { SqliteAccountStore } from '../../../server/accounts/index.js';
 import { ImapTestClient } from '../../helpers/imap-client.js';
 import { deliver, emptyMaildir, removeTree, tempDir } from '../../helpers/maildir.js';
 import { startNetworkServer, type TestNetworkServer } from '../../helpers/network-server.js';
 
 let dir: string;
-let accounts: AccountStore;
+let accounts: SqliteAccountStore;
 let server: TestNetworkServer;
 let socket: net.Socket;
 
@@ -25,7 +25,7 @@ before(async () => {
   const eli = emptyMaildir(path.join(dir, 'eli'));
   deliver(dana, 'Subject: one\r\n\r\nx\r\n');
   for (const subject of ['a', 'b']) deliver(eli, `Subject: ${subject}\r\n\r\nx\r\n`);
-  accounts = AccountStore.open(data);
+  accounts = SqliteAccountStore.open(data);
   await accounts.add({ username: 'dana', password: 'pw', maildir: dana });
   await accounts.add({ username: 'eli', password: 'pw2', maildir: eli });
   server = await startNetworkServer({ dataDir: data, accounts, failureDelayMs: 0 });

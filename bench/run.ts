@@ -23,9 +23,13 @@ const BODY_FETCHES = 1000;
 const STORE_RANGE = '1:1000';
 const APPENDS = 200;
 const APPEND_BYTES = 20 * 1024;
+/** Messages written into new/ from outside (as a delivery agent does) between the two sessions. */
+const DELIVERIES = 200;
 
-type ServerName = 'ours' | 'courier' | 'dovecot';
-const SERVER_TITLES: Record<ServerName, string> = { ours: 'ours', courier: 'Courier', dovecot: 'Dovecot' };
+type ServerName = 'ours' | 'before' | 'courier' | 'dovecot';
+const SERVER_TITLES: Record<ServerName, string> = { ours: 'ours', before: 'ours before', courier: 'Courier', dovecot: 'Dovecot' };
+/** "before": another build of ours (IMAPD_BENCH_BEFORE_DIST, e.g. a copy of dist/ made before a change), for before/after in one run. */
+const BEFORE_DIST = process.env.IMAPD_BENCH_BEFORE_DIST;
 
 interface Options {
   sizes: number[];
@@ -53,7 +57,8 @@ function parseArgs(argv: string[]): Options {
   }
   if (opts.sizes.some((n) => !Number.isInteger(n) || n < 1000)) usage('--sizes: integers >= 1000');
   if (!Number.isInteger(opts.runs) || opts.runs < 1) usage('--runs: a positive integer');
-  if (opts.servers.some((s) => !(s in SERVER_TITLES))) usage('--servers: ours, courier, dovecot');
+  if (opts.servers.some((s) => !(s in SERVER_TITLES))) usage('--servers: ours, before, courier, dovecot');
+  if (opts.servers.includes('before') && !BEFORE_DIST) usage('--servers before needs IMAPD_BENCH_BEFORE_DIST (a build of ours to compare with)');
   if (!(opts.timeoutMs > 0)) usage('--timeout: seconds');
   return opts;
 }
@@ -67,6 +72,9 @@ function commandFor(server: ServerName, maildir: string): string[] {
   switch (server) {
     case 'ours':
       return [process.execPath, path.join(DIST, 'server/bin/imapd.js'), maildir];
+    case 'before':
+      if (!BEFORE_DIST) throw new Error('the server "before" needs IMAPD_BENCH_BEFORE_DIST');
+      return [process.execPath, path.join(BEFORE_DIST, 'server/bin/imapd.js'), maildir];
     case 'courier':
       return ['/bin/bash', path.join(PEERS, 'courier-preauth.sh'), maildir];
     case 'dovecot':
@@ -91,17 +99,19 @@ interface Metric {
 }
 
 const METRICS: Metric[] = [
-  { key: 'select1', label: 'SELECT INBOX (first session, cold)', unit: 's', higherIsBetter: false },
-  { key: 'fetchEnv1', label: 'FETCH 1:* (UID FLAGS RFC822.SIZE ENVELOPE), first session', unit: 's', higherIsBetter: false },
-  { key: 'select2', label: 'SELECT INBOX (new session, warm)', unit: 's', higherIsBetter: false },
-  { key: 'fetchEnv2', label: 'FETCH 1:* (UID FLAGS RFC822.SIZE ENVELOPE), warm', unit: 's', higherIsBetter: false },
+  { key: 'select1', label: 'session 1: SELECT INBOX, cold', unit: 's', higherIsBetter: false },
+  { key: 'fetchEnv1', label: 'FETCH 1:* (UID FLAGS RFC822.SIZE ENVELOPE), first', unit: 's', higherIsBetter: false },
+  { key: 'fetchEnvAgain', label: 'same again, same session (Dovecot\'s cache settles)', unit: 's', higherIsBetter: false },
   { key: 'bodystructure', label: 'FETCH 1:* BODYSTRUCTURE', unit: 's', higherIsBetter: false },
   { key: 'searchText', label: `UID SEARCH TEXT "${SEARCH_WORD}"`, unit: 's', higherIsBetter: false },
   { key: 'searchFrom', label: `UID SEARCH FROM "${TARGET_SENDER.name}"`, unit: 's', higherIsBetter: false },
   { key: 'bodies', label: `UID FETCH ${BODY_FETCHES} spread UIDs BODY.PEEK[]`, unit: 'MB/s', higherIsBetter: true },
   { key: 'store', label: `UID STORE ${STORE_RANGE} +FLAGS (\\Seen)`, unit: 's', higherIsBetter: false },
   { key: 'append', label: `${APPENDS} x APPEND of ${APPEND_BYTES / 1024} KB (synchronizing literal)`, unit: 'msg/s', higherIsBetter: true },
-  { key: 'memory', label: 'peak memory of the server process (VmHWM)', unit: 'MiB', higherIsBetter: false },
+  { key: 'memory1', label: 'peak RSS, session 1 (VmHWM)', unit: 'MiB', higherIsBetter: false },
+  { key: 'select2', label: `session 2, after ${DELIVERIES} deliveries into new/: SELECT INBOX`, unit: 's', higherIsBetter: false },
+  { key: 'fetchEnv2', label: 'session 2: FETCH 1:* (UID FLAGS RFC822.SIZE ENVELOPE)', unit: 's', higherIsBetter: false },
+  { key: 'memory2', label: 'peak RSS, session 2 (VmHWM)', unit: 'MiB', higherIsBetter: false },
 ];
 
 type RunResult = Record<string, Sample>;
@@ -185,6 +195,22 @@ class Session {
   }
 }
 
+/**
+ * Writes `count` messages into new/ as a delivery agent does (tmp/ then a rename), owned by
+ * whoever owns the folder (the Dovecot script runs its server as another user).
+ */
+function deliver(maildir: string, count: number): void {
+  const owner = fs.statSync(maildir);
+  const now = Math.floor(Date.now() / 1000);
+  for (let i = 0; i < count; i++) {
+    const name = `${now}.M${i}P${process.pid}Q${i}.bench.example.com`;
+    const tmp = path.join(maildir, 'tmp', name);
+    fs.writeFileSync(tmp, appendMessage(10_000 + i).toString('latin1').replace(/\r\n/g, '\n'), 'latin1');
+    fs.chownSync(tmp, owner.uid, owner.gid);
+    fs.renameSync(tmp, path.join(maildir, 'new', name));
+  }
+}
+
 /** Runs every operation on one server and one fresh Maildir copy. */
 async function runOnce(server: ServerName, corpus: Corpus, runIndex: number, timeoutMs: number): Promise<RunResult> {
   const result: RunResult = {};
@@ -196,15 +222,14 @@ async function runOnce(server: ServerName, corpus: Corpus, runIndex: number, tim
   fs.writeFileSync(logFile, '');
   log(`${server} n=${n} run ${runIndex + 1}: copying the corpus`);
   freshCopy(corpus, maildir);
-  let peakMiB = 0;
   const setError = (from: string, message: string): void => {
     let on = false;
     for (const m of METRICS) {
       if (m.key === from) on = true;
-      if (on && m.key !== 'memory' && !result[m.key]) result[m.key] = { error: message };
+      if (on && !m.key.startsWith('memory') && !result[m.key]) result[m.key] = { error: message };
     }
   };
-  const timed = async (key: string, session: Session, body: () => Promise<number>): Promise<boolean> => {
+  const timed = async (key: string, body: () => Promise<number>): Promise<boolean> => {
     try {
       const value = await body();
       result[key] = { value };
@@ -214,58 +239,56 @@ async function runOnce(server: ServerName, corpus: Corpus, runIndex: number, tim
       const message = err instanceof TimeoutError ? `timeout (${(timeoutMs / 1000).toFixed(0)} s)` : `failed: ${(err as Error).message.slice(0, 160)}`;
       log(`${server} n=${n} run ${runIndex + 1}: ${key} ${message}`);
       setError(key, message);
-      peakMiB = Math.max(peakMiB, session.memoryMiB() ?? 0);
       return false;
     }
   };
-
   const uids: number[] = [];
-  const collectUids = (text: string): void => {
-    const m = /^\* \d+ FETCH \(.*?\bUID (\d+)/.exec(text);
-    if (m) uids.push(Number(m[1]));
+  const checkFetchCount = (what: string, got: number, expected = n): void => {
+    if (got !== expected) notes.add(`${SERVER_TITLES[server]}: ${what} returned ${got} FETCH responses for ${expected} messages`);
   };
-  const checkFetchCount = (what: string, got: number): void => {
-    if (got !== n) notes.add(`${SERVER_TITLES[server]}: ${what} returned ${got} FETCH responses for ${n} messages`);
+  /** The envelope listing, counting its responses (and keeping the UIDs when asked). */
+  const listing = async (s: Session, what: string, expected: number, keepUids: boolean): Promise<number> => {
+    let count = 0;
+    const r = await s.run('FETCH 1:* (UID FLAGS RFC822.SIZE ENVELOPE)', (t) => {
+      if (!t.includes(' FETCH ')) return;
+      count++;
+      if (keepUids) {
+        const m = /^\* \d+ FETCH \(.*?\bUID (\d+)/.exec(t);
+        if (m) uids.push(Number(m[1]));
+      }
+    });
+    checkFetchCount(what, count, expected);
+    return r.ms / 1000;
+  };
+  /** Runs steps in order until one fails; the session's peak RSS goes to `memoryKey`. */
+  const session = async (first: string, memoryKey: string, steps: [string, (s: Session) => Promise<number>][]): Promise<boolean> => {
+    let s: Session;
+    try {
+      s = await Session.open(server, maildir, logFile, timeoutMs);
+    } catch (err) {
+      setError(first, `failed to start: ${(err as Error).message.slice(0, 160)}`);
+      return false;
+    }
+    let ok = true;
+    let peak = 0;
+    for (const [key, body] of steps) {
+      ok = await timed(key, () => body(s));
+      peak = Math.max(peak, s.memoryMiB() ?? 0);
+      if (!ok) break;
+    }
+    peak = Math.max(peak, s.memoryMiB() ?? 0);
+    if (peak > 0) result[memoryKey] = { value: peak };
+    await s.close();
+    return ok;
   };
 
   try {
-    // --- first session: cold SELECT and envelope listing ---
-    let session: Session | undefined;
-    try {
-      session = await Session.open(server, maildir, logFile, timeoutMs);
-    } catch (err) {
-      setError('select1', `failed to start: ${(err as Error).message.slice(0, 160)}`);
-      return result;
-    }
-    let ok = await timed('select1', session, async () => (await session!.run('SELECT INBOX')).ms / 1000);
-    if (ok) {
-      let count = 0;
-      ok = await timed('fetchEnv1', session, async () => {
-        const r = await session!.run('FETCH 1:* (UID FLAGS RFC822.SIZE ENVELOPE)', (t) => {
-          if (t.includes(' FETCH ')) count++;
-        });
-        return r.ms / 1000;
-      });
-      if (ok) checkFetchCount('FETCH envelope (first session)', count);
-    }
-    peakMiB = Math.max(peakMiB, session.memoryMiB() ?? 0);
-    await session.close();
-    if (!ok) {
-      setError('select2', 'skipped after an earlier failure');
-      return result;
-    }
-
-    // --- second session: warm ---
-    session = await Session.open(server, maildir, logFile, timeoutMs);
-    const s = session;
-    const steps: [string, () => Promise<number>][] = [
-      ['select2', async () => (await s.run('SELECT INBOX')).ms / 1000],
-      ['fetchEnv2', async () => {
-        const r = await s.run('FETCH 1:* (UID FLAGS RFC822.SIZE ENVELOPE)', collectUids);
-        checkFetchCount('FETCH envelope (warm)', uids.length);
-        return r.ms / 1000;
-      }],
-      ['bodystructure', async () => {
+    // --- session 1: everything a client does on its first visit, and again ---
+    const ok = await session('select1', 'memory1', [
+      ['select1', async (s) => (await s.run('SELECT INBOX')).ms / 1000],
+      ['fetchEnv1', (s) => listing(s, 'FETCH envelope (first)', n, true)],
+      ['fetchEnvAgain', (s) => listing(s, 'FETCH envelope (again)', n, false)],
+      ['bodystructure', async (s) => {
         let count = 0;
         const r = await s.run('FETCH 1:* BODYSTRUCTURE', (t) => {
           if (t.includes(' FETCH ')) count++;
@@ -273,7 +296,7 @@ async function runOnce(server: ServerName, corpus: Corpus, runIndex: number, tim
         checkFetchCount('FETCH BODYSTRUCTURE', count);
         return r.ms / 1000;
       }],
-      ['searchText', async () => {
+      ['searchText', async (s) => {
         let hits = 0;
         const r = await s.run(`UID SEARCH TEXT ${quote(SEARCH_WORD)}`, (t) => {
           hits += searchCount(t);
@@ -282,7 +305,7 @@ async function runOnce(server: ServerName, corpus: Corpus, runIndex: number, tim
         if (hits !== expected) notes.add(`${SERVER_TITLES[server]}: UID SEARCH TEXT "${SEARCH_WORD}" found ${hits}, the corpus has ${expected} (n=${n})`);
         return r.ms / 1000;
       }],
-      ['searchFrom', async () => {
+      ['searchFrom', async (s) => {
         let hits = 0;
         const r = await s.run(`UID SEARCH FROM ${quote(TARGET_SENDER.name)}`, (t) => {
           hits += searchCount(t);
@@ -291,7 +314,7 @@ async function runOnce(server: ServerName, corpus: Corpus, runIndex: number, tim
         if (hits !== expected) notes.add(`${SERVER_TITLES[server]}: UID SEARCH FROM "${TARGET_SENDER.name}" found ${hits}, the corpus has ${expected} (n=${n})`);
         return r.ms / 1000;
       }],
-      ['bodies', async () => {
+      ['bodies', async (s) => {
         const chosen = spread(uids, BODY_FETCHES);
         let bytes = 0;
         let count = 0;
@@ -306,8 +329,8 @@ async function runOnce(server: ServerName, corpus: Corpus, runIndex: number, tim
         if (count !== chosen.length) notes.add(`${SERVER_TITLES[server]}: UID FETCH of ${chosen.length} bodies returned ${count} responses`);
         return bytes / 1e6 / (r.ms / 1000);
       }],
-      ['store', async () => (await s.run(`UID STORE ${STORE_RANGE} +FLAGS (\\Seen)`)).ms / 1000],
-      ['append', async () => {
+      ['store', async (s) => (await s.run(`UID STORE ${STORE_RANGE} +FLAGS (\\Seen)`)).ms / 1000],
+      ['append', async (s) => {
         let total = 0;
         for (let i = 0; i < APPENDS; i++) {
           const r = await s.client.append('INBOX', '\\Seen', appendMessage(i), timeoutMs);
@@ -316,15 +339,18 @@ async function runOnce(server: ServerName, corpus: Corpus, runIndex: number, tim
         }
         return APPENDS / (total / 1000);
       }],
-    ];
-    for (const [key, body] of steps) {
-      if (!(await timed(key, s, body))) break;
-      peakMiB = Math.max(peakMiB, s.memoryMiB() ?? 0);
+    ]);
+    if (!ok) {
+      setError('select2', 'skipped after an earlier failure');
+      return result;
     }
-    peakMiB = Math.max(peakMiB, s.memoryMiB() ?? 0);
-    await s.close();
+    // --- mail arrives while no session is open; session 2 is a new process ---
+    deliver(maildir, DELIVERIES);
+    await session('select2', 'memory2', [
+      ['select2', async (s) => (await s.run('SELECT INBOX')).ms / 1000],
+      ['fetchEnv2', (s) => listing(s, 'FETCH envelope (session 2)', n + APPENDS + DELIVERIES, false)],
+    ]);
   } finally {
-    if (peakMiB > 0) result.memory = { value: peakMiB };
     fs.rmSync(maildir, { recursive: true, force: true });
   }
   return result;
@@ -361,15 +387,17 @@ function ratio(ours: number | undefined, other: number | undefined, metric: Metr
 }
 
 function table(servers: ServerName[], results: Map<ServerName, RunResult[]>): string {
-  const cols: ServerName[] = ['ours', 'courier', 'dovecot'];
+  const withBefore = servers.includes('before');
+  const cols: ServerName[] = withBefore ? ['ours', 'before', 'courier', 'dovecot'] : ['ours', 'courier', 'dovecot'];
   const lines = [
-    '| operation | ours | Courier | Dovecot | ours vs Dovecot | ours vs Courier |',
-    '|---|---|---|---|---|---|',
+    `| operation | ${cols.map((c) => SERVER_TITLES[c]).join(' | ')} | ours vs Dovecot | ours vs Courier |${withBefore ? ' ours vs before |' : ''}`,
+    `|---|${cols.map(() => '---|').join('')}---|---|${withBefore ? '---|' : ''}`,
   ];
   for (const metric of METRICS) {
-    const cells = cols.map((c) => (servers.includes(c) ? summarize(results.get(c)?.map((r) => r[metric.key] ?? { error: 'not run' }), metric) : { text: 'not run' }));
-    const [ours, courier, dovecot] = cells as [{ text: string; value?: number }, { text: string; value?: number }, { text: string; value?: number }];
-    lines.push(`| ${metric.label} | ${ours.text} | ${courier.text} | ${dovecot.text} | ${ratio(ours.value, dovecot.value, metric)} | ${ratio(ours.value, courier.value, metric)} |`);
+    const cell = new Map(cols.map((c) => [c, servers.includes(c) ? summarize(results.get(c)?.map((r) => r[metric.key] ?? { error: 'not run' }), metric) : { text: 'not run' }]));
+    const v = (c: ServerName): number | undefined => cell.get(c)?.value;
+    lines.push(`| ${metric.label} | ${cols.map((c) => cell.get(c)!.text).join(' | ')} | ${ratio(v('ours'), v('dovecot'), metric)} | ${ratio(v('ours'), v('courier'), metric)} |` +
+      (withBefore ? ` ${ratio(v('ours'), v('before'), metric)} |` : ''));
   }
   return lines.join('\n');
 }
@@ -384,6 +412,7 @@ async function main(): Promise<void> {
   for (const size of opts.sizes) {
     const corpus = ensureCorpus(size, log);
     const results = new Map<ServerName, RunResult[]>();
+    const loads: number[] = [os.loadavg()[0]!];
     for (let run = 0; run < opts.runs; run++) {
       // alternate the order run by run so that no server always goes first (page cache, CPU heat)
       const order = opts.servers.map((_, i) => opts.servers[(i + run) % opts.servers.length]!);
@@ -391,11 +420,12 @@ async function main(): Promise<void> {
         const r = await runOnce(server, corpus, run, opts.timeoutMs);
         if (!results.has(server)) results.set(server, []);
         results.get(server)!.push(r);
+        loads.push(os.loadavg()[0]!);
       }
     }
     const m = corpus.manifest;
     const section = [
-      `### ${size.toLocaleString('en-US')} messages (${(m.totalBytes / 1048576).toFixed(0)} MiB; ${m.markerHits[SEARCH_WORD]} contain "${SEARCH_WORD}", ${m.senderHits[TARGET_SENDER.name]} from ${TARGET_SENDER.name}); median of ${opts.runs} run(s)`,
+      `### ${size.toLocaleString('en-US')} messages (${(m.totalBytes / 1048576).toFixed(0)} MiB; ${m.markerHits[SEARCH_WORD]} contain "${SEARCH_WORD}", ${m.senderHits[TARGET_SENDER.name]} from ${TARGET_SENDER.name}); median of ${opts.runs} run(s); 1-minute load average ${Math.min(...loads).toFixed(2)}-${Math.max(...loads).toFixed(2)} (median ${median(loads).toFixed(2)})`,
       '',
       table(opts.servers, results),
     ].join('\n');
@@ -407,6 +437,8 @@ async function main(): Promise<void> {
     '',
     `Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? '?'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}. ` +
       `PREAUTH over stdin/stdout, a fresh copy of the Maildir per server and run, servers alternated run by run. ` +
+      `Session 1 runs every step on the cold copy (the envelope listing twice: Dovecot caches a field for old messages only once they are fetched again); ` +
+      `then ${DELIVERIES} messages are delivered into new/ and session 2, a new process, selects and lists. ` +
       `Times are from writing the command to reading its tagged reply. Ratios > 1 mean ours is faster (or smaller, for memory).`,
     `Command: \`npm run bench -- --sizes ${opts.sizes.join(',')} --runs ${opts.runs} --servers ${opts.servers.join(',')}\``,
   ].join('\n');

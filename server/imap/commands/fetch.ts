@@ -23,7 +23,7 @@ import { envelopeValue } from '../../wire/envelope.js';
 import { bodyStructureValue } from '../../wire/bodystructure.js';
 import { bodyStructureWire } from '../../wire/render.js';
 import { sectionNeedsStructure } from '../../mime/section.js';
-import type { DataRequest, MessageData, MessageState } from '../../backend/mailstore.js';
+import { RawArena, type DataRequest, type MessageData, type MessageState } from '../../backend/mailstore.js';
 import type { SelectedMailbox } from '../selected.js';
 
 /**
@@ -64,6 +64,9 @@ export const fetch: CommandSpec = {
 
     const utf8 = session.enabled.has('UTF8=ACCEPT');
     const request = dataRequest(items, utf8);
+    // Whole messages are used up batch by batch (converted into the output blocks, never kept):
+    // they share one buffer. Only HEADER.FIELDS may hand a piece of one to the transport as it is.
+    if (request.raw && !items.some((i) => i.kind === 'BODY[]' && i.section.kind.startsWith('HEADER.FIELDS'))) request.arena = new RawArena();
     const setsSeen = !view.readOnly && items.some((i) => (i.kind === 'BODY[]' && !i.peek) || i.kind === 'RFC822' || i.kind === 'RFC822.TEXT');
     const sendsFlags = items.some((i) => i.kind === 'FLAGS');
     // A \Seen set by this FETCH is a change: its new modseq goes with it (RFC 7162 3.1.4).

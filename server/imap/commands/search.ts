@@ -6,7 +6,7 @@ import { SELECTED, ok, type CommandContext, type CommandSpec } from './types.js'
 import { parseSearchKeys } from '../protocol/parser.js';
 import { search as evaluate, searchKeyNeeds, type SearchMessage } from '../search/evaluate.js';
 import type { SearchKey } from '../protocol/types.js';
-import type { DataRequest, Folder, MessageData, MessageInfo, MessageState } from '../../backend/mailstore.js';
+import { RawArena, type DataRequest, type Folder, type MessageData, type MessageInfo, type MessageState } from '../../backend/mailstore.js';
 import type { BodyPart, Envelope, HeaderMeta, MessageMeta } from '../../mime/types.js';
 
 /** Messages per slice. Small enough for their header records to stay in the CPU caches between
@@ -23,6 +23,8 @@ export async function runSearch(ctx: CommandContext, key: SearchKey): Promise<nu
   if (needs !== 'info' && keyUses(key, HEADER_KEYS)) request.header = true;
   const context = { maxSeq: view.exists, maxUid: view.maxUid() };
   const matched: number[] = [];
+  // The messages of a batch are searched before the next batch is read, and not kept.
+  const arena = new RawArena();
   for (let start = 0; start < all.length; start += SLICE) {
     const slice = all.slice(start, start + SLICE);
     const data = request.info || request.header ? await view.folder.messageData(slice.map((m) => m.uid), request) : undefined;
@@ -42,7 +44,7 @@ export async function runSearch(ctx: CommandContext, key: SearchKey): Promise<nu
         meta: () => gone(), // every message comes with its header data
         rawBatch: async (uids) => {
           // Round three: the messages, with their structure for decoding the parts.
-          const data = await view.folder.messageData(uids, { raw: true, structure: true });
+          const data = await view.folder.messageData(uids, { raw: true, structure: true, arena });
           return data.map((item) => (item ? { raw: item.raw!, body: item.structure! } : null));
         },
       },

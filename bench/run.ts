@@ -30,6 +30,8 @@ type ServerName = 'ours' | 'before' | 'courier' | 'dovecot';
 const SERVER_TITLES: Record<ServerName, string> = { ours: 'ours', before: 'ours before', courier: 'Courier', dovecot: 'Dovecot' };
 /** "before": another build of ours (IMAPD_BENCH_BEFORE_DIST, e.g. a copy of dist/ made before a change), for before/after in one run. */
 const BEFORE_DIST = process.env.IMAPD_BENCH_BEFORE_DIST;
+/** Node options for "ours" only (IMAPD_BENCH_NODE_ARGS, e.g. "--max-semi-space-size=2"): to measure one against "before" = the same build. */
+const OURS_NODE_ARGS = (process.env.IMAPD_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 interface Options {
   sizes: number[];
@@ -71,7 +73,7 @@ function usage(message: string): never {
 function commandFor(server: ServerName, maildir: string): string[] {
   switch (server) {
     case 'ours':
-      return [process.execPath, path.join(DIST, 'server/bin/imapd.js'), maildir];
+      return [process.execPath, ...OURS_NODE_ARGS, path.join(DIST, 'server/bin/imapd.js'), maildir];
     case 'before':
       if (!BEFORE_DIST) throw new Error('the server "before" needs IMAPD_BENCH_BEFORE_DIST');
       return [process.execPath, path.join(BEFORE_DIST, 'server/bin/imapd.js'), maildir];

@@ -72,16 +72,30 @@ function usage(message: string): never {
 
 function commandFor(server: ServerName, maildir: string): string[] {
   switch (server) {
-    case 'ours':
-      return [process.execPath, ...OURS_NODE_ARGS, path.join(DIST, 'server/bin/imapd.js'), maildir];
-    case 'before':
+    case 'ours': {
+      const file = path.join(DIST, 'server/bin/imapd.js');
+      return [process.execPath, ...shebangOptions(file), ...OURS_NODE_ARGS, file, maildir];
+    }
+    case 'before': {
       if (!BEFORE_DIST) throw new Error('the server "before" needs IMAPD_BENCH_BEFORE_DIST');
-      return [process.execPath, path.join(BEFORE_DIST, 'server/bin/imapd.js'), maildir];
+      const file = path.join(BEFORE_DIST, 'server/bin/imapd.js');
+      return [process.execPath, ...shebangOptions(file), file, maildir];
+    }
     case 'courier':
       return ['/bin/bash', path.join(PEERS, 'courier-preauth.sh'), maildir];
     case 'dovecot':
       return ['/bin/bash', path.join(PEERS, 'dovecot-preauth.sh'), maildir];
   }
+}
+
+/**
+ * The node options of a command's "#!/usr/bin/env -S node OPTIONS" line: the command runs with
+ * them when started as installed (npx imapd, couriertcpd ... imapd), so the bench passes them too.
+ */
+function shebangOptions(file: string): string[] {
+  const first = fs.readFileSync(file, 'utf8').split('\n', 1)[0]!;
+  const m = /^#!\/usr\/bin\/env -S node\b(.*)$/.exec(first);
+  return m ? m[1]!.trim().split(/\s+/).filter(Boolean) : [];
 }
 
 // ---------- measurements ----------

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureCorpus, freshCopy, BENCH_ROOT, TARGET_SENDER, type Corpus } from './corpus.js';
+import { cpuMsOfPids, processTree } from './procs.js';
 import { memoryOf, quote, spawnPreauth, stopProcess, TimeoutError, type CommandResult, type ImapClient, type ServerProcess } from './imap-client.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -245,10 +246,13 @@ async function runOnce(server: ServerName, corpus: Corpus, runIndex: number, tim
       if (on && !m.key.startsWith('memory') && !result[m.key]) result[m.key] = { error: message };
     }
   };
-  const timed = async (key: string, body: () => Promise<number>): Promise<boolean> => {
+  const timed = async (key: string, body: () => Promise<number>, pid?: number): Promise<boolean> => {
     try {
+      // The server's CPU time too (its process tree): on a busy machine it moves far less than the latency.
+      const cpu0 = pid === undefined ? 0 : cpuMsOfPids(processTree([pid]));
       const value = await body();
       result[key] = { value };
+      if (pid !== undefined) result[`${key}.cpu`] = { value: cpuMsOfPids(processTree([pid])) - cpu0 };
       log(`${server} n=${n} run ${runIndex + 1}: ${key} = ${value.toFixed(3)}`);
       return true;
     } catch (err) {
@@ -288,7 +292,7 @@ async function runOnce(server: ServerName, corpus: Corpus, runIndex: number, tim
     let ok = true;
     let peak = 0;
     for (const [key, body] of steps) {
-      ok = await timed(key, () => body(s));
+      ok = await timed(key, () => body(s), s.proc.pid);
       peak = Math.max(peak, s.memoryMiB() ?? 0);
       if (!ok) break;
     }
@@ -402,6 +406,21 @@ function ratio(ours: number | undefined, other: number | undefined, metric: Metr
   return r >= 10 ? `${r.toFixed(0)}x` : r >= 0.1 ? `${r.toFixed(2)}x` : `${r.toPrecision(2)}x`;
 }
 
+/** Server CPU time (user + system, ms) per step: medians, in the columns of the main table. */
+function cpuTable(servers: ServerName[], results: Map<ServerName, RunResult[]>): string {
+  const cols = (['ours', 'before', 'courier', 'dovecot'] as ServerName[]).filter((c) => servers.includes(c));
+  const lines = [`| server CPU, ms | ${cols.map((c) => SERVER_TITLES[c]).join(' | ')} |`, `|---|${cols.map(() => '---|').join('')}`];
+  for (const metric of METRICS) {
+    if (metric.unit === 'MiB') continue;
+    const cells = cols.map((c) => {
+      const values = (results.get(c) ?? []).map((r) => r[`${metric.key}.cpu`]?.value).filter((v): v is number => v !== undefined);
+      return values.length ? median(values).toFixed(0) : '-';
+    });
+    lines.push(`| ${metric.label} | ${cells.join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
 function table(servers: ServerName[], results: Map<ServerName, RunResult[]>): string {
   const withBefore = servers.includes('before');
   const cols: ServerName[] = withBefore ? ['ours', 'before', 'courier', 'dovecot'] : ['ours', 'courier', 'dovecot'];
@@ -444,6 +463,10 @@ async function main(): Promise<void> {
       `### ${size.toLocaleString('en-US')} messages (${(m.totalBytes / 1048576).toFixed(0)} MiB; ${m.markerHits[SEARCH_WORD]} contain "${SEARCH_WORD}", ${m.senderHits[TARGET_SENDER.name]} from ${TARGET_SENDER.name}); median of ${opts.runs} run(s); 1-minute load average ${Math.min(...loads).toFixed(2)}-${Math.max(...loads).toFixed(2)} (median ${median(loads).toFixed(2)})`,
       '',
       table(opts.servers, results),
+      '',
+      `Server CPU time per step (user + system of its processes, median; clock ticks of 10 ms): less moved by the machine's load than the times above.`,
+      '',
+      cpuTable(opts.servers, results),
     ].join('\n');
     sections.push(section);
     process.stdout.write('\n' + section + '\n');

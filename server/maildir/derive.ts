@@ -44,6 +44,8 @@ export interface DeriveJob {
   hasHeader: boolean;
   hasEnvelope: boolean;
   hasStructure: boolean;
+  /** Where a message asked for whole (`raw`) is read into; default a buffer of its own. */
+  rawInto?: (size: number) => Buffer;
 }
 
 export interface Derived {
@@ -73,7 +75,7 @@ export class Deriver {
     if (whole || (needs.info && sizeFromName === undefined && stat!.size <= WHOLE_READ_MAX)) {
       // A message that is only parsed or counted is read into a buffer kept for that: reading
       // a mailbox would otherwise leave its whole size behind as garbage.
-      raw = needs.raw ? readWhole(fd, stat!.size) : this.readScratch(fd, stat!.size);
+      raw = needs.raw ? readWhole(fd, stat!.size, job.rawInto) : this.readScratch(fd, stat!.size);
     }
 
     let header: HeaderMeta | undefined;
@@ -156,8 +158,8 @@ export class Deriver {
 }
 
 /** The whole file (its size as fstat saw it; it does not change in a Maildir). */
-function readWhole(fd: number, size: number): Buffer {
-  const buffer = Buffer.allocUnsafe(size);
+function readWhole(fd: number, size: number, into?: (size: number) => Buffer): Buffer {
+  const buffer = into ? into(size) : Buffer.allocUnsafe(size);
   const got = readFully(fd, buffer, 0);
   return got === size ? buffer : buffer.subarray(0, got);
 }

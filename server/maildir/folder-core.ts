@@ -528,6 +528,19 @@ export class FolderCore {
     this.scheduleDispose();
   }
 
+  /**
+   * Before an open's first look at a folder no session has open: the watches first (see
+   * FolderWatch.watchNow). unwatchUnused() after the open, whatever its outcome.
+   */
+  watchEarly(): void {
+    if (!this.inUse() && !this.gone) this.watch.watchNow();
+  }
+
+  /** After an open: watches that no session came to use are stopped. */
+  unwatchUnused(): void {
+    if (!this.inUse()) this.watch.stopWatching();
+  }
+
   attach(handle: TrackedSession): void {
     if (this.disposeTimer) clearTimeout(this.disposeTimer);
     this.disposeTimer = undefined;

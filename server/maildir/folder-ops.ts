@@ -108,6 +108,7 @@ export async function messageMeta(core: FolderCore, uid: number): Promise<Messag
 
 /** See Folder.messageData. */
 export async function messageData(core: FolderCore, uids: readonly number[], asked: DataRequest): Promise<(MessageData | null)[]> {
+  asked.arena?.reset(); // once per call: the retry below adds to the same request's messages
   const entries = uids.map((uid) => core.entries.get(uid));
   let present = entries as Entry[];
   if (entries.includes(undefined)) present = entries.filter((entry): entry is Entry => entry !== undefined);

@@ -127,7 +127,12 @@ export class FolderWatch {
    * catches anything that changed in between.
    */
   watchSoon(): void {
-    if (this.watchStart || this.watchers.length || this.pollTimer) return;
+    if (this.watchers.length) {
+      // Set up before the open's look (watchNow): events that came meanwhile are looked into now.
+      if (this.pending.length) this.scheduleSync();
+      return;
+    }
+    if (this.watchStart || this.pollTimer) return;
     this.watchStart = setImmediate(() => {
       this.watchStart = undefined;
       if (!this.folder.inUse() || this.folder.gone) return;
@@ -135,6 +140,18 @@ export class FolderWatch {
       this.listenToOtherServers();
       this.lookAgain();
     });
+  }
+
+  /**
+   * Watches set up at once, before the first look of an open (FolderCore.watchEarly): that look
+   * then sees every change made before them and the watches every change after, so that no
+   * second look (watchSoon's) is needed.
+   */
+  watchNow(): void {
+    if (this.watchers.length || this.pollTimer || !this.context.watch) return;
+    if (this.watchStart) clearImmediate(this.watchStart);
+    this.watchStart = undefined;
+    this.startWatching();
   }
 
   /** After a scan: courierimapkeywords/ may have appeared since the watches were set up. */

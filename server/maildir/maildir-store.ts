@@ -442,6 +442,7 @@ export class MaildirStore implements MailStore {
     for (let attempt = 0; attempt < 2; attempt++) {
       const core = folderCore(dir, canonical, this.context);
       core.pin();
+      core.watchEarly();
       try {
         // What has no UID yet is numbered by the session's refresh(), new/ and cur/ together.
         await core.sync({ claimNew: false, numberCur: false });
@@ -450,6 +451,7 @@ export class MaildirStore implements MailStore {
         this.handles.add(handle);
         return handle;
       } finally {
+        core.unwatchUnused();
         core.unpin();
       }
     }

@@ -142,11 +142,13 @@ export class MessageCache {
       inThread = [...todo.filter((i) => needs[i].raw || messages[i].uid === 0), ...forPool.slice(forPool.length - share)];
       pooledWork = this.viaPool(pool, messages, forPool.slice(0, forPool.length - share), needs, items, missing);
     }
+    const arena = request.arena;
+    const rawInto = arena ? (size: number) => arena.take(size) : undefined;
     const budget = new Budget();
     const read = async (indexes: number[]): Promise<void> => {
       for (const i of indexes) {
         if (budget.due()) await budget.pause();
-        if (!this.readMessage(messages[i], needs[i], items[i])) missing.push(i);
+        if (!this.readMessage(messages[i], needs[i], items[i], rawInto)) missing.push(i);
       }
     };
     await read(inThread);
@@ -198,11 +200,11 @@ export class MessageCache {
   }
 
   /** Reads what `needs` asks for from the message's file into `item`; false when there is no such file. */
-  private readMessage(message: CachedMessage, needs: Needs, item: MessageData): boolean {
-    return this.readFile(messageFileOf(this.options.messageLinks, path.join(this.dir, 'cur', message.fileName)), message, needs, item);
+  private readMessage(message: CachedMessage, needs: Needs, item: MessageData, rawInto?: (size: number) => Buffer): boolean {
+    return this.readFile(messageFileOf(this.options.messageLinks, path.join(this.dir, 'cur', message.fileName)), message, needs, item, rawInto);
   }
 
-  private readFile(file: string, message: CachedMessage, needs: Needs, item: MessageData): boolean {
+  private readFile(file: string, message: CachedMessage, needs: Needs, item: MessageData, rawInto?: (size: number) => Buffer): boolean {
     let fd: number;
     try {
       fd = openSync(file, MESSAGE_READ_FLAGS);
@@ -211,7 +213,7 @@ export class MessageCache {
       throw error;
     }
     try {
-      this.derive(fd, message, needs, item);
+      this.derive(fd, message, needs, item, rawInto);
     } finally {
       closeSync(fd);
     }
@@ -219,7 +221,7 @@ export class MessageCache {
   }
 
   /** Reads and parses in this thread, then keeps what was learnt. */
-  private derive(fd: number, message: CachedMessage, needs: Needs, item: MessageData): void {
+  private derive(fd: number, message: CachedMessage, needs: Needs, item: MessageData, rawInto?: (size: number) => Buffer): void {
     const { uid, base } = message;
     const numbered = uid !== 0;
     const derived = this.deriver.derive(fd, {
@@ -229,6 +231,7 @@ export class MessageCache {
       hasHeader: numbered && this.headers.has(uid),
       hasEnvelope: numbered && this.envelopes.has(uid),
       hasStructure: numbered && this.structures.has(uid),
+      rawInto,
     });
     if (derived.stored) this.learnInfo(message, derived.stored, item);
     if (needs.raw) item.raw = derived.raw;

@@ -3,7 +3,7 @@
 // files without one (sorted by name), optionally move new/ to cur/ ("claim"), and
 // write the database back when anything changed.
 
-import { promises as fs, readdirSync } from 'node:fs';
+import { promises as fs, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { baseOf, sortMaildirNames } from './filenames.js';
 import { errorCode, listDirSync, mapLimit } from './fsutil.js';
@@ -73,7 +73,16 @@ export interface ScanMemory {
   writing?: number;
   /** The folder has its \Recent mark (see recent.ts). */
   recentMarked?: boolean;
+  /** The last listing of cur/ and the directory's stamp before it was read (see listCur). */
+  cur?: { stamp: string; names: string[]; byBase?: Map<string, string> };
 }
+
+/**
+ * A directory's mtime must be older than this when it is listed for the listing to be reused
+ * while the mtime stays the same: a change in the same tick of the file-system clock (a few
+ * ms) would leave it as it was (the margin of FolderCore's CLOCK_TICK_MS).
+ */
+const CUR_TRUST_MS = 50;
 
 export async function scanFolder(folderDir: string, options: ScanOptions & { readOnly: true }, memory?: ScanMemory): Promise<ScanResult | null>;
 export async function scanFolder(folderDir: string, options: ScanOptions, memory?: ScanMemory): Promise<ScanResult>;
@@ -100,7 +109,7 @@ export async function scanFolder(folderDir: string, options: ScanOptions, memory
   // on the folder is woken by each delivery; one claims it, the others look again after).
   if (options.readOnly && options.claimNew && !options.curNames && listDirSync(newDir).length > 0) return null;
 
-  const curByBase = new Map<string, string>();
+  let curByBase = new Map<string, string>();
   const indexCur = (names: string[]): void => {
     for (const name of names) {
       if (name.charCodeAt(0) === 46) continue; // dot files are not messages
@@ -109,9 +118,15 @@ export async function scanFolder(folderDir: string, options: ScanOptions, memory
     }
   };
   // Synchronous: readdir through the thread pool costs twice as long for 100,000 names.
-  const curNames = options.curNames ?? listNamesSync(curDir);
+  const curNames = options.curNames ?? listCur(curDir, memory);
   if (options.listed) options.listed.names = curNames;
-  indexCur(curNames);
+  // The index of a listing used again is kept with it (10,000 names take as long to index as to read).
+  const known = memory.cur?.names === curNames ? memory.cur : undefined;
+  if (known?.byBase) curByBase = known.byBase;
+  else {
+    indexCur(curNames);
+    if (known) known.byBase = curByBase;
+  }
 
   // One pass over the database (100,000 lookups in a big folder, each a cache miss or two).
   // readdir is not atomic against renames: a file whose flags changed meanwhile can be
@@ -137,6 +152,8 @@ export async function scanFolder(folderDir: string, options: ScanOptions, memory
   };
   keep();
   if (missing && [...db.uids.keys()].some((base) => !curByBase.has(base) && !options.expectedGone?.has(base))) {
+    memory.cur = undefined;
+    curByBase = new Map(curByBase); // the index may be the remembered one's
     indexCur(listNamesSync(curDir));
     keep();
   }
@@ -208,6 +225,29 @@ export async function scanFolder(folderDir: string, options: ScanOptions, memory
     memory.db = db;
   }
   return { uidValidity: db.uidValidity, uidNext: db.uidNext, messages: [...kept, ...added], unclaimed, unnumbered };
+}
+
+/**
+ * The names in cur/: the last listing again when the directory has not changed since it was
+ * read (same inode, mtime and ctime, and the mtime was older than CUR_TRUST_MS then), as when a
+ * session opens a folder and then claims new/ (only new/ changed in between).
+ */
+function listCur(curDir: string, memory: ScanMemory): string[] {
+  let stamp: string | undefined;
+  let trusted = false;
+  try {
+    const s = statSync(curDir);
+    stamp = `${s.ino}/${s.mtimeMs}/${s.ctimeMs}`;
+    // Any change after the read then gives a new mtime (the ctime in the stamp catches an mtime put back).
+    trusted = Date.now() - s.mtimeMs > CUR_TRUST_MS;
+  } catch {
+    // missing: listNamesSync says so
+  }
+  const known = memory.cur;
+  if (known && known.stamp === stamp) return known.names;
+  const names = listNamesSync(curDir);
+  memory.cur = stamp !== undefined && trusted ? { stamp, names } : undefined;
+  return names;
 }
 
 /** Names in a directory, dot files included (indexCur leaves them out: one loop fewer). */

@@ -27,7 +27,7 @@ import { envelopeValue } from '../../wire/envelope.js';
 import { bodyStructureValue } from '../../wire/bodystructure.js';
 import { bodyStructureWire } from '../../wire/render.js';
 import { sectionNeedsStructure } from '../../mime/section.js';
-import type { DataRequest, MessageData, MessageState } from '../../backend/mailstore.js';
+import { RawArena, type DataRequest, type MessageData, type MessageState } from '../../backend/mailstore.js';
 import type { SelectedMailbox } from '../selected.js';
 import { binaryDecodable, extDataRequest, extSetsSeen, isExtItem, writeExtItem, type ExtContext } from './fetch-ext.js';
 
@@ -74,6 +74,9 @@ export const fetch: CommandSpec = {
 
     const utf8 = session.enabled.has('UTF8=ACCEPT');
     const request = dataRequest(items, utf8);
+    // Whole messages are used up batch by batch (converted into the output blocks, never kept):
+    // they share one buffer. Only HEADER.FIELDS may hand a piece of one to the transport as it is.
+    if (request.raw && !items.some((i) => i.kind === 'BODY[]' && i.section.kind.startsWith('HEADER.FIELDS'))) request.arena = new RawArena();
     // Without the "s" right (a shared folder, RFC 4314 section 4) nothing is marked \Seen.
     const setsSeen = !view.readOnly
       && (items.some((i) => (i.kind === 'BODY[]' && !i.peek) || i.kind === 'RFC822' || i.kind === 'RFC822.TEXT') || extSetsSeen(items))

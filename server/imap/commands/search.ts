@@ -6,7 +6,7 @@ import { SELECTED, ok, type CommandContext, type CommandSpec } from './types.js'
 import { parseSearchKeys } from '../protocol/parser.js';
 import { search as evaluate, searchKeyNeeds, type SearchMessage } from '../search/evaluate.js';
 import type { SearchKey } from '../protocol/types.js';
-import type { DataRequest, Folder, MessageData, MessageInfo, MessageState, TextCandidates } from '../../backend/mailstore.js';
+import { RawArena, type DataRequest, type Folder, type MessageData, type MessageInfo, type MessageState, type TextCandidates } from '../../backend/mailstore.js';
 import { foldForSearch } from '../search/fold.js';
 import type { BodyPart, Envelope, HeaderMeta, MessageMeta } from '../../mime/types.js';
 import type { SelectedMailbox } from '../selected.js';
@@ -34,6 +34,8 @@ export async function searchView(view: SelectedMailbox, key: SearchKey, only?: r
   const context = { maxSeq: view.exists, maxUid: view.maxUid() };
   const textCandidates = await indexAnswers(view.folder, key);
   const matched: number[] = [];
+  // The messages of a batch are searched before the next batch is read, and not kept.
+  const arena = new RawArena();
   for (let start = 0; start < all.length; start += SLICE) {
     const slice = all.slice(start, start + SLICE);
     const data = request.info || request.header ? await view.folder.messageData(slice.map((m) => m.uid), request) : undefined;
@@ -53,7 +55,7 @@ export async function searchView(view: SelectedMailbox, key: SearchKey, only?: r
         meta: () => gone(), // every message comes with its header data
         rawBatch: async (uids) => {
           // Round three: the messages, with their structure for decoding the parts.
-          const data = await view.folder.messageData(uids, { raw: true, structure: true });
+          const data = await view.folder.messageData(uids, { raw: true, structure: true, arena });
           return data.map((item) => (item ? { raw: item.raw!, body: item.structure! } : null));
         },
         textCandidates,

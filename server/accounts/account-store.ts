@@ -18,6 +18,7 @@ import { EventEmitter } from 'node:events';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { LoginCache } from './login-cache.js';
+import { normalizeMailhost, parseMailhost } from './mailhost.js';
 import { hashPassword, needsRehash, passwordProblem, verifyAgainstDummy, verifyPassword } from './password.js';
 
 export const ACCOUNTS_FILE = 'accounts.sqlite';
@@ -57,6 +58,8 @@ export interface Account {
   lastLoginAddress: string | null;
   /** Last known use of the quota, recorded by recordUsage(). */
   usage: { bytes: number; messages: number; updatedAt: number } | null;
+  /** The server(s) the account's mail lives on, when not this one (mailhost.ts); with IMAP_PROXY=1 its logins are proxied there. */
+  mailhost: string | null;
 }
 
 export interface NewAccount {
@@ -118,6 +121,8 @@ const MIGRATIONS: readonly string[] = [
      created_at INTEGER NOT NULL
    ) STRICT;
    CREATE INDEX addresses_account ON addresses (account_id)`,
+  // 4: the host the account's mail lives on, when not this one (IMAP_PROXY; Courier's "mailhost" option)
+  `ALTER TABLE accounts ADD COLUMN mailhost TEXT`,
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
@@ -138,6 +143,7 @@ interface AccountRow {
   usage_bytes: number | null;
   usage_messages: number | null;
   usage_updated_at: number | null;
+  mailhost: string | null;
 }
 
 /** Why a username cannot be used, or null. Cheap for huge inputs: length is checked first. */
@@ -220,6 +226,7 @@ export class AccountStore {
       setEnabled: db.prepare<[number, number, string]>('UPDATE accounts SET enabled = ?, updated_at = ? WHERE username_key = ?'),
       setQuota: db.prepare<[number | null, number | null, number, string]>('UPDATE accounts SET quota_bytes = ?, quota_messages = ?, updated_at = ? WHERE username_key = ?'),
       setMaildir: db.prepare<[string | null, number, string]>('UPDATE accounts SET maildir = ?, updated_at = ? WHERE username_key = ?'),
+      setMailhost: db.prepare<[string | null, number, string]>('UPDATE accounts SET mailhost = ?, updated_at = ? WHERE username_key = ?'),
       login: db.prepare<[number, string, string]>('UPDATE accounts SET last_login_at = ?, last_login_address = ? WHERE username_key = ?'),
       usage: db.prepare<[number, number, number, string]>('UPDATE accounts SET usage_bytes = ?, usage_messages = ?, usage_updated_at = ? WHERE username_key = ?'),
       byId: db.prepare<[number], AccountRow>('SELECT * FROM accounts WHERE id = ?'),
@@ -414,6 +421,22 @@ export class AccountStore {
     this.emit('updated', username);
   }
 
+  /** Where the account's mail lives when not here (IMAP_PROXY); null: here. */
+  setMailhost(username: string, mailhost: string | null): void {
+    const key = this.existingKey(username);
+    let value: string | null = null;
+    if (mailhost !== null && mailhost.trim() !== '') {
+      try {
+        parseMailhost(mailhost);
+      } catch (err) {
+        throw new AccountError('invalid-value', (err as Error).message);
+      }
+      value = normalizeMailhost(mailhost);
+    }
+    this.stmt.setMailhost.run(value, Date.now(), key);
+    this.emit('updated', username);
+  }
+
   /**
    * Check credentials. Unknown users cost the same time as known ones; a successful check
    * of a hash made with older parameters re-hashes the password.
@@ -503,6 +526,7 @@ function toAccount(row: AccountRow): Account {
     lastLoginAt: row.last_login_at,
     lastLoginAddress: row.last_login_address,
     usage: row.usage_updated_at === null ? null : { bytes: row.usage_bytes ?? 0, messages: row.usage_messages ?? 0, updatedAt: row.usage_updated_at },
+    mailhost: row.mailhost ?? null,
   };
 }
 

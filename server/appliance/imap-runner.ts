@@ -9,7 +9,7 @@ import { DeliveryService } from '../delivery/service.js';
 import type { LmtpEndpoint } from '../delivery/lmtp.js';
 import type { Authenticator, SessionOptions, SessionSettings } from '../imap/contracts.js';
 import { startSession as startImapSession } from '../imap/session.js';
-import { ImapServer, TlsError, loadTlsMaterial, type ConnectionInfo, type ListenerInfo, type ServerSettings, type TlsMaterial } from '../net/index.js';
+import { ImapServer, TlsError, proxyFromSettings, loadTlsMaterial, type ConnectionInfo, type ListenerInfo, type ServerSettings, type TlsMaterial } from '../net/index.js';
 import type { ApplianceStatus, ServerState, SessionView } from './api.js';
 import { settingsEqual, type HostContext } from './host-context.js';
 
@@ -23,7 +23,7 @@ export const LIVE_FIELDS: ReadonlySet<keyof ImapdSettings> = new Set(['maxDaemon
 /** Fields the account authenticator is built with (they apply from the next login). */
 const AUTHENTICATOR_FIELDS: ReadonlySet<keyof ImapdSettings> = new Set([
   'maildirPath', 'mkhomedirSkel', 'useLocks', 'ftsIndex', 'keywords', 'enhancedIdle', 'idleTimeout', 'trashFolder', 'emptyTrash', 'loginCacheTtl',
-  'debugFile',
+  'debugFile', 'imapProxy', 'imapProxyForeign', 'proxyHostname', 'tlsTrustCerts',
 ] as const);
 
 const SESSIONS_EVENT_DELAY_MS = 150;
@@ -175,6 +175,7 @@ export class ImapRunner {
       accounts: this.ctx.accounts,
       logger: this.ctx.serverLogger(),
       ...authenticatorSettings(s),
+      proxy: proxyFromSettings(s, this.ctx.serverLogger()),
       ...(this.options.failureDelayMs !== undefined ? { failureDelayMs: this.options.failureDelayMs } : {}),
     });
   }

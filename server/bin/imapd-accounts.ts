@@ -21,6 +21,9 @@ Commands:
   list            show all accounts
   shared-index    print Courier's shared index (IMAP_SHAREDINDEXFILE) of the enabled accounts,
                   for a Courier server that takes the Maildirs over with their shared folders
+  mailhost USER [HOST]          show, or set, the server the account's mail lives on (IMAP_PROXY=1
+                                proxies its logins there): host[:port] or imaps://host[:port], several
+                                separated by commas; "-" clears it (the mail is on this server)
   address add USER ADDRESS      give an account a mail address for delivery (LMTP, imapd-deliver)
   address remove USER ADDRESS   take it away again
   address list USER             show an account's addresses
@@ -158,6 +161,7 @@ async function main(argv: string[]): Promise<number> {
   if (!command) throw new UsageError('no command given');
   if (!values.data) throw new UsageError('--data DIR is required');
   if (command === 'address') return addressCommand(resolve(values.data), positionals.slice(1));
+  if (command === 'mailhost') return mailhostCommand(resolve(values.data), positionals.slice(1));
   const needsUser = ['add', 'passwd', 'remove', 'disable', 'enable'];
   const noUser = ['list', 'shared-index'];
   if (!needsUser.includes(command) && !noUser.includes(command)) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
@@ -213,6 +217,28 @@ async function main(argv: string[]): Promise<number> {
         process.stdout.write(courierSharedIndexText(store.list(), (a) => a.maildir ?? join(a.home, 'Maildir')));
         break;
     }
+  } finally {
+    store.close();
+  }
+  return 0;
+}
+
+/** imapd-accounts mailhost USER [HOST|-] */
+function mailhostCommand(dataDir: string, args: string[]): number {
+  const [user, host, ...extra] = args;
+  if (user === undefined) throw new UsageError('mailhost needs a user name');
+  if (extra.length) throw new UsageError('too many arguments');
+  const store = AccountStore.open(dataDir);
+  try {
+    const account = store.get(user);
+    if (!account) throw new AccountError('not-found', `no account ${JSON.stringify(user)}`);
+    if (host === undefined) {
+      process.stdout.write(`${account.mailhost ?? '-'}\n`);
+      return 0;
+    }
+    store.setMailhost(user, host === '-' ? null : host);
+    const now = store.get(user)!;
+    process.stdout.write(now.mailhost ? `${now.username}: mail on ${now.mailhost}\n` : `${now.username}: mail on this server\n`);
   } finally {
     store.close();
   }

@@ -3,7 +3,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { AccountAuthenticator, AccountStore } from '../../server/accounts/index.js';
+import { AccountAuthenticator, AccountStore, type ProxyConnector } from '../../server/accounts/index.js';
 import { loadSettings } from '../../server/config/index.js';
 import type { Logger } from '../../server/imap/contracts.js';
 import { ImapServer, loadTlsMaterial, type TlsMaterial } from '../../server/net/index.js';
@@ -27,6 +27,8 @@ export async function startNetworkServer(options: {
   timeouts?: { unauthenticated: number; authenticated: number; literal: number };
   /** Other accounts' folders as "#shared.OWNER.FOLDER" (on with IMAP_ACL in imapd-server). */
   sharedFolders?: boolean;
+  /** IMAP_PROXY: logins of accounts with a mailhost go there (server/net/proxy.ts). */
+  proxy?: ProxyConnector | null;
 }): Promise<TestNetworkServer> {
   const tls = await loadTlsMaterial({ dataDir: options.dataDir });
   const authenticator = new AccountAuthenticator({
@@ -40,6 +42,7 @@ export async function startNetworkServer(options: {
     trashFolder: 'Trash',
     failureDelayMs: options.failureDelayMs,
     sharedFolders: options.sharedFolders ?? false,
+    proxy: options.proxy ?? null,
   });
   const { settings } = await loadSettings({
     configDir: path.join(options.dataDir, 'no-config'),

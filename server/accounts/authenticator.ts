@@ -131,7 +131,17 @@ export class AccountAuthenticator implements Authenticator {
     this.loginCache = new LoginCache(options.loginCacheTtlMs ?? DEFAULT_LOGIN_CACHE_TTL_MS);
   }
 
-  async login(loginName: string, password: string, remoteAddress: string): Promise<LoginResult | ProxiedLogin | null> {
+  /** Check the password and open the account's Maildir here (whatever its mailhost says). */
+  async login(loginName: string, password: string, remoteAddress: string): Promise<LoginResult | null> {
+    return (await this.attempt(loginName, password, remoteAddress, false)) as LoginResult | null;
+  }
+
+  /** As login; with IMAP_PROXY, an account whose mailhost is another server is logged in there. */
+  loginOrProxy(loginName: string, password: string, remoteAddress: string): Promise<LoginResult | ProxiedLogin | null> {
+    return this.attempt(loginName, password, remoteAddress, true);
+  }
+
+  private async attempt(loginName: string, password: string, remoteAddress: string, mayProxy: boolean): Promise<LoginResult | ProxiedLogin | null> {
     const user = withDefaultDomain(loginName, this.options.defaultDomain ?? null);
     const address = normalizeAddress(remoteAddress);
     const release = await this.enter(address);
@@ -145,7 +155,7 @@ export class AccountAuthenticator implements Authenticator {
         return null;
       }
       this.forgetFailures(address, targetKey(user));
-      if (this.options.proxy && check.account.mailhost) {
+      if (mayProxy && this.options.proxy && check.account.mailhost) {
         const proxied = await this.proxyLogin(check.account, password, address);
         if (proxied) return proxied;
       }

@@ -205,7 +205,10 @@ export class ImapRunner {
       tlsMinVersion: s.tlsMinVersion, startTlsMinVersion: s.startTlsMinVersion, tlsCipherList: s.tlsCipherList,
       accessFile: s.accessFile,
     };
-    const delegate: Authenticator = { login: (user, password, remote) => this.authenticator.login(user, password, remote) };
+    const delegate: Authenticator = {
+      login: (user, password, remote) => this.authenticator.login(user, password, remote),
+      loginOrProxy: (user, password, remote) => this.authenticator.loginOrProxy(user, password, remote),
+    };
     const server = new ImapServer({
       settings: serverSettings,
       sessionSettings: this.sessionSettings,

@@ -105,12 +105,16 @@ export interface ProtocolLog {
 
 export interface Authenticator {
   /**
-   * Check a username and password. Resolves with the account's store (or, for an account
-   * living on another server with IMAP_PROXY, a logged-in connection there), or with null
+   * Check a username and password. Resolves with the account's store, or with null
    * for bad credentials or a disabled account (the authenticator applies the failure
    * delay and throttling before it resolves).
    */
-  login(user: string, password: string, remoteAddress: string): Promise<LoginResult | ProxiedLogin | null>;
+  login(user: string, password: string, remoteAddress: string): Promise<LoginResult | null>;
+  /**
+   * As login, where the host proxies (IMAP_PROXY): an account living on another server comes
+   * back as a logged-in connection there. LOGIN and AUTHENTICATE PLAIN use it when present.
+   */
+  loginOrProxy?(user: string, password: string, remoteAddress: string): Promise<LoginResult | ProxiedLogin | null>;
   /**
    * Log in as `user` without a password: TLS has verified a client certificate naming it
    * (AUTHENTICATE EXTERNAL). Null for an unknown or disabled account.

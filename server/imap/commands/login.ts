@@ -16,7 +16,9 @@ function loginRefused(ctx: CommandContext): CommandResult | null {
 
 async function finishLogin(ctx: CommandContext, user: string, password: string): Promise<CommandResult> {
   const { session } = ctx;
-  const result = await session.authenticator!.login(user, password, session.transport.remoteAddress);
+  const auth = session.authenticator!;
+  const remote = session.transport.remoteAddress;
+  const result = auth.loginOrProxy ? await auth.loginOrProxy(user, password, remote) : await auth.login(user, password, remote);
   if (!result) return no('Login failed.', 'AUTHENTICATIONFAILED');
   if ('proxy' in result) {
     // IMAP_PROXY: the account lives on another server, where we have logged in. Its answer

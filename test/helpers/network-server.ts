@@ -29,6 +29,8 @@ export async function startNetworkServer(options: {
   sharedFolders?: boolean;
   /** IMAP_PROXY: logins of accounts with a mailhost go there (server/net/proxy.ts). */
   proxy?: ProxyConnector | null;
+  /** Settings on top of the loopback defaults (PORT: "127.0.0.2.143,0" adds a fixed address and port). */
+  overrides?: Record<string, string>;
 }): Promise<TestNetworkServer> {
   const tls = await loadTlsMaterial({ dataDir: options.dataDir });
   const authenticator = new AccountAuthenticator({
@@ -46,7 +48,7 @@ export async function startNetworkServer(options: {
   });
   const { settings } = await loadSettings({
     configDir: path.join(options.dataDir, 'no-config'),
-    overrides: { ADDRESS: '127.0.0.1', PORT: '0', SSLPORT: '0', MAXPERIP: '20' },
+    overrides: { ADDRESS: '127.0.0.1', PORT: '0', SSLPORT: '0', MAXPERIP: '20', ...options.overrides },
   });
   const server = ImapServer.fromSettings(settings, { authenticator, tls, ...(options.timeouts ? { timeouts: options.timeouts } : {}) });
   const endpoints = await server.start();
@@ -54,7 +56,7 @@ export async function startNetworkServer(options: {
     server,
     authenticator,
     tls,
-    port: endpoints.find((e) => e.kind === 'imap')!.port,
+    port: endpoints.find((e) => e.kind === 'imap' && e.address === '127.0.0.1')!.port,
     sslPort: endpoints.find((e) => e.kind === 'imaps')!.port,
   };
 }

@@ -298,7 +298,6 @@ export class Session implements SessionContext {
     this.relay = proxy.relay({ input: this.transport.input, output: this.transport.output, pending, timeouts: this.timeouts });
     if (this.timer) clearTimeout(this.timer);
     this.setState('authenticated');
-    this.logger.log('info', 'LOGIN, proxied', { user, host: proxy.host });
     await this.relay.done;
     this.finish();
   }

@@ -92,9 +92,7 @@ export class ImapProxy implements ProxyConnector {
       if (this.isLocal(entry)) return { kind: 'local' };
       const where = `${entry.implicitTls ? 'imaps://' : ''}${entry.host.includes(':') ? `[${entry.host}]` : entry.host}:${entry.port}`;
       try {
-        const connection = await this.connect(entry, where, user, password);
-        log.log('info', 'proxy: logged in', { user, host: where });
-        return { kind: 'proxied', connection };
+        return { kind: 'proxied', connection: await this.connect(entry, where, user, password) };
       } catch (err) {
         const failure = err instanceof ProxyFailure ? err : new ProxyFailure((err as Error).message);
         refused ||= failure.refused;

@@ -225,6 +225,27 @@ describe('proxy settings', () => {
     socket.destroy();
   });
 
+  it('logs in with LOGIN and synchronizing literals where the mailhost offers no AUTH=PLAIN', { timeout: 30_000 }, async () => {
+    const password = 'pa ss"wörd';
+    const data = path.join(dir, 'backend-noplain');
+    fs.mkdirSync(data);
+    // The same certificate as the first backend, which the fronts trust.
+    fs.cpSync(path.join(dir, 'backend', 'tls'), path.join(data, 'tls'), { recursive: true });
+    const accounts = AccountStore.open(data);
+    await accounts.add({ username: 'gina', password, maildir: emptyMaildir(path.join(dir, 'backend-gina')) });
+    const plainless = await startNetworkServer({ dataDir: data, accounts, failureDelayMs: 100, overrides: { IMAP_CAPABILITY_TLS: 'IMAP4rev1 UIDPLUS IDLE' } });
+    fronts.push({ server: plainless, accounts });
+    const frontAccounts = fronts[0]!.accounts;
+    await frontAccounts.add({ username: 'gina', password });
+    frontAccounts.setMailhost('gina', `localhost:${plainless.port}`);
+    const { client, socket } = await connect(front.port);
+    const login = await client.command(`LOGIN gina "pa ss\\"w\u00f6rd"`);
+    // (8-bit in a quoted string: our parser takes UTF-8 there, as Courier does.)
+    assert.match(login.tagged, /^OK \[CAPABILITY IMAP4rev1 UIDPLUS IDLE/);
+    assert.match((await client.command('SELECT INBOX')).tagged, /^OK/);
+    socket.destroy();
+  });
+
   it('without TLS_TRUSTCERTS a self-signed mailhost certificate is not trusted: no password is sent', { timeout: 30_000 }, async () => {
     const lines: string[] = [];
     const untrusting = await startFront('front-untrusting', { trustCerts: null, logger: { log: (_l, m, f) => lines.push(`${m} ${JSON.stringify(f)}`) } });

@@ -263,6 +263,37 @@ export function accountsScreen(ctx: Context): Screen {
     storage.focus();
   }
 
+  /** Courier's proxy mode: the account's mail on another server, where IMAP_PROXY=1 relays its logins. */
+  function mailhostDialog(account: AccountView): void {
+    const input = h('input', { name: 'mailhost', autocomplete: 'off', spellcheck: 'false', placeholder: 'this server', value: account.mailhost ?? '' });
+    const form = h(
+      'form',
+      { method: 'dialog', id: 'mailhost-form' },
+      h('h3', {}, `Mail server of ${account.username}`),
+      h('p', { class: 'hint' }, 'Leave empty when the mail is on this server. With another server (mail2.example.com, host:143, imaps://host:993; several separated by commas), and the setting IMAP_PROXY on, this server checks the password, logs in there over TLS and relays the session.'),
+      field('Mail server', input, 'mailhost'),
+      h('div', { class: 'field-error', 'data-for': 'form', role: 'alert' }),
+      h('div', { class: 'actions' },
+        h('button', { type: 'button', onclick: () => dialog.close() }, 'Cancel'),
+        h('button', { type: 'submit', class: 'primary' }, 'Save'),
+      ),
+    );
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      ctx.api.setMailhost(account.username, input.value.trim() === '' ? null : input.value).then(
+        (view) => {
+          dialog.close();
+          ctx.toast(view.mailhost ? `Mail of ${account.username} is on ${view.mailhost}` : `Mail of ${account.username} is on this server`);
+          void refresh();
+        },
+        (err: unknown) => showError(form, err),
+      );
+    });
+    replaceChildren(dialog, form);
+    dialog.showModal();
+    input.focus();
+  }
+
   function removeDialog(account: AccountView): void {
     const deleteMail = h('input', { type: 'checkbox', id: 'remove-delete-mail', name: 'deleteMail' });
     const usage = account.usage ? `${count(account.usage.messages)} messages, ${bytes(account.usage.bytes)}` : 'no Maildir yet';
@@ -307,7 +338,8 @@ export function accountsScreen(ctx: Context): Screen {
           h('tr', { 'data-account': a.username },
             h('td', { class: 'name' }, a.username),
             h('td', { 'data-label': 'State' }, h('span', { class: `badge ${a.enabled ? 'ok' : 'off'}` }, a.enabled ? 'enabled' : 'disabled')),
-            h('td', { class: 'path', title: a.maildir, 'data-label': 'Maildir' }, a.maildir, a.maildirExists ? null : h('span', { class: 'hint' }, ' (created at first login)')),
+            h('td', { class: 'path', title: a.maildir, 'data-label': 'Maildir' }, a.maildir, a.maildirExists ? null : h('span', { class: 'hint' }, ' (created at first login)'),
+              a.mailhost ? h('span', { class: 'hint mailhost' }, ` (mail on ${a.mailhost})`) : null),
             h('td', { class: 'num', 'data-label': 'Messages' }, a.usage ? count(a.usage.messages) : '-'),
             h('td', { class: 'num', 'data-label': 'Size' }, a.usage ? bytes(a.usage.bytes) : '-',
               a.quotaBytes ? h('span', { class: 'hint quota-of' }, ` of ${bytes(a.quotaBytes)}`) : null,
@@ -320,6 +352,7 @@ export function accountsScreen(ctx: Context): Screen {
                 h('div', { class: 'menu' },
                   act('Change password', () => passwordDialog(a)),
                   act('Quota', () => quotaDialog(a)),
+                  act('Mail server', () => mailhostDialog(a)),
                   act('Share a folder', () => sharing.shareFrom(a.username)),
                   a.enabled
                     ? act('Disable', () => ctx.api.disableAccount(a.username).then(() => refresh()))

@@ -67,6 +67,9 @@ export const SETTING_LABELS: Record<string, SettingLabel> = {
   SSLPIDFILE: { label: 'Process ID file (second copy, for imapd-ssl)' },
   IMAP_UMASK: { label: 'Permissions mask for new files (umask)' },
   IMAP_MAILBOX_SANITY_CHECK: { label: 'Refuse a Maildir owned by another user' },
+  IMAP_PROXY: { label: 'Relay accounts whose mail is on another server' },
+  PROXY_HOSTNAME: { label: 'This server\'s name in accounts\' mail servers' },
+  IMAP_PROXY_FOREIGN: { label: 'Ask the other server for its capabilities after login' },
 };
 
 export function labelOf(name: string): SettingLabel {

@@ -20,13 +20,14 @@ import { dirname, join, resolve } from 'node:path';
 import { MailStoreError, type MailStore } from '../backend/mailstore.js';
 import { DEBUG_FILE_MAX_BYTES, type ImapdSettings } from '../config/index.js';
 import { openDebugFile } from '../log/debug-file.js';
-import type { Authenticator, Logger, LoginResult } from '../imap/contracts.js';
+import type { Authenticator, Logger, LoginResult, ProxiedLogin } from '../imap/contracts.js';
 import { openMaildirStore, type MaildirStore } from '../maildir/index.js';
 import { MaildirQuota } from '../maildir/quota.js';
 import { DEFAULT_LOGIN_CACHE_TTL_MS, LoginCache } from './login-cache.js';
 import { SharedMailStore } from '../backend/shared.js';
 import { accountSharedIndex } from './shared-index.js';
 import { usernameKey, usernameProblem, type Account, type AccountStore } from './account-store.js';
+import type { ProxyConnector } from './mailhost.js';
 
 export interface AccountAuthenticatorOptions {
   accounts: AccountStore;
@@ -66,6 +67,8 @@ export interface AccountAuthenticatorOptions {
   sharedFolders?: boolean;
   /** IMAPDEBUGFILE: a file name looked for in the Maildir at each login (or an absolute path); when it exists, the session's protocol is appended to it. */
   debugFile?: string | null;
+  /** IMAP_PROXY: logins of accounts with a mailhost go there (server/net/proxy.ts); absent: every account is served here. */
+  proxy?: ProxyConnector | null;
 }
 
 /** The options the configuration decides (the same for imapd-server and the appliance). */
@@ -128,7 +131,17 @@ export class AccountAuthenticator implements Authenticator {
     this.loginCache = new LoginCache(options.loginCacheTtlMs ?? DEFAULT_LOGIN_CACHE_TTL_MS);
   }
 
+  /** Check the password and open the account's Maildir here (whatever its mailhost says). */
   async login(loginName: string, password: string, remoteAddress: string): Promise<LoginResult | null> {
+    return (await this.attempt(loginName, password, remoteAddress, false)) as LoginResult | null;
+  }
+
+  /** As login; with IMAP_PROXY, an account whose mailhost is another server is logged in there. */
+  loginOrProxy(loginName: string, password: string, remoteAddress: string): Promise<LoginResult | ProxiedLogin | null> {
+    return this.attempt(loginName, password, remoteAddress, true);
+  }
+
+  private async attempt(loginName: string, password: string, remoteAddress: string, mayProxy: boolean): Promise<LoginResult | ProxiedLogin | null> {
     const user = withDefaultDomain(loginName, this.options.defaultDomain ?? null);
     const address = normalizeAddress(remoteAddress);
     const release = await this.enter(address);
@@ -142,6 +155,10 @@ export class AccountAuthenticator implements Authenticator {
         return null;
       }
       this.forgetFailures(address, targetKey(user));
+      if (mayProxy && this.options.proxy && check.account.mailhost) {
+        const proxied = await this.proxyLogin(check.account, password, address);
+        if (proxied) return proxied;
+      }
       const store = await this.openMailbox(check.account);
       await this.options.accounts.recordLogin(check.account.username, address);
       this.options.logger.log('info', 'LOGIN', { user: check.account.username, ip: address });
@@ -157,6 +174,31 @@ export class AccountAuthenticator implements Authenticator {
   }
 
   /**
+   * IMAP_PROXY: the account's mail is on its mailhost; log in there with the same
+   * credentials (as Courier's imaplogin). Null: the mailhost names this server. A refusal
+   * there is a failed login here (counted, delayed); no server reachable is a NO [UNAVAILABLE].
+   */
+  private async proxyLogin(account: Account, password: string, address: string): Promise<ProxiedLogin | null> {
+    const outcome = await this.options.proxy!.open(account.mailhost!, account.username, password);
+    switch (outcome.kind) {
+      case 'local':
+        return null;
+      case 'proxied':
+        this.options.accounts.recordLogin(account.username, address);
+        this.options.logger.log('info', 'LOGIN', { user: account.username, ip: address, proxy: outcome.connection.host });
+        return { user: account.username, proxy: outcome.connection };
+      case 'refused': {
+        const delay = this.recordFailure(address, targetKey(account.username));
+        this.options.logger.log('warn', 'LOGIN FAILED', { user: account.username, ip: address, reason: 'refused-by-mailhost', delayMs: delay });
+        await sleep(delay);
+        throw new MailStoreError('Login failed: your mail server refused the password.', 'AUTHENTICATIONFAILED');
+      }
+      case 'unavailable':
+        throw new MailStoreError('Your mail server cannot be reached now; try again later. The administrator has been told.', 'UNAVAILABLE');
+    }
+  }
+
+  /**
    * AUTHENTICATE EXTERNAL: TLS verified a client certificate whose TLS_EXTERNAL field is
    * `user`; it must name an enabled account exactly (no DEFDOMAIN added), as with Courier.
    */
@@ -166,6 +208,11 @@ export class AccountAuthenticator implements Authenticator {
     if (!account || !account.enabled) {
       this.options.logger.log('warn', 'LOGIN FAILED', { user: printable(user), ip: address, reason: account ? 'disabled' : 'no-such-user', method: 'EXTERNAL' });
       return null;
+    }
+    if (this.options.proxy && account.mailhost) {
+      // Courier: "proxy enabled, but no password": the other server needs one to log in.
+      this.options.logger.log('warn', 'LOGIN FAILED', { user: account.username, ip: address, reason: 'proxied-account-needs-password', method: 'EXTERNAL' });
+      throw new MailStoreError('This account lives on another server: log in with its password.', 'CANNOT');
     }
     const store = await this.openMailbox(account);
     await this.options.accounts.recordLogin(account.username, address);

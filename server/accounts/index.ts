@@ -23,3 +23,5 @@ export type { ScryptParams } from './password.js';
 export { AccountAuthenticator, authenticatorSettings, normalizeAddress } from './authenticator.js';
 export type { AccountAuthenticatorOptions } from './authenticator.js';
 export { accountSharedIndex, courierSharedIndexText } from './shared-index.js';
+export { IMAP_PORT, IMAPS_PORT, MailhostError, normalizeMailhost, parseMailhost } from './mailhost.js';
+export type { MailhostEntry, ProxyConnector, ProxyOutcome } from './mailhost.js';

@@ -265,6 +265,9 @@ export class LdapAccountStore implements AccountStore {
   setMaildir(_username: string, _maildir: string | null): Promise<void> {
     return this.readOnly();
   }
+  setMailhost(_username: string, _mailhost: string | null): Promise<void> {
+    return this.readOnly();
+  }
 
   private async readOnly(): Promise<never> {
     throw new AccountError('read-only', `the accounts are in the LDAP directory ${this.location}: change them there`);
@@ -318,6 +321,8 @@ export class LdapAccountStore implements AccountStore {
       lastLoginAt: login?.at ?? null,
       lastLoginAddress: login?.address ?? null,
       usage: this.usage.get(key) ?? null,
+      // Courier's authldap can name a mailhost (LDAP_MAILHOST); not read here: proxying is for accounts of our own stores.
+      mailhost: null,
     };
   }
 

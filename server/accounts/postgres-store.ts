@@ -43,6 +43,8 @@ const MIGRATIONS: readonly string[] = [
      created_at BIGINT NOT NULL
    );
    CREATE INDEX addresses_account ON addresses (account_id)`,
+  // 4: the host the account's mail lives on, when not this one (IMAP_PROXY; Courier's "mailhost" option)
+  `ALTER TABLE accounts ADD COLUMN mailhost TEXT`,
 ];
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
 

@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { LoginCache } from './login-cache.js';
+import { normalizeMailhost, parseMailhost } from './mailhost.js';
 import { hashPassword, needsRehash, passwordProblem, verifyAgainstDummy, verifyPassword } from './password.js';
 import {
   AccountError,
@@ -69,6 +70,7 @@ export interface AccountRow {
   usage_bytes: number | null;
   usage_messages: number | null;
   usage_updated_at: number | null;
+  mailhost: string | null;
 }
 
 /** Everything a store holds, for copying it to another (imapd-accounts migrate). */
@@ -93,6 +95,7 @@ export interface LoadResult {
 const ACCOUNT_COLUMNS = [
   'username', 'username_key', 'password_hash', 'home', 'maildir', 'quota_bytes', 'quota_messages', 'enabled', 'create_maildir',
   'created_at', 'updated_at', 'last_login_at', 'last_login_address', 'usage_bytes', 'usage_messages', 'usage_updated_at',
+  'mailhost',
 ] as const;
 
 function checkQuota(value: number | null | undefined, what: string): number | null {
@@ -278,6 +281,21 @@ export abstract class SqlAccountStore implements AccountStore {
     this.emit('updated', username);
   }
 
+  async setMailhost(username: string, mailhost: string | null): Promise<void> {
+    const key = await this.existingKey(username);
+    let value: string | null = null;
+    if (mailhost !== null && mailhost.trim() !== '') {
+      try {
+        parseMailhost(mailhost);
+      } catch (err) {
+        throw new AccountError('invalid-value', (err as Error).message);
+      }
+      value = normalizeMailhost(mailhost);
+    }
+    await this.db.run('UPDATE accounts SET mailhost = ?, updated_at = ? WHERE username_key = ?', [value, Date.now(), key]);
+    this.emit('updated', username);
+  }
+
   async check(username: string, password: string, cache?: LoginCache): Promise<CheckResult> {
     if (usernameProblem(username) || passwordProblem(password)) {
       await verifyAgainstDummy('x');
@@ -420,5 +438,6 @@ function toAccount(row: AccountRow): Account {
     lastLoginAt: row.last_login_at,
     lastLoginAddress: row.last_login_address,
     usage: row.usage_updated_at === null ? null : { bytes: row.usage_bytes ?? 0, messages: row.usage_messages ?? 0, updatedAt: row.usage_updated_at },
+    mailhost: row.mailhost ?? null,
   };
 }

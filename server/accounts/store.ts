@@ -64,6 +64,8 @@ export interface Account {
   lastLoginAddress: string | null;
   /** Last known use of the quota, recorded by recordUsage(). */
   usage: { bytes: number; messages: number; updatedAt: number } | null;
+  /** The server(s) the account's mail lives on, when not this one (mailhost.ts); with IMAP_PROXY=1 its logins are proxied there. */
+  mailhost: string | null;
 }
 
 export interface NewAccount {
@@ -134,6 +136,8 @@ export interface AccountStore {
   disable(username: string): Promise<void>;
   setQuota(username: string, quota: { bytes?: number | null; messages?: number | null }): Promise<void>;
   setMaildir(username: string, maildir: string | null): Promise<void>;
+  /** Where the account's mail lives when not here (IMAP_PROXY); null: here. */
+  setMailhost(username: string, mailhost: string | null): Promise<void>;
   /**
    * Check credentials. Unknown users cost the same time as known ones; a successful check
    * of a hash made with older parameters re-hashes the password (where the store is writable).

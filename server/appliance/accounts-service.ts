@@ -56,6 +56,7 @@ export class AccountsService {
       quotaBytes: account.quotaBytes,
       quotaMessages: account.quotaMessages,
       sessions,
+      mailhost: account.mailhost,
     };
   }
 
@@ -161,6 +162,21 @@ export class AccountsService {
     await this.writeQuota(account);
     const shown = (a: Account) => describeQuota(a.quotaBytes, a.quotaMessages);
     this.ctx.record('info', account.username, `quota ${shown(before)} -> ${shown(account)}`);
+    return this.accountView(account);
+  }
+
+  /** Where the account's mail lives (IMAP_PROXY); sessions already relayed stay where they are. */
+  async setMailhost(user: string, mailhost: string | null): Promise<AccountView> {
+    const before = await this.ctx.accounts.get(user);
+    if (!before) throw new ApiError('not-found', `no account ${JSON.stringify(user)}`, 'username');
+    try {
+      await this.ctx.accounts.setMailhost(user, mailhost);
+    } catch (err) {
+      if (err instanceof AccountError && err.code === 'invalid-value') throw new ApiError('invalid-argument', err.message, 'mailhost');
+      mapAccountError(err);
+    }
+    const account = (await this.ctx.accounts.get(user))!;
+    this.ctx.record('info', account.username, `mail host ${before.mailhost ?? '(this server)'} -> ${account.mailhost ?? '(this server)'}`);
     return this.accountView(account);
   }
 

@@ -145,6 +145,8 @@ export interface AccountView {
   quotaBytes: number | null;
   quotaMessages: number | null;
   sessions: number;
+  /** The server the account's mail lives on when not this one (IMAP_PROXY relays its logins there); null: here. */
+  mailhost: string | null;
 }
 
 export interface NewAccountInput {
@@ -454,6 +456,8 @@ export interface ApplianceApi {
   setPassword(username: string, password: string): Promise<void>;
   /** Set or remove an account's quota (null removes both limits). */
   setQuota(username: string, quota: QuotaInput | null): Promise<AccountView>;
+  /** Set where the account's mail lives ("mail2.example.com", "host:143", "imaps://host:993", several separated by commas), or null for this server. */
+  setMailhost(username: string, mailhost: string | null): Promise<AccountView>;
   disableAccount(username: string): Promise<void>;
   enableAccount(username: string): Promise<void>;
   /** Remove an account; its mail stays on disk unless keepMail is false. */
@@ -517,6 +521,7 @@ export const API_METHODS = [
   'addAccount',
   'setPassword',
   'setQuota',
+  'setMailhost',
   'disableAccount',
   'enableAccount',
   'removeAccount',

@@ -68,6 +68,8 @@ export const GROUP_OF: Readonly<Record<string, SettingGroup>> = {
   // Who may connect and log in, what is logged, and the process's own files.
   IMAPACCESSFILE: 'operations', DEFDOMAIN: 'operations', IMAP_LOG_DELETIONS: 'operations', IMAPDEBUGFILE: 'operations',
   PIDFILE: 'operations', SSLPIDFILE: 'operations', IMAP_UMASK: 'operations', IMAP_MAILBOX_SANITY_CHECK: 'operations',
+  // Proxy mode: accounts whose mail is on another server (server/net/proxy.ts).
+  IMAP_PROXY: 'network', PROXY_HOSTNAME: 'network', IMAP_PROXY_FOREIGN: 'network',
 };
 
 /** Fields read once, when the appliance starts: the account store is opened before anything else. */

@@ -451,6 +451,10 @@ export class ApplianceHost implements ApplianceApi {
     return this.accountsService.setQuota(username, quota);
   }
 
+  setMailhost(username: string, mailhost: string | null): Promise<AccountView> {
+    return this.accountsService.setMailhost(username, mailhost);
+  }
+
   disableAccount(username: string): Promise<void> {
     return this.accountsService.disableAccount(username);
   }

@@ -9,7 +9,7 @@ import { DeliveryService } from '../delivery/service.js';
 import type { LmtpEndpoint } from '../delivery/lmtp.js';
 import type { Authenticator, SessionOptions, SessionSettings } from '../imap/contracts.js';
 import { startSession as startImapSession } from '../imap/session.js';
-import { ImapServer, TlsError, loadTlsMaterial, type ConnectionInfo, type ListenerInfo, type ServerSettings, type TlsMaterial } from '../net/index.js';
+import { ImapServer, TlsError, proxyFromSettings, loadTlsMaterial, type ConnectionInfo, type ListenerInfo, type ServerSettings, type TlsMaterial } from '../net/index.js';
 import type { ApplianceStatus, ServerState, SessionView } from './api.js';
 import { settingsEqual, type HostContext } from './host-context.js';
 
@@ -23,7 +23,7 @@ export const LIVE_FIELDS: ReadonlySet<keyof ImapdSettings> = new Set(['maxDaemon
 /** Fields the account authenticator is built with (they apply from the next login). */
 const AUTHENTICATOR_FIELDS: ReadonlySet<keyof ImapdSettings> = new Set([
   'maildirPath', 'mkhomedirSkel', 'useLocks', 'ftsIndex', 'keywords', 'enhancedIdle', 'idleTimeout', 'trashFolder', 'emptyTrash', 'loginCacheTtl',
-  'debugFile', 'fileWatch',
+  'debugFile', 'fileWatch', 'imapProxy', 'imapProxyForeign', 'proxyHostname', 'tlsTrustCerts',
 ] as const);
 
 const SESSIONS_EVENT_DELAY_MS = 150;
@@ -177,6 +177,7 @@ export class ImapRunner {
       accounts: this.ctx.accounts,
       logger: this.ctx.serverLogger(),
       ...authenticatorSettings(s),
+      proxy: proxyFromSettings(s, this.ctx.serverLogger()),
       ...(this.options.failureDelayMs !== undefined ? { failureDelayMs: this.options.failureDelayMs } : {}),
     });
   }
@@ -212,7 +213,10 @@ export class ImapRunner {
       tlsMinVersion: s.tlsMinVersion, startTlsMinVersion: s.startTlsMinVersion, tlsCipherList: s.tlsCipherList,
       accessFile: s.accessFile,
     };
-    const delegate: Authenticator = { login: (user, password, remote) => this.authenticator.login(user, password, remote) };
+    const delegate: Authenticator = {
+      login: (user, password, remote) => this.authenticator.login(user, password, remote),
+      loginOrProxy: (user, password, remote) => this.authenticator.loginOrProxy(user, password, remote),
+    };
     const server = new ImapServer({
       settings: serverSettings,
       sessionSettings: this.sessionSettings,

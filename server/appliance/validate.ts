@@ -77,6 +77,14 @@ export function checkQuota(value: unknown, field = 'quota'): QuotaInput | null {
   return bytes === null && messages === null ? null : { bytes, messages };
 }
 
+/** A mailhost as text (the account store checks its form), or null / "" for this server. */
+export function checkMailhost(value: unknown, field = 'mailhost'): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string') bad(field, 'the mail host must be text or null');
+  if (value.length > 1024) bad(field, 'the mail host is at most 1024 characters');
+  return value.trim() === '' ? null : value;
+}
+
 export function checkBoolean(value: unknown, field: string): boolean {
   if (typeof value !== 'boolean') bad(field, `${field} must be true or false`);
   return value;
@@ -285,6 +293,7 @@ const SIGNATURES: Record<ApiMethod, { args: Checker[]; optional?: number }> = {
   addAccount: { args: [(v) => checkNewAccount(v)] },
   setPassword: { args: [(v) => checkUsername(v), (v) => checkAccountPassword(v)] },
   setQuota: { args: [(v) => checkUsername(v), (v) => checkQuota(v)] },
+  setMailhost: { args: [(v) => checkUsername(v), (v) => checkMailhost(v)] },
   disableAccount: { args: [(v) => checkUsername(v)] },
   enableAccount: { args: [(v) => checkUsername(v)] },
   removeAccount: { args: [(v) => checkUsername(v), (v) => checkBoolean(v, 'keepMail')] },

@@ -23,6 +23,9 @@ Commands:
   list            show all accounts
   shared-index    print Courier's shared index (IMAP_SHAREDINDEXFILE) of the enabled accounts,
                   for a Courier server that takes the Maildirs over with their shared folders
+  mailhost USER [HOST]          show, or set, the server the account's mail lives on (IMAP_PROXY=1
+                                proxies its logins there): host[:port] or imaps://host[:port], several
+                                separated by commas; "-" clears it (the mail is on this server)
   address add USER ADDRESS      give an account a mail address for delivery (LMTP, imapd-deliver)
   address remove USER ADDRESS   take it away again
   address list USER             show an account's addresses
@@ -126,6 +129,7 @@ async function main(argv: string[]): Promise<number> {
   if (!values.data) throw new UsageError('--data DIR is required');
   const open = () => openAccountStore(values.accounts ?? 'sqlite', resolve(values.data!));
   if (command === 'address') return addressCommand(open, positionals.slice(1));
+  if (command === 'mailhost') return mailhostCommand(open, positionals.slice(1));
   if (command === 'migrate') {
     if (!values.to) throw new UsageError('migrate needs --to URL');
     if (positionals.length > 1) throw new UsageError('too many arguments');
@@ -227,6 +231,28 @@ async function migrateCommand(openSource: () => Promise<AccountStore>, to: strin
   } finally {
     await source.close();
   }
+}
+
+/** imapd-accounts mailhost USER [HOST|-] */
+async function mailhostCommand(open: () => Promise<AccountStore>, args: string[]): Promise<number> {
+  const [user, host, ...extra] = args;
+  if (user === undefined) throw new UsageError('mailhost needs a user name');
+  if (extra.length) throw new UsageError('too many arguments');
+  const store = await open();
+  try {
+    const account = await store.get(user);
+    if (!account) throw new AccountError('not-found', `no account ${JSON.stringify(user)}`);
+    if (host === undefined) {
+      process.stdout.write(`${account.mailhost ?? '-'}\n`);
+      return 0;
+    }
+    await store.setMailhost(user, host === '-' ? null : host);
+    const now = (await store.get(user))!;
+    process.stdout.write(now.mailhost ? `${now.username}: mail on ${now.mailhost}\n` : `${now.username}: mail on this server\n`);
+  } finally {
+    await store.close();
+  }
+  return 0;
 }
 
 /** imapd-accounts address add|remove|list USER [ADDRESS] */

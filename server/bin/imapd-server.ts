@@ -15,7 +15,7 @@ import { ConfigError, formatWarning, loadSettings, sessionSettingsFrom, settings
 import { ExitError, runCommand, stderrLogger, stopOnSignals } from './cli.js';
 import { DeliveryService } from '../delivery/service.js';
 import type { LmtpEndpoint } from '../delivery/lmtp.js';
-import { ImapServer, TlsError, loadTlsMaterial, type ListenerInfo, type TlsMaterial } from '../net/index.js';
+import { ImapServer, TlsError, proxyFromSettings, loadTlsMaterial, type ListenerInfo, type TlsMaterial } from '../net/index.js';
 
 const USAGE = `Usage: imapd-server [--config DIR] --data DIR [--address A] [--port N] [--sslport N] [--verbose]
 
@@ -115,7 +115,14 @@ async function main(): Promise<void> {
     for (const w of tls.warnings) process.stderr.write(`imapd-server: note: TLS: ${w}\n`);
   }
 
-  const authenticator = new AccountAuthenticator({ accounts, logger, ...authenticatorSettings(settings) });
+  const proxy = proxyFromSettings(settings, logger);
+  try {
+    await proxy?.ready();
+  } catch (err) {
+    accounts.close();
+    throw new ExitError(`IMAP_PROXY: ${(err as Error).message}`, 2);
+  }
+  const authenticator = new AccountAuthenticator({ accounts, logger, ...authenticatorSettings(settings), proxy });
   const server = ImapServer.fromSettings(settings, { authenticator, tls, logger, sessionSettings: sessionSettingsFrom(settings) });
   const delivery = new DeliveryService({ accounts, logger, opener: () => authenticator, dataDir });
   let endpoints: ListenerInfo[];

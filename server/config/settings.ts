@@ -106,6 +106,13 @@ export interface ImapdSettings {
   accounts: string;
   /** IMAP_FILE_WATCH: watch Maildirs with inotify (false on NFS: polling and the change bus instead). */
   fileWatch: boolean;
+  // Proxy mode (issue 12, item 7).
+  /** IMAP_PROXY: logins of accounts whose mailhost is another server are relayed there. */
+  imapProxy: boolean;
+  /** PROXY_HOSTNAME: this server's name as mailhosts write it (besides the machine's host name). */
+  proxyHostname: string | null;
+  /** IMAP_PROXY_FOREIGN: CAPABILITY is sent to the other server after the login, its answer passed on. */
+  imapProxyForeign: boolean;
 }
 
 /** How the GUI should present a setting. */
@@ -470,6 +477,33 @@ const ACCOUNT_STORE: readonly AnySettingSpec[] = [
   },
 ];
 
+/** PROXY_HOSTNAME: a host name as a mailhost writes it. */
+function parseHostName(value: string): string | null {
+  const v = value.trim();
+  if (v === '') return null;
+  if (!/^[A-Za-z0-9._:-]{1,253}$/.test(v)) invalid(`expected a host name such as mail1.example.com, got ${JSON.stringify(v)}`);
+  return v.toLowerCase();
+}
+
+/** Proxy mode (issue 12, item 7): kept together for merges. */
+const PROXY: readonly AnySettingSpec[] = [
+  {
+    name: 'IMAP_PROXY', file: 'imapd', field: 'imapProxy', kind: 'boolean', default: '0',
+    meaning: '1: an account whose mailhost (set with "imapd-accounts mailhost USER HOST" or on the Accounts screen) names another server is logged in there with the same name and password after its password is checked here, and the connection is then relayed to that server until either side closes, as Courier\'s proxy does (README.proxy). Unlike Courier, the password never goes in the clear: port 143 needs STARTTLS, port 993 (or "imaps://host:port") is TLS from the start, and the server\'s certificate is verified against TLS_TRUSTCERTS when set, else the public certificate authorities. A mailhost that cannot be reached answers NO [UNAVAILABLE]; one that refuses the password, NO [AUTHENTICATIONFAILED].',
+    parse: parseBoolean,
+  },
+  {
+    name: 'PROXY_HOSTNAME', file: 'imapd', field: 'proxyHostname', kind: 'text', default: '',
+    meaning: 'This server\'s name as accounts\' mailhosts write it: an account whose mailhost is this name (or the machine\'s host name) is served here, so that all servers may share one configuration, as in Courier. Empty: the machine\'s host name only.',
+    parse: parseHostName,
+  },
+  {
+    name: 'IMAP_PROXY_FOREIGN', file: 'imapd', field: 'imapProxyForeign', kind: 'boolean', default: '0',
+    meaning: '1: after logging in to the mailhost, a CAPABILITY command is sent there and its answer (the untagged CAPABILITY and its OK) answers the client\'s login, for servers other than this one or Courier that do not send their capabilities with the login\'s OK, as Courier does.',
+    parse: parseBoolean,
+  },
+];
+
 // ---- the table ----
 
 export const SETTINGS: readonly AnySettingSpec[] = [
@@ -696,7 +730,7 @@ export const SETTINGS: readonly AnySettingSpec[] = [
   },
   {
     name: 'TLS_TRUSTCERTS', file: 'imapd-ssl', field: 'tlsTrustCerts', kind: 'text', default: '',
-    meaning: 'PEM file, or directory of PEM files, with the certificate authorities that client certificates must come from (read only when TLS_VERIFYPEER is PEER or REQUIREPEER).',
+    meaning: 'PEM file, or directory of PEM files, with the certificate authorities that client certificates must come from (read when TLS_VERIFYPEER is PEER or REQUIREPEER), and that the mailhosts\' certificates must come from with IMAP_PROXY=1 (empty: the public certificate authorities).',
     parse: (v, ctx) => (v.trim() === '' ? null : resolve(ctx.configDir, v.trim())),
   },
   {
@@ -712,6 +746,7 @@ export const SETTINGS: readonly AnySettingSpec[] = [
   ...ACCESS_AND_OPERATIONS,
   ...OUTBOX_AND_DEBUG,
   ...ACCOUNT_STORE,
+  ...PROXY,
 ];
 
 export const SETTINGS_BY_NAME: ReadonlyMap<string, AnySettingSpec> = new Map(SETTINGS.map((s) => [s.name, s]));
@@ -735,9 +770,6 @@ export const COURIER_SETTINGS_NOT_HONOURED: ReadonlyMap<string, NotHonoured> = n
   ['SMAP_CAPABILITY', { reason: 'SMAP, Courier\'s experimental protocol beside IMAP, is used by no mainstream mail program, so it is not built', harmless: [''], notBuilt: 'imapd' }],
   ['IMAP_CAPABILITY_ORIG', { reason: 'reference copy for Courier\'s webadmin' }],
   ['IMAP_CAPABILITY_TLS_ORIG', { reason: 'reference copy for Courier\'s webadmin' }],
-  ['IMAP_PROXY', { reason: 'proxying is not supported', harmless: ['0', ''] }],
-  ['PROXY_HOSTNAME', { reason: 'proxying is not supported' }],
-  ['IMAP_PROXY_FOREIGN', { reason: 'proxying is not supported' }],
   ['IMAP_ULIMITD', { reason: 'a memory limit set by Courier\'s start script (ulimit -v); one process serves every connection here, so set a limit for it in the service manager (systemd MemoryMax=)', notBuilt: 'imapd' }],
   ['IMAP_SHAREDINDEXFILE', { reason: 'imapd-server and the appliance make the index of shared accounts (#shared.OWNER.FOLDER) from the account store (imapd-accounts shared-index writes one for Courier); the stdio imapd reads this file, groups included, as Courier does' }],
   ['COURIERTLS', { reason: 'TLS is built in' }],

@@ -49,6 +49,50 @@ export interface LoginResult {
 }
 
 /**
+ * A login whose account lives on another server (IMAP_PROXY, Courier's "mailhost" account
+ * option): the authenticator has opened a connection there and logged in, and the session
+ * answers the client's login with that server's answer and hands its streams to the relay.
+ */
+export interface ProxiedLogin {
+  user: string;
+  proxy: ProxyConnection;
+}
+
+/** A logged-in connection to another IMAP server (server/net/proxy.ts). */
+export interface ProxyConnection {
+  /** The other server as named in the account's mailhost, for the log. */
+  readonly host: string;
+  /** Untagged lines the other server sent with its answer (its CAPABILITY with IMAP_PROXY_FOREIGN), passed on before the tagged answer. */
+  readonly untagged: Buffer;
+  /** Its tagged OK: response code (without brackets) and text, given to the client with the client's tag. */
+  readonly answer: { code: string | null; text: string };
+  /**
+   * Relay bytes between the client and the other server until either side closes, with
+   * backpressure both ways; `pending` is what the client sent after its login command.
+   */
+  relay(client: RelayClient): RelayHandle;
+  /** Close the connection unused (the client went away first). */
+  close(): void;
+}
+
+export interface RelayClient {
+  input: Readable;
+  output: Writable;
+  pending: Buffer;
+  /** The session's deadlines (ms), applied to the client's side of the relay as the session applies them. */
+  timeouts: { authenticated: number; literal: number };
+}
+
+export interface RelayHandle {
+  /** Resolves once both sides are closed. */
+  readonly done: Promise<void>;
+  /** End the relay: "* BYE reason" to the client first when its output is between responses (null: no BYE). */
+  stop(reason: string | null): void;
+  /** Octets relayed from the client and to it. */
+  readonly bytes: { in: number; out: number };
+}
+
+/**
  * A record of one session's protocol (IMAPDEBUGFILE, server/log/debug-file.ts), begun after
  * login so that no password is in it. The session gives it each command line as received
  * (literal data left out) and each piece of output.
@@ -66,6 +110,11 @@ export interface Authenticator {
    * delay and throttling before it resolves).
    */
   login(user: string, password: string, remoteAddress: string): Promise<LoginResult | null>;
+  /**
+   * As login, where the host proxies (IMAP_PROXY): an account living on another server comes
+   * back as a logged-in connection there. LOGIN and AUTHENTICATE PLAIN use it when present.
+   */
+  loginOrProxy?(user: string, password: string, remoteAddress: string): Promise<LoginResult | ProxiedLogin | null>;
   /**
    * Log in as `user` without a password: TLS has verified a client certificate naming it
    * (AUTHENTICATE EXTERNAL). Null for an unknown or disabled account.

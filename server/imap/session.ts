@@ -10,7 +10,7 @@ import { APPEND_FAMILY, checkAppendLiteral } from './commands/append.js';
 import { literalMemory, NON_SYNC_MINUS_LIMIT, refusingNul, STREAM_THRESHOLD } from './literals.js';
 import { Args, SyntaxError } from './commands/args.js';
 import type { CommandContext, CommandResult, SessionContext, SessionNotifier, SessionState } from './commands/types.js';
-import type { Authenticator, Logger, LoginResult, ProtocolLog, SessionOptions, SessionSettings, Transport } from './contracts.js';
+import type { Authenticator, Logger, LoginResult, ProtocolLog, ProxyConnection, RelayHandle, SessionOptions, SessionSettings, Transport } from './contracts.js';
 import { MailboxNameError, toStoreName, toWireName, type NameOptions } from './names.js';
 import { CommandReader, type CommandInput, type LiteralRequest, type LiteralSink, type ReaderError } from './protocol/reader.js';
 import { parseCommand } from './protocol/parser.js';
@@ -108,6 +108,8 @@ export class Session implements SessionContext {
   private settling: Promise<void> = Promise.resolve();
   /** NOTIFY (RFC 5465), null for NOTIFY NONE (notifier.ts). */
   notifier: SessionNotifier | null = null;
+  /** After a proxied login (IMAP_PROXY): the relay to the other server, which keeps the deadlines from then on. */
+  private relay: RelayHandle | null = null;
   onChange?: (info: SessionInfo) => void;
 
   constructor(private readonly options: SessionOptions) {
@@ -284,6 +286,22 @@ export class Session implements SessionContext {
     this.changed();
   }
 
+  async relayTo(user: string, proxy: ProxyConnection): Promise<void> {
+    if (this.ended) {
+      proxy.close();
+      return;
+    }
+    // What the client sent after its login command belongs to the other server.
+    this.detachInput();
+    const pending = Buffer.concat(this.reader.takeBuffered());
+    this.user = user;
+    this.relay = proxy.relay({ input: this.transport.input, output: this.transport.output, pending, timeouts: this.timeouts });
+    if (this.timer) clearTimeout(this.timer);
+    this.setState('authenticated');
+    await this.relay.done;
+    this.finish();
+  }
+
   info(): SessionInfo {
     return {
       id: this.id,
@@ -294,8 +312,8 @@ export class Session implements SessionContext {
       selected: this.selected ? this.wireName(this.selected.folder.name) : null,
       idle: this.idling,
       connectedAt: this.connectedAt,
-      bytesIn: this.bytesIn,
-      bytesOut: this.bytesOut,
+      bytesIn: this.bytesIn + (this.relay?.bytes.in ?? 0),
+      bytesOut: this.bytesOut + (this.relay?.bytes.out ?? 0),
     };
   }
 
@@ -520,7 +538,7 @@ export class Session implements SessionContext {
   }
 
   private refreshDeadline(): void {
-    if (this.ended) return;
+    if (this.ended || this.relay) return;
     if (this.timer) clearTimeout(this.timer);
     const wait = Math.min(MAX_TIMER_MS, Math.max(0, this.deadline().at - Date.now()));
     this.timer = setTimeout(() => {
@@ -736,6 +754,11 @@ export class Session implements SessionContext {
   /** Close the connection, with "* BYE reason" first unless reason is null. */
   disconnect(reason: string | null): void {
     if (this.ended) return;
+    if (this.relay) {
+      // The relay knows whether a BYE can go between the other server's responses; relayTo finishes.
+      this.relay.stop(reason);
+      return;
+    }
     if (reason) this.write(Buffer.from(`* BYE ${reason}\r\n`));
     this.endInput();
     this.finish();

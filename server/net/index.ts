@@ -15,3 +15,6 @@ export { AccessList, AccessFileError } from './access.js';
 export type { AccessAction } from './access.js';
 export { TlsError, certificateFingerprint, createServerContext, loadTlsMaterial, GENERATED_CERT_FILE, GENERATED_KEY_FILE, TLS_DIR } from './tls.js';
 export type { LoadTlsOptions, TlsMaterial } from './tls.js';
+export { ImapProxy, proxyFromSettings } from './proxy.js';
+export type { ImapProxyOptions } from './proxy.js';
+export { ImapFraming, startRelay } from './relay.js';

@@ -299,3 +299,33 @@ test('a version-2 file gains the addresses table with its accounts kept', async 
     store.close();
   }
 });
+
+test('a version-3 file gains the mailhost column (IMAP_PROXY); mailhosts are checked and cleared', async () => {
+  const dir = freshDir();
+  await fs.mkdir(dir);
+  const db = new Database(join(dir, ACCOUNTS_FILE));
+  migrate(db, 3);
+  db.prepare(
+    `INSERT INTO accounts (username, username_key, password_hash, home, created_at, updated_at)
+     VALUES ('erin', 'erin', ?, '/home/erin', 1, 1)`,
+  ).run(await hashPassword('pw'));
+  db.close();
+  const store = SqliteAccountStore.open(dir);
+  try {
+    assert.equal(await store.schemaVersion(), SCHEMA_VERSION);
+    assert.equal((await store.get('erin'))!.mailhost, null);
+    await store.setMailhost('erin', ' mail2.example.com , imaps://[2001:db8::1]:9993 ');
+    assert.equal((await store.get('erin'))!.mailhost, 'mail2.example.com,imaps://[2001:db8::1]:9993');
+    for (const bad of ['two words', 'host:0', 'host:99999', '2001:db8::1', '[zz]', 'a/b', 'x'.repeat(2000)]) {
+      await assert.rejects(store.setMailhost('erin', bad), (err: Error) => err instanceof AccountError && err.code === 'invalid-value', bad);
+    }
+    await store.setMailhost('erin', '');
+    assert.equal((await store.get('erin'))!.mailhost, null);
+    await store.setMailhost('erin', 'mail3');
+    await store.setMailhost('erin', null);
+    assert.equal((await store.get('erin'))!.mailhost, null);
+    await assert.rejects(store.setMailhost('nobody', 'mail3'), (err: Error) => err instanceof AccountError && err.code === 'not-found');
+  } finally {
+    store.close();
+  }
+});

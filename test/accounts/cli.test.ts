@@ -193,3 +193,23 @@ async function homeOf(dir: string, user: string): Promise<string> {
     store.close();
   }
 }
+
+test('mailhost: shown, set (checked) and cleared', async () => {
+  const dir = await fs.mkdtemp(join(tmpdir(), 'imapd-cli-mailhost-'));
+  try {
+    assert.equal((await run(['--data', dir, 'add', 'frank', '--password-stdin'], 'pw-frank\n')).code, 0);
+    assert.equal((await run(['--data', dir, 'mailhost', 'frank'])).stdout, '-\n');
+    const set = await run(['--data', dir, 'mailhost', 'frank', 'mail2.example.com:143']);
+    assert.equal(set.code, 0, set.stderr);
+    assert.equal(set.stdout, 'frank: mail on mail2.example.com:143\n');
+    assert.equal((await run(['--data', dir, 'mailhost', 'frank'])).stdout, 'mail2.example.com:143\n');
+    const bad = await run(['--data', dir, 'mailhost', 'frank', 'no such host']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /expected a host name or address/);
+    assert.equal((await run(['--data', dir, 'mailhost', 'frank', '-'])).stdout, 'frank: mail on this server\n');
+    assert.equal((await run(['--data', dir, 'mailhost', 'frank'])).stdout, '-\n');
+    assert.notEqual((await run(['--data', dir, 'mailhost', 'nobody', 'x'])).code, 0);
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});

@@ -405,6 +405,22 @@ describe('appliance host', () => {
     await rejects(host.setQuota('nobody', null), 'not-found', 'username');
   });
 
+  it('sets and clears an account\'s mail host (IMAP_PROXY), refusing a malformed one', async () => {
+    const { host } = await started();
+    await host.addAccount({ username: 'alice', password: 'pw-alice-1' });
+    const set = await invokeApi(host, 'setMailhost', ['alice', 'mail2.example.com:143']);
+    assert.ok(set.ok && (set.result as AccountView).mailhost === 'mail2.example.com:143', JSON.stringify(set));
+    assert.equal((await host.listAccounts()).find((a) => a.username === 'alice')!.mailhost, 'mail2.example.com:143');
+    const refusedHost = await invokeApi(host, 'setMailhost', ['alice', 'two words']);
+    assert.ok(!refusedHost.ok && refusedHost.error.field === 'mailhost', JSON.stringify(refusedHost));
+    const wrongType = await invokeApi(host, 'setMailhost', ['alice', 143]);
+    assert.ok(!wrongType.ok && wrongType.error.field === 'mailhost', JSON.stringify(wrongType));
+    const cleared = await invokeApi(host, 'setMailhost', ['alice', null]);
+    assert.ok(cleared.ok && (cleared.result as AccountView).mailhost === null);
+    assert.ok((await host.getLog({ account: 'alice' })).some((l) => /mail host mail2\.example\.com:143 -> \(this server\)/.test(l.message)));
+    await rejects(host.setMailhost('nobody', null), 'not-found', 'username');
+  });
+
   it('stops cleanly: an APPEND still arriving is refused and leaves no file', async () => {
     const { host, port } = await started();
     const account = await host.addAccount({ username: 'alice', password: 'pw-a' });

@@ -87,7 +87,9 @@ test("Debian's files: values read, unused settings warned about, not fatal", { s
   assert.equal(byName.get('TCPDOPTS')?.kind, 'ignored');
   assert.ok(!byName.has('TLS_VERIFYPEER')); // honoured now (client certificates, issue 12)
   assert.equal(settings.tlsVerifyPeer, 'NONE');
-  assert.equal(byName.get('IMAP_PROXY')?.kind, 'ignored'); // 0 is harmless
+  assert.ok(!byName.has('IMAP_PROXY')); // honoured now (proxy mode, issue 12)
+  assert.equal(settings.imapProxy, false);
+  assert.equal(settings.imapProxyForeign, false);
   assert.ok(!byName.has('MAXPERIP'));
 });
 

@@ -3,7 +3,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { AccountAuthenticator, SqliteAccountStore } from '../../server/accounts/index.js';
+import { AccountAuthenticator, SqliteAccountStore, type ProxyConnector } from '../../server/accounts/index.js';
 import { loadSettings } from '../../server/config/index.js';
 import type { Logger } from '../../server/imap/contracts.js';
 import { ImapServer, loadTlsMaterial, type TlsMaterial } from '../../server/net/index.js';
@@ -27,6 +27,10 @@ export async function startNetworkServer(options: {
   timeouts?: { unauthenticated: number; authenticated: number; literal: number };
   /** Other accounts' folders as "#shared.OWNER.FOLDER" (on with IMAP_ACL in imapd-server). */
   sharedFolders?: boolean;
+  /** IMAP_PROXY: logins of accounts with a mailhost go there (server/net/proxy.ts). */
+  proxy?: ProxyConnector | null;
+  /** Settings on top of the loopback defaults (PORT: "127.0.0.2.143,0" adds a fixed address and port). */
+  overrides?: Record<string, string>;
 }): Promise<TestNetworkServer> {
   const tls = await loadTlsMaterial({ dataDir: options.dataDir });
   const authenticator = new AccountAuthenticator({
@@ -40,10 +44,11 @@ export async function startNetworkServer(options: {
     trashFolder: 'Trash',
     failureDelayMs: options.failureDelayMs,
     sharedFolders: options.sharedFolders ?? false,
+    proxy: options.proxy ?? null,
   });
   const { settings } = await loadSettings({
     configDir: path.join(options.dataDir, 'no-config'),
-    overrides: { ADDRESS: '127.0.0.1', PORT: '0', SSLPORT: '0', MAXPERIP: '20' },
+    overrides: { ADDRESS: '127.0.0.1', PORT: '0', SSLPORT: '0', MAXPERIP: '20', ...options.overrides },
   });
   const server = ImapServer.fromSettings(settings, { authenticator, tls, ...(options.timeouts ? { timeouts: options.timeouts } : {}) });
   const endpoints = await server.start();
@@ -51,7 +56,7 @@ export async function startNetworkServer(options: {
     server,
     authenticator,
     tls,
-    port: endpoints.find((e) => e.kind === 'imap')!.port,
+    port: endpoints.find((e) => e.kind === 'imap' && e.address === '127.0.0.1')!.port,
     sslPort: endpoints.find((e) => e.kind === 'imaps')!.port,
   };
 }

@@ -16,8 +16,17 @@ function loginRefused(ctx: CommandContext): CommandResult | null {
 
 async function finishLogin(ctx: CommandContext, user: string, password: string): Promise<CommandResult> {
   const { session } = ctx;
-  const result = await session.authenticator!.login(user, password, session.transport.remoteAddress);
+  const auth = session.authenticator!;
+  const remote = session.transport.remoteAddress;
+  const result = auth.loginOrProxy ? await auth.loginOrProxy(user, password, remote) : await auth.login(user, password, remote);
   if (!result) return no('Login failed.', 'AUTHENTICATIONFAILED');
+  if ('proxy' in result) {
+    // IMAP_PROXY: the account lives on another server, where we have logged in. Its answer
+    // is ours (its capabilities, not ours, hold from now on); then the bytes are relayed.
+    const { proxy } = result;
+    if (proxy.untagged.length > 0) session.write(proxy.untagged);
+    return { status: 'OK', ...(proxy.answer.code ? { code: proxy.answer.code } : {}), text: proxy.answer.text, after: () => session.relayTo(result.user, proxy) };
+  }
   session.loggedIn(result.user, result.store, result);
   return ok('LOGIN Ok.', `CAPABILITY ${session.capabilities().join(' ')}`);
 }

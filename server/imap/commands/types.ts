@@ -4,7 +4,7 @@
 // without a socket, and the command table and the session form no import cycle.
 
 import type { MailStore, StagedMessage } from '../../backend/mailstore.js';
-import type { Authenticator, Logger, LoginResult, SessionSettings, Transport } from '../contracts.js';
+import type { Authenticator, Logger, LoginResult, ProxyConnection, SessionSettings, Transport } from '../contracts.js';
 import type { ImapValue, ParsedCommand } from '../protocol/types.js';
 import type { SelectedMailbox } from '../selected.js';
 import type { Args } from './args.js';
@@ -68,6 +68,11 @@ export interface SessionContext {
   startTls(): Promise<void>;
   /** Compress both directions with DEFLATE (after the tagged OK of COMPRESS). */
   compress(): void;
+  /**
+   * After the tagged OK of a proxied login (IMAP_PROXY): the connection is relayed to the
+   * other server until either side closes (server/net/relay.ts); resolves then.
+   */
+  relayTo(user: string, proxy: ProxyConnection): Promise<void>;
 
   /** `done` is called once the data has gone to the system, or was dropped. */
   write(data: Buffer, done?: () => void): void;

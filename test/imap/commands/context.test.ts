@@ -96,6 +96,7 @@ class BareSession implements SessionContext {
   }
   async startTls(): Promise<void> {}
   compress(): void {}
+  async relayTo(): Promise<void> {}
   write(data: Buffer, done?: () => void): void {
     this.output += data.toString('utf8');
     done?.();

@@ -169,8 +169,12 @@ export class Session implements SessionContext {
   async select(name: string, readOnly: boolean): Promise<SelectedMailbox> {
     // QRESYNC servers tell that the previous mailbox is closed (RFC 7162 3.2.11), as Dovecot does.
     if (this.selected && this.offers('QRESYNC')) this.untagged([{ atom: 'OK' }, { atom: '[CLOSED]' }, { atom: 'Previous mailbox closed.' }]);
+    // The old view goes once the new one is open: a folder selected again never has no session,
+    // so it keeps its watches (new ones look at all of cur/ first: test/imap/reselect.test.ts).
+    const previous = this.selected;
+    this.selected = null;
     this.unselect();
-    const folder = await this.store.openFolder(name, { readOnly });
+    const folder = await this.store.openFolder(name, { readOnly }).finally(() => previous?.close());
     const view = new SelectedMailbox(folder, readOnly, () => this.onFolderChange(), this.enabled);
     view.keywordsAllowed = this.settings.keywords;
     this.selected = view;

@@ -10,7 +10,7 @@ import { existingCore } from '../../server/maildir/folder-registry.js';
 import { LISTING_FILE } from '../../server/maildir/listing.js';
 import { assignUids } from '../../server/maildir/scan.js';
 import { readUidDb, writeUidDb } from '../../server/maildir/uiddb.js';
-import { deliver, flagsOf, message, store, tempMaildir, type TempMaildir, select } from './helpers.js';
+import { deliver, flagsOf, message, store, tempMaildir, type TempMaildir, select, until } from './helpers.js';
 
 let md: TempMaildir | undefined;
 let mail: MailStore | undefined;
@@ -207,4 +207,23 @@ test('a listing is not written for a state that changed after the look (our own 
   await drop();
   assert.equal(existsSync(path.join(md.root, LISTING_FILE)), false);
   assert.deepEqual((await reopen(md.root)).flags, [['\\Seen']]);
+});
+
+test('a folder opened from the listing, once watched, takes its own STOREs without looking at the whole folder again', async () => {
+  const { root } = await listed();
+  // As above: a flag only the listing has shows whether the folder was scanned since.
+  const file = path.join(root, LISTING_FILE);
+  const stat = statSync(file);
+  writeFileSync(file, withBodyLength(readFileSync(file, 'utf8').replace(/^(1 [^\n]*:2,)$/m, '$1F')));
+  utimesSync(file, stat.atime, stat.mtime);
+  mail = await store(root);
+  const folder = await select(mail, 'INBOX');
+  folder.subscribe(() => undefined);
+  await until(() => folder.watching, 2000, 'the watches');
+  await new Promise((resolve) => setTimeout(resolve, 100)); // the look that new watches take
+  await folder.storeFlags([2], 'add', ['\\Seen']);
+  await folder.refresh();
+  const flags = folder.snapshot().messages.map((m) => flagsOf(m.flags));
+  assert.deepEqual(flags.slice(0, 2), [['\\Flagged'], ['\\Seen']], 'no scan: the listing-only flag stays');
+  folder.release();
 });

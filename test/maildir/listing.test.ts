@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameS
 import path from 'node:path';
 import { afterEach, test } from 'node:test';
 import type { MailStore } from '../../server/backend/mailstore.js';
+import type { FolderHandle } from '../../server/maildir/index.js';
 import { existingCore } from '../../server/maildir/folder-registry.js';
 import { LISTING_FILE } from '../../server/maildir/listing.js';
 import { assignUids } from '../../server/maildir/scan.js';
@@ -217,7 +218,7 @@ test('a folder opened from the listing, once watched, takes its own STOREs witho
   writeFileSync(file, withBodyLength(readFileSync(file, 'utf8').replace(/^(1 [^\n]*:2,)$/m, '$1F')));
   utimesSync(file, stat.atime, stat.mtime);
   mail = await store(root);
-  const folder = await select(mail, 'INBOX');
+  const folder = (await select(mail, 'INBOX')) as FolderHandle;
   folder.subscribe(() => undefined);
   await until(() => folder.watching, 2000, 'the watches');
   await new Promise((resolve) => setTimeout(resolve, 100)); // the look that new watches take

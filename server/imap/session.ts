@@ -20,6 +20,7 @@ import { Encoder, tagged as statusLine, untagged } from '../wire/writer.js';
 import { SelectedMailbox } from './selected.js';
 import { SequenceError } from './resolve-set.js';
 import { deflateTransport } from './compress.js';
+import { traceStart } from './trace.js';
 
 type ReaderEvent = { kind: 'command'; input: CommandInput } | { kind: 'error'; error: ReaderError };
 
@@ -57,15 +58,6 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Largest literal accepted before login (user names, passwords, SASL responses). */
 const UNAUTHENTICATED_LITERAL_MAX = 8 * 1024;
 let nextSessionId = 1;
-
-/** IMAPD_TRACE=1: each command's time and the process's memory after it, on stderr (for profiling). */
-const TRACE = process.env.IMAPD_TRACE === '1';
-function trace(name: string, started: number, cpuBefore: NodeJS.CpuUsage): void {
-  const m = process.memoryUsage();
-  const cpu = process.cpuUsage(cpuBefore);
-  const mib = (n: number): string => (n / 1048576).toFixed(1);
-  process.stderr.write(`trace: ${name} ${(performance.now() - started).toFixed(1)} ms cpu ${((cpu.user + cpu.system) / 1000).toFixed(1)} ms rss ${mib(m.rss)} heap ${mib(m.heapUsed)}/${mib(m.heapTotal)} external ${mib(m.external)} arrayBuffers ${mib(m.arrayBuffers)} MiB\n`);
-}
 
 export class Session implements SessionContext {
   readonly id = nextSessionId++;
@@ -611,8 +603,7 @@ export class Session implements SessionContext {
       uid: command.name.startsWith('UID '),
     };
     this.currentCommand = command.name;
-    const started = TRACE ? performance.now() : 0;
-    const cpu = TRACE ? process.cpuUsage() : undefined;
+    const traced = traceStart();
     // IDLE and AUTHENTICATE mostly wait for the client: they would be named in every stall.
     const waits = command.name === 'IDLE' || command.name === 'AUTHENTICATE';
     const ended = waits ? undefined : this.options.stalls?.begin(command.name);
@@ -625,7 +616,7 @@ export class Session implements SessionContext {
       this.currentCommand = null;
       ended?.();
     }
-    if (cpu) trace(command.name, started, cpu);
+    traced?.(command.name);
     if (this.state !== 'logout' && this.selected) {
       // No EXPUNGE after an answer that names messages by sequence number (RFC 3501 7.4.1).
       const seqs = spec.sequenceNumbers ?? 'never';

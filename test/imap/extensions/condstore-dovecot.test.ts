@@ -80,6 +80,28 @@ async function session(start: () => SpawnedImapd): Promise<Transcript> {
     const now = find(await run('STATUS INBOX (HIGHESTMODSEQ)'), /HIGHESTMODSEQ (\d+)/);
     names.set('now', String(now));
     await run('SELECT INBOX (QRESYNC ({validity} {now}))');
+    // Another process of the same server changes a flag and expunges: the next NOOP that tells
+    // (ours hears it from its file watcher, Dovecot reads its index at NOOP) names UIDs.
+    const other = start();
+    try {
+      await other.client.greeting;
+      await other.client.command('SELECT INBOX');
+      await other.client.command('UID STORE 7 +FLAGS (\\Flagged)');
+      await other.client.command('UID STORE 8 +FLAGS.SILENT (\\Deleted)');
+      await other.client.command('EXPUNGE');
+    } finally {
+      await other.close();
+    }
+    for (let i = 0; i < 40; i++) {
+      const reply = await server.client.command('NOOP');
+      if (reply.lines.some((l) => l.includes('VANISHED'))) {
+        // In either order: Dovecot sends the FETCH first, we the VANISHED (selected.ts).
+        transcript.steps.push({ command: 'NOOP (after another process)', lines: [...reply.lines].sort(), tagged: reply.tagged.slice(0, 2) });
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await run('UID FETCH 1:* (FLAGS) (CHANGEDSINCE {now} VANISHED)');
   } finally {
     await server.close();
   }
@@ -142,5 +164,6 @@ describe('CONDSTORE and QRESYNC against Dovecot', { skip: dovecotSkip }, () => {
       session(() => spawnDovecot(path.join(dir, 'dovecot'))),
     ]);
     assert.deepEqual(normalise(ours), normalise(dovecot));
+    assert.ok(normalise(ours).includes('> NOOP (after another process)'), 'the other process was heard');
   });
 });

@@ -59,8 +59,8 @@ class SearchContexts implements ViewWatcher {
   beforeExpunge(uids: readonly number[]): Untagged[] {
     const out: Untagged[] = [];
     for (const context of this.contexts) {
-      const removed = uids.filter((uid) => context.result.delete(uid));
-      if (removed.length) out.push(this.line(context, removals(context, new Set(removed)), []));
+      const removed = removals(context, new Set(uids.filter((uid) => context.result.delete(uid))));
+      if (removed.length) out.push(this.line(context, removed, []));
     }
     for (const uid of uids) this.touched.delete(uid);
     return out;
@@ -97,35 +97,18 @@ class SearchContexts implements ViewWatcher {
         }
       }
       if (!added.size && !removed.size) continue;
+      // A SORT's new order, read before its order is changed below (no wait from there on: an
+      // expunge meanwhile takes its message out of the order, as the client is told first).
+      let sorted: number[] | undefined;
+      if (context.sort && added.size) {
+        const seqs = [...context.sort.order, ...added].map((uid) => view.seqOfUid(uid)).filter((seq) => seq > 0);
+        sorted = (await context.sort.sorter(view, seqs.sort((a, b) => a - b))).map((seq) => view.message(seq)?.uid ?? 0);
+        if (!this.contexts.includes(context)) continue;
+      }
       const gone = removals(context, removed);
-      const inserted = context.sort ? await this.insertions(context, added, gone) : [...added].map((uid): Update => [0, uid]);
-      out.push(this.line(context, gone, inserted));
+      const inserted = sorted ? insertions(context, new Set([...added].filter((uid) => context.result.has(uid))), sorted, gone) : [...added].map((uid): Update => [0, uid]);
+      if (gone.length || inserted.length) out.push(this.line(context, gone, inserted));
     }
-    return out;
-  }
-
-  /**
-   * A SORT's insertions: the result sorted anew with the added messages, each at its position
-   * there, ascending. Should the messages that stayed come out in another order (one whose file
-   * went meanwhile cannot be sorted), the client is told to take them all out and put all back.
-   */
-  private async insertions(context: Context, added: ReadonlySet<number>, removed: Update[]): Promise<Update[]> {
-    const sort = context.sort!;
-    if (!added.size) return [];
-    const view = this.view;
-    const seqs = [...sort.order, ...added].map((uid) => view.seqOfUid(uid)).filter((seq) => seq > 0);
-    const sorted = (await sort.sorter(view, seqs.sort((a, b) => a - b))).map((seq) => view.message(seq)!.uid);
-    const kept = sorted.filter((uid) => !added.has(uid));
-    if (kept.length !== sort.order.length || kept.some((uid, i) => uid !== sort.order[i])) {
-      removed.push(...sort.order.map((uid): Update => [1, uid]));
-      sort.order = sorted;
-      return sorted.map((uid, i): Update => [i + 1, uid]);
-    }
-    sort.order = sorted;
-    const out: Update[] = [];
-    sorted.forEach((uid, i) => {
-      if (added.has(uid)) out.push([i + 1, uid]);
-    });
     return out;
   }
 
@@ -138,6 +121,33 @@ class SearchContexts implements ViewWatcher {
     if (added.length) line.push({ atom: 'ADDTO' }, pairs(added, false, number));
     return line;
   }
+}
+
+/**
+ * A SORT's insertions: from its result sorted anew with the added messages (`sorted`), each added
+ * one at its position there, ascending. Should the messages that stayed come out in another
+ * order (one whose file went meanwhile cannot be sorted), the client is told to take them all
+ * out (appended to `removed`) and put all back.
+ */
+function insertions(context: Context, added: ReadonlySet<number>, all: readonly number[], removed: Update[]): Update[] {
+  const sort = context.sort!;
+  const order = new Set(sort.order);
+  const sorted = all.filter((uid) => order.has(uid) || added.has(uid));
+  // What could not be sorted is out of the result (a later look may add it again).
+  const placed = new Set(sorted);
+  for (const uid of [...order, ...added]) if (!placed.has(uid)) context.result.delete(uid);
+  const kept = sorted.filter((uid) => !added.has(uid));
+  if (kept.length !== sort.order.length || kept.some((uid, i) => uid !== sort.order[i])) {
+    removed.push(...sort.order.map((uid): Update => [1, uid]));
+    sort.order = sorted;
+    return sorted.map((uid, i): Update => [i + 1, uid]);
+  }
+  sort.order = sorted;
+  const out: Update[] = [];
+  sorted.forEach((uid, i) => {
+    if (added.has(uid)) out.push([i + 1, uid]);
+  });
+  return out;
 }
 
 /**

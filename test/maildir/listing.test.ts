@@ -228,3 +228,29 @@ test('a folder opened from the listing, once watched, takes its own STOREs witho
   assert.deepEqual(flags.slice(0, 2), [['\\Flagged'], ['\\Seen']], 'no scan: the listing-only flag stays');
   folder.release();
 });
+
+test("the first keyword of a folder makes courierimapkeywords/ without a look at the whole folder; another writer's keyword is still seen", async () => {
+  const { root, names } = await listed();
+  const file = path.join(root, LISTING_FILE);
+  const stat = statSync(file);
+  writeFileSync(file, withBodyLength(readFileSync(file, 'utf8').replace(/^(1 [^\n]*:2,)$/m, '$1F')));
+  utimesSync(file, stat.atime, stat.mtime);
+  assert.equal(existsSync(path.join(root, 'courierimapkeywords')), false);
+  mail = await store(root);
+  const folder = (await select(mail, 'INBOX')) as FolderHandle;
+  const changes: string[] = [];
+  folder.subscribe((change) => changes.push(change.kind === 'flags' ? `${change.uid} ${flagsOf(change.flags).join(' ')}` : change.kind));
+  await until(() => folder.watching, 2000, 'the watches');
+  await new Promise((resolve) => setTimeout(resolve, 100)); // the look that new watches take
+  await folder.storeFlags([2], 'add', ['First']);
+  assert.ok(existsSync(path.join(root, 'courierimapkeywords')));
+  await new Promise((resolve) => setTimeout(resolve, 200)); // its event, judged
+  await folder.refresh();
+  assert.deepEqual(flagsOf(folder.snapshot().messages[0].flags), ['\\Flagged'], 'no scan: the listing-only flag stays');
+  // Courier sets a keyword on message 3: an update file named after its base.
+  const base3 = path.basename(names[2]).split(':')[0];
+  writeFileSync(path.join(root, 'tmp', 'kw'), 'Other\n');
+  renameSync(path.join(root, 'tmp', 'kw'), path.join(root, 'courierimapkeywords', base3));
+  await until(() => changes.includes('3 Other'), 3000, "the other writer's keyword");
+  folder.release();
+});

@@ -171,7 +171,7 @@ async function main(): Promise<void> {
   const lines = [
     `## CONDSTORE/QRESYNC benchmark, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
     '',
-    `Machine: ${os.cpus().length} cores, Node ${process.version}. ${opts.size.toLocaleString('en-US')} messages, PREAUTH over stdin/stdout, ` +
+    `Machine: ${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(1)} at the end, Node ${process.version}. ${opts.size.toLocaleString('en-US')} messages, PREAUTH over stdin/stdout, ` +
       `median of ${opts.rounds} rounds (cold SELECT: one). Command: \`npm run bench:condstore -- --size ${opts.size} --rounds ${opts.rounds} --servers ${opts.servers.join(',')}${opts.fts ? ' --fts' : ''}\`` +
       (opts.fts ? '' : ' Ours with IMAP_FTS_INDEX=0 (a warm server has filled its full-text index).'),
     '',

@@ -254,3 +254,21 @@ test("the first keyword of a folder makes courierimapkeywords/ without a look at
   await until(() => changes.includes('3 Other'), 3000, "the other writer's keyword");
   folder.release();
 });
+
+test("a STORE mends the folder's message list in place, never the listing's list a view opened from it reads", async () => {
+  const { root } = await listed();
+  mail = await store(root);
+  const folder = await select(mail, 'INBOX');
+  const atSelect = folder.snapshot().summary!.messages();
+  await folder.storeFlags([1], 'add', ['\\Seen']);
+  assert.deepEqual(flagsOf(atSelect[0].flags), [], 'the messages as they were at SELECT');
+  const list = folder.snapshot().messages;
+  assert.deepEqual(flagsOf(list[0].flags), ['\\Seen']);
+  const modseq = list[1].modseq;
+  await folder.storeFlags([2], 'add', ['\\Flagged']);
+  // Not made anew for a change of flags (100,000 lookups in a large folder).
+  assert.equal(folder.snapshot().messages, list);
+  assert.deepEqual(flagsOf(list[1].flags), ['\\Flagged']);
+  assert.ok(list[1].modseq > modseq);
+  folder.release();
+});

@@ -22,7 +22,7 @@ import { vanishedSince } from './qresync.js';
 import { Encoder } from '../../wire/writer.js';
 import { BLOCK_SIZE, BlockWriter } from '../output.js';
 import { writeSection, type PartialRange } from './body.js';
-import { changedSince, namedBy, resolveSet } from '../resolve-set.js';
+import { changedSince, lowerBound, namedBy, resolveSet } from '../resolve-set.js';
 import { envelopeValue } from '../../wire/envelope.js';
 import { bodyStructureValue } from '../../wire/bodystructure.js';
 import { bodyStructureWire } from '../../wire/render.js';
@@ -92,10 +92,11 @@ export const fetch: CommandSpec = {
         await view.folder.storeFlags(unseen, 'add', ['\\Seen']);
         seenChanged = new Set(unseen);
         view.discardFlagChanges(seenChanged);
-        const current = new Map(view.folder.snapshot().messages.map((m) => [m.uid, m]));
+        // Looked up in the folder's list (UIDs ascend): no map of a 100,000-message folder.
+        const current = view.folder.snapshot().messages;
         for (const u of unseen) {
-          const m = current.get(u);
-          if (m) view.updateFlags(u, m.flags, m.modseq);
+          const m = current[lowerBound(current, u)];
+          if (m?.uid === u) view.updateFlags(u, m.flags, m.modseq);
         }
         // Another session's keyword on these messages shows in our FLAGS: announced first.
         session.announceKeywords();

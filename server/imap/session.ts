@@ -21,6 +21,7 @@ import { SelectedMailbox } from './selected.js';
 import { SequenceError } from './resolve-set.js';
 import { deflateTransport } from './compress.js';
 import { folded, isRev2, utf8Strings } from './rev2.js';
+import { traceStart } from './trace.js';
 
 type ReaderEvent = { kind: 'command'; input: CommandInput } | { kind: 'error'; error: ReaderError };
 
@@ -58,15 +59,6 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Largest literal accepted before login (user names, passwords, SASL responses). */
 const UNAUTHENTICATED_LITERAL_MAX = 8 * 1024;
 let nextSessionId = 1;
-
-/** IMAPD_TRACE=1: each command's time and the process's memory after it, on stderr (for profiling). */
-const TRACE = process.env.IMAPD_TRACE === '1';
-function trace(name: string, started: number, cpuBefore: NodeJS.CpuUsage): void {
-  const m = process.memoryUsage();
-  const cpu = process.cpuUsage(cpuBefore);
-  const mib = (n: number): string => (n / 1048576).toFixed(1);
-  process.stderr.write(`trace: ${name} ${(performance.now() - started).toFixed(1)} ms cpu ${((cpu.user + cpu.system) / 1000).toFixed(1)} ms rss ${mib(m.rss)} heap ${mib(m.heapUsed)}/${mib(m.heapTotal)} external ${mib(m.external)} arrayBuffers ${mib(m.arrayBuffers)} MiB\n`);
-}
 
 export class Session implements SessionContext {
   readonly id = nextSessionId++;
@@ -174,8 +166,12 @@ export class Session implements SessionContext {
   async select(name: string, readOnly: boolean): Promise<SelectedMailbox> {
     // QRESYNC servers tell that the previous mailbox is closed (RFC 7162 3.2.11, as Dovecot), and IMAP4rev2 ones (RFC 9051 6.3.2).
     if (this.selected && (this.offers('QRESYNC') || isRev2(this.enabled))) this.untagged([{ atom: 'OK' }, { atom: '[CLOSED]' }, { atom: 'Previous mailbox closed.' }]);
+    // The old view goes once the new one is open: a folder selected again never has no session,
+    // so it keeps its watches (new ones look at all of cur/ first: test/imap/reselect.test.ts).
+    const previous = this.selected;
+    this.selected = null;
     this.unselect();
-    const folder = await this.store.openFolder(name, { readOnly });
+    const folder = await this.store.openFolder(name, { readOnly }).finally(() => previous?.close());
     const view = new SelectedMailbox(folder, readOnly, () => this.onFolderChange(), this.enabled);
     view.keywordsAllowed = this.settings.keywords;
     this.selected = view;
@@ -637,8 +633,7 @@ export class Session implements SessionContext {
       uid: command.name.startsWith('UID '),
     };
     this.currentCommand = command.name;
-    const started = TRACE ? performance.now() : 0;
-    const cpu = TRACE ? process.cpuUsage() : undefined;
+    const traced = traceStart();
     // IDLE and AUTHENTICATE mostly wait for the client: they would be named in every stall.
     const waits = command.name === 'IDLE' || command.name === 'AUTHENTICATE';
     const ended = waits ? undefined : this.options.stalls?.begin(command.name);
@@ -651,7 +646,7 @@ export class Session implements SessionContext {
       this.currentCommand = null;
       ended?.();
     }
-    if (cpu) trace(command.name, started, cpu);
+    traced?.(command.name);
     if (this.state !== 'logout' && (this.selected || this.notifier)) {
       // No EXPUNGE after an answer that names messages by sequence number (RFC 3501 7.4.1),
       // unless NOTIFY asked for them at once (RFC 5465 SELECTED: the client goes by UID).

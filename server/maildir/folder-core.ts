@@ -29,7 +29,7 @@ import { closeListing, formatListing, LISTING_FILE, type ListingHead, type Opene
 import { keywordMemory, keywordsIfUnchanged, readKeywords, sameKeywords } from './keywords.js';
 import { folderMutex, withCourierLock } from './lock.js';
 import { MessageCache, OLD_META_CACHE_FILE } from './messagecache.js';
-import { listedModseqs, stampEntries } from './folder-modseq.js';
+import { listedModseqs, mendList, stampEntries } from './folder-modseq.js';
 import { ModseqLog } from './modseq.js';
 import { hasRecentMark, recentMark } from './recent.js';
 import { type ScanMemory, type ScannedMessage, type ScanResult, scanFolder } from './scan.js';
@@ -198,7 +198,14 @@ export class FolderCore {
     // known current, and the last scan left nothing this one would take on: nothing to do.
     const leftOver = this.leftOver(options);
     const db = statUidDbSync(this.dir);
-    if (!leftOver && this.stamps === stamps && sameStamp(this.dbStamp, db)) return;
+    if (!leftOver && this.stamps === stamps && sameStamp(this.dbStamp, db)) {
+      // As good as a scan that found nothing: what changes from now on is for the watches to tell,
+      // and our own changes keep the state current (else the first NOOP after a STORE in a folder
+      // opened from its listing read all of cur/: test/maildir/listing.test.ts).
+      this.watch.scanStarts();
+      this.markCurrent();
+      return;
+    }
     if (!leftOver && this.current === diskKey(stamps, db) && this.watch.quiet() && (await this.confirmedCurrent())) return;
     this.current = undefined;
     this.watch.scanStarts();
@@ -309,7 +316,8 @@ export class FolderCore {
     this.uidValidity = scan.uidValidity;
     this.uidNext = scan.uidNext;
     await stampEntries(this, [...changedFlags, ...added], expunged);
-    if (expunged.length || added.length || changedFlags.length) this.messageList = undefined;
+    if (expunged.length || added.length) this.messageList = undefined;
+    else if (changedFlags.length) this.infoChanged(changedFlags);
     const wasInitialized = this.initialized;
     this.initialized = true;
     if (expunged.length) {
@@ -628,6 +636,17 @@ export class FolderCore {
     }
     this.messageList ??= this.sortedUids.map((uid) => this.entries.get(uid)!.info);
     return { uidValidity: this.uidValidity, uidNext: this.uidNext, highestModseq: this.modseqs.applied, messages: this.messageList };
+  }
+
+  /**
+   * Entries whose info (flags, modseq) was replaced, none added or gone: the list snapshot()
+   * gives is mended in place, not made anew (100,000 lookups for a STORE of one message). Not
+   * the listing's list, which views opened from the listing read as it was at their SELECT.
+   */
+  infoChanged(entries: Iterable<Entry>): void {
+    const list = this.messageList;
+    if (list && list !== this.listedState && !this.listed && mendList(list, this.uidList, entries)) return;
+    this.messageList = undefined;
   }
 
   /** Tells the sessions of new messages (ascending UIDs); see folder-recent.ts. */

@@ -2,7 +2,7 @@
 // (modseq.ts) whenever the state in memory changes, whoever changed the disk, and kept on the
 // entries (Entry.info.modseq) so that CHANGEDSINCE and SEARCH MODSEQ read no file.
 
-import type { FolderChange } from '../backend/mailstore.js';
+import type { FolderChange, MessageState } from '../backend/mailstore.js';
 import type { Entry, FolderContext } from './folder-entry.js';
 import { withCourierLock } from './lock.js';
 import type { ModseqLog } from './modseq.js';
@@ -16,7 +16,8 @@ export interface ModseqFolder {
   readonly modseqs: ModseqLog;
   readonly entries: Map<number, Entry>;
   readonly tracker: { emit(change: FolderChange): void };
-  messageList: unknown;
+  /** These entries' info was replaced (FolderCore.infoChanged). */
+  infoChanged(entries: Iterable<Entry>): void;
   exclusive<T>(task: () => Promise<T>): Promise<T>;
 }
 
@@ -34,14 +35,33 @@ export async function stampEntries(core: ModseqFolder, entries: readonly Entry[]
   if (log.writeError !== undefined) {
     core.context.logger?.log('warn', 'cannot write modseq file', { folder: core.name, error: String(log.writeError) });
   }
-  let changed = false;
+  const changed: Entry[] = [];
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i];
     if (entry.info.modseq === modseqs[i]) continue;
     entry.info = { uid: entry.uid, flags: entry.info.flags, modseq: modseqs[i] };
-    changed = true;
+    changed.push(entry);
   }
-  if (changed) core.messageList = undefined;
+  if (changed.length) core.infoChanged(changed);
+}
+
+/**
+ * Puts the entries' new info into `list` (the messages in ascending UIDs, as `uids`) in place;
+ * false when one is not where it should be (then the list is to be made anew).
+ */
+export function mendList(list: MessageState[], uids: readonly number[], entries: Iterable<Entry>): boolean {
+  for (const entry of entries) {
+    let lo = 0;
+    let hi = uids.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (uids[mid] < entry.uid) lo = mid + 1;
+      else hi = mid;
+    }
+    if (list[lo]?.uid !== entry.uid) return false;
+    list[lo] = entry.info;
+  }
+  return true;
 }
 
 /**

@@ -218,7 +218,7 @@ export async function storeFlags(
       changed.add(entry);
     });
     for (const entry of changed) entry.info = { uid: entry.uid, flags: flagSet(entry.letters, entry.keywords), modseq: entry.info.modseq };
-    if (changed.size) core.messageList = undefined;
+    if (changed.size) core.infoChanged(changed);
     await stampEntries(core, [...changed], []);
     core.ownChangeDone(clean);
     return [...changed];

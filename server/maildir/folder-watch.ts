@@ -8,7 +8,7 @@
 // usually followed the claimer by the time the claim's own events are read). Events wait in
 // `pending` until the folder judges them; while any wait, the state is not called current.
 
-import { existsSync, type FSWatcher, watch } from 'node:fs';
+import { existsSync, type FSWatcher, readdirSync, watch } from 'node:fs';
 import path from 'node:path';
 import type { FolderContext } from './folder-entry.js';
 import type { PendingEvent } from './follow.js';
@@ -42,6 +42,8 @@ export class FolderWatch {
   private watchers: FSWatcher[] = [];
   private watchStart: NodeJS.Immediate | undefined;
   private keywordWatcher: FSWatcher | undefined;
+  /** This process is making courierimapkeywords/ (see ownKeywordDir). */
+  private makingKeywordDir = false;
   private pollTimer: NodeJS.Timeout | undefined;
   /** The change bus's subscription for this folder (other servers' changes), while watched. */
   private busSubscription: (() => void) | undefined;
@@ -172,7 +174,11 @@ export class FolderWatch {
       this.watchers.push(this.watchDir(path.join(this.dir, 'cur'), 'cur', (file) => file === null || !this.ownChange(file)));
       this.foreign = true; // what changed before the watches were in place: the next look scans
       this.watchers.push(
-        this.watchDir(this.dir, 'folder', (file) => file === null || (file === UIDDB_FILE && !this.ownUidDb()) || file === KEYWORD_DIR || file === 'cur' || file === 'new'),
+        this.watchDir(
+          this.dir,
+          'folder',
+          (file) => file === null || (file === UIDDB_FILE && !this.ownUidDb()) || (file === KEYWORD_DIR && !this.ownKeywordDir()) || file === 'cur' || file === 'new',
+        ),
       );
       if (this.context.keywords) this.watchKeywords();
     } catch (error) {
@@ -211,7 +217,31 @@ export class FolderWatch {
 
   /** This process is about to write the keyword update file of these messages (see expectOwn). */
   expectOwnKeywords(bases: readonly string[]): void {
+    // The first keyword of a folder makes courierimapkeywords/: see ownKeywordDir.
+    if (bases.length && this.watchers.length && !this.keywordWatcher && !existsSync(path.join(this.dir, KEYWORD_DIR))) this.makingKeywordDir = true;
     this.expectOwn(bases.map((base) => `k/${base}`));
+  }
+
+  /**
+   * The event of courierimapkeywords/ appearing, when this process was about to make it: it is
+   * watched from now on, and needs no look at the folder (a listing of all of cur/: seconds for
+   * 100,000 messages) unless it already holds an update file this process did not write.
+   */
+  private ownKeywordDir(): boolean {
+    if (!this.makingKeywordDir || this.keywordWatcher) return false;
+    this.makingKeywordDir = false;
+    this.watchKeywords();
+    if (!this.keywordWatcher) return false;
+    let names: string[];
+    try {
+      names = readdirSync(path.join(this.dir, KEYWORD_DIR));
+    } catch {
+      return false;
+    }
+    if (!names.every((name) => this.ownNames.has(`k/${name}`))) return false;
+    // Written before the watch was set: their events will not come (JavaScript ran nothing in between).
+    for (const name of names) this.ownChange(`k/${name}`);
+    return true;
   }
 
   private ownChange(name: string): boolean {

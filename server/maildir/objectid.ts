@@ -12,7 +12,7 @@
 // base name, so they record the source's EMAILID for the new name in the target folder's
 // `imapd-ts.emailids` ("<base> <emailid>" lines, appended) before the new message gets its UID:
 // a copy keeps the original's EMAILID (RFC 8474 5.1). Safe to lose: ids then fall back to the
-// derived ones. THREADID is not kept: FETCH answers NIL, as RFC 8474 5.2 allows.
+// derived ones. THREADID is not kept: FETCH makes it from the header (commands/fetch-ext.ts).
 //
 // SAVEDATE: the seconds at the start of the base name, the time the file was delivered to this
 // folder (Courier, Dovecot, maildrop, ours: "<seconds>.<unique>..."); APPEND, COPY and MOVE make

@@ -104,6 +104,27 @@ describe('CONDSTORE', () => {
     }
   });
 
+  it('FETCH (CHANGEDSINCE) keeps to the set named: ranges either way round, "*", UIDs, numbers beyond the mailbox', async () => {
+    const imapd = await open(maildirWith(8));
+    try {
+      const c = imapd.client;
+      const highest = highestOf((await c.command('SELECT INBOX (CONDSTORE)')).lines);
+      await c.command('STORE 2,5,8 +FLAGS (\\Flagged)');
+      await c.command('EXPUNGE'); // nothing: keeps the numbering
+      const seqs = async (command: string): Promise<string[]> => (await c.command(command)).lines.map((l) => l.replace(/ MODSEQ \(\d+\)/, ''));
+      assert.deepEqual(await seqs(`FETCH 1:* (FLAGS) (CHANGEDSINCE ${highest})`), ['* 2 FETCH (FLAGS (\\Flagged \\Recent))', '* 5 FETCH (FLAGS (\\Flagged \\Recent))', '* 8 FETCH (FLAGS (\\Flagged \\Recent))']);
+      assert.deepEqual(await seqs(`FETCH 6:3 (FLAGS) (CHANGEDSINCE ${highest})`), ['* 5 FETCH (FLAGS (\\Flagged \\Recent))']);
+      assert.deepEqual(await seqs(`FETCH *,1:2 (UID) (CHANGEDSINCE ${highest})`), ['* 2 FETCH (UID 2)', '* 8 FETCH (UID 8)']);
+      assert.deepEqual(await seqs(`UID FETCH 5:* (UID) (CHANGEDSINCE ${highest})`), ['* 5 FETCH (UID 5)', '* 8 FETCH (UID 8)']);
+      assert.deepEqual(await seqs(`UID FETCH 100:* (UID) (CHANGEDSINCE ${highest})`), ['* 8 FETCH (UID 8)'], '"*" is the highest UID even below 100');
+      assert.deepEqual(await seqs(`UID FETCH 3,6,9:20 (UID) (CHANGEDSINCE ${highest})`), []);
+      assert.deepEqual(await seqs(`FETCH 1:* (UID) (CHANGEDSINCE 0)`), [1, 2, 3, 4, 5, 6, 7, 8].map((n) => `* ${n} FETCH (UID ${n})`));
+      assert.match((await c.command(`FETCH 2:9 (FLAGS) (CHANGEDSINCE ${highest})`)).tagged, /^(BAD|NO)/, 'no message 9');
+    } finally {
+      await imapd.close();
+    }
+  });
+
   it('STORE (UNCHANGEDSINCE) leaves changed messages alone and names them in MODIFIED', async () => {
     const imapd = await open(maildirWith(5));
     try {

@@ -6,11 +6,12 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameS
 import path from 'node:path';
 import { afterEach, test } from 'node:test';
 import type { MailStore } from '../../server/backend/mailstore.js';
+import type { FolderHandle } from '../../server/maildir/index.js';
 import { existingCore } from '../../server/maildir/folder-registry.js';
 import { LISTING_FILE } from '../../server/maildir/listing.js';
 import { assignUids } from '../../server/maildir/scan.js';
 import { readUidDb, writeUidDb } from '../../server/maildir/uiddb.js';
-import { deliver, flagsOf, message, store, tempMaildir, type TempMaildir, select } from './helpers.js';
+import { deliver, flagsOf, message, store, tempMaildir, type TempMaildir, select, until } from './helpers.js';
 
 let md: TempMaildir | undefined;
 let mail: MailStore | undefined;
@@ -207,4 +208,67 @@ test('a listing is not written for a state that changed after the look (our own 
   await drop();
   assert.equal(existsSync(path.join(md.root, LISTING_FILE)), false);
   assert.deepEqual((await reopen(md.root)).flags, [['\\Seen']]);
+});
+
+test('a folder opened from the listing, once watched, takes its own STOREs without looking at the whole folder again', async () => {
+  const { root } = await listed();
+  // As above: a flag only the listing has shows whether the folder was scanned since.
+  const file = path.join(root, LISTING_FILE);
+  const stat = statSync(file);
+  writeFileSync(file, withBodyLength(readFileSync(file, 'utf8').replace(/^(1 [^\n]*:2,)$/m, '$1F')));
+  utimesSync(file, stat.atime, stat.mtime);
+  mail = await store(root);
+  const folder = (await select(mail, 'INBOX')) as FolderHandle;
+  folder.subscribe(() => undefined);
+  await until(() => folder.watching, 2000, 'the watches');
+  await new Promise((resolve) => setTimeout(resolve, 100)); // the look that new watches take
+  await folder.storeFlags([2], 'add', ['\\Seen']);
+  await folder.refresh();
+  const flags = folder.snapshot().messages.map((m) => flagsOf(m.flags));
+  assert.deepEqual(flags.slice(0, 2), [['\\Flagged'], ['\\Seen']], 'no scan: the listing-only flag stays');
+  folder.release();
+});
+
+test("the first keyword of a folder makes courierimapkeywords/ without a look at the whole folder; another writer's keyword is still seen", async () => {
+  const { root, names } = await listed();
+  const file = path.join(root, LISTING_FILE);
+  const stat = statSync(file);
+  writeFileSync(file, withBodyLength(readFileSync(file, 'utf8').replace(/^(1 [^\n]*:2,)$/m, '$1F')));
+  utimesSync(file, stat.atime, stat.mtime);
+  assert.equal(existsSync(path.join(root, 'courierimapkeywords')), false);
+  mail = await store(root);
+  const folder = (await select(mail, 'INBOX')) as FolderHandle;
+  const changes: string[] = [];
+  folder.subscribe((change) => changes.push(change.kind === 'flags' ? `${change.uid} ${flagsOf(change.flags).join(' ')}` : change.kind));
+  await until(() => folder.watching, 2000, 'the watches');
+  await new Promise((resolve) => setTimeout(resolve, 100)); // the look that new watches take
+  await folder.storeFlags([2], 'add', ['First']);
+  assert.ok(existsSync(path.join(root, 'courierimapkeywords')));
+  await new Promise((resolve) => setTimeout(resolve, 200)); // its event, judged
+  await folder.refresh();
+  assert.deepEqual(flagsOf(folder.snapshot().messages[0].flags), ['\\Flagged'], 'no scan: the listing-only flag stays');
+  // Courier sets a keyword on message 3: an update file named after its base.
+  const base3 = path.basename(names[2]).split(':')[0];
+  writeFileSync(path.join(root, 'tmp', 'kw'), 'Other\n');
+  renameSync(path.join(root, 'tmp', 'kw'), path.join(root, 'courierimapkeywords', base3));
+  await until(() => changes.includes('3 Other'), 3000, "the other writer's keyword");
+  folder.release();
+});
+
+test("a STORE mends the folder's message list in place, never the listing's list a view opened from it reads", async () => {
+  const { root } = await listed();
+  mail = await store(root);
+  const folder = await select(mail, 'INBOX');
+  const atSelect = folder.snapshot().summary!.messages();
+  await folder.storeFlags([1], 'add', ['\\Seen']);
+  assert.deepEqual(flagsOf(atSelect[0].flags), [], 'the messages as they were at SELECT');
+  const list = folder.snapshot().messages;
+  assert.deepEqual(flagsOf(list[0].flags), ['\\Seen']);
+  const modseq = list[1].modseq;
+  await folder.storeFlags([2], 'add', ['\\Flagged']);
+  // Not made anew for a change of flags (100,000 lookups in a large folder).
+  assert.equal(folder.snapshot().messages, list);
+  assert.deepEqual(flagsOf(list[1].flags), ['\\Flagged']);
+  assert.ok(list[1].modseq > modseq);
+  folder.release();
 });

@@ -23,7 +23,7 @@ export function esearchAlways(session: SessionContext): boolean {
 /**
  * The RETURN options at the start of SEARCH (`word` ESEARCH) or SORT (ESORT) arguments, and
  * the arguments after them. Without the capability word announced, RETURN stays what it was
- * (an unknown search key). SAVE needs SEARCHRES, UPDATE and PARTIAL need CONTEXT=SEARCH.
+ * (an unknown search key). SAVE needs SEARCHRES, UPDATE needs CONTEXT=SEARCH (CONTEXT=SORT in SORT).
  */
 export function returnOptions(session: SessionContext, tokens: Token[], word: 'ESEARCH' | 'ESORT'): { options: SearchReturn | null; rest: Token[] } {
   if (!session.offers(word)) return { options: null, rest: tokens };
@@ -34,7 +34,10 @@ export function returnOptions(session: SessionContext, tokens: Token[], word: 'E
     return parsed;
   }
   if (options.save && !session.offers('SEARCHRES')) throw new ProtocolError('Return option SAVE needs SEARCHRES, which is not offered');
-  if ((options.update || options.partial) && !session.offers('CONTEXT=SEARCH')) throw new ProtocolError('Return options UPDATE and PARTIAL need CONTEXT=SEARCH, which is not offered');
+  // RFC 5267 4: UPDATE in SORT is CONTEXT=SORT's; PARTIAL comes with either.
+  const context = word === 'ESORT' ? 'CONTEXT=SORT' : 'CONTEXT=SEARCH';
+  if (options.update && !session.offers(context)) throw new ProtocolError(`Return option UPDATE needs ${context}, which is not offered`);
+  if (options.partial && !session.offers('CONTEXT=SEARCH') && !session.offers('CONTEXT=SORT')) throw new ProtocolError('Return option PARTIAL needs CONTEXT=SEARCH, which is not offered');
   return parsed;
 }
 

@@ -25,8 +25,9 @@ export const expunge: CommandSpec = {
     if (denied) return denied;
     const deleted = candidates.filter((m) => m.flags.has('\\Deleted')).map((m) => m.uid);
     if (deleted.length) await session.expungeMessages(deleted);
-    // After ENABLE QRESYNC the client learns where its VANISHED leave it (RFC 7162 3.2.10, as Dovecot).
-    if (session.enabled.has('QRESYNC')) return ok('EXPUNGE completed', `HIGHESTMODSEQ ${view.folder.snapshot().highestModseq}`);
+    // After ENABLE QRESYNC the client learns where its VANISHED leave it (RFC 7162 3.2.10); as
+    // Dovecot, only when something went (test/imap/extensions/condstore-dovecot.test.ts).
+    if (deleted.length && session.enabled.has('QRESYNC')) return ok('EXPUNGE completed', `HIGHESTMODSEQ ${view.folder.snapshot().highestModseq}`);
     return ok('EXPUNGE completed');
   },
 };

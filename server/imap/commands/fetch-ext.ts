@@ -12,15 +12,23 @@
 // So is a multipart or message/rfc822 part, whose own encoding is 7bit, 8bit or binary (RFC 2045
 // 6.4); Dovecot decodes the parts inside it too.
 //
-// EMAILID, THREADID (RFC 8474): the id kept by the store (server/maildir/objectid.ts); THREADID
-// is NIL, as RFC 8474 5.2 allows a server that does not thread.
+// EMAILID, THREADID (RFC 8474): EMAILID is the id kept by the store (server/maildir/objectid.ts).
+// THREADID is "T" and 24 hex digits of the SHA-256 of the Message ID the message names as the
+// first of its thread (the first of its References, else of In-Reply-To, as THREAD=REFERENCES
+// reads them), or of its own Message ID; of its EMAILID when it has none. It is the same for the
+// messages of a thread in every folder and never changes (RFC 8474 5.2), which the root of
+// THREAD=REFERENCES would not: that moves when an earlier message comes late or is expunged, and
+// differs between folders. From the header data the store caches (imapd-ts.headers): no file is
+// read twice. A reply whose References lost the first ids starts a thread of its own.
 //
 // SAVEDATE (RFC 8514): the store's save date, as INTERNALDATE is written.
 //
 // PREVIEW (RFC 8970): server/mime/preview.ts makes it from the message; it is kept in memory for
 // the folder (PREVIEW_CACHE per folder), and PREVIEW (LAZY) answers from there, or from the
 // message when the FETCH reads it anyway, else NIL (RFC 8970 3.1: the client asks again without LAZY).
+import { createHash } from 'node:crypto';
 import type { Folder, MessageData, MessageState, DataRequest } from '../../backend/mailstore.js';
+import { threadRootId } from '../search/thread.js';
 import { decodedSize, decodePieces, transferEncoding, type TransferEncoding } from '../../mime/binary.js';
 import { previewText } from '../../mime/preview.js';
 import { findPart } from '../../mime/section.js';
@@ -51,6 +59,9 @@ export function extDataRequest(items: readonly FetchItem[], request: DataRequest
         break;
       case 'EMAILID':
         request.emailId = true;
+        break;
+      case 'THREADID':
+        request.header = request.emailId = true;
         break;
       case 'SAVEDATE':
         request.saveDate = true;
@@ -109,10 +120,12 @@ export function writeExtItem(out: Encoder, blocks: BlockWriter, item: ExtItem, m
       label('EMAILID');
       out.raw(`(${data.emailId!})`);
       return;
-    case 'THREADID':
+    case 'THREADID': {
       label('THREADID');
-      out.raw('NIL');
+      const root = threadRootId(data.header!);
+      out.raw(`(T${createHash('sha256').update(root === undefined ? `emailid ${data.emailId!}` : `<${root}>`).digest('hex').slice(0, 24)})`);
       return;
+    }
     case 'SAVEDATE':
       label('SAVEDATE');
       if (data.saveDate === undefined) out.raw('NIL');

@@ -22,7 +22,7 @@ import { vanishedSince } from './qresync.js';
 import { Encoder } from '../../wire/writer.js';
 import { BLOCK_SIZE, BlockWriter } from '../output.js';
 import { writeSection, type PartialRange } from './body.js';
-import { resolveSet } from '../resolve-set.js';
+import { changedSince, lowerBound, namedBy, resolveSet } from '../resolve-set.js';
 import { envelopeValue } from '../../wire/envelope.js';
 import { bodyStructureValue } from '../../wire/bodystructure.js';
 import { bodyStructureWire } from '../../wire/render.js';
@@ -57,19 +57,21 @@ export const fetch: CommandSpec = {
     const modifiers = rest.length === 2 && rest[1].type === 'list' && !previewModifiers(rest) ? fetchModifiers(rest.pop()!, uid, session.enabled.has('QRESYNC')) : {};
     const items = parseFetchItems(rest);
     if (uid && !items.some((i) => i.kind === 'UID')) items.unshift({ kind: 'UID' });
-    let seqs = resolveSet(view, set, uid);
+    let seqs: number[];
     if (modifiers.changedSince !== undefined || items.some((i) => i.kind === 'MODSEQ')) session.enableCondstore();
-    if (modifiers.changedSince !== undefined) {
+    if (modifiers.changedSince === undefined) seqs = resolveSet(view, set, uid);
+    else {
       const since = modifiers.changedSince;
-      // seqs ascend: a binary search, not a set of 100,000 numbers per FETCH.
-      view.takeFlagChanges((seq) => includes(seqs, seq) && view.message(seq)!.modseq > since);
+      // Not a list of every number "1:*" names: the set is looked at for the changed messages only.
+      const named = namedBy(view, set, uid);
+      view.takeFlagChanges((seq) => named(seq) && view.message(seq)!.modseq > since);
       session.announceKeywords();
       if (!items.some((i) => i.kind === 'MODSEQ')) items.push({ kind: 'MODSEQ' });
       if (modifiers.vanished) {
         const vanished = vanishedSince(view, resolveSequenceSet(set, view.uidNext - 1), since);
         if (vanished) session.write(Buffer.from(`* VANISHED (EARLIER) ${vanished}\r\n`));
       }
-      seqs = seqs.filter((s) => view.message(s)!.modseq > since);
+      seqs = changedSince(view, named, since);
     }
 
     const utf8 = session.enabled.has('UTF8=ACCEPT');
@@ -93,10 +95,11 @@ export const fetch: CommandSpec = {
         await view.folder.storeFlags(unseen, 'add', ['\\Seen']);
         seenChanged = new Set(unseen);
         view.discardFlagChanges(seenChanged);
-        const current = new Map(view.folder.snapshot().messages.map((m) => [m.uid, m]));
+        // Looked up in the folder's list (UIDs ascend): no map of a 100,000-message folder.
+        const current = view.folder.snapshot().messages;
         for (const u of unseen) {
-          const m = current.get(u);
-          if (m) view.updateFlags(u, m.flags, m.modseq);
+          const m = current[lowerBound(current, u)];
+          if (m?.uid === u) view.updateFlags(u, m.flags, m.modseq);
         }
         // Another session's keyword on these messages shows in our FLAGS: announced first.
         session.announceKeywords();
@@ -166,18 +169,6 @@ const NO_DATA: MessageData = {};
 
 /** Items whose answer is made from numbers, flags and cached bytes: see plainResponse. */
 const PLAIN_ITEMS = new Set<FetchItem['kind']>(['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY', 'BODYSTRUCTURE', 'MODSEQ']);
-
-function includes(sorted: readonly number[], n: number): boolean {
-  let lo = 0;
-  let hi = sorted.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid] === n) return true;
-    if (sorted[mid] < n) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return false;
-}
 
 /** Whether the arguments are PREVIEW and its list of modifiers ("PREVIEW (LAZY)"), not an item and FETCH modifiers. */
 function previewModifiers(rest: readonly Token[]): boolean {

@@ -77,15 +77,17 @@ export const store: CommandSpec = {
     if ((!silent || condstore) && seqs.length) {
       // One write for all the answers (1,000 in STORE 1:1000), each FLAGS text made once per flag set.
       let text = '';
+      // After ENABLE QRESYNC every FETCH names its UID (RFC 7162 3.2.4), as Dovecot's STORE answers do.
+      const withUid = uid || session.enabled.has('QRESYNC');
       for (const s of seqs) {
         const m = view.message(s)!;
         if (modified.has(m.uid) || gone.has(m.uid)) continue;
         const modseq = condstore ? ` MODSEQ (${m.modseq})` : '';
         if (silent) {
-          if (m.modseq !== before.get(s)) text += uid ? `* ${s} FETCH (UID ${m.uid}${modseq})\r\n` : `* ${s} FETCH (${modseq.slice(1)})\r\n`;
+          if (m.modseq !== before.get(s)) text += withUid ? `* ${s} FETCH (UID ${m.uid}${modseq})\r\n` : `* ${s} FETCH (${modseq.slice(1)})\r\n`;
           continue;
         }
-        text += uid ? `* ${s} FETCH (UID ${m.uid} FLAGS ${view.flagsText(m)}${modseq})\r\n` : `* ${s} FETCH (FLAGS ${view.flagsText(m)}${modseq})\r\n`;
+        text += withUid ? `* ${s} FETCH (UID ${m.uid} FLAGS ${view.flagsText(m)}${modseq})\r\n` : `* ${s} FETCH (FLAGS ${view.flagsText(m)}${modseq})\r\n`;
       }
       if (text) session.write(Buffer.from(text, 'utf8'));
     }

@@ -196,7 +196,17 @@ function firstMessageId(value: string, allowBare: boolean): string | undefined {
   return isMessageIdContent(id) ? id : undefined;
 }
 
-function referencesOf(meta: MessageMeta): string[] {
+/**
+ * The Message ID a message names as the first of its thread: the first of its references, else
+ * its own; undefined for neither (THREADID, commands/fetch-ext.ts).
+ */
+export function threadRootId(meta: Pick<MessageMeta, 'references' | 'envelope'>): string | undefined {
+  const first = referencesOf(meta)[0];
+  if (first !== undefined) return first;
+  return meta.envelope.messageId === null ? undefined : firstMessageId(meta.envelope.messageId.trim(), false);
+}
+
+function referencesOf(meta: Pick<MessageMeta, 'references' | 'envelope'>): string[] {
   // RFC 5256 REFERENCES step 1: the References header, or else the first valid Message ID
   // of In-Reply-To.
   const refs: string[] = [];

@@ -132,9 +132,9 @@ describe('FETCH extensions', () => {
     assert.equal(fetchLine(lazy.lines, 3), '* 3 FETCH (PREVIEW "Hello there friend")');
   });
 
-  it('EMAILID is stable across processes and kept by COPY and MOVE; THREADID is NIL; MAILBOXID in STATUS, CREATE, kept by RENAME', async () => {
+  it('EMAILID is stable across processes and kept by COPY and MOVE; THREADID is given; MAILBOXID in STATUS, CREATE, kept by RENAME', async () => {
     const c = imapd.client;
-    const ids = (await c.command('FETCH 1:3 (EMAILID THREADID)')).lines.map((l) => /EMAILID \((M[0-9a-f]{24})\) THREADID NIL/.exec(l)![1]);
+    const ids = (await c.command('FETCH 1:3 (EMAILID THREADID)')).lines.map((l) => /EMAILID \((M[0-9a-f]{24})\) THREADID \(T[0-9a-f]{24}\)/.exec(l)![1]);
     assert.equal(new Set(ids).size, 3);
     const created = await c.command('CREATE INBOX.Copies');
     const mailboxId = /^OK \[MAILBOXID \((F[0-9a-f]{24})\)\]/.exec(created.tagged)![1];

@@ -1,5 +1,5 @@
 // The Overview's "Needs attention" list in the GUI, from real causes: a Courier setting this
-// server does not use (IMAP_PROXY=1 in the imapd file) and a certificate (TLS_CERTFILE, made
+// server does not use (TLS_PRIORITY, GnuTLS's priority string, in the imapd-ssl file) and a certificate (TLS_CERTFILE, made
 // by openssl) that expires within 30 days; the sessions tile counting a live connection; and,
 // with "Let other devices connect", whether the server is announced on the local network
 // (this appliance announces with DNS-SD; the one of gui.spec.ts does not).
@@ -26,7 +26,7 @@ test.beforeAll(async () => {
   const key = path.join(data, 'short.key');
   const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '10', '-subj', '/CN=localhost', '-keyout', key, '-out', cert], { encoding: 'utf8' });
   expect(made.status, made.stderr).toBe(0);
-  writeConfig(data, 'PORT=0\nIMAP_PROXY=1\n', `SSLPORT=0\nTLS_CERTFILE=${cert}\nTLS_PRIVATE_KEYFILE=${key}\n`);
+  writeConfig(data, 'PORT=0\n', `SSLPORT=0\nTLS_PRIORITY=NORMAL\nTLS_CERTFILE=${cert}\nTLS_PRIVATE_KEYFILE=${key}\n`);
   appliance = await startAppliance(data, [], { announce: true });
 });
 
@@ -40,7 +40,7 @@ test('the Overview says what needs attention: an unused setting and a certificat
   const page = await context.newPage();
   await page.goto(appliance.url);
   const warnings = page.locator('#overview-warnings');
-  await expect(warnings.locator('li[data-kind="setting"]')).toContainText('IMAP_PROXY');
+  await expect(warnings.locator('li[data-kind="setting"]')).toContainText('TLS_PRIORITY');
   await expect(warnings.locator('li[data-kind="certificate"]')).toContainText(/expires in (9|10) days/);
   await expect(page.locator('#overview-certificate')).toContainText('from TLS_CERTFILE');
   await expect(page.locator('#overview-sessions')).toContainText('0 sessions');

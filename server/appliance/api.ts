@@ -377,6 +377,8 @@ export interface MailSourceView extends Omit<MailSourceInput, 'password'> {
     fetchedTotal: number;
     failures: number;
     nextAttemptAt: number | null;
+    /** While fetching: the provider folder at work, messages landed of those found new there. */
+    progress: { folder: string; done: number; total: number } | null;
   };
 }
 
@@ -447,8 +449,10 @@ export interface ApplianceApi {
   removeMailSource(id: number): Promise<void>;
   /** Log in with these settings (the stored password of source `id` when none is given) and say what is there. */
   testMailSource(input: MailSourceInput, id?: number): Promise<MailSourceTest>;
-  /** Fetch now; resolves when that fetch has ended. */
+  /** Fetch now (a disabled source too, once); resolves when that fetch has ended. */
   fetchMailSource(id: number): Promise<MailSourceView>;
+  /** Why no mail source can work (the key file sealing their passwords cannot be used), or null. */
+  mailSourcesProblem(): Promise<string | null>;
   /** Live updates; returns the unsubscribe. */
   subscribe(listener: ApplianceListener): () => void;
 }
@@ -488,6 +492,7 @@ export const API_METHODS = [
   'removeMailSource',
   'testMailSource',
   'fetchMailSource',
+  'mailSourcesProblem',
   'listShares',
   'shareFolder',
   'unshareFolder',

@@ -59,6 +59,8 @@ const GROUP_OF: Readonly<Record<string, SettingGroup>> = {
   AUTH_MKHOMEDIR_SKEL: 'folders', IMAP_CHECK_ALL_FOLDERS: 'folders', IMAP_OBSOLETE_CLIENT: 'capabilities',
   // Mail delivery (server/delivery): restarted on its own when one of these changes.
   LMTP_ADDRESS: 'network', LMTP_PORT: 'network', LMTP_SOCKET: 'network', LMTP_MAXMSGSIZE: 'network', QUOTA_FULL_TEMPFAIL: 'folders',
+  // Mail sources (server/fetch): read at each fetch.
+  FETCH_MAXMSGSIZE: 'folders',
   // Sending through the Outbox folder (server/imap/outbox.ts).
   OUTBOX: 'folders', SENDMAIL: 'folders', HEADERFROM: 'folders', OUTBOX_MULTIPLE_SEND: 'folders',
 };

@@ -180,7 +180,7 @@ export class ApplianceHost implements ApplianceApi {
     host.config.attach(runner);
     host.jobs = new IndexJobs(host.ctx, runner, () => host.config.loaded.settings, (key) => host.accountsService.forgetUsage(key));
     host.accountsService = new AccountsService(host.ctx, runner, host.jobs);
-    host.sources = await MailSources.open(host.ctx, runner.opener);
+    host.sources = await MailSources.open(host.ctx, runner.opener, undefined, () => host.config.loaded.settings.fetchMaxMessageSize);
     host.sharing = new SharingService(host.ctx, runner);
     host.network = new NetworkServices({
       setupPort: options.setupPort ?? null,
@@ -266,6 +266,10 @@ export class ApplianceHost implements ApplianceApi {
   testMailSource(input: MailSourceInput, id?: number): Promise<MailSourceTest> {
     return this.sources.test(input, id);
   }
+  async mailSourcesProblem(): Promise<string | null> {
+    return this.sources.problem;
+  }
+
   fetchMailSource(id: number): Promise<MailSourceView> {
     return this.sources.fetch(id);
   }

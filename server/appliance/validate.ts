@@ -272,6 +272,7 @@ const SIGNATURES: Record<ApiMethod, { args: Checker[]; optional?: number }> = {
   removeMailSource: { args: [(v) => checkSourceId(v)] },
   testMailSource: { args: [(v) => checkMailSource(v), (v) => (v === undefined || v === null ? undefined : checkSourceId(v))], optional: 1 },
   fetchMailSource: { args: [(v) => checkSourceId(v)] },
+  mailSourcesProblem: { args: [] },
   listShares: { args: [] },
   shareFolder: { args: [(v) => checkShareInput(v)] },
   unshareFolder: { args: [(v) => checkUsername(v, 'owner'), (v) => checkFolderName(v), (v) => checkAclIdentifier(v)] },

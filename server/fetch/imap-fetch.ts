@@ -6,13 +6,14 @@
 // does not), so a new message there is fetched within a second or two.
 
 import { ImapFlow, type MailboxObject } from 'imapflow';
-import { FetchError, land, settlePending, type Landing } from './landing.js';
+import { FetchError, land, landMany, settlePending, type Landing } from './landing.js';
 import type { RemoteKey } from './source-store.js';
-import type { MailSource } from './types.js';
+import type { FetchProgress, MailSource } from './types.js';
+import { DEFAULT_STALL_MS, Watchdog } from './watchdog.js';
 
 const DAY_MS = 86_400_000;
 
-export function imapClient(source: MailSource, password: string): ImapFlow {
+export function imapClient(source: MailSource, password: string, stallMs = DEFAULT_STALL_MS): ImapFlow {
   return new ImapFlow({
     host: source.host,
     port: source.port,
@@ -23,6 +24,9 @@ export function imapClient(source: MailSource, password: string): ImapFlow {
     logger: false,
     autoIdleDelay: 1000,
     disableCompression: true,
+    // Connecting, TLS and the greeting: a provider that accepts and then says nothing is given up.
+    connectionTimeout: Math.min(90_000, stallMs),
+    greetingTimeout: Math.min(16_000, stallMs),
   });
 }
 
@@ -38,16 +42,53 @@ export function uidSet(uids: readonly number[]): string {
   return parts.join(',');
 }
 
+/** Messages up to this size (RFC822.SIZE) are fetched many at a time and delivered together; larger ones are streamed alone. */
+export const BATCH_MESSAGE_LIMIT = 1 << 20;
+/** A batch: at most this many messages, and stopped once it holds this many octets. */
+const BATCH_COUNT = 250;
+const BATCH_OCTETS = 8 << 20;
+
+interface Listed {
+  uid: number;
+  size: number;
+}
+
+/** The work of a run in order: batches of small messages, and big messages alone (stream). */
+export function plan(todo: readonly Listed[]): { uids: number[]; stream: boolean }[] {
+  const steps: { uids: number[]; stream: boolean }[] = [];
+  let batch: number[] = [];
+  let octets = 0;
+  const flush = () => {
+    if (batch.length) steps.push({ uids: batch, stream: false });
+    batch = [];
+    octets = 0;
+  };
+  for (const m of todo) {
+    if (m.size > BATCH_MESSAGE_LIMIT) {
+      flush();
+      steps.push({ uids: [m.uid], stream: true });
+      continue;
+    }
+    batch.push(m.uid);
+    octets += m.size;
+    if (batch.length >= BATCH_COUNT || octets >= BATCH_OCTETS) flush();
+  }
+  flush();
+  return steps;
+}
+
 export class ImapFetcher {
   readonly client: ImapFlow;
+  private watch: Watchdog | null = null;
 
   constructor(
     private readonly source: MailSource,
     password: string,
     private readonly landing: Landing,
     private readonly onFetched: () => void,
+    private readonly onProgress?: (progress: FetchProgress) => void,
   ) {
-    this.client = imapClient(source, password);
+    this.client = imapClient(source, password, landing.stallMs);
     this.client.on('error', () => undefined);
   }
 
@@ -58,13 +99,23 @@ export class ImapFetcher {
   /** Fetch every mapped folder once. Returns the messages delivered. */
   async run(): Promise<number> {
     let fetched = 0;
-    for (const mapping of this.source.folders) {
-      const lock = await this.client.getMailboxLock(mapping.remote);
-      try {
-        fetched += await this.folder(mapping.remote, mapping.local, this.client.mailbox as MailboxObject);
-      } finally {
-        lock.release();
+    const watch = new Watchdog(this.landing.stallMs ?? DEFAULT_STALL_MS, () => this.client.close());
+    this.watch = watch;
+    try {
+      for (const mapping of this.source.folders) {
+        const lock = await this.client.getMailboxLock(mapping.remote);
+        try {
+          fetched += await this.folder(mapping.remote, mapping.local, this.client.mailbox as MailboxObject);
+        } finally {
+          lock.release();
+        }
       }
+    } catch (err) {
+      if (watch.fired) throw watch.error(`${this.source.host}:${this.source.port}`);
+      throw err;
+    } finally {
+      watch.stop();
+      this.watch = null;
     }
     return fetched;
   }
@@ -113,26 +164,86 @@ export class ImapFetcher {
     const last = store.lastUid(id, remote, validity);
     let fetched = 0;
     if (mailbox.exists > 0) {
-      const found = await this.client.search({ uid: `${last + 1}:*` }, { uid: true });
-      const uids = (found || []).filter((u) => u > last).sort((a, b) => a - b);
-      for (const uid of uids) {
-        const key: RemoteKey = { folder: remote, validity, uid, uidl: '' };
-        const entry = store.entry(id, key);
-        if (entry?.state === 'done') continue;
-        if (entry?.state === 'pending' && (await settlePending(this.landing, key, entry))) continue;
-        const delivered = await land(this.landing, key, local, async (write) => {
-          const download = await this.client.download(String(uid), undefined, { uid: true });
-          if (!download.content) throw new FetchError(`message UID ${uid} of ${remote} disappeared while it was fetched`);
-          for await (const piece of download.content) await write(piece as Buffer);
-        }, renumbered);
-        if (delivered) {
-          fetched++;
-          this.onFetched();
+      const todo = await this.news(remote, validity, last);
+      let done = 0;
+      const progress = () => this.onProgress?.({ folder: remote, done, total: todo.length });
+      progress();
+      const steps = plan(todo);
+      // The next batch is asked for while this one is written: the provider and the disk work at once.
+      let next: Promise<Map<number, Buffer>> | null = null;
+      for (let i = 0; i < steps.length; i++) {
+        const step = steps[i]!;
+        if (step.stream) {
+          const key: RemoteKey = { folder: remote, validity, uid: step.uids[0]!, uidl: '' };
+          if (await land(this.landing, key, local, (write) => this.download(remote, key.uid, write), renumbered)) {
+            fetched++;
+            this.onFetched();
+          }
+        } else {
+          const bodies = await (next ?? this.batch(step.uids));
+          next = null;
+          const following = steps[i + 1];
+          if (following && !following.stream) {
+            next = this.batch(following.uids);
+            next.catch(() => undefined); // awaited (and so rethrown) at its turn
+          }
+          // A message expunged at the provider meanwhile is not in the answer: nothing to fetch.
+          const items = step.uids.filter((uid) => bodies.has(uid)).map((uid) => ({ key: { folder: remote, validity, uid, uidl: '' }, message: bodies.get(uid)! }));
+          const n = await landMany(this.landing, items, local, renumbered);
+          fetched += n;
+          for (let k = 0; k < n; k++) this.onFetched();
         }
+        done += step.uids.length;
+        progress();
       }
+      await next?.catch(() => undefined);
     }
     await this.removeDue(remote, validity);
     return fetched;
+  }
+
+  /**
+   * The messages above `last` with their sizes (UID FETCH last+1:* (UID RFC822.SIZE): a short
+   * line each), less those the ledger has done; pending ones are settled first.
+   */
+  private async news(remote: string, validity: string, last: number): Promise<Listed[]> {
+    const found: Listed[] = [];
+    for await (const m of this.client.fetch(`${last + 1}:*`, { uid: true, size: true }, { uid: true })) {
+      if (m.uid > last) found.push({ uid: m.uid, size: m.size ?? 0 });
+      if (found.length % 1000 === 0) this.watch?.progress();
+    }
+    found.sort((a, b) => a.uid - b.uid);
+    const ledger = this.landing.store.entriesFrom(this.source.id, remote, validity, last + 1);
+    const todo: Listed[] = [];
+    for (const f of found) {
+      const entry = ledger.get(f.uid);
+      if (entry?.state === 'done') continue;
+      if (entry?.state === 'pending' && (await settlePending(this.landing, { folder: remote, validity, uid: f.uid, uidl: '' }, entry))) continue;
+      todo.push(f);
+    }
+    return todo;
+  }
+
+  /** Small messages, whole: one UID FETCH (BODY.PEEK[]) for the set. */
+  private async batch(uids: readonly number[]): Promise<Map<number, Buffer>> {
+    const bodies = new Map<number, Buffer>();
+    const asked = new Set(uids);
+    for await (const m of this.client.fetch(uidSet(uids), { uid: true, source: true }, { uid: true })) {
+      if (m.source && asked.has(m.uid)) bodies.set(m.uid, m.source);
+      this.watch?.progress();
+    }
+    return bodies;
+  }
+
+  /** A big message, streamed to the spool in pieces (imapflow's partial FETCHes of 64 KiB). */
+  private async download(remote: string, uid: number, write: (piece: Buffer) => Promise<void>): Promise<void> {
+    const download = await this.client.download(String(uid), undefined, { uid: true });
+    if (!download.content) throw new FetchError(`message UID ${uid} of ${remote} disappeared while it was fetched`);
+    for await (const piece of download.content) {
+      this.watch?.octets((piece as Buffer).length);
+      await write(piece as Buffer);
+    }
+    this.watch?.progress();
   }
 
   /** Remove at the provider what was fetched and has stayed there long enough. */

@@ -24,6 +24,27 @@ const PREFIX = 'k1:';
 
 export class SecretError extends Error {}
 
+/**
+ * In place of a box whose key cannot be had (a key file others may read, a damaged one): every
+ * seal and open fails with why, so that the rest of the appliance opens and each mail source
+ * (and the Mail sources screen) says what is wrong instead.
+ */
+export class UnavailableSecretBox implements SecretBox {
+  constructor(readonly problem: string) {}
+
+  get description(): string {
+    return 'no key';
+  }
+
+  seal(): string {
+    throw new SecretError(this.problem);
+  }
+
+  open(): string {
+    throw new SecretError(this.problem);
+  }
+}
+
 export class KeyFileSecretBox implements SecretBox {
   private constructor(
     private readonly key: Buffer,

@@ -173,6 +173,14 @@ export class SourceStore {
     return row ? { state: row.state, hash: row.hash, localFolder: row.local_folder, localUidNext: row.local_uid_next, localUid: row.local_uid, fetchedAt: row.fetched_at } : null;
   }
 
+  /** The ledger's entries of an IMAP folder under a UIDVALIDITY from UID `from` on, by UID. */
+  entriesFrom(id: number, folder: string, validity: string, from: number): Map<number, LedgerEntry> {
+    const rows = this.db.prepare<[number, string, string, number], { uid: number; state: 'pending' | 'done'; hash: string; local_folder: string; local_uid_next: number; local_uid: number | null; fetched_at: number }>(
+      "SELECT uid, state, hash, local_folder, local_uid_next, local_uid, fetched_at FROM fetched WHERE source_id = ? AND folder = ? AND validity = ? AND uid >= ? AND uidl = ''",
+    ).all(id, folder, validity, from);
+    return new Map(rows.map((r) => [r.uid, { state: r.state, hash: r.hash, localFolder: r.local_folder, localUidNext: r.local_uid_next, localUid: r.local_uid, fetchedAt: r.fetched_at }]));
+  }
+
   /** The POP3 UIDLs of a source with their ledger state. */
   uidls(id: number): Map<string, LedgerEntry> {
     const rows = this.db.prepare<[number], { uidl: string; state: 'pending' | 'done'; hash: string; local_folder: string; local_uid_next: number; local_uid: number | null; fetched_at: number }>(
@@ -197,6 +205,20 @@ export class SourceStore {
       this.db.prepare(`INSERT INTO fetched (source_id, folder, validity, uid, uidl, state, hash, local_folder, local_uid_next, local_uid, fetched_at) VALUES (?, ?, ?, ?, ?, 'done', ?, ?, 0, ?, ?)
         ON CONFLICT DO UPDATE SET state = 'done', local_uid = excluded.local_uid`).run(id, key.folder, key.validity, key.uid, key.uidl, hash, localFolder, localUid, at);
       if (counted) this.db.prepare('UPDATE sources SET fetched_total = fetched_total + 1 WHERE id = ?').run(id);
+    })();
+  }
+
+  /** pending() for several messages as one transaction (one sync of the database for a batch). */
+  pendingMany(id: number, items: readonly { key: RemoteKey; hash: string }[], localFolder: string, localUidNext: number, at: number): void {
+    this.db.transaction(() => {
+      for (const { key, hash } of items) this.pending(id, key, hash, localFolder, localUidNext, at);
+    })();
+  }
+
+  /** done() for several messages delivered together, as one transaction. */
+  doneMany(id: number, items: readonly { key: RemoteKey; hash: string; localUid: number | null; counted: boolean }[], localFolder: string, at: number): void {
+    this.db.transaction(() => {
+      for (const i of items) this.done(id, i.key, i.localUid, i.hash, localFolder, at, i.counted);
     })();
   }
 
@@ -233,6 +255,7 @@ function toSource(row: SourceRow): MailSource {
     fetchedTotal: row.fetched_total,
     failures: row.failures,
     nextAttemptAt: null,
+    progress: null,
   };
   return { ...settings, id: row.id, account: row.account, createdAt: row.created_at, status };
 }

@@ -1,9 +1,11 @@
 // Fetching from an IMAP provider with imapflow: each mapped folder in turn, messages above the
-// highest UID fetched under the folder's UIDVALIDITY, in UID order, each landed (landing.ts)
-// before the next; then the messages due to leave the provider are removed (UID EXPUNGE with
-// UIDPLUS, as imapflow's messageDelete does). Between runs the connection stays in the first
-// mapped folder, where imapflow IDLEs when the provider offers IDLE (and sends NOOPs when it
-// does not), so a new message there is fetched within a second or two.
+// highest UID fetched under the folder's UIDVALIDITY, in UID order: their sizes first (one
+// UID FETCH of RFC822.SIZE), then small ones in batches (one UID FETCH BODY.PEEK[] of a UID set,
+// delivered together by landMany, the next batch asked for while one is written) and big ones
+// streamed alone (land, through the spool); then the messages due to leave the provider are
+// removed (UID EXPUNGE with UIDPLUS, as imapflow's messageDelete does). Between runs the
+// connection stays in the first mapped folder, where imapflow IDLEs when the provider offers
+// IDLE (and sends NOOPs when it does not), so a new message there is fetched within a second or two.
 
 import { ImapFlow, type MailboxObject } from 'imapflow';
 import { FetchError, land, landMany, settlePending, type Landing } from './landing.js';

@@ -14,6 +14,8 @@ export interface Proxy {
   readonly sent: number;
   /** Connections cut so far. */
   readonly cuts: number;
+  /** Client lines (commands) seen so far that match `pattern`. */
+  commands(pattern: RegExp): number;
   close(): Promise<void>;
 }
 
@@ -23,6 +25,8 @@ export async function startProxy(targetPort: number): Promise<Proxy> {
   let sent = 0;
   let cuts = 0;
   const sockets = new Set<net.Socket>();
+  // The first 200 octets of each line the client sent (its commands), for commands().
+  const lines: string[] = [];
   const server = net.createServer((client) => {
     const upstream = net.connect({ host: '127.0.0.1', port: targetPort });
     sockets.add(client).add(upstream);
@@ -34,7 +38,14 @@ export async function startProxy(targetPort: number): Promise<Proxy> {
     };
     client.on('error', end).on('close', end);
     upstream.on('error', end).on('close', end);
-    client.on('data', (d: Buffer) => upstream.write(d));
+    let partial = '';
+    client.on('data', (d: Buffer) => {
+      upstream.write(d);
+      const text = partial + d.toString('latin1');
+      const parts = text.split('\n');
+      partial = parts.pop()!.slice(0, 200);
+      for (const line of parts) lines.push(line.slice(0, 200));
+    });
     const queue: Buffer[] = [];
     let timer: NodeJS.Timeout | null = null;
     const pass = (d: Buffer) => {
@@ -50,7 +61,12 @@ export async function startProxy(targetPort: number): Promise<Proxy> {
         cutLeft -= d.length;
       }
       sent += d.length;
-      client.write(d);
+      // Backpressure: the server waits while the client has not read what it was sent, so the
+      // proxy holds no more than a socket's buffer (a test measuring memory measures the client).
+      if (!client.write(d) && !upstream.isPaused()) {
+        upstream.pause();
+        client.once('drain', () => upstream.resume());
+      }
     };
     const drip = () => {
       timer = null;
@@ -80,6 +96,7 @@ export async function startProxy(targetPort: number): Promise<Proxy> {
     throttle: (n) => (rate = n),
     get sent() { return sent; },
     get cuts() { return cuts; },
+    commands: (pattern) => lines.filter((l) => pattern.test(l)).length,
     async close() {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

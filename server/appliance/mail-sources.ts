@@ -73,6 +73,8 @@ export class MailSources {
   }
 
   async update(id: number, input: MailSourceInput): Promise<MailSourceView> {
+    // Refused before the source's runner is stopped: a new password cannot be sealed.
+    if (this.problem && input.password) throw new ApiError('unavailable', this.problem);
     const source = await this.service.update(id, settingsOf(input), input.password ? input.password : null);
     if (!source) throw new ApiError('not-found', 'no such mail source', 'id');
     return toView(source);

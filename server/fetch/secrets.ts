@@ -70,7 +70,12 @@ export class KeyFileSecretBox implements SecretBox {
     if (process.platform !== 'win32' && (stat.mode & 0o077) !== 0) {
       throw new SecretError(`${file} may be read by other users (mode ${(stat.mode & 0o777).toString(8)}); run chmod 600 on it`);
     }
-    const key = await fs.readFile(file);
+    let key: Buffer;
+    try {
+      key = await fs.readFile(file);
+    } catch (err) {
+      throw new SecretError(`${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
     if (key.length !== KEY_BYTES) throw new SecretError(`${file} is not a key of ${KEY_BYTES} octets`);
     return new KeyFileSecretBox(key, `key file ${file}`);
   }

@@ -1,0 +1,41 @@
+// Stopping the GUI's HTTP server while a browser is still talking to it: a connection with a
+// request half sent (or an event stream the browser opened again the moment the last one was
+// ended) must not keep stop() waiting, and so the appliance from exiting on SIGTERM.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import { after, describe, it } from 'node:test';
+import { ApplianceHost, ApplianceHttpServer } from '../../server/appliance/index.js';
+import { tempDir, writeConfig } from '../helpers/appliance.js';
+
+describe('the GUI server stops', () => {
+  const data = tempDir('http-stop');
+  after(() => fs.rmSync(data, { recursive: true, force: true }));
+
+  it('at once, with a request half sent and an event stream open', async () => {
+    writeConfig(data, 'PORT=0\n', 'SSLPORT=0\n');
+    const host = await ApplianceHost.open({ dataDir: data, failureDelayMs: 20 });
+    await host.start();
+    const gui = new ApplianceHttpServer({ api: host, port: 0 });
+    const { port, token } = await gui.start();
+    const open = (text: string) =>
+      new Promise<net.Socket>((resolve, reject) => {
+        const socket = net.connect({ host: '127.0.0.1', port }, () => resolve(socket));
+        socket.on('error', reject);
+        socket.write(text);
+      });
+    const events = await open(`GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Appliance-Token: ${token}\r\n\r\n`);
+    await new Promise((resolve) => events.once('data', resolve));
+    const half = await open(`POST /api/getStatus HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Appliance-Token: ${token}\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n[`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const t0 = Date.now();
+    const stopped = await Promise.race([gui.stop().then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), 5000))]);
+    const ms = Date.now() - t0;
+    events.destroy();
+    half.destroy();
+    await host.stop();
+    assert.ok(stopped, 'stop() did not finish in 5 s');
+    assert.ok(ms < 1000, `stop() took ${ms} ms`);
+  });
+});

@@ -1,13 +1,14 @@
 // Stopping the GUI's HTTP server while a browser is still talking to it: a connection with a
 // request half sent (or an event stream the browser opened again the moment the last one was
-// ended) must not keep stop() waiting, and so the appliance from exiting on SIGTERM.
+// ended) must not keep stop() waiting, and so the appliance from exiting on SIGTERM. And
+// the command stops cleanly on a SIGTERM sent the moment it has printed its GUI line.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
 import { after, describe, it } from 'node:test';
 import { ApplianceHost, ApplianceHttpServer } from '../../server/appliance/index.js';
-import { tempDir, writeConfig } from '../helpers/appliance.js';
+import { startAppliance, tempDir, writeConfig } from '../helpers/appliance.js';
 
 describe('the GUI server stops', () => {
   const data = tempDir('http-stop');
@@ -37,5 +38,13 @@ describe('the GUI server stops', () => {
     await host.stop();
     assert.ok(stopped, 'stop() did not finish in 5 s');
     assert.ok(ms < 1000, `stop() took ${ms} ms`);
+  });
+
+  it('the appliance command exits 0 on SIGTERM at once after its GUI line, every time', async () => {
+    // Before the fix one start in two or so died of the signal (exit code null).
+    for (let i = 0; i < 4; i++) {
+      const appliance = await startAppliance(data);
+      assert.equal(await appliance.stop(), 0, `start ${i + 1}: ${appliance.err.lines.slice(-3).join(' | ')}`);
+    }
   });
 });

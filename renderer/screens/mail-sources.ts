@@ -16,6 +16,17 @@ const STATES: Record<MailSourceView['status']['state'], string> = {
   disabled: 'off',
 };
 
+/** The state, and while fetching the folder at work with a progress bar and counts. */
+function stateCell(s: MailSourceView): (HTMLElement | string)[] {
+  const p = s.status.progress;
+  if (s.status.state !== 'fetching' || !p || p.total === 0) return [STATES[s.status.state]];
+  return [
+    `${STATES.fetching} ${p.folder}`,
+    h('progress', { class: 'source-progress', max: p.total, value: p.done }),
+    h('span', { class: 'source-count' }, `${count(p.done)} of ${count(p.total)}`),
+  ];
+}
+
 function labelled(label: string, control: HTMLElement, name: string, hint?: string): HTMLElement {
   control.id ||= `source-${name}`;
   return h('div', { class: 'field' }, h('label', { for: control.id }, label), control, hint ? h('div', { class: 'hint' }, hint) : null, h('div', { class: 'field-error', 'data-for': name, role: 'alert' }));
@@ -36,6 +47,7 @@ function parseFolders(text: string): { remote: string; local: string }[] {
 export function mailSourcesScreen(ctx: Context): Screen {
   const element = h('section', { class: 'screen' });
   const list = h('div', { id: 'source-list' });
+  const problem = h('div', { id: 'sources-problem', class: 'banner error', role: 'alert', hidden: true });
   let sources: MailSourceView[] = [];
   let editing: MailSourceView | null = null;
 
@@ -196,7 +208,7 @@ export function mailSourcesScreen(ctx: Context): Screen {
         return h('tr', { 'data-source': s.id },
           h('td', { class: 'name' }, s.account),
           h('td', { 'data-label': 'Source' }, `${s.kind.toUpperCase()} ${s.username}@${s.host}:${s.port}`),
-          h('td', { class: 'state', 'data-label': 'State' }, STATES[s.status.state]),
+          h('td', { class: 'state', 'data-label': 'State' }, stateCell(s)),
           h('td', { 'data-label': 'Last fetch' }, s.status.lastFetchAt ? dateTime(s.status.lastFetchAt) : 'never'),
           h('td', { class: 'num fetched', 'data-label': 'Fetched' }, count(s.status.fetchedTotal)),
           h('td', { class: 'error', 'data-label': 'Last error' }, s.status.lastError ?? ''),
@@ -207,8 +219,10 @@ export function mailSourcesScreen(ctx: Context): Screen {
   }
 
   function refresh(): void {
-    Promise.all([ctx.api.listMailSources(), ctx.api.listAccounts()]).then(([s, accounts]: [MailSourceView[], AccountView[]]) => {
+    Promise.all([ctx.api.listMailSources(), ctx.api.listAccounts(), ctx.api.mailSourcesProblem()]).then(([s, accounts, trouble]: [MailSourceView[], AccountView[], string | null]) => {
       sources = s;
+      problem.textContent = trouble ?? '';
+      problem.hidden = trouble === null;
       const chosen = account.value;
       replaceChildren(account, accounts.map((a) => option(a.username, a.username)));
       if (chosen) account.value = chosen;
@@ -218,6 +232,7 @@ export function mailSourcesScreen(ctx: Context): Screen {
 
   element.append(
     h('h2', {}, 'Mail sources'),
+    problem,
     h('p', { class: 'hint' }, "Mailboxes at your providers whose mail is fetched into an account here. Messages are saved before they are removed at the provider, and never fetched twice."),
     list,
     form,

@@ -415,6 +415,8 @@ export interface MailSourceView extends Omit<MailSourceInput, 'password'> {
     fetchedTotal: number;
     failures: number;
     nextAttemptAt: number | null;
+    /** While fetching: the provider folder at work, messages landed of those found new there. */
+    progress: { folder: string; done: number; total: number } | null;
   };
 }
 
@@ -497,8 +499,10 @@ export interface ApplianceApi {
   testMailSource(input: MailSourceInput, id?: number): Promise<MailSourceTest>;
   /** Connect to the account store an ACCOUNTS value names (sqlite, postgres://..., ldap://...), count its accounts, disconnect. */
   testAccountStore(value: string): Promise<AccountStoreTest>;
-  /** Fetch now; resolves when that fetch has ended. */
+  /** Fetch now (a disabled source too, once); resolves when that fetch has ended. */
   fetchMailSource(id: number): Promise<MailSourceView>;
+  /** Why no mail source can work (the key file sealing their passwords cannot be used), or null. */
+  mailSourcesProblem(): Promise<string | null>;
   /** Start an import as a job (its progress comes as 'progress' events and in the status's jobs). */
   startImport(input: ImportInput): Promise<JobView>;
   /** Stop a running import after the messages being written (what was written stays; running it again goes on). */
@@ -546,6 +550,7 @@ export const API_METHODS = [
   'fetchMailSource',
   'startImport',
   'cancelJob',
+  'mailSourcesProblem',
   'listShares',
   'shareFolder',
   'unshareFolder',

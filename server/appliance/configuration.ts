@@ -61,6 +61,8 @@ export const GROUP_OF: Readonly<Record<string, SettingGroup>> = {
   // Mail delivery (server/delivery): restarted on its own when one of these changes.
   ACCOUNTS: 'network', IMAP_FILE_WATCH: 'idle',
   LMTP_ADDRESS: 'network', LMTP_PORT: 'network', LMTP_SOCKET: 'network', LMTP_MAXMSGSIZE: 'network', QUOTA_FULL_TEMPFAIL: 'folders',
+  // Mail sources (server/fetch): read at each fetch.
+  FETCH_MAXMSGSIZE: 'folders',
   // Sending through the Outbox folder (server/imap/outbox.ts).
   OUTBOX: 'folders', SENDMAIL: 'folders', HEADERFROM: 'folders', OUTBOX_MULTIPLE_SEND: 'folders',
   // Client certificates (TLS_VERIFYPEER, AUTHENTICATE EXTERNAL), and shared folders' access control.

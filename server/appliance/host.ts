@@ -199,7 +199,7 @@ export class ApplianceHost implements ApplianceApi {
     host.jobs = new IndexJobs(host.ctx, runner, () => host.config.loaded.settings, (key) => host.accountsService.forgetUsage(key));
     host.accountsService = new AccountsService(host.ctx, runner, host.jobs);
     host.imports = new ImportJobs(host.ctx, runner.opener, () => host.jobs.newJobId(), (user) => host.accountsService.forgetUsage(usernameKey(user)));
-    host.sources = await MailSources.open(host.ctx, runner.opener);
+    host.sources = await MailSources.open(host.ctx, runner.opener, undefined, () => host.config.loaded.settings.fetchMaxMessageSize);
     host.sharing = new SharingService(host.ctx, runner);
     host.network = new NetworkServices({
       setupPort: options.setupPort ?? null,
@@ -292,6 +292,10 @@ export class ApplianceHost implements ApplianceApi {
     this.record(result.ok ? 'info' : 'warn', null, `account store test: ${result.message}`);
     return result;
   }
+  async mailSourcesProblem(): Promise<string | null> {
+    return this.sources.problem;
+  }
+
   fetchMailSource(id: number): Promise<MailSourceView> {
     return this.sources.fetch(id);
   }

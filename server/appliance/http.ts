@@ -132,8 +132,11 @@ export class ApplianceHttpServer {
   async stop(): Promise<void> {
     for (const res of this.streams) res.end();
     this.streams.clear();
-    await new Promise<void>((r) => this.server.close(() => r()));
+    // close() waits for every connection to end, and one with a request under way (half sent,
+    // or an event stream the browser opened again at once) may never: all are closed now.
+    const closed = new Promise<void>((r) => this.server.close(() => r()));
     this.server.closeAllConnections();
+    await closed;
   }
 
   private allowedOrigins(): string[] {

@@ -4,7 +4,7 @@
 // of a source's state.
 
 import type { MailboxOpener } from '../delivery/deliverer.js';
-import { KeyFileSecretBox, type SecretBox } from '../fetch/secrets.js';
+import { KeyFileSecretBox, UnavailableSecretBox, type SecretBox } from '../fetch/secrets.js';
 import { FetchService } from '../fetch/service.js';
 import type { MailSource, SourceSettings } from '../fetch/types.js';
 import { ApiError, type MailSourceInput, type MailSourceTest, type MailSourceView } from './api.js';
@@ -14,6 +14,8 @@ export class MailSources {
   private constructor(
     private readonly ctx: HostContext,
     private readonly service: FetchService,
+    /** Why mail sources cannot work (the key file cannot be used), or null. */
+    readonly problem: string | null,
   ) {
     service.onChange((id) => {
       const source = service.get(id);
@@ -21,15 +23,31 @@ export class MailSources {
     });
   }
 
-  static async open(ctx: HostContext, opener: () => MailboxOpener, secrets?: SecretBox): Promise<MailSources> {
+  /**
+   * A key file that cannot be used (readable by others, damaged) does not stop the appliance:
+   * the sources fail with why, and the Mail sources screen shows it (problem).
+   */
+  static async open(ctx: HostContext, opener: () => MailboxOpener, secrets?: SecretBox, maxMessageSize?: () => number): Promise<MailSources> {
+    let box = secrets;
+    let problem: string | null = null;
+    if (!box) {
+      try {
+        box = await KeyFileSecretBox.open(ctx.dataDir);
+      } catch (err) {
+        problem = `The passwords of mail sources cannot be read or stored: ${(err as Error).message}.`;
+        box = new UnavailableSecretBox(problem);
+        ctx.record('error', null, problem);
+      }
+    }
     const service = new FetchService({
       dataDir: ctx.dataDir,
       accounts: ctx.accounts,
       opener,
       logger: ctx.serverLogger(),
-      secrets: secrets ?? (await KeyFileSecretBox.open(ctx.dataDir)),
+      secrets: box,
+      ...(maxMessageSize ? { maxMessageSize } : {}),
     });
-    return new MailSources(ctx, service);
+    return new MailSources(ctx, service, problem);
   }
 
   start(): void {
@@ -48,12 +66,15 @@ export class MailSources {
     const owner = await this.ctx.accounts.get(account);
     if (!owner) throw new ApiError('not-found', `no account ${account}`, 'account');
     if (!input.password) throw new ApiError('invalid-argument', 'enter the password', 'password');
+    if (this.problem) throw new ApiError('unavailable', this.problem);
     const source = this.service.add(owner.username, settingsOf(input), input.password);
     this.ctx.record('info', owner.username, 'mail source added', { source: `${input.username}@${input.host}` });
     return toView(source);
   }
 
   async update(id: number, input: MailSourceInput): Promise<MailSourceView> {
+    // Refused before the source's runner is stopped: a new password cannot be sealed.
+    if (this.problem && input.password) throw new ApiError('unavailable', this.problem);
     const source = await this.service.update(id, settingsOf(input), input.password ? input.password : null);
     if (!source) throw new ApiError('not-found', 'no such mail source', 'id');
     return toView(source);

@@ -318,6 +318,7 @@ const SIGNATURES: Record<ApiMethod, { args: Checker[]; optional?: number }> = {
   startImport: { args: [(v) => checkImport(v)] },
   cancelJob: { args: [(v) => checkWhole(v, 'id', 1, Number.MAX_SAFE_INTEGER, 'the job number')] },
   testAccountStore: { args: [(v) => checkAccountsValue(v)] },
+  mailSourcesProblem: { args: [] },
   listShares: { args: [] },
   shareFolder: { args: [(v) => checkShareInput(v)] },
   unshareFolder: { args: [(v) => checkUsername(v, 'owner'), (v) => checkFolderName(v), (v) => checkAclIdentifier(v)] },

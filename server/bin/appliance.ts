@@ -95,6 +95,13 @@ async function main(): Promise<void> {
     address = await gui.start();
   }
 
+  // Before the lines below: a program that reads "GUI: " and at once sends SIGTERM must find the
+  // handler in place (it did not always: the process then died of the signal, exit code null).
+  stopOnSignals('appliance', async () => {
+    await gui.stop();
+    await host.stop();
+  });
+
   const out = (line: string) => process.stdout.write(line + '\n');
   out(`imapd-ts appliance ${status.version}`);
   out(`data directory: ${status.dataDir}`);
@@ -116,11 +123,6 @@ async function main(): Promise<void> {
   out(`from another computer: ssh -L ${address.port}:127.0.0.1:${address.port} ${userAtHost()}, then open http://localhost:${address.port}/ there`);
   // Last: programs that start the appliance wait for this line.
   out(`GUI: ${address.url}`);
-
-  stopOnSignals('appliance', async () => {
-    await gui.stop();
-    await host.stop();
-  });
 }
 
 await runCommand('appliance', main);

@@ -80,6 +80,8 @@ export interface ImapdSettings {
   lmtpPort: number | null;
   lmtpSocket: string | null;
   lmtpMaxMessageSize: number;
+  /** Largest message fetched from a mail source (server/fetch); a bigger one stops its source with an error. */
+  fetchMaxMessageSize: number;
   /** A full mailbox is a temporary failure (452, EX_TEMPFAIL) rather than a bounce (552). */
   quotaFullTempfail: boolean;
   // Access, authentication and operations (issue 12, items 4 and 5).
@@ -669,6 +671,12 @@ export const SETTINGS: readonly AnySettingSpec[] = [
   {
     name: 'LMTP_MAXMSGSIZE', file: 'imapd', field: 'lmtpMaxMessageSize', kind: 'integer', default: '$IMAP_MAXMSGSIZE',
     meaning: 'Largest message accepted over LMTP or by imapd-deliver, in bytes (announced as SIZE; default: IMAP_MAXMSGSIZE).',
+    ours: true,
+    parse: (v) => parseInteger(v, 1024, 2 * 1024 * 1024 * 1024),
+  },
+  {
+    name: 'FETCH_MAXMSGSIZE', file: 'imapd', field: 'fetchMaxMessageSize', kind: 'integer', default: '$IMAP_MAXMSGSIZE',
+    meaning: 'Largest message fetched from a mail source (a provider over IMAP or POP3), in bytes; a bigger one is left at the provider and its source reports it (default: IMAP_MAXMSGSIZE).',
     ours: true,
     parse: (v) => parseInteger(v, 1024, 2 * 1024 * 1024 * 1024),
   },

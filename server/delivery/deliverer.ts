@@ -151,24 +151,35 @@ export class Deliverer {
   }
 
   /**
-   * Messages fetched for one account, whole and in order, into `folder` (created when missing)
-   * as one appendMany: staged a few at once so that their fsyncs overlap, then renamed and
-   * numbered in one step, all or none. Nothing is added to them (no Return-Path, no Delivered-To).
+   * Write several messages (whole, in memory) to `folder` as one step of the Maildir engine
+   * (appendMany: each written and synced in tmp/, then all renamed and numbered under one
+   * lock): all of them with consecutive UIDs, or none. A mail source's batch of small messages
+   * costs one lock and one UID-list write instead of one per message.
    */
-  async deliverMany(account: Account, messages: readonly Buffer[], folder = INBOX): Promise<Outcome & { uids?: number[] }> {
-    const recipient: Recipient = { address: null, account };
+  async deliverMany(messages: readonly Buffer[], envelope: Envelope, recipient: Recipient, folder = INBOX): Promise<Outcome & { uids?: number[] }> {
+    const started = Date.now();
+    const withPrefix = messages.map((m) => {
+      const prefix = addedHeaders(envelope, recipient, lineEndOf(m));
+      return prefix ? Buffer.concat([Buffer.from(prefix, 'utf8'), m]) : m;
+    });
+    const size = withPrefix.reduce((n, m) => n + m.length, 0);
     try {
-      const placed = await this.withStore(account, async (store) => {
+      const placed = await this.withStore(recipient.account, async (store) => {
         if (folder !== INBOX) await store.createFolder(folder).catch((err: unknown) => {
           if (!(err instanceof MailStoreError && err.code === 'ALREADYEXISTS')) throw err;
         });
-        return store.appendMany(folder, await stageMessages(store, messages.map((raw) => ({ raw, flags: [] }))));
+        return store.appendMany(folder, withPrefix.map((message) => ({ message })));
       });
-      this.options.logger.log('info', 'delivered', { user: account.username, messages: messages.length, uid: placed.uids[0] });
-      return { code: 250, message: `Saved for ${account.username}`, exit: EX.OK, uidValidity: placed.uidValidity, uids: placed.uids };
+      this.options.logger.log('info', 'delivered', {
+        user: recipient.account.username, to: recipient.address ?? undefined, from: envelope.sender ?? undefined,
+        size, messages: messages.length, uid: placed.uids[0], ms: Date.now() - started,
+      });
+      return { code: 250, message: `Saved for ${recipient.account.username} (${messages.length} messages)`, exit: EX.OK, uidValidity: placed.uidValidity, uids: placed.uids };
     } catch (err) {
-      const outcome = await this.failure(recipient, err, messages.reduce((n, m) => n + m.length, 0));
-      this.options.logger.log(outcome.code >= 500 ? 'warn' : 'info', 'delivery failed', { user: account.username, code: outcome.code, reason: outcome.message });
+      const outcome = await this.failure(recipient, err, size);
+      this.options.logger.log(outcome.code >= 500 ? 'warn' : 'info', 'delivery failed', {
+        user: recipient.account.username, to: recipient.address ?? undefined, code: outcome.code, reason: outcome.message,
+      });
       return outcome;
     }
   }
@@ -294,6 +305,12 @@ export function addedHeaders(envelope: Envelope, recipient: Recipient, lineEnd: 
   // them to each other); each recipient gets a copy of its own here, naming only itself.
   if (recipient.address !== null) text += `Delivered-To: ${headerSafe(recipient.address)}${lineEnd}`;
   return text;
+}
+
+/** The line end of a message's first line (CRLF when it has none), as MessageSpool.lineEnd. */
+function lineEndOf(message: Buffer): '\r\n' | '\n' {
+  const lf = message.indexOf(10);
+  return lf === 0 || (lf > 0 && message[lf - 1] !== 13) ? '\n' : '\r\n';
 }
 
 /** Addresses come from the protocol, which allows no line ends; this keeps any out of the header anyway. */

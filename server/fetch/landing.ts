@@ -25,6 +25,24 @@ export interface Landing {
   maxMessageSize: number;
   faults?: FetchFaults;
   now: () => number;
+  /**
+   * Per local folder, a UID the next delivery gets at least (the last delivered UID + 1), so
+   * that the ledger's localUidNext needs no look at the folder (a STATUS of a folder of
+   * 10,000 messages lists its cur/) after the first delivery of a run.
+   */
+  uidHints?: Map<string, number>;
+  /** The deadline for a MiB or a message of a run (watchdog.ts); default DEFAULT_STALL_MS. */
+  stallMs?: number;
+}
+
+/** A UID the next message delivered to `folder` gets at least. */
+async function uidNextOf(l: Landing, folder: string): Promise<number> {
+  const hint = l.uidHints?.get(folder);
+  return hint ?? l.deliverer.uidNext(l.account, folder);
+}
+
+function delivered(l: Landing, folder: string, uid: number | undefined): void {
+  if (uid !== undefined) l.uidHints?.set(folder, uid + 1);
 }
 
 /**
@@ -59,16 +77,17 @@ export async function land(
       await spool.write(piece);
     });
     await spool.end();
-    if (spool.tooBig) throw new FetchError(`a message of ${spool.size} octets is over the limit of ${l.maxMessageSize} for fetched mail`);
+    if (spool.tooBig) throw new FetchError(`a message of ${spool.size} octets is over the limit of ${l.maxMessageSize} octets for fetched mail (FETCH_MAXMSGSIZE); it stays at the provider`);
     const hash = hasher.digest('hex');
     if (skipKnown && l.store.knownHash(l.sourceId, hash)) {
       l.store.done(l.sourceId, key, null, hash, localFolder, l.now(), false);
       return false;
     }
-    const uidNext = await l.deliverer.uidNext(l.account, localFolder);
+    const uidNext = await uidNextOf(l, localFolder);
     l.store.pending(l.sourceId, key, hash, localFolder, uidNext, l.now());
     const outcome = await l.deliverer.deliver(spool, { sender: null }, { address: null, account: l.account }, localFolder);
     if (outcome.code !== 250) throw new FetchError(`the message could not be saved in ${l.account.username}'s mailbox: ${outcome.message}`);
+    delivered(l, localFolder, outcome.uid);
     l.faults?.afterDeliver?.(key);
     l.store.done(l.sourceId, key, outcome.uid ?? null, hash, localFolder, l.now(), true);
     return true;
@@ -77,35 +96,31 @@ export async function land(
   }
 }
 
+export interface Fetched {
+  key: RemoteKey;
+  message: Buffer;
+}
+
 /**
- * Several whole messages (small ones: each under the spool's memory limit) into `localFolder`
- * at once: "pending" for all in one transaction, one appendMany (deliverMany), "done" for all
- * in one transaction. The same order as land(), so a crash anywhere loses and doubles nothing;
- * a batch of 64 costs about what one message costs alone (bench/results/2026-12-07-import.md).
- * Returns the messages delivered.
+ * Deliver several fetched messages (small, whole in memory) to `localFolder` as one step: the
+ * ledger "pending" for all in one transaction, one appendMany through the Deliverer, "done"
+ * for all in one transaction. A crash in between leaves them pending, settled one by one by
+ * the next run as land()'s are. Returns how many were delivered.
  */
-export async function landMany(
-  l: Landing,
-  items: readonly { key: RemoteKey; raw: Buffer }[],
-  localFolder: string,
-  skipKnown = false,
-): Promise<number> {
-  const fresh: { key: RemoteKey; raw: Buffer; hash: string }[] = [];
-  for (const item of items) {
-    if (item.raw.length > l.maxMessageSize) throw new FetchError(`a message of ${item.raw.length} octets is over the limit of ${l.maxMessageSize} for fetched mail`);
-    const hash = createHash('sha256').update(item.raw).digest('hex');
-    if (skipKnown && l.store.knownHash(l.sourceId, hash)) {
-      l.store.done(l.sourceId, item.key, null, hash, localFolder, l.now(), false);
-      continue;
-    }
-    fresh.push({ ...item, hash });
-  }
+export async function landMany(l: Landing, items: readonly Fetched[], localFolder: string, skipKnown = false): Promise<number> {
+  const over = items.find((i) => i.message.length > l.maxMessageSize);
+  if (over) throw new FetchError(`a message of ${over.message.length} octets is over the limit of ${l.maxMessageSize} octets for fetched mail (FETCH_MAXMSGSIZE); it stays at the provider`);
+  const hashed = items.map((i) => ({ ...i, hash: createHash('sha256').update(i.message).digest('hex') }));
+  const known = skipKnown ? hashed.filter((i) => l.store.knownHash(l.sourceId, i.hash)) : [];
+  if (known.length) l.store.doneMany(l.sourceId, known.map((i) => ({ key: i.key, hash: i.hash, localUid: null, counted: false })), localFolder, l.now());
+  const fresh = known.length ? hashed.filter((i) => !known.includes(i)) : hashed;
   if (fresh.length === 0) return 0;
-  const uidNext = await l.deliverer.uidNext(l.account, localFolder);
+  const uidNext = await uidNextOf(l, localFolder);
   l.store.pendingMany(l.sourceId, fresh, localFolder, uidNext, l.now());
-  const outcome = await l.deliverer.deliverMany(l.account, fresh.map((f) => f.raw), localFolder);
-  if (outcome.code !== 250) throw new FetchError(`the messages could not be saved in ${l.account.username}'s mailbox: ${outcome.message}`);
-  for (const f of fresh) l.faults?.afterDeliver?.(f.key);
-  l.store.doneMany(l.sourceId, fresh.map((f, i) => ({ key: f.key, hash: f.hash, localUid: outcome.uids?.[i] ?? null })), localFolder, l.now());
+  const outcome = await l.deliverer.deliverMany(fresh.map((i) => i.message), { sender: null }, { address: null, account: l.account }, localFolder);
+  if (outcome.code !== 250 || !outcome.uids) throw new FetchError(`the messages could not be saved in ${l.account.username}'s mailbox: ${outcome.message}`);
+  delivered(l, localFolder, outcome.uids[outcome.uids.length - 1]);
+  for (const i of fresh) l.faults?.afterDeliver?.(i.key);
+  l.store.doneMany(l.sourceId, fresh.map((i, n) => ({ key: i.key, hash: i.hash, localUid: outcome.uids![n] ?? null, counted: true })), localFolder, l.now());
   return fresh.length;
 }

@@ -8,12 +8,15 @@ import type { Logger } from '../log/logger.js';
 import { ImapFetcher } from './imap-fetch.js';
 import type { Landing } from './landing.js';
 import { pop3Run } from './pop3-fetch.js';
-import type { MailSource, SourceStatus } from './types.js';
+import type { FetchProgress, MailSource, SourceStatus } from './types.js';
 
 export interface Backoff {
   baseMs: number;
   maxMs: number;
 }
+
+/** Counts and progress during a run reach the GUI at most this often (a first run lands hundreds a second). */
+const PROGRESS_EVERY_MS = 250;
 
 export const DEFAULT_BACKOFF: Backoff = { baseMs: 30_000, maxMs: 30 * 60_000 };
 
@@ -55,6 +58,8 @@ export class SourceRunner {
   private waiters: (() => void)[] = [];
   private fetcher: ImapFetcher | null = null;
   private loop: Promise<void> | null = null;
+  private lastEmit = 0;
+  private emitTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly source: MailSource,
@@ -92,7 +97,28 @@ export class SourceRunner {
 
   private set(patch: Partial<SourceStatus>): void {
     Object.assign(this.status, patch);
+    if (this.emitTimer) clearTimeout(this.emitTimer);
+    this.emitTimer = null;
+    this.lastEmit = Date.now();
     this.ctx.changed(this.source.id);
+  }
+
+  /** Like set(), for counts and progress: told at once, or within PROGRESS_EVERY_MS. */
+  private touch(patch: Partial<SourceStatus>): void {
+    Object.assign(this.status, patch);
+    if (this.emitTimer) return;
+    const wait = this.lastEmit + PROGRESS_EVERY_MS - Date.now();
+    if (wait <= 0) {
+      this.lastEmit = Date.now();
+      this.ctx.changed(this.source.id);
+      return;
+    }
+    this.emitTimer = setTimeout(() => {
+      this.emitTimer = null;
+      this.lastEmit = Date.now();
+      this.ctx.changed(this.source.id);
+    }, wait);
+    this.emitTimer.unref();
   }
 
   private async run(): Promise<void> {
@@ -109,19 +135,20 @@ export class SourceRunner {
         if (!landing) throw new Error(`the account ${source.account} does not exist or is disabled`);
         const l = ctx.landing(landing);
         l.store.recordAttempt(source.id, at);
-        const counted = () => this.set({ fetchedTotal: this.status.fetchedTotal + 1 });
+        const counted = () => this.touch({ fetchedTotal: this.status.fetchedTotal + 1 });
+        const progress = (p: FetchProgress) => this.touch({ progress: p });
         if (source.kind === 'imap') {
           if (!this.fetcher) {
-            const fetcher = new ImapFetcher(source, ctx.password(source.id), l, counted);
+            const fetcher = new ImapFetcher(source, ctx.password(source.id), l, counted, progress);
             this.fetcher = fetcher;
             await fetcher.connect();
           }
           await this.fetcher.run();
         } else {
-          await pop3Run(source, ctx.password(source.id), l, counted);
+          await pop3Run(source, ctx.password(source.id), l, counted, undefined, progress);
         }
         l.store.recordSuccess(source.id, Date.now());
-        this.set({ state: source.kind === 'imap' ? 'idle' : 'waiting', lastSuccessAt: Date.now(), lastError: null, lastErrorAt: null, failures: 0, nextAttemptAt: Date.now() + waitMs });
+        this.set({ state: source.kind === 'imap' ? 'idle' : 'waiting', lastSuccessAt: Date.now(), lastError: null, lastErrorAt: null, failures: 0, nextAttemptAt: Date.now() + waitMs, progress: null });
       } catch (err) {
         const fetcher = this.fetcher;
         this.fetcher = null;
@@ -134,7 +161,7 @@ export class SourceRunner {
         const failures = landing ? ctx.landing(landing).store.recordFailure(source.id, message, Date.now()) : this.status.failures + 1;
         waitMs = backoffDelay(failures, ctx.backoff);
         ctx.logger.log('warn', 'mail source failed', { user: source.account, source: `${source.username}@${source.host}`, error: message, retryMs: waitMs });
-        this.set({ state: 'error', lastError: message, lastErrorAt: Date.now(), failures, nextAttemptAt: Date.now() + waitMs });
+        this.set({ state: 'error', lastError: message, lastErrorAt: Date.now(), failures, nextAttemptAt: Date.now() + waitMs, progress: null });
       }
       for (const w of serving) w();
       if (this.stopped) break;
@@ -158,6 +185,6 @@ export class SourceRunner {
       }
       this.arm();
     }
-    this.set({ state: 'disabled', nextAttemptAt: null });
+    this.set({ state: 'disabled', nextAttemptAt: null, progress: null });
   }
 }

@@ -24,6 +24,27 @@ const PREFIX = 'k1:';
 
 export class SecretError extends Error {}
 
+/**
+ * In place of a box whose key cannot be had (a key file others may read, a damaged one): every
+ * seal and open fails with why, so that the rest of the appliance opens and each mail source
+ * (and the Mail sources screen) says what is wrong instead.
+ */
+export class UnavailableSecretBox implements SecretBox {
+  constructor(readonly problem: string) {}
+
+  get description(): string {
+    return 'no key';
+  }
+
+  seal(): string {
+    throw new SecretError(this.problem);
+  }
+
+  open(): string {
+    throw new SecretError(this.problem);
+  }
+}
+
 export class KeyFileSecretBox implements SecretBox {
   private constructor(
     private readonly key: Buffer,
@@ -49,7 +70,12 @@ export class KeyFileSecretBox implements SecretBox {
     if (process.platform !== 'win32' && (stat.mode & 0o077) !== 0) {
       throw new SecretError(`${file} may be read by other users (mode ${(stat.mode & 0o777).toString(8)}); run chmod 600 on it`);
     }
-    const key = await fs.readFile(file);
+    let key: Buffer;
+    try {
+      key = await fs.readFile(file);
+    } catch (err) {
+      throw new SecretError(`${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
     if (key.length !== KEY_BYTES) throw new SecretError(`${file} is not a key of ${KEY_BYTES} octets`);
     return new KeyFileSecretBox(key, `key file ${file}`);
   }

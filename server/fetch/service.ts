@@ -16,7 +16,7 @@ import type { SecretBox } from './secrets.js';
 import { SourceStore } from './source-store.js';
 import type { MailSource, SourceSettings } from './types.js';
 
-/** Fetched messages over this size are refused (and the source reports it). */
+/** Fetched messages over this size are refused (and the source reports it), where no limit is given (FETCH_MAXMSGSIZE in the appliance). */
 export const MAX_FETCHED_MESSAGE = 256 << 20;
 
 export interface FetchServiceOptions {
@@ -26,9 +26,12 @@ export interface FetchServiceOptions {
   logger: Logger;
   secrets: SecretBox;
   backoff?: Backoff;
-  maxMessageSize?: number;
+  /** A number, or read at each run (a setting that may change). */
+  maxMessageSize?: number | (() => number);
   faults?: FetchFaults;
   now?: () => number;
+  /** A run must receive a MiB or a whole message in this time (watchdog.ts); default 2 minutes. */
+  stallMs?: number;
 }
 
 export interface TestResult {
@@ -170,7 +173,7 @@ export class FetchService {
   }
 
   private blankStatus(): MailSource['status'] {
-    return { state: 'waiting', lastFetchAt: null, lastSuccessAt: null, lastError: null, lastErrorAt: null, fetchedTotal: 0, failures: 0, nextAttemptAt: null };
+    return { state: 'waiting', lastFetchAt: null, lastSuccessAt: null, lastError: null, lastErrorAt: null, fetchedTotal: 0, failures: 0, nextAttemptAt: null, progress: null };
   }
 
   private withStatus(s: MailSource): MailSource {
@@ -185,8 +188,10 @@ export class FetchService {
       sourceId,
       account,
       spoolDir: path.join(this.options.dataDir, SPOOL_DIR),
-      maxMessageSize: this.options.maxMessageSize ?? MAX_FETCHED_MESSAGE,
+      maxMessageSize: typeof this.options.maxMessageSize === 'function' ? this.options.maxMessageSize() : this.options.maxMessageSize ?? MAX_FETCHED_MESSAGE,
       now: this.options.now ?? Date.now,
+      uidHints: new Map(),
+      ...(this.options.stallMs !== undefined ? { stallMs: this.options.stallMs } : {}),
       ...(this.options.faults ? { faults: this.options.faults } : {}),
     };
   }

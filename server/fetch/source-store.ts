@@ -173,6 +173,14 @@ export class SourceStore {
     return row ? { state: row.state, hash: row.hash, localFolder: row.local_folder, localUidNext: row.local_uid_next, localUid: row.local_uid, fetchedAt: row.fetched_at } : null;
   }
 
+  /** The ledger's entries of an IMAP folder under a UIDVALIDITY from UID `from` on, by UID. */
+  entriesFrom(id: number, folder: string, validity: string, from: number): Map<number, LedgerEntry> {
+    const rows = this.db.prepare<[number, string, string, number], { uid: number; state: 'pending' | 'done'; hash: string; local_folder: string; local_uid_next: number; local_uid: number | null; fetched_at: number }>(
+      "SELECT uid, state, hash, local_folder, local_uid_next, local_uid, fetched_at FROM fetched WHERE source_id = ? AND folder = ? AND validity = ? AND uid >= ? AND uidl = ''",
+    ).all(id, folder, validity, from);
+    return new Map(rows.map((r) => [r.uid, { state: r.state, hash: r.hash, localFolder: r.local_folder, localUidNext: r.local_uid_next, localUid: r.local_uid, fetchedAt: r.fetched_at }]));
+  }
+
   /** The POP3 UIDLs of a source with their ledger state. */
   uidls(id: number): Map<string, LedgerEntry> {
     const rows = this.db.prepare<[number], { uidl: string; state: 'pending' | 'done'; hash: string; local_folder: string; local_uid_next: number; local_uid: number | null; fetched_at: number }>(
@@ -200,17 +208,17 @@ export class SourceStore {
     })();
   }
 
-  /** pending() for several messages, in one transaction. */
-  pendingMany(id: number, entries: readonly { key: RemoteKey; hash: string }[], localFolder: string, localUidNext: number, at: number): void {
+  /** pending() for several messages as one transaction (one sync of the database for a batch). */
+  pendingMany(id: number, items: readonly { key: RemoteKey; hash: string }[], localFolder: string, localUidNext: number, at: number): void {
     this.db.transaction(() => {
-      for (const e of entries) this.pending(id, e.key, e.hash, localFolder, localUidNext, at);
+      for (const { key, hash } of items) this.pending(id, key, hash, localFolder, localUidNext, at);
     })();
   }
 
-  /** done() for several messages newly delivered, in one transaction. */
-  doneMany(id: number, entries: readonly { key: RemoteKey; hash: string; localUid: number | null }[], localFolder: string, at: number): void {
+  /** done() for several messages delivered together, as one transaction. */
+  doneMany(id: number, items: readonly { key: RemoteKey; hash: string; localUid: number | null; counted: boolean }[], localFolder: string, at: number): void {
     this.db.transaction(() => {
-      for (const e of entries) this.done(id, e.key, e.localUid, e.hash, localFolder, at, true);
+      for (const i of items) this.done(id, i.key, i.localUid, i.hash, localFolder, at, i.counted);
     })();
   }
 
@@ -247,6 +255,7 @@ function toSource(row: SourceRow): MailSource {
     fetchedTotal: row.fetched_total,
     failures: row.failures,
     nextAttemptAt: null,
+    progress: null,
   };
   return { ...settings, id: row.id, account: row.account, createdAt: row.created_at, status };
 }

@@ -42,6 +42,14 @@ export interface SourceStatus {
   /** Failures in a row (the backoff grows with them). */
   failures: number;
   nextAttemptAt: number | null;
+  /** While a run fetches: the folder at work, and its messages landed of those found new. */
+  progress: FetchProgress | null;
+}
+
+export interface FetchProgress {
+  folder: string;
+  done: number;
+  total: number;
 }
 
 export interface MailSource extends SourceSettings {

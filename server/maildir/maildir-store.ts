@@ -58,6 +58,9 @@ import { sharedFullTextIndex, type CatchUpOptions, type FtsProgress } from './ft
 import { CREATABLE_SPECIAL_USE, recordedSpecialUse, SPECIAL_USE_FILE, specialUseFileText } from './specialuse.js';
 import type { ChangeBus } from './change-bus.js';
 
+/** Messages of one appendMany() written and synced at once: 8 kept the 4 threads of libuv's pool (where fsync waits) busy best (a first fetch of 2,000 messages: 118/s one at a time, ~240/s 4 at once, ~290/s 8, no better with 16). */
+const STAGE_PARALLEL = 8;
+
 export const SUBSCRIPTIONS_FILE = 'courierimapsubscribed';
 
 export interface MaildirStoreOptions {
@@ -499,17 +502,34 @@ export class MaildirStore implements MailStore {
       for (const item of items) splitFlags(item.options?.flags ?? [], this.context.keywords); // refused before anything is written
       const bytes = items.reduce((sum, i) => sum + (Buffer.isBuffer(i.message) ? i.message.length : i.message.size), 0);
       await this.context.quota.check(dir, bytes, items.length);
-      for (const item of items) {
-        const options = item.options ?? {};
-        if (Buffer.isBuffer(item.message)) {
-          // Written and synced in tmp/, then renamed into cur/: the Maildir way to never show half a message.
-          written.push({ ...(await stageBuffer(this.stagingDir(), item.message)), options });
-        } else {
-          const { file } = item.message as StagedFile;
-          (item.message as StagedFile).taken = true;
-          written.push({ file, base: newBaseName(file.fileSize, file.crlfSize), options });
+      // Written and synced in tmp/, then renamed into cur/: the Maildir way to never show half a
+      // message. Several at once: their fsyncs wait in the thread pool together, where the file
+      // system's journal commits them together (a mail source's batch of 250 small messages
+      // under load: 2.5 ms each one after another).
+      const slots: (StagedDelivery | undefined)[] = new Array(items.length);
+      let next = 0;
+      let failure: { error: unknown } | null = null;
+      const stager = async (): Promise<void> => {
+        while (failure === null && next < items.length) {
+          const at = next++;
+          const item = items[at]!;
+          const options = item.options ?? {};
+          try {
+            if (Buffer.isBuffer(item.message)) {
+              slots[at] = { ...(await stageBuffer(this.stagingDir(), item.message)), options };
+            } else {
+              const { file } = item.message as StagedFile;
+              (item.message as StagedFile).taken = true;
+              slots[at] = { file, base: newBaseName(file.fileSize, file.crlfSize), options };
+            }
+          } catch (error) {
+            failure ??= { error };
+          }
         }
-      }
+      };
+      await Promise.all(Array.from({ length: Math.min(STAGE_PARALLEL, items.length) }, stager));
+      for (const slot of slots) if (slot) written.push(slot);
+      if (failure !== null) throw (failure as { error: unknown }).error;
       // The Outbox sends each message before it is stored (as Courier); a refusal stores none.
       for (const w of written) if (w.options.beforeDeliver) await w.options.beforeDeliver(() => createReadStream(w.file.path));
       return await deliverStaged(this.context, this.root, canonical, dir, written);

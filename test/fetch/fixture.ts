@@ -14,7 +14,7 @@ import { messagesInUidOrder } from '../helpers/maildir.js';
 export interface Local {
   data: string;
   accounts: SqliteAccountStore;
-  service(options?: { faults?: FetchFaults; backoff?: { baseMs: number; maxMs: number } }): Promise<FetchService>;
+  service(options?: { faults?: FetchFaults; backoff?: { baseMs: number; maxMs: number }; stallMs?: number; maxMessageSize?: () => number }): Promise<FetchService>;
   /** alice's messages in a folder ('' INBOX, '.Lists'), in UID order. */
   folder(name?: string): Buffer[];
   close(): Promise<void>;
@@ -39,6 +39,8 @@ export async function localSide(dir: string): Promise<Local> {
         secrets: await KeyFileSecretBox.open(data),
         backoff: options.backoff ?? { baseMs: 60_000, maxMs: 600_000 },
         ...(options.faults ? { faults: options.faults } : {}),
+        ...(options.stallMs !== undefined ? { stallMs: options.stallMs } : {}),
+        ...(options.maxMessageSize ? { maxMessageSize: options.maxMessageSize } : {}),
       });
       open.push(service);
       return service;

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Driver, type CaseOutcome, type FindingKind, type Problem } from './driver.js';
-import { makeSeedMaildir, countMessages } from './maildir.js';
+import { makeSeedMaildir, countMessages, strayFiles } from './maildir.js';
 import { ddmin, sameFailure, showCommand, splitCommands } from './minimize.js';
 import { makeCase } from './mutate.js';
 import { Rng } from './random.js';
@@ -248,6 +248,9 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
           ? { kind: 'stall', detail: 'imapd did not exit within 3 s of the end of its input' }
           : { kind: 'exit', detail: `imapd exited with code ${info.code}, signal ${info.signal}` };
       }
+      if (!problem && session.strays?.length) {
+        problem = { kind: 'stray', detail: `files left in tmp/ after the session: ${session.strays.slice(0, 5).join(', ')}` };
+      }
       active.delete(log);
       // On the network, a session cut off by a crash or a restart is the monitor's business.
       if (problem && (target === 'stdio' || (netAlive() && server === serverBefore))) {
@@ -262,7 +265,14 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   clearInterval(progress);
   for (const t of timers) clearInterval(t);
   while (probing || restarting) await sleep(50);
-  await (server as NetServer | null)?.stop();
+  const last = server as NetServer | null;
+  await last?.stop();
+  // Once every session is over no tmp/ may hold a file (the other sessions' APPENDs are done).
+  const strays = [
+    ...(last && !stats.net.restarts ? [...strayFiles(last.maildir), ...strayFiles(last.otherMaildir)].map((f) => `net ${f}`) : []),
+    ...(targets.includes('stdio') ? strayFiles(stdio.otherMaildir).map((f) => `stdio other ${f}`) : []),
+  ];
+  if (strays.length) record(last ? 'net' : 'stdio', { kind: 'stray', detail: `files left in tmp/ after the run: ${strays.slice(0, 5).join(', ')}` }, [], {});
   const elapsedMs = Date.now() - started;
   o.log(progressLine(stats, targets, started));
 

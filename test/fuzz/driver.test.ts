@@ -112,8 +112,8 @@ test('server output: a literal in a response is not read as lines', async () => 
   const out = new ServerOutput();
   out.push(b('* 1 FETCH (BODY[] {13}\r\nz OK forged\r\n)\r\n* BAD x\r\na OK done\r\n'));
   const deadline = Date.now() + 100;
-  assert.deepEqual(await out.nextTerminating(deadline), { kind: 'bad', text: '* BAD x' });
-  assert.deepEqual(await out.nextTerminating(deadline), { kind: 'tagged', text: 'a OK done' });
+  assert.deepEqual(await out.nextTerminating(deadline), { kind: 'bad', text: '* BAD x', status: 'BAD' });
+  assert.deepEqual(await out.nextTerminating(deadline), { kind: 'tagged', text: 'a OK done', status: 'OK' });
   assert.equal(await out.nextTerminating(deadline), 'timeout');
 });
 

@@ -1,0 +1,36 @@
+// Findings of fuzz campaigns (npm run fuzz) against the newer extensions, each minimized to
+// the commands that showed it and kept here: the server must answer every complete line with
+// a tagged OK/NO/BAD (or "+", or an untagged BAD where no tag can be read), within a deadline.
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { spawnImapd, type SpawnedImapd } from '../helpers/imap-client.js';
+import { deliver, emptyMaildir, removeTree, tempDir } from '../helpers/maildir.js';
+
+describe('fuzz findings on the stdio imapd', () => {
+  let dir: string;
+  let imapd: SpawnedImapd;
+
+  before(async () => {
+    dir = tempDir('fuzz-regress');
+    const md = emptyMaildir(path.join(dir, 'Maildir'));
+    for (let i = 1; i <= 3; i++) deliver(md, `From: a@example.org\r\nSubject: m${i}\r\n\r\nbody ${i}\r\n`);
+    imapd = spawnImapd(md);
+    await imapd.client.greeting;
+    assert.match((await imapd.client.command('SELECT INBOX')).tagged, /^OK/);
+  });
+  after(async () => {
+    await imapd.close();
+    removeTree(dir);
+  });
+
+  it('refuses a too big literal after a line with no tag with an untagged BAD, not NO (the client waits for "+")', async () => {
+    // Seed 1, case "mutated commands": "f1~{45966755}" got "* NO [LIMIT] ...", which ends no
+    // command for the client; it waited for "+" while the server waited for the next line.
+    imapd.client.send('f1~{45966755}\r\n');
+    const line = (await imapd.client.readResponseLine(2000)).toString('latin1');
+    assert.match(line, /^\* BAD /);
+    assert.equal((await imapd.client.command('NOOP', 2000)).tagged.slice(0, 2), 'OK');
+  });
+});

@@ -249,7 +249,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
           : { kind: 'exit', detail: `imapd exited with code ${info.code}, signal ${info.signal}` };
       }
       if (!problem && session.strays?.length) {
-        problem = { kind: 'stray', detail: `files left in tmp/ after the session: ${session.strays.slice(0, 5).join(', ')}` };
+        problem = { kind: 'stray', detail: `stray or half-written files after the session: ${session.strays.slice(0, 5).join(', ')}` };
       }
       active.delete(log);
       // On the network, a session cut off by a crash or a restart is the monitor's business.
@@ -272,7 +272,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     ...(last && !stats.net.restarts ? [...strayFiles(last.maildir), ...strayFiles(last.otherMaildir)].map((f) => `net ${f}`) : []),
     ...(targets.includes('stdio') ? strayFiles(stdio.otherMaildir).map((f) => `stdio other ${f}`) : []),
   ];
-  if (strays.length) record(last ? 'net' : 'stdio', { kind: 'stray', detail: `files left in tmp/ after the run: ${strays.slice(0, 5).join(', ')}` }, [], {});
+  if (strays.length) record(last ? 'net' : 'stdio', { kind: 'stray', detail: `stray or half-written files after the run: ${strays.slice(0, 5).join(', ')}` }, [], {});
   const elapsedMs = Date.now() - started;
   o.log(progressLine(stats, targets, started));
 

@@ -113,9 +113,10 @@ export function makeOtherMaildir(root: string): void {
 }
 
 /**
- * Files left where none may stay once every session is over: in any tmp/ (a message written
+ * What may not be found once every session is over: a file in any tmp/ (a message written
  * there is renamed or removed; Courier's dot-lock is removed after use) of the Maildir, its
- * folders and its sharable-folder copies (shared-folders/NAME/FOLDER/tmp).
+ * folders and its sharable-folder copies (shared-folders/NAME/FOLDER/tmp), and a message in
+ * cur/ or new/ whose size is not the S=size of its name (half written).
  */
 export function strayFiles(root: string): string[] {
   const out: string[] = [];
@@ -124,6 +125,24 @@ export function strayFiles(root: string): string[] {
       for (const name of fs.readdirSync(path.join(dir, 'tmp'))) out.push(path.relative(root, path.join(dir, 'tmp', name)));
     } catch {
       /* no tmp/ */
+    }
+    for (const sub of ['cur', 'new']) {
+      let names: string[];
+      try {
+        names = fs.readdirSync(path.join(dir, sub));
+      } catch {
+        continue;
+      }
+      for (const name of names) {
+        const m = /,S=(\d+)/.exec(name);
+        if (!m) continue;
+        try {
+          const size = fs.statSync(path.join(dir, sub, name)).size;
+          if (size !== Number(m[1])) out.push(`${path.relative(root, path.join(dir, sub, name))} (${size} bytes, not ${m[1]})`);
+        } catch {
+          /* removed meanwhile, or a dangling link of a sharable folder */
+        }
+      }
     }
   };
   const list = (dir: string) => {

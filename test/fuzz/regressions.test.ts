@@ -4,17 +4,20 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { spawnImapd, type SpawnedImapd } from '../helpers/imap-client.js';
 import { deliver, emptyMaildir, removeTree, tempDir } from '../helpers/maildir.js';
 
 describe('fuzz findings on the stdio imapd', () => {
   let dir: string;
+  let md: string;
   let imapd: SpawnedImapd;
+  const tmpFiles = () => fs.readdirSync(path.join(md, 'tmp'));
 
   before(async () => {
     dir = tempDir('fuzz-regress');
-    const md = emptyMaildir(path.join(dir, 'Maildir'));
+    md = emptyMaildir(path.join(dir, 'Maildir'));
     for (let i = 1; i <= 3; i++) deliver(md, `From: a@example.org\r\nSubject: m${i}\r\n\r\nbody ${i}\r\n`);
     imapd = spawnImapd(md);
     await imapd.client.greeting;
@@ -32,5 +35,21 @@ describe('fuzz findings on the stdio imapd', () => {
     const line = (await imapd.client.readResponseLine(2000)).toString('latin1');
     assert.match(line, /^\* BAD /);
     assert.equal((await imapd.client.command('NOOP', 2000)).tagged.slice(0, 2), 'OK');
+  });
+
+  it('leaves no CATENATE message in tmp/ when a later message of the MULTIAPPEND is refused', async () => {
+    // Seed 101, case "mutated commands": the first message, put together in tmp/, stayed there
+    // for good when the second one's URL named no message (NO [BADURL]).
+    const r = await imapd.client.command('APPEND INBOX CATENATE (TEXT {7+}\r\nSubj: a) CATENATE (URL "/INBOX/;UID=99")', 2000);
+    assert.match(r.tagged, /^NO \[BADURL/);
+    const empty = await imapd.client.command('APPEND INBOX CATENATE (TEXT {7+}\r\nSubj: a) {0+}\r\n', 2000);
+    assert.match(empty.tagged, /^NO /);
+    assert.deepEqual(tmpFiles(), []);
+  });
+
+  it('leaves no empty CATENATE message in tmp/', async () => {
+    const r = await imapd.client.command('APPEND INBOX CATENATE (TEXT {0+}\r\n)', 2000);
+    assert.match(r.tagged, /^NO /);
+    assert.deepEqual(tmpFiles(), []);
   });
 });

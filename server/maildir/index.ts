@@ -4,3 +4,4 @@ export { type EnvelopeFormat, MaildirStore, openMaildirStore, type MaildirStoreO
 export { FolderHandle } from './folder-handle.js';
 export { DEFAULT_SPECIAL_USE } from './names.js';
 export { aclOrigin } from './acl.js';
+export { dotLocksReleased } from './lock.js';

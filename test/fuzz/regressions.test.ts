@@ -53,3 +53,28 @@ describe('fuzz findings on the stdio imapd', () => {
     assert.deepEqual(tmpFiles(), []);
   });
 });
+
+describe('fuzz findings: what a session leaves behind', () => {
+  it('imapd does not exit holding tmp/courier.lock while it takes in a delivery to the selected folder', async () => {
+    // Seed 101: tmp/courier.lock (and a scratch file) stayed after a session ended while the
+    // folder's watcher-prompted look was moving new messages to cur/ under the lock.
+    const dir = tempDir('fuzz-lock');
+    try {
+      const md = emptyMaildir(path.join(dir, 'Maildir'));
+      deliver(md, 'Subject: a\r\n\r\nb\r\n');
+      const imapd = spawnImapd(md);
+      await imapd.client.greeting;
+      assert.match((await imapd.client.command('SELECT INBOX')).tagged, /^OK/);
+      // Another program delivers a burst: links are quick to make, 4000 take a while to move.
+      const one = path.join(dir, 'one');
+      fs.writeFileSync(one, 'Subject: burst\r\n\r\nbody\r\n');
+      for (let i = 0; i < 4000; i++) fs.linkSync(one, path.join(md, 'new', `${1_800_000_000 + i}.M${i}P9.burst,S=24`));
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      imapd.child.stdin.end();
+      assert.equal(await imapd.exited, 0);
+      assert.deepEqual(fs.readdirSync(path.join(md, 'tmp')), []);
+    } finally {
+      removeTree(dir);
+    }
+  });
+});

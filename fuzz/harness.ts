@@ -147,11 +147,17 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       if (!done()) void restart();
     });
   };
-  const restart = async () => {
+  /** Files left in tmp/ (or half written) in a stopped server's Maildirs. */
+  const netStrays = (s: NetServer) => [...strayFiles(s.maildir), ...strayFiles(s.otherMaildir)].map((f) => `net ${f}`);
+  /** `clean`: the server was well, only its Maildir grew too big; it is checked once stopped. */
+  const restart = async (clean = false) => {
     if (restarting) return;
     restarting = true;
     stats.net.restarts++;
-    await server?.stop();
+    const old = server;
+    await old?.stop();
+    const strays = clean && old ? netStrays(old) : [];
+    if (strays.length) record('net', { kind: 'stray', detail: `stray or half-written files after a restart: ${strays.slice(0, 5).join(', ')}` }, [], {});
     await startServer();
     restarting = false;
   };
@@ -174,7 +180,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
         }
       } else {
         await probe.dispose();
-        if (countMessages(s.maildir) > NET_MESSAGE_LIMIT && !done()) await restart();
+        if (countMessages(s.maildir) > NET_MESSAGE_LIMIT && !done()) await restart(true);
       }
       probing = false;
     });
@@ -269,7 +275,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   await last?.stop();
   // Once every session is over no tmp/ may hold a file (the other sessions' APPENDs are done).
   const strays = [
-    ...(last && !stats.net.restarts ? [...strayFiles(last.maildir), ...strayFiles(last.otherMaildir)].map((f) => `net ${f}`) : []),
+    ...(last && !last.crashed ? netStrays(last) : []),
     ...(targets.includes('stdio') ? strayFiles(stdio.otherMaildir).map((f) => `stdio other ${f}`) : []),
   ];
   if (strays.length) record(last ? 'net' : 'stdio', { kind: 'stray', detail: `stray or half-written files after the run: ${strays.slice(0, 5).join(', ')}` }, [], {});

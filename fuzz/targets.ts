@@ -135,6 +135,8 @@ export class NetServer {
   sslPort = 0;
   exit: Promise<ExitInfo> | null = null;
   stopping = false;
+  /** It exited without being stopped: its Maildir may hold what a crash leaves. */
+  crashed = false;
   readonly maildir: string;
   /** The second account's (fuzz2's) Maildir, whose folders anyone may use (#shared.fuzz2.*). */
   readonly otherMaildir: string;
@@ -183,6 +185,10 @@ export class NetServer {
     );
     this.child = child;
     this.exit = exitOf(child);
+    this.crashed = false;
+    void this.exit.then(() => {
+      if (!this.stopping) this.crashed = true;
+    });
     this.stderrText = '';
     child.stderr!.on('data', (d: Buffer) => (this.stderrText = tail(this.stderrText + d.toString('utf8'), 20_000)));
     let out = '';
@@ -209,6 +215,7 @@ export class NetServer {
     this.stopping = true;
     child.kill('SIGTERM');
     if ((await settle(this.exit, 5000)) === null) {
+      this.crashed = true; // killed: what it leaves is not a finding
       child.kill('SIGKILL');
       await this.exit;
     }

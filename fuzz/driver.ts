@@ -75,7 +75,7 @@ export class Driver {
     this.lineStart = null;
     const isLogin = raw ? this.rawIsLogin : LOGIN_LINE.test(first.toString('latin1', 0, 40));
     const wait = isLogin ? this.opts.loginDeadlineMs : this.opts.deadlineMs;
-    const compress = raw ? null : COMPRESS_LINE.exec(first.toString('latin1', 0, 60));
+    const compress = raw ? null : COMPRESS_LINE.exec(first.toString('latin1'));
     if (compress) this.channel.output.expectCompress(compress[1]);
     const r = await this.channel.output.nextTerminating(Date.now() + wait);
     const out = this.channel.output;

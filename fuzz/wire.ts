@@ -27,6 +27,8 @@ export class ServerOutput {
   private literalLeft = 0;
   private firstLine: string | null = null;
   private firstStatus = '';
+  /** The first word of the response's first line, however long (a tag). */
+  private firstTag = '';
   private queue: Response[] = [];
   private waiter: (() => void) | null = null;
   closed = false;
@@ -113,6 +115,7 @@ export class ServerOutput {
         this.firstLine = line.replace(/\r$/, '');
         const sp = this.buffer.indexOf(0x20, this.scan);
         this.firstStatus = sp >= 0 && sp < lf ? this.buffer.toString('latin1', sp + 1, Math.min(lf, sp + 8)).split(/[ \r]/)[0] : '';
+        this.firstTag = sp >= 0 && sp < lf ? this.buffer.toString('latin1', this.scan, sp) : '';
       }
       const tailStart = Math.max(this.scan, lf - 30);
       const m = SERVER_LITERAL.exec(this.buffer.toString('latin1', tailStart, lf));
@@ -126,7 +129,7 @@ export class ServerOutput {
       this.buffer = this.buffer.subarray(this.scan);
       this.scan = 0;
       this.firstLine = null;
-      if (this.compressTag !== null && first.startsWith(`${this.compressTag} `)) {
+      if (this.compressTag !== null && this.firstTag === this.compressTag) {
         const ok = this.firstStatus.toUpperCase() === 'OK';
         this.compressTag = null;
         if (ok) {

@@ -17,6 +17,9 @@ const IMAPD_ACCOUNTS = path.join(ROOT, 'dist/server/bin/imapd-accounts.js');
 
 export type TargetName = 'stdio' | 'net';
 
+/** FUZZ_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR": Node options for the servers started (to profile a finding). */
+const NODE_ARGS = (process.env.FUZZ_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
 export interface ExitInfo {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -91,7 +94,7 @@ export class StdioTarget {
   async open(greetMs: number): Promise<TargetSession | { failed: string }> {
     const dir = path.join(this.workDir, `stdio-${process.pid}-${this.counter++}`);
     fs.cpSync(this.template, dir, { recursive: true });
-    const child = spawn(process.execPath, [IMAPD, dir], { stdio: ['pipe', 'pipe', 'pipe'], env: this.env });
+    const child = spawn(process.execPath, [...NODE_ARGS, IMAPD, dir], { stdio: ['pipe', 'pipe', 'pipe'], env: this.env });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr = tail(stderr + d.toString('utf8'))));
     const exit = exitOf(child);
@@ -180,7 +183,7 @@ export class NetServer {
     this.stopping = false;
     const child = spawn(
       process.execPath,
-      [IMAPD_SERVER, '--config', config, '--data', this.dataDir, '--address', '127.0.0.1', '--port', '0', '--sslport', '0'],
+      [...NODE_ARGS, IMAPD_SERVER, '--config', config, '--data', this.dataDir, '--address', '127.0.0.1', '--port', '0', '--sslport', '0'],
       { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv() },
     );
     this.child = child;

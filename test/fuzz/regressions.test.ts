@@ -47,6 +47,21 @@ describe('fuzz findings on the stdio imapd', () => {
     assert.deepEqual(tmpFiles(), []);
   });
 
+  it('refuses a SETACL whose list would be too long to read back, and keeps the entries it has', async () => {
+    // Seed 303, case "many acl entries": past 64 KiB the ACL file is not read (as not ours), so
+    // every SETACL said OK while the folder's entries were lost, the owner's own ones too.
+    const id = (i: number) => `u${i}${'x'.repeat(200)}`;
+    let sent = '';
+    for (let i = 0; i < 400; i++) sent += `s${i} SETACL INBOX ${id(i)} lrswi\r\n`;
+    imapd.client.send(sent);
+    const statuses: string[] = [];
+    for (let i = 0; i < 400; i++) statuses.push((await imapd.client.readUntilTagged(`s${i}`, 10_000)).tagged);
+    assert.ok(statuses.some((t) => t.startsWith('NO [LIMIT]')), statuses.find((t) => !t.startsWith('OK')) ?? 'every SETACL said OK');
+    const acl = (await imapd.client.command('GETACL INBOX', 5000)).lines.join(' ');
+    assert.ok(acl.includes(id(0)), 'the first entry is still there');
+    assert.match((await imapd.client.command('DELETEACL INBOX ' + id(0), 5000)).tagged, /^OK/);
+  });
+
   it('leaves no empty CATENATE message in tmp/', async () => {
     const r = await imapd.client.command('APPEND INBOX CATENATE (TEXT {0+}\r\n)', 2000);
     assert.match(r.tagged, /^NO /);

@@ -2,6 +2,7 @@
 // the command table in server/imap/commands/index.ts), with random but well-formed
 // arguments. The mutator starts from these.
 
+import { extendedCommand } from './corpus-ext.js';
 import type { Rng } from './random.js';
 
 export const USER = 'fuzz';
@@ -142,6 +143,8 @@ export interface CorpusOptions {
 
 /** One valid command, complete with its CRLF (and literal data where it has literals). */
 export function validCommand(rng: Rng, tag: string, opts: CorpusOptions): string {
+  // The newer extensions (corpus-ext.ts) get a good share: they are where the bugs are likely.
+  if (rng.chance(0.4)) return `${extendedCommand(rng, tag, astring)}\r\n`;
   const uid = rng.chance(0.35) ? 'UID ' : '';
   const r = rng.int(48);
   let cmd: string;

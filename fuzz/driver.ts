@@ -4,7 +4,7 @@
 
 import { TRACE, announcement, type Channel } from './wire.js';
 
-export type FindingKind = 'exit' | 'dropped' | 'stall' | 'serverbug' | 'rss' | 'no-greeting';
+export type FindingKind = 'exit' | 'dropped' | 'stall' | 'serverbug' | 'rss' | 'no-greeting' | 'protocol' | 'stray';
 
 export interface Problem {
   kind: FindingKind;
@@ -22,6 +22,18 @@ export interface DriverOptions {
 const PAD_LIMIT = 1 << 20;
 const LOGIN_LINE = /^[^ ]* (LOGIN|AUTHENTICATE)\b/i;
 const STARTTLS_LINE = /^[^ ]+ STARTTLS\r?\n$/i;
+const COMPRESS_LINE = /^([^ \r\n]+) COMPRESS DEFLATE\r?\n$/i;
+/** A tagged reply is "tag OK", "tag NO" or "tag BAD" (RFC 3501 section 7.1), nothing else. */
+const TAGGED_STATUS = /^(OK|NO|BAD)$/i;
+/**
+ * A case line "\0RAW <hex>" is not sent as it is: its bytes go straight to the transport, past
+ * COMPRESS's deflater (garbage in a compressed stream), and then the client ends its input.
+ */
+export const RAW_PREFIX = '\0RAW ';
+
+export function rawLine(data: Buffer): string {
+  return `${RAW_PREFIX}${data.toString('hex')}\r\n`;
+}
 
 export type CaseOutcome =
   | { status: 'ok' }
@@ -51,9 +63,10 @@ export class Driver {
     private readonly opts: DriverOptions,
   ) {}
 
-  private write(data: Buffer): void {
-    if (TRACE) process.stderr.write(`C: ${JSON.stringify(data.toString('latin1', 0, 200))}${data.length > 200 ? ` (${data.length} bytes)` : ''}\n`);
-    this.channel.write(data);
+  private write(data: Buffer, raw = false): void {
+    if (TRACE) process.stderr.write(`C${raw ? ' (raw)' : ''}: ${JSON.stringify(data.toString('latin1', 0, 200))}${data.length > 200 ? ` (${data.length} bytes)` : ''}\n`);
+    if (raw) this.channel.writeRaw(data);
+    else this.channel.write(data);
   }
 
   /** Wait for the answer to a complete client line. */
@@ -62,6 +75,8 @@ export class Driver {
     this.lineStart = null;
     const isLogin = raw ? this.rawIsLogin : LOGIN_LINE.test(first.toString('latin1', 0, 40));
     const wait = isLogin ? this.opts.loginDeadlineMs : this.opts.deadlineMs;
+    const compress = raw ? null : COMPRESS_LINE.exec(first.toString('latin1'));
+    if (compress) this.channel.output.expectCompress(compress[1]);
     const r = await this.channel.output.nextTerminating(Date.now() + wait);
     const out = this.channel.output;
     if (out.serverBug) return { status: 'problem', problem: { kind: 'serverbug', detail: `${out.serverBug} after ${show(first)}` } };
@@ -74,6 +89,10 @@ export class Driver {
     }
     this.commandsAnswered++;
     if (r.kind === 'bye') return { status: 'closed' };
+    if (r.kind === 'tagged' && !TAGGED_STATUS.test(r.status)) {
+      return { status: 'problem', problem: { kind: 'protocol', detail: `tagged reply ${JSON.stringify(r.text.slice(0, 80))} is not OK/NO/BAD, after ${show(first)}` } };
+    }
+    if (compress && r.kind === 'tagged' && this.channel.output.compressed) this.channel.compress();
     if (r.kind === 'continuation') {
       // AUTHENTICATE's response line may meet the failure delay; IDLE's DONE may not.
       this.rawIsLogin = isLogin;
@@ -112,10 +131,21 @@ export class Driver {
       }
       const line = data.subarray(pos, lf + 1);
       pos = lf + 1;
+      if (!this.midLine && !this.rawNext && line.toString('latin1', 0, RAW_PREFIX.length) === RAW_PREFIX) return this.sendRaw(line);
       const outcome = await this.sendLine(line);
       if (outcome !== 'continue') return outcome;
     }
     return this.finishCase();
+  }
+
+  /** Garbage past the deflater: the server may close at once; else the client ends its input and it must close. */
+  private async sendRaw(line: Buffer): Promise<CaseOutcome> {
+    const hex = line.toString('latin1', RAW_PREFIX.length).trim();
+    this.write(Buffer.from(hex, 'hex'), true);
+    if (await this.closed(this.opts.deadlineMs)) return { status: 'closed' };
+    this.channel.end();
+    if (await this.closed(this.opts.deadlineMs * 2)) return { status: 'closed' };
+    return { status: 'problem', problem: { kind: 'stall', detail: 'the server did not close after garbage and the end of its input' } };
   }
 
   /** The end of the line sent so far: a literal announcement may span two sends. */

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Driver, type CaseOutcome, type FindingKind, type Problem } from './driver.js';
-import { makeSeedMaildir, countMessages } from './maildir.js';
+import { makeSeedMaildir, countMessages, strayFiles } from './maildir.js';
 import { ddmin, sameFailure, showCommand, splitCommands } from './minimize.js';
 import { makeCase } from './mutate.js';
 import { Rng } from './random.js';
@@ -147,11 +147,17 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       if (!done()) void restart();
     });
   };
-  const restart = async () => {
+  /** Files left in tmp/ (or half written) in a stopped server's Maildirs. */
+  const netStrays = (s: NetServer) => [...strayFiles(s.maildir), ...strayFiles(s.otherMaildir)].map((f) => `net ${f}`);
+  /** `clean`: the server was well, only its Maildir grew too big; it is checked once stopped. */
+  const restart = async (clean = false) => {
     if (restarting) return;
     restarting = true;
     stats.net.restarts++;
-    await server?.stop();
+    const old = server;
+    await old?.stop();
+    const strays = clean && old ? netStrays(old) : [];
+    if (strays.length) record('net', { kind: 'stray', detail: `stray or half-written files after a restart: ${strays.slice(0, 5).join(', ')}` }, [], {});
     await startServer();
     restarting = false;
   };
@@ -174,7 +180,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
         }
       } else {
         await probe.dispose();
-        if (countMessages(s.maildir) > NET_MESSAGE_LIMIT && !done()) await restart();
+        if (countMessages(s.maildir) > NET_MESSAGE_LIMIT && !done()) await restart(true);
       }
       probing = false;
     });
@@ -248,6 +254,9 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
           ? { kind: 'stall', detail: 'imapd did not exit within 3 s of the end of its input' }
           : { kind: 'exit', detail: `imapd exited with code ${info.code}, signal ${info.signal}` };
       }
+      if (!problem && session.strays?.length) {
+        problem = { kind: 'stray', detail: `stray or half-written files after the session: ${session.strays.slice(0, 5).join(', ')}` };
+      }
       active.delete(log);
       // On the network, a session cut off by a crash or a restart is the monitor's business.
       if (problem && (target === 'stdio' || (netAlive() && server === serverBefore))) {
@@ -262,7 +271,14 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   clearInterval(progress);
   for (const t of timers) clearInterval(t);
   while (probing || restarting) await sleep(50);
-  await (server as NetServer | null)?.stop();
+  const last = server as NetServer | null;
+  await last?.stop();
+  // Once every session is over no tmp/ may hold a file (the other sessions' APPENDs are done).
+  const strays = [
+    ...(last && !last.crashed ? netStrays(last) : []),
+    ...(targets.includes('stdio') ? strayFiles(stdio.otherMaildir).map((f) => `stdio other ${f}`) : []),
+  ];
+  if (strays.length) record(last ? 'net' : 'stdio', { kind: 'stray', detail: `stray or half-written files after the run: ${strays.slice(0, 5).join(', ')}` }, [], {});
   const elapsedMs = Date.now() - started;
   o.log(progressLine(stats, targets, started));
 

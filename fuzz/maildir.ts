@@ -94,3 +94,68 @@ export function countMessages(root: string): number {
   walk(root, 0);
   return n;
 }
+
+/**
+ * The other account's Maildir (net: the account fuzz2; stdio: a virtual shared folder owner
+ * in IMAP_SHAREDINDEXFILE and the sharable Maildir "pub"): folders whose ACL lets anyone read
+ * and write, so that #shared.fuzz2.* and shared.pub.* are really opened, written and expunged.
+ */
+export function makeOtherMaildir(root: string): void {
+  for (const folder of ['', '.Public', '.Public.sub']) {
+    const dir = path.join(root, folder);
+    for (const sub of ['cur', 'new', 'tmp']) fs.mkdirSync(path.join(dir, sub), { recursive: true });
+    if (folder) fs.writeFileSync(path.join(dir, 'maildirfolder'), '');
+    fs.writeFileSync(path.join(dir, 'courierimapacl'), 'owner aceilrstwx\nanyone aceilrstwx\n');
+  }
+  for (const i of [301, 302, 303]) put(root, i, false);
+  for (const i of [311, 312, 313, 314]) put(path.join(root, '.Public'), i, i === 314);
+  put(path.join(root, '.Public.sub'), 321, false);
+}
+
+/**
+ * What may not be found once every session is over: a file in any tmp/ (a message written
+ * there is renamed or removed; Courier's dot-lock is removed after use) of the Maildir, its
+ * folders and its sharable-folder copies (shared-folders/NAME/FOLDER/tmp), and a message in
+ * cur/ or new/ whose size is not the S=size of its name (half written).
+ */
+export function strayFiles(root: string): string[] {
+  const out: string[] = [];
+  const tmpOf = (dir: string) => {
+    try {
+      for (const name of fs.readdirSync(path.join(dir, 'tmp'))) out.push(path.relative(root, path.join(dir, 'tmp', name)));
+    } catch {
+      /* no tmp/ */
+    }
+    for (const sub of ['cur', 'new']) {
+      let names: string[];
+      try {
+        names = fs.readdirSync(path.join(dir, sub));
+      } catch {
+        continue;
+      }
+      for (const name of names) {
+        const m = /,S=(\d+)/.exec(name);
+        if (!m) continue;
+        try {
+          const size = fs.statSync(path.join(dir, sub, name)).size;
+          if (size !== Number(m[1])) out.push(`${path.relative(root, path.join(dir, sub, name))} (${size} bytes, not ${m[1]})`);
+        } catch {
+          /* removed meanwhile, or a dangling link of a sharable folder */
+        }
+      }
+    }
+  };
+  const list = (dir: string) => {
+    try {
+      return fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory());
+    } catch {
+      return [];
+    }
+  };
+  tmpOf(root);
+  for (const e of list(root)) if (e.name.startsWith('.')) tmpOf(path.join(root, e.name));
+  for (const owner of list(path.join(root, 'shared-folders'))) {
+    for (const f of list(path.join(root, 'shared-folders', owner.name))) tmpOf(path.join(root, 'shared-folders', owner.name, f.name));
+  }
+  return out;
+}

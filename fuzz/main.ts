@@ -2,6 +2,7 @@
 //                 [--sessions N] [--deadline-ms N] [--max-rss-mb N] [--out DIR]
 //                 [--replay FILE]
 // Exit code 0: no findings; 1: findings (printed with seed and commands, saved to --out).
+// FUZZ_TRACE=1 prints the conversation; FUZZ_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles the servers.
 
 import fs from 'node:fs';
 import os from 'node:os';

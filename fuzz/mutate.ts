@@ -2,6 +2,7 @@
 // of byte chunks that the harness sends in order (see wire.ts for how they are framed).
 
 import { astring, searchKey, validCommand, type CorpusOptions } from './corpus.js';
+import { hostile } from './hostile.js';
 import type { Rng } from './random.js';
 
 export type CaseKind = 'valid' | 'mutated' | 'random' | 'pathological';
@@ -21,6 +22,9 @@ const TOKENS = [
   '0', '-1', '4294967295', '4294967296', '18446744073709551616', '1:*', '*:*', '0:0', '\x00', '\x7f', '\xff', '\x80',
   '&', '&-', '&AOk', '&AOk-', '&&&&', '&Jjo-', '.', '..', '/', '../', 'INBOX', 'BODY[', 'BODY[]', '<0.10>', '<4294967295.4294967295>',
   'HEADER.FIELDS (', 'MIME', '1.2.3.4.5', 'UID', 'OR', 'NOT', 'CHARSET', 'UTF-8', 'DONE', 'LOGOUT',
+  '$', 'RETURN (', 'RETURN (UPDATE)', 'SAVE', 'PARTIAL', '-1:-5', 'CATENATE (', 'URL "', 'TEXT ', '/;UID=', ';SECTION=', ';PARTIAL=',
+  '~{', '~{5}\r\n', '~{3+}\r\n\x00\x00\x00', 'BINARY[', 'BINARY.SIZE[', '(CHANGEDSINCE ', 'UNCHANGEDSINCE', 'VANISHED', 'QRESYNC',
+  'NOTIFY SET ', '(selected ', '(mailboxes ', 'MessageNew', 'IMAP4rev2', '#shared.', 'shared.pub.', 'fuzz2', 'EXTERNAL', 'COMPRESS DEFLATE\r\n',
 ];
 
 function mutateOnce(rng: Rng, data: Buffer): Buffer {
@@ -164,7 +168,7 @@ export function makeCase(rng: Rng, index: number, opts: CorpusOptions): FuzzCase
   if (r < 85) {
     return { index, kind: 'random', label: 'random bytes', chunks: [randomBytes(rng)] };
   }
-  const p = pathological(rng, tag || 'p');
+  const p = rng.chance(0.5) ? hostile(rng, tag || 'p') : pathological(rng, tag || 'p');
   let text: Buffer = Buffer.from(p.text, 'latin1');
   if (rng.chance(0.2)) text = mutate(rng, text);
   return { index, kind: 'pathological', label: p.label, chunks: [text] };

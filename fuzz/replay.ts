@@ -52,6 +52,7 @@ export async function replay(ctx: ReplayContext, target: TargetName, secure: boo
   if (problem === null && target === 'stdio' && info && (info.code !== 0 || info.signal !== null)) {
     problem = { kind: 'exit', detail: `imapd exited with code ${info.code}, signal ${info.signal}` };
   }
+  if (problem === null && session.strays?.length) problem = { kind: 'stray', detail: `stray or half-written files: ${session.strays.join(', ')}` };
   if (server && !server.alive && !server.stopping) {
     problem = { kind: 'exit', detail: `imapd-server died: ${server.stderr().slice(-400)}` };
   }

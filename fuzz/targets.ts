@@ -6,6 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PASSWORD, USER } from './corpus.js';
+import { OTHER_USER, SHARABLE_NAME } from './corpus-ext.js';
+import { makeOtherMaildir, strayFiles } from './maildir.js';
 import { childChannel, connectSocket, socketChannel, type Channel } from './wire.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -14,6 +16,9 @@ const IMAPD_SERVER = path.join(ROOT, 'dist/server/bin/imapd-server.js');
 const IMAPD_ACCOUNTS = path.join(ROOT, 'dist/server/bin/imapd-accounts.js');
 
 export type TargetName = 'stdio' | 'net';
+
+/** FUZZ_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR": Node options for the servers started (to profile a finding). */
+const NODE_ARGS = (process.env.FUZZ_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 export interface ExitInfo {
   code: number | null;
@@ -30,6 +35,8 @@ export interface TargetSession {
   /** stdio: the process's exit. */
   exit?: Promise<ExitInfo>;
   stderr(): string;
+  /** stdio, after dispose(): files left in the session's tmp/ directories. */
+  strays?: string[];
   /** End the session: close the input, wait a little, then kill. Returns the exit (stdio). */
   dispose(): Promise<ExitInfo | null>;
 }
@@ -39,6 +46,10 @@ function childEnv(): NodeJS.ProcessEnv {
   delete env.MAILDIR;
   delete env.IMAPLOGINTAG;
   delete env.IMAPD_TRACE;
+  delete env.AUTHENTICATED;
+  delete env.AUTHADDR;
+  delete env.IMAP_SHAREDINDEXFILE;
+  delete env.IMAPD_MAILDIRSHARED;
   return env;
 }
 
@@ -62,17 +73,28 @@ async function settle<T>(p: Promise<T>, ms: number): Promise<T | null> {
 
 export class StdioTarget {
   private counter = 0;
+  /** The other account's Maildir, one for all sessions: #shared.fuzz2.* and shared.pub.* (see corpus-ext.ts). */
+  readonly otherMaildir: string;
+  private readonly env: NodeJS.ProcessEnv;
 
   constructor(
     private readonly template: string,
     private readonly workDir: string,
-  ) {}
+  ) {
+    this.otherMaildir = path.join(workDir, 'stdio-other', 'Maildir');
+    if (!fs.existsSync(this.otherMaildir)) makeOtherMaildir(this.otherMaildir);
+    const index = path.join(workDir, 'stdio-other', 'sharedindex');
+    fs.writeFileSync(index, `${OTHER_USER}\t1000\t1000\t${path.dirname(this.otherMaildir)}\t${this.otherMaildir}\n`);
+    const sharable = path.join(workDir, 'stdio-other', 'maildirshared');
+    fs.writeFileSync(sharable, `${SHARABLE_NAME}\t${this.otherMaildir}\n`);
+    this.env = { ...childEnv(), USER, IMAP_SHAREDINDEXFILE: index, IMAPD_MAILDIRSHARED: sharable };
+  }
 
   /** Spawn imapd on a fresh copy of the seed Maildir; null if it did not greet in time. */
   async open(greetMs: number): Promise<TargetSession | { failed: string }> {
     const dir = path.join(this.workDir, `stdio-${process.pid}-${this.counter++}`);
     fs.cpSync(this.template, dir, { recursive: true });
-    const child = spawn(process.execPath, [IMAPD, dir], { stdio: ['pipe', 'pipe', 'pipe'], env: childEnv() });
+    const child = spawn(process.execPath, [...NODE_ARGS, IMAPD, dir], { stdio: ['pipe', 'pipe', 'pipe'], env: this.env });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr = tail(stderr + d.toString('utf8'))));
     const exit = exitOf(child);
@@ -85,7 +107,7 @@ export class StdioTarget {
       cleanup();
       return { failed: `imapd did not greet: ${greeting === null ? 'exited' : greeting === 'timeout' ? 'timeout' : greeting.text}; ${stderr}` };
     }
-    return {
+    const session: TargetSession = {
       channel,
       pid: child.pid!,
       preamble: [],
@@ -99,10 +121,12 @@ export class StdioTarget {
           await exit;
           info = null;
         }
+        session.strays = strayFiles(dir);
         cleanup();
         return info;
       },
     };
+    return session;
   }
 }
 
@@ -114,13 +138,18 @@ export class NetServer {
   sslPort = 0;
   exit: Promise<ExitInfo> | null = null;
   stopping = false;
+  /** It exited without being stopped: its Maildir may hold what a crash leaves. */
+  crashed = false;
   readonly maildir: string;
+  /** The second account's (fuzz2's) Maildir, whose folders anyone may use (#shared.fuzz2.*). */
+  readonly otherMaildir: string;
 
   constructor(
     private readonly template: string,
     private readonly dataDir: string,
   ) {
     this.maildir = path.join(dataDir, 'Maildir');
+    this.otherMaildir = path.join(dataDir, 'Maildir2');
   }
 
   get pid(): number {
@@ -135,12 +164,16 @@ export class NetServer {
   async start(startMs = 30_000): Promise<void> {
     fs.rmSync(this.maildir, { recursive: true, force: true });
     fs.mkdirSync(this.dataDir, { recursive: true });
+    fs.rmSync(this.otherMaildir, { recursive: true, force: true });
     fs.cpSync(this.template, this.maildir, { recursive: true });
+    makeOtherMaildir(this.otherMaildir);
     if (!fs.existsSync(path.join(this.dataDir, 'accounts.sqlite'))) {
-      execFileSync(process.execPath, [IMAPD_ACCOUNTS, '--data', this.dataDir, 'add', USER, '--maildir', this.maildir, '--password-stdin'], {
-        input: `${PASSWORD}\n`,
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
+      for (const [user, maildir] of [[USER, this.maildir], [OTHER_USER, this.otherMaildir]]) {
+        execFileSync(process.execPath, [IMAPD_ACCOUNTS, '--data', this.dataDir, 'add', user, '--maildir', maildir, '--password-stdin'], {
+          input: `${PASSWORD}\n`,
+          stdio: ['pipe', 'pipe', 'pipe'],
+        });
+      }
     }
     const config = path.join(this.dataDir, 'config');
     fs.mkdirSync(config, { recursive: true });
@@ -150,11 +183,15 @@ export class NetServer {
     this.stopping = false;
     const child = spawn(
       process.execPath,
-      [IMAPD_SERVER, '--config', config, '--data', this.dataDir, '--address', '127.0.0.1', '--port', '0', '--sslport', '0'],
+      [...NODE_ARGS, IMAPD_SERVER, '--config', config, '--data', this.dataDir, '--address', '127.0.0.1', '--port', '0', '--sslport', '0'],
       { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv() },
     );
     this.child = child;
     this.exit = exitOf(child);
+    this.crashed = false;
+    void this.exit.then(() => {
+      if (!this.stopping) this.crashed = true;
+    });
     this.stderrText = '';
     child.stderr!.on('data', (d: Buffer) => (this.stderrText = tail(this.stderrText + d.toString('utf8'), 20_000)));
     let out = '';
@@ -181,6 +218,7 @@ export class NetServer {
     this.stopping = true;
     child.kill('SIGTERM');
     if ((await settle(this.exit, 5000)) === null) {
+      this.crashed = true; // killed: what it leaves is not a finding
       child.kill('SIGKILL');
       await this.exit;
     }

@@ -3,6 +3,7 @@
 
 import net from 'node:net';
 import tls from 'node:tls';
+import zlib from 'node:zlib';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 
 export type ResponseKind = 'tagged' | 'continuation' | 'bye' | 'bad' | 'untagged';
@@ -11,6 +12,8 @@ export interface Response {
   kind: ResponseKind;
   /** The first line of the response (latin1, cut at 300 characters). */
   text: string;
+  /** The word after the tag (OK, NO, BAD...), however long the tag. */
+  status: string;
 }
 
 /** FUZZ_TRACE=1 prints what is sent and received (for --replay). */
@@ -23,6 +26,9 @@ export class ServerOutput {
   private scan = 0; // where the current response's next line starts
   private literalLeft = 0;
   private firstLine: string | null = null;
+  private firstStatus = '';
+  /** The first word of the response's first line, however long (a tag). */
+  private firstTag = '';
   private queue: Response[] = [];
   private waiter: (() => void) | null = null;
   closed = false;
@@ -30,8 +36,38 @@ export class ServerOutput {
   /** The first BYE's text ("* BYE Logging out"). */
   byeText = '';
   serverBug: string | null = null;
+  /** COMPRESS=DEFLATE (RFC 4978): after the tagged OK of `compressTag`, input is inflated. */
+  private compressTag: string | null = null;
+  private inflate: zlib.InflateRaw | null = null;
+  private closePending = false;
+
+  /** The client sent "TAG COMPRESS DEFLATE": from that tag's OK on, the server deflates. */
+  expectCompress(tag: string): void {
+    this.compressTag = tag;
+  }
+
+  get compressed(): boolean {
+    return this.inflate !== null;
+  }
 
   push(chunk: Buffer): void {
+    if (this.inflate) this.inflate.write(chunk);
+    else this.pushPlain(chunk);
+  }
+
+  private startInflate(rest: Buffer): void {
+    const inflate = zlib.createInflateRaw();
+    this.inflate = inflate;
+    inflate.on('data', (d: Buffer) => this.pushPlain(d));
+    inflate.on('error', (err) => {
+      this.serverBug ??= `invalid DEFLATE data from the server: ${err.message}`;
+      this.closeNow();
+    });
+    if (rest.length) inflate.write(rest);
+    if (this.closePending) inflate.flush(() => this.closeNow());
+  }
+
+  private pushPlain(chunk: Buffer): void {
     this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
     this.parse();
     this.wake();
@@ -46,6 +82,14 @@ export class ServerOutput {
   }
 
   close(): void {
+    this.closePending = true;
+    // The inflater may hold the last responses (BYE): it closes once they are out.
+    // (A stream cut at a sync flush is complete data, not an error: flush, do not end.)
+    if (this.inflate && !this.inflate.destroyed) this.inflate.flush(() => this.closeNow());
+    else this.closeNow();
+  }
+
+  private closeNow(): void {
     this.closed = true;
     this.wake();
   }
@@ -67,7 +111,12 @@ export class ServerOutput {
       const lf = this.buffer.indexOf(0x0a, this.scan);
       if (lf === -1) return;
       const line = this.buffer.toString('latin1', this.scan, Math.min(lf, this.scan + 400));
-      if (this.firstLine === null) this.firstLine = line.replace(/\r$/, '');
+      if (this.firstLine === null) {
+        this.firstLine = line.replace(/\r$/, '');
+        const sp = this.buffer.indexOf(0x20, this.scan);
+        this.firstStatus = sp >= 0 && sp < lf ? this.buffer.toString('latin1', sp + 1, Math.min(lf, sp + 8)).split(/[ \r]/)[0] : '';
+        this.firstTag = sp >= 0 && sp < lf ? this.buffer.toString('latin1', this.scan, sp) : '';
+      }
       const tailStart = Math.max(this.scan, lf - 30);
       const m = SERVER_LITERAL.exec(this.buffer.toString('latin1', tailStart, lf));
       this.scan = lf + 1;
@@ -75,14 +124,25 @@ export class ServerOutput {
         this.literalLeft = Number(m[1]);
         continue;
       }
-      this.finish(this.firstLine);
+      const first = this.firstLine;
+      this.finish(first, this.firstStatus);
       this.buffer = this.buffer.subarray(this.scan);
       this.scan = 0;
       this.firstLine = null;
+      if (this.compressTag !== null && this.firstTag === this.compressTag) {
+        const ok = this.firstStatus.toUpperCase() === 'OK';
+        this.compressTag = null;
+        if (ok) {
+          const rest = this.buffer;
+          this.buffer = Buffer.alloc(0);
+          this.startInflate(rest);
+          return;
+        }
+      }
     }
   }
 
-  private finish(first: string): void {
+  private finish(first: string, status: string): void {
     const text = first.slice(0, 300);
     const upper = text.toUpperCase();
     let kind: ResponseKind;
@@ -97,7 +157,7 @@ export class ServerOutput {
     }
     if (TRACE) process.stderr.write(`S: ${JSON.stringify(text)}\n`);
     if (/\[SERVERBUG\]/i.test(text) && this.serverBug === null) this.serverBug = text;
-    this.queue.push({ kind, text });
+    this.queue.push({ kind, text, status });
   }
 
   /** The next response of any kind (the greeting); null when closed, 'timeout' at the deadline. */
@@ -159,6 +219,28 @@ export interface Channel {
   destroy(): void;
   /** Begin TLS after "OK" to STARTTLS (network channels only). */
   startTls?(deadline: number): Promise<boolean>;
+  /** Deflate what is written from now on (after "OK" to COMPRESS DEFLATE). */
+  compress(): void;
+  /** Bytes straight to the transport, past the deflater (hostile cases). */
+  writeRaw(data: Buffer): void;
+}
+
+/** The writing half of a channel, with COMPRESS=DEFLATE switched on by compress(). */
+function deflating(raw: (data: Buffer) => void): { write: (data: Buffer) => void; compress: () => void } {
+  let deflate: zlib.DeflateRaw | null = null;
+  return {
+    write: (data) => {
+      if (!deflate) return raw(data);
+      deflate.write(data);
+      deflate.flush(zlib.constants.Z_SYNC_FLUSH);
+    },
+    compress: () => {
+      if (deflate) return;
+      deflate = zlib.createDeflateRaw();
+      deflate.on('data', (d: Buffer) => raw(d));
+      deflate.on('error', () => undefined);
+    },
+  };
 }
 
 export function childChannel(child: ChildProcessWithoutNullStreams): Channel {
@@ -166,11 +248,15 @@ export function childChannel(child: ChildProcessWithoutNullStreams): Channel {
   child.stdout.on('data', (d: Buffer) => output.push(d));
   child.stdout.on('close', () => output.close());
   child.stdin.on('error', () => undefined);
+  const raw = (data: Buffer) => {
+    if (!child.stdin.destroyed && !child.stdin.writableEnded) child.stdin.write(data);
+  };
+  const out = deflating(raw);
   return {
     output,
-    write: (data) => {
-      if (!child.stdin.destroyed) child.stdin.write(data);
-    },
+    write: out.write,
+    compress: out.compress,
+    writeRaw: raw,
     end: () => child.stdin.end(),
     destroy: () => child.stdin.destroy(),
   };
@@ -189,11 +275,15 @@ export function socketChannel(socket: net.Socket): Channel {
     s.on('error', () => undefined);
   };
   attach(socket);
+  const raw = (data: Buffer) => {
+    if (!current.destroyed && !current.writableEnded) current.write(data);
+  };
+  const out = deflating(raw);
   return {
     output,
-    write: (data) => {
-      if (!current.destroyed) current.write(data);
-    },
+    write: out.write,
+    compress: out.compress,
+    writeRaw: raw,
     end: () => current.end(),
     destroy: () => current.destroy(),
     startTls: (deadline) =>

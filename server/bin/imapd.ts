@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { openMaildirStore } from '../maildir/index.js';
+import { dotLocksReleased, openMaildirStore } from '../maildir/index.js';
 import { startSession } from '../imap/session.js';
 import { StallMonitor } from '../imap/stall.js';
 import { ConfigError, DEBUG_FILE_MAX_BYTES, formatWarning, notHonoured, sessionSettingsFrom, settingsFromEnvironment } from '../config/index.js';
@@ -34,6 +34,8 @@ for (const sub of ['cur', 'new', 'tmp']) {
   }
 }
 
+/** The longest imapd waits at exit for its own dot-locks to be let go (a look moving a large delivery). */
+const EXIT_LOCK_WAIT_MS = 10_000;
 const SANITY_ALERT = "Account's mailbox directory is not owned by the correct uid or gid";
 const user = env.AUTHENTICATED || env.AUTHADDR || env.USER || os.userInfo().username;
 const logger: Logger = {
@@ -186,5 +188,6 @@ stalls.stop();
 await sessionStore.close(); // the sharable folders' stores too (saving their caches)
 await store.close();
 logger.log('info', 'LOGOUT', { user });
-// Let stdout drain, then leave even if a watcher still holds the event loop.
-process.stdout.write('', () => process.exit(0));
+// Let stdout drain and a look still under way (a watcher's, taking in a delivery) let go of
+// courier.lock, then leave even if a watcher still holds the event loop.
+process.stdout.write('', () => void dotLocksReleased(EXIT_LOCK_WAIT_MS).then(() => process.exit(0)));

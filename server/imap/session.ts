@@ -355,6 +355,14 @@ export class Session implements SessionContext {
     this.write(statusLine(tag, result.status, result.text, result.code || undefined));
   }
 
+  /**
+   * Refuses a literal announced by a command: tagged, or, where the line has no tag to answer
+   * with, "* BAD" (an untagged NO ends no command: a client waiting for "+" would wait forever).
+   */
+  private refuseLiteral(tag: string | null, result: CommandResult): void {
+    this.tagged(tag ?? '*', tag === null && result.status === 'NO' ? { ...result, status: 'BAD' } : result);
+  }
+
   // ---- input -------------------------------------------------------------
 
   /** The next raw line (IDLE's DONE, AUTHENTICATE responses), or null on disconnect. */
@@ -441,14 +449,14 @@ export class Session implements SessionContext {
     // RFC 7888 section 5: without LITERAL+ (LITERAL- or neither announced) a non-synchronizing
     // literal over 4096 octets is refused with BAD [TOOBIG]; the reader swallows its data.
     if (nonSync && request.size > NON_SYNC_MINUS_LIMIT && !this.offers('LITERAL+')) {
-      this.tagged(request.tag ?? '*', { status: 'BAD', code: 'TOOBIG', text: `Non-synchronizing literals over ${NON_SYNC_MINUS_LIMIT} octets need a "+" first (LITERAL-)` });
+      this.refuseLiteral(request.tag, { status: 'BAD', code: 'TOOBIG', text: `Non-synchronizing literals over ${NON_SYNC_MINUS_LIMIT} octets need a "+" first (LITERAL-)` });
       return false;
     }
     if (request.name !== null && APPEND_FAMILY.has(request.name) && request.size > STREAM_THRESHOLD && this.storeRef) {
       return this.stageLiteral(request, lines, nonSync);
     }
     if (!literalMemory.reserve(request.size)) {
-      this.tagged(request.tag ?? '*', { status: 'NO', code: 'LIMIT', text: 'Server busy: too much literal data in memory. Try again later.' });
+      this.refuseLiteral(request.tag, { status: 'NO', code: 'LIMIT', text: 'Server busy: too much literal data in memory. Try again later.' });
       return false;
     }
     this.heldLiteral += request.size;
@@ -467,7 +475,7 @@ export class Session implements SessionContext {
       await checkAppendLiteral(this, request.name ?? 'APPEND', lines, request.size);
       stager = await this.store.stageMessage(request.size);
     } catch (err) {
-      this.tagged(request.tag ?? '*', this.errorResult(err, { name: request.name ?? 'APPEND' }));
+      this.refuseLiteral(request.tag, this.errorResult(err, { name: request.name ?? 'APPEND' }));
       return false;
     }
     if (this.ended) {

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ALL_RIGHTS, normalizeRights, type AclEntry } from '../backend/acl.js';
+import { MailStoreError } from '../backend/mailstore.js';
 import { INBOX, SEPARATOR, folderDirectory } from './names.js';
 import { folderDirState } from './folderdir.js';
 
@@ -95,8 +96,11 @@ export function writeFolderAcl(root: string, canonical: string, entries: readonl
   const exists = folderDirState(dir) === 'folder';
   const target = exists ? path.join(dir, ACL_FILE) : hierFile(root, canonical);
   if (!exists) fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o755 });
+  const text = entries.map((e) => `${e.identifier} ${e.rights}\n`).join('');
+  // A list longer than the reader takes would read back as no list at all: every entry lost.
+  if (Buffer.byteLength(text) > MAX_ACL_FILE) throw new MailStoreError('Too many or too long ACL entries on this folder', 'LIMIT');
   const tmp = `${target}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  fs.writeFileSync(tmp, entries.map((e) => `${e.identifier} ${e.rights}\n`).join(''), { mode: 0o644 });
+  fs.writeFileSync(tmp, text, { mode: 0o644 });
   try {
     fs.renameSync(tmp, target);
   } catch (error) {

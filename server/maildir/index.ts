@@ -5,3 +5,4 @@ export { FolderHandle } from './folder-handle.js';
 export type { ChangeBus } from './change-bus.js';
 export { DEFAULT_SPECIAL_USE } from './names.js';
 export { aclOrigin } from './acl.js';
+export { dotLocksReleased } from './lock.js';

@@ -108,14 +108,42 @@ function attemptDotLock(tmpDir: string, lockPath: string, id: string): (() => Pr
   }
   rmSync(scratch, { force: true });
   if (!linked) return null;
+  held += 1;
+  let released = false;
   return async () => {
+    if (released) return;
+    released = true;
     // Only remove the lock if it is still ours (it may have been broken as stale).
     try {
       if (readFileSync(lockPath, 'utf8') === id) unlinkSync(lockPath);
     } catch (error) {
       if (errorCode(error) !== 'ENOENT') throw error;
+    } finally {
+      held -= 1;
+      if (held === 0) for (const wake of idleWaiters.splice(0)) wake();
     }
   };
+}
+
+/** Dot-locks this process holds now, and who waits for there to be none. */
+let held = 0;
+const idleWaiters: (() => void)[] = [];
+
+/**
+ * Resolves once this process holds no dot-lock (or after `timeoutMs`). A process that exits
+ * must wait for it: a look prompted by the watcher may be moving a delivery into cur/ under
+ * courier.lock when the session ends, and the lock would stay behind (found by the fuzzer).
+ */
+export function dotLocksReleased(timeoutMs: number): Promise<void> {
+  if (held === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    timer.unref?.();
+    idleWaiters.push(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 /** Removes the lock if its owner is gone; true when the caller should retry at once. */

@@ -112,8 +112,8 @@ test('server output: a literal in a response is not read as lines', async () => 
   const out = new ServerOutput();
   out.push(b('* 1 FETCH (BODY[] {13}\r\nz OK forged\r\n)\r\n* BAD x\r\na OK done\r\n'));
   const deadline = Date.now() + 100;
-  assert.deepEqual(await out.nextTerminating(deadline), { kind: 'bad', text: '* BAD x' });
-  assert.deepEqual(await out.nextTerminating(deadline), { kind: 'tagged', text: 'a OK done' });
+  assert.deepEqual(await out.nextTerminating(deadline), { kind: 'bad', text: '* BAD x', status: 'BAD' });
+  assert.deepEqual(await out.nextTerminating(deadline), { kind: 'tagged', text: 'a OK done', status: 'OK' });
   assert.equal(await out.nextTerminating(deadline), 'timeout');
 });
 
@@ -123,4 +123,18 @@ test('commands are split at line ends outside literals; ddmin keeps what fails',
   const units = Array.from({ length: 40 }, (_, i) => i);
   const fails = async (xs: number[]) => xs.includes(7) && xs.includes(31);
   assert.deepEqual(await ddmin(units, fails, Date.now() + 10_000), [7, 31]);
+});
+
+test('server output: after the OK to COMPRESS (whatever the length of its tag) the rest is inflated', async () => {
+  const { deflateRawSync, constants } = await import('node:zlib');
+  const tag = `t${'&AOk-'.repeat(200)}`;
+  const out = new ServerOutput();
+  out.expectCompress(tag);
+  const compressed = deflateRawSync(b('* BAD inflated\r\nz OK done\r\n'), { finishFlush: constants.Z_SYNC_FLUSH });
+  out.push(Buffer.concat([b(`${tag} OK Begin compression.\r\n`), compressed]));
+  const deadline = Date.now() + 1000;
+  assert.equal((await out.nextTerminating(deadline) as { status: string }).status, 'OK');
+  assert.ok(out.compressed);
+  assert.deepEqual(await out.nextTerminating(deadline), { kind: 'bad', text: '* BAD inflated', status: 'BAD' });
+  assert.deepEqual(await out.nextTerminating(deadline), { kind: 'tagged', text: 'z OK done', status: 'OK' });
 });

@@ -96,7 +96,10 @@ async function appendItem(session: SessionContext, name: string, message: Append
   const { data } = message;
   if (data.kind === 'catenate') {
     const staged = await catenate(session, data.parts, session.settings.maxLiteralSize);
-    if (staged.size === 0) throw new MailStoreError('An empty message cannot be appended');
+    if (staged.size === 0) {
+      await staged.discard();
+      throw new MailStoreError('An empty message cannot be appended');
+    }
     return { message: staged, options };
   }
   if (data.token.streamed !== undefined) {
@@ -120,12 +123,15 @@ export async function appendMessages(session: SessionContext, name: string, mess
   const items: AppendItem[] = [];
   try {
     for (const message of messages) items.push(await appendItem(session, name, message));
+    const { uidValidity, uids } = await session.store.appendMany(name, items);
+    return ok(`${command} completed`, `APPENDUID ${uidValidity} ${compactSet(uids)}`);
   } catch (error) {
+    // The session drops the staged literals it holds; a message put together by CATENATE is
+    // this command's own, and would stay in tmp/ for good (found by the fuzzer).
+    for (const item of items) if (!Buffer.isBuffer(item.message)) await item.message.discard();
     if (error instanceof BadUrl) return no(`Bad URL: ${error.message}`, `BADURL ${error.url}`);
     throw error;
   }
-  const { uidValidity, uids } = await session.store.appendMany(name, items);
-  return ok(`${command} completed`, `APPENDUID ${uidValidity} ${compactSet(uids)}`);
 }
 
 const WORDS: CapabilityWord[] = [

@@ -183,6 +183,14 @@ export class SharedMailStore implements MailStore {
     return this.own.unsubscribe(name);
   }
 
+  /** RFC 8474 MAILBOXID: a shared folder has its owner's id (it is the same folder). */
+  async mailboxId(name: string): Promise<string | null> {
+    const r = await this.route(name);
+    if (r) return r.store.mailboxId ? r.store.mailboxId(r.inner) : null;
+    if (isSharedName(name)) return null;
+    return this.own.mailboxId ? this.own.mailboxId(name) : null;
+  }
+
   async folderStatus(name: string, items?: { size?: boolean }): Promise<FolderStatus> {
     const r = await this.route(name);
     return r ? r.store.folderStatus(r.inner, items) : this.own.folderStatus(name, items);

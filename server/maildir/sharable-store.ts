@@ -27,6 +27,7 @@ import {
   type FolderListener,
   type FolderSnapshot,
   type FolderStatus,
+  type MailboxEventListener,
   type MailStore,
   type MessageData,
   type MessageStager,
@@ -87,6 +88,11 @@ export class SharableMailStore implements MailStore {
 
   private list(): SharableMaildir[] {
     return readSharableList(this.options.root, this.options.systemFile);
+  }
+
+  /** NOTIFY's account-wide events: the account's own folders (the sharable ones are not watched for it). */
+  watchMailboxes(listener: MailboxEventListener, options: { messages: boolean }): () => void {
+    return this.own.watchMailboxes?.(listener, options) ?? (() => undefined);
   }
 
   folderOwner(name: string): string | null {

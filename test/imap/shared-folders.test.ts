@@ -199,3 +199,19 @@ test('changes in a shared folder reach the other account\'s IDLE both ways', asy
     await t.close();
   }
 });
+
+test('with shared folders on, MAILBOXID (OBJECTID) is still told for the own folders, and for a shared one as its owner has it', async () => {
+  const t = await twoAccounts('shared-mailboxid');
+  try {
+    const own = (await ok(t.alice, 'STATUS INBOX (MAILBOXID)')).join(' ');
+    assert.match(own, /MAILBOXID \(\S+\)/, own);
+    await ok(t.alice, 'CREATE INBOX.Projects');
+    await ok(t.alice, 'SETACL INBOX.Projects bob lr');
+    const owners = /MAILBOXID \((\S+)\)/.exec((await ok(t.alice, 'STATUS INBOX.Projects (MAILBOXID)')).join(' '))?.[1];
+    const seen = /MAILBOXID \((\S+)\)/.exec((await ok(t.bob, 'STATUS #shared.alice.Projects (MAILBOXID)')).join(' '))?.[1];
+    assert.ok(owners, 'alice sees an id');
+    assert.equal(seen, owners, 'bob sees the same folder with the same id');
+  } finally {
+    await t.close();
+  }
+});

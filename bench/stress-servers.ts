@@ -165,6 +165,13 @@ function oursTarget(base: string, port: number): Target {
         const add = execFile(process.execPath, [path.join(DIST, 'server/bin/imapd-accounts.js'), '--data', path.join(base, 'data'), 'add', 'alice', '--maildir', maildir, '--password-stdin'], { timeout: 60_000 }, (err) => (err ? reject(err) : resolve()));
         add.stdin!.end('secret\n');
       });
+      // bob, who opens what alice shares with him (#shared.alice.Archive, bench/stress-sessions.ts)
+      const bobDir = path.join(base, 'bob-Maildir');
+      for (const d of ['cur', 'new', 'tmp']) fs.mkdirSync(path.join(bobDir, d), { recursive: true });
+      await new Promise<void>((resolve, reject) => {
+        const add = execFile(process.execPath, [path.join(DIST, 'server/bin/imapd-accounts.js'), '--data', path.join(base, 'data'), 'add', 'bob', '--maildir', bobDir, '--password-stdin'], { timeout: 60_000 }, (err) => (err ? reject(err) : resolve()));
+        add.stdin!.end('secret\n');
+      });
       const log = fs.openSync(path.join(base, 'server.log'), 'a');
       child = spawn(process.execPath, [...NODE_ARGS, path.join(DIST, 'server/bin/imapd-server.js'), '--config', path.join(base, 'config'), '--data', path.join(base, 'data'), '--address', '127.0.0.1', '--port', String(port)], {
         stdio: ['ignore', log, log], detached: true, cwd: base,

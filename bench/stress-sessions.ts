@@ -1,0 +1,302 @@
+// The sessions bench/stress.ts runs: each client has a profile that decides what it enables
+// and which commands it adds to the common round (LOGIN, SELECT, FETCH of all flags, FETCH of
+// 10 envelopes, three STOREs, APPEND, EXPUNGE, LOGOUT), as mail programs differ:
+//   rev1     the common round only (RFC 3501)
+//   qresync  ENABLE QRESYNC; SELECT (QRESYNC (validity modseq)) with what its last session saw;
+//            UID FETCH, UID STORE, UID EXPUNGE; expunges come as VANISHED
+//   rev2     ENABLE IMAP4rev2 (no \Recent, UID in unsolicited FETCH), a short IDLE
+//   update   SEARCH RETURN (UPDATE) on a keyword of its own, which it sets and clears, then a
+//            plain UID SEARCH and NOOP to compare (stress-checks.ts SearchUpdates)
+//   notify   NOTIFY SET STATUS on INBOX.Archive and INBOX.Sent (and SELECTED-DELAYED), IDLE,
+//            then STATUS of both (stress-checks.ts StatusTracker)
+//   append   MULTIAPPEND of two messages to INBOX and to INBOX.Sent, REPLACE of a message
+//   shared   on INBOX.Archive, which alice shares with bob: every other one of these clients
+//            logs in as bob and selects #shared.alice.Archive (only where the server has shared
+//            folders and a bob; else as alice)
+// Every third client also COMPRESSes (where the server offers COMPRESS=DEFLATE). A profile the
+// server lacks the extension for runs the common round.
+
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { Rng } from './corpus.js';
+import { ClosedError, connectTcp, deflateStreams, ImapClient, type CommandResult, type ImapResponse } from './imap-client.js';
+import { SearchUpdates, StatusTracker } from './stress-checks.js';
+import { expandSet, MailboxModel, type StoreExpectation } from './stress-model.js';
+
+export const COMMANDS = [
+  'CONNECT', 'LOGIN', 'COMPRESS', 'ENABLE', 'NOTIFY', 'SELECT', 'FETCH FLAGS', 'FETCH ENVELOPE', 'SEARCH UPDATE', 'SEARCH',
+  'STORE', 'APPEND', 'MULTIAPPEND', 'REPLACE', 'IDLE', 'NOOP', 'STATUS', 'EXPUNGE', 'LOGOUT',
+] as const;
+export type CommandName = (typeof COMMANDS)[number];
+export const PROFILES = ['rev1', 'qresync', 'rev2', 'update', 'notify', 'append', 'shared'] as const;
+export type Profile = (typeof PROFILES)[number];
+
+const COMMAND_TIMEOUT_MS = 60_000;
+const KEYWORDS = ['$Label1', '$Label2', '$Label3', '$Label4', '$Label5', 'Stress6', 'Stress7', 'Stress8'];
+const OTHERS = ['INBOX.Archive', 'INBOX.Sent'];
+/** Responses counted for the report, to show the checks had something to check. */
+const SEEN = /^\* (?:\d+ (EXPUNGE|RECENT)\b|(VANISHED \(EARLIER\)|VANISHED|STATUS|LIST)\b|ESEARCH .*\b(ADDTO|REMOVEFROM)\b|\d+ FETCH .*\b(MODSEQ)\b)/i;
+
+/** Where the figures and errors go (stress.ts Stats). */
+export interface Recorder {
+  done(cmd: CommandName, ms: number): void;
+  fail(cmd: CommandName, why: string): void;
+  stateError(message: string, context: string[]): void;
+  /** Count a kind of response the checks looked at (VANISHED, notified STATUS, ...), for the report. */
+  saw(kind: string): void;
+  connectionErrors: number;
+  sessions: number;
+}
+
+/** What the server offers: its CAPABILITY after LOGIN, and whether bob may open alice's INBOX.Archive. */
+export interface Features {
+  caps: Set<string>;
+  shared: boolean;
+}
+
+export interface ClientPlan {
+  index: number;
+  profile: Profile;
+  caps: Set<string>;
+  compress: boolean;
+  user: string;
+  mailbox: string;
+  /** What the last session of a QRESYNC client saw of its mailbox. */
+  cache: { uidValidity?: number; modseq?: number };
+}
+
+export function planFor(index: number, features: Features): ClientPlan {
+  const has = (word: string) => features.caps.has(word);
+  let profile: Profile = PROFILES[index % PROFILES.length]!;
+  const needs: Partial<Record<Profile, string>> = { qresync: 'QRESYNC', rev2: 'IMAP4REV2', update: 'CONTEXT=SEARCH', notify: 'NOTIFY', append: 'MULTIAPPEND' };
+  const need = needs[profile];
+  if (need && !has(need)) profile = 'rev1';
+  const bob = profile === 'shared' && features.shared && Math.floor(index / PROFILES.length) % 2 === 0;
+  return {
+    index, profile, caps: features.caps, compress: index % 3 === 2 && has('COMPRESS=DEFLATE'),
+    user: bob ? 'bob' : 'alice',
+    mailbox: profile === 'shared' ? (bob ? '#shared.alice.Archive' : 'INBOX.Archive') : 'INBOX',
+    cache: {},
+  };
+}
+
+/** One connection, logged in as alice: CAPABILITY, and alice's INBOX.Archive shared with bob where the server can. */
+export async function probe(port: number, label: string, withBob: boolean): Promise<Features> {
+  const { socket, client } = await connectTcp(port, label, 30_000);
+  try {
+    await client.greeting(30_000);
+    const lines: string[] = [];
+    const run = (c: string) => client.command(c, { timeoutMs: COMMAND_TIMEOUT_MS, onUntagged: (r) => lines.push(r.text) });
+    if ((await run('LOGIN alice secret')).status !== 'OK') throw new Error(`${label}: LOGIN failed`);
+    await run('CAPABILITY');
+    const caps = new Set((lines.find((l) => /^\* CAPABILITY /i.test(l)) ?? '').toUpperCase().split(' ').slice(2));
+    const shared = withBob && caps.has('ACL') && (await run('SETACL INBOX.Archive bob lrswitex')).status === 'OK';
+    await run('LOGOUT').catch(() => undefined);
+    return { caps, shared };
+  } finally {
+    socket.destroy();
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** One session of a client's profile; returns when it has logged out (or its connection failed). */
+export async function session(port: number, label: string, plan: ClientPlan, rng: Rng, rec: Recorder, messages: Buffer[], deadline: number): Promise<void> {
+  const model = new MailboxModel((m, context) => rec.stateError(`${label} [${plan.profile}${plan.compress ? '+compress' : ''} ${plan.user}]: ${m}`, context));
+  const searches = new SearchUpdates(model);
+  const statuses = new StatusTracker(model);
+  let statusCommand = false;
+  let collected: string[] | undefined;
+  const onLine = (r: ImapResponse) => {
+    searches.handle(r.text);
+    model.handle(r.text);
+    statuses.handle(r.text, statusCommand);
+    collected?.push(r.text);
+    const seen = SEEN.exec(r.text);
+    const kind = seen && (seen[1] ?? seen[2] ?? seen[3] ?? seen[4]);
+    if (kind) rec.saw(kind === 'STATUS' && statusCommand ? 'STATUS asked' : kind === 'STATUS' ? 'STATUS notified' : kind.toUpperCase());
+  };
+  const started = performance.now();
+  let socket: Socket | undefined;
+  let client: ImapClient;
+  try {
+    const conn = await connectTcp(port, label, 30_000);
+    socket = conn.socket;
+    client = conn.client;
+    const greeting = await client.greeting(30_000);
+    if (!/^\* OK\b/i.test(greeting.text)) throw new Error(greeting.text.slice(0, 100));
+    rec.done('CONNECT', performance.now() - started);
+  } catch (err) {
+    socket?.destroy();
+    rec.fail('CONNECT', (err as Error).message);
+    rec.connectionErrors++;
+    await sleep(200);
+    return;
+  }
+  client.onUnsolicited = onLine;
+
+  /** Runs one command with the model watching; undefined when the session must end. */
+  const step = async (
+    name: CommandName, command: string,
+    opts: { store?: StoreExpectation; literals?: { parts: string[]; data: Buffer[]; end?: string }; acceptNo?: boolean; tag?: string; collect?: string[] } = {},
+  ): Promise<CommandResult | undefined> => {
+    model.begin(command, opts.store);
+    statusCommand = name === 'STATUS';
+    collected = opts.collect;
+    let result: CommandResult;
+    try {
+      result = opts.literals
+        ? await client.literalCommand(opts.literals.parts, opts.literals.data, opts.literals.end ?? '', COMMAND_TIMEOUT_MS, onLine)
+        : await client.command(command, { timeoutMs: COMMAND_TIMEOUT_MS, onUntagged: onLine, ...(opts.tag ? { tag: opts.tag } : {}) });
+    } catch (err) {
+      rec.fail(name, (err as Error).message);
+      if (!(err instanceof ClosedError) || name !== 'LOGOUT') rec.connectionErrors++;
+      return undefined;
+    } finally {
+      statusCommand = false;
+      collected = undefined;
+    }
+    model.end(result.status, result.text);
+    if (result.status === 'OK' || (result.status === 'NO' && opts.acceptNo)) rec.done(name, result.ms);
+    else rec.fail(name, `${result.status} ${result.text}`);
+    return result;
+  };
+  const ok = async (...args: Parameters<typeof step>) => (await step(...args))?.status === 'OK';
+  const more = () => performance.now() < deadline;
+  const uidMode = plan.profile === 'qresync';
+  /** A random message the session knows the UID of (0 when none). */
+  const someUid = () => {
+    const known = model.knownUids.filter(Boolean);
+    return known.length ? rng.pick(known) : 0;
+  };
+  /** A STORE of flags on a random message: by UID in UID mode (of a known UID), else by number. */
+  const store = async (op: '+FLAGS' | '-FLAGS', add: string[], remove: string[], contested: string[] = KEYWORDS, byUid = uidMode) => {
+    const flags = `(${[...add, ...remove].join(' ')})`;
+    if (byUid) {
+      const uid = someUid();
+      if (!uid) return true;
+      return Boolean(await step('STORE', `UID STORE ${uid} ${op} ${flags}`, { store: { seq: model.seqOf(uid), add, remove, contested }, acceptNo: true }));
+    }
+    const seq = rng.int(1, model.exists);
+    return Boolean(await step('STORE', `STORE ${seq} ${op} ${flags}`, { store: { seq, add, remove, contested }, acceptNo: true }));
+  };
+
+  try {
+    if (!(await ok('LOGIN', `LOGIN ${plan.user} secret`))) return;
+    if (plan.compress) {
+      if (!(await ok('COMPRESS', 'COMPRESS DEFLATE'))) return;
+      socket.removeAllListeners('data');
+      const streams = deflateStreams(socket, socket);
+      client = new ImapClient(streams.input, streams.output, label);
+      client.onUnsolicited = onLine;
+    }
+    if (plan.profile === 'qresync') {
+      if (!(await ok('ENABLE', 'ENABLE QRESYNC'))) return;
+      model.qresync = model.condstore = true;
+    } else if (plan.profile === 'rev2') {
+      if (!(await ok('ENABLE', 'ENABLE IMAP4rev2'))) return;
+      model.rev2 = true;
+    } else if (plan.profile === 'notify') {
+      const events = '(MessageNew MessageExpunge FlagChange)';
+      if (!(await ok('NOTIFY', `NOTIFY SET STATUS (selected-delayed ${events}) (mailboxes (${OTHERS.join(' ')}) ${events})`))) return;
+    }
+    model.reset();
+    model.selectedName = plan.mailbox;
+    const resync = uidMode && plan.cache.uidValidity && plan.cache.modseq ? ` (QRESYNC (${plan.cache.uidValidity} ${plan.cache.modseq}))` : '';
+    if (!more() || !(await ok('SELECT', `SELECT ${plan.mailbox}${resync}`))) return;
+    // FETCH 1:* in an empty mailbox is BAD (no message numbers are valid), as in ours and Dovecot
+    if (model.exists > 0 && (!more() || !(await step('FETCH FLAGS', uidMode ? 'UID FETCH 1:* (FLAGS)' : 'FETCH 1:* (UID FLAGS)')))) return;
+    if (more() && model.exists > 0) {
+      const from = rng.int(1, model.exists);
+      const to = Math.min(model.exists, from + 9);
+      // NO [EXPUNGEISSUED] (RFC 5530) is a right answer when another session expunged one of them
+      if (!(await step('FETCH ENVELOPE', `FETCH ${from}:${to} (UID ENVELOPE)`, { acceptNo: true }))) return;
+    }
+    if (plan.profile === 'update' && more() && model.exists > 0 && !(await keptSearch())) return;
+    const stores: [op: '+FLAGS' | '-FLAGS', add: string[], remove: string[]][] = [
+      ['+FLAGS', ['\\Flagged', rng.pick(KEYWORDS)], []],
+      ['-FLAGS', [], [rng.pick(KEYWORDS)]],
+      ['+FLAGS', ['\\Deleted'], []],
+    ];
+    for (const [op, add, remove] of stores) {
+      if (!more() || model.exists === 0) break;
+      if (!(await store(op, add, remove))) return;
+    }
+    if (plan.profile === 'append') {
+      const two = () => [rng.pick(messages), rng.pick(messages)];
+      for (const box of ['INBOX', 'INBOX.Sent']) {
+        const data = two();
+        if (more() && !(await step('MULTIAPPEND', `APPEND ${box}`, { literals: { parts: [`APPEND ${box} (\\Seen $Label1)`, ' ()'], data } }))) return;
+      }
+      if (more() && model.exists > 0 && plan.caps.has('REPLACE')) {
+        const seq = rng.int(1, model.exists);
+        const data = [rng.pick(messages)];
+        if (!(await step('REPLACE', `REPLACE ${seq} INBOX`, { literals: { parts: [`REPLACE ${seq} INBOX`], data }, acceptNo: true }))) return;
+      }
+    } else if (more()) {
+      if (!(await step('APPEND', `APPEND ${plan.mailbox}`, { literals: { parts: [`APPEND ${plan.mailbox} ()`], data: [rng.pick(messages)] } }))) return;
+    }
+    if ((plan.profile === 'notify' || plan.profile === 'rev2') && more() && !(await idle(plan.profile === 'notify' ? 800 : 300))) return;
+    if (plan.profile === 'notify') {
+      for (const box of OTHERS) {
+        if (more() && !(await ok('STATUS', `STATUS ${box} (MESSAGES UIDNEXT UIDVALIDITY HIGHESTMODSEQ)`))) return;
+      }
+    }
+    if (more()) {
+      const deleted = uidMode ? someUid() : 0;
+      if (deleted && plan.caps.has('UIDPLUS') && rng.int(0, 1) === 0) {
+        if (!(await step('EXPUNGE', `UID EXPUNGE ${deleted}`))) return;
+      } else if (!(await step('EXPUNGE', 'EXPUNGE'))) return;
+    }
+  } finally {
+    if (uidMode && model.uidValidity) plan.cache = { uidValidity: model.uidValidity, modseq: model.highestModseq };
+    if (!client.isClosed) await step('LOGOUT', 'LOGOUT');
+    socket.destroy();
+    rec.sessions++;
+  }
+
+  /** UPDATE: the kept search of a keyword only this client sets, two STOREs of it, then UID SEARCH and NOOP to compare. */
+  async function keptSearch(): Promise<boolean> {
+    const keyword = `Own${plan.index}`;
+    const tag = `k${plan.index}x${Math.floor(performance.now())}`;
+    searches.keep(tag);
+    if (!(await ok('SEARCH UPDATE', `UID SEARCH RETURN (ALL UPDATE) KEYWORD ${keyword}`, { tag }))) return false;
+    if (!(await store('+FLAGS', [keyword], [], [], true))) return false;
+    const members = [...(searches.result(tag) ?? [])].filter((uid) => model.seqOf(uid) > 0);
+    if (members.length) {
+      const uid = rng.pick(members);
+      if (!(await step('STORE', `UID STORE ${uid} -FLAGS (${keyword})`, { store: { seq: model.seqOf(uid), add: [], remove: [keyword] }, acceptNo: true }))) return false;
+    }
+    const lines: string[] = [];
+    if (!(await ok('SEARCH', `UID SEARCH KEYWORD ${keyword}`, { collect: lines }))) return false;
+    const plain = lines.flatMap((l) => (/^\* SEARCH\b/i.test(l) ? l.slice('* SEARCH'.length).trim().split(' ').filter(Boolean).map(Number) : /^\* ESEARCH\b.* ALL ([\d:,]+)/i.test(l) ? expandSet(/ ALL ([\d:,]+)/i.exec(l)![1]!) : []));
+    if (!(await ok('NOOP', 'NOOP'))) return false;
+    searches.compare(tag, plain);
+    return true;
+  }
+
+  /** IDLE for `ms`, then DONE. */
+  async function idle(ms: number): Promise<boolean> {
+    model.begin('IDLE');
+    const done = client.command('IDLE', { timeoutMs: COMMAND_TIMEOUT_MS, onUntagged: onLine });
+    done.catch(() => undefined);
+    try {
+      const go = client.waitFor((r) => r.text.startsWith('+'), COMMAND_TIMEOUT_MS, 'IDLE continuation');
+      go.catch(() => undefined);
+      const first = await Promise.race([go.then(() => 'go' as const), done.then(() => 'done' as const)]);
+      if (first === 'go') {
+        await sleep(ms);
+        client.write('DONE\r\n');
+      }
+      const result = await done;
+      model.end(result.status, result.text);
+      if (result.status !== 'OK') rec.fail('IDLE', `${result.status} ${result.text}`);
+      else rec.done('IDLE', result.ms - ms);
+      return true;
+    } catch (err) {
+      rec.fail('IDLE', (err as Error).message);
+      rec.connectionErrors++;
+      return false;
+    }
+  }
+}

@@ -15,31 +15,41 @@
 import { expandSet, type MailboxModel } from './stress-model.js';
 
 export class SearchUpdates {
-  /** The kept result by its command's tag (UIDs). */
+  /** The kept result by its command's tag: UIDs, or message numbers (renumbered as messages leave). */
   private readonly kept = new Map<string, Set<number>>();
+  private readonly byNumber = new Set<string>();
 
   constructor(private readonly model: MailboxModel) {}
 
-  /** A kept search was started with this tag (before its reply arrives). */
-  keep(tag: string): void {
+  /** A kept search was started with this tag (before its reply arrives); `uid`: a UID SEARCH. */
+  keep(tag: string, uid = true): void {
     this.kept.set(tag, new Set());
+    if (!uid) this.byNumber.add(tag);
   }
 
-  result(tag: string): ReadonlySet<number> | undefined {
-    return this.kept.get(tag);
+  /** The kept result as UIDs (numbers translated by what the session knows). */
+  result(tag: string): Set<number> | undefined {
+    const kept = this.kept.get(tag);
+    if (!kept || !this.byNumber.has(tag)) return kept;
+    return new Set([...kept].map((n) => this.model.knownUids[n - 1] ?? 0).filter(Boolean));
   }
 
   /** An untagged response: ESEARCH updates of kept searches; EXPUNGE and VANISHED leave them (the model's UIDs, read before it handles the line). */
   handle(text: string): void {
     const m = /^\* ESEARCH \(TAG "([^"]+)"\)( UID)?(.*)$/i.exec(text);
     if (m) {
-      const result = this.kept.get(m[1]!);
-      if (!result) return;
       const rest = m[3]!;
       const all = /\bALL ([\d:,]+)/i.exec(rest);
+      if (all && !m[2]) {
+        const beyond = expandSet(all[1]!).filter((n) => n > this.model.exists);
+        if (beyond.length) this.model.fail(`* ESEARCH ALL has message ${beyond[0]} with EXISTS ${this.model.exists}`);
+      }
+      const result = this.kept.get(m[1]!);
+      if (!result) return;
       if (all) for (const uid of expandSet(all[1]!)) result.add(uid);
       for (const u of rest.matchAll(/\b(ADDTO|REMOVEFROM) \((\d+) ([\d:,]+)\)/gi)) {
         for (const uid of expandSet(u[3]!)) {
+          if (this.byNumber.has(m[1]!) && (uid < 1 || uid > this.model.exists)) this.model.fail(`* ESEARCH ${u[1]} of message ${uid} with EXISTS ${this.model.exists}`);
           if (u[1]!.toUpperCase() === 'ADDTO') result.add(uid);
           else result.delete(uid);
         }
@@ -47,13 +57,26 @@ export class SearchUpdates {
       return;
     }
     const expunge = /^\* (\d+) EXPUNGE\b/i.exec(text);
-    const gone = expunge ? [this.model.knownUids[Number(expunge[1]) - 1] ?? 0] : /^\* VANISHED ([\d:,]+)/i.test(text) ? expandSet(text.slice('* VANISHED '.length)) : [];
-    for (const uid of gone) for (const result of this.kept.values()) result.delete(uid);
+    const vanished = /^\* VANISHED ([\d:,]+)\s*$/i.exec(text);
+    const gone = expunge ? [this.model.knownUids[Number(expunge[1]) - 1] ?? 0] : vanished ? expandSet(vanished[1]!) : [];
+    // message numbers of the messages that leave, highest first (each leaves before the next is counted)
+    const seqs = expunge ? [Number(expunge[1])] : gone.map((uid) => this.model.seqOf(uid)).filter((n) => n > 0).sort((a, b) => b - a);
+    for (const [tag, result] of this.kept) {
+      if (!this.byNumber.has(tag)) {
+        for (const uid of gone) result.delete(uid);
+        continue;
+      }
+      for (const seq of seqs) {
+        const moved = [...result].filter((n) => n !== seq).map((n) => (n > seq ? n - 1 : n));
+        result.clear();
+        for (const n of moved) result.add(n);
+      }
+    }
   }
 
   /** After `UID SEARCH key` (its UIDs) and a NOOP: the kept result of `tag` must be the same, among the messages still there. */
   compare(tag: string, plain: readonly number[]): void {
-    const kept = this.kept.get(tag);
+    const kept = this.result(tag);
     if (!kept) return;
     const live = new Set(this.model.knownUids.filter(Boolean));
     const missing = plain.filter((uid) => live.has(uid) && !kept.has(uid));
@@ -67,10 +90,13 @@ interface MailboxStatus {
   uidValidity?: number;
   uidNext?: number;
   highestModseq?: number;
+  messages?: number;
 }
 
 export class StatusTracker {
   private readonly seen = new Map<string, MailboxStatus>();
+  /** The last STATUS with HIGHESTMODSEQ per mailbox. */
+  private readonly snapshots = new Map<string, MailboxStatus>();
   /** STATUS responses seen outside a STATUS command (NOTIFY's), for the report. */
   notified = 0;
 
@@ -89,8 +115,22 @@ export class StatusTracker {
       if (item === 'UIDVALIDITY') now.uidValidity = value;
       else if (item === 'UIDNEXT') now.uidNext = value;
       else if (item === 'HIGHESTMODSEQ') now.highestModseq = value;
+      else if (item === 'MESSAGES') now.messages = value;
     }
     const before = this.seen.get(name) ?? {};
+    // One HIGHESTMODSEQ is one state of the mailbox (every change raises it, RFC 7162 3.1.2):
+    // two STATUS with the same one (notified, then asked) give the same MESSAGES and UIDNEXT.
+    const snapshot = this.snapshots.get(name);
+    if (now.highestModseq !== undefined) {
+      if (snapshot && snapshot.highestModseq === now.highestModseq) {
+        for (const item of ['messages', 'uidNext'] as const) {
+          if (snapshot[item] !== undefined && now[item] !== undefined && snapshot[item] !== now[item]) {
+            this.model.fail(`${duringStatus ? 'STATUS' : 'notified STATUS'} of ${name}: ${item.toUpperCase()} ${now[item]} but ${snapshot[item]} before with the same HIGHESTMODSEQ ${now.highestModseq}`);
+          }
+        }
+      }
+      this.snapshots.set(name, snapshot?.highestModseq === now.highestModseq ? { ...snapshot, ...now } : now);
+    }
     const how = duringStatus ? 'STATUS' : 'notified STATUS';
     if (before.uidValidity !== undefined && now.uidValidity !== undefined && now.uidValidity !== before.uidValidity) {
       this.model.fail(`${how} of ${name}: UIDVALIDITY ${now.uidValidity} after ${before.uidValidity}`);

@@ -135,6 +135,8 @@ export class MailboxModel {
   highestModseq = 0;
   /** Per UID: the last MODSEQ seen and the flags shown with it (sorted, lower case, no \Recent). */
   private modseqs = new Map<number, { modseq: number; flags?: string }>();
+  /** UIDs a VANISHED (EARLIER) of this SELECT named: none of them may be fetched. */
+  private readonly vanishedEarlier = new Set<number>();
   readonly errors: string[] = [];
   /** The session's last lines, newest last: "C: command", "S: response" (shortened). */
   private readonly trail: string[] = [];
@@ -153,6 +155,17 @@ export class MailboxModel {
     this.keywords = null;
     this.uidValidity = undefined;
     this.modseqs.clear();
+    this.vanishedEarlier.clear();
+  }
+
+  /** The last MODSEQ the session saw of a UID (0 when none). */
+  modseqOf(uid: number): number {
+    return this.modseqs.get(uid)?.modseq ?? 0;
+  }
+
+  /** The flags seen with that MODSEQ (lower case, sorted, joined by spaces), if a FETCH showed them. */
+  flagsOf(uid: number): string | undefined {
+    return this.modseqs.get(uid)?.flags;
   }
 
   /** UIDs the session knows of the messages it was told of (0 for the unknown ones). */
@@ -266,6 +279,10 @@ export class MailboxModel {
     if (earlier) {
       // RFC 7162 3.2.5.2, 3.2.6: only a SELECT (QRESYNC ...) or a UID FETCH (VANISHED) has them
       if (this.verb !== 'SELECT' && this.verb !== 'EXAMINE' && this.verb !== 'UID FETCH') this.error(`* VANISHED (EARLIER) during ${this.verb || 'no command'}`);
+      for (const uid of expandSet(set)) {
+        if (this.uids.includes(uid)) this.error(`* VANISHED (EARLIER) ${uid}, a message the session was told is there`);
+        this.vanishedEarlier.add(uid);
+      }
       return;
     }
     if (this.command !== 'OTHER') this.error(`* VANISHED ${set} during ${this.command} (RFC 7162 3.2.10: as EXPUNGE)`);
@@ -306,6 +323,7 @@ export class MailboxModel {
     const solicited = this.verb === 'FETCH' || this.verb === 'UID FETCH' || (this.store !== undefined && this.store.seq === n) || this.verb === 'SELECT' || this.verb === 'EXAMINE';
     if (!solicited && f.uid === undefined && (this.rev2 || this.qresync)) this.error(`* ${n} FETCH without UID during ${this.verb || 'no command'} under ${this.rev2 ? 'IMAP4rev2' : 'QRESYNC'}: ${text.slice(0, 100)}`);
     if (!solicited && f.modseq === undefined && f.flags && this.condstore) this.error(`* ${n} FETCH FLAGS without MODSEQ during ${this.verb || 'no command'} with CONDSTORE on (RFC 7162 3.1.4): ${text.slice(0, 100)}`);
+    if (f.uid !== undefined && this.vanishedEarlier.has(f.uid)) this.error(`* ${n} FETCH of UID ${f.uid}, which VANISHED (EARLIER) said was expunged`);
     if (f.uid !== undefined) {
       const known = this.uids[n - 1]!;
       if (known && known !== f.uid) this.error(`message ${n} had UID ${known}, now ${f.uid}`);

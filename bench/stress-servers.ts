@@ -19,7 +19,7 @@ export const TITLES: Record<ServerName, string> = { ours: 'ours', dovecot: 'Dove
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PEERS = process.env.IMAPD_PEERS ?? path.join(REPO, 'test', 'peers');
-const DIST = process.env.IMAPD_BENCH_DIST ?? path.join(REPO, 'dist');
+export const DIST = process.env.IMAPD_BENCH_DIST ?? path.join(REPO, 'dist');
 /** IMAPD_BENCH_NODE_ARGS: node options for our server (e.g. --cpu-prof --cpu-prof-dir=DIR). */
 const NODE_ARGS = (process.env.IMAPD_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 /** IMAPD_BENCH_OURS_CONFIG: extra lines for our config/imapd, e.g. "LOGIN_CACHE_TTL=0". */

@@ -3,8 +3,10 @@
 // 10 envelopes, three STOREs, APPEND, EXPUNGE, LOGOUT), as mail programs differ:
 //   rev1     the common round only (RFC 3501)
 //   qresync  ENABLE QRESYNC; SELECT (QRESYNC (validity modseq)) with what its last session saw;
-//            UID FETCH, UID STORE, UID EXPUNGE; expunges come as VANISHED
-//   rev2     ENABLE IMAP4rev2 (no \Recent, UID in unsolicited FETCH), a short IDLE
+//            UID FETCH, UID STORE (one with UNCHANGEDSINCE), UID MOVE, UID EXPUNGE; expunges come
+//            as VANISHED
+//   rev2     ENABLE IMAP4rev2 (no \Recent, UID in unsolicited FETCH), SEARCH (ESEARCH), MOVE to
+//            INBOX.Archive, a short IDLE
 //   update   SEARCH RETURN (UPDATE) on a keyword of its own, which it sets and clears, then a
 //            plain UID SEARCH and NOOP to compare (stress-checks.ts SearchUpdates)
 //   notify   NOTIFY SET STATUS on INBOX.Archive and INBOX.Sent (and SELECTED-DELAYED), IDLE,
@@ -19,13 +21,13 @@
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Rng } from './corpus.js';
-import { ClosedError, connectTcp, deflateStreams, ImapClient, type CommandResult, type ImapResponse } from './imap-client.js';
+import { ClosedError, connectTcp, deflateStreams, ImapClient, spawnPreauth, stopProcess, type CommandResult, type ImapResponse, type ServerProcess } from './imap-client.js';
 import { SearchUpdates, StatusTracker } from './stress-checks.js';
 import { expandSet, MailboxModel, type StoreExpectation } from './stress-model.js';
 
 export const COMMANDS = [
   'CONNECT', 'LOGIN', 'COMPRESS', 'ENABLE', 'NOTIFY', 'SELECT', 'FETCH FLAGS', 'FETCH ENVELOPE', 'SEARCH UPDATE', 'SEARCH',
-  'STORE', 'APPEND', 'MULTIAPPEND', 'REPLACE', 'IDLE', 'NOOP', 'STATUS', 'EXPUNGE', 'LOGOUT',
+  'STORE', 'MOVE', 'APPEND', 'MULTIAPPEND', 'REPLACE', 'IDLE', 'NOOP', 'STATUS', 'EXPUNGE', 'LOGOUT',
 ] as const;
 export type CommandName = (typeof COMMANDS)[number];
 export const PROFILES = ['rev1', 'qresync', 'rev2', 'update', 'notify', 'append', 'shared'] as const;
@@ -61,6 +63,13 @@ export interface ClientPlan {
   compress: boolean;
   user: string;
   mailbox: string;
+  /** Sessions this client has run (update alternates UID and message numbers). */
+  sessions?: number;
+  /**
+   * Set for a client whose sessions each run in an `imapd` process of their own on the Maildir
+   * (PREAUTH over stdio, as Courier's imaplogin runs it), beside the network server's sessions.
+   */
+  process?: { argv: string[]; stderr: string };
   /** What the last session of a QRESYNC client saw of its mailbox. */
   cache: { uidValidity?: number; modseq?: number };
 }
@@ -118,16 +127,23 @@ export async function session(port: number, label: string, plan: ClientPlan, rng
   };
   const started = performance.now();
   let socket: Socket | undefined;
+  let proc: ServerProcess | undefined;
   let client: ImapClient;
   try {
-    const conn = await connectTcp(port, label, 30_000);
-    socket = conn.socket;
-    client = conn.client;
+    if (plan.process) {
+      proc = spawnPreauth(plan.process.argv, `${label} imapd`, plan.process.stderr);
+      client = proc.client;
+    } else {
+      const conn = await connectTcp(port, label, 30_000);
+      socket = conn.socket;
+      client = conn.client;
+    }
     const greeting = await client.greeting(30_000);
-    if (!/^\* OK\b/i.test(greeting.text)) throw new Error(greeting.text.slice(0, 100));
+    if (!/^\* (OK|PREAUTH)\b/i.test(greeting.text)) throw new Error(greeting.text.slice(0, 100));
     rec.done('CONNECT', performance.now() - started);
   } catch (err) {
     socket?.destroy();
+    if (proc) await stopProcess(proc.child, 2000);
     rec.fail('CONNECT', (err as Error).message);
     rec.connectionErrors++;
     await sleep(200);
@@ -182,11 +198,12 @@ export async function session(port: number, label: string, plan: ClientPlan, rng
   };
 
   try {
-    if (!(await ok('LOGIN', `LOGIN ${plan.user} secret`))) return;
+    if (!proc && !(await ok('LOGIN', `LOGIN ${plan.user} secret`))) return;
     if (plan.compress) {
       if (!(await ok('COMPRESS', 'COMPRESS DEFLATE'))) return;
-      socket.removeAllListeners('data');
-      const streams = deflateStreams(socket, socket);
+      const input = proc ? proc.child.stdout! : socket!;
+      input.removeAllListeners('data');
+      const streams = deflateStreams(input, proc ? proc.child.stdin! : socket!);
       client = new ImapClient(streams.input, streams.output, label);
       client.onUnsolicited = onLine;
     }
@@ -197,6 +214,11 @@ export async function session(port: number, label: string, plan: ClientPlan, rng
       if (!(await ok('ENABLE', 'ENABLE IMAP4rev2'))) return;
       model.rev2 = true;
     } else if (plan.profile === 'notify') {
+      // CONDSTORE: HIGHESTMODSEQ in the notified STATUS, and MODSEQ in every unsolicited FETCH
+      if (plan.caps.has('CONDSTORE')) {
+        if (!(await ok('ENABLE', 'ENABLE CONDSTORE'))) return;
+        model.condstore = true;
+      }
       const events = '(MessageNew MessageExpunge FlagChange)';
       if (!(await ok('NOTIFY', `NOTIFY SET STATUS (selected-delayed ${events}) (mailboxes (${OTHERS.join(' ')}) ${events})`))) return;
     }
@@ -221,6 +243,13 @@ export async function session(port: number, label: string, plan: ClientPlan, rng
     for (const [op, add, remove] of stores) {
       if (!more() || model.exists === 0) break;
       if (!(await store(op, add, remove))) return;
+    }
+    if (plan.profile === 'qresync' && more() && !(await unchangedSince())) return;
+    if (plan.profile === 'rev2' && more() && model.exists > 0 && !(await ok('SEARCH', 'SEARCH FLAGGED'))) return;
+    if ((plan.profile === 'rev2' || plan.profile === 'qresync') && plan.caps.has('MOVE') && more() && model.exists > 1) {
+      const uid = someUid();
+      const command = plan.profile === 'qresync' ? (uid ? `UID MOVE ${uid} INBOX.Archive` : '') : `MOVE ${rng.int(1, model.exists)} INBOX.Archive`;
+      if (command && !(await step('MOVE', command, { acceptNo: true }))) return;
     }
     if (plan.profile === 'append') {
       const two = () => [rng.pick(messages), rng.pick(messages)];
@@ -251,27 +280,56 @@ export async function session(port: number, label: string, plan: ClientPlan, rng
   } finally {
     if (uidMode && model.uidValidity) plan.cache = { uidValidity: model.uidValidity, modseq: model.highestModseq };
     if (!client.isClosed) await step('LOGOUT', 'LOGOUT');
-    socket.destroy();
+    socket?.destroy();
+    if (proc) await stopProcess(proc.child, 5000);
     rec.sessions++;
   }
 
-  /** UPDATE: the kept search of a keyword only this client sets, two STOREs of it, then UID SEARCH and NOOP to compare. */
+  /**
+   * UPDATE: the kept search of a keyword only this client sets, two STOREs of it, then a plain
+   * SEARCH and NOOP to compare; by UID in one session, by message number in the next.
+   */
   async function keptSearch(): Promise<boolean> {
     const keyword = `Own${plan.index}`;
-    const tag = `k${plan.index}x${Math.floor(performance.now())}`;
-    searches.keep(tag);
-    if (!(await ok('SEARCH UPDATE', `UID SEARCH RETURN (ALL UPDATE) KEYWORD ${keyword}`, { tag }))) return false;
+    const byUid = (plan.sessions = (plan.sessions ?? 0) + 1) % 2 === 0;
+    const uid = byUid ? 'UID ' : '';
+    const tag = `k${plan.index}x${plan.sessions}`;
+    searches.keep(tag, byUid);
+    if (!(await ok('SEARCH UPDATE', `${uid}SEARCH RETURN (ALL UPDATE) KEYWORD ${keyword}`, { tag }))) return false;
     if (!(await store('+FLAGS', [keyword], [], [], true))) return false;
-    const members = [...(searches.result(tag) ?? [])].filter((uid) => model.seqOf(uid) > 0);
+    const members = [...(searches.result(tag) ?? [])].filter((u) => model.seqOf(u) > 0);
     if (members.length) {
-      const uid = rng.pick(members);
-      if (!(await step('STORE', `UID STORE ${uid} -FLAGS (${keyword})`, { store: { seq: model.seqOf(uid), add: [], remove: [keyword] }, acceptNo: true }))) return false;
+      const one = rng.pick(members);
+      if (!(await step('STORE', `UID STORE ${one} -FLAGS (${keyword})`, { store: { seq: model.seqOf(one), add: [], remove: [keyword] }, acceptNo: true }))) return false;
     }
     const lines: string[] = [];
-    if (!(await ok('SEARCH', `UID SEARCH KEYWORD ${keyword}`, { collect: lines }))) return false;
-    const plain = lines.flatMap((l) => (/^\* SEARCH\b/i.test(l) ? l.slice('* SEARCH'.length).trim().split(' ').filter(Boolean).map(Number) : /^\* ESEARCH\b.* ALL ([\d:,]+)/i.test(l) ? expandSet(/ ALL ([\d:,]+)/i.exec(l)![1]!) : []));
+    if (!(await ok('SEARCH', `${uid}SEARCH KEYWORD ${keyword}`, { collect: lines }))) return false;
+    const found = lines.flatMap((l) => (/^\* SEARCH\b/i.test(l) ? l.slice('* SEARCH'.length).trim().split(' ').filter(Boolean).map(Number) : /^\* ESEARCH\b.* ALL ([\d:,]+)/i.test(l) ? expandSet(/ ALL ([\d:,]+)/i.exec(l)![1]!) : []));
+    // message numbers stand as the SEARCH left them (no EXPUNGE during it): UIDs now, before the NOOP moves them
+    const plain = byUid ? found : found.map((n) => model.knownUids[n - 1] ?? 0).filter(Boolean);
     if (!(await ok('NOOP', 'NOOP'))) return false;
     searches.compare(tag, plain);
+    return true;
+  }
+
+  /**
+   * QRESYNC: STORE (UNCHANGEDSINCE m) of a message whose MODSEQ m the session saw: either
+   * [MODIFIED] names it, or its FETCH shows a MODSEQ above m (RFC 7162 3.1.3).
+   */
+  async function unchangedSince(): Promise<boolean> {
+    const uid = someUid();
+    const since = uid ? model.modseqOf(uid) : 0;
+    // a STORE that changes nothing need not raise the MODSEQ: only a message seen without \Seen
+    if (!since || (model.flagsOf(uid) ?? '\\seen').split(' ').includes('\\seen')) return true;
+    const lines: string[] = [];
+    const r = await step('STORE', `UID STORE ${uid} (UNCHANGEDSINCE ${since}) +FLAGS (\\Seen)`, { collect: lines, acceptNo: true });
+    if (!r) return false;
+    const modified = /\[MODIFIED ([\d:,]+)\]/i.exec(r.text);
+    if (r.status !== 'OK' || (modified && expandSet(modified[1]!).includes(uid))) return true;
+    for (const line of lines) {
+      const m = /^\* \d+ FETCH \(.*\bUID (\d+)\b.*\bMODSEQ \((\d+)\)/i.exec(line);
+      if (m && Number(m[1]) === uid && Number(m[2]) <= since) model.fail(`UID STORE ${uid} (UNCHANGEDSINCE ${since}) OK without [MODIFIED], but its FETCH shows MODSEQ ${m[2]}`);
+    }
     return true;
   }
 

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { BENCH_ROOT, Rng, ensureCorpus, freshCopy, type Corpus } from './corpus.js';
 import { COMMANDS, PROFILES, planFor, probe, session, type CommandName } from './stress-sessions.js';
-import { SERVER_NAMES, TITLES, makeTarget, type ServerName, type Target } from './stress-servers.js';
+import { DIST, SERVER_NAMES, TITLES, makeTarget, type ServerName, type Target } from './stress-servers.js';
 
 const STRESS_ROOT = path.join(BENCH_ROOT, 'stress');
 const MESSAGES = 200;
@@ -27,15 +27,17 @@ interface Options {
   seconds: number;
   servers: ServerName[];
   seed: number;
+  /** --procs: some of our clients in imapd processes of their own beside the network server. */
+  procs: boolean;
 }
 
 function usage(message: string): never {
-  process.stderr.write(`${message}\nusage: npm run bench:stress -- [--clients 10,50] [--seconds 30] [--servers ours,dovecot,courier] [--seed N]\n`);
+  process.stderr.write(`${message}\nusage: npm run bench:stress -- [--clients 10,50] [--seconds 30] [--servers ours,dovecot,courier] [--seed N] [--procs]\n`);
   process.exit(2);
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { clients: [10, 50], seconds: 30, servers: [...SERVER_NAMES], seed: 11 };
+  const o: Options = { clients: [10, 50], seconds: 30, servers: [...SERVER_NAMES], seed: 11, procs: false };
   for (let i = 0; i < argv.length; i++) {
     const value = argv[i + 1];
     const list = () => (value ?? usage(`${argv[i]} needs a value`)).split(',').filter(Boolean);
@@ -55,6 +57,9 @@ function parseArgs(argv: string[]): Options {
       case '--seed':
         o.seed = Number(value);
         break;
+      case '--procs':
+        o.procs = true;
+        continue;
       default:
         usage(`unknown option ${argv[i]}`);
     }
@@ -119,7 +124,7 @@ class Stats {
   }
 }
 
-async function runOne(name: ServerName, clients: number, seconds: number, seed: number, messages: Buffer[], corpus: Corpus): Promise<Stats & { mode: string }> {
+async function runOne(name: ServerName, clients: number, seconds: number, seed: number, messages: Buffer[], corpus: Corpus, procs: boolean): Promise<Stats & { mode: string }> {
   const base = path.join(STRESS_ROOT, `${name}-${clients}`);
   fs.rmSync(base, { recursive: true, force: true });
   const target = await makeTarget(name, base);
@@ -137,7 +142,13 @@ async function runOne(name: ServerName, clients: number, seconds: number, seed: 
       log('Dovecot: SEARCH RETURN (UPDATE) left out (its imap crashes with it here; STRESS_DOVECOT_UPDATE=1 keeps it)');
     }
     const plans = Array.from({ length: clients }, (_, i) => planFor(i, features));
-    stats.profiles = PROFILES.map((p) => `${p} ${plans.filter((x) => x.profile === p).length}`).join(', ') + `; compress ${plans.filter((x) => x.compress).length}; bob ${plans.filter((x) => x.user === 'bob').length}`;
+    if (name === 'ours' && procs) {
+      // every fourth client (not bob's) in an imapd process of its own per session, on the same Maildir
+      for (const plan of plans.filter((p) => p.index % 4 === 3 && p.user === 'alice')) {
+        plan.process = { argv: [process.execPath, path.join(DIST, 'server/bin/imapd.js'), maildir], stderr: path.join(base, 'imapd-processes.log') };
+      }
+    }
+    stats.profiles = PROFILES.map((p) => `${p} ${plans.filter((x) => x.profile === p).length}`).join(', ') + `; compress ${plans.filter((x) => x.compress).length}; bob ${plans.filter((x) => x.user === 'bob').length}; imapd processes ${plans.filter((x) => x.process).length}`;
     log(`${TITLES[name]}: clients by profile: ${stats.profiles}`);
     const sample = () => {
       const m = target.memory();
@@ -230,7 +241,7 @@ async function main(): Promise<void> {
   for (const n of opts.clients) {
     for (const s of opts.servers) {
       try {
-        results.set(`${s}-${n}`, await runOne(s, n, opts.seconds, opts.seed, messages, corpus));
+        results.set(`${s}-${n}`, await runOne(s, n, opts.seconds, opts.seed, messages, corpus, opts.procs));
       } catch (err) {
         log(`${TITLES[s]}, ${n} clients: ${(err as Error).message}`);
       }

@@ -199,6 +199,9 @@ export async function storeFlags(
               gone.push(uid); // expunged by another process
               break;
             }
+            // Its flags are now the other process's: shown and stamped even when they already
+            // hold this change (the next attempt then has nothing to rename).
+            changed.add(entry);
             continue;
           }
           entry.fileName = newName;

@@ -16,6 +16,7 @@
 // - a message's MODSEQ never goes down, and two FETCHes with one MODSEQ show the same flags
 //   (7162 3.1.3: every change of metadata raises it); with CONDSTORE on, MODSEQ in every
 //   unsolicited FETCH (3.1.4);
+// - no EXPUNGE or VANISHED during CLOSE (RFC 3501 6.4.2);
 // - under IMAP4rev2 no RECENT (9051 7.4) and, under IMAP4rev2 or QRESYNC, the UID in every
 //   unsolicited FETCH (9051 7.5.2, 7162 3.2.4).
 // Each error comes with the session's last lines (commands, responses) as its context.
@@ -246,6 +247,7 @@ export class MailboxModel {
       const n = Number(m[1]);
       if (this.qresync) this.error(`* ${n} EXPUNGE after ENABLE QRESYNC (VANISHED instead, RFC 7162 3.2.10)`);
       if (this.command !== 'OTHER') this.error(`* ${n} EXPUNGE during ${this.command}`);
+      if (this.verb === 'CLOSE') this.error(`* ${n} EXPUNGE during CLOSE (RFC 3501 6.4.2: none is sent)`);
       if (n < 1 || n > this.exists) this.error(`* ${n} EXPUNGE with EXISTS ${this.exists}`);
       else this.remove(n);
     } else if ((m = /^\* VANISHED (\(EARLIER\) )?([\d:,]+)\s*$/i.exec(text))) {
@@ -286,6 +288,7 @@ export class MailboxModel {
       return;
     }
     if (this.command !== 'OTHER') this.error(`* VANISHED ${set} during ${this.command} (RFC 7162 3.2.10: as EXPUNGE)`);
+    if (this.verb === 'CLOSE') this.error(`* VANISHED ${set} during CLOSE (RFC 7162 3.2.10)`);
     for (const uid of expandSet(set)) {
       const at = this.uids.indexOf(uid);
       if (at >= 0) {

@@ -9,8 +9,10 @@
 //            INBOX.Archive, a short IDLE
 //   update   SEARCH RETURN (UPDATE) on a keyword of its own, which it sets and clears, then a
 //            plain UID SEARCH and NOOP to compare (stress-checks.ts SearchUpdates)
-//   notify   NOTIFY SET STATUS on INBOX.Archive and INBOX.Sent (and SELECTED-DELAYED), IDLE,
-//            then STATUS of both (stress-checks.ts StatusTracker)
+//   notify   ENABLE CONDSTORE, NOTIFY SET STATUS on INBOX.Archive and INBOX.Sent (and
+//            SELECTED-DELAYED), IDLE, STATUS of both (stress-checks.ts StatusTracker), then
+//            SELECT INBOX.Archive, FETCH, NOOP
+// rev1 and qresync clients end every other session with CLOSE instead of EXPUNGE.
 //   append   MULTIAPPEND of two messages to INBOX and to INBOX.Sent, REPLACE of a message
 //   shared   on INBOX.Archive, which alice shares with bob: every other one of these clients
 //            logs in as bob and selects #shared.alice.Archive (only where the server has shared
@@ -34,6 +36,8 @@ export const PROFILES = ['rev1', 'qresync', 'rev2', 'update', 'notify', 'append'
 export type Profile = (typeof PROFILES)[number];
 
 const COMMAND_TIMEOUT_MS = 60_000;
+/** STRESS_ECHO=PROFILE: every line of that profile's sessions to standard error (for looking at what the checks see). */
+const ECHO = process.env.STRESS_ECHO;
 const KEYWORDS = ['$Label1', '$Label2', '$Label3', '$Label4', '$Label5', 'Stress6', 'Stress7', 'Stress8'];
 const OTHERS = ['INBOX.Archive', 'INBOX.Sent'];
 /** Responses counted for the report, to show the checks had something to check. */
@@ -74,13 +78,13 @@ export interface ClientPlan {
   cache: { uidValidity?: number; modseq?: number };
 }
 
-export function planFor(index: number, features: Features): ClientPlan {
+export function planFor(index: number, features: Features, profiles: readonly Profile[] = PROFILES): ClientPlan {
   const has = (word: string) => features.caps.has(word);
-  let profile: Profile = PROFILES[index % PROFILES.length]!;
+  let profile: Profile = profiles[index % profiles.length]!;
   const needs: Partial<Record<Profile, string>> = { qresync: 'QRESYNC', rev2: 'IMAP4REV2', update: 'CONTEXT=SEARCH', notify: 'NOTIFY', append: 'MULTIAPPEND' };
   const need = needs[profile];
   if (need && !has(need)) profile = 'rev1';
-  const bob = profile === 'shared' && features.shared && Math.floor(index / PROFILES.length) % 2 === 0;
+  const bob = profile === 'shared' && features.shared && Math.floor(index / profiles.length) % 2 === 0;
   return {
     index, profile, caps: features.caps, compress: index % 3 === 2 && has('COMPRESS=DEFLATE'),
     user: bob ? 'bob' : 'alice',
@@ -116,7 +120,9 @@ export async function session(port: number, label: string, plan: ClientPlan, rng
   const statuses = new StatusTracker(model);
   let statusCommand = false;
   let collected: string[] | undefined;
+  const echo = ECHO === plan.profile ? (line: string) => process.stderr.write(`[${plan.index}] ${line.slice(0, 200)}\n`) : undefined;
   const onLine = (r: ImapResponse) => {
+    echo?.(`S: ${r.text}`);
     searches.handle(r.text);
     model.handle(r.text);
     statuses.handle(r.text, statusCommand);
@@ -157,6 +163,7 @@ export async function session(port: number, label: string, plan: ClientPlan, rng
     opts: { store?: StoreExpectation; literals?: { parts: string[]; data: Buffer[]; end?: string }; acceptNo?: boolean; tag?: string; collect?: string[] } = {},
   ): Promise<CommandResult | undefined> => {
     model.begin(command, opts.store);
+    echo?.(`C: ${command}`);
     statusCommand = name === 'STATUS';
     collected = opts.collect;
     let result: CommandResult;
@@ -173,6 +180,7 @@ export async function session(port: number, label: string, plan: ClientPlan, rng
       collected = undefined;
     }
     model.end(result.status, result.text);
+    echo?.(`S: ${result.tag} ${result.text}`);
     if (result.status === 'OK' || (result.status === 'NO' && opts.acceptNo)) rec.done(name, result.ms);
     else rec.fail(name, `${result.status} ${result.text}`);
     return result;
@@ -271,9 +279,21 @@ export async function session(port: number, label: string, plan: ClientPlan, rng
         if (more() && !(await ok('STATUS', `STATUS ${box} (MESSAGES UIDNEXT UIDVALIDITY HIGHESTMODSEQ)`))) return;
       }
     }
+    if (plan.profile === 'notify' && more()) {
+      // another mailbox selected while NOTIFY watches it: its events now come as the selected one's
+      model.reset();
+      model.selectedName = 'INBOX.Archive';
+      if (!(await ok('SELECT', 'SELECT INBOX.Archive'))) return;
+      if (model.exists > 0 && more() && !(await step('FETCH FLAGS', 'FETCH 1:* (UID FLAGS)'))) return;
+      if (more() && !(await ok('NOOP', 'NOOP'))) return;
+    }
     if (more()) {
       const deleted = uidMode ? someUid() : 0;
-      if (deleted && plan.caps.has('UIDPLUS') && rng.int(0, 1) === 0) {
+      // CLOSE expunges too, without a word (RFC 3501 6.4.2): every other session of rev1 and qresync
+      const close = (plan.profile === 'rev1' || uidMode) && rng.int(0, 1) === 0;
+      if (close) {
+        if (!(await step('EXPUNGE', 'CLOSE'))) return;
+      } else if (deleted && plan.caps.has('UIDPLUS') && rng.int(0, 1) === 0) {
         if (!(await step('EXPUNGE', `UID EXPUNGE ${deleted}`))) return;
       } else if (!(await step('EXPUNGE', 'EXPUNGE'))) return;
     }

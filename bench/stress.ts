@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { BENCH_ROOT, Rng, ensureCorpus, freshCopy, type Corpus } from './corpus.js';
-import { COMMANDS, PROFILES, planFor, probe, session, type CommandName } from './stress-sessions.js';
+import { COMMANDS, PROFILES, planFor, probe, session, type CommandName, type Profile } from './stress-sessions.js';
 import { DIST, SERVER_NAMES, TITLES, makeTarget, type ServerName, type Target } from './stress-servers.js';
 
 const STRESS_ROOT = path.join(BENCH_ROOT, 'stress');
@@ -29,15 +29,17 @@ interface Options {
   seed: number;
   /** --procs: some of our clients in imapd processes of their own beside the network server. */
   procs: boolean;
+  /** --profiles: the client profiles to cycle through (stress-sessions.ts). */
+  profiles: Profile[];
 }
 
 function usage(message: string): never {
-  process.stderr.write(`${message}\nusage: npm run bench:stress -- [--clients 10,50] [--seconds 30] [--servers ours,dovecot,courier] [--seed N] [--procs]\n`);
+  process.stderr.write(`${message}\nusage: npm run bench:stress -- [--clients 10,50] [--seconds 30] [--servers ours,dovecot,courier] [--seed N] [--procs] [--profiles rev1,qresync,...]\n`);
   process.exit(2);
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { clients: [10, 50], seconds: 30, servers: [...SERVER_NAMES], seed: 11, procs: false };
+  const o: Options = { clients: [10, 50], seconds: 30, servers: [...SERVER_NAMES], seed: 11, procs: false, profiles: [...PROFILES] };
   for (let i = 0; i < argv.length; i++) {
     const value = argv[i + 1];
     const list = () => (value ?? usage(`${argv[i]} needs a value`)).split(',').filter(Boolean);
@@ -56,6 +58,10 @@ function parseArgs(argv: string[]): Options {
         break;
       case '--seed':
         o.seed = Number(value);
+        break;
+      case '--profiles':
+        o.profiles = list() as Profile[];
+        if (o.profiles.some((p) => !PROFILES.includes(p))) usage(`--profiles: some of ${PROFILES.join(',')}`);
         break;
       case '--procs':
         o.procs = true;
@@ -124,7 +130,7 @@ class Stats {
   }
 }
 
-async function runOne(name: ServerName, clients: number, seconds: number, seed: number, messages: Buffer[], corpus: Corpus, procs: boolean): Promise<Stats & { mode: string }> {
+async function runOne(name: ServerName, clients: number, seconds: number, seed: number, messages: Buffer[], corpus: Corpus, procs: boolean, profiles: Profile[]): Promise<Stats & { mode: string }> {
   const base = path.join(STRESS_ROOT, `${name}-${clients}`);
   fs.rmSync(base, { recursive: true, force: true });
   const target = await makeTarget(name, base);
@@ -141,7 +147,7 @@ async function runOne(name: ServerName, clients: number, seconds: number, seed: 
       features.caps.delete('CONTEXT=SEARCH');
       log('Dovecot: SEARCH RETURN (UPDATE) left out (its imap crashes with it here; STRESS_DOVECOT_UPDATE=1 keeps it)');
     }
-    const plans = Array.from({ length: clients }, (_, i) => planFor(i, features));
+    const plans = Array.from({ length: clients }, (_, i) => planFor(i, features, profiles));
     if (name === 'ours' && procs) {
       // every fourth client (not bob's) in an imapd process of its own per session, on the same Maildir
       for (const plan of plans.filter((p) => p.index % 4 === 3 && p.user === 'alice')) {
@@ -241,7 +247,7 @@ async function main(): Promise<void> {
   for (const n of opts.clients) {
     for (const s of opts.servers) {
       try {
-        results.set(`${s}-${n}`, await runOne(s, n, opts.seconds, opts.seed, messages, corpus, opts.procs));
+        results.set(`${s}-${n}`, await runOne(s, n, opts.seconds, opts.seed, messages, corpus, opts.procs, opts.profiles));
       } catch (err) {
         log(`${TITLES[s]}, ${n} clients: ${(err as Error).message}`);
       }

@@ -80,6 +80,7 @@ export class UntaggedChecker {
     if (/^(SELECT|EXAMINE) .*\((CONDSTORE|QRESYNC)\b/.test(this.command)) this.condstore = true;
     if (/\bRETURN \([^)]*\bUPDATE\b/.test(this.command) && tag) this.keptResults.set(tag, new Set());
     this.store = this.storeExpectation();
+    this.storeSet = this.storedMessages();
     if (/^(SELECT|EXAMINE) /.test(this.command)) {
       this.selected = true;
       this.count = 0;
@@ -94,6 +95,7 @@ export class UntaggedChecker {
   end(): void {
     if (this.store) this.checkStore(this.store);
     this.store = undefined;
+    this.storeSet = undefined;
     if (/^(CLOSE|UNSELECT)\b/.test(this.command)) this.selected = false;
     this.selecting = false;
     this.command = '';
@@ -105,14 +107,18 @@ export class UntaggedChecker {
   /** What the running STORE must show: its set, by number or UID, and the flag change. */
   private store: StoreCheck | undefined;
 
+  /** The messages any STORE names (also .SILENT, FLAGS, UNCHANGEDSINCE): their FETCH is the STORE's own. */
+  private storeSet: Pick<StoreCheck, 'byUid' | 'ranges'> | undefined;
+
+  private storedMessages(): Pick<StoreCheck, 'byUid' | 'ranges'> | undefined {
+    const m = /^(UID )?STORE ([0-9:,*]+) /.exec(this.command);
+    return m ? { byUid: Boolean(m[1]), ranges: rangesOf(m[2], m[1] ? Infinity : this.count) } : undefined;
+  }
+
   private storeExpectation(): StoreCheck | undefined {
     const m = /^(UID )?STORE ([0-9:,*]+) ([+-])FLAGS \(([^)]*)\)$/.exec(this.command);
     if (!m) return undefined;
-    const max = m[1] ? Infinity : this.count;
-    const ranges = m[2].split(',').map((part) => {
-      const [a, b = a] = part.split(':').map((x) => (x === '*' ? max : Number(x)));
-      return [Math.min(a, b), Math.max(a, b)] as const;
-    });
+    const ranges = rangesOf(m[2], m[1] ? Infinity : this.count);
     const flags = m[4].split(' ').filter(Boolean);
     return { byUid: Boolean(m[1]), ranges, add: m[3] === '+', flags, seen: new Map() };
   }
@@ -267,8 +273,8 @@ export class UntaggedChecker {
       else if (name === 'MODSEQ' && Array.isArray(value)) modseq = Number(value[0]);
     }
     if (flags !== undefined) this.storeFetch(n, uid, flags);
-    const stored = this.store && this.store.ranges.some(([a, b]) => {
-      const key = this.store!.byUid ? uid ?? this.uids[n - 1] : n;
+    const stored = this.storeSet && this.storeSet.ranges.some(([a, b]) => {
+      const key = this.storeSet!.byUid ? uid ?? this.uids[n - 1] : n;
       return key !== undefined && key >= a && key <= b;
     });
     const solicited = /^(UID )?FETCH |^(SELECT|EXAMINE) /.test(this.command) || stored;
@@ -349,6 +355,14 @@ export class UntaggedChecker {
   assertClean(): void {
     if (this.errors.length) throw new Error(`${this.errors.length} untagged-response error(s):\n${this.errors.slice(0, 10).join('\n')}`);
   }
+}
+
+/** The ranges of a sequence set ("1:3,7:*"), `*` as `max`. */
+function rangesOf(set: string, max: number): (readonly [number, number])[] {
+  return set.split(',').map((part) => {
+    const [a, b = a] = part.split(':').map((x) => (x === '*' ? max : Number(x)));
+    return [Math.min(a, b), Math.max(a, b)] as const;
+  });
 }
 
 /** The numbers of a sequence set ("1:3,7"). */

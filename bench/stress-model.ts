@@ -12,7 +12,9 @@
 // With the extensions a session enables (ENABLE QRESYNC, ENABLE IMAP4rev2, SELECT (CONDSTORE)):
 // - VANISHED only once QRESYNC is on, and then no EXPUNGE (RFC 7162 3.2.10); VANISHED without
 //   EARLIER names only messages the session was told of (it lowers the count), never during
-//   FETCH, STORE or SEARCH; VANISHED (EARLIER) only in SELECT and UID FETCH;
+//   FETCH, STORE or SEARCH; VANISHED (EARLIER) only in SELECT and UID FETCH, never of a message
+//   fetched then; after SELECT (QRESYNC (v m)), every UID the client knew that is gone was in a
+//   VANISHED, and every known message changed after m was fetched (checkResync, 3.2.5.2);
 // - a message's MODSEQ never goes down, and two FETCHes with one MODSEQ show the same flags
 //   (7162 3.1.3: every change of metadata raises it); with CONDSTORE on, MODSEQ in every
 //   unsolicited FETCH (3.1.4);
@@ -138,6 +140,14 @@ export class MailboxModel {
   private modseqs = new Map<number, { modseq: number; flags?: string }>();
   /** UIDs a VANISHED (EARLIER) of this SELECT named: none of them may be fetched. */
   private readonly vanishedEarlier = new Set<number>();
+  /** UIDs that left since the SELECT (VANISHED, or EXPUNGE of a known UID). */
+  private readonly goneSinceSelect = new Set<number>();
+  /** UIDs the SELECT (QRESYNC ...) fetched. */
+  private readonly fetchedInSelect = new Set<number>();
+  /** HIGHESTMODSEQ of the last SELECT's answer (0 when none). */
+  selectModseq = 0;
+  /** Set before a SELECT (QRESYNC (v m)): the UIDs the client knew and m, for checkResync. */
+  resync: { uids: readonly number[]; modseq: number } | undefined;
   readonly errors: string[] = [];
   /** The session's last lines, newest last: "C: command", "S: response" (shortened). */
   private readonly trail: string[] = [];
@@ -157,6 +167,32 @@ export class MailboxModel {
     this.uidValidity = undefined;
     this.modseqs.clear();
     this.vanishedEarlier.clear();
+    this.goneSinceSelect.clear();
+    this.fetchedInSelect.clear();
+    this.selectModseq = 0;
+  }
+
+  /**
+   * After SELECT (QRESYNC (v m)) and a UID FETCH 1:* (FLAGS MODSEQ): every UID the client knew
+   * that is gone was in VANISHED (EARLIER) or has vanished since; every message it knew whose
+   * MODSEQ is above m and not above the SELECT's HIGHESTMODSEQ was fetched in the SELECT
+   * (RFC 7162 3.2.5.2).
+   */
+  checkResync(): void {
+    const resync = this.resync;
+    this.resync = undefined;
+    if (!resync || !this.selectModseq) return;
+    const now = new Set(this.uids);
+    const missing = resync.uids.filter((uid) => !now.has(uid) && !this.vanishedEarlier.has(uid) && !this.goneSinceSelect.has(uid));
+    if (missing.length) this.error(`SELECT (QRESYNC (${this.uidValidity} ${resync.modseq})): UIDs ${missing.slice(0, 10).join(',')} are gone but were not in VANISHED (EARLIER)`);
+    const unfetched = resync.uids.filter((uid) => {
+      const modseq = this.modseqs.get(uid)?.modseq ?? 0;
+      return now.has(uid) && modseq > resync.modseq && modseq <= this.selectModseq && !this.fetchedInSelect.has(uid);
+    });
+    if (unfetched.length) {
+      const uid = unfetched[0]!;
+      this.error(`SELECT (QRESYNC (${this.uidValidity} ${resync.modseq})) with HIGHESTMODSEQ ${this.selectModseq}: UID ${uid} has MODSEQ ${this.modseqs.get(uid)?.modseq} but was not fetched (and ${unfetched.length - 1} more)`);
+    }
   }
 
   /** The last MODSEQ the session saw of a UID (0 when none). */
@@ -261,6 +297,7 @@ export class MailboxModel {
       this.uidValidity = v;
     } else if ((m = /^\* OK \[HIGHESTMODSEQ (\d+)\]/i.exec(text))) {
       this.highestModseq = Math.max(this.highestModseq, Number(m[1]));
+      if (this.verb === 'SELECT' || this.verb === 'EXAMINE') this.selectModseq = Number(m[1]);
     } else if (/^\* \d+ FETCH \(/i.test(text)) {
       this.fetch(text);
     }
@@ -270,6 +307,7 @@ export class MailboxModel {
   private remove(n: number): void {
     const uid = this.uids[n - 1];
     if (uid) this.modseqs.delete(uid);
+    if (uid) this.goneSinceSelect.add(uid);
     this.uids.splice(n - 1, 1);
     this.exists--;
     if (this.store && this.store.seq === n) this.store = undefined;
@@ -326,6 +364,7 @@ export class MailboxModel {
     const solicited = this.verb === 'FETCH' || this.verb === 'UID FETCH' || (this.store !== undefined && this.store.seq === n) || this.verb === 'SELECT' || this.verb === 'EXAMINE';
     if (!solicited && f.uid === undefined && (this.rev2 || this.qresync)) this.error(`* ${n} FETCH without UID during ${this.verb || 'no command'} under ${this.rev2 ? 'IMAP4rev2' : 'QRESYNC'}: ${text.slice(0, 100)}`);
     if (!solicited && f.modseq === undefined && f.flags && this.condstore) this.error(`* ${n} FETCH FLAGS without MODSEQ during ${this.verb || 'no command'} with CONDSTORE on (RFC 7162 3.1.4): ${text.slice(0, 100)}`);
+    if (f.uid !== undefined && this.verb === 'SELECT') this.fetchedInSelect.add(f.uid);
     if (f.uid !== undefined && this.vanishedEarlier.has(f.uid)) this.error(`* ${n} FETCH of UID ${f.uid}, which VANISHED (EARLIER) said was expunged`);
     if (f.uid !== undefined) {
       const known = this.uids[n - 1]!;

@@ -75,7 +75,7 @@ export interface ClientPlan {
    */
   process?: { argv: string[]; stderr: string };
   /** What the last session of a QRESYNC client saw of its mailbox. */
-  cache: { uidValidity?: number; modseq?: number };
+  cache: { uidValidity?: number; modseq?: number; uids?: number[] };
 }
 
 export function planFor(index: number, features: Features, profiles: readonly Profile[] = PROFILES): ClientPlan {
@@ -233,9 +233,11 @@ export async function session(port: number, label: string, plan: ClientPlan, rng
     model.reset();
     model.selectedName = plan.mailbox;
     const resync = uidMode && plan.cache.uidValidity && plan.cache.modseq ? ` (QRESYNC (${plan.cache.uidValidity} ${plan.cache.modseq}))` : '';
+    if (resync) model.resync = { uids: plan.cache.uids ?? [], modseq: plan.cache.modseq! };
     if (!more() || !(await ok('SELECT', `SELECT ${plan.mailbox}${resync}`))) return;
     // FETCH 1:* in an empty mailbox is BAD (no message numbers are valid), as in ours and Dovecot
-    if (model.exists > 0 && (!more() || !(await step('FETCH FLAGS', uidMode ? 'UID FETCH 1:* (FLAGS)' : 'FETCH 1:* (UID FLAGS)')))) return;
+    if (model.exists > 0 && (!more() || !(await step('FETCH FLAGS', uidMode ? 'UID FETCH 1:* (FLAGS MODSEQ)' : 'FETCH 1:* (UID FLAGS)')))) return;
+    model.checkResync();
     if (more() && model.exists > 0) {
       const from = rng.int(1, model.exists);
       const to = Math.min(model.exists, from + 9);
@@ -298,7 +300,9 @@ export async function session(port: number, label: string, plan: ClientPlan, rng
       } else if (!(await step('EXPUNGE', 'EXPUNGE'))) return;
     }
   } finally {
-    if (uidMode && model.uidValidity) plan.cache = { uidValidity: model.uidValidity, modseq: model.highestModseq };
+    // what a client keeps for its next SELECT (QRESYNC): the UIDs it knows, and the HIGHESTMODSEQ
+    // of the SELECT whose changes it then fetched in full (not the highest MODSEQ it saw since)
+    if (uidMode && model.uidValidity && model.selectModseq) plan.cache = { uidValidity: model.uidValidity, modseq: model.selectModseq, uids: model.knownUids.filter(Boolean) };
     if (!client.isClosed) await step('LOGOUT', 'LOGOUT');
     socket?.destroy();
     if (proc) await stopProcess(proc.child, 5000);

@@ -100,6 +100,12 @@ export class FolderCore {
   private currentMtime = 0;
   /** Counts changes to the entries: a listing is written only of the state a settled scan made. */
   generation = 0;
+  /**
+   * Messages whose file a read or a STORE found renamed by another process, with other flags
+   * (folder-ops.ts relocate): the scan that follows sees no change of name, so it takes their
+   * flags from here, with a new modseq, and tells the sessions.
+   */
+  readonly relocated = new Set<Entry>();
   /** Counts the looks at the disk (scans): a look given up for another's lock is made again unless one came since. */
   private looks = 0;
   /** What the state knows, for judging watcher events (follow.ts). */
@@ -288,6 +294,12 @@ export class FolderCore {
         changedFlags.push(entry);
       }
     }
+    for (const entry of this.relocated) {
+      if (this.entries.get(entry.uid) !== entry || changedFlags.includes(entry)) continue;
+      entry.info = { uid: entry.uid, flags: flagSet(entry.letters, entry.keywords), modseq: entry.info.modseq };
+      changedFlags.push(entry);
+    }
+    this.relocated.clear();
     let expunged: number[] = [];
     if (found !== this.entries.size) {
       const present = new Set(scan.messages.map((m) => m.uid));

@@ -48,5 +48,27 @@ for (const mode of ['network', 'processes', 'dovecot'] as const) {
         await b.close();
       }
     });
+
+    it('a message another session renamed is read by its new name; its new flags still reach this session', async () => {
+      const [a, b] = await pair(mode);
+      try {
+        await folder(a, b);
+        await ok(b, 'STORE 2 +FLAGS (\\Seen)');
+        // Read before this session has looked at the folder again: the file has another name now.
+        const body = await a.command('FETCH 2 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])');
+        assert.match(body.tagged, /^OK/, 'renamed, not expunged');
+        assert.match(body.lines.join('\n'), /Subject: message 2/);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const noop = await ok(a, 'NOOP');
+        const flags = await ok(a, 'FETCH 2 (FLAGS)');
+        a.check.assertClean();
+        // The other session's \Seen is told (by the NOOP, or with this FETCH) and shown.
+        assert.match(flags.join('\n'), /^\* 2 FETCH \(FLAGS \(\\Seen( \\Recent)?\)\)$/m);
+        assert.match([...body.lines, ...noop].join('\n'), /^\* 2 FETCH \(FLAGS \(\\Seen( \\Recent)?\)\)$/m);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
   });
 }

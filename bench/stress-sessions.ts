@@ -115,7 +115,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** One session of a client's profile; returns when it has logged out (or its connection failed). */
 export async function session(port: number, label: string, plan: ClientPlan, rng: Rng, rec: Recorder, messages: Buffer[], deadline: number): Promise<void> {
-  const model = new MailboxModel((m, context) => rec.stateError(`${label} [${plan.profile}${plan.compress ? '+compress' : ''} ${plan.user}]: ${m}`, context));
+  const model = new MailboxModel((m, context) => rec.stateError(`${label} [${plan.profile}${plan.compress ? '+compress' : ''}${plan.process ? '+process' : ''} ${plan.user}]: ${m}`, context));
   const searches = new SearchUpdates(model);
   const statuses = new StatusTracker(model);
   let statusCommand = false;

@@ -28,7 +28,7 @@ import { closeListing, formatListing, LISTING_FILE, type ListingHead, type Opene
 import { keywordMemory, keywordsIfUnchanged, readKeywords, sameKeywords } from './keywords.js';
 import { folderMutex, withCourierLock } from './lock.js';
 import { MessageCache, OLD_META_CACHE_FILE } from './messagecache.js';
-import { listedModseqs, stampEntries } from './folder-modseq.js';
+import { listedModseqs, reportedModseq, stampEntries } from './folder-modseq.js';
 import { ModseqLog } from './modseq.js';
 import { hasRecentMark, recentMark } from './recent.js';
 import { type ScanMemory, type ScannedMessage, type ScanResult, scanFolder } from './scan.js';
@@ -106,6 +106,9 @@ export class FolderCore {
    * flags from here, with a new modseq, and tells the sessions.
    */
   readonly relocated = new Set<Entry>();
+  /** See folder-modseq.ts stampEntries. */
+  untold = 0;
+  toldModseq = 0;
   /** Counts the looks at the disk (scans): a look given up for another's lock is made again unless one came since. */
   private looks = 0;
   /** What the state knows, for judging watcher events (follow.ts). */
@@ -258,7 +261,7 @@ export class FolderCore {
       this.uidList = uids;
       this.uidValidity = scan.uidValidity;
       this.uidNext = scan.uidNext;
-      await stampEntries(this, [...this.table.values()], [], true);
+      (await stampEntries(this, [...this.table.values()], [], true))(); // nobody to tell yet
       this.messageList = undefined;
       this.initialized = true;
       this.watch.watchNewKeywordDir();
@@ -319,7 +322,16 @@ export class FolderCore {
     if (expunged.length || added.length) this.sortedUids = [...this.entries.keys()].sort((a, b) => a - b);
     this.uidValidity = scan.uidValidity;
     this.uidNext = scan.uidNext;
-    await stampEntries(this, [...changedFlags, ...added], expunged);
+    const told = await stampEntries(this, [...changedFlags, ...added], expunged);
+    try {
+      await this.applyLook(changedFlags, added, expunged, options.claimant);
+    } finally {
+      told();
+    }
+  }
+
+  /** The end of a look that changed the state: the caches, the watches, then the sessions told. */
+  private async applyLook(changedFlags: Entry[], added: Entry[], expunged: number[], claimant: TrackedSession | undefined): Promise<void> {
     if (expunged.length || added.length || changedFlags.length) this.messageList = undefined;
     const wasInitialized = this.initialized;
     this.initialized = true;
@@ -336,7 +348,7 @@ export class FolderCore {
 
     if (expunged.length) this.tracker.emit({ kind: 'expunged', uids: expunged });
     for (const entry of changedFlags.sort((a, b) => a.uid - b.uid)) this.tracker.emit({ kind: 'flags', uid: entry.uid, flags: entry.info.flags, modseq: entry.info.modseq });
-    if (added.length) await this.emitAdded(added, options.claimant);
+    if (added.length) await this.emitAdded(added, claimant);
   }
 
   /**
@@ -615,7 +627,7 @@ export class FolderCore {
       return {
         uidValidity: this.uidValidity,
         uidNext: this.uidNext,
-        highestModseq: this.modseqs.applied,
+        highestModseq: reportedModseq(this),
         summary,
         get messages() {
           return current();
@@ -623,7 +635,7 @@ export class FolderCore {
       };
     }
     this.messageList ??= this.sortedUids.map((uid) => this.entries.get(uid)!.info);
-    return { uidValidity: this.uidValidity, uidNext: this.uidNext, highestModseq: this.modseqs.applied, messages: this.messageList };
+    return { uidValidity: this.uidValidity, uidNext: this.uidNext, highestModseq: reportedModseq(this), messages: this.messageList };
   }
 
   /** Tells the sessions of new messages (ascending UIDs); see folder-recent.ts. */

@@ -231,11 +231,15 @@ export async function storeFlags(
     });
     for (const entry of changed) entry.info = { uid: entry.uid, flags: flagSet(entry.letters, entry.keywords), modseq: entry.info.modseq };
     if (changed.size) core.messageList = undefined;
-    await stampEntries(core, [...changed], []);
+    const told = await stampEntries(core, [...changed], []);
     core.ownChangeDone(clean);
-    return [...changed];
+    return { entries: [...changed], told };
   });
-  for (const entry of changed.sort((a, b) => a.uid - b.uid)) core.tracker.emit({ kind: 'flags', uid: entry.uid, flags: entry.info.flags, modseq: entry.info.modseq });
+  try {
+    for (const entry of changed.entries.sort((a, b) => a.uid - b.uid)) core.tracker.emit({ kind: 'flags', uid: entry.uid, flags: entry.info.flags, modseq: entry.info.modseq });
+  } finally {
+    changed.told();
+  }
   return { gone, modified };
 }
 

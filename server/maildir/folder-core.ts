@@ -627,7 +627,8 @@ export class FolderCore {
       return {
         uidValidity: this.uidValidity,
         uidNext: this.uidNext,
-        highestModseq: reportedModseq(this),
+        highestModseq: this.modseqs.applied,
+        toldModseq: reportedModseq(this),
         summary,
         get messages() {
           return current();
@@ -635,7 +636,7 @@ export class FolderCore {
       };
     }
     this.messageList ??= this.sortedUids.map((uid) => this.entries.get(uid)!.info);
-    return { uidValidity: this.uidValidity, uidNext: this.uidNext, highestModseq: reportedModseq(this), messages: this.messageList };
+    return { uidValidity: this.uidValidity, uidNext: this.uidNext, highestModseq: this.modseqs.applied, toldModseq: reportedModseq(this), messages: this.messageList };
   }
 
   /** Tells the sessions of new messages (ascending UIDs); see folder-recent.ts. */

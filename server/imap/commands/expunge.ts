@@ -26,7 +26,8 @@ export const expunge: CommandSpec = {
     const deleted = candidates.filter((m) => m.flags.has('\\Deleted')).map((m) => m.uid);
     if (deleted.length) await session.expungeMessages(deleted);
     // After ENABLE QRESYNC the client learns where its VANISHED leave it (RFC 7162 3.2.10, as Dovecot).
-    if (session.enabled.has('QRESYNC')) return ok('EXPUNGE completed', `HIGHESTMODSEQ ${view.folder.snapshot().highestModseq}`);
+    const snapshot = view.folder.snapshot();
+    if (session.enabled.has('QRESYNC')) return ok('EXPUNGE completed', `HIGHESTMODSEQ ${snapshot.toldModseq ?? snapshot.highestModseq}`);
     return ok('EXPUNGE completed');
   },
 };

@@ -244,6 +244,33 @@ export class ImapClient {
     return done;
   }
 
+  /**
+   * A command with synchronizing literals (MULTIAPPEND, REPLACE): `parts[i]` is written, then
+   * `{data[i].length}`, then after the server's "+" the data; `end` closes the command. With
+   * one part it is `append` in general form.
+   */
+  async literalCommand(parts: string[], data: Buffer[], end: string, timeoutMs: number, onUntagged?: (r: ImapResponse) => void): Promise<CommandResult> {
+    const tag = this.nextTag();
+    const done = this.begin(tag, onUntagged ? { timeoutMs, onUntagged } : { timeoutMs });
+    done.catch(() => undefined);
+    for (let i = 0; i < parts.length; i++) {
+      const plus = (r: ImapResponse) => r.text.startsWith('+');
+      const go = this.waitFor(plus, timeoutMs, 'literal continuation');
+      go.catch(() => undefined);
+      this.output.write(`${i === 0 ? `${tag} ` : ''}${parts[i]} {${data[i]!.length}}\r\n`);
+      const first = await Promise.race([go.then(() => 'go' as const), done.then(() => 'done' as const)]);
+      if (first === 'done') {
+        // a "+" that never came must not be taken from a later command (IDLE)
+        for (const w of this.waiters.filter((x) => x.match === plus)) clearTimeout(w.timer);
+        this.waiters = this.waiters.filter((x) => x.match !== plus);
+        return done;
+      }
+      this.output.write(data[i]!);
+    }
+    this.output.write(`${end}\r\n`);
+    return done;
+  }
+
   /** Writes raw text (DONE after IDLE). */
   write(text: string): void {
     if (!this.closed) this.output.write(text);

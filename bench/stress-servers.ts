@@ -19,7 +19,7 @@ export const TITLES: Record<ServerName, string> = { ours: 'ours', dovecot: 'Dove
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PEERS = process.env.IMAPD_PEERS ?? path.join(REPO, 'test', 'peers');
-const DIST = process.env.IMAPD_BENCH_DIST ?? path.join(REPO, 'dist');
+export const DIST = process.env.IMAPD_BENCH_DIST ?? path.join(REPO, 'dist');
 /** IMAPD_BENCH_NODE_ARGS: node options for our server (e.g. --cpu-prof --cpu-prof-dir=DIR). */
 const NODE_ARGS = (process.env.IMAPD_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 /** IMAPD_BENCH_OURS_CONFIG: extra lines for our config/imapd, e.g. "LOGIN_CACHE_TTL=0". */
@@ -163,6 +163,13 @@ function oursTarget(base: string, port: number): Target {
       fs.writeFileSync(path.join(base, 'config', 'imapd-ssl'), 'IMAPDSSLSTART=NO\nIMAPDSTARTTLS=NO\nIMAP_TLS_REQUIRED=0\n');
       await new Promise<void>((resolve, reject) => {
         const add = execFile(process.execPath, [path.join(DIST, 'server/bin/imapd-accounts.js'), '--data', path.join(base, 'data'), 'add', 'alice', '--maildir', maildir, '--password-stdin'], { timeout: 60_000 }, (err) => (err ? reject(err) : resolve()));
+        add.stdin!.end('secret\n');
+      });
+      // bob, who opens what alice shares with him (#shared.alice.Archive, bench/stress-sessions.ts)
+      const bobDir = path.join(base, 'bob-Maildir');
+      for (const d of ['cur', 'new', 'tmp']) fs.mkdirSync(path.join(bobDir, d), { recursive: true });
+      await new Promise<void>((resolve, reject) => {
+        const add = execFile(process.execPath, [path.join(DIST, 'server/bin/imapd-accounts.js'), '--data', path.join(base, 'data'), 'add', 'bob', '--maildir', bobDir, '--password-stdin'], { timeout: 60_000 }, (err) => (err ? reject(err) : resolve()));
         add.stdin!.end('secret\n');
       });
       const log = fs.openSync(path.join(base, 'server.log'), 'a');

@@ -124,6 +124,13 @@ export interface FolderSnapshot {
   readonly uidNext: number;
   /** HIGHESTMODSEQ (RFC 7162): the highest modseq of the changes in this state. */
   readonly highestModseq: number;
+  /**
+   * HIGHESTMODSEQ for a session's view (SELECT, EXPUNGE's code): without the modseqs of
+   * changes the folder's sessions have not been told yet (they come to the view after the
+   * SELECT, and a client resynchronizing from the number would miss them). STATUS reports
+   * `highestModseq`, which goes with `uidNext` and the message count. Unset: the same.
+   */
+  readonly toldModseq?: number;
   /** Sorted by ascending UID. */
   readonly messages: readonly MessageState[];
   /**

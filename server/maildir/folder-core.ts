@@ -29,7 +29,7 @@ import { closeListing, formatListing, LISTING_FILE, type ListingHead, type Opene
 import { keywordMemory, keywordsIfUnchanged, readKeywords, sameKeywords } from './keywords.js';
 import { folderMutex, withCourierLock } from './lock.js';
 import { MessageCache, OLD_META_CACHE_FILE } from './messagecache.js';
-import { listedModseqs, mendList, stampEntries } from './folder-modseq.js';
+import { listedModseqs, mendList, reportedModseq, stampEntries } from './folder-modseq.js';
 import { ModseqLog } from './modseq.js';
 import { hasRecentMark, recentMark } from './recent.js';
 import { type ScanMemory, type ScannedMessage, type ScanResult, scanFolder } from './scan.js';
@@ -101,6 +101,15 @@ export class FolderCore {
   private currentMtime = 0;
   /** Counts changes to the entries: a listing is written only of the state a settled scan made. */
   generation = 0;
+  /**
+   * Messages whose file a read or a STORE found renamed by another process, with other flags
+   * (folder-ops.ts relocate): the scan that follows sees no change of name, so it takes their
+   * flags from here, with a new modseq, and tells the sessions.
+   */
+  readonly relocated = new Set<Entry>();
+  /** See folder-modseq.ts stampEntries. */
+  untold = 0;
+  toldModseq = 0;
   /** Counts the looks at the disk (scans): a look given up for another's lock is made again unless one came since. */
   private looks = 0;
   /** What the state knows, for judging watcher events (follow.ts). */
@@ -260,7 +269,7 @@ export class FolderCore {
       this.uidList = uids;
       this.uidValidity = scan.uidValidity;
       this.uidNext = scan.uidNext;
-      await stampEntries(this, [...this.table.values()], [], true);
+      (await stampEntries(this, [...this.table.values()], [], true))(); // nobody to tell yet
       this.messageList = undefined;
       this.initialized = true;
       this.watch.watchNewKeywordDir();
@@ -296,6 +305,12 @@ export class FolderCore {
         changedFlags.push(entry);
       }
     }
+    for (const entry of this.relocated) {
+      if (this.entries.get(entry.uid) !== entry || changedFlags.includes(entry)) continue;
+      entry.info = { uid: entry.uid, flags: flagSet(entry.letters, entry.keywords), modseq: entry.info.modseq };
+      changedFlags.push(entry);
+    }
+    this.relocated.clear();
     let expunged: number[] = [];
     if (found !== this.entries.size) {
       const present = new Set(scan.messages.map((m) => m.uid));
@@ -315,7 +330,16 @@ export class FolderCore {
     if (expunged.length || added.length) this.sortedUids = [...this.entries.keys()].sort((a, b) => a - b);
     this.uidValidity = scan.uidValidity;
     this.uidNext = scan.uidNext;
-    await stampEntries(this, [...changedFlags, ...added], expunged);
+    const told = await stampEntries(this, [...changedFlags, ...added], expunged);
+    try {
+      await this.applyLook(changedFlags, added, expunged, options.claimant);
+    } finally {
+      told();
+    }
+  }
+
+  /** The end of a look that changed the state: the caches, the watches, then the sessions told. */
+  private async applyLook(changedFlags: Entry[], added: Entry[], expunged: number[], claimant: TrackedSession | undefined): Promise<void> {
     if (expunged.length || added.length) this.messageList = undefined;
     else if (changedFlags.length) this.infoChanged(changedFlags);
     const wasInitialized = this.initialized;
@@ -333,7 +357,7 @@ export class FolderCore {
 
     if (expunged.length) this.tracker.emit({ kind: 'expunged', uids: expunged });
     for (const entry of changedFlags.sort((a, b) => a.uid - b.uid)) this.tracker.emit({ kind: 'flags', uid: entry.uid, flags: entry.info.flags, modseq: entry.info.modseq });
-    if (added.length) await this.emitAdded(added, options.claimant);
+    if (added.length) await this.emitAdded(added, claimant);
   }
 
   /**
@@ -628,6 +652,7 @@ export class FolderCore {
         uidValidity: this.uidValidity,
         uidNext: this.uidNext,
         highestModseq: this.modseqs.applied,
+        toldModseq: reportedModseq(this),
         summary,
         get messages() {
           return current();
@@ -635,7 +660,7 @@ export class FolderCore {
       };
     }
     this.messageList ??= this.sortedUids.map((uid) => this.entries.get(uid)!.info);
-    return { uidValidity: this.uidValidity, uidNext: this.uidNext, highestModseq: this.modseqs.applied, messages: this.messageList };
+    return { uidValidity: this.uidValidity, uidNext: this.uidNext, highestModseq: this.modseqs.applied, toldModseq: reportedModseq(this), messages: this.messageList };
   }
 
   /**

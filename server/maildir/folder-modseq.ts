@@ -18,6 +18,10 @@ export interface ModseqFolder {
   readonly tracker: { emit(change: FolderChange): void };
   /** These entries' info was replaced (FolderCore.infoChanged). */
   infoChanged(entries: Iterable<Entry>): void;
+  /** Stamps whose changes the sessions have not been told yet; HIGHESTMODSEQ waits for them. */
+  untold: number;
+  /** The modseq applied before the first of those stamps: what HIGHESTMODSEQ reports meanwhile. */
+  toldModseq: number;
   exclusive<T>(task: () => Promise<T>): Promise<T>;
 }
 
@@ -26,12 +30,26 @@ export interface ModseqFolder {
  * before the sessions are told), and puts the modseqs on the entries. `complete`: the entries
  * are all the folder has (the first look), so recorded UIDs not among them were expunged.
  */
-export async function stampEntries(core: ModseqFolder, entries: readonly Entry[], expunged: readonly number[], complete = false): Promise<void> {
-  if (!entries.length && !expunged.length && !complete) return;
+export async function stampEntries(core: ModseqFolder, entries: readonly Entry[], expunged: readonly number[], complete = false): Promise<Told> {
+  if (!entries.length && !expunged.length && !complete) return () => undefined;
   const log = core.modseqs;
-  const modseqs = await withCourierLock(core.dir, core.context.useLocks, () =>
-    log.stamp(core.uidValidity, entries.map((entry) => entry.info), expunged, complete),
-  );
+  // Until the caller has told the sessions (`told()`), HIGHESTMODSEQ stays below these modseqs:
+  // a SELECT or STATUS meanwhile must not count a change its session will only hear of later.
+  if (core.untold++ === 0) core.toldModseq = log.applied;
+  let released = false;
+  const told: Told = () => {
+    if (!released) core.untold -= 1;
+    released = true;
+  };
+  let modseqs: number[];
+  try {
+    modseqs = await withCourierLock(core.dir, core.context.useLocks, () =>
+      log.stamp(core.uidValidity, entries.map((entry) => entry.info), expunged, complete),
+    );
+  } catch (error) {
+    told();
+    throw error;
+  }
   if (log.writeError !== undefined) {
     core.context.logger?.log('warn', 'cannot write modseq file', { folder: core.name, error: String(log.writeError) });
   }
@@ -43,6 +61,15 @@ export async function stampEntries(core: ModseqFolder, entries: readonly Entry[]
     changed.push(entry);
   }
   if (changed.length) core.infoChanged(changed);
+  return told;
+}
+
+/** Called once the sessions have been told of a stamp's changes (or when none are to be told). */
+export type Told = () => void;
+
+/** HIGHESTMODSEQ as the folder may report it: no modseq of a change not yet told. */
+export function reportedModseq(core: Pick<ModseqFolder, 'untold' | 'toldModseq' | 'modseqs'>): number {
+  return core.untold > 0 ? core.toldModseq : core.modseqs.applied;
 }
 
 /**
@@ -84,8 +111,12 @@ export function listedModseqs(core: ModseqFolder, entries: readonly Entry[]): vo
   void core
     .exclusive(async () => {
       const present = unknown.filter((entry) => core.entries.get(entry.uid) === entry);
-      await stampEntries(core, present, []);
-      for (const entry of present) core.tracker.emit({ kind: 'flags', uid: entry.uid, flags: entry.info.flags, modseq: entry.info.modseq });
+      const told = await stampEntries(core, present, []);
+      try {
+        for (const entry of present) core.tracker.emit({ kind: 'flags', uid: entry.uid, flags: entry.info.flags, modseq: entry.info.modseq });
+      } finally {
+        told();
+      }
     })
     .catch((error: unknown) => core.context.logger?.log('warn', 'cannot record modseqs', { folder: core.name, error: String(error) }));
 }

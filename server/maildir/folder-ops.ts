@@ -8,7 +8,7 @@ import { type DataRequest, type FlagOperation, MailStoreError, type MessageData 
 import type { MessageMeta } from '../mime/types.js';
 import { baseOf, fileSizeFromName, formatFileName, lettersFor, parseFileName, systemFlagsFromLetters } from './filenames.js';
 import type { FolderCore } from './folder-core.js';
-import { applyOperation, type Entry, flagSet, IO_PARALLEL, messageFileOf, splitFlags } from './folder-entry.js';
+import { applyOperation, type Entry, flagSet, IO_PARALLEL, messageFileOf, sameSystemFlags, splitFlags } from './folder-entry.js';
 import { stampEntries } from './folder-modseq.js';
 import { removedOwn } from './folder-own.js';
 import { MESSAGE_READ_FLAGS } from './folderdir.js';
@@ -29,26 +29,36 @@ async function relocate(core: FolderCore, entry: Entry): Promise<string | null> 
   core.watch.noteForeign(); // another process renamed or removed it: the next look scans
   for (const name of await listDir(path.join(core.dir, 'cur'))) {
     if (baseOf(name) === entry.base) {
-      core.generation += 1;
-      entry.fileName = name;
-      entry.letters = parseFileName(name).letters;
+      moved(core, entry, name);
       return name;
     }
   }
   return null;
 }
 
-/** Finds the current names of messages whose files were renamed under us; returns those still there. */
+/** A message's file has this name now: its flags go to the sessions with the next scan (core.relocated). */
+function moved(core: FolderCore, entry: Entry, name: string): void {
+  if (entry.fileName === name) return;
+  core.generation += 1;
+  const letters = parseFileName(name).letters;
+  if (!sameSystemFlags(entry.letters, letters)) core.relocated.add(entry);
+  entry.fileName = name;
+  entry.letters = letters;
+}
+
+/**
+ * Finds the current names of messages whose files were renamed under us; returns those still
+ * there (also those a scan meanwhile found under the new name: a read that failed before it
+ * is tried again, not taken for an expunge).
+ */
 async function relocateAll(core: FolderCore, entries: readonly Entry[]): Promise<Entry[]> {
   core.watch.noteForeign();
   const wanted = new Map(entries.map((entry) => [entry.base, entry]));
   const found: Entry[] = [];
   for (const name of await listDir(path.join(core.dir, 'cur'))) {
     const entry = wanted.get(baseOf(name));
-    if (!entry || entry.fileName === name) continue;
-    core.generation += 1;
-    entry.fileName = name;
-    entry.letters = parseFileName(name).letters;
+    if (!entry) continue;
+    moved(core, entry, name);
     found.push(entry);
   }
   return found;
@@ -201,6 +211,10 @@ export async function storeFlags(
               gone.push(uid); // expunged by another process
               break;
             }
+            // Its flags are now the other process's: shown and stamped here even when they
+            // already hold this change (the next attempt then has nothing to rename).
+            changed.add(entry);
+            core.relocated.delete(entry);
             continue;
           }
           entry.fileName = newName;
@@ -219,11 +233,15 @@ export async function storeFlags(
     });
     for (const entry of changed) entry.info = { uid: entry.uid, flags: flagSet(entry.letters, entry.keywords), modseq: entry.info.modseq };
     if (changed.size) core.infoChanged(changed);
-    await stampEntries(core, [...changed], []);
+    const told = await stampEntries(core, [...changed], []);
     core.ownChangeDone(clean);
-    return [...changed];
+    return { entries: [...changed], told };
   });
-  for (const entry of changed.sort((a, b) => a.uid - b.uid)) core.tracker.emit({ kind: 'flags', uid: entry.uid, flags: entry.info.flags, modseq: entry.info.modseq });
+  try {
+    for (const entry of changed.entries.sort((a, b) => a.uid - b.uid)) core.tracker.emit({ kind: 'flags', uid: entry.uid, flags: entry.info.flags, modseq: entry.info.modseq });
+  } finally {
+    changed.told();
+  }
   return { gone, modified };
 }
 

@@ -37,14 +37,18 @@ export async function removedOwn(core: FolderCore, entries: readonly Entry[]): P
   if (!written) return false;
   const expunged = entries.map((entry) => entry.uid).sort((a, b) => a - b);
   for (const uid of expunged) core.entries.delete(uid);
-  await stampEntries(core, [], expunged);
-  const removed = new Set(expunged);
-  core.sortedUids = core.sortedUids.filter((uid) => !removed.has(uid));
-  core.generation += 1;
-  core.messageList = undefined;
-  core.pruneNeeded = true; // the caches forget what is gone
-  core.scheduleInfoSave();
-  core.tracker.emit({ kind: 'expunged', uids: expunged });
+  const told = await stampEntries(core, [], expunged);
+  try {
+    const removed = new Set(expunged);
+    core.sortedUids = core.sortedUids.filter((uid) => !removed.has(uid));
+    core.generation += 1;
+    core.messageList = undefined;
+    core.pruneNeeded = true; // the caches forget what is gone
+    core.scheduleInfoSave();
+    core.tracker.emit({ kind: 'expunged', uids: expunged });
+  } finally {
+    told();
+  }
   core.textIndexDue();
   return true;
 }
@@ -77,12 +81,16 @@ export async function arrivedLocked(core: FolderCore, uidValidity: number, arriv
     core.sortedUids.push(entry.uid);
     added.push(entry);
   }
-  if (added.length) await stampEntries(core, added, []);
-  core.ownChangeDone(clean);
-  if (!added.length) return;
-  core.generation += 1;
-  core.uidNext = sorted[sorted.length - 1].uid + 1;
-  core.messageList = undefined;
-  core.scheduleInfoSave();
-  await core.emitAdded(added, undefined);
+  const told = added.length ? await stampEntries(core, added, []) : () => undefined;
+  try {
+    core.ownChangeDone(clean);
+    if (!added.length) return;
+    core.generation += 1;
+    core.uidNext = sorted[sorted.length - 1].uid + 1;
+    core.messageList = undefined;
+    core.scheduleInfoSave();
+    await core.emitAdded(added, undefined);
+  } finally {
+    told();
+  }
 }

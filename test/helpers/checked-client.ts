@@ -26,7 +26,7 @@ function wrap(name: string, client: ImapTestClient, close: () => Promise<void>):
     check,
     async command(text) {
       const reply = await client.command(text);
-      check.feed(text, reply.lines);
+      check.feed(text, reply.lines, reply.tag);
       return reply;
     },
     async append(mailbox, message, extra = '') {

@@ -19,6 +19,8 @@ export interface Reply {
   tagged: string;
   /** Everything received for this command, exactly. */
   raw: Buffer;
+  /** The command's tag (where the reply was read by it). */
+  tag?: string;
 }
 
 export class ImapTestClient {
@@ -117,7 +119,7 @@ export class ImapTestClient {
       const line = await this.readResponseLine(timeoutMs);
       raw.push(line, Buffer.from('\r\n'));
       const text = line.toString('latin1');
-      if (text.startsWith(tag + ' ')) return { lines, tagged: text.slice(tag.length + 1), raw: Buffer.concat(raw) };
+      if (text.startsWith(tag + ' ')) return { lines, tagged: text.slice(tag.length + 1), raw: Buffer.concat(raw), tag };
       lines.push(text);
     }
   }

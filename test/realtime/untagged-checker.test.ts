@@ -77,4 +77,50 @@ describe('UntaggedChecker', () => {
     good.feed('STORE 1 +FLAGS.SILENT (\\Seen)', ['* 1 FETCH (FLAGS (\\Flagged))']);
     good.assertClean();
   });
+
+  it('QRESYNC: VANISHED lowers the count for messages the session knew, EXPUNGE is wrong then, EARLIER only where asked', () => {
+    const check = new UntaggedChecker('q');
+    check.feed('ENABLE QRESYNC', ['* ENABLED QRESYNC']);
+    check.feed('SELECT INBOX', [...SELECT, '* OK [HIGHESTMODSEQ 20] ok']);
+    check.feed('UID FETCH 1:* (FLAGS)', ['* 1 FETCH (UID 4 FLAGS () MODSEQ (3))', '* 2 FETCH (UID 6 FLAGS () MODSEQ (4))', '* 3 FETCH (UID 9 FLAGS () MODSEQ (5))']);
+    check.feed('NOOP', ['* VANISHED 4,9', '* 2 EXISTS']);
+    check.assertClean();
+    assert.deepEqual(check.uids, [6, 0]);
+    const cases: [string, string[], RegExp][] = [
+      ['NOOP', ['* VANISHED 3'], /VANISHED 3: no such message/],
+      ['NOOP', ['* 1 EXPUNGE'], /EXPUNGE after ENABLE QRESYNC/],
+      ['FETCH 1 (FLAGS)', ['* VANISHED 6'], /VANISHED during FETCH/],
+      ['NOOP', ['* VANISHED (EARLIER) 6'], /VANISHED \(EARLIER\) during NOOP/],
+      ['NOOP', ['* 1 FETCH (FLAGS (\\Seen) MODSEQ (30))'], /without UID under QRESYNC/],
+      ['NOOP', ['* 1 FETCH (UID 6 FLAGS (\\Seen))'], /without MODSEQ/],
+      ['NOOP', ['* 1 FETCH (UID 6 FLAGS () MODSEQ (2))'], /MODSEQ 2 after 4/],
+      ['NOOP', ['* 1 FETCH (UID 6 FLAGS (\\Seen) MODSEQ (4))'], /with one MODSEQ 4/],
+    ];
+    for (const [command, lines, expected] of cases) {
+      const c = new UntaggedChecker('q');
+      c.feed('ENABLE QRESYNC', ['* ENABLED QRESYNC']);
+      c.feed('SELECT INBOX', [...SELECT.slice(0, 2), '* 2 EXISTS']);
+      c.feed('UID FETCH 1:* (FLAGS)', ['* 1 FETCH (UID 6 FLAGS () MODSEQ (4))']);
+      c.feed(command, lines);
+      assert.match(c.errors.join('\n'), expected, `${command}: ${lines.join(' | ')}`);
+    }
+    const plain = selected();
+    plain.feed('NOOP', ['* VANISHED 1']);
+    assert.match(plain.errors.join('\n'), /VANISHED without ENABLE QRESYNC/);
+  });
+
+  it('IMAP4rev2: no RECENT, the UID in every unsolicited FETCH; kept searches follow ADDTO and REMOVEFROM', () => {
+    const check = new UntaggedChecker('r');
+    check.feed('ENABLE IMAP4rev2', ['* ENABLED IMAP4REV2']);
+    check.feed('SELECT INBOX', SELECT.slice(0, 3));
+    check.feed('NOOP', ['* 2 FETCH (UID 8 FLAGS (\\Seen))', '* 1 RECENT', '* 3 FETCH (FLAGS ())']);
+    assert.match(check.errors.join('\n'), /RECENT under IMAP4rev2/);
+    assert.match(check.errors.join('\n'), /3 FETCH without UID under IMAP4rev2/);
+    const kept = selected();
+    kept.feed('UID SEARCH RETURN (ALL UPDATE) KEYWORD $Old', ['* ESEARCH (TAG "t7") UID ALL 3:5'], 't7');
+    kept.feed('NOOP', ['* ESEARCH (TAG "t7") UID ADDTO (0 9) REMOVEFROM (0 4)']);
+    assert.deepEqual([...kept.kept('t7')!].sort((a, b) => a - b), [3, 5, 9]);
+    kept.feed('NOOP', ['* ESEARCH (TAG "t8") ADDTO (0 7)']);
+    kept.assertClean();
+  });
 });

@@ -2,7 +2,8 @@
 // keywords), EXPUNGE, NOOP, FETCH, SEARCH and IDLE from a fixed seed: two sessions of one
 // network server (in-process fan-out) and two `imapd` processes (the file watcher). Every
 // untagged response of every session goes through the UntaggedChecker; at the end, after a
-// NOOP, every session must count the messages the folder has and agree on their flags.
+// NOOP, every session must count the messages the folder has and agree on their flags. Then
+// again with two sessions in QRESYNC and two in IMAP4rev2.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -39,7 +40,7 @@ function random(seed: number): () => number {
 
 const SYSTEM = ['\\Seen', '\\Flagged', '\\Answered', '\\Draft'];
 
-async function loop(session: CheckedSession, rand: () => number, until: number, problems: string[]): Promise<number> {
+async function loop(session: CheckedSession, folder: string, rand: () => number, until: number, problems: string[]): Promise<number> {
   const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)];
   const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
   // Keywords from a growing pool: new ones keep appearing while the run goes on.
@@ -72,7 +73,7 @@ async function loop(session: CheckedSession, rand: () => number, until: number, 
     if (r < 0.2 || (count === 0 && r < 0.6)) {
       commands += 1;
       const extra = rand() < 0.6 ? flags() : '';
-      const reply = await session.append(FOLDER, simpleMessage(`random ${commands}`), extra);
+      const reply = await session.append(folder, simpleMessage(`random ${commands}`), extra);
       if (!reply.tagged.startsWith('OK')) problems.push(`${session.name}: APPEND ${extra} -> ${reply.tagged}`);
     } else if (count === 0) {
       await run('NOOP');
@@ -98,43 +99,57 @@ async function loop(session: CheckedSession, rand: () => number, until: number, 
   return commands;
 }
 
+/**
+ * Four sessions (two of the network server, two `imapd` processes) change `folder` at random;
+ * `enable[k]` is sent by session k first (ENABLE QRESYNC, ENABLE IMAP4rev2: the checker then
+ * holds it to VANISHED, MODSEQ and the UID in unsolicited FETCH).
+ */
+async function randomRun(folder: string, enable: readonly string[]): Promise<void> {
+  const sessions = [
+    await networkSession('net1', port, 'alice', 'secret'),
+    await networkSession('net2', port, 'alice', 'secret'),
+    await processSession('proc1', maildir),
+    await processSession('proc2', maildir),
+  ];
+  // All four add and remove the same flags at random: a STORE's FETCH may rightly show
+  // another session's change made a moment later (RFC 3501 7.4.2). The rule that a STORE's
+  // FETCH shows its own change is tested where one session changes flags (store-expunged).
+  for (const s of sessions) s.check.storeResultsChecked = false;
+  try {
+    for (const [k, command] of enable.entries()) if (command) assert.match((await sessions[k].command(command)).tagged, /^OK/);
+    assert.match((await sessions[0].command(`CREATE ${folder}`)).tagged, /^OK/);
+    for (const s of sessions) assert.match((await s.command(`SELECT ${folder}`)).tagged, /^OK/);
+    const problems: string[] = [];
+    const until = Date.now() + RUN_MS;
+    const counts = await Promise.all(sessions.map((s, k) => loop(s, folder, random(SEED + k), until, problems)));
+    for (const s of sessions) s.check.assertClean();
+    assert.deepEqual(problems, []);
+    assert.ok(counts.every((n) => n > 20), `commands per session: ${counts.join(', ')}`);
+
+    // Quiet now: after the watchers have had their turn, one NOOP brings every session up to date.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const views: string[] = [];
+    for (const s of sessions) {
+      await s.command('NOOP');
+      const status = await s.command(`STATUS ${folder} (MESSAGES)`);
+      const messages = Number(/MESSAGES (\d+)/.exec(status.lines.join(' '))?.[1]);
+      assert.equal(s.check.count, messages, `${s.name} counts ${s.check.count}, the folder has ${messages}`);
+      const fetched = await s.command('FETCH 1:* (UID FLAGS)');
+      views.push(fetched.lines.map((l) => l.replace(/ ?\\Recent/, '').replace(/ MODSEQ \(\d+\)/, '')).join('\n'));
+      s.check.assertClean();
+    }
+    for (const view of views.slice(1)) assert.equal(view, views[0]);
+  } finally {
+    for (const s of sessions) await s.close();
+  }
+}
+
 describe('random changes from four sessions, two in-process and two in processes of their own', () => {
   it('every untagged response is consistent, and all sessions end with the folder as it is', async () => {
-    const sessions = [
-      await networkSession('net1', port, 'alice', 'secret'),
-      await networkSession('net2', port, 'alice', 'secret'),
-      await processSession('proc1', maildir),
-      await processSession('proc2', maildir),
-    ];
-    // All four add and remove the same flags at random: a STORE's FETCH may rightly show
-    // another session's change made a moment later (RFC 3501 7.4.2). The rule that a STORE's
-    // FETCH shows its own change is tested where one session changes flags (store-expunged).
-    for (const s of sessions) s.check.storeResultsChecked = false;
-    try {
-      assert.match((await sessions[0].command(`CREATE ${FOLDER}`)).tagged, /^OK/);
-      for (const s of sessions) assert.match((await s.command(`SELECT ${FOLDER}`)).tagged, /^OK/);
-      const problems: string[] = [];
-      const until = Date.now() + RUN_MS;
-      const counts = await Promise.all(sessions.map((s, k) => loop(s, random(SEED + k), until, problems)));
-      for (const s of sessions) s.check.assertClean();
-      assert.deepEqual(problems, []);
-      assert.ok(counts.every((n) => n > 20), `commands per session: ${counts.join(', ')}`);
+    await randomRun(FOLDER, []);
+  });
 
-      // Quiet now: after the watchers have had their turn, one NOOP brings every session up to date.
-      await new Promise((resolve) => setTimeout(resolve, 600));
-      const views: string[] = [];
-      for (const s of sessions) {
-        await s.command('NOOP');
-        const status = await s.command(`STATUS ${FOLDER} (MESSAGES)`);
-        const messages = Number(/MESSAGES (\d+)/.exec(status.lines.join(' '))?.[1]);
-        assert.equal(s.check.count, messages, `${s.name} counts ${s.check.count}, the folder has ${messages}`);
-        const fetched = await s.command('FETCH 1:* (UID FLAGS)');
-        views.push(fetched.lines.map((l) => l.replace(/ ?\\Recent/, '')).join('\n'));
-        s.check.assertClean();
-      }
-      for (const view of views.slice(1)) assert.equal(view, views[0]);
-    } finally {
-      for (const s of sessions) await s.close();
-    }
+  it('the same with QRESYNC and IMAP4rev2 sessions (VANISHED, MODSEQ, UID in unsolicited FETCH)', async () => {
+    await randomRun(`${FOLDER}2`, ['ENABLE QRESYNC', 'ENABLE IMAP4rev2', 'ENABLE IMAP4rev2', 'ENABLE QRESYNC']);
   });
 });

@@ -27,7 +27,8 @@ export const expunge: CommandSpec = {
     if (deleted.length) await session.expungeMessages(deleted);
     // After ENABLE QRESYNC the client learns where its VANISHED leave it (RFC 7162 3.2.10); as
     // Dovecot, only when something went (test/imap/extensions/condstore-dovecot.test.ts).
-    if (deleted.length && session.enabled.has('QRESYNC')) return ok('EXPUNGE completed', `HIGHESTMODSEQ ${view.folder.snapshot().highestModseq}`);
+    const snapshot = view.folder.snapshot();
+    if (deleted.length && session.enabled.has('QRESYNC')) return ok('EXPUNGE completed', `HIGHESTMODSEQ ${snapshot.toldModseq ?? snapshot.highestModseq}`);
     return ok('EXPUNGE completed');
   },
 };

@@ -54,7 +54,9 @@ async function open({ session, args }: CommandContext, examine: boolean) {
   if (mailboxId) session.untagged([{ atom: 'OK' }, { atom: `[MAILBOXID (${mailboxId})]` }, { atom: 'Ok' }]);
   if (session.settings.acl) session.untagged([{ atom: 'OK' }, { atom: `[${await myRightsCode(session, name)}]` }, { atom: 'ACL' }]);
   if (session.offers('CONDSTORE')) {
-    session.untagged([{ atom: 'OK' }, { atom: `[HIGHESTMODSEQ ${view.folder.snapshot().highestModseq}]` }, { atom: 'Highest' }]);
+    // Not beyond what this view has been told (changes in flight reach it after the SELECT).
+    const snapshot = view.folder.snapshot();
+    session.untagged([{ atom: 'OK' }, { atom: `[HIGHESTMODSEQ ${snapshot.toldModseq ?? snapshot.highestModseq}]` }, { atom: 'Highest' }]);
   }
   // Another UIDVALIDITY: the client's state is void, the parameter is ignored (RFC 7162 3.2.5).
   if (qresync && qresync.uidValidity === view.uidValidity) session.write(Buffer.from(qresyncAnswer(view, qresync), 'utf8'));

@@ -59,6 +59,7 @@ export const SETTING_LABELS: Record<string, SettingLabel> = {
   LMTP_PORT: { label: 'Mail delivery (LMTP): port' },
   LMTP_SOCKET: { label: 'Mail delivery (LMTP): Unix socket' },
   LMTP_MAXMSGSIZE: { label: 'Mail delivery (LMTP): largest message', unit: 'bytes' },
+  FETCH_MAXMSGSIZE: { label: 'Mail sources: largest message fetched', unit: 'bytes' },
   QUOTA_FULL_TEMPFAIL: { label: 'A full mailbox asks the sender to try again later' },
   IMAPACCESSFILE: { label: 'Addresses allowed or refused (access file)' },
   DEFDOMAIN: { label: 'Domain added to login names without @' },

@@ -46,6 +46,11 @@ async function entries(dir: string): Promise<string[]> {
   }
 }
 
+/** Files in a folder's cur/ and new/: its messages, as far as a listing can tell. */
+async function messageFiles(dir: string): Promise<number> {
+  return (await entries(join(dir, 'cur'))).length + (await entries(join(dir, 'new'))).length;
+}
+
 /** The folder directories of a Maildir (INBOX first) with their canonical names. */
 export async function folderDirs(root: string): Promise<{ name: string; dir: string }[]> {
   const folders = [{ name: 'INBOX', dir: root }];
@@ -87,7 +92,7 @@ export async function indexMaildir(options: IndexOptions): Promise<Usage> {
   const folders = await folderDirs(options.root);
   const counts: number[] = [];
   for (const { dir } of folders) {
-    counts.push((await entries(join(dir, 'cur'))).length + (await entries(join(dir, 'new'))).length);
+    counts.push(await messageFiles(dir));
   }
   const total = counts.reduce((a, b) => a + b, 0);
   const progress: IndexProgress = { done: 0, total, folder: null, foldersDone: 0, foldersTotal: folders.length };
@@ -142,7 +147,7 @@ export async function indexMaildir(options: IndexOptions): Promise<Usage> {
 /** Whether a Maildir has messages that were never given UIDs (a folder without courierimapuiddb). */
 export async function needsIndexing(root: string): Promise<boolean> {
   for (const { dir } of await folderDirs(root)) {
-    const files = (await entries(join(dir, 'cur'))).length + (await entries(join(dir, 'new'))).length;
+    const files = await messageFiles(dir);
     if (files > 0 && !(await fs.stat(join(dir, 'courierimapuiddb')).then(() => true, () => false))) return true;
   }
   return false;
@@ -157,7 +162,7 @@ export async function indexMaildirText(options: IndexOptions): Promise<null> {
   const folders = await folderDirs(options.root);
   const progress: IndexProgress = { done: 0, total: 0, folder: null, foldersDone: 0, foldersTotal: folders.length };
   const counts: number[] = [];
-  for (const { dir } of folders) counts.push((await entries(join(dir, 'cur'))).length + (await entries(join(dir, 'new'))).length);
+  for (const { dir } of folders) counts.push(await messageFiles(dir));
   progress.total = counts.reduce((a, b) => a + b, 0);
   options.onProgress({ ...progress });
   const store = await openMaildirStore({

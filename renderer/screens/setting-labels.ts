@@ -53,6 +53,7 @@ export const SETTING_LABELS: Record<string, SettingLabel> = {
   TLS_TRUSTCERTS: { label: 'Authorities that client certificates come from' },
   TLS_EXTERNAL: { label: 'Log in with a client certificate (its field with the user name)' },
   IMAP_ACL: { label: 'Share folders between accounts (ACL)' },
+  IMAPD_MAILDIRSHARED: { label: 'List of sharable Maildirs (read-only shared folders)' },
   IMAP_CHECK_ALL_FOLDERS: { label: 'Mark every folder with new mail in the folder list, not only INBOX' },
   IMAP_OBSOLETE_CLIENT: { label: 'Folder list for very old mail programs (no CHILDREN)' },
   LMTP_ADDRESS: { label: 'Mail delivery (LMTP): listen on address' },

@@ -26,6 +26,7 @@ import { MaildirQuota } from '../maildir/quota.js';
 import { DEFAULT_LOGIN_CACHE_TTL_MS, LoginCache } from './login-cache.js';
 import { SharedMailStore } from '../backend/shared.js';
 import { accountSharedIndex } from './shared-index.js';
+import { withSharableMaildirs } from './sharable-access.js';
 import { usernameKey, usernameProblem, type Account, type AccountStore } from './account-store.js';
 import type { ProxyConnector } from './mailhost.js';
 
@@ -65,6 +66,8 @@ export interface AccountAuthenticatorOptions {
    * accounts' folders their owners share through ACLs. On with IMAP_ACL, which decides who may.
    */
   sharedFolders?: boolean;
+  /** IMAPD_MAILDIRSHARED: Courier's sharable Maildirs ("shared."), for accounts whose "sharable" option names a list (sharable-access.ts). */
+  maildirShared?: string | null;
   /** IMAPDEBUGFILE: a file name looked for in the Maildir at each login (or an absolute path); when it exists, the session's protocol is appended to it. */
   debugFile?: string | null;
   /** IMAP_PROXY: logins of accounts with a mailhost go there (server/net/proxy.ts); absent: every account is served here. */
@@ -87,6 +90,7 @@ export function authenticatorSettings(s: ImapdSettings): Omit<AccountAuthenticat
     defaultDomain: s.defaultDomain,
     mailboxSanityCheck: s.mailboxSanityCheck,
     sharedFolders: s.acl,
+    maildirShared: s.maildirShared,
     debugFile: s.debugFile,
   };
 }
@@ -165,9 +169,7 @@ export class AccountAuthenticator implements Authenticator {
       this.recordUsageLater(check.account.username, store);
       this.emptyTrashLater(check.account.username, store);
       const session = await this.sessionOf(check.account, address);
-      if (!this.options.sharedFolders) return { user: check.account.username, store, ...session };
-      const index = accountSharedIndex(this.options.accounts, check.account.username, (account) => this.openShared(account));
-      return { user: check.account.username, store: new SharedMailStore(store, check.account.username, index), ...session };
+      return { user: check.account.username, store: await this.sessionStore(check.account, store), ...session };
     } finally {
       release();
     }
@@ -219,7 +221,24 @@ export class AccountAuthenticator implements Authenticator {
     this.options.logger.log('info', 'LOGIN', { user: account.username, ip: address, method: 'EXTERNAL' });
     this.recordUsageLater(account.username, store);
     this.emptyTrashLater(account.username, store);
-    return { user: account.username, store, ...(await this.sessionOf(account, address)) };
+    return { user: account.username, store: await this.sessionStore(account, store), ...(await this.sessionOf(account, address)) };
+  }
+
+  /** What a session works on: the account's Maildir, with "shared." (its sharable list) and "#shared." (IMAP_ACL) in front. */
+  private async sessionStore(account: Account, own: MaildirStore): Promise<MailStore> {
+    const listFile = this.options.maildirShared;
+    const store = listFile
+      ? await withSharableMaildirs(own, account, {
+          listFile,
+          accounts: this.options.accounts,
+          maildirOf: (a) => this.maildirOf(a),
+          open: (root, messageLinks) =>
+            openMaildirStore({ root, useLocks: this.options.useLocks, keywords: this.options.keywords, watch: this.options.watch, pollIntervalMs: this.options.pollIntervalMs, logger: this.options.logger, messageLinks }),
+        })
+      : own;
+    if (!this.options.sharedFolders) return store;
+    const index = accountSharedIndex(this.options.accounts, account.username, (shared) => this.openShared(shared));
+    return new SharedMailStore(store, account.username, index);
   }
 
   /**

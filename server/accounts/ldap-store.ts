@@ -268,6 +268,9 @@ export class LdapAccountStore implements AccountStore {
   setMailhost(_username: string, _mailhost: string | null): Promise<void> {
     return this.readOnly();
   }
+  setSharable(_username: string, _sharable: string | null): Promise<void> {
+    return this.readOnly();
+  }
 
   private async readOnly(): Promise<never> {
     throw new AccountError('read-only', `the accounts are in the LDAP directory ${this.location}: change them there`);
@@ -323,6 +326,8 @@ export class LdapAccountStore implements AccountStore {
       usage: this.usage.get(key) ?? null,
       // Courier's authldap can name a mailhost (LDAP_MAILHOST); not read here: proxying is for accounts of our own stores.
       mailhost: null,
+      // No sharable Maildirs for directory accounts: the option is kept in our own stores only.
+      sharable: null,
     };
   }
 

@@ -45,6 +45,8 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX addresses_account ON addresses (account_id)`,
   // 4: the host the account's mail lives on, when not this one (IMAP_PROXY; Courier's "mailhost" option)
   `ALTER TABLE accounts ADD COLUMN mailhost TEXT`,
+  // 5: which list of sharable Maildirs ("shared.") the account sees (Account.sharable; NULL: none)
+  `ALTER TABLE accounts ADD COLUMN sharable TEXT`,
 ];
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
 

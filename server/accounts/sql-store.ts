@@ -24,6 +24,7 @@ import {
   homeDirectoryName,
   notFound,
   recipientCandidates,
+  sharableProblem,
   usernameKey,
   usernameProblem,
   type Account,
@@ -71,6 +72,7 @@ export interface AccountRow {
   usage_messages: number | null;
   usage_updated_at: number | null;
   mailhost: string | null;
+  sharable: string | null;
 }
 
 /** Everything a store holds, for copying it to another (imapd-accounts migrate). */
@@ -95,7 +97,7 @@ export interface LoadResult {
 const ACCOUNT_COLUMNS = [
   'username', 'username_key', 'password_hash', 'home', 'maildir', 'quota_bytes', 'quota_messages', 'enabled', 'create_maildir',
   'created_at', 'updated_at', 'last_login_at', 'last_login_address', 'usage_bytes', 'usage_messages', 'usage_updated_at',
-  'mailhost',
+  'mailhost', 'sharable',
 ] as const;
 
 function checkQuota(value: number | null | undefined, what: string): number | null {
@@ -296,6 +298,14 @@ export abstract class SqlAccountStore implements AccountStore {
     this.emit('updated', username);
   }
 
+  async setSharable(username: string, sharable: string | null): Promise<void> {
+    const problem = sharable === null ? null : sharableProblem(sharable);
+    if (problem) throw new AccountError('invalid-value', problem);
+    const key = await this.existingKey(username);
+    await this.db.run('UPDATE accounts SET sharable = ?, updated_at = ? WHERE username_key = ?', [sharable, Date.now(), key]);
+    this.emit('updated', username);
+  }
+
   async check(username: string, password: string, cache?: LoginCache): Promise<CheckResult> {
     if (usernameProblem(username) || passwordProblem(password)) {
       await verifyAgainstDummy('x');
@@ -439,5 +449,6 @@ function toAccount(row: AccountRow): Account {
     lastLoginAddress: row.last_login_address,
     usage: row.usage_updated_at === null ? null : { bytes: row.usage_bytes ?? 0, messages: row.usage_messages ?? 0, updatedAt: row.usage_updated_at },
     mailhost: row.mailhost ?? null,
+    sharable: row.sharable ?? null,
   };
 }

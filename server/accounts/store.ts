@@ -66,6 +66,13 @@ export interface Account {
   usage: { bytes: number; messages: number; updatedAt: number } | null;
   /** The server(s) the account's mail lives on, when not this one (mailhost.ts); with IMAP_PROXY=1 its logins are proxied there. */
   mailhost: string | null;
+  /**
+   * Which list of Courier's sharable Maildirs ("shared.NAME.FOLDER") the account sees, as an
+   * authlib-style account option (sharable-access.ts): null none (the default), "" the list
+   * file IMAPD_MAILDIRSHARED itself, "GROUP" that file's name with GROUP appended (as Courier
+   * appends the "sharedgroup" option to IMAP_SHAREDINDEXFILE).
+   */
+  sharable: string | null;
 }
 
 export interface NewAccount {
@@ -138,6 +145,8 @@ export interface AccountStore {
   setMaildir(username: string, maildir: string | null): Promise<void>;
   /** Where the account's mail lives when not here (IMAP_PROXY); null: here. */
   setMailhost(username: string, mailhost: string | null): Promise<void>;
+  /** Which sharable Maildirs' list the account sees (Account.sharable; sharableProblem checks it); null: none. */
+  setSharable(username: string, sharable: string | null): Promise<void>;
   /**
    * Check credentials. Unknown users cost the same time as known ones; a successful check
    * of a hash made with older parameters re-hashes the password (where the store is writable).
@@ -159,6 +168,21 @@ export function usernameProblem(username: unknown): string | null {
   }
   if (/[\0-\x1f\x7f-\x9f]/.test(username)) return 'the username must not contain control characters';
   if (username.trim() !== username) return 'the username must not start or end with a space';
+  return null;
+}
+
+/** Longest sharable list group (Account.sharable). */
+export const MAX_SHARABLE_GROUP_LENGTH = 64;
+
+/**
+ * Why a value cannot be an account's sharable option, or null: "" or a group of letters,
+ * digits, ".", "_" and "-" (appended to a file name, so never a "/" nor a name of its own).
+ */
+export function sharableProblem(value: unknown): string | null {
+  if (typeof value !== 'string') return 'the sharable list must be a string';
+  if (value === '') return null;
+  if (value.length > MAX_SHARABLE_GROUP_LENGTH) return `the sharable list group is longer than ${MAX_SHARABLE_GROUP_LENGTH} characters`;
+  if (!/^[A-Za-z0-9._-]+$/.test(value)) return 'the sharable list group may hold only letters, digits, ".", "_" and "-"';
   return null;
 }
 

@@ -66,7 +66,7 @@ export const GROUP_OF: Readonly<Record<string, SettingGroup>> = {
   // Sending through the Outbox folder (server/imap/outbox.ts).
   OUTBOX: 'folders', SENDMAIL: 'folders', HEADERFROM: 'folders', OUTBOX_MULTIPLE_SEND: 'folders',
   // Client certificates (TLS_VERIFYPEER, AUTHENTICATE EXTERNAL), and shared folders' access control.
-  TLS_VERIFYPEER: 'tls', TLS_TRUSTCERTS: 'tls', TLS_EXTERNAL: 'tls', IMAP_ACL: 'capabilities',
+  TLS_VERIFYPEER: 'tls', TLS_TRUSTCERTS: 'tls', TLS_EXTERNAL: 'tls', IMAP_ACL: 'capabilities', IMAPD_MAILDIRSHARED: 'folders',
   // Who may connect and log in, what is logged, and the process's own files.
   IMAPACCESSFILE: 'operations', DEFDOMAIN: 'operations', IMAP_LOG_DELETIONS: 'operations', IMAPDEBUGFILE: 'operations',
   PIDFILE: 'operations', SSLPIDFILE: 'operations', IMAP_UMASK: 'operations', IMAP_MAILBOX_SANITY_CHECK: 'operations',

@@ -23,7 +23,7 @@ export const LIVE_FIELDS: ReadonlySet<keyof ImapdSettings> = new Set(['maxDaemon
 /** Fields the account authenticator is built with (they apply from the next login). */
 const AUTHENTICATOR_FIELDS: ReadonlySet<keyof ImapdSettings> = new Set([
   'maildirPath', 'mkhomedirSkel', 'useLocks', 'ftsIndex', 'keywords', 'enhancedIdle', 'idleTimeout', 'trashFolder', 'emptyTrash', 'loginCacheTtl',
-  'debugFile', 'fileWatch', 'imapProxy', 'imapProxyForeign', 'proxyHostname', 'tlsTrustCerts',
+  'debugFile', 'fileWatch', 'imapProxy', 'imapProxyForeign', 'proxyHostname', 'tlsTrustCerts', 'maildirShared',
 ] as const);
 
 const SESSIONS_EVENT_DELAY_MS = 150;

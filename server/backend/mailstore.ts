@@ -342,6 +342,8 @@ export interface MailStore {
   listFolders(options?: { shared?: boolean }): Promise<FolderEntry[]>;
   /** Set where other accounts' folders are reachable (./shared.ts): NAMESPACE announces them. */
   readonly sharedFolders?: boolean;
+  /** Set where Courier's sharable Maildirs are ("shared.", maildir/sharable-store.ts): NAMESPACE announces them. */
+  readonly sharableMaildirs?: boolean;
   /**
    * Whose folder a name is, for its rights: null for the account's own, the owning account's
    * name for a shared folder, "" for a level of the shared hierarchy that belongs to nobody.

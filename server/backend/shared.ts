@@ -99,6 +99,11 @@ export class SharedMailStore implements MailStore {
     this.hierarchySeparator = own.hierarchySeparator;
   }
 
+  /** Courier's sharable Maildirs, where the store below has them. */
+  get sharableMaildirs(): boolean {
+    return this.own.sharableMaildirs === true;
+  }
+
   folderOwner(name: string): string | null {
     // The account's own names, or what the store below says (the sharable Maildirs' belong to nobody).
     if (!isSharedName(name)) return this.own.folderOwner?.(name) ?? null;

@@ -26,6 +26,9 @@ Commands:
   mailhost USER [HOST]          show, or set, the server the account's mail lives on (IMAP_PROXY=1
                                 proxies its logins there): host[:port] or imaps://host[:port], several
                                 separated by commas; "-" clears it (the mail is on this server)
+  sharable USER [on|off|group=G]  show, or set, which sharable Maildirs (shared.NAME.FOLDER, read-only)
+                                the account sees: off (the default) none; on those of the list file
+                                IMAPD_MAILDIRSHARED; group=G those of that file's name with G appended
   address add USER ADDRESS      give an account a mail address for delivery (LMTP, imapd-deliver)
   address remove USER ADDRESS   take it away again
   address list USER             show an account's addresses
@@ -130,6 +133,7 @@ async function main(argv: string[]): Promise<number> {
   const open = () => openAccountStore(values.accounts ?? 'sqlite', resolve(values.data!));
   if (command === 'address') return addressCommand(open, positionals.slice(1));
   if (command === 'mailhost') return mailhostCommand(open, positionals.slice(1));
+  if (command === 'sharable') return sharableCommand(open, positionals.slice(1));
   if (command === 'migrate') {
     if (!values.to) throw new UsageError('migrate needs --to URL');
     if (positionals.length > 1) throw new UsageError('too many arguments');
@@ -249,6 +253,34 @@ async function mailhostCommand(open: () => Promise<AccountStore>, args: string[]
     await store.setMailhost(user, host === '-' ? null : host);
     const now = (await store.get(user))!;
     process.stdout.write(now.mailhost ? `${now.username}: mail on ${now.mailhost}\n` : `${now.username}: mail on this server\n`);
+  } finally {
+    await store.close();
+  }
+  return 0;
+}
+
+/** An account's sharable option as the command writes it. */
+function sharableWord(value: string | null): string {
+  return value === null ? 'off' : value === '' ? 'on' : `group=${value}`;
+}
+
+/** imapd-accounts sharable USER [on|off|group=G] */
+async function sharableCommand(open: () => Promise<AccountStore>, args: string[]): Promise<number> {
+  const [user, word, ...extra] = args;
+  if (user === undefined) throw new UsageError('sharable needs a user name');
+  if (extra.length) throw new UsageError('too many arguments');
+  let value: string | null | undefined;
+  if (word === 'on') value = '';
+  else if (word === 'off') value = null;
+  else if (word?.startsWith('group=') && word.length > 'group='.length) value = word.slice('group='.length);
+  else if (word !== undefined) throw new UsageError('sharable takes on, off or group=G');
+  const store = await open();
+  try {
+    const account = await store.get(user);
+    if (!account) throw new AccountError('not-found', `no account ${JSON.stringify(user)}`);
+    if (value !== undefined) await store.setSharable(user, value);
+    const now = (await store.get(user))!;
+    process.stdout.write(value === undefined ? `${sharableWord(now.sharable)}\n` : `${now.username}: sharable Maildirs ${sharableWord(now.sharable)}\n`);
   } finally {
     await store.close();
   }

@@ -124,6 +124,7 @@ function withSharableMaildirs(own: MaildirStore): MailStore {
   return new SharableMailStore(own, {
     root,
     systemFile: systemFile === '' ? null : systemFile,
+    courierNamespace: true,
     open: (maildir, messageLinks) =>
       openMaildirStore({ root: maildir, useLocks, watch: settings.enhancedIdle, pollIntervalMs: settings.idleTimeout * 1000, keywords: settings.keywords, logger, messageLinks }),
   });

@@ -115,6 +115,11 @@ export interface ImapdSettings {
   proxyHostname: string | null;
   /** IMAP_PROXY_FOREIGN: CAPABILITY is sent to the other server after the login, its answer passed on. */
   imapProxyForeign: boolean;
+  /**
+   * IMAPD_MAILDIRSHARED for imapd-server and the appliance: the list of Courier's sharable
+   * Maildirs (its $sysconfdir/maildirshared), an account's "sharable" option appended to the name.
+   */
+  maildirShared: string;
 }
 
 /** How the GUI should present a setting. */
@@ -584,6 +589,12 @@ export const SETTINGS: readonly AnySettingSpec[] = [
     name: 'IMAP_ACL', file: 'imapd', field: 'acl', kind: 'boolean', default: '1',
     meaning: '1 offers the ACL commands (GETACL, SETACL, MYRIGHTS, ...) and announces ACL ACL2=UNION, as Debian\'s Courier, and Courier\'s virtual shared folders: a folder whose ACL gives another account rights is opened by it as #shared.OWNER.FOLDER (imapd-server and the appliance find the accounts in the account store, the stdio imapd in IMAP_SHAREDINDEXFILE); folder rights stored in the Maildir are enforced either way.',
     parse: parseBoolean,
+  },
+  {
+    name: 'IMAPD_MAILDIRSHARED', file: 'imapd', field: 'maildirShared', kind: 'text', default: 'maildirshared',
+    meaning: 'The list of Courier\'s sharable Maildirs (made with maildirmake -S; "NAME PATH" lines, as Courier\'s /etc/courier/maildirshared), relative to the configuration directory. imapd-server and the appliance show them, read-only with each account\'s own flags, as shared.NAME.FOLDER only to accounts given a list with "imapd-accounts sharable USER on" (this file) or "group=G" (this name with G appended, as Courier appends sharedgroup); an account has none by default, and a Maildir\'s own shared-maildirs file is not read. The stdio imapd reads the variable itself: unset, /etc/courier/maildirshared; empty, none.',
+    ours: true,
+    parse: (v, ctx) => resolve(ctx.configDir, v.trim() === '' ? 'maildirshared' : v.trim()),
   },
   {
     name: 'IMAP_CHECK_ALL_FOLDERS', file: 'imapd', field: 'checkAllFolders', kind: 'boolean', default: '0',

@@ -50,11 +50,13 @@ import {
   subscribeSharable,
   syncSharable,
   unsubscribeSharable,
+  withoutFenced,
   type SharableMaildir,
 } from './sharable.js';
 
 const PREFIX = `${SHARABLE_ROOT}.`;
 const NONEXISTENT = 'Mailbox does not exist, or must be subscribed to.';
+const READ_ONLY = 'This shared folder is read-only';
 /** How long the events of one change to a real folder are gathered before the links are synced. */
 const SYNC_GATHER_MS = 30;
 
@@ -65,6 +67,18 @@ export interface SharableOptions {
   systemFile: string | null;
   /** Opens a Maildir: a private folder (with its message links) or a sharable Maildir itself (without). */
   open(root: string, messageLinks?: MessageLinks): Promise<MailStore>;
+  /** Read the Maildir's own shared-maildirs too, as Courier does (default true; imapd-server: false). */
+  ownList?: boolean;
+  /**
+   * Never change the sharable Maildirs, whatever this process may write: no EXPUNGE, APPEND,
+   * COPY or MOVE into or out of them; flags stay this user's (imapd-server, where all accounts
+   * are one uid and file permissions cannot tell them apart).
+   */
+  readOnly?: boolean;
+  /** Real paths no listed Maildir may be, lie in or hold (the accounts' Maildirs). */
+  fenced?: readonly string[];
+  /** NAMESPACE as Courier's imapd: "#shared." too, whatever is configured (the stdio imapd). */
+  courierNamespace?: boolean;
 }
 
 interface Opened {
@@ -81,13 +95,22 @@ export class SharableMailStore implements MailStore {
     private readonly options: SharableOptions,
   ) {
     this.hierarchySeparator = own.hierarchySeparator;
+    // Courier's imapd announces both shared namespaces whether or not anything is shared.
+    this.sharedFolders = (options.courierNamespace ?? false) || own.sharedFolders === true;
   }
 
-  /** NAMESPACE announces Courier's two shared namespaces, as Courier does whether or not anything is shared. */
-  readonly sharedFolders = true;
+  readonly sharedFolders: boolean;
+  /** NAMESPACE announces "shared.". */
+  readonly sharableMaildirs = true;
 
   private list(): SharableMaildir[] {
-    return readSharableList(this.options.root, this.options.systemFile);
+    const list = readSharableList(this.options.ownList === false ? null : this.options.root, this.options.systemFile);
+    return this.options.fenced ? withoutFenced(list, this.options.fenced) : list;
+  }
+
+  /** Whether a real folder may be changed through this store (Courier's shared_isrw, unless read-only for all). */
+  private writable(real: string): boolean {
+    return !this.options.readOnly && sharableWritable(real);
   }
 
   /** NOTIFY's account-wide events: the account's own folders (the sharable ones are not watched for it). */
@@ -134,6 +157,8 @@ export class SharableMailStore implements MailStore {
     if (!isSharableName(name)) return (await this.own.readOnlyFolder?.(name)) ?? false;
     // The folder the list names (a first SELECT subscribes only after this is asked).
     const real = realFolderOf(this.list(), sharedPart(name));
+    // Read-only for all: the session stays read-write for this user's own flags (its rights say what else).
+    if (this.options.readOnly) return real === null;
     return real === null || !sharableWritable(real);
   }
 
@@ -167,9 +192,11 @@ export class SharableMailStore implements MailStore {
   async openFolder(name: string, options?: { readOnly?: boolean }): Promise<Folder> {
     if (!isSharableName(name)) return new SharableAwareFolder(await this.own.openFolder(name, options), this, null);
     const opened = await this.privateFolder(name);
-    const readOnly = (options?.readOnly ?? false) || !sharableWritable(opened.real);
+    const writable = this.writable(opened.real);
+    // Flags are the private folder's: read-only for all still lets this user keep them.
+    const readOnly = (options?.readOnly ?? false) || (!writable && !this.options.readOnly);
     const inner = await (await opened.store).openFolder('INBOX', { readOnly });
-    return new SharableAwareFolder(inner, this, { name, real: opened.real, sync: () => this.sync(name) });
+    return new SharableAwareFolder(inner, this, { name, real: opened.real, writable, sync: () => this.sync(name) });
   }
 
   // APPEND into a sharable folder writes into the real folder (Courier appends to ".../shared").
@@ -213,7 +240,7 @@ export class SharableMailStore implements MailStore {
     if (!isSharableName(name)) return this.own.readAcl ? this.own.readAcl(name) : [];
     const real = name.split('.').length > 2 ? realFolderOf(this.list(), sharedPart(name)) : null;
     if (real === null) return [{ identifier: 'anyone', rights: 'l' }];
-    return [{ identifier: 'anyone', rights: sharableWritable(real) ? 'lrswixte' : 'lrsw' }];
+    return [{ identifier: 'anyone', rights: this.writable(real) ? 'lrswixte' : 'lrsw' }];
   }
 
   async writeAcl(name: string, entries: readonly AclEntry[]): Promise<void> {
@@ -280,7 +307,7 @@ export class SharableMailStore implements MailStore {
     const shared = sharedPart(name);
     const real = realFolderOf(this.list(), shared);
     if (real === null) throw new MailStoreError(NONEXISTENT, 'TRYCREATE');
-    if (!sharableWritable(real)) throw new MailStoreError('This shared folder is read-only', 'NOPERM');
+    if (!this.writable(real)) throw new MailStoreError(READ_ONLY, 'NOPERM');
     const key = `real:${path.dirname(real)}`;
     let opened = this.opened.get(key);
     if (!opened) {
@@ -299,6 +326,8 @@ function sharedPart(name: string): string {
 interface SharableView {
   name: string;
   real: string;
+  /** Whether its real messages may be removed (EXPUNGE, MOVE out). */
+  writable: boolean;
   sync(): void;
 }
 
@@ -382,6 +411,8 @@ class SharableAwareFolder implements Folder {
   expunge(uids: readonly number[], onRemoved?: (file: string) => void): Promise<number[]> {
     const sharable = this.sharable;
     if (!sharable) return this.inner.expunge(uids, onRemoved);
+    // Refused here too, whatever the rights said: the link would come back at the next sync anyway.
+    if (!sharable.writable) return Promise.reject(new MailStoreError(READ_ONLY, 'NOPERM'));
     return this.inner.expunge(uids, (file) => {
       removeRealMessage(sharable.real, path.basename(file));
       onRemoved?.(file);
@@ -410,6 +441,7 @@ class SharableAwareFolder implements Folder {
 
   async moveTo(uids: readonly number[], destination: string): Promise<CopyResult> {
     if (!this.sharable && !isSharableName(destination)) return this.inner.moveTo(uids, destination);
+    if (this.sharable && !this.sharable.writable) throw new MailStoreError(READ_ONLY, 'NOPERM');
     const result = await this.copyTo(uids, destination);
     await this.expunge(result.mapping.map(([uid]) => uid));
     return result;

@@ -68,9 +68,10 @@ export function parseSharableLine(line: string): SharableMaildir | null {
  * "shared.NAME.FOLDER" and is left out; so is a relative path (Courier's imapd runs in the
  * Maildir, so it would name something below it: never a sharable Maildir of someone else).
  */
-export function readSharableList(maildir: string, systemFile: string | null): SharableMaildir[] {
+export function readSharableList(maildir: string | null, systemFile: string | null): SharableMaildir[] {
   const out: SharableMaildir[] = [];
-  for (const file of [systemFile, path.join(maildir, SHARED_MAILDIRS_FILE)]) {
+  // maildir null: the Maildir's own list is not read (imapd-server: see sharable-store.ts).
+  for (const file of [systemFile, maildir === null ? null : path.join(maildir, SHARED_MAILDIRS_FILE)]) {
     if (file === null) continue;
     const text = readSmallFile(file);
     if (text === null) continue;
@@ -97,6 +98,29 @@ function readSmallFile(file: string): string | null {
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** Whether two absolute paths are the same directory or one lies below the other. */
+export function pathsOverlap(a: string, b: string): boolean {
+  const below = (x: string, y: string) => x === y || x.startsWith(y.endsWith(path.sep) ? y : y + path.sep);
+  return below(a, b) || below(b, a);
+}
+
+/**
+ * The entries whose Maildir (its real path) overlaps none of `fenced` (the accounts'
+ * Maildirs, real paths): an entry naming, inside or around an account's Maildir, or one that
+ * cannot be resolved now, is left out.
+ */
+export function withoutFenced(list: readonly SharableMaildir[], fenced: readonly string[]): SharableMaildir[] {
+  return list.filter((entry) => {
+    let real: string;
+    try {
+      real = fs.realpathSync(entry.path);
+    } catch {
+      return false;
+    }
+    return !fenced.some((f) => pathsOverlap(real, f));
+  });
 }
 
 /** Courier's list_sharable: "NAME.FOLDER" for every ".FOLDER" of every sharable Maildir that is a folder. */

@@ -329,3 +329,32 @@ test('a version-3 file gains the mailhost column (IMAP_PROXY); mailhosts are che
     store.close();
   }
 });
+
+test('a version-4 file gains the sharable column ("shared." lists): none by default, "" or a group, checked', async () => {
+  const dir = freshDir();
+  await fs.mkdir(dir);
+  const db = new Database(join(dir, ACCOUNTS_FILE));
+  migrate(db, 4);
+  db.prepare(
+    `INSERT INTO accounts (username, username_key, password_hash, home, created_at, updated_at)
+     VALUES ('fay', 'fay', ?, '/home/fay', 1, 1)`,
+  ).run(await hashPassword('pw'));
+  db.close();
+  const store = SqliteAccountStore.open(dir);
+  try {
+    assert.equal(await store.schemaVersion(), SCHEMA_VERSION);
+    assert.equal((await store.get('fay'))!.sharable, null);
+    await store.setSharable('fay', '');
+    assert.equal((await store.get('fay'))!.sharable, '');
+    await store.setSharable('fay', '.family');
+    assert.equal((await store.get('fay'))!.sharable, '.family');
+    for (const bad of ['a/b', '../x', 'two words', 'x'.repeat(65), 'é']) {
+      await assert.rejects(store.setSharable('fay', bad), (err: Error) => err instanceof AccountError && err.code === 'invalid-value', bad);
+    }
+    await store.setSharable('fay', null);
+    assert.equal((await store.get('fay'))!.sharable, null);
+    await assert.rejects(store.setSharable('nobody', ''), (err: Error) => err instanceof AccountError && err.code === 'not-found');
+  } finally {
+    store.close();
+  }
+});

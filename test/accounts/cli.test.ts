@@ -213,3 +213,22 @@ test('mailhost: shown, set (checked) and cleared', async () => {
     await fs.rm(dir, { recursive: true, force: true });
   }
 });
+
+test('sharable: shown, set to on, a group or off, and checked', async () => {
+  const dir = await fs.mkdtemp(join(tmpdir(), 'imapd-cli-sharable-'));
+  try {
+    assert.equal((await run(['--data', dir, 'add', 'gus', '--password-stdin'], 'pw-gus\n')).code, 0);
+    assert.equal((await run(['--data', dir, 'sharable', 'gus'])).stdout, 'off\n');
+    assert.equal((await run(['--data', dir, 'sharable', 'gus', 'on'])).stdout, 'gus: sharable Maildirs on\n');
+    assert.equal((await run(['--data', dir, 'sharable', 'gus', 'group=-family'])).stdout, 'gus: sharable Maildirs group=-family\n');
+    assert.equal((await run(['--data', dir, 'sharable', 'gus'])).stdout, 'group=-family\n');
+    const bad = await run(['--data', dir, 'sharable', 'gus', 'group=../x']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /only letters, digits/);
+    assert.equal((await run(['--data', dir, 'sharable', 'gus', 'maybe'])).code, 2);
+    assert.equal((await run(['--data', dir, 'sharable', 'gus', 'off'])).stdout, 'gus: sharable Maildirs off\n');
+    assert.notEqual((await run(['--data', dir, 'sharable', 'nobody', 'on'])).code, 0);
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});

@@ -29,6 +29,8 @@ export async function startNetworkServer(options: {
   sharedFolders?: boolean;
   /** IMAP_PROXY: logins of accounts with a mailhost go there (server/net/proxy.ts). */
   proxy?: ProxyConnector | null;
+  /** IMAPD_MAILDIRSHARED: the sharable Maildirs' list, for accounts with a "sharable" option (server/accounts/sharable-access.ts). */
+  maildirShared?: string;
   /** Settings on top of the loopback defaults (PORT: "127.0.0.2.143,0" adds a fixed address and port). */
   overrides?: Record<string, string>;
 }): Promise<TestNetworkServer> {
@@ -45,6 +47,7 @@ export async function startNetworkServer(options: {
     failureDelayMs: options.failureDelayMs,
     sharedFolders: options.sharedFolders ?? false,
     proxy: options.proxy ?? null,
+    maildirShared: options.maildirShared ?? null,
   });
   const { settings } = await loadSettings({
     configDir: path.join(options.dataDir, 'no-config'),

@@ -294,6 +294,47 @@ export function accountsScreen(ctx: Context): Screen {
     input.focus();
   }
 
+  /** Courier's sharable Maildirs (shared.NAME.FOLDER): which list the account sees, read-only. */
+  function sharableDialog(account: AccountView): void {
+    const choice = h('select', { name: 'sharable-choice' },
+      h('option', { value: 'none' }, 'None'),
+      h('option', { value: 'list' }, 'Those of the list (config/maildirshared)'),
+      h('option', { value: 'group' }, 'Those of a group\'s list (config/maildirshared + group)'),
+    ) as HTMLSelectElement;
+    choice.value = account.sharable === null ? 'none' : account.sharable === '' ? 'list' : 'group';
+    const group = h('input', { name: 'sharable', autocomplete: 'off', spellcheck: 'false', placeholder: 'family', value: account.sharable ?? '' });
+    const form = h(
+      'form',
+      { method: 'dialog', id: 'sharable-form' },
+      h('h3', {}, `Sharable Maildirs for ${account.username}`),
+      h('p', { class: 'hint' }, 'Maildirs made with maildirmake -S and listed as "NAME PATH" lines in the list file; the account sees their folders as shared.NAME.FOLDER, read-only, with flags of its own. A list naming an account\'s Maildir is ignored.'),
+      field('Show', choice, 'sharable-choice'),
+      field('Group', group, 'sharable', 'letters, digits, ".", "_" and "-"; only for a group\'s list'),
+      h('div', { class: 'field-error', 'data-for': 'form', role: 'alert' }),
+      h('div', { class: 'actions' },
+        h('button', { type: 'button', onclick: () => dialog.close() }, 'Cancel'),
+        h('button', { type: 'submit', class: 'primary' }, 'Save'),
+      ),
+    );
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const value = choice.value === 'none' ? null : choice.value === 'list' ? '' : group.value.trim();
+      // An empty group would mean the list itself: say so rather than save that.
+      if (choice.value === 'group' && value === '') return showError(form, new ApiError('invalid-argument', 'Name the group', 'sharable'));
+      ctx.api.setSharable(account.username, value).then(
+        (view) => {
+          dialog.close();
+          ctx.toast(view.sharable === null ? `${account.username} sees no sharable Maildirs` : `${account.username} sees the sharable Maildirs from the next login`);
+          void refresh();
+        },
+        (err: unknown) => showError(form, err),
+      );
+    });
+    replaceChildren(dialog, form);
+    dialog.showModal();
+    choice.focus();
+  }
+
   function removeDialog(account: AccountView): void {
     const deleteMail = h('input', { type: 'checkbox', id: 'remove-delete-mail', name: 'deleteMail' });
     const usage = account.usage ? `${count(account.usage.messages)} messages, ${bytes(account.usage.bytes)}` : 'no Maildir yet';
@@ -353,6 +394,7 @@ export function accountsScreen(ctx: Context): Screen {
                   act('Change password', () => passwordDialog(a)),
                   act('Quota', () => quotaDialog(a)),
                   act('Mail server', () => mailhostDialog(a)),
+                  act('Sharable Maildirs', () => sharableDialog(a)),
                   act('Share a folder', () => sharing.shareFrom(a.username)),
                   a.enabled
                     ? act('Disable', () => ctx.api.disableAccount(a.username).then(() => refresh()))

@@ -57,6 +57,7 @@ export class AccountsService {
       quotaMessages: account.quotaMessages,
       sessions,
       mailhost: account.mailhost,
+      sharable: account.sharable,
     };
   }
 
@@ -177,6 +178,22 @@ export class AccountsService {
     }
     const account = (await this.ctx.accounts.get(user))!;
     this.ctx.record('info', account.username, `mail host ${before.mailhost ?? '(this server)'} -> ${account.mailhost ?? '(this server)'}`);
+    return this.accountView(account);
+  }
+
+  /** Which sharable Maildirs the account sees, from its next login (sessions keep what they have). */
+  async setSharable(user: string, sharable: string | null): Promise<AccountView> {
+    const before = await this.ctx.accounts.get(user);
+    if (!before) throw new ApiError('not-found', `no account ${JSON.stringify(user)}`, 'username');
+    try {
+      await this.ctx.accounts.setSharable(user, sharable);
+    } catch (err) {
+      if (err instanceof AccountError && err.code === 'invalid-value') throw new ApiError('invalid-argument', err.message, 'sharable');
+      mapAccountError(err);
+    }
+    const account = (await this.ctx.accounts.get(user))!;
+    const shown = (v: string | null) => (v === null ? '(none)' : v === '' ? '(the list)' : `group ${v}`);
+    this.ctx.record('info', account.username, `sharable Maildirs ${shown(before.sharable)} -> ${shown(account.sharable)}`);
     return this.accountView(account);
   }
 

@@ -147,6 +147,11 @@ export interface AccountView {
   sessions: number;
   /** The server the account's mail lives on when not this one (IMAP_PROXY relays its logins there); null: here. */
   mailhost: string | null;
+  /**
+   * Which list of sharable Maildirs ("shared.NAME.FOLDER", read-only) the account sees: null
+   * none, "" the IMAPD_MAILDIRSHARED file, "GROUP" that file's name with GROUP appended.
+   */
+  sharable: string | null;
 }
 
 export interface NewAccountInput {
@@ -460,6 +465,8 @@ export interface ApplianceApi {
   setQuota(username: string, quota: QuotaInput | null): Promise<AccountView>;
   /** Set where the account's mail lives ("mail2.example.com", "host:143", "imaps://host:993", several separated by commas), or null for this server. */
   setMailhost(username: string, mailhost: string | null): Promise<AccountView>;
+  /** Set which sharable Maildirs' list the account sees (AccountView.sharable); null: none. */
+  setSharable(username: string, sharable: string | null): Promise<AccountView>;
   disableAccount(username: string): Promise<void>;
   enableAccount(username: string): Promise<void>;
   /** Remove an account; its mail stays on disk unless keepMail is false. */
@@ -526,6 +533,7 @@ export const API_METHODS = [
   'setPassword',
   'setQuota',
   'setMailhost',
+  'setSharable',
   'disableAccount',
   'enableAccount',
   'removeAccount',

@@ -459,6 +459,10 @@ export class ApplianceHost implements ApplianceApi {
     return this.accountsService.setMailhost(username, mailhost);
   }
 
+  setSharable(username: string, sharable: string | null): Promise<AccountView> {
+    return this.accountsService.setSharable(username, sharable);
+  }
+
   disableAccount(username: string): Promise<void> {
     return this.accountsService.disableAccount(username);
   }

@@ -85,6 +85,14 @@ export function checkMailhost(value: unknown, field = 'mailhost'): string | null
   return value.trim() === '' ? null : value;
 }
 
+/** A sharable list: null (none), "" (the list file) or a group, as text (the account store checks its form). */
+export function checkSharable(value: unknown, field = 'sharable'): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string') bad(field, 'the sharable list must be text or null');
+  if (value.length > 64) bad(field, 'the sharable list group is at most 64 characters');
+  return value;
+}
+
 export function checkBoolean(value: unknown, field: string): boolean {
   if (typeof value !== 'boolean') bad(field, `${field} must be true or false`);
   return value;
@@ -294,6 +302,7 @@ const SIGNATURES: Record<ApiMethod, { args: Checker[]; optional?: number }> = {
   setPassword: { args: [(v) => checkUsername(v), (v) => checkAccountPassword(v)] },
   setQuota: { args: [(v) => checkUsername(v), (v) => checkQuota(v)] },
   setMailhost: { args: [(v) => checkUsername(v), (v) => checkMailhost(v)] },
+  setSharable: { args: [(v) => checkUsername(v), (v) => checkSharable(v)] },
   disableAccount: { args: [(v) => checkUsername(v)] },
   enableAccount: { args: [(v) => checkUsername(v)] },
   removeAccount: { args: [(v) => checkUsername(v), (v) => checkBoolean(v, 'keepMail')] },

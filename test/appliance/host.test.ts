@@ -421,6 +421,37 @@ describe('appliance host', () => {
     await rejects(host.setMailhost('nobody', null), 'not-found', 'username');
   });
 
+  it('gives an account the sharable Maildirs of <data>/config/maildirshared (shared.), read-only; others see none', async () => {
+    const { host, data, port } = await started();
+    const team = path.join(data, 'sharable', 'team');
+    for (const sub of ['cur', 'new', 'tmp']) fs.mkdirSync(path.join(team, '.Team', sub), { recursive: true });
+    fs.writeFileSync(path.join(team, '.Team', 'cur', '1700000000.M1P1.host,S=30:2,'), 'Subject: team\r\n\r\nhello team\r\n');
+    fs.writeFileSync(path.join(data, 'config', 'maildirshared'), `team ${team}\n`);
+    await host.addAccount({ username: 'alice', password: 'pw-alice-1' });
+    await host.addAccount({ username: 'bob', password: 'pw-bob-1' });
+    const set = await invokeApi(host, 'setSharable', ['alice', '']);
+    assert.ok(set.ok && (set.result as AccountView).sharable === '', JSON.stringify(set));
+    const refusedGroup = await invokeApi(host, 'setSharable', ['alice', '../etc']);
+    assert.ok(!refusedGroup.ok && refusedGroup.error.field === 'sharable', JSON.stringify(refusedGroup));
+    const wrongType = await invokeApi(host, 'setSharable', ['alice', 1]);
+    assert.ok(!wrongType.ok && wrongType.error.field === 'sharable', JSON.stringify(wrongType));
+    for (const [user, password, sees] of [['alice', 'pw-alice-1', true], ['bob', 'pw-bob-1', false]] as const) {
+      const s = await connect(port);
+      await s.client.greeting;
+      assert.match((await s.client.command(`LOGIN ${user} ${password}`)).tagged, /^OK/);
+      const ns = (await s.client.command('NAMESPACE')).lines.join('');
+      assert.equal(ns.includes('("shared." ".")'), sees, ns);
+      const select = await s.client.command('SELECT shared.team.Team');
+      assert.match(select.tagged, sees ? /^OK \[READ-WRITE\]/ : /^NO/, `${user}: ${select.tagged}`);
+      if (sees) assert.match((await s.client.command('APPEND shared.team.Team {5+}\r\nhello')).tagged, /^NO/);
+      s.socket.destroy();
+    }
+    assert.deepEqual(fs.readdirSync(path.join(team, '.Team', 'cur')), ['1700000000.M1P1.host,S=30:2,']);
+    assert.equal((await invokeApi(host, 'setSharable', ['alice', null])).ok, true);
+    assert.ok((await host.getLog({ account: 'alice' })).some((l) => /sharable Maildirs \(the list\) -> \(none\)/.test(l.message)));
+    await rejects(host.setSharable('nobody', null), 'not-found', 'username');
+  });
+
   it('stops cleanly: an APPEND still arriving is refused and leaves no file', async () => {
     const { host, port } = await started();
     const account = await host.addAccount({ username: 'alice', password: 'pw-a' });

@@ -60,7 +60,10 @@ test('virtual shared folders answer as in Courier', { skip: courierSkip ?? false
   for (const name of ['alice', 'bob']) {
     await accounts.add({ username: name, password: 'secret', home: path.join(oursRoot, name), maildir: path.join(oursRoot, name, 'Maildir') });
   }
-  const { server, port } = await startNetworkServer({ dataDir: data, accounts, failureDelayMs: 100, sharedFolders: true });
+  // Courier announces "shared." (its sharable Maildirs) always; ours to an account given a
+  // sharable list only (server/accounts/sharable-access.ts): bob gets one, empty here.
+  await accounts.setSharable('bob', '');
+  const { server, port } = await startNetworkServer({ dataDir: data, accounts, failureDelayMs: 100, sharedFolders: true, maildirShared: path.join(dir, 'maildirshared') });
   // Courier reads the index we write for it, pointed at its own copy of the Maildirs.
   const index = path.join(dir, 'index');
   const courierAccounts = (await accounts.list()).map((a) => ({ ...a, home: path.join(courierRoot, a.username) }));

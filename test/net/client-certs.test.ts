@@ -58,13 +58,15 @@ interface Running {
   stop(): Promise<void>;
 }
 
-async function serve(overrides: Record<string, string>): Promise<Running> {
+async function serve(overrides: Record<string, string>, shared: { sharedFolders?: boolean; sharable?: boolean } = {}): Promise<Running> {
   const data = fs.mkdtempSync(path.join(dir, 'data-'));
   const accounts = SqliteAccountStore.open(data);
   await accounts.add({ username: 'alice', password: 'secret', maildir: emptyMaildir(path.join(data, 'alice')) });
+  if (shared.sharable) await accounts.setSharable('alice', '');
   const authenticator = new AccountAuthenticator({
     accounts, logger: { log: () => undefined }, maildirPath: 'Maildir', useLocks: true, keywords: true,
     watch: false, pollIntervalMs: 60_000, trashFolder: 'Trash', failureDelayMs: 10,
+    sharedFolders: shared.sharedFolders ?? false, maildirShared: path.join(data, 'maildirshared'),
   });
   const certFile = path.join(dir, 'certs', 'imapd.pem');
   const { settings } = await loadSettings({
@@ -176,6 +178,18 @@ test('TLS_VERIFYPEER=PEER: no certificate is let in, a bad one is refused; TLS_E
     const nobody = await connect(s.port, { cert: 'nobody' });
     assert.match(await nobody.command('AUTHENTICATE EXTERNAL ='), /NO \[AUTHENTICATIONFAILED\]/);
     nobody.socket.destroy();
+  } finally {
+    await s.stop();
+  }
+});
+
+test('a login with a client certificate gets the shared namespaces a password login gets', async () => {
+  const s = await serve({ TLS_VERIFYPEER: 'PEER', TLS_TRUSTCERTS: path.join(pki, 'ca.crt'), TLS_EXTERNAL: 'emailaddress' }, { sharedFolders: true, sharable: true });
+  try {
+    const alice = await connect(s.port, { cert: 'alice' });
+    assert.match(await alice.command('AUTHENTICATE EXTERNAL ='), /OK \[CAPABILITY [^\]]*\] LOGIN Ok\./);
+    assert.match(await alice.command('NAMESPACE'), /\* NAMESPACE \(\("INBOX\." "\."\)\) NIL \(\("#shared\." "\."\)\("shared\." "\."\)\)/);
+    alice.socket.destroy();
   } finally {
     await s.stop();
   }

@@ -20,11 +20,16 @@ export const LISTENER_FIELDS: ReadonlySet<keyof ImapdSettings> = new Set([
 ] as const);
 /** Fields the running listeners read at each new connection. */
 export const LIVE_FIELDS: ReadonlySet<keyof ImapdSettings> = new Set(['maxDaemons', 'maxPerIp'] as const);
-/** Fields the account authenticator is built with (they apply from the next login). */
-const AUTHENTICATOR_FIELDS: ReadonlySet<keyof ImapdSettings> = new Set([
-  'maildirPath', 'mkhomedirSkel', 'useLocks', 'ftsIndex', 'keywords', 'enhancedIdle', 'idleTimeout', 'trashFolder', 'emptyTrash', 'loginCacheTtl',
-  'debugFile', 'fileWatch', 'imapProxy', 'imapProxyForeign', 'proxyHostname', 'tlsTrustCerts', 'maildirShared',
+/** Settings the authenticator reads besides authenticatorSettings(): those of the proxy it is given. */
+const PROXY_FIELDS: ReadonlySet<keyof ImapdSettings> = new Set([
+  'imapProxy', 'imapProxyForeign', 'proxyHostname', 'tlsTrustCerts',
 ] as const);
+
+/** Whether logins need a new authenticator: any option it is built from changed. */
+function authenticatorChanged(before: ImapdSettings, after: ImapdSettings): boolean {
+  if (!settingsEqual(authenticatorSettings(before), authenticatorSettings(after))) return true;
+  return [...PROXY_FIELDS].some((f) => !settingsEqual(before[f], after[f]));
+}
 
 const SESSIONS_EVENT_DELAY_MS = 150;
 const SESSIONS_TICK_MS = 2000;
@@ -159,7 +164,7 @@ export class ImapRunner {
    */
   configure(before: ImapdSettings, after: ImapdSettings): void {
     this.sessionSettings = sessionSettingsFrom(after);
-    if ([...AUTHENTICATOR_FIELDS].some((f) => !settingsEqual(before[f], after[f]))) {
+    if (authenticatorChanged(before, after)) {
       const retired = this.authenticator;
       this.retiredAuthenticators.add(retired);
       void retired.idle().then(() => this.retiredAuthenticators.delete(retired));

@@ -29,6 +29,8 @@ export async function startNetworkServer(options: {
   sharedFolders?: boolean;
   /** IMAP_PROXY: logins of accounts with a mailhost go there (server/net/proxy.ts). */
   proxy?: ProxyConnector | null;
+  /** DEFDOMAIN: appended to a login name without "@". */
+  defaultDomain?: string | null;
   /** Settings on top of the loopback defaults (PORT: "127.0.0.2.143,0" adds a fixed address and port). */
   overrides?: Record<string, string>;
 }): Promise<TestNetworkServer> {
@@ -45,6 +47,7 @@ export async function startNetworkServer(options: {
     failureDelayMs: options.failureDelayMs,
     sharedFolders: options.sharedFolders ?? false,
     proxy: options.proxy ?? null,
+    defaultDomain: options.defaultDomain ?? null,
   });
   const { settings } = await loadSettings({
     configDir: path.join(options.dataDir, 'no-config'),

@@ -5,7 +5,8 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import net from 'node:net';
 import fs from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
@@ -13,6 +14,7 @@ import { AccountAuthenticator, SqliteAccountStore } from '../../server/accounts/
 import { ConfigError, loadSettings } from '../../server/config/index.js';
 import { ImapServer, loadTlsMaterial } from '../../server/net/index.js';
 import { emptyMaildir, removeTree, tempDir } from '../helpers/maildir.js';
+import { courierSkip } from '../helpers/peers.js';
 
 let dir: string;
 let pki: string;
@@ -223,4 +225,78 @@ test('client certificates without TLS_TRUSTCERTS refuse to start, with the reaso
   // Debian's file names a bundle that may be absent; with NONE it is never read.
   fs.writeFileSync(path.join(configDir, 'imapd-ssl'), `TLS_VERIFYPEER=NONE\nTLS_TRUSTCERTS=${path.join(dir, 'missing.pem')}\n`);
   assert.equal((await loadSettings({ configDir })).settings.tlsVerifyPeer, 'NONE');
+});
+
+// Beside Courier: couriertcpd -> couriertls -server -tcpd -> imaplogin -> imapd, as Debian's
+// imapd-ssl start script runs it, with the same certificates and settings.
+const COURIERTLS = '/usr/bin/couriertls';
+const courierTlsSkip = courierSkip || (!fs.existsSync(COURIERTLS) && `${COURIERTLS} is not installed (npm run peers)`);
+
+async function freePort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  const { port } = probe.address() as net.AddressInfo;
+  await new Promise<void>((r) => probe.close(() => r()));
+  return port;
+}
+
+async function courierTls(settings: Record<string, string>): Promise<Running> {
+  const state = fs.mkdtempSync(path.join(dir, 'courier-'));
+  const maildir = emptyMaildir(path.join(state, 'Maildir'));
+  const port = await freePort();
+  const env = { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', IMAP_TLS: '1', TLS_CERTFILE: path.join(dir, 'certs', 'imapd.pem'), ...settings };
+  const child = spawn('/usr/sbin/couriertcpd', [
+    `-pid=${path.join(state, 'pid')}`, `-stderr=${path.join(state, 'log')}`, '-address=0', '-nodnslookup', '-noidentlookup',
+    String(port), COURIERTLS, '-server', '-tcpd', '/usr/lib/courier/courier/imaplogin', '/usr/bin/imapd', maildir,
+  ], { env, stdio: 'ignore' });
+  await new Promise((r) => child.once('exit', r)); // couriertcpd goes to the background
+  for (let i = 0; i < 100; i++) {
+    const up = await new Promise<boolean>((r) => {
+      const c = net.connect(port, '127.0.0.1', () => { c.destroy(); r(true); });
+      c.on('error', () => r(false));
+    });
+    if (up) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const pid = Number(fs.readFileSync(path.join(state, 'pid'), 'utf8'));
+  return {
+    port,
+    async stop() {
+      process.kill(pid, 'SIGTERM');
+      for (let i = 0; i < 100; i++) {
+        try { process.kill(pid, 0); } catch { return; }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+  };
+}
+
+/** 'greeted' with the server certificate's name, or 'refused'. */
+async function outcome(port: number, options: { cert?: string; servername?: string; host?: string }): Promise<string> {
+  try {
+    const s = await connect(port, options);
+    s.socket.destroy();
+    return /^\* OK /.test(s.greeting) ? `greeted by ${s.peerSubject}` : `said ${s.greeting}`;
+  } catch {
+    return 'refused';
+  }
+}
+
+test('client certificates and SNI certificates: the same clients get in, with the same server certificate, as with Courier\'s couriertls', { skip: courierTlsSkip, timeout: 120_000 }, async () => {
+  const trust = { TLS_TRUSTCERTS: path.join(pki, 'ca.crt') };
+  const clients: { cert?: string; servername?: string; host?: string }[] = [
+    {}, { cert: 'alice' }, { cert: 'forged' }, { servername: 'mail.example.org' }, { servername: 'other.example.org' }, { cert: 'alice', servername: 'mail.example.org' },
+  ];
+  for (const settings of [{ TLS_VERIFYPEER: 'REQUIREPEER', ...trust }, { TLS_VERIFYPEER: 'PEER', ...trust }, { TLS_VERIFYPEER: 'NONE' }]) {
+    const ours = await serve(settings);
+    const courier = await courierTls(settings);
+    try {
+      for (const client of clients) {
+        const [a, b] = await Promise.all([outcome(ours.port, client), outcome(courier.port, client)]);
+        assert.equal(a, b, `${settings.TLS_VERIFYPEER} ${JSON.stringify(client)}: ours ${a}, Courier ${b}`);
+      }
+    } finally {
+      await Promise.all([ours.stop(), courier.stop()]);
+    }
+  }
 });

@@ -14,10 +14,12 @@ import { AccountAuthenticator, SqliteAccountStore } from '../../server/accounts/
 import { ConfigError, loadSettings } from '../../server/config/index.js';
 import { ImapServer, loadTlsMaterial } from '../../server/net/index.js';
 import { emptyMaildir, removeTree, tempDir } from '../helpers/maildir.js';
-import { courierSkip } from '../helpers/peers.js';
+import { courierSkip, peerScript } from '../helpers/peers.js';
 
 let dir: string;
 let pki: string;
+/** The account named by the "ext" certificate's emailAddress (also in Courier's userdb, beside Courier). */
+const EXT_USER = 'imapdts-ext';
 
 function openssl(...args: string[]): void {
   execFileSync('openssl', args, { cwd: pki, stdio: 'pipe' });
@@ -41,6 +43,7 @@ before(() => {
   issue('other-ca', '/CN=Stranger CA', null, ['-extfile', 'ca.ext']);
   issue('alice', '/CN=Alice/emailAddress=alice', 'ca');
   issue('nobody', '/CN=Nobody/emailAddress=nobody', 'ca');
+  issue('ext', '/CN=Ext/emailAddress=imapdts-ext', 'ca');
   issue('forged', '/CN=Alice/emailAddress=alice', 'other-ca');
   issue('server', '/CN=main.test', 'ca');
   issue('vhost', '/CN=mail.example.org', 'ca');
@@ -64,6 +67,7 @@ async function serve(overrides: Record<string, string>): Promise<Running> {
   const data = fs.mkdtempSync(path.join(dir, 'data-'));
   const accounts = SqliteAccountStore.open(data);
   await accounts.add({ username: 'alice', password: 'secret', maildir: emptyMaildir(path.join(data, 'alice')) });
+  await accounts.add({ username: EXT_USER, password: 'secret', maildir: emptyMaildir(path.join(data, EXT_USER)) });
   const authenticator = new AccountAuthenticator({
     accounts, logger: { log: () => undefined }, maildirPath: 'Maildir', useLocks: true, keywords: true,
     watch: false, pollIntervalMs: 60_000, trashFolder: 'Trash', failureDelayMs: 10,
@@ -107,7 +111,10 @@ function connect(port: number, options: { cert?: string; servername?: string; ho
     let greeted = false;
     socket.setEncoding('utf8');
     socket.on('error', (err) => { if (!greeted) reject(err); });
-    socket.on('close', () => { if (!greeted) reject(new Error('closed before the greeting')); });
+    socket.on('close', () => {
+      if (!greeted) reject(new Error('closed before the greeting'));
+      else if (waiting) waiting.resolve(`${buffer}closed`); // what came, then "closed" as the last line
+    });
     socket.on('data', (chunk: string) => {
       buffer += chunk;
       if (!greeted && buffer.includes('\r\n')) {
@@ -298,5 +305,40 @@ test('client certificates and SNI certificates: the same clients get in, with th
     } finally {
       await Promise.all([ours.stop(), courier.stop()]);
     }
+  }
+});
+
+test('TLS_EXTERNAL beside Courier (couriertls, imaplogin, authuserdb): AUTH=EXTERNAL offered to the same clients, the certificate\'s account logged in', {
+  skip: courierTlsSkip || (process.getuid?.() !== 0 ? 'courier-login.sh needs root (it edits /etc/courier/userdb)' : false),
+  timeout: 120_000,
+}, async () => {
+  const settings = { TLS_VERIFYPEER: 'PEER', TLS_TRUSTCERTS: path.join(pki, 'ca.crt'), TLS_EXTERNAL: 'emailaddress' };
+  // courier-login.sh puts EXT_USER into Courier's userdb and starts authdaemond, which the
+  // TLS listener's imaplogin asks.
+  const env = { ...process.env, PEERS_STATE: path.join(dir, 'courier-login') };
+  execFileSync(peerScript('courier-login.sh'), [String(await freePort()), EXT_USER, 'secret'], { env, stdio: 'pipe' });
+  const ours = await serve(settings);
+  const courier = await courierTls(settings);
+  try {
+    for (const cert of [undefined, 'ext', 'nobody']) {
+      const answers: string[][] = [];
+      for (const port of [ours.port, courier.port]) {
+        const s = await connect(port, cert ? { cert } : {});
+        const offered = /AUTH=EXTERNAL/.test(s.greeting) ? 'AUTH=EXTERNAL offered' : 'not offered';
+        // Courier has no SASL-IR: the empty response ("use the certificate's name") on its own line.
+        const login = offered === 'not offered' ? '' : (await s.command('AUTHENTICATE EXTERNAL\r\n')).split('\r\n').at(-1)!;
+        const loggedIn = /^t\w+ OK /.test(login);
+        answers.push([offered, loggedIn ? 'logged in' : 'not logged in', loggedIn ? (await s.command('SELECT INBOX')).split('\r\n').at(-1)!.split(' ')[1] : '']);
+        s.socket.destroy();
+      }
+      // (An account the certificate names but authlib lacks: Courier says BYE, we say NO.)
+      assert.deepEqual(answers[0], answers[1], `certificate ${cert ?? 'none'}: ours, then Courier`);
+      if (cert === 'ext') assert.deepEqual(answers[0], ['AUTH=EXTERNAL offered', 'logged in', 'OK']);
+    }
+  } finally {
+    await Promise.all([ours.stop(), courier.stop()]);
+    execFileSync(peerScript('courier-stop.sh'), { env, stdio: 'pipe' });
+    execFileSync('/usr/sbin/userdb', [EXT_USER, 'del'], { stdio: 'pipe' });
+    execFileSync('/usr/sbin/makeuserdb', { stdio: 'pipe' });
   }
 });

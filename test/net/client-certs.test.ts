@@ -293,6 +293,7 @@ test('client certificates and SNI certificates: the same clients get in, with th
   const trust = { TLS_TRUSTCERTS: path.join(pki, 'ca.crt') };
   const clients: { cert?: string; servername?: string; host?: string }[] = [
     {}, { cert: 'alice' }, { cert: 'forged' }, { servername: 'mail.example.org' }, { servername: 'other.example.org' }, { cert: 'alice', servername: 'mail.example.org' },
+    { host: '127.0.0.2' }, { host: '127.0.0.2', servername: 'mail.example.org' },
   ];
   for (const settings of [{ TLS_VERIFYPEER: 'REQUIREPEER', ...trust }, { TLS_VERIFYPEER: 'PEER', ...trust }, { TLS_VERIFYPEER: 'NONE' }]) {
     const ours = await serve(settings);

@@ -289,7 +289,7 @@ async function outcome(port: number, options: { cert?: string; servername?: stri
   }
 }
 
-test('client certificates and SNI certificates: the same clients get in, with the same server certificate, as with Courier\'s couriertls', { skip: courierTlsSkip, timeout: 120_000 }, async () => {
+test('client certificates, SNI and by-address certificates: the same clients get in, with the same server certificate, as with Courier\'s couriertls', { skip: courierTlsSkip, timeout: 120_000 }, async () => {
   const trust = { TLS_TRUSTCERTS: path.join(pki, 'ca.crt') };
   const clients: { cert?: string; servername?: string; host?: string }[] = [
     {}, { cert: 'alice' }, { cert: 'forged' }, { servername: 'mail.example.org' }, { servername: 'other.example.org' }, { cert: 'alice', servername: 'mail.example.org' },

@@ -45,6 +45,14 @@ export function rightsForClient(rights: string): string {
   return shown.sort().join('');
 }
 
+/** Rights as Courier's SELECT and EXAMINE show them in [MYRIGHTS]: "x", "t" and "e" are "d"
+ * when all three are held, else each is shown as it is (unlike the MYRIGHTS command). */
+export function rightsForSelect(rights: string): string {
+  const all = ['x', 't', 'e'].every((c) => rights.includes(c));
+  if (!all) return normalizeRights(rights);
+  return normalizeRights([...rights].filter((c) => c !== 'x' && c !== 't' && c !== 'e').join('') + 'd');
+}
+
 /** The identifier as stored: a user name gets Courier's "user=" prefix; null for a name Courier refuses. */
 export function storedIdentifier(identifier: string): string | null {
   const negative = identifier.startsWith('-');

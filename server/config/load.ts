@@ -46,7 +46,8 @@ const DEFAULT_SOURCE: SettingSource = { file: 'default', line: 0 };
 /** How a Courier setting this server reads past is reported: 'unsupported' when its value asks
  * for a missing feature, else 'ignored'; undefined for a name that is no Courier setting. */
 export function notHonoured(setting: string, value: string): { kind: 'ignored' | 'unsupported'; message: string } | undefined {
-  const known = COURIER_SETTINGS_NOT_HONOURED.get(setting) ?? (/^AUTHSERVICE\d+$/.test(setting) ? { reason: 'accounts come from the built-in account store' } : undefined);
+  // AUTHSERVICE143 and AUTHSERVICE993 are in the table; any other port's is the same.
+  const known = COURIER_SETTINGS_NOT_HONOURED.get(setting) ?? (/^AUTHSERVICE\d+$/.test(setting) ? COURIER_SETTINGS_NOT_HONOURED.get('AUTHSERVICE143') : undefined);
   if (!known) return undefined;
   if (known.harmless && !known.harmless.includes(value.trim())) return { kind: 'unsupported', message: `${known.reason}; ignored` };
   return { kind: 'ignored', message: `ignored: ${known.reason}` };

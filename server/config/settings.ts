@@ -778,26 +778,31 @@ export const SETTINGS_BY_NAME: ReadonlyMap<string, AnySettingSpec> = new Map(SET
 export interface NotHonoured {
   reason: string;
   harmless?: readonly string[];
-  /** Deliberately not built: listed in the README's settings table with the reason (issue 12). */
-  notBuilt?: 'imapd' | 'imapd-ssl';
+  /** The Courier file that documents it: every one is a row of the README's settings table (issue 12). */
+  file: 'imapd' | 'imapd-ssl';
+  /** The row's status: 'not built' (deliberately, with the reason), else 'ignored' or what `status` says. */
+  notBuilt?: true;
+  status?: string;
 }
 
 export const COURIER_SETTINGS_NOT_HONOURED: ReadonlyMap<string, NotHonoured> = new Map<string, NotHonoured>([
-  ['TCPDOPTS', { reason: 'options of couriertcpd, Courier\'s process supervisor, which this single-process server replaces (it makes no DNS or ident lookups; MAXDAEMONS, MAXPERIP and IMAPACCESSFILE are honoured)', notBuilt: 'imapd' }],
-  ['LOGGEROPTS', { reason: 'options of courierlogger, Courier\'s log supervisor: log lines go to standard error, for the service manager (systemd, launchd) to keep', notBuilt: 'imapd' }],
-  ['SSLLOGGEROPTS', { reason: 'as LOGGEROPTS, for the implicit-TLS service', notBuilt: 'imapd-ssl' }],
-  ['SMAP_CAPABILITY', { reason: 'SMAP, Courier\'s experimental protocol beside IMAP, is used by no mainstream mail program, so it is not built', harmless: [''], notBuilt: 'imapd' }],
-  ['IMAP_CAPABILITY_ORIG', { reason: 'reference copy for Courier\'s webadmin' }],
-  ['IMAP_CAPABILITY_TLS_ORIG', { reason: 'reference copy for Courier\'s webadmin' }],
-  ['IMAP_ULIMITD', { reason: 'a memory limit set by Courier\'s start script (ulimit -v); one process serves every connection here, so set a limit for it in the service manager (systemd MemoryMax=)', notBuilt: 'imapd' }],
-  ['IMAP_SHAREDINDEXFILE', { reason: 'imapd-server and the appliance make the index of shared accounts (#shared.OWNER.FOLDER) from the account store (imapd-accounts shared-index writes one for Courier); the stdio imapd reads this file, groups included, as Courier does' }],
-  ['COURIERTLS', { reason: 'TLS is built in' }],
-  ['TLS_PRIORITY', { reason: 'GnuTLS priority strings are not understood; use TLS_PROTOCOL and TLS_CIPHER_LIST', harmless: [''] }],
-  ['TLS_MIN_DH_BITS', { reason: 'key exchange uses elliptic curves; no DH parameters are used' }],
-  ['TLS_DHPARAMS', { reason: 'key exchange uses elliptic curves; no DH parameters are used' }],
-  ['TLS_TIMEOUT', { reason: 'not implemented in Courier either' }],
-  ['TLS_CACHEFILE', { reason: 'TLS sessions are resumed from memory' }],
-  ['TLS_CACHESIZE', { reason: 'TLS sessions are resumed from memory' }],
+  ['AUTHSERVICE143', { reason: 'accounts come from the built-in account store', file: 'imapd' }],
+  ['AUTHSERVICE993', { reason: 'accounts come from the built-in account store', file: 'imapd' }],
+  ['TCPDOPTS', { reason: 'options of couriertcpd, Courier\'s process supervisor, which this single-process server replaces (it makes no DNS or ident lookups; MAXDAEMONS, MAXPERIP and IMAPACCESSFILE are honoured)', file: 'imapd', notBuilt: true }],
+  ['LOGGEROPTS', { reason: 'options of courierlogger, Courier\'s log supervisor: log lines go to standard error, for the service manager (systemd, launchd) to keep', file: 'imapd', notBuilt: true }],
+  ['SSLLOGGEROPTS', { reason: 'as LOGGEROPTS, for the implicit-TLS service', file: 'imapd-ssl', notBuilt: true }],
+  ['SMAP_CAPABILITY', { reason: 'SMAP, Courier\'s experimental protocol beside IMAP, is used by no mainstream mail program, so it is not built', harmless: [''], file: 'imapd', notBuilt: true }],
+  ['IMAP_CAPABILITY_ORIG', { reason: 'reference copy for Courier\'s webadmin', file: 'imapd' }],
+  ['IMAP_CAPABILITY_TLS_ORIG', { reason: 'reference copy for Courier\'s webadmin', file: 'imapd' }],
+  ['IMAP_ULIMITD', { reason: 'a memory limit set by Courier\'s start script (ulimit -v); one process serves every connection here, so set a limit for it in the service manager (systemd MemoryMax=)', file: 'imapd', notBuilt: true }],
+  ['IMAP_SHAREDINDEXFILE', { reason: 'imapd-server and the appliance make the index of shared accounts (#shared.OWNER.FOLDER) from the account store (imapd-accounts shared-index writes one for Courier); the stdio imapd reads this file, groups included, as Courier does', file: 'imapd', status: 'stdio imapd only' }],
+  ['COURIERTLS', { reason: 'TLS is built in', file: 'imapd-ssl' }],
+  ['TLS_PRIORITY', { reason: 'GnuTLS priority strings are not understood; use TLS_PROTOCOL and TLS_CIPHER_LIST', harmless: [''], file: 'imapd-ssl' }],
+  ['TLS_MIN_DH_BITS', { reason: 'key exchange uses elliptic curves; no DH parameters are used', file: 'imapd-ssl' }],
+  ['TLS_DHPARAMS', { reason: 'key exchange uses elliptic curves; no DH parameters are used', file: 'imapd-ssl' }],
+  ['TLS_TIMEOUT', { reason: 'not implemented in Courier either', file: 'imapd-ssl' }],
+  ['TLS_CACHEFILE', { reason: 'TLS sessions are resumed from memory', file: 'imapd-ssl' }],
+  ['TLS_CACHESIZE', { reason: 'TLS sessions are resumed from memory', file: 'imapd-ssl' }],
 ]);
 
 /** Default session deadlines (ms): 60 s to log in, 60 s per command line (and per literal, plus its size at 64 KiB/s), 30 min idle once logged in. */
@@ -839,8 +844,14 @@ export function settingsTableMarkdown(): string {
     const shown = s.default === '' ? '(unset)' : `\`${s.default}\``;
     return `| ${s.name}${s.ours ? ' (ours)' : ''} | ${s.file} | ${cell(shown)} | ${cell(s.meaning)} |`;
   });
-  const notBuilt = [...COURIER_SETTINGS_NOT_HONOURED]
-    .filter(([, n]) => n.notBuilt)
-    .map(([name, n]) => `| ${name} (not built) | ${n.notBuilt} | | ${cell(`Not built: ${n.reason}.`)} |`);
-  return ['| Setting | File | Default | Meaning |', '|---|---|---|---|', ...rows, ...notBuilt].join('\n') + '\n';
+  // Courier's settings that are not honoured, each with its status: deliberately not built
+  // first, then ignored (nothing to do here, with the reason), so that every setting of
+  // Debian's two files has a row.
+  const notHonoured = [...COURIER_SETTINGS_NOT_HONOURED].sort(([, a], [, b]) => Number(!a.notBuilt) - Number(!b.notBuilt));
+  const others = notHonoured.map(([name, n]) => {
+    const status = n.notBuilt ? 'not built' : n.status ?? 'ignored';
+    const meaning = `${status.charAt(0).toUpperCase()}${status.slice(1)}: ${n.reason}.`;
+    return `| ${name} (${status}) | ${n.file} | | ${cell(meaning)} |`;
+  });
+  return ['| Setting | File | Default | Meaning |', '|---|---|---|---|', ...rows, ...others].join('\n') + '\n';
 }

@@ -2,7 +2,7 @@
 // (RFC 4314 section 4), by the folder's ACL as Courier stores it (backend/acl.ts).
 // Courier's wording for a refusal: `NO Access denied for CMD on FOLDER (ACL "x" required)`.
 
-import { ALL_RIGHTS, ownerRights, rightsForClient, userRights } from '../backend/acl.js';
+import { ALL_RIGHTS, ownerRights, rightsForSelect, userRights } from '../backend/acl.js';
 import { no, type CommandResult, type SessionContext } from './commands/types.js';
 
 /**
@@ -41,7 +41,7 @@ export function rightsForFlags(flags: readonly string[]): string {
 
 /** `[MYRIGHTS "..."]` as Courier sends it after SELECT and EXAMINE. */
 export async function myRightsCode(session: SessionContext, storeName: string): Promise<string> {
-  return `MYRIGHTS "${rightsForClient(await myRights(session, storeName))}"`;
+  return `MYRIGHTS "${rightsForSelect(await myRights(session, storeName))}"`;
 }
 
 /** The names (wire form) LIST may show: a folder without "l" is not listed (RFC 4314 4). */

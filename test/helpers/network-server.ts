@@ -31,6 +31,8 @@ export async function startNetworkServer(options: {
   proxy?: ProxyConnector | null;
   /** IMAPD_MAILDIRSHARED: the sharable Maildirs' list, for accounts with a "sharable" option (server/accounts/sharable-access.ts). */
   maildirShared?: string;
+  /** DEFDOMAIN: appended to a login name without "@". */
+  defaultDomain?: string | null;
   /** Settings on top of the loopback defaults (PORT: "127.0.0.2.143,0" adds a fixed address and port). */
   overrides?: Record<string, string>;
 }): Promise<TestNetworkServer> {
@@ -48,6 +50,7 @@ export async function startNetworkServer(options: {
     sharedFolders: options.sharedFolders ?? false,
     proxy: options.proxy ?? null,
     maildirShared: options.maildirShared ?? null,
+    defaultDomain: options.defaultDomain ?? null,
   });
   const { settings } = await loadSettings({
     configDir: path.join(options.dataDir, 'no-config'),

@@ -8,7 +8,8 @@ import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { IMAPD, spawnImapd } from '../helpers/imap-client.js';
+import { IMAPD, spawnCourier, spawnImapd } from '../helpers/imap-client.js';
+import { courierSkip } from '../helpers/peers.js';
 import { emptyMaildir, removeTree, tempDir } from '../helpers/maildir.js';
 
 let dir: string;
@@ -75,6 +76,19 @@ describe('imapd started as Courier starts it', () => {
       await imapd.close();
     }
     assert.doesNotMatch(imapd.stderr(), /bad setting/);
+  });
+
+  it('announces what Courier\'s imapd announces under this machine\'s Courier files (ACL ACL2=UNION with IMAP_ACL=1)', { skip: courierSkip || (!existsSync('/etc/courier/imapd') && 'no /etc/courier/imapd here') }, async () => {
+    const ours = spawnImapd(md, COURIER_ENVIRONMENT);
+    const courier = spawnCourier(md);
+    try {
+      await Promise.all([ours.client.greeting, courier.client.greeting]);
+      const [a, b] = await Promise.all([ours.client.command('CAPABILITY'), courier.client.command('CAPABILITY')]);
+      assert.equal(a.lines[0], b.lines[0]);
+      assert.match(b.lines[0], / ACL ACL2=UNION /);
+    } finally {
+      await Promise.all([ours.close(), courier.close()]);
+    }
   });
 
   it('an empty variable counts as unset; an empty IMAP_NAMESPACE_PREFIX puts folders at the top level', async () => {

@@ -148,7 +148,9 @@ describe('sharable Maildirs ("shared.") on imapd-server', () => {
       // Read-only for everyone: rights "lrsw", no \Deleted, EXPUNGE, APPEND, MOVE out or COPY in.
       const rights = await ok(alice, 'MYRIGHTS shared.team.Team');
       assert.deepEqual(rights.lines, ['* MYRIGHTS "shared.team.Team" "lrsw"']);
-      await refused(alice, 'STORE 1 +FLAGS (\\Deleted)');
+      // A flag the rights do not allow is left as it was, and the STORE answers OK, as Courier's (RFC 4314 section 4 allows either).
+      await ok(alice, 'STORE 1 +FLAGS (\\Deleted)');
+      assert.deepEqual(fetchFlags(await ok(alice, 'FETCH 1 (FLAGS)')), ['1 $Label1 \\Flagged \\Recent']);
       await refused(alice, 'EXPUNGE');
       await refused(alice, 'APPEND shared.team.Team {5+}\r\nhello');
       await refused(alice, 'MOVE 1 INBOX');

@@ -5,7 +5,8 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import net from 'node:net';
 import fs from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
@@ -13,9 +14,12 @@ import { AccountAuthenticator, SqliteAccountStore } from '../../server/accounts/
 import { ConfigError, loadSettings } from '../../server/config/index.js';
 import { ImapServer, loadTlsMaterial } from '../../server/net/index.js';
 import { emptyMaildir, removeTree, tempDir } from '../helpers/maildir.js';
+import { courierSkip, peerScript } from '../helpers/peers.js';
 
 let dir: string;
 let pki: string;
+/** The account named by the "ext" certificate's emailAddress (also in Courier's userdb, beside Courier). */
+const EXT_USER = 'imapdts-ext';
 
 function openssl(...args: string[]): void {
   execFileSync('openssl', args, { cwd: pki, stdio: 'pipe' });
@@ -39,6 +43,7 @@ before(() => {
   issue('other-ca', '/CN=Stranger CA', null, ['-extfile', 'ca.ext']);
   issue('alice', '/CN=Alice/emailAddress=alice', 'ca');
   issue('nobody', '/CN=Nobody/emailAddress=nobody', 'ca');
+  issue('ext', '/CN=Ext/emailAddress=imapdts-ext', 'ca');
   issue('forged', '/CN=Alice/emailAddress=alice', 'other-ca');
   issue('server', '/CN=main.test', 'ca');
   issue('vhost', '/CN=mail.example.org', 'ca');
@@ -63,6 +68,7 @@ async function serve(overrides: Record<string, string>, shared: { sharedFolders?
   const accounts = SqliteAccountStore.open(data);
   await accounts.add({ username: 'alice', password: 'secret', maildir: emptyMaildir(path.join(data, 'alice')) });
   if (shared.sharable) await accounts.setSharable('alice', '');
+  await accounts.add({ username: EXT_USER, password: 'secret', maildir: emptyMaildir(path.join(data, EXT_USER)) });
   const authenticator = new AccountAuthenticator({
     accounts, logger: { log: () => undefined }, maildirPath: 'Maildir', useLocks: true, keywords: true,
     watch: false, pollIntervalMs: 60_000, trashFolder: 'Trash', failureDelayMs: 10,
@@ -107,7 +113,10 @@ function connect(port: number, options: { cert?: string; servername?: string; ho
     let greeted = false;
     socket.setEncoding('utf8');
     socket.on('error', (err) => { if (!greeted) reject(err); });
-    socket.on('close', () => { if (!greeted) reject(new Error('closed before the greeting')); });
+    socket.on('close', () => {
+      if (!greeted) reject(new Error('closed before the greeting'));
+      else if (waiting) waiting.resolve(`${buffer}closed`); // what came, then "closed" as the last line
+    });
     socket.on('data', (chunk: string) => {
       buffer += chunk;
       if (!greeted && buffer.includes('\r\n')) {
@@ -237,4 +246,114 @@ test('client certificates without TLS_TRUSTCERTS refuse to start, with the reaso
   // Debian's file names a bundle that may be absent; with NONE it is never read.
   fs.writeFileSync(path.join(configDir, 'imapd-ssl'), `TLS_VERIFYPEER=NONE\nTLS_TRUSTCERTS=${path.join(dir, 'missing.pem')}\n`);
   assert.equal((await loadSettings({ configDir })).settings.tlsVerifyPeer, 'NONE');
+});
+
+// Beside Courier: couriertcpd -> couriertls -server -tcpd -> imaplogin -> imapd, as Debian's
+// imapd-ssl start script runs it, with the same certificates and settings.
+const COURIERTLS = '/usr/bin/couriertls';
+const courierTlsSkip = courierSkip || (!fs.existsSync(COURIERTLS) && `${COURIERTLS} is not installed (npm run peers)`);
+
+async function freePort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  const { port } = probe.address() as net.AddressInfo;
+  await new Promise<void>((r) => probe.close(() => r()));
+  return port;
+}
+
+async function courierTls(settings: Record<string, string>): Promise<Running> {
+  const state = fs.mkdtempSync(path.join(dir, 'courier-'));
+  const maildir = emptyMaildir(path.join(state, 'Maildir'));
+  const port = await freePort();
+  const env = { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', IMAP_TLS: '1', TLS_CERTFILE: path.join(dir, 'certs', 'imapd.pem'), ...settings };
+  const child = spawn('/usr/sbin/couriertcpd', [
+    `-pid=${path.join(state, 'pid')}`, `-stderr=${path.join(state, 'log')}`, '-address=0', '-nodnslookup', '-noidentlookup',
+    String(port), COURIERTLS, '-server', '-tcpd', '/usr/lib/courier/courier/imaplogin', '/usr/bin/imapd', maildir,
+  ], { env, stdio: 'ignore' });
+  await new Promise((r) => child.once('exit', r)); // couriertcpd goes to the background
+  for (let i = 0; i < 100; i++) {
+    const up = await new Promise<boolean>((r) => {
+      const c = net.connect(port, '127.0.0.1', () => { c.destroy(); r(true); });
+      c.on('error', () => r(false));
+    });
+    if (up) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const pid = Number(fs.readFileSync(path.join(state, 'pid'), 'utf8'));
+  return {
+    port,
+    async stop() {
+      process.kill(pid, 'SIGTERM');
+      for (let i = 0; i < 100; i++) {
+        try { process.kill(pid, 0); } catch { return; }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+  };
+}
+
+/** 'greeted' with the server certificate's name, or 'refused'. */
+async function outcome(port: number, options: { cert?: string; servername?: string; host?: string }): Promise<string> {
+  try {
+    const s = await connect(port, options);
+    s.socket.destroy();
+    return /^\* OK /.test(s.greeting) ? `greeted by ${s.peerSubject}` : `said ${s.greeting}`;
+  } catch {
+    return 'refused';
+  }
+}
+
+test('client certificates, SNI and by-address certificates: the same clients get in, with the same server certificate, as with Courier\'s couriertls', { skip: courierTlsSkip, timeout: 120_000 }, async () => {
+  const trust = { TLS_TRUSTCERTS: path.join(pki, 'ca.crt') };
+  const clients: { cert?: string; servername?: string; host?: string }[] = [
+    {}, { cert: 'alice' }, { cert: 'forged' }, { servername: 'mail.example.org' }, { servername: 'other.example.org' }, { cert: 'alice', servername: 'mail.example.org' },
+    { host: '127.0.0.2' }, { host: '127.0.0.2', servername: 'mail.example.org' },
+  ];
+  for (const settings of [{ TLS_VERIFYPEER: 'REQUIREPEER', ...trust }, { TLS_VERIFYPEER: 'PEER', ...trust }, { TLS_VERIFYPEER: 'NONE' }]) {
+    const ours = await serve(settings);
+    const courier = await courierTls(settings);
+    try {
+      for (const client of clients) {
+        const [a, b] = await Promise.all([outcome(ours.port, client), outcome(courier.port, client)]);
+        assert.equal(a, b, `${settings.TLS_VERIFYPEER} ${JSON.stringify(client)}: ours ${a}, Courier ${b}`);
+      }
+    } finally {
+      await Promise.all([ours.stop(), courier.stop()]);
+    }
+  }
+});
+
+test('TLS_EXTERNAL beside Courier (couriertls, imaplogin, authuserdb): AUTH=EXTERNAL offered to the same clients, the certificate\'s account logged in', {
+  skip: courierTlsSkip || (process.getuid?.() !== 0 ? 'courier-login.sh needs root (it edits /etc/courier/userdb)' : false),
+  timeout: 120_000,
+}, async () => {
+  const settings = { TLS_VERIFYPEER: 'PEER', TLS_TRUSTCERTS: path.join(pki, 'ca.crt'), TLS_EXTERNAL: 'emailaddress' };
+  // courier-login.sh puts EXT_USER into Courier's userdb and starts authdaemond, which the
+  // TLS listener's imaplogin asks.
+  const env = { ...process.env, PEERS_STATE: path.join(dir, 'courier-login') };
+  execFileSync(peerScript('courier-login.sh'), [String(await freePort()), EXT_USER, 'secret'], { env, stdio: 'pipe' });
+  const ours = await serve(settings);
+  const courier = await courierTls(settings);
+  try {
+    for (const cert of [undefined, 'ext', 'nobody']) {
+      const answers: string[][] = [];
+      for (const port of [ours.port, courier.port]) {
+        const s = await connect(port, cert ? { cert } : {});
+        const offered = /AUTH=EXTERNAL/.test(s.greeting) ? 'AUTH=EXTERNAL offered' : 'not offered';
+        // Courier has no SASL-IR: the empty response ("use the certificate's name") on its own line.
+        const login = offered === 'not offered' ? '' : (await s.command('AUTHENTICATE EXTERNAL\r\n')).split('\r\n').at(-1)!;
+        const loggedIn = /^t\w+ OK /.test(login);
+        answers.push([offered, loggedIn ? 'logged in' : 'not logged in', loggedIn ? (await s.command('SELECT INBOX')).split('\r\n').at(-1)!.split(' ')[1] : '']);
+        s.socket.destroy();
+      }
+      // (An account the certificate names but authlib lacks: Courier says BYE, we say NO.)
+      assert.deepEqual(answers[0], answers[1], `certificate ${cert ?? 'none'}: ours, then Courier`);
+      if (cert === 'ext') assert.deepEqual(answers[0], ['AUTH=EXTERNAL offered', 'logged in', 'OK']);
+    }
+  } finally {
+    await Promise.all([ours.stop(), courier.stop()]);
+    execFileSync(peerScript('courier-stop.sh'), { env, stdio: 'pipe' });
+    execFileSync('/usr/sbin/userdb', [EXT_USER, 'del'], { stdio: 'pipe' });
+    execFileSync('/usr/sbin/makeuserdb', { stdio: 'pipe' });
+  }
 });

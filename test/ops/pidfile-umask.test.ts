@@ -7,7 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { spawnImapd } from '../helpers/imap-client.js';
+import { IMAPD, ImapTestClient, spawnImapd } from '../helpers/imap-client.js';
+import { courierSkip, peerScript } from '../helpers/peers.js';
 import { eventually } from '../net/client.js';
 
 const repo = resolve(import.meta.dirname, '../..');
@@ -63,4 +64,38 @@ test('the stdio imapd applies IMAP_UMASK to the messages it writes', async () =>
     const mode = st.mode & 0o777;
     assert.equal(mode & 0o027, 0, `${f}: mode ${mode.toString(8)}`);
   }
+});
+
+test('under the same umask, our UID database and folders get the modes Courier\'s imapd gives its own, messages no wider', { skip: courierSkip }, async () => {
+  // Courier's start script runs "umask $IMAP_UMASK" before imapd; ours applies the setting itself.
+  const modes: Record<string, string>[] = [];
+  for (const side of ['ours', 'courier'] as const) {
+    const maildir = join(root, `umask-${side}`);
+    for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(join(maildir, sub), { recursive: true });
+    const child = side === 'ours'
+      ? spawn(process.execPath, [IMAPD, maildir], { env: { PATH: process.env.PATH ?? '', IMAP_UMASK: '027' } })
+      : spawn('/bin/sh', ['-c', 'umask 027; exec "$0" "$1"', peerScript('courier-preauth.sh'), maildir], { env: { PATH: process.env.PATH ?? '' } });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    const client = new ImapTestClient(child.stdout!, child.stdin!);
+    await client.greeting;
+    assert.match((await client.append('INBOX', Buffer.from('Subject: umask\r\n\r\nbody\r\n'))).tagged, /^OK/);
+    assert.match((await client.command('CREATE INBOX.Folder')).tagged, /^OK/);
+    await client.command('LOGOUT');
+    await exited;
+    const [message] = await fs.readdir(join(maildir, 'cur'));
+    const mode = async (f: string) => ((await fs.stat(join(maildir, f))).mode & 0o777).toString(8);
+    modes.push({
+      message: await mode(join('cur', message)), uiddb: await mode('courierimapuiddb'),
+      folder: await mode('.Folder'), folderCur: await mode('.Folder/cur'), maildirfolder: await mode('.Folder/maildirfolder'),
+    });
+  }
+  const [ours, courier] = modes;
+  assert.deepEqual([ours.uiddb, ours.folder, ours.folderCur], [courier.uiddb, courier.folder, courier.folderCur], 'UID database and folder directories');
+  // Never wider than Courier's: messages are always 0600 here (Courier: 0666 less the umask, 640),
+  // and the empty maildirfolder marker 640 (Courier: 600), within the umask either way.
+  for (const key of ['message', 'maildirfolder'] as const) {
+    assert.equal(parseInt(ours[key], 8) & 0o027, 0, `${key}: ours ${ours[key]}`);
+  }
+  assert.equal(ours.message, '600');
+  assert.equal(parseInt(ours.message, 8) & ~parseInt(courier.message, 8), 0, `message: ours ${ours.message}, Courier ${courier.message}`);
 });

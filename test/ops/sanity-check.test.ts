@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnImapd } from '../helpers/imap-client.js';
+import { spawnCourier, spawnImapd } from '../helpers/imap-client.js';
+import { courierSkip } from '../helpers/peers.js';
 
 const root = process.geteuid?.() === 0;
 
@@ -23,6 +24,32 @@ test('the stdio imapd refuses a Maildir owned by another uid', { skip: root ? fa
     const allowed = spawnImapd(maildir, { IMAP_MAILBOX_SANITY_CHECK: '0' });
     assert.match(await allowed.client.greeting, /PREAUTH/);
     await allowed.close();
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('Courier\'s imapd refuses the same Maildir with the same words, and serves it with IMAP_MAILBOX_SANITY_CHECK=0', { skip: !root ? 'needs root to chown' : courierSkip }, async () => {
+  const dir = await fs.mkdtemp(join(tmpdir(), 'imapd-sanity-courier-'));
+  try {
+    const maildir = join(dir, 'Maildir');
+    for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(join(maildir, sub), { recursive: true });
+    await fs.chown(maildir, 54321, 54321);
+    const greetings: string[] = [];
+    for (const spawnOne of [spawnImapd, spawnCourier]) {
+      const refused = spawnOne(maildir, {});
+      greetings.push(String(await refused.client.greeting.catch((e: Error) => e.message)));
+      await refused.exited;
+    }
+    // Courier ends its line after the colon (an empty strerror); ours names the reason there.
+    const words = (g: string) => /^\* BYE \[ALERT\] Fatal error: Account's mailbox directory is not owned by the correct uid or gid:/.exec(g)?.[0];
+    assert.ok(words(greetings[1]), `Courier: ${greetings[1]}`);
+    assert.equal(words(greetings[0]), words(greetings[1]), `ours: ${greetings[0]}`);
+    for (const spawnOne of [spawnImapd, spawnCourier]) {
+      const allowed = spawnOne(maildir, { IMAP_MAILBOX_SANITY_CHECK: '0' });
+      assert.match(await allowed.client.greeting, /^\* PREAUTH/);
+      await allowed.close();
+    }
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }

@@ -7,7 +7,7 @@ import {
 } from '../../backend/acl.js';
 import { isSharedName } from '../../backend/shared.js';
 import type { ImapValue } from '../protocol/types.js';
-import { myRights, requireRights } from '../rights.js';
+import { myRights, myRightsCode, requireRights } from '../rights.js';
 import { AUTHENTICATED, bad, no, ok, type CommandContext, type CommandResult, type CommandSpec, type SessionContext } from './types.js';
 
 /**
@@ -74,6 +74,10 @@ async function change(ctx: CommandContext, set: boolean): Promise<CommandResult>
   // Courier refuses a list that takes lookup or administer from the owner, or a right from administrators.
   if (unsafeAcl(updated) !== null) return no('Cannot modify ACLs on this mailbox.', 'NOPERM');
   await session.store.writeAcl!(folder.name, updated);
+  // The selected folder's rights may have changed under the session: told as on SELECT, as Courier does.
+  if (session.selected?.folder.name === folder.name) {
+    session.untagged([{ atom: 'OK' }, { atom: `[${await myRightsCode(session, folder.name)}]` }, { atom: 'ACL' }]);
+  }
   return ok('ACLs updated.');
 }
 

@@ -9,7 +9,7 @@
 // (tested and stored in one step in the folder's queue) and names them in [MODIFIED ...];
 // once CONDSTORE is on, the answers carry MODSEQ, and with .SILENT they are MODSEQ alone for
 // the messages this STORE changed.
-import { myRights, requireRights, rightsForFlags } from '../rights.js';
+import { myRights, rightsForFlags } from '../rights.js';
 import { SELECTED, bad, no, ok, type CommandSpec } from './types.js';
 import { parseFlags, SyntaxError } from './args.js';
 import { modseqValue } from '../protocol/parser.js';
@@ -42,21 +42,43 @@ export const store: CommandSpec = {
     const silent = Boolean(match[2]);
     const seqs = resolveSet(view, set, uid);
     if (view.readOnly) return no('Mailbox is read-only', 'READ-ONLY');
-    if (op !== 'replace' && flags.length) {
-      // RFC 4314 section 4: a STORE SHOULD NOT fail when some of its flags may be changed;
-      // those that may not (a shared folder's owner gave "s" but not "w") are left alone.
-      const held = await myRights(session, view.folder.name);
-      const allowed = flags.filter((f) => held.includes(rightsForFlags([f])));
-      if (allowed.length) flags = allowed;
-    }
-    const denied = await requireRights(session, view.folder.name, rightsForFlags(flags), 'STORE');
-    if (denied) return denied;
     if (!session.settings.keywords && flags.some((f) => !f.startsWith('\\'))) {
       return bad('Keywords are disabled on this server (IMAP_KEYWORDS=0)');
     }
+    // RFC 4314 section 4: flags the ACL does not let this user change ("s" for \Seen, "t" for
+    // \Deleted, "w" for the rest) are left as they are, and the STORE answers OK with the
+    // flags as they are, as Courier does (the RFC has a STORE not fail for them).
+    const held = await myRights(session, view.folder.name);
+    const mayChange = (f: string) => held.includes(rightsForFlags([f]));
     const uids = seqs.map((s) => view.message(s)!.uid);
     const before = new Map(seqs.map((s) => [s, view.message(s)!.modseq]));
-    const result = uids.length ? await view.folder.storeFlags(uids, op, flags, { unchangedSince }) : { gone: [], modified: [] };
+    let groups: { flags: readonly string[]; uids: number[] }[];
+    if (op !== 'replace') {
+      flags = flags.filter(mayChange);
+      groups = flags.length ? [{ flags, uids }] : [];
+    } else if (['s', 't', 'w'].every((r) => held.includes(r))) {
+      groups = [{ flags, uids }];
+    } else {
+      // FLAGS (...) replaces only the flags this user may change; each message keeps the others.
+      const byFlags = new Map<string, { flags: readonly string[]; uids: number[] }>();
+      for (const s of seqs) {
+        const m = view.message(s)!;
+        const kept = [...m.flags].filter((f) => f !== '\\Recent' && !mayChange(f));
+        const final = [...new Set([...flags.filter(mayChange), ...kept])].sort();
+        const key = final.join(' ');
+        const group = byFlags.get(key) ?? { flags: final, uids: [] };
+        group.uids.push(m.uid);
+        byFlags.set(key, group);
+      }
+      groups = [...byFlags.values()];
+    }
+    const result: { gone: number[]; modified: number[] } = { gone: [], modified: [] };
+    for (const group of groups) {
+      if (group.uids.length === 0) continue;
+      const r = await view.folder.storeFlags(group.uids, op, group.flags, { unchangedSince });
+      result.gone.push(...r.gone);
+      result.modified.push(...r.modified);
+    }
     const modified = new Set(result.modified);
     const gone = new Set(result.gone);
     // Take the folder's new state for these messages into our view (looked up by UID in the

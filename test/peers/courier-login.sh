@@ -16,25 +16,8 @@ fi
 mkdir -p "$ST/home/Maildir/cur" "$ST/home/Maildir/new" "$ST/home/Maildir/tmp"
 "$(dirname "$0")/courier-stop.sh" >/dev/null 2>&1 || true
 
-RC=/etc/courier/authdaemonrc
-[ -f "$RC.peers-orig" ] || cp -p "$RC" "$RC.peers-orig"
-grep -q '^authmodulelist="authuserdb' "$RC" || sed -i 's/^authmodulelist="/authmodulelist="authuserdb /' "$RC"
-touch /etc/courier/userdb; chmod 600 /etc/courier/userdb
-/usr/sbin/userdb "$LUSER" del >/dev/null 2>&1 || true
-/usr/sbin/userdb "$LUSER" set uid="$(id -u)" gid="$(id -g)" home="$ST/home" mail="$ST/home/Maildir"
-echo "$PASS" | /usr/sbin/userdbpw -md5 | /usr/sbin/userdb "$LUSER" set systempw
-/usr/sbin/makeuserdb
-
-answers() { python3 -c 'import socket; s = socket.socket(socket.AF_UNIX); s.connect("/run/courier/authdaemon/socket")' 2>/dev/null; }
-if ! answers; then
-  mkdir -p /run/courier/authdaemon
-  chown daemon:daemon /run/courier/authdaemon 2>/dev/null || true
-  rm -f /run/courier/authdaemon/socket /run/courier/authdaemon/socket.lock
-  setsid /usr/lib/courier/courier-authlib/authdaemond >>"$ST/authdaemond.log" 2>&1 </dev/null &
-  echo $! > "$ST/authdaemond.pid"
-  for i in $(seq 100); do answers && break; sleep 0.1; done
-  answers || { echo "authdaemond did not come up, see $ST/authdaemond.log" >&2; exit 1; }
-fi
+. "$(dirname "$0")/courier-auth.sh"
+courier_auth_acquire "$ST" "$LUSER" "$PASS" uid="$(id -u)" gid="$(id -g)" home="$ST/home" mail="$ST/home/Maildir"
 
 env -i PATH=/usr/bin:/bin:/usr/sbin:/sbin ST="$ST" LPORT="$PORT" DD="${DEFDOMAIN:-}" /bin/sh -c '
   set -a; . /etc/courier/imapd-ssl; . /etc/courier/imapd

@@ -19,31 +19,10 @@ if [ ! -x /usr/bin/imapd ] || [ ! -x /usr/sbin/couriertcpd ] || [ ! -x /usr/sbin
 fi
 "$(dirname "$0")/courier-stop.sh" >/dev/null 2>&1 || true
 
-# --- auth: userdb entry for alice (uid/gid of the Maildir owner) ---
-RC=/etc/courier/authdaemonrc
-[ -f "$RC.peers-orig" ] || cp -p "$RC" "$RC.peers-orig"
-grep -q '^authmodulelist="authuserdb' "$RC" || sed -i 's/^authmodulelist="/authmodulelist="authuserdb /' "$RC"
+# --- auth: userdb entry for alice (uid/gid of the Maildir owner), authdaemond (courier-auth.sh) ---
 U=$(stat -c %u "$MD"); G=$(stat -c %g "$MD")
-touch /etc/courier/userdb; chmod 600 /etc/courier/userdb
-/usr/sbin/userdb alice del >/dev/null 2>&1 || true
-/usr/sbin/userdb alice set uid="$U" gid="$G" home="$(dirname "$MD")" mail="$MD"
-echo secret | /usr/sbin/userdbpw -md5 | /usr/sbin/userdb alice set systempw
-/usr/sbin/makeuserdb
-
-# --- authdaemond (foreground program, we background it and keep its pid) ---
-mkdir -p /run/courier/authdaemon
-chown daemon:daemon /run/courier/authdaemon 2>/dev/null || true
-# A stopped authdaemond leaves its socket file behind: waiting for the file alone would let
-# the first login in before the daemon listens ("authdaemon: s_connect() failed").
-rm -f /run/courier/authdaemon/socket /run/courier/authdaemon/socket.lock
-setsid /usr/lib/courier/courier-authlib/authdaemond >>"$ST/authdaemond.log" 2>&1 </dev/null &
-echo $! > "$ST/authdaemond.pid"
-ready=0
-for i in $(seq 100); do
-  if python3 -c 'import socket; s = socket.socket(socket.AF_UNIX); s.connect("/run/courier/authdaemon/socket")' 2>/dev/null; then ready=1; break; fi
-  sleep 0.1
-done
-[ $ready = 1 ] || { echo "authdaemond did not come up, see $ST/authdaemond.log" >&2; exit 1; }
+. "$(dirname "$0")/courier-auth.sh"
+courier_auth_acquire "$ST" alice secret uid="$U" gid="$G" home="$(dirname "$MD")" mail="$MD"
 
 # --- couriertcpd + imaplogin + imapd, env as /usr/lib/courier/imapd would set it ---
 env -i PATH=/usr/bin:/bin:/usr/sbin:/sbin ST="$ST" LPORT="$PORT" MD="$MD" IMAPD_BIN="$IMAPD_BIN" \

@@ -61,6 +61,9 @@ export const lockFs = {
   refreshMs: 30_000,
 };
 
+/** No hold lasts this long (a move of thousands of messages takes seconds): the lock was forgotten. */
+const MAX_HOLD_MS = 10 * 60_000;
+
 export interface DotLockOptions {
   /** Give up after this long (default 30 s) with a NO [INUSE]. */
   timeoutMs?: number;
@@ -134,8 +137,13 @@ function attemptDotLock(tmpDir: string, lockPath: string, id: string): (() => Pr
   if (!linked) return { fileNowMs: stat.mtimeMs };
   held += 1;
   let released = false;
-  // A long hold (a large move into cur/ on a slow disk) must not look stale to other hosts.
-  const refresh = setInterval(() => touchIfOurs(lockPath, id), lockFs.refreshMs);
+  // A long hold (a large move into cur/ on a slow disk) must not look stale to other hosts;
+  // one past MAX_HOLD_MS is a lock this process forgot to release, left to go stale.
+  const takenAt = Date.now();
+  const refresh = setInterval(() => {
+    if (Date.now() - takenAt > MAX_HOLD_MS) clearInterval(refresh);
+    else touchIfOurs(lockPath, id);
+  }, lockFs.refreshMs);
   refresh.unref?.();
   return async () => {
     if (released) return;

@@ -28,6 +28,8 @@ const OURS_CONFIG = (process.env.IMAPD_BENCH_OURS_CONFIG ?? '').split(/[;\n]/).f
 export interface Target {
   name: ServerName;
   port: number;
+  /** Every port clients may use, client i the (i mod n)th (several servers on one Maildir, bench/cluster.ts); default [port]. */
+  ports?: readonly number[];
   /** What runs, for the report. */
   mode: string;
   start(maildir: string, clients: number): Promise<void>;

@@ -13,7 +13,8 @@
 // bind, which a directory rarely lets read userPassword.
 //
 // The administrator manages accounts in the directory: adding, removing and changing them here
-// throws AccountError 'read-only'. Last login and quota use are kept in memory for the GUI.
+// throws AccountError 'read-only'. Last login and quota use are kept in ldap-state.sqlite in the
+// data directory (ldap-state.ts), for the GUI.
 // Each operation opens its own connection (bind, search, unbind): a login costs one LDAP
 // round trip more than with a kept connection, and a directory restart needs nothing of us.
 
@@ -24,6 +25,7 @@ import { AndFilter, Client, EqualityFilter, PresenceFilter, type Entry, type Fil
 import type { LoginCache } from './login-cache.js';
 import { passwordProblem, verifyAgainstDummy } from './password.js';
 import { verifyLdapPassword } from './ldap-password.js';
+import { LdapLocalState } from './ldap-state.js';
 import {
   AccountError,
   addressKey,
@@ -129,8 +131,7 @@ export class LdapAccountStore implements AccountStore {
   readonly location: string;
   private readonly target: LdapTarget;
   private readonly events = new EventEmitter();
-  private readonly logins = new Map<string, { at: number; address: string }>();
-  private readonly usage = new Map<string, { bytes: number; messages: number; updatedAt: number }>();
+  private readonly state: LdapLocalState;
 
   private constructor(
     url: string,
@@ -138,6 +139,7 @@ export class LdapAccountStore implements AccountStore {
   ) {
     this.target = parseLdapUrl(url);
     this.location = `${this.target.url}/${this.target.baseDn}`;
+    this.state = new LdapLocalState(dataDir);
   }
 
   /** A store for the directory the URL names; `probe` (the default) checks now that it answers. */
@@ -153,7 +155,9 @@ export class LdapAccountStore implements AccountStore {
     return store;
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.state.close();
+  }
 
   onChange(listener: (event: AccountEvent) => void): () => void {
     this.events.on('change', listener);
@@ -228,13 +232,13 @@ export class LdapAccountStore implements AccountStore {
 
   async recordLogin(username: string, remoteAddress: string, at = Date.now()): Promise<void> {
     if (usernameProblem(username)) return;
-    this.logins.set(usernameKey(username), { at, address: remoteAddress });
+    this.state.setLogin(usernameKey(username), { at, address: remoteAddress });
     this.emit('login', username);
   }
 
   async recordUsage(username: string, usage: { bytes: number; messages: number }, at = Date.now()): Promise<void> {
     if (usernameProblem(username)) return;
-    this.usage.set(usernameKey(username), { bytes: Math.max(0, Math.floor(usage.bytes)), messages: Math.max(0, Math.floor(usage.messages)), updatedAt: at });
+    this.state.setUsage(usernameKey(username), { bytes: Math.max(0, Math.floor(usage.bytes)), messages: Math.max(0, Math.floor(usage.messages)), updatedAt: at });
     this.emit('usage', username);
   }
 
@@ -308,7 +312,7 @@ export class LdapAccountStore implements AccountStore {
     const username = entry.mail[0] ?? entry.uid!;
     const key = usernameKey(username);
     const quota = parseCourierQuota(entry.quota);
-    const login = this.logins.get(key);
+    const login = this.state.login(key);
     return {
       // A stable number for the entry (its DN), below 2^48.
       id: parseInt(createHash('sha256').update(entry.dn.toLowerCase()).digest('hex').slice(0, 12), 16),
@@ -323,7 +327,7 @@ export class LdapAccountStore implements AccountStore {
       updatedAt: 0,
       lastLoginAt: login?.at ?? null,
       lastLoginAddress: login?.address ?? null,
-      usage: this.usage.get(key) ?? null,
+      usage: this.state.usage(key),
       // Courier's authldap can name a mailhost (LDAP_MAILHOST); not read here: proxying is for accounts of our own stores.
       mailhost: null,
       // No sharable Maildirs for directory accounts: the option is kept in our own stores only.

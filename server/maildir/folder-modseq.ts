@@ -44,7 +44,7 @@ export async function stampEntries(core: ModseqFolder, entries: readonly Entry[]
   let modseqs: number[];
   try {
     modseqs = await withCourierLock(core.dir, core.context.useLocks, () =>
-      log.stamp(core.uidValidity, entries.map((entry) => entry.info), expunged, complete),
+      log.stamp(core.uidValidity, entries.map((entry) => entry.info), expunged, complete, (uid) => core.entries.has(uid)),
     );
   } catch (error) {
     told();

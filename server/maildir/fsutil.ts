@@ -3,25 +3,31 @@
 import { promises as fs, readdirSync, readSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 
 let tmpCounter = 0;
 
-/** A name for a scratch file that no other process will pick (pid + counter + random). */
+/** This host in scratch names: on shared storage, only this host can tell whether its pids live. */
+const HOST_TAG = `H${hostname().replace(/[^A-Za-z0-9-]/g, '_')}`;
+
+/** A name for a scratch file that no other process will pick (pid + counter + random + host). */
 export function scratchName(purpose: string): string {
   tmpCounter += 1;
-  return `${Math.floor(Date.now() / 1000)}.${purpose}.P${process.pid}Q${tmpCounter}R${randomBytes(4).toString('hex')}`;
+  return `${Math.floor(Date.now() / 1000)}.${purpose}.P${process.pid}Q${tmpCounter}R${randomBytes(4).toString('hex')}.${HOST_TAG}`;
 }
 
-const SCRATCH = /^\d+\.[a-z]+\.P(\d+)Q\d+R[0-9a-f]+$/;
+// Names without a host are of earlier versions, which ran on this host as far as we can know.
+const SCRATCH = /^\d+\.[a-z]+\.P(\d+)Q\d+R[0-9a-f]+(?:\.(H[\w-]+))?$/;
 
 /**
  * Whether a name in tmp/ is a scratch file of ours (scratchName) whose process is gone, so
  * that nobody will rename or remove it: kill -9 during a write leaves one behind. A process
- * of that number that is alive (this one, or another that took the number) keeps its files.
+ * of that number that is alive (this one, or another that took the number) keeps its files;
+ * so does another host's (Maildirs on NFS), left to the 36-hour rule.
  */
 export function isDeadScratch(name: string): boolean {
   const m = SCRATCH.exec(name);
-  if (!m) return false;
+  if (!m || (m[2] !== undefined && m[2] !== HOST_TAG)) return false;
   const pid = Number(m[1]);
   if (pid === process.pid) return false;
   try {

@@ -5,10 +5,12 @@
 //
 // Between processes we take Courier's own lock (IMAP_USELOCKS=1), so that Courier's
 // imapd, maildrop and this server can share a Maildir: tmp/courier.lock, created by
-// writing "<pid>:<hostname>" to a scratch file in tmp/ and link()ing it to that name.
-// A lock left by a dead process on this host, or older than 120 s, is broken.
+// writing "<pid>:<hostname>" to a scratch file in tmp/ and link()ing it to that name, taken
+// when the scratch file then has two links (NFS-safe: no O_EXCL, no flock, no inotify). A lock
+// left by a dead process on this host, or older than 120 s on the file server's clock, is
+// broken; a holder rewrites its lock every 30 s, so that a long hold never looks that old.
 
-import { promises as fs, existsSync, linkSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { promises as fs, closeSync, existsSync, linkSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync, type Stats } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { MailStoreError } from '../backend/mailstore.js';
@@ -45,7 +47,22 @@ export class KeyedMutex {
 export const folderMutex = new KeyedMutex();
 
 export const COURIER_LOCK = 'courier.lock';
-const STALE_AFTER_MS = 120_000;
+
+/**
+ * The calls that decide who holds a lock, and its times, as one object so that tests can make
+ * link() answer as NFS sometimes does (an error for a link that was made) and shorten the times.
+ */
+export const lockFs = {
+  link: linkSync as (existing: string, newPath: string) => void,
+  stat: statSync as (file: string) => Stats,
+  /** A lock whose mtime is this much older than the file server's clock is broken. */
+  staleAfterMs: 120_000,
+  /** How often a holder touches its lock, so that a long hold is not taken for a stale one. */
+  refreshMs: 30_000,
+};
+
+/** No hold lasts this long (a move of thousands of messages takes seconds): the lock was forgotten. */
+const MAX_HOLD_MS = 10 * 60_000;
 
 export interface DotLockOptions {
   /** Give up after this long (default 30 s) with a NO [INUSE]. */
@@ -64,10 +81,11 @@ export async function acquireDotLock(tmpDir: string, name: string, options: DotL
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   let wait = 5;
   for (;;) {
-    const release = attemptDotLock(tmpDir, lockPath, id);
-    if (release) return release;
-    if (await breakStaleLock(lockPath, id)) continue;
+    const attempt = attemptDotLock(tmpDir, lockPath, id);
+    if (typeof attempt === 'function') return attempt;
+    const broken = await breakStaleLock(tmpDir, lockPath, id, attempt.fileNowMs);
     if (Date.now() > deadline) throw new MailStoreError('The folder is locked by another process, try again later', 'INUSE');
+    if (broken) continue;
     await new Promise((resolve) => setTimeout(resolve, wait));
     wait = Math.min(wait * 2, 200);
   }
@@ -83,36 +101,54 @@ export function tryCourierLock(folderDir: string): (() => Promise<void>) | null 
   const lockPath = path.join(tmpDir, COURIER_LOCK);
   // A stat first: while another process holds the lock, no scratch file is written for nothing.
   if (existsSync(lockPath)) return null;
-  return attemptDotLock(tmpDir, lockPath, lockId());
+  const attempt = attemptDotLock(tmpDir, lockPath, lockId());
+  return typeof attempt === 'function' ? attempt : null;
 }
 
 function lockId(): string {
   return `${process.pid}:${hostname()}`;
 }
 
-/** Links a scratch file to the lock's name: the release when that made the lock ours, else null. */
-function attemptDotLock(tmpDir: string, lockPath: string, id: string): (() => Promise<void>) | null {
+/**
+ * Links a scratch file to the lock's name: the release when that made the lock ours, else the
+ * time on the file server's clock (the scratch file's mtime), to judge the lock's age by.
+ */
+function attemptDotLock(tmpDir: string, lockPath: string, id: string): (() => Promise<void>) | { fileNowMs: number } {
   // Synchronous: a handful of quick metadata calls, which through the thread pool cost
   // more in hand-overs than in work (this runs for every APPEND).
   const scratch = path.join(tmpDir, scratchName('courierlock'));
   writeFileSync(scratch, id);
-  let linked = false;
+  let linkError: unknown;
+  let stat: Stats;
   try {
-    linkSync(scratch, lockPath);
-    linked = statSync(scratch).nlink === 2;
-  } catch (error) {
-    if (errorCode(error) !== 'EEXIST') {
-      rmSync(scratch, { force: true });
-      throw error;
+    try {
+      lockFs.link(scratch, lockPath);
+    } catch (error) {
+      linkError = error;
     }
+    // Over NFS, link() may fail although it linked (a lost reply, the retried request then
+    // finding the name taken): two links on the scratch file mean the lock is ours anyway.
+    stat = lockFs.stat(scratch);
+  } finally {
+    rmSync(scratch, { force: true });
   }
-  rmSync(scratch, { force: true });
-  if (!linked) return null;
+  const linked = linkError === undefined || stat.nlink === 2;
+  if (!linked && errorCode(linkError) !== 'EEXIST') throw linkError;
+  if (!linked) return { fileNowMs: stat.mtimeMs };
   held += 1;
   let released = false;
+  // A long hold (a large move into cur/ on a slow disk) must not look stale to other hosts;
+  // one past MAX_HOLD_MS is a lock this process forgot to release, left to go stale.
+  const takenAt = Date.now();
+  const refresh = setInterval(() => {
+    if (Date.now() - takenAt > MAX_HOLD_MS) clearInterval(refresh);
+    else touchIfOurs(lockPath, id);
+  }, lockFs.refreshMs);
+  refresh.unref?.();
   return async () => {
     if (released) return;
     released = true;
+    clearInterval(refresh);
     // Only remove the lock if it is still ours (it may have been broken as stale).
     try {
       if (readFileSync(lockPath, 'utf8') === id) unlinkSync(lockPath);
@@ -123,6 +159,24 @@ function attemptDotLock(tmpDir: string, lockPath: string, id: string): (() => Pr
       if (held === 0) for (const wake of idleWaiters.splice(0)) wake();
     }
   };
+}
+
+/**
+ * Rewrites the lock's content in place when it is still ours, so that its mtime moves on the
+ * file server's clock (utimes would set this host's time, which may differ).
+ */
+function touchIfOurs(lockPath: string, id: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(lockPath, 'r+');
+    const bytes = Buffer.from(id);
+    const content = Buffer.alloc(bytes.length + 1);
+    if (readSync(fd, content, 0, content.length, 0) === bytes.length && content.subarray(0, bytes.length).equals(bytes)) writeSync(fd, bytes, 0, bytes.length, 0);
+  } catch {
+    // gone or unreadable: nothing of ours to keep fresh
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 /** Dot-locks this process holds now, and who waits for there to be none. */
@@ -146,14 +200,18 @@ export function dotLocksReleased(timeoutMs: number): Promise<void> {
   });
 }
 
-/** Removes the lock if its owner is gone; true when the caller should retry at once. */
-async function breakStaleLock(lockPath: string, myId: string): Promise<boolean> {
+/**
+ * Removes the lock if its owner is gone (a dead process of this host), or its mtime is older
+ * than lockFs.staleAfterMs on the file server's clock (`fileNowMs`); true when the caller
+ * should try again at once.
+ */
+async function breakStaleLock(tmpDir: string, lockPath: string, myId: string, fileNowMs: number): Promise<boolean> {
   let content: string;
-  let mtimeMs: number;
+  let judged: Stats;
   try {
     const handle = await fs.open(lockPath, 'r');
     try {
-      mtimeMs = (await handle.stat()).mtimeMs;
+      judged = await handle.stat();
       content = await handle.readFile('utf8');
     } finally {
       await handle.close();
@@ -168,11 +226,24 @@ async function breakStaleLock(lockPath: string, myId: string): Promise<boolean> 
   // Our own pid can only be a leftover of an earlier process: in this one, the folder
   // queue guarantees we never wait for ourselves.
   const ownerGone = host === myHost && Number.isSafeInteger(pid) && pid > 0 && (pid === process.pid || !processExists(pid));
-  if (!ownerGone && Date.now() - mtimeMs < STALE_AFTER_MS) return false;
+  if (!ownerGone && fileNowMs - judged.mtimeMs < lockFs.staleAfterMs) return false;
+  // Two waiters may judge the same lock stale: the second must not remove the lock the first
+  // took since. So move it aside, and put it back if it is not the one judged.
+  const aside = path.join(tmpDir, scratchName('courierlockstale'));
   try {
-    await fs.unlink(lockPath);
+    renameSync(lockPath, aside);
   } catch (error) {
-    if (errorCode(error) !== 'ENOENT') throw error;
+    if (errorCode(error) === 'ENOENT') return true;
+    throw error;
+  }
+  try {
+    const moved = lockFs.stat(aside);
+    const same = moved.ino === judged.ino && moved.mtimeMs === judged.mtimeMs && readFileSync(aside, 'utf8') === content;
+    if (!same) lockFs.link(aside, lockPath);
+  } catch (error) {
+    if (errorCode(error) !== 'EEXIST') throw error;
+  } finally {
+    rmSync(aside, { force: true });
   }
   return true;
 }

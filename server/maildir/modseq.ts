@@ -76,6 +76,8 @@ export class ModseqLog {
   private readonly live = new Map<number, ModseqRecord>();
   /** Expunged UIDs with the modseq of their expunge. */
   private readonly gone = new Map<number, number>();
+  /** Expunges read from the file (recorded by other processes) that stamp() has not settled yet. */
+  private readonly othersGone = new Set<number>();
   /** Lines in the file (for the rewrite). */
   private lines = 0;
   /** Identity of the file read and how far (see catchUp). */
@@ -144,6 +146,7 @@ export class ModseqLog {
   private reset(): void {
     this.live.clear();
     this.gone.clear();
+    this.othersGone.clear();
     this.highest = 0;
     this.floor = 0;
     this.uidValidity = 0;
@@ -182,10 +185,12 @@ export class ModseqLog {
       if (rest === '-') {
         this.live.delete(uid);
         this.gone.set(uid, modseq);
+        this.othersGone.add(uid);
       } else {
         const hash = parseInt(rest, 16);
         if (!Number.isFinite(hash)) continue;
         this.gone.delete(uid);
+        this.othersGone.delete(uid);
         this.live.set(uid, { modseq, hash });
       }
     }
@@ -198,7 +203,7 @@ export class ModseqLog {
    * change first). With `complete`, `messages` are all the folder has: a recorded UID that is
    * not among them was expunged. Returns each message's modseq, in the order given.
    */
-  async stamp(uidValidity: number, messages: readonly FlaggedMessage[], expunged: readonly number[], complete: boolean): Promise<number[]> {
+  async stamp(uidValidity: number, messages: readonly FlaggedMessage[], expunged: readonly number[], complete: boolean, listed: (uid: number) => boolean = () => false): Promise<number[]> {
     this.catchUp();
     let fresh = !this.loaded;
     if (!fresh && this.uidValidity !== uidValidity) {
@@ -248,11 +253,30 @@ export class ModseqLog {
     for (const uid of leaving) {
       this.live.delete(uid);
       this.gone.set(uid, next);
+      this.othersGone.delete(uid);
       out += `${uid} ${next} -\n`;
       changed = true;
     }
     if (changed) this.highest = next;
-    this.applied = Math.max(this.applied, adopted, changed ? next : 0, complete ? this.highest : 0);
+    const told = Math.max(adopted, changed ? next : 0);
+    if (!complete && told > 0) {
+      // Another process's expunge that this one has not seen on disk yet (its sessions still
+      // show the message), recorded at or below the modseq about to be told: recorded again
+      // above it, or a client resynchronizing from that modseq would never hear of it.
+      for (const uid of this.othersGone) {
+        if (expunged.includes(uid) || !listed(uid)) {
+          this.othersGone.delete(uid);
+          continue;
+        }
+        if (this.gone.get(uid)! > told) continue;
+        const again = this.highest + 1;
+        this.highest = again;
+        this.gone.set(uid, again);
+        out += `${uid} ${again} -\n`;
+        changed = true;
+      }
+    }
+    this.applied = Math.max(this.applied, told, complete ? this.highest : 0);
     this.writeError = undefined;
     try {
       if (fresh) {

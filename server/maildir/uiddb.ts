@@ -174,13 +174,25 @@ export function readUidDbTailSync(folderDir: string, db: UidDb, previous: FileSt
   }
 }
 
+/**
+ * The database's stamp, through open() and fstat(), not stat(): on NFS, open() fetches the
+ * attributes afresh (close-to-open consistency) where stat() may answer from the client's cache
+ * for seconds, and under courier.lock another host's extension of the file must be seen before
+ * a UID is given.
+ */
 export function statUidDbSync(folderDir: string): FileStamp | undefined {
+  let fd: number;
   try {
-    const stat = statSync(path.join(folderDir, UIDDB_FILE));
-    return { ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs };
+    fd = openSync(path.join(folderDir, UIDDB_FILE), 'r');
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return undefined;
     throw error;
+  }
+  try {
+    const stat = fstatSync(fd);
+    return { ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs };
+  } finally {
+    closeSync(fd);
   }
 }
 

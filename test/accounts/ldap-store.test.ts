@@ -96,6 +96,38 @@ describe('LDAP account store (read-only, Courier authldap attributes)', { skip: 
     assert.equal(store.writable, false);
   });
 
+  test('last login and quota use outlive the process: kept in ldap-state.sqlite in the data directory', async () => {
+    const data = await fs.mkdtemp(join(tmpdir(), 'imapd-ldapstate-'));
+    try {
+      const first = await LdapAccountStore.open(peer.accountsUrl, data);
+      await first.recordLogin('alice@example.org', '192.0.2.7', 1_700_000_000_000);
+      await first.recordUsage('bob@example.org', { bytes: 12345, messages: 6 }, 1_700_000_001_000);
+      await first.close();
+      const again = await LdapAccountStore.open(peer.accountsUrl, data);
+      try {
+        const alice = (await again.get('alice@example.org'))!;
+        assert.equal(alice.lastLoginAt, 1_700_000_000_000);
+        assert.equal(alice.lastLoginAddress, '192.0.2.7');
+        assert.deepEqual((await again.get('bob@example.org'))!.usage, { bytes: 12345, messages: 6, updatedAt: 1_700_000_001_000 });
+        assert.equal((await again.get('carol@example.org'))!.lastLoginAt, null);
+        // by login name, whichever of the entry's names was used
+        await again.recordLogin('ALICE@example.org', '192.0.2.8', 1_700_000_002_000);
+        assert.equal((await again.get('alice@example.org'))!.lastLoginAddress, '192.0.2.8');
+      } finally {
+        await again.close();
+      }
+      assert.equal((await fs.stat(join(data, 'ldap-state.sqlite'))).mode & 0o777, 0o600);
+      // "Test connection" writes nothing: a store only read from makes no file
+      const empty = await fs.mkdtemp(join(tmpdir(), 'imapd-ldapstate-'));
+      const probe = await testAccountStore(peer.accountsUrl, empty);
+      assert.equal(probe.ok, true);
+      assert.deepEqual(await fs.readdir(empty), []);
+      await fs.rm(empty, { recursive: true, force: true });
+    } finally {
+      await fs.rm(data, { recursive: true, force: true });
+    }
+  });
+
   test('an IMAP login through the authenticator opens the account\'s Maildir', async () => {
     const accounts = await openAccountStore(peer.accountsUrl, root);
     const auth = new AccountAuthenticator({

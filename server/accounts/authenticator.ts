@@ -164,7 +164,7 @@ export class AccountAuthenticator implements Authenticator {
         if (proxied) return proxied;
       }
       const store = await this.openMailbox(check.account);
-      await this.options.accounts.recordLogin(check.account.username, address);
+      this.recordLoginLater(check.account.username, address);
       this.options.logger.log('info', 'LOGIN', { user: check.account.username, ip: address });
       this.recordUsageLater(check.account.username, store);
       this.emptyTrashLater(check.account.username, store);
@@ -186,7 +186,7 @@ export class AccountAuthenticator implements Authenticator {
       case 'local':
         return null;
       case 'proxied':
-        this.options.accounts.recordLogin(account.username, address);
+        this.recordLoginLater(account.username, address);
         this.options.logger.log('info', 'LOGIN', { user: account.username, ip: address, proxy: outcome.connection.host });
         return { user: account.username, proxy: outcome.connection };
       case 'refused': {
@@ -217,11 +217,21 @@ export class AccountAuthenticator implements Authenticator {
       throw new MailStoreError('This account lives on another server: log in with its password.', 'CANNOT');
     }
     const store = await this.openMailbox(account);
-    await this.options.accounts.recordLogin(account.username, address);
+    this.recordLoginLater(account.username, address);
     this.options.logger.log('info', 'LOGIN', { user: account.username, ip: address, method: 'EXTERNAL' });
     this.recordUsageLater(account.username, store);
     this.emptyTrashLater(account.username, store);
     return { user: account.username, store: await this.sessionStore(account, store), ...(await this.sessionOf(account, address)) };
+  }
+
+  /**
+   * The account's last login (shown on the Accounts screen) is bookkeeping: the session does
+   * not wait for it (a round trip to PostgreSQL), and a failed write is logged, not a failed login.
+   */
+  private recordLoginLater(username: string, address: string): void {
+    this.options.accounts.recordLogin(username, address).catch((err: unknown) => {
+      this.options.logger.log('warn', 'last login not recorded', { user: username, error: err instanceof Error ? err.message : String(err) });
+    });
   }
 
   /** What a session works on: the account's Maildir, with "shared." (its sharable list) and "#shared." (IMAP_ACL) in front. */

@@ -259,7 +259,7 @@ export class AccountAuthenticator implements Authenticator {
   private async sessionOf(account: Account, address: string): Promise<Pick<LoginResult, 'sender' | 'protocolLog'>> {
     const sender = account.username.includes('@')
       ? account.username
-      : ((await this.options.accounts.addresses(account.username))[0] ?? withDefaultDomain(account.username, this.options.defaultDomain ?? null));
+      : async () => (await this.options.accounts.addresses(account.username))[0] ?? withDefaultDomain(account.username, this.options.defaultDomain ?? null);
     const debugFile = this.options.debugFile;
     if (!debugFile) return { sender };
     const protocolLog = openDebugFile(resolve(this.maildirOf(account), debugFile), {

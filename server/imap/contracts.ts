@@ -42,8 +42,11 @@ export interface Transport {
 export interface LoginResult {
   user: string;
   store: MailStore;
-  /** The account's mail address: the Outbox's sender (sendmail -f, HEADERFROM). */
-  sender?: string | null;
+  /**
+   * The account's mail address: the Outbox's sender (sendmail -f, HEADERFROM); or how to find
+   * it, asked only when the Outbox sends (a login then does not wait for the account's addresses).
+   */
+  sender?: string | null | (() => Promise<string | null>);
   /** IMAPDEBUGFILE: where this session's protocol is recorded from now on. */
   protocolLog?: ProtocolLog | null;
 }

@@ -36,9 +36,10 @@ export function outboxCapability(settings: { outbox?: OutboxSettings | null; nam
 }
 
 async function send(session: SessionContext, outbox: OutboxSettings, read: () => Readable): Promise<void> {
-  const error = await runSendmail({ program: outbox.sendmail, sender: session.sender ?? null, header: outbox.headerFrom, message: read() });
+  const sender = (await session.sender?.()) ?? null;
+  const error = await runSendmail({ program: outbox.sendmail, sender, header: outbox.headerFrom, message: read() });
   if (error === null) {
-    session.logger.log('info', 'Outbox: message handed to sendmail', { user: session.user ?? undefined, sender: session.sender ?? undefined });
+    session.logger.log('info', 'Outbox: message handed to sendmail', { user: session.user ?? undefined, sender: sender ?? undefined });
     return;
   }
   // Courier's line: ERR: error sending a message, user=...: <sendmail's output>

@@ -64,8 +64,8 @@ export class Session implements SessionContext {
   readonly id = nextSessionId++;
   state: SessionState = 'not-authenticated';
   user: string | null = null;
-  /** The account's mail address (the Outbox's sender). */
-  sender: string | null = null;
+  /** The account's mail address (the Outbox's sender), or how to find it. */
+  private senderSource: LoginResult['sender'] = null;
   selected: SelectedMailbox | null = null;
   /** Extensions switched on with ENABLE. */
   readonly enabled = new Set<string>();
@@ -142,10 +142,15 @@ export class Session implements SessionContext {
     });
   }
 
+  async sender(): Promise<string | null> {
+    const source = this.senderSource;
+    return typeof source === 'function' ? source() : (source ?? null);
+  }
+
   loggedIn(user: string, store: MailStore, account?: Pick<LoginResult, 'sender' | 'protocolLog'>): void {
     this.user = user;
     this.storeRef = store;
-    this.sender = account?.sender ?? null;
+    this.senderSource = account?.sender ?? null;
     this.protocolLog?.close();
     this.protocolLog = account?.protocolLog ?? null;
     this.reader.setLiteralLimit(this.settings.maxLiteralSize);
@@ -246,7 +251,7 @@ export class Session implements SessionContext {
     this.setNotifier(null);
     this.logger.log('info', 'UNAUTHENTICATE', { user: this.user ?? '' });
     this.user = null;
-    this.sender = null;
+    this.senderSource = null;
     this.storeRef = null;
     // The next LOGIN's password must not be recorded: the record ends with the login it belongs to.
     this.protocolLog?.close();

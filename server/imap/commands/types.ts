@@ -29,7 +29,8 @@ export interface SessionContext {
   readonly transport: Transport;
   readonly user: string | null;
   /** The logged-in account's mail address, for the Outbox (../outbox.ts); null when unknown. */
-  readonly sender?: string | null;
+  /** The account's mail address (the Outbox's sender), looked up when first asked. */
+  sender?(): Promise<string | null>;
   readonly selected: SelectedMailbox | null;
   /** Extensions switched on with ENABLE. */
   readonly enabled: Set<string>;

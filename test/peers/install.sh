@@ -29,6 +29,10 @@ export DEBIAN_FRONTEND=noninteractive
 echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections
 # slapd the same way: no system directory is configured (the tests write their own slapd.conf).
 echo 'slapd slapd/no_configuration boolean true' | debconf-set-selections
+# Dovecot's processes (user mail) die at start with "open(/dev/null) failed" when /dev/null is
+# not writable by all, as it was once found (0644) on one of our machines after package installs.
+if [ ! -c /dev/null ]; then rm -f /dev/null; mknod -m 666 /dev/null c 1 3; fi
+chmod 666 /dev/null
 need=()
 for p in courier-imap dovecot-core isync curl python3 openssl chromium postfix zbar-tools postgresql slapd ldap-utils; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")

@@ -108,7 +108,8 @@ export async function deliverStaged(
           renameSync(p.item.file.path, target);
           placed.push(target);
         }
-        const result = await assignUids(dir, prepared.map((p) => p.item.base), core.scanMemory, root);
+        const wanted = prepared.some((p) => p.item.options.uid !== undefined) ? prepared.map((p) => p.item.options.uid) : undefined;
+        const result = await assignUids(dir, prepared.map((p) => p.item.base), core.scanMemory, root, wanted);
         numbered = true;
         return result;
       });

@@ -28,6 +28,7 @@ import type { Envelope, MessageMeta } from '../mime/types.js';
 import { baseOf, newBaseName, parseFileName } from './filenames.js';
 import { openStagedMessage, openStager, StagedFile } from './appendsink.js';
 import { deliverStaged, stageBuffer, type StagedDelivery } from './append-many.js';
+import { adoptUidValidity } from './adopt-uids.js';
 import type { FolderCore } from './folder-core.js';
 import { type FolderContext, type MessageLinks, splitFlags } from './folder-entry.js';
 import { FolderHandle } from './folder-handle.js';
@@ -538,6 +539,13 @@ export class MaildirStore implements MailStore {
       for (const w of written) await fs.rm(w.file.path, { force: true });
       for (const s of staged) await s.discard();
     }
+  }
+
+  async adoptUidValidity(name: string, uidValidity: number, uidNext: number): Promise<boolean> {
+    this.usable();
+    const { dir } = this.appendTarget(name);
+    ensureFolderTmp(dir); // its lock lives there
+    return adoptUidValidity(dir, this.context.useLocks, uidValidity, uidNext);
   }
 
   /**

@@ -137,7 +137,20 @@ async function startServer(dir: string, dist: string, cpuProf: string | undefine
 interface RunResult {
   /** Deliveries per second, per connection count. */
   rates: number[];
+  /** The server's main thread's CPU time per delivery (ms), per connection count: what a loaded machine's noise does not change much. */
+  cpu: number[];
   delays: number[];
+}
+
+/** CPU time (ms) a thread of a process has used: utime + stime of /proc/PID/task/TID/stat (Linux; 0 elsewhere). */
+function threadCpuMs(pid: number, tid = pid): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return 0;
+  }
 }
 
 async function runOnce(dist: string, options: { count: number; size: number; connectionCounts: number[]; idleRounds: number; cpuProf?: string }): Promise<RunResult> {
@@ -150,6 +163,7 @@ async function runOnce(dist: string, options: { count: number; size: number; con
   accounts.close();
   const { child, imapPort, lmtpPort } = await startServer(dir, dist, options.cpuProf);
   const rates: number[] = [];
+  const cpu: number[] = [];
   const delays: number[] = [];
   try {
     // An IDLE client of the account all along, as a mail client would be.
@@ -168,6 +182,7 @@ async function runOnce(dist: string, options: { count: number; size: number; con
     for (const connections of connectionCounts) {
       const clients = await Promise.all(Array.from({ length: connections }, () => LmtpClient.connect(lmtpPort)));
       const started = performance.now();
+      const cpuBefore = threadCpuMs(child.pid!);
       let next = 0;
       await Promise.all(clients.map(async (c) => {
         while (next < count) {
@@ -179,6 +194,7 @@ async function runOnce(dist: string, options: { count: number; size: number; con
       sent += count;
       for (const c of clients) c.close();
       rates.push(count / seconds);
+      cpu.push((threadCpuMs(child.pid!) - cpuBefore) / count);
     }
 
     // IDLE delay, one delivery at a time.
@@ -199,7 +215,7 @@ async function runOnce(dist: string, options: { count: number; size: number; con
     await stopProcess(child);
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  return { rates, delays };
+  return { rates, cpu, delays };
 }
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -234,7 +250,8 @@ async function main(): Promise<void> {
     for (const server of servers) {
       loads.push(fs.readFileSync('/proc/loadavg', 'utf8').split(' ')[0]!);
       results.get(server.name)!.push(await runOnce(server.dist, options));
-      process.stderr.write(`round ${round + 1} ${server.name}: ${results.get(server.name)!.at(-1)!.rates.map((r) => r.toFixed(0)).join(', ')} deliveries/s\n`);
+      const last = results.get(server.name)!.at(-1)!;
+      process.stderr.write(`round ${round + 1} ${server.name}: ${last.rates.map((r) => r.toFixed(0)).join(', ')} deliveries/s, ${last.cpu.map((c) => c.toFixed(2)).join(', ')} ms CPU each\n`);
     }
   }
   const cpus = os.cpus();
@@ -248,6 +265,11 @@ async function main(): Promise<void> {
       return `${median(rates).toFixed(0)}/s (${rates.map((r) => r.toFixed(0)).join(', ')})`;
     });
     rows.push(`| ${options.count} messages of ${(options.size / 1024).toFixed(0)} KB, ${connections} connection${connections === 1 ? '' : 's'} | ${cells.join(' | ')} |`);
+    const cpuCells = names.map((n) => {
+      const each = results.get(n)!.map((r) => r.cpu[i]!);
+      return `${median(each).toFixed(2)} ms (${each.map((c) => c.toFixed(2)).join(', ')})`;
+    });
+    rows.push(`| server main thread CPU per delivery, ${connections} connection${connections === 1 ? '' : 's'} | ${cpuCells.join(' | ')} |`);
   });
   if (options.idleRounds > 0) {
     const cells = names.map((n) => {

@@ -153,7 +153,8 @@ export async function deliverStaged(
 
 /** One pass under the folder's locks for a group (inside the folder's queue); settles every member. */
 async function deliverGroup(core: FolderCore, root: string, dir: string, group: Group): Promise<void> {
-  const all = group.members.flatMap((m) => m.prepared);
+  let members = group.members;
+  let all = members.flatMap((m) => m.prepared);
   let assigned: { uidValidity: number; uids: number[] };
   let clean = false;
   try {
@@ -166,19 +167,31 @@ async function deliverGroup(core: FolderCore, root: string, dir: string, group: 
     }
     assigned = await withCourierLock(dir, core.context.useLocks, async () => {
       core.expectOwn(all.map((p) => p.fileName));
-      // Quick, and inside the lock; a failure takes back the ones already moved (the caller).
-      for (const member of group.members) {
-        for (const p of member.prepared) {
-          const target = path.join(dir, 'cur', p.fileName);
-          renameSync(p.item.file.path, target);
-          member.placed.push(target);
+      // Quick, and inside the lock. A member whose file cannot be moved fails alone: its files
+      // already moved leave cur/ at once (before anyone could number them), the others go on.
+      const failed = new Set<Group['members'][number]>();
+      for (const member of members) {
+        try {
+          for (const p of member.prepared) {
+            const target = path.join(dir, 'cur', p.fileName);
+            renameSync(p.item.file.path, target);
+            member.placed.push(target);
+          }
+        } catch (error) {
+          for (const file of member.placed.splice(0)) rmSync(file, { force: true });
+          member.settle({ error, numbered: false });
+          failed.add(member);
         }
+      }
+      if (failed.size) {
+        members = members.filter((m) => !failed.has(m));
+        all = members.flatMap((m) => m.prepared);
       }
       const wanted = all.some((p) => p.item.options.uid !== undefined) ? all.map((p) => p.item.options.uid) : undefined;
       return assignUids(dir, all.map((p) => p.item.base), core.scanMemory, root, wanted);
     });
   } catch (error) {
-    for (const member of group.members) member.settle({ error, numbered: false });
+    for (const member of members) member.settle({ error, numbered: false });
     return;
   }
   const arrivals = all.map((p, i) => ({
@@ -192,11 +205,11 @@ async function deliverGroup(core: FolderCore, root: string, dir: string, group: 
     // Before the callers hear back, as one at a time: an APPEND's own session is told first.
     await arrivedLocked(core, assigned.uidValidity, arrivals, clean);
   } catch (error) {
-    for (const member of group.members) member.settle({ error, numbered: true });
+    for (const member of members) member.settle({ error, numbered: true });
     return;
   }
   let at = 0;
-  for (const member of group.members) {
+  for (const member of members) {
     member.settle({ uidValidity: assigned.uidValidity, uids: assigned.uids.slice(at, at + member.prepared.length) });
     at += member.prepared.length;
   }

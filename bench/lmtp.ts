@@ -3,6 +3,12 @@
 // several connections at once, and how long an IDLE client of that account waits to be told.
 //
 //   npm run bench:lmtp -- [--messages 1000] [--size 20480] [--connections 1,4] [--idle-rounds 50]
+//                         [--servers before=/path/to/old/dist,after=dist] [--rounds 3] [--cpu-prof DIR]
+//
+// --servers compares builds (each a dist/ folder of this repository, e.g. one built from an
+// older commit and copied inside the checkout so that it finds node_modules): every round runs
+// each of them in turn, on a fresh account, so that they share the machine's load; the table
+// gives each one's median over the rounds. --cpu-prof writes the server's CPU profile to DIR.
 //
 // The server is the real imapd-server (LMTP_PORT=0, plain IMAP on any free port) in a process
 // of its own; this process is the LMTP client and the IDLE client. IDLE delay = from writing the
@@ -22,7 +28,7 @@ import { BENCH_ROOT } from './corpus.js';
 import { connectTcp, stopProcess } from './imap-client.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const SERVER = path.join(ROOT, 'dist/server/bin/imapd-server.js');
+const SERVER_BIN = 'server/bin/imapd-server.js';
 const TIMEOUT_MS = 30_000;
 
 /** A minimal LMTP client: replies are read whole (multi-line ones too), commands may be pipelined. */
@@ -104,12 +110,13 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-async function startServer(dir: string): Promise<{ child: ChildProcess; imapPort: number; lmtpPort: number }> {
+async function startServer(dir: string, dist: string, cpuProf: string | undefined): Promise<{ child: ChildProcess; imapPort: number; lmtpPort: number }> {
   const config = path.join(dir, 'config');
   fs.mkdirSync(config, { recursive: true });
   fs.writeFileSync(path.join(config, 'imapd'), 'PORT=0\nLMTP_PORT=0\nMAXPERIP=50\n');
   fs.writeFileSync(path.join(config, 'imapd-ssl'), 'IMAPDSSLSTART=NO\nIMAPDSTARTTLS=NO\n');
-  const child = spawn(process.execPath, [SERVER, '--config', config, '--data', path.join(dir, 'data')], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const node = cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf] : [];
+  const child = spawn(process.execPath, [...node, path.join(dist, SERVER_BIN), '--config', config, '--data', path.join(dir, 'data')], { stdio: ['ignore', 'pipe', 'ignore'] });
   let out = '';
   const ports = await new Promise<{ imapPort: number; lmtpPort: number }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`imapd-server did not start: ${out}`)), TIMEOUT_MS);
@@ -127,28 +134,37 @@ async function startServer(dir: string): Promise<{ child: ChildProcess; imapPort
   return { child, ...ports };
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      messages: { type: 'string', default: '1000' },
-      size: { type: 'string', default: '20480' },
-      connections: { type: 'string', default: '1,4' },
-      'idle-rounds': { type: 'string', default: '50' },
-    },
-  });
-  const count = Number(values.messages);
-  const size = Number(values.size);
-  const connectionCounts = values.connections!.split(',').map(Number);
-  const idleRounds = Number(values['idle-rounds']);
+interface RunResult {
+  /** Deliveries per second, per connection count. */
+  rates: number[];
+  /** The server's main thread's CPU time per delivery (ms), per connection count: what a loaded machine's noise does not change much. */
+  cpu: number[];
+  delays: number[];
+}
 
+/** CPU time (ms) a thread of a process has used: utime + stime of /proc/PID/task/TID/stat (Linux; 0 elsewhere). */
+function threadCpuMs(pid: number, tid = pid): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return 0;
+  }
+}
+
+async function runOnce(dist: string, options: { count: number; size: number; connectionCounts: number[]; idleRounds: number; cpuProf?: string }): Promise<RunResult> {
+  const { count, size, connectionCounts, idleRounds } = options;
   const dir = path.join(BENCH_ROOT, `lmtp-${process.pid}`);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   const accounts = SqliteAccountStore.open(path.join(dir, 'data'));
   await accounts.add({ username: 'user', password: 'bench-password' });
   accounts.close();
-  const { child, imapPort, lmtpPort } = await startServer(dir);
-  const rows: string[] = [];
+  const { child, imapPort, lmtpPort } = await startServer(dir, dist, options.cpuProf);
+  const rates: number[] = [];
+  const cpu: number[] = [];
+  const delays: number[] = [];
   try {
     // An IDLE client of the account all along, as a mail client would be.
     const { socket, client: imap } = await connectTcp(imapPort, 'idle', TIMEOUT_MS);
@@ -166,6 +182,7 @@ async function main(): Promise<void> {
     for (const connections of connectionCounts) {
       const clients = await Promise.all(Array.from({ length: connections }, () => LmtpClient.connect(lmtpPort)));
       const started = performance.now();
+      const cpuBefore = threadCpuMs(child.pid!);
       let next = 0;
       await Promise.all(clients.map(async (c) => {
         while (next < count) {
@@ -176,12 +193,12 @@ async function main(): Promise<void> {
       const seconds = (performance.now() - started) / 1000;
       sent += count;
       for (const c of clients) c.close();
-      rows.push(`| ${count} messages of ${(size / 1024).toFixed(0)} KB, ${connections} connection${connections === 1 ? '' : 's'} | ${(count / seconds).toFixed(0)} deliveries/s | ${seconds.toFixed(2)} s |`);
+      rates.push(count / seconds);
+      cpu.push((threadCpuMs(child.pid!) - cpuBefore) / count);
     }
 
     // IDLE delay, one delivery at a time.
     const lmtp = await LmtpClient.connect(lmtpPort);
-    const delays: number[] = [];
     for (let i = 0; i < idleRounds; i++) {
       const before = existsAt.length;
       let endAt = 0;
@@ -193,16 +210,75 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 50));
     }
     lmtp.close();
-    delays.sort((a, b) => a - b);
-    rows.push(`| IDLE delay (end of DATA to EXISTS), ${idleRounds} deliveries | median ${percentile(delays, 50).toFixed(1)} ms, p95 ${percentile(delays, 95).toFixed(1)} ms | max ${delays.at(-1)!.toFixed(1)} ms |`);
     socket.destroy();
   } finally {
     await stopProcess(child);
     fs.rmSync(dir, { recursive: true, force: true });
   }
+  return { rates, cpu, delays };
+}
+
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      messages: { type: 'string', default: '1000' },
+      size: { type: 'string', default: '20480' },
+      connections: { type: 'string', default: '1,4' },
+      'idle-rounds': { type: 'string', default: '50' },
+      servers: { type: 'string' },
+      rounds: { type: 'string', default: '1' },
+      'cpu-prof': { type: 'string' },
+    },
+  });
+  const options = {
+    count: Number(values.messages),
+    size: Number(values.size),
+    connectionCounts: values.connections!.split(',').map(Number),
+    idleRounds: Number(values['idle-rounds']),
+    ...(values['cpu-prof'] ? { cpuProf: path.resolve(values['cpu-prof']) } : {}),
+  };
+  const servers = (values.servers ?? 'this=dist').split(',').map((s) => {
+    const [name, dist] = s.includes('=') ? s.split('=') as [string, string] : [s, s];
+    return { name, dist: path.resolve(ROOT, dist) };
+  });
+  const rounds = Number(values.rounds);
+  const results = new Map(servers.map((s) => [s.name, [] as RunResult[]]));
+  const loads: string[] = [];
+  for (let round = 0; round < rounds; round++) {
+    for (const server of servers) {
+      loads.push(fs.readFileSync('/proc/loadavg', 'utf8').split(' ')[0]!);
+      results.get(server.name)!.push(await runOnce(server.dist, options));
+      const last = results.get(server.name)!.at(-1)!;
+      process.stderr.write(`round ${round + 1} ${server.name}: ${last.rates.map((r) => r.toFixed(0)).join(', ')} deliveries/s, ${last.cpu.map((c) => c.toFixed(2)).join(', ')} ms CPU each\n`);
+    }
+  }
   const cpus = os.cpus();
-  process.stdout.write(`\nLMTP delivery into one account (imapd-server, Maildir with fsync), ${cpus.length} x ${cpus[0]?.model ?? 'CPU'}, Node ${process.version}\n\n`);
-  process.stdout.write('| what | result | time |\n|---|---|---|\n' + rows.join('\n') + '\n');
+  process.stdout.write(`\nLMTP delivery into one account (imapd-server, Maildir with fsync), ${cpus.length} x ${cpus[0]?.model ?? 'CPU'}, Node ${process.version}\n`);
+  process.stdout.write(`${rounds} round(s); load average (1 min) at the start of each run: ${loads.join(', ')}\n\n`);
+  const names = servers.map((s) => s.name);
+  const rows: string[] = [];
+  options.connectionCounts.forEach((connections, i) => {
+    const cells = names.map((n) => {
+      const rates = results.get(n)!.map((r) => r.rates[i]!);
+      return `${median(rates).toFixed(0)}/s (${rates.map((r) => r.toFixed(0)).join(', ')})`;
+    });
+    rows.push(`| ${options.count} messages of ${(options.size / 1024).toFixed(0)} KB, ${connections} connection${connections === 1 ? '' : 's'} | ${cells.join(' | ')} |`);
+    const cpuCells = names.map((n) => {
+      const each = results.get(n)!.map((r) => r.cpu[i]!);
+      return `${median(each).toFixed(2)} ms (${each.map((c) => c.toFixed(2)).join(', ')})`;
+    });
+    rows.push(`| server main thread CPU per delivery, ${connections} connection${connections === 1 ? '' : 's'} | ${cpuCells.join(' | ')} |`);
+  });
+  if (options.idleRounds > 0) {
+    const cells = names.map((n) => {
+      const delays = results.get(n)!.flatMap((r) => r.delays).sort((a, b) => a - b);
+      return `median ${percentile(delays, 50).toFixed(1)} ms, p95 ${percentile(delays, 95).toFixed(1)} ms, max ${delays.at(-1)!.toFixed(1)} ms`;
+    });
+    rows.push(`| IDLE delay (end of DATA to EXISTS), ${options.idleRounds} deliveries per round | ${cells.join(' | ')} |`);
+  }
+  process.stdout.write(`| what | ${names.join(' | ')} |\n|---|${names.map(() => '---|').join('')}\n${rows.join('\n')}\n`);
 }
 
 await main();

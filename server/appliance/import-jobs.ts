@@ -86,7 +86,9 @@ export class ImportJobs {
         this.apply(job, result);
         job.view.state = job.cancelled ? 'failed' : 'done';
         job.view.cancelled = job.cancelled;
-        job.view.message = `${result.imported} imported, ${result.skipped} already there${job.cancelled ? '; stopped before the end: start it again to go on' : ''}`;
+        const kept = result.uidsKept ? `; ${result.uidsKept} kept their UIDs` : '';
+        const notes = result.notes.length ? `. ${result.notes.join('. ')}` : '';
+        job.view.message = `${result.imported} imported, ${result.skipped} already there${kept}${job.cancelled ? '; stopped before the end: start it again to go on' : ''}${notes}`;
         this.ctx.record('info', account.username, `import of ${source} ${job.cancelled ? 'stopped' : 'done'}: ${job.view.message}`);
       } catch (err) {
         job.view.state = 'failed';

@@ -204,6 +204,12 @@ export interface AppendOptions {
   /** INTERNALDATE for the new message, ms since epoch; default now. */
   internalDate?: number;
   /**
+   * The UID it should get (an import keeping the UIDs of the server it comes from): given when
+   * it is at least the folder's UIDNEXT, else the message gets the next UID as usual, so that
+   * UIDs still only ever ascend. The UIDs appendMany() returns say which it got.
+   */
+  uid?: number;
+  /**
    * Runs once the whole message is written where the store keeps it, before it is delivered
    * into the folder (after the quota check): `read` gives its octets as stored. A throw
    * delivers nothing, and append() or commit() rethrows it (the Outbox sends here, as Courier).
@@ -388,6 +394,15 @@ export interface MailStore {
    * consecutive UIDs in order, or none. The staged ones are consumed either way.
    */
   appendMany(name: string, items: readonly AppendItem[]): Promise<{ uidValidity: number; uids: number[] }>;
+  /**
+   * An import keeping another server's UIDs: an empty folder takes that server's UIDVALIDITY
+   * with a UIDNEXT of `uidNext`, so that a client that synced there keeps its cache (a folder
+   * with that UIDVALIDITY already has its UIDNEXT raised to `uidNext`: the import gives the
+   * UIDs below it, ascending, then raises it to the other server's). True when the folder has
+   * that UIDVALIDITY now; false when it holds messages under another (then UIDs cannot be kept:
+   * they name other messages to its clients).
+   */
+  adoptUidValidity?(name: string, uidValidity: number, uidNext: number): Promise<boolean>;
   quota(): Promise<Quota | null>;
   /** A folder's access control list (./acl.ts), inherited from its parents when it has none of its own. */
   readAcl?(name: string): Promise<AclEntry[]>;

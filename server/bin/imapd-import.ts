@@ -123,7 +123,9 @@ async function main(argv: string[]): Promise<number> {
           ? await importMaildir({ ...common, maildir: path.resolve(values.maildir) })
           : await importImap({ ...common, server: server!, password: await imapPassword(values['password-env'] ?? 'IMAPD_IMPORT_PASSWORD') });
       const what = result.foldersTotal > 1 ? `${folder} and ${result.foldersTotal - 1} folder(s) below it` : folder;
-      process.stdout.write(`${what} of ${match.account.username}: ${result.imported} imported, ${result.skipped} already there, in ${seconds(result.elapsedMs)}\n`);
+      const kept = result.uidsKept ? `; ${result.uidsKept} kept their UIDs` : '';
+      process.stdout.write(`${what} of ${match.account.username}: ${result.imported} imported, ${result.skipped} already there${kept}, in ${seconds(result.elapsedMs)}\n`);
+      for (const note of result.notes) process.stdout.write(`${note}\n`);
     } finally {
       await store.close();
     }

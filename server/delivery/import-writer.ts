@@ -14,6 +14,8 @@ export interface ImportItem {
   raw: Buffer;
   flags: readonly string[];
   internalDate?: number;
+  /** The UID to keep from the source (appendMany's `uid`: given when the folder can still take it). */
+  uid?: number;
 }
 
 /** Test hooks: throw to stand for a crash at that point. */
@@ -35,7 +37,8 @@ export class FolderWriter {
     private readonly ledger: ImportLedger,
     readonly source: string,
     readonly folder: string,
-    private readonly onWritten: (count: number) => void,
+    /** `kept`: how many of them got the UID they asked for. */
+    private readonly onWritten: (count: number, kept: number) => void,
     private readonly faults?: ImportFaults,
   ) {}
 
@@ -58,12 +61,12 @@ export class FolderWriter {
     const { uids } = await this.store.appendMany(this.folder, items);
     this.faults?.afterAppend?.(this.folder, batch.map((b) => b.item.item));
     this.ledger.done(this.source, batch.map((b, i) => ({ item: b.item.item, uid: uids[i] ?? null })));
-    this.onWritten(batch.length);
+    this.onWritten(batch.length, batch.filter((b, i) => b.item.uid !== undefined && uids[i] === b.item.uid).length);
   }
 }
 
 /** The messages staged, STAGE_PARALLEL at a time (their fsyncs overlap); on a failure the ones staged are dropped. */
-export async function stageMessages(store: MailStore, items: readonly Pick<ImportItem, 'raw' | 'flags' | 'internalDate'>[]): Promise<AppendItem[]> {
+export async function stageMessages(store: MailStore, items: readonly Pick<ImportItem, 'raw' | 'flags' | 'internalDate' | 'uid'>[]): Promise<AppendItem[]> {
   const staged: (StagedMessage | undefined)[] = new Array(items.length);
   let next = 0;
   let failure: unknown = null;
@@ -87,7 +90,11 @@ export async function stageMessages(store: MailStore, items: readonly Pick<Impor
   }
   return items.map((item, i) => ({
     message: staged[i]!,
-    options: { flags: storableFlags(item.flags), ...(item.internalDate !== undefined ? { internalDate: item.internalDate } : {}) },
+    options: {
+      flags: storableFlags(item.flags),
+      ...(item.internalDate !== undefined ? { internalDate: item.internalDate } : {}),
+      ...(item.uid !== undefined ? { uid: item.uid } : {}),
+    },
   }));
 }
 

@@ -26,6 +26,10 @@ export interface ImportProgress {
   elapsedMs: number;
   /** Estimated from what is still to read; null at the start. */
   remainingMs: number | null;
+  /** Messages imported with the UID they had at their source (a Maildir with Courier's or Dovecot's UID file). */
+  uidsKept: number;
+  /** What the user should know of the result, in plain words (a folder whose UIDs could not be kept). */
+  notes: string[];
 }
 
 /** What every import takes besides its source. */
@@ -66,6 +70,7 @@ export async function sourcePath(file: string, what: string): Promise<string> {
 export class ProgressMeter {
   readonly progress: ImportProgress = {
     imported: 0, skipped: 0, messagesTotal: null, bytesDone: 0, bytesTotal: 0, folder: null, foldersDone: 0, foldersTotal: 0, elapsedMs: 0, remainingMs: null,
+    uidsKept: 0, notes: [],
   };
   private readonly started = Date.now();
   private lastReport = -Infinity;
@@ -83,7 +88,7 @@ export class ProgressMeter {
     }
     if (force || p.elapsedMs - this.lastReport >= 500) {
       this.lastReport = p.elapsedMs;
-      this.onProgress?.({ ...p });
+      this.onProgress?.({ ...p, notes: [...p.notes] });
     }
   }
 }

@@ -1,7 +1,8 @@
 // Reading another Maildir to import it, without writing anything to it: its folders (the
 // Maildir itself and Maildir++ subfolders ".A.B", as Courier and Dovecot lay them out), and
 // each folder's messages with flags and keywords, in the order of their UIDs where Courier's
-// courierimapuiddb or Dovecot's dovecot-uidlist gives them (else in delivery order).
+// courierimapuiddb or Dovecot's dovecot-uidlist gives them (else in delivery order), with
+// those UIDs and the folder's UIDVALIDITY, for an import that keeps them.
 //
 // Keywords: Courier's courierimapkeywords/ (":list", then the update files named after a
 // message's base, which are newer: the last writer wins) and Dovecot's dovecot-keywords
@@ -28,6 +29,14 @@ export interface SourceMessage {
   flags: string[];
   /** The file's mtime: INTERNALDATE, as Courier and Dovecot keep it. */
   internalDate: number;
+  /** Its UID at the server that made the folder, when that server's UID file names it. */
+  uid?: number;
+}
+
+/** A source folder's messages, and the UIDVALIDITY and UIDNEXT of its UID file when it has one. */
+export interface SourceListing {
+  messages: SourceMessage[];
+  uids: { uidValidity: number; uidNext: number; file: 'courierimapuiddb' | 'dovecot-uidlist' } | null;
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -101,7 +110,7 @@ async function dovecotKeywordNames(dir: string): Promise<string[]> {
 }
 
 /** The messages of one folder (new/ and cur/), in UID order where known. */
-export async function sourceMessages(dir: string): Promise<SourceMessage[]> {
+export async function sourceMessages(dir: string): Promise<SourceListing> {
   const files: { name: string; sub: string }[] = [];
   for (const sub of ['new', 'cur']) {
     let names: string[] = [];
@@ -114,7 +123,10 @@ export async function sourceMessages(dir: string): Promise<SourceMessage[]> {
   }
   const courier = await courierKeywords(dir);
   const dovecot = await dovecotKeywordNames(dir);
-  const uids = (await readUidDb(dir).catch(() => null))?.db?.uids ?? (await readDovecotUidList(dir).catch(() => null))?.uids ?? new Map<string, number>();
+  // Courier's first, as our engine reads them (a Maildir served by both has Courier's newer).
+  const courierDb = (await readUidDb(dir).catch(() => null))?.db ?? null;
+  const db = courierDb ?? (await readDovecotUidList(dir).catch(() => null));
+  const uids = db?.uids ?? new Map<string, number>();
   const order = new Map(sortMaildirNames(files.map((f) => f.name)).map((n, i) => [n, i]));
   const messages: (SourceMessage & { rank: [number, number] })[] = [];
   for (const f of files) {
@@ -130,8 +142,11 @@ export async function sourceMessages(dir: string): Promise<SourceMessage[]> {
     }
     for (const k of courier.get(base) ?? []) if (!flags.includes(k)) flags.push(k);
     const uid = uids.get(base);
-    messages.push({ base, file, flags, internalDate: Math.floor(stat.mtimeMs), rank: [uid ?? Number.MAX_SAFE_INTEGER, order.get(f.name)!] });
+    messages.push({ base, file, flags, internalDate: Math.floor(stat.mtimeMs), ...(uid !== undefined ? { uid } : {}), rank: [uid ?? Number.MAX_SAFE_INTEGER, order.get(f.name)!] });
   }
   messages.sort((a, b) => a.rank[0] - b.rank[0] || a.rank[1] - b.rank[1]);
-  return messages.map(({ rank: _rank, ...m }) => m);
+  return {
+    messages: messages.map(({ rank: _rank, ...m }) => m),
+    uids: db ? { uidValidity: db.uidValidity, uidNext: db.uidNext, file: courierDb ? 'courierimapuiddb' : 'dovecot-uidlist' } : null,
+  };
 }

@@ -11,6 +11,7 @@ import { MailStoreError } from '../backend/mailstore.js';
 import type { StagedMessage } from './appendsink.js';
 import { crlfSize, formatFileName, lettersFor, newBaseName } from './filenames.js';
 import { type FolderContext, splitFlags } from './folder-entry.js';
+import type { FolderCore } from './folder-core.js';
 import { arrivedLocked } from './folder-own.js';
 import { folderCore } from './folder-registry.js';
 import { deliveryError, ensureFolderTmp } from './folderdir.js';
@@ -60,9 +61,36 @@ export interface StagedDelivery {
   options: AppendOptions;
 }
 
+/** One caller's messages, ready to be renamed into cur/. */
+interface Prepared {
+  item: StagedDelivery;
+  keywords: string[];
+  fileName: string;
+  internalDate: number;
+}
+
+/**
+ * Deliveries into one folder waiting for its queue: whoever comes while a delivery holds the
+ * queue joins the next group, and the group goes in with one pass under the folder's locks (one
+ * dot-lock, one UID-database write, one \Recent claim, one announcement to the sessions)
+ * instead of one pass each. Each message was synced in tmp/ by its own caller before (their
+ * fsyncs overlap in the thread pool), so nothing is less durable: this is the group commit of
+ * the steps after the sync. LMTP deliveries on several connections: one pass per group.
+ */
+interface Group {
+  members: { prepared: Prepared[]; placed: string[]; settle: (result: Outcome) => void }[];
+}
+
+/** UIDs given, or the failure (`numbered`: after the UIDs were given, so the messages stay). */
+type Outcome = { uidValidity: number; uids: number[] } | { error: unknown; numbered: boolean };
+
+const waiting = new Map<FolderCore, Group>();
+
 /**
  * Deliver synced files from tmp/ into `dir`'s cur/ and give them consecutive UIDs, in order:
- * all or none. Every file is gone from tmp/ afterwards, whatever happened.
+ * all or none. Every file is gone from tmp/ afterwards, whatever happened. Deliveries into
+ * the same folder that wait for its queue at the same time go in together (Group above): each
+ * caller's messages stay together and in order, and get their own UIDs.
  */
 export async function deliverStaged(
   context: FolderContext,
@@ -78,7 +106,7 @@ export async function deliverStaged(
   let numbered = false;
   try {
     ensureFolderTmp(dir); // its lock lives there
-    const prepared: { item: StagedDelivery; keywords: string[]; fileName: string; internalDate: number }[] = [];
+    const prepared: Prepared[] = [];
     for (const item of items) {
       const { system, keywords } = splitFlags(item.options.flags ?? [], context.keywords);
       let mtimeMs = item.file.mtimeMs;
@@ -90,46 +118,99 @@ export async function deliverStaged(
       prepared.push({ item, keywords, fileName: formatFileName(item.base, lettersFor(system)), internalDate: Math.floor(mtimeMs) });
     }
     core.noteLocalChange();
-    // The sessions learn of the messages in the same turn of the queue: APPENDs of several
-    // sessions reach them in the order of their UIDs, with no scan.
-    const assigned = await folderMutex.run(dir, async () => {
-      const clean = core.ownChangeBegins();
-      // Keywords first: a reader that sees a message also sees its keywords.
-      const withKeywords = prepared.filter((p) => p.keywords.length);
-      if (withKeywords.length) {
-        core.watch.expectOwnKeywords(withKeywords.map((p) => p.item.base));
-        for (const p of withKeywords) await writeKeywordUpdate(dir, p.item.base, p.keywords);
+    const outcome = await new Promise<Outcome>((settle) => {
+      let group = waiting.get(core);
+      if (!group) {
+        const fresh: Group = { members: [] };
+        group = fresh;
+        waiting.set(core, fresh);
+        // The sessions learn of the messages in the same turn of the queue: APPENDs of several
+        // sessions reach them in the order of their UIDs, with no scan.
+        void folderMutex.run(dir, async () => {
+          if (waiting.get(core) === fresh) waiting.delete(core); // later comers form the next group
+          await deliverGroup(core, root, dir, fresh);
+        });
       }
-      const assigned = await withCourierLock(dir, context.useLocks, async () => {
-        core.expectOwn(prepared.map((p) => p.fileName));
-        // Quick, and inside the lock; a failure takes back the ones already moved.
-        for (const p of prepared) {
-          const target = path.join(dir, 'cur', p.fileName);
-          renameSync(p.item.file.path, target);
-          placed.push(target);
-        }
-        const result = await assignUids(dir, prepared.map((p) => p.item.base), core.scanMemory, root);
-        numbered = true;
-        return result;
-      });
-      const arrivals = prepared.map((p, i) => ({
-        uid: assigned.uids[i],
-        base: p.item.base,
-        fileName: p.fileName,
-        keywords: p.keywords,
-        stored: { size: p.item.file.crlfSize, internalDate: p.internalDate, fileSize: p.item.file.fileSize },
-      }));
-      await arrivedLocked(core, assigned.uidValidity, arrivals, clean);
-      return assigned;
+      group.members.push({ prepared, placed, settle });
     });
+    if ('error' in outcome) {
+      numbered = outcome.numbered;
+      throw outcome.error;
+    }
+    numbered = true;
     const bytes = items.reduce((sum, i) => sum + i.file.fileSize, 0);
     await context.quota.add(dir, bytes, items.length);
-    return assigned;
+    return outcome;
   } catch (error) {
     if (!numbered) for (const file of placed) rmSync(file, { force: true });
     throw deliveryError(dir, error);
   } finally {
     core.unpin();
-    for (const item of items) await fs.rm(item.file.path, { force: true });
+    // Numbered: every file was renamed into cur/, none is left in tmp/ to remove.
+    if (!numbered) for (const item of items) await fs.rm(item.file.path, { force: true });
+  }
+}
+
+/** One pass under the folder's locks for a group (inside the folder's queue); settles every member. */
+async function deliverGroup(core: FolderCore, root: string, dir: string, group: Group): Promise<void> {
+  let members = group.members;
+  let all = members.flatMap((m) => m.prepared);
+  let assigned: { uidValidity: number; uids: number[] };
+  let clean = false;
+  try {
+    clean = core.ownChangeBegins();
+    // Keywords first: a reader that sees a message also sees its keywords.
+    const withKeywords = all.filter((p) => p.keywords.length);
+    if (withKeywords.length) {
+      core.watch.expectOwnKeywords(withKeywords.map((p) => p.item.base));
+      for (const p of withKeywords) await writeKeywordUpdate(dir, p.item.base, p.keywords);
+    }
+    assigned = await withCourierLock(dir, core.context.useLocks, async () => {
+      core.expectOwn(all.map((p) => p.fileName));
+      // Quick, and inside the lock. A member whose file cannot be moved fails alone: its files
+      // already moved leave cur/ at once (before anyone could number them), the others go on.
+      const failed = new Set<Group['members'][number]>();
+      for (const member of members) {
+        try {
+          for (const p of member.prepared) {
+            const target = path.join(dir, 'cur', p.fileName);
+            renameSync(p.item.file.path, target);
+            member.placed.push(target);
+          }
+        } catch (error) {
+          for (const file of member.placed.splice(0)) rmSync(file, { force: true });
+          member.settle({ error, numbered: false });
+          failed.add(member);
+        }
+      }
+      if (failed.size) {
+        members = members.filter((m) => !failed.has(m));
+        all = members.flatMap((m) => m.prepared);
+      }
+      const wanted = all.some((p) => p.item.options.uid !== undefined) ? all.map((p) => p.item.options.uid) : undefined;
+      return assignUids(dir, all.map((p) => p.item.base), core.scanMemory, root, wanted);
+    });
+  } catch (error) {
+    for (const member of members) member.settle({ error, numbered: false });
+    return;
+  }
+  const arrivals = all.map((p, i) => ({
+    uid: assigned.uids[i]!,
+    base: p.item.base,
+    fileName: p.fileName,
+    keywords: p.keywords,
+    stored: { size: p.item.file.crlfSize, internalDate: p.internalDate, fileSize: p.item.file.fileSize },
+  }));
+  try {
+    // Before the callers hear back, as one at a time: an APPEND's own session is told first.
+    await arrivedLocked(core, assigned.uidValidity, arrivals, clean);
+  } catch (error) {
+    for (const member of members) member.settle({ error, numbered: true });
+    return;
+  }
+  let at = 0;
+  for (const member of members) {
+    member.settle({ uidValidity: assigned.uidValidity, uids: assigned.uids.slice(at, at + member.prepared.length) });
+    at += member.prepared.length;
   }
 }

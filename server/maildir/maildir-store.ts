@@ -28,6 +28,7 @@ import type { Envelope, MessageMeta } from '../mime/types.js';
 import { baseOf, newBaseName, parseFileName } from './filenames.js';
 import { openStagedMessage, openStager, StagedFile } from './appendsink.js';
 import { deliverStaged, stageBuffer, type StagedDelivery } from './append-many.js';
+import { adoptUidValidity } from './adopt-uids.js';
 import type { FolderCore } from './folder-core.js';
 import { type FolderContext, type MessageLinks, splitFlags } from './folder-entry.js';
 import { FolderHandle } from './folder-handle.js';
@@ -495,6 +496,7 @@ export class MaildirStore implements MailStore {
   async appendMany(name: string, items: readonly AppendItem[]): Promise<{ uidValidity: number; uids: number[] }> {
     const staged = items.map((i) => i.message).filter((m): m is StagedFile => m instanceof StagedFile);
     const written: StagedDelivery[] = [];
+    let handedOver = false;
     try {
       this.usable();
       if (items.some((i) => !Buffer.isBuffer(i.message) && !(i.message instanceof StagedFile))) throw new Error('not a message staged by this store');
@@ -532,12 +534,20 @@ export class MaildirStore implements MailStore {
       if (failure !== null) throw (failure as { error: unknown }).error;
       // The Outbox sends each message before it is stored (as Courier); a refusal stores none.
       for (const w of written) if (w.options.beforeDeliver) await w.options.beforeDeliver(() => createReadStream(w.file.path));
+      handedOver = true;
       return await deliverStaged(this.context, this.root, canonical, dir, written);
     } finally {
       // deliverStaged removes what it was given; what it was not given goes here.
-      for (const w of written) await fs.rm(w.file.path, { force: true });
+      if (!handedOver) for (const w of written) await fs.rm(w.file.path, { force: true });
       for (const s of staged) await s.discard();
     }
+  }
+
+  async adoptUidValidity(name: string, uidValidity: number, uidNext: number): Promise<boolean> {
+    this.usable();
+    const { dir } = this.appendTarget(name);
+    ensureFolderTmp(dir); // its lock lives there
+    return adoptUidValidity(dir, this.context.useLocks, uidValidity, uidNext);
   }
 
   /**

@@ -9,7 +9,7 @@
 
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { errorCode, writeFileAtomic } from './fsutil.js';
+import { errorCode, writeFileAtomicSync } from './fsutil.js';
 import { tryCourierLock, withCourierLock } from './lock.js';
 
 export const RECENT_FILE = 'imapd-ts.recent';
@@ -45,7 +45,7 @@ export function hasRecentMark(folderDir: string): boolean {
 
 /** Writes the mark (call under the folder's lock). */
 export async function writeRecentMark(folderDir: string, uidValidity: number, uid: number): Promise<void> {
-  await writeFileAtomic(path.join(folderDir, RECENT_FILE), `${uidValidity} ${uid}\n`, path.join(folderDir, 'tmp'));
+  writeFileAtomicSync(path.join(folderDir, RECENT_FILE), `${uidValidity} ${uid}\n`, path.join(folderDir, 'tmp'));
 }
 
 /**

@@ -303,13 +303,16 @@ function loadDbSync(folderDir: string, memory: ScanMemory): UidDb | null {
 
 /**
  * Gives UIDs to files the caller has just put into cur/ (APPEND, COPY, MOVE), in the
- * given order; the rest of the database is kept as it is (no directory scan).
+ * given order; the rest of the database is kept as it is (no directory scan). `wanted`: the
+ * UID each should get if it can (an import keeping its source's UIDs): when it is at least
+ * the UIDNEXT at its turn, so that UIDs still only ever ascend.
  */
 export async function assignUids(
   folderDir: string,
   bases: readonly string[],
   memory: ScanMemory = {},
   root = folderDir,
+  wanted?: readonly (number | undefined)[],
 ): Promise<{ uidValidity: number; uids: number[] }> {
   let db = loadDbSync(folderDir, memory);
   if (!db) {
@@ -325,9 +328,12 @@ export async function assignUids(
   const oldNext = db.uidNext;
   const uids: number[] = [];
   const added: [string, number][] = [];
-  for (const base of bases) {
+  for (let i = 0; i < bases.length; i++) {
+    const base = bases[i]!;
     let uid = db.uids.get(base);
     if (uid === undefined) {
+      const want = wanted?.[i];
+      if (want !== undefined && Number.isSafeInteger(want) && want >= db.uidNext) db.uidNext = want;
       uid = db.uidNext++;
       db.uids.set(base, uid);
       added.push([base, uid]);

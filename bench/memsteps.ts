@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawnPreauth, stopProcess, memoryOf } from './imap-client.js';
+import { spawnPreauth, stopProcess, memoryOf, shebangOptions } from './imap-client.js';
 import { BENCH_ROOT } from './corpus.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -14,7 +14,9 @@ const maildir = process.argv[2]!;
 const nodeArgs = process.env.NODE_ARGS ? process.env.NODE_ARGS.split(' ') : [];
 // IMAPD_BENCH_DIST: another build (e.g. a copy of dist/ made before a change), as for run.ts.
 const dist = process.env.IMAPD_BENCH_DIST ?? path.join(HERE, '../dist');
-const argv = [process.execPath, ...nodeArgs, path.join(dist, 'server/bin/imapd.js'), maildir];
+const imapd = path.join(dist, 'server/bin/imapd.js');
+// As run.ts: the options of imapd's #! line, then NODE_ARGS (a later option wins).
+const argv = [process.execPath, ...shebangOptions(imapd), ...nodeArgs, imapd, maildir];
 
 /** User + system CPU time of the server so far (all its threads), in ms. */
 function cpuMs(pid: number): number {

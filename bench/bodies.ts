@@ -1,11 +1,11 @@
 // The bench's BODY.PEEK[] step alone, repeated: `node --import tsx bench/bodies.ts MAILDIR [rounds] [ours|dovecot]`.
 // Prints MB/s per round and the CPU time of server and client per MB. NODE_ARGS: node options for
-// our server (e.g. --cpu-prof); PRELUDE=1 runs the bench's earlier steps first; THREADS=1 prints
+// our server (e.g. --cpu-prof); IMAPD_BENCH_DIST: another build of ours (e.g. dist/ before a change); PRELUDE=1 runs the bench's earlier steps first; THREADS=1 prints
 // the CPU time of each server thread (JIT and GC helpers).
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawnPreauth, stopProcess, memoryOf } from './imap-client.js';
+import { spawnPreauth, stopProcess, memoryOf, shebangOptions } from './imap-client.js';
 import { BENCH_ROOT } from './corpus.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -13,8 +13,9 @@ fs.mkdirSync(path.join(BENCH_ROOT, 'logs'), { recursive: true });
 const maildir = process.argv[2]!;
 const rounds = Number(process.argv[3] ?? 5);
 const server = process.argv[4] ?? 'ours';
+const imapd = path.join(process.env.IMAPD_BENCH_DIST ?? path.join(HERE, '../dist'), 'server/bin/imapd.js');
 const argv = server === 'ours'
-  ? [process.execPath, ...(process.env.NODE_ARGS ? process.env.NODE_ARGS.split(' ') : []), path.join(HERE, '../dist/server/bin/imapd.js'), maildir]
+  ? [process.execPath, ...shebangOptions(imapd), ...(process.env.NODE_ARGS ? process.env.NODE_ARGS.split(' ') : []), imapd, maildir]
   : ['/bin/bash', path.join(process.env.IMAPD_PEERS ?? path.resolve(HERE, '../test/peers'), 'dovecot-preauth.sh'), maildir];
 const proc = spawnPreauth(argv, server, path.join(BENCH_ROOT, 'logs', 'bodies.log'));
 await proc.client.greeting(60_000);

@@ -375,3 +375,13 @@ export function deflateStreams(input: Readable, output: Writable): { input: Read
   });
   return { input: inflate, output: writer };
 }
+
+/**
+ * The node options of a command's "#!/usr/bin/env -S node OPTIONS" line: the command runs with
+ * them when started as installed (npx imapd, couriertcpd ... imapd), so the benches pass them too.
+ */
+export function shebangOptions(file: string): string[] {
+  const first = fs.readFileSync(file, 'utf8').split('\n', 1)[0]!;
+  const m = /^#!\/usr\/bin\/env -S node\b(.*)$/.exec(first);
+  return m ? m[1]!.trim().split(/\s+/).filter(Boolean) : [];
+}

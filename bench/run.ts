@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { ensureCorpus, freshCopy, BENCH_ROOT, TARGET_SENDER, type Corpus } from './corpus.js';
 import { cpuMsOfPids, processTree } from './procs.js';
-import { deflateStreams, ImapClient, memoryOf, quote, spawnPreauth, stopProcess, TimeoutError, type CommandResult, type ServerProcess } from './imap-client.js';
+import { deflateStreams, ImapClient, memoryOf, quote, shebangOptions, spawnPreauth, stopProcess, TimeoutError, type CommandResult, type ServerProcess } from './imap-client.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..');
@@ -92,16 +92,6 @@ function commandFor(server: ServerName, maildir: string): string[] {
     case 'dovecot':
       return ['/bin/bash', path.join(PEERS, 'dovecot-preauth.sh'), maildir];
   }
-}
-
-/**
- * The node options of a command's "#!/usr/bin/env -S node OPTIONS" line: the command runs with
- * them when started as installed (npx imapd, couriertcpd ... imapd), so the bench passes them too.
- */
-function shebangOptions(file: string): string[] {
-  const first = fs.readFileSync(file, 'utf8').split('\n', 1)[0]!;
-  const m = /^#!\/usr\/bin\/env -S node\b(.*)$/.exec(first);
-  return m ? m[1]!.trim().split(/\s+/).filter(Boolean) : [];
 }
 
 // ---------- measurements ----------

@@ -83,23 +83,30 @@ const ARENA_BLOCK = 1024 * 1024;
  * the next, and keep no part of them.
  */
 export class RawArena {
-  private block: Buffer | undefined;
+  /** The blocks filled so far; the next request fills them again from the first. */
+  private readonly blocks: Buffer[] = [];
+  private current = 0;
   private used = 0;
 
   /** A new request: what the last one placed is given up. */
   reset(): void {
+    this.current = 0;
     this.used = 0;
   }
 
   /** Room for one message of `size` bytes. */
   take(size: number): Buffer {
     if (size > ARENA_ONE_MAX) return Buffer.allocUnsafe(size);
-    if (!this.block || this.used + size > this.block.length) {
-      // Full: a new block (the old one stays with the messages placed in it while they are used).
-      this.block = Buffer.allocUnsafeSlow(ARENA_BLOCK);
+    if (this.blocks.length === 0) this.blocks.push(Buffer.allocUnsafeSlow(ARENA_BLOCK));
+    if (this.used + size > ARENA_BLOCK) {
+      // Full: the next block (kept for the next request: a fresh one costs page faults, and
+      // the collector sees its size again each time).
+      this.current++;
       this.used = 0;
+      if (this.current === this.blocks.length) this.blocks.push(Buffer.allocUnsafeSlow(ARENA_BLOCK));
     }
-    const room = this.block.subarray(this.used, this.used + size);
+    const block = this.blocks[this.current];
+    const room = block.subarray(this.used, this.used + size);
     this.used += (size + 7) & ~7;
     return room;
   }

@@ -224,13 +224,15 @@ export class MessageCache {
   private derive(fd: number, message: CachedMessage, needs: Needs, item: MessageData, rawInto?: (size: number) => Buffer): void {
     const { uid, base } = message;
     const numbered = uid !== 0;
+    // Only a parse looks at what is cached: a FETCH of bodies alone loads no cache's index.
+    const parses = numbered && (needs.envelope || needs.header || needs.structure);
     const derived = this.deriver.derive(fd, {
       needs,
       sizeFromName: crlfSizeFromName(base),
       numbered,
-      hasHeader: numbered && this.headers.has(uid),
-      hasEnvelope: numbered && this.envelopes.has(uid),
-      hasStructure: numbered && this.structures.has(uid),
+      hasHeader: parses && this.headers.has(uid),
+      hasEnvelope: parses && this.envelopes.has(uid),
+      hasStructure: parses && this.structures.has(uid),
       rawInto,
     });
     if (derived.stored) this.learnInfo(message, derived.stored, item);

@@ -24,6 +24,10 @@ const BATCH = 128;
 const COVERAGE_ROWS = 20_000;
 /** A folder's catch-up starts this long after the change that asked for it, so that a burst of deliveries is one catch-up. */
 const SETTLE_MS = 500;
+/** The writer's young generation (V8 resourceLimits), in MB. */
+const WORKER_YOUNG_MB = 4;
+/** The writer thread stops after this long without work (a session in IDLE keeps no idle thread's memory). */
+const WORKER_IDLE_MS = 5_000;
 
 /** A folder as the index sees it. */
 export interface FtsTarget {
@@ -62,8 +66,13 @@ export class FullTextIndex {
   private readonly waiting = new Map<number, (response: FtsResponse) => void>();
   private nextId = 1;
   private closed = false;
+  private idleTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly logger?: Logger) {}
+  constructor(
+    private readonly logger?: Logger,
+    /** How long the writer thread may have nothing to do before it is stopped. */
+    private readonly idleMs = WORKER_IDLE_MS,
+  ) {}
 
   /**
    * Which messages may contain `folded` (foldForSearch's form): null when the index cannot
@@ -210,6 +219,7 @@ export class FullTextIndex {
       (worker) =>
         new Promise<FtsResponse>((resolve) => {
           request.id = this.nextId++;
+          clearTimeout(this.idleTimer);
           if (this.waiting.size === 0) worker.ref();
           this.waiting.set(request.id, resolve);
           worker.postMessage(request);
@@ -225,20 +235,30 @@ export class FullTextIndex {
       const fromSource = here.endsWith('.ts');
       const entry = new URL(fromSource ? './fts-worker.ts' : './fts-worker.js', here);
       const boot = `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(entry.href)}); })`;
-      const worker = fromSource ? new Worker(boot, { eval: true }) : new Worker(entry);
+      // A small young generation: the writer's garbage is one batch's texts, and V8's default
+      // (16 MB semi-spaces) made the thread cost about twice the RSS for no speed.
+      const options = { resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB } };
+      const worker = fromSource ? new Worker(boot, { ...options, eval: true }) : new Worker(entry, options);
       worker.on('message', (message: FtsResponse | { ready: true }) => {
         if ('ready' in message) {
           // Held while its modules load (a request waits for it), let go when idle.
-          if (this.waiting.size === 0) worker.unref();
+          if (this.waiting.size === 0) {
+            worker.unref();
+            this.stopWhenIdle(worker);
+          }
           resolve(worker);
           return;
         }
         const resolveOne = this.waiting.get(message.id);
         this.waiting.delete(message.id);
-        if (this.waiting.size === 0) worker.unref();
+        if (this.waiting.size === 0) {
+          worker.unref();
+          this.stopWhenIdle(worker);
+        }
         resolveOne?.(message);
       });
       const failed = (error: Error): void => {
+        if (this.worker !== worker) return; // one stopped when idle
         this.workerReady = undefined;
         this.worker = undefined;
         for (const [id, resolveOne] of this.waiting) resolveOne({ id, indexed: 0, missing: [], error: error.message });
@@ -252,9 +272,22 @@ export class FullTextIndex {
     return this.workerReady;
   }
 
+  /** Stops the worker once it has had nothing to do for WORKER_IDLE_MS; the next request starts another. */
+  private stopWhenIdle(worker: Worker): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      if (this.worker !== worker || this.waiting.size > 0) return;
+      this.worker = undefined;
+      this.workerReady = undefined;
+      void worker.terminate();
+    }, this.idleMs);
+    this.idleTimer.unref();
+  }
+
   /** Waits for the work under way and stops the worker. */
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.idleTimer);
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     await Promise.allSettled([...this.running.values()]);

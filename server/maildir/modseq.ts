@@ -237,7 +237,8 @@ export class ModseqLog {
       this.live.set(message.uid, { modseq: next, hash });
       this.gone.delete(message.uid);
       result[i] = next;
-      out += `${message.uid} ${next} ${hash.toString(16).padStart(8, '0')}\n`;
+      // A fresh file is written whole by rewrite(): its lines are not made twice.
+      if (!fresh) out += `${message.uid} ${next} ${hexHash(hash)}\n`;
       changed = true;
     }
     const leaving = new Set<number>();
@@ -324,10 +325,17 @@ export class ModseqLog {
       }
     }
     const parts = [`${MAGIC} ${VERSION} ${this.uidValidity} ${this.floor} ${this.highest}\n`];
-    const uids = [...this.live.keys()].sort((a, b) => a - b);
+    const uids = [...this.live.keys()];
+    // Usually in order already (a first look records the messages by ascending UID).
+    for (let i = 1; i < uids.length; i++) {
+      if (uids[i - 1] > uids[i]) {
+        uids.sort((a, b) => a - b);
+        break;
+      }
+    }
     for (const uid of uids) {
       const r = this.live.get(uid)!;
-      parts.push(`${uid} ${r.modseq} ${r.hash.toString(16).padStart(8, '0')}\n`);
+      parts.push(`${uid} ${r.modseq} ${hexHash(r.hash)}\n`);
     }
     for (const [uid, modseq] of this.gone) parts.push(`${uid} ${modseq} -\n`);
     const text = parts.join('');
@@ -347,6 +355,18 @@ export class ModseqLog {
     for (const [uid, at] of this.gone) if (at > modseq && within(uid)) uids.push(uid);
     return uids.sort((a, b) => a - b);
   }
+}
+
+const hexes = new Map<number, string>();
+
+/** A flags hash as 8 hex digits; cached, as messages share a few flag sets. */
+function hexHash(hash: number): string {
+  let hex = hexes.get(hash);
+  if (hex === undefined) {
+    hex = hash.toString(16).padStart(8, '0');
+    if (hexes.size < 4096) hexes.set(hash, hex);
+  }
+  return hex;
 }
 
 function countLines(text: string): number {

@@ -56,6 +56,8 @@ interface Coverage {
 export class FullTextIndex {
   private readonly coverage = new Map<string, Coverage>();
   private readonly running = new Map<string, Promise<FtsProgress>>();
+  /** The folder's UID list (the array, its length and last UID) when the index last had all of it. */
+  private readonly settled = new Map<string, { uids: readonly number[]; count: number; last: number | undefined; generation: string }>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private worker: Worker | undefined;
   private workerReady: Promise<Worker> | undefined;
@@ -122,13 +124,30 @@ export class FullTextIndex {
   private async runCatchUp(target: FtsTarget, path: string, options: CatchUpOptions): Promise<FtsProgress> {
     const coverage = await this.coverageOf(path);
     const uids = target.uids();
+    // Nothing changed since the index last had every message (each SEARCH asks for a catch-up):
+    // no pass over 100,000 UIDs on the server thread.
+    const settled = this.settled.get(path);
+    if (settled && coverage && settled.uids === uids && settled.count === uids.length && settled.last === uids.at(-1) && settled.generation === coverage.generation) {
+      const progress = { done: uids.length, total: uids.length };
+      options.onProgress?.({ ...progress });
+      return progress;
+    }
+    this.settled.delete(path);
     const covered = coverage && coverage.uidValidity === target.uidValidity ? coverage.seqs : new Map<number, number>();
-    const missing = uids.filter((uid) => !covered.has(uid));
-    const present = new Set(uids);
-    const remove = [...covered.keys()].filter((uid) => !present.has(uid));
+    const missing: number[] = [];
+    for (const uid of uids) if (!covered.has(uid)) missing.push(uid);
+    // Every covered UID still here: nothing to take out, and no set of 100,000 UIDs to make.
+    let remove: number[] = [];
+    if (covered.size > uids.length - missing.length) {
+      const present = new Set(uids);
+      remove = [...covered.keys()].filter((uid) => !present.has(uid));
+    }
     const progress: FtsProgress = { done: uids.length - missing.length, total: uids.length };
     options.onProgress?.({ ...progress });
-    if (missing.length === 0 && remove.length === 0) return progress;
+    if (missing.length === 0 && remove.length === 0) {
+      if (coverage) this.settled.set(path, { uids, count: uids.length, last: uids.at(-1), generation: coverage.generation });
+      return progress;
+    }
     for (let start = 0; start < Math.max(missing.length, 1); start += BATCH) {
       if (options.cancelled?.() || this.closed) break;
       const batch = missing.slice(start, start + BATCH);
@@ -146,6 +165,9 @@ export class FullTextIndex {
         throw Object.assign(new Error(response.error), { code: response.code });
       }
       progress.done += batch.length;
+      // What the batch added, read now (a few rows): the first SEARCH after the index is
+      // filled then finds its coverage read, instead of reading 100,000 rows itself.
+      this.refreshCoverage(path);
       options.onProgress?.({ ...progress });
     }
     return progress;
@@ -172,6 +194,21 @@ export class FullTextIndex {
       }
       if (!more) return coverage;
       await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /** Reads the rows of `docs` added since the coverage was last read (at most COVERAGE_ROWS). */
+  private refreshCoverage(path: string): void {
+    let db: FtsDb | null = null;
+    try {
+      db = openForReading(path);
+      if (!db) return;
+      const reader = db;
+      reader.transaction(() => this.readCoverage(reader, path, COVERAGE_ROWS))();
+    } catch (error) {
+      this.trouble(path, error);
+    } finally {
+      db?.close();
     }
   }
 

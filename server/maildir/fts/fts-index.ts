@@ -7,11 +7,12 @@
 // covered and SEARCH scans it. A message's text never changes under its UID, so a covered
 // message stays right; an expunged one is simply not asked about.
 //
-// Writing happens in one worker thread per process (fts-worker.ts), in batches of BATCH
+// Writing happens in one writer process per server process (fts-worker.ts), in batches of BATCH
 // messages, each one transaction; the server thread only lists what is missing and reads
 // answers. A lost file is made again from scratch, a corrupt one is removed and made again.
 
-import { Worker } from 'node:worker_threads';
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { TextCandidates } from '../../backend/mailstore.js';
 import type { Logger } from '../../log/logger.js';
@@ -59,8 +60,8 @@ export class FullTextIndex {
   /** The folder's UID list (the array, its length and last UID) when the index last had all of it. */
   private readonly settled = new Map<string, { uids: readonly number[]; count: number; last: number | undefined; generation: string }>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
-  private worker: Worker | undefined;
-  private workerReady: Promise<Worker> | undefined;
+  private worker: ChildProcess | undefined;
+  private workerReady: Promise<ChildProcess> | undefined;
   private readonly waiting = new Map<number, (response: FtsResponse) => void>();
   private nextId = 1;
   private closed = false;
@@ -247,35 +248,43 @@ export class FullTextIndex {
       (worker) =>
         new Promise<FtsResponse>((resolve) => {
           request.id = this.nextId++;
-          if (this.waiting.size === 0) worker.ref();
+          if (this.waiting.size === 0) holdOpen(worker, true);
           this.waiting.set(request.id, resolve);
-          worker.postMessage(request);
+          worker.send(request);
         }),
     );
   }
 
-  private started(): Promise<Worker> {
+  /**
+   * The writer is a process of its own, in a session of its own: on Linux the scheduler shares
+   * the CPU between sessions (autogroups) before threads, so a writer thread, however low its
+   * priority, made the server's own session wait behind other programs (NOOP's median 4-5 ms
+   * instead of 1 on a loaded machine, at 10,000 messages); a writer process in its own session
+   * at nice 19 leaves the server's commands as fast as without indexing.
+   */
+  private started(): Promise<ChildProcess> {
     if (this.closed) return Promise.reject(new Error('the full-text index is closed'));
-    this.workerReady ??= new Promise<Worker>((resolve, reject) => {
-      // Under tsx (the tests run the sources) a worker registers tsx's loader itself (as in parsepool.ts).
+    this.workerReady ??= new Promise<ChildProcess>((resolve, reject) => {
+      // Under tsx (the tests run the sources) the writer loads tsx's loader too. A session of its
+      // own (detached) where that means no console window of its own (not on Windows).
       const here = import.meta.url;
       const fromSource = here.endsWith('.ts');
-      const entry = new URL(fromSource ? './fts-worker.ts' : './fts-worker.js', here);
-      const boot = `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(entry.href)}); })`;
-      const worker = fromSource ? new Worker(boot, { eval: true }) : new Worker(entry);
+      const entry = fileURLToPath(new URL(fromSource ? './fts-worker.ts' : './fts-worker.js', here));
+      const worker = fork(entry, [], { execArgv: fromSource ? ['--import', 'tsx'] : [], detached: process.platform !== 'win32', stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
       worker.on('message', (message: FtsResponse | { ready: true }) => {
         if ('ready' in message) {
-          // Held while its modules load (a request waits for it), let go when idle.
-          if (this.waiting.size === 0) worker.unref();
+          // Held while it starts (a request waits for it), let go when idle.
+          if (this.waiting.size === 0) holdOpen(worker, false);
           resolve(worker);
           return;
         }
         const resolveOne = this.waiting.get(message.id);
         this.waiting.delete(message.id);
-        if (this.waiting.size === 0) worker.unref();
+        if (this.waiting.size === 0) holdOpen(worker, false);
         resolveOne?.(message);
       });
       const failed = (error: Error): void => {
+        if (this.worker !== worker) return;
         this.workerReady = undefined;
         this.worker = undefined;
         for (const [id, resolveOne] of this.waiting) resolveOne({ id, indexed: 0, missing: [], error: error.message });
@@ -283,7 +292,7 @@ export class FullTextIndex {
         reject(error);
       };
       worker.on('error', failed);
-      worker.on('exit', (code) => failed(new Error(`full-text index worker exited (${code})`)));
+      worker.on('exit', (code) => failed(new Error(`full-text index writer exited (${code})`)));
       this.worker = worker;
     });
     return this.workerReady;
@@ -298,10 +307,25 @@ export class FullTextIndex {
     const worker = this.worker;
     this.worker = undefined;
     this.workerReady = undefined;
-    if (worker) {
+    if (worker && worker.exitCode === null && worker.signalCode === null) {
       worker.removeAllListeners('exit');
-      await worker.terminate();
+      const exited = new Promise((resolve) => worker.once('exit', resolve));
+      holdOpen(worker, true); // until it has exited
+      worker.kill();
+      await exited;
     }
+  }
+}
+
+/** Whether the writer keeps this process running (while a request is under way) or not. */
+function holdOpen(worker: ChildProcess, hold: boolean): void {
+  const channel = worker.channel as { ref?(): void; unref?(): void } | undefined;
+  if (hold) {
+    worker.ref();
+    channel?.ref?.();
+  } else {
+    worker.unref();
+    channel?.unref?.();
   }
 }
 

@@ -12,6 +12,7 @@ import type { Folder } from '../../../server/backend/mailstore.js';
 import { foldForSearch } from '../../../server/imap/search/fold.js';
 import { openMaildirStore, type MaildirStore } from '../../../server/maildir/index.js';
 import { FTS_FILE } from '../../../server/maildir/fts/fts-db.js';
+import { sharedFullTextIndex } from '../../../server/maildir/fts/fts-index.js';
 import { SharableMailStore } from '../../../server/maildir/sharable-store.js';
 import { SharedMailStore } from '../../../server/backend/shared.js';
 import { corpusRaw, CORPUS } from '../../imap/search/corpus.js';
@@ -76,6 +77,8 @@ describe('full-text index', () => {
   after(async () => {
     folder.release();
     await store.close();
+    // The writer may still be catching up (a catch-up a test asked for): it stops first.
+    await sharedFullTextIndex().close();
     maildir.cleanup();
   });
 

@@ -155,7 +155,7 @@ export async function needsIndexing(root: string): Promise<boolean> {
 
 /**
  * Bring the full-text index of every folder up to date (SEARCH BODY / TEXT, IMAP_FTS_INDEX):
- * the messages it has not read are read by the index's worker thread, so the server keeps
+ * the messages it has not read are read by the index's writer process, so the server keeps
  * serving meanwhile. `done` counts messages the index has (read before or now).
  */
 export async function indexMaildirText(options: IndexOptions): Promise<null> {

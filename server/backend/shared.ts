@@ -31,6 +31,7 @@ import {
   type MailStore,
   type MessageData,
   type Quota,
+  type TextCandidates,
 } from './mailstore.js';
 import type { MessageMeta } from '../mime/types.js';
 
@@ -344,6 +345,10 @@ class RoutedFolder implements Folder {
   }
   messageMeta(uid: number): Promise<MessageMeta> {
     return this.inner.messageMeta(uid);
+  }
+  /** The full-text index of the folder below (without it every SEARCH BODY / TEXT scans). */
+  textCandidates(folded: string): Promise<TextCandidates | null> {
+    return this.inner.textCandidates ? this.inner.textCandidates(folded) : Promise.resolve(null);
   }
   release(): void {
     this.inner.release();

@@ -32,6 +32,7 @@ import {
   type MessageData,
   type MessageStager,
   type Quota,
+  type TextCandidates,
 } from '../backend/mailstore.js';
 import { copyAcross } from '../backend/shared.js';
 import { isSharableName, SHARABLE_ROOT } from '../backend/sharable-names.js';
@@ -426,6 +427,10 @@ class SharableAwareFolder implements Folder {
   }
   messageMeta(uid: number): Promise<MessageMeta> {
     return this.inner.messageMeta(uid);
+  }
+  /** The full-text index of the folder below (without it every SEARCH BODY / TEXT scans). */
+  textCandidates(folded: string): Promise<TextCandidates | null> {
+    return this.inner.textCandidates ? this.inner.textCandidates(folded) : Promise.resolve(null);
   }
   release(): void {
     this.unwatch();

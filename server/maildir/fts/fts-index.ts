@@ -7,11 +7,12 @@
 // covered and SEARCH scans it. A message's text never changes under its UID, so a covered
 // message stays right; an expunged one is simply not asked about.
 //
-// Writing happens in one worker thread per process (fts-worker.ts), in batches of BATCH
+// Writing happens in one writer process per server process (fts-worker.ts), in batches of BATCH
 // messages, each one transaction; the server thread only lists what is missing and reads
 // answers. A lost file is made again from scratch, a corrupt one is removed and made again.
 
-import { Worker } from 'node:worker_threads';
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { TextCandidates } from '../../backend/mailstore.js';
 import type { Logger } from '../../log/logger.js';
@@ -24,9 +25,9 @@ const BATCH = 128;
 const COVERAGE_ROWS = 20_000;
 /** A folder's catch-up starts this long after the change that asked for it, so that a burst of deliveries is one catch-up. */
 const SETTLE_MS = 500;
-/** The writer's young generation (V8 resourceLimits), in MB. */
-const WORKER_YOUNG_MB = 4;
-/** The writer thread stops after this long without work (a session in IDLE keeps no idle thread's memory). */
+/** The writer's semi-spaces (V8's young generation is made of them), in MB. */
+const WORKER_SEMI_SPACE_MB = 2;
+/** The writer stops after this long without work (a session in IDLE keeps no idle writer's memory). */
 const WORKER_IDLE_MS = 5_000;
 
 /** A folder as the index sees it. */
@@ -60,9 +61,11 @@ interface Coverage {
 export class FullTextIndex {
   private readonly coverage = new Map<string, Coverage>();
   private readonly running = new Map<string, Promise<FtsProgress>>();
+  /** The folder's UID list (the array, its length and last UID) when the index last had all of it. */
+  private readonly settled = new Map<string, { uids: readonly number[]; count: number; last: number | undefined; generation: string }>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
-  private worker: Worker | undefined;
-  private workerReady: Promise<Worker> | undefined;
+  private worker: ChildProcess | undefined;
+  private workerReady: Promise<ChildProcess> | undefined;
   private readonly waiting = new Map<number, (response: FtsResponse) => void>();
   private nextId = 1;
   private closed = false;
@@ -131,13 +134,30 @@ export class FullTextIndex {
   private async runCatchUp(target: FtsTarget, path: string, options: CatchUpOptions): Promise<FtsProgress> {
     const coverage = await this.coverageOf(path);
     const uids = target.uids();
+    // Nothing changed since the index last had every message (each SEARCH asks for a catch-up):
+    // no pass over 100,000 UIDs on the server thread.
+    const settled = this.settled.get(path);
+    if (settled && coverage && settled.uids === uids && settled.count === uids.length && settled.last === uids.at(-1) && settled.generation === coverage.generation) {
+      const progress = { done: uids.length, total: uids.length };
+      options.onProgress?.({ ...progress });
+      return progress;
+    }
+    this.settled.delete(path);
     const covered = coverage && coverage.uidValidity === target.uidValidity ? coverage.seqs : new Map<number, number>();
-    const missing = uids.filter((uid) => !covered.has(uid));
-    const present = new Set(uids);
-    const remove = [...covered.keys()].filter((uid) => !present.has(uid));
+    const missing: number[] = [];
+    for (const uid of uids) if (!covered.has(uid)) missing.push(uid);
+    // Every covered UID still here: nothing to take out, and no set of 100,000 UIDs to make.
+    let remove: number[] = [];
+    if (covered.size > uids.length - missing.length) {
+      const present = new Set(uids);
+      remove = [...covered.keys()].filter((uid) => !present.has(uid));
+    }
     const progress: FtsProgress = { done: uids.length - missing.length, total: uids.length };
     options.onProgress?.({ ...progress });
-    if (missing.length === 0 && remove.length === 0) return progress;
+    if (missing.length === 0 && remove.length === 0) {
+      if (coverage) this.settled.set(path, { uids, count: uids.length, last: uids.at(-1), generation: coverage.generation });
+      return progress;
+    }
     for (let start = 0; start < Math.max(missing.length, 1); start += BATCH) {
       if (options.cancelled?.() || this.closed) break;
       const batch = missing.slice(start, start + BATCH);
@@ -155,6 +175,9 @@ export class FullTextIndex {
         throw Object.assign(new Error(response.error), { code: response.code });
       }
       progress.done += batch.length;
+      // What the batch added, read now (a few rows): the first SEARCH after the index is
+      // filled then finds its coverage read, instead of reading 100,000 rows itself.
+      this.refreshCoverage(path);
       options.onProgress?.({ ...progress });
     }
     return progress;
@@ -181,6 +204,21 @@ export class FullTextIndex {
       }
       if (!more) return coverage;
       await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /** Reads the rows of `docs` added since the coverage was last read (at most COVERAGE_ROWS). */
+  private refreshCoverage(path: string): void {
+    let db: FtsDb | null = null;
+    try {
+      db = openForReading(path);
+      if (!db) return;
+      const reader = db;
+      reader.transaction(() => this.readCoverage(reader, path, COVERAGE_ROWS))();
+    } catch (error) {
+      this.trouble(path, error);
+    } finally {
+      db?.close();
     }
   }
 
@@ -220,30 +258,37 @@ export class FullTextIndex {
         new Promise<FtsResponse>((resolve) => {
           request.id = this.nextId++;
           clearTimeout(this.idleTimer);
-          if (this.waiting.size === 0) worker.ref();
+          if (this.waiting.size === 0) holdOpen(worker, true);
           this.waiting.set(request.id, resolve);
-          worker.postMessage(request);
+          worker.send(request);
         }),
     );
   }
 
-  private started(): Promise<Worker> {
+  /**
+   * The writer is a process of its own, in a session of its own: on Linux the scheduler shares
+   * the CPU between sessions (autogroups) before threads, so a writer thread, however low its
+   * priority, made the server's own session wait behind other programs (NOOP's median 4-5 ms
+   * instead of 1 on a loaded machine, at 10,000 messages); a writer process in its own session
+   * at nice 19 leaves the server's commands as fast as without indexing.
+   */
+  private started(): Promise<ChildProcess> {
     if (this.closed) return Promise.reject(new Error('the full-text index is closed'));
-    this.workerReady ??= new Promise<Worker>((resolve, reject) => {
-      // Under tsx (the tests run the sources) a worker registers tsx's loader itself (as in parsepool.ts).
+    this.workerReady ??= new Promise<ChildProcess>((resolve, reject) => {
+      // Under tsx (the tests run the sources) the writer loads tsx's loader too. A session of its
+      // own (detached) where that means no console window of its own (not on Windows).
       const here = import.meta.url;
       const fromSource = here.endsWith('.ts');
-      const entry = new URL(fromSource ? './fts-worker.ts' : './fts-worker.js', here);
-      const boot = `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(entry.href)}); })`;
+      const entry = fileURLToPath(new URL(fromSource ? './fts-worker.ts' : './fts-worker.js', here));
       // A small young generation: the writer's garbage is one batch's texts, and V8's default
-      // (16 MB semi-spaces) made the thread cost about twice the RSS for no speed.
-      const options = { resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB } };
-      const worker = fromSource ? new Worker(boot, { ...options, eval: true }) : new Worker(entry, options);
+      // (16 MB semi-spaces) cost about twice the memory for no speed.
+      const execArgv = [...(fromSource ? ['--import', 'tsx'] : []), `--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`];
+      const worker = fork(entry, [], { execArgv, detached: process.platform !== 'win32', stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
       worker.on('message', (message: FtsResponse | { ready: true }) => {
         if ('ready' in message) {
-          // Held while its modules load (a request waits for it), let go when idle.
+          // Held while it starts (a request waits for it), let go when idle.
           if (this.waiting.size === 0) {
-            worker.unref();
+            holdOpen(worker, false);
             this.stopWhenIdle(worker);
           }
           resolve(worker);
@@ -252,7 +297,7 @@ export class FullTextIndex {
         const resolveOne = this.waiting.get(message.id);
         this.waiting.delete(message.id);
         if (this.waiting.size === 0) {
-          worker.unref();
+          holdOpen(worker, false);
           this.stopWhenIdle(worker);
         }
         resolveOne?.(message);
@@ -266,20 +311,20 @@ export class FullTextIndex {
         reject(error);
       };
       worker.on('error', failed);
-      worker.on('exit', (code) => failed(new Error(`full-text index worker exited (${code})`)));
+      worker.on('exit', (code) => failed(new Error(`full-text index writer exited (${code})`)));
       this.worker = worker;
     });
     return this.workerReady;
   }
 
   /** Stops the worker once it has had nothing to do for WORKER_IDLE_MS; the next request starts another. */
-  private stopWhenIdle(worker: Worker): void {
+  private stopWhenIdle(worker: ChildProcess): void {
     clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => {
       if (this.worker !== worker || this.waiting.size > 0) return;
       this.worker = undefined;
       this.workerReady = undefined;
-      void worker.terminate();
+      worker.kill();
     }, this.idleMs);
     this.idleTimer.unref();
   }
@@ -294,10 +339,25 @@ export class FullTextIndex {
     const worker = this.worker;
     this.worker = undefined;
     this.workerReady = undefined;
-    if (worker) {
+    if (worker && worker.exitCode === null && worker.signalCode === null) {
       worker.removeAllListeners('exit');
-      await worker.terminate();
+      const exited = new Promise((resolve) => worker.once('exit', resolve));
+      holdOpen(worker, true); // until it has exited
+      worker.kill();
+      await exited;
     }
+  }
+}
+
+/** Whether the writer keeps this process running (while a request is under way) or not. */
+function holdOpen(worker: ChildProcess, hold: boolean): void {
+  const channel = worker.channel as { ref?(): void; unref?(): void } | undefined;
+  if (hold) {
+    worker.ref();
+    channel?.ref?.();
+  } else {
+    worker.unref();
+    channel?.unref?.();
   }
 }
 

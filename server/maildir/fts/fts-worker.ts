@@ -1,10 +1,10 @@
 // The full-text index's writer (see fts-index.ts): reads message files, takes their text as
-// SEARCH sees it and adds it to the folder's index, in a worker thread so that parsing,
-// decoding and SQLite's inserts (some 1 ms a message) never hold up the sessions' commands.
+// SEARCH sees it and adds it to the folder's index, in a process of its own (forked by the
+// server, in a session of its own) so that parsing, decoding and SQLite's inserts (some 2-3 ms
+// of CPU a message) never hold up the sessions' commands.
 
-import { closeSync, openSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
-import { parentPort } from 'node:worker_threads';
 import { indexText } from '../../mime/index-text.js';
 import { parseStructure } from '../../mime/parse.js';
 import { MESSAGE_READ_FLAGS, noMessageFile } from '../folderdir.js';
@@ -83,21 +83,27 @@ function run(request: FtsRequest): FtsResponse {
 }
 
 /**
- * On Linux the writer runs at the lowest CPU priority (nice 19), as a thread of its own: the
- * server thread's commands come first. Measured at 10,000 messages on a loaded 2-core machine,
- * NOOP's 99th percentile while the index filled was 78 ms at the same priority.
+ * The writer runs at the lowest CPU priority (nice 19), and on Linux so does its session's
+ * autogroup (the scheduler's share between sessions): the server's commands come first.
  */
 function lowerPriority(): void {
   try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(tid) && tid > 0) setPriority(tid, 19);
+    setPriority(19);
   } catch {
-    /* not Linux, or not allowed: the same priority as the server thread */
+    /* not allowed: the same priority as the server */
+  }
+  try {
+    writeFileSync('/proc/self/autogroup', '19');
+  } catch {
+    /* not Linux, or no autogroups */
   }
 }
 lowerPriority();
 
-parentPort!.on('message', (request: FtsRequest) => {
+const send = (message: FtsResponse | { ready: true }): void => {
+  process.send!(message);
+};
+process.on('message', (request: FtsRequest) => {
   let response: FtsResponse;
   try {
     response = run(request);
@@ -106,6 +112,11 @@ parentPort!.on('message', (request: FtsRequest) => {
     const e = error as { message?: string; code?: string };
     response = { id: request.id, indexed: 0, missing: [], error: e.message ?? String(error), code: e.code };
   }
-  parentPort!.postMessage(response);
+  send(response);
 });
-parentPort!.postMessage({ ready: true });
+// The server is gone (ended, or killed): so is its writer.
+process.on('disconnect', () => {
+  closeDatabase();
+  process.exit(0);
+});
+send({ ready: true });

@@ -29,11 +29,38 @@ function indexed(maildir: string): number {
   }
 }
 
+/** Keys around the string (a literal at the end): the index narrows the messages looked at by
+ * AND and by OR of strings it answers, and by nothing else; answers by sequence number too. */
+const KEYS = [
+  'UID SEARCH CHARSET UTF-8 TEXT', 'UID SEARCH CHARSET UTF-8 BODY', 'UID SEARCH CHARSET UTF-8 NOT TEXT',
+  'SEARCH CHARSET UTF-8 TEXT', 'SEARCH CHARSET UTF-8 100:300 BODY', 'SEARCH CHARSET UTF-8 UNSEEN TEXT',
+  'UID SEARCH CHARSET UTF-8 BODY report TEXT', 'UID SEARCH CHARSET UTF-8 NOT BODY report TEXT',
+  'SEARCH CHARSET UTF-8 OR BODY zorbulate TEXT', 'UID SEARCH CHARSET UTF-8 OR SEEN TEXT', 'SEARCH CHARSET UTF-8 OR FROM a BODY',
+];
+
+/** read() calls the server process has made so far (Linux); undefined where /proc does not tell. */
+function readCalls(imapd: SpawnedImapd): number | undefined {
+  try {
+    const m = /^syscr: (\d+)$/m.exec(fs.readFileSync(`/proc/${imapd.child.pid}/io`, 'latin1'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** read() calls for a SEARCH TEXT of a string in no message: with the index, no message is read. */
+async function readsForAbsentString(imapd: SpawnedImapd): Promise<number | undefined> {
+  const before = readCalls(imapd);
+  assert.match((await imapd.client.command('UID SEARCH TEXT xylophonic', 60_000)).tagged, /^OK/);
+  const after = readCalls(imapd);
+  return before === undefined || after === undefined ? undefined : after - before;
+}
+
 async function answers(imapd: SpawnedImapd): Promise<string[]> {
   const out: string[] = [];
   for (const value of STRINGS) {
-    for (const key of ['TEXT', 'BODY', 'NOT TEXT']) {
-      const r = await imapd.client.command(`UID SEARCH CHARSET UTF-8 ${key} {${Buffer.byteLength(value)}+}\r\n${value}`, 60_000);
+    for (const key of KEYS) {
+      const r = await imapd.client.command(`${key} {${Buffer.byteLength(value)}+}\r\n${value}`, 60_000);
       assert.match(r.tagged, /^OK/, `${key} ${value}`);
       out.push(`${key} ${value}: ${r.lines.find((l) => l.startsWith('* SEARCH')) ?? ''}`);
     }
@@ -47,7 +74,7 @@ test('SEARCH from the full-text index answers as the scan does; off, no index is
   const random = randomSource(99);
   for (let i = 1; i <= COUNT; i++) {
     const raw = randomMessage(random);
-    fs.writeFileSync(path.join(maildir, 'cur', `${1700000000 + i}.M${i}P1.test,S=${raw.length}:2,S`), raw);
+    fs.writeFileSync(path.join(maildir, 'cur', `${1700000000 + i}.M${i}P1.test,S=${raw.length}:2,${i % 3 === 0 ? '' : 'S'}`), raw);
   }
   try {
     const off = spawnImapd(maildir, { IMAP_FTS_INDEX: '0' });
@@ -56,6 +83,8 @@ test('SEARCH from the full-text index answers as the scan does; off, no index is
       await off.client.greeting;
       assert.match((await off.client.command('SELECT INBOX')).tagged, /^OK/);
       scanned = await answers(off);
+      const reads = await readsForAbsentString(off);
+      if (reads !== undefined) assert.ok(reads >= COUNT, `the scan read ${reads} times`);
     } finally {
       await off.close();
     }
@@ -71,6 +100,8 @@ test('SEARCH from the full-text index answers as the scan does; off, no index is
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       assert.deepEqual(await answers(on), scanned);
+      const reads = await readsForAbsentString(on);
+      if (reads !== undefined) assert.ok(reads < COUNT / 10, `with the index the server read ${reads} times`);
       assert.doesNotMatch(on.stderr(), /Warning|Error/);
     } finally {
       await on.close();

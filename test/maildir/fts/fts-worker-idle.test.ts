@@ -1,8 +1,9 @@
-// The full-text index's writer thread is stopped once it has had nothing to do for a while (a
-// session left in IDLE keeps no thread's heap), and the next catch-up starts another.
+// The full-text index's writer (a process of its own) is stopped once it has had nothing to do
+// for a while (a session left in IDLE keeps no idle writer's memory), and the next catch-up
+// starts another.
 
 import assert from 'node:assert/strict';
-import { promises as fsp, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -10,8 +11,20 @@ import { FullTextIndex, type FtsTarget } from '../../../server/maildir/fts/fts-i
 import { FTS_FILE } from '../../../server/maildir/fts/fts-db.js';
 import { deliver, tempMaildir } from '../helpers.js';
 
-function threads(): number {
-  return readdirSync('/proc/self/task').length;
+/** This process's children running the writer (fts-worker), from /proc. */
+function writers(): number {
+  let count = 0;
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      // The parent pid is the 2nd field after the command in parentheses (which may hold spaces).
+      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === process.pid && readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('fts-worker')) count++;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return count;
 }
 
 /** The folder's messages in cur/, UIDs 1.. in file order. */
@@ -31,18 +44,17 @@ function indexedUids(root: string): number[] {
 
 const message = (n: number): Buffer => Buffer.from(`From: a@example.org\nSubject: note ${n}\n\nzorbulate number ${n}\n`);
 
-test('the writer thread stops when idle and starts again for the next catch-up', { skip: process.platform !== 'linux' && 'counts threads in /proc' }, async () => {
+test('the writer stops when idle and starts again for the next catch-up', { skip: process.platform !== 'linux' && 'counts processes in /proc' }, async () => {
   const maildir = tempMaildir();
   const index = new FullTextIndex(undefined, 300);
   try {
     for (let n = 1; n <= 3; n++) deliver(maildir.root, '', message(n), { dir: 'cur' });
-    await fsp.stat(maildir.root); // libuv's thread pool started before the count
-    const before = threads();
+    assert.equal(writers(), 0);
     assert.deepEqual(await index.catchUp(target(maildir.root)), { done: 3, total: 3 });
-    assert.ok(threads() > before, 'the writer runs in a thread of its own');
+    assert.equal(writers(), 1, 'the writer runs in a process of its own');
     const until = Date.now() + 10_000;
-    while (threads() > before && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.equal(threads(), before, 'the idle writer thread has ended');
+    while (writers() > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(writers(), 0, 'the idle writer has ended');
     assert.deepEqual(indexedUids(maildir.root), [1, 2, 3]);
 
     for (let n = 4; n <= 5; n++) deliver(maildir.root, '', message(n), { dir: 'cur' });

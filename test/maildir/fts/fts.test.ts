@@ -12,6 +12,9 @@ import type { Folder } from '../../../server/backend/mailstore.js';
 import { foldForSearch } from '../../../server/imap/search/fold.js';
 import { openMaildirStore, type MaildirStore } from '../../../server/maildir/index.js';
 import { FTS_FILE } from '../../../server/maildir/fts/fts-db.js';
+import { sharedFullTextIndex } from '../../../server/maildir/fts/fts-index.js';
+import { SharableMailStore } from '../../../server/maildir/sharable-store.js';
+import { SharedMailStore } from '../../../server/backend/shared.js';
 import { corpusRaw, CORPUS } from '../../imap/search/corpus.js';
 import { corpus } from '../../mime/corpus.js';
 import { deliver, tempMaildir, type TempMaildir } from '../helpers.js';
@@ -74,6 +77,8 @@ describe('full-text index', () => {
   after(async () => {
     folder.release();
     await store.close();
+    // The writer may still be catching up (a catch-up a test asked for): it stops first.
+    await sharedFullTextIndex().close();
     maildir.cleanup();
   });
 
@@ -102,6 +107,27 @@ describe('full-text index', () => {
     assert.deepEqual(fromIndex.uids, scan.uids);
     assert.equal(await folder.textCandidates!(foldForSearch('fi')), null);
     assert.equal(await folder.textCandidates!('a\nb\nc'), null);
+  });
+
+  test('the folders the servers hand to sessions (through the sharable and shared stores) ask the index', async () => {
+    // imapd wraps the account's store in both, imapd-server in the shared one: a folder that
+    // left textCandidates out made every SEARCH a scan.
+    const sharable = new SharableMailStore(store, { root: maildir.root, systemFile: null, open: () => Promise.reject(new Error('no sharable Maildirs here')) });
+    const shared = new SharedMailStore(sharable, 'alice', { accounts: async () => [] });
+    for (const [label, wrapper] of [['sharable', sharable], ['shared', shared]] as const) {
+      const wrapped = await wrapper.openFolder('INBOX');
+      try {
+        const answer = await wrapped.textCandidates?.(foldForSearch('Project plan'));
+        assert.ok(answer, `${label}: the index answered`);
+        const first = wrapped.snapshot().messages[0].uid;
+        assert.equal(answer.covers(first), true, label);
+        const fromIndex = await searchFolder(wrapped, { op: 'text', value: 'Project plan' }, true);
+        assert.deepEqual(fromIndex.uids, (await searchFolder(folder, { op: 'text', value: 'Project plan' }, false)).uids, label);
+        assert.ok(fromIndex.read < wrapped.snapshot().messages.length / 10, `${label}: read ${fromIndex.read}`);
+      } finally {
+        wrapped.release();
+      }
+    }
   });
 
   test('mail the index has not read yet is scanned, then indexed', async () => {

@@ -9,7 +9,8 @@
 //   index-jobs.ts      the first indexing of a Maildir that was moved in
 //   connection-info.ts what a mail program needs to connect
 //   network-services.ts the setup files for mail programs, and the DNS-SD announcement
-//   overview.ts        the first screen's figures and warnings
+//   overview.ts        the first screen's figures and warnings (status.ts: the status)
+//   data-dir.ts        the data directory made on a first start, its lock, the account store
 //   admin-auth.ts, lock.ts  the GUI password, and one appliance per data directory
 // plus the log ring and the event stream the GUI listens to. Electron's main process and
 // the headless command both just start it.
@@ -17,12 +18,10 @@
 // Arguments are checked once, by the transports (invokeApi in validate.ts): the host's
 // methods take typed values from trusted callers.
 
-import { promises as fs, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { SqliteAccountStore, describeAccountsSetting, openAccountStore, testAccountStore, usernameKey, type AccountStore } from '../accounts/index.js';
-import { formatWarning, loadSettings, writeFileAtomic } from '../config/index.js';
+import { testAccountStore, usernameKey, type AccountStore } from '../accounts/index.js';
+import { formatWarning } from '../config/index.js';
 import type { Logger, LogLevel as ServerLogLevel } from '../imap/contracts.js';
-import { SERVER_VERSION } from '../imap/version.js';
 import { AccountsService } from './accounts-service.js';
 import { SharingService } from './sharing-service.js';
 import {
@@ -56,21 +55,21 @@ import {
   type SharesView,
   type ValidationResult,
 } from './api.js';
-import { CONFIG_FILES, Configuration } from './configuration.js';
+import { Configuration } from './configuration.js';
 import { describeConnection } from './connection-info.js';
-import { defaultConfigText } from './defaults.js';
 import type { HostContext } from './host-context.js';
 import { ImapRunner } from './imap-runner.js';
 import { AdminAuth } from './admin-auth.js';
 import { FailedLogins } from './failed-logins.js';
 import { IndexJobs } from './index-jobs.js';
 import { ImportJobs } from './import-jobs.js';
-import { lockDataDir } from './lock.js';
 import { LogRing, formatLogMessage, type LogFields } from './log.js';
 import { MailSources } from './mail-sources.js';
 import { NetworkServices } from './network-services.js';
 import { buildOverview, diskOf } from './overview.js';
 import { configDirOf, defaultDataDir } from './paths.js';
+import { openDataDir } from './data-dir.js';
+import { buildStatus } from './status.js';
 
 export interface ApplianceHostOptions {
   /** Default: the per-user data directory of the operating system (paths.ts). */
@@ -144,34 +143,7 @@ export class ApplianceHost implements ApplianceApi {
    */
   static async open(options: ApplianceHostOptions = {}): Promise<ApplianceHost> {
     const dataDir = resolve(options.dataDir ?? defaultDataDir());
-    await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
-    const configDir = configDirOf(dataDir);
-    await fs.mkdir(configDir, { recursive: true, mode: 0o700 });
-    const created: string[] = [];
-    for (const which of CONFIG_FILES) {
-      const path = join(configDir, which);
-      if (!existsSync(path)) {
-        await writeFileAtomic(path, defaultConfigText(which), { mode: 0o644 });
-        created.push(path);
-      }
-    }
-    const releaseLock = await lockDataDir(dataDir);
-    let accounts: AccountStore;
-    // ACCOUNTS is read at start: a store that cannot be reached leaves the server stopped with
-    // the reason (the GUI comes up on the SQLite file, so that Settings can fix it).
-    let accountsProblem: string | null = null;
-    try {
-      const wanted = await loadSettings({ configDir }).then((l) => l.settings.accounts, () => 'sqlite');
-      try {
-        accounts = await openAccountStore(wanted, dataDir);
-      } catch (err) {
-        accountsProblem = `account store ${describeAccountsSetting(wanted)}: ${(err as Error).message}`;
-        accounts = SqliteAccountStore.open(dataDir);
-      }
-    } catch (err) {
-      await releaseLock();
-      throw err;
-    }
+    const { created, releaseLock, accounts, accountsProblem } = await openDataDir(dataDir);
     const host = new ApplianceHost(options, accounts);
     host.releaseLock = releaseLock;
     host.admin = await AdminAuth.open(dataDir);
@@ -326,44 +298,15 @@ export class ApplianceHost implements ApplianceApi {
 
   private async statusNow(): Promise<ApplianceStatus> {
     const accounts = this.closed ? [] : await this.accounts.list();
-    const state = this.runner.state;
-    const problem = this.runner.problem;
-    const steps: string[] = [];
-    if (state === 'error' && problem) steps.push(`Fix the problem in Settings: ${problem}`);
-    if (accounts.length === 0) {
-      steps.push('Add an account (Accounts screen): a username and a password for your mail program. Its Maildir is created for you.');
-    } else if (!accounts.some((a) => a.lastLoginAt !== null)) {
-      steps.push('Set up your mail program with the details on the "Connect a client" screen, and log in with the account\'s username and password.');
-    }
-    const tls = this.runner.tls;
-    return {
-      state,
-      problem,
+    return buildStatus({
+      accounts,
+      runner: this.runner,
       configProblem: this.config.fileProblem,
-      version: SERVER_VERSION,
       dataDir: this.dataDir,
       configDir: this.configDir,
-      startedAt: this.runner.startedAt,
-      listeners: this.runner.endpoints().map((l) => ({ kind: l.kind, address: l.address, port: l.port, startTls: l.startTls })),
-      lmtp: this.runner.lmtpEndpoints().map((l) => ({ address: l.address, port: l.port, socket: l.path })),
-      sessions: this.runner.sessionCount(),
-      accounts: accounts.length,
-      tls: tls
-        ? {
-            fingerprint256: tls.fingerprint256,
-            subject: tls.subject,
-            validFrom: tls.validFrom.getTime(),
-            validTo: tls.validTo.getTime(),
-            source: tls.source,
-            certFile: tls.certFile,
-            warnings: [...tls.warnings],
-          }
-        : null,
-      firstSteps: steps,
       jobs: [...this.jobs.views(), ...this.imports.views()],
-      stalls: this.runner.stalls,
       adminPassword: this.admin.isSet,
-    };
+    });
   }
 
   async getOverview(): Promise<OverviewView> {

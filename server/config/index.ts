@@ -4,18 +4,11 @@ export type { AssignmentEntry, ConfigEntry, EvaluatedValue, OtherEntry, Quoting,
 export { ConfigError, formatWarning } from './errors.js';
 export type { ConfigWarning, ConfigWarningKind } from './errors.js';
 export { writeFileAtomic } from './atomic-write.js';
-export {
-  COURIER_SETTINGS_NOT_HONOURED,
-  DEBUG_FILE_MAX_BYTES,
-  DEFAULT_SESSION_TIMEOUTS,
-  SETTINGS,
-  SETTINGS_BY_NAME,
-  SettingValueError,
-  resolveEndpoints,
-  sessionSettingsFrom,
-  settingsTableMarkdown,
-} from './settings.js';
-export type { AnySettingSpec, Endpoint, ImapdSettings, PortSpec, SettingKind, SettingSpec, TlsVersion } from './settings.js';
+export { DEBUG_FILE_MAX_BYTES, SETTINGS, SETTINGS_BY_NAME } from './settings.js';
+export { DEFAULT_SESSION_TIMEOUTS, SettingValueError, resolveEndpoints, sessionSettingsFrom } from './settings-types.js';
+export type { AnySettingSpec, Endpoint, ImapdSettings, PortSpec, SettingKind, SettingSpec, TlsVersion } from './settings-types.js';
+export { COURIER_SETTINGS_NOT_HONOURED } from './not-honoured.js';
+export { settingsTableMarkdown } from './settings-markdown.js';
 export { CONFIG_FILES, loadSettings, notHonoured, settingsFromDocuments } from './load.js';
 export { ENVIRONMENT_SETTINGS, settingsFromEnvironment } from './environment.js';
 export { DEFAULT_CAPABILITY, SUPPORTED_WORDS, VALUED_WORDS } from './session.js';

@@ -7,14 +7,9 @@ import { accessSync, constants as fsConstants, promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CourierConfig, parseCourierConfig } from './courier-file.js';
 import { ConfigError, type ConfigWarning } from './errors.js';
-import {
-  COURIER_SETTINGS_NOT_HONOURED,
-  SETTINGS,
-  SETTINGS_BY_NAME,
-  SettingValueError,
-  type ImapdSettings,
-  type ParseContext,
-} from './settings.js';
+import { COURIER_SETTINGS_NOT_HONOURED } from './not-honoured.js';
+import { SETTINGS, SETTINGS_BY_NAME } from './settings.js';
+import { SettingValueError, type ImapdSettings, type ParseContext } from './settings-types.js';
 
 export const CONFIG_FILES = ['imapd', 'imapd-ssl'] as const;
 export type ConfigFileName = (typeof CONFIG_FILES)[number];

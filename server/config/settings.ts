@@ -6,346 +6,56 @@
 // Defaults are written as they would appear in the file. A default may refer to another
 // setting ("$IMAP_CAPABILITY AUTH=PLAIN"); such defaults are expanded after the files
 // have been read, so they follow what the files set.
+//
+// The row types and value parsers live beside this file (settings-types.ts, setting-parsers.ts);
+// the Courier settings we read past in not-honoured.ts, the README's table in settings-markdown.ts.
 
-import { statSync, accessSync, constants as fsConstants } from 'node:fs';
-import { isIP } from 'node:net';
-import { isAbsolute, resolve } from 'node:path';
-import { createSecureContext } from 'node:tls';
-import { DEFAULT_CAPABILITY, SUPPORTED_WORDS, VALUED_WORDS, type SessionSettings } from './session.js';
+import { resolve } from 'node:path';
+import { DEFAULT_CAPABILITY } from './session.js';
+import {
+  parseInteger,
+  parseBoolean,
+  parseYesNo,
+  parseAddress,
+  parsePorts,
+  parseWords,
+  parseText,
+  parseRelativePath,
+  parseExistingPath,
+  parseTlsProtocol,
+  parseCipherList,
+  parseLmtpAddress,
+  parseOptionalPort,
+  parseSocketPath,
+  parseFolderDays,
+  parseChoice,
+  parseOptionalFile,
+  parseUmask,
+  parseDefaultDomain,
+  parseOutbox,
+  parseHeaderName,
+  parseDebugFile,
+  parseAccounts,
+  parseHostName,
+} from './setting-parsers.js';
+import type { AnySettingSpec } from './settings-types.js';
 
-export type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
-
-/** A listening port, optionally tied to one address (Courier's "ip.port" form). */
-export interface PortSpec {
-  /** undefined: the listener's default address (ADDRESS / SSLADDRESS); null: all addresses. */
-  address?: string | null;
-  port: number;
-}
-
-export interface Endpoint {
-  /** null: all addresses. */
-  address: string | null;
-  port: number;
-}
-
-export interface ImapdSettings {
-  address: string | null;
-  ports: PortSpec[];
-  sslAddress: string | null;
-  sslPorts: PortSpec[];
-  maxDaemons: number;
-  maxPerIp: number;
-  capability: string[];
-  capabilityTls: string[];
-  idleTimeout: number;
-  enhancedIdle: boolean;
-  useLocks: boolean;
-  /** IMAP_FTS_INDEX: a full-text index per folder for SEARCH BODY / TEXT. */
-  ftsIndex: boolean;
-  keywords: 0 | 1 | 2;
-  disableThreadSort: boolean;
-  /** null: unset, so no ID command (as Courier). */
-  idFields: number | null;
-  acl: boolean;
-  checkAllFolders: boolean;
-  obsoleteClient: boolean;
-  trashFolder: string;
-  moveExpungeToTrash: boolean;
-  emptyTrash: { folder: string; days: number }[];
-  plainStart: boolean;
-  sslStart: boolean;
-  startTls: boolean;
-  tlsRequired: boolean;
-  tlsCertFile: string | null;
-  tlsPrivateKeyFile: string | null;
-  tlsMinVersion: TlsVersion;
-  startTlsMinVersion: TlsVersion;
-  tlsCipherList: string | null;
-  /** TLS_VERIFYPEER: ask for a client certificate (PEER: verify one if presented; REQUIREPEER: refuse clients without one). */
-  tlsVerifyPeer: 'NONE' | 'PEER' | 'REQUIREPEER';
-  /** TLS_TRUSTCERTS: the certificate authorities client certificates are verified against (a PEM file or a directory of them). */
-  tlsTrustCerts: string | null;
-  /** TLS_EXTERNAL: the subject field of a verified client certificate that names the account (AUTHENTICATE EXTERNAL). */
-  tlsExternal: string | null;
-  maildirPath: string;
-  mkhomedirSkel: string | null;
-  namespacePrefix: '' | 'INBOX.';
-  dataDir: string | null;
-  maxLineLength: number;
-  maxLiteralSize: number;
-  /** Seconds a verified password is let in again without hashing; 0 turns the cache off. */
-  loginCacheTtl: number;
-  /** LMTP delivery (server/delivery): null port and socket leave it off. */
-  lmtpAddress: string | null;
-  lmtpPort: number | null;
-  lmtpSocket: string | null;
-  lmtpMaxMessageSize: number;
-  /** Largest message fetched from a mail source (server/fetch); a bigger one stops its source with an error. */
-  fetchMaxMessageSize: number;
-  /** A full mailbox is a temporary failure (452, EX_TEMPFAIL) rather than a bounce (552). */
-  quotaFullTempfail: boolean;
-  // Access, authentication and operations (issue 12, items 4 and 5).
-  /** IMAPACCESSFILE: couriertcpd's access file in its text form (a file or a directory of them). */
-  accessFile: string | null;
-  /** DEFDOMAIN: appended to a login name without "@" (as written, e.g. "@example.com"). */
-  defaultDomain: string | null;
-  logDeletions: boolean;
-  pidFile: string | null;
-  sslPidFile: string | null;
-  /** IMAP_UMASK as a number; null leaves the process's umask. */
-  umask: number | null;
-  mailboxSanityCheck: boolean;
-  // Sending through a folder, and the per-account protocol log (issue 12, items 5 and 6).
-  /** OUTBOX: the Maildir folder (".Outbox") whose new messages are also sent; null: none. */
-  outbox: string | null;
-  sendmail: string;
-  /** HEADERFROM: the header naming the sender on the sent copy; null: none. */
-  headerFrom: string | null;
-  outboxMultipleSend: boolean;
-  /** IMAPDEBUGFILE: a file name in the Maildir (or an absolute path) that, when it exists, receives the protocol. */
-  debugFile: string | null;
-  /** ACCOUNTS: where the accounts are: "sqlite" (accounts.sqlite in the data directory), a postgres:// or an ldap:// URL (server/accounts/open-store.ts). */
-  accounts: string;
-  /** IMAP_FILE_WATCH: watch Maildirs with inotify (false on NFS: polling and the change bus instead). */
-  fileWatch: boolean;
-  // Proxy mode (issue 12, item 7).
-  /** IMAP_PROXY: logins of accounts whose mailhost is another server are relayed there. */
-  imapProxy: boolean;
-  /** PROXY_HOSTNAME: this server's name as mailhosts write it (besides the machine's host name). */
-  proxyHostname: string | null;
-  /** IMAP_PROXY_FOREIGN: CAPABILITY is sent to the other server after the login, its answer passed on. */
-  imapProxyForeign: boolean;
-  /**
-   * IMAPD_MAILDIRSHARED for imapd-server and the appliance: the list of Courier's sharable
-   * Maildirs (its $sysconfdir/maildirshared), an account's "sharable" option appended to the name.
-   */
-  maildirShared: string;
-}
-
-/** How the GUI should present a setting. */
-export type SettingKind =
-  | 'address' | 'ports' | 'integer' | 'boolean' | 'yesno' | 'choice' | 'words'
-  | 'text' | 'relative-path' | 'file' | 'directory' | 'tls-protocol' | 'cipher-list' | 'folder-days';
-
-export interface ParseContext {
-  /** Relative file names in settings are taken relative to the configuration directory. */
-  configDir: string;
-  /** Report a value that was accepted but changed or partly ignored. */
-  warn(message: string, kind?: 'adjusted' | 'unsupported'): void;
-}
-
-export interface SettingSpec<K extends keyof ImapdSettings> {
-  name: string;
-  file: 'imapd' | 'imapd-ssl';
-  field: K;
-  kind: SettingKind;
-  /** As written in the file; "" means unset. */
-  default: string;
-  /** One sentence for the GUI and the README. */
-  meaning: string;
-  choices?: readonly string[];
-  /** A setting of this server, not of Courier. */
-  ours?: boolean;
-  /** In the environment (stdio imapd), an empty value is a value (HEADERFROM=: no header), not unset. */
-  emptyIsValue?: boolean;
-  /** Throws SettingValueError for an invalid value. */
-  parse(value: string, ctx: ParseContext): ImapdSettings[K];
-}
-
-export type AnySettingSpec = { [K in keyof ImapdSettings]: SettingSpec<K> }[keyof ImapdSettings];
-
-/** An invalid value; the loader adds file, line and setting and throws a ConfigError. */
-export class SettingValueError extends Error {}
-
-const invalid = (message: string): never => {
-  throw new SettingValueError(message);
-};
-
-// ---- value parsers ----
-
-function parseInteger(value: string, min: number, max: number): number {
-  const v = value.trim();
-  if (!/^\d+$/.test(v)) invalid(`expected a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
-  const n = Number(v);
-  if (n < min || n > max) invalid(`${n} is out of range (${min} to ${max})`);
-  return n;
-}
-
-function parseBoolean(value: string): boolean {
-  const v = value.trim();
-  if (v !== '0' && v !== '1') invalid(`expected 0 or 1, got ${JSON.stringify(value)}`);
-  return v === '1';
-}
-
-/** Courier's start scripts test these with `case x$VAR in x[yY]*)`. */
-function parseYesNo(value: string): boolean {
-  const v = value.trim();
-  if (/^y/i.test(v)) return true;
-  if (/^n/i.test(v)) return false;
-  return invalid(`expected YES or NO, got ${JSON.stringify(value)}`);
-}
-
-function parseAddress(value: string): string | null {
-  const v = value.trim();
-  if (v === '0') return null;
-  if (isIP(v) === 0) invalid(`expected an IP address, or 0 for all addresses, got ${JSON.stringify(value)}`);
-  return v;
-}
-
-function parsePort(value: string): number {
-  const v = value.trim();
-  if (!/^\d+$/.test(v)) invalid(`expected a port number (1 to 65535), got ${JSON.stringify(value)}`);
-  const n = Number(v);
-  // 0 asks the operating system for any free port (tests, --port 0).
-  if (n > 65535) invalid(`port ${n} is out of range (1 to 65535)`);
-  return n;
-}
-
-/** "143", "143,144", "127.0.0.1.143" (Courier's ip.port form), "::1.143". */
-function parsePorts(value: string): PortSpec[] {
-  const items = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (items.length === 0) invalid('no port given');
-  return items.map((item) => {
-    if (/^\d+$/.test(item)) return { port: parsePort(item) };
-    const dot = item.lastIndexOf('.');
-    if (dot <= 0) invalid(`expected a port number or ip.port, got ${JSON.stringify(item)}`);
-    return { address: parseAddress(item.slice(0, dot)), port: parsePort(item.slice(dot + 1)) };
-  });
-}
-
-function parseWords(value: string, ctx: ParseContext, name: string): string[] {
-  const words = value.split(/\s+/).filter((w) => w !== '');
-  // Compared in upper case: capability words are case-insensitive.
-  const supported = new Set([...SUPPORTED_WORDS].map((w) => w.toUpperCase()));
-  // A word with a value we compute (APPENDLIMIT=n) may be listed with a value of its own.
-  const dropped = words.filter((w) => !supported.has(w.toUpperCase()) && !(VALUED_WORDS.has(w.toUpperCase().split('=')[0])));
-  if (dropped.length) {
-    ctx.warn(`not implemented, so not advertised: ${dropped.join(' ')}`, 'unsupported');
-  }
-  if (words.length === 0) invalid(`${name} is empty`);
-  return words;
-}
-
-function parseText(value: string): string {
-  const v = value.trim();
-  if (v === '') invalid('must not be empty');
-  if (/[\0-\x1f\x7f]/.test(v)) invalid('must not contain control characters');
-  return v;
-}
-
-function parseRelativePath(value: string): string {
-  const v = parseText(value);
-  if (isAbsolute(v)) invalid(`expected a path relative to the home directory, got ${JSON.stringify(v)}`);
-  if (v.split(/[/\\]/).includes('..')) invalid(`must not leave the home directory ("..")`);
-  return v;
-}
-
-function parseExistingPath(value: string, ctx: ParseContext, want: 'file' | 'directory'): string | null {
-  const v = value.trim();
-  if (v === '') return null;
-  const full = resolve(ctx.configDir, v);
-  let isWanted: boolean;
-  try {
-    const st = statSync(full);
-    isWanted = want === 'file' ? st.isFile() : st.isDirectory();
-  } catch {
-    return invalid(`${want} ${full} not found`);
-  }
-  if (!isWanted) invalid(`${full} is not a ${want}`);
-  try {
-    accessSync(full, fsConstants.R_OK);
-  } catch {
-    invalid(`${full} is not readable by this server`);
-  }
-  return full;
-}
-
-/** Courier's OpenSSL values (TLSv1, TLSv1.1, TLSv1.2++ ...); below TLS 1.2 is raised to 1.2. */
-function parseTlsProtocol(value: string, ctx: ParseContext): TlsVersion | null {
-  const v = value.trim();
-  if (v === '') return null;
-  const base = v.replace(/\+\+$/, '').toUpperCase().replace('TLSV', 'TLS').replace('_', '.');
-  if (base === 'TLS1.3') return 'TLSv1.3';
-  if (base === 'TLS1.2') return 'TLSv1.2';
-  if (['SSL2', 'SSL3', 'SSL23', 'TLS1', 'TLS1.0', 'TLS1.1'].includes(base)) {
-    ctx.warn(`${v} would allow protocol versions this server refuses; TLSv1.2 is the minimum`, 'adjusted');
-    return 'TLSv1.2';
-  }
-  return invalid(`expected TLSv1.2 or TLSv1.3 (Courier's TLSv1, TLSv1.1 and "++" forms are accepted too), got ${JSON.stringify(v)}`);
-}
-
-function parseCipherList(value: string): string | null {
-  const v = value.trim();
-  if (v === '') return null;
-  try {
-    createSecureContext({ ciphers: v });
-  } catch (err) {
-    invalid(`not a valid OpenSSL cipher list (${(err as Error).message})`);
-  }
-  return v;
-}
-
-/** LMTP has no authentication: anyone who reaches the port can deliver mail to any account. */
-function parseLmtpAddress(value: string, ctx: ParseContext): string | null {
-  const address = parseAddress(value);
-  if (address !== '127.0.0.1' && address !== '::1') {
-    ctx.warn('LMTP has no authentication: every computer that can reach this address can deliver mail to the accounts');
-  }
-  return address;
-}
-
-function parseOptionalPort(value: string): number | null {
-  return value.trim() === '' ? null : parsePort(value);
-}
-
-function parseSocketPath(value: string, ctx: ParseContext): string | null {
-  const v = value.trim();
-  if (v === '') return null;
-  if (/[\0-\x1f\x7f]/.test(v)) invalid('must not contain control characters');
-  const full = resolve(ctx.configDir, v);
-  // sun_path holds 108 bytes on Linux (104 on macOS), the final NUL included.
-  if (Buffer.byteLength(full) > 103) invalid(`the socket path ${full} is longer than 103 bytes, more than a Unix socket name can hold`);
-  return full;
-}
-
-function parseFolderDays(value: string): { folder: string; days: number }[] {
-  const v = value.trim();
-  if (v === '') return [];
-  return v.split(',').map((item) => {
-    const colon = item.lastIndexOf(':');
-    if (colon <= 0) invalid(`expected folder:days, got ${JSON.stringify(item)}`);
-    return { folder: parseText(item.slice(0, colon)), days: parseInteger(item.slice(colon + 1), 0, 100000) };
-  });
-}
-
-function parseChoice<T extends string>(value: string, choices: readonly T[]): T {
-  const found = choices.find((c) => c === value.trim());
-  if (found === undefined) invalid(`expected one of ${choices.map((c) => JSON.stringify(c)).join(', ')}, got ${JSON.stringify(value)}`);
-  return found as T;
-}
-
-function parseOptionalFile(value: string, ctx: ParseContext): string | null {
-  const v = value.trim();
-  if (v === '') return null;
-  if (/[\0-\x1f\x7f]/.test(v)) invalid('must not contain control characters');
-  return resolve(ctx.configDir, v);
-}
-
-function parseUmask(value: string): number | null {
-  const v = value.trim();
-  if (v === '') return null;
-  if (!/^[0-7]{1,4}$/.test(v)) invalid(`expected an octal umask such as 022, got ${JSON.stringify(value)}`);
-  return parseInt(v, 8) & 0o777;
-}
-
-/** Courier's DEFDOMAIN is written with its separator ("@example.com"); a bare domain gets one. */
-function parseDefaultDomain(value: string): string | null {
-  const v = value.trim();
-  if (v === '') return null;
-  const domain = parseText(v);
-  if (/\s/.test(domain)) invalid('must not contain spaces');
-  return domain.startsWith('@') ? domain : `@${domain}`;
-}
+export {
+  DEFAULT_SESSION_TIMEOUTS,
+  SettingValueError,
+  resolveEndpoints,
+  sessionSettingsFrom,
+} from './settings-types.js';
+export type {
+  AnySettingSpec,
+  Endpoint,
+  ImapdSettings,
+  ParseContext,
+  PortSpec,
+  SettingKind,
+  SettingSpec,
+  TlsVersion,
+} from './settings-types.js';
 
 /** Access, authentication and operations (issue 12, items 4 and 5): kept together for merges. */
 const ACCESS_AND_OPERATIONS: readonly AnySettingSpec[] = [
@@ -386,36 +96,6 @@ const ACCESS_AND_OPERATIONS: readonly AnySettingSpec[] = [
   },
 ];
 
-/** OUTBOX as Courier compares it: a folder's Maildir directory name, ".Outbox" (IMAP INBOX.Outbox). */
-function parseOutbox(value: string): string | null {
-  const v = value.trim();
-  if (v === '') return null;
-  if (/[\0-\x1f\x7f/\\]/.test(v)) invalid('must be a folder directory name such as .Outbox (no slashes or control characters)');
-  if (!v.startsWith('.') || v.length < 2 || v.startsWith('..') || v.endsWith('.') || v.includes('..')) {
-    invalid(`expected the folder's directory name with its leading dot, such as .Outbox (INBOX.Outbox), got ${JSON.stringify(v)}`);
-  }
-  return v;
-}
-
-/** A header field name (RFC 5322 3.6.8: printable ASCII except ":"); empty: no header. */
-function parseHeaderName(value: string): string | null {
-  const v = value.trim();
-  if (v === '') return null;
-  if (!/^[\x21-\x39\x3b-\x7e]{1,76}$/.test(v)) invalid(`expected a header field name such as X-IMAP-Sender, got ${JSON.stringify(v)}`);
-  return v;
-}
-
-/** IMAPDEBUGFILE: a plain file name, looked for in each account's Maildir, or an absolute path. */
-function parseDebugFile(value: string): string | null {
-  const v = value.trim();
-  if (v === '') return null;
-  if (/[\0-\x1f\x7f]/.test(v)) invalid('must not contain control characters');
-  if (!isAbsolute(v) && (/[/\\]/.test(v) || v === '.' || v === '..')) {
-    invalid(`expected a file name in the Maildir (such as imaplog.dat) or an absolute path, got ${JSON.stringify(v)}`);
-  }
-  return v;
-}
-
 /** The largest an IMAPDEBUGFILE grows to (server/log/debug-file.ts). */
 export const DEBUG_FILE_MAX_BYTES = 10 * 1024 * 1024;
 
@@ -448,26 +128,6 @@ const OUTBOX_AND_DEBUG: readonly AnySettingSpec[] = [
   },
 ];
 
-/**
- * ACCOUNTS: "sqlite", "postgres://..." or "ldap://...". Only the form is checked here (the
- * configuration does not import the account stores); opening says whether it answers.
- */
-function parseAccounts(value: string): string {
-  const v = value.trim();
-  if (v === '' || v.toLowerCase() === 'sqlite') return 'sqlite';
-  if (/[\0-\x20\x7f]/.test(v)) invalid('a URL must not contain spaces or control characters (percent-encode them)');
-  let url: URL | null = null;
-  try {
-    url = new URL(v);
-  } catch {
-    // reported below
-  }
-  if (!url) return invalid(`expected sqlite, postgres://user:password@host/database or ldap://host/base-dn, got ${JSON.stringify(v.replace(/\/\/[^@/]*@/, '//***@'))}`);
-  if (!['postgres:', 'postgresql:', 'ldap:', 'ldaps:'].includes(url.protocol)) invalid('expected sqlite, or a URL starting with postgres://, postgresql://, ldap:// or ldaps://');
-  if (url.protocol.startsWith('ldap') && url.pathname.replace(/^\//, '') === '') invalid('an LDAP URL names its base DN: ldap://host/ou=people,dc=example,dc=com');
-  return v;
-}
-
 /** Where the accounts are, and several servers on one Maildir store (issue 17): kept apart for merges. */
 const ACCOUNT_STORE: readonly AnySettingSpec[] = [
   {
@@ -483,14 +143,6 @@ const ACCOUNT_STORE: readonly AnySettingSpec[] = [
     parse: parseBoolean,
   },
 ];
-
-/** PROXY_HOSTNAME: a host name as a mailhost writes it. */
-function parseHostName(value: string): string | null {
-  const v = value.trim();
-  if (v === '') return null;
-  if (!/^[A-Za-z0-9._:-]{1,253}$/.test(v)) invalid(`expected a host name such as mail1.example.com, got ${JSON.stringify(v)}`);
-  return v.toLowerCase();
-}
 
 /** Proxy mode (issue 12, item 7): kept together for merges. */
 const PROXY: readonly AnySettingSpec[] = [
@@ -769,89 +421,3 @@ export const SETTINGS: readonly AnySettingSpec[] = [
 ];
 
 export const SETTINGS_BY_NAME: ReadonlyMap<string, AnySettingSpec> = new Map(SETTINGS.map((s) => [s.name, s]));
-
-/**
- * Courier settings that this server reads past: why, and (for feature switches) which
- * values are harmless. A set value outside `harmless` is reported as 'unsupported',
- * anything else as 'ignored'.
- */
-export interface NotHonoured {
-  reason: string;
-  harmless?: readonly string[];
-  /** The Courier file that documents it: every one is a row of the README's settings table (issue 12). */
-  file: 'imapd' | 'imapd-ssl';
-  /** The row's status: 'not built' (deliberately, with the reason), else 'ignored' or what `status` says. */
-  notBuilt?: true;
-  status?: string;
-}
-
-export const COURIER_SETTINGS_NOT_HONOURED: ReadonlyMap<string, NotHonoured> = new Map<string, NotHonoured>([
-  ['AUTHSERVICE143', { reason: 'accounts come from the built-in account store', file: 'imapd' }],
-  ['AUTHSERVICE993', { reason: 'accounts come from the built-in account store', file: 'imapd' }],
-  ['TCPDOPTS', { reason: 'options of couriertcpd, Courier\'s process supervisor, which this single-process server replaces (it makes no DNS or ident lookups; MAXDAEMONS, MAXPERIP and IMAPACCESSFILE are honoured)', file: 'imapd', notBuilt: true }],
-  ['LOGGEROPTS', { reason: 'options of courierlogger, Courier\'s log supervisor: log lines go to standard error, for the service manager (systemd, launchd) to keep', file: 'imapd', notBuilt: true }],
-  ['SSLLOGGEROPTS', { reason: 'as LOGGEROPTS, for the implicit-TLS service', file: 'imapd-ssl', notBuilt: true }],
-  ['SMAP_CAPABILITY', { reason: 'SMAP, Courier\'s experimental protocol beside IMAP, is used by no mainstream mail program, so it is not built', harmless: [''], file: 'imapd', notBuilt: true }],
-  ['IMAP_CAPABILITY_ORIG', { reason: 'reference copy for Courier\'s webadmin', file: 'imapd' }],
-  ['IMAP_CAPABILITY_TLS_ORIG', { reason: 'reference copy for Courier\'s webadmin', file: 'imapd' }],
-  ['IMAP_ULIMITD', { reason: 'a memory limit set by Courier\'s start script (ulimit -v); one process serves every connection here, so set a limit for it in the service manager (systemd MemoryMax=)', file: 'imapd', notBuilt: true }],
-  ['IMAP_SHAREDINDEXFILE', { reason: 'imapd-server and the appliance make the index of shared accounts (#shared.OWNER.FOLDER) from the account store (imapd-accounts shared-index writes one for Courier); the stdio imapd reads this file, groups included, as Courier does', file: 'imapd', status: 'stdio imapd only' }],
-  ['COURIERTLS', { reason: 'TLS is built in', file: 'imapd-ssl' }],
-  ['TLS_PRIORITY', { reason: 'GnuTLS priority strings are not understood; use TLS_PROTOCOL and TLS_CIPHER_LIST', harmless: [''], file: 'imapd-ssl' }],
-  ['TLS_MIN_DH_BITS', { reason: 'key exchange uses elliptic curves; no DH parameters are used', file: 'imapd-ssl' }],
-  ['TLS_DHPARAMS', { reason: 'key exchange uses elliptic curves; no DH parameters are used', file: 'imapd-ssl' }],
-  ['TLS_TIMEOUT', { reason: 'not implemented in Courier either', file: 'imapd-ssl' }],
-  ['TLS_CACHEFILE', { reason: 'TLS sessions are resumed from memory', file: 'imapd-ssl' }],
-  ['TLS_CACHESIZE', { reason: 'TLS sessions are resumed from memory', file: 'imapd-ssl' }],
-]);
-
-/** Default session deadlines (ms): 60 s to log in, 60 s per command line (and per literal, plus its size at 64 KiB/s), 30 min idle once logged in. */
-export const DEFAULT_SESSION_TIMEOUTS = { unauthenticated: 60_000, authenticated: 30 * 60_000, literal: 60_000 } as const;
-
-/** The protocol settings the IMAP session needs, from the typed settings. */
-export function sessionSettingsFrom(s: ImapdSettings): SessionSettings {
-  return {
-    capability: [...s.capability],
-    capabilityTls: [...s.capabilityTls],
-    namespacePrefix: s.namespacePrefix,
-    enhancedIdle: s.enhancedIdle,
-    idleTimeout: s.idleTimeout,
-    tlsRequired: s.tlsRequired,
-    disableThreadSort: s.disableThreadSort,
-    keywords: s.keywords !== 0,
-    idFields: s.idFields,
-    acl: s.acl,
-    checkAllFolders: s.checkAllFolders,
-    obsoleteClient: s.obsoleteClient,
-    trashFolder: s.trashFolder,
-    moveExpungeToTrash: s.moveExpungeToTrash,
-    logDeletions: s.logDeletions,
-    outbox: s.outbox === null ? null : { folder: s.outbox, sendmail: s.sendmail, headerFrom: s.headerFrom, multipleSend: s.outboxMultipleSend },
-    maxLineLength: s.maxLineLength,
-    maxLiteralSize: s.maxLiteralSize,
-  };
-}
-
-/** The addresses and ports to listen on, with each port's address filled in. */
-export function resolveEndpoints(ports: readonly PortSpec[], defaultAddress: string | null): Endpoint[] {
-  return ports.map((p) => ({ address: p.address === undefined ? defaultAddress : p.address, port: p.port }));
-}
-
-/** The settings table in Markdown (for the README and the GUI's help). */
-export function settingsTableMarkdown(): string {
-  const cell = (text: string) => text.replaceAll('|', '\\|');
-  const rows = SETTINGS.map((s) => {
-    const shown = s.default === '' ? '(unset)' : `\`${s.default}\``;
-    return `| ${s.name}${s.ours ? ' (ours)' : ''} | ${s.file} | ${cell(shown)} | ${cell(s.meaning)} |`;
-  });
-  // Courier's settings that are not honoured, each with its status: deliberately not built
-  // first, then ignored (nothing to do here, with the reason), so that every setting of
-  // Debian's two files has a row.
-  const notHonoured = [...COURIER_SETTINGS_NOT_HONOURED].sort(([, a], [, b]) => Number(!a.notBuilt) - Number(!b.notBuilt));
-  const others = notHonoured.map(([name, n]) => {
-    const status = n.notBuilt ? 'not built' : n.status ?? 'ignored';
-    const meaning = `${status.charAt(0).toUpperCase()}${status.slice(1)}: ${n.reason}.`;
-    return `| ${name} (${status}) | ${n.file} | | ${cell(meaning)} |`;
-  });
-  return ['| Setting | File | Default | Meaning |', '|---|---|---|---|', ...rows, ...others].join('\n') + '\n';
-}

@@ -1,61 +1,33 @@
 // One IMAP connection: its state (RFC 3501 section 3), the command loop, the output,
 // and the moments at which other sessions' changes are reported. Everything a command
-// module may touch of the connection goes through this class.
+// module may touch of the connection goes through this class. Its parts live beside it:
+// the input queue (session-input.ts), the deadlines (session-deadlines.ts), the literals of
+// the command being received (session-literals.ts), running a command (session-dispatch.ts)
+// and the reports of other sessions' changes (session-updates.ts).
 
-import type { MailStore, MessageStager, StagedMessage } from '../backend/mailstore.js';
+import type { MailStore, StagedMessage } from '../backend/mailstore.js';
 import { MailStoreError } from '../backend/mailstore.js';
 import { capabilities } from './capabilities.js';
-import { COMMANDS } from './commands/index.js';
-import { APPEND_FAMILY, checkAppendLiteral } from './commands/append.js';
-import { literalMemory, NON_SYNC_MINUS_LIMIT, refusingNul, STREAM_THRESHOLD } from './literals.js';
-import { Args, SyntaxError } from './commands/args.js';
-import type { CommandContext, CommandResult, SessionContext, SessionNotifier, SessionState } from './commands/types.js';
+import type { CommandResult, SessionContext, SessionNotifier, SessionState } from './commands/types.js';
 import type { Authenticator, Logger, LoginResult, ProtocolLog, ProxyConnection, RelayHandle, SessionOptions, SessionSettings, Transport } from './contracts.js';
-import { MailboxNameError, toStoreName, toWireName, type NameOptions } from './names.js';
-import { CommandReader, type CommandInput, type LiteralRequest, type LiteralSink, type ReaderError } from './protocol/reader.js';
+import { toStoreName, toWireName, type NameOptions } from './names.js';
+import { CommandReader } from './protocol/reader.js';
 import { parseCommand } from './protocol/parser.js';
 import { ProtocolError } from './protocol/errors.js';
 import type { ImapValue, ParsedCommand } from './protocol/types.js';
-import { Encoder, tagged as statusLine, untagged } from '../wire/writer.js';
+import { tagged as statusLine, untagged } from '../wire/writer.js';
 import { SelectedMailbox } from './selected.js';
-import { SequenceError } from './resolve-set.js';
 import { deflateTransport } from './compress.js';
 import { folded, isRev2, utf8Strings } from './rev2.js';
-import { traceStart } from './trace.js';
+import { InputQueue, type ReaderEvent } from './session-input.js';
+import { Deadlines, DEFAULT_TIMEOUTS } from './session-deadlines.js';
+import { LiteralIntake } from './session-literals.js';
+import { UpdateReporter } from './session-updates.js';
+import { errorResult, runCommand, type DispatchHost } from './session-dispatch.js';
+import type { SessionHandle, SessionInfo } from './session-info.js';
 
-type ReaderEvent = { kind: 'command'; input: CommandInput } | { kind: 'error'; error: ReaderError };
+export type { SessionHandle, SessionInfo } from './session-info.js';
 
-export interface SessionInfo {
-  id: number;
-  user: string | null;
-  remoteAddress: string;
-  secure: boolean;
-  state: SessionState;
-  selected: string | null;
-  idle: boolean;
-  connectedAt: number;
-  bytesIn: number;
-  bytesOut: number;
-}
-
-export interface SessionHandle {
-  closed: Promise<void>;
-  disconnect(reason: string | null): void;
-  info(): SessionInfo;
-  /** Called with the session's info whenever its state, folder or IDLE changes. */
-  onChange?: (info: SessionInfo) => void;
-}
-
-const DEFAULT_TIMEOUTS = { unauthenticated: 60_000, authenticated: 30 * 60_000, literal: 60_000 };
-/**
- * Deadlines, not inactivity timers (a byte now and then must not keep a connection): a
- * client has `unauthenticated` ms from connecting to log in; each command line must arrive
- * within `literal` ms of its first byte, and each literal within `literal` ms plus its size
- * at this rate (a 40 MB upload may take 60 s + 640 s). Logged in, `authenticated` ms
- * without input ends the connection (IDLE included, as RFC 2177 allows).
- */
-const LITERAL_MIN_RATE = 64 * 1024; // octets per second
-const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Largest literal accepted before login (user names, passwords, SASL responses). */
 const UNAUTHENTICATED_LITERAL_MAX = 8 * 1024;
 let nextSessionId = 1;
@@ -82,22 +54,16 @@ export class Session implements SessionContext {
   /** IMAPDEBUGFILE: this session's protocol record, from login on. */
   private protocolLog: ProtocolLog | null = null;
   private reader: CommandReader;
-  private readonly timeouts: typeof DEFAULT_TIMEOUTS;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly input = new InputQueue();
+  private readonly deadlines: Deadlines;
+  private readonly literals: LiteralIntake;
+  private readonly updates: UpdateReporter;
+  private readonly dispatcher: DispatchHost;
   private ended = false;
   private resolveClosed!: () => void;
   readonly closed = new Promise<void>((resolve) => (this.resolveClosed = resolve));
   private currentCommand: string | null = null;
   private detachInput: () => void = () => undefined;
-  private lastInput = Date.now();
-  /** The large APPEND literals of the command being received, written to the store's scratch space, by literal index. */
-  private stagers = new Map<number, MessageStager>();
-  /** Those the command has taken (finished): dropped at its end unless delivered. */
-  private staged: StagedMessage[] = [];
-  /** Octets of literalMemory this session holds for the command being received. */
-  private heldLiteral = 0;
-  /** The evaluation of kept search results after the last report (CONTEXT=SEARCH), in order. */
-  private settling: Promise<void> = Promise.resolve();
   /** NOTIFY (RFC 5465), null for NOTIFY NONE (notifier.ts). */
   notifier: SessionNotifier | null = null;
   /** After a proxied login (IMAP_PROXY): the relay to the other server, which keeps the deadlines from then on. */
@@ -109,7 +75,43 @@ export class Session implements SessionContext {
     this.settings = options.settings;
     this.logger = options.logger;
     this.authenticator = options.authenticator;
-    this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+    this.deadlines = new Deadlines(
+      { ...DEFAULT_TIMEOUTS, ...options.timeouts },
+      {
+        connectedAt: this.connectedAt,
+        loggingIn: () => this.state === 'not-authenticated',
+        progress: () => this.reader.progress,
+        stopped: () => this.ended || Boolean(this.relay),
+        expire: (reason) => this.disconnect(reason),
+      },
+    );
+    this.literals = new LiteralIntake({
+      context: this,
+      hasStore: () => this.storeRef !== null,
+      ended: () => this.ended,
+      refuse: (tag, result) => this.refuseLiteral(tag, result),
+      ready: () => this.continuation('Ready for literal data'),
+      errorResult: (err, name) => this.errorResult(err, name),
+    });
+    this.updates = new UpdateReporter({
+      selected: () => this.selected,
+      notifier: () => this.notifier,
+      enabled: this.enabled,
+      user: () => this.user,
+      logger: this.logger,
+      ended: () => this.ended,
+      pushing: () => this.idling && this.currentCommand === 'IDLE' && this.settings.enhancedIdle,
+      write: (data) => this.write(data),
+      untagged: (values) => this.untagged(values),
+      disconnect: (reason) => this.disconnect(reason),
+    });
+    this.dispatcher = {
+      context: this,
+      state: () => this.state,
+      running: (name) => (this.currentCommand = name),
+      stalls: options.stalls,
+      errorResult: (err, name) => this.errorResult(err, name),
+    };
     this.reader = this.newReader();
   }
 
@@ -177,7 +179,7 @@ export class Session implements SessionContext {
     this.selected = null;
     this.unselect();
     const folder = await this.store.openFolder(name, { readOnly }).finally(() => previous?.close());
-    const view = new SelectedMailbox(folder, readOnly, () => this.onFolderChange(), this.enabled);
+    const view = new SelectedMailbox(folder, readOnly, () => this.updates.folderChanged(), this.enabled);
     view.keywordsAllowed = this.settings.keywords;
     this.selected = view;
     try {
@@ -222,19 +224,14 @@ export class Session implements SessionContext {
     }
   }
 
-  async stagedLiteral(index: number): Promise<StagedMessage | null> {
-    const stager = this.stagers.get(index);
-    if (!stager) return null;
-    this.stagers.delete(index);
-    const staged = await stager.finish();
-    this.staged.push(staged);
-    return staged;
+  stagedLiteral(index: number): Promise<StagedMessage | null> {
+    return this.literals.take(index);
   }
 
   setIdling(idling: boolean): void {
     this.idling = idling;
     if (idling) {
-      this.reportUpdates(true);
+      this.updates.report(true);
       this.notifier?.wake();
     }
     this.changed();
@@ -296,8 +293,8 @@ export class Session implements SessionContext {
     this.detachInput();
     const pending = Buffer.concat(this.reader.takeBuffered());
     this.user = user;
-    this.relay = proxy.relay({ input: this.transport.input, output: this.transport.output, pending, timeouts: this.timeouts });
-    if (this.timer) clearTimeout(this.timer);
+    this.relay = proxy.relay({ input: this.transport.input, output: this.transport.output, pending, timeouts: this.deadlines.timeouts });
+    this.deadlines.stop();
     this.setState('authenticated');
     await this.relay.done;
     this.finish();
@@ -372,48 +369,10 @@ export class Session implements SessionContext {
 
   /** The next raw line (IDLE's DONE, AUTHENTICATE responses), or null on disconnect. */
   readLine(): Promise<Buffer | null> {
-    if (this.inputEnded) return Promise.resolve(null);
-    return new Promise((resolve) => {
-      this.rawWaiter = (line) => {
-        if (line) this.protocolLog?.read(line);
-        resolve(line);
-      };
-      this.reader.readRawLine();
-    });
-  }
-
-  private events: (ReaderEvent | null)[] = [];
-  private eventWaiter: ((event: ReaderEvent | null) => void) | null = null;
-  private rawWaiter: ((line: Buffer | null) => void) | null = null;
-  private inputEnded = false;
-
-  private deliver(event: ReaderEvent | null): void {
-    const waiter = this.eventWaiter;
-    if (waiter) {
-      this.eventWaiter = null;
-      waiter(event);
-    } else {
-      this.events.push(event);
-    }
-  }
-
-  /** The next command or framing error; null once the client has gone. */
-  private nextEvent(): Promise<ReaderEvent | null> {
-    if (this.events.length) return Promise.resolve(this.events.shift()!);
-    if (this.inputEnded) return Promise.resolve(null);
-    return new Promise((resolve) => (this.eventWaiter = resolve));
-  }
-
-  /** The client has gone: commands it sent before are still run, then the loop ends. */
-  private endInput(): void {
-    if (this.inputEnded) return;
-    this.inputEnded = true;
-    const waiter = this.eventWaiter;
-    this.eventWaiter = null;
-    waiter?.(null);
-    const raw = this.rawWaiter;
-    this.rawWaiter = null;
-    raw?.(null);
+    return this.input.rawLine(
+      () => this.reader.readRawLine(),
+      (line) => this.protocolLog?.read(line),
+    );
   }
 
   /** The largest literal the reader takes now (small before login). */
@@ -425,96 +384,28 @@ export class Session implements SessionContext {
     return new CommandReader({
       maxLineLength: this.settings.maxLineLength,
       maxLiteralSize: this.literalLimit(),
-      onCommand: (input) => this.deliver({ kind: 'command', input }),
+      onCommand: (input) => this.input.deliver({ kind: 'command', input }),
       onError: (error) => {
-        if (error.raw && this.rawWaiter) {
+        if (error.raw && this.input.wantsRaw) {
           // An over-long raw line: treat it as garbage for IDLE / AUTHENTICATE.
-          const raw = this.rawWaiter;
-          this.rawWaiter = null;
-          raw(Buffer.from('*'));
+          this.input.giveRaw(Buffer.from('*'));
           return;
         }
-        this.deliver({ kind: 'error', error });
+        this.input.deliver({ kind: 'error', error });
       },
-      onLiteral: (request, lines) => this.acceptLiteral(request, lines, false),
-      onNonSyncLiteral: (request, lines) => this.acceptLiteral(request, lines, true),
-      onRawLine: (line) => {
-        const raw = this.rawWaiter;
-        this.rawWaiter = null;
-        raw?.(line);
-      },
+      onLiteral: (request, lines) => this.literals.accept(request, lines, false),
+      onNonSyncLiteral: (request, lines) => this.literals.accept(request, lines, true),
+      onRawLine: (line) => this.input.giveRaw(line),
     });
-  }
-
-  /**
-   * A literal is announced: an APPEND's large one goes straight to the store; others are held
-   * in memory within the process's budget. For a synchronizing literal the client waits for "+".
-   */
-  private acceptLiteral(request: LiteralRequest, lines: readonly Buffer[], nonSync: boolean): boolean | LiteralSink | Promise<boolean | LiteralSink> {
-    // RFC 7888 section 5: without LITERAL+ (LITERAL- or neither announced) a non-synchronizing
-    // literal over 4096 octets is refused with BAD [TOOBIG]; the reader swallows its data.
-    if (nonSync && request.size > NON_SYNC_MINUS_LIMIT && !this.offers('LITERAL+')) {
-      this.refuseLiteral(request.tag, { status: 'BAD', code: 'TOOBIG', text: `Non-synchronizing literals over ${NON_SYNC_MINUS_LIMIT} octets need a "+" first (LITERAL-)` });
-      return false;
-    }
-    if (request.name !== null && APPEND_FAMILY.has(request.name) && request.size > STREAM_THRESHOLD && this.storeRef) {
-      return this.stageLiteral(request, lines, nonSync);
-    }
-    if (!literalMemory.reserve(request.size)) {
-      this.refuseLiteral(request.tag, { status: 'NO', code: 'LIMIT', text: 'Server busy: too much literal data in memory. Try again later.' });
-      return false;
-    }
-    this.heldLiteral += request.size;
-    if (!nonSync) this.continuation('Ready for literal data');
-    return true;
-  }
-
-  /**
-   * A large literal of an APPEND, REPLACE or MULTIAPPEND goes to the store's scratch space as it
-   * arrives (a message or a CATENATE part: the command decides when it runs). What the command
-   * would refuse is refused before the client sends the data, where it can be told already.
-   */
-  private async stageLiteral(request: LiteralRequest, lines: readonly Buffer[], nonSync: boolean): Promise<boolean | LiteralSink> {
-    let stager: MessageStager;
-    try {
-      await checkAppendLiteral(this, request.name ?? 'APPEND', lines, request.size);
-      stager = await this.store.stageMessage(request.size);
-    } catch (err) {
-      this.refuseLiteral(request.tag, this.errorResult(err, { name: request.name ?? 'APPEND' }));
-      return false;
-    }
-    if (this.ended) {
-      await stager.abort();
-      return false;
-    }
-    // A literal (not literal8) may not hold NUL (RFC 3501 9 CHAR8, RFC 3516 4.2).
-    if (!request.binary) stager = refusingNul(stager);
-    this.stagers.set(request.index, stager);
-    if (!nonSync) this.continuation('Ready for literal data');
-    return stager;
-  }
-
-  /** A command is over: give back its literal memory, drop a streamed literal it did not use. */
-  private async endCommand(): Promise<void> {
-    literalMemory.release(this.heldLiteral);
-    this.heldLiteral = 0;
-    const stagers = [...this.stagers.values()];
-    const staged = this.staged;
-    this.stagers.clear();
-    this.staged = [];
-    for (const stager of stagers) await stager.abort();
-    // Delivered ones are gone already (discard does nothing then).
-    for (const message of staged) await message.discard();
   }
 
   private attachInput(): void {
     const input = this.transport.input;
     const onData = (chunk: Buffer) => {
       this.bytesIn += chunk.length;
-      this.lastInput = Date.now();
-      this.refreshDeadline(); // after the reader has seen the chunk (listener order)
+      this.deadlines.input(); // after the reader has seen the chunk (listener order)
     };
-    const onEnd = () => this.endInput();
+    const onEnd = () => this.input.end();
     const detachReader = this.reader.attach(input);
     input.on('data', onData);
     input.on('end', onEnd);
@@ -529,50 +420,21 @@ export class Session implements SessionContext {
     };
   }
 
-  /** The earliest deadline that applies now, and what to tell the client when it passes. */
-  private deadline(): { at: number; reason: string } {
-    const t = this.timeouts;
-    const login = this.state === 'not-authenticated';
-    let at = login ? this.connectedAt + t.unauthenticated : this.lastInput + t.authenticated;
-    let reason = login ? 'No login in time.' : 'Disconnected for inactivity.';
-    const part = this.reader.progress;
-    if (part) {
-      const end = part.since + t.literal + (part.kind === 'literal' ? (part.size / LITERAL_MIN_RATE) * 1000 : 0);
-      if (end < at) {
-        at = end;
-        reason = part.kind === 'literal' ? 'Literal data too slow.' : 'Command line too slow.';
-      }
-    }
-    return { at, reason };
-  }
-
-  private refreshDeadline(): void {
-    if (this.ended || this.relay) return;
-    if (this.timer) clearTimeout(this.timer);
-    const wait = Math.min(MAX_TIMER_MS, Math.max(0, this.deadline().at - Date.now()));
-    this.timer = setTimeout(() => {
-      const { at, reason } = this.deadline();
-      if (Date.now() >= at) this.disconnect(reason);
-      else this.refreshDeadline(); // the deadline moved (a literal began, input came)
-    }, wait);
-    this.timer.unref?.();
-  }
-
   // ---- the command loop --------------------------------------------------
 
   async run(): Promise<void> {
     this.attachInput();
-    this.refreshDeadline();
+    this.deadlines.refresh();
     this.greet();
     try {
       while (this.state !== 'logout' && !this.ended) {
-        const event = await this.nextEvent();
+        const event = await this.input.next();
         if (!event) break;
         await this.handle(event);
-        await this.endCommand();
+        await this.literals.endCommand();
         if (!this.loggedOut()) {
           this.reader.resume();
-          this.refreshDeadline();
+          this.deadlines.refresh();
         }
       }
     } catch (err) {
@@ -628,46 +490,20 @@ export class Session implements SessionContext {
   }
 
   private async dispatch(command: ParsedCommand): Promise<void> {
-    const spec = COMMANDS.get(command.name);
     const tag = command.tag;
-    if (!spec) {
-      this.tagged(tag, { status: 'BAD', text: `Unknown command ${command.name.slice(0, 40)}` });
+    const outcome = await runCommand(this.dispatcher, command);
+    const result = outcome.result;
+    if (!outcome.ran) {
+      this.tagged(tag, result);
       return;
     }
-    if (!spec.states.includes(this.state)) {
-      this.tagged(tag, { status: 'BAD', text: `${command.name} is not valid in the ${this.state} state` });
-      return;
-    }
-    const ctx: CommandContext = {
-      session: this,
-      command,
-      args: new Args(command.args),
-      tag,
-      uid: command.name.startsWith('UID '),
-    };
-    this.currentCommand = command.name;
-    const traced = traceStart();
-    // IDLE and AUTHENTICATE mostly wait for the client: they would be named in every stall.
-    const waits = command.name === 'IDLE' || command.name === 'AUTHENTICATE';
-    const ended = waits ? undefined : this.options.stalls?.begin(command.name);
-    let result: CommandResult;
-    try {
-      result = await spec.handler(ctx);
-    } catch (err) {
-      result = this.errorResult(err, command);
-    } finally {
-      this.currentCommand = null;
-      ended?.();
-    }
-    traced?.(command.name);
     if (this.state !== 'logout' && (this.selected || this.notifier)) {
       // No EXPUNGE after an answer that names messages by sequence number (RFC 3501 7.4.1),
       // unless NOTIFY asked for them at once (RFC 5465 SELECTED: the client goes by UID).
-      const seqs = spec.sequenceNumbers ?? 'never';
-      this.reportUpdates(seqs === 'never' || (seqs === 'non-uid' && ctx.uid) || this.notifier?.immediateExpunges === true);
+      this.updates.report(outcome.expunges || this.notifier?.immediateExpunges === true);
       this.notifier?.wake();
       // ADDTO and REMOVEFROM of kept searches before the tagged answer (RFC 5267 4.3).
-      await this.settling;
+      await this.updates.settling;
     }
     this.tagged(tag, result);
     if (result.after) {
@@ -682,13 +518,8 @@ export class Session implements SessionContext {
     this.changed();
   }
 
-  private errorResult(err: unknown, command: Pick<ParsedCommand, 'name'>): CommandResult {
-    if (err instanceof SyntaxError || err instanceof SequenceError) return { status: 'BAD', text: err.message };
-    if (err instanceof ProtocolError) return { status: err.status, code: err.code, text: err.message };
-    if (err instanceof MailboxNameError) return { status: 'NO', code: 'CANNOT', text: err.message };
-    if (err instanceof MailStoreError) return { status: 'NO', code: err.code, text: err.message };
-    this.logger.log('error', `${command.name} failed`, { user: this.user ?? undefined, error: err instanceof Error ? err.stack ?? err.message : String(err) });
-    return { status: 'NO', code: 'SERVERBUG', text: 'Internal error, see the server log' };
+  private errorResult(err: unknown, command: string): CommandResult {
+    return errorResult(err, command, this.logger, this.user);
   }
 
   /**
@@ -696,62 +527,16 @@ export class Session implements SessionContext {
    * hold a keyword the client has not been given (RFC 3501 7.2.6).
    */
   announceKeywords(): void {
-    if (this.selected) this.writeUntagged(this.selected.newKeywords());
-  }
-
-  private writeUntagged(lines: ImapValue[][]): void {
-    if (!lines.length) return;
-    const out = new Encoder({ utf8: utf8Strings(this.enabled) });
-    for (const line of lines) out.raw('* ').values(line).raw('\r\n');
-    this.write(out.finish());
-  }
-
-  /** Send what other sessions and processes changed in the selected folder, in one write. */
-  private reportUpdates(allowExpunge: boolean): void {
-    const view = this.selected;
-    if (!view) return;
-    const known = view.exists;
-    this.writeUntagged(view.flush(allowExpunge, this.notifier?.selectedFlagChanges ?? true));
-    if (this.notifier && view.exists > known) this.notifier.selectedAdded(known + 1, view.exists);
-    if (view.watcher?.unsettled) this.settleSearches(view);
-    if (view.gone) {
-      this.untagged([{ atom: 'BYE' }, { atom: 'The selected folder was deleted or replaced' }]);
-      this.disconnect(null);
-    }
-  }
-
-  /** The ADDTO / REMOVEFROM of kept searches for what the last report told (they may read
-   * message files), written once known: after that report, in the order of the reports. */
-  private settleSearches(view: SelectedMailbox): void {
-    this.later(async () => {
-      const lines = await view.watcher!.settle();
-      if (this.selected === view && !this.ended) this.writeUntagged(lines);
-    });
+    this.updates.announceKeywords();
   }
 
   later(task: () => Promise<void>): void {
-    this.settling = this.settling.then(async () => {
-      if (this.ended) return;
-      try {
-        await task();
-      } catch (err) {
-        this.logger.log('error', 'an unsolicited report failed', { user: this.user ?? undefined, error: err instanceof Error ? err.message : String(err) });
-      }
-    });
-  }
-
-  private onFolderChange(): void {
-    // Pushed at once while idling; otherwise reported with the next command's response.
-    // (Deferring the report to a microtask, to report the changes of one operation
-    // together, made the p99 of 1,000 idle clients worse in bench:idle: 53-80 ms against
-    // 34-44 ms, measured four times.)
-    // Without IMAP_ENHANCEDIDLE the IDLE timer reports (commands/idle.ts).
-    if (this.idling && this.currentCommand === 'IDLE' && this.settings.enhancedIdle) this.reportUpdates(true);
+    this.updates.later(task);
   }
 
   private setState(state: SessionState): void {
     this.state = state;
-    this.refreshDeadline();
+    this.deadlines.refresh();
     this.changed();
   }
 
@@ -768,18 +553,18 @@ export class Session implements SessionContext {
       return;
     }
     if (reason) this.write(Buffer.from(`* BYE ${reason}\r\n`));
-    this.endInput();
+    this.input.end();
     this.finish();
   }
 
   private finish(): void {
     if (this.ended) return;
     this.ended = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.deadlines.stop();
     this.detachInput();
     // A half-received APPEND leaves nothing behind: `closed` waits for its scratch files to go
     // (imapd on stdio exits when its session is closed).
-    const dropped = this.endCommand().catch((err) => this.logger.log('warn', 'dropping a partial APPEND failed', { error: String(err) }));
+    const dropped = this.literals.endCommand().catch((err) => this.logger.log('warn', 'dropping a partial APPEND failed', { error: String(err) }));
     this.unselect();
     this.protocolLog?.close();
     this.protocolLog = null;

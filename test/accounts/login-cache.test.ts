@@ -14,7 +14,7 @@ import { hashPassword, scryptPeakConcurrency, scryptRunCount } from '../../serve
 import { ROOT } from '../helpers/imap-client.js';
 import { tempDir } from '../helpers/maildir.js';
 
-const ACCOUNTS_CLI = join(ROOT, 'server/bin/imapd-accounts.ts');
+const ACCOUNTS_CLI = join(ROOT, 'dist/server/bin/imapd-accounts.js');
 const PASSWORD = 'phone-password-5e1a';
 const WRONG = 'not-the-password-77';
 let data: string;
@@ -38,7 +38,7 @@ function authenticator(loginCacheTtlMs?: number) {
 /** Run imapd-accounts (from source, as cli.test.ts does) with a password on stdin. */
 function accountsCommand(args: string[], stdin: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', ACCOUNTS_CLI, ...args], { cwd: ROOT, stdio: ['pipe', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [ACCOUNTS_CLI, ...args], { cwd: ROOT, stdio: ['pipe', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);

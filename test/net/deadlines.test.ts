@@ -66,9 +66,9 @@ async function trickle(socket: net.Socket, text: string, everyMs: number): Promi
   return sent;
 }
 
-/** Whether the server closes the connection within `ms` (with the time it took). */
+/** Whether the server closes the connection within `ms` (with the time it took). The timer is unref()ed: one left pending would hold the file's process open. */
 function closedWithin(closed: Promise<number>, ms: number): Promise<number | null> {
-  return Promise.race([closed, new Promise<null>((r) => setTimeout(() => r(null), ms))]);
+  return Promise.race([closed, new Promise<null>((r) => setTimeout(() => r(null), ms).unref())]);
 }
 
 describe('deadlines for slow clients', () => {

@@ -33,7 +33,7 @@ before(async () => {
   ({ server, port } = await startNetworkServer({
     dataDir: data,
     accounts,
-    failureDelayMs: 200,
+    failureDelayMs: 50, // short: a failing client must fit several LOGINs (each with scrypt) in the login limit, even on a loaded machine
     timeouts: { unauthenticated: LOGIN_LIMIT, authenticated: 30 * 60_000, literal: PART_LIMIT },
   }));
 });

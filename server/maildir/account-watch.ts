@@ -37,6 +37,33 @@ export interface AccountSource {
 
 const trackers = new Map<string, AccountTracker>();
 
+/** Per account root: this process's changes under way, and a count bumped as each begins (kept: a few bytes per account). */
+const ownWork = new Map<string, { busy: number; generation: number }>();
+
+/**
+ * Runs `work`, a change of this process to the account's folders or subscriptions (which tells
+ * of itself with accountChange). Meanwhile the account's watch does not look: what it read
+ * halfway would be taken for another process's change, told twice, or told back to front.
+ */
+export async function ownAccountWork<T>(root: string, work: () => Promise<T>): Promise<T> {
+  let state = ownWork.get(root);
+  if (!state) ownWork.set(root, (state = { busy: 0, generation: 0 }));
+  state.busy += 1;
+  state.generation += 1;
+  try {
+    return await work();
+  } finally {
+    state.busy -= 1;
+  }
+}
+
+/** The generation of the account's own work, or null while some is under way. */
+function quietGeneration(root: string): number | null {
+  const state = ownWork.get(root);
+  if (!state) return 0;
+  return state.busy > 0 ? null : state.generation;
+}
+
 /** The fan-out of the account at `source.root`, made on first use; forgotten when its last listener goes. */
 export function accountTracker(source: AccountSource): AccountTracker {
   let tracker = trackers.get(source.root);
@@ -78,7 +105,7 @@ class AccountWatch implements AccountWatcher {
     private readonly onStop: () => void,
   ) {
     this.names = new Set(source.folderNames());
-    void source.subscriptions().then((names) => (this.subscribed ??= new Set(names)), () => undefined);
+    this.loadSubscriptions();
     if (source.watch) {
       try {
         this.rootWatcher = watch(source.root, { persistent: false }, (_event, file) => this.rootEvent(file === null ? null : String(file)));
@@ -160,6 +187,10 @@ class AccountWatch implements AccountWatcher {
   /** Folders made or deleted by another process (a rename shows as both). */
   private checkNames(): void {
     if (this.stopped) return;
+    if (quietGeneration(this.source.root) === null) {
+      this.namesSoon();
+      return;
+    }
     let now: Set<string>;
     try {
       now = new Set(this.source.folderNames());
@@ -180,14 +211,36 @@ class AccountWatch implements AccountWatcher {
     }
   }
 
-  private async checkSubscriptions(): Promise<void> {
-    let now: Set<string>;
+  /** The subscriptions, read while this process changed none of its own (else null: look again soon). */
+  private async readSubscriptions(): Promise<Set<string> | null | undefined> {
+    const generation = quietGeneration(this.source.root);
+    if (generation === null) return null;
+    let names: string[];
     try {
-      now = new Set(await this.source.subscriptions());
+      names = await this.source.subscriptions();
     } catch {
+      return undefined;
+    }
+    // A read begun before our own write may end after it: it would undo what own() applied.
+    return quietGeneration(this.source.root) === generation ? new Set(names) : null;
+  }
+
+  /** The first look at the subscriptions, against which the watch's later looks are compared. */
+  private loadSubscriptions(): void {
+    void this.readSubscriptions().then((names) => {
+      if (this.stopped || this.subscribed) return;
+      if (names === null) setTimeout(() => this.loadSubscriptions(), NAMES_DEBOUNCE_MS).unref();
+      else if (names) this.subscribed = names;
+    });
+  }
+
+  private async checkSubscriptions(): Promise<void> {
+    const now = await this.readSubscriptions();
+    if (this.stopped || now === undefined) return;
+    if (now === null) {
+      this.subscriptionsSoon();
       return;
     }
-    if (this.stopped) return;
     const before = this.subscribed;
     this.subscribed = now;
     if (!before) return;

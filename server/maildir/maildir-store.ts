@@ -41,7 +41,7 @@ import type { AclEntry } from '../backend/acl.js';
 import { isSharedName } from '../backend/shared.js';
 import { errorCode, scratchName, writeFileAtomic } from './fsutil.js';
 import { folderMutex } from './lock.js';
-import { accountChange, accountTracker } from './account-watch.js';
+import { accountChange, accountTracker, ownAccountWork } from './account-watch.js';
 import {
   canonicalFolderName,
   DEFAULT_SPECIAL_USE,
@@ -228,28 +228,30 @@ export class MaildirStore implements MailStore {
     // Never made in or through a symlink (folderdir.ts), nor removed: it is not ours.
     if (state === 'refused') throw new MailStoreError('Something that is not a folder has that name', 'CANNOT');
     // Build it in tmp/ and rename it into place: nobody sees a half-made folder.
-    const staging = path.join(this.root, 'tmp', scratchName('newfolder'));
-    try {
-      for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(staging, sub), { recursive: true, mode: 0o700 });
-      await fs.writeFile(path.join(staging, 'maildirfolder'), '');
-      if (use !== undefined) await fs.writeFile(path.join(staging, SPECIAL_USE_FILE), specialUseFileText(use));
-      await fs.rename(staging, dir);
-      accountChange(this.root, { kind: 'created', name: canonical });
-    } catch (error) {
-      await fs.rm(staging, { recursive: true, force: true });
-      if (errorCode(error) === 'EEXIST' || errorCode(error) === 'ENOTEMPTY' || errorCode(error) === 'ENOTDIR') {
-        const now = folderDirState(dir);
-        if (now === 'folder') throw new MailStoreError('Folder already exists', 'ALREADYEXISTS');
-        if (now !== 'partial') throw new MailStoreError('Something that is not a folder has that name', 'CANNOT');
-        // A directory without cur/ (left by some tool): complete it in place.
-        for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(dir, sub), { recursive: true, mode: 0o700 });
-        await fs.writeFile(path.join(dir, 'maildirfolder'), '');
-        if (use !== undefined) await fs.writeFile(path.join(dir, SPECIAL_USE_FILE), specialUseFileText(use));
+    await ownAccountWork(this.root, async () => {
+      const staging = path.join(this.root, 'tmp', scratchName('newfolder'));
+      try {
+        for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(staging, sub), { recursive: true, mode: 0o700 });
+        await fs.writeFile(path.join(staging, 'maildirfolder'), '');
+        if (use !== undefined) await fs.writeFile(path.join(staging, SPECIAL_USE_FILE), specialUseFileText(use));
+        await fs.rename(staging, dir);
         accountChange(this.root, { kind: 'created', name: canonical });
-        return;
+      } catch (error) {
+        await fs.rm(staging, { recursive: true, force: true });
+        if (errorCode(error) === 'EEXIST' || errorCode(error) === 'ENOTEMPTY' || errorCode(error) === 'ENOTDIR') {
+          const now = folderDirState(dir);
+          if (now === 'folder') throw new MailStoreError('Folder already exists', 'ALREADYEXISTS');
+          if (now !== 'partial') throw new MailStoreError('Something that is not a folder has that name', 'CANNOT');
+          // A directory without cur/ (left by some tool): complete it in place.
+          for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(dir, sub), { recursive: true, mode: 0o700 });
+          await fs.writeFile(path.join(dir, 'maildirfolder'), '');
+          if (use !== undefined) await fs.writeFile(path.join(dir, SPECIAL_USE_FILE), specialUseFileText(use));
+          accountChange(this.root, { kind: 'created', name: canonical });
+          return;
+        }
+        throw error;
       }
-      throw error;
-    }
+    });
   }
 
   async deleteFolder(name: string): Promise<void> {
@@ -260,14 +262,16 @@ export class MaildirStore implements MailStore {
       const usage = await this.usageOf(dir);
       // Out of sight first (one rename), then removed at leisure.
       const doomed = path.join(this.root, 'tmp', scratchName('deleted'));
-      try {
-        await fs.rename(dir, doomed);
-      } catch (error) {
-        if (errorCode(error) === 'ENOENT') throw new MailStoreError('Folder does not exist', 'NONEXISTENT');
-        throw error;
-      }
-      foldersRemoved([dir]);
-      accountChange(this.root, { kind: 'deleted', name: canonical });
+      await ownAccountWork(this.root, async () => {
+        try {
+          await fs.rename(dir, doomed);
+        } catch (error) {
+          if (errorCode(error) === 'ENOENT') throw new MailStoreError('Folder does not exist', 'NONEXISTENT');
+          throw error;
+        }
+        foldersRemoved([dir]);
+        accountChange(this.root, { kind: 'deleted', name: canonical });
+      });
       if (usage) await this.context.quota.add(dir, -usage.bytes, -usage.count);
       await fs.rm(doomed, { recursive: true, force: true });
     });
@@ -295,7 +299,7 @@ export class MaildirStore implements MailStore {
       if (all.includes(newName)) throw new MailStoreError(`Folder ${newName} already exists`, 'ALREADYEXISTS');
     }
     const dirs = pairs.flatMap(([oldName, newName]) => [this.dir(oldName), this.dir(newName)]);
-    await folderMutex.runAll(dirs, async () => {
+    await folderMutex.runAll(dirs, () => ownAccountWork(this.root, async () => {
       let moved = 0;
       for (const [oldName, newName] of pairs) {
         try {
@@ -310,7 +314,7 @@ export class MaildirStore implements MailStore {
       }
       foldersRemoved(pairs.map(([oldName]) => this.dir(oldName)));
       if (moved === 0) throw new MailStoreError('Folder does not exist', 'NONEXISTENT');
-    });
+    }));
     // Subscriptions follow the folders, as in Dovecot: clients otherwise lose them.
     // The rename's own LIST (with OLDNAME) tells of it: no subscription events (NOTIFY).
     await this.editSubscriptions((names) =>
@@ -364,7 +368,7 @@ export class MaildirStore implements MailStore {
   }
 
   private async editSubscriptions(edit: (names: string[]) => string[], tell = true): Promise<void> {
-    await folderMutex.run(path.join(this.root, SUBSCRIPTIONS_FILE), async () => {
+    await folderMutex.run(path.join(this.root, SUBSCRIPTIONS_FILE), () => ownAccountWork(this.root, async () => {
       const before = await this.readSubscriptions();
       const after = [...new Set(edit(before))];
       if (after.length === before.length && after.every((name, i) => name === before[i])) return;
@@ -374,7 +378,7 @@ export class MaildirStore implements MailStore {
       const had = new Set(before);
       for (const name of before) if (!kept.has(name)) accountChange(this.root, { kind: 'subscription', name, subscribed: false }, tell);
       for (const name of after) if (!had.has(name)) accountChange(this.root, { kind: 'subscription', name, subscribed: true }, tell);
-    });
+    }));
   }
 
   // ---------------------------------------------------------------------------

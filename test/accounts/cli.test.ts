@@ -7,7 +7,8 @@ import { join, resolve } from 'node:path';
 import { SqliteAccountStore } from '../../server/accounts/index.js';
 
 const repo = resolve(import.meta.dirname, '../..');
-const cli = join(repo, 'server/bin/imapd-accounts.ts');
+// The built command, as the other CLI tests run theirs (npm test builds first): no tsx start-up per run.
+const cli = join(repo, 'dist/server/bin/imapd-accounts.js');
 let data: string;
 
 before(async () => {
@@ -19,7 +20,7 @@ after(async () => {
 
 function run(args: string[], stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { cwd: repo, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cli, ...args], { cwd: repo, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -132,7 +133,7 @@ _, status = os.waitpid(pid, 0)
 sys.stdout.buffer.write(out)
 sys.exit(os.waitstatus_to_exitcode(status))
 `;
-  const r = spawnSync('python3', ['-c', script, process.execPath, '--import', 'tsx', cli, '--data', data, 'add', 'carol'], { cwd: repo, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync('python3', ['-c', script, process.execPath, cli, '--data', data, 'add', 'carol'], { cwd: repo, encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /New password: /);
   assert.match(r.stdout, /added carol/);

@@ -36,7 +36,7 @@ function isAccountError(code: string) {
 
 function accountsCli(args: string[], stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'server/bin/imapd-accounts.ts'), ...args], { cwd: repo });
+    const child = spawn(process.execPath, [join(repo, 'dist/server/bin/imapd-accounts.js'), ...args], { cwd: repo });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

@@ -31,7 +31,7 @@ describe('the GUI server stops', () => {
     const half = await open(`POST /api/getStatus HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Appliance-Token: ${token}\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n[`);
     await new Promise((resolve) => setTimeout(resolve, 100));
     const t0 = Date.now();
-    const stopped = await Promise.race([gui.stop().then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), 5000))]);
+    const stopped = await Promise.race([gui.stop().then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), 5000).unref())]);
     const ms = Date.now() - t0;
     events.destroy();
     half.destroy();

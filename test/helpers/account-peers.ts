@@ -47,13 +47,19 @@ let databases = 0;
 
 export async function startPostgres(): Promise<PostgresPeer> {
   const dir = await fs.mkdtemp(path.join(tmpdir(), 'imapd-pg-'));
-  const port = await freePort();
   let url: string;
-  try {
-    url = (await run('bash', [peerScript('postgres-start.sh'), dir, String(port)], { timeout: 120_000 })).stdout.trim();
-  } catch (err) {
-    await fs.rm(dir, { recursive: true, force: true });
-    throw err;
+  for (let attempt = 1; ; attempt++) {
+    // A free port now may be taken before PostgreSQL binds it (initdb comes first, and other
+    // tests on the machine open connections meanwhile): then again on another (the cluster stays).
+    const port = await freePort();
+    try {
+      url = (await run('bash', [peerScript('postgres-start.sh'), dir, String(port)], { timeout: 120_000 })).stdout.trim();
+      break;
+    } catch (err) {
+      if (attempt < 3 && /Address already in use/.test(String((err as { stderr?: unknown }).stderr))) continue;
+      await fs.rm(dir, { recursive: true, force: true });
+      throw err;
+    }
   }
   return {
     url,

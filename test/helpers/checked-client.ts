@@ -14,8 +14,11 @@ export interface CheckedSession {
   /** Send a command, read its response, feed it to the checker. */
   command(text: string): Promise<Reply>;
   append(mailbox: string, message: Buffer, extra?: string): Promise<Reply>;
-  /** IDLE for `ms`, then DONE; the pushed lines are checked as IDLE's. */
-  idle(ms: number): Promise<Reply>;
+  /**
+   * IDLE for `ms`, then DONE; the pushed lines are checked as IDLE's. With `until`, DONE as soon
+   * as it holds for the lines pushed so far (`ms` is then only the limit).
+   */
+  idle(ms: number, until?: (lines: string[]) => boolean): Promise<Reply>;
   close(): Promise<void>;
 }
 
@@ -34,7 +37,7 @@ function wrap(name: string, client: ImapTestClient, close: () => Promise<void>):
       check.feed(`APPEND ${mailbox}`, reply.lines);
       return reply;
     },
-    async idle(ms) {
+    async idle(ms, until) {
       const tag = client.nextTag();
       client.send(`${tag} IDLE\r\n`);
       check.begin('IDLE');
@@ -44,12 +47,27 @@ function wrap(name: string, client: ImapTestClient, close: () => Promise<void>):
         check.line(line);
         if (line.startsWith(`${tag} `)) throw new Error(`IDLE refused: ${line}`);
       }
-      await new Promise((resolve) => setTimeout(resolve, ms));
+      const pushed: string[] = [];
+      if (until) {
+        const deadline = Date.now() + ms;
+        while (!until(pushed) && Date.now() < deadline) {
+          let line: string;
+          try {
+            line = (await client.readResponseLine(deadline - Date.now())).toString('latin1');
+          } catch {
+            break;
+          }
+          check.line(line);
+          pushed.push(line);
+        }
+      } else {
+        await new Promise((resolve) => setTimeout(resolve, ms));
+      }
       client.send('DONE\r\n');
       const reply = await client.readUntilTagged(tag);
       for (const line of reply.lines) check.line(line);
       check.end();
-      return reply;
+      return { ...reply, lines: [...pushed, ...reply.lines] };
     },
     close,
   };
@@ -113,4 +131,19 @@ export async function commandOk(session: CheckedSession, command: string): Promi
   const reply = await session.command(command);
   if (!/^OK/.test(reply.tagged)) throw new Error(`${session.name}: ${command} -> ${reply.tagged}`);
   return reply.lines;
+}
+
+/**
+ * NOOP until `done` holds for the untagged lines of all of them so far (in order), for at most
+ * `timeoutMs`: what another process changed reaches a session through its file watcher, which
+ * a loaded machine may delay well beyond any fixed pause.
+ */
+export async function noopUntil(session: CheckedSession, done: (lines: string[]) => boolean, timeoutMs = 15_000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  const lines: string[] = [];
+  for (;;) {
+    lines.push(...(await commandOk(session, 'NOOP')));
+    if (done(lines) || Date.now() > deadline) return lines;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

@@ -23,6 +23,9 @@ export interface Reply {
   tag?: string;
 }
 
+/** How long a test waits for a response line unless told otherwise. */
+export const RESPONSE_TIMEOUT_MS = 30_000;
+
 export class ImapTestClient {
   private buffer = Buffer.alloc(0);
   private waiters: (() => void)[] = [];
@@ -64,8 +67,11 @@ export class ImapTestClient {
     await new Promise<void>((resolve) => this.waiters.push(resolve));
   }
 
-  /** One response line with its literals inlined (CRLF removed at the end). */
-  async readResponseLine(timeoutMs = 10_000): Promise<Buffer> {
+  /**
+   * One response line with its literals inlined (CRLF removed at the end). The default wait is
+   * long: on a shared, loaded 2-core machine an imapd process took over 10 s to greet.
+   */
+  async readResponseLine(timeoutMs = RESPONSE_TIMEOUT_MS): Promise<Buffer> {
     const deadline = Date.now() + timeoutMs;
     const parts: Buffer[] = [];
     for (;;) {
@@ -106,13 +112,13 @@ export class ImapTestClient {
   }
 
   /** Send "<tag> <command>\r\n" and read until the tagged reply. */
-  async command(command: string, timeoutMs = 10_000): Promise<Reply> {
+  async command(command: string, timeoutMs = RESPONSE_TIMEOUT_MS): Promise<Reply> {
     const tag = `t${++this.counter}`;
     this.send(`${tag} ${command}\r\n`);
     return this.readUntilTagged(tag, timeoutMs);
   }
 
-  async readUntilTagged(tag: string, timeoutMs = 10_000): Promise<Reply> {
+  async readUntilTagged(tag: string, timeoutMs = RESPONSE_TIMEOUT_MS): Promise<Reply> {
     const lines: string[] = [];
     const raw: Buffer[] = [];
     for (;;) {

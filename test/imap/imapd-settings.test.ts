@@ -30,7 +30,7 @@ describe('imapd refuses settings the schema refuses', () => {
       const imapd = spawnImapd(md, { [name]: value });
       let greeted = false;
       imapd.client.greeting.then(() => (greeted = true), () => undefined);
-      const code = await Promise.race([imapd.exited, sleep(5000).then(() => 'still running')]);
+      const code = await Promise.race([imapd.exited, sleep(5000, undefined, { ref: false }).then(() => 'still running')]);
       await imapd.close();
       assert.equal(code, 1);
       assert.match(imapd.stderr(), new RegExp(`^imapd: bad setting: environment: ${name}: `));

@@ -340,8 +340,12 @@ describe('changes made by another process', () => {
       // The UID forms name messages by UID: the EXPUNGE may come with their answer.
       await b.client.command('STORE 1 +FLAGS.SILENT (\\Deleted)');
       assert.deepEqual((await b.client.command('EXPUNGE')).lines, ['* 1 EXPUNGE']);
-      await new Promise((r) => setTimeout(r, 300));
-      const uidFetch = await a.client.command('UID FETCH 1:* (FLAGS)');
+      // A hears of it through its watcher, as soon as a loaded machine lets it: ask until then.
+      let uidFetch = await a.client.command('UID FETCH 1:* (FLAGS)');
+      for (const deadline = Date.now() + 15_000; !uidFetch.lines.includes('* 1 EXPUNGE') && Date.now() < deadline;) {
+        await new Promise((r) => setTimeout(r, 50));
+        uidFetch = await a.client.command('UID FETCH 1:* (FLAGS)');
+      }
       assert.ok(uidFetch.lines.includes('* 1 EXPUNGE'), uidFetch.lines.join('\n'));
     } finally {
       await Promise.all([a.close(), b.close()]);

@@ -183,7 +183,8 @@ test('changes in a shared folder reach the other account\'s IDLE both ways', asy
     await ok(t.alice, 'SELECT INBOX.Projects');
     await ok(t.bob, 'SELECT #shared.alice.Projects');
     const [aliceIdle] = await Promise.all([
-      t.alice.idle(600),
+      // DONE once it comes (a loaded machine may take its time), at the latest after 15 s.
+      t.alice.idle(15_000, (lines) => lines.includes('* 1 EXISTS')),
       (async () => {
         await new Promise((r) => setTimeout(r, 150));
         await ok(t.bob, 'APPEND #shared.alice.Projects {5+}\r\nhello');
@@ -191,7 +192,7 @@ test('changes in a shared folder reach the other account\'s IDLE both ways', asy
     ]);
     assert.ok(aliceIdle.lines.includes('* 1 EXISTS'), aliceIdle.lines.join('\n'));
     const [bobIdle] = await Promise.all([
-      t.bob.idle(600),
+      t.bob.idle(15_000, (lines) => lines.some((l) => /^\* 1 FETCH \(FLAGS \(.*\\Flagged/.test(l))),
       (async () => {
         await new Promise((r) => setTimeout(r, 150));
         await ok(t.alice, 'STORE 1 +FLAGS (\\Flagged)');

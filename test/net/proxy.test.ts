@@ -187,7 +187,7 @@ describe('a proxied account', () => {
         await new Promise((r) => setTimeout(r, 300));
       }
     })();
-    const took = await Promise.race([closed, new Promise<null>((r) => setTimeout(() => r(null), PART_LIMIT + 4000))]);
+    const took = await Promise.race([closed, new Promise<null>((r) => setTimeout(() => r(null), PART_LIMIT + 4000).unref())]);
     stop = true;
     assert.ok(took !== null, 'still connected long after the line deadline');
     assert.ok(Date.now() - started >= PART_LIMIT - 200, `dropped after ${Date.now() - started} ms`);

@@ -13,6 +13,10 @@ import { startOneAccountServer, type OneAccountServer } from '../helpers/network
 
 const SEED = 0x11c0ffee;
 const RUN_MS = 8000;
+/** Each session goes on past RUN_MS until it has run this many commands (a loaded machine is slow), ... */
+const MIN_COMMANDS = 30;
+/** ... but not past this. */
+const MAX_RUN_MS = 90_000;
 const FOLDER = 'INBOX.random';
 
 let maildir: string;
@@ -67,7 +71,8 @@ async function loop(session: CheckedSession, folder: string, rand: () => number,
     // NO is allowed for a message another session expunged (RFC 3501 7.4.1); BAD is not.
     if (!/^(OK|NO)/.test(reply.tagged)) problems.push(`${session.name}: ${command} -> ${reply.tagged}`);
   };
-  while (Date.now() < until) {
+  const limit = until - RUN_MS + MAX_RUN_MS;
+  while ((Date.now() < until || commands < MIN_COMMANDS) && Date.now() < limit) {
     const count = session.check.count;
     const r = rand();
     if (r < 0.2 || (count === 0 && r < 0.6)) {

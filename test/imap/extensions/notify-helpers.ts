@@ -2,8 +2,8 @@
 
 import type { ImapTestClient } from '../../helpers/imap-client.js';
 
-/** IDLE until `until` holds for the lines pushed so far (or `timeoutMs`), then DONE; the pushed lines. */
-export async function collectIdle(c: ImapTestClient, until: (lines: string[]) => boolean, timeoutMs = 5000): Promise<string[]> {
+/** IDLE until `until` holds for the lines pushed so far (or `timeoutMs`: long, as a loaded machine is slow), then DONE; the pushed lines. */
+export async function collectIdle(c: ImapTestClient, until: (lines: string[]) => boolean, timeoutMs = 15_000): Promise<string[]> {
   const tag = c.nextTag();
   c.send(`${tag} IDLE\r\n`);
   const first = (await c.readResponseLine()).toString('latin1');

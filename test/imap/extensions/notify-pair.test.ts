@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { commandOk, sessionPair, type PairMode } from '../../helpers/checked-client.js';
+import { commandOk, noopUntil, sessionPair, type PairMode } from '../../helpers/checked-client.js';
 import { dovecotSkip, peerScript } from '../../helpers/peers.js';
 import { simpleMessage } from '../../helpers/maildir.js';
 import { startOneAccountServer, type OneAccountServer } from '../../helpers/network-server.js';
@@ -22,6 +22,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const ok = commandOk;
 
 for (const mode of ['network', 'processes', 'dovecot'] as const satisfies readonly PairMode[]) {
+  // What B must not see (an expunge during FETCH, a second STATUS) needs a pause; what it must
+  // see is waited for with noopUntil, as long as the watcher of a loaded machine takes.
   const settle = () => sleep(mode === 'network' ? 50 : 400);
 
   describe(`NOTIFY (${mode})`, { skip: mode === 'dovecot' ? dovecotSkip : false }, () => {
@@ -40,8 +42,7 @@ for (const mode of ['network', 'processes', 'dovecot'] as const satisfies readon
 
         // A new message in the selected folder: EXISTS, then its fetch attributes.
         assert.match((await a.append(selected, simpleMessage('m4'))).tagged, /^OK/);
-        await settle();
-        const noop = await ok(b, 'NOOP');
+        const noop = await noopUntil(b, (lines) => lines.some((l) => /^\* 4 FETCH \(.*UID 4/.test(l)));
         assert.ok(noop.includes('* 4 EXISTS'), noop.join('\n'));
         assert.ok(noop.some((l) => /^\* 4 FETCH \(.*UID 4/.test(l)), noop.join('\n'));
 
@@ -51,23 +52,24 @@ for (const mode of ['network', 'processes', 'dovecot'] as const satisfies readon
         await settle();
         const fetch = await ok(b, 'FETCH 1:* UID');
         assert.ok(!fetch.some((l) => /EXPUNGE/.test(l)), fetch.join('\n'));
-        const after = await ok(b, 'NOOP');
+        const after = await noopUntil(b, (lines) => lines.includes('* 1 EXPUNGE'));
         assert.ok(after.includes('* 1 EXPUNGE'), after.join('\n'));
 
         // A flag change in the selected folder (FlagChange): FETCH FLAGS.
         await ok(a, 'STORE 1 +FLAGS.SILENT (\\Flagged)');
-        await settle();
-        assert.ok((await ok(b, 'NOOP')).some((l) => /^\* 1 FETCH \(.*\\Flagged/.test(l)));
+        const flagged = (lines: string[]) => lines.some((l) => /^\* 1 FETCH \(.*\\Flagged/.test(l));
+        assert.ok(flagged(await noopUntil(b, flagged)));
 
         // The other folder: STATUS for a new message, LIST when it is renamed away.
         assert.match((await a.append(other, simpleMessage('elsewhere'))).tagged, /^OK/);
+        const told = await noopUntil(b, (lines) => lines.some((l) => l.startsWith('* STATUS')));
         await settle();
-        const status = (await ok(b, 'NOOP')).filter((l) => l.startsWith('* STATUS'));
+        const status = [...told, ...(await ok(b, 'NOOP'))].filter((l) => l.startsWith('* STATUS'));
         assert.equal(status.length, 1, status.join('\n'));
         assert.match(status[0], /MESSAGES 1 UIDNEXT 2/);
         await ok(a, `DELETE ${other}`);
-        await settle();
-        assert.ok((await ok(b, 'NOOP')).some((l) => /^\* LIST \(\\NonExistent\) "\." "?INBOX\.o\d+"?$/.test(l)));
+        const gone = (lines: string[]) => lines.some((l) => /^\* LIST \(\\NonExistent\) "\." "?INBOX\.o\d+"?$/.test(l));
+        assert.ok(gone(await noopUntil(b, gone)));
 
         await ok(b, 'NOTIFY NONE');
         b.check.assertClean();

@@ -55,10 +55,15 @@ test('another process: LIST for names and subscriptions, STATUS for messages, pu
   deliver(maildir, simpleMessage('delivered'), '.Far');
   assert.deepEqual(await idle, ['* STATUS "INBOX.Far" (MESSAGES 2 UIDNEXT 3 UNSEEN 2)']);
 
-  idle = collectIdle(b, until(1));
+  // STORE 1:2 renames two files: B's watch may look between them (a loaded machine spaces them
+  // out) and tell the state in between, as it was on disk; the last word is the state after both.
+  const unseen0 = '* STATUS "INBOX.Far" (UNSEEN 0)';
+  idle = collectIdle(b, (lines) => lines.includes(unseen0));
   assert.match((await a.command('SELECT INBOX.Far')).tagged, /^OK/);
   assert.match((await a.command('STORE 1:2 +FLAGS (\\Seen)')).tagged, /^OK/);
-  assert.deepEqual(await idle, ['* STATUS "INBOX.Far" (UNSEEN 0)']);
+  const seen = await idle;
+  assert.equal(seen.at(-1), unseen0, seen.join('\n'));
+  assert.deepEqual(seen.slice(0, -1).filter((l) => l !== '* STATUS "INBOX.Far" (UNSEEN 1)'), [], seen.join('\n'));
 
   idle = collectIdle(b, until(1));
   assert.match((await a.command('STORE 1 +FLAGS (\\Deleted)')).tagged, /^OK/);

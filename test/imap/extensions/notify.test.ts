@@ -193,7 +193,7 @@ test('the selected mailbox: fetch attributes for new messages, flag changes only
 test('IDLE pushes notifications in the authenticated state', async () => {
   const [a, b] = [await login(), await login()];
   await ok(b, 'NOTIFY SET (mailboxes INBOX.Idle (MessageNew MessageExpunge MailboxName))');
-  const idle = collectIdle(b, (got) => got.some((l) => l.startsWith('* STATUS')), 5000);
+  const idle = collectIdle(b, (got) => got.some((l) => l.startsWith('* STATUS')));
   await new Promise((resolve) => setTimeout(resolve, 100));
   await ok(a, 'CREATE INBOX.Idle');
   assert.match((await a.append('INBOX.Idle', simpleMessage('idle'))).tagged, /^OK/);

@@ -11,7 +11,10 @@
 //      second is the baseline (how long a NOOP takes on this machine under the same load);
 //   3. the same server, index full: UID SEARCH TEXT of the rare word (the first separately: it
 //      may read what the index added), `searches` times, and of the 10 % word; then NOOPs to
-//      both servers for `baseline` seconds.
+//      both servers for `baseline` seconds;
+//   4. `--fresh` new processes on the indexed copy, one after another (as stdio imapd runs one
+//      per session): SELECT INBOX and the first UID SEARCH TEXT of the rare word in each, which
+//      reads the folder's coverage from the index file.
 // Every figure comes with the 1-minute load average. IMAPD_BENCH_NODE_ARGS adds node options to
 // the indexing server (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 
@@ -39,6 +42,7 @@ const n = arg('--n', 10000);
 const intervalMs = arg('--interval', 20);
 const baselineS = arg('--baseline', 15);
 const searches = arg('--searches', 7);
+const fresh = arg('--fresh', 5);
 
 function log(line: string): void {
   process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -154,6 +158,22 @@ async function main(): Promise<void> {
   for (const p of [proc, plain]) {
     await ok(p, 'LOGOUT');
     await stopProcess(p.child);
+  }
+
+  // 4. The first search of new processes on the full index.
+  const firsts: number[] = [];
+  for (let i = 0; i < fresh; i++) {
+    const p = await start(maildir, true, path.join(logDir, `fts-fresh-n${n}.log`), NODE_ARGS);
+    await ok(p, 'SELECT INBOX');
+    const r = await searchUids(p, RARE_WORD);
+    if (r.uids !== scan.uids) log(`DIFFERENT ANSWER from a new process: ${r.uids.split(' ').length} UIDs against ${scan.uids.split(' ').length}`);
+    firsts.push(r.ms);
+    await ok(p, 'LOGOUT');
+    await stopProcess(p.child);
+  }
+  if (firsts.length > 0) {
+    const sorted = [...firsts].sort((a, b) => a - b);
+    log(`UID SEARCH TEXT ${RARE_WORD}, first in a new process: median ${percentile(sorted, 50).toFixed(1)} ms, all ${firsts.map((t) => t.toFixed(1)).join(' ')} (load ${load()})`);
   }
 }
 

@@ -6,8 +6,11 @@
 // What is in it, and why it is never trusted beyond what it says:
 //   meta   version, the folder's UIDVALIDITY, and a generation (random, new whenever the
 //          index is emptied), so that a reader notices a rebuild;
-//   docs   one row per message indexed (seq counts up, so a reader only reads rows it has not
-//          seen); a message not in docs is not covered, and SEARCH scans it;
+//   docs   one row per message indexed;
+//   coverage  one row: the UIDs of docs as runs (fts-coverage.ts), written in the same
+//          transaction as docs, so that a reader (a new imapd process at its first SEARCH)
+//          reads what the index covers in one row, not 100,000; a message not covered is
+//          scanned by SEARCH;
 //   text   contentless FTS5 (content='': the text itself is not stored, 23 % of the mail's
 //          size at 10,000 bench messages), detail=none (no positions): a query is the AND of
 //          the string's trigrams, which gives a superset of the messages that contain it; every
@@ -18,9 +21,13 @@
 import Database from 'better-sqlite3';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { addToRuns, decodeRuns, encodeRuns, NO_RUNS, removeFromRuns, runsCount, runsHave, runsOf, type UidRuns } from './fts-coverage.js';
 
 export const FTS_FILE = 'imapd-ts.fts';
-const VERSION = '1';
+/** 2: the coverage table. A file of version 1 is upgraded in place by the writer (readers
+ * leave it alone meanwhile); one of any other version is made again. */
+const VERSION = '2';
+const UPGRADABLE = '1';
 
 export type FtsDb = Database.Database;
 
@@ -39,7 +46,8 @@ export function corruptIndex(error: unknown): boolean {
   return code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB' || (error as Error)?.message === 'not an index';
 }
 
-/** Opens an existing index for reading; null when there is none. Throws for a corrupt file. */
+/** Opens an existing index for reading; null when there is none, or when it is of the version
+ * before (the writer upgrades it). Throws for a corrupt file. */
 export function openForReading(path: string): FtsDb | null {
   let db: FtsDb;
   try {
@@ -50,7 +58,12 @@ export function openForReading(path: string): FtsDb | null {
   }
   try {
     db.pragma('busy_timeout = 200');
-    if (metaValue(db, 'version') !== VERSION) throw new Error('not an index');
+    const version = metaValue(db, 'version');
+    if (version === UPGRADABLE) {
+      db.close();
+      return null;
+    }
+    if (version !== VERSION) throw new Error('not an index');
     return db;
   } catch (error) {
     db.close();
@@ -76,6 +89,7 @@ export function openForWriting(path: string, uidValidity: number): FtsDb {
     db.transaction(() => {
       db.prepare("INSERT INTO text(text) VALUES ('delete-all')").run();
       db.prepare('DELETE FROM docs').run();
+      writeCoverage(db, NO_RUNS);
       setMeta(db, 'uidvalidity', String(uidValidity));
       setMeta(db, 'generation', String(newGeneration()));
     }).immediate();
@@ -88,19 +102,43 @@ function prepare(db: FtsDb): void {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   const version = db.prepare("SELECT name FROM sqlite_master WHERE name = 'meta'").get() ? metaValue(db, 'version') : undefined;
-  if (version !== undefined && version !== VERSION) throw new Error('not an index');
+  if (version === UPGRADABLE) upgrade(db);
+  else if (version !== undefined && version !== VERSION) throw new Error('not an index');
   if (version === undefined) {
     db.transaction(() => {
       db.exec(`
         CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS docs (seq INTEGER PRIMARY KEY AUTOINCREMENT, uid INTEGER NOT NULL UNIQUE);
         CREATE VIRTUAL TABLE IF NOT EXISTS text USING fts5(body, tokenize = 'trigram case_sensitive 1', detail = none, content = '', contentless_delete = 1);
+        CREATE TABLE IF NOT EXISTS coverage (id INTEGER PRIMARY KEY CHECK (id = 1), runs BLOB NOT NULL);
       `);
+      writeCoverage(db, NO_RUNS);
       setMeta(db, 'version', VERSION);
       setMeta(db, 'uidvalidity', '0');
       setMeta(db, 'generation', String(newGeneration()));
     }).immediate();
   }
+}
+
+/** Version 1 to 2: the coverage made from docs, once (a single read of its rows). */
+function upgrade(db: FtsDb): void {
+  db.transaction(() => {
+    if (metaValue(db, 'version') !== UPGRADABLE) return; // another writer was quicker
+    db.exec('CREATE TABLE IF NOT EXISTS coverage (id INTEGER PRIMARY KEY CHECK (id = 1), runs BLOB NOT NULL)');
+    writeCoverage(db, runsOf(db.prepare('SELECT uid FROM docs ORDER BY uid').pluck().all() as number[]));
+    setMeta(db, 'version', VERSION);
+  }).immediate();
+}
+
+/** The UIDs the index covers, in the caller's transaction. */
+export function readCoverage(db: FtsDb): UidRuns {
+  const stored = db.prepare('SELECT runs FROM coverage WHERE id = 1').pluck().get() as Buffer | undefined;
+  if (stored === undefined) throw new Error('not an index');
+  return decodeRuns(stored);
+}
+
+function writeCoverage(db: FtsDb, runs: UidRuns): void {
+  db.prepare('INSERT OR REPLACE INTO coverage (id, runs) VALUES (1, ?)').run(encodeRuns(runs));
 }
 
 export function metaValue(db: FtsDb, key: string): string | undefined {
@@ -116,13 +154,55 @@ function newGeneration(): number {
   return Math.floor(Math.random() * 2 ** 48);
 }
 
+/**
+ * Adds the texts of messages (null: the file was gone) and takes out expunged UIDs, in one
+ * transaction; a UID already there (another process's writer was quicker) is left as it is.
+ */
+export function writeTexts(db: FtsDb, uids: readonly number[], texts: readonly (string | null)[], remove: readonly number[]): { indexed: number; missing: number[] } {
+  const missing: number[] = [];
+  let indexed = 0;
+  const addDoc = db.prepare('INSERT INTO docs (uid) VALUES (?)');
+  const addText = db.prepare('INSERT INTO text (rowid, body) VALUES (?, ?)');
+  const dropDoc = db.prepare('DELETE FROM docs WHERE uid = ?');
+  const dropText = db.prepare('DELETE FROM text WHERE rowid = ?');
+  db.transaction(() => {
+    let coverage = readCoverage(db);
+    const removed: number[] = [];
+    for (const uid of remove) {
+      if (dropDoc.run(uid).changes > 0) {
+        dropText.run(uid);
+        removed.push(uid);
+      }
+    }
+    coverage = removeFromRuns(coverage, removed);
+    const added: number[] = [];
+    const adding = new Set<number>();
+    for (let i = 0; i < texts.length; i++) {
+      const uid = uids[i];
+      const text = texts[i];
+      if (text === null) {
+        missing.push(uid);
+        continue;
+      }
+      if (runsHave(coverage, uid) || adding.has(uid)) continue; // another process's writer was quicker
+      addText.run(uid, text);
+      addDoc.run(uid);
+      added.push(uid);
+      adding.add(uid);
+      indexed++;
+    }
+    if (removed.length > 0 || added.length > 0) writeCoverage(db, addToRuns(coverage, added));
+  }).immediate();
+  return { indexed, missing };
+}
+
 /** How many messages a folder's index has read (0 without a usable index). */
 export async function indexedMessages(dir: string): Promise<number> {
   try {
     const db = openForReading(ftsPath(dir));
     if (!db) return 0;
     try {
-      return db.prepare('SELECT count(*) FROM docs').pluck().get() as number;
+      return runsCount(readCoverage(db));
     } finally {
       db.close();
     }

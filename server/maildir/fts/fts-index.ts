@@ -1,10 +1,11 @@
 // The full-text index of the folders (fts-db.ts for the file): answers which messages may
 // contain a string, and brings a folder's index up to date in the background.
 //
-// Never trusted beyond what it covers: a message is covered when its row in `docs` was read
-// in the same read transaction as the query's answer, so that mail the writer has not reached
-// (new mail, a folder changed by another program, an index being rebuilt) is reported as not
-// covered and SEARCH scans it. A message's text never changes under its UID, so a covered
+// Never trusted beyond what it covers: a message is covered when the coverage (the UIDs the
+// writer has indexed, as runs: fts-coverage.ts), read in the same read transaction as the
+// query's answer, holds it, so that mail the writer has not reached (new mail, a folder
+// changed by another program, an index being rebuilt) is reported as not covered and SEARCH
+// scans it. A message's text never changes under its UID, so a covered
 // message stays right; an expunged one is simply not asked about.
 //
 // Writing happens in one writer process per server process (fts-worker.ts), in batches of BATCH
@@ -13,16 +14,16 @@
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TextCandidates } from '../../backend/mailstore.js';
 import type { Logger } from '../../log/logger.js';
-import { corruptIndex, ftsPath, metaValue, openForReading, trigramQuery, type FtsDb } from './fts-db.js';
+import { corruptIndex, ftsPath, metaValue, openForReading, readCoverage, trigramQuery, type FtsDb } from './fts-db.js';
+import { NO_RUNS, notIn, runsCount, runsHave, runsUids, type UidRuns } from './fts-coverage.js';
 import type { FtsRequest, FtsResponse } from './fts-protocol.js';
 
 /** Messages per batch sent to the writer: some 100-200 ms of its work. */
 const BATCH = 128;
-/** Rows of `docs` read at once (with a pause between) when a folder's coverage is first read. */
-const COVERAGE_ROWS = 20_000;
 /** A folder's catch-up starts this long after the change that asked for it, so that a burst of deliveries is one catch-up. */
 const SETTLE_MS = 500;
 /** The writer's semi-spaces (V8's young generation is made of them), in MB. */
@@ -50,16 +51,19 @@ export interface CatchUpOptions {
   cancelled?(): boolean;
 }
 
-/** What a folder's index covers, as last read: the sequence number of each UID's row. */
+/** What a folder's index covers. */
 interface Coverage {
   generation: string;
   uidValidity: number;
-  lastSeq: number;
-  seqs: Map<number, number>;
+  runs: UidRuns;
+}
+
+/** The coverage, in the caller's transaction. */
+function coverageIn(db: FtsDb): Coverage {
+  return { generation: metaValue(db, 'generation') ?? '', uidValidity: Number(metaValue(db, 'uidvalidity')), runs: readCoverage(db) };
 }
 
 export class FullTextIndex {
-  private readonly coverage = new Map<string, Coverage>();
   private readonly running = new Map<string, Promise<FtsProgress>>();
   /** The folder's UID list (the array, its length and last UID) when the index last had all of it. */
   private readonly settled = new Map<string, { uids: readonly number[]; count: number; last: number | undefined; generation: string }>();
@@ -92,13 +96,12 @@ export class FullTextIndex {
       if (!db) return null;
       const reader = db;
       return reader.transaction(() => {
-        const coverage = this.readCoverage(reader, path, Infinity);
+        const coverage = coverageIn(reader);
         if (coverage.uidValidity !== uidValidity) return null;
-        const upTo = coverage.lastSeq;
-        const seqs = coverage.seqs;
+        const runs = coverage.runs;
         const matches = new Set(reader.prepare('SELECT rowid FROM text WHERE text MATCH ?').pluck().all(query) as number[]);
         return {
-          covers: (uid: number) => (seqs.get(uid) ?? Infinity) <= upTo,
+          covers: (uid: number) => runsHave(runs, uid),
           mayContain: (uid: number) => matches.has(uid),
         };
       })();
@@ -132,7 +135,14 @@ export class FullTextIndex {
   }
 
   private async runCatchUp(target: FtsTarget, path: string, options: CatchUpOptions): Promise<FtsProgress> {
-    const coverage = await this.coverageOf(path);
+    let coverage = this.coverageOf(path);
+    if (coverage === 'old') {
+      // Of the version before: the writer upgrades it (its texts kept), then it is read.
+      const response = await this.request({ id: 0, path, uidValidity: target.uidValidity, uids: [], files: [], remove: [], last: true });
+      if (response.error !== undefined) throw Object.assign(new Error(response.error), { code: response.code });
+      coverage = this.coverageOf(path);
+      if (coverage === 'old') coverage = null;
+    }
     const uids = target.uids();
     // Nothing changed since the index last had every message (each SEARCH asks for a catch-up):
     // no pass over 100,000 UIDs on the server thread.
@@ -143,14 +153,13 @@ export class FullTextIndex {
       return progress;
     }
     this.settled.delete(path);
-    const covered = coverage && coverage.uidValidity === target.uidValidity ? coverage.seqs : new Map<number, number>();
-    const missing: number[] = [];
-    for (const uid of uids) if (!covered.has(uid)) missing.push(uid);
+    const covered = coverage && coverage.uidValidity === target.uidValidity ? coverage.runs : NO_RUNS;
+    const missing = notIn(covered, uids);
     // Every covered UID still here: nothing to take out, and no set of 100,000 UIDs to make.
     let remove: number[] = [];
-    if (covered.size > uids.length - missing.length) {
+    if (runsCount(covered) > uids.length - missing.length) {
       const present = new Set(uids);
-      remove = [...covered.keys()].filter((uid) => !present.has(uid));
+      for (const uid of runsUids(covered)) if (!present.has(uid)) remove.push(uid);
     }
     const progress: FtsProgress = { done: uids.length - missing.length, total: uids.length };
     options.onProgress?.({ ...progress });
@@ -175,75 +184,30 @@ export class FullTextIndex {
         throw Object.assign(new Error(response.error), { code: response.code });
       }
       progress.done += batch.length;
-      // What the batch added, read now (a few rows): the first SEARCH after the index is
-      // filled then finds its coverage read, instead of reading 100,000 rows itself.
-      this.refreshCoverage(path);
       options.onProgress?.({ ...progress });
     }
     return progress;
   }
 
-  /** The coverage of an index file, read in pieces with pauses between (the first read of a
-   * large folder's rows would otherwise hold the server thread for tens of milliseconds). */
-  private async coverageOf(path: string): Promise<Coverage | null> {
-    for (;;) {
-      let db: FtsDb | null = null;
-      let more = false;
-      let coverage: Coverage | null = null;
-      try {
-        db = openForReading(path);
-        if (!db) return null;
-        const reader = db;
-        coverage = reader.transaction(() => this.readCoverage(reader, path, COVERAGE_ROWS))();
-        more = coverage.seqs.size > 0 && this.hasRowsAfter(reader, coverage.lastSeq);
-      } catch (error) {
-        this.trouble(path, error);
-        return null;
-      } finally {
-        db?.close();
-      }
-      if (!more) return coverage;
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-  }
-
-  /** Reads the rows of `docs` added since the coverage was last read (at most COVERAGE_ROWS). */
-  private refreshCoverage(path: string): void {
+  /** The coverage of an index file: null when there is none (or it is unreadable), 'old' when
+   * it is of the version before. */
+  private coverageOf(path: string): Coverage | null | 'old' {
     let db: FtsDb | null = null;
     try {
       db = openForReading(path);
-      if (!db) return;
+      if (!db) return existsSync(path) ? 'old' : null;
       const reader = db;
-      reader.transaction(() => this.readCoverage(reader, path, COVERAGE_ROWS))();
+      return reader.transaction(() => coverageIn(reader))();
     } catch (error) {
       this.trouble(path, error);
+      return null;
     } finally {
       db?.close();
     }
   }
 
-  private hasRowsAfter(db: FtsDb, seq: number): boolean {
-    return db.prepare('SELECT 1 FROM docs WHERE seq > ? LIMIT 1').get(seq) !== undefined;
-  }
-
-  /** Reads rows of `docs` not read before (at most `limit`), in the caller's transaction. */
-  private readCoverage(db: FtsDb, path: string, limit: number): Coverage {
-    const generation = metaValue(db, 'generation') ?? '';
-    let coverage = this.coverage.get(path);
-    if (!coverage || coverage.generation !== generation) {
-      // A new Map: answers already given keep theirs.
-      coverage = { generation, uidValidity: Number(metaValue(db, 'uidvalidity')), lastSeq: 0, seqs: new Map() };
-      this.coverage.set(path, coverage);
-    }
-    const rows = db.prepare(`SELECT seq, uid FROM docs WHERE seq > ? ORDER BY seq${Number.isFinite(limit) ? ` LIMIT ${limit}` : ''}`).raw().all(coverage.lastSeq) as [number, number][];
-    for (const [seq, uid] of rows) coverage.seqs.set(uid, seq);
-    if (rows.length > 0) coverage.lastSeq = rows[rows.length - 1][0];
-    return coverage;
-  }
-
   /** A read failed: a corrupt file is removed (the next catch-up makes it again); other errors are logged. */
   private trouble(path: string, error: unknown): void {
-    this.coverage.delete(path);
     if (corruptIndex(error)) {
       this.logger?.log('warn', 'full-text index corrupt: made again', { file: path, error: (error as Error).message });
       void this.request({ id: 0, path, uidValidity: 0, uids: [], files: [], remove: [], close: true, rebuild: true }).catch(() => undefined);

@@ -8,7 +8,7 @@ import { setPriority } from 'node:os';
 import { indexText } from '../../mime/index-text.js';
 import { parseStructure } from '../../mime/parse.js';
 import { MESSAGE_READ_FLAGS, noMessageFile } from '../folderdir.js';
-import { openForWriting, removeFtsFiles, type FtsDb } from './fts-db.js';
+import { openForWriting, removeFtsFiles, writeTexts, type FtsDb } from './fts-db.js';
 import type { FtsRequest, FtsResponse } from './fts-protocol.js';
 
 let open: { path: string; uidValidity: number; db: FtsDb } | undefined;
@@ -54,30 +54,7 @@ function run(request: FtsRequest): FtsResponse {
     // A NUL would end the text for the tokenizer; no string SEARCH asks of the index has one.
     return indexText(raw, parseStructure(raw).body).replace(/\0/g, ' ');
   });
-  const missing: number[] = [];
-  let indexed = 0;
-  const known = db.prepare('SELECT 1 FROM docs WHERE uid = ?').pluck();
-  const addDoc = db.prepare('INSERT INTO docs (uid) VALUES (?)');
-  const addText = db.prepare('INSERT INTO text (rowid, body) VALUES (?, ?)');
-  const dropDoc = db.prepare('DELETE FROM docs WHERE uid = ?');
-  const dropText = db.prepare('DELETE FROM text WHERE rowid = ?');
-  db.transaction(() => {
-    for (const uid of request.remove) {
-      if (dropDoc.run(uid).changes > 0) dropText.run(uid);
-    }
-    for (let i = 0; i < texts.length; i++) {
-      const uid = request.uids[i];
-      const text = texts[i];
-      if (text === null) {
-        missing.push(uid);
-        continue;
-      }
-      if (known.get(uid) !== undefined) continue; // another process was quicker
-      addText.run(uid, text);
-      addDoc.run(uid);
-      indexed++;
-    }
-  }).immediate();
+  const { indexed, missing } = writeTexts(db, request.uids, texts, request.remove);
   if (request.last) closeDatabase();
   return { id: request.id, indexed, missing };
 }

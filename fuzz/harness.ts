@@ -267,9 +267,16 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const workers: Promise<void>[] = [];
   for (const t of targets) for (let i = 0; i < o.sessions; i++) workers.push(worker(t));
   const progress = setInterval(() => o.log(progressLine(stats, targets, started)), 10_000);
-  await Promise.all(workers);
-  clearInterval(progress);
-  for (const t of timers) clearInterval(t);
+  let finished = false;
+  try {
+    await Promise.all(workers);
+    finished = true;
+  } finally {
+    clearInterval(progress);
+    for (const t of timers) clearInterval(t);
+    // A run that throws must not leave the network server running: it would hold the caller's process open.
+    if (!finished) await (server as NetServer | null)?.stop();
+  }
   while (probing || restarting) await sleep(50);
   const last = server as NetServer | null;
   await last?.stop();
@@ -283,7 +290,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   o.log(progressLine(stats, targets, started));
 
   await minimizeFindings(findings, o, { template, work, stdio, greetMs, driverOpts });
-  fs.rmSync(work, { recursive: true, force: true });
+  fs.rmSync(work, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });
   return { seed: o.seed, elapsedMs, stats, findings };
 }
 

@@ -99,7 +99,8 @@ export class StdioTarget {
     child.stderr.on('data', (d: Buffer) => (stderr = tail(stderr + d.toString('utf8'))));
     const exit = exitOf(child);
     const channel = childChannel(child);
-    const cleanup = () => fs.rmSync(dir, { recursive: true, force: true });
+    // (Retries: a full-text index writer may still be closing its files in the copy.)
+    const cleanup = () => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });
     const greeting = await channel.output.next(Date.now() + greetMs);
     if (greeting === null || greeting === 'timeout' || !greeting.text.startsWith('* PREAUTH')) {
       child.kill('SIGKILL');
@@ -162,9 +163,9 @@ export class NetServer {
 
   /** Make the data directory (account, fresh Maildir) and start the server. */
   async start(startMs = 30_000): Promise<void> {
-    fs.rmSync(this.maildir, { recursive: true, force: true });
+    fs.rmSync(this.maildir, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });
     fs.mkdirSync(this.dataDir, { recursive: true });
-    fs.rmSync(this.otherMaildir, { recursive: true, force: true });
+    fs.rmSync(this.otherMaildir, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });
     fs.cpSync(this.template, this.maildir, { recursive: true });
     makeOtherMaildir(this.otherMaildir);
     if (!fs.existsSync(path.join(this.dataDir, 'accounts.sqlite'))) {

@@ -15,6 +15,7 @@ import { ConfigError, formatWarning, loadSettings, sessionSettingsFrom, settings
 import { ExitError, runCommand, stderrLogger, stopOnSignals } from './cli.js';
 import { DeliveryService } from '../delivery/service.js';
 import type { LmtpEndpoint } from '../delivery/lmtp.js';
+import { closeSharedFullTextIndex } from '../maildir/index.js';
 import { ImapServer, TlsError, proxyFromSettings, loadTlsMaterial, type ListenerInfo, type TlsMaterial } from '../net/index.js';
 
 const USAGE = `Usage: imapd-server [--config DIR] --data DIR [--address A] [--port N] [--sslport N] [--verbose]
@@ -157,6 +158,7 @@ async function main(): Promise<void> {
   stopOnSignals('imapd-server', async () => {
     await Promise.all([server.stop(), delivery.stop()]);
     await authenticator.idle();
+    await closeSharedFullTextIndex();
     await accounts.close();
     await Promise.all(pidFiles.map((f) => rm(f, { force: true })));
   });

@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { dotLocksReleased, openMaildirStore } from '../maildir/index.js';
+import { closeSharedFullTextIndex, dotLocksReleased, openMaildirStore } from '../maildir/index.js';
 import { startSession } from '../imap/session.js';
 import { StallMonitor } from '../imap/stall.js';
 import { ConfigError, DEBUG_FILE_MAX_BYTES, formatWarning, notHonoured, sessionSettingsFrom, settingsFromEnvironment } from '../config/index.js';
@@ -195,6 +195,7 @@ await purgeTrash(store);
 stalls.stop();
 await sessionStore.close(); // the sharable folders' stores too (saving their caches)
 await store.close();
+await closeSharedFullTextIndex();
 logger.log('info', 'LOGOUT', { user });
 // Let stdout drain and a look still under way (a watcher's, taking in a delivery) let go of
 // courier.lock, then leave even if a watcher still holds the event loop.

@@ -6,3 +6,4 @@ export type { ChangeBus } from './change-bus.js';
 export { DEFAULT_SPECIAL_USE } from './names.js';
 export { aclOrigin } from './acl.js';
 export { dotLocksReleased } from './lock.js';
+export { closeSharedFullTextIndex } from './fts/fts-index.js';

@@ -52,7 +52,8 @@ export function copyTree(from: string, to: string): void {
 }
 
 export function removeTree(dir: string): void {
-  fs.rmSync(dir, { recursive: true, force: true });
+  // Retries: a killed imapd's full-text index writer may still be closing its files there.
+  fs.rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });
 }
 
 export { courierSkip } from './peers.js';

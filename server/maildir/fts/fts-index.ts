@@ -332,3 +332,14 @@ export function sharedFullTextIndex(logger?: Logger): FullTextIndex {
   shared ??= new FullTextIndex(logger);
   return shared;
 }
+
+/**
+ * At the end of a server process: the batch under way finishes and the writer is stopped and
+ * waited for, so that nothing writes in the Maildirs once the server has gone (the writer
+ * otherwise ends on its own when it notices, after its batch).
+ */
+export async function closeSharedFullTextIndex(): Promise<void> {
+  const index = shared;
+  shared = undefined;
+  await index?.close();
+}

@@ -433,6 +433,59 @@ test('shares alice\'s folder with bob in plain words; bob finds it under #shared
   }
 });
 
+test('changes a password, a mail server and the sharable Maildirs in their dialogs; refusals show at their fields', async () => {
+  await open('Accounts');
+  const menu = async (item: string, form: string) => {
+    await page.evaluate(() => document.querySelectorAll('.toast').forEach((t) => t.remove()));
+    // The list may be drawn again meanwhile (after the last dialog): its menu then starts closed.
+    await expect(async () => {
+      await page.locator('tr[data-account="alice"] details.row-menu').evaluate((d: HTMLDetailsElement) => void (d.open = true));
+      await page.locator(`tr[data-account="alice"] button:has-text("${item}")`).click({ timeout: 2000 });
+      await page.locator(`#account-dialog[open] ${form}`).waitFor({ timeout: 2000 });
+    }).toPass({ timeout: 20_000 });
+  };
+  const closed = async (toast: string) => {
+    await page.locator('#account-dialog[open]').waitFor({ state: 'detached' });
+    await page.locator(`.toast:has-text("${toast}")`).waitFor();
+  };
+
+  await menu('Change password', 'form');
+  // A short one the browser refuses itself (minlength).
+  await page.fill('#account-dialog input[name="password"]', 'short');
+  await page.click('#account-dialog button[type="submit"]');
+  expect(await page.locator('#account-dialog input[name="password"]').evaluate((i: HTMLInputElement) => i.validity.tooShort)).toBe(true);
+  await page.fill('#account-dialog input[name="password"]', 'a new horse battery');
+  await page.click('#account-dialog button[type="submit"]');
+  await closed('Password of alice changed');
+  (await imapLogin('alice', 'a new horse battery')).close();
+
+  await menu('Mail server', '#mailhost-form');
+  await page.fill('#mailhost-form input[name="mailhost"]', 'two words');
+  await page.click('#mailhost-form button[type="submit"]');
+  await page.waitForSelector('#mailhost-form .field-error[data-for="mailhost"]:not(:empty)');
+  await page.fill('#mailhost-form input[name="mailhost"]', 'mail2.example.com');
+  await page.click('#mailhost-form button[type="submit"]');
+  await closed('Mail of alice is on mail2.example.com');
+  await menu('Mail server', '#mailhost-form');
+  await page.fill('#mailhost-form input[name="mailhost"]', '');
+  await page.click('#mailhost-form button[type="submit"]');
+  await closed('Mail of alice is on this server');
+
+  await menu('Sharable Maildirs', '#sharable-form');
+  await page.selectOption('#sharable-form select[name="sharable-choice"]', 'group');
+  await page.fill('#sharable-form input[name="sharable"]', '');
+  await page.click('#sharable-form button[type="submit"]');
+  await page.waitForSelector('#sharable-form .field-error[data-for="sharable"]:has-text("Name the group")');
+  await page.selectOption('#sharable-form select[name="sharable-choice"]', 'list');
+  await page.click('#sharable-form button[type="submit"]');
+  await closed('alice sees the sharable Maildirs from the next login');
+  await menu('Sharable Maildirs', '#sharable-form');
+  expect(await page.inputValue('#sharable-form select[name="sharable-choice"]')).toBe('list');
+  await page.selectOption('#sharable-form select[name="sharable-choice"]', 'none');
+  await page.click('#sharable-form button[type="submit"]');
+  await closed('alice sees no sharable Maildirs');
+});
+
 test('removes an account after confirmation and keeps its mail', async () => {
   await open('Accounts');
   await page.locator('tr[data-account="alice"] details.row-menu > summary').click();

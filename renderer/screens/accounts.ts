@@ -18,7 +18,8 @@ function showError(form: HTMLElement, err: unknown): void {
 }
 
 function field(label: string, input: HTMLInputElement | HTMLElement, name: string, hint?: string, extra?: HTMLElement): HTMLElement {
-  const control = input instanceof HTMLInputElement ? input : input.querySelector('input')!;
+  // A select is its own control too (the Sharable Maildirs dialog's did not open without this).
+  const control = input instanceof HTMLInputElement || input instanceof HTMLSelectElement ? input : input.querySelector('input')!;
   control.id ||= `field-${name}-${Math.random().toString(36).slice(2, 8)}`;
   return h(
     'div',
@@ -193,33 +194,66 @@ export function accountsScreen(ctx: Context): Screen {
     dialog.showModal();
   }
 
-  function passwordDialog(account: AccountView): void {
-    const input = h('input', { type: 'password', name: 'password', autocomplete: 'new-password', required: true, minlength: MIN_PASSWORD });
+  /**
+   * One of the account dialogs: `content`, then the form's error line, Cancel and `submit`.
+   * `save` makes the call (its refusals, and what it throws, show at their fields) and gives
+   * what the toast says; then the list is read again unless `reload` is false.
+   */
+  function formDialog(options: {
+    id?: string;
+    title: string;
+    content: HTMLElement[];
+    submit: string;
+    focus: HTMLElement;
+    save: () => Promise<string>;
+    reload?: boolean;
+  }): void {
     const form = h(
       'form',
-      { method: 'dialog' },
-      h('h3', {}, `New password for ${account.username}`),
-      passwordField(input, 'password', `At least ${MIN_PASSWORD} characters.`, 'New password'),
+      { method: 'dialog', id: options.id },
+      h('h3', {}, options.title),
+      ...options.content,
       h('div', { class: 'field-error', 'data-for': 'form', role: 'alert' }),
       h('div', { class: 'actions' },
         h('button', { type: 'button', onclick: () => dialog.close() }, 'Cancel'),
-        h('button', { type: 'submit', class: 'primary' }, 'Change password'),
+        h('button', { type: 'submit', class: 'primary' }, options.submit),
       ),
     );
     form.addEventListener('submit', (e) => {
       e.preventDefault();
-      if (input.value.length < MIN_PASSWORD) return showError(form, new ApiError('invalid-argument', `Use at least ${MIN_PASSWORD} characters.`, 'password'));
-      ctx.api.setPassword(account.username, input.value).then(
-        () => {
+      let saving: Promise<string>;
+      try {
+        saving = options.save();
+      } catch (err) {
+        return showError(form, err);
+      }
+      saving.then(
+        (message) => {
           dialog.close();
-          ctx.toast(`Password of ${account.username} changed`);
+          ctx.toast(message);
+          if (options.reload !== false) void refresh();
         },
         (err: unknown) => showError(form, err),
       );
     });
     replaceChildren(dialog, form);
     dialog.showModal();
-    input.focus();
+    options.focus.focus();
+  }
+
+  function passwordDialog(account: AccountView): void {
+    const input = h('input', { type: 'password', name: 'password', autocomplete: 'new-password', required: true, minlength: MIN_PASSWORD });
+    formDialog({
+      title: `New password for ${account.username}`,
+      content: [passwordField(input, 'password', `At least ${MIN_PASSWORD} characters.`, 'New password')],
+      submit: 'Change password',
+      focus: input,
+      reload: false,
+      save: () => {
+        if (input.value.length < MIN_PASSWORD) throw new ApiError('invalid-argument', `Use at least ${MIN_PASSWORD} characters.`, 'password');
+        return ctx.api.setPassword(account.username, input.value).then(() => `Password of ${account.username} changed`);
+      },
+    });
   }
 
   function quotaDialog(account: AccountView): void {
@@ -228,70 +262,42 @@ export function accountsScreen(ctx: Context): Screen {
     const messages = h('input', { name: 'quotaMessages', inputmode: 'numeric', autocomplete: 'off', placeholder: 'no limit',
       value: account.quotaMessages === null ? '' : String(account.quotaMessages) });
     const used = account.usage ? `Now ${bytes(account.usage.bytes)} in ${count(account.usage.messages)} messages.` : 'Not counted yet.';
-    const form = h(
-      'form',
-      { method: 'dialog', id: 'quota-form' },
-      h('h3', {}, `Quota of ${account.username}`),
-      h('p', { class: 'hint' }, `${used} Mail that would go over a limit is refused; leave a field empty for no limit.`),
-      field('Storage in MB', storage, 'quotaBytes'),
-      field('Messages', messages, 'quotaMessages'),
-      h('div', { class: 'field-error', 'data-for': 'form', role: 'alert' }),
-      h('div', { class: 'actions' },
-        h('button', { type: 'button', onclick: () => dialog.close() }, 'Cancel'),
-        h('button', { type: 'submit', class: 'primary' }, 'Save quota'),
-      ),
-    );
-    form.addEventListener('submit', (e) => {
-      e.preventDefault();
-      let quota: QuotaInput;
-      try {
-        quota = { bytes: limitFrom(storage.value, MB, 'quotaBytes', 'storage quota'), messages: limitFrom(messages.value, 1, 'quotaMessages', 'message quota') };
-      } catch (err) {
-        return showError(form, err);
-      }
-      ctx.api.setQuota(account.username, quota.bytes === null && quota.messages === null ? null : quota).then(
-        (view) => {
-          dialog.close();
-          ctx.toast(view.quotaBytes === null && view.quotaMessages === null ? `${account.username} has no quota now` : `Quota of ${account.username} saved`);
-          void refresh();
-        },
-        (err: unknown) => showError(form, err),
-      );
+    formDialog({
+      id: 'quota-form',
+      title: `Quota of ${account.username}`,
+      content: [
+        h('p', { class: 'hint' }, `${used} Mail that would go over a limit is refused; leave a field empty for no limit.`),
+        field('Storage in MB', storage, 'quotaBytes'),
+        field('Messages', messages, 'quotaMessages'),
+      ],
+      submit: 'Save quota',
+      focus: storage,
+      save: () => {
+        const quota: QuotaInput = { bytes: limitFrom(storage.value, MB, 'quotaBytes', 'storage quota'), messages: limitFrom(messages.value, 1, 'quotaMessages', 'message quota') };
+        return ctx.api.setQuota(account.username, quota.bytes === null && quota.messages === null ? null : quota).then((view) =>
+          view.quotaBytes === null && view.quotaMessages === null ? `${account.username} has no quota now` : `Quota of ${account.username} saved`,
+        );
+      },
     });
-    replaceChildren(dialog, form);
-    dialog.showModal();
-    storage.focus();
   }
 
   /** Courier's proxy mode: the account's mail on another server, where IMAP_PROXY=1 relays its logins. */
   function mailhostDialog(account: AccountView): void {
     const input = h('input', { name: 'mailhost', autocomplete: 'off', spellcheck: 'false', placeholder: 'this server', value: account.mailhost ?? '' });
-    const form = h(
-      'form',
-      { method: 'dialog', id: 'mailhost-form' },
-      h('h3', {}, `Mail server of ${account.username}`),
-      h('p', { class: 'hint' }, 'Leave empty when the mail is on this server. With another server (mail2.example.com, host:143, imaps://host:993; several separated by commas), and the setting IMAP_PROXY on, this server checks the password, logs in there over TLS and relays the session.'),
-      field('Mail server', input, 'mailhost'),
-      h('div', { class: 'field-error', 'data-for': 'form', role: 'alert' }),
-      h('div', { class: 'actions' },
-        h('button', { type: 'button', onclick: () => dialog.close() }, 'Cancel'),
-        h('button', { type: 'submit', class: 'primary' }, 'Save'),
-      ),
-    );
-    form.addEventListener('submit', (e) => {
-      e.preventDefault();
-      ctx.api.setMailhost(account.username, input.value.trim() === '' ? null : input.value).then(
-        (view) => {
-          dialog.close();
-          ctx.toast(view.mailhost ? `Mail of ${account.username} is on ${view.mailhost}` : `Mail of ${account.username} is on this server`);
-          void refresh();
-        },
-        (err: unknown) => showError(form, err),
-      );
+    formDialog({
+      id: 'mailhost-form',
+      title: `Mail server of ${account.username}`,
+      content: [
+        h('p', { class: 'hint' }, 'Leave empty when the mail is on this server. With another server (mail2.example.com, host:143, imaps://host:993; several separated by commas), and the setting IMAP_PROXY on, this server checks the password, logs in there over TLS and relays the session.'),
+        field('Mail server', input, 'mailhost'),
+      ],
+      submit: 'Save',
+      focus: input,
+      save: () =>
+        ctx.api.setMailhost(account.username, input.value.trim() === '' ? null : input.value).then((view) =>
+          view.mailhost ? `Mail of ${account.username} is on ${view.mailhost}` : `Mail of ${account.username} is on this server`,
+        ),
     });
-    replaceChildren(dialog, form);
-    dialog.showModal();
-    input.focus();
   }
 
   /** Courier's sharable Maildirs (shared.NAME.FOLDER): which list the account sees, read-only. */
@@ -303,36 +309,25 @@ export function accountsScreen(ctx: Context): Screen {
     ) as HTMLSelectElement;
     choice.value = account.sharable === null ? 'none' : account.sharable === '' ? 'list' : 'group';
     const group = h('input', { name: 'sharable', autocomplete: 'off', spellcheck: 'false', placeholder: 'family', value: account.sharable ?? '' });
-    const form = h(
-      'form',
-      { method: 'dialog', id: 'sharable-form' },
-      h('h3', {}, `Sharable Maildirs for ${account.username}`),
-      h('p', { class: 'hint' }, 'Maildirs made with maildirmake -S and listed as "NAME PATH" lines in the list file; the account sees their folders as shared.NAME.FOLDER, read-only, with flags of its own. A list naming an account\'s Maildir is ignored.'),
-      field('Show', choice, 'sharable-choice'),
-      field('Group', group, 'sharable', 'letters, digits, ".", "_" and "-"; only for a group\'s list'),
-      h('div', { class: 'field-error', 'data-for': 'form', role: 'alert' }),
-      h('div', { class: 'actions' },
-        h('button', { type: 'button', onclick: () => dialog.close() }, 'Cancel'),
-        h('button', { type: 'submit', class: 'primary' }, 'Save'),
-      ),
-    );
-    form.addEventListener('submit', (e) => {
-      e.preventDefault();
-      const value = choice.value === 'none' ? null : choice.value === 'list' ? '' : group.value.trim();
-      // An empty group would mean the list itself: say so rather than save that.
-      if (choice.value === 'group' && value === '') return showError(form, new ApiError('invalid-argument', 'Name the group', 'sharable'));
-      ctx.api.setSharable(account.username, value).then(
-        (view) => {
-          dialog.close();
-          ctx.toast(view.sharable === null ? `${account.username} sees no sharable Maildirs` : `${account.username} sees the sharable Maildirs from the next login`);
-          void refresh();
-        },
-        (err: unknown) => showError(form, err),
-      );
+    formDialog({
+      id: 'sharable-form',
+      title: `Sharable Maildirs for ${account.username}`,
+      content: [
+        h('p', { class: 'hint' }, 'Maildirs made with maildirmake -S and listed as "NAME PATH" lines in the list file; the account sees their folders as shared.NAME.FOLDER, read-only, with flags of its own. A list naming an account\'s Maildir is ignored.'),
+        field('Show', choice, 'sharable-choice'),
+        field('Group', group, 'sharable', 'letters, digits, ".", "_" and "-"; only for a group\'s list'),
+      ],
+      submit: 'Save',
+      focus: choice,
+      save: () => {
+        const value = choice.value === 'none' ? null : choice.value === 'list' ? '' : group.value.trim();
+        // An empty group would mean the list itself: say so rather than save that.
+        if (choice.value === 'group' && value === '') throw new ApiError('invalid-argument', 'Name the group', 'sharable');
+        return ctx.api.setSharable(account.username, value).then((view) =>
+          view.sharable === null ? `${account.username} sees no sharable Maildirs` : `${account.username} sees the sharable Maildirs from the next login`,
+        );
+      },
     });
-    replaceChildren(dialog, form);
-    dialog.showModal();
-    choice.focus();
   }
 
   function removeDialog(account: AccountView): void {

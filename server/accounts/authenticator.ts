@@ -95,6 +95,22 @@ export function authenticatorSettings(s: ImapdSettings): Omit<AccountAuthenticat
   };
 }
 
+/**
+ * For the commands that open one account's Maildir and are gone (imapd-deliver, imapd-import):
+ * the Maildir as the server opens it, without watching it and without a login's extras.
+ */
+export function openerSettings(s: ImapdSettings): Omit<AccountAuthenticatorOptions, 'accounts' | 'logger'> {
+  return {
+    maildirPath: s.maildirPath,
+    mkhomedirSkel: s.mkhomedirSkel,
+    useLocks: s.useLocks,
+    keywords: s.keywords !== 0,
+    watch: false,
+    pollIntervalMs: s.idleTimeout * 1000,
+    trashFolder: s.trashFolder,
+  };
+}
+
 const MAX_TRACKED_ADDRESSES = 10_000;
 /** Target users counted apart per address; failures for further names go to one pool no success clears. */
 const MAX_USERS_PER_ADDRESS = 64;

@@ -20,7 +20,7 @@ export { SqlAccountStore } from './sql-store.js';
 export type { AccountDump, LoadResult } from './sql-store.js';
 export { MAX_PASSWORD_BYTES, SCRYPT_PARAMS, hashPassword, needsRehash, passwordProblem, verifyPassword } from './password.js';
 export type { ScryptParams } from './password.js';
-export { AccountAuthenticator, authenticatorSettings, normalizeAddress } from './authenticator.js';
+export { AccountAuthenticator, authenticatorSettings, normalizeAddress, openerSettings } from './authenticator.js';
 export type { AccountAuthenticatorOptions } from './authenticator.js';
 export { accountSharedIndex, courierSharedIndexText } from './shared-index.js';
 export { IMAP_PORT, IMAPS_PORT, MailhostError, normalizeMailhost, parseMailhost } from './mailhost.js';

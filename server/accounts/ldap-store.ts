@@ -23,7 +23,8 @@ import { EventEmitter } from 'node:events';
 import { isAbsolute, join, resolve } from 'node:path';
 import { AndFilter, Client, EqualityFilter, PresenceFilter, type Entry, type Filter } from 'ldapts';
 import type { LoginCache } from './login-cache.js';
-import { passwordProblem, verifyAgainstDummy } from './password.js';
+import { checkLogin } from './login-check.js';
+import { verifyAgainstDummy } from './password.js';
 import { verifyLdapPassword } from './ldap-password.js';
 import { LdapLocalState } from './ldap-state.js';
 import {
@@ -199,30 +200,21 @@ export class LdapAccountStore implements AccountStore {
     return byLocal ? { account: this.toAccount(byLocal), via: 'local-part' } : null;
   }
 
-  async check(username: string, password: string, cache?: LoginCache): Promise<CheckResult> {
-    if (usernameProblem(username) || passwordProblem(password)) {
-      await verifyAgainstDummy('x');
-      return { result: 'invalid' };
-    }
-    const key = usernameKey(username);
-    const entry = await this.find(username);
-    if (!entry) {
-      cache?.forget(key);
-      await verifyAgainstDummy(password);
-      return { result: 'no-such-user' };
-    }
-    const account = this.toAccount(entry);
-    // As with the SQL stores, the entry is read at every attempt: a changed password or
-    // disableimap in the directory takes effect at once, cached or not.
-    const stamp = createHash('sha256').update(`${entry.dn}\0${entry.userPassword ?? ''}\0${entry.disableImap}`).digest('base64url');
-    if (!entry.disableImap && cache?.has(key, password, stamp)) return { result: 'ok', account };
-    const stored = entry.userPassword;
-    const verify = () => (stored === null ? verifyAgainstDummy(password).then(() => false) : verifyLdapPassword(password, stored));
-    const good = cache ? await cache.verifyOnce(key, password, stamp, verify) : await verify();
-    if (!good) return { result: 'bad-password', account };
-    if (entry.disableImap) return { result: 'disabled', account };
-    cache?.remember(key, password, stamp);
-    return { result: 'ok', account };
+  check(username: string, password: string, cache?: LoginCache): Promise<CheckResult> {
+    return checkLogin<LdapEntry>(
+      {
+        find: (_key, name) => this.find(name),
+        account: (entry) => this.toAccount(entry),
+        // As with the SQL stores, the entry is read at every attempt: a changed password or
+        // disableimap in the directory takes effect at once, cached or not.
+        stamp: (entry) => createHash('sha256').update(`${entry.dn}\0${entry.userPassword ?? ''}\0${entry.disableImap}`).digest('base64url'),
+        enabled: (entry) => !entry.disableImap,
+        verify: (entry, pw) => (entry.userPassword === null ? verifyAgainstDummy(pw).then(() => false) : verifyLdapPassword(pw, entry.userPassword)),
+      },
+      username,
+      password,
+      cache,
+    );
   }
 
   async verify(username: string, password: string): Promise<Account | null> {

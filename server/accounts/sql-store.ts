@@ -15,7 +15,8 @@ import { EventEmitter } from 'node:events';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { LoginCache } from './login-cache.js';
 import { normalizeMailhost, parseMailhost } from './mailhost.js';
-import { hashPassword, needsRehash, passwordProblem, verifyAgainstDummy, verifyPassword } from './password.js';
+import { checkLogin } from './login-check.js';
+import { hashPassword, needsRehash, passwordProblem, verifyPassword } from './password.js';
 import {
   AccountError,
   HOMES_DIR,
@@ -306,32 +307,29 @@ export abstract class SqlAccountStore implements AccountStore {
     this.emit('updated', username);
   }
 
-  async check(username: string, password: string, cache?: LoginCache): Promise<CheckResult> {
-    if (usernameProblem(username) || passwordProblem(password)) {
-      await verifyAgainstDummy('x');
-      return { result: 'invalid' };
-    }
-    const key = usernameKey(username);
-    let row = await this.row(key);
-    if (!row) {
-      cache?.forget(key);
-      await verifyAgainstDummy(password);
-      return { result: 'no-such-user' };
-    }
+  check(username: string, password: string, cache?: LoginCache): Promise<CheckResult> {
     // The row is read on every attempt, so a change by another process (new hash, disabled,
     // removed and re-added) is seen here even when the cache still has the user.
-    if (row.enabled && cache?.has(key, password, rowStamp(row))) return { result: 'ok', account: toAccount(row) };
-    const hash = row.password_hash;
-    const good = cache ? await cache.verifyOnce(key, password, rowStamp(row), () => verifyPassword(password, hash)) : await verifyPassword(password, hash);
-    if (!good) return { result: 'bad-password', account: toAccount(row) };
-    if (!row.enabled) return { result: 'disabled', account: toAccount(row) };
-    // Attempts that shared one verification must not each re-hash: look at the row as it is now.
-    if (needsRehash(row.password_hash) && needsRehash((row = (await this.row(key)) ?? row).password_hash)) {
-      await this.setHash(await hashPassword(password), key);
-      row = (await this.row(key)) ?? row;
-    }
-    cache?.remember(key, password, rowStamp(row));
-    return { result: 'ok', account: toAccount(row) };
+    return checkLogin<AccountRow>(
+      {
+        find: (key) => this.row(key),
+        account: toAccount,
+        stamp: rowStamp,
+        enabled: (row) => Boolean(row.enabled),
+        verify: (row, pw) => verifyPassword(pw, row.password_hash),
+        accepted: async (row, key, pw) => {
+          // Attempts that shared one verification must not each re-hash: look at the row as it is now.
+          if (needsRehash(row.password_hash) && needsRehash((row = (await this.row(key)) ?? row).password_hash)) {
+            await this.setHash(await hashPassword(pw), key);
+            row = (await this.row(key)) ?? row;
+          }
+          return row;
+        },
+      },
+      username,
+      password,
+      cache,
+    );
   }
 
   async verify(username: string, password: string): Promise<Account | null> {

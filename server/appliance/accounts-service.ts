@@ -151,15 +151,26 @@ export class AccountsService {
     this.ctx.record('info', (await this.ctx.accounts.get(user))?.username ?? user, 'password changed');
   }
 
-  async setQuota(user: string, quota: QuotaInput | null): Promise<AccountView> {
+  /**
+   * A change to an existing account (not-found otherwise), whose invalid values are refused
+   * as the argument `field`; the account before and after it.
+   */
+  private async changeAccount(user: string, field: string | null, change: () => Promise<void>): Promise<{ before: Account; account: Account }> {
     const before = await this.ctx.accounts.get(user);
     if (!before) throw new ApiError('not-found', `no account ${JSON.stringify(user)}`, 'username');
     try {
-      await this.ctx.accounts.setQuota(user, { bytes: quota?.bytes ?? null, messages: quota?.messages ?? null });
+      await change();
     } catch (err) {
+      if (field !== null && err instanceof AccountError && err.code === 'invalid-value') throw new ApiError('invalid-argument', err.message, field);
       mapAccountError(err);
     }
-    const account = (await this.ctx.accounts.get(user))!;
+    return { before, account: (await this.ctx.accounts.get(user))! };
+  }
+
+  async setQuota(user: string, quota: QuotaInput | null): Promise<AccountView> {
+    const { before, account } = await this.changeAccount(user, null, () =>
+      this.ctx.accounts.setQuota(user, { bytes: quota?.bytes ?? null, messages: quota?.messages ?? null }),
+    );
     await this.writeQuota(account);
     const shown = (a: Account) => describeQuota(a.quotaBytes, a.quotaMessages);
     this.ctx.record('info', account.username, `quota ${shown(before)} -> ${shown(account)}`);
@@ -168,30 +179,14 @@ export class AccountsService {
 
   /** Where the account's mail lives (IMAP_PROXY); sessions already relayed stay where they are. */
   async setMailhost(user: string, mailhost: string | null): Promise<AccountView> {
-    const before = await this.ctx.accounts.get(user);
-    if (!before) throw new ApiError('not-found', `no account ${JSON.stringify(user)}`, 'username');
-    try {
-      await this.ctx.accounts.setMailhost(user, mailhost);
-    } catch (err) {
-      if (err instanceof AccountError && err.code === 'invalid-value') throw new ApiError('invalid-argument', err.message, 'mailhost');
-      mapAccountError(err);
-    }
-    const account = (await this.ctx.accounts.get(user))!;
+    const { before, account } = await this.changeAccount(user, 'mailhost', () => this.ctx.accounts.setMailhost(user, mailhost));
     this.ctx.record('info', account.username, `mail host ${before.mailhost ?? '(this server)'} -> ${account.mailhost ?? '(this server)'}`);
     return this.accountView(account);
   }
 
   /** Which sharable Maildirs the account sees, from its next login (sessions keep what they have). */
   async setSharable(user: string, sharable: string | null): Promise<AccountView> {
-    const before = await this.ctx.accounts.get(user);
-    if (!before) throw new ApiError('not-found', `no account ${JSON.stringify(user)}`, 'username');
-    try {
-      await this.ctx.accounts.setSharable(user, sharable);
-    } catch (err) {
-      if (err instanceof AccountError && err.code === 'invalid-value') throw new ApiError('invalid-argument', err.message, 'sharable');
-      mapAccountError(err);
-    }
-    const account = (await this.ctx.accounts.get(user))!;
+    const { before, account } = await this.changeAccount(user, 'sharable', () => this.ctx.accounts.setSharable(user, sharable));
     const shown = (v: string | null) => (v === null ? '(none)' : v === '' ? '(the list)' : `group ${v}`);
     this.ctx.record('info', account.username, `sharable Maildirs ${shown(before.sharable)} -> ${shown(account.sharable)}`);
     return this.accountView(account);

@@ -8,7 +8,7 @@
 
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { openMaildirStore } from '../maildir/index.js';
+import { openMaildirStore, type MaildirStore, type MaildirStoreOptions } from '../maildir/index.js';
 import { fileSizeFromName } from '../maildir/filenames.js';
 import { folderDirectory, folderNameOfEntry } from '../maildir/names.js';
 import { indexedMessages } from '../maildir/fts/fts-db.js';
@@ -83,17 +83,26 @@ export async function countMaildir(root: string): Promise<Usage | null> {
   return { messages, bytes };
 }
 
+/** One folder's turn in eachFolder. */
+interface FolderPass {
+  store: MaildirStore;
+  name: string;
+  /** Its messages as its listing counted them. */
+  count: number;
+  /** Messages of the folders before it. */
+  doneBefore: number;
+  progress: IndexProgress;
+}
+
 /**
- * Give every message of every folder its UID and parse its structure into the engine's
- * caches. New mail in new/ is counted but left for the first session to claim (that is
- * where \Recent comes from). Returns the use found.
+ * Both indexings' walk: every folder counted first, then each in turn through one store (of
+ * `storeOptions`), with progress at each folder; `work` returns how many messages the folder
+ * turned out to hold.
  */
-export async function indexMaildir(options: IndexOptions): Promise<Usage> {
+async function eachFolder(options: IndexOptions, storeOptions: Partial<MaildirStoreOptions>, work: (pass: FolderPass) => Promise<number>): Promise<void> {
   const folders = await folderDirs(options.root);
   const counts: number[] = [];
-  for (const { dir } of folders) {
-    counts.push(await messageFiles(dir));
-  }
+  for (const { dir } of folders) counts.push(await messageFiles(dir));
   const total = counts.reduce((a, b) => a + b, 0);
   const progress: IndexProgress = { done: 0, total, folder: null, foldersDone: 0, foldersTotal: folders.length };
   options.onProgress({ ...progress });
@@ -103,35 +112,17 @@ export async function indexMaildir(options: IndexOptions): Promise<Usage> {
     keywords: options.keywords,
     watch: false,
     trashFolder: options.trashFolder,
+    ...storeOptions,
     ...(options.logger ? { logger: options.logger } : {}),
   });
-  const usage: Usage = { messages: 0, bytes: 0 };
   let doneBefore = 0;
   try {
     for (const [i, { name }] of folders.entries()) {
       if (options.cancelled()) break;
       progress.folder = name;
       options.onProgress({ ...progress });
-      // STATUS numbers the files in cur/ (the UID database) without claiming new/.
-      const status = await store.folderStatus(name);
-      usage.messages += status.messages;
-      usage.bytes += status.size;
-      const folder = await store.openFolder(name);
-      try {
-        for (const message of folder.snapshot().messages) {
-          if (options.cancelled()) break;
-          try {
-            await folder.messageMeta(message.uid);
-          } catch {
-            /* expunged meanwhile */
-          }
-          progress.done = Math.min(doneBefore + counts[i]!, progress.done + 1);
-          options.onProgress({ ...progress });
-        }
-      } finally {
-        folder.release();
-      }
-      doneBefore += counts[i]!;
+      doneBefore += await work({ store, name, count: counts[i]!, doneBefore, progress });
+      progress.total = Math.max(progress.total, doneBefore);
       progress.done = Math.max(progress.done, doneBefore);
       progress.foldersDone = i + 1;
       options.onProgress({ ...progress });
@@ -141,6 +132,37 @@ export async function indexMaildir(options: IndexOptions): Promise<Usage> {
   }
   progress.folder = null;
   options.onProgress({ ...progress });
+}
+
+/**
+ * Give every message of every folder its UID and parse its structure into the engine's
+ * caches. New mail in new/ is counted but left for the first session to claim (that is
+ * where \Recent comes from). Returns the use found.
+ */
+export async function indexMaildir(options: IndexOptions): Promise<Usage> {
+  const usage: Usage = { messages: 0, bytes: 0 };
+  await eachFolder(options, {}, async ({ store, name, count, doneBefore, progress }) => {
+    // STATUS numbers the files in cur/ (the UID database) without claiming new/.
+    const status = await store.folderStatus(name);
+    usage.messages += status.messages;
+    usage.bytes += status.size;
+    const folder = await store.openFolder(name);
+    try {
+      for (const message of folder.snapshot().messages) {
+        if (options.cancelled()) break;
+        try {
+          await folder.messageMeta(message.uid);
+        } catch {
+          /* expunged meanwhile */
+        }
+        progress.done = Math.min(doneBefore + count, progress.done + 1);
+        options.onProgress({ ...progress });
+      }
+    } finally {
+      folder.release();
+    }
+    return count;
+  });
   return usage;
 }
 
@@ -159,46 +181,17 @@ export async function needsIndexing(root: string): Promise<boolean> {
  * serving meanwhile. `done` counts messages the index has (read before or now).
  */
 export async function indexMaildirText(options: IndexOptions): Promise<null> {
-  const folders = await folderDirs(options.root);
-  const progress: IndexProgress = { done: 0, total: 0, folder: null, foldersDone: 0, foldersTotal: folders.length };
-  const counts: number[] = [];
-  for (const { dir } of folders) counts.push(await messageFiles(dir));
-  progress.total = counts.reduce((a, b) => a + b, 0);
-  options.onProgress({ ...progress });
-  const store = await openMaildirStore({
-    root: options.root,
-    useLocks: options.useLocks,
-    keywords: options.keywords,
-    watch: false,
-    trashFolder: options.trashFolder,
-    fullTextIndex: true,
-    ...(options.logger ? { logger: options.logger } : {}),
+  await eachFolder(options, { fullTextIndex: true }, async ({ store, name, count, doneBefore, progress }) => {
+    const result = await store.indexFolderText(name, {
+      cancelled: options.cancelled,
+      onProgress: (p) => {
+        // The folder's count (cur/ and new/ when listed) and the index's (cur/) differ a little.
+        progress.done = doneBefore + Math.min(p.done, count);
+        options.onProgress({ ...progress });
+      },
+    });
+    return Math.max(count, result?.total ?? 0);
   });
-  let doneBefore = 0;
-  try {
-    for (const [i, { name }] of folders.entries()) {
-      if (options.cancelled()) break;
-      progress.folder = name;
-      options.onProgress({ ...progress });
-      const result = await store.indexFolderText(name, {
-        cancelled: options.cancelled,
-        onProgress: (p) => {
-          // The folder's count (cur/ and new/ when listed) and the index's (cur/) differ a little.
-          progress.done = doneBefore + Math.min(p.done, counts[i]!);
-          options.onProgress({ ...progress });
-        },
-      });
-      doneBefore += Math.max(counts[i]!, result?.total ?? 0);
-      progress.total = Math.max(progress.total, doneBefore);
-      progress.done = doneBefore;
-      progress.foldersDone = i + 1;
-      options.onProgress({ ...progress });
-    }
-  } finally {
-    await store.close();
-  }
-  progress.folder = null;
-  options.onProgress({ ...progress });
   return null;
 }
 

@@ -13,27 +13,18 @@
 // the commands (server/imap/rights.ts), which ask folderOwner() whose ACL applies.
 
 import { userRights, type AclEntry } from './acl.js';
+import { ForwardingFolder, ForwardingMailStore } from './forwarding.js';
 import {
   MailStoreError,
   type AppendItem,
   type AppendOptions,
   type AppendSink,
   type CopyResult,
-  type DataRequest,
-  type FlagOperation,
   type Folder,
   type FolderEntry,
-  type FolderListener,
-  type MessageStager,
-  type FolderSnapshot,
   type FolderStatus,
-  type MailboxEventListener,
   type MailStore,
-  type MessageData,
-  type Quota,
-  type TextCandidates,
 } from './mailstore.js';
-import type { MessageMeta } from '../mime/types.js';
 
 /** Courier's NEWSHARED without its separator. */
 export const SHARED_ROOT = '#shared';
@@ -84,28 +75,31 @@ interface Route {
   inner: string;
 }
 
-export class SharedMailStore implements MailStore {
-  readonly hierarchySeparator: string;
-  readonly sharedFolders = true;
+/**
+ * Names in "#shared." go to their owner's store; everything else (subscriptions, which are the
+ * logged-in account's with shared names included, as Courier keeps "#shared...." lines in its
+ * courierimapsubscribed; staging, quota, NOTIFY's watch of the account's own folders, RFC 5465
+ * 6 "personal") is the account's own store's (ForwardingMailStore).
+ */
+export class SharedMailStore extends ForwardingMailStore {
   private readonly opened = new Map<string, Promise<MailStore | null>>();
   /** The index as last read, for folderOwner (which cannot wait for it). */
   private known: readonly SharedAccount[] = [];
 
   constructor(
-    private readonly own: MailStore,
+    own: MailStore,
     /** The logged-in account, for its rights on others' folders. */
     private readonly user: string,
     private readonly index: SharedIndex,
   ) {
-    this.hierarchySeparator = own.hierarchySeparator;
+    super(own);
   }
 
-  /** Courier's sharable Maildirs, where the store below has them. */
-  get sharableMaildirs(): boolean {
-    return this.own.sharableMaildirs === true;
+  override get sharedFolders(): boolean {
+    return true;
   }
 
-  folderOwner(name: string): string | null {
+  override folderOwner(name: string): string | null {
     // The account's own names, or what the store below says (the sharable Maildirs' belong to nobody).
     if (!isSharedName(name)) return this.own.folderOwner?.(name) ?? null;
     if (name === SHARED_ROOT) return '';
@@ -124,7 +118,7 @@ export class SharedMailStore implements MailStore {
     return this.known;
   }
 
-  async listFolders(options: { shared?: boolean } = {}): Promise<FolderEntry[]> {
+  override async listFolders(options: { shared?: boolean } = {}): Promise<FolderEntry[]> {
     if (!options.shared) return this.own.listFolders();
     const out: FolderEntry[] = [];
     const groups = new Set<string>();
@@ -146,23 +140,23 @@ export class SharedMailStore implements MailStore {
     return out;
   }
 
-  async hasNewMail(name: string): Promise<boolean> {
+  override async hasNewMail(name: string): Promise<boolean> {
     const r = await this.route(name);
     if (!r) return (await this.own.hasNewMail?.(name)) ?? false;
     return (await r.store.hasNewMail?.(r.inner)) ?? false;
   }
 
-  async createFolder(name: string, options?: { specialUse?: string }): Promise<void> {
+  override async createFolder(name: string, options?: { specialUse?: string }): Promise<void> {
     const r = await this.route(name);
     return r ? r.store.createFolder(r.inner, options) : this.own.createFolder(name, options);
   }
 
-  async deleteFolder(name: string): Promise<void> {
+  override async deleteFolder(name: string): Promise<void> {
     const r = await this.route(name);
     return r ? r.store.deleteFolder(r.inner) : this.own.deleteFolder(name);
   }
 
-  async renameFolder(from: string, to: string): Promise<void> {
+  override async renameFolder(from: string, to: string): Promise<void> {
     const a = await this.route(from);
     const b = await this.route(to);
     if (!a && !b) return this.own.renameFolder(from, to);
@@ -170,79 +164,58 @@ export class SharedMailStore implements MailStore {
     return a.store.renameFolder(a.inner, b.inner);
   }
 
-  // Subscriptions are the logged-in account's, shared names included (Courier keeps
-  // "#shared...." lines in its courierimapsubscribed).
-  watchMailboxes(listener: MailboxEventListener, options: { messages: boolean }): () => void {
-    // Other accounts' folders are not watched: NOTIFY covers the account's own (RFC 5465 6: "personal").
-    return this.own.watchMailboxes?.(listener, options) ?? (() => undefined);
-  }
-
-  listSubscriptions(): Promise<string[]> {
-    return this.own.listSubscriptions();
-  }
-
-  subscribe(name: string): Promise<void> {
-    return this.own.subscribe(name);
-  }
-
-  unsubscribe(name: string): Promise<void> {
-    return this.own.unsubscribe(name);
-  }
-
   /** RFC 8474 MAILBOXID: a shared folder has its owner's id (it is the same folder). */
-  async mailboxId(name: string): Promise<string | null> {
+  override async mailboxId(name: string): Promise<string | null> {
     const r = await this.route(name);
     if (r) return r.store.mailboxId ? r.store.mailboxId(r.inner) : null;
     if (isSharedName(name)) return null;
     return this.own.mailboxId ? this.own.mailboxId(name) : null;
   }
 
-  async folderStatus(name: string, items?: { size?: boolean }): Promise<FolderStatus> {
+  override async folderStatus(name: string, items?: { size?: boolean }): Promise<FolderStatus> {
     const r = await this.route(name);
     return r ? r.store.folderStatus(r.inner, items) : this.own.folderStatus(name, items);
   }
 
-  async openFolder(name: string, options?: { readOnly?: boolean }): Promise<Folder> {
+  override async openFolder(name: string, options?: { readOnly?: boolean }): Promise<Folder> {
     const r = await this.route(name);
     const inner = r ? await r.store.openFolder(r.inner, options) : await this.own.openFolder(name, options);
     return new RoutedFolder(inner, name, r?.store ?? this.own, this);
   }
 
-  async append(name: string, message: Buffer, options?: AppendOptions): Promise<{ uidValidity: number; uid: number }> {
+  override async append(name: string, message: Buffer, options?: AppendOptions): Promise<{ uidValidity: number; uid: number }> {
     const r = await this.route(name);
     return r ? r.store.append(r.inner, message, options) : this.own.append(name, message, options);
   }
 
-  async beginAppend(name: string, size: number, options?: AppendOptions): Promise<AppendSink> {
+  override async beginAppend(name: string, size: number, options?: AppendOptions): Promise<AppendSink> {
     const r = await this.route(name);
     return r ? r.store.beginAppend(r.inner, size, options) : this.own.beginAppend(name, size, options);
   }
 
-  /** Staged in the account's own scratch space; appendMany() moves it into the owner's folder. */
-  stageMessage(size: number | undefined, limit?: number): Promise<MessageStager> {
-    return this.own.stageMessage(size, limit);
-  }
-
-  async checkAppend(name: string, size: number): Promise<void> {
+  override async checkAppend(name: string, size: number): Promise<void> {
     const r = await this.route(name);
     return r ? r.store.checkAppend(r.inner, size) : this.own.checkAppend(name, size);
   }
 
-  async appendMany(name: string, items: readonly AppendItem[]): Promise<{ uidValidity: number; uids: number[] }> {
+  override async appendMany(name: string, items: readonly AppendItem[]): Promise<{ uidValidity: number; uids: number[] }> {
     const r = await this.route(name);
     return r ? r.store.appendMany(r.inner, items) : this.own.appendMany(name, items);
   }
 
-  quota(): Promise<Quota | null> {
-    return this.own.quota();
+  /** An import keeping UIDs into another account's folder keeps them there (as append, routed). */
+  override async adoptUidValidity(name: string, uidValidity: number, uidNext: number): Promise<boolean> {
+    const r = await this.route(name);
+    const store = r ? r.store : this.own;
+    return store.adoptUidValidity ? store.adoptUidValidity(r ? r.inner : name, uidValidity, uidNext) : false;
   }
 
-  async readOnlyFolder(name: string): Promise<boolean> {
+  override async readOnlyFolder(name: string): Promise<boolean> {
     if (isSharedName(name)) return false; // the rights decide (select.ts)
     return (await this.own.readOnlyFolder?.(name)) ?? false;
   }
 
-  async readAcl(name: string): Promise<AclEntry[]> {
+  override async readAcl(name: string): Promise<AclEntry[]> {
     // The hierarchy's own levels: everyone may look, nothing more (Courier's "Intermediate #shared node").
     const anyone: AclEntry[] = [{ identifier: 'anyone', rights: 'l' }];
     if (isSharedName(name) && this.folderOwner(name) === '') return anyone;
@@ -258,14 +231,14 @@ export class SharedMailStore implements MailStore {
     return r.store.readAcl ? r.store.readAcl(r.inner) : [];
   }
 
-  async writeAcl(name: string, entries: readonly AclEntry[]): Promise<void> {
+  override async writeAcl(name: string, entries: readonly AclEntry[]): Promise<void> {
     const r = await this.route(name);
     const store = r ? r.store : isSharedName(name) ? null : this.own;
     if (!store?.writeAcl) throw new MailStoreError('Cannot modify ACLs on this mailbox.', 'CANNOT');
     return store.writeAcl(r ? r.inner : name, entries);
   }
 
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     const others = await Promise.all(this.opened.values());
     this.opened.clear();
     for (const store of others) await store?.close();
@@ -311,56 +284,27 @@ export class SharedMailStore implements MailStore {
 }
 
 /** A folder as the session sees it through SharedMailStore: its own name, and COPY or MOVE routed by destination. */
-class RoutedFolder implements Folder {
+class RoutedFolder extends ForwardingFolder {
   constructor(
-    private readonly inner: Folder,
-    readonly name: string,
+    inner: Folder,
+    private readonly routedName: string,
     private readonly home: MailStore,
     private readonly stores: SharedMailStore,
-  ) {}
-
-  snapshot(): FolderSnapshot {
-    return this.inner.snapshot();
-  }
-  refresh(): Promise<void> {
-    return this.inner.refresh();
-  }
-  subscribe(listener: FolderListener): () => void {
-    return this.inner.subscribe(listener);
-  }
-  storeFlags(uids: readonly number[], op: FlagOperation, flags: readonly string[], options?: { unchangedSince?: number }): Promise<{ gone: number[]; modified: number[] }> {
-    return this.inner.storeFlags(uids, op, flags, options);
-  }
-  expungedSince(modseq: number, within: (uid: number) => boolean): number[] | null {
-    return this.inner.expungedSince(modseq, within);
-  }
-  expunge(uids: readonly number[], onRemoved?: (file: string) => void): Promise<number[]> {
-    return this.inner.expunge(uids, onRemoved);
-  }
-  readMessage(uid: number): Promise<Buffer> {
-    return this.inner.readMessage(uid);
-  }
-  messageData(uids: readonly number[], request: DataRequest): Promise<(MessageData | null)[]> {
-    return this.inner.messageData(uids, request);
-  }
-  messageMeta(uid: number): Promise<MessageMeta> {
-    return this.inner.messageMeta(uid);
-  }
-  /** The full-text index of the folder below (without it every SEARCH BODY / TEXT scans). */
-  textCandidates(folded: string): Promise<TextCandidates | null> {
-    return this.inner.textCandidates ? this.inner.textCandidates(folded) : Promise.resolve(null);
-  }
-  release(): void {
-    this.inner.release();
+  ) {
+    super(inner);
   }
 
-  async copyTo(uids: readonly number[], destination: string): Promise<CopyResult> {
+  override get name(): string {
+    return this.routedName;
+  }
+
+  override async copyTo(uids: readonly number[], destination: string): Promise<CopyResult> {
     const target = await this.stores.locate(destination);
     if (target.store === this.home) return this.inner.copyTo(uids, target.inner);
     return copyAcross(this.inner, uids, target.store, target.inner);
   }
 
-  async moveTo(uids: readonly number[], destination: string): Promise<CopyResult> {
+  override async moveTo(uids: readonly number[], destination: string): Promise<CopyResult> {
     const target = await this.stores.locate(destination);
     if (target.store === this.home) return this.inner.moveTo(uids, target.inner);
     const result = await copyAcross(this.inner, uids, target.store, target.inner);

@@ -13,7 +13,7 @@
 
 import { parseArgs } from 'node:util';
 import path from 'node:path';
-import { AccountAuthenticator, openAccountStore, type AccountStore } from '../accounts/index.js';
+import { AccountAuthenticator, openAccountStore, openerSettings, type AccountStore } from '../accounts/index.js';
 import { ConfigError, loadSettings, settingsFromDocuments } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
 import { Deliverer, EX, type Envelope } from '../delivery/deliverer.js';
@@ -123,14 +123,8 @@ async function main(argv: string[]): Promise<number> {
   const opener = new AccountAuthenticator({
     accounts,
     logger,
-    maildirPath: settings.maildirPath,
-    mkhomedirSkel: settings.mkhomedirSkel,
-    useLocks: settings.useLocks,
-    keywords: settings.keywords !== 0,
     // One message and gone: nothing to watch.
-    watch: false,
-    pollIntervalMs: settings.idleTimeout * 1000,
-    trashFolder: settings.trashFolder,
+    ...openerSettings(settings),
   });
   const deliverer = new Deliverer({ accounts, opener: () => opener, logger, quotaFullTempfail: settings.quotaFullTempfail });
   try {

@@ -9,7 +9,7 @@
 
 import { parseArgs } from 'node:util';
 import path from 'node:path';
-import { AccountAuthenticator, openAccountStore } from '../accounts/index.js';
+import { AccountAuthenticator, openAccountStore, openerSettings } from '../accounts/index.js';
 import { ConfigError, loadSettings, settingsFromDocuments } from '../config/index.js';
 import { ImportError, importMbox, type ImportProgress } from '../delivery/import.js';
 import { importMaildir } from '../delivery/maildir-import.js';
@@ -96,13 +96,7 @@ async function main(argv: string[]): Promise<number> {
   const opener = new AccountAuthenticator({
     accounts,
     logger: { log: (level, message) => void (level === 'error' && process.stderr.write(`imapd-import: ${message}\n`)) },
-    maildirPath: settings.maildirPath,
-    mkhomedirSkel: settings.mkhomedirSkel,
-    useLocks: settings.useLocks,
-    keywords: settings.keywords !== 0,
-    watch: false,
-    pollIntervalMs: settings.idleTimeout * 1000,
-    trashFolder: settings.trashFolder,
+    ...openerSettings(settings),
   });
   try {
     const match = await accounts.findRecipient(values.user);

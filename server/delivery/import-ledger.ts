@@ -110,6 +110,13 @@ export class ImportLedger {
   }
 }
 
+/** Where an import of `source` into `folder` stands: its ledger rows, and the items to import again (pending ones not found settled). */
+export async function resumeSource(ledger: ImportLedger, store: MailStore, folder: string, source: string): Promise<{ known: Map<string, LedgerRow>; again: Set<string> }> {
+  const known = ledger.rows(source);
+  const again = await settlePending(ledger, store, folder, source, new Map([...known].filter(([, r]) => r.state === 'pending')));
+  return { known, again };
+}
+
 /**
  * Settles pending rows of a target folder: each one whose bytes are in the folder from its
  * UIDNEXT on is recorded done (and left out of the returned set); the others are to be

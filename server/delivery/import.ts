@@ -5,7 +5,7 @@
 
 import { promises as fs } from 'node:fs';
 import type { MailStore } from '../backend/mailstore.js';
-import { ImportLedger, settlePending, sha256 } from './import-ledger.js';
+import { ImportLedger, resumeSource, sha256 } from './import-ledger.js';
 import { ensureFolder, FolderWriter, type ImportFaults } from './import-writer.js';
 import { fromLineDate, mboxFlags, readMbox, type MboxFormat } from './mbox.js';
 
@@ -93,6 +93,52 @@ export class ProgressMeter {
   }
 }
 
+/** One walk of importFolders: the ledger, and the count that `limit` and `cancelled` stop. */
+export interface FolderWalk {
+  readonly ledger: ImportLedger;
+  /** Messages handed to the folder writers so far. */
+  queued: number;
+  /** Cancelled, or `limit` messages queued. */
+  stopped(): boolean;
+}
+
+/**
+ * The walk of the imports of several folders (a Maildir's, an IMAP account's): each folder,
+ * made if missing, filled in turn until stopped, with the progress per folder and the ledger
+ * closed whatever happens. `meter` has its message total already.
+ */
+export async function importFolders<F>(
+  options: ImportCommon,
+  meter: ProgressMeter,
+  folders: readonly F[],
+  place: (folder: F) => { label: string; target: string; specialUse?: string },
+  fill: (folder: F, target: string, walk: FolderWalk) => Promise<void>,
+): Promise<ImportProgress> {
+  meter.progress.foldersTotal = folders.length;
+  meter.report(true);
+  const walk: FolderWalk = {
+    ledger: new ImportLedger(options.dataDir),
+    queued: 0,
+    stopped: () => options.cancelled?.() === true || (options.limit !== undefined && walk.queued >= options.limit),
+  };
+  try {
+    for (const folder of folders) {
+      if (walk.stopped()) break;
+      const { label, target, specialUse } = place(folder);
+      meter.progress.folder = label;
+      await ensureFolder(options.store, target, specialUse);
+      await fill(folder, target, walk);
+      meter.progress.foldersDone++;
+      meter.report();
+    }
+  } finally {
+    walk.ledger.close();
+  }
+  meter.progress.folder = null;
+  meter.report(true);
+  return meter.progress;
+}
+
 export async function importMbox(options: MboxImportOptions): Promise<ImportProgress> {
   const real = await sourcePath(options.file, 'mbox file');
   const meter = new ProgressMeter(options.onProgress);
@@ -103,8 +149,7 @@ export async function importMbox(options: MboxImportOptions): Promise<ImportProg
   await ensureFolder(store, options.folder);
   const ledger = new ImportLedger(options.dataDir);
   try {
-    const known = ledger.rows(source);
-    const again = await settlePending(ledger, store, options.folder, source, new Map([...known].filter(([, r]) => r.state === 'pending')));
+    const { known, again } = await resumeSource(ledger, store, options.folder, source);
     const writer = new FolderWriter(store, ledger, source, options.folder, (n) => {
       meter.progress.imported += n;
       meter.report();

@@ -9,9 +9,9 @@
 
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { ImportLedger, settlePending } from './import-ledger.js';
-import { ensureFolder, FolderWriter } from './import-writer.js';
-import { ImportError, ProgressMeter, sourcePath, type ImportCommon, type ImportProgress } from './import.js';
+import { resumeSource } from './import-ledger.js';
+import { FolderWriter } from './import-writer.js';
+import { ImportError, importFolders, ProgressMeter, sourcePath, type ImportCommon, type ImportProgress } from './import.js';
 import { isMaildir, sourceFolders, sourceMessages, type SourceMessage } from './maildir-source.js';
 
 export interface MaildirImportOptions extends ImportCommon {
@@ -34,20 +34,16 @@ export async function importMaildir(options: MaildirImportOptions): Promise<Impo
   const listed = [];
   for (const folder of folders) listed.push({ folder, ...(await sourceMessages(folder.dir)) });
   meter.progress.messagesTotal = listed.reduce((n, l) => n + l.messages.length, 0);
-  meter.progress.foldersTotal = folders.length;
-  meter.report(true);
   const store = options.store;
-  const ledger = new ImportLedger(options.dataDir);
-  let queued = 0;
-  try {
-    for (const { folder, messages, uids } of listed) {
-      if (options.cancelled?.() || (options.limit !== undefined && queued >= options.limit)) break;
-      const target = targetFolder(options.folder, folder.name);
-      meter.progress.folder = folder.name || 'INBOX';
+  return importFolders(
+    options,
+    meter,
+    listed,
+    ({ folder }) => ({ label: folder.name || 'INBOX', target: targetFolder(options.folder, folder.name) }),
+    async ({ folder, messages, uids }, target, walk) => {
+      const { ledger } = walk;
       const source = JSON.stringify(['maildir', folder.dir, options.account.toLowerCase(), target]);
-      await ensureFolder(store, target);
-      const known = ledger.rows(source);
-      const again = await settlePending(ledger, store, target, source, new Map([...known].filter(([, r]) => r.state === 'pending')));
+      const { known, again } = await resumeSource(ledger, store, target, source);
       const todo = messages.filter((m) => !known.has(m.base) || again.has(m.base));
       meter.progress.skipped += messages.length - todo.length;
       // The source's UIDs are kept when the target is empty (or new), or has kept them before
@@ -67,18 +63,17 @@ export async function importMaildir(options: MaildirImportOptions): Promise<Impo
         meter.progress.uidsKept += k;
         meter.report();
       }, options.faults);
-      const stopped = () => options.cancelled?.() || (options.limit !== undefined && queued >= options.limit);
       const write = async (list: readonly SourceMessage[]): Promise<boolean> => {
         let whole = true;
         for (const m of list) {
-          if (stopped()) {
+          if (walk.stopped()) {
             whole = false;
             break;
           }
           const raw = await readSource(m);
           if (raw === null) continue;
           await writer.add({ item: m.base, raw, flags: m.flags, internalDate: m.internalDate, ...(keep && m.uid !== undefined ? { uid: m.uid } : {}) });
-          queued++;
+          walk.queued++;
         }
         await writer.flush();
         return whole;
@@ -100,15 +95,8 @@ export async function importMaildir(options: MaildirImportOptions): Promise<Impo
             : `${target} had messages already: its ${imported} imported ones got new UIDs (clients that synced against the old server fetch them again)`,
         );
       }
-      meter.progress.foldersDone++;
-      meter.report();
-    }
-  } finally {
-    ledger.close();
-  }
-  meter.progress.folder = null;
-  meter.report(true);
-  return meter.progress;
+    },
+  );
 }
 
 /** A source message's bytes; null when it is gone (removed by the Maildir's own server meanwhile). */

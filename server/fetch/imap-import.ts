@@ -8,9 +8,9 @@
 // so that memory holds one group whatever the folder's size.
 
 import type { ImapFlow, ListResponse } from 'imapflow';
-import { ImportLedger, settlePending, sha256 } from '../delivery/import-ledger.js';
-import { ensureFolder, FolderWriter } from '../delivery/import-writer.js';
-import { ImportError, ProgressMeter, type ImportCommon, type ImportProgress } from '../delivery/import.js';
+import { resumeSource, sha256 } from '../delivery/import-ledger.js';
+import { FolderWriter } from '../delivery/import-writer.js';
+import { ImportError, importFolders, ProgressMeter, type ImportCommon, type ImportProgress } from '../delivery/import.js';
 import { imapClient, uidSet } from './imap-fetch.js';
 import type { SourceTls } from './types.js';
 
@@ -90,18 +90,14 @@ async function importAll(client: ImapFlow, options: ImapImportOptions): Promise<
     .filter((b) => !b.flags.has('\\Noselect') && !b.flags.has('\\NonExistent'))
     .sort((a, b) => (a.path.toUpperCase() === 'INBOX' ? -1 : b.path.toUpperCase() === 'INBOX' ? 1 : a.path < b.path ? -1 : 1));
   meter.progress.messagesTotal = boxes.reduce((n, b) => n + (b.status?.messages ?? 0), 0);
-  meter.progress.foldersTotal = boxes.length;
-  meter.report(true);
   const server = `${options.server.host.toLowerCase()}:${options.server.port}`;
-  const ledger = new ImportLedger(options.dataDir);
-  let queued = 0;
-  const stop = () => options.cancelled?.() === true || (options.limit !== undefined && queued >= options.limit);
-  try {
-    for (const box of boxes) {
-      if (stop()) break;
-      meter.progress.folder = box.path;
-      const target = localFolder(options.folder, box, client.namespace?.prefix ?? '');
-      await ensureFolder(options.store, target, box.specialUse);
+  return importFolders(
+    options,
+    meter,
+    boxes,
+    (box) => ({ label: box.path, target: localFolder(options.folder, box, client.namespace?.prefix ?? ''), specialUse: box.specialUse }),
+    async (box, target, walk) => {
+      const { ledger } = walk;
       const lock = await client.getMailboxLock(box.path, { readOnly: true });
       try {
         const mailbox = client.mailbox;
@@ -109,11 +105,10 @@ async function importAll(client: ImapFlow, options: ImapImportOptions): Promise<
         // UIDVALIDITY last: the sources of this folder under other UIDVALIDITYs share the prefix.
         const prefix = JSON.stringify(['imap', server, options.server.username, box.path, options.account.toLowerCase(), target]).slice(0, -1) + ',';
         const source = `${prefix}${JSON.stringify(mailbox.uidValidity.toString())}]`;
-        const known = ledger.rows(source);
         // Renumbered at the server (a new UIDVALIDITY, RFC 3501 2.3.1.1): its messages come again
         // under new UIDs; those whose bytes were imported before are recorded, not stored twice.
         const before = ledger.doneHashesOfOthers(prefix, source);
-        const again = await settlePending(ledger, options.store, target, source, new Map([...known].filter(([, r]) => r.state === 'pending')));
+        const { known, again } = await resumeSource(ledger, options.store, target, source);
         const listed = mailbox.exists > 0 ? await client.fetchAll('1:*', { uid: true, size: true }) : [];
         const wanted = listed.filter((m) => !known.has(String(m.uid)) || again.has(String(m.uid))).sort((a, b) => a.uid - b.uid);
         meter.progress.skipped += listed.length - wanted.length;
@@ -121,11 +116,11 @@ async function importAll(client: ImapFlow, options: ImapImportOptions): Promise<
           meter.progress.imported += n;
           meter.report();
         }, options.faults);
-        for (let i = 0; i < wanted.length && !stop(); ) {
+        for (let i = 0; i < wanted.length && !walk.stopped(); ) {
           const group: number[] = [];
           let bytes = 0;
           while (i < wanted.length && group.length < GROUP_MESSAGES && (group.length === 0 || bytes + (wanted[i]!.size ?? 0) <= GROUP_BYTES)) {
-            if (options.limit !== undefined && queued + group.length >= options.limit) break;
+            if (options.limit !== undefined && walk.queued + group.length >= options.limit) break;
             bytes += wanted[i]!.size ?? 0;
             group.push(wanted[i++]!.uid);
           }
@@ -141,7 +136,7 @@ async function importAll(client: ImapFlow, options: ImapImportOptions): Promise<
             }
             const date = m.internalDate === undefined ? undefined : new Date(m.internalDate).getTime();
             await writer.add({ item: String(m.uid), raw: m.source, flags: [...(m.flags ?? [])], ...(date !== undefined && Number.isFinite(date) ? { internalDate: date } : {}) });
-            queued++;
+            walk.queued++;
           }
           await writer.flush();
           if (options.cancelled?.()) break;
@@ -150,13 +145,6 @@ async function importAll(client: ImapFlow, options: ImapImportOptions): Promise<
       } finally {
         lock.release();
       }
-      meter.progress.foldersDone++;
-      meter.report();
-    }
-  } finally {
-    ledger.close();
-  }
-  meter.progress.folder = null;
-  meter.report(true);
-  return meter.progress;
+    },
+  );
 }

@@ -14,29 +14,21 @@
 import { type FSWatcher, watch } from 'node:fs';
 import path from 'node:path';
 import { type AclEntry } from '../backend/acl.js';
+import { ForwardingFolder, ForwardingMailStore } from '../backend/forwarding.js';
 import {
   MailStoreError,
   type AppendItem,
   type AppendOptions,
   type AppendSink,
   type CopyResult,
-  type DataRequest,
-  type FlagOperation,
   type Folder,
   type FolderEntry,
   type FolderListener,
-  type FolderSnapshot,
   type FolderStatus,
-  type MailboxEventListener,
   type MailStore,
-  type MessageData,
-  type MessageStager,
-  type Quota,
-  type TextCandidates,
 } from '../backend/mailstore.js';
 import { copyAcross } from '../backend/shared.js';
 import { isSharableName, SHARABLE_ROOT } from '../backend/sharable-names.js';
-import type { MessageMeta } from '../mime/types.js';
 import type { MessageLinks } from './folder-entry.js';
 import {
   checkedRealFolder,
@@ -87,22 +79,25 @@ interface Opened {
   store: Promise<MailStore>;
 }
 
-export class SharableMailStore implements MailStore {
-  readonly hierarchySeparator: string;
+/** Names in "shared." are the sharable Maildirs'; everything else is the account's own store's (ForwardingMailStore). */
+export class SharableMailStore extends ForwardingMailStore {
   private readonly opened = new Map<string, Opened>();
 
   constructor(
-    private readonly own: MailStore,
+    own: MailStore,
     private readonly options: SharableOptions,
   ) {
-    this.hierarchySeparator = own.hierarchySeparator;
-    // Courier's imapd announces both shared namespaces whether or not anything is shared.
-    this.sharedFolders = (options.courierNamespace ?? false) || own.sharedFolders === true;
+    super(own);
   }
 
-  readonly sharedFolders: boolean;
+  override get sharedFolders(): boolean {
+    // Courier's imapd announces both shared namespaces whether or not anything is shared.
+    return (this.options.courierNamespace ?? false) || this.own.sharedFolders === true;
+  }
   /** NAMESPACE announces "shared.". */
-  readonly sharableMaildirs = true;
+  override get sharableMaildirs(): boolean {
+    return true;
+  }
 
   private list(): SharableMaildir[] {
     const list = readSharableList(this.options.ownList === false ? null : this.options.root, this.options.systemFile);
@@ -114,18 +109,13 @@ export class SharableMailStore implements MailStore {
     return !this.options.readOnly && sharableWritable(real);
   }
 
-  /** NOTIFY's account-wide events: the account's own folders (the sharable ones are not watched for it). */
-  watchMailboxes(listener: MailboxEventListener, options: { messages: boolean }): () => void {
-    return this.own.watchMailboxes?.(listener, options) ?? (() => undefined);
-  }
-
-  folderOwner(name: string): string | null {
+  override folderOwner(name: string): string | null {
     // Nobody's: the rights are those Courier gives "anyone" (readAcl).
     if (isSharableName(name)) return '';
     return this.own.folderOwner?.(name) ?? null;
   }
 
-  async listFolders(options: { shared?: boolean } = {}): Promise<FolderEntry[]> {
+  override async listFolders(options: { shared?: boolean } = {}): Promise<FolderEntry[]> {
     // Other accounts' folders ("#shared.") only where the store below offers them.
     if (options.shared) return this.own.sharedFolders ? this.own.listFolders(options) : [];
     const out = await this.own.listFolders(options);
@@ -133,28 +123,28 @@ export class SharableMailStore implements MailStore {
     return out;
   }
 
-  async listSubscriptions(): Promise<string[]> {
+  override async listSubscriptions(): Promise<string[]> {
     const own = await this.own.listSubscriptions();
     return [...own, ...listShared(this.options.root).map((n) => PREFIX + n)];
   }
 
-  async subscribe(name: string): Promise<void> {
+  override async subscribe(name: string): Promise<void> {
     if (!isSharableName(name)) return this.own.subscribe(name);
     if (!subscribeSharable(this.options.root, this.list(), sharedPart(name))) throw new MailStoreError('Cannot subscribe to this folder.', 'NONEXISTENT');
   }
 
-  async unsubscribe(name: string): Promise<void> {
+  override async unsubscribe(name: string): Promise<void> {
     if (!isSharableName(name)) return this.own.unsubscribe(name);
     await this.forget(name);
     unsubscribeSharable(this.options.root, sharedPart(name));
   }
 
-  async hasNewMail(name: string): Promise<boolean> {
+  override async hasNewMail(name: string): Promise<boolean> {
     if (isSharableName(name)) return false;
     return (await this.own.hasNewMail?.(name)) ?? false;
   }
 
-  async readOnlyFolder(name: string): Promise<boolean> {
+  override async readOnlyFolder(name: string): Promise<boolean> {
     if (!isSharableName(name)) return (await this.own.readOnlyFolder?.(name)) ?? false;
     // The folder the list names (a first SELECT subscribes only after this is asked).
     const real = realFolderOf(this.list(), sharedPart(name));
@@ -163,34 +153,34 @@ export class SharableMailStore implements MailStore {
     return real === null || !sharableWritable(real);
   }
 
-  createFolder(name: string, options?: { specialUse?: string }): Promise<void> {
+  override createFolder(name: string, options?: { specialUse?: string }): Promise<void> {
     if (isSharableName(name)) return Promise.reject(new MailStoreError('Folders cannot be created in the shared namespace', 'CANNOT'));
     return this.own.createFolder(name, options);
   }
 
   /** As Courier: DELETE of a sharable folder unsubscribes from it, nothing more. */
-  async deleteFolder(name: string): Promise<void> {
+  override async deleteFolder(name: string): Promise<void> {
     if (!isSharableName(name)) return this.own.deleteFolder(name);
     return this.unsubscribe(name);
   }
 
-  renameFolder(from: string, to: string): Promise<void> {
+  override renameFolder(from: string, to: string): Promise<void> {
     if (isSharableName(from) || isSharableName(to)) return Promise.reject(new MailStoreError('Shared folders cannot be renamed', 'CANNOT'));
     return this.own.renameFolder(from, to);
   }
 
-  async mailboxId(name: string): Promise<string | null> {
+  override async mailboxId(name: string): Promise<string | null> {
     if (isSharableName(name)) return null;
     return (await this.own.mailboxId?.(name)) ?? null;
   }
 
-  async folderStatus(name: string, items?: { size?: boolean }): Promise<FolderStatus> {
+  override async folderStatus(name: string, items?: { size?: boolean }): Promise<FolderStatus> {
     if (!isSharableName(name)) return this.own.folderStatus(name, items);
     const { store } = await this.privateFolder(name);
     return (await store).folderStatus('INBOX', items);
   }
 
-  async openFolder(name: string, options?: { readOnly?: boolean }): Promise<Folder> {
+  override async openFolder(name: string, options?: { readOnly?: boolean }): Promise<Folder> {
     if (!isSharableName(name)) return new SharableAwareFolder(await this.own.openFolder(name, options), this, null);
     const opened = await this.privateFolder(name);
     const writable = this.writable(opened.real);
@@ -201,55 +191,53 @@ export class SharableMailStore implements MailStore {
   }
 
   // APPEND into a sharable folder writes into the real folder (Courier appends to ".../shared").
-  async append(name: string, message: Buffer, options?: AppendOptions): Promise<{ uidValidity: number; uid: number }> {
+  override async append(name: string, message: Buffer, options?: AppendOptions): Promise<{ uidValidity: number; uid: number }> {
     if (!isSharableName(name)) return this.own.append(name, message, options);
     const t = await this.realTarget(name);
     return t.store.append(t.inner, message, options);
   }
 
-  async beginAppend(name: string, size: number, options?: AppendOptions): Promise<AppendSink> {
+  override async beginAppend(name: string, size: number, options?: AppendOptions): Promise<AppendSink> {
     if (!isSharableName(name)) return this.own.beginAppend(name, size, options);
     const t = await this.realTarget(name);
     return t.store.beginAppend(t.inner, size, options);
   }
 
-  stageMessage(size: number | undefined, limit?: number): Promise<MessageStager> {
-    return this.own.stageMessage(size, limit);
-  }
-
-  async checkAppend(name: string, size: number): Promise<void> {
+  override async checkAppend(name: string, size: number): Promise<void> {
     if (!isSharableName(name)) return this.own.checkAppend(name, size);
     const t = await this.realTarget(name);
     return t.store.checkAppend(t.inner, size);
   }
 
-  async appendMany(name: string, items: readonly AppendItem[]): Promise<{ uidValidity: number; uids: number[] }> {
+  override async appendMany(name: string, items: readonly AppendItem[]): Promise<{ uidValidity: number; uids: number[] }> {
     if (!isSharableName(name)) return this.own.appendMany(name, items);
     const t = await this.realTarget(name);
     return t.store.appendMany(t.inner, items);
   }
 
-  quota(): Promise<Quota | null> {
-    return this.own.quota();
+  /** A private folder's UIDs are this user's view of the real folder's: never another server's. */
+  override async adoptUidValidity(name: string, uidValidity: number, uidNext: number): Promise<boolean> {
+    if (isSharableName(name)) return false;
+    return (await this.own.adoptUidValidity?.(name, uidValidity, uidNext)) ?? false;
   }
 
   /**
    * Courier's acl_read_folder for the legacy namespace: "shared" and "shared.NAME" may be
    * looked at; a folder may be read by anyone, and changed when its new/ is writable.
    */
-  async readAcl(name: string): Promise<AclEntry[]> {
+  override async readAcl(name: string): Promise<AclEntry[]> {
     if (!isSharableName(name)) return this.own.readAcl ? this.own.readAcl(name) : [];
     const real = name.split('.').length > 2 ? realFolderOf(this.list(), sharedPart(name)) : null;
     if (real === null) return [{ identifier: 'anyone', rights: 'l' }];
     return [{ identifier: 'anyone', rights: this.writable(real) ? 'lrswixte' : 'lrsw' }];
   }
 
-  async writeAcl(name: string, entries: readonly AclEntry[]): Promise<void> {
+  override async writeAcl(name: string, entries: readonly AclEntry[]): Promise<void> {
     if (isSharableName(name) || !this.own.writeAcl) throw new MailStoreError('Cannot modify ACLs on this mailbox.', 'CANNOT');
     return this.own.writeAcl(name, entries);
   }
 
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     const stores = [...this.opened.values()].map((o) => o.store);
     this.opened.clear();
     for (const store of stores) await (await store.catch(() => null))?.close();
@@ -337,29 +325,28 @@ interface SharableView {
  * real folder, and out of one they copy the messages' contents (never the links); a sharable
  * folder syncs at each refresh, and its EXPUNGE removes the real messages.
  */
-class SharableAwareFolder implements Folder {
+class SharableAwareFolder extends ForwardingFolder {
   /** Watchers of the real folder's new/ and cur/ while someone listens (IDLE in real time). */
   private watchers: FSWatcher[] = [];
   private listeners = 0;
   private pending: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly inner: Folder,
+    inner: Folder,
     private readonly stores: SharableMailStore,
     private readonly sharable: SharableView | null,
-  ) {}
+  ) {
+    super(inner);
+  }
 
-  get name(): string {
+  override get name(): string {
     return this.sharable?.name ?? this.inner.name;
   }
-  snapshot(): FolderSnapshot {
-    return this.inner.snapshot();
-  }
-  async refresh(): Promise<void> {
+  override async refresh(): Promise<void> {
     this.sharable?.sync();
     return this.inner.refresh();
   }
-  subscribe(listener: FolderListener): () => void {
+  override subscribe(listener: FolderListener): () => void {
     const off = this.inner.subscribe(listener);
     if (this.sharable && this.listeners++ === 0) this.watchReal(this.sharable.real);
     let done = false;
@@ -403,13 +390,7 @@ class SharableAwareFolder implements Folder {
     this.pending = undefined;
   }
 
-  storeFlags(uids: readonly number[], op: FlagOperation, flags: readonly string[], options?: { unchangedSince?: number }): Promise<{ gone: number[]; modified: number[] }> {
-    return this.inner.storeFlags(uids, op, flags, options);
-  }
-  expungedSince(modseq: number, within: (uid: number) => boolean): number[] | null {
-    return this.inner.expungedSince(modseq, within);
-  }
-  expunge(uids: readonly number[], onRemoved?: (file: string) => void): Promise<number[]> {
+  override expunge(uids: readonly number[], onRemoved?: (file: string) => void): Promise<number[]> {
     const sharable = this.sharable;
     if (!sharable) return this.inner.expunge(uids, onRemoved);
     // Refused here too, whatever the rights said: the link would come back at the next sync anyway.
@@ -419,32 +400,19 @@ class SharableAwareFolder implements Folder {
       onRemoved?.(file);
     });
   }
-  readMessage(uid: number): Promise<Buffer> {
-    return this.inner.readMessage(uid);
-  }
-  messageData(uids: readonly number[], request: DataRequest): Promise<(MessageData | null)[]> {
-    return this.inner.messageData(uids, request);
-  }
-  messageMeta(uid: number): Promise<MessageMeta> {
-    return this.inner.messageMeta(uid);
-  }
-  /** The full-text index of the folder below (without it every SEARCH BODY / TEXT scans). */
-  textCandidates(folded: string): Promise<TextCandidates | null> {
-    return this.inner.textCandidates ? this.inner.textCandidates(folded) : Promise.resolve(null);
-  }
-  release(): void {
+  override release(): void {
     this.unwatch();
     this.inner.release();
   }
 
-  async copyTo(uids: readonly number[], destination: string): Promise<CopyResult> {
+  override async copyTo(uids: readonly number[], destination: string): Promise<CopyResult> {
     const target = await this.stores.target(destination);
     if (target) return copyAcross(this.inner, uids, target.store, target.inner);
     if (this.sharable) return copyAcross(this.inner, uids, this.stores, destination);
     return this.inner.copyTo(uids, destination);
   }
 
-  async moveTo(uids: readonly number[], destination: string): Promise<CopyResult> {
+  override async moveTo(uids: readonly number[], destination: string): Promise<CopyResult> {
     if (!this.sharable && !isSharableName(destination)) return this.inner.moveTo(uids, destination);
     if (this.sharable && !this.sharable.writable) throw new MailStoreError(READ_ONLY, 'NOPERM');
     const result = await this.copyTo(uids, destination);

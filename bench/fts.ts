@@ -22,8 +22,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
 import { ensureCorpus, freshCopy, BENCH_ROOT } from './corpus.js';
+import { indexBytes, indexedCount } from './fts-files.js';
 import { quote, spawnPreauth, stopProcess, type ServerProcess } from './imap-client.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -31,7 +31,6 @@ const DIST = process.env.IMAPD_BENCH_DIST ?? path.join(HERE, '..', 'dist');
 const NODE_ARGS = (process.env.IMAPD_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const RARE_WORD = 'quindlefax';
 const COMMON_WORD = 'zorbulate';
-const FTS_FILE = 'imapd-ts.fts';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
@@ -61,24 +60,7 @@ function describe(ms: number[]): string {
   return `n=${s.length} p50 ${percentile(s, 50).toFixed(1)} p90 ${percentile(s, 90).toFixed(1)} p99 ${percentile(s, 99).toFixed(1)} max ${s[s.length - 1]!.toFixed(1)} ms; over 20 ms: ${over20}`;
 }
 
-function indexedCount(maildir: string): number {
-  try {
-    const db = new Database(path.join(maildir, FTS_FILE), { readonly: true, fileMustExist: true });
-    try {
-      return (db.prepare('SELECT count(*) FROM docs').pluck().get() as number) ?? 0;
-    } finally {
-      db.close();
-    }
-  } catch {
-    return 0;
-  }
-}
 
-function indexBytes(maildir: string): number {
-  let bytes = 0;
-  for (const suffix of ['', '-wal']) bytes += fs.statSync(path.join(maildir, FTS_FILE + suffix), { throwIfNoEntry: false })?.size ?? 0;
-  return bytes;
-}
 
 async function start(maildir: string, fts: boolean, logFile: string, nodeArgs: string[] = []): Promise<ServerProcess> {
   const file = path.join(DIST, 'server/bin/imapd.js');

@@ -9,8 +9,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
 import { ensureCorpus, freshCopy, BENCH_ROOT, TARGET_SENDER, type Corpus } from './corpus.js';
+import { indexBytes, indexedCount } from './fts-files.js';
 import { cpuMsOfPids, processTree } from './procs.js';
 import { deflateStreams, ImapClient, memoryOf, quote, shebangOptions, spawnPreauth, stopProcess, TimeoutError, type CommandResult, type ServerProcess } from './imap-client.js';
 
@@ -24,7 +24,6 @@ const SEARCH_WORD = 'zorbulate';
 /** A rarer word (about 1 % of the bodies), searched once our full-text index has read every message. */
 const RARE_WORD = 'quindlefax';
 /** Our full-text index file in the Maildir folder (server/maildir/fts/fts-db.ts). */
-const FTS_FILE = 'imapd-ts.fts';
 const BODY_FETCHES = 1000;
 const STORE_RANGE = '1:1000';
 const APPENDS = 200;
@@ -223,25 +222,7 @@ class Session {
   }
 }
 
-/** Messages our full-text index has read (0 while it has no file). */
-function indexedCount(maildir: string): number {
-  try {
-    const db = new Database(path.join(maildir, FTS_FILE), { readonly: true, fileMustExist: true });
-    try {
-      return (db.prepare('SELECT count(*) FROM docs').pluck().get() as number) ?? 0;
-    } finally {
-      db.close();
-    }
-  } catch {
-    return 0;
-  }
-}
 
-function indexBytes(maildir: string): number {
-  let bytes = 0;
-  for (const suffix of ['', '-wal']) bytes += fs.statSync(path.join(maildir, FTS_FILE + suffix), { throwIfNoEntry: false })?.size ?? 0;
-  return bytes;
-}
 
 /** Waits until our index has read all `n` messages, sending a NOOP every 100 ms meanwhile (how
  * long another session's command waits while the index is filled). */

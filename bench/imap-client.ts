@@ -299,23 +299,25 @@ export function spawnPreauth(argv: string[], label: string, stderrFile: string, 
   return { child, client, pid: child.pid!, stderrFile };
 }
 
-/** Kills the process group we started (the server and anything it forked), waiting a bounded time. */
+/**
+ * Kills the process group we started (the server and anything it forked), waiting a bounded
+ * time; a child that is not a group leader (not spawned detached) is signalled alone.
+ */
 export async function stopProcess(child: ChildProcess, graceMs = 5000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const wait = (ms: number) => Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
+  const signal = (name: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, name);
+    } catch {
+      child.kill(name); // no such group: the child alone (false when already gone)
+    }
+  };
   if (await wait(graceMs)) return;
-  try {
-    process.kill(-child.pid!, 'SIGTERM');
-  } catch {
-    /* already gone */
-  }
+  signal('SIGTERM');
   if (await wait(2000)) return;
-  try {
-    process.kill(-child.pid!, 'SIGKILL');
-  } catch {
-    /* already gone */
-  }
+  signal('SIGKILL');
   await wait(2000);
 }
 

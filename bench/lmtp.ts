@@ -116,7 +116,7 @@ async function startServer(dir: string, dist: string, cpuProf: string | undefine
   fs.writeFileSync(path.join(config, 'imapd'), 'PORT=0\nLMTP_PORT=0\nMAXPERIP=50\n');
   fs.writeFileSync(path.join(config, 'imapd-ssl'), 'IMAPDSSLSTART=NO\nIMAPDSTARTTLS=NO\n');
   const node = cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf] : [];
-  const child = spawn(process.execPath, [...node, path.join(dist, SERVER_BIN), '--config', config, '--data', path.join(dir, 'data')], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(process.execPath, [...node, path.join(dist, SERVER_BIN), '--config', config, '--data', path.join(dir, 'data')], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
   let out = '';
   const ports = await new Promise<{ imapPort: number; lmtpPort: number }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`imapd-server did not start: ${out}`)), TIMEOUT_MS);

@@ -18,6 +18,7 @@ export { describeAccountsSetting, openAccountStore, parseAccountsSetting, testAc
 export type { AccountsSpec, ConnectionTest } from './open-store.js';
 export { SqlAccountStore } from './sql-store.js';
 export type { AccountDump, LoadResult } from './sql-store.js';
+export { verifiedAccount } from './login-check.js';
 export { MAX_PASSWORD_BYTES, SCRYPT_PARAMS, hashPassword, needsRehash, passwordProblem, verifyPassword } from './password.js';
 export type { ScryptParams } from './password.js';
 export { AccountAuthenticator, authenticatorSettings, normalizeAddress, openerSettings } from './authenticator.js';

@@ -217,11 +217,6 @@ export class LdapAccountStore implements AccountStore {
     );
   }
 
-  async verify(username: string, password: string): Promise<Account | null> {
-    const r = await this.check(username, password);
-    return r.result === 'ok' ? r.account : null;
-  }
-
   async recordLogin(username: string, remoteAddress: string, at = Date.now()): Promise<void> {
     if (usernameProblem(username)) return;
     this.state.setLogin(usernameKey(username), { at, address: remoteAddress });

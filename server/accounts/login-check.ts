@@ -44,3 +44,9 @@ export async function checkLogin<E>(records: LoginRecords<E>, username: string, 
   cache?.remember(key, password, records.stamp(record));
   return { result: 'ok', account: records.account(record) };
 }
+
+/** The account for a correct username and password of an enabled account, else null (a check without the login cache). */
+export async function verifiedAccount(store: { check(username: string, password: string): Promise<CheckResult> }, username: string, password: string): Promise<Account | null> {
+  const r = await store.check(username, password);
+  return r.result === 'ok' ? r.account : null;
+}

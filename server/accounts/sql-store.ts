@@ -332,11 +332,6 @@ export abstract class SqlAccountStore implements AccountStore {
     );
   }
 
-  async verify(username: string, password: string): Promise<Account | null> {
-    const r = await this.check(username, password);
-    return r.result === 'ok' ? r.account : null;
-  }
-
   async recordLogin(username: string, remoteAddress: string, at = Date.now()): Promise<void> {
     if (usernameProblem(username)) return;
     await this.db.run('UPDATE accounts SET last_login_at = ?, last_login_address = ? WHERE username_key = ?', [at, remoteAddress, usernameKey(username)]);

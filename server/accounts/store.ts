@@ -152,8 +152,6 @@ export interface AccountStore {
    * of a hash made with older parameters re-hashes the password (where the store is writable).
    */
   check(username: string, password: string, cache?: LoginCache): Promise<CheckResult>;
-  /** The account for a correct username and password of an enabled account, else null. */
-  verify(username: string, password: string): Promise<Account | null>;
   recordLogin(username: string, remoteAddress: string, at?: number): Promise<void>;
   /** Remember the latest quota use (bytes and messages) of an account. */
   recordUsage(username: string, usage: { bytes: number; messages: number }, at?: number): Promise<void>;

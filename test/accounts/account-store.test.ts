@@ -1,3 +1,4 @@
+import { verifiedAccount } from '../../server/accounts/index.js';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs, existsSync } from 'node:fs';
@@ -66,22 +67,22 @@ test('add, verify, change password, disable, enable, remove', async () => {
     assert.equal(alice.lastLoginAt, null);
 
     // Case-insensitive names, the display form kept.
-    assert.equal((await store.verify('alice', 'correct horse'))?.username, 'Alice');
-    assert.equal((await store.verify('ALICE', 'correct horse'))?.id, alice.id);
-    assert.equal(await store.verify('alice', 'Correct horse'), null);
-    assert.equal(await store.verify('bob', 'correct horse'), null);
+    assert.equal((await verifiedAccount(store, 'alice', 'correct horse'))?.username, 'Alice');
+    assert.equal((await verifiedAccount(store, 'ALICE', 'correct horse'))?.id, alice.id);
+    assert.equal(await verifiedAccount(store, 'alice', 'Correct horse'), null);
+    assert.equal(await verifiedAccount(store, 'bob', 'correct horse'), null);
     await assert.rejects(store.add({ username: 'aLiCe', password: 'x' }), isAccountError('exists'));
 
     await store.setPassword('alice', 'battery staple');
-    assert.equal(await store.verify('alice', 'correct horse'), null);
-    assert.ok(await store.verify('alice', 'battery staple'));
+    assert.equal(await verifiedAccount(store, 'alice', 'correct horse'), null);
+    assert.ok(await verifiedAccount(store, 'alice', 'battery staple'));
 
     await store.disable('Alice');
     assert.equal((await store.get('alice'))?.enabled, false);
-    assert.equal(await store.verify('alice', 'battery staple'), null);
+    assert.equal(await verifiedAccount(store, 'alice', 'battery staple'), null);
     assert.equal((await store.check('alice', 'battery staple')).result, 'disabled');
     await store.enable('alice');
-    assert.ok(await store.verify('alice', 'battery staple'));
+    assert.ok(await verifiedAccount(store, 'alice', 'battery staple'));
 
     await store.recordLogin('alice', '192.0.2.7', 1234);
     await store.recordUsage('alice', { bytes: 5000, messages: 3 }, 5678);
@@ -140,7 +141,7 @@ test('weaker old hashes are upgraded at the next successful check', async () => 
   db.prepare('UPDATE accounts SET password_hash = ?').run(weak);
   db.close();
   const reopened = SqliteAccountStore.open(dir);
-  assert.ok(await reopened.verify('old', 'secret'));
+  assert.ok(await verifiedAccount(reopened, 'old', 'secret'));
   reopened.close();
   const check = new Database(join(dir, ACCOUNTS_FILE), { readonly: true });
   const hash = check.prepare('SELECT password_hash FROM accounts').pluck().get() as string;
@@ -156,8 +157,8 @@ test('hostile usernames are plain strings or rejected cleanly', async () => {
     await store.add({ username: 'first', password: 'pw1' });
     const acc = await store.add({ username: injection, password: 'pw2' });
     assert.equal(acc.username, injection);
-    assert.ok(await store.verify(injection, 'pw2'));
-    assert.equal(await store.verify("first' OR '1'='1", 'pw1'), null);
+    assert.ok(await verifiedAccount(store, injection, 'pw2'));
+    assert.equal(await verifiedAccount(store, "first' OR '1'='1", 'pw1'), null);
     assert.deepEqual((await store.list()).map((a) => a.username).sort(), [injection, 'first'].sort());
     // Its home directory stays inside the data directory.
     assert.ok(acc.home.startsWith(join(dir, 'mail') + '/'));
@@ -167,7 +168,7 @@ test('hostile usernames are plain strings or rejected cleanly', async () => {
     const started = Date.now();
     await assert.rejects(store.add({ username: huge, password: 'pw' }), isAccountError('invalid-username'));
     assert.equal(await store.get(huge), null);
-    assert.equal(await store.verify(huge, 'pw'), null);
+    assert.equal(await verifiedAccount(store, huge, 'pw'), null);
     await assert.rejects(store.disable(huge), isAccountError('invalid-username'));
     assert.ok(Date.now() - started < 2000);
 
@@ -181,8 +182,8 @@ test('hostile usernames are plain strings or rejected cleanly', async () => {
     await assert.rejects(store.add({ username: 'p', password: 'x'.repeat(1025) }), isAccountError('invalid-password'));
     await assert.rejects(store.add({ username: 'p', password: '' }), isAccountError('invalid-password'));
     await store.add({ username: 'p', password: 'é'.repeat(512) }); // 1024 bytes
-    assert.equal(await store.verify('p', 'é'.repeat(512) + 'x'), null);
-    assert.equal(await store.verify('p', 'x'.repeat(5 * 1024 * 1024)), null);
+    assert.equal(await verifiedAccount(store, 'p', 'é'.repeat(512) + 'x'), null);
+    assert.equal(await verifiedAccount(store, 'p', 'x'.repeat(5 * 1024 * 1024)), null);
 
     await assert.rejects(store.add({ username: 'q', password: 'pw', maildir: 'relative/Maildir' }), isAccountError('invalid-value'));
     await assert.rejects(store.add({ username: 'q', password: 'pw', quotaBytes: -1 }), isAccountError('invalid-value'));
@@ -195,8 +196,8 @@ test('unicode names compare without case and normalisation differences', async (
   const store = SqliteAccountStore.open(freshDir());
   try {
     await store.add({ username: 'J\u00fcrgen', password: 'pw' });
-    assert.ok(await store.verify('J\u00dcRGEN', 'pw'));
-    assert.ok(await store.verify('ju\u0308rgen', 'pw')); // decomposed u + diaeresis
+    assert.ok(await verifiedAccount(store, 'J\u00dcRGEN', 'pw'));
+    assert.ok(await verifiedAccount(store, 'ju\u0308rgen', 'pw')); // decomposed u + diaeresis
     assert.equal(homeDirectoryName('j\u00fcrgen'), 'j=c3=bcrgen');
     assert.equal(homeDirectoryName('..'), '=2e.');
     assert.equal(homeDirectoryName('a/b'), 'a=2fb');
@@ -224,7 +225,7 @@ test('a version-1 file is migrated with its data; a newer file is refused', asyn
   const carol = (await store.get('carol'))!;
   assert.equal(carol.home, '/home/carol');
   assert.equal(carol.usage, null);
-  assert.ok(await store.verify('carol', 'pw'));
+  assert.ok(await verifiedAccount(store, 'carol', 'pw'));
   store.close();
 
   const future = new Database(path);

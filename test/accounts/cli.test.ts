@@ -1,3 +1,4 @@
+import { verifiedAccount } from '../../server/accounts/index.js';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -34,7 +35,7 @@ function run(args: string[], stdin = ''): Promise<{ code: number | null; stdout:
 async function verify(user: string, password: string): Promise<boolean> {
   const store = SqliteAccountStore.open(data);
   try {
-    return (await store.verify(user, password)) !== null;
+    return (await verifiedAccount(store, user, password)) !== null;
   } finally {
     store.close();
   }

@@ -2,6 +2,7 @@
 // on a free port): the same behaviour as SQLite's, the same migrations, the login cache across
 // two store objects (as two servers have), and `imapd-accounts migrate --to` copying a SQLite
 // store without losing anything, twice.
+import { verifiedAccount } from '../../server/accounts/index.js';
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -84,12 +85,12 @@ describe('PostgreSQL account store', { skip: postgresSkip }, () => {
       const alice = await store.add({ username: 'Alice', password: 'correct horse', quotaBytes: 1_000_000, quotaMessages: 100 });
       assert.equal(alice.home, join(root, 'mail', 'alice'));
       assert.equal(typeof alice.createdAt, 'number', 'BIGINT columns come back as numbers');
-      assert.equal((await store.verify('ALICE', 'correct horse'))?.id, alice.id);
-      assert.equal(await store.verify('alice', 'Correct horse'), null);
+      assert.equal((await verifiedAccount(store, 'ALICE', 'correct horse'))?.id, alice.id);
+      assert.equal(await verifiedAccount(store, 'alice', 'Correct horse'), null);
       await assert.rejects(store.add({ username: 'aLiCe', password: 'x' }), isAccountError('exists'));
       await store.setPassword('alice', 'battery staple');
-      assert.equal(await store.verify('alice', 'correct horse'), null);
-      assert.ok(await store.verify('alice', 'battery staple'));
+      assert.equal(await verifiedAccount(store, 'alice', 'correct horse'), null);
+      assert.ok(await verifiedAccount(store, 'alice', 'battery staple'));
       await store.disable('Alice');
       assert.equal((await store.check('alice', 'battery staple')).result, 'disabled');
       await store.enable('alice');
@@ -101,8 +102,8 @@ describe('PostgreSQL account store', { skip: postgresSkip }, () => {
       assert.deepEqual(seen.usage, { bytes: 5000, messages: 3, updatedAt: 5678 });
       const injection = "x'); DROP TABLE accounts; --";
       await store.add({ username: injection, password: 'pw2' });
-      assert.ok(await store.verify(injection, 'pw2'));
-      assert.equal(await store.verify("alice' OR '1'='1", 'battery staple'), null);
+      assert.ok(await verifiedAccount(store, injection, 'pw2'));
+      assert.equal(await verifiedAccount(store, "alice' OR '1'='1", 'battery staple'), null);
       await store.remove('ALICE');
       assert.equal(await store.get('alice'), null);
       await assert.rejects(store.remove('alice'), isAccountError('not-found'));
@@ -189,7 +190,7 @@ describe('PostgreSQL account store', { skip: postgresSkip }, () => {
     try {
       const after = await target.dump();
       assert.deepEqual(after, before, 'every column of every account and address, as in SQLite');
-      assert.ok(await target.verify('user7', 'pw-user7'), 'the password hashes work there');
+      assert.ok(await verifiedAccount(target, 'user7', 'pw-user7'), 'the password hashes work there');
       assert.equal((await target.findRecipient('uno@example.org'))?.account.username, 'user1');
       assert.equal((await target.get('ünïcode name'))?.enabled, false);
     } finally {

@@ -86,7 +86,24 @@ test('Test connection says what is wrong, then what is there', async () => {
 });
 
 test('a source added fetches at once, then new mail through IDLE, its count live', async () => {
+  // The list asked for after the add is answered while the fetch has not yet landed, and reaches
+  // the page only after the fetch's events did (two connections, no order between them): the
+  // older list must not hide the count those events brought.
+  let held = false;
+  let answered: () => void = () => undefined;
+  const staleAnswered = new Promise<void>((resolve) => (answered = resolve));
+  await page.route('**/api/listMailSources', async (route) => {
+    if (held) return route.continue();
+    held = true;
+    const stale = await route.fetch();
+    await expect.poll(() => (fs.existsSync(path.join(data, 'mail', 'alice', 'Maildir', 'cur')) ? inbox() : 0), { timeout: 20_000 }).toBe(2);
+    await page.waitForTimeout(500);
+    await route.fulfill({ response: stale });
+    answered();
+  });
   await page.click('#source-form button[type="submit"]');
+  await staleAnswered;
+  await page.unroute('**/api/listMailSources');
   const row = page.locator('#source-table tr[data-source]');
   await expect(row.locator('.fetched')).toHaveText('2', { timeout: 20_000 });
   await expect(row.locator('.state')).toHaveText(/new mail arrives at once/);

@@ -7,6 +7,9 @@ import { h, replaceChildren } from '../dom.js';
 import { count, dateTime } from '../format.js';
 import type { Context, Screen } from './types.js';
 
+/** What an event says of one source: its new view, or that it is gone. */
+type SourceChange = MailSourceView | { id: number; removed: true };
+
 const PORTS = { imap: { implicit: 993, starttls: 143, none: 143 }, pop3: { implicit: 995, starttls: 110, none: 110 } } as const;
 const STATES: Record<MailSourceView['status']['state'], string> = {
   waiting: 'waiting for the next fetch',
@@ -218,16 +221,35 @@ export function mailSourcesScreen(ctx: Context): Screen {
     ));
   }
 
+  /**
+   * The list and the events come over two connections, in no order between them: a list asked
+   * for before a fetch landed may arrive after that fetch's events. So the events heard while a
+   * list is on its way are applied again on top of it; the last event of a source carries its
+   * newest state, whichever came first.
+   */
+  const heardDuringRefresh = new Set<SourceChange[]>();
+
+  function apply(change: SourceChange): void {
+    const i = sources.findIndex((s) => s.id === change.id);
+    if ('removed' in change) {
+      if (i >= 0) sources.splice(i, 1);
+    } else if (i >= 0) sources[i] = change;
+    else sources.push(change);
+  }
+
   function refresh(): void {
+    const heard: SourceChange[] = [];
+    heardDuringRefresh.add(heard);
     Promise.all([ctx.api.listMailSources(), ctx.api.listAccounts(), ctx.api.mailSourcesProblem()]).then(([s, accounts, trouble]: [MailSourceView[], AccountView[], string | null]) => {
       sources = s;
+      for (const change of heard) apply(change);
       problem.textContent = trouble ?? '';
       problem.hidden = trouble === null;
       const chosen = account.value;
       replaceChildren(account, accounts.map((a) => option(a.username, a.username)));
       if (chosen) account.value = chosen;
       render();
-    }, (err: unknown) => ctx.toast((err as Error).message, 'error'));
+    }, (err: unknown) => ctx.toast((err as Error).message, 'error')).finally(() => heardDuringRefresh.delete(heard));
   }
 
   element.append(
@@ -244,11 +266,8 @@ export function mailSourcesScreen(ctx: Context): Screen {
     shown: refresh,
     onEvent(event) {
       if (event.type !== 'mail-source') return;
-      const i = sources.findIndex((s) => s.id === event.source.id);
-      if ('removed' in event.source) {
-        if (i >= 0) sources.splice(i, 1);
-      } else if (i >= 0) sources[i] = event.source;
-      else sources.push(event.source);
+      for (const heard of heardDuringRefresh) heard.push(event.source);
+      apply(event.source);
       if (!element.hidden) render();
     },
   };

@@ -18,6 +18,8 @@ export function sessionsScreen(ctx: Context): Screen {
   const element = h('section', { class: 'screen' });
   const body = h('div', { id: 'session-list' });
   let sessions: SessionView[] = [];
+  /** Session events heard so far (see shown()). */
+  let eventsHeard = 0;
 
   function render(): void {
     if (sessions.length === 0) {
@@ -65,13 +67,17 @@ export function sessionsScreen(ctx: Context): Screen {
     title: 'Live sessions',
     element,
     shown() {
+      // An event carries the whole list, and the last one is current: a list that comes back
+      // after an event (two connections, no order between them) may be older, so it yields.
+      const heard = eventsHeard;
       ctx.api.listSessions().then((list) => {
-        sessions = list;
+        if (eventsHeard === heard) sessions = list;
         render();
       }, (err: unknown) => ctx.toast((err as Error).message, 'error'));
     },
     onEvent(event) {
       if (event.type !== 'sessions') return;
+      eventsHeard++;
       sessions = event.sessions;
       if (!element.hidden) render();
     },

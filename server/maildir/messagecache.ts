@@ -20,7 +20,7 @@ import path from 'node:path';
 import type { DataRequest, MessageData } from '../backend/mailstore.js';
 import type { Envelope, HeaderMeta } from '../mime/types.js';
 import { decodeStructure, Deriver, envelopeOf, type EnvelopeArray, type Needs, type Parsers } from './derive.js';
-import { crlfSizeFromName } from './filenames.js';
+import { crlfSizeFromName, fileSizeFromName } from './filenames.js';
 import { Budget, errorCode } from './fsutil.js';
 import { InfoCache, type StoredInfo } from './infocache.js';
 import {
@@ -75,6 +75,8 @@ export class MessageCache {
   private readonly structures: RecordStore;
   private readonly deriver: Deriver;
   private checked = 0;
+  /** cur/ and a separator: message paths are made by concatenation (path.join shows in profiles). */
+  private readonly curPrefix: string;
 
   constructor(
     private readonly dir: string,
@@ -82,6 +84,7 @@ export class MessageCache {
   ) {
     this.info = new InfoCache(dir);
     this.deriver = new Deriver(options);
+    this.curPrefix = path.join(dir, 'cur') + path.sep;
     const log = (file: string, kind: string): RecordStore =>
       options.version === undefined
         ? new MemoryRecords(options.memoryEntries)
@@ -201,7 +204,7 @@ export class MessageCache {
 
   /** Reads what `needs` asks for from the message's file into `item`; false when there is no such file. */
   private readMessage(message: CachedMessage, needs: Needs, item: MessageData, rawInto?: (size: number) => Buffer): boolean {
-    return this.readFile(messageFileOf(this.options.messageLinks, path.join(this.dir, 'cur', message.fileName)), message, needs, item, rawInto);
+    return this.readFile(messageFileOf(this.options.messageLinks, this.curPrefix + message.fileName), message, needs, item, rawInto);
   }
 
   private readFile(file: string, message: CachedMessage, needs: Needs, item: MessageData, rawInto?: (size: number) => Buffer): boolean {
@@ -229,6 +232,7 @@ export class MessageCache {
     const derived = this.deriver.derive(fd, {
       needs,
       sizeFromName: crlfSizeFromName(base),
+      fileSizeFromName: needs.raw ? fileSizeFromName(base) : undefined,
       numbered,
       hasHeader: parses && this.headers.has(uid),
       hasEnvelope: parses && this.envelopes.has(uid),
@@ -278,7 +282,7 @@ export class MessageCache {
     for (const i of todo) {
       const message = messages[i];
       const n = needs[i];
-      files.push(messageFileOf(this.options.messageLinks, path.join(this.dir, 'cur', message.fileName)));
+      files.push(messageFileOf(this.options.messageLinks, this.curPrefix + message.fileName));
       flags.push(
         (n.info ? JOB_INFO : 0) | (n.envelope ? JOB_ENVELOPE : 0) | (n.header ? JOB_HEADER : 0) | (n.structure ? JOB_STRUCTURE : 0) |
           (this.headers.has(message.uid) ? JOB_HAS_HEADER : 0) | (this.envelopes.has(message.uid) ? JOB_HAS_ENVELOPE : 0) |

@@ -82,11 +82,20 @@ const ARENA_BLOCK = 1024 * 1024;
  * fragments: RSS). Only for callers that are done with a batch's messages before asking for
  * the next, and keep no part of them.
  */
+/** Blocks of one size lent by some pool: take() gives one or null, give() returns one. */
+export interface BlockSource {
+  take(): Buffer | null;
+  give(block: Buffer): void;
+}
+
 export class RawArena {
   /** The blocks filled so far; the next request fills them again from the first. */
   private readonly blocks: Buffer[] = [];
   private current = 0;
   private used = 0;
+
+  /** With a `source` of ARENA_BLOCK-sized blocks, blocks come from it first (given back by release()). */
+  constructor(private readonly source?: BlockSource | null) {}
 
   /** A new request: what the last one placed is given up. */
   reset(): void {
@@ -97,18 +106,30 @@ export class RawArena {
   /** Room for one message of `size` bytes. */
   take(size: number): Buffer {
     if (size > ARENA_ONE_MAX) return Buffer.allocUnsafe(size);
-    if (this.blocks.length === 0) this.blocks.push(Buffer.allocUnsafeSlow(ARENA_BLOCK));
+    if (this.blocks.length === 0) this.blocks.push(this.newBlock());
     if (this.used + size > ARENA_BLOCK) {
       // Full: the next block (kept for the next request: a fresh one costs page faults, and
       // the collector sees its size again each time).
       this.current++;
       this.used = 0;
-      if (this.current === this.blocks.length) this.blocks.push(Buffer.allocUnsafeSlow(ARENA_BLOCK));
+      if (this.current === this.blocks.length) this.blocks.push(this.newBlock());
     }
     const block = this.blocks[this.current];
     const room = block.subarray(this.used, this.used + size);
     this.used += (size + 7) & ~7;
     return room;
+  }
+
+  /** The command is done with the arena: blocks lent by the source go back to it. */
+  release(): void {
+    if (this.source) for (const block of this.blocks) this.source.give(block);
+    this.blocks.length = 0;
+    this.reset();
+  }
+
+  private newBlock(): Buffer {
+    const lent = this.source?.take();
+    return lent && lent.length === ARENA_BLOCK ? lent : Buffer.allocUnsafeSlow(ARENA_BLOCK);
   }
 }
 

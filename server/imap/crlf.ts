@@ -130,7 +130,7 @@ function moduleBytes(): Uint8Array {
 }
 
 // The few WebAssembly declarations we use (the project's lib settings have none).
-interface WasmMemory {
+export interface WasmMemory {
   readonly buffer: ArrayBuffer;
   grow(pages: number): number;
 }
@@ -144,17 +144,28 @@ interface WasmApi {
 const IN = 16;
 const PAGE = 65536;
 
-function wasmConverter(): Converter | null {
+/** The module's memory and function: crlf(src, len, dst) -> end of the output (see above). */
+export interface CrlfInstance {
+  mem: WasmMemory;
+  crlf: (src: number, len: number, dst: number) => number;
+}
+
+/** A new instance of the module (memory of its own), or null where WebAssembly SIMD is missing. */
+export function crlfInstance(): CrlfInstance | null {
   const api = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
   if (!api) return null;
-  let exports: { mem: WasmMemory; crlf: (src: number, len: number, dst: number) => number };
   try {
     const bytes = moduleBytes();
     if (!api.validate(bytes)) return null; // no SIMD
-    exports = new api.Instance(new api.Module(bytes)).exports;
+    return new api.Instance(new api.Module(bytes)).exports;
   } catch {
     return null;
   }
+}
+
+function wasmConverter(): Converter | null {
+  const exports = crlfInstance();
+  if (!exports) return null;
   const { mem, crlf } = exports;
   // Room for a whole chunk from the start, and the function compiled by one call: the first
   // FETCH does not pay for either.

@@ -231,7 +231,7 @@ export class MessageCache {
     const parses = numbered && (needs.envelope || needs.header || needs.structure);
     const derived = this.deriver.derive(fd, {
       needs,
-      sizeFromName: crlfSizeFromName(base),
+      sizeFromName: needs.info ? crlfSizeFromName(base) : undefined, // used only for RFC822.SIZE
       fileSizeFromName: needs.raw ? fileSizeFromName(base) : undefined,
       numbered,
       hasHeader: parses && this.headers.has(uid),

@@ -8,6 +8,7 @@ import { findPart, sectionOf } from '../../mime/section.js';
 import type { BodyPart } from '../../mime/types.js';
 import type { SectionSpec } from '../protocol/types.js';
 import { CRLF_CHUNK, crlfConvert, crlfLength, crlfPieces } from '../crlf.js';
+import { DIRECT_MAX, literalInto } from '../crlf-pool.js';
 import type { BlockWriter } from '../output.js';
 
 export interface PartialRange {
@@ -62,6 +63,15 @@ export function writeSection(out: BlockWriter, raw: Buffer, body: BodyPart | und
     return;
   }
   const [start, end] = range;
+  if (!partial && out.direct && end - start <= DIRECT_MAX) {
+    // Converted by the module straight into the output block (crlf-pool.ts), where it can.
+    const block = out.directRoom(2 * (end - start) + 32);
+    const used = block ? literalInto(raw, start, end, block, out.buffered) : -1;
+    if (used >= 0) {
+      out.commit(used);
+      return;
+    }
+  }
   if (end - start <= CRLF_CHUNK) {
     // Converted first: its length is the literal's.
     const converted = crlfConvert(raw, start, end);

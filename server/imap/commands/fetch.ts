@@ -11,7 +11,7 @@
 // QRESYNC, UID FETCH's (CHANGEDSINCE n VANISHED) first reports the UIDs gone since (3.2.6).
 //
 // BINARY, EMAILID, THREADID, SAVEDATE and PREVIEW are written by fetch-ext.ts.
-import { SELECTED, no, ok, type CommandSpec } from './types.js';
+import { SELECTED, no, ok, type CommandResult, type CommandSpec } from './types.js';
 import { myRights } from '../rights.js';
 import { SyntaxError } from './args.js';
 import { modseqValue, parseFetchItems, formatInternalDate } from '../protocol/parser.js';
@@ -21,6 +21,7 @@ import type { FetchItem, SectionSpec, Token } from '../protocol/types.js';
 import { vanishedSince } from './qresync.js';
 import { Encoder } from '../../wire/writer.js';
 import { BLOCK_SIZE, BlockWriter } from '../output.js';
+import { arenaBlocks, outputBlocks } from '../crlf-pool.js';
 import { writeSection, type PartialRange } from './body.js';
 import { changedSince, lowerBound, namedBy, resolveSet } from '../resolve-set.js';
 import { envelopeValue } from '../../wire/envelope.js';
@@ -78,7 +79,7 @@ export const fetch: CommandSpec = {
     const request = dataRequest(items, utf8);
     // Whole messages are used up batch by batch (converted into the output blocks, never kept):
     // they share one buffer. Only HEADER.FIELDS may hand a piece of one to the transport as it is.
-    if (request.raw && !items.some((i) => i.kind === 'BODY[]' && i.section.kind.startsWith('HEADER.FIELDS'))) request.arena = new RawArena();
+    if (request.raw && !items.some((i) => i.kind === 'BODY[]' && i.section.kind.startsWith('HEADER.FIELDS'))) request.arena = new RawArena(arenaBlocks());
     // Without the "s" right (a shared folder, RFC 4314 section 4) nothing is marked \Seen.
     const setsSeen = !view.readOnly
       && (items.some((i) => (i.kind === 'BODY[]' && !i.peek) || i.kind === 'RFC822' || i.kind === 'RFC822.TEXT') || extSetsSeen(items))
@@ -112,56 +113,67 @@ export const fetch: CommandSpec = {
     const plain = items.every((i) => PLAIN_ITEMS.has(i.kind)) && !(utf8 && usesWire);
     const batchSize = request.raw ? BODY_BATCH : BATCH;
     const out = new Encoder({ utf8 });
-    const blocks = new BlockWriter((bytes, done) => session.write(bytes, done), BLOCK_SIZE, session.transport.reusesWrittenBuffers === true);
-    const binary = items.some((i) => i.kind === 'BINARY[]' || i.kind === 'BINARY.SIZE');
-    const ext = { folder: view.folder, uidValidity: view.uidValidity };
-    let vanished = 0;
-    let unknownCte = false;
-    for (let start = 0; start < seqs.length; start += batchSize) {
-      const batch = seqs.slice(start, start + batchSize);
-      const messages = batch.map((seq) => view.message(seq)!);
-      // The file of a message that another process expunged (not reported yet) is gone: null.
-      const data = needsData ? await view.folder.messageData(messages.map((m) => m.uid), request) : undefined;
-      if (plain) {
-        // The usual listing: the batch is one string of bytes (latin1), written at once.
-        let text = '';
+    const reuse = session.transport.reusesWrittenBuffers === true;
+    const blocks = new BlockWriter((bytes, done) => session.write(bytes, done), BLOCK_SIZE, reuse, reuse && request.arena ? outputBlocks(BLOCK_SIZE) : null);
+    try {
+      return await respond();
+    } finally {
+      // Blocks lent by the converter's pool go back (crlf-pool.ts).
+      blocks.close();
+      request.arena?.release();
+    }
+
+    async function respond(): Promise<CommandResult> {
+      const binary = items.some((i) => i.kind === 'BINARY[]' || i.kind === 'BINARY.SIZE');
+      const ext = { folder: view.folder, uidValidity: view.uidValidity };
+      let vanished = 0;
+      let unknownCte = false;
+      for (let start = 0; start < seqs.length; start += batchSize) {
+        const batch = seqs.slice(start, start + batchSize);
+        const messages = batch.map((seq) => view.message(seq)!);
+        // The file of a message that another process expunged (not reported yet) is gone: null.
+        const data = needsData ? await view.folder.messageData(messages.map((m) => m.uid), request) : undefined;
+        if (plain) {
+          // The usual listing: the batch is one string of bytes (latin1), written at once.
+          let text = '';
+          for (let i = 0; i < batch.length; i++) {
+            const item = data ? data[i] : NO_DATA;
+            if (!item) {
+              vanished++;
+              continue;
+            }
+            text += plainResponse(view, batch[i], messages[i], items, item, sendsFlags || seenChanged.has(messages[i].uid));
+          }
+          blocks.stable(Buffer.from(text, 'latin1'));
+          blocks.flush();
+          const wait = blocks.room();
+          if (wait) await wait;
+          continue;
+        }
         for (let i = 0; i < batch.length; i++) {
           const item = data ? data[i] : NO_DATA;
           if (!item) {
             vanished++;
             continue;
           }
-          text += plainResponse(view, batch[i], messages[i], items, item, sendsFlags || seenChanged.has(messages[i].uid));
+          const message = messages[i];
+          if (binary && !binaryDecodable(items, item)) {
+            unknownCte = true;
+            continue;
+          }
+          writeResponse(out, blocks, view, batch[i], message, items, item, sendsFlags || seenChanged.has(message.uid), utf8, ext);
+          const wait = blocks.room();
+          if (wait) await wait;
         }
-        blocks.stable(Buffer.from(text, 'latin1'));
+        // A batch's responses go out before the next batch is read (the client sees progress).
         blocks.flush();
         const wait = blocks.room();
         if (wait) await wait;
-        continue;
       }
-      for (let i = 0; i < batch.length; i++) {
-        const item = data ? data[i] : NO_DATA;
-        if (!item) {
-          vanished++;
-          continue;
-        }
-        const message = messages[i];
-        if (binary && !binaryDecodable(items, item)) {
-          unknownCte = true;
-          continue;
-        }
-        writeResponse(out, blocks, view, batch[i], message, items, item, sendsFlags || seenChanged.has(message.uid), utf8, ext);
-        const wait = blocks.room();
-        if (wait) await wait;
-      }
-      // A batch's responses go out before the next batch is read (the client sees progress).
-      blocks.flush();
-      const wait = blocks.room();
-      if (wait) await wait;
+      if (unknownCte) return no('A part has a Content-Transfer-Encoding this server cannot decode', 'UNKNOWN-CTE');
+      if (vanished) return no('Some of the requested messages no longer exist', 'EXPUNGEISSUED');
+      return ok('FETCH completed');
     }
-    if (unknownCte) return no('A part has a Content-Transfer-Encoding this server cannot decode', 'UNKNOWN-CTE');
-    if (vanished) return no('Some of the requested messages no longer exist', 'EXPUNGEISSUED');
-    return ok('FETCH completed');
   },
 };
 

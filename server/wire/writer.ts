@@ -28,6 +28,7 @@ const LINE_BREAK = /[\r\n]/;
 /** Anything but plain printable-ish 7-bit: the common case is tested with this one regex. */
 const NOT_PLAIN = /[^\x01-\x09\x0b\x0c\x0e-\x21\x23-\x5b\x5d-\x7f]/;
 const QUOTED_SPECIALS_ALL = /[\\"]/g;
+const NOT_ASCII = /[^\x00-\x7f]/;
 
 /** Accumulates one response: text in a string, binary literal data in chunks. */
 export class Encoder {
@@ -134,6 +135,17 @@ export class Encoder {
       this.chunks.push(Buffer.from(this.text, 'utf8'));
       this.text = '';
     }
+  }
+
+  /**
+   * The text written so far, taken, when that is all there is and it is ASCII (a caller
+   * copies it into its own buffer without a Buffer of its own); else null and nothing taken.
+   */
+  takeAscii(): string | null {
+    if (this.chunks.length > 0 || NOT_ASCII.test(this.text)) return null;
+    const text = this.text;
+    this.text = '';
+    return text;
   }
 
   /** The bytes written so far (the encoder can be reused afterwards). */

@@ -362,7 +362,14 @@ function writeResponse(
     out.raw(view.flagsText(message));
   }
   out.raw(')\r\n');
-  blocks.stable(out.finish());
+  toBlocks(out, blocks);
+}
+
+/** What the encoder holds, into the blocks (the usual ASCII text without a Buffer of its own). */
+function toBlocks(out: Encoder, blocks: BlockWriter): void {
+  const text = out.takeAscii();
+  if (text === null) blocks.stable(out.finish());
+  else if (text.length > 0) blocks.ascii(text);
 }
 
 const WHOLE: SectionSpec = { part: [], kind: '' };
@@ -371,6 +378,6 @@ const TEXT: SectionSpec = { part: [], kind: 'TEXT' };
 
 /** Message data go straight into the output blocks, after what the encoder holds so far. */
 function literal(out: Encoder, blocks: BlockWriter, data: MessageData, section: SectionSpec, partial?: PartialRange): void {
-  blocks.stable(out.finish());
+  toBlocks(out, blocks);
   writeSection(blocks, data.raw!, data.structure, section, partial);
 }

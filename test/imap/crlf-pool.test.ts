@@ -9,8 +9,9 @@ import { RawArena } from '../../server/backend/mailstore.js';
 import { writeSection } from '../../server/imap/commands/body.js';
 import { arenaBlocks, DIRECT_MAX, outputBlocks } from '../../server/imap/crlf-pool.js';
 import { BLOCK_SIZE, BlockWriter } from '../../server/imap/output.js';
+import type { SectionSpec } from '../../server/imap/protocol/types.js';
 
-const WHOLE = { part: [], kind: '' } as const;
+const WHOLE: SectionSpec = { part: [], kind: '' };
 const bin = (s: string): Buffer => Buffer.from(s, 'latin1');
 
 function reference(raw: Buffer): Buffer {

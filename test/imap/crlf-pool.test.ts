@@ -10,6 +10,8 @@ import { writeSection } from '../../server/imap/commands/body.js';
 import { arenaBlocks, DIRECT_MAX, outputBlocks } from '../../server/imap/crlf-pool.js';
 import { BLOCK_SIZE, BlockWriter } from '../../server/imap/output.js';
 import type { SectionSpec } from '../../server/imap/protocol/types.js';
+import { parseMessage } from '../../server/mime/parse.js';
+import { corpus, lf } from '../mime/corpus.js';
 
 const WHOLE: SectionSpec = { part: [], kind: '' };
 const bin = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -92,6 +94,47 @@ describe('converting into the pool', () => {
       assert.ok(bytes.equals(want));
       assert.ok(writes.some((w) => w.buffer === memory), 'blocks of the pool were written');
     }
+  });
+
+  it('gives the bytes of the copying path for sections that start inside the message (the byte before them is theirs)', () => {
+    const sections: SectionSpec[] = [
+      { part: [], kind: 'HEADER' },
+      { part: [], kind: 'TEXT' },
+      { part: [1], kind: '' },
+      { part: [1], kind: 'MIME' },
+      { part: [2], kind: '' },
+      { part: [2], kind: 'TEXT' },
+      { part: [1, 2], kind: '' },
+    ];
+    const write = (raw: Buffer, section: SectionSpec, direct: boolean): { bytes: Buffer; pooled: boolean } => {
+      const chunks: Buffer[] = [];
+      let pooled = false;
+      const out = new BlockWriter((data, done) => {
+        chunks.push(Buffer.from(data));
+        pooled ||= data.buffer === memory;
+        done();
+      }, BLOCK_SIZE, true, direct ? outputBlocks(BLOCK_SIZE) : null);
+      writeSection(out, raw, parseMessage(raw).body, section);
+      out.close();
+      return { bytes: Buffer.concat(chunks), pooled };
+    };
+    let compared = 0;
+    const arena = new RawArena(arenaBlocks());
+    for (const entry of corpus()) {
+      for (const stored of [entry.raw, bin(lf(entry.raw.toString('latin1')))]) {
+        arena.reset();
+        const raw = arena.take(stored.length);
+        stored.copy(raw);
+        for (const section of sections) {
+          const direct = write(raw, section, true);
+          assert.ok(direct.bytes.equals(write(stored, section, false).bytes), `${entry.name} ${JSON.stringify(section)}`);
+          assert.ok(direct.pooled);
+          compared++;
+        }
+      }
+    }
+    arena.release();
+    assert.ok(compared > 50);
   });
 
   it('moves the bytes when the literal has more or fewer digits than guessed', () => {

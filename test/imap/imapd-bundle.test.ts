@@ -16,6 +16,11 @@ test('the built imapd imports none of our own modules: they are bundled into it'
   assert.match(bundle, /^import .* from ['"]node:fs['"]/m, 'node built-ins stay imports');
 });
 
+test('the bundle is ASCII: V8 keeps its source one byte per character, not two', () => {
+  const wide = /[^\x00-\x7f]/.exec(bundle);
+  assert.equal(wide, null, wide ? `${JSON.stringify(bundle.slice(wide.index - 40, wide.index + 10))}` : '');
+});
+
 test("the bundle's import.meta.url is each module's own file, where its workers are found", () => {
   const rewritten = [...bundle.matchAll(/new URL\("([^"]+)", import\.meta\.url\)/g)].map((m) => m[1]!);
   for (const own of ['../maildir/parsepool.js', '../maildir/fts/fts-index.js', '../mime/decode.js', '../maildir/maildir-store.js']) {

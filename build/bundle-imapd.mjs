@@ -9,6 +9,8 @@
 // The modules keep their own files beside the bundle (tsc's output): worker threads and the
 // full-text indexer's child process are started from them. `import.meta.url` in a bundled module
 // is rewritten to the URL of that module's own file, so paths computed from it stay right.
+// The bundle must stay ASCII (esbuild escapes strings, not regular expression literals): a
+// single wider character makes V8 hold the whole source two bytes per character.
 
 import { build } from 'esbuild';
 import { readFile } from 'node:fs/promises';

@@ -3,11 +3,16 @@
 // which the loader turns into a ConfigError naming file, line and setting.
 
 import { statSync, accessSync, constants as fsConstants } from 'node:fs';
+import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
-import { createSecureContext } from 'node:tls';
+import type * as Tls from 'node:tls';
 import { SUPPORTED_WORDS, VALUED_WORDS } from './session.js';
 import { SettingValueError, type ParseContext, type PortSpec, type TlsVersion } from './settings-types.js';
+
+// node:tls only once a cipher list is checked: imapd (a process per connection) otherwise
+// never loads it.
+const require = createRequire(import.meta.url);
 
 const invalid = (message: string): never => {
   throw new SettingValueError(message);
@@ -128,7 +133,7 @@ export function parseCipherList(value: string): string | null {
   const v = value.trim();
   if (v === '') return null;
   try {
-    createSecureContext({ ciphers: v });
+    (require('node:tls') as typeof Tls).createSecureContext({ ciphers: v });
   } catch (err) {
     invalid(`not a valid OpenSSL cipher list (${(err as Error).message})`);
   }

@@ -18,8 +18,9 @@
 // The text is folded as SEARCH folds it (server/mime/index-text.ts), and the tokenizer is
 // case-sensitive so that it adds no folding of its own.
 
-import Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import { rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { addToRuns, decodeRuns, encodeRuns, NO_RUNS, removeFromRuns, runsCount, runsHave, runsOf, type UidRuns } from './fts-coverage.js';
 
@@ -29,7 +30,16 @@ export const FTS_FILE = 'imapd-ts.fts';
 const VERSION = '2';
 const UPGRADABLE = '1';
 
-export type FtsDb = Database.Database;
+export type FtsDb = BetterSqlite3.Database;
+
+// better-sqlite3 is loaded when the first index is opened, not when imapd starts (0.6 MiB and
+// its load time before the greeting, measured): it is CommonJS, so a synchronous require.
+const require = createRequire(import.meta.url);
+let sqlite: typeof BetterSqlite3 | undefined;
+function openDatabase(path: string, options?: BetterSqlite3.Options): FtsDb {
+  sqlite ??= require('better-sqlite3') as typeof BetterSqlite3;
+  return new sqlite(path, options);
+}
 
 export function ftsPath(dir: string): string {
   return join(dir, FTS_FILE);
@@ -51,7 +61,7 @@ export function corruptIndex(error: unknown): boolean {
 export function openForReading(path: string): FtsDb | null {
   let db: FtsDb;
   try {
-    db = new Database(path, { fileMustExist: true });
+    db = openDatabase(path, { fileMustExist: true });
   } catch (error) {
     if ((error as { code?: string }).code === 'SQLITE_CANTOPEN') return null;
     throw error;
@@ -76,13 +86,13 @@ export function openForReading(path: string): FtsDb | null {
 export function openForWriting(path: string, uidValidity: number): FtsDb {
   let db: FtsDb | undefined;
   try {
-    db = new Database(path);
+    db = openDatabase(path);
     prepare(db);
   } catch (error) {
     db?.close();
     if (!corruptIndex(error)) throw error;
     removeFtsFiles(path);
-    db = new Database(path);
+    db = openDatabase(path);
     prepare(db);
   }
   if (Number(metaValue(db, 'uidvalidity')) !== uidValidity) {

@@ -19,6 +19,8 @@ import { corpusRaw, CORPUS } from '../../imap/search/corpus.js';
 import { corpus } from '../../mime/corpus.js';
 import { deliver, tempMaildir, type TempMaildir } from '../helpers.js';
 import { randomMessage, randomNeedles, randomSource, searchFolder } from './helpers.js';
+import { indexPieces } from '../../../server/mime/index-text.js';
+import { parseStructure } from '../../../server/mime/parse.js';
 
 const NEEDLES = [
   'zorbulate', 'ZorBulate', 'fine', 'fi', 'k', 'ss', 'late', 'zor bu', 'ab:c', '1/2', '.', 'subject', 'from', 'x', 'é', 'café',
@@ -98,6 +100,32 @@ describe('full-text index', () => {
     await agree(folder, randomNeedles(random, texts, 60), 'random strings');
   });
 
+  test('index and scan agree on the words of the messages; those a text part has are not read', async () => {
+    // Words prove a match (fts-tokens.ts distinctWords): every word of the messages' header lines
+    // and text parts, in any case, gives the scan's answer, for BODY and TEXT.
+    const random = randomSource(99);
+    const words = new Set<string>();
+    for (const { uid } of folder.snapshot().messages) {
+      const raw = await folder.readMessage(uid);
+      const { lines, texts } = indexPieces(raw, parseStructure(raw).body);
+      for (const text of [...lines, ...texts]) for (const [word] of text.matchAll(/[\p{L}\p{N}]{3,}/gu)) words.add(word);
+    }
+    const all = [...words];
+    const picked = Array.from({ length: 80 }, () => all[random(all.length)]);
+    await agree(folder, [...picked, ...picked.slice(0, 20).map((w) => w.toUpperCase()), 'zorbulate', 'quux', 'attachment', 'wilhelmina', 'pdf'], 'words');
+    const answer = await folder.textCandidates!('zorbulate');
+    assert.ok(answer?.contains);
+    const uids = folder.snapshot().messages.map((m) => m.uid);
+    const proven = uids.filter((uid) => answer.contains!(uid));
+    const candidates = uids.filter((uid) => !answer.covers(uid) || answer.mayContain(uid));
+    assert.ok(proven.length > 20, `${proven.length} proven`);
+    for (const op of ['text', 'body'] as const) {
+      const fromIndex = await searchFolder(folder, { op, value: 'ZorBulate' }, true);
+      assert.equal(fromIndex.read, candidates.length - proven.length, `${op}: only candidates without proof are read`);
+      for (const uid of proven) assert.ok(fromIndex.uids.includes(uid));
+    }
+  });
+
   test('the index reads only candidates; strings under three characters are scanned', async () => {
     const total = folder.snapshot().messages.length;
     const scan = await searchFolder(folder, { op: 'text', value: 'Project plan' }, false);
@@ -144,7 +172,10 @@ describe('full-text index', () => {
     await waitFor('the new mail in the index', async () => (await folder.textCandidates!('quindlefax'))?.covers(uids[2]) === true);
     const later = await searchFolder(folder, { op: 'body', value: 'QUINDLEFAX' }, true);
     assert.deepEqual(later.uids, uids);
-    assert.equal(later.read, 3);
+    assert.equal(later.read, 0, 'each has the word in its text: a match without being read');
+    const part = await searchFolder(folder, { op: 'body', value: 'QUINDLEFA' }, true);
+    assert.deepEqual(part.uids, uids);
+    assert.equal(part.read, 3, 'part of a word: the candidates are read');
   });
 
   test('APPEND and EXPUNGE reach the index', async () => {

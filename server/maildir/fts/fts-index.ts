@@ -102,8 +102,9 @@ export class FullTextIndex {
         const runs = coverage.runs;
         const list = reader.prepare('SELECT rowid FROM text WHERE text MATCH ?').pluck().all(query) as number[];
         const matches = new Set(list);
-        // A needle that is one word: the messages whose text parts have it are matches.
-        const proven = wordNeedle(folded) ? new Set(reader.prepare('SELECT rowid FROM words WHERE words MATCH ?').pluck().all(`"${folded}"`) as number[]) : undefined;
+        // A needle of letters and digits: the messages whose text parts have a word that starts
+        // with it (the word itself, or a longer one) are matches.
+        const proven = wordNeedle(folded) ? new Set(reader.prepare('SELECT rowid FROM words WHERE words MATCH ?').pluck().all(`"${folded}" *`) as number[]) : undefined;
         return {
           covers: (uid: number) => runsHave(runs, uid),
           mayContain: (uid: number) => matches.has(uid),

@@ -88,9 +88,9 @@ const WHOLE_WORD = /^[a-z0-9]{3,64}$/;
 /**
  * The distinct words of a message's folded text parts (indexPieces' texts), one per line: runs
  * of lower-case ASCII letters and digits (3 to 64 of them; a longer run gives its first 64), each
- * a substring of a text part as BODY sees it. A message whose words include a needle contains it,
- * for BODY and TEXT alike: the index then answers for it without reading the message
- * (fts-index.ts). Only lower case: the ascii tokenizer folds ASCII case, which would otherwise
+ * a substring of a text part as BODY sees it. A message with a word that starts with a needle
+ * contains it, for BODY and TEXT alike: the index then answers for it without reading the
+ * message (fts-index.ts). Only lower case: the ascii tokenizer folds ASCII case, which would otherwise
  * prove "abc" from an "ABC" that folding left (NFKD of "ℂ" is "C").
  */
 export function distinctWords(texts: readonly string[]): string {

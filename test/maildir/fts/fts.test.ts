@@ -102,7 +102,8 @@ describe('full-text index', () => {
 
   test('index and scan agree on the words of the messages; those a text part has are not read', async () => {
     // Words prove a match (fts-tokens.ts distinctWords): every word of the messages' header lines
-    // and text parts, in any case, gives the scan's answer, for BODY and TEXT.
+    // and text parts, their starts and their ends, in any case, give the scan's answer, for BODY
+    // and TEXT.
     const random = randomSource(99);
     const words = new Set<string>();
     for (const { uid } of folder.snapshot().messages) {
@@ -112,7 +113,8 @@ describe('full-text index', () => {
     }
     const all = [...words];
     const picked = Array.from({ length: 80 }, () => all[random(all.length)]);
-    await agree(folder, [...picked, ...picked.slice(0, 20).map((w) => w.toUpperCase()), 'zorbulate', 'quux', 'attachment', 'wilhelmina', 'pdf'], 'words');
+    const parts = picked.slice(0, 30).map((w, i) => (i % 2 === 0 ? w.slice(0, 3 + random(w.length)) : w.slice(1)));
+    await agree(folder, [...picked, ...parts, ...picked.slice(0, 20).map((w) => w.toUpperCase()), 'zorbulate', 'zorbu', 'quux', 'attachment', 'wilhelmina', 'pdf'], 'words');
     const answer = await folder.textCandidates!('zorbulate');
     assert.ok(answer?.contains);
     const uids = folder.snapshot().messages.map((m) => m.uid);
@@ -173,9 +175,12 @@ describe('full-text index', () => {
     const later = await searchFolder(folder, { op: 'body', value: 'QUINDLEFAX' }, true);
     assert.deepEqual(later.uids, uids);
     assert.equal(later.read, 0, 'each has the word in its text: a match without being read');
-    const part = await searchFolder(folder, { op: 'body', value: 'QUINDLEFA' }, true);
-    assert.deepEqual(part.uids, uids);
-    assert.equal(part.read, 3, 'part of a word: the candidates are read');
+    const start = await searchFolder(folder, { op: 'body', value: 'QUINDLEFA' }, true);
+    assert.deepEqual(start.uids, uids);
+    assert.equal(start.read, 0, 'the start of a word: a match without being read');
+    const inside = await searchFolder(folder, { op: 'body', value: 'UINDLEFA' }, true);
+    assert.deepEqual(inside.uids, uids);
+    assert.equal(inside.read, 3, 'inside a word: the candidates are read');
   });
 
   test('APPEND and EXPUNGE reach the index', async () => {

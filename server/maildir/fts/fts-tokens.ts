@@ -15,41 +15,55 @@
 // ascii tokenizer folds ASCII letters to lower case, in documents and queries alike: that can
 // only add candidates, which SEARCH confirms against the message.
 
-/** Open addressing: the keys of the trigrams seen (BMP code units, packed), 0 for empty. */
-let table = new Float64Array(1 << 14);
+/** Open addressing: the trigrams seen, as their first code point (+1, 0 for empty) and the
+ * other two packed (21 bits each: exact in a double). */
+let firsts = new Int32Array(1 << 14);
+let rests = new Float64Array(1 << 14);
 /** The output, as UTF-16 code units: one string made at the end, not one per trigram. */
 let output = new Uint16Array(1 << 16);
-const UTF16 = new TextDecoder('utf-16le');
 
-/** The distinct trigrams (by code point) of `text` without a control character, one per line. */
+/** The distinct trigrams (by code point, as the trigram tokenizer and trigramQuery count) of
+ * `text` without a control character, one per line. */
 export function distinctTrigrams(text: string): string {
-  const n = text.length - 2;
-  if (n <= 0) return '';
-  if (SURROGATE.test(text)) return distinctTrigramsSlow(text);
-  const size = 1 << Math.max(14, Math.ceil(Math.log2(n * 2)));
-  if (table.length !== size) table = new Float64Array(size);
-  else table.fill(0);
-  if (output.length < n * 4) output = new Uint16Array(n * 4);
+  const units = text.length;
+  if (units < 3) return '';
+  const size = 1 << Math.max(14, Math.ceil(Math.log2(units * 2)));
+  if (firsts.length !== size) {
+    firsts = new Int32Array(size);
+    rests = new Float64Array(size);
+  } else {
+    firsts.fill(0);
+  }
+  // At most 7 code units a trigram with its line end.
+  if (output.length < units * 7) output = new Uint16Array(units * 7);
   const out = output;
   let length = 0;
   const mask = size - 1;
-  let c0 = text.charCodeAt(0);
-  let c1 = text.charCodeAt(1);
-  for (let i = 0; i < n; i++) {
-    const c2 = text.charCodeAt(i + 2);
-    if (!control(c0) && !control(c1) && !control(c2)) {
-      const key = c0 * 4294967296 + c1 * 65536 + c2 + 1;
+  let c0 = -1;
+  let c1 = -1;
+  for (let i = 0; i < units; ) {
+    let c2 = text.charCodeAt(i++);
+    if (c2 >= 0xd800 && c2 <= 0xdbff && i < units) {
+      const low = text.charCodeAt(i);
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        c2 = 0x10000 + ((c2 - 0xd800) << 10) + (low - 0xdc00);
+        i++;
+      }
+    }
+    if (c0 >= 0 && !control(c0) && !control(c1) && !control(c2)) {
+      const rest = c1 * 2097152 + c2;
       let h = (Math.imul(c0, 0x9e3779b1) ^ Math.imul(c1, 0x85ebca77) ^ Math.imul(c2, 0xc2b2ae3d)) >>> 0;
       for (;;) {
         h &= mask;
-        const k = table[h];
-        if (k === key) break;
-        if (k === 0) {
-          table[h] = key;
+        const first = firsts[h];
+        if (first === c0 + 1 && rests[h] === rest) break;
+        if (first === 0) {
+          firsts[h] = c0 + 1;
+          rests[h] = rest;
           if (length > 0) out[length++] = 10;
-          out[length++] = c0;
-          out[length++] = c1;
-          out[length++] = c2;
+          length = put(out, length, c0);
+          length = put(out, length, c1);
+          length = put(out, length, c2);
           break;
         }
         h++;
@@ -58,25 +72,29 @@ export function distinctTrigrams(text: string): string {
     c0 = c1;
     c1 = c2;
   }
-  return UTF16.decode(out.subarray(0, length));
+  return fromUnits(out, length);
 }
 
-const SURROGATE = /[\ud800-\udfff]/;
+/** The string of out[0, length), lone surrogates kept (a TextDecoder would replace them). */
+function fromUnits(out: Uint16Array, length: number): string {
+  let text = '';
+  for (let at = 0; at < length; at += 8192) text += String.fromCharCode.apply(null, out.subarray(at, Math.min(length, at + 8192)) as unknown as number[]);
+  return text;
+}
+
+/** Writes a code point (or a lone surrogate, as it was) as UTF-16. */
+function put(out: Uint16Array, at: number, c: number): number {
+  if (c < 0x10000) {
+    out[at] = c;
+    return at + 1;
+  }
+  out[at] = 0xd800 + ((c - 0x10000) >> 10);
+  out[at + 1] = 0xdc00 + ((c - 0x10000) & 0x3ff);
+  return at + 2;
+}
 
 function control(c: number): boolean {
   return c < 0x20 || c === 0x7f;
-}
-
-/** With characters beyond the BMP: trigrams of code points (as the trigram tokenizer and trigramQuery count). */
-function distinctTrigramsSlow(text: string): string {
-  const chars = [...text];
-  const seen = new Set<string>();
-  for (let i = 0; i + 3 <= chars.length; i++) {
-    const gram = chars[i] + chars[i + 1] + chars[i + 2];
-    // eslint-disable-next-line no-control-regex
-    if (!/[\x00-\x1f\x7f]/.test(gram)) seen.add(gram);
-  }
-  return [...seen].join('\n');
 }
 
 /** Words the index keeps: lower-case ASCII letters and digits, as many as a needle may have. */

@@ -6,7 +6,8 @@
 // index keeps only which trigrams each message has, yet the tokenizer handed FTS5 every
 // trigram of the text, some 7,200 for a message of the bench corpus of which some 2,300 are
 // distinct; each costs a hash lookup in FTS5's pending terms. Handing it the distinct ones
-// alone takes about 40 % less CPU per message, and the file is smaller.
+// alone halves the inserts' CPU (some 1.0 ms a message instead of 2.0 at 10,000 bench messages;
+// finding them costs 0.15 ms, the words 0.07), and the file is smaller.
 //
 // The set of trigrams without a control character is the same as the trigram tokenizer's, so
 // the index answers every query exactly as before: a query (fts-db.ts trigramQuery) never has a

@@ -312,6 +312,15 @@ export interface TextCandidates {
   covers(uid: number): boolean;
   /** For a covered message: whether it may contain the string. */
   mayContain(uid: number): boolean;
+  /** Optional: whether the index knows the message (covered) contains the string in a text part,
+   * so that BODY and TEXT match without reading it; false says nothing. */
+  contains?(uid: number): boolean;
+  /**
+   * Optional: of `count` messages with ascending UIDs (`uidAt(i)`), the places (ascending) of
+   * those not covered or that may contain the string, found without asking about each one: a
+   * rare word in 100,000 messages is a thousand binary searches, not 100,000 tests.
+   */
+  possibleAmong?(count: number, uidAt: (index: number) => number): number[];
 }
 
 /** One open folder, shared by every session of this process that selected it. */

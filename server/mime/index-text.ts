@@ -6,6 +6,8 @@
 // own; the same pieces folded the same way are put here one per line. A string that SEARCH finds
 // within one line or one part is therefore found here too. Strings with a line end (which the
 // evaluator can match across pieces) are never asked of an index.
+// The other way round holds too, as the pieces are those the evaluator folds: a substring of a
+// folded text part (a word the index keeps, maildir/fts/fts-tokens.ts) is found by BODY.
 // Attachments' names are in the MIME headers of their parts, which are among the header lines.
 
 import { decodeCharset, decodeHeaderValue, decodeTransfer } from './decode.js';
@@ -14,6 +16,12 @@ import { fieldValue, scanHeader } from './header.js';
 import type { BodyPart } from './types.js';
 
 export function indexText(raw: Buffer, body: BodyPart): string {
+  const { lines, texts } = indexPieces(raw, body);
+  return [...lines, ...texts].join('\n');
+}
+
+/** The pieces of indexText: the folded header lines, and the folded text parts (what BODY looks at). */
+export function indexPieces(raw: Buffer, body: BodyPart): { lines: string[]; texts: string[] } {
   const lines: string[] = [];
   const texts: string[] = [];
   const stack: BodyPart[] = [body];
@@ -31,8 +39,7 @@ export function indexText(raw: Buffer, body: BodyPart): string {
       texts.push(foldForSearch(decodeCharset(bytes, charsetOf(part))));
     }
   }
-  for (const text of texts) lines.push(text);
-  return lines.join('\n');
+  return { lines, texts };
 }
 
 function charsetOf(part: BodyPart): string {

@@ -38,14 +38,19 @@ export async function searchView(view: SelectedMailbox, key: SearchKey, only?: r
   const bound = textCandidates && indexBound(key, textCandidates);
   if (bound) {
     // Only the messages the index leaves possible are looked at: a rare word in 100,000
-    // messages costs a thousand checks, not 100,000 objects and tests.
+    // messages costs a thousand checks, not 100,000 objects and tests; where the index can
+    // list them, not even a test of each.
+    const from = all;
+    const places = indexPlaces(key, textCandidates, from);
     const kept: MessageState[] = [];
     const keptSeqs: number[] = [];
-    for (let i = 0; i < all.length; i++) {
-      if (!bound(all[i].uid)) continue;
-      kept.push(all[i]);
+    const keep = (i: number): void => {
+      if (!bound(from[i].uid)) return;
+      kept.push(from[i]);
       keptSeqs.push(seqOf ? seqOf[i] : i + 1);
-    }
+    };
+    if (places) for (const i of places) keep(i);
+    else for (let i = 0; i < from.length; i++) keep(i);
     all = kept;
     seqOf = keptSeqs;
   }
@@ -122,6 +127,29 @@ function indexBound(key: SearchKey, answerFor: (folded: string) => TextCandidate
       const right = left && indexBound(key.right, answerFor);
       return left && right ? (uid) => left(uid) || right(uid) : undefined;
     }
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The places in `all` (ascending UIDs) of every message that can match `key`, and maybe others,
+ * as the index lists them (TextCandidates.possibleAmong) for a BODY or TEXT key, alone or
+ * within an AND; undefined when it cannot list them (then each message is tested).
+ */
+function indexPlaces(key: SearchKey, answerFor: (folded: string) => TextCandidates | undefined, all: readonly MessageState[]): number[] | undefined {
+  switch (key.op) {
+    case 'body':
+    case 'text': {
+      const answer = answerFor(foldForSearch(key.value));
+      return answer?.possibleAmong?.(all.length, (i) => all[i].uid);
+    }
+    case 'and':
+      for (const k of key.keys) {
+        const places = indexPlaces(k, answerFor, all);
+        if (places) return places;
+      }
+      return undefined;
     default:
       return undefined;
   }

@@ -334,6 +334,11 @@ function ruledOut(candidates: TextCandidates | undefined, uid: number): boolean 
   return candidates !== undefined && candidates.covers(uid) && !candidates.mayContain(uid);
 }
 
+/** The index knows the message has the string in a text part: BODY and TEXT match. */
+function ruledIn(candidates: TextCandidates | undefined, uid: number): boolean {
+  return candidates?.contains?.(uid) === true;
+}
+
 function predicate(node: Node, internalDay: (ms: number) => number, candidatesOf: CandidatesOf = NO_INDEX): Predicate {
   switch (node.kind) {
     case 'const': {
@@ -440,12 +445,12 @@ function predicate(node: Node, internalDay: (ms: number) => number, candidatesOf
     case 'body': {
       const needle = node.needle;
       const candidates = candidatesOf(needle);
-      return (m, _meta, raw) => (ruledOut(candidates, m.uid) ? false : raw ? raw.bodyContains(needle) : undefined);
+      return (m, _meta, raw) => (ruledOut(candidates, m.uid) ? false : ruledIn(candidates, m.uid) ? true : raw ? raw.bodyContains(needle) : undefined);
     }
     case 'text': {
       const needle = node.needle;
       const candidates = candidatesOf(needle);
-      return (m, _meta, raw) => (ruledOut(candidates, m.uid) ? false : raw ? raw.headerContains(needle) || raw.bodyContains(needle) : undefined);
+      return (m, _meta, raw) => (ruledOut(candidates, m.uid) ? false : ruledIn(candidates, m.uid) ? true : raw ? raw.headerContains(needle) || raw.bodyContains(needle) : undefined);
     }
   }
 }

@@ -106,3 +106,45 @@ export function decodeRuns(buffer: Buffer): UidRuns {
   }
   return runs;
 }
+
+/** The first place in `count` ascending UIDs (`uidAt`) whose UID is at least `uid`. */
+function lowerBound(count: number, uidAt: (index: number) => number, uid: number): number {
+  let low = 0;
+  let high = count;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (uidAt(mid) < uid) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+/**
+ * Of `count` messages with ascending UIDs (`uidAt`), the places (ascending) of those the runs
+ * do not cover and of those in `matches` (UIDs the runs cover): binary searches for the gaps
+ * between the runs and for each match, not a look at every message.
+ */
+export function possibleAmong(runs: UidRuns, matches: readonly number[], count: number, uidAt: (index: number) => number): number[] {
+  const out: number[] = [];
+  // The gaps: below the first run, between runs, above the last.
+  let from = 0; // first UID of the gap
+  for (let r = 0; r <= runs.length; r += 2) {
+    const to = r < runs.length ? runs[r] - 1 : Infinity; // last UID of the gap
+    if (to >= from) {
+      const end = to === Infinity ? count : lowerBound(count, uidAt, to + 1);
+      for (let i = lowerBound(count, uidAt, from); i < end; i++) out.push(i);
+    }
+    if (r < runs.length) from = runs[r + 1] + 1;
+  }
+  for (const uid of matches) {
+    if (!runsHave(runs, uid)) continue; // not covered: among the gaps already
+    const i = lowerBound(count, uidAt, uid);
+    if (i < count && uidAt(i) === uid) out.push(i);
+  }
+  out.sort((a, b) => a - b);
+  // A match listed twice by the index would be here twice.
+  let kept = 0;
+  for (let i = 0; i < out.length; i++) if (i === 0 || out[i] !== out[kept - 1]) out[kept++] = out[i];
+  out.length = kept;
+  return out;
+}

@@ -1,7 +1,6 @@
-// The full-text index file of one folder: SQLite with an FTS5 table under the trigram
-// tokenizer, beside Courier's files in the folder's directory (FTS_FILE). Shared by the
-// server thread, which only reads it (fts-index.ts), and the worker that writes it
-// (fts-worker.ts).
+// The full-text index file of one folder: SQLite with FTS5 tables of trigrams and words,
+// beside Courier's files in the folder's directory (FTS_FILE). Shared by the server thread,
+// which only reads it (fts-index.ts), and the worker that writes it (fts-worker.ts).
 //
 // What is in it, and why it is never trusted beyond what it says:
 //   meta   version, the folder's UIDVALIDITY, and a generation (random, new whenever the
@@ -11,24 +10,30 @@
 //          transaction as docs, so that a reader (a new imapd process at its first SEARCH)
 //          reads what the index covers in one row, not 100,000; a message not covered is
 //          scanned by SEARCH;
-//   text   contentless FTS5 (content='': the text itself is not stored, 23 % of the mail's
-//          size at 10,000 bench messages), detail=none (no positions): a query is the AND of
-//          the string's trigrams, which gives a superset of the messages that contain it; every
-//          candidate is confirmed against the message by the scan.
-// The text is folded as SEARCH folds it (server/mime/index-text.ts), and the tokenizer is
-// case-sensitive so that it adds no folding of its own.
+//   text   contentless FTS5 (content='': the text itself is not stored), detail=none (no
+//          positions), one row per message holding the distinct trigrams of its text
+//          (fts-tokens.ts): a query is the AND of the string's trigrams, which gives a
+//          superset of the messages that contain it; every candidate is confirmed against the
+//          message by the scan, except those the words prove;
+//   words  the same for the distinct words of its text parts (fts-tokens.ts distinctWords): a
+//          message whose words include a needle that is one word contains it, for BODY and
+//          TEXT, and is a match without being read.
+// The text is folded as SEARCH folds it (server/mime/index-text.ts); the ascii tokenizer adds
+// only ASCII lower-casing, which can add candidates but never lose one.
 
 import type BetterSqlite3 from 'better-sqlite3';
 import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { addToRuns, decodeRuns, encodeRuns, NO_RUNS, removeFromRuns, runsCount, runsHave, runsOf, type UidRuns } from './fts-coverage.js';
+import { addToRuns, decodeRuns, encodeRuns, NO_RUNS, removeFromRuns, runsCount, runsHave, type UidRuns } from './fts-coverage.js';
+import { TOKENIZE } from './fts-tokens.js';
 
 export const FTS_FILE = 'imapd-ts.fts';
-/** 2: the coverage table. A file of version 1 is upgraded in place by the writer (readers
- * leave it alone meanwhile); one of any other version is made again. */
-const VERSION = '2';
-const UPGRADABLE = '1';
+/** 2: the coverage table; 3: distinct trigrams under the ascii tokenizer (fts-tokens.ts). A file
+ * of an older version is made again by the writer (readers leave it alone meanwhile, SEARCH
+ * scans); one of any other version counts as corrupt. */
+const VERSION = '3';
+const OLDER = new Set(['1', '2']);
 
 export type FtsDb = BetterSqlite3.Database;
 
@@ -56,8 +61,8 @@ export function corruptIndex(error: unknown): boolean {
   return code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB' || (error as Error)?.message === 'not an index';
 }
 
-/** Opens an existing index for reading; null when there is none, or when it is of the version
- * before (the writer upgrades it). Throws for a corrupt file. */
+/** Opens an existing index for reading; null when there is none, or when it is of an older
+ * version (the writer makes it again). Throws for a corrupt file. */
 export function openForReading(path: string): FtsDb | null {
   let db: FtsDb;
   try {
@@ -69,7 +74,7 @@ export function openForReading(path: string): FtsDb | null {
   try {
     db.pragma('busy_timeout = 200');
     const version = metaValue(db, 'version');
-    if (version === UPGRADABLE) {
+    if (version !== undefined && OLDER.has(version)) {
       db.close();
       return null;
     }
@@ -82,7 +87,8 @@ export function openForReading(path: string): FtsDb | null {
 }
 
 /** Opens the index for writing, making it (again) when it is missing, corrupt or of another
- * version, and empties it when the folder's UIDVALIDITY changed. */
+ * version (an older one too: its texts were tokenized otherwise), and empties it when the
+ * folder's UIDVALIDITY changed. */
 export function openForWriting(path: string, uidValidity: number): FtsDb {
   let db: FtsDb | undefined;
   try {
@@ -98,6 +104,7 @@ export function openForWriting(path: string, uidValidity: number): FtsDb {
   if (Number(metaValue(db, 'uidvalidity')) !== uidValidity) {
     db.transaction(() => {
       db.prepare("INSERT INTO text(text) VALUES ('delete-all')").run();
+      db.prepare("INSERT INTO words(words) VALUES ('delete-all')").run();
       db.prepare('DELETE FROM docs').run();
       writeCoverage(db, NO_RUNS);
       setMeta(db, 'uidvalidity', String(uidValidity));
@@ -112,14 +119,14 @@ function prepare(db: FtsDb): void {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   const version = db.prepare("SELECT name FROM sqlite_master WHERE name = 'meta'").get() ? metaValue(db, 'version') : undefined;
-  if (version === UPGRADABLE) upgrade(db);
-  else if (version !== undefined && version !== VERSION) throw new Error('not an index');
+  if (version !== undefined && version !== VERSION) throw new Error('not an index');
   if (version === undefined) {
     db.transaction(() => {
       db.exec(`
         CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS docs (seq INTEGER PRIMARY KEY AUTOINCREMENT, uid INTEGER NOT NULL UNIQUE);
-        CREATE VIRTUAL TABLE IF NOT EXISTS text USING fts5(body, tokenize = 'trigram case_sensitive 1', detail = none, content = '', contentless_delete = 1);
+        CREATE VIRTUAL TABLE IF NOT EXISTS text USING fts5(body, tokenize = '${TOKENIZE.replace(/'/g, "''")}', detail = none, content = '', contentless_delete = 1);
+        CREATE VIRTUAL TABLE IF NOT EXISTS words USING fts5(word, tokenize = '${TOKENIZE.replace(/'/g, "''")}', detail = none, content = '', contentless_delete = 1);
         CREATE TABLE IF NOT EXISTS coverage (id INTEGER PRIMARY KEY CHECK (id = 1), runs BLOB NOT NULL);
       `);
       writeCoverage(db, NO_RUNS);
@@ -128,16 +135,6 @@ function prepare(db: FtsDb): void {
       setMeta(db, 'generation', String(newGeneration()));
     }).immediate();
   }
-}
-
-/** Version 1 to 2: the coverage made from docs, once (a single read of its rows). */
-function upgrade(db: FtsDb): void {
-  db.transaction(() => {
-    if (metaValue(db, 'version') !== UPGRADABLE) return; // another writer was quicker
-    db.exec('CREATE TABLE IF NOT EXISTS coverage (id INTEGER PRIMARY KEY CHECK (id = 1), runs BLOB NOT NULL)');
-    writeCoverage(db, runsOf(db.prepare('SELECT uid FROM docs ORDER BY uid').pluck().all() as number[]));
-    setMeta(db, 'version', VERSION);
-  }).immediate();
 }
 
 /** The UIDs the index covers, in the caller's transaction. */
@@ -164,23 +161,32 @@ function newGeneration(): number {
   return Math.floor(Math.random() * 2 ** 48);
 }
 
+/** What the index holds of a message (fts-tokens.ts): its distinct trigrams, and the distinct words of its text parts. */
+export interface MessageTokens {
+  trigrams: string;
+  words: string;
+}
+
 /**
- * Adds the texts of messages (null: the file was gone) and takes out expunged UIDs, in one
+ * Adds the trigrams of messages (fts-tokens.ts; null: the file was gone) and takes out expunged UIDs, in one
  * transaction; a UID already there (another process's writer was quicker) is left as it is.
  */
-export function writeTexts(db: FtsDb, uids: readonly number[], texts: readonly (string | null)[], remove: readonly number[]): { indexed: number; missing: number[] } {
+export function writeTexts(db: FtsDb, uids: readonly number[], texts: readonly (MessageTokens | null)[], remove: readonly number[]): { indexed: number; missing: number[] } {
   const missing: number[] = [];
   let indexed = 0;
   const addDoc = db.prepare('INSERT INTO docs (uid) VALUES (?)');
   const addText = db.prepare('INSERT INTO text (rowid, body) VALUES (?, ?)');
+  const addWords = db.prepare('INSERT INTO words (rowid, word) VALUES (?, ?)');
   const dropDoc = db.prepare('DELETE FROM docs WHERE uid = ?');
   const dropText = db.prepare('DELETE FROM text WHERE rowid = ?');
+  const dropWords = db.prepare('DELETE FROM words WHERE rowid = ?');
   db.transaction(() => {
     let coverage = readCoverage(db);
     const removed: number[] = [];
     for (const uid of remove) {
       if (dropDoc.run(uid).changes > 0) {
         dropText.run(uid);
+        dropWords.run(uid);
         removed.push(uid);
       }
     }
@@ -195,7 +201,8 @@ export function writeTexts(db: FtsDb, uids: readonly number[], texts: readonly (
         continue;
       }
       if (runsHave(coverage, uid) || adding.has(uid)) continue; // another process's writer was quicker
-      addText.run(uid, text);
+      addText.run(uid, text.trigrams);
+      addWords.run(uid, text.words);
       addDoc.run(uid);
       added.push(uid);
       adding.add(uid);

@@ -19,8 +19,9 @@ import { join } from 'node:path';
 import type { TextCandidates } from '../../backend/mailstore.js';
 import type { Logger } from '../../log/logger.js';
 import { corruptIndex, ftsPath, metaValue, openForReading, readCoverage, trigramQuery, type FtsDb } from './fts-db.js';
-import { NO_RUNS, notIn, runsCount, runsHave, runsUids, type UidRuns } from './fts-coverage.js';
+import { NO_RUNS, notIn, possibleAmong, runsCount, runsHave, runsUids, type UidRuns } from './fts-coverage.js';
 import type { FtsRequest, FtsResponse } from './fts-protocol.js';
+import { wordNeedle } from './fts-tokens.js';
 
 /** Messages per batch sent to the writer: some 100-200 ms of its work. */
 const BATCH = 128;
@@ -99,10 +100,16 @@ export class FullTextIndex {
         const coverage = coverageIn(reader);
         if (coverage.uidValidity !== uidValidity) return null;
         const runs = coverage.runs;
-        const matches = new Set(reader.prepare('SELECT rowid FROM text WHERE text MATCH ?').pluck().all(query) as number[]);
+        const list = reader.prepare('SELECT rowid FROM text WHERE text MATCH ?').pluck().all(query) as number[];
+        const matches = new Set(list);
+        // A needle of letters and digits: the messages whose text parts have a word that starts
+        // with it (the word itself, or a longer one) are matches.
+        const proven = wordNeedle(folded) ? new Set(reader.prepare('SELECT rowid FROM words WHERE words MATCH ?').pluck().all(`"${folded}" *`) as number[]) : undefined;
         return {
           covers: (uid: number) => runsHave(runs, uid),
           mayContain: (uid: number) => matches.has(uid),
+          contains: proven ? (uid: number) => proven.has(uid) && runsHave(runs, uid) : undefined,
+          possibleAmong: (count: number, uidAt: (index: number) => number) => possibleAmong(runs, list, count, uidAt),
         };
       })();
     } catch (error) {
@@ -137,7 +144,7 @@ export class FullTextIndex {
   private async runCatchUp(target: FtsTarget, path: string, options: CatchUpOptions): Promise<FtsProgress> {
     let coverage = this.coverageOf(path);
     if (coverage === 'old') {
-      // Of the version before: the writer upgrades it (its texts kept), then it is read.
+      // Of an older version: the writer makes it again (empty), then it is read.
       const response = await this.request({ id: 0, path, uidValidity: target.uidValidity, uids: [], files: [], remove: [], last: true });
       if (response.error !== undefined) throw Object.assign(new Error(response.error), { code: response.code });
       coverage = this.coverageOf(path);

@@ -5,10 +5,11 @@
 
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
-import { indexText } from '../../mime/index-text.js';
+import { indexPieces } from '../../mime/index-text.js';
 import { parseStructure } from '../../mime/parse.js';
 import { MESSAGE_READ_FLAGS, noMessageFile } from '../folderdir.js';
-import { openForWriting, removeFtsFiles, writeTexts, type FtsDb } from './fts-db.js';
+import { openForWriting, removeFtsFiles, writeTexts, type FtsDb, type MessageTokens } from './fts-db.js';
+import { distinctTrigrams, distinctWords } from './fts-tokens.js';
 import type { FtsRequest, FtsResponse } from './fts-protocol.js';
 
 let open: { path: string; uidValidity: number; db: FtsDb } | undefined;
@@ -47,12 +48,12 @@ function run(request: FtsRequest): FtsResponse {
     return { id: request.id, indexed: 0, missing: [] };
   }
   const db = database(request.path, request.uidValidity);
-  // Texts are made before the write lock is taken: another process's writer waits only for the inserts.
-  const texts: (string | null)[] = request.files.map((file) => {
+  // Trigrams are made before the write lock is taken: another process's writer waits only for the inserts.
+  const texts: (MessageTokens | null)[] = request.files.map((file) => {
     const raw = readMessage(file);
     if (raw === null) return null;
-    // A NUL would end the text for the tokenizer; no string SEARCH asks of the index has one.
-    return indexText(raw, parseStructure(raw).body).replace(/\0/g, ' ');
+    const { lines, texts: parts } = indexPieces(raw, parseStructure(raw).body);
+    return { trigrams: distinctTrigrams([...lines, ...parts].join('\n')), words: distinctWords(parts) };
   });
   const { indexed, missing } = writeTexts(db, request.uids, texts, request.remove);
   if (request.last) closeDatabase();

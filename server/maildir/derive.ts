@@ -171,6 +171,5 @@ function readWhole(fd: number, size: number, into?: (size: number) => Buffer): B
 
 export function encodeHeader(header: HeaderMeta): Buffer {
   const { subject, from, to, cc, bcc } = header.decoded;
-  const lengths = `${Buffer.byteLength(subject)} ${Buffer.byteLength(from)} ${Buffer.byteLength(to)} ${Buffer.byteLength(cc)} ${Buffer.byteLength(bcc)}`;
-  return encodeHeaderRecord(`${lengths}\n${subject}${from}${to}${cc}${bcc}`, header);
+  return encodeHeaderRecord([subject, from, to, cc, bcc], header);
 }

@@ -70,9 +70,10 @@ class Writer {
     }
   }
 
-  take(): Buffer {
-    const out = Buffer.allocUnsafe(this.pos);
-    this.buf.copy(out, 0, 0, this.pos);
+  /** The bytes written from `start` on, in a buffer of their own; the writer starts over. */
+  take(start = 0): Buffer {
+    const out = Buffer.allocUnsafe(this.pos - start);
+    this.buf.copy(out, 0, start, this.pos);
     this.pos = 0;
     return out;
   }
@@ -266,11 +267,27 @@ export interface HeaderRest {
   sentDate: number | null;
 }
 
-/** `prefix` (written as UTF-8), then the envelope, references and sent date. */
-export function encodeHeaderRecord(prefix: string, rest: HeaderRest): Buffer {
+/** Room kept before the decoded fields for their lengths line (five numbers of at most 10 digits). */
+const LENGTHS_ROOM = 64;
+
+/**
+ * A header record: the lengths line "<n1> <n2> <n3> <n4> <n5>\n" and the decoded fields
+ * one after the other (UTF-8), then the envelope, references and sent date.
+ */
+export function encodeHeaderRecord(decoded: readonly string[], rest: HeaderRest): Buffer {
   const w = writer;
-  w.room(3 * prefix.length);
-  w.pos += w.buf.write(prefix, w.pos, 'utf8');
+  // The fields are written first, after room for the line that gives their lengths.
+  w.pos = LENGTHS_ROOM;
+  let lengths = '';
+  for (const field of decoded) {
+    w.room(3 * field.length);
+    const n = w.buf.write(field, w.pos, 'utf8');
+    w.pos += n;
+    lengths += lengths === '' ? `${n}` : ` ${n}`;
+  }
+  lengths += '\n';
+  const start = LENGTHS_ROOM - lengths.length;
+  w.buf.write(lengths, start, 'latin1');
   writeEnvelope(w, rest.envelope);
   w.uint(rest.references.length);
   for (const ref of rest.references) w.str(ref);
@@ -280,7 +297,7 @@ export function encodeHeaderRecord(prefix: string, rest: HeaderRest): Buffer {
     w.room(8);
     w.pos = w.buf.writeDoubleLE(rest.sentDate, w.pos);
   }
-  return w.take();
+  return w.take(start);
 }
 
 /** The envelope, references and sent date of a header record from `start`; undefined when damaged. */

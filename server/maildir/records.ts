@@ -3,7 +3,7 @@
 // Writing them is a third of the cost of JSON.stringify over nested arrays, nothing is
 // allocated but the record itself, and a record is about a quarter smaller.
 //
-//   uint    variable length, 7 bits a byte, low bits first (any safe integer >= 0)
+//   uint    variable length, 7 bits a byte, low bits first (sizes, offsets, counts: safe integers >= 0)
 //   string  uint 0 for null, else 1 + 2 * length + wide, then the characters: one byte each
 //           (latin1) or, when one of them is above U+00FF (wide), UTF-16LE; every JS string
 //           comes back exactly as it went in (byte strings, decoded text, lone surrogates)
@@ -244,6 +244,7 @@ function readPart(r: Reader): BodyPart {
 }
 
 export function encodeStructure(body: BodyPart): Buffer {
+  writer.pos = 0; // from the start, even after an encoding that threw
   writePart(writer, body);
   return writer.take();
 }

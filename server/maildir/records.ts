@@ -28,6 +28,8 @@ class Writer {
   uint(n: number): void {
     this.room(8);
     const buf = this.buf;
+    // Not a count (a parser given to the store may leave a number out): 0, as JSON's null was.
+    if (!(n > 0)) n = 0;
     while (n >= 0x80) {
       buf[this.pos++] = (n % 0x80) | 0x80;
       n = Math.floor(n / 0x80);
@@ -36,7 +38,8 @@ class Writer {
   }
 
   str(s: string | null): void {
-    if (s === null) {
+    // Null, or left out by a parser given to the store (JSON made null of it too).
+    if (s == null) {
       this.uint(0);
       return;
     }
@@ -62,7 +65,11 @@ class Writer {
     else this.pos += n;
   }
 
-  params(list: [string, string][]): void {
+  params(list: [string, string][] | null): void {
+    if (list == null) {
+      this.uint(0);
+      return;
+    }
     this.uint(list.length);
     for (const [name, value] of list) {
       this.str(name);
@@ -133,7 +140,7 @@ class Reader {
 const writer = new Writer();
 
 function writeAddresses(w: Writer, list: Address[] | null): void {
-  if (list === null) {
+  if (list == null) {
     w.uint(0);
     return;
   }
@@ -185,13 +192,13 @@ function writePart(w: Writer, p: BodyPart): void {
   w.uint(p.lines);
   w.str(p.md5);
   const d = p.disposition;
-  if (d === null) w.uint(0);
+  if (d == null) w.uint(0);
   else {
     w.uint(1);
     w.str(d.type);
     w.params(d.params);
   }
-  if (p.language === null) w.uint(0);
+  if (p.language == null) w.uint(0);
   else {
     w.uint(p.language.length + 1);
     for (const l of p.language) w.str(l);
@@ -200,12 +207,12 @@ function writePart(w: Writer, p: BodyPart): void {
   w.uint(p.headerStart);
   w.uint(p.bodyStart);
   w.uint(p.bodyEnd);
-  if (p.parts === undefined) w.uint(0);
+  if (p.parts == null) w.uint(0);
   else {
     w.uint(p.parts.length + 1);
     for (const child of p.parts) writePart(w, child);
   }
-  if (p.message === undefined) w.uint(0);
+  if (p.message == null) w.uint(0);
   else {
     w.uint(1);
     writeEnvelope(w, p.message.envelope);
@@ -214,12 +221,13 @@ function writePart(w: Writer, p: BodyPart): void {
 }
 
 function readPart(r: Reader): BodyPart {
-  const type = r.text();
-  const subtype = r.text();
+  // As the parser gave them: null only where a parser given to the store left a field out.
+  const type = r.str() as string;
+  const subtype = r.str() as string;
   const params = r.params();
   const id = r.str();
   const description = r.str();
-  const encoding = r.text();
+  const encoding = r.str() as string;
   const size = r.uint();
   const lines = r.uint();
   const md5 = r.str();

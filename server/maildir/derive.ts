@@ -3,10 +3,11 @@
 // parse workers (parsepool.ts), so that both give the same bytes.
 
 import { fstatSync, readSync } from 'node:fs';
-import type { Address, BodyPart, Envelope, HeaderMeta, MessageMeta } from '../mime/types.js';
+import type { BodyPart, Envelope, HeaderMeta, MessageMeta } from '../mime/types.js';
 import { crlfSize } from './filenames.js';
 import { readFully } from './fsutil.js';
 import type { StoredInfo } from './infocache.js';
+import { encodeHeaderRecord, encodeStructure } from './records.js';
 
 /** First read for header data; most headers are shorter. */
 const HEADER_READ = 8 * 1024;
@@ -183,75 +184,11 @@ function readWhole(fd: number, size: number, into?: (size: number) => Buffer): B
   return got === size ? buffer : buffer.subarray(0, got);
 }
 
-// Structure records: the BodyPart tree as nested JSON arrays, fields by position (half the
-// size of the object form, and quicker to write and to read back).
-
-type DispositionArray = [string, [string, string][]] | null;
-type PartArray = [
-  string, string, [string, string][], string | null, string | null, string, number, number, string | null, DispositionArray,
-  string[] | null, string | null, number, number, number, PartArray[] | 0, [EnvelopeArray, PartArray] | 0,
-];
-
-function partArray(p: BodyPart): PartArray {
-  const d = p.disposition;
-  return [
-    p.type, p.subtype, p.params, p.id, p.description, p.encoding, p.size, p.lines, p.md5, d ? [d.type, d.params] : null,
-    p.language, p.location, p.headerStart, p.bodyStart, p.bodyEnd,
-    p.parts ? p.parts.map(partArray) : 0,
-    p.message ? [envelopeArray(p.message.envelope), partArray(p.message.body)] : 0,
-  ];
-}
-
-function partOf(a: PartArray): BodyPart {
-  const d = a[9];
-  const part: BodyPart = {
-    type: a[0], subtype: a[1], params: a[2], id: a[3], description: a[4], encoding: a[5], size: a[6], lines: a[7], md5: a[8],
-    disposition: d === null ? null : { type: d[0], params: d[1] },
-    language: a[10], location: a[11], headerStart: a[12], bodyStart: a[13], bodyEnd: a[14],
-  };
-  if (a[15] !== 0) part.parts = a[15].map(partOf);
-  if (a[16] !== 0) part.message = { envelope: envelopeOf(a[16][0]), body: partOf(a[16][1]) };
-  return part;
-}
-
-export function encodeStructure(body: BodyPart): Buffer {
-  return Buffer.from(JSON.stringify(partArray(body)), 'utf8');
-}
-
-/** The structure of a record; undefined when the record is damaged. */
-export function decodeStructure(payload: Buffer): BodyPart | undefined {
-  try {
-    const a = JSON.parse(payload.toString('utf8')) as PartArray;
-    return Array.isArray(a) && a.length === 17 ? partOf(a) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 // Header records: "<n1> <n2> <n3> <n4> <n5>\n" (UTF-8 lengths), then the five decoded fields
-// one after the other (subject, from, to, cc, bcc), then the rest as JSON. A SEARCH FROM over
-// 100,000 messages decodes one short string per message and never parses the JSON.
+// one after the other (subject, from, to, cc, bcc), then the rest in binary (records.ts). A
+// SEARCH FROM over 100,000 messages decodes one short string per message and nothing else.
 
 export function encodeHeader(header: HeaderMeta): Buffer {
   const { subject, from, to, cc, bcc } = header.decoded;
-  const rest = JSON.stringify([envelopeArray(header.envelope), header.references, header.sentDate]);
-  const lengths = `${Buffer.byteLength(subject)} ${Buffer.byteLength(from)} ${Buffer.byteLength(to)} ${Buffer.byteLength(cc)} ${Buffer.byteLength(bcc)}`;
-  return Buffer.from(`${lengths}\n${subject}${from}${to}${cc}${bcc}${rest}`, 'utf8');
-}
-
-export type AddressArray = [string | null, string | null, string | null, string | null][] | null;
-export type EnvelopeArray = [string | null, string | null, AddressArray, AddressArray, AddressArray, AddressArray, AddressArray, AddressArray, string | null, string | null];
-
-/** The envelope as nested arrays: a third smaller in JSON than the object, and quicker to write. */
-function envelopeArray(e: Envelope): EnvelopeArray {
-  const list = (l: Address[] | null): AddressArray => (l === null ? null : l.map((a) => [a.name, a.adl, a.mailbox, a.host]));
-  return [e.date, e.subject, list(e.from), list(e.sender), list(e.replyTo), list(e.to), list(e.cc), list(e.bcc), e.inReplyTo, e.messageId];
-}
-
-export function envelopeOf(a: EnvelopeArray): Envelope {
-  const list = (l: AddressArray): Address[] | null => (l === null ? null : l.map(([name, adl, mailbox, host]) => ({ name, adl, mailbox, host })));
-  return {
-    date: a[0], subject: a[1], from: list(a[2]), sender: list(a[3]), replyTo: list(a[4]),
-    to: list(a[5]), cc: list(a[6]), bcc: list(a[7]), inReplyTo: a[8], messageId: a[9],
-  };
+  return encodeHeaderRecord([subject, from, to, cc, bcc], header);
 }

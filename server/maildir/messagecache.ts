@@ -19,7 +19,8 @@ import { MESSAGE_READ_FLAGS, noMessageFile } from './folderdir.js';
 import path from 'node:path';
 import type { DataRequest, MessageData } from '../backend/mailstore.js';
 import type { Envelope, HeaderMeta } from '../mime/types.js';
-import { decodeStructure, Deriver, envelopeOf, type EnvelopeArray, type Needs, type Parsers } from './derive.js';
+import { Deriver, type Needs, type Parsers } from './derive.js';
+import { decodeHeaderRest, decodeStructure, type HeaderRest } from './records.js';
 import { crlfSizeFromName, fileSizeFromName } from './filenames.js';
 import { Budget, errorCode } from './fsutil.js';
 import { InfoCache, type StoredInfo } from './infocache.js';
@@ -90,8 +91,9 @@ export class MessageCache {
         ? new MemoryRecords(options.memoryEntries)
         : new RecordLog(path.join(dir, file), path.join(dir, 'tmp'), kind, options.version);
     this.envelopes = log(ENVELOPE_CACHE_FILE, 'envelopes');
-    this.headers = log(HEADER_CACHE_FILE, 'headers-2'); // -2: the envelope as arrays
-    this.structures = log(STRUCTURE_CACHE_FILE, 'structure-2'); // -2: parts as arrays
+    // -3: binary records (records.ts); files of the earlier JSON forms are replaced as they are met.
+    this.headers = log(HEADER_CACHE_FILE, 'headers-3');
+    this.structures = log(STRUCTURE_CACHE_FILE, 'structure-3');
   }
 
   /** What `request` asks for, for each message. Synchronous reads, in slices (see recordlog.ts);
@@ -332,12 +334,6 @@ export class MessageCache {
   }
 }
 
-interface HeaderRest {
-  e: Envelope;
-  r: string[];
-  s: number | null;
-}
-
 /** Where the fields of a header record are: [start of subject, start of from, ..., end of bcc]; null when damaged. */
 function fieldOffsets(payload: Buffer): number[] | null {
   const offsets = [0];
@@ -389,31 +385,25 @@ class StoredHeader implements HeaderMeta {
   }
 
   get envelope(): Envelope {
-    return this.parsed().e;
+    return this.parsed().envelope;
   }
 
   get references(): string[] {
-    return this.parsed().r;
+    return this.parsed().references;
   }
 
   get sentDate(): number | null {
-    return this.parsed().s;
+    return this.parsed().sentDate;
   }
 
   private parsed(): HeaderRest {
     if (!this.rest) {
-      try {
-        const offsets = this.where();
-        if (offsets === NO_OFFSETS) throw new Error('damaged header record');
-        const [envelope, references, sentDate] = JSON.parse(this.payload.toString('utf8', offsets[5])) as [EnvelopeArray, string[], number | null];
-        this.rest = { e: envelopeOf(envelope), r: references, s: sentDate };
-      } catch {
-        this.rest = {
-          e: { date: null, subject: null, from: null, sender: null, replyTo: null, to: null, cc: null, bcc: null, inReplyTo: null, messageId: null },
-          r: [],
-          s: null,
-        };
-      }
+      const offsets = this.where();
+      this.rest = (offsets === NO_OFFSETS ? undefined : decodeHeaderRest(this.payload, offsets[5])) ?? {
+        envelope: { date: null, subject: null, from: null, sender: null, replyTo: null, to: null, cc: null, bcc: null, inReplyTo: null, messageId: null },
+        references: [],
+        sentDate: null,
+      };
     }
     return this.rest;
   }

@@ -437,12 +437,15 @@ function searchableAddresses(raw: Buffer, fields: HeaderField[], name: string, a
   const text = lines.join('\n');
   for (const a of addresses ?? []) {
     if (a.mailbox === null || a.host === null) continue;
-    // Byte strings (latin1) to text, as the decoded lines are.
-    const spec = Buffer.from(`${a.mailbox}@${a.host}`, 'latin1').toString('utf8');
+    // Byte strings (latin1) to text, as the decoded lines are (ASCII, nearly all, is both).
+    const bytes = `${a.mailbox}@${a.host}`;
+    const spec = EIGHT_BIT.test(bytes) ? Buffer.from(bytes, 'latin1').toString('utf8') : bytes;
     if (!text.includes(spec)) lines.push(spec);
   }
   return lines.join('\n');
 }
+
+const EIGHT_BIT = /[\x80-\xff]/;
 
 const MSG_ID = /<[^<>\s]*>/g;
 

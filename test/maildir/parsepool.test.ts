@@ -140,7 +140,7 @@ test('a structure cache of the older format is rebuilt, not misread', async () =
     const parsed = parseMessage(readFileSync(path.join(dirs.a, 'cur', messages[0].fileName)));
     assert.deepEqual(result.data[0]!.structure, parsed.body);
     cache.close();
-    assert.ok(readFileSync(file).subarray(0, 40).toString('latin1').startsWith('imapd-ts structure-2 1 test-v1\n'), 'rewritten in the new format');
+    assert.ok(readFileSync(file).subarray(0, 40).toString('latin1').startsWith('imapd-ts structure-3 1 test-v1\n'), 'rewritten in the new format');
     const again = cacheFor(dirs.a, false);
     assert.deepEqual((await again.get(messages, { structure: true })).data[0]!.structure, parsed.body);
     again.close();

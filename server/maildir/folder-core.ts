@@ -128,6 +128,8 @@ export class FolderCore {
   private infoSaveTimer: NodeJS.Timeout | undefined;
   /** The save under way (see saveInfo). */
   private saving: Promise<void> | undefined;
+  /** The last session went: whether a listing of the state is due is being decided (listCurrent). */
+  private listingDecided: Promise<void> | undefined;
   /** Messages went since the caches were last saved: the next save drops their records. */
   pruneNeeded = true;
   private disposeTimer: NodeJS.Timeout | undefined;
@@ -463,7 +465,7 @@ export class FolderCore {
   }
 
   /** A listing of the state in memory when it is known to be the disk's (folder-reopen.ts currentListingHead). */
-  async listCurrent(): Promise<void> {
+  private async listCurrent(): Promise<void> {
     if (!this.initialized || this.gone || this.listed || !this.watching || this.unnumbered) return;
     const head = await currentListingHead(this);
     if (head && this.listingStamps !== listingKey(head.stamps, head.db)) this.listingDue = { generation: this.generation, head };
@@ -630,12 +632,13 @@ export class FolderCore {
     }
     // The watches vouch for the state until a listing of it is decided on (listCurrent).
     this.pin();
-    void this.listCurrent()
+    const decided = (this.listingDecided = this.listCurrent()
       .catch(() => undefined)
       .finally(() => {
+        if (this.listingDecided === decided) this.listingDecided = undefined;
         if (!this.tracker.size) this.watch.stopWatching();
         this.unpin();
-      });
+      }));
   }
 
   /** Forget this core after a while without sessions (it keeps caches for a quick re-SELECT). */
@@ -788,7 +791,7 @@ export class FolderCore {
     if (this.infoSaveTimer) clearTimeout(this.infoSaveTimer);
     this.infoSaveTimer = undefined;
     if (this.gone) return;
-    if (!this.listingDue) await this.listCurrent();
+    await this.listingDecided;
     // The lists of live messages (100,000 entries each) only when messages went.
     let live: { uids: Map<number, string>; bases: Set<string> } | undefined;
     // Not while the messages are still in an unread listing: nothing went since it was made.

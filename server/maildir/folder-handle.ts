@@ -117,11 +117,6 @@ export class FolderHandle implements Folder, TrackedSession {
     return messageData(this.usable().core, uids, request);
   }
 
-  /** Before the store closes: the folder's state as a listing, while its watches can vouch for it (FolderCore.listCurrent). */
-  listCurrent(): Promise<void> {
-    return this.released ? Promise.resolve() : this.core.listCurrent();
-  }
-
   release(): void {
     if (this.released) return;
     this.released = true;

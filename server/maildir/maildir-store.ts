@@ -612,7 +612,6 @@ export class MaildirStore implements MailStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([...this.handles].map((handle) => handle.listCurrent().catch(() => undefined)));
     for (const handle of [...this.handles]) handle.release();
     await saveCaches(this.root);
   }

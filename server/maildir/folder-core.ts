@@ -430,13 +430,16 @@ export class FolderCore {
     this.listed = undefined;
     this.messageList = undefined;
     const uids: number[] = [];
+    const list: Entry[] = []; // in UID order: no lookups in the table to make the message list
     const ok = readListedMessages(listing, (uid, fileName, keywords) => {
-      this.table.set(uid, newEntry({ uid, base: baseOf(fileName), fileName, keywords: this.context.keywords ? keywords : NO_KEYWORDS }));
+      const entry = newEntry({ uid, base: baseOf(fileName), fileName, keywords: this.context.keywords ? keywords : NO_KEYWORDS });
+      this.table.set(uid, entry);
+      list.push(entry);
       uids.push(uid);
     });
     this.uidList = uids;
-    listedModseqs(this, [...this.table.values()]);
-    this.listedState = this.messageList = uids.map((uid) => this.table.get(uid)!.info);
+    listedModseqs(this, list);
+    this.listedState = this.messageList = list.map((entry) => entry.info);
     if (ok && uids.length === listing.count) return;
     // Damaged after its head and length were checked (a disk error): what SELECT told
     // the sessions cannot be trusted. They are sent away; the next open scans.

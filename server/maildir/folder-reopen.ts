@@ -14,7 +14,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { baseOf, sortMaildirNames } from './filenames.js';
 import { type Entry, type FolderContext, NO_KEYWORDS } from './folder-entry.js';
-import { folderStamps } from './folder-stamps.js';
+import { diskKey, folderStamps } from './folder-stamps.js';
 import { lockedUnlessBusy } from './follow.js';
 import { errorCode, listDirSync, mapLimit } from './fsutil.js';
 import { type KeywordMemory, readKeywords, sameKeywords } from './keywords.js';
@@ -128,7 +128,7 @@ export async function currentListingHead(folder: CurrentFolder): Promise<Listing
     const stamps = folderStamps(folder.dir);
     const db = statUidDbSync(folder.dir);
     if (!stamps || !db || !folder.isCurrent() || folder.currentRecord()?.key !== record.key) return undefined;
-    if (`${stamps} ${db.ino}/${db.size}/${db.mtimeMs}` !== record.key) return undefined;
+    if (diskKey(stamps, db) !== record.key) return undefined;
     if (listDirSync(path.join(folder.dir, 'new')).length) return undefined;
     return { stamps, db, uidValidity: folder.uidValidity, uidNext: folder.uidNext };
   });
@@ -199,7 +199,10 @@ export async function claimIntoListed(folder: ListedFolder, listed: ListedDisk, 
       throw error;
     }
   });
-  const ordered = sortMaildirNames(moved.filter((name): name is string => name !== null));
+  // Taken meanwhile by another program: its events may have been taken for ours. The scan that
+  // follows sees where it went, and numbers what was moved here too.
+  if (moved.includes(null)) return null;
+  const ordered = sortMaildirNames(moved as string[]);
   let uidNext = oldNext;
   const messages = ordered.map((fileName): ScannedMessage => ({ uid: uidNext++, base: baseOf(fileName), fileName, fresh: true, claimed: true }));
   const db = messages.length

@@ -21,6 +21,7 @@ import { baseOf, parseFileName } from './filenames.js';
 import { type Arrival, type Entry, type FolderContext, flagSet, newEntry, NO_KEYWORDS, sameSystemFlags } from './folder-entry.js';
 import { announceAdded, tellRecent, untoldCount } from './folder-recent.js';
 import { diskKey, folderStamps, listingKey, newestMtime, purgeTmp, settled } from './folder-stamps.js';
+import { CLOCK_TICK_MS, currentListingHead, ListedOpen, lookFromListing, nextLoopTurn, sameButNew } from './folder-reopen.js';
 import { FolderWatch } from './folder-watch.js';
 import { announceChange } from './change-bus.js';
 import type { FtsTarget } from './fts/fts-index.js';
@@ -34,17 +35,11 @@ import { ModseqLog } from './modseq.js';
 import { hasRecentMark, recentMark } from './recent.js';
 import { type ScanMemory, type ScannedMessage, type ScanResult, scanFolder } from './scan.js';
 import { FolderTracker, type TrackedSession } from './tracker.js';
+import { listDirSync } from './fsutil.js';
 import { accountChange } from './account-watch.js';
 import { type FileStamp, sameStamp, statUidDbSync } from './uiddb.js';
 
 const INFO_SAVE_DELAY_MS = 1000;
-/** Beyond the granularity of file times on Linux file systems (a jiffy, 1-10 ms). */
-const CLOCK_TICK_MS = 50;
-
-/** Resolves after a poll phase of the event loop (two check phases: see confirmedCurrent). */
-function nextLoopTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
-}
 
 export interface SyncOptions {
   claimNew: boolean;
@@ -71,6 +66,8 @@ export class FolderCore {
   private uidList: number[] = [];
   /** A listing whose messages are not read yet: SELECT answers from its head (see listing.ts). */
   private listed: OpenedListing | undefined;
+  /** The listing the state was opened from, for a first claim without a scan (folder-reopen.ts). */
+  readonly reopen = new ListedOpen();
   /** The messages as the listing had them: what sessions that answered SELECT from its head saw. */
   private listedState: readonly MessageState[] | undefined;
   /** The snapshot's list of messages, made when asked for (undefined: changed since). */
@@ -82,7 +79,7 @@ export class FolderCore {
   readonly watch: FolderWatch = new FolderWatch(this);
   /** What the last scan read; writers of this folder (APPEND, COPY) keep it current. */
   readonly scanMemory: ScanMemory = {};
-  private readonly keywordMemory = keywordMemory();
+  readonly keywordMemory = keywordMemory();
   /** Directory stamps seen by the last scan, when they can be trusted to change with the next change. */
   private stamps: string | undefined;
   /**
@@ -115,7 +112,7 @@ export class FolderCore {
   /** What the state knows, for judging watcher events (follow.ts). */
   private readonly known: KnownState = {
     nameOf: (base) => {
-      const uid = this.scanMemory.db?.uids.get(base);
+      const uid = this.scanMemory.db?.uids.get(base) ?? this.reopen.uidOf(base);
       return uid === undefined ? undefined : this.entries.get(uid)?.fileName;
     },
     uidDbKnown: () => this.watch.ownUidDb(),
@@ -131,6 +128,8 @@ export class FolderCore {
   private infoSaveTimer: NodeJS.Timeout | undefined;
   /** The save under way (see saveInfo). */
   private saving: Promise<void> | undefined;
+  /** The last session went: whether a listing of the state is due is being decided (listCurrent). */
+  private listingDecided: Promise<void> | undefined;
   /** Messages went since the caches were last saved: the next save drops their records. */
   pruneNeeded = true;
   private disposeTimer: NodeJS.Timeout | undefined;
@@ -221,6 +220,8 @@ export class FolderCore {
     if (!this.initialized) {
       await purgeTmp(this.dir);
       if (!leftOver && this.loadListing(stamps)) return;
+    } else if (await this.lookListed(options)) {
+      return;
     }
     // Most looks change nothing on disk: those need no lock (the UID database is replaced
     // whole or extended at its end, so it is always readable). Anything to write: the scan is
@@ -248,6 +249,7 @@ export class FolderCore {
     }
     const { scan, keywords } = looked;
     this.looks += 1;
+    this.reopen.forget();
     this.unclaimed = scan.unclaimed;
     this.unnumbered = scan.unnumbered;
     this.stamps = settled(stamps, started) ? stamps : undefined;
@@ -373,7 +375,7 @@ export class FolderCore {
     const db = statUidDbSync(this.dir);
     let listing: OpenedListing | null = null;
     try {
-      listing = openListing(this.dir, stamps, db);
+      listing = openListing(this.dir, stamps, db, (listed) => sameButNew(stamps, listed));
     } catch (error) {
       this.context.logger?.log('warn', 'cannot read folder listing', { folder: this.name, error: String(error) });
     }
@@ -381,15 +383,44 @@ export class FolderCore {
     this.listed = listing;
     this.uidValidity = listing.uidValidity;
     this.uidNext = listing.uidNext;
-    this.unclaimed = [];
+    // new/ changed since the listing (deliveries): its files are for the first claim to take.
+    const exact = listing.stamps === stamps;
+    this.unclaimed = exact ? [] : listDirSync(path.join(this.dir, 'new'));
     this.unnumbered = 0;
-    this.stamps = stamps;
+    this.stamps = exact ? stamps : undefined;
     this.dbStamp = db;
-    this.listingStamps = listingKey(stamps, db!);
+    this.listingStamps = listingKey(listing.stamps, db!);
     this.generation += 1;
+    this.reopen.disk = { stamps: listing.stamps, db: db!, generation: this.generation };
     this.initialized = true;
     this.modseqs.catchUp();
     this.modseqs.applied = Math.max(this.modseqs.applied, this.modseqs.highest);
+    return true;
+  }
+
+  /** A look at a state opened from its listing, without a scan (folder-reopen.ts); false: scan. */
+  private async lookListed(options: SyncOptions): Promise<boolean> {
+    const claimed = await lookFromListing(this, this.reopen, options);
+    if (claimed === null || claimed === 'looked') return claimed === 'looked';
+    this.looks += 1;
+    this.unclaimed = [];
+    this.stamps = undefined; // just changed: the next look compares with the database and `current`
+    this.dbStamp = this.scanMemory.stamp = claimed.db; // the database's events are our own
+    this.scanMemory.db = undefined; // not read: the next look that needs it reads it whole
+    this.generation += 1;
+    this.uidNext = claimed.uidNext;
+    const added = claimed.messages.map(({ uid, base, fileName }) => {
+      const entry = newEntry({ uid, base, fileName, keywords: claimed.keywords.get(base) ?? NO_KEYWORDS });
+      this.table.set(uid, entry);
+      this.uidList.push(uid);
+      return entry;
+    });
+    const told = await stampEntries(this, added, []);
+    try {
+      await this.applyLook([], added, [], options.claimant);
+    } finally {
+      told();
+    }
     return true;
   }
 
@@ -399,13 +430,16 @@ export class FolderCore {
     this.listed = undefined;
     this.messageList = undefined;
     const uids: number[] = [];
+    const list: Entry[] = []; // in UID order: no lookups in the table to make the message list
     const ok = readListedMessages(listing, (uid, fileName, keywords) => {
-      this.table.set(uid, newEntry({ uid, base: baseOf(fileName), fileName, keywords: this.context.keywords ? keywords : NO_KEYWORDS }));
+      const entry = newEntry({ uid, base: baseOf(fileName), fileName, keywords: this.context.keywords ? keywords : NO_KEYWORDS });
+      this.table.set(uid, entry);
+      list.push(entry);
       uids.push(uid);
     });
     this.uidList = uids;
-    listedModseqs(this, [...this.table.values()]);
-    this.listedState = this.messageList = uids.map((uid) => this.table.get(uid)!.info);
+    listedModseqs(this, list);
+    this.listedState = this.messageList = list.map((entry) => entry.info);
     if (ok && uids.length === listing.count) return;
     // Damaged after its head and length were checked (a disk error): what SELECT told
     // the sessions cannot be trusted. They are sent away; the next open scans.
@@ -431,6 +465,18 @@ export class FolderCore {
       head: { stamps: this.stamps, db: this.dbStamp, uidValidity: this.uidValidity, uidNext: this.uidNext },
     };
     this.scheduleInfoSave();
+  }
+
+  /** A listing of the state in memory when it is known to be the disk's (folder-reopen.ts currentListingHead). */
+  private async listCurrent(): Promise<void> {
+    if (!this.initialized || this.gone || this.listed || !this.watching || this.unnumbered) return;
+    const head = await currentListingHead(this);
+    if (head && this.listingStamps !== listingKey(head.stamps, head.db)) this.listingDue = { generation: this.generation, head };
+  }
+
+  /** See folder-reopen.ts CurrentFolder. */
+  currentRecord(): { key: string; mtime: number } | undefined {
+    return this.current === undefined ? undefined : { key: this.current, mtime: this.currentMtime };
   }
 
   /** Writes the due listing, if the state is still the one the scan made. */
@@ -582,8 +628,20 @@ export class FolderCore {
 
   detach(handle: TrackedSession): void {
     if (!this.tracker.delete(handle) || this.tracker.size) return;
-    this.watch.stopWatching();
-    this.scheduleDispose();
+    if (!this.watching || this.current === undefined) {
+      this.watch.stopWatching();
+      this.scheduleDispose();
+      return;
+    }
+    // The watches vouch for the state until a listing of it is decided on (listCurrent).
+    this.pin();
+    const decided = (this.listingDecided = this.listCurrent()
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.listingDecided === decided) this.listingDecided = undefined;
+        if (!this.tracker.size) this.watch.stopWatching();
+        this.unpin();
+      }));
   }
 
   /** Forget this core after a while without sessions (it keeps caches for a quick re-SELECT). */
@@ -736,6 +794,7 @@ export class FolderCore {
     if (this.infoSaveTimer) clearTimeout(this.infoSaveTimer);
     this.infoSaveTimer = undefined;
     if (this.gone) return;
+    await this.listingDecided;
     // The lists of live messages (100,000 entries each) only when messages went.
     let live: { uids: Map<number, string>; bases: Set<string> } | undefined;
     // Not while the messages are still in an unread listing: nothing went since it was made.

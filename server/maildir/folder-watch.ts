@@ -170,7 +170,8 @@ export class FolderWatch {
       return;
     }
     try {
-      this.watchers.push(this.watchDir(path.join(this.dir, 'new'), 'new'));
+      // `n/NAME`: a name this process takes from new/ itself (folder-reopen.ts).
+      this.watchers.push(this.watchDir(path.join(this.dir, 'new'), 'new', (file) => file === null || !this.ownChange(`n/${file}`)));
       this.watchers.push(this.watchDir(path.join(this.dir, 'cur'), 'cur', (file) => file === null || !this.ownChange(file)));
       this.foreign = true; // what changed before the watches were in place: the next look scans
       this.watchers.push(
@@ -203,7 +204,7 @@ export class FolderWatch {
 
   /**
    * This process is about to rename, link or remove these names in cur/ (APPEND, STORE,
-   * EXPUNGE, COPY): their events need no look at the folder (which costs a listing of the
+   * EXPUNGE, COPY; `n/NAME` in new/, `k/NAME` in courierimapkeywords/): their events need no look at the folder (which costs a listing of the
    * whole directory) since the folder state already knows them.
    */
   expectOwn(names: readonly string[]): void {

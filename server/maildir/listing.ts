@@ -61,6 +61,8 @@ export interface ListingSummary {
  * readListedMessages or closeListing.
  */
 export interface OpenedListing extends ListingSummary {
+  /** The folder stamps the listing was made with (see openListing's `alike`). */
+  stamps: string;
   fd: number;
   size: number;
   /** Byte offset of the first message line. */
@@ -103,9 +105,10 @@ export async function writeListing(folderDir: string, text: string): Promise<voi
 /**
  * The listing, when its head matches `stamps` and `db` (the folder now) and it is whole (its
  * length and last line are as written). Only the head is read. Null when there is none, or
- * it does not match.
+ * it does not match. `alike`: other folder stamps that are accepted too (new/ alone changed:
+ * folder-reopen.ts).
  */
-export function openListing(folderDir: string, stamps: string, db: FileStamp | undefined): OpenedListing | null {
+export function openListing(folderDir: string, stamps: string, db: FileStamp | undefined, alike?: (listed: string) => boolean): OpenedListing | null {
   if (!db) return null;
   let fd: number;
   try {
@@ -116,7 +119,7 @@ export function openListing(folderDir: string, stamps: string, db: FileStamp | u
   }
   let keep = false;
   try {
-    const head = readHead(fd, stamps, db);
+    const head = readHead(fd, (listed) => listed === stamps || alike?.(listed) === true, db);
     keep = head !== null;
     return head;
   } finally {
@@ -124,7 +127,7 @@ export function openListing(folderDir: string, stamps: string, db: FileStamp | u
   }
 }
 
-function readHead(fd: number, stamps: string, db: FileStamp): OpenedListing | null {
+function readHead(fd: number, matches: (stamps: string) => boolean, db: FileStamp): OpenedListing | null {
   const size = fstatSync(fd).size;
   const tail = Buffer.alloc(END.length + 2);
   if (size < tail.length || readFully(fd, tail, size - tail.length) !== tail.length || tail.toString('latin1') !== `\n${END}\n`) return null;
@@ -148,7 +151,7 @@ function readHead(fd: number, stamps: string, db: FileStamp): OpenedListing | nu
       if (partial()) continue;
       return null;
     }
-    if (first !== HEADER || second !== stamps) return null;
+    if (first !== HEADER || second === null || !matches(second)) return null;
     const fields = third.split(' ').map(Number);
     // mtimes have fractions; the rest are whole numbers
     if (fields.length !== 9 || !fields.every((n, i) => (i === 2 ? Number.isFinite(n) : Number.isSafeInteger(n)))) return null;
@@ -165,7 +168,7 @@ function readHead(fd: number, stamps: string, db: FileStamp): OpenedListing | nu
       if (partial()) continue;
       return null;
     }
-    return { uidValidity, uidNext, count, firstUnseen, keywords, fd, size, start: pos };
+    return { uidValidity, uidNext, count, firstUnseen, keywords, stamps: second, fd, size, start: pos };
   }
 }
 

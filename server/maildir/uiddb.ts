@@ -223,40 +223,51 @@ export async function writeUidDb(folderDir: string, db: UidDb): Promise<FileStam
  */
 export async function extendUidDb(folderDir: string, db: UidDb, added: readonly [string, number][], previous: FileStamp | undefined, oldNext: number): Promise<FileStamp> {
   if (previous && added.length) {
-    const oldHeader = `${VERSION} ${db.uidValidity} ${oldNext}\n`;
-    const newHeader = `${VERSION} ${db.uidValidity} ${db.uidNext}\n`;
-    if (oldHeader.length === newHeader.length) {
-      // Synchronous: a few small reads and writes under the lock, done for every APPEND; the
-      // thread pool's hand-overs would cost more than the work.
-      let fd: number | undefined;
-      try {
-        // Not through a symlink: then the whole file is written anew (a rename replaces the link).
-        fd = openSync(path.join(folderDir, UIDDB_FILE), fsConstants.O_RDWR | fsConstants.O_NOFOLLOW);
-        const stat = fstatSync(fd);
-        const head = Buffer.alloc(oldHeader.length);
-        const last = Buffer.alloc(1);
-        const current = { ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs };
-        if (
-          sameStamp(current, previous) &&
-          readSync(fd, head, 0, head.length, 0) === head.length &&
-          head.toString('latin1') === oldHeader &&
-          readSync(fd, last, 0, 1, stat.size - 1) === 1 &&
-          last[0] === 10
-        ) {
-          const lines = Buffer.from(added.map(([base, uid]) => `${uid} ${base}\n`).join(''), 'utf8');
-          writeFullySync(fd, lines, stat.size);
-          writeFullySync(fd, Buffer.from(newHeader, 'latin1'), 0);
-          const after = fstatSync(fd);
-          return { ino: after.ino, size: after.size, mtimeMs: after.mtimeMs };
-        }
-      } catch (error) {
-        if (errorCode(error) !== 'ENOENT' && errorCode(error) !== 'ELOOP') throw error;
-      } finally {
-        if (fd !== undefined) closeSync(fd);
-      }
-    }
+    const stamp = appendToUidDb(folderDir, db.uidValidity, added, previous, oldNext, db.uidNext);
+    if (stamp) return stamp;
   }
   return writeUidDb(folderDir, db);
+}
+
+/**
+ * extendUidDb's in-place part alone: appends the lines and rewrites the header from `oldNext` to
+ * `newNext`, when the file is the one `previous` describes, its header is exactly the old one and
+ * keeps its length. Null when it is not so (nothing written): the whole file must be written.
+ */
+export function appendToUidDb(folderDir: string, uidValidity: number, added: readonly [string, number][], previous: FileStamp, oldNext: number, newNext: number): FileStamp | null {
+  const oldHeader = `${VERSION} ${uidValidity} ${oldNext}\n`;
+  const newHeader = `${VERSION} ${uidValidity} ${newNext}\n`;
+  if (oldHeader.length !== newHeader.length) return null;
+  // Synchronous: a few small reads and writes under the lock, done for every APPEND; the
+  // thread pool's hand-overs would cost more than the work.
+  let fd: number | undefined;
+  try {
+    // Not through a symlink: then the whole file is written anew (a rename replaces the link).
+    fd = openSync(path.join(folderDir, UIDDB_FILE), fsConstants.O_RDWR | fsConstants.O_NOFOLLOW);
+    const stat = fstatSync(fd);
+    const head = Buffer.alloc(oldHeader.length);
+    const last = Buffer.alloc(1);
+    const current = { ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs };
+    if (
+      !sameStamp(current, previous) ||
+      readSync(fd, head, 0, head.length, 0) !== head.length ||
+      head.toString('latin1') !== oldHeader ||
+      readSync(fd, last, 0, 1, stat.size - 1) !== 1 ||
+      last[0] !== 10
+    ) {
+      return null;
+    }
+    const lines = Buffer.from(added.map(([base, uid]) => `${uid} ${base}\n`).join(''), 'utf8');
+    writeFullySync(fd, lines, stat.size);
+    writeFullySync(fd, Buffer.from(newHeader, 'latin1'), 0);
+    const after = fstatSync(fd);
+    return { ino: after.ino, size: after.size, mtimeMs: after.mtimeMs };
+  } catch (error) {
+    if (errorCode(error) !== 'ENOENT' && errorCode(error) !== 'ELOOP') throw error;
+    return null;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 function writeFullySync(fd: number, data: Buffer, position: number): void {

@@ -39,8 +39,11 @@ describe('SELECT from the listing', () => {
       });
       // The first look after the STOREs merges the keyword update (which changes the
       // keyword directory again): a listing comes from a look at a folder that stays settled.
+      // The listing the STOREs' session left of its own state is put aside first: `full` is
+      // what a look at the whole folder answers.
       let full: string[] = [];
-      for (let i = 0; i < 3 && !fs.existsSync(path.join(root, 'imapd-ts.listing')); i++) {
+      for (let i = 0; i < 3 && (i === 0 || !fs.existsSync(path.join(root, 'imapd-ts.listing'))); i++) {
+        fs.rmSync(path.join(root, 'imapd-ts.listing'), { force: true });
         age(root);
         full = await session(root, async (command) => (await command('SELECT INBOX')).lines);
       }

@@ -3,7 +3,7 @@
 //   {"op":"append","folder":"INBOX","count":N}          -> {"uids":[...]}
 //   {"op":"store","folder":"INBOX","uids":[..],"flags":[..]}
 //   {"op":"expunge","folder":"INBOX","uids":[..]}
-//   {"op":"claim","folder":"INBOX"}                      -> {"uids":[...]} (messages it got as recent)
+//   {"op":"claim","folder":"INBOX"}                      -> {"uids":[...]} (messages it got as recent, ascending)
 
 import { openMaildirStore } from '../../server/maildir/index.js';
 
@@ -28,7 +28,9 @@ if (command.op === 'append') {
       if (change.kind === 'added' && change.recent) uids.push(...change.messages.map((m) => m.uid));
     });
     await folder.refresh();
-    result = { uids };
+    // and those its SELECT was told of as recent (a claim by another process it followed)
+    uids.push(...((folder.snapshot() as { recent?: readonly number[] }).recent ?? []));
+    result = { uids: [...new Set(uids)].sort((a, b) => a - b) };
   }
   folder.release();
 }

@@ -1,0 +1,238 @@
+// A new process after deliveries (issue 14): the folder opens from its listing although new/
+// changed, and the first claim appends the new UIDs without a look at cur/ (folder-reopen.ts);
+// anything else changed meanwhile, by another process or program, and the folder is scanned.
+// And a session's own changes leave a listing at the end, while its watches vouch for it.
+
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterEach, test } from 'node:test';
+import type { Folder, MailStore } from '../../server/backend/mailstore.js';
+import { LISTING_FILE } from '../../server/maildir/listing.js';
+import { readUidDbSync, UIDDB_FILE } from '../../server/maildir/uiddb.js';
+import { deliver, flagsOf, message, store, tempMaildir, type TempMaildir } from './helpers.js';
+
+const run = promisify(execFile);
+const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'child.ts');
+
+let md: TempMaildir | undefined;
+let mail: MailStore | undefined;
+
+afterEach(async () => {
+  await mail?.close();
+  md?.cleanup();
+  mail = undefined;
+  md = undefined;
+});
+
+const drop = () => new Promise((resolve) => setTimeout(resolve, 30)); // the idle folder state is dropped
+
+function age(root: string): void {
+  const past = Date.now() / 1000 - 10;
+  for (const sub of ['cur', 'new']) utimesSync(path.join(root, sub), past, past);
+}
+
+/** Three messages looked at by a store that then closed: a listing is left. */
+async function listed(): Promise<{ root: string; names: string[] }> {
+  md = tempMaildir();
+  const names = ['a', 'b', 'c'].map((s) => deliver(md!.root, '', message(s), { dir: 'cur' }));
+  age(md.root);
+  mail = await store(md.root, { watch: false });
+  const folder = await mail.openFolder('INBOX');
+  folder.subscribe(() => undefined); // a session that takes \Recent
+  await folder.refresh();
+  folder.release();
+  await mail.close();
+  mail = undefined;
+  await drop();
+  assert.ok(existsSync(path.join(md.root, LISTING_FILE)));
+  return { root: md.root, names };
+}
+
+/** Gives message 1 \Flagged in the listing alone: seen only by a process that opens from it. */
+function markListing(root: string): void {
+  const file = path.join(root, LISTING_FILE);
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const at = lines.findIndex((line) => line.startsWith('1 '));
+  lines[at] += 'F';
+  const fields = lines[2].split(' ');
+  fields[8] = String(Buffer.byteLength(lines.slice(3).join('\n')));
+  lines[2] = fields.join(' ');
+  writeFileSync(file, lines.join('\n'));
+}
+
+interface Seen {
+  uids: number[];
+  flags: string[][];
+  recent: number[];
+}
+
+/** SELECT in a new store: the UIDs, flags and the UIDs recent for this session. */
+async function selectNew(root: string, between?: (folder: Folder) => void | Promise<void>): Promise<Seen> {
+  mail = await store(root, { watch: false });
+  const folder = await mail.openFolder('INBOX');
+  const recent: number[] = [];
+  folder.subscribe((change) => {
+    if (change.kind === 'added' && change.recent) recent.push(...change.messages.map((m) => m.uid));
+  });
+  await between?.(folder);
+  await folder.refresh();
+  const snapshot = folder.snapshot() as ReturnType<Folder['snapshot']> & { recent: readonly number[] };
+  const messages = snapshot.messages;
+  recent.push(...snapshot.recent);
+  folder.release();
+  return { uids: messages.map((m) => m.uid), flags: messages.map((m) => flagsOf(m.flags)), recent: [...new Set(recent)].sort((a, b) => a - b) };
+}
+
+function uidDbLines(root: string): string[] {
+  return readFileSync(path.join(root, UIDDB_FILE), 'utf8').trim().split('\n');
+}
+
+test('after deliveries a new process opens from the listing and appends the new UIDs in place', async () => {
+  const { root } = await listed();
+  markListing(root);
+  const inode = statSync(path.join(root, UIDDB_FILE)).ino;
+  const fresh = [deliver(root, '', message('d')), deliver(root, '', message('e'))];
+  const seen = await selectNew(root);
+  assert.deepEqual(seen.uids, [1, 2, 3, 4, 5]);
+  assert.deepEqual(seen.flags[0], ['\\Flagged'], 'opened from the listing, not scanned');
+  assert.deepEqual(seen.recent, [4, 5]);
+  assert.deepEqual(readdirSync(path.join(root, 'new')), []);
+  assert.equal(statSync(path.join(root, UIDDB_FILE)).ino, inode, 'extended in place');
+  const lines = uidDbLines(root);
+  assert.match(lines[0], / 6$/);
+  assert.deepEqual(lines.slice(-2), [`4 ${fresh[0]}`, `5 ${fresh[1]}`]);
+  assert.deepEqual(readUidDbSync(root).db!.uidNext, 6);
+  // A full look agrees (the listing removed).
+  await mail!.close();
+  mail = undefined;
+  await drop();
+  unlinkSync(path.join(root, LISTING_FILE));
+  const again = await selectNew(root);
+  assert.deepEqual(again.uids, [1, 2, 3, 4, 5]);
+  assert.deepEqual(again.recent, [], 'each message recent once');
+  assert.ok(readdirSync(path.join(root, 'cur')).some((name) => name === `${fresh[0]}:2,`));
+});
+
+const outside: [string, (root: string, names: string[]) => void, (seen: Seen) => void][] = [
+  ['a flag renamed in cur/ by another program', (root, names) => {
+    renameSync(path.join(root, 'cur', names[1]), path.join(root, 'cur', `${names[1]}S`));
+  }, (seen) => assert.deepEqual(seen.flags[1], ['\\Seen'])],
+  ['a flag renamed in cur/ with the directory mtime put back (same clock tick)', (root, names) => {
+    const cur = path.join(root, 'cur');
+    const before = statSync(cur);
+    renameSync(path.join(cur, names[1]), path.join(cur, `${names[1]}S`));
+    utimesSync(cur, before.atime, before.mtime);
+  }, (seen) => assert.deepEqual(seen.flags[1], ['\\Seen'])],
+  ['a message removed from cur/', (root, names) => {
+    unlinkSync(path.join(root, 'cur', names[0]));
+  }, (seen) => assert.deepEqual(seen.uids, [2, 3, 4])],
+  ['a message claimed by another program (Courier) with its UID', (root) => {
+    const name = deliver(root, '', message('x'), { dir: 'cur' });
+    const file = path.join(root, UIDDB_FILE);
+    const text = readFileSync(file, 'utf8').replace(/^1 (\d+) 4\n/, '1 $1 5\n');
+    writeFileSync(path.join(root, 'tmp', 'db'), `${text}4 ${name.replace(/:2,$/, '')}\n`);
+    renameSync(path.join(root, 'tmp', 'db'), file);
+  }, (seen) => assert.deepEqual(seen.uids, [1, 2, 3, 4, 5])],
+];
+
+for (const [what, change, check] of outside) {
+  test(`after deliveries and ${what}, the folder is scanned`, async () => {
+    const { root, names } = await listed();
+    markListing(root);
+    deliver(root, '', message('d'));
+    change(root, names);
+    const seen = await selectNew(root);
+    check(seen);
+    assert.deepEqual(seen.flags[0], [], 'not the listing');
+    assert.deepEqual(readdirSync(path.join(root, 'new')), []);
+  });
+}
+
+test('a flag renamed in cur/ between the open from the listing and its claim is seen', async () => {
+  const { root, names } = await listed();
+  deliver(root, '', message('d'));
+  const seen = await selectNew(root, (folder) => {
+    assert.equal(folder.snapshot().summary?.count, 3, 'opened from the listing');
+    renameSync(path.join(root, 'cur', names[2]), path.join(root, 'cur', `${names[2]}S`));
+  });
+  assert.deepEqual(seen.uids, [1, 2, 3, 4]);
+  assert.deepEqual(seen.flags[2], ['\\Seen']);
+  assert.deepEqual(seen.recent, [4]);
+});
+
+test('two processes opening from the listing after deliveries: the same UIDs, each message recent in one of them', async () => {
+  const { root } = await listed();
+  for (let round = 0; round < 3; round++) {
+    const before = readUidDbSync(root).db!.uidNext;
+    for (let i = 0; i < 10; i++) deliver(root, '', message(`r${round}.${i}`));
+    const [a, b] = await Promise.all([0, 1].map(async () => {
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', child, root, JSON.stringify({ op: 'claim', folder: 'INBOX' })], { timeout: 30_000 });
+      return (JSON.parse(stdout) as { uids: number[] }).uids;
+    }));
+    const all = [...a, ...b].sort((x, y) => x - y);
+    assert.deepEqual(all, Array.from({ length: 10 }, (_, i) => before + i), `round ${round}: ${JSON.stringify({ a, b })}`);
+    const db = readUidDbSync(root).db!;
+    assert.equal(db.uids.size, 3 + 10 * (round + 1));
+    assert.equal(new Set(db.uids.values()).size, db.uids.size, 'no UID given twice');
+    assert.deepEqual(readdirSync(path.join(root, 'new')), []);
+    assert.equal(readdirSync(path.join(root, 'cur')).length, db.uids.size);
+  }
+});
+
+test("a session's own APPENDs leave a listing (its watches vouch for it) that the next process opens from", async () => {
+  md = tempMaildir();
+  for (const s of ['a', 'b']) deliver(md.root, '', message(s), { dir: 'cur' });
+  mail = await store(md.root, { watch: true });
+  const folder = await mail.openFolder('INBOX');
+  folder.subscribe(() => undefined);
+  await folder.refresh();
+  await mail.append('INBOX', message('c'), { flags: ['\\Seen'] });
+  await mail.close();
+  mail = undefined;
+  await drop();
+  assert.ok(existsSync(path.join(md.root, LISTING_FILE)), 'listing written at close');
+  markListing(md.root);
+  deliver(md.root, '', message('d'));
+  const seen = await selectNew(md.root);
+  assert.deepEqual(seen.uids, [1, 2, 3, 4]);
+  assert.deepEqual(seen.flags[0], ['\\Flagged'], 'opened from the listing');
+  assert.deepEqual(seen.flags[2], ['\\Seen']);
+  assert.deepEqual(seen.recent, [4]);
+});
+
+test('a change by another program just after our own, in the same clock tick, keeps the listing from being written', async () => {
+  md = tempMaildir();
+  const names = ['a', 'b'].map((s) => deliver(md!.root, '', message(s), { dir: 'cur' }));
+  mail = await store(md.root, { watch: true });
+  const folder = await mail.openFolder('INBOX');
+  await folder.refresh();
+  await mail.append('INBOX', message('c'));
+  const cur = path.join(md.root, 'cur');
+  const before = statSync(cur);
+  renameSync(path.join(cur, names[0]), path.join(cur, `${names[0]}S`));
+  utimesSync(cur, before.atime, before.mtime);
+  await mail.close();
+  mail = undefined;
+  await drop();
+  const seen = await selectNew(md.root);
+  assert.deepEqual(seen.uids, [1, 2, 3]);
+  assert.deepEqual(seen.flags[0], ['\\Seen']);
+});
+
+test('without watches no listing is made of our own changes', async () => {
+  md = tempMaildir();
+  deliver(md.root, '', message('a'), { dir: 'cur' });
+  age(md.root);
+  mail = await store(md.root, { watch: false });
+  const folder = await mail.openFolder('INBOX');
+  await folder.refresh();
+  await mail.append('INBOX', message('b'));
+  await mail.close();
+  mail = undefined;
+  await drop();
+  assert.equal(existsSync(path.join(md.root, LISTING_FILE)), false);
+});

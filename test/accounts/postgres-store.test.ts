@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { ROOT } from '../helpers/root.js';
 import pg from 'pg';
 import {
   AccountAuthenticator,
@@ -23,7 +24,7 @@ import {
 import { scryptRunCount } from '../../server/accounts/password.js';
 import { postgresSkip, startPostgres, type PostgresPeer } from '../helpers/account-peers.js';
 
-const repo = resolve(import.meta.dirname, '../..');
+const repo = ROOT;
 let peer: PostgresPeer;
 let root: string;
 

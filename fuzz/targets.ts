@@ -10,7 +10,12 @@ import { OTHER_USER, SHARABLE_NAME } from './corpus-ext.js';
 import { makeOtherMaildir, strayFiles } from './maildir.js';
 import { childChannel, connectSocket, socketChannel, type Channel } from './wire.js';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** The repository: the nearest directory above this file with package.json (the fuzz test runs it compiled, under dist/tests/). */
+export const ROOT = (() => {
+  for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json')) || path.dirname(dir) === dir) return dir;
+  }
+})();
 const IMAPD = path.join(ROOT, 'dist/server/bin/imapd.js');
 const IMAPD_SERVER = path.join(ROOT, 'dist/server/bin/imapd-server.js');
 const IMAPD_ACCOUNTS = path.join(ROOT, 'dist/server/bin/imapd-accounts.js');

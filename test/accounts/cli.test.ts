@@ -4,10 +4,11 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { ROOT } from '../helpers/root.js';
 import { SqliteAccountStore } from '../../server/accounts/index.js';
 
-const repo = resolve(import.meta.dirname, '../..');
+const repo = ROOT;
 // The built command, as the other CLI tests run theirs (npm test builds first): no tsx start-up per run.
 const cli = join(repo, 'dist/server/bin/imapd-accounts.js');
 let data: string;

@@ -4,10 +4,10 @@
 
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ROOT } from './root.js';
 import type { Readable, Writable } from 'node:stream';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export { ROOT };
 export const IMAPD = path.join(ROOT, 'dist/server/bin/imapd.js');
 import { PEERS } from './peers.js';
 export { PEERS };

@@ -3,9 +3,9 @@
 
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ROOT } from './root.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
 /** The project's peer scripts (make-maildir.sh, courier-*.sh, dovecot-*.sh, install.sh). */
 export const PEERS = path.join(ROOT, 'test', 'peers');
 

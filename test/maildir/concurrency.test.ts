@@ -6,14 +6,14 @@ import { execFile, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, test } from 'node:test';
 import type { MailStore } from '../../server/backend/mailstore.js';
+import { sibling } from '../helpers/root.js';
 import { deliver, message, recorder, store, tempMaildir, type TempMaildir, until, select } from './helpers.js';
 
 const run = promisify(execFile);
-const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'child.ts');
+const child = sibling(import.meta.url, './child');
 
 let md: TempMaildir;
 let mail: MailStore;
@@ -29,7 +29,7 @@ afterEach(async () => {
 });
 
 async function inChild(command: object): Promise<{ uids?: number[] }> {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', child, md.root, JSON.stringify(command)], { timeout: 30_000 });
+  const { stdout } = await run(process.execPath, [...child.nodeArgs, child.file, md.root, JSON.stringify(command)], { timeout: 30_000 });
   return JSON.parse(stdout) as { uids?: number[] };
 }
 

@@ -6,14 +6,13 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
+import { sibling } from '../helpers/root.js';
 import { deliver, message, recorder, select, store, tempMaildir } from './helpers.js';
 
 const run = promisify(execFile);
-const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'child.ts');
+const child = sibling(import.meta.url, './child');
 
 test("a MODSEQ told above another process's expunge not yet seen: the expunge stays in VANISHED (EARLIER) since it", async () => {
   const md = tempMaildir([]);
@@ -23,7 +22,7 @@ test("a MODSEQ told above another process's expunge not yet seen: the expunge st
     const folder = await select(first, 'INBOX');
     const r = recorder();
     folder.subscribe(r.listener);
-    await run(process.execPath, ['--import', 'tsx', child, md.root, JSON.stringify({ op: 'expunge', folder: 'INBOX', uids: [2] })], { timeout: 30_000 });
+    await run(process.execPath, [...child.nodeArgs, child.file, md.root, JSON.stringify({ op: 'expunge', folder: 'INBOX', uids: [2] })], { timeout: 30_000 });
     // No look at the disk between: this process still shows UID 2.
     await folder.storeFlags([3], 'add', ['\\Flagged']);
     const told = r.changes.find((c) => c.kind === 'flags') as { modseq: number } | undefined;

@@ -12,11 +12,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { sibling } from '../helpers/root.js';
 import { acquireDotLock, COURIER_LOCK, lockFs } from '../../server/maildir/lock.js';
 import { isDeadScratch, scratchName } from '../../server/maildir/fsutil.js';
 
-const lockModule = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../server/maildir/lock.ts');
+const lockModule = sibling(import.meta.url, '../../server/maildir/lock');
 const saved = { ...lockFs };
 let tmp: string;
 let lockPath: string;
@@ -84,8 +84,8 @@ test("another host's lock older than the stale age on the file server's clock is
 test('a holder keeps its lock fresh: a hold longer than the stale age is not broken', async () => {
   lockFs.staleAfterMs = 1000;
   // Another process holds the lock for 2.5 s, touching it every 200 ms.
-  const holder = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `
-    const { acquireDotLock, lockFs } = await import(${JSON.stringify(lockModule)});
+  const holder = spawn(process.execPath, [...lockModule.nodeArgs, '--input-type=module', '-e', `
+    const { acquireDotLock, lockFs } = await import(${JSON.stringify(lockModule.file)});
     lockFs.refreshMs = 200;
     const release = await acquireDotLock(${JSON.stringify(tmp)}, 'courier.lock');
     process.stdout.write('held\\n');
@@ -118,9 +118,9 @@ test('four processes meeting a stale lock at once: one breaks it, and then they 
   // Each holds the lock 30 times; while holding, it creates `inside` exclusively: a second holder would fail to.
   const inside = path.join(tmp, 'inside');
   const child = () => new Promise<string>((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `
+    const p = spawn(process.execPath, [...lockModule.nodeArgs, '--input-type=module', '-e', `
       import { openSync, closeSync, unlinkSync } from 'node:fs';
-      const { acquireDotLock } = await import(${JSON.stringify(lockModule)});
+      const { acquireDotLock } = await import(${JSON.stringify(lockModule.file)});
       let overlaps = 0;
       for (let i = 0; i < 30; i++) {
         const release = await acquireDotLock(${JSON.stringify(tmp)}, 'courier.lock');

@@ -9,13 +9,13 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { FolderHandle } from '../../server/maildir/index.js';
 import { explainedEvents, type KnownState } from '../../server/maildir/follow.js';
 import { COURIER_LOCK, folderMutex, tryCourierLock } from '../../server/maildir/lock.js';
 import { scanFolder, type ScanMemory } from '../../server/maildir/scan.js';
 import { readUidDbSync, readUidDbTailSync, UIDDB_FILE } from '../../server/maildir/uiddb.js';
 import { spawnImapd, type SpawnedImapd } from '../helpers/imap-client.js';
+import { sibling } from '../helpers/root.js';
 import { deliver, emptyMaildir, removeTree, tempDir } from '../helpers/maildir.js';
 import { flagsOf, recorder, select, store, until } from './helpers.js';
 
@@ -225,8 +225,8 @@ test("the watcher's events of a claim it has followed leave the state current; a
     // Another process claims a delivery; its events (new/, cur/, courierimapuiddb) reach this
     // one only after the refresh below has followed the claim (spawnSync: no event is read meanwhile).
     deliver(root, body(3));
-    const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'child.ts');
-    const claim = spawnSync(process.execPath, ['--import', 'tsx', child, root, JSON.stringify({ op: 'claim', folder: 'INBOX' })], { encoding: 'utf8', timeout: 30_000 });
+    const child = sibling(import.meta.url, './child');
+    const claim = spawnSync(process.execPath, [...child.nodeArgs, child.file, root, JSON.stringify({ op: 'claim', folder: 'INBOX' })], { encoding: 'utf8', timeout: 30_000 });
     assert.equal(claim.status, 0, claim.stderr);
     assert.ok((JSON.parse(claim.stdout) as { uids: number[] }).uids.includes(4), 'the other process claimed it');
     await folder.refresh();

@@ -7,16 +7,16 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, test } from 'node:test';
 import type { Folder, MailStore } from '../../server/backend/mailstore.js';
 import { LISTING_FILE } from '../../server/maildir/listing.js';
 import { readUidDbSync, UIDDB_FILE } from '../../server/maildir/uiddb.js';
+import { sibling } from '../helpers/root.js';
 import { deliver, flagsOf, message, store, tempMaildir, type TempMaildir } from './helpers.js';
 
 const run = promisify(execFile);
-const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'child.ts');
+const child = sibling(import.meta.url, './child');
 
 let md: TempMaildir | undefined;
 let mail: MailStore | undefined;
@@ -170,7 +170,7 @@ test('two processes opening from the listing after deliveries: the same UIDs, ea
     const before = readUidDbSync(root).db!.uidNext;
     for (let i = 0; i < 10; i++) deliver(root, '', message(`r${round}.${i}`));
     const [a, b] = await Promise.all([0, 1].map(async () => {
-      const { stdout } = await run(process.execPath, ['--import', 'tsx', child, root, JSON.stringify({ op: 'claim', folder: 'INBOX' })], { timeout: 30_000 });
+      const { stdout } = await run(process.execPath, [...child.nodeArgs, child.file, root, JSON.stringify({ op: 'claim', folder: 'INBOX' })], { timeout: 30_000 });
       return (JSON.parse(stdout) as { uids: number[] }).uids;
     }));
     const all = [...a, ...b].sort((x, y) => x - y);

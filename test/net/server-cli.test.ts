@@ -3,11 +3,12 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { ROOT } from '../helpers/root.js';
 import { SqliteAccountStore } from '../../server/accounts/index.js';
 import { LineClient, eventually } from './client.js';
 
-const repo = resolve(import.meta.dirname, '../..');
+const repo = ROOT;
 // The built command, as users run it (npm test builds first).
 const bin = join(repo, 'dist/server/bin/imapd-server.js');
 let root: string;

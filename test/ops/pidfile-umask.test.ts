@@ -6,12 +6,13 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { ROOT } from '../helpers/root.js';
 import { IMAPD, ImapTestClient, spawnImapd } from '../helpers/imap-client.js';
 import { courierSkip, peerScript } from '../helpers/peers.js';
 import { eventually } from '../net/client.js';
 
-const repo = resolve(import.meta.dirname, '../..');
+const repo = ROOT;
 const bin = join(repo, 'dist/server/bin/imapd-server.js');
 let root: string;
 const children: ChildProcess[] = [];

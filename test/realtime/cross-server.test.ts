@@ -8,11 +8,12 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { ROOT } from '../helpers/root.js';
 import { postgresSkip, startPostgres, type PostgresPeer } from '../helpers/account-peers.js';
 import { LineClient, eventually } from '../net/client.js';
 
-const repo = resolve(import.meta.dirname, '../..');
+const repo = ROOT;
 const serverBin = join(repo, 'dist/server/bin/imapd-server.js');
 const accountsBin = join(repo, 'dist/server/bin/imapd-accounts.js');
 let peer: PostgresPeer;

@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
+import { ROOT } from '../helpers/root.js';
 import type { Envelope } from '../../server/mime/types.js';
 import { ENVELOPE_WIRE_VERSION, envelopeWire } from '../../server/wire/render.js';
 
@@ -16,7 +18,7 @@ const RECORDED: Readonly<Record<string, string>> = {
 };
 
 test('ENVELOPE bytes of a fixed set of envelopes are those recorded for ENVELOPE_WIRE_VERSION', () => {
-  const envelopes = JSON.parse(readFileSync(new URL('./envelopes.json', import.meta.url), 'utf8')) as Envelope[];
+  const envelopes = JSON.parse(readFileSync(path.join(ROOT, 'test/wire/envelopes.json'), 'utf8')) as Envelope[];
   assert.ok(envelopes.length > 50);
   const hash = createHash('sha256');
   for (const envelope of envelopes) hash.update(envelopeWire(envelope)).update('\n');

@@ -10,18 +10,9 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { spawnImapd, type SpawnedImapd } from '../helpers/imap-client.js';
 import { emptyMaildir, removeTree, tempDir } from '../helpers/maildir.js';
+import { crlfReference } from '../helpers/crlf-reference.js';
 
 /** RFC 3501's bytes, made the slow and obvious way. */
-function reference(raw: Buffer): Buffer {
-  const out: number[] = [];
-  for (let i = 0; i < raw.length; i++) {
-    const c = raw[i];
-    if (c === 10 && (i === 0 || raw[i - 1] !== 13)) out.push(13);
-    out.push(c === 0 ? 0x80 : c);
-  }
-  return Buffer.from(out);
-}
-
 /** Deterministic text with LF, CRLF, lone CR and NUL line ends, `size` bytes or a little more. */
 function mixed(size: number, seed: number): Buffer {
   const ends = ['\n', '\r\n', '\n', '\r', '\n\0', '\n\n', '\r\n\r\n'];
@@ -97,17 +88,17 @@ describe('whole messages from the files', () => {
     assert.match(all.tagged, /^OK/);
     const got = literals(all.raw);
     assert.equal(got.size, contents.length);
-    contents.forEach((content, i) => assert.ok(got.get(i + 1)!.equals(reference(content)), `UID ${i + 1} (${names[i]})`));
+    contents.forEach((content, i) => assert.ok(got.get(i + 1)!.equals(crlfReference(content)), `UID ${i + 1} (${names[i]})`));
     for (const uid of [1, 4, 5, 6, 7, contents.length - 2, contents.length]) {
       const one = await imapd.client.command(`UID FETCH ${uid} (BODY.PEEK[])`);
-      assert.ok(literals(one.raw).get(uid)!.equals(reference(contents[uid - 1])), `UID ${uid} alone`);
+      assert.ok(literals(one.raw).get(uid)!.equals(crlfReference(contents[uid - 1])), `UID ${uid} alone`);
     }
   });
 
   it('cuts partial fetches out of the converted bytes', async () => {
     for (const [uid, origin, count] of [[1, 0, 10], [1, 5, 1_000_000], [4, 7, 30], [9, 600_000, 123_456], [9, 10_000_000, 5]] as const) {
       const reply = await imapd.client.command(`UID FETCH ${uid} (BODY.PEEK[]<${origin}.${count}>)`);
-      const whole = reference(contents[uid - 1]);
+      const whole = crlfReference(contents[uid - 1]);
       const want = whole.subarray(Math.min(origin, whole.length), Math.min(whole.length, origin + count));
       assert.ok(literals(reply.raw).get(uid)!.equals(want), `UID ${uid} <${origin}.${count}>`);
       assert.match(reply.lines[0], new RegExp(`BODY\\[\\]<${origin}> \\{`));
@@ -119,7 +110,7 @@ describe('whole messages from the files', () => {
     assert.doesNotMatch(peek.lines.join('\n'), /FLAGS/);
     const read = await imapd.client.command('UID FETCH 2 (BODY[])');
     assert.match(read.lines.join('\n'), /FLAGS \(\\Seen \\Recent\)\)$/); // cur/ files new to the server are \Recent
-    assert.ok(literals(read.raw).get(2)!.equals(reference(contents[1])));
+    assert.ok(literals(read.raw).get(2)!.equals(crlfReference(contents[1])));
     const again = await imapd.client.command('UID FETCH 8 (BODY[])'); // \Seen already
     assert.doesNotMatch(again.lines.join('\n'), /FLAGS/);
   });
@@ -130,6 +121,6 @@ describe('whole messages from the files', () => {
     assert.match(reply.tagged, /^NO \[EXPUNGEISSUED\]/);
     const got = literals(reply.raw);
     assert.deepEqual([...got.keys()], [1, 2, 4, 5]);
-    for (const uid of got.keys()) assert.ok(got.get(uid)!.equals(reference(contents[uid - 1])), `UID ${uid}`);
+    for (const uid of got.keys()) assert.ok(got.get(uid)!.equals(crlfReference(contents[uid - 1])), `UID ${uid}`);
   });
 });

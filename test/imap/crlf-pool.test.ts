@@ -12,19 +12,10 @@ import { BLOCK_SIZE, BlockWriter } from '../../server/imap/output.js';
 import type { SectionSpec } from '../../server/imap/protocol/types.js';
 import { parseMessage } from '../../server/mime/parse.js';
 import { corpus, lf } from '../mime/corpus.js';
+import { crlfReference } from '../helpers/crlf-reference.js';
 
 const WHOLE: SectionSpec = { part: [], kind: '' };
 const bin = (s: string): Buffer => Buffer.from(s, 'latin1');
-
-function reference(raw: Buffer): Buffer {
-  const out: number[] = [];
-  for (let i = 0; i < raw.length; i++) {
-    const c = raw[i];
-    if (c === 10 && (i === 0 || raw[i - 1] !== 13)) out.push(13);
-    out.push(c === 0 ? 0x80 : c);
-  }
-  return Buffer.from(out);
-}
 
 function mixed(size: number, seed: number): Buffer {
   const ends = ['\n', '\r\n', '\r', '\n\0', '\n\n'];
@@ -63,7 +54,7 @@ function fetchLike(messages: Buffer[], arena: RawArena | null, direct: boolean):
 }
 
 function expected(messages: Buffer[]): Buffer {
-  return Buffer.concat(messages.map((m) => Buffer.concat([bin(`* 1 FETCH (BODY[] {${reference(m).length}}\r\n`), reference(m), bin(')\r\n')])));
+  return Buffer.concat(messages.map((m) => Buffer.concat([bin(`* 1 FETCH (BODY[] {${crlfReference(m).length}}\r\n`), crlfReference(m), bin(')\r\n')])));
 }
 
 describe('converting into the pool', () => {

@@ -91,3 +91,12 @@ export async function select(mail: MailStore, name: string): Promise<Folder> {
   await folder.refresh();
   return folder;
 }
+
+/** Directory mtimes of cur/ and new/ put 10 s back: the folder looks settled (as one untouched for a while). */
+export function age(root: string): void {
+  const past = Date.now() / 1000 - 10;
+  for (const sub of ['cur', 'new']) utimesSync(path.join(root, sub), past, past);
+}
+
+/** A pause long enough for the engine to drop an idle folder's state. */
+export const drop = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 30));

@@ -11,7 +11,7 @@ import { existingCore } from '../../server/maildir/folder-registry.js';
 import { LISTING_FILE } from '../../server/maildir/listing.js';
 import { assignUids } from '../../server/maildir/scan.js';
 import { readUidDb, writeUidDb } from '../../server/maildir/uiddb.js';
-import { deliver, flagsOf, message, store, tempMaildir, type TempMaildir, select, until } from './helpers.js';
+import { age, deliver, drop, flagsOf, message, store, tempMaildir, type TempMaildir, select, until } from './helpers.js';
 
 let md: TempMaildir | undefined;
 let mail: MailStore | undefined;
@@ -22,14 +22,6 @@ afterEach(async () => {
   mail = undefined;
   md = undefined;
 });
-
-const drop = () => new Promise((resolve) => setTimeout(resolve, 30)); // the idle folder state is dropped
-
-/** Directory mtimes put 10 s back: the folder looks settled (as one untouched for a while). */
-function age(root: string): void {
-  const past = Date.now() / 1000 - 10;
-  for (const sub of ['cur', 'new']) utimesSync(path.join(root, sub), past, past);
-}
 
 /** A Maildir with three messages, looked at once by a store that then closed (listing written). */
 async function listed(): Promise<{ root: string; names: string[] }> {

@@ -13,7 +13,7 @@ import type { Folder, MailStore } from '../../server/backend/mailstore.js';
 import { LISTING_FILE } from '../../server/maildir/listing.js';
 import { readUidDbSync, UIDDB_FILE } from '../../server/maildir/uiddb.js';
 import { sibling } from '../helpers/root.js';
-import { deliver, flagsOf, message, store, tempMaildir, type TempMaildir } from './helpers.js';
+import { age, deliver, drop, flagsOf, message, store, tempMaildir, type TempMaildir } from './helpers.js';
 
 const run = promisify(execFile);
 const child = sibling(import.meta.url, './child');
@@ -27,13 +27,6 @@ afterEach(async () => {
   mail = undefined;
   md = undefined;
 });
-
-const drop = () => new Promise((resolve) => setTimeout(resolve, 30)); // the idle folder state is dropped
-
-function age(root: string): void {
-  const past = Date.now() / 1000 - 10;
-  for (const sub of ['cur', 'new']) utimesSync(path.join(root, sub), past, past);
-}
 
 /** Three messages looked at by a store that then closed: a listing is left. */
 async function listed(): Promise<{ root: string; names: string[] }> {

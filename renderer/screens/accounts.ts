@@ -364,8 +364,17 @@ export function accountsScreen(ctx: Context): Screen {
       replaceChildren(list, h('p', { class: 'empty' }, 'No accounts yet. Add one below: a username and a password for your mail program.'));
       return;
     }
+    // The list is drawn again at every change (a login elsewhere, a delivery): an Actions menu
+    // the user has open stays open.
+    const openMenu = list.querySelector<HTMLElement>('details.row-menu[open]')?.closest('tr')?.dataset.account;
     const act = (label: string, fn: () => Promise<unknown> | void, cls = '') =>
-      h('button', { class: cls, onclick: () => void Promise.resolve(fn()).catch((err: unknown) => ctx.toast((err as Error).message, 'error')) }, label);
+      h('button', {
+        class: cls,
+        onclick: (e: Event) => {
+          (e.currentTarget as HTMLElement).closest('details')?.removeAttribute('open'); // an action chosen closes its menu
+          void Promise.resolve(fn()).catch((err: unknown) => ctx.toast((err as Error).message, 'error'));
+        },
+      }, label);
     replaceChildren(
       list,
       h('table', { class: 'grid cards', id: 'account-table' },
@@ -383,7 +392,7 @@ export function accountsScreen(ctx: Context): Screen {
             h('td', { 'data-label': 'Last login' }, a.lastLoginAt ? `${dateTime(a.lastLoginAt)} from ${a.lastLoginAddress ?? '?'}` : 'never'),
             h('td', { class: 'num', 'data-label': 'Sessions' }, count(a.sessions)),
             h('td', { class: 'actions' },
-              h('details', { class: 'row-menu' },
+              h('details', { class: 'row-menu', open: a.username === openMenu },
                 h('summary', { 'aria-label': `Actions for ${a.username}` }, 'Actions'),
                 h('div', { class: 'menu' },
                   act('Change password', () => passwordDialog(a)),
@@ -405,12 +414,20 @@ export function accountsScreen(ctx: Context): Screen {
   }
 
   let pending = false;
+  /** A change heard while a list was on its way: that list may be older, so another follows. */
+  let again = false;
   async function refresh(): Promise<void> {
-    if (pending) return;
+    if (pending) {
+      again = true;
+      return;
+    }
     pending = true;
     try {
-      const [accounts] = await Promise.all([ctx.api.listAccounts(), sharing.refresh()]);
-      render(accounts);
+      do {
+        again = false;
+        const [accounts] = await Promise.all([ctx.api.listAccounts(), sharing.refresh()]);
+        render(accounts);
+      } while (again);
     } catch (err) {
       ctx.toast(`Cannot list the accounts: ${(err as Error).message}`, 'error');
     } finally {

@@ -13,30 +13,30 @@
 // to the first read-write handle with a listener. Read-only handles (EXAMINE) take nothing and
 // see as recent what nobody has taken (RFC 3501 6.3.2).
 
-import { promises as fs, unlinkSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { FolderSnapshot, FolderSummary, MessageState } from '../backend/mailstore.js';
 import type { MessageMeta } from '../mime/types.js';
 import { baseOf } from './filenames.js';
-import { type Entry, type FolderContext, newEntry, NO_KEYWORDS } from './folder-entry.js';
+import type { Entry, FolderContext } from './folder-entry.js';
 import { announceAdded, tellRecent, untoldCount } from './folder-recent.js';
-import { diskKey, folderStamps, listingKey, newestMtime } from './folder-stamps.js';
-import { CLOCK_TICK_MS, currentListingHead, ListedOpen, nextLoopTurn, sameButNew } from './folder-reopen.js';
+import { diskKey, folderStamps, newestMtime } from './folder-stamps.js';
+import { CLOCK_TICK_MS, ListedOpen, nextLoopTurn } from './folder-reopen.js';
 import { lookLocked, type SyncOptions } from './folder-look.js';
+import { listCurrent, readListed, saveListing } from './folder-listing.js';
 import { FolderWatch } from './folder-watch.js';
 import { announceChange } from './change-bus.js';
 import type { FtsTarget } from './fts/fts-index.js';
 import { explainedEvents, type KnownState } from './follow.js';
-import { closeListing, formatListing, LISTING_FILE, type ListingHead, type OpenedListing, openListing, readListedMessages, writeListing } from './listing.js';
+import { closeListing, type ListingHead, type OpenedListing } from './listing.js';
 import { keywordMemory } from './keywords.js';
 import { folderMutex } from './lock.js';
 import { MessageCache, OLD_META_CACHE_FILE } from './messagecache.js';
-import { listedModseqs, mendList, reportedModseq, stampEntries } from './folder-modseq.js';
+import { mendList, reportedModseq, stampEntries } from './folder-modseq.js';
 import { ModseqLog } from './modseq.js';
-import { hasRecentMark, recentMark } from './recent.js';
+import { recentMark } from './recent.js';
 import type { ScanMemory } from './scan.js';
 import { FolderTracker, type TrackedSession } from './tracker.js';
-import { listDirSync } from './fsutil.js';
 import { accountChange } from './account-watch.js';
 import { type FileStamp, statUidDbSync } from './uiddb.js';
 
@@ -55,11 +55,11 @@ export class FolderCore {
   readonly table = new Map<number, Entry>();
   uidList: number[] = [];
   /** A listing whose messages are not read yet: SELECT answers from its head (see listing.ts). */
-  private listed: OpenedListing | undefined;
+  listed: OpenedListing | undefined;
   /** The listing the state was opened from, for a first claim without a scan (folder-reopen.ts). */
   readonly reopen = new ListedOpen();
   /** The messages as the listing had them: what sessions that answered SELECT from its head saw. */
-  private listedState: readonly MessageState[] | undefined;
+  listedState: readonly MessageState[] | undefined;
   /** The snapshot's list of messages, made when asked for (undefined: changed since). */
   messageList: MessageState[] | undefined;
   initialized = false;
@@ -108,9 +108,9 @@ export class FolderCore {
     uidDbKnown: () => this.watch.ownUidDb(),
   };
   /** A listing to write (see listing.ts): the state of `generation`, seen with these stamps. */
-  private listingDue: { generation: number; head: ListingHead } | undefined;
+  listingDue: { generation: number; head: ListingHead } | undefined;
   /** Stamps of the listing on disk, as far as this process knows (read or written by it). */
-  private listingStamps: string | undefined;
+  listingStamps: string | undefined;
   readonly cache: MessageCache;
   /** Mod-sequences (folder-modseq.ts). */
   readonly modseqs: ModseqLog;
@@ -146,13 +146,13 @@ export class FolderCore {
 
   /** The messages by UID; read from the listing on first use. */
   get entries(): Map<number, Entry> {
-    if (this.listed) this.readListed();
+    if (this.listed) readListed(this);
     return this.table;
   }
 
   /** The UIDs in ascending order. */
   get sortedUids(): number[] {
-    if (this.listed) this.readListed();
+    if (this.listed) readListed(this);
     return this.uidList;
   }
 
@@ -188,109 +188,9 @@ export class FolderCore {
     return lookLocked(this, options);
   }
 
-  /**
-   * A new process's first look: the state from the listing a look of an earlier process left,
-   * when nothing can have changed since (see listing.ts). False: scan.
-   */
-  loadListing(stamps: string): boolean {
-    // A folder without its \Recent mark (left by an older version) is scanned: the scan makes it.
-    if (!this.scanMemory.recentMarked && !hasRecentMark(this.dir)) return false;
-    // Without its modseqs (left by an older version, or removed): a scan records them.
-    if (!this.modseqs.exists()) return false;
-    this.scanMemory.recentMarked = true;
-    const db = statUidDbSync(this.dir);
-    let listing: OpenedListing | null = null;
-    try {
-      listing = openListing(this.dir, stamps, db, (listed) => sameButNew(stamps, listed));
-    } catch (error) {
-      this.context.logger?.log('warn', 'cannot read folder listing', { folder: this.name, error: String(error) });
-    }
-    if (!listing) return false;
-    this.listed = listing;
-    this.uidValidity = listing.uidValidity;
-    this.uidNext = listing.uidNext;
-    // new/ changed since the listing (deliveries): its files are for the first claim to take.
-    const exact = listing.stamps === stamps;
-    this.unclaimed = exact ? [] : listDirSync(path.join(this.dir, 'new'));
-    this.unnumbered = 0;
-    this.stamps = exact ? stamps : undefined;
-    this.dbStamp = db;
-    this.listingStamps = listingKey(listing.stamps, db!);
-    this.generation += 1;
-    this.reopen.disk = { stamps: listing.stamps, db: db!, generation: this.generation };
-    this.initialized = true;
-    this.modseqs.catchUp();
-    this.modseqs.applied = Math.max(this.modseqs.applied, this.modseqs.highest);
-    return true;
-  }
-
-  /** Reads the messages of the listing the folder was opened from. */
-  private readListed(): void {
-    const listing = this.listed!;
-    this.listed = undefined;
-    this.messageList = undefined;
-    const uids: number[] = [];
-    const list: Entry[] = []; // in UID order: no lookups in the table to make the message list
-    const ok = readListedMessages(listing, (uid, fileName, keywords) => {
-      const entry = newEntry({ uid, base: baseOf(fileName), fileName, keywords: this.context.keywords ? keywords : NO_KEYWORDS });
-      this.table.set(uid, entry);
-      list.push(entry);
-      uids.push(uid);
-    });
-    this.uidList = uids;
-    listedModseqs(this, list);
-    this.listedState = this.messageList = list.map((entry) => entry.info);
-    if (ok && uids.length === listing.count) return;
-    // Damaged after its head and length were checked (a disk error): what SELECT told
-    // the sessions cannot be trusted. They are sent away; the next open scans.
-    this.context.logger?.log('warn', 'folder listing damaged', { folder: this.name });
-    this.table.clear();
-    this.uidList = [];
-    this.listedState = this.messageList = [];
-    try {
-      unlinkSync(path.join(this.dir, LISTING_FILE));
-    } catch {
-      // gone already
-    }
-    this.markGone();
-  }
-
-  /** After a scan: a listing is due when the scan saw a settled folder that the listing on disk does not describe. */
-  noteListing(): void {
-    this.listingDue = undefined;
-    if (!this.stamps || !this.dbStamp || this.unclaimed.length || this.unnumbered) return;
-    if (this.listingStamps === listingKey(this.stamps, this.dbStamp)) return;
-    this.listingDue = {
-      generation: this.generation,
-      head: { stamps: this.stamps, db: this.dbStamp, uidValidity: this.uidValidity, uidNext: this.uidNext },
-    };
-    this.scheduleInfoSave();
-  }
-
-  /** A listing of the state in memory when it is known to be the disk's (folder-reopen.ts currentListingHead). */
-  private async listCurrent(): Promise<void> {
-    if (!this.initialized || this.gone || this.listed || !this.watching || this.unnumbered) return;
-    const head = await currentListingHead(this);
-    if (head && this.listingStamps !== listingKey(head.stamps, head.db)) this.listingDue = { generation: this.generation, head };
-  }
-
   /** See folder-reopen.ts CurrentFolder. */
   currentRecord(): { key: string; mtime: number } | undefined {
     return this.current === undefined ? undefined : { key: this.current, mtime: this.currentMtime };
-  }
-
-  /** Writes the due listing, if the state is still the one the scan made. */
-  private async saveListing(): Promise<void> {
-    const due = this.listingDue;
-    this.listingDue = undefined;
-    if (!due || due.generation !== this.generation || this.gone) return;
-    const entries = this.entries;
-    const text = formatListing(due.head, this.sortedUids.length, (function* (uids: readonly number[]) {
-      for (const uid of uids) yield entries.get(uid)!;
-    })(this.sortedUids));
-    if (text === null) return;
-    await writeListing(this.dir, text);
-    this.listingStamps = listingKey(due.head.stamps, due.head.db);
   }
 
   /** refresh() of a handle (NOOP, IDLE, ...). */
@@ -426,7 +326,7 @@ export class FolderCore {
     }
     // The watches vouch for the state until a listing of it is decided on (listCurrent).
     this.pin();
-    const decided = (this.listingDecided = this.listCurrent()
+    const decided = (this.listingDecided = listCurrent(this)
       .catch(() => undefined)
       .finally(() => {
         if (this.listingDecided === decided) this.listingDecided = undefined;
@@ -485,7 +385,7 @@ export class FolderCore {
     if (listing) {
       // Opened from a listing: the messages are read when first asked for.
       const current = (): readonly MessageState[] => {
-        if (this.listed) this.readListed();
+        if (this.listed) readListed(this);
         return this.snapshot().messages;
       };
       const summary: FolderSummary = {
@@ -493,7 +393,7 @@ export class FolderCore {
         firstUnseen: listing.firstUnseen,
         keywords: this.context.keywords ? listing.keywords : [],
         messages: () => {
-          if (this.listed) this.readListed();
+          if (this.listed) readListed(this);
           return this.listedState ?? []; // none: the folder went before it was read
         },
       };
@@ -605,7 +505,7 @@ export class FolderCore {
       this.context.logger?.log('warn', 'cannot save folder cache', { folder: this.name, error: String(error) });
     }
     try {
-      await this.saveListing();
+      await saveListing(this);
     } catch (error) {
       this.context.logger?.log('warn', 'cannot save folder listing', { folder: this.name, error: String(error) });
     }

@@ -2,19 +2,19 @@
 // opened from its listing (folder-reopen.ts), and what changed applied to the state in memory,
 // recorded (modseqs, caches, listing) and told to the sessions.
 
-import type { MessageState } from '../backend/mailstore.js';
 import { parseFileName } from './filenames.js';
-import { type Entry, type FolderContext, flagSet, newEntry, NO_KEYWORDS, sameSystemFlags } from './folder-entry.js';
-import { type ModseqFolder, stampEntries } from './folder-modseq.js';
-import { type ListedFolder, type ListedOpen, lookFromListing } from './folder-reopen.js';
+import { type Entry, flagSet, newEntry, NO_KEYWORDS, sameSystemFlags } from './folder-entry.js';
+import { stampEntries } from './folder-modseq.js';
+import { type ListedFolder, lookFromListing } from './folder-reopen.js';
 import { diskKey, folderStamps, purgeTmp, settled } from './folder-stamps.js';
+import { type ListingFolder, loadListing, noteListing } from './folder-listing.js';
 import type { FolderWatch } from './folder-watch.js';
 import { followDelay, lockedUnlessBusy } from './follow.js';
-import { type KeywordMemory, keywordsIfUnchanged, readKeywords, sameKeywords } from './keywords.js';
+import { keywordsIfUnchanged, readKeywords, sameKeywords } from './keywords.js';
 import { withCourierLock } from './lock.js';
-import { type ScanMemory, type ScannedMessage, type ScanResult, scanFolder } from './scan.js';
+import { type ScannedMessage, type ScanResult, scanFolder } from './scan.js';
 import type { FolderTracker, TrackedSession } from './tracker.js';
-import { type FileStamp, sameStamp, statUidDbSync } from './uiddb.js';
+import { sameStamp, statUidDbSync } from './uiddb.js';
 
 export interface SyncOptions {
   claimNew: boolean;
@@ -28,40 +28,21 @@ export interface SyncOptions {
 }
 
 /** What a look needs of a FolderCore (an interface, so that folder-core.ts may import this module). */
-export interface LookingFolder extends ModseqFolder, ListedFolder {
-  readonly dir: string;
-  readonly context: FolderContext;
-  readonly gone: boolean;
-  initialized: boolean;
+export interface LookingFolder extends ListingFolder, ListedFolder {
   uidValidity: number;
   uidNext: number;
   unclaimed: string[];
-  unnumbered: number;
-  stamps: string | undefined;
-  dbStamp: FileStamp | undefined;
+  generation: number;
   current: string | undefined;
   looks: number;
-  generation: number;
-  /** The messages by UID and their UIDs in order, as they are (`entries` and `sortedUids` read an unread listing first). */
-  readonly table: Map<number, Entry>;
-  uidList: number[];
-  readonly entries: Map<number, Entry>;
   sortedUids: number[];
-  messageList: MessageState[] | undefined;
   readonly relocated: Set<Entry>;
-  readonly scanMemory: ScanMemory;
-  readonly keywordMemory: KeywordMemory;
-  readonly reopen: ListedOpen;
   readonly watch: FolderWatch;
   readonly tracker: FolderTracker;
   pruneNeeded: boolean;
   leftOver(options: SyncOptions): boolean;
   confirmedCurrent(): Promise<boolean>;
   markCurrent(): void;
-  markGone(): void;
-  loadListing(stamps: string): boolean;
-  noteListing(): void;
-  scheduleInfoSave(): void;
   textIndexDue(): void;
   emitAdded(added: readonly Entry[], claimant: TrackedSession | undefined): Promise<void>;
 }
@@ -92,7 +73,7 @@ export async function lookLocked(folder: LookingFolder, options: SyncOptions): P
   folder.watch.scanStarts();
   if (!folder.initialized) {
     await purgeTmp(folder.dir);
-    if (!leftOver && folder.loadListing(stamps)) return;
+    if (!leftOver && loadListing(folder, stamps)) return;
   } else if (await lookListed(folder, options)) {
     return;
   }
@@ -148,7 +129,7 @@ export async function lookLocked(folder: LookingFolder, options: SyncOptions): P
     folder.messageList = undefined;
     folder.initialized = true;
     folder.watch.watchNewKeywordDir();
-    folder.noteListing();
+    noteListing(folder);
     folder.markCurrent();
     return;
   }
@@ -224,7 +205,7 @@ async function applyLook(folder: LookingFolder, changedFlags: Entry[], added: En
     folder.scheduleInfoSave();
   }
   folder.watch.watchNewKeywordDir();
-  folder.noteListing();
+  noteListing(folder);
   folder.markCurrent();
   // The full-text index follows: at the first look, and after mail came or went (here or by others).
   if (!wasInitialized || added.length || expunged.length) folder.textIndexDue();

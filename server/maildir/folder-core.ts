@@ -4,8 +4,10 @@
 // session (and every MaildirStore) that opened it: the messages by UID, brought up to date
 // with the disk by syncLocked(), and their listing and caches on disk. Its watcher
 // (folder-watch.ts) looks at the folder when another process changes it; its tracker
-// (tracker.ts) tells the sessions what changed. The message operations are in
-// folder-ops.ts and folder-copy.ts, the registry of cores in folder-registry.ts.
+// (tracker.ts) tells the sessions what changed. The look at the disk is in folder-look.ts,
+// the folder's listing in folder-listing.ts, the saving of caches and listing in
+// folder-save.ts; the message operations are in folder-ops.ts and folder-copy.ts, the
+// registry of cores in folder-registry.ts.
 //
 // \Recent: a message is recent for exactly one session, in any process: the first to be told
 // of it (see recent.ts for the mark on disk that decides). SELECT takes what nobody has been
@@ -13,17 +15,15 @@
 // to the first read-write handle with a listener. Read-only handles (EXAMINE) take nothing and
 // see as recent what nobody has taken (RFC 3501 6.3.2).
 
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import type { FolderSnapshot, FolderSummary, MessageState } from '../backend/mailstore.js';
 import type { MessageMeta } from '../mime/types.js';
-import { baseOf } from './filenames.js';
 import type { Entry, FolderContext } from './folder-entry.js';
 import { announceAdded, tellRecent, untoldCount } from './folder-recent.js';
 import { diskKey, folderStamps, newestMtime } from './folder-stamps.js';
 import { CLOCK_TICK_MS, ListedOpen, nextLoopTurn } from './folder-reopen.js';
 import { lookLocked, type SyncOptions } from './folder-look.js';
-import { listCurrent, readListed, saveListing } from './folder-listing.js';
+import { listCurrent, readListed } from './folder-listing.js';
+import { FolderSaver } from './folder-save.js';
 import { FolderWatch } from './folder-watch.js';
 import { announceChange } from './change-bus.js';
 import type { FtsTarget } from './fts/fts-index.js';
@@ -31,7 +31,7 @@ import { explainedEvents, type KnownState } from './follow.js';
 import { closeListing, type ListingHead, type OpenedListing } from './listing.js';
 import { keywordMemory } from './keywords.js';
 import { folderMutex } from './lock.js';
-import { MessageCache, OLD_META_CACHE_FILE } from './messagecache.js';
+import { MessageCache } from './messagecache.js';
 import { mendList, reportedModseq, stampEntries } from './folder-modseq.js';
 import { ModseqLog } from './modseq.js';
 import { recentMark } from './recent.js';
@@ -39,8 +39,6 @@ import type { ScanMemory } from './scan.js';
 import { FolderTracker, type TrackedSession } from './tracker.js';
 import { accountChange } from './account-watch.js';
 import { type FileStamp, statUidDbSync } from './uiddb.js';
-
-const INFO_SAVE_DELAY_MS = 1000;
 
 export class FolderCore {
   uidValidity = 0;
@@ -115,11 +113,10 @@ export class FolderCore {
   /** Mod-sequences (folder-modseq.ts). */
   readonly modseqs: ModseqLog;
   readonly metaInFlight = new Map<number, Promise<MessageMeta>>();
-  private infoSaveTimer: NodeJS.Timeout | undefined;
-  /** The save under way (see saveInfo). */
-  private saving: Promise<void> | undefined;
+  /** Writes the caches and the listing (folder-save.ts). */
+  private readonly saver = new FolderSaver(this);
   /** The last session went: whether a listing of the state is due is being decided (listCurrent). */
-  private listingDecided: Promise<void> | undefined;
+  listingDecided: Promise<void> | undefined;
   /** Messages went since the caches were last saved: the next save drops their records. */
   pruneNeeded = true;
   private disposeTimer: NodeJS.Timeout | undefined;
@@ -457,57 +454,13 @@ export class FolderCore {
     return untoldCount(this);
   }
 
+  /** Writes the caches and a due listing soon (folder-save.ts). */
   scheduleInfoSave(): void {
-    if (this.infoSaveTimer) return;
-    this.infoSaveTimer = setTimeout(() => void this.saveInfo(), INFO_SAVE_DELAY_MS);
-    this.infoSaveTimer.unref();
+    this.saver.schedule();
   }
 
-  /**
-   * Writes the caches and a due listing. One save at a time: a save asked for while one
-   * (from the timer) is under way ends after it, so that a process that awaits it before
-   * exiting (store.close) never cuts a write short.
-   */
+  /** Writes the caches and a due listing now, after a save under way (folder-save.ts). */
   saveInfo(): Promise<void> {
-    const previous = this.saving;
-    const run = (async () => {
-      await previous?.catch(() => undefined); // its failure was its caller's to see
-      await this.saveNow();
-    })();
-    this.saving = run;
-    void run.finally(() => {
-      if (this.saving === run) this.saving = undefined;
-    }).catch(() => undefined);
-    return run;
-  }
-
-  private async saveNow(): Promise<void> {
-    if (this.infoSaveTimer) clearTimeout(this.infoSaveTimer);
-    this.infoSaveTimer = undefined;
-    if (this.gone) return;
-    await this.listingDecided;
-    // The lists of live messages (100,000 entries each) only when messages went.
-    let live: { uids: Map<number, string>; bases: Set<string> } | undefined;
-    // Not while the messages are still in an unread listing: nothing went since it was made.
-    if (this.pruneNeeded && !this.listed) {
-      this.pruneNeeded = false;
-      live = { uids: new Map(), bases: new Set() };
-      for (const entry of this.entries.values()) {
-        live.uids.set(entry.uid, entry.base);
-        live.bases.add(entry.base);
-      }
-      for (const name of this.unclaimed) live.bases.add(baseOf(name));
-    }
-    try {
-      await this.cache.save(live);
-      await fs.rm(path.join(this.dir, OLD_META_CACHE_FILE), { force: true });
-    } catch (error) {
-      this.context.logger?.log('warn', 'cannot save folder cache', { folder: this.name, error: String(error) });
-    }
-    try {
-      await saveListing(this);
-    } catch (error) {
-      this.context.logger?.log('warn', 'cannot save folder listing', { folder: this.name, error: String(error) });
-    }
+    return this.saver.save();
   }
 }

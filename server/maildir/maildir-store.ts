@@ -39,7 +39,7 @@ import { hasNewMail } from './newmail.js';
 import { readFolderAcl, writeFolderAcl } from './acl.js';
 import type { AclEntry } from '../backend/acl.js';
 import { isSharedName } from '../backend/shared.js';
-import { errorCode, scratchName, writeFileAtomic } from './fsutil.js';
+import { errorCode, scratchName } from './fsutil.js';
 import { folderMutex } from './lock.js';
 import { accountChange, accountTracker, ownAccountWork } from './account-watch.js';
 import {
@@ -58,11 +58,10 @@ import { mailboxId } from './objectid.js';
 import { sharedFullTextIndex, type CatchUpOptions, type FtsProgress } from './fts/fts-index.js';
 import { CREATABLE_SPECIAL_USE, recordedSpecialUse, SPECIAL_USE_FILE, specialUseFileText } from './specialuse.js';
 import type { ChangeBus } from './change-bus.js';
+import { editSubscriptions, readSubscriptions, SUBSCRIPTIONS_FILE } from './maildir-subscriptions.js';
 
 /** Messages of one appendMany() written and synced at once: 8 kept the 4 threads of libuv's pool (where fsync waits) busy best (a first fetch of 2,000 messages: 118/s one at a time, ~240/s 4 at once, ~290/s 8, no better with 16). */
 const STAGE_PARALLEL = 8;
-
-export const SUBSCRIPTIONS_FILE = 'courierimapsubscribed';
 
 export interface MaildirStoreOptions {
   /** The Maildir: INBOX itself, with the other folders as ".Name" directories in it. */
@@ -195,7 +194,7 @@ export class MaildirStore implements MailStore {
       pollIntervalMs: this.context.pollIntervalMs,
       logger: this.context.logger,
       folderNames: () => this.folderNamesSync(),
-      subscriptions: () => this.readSubscriptions(),
+      subscriptions: () => readSubscriptions(this.root),
       subscriptionFile: SUBSCRIPTIONS_FILE,
       folderOpen: (dir) => existingCore(dir)?.inUse() ?? false,
     });
@@ -317,7 +316,7 @@ export class MaildirStore implements MailStore {
     }));
     // Subscriptions follow the folders, as in Dovecot: clients otherwise lose them.
     // The rename's own LIST (with OLDNAME) tells of it: no subscription events (NOTIFY).
-    await this.editSubscriptions((names) =>
+    await editSubscriptions(this.root, (names) =>
       names.map((name) => (isSameOrBelow(name, source) ? target + name.slice(source.length) : name)), false);
   }
 
@@ -339,7 +338,7 @@ export class MaildirStore implements MailStore {
 
   async listSubscriptions(): Promise<string[]> {
     this.usable();
-    return this.readSubscriptions();
+    return readSubscriptions(this.root);
   }
 
   async subscribe(name: string): Promise<void> {
@@ -347,39 +346,15 @@ export class MaildirStore implements MailStore {
     // Another account's folder (backend/shared.ts) is kept by its name, as Courier keeps "#shared." lines.
     const canonical = canonicalFolderName(name) ?? (isSharedName(name) && !/[\u0000-\u001f\u007f]/.test(name) ? name : null);
     if (canonical === null) throw new MailStoreError('Invalid mailbox name', 'CANNOT');
-    await this.editSubscriptions((names) => (names.includes(canonical) ? names : [...names, canonical]));
+    await editSubscriptions(this.root, (names) => (names.includes(canonical) ? names : [...names, canonical]));
   }
 
   async unsubscribe(name: string): Promise<void> {
     this.usable();
     const canonical = canonicalFolderName(name) ?? name;
-    await this.editSubscriptions((names) => names.filter((n) => n !== canonical));
+    await editSubscriptions(this.root, (names) => names.filter((n) => n !== canonical));
   }
 
-  private async readSubscriptions(): Promise<string[]> {
-    let text: string;
-    try {
-      text = await fs.readFile(path.join(this.root, SUBSCRIPTIONS_FILE), 'utf8');
-    } catch (error) {
-      if (errorCode(error) === 'ENOENT') return [];
-      throw error;
-    }
-    return [...new Set(text.split('\n').filter((line) => line !== ''))];
-  }
-
-  private async editSubscriptions(edit: (names: string[]) => string[], tell = true): Promise<void> {
-    await folderMutex.run(path.join(this.root, SUBSCRIPTIONS_FILE), () => ownAccountWork(this.root, async () => {
-      const before = await this.readSubscriptions();
-      const after = [...new Set(edit(before))];
-      if (after.length === before.length && after.every((name, i) => name === before[i])) return;
-      const text = after.map((name) => `${name}\n`).join('');
-      await writeFileAtomic(path.join(this.root, SUBSCRIPTIONS_FILE), text, path.join(this.root, 'tmp'));
-      const kept = new Set(after);
-      const had = new Set(before);
-      for (const name of before) if (!kept.has(name)) accountChange(this.root, { kind: 'subscription', name, subscribed: false }, tell);
-      for (const name of after) if (!had.has(name)) accountChange(this.root, { kind: 'subscription', name, subscribed: true }, tell);
-    }));
-  }
 
   // ---------------------------------------------------------------------------
   // Messages

@@ -33,31 +33,30 @@ import type { FolderCore } from './folder-core.js';
 import { type FolderContext, type MessageLinks, splitFlags } from './folder-entry.js';
 import { FolderHandle } from './folder-handle.js';
 import { messageData, purgeOlderThan } from './folder-ops.js';
-import { existingCore, folderCore, foldersRemoved, saveCaches } from './folder-registry.js';
+import { existingCore, folderCore, saveCaches } from './folder-registry.js';
 import { ensureFolderTmp, folderDirState, isRealDirectory, resolveFolderDir } from './folderdir.js';
 import { hasNewMail } from './newmail.js';
 import { readFolderAcl, writeFolderAcl } from './acl.js';
 import type { AclEntry } from '../backend/acl.js';
 import { isSharedName } from '../backend/shared.js';
-import { errorCode, scratchName } from './fsutil.js';
-import { folderMutex } from './lock.js';
-import { accountChange, accountTracker, ownAccountWork } from './account-watch.js';
+import { errorCode } from './fsutil.js';
+import { accountTracker } from './account-watch.js';
 import {
   canonicalFolderName,
   DEFAULT_SPECIAL_USE,
   folderDirectory,
   folderNameOfEntry,
   INBOX,
-  isSameOrBelow,
   parentNames,
   SEPARATOR,
   specialUseOf,
 } from './names.js';
-import { folderUsage, MaildirQuota } from './quota.js';
+import { MaildirQuota } from './quota.js';
 import { mailboxId } from './objectid.js';
 import { sharedFullTextIndex, type CatchUpOptions, type FtsProgress } from './fts/fts-index.js';
-import { CREATABLE_SPECIAL_USE, recordedSpecialUse, SPECIAL_USE_FILE, specialUseFileText } from './specialuse.js';
+import { recordedSpecialUse } from './specialuse.js';
 import type { ChangeBus } from './change-bus.js';
+import { createFolder, deleteFolder, renameFolder } from './maildir-folders.js';
 import { editSubscriptions, readSubscriptions, SUBSCRIPTIONS_FILE } from './maildir-subscriptions.js';
 
 /** Messages of one appendMany() written and synced at once: 8 kept the 4 threads of libuv's pool (where fsync waits) busy best (a first fetch of 2,000 messages: 118/s one at a time, ~240/s 4 at once, ~290/s 8, no better with 16). */
@@ -215,122 +214,19 @@ export class MaildirStore implements MailStore {
 
   async createFolder(name: string, options: { specialUse?: string } = {}): Promise<void> {
     this.usable();
-    const use = options.specialUse;
-    if (use !== undefined && !CREATABLE_SPECIAL_USE.includes(use)) throw new MailStoreError(`${use} cannot be given to a folder here`, 'USEATTR');
-    // "INBOX.A." announces a hierarchy (RFC 3501 6.3.3); in Maildir++ that is a folder.
-    const canonical = canonicalFolderName(name.endsWith(SEPARATOR) ? name.slice(0, -1) : name);
-    if (canonical === null) throw new MailStoreError('Invalid mailbox name', 'CANNOT');
-    if (canonical === INBOX) throw new MailStoreError('INBOX already exists', 'ALREADYEXISTS');
-    const dir = this.dir(canonical);
-    const state = folderDirState(dir);
-    if (state === 'folder') throw new MailStoreError('Folder already exists', 'ALREADYEXISTS');
-    // Never made in or through a symlink (folderdir.ts), nor removed: it is not ours.
-    if (state === 'refused') throw new MailStoreError('Something that is not a folder has that name', 'CANNOT');
-    // Build it in tmp/ and rename it into place: nobody sees a half-made folder.
-    await ownAccountWork(this.root, async () => {
-      const staging = path.join(this.root, 'tmp', scratchName('newfolder'));
-      try {
-        for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(staging, sub), { recursive: true, mode: 0o700 });
-        await fs.writeFile(path.join(staging, 'maildirfolder'), '');
-        if (use !== undefined) await fs.writeFile(path.join(staging, SPECIAL_USE_FILE), specialUseFileText(use));
-        await fs.rename(staging, dir);
-        accountChange(this.root, { kind: 'created', name: canonical });
-      } catch (error) {
-        await fs.rm(staging, { recursive: true, force: true });
-        if (errorCode(error) === 'EEXIST' || errorCode(error) === 'ENOTEMPTY' || errorCode(error) === 'ENOTDIR') {
-          const now = folderDirState(dir);
-          if (now === 'folder') throw new MailStoreError('Folder already exists', 'ALREADYEXISTS');
-          if (now !== 'partial') throw new MailStoreError('Something that is not a folder has that name', 'CANNOT');
-          // A directory without cur/ (left by some tool): complete it in place.
-          for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(dir, sub), { recursive: true, mode: 0o700 });
-          await fs.writeFile(path.join(dir, 'maildirfolder'), '');
-          if (use !== undefined) await fs.writeFile(path.join(dir, SPECIAL_USE_FILE), specialUseFileText(use));
-          accountChange(this.root, { kind: 'created', name: canonical });
-          return;
-        }
-        throw error;
-      }
-    });
+    await createFolder(this.root, name, options);
   }
 
   async deleteFolder(name: string): Promise<void> {
     this.usable();
     if (canonicalFolderName(name) === INBOX) throw new MailStoreError('INBOX cannot be deleted', 'CANNOT');
     const { canonical, dir } = this.existing(name);
-    await folderMutex.run(dir, async () => {
-      const usage = await this.usageOf(dir);
-      // Out of sight first (one rename), then removed at leisure.
-      const doomed = path.join(this.root, 'tmp', scratchName('deleted'));
-      await ownAccountWork(this.root, async () => {
-        try {
-          await fs.rename(dir, doomed);
-        } catch (error) {
-          if (errorCode(error) === 'ENOENT') throw new MailStoreError('Folder does not exist', 'NONEXISTENT');
-          throw error;
-        }
-        foldersRemoved([dir]);
-        accountChange(this.root, { kind: 'deleted', name: canonical });
-      });
-      if (usage) await this.context.quota.add(dir, -usage.bytes, -usage.count);
-      await fs.rm(doomed, { recursive: true, force: true });
-    });
+    await deleteFolder(this.context, canonical, dir);
   }
 
   async renameFolder(from: string, to: string): Promise<void> {
     this.usable();
-    const source = canonicalFolderName(from);
-    const target = canonicalFolderName(to);
-    if (source === null) throw new MailStoreError('Folder does not exist', 'NONEXISTENT');
-    if (target === null) throw new MailStoreError('Invalid mailbox name', 'CANNOT');
-    if (target === INBOX) throw new MailStoreError('INBOX already exists', 'ALREADYEXISTS');
-    if (source === INBOX) {
-      await this.renameInbox(target);
-      return;
-    }
-    if (isSameOrBelow(target, source)) throw new MailStoreError('A folder cannot be moved into itself', 'CANNOT');
-    const all = (await fs.readdir(this.root)).map(folderNameOfEntry).filter((name): name is string => name !== null);
-    // What is a symlink, or has one in it, does not exist and stays where it is.
-    const moving = all.filter((name) => isSameOrBelow(name, source) && folderDirState(this.dir(name)) !== 'refused');
-    if (!moving.length) throw new MailStoreError('Folder does not exist', 'NONEXISTENT');
-    const pairs = moving.map((name) => [name, target + name.slice(source.length)] as const);
-    for (const [, newName] of pairs) {
-      if (canonicalFolderName(newName) === null) throw new MailStoreError('Invalid mailbox name', 'CANNOT');
-      if (all.includes(newName)) throw new MailStoreError(`Folder ${newName} already exists`, 'ALREADYEXISTS');
-    }
-    const dirs = pairs.flatMap(([oldName, newName]) => [this.dir(oldName), this.dir(newName)]);
-    await folderMutex.runAll(dirs, () => ownAccountWork(this.root, async () => {
-      let moved = 0;
-      for (const [oldName, newName] of pairs) {
-        try {
-          await fs.rename(this.dir(oldName), this.dir(newName));
-          accountChange(this.root, { kind: 'renamed', name: newName, from: oldName });
-          moved += 1;
-        } catch (error) {
-          // Another session deleted or renamed it since the listing above (the fuzzer found
-          // this race): a folder that is gone is not moved; none moved at all is NONEXISTENT.
-          if (errorCode(error) !== 'ENOENT') throw error;
-        }
-      }
-      foldersRemoved(pairs.map(([oldName]) => this.dir(oldName)));
-      if (moved === 0) throw new MailStoreError('Folder does not exist', 'NONEXISTENT');
-    }));
-    // Subscriptions follow the folders, as in Dovecot: clients otherwise lose them.
-    // The rename's own LIST (with OLDNAME) tells of it: no subscription events (NOTIFY).
-    await editSubscriptions(this.root, (names) =>
-      names.map((name) => (isSameOrBelow(name, source) ? target + name.slice(source.length) : name)), false);
-  }
-
-  /** RFC 3501 6.3.5: renaming INBOX moves its messages into a new folder; INBOX stays, empty. */
-  private async renameInbox(target: string): Promise<void> {
-    await this.createFolder(target);
-    const inbox = await this.openFolder(INBOX);
-    try {
-      await inbox.refresh();
-      const uids = inbox.snapshot().messages.map((m) => m.uid);
-      if (uids.length) await inbox.moveTo(uids, target);
-    } finally {
-      inbox.release();
-    }
+    await renameFolder(this, this.root, from, to);
   }
 
   // ---------------------------------------------------------------------------
@@ -602,12 +498,6 @@ export class MaildirStore implements MailStore {
     const resolved = resolveFolderDir(this.root, name);
     if (resolved?.state !== 'folder') throw new MailStoreError('Folder does not exist', 'NONEXISTENT');
     return resolved;
-  }
-
-  /** Octets and messages in a folder, when a quota is kept (for DELETE). */
-  private async usageOf(dir: string): Promise<{ bytes: number; count: number } | null> {
-    if (!this.context.quota.counts(dir) || !(await this.context.quota.read())) return null;
-    return folderUsage(dir);
   }
 
   /** Brings a folder's full-text index up to date now (the appliance's indexing job); null when the index is off. */

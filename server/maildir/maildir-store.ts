@@ -3,7 +3,7 @@
 // work on the same Maildir (see README-style notes at the top of each module).
 
 import { createHash } from 'node:crypto';
-import { createReadStream, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,12 +25,11 @@ import type { Logger } from '../log/logger.js';
 import { sharedParsePool } from './parsepool.js';
 import { parseHeaderMeta, parseMessage as defaultParseMessage, parseStructure } from '../mime/parse.js';
 import type { Envelope, MessageMeta } from '../mime/types.js';
-import { baseOf, newBaseName, parseFileName } from './filenames.js';
-import { openStagedMessage, openStager, StagedFile } from './appendsink.js';
-import { deliverStaged, stageBuffer, type StagedDelivery } from './append-many.js';
+import { baseOf, parseFileName } from './filenames.js';
+import { openStager } from './appendsink.js';
 import { adoptUidValidity } from './adopt-uids.js';
 import type { FolderCore } from './folder-core.js';
-import { type FolderContext, type MessageLinks, splitFlags } from './folder-entry.js';
+import type { FolderContext, MessageLinks } from './folder-entry.js';
 import { FolderHandle } from './folder-handle.js';
 import { messageData, purgeOlderThan } from './folder-ops.js';
 import { existingCore, folderCore, saveCaches } from './folder-registry.js';
@@ -56,11 +55,9 @@ import { mailboxId } from './objectid.js';
 import { sharedFullTextIndex, type CatchUpOptions, type FtsProgress } from './fts/fts-index.js';
 import { recordedSpecialUse } from './specialuse.js';
 import type { ChangeBus } from './change-bus.js';
+import { appendMany, appendTarget, beginAppend, stagingDir } from './maildir-append.js';
 import { createFolder, deleteFolder, renameFolder } from './maildir-folders.js';
 import { editSubscriptions, readSubscriptions, SUBSCRIPTIONS_FILE } from './maildir-subscriptions.js';
-
-/** Messages of one appendMany() written and synced at once: 8 kept the 4 threads of libuv's pool (where fsync waits) busy best (a first fetch of 2,000 messages: 118/s one at a time, ~240/s 4 at once, ~290/s 8, no better with 16). */
-const STAGE_PARALLEL = 8;
 
 export interface MaildirStoreOptions {
   /** The Maildir: INBOX itself, with the other folders as ".Name" directories in it. */
@@ -344,104 +341,29 @@ export class MaildirStore implements MailStore {
 
   async beginAppend(name: string, size: number, options: AppendOptions = {}): Promise<AppendSink> {
     this.usable();
-    const { canonical, dir } = this.appendTarget(name);
-    splitFlags(options.flags ?? [], this.context.keywords); // refused before anything is written
-    await this.context.quota.check(dir, size, 1);
-    // The name tells the sizes, known only at the end: the file is renamed into cur/ with it.
-    return openStagedMessage(this.stagingDir(), size, async (staged) => {
-      if (options.beforeDeliver) await options.beforeDeliver(() => createReadStream(staged.path));
-      const { uidValidity, uids } = await deliverStaged(this.context, this.root, canonical, dir, [
-        { file: staged, base: newBaseName(staged.fileSize, staged.crlfSize), options },
-      ]);
-      return { uidValidity, uid: uids[0] };
-    });
+    return beginAppend(this.context, name, size, options);
   }
 
   async stageMessage(size: number | undefined, limit?: number): Promise<MessageStager> {
     this.usable();
-    return openStager(this.stagingDir(), size, limit);
+    return openStager(stagingDir(this.root), size, limit);
   }
 
   async checkAppend(name: string, size: number): Promise<void> {
     this.usable();
-    const { dir } = this.appendTarget(name);
+    const { dir } = appendTarget(this.root, name);
     await this.context.quota.check(dir, size, 1);
   }
 
   async appendMany(name: string, items: readonly AppendItem[]): Promise<{ uidValidity: number; uids: number[] }> {
-    const staged = items.map((i) => i.message).filter((m): m is StagedFile => m instanceof StagedFile);
-    const written: StagedDelivery[] = [];
-    let handedOver = false;
-    try {
-      this.usable();
-      if (items.some((i) => !Buffer.isBuffer(i.message) && !(i.message instanceof StagedFile))) throw new Error('not a message staged by this store');
-      const { canonical, dir } = this.appendTarget(name);
-      for (const item of items) splitFlags(item.options?.flags ?? [], this.context.keywords); // refused before anything is written
-      const bytes = items.reduce((sum, i) => sum + (Buffer.isBuffer(i.message) ? i.message.length : i.message.size), 0);
-      await this.context.quota.check(dir, bytes, items.length);
-      // Written and synced in tmp/, then renamed into cur/: the Maildir way to never show half a
-      // message. Several at once: their fsyncs wait in the thread pool together, where the file
-      // system's journal commits them together (a mail source's batch of 250 small messages
-      // under load: 2.5 ms each one after another).
-      const slots: (StagedDelivery | undefined)[] = new Array(items.length);
-      let next = 0;
-      let failure: { error: unknown } | null = null;
-      const stager = async (): Promise<void> => {
-        while (failure === null && next < items.length) {
-          const at = next++;
-          const item = items[at]!;
-          const options = item.options ?? {};
-          try {
-            if (Buffer.isBuffer(item.message)) {
-              slots[at] = { ...(await stageBuffer(this.stagingDir(), item.message)), options };
-            } else {
-              const { file } = item.message as StagedFile;
-              (item.message as StagedFile).taken = true;
-              slots[at] = { file, base: newBaseName(file.fileSize, file.crlfSize), options };
-            }
-          } catch (error) {
-            failure ??= { error };
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(STAGE_PARALLEL, items.length) }, stager));
-      for (const slot of slots) if (slot) written.push(slot);
-      if (failure !== null) throw (failure as { error: unknown }).error;
-      // The Outbox sends each message before it is stored (as Courier); a refusal stores none.
-      for (const w of written) if (w.options.beforeDeliver) await w.options.beforeDeliver(() => createReadStream(w.file.path));
-      handedOver = true;
-      return await deliverStaged(this.context, this.root, canonical, dir, written);
-    } finally {
-      // deliverStaged removes what it was given; what it was not given goes here.
-      if (!handedOver) for (const w of written) await fs.rm(w.file.path, { force: true });
-      for (const s of staged) await s.discard();
-    }
+    return appendMany(this.context, name, items, () => this.usable());
   }
 
   async adoptUidValidity(name: string, uidValidity: number, uidNext: number): Promise<boolean> {
     this.usable();
-    const { dir } = this.appendTarget(name);
+    const { dir } = appendTarget(this.root, name);
     ensureFolderTmp(dir); // its lock lives there
     return adoptUidValidity(dir, this.context.useLocks, uidValidity, uidNext);
-  }
-
-  /**
-   * Where a message is written before it is renamed into its folder's cur/: INBOX's tmp/, not
-   * the folder's. A folder deleted or renamed by another session meanwhile then takes no file
-   * along (the rename into cur/ fails, and the file is removed where it is), and its directory
-   * is never made again to hold one. Same file system (folders are real directories in the
-   * Maildir), so the rename stays atomic. INBOX's tmp/ is made again if some tool removed it.
-   */
-  private stagingDir(): string {
-    ensureFolderTmp(this.root);
-    return path.join(this.root, 'tmp');
-  }
-
-  /** The folder a message may be delivered to: a real folder inside the Maildir (folderdir.ts), else TRYCREATE. */
-  private appendTarget(name: string): { canonical: string; dir: string } {
-    const resolved = resolveFolderDir(this.root, name);
-    if (resolved?.state !== 'folder') throw new MailStoreError('Folder does not exist', 'TRYCREATE');
-    return { canonical: resolved.canonical, dir: resolved.dir };
   }
 
   /**

@@ -32,7 +32,7 @@ import { closeListing, type ListingHead, type OpenedListing } from './listing.js
 import { keywordMemory } from './keywords.js';
 import { folderMutex } from './lock.js';
 import { MessageCache } from './messagecache.js';
-import { mendList, reportedModseq, stampEntries } from './folder-modseq.js';
+import { mendList, reportedModseq } from './folder-modseq.js';
 import { ModseqLog } from './modseq.js';
 import { recentMark } from './recent.js';
 import type { ScanMemory } from './scan.js';

@@ -4,8 +4,10 @@
 // session (and every MaildirStore) that opened it: the messages by UID, brought up to date
 // with the disk by syncLocked(), and their listing and caches on disk. Its watcher
 // (folder-watch.ts) looks at the folder when another process changes it; its tracker
-// (tracker.ts) tells the sessions what changed. The message operations are in
-// folder-ops.ts and folder-copy.ts, the registry of cores in folder-registry.ts.
+// (tracker.ts) tells the sessions what changed. The look at the disk is in folder-look.ts,
+// the folder's listing in folder-listing.ts, the saving of caches and listing in
+// folder-save.ts; the message operations are in folder-ops.ts and folder-copy.ts, the
+// registry of cores in folder-registry.ts.
 //
 // \Recent: a message is recent for exactly one session, in any process: the first to be told
 // of it (see recent.ts for the mark on disk that decides). SELECT takes what nobody has been
@@ -13,44 +15,30 @@
 // to the first read-write handle with a listener. Read-only handles (EXAMINE) take nothing and
 // see as recent what nobody has taken (RFC 3501 6.3.2).
 
-import { promises as fs, unlinkSync } from 'node:fs';
-import path from 'node:path';
 import type { FolderSnapshot, FolderSummary, MessageState } from '../backend/mailstore.js';
 import type { MessageMeta } from '../mime/types.js';
-import { baseOf, parseFileName } from './filenames.js';
-import { type Arrival, type Entry, type FolderContext, flagSet, newEntry, NO_KEYWORDS, sameSystemFlags } from './folder-entry.js';
+import type { Entry, FolderContext } from './folder-entry.js';
 import { announceAdded, tellRecent, untoldCount } from './folder-recent.js';
-import { diskKey, folderStamps, listingKey, newestMtime, purgeTmp, settled } from './folder-stamps.js';
-import { CLOCK_TICK_MS, currentListingHead, ListedOpen, lookFromListing, nextLoopTurn, sameButNew } from './folder-reopen.js';
+import { diskKey, folderStamps, newestMtime } from './folder-stamps.js';
+import { CLOCK_TICK_MS, ListedOpen, nextLoopTurn } from './folder-reopen.js';
+import { lookLocked, type SyncOptions } from './folder-look.js';
+import { listCurrent, readListed } from './folder-listing.js';
+import { FolderSaver } from './folder-save.js';
 import { FolderWatch } from './folder-watch.js';
 import { announceChange } from './change-bus.js';
 import type { FtsTarget } from './fts/fts-index.js';
-import { explainedEvents, followDelay, type KnownState, lockedUnlessBusy } from './follow.js';
-import { closeListing, formatListing, LISTING_FILE, type ListingHead, type OpenedListing, openListing, readListedMessages, writeListing } from './listing.js';
-import { keywordMemory, keywordsIfUnchanged, readKeywords, sameKeywords } from './keywords.js';
-import { folderMutex, withCourierLock } from './lock.js';
-import { MessageCache, OLD_META_CACHE_FILE } from './messagecache.js';
-import { listedModseqs, mendList, reportedModseq, stampEntries } from './folder-modseq.js';
+import { explainedEvents, type KnownState } from './follow.js';
+import { closeListing, type ListingHead, type OpenedListing } from './listing.js';
+import { keywordMemory } from './keywords.js';
+import { folderMutex } from './lock.js';
+import { MessageCache } from './messagecache.js';
+import { mendList, reportedModseq } from './folder-modseq.js';
 import { ModseqLog } from './modseq.js';
-import { hasRecentMark, recentMark } from './recent.js';
-import { type ScanMemory, type ScannedMessage, type ScanResult, scanFolder } from './scan.js';
+import { recentMark } from './recent.js';
+import type { ScanMemory } from './scan.js';
 import { FolderTracker, type TrackedSession } from './tracker.js';
-import { listDirSync } from './fsutil.js';
 import { accountChange } from './account-watch.js';
-import { type FileStamp, sameStamp, statUidDbSync } from './uiddb.js';
-
-const INFO_SAVE_DELAY_MS = 1000;
-
-export interface SyncOptions {
-  claimNew: boolean;
-  /** Number cur/ files without a UID (default true; see ScanOptions). */
-  numberCur?: boolean;
-  /** Handle whose refresh() this is: it gets \Recent for what is claimed. */
-  claimant?: TrackedSession;
-  expectedGone?: ReadonlySet<string>;
-  /** Prompted by a watcher event: give way to another process holding the lock (follow.ts). */
-  follow?: boolean;
-}
+import { type FileStamp, statUidDbSync } from './uiddb.js';
 
 export class FolderCore {
   uidValidity = 0;
@@ -59,17 +47,17 @@ export class FolderCore {
   /** Files left in new/ by the last scan that did not claim (for STATUS). */
   unclaimed: string[] = [];
   /** Files in cur/ left without a UID by the last scan (see SyncOptions.numberCur). */
-  private unnumbered = 0;
+  unnumbered = 0;
 
   /** The messages by UID, and their UIDs in order (see `entries` and `sortedUids`). */
-  private readonly table = new Map<number, Entry>();
-  private uidList: number[] = [];
+  readonly table = new Map<number, Entry>();
+  uidList: number[] = [];
   /** A listing whose messages are not read yet: SELECT answers from its head (see listing.ts). */
-  private listed: OpenedListing | undefined;
+  listed: OpenedListing | undefined;
   /** The listing the state was opened from, for a first claim without a scan (folder-reopen.ts). */
   readonly reopen = new ListedOpen();
   /** The messages as the listing had them: what sessions that answered SELECT from its head saw. */
-  private listedState: readonly MessageState[] | undefined;
+  listedState: readonly MessageState[] | undefined;
   /** The snapshot's list of messages, made when asked for (undefined: changed since). */
   messageList: MessageState[] | undefined;
   initialized = false;
@@ -81,19 +69,19 @@ export class FolderCore {
   readonly scanMemory: ScanMemory = {};
   readonly keywordMemory = keywordMemory();
   /** Directory stamps seen by the last scan, when they can be trusted to change with the next change. */
-  private stamps: string | undefined;
+  stamps: string | undefined;
   /**
    * The UID database the last scan used (read or wrote). A file, not a directory: it is
    * replaced by a rename (new inode) or extended in place (new size), so its identity
    * tells whether it changed, however recent its mtime.
    */
-  private dbStamp: FileStamp | undefined;
+  dbStamp: FileStamp | undefined;
   /**
    * The disk (folder stamps and UID database, see diskKey) as it was when the messages in
    * memory were last known to be all of it: after a scan, or after a change of this process's
    * own that began from such a state. Trusted only while the watches saw no other change.
    */
-  private current: string | undefined;
+  current: string | undefined;
   /** The newest directory mtime in `current`. */
   private currentMtime = 0;
   /** Counts changes to the entries: a listing is written only of the state a settled scan made. */
@@ -108,7 +96,7 @@ export class FolderCore {
   untold = 0;
   toldModseq = 0;
   /** Counts the looks at the disk (scans): a look given up for another's lock is made again unless one came since. */
-  private looks = 0;
+  looks = 0;
   /** What the state knows, for judging watcher events (follow.ts). */
   private readonly known: KnownState = {
     nameOf: (base) => {
@@ -118,18 +106,17 @@ export class FolderCore {
     uidDbKnown: () => this.watch.ownUidDb(),
   };
   /** A listing to write (see listing.ts): the state of `generation`, seen with these stamps. */
-  private listingDue: { generation: number; head: ListingHead } | undefined;
+  listingDue: { generation: number; head: ListingHead } | undefined;
   /** Stamps of the listing on disk, as far as this process knows (read or written by it). */
-  private listingStamps: string | undefined;
+  listingStamps: string | undefined;
   readonly cache: MessageCache;
   /** Mod-sequences (folder-modseq.ts). */
   readonly modseqs: ModseqLog;
   readonly metaInFlight = new Map<number, Promise<MessageMeta>>();
-  private infoSaveTimer: NodeJS.Timeout | undefined;
-  /** The save under way (see saveInfo). */
-  private saving: Promise<void> | undefined;
+  /** Writes the caches and the listing (folder-save.ts). */
+  private readonly saver = new FolderSaver(this);
   /** The last session went: whether a listing of the state is due is being decided (listCurrent). */
-  private listingDecided: Promise<void> | undefined;
+  listingDecided: Promise<void> | undefined;
   /** Messages went since the caches were last saved: the next save drops their records. */
   pruneNeeded = true;
   private disposeTimer: NodeJS.Timeout | undefined;
@@ -156,13 +143,13 @@ export class FolderCore {
 
   /** The messages by UID; read from the listing on first use. */
   get entries(): Map<number, Entry> {
-    if (this.listed) this.readListed();
+    if (this.listed) readListed(this);
     return this.table;
   }
 
   /** The UIDs in ascending order. */
   get sortedUids(): number[] {
-    if (this.listed) this.readListed();
+    if (this.listed) readListed(this);
     return this.uidList;
   }
 
@@ -189,317 +176,18 @@ export class FolderCore {
   }
 
   /** The last scan left something this one would take on (new/ to claim, cur/ files to number). */
-  private leftOver(options: SyncOptions): boolean {
+  leftOver(options: SyncOptions): boolean {
     return (options.claimNew && this.unclaimed.length > 0) || (options.numberCur !== false && this.unnumbered > 0);
   }
 
-  /** Brings the state up to date with the disk and tells the sessions (call inside exclusive()). */
-  async syncLocked(options: SyncOptions): Promise<void> {
-    if (this.gone) return;
-    const started = Date.now();
-    const stamps = folderStamps(this.dir);
-    if (stamps === null) {
-      this.markGone();
-      return;
-    }
-    // Nothing changed since a scan that saw settled directories, or since the state was last
-    // known current, and the last scan left nothing this one would take on: nothing to do.
-    const leftOver = this.leftOver(options);
-    const db = statUidDbSync(this.dir);
-    if (!leftOver && this.stamps === stamps && sameStamp(this.dbStamp, db)) {
-      // As good as a scan that found nothing: what changes from now on is for the watches to tell,
-      // and our own changes keep the state current (else the first NOOP after a STORE in a folder
-      // opened from its listing read all of cur/: test/maildir/listing.test.ts).
-      this.watch.scanStarts();
-      this.markCurrent();
-      return;
-    }
-    if (!leftOver && this.current === diskKey(stamps, db) && this.watch.quiet() && (await this.confirmedCurrent())) return;
-    this.current = undefined;
-    this.watch.scanStarts();
-    if (!this.initialized) {
-      await purgeTmp(this.dir);
-      if (!leftOver && this.loadListing(stamps)) return;
-    } else if (await this.lookListed(options)) {
-      return;
-    }
-    // Most looks change nothing on disk: those need no lock (the UID database is replaced
-    // whole or extended at its end, so it is always readable). Anything to write: the scan is
-    // done again under the lock.
-    const listed: { names?: string[] } = {};
-    const underLock = async (): Promise<{ scan: ScanResult; keywords: Map<string, string[]> }> => {
-      const scan = await scanFolder(this.dir, { ...options, curNames: listed.names, root: this.context.root }, this.scanMemory);
-      const bases = (): Set<string> => new Set(scan.messages.map((m) => m.base));
-      const keywords = this.context.keywords ? await readKeywords(this.dir, bases, this.keywordMemory) : new Map<string, string[]>();
-      return { scan, keywords };
-    };
-    // A look prompted by a watcher event gives way to another process holding the lock (most
-    // likely claiming the same delivery) and is made again soon, to follow it (follow.ts).
-    const looked = (await this.scanUnchanged(options, listed)) ??
-      (options.follow && this.initialized
-        ? await lockedUnlessBusy(this.dir, this.context.useLocks, underLock)
-        : await withCourierLock(this.dir, this.context.useLocks, underLock));
-    if (!looked) {
-      this.watch.noteForeign(); // not looked: what changed is still to be seen
-      const looks = this.looks;
-      setTimeout(() => {
-        if (this.looks === looks) this.watch.lookAgain(); // else a look came since and saw the claim
-      }, followDelay(this.dir)).unref();
-      return;
-    }
-    const { scan, keywords } = looked;
-    this.looks += 1;
-    this.reopen.forget();
-    this.unclaimed = scan.unclaimed;
-    this.unnumbered = scan.unnumbered;
-    this.stamps = settled(stamps, started) ? stamps : undefined;
-    this.dbStamp = this.scanMemory.stamp;
-    this.generation += 1;
-
-    if (this.initialized && scan.uidValidity !== this.uidValidity) {
-      this.markGone();
-      return;
-    }
-    if (!this.initialized) {
-      // The first look: every message is new, in ascending UIDs, and nobody is told.
-      const uids = new Array<number>(scan.messages.length);
-      for (let i = 0; i < scan.messages.length; i++) {
-        const { uid, base, fileName } = scan.messages[i];
-        this.table.set(uid, newEntry({ uid, base, fileName, keywords: keywords.get(base) ?? NO_KEYWORDS }));
-        uids[i] = uid;
-      }
-      this.uidList = uids;
-      this.uidValidity = scan.uidValidity;
-      this.uidNext = scan.uidNext;
-      (await stampEntries(this, [...this.table.values()], [], true))(); // nobody to tell yet
-      this.messageList = undefined;
-      this.initialized = true;
-      this.watch.watchNewKeywordDir();
-      this.noteListing();
-      this.markCurrent();
-      return;
-    }
-
-    let found = 0;
-    const changedFlags: Entry[] = [];
-    const newcomers: ScannedMessage[] = [];
-    for (const message of scan.messages) {
-      const entry = this.entries.get(message.uid);
-      if (!entry) {
-        newcomers.push(message);
-        continue;
-      }
-      found += 1;
-      const messageKeywords = keywords.get(message.base) ?? NO_KEYWORDS;
-      if (entry.fileName === message.fileName && entry.keywords === messageKeywords) continue; // the usual case
-      if (entry.base !== message.base) {
-        // The same UID now names another file: the database was replaced behind our back.
-        this.markGone();
-        return;
-      }
-      const letters = parseFileName(message.fileName).letters;
-      const flagsChanged = !sameSystemFlags(entry.letters, letters) || !sameKeywords(entry.keywords, messageKeywords);
-      entry.fileName = message.fileName;
-      entry.letters = letters;
-      entry.keywords = messageKeywords;
-      if (flagsChanged) {
-        entry.info = { uid: entry.uid, flags: flagSet(letters, messageKeywords), modseq: entry.info.modseq };
-        changedFlags.push(entry);
-      }
-    }
-    for (const entry of this.relocated) {
-      if (this.entries.get(entry.uid) !== entry || changedFlags.includes(entry)) continue;
-      entry.info = { uid: entry.uid, flags: flagSet(entry.letters, entry.keywords), modseq: entry.info.modseq };
-      changedFlags.push(entry);
-    }
-    this.relocated.clear();
-    let expunged: number[] = [];
-    if (found !== this.entries.size) {
-      const present = new Set(scan.messages.map((m) => m.uid));
-      expunged = this.sortedUids.filter((uid) => !present.has(uid));
-    }
-
-    // Apply, then tell. Sizes and dates are left for when they are asked for.
-    for (const uid of expunged) this.entries.delete(uid);
-    const added: Entry[] = [];
-    for (const message of newcomers) {
-      const base = message.base;
-      const entry = newEntry({ uid: message.uid, base, fileName: message.fileName, keywords: keywords.get(base) ?? NO_KEYWORDS });
-      this.entries.set(message.uid, entry);
-      added.push(entry);
-    }
-    added.sort((a, b) => a.uid - b.uid);
-    if (expunged.length || added.length) this.sortedUids = [...this.entries.keys()].sort((a, b) => a - b);
-    this.uidValidity = scan.uidValidity;
-    this.uidNext = scan.uidNext;
-    const told = await stampEntries(this, [...changedFlags, ...added], expunged);
-    try {
-      await this.applyLook(changedFlags, added, expunged, options.claimant);
-    } finally {
-      told();
-    }
-  }
-
-  /** The end of a look that changed the state: the caches, the watches, then the sessions told. */
-  private async applyLook(changedFlags: Entry[], added: Entry[], expunged: number[], claimant: TrackedSession | undefined): Promise<void> {
-    if (expunged.length || added.length) this.messageList = undefined;
-    else if (changedFlags.length) this.infoChanged(changedFlags);
-    const wasInitialized = this.initialized;
-    this.initialized = true;
-    if (expunged.length) {
-      this.pruneNeeded = true; // the caches forget what is gone
-      this.scheduleInfoSave();
-    }
-    this.watch.watchNewKeywordDir();
-    this.noteListing();
-    this.markCurrent();
-    // The full-text index follows: at the first look, and after mail came or went (here or by others).
-    if (!wasInitialized || added.length || expunged.length) this.textIndexDue();
-    if (!wasInitialized) return;
-
-    if (expunged.length) this.tracker.emit({ kind: 'expunged', uids: expunged });
-    for (const entry of changedFlags.sort((a, b) => a.uid - b.uid)) this.tracker.emit({ kind: 'flags', uid: entry.uid, flags: entry.info.flags, modseq: entry.info.modseq });
-    if (added.length) await this.emitAdded(added, claimant);
-  }
-
-  /**
-   * A new process's first look: the state from the listing a look of an earlier process left,
-   * when nothing can have changed since (see listing.ts). False: scan.
-   */
-  private loadListing(stamps: string): boolean {
-    // A folder without its \Recent mark (left by an older version) is scanned: the scan makes it.
-    if (!this.scanMemory.recentMarked && !hasRecentMark(this.dir)) return false;
-    // Without its modseqs (left by an older version, or removed): a scan records them.
-    if (!this.modseqs.exists()) return false;
-    this.scanMemory.recentMarked = true;
-    const db = statUidDbSync(this.dir);
-    let listing: OpenedListing | null = null;
-    try {
-      listing = openListing(this.dir, stamps, db, (listed) => sameButNew(stamps, listed));
-    } catch (error) {
-      this.context.logger?.log('warn', 'cannot read folder listing', { folder: this.name, error: String(error) });
-    }
-    if (!listing) return false;
-    this.listed = listing;
-    this.uidValidity = listing.uidValidity;
-    this.uidNext = listing.uidNext;
-    // new/ changed since the listing (deliveries): its files are for the first claim to take.
-    const exact = listing.stamps === stamps;
-    this.unclaimed = exact ? [] : listDirSync(path.join(this.dir, 'new'));
-    this.unnumbered = 0;
-    this.stamps = exact ? stamps : undefined;
-    this.dbStamp = db;
-    this.listingStamps = listingKey(listing.stamps, db!);
-    this.generation += 1;
-    this.reopen.disk = { stamps: listing.stamps, db: db!, generation: this.generation };
-    this.initialized = true;
-    this.modseqs.catchUp();
-    this.modseqs.applied = Math.max(this.modseqs.applied, this.modseqs.highest);
-    return true;
-  }
-
-  /** A look at a state opened from its listing, without a scan (folder-reopen.ts); false: scan. */
-  private async lookListed(options: SyncOptions): Promise<boolean> {
-    const claimed = await lookFromListing(this, this.reopen, options);
-    if (claimed === null || claimed === 'looked') return claimed === 'looked';
-    this.looks += 1;
-    this.unclaimed = [];
-    this.stamps = undefined; // just changed: the next look compares with the database and `current`
-    this.dbStamp = this.scanMemory.stamp = claimed.db; // the database's events are our own
-    this.scanMemory.db = undefined; // not read: the next look that needs it reads it whole
-    this.generation += 1;
-    this.uidNext = claimed.uidNext;
-    const added = claimed.messages.map(({ uid, base, fileName }) => {
-      const entry = newEntry({ uid, base, fileName, keywords: claimed.keywords.get(base) ?? NO_KEYWORDS });
-      this.table.set(uid, entry);
-      this.uidList.push(uid);
-      return entry;
-    });
-    const told = await stampEntries(this, added, []);
-    try {
-      await this.applyLook([], added, [], options.claimant);
-    } finally {
-      told();
-    }
-    return true;
-  }
-
-  /** Reads the messages of the listing the folder was opened from. */
-  private readListed(): void {
-    const listing = this.listed!;
-    this.listed = undefined;
-    this.messageList = undefined;
-    const uids: number[] = [];
-    const list: Entry[] = []; // in UID order: no lookups in the table to make the message list
-    const ok = readListedMessages(listing, (uid, fileName, keywords) => {
-      const entry = newEntry({ uid, base: baseOf(fileName), fileName, keywords: this.context.keywords ? keywords : NO_KEYWORDS });
-      this.table.set(uid, entry);
-      list.push(entry);
-      uids.push(uid);
-    });
-    this.uidList = uids;
-    listedModseqs(this, list);
-    this.listedState = this.messageList = list.map((entry) => entry.info);
-    if (ok && uids.length === listing.count) return;
-    // Damaged after its head and length were checked (a disk error): what SELECT told
-    // the sessions cannot be trusted. They are sent away; the next open scans.
-    this.context.logger?.log('warn', 'folder listing damaged', { folder: this.name });
-    this.table.clear();
-    this.uidList = [];
-    this.listedState = this.messageList = [];
-    try {
-      unlinkSync(path.join(this.dir, LISTING_FILE));
-    } catch {
-      // gone already
-    }
-    this.markGone();
-  }
-
-  /** After a scan: a listing is due when the scan saw a settled folder that the listing on disk does not describe. */
-  private noteListing(): void {
-    this.listingDue = undefined;
-    if (!this.stamps || !this.dbStamp || this.unclaimed.length || this.unnumbered) return;
-    if (this.listingStamps === listingKey(this.stamps, this.dbStamp)) return;
-    this.listingDue = {
-      generation: this.generation,
-      head: { stamps: this.stamps, db: this.dbStamp, uidValidity: this.uidValidity, uidNext: this.uidNext },
-    };
-    this.scheduleInfoSave();
-  }
-
-  /** A listing of the state in memory when it is known to be the disk's (folder-reopen.ts currentListingHead). */
-  private async listCurrent(): Promise<void> {
-    if (!this.initialized || this.gone || this.listed || !this.watching || this.unnumbered) return;
-    const head = await currentListingHead(this);
-    if (head && this.listingStamps !== listingKey(head.stamps, head.db)) this.listingDue = { generation: this.generation, head };
+  /** Brings the state up to date with the disk and tells the sessions (call inside exclusive(); folder-look.ts). */
+  syncLocked(options: SyncOptions): Promise<void> {
+    return lookLocked(this, options);
   }
 
   /** See folder-reopen.ts CurrentFolder. */
   currentRecord(): { key: string; mtime: number } | undefined {
     return this.current === undefined ? undefined : { key: this.current, mtime: this.currentMtime };
-  }
-
-  /** Writes the due listing, if the state is still the one the scan made. */
-  private async saveListing(): Promise<void> {
-    const due = this.listingDue;
-    this.listingDue = undefined;
-    if (!due || due.generation !== this.generation || this.gone) return;
-    const entries = this.entries;
-    const text = formatListing(due.head, this.sortedUids.length, (function* (uids: readonly number[]) {
-      for (const uid of uids) yield entries.get(uid)!;
-    })(this.sortedUids));
-    if (text === null) return;
-    await writeListing(this.dir, text);
-    this.listingStamps = listingKey(due.head.stamps, due.head.db);
-  }
-
-  /** A scan that needs to change nothing on disk, without the lock; null when something must be written. */
-  private async scanUnchanged(options: SyncOptions, listed: { names?: string[] }): Promise<{ scan: ScanResult; keywords: Map<string, string[]> } | null> {
-    const scan = await scanFolder(this.dir, { ...options, readOnly: true, listed }, this.scanMemory);
-    if (!scan) return null;
-    if (!this.context.keywords) return { scan, keywords: new Map() };
-    const keywords = keywordsIfUnchanged(this.dir, () => new Set(scan.messages.map((m) => m.base)), this.keywordMemory);
-    return keywords ? { scan, keywords } : null;
   }
 
   /** refresh() of a handle (NOOP, IDLE, ...). */
@@ -539,7 +227,7 @@ export class FolderCore {
    * its inotify event tells. That event is queued by the time the change returned: one full
    * turn of the event loop reads it. Needed only while the stamps are that young.
    */
-  private async confirmedCurrent(): Promise<boolean> {
+  async confirmedCurrent(): Promise<boolean> {
     if (!this.isCurrent()) return false;
     if (Date.now() - this.currentMtime > CLOCK_TICK_MS) return true;
     await nextLoopTurn();
@@ -547,7 +235,7 @@ export class FolderCore {
   }
 
   /** Records the disk as the one the state in memory describes (after a scan or a change of ours). */
-  private markCurrent(): void {
+  markCurrent(): void {
     // Events still to judge do not spoil the record: isCurrent trusts it only once they are judged explained.
     const stamps = this.watch.unspoiled() ? folderStamps(this.dir) : null;
     this.current = stamps === null ? undefined : diskKey(stamps, statUidDbSync(this.dir));
@@ -635,7 +323,7 @@ export class FolderCore {
     }
     // The watches vouch for the state until a listing of it is decided on (listCurrent).
     this.pin();
-    const decided = (this.listingDecided = this.listCurrent()
+    const decided = (this.listingDecided = listCurrent(this)
       .catch(() => undefined)
       .finally(() => {
         if (this.listingDecided === decided) this.listingDecided = undefined;
@@ -694,7 +382,7 @@ export class FolderCore {
     if (listing) {
       // Opened from a listing: the messages are read when first asked for.
       const current = (): readonly MessageState[] => {
-        if (this.listed) this.readListed();
+        if (this.listed) readListed(this);
         return this.snapshot().messages;
       };
       const summary: FolderSummary = {
@@ -702,7 +390,7 @@ export class FolderCore {
         firstUnseen: listing.firstUnseen,
         keywords: this.context.keywords ? listing.keywords : [],
         messages: () => {
-          if (this.listed) this.readListed();
+          if (this.listed) readListed(this);
           return this.listedState ?? []; // none: the folder went before it was read
         },
       };
@@ -766,57 +454,13 @@ export class FolderCore {
     return untoldCount(this);
   }
 
+  /** Writes the caches and a due listing soon (folder-save.ts). */
   scheduleInfoSave(): void {
-    if (this.infoSaveTimer) return;
-    this.infoSaveTimer = setTimeout(() => void this.saveInfo(), INFO_SAVE_DELAY_MS);
-    this.infoSaveTimer.unref();
+    this.saver.schedule();
   }
 
-  /**
-   * Writes the caches and a due listing. One save at a time: a save asked for while one
-   * (from the timer) is under way ends after it, so that a process that awaits it before
-   * exiting (store.close) never cuts a write short.
-   */
+  /** Writes the caches and a due listing now, after a save under way (folder-save.ts). */
   saveInfo(): Promise<void> {
-    const previous = this.saving;
-    const run = (async () => {
-      await previous?.catch(() => undefined); // its failure was its caller's to see
-      await this.saveNow();
-    })();
-    this.saving = run;
-    void run.finally(() => {
-      if (this.saving === run) this.saving = undefined;
-    }).catch(() => undefined);
-    return run;
-  }
-
-  private async saveNow(): Promise<void> {
-    if (this.infoSaveTimer) clearTimeout(this.infoSaveTimer);
-    this.infoSaveTimer = undefined;
-    if (this.gone) return;
-    await this.listingDecided;
-    // The lists of live messages (100,000 entries each) only when messages went.
-    let live: { uids: Map<number, string>; bases: Set<string> } | undefined;
-    // Not while the messages are still in an unread listing: nothing went since it was made.
-    if (this.pruneNeeded && !this.listed) {
-      this.pruneNeeded = false;
-      live = { uids: new Map(), bases: new Set() };
-      for (const entry of this.entries.values()) {
-        live.uids.set(entry.uid, entry.base);
-        live.bases.add(entry.base);
-      }
-      for (const name of this.unclaimed) live.bases.add(baseOf(name));
-    }
-    try {
-      await this.cache.save(live);
-      await fs.rm(path.join(this.dir, OLD_META_CACHE_FILE), { force: true });
-    } catch (error) {
-      this.context.logger?.log('warn', 'cannot save folder cache', { folder: this.name, error: String(error) });
-    }
-    try {
-      await this.saveListing();
-    } catch (error) {
-      this.context.logger?.log('warn', 'cannot save folder listing', { folder: this.name, error: String(error) });
-    }
+    return this.saver.save();
   }
 }

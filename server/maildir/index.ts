@@ -1,6 +1,7 @@
 // The Maildir engine: Courier-compatible Maildir++ storage behind the MailStore interface.
 
-export { type EnvelopeFormat, MaildirStore, openMaildirStore, type MaildirStoreOptions, SUBSCRIPTIONS_FILE, WIRE_ENVELOPE } from './maildir-store.js';
+export { type EnvelopeFormat, MaildirStore, openMaildirStore, type MaildirStoreOptions, WIRE_ENVELOPE } from './maildir-store.js';
+export { SUBSCRIPTIONS_FILE } from './maildir-subscriptions.js';
 export { FolderHandle } from './folder-handle.js';
 export type { ChangeBus } from './change-bus.js';
 export { DEFAULT_SPECIAL_USE } from './names.js';

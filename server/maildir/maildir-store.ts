@@ -3,7 +3,7 @@
 // work on the same Maildir (see README-style notes at the top of each module).
 
 import { createHash } from 'node:crypto';
-import { createReadStream, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,44 +25,39 @@ import type { Logger } from '../log/logger.js';
 import { sharedParsePool } from './parsepool.js';
 import { parseHeaderMeta, parseMessage as defaultParseMessage, parseStructure } from '../mime/parse.js';
 import type { Envelope, MessageMeta } from '../mime/types.js';
-import { baseOf, newBaseName, parseFileName } from './filenames.js';
-import { openStagedMessage, openStager, StagedFile } from './appendsink.js';
-import { deliverStaged, stageBuffer, type StagedDelivery } from './append-many.js';
+import { baseOf, parseFileName } from './filenames.js';
+import { openStager } from './appendsink.js';
 import { adoptUidValidity } from './adopt-uids.js';
 import type { FolderCore } from './folder-core.js';
-import { type FolderContext, type MessageLinks, splitFlags } from './folder-entry.js';
+import type { FolderContext, MessageLinks } from './folder-entry.js';
 import { FolderHandle } from './folder-handle.js';
 import { messageData, purgeOlderThan } from './folder-ops.js';
-import { existingCore, folderCore, foldersRemoved, saveCaches } from './folder-registry.js';
+import { existingCore, folderCore, saveCaches } from './folder-registry.js';
 import { ensureFolderTmp, folderDirState, isRealDirectory, resolveFolderDir } from './folderdir.js';
 import { hasNewMail } from './newmail.js';
 import { readFolderAcl, writeFolderAcl } from './acl.js';
 import type { AclEntry } from '../backend/acl.js';
 import { isSharedName } from '../backend/shared.js';
-import { errorCode, scratchName, writeFileAtomic } from './fsutil.js';
-import { folderMutex } from './lock.js';
-import { accountChange, accountTracker, ownAccountWork } from './account-watch.js';
+import { errorCode } from './fsutil.js';
+import { accountTracker } from './account-watch.js';
 import {
   canonicalFolderName,
   DEFAULT_SPECIAL_USE,
   folderDirectory,
   folderNameOfEntry,
   INBOX,
-  isSameOrBelow,
   parentNames,
   SEPARATOR,
   specialUseOf,
 } from './names.js';
-import { folderUsage, MaildirQuota } from './quota.js';
+import { MaildirQuota } from './quota.js';
 import { mailboxId } from './objectid.js';
 import { sharedFullTextIndex, type CatchUpOptions, type FtsProgress } from './fts/fts-index.js';
-import { CREATABLE_SPECIAL_USE, recordedSpecialUse, SPECIAL_USE_FILE, specialUseFileText } from './specialuse.js';
+import { recordedSpecialUse } from './specialuse.js';
 import type { ChangeBus } from './change-bus.js';
-
-/** Messages of one appendMany() written and synced at once: 8 kept the 4 threads of libuv's pool (where fsync waits) busy best (a first fetch of 2,000 messages: 118/s one at a time, ~240/s 4 at once, ~290/s 8, no better with 16). */
-const STAGE_PARALLEL = 8;
-
-export const SUBSCRIPTIONS_FILE = 'courierimapsubscribed';
+import { appendMany, appendTarget, beginAppend, stagingDir } from './maildir-append.js';
+import { createFolder, deleteFolder, renameFolder } from './maildir-folders.js';
+import { editSubscriptions, readSubscriptions, SUBSCRIPTIONS_FILE } from './maildir-subscriptions.js';
 
 export interface MaildirStoreOptions {
   /** The Maildir: INBOX itself, with the other folders as ".Name" directories in it. */
@@ -195,7 +190,7 @@ export class MaildirStore implements MailStore {
       pollIntervalMs: this.context.pollIntervalMs,
       logger: this.context.logger,
       folderNames: () => this.folderNamesSync(),
-      subscriptions: () => this.readSubscriptions(),
+      subscriptions: () => readSubscriptions(this.root),
       subscriptionFile: SUBSCRIPTIONS_FILE,
       folderOpen: (dir) => existingCore(dir)?.inUse() ?? false,
     });
@@ -216,122 +211,19 @@ export class MaildirStore implements MailStore {
 
   async createFolder(name: string, options: { specialUse?: string } = {}): Promise<void> {
     this.usable();
-    const use = options.specialUse;
-    if (use !== undefined && !CREATABLE_SPECIAL_USE.includes(use)) throw new MailStoreError(`${use} cannot be given to a folder here`, 'USEATTR');
-    // "INBOX.A." announces a hierarchy (RFC 3501 6.3.3); in Maildir++ that is a folder.
-    const canonical = canonicalFolderName(name.endsWith(SEPARATOR) ? name.slice(0, -1) : name);
-    if (canonical === null) throw new MailStoreError('Invalid mailbox name', 'CANNOT');
-    if (canonical === INBOX) throw new MailStoreError('INBOX already exists', 'ALREADYEXISTS');
-    const dir = this.dir(canonical);
-    const state = folderDirState(dir);
-    if (state === 'folder') throw new MailStoreError('Folder already exists', 'ALREADYEXISTS');
-    // Never made in or through a symlink (folderdir.ts), nor removed: it is not ours.
-    if (state === 'refused') throw new MailStoreError('Something that is not a folder has that name', 'CANNOT');
-    // Build it in tmp/ and rename it into place: nobody sees a half-made folder.
-    await ownAccountWork(this.root, async () => {
-      const staging = path.join(this.root, 'tmp', scratchName('newfolder'));
-      try {
-        for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(staging, sub), { recursive: true, mode: 0o700 });
-        await fs.writeFile(path.join(staging, 'maildirfolder'), '');
-        if (use !== undefined) await fs.writeFile(path.join(staging, SPECIAL_USE_FILE), specialUseFileText(use));
-        await fs.rename(staging, dir);
-        accountChange(this.root, { kind: 'created', name: canonical });
-      } catch (error) {
-        await fs.rm(staging, { recursive: true, force: true });
-        if (errorCode(error) === 'EEXIST' || errorCode(error) === 'ENOTEMPTY' || errorCode(error) === 'ENOTDIR') {
-          const now = folderDirState(dir);
-          if (now === 'folder') throw new MailStoreError('Folder already exists', 'ALREADYEXISTS');
-          if (now !== 'partial') throw new MailStoreError('Something that is not a folder has that name', 'CANNOT');
-          // A directory without cur/ (left by some tool): complete it in place.
-          for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(dir, sub), { recursive: true, mode: 0o700 });
-          await fs.writeFile(path.join(dir, 'maildirfolder'), '');
-          if (use !== undefined) await fs.writeFile(path.join(dir, SPECIAL_USE_FILE), specialUseFileText(use));
-          accountChange(this.root, { kind: 'created', name: canonical });
-          return;
-        }
-        throw error;
-      }
-    });
+    await createFolder(this.root, name, options);
   }
 
   async deleteFolder(name: string): Promise<void> {
     this.usable();
     if (canonicalFolderName(name) === INBOX) throw new MailStoreError('INBOX cannot be deleted', 'CANNOT');
     const { canonical, dir } = this.existing(name);
-    await folderMutex.run(dir, async () => {
-      const usage = await this.usageOf(dir);
-      // Out of sight first (one rename), then removed at leisure.
-      const doomed = path.join(this.root, 'tmp', scratchName('deleted'));
-      await ownAccountWork(this.root, async () => {
-        try {
-          await fs.rename(dir, doomed);
-        } catch (error) {
-          if (errorCode(error) === 'ENOENT') throw new MailStoreError('Folder does not exist', 'NONEXISTENT');
-          throw error;
-        }
-        foldersRemoved([dir]);
-        accountChange(this.root, { kind: 'deleted', name: canonical });
-      });
-      if (usage) await this.context.quota.add(dir, -usage.bytes, -usage.count);
-      await fs.rm(doomed, { recursive: true, force: true });
-    });
+    await deleteFolder(this.context, canonical, dir);
   }
 
   async renameFolder(from: string, to: string): Promise<void> {
     this.usable();
-    const source = canonicalFolderName(from);
-    const target = canonicalFolderName(to);
-    if (source === null) throw new MailStoreError('Folder does not exist', 'NONEXISTENT');
-    if (target === null) throw new MailStoreError('Invalid mailbox name', 'CANNOT');
-    if (target === INBOX) throw new MailStoreError('INBOX already exists', 'ALREADYEXISTS');
-    if (source === INBOX) {
-      await this.renameInbox(target);
-      return;
-    }
-    if (isSameOrBelow(target, source)) throw new MailStoreError('A folder cannot be moved into itself', 'CANNOT');
-    const all = (await fs.readdir(this.root)).map(folderNameOfEntry).filter((name): name is string => name !== null);
-    // What is a symlink, or has one in it, does not exist and stays where it is.
-    const moving = all.filter((name) => isSameOrBelow(name, source) && folderDirState(this.dir(name)) !== 'refused');
-    if (!moving.length) throw new MailStoreError('Folder does not exist', 'NONEXISTENT');
-    const pairs = moving.map((name) => [name, target + name.slice(source.length)] as const);
-    for (const [, newName] of pairs) {
-      if (canonicalFolderName(newName) === null) throw new MailStoreError('Invalid mailbox name', 'CANNOT');
-      if (all.includes(newName)) throw new MailStoreError(`Folder ${newName} already exists`, 'ALREADYEXISTS');
-    }
-    const dirs = pairs.flatMap(([oldName, newName]) => [this.dir(oldName), this.dir(newName)]);
-    await folderMutex.runAll(dirs, () => ownAccountWork(this.root, async () => {
-      let moved = 0;
-      for (const [oldName, newName] of pairs) {
-        try {
-          await fs.rename(this.dir(oldName), this.dir(newName));
-          accountChange(this.root, { kind: 'renamed', name: newName, from: oldName });
-          moved += 1;
-        } catch (error) {
-          // Another session deleted or renamed it since the listing above (the fuzzer found
-          // this race): a folder that is gone is not moved; none moved at all is NONEXISTENT.
-          if (errorCode(error) !== 'ENOENT') throw error;
-        }
-      }
-      foldersRemoved(pairs.map(([oldName]) => this.dir(oldName)));
-      if (moved === 0) throw new MailStoreError('Folder does not exist', 'NONEXISTENT');
-    }));
-    // Subscriptions follow the folders, as in Dovecot: clients otherwise lose them.
-    // The rename's own LIST (with OLDNAME) tells of it: no subscription events (NOTIFY).
-    await this.editSubscriptions((names) =>
-      names.map((name) => (isSameOrBelow(name, source) ? target + name.slice(source.length) : name)), false);
-  }
-
-  /** RFC 3501 6.3.5: renaming INBOX moves its messages into a new folder; INBOX stays, empty. */
-  private async renameInbox(target: string): Promise<void> {
-    await this.createFolder(target);
-    const inbox = await this.openFolder(INBOX);
-    try {
-      await inbox.refresh();
-      const uids = inbox.snapshot().messages.map((m) => m.uid);
-      if (uids.length) await inbox.moveTo(uids, target);
-    } finally {
-      inbox.release();
-    }
+    await renameFolder(this, this.root, from, to);
   }
 
   // ---------------------------------------------------------------------------
@@ -339,7 +231,7 @@ export class MaildirStore implements MailStore {
 
   async listSubscriptions(): Promise<string[]> {
     this.usable();
-    return this.readSubscriptions();
+    return readSubscriptions(this.root);
   }
 
   async subscribe(name: string): Promise<void> {
@@ -347,39 +239,15 @@ export class MaildirStore implements MailStore {
     // Another account's folder (backend/shared.ts) is kept by its name, as Courier keeps "#shared." lines.
     const canonical = canonicalFolderName(name) ?? (isSharedName(name) && !/[\u0000-\u001f\u007f]/.test(name) ? name : null);
     if (canonical === null) throw new MailStoreError('Invalid mailbox name', 'CANNOT');
-    await this.editSubscriptions((names) => (names.includes(canonical) ? names : [...names, canonical]));
+    await editSubscriptions(this.root, (names) => (names.includes(canonical) ? names : [...names, canonical]));
   }
 
   async unsubscribe(name: string): Promise<void> {
     this.usable();
     const canonical = canonicalFolderName(name) ?? name;
-    await this.editSubscriptions((names) => names.filter((n) => n !== canonical));
+    await editSubscriptions(this.root, (names) => names.filter((n) => n !== canonical));
   }
 
-  private async readSubscriptions(): Promise<string[]> {
-    let text: string;
-    try {
-      text = await fs.readFile(path.join(this.root, SUBSCRIPTIONS_FILE), 'utf8');
-    } catch (error) {
-      if (errorCode(error) === 'ENOENT') return [];
-      throw error;
-    }
-    return [...new Set(text.split('\n').filter((line) => line !== ''))];
-  }
-
-  private async editSubscriptions(edit: (names: string[]) => string[], tell = true): Promise<void> {
-    await folderMutex.run(path.join(this.root, SUBSCRIPTIONS_FILE), () => ownAccountWork(this.root, async () => {
-      const before = await this.readSubscriptions();
-      const after = [...new Set(edit(before))];
-      if (after.length === before.length && after.every((name, i) => name === before[i])) return;
-      const text = after.map((name) => `${name}\n`).join('');
-      await writeFileAtomic(path.join(this.root, SUBSCRIPTIONS_FILE), text, path.join(this.root, 'tmp'));
-      const kept = new Set(after);
-      const had = new Set(before);
-      for (const name of before) if (!kept.has(name)) accountChange(this.root, { kind: 'subscription', name, subscribed: false }, tell);
-      for (const name of after) if (!had.has(name)) accountChange(this.root, { kind: 'subscription', name, subscribed: true }, tell);
-    }));
-  }
 
   // ---------------------------------------------------------------------------
   // Messages
@@ -473,104 +341,29 @@ export class MaildirStore implements MailStore {
 
   async beginAppend(name: string, size: number, options: AppendOptions = {}): Promise<AppendSink> {
     this.usable();
-    const { canonical, dir } = this.appendTarget(name);
-    splitFlags(options.flags ?? [], this.context.keywords); // refused before anything is written
-    await this.context.quota.check(dir, size, 1);
-    // The name tells the sizes, known only at the end: the file is renamed into cur/ with it.
-    return openStagedMessage(this.stagingDir(), size, async (staged) => {
-      if (options.beforeDeliver) await options.beforeDeliver(() => createReadStream(staged.path));
-      const { uidValidity, uids } = await deliverStaged(this.context, this.root, canonical, dir, [
-        { file: staged, base: newBaseName(staged.fileSize, staged.crlfSize), options },
-      ]);
-      return { uidValidity, uid: uids[0] };
-    });
+    return beginAppend(this.context, name, size, options);
   }
 
   async stageMessage(size: number | undefined, limit?: number): Promise<MessageStager> {
     this.usable();
-    return openStager(this.stagingDir(), size, limit);
+    return openStager(stagingDir(this.root), size, limit);
   }
 
   async checkAppend(name: string, size: number): Promise<void> {
     this.usable();
-    const { dir } = this.appendTarget(name);
+    const { dir } = appendTarget(this.root, name);
     await this.context.quota.check(dir, size, 1);
   }
 
   async appendMany(name: string, items: readonly AppendItem[]): Promise<{ uidValidity: number; uids: number[] }> {
-    const staged = items.map((i) => i.message).filter((m): m is StagedFile => m instanceof StagedFile);
-    const written: StagedDelivery[] = [];
-    let handedOver = false;
-    try {
-      this.usable();
-      if (items.some((i) => !Buffer.isBuffer(i.message) && !(i.message instanceof StagedFile))) throw new Error('not a message staged by this store');
-      const { canonical, dir } = this.appendTarget(name);
-      for (const item of items) splitFlags(item.options?.flags ?? [], this.context.keywords); // refused before anything is written
-      const bytes = items.reduce((sum, i) => sum + (Buffer.isBuffer(i.message) ? i.message.length : i.message.size), 0);
-      await this.context.quota.check(dir, bytes, items.length);
-      // Written and synced in tmp/, then renamed into cur/: the Maildir way to never show half a
-      // message. Several at once: their fsyncs wait in the thread pool together, where the file
-      // system's journal commits them together (a mail source's batch of 250 small messages
-      // under load: 2.5 ms each one after another).
-      const slots: (StagedDelivery | undefined)[] = new Array(items.length);
-      let next = 0;
-      let failure: { error: unknown } | null = null;
-      const stager = async (): Promise<void> => {
-        while (failure === null && next < items.length) {
-          const at = next++;
-          const item = items[at]!;
-          const options = item.options ?? {};
-          try {
-            if (Buffer.isBuffer(item.message)) {
-              slots[at] = { ...(await stageBuffer(this.stagingDir(), item.message)), options };
-            } else {
-              const { file } = item.message as StagedFile;
-              (item.message as StagedFile).taken = true;
-              slots[at] = { file, base: newBaseName(file.fileSize, file.crlfSize), options };
-            }
-          } catch (error) {
-            failure ??= { error };
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(STAGE_PARALLEL, items.length) }, stager));
-      for (const slot of slots) if (slot) written.push(slot);
-      if (failure !== null) throw (failure as { error: unknown }).error;
-      // The Outbox sends each message before it is stored (as Courier); a refusal stores none.
-      for (const w of written) if (w.options.beforeDeliver) await w.options.beforeDeliver(() => createReadStream(w.file.path));
-      handedOver = true;
-      return await deliverStaged(this.context, this.root, canonical, dir, written);
-    } finally {
-      // deliverStaged removes what it was given; what it was not given goes here.
-      if (!handedOver) for (const w of written) await fs.rm(w.file.path, { force: true });
-      for (const s of staged) await s.discard();
-    }
+    return appendMany(this.context, name, items, () => this.usable());
   }
 
   async adoptUidValidity(name: string, uidValidity: number, uidNext: number): Promise<boolean> {
     this.usable();
-    const { dir } = this.appendTarget(name);
+    const { dir } = appendTarget(this.root, name);
     ensureFolderTmp(dir); // its lock lives there
     return adoptUidValidity(dir, this.context.useLocks, uidValidity, uidNext);
-  }
-
-  /**
-   * Where a message is written before it is renamed into its folder's cur/: INBOX's tmp/, not
-   * the folder's. A folder deleted or renamed by another session meanwhile then takes no file
-   * along (the rename into cur/ fails, and the file is removed where it is), and its directory
-   * is never made again to hold one. Same file system (folders are real directories in the
-   * Maildir), so the rename stays atomic. INBOX's tmp/ is made again if some tool removed it.
-   */
-  private stagingDir(): string {
-    ensureFolderTmp(this.root);
-    return path.join(this.root, 'tmp');
-  }
-
-  /** The folder a message may be delivered to: a real folder inside the Maildir (folderdir.ts), else TRYCREATE. */
-  private appendTarget(name: string): { canonical: string; dir: string } {
-    const resolved = resolveFolderDir(this.root, name);
-    if (resolved?.state !== 'folder') throw new MailStoreError('Folder does not exist', 'TRYCREATE');
-    return { canonical: resolved.canonical, dir: resolved.dir };
   }
 
   /**
@@ -627,12 +420,6 @@ export class MaildirStore implements MailStore {
     const resolved = resolveFolderDir(this.root, name);
     if (resolved?.state !== 'folder') throw new MailStoreError('Folder does not exist', 'NONEXISTENT');
     return resolved;
-  }
-
-  /** Octets and messages in a folder, when a quota is kept (for DELETE). */
-  private async usageOf(dir: string): Promise<{ bytes: number; count: number } | null> {
-    if (!this.context.quota.counts(dir) || !(await this.context.quota.read())) return null;
-    return folderUsage(dir);
   }
 
   /** Brings a folder's full-text index up to date now (the appliance's indexing job); null when the index is off. */

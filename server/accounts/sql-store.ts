@@ -334,8 +334,10 @@ export abstract class SqlAccountStore implements AccountStore {
 
   async recordLogin(username: string, remoteAddress: string, at = Date.now()): Promise<void> {
     if (usernameProblem(username)) return;
-    await this.db.run('UPDATE accounts SET last_login_at = ?, last_login_address = ? WHERE username_key = ?', [at, remoteAddress, usernameKey(username)]);
-    this.emit('login', username);
+    // Logins are recorded without being waited for (through a pool, on PostgreSQL): a write that
+    // arrives late must not replace a newer login's.
+    const changed = await this.db.run('UPDATE accounts SET last_login_at = ?, last_login_address = ? WHERE username_key = ? AND (last_login_at IS NULL OR last_login_at <= ?)', [at, remoteAddress, usernameKey(username), at]);
+    if (changed > 0) this.emit('login', username);
   }
 
   async recordUsage(username: string, usage: { bytes: number; messages: number }, at = Date.now()): Promise<void> {

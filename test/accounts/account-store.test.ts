@@ -85,6 +85,7 @@ test('add, verify, change password, disable, enable, remove', async () => {
     assert.ok(await verifiedAccount(store, 'alice', 'battery staple'));
 
     await store.recordLogin('alice', '192.0.2.7', 1234);
+    await store.recordLogin('alice', '192.0.2.9', 1000); // an older login whose write came late: not recorded over the newer
     await store.recordUsage('alice', { bytes: 5000, messages: 3 }, 5678);
     const seen = (await store.get('alice'))!;
     assert.equal(seen.lastLoginAt, 1234);

@@ -97,6 +97,7 @@ describe('PostgreSQL account store', { skip: postgresSkip }, () => {
       await store.enable('alice');
       await store.setQuota('alice', { bytes: 5_000_000 });
       await store.recordLogin('alice', '192.0.2.7', 1234);
+      await store.recordLogin('alice', '192.0.2.9', 1000); // an older login whose write came late: not recorded over the newer
       await store.recordUsage('alice', { bytes: 5000, messages: 3 }, 5678);
       const seen = (await store.get('alice'))!;
       assert.deepEqual([seen.quotaBytes, seen.quotaMessages, seen.lastLoginAt, seen.lastLoginAddress], [5_000_000, 100, 1234, '192.0.2.7']);

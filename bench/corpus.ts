@@ -13,6 +13,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import iconv from 'iconv-lite';
+import { option } from './args.js';
 
 /** Bump whenever the output changes: the cache is keyed by it. */
 export const GENERATOR_VERSION = 1;
@@ -677,23 +678,18 @@ export function freshCopy(corpus: Corpus, dest: string): string {
 // ---------- command line ----------
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const args = process.argv.slice(2);
-  const opt = (name: string): string | undefined => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
-  const count = Number(opt('--n') ?? 10000);
+  const count = Number(option('--n') ?? 10000);
   if (!Number.isInteger(count) || count < 1) {
     process.stderr.write('usage: corpus.ts --n COUNT [--out DIR] [--seed N]\n');
     process.exit(2);
   }
-  const out = opt('--out');
+  const out = option('--out');
   if (out) {
     if (fs.existsSync(out)) {
       process.stderr.write(`${out} exists; give a new directory\n`);
       process.exit(2);
     }
-    const manifest = generateMaildir(out, count, Number(opt('--seed') ?? DEFAULT_SEED));
+    const manifest = generateMaildir(out, count, Number(option('--seed') ?? DEFAULT_SEED));
     process.stdout.write(JSON.stringify(manifest, null, 2) + '\n');
   } else {
     const corpus = ensureCorpus(count, (l) => process.stderr.write(l + '\n'));

@@ -10,16 +10,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnPreauth, stopProcess, shebangOptions } from './imap-client.js';
+import { option } from './args.js';
 import { BENCH_ROOT, ensureCorpus, freshCopy } from './corpus.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: string): string => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1]! : fallback;
-};
-const count = Number(opt('--n', '10000'));
-const rounds = Number(opt('--rounds', '5'));
+const count = Number(option('--n', '10000'));
+const rounds = Number(option('--rounds', '5'));
 const nodeArgs = process.env.NODE_ARGS ? process.env.NODE_ARGS.split(' ') : [];
 const builds: [string, string][] = [['after', process.env.IMAPD_BENCH_DIST ?? path.join(HERE, '../dist')]];
 if (process.env.IMAPD_BENCH_BEFORE_DIST) builds.push(['before', process.env.IMAPD_BENCH_BEFORE_DIST]);

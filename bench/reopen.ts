@@ -7,20 +7,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { option } from './args.js';
 import { BENCH_ROOT, ensureCorpus, freshCopy } from './corpus.js';
 import { shebangOptions, spawnPreauth, stopProcess, type ServerProcess } from './imap-client.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: string): string => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1]! : fallback;
-};
-const n = Number(opt('--n', '10000'));
-const rounds = Number(opt('--rounds', '5'));
-const appends = Number(opt('--appends', '200'));
-const deliveries = Number(opt('--deliveries', '200'));
-const dists = opt('--dists', 'dist').split(',').map((d) => path.resolve(HERE, '..', d));
+const n = Number(option('--n', '10000'));
+const rounds = Number(option('--rounds', '5'));
+const appends = Number(option('--appends', '200'));
+const deliveries = Number(option('--deliveries', '200'));
+const dists = option('--dists', 'dist').split(',').map((d) => path.resolve(HERE, '..', d));
 const LOG = path.join(BENCH_ROOT, 'logs', 'reopen.log');
 fs.mkdirSync(path.dirname(LOG), { recursive: true });
 const LISTING = 'FETCH 1:* (UID FLAGS RFC822.SIZE ENVELOPE)';

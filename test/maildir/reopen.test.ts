@@ -179,22 +179,29 @@ test('two processes opening from the listing after deliveries: the same UIDs, ea
 test("a session's own APPENDs leave a listing (its watches vouch for it) that the next process opens from", async () => {
   md = tempMaildir();
   for (const s of ['a', 'b']) deliver(md.root, '', message(s), { dir: 'cur' });
-  mail = await store(md.root, { watch: true });
-  const folder = await mail.openFolder('INBOX');
-  folder.subscribe(() => undefined);
-  await folder.refresh();
-  await mail.append('INBOX', message('c'), { flags: ['\\Seen'] });
-  await mail.close();
-  mail = undefined;
-  await drop();
+  // The listing is decided once, as the last session goes, and only when the watches have
+  // vouched for every change by then; a decision made before a watch event came in declines
+  // (the next process then looks at everything, as before). One try in three must write it.
+  const appended: number[] = [];
+  for (let attempt = 0; attempt < 3 && !existsSync(path.join(md.root, LISTING_FILE)); attempt++) {
+    mail = await store(md.root, { watch: true });
+    const folder = await mail.openFolder('INBOX');
+    folder.subscribe(() => undefined);
+    await folder.refresh();
+    appended.push((await mail.append('INBOX', message(`c${attempt}`), { flags: ['\\Seen'] })).uid);
+    await mail.close();
+    mail = undefined;
+    await drop();
+  }
   assert.ok(existsSync(path.join(md.root, LISTING_FILE)), 'listing written at close');
   markListing(md.root);
   deliver(md.root, '', message('d'));
   const seen = await selectNew(md.root);
-  assert.deepEqual(seen.uids, [1, 2, 3, 4]);
+  const delivered = appended.at(-1)! + 1;
+  assert.deepEqual(seen.uids, [1, 2, ...appended, delivered]);
   assert.deepEqual(seen.flags[0], ['\\Flagged'], 'opened from the listing');
   assert.deepEqual(seen.flags[2], ['\\Seen']);
-  assert.deepEqual(seen.recent, [4]);
+  assert.deepEqual(seen.recent, [delivered]);
 });
 
 test('a change by another program just after our own, in the same clock tick, keeps the listing from being written', async () => {

@@ -52,22 +52,39 @@ if (files.length === 0) {
 
 const children = new Set();
 
+/** The last lines each prefixed run printed, shown again at the end when it fails: interleaved
+ * with the node tests, a Playwright failure would otherwise be lost in the middle of the log. */
+const TAIL_LINES = 250;
+const tails = new Map();
+
 /** Runs a command to its end; resolves with its exit code (1 for a signal). */
 function run(label, command, commandArgs, prefix) {
   return new Promise((resolve) => {
     const child = spawn(command, commandArgs, { cwd: ROOT, stdio: prefix ? ['ignore', 'pipe', 'pipe'] : 'inherit' });
     children.add(child);
     if (prefix) {
+      const tail = [];
+      tails.set(label, tail);
+      const keep = (line) => {
+        tail.push(line);
+        if (tail.length > TAIL_LINES) tail.shift();
+      };
       for (const stream of [child.stdout, child.stderr]) {
         let rest = '';
         stream.setEncoding('utf8');
         stream.on('data', (chunk) => {
           const lines = (rest + chunk).split('\n');
           rest = lines.pop();
-          for (const line of lines) process.stdout.write(`${prefix} ${line}\n`);
+          for (const line of lines) {
+            process.stdout.write(`${prefix} ${line}\n`);
+            keep(line);
+          }
         });
         stream.on('end', () => {
-          if (rest) process.stdout.write(`${prefix} ${rest}\n`);
+          if (rest) {
+            process.stdout.write(`${prefix} ${rest}\n`);
+            keep(rest);
+          }
         });
       }
     }
@@ -93,7 +110,9 @@ const started = Date.now();
 const runs = [];
 if (e2e) {
   const playwright = path.join(ROOT, 'node_modules', '@playwright', 'test', 'cli.js');
-  runs.push(run('playwright test', process.execPath, [playwright, 'test'], '[e2e]').then((code) => ({ name: 'e2e (playwright test)', code })));
+  runs.push(
+    run('playwright test', process.execPath, [playwright, 'test'], '[e2e]').then((code) => ({ name: 'e2e (playwright test)', code, tail: tails.get('playwright test') })),
+  );
 }
 runs.push(
   run('node --test', process.execPath, ['--enable-source-maps', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files]).then((code) => ({
@@ -103,6 +122,12 @@ runs.push(
 );
 const results = await Promise.all(runs);
 const seconds = ((Date.now() - started) / 1000).toFixed(0);
+for (const r of results) {
+  if (r.code === 0 || !r.tail) continue;
+  console.log(`\n==== ${r.name} failed; its last ${r.tail.length} lines again ====`);
+  for (const line of r.tail) console.log(line);
+  console.log(`==== end of ${r.name} ====\n`);
+}
 for (const r of results) console.log(`${r.code === 0 ? 'passed' : 'FAILED'}: ${r.name}`);
 console.log(`test phase: ${seconds} s`);
 process.exit(results.every((r) => r.code === 0) ? 0 : 1);

@@ -123,9 +123,13 @@ runs.push(
 const results = await Promise.all(runs);
 const seconds = ((Date.now() - started) / 1000).toFixed(0);
 for (const r of results) {
-  if (r.code === 0 || !r.tail) continue;
-  console.log(`\n==== ${r.name} failed; its last ${r.tail.length} lines again ====`);
-  for (const line of r.tail) console.log(line);
+  // Playwright's report of each failure ("  1) e2e/...") and its summary ("N failed", "N flaky"),
+  // again: a test that passed only on its retry is shown too.
+  const flaky = r.code === 0 && r.tail?.some((line) => /^\s*\d+ flaky\b/.test(line));
+  if (!r.tail || (r.code === 0 && !flaky)) continue;
+  const first = r.tail.findIndex((line) => /^\s+1\) /.test(line));
+  console.log(`\n==== ${r.name} ${flaky ? 'passed, with tests that failed once' : 'failed'}; its report again ====`);
+  for (const line of r.tail.slice(Math.max(0, first))) console.log(line);
   console.log(`==== end of ${r.name} ====\n`);
 }
 for (const r of results) console.log(`${r.code === 0 ? 'passed' : 'FAILED'}: ${r.name}`);

@@ -18,6 +18,7 @@ import { foldForSearch } from './fold.js';
 import { caseInsensitive, TextNeedle } from './textscan.js';
 import { forEachLimited, RawView, vanished } from './rawview.js';
 import { resolveSequenceSet, resolveUidSet, type ResolvedSet } from '../protocol/sequence.js';
+import { ProtocolError } from '../protocol/errors.js';
 
 export interface SearchMessage {
   seq: number;
@@ -69,6 +70,16 @@ export interface SearchContext {
 
 /** What a search key needs beyond the message list. */
 export type SearchNeed = 'info' | 'meta' | 'raw';
+
+/**
+ * Distinct strings one search may look for in the messages' text (BODY, TEXT, and HEADER of
+ * fields read from the file): each is a pass over every candidate message, so 3,000 of them in a
+ * tree of OR (64 KiB of command line) cost 1-2 s of CPU on 12 messages and a minute on 3,000.
+ * More is refused with NO [LIMIT] (RFC 5530), as an implementation limit, before anything is read.
+ */
+export const MAX_TEXT_STRINGS = 100;
+/** Distinct strings of any key, the header data's (SUBJECT, FROM...) included. */
+export const MAX_STRINGS = 1000;
 
 /** Messages asked of rawBatch at once: few enough to hold, enough to spread the cost of a call. */
 const RAW_BATCH = 64;
@@ -226,7 +237,52 @@ function hasCost(node: Node, cost: number): boolean {
 // ---------------------------------------------------------------------------
 // Compilation: fold needles once, resolve "*", order operands by cost.
 
-function compile(key: SearchKey, maxSeq: number, maxUid: number, needles = new Map<string, TextNeedle>()): Node {
+/** What compiling one search collects: one TextNeedle per string, and the distinct strings (for the limits). */
+interface Compilation {
+  needles: Map<string, TextNeedle>;
+  textStrings: Set<string>;
+  strings: Set<string>;
+}
+
+function compile(key: SearchKey, maxSeq: number, maxUid: number, seen: Compilation = { needles: new Map(), textStrings: new Set(), strings: new Set() }): Node {
+  const node = compileKey(key, maxSeq, maxUid, seen);
+  const text = node.kind === 'body' || node.kind === 'text' || node.kind === 'rawHeader';
+  const id = text || node.kind === 'decodedHeader' || node.kind === 'envelopeHeader' ? leafId(node) : undefined;
+  if (id !== undefined) {
+    if (text) seen.textStrings.add(id);
+    seen.strings.add(id);
+    if (seen.textStrings.size > MAX_TEXT_STRINGS || seen.strings.size > MAX_STRINGS) {
+      const what = seen.textStrings.size > MAX_TEXT_STRINGS ? `${MAX_TEXT_STRINGS} strings to look for in the messages' text` : `${MAX_STRINGS} strings`;
+      throw new ProtocolError(`Search too complex: more than ${what}`, { status: 'NO', code: 'LIMIT' });
+    }
+  }
+  return node;
+}
+
+/** The same for two leaves that always give the same answer (A AND A is A, A OR A is A); undefined for other nodes. */
+function leafId(node: Node): string | undefined {
+  switch (node.kind) {
+    case 'body':
+    case 'text':
+      return `${node.kind}\0${node.needle.folded}`;
+    case 'decodedHeader':
+    case 'envelopeHeader':
+    case 'rawHeader':
+      return `${node.kind}\0${node.field}\0${node.needle}`;
+    case 'flag':
+      return `flag\0${node.flag}\0${node.present}`;
+    case 'recent':
+      return node.kind;
+    case 'not': {
+      const child = leafId(node.child);
+      return child === undefined ? undefined : `not\0${child}`;
+    }
+    default:
+      return undefined;
+  }
+}
+
+function compileKey(key: SearchKey, maxSeq: number, maxUid: number, seen: Compilation): Node {
   switch (key.op) {
     case 'all':
       return { kind: 'const', cost: COST_INFO, value: true };
@@ -234,11 +290,21 @@ function compile(key: SearchKey, maxSeq: number, maxUid: number, needles = new M
     case 'or': {
       const operands = key.op === 'and' ? key.keys : [key.left, key.right];
       const children: Node[] = [];
+      const ids = new Set<string>();
+      const add = (child: Node): void => {
+        // Identical operands are one (2,224 "TEXT x" were each tested for every message).
+        const id = leafId(child);
+        if (id !== undefined) {
+          if (ids.has(id)) return;
+          ids.add(id);
+        }
+        children.push(child);
+      };
       for (const operand of operands) {
-        const child = compile(operand, maxSeq, maxUid, needles);
+        const child = compile(operand, maxSeq, maxUid, seen);
         // Flatten nested AND-in-AND / OR-in-OR so that all operands are ordered together.
-        if (child.kind === key.op) children.push(...child.children);
-        else children.push(child);
+        if (child.kind === key.op) for (const grandchild of child.children) add(grandchild);
+        else add(child);
       }
       if (children.length === 0) return { kind: 'const', cost: COST_INFO, value: key.op === 'and' };
       if (children.length === 1) return children[0];
@@ -246,7 +312,7 @@ function compile(key: SearchKey, maxSeq: number, maxUid: number, needles = new M
       return { kind: key.op, cost: children[children.length - 1].cost, children };
     }
     case 'not': {
-      const child = compile(key.key, maxSeq, maxUid, needles);
+      const child = compile(key.key, maxSeq, maxUid, seen);
       if (child.kind === 'const') return { ...child, value: !child.value };
       return { kind: 'not', cost: child.cost, child };
     }
@@ -305,9 +371,9 @@ function compile(key: SearchKey, maxSeq: number, maxUid: number, needles = new M
       return { kind: 'rawHeader', cost: COST_RAW_HEADER, field, needle };
     }
     case 'body':
-      return { kind: 'body', cost: COST_BODY, needle: textNeedle(needles, key.value) };
+      return { kind: 'body', cost: COST_BODY, needle: textNeedle(seen.needles, key.value) };
     case 'text':
-      return { kind: 'text', cost: COST_TEXT, needle: textNeedle(needles, key.value) };
+      return { kind: 'text', cost: COST_TEXT, needle: textNeedle(seen.needles, key.value) };
   }
 }
 

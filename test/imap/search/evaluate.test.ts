@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import type { MessageMeta } from '../../../server/mime/types.js';
 import { parseMessage } from '../../../server/mime/parse.js';
 import type { SearchKey, SequenceSet } from '../../../server/imap/protocol/types.js';
-import { MAX_STRINGS, MAX_TEXT_STRINGS, search, searchKeyNeeds, type SearchAccessors, type SearchMessage } from '../../../server/imap/search/evaluate.js';
+import { search, searchKeyNeeds, type SearchAccessors, type SearchMessage } from '../../../server/imap/search/evaluate.js';
+import { MAX_STRINGS, MAX_TEXT_STRINGS } from '../../../server/imap/search/compile.js';
 import { ProtocolError } from '../../../server/imap/protocol/errors.js';
 import { info } from './helpers.js';
 

@@ -86,6 +86,27 @@ test('answers, literals, IDLE and a literal that looks like a tagged line keep t
   assert.deepEqual(await d.run([b('f LOGOUT\r\n')]), { status: 'closed' });
 });
 
+test('a command goes out in one write up to where the driver must wait (for "+" or the answer)', async () => {
+  // It wrote every piece between literals by itself: 4,449 writes for a SEARCH of 2,224
+  // "TEXT {1+} x" keys, each deflated and sync-flushed on its own after COMPRESS (150-580 ms of
+  // the driver's CPU, counted against the server's deadline), and split by Nagle's algorithm.
+  const d = await driver();
+  const writes: string[] = [];
+  const write = d.channel.write;
+  d.channel.write = (data) => {
+    writes.push(data.toString('latin1'));
+    write(data);
+  };
+  const search = `a SEARCH ${'TEXT {1+}\r\nx '.repeat(3)}ALL\r\n`;
+  assert.deepEqual(await d.run([b(`${search}b LOGIN {3}\r\nabc x\r\n`)]), { status: 'ok' });
+  assert.deepEqual(writes, [search, 'b LOGIN {3}\r\n', 'abc x\r\n']);
+  // A case cut inside a line or a literal: the driver's completion goes with it.
+  writes.length = 0;
+  assert.deepEqual(await d.run([b('c X {2+}\r\nq'), b(' NO')]), { status: 'ok' });
+  assert.deepEqual(writes, ['c X {2+}\r\nq NO\r\n']);
+  d.channel.destroy();
+});
+
 test('a command left unanswered is a stall, a connection closed without BYE is dropped, SERVERBUG is reported', async () => {
   const stalled = await driver();
   const s = await stalled.run([b('a NOOP\r\nb STALL\r\n')]);

@@ -62,6 +62,18 @@ describe('fuzz findings on the stdio imapd', () => {
     assert.match((await imapd.client.command('DELETEACL INBOX ' + id(0), 5000)).tagged, /^OK/);
   });
 
+  it('answers a SEARCH of 2,224 identical literal keys, and refuses one of thousands of distinct strings with NO [LIMIT]', async () => {
+    // Seed 20261206, case "many literals" (net cases 105 and 474): identical keys are one key.
+    imapd.client.send(`m1 SEARCH ${'TEXT {1+}\r\nx '.repeat(2224)}ALL\r\n`);
+    const many = await imapd.client.readUntilTagged('m1', 10_000);
+    assert.match(many.tagged, /^OK/);
+    assert.deepEqual(many.lines, ['* SEARCH 1 2 3']);
+    // 3,000 distinct strings in a tree of OR fit in 64 KiB and cost a pass over every message each.
+    const tree = (keys: string[]): string => (keys.length === 1 ? keys[0] : `OR (${tree(keys.slice(0, keys.length >> 1))}) (${tree(keys.slice(keys.length >> 1))})`);
+    const distinct = await imapd.client.command(`SEARCH ${tree(Array.from({ length: 3000 }, (_, i) => `BODY zq${i}`))}`, 10_000);
+    assert.match(distinct.tagged, /^NO \[LIMIT\] /);
+  });
+
   it('leaves no empty CATENATE message in tmp/', async () => {
     const r = await imapd.client.command('APPEND INBOX CATENATE (TEXT {0+}\r\n)', 2000);
     assert.match(r.tagged, /^NO /);

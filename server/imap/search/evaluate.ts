@@ -15,9 +15,9 @@ import type { SearchKey } from '../protocol/types.js';
 import { parseDate } from '../../mime/date.js';
 import { dayNumber, localDay, utcDay } from './dates.js';
 import { foldForSearch } from './fold.js';
-import { caseInsensitive, TextNeedle } from './textscan.js';
+import { caseInsensitive, type TextNeedle } from './textscan.js';
 import { forEachLimited, RawView, vanished } from './rawview.js';
-import { resolveSequenceSet, resolveUidSet, type ResolvedSet } from '../protocol/sequence.js';
+import { compile, COST_BODY, COST_INFO, COST_META, COST_TEXT, type Node } from './compile.js';
 
 export interface SearchMessage {
   seq: number;
@@ -70,44 +70,9 @@ export interface SearchContext {
 /** What a search key needs beyond the message list. */
 export type SearchNeed = 'info' | 'meta' | 'raw';
 
+
 /** Messages asked of rawBatch at once: few enough to hold, enough to spread the cost of a call. */
 const RAW_BATCH = 64;
-
-// Costs, in the order operands of AND / OR are tried.
-const COST_INFO = 0;
-const COST_META = 1;
-const COST_RAW_HEADER = 2;
-const COST_BODY = 3;
-const COST_TEXT = 4;
-
-/** Header fields whose decoded value the header data carries in `decoded`. */
-const DECODED_FIELDS: Record<string, keyof HeaderMeta['decoded']> = {
-  SUBJECT: 'subject',
-  FROM: 'from',
-  TO: 'to',
-  CC: 'cc',
-  BCC: 'bcc',
-};
-
-type Node =
-  | { kind: 'const'; cost: number; value: boolean }
-  | { kind: 'and' | 'or'; cost: number; children: Node[] }
-  | { kind: 'not'; cost: number; child: Node }
-  | { kind: 'seq' | 'uid'; cost: number; set: ResolvedSet }
-  | { kind: 'flag'; cost: number; flag: string; present: boolean }
-  | { kind: 'recent'; cost: number }
-  | { kind: 'internaldate' | 'sentdate' | 'savedate'; cost: number; cmp: 'before' | 'on' | 'since'; day: number }
-  | { kind: 'size'; cost: number; cmp: 'larger' | 'smaller'; n: number }
-  /** OLDER / YOUNGER: INTERNALDATE (whole seconds) at most / at least `limit`. */
-  | { kind: 'within'; cost: number; older: boolean; limit: number }
-  | { kind: 'modseq'; cost: number; n: number }
-  /** Header field with a decoded value in the header data. */
-  | { kind: 'decodedHeader'; cost: number; field: keyof HeaderMeta['decoded']; needle: string }
-  /** Message-ID / In-Reply-To: as given in the envelope. */
-  | { kind: 'envelopeHeader'; cost: number; field: 'messageId' | 'inReplyTo'; needle: string }
-  /** Any header field, from the raw message; an empty needle tests presence. */
-  | { kind: 'rawHeader'; cost: number; field: string; needle: string }
-  | { kind: 'body' | 'text'; cost: number; needle: TextNeedle };
 
 /** Whether a key can be decided from the message list alone, or needs MessageMeta or the raw message. */
 export function searchKeyNeeds(key: SearchKey): SearchNeed {
@@ -221,102 +186,6 @@ function hasCost(node: Node, cost: number): boolean {
     default:
       return node.cost === cost;
   }
-}
-
-// ---------------------------------------------------------------------------
-// Compilation: fold needles once, resolve "*", order operands by cost.
-
-function compile(key: SearchKey, maxSeq: number, maxUid: number, needles = new Map<string, TextNeedle>()): Node {
-  switch (key.op) {
-    case 'all':
-      return { kind: 'const', cost: COST_INFO, value: true };
-    case 'and':
-    case 'or': {
-      const operands = key.op === 'and' ? key.keys : [key.left, key.right];
-      const children: Node[] = [];
-      for (const operand of operands) {
-        const child = compile(operand, maxSeq, maxUid, needles);
-        // Flatten nested AND-in-AND / OR-in-OR so that all operands are ordered together.
-        if (child.kind === key.op) children.push(...child.children);
-        else children.push(child);
-      }
-      if (children.length === 0) return { kind: 'const', cost: COST_INFO, value: key.op === 'and' };
-      if (children.length === 1) return children[0];
-      children.sort((a, b) => a.cost - b.cost); // stable: equal costs keep the client's order
-      return { kind: key.op, cost: children[children.length - 1].cost, children };
-    }
-    case 'not': {
-      const child = compile(key.key, maxSeq, maxUid, needles);
-      if (child.kind === 'const') return { ...child, value: !child.value };
-      return { kind: 'not', cost: child.cost, child };
-    }
-    case 'seqset':
-      // "*" and reversed ranges per RFC 3501 section 9 and, for UIDs, 6.4.8 ("5:*" with
-      // a largest UID of 3 contains 3).
-      return { kind: 'seq', cost: COST_INFO, set: resolveSequenceSet(key.set, maxSeq) };
-    case 'uid':
-      return { kind: 'uid', cost: COST_INFO, set: resolveUidSet(key.set, maxUid) };
-    case 'flag':
-    case 'noflag': {
-      const present = key.op === 'flag';
-      if (key.flag.toLowerCase() === '\\recent') {
-        const recent: Node = { kind: 'recent', cost: COST_INFO };
-        return present ? recent : { kind: 'not', cost: COST_INFO, child: recent };
-      }
-      return { kind: 'flag', cost: COST_INFO, flag: key.flag, present };
-    }
-    case 'recent':
-      return { kind: 'recent', cost: COST_INFO };
-    case 'new':
-      return {
-        kind: 'and',
-        cost: COST_INFO,
-        children: [
-          { kind: 'recent', cost: COST_INFO },
-          { kind: 'flag', cost: COST_INFO, flag: '\\Seen', present: false },
-        ],
-      };
-    case 'old':
-      return { kind: 'not', cost: COST_INFO, child: { kind: 'recent', cost: COST_INFO } };
-    case 'internaldate':
-      return { kind: 'internaldate', cost: COST_INFO, cmp: key.cmp, day: dayNumber(key.date.y, key.date.m, key.date.d) };
-    case 'savedate':
-      return { kind: 'savedate', cost: COST_INFO, cmp: key.cmp, day: dayNumber(key.date.y, key.date.m, key.date.d) };
-    case 'sentdate':
-      return { kind: 'sentdate', cost: COST_META, cmp: key.cmp, day: dayNumber(key.date.y, key.date.m, key.date.d) };
-    case 'size':
-      return { kind: 'size', cost: COST_INFO, cmp: key.cmp, n: key.n };
-    case 'within':
-      // RFC 5032 against the clock now; a message exactly n seconds old is both (as Dovecot).
-      return { kind: 'within', cost: COST_INFO, older: key.cmp === 'older', limit: Math.floor(Date.now() / 1000) - key.seconds };
-    case 'saved':
-      throw new Error('internal error: "$" is replaced by the saved UIDs before a search');
-    case 'modseq':
-      return { kind: 'modseq', cost: COST_INFO, n: key.n };
-    case 'header': {
-      const field = key.field.toUpperCase();
-      const needle = foldForSearch(key.value);
-      if (needle !== '') {
-        const decoded = DECODED_FIELDS[field];
-        if (decoded) return { kind: 'decodedHeader', cost: COST_META, field: decoded, needle };
-        if (field === 'MESSAGE-ID') return { kind: 'envelopeHeader', cost: COST_META, field: 'messageId', needle };
-        if (field === 'IN-REPLY-TO') return { kind: 'envelopeHeader', cost: COST_META, field: 'inReplyTo', needle };
-      }
-      return { kind: 'rawHeader', cost: COST_RAW_HEADER, field, needle };
-    }
-    case 'body':
-      return { kind: 'body', cost: COST_BODY, needle: textNeedle(needles, key.value) };
-    case 'text':
-      return { kind: 'text', cost: COST_TEXT, needle: textNeedle(needles, key.value) };
-  }
-}
-
-/** One TextNeedle per string in a search, so that a message's answer for it is computed once. */
-function textNeedle(needles: Map<string, TextNeedle>, value: string): TextNeedle {
-  const folded = foldForSearch(value);
-  let needle = needles.get(folded);
-  if (!needle) needles.set(folded, (needle = new TextNeedle(folded)));
-  return needle;
 }
 
 // ---------------------------------------------------------------------------

@@ -5,6 +5,8 @@ import type { MessageMeta } from '../../../server/mime/types.js';
 import { parseMessage } from '../../../server/mime/parse.js';
 import type { SearchKey, SequenceSet } from '../../../server/imap/protocol/types.js';
 import { search, searchKeyNeeds, type SearchAccessors, type SearchMessage } from '../../../server/imap/search/evaluate.js';
+import { MAX_STRINGS, MAX_TEXT_STRINGS } from '../../../server/imap/search/compile.js';
+import { ProtocolError } from '../../../server/imap/protocol/errors.js';
 import { info } from './helpers.js';
 
 const crlf = (lines: string[]): Buffer => Buffer.from(lines.join('\r\n'), 'latin1');
@@ -334,4 +336,40 @@ test('INTERNALDATE days follow the server time zone by default', async () => {
   const on = { op: 'internaldate', cmp: 'on', date: date(local.getFullYear(), local.getMonth() + 1, local.getDate()) } as const;
   assert.deepEqual(await search([m], on, accessors([m]).acc), [1]);
   assert.deepEqual(await search([m], { ...on, date: date(2024, 3, 10) }, accessors([m]).acc, { internalDateZone: 'utc' }), [1]);
+});
+
+test('identical keys are one key: 2,224 "TEXT x" ask the index and are tested once', async () => {
+  // The fuzzer's "many literals" case: every key was a node of its own, tested for every
+  // message in every round (2,224 x 3,000 messages on its network Maildir).
+  const { acc } = accessors();
+  let asked = 0;
+  acc.textCandidates = () => {
+    asked++;
+    return undefined;
+  };
+  const keys: SearchKey[] = Array.from({ length: 2224 }, () => ({ op: 'text', value: 'x' }));
+  const expected = await search(MESSAGES, { op: 'text', value: 'x' }, accessors().acc);
+  assert.deepEqual(await search(MESSAGES, and(...keys, { op: 'all' }), acc), expected);
+  assert.equal(asked, 1);
+  asked = 0;
+  const either = keys.slice(0, 64).reduce((tree: SearchKey, key) => or(key, tree));
+  assert.deepEqual(await search(MESSAGES, either, acc), expected);
+  assert.equal(asked, 1);
+});
+
+test('more distinct strings than a search may look for is NO [LIMIT], before any message is read', async () => {
+  const { acc, calls } = accessors();
+  const body = (n: number): SearchKey[] => Array.from({ length: n }, (_, i) => ({ op: 'body', value: `zq${i}` }));
+  const tree = (keys: SearchKey[]): SearchKey => (keys.length === 1 ? keys[0] : or(tree(keys.slice(0, keys.length >> 1)), tree(keys.slice(keys.length >> 1))));
+  assert.deepEqual(await search(MESSAGES, tree(body(MAX_TEXT_STRINGS)), acc), []);
+  const refused = (err: unknown) => err instanceof ProtocolError && err.status === 'NO' && err.code === 'LIMIT';
+  const read = calls.raw;
+  await assert.rejects(search(MESSAGES, tree(body(MAX_TEXT_STRINGS + 1)), acc), refused);
+  assert.equal(calls.raw, read);
+  assert.throws(() => searchKeyNeeds(tree(body(MAX_TEXT_STRINGS + 1))), refused);
+  // Header fields read from the file count as text; strings of the header data have a limit of their own.
+  assert.throws(() => searchKeyNeeds(and(...Array.from({ length: MAX_TEXT_STRINGS + 1 }, (_, i) => header(`X-F${i}`, 'y')))), refused);
+  const from = (n: number) => tree(Array.from({ length: n }, (_, i) => header('FROM', `zq${i}`)));
+  assert.equal(searchKeyNeeds(from(MAX_STRINGS)), 'meta');
+  assert.throws(() => searchKeyNeeds(from(MAX_STRINGS + 1)), refused);
 });

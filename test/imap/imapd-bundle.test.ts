@@ -1,4 +1,5 @@
-// The built imapd is one file (build/bundle-imapd.mjs): fewer module records at every start.
+// The built imapd, and imapd-deliver, are one file each (build/bundle-imapd.mjs): fewer module
+// records at every start (once per connection; once per message an MTA pipes in).
 // Its modules' own files stay beside it: worker threads and the full-text indexer start from
 // them, found through `import.meta.url`, which the bundle rewrites to each module's own file.
 
@@ -10,16 +11,19 @@ import { fileURLToPath } from 'node:url';
 import { IMAPD } from '../helpers/imap-client.js';
 
 const bundle = readFileSync(IMAPD, 'utf8');
+const bundles = { imapd: bundle, 'imapd-deliver': readFileSync(path.join(path.dirname(IMAPD), 'imapd-deliver.js'), 'utf8') };
 
-test('the built imapd imports none of our own modules: they are bundled into it', () => {
-  assert.doesNotMatch(bundle, /^import .* from ['"]\.\.?\//m);
-  assert.match(bundle, /^import .* from ['"]node:fs['"]/m, 'node built-ins stay imports');
-});
+for (const [name, text] of Object.entries(bundles)) {
+  test(`the built ${name} imports none of our own modules: they are bundled into it`, () => {
+    assert.doesNotMatch(text, /^import .* from ['"]\.\.?\//m);
+    assert.match(text, /^import .* from ['"]node:[a-z]+['"]/m, 'node built-ins stay imports');
+  });
 
-test('the bundle is ASCII: V8 keeps its source one byte per character, not two', () => {
-  const wide = /[^\x00-\x7f]/.exec(bundle);
-  assert.equal(wide, null, wide ? `${JSON.stringify(bundle.slice(wide.index - 40, wide.index + 10))}` : '');
-});
+  test(`the ${name} bundle is ASCII: V8 keeps its source one byte per character, not two`, () => {
+    const wide = /[^\x00-\x7f]/.exec(text);
+    assert.equal(wide, null, wide ? `${JSON.stringify(text.slice(wide.index - 40, wide.index + 10))}` : '');
+  });
+}
 
 test("the bundle's import.meta.url is each module's own file, where its workers are found", () => {
   const rewritten = [...bundle.matchAll(/new URL\("([^"]+)", import\.meta\.url\)/g)].map((m) => m[1]!);

@@ -1,0 +1,110 @@
+// RFC 2047 encoded-words, decoded exactly as libmime 5's decodeWords() did (a port of it: the
+// same joining of adjacent words, Q and B decoding, charset names and fallbacks), without
+// loading libmime: its charset module loads iconv-lite and encoding-japanese and builds the
+// GBK tables at require time, about 60 ms of a cold process's first listing. The charsets Node
+// decodes as iconv-lite does go through server/mime/charset.ts; the rest (ISO-2022-JP, UTF-7,
+// unknown names, bytes a fast decoder declines) through libmime's charset module, loaded then.
+
+import { createRequire } from 'node:module';
+import type * as libmimeCharsetModule from 'libmime/lib/charset.js';
+import { FAST_DECODERS, iconvKey } from './charset.js';
+
+const require = createRequire(import.meta.url);
+let charsetModule: typeof libmimeCharsetModule | undefined;
+const libmimeCharset = (): typeof libmimeCharsetModule =>
+  (charsetModule ??= require('libmime/lib/charset.js') as typeof libmimeCharsetModule);
+let aliases: Map<string, string> | undefined;
+/** libmime's charset aliases (a data module of its own, nothing else loaded with it). */
+const charsetAliases = (): Map<string, string> =>
+  (aliases ??= new Map(Object.entries(require('libmime/lib/charsets.js') as Record<string, string>)));
+
+/** libmime's normalizeCharset(): well-known misspellings to the names it decodes by. */
+export function normalizeCharset(charset: string): string {
+  let name = (charset || 'UTF-8').toString().toLowerCase().trim();
+  const canonical = charsetAliases().get(name);
+  if (canonical) return canonical;
+  name = name
+    .replace(/^utf[-_]?(\d+)/, 'utf-$1')
+    .replace(/^(?:us[-_]?)ascii/, 'windows-1252')
+    .replace(/^win(?:dows)?[-_]?(\d+)/, 'windows-$1')
+    .replace(/^(?:latin|iso[-_]?8859)?[-_]?(\d+)/, 'iso-8859-$1')
+    .replace(/^l[-_]?(\d+)/, 'iso-8859-$1');
+  return charsetAliases().get(name) || name.toUpperCase();
+}
+
+// As libmime's charset.decode(): names decoded as UTF-8 directly, and the Japanese ones it
+// hands to encoding-japanese rather than iconv-lite.
+const UTF8_COMPATIBLE = /^(?:(?:us-)?ascii|utf-8|7bit)$/i;
+const JAPANESE_CHARSET = /^jis|^iso-?2022-?jp|^EUCJP/i;
+
+/** libmime's charset.decode(bytes, name), which normalizes the name (again) itself. */
+function decodeBytes(bytes: Buffer, charset: string): string {
+  const name = normalizeCharset(charset);
+  if (UTF8_COMPATIBLE.test(name)) return bytes.toString('utf-8');
+  if (!JAPANESE_CHARSET.test(name)) {
+    const s = FAST_DECODERS.get(iconvKey(name))?.(bytes);
+    if (s !== undefined) return s;
+  }
+  return libmimeCharset().decode(bytes, charset);
+}
+
+/** libbase64's decode(): several padded segments are decoded one by one. */
+function decodeBase64(str: string): Buffer {
+  if (/[^\u0000-\u00ff]/.test(str)) str = str.replace(/[^\u0000-\u00ff]+/g, '');
+  const padPos = str.indexOf('=');
+  if (padPos >= 0 && /[a-zA-Z0-9+/\-_]/.test(str.slice(padPos))) {
+    const output = Buffer.alloc(Math.floor((str.length * 3) / 4));
+    let length = 0;
+    let start = 0;
+    while (start <= str.length) {
+      let end = str.indexOf('=', start);
+      if (end < 0) end = str.length;
+      if (end > start) length += output.write(str.substring(start, end), length, 'base64');
+      start = end + 1;
+    }
+    return Buffer.from(output.subarray(0, length));
+  }
+  return Buffer.from(str, 'base64');
+}
+
+const isHex = (c: number | undefined): boolean =>
+  c !== undefined && ((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46));
+
+/** One encoded-word's charset (an RFC 2231 language tag ignored), encoding and text. */
+function decodeWord(charset: string, encoding: string, str: string): string {
+  const star = charset.indexOf('*');
+  if (star >= 0) charset = charset.substring(0, star);
+  const name = normalizeCharset(charset);
+  let decoded: Buffer;
+  if (encoding.toUpperCase() === 'Q') {
+    const buf = Buffer.from(str.replace(/=\s+([0-9a-fA-F])/g, '=$1').replace(/[_\s]/g, ' '));
+    const bytes: number[] = [];
+    for (let i = 0, len = buf.length; i < len; i++) {
+      const c = buf[i]!;
+      if (i <= len - 2 && c === 0x3d && isHex(buf[i + 1]) && isHex(buf[i + 2])) {
+        bytes.push(parseInt(String.fromCharCode(buf[i + 1]!, buf[i + 2]!), 16));
+        i += 2;
+        continue;
+      }
+      bytes.push(c);
+    }
+    decoded = Buffer.from(bytes);
+  } else {
+    decoded = decodeBase64(str);
+  }
+  return decodeBytes(decoded, name);
+}
+
+/** Marks adjacent words of one encoding and charset to be joined into one before decoding. */
+const joinSame = (match: string, left: string, chLeft: string, chRight: string): string =>
+  normalizeCharset(chLeft || '') === normalizeCharset(chRight || '') ? left + '__\x00JOIN\x00__' : match;
+
+/** Decodes the encoded-words in a header value as libmime's decodeWords() does. */
+export function decodeWords(str: string): string {
+  return str
+    .replace(/(=\?([^?]+)\?[Bb]\?[^?]*\?=)\s*(?==\?([^?]+)\?[Bb]\?[^?]*\?=)/g, joinSame)
+    .replace(/(=\?([^?]+)\?[Qq]\?[^?]*\?=)\s*(?==\?([^?]+)\?[Qq]\?[^?]*\?=)/g, joinSame)
+    .replace(/(\?=)?__\x00JOIN\x00__(=\?([^?]+)\?[QqBb]\?)?/g, '')
+    .replace(/(=\?[^?]+\?[QqBb]\?[^?]*\?=)\s+(?==\?[^?]+\?[QqBb]\?[^?]*\?=)/g, '$1')
+    .replace(/=\?([\w_\-*]+)\?([QqBb])\?([^?]*)\?=/g, (_m, charset: string, encoding: string, text: string) => decodeWord(charset, encoding, text));
+}

@@ -8,20 +8,17 @@
 import { createRequire } from 'node:module';
 import type * as libmimeCharsetModule from 'libmime/lib/charset.js';
 import { FAST_DECODERS, iconvKey } from './charset.js';
+import { CHARSET_ALIASES } from './charset-aliases.js';
 
 const require = createRequire(import.meta.url);
 let charsetModule: typeof libmimeCharsetModule | undefined;
 const libmimeCharset = (): typeof libmimeCharsetModule =>
   (charsetModule ??= require('libmime/lib/charset.js') as typeof libmimeCharsetModule);
-let aliases: Map<string, string> | undefined;
-/** libmime's charset aliases (a data module of its own, nothing else loaded with it). */
-const charsetAliases = (): Map<string, string> =>
-  (aliases ??= new Map(Object.entries(require('libmime/lib/charsets.js') as Record<string, string>)));
 
 /** libmime's normalizeCharset(): well-known misspellings to the names it decodes by. */
 export function normalizeCharset(charset: string): string {
   let name = (charset || 'UTF-8').toString().toLowerCase().trim();
-  const canonical = charsetAliases().get(name);
+  const canonical = CHARSET_ALIASES.get(name);
   if (canonical) return canonical;
   name = name
     .replace(/^utf[-_]?(\d+)/, 'utf-$1')
@@ -29,7 +26,7 @@ export function normalizeCharset(charset: string): string {
     .replace(/^win(?:dows)?[-_]?(\d+)/, 'windows-$1')
     .replace(/^(?:latin|iso[-_]?8859)?[-_]?(\d+)/, 'iso-8859-$1')
     .replace(/^l[-_]?(\d+)/, 'iso-8859-$1');
-  return charsetAliases().get(name) || name.toUpperCase();
+  return CHARSET_ALIASES.get(name) || name.toUpperCase();
 }
 
 // As libmime's charset.decode(): names decoded as UTF-8 directly, and the Japanese ones it

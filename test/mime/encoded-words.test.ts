@@ -6,7 +6,9 @@ import { describe, test } from 'node:test';
 import iconv from 'iconv-lite';
 import libmime from 'libmime';
 import libmimeCharset from 'libmime/lib/charset.js';
+import libmimeAliases from 'libmime/lib/charsets.js';
 import { decodeWords } from '../../server/mime/encoded-words.js';
+import { CHARSET_ALIASES } from '../../server/mime/charset-aliases.js';
 import { decodeCharset } from '../../server/mime/decode.js';
 
 const CHARSETS = ['UTF-8', 'utf8', 'US-ASCII', 'ascii', 'ISO-8859-1', 'iso8859-1', 'latin1', 'l1', 'Windows-1252', 'cp1252', 'win-1252',
@@ -46,6 +48,10 @@ function word(charset: string, bytes: Buffer, random: () => number): string {
 }
 
 describe('decodeWords as libmime', () => {
+  test('the charset aliases are libmime\'s', () => {
+    assert.deepEqual(new Map([...CHARSET_ALIASES].sort()), new Map(Object.entries(libmimeAliases).sort()));
+  });
+
   test('one word per charset, valid and random bytes', () => {
     const random = rng(7);
     for (const charset of CHARSETS) {

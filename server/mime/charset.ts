@@ -13,6 +13,8 @@
 import { createRequire } from 'node:module';
 import { TextDecoder } from 'node:util';
 import type iconvModule from 'iconv-lite';
+import type * as libmimeCharsetModule from 'libmime/lib/charset.js';
+import { CHARSET_ALIASES } from './charset-aliases.js';
 
 const require = createRequire(import.meta.url);
 let iconvLoaded: typeof iconvModule | undefined;
@@ -141,4 +143,51 @@ export function decodeAsIconv(bytes: Buffer, charset: string): string | undefine
   if (s !== undefined) return s;
   if (!fast && !iconv().encodingExists(charset)) return undefined;
   return iconv().decode(bytes, charset);
+}
+
+/** libmime's normalizeCharset(): well-known misspellings to the names it decodes by. */
+export function normalizeCharset(charset: string): string {
+  let name = (charset || 'UTF-8').toString().toLowerCase().trim();
+  const canonical = CHARSET_ALIASES.get(name);
+  if (canonical) return canonical;
+  name = name
+    .replace(/^utf[-_]?(\d+)/, 'utf-$1')
+    .replace(/^(?:us[-_]?)ascii/, 'windows-1252')
+    .replace(/^win(?:dows)?[-_]?(\d+)/, 'windows-$1')
+    .replace(/^(?:latin|iso[-_]?8859)?[-_]?(\d+)/, 'iso-8859-$1')
+    .replace(/^l[-_]?(\d+)/, 'iso-8859-$1');
+  return CHARSET_ALIASES.get(name) || name.toUpperCase();
+}
+
+let charsetModule: typeof libmimeCharsetModule | undefined;
+/** libmime's charset module: it loads iconv-lite and encoding-japanese and builds GBK tables. */
+const libmimeCharset = (): typeof libmimeCharsetModule =>
+  (charsetModule ??= require('libmime/lib/charset.js') as typeof libmimeCharsetModule);
+let refused: Set<unknown> | undefined;
+
+// As libmime's charset.decode(): names read as UTF-8 directly, and the Japanese ones it hands
+// to encoding-japanese rather than iconv-lite.
+const UTF8_COMPATIBLE = /^(?:(?:us-)?ascii|utf-8|7bit)$/i;
+const JAPANESE_CHARSET = /^jis|^iso-?2022-?jp|^EUCJP/i;
+
+/**
+ * What libmime's charset.decode(bytes, charset) gives (a port of it): UTF-8 for its UTF-8 names,
+ * for what iconv-lite does not know and for the codecs it refuses (UTF-7, base64, hex);
+ * encoding-japanese for ISO-2022-JP and its kin (libmime's module is loaded for those only);
+ * else iconv-lite, or a fast decoder where it is sure.
+ */
+export function decodeAsLibmime(bytes: Buffer, charset: string): string {
+  const name = normalizeCharset(charset || 'UTF-8');
+  if (UTF8_COMPATIBLE.test(name)) return bytes.toString('utf-8');
+  if (JAPANESE_CHARSET.test(name)) return libmimeCharset().decode(bytes, name);
+  const fast = FAST_DECODERS.get(iconvKey(name))?.(bytes); // none of them is a refused codec
+  if (fast !== undefined) return fast;
+  try {
+    const codec = iconv().getCodec(name); // throws for a name iconv-lite does not know
+    refused ??= new Set(['utf7', 'utf7imap', 'base64', 'hex'].map((n) => iconv().getCodec(n)));
+    if (refused.has(codec)) return bytes.toString();
+    return iconv().decode(bytes, name);
+  } catch {
+    return bytes.toString();
+  }
 }

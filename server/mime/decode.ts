@@ -1,19 +1,11 @@
 // Decoding helpers: RFC 2047 encoded-words, Content-Transfer-Encoding, charsets. None of them
 // throws: bad input gives U+FFFD replacement characters or the input as it is.
 
-import { createRequire } from 'node:module';
-import type * as libmimeCharsetModule from 'libmime/lib/charset.js';
-import { decodeAsIconv } from './charset.js';
+// iconv-lite, libmime's charset module and encoding-japanese are loaded only for the charsets
+// the fast decoders of charset.ts decline (about 60 ms and 10 MB that an imapd process meeting
+// only common charsets would pay for nothing: one process per connection under Courier).
+import { decodeAsIconv, decodeAsLibmime } from './charset.js';
 import { decodeWords } from './encoded-words.js';
-
-// libmime's charset module (for the names iconv-lite does not know: ISO-2022-JP and libmime's
-// aliases) is loaded on first need, synchronously (CommonJS): it loads iconv-lite and
-// encoding-japanese and builds GBK tables, about 60 ms and 10 MB that an imapd process meeting
-// only common charsets would pay for nothing (one process per connection under Courier).
-const require = createRequire(import.meta.url);
-let charsetLoaded: typeof libmimeCharsetModule | undefined;
-const libmimeCharsetDecode = (bytes: Buffer, charset: string): string =>
-  (charsetLoaded ??= require('libmime/lib/charset.js') as typeof libmimeCharsetModule).decode(bytes, charset);
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
@@ -117,7 +109,7 @@ export function decodeCharset(bytes: Buffer, charset: string | undefined): strin
   const cs = (charset ?? 'us-ascii').trim().toLowerCase();
   if (cs === '' || cs === 'utf-8' || cs === 'utf8' || cs === 'us-ascii' || cs === 'ascii') return utf8.decode(bytes);
   try {
-    return decodeAsIconv(bytes, cs) ?? libmimeCharsetDecode(bytes, cs); // ISO-2022-JP and the aliases libmime knows
+    return decodeAsIconv(bytes, cs) ?? decodeAsLibmime(bytes, cs); // ISO-2022-JP and the aliases libmime knows
   } catch {
     return utf8.decode(bytes);
   }

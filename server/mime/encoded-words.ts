@@ -1,49 +1,11 @@
 // RFC 2047 encoded-words, decoded exactly as libmime 5's decodeWords() did (a port of it: the
 // same joining of adjacent words, Q and B decoding, charset names and fallbacks), without
 // loading libmime: its charset module loads iconv-lite and encoding-japanese and builds the
-// GBK tables at require time, about 60 ms of a cold process's first listing. The charsets Node
-// decodes as iconv-lite does go through server/mime/charset.ts; the rest (ISO-2022-JP, UTF-7,
-// unknown names, bytes a fast decoder declines) through libmime's charset module, loaded then.
+// GBK tables at require time, about 60 ms of a cold process's first listing. Charsets are
+// decoded by server/mime/charset.ts, which loads iconv-lite (or libmime's charset module, for
+// ISO-2022-JP) only for what its fast decoders decline.
 
-import { createRequire } from 'node:module';
-import type * as libmimeCharsetModule from 'libmime/lib/charset.js';
-import { FAST_DECODERS, iconvKey } from './charset.js';
-import { CHARSET_ALIASES } from './charset-aliases.js';
-
-const require = createRequire(import.meta.url);
-let charsetModule: typeof libmimeCharsetModule | undefined;
-const libmimeCharset = (): typeof libmimeCharsetModule =>
-  (charsetModule ??= require('libmime/lib/charset.js') as typeof libmimeCharsetModule);
-
-/** libmime's normalizeCharset(): well-known misspellings to the names it decodes by. */
-export function normalizeCharset(charset: string): string {
-  let name = (charset || 'UTF-8').toString().toLowerCase().trim();
-  const canonical = CHARSET_ALIASES.get(name);
-  if (canonical) return canonical;
-  name = name
-    .replace(/^utf[-_]?(\d+)/, 'utf-$1')
-    .replace(/^(?:us[-_]?)ascii/, 'windows-1252')
-    .replace(/^win(?:dows)?[-_]?(\d+)/, 'windows-$1')
-    .replace(/^(?:latin|iso[-_]?8859)?[-_]?(\d+)/, 'iso-8859-$1')
-    .replace(/^l[-_]?(\d+)/, 'iso-8859-$1');
-  return CHARSET_ALIASES.get(name) || name.toUpperCase();
-}
-
-// As libmime's charset.decode(): names decoded as UTF-8 directly, and the Japanese ones it
-// hands to encoding-japanese rather than iconv-lite.
-const UTF8_COMPATIBLE = /^(?:(?:us-)?ascii|utf-8|7bit)$/i;
-const JAPANESE_CHARSET = /^jis|^iso-?2022-?jp|^EUCJP/i;
-
-/** libmime's charset.decode(bytes, name), which normalizes the name (again) itself. */
-function decodeBytes(bytes: Buffer, charset: string): string {
-  const name = normalizeCharset(charset);
-  if (UTF8_COMPATIBLE.test(name)) return bytes.toString('utf-8');
-  if (!JAPANESE_CHARSET.test(name)) {
-    const s = FAST_DECODERS.get(iconvKey(name))?.(bytes);
-    if (s !== undefined) return s;
-  }
-  return libmimeCharset().decode(bytes, charset);
-}
+import { decodeAsLibmime, normalizeCharset } from './charset.js';
 
 /** libbase64's decode(): several padded segments are decoded one by one. */
 function decodeBase64(str: string): Buffer {
@@ -89,7 +51,7 @@ function decodeWord(charset: string, encoding: string, str: string): string {
   } else {
     decoded = decodeBase64(str);
   }
-  return decodeBytes(decoded, name);
+  return decodeAsLibmime(decoded, name);
 }
 
 /** Marks adjacent words of one encoding and charset to be joined into one before decoding. */

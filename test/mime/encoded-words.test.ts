@@ -9,13 +9,17 @@ import libmimeCharset from 'libmime/lib/charset.js';
 import libmimeAliases from 'libmime/lib/charsets.js';
 import { decodeWords } from '../../server/mime/encoded-words.js';
 import { CHARSET_ALIASES } from '../../server/mime/charset-aliases.js';
-import { decodeCharset } from '../../server/mime/decode.js';
+import { decodeCharset, decodeHeaderValue } from '../../server/mime/decode.js';
+import { decodeAsLibmime } from '../../server/mime/charset.js';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 const CHARSETS = ['UTF-8', 'utf8', 'US-ASCII', 'ascii', 'ISO-8859-1', 'iso8859-1', 'latin1', 'l1', 'Windows-1252', 'cp1252', 'win-1252',
   'ISO-8859-2', 'iso-8859-5', 'ISO-8859-7', 'iso-8859-8-i', 'ISO-8859-9', 'iso-8859-15', 'iso-8859-16', 'KOI8-R', 'koi8-u',
   'windows-1250', 'windows-1251', 'Windows-1253', 'windows-1255', 'windows-1256', 'win-1257', 'cp1258', 'Shift_JIS', 'x-sjis',
   'cp932', 'EUC-JP', 'ISO-2022-JP', 'GB2312', 'gbk', 'GB18030', 'Big5', 'big5-hkscs', 'EUC-KR', 'ks_c_5601-1987', 'UTF-7',
-  'utf-16', 'UTF-16LE', 'x-unknown', 'iso-8859-1*en', 'TIS-620', 'macintosh', 'ibm866'];
+  'utf-16', 'UTF-16LE', 'x-unknown', 'iso-8859-1*en', 'TIS-620', 'macintosh', 'ibm866', 'unknown-8bit', 'hex', 'base64',
+  'jis', 'eucjp', 'utf7', 'unicode-1-1-utf-7', 'csISO2022JP', 'default', '7bit', 'ISO-8859-11', 'cp850', '__proto__'];
 const PHRASES = ['Grüße aus München', 'Привет, мир', 'Καλημέρα', 'שלום', 'Zdeněk Dvořák', '€uro “quotes”', '山田 太郎',
   'こんにちは、世界', '王小明 你好', '中文測試', '안녕하세요', 'plain ascii'];
 
@@ -104,5 +108,44 @@ describe('decodeCharset as before', () => {
         assert.equal(decodeCharset(bytes, charset), before(bytes, charset), `${charset}: ${bytes.toString('hex')}`);
       }
     }
+  });
+});
+
+describe('decodeAsLibmime as libmime\'s charset.decode', () => {
+  test('every charset name, phrases and random bytes', () => {
+    const random = rng(17);
+    for (const charset of [...CHARSETS, '']) {
+      for (let i = 0; i < 300; i++) {
+        const bytes = Buffer.concat([bytesFor(charset, random), bytesFor(charset, random)]);
+        assert.equal(decodeAsLibmime(bytes, charset), libmimeCharset.decode(bytes, charset), `${charset}: ${bytes.toString('hex')}`);
+      }
+    }
+  });
+});
+
+describe('what is loaded', () => {
+  test('decoding UTF-8, ISO-8859-1, windows-1252, KOI8-R, ISO-8859-2, Shift_JIS and GB2312 loads neither iconv-lite nor libmime', () => {
+    const decode = fileURLToPath(new URL('../../server/mime/decode.ts', import.meta.url));
+    const script = `
+      const { decodeCharset, decodeHeaderValue } = await import(${JSON.stringify(decode)});
+      const out = [
+        decodeHeaderValue('=?ISO-8859-1?Q?Ren=E9?= <r@example.com>'),
+        decodeHeaderValue('=?UTF-8?B?SsO8cmdlbg==?='),
+        decodeHeaderValue('=?KOI8-R?B?7tXMxdfPyg==?='),
+        decodeHeaderValue('=?ISO-8859-2?Q?Dvo=F8=E1k?='),
+        decodeHeaderValue('=?Shift_JIS?B?jlKTYw==?='),
+        decodeHeaderValue('=?GB2312?B?zfXQocP3?='),
+        decodeHeaderValue('=?Windows-1252?Q?=93q=94?='),
+        decodeCharset(Buffer.from('Gr\\xfc\\xdfe', 'latin1'), 'iso-8859-1'),
+        decodeCharset(Buffer.from([0x8e, 0x52, 0x93, 0x63]), 'shift_jis'),
+      ];
+      const loaded = Object.keys((await import('node:module')).createRequire(import.meta.url).cache).filter((p) => /iconv-lite|libmime|encoding-japanese/.test(p));
+      console.log(JSON.stringify({ out, loaded }));`;
+    const { out, loaded } = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' })) as { out: string[]; loaded: string[] };
+    assert.deepEqual(loaded, []);
+    assert.deepEqual(out, ['René <r@example.com>', 'Jürgen', libmime.decodeWords('=?KOI8-R?B?7tXMxdfPyg==?='), 'Dvořák', '山田', '王小明', '“q”', 'Grüße', '山田']);
+    // and the same strings as libmime gives
+    assert.equal(out[4], libmime.decodeWords('=?Shift_JIS?B?jlKTYw==?='));
+    assert.equal(decodeHeaderValue('=?ISO-2022-JP?B?GyRCJDMkcyRLJEEkTxsoQg==?='), libmime.decodeWords('=?ISO-2022-JP?B?GyRCJDMkcyRLJEEkTxsoQg==?='));
   });
 });

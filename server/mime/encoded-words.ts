@@ -58,12 +58,18 @@ function decodeWord(charset: string, encoding: string, str: string): string {
 const joinSame = (match: string, left: string, chLeft: string, chRight: string): string =>
   normalizeCharset(chLeft || '') === normalizeCharset(chRight || '') ? left + '__\x00JOIN\x00__' : match;
 
+const WORD = /=\?([\w_\-*]+)\?([QqBb])\?([^?]*)\?=/g;
+const decodeMatch = (_m: string, charset: string, encoding: string, text: string): string => decodeWord(charset, encoding, text);
+
 /** Decodes the encoded-words in a header value as libmime's decodeWords() does. */
 export function decodeWords(str: string): string {
+  // One encoded-word and no NUL (the join marker's): the joining steps cannot apply.
+  const first = str.indexOf('=?');
+  if (first >= 0 && str.indexOf('=?', first + 2) < 0 && str.indexOf('\x00') < 0) return str.replace(WORD, decodeMatch);
   return str
     .replace(/(=\?([^?]+)\?[Bb]\?[^?]*\?=)\s*(?==\?([^?]+)\?[Bb]\?[^?]*\?=)/g, joinSame)
     .replace(/(=\?([^?]+)\?[Qq]\?[^?]*\?=)\s*(?==\?([^?]+)\?[Qq]\?[^?]*\?=)/g, joinSame)
     .replace(/(\?=)?__\x00JOIN\x00__(=\?([^?]+)\?[QqBb]\?)?/g, '')
     .replace(/(=\?[^?]+\?[QqBb]\?[^?]*\?=)\s+(?==\?[^?]+\?[QqBb]\?[^?]*\?=)/g, '$1')
-    .replace(/=\?([\w_\-*]+)\?([QqBb])\?([^?]*)\?=/g, (_m, charset: string, encoding: string, text: string) => decodeWord(charset, encoding, text));
+    .replace(WORD, decodeMatch);
 }

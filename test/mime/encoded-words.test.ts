@@ -66,9 +66,19 @@ describe('decodeWords as libmime', () => {
     }
   });
 
+  test('a single word with text around it, and libmime\'s join marker written in the text', () => {
+    const random = rng(5);
+    const around = ['', ' ', 'Re: ', ' <a@example.com>', '=?', '?=', '=?=?', '__\x00JOIN\x00__', '?=__\x00JOIN\x00__=?utf-8?Q?'];
+    for (let i = 0; i < 2000; i++) {
+      const charset = CHARSETS[Math.floor(random() * CHARSETS.length)]!;
+      const s = around[Math.floor(random() * around.length)]! + word(charset, bytesFor(charset, random), random) + around[Math.floor(random() * around.length)]!;
+      assert.equal(decodeWords(s), libmime.decodeWords(s), JSON.stringify(s));
+    }
+  });
+
   test('adjacent words (joined when of one charset and encoding, a character split between them), text around them, malformed words', () => {
     const random = rng(11);
-    const pieces = ['', ' ', '  ', '\t', 'Re: ', ' and ', '=?', '?=', '=?utf-8?Q?', '=?bad', '=?UTF-8?X?abc?=', '=?utf-8?B?###?=', '=?utf-8?Q?=E2=8?=', '_'];
+    const pieces = ['', ' ', '  ', '\t', 'Re: ', ' and ', '=?', '?=', '=?utf-8?Q?', '=?bad', '=?UTF-8?X?abc?=', '=?utf-8?B?###?=', '=?utf-8?Q?=E2=8?=', '_', '__\x00JOIN\x00__'];
     for (let i = 0; i < 3000; i++) {
       const charset = CHARSETS[Math.floor(random() * CHARSETS.length)]!;
       const bytes = bytesFor(charset, random);

@@ -43,11 +43,19 @@ const cp1252: Fast = (bytes) => {
   return /[\x80-\x9f]/.test(s) ? s.replace(/[\x80-\x9f]/g, (c) => CP1252_HIGH[c.charCodeAt(0) - 0x80]!) : s;
 };
 
-const decoders = new Map<string, TextDecoder>();
-function textDecoder(label: string, fatal: boolean): TextDecoder {
+const decoders = new Map<string, TextDecoder | null>();
+/** A TextDecoder, or null where this Node lacks the charset (a build without full ICU). */
+function textDecoder(label: string, fatal: boolean): TextDecoder | null {
   const key = `${label}/${fatal ? 'f' : ''}`;
   let d = decoders.get(key);
-  if (!d) decoders.set(key, (d = new TextDecoder(label, { fatal })));
+  if (d === undefined) {
+    try {
+      d = new TextDecoder(label, { fatal });
+    } catch {
+      d = null;
+    }
+    decoders.set(key, d);
+  }
   return d;
 }
 
@@ -59,8 +67,8 @@ function textDecoder(label: string, fatal: boolean): TextDecoder {
  * iconv-lite has U+05BA for windows-1255's 0xCA, ICU U+FFFD).
  */
 const singleByte = (label: string, untrusted?: RegExp): Fast => (bytes) => {
-  const s = textDecoder(label, false).decode(bytes);
-  if (s.length !== bytes.length || untrusted?.test(s)) return undefined;
+  const s = textDecoder(label, false)?.decode(bytes);
+  if (s === undefined || s.length !== bytes.length || untrusted?.test(s)) return undefined;
   return s;
 };
 const WINDOWS_UNDEFINED = /[\x80-\x9f\ufffd]/;
@@ -85,9 +93,11 @@ const EUCJP_EXTRA = /\x8f|\x8e[\xe0-\xff]/;
  * matching `decline` (as latin1) go to iconv-lite. */
 const multiByte = (label: string, decline?: RegExp): Fast => (bytes) => {
   if (decline?.test(toBuffer(bytes).toString('latin1'))) return undefined;
+  const decoder = textDecoder(label, true);
+  if (!decoder) return undefined;
   let s: string;
   try {
-    s = textDecoder(label, true).decode(bytes);
+    s = decoder.decode(bytes);
   } catch {
     return undefined; // invalid bytes: iconv-lite's replacement characters are kept
   }

@@ -91,9 +91,8 @@ describe('fast charset decoders give iconv-lite\'s result or decline', () => {
       if (/gb|936|chinese/.test(names.join())) compare(name, gbFourBytes(random, 20_000), tally);
       const clean: Buffer[] = [];
       compare(name, mixed(name, random, 3000, clean), tally);
-      // every alias decodes as the first name does
-      const sample = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
-      for (const alias of names) assert.equal(FAST_DECODERS.get(alias)!(sample), FAST_DECODERS.get(name)!(sample), alias);
+      // every name of this iconv-lite codec has the decoder just compared
+      for (const alias of names) assert.equal(FAST_DECODERS.get(alias), FAST_DECODERS.get(name), alias);
       assert.deepEqual(tally.wrong, [], `${name}: ${tally.fast} fast, ${tally.declined} declined`);
       // the point of it all: everyday text in the charset takes the fast path
       // (in a CJK charset, phrases in its own language: its Latin, Cyrillic and other scripts are

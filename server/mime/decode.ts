@@ -1,22 +1,11 @@
 // Decoding helpers: RFC 2047 encoded-words, Content-Transfer-Encoding, charsets. None of them
 // throws: bad input gives U+FFFD replacement characters or the input as it is.
 
-import { createRequire } from 'node:module';
-import type iconvModule from 'iconv-lite';
-import type libmimeModule from 'libmime';
-import type * as libmimeCharsetModule from 'libmime/lib/charset.js';
-
-// Loaded on first use, synchronously (both are CommonJS): together they cost about 50 ms and
-// 10 MB of memory at start, which an imapd process that never meets an encoded-word or a
-// charset other than UTF-8 would pay for nothing (one process per connection under Courier).
-const require = createRequire(import.meta.url);
-let iconvLoaded: typeof iconvModule | undefined;
-let libmimeLoaded: typeof libmimeModule | undefined;
-let charsetLoaded: typeof libmimeCharsetModule | undefined;
-const iconv = (): typeof iconvModule => (iconvLoaded ??= require('iconv-lite') as typeof iconvModule);
-const libmime = (): typeof libmimeModule => (libmimeLoaded ??= require('libmime') as typeof libmimeModule);
-const libmimeCharsetDecode = (bytes: Buffer, charset: string): string =>
-  (charsetLoaded ??= require('libmime/lib/charset.js') as typeof libmimeCharsetModule).decode(bytes, charset);
+// iconv-lite, libmime's charset module and encoding-japanese are loaded only for the charsets
+// the fast decoders of charset.ts decline (about 60 ms and 10 MB that an imapd process meeting
+// only common charsets would pay for nothing: one process per connection under Courier).
+import { decodeAsIconv, decodeAsLibmime } from './charset.js';
+import { decodeWords } from './encoded-words.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
@@ -28,15 +17,15 @@ function bytesToText(s: string): string {
 
 /**
  * Decodes a header value given as a byte string (latin1): unfolds it, reads raw 8-bit bytes as
- * UTF-8 (RFC 6532), then decodes RFC 2047 encoded-words in any charset libmime knows
- * (iconv-lite plus ISO-2022-JP).
+ * UTF-8 (RFC 6532), then decodes RFC 2047 encoded-words as libmime does, in any charset it
+ * knows (iconv-lite's plus ISO-2022-JP).
  */
 export function decodeHeaderValue(raw: string): string {
   let s = raw.indexOf('\n') >= 0 || raw.indexOf('\r') >= 0 ? raw.replace(/\r?\n(?=[ \t])|[\r\n]/g, '') : raw;
   s = bytesToText(s).trim();
   if (s.indexOf('=?') < 0) return s;
   try {
-    return libmime().decodeWords(s);
+    return decodeWords(s);
   } catch {
     return s;
   }
@@ -120,8 +109,7 @@ export function decodeCharset(bytes: Buffer, charset: string | undefined): strin
   const cs = (charset ?? 'us-ascii').trim().toLowerCase();
   if (cs === '' || cs === 'utf-8' || cs === 'utf8' || cs === 'us-ascii' || cs === 'ascii') return utf8.decode(bytes);
   try {
-    if (iconv().encodingExists(cs)) return iconv().decode(bytes, cs);
-    return libmimeCharsetDecode(bytes, cs); // ISO-2022-JP and the aliases libmime knows
+    return decodeAsIconv(bytes, cs) ?? decodeAsLibmime(bytes, cs); // ISO-2022-JP and the aliases libmime knows
   } catch {
     return utf8.decode(bytes);
   }

@@ -27,7 +27,7 @@ for (const [name, text] of Object.entries(bundles)) {
 
 test("the bundle's import.meta.url is each module's own file, where its workers are found", () => {
   const rewritten = [...bundle.matchAll(/new URL\("([^"]+)", import\.meta\.url\)/g)].map((m) => m[1]!);
-  for (const own of ['../maildir/parsepool.js', '../maildir/fts/fts-index.js', '../mime/decode.js', '../maildir/maildir-store.js']) {
+  for (const own of ['../maildir/parsepool.js', '../maildir/fts/fts-index.js', '../mime/charset.js', '../maildir/maildir-store.js']) {
     assert.ok(rewritten.includes(own), `${own} in ${rewritten.join(', ')}`);
   }
   const bin = path.dirname(IMAPD);

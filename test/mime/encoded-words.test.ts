@@ -12,7 +12,7 @@ import { CHARSET_ALIASES } from '../../server/mime/charset-aliases.js';
 import { decodeCharset, decodeHeaderValue } from '../../server/mime/decode.js';
 import { decodeAsLibmime } from '../../server/mime/charset.js';
 import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { sibling } from '../helpers/root.js';
 
 const CHARSETS = ['UTF-8', 'utf8', 'US-ASCII', 'ascii', 'ISO-8859-1', 'iso8859-1', 'latin1', 'l1', 'Windows-1252', 'cp1252', 'win-1252',
   'ISO-8859-2', 'iso-8859-5', 'ISO-8859-7', 'iso-8859-8-i', 'ISO-8859-9', 'iso-8859-15', 'iso-8859-16', 'KOI8-R', 'koi8-u',
@@ -135,9 +135,9 @@ describe('decodeAsLibmime as libmime\'s charset.decode', () => {
 
 describe('what is loaded', () => {
   test('decoding UTF-8, ISO-8859-1, windows-1252, KOI8-R, ISO-8859-2, Shift_JIS and GB2312 loads neither iconv-lite nor libmime', () => {
-    const decode = fileURLToPath(new URL('../../server/mime/decode.ts', import.meta.url));
+    const decode = sibling(import.meta.url, '../../server/mime/decode');
     const script = `
-      const { decodeCharset, decodeHeaderValue } = await import(${JSON.stringify(decode)});
+      const { decodeCharset, decodeHeaderValue } = await import(${JSON.stringify(decode.file)});
       const out = [
         decodeHeaderValue('=?ISO-8859-1?Q?Ren=E9?= <r@example.com>'),
         decodeHeaderValue('=?UTF-8?B?SsO8cmdlbg==?='),
@@ -151,7 +151,7 @@ describe('what is loaded', () => {
       ];
       const loaded = Object.keys((await import('node:module')).createRequire(import.meta.url).cache).filter((p) => /iconv-lite|libmime|encoding-japanese/.test(p));
       console.log(JSON.stringify({ out, loaded }));`;
-    const { out, loaded } = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' })) as { out: string[]; loaded: string[] };
+    const { out, loaded } = JSON.parse(execFileSync(process.execPath, [...decode.nodeArgs, '--input-type=module', '-e', script], { encoding: 'utf8' })) as { out: string[]; loaded: string[] };
     assert.deepEqual(loaded, []);
     assert.deepEqual(out, ['René <r@example.com>', 'Jürgen', libmime.decodeWords('=?KOI8-R?B?7tXMxdfPyg==?='), 'Dvořák', '山田', '王小明', '“q”', 'Grüße', '山田']);
     // and the same strings as libmime gives

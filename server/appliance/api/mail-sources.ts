@@ -25,23 +25,36 @@ export interface MailSourceView extends Omit<MailSourceInput, 'password'> {
   id: number;
   account: string;
   createdAt: number;
-  status: {
-    /** waiting (for the schedule), fetching, idle (IDLE at the provider), error (waiting to retry), disabled. */
-    state: 'waiting' | 'fetching' | 'idle' | 'error' | 'disabled';
-    lastFetchAt: number | null;
-    lastSuccessAt: number | null;
-    /** The last failure in plain words, or null. */
-    lastError: string | null;
-    lastErrorAt: number | null;
-    fetchedTotal: number;
-    failures: number;
-    nextAttemptAt: number | null;
-    /** While fetching: the provider folder at work, messages landed of those found new there. */
-    progress: { folder: string; done: number; total: number } | null;
-  };
+  status: MailSourceStatus;
 }
 
 export interface MailSourceTest {
   ok: boolean;
   message: string;
+}
+
+/** waiting (for the schedule), fetching, idle (IDLE at the provider), error (waiting to retry), disabled. */
+export type MailSourceState = 'waiting' | 'fetching' | 'idle' | 'error' | 'disabled';
+
+/** Where a source's fetching stands: kept by its runner (server/fetch/runner.ts), shown by the GUI. */
+export interface MailSourceStatus {
+  state: MailSourceState;
+  lastFetchAt: number | null;
+  lastSuccessAt: number | null;
+  /** The last failure in plain words, or null (cleared by the next success). */
+  lastError: string | null;
+  lastErrorAt: number | null;
+  /** Messages fetched since the source was added. */
+  fetchedTotal: number;
+  /** Failures in a row (the backoff grows with them). */
+  failures: number;
+  nextAttemptAt: number | null;
+  /** While fetching: the provider folder at work, messages landed of those found new there. */
+  progress: FetchProgress | null;
+}
+
+export interface FetchProgress {
+  folder: string;
+  done: number;
+  total: number;
 }

@@ -21,6 +21,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { BENCH_ROOT, ensureCorpus } from './corpus.js';
+import { fmtKiB, fmtMs, log, percentile, saveReport, sleep, sysctl } from './idle-shared.js';
 import { connectTcp, spawnPreauth, stopProcess, type CommandResult, type ImapClient, type ImapResponse, type ServerProcess } from './imap-client.js';
 import { memAvailableKiB, memoryOfPids, pidsOfExe, processTree, type MemoryFigures } from './procs.js';
 
@@ -105,12 +106,6 @@ function parseArgs(argv: string[]): Options {
   if (!(o.deliveryRate >= 0)) usage('--delivery-rate: deliveries per second, 0 for all at once');
   return o;
 }
-
-function log(line: string): void {
-  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 // ---------- servers ----------
 
@@ -604,22 +599,6 @@ async function runScenario(target: Target, clientsWanted: number, manyFolders: b
 
 // ---------- report ----------
 
-function percentile(values: number[], p: number): number | undefined {
-  if (values.length === 0) return undefined;
-  const v = values.slice().sort((a, b) => a - b);
-  return v[Math.min(v.length - 1, Math.max(0, Math.ceil((p / 100) * v.length) - 1))];
-}
-
-function fmtMs(ms: number | undefined): string {
-  if (ms === undefined) return '-';
-  return ms < 1000 ? `${ms.toFixed(ms < 10 ? 1 : 0)} ms` : `${(ms / 1000).toFixed(2)} s`;
-}
-
-function fmtKiB(kib: number | undefined): string {
-  if (kib === undefined) return '-';
-  return kib < 1024 ? `${kib.toFixed(0)} KiB` : `${(kib / 1024).toFixed(1)} MiB`;
-}
-
 function ratio(ours: number | undefined, other: number | undefined): string {
   if (ours === undefined || other === undefined || ours <= 0 || other <= 0) return '-';
   const r = other / ours;
@@ -729,20 +708,8 @@ async function main(): Promise<void> {
     '',
   ].join('\n');
   process.stdout.write('\n' + report);
-  const out = opts.out ?? path.join(HERE, 'results', `${started.toISOString().slice(0, 10)}-idle.md`);
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  // several people run the benchmarks on the same day: add to the day's file, never replace it
-  if (fs.existsSync(out)) fs.appendFileSync(out, `\n---\n\n${report}`);
-  else fs.writeFileSync(out, report);
+  const out = saveReport(report, started, opts.out);
   log(`written to ${path.relative(process.cwd(), out)}`);
-}
-
-function sysctl(name: string): string {
-  try {
-    return fs.readFileSync(`/proc/sys/${name}`, 'utf8').trim();
-  } catch {
-    return '?';
-  }
 }
 
 await main();

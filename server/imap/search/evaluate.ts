@@ -15,7 +15,7 @@ import type { SearchKey } from '../protocol/types.js';
 import { parseDate } from '../../mime/date.js';
 import { dayNumber, localDay, utcDay } from './dates.js';
 import { foldForSearch } from './fold.js';
-import { caseInsensitive, TextNeedle } from './textscan.js';
+import { caseInsensitive, TextNeedle } from './text-needle.js';
 import { forEachLimited, RawView, vanished } from './rawview.js';
 import { resolveSequenceSet, resolveUidSet, type ResolvedSet } from '../protocol/sequence.js';
 

@@ -4,13 +4,12 @@
 
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BENCH_ROOT } from './corpus.js';
 import { log, sleep } from './idle-shared.js';
-import { connectTcp, spawnPreauth, stopProcess, type ImapClient, type ServerProcess } from './imap-client.js';
-import { memAvailableKiB, memoryOfPids, pidsOfExe, processTree, type MemoryFigures } from './procs.js';
+import { connectTcp, spawnPreauth, stopProcess, waitForPort, type ImapClient, type ServerProcess } from './imap-client.js';
+import { memAvailableKiB, memoryOfPids, pidsOfExe, processTree, readPid, type MemoryFigures } from './procs.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..');
@@ -92,32 +91,6 @@ async function tcpLogin(port: number, label: string): Promise<Connection> {
       socket.destroy();
     },
   };
-}
-
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host: '127.0.0.1', port });
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await sleep(100);
-  }
-  throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs / 1000} s`);
-}
-
-function readPid(file: string): number | undefined {
-  try {
-    const pid = Number(fs.readFileSync(file, 'utf8').trim());
-    return pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 export function courierTarget(): Target {

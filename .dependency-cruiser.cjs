@@ -13,17 +13,17 @@ module.exports = {
     },
     {
       name: 'renderer-only-api',
-      comment: 'The GUI talks to the server only through the API file (server/appliance/api.ts).',
+      comment: 'The GUI talks to the server only through the API file (server/appliance/api.ts and its parts in api/).',
       severity: 'error',
       from: { path: '^renderer/' },
-      to: { path: '^server/', pathNot: '^server/appliance/api\\.ts$' },
+      to: { path: '^server/', pathNot: '^server/appliance/api(\\.ts$|/)' },
     },
     {
       name: 'api-self-contained',
-      comment: 'The API file is bundled into the GUI: it imports nothing, so no server code comes along.',
+      comment: 'The API file is bundled into the GUI: it and its parts in api/ import nothing but each other, so no server code comes along.',
       severity: 'error',
-      from: { path: '^server/appliance/api\\.ts$' },
-      to: {},
+      from: { path: '^server/appliance/api(\\.ts$|/)' },
+      to: { pathNot: '^server/appliance/api(\\.ts$|/)' },
     },
     {
       name: 'protocol-not-engine',

@@ -7,9 +7,9 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { stopProcess } from './imap-client.js';
+import { stopProcess, waitForPort } from './imap-client.js';
 import { cpuMsOfPids, memoryOfPids, processTree } from './procs.js';
-import { DIST, freePort, waitForPort, type Target } from './stress-servers.js';
+import { DIST, freePort, type Target } from './stress-servers.js';
 
 /** IMAP_IDLE_TIMEOUT of the cluster: polling this slow cannot pass for the database's channel. */
 export const POLL_SECONDS = 600;

@@ -18,6 +18,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { BENCH_ROOT, ensureCorpus } from './corpus.js';
+import { fmtKiB, fmtMs, log, percentile, saveReport, sleep, sysctl } from './idle-shared.js';
 import { spawnPreauth, stopProcess, type CommandResult, type ImapResponse, type ServerProcess } from './imap-client.js';
 import { memAvailableKiB, memoryOfPids } from './procs.js';
 
@@ -68,12 +69,6 @@ interface ProcsResult {
   /** processes that logged falling back to polling (inotify limits) */
   polling: number;
   load: { before: string; after: string };
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-function log(line: string): void {
-  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 }
 
 function loadAverage(): string {
@@ -284,22 +279,6 @@ async function runOne(server: ProcServer, n: number, opts: ProcsOptions): Promis
 
 // ---------- report ----------
 
-function percentile(values: number[], p: number): number | undefined {
-  if (values.length === 0) return undefined;
-  const v = values.slice().sort((a, b) => a - b);
-  return v[Math.min(v.length - 1, Math.max(0, Math.ceil((p / 100) * v.length) - 1))];
-}
-
-function fmtMs(ms: number | undefined): string {
-  if (ms === undefined) return '-';
-  return ms < 1000 ? `${ms.toFixed(ms < 10 ? 1 : 0)} ms` : `${(ms / 1000).toFixed(2)} s`;
-}
-
-function fmtKiB(kib: number | undefined): string {
-  if (kib === undefined) return '-';
-  return kib < 1024 ? `${kib.toFixed(0)} KiB` : `${(kib / 1024).toFixed(1)} MiB`;
-}
-
 const mean = (v: number[]): number | undefined => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : undefined);
 
 function table(results: ProcsResult[]): string {
@@ -346,19 +325,8 @@ export async function runProcs(opts: ProcsOptions): Promise<void> {
     '',
   ].join('\n');
   process.stdout.write('\n' + report);
-  const out = opts.out ?? path.join(HERE, 'results', `${started.toISOString().slice(0, 10)}-idle.md`);
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  if (fs.existsSync(out)) fs.appendFileSync(out, `\n---\n\n${report}`);
-  else fs.writeFileSync(out, report);
+  const out = saveReport(report, started, opts.out);
   log(`written to ${path.relative(process.cwd(), out)}`);
-}
-
-function sysctl(name: string): string {
-  try {
-    return fs.readFileSync(`/proc/sys/${name}`, 'utf8').trim();
-  } catch {
-    return '?';
-  }
 }
 
 function usage(message: string): never {

@@ -13,59 +13,18 @@
 // A client that has not seen its notification within the deadline (10 s for ours, 30 s for the
 // peers) counts as missed. Everything listens on 127.0.0.1; every wait is bounded.
 
-import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { BENCH_ROOT, ensureCorpus } from './corpus.js';
-import { connectTcp, spawnPreauth, stopProcess, type CommandResult, type ImapClient, type ImapResponse, type ServerProcess } from './imap-client.js';
-import { memAvailableKiB, memoryOfPids, pidsOfExe, processTree, type MemoryFigures } from './procs.js';
+import { courierTarget, DIST, dovecotTarget, IDLE_ROOT, oursPreauthTarget, oursTcpTarget, TITLES, type Connection, type ServerName, type Target } from './idle-servers.js';
+import { fmtKiB, fmtMs, log, percentile, saveReport, sleep, sysctl } from './idle-shared.js';
+import type { CommandResult, ImapResponse } from './imap-client.js';
 
-/**
- * Runs a peer script with its output in a log file. Not through pipes: the daemons it starts
- * inherit them and would keep them open, so waiting for the pipes to close would wait forever.
- */
-async function run(file: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeout: number }): Promise<void> {
-  const logFile = path.join(IDLE_ROOT, 'scripts.log');
-  fs.mkdirSync(IDLE_ROOT, { recursive: true });
-  const fd = fs.openSync(logFile, 'a');
-  fs.writeSync(fd, `\n$ ${file} ${args.join(' ')}\n`);
-  const child = spawn(file, args, { stdio: ['ignore', fd, fd], env: opts.env ?? process.env });
-  fs.closeSync(fd);
-  const code = await new Promise<number | null>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${path.basename(args[0] ?? file)} did not finish in ${opts.timeout / 1000} s (see ${logFile})`));
-    }, opts.timeout);
-    child.once('exit', (c) => {
-      clearTimeout(timer);
-      resolve(c);
-    });
-    child.once('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-  });
-  if (code !== 0) throw new Error(`${path.basename(args[0] ?? file)} exited with ${code} (see ${logFile})`);
-}
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const REPO = path.resolve(HERE, '..');
-const PEERS = process.env.IMAPD_PEERS ?? path.join(REPO, 'test', 'peers');
-const DIST = process.env.IMAPD_BENCH_DIST ?? path.join(REPO, 'dist');
-const IDLE_ROOT = path.join(BENCH_ROOT, 'idle');
-/** IMAPD_BENCH_NODE_ARGS: extra node options for our server (e.g. --cpu-prof, not allowed in NODE_OPTIONS). */
-const NODE_ARGS = (process.env.IMAPD_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-/** Ports of our own, away from the peers' defaults that tests on this machine may be using. */
-const PORTS = { ours: 14643, courier: 11643, dovecot: 12643 } as const;
 const INBOX_MESSAGES = 200;
 const FOLDER_MESSAGES = 5;
 const CONNECT_CONCURRENCY = 20;
-
-type ServerName = 'ours' | 'courier' | 'dovecot';
-const TITLES: Record<ServerName, string> = { ours: 'ours', courier: 'Courier', dovecot: 'Dovecot' };
 
 interface Options {
   servers: ServerName[];
@@ -104,215 +63,6 @@ function parseArgs(argv: string[]): Options {
   if (!['auto', 'tcp', 'preauth'].includes(o.ours)) usage('--ours: auto, tcp or preauth');
   if (!(o.deliveryRate >= 0)) usage('--delivery-rate: deliveries per second, 0 for all at once');
   return o;
-}
-
-function log(line: string): void {
-  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-// ---------- servers ----------
-
-interface Connection {
-  client: ImapClient;
-  close(): Promise<void>;
-}
-
-interface Target {
-  name: ServerName;
-  /** how the server was run, for the report */
-  mode: string;
-  deadlineMs: number;
-  start(maildir: string): Promise<void>;
-  /** an authenticated session */
-  connect(): Promise<Connection>;
-  /** the server side: every process that serves connections */
-  memory(): MemoryFigures;
-  stop(): Promise<void>;
-  /** why no more clients can be taken, if so (checked before each connection) */
-  refuse?(): string | undefined;
-}
-
-async function tcpLogin(port: number, label: string): Promise<Connection> {
-  const { socket, client } = await connectTcp(port, label, 30_000);
-  try {
-    const greeting = await client.greeting(30_000);
-    if (!/^\* OK\b/i.test(greeting.text)) throw new Error(`greeting: ${greeting.text.slice(0, 80)}`);
-    // Courier's imaplogin drops anything pipelined after LOGIN: wait for the tagged reply
-    const r = await client.command('LOGIN alice secret', { timeoutMs: 30_000 });
-    if (r.status !== 'OK') throw new Error(`LOGIN: ${r.text.slice(0, 80)}`);
-  } catch (err) {
-    socket.destroy();
-    throw err;
-  }
-  return {
-    client,
-    async close() {
-      if (!client.isClosed) await client.command('LOGOUT', { timeoutMs: 5000 }).catch(() => undefined);
-      socket.destroy();
-    },
-  };
-}
-
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host: '127.0.0.1', port });
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await sleep(100);
-  }
-  throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs / 1000} s`);
-}
-
-function readPid(file: string): number | undefined {
-  try {
-    const pid = Number(fs.readFileSync(file, 'utf8').trim());
-    return pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function courierTarget(): Target {
-  const state = '/tmp/peers/courier';
-  const env = { ...process.env, IMAP_ENHANCEDIDLE: '1', MAXPERIP: '2000', MAXDAEMONS: '2000', COURIER_PORT: String(PORTS.courier) };
-  return {
-    name: 'courier',
-    mode: 'couriertcpd + imaplogin + imapd, IMAP_ENHANCEDIDLE=1 (gamin), MAXDAEMONS=MAXPERIP=2000',
-    deadlineMs: 30_000,
-    async start(maildir) {
-      await run('/bin/bash', [path.join(PEERS, 'courier-start.sh'), maildir], { env, timeout: 180_000 });
-    },
-    connect: () => tcpLogin(PORTS.courier, 'Courier'),
-    memory() {
-      const tcpd = readPid(path.join(state, 'couriertcpd.pid'));
-      // gam_server serves every imapd's change notifications; it is re-parented to init
-      return memoryOfPids([...(tcpd ? processTree([tcpd]) : []), ...pidsOfExe('/usr/libexec/gam_server')]);
-    },
-    async stop() {
-      await run('/bin/bash', [path.join(PEERS, 'courier-stop.sh')], { timeout: 60_000 }).catch(() => undefined);
-    },
-  };
-}
-
-function dovecotTarget(): Target {
-  const peersState = path.join(BENCH_ROOT, 'peers');
-  const state = path.join(peersState, 'dovecot');
-  const env = { ...process.env, PEERS_STATE: peersState, DOVECOT_PORT: String(PORTS.dovecot) };
-  return {
-    name: 'dovecot',
-    mode: 'dovecot master + imap-login + imap, limits raised to 2000 processes / connections',
-    deadlineMs: 30_000,
-    async start(maildir) {
-      await run('/bin/bash', [path.join(PEERS, 'dovecot-start.sh'), maildir], { env, timeout: 180_000 });
-      // the defaults (100 processes per service, 10 connections per user and IP) cannot take 1,000 clients
-      fs.appendFileSync(path.join(state, 'dovecot.conf'), [
-        '', '# raised by bench/idle.ts',
-        'default_process_limit = 2100', 'default_client_limit = 6000', 'default_vsz_limit = 0',
-        'protocol imap {', '  mail_max_userip_connections = 2000', '}',
-        'service imap {', '  process_limit = 2000', '}', 'service imap-login {', '  process_limit = 2000', '}', '',
-      ].join('\n'));
-      await run('/usr/sbin/dovecot', ['-c', path.join(state, 'dovecot.conf'), 'reload'], { timeout: 30_000 });
-      await sleep(1500);
-      await waitForPort(PORTS.dovecot, 20_000);
-    },
-    connect: () => tcpLogin(PORTS.dovecot, 'Dovecot'),
-    memory() {
-      const master = readPid(path.join(state, 'dovecot.pid'));
-      return memoryOfPids(master ? processTree([master]) : []);
-    },
-    async stop() {
-      await run('/bin/bash', [path.join(PEERS, 'dovecot-stop.sh')], { env, timeout: 60_000 }).catch(() => undefined);
-    },
-  };
-}
-
-/** Our TCP server with LOGIN: one process for every connection. */
-function oursTcpTarget(): Target {
-  const base = path.join(IDLE_ROOT, 'ours-server');
-  let proc: ServerProcess | undefined;
-  return {
-    name: 'ours',
-    mode: 'imapd-server (TCP, LOGIN), one process',
-    deadlineMs: 10_000,
-    async start(maildir) {
-      fs.rmSync(base, { recursive: true, force: true });
-      for (const d of ['config', 'data']) fs.mkdirSync(path.join(base, d), { recursive: true });
-      // the same limits the peers get; no TLS listener (IMAPDSTARTTLS=NO lets LOGIN through in clear on loopback)
-      fs.writeFileSync(path.join(base, 'config', 'imapd'), 'MAXDAEMONS=2000\nMAXPERIP=2000\nIMAP_ENHANCEDIDLE=1\n');
-      fs.writeFileSync(path.join(base, 'config', 'imapd-ssl'), 'IMAPDSSLSTART=NO\nIMAPDSTARTTLS=NO\nIMAP_TLS_REQUIRED=0\n');
-      const add = execFile(process.execPath, [path.join(DIST, 'server/bin/imapd-accounts.js'), '--data', path.join(base, 'data'), 'add', 'alice', '--maildir', maildir, '--password-stdin'], { timeout: 60_000 });
-      add.stdin!.end('secret\n');
-      await new Promise<void>((resolve, reject) => add.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`imapd-accounts add exited ${code}`)))));
-      const logFile = path.join(base, 'server.log');
-      proc = spawnPreauth([process.execPath, ...NODE_ARGS, path.join(DIST, 'server/bin/imapd-server.js'), '--config', path.join(base, 'config'), '--data', path.join(base, 'data'), '--address', '127.0.0.1', '--port', String(PORTS.ours)], 'ours-server', logFile);
-      await waitForPort(PORTS.ours, 30_000);
-    },
-    connect: () => tcpLogin(PORTS.ours, 'ours'),
-    memory: () => memoryOfPids(proc ? processTree([proc.pid]) : []),
-    async stop() {
-      if (proc) {
-        proc.child.stdin?.end();
-        try {
-          process.kill(proc.pid, 'SIGTERM');
-        } catch {
-          /* gone */
-        }
-        await stopProcess(proc.child, 5000);
-      }
-      proc = undefined;
-    },
-  };
-}
-
-/** Fallback while the TCP server is missing: one PREAUTH process of ours per client. */
-function oursPreauthTarget(): Target {
-  let maildir = '';
-  const procs: ServerProcess[] = [];
-  const logFile = path.join(IDLE_ROOT, 'ours-preauth.log');
-  return {
-    name: 'ours',
-    mode: 'one PREAUTH imapd process per client (TCP server not available): cross-process watcher path',
-    deadlineMs: 10_000,
-    async start(dir) {
-      maildir = dir;
-      fs.writeFileSync(logFile, '');
-    },
-    async connect() {
-      const p = spawnPreauth([process.execPath, ...NODE_ARGS, path.join(DIST, 'server/bin/imapd.js'), maildir], 'ours', logFile);
-      procs.push(p);
-      try {
-        const g = await p.client.greeting(60_000);
-        if (!/^\* PREAUTH\b/i.test(g.text)) throw new Error(`greeting: ${g.text.slice(0, 80)}`);
-      } catch (err) {
-        await stopProcess(p.child, 0);
-        throw err;
-      }
-      return {
-        client: p.client,
-        async close() {
-          if (!p.client.isClosed) await p.client.command('LOGOUT', { timeoutMs: 5000 }).catch(() => undefined);
-          await stopProcess(p.child, 3000);
-        },
-      };
-    },
-    memory: () => memoryOfPids(procs.filter((p) => p.child.exitCode === null).map((p) => p.pid)),
-    async stop() {
-      await Promise.all(procs.splice(0).map((p) => stopProcess(p.child, 2000)));
-    },
-    refuse() {
-      // each process is a whole Node runtime: stop before the machine runs out of memory
-      return memAvailableKiB() < 3 * 1024 * 1024 ? 'less than 3 GiB of memory left' : undefined;
-    },
-  };
 }
 
 // ---------- the Maildir ----------
@@ -604,22 +354,6 @@ async function runScenario(target: Target, clientsWanted: number, manyFolders: b
 
 // ---------- report ----------
 
-function percentile(values: number[], p: number): number | undefined {
-  if (values.length === 0) return undefined;
-  const v = values.slice().sort((a, b) => a - b);
-  return v[Math.min(v.length - 1, Math.max(0, Math.ceil((p / 100) * v.length) - 1))];
-}
-
-function fmtMs(ms: number | undefined): string {
-  if (ms === undefined) return '-';
-  return ms < 1000 ? `${ms.toFixed(ms < 10 ? 1 : 0)} ms` : `${(ms / 1000).toFixed(2)} s`;
-}
-
-function fmtKiB(kib: number | undefined): string {
-  if (kib === undefined) return '-';
-  return kib < 1024 ? `${kib.toFixed(0)} KiB` : `${(kib / 1024).toFixed(1)} MiB`;
-}
-
 function ratio(ours: number | undefined, other: number | undefined): string {
   if (ours === undefined || other === undefined || ours <= 0 || other <= 0) return '-';
   const r = other / ours;
@@ -729,20 +463,8 @@ async function main(): Promise<void> {
     '',
   ].join('\n');
   process.stdout.write('\n' + report);
-  const out = opts.out ?? path.join(HERE, 'results', `${started.toISOString().slice(0, 10)}-idle.md`);
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  // several people run the benchmarks on the same day: add to the day's file, never replace it
-  if (fs.existsSync(out)) fs.appendFileSync(out, `\n---\n\n${report}`);
-  else fs.writeFileSync(out, report);
+  const out = saveReport(report, started, opts.out);
   log(`written to ${path.relative(process.cwd(), out)}`);
-}
-
-function sysctl(name: string): string {
-  try {
-    return fs.readFileSync(`/proc/sys/${name}`, 'utf8').trim();
-  } catch {
-    return '?';
-  }
 }
 
 await main();

@@ -387,3 +387,21 @@ export function shebangOptions(file: string): string[] {
   const m = /^#!\/usr\/bin\/env -S node\b(.*)$/.exec(first);
   return m ? m[1]!.trim().split(/\s+/).filter(Boolean) : [];
 }
+
+/** Resolves once something accepts connections on 127.0.0.1:`port`; throws after `timeoutMs`. */
+export async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect({ host: '127.0.0.1', port });
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs / 1000} s`);
+}

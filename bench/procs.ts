@@ -103,3 +103,13 @@ export function cpuMsOfPids(pids: number[]): number {
   }
   return (ticks * 1000) / TICKS_PER_S;
 }
+
+/** The pid in a pid file, if it holds one. */
+export function readPid(file: string): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(file, 'utf8').trim());
+    return pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { ensureCorpus, freshCopy, BENCH_ROOT, TARGET_SENDER, type Corpus } from './corpus.js';
 import { indexBytes, indexedCount } from './fts-files.js';
 import { cpuMsOfPids, processTree } from './procs.js';
+import { cpuTable, median, SERVER_TITLES, table, type Metric, type RunResult, type ServerName } from './run-report.js';
 import { deflateStreams, ImapClient, memoryOf, quote, shebangOptions, spawnPreauth, stopProcess, TimeoutError, type CommandResult, type ServerProcess } from './imap-client.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -31,8 +32,6 @@ const APPEND_BYTES = 20 * 1024;
 /** Messages written into new/ from outside (as a delivery agent does) between the two sessions. */
 const DELIVERIES = 200;
 
-type ServerName = 'ours' | 'before' | 'courier' | 'dovecot';
-const SERVER_TITLES: Record<ServerName, string> = { ours: 'ours', before: 'ours before', courier: 'Courier', dovecot: 'Dovecot' };
 /** "before": another build of ours (IMAPD_BENCH_BEFORE_DIST, e.g. a copy of dist/ made before a change), for before/after in one run. */
 const BEFORE_DIST = process.env.IMAPD_BENCH_BEFORE_DIST;
 /** Node options for "ours" only (IMAPD_BENCH_NODE_ARGS, e.g. "--max-semi-space-size=2"): to measure one against "before" = the same build. */
@@ -95,20 +94,6 @@ function commandFor(server: ServerName, maildir: string): string[] {
 
 // ---------- measurements ----------
 
-/** One measured figure of one run. `value` is seconds, MB/s, messages/s or MiB depending on the metric. */
-interface Sample {
-  value?: number;
-  error?: string;
-}
-
-interface Metric {
-  key: string;
-  label: string;
-  unit: 's' | 'MB/s' | 'msg/s' | 'MiB';
-  /** true when a bigger number is better */
-  higherIsBetter: boolean;
-}
-
 const METRICS: Metric[] = [
   { key: 'select1', label: 'session 1: SELECT INBOX, cold', unit: 's', higherIsBetter: false },
   { key: 'fetchEnv1', label: 'FETCH 1:* (UID FLAGS RFC822.SIZE ENVELOPE), first', unit: 's', higherIsBetter: false },
@@ -131,8 +116,6 @@ const METRICS: Metric[] = [
   { key: 'fetchEnv2', label: 'session 2: FETCH 1:* (UID FLAGS RFC822.SIZE ENVELOPE)', unit: 's', higherIsBetter: false },
   { key: 'memory2', label: 'peak RSS, session 2 (VmHWM)', unit: 'MiB', higherIsBetter: false },
 ];
-
-type RunResult = Record<string, Sample>;
 
 /** What a run noticed about wrong answers (counts that do not match the corpus). */
 const notes = new Set<string>();
@@ -438,67 +421,6 @@ async function runOnce(server: ServerName, corpus: Corpus, runIndex: number, tim
   return result;
 }
 
-// ---------- report ----------
-
-function median(values: number[]): number {
-  const v = values.slice().sort((a, b) => a - b);
-  const mid = Math.floor(v.length / 2);
-  return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
-}
-
-function format(value: number, unit: Metric['unit']): string {
-  if (unit === 's') return value < 1 ? `${(value * 1000).toFixed(value < 0.01 ? 2 : 0)} ms` : `${value.toFixed(2)} s`;
-  if (unit === 'MiB') return `${value.toFixed(1)} MiB`;
-  return `${value.toFixed(value < 10 ? 2 : 0)} ${unit}`;
-}
-
-/** The median of the successful runs, or the first error when no run succeeded. */
-function summarize(samples: Sample[] | undefined, metric: Metric): { text: string; value?: number } {
-  if (!samples || samples.length === 0) return { text: 'n/a' };
-  const ok = samples.filter((s) => s.value !== undefined).map((s) => s.value!);
-  if (ok.length === 0) return { text: samples.find((s) => s.error)?.error ?? 'n/a' };
-  const m = median(ok);
-  const failed = samples.length - ok.length;
-  return { text: format(m, metric.unit) + (failed ? ` (${failed} of ${samples.length} runs failed)` : ''), value: m };
-}
-
-function ratio(ours: number | undefined, other: number | undefined, metric: Metric): string {
-  if (ours === undefined || other === undefined || ours <= 0 || other <= 0) return '-';
-  const r = metric.higherIsBetter ? ours / other : other / ours;
-  return r >= 10 ? `${r.toFixed(0)}x` : r >= 0.1 ? `${r.toFixed(2)}x` : `${r.toPrecision(2)}x`;
-}
-
-/** Server CPU time (user + system, ms) per step: medians, in the columns of the main table. */
-function cpuTable(servers: ServerName[], results: Map<ServerName, RunResult[]>): string {
-  const cols = (['ours', 'before', 'courier', 'dovecot'] as ServerName[]).filter((c) => servers.includes(c));
-  const lines = [`| server CPU, ms | ${cols.map((c) => SERVER_TITLES[c]).join(' | ')} |`, `|---|${cols.map(() => '---|').join('')}`];
-  for (const metric of METRICS) {
-    if (metric.unit === 'MiB') continue;
-    const cells = cols.map((c) => {
-      const values = (results.get(c) ?? []).map((r) => r[`${metric.key}.cpu`]?.value).filter((v): v is number => v !== undefined);
-      return values.length ? median(values).toFixed(0) : '-';
-    });
-    lines.push(`| ${metric.label} | ${cells.join(' | ')} |`);
-  }
-  return lines.join('\n');
-}
-
-function table(servers: ServerName[], results: Map<ServerName, RunResult[]>): string {
-  const withBefore = servers.includes('before');
-  const cols: ServerName[] = withBefore ? ['ours', 'before', 'courier', 'dovecot'] : ['ours', 'courier', 'dovecot'];
-  const lines = [
-    `| operation | ${cols.map((c) => SERVER_TITLES[c]).join(' | ')} | ours vs Dovecot | ours vs Courier |${withBefore ? ' ours vs before |' : ''}`,
-    `|---|${cols.map(() => '---|').join('')}---|---|${withBefore ? '---|' : ''}`,
-  ];
-  for (const metric of METRICS) {
-    const cell = new Map(cols.map((c) => [c, servers.includes(c) ? summarize(results.get(c)?.map((r) => r[metric.key] ?? { error: 'not run' }), metric) : { text: 'not run' }]));
-    const v = (c: ServerName): number | undefined => cell.get(c)?.value;
-    lines.push(`| ${metric.label} | ${cols.map((c) => cell.get(c)!.text).join(' | ')} | ${ratio(v('ours'), v('dovecot'), metric)} | ${ratio(v('ours'), v('courier'), metric)} |` +
-      (withBefore ? ` ${ratio(v('ours'), v('before'), metric)} |` : ''));
-  }
-  return lines.join('\n');
-}
-
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   if (opts.servers.includes('ours') && !fs.existsSync(path.join(DIST, 'server/bin/imapd.js'))) {
@@ -524,11 +446,11 @@ async function main(): Promise<void> {
     const section = [
       `### ${size.toLocaleString('en-US')} messages (${(m.totalBytes / 1048576).toFixed(0)} MiB; ${m.markerHits[SEARCH_WORD]} contain "${SEARCH_WORD}", ${m.senderHits[TARGET_SENDER.name]} from ${TARGET_SENDER.name}); median of ${opts.runs} run(s); 1-minute load average ${Math.min(...loads).toFixed(2)}-${Math.max(...loads).toFixed(2)} (median ${median(loads).toFixed(2)})`,
       '',
-      table(opts.servers, results),
+      table(opts.servers, results, METRICS),
       '',
       `Server CPU time per step (user + system of its processes, median; clock ticks of 10 ms): less moved by the machine's load than the times above.`,
       '',
-      cpuTable(opts.servers, results),
+      cpuTable(opts.servers, results, METRICS),
     ].join('\n');
     sections.push(section);
     process.stdout.write('\n' + section + '\n');

@@ -10,8 +10,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { stopProcess } from './imap-client.js';
-import { cpuMsOfPids, memoryOfPids, processTree, type MemoryFigures } from './procs.js';
+import { stopProcess, waitForPort } from './imap-client.js';
+import { cpuMsOfPids, memoryOfPids, processTree, readPid, type MemoryFigures } from './procs.js';
 
 export type ServerName = 'ours' | 'dovecot' | 'courier';
 export const SERVER_NAMES: readonly ServerName[] = ['ours', 'dovecot', 'courier'];
@@ -67,29 +67,6 @@ async function run(file: string, args: string[], logFile: string, env: NodeJS.Pr
     child.once('error', (e) => (clearTimeout(timer), reject(e)));
   });
   if (code !== 0) throw new Error(`${path.basename(args[0] ?? file)} exited with ${code} (see ${logFile})`);
-}
-
-export async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host: '127.0.0.1', port });
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs / 1000} s`);
-}
-
-function readPid(file: string): number | undefined {
-  try {
-    const pid = Number(fs.readFileSync(file, 'utf8').trim());
-    return pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 export async function makeTarget(name: ServerName, base: string): Promise<Target> {

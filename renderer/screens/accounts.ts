@@ -197,17 +197,21 @@ export function accountsScreen(ctx: Context): Screen {
   /**
    * One of the account dialogs: `content`, then the form's error line, Cancel and `submit`.
    * `save` makes the call (its refusals, and what it throws, show at their fields) and gives
-   * what the toast says; then the list is read again unless `reload` is false.
+   * what the toast says; then the list is read again unless `reload` is false. Returns the
+   * submit button (`danger` for what cannot be undone).
    */
   function formDialog(options: {
     id?: string;
     title: string;
     content: HTMLElement[];
     submit: string;
-    focus: HTMLElement;
+    danger?: boolean;
+    /** What has the focus; absent: the dialog's first control. */
+    focus?: HTMLElement;
     save: () => Promise<string>;
     reload?: boolean;
-  }): void {
+  }): HTMLButtonElement {
+    const submit = h('button', { type: 'submit', class: options.danger ? 'danger' : 'primary' }, options.submit);
     const form = h(
       'form',
       { method: 'dialog', id: options.id },
@@ -216,7 +220,7 @@ export function accountsScreen(ctx: Context): Screen {
       h('div', { class: 'field-error', 'data-for': 'form', role: 'alert' }),
       h('div', { class: 'actions' },
         h('button', { type: 'button', onclick: () => dialog.close() }, 'Cancel'),
-        h('button', { type: 'submit', class: 'primary' }, options.submit),
+        submit,
       ),
     );
     form.addEventListener('submit', (e) => {
@@ -238,7 +242,8 @@ export function accountsScreen(ctx: Context): Screen {
     });
     replaceChildren(dialog, form);
     dialog.showModal();
-    options.focus.focus();
+    options.focus?.focus();
+    return submit;
   }
 
   function passwordDialog(account: AccountView): void {
@@ -333,30 +338,20 @@ export function accountsScreen(ctx: Context): Screen {
   function removeDialog(account: AccountView): void {
     const deleteMail = h('input', { type: 'checkbox', id: 'remove-delete-mail', name: 'deleteMail' });
     const usage = account.usage ? `${count(account.usage.messages)} messages, ${bytes(account.usage.bytes)}` : 'no Maildir yet';
-    const confirmButton = h('button', { type: 'submit', class: 'danger' }, 'Remove account');
-    const form = h(
-      'form',
-      { method: 'dialog' },
-      h('h3', {}, `Remove the account ${account.username}?`),
-      h('p', {}, `Its mail programs can no longer log in. The mail stays in ${account.maildir} (${usage}) unless you tick the box.`),
-      h('div', { class: 'check' }, deleteMail, h('label', { for: 'remove-delete-mail' }, 'Also delete the mail. This cannot be undone.')),
-      h('div', { class: 'field-error', 'data-for': 'form', role: 'alert' }),
-      h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => dialog.close() }, 'Cancel'), confirmButton),
-    );
-    deleteMail.addEventListener('change', () => (confirmButton.textContent = deleteMail.checked ? 'Remove account and delete mail' : 'Remove account'));
-    form.addEventListener('submit', (e) => {
-      e.preventDefault();
-      ctx.api.removeAccount(account.username, !deleteMail.checked).then(
-        () => {
-          dialog.close();
-          ctx.toast(deleteMail.checked ? `Account ${account.username} removed and its mail deleted` : `Account ${account.username} removed; its mail is kept in ${account.maildir}`);
-          void refresh();
-        },
-        (err: unknown) => showError(form, err),
-      );
+    const confirmButton = formDialog({
+      title: `Remove the account ${account.username}?`,
+      content: [
+        h('p', {}, `Its mail programs can no longer log in. The mail stays in ${account.maildir} (${usage}) unless you tick the box.`),
+        h('div', { class: 'check' }, deleteMail, h('label', { for: 'remove-delete-mail' }, 'Also delete the mail. This cannot be undone.')),
+      ],
+      submit: 'Remove account',
+      danger: true,
+      save: () =>
+        ctx.api.removeAccount(account.username, !deleteMail.checked).then(() =>
+          deleteMail.checked ? `Account ${account.username} removed and its mail deleted` : `Account ${account.username} removed; its mail is kept in ${account.maildir}`,
+        ),
     });
-    replaceChildren(dialog, form);
-    dialog.showModal();
+    deleteMail.addEventListener('change', () => (confirmButton.textContent = deleteMail.checked ? 'Remove account and delete mail' : 'Remove account'));
   }
 
   function render(accounts: AccountView[]): void {

@@ -9,7 +9,7 @@
 // rate. Failures are counted per address and per target user: a success forgets only that
 // user's failures from that address (else an attacker with any account could log in
 // between guesses at another and keep the wait at its first step); 15 quiet minutes
-// forget them all.
+// forget them all (login-failures.ts).
 //
 // Successes: a verified password is remembered for a short while (LoginCache), so that a
 // client reconnecting often does not pay for scrypt each time.
@@ -27,7 +27,8 @@ import { DEFAULT_LOGIN_CACHE_TTL_MS, LoginCache } from './login-cache.js';
 import { SharedMailStore } from '../backend/shared.js';
 import { accountSharedIndex } from './shared-index.js';
 import { withSharableMaildirs } from './sharable-access.js';
-import { usernameKey, usernameProblem, type Account, type AccountStore } from './account-store.js';
+import { usernameKey, type Account, type AccountStore } from './account-store.js';
+import { LoginFailures, MAX_TRACKED_ADDRESSES } from './login-failures.js';
 import type { ProxyConnector } from './mailhost.js';
 
 export interface AccountAuthenticatorOptions {
@@ -111,11 +112,6 @@ export function openerSettings(s: ImapdSettings): Omit<AccountAuthenticatorOptio
   };
 }
 
-const MAX_TRACKED_ADDRESSES = 10_000;
-/** Target users counted apart per address; failures for further names go to one pool no success clears. */
-const MAX_USERS_PER_ADDRESS = 64;
-/** The pool's key, and the key of names that are not valid usernames: no username contains NUL. */
-const OTHER_USERS = '\0';
 /**
  * IMAP_EMPTYTRASH runs at most this often per account: the rule counts in days, and a client
  * that reconnects every minute (or 10 clients of one account) would otherwise rescan and stat
@@ -123,21 +119,8 @@ const OTHER_USERS = '\0';
  */
 const EMPTY_TRASH_INTERVAL_MS = 10 * 60_000;
 
-interface AddressState {
-  /** All failures of the address still remembered (the sum over `byUser`). */
-  failures: number;
-  /** Failures per target username key. */
-  byUser: Map<string, number>;
-  lastFailureAt: number;
-  /** Resolves when the attempt in progress from this address is finished. */
-  tail: Promise<void>;
-}
-
 export class AccountAuthenticator implements Authenticator {
-  private readonly failureDelayMs: number;
-  private readonly maxFailureDelayMs: number;
-  private readonly failureMemoryMs: number;
-  private readonly addresses = new Map<string, AddressState>();
+  private readonly failures: LoginFailures;
   private readonly loginCache: LoginCache;
   /** When IMAP_EMPTYTRASH last ran per account key (oldest first). */
   private readonly lastPurge = new Map<string, number>();
@@ -145,9 +128,8 @@ export class AccountAuthenticator implements Authenticator {
   private readonly background = new Set<Promise<void>>();
 
   constructor(private readonly options: AccountAuthenticatorOptions) {
-    this.failureDelayMs = options.failureDelayMs ?? 5000;
-    this.maxFailureDelayMs = options.maxFailureDelayMs ?? 6 * this.failureDelayMs;
-    this.failureMemoryMs = options.failureMemoryMs ?? 15 * 60_000;
+    const delayMs = options.failureDelayMs ?? 5000;
+    this.failures = new LoginFailures(delayMs, options.maxFailureDelayMs ?? 6 * delayMs, options.failureMemoryMs ?? 15 * 60_000);
     this.loginCache = new LoginCache(options.loginCacheTtlMs ?? DEFAULT_LOGIN_CACHE_TTL_MS);
   }
 
@@ -164,17 +146,17 @@ export class AccountAuthenticator implements Authenticator {
   private async attempt(loginName: string, password: string, remoteAddress: string, mayProxy: boolean): Promise<LoginResult | ProxiedLogin | null> {
     const user = withDefaultDomain(loginName, this.options.defaultDomain ?? null);
     const address = normalizeAddress(remoteAddress);
-    const release = await this.enter(address);
+    const release = await this.failures.enter(address);
     try {
       const check = await this.options.accounts.check(user, password, this.loginCache);
       if (check.result !== 'ok') {
         const shownUser = 'account' in check ? check.account.username : printable(user);
-        const delay = this.recordFailure(address, targetKey(user));
+        const delay = this.failures.record(address, user);
         this.options.logger.log('warn', 'LOGIN FAILED', { user: shownUser, ip: address, reason: check.result, delayMs: delay });
         await sleep(delay);
         return null;
       }
-      this.forgetFailures(address, targetKey(user));
+      this.failures.forget(address, user);
       if (mayProxy && this.options.proxy && check.account.mailhost) {
         const proxied = await this.proxyLogin(check.account, password, address);
         if (proxied) return proxied;
@@ -206,7 +188,7 @@ export class AccountAuthenticator implements Authenticator {
         this.options.logger.log('info', 'LOGIN', { user: account.username, ip: address, proxy: outcome.connection.host });
         return { user: account.username, proxy: outcome.connection };
       case 'refused': {
-        const delay = this.recordFailure(address, targetKey(account.username));
+        const delay = this.failures.record(address, account.username);
         this.options.logger.log('warn', 'LOGIN FAILED', { user: account.username, ip: address, reason: 'refused-by-mailhost', delayMs: delay });
         await sleep(delay);
         throw new MailStoreError('Login failed: your mail server refused the password.', 'AUTHENTICATIONFAILED');
@@ -292,9 +274,7 @@ export class AccountAuthenticator implements Authenticator {
 
   /** Current failure count of an address, or of one target user from it (for tests and the GUI). */
   failuresOf(remoteAddress: string, user?: string): number {
-    const state = this.addresses.get(normalizeAddress(remoteAddress));
-    if (!state || Date.now() - state.lastFailureAt >= this.failureMemoryMs) return 0;
-    return user === undefined ? state.failures : (state.byUser.get(targetKey(user)) ?? 0);
+    return this.failures.count(normalizeAddress(remoteAddress), user);
   }
 
   /** Open (creating it where the account says so) the account's Maildir, with its quota written to maildirsize; also used by mail delivery. */
@@ -434,58 +414,6 @@ export class AccountAuthenticator implements Authenticator {
   }
 
   /** Wait for our turn when the address has recent failures; returns the release. */
-  private async enter(address: string): Promise<() => void> {
-    const state = this.addresses.get(address);
-    if (!state || state.failures === 0) return () => undefined;
-    if (Date.now() - state.lastFailureAt >= this.failureMemoryMs) {
-      this.addresses.delete(address);
-      return () => undefined;
-    }
-    const previous = state.tail;
-    let release!: () => void;
-    state.tail = new Promise<void>((resolve) => (release = resolve));
-    await previous;
-    return release;
-  }
-
-  /** Count a failure against a target user; returns how long to wait before answering. */
-  private recordFailure(address: string, target: string): number {
-    const now = Date.now();
-    let state = this.addresses.get(address);
-    if (!state || now - state.lastFailureAt >= this.failureMemoryMs) {
-      state = { failures: 0, byUser: new Map(), lastFailureAt: now, tail: state?.tail ?? Promise.resolve() };
-    }
-    const key = state.byUser.has(target) || state.byUser.size < MAX_USERS_PER_ADDRESS ? target : OTHER_USERS;
-    state.byUser.set(key, (state.byUser.get(key) ?? 0) + 1);
-    state.failures++;
-    state.lastFailureAt = now;
-    // Re-insert so that the map's order is least recently failed first.
-    this.addresses.delete(address);
-    this.addresses.set(address, state);
-    if (this.addresses.size > MAX_TRACKED_ADDRESSES) {
-      const oldest = this.addresses.keys().next().value;
-      if (oldest !== undefined) this.addresses.delete(oldest);
-    }
-    return Math.min(this.failureDelayMs * 2 ** Math.min(state.failures - 1, 20), this.maxFailureDelayMs);
-  }
-
-  /** A success for `target` from the address: only that user's failures are forgiven. */
-  private forgetFailures(address: string, target: string): void {
-    const state = this.addresses.get(address);
-    if (!state) return;
-    if (Date.now() - state.lastFailureAt >= this.failureMemoryMs) {
-      this.addresses.delete(address);
-      return;
-    }
-    state.failures -= state.byUser.get(target) ?? 0;
-    state.byUser.delete(target);
-    if (state.failures <= 0) this.addresses.delete(address);
-  }
-}
-
-/** Whose failures an attempt counts as: the account key, or the pool for names no account can have. */
-function targetKey(user: string): string {
-  return usernameProblem(user) ? OTHER_USERS : usernameKey(user);
 }
 
 /** "::ffff:192.0.2.1" and "192.0.2.1" are the same client. */

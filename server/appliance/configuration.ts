@@ -9,9 +9,10 @@
 // The files are also watched (chokidar: editors and tools often replace a file by rename,
 // which a plain fs.watch on the file loses): a valid edit made by hand is applied like a
 // change from the GUI; an invalid one is shown in the status and the running settings stay.
+// The checks of the listeners a change would start, and the words for what applying does,
+// are in configuration-checks.ts.
 
 import { promises as fs } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import {
@@ -21,7 +22,6 @@ import {
   SettingValueError,
   formatWarning,
   parseCourierConfig,
-  resolveEndpoints,
   settingsFromDocuments,
   writeFileAtomic,
   type AnySettingSpec,
@@ -29,7 +29,6 @@ import {
   type LoadedSettings,
 } from '../config/index.js';
 import type { ParseContext } from '../config/settings.js';
-import { loadTlsMaterial, TlsError } from '../net/index.js';
 import {
   ApiError,
   type ApplyResult,
@@ -42,7 +41,8 @@ import {
   type ValidationResult,
 } from './api.js';
 import { APPLIANCE_FIXED_SETTINGS, defaultConfigText } from './defaults.js';
-import { settingsEqual, type HostContext } from './host-context.js';
+import { applyEffects, AT_START_FIELDS, listenerProblems } from './configuration-checks.js';
+import type { HostContext } from './host-context.js';
 import { LISTENER_FIELDS, LIVE_FIELDS, listenersMustRestart, type ImapRunner } from './imap-runner.js';
 
 export const CONFIG_FILES: readonly ConfigFileName[] = ['imapd', 'imapd-ssl'];
@@ -73,9 +73,6 @@ export const GROUP_OF: Readonly<Record<string, SettingGroup>> = {
   // Proxy mode: accounts whose mail is on another server (server/net/proxy.ts).
   IMAP_PROXY: 'network', PROXY_HOSTNAME: 'network', IMAP_PROXY_FOREIGN: 'network',
 };
-
-/** Fields read once, when the appliance starts: the account store is opened before anything else. */
-const AT_START_FIELDS: ReadonlySet<string> = new Set(['accounts']);
 
 /** A burst of file events (write, rename, chmod) is read once, this long after the last. */
 const FILE_EVENT_SETTLE_MS = 150;
@@ -314,64 +311,10 @@ export class Configuration {
     const current = this.loaded.settings;
     const restart = listenersMustRestart(current, s);
 
-    if (restart || !this.runner.running) {
-      // Ports: not twice, and free (ports we hold now count as free: we let go of them first).
-      const held = this.runner.endpoints();
-      const wanted = [
-        ...(s.plainStart ? resolveEndpoints(s.ports, s.address).map((e) => ({ ...e, setting: 'PORT' })) : []),
-        ...(s.sslStart ? resolveEndpoints(s.sslPorts, s.sslAddress).map((e) => ({ ...e, setting: 'SSLPORT' })) : []),
-      ];
-      const seen = new Map<number, string>();
-      for (const e of wanted) {
-        if (e.port === 0) continue;
-        const other = seen.get(e.port);
-        if (other !== undefined) {
-          // On the setting the user changed (PORT = SSLPORT typed into PORT marks PORT), else the later one.
-          const [blamed, theOther] = changed.has(other) && !changed.has(e.setting) ? [other, e.setting] : [e.setting, other];
-          errors.push({ setting: blamed, message: `port ${e.port} is also given for ${theOther}; each listener needs its own port` });
-          continue;
-        }
-        seen.set(e.port, e.setting);
-        const ours = held.some((h) => h.port === e.port);
-        if (ours) continue;
-        const problem = await probePort(e.address, e.port);
-        if (problem) errors.push({ setting: e.setting, message: problem });
-      }
-      // The certificate, when TLS is on and its settings change.
-      const needTls = (s.sslStart && s.sslPorts.length > 0) || (s.plainStart && s.startTls);
-      const certChanged = s.tlsCertFile !== current.tlsCertFile || s.tlsPrivateKeyFile !== current.tlsPrivateKeyFile;
-      if (needTls && (certChanged || !this.runner.tls)) {
-        try {
-          await loadTlsMaterial({ certFile: s.tlsCertFile, keyFile: s.tlsPrivateKeyFile, dataDir: this.ctx.dataDir });
-        } catch (err) {
-          if (!(err instanceof TlsError)) throw err;
-          errors.push({ setting: err.message.startsWith('TLS_PRIVATE_KEYFILE') ? 'TLS_PRIVATE_KEYFILE' : 'TLS_CERTFILE', message: err.message });
-        }
-      }
-    }
+    // The listeners' ports and certificate, where they are to start.
+    if (restart || !this.runner.running) errors.push(...(await listenerProblems(s, current, changed, this.runner, this.ctx.dataDir)));
 
-    const effects: string[] = [];
-    if (restart) {
-      const count = this.runner.sessionCount();
-      effects.push(
-        count > 0
-          ? `The IMAP listeners restart: ${count} connected session${count === 1 ? ' is' : 's are'} told to reconnect.`
-          : 'The IMAP listeners restart (nobody is connected).',
-      );
-    } else if (!this.runner.running) {
-      effects.push('The IMAP listeners start.');
-    }
-    const changedFields = SETTINGS.filter((spec) => !settingsEqual(current[spec.field], s[spec.field]));
-    const live = changedFields.filter((spec) => LIVE_FIELDS.has(spec.field)).map((spec) => spec.name);
-    if (live.length) effects.push(`${live.join(', ')}: in force at once for new connections; connected sessions stay.`);
-    const atStart = changedFields.filter((spec) => AT_START_FIELDS.has(spec.field)).map((spec) => spec.name);
-    if (atStart.length) effects.push(`${atStart.join(', ')}: in force when the appliance starts again (the accounts in use stay until then).`);
-    const later = changedFields.filter(
-      (spec) => !LIVE_FIELDS.has(spec.field) && !LISTENER_FIELDS.has(spec.field) && !AT_START_FIELDS.has(spec.field) && !APPLIANCE_FIXED_SETTINGS.has(spec.name),
-    );
-    if (later.length) effects.push(`${later.map((spec) => spec.name).join(', ')}: for sessions that connect from now on.`);
-    if (changedFields.length === 0 && !restart && this.runner.running) effects.push('Nothing changes.');
-    void changed;
+    const effects = applyEffects(current, s, restart, this.runner);
     return { ok: errors.length === 0, errors, warnings, effects };
   }
 
@@ -510,23 +453,6 @@ async function readText(path: string): Promise<string | null> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
-}
-
-/** Try to listen on an address and port, and let go at once. Null when it could be used. */
-function probePort(address: string | null, port: number): Promise<string | null> {
-  return new Promise((resolvePromise) => {
-    const server = net.createServer();
-    server.once('error', (err: NodeJS.ErrnoException) => {
-      const where = `${address ?? 'all addresses'} port ${port}`;
-      resolvePromise(
-        err.code === 'EADDRINUSE' ? `port ${port} is in use by another program (${where})`
-        : err.code === 'EACCES' ? `port ${port} needs administrator privileges (ports below 1024; see PORTS.md), or pick one from 1024`
-        : err.code === 'EADDRNOTAVAIL' ? `this machine has no address ${address}`
-        : `cannot listen on ${where}: ${err.message}`,
-      );
-    });
-    server.listen({ port, ...(address === null ? {} : { host: address }), exclusive: true }, () => server.close(() => resolvePromise(null)));
-  });
 }
 
 /** The value of each setting as text, as the loader sees it: defaults, then the files in order. */

@@ -3,6 +3,8 @@
 // (settings.ts) and the IMAP layer (server/imap), so that the configuration never imports
 // the protocol code it configures; server/imap/capabilities.ts computes the list sent.
 
+import type { ImapdSettings } from './settings-types.js';
+
 /** Our default for IMAP_CAPABILITY: Courier's words plus the extensions clients use today. */
 export const DEFAULT_CAPABILITY = [
   // IMAP4rev2 (RFC 9051) beside IMAP4rev1: a client switches it on with ENABLE IMAP4rev2.
@@ -31,44 +33,34 @@ export const SUPPORTED_WORDS = new Set(
 /** Words announced with a value the server computes (APPENDLIMIT=n); test/imap/capabilities.test.ts holds this to the declarations. */
 export const VALUED_WORDS: ReadonlySet<string> = new Set(['APPENDLIMIT']);
 
+/** The typed settings' fields that a session takes as they are (their meanings: settings-types.ts). */
+const SESSION_FIELDS = [
+  'capability', 'capabilityTls', 'namespacePrefix', 'enhancedIdle', 'idleTimeout', 'tlsRequired', 'disableThreadSort',
+  'idFields', 'acl', 'checkAllFolders', 'obsoleteClient', 'trashFolder', 'moveExpungeToTrash', 'maxLineLength', 'maxLiteralSize',
+] as const satisfies readonly (keyof ImapdSettings)[];
+
 /** Protocol settings that change how the session behaves (from the imapd config file). */
-export interface SessionSettings {
-  /** IMAP_CAPABILITY words (before TLS); server-added words are computed in capabilities.ts. */
-  capability: string[];
-  /** IMAP_CAPABILITY_TLS words (used once TLS is active). */
-  capabilityTls: string[];
-  /** Personal namespace prefix: "INBOX." (Courier) or "" (IMAP_NAMESPACE_PREFIX setting). */
-  namespacePrefix: '' | 'INBOX.';
-  /** IMAP_ENHANCEDIDLE: realtime IDLE; the continuation says "+ entering ENHANCED idle mode". */
-  enhancedIdle: boolean;
-  /** IMAP_IDLE_TIMEOUT seconds: polling period in IDLE when change notification is unavailable. */
-  idleTimeout: number;
-  /** IMAP_TLS_REQUIRED: no LOGIN/AUTHENTICATE before STARTTLS (LOGINDISABLED). */
-  tlsRequired: boolean;
-  /** IMAP_DISABLETHREADSORT: refuse THREAD and SORT (still announced, as Courier). */
-  disableThreadSort: boolean;
+export type SessionSettings = Pick<ImapdSettings, (typeof SESSION_FIELDS)[number]> & {
   /** IMAP_KEYWORDS: 0 disables keywords. */
   keywords: boolean;
-  /** IMAP_ID_FIELDS bitmask of what ID reveals; null (unset): no ID command, as Courier. */
-  idFields: number | null;
-  /** IMAP_ACL: the ACL commands and ACL ACL2=UNION in CAPABILITY (rights are enforced either way). */
-  acl: boolean;
-  /** IMAP_CHECK_ALL_FOLDERS: LIST marks every folder \Marked or \Unmarked, not only INBOX. */
-  checkAllFolders: boolean;
-  /** IMAP_OBSOLETE_CLIENT: LIST says \Noinferiors instead of \HasChildren / \HasNoChildren. */
-  obsoleteClient: boolean;
-  /** IMAP_TRASHFOLDERNAME. */
-  trashFolder: string;
-  /** IMAP_MOVE_EXPUNGE_TO_TRASH. */
-  moveExpungeToTrash: boolean;
-  /** IMAP_LOG_DELETIONS: one log line per expunged message, as Courier writes it. */
+  /** IMAP_LOG_DELETIONS (absent: off). */
   logDeletions?: boolean;
   /** OUTBOX: the folder that sends what is put into it (server/imap/outbox.ts); absent or null: none. */
   outbox?: OutboxSettings | null;
-  /** Longest command line accepted (octets) before answering BAD. */
-  maxLineLength: number;
-  /** Largest literal accepted (octets) before answering BAD / NO [TOOBIG]. */
-  maxLiteralSize: number;
+};
+
+/** The protocol settings the IMAP session needs, from the typed settings. */
+export function sessionSettingsFrom(s: ImapdSettings): SessionSettings {
+  const taken = Object.fromEntries(SESSION_FIELDS.map((field) => [field, s[field]])) as Pick<ImapdSettings, (typeof SESSION_FIELDS)[number]>;
+  return {
+    ...taken,
+    // Copies: a session's list does not change with the settings object it came from.
+    capability: [...s.capability],
+    capabilityTls: [...s.capabilityTls],
+    keywords: s.keywords !== 0,
+    logDeletions: s.logDeletions,
+    outbox: s.outbox === null ? null : { folder: s.outbox, sendmail: s.sendmail, headerFrom: s.headerFrom, multipleSend: s.outboxMultipleSend },
+  };
 }
 
 /** OUTBOX, SENDMAIL, HEADERFROM and OUTBOX_MULTIPLE_SEND, as Courier's imapd applies them. */

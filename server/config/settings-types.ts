@@ -1,7 +1,5 @@
 // The typed settings (ImapdSettings), the shape of one row of the settings table
-// (settings.ts), and what listeners and sessions derive from the typed settings.
-
-import type { SessionSettings } from './session.js';
+// (settings.ts), and what listeners derive from the typed settings (sessions: session.ts).
 
 export type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
 
@@ -25,26 +23,37 @@ export interface ImapdSettings {
   sslPorts: PortSpec[];
   maxDaemons: number;
   maxPerIp: number;
+  /** IMAP_CAPABILITY words (before TLS); server-added words are computed in server/imap/capabilities.ts. */
   capability: string[];
+  /** IMAP_CAPABILITY_TLS words (used once TLS is active). */
   capabilityTls: string[];
+  /** IMAP_IDLE_TIMEOUT seconds: polling period in IDLE when change notification is unavailable. */
   idleTimeout: number;
+  /** IMAP_ENHANCEDIDLE: realtime IDLE; the continuation says "+ entering ENHANCED idle mode". */
   enhancedIdle: boolean;
   useLocks: boolean;
   /** IMAP_FTS_INDEX: a full-text index per folder for SEARCH BODY / TEXT. */
   ftsIndex: boolean;
   keywords: 0 | 1 | 2;
+  /** IMAP_DISABLETHREADSORT: refuse THREAD and SORT (still announced, as Courier). */
   disableThreadSort: boolean;
-  /** null: unset, so no ID command (as Courier). */
+  /** IMAP_ID_FIELDS bitmask of what ID reveals; null (unset): no ID command, as Courier. */
   idFields: number | null;
+  /** IMAP_ACL: the ACL commands and ACL ACL2=UNION in CAPABILITY (rights are enforced either way). */
   acl: boolean;
+  /** IMAP_CHECK_ALL_FOLDERS: LIST marks every folder \Marked or \Unmarked, not only INBOX. */
   checkAllFolders: boolean;
+  /** IMAP_OBSOLETE_CLIENT: LIST says \Noinferiors instead of \HasChildren / \HasNoChildren. */
   obsoleteClient: boolean;
+  /** IMAP_TRASHFOLDERNAME. */
   trashFolder: string;
+  /** IMAP_MOVE_EXPUNGE_TO_TRASH. */
   moveExpungeToTrash: boolean;
   emptyTrash: { folder: string; days: number }[];
   plainStart: boolean;
   sslStart: boolean;
   startTls: boolean;
+  /** IMAP_TLS_REQUIRED: no LOGIN/AUTHENTICATE before STARTTLS (LOGINDISABLED). */
   tlsRequired: boolean;
   tlsCertFile: string | null;
   tlsPrivateKeyFile: string | null;
@@ -59,9 +68,12 @@ export interface ImapdSettings {
   tlsExternal: string | null;
   maildirPath: string;
   mkhomedirSkel: string | null;
+  /** Personal namespace prefix: "INBOX." (Courier) or "" (IMAP_NAMESPACE_PREFIX setting). */
   namespacePrefix: '' | 'INBOX.';
   dataDir: string | null;
+  /** Longest command line accepted (octets) before answering BAD. */
   maxLineLength: number;
+  /** Largest literal accepted (octets) before answering BAD / NO [TOOBIG]. */
   maxLiteralSize: number;
   /** Seconds a verified password is let in again without hashing; 0 turns the cache off. */
   loginCacheTtl: number;
@@ -79,6 +91,7 @@ export interface ImapdSettings {
   accessFile: string | null;
   /** DEFDOMAIN: appended to a login name without "@" (as written, e.g. "@example.com"). */
   defaultDomain: string | null;
+  /** IMAP_LOG_DELETIONS: one log line per expunged message, as Courier writes it. */
   logDeletions: boolean;
   pidFile: string | null;
   sslPidFile: string | null;
@@ -149,30 +162,6 @@ export class SettingValueError extends Error {}
 
 /** Default session deadlines (ms): 60 s to log in, 60 s per command line (and per literal, plus its size at 64 KiB/s), 30 min idle once logged in. */
 export const DEFAULT_SESSION_TIMEOUTS = { unauthenticated: 60_000, authenticated: 30 * 60_000, literal: 60_000 } as const;
-
-/** The protocol settings the IMAP session needs, from the typed settings. */
-export function sessionSettingsFrom(s: ImapdSettings): SessionSettings {
-  return {
-    capability: [...s.capability],
-    capabilityTls: [...s.capabilityTls],
-    namespacePrefix: s.namespacePrefix,
-    enhancedIdle: s.enhancedIdle,
-    idleTimeout: s.idleTimeout,
-    tlsRequired: s.tlsRequired,
-    disableThreadSort: s.disableThreadSort,
-    keywords: s.keywords !== 0,
-    idFields: s.idFields,
-    acl: s.acl,
-    checkAllFolders: s.checkAllFolders,
-    obsoleteClient: s.obsoleteClient,
-    trashFolder: s.trashFolder,
-    moveExpungeToTrash: s.moveExpungeToTrash,
-    logDeletions: s.logDeletions,
-    outbox: s.outbox === null ? null : { folder: s.outbox, sendmail: s.sendmail, headerFrom: s.headerFrom, multipleSend: s.outboxMultipleSend },
-    maxLineLength: s.maxLineLength,
-    maxLiteralSize: s.maxLiteralSize,
-  };
-}
 
 /** The addresses and ports to listen on, with each port's address filled in. */
 export function resolveEndpoints(ports: readonly PortSpec[], defaultAddress: string | null): Endpoint[] {

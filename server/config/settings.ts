@@ -44,8 +44,8 @@ export {
   DEFAULT_SESSION_TIMEOUTS,
   SettingValueError,
   resolveEndpoints,
-  sessionSettingsFrom,
 } from './settings-types.js';
+export { sessionSettingsFrom } from './session.js';
 export type {
   AnySettingSpec,
   Endpoint,

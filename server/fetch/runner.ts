@@ -8,7 +8,7 @@ import type { Logger } from '../log/logger.js';
 import { ImapFetcher } from './imap-fetch.js';
 import type { Landing } from './landing.js';
 import { pop3Run } from './pop3-fetch.js';
-import type { FetchProgress, MailSource, SourceStatus } from './types.js';
+import type { FetchProgress, MailSource, MailSourceStatus } from './types.js';
 
 export interface Backoff {
   baseMs: number;
@@ -51,7 +51,7 @@ export interface RunnerContext {
 }
 
 export class SourceRunner {
-  readonly status: SourceStatus;
+  readonly status: MailSourceStatus;
   private stopped = false;
   private wake: () => void = () => undefined;
   private wakeup: Promise<void> = Promise.resolve();
@@ -95,7 +95,7 @@ export class SourceRunner {
     this.wakeup = new Promise<void>((resolve) => (this.wake = resolve));
   }
 
-  private set(patch: Partial<SourceStatus>): void {
+  private set(patch: Partial<MailSourceStatus>): void {
     Object.assign(this.status, patch);
     if (this.emitTimer) clearTimeout(this.emitTimer);
     this.emitTimer = null;
@@ -104,7 +104,7 @@ export class SourceRunner {
   }
 
   /** Like set(), for counts and progress: told at once, or within PROGRESS_EVERY_MS. */
-  private touch(patch: Partial<SourceStatus>): void {
+  private touch(patch: Partial<MailSourceStatus>): void {
     Object.assign(this.status, patch);
     if (this.emitTimer) return;
     const wait = this.lastEmit + PROGRESS_EVERY_MS - Date.now();

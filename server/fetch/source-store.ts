@@ -10,7 +10,7 @@
 
 import Database from 'better-sqlite3';
 import path from 'node:path';
-import type { MailSource, SourceSettings, SourceStatus } from './types.js';
+import type { MailSource, MailSourceStatus, SourceSettings } from './types.js';
 
 export const FETCH_FILE = 'fetch.sqlite';
 
@@ -246,7 +246,7 @@ export class SourceStore {
 
 function toSource(row: SourceRow): MailSource {
   const settings = JSON.parse(row.settings) as SourceSettings;
-  const status: SourceStatus = {
+  const status: MailSourceStatus = {
     state: settings.enabled ? 'waiting' : 'disabled',
     lastFetchAt: row.last_fetch_at,
     lastSuccessAt: row.last_success_at,

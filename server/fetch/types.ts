@@ -1,5 +1,10 @@
 // Mail sources: an account's mailboxes at providers, fetched into its Maildir.
 
+// Where a source's fetching stands is the GUI's type: one definition, in the API the GUI bundles.
+import type { MailSourceStatus } from '../appliance/api.js';
+
+export type { FetchProgress, MailSourceStatus } from '../appliance/api.js';
+
 export type SourceKind = 'imap' | 'pop3';
 /** implicit: TLS from the first octet (993, 995); starttls: upgraded before login; none: plain (a local test server only). */
 export type SourceTls = 'implicit' | 'starttls' | 'none';
@@ -28,35 +33,11 @@ export interface SourceSettings {
   allowInvalidCertificate: boolean;
 }
 
-export type SourceState = 'waiting' | 'fetching' | 'idle' | 'error' | 'disabled';
-
-export interface SourceStatus {
-  state: SourceState;
-  lastFetchAt: number | null;
-  lastSuccessAt: number | null;
-  /** The last failure in plain words, cleared by the next success. */
-  lastError: string | null;
-  lastErrorAt: number | null;
-  /** Messages fetched since the source was added. */
-  fetchedTotal: number;
-  /** Failures in a row (the backoff grows with them). */
-  failures: number;
-  nextAttemptAt: number | null;
-  /** While a run fetches: the folder at work, and its messages landed of those found new. */
-  progress: FetchProgress | null;
-}
-
-export interface FetchProgress {
-  folder: string;
-  done: number;
-  total: number;
-}
-
 export interface MailSource extends SourceSettings {
   id: number;
   account: string;
   createdAt: number;
-  status: SourceStatus;
+  status: MailSourceStatus;
 }
 
 export const DEFAULT_PORTS: Record<SourceKind, Record<SourceTls, number>> = {

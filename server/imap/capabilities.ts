@@ -3,6 +3,7 @@
 // Courier's meaning: the words listed there are announced, as written, if something here
 // implements them; words nothing implements are dropped. The server adds some words by itself,
 // as Courier's imapd does (STARTTLS, LOGINDISABLED, ENABLE, UTF8=ACCEPT): their declarations say when.
+// The greeting carries the list too.
 
 import type { SessionSettings } from '../config/session.js';
 import { COMMAND_SPECS } from './commands/index.js';
@@ -99,4 +100,14 @@ function compute(ctx: CapabilityContext, specs: readonly CommandSpec[]): string[
   if (outbox) add(outbox);
   for (const c of added('always')) add(c.word);
   return words;
+}
+
+/**
+ * The greeting (RFC 3501 7.1): OK, PREAUTH for a session that starts logged in, or the answer to
+ * the LOGIN that Courier's imaplogin ran before starting us (`loginTag`).
+ */
+export function greeting(words: readonly string[], preauth?: { loginTag?: string }): Buffer {
+  if (preauth?.loginTag !== undefined) return Buffer.from(`${preauth.loginTag} OK LOGIN Ok.\r\n`);
+  if (preauth) return Buffer.from(`* PREAUTH [CAPABILITY ${words.join(' ')}] Ready.\r\n`);
+  return Buffer.from(`* OK [CAPABILITY ${words.join(' ')}] IMAP server ready.\r\n`);
 }

@@ -1,4 +1,4 @@
-// Running one parsed command: the command table lookup, the state check, the handler with
+// Parsing a command read and running it: the command table lookup, the state check, the handler with
 // stall and trace accounting, and errors turned into the tagged answer they deserve. The
 // session answers and reports other sessions' changes around it (session.ts).
 
@@ -9,7 +9,10 @@ import type { CommandContext, CommandResult, SessionContext, SessionState } from
 import type { Logger, SessionOptions } from './contracts.js';
 import { MailboxNameError } from './names.js';
 import { ProtocolError } from './protocol/errors.js';
+import { parseCommand } from './protocol/parser.js';
+import type { CommandInput } from './protocol/reader.js';
 import type { ParsedCommand } from './protocol/types.js';
+import { tagged } from '../wire/writer.js';
 import { SequenceError } from './resolve-set.js';
 import { traceStart } from './trace.js';
 
@@ -28,6 +31,16 @@ export type CommandOutcome =
   | { ran: false; result: CommandResult }
   /** `expunges`: EXPUNGE may follow the answer as far as the command is concerned (RFC 3501 7.4.1). */
   | { ran: true; result: CommandResult; expunges: boolean };
+
+/** The command read, parsed; or the answer to a command that does not parse. */
+export function parseOrAnswer(input: CommandInput): ParsedCommand | Buffer {
+  try {
+    return parseCommand(input);
+  } catch (err) {
+    if (err instanceof ProtocolError) return tagged(err.tag ?? '*', err.status, err.message, err.code || undefined);
+    throw err;
+  }
+}
 
 export async function runCommand(host: DispatchHost, command: ParsedCommand): Promise<CommandOutcome> {
   const spec = COMMANDS.get(command.name);

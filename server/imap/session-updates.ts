@@ -87,6 +87,20 @@ export class UpdateReporter {
     });
   }
 
+  /**
+   * Before a command's tagged answer. No EXPUNGE after an answer that names messages by
+   * sequence number (`expunges` false, RFC 3501 7.4.1), unless NOTIFY asked for them at once
+   * (RFC 5465 SELECTED: the client goes by UID). ADDTO and REMOVEFROM of kept searches go
+   * before the tagged answer too (RFC 5267 4.3): the answer waits for what this returns, if anything.
+   */
+  beforeAnswer(expunges: boolean): Promise<void> | null {
+    const notifier = this.host.notifier();
+    if (!this.host.selected() && !notifier) return null;
+    this.report(expunges || notifier?.immediateExpunges === true);
+    notifier?.wake();
+    return this.settling;
+  }
+
   /** The selected folder changed on disk. */
   folderChanged(): void {
     // Pushed at once while idling; otherwise reported with the next command's response.

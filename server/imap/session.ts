@@ -1,19 +1,17 @@
 // One IMAP connection: its state (RFC 3501 section 3), the command loop, the output,
 // and the moments at which other sessions' changes are reported. Everything a command
 // module may touch of the connection goes through this class. Its parts live beside it:
-// the input queue (session-input.ts), the deadlines (session-deadlines.ts), the literals of
-// the command being received (session-literals.ts), running a command (session-dispatch.ts)
-// and the reports of other sessions' changes (session-updates.ts).
+// the input queue (session-input.ts), the command reader on the transport (session-reader.ts),
+// the deadlines (session-deadlines.ts), the literals of the command being received
+// (session-literals.ts), parsing and running a command (session-dispatch.ts), the reports of
+// other sessions' changes (session-updates.ts) and what EXPUNGE does (session-expunge.ts).
 
 import type { MailStore, StagedMessage } from '../backend/mailstore.js';
-import { MailStoreError } from '../backend/mailstore.js';
-import { capabilities } from './capabilities.js';
+import { capabilities, greeting } from './capabilities.js';
 import type { CommandResult, SessionContext, SessionNotifier, SessionState } from './commands/types.js';
 import type { Authenticator, Logger, LoginResult, ProtocolLog, ProxyConnection, RelayHandle, SessionOptions, SessionSettings, Transport } from './contracts.js';
 import { toStoreName, toWireName, type NameOptions } from './names.js';
-import { CommandReader } from './protocol/reader.js';
-import { parseCommand } from './protocol/parser.js';
-import { ProtocolError } from './protocol/errors.js';
+import type { CommandReader } from './protocol/reader.js';
 import type { ImapValue, ParsedCommand } from './protocol/types.js';
 import { tagged as statusLine, untagged } from '../wire/writer.js';
 import { SelectedMailbox } from './selected.js';
@@ -23,13 +21,13 @@ import { InputQueue, type ReaderEvent } from './session-input.js';
 import { Deadlines, DEFAULT_TIMEOUTS } from './session-deadlines.js';
 import { LiteralIntake } from './session-literals.js';
 import { UpdateReporter } from './session-updates.js';
-import { errorResult, runCommand, type DispatchHost } from './session-dispatch.js';
+import { expungeOrTrash } from './session-expunge.js';
+import { errorResult, parseOrAnswer, runCommand, type DispatchHost } from './session-dispatch.js';
+import { attachInput, framingErrorAnswer, literalLimit, newCommandReader } from './session-reader.js';
 import type { SessionHandle, SessionInfo } from './session-info.js';
 
 export type { SessionHandle, SessionInfo } from './session-info.js';
 
-/** Largest literal accepted before login (user names, passwords, SASL responses). */
-const UNAUTHENTICATED_LITERAL_MAX = 8 * 1024;
 let nextSessionId = 1;
 
 export class Session implements SessionContext {
@@ -112,7 +110,7 @@ export class Session implements SessionContext {
       stalls: options.stalls,
       errorResult: (err, name) => this.errorResult(err, name),
     };
-    this.reader = this.newReader();
+    this.reader = newCommandReader({ maxLineLength: this.settings.maxLineLength, maxLiteralSize: this.literalLimit() }, this.input, this.literals);
   }
 
   // ---- state -------------------------------------------------------------
@@ -203,25 +201,8 @@ export class Session implements SessionContext {
   }
 
   /** Expunge (or with IMAP_MOVE_EXPUNGE_TO_TRASH, move to Trash) in the selected folder. */
-  async expungeMessages(uids: number[]): Promise<void> {
-    const view = this.selected!;
-    const trash = `INBOX.${this.settings.trashFolder}`;
-    if (this.settings.moveExpungeToTrash && view.folder.name !== trash) {
-      try {
-        await view.folder.moveTo(uids, trash);
-      } catch (err) {
-        // The first expunge of an account makes its Trash, as Courier does.
-        if (!(err instanceof MailStoreError) || err.code !== 'TRYCREATE') throw err;
-        await this.store.createFolder(trash);
-        await view.folder.moveTo(uids, trash);
-      }
-    } else {
-      // Courier 5's line, word for word: INFO: EXPUNGED, user=..., ip=[...], port=[...], old_name=...
-      const log = this.settings.logDeletions
-        ? (file: string) => this.logger.log('info', `EXPUNGED, user=${this.user}, ip=[${this.transport.remoteAddress}], port=[${this.transport.remotePort ?? ''}], old_name=${file}`)
-        : undefined;
-      await view.folder.expunge(uids, log);
-    }
+  expungeMessages(uids: number[]): Promise<void> {
+    return expungeOrTrash(this, this.selected!, uids);
   }
 
   stagedLiteral(index: number): Promise<StagedMessage | null> {
@@ -270,16 +251,19 @@ export class Session implements SessionContext {
     // Anything the client sent after STARTTLS in the clear is dropped (RFC 3501 11.1 / CVE-2011-0411 class).
     this.detachInput();
     this.reader.discardBuffered();
-    this.transport = await start();
-    this.attachInput();
-    this.changed();
+    this.switchTransport(await start());
   }
 
   /** COMPRESS=DEFLATE (after its tagged OK): both directions compressed from here on. */
   compress(): void {
     this.detachInput();
     // Whatever came after the COMPRESS line is the start of the compressed stream.
-    this.transport = deflateTransport(this.transport, this.reader.takeBuffered());
+    this.switchTransport(deflateTransport(this.transport, this.reader.takeBuffered()));
+  }
+
+  /** After STARTTLS or COMPRESS: the reader goes on with the new transport's input. */
+  private switchTransport(transport: Transport): void {
+    this.transport = transport;
     this.attachInput();
     this.changed();
   }
@@ -337,21 +321,6 @@ export class Session implements SessionContext {
     this.write(Buffer.from(`+ ${text}\r\n`));
   }
 
-  /** Wait until the transport has room again (large FETCH responses). */
-  drain(): Promise<void> {
-    const out = this.transport.output;
-    if (this.ended || !out.writableNeedDrain) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        out.off('drain', done);
-        out.off('close', done);
-        resolve();
-      };
-      out.once('drain', done);
-      out.once('close', done);
-    });
-  }
-
   private tagged(tag: string, result: CommandResult): void {
     // The writer drops CR and LF from the text: messages may quote client input.
     this.write(statusLine(tag, result.status, result.text, result.code || undefined));
@@ -377,47 +346,17 @@ export class Session implements SessionContext {
 
   /** The largest literal the reader takes now (small before login). */
   private literalLimit(): number {
-    return this.state === 'not-authenticated' && !this.options.preauth ? Math.min(this.settings.maxLiteralSize, UNAUTHENTICATED_LITERAL_MAX) : this.settings.maxLiteralSize;
-  }
-
-  private newReader(): CommandReader {
-    return new CommandReader({
-      maxLineLength: this.settings.maxLineLength,
-      maxLiteralSize: this.literalLimit(),
-      onCommand: (input) => this.input.deliver({ kind: 'command', input }),
-      onError: (error) => {
-        if (error.raw && this.input.wantsRaw) {
-          // An over-long raw line: treat it as garbage for IDLE / AUTHENTICATE.
-          this.input.giveRaw(Buffer.from('*'));
-          return;
-        }
-        this.input.deliver({ kind: 'error', error });
-      },
-      onLiteral: (request, lines) => this.literals.accept(request, lines, false),
-      onNonSyncLiteral: (request, lines) => this.literals.accept(request, lines, true),
-      onRawLine: (line) => this.input.giveRaw(line),
-    });
+    return literalLimit(this.settings.maxLiteralSize, this.state === 'not-authenticated' && !this.options.preauth);
   }
 
   private attachInput(): void {
-    const input = this.transport.input;
-    const onData = (chunk: Buffer) => {
-      this.bytesIn += chunk.length;
-      this.deadlines.input(); // after the reader has seen the chunk (listener order)
-    };
-    const onEnd = () => this.input.end();
-    const detachReader = this.reader.attach(input);
-    input.on('data', onData);
-    input.on('end', onEnd);
-    input.on('error', onEnd);
-    input.on('close', onEnd);
-    this.detachInput = () => {
-      detachReader();
-      input.off('data', onData);
-      input.off('end', onEnd);
-      input.off('error', onEnd);
-      input.off('close', onEnd);
-    };
+    this.detachInput = attachInput(this.transport.input, this.reader, {
+      received: (octets) => {
+        this.bytesIn += octets;
+        this.deadlines.input();
+      },
+      ended: () => this.input.end(),
+    });
   }
 
   // ---- the command loop --------------------------------------------------
@@ -450,43 +389,22 @@ export class Session implements SessionContext {
 
   private greet(): void {
     const pre = this.options.preauth;
-    if (pre) {
-      this.loggedIn(pre.user, pre.store, pre);
-      if (pre.loginTag !== undefined) {
-        // Started by Courier's imaplogin after a successful LOGIN: answer that command.
-        this.write(Buffer.from(`${pre.loginTag} OK LOGIN Ok.\r\n`));
-      } else {
-        this.write(Buffer.from(`* PREAUTH [CAPABILITY ${this.capabilities().join(' ')}] Ready.\r\n`));
-      }
-      return;
-    }
-    this.write(Buffer.from(`* OK [CAPABILITY ${this.capabilities().join(' ')}] IMAP server ready.\r\n`));
+    if (pre) this.loggedIn(pre.user, pre.store, pre);
+    this.write(greeting(this.capabilities(), pre));
   }
 
   private async handle(event: ReaderEvent): Promise<void> {
     if (event.kind === 'error') {
       // A line that was too long or a literal over the limit: that command is skipped.
-      const { error } = event;
-      const code = error.code === 'literal-too-big' ? '[TOOBIG] ' : '';
-      // RFC 7888: a non-synchronizing literal over the limit is answered BAD, at once.
-      const status = error.code === 'literal-too-big' && error.tag && !error.nonSync ? 'NO' : 'BAD';
-      this.write(Buffer.from(`${error.tag ?? '*'} ${status} ${code}${error.message}\r\n`));
-      // Its data is on the way: skipped when it is at most twice the limit, else not worth waiting for.
-      if (error.nonSync && (error.literalSize ?? 0) > 2 * this.literalLimit()) this.disconnect('Literal too big.');
+      const answer = framingErrorAnswer(event.error, this.literalLimit());
+      this.write(answer.line);
+      if (answer.hangUp) this.disconnect('Literal too big.');
       return;
     }
     if (this.protocolLog) for (const line of event.input.lines) this.protocolLog.read(line);
-    let command: ParsedCommand;
-    try {
-      command = parseCommand(event.input);
-    } catch (err) {
-      if (err instanceof ProtocolError) {
-        this.write(statusLine(err.tag ?? '*', err.status, err.message, err.code || undefined));
-        return;
-      }
-      throw err;
-    }
-    await this.dispatch(command);
+    const command = parseOrAnswer(event.input);
+    if (Buffer.isBuffer(command)) this.write(command);
+    else await this.dispatch(command);
   }
 
   private async dispatch(command: ParsedCommand): Promise<void> {
@@ -497,14 +415,8 @@ export class Session implements SessionContext {
       this.tagged(tag, result);
       return;
     }
-    if (this.state !== 'logout' && (this.selected || this.notifier)) {
-      // No EXPUNGE after an answer that names messages by sequence number (RFC 3501 7.4.1),
-      // unless NOTIFY asked for them at once (RFC 5465 SELECTED: the client goes by UID).
-      this.updates.report(outcome.expunges || this.notifier?.immediateExpunges === true);
-      this.notifier?.wake();
-      // ADDTO and REMOVEFROM of kept searches before the tagged answer (RFC 5267 4.3).
-      await this.updates.settling;
-    }
+    const reported = this.state === 'logout' ? null : this.updates.beforeAnswer(outcome.expunges);
+    if (reported) await reported;
     this.tagged(tag, result);
     if (result.after) {
       try {

@@ -28,7 +28,8 @@ import {
   JOB_ENVELOPE, JOB_HAS_ENVELOPE, JOB_HAS_HEADER, JOB_HAS_STRUCTURE, JOB_HEADER, JOB_INFO, JOB_STRUCTURE, POOL_MIN_JOBS, RESULT_FIELDS,
   STATUS_MISSING, STATUS_OK, type ParsePool, type PoolResponse,
 } from './parsepool.js';
-import { MemoryRecords, RecordLog, type RecordKey, type RecordStore } from './recordlog.js';
+import { MemoryRecords, type RecordKey, type RecordStore } from './record-store.js';
+import { RecordLog } from './recordlog.js';
 import { messageFileOf, type MessageLinks } from './folder-entry.js';
 
 export { COUNT_CHUNK, WHOLE_READ_MAX } from './derive.js';

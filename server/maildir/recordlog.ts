@@ -29,6 +29,7 @@
 import { closeSync, constants as fsConstants, fstatSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { errorCode, scratchName } from './fsutil.js';
+import type { RecordKey, RecordStore } from './record-store.js';
 
 const MAGIC = 0xa5;
 /** magic, length, UID, base length. */
@@ -44,11 +45,6 @@ const COMPACT_MIN_DEAD = 1024 * 1024;
 const FLUSH_BYTES = 128 * 1024;
 /** "a+" (read, append, create), but never through a symlink. */
 const APPEND_NOFOLLOW = fsConstants.O_RDWR | fsConstants.O_APPEND | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW;
-
-export interface RecordKey {
-  uid: number;
-  base: string;
-}
 
 /**
  * Where the records are: offset and length packed into one number per UID (records of 2 MB
@@ -105,17 +101,6 @@ class LocationIndex {
   uids(): IterableIterator<number> {
     return this.packed.keys();
   }
-}
-
-/** Records by UID: a RecordLog on disk, or MemoryRecords when nothing may be written. */
-export interface RecordStore {
-  has(uid: number): boolean;
-  read(keys: readonly RecordKey[]): (Buffer | undefined)[];
-  add(uid: number, base: string, payload: Buffer): void;
-  flush(live?: ReadonlyMap<number, string>): void;
-  prune(live: ReadonlyMap<number, string>): void;
-  isCurrent(): boolean;
-  close(): void;
 }
 
 export class RecordLog implements RecordStore {
@@ -466,45 +451,4 @@ function sameBase(record: Buffer, start: number, length: number, base: string): 
 function writeAll(fd: number, data: Buffer): void {
   let done = 0;
   while (done < data.length) done += writeSync(fd, data, done, data.length - done);
-}
-
-/** Records kept in memory only (no parser version to name a file with), at most `maxEntries`, least recently used out first. */
-export class MemoryRecords implements RecordStore {
-  private readonly records = new Map<number, { base: string; payload: Buffer }>();
-
-  constructor(private readonly maxEntries: number) {}
-
-  has(uid: number): boolean {
-    return this.records.has(uid);
-  }
-
-  read(keys: readonly RecordKey[]): (Buffer | undefined)[] {
-    return keys.map((key) => {
-      const record = this.records.get(key.uid);
-      if (!record || record.base !== key.base) return undefined;
-      this.records.delete(key.uid);
-      this.records.set(key.uid, record);
-      return record.payload;
-    });
-  }
-
-  add(uid: number, base: string, payload: Buffer): void {
-    this.records.delete(uid);
-    this.records.set(uid, { base, payload });
-    while (this.records.size > this.maxEntries) this.records.delete(this.records.keys().next().value as number);
-  }
-
-  flush(): void {}
-
-  prune(live: ReadonlyMap<number, string>): void {
-    for (const uid of this.records.keys()) if (!live.has(uid)) this.records.delete(uid);
-  }
-
-  isCurrent(): boolean {
-    return true;
-  }
-
-  close(): void {
-    this.records.clear();
-  }
 }

@@ -10,7 +10,7 @@ export type {
   LogEvent,
   RejectedConnection,
   ServerSettings,
-} from './listener.js';
+} from './listener-types.js';
 export { AccessList, AccessFileError } from './access.js';
 export type { AccessAction } from './access.js';
 export { TlsError, certificateFingerprint, createServerContext, loadTlsMaterial, GENERATED_CERT_FILE, GENERATED_KEY_FILE, TLS_DIR } from './tls.js';

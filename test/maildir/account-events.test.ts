@@ -4,17 +4,11 @@
 // process's change (CI saw "\Subscribed" told after UNSUBSCRIBE, then the UNSUBSCRIBE again).
 
 import assert from 'node:assert/strict';
-import { afterEach, test } from 'node:test';
+import { test } from 'node:test';
 import type { MailboxEvent, MailStore } from '../../server/backend/mailstore.js';
-import { store, tempMaildir, type TempMaildir } from './helpers.js';
+import { store, storeFixture, tempMaildir } from './helpers.js';
 
-let md: TempMaildir | undefined;
-let mail: MailStore | undefined;
-
-afterEach(async () => {
-  await mail?.close();
-  md?.cleanup();
-});
+const fx = storeFixture();
 
 /** One round of own changes, and the events the store tells of them. */
 async function round(m: MailStore, i: number): Promise<MailboxEvent[]> {
@@ -43,13 +37,13 @@ for (const [mode, options] of [
   ['polling every 1 ms', { watch: false, pollIntervalMs: 1 }],
 ] as const) {
   test(`own changes are told exactly once (${mode})`, async () => {
-    md = tempMaildir([]);
-    mail = await store(md.root, options);
+    fx.md = tempMaildir([]);
+    fx.mail = await store(fx.md.root, options);
     const events: MailboxEvent[] = [];
-    const stop = mail.watchMailboxes!((event) => events.push(event), { messages: false });
+    const stop = fx.mail.watchMailboxes!((event) => events.push(event), { messages: false });
     const expected: MailboxEvent[] = [];
     for (let i = 0; i < 40; i++) {
-      expected.push(...(await round(mail, i)));
+      expected.push(...(await round(fx.mail, i)));
       // Let the watch's reads of this round land between the next round's writes.
       await new Promise((resolve) => setImmediate(resolve));
     }

@@ -3,35 +3,28 @@
 
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, test } from 'node:test';
-import type { MailStore } from '../../server/backend/mailstore.js';
+import { test } from 'node:test';
 import { parseHeaderMeta } from '../../server/mime/parse.js';
 import { ENVELOPE_WIRE_VERSION, envelopeWire } from '../../server/wire/render.js';
-import { deliver, message, select, store, tempMaildir, type TempMaildir } from './helpers.js';
+import { deliver, message, select, store, storeFixture, tempMaildir } from './helpers.js';
 
-let md: TempMaildir | undefined;
-let mail: MailStore | undefined;
-
-afterEach(async () => {
-  await mail?.close();
-  md?.cleanup();
-});
+const fx = storeFixture();
 
 async function envelopeOf(options: Parameters<typeof store>[1]): Promise<string> {
-  mail = await store(md!.root, { watch: false, ...options });
-  const inbox = await select(mail, 'INBOX');
+  fx.mail = await store(fx.md!.root, { watch: false, ...options });
+  const inbox = await select(fx.mail, 'INBOX');
   const [data] = await inbox.messageData([inbox.snapshot().messages[0].uid], { envelope: true });
   inbox.release();
-  await mail.close();
-  mail = undefined;
+  await fx.mail.close();
+  fx.mail = undefined;
   await sleep(30); // the idle folder state goes, its caches are written
   return data!.envelope!.toString('latin1');
 }
 
 test('the store caches ENVELOPE bytes of the renderer it is given, under that renderer\'s version', async () => {
-  md = tempMaildir();
+  fx.md = tempMaildir();
   const raw = message('versioned');
-  deliver(md.root, '', raw, { dir: 'cur' });
+  deliver(fx.md.root, '', raw, { dir: 'cur' });
   const wire = envelopeWire(parseHeaderMeta(raw, true)!.envelope).toString('latin1');
   assert.equal(await envelopeOf({}), wire, 'the default is server/wire\'s ENVELOPE');
 

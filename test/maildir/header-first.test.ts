@@ -9,22 +9,13 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, test } from 'node:test';
-import type { MailStore } from '../../server/backend/mailstore.js';
+import { test } from 'node:test';
 import { parseMessage } from '../../server/mime/parse.js';
 import { envelopeWire } from '../../server/wire/render.js';
 import { crlfSize } from '../../server/maildir/filenames.js';
-import { deliver, select, store, tempMaildir, type TempMaildir } from './helpers.js';
+import { deliver, select, store, storeFixture, tempMaildir } from './helpers.js';
 
-let md: TempMaildir | undefined;
-let mail: MailStore | undefined;
-
-afterEach(async () => {
-  await mail?.close();
-  md?.cleanup();
-  mail = undefined;
-  md = undefined;
-});
+const fx = storeFixture();
 
 /** Records after the header line of a record log (0 when the file is absent). */
 function recordBytes(file: string): number {
@@ -49,10 +40,10 @@ const messages = [
 ];
 
 test('the first ENVELOPE and RFC822.SIZE listing equals a whole parse and keeps the structure for BODYSTRUCTURE', async () => {
-  md = tempMaildir();
-  for (const m of messages) deliver(md.root, '', m, { dir: 'cur', flags: 'S' }); // names with S= only: no W=
-  mail = await store(md.root, { watch: false });
-  const folder = await select(mail, 'INBOX');
+  fx.md = tempMaildir();
+  for (const m of messages) deliver(fx.md.root, '', m, { dir: 'cur', flags: 'S' }); // names with S= only: no W=
+  fx.mail = await store(fx.md.root, { watch: false });
+  const folder = await select(fx.mail, 'INBOX');
   const uids = messages.map((_, i) => i + 1);
   const data = await folder.messageData(uids, { info: true, envelope: true });
   for (let i = 0; i < messages.length; i++) {
@@ -62,17 +53,17 @@ test('the first ENVELOPE and RFC822.SIZE listing equals a whole parse and keeps 
     assert.equal(data[i]!.envelope!.toString('latin1'), envelopeWire(whole.envelope).toString('latin1'), `ENVELOPE of message ${i + 1}`);
   }
   folder.release();
-  await mail.close();
-  mail = undefined;
+  await fx.mail.close();
+  fx.mail = undefined;
   await new Promise((resolve) => setTimeout(resolve, 30)); // the idle folder state writes its caches
-  assert.ok(recordBytes(path.join(md.root, 'imapd-ts.envelopes')) > 0, 'envelopes kept');
-  assert.ok(recordBytes(path.join(md.root, 'imapd-ts.headers')) > 0, 'header data kept');
-  assert.ok(recordBytes(path.join(md.root, 'imapd-ts.structure')) > 0, 'structure kept from the same read');
+  assert.ok(recordBytes(path.join(fx.md.root, 'imapd-ts.envelopes')) > 0, 'envelopes kept');
+  assert.ok(recordBytes(path.join(fx.md.root, 'imapd-ts.headers')) > 0, 'header data kept');
+  assert.ok(recordBytes(path.join(fx.md.root, 'imapd-ts.structure')) > 0, 'structure kept from the same read');
 
   // BODYSTRUCTURE afterwards (a new process): the structure of a whole parse, and the header
   // data read back from the caches as it was computed.
-  mail = await store(md.root, { watch: false });
-  const again = await select(mail, 'INBOX');
+  fx.mail = await store(fx.md.root, { watch: false });
+  const again = await select(fx.mail, 'INBOX');
   const later = await again.messageData(uids, { info: true, envelope: true, header: true, structure: true });
   for (let i = 0; i < messages.length; i++) {
     const whole = parseMessage(messages[i]);

@@ -3,12 +3,31 @@
 import { mkdirSync, mkdtempSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { afterEach } from 'node:test';
 import type { Folder, FolderChange, MailStore } from '../../server/backend/mailstore.js';
 import { openMaildirStore, type MaildirStoreOptions } from '../../server/maildir/index.js';
 
 export interface TempMaildir {
   root: string;
   cleanup(): void;
+}
+
+/** The Maildir and the store a test made, if any: closed and removed after it. */
+export interface StoreFixture {
+  md: TempMaildir | undefined;
+  mail: MailStore | undefined;
+}
+
+/** Registers (for the test file calling it) an afterEach that closes `mail` and removes `md`. */
+export function storeFixture(): StoreFixture {
+  const fixture: StoreFixture = { md: undefined, mail: undefined };
+  afterEach(async () => {
+    await fixture.mail?.close();
+    fixture.md?.cleanup();
+    fixture.mail = undefined;
+    fixture.md = undefined;
+  });
+  return fixture;
 }
 
 /** A fresh Maildir (cur/ new/ tmp/) under the system temp directory; `folders` are created as ".Name". */

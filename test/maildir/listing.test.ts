@@ -4,36 +4,27 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, test } from 'node:test';
-import type { MailStore } from '../../server/backend/mailstore.js';
+import { test } from 'node:test';
 import type { FolderHandle } from '../../server/maildir/index.js';
 import { existingCore } from '../../server/maildir/folder-registry.js';
 import { LISTING_FILE } from '../../server/maildir/listing.js';
 import { assignUids } from '../../server/maildir/scan.js';
 import { readUidDb, writeUidDb } from '../../server/maildir/uiddb.js';
-import { age, deliver, drop, flagsOf, message, store, tempMaildir, type TempMaildir, select, until } from './helpers.js';
+import { age, deliver, drop, flagsOf, message, select, store, storeFixture, tempMaildir, until } from './helpers.js';
 
-let md: TempMaildir | undefined;
-let mail: MailStore | undefined;
-
-afterEach(async () => {
-  await mail?.close();
-  md?.cleanup();
-  mail = undefined;
-  md = undefined;
-});
+const fx = storeFixture();
 
 /** A Maildir with three messages, looked at once by a store that then closed (listing written). */
 async function listed(): Promise<{ root: string; names: string[] }> {
-  md = tempMaildir();
-  const names = ['a', 'b', 'c'].map((s) => deliver(md!.root, '', message(s), { dir: 'cur' }));
-  age(md.root);
-  mail = await store(md.root, { watch: false });
-  (await select(mail, 'INBOX')).release();
-  await mail.close();
+  fx.md = tempMaildir();
+  const names = ['a', 'b', 'c'].map((s) => deliver(fx.md!.root, '', message(s), { dir: 'cur' }));
+  age(fx.md.root);
+  fx.mail = await store(fx.md.root, { watch: false });
+  (await select(fx.mail, 'INBOX')).release();
+  await fx.mail.close();
   await drop();
-  assert.ok(existsSync(path.join(md.root, LISTING_FILE)), 'a settled look leaves a listing');
-  return { root: md.root, names };
+  assert.ok(existsSync(path.join(fx.md.root, LISTING_FILE)), 'a settled look leaves a listing');
+  return { root: fx.md.root, names };
 }
 
 /** A listing edited by a test, with its head's body length made right again. */
@@ -46,8 +37,8 @@ function withBodyLength(text: string): string {
 }
 
 async function reopen(root: string): Promise<{ uids: number[]; flags: string[][] }> {
-  mail = await store(root, { watch: false });
-  const folder = await select(mail, 'INBOX');
+  fx.mail = await store(root, { watch: false });
+  const folder = await select(fx.mail, 'INBOX');
   const messages = folder.snapshot().messages;
   folder.release();
   return { uids: messages.map((m) => m.uid), flags: messages.map((m) => flagsOf(m.flags)) };
@@ -67,24 +58,24 @@ test('an unchanged settled folder is opened from the listing', async () => {
 });
 
 test('keywords in a listing are left out when keywords are off (IMAP_KEYWORDS=0)', async () => {
-  md = tempMaildir();
-  deliver(md.root, '', message('a'), { dir: 'cur' });
-  mail = await store(md.root, { watch: false });
-  const folder = await select(mail, 'INBOX');
+  fx.md = tempMaildir();
+  deliver(fx.md.root, '', message('a'), { dir: 'cur' });
+  fx.mail = await store(fx.md.root, { watch: false });
+  const folder = await select(fx.mail, 'INBOX');
   await folder.storeFlags([1], 'add', ['Label']);
   folder.release();
-  await mail.close();
+  await fx.mail.close();
   await drop();
-  for (let i = 0; i < 3 && !existsSync(path.join(md.root, LISTING_FILE)); i++) {
-    age(md.root);
-    utimesSync(path.join(md.root, 'courierimapkeywords'), Date.now() / 1000 - 10, Date.now() / 1000 - 10);
-    assert.deepEqual((await reopen(md.root)).flags, [['Label']]);
-    await mail.close();
+  for (let i = 0; i < 3 && !existsSync(path.join(fx.md.root, LISTING_FILE)); i++) {
+    age(fx.md.root);
+    utimesSync(path.join(fx.md.root, 'courierimapkeywords'), Date.now() / 1000 - 10, Date.now() / 1000 - 10);
+    assert.deepEqual((await reopen(fx.md.root)).flags, [['Label']]);
+    await fx.mail.close();
     await drop();
   }
-  assert.ok(existsSync(path.join(md.root, LISTING_FILE)));
-  mail = await store(md.root, { watch: false, keywords: false });
-  const plain = await select(mail, 'INBOX');
+  assert.ok(existsSync(path.join(fx.md.root, LISTING_FILE)));
+  fx.mail = await store(fx.md.root, { watch: false, keywords: false });
+  const plain = await select(fx.mail, 'INBOX');
   assert.deepEqual(plain.snapshot().summary?.keywords, []);
   assert.deepEqual(plain.snapshot().messages.map((m) => flagsOf(m.flags)), [[]]);
   plain.release();
@@ -103,28 +94,28 @@ test('a listing damaged after its head is found when read: the sessions are sent
   const { root } = await listed();
   const file = path.join(root, LISTING_FILE);
   writeFileSync(file, readFileSync(file, 'utf8').replace(/^2 /m, 'x ')); // same length, same head
-  mail = await store(root, { watch: false });
-  const folder = await select(mail, 'INBOX');
+  fx.mail = await store(root, { watch: false });
+  const folder = await select(fx.mail, 'INBOX');
   assert.equal(folder.snapshot().summary?.count, 3, 'opened from the head');
   assert.deepEqual(folder.snapshot().messages, []);
   assert.throws(() => folder.subscribe(() => undefined), /deleted or renamed/);
   folder.release();
   assert.equal(existsSync(file), false, 'the damaged listing is removed');
-  await mail.close();
+  await fx.mail.close();
   await drop();
   assert.deepEqual((await reopen(root)).uids, [1, 2, 3]);
 });
 
 test('a save that overlaps one under way ends after it (the process may exit then)', async () => {
-  md = tempMaildir();
-  deliver(md.root, '', message('a'), { dir: 'cur' });
-  age(md.root);
-  mail = await store(md.root, { watch: false });
-  const folder = await select(mail, 'INBOX');
-  const core = existingCore(realpathSync(md.root))!;
+  fx.md = tempMaildir();
+  deliver(fx.md.root, '', message('a'), { dir: 'cur' });
+  age(fx.md.root);
+  fx.mail = await store(fx.md.root, { watch: false });
+  const folder = await select(fx.mail, 'INBOX');
+  const core = existingCore(realpathSync(fx.md.root))!;
   void core.saveInfo(); // as the timer does
   await core.saveInfo(); // as store.close() does
-  assert.ok(existsSync(path.join(md.root, LISTING_FILE)));
+  assert.ok(existsSync(path.join(fx.md.root, LISTING_FILE)));
   folder.release();
 });
 
@@ -174,32 +165,32 @@ for (const [what, change, check] of changes) {
 }
 
 test('no listing is made from a look at directories changed within the settling time', async () => {
-  md = tempMaildir();
-  deliver(md.root, '', message('a'), { dir: 'cur' }); // cur/ changed just now
-  mail = await store(md.root, { watch: false });
-  (await select(mail, 'INBOX')).release();
-  await mail.close();
+  fx.md = tempMaildir();
+  deliver(fx.md.root, '', message('a'), { dir: 'cur' }); // cur/ changed just now
+  fx.mail = await store(fx.md.root, { watch: false });
+  (await select(fx.mail, 'INBOX')).release();
+  await fx.mail.close();
   await drop();
-  assert.equal(existsSync(path.join(md.root, LISTING_FILE)), false);
+  assert.equal(existsSync(path.join(fx.md.root, LISTING_FILE)), false);
   // Within the same clock tick another file may have come without changing the mtime: a new
   // process must list cur/ again.
-  const name = deliver(md.root, '', message('b'), { dir: 'cur' });
-  assert.deepEqual((await reopen(md.root)).uids, [1, 2]);
-  assert.ok(readdirSync(path.join(md.root, 'cur')).includes(name));
+  const name = deliver(fx.md.root, '', message('b'), { dir: 'cur' });
+  assert.deepEqual((await reopen(fx.md.root)).uids, [1, 2]);
+  assert.ok(readdirSync(path.join(fx.md.root, 'cur')).includes(name));
 });
 
 test('a listing is not written for a state that changed after the look (our own STORE)', async () => {
-  md = tempMaildir();
-  deliver(md.root, '', message('a'), { dir: 'cur' });
-  age(md.root);
-  mail = await store(md.root, { watch: false });
-  const folder = await select(mail, 'INBOX');
+  fx.md = tempMaildir();
+  deliver(fx.md.root, '', message('a'), { dir: 'cur' });
+  age(fx.md.root);
+  fx.mail = await store(fx.md.root, { watch: false });
+  const folder = await select(fx.mail, 'INBOX');
   await folder.storeFlags([1], 'add', ['\\Seen']);
   folder.release();
-  await mail.close();
+  await fx.mail.close();
   await drop();
-  assert.equal(existsSync(path.join(md.root, LISTING_FILE)), false);
-  assert.deepEqual((await reopen(md.root)).flags, [['\\Seen']]);
+  assert.equal(existsSync(path.join(fx.md.root, LISTING_FILE)), false);
+  assert.deepEqual((await reopen(fx.md.root)).flags, [['\\Seen']]);
 });
 
 test('a folder opened from the listing, once watched, takes its own STOREs without looking at the whole folder again', async () => {
@@ -209,8 +200,8 @@ test('a folder opened from the listing, once watched, takes its own STOREs witho
   const stat = statSync(file);
   writeFileSync(file, withBodyLength(readFileSync(file, 'utf8').replace(/^(1 [^\n]*:2,)$/m, '$1F')));
   utimesSync(file, stat.atime, stat.mtime);
-  mail = await store(root);
-  const folder = (await select(mail, 'INBOX')) as FolderHandle;
+  fx.mail = await store(root);
+  const folder = (await select(fx.mail, 'INBOX')) as FolderHandle;
   folder.subscribe(() => undefined);
   await until(() => folder.watching, 2000, 'the watches');
   await new Promise((resolve) => setTimeout(resolve, 100)); // the look that new watches take
@@ -228,8 +219,8 @@ test("the first keyword of a folder makes courierimapkeywords/ without a look at
   writeFileSync(file, withBodyLength(readFileSync(file, 'utf8').replace(/^(1 [^\n]*:2,)$/m, '$1F')));
   utimesSync(file, stat.atime, stat.mtime);
   assert.equal(existsSync(path.join(root, 'courierimapkeywords')), false);
-  mail = await store(root);
-  const folder = (await select(mail, 'INBOX')) as FolderHandle;
+  fx.mail = await store(root);
+  const folder = (await select(fx.mail, 'INBOX')) as FolderHandle;
   const changes: string[] = [];
   folder.subscribe((change) => changes.push(change.kind === 'flags' ? `${change.uid} ${flagsOf(change.flags).join(' ')}` : change.kind));
   await until(() => folder.watching, 2000, 'the watches');
@@ -249,8 +240,8 @@ test("the first keyword of a folder makes courierimapkeywords/ without a look at
 
 test("a STORE mends the folder's message list in place, never the listing's list a view opened from it reads", async () => {
   const { root } = await listed();
-  mail = await store(root);
-  const folder = await select(mail, 'INBOX');
+  fx.mail = await store(root);
+  const folder = await select(fx.mail, 'INBOX');
   const atSelect = folder.snapshot().summary!.messages();
   await folder.storeFlags([1], 'add', ['\\Seen']);
   assert.deepEqual(flagsOf(atSelect[0].flags), [], 'the messages as they were at SELECT');

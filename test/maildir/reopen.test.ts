@@ -8,41 +8,33 @@ import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, test } from 'node:test';
-import type { Folder, MailStore } from '../../server/backend/mailstore.js';
+import { test } from 'node:test';
+import type { Folder } from '../../server/backend/mailstore.js';
 import { LISTING_FILE } from '../../server/maildir/listing.js';
 import { readUidDbSync, UIDDB_FILE } from '../../server/maildir/uiddb.js';
 import { sibling } from '../helpers/root.js';
-import { age, deliver, drop, flagsOf, message, store, tempMaildir, type TempMaildir } from './helpers.js';
+import { age, deliver, drop, flagsOf, message, store, storeFixture, tempMaildir } from './helpers.js';
 
 const run = promisify(execFile);
 const child = sibling(import.meta.url, './child');
 
-let md: TempMaildir | undefined;
-let mail: MailStore | undefined;
-
-afterEach(async () => {
-  await mail?.close();
-  md?.cleanup();
-  mail = undefined;
-  md = undefined;
-});
+const fx = storeFixture();
 
 /** Three messages looked at by a store that then closed: a listing is left. */
 async function listed(): Promise<{ root: string; names: string[] }> {
-  md = tempMaildir();
-  const names = ['a', 'b', 'c'].map((s) => deliver(md!.root, '', message(s), { dir: 'cur' }));
-  age(md.root);
-  mail = await store(md.root, { watch: false });
-  const folder = await mail.openFolder('INBOX');
+  fx.md = tempMaildir();
+  const names = ['a', 'b', 'c'].map((s) => deliver(fx.md!.root, '', message(s), { dir: 'cur' }));
+  age(fx.md.root);
+  fx.mail = await store(fx.md.root, { watch: false });
+  const folder = await fx.mail.openFolder('INBOX');
   folder.subscribe(() => undefined); // a session that takes \Recent
   await folder.refresh();
   folder.release();
-  await mail.close();
-  mail = undefined;
+  await fx.mail.close();
+  fx.mail = undefined;
   await drop();
-  assert.ok(existsSync(path.join(md.root, LISTING_FILE)));
-  return { root: md.root, names };
+  assert.ok(existsSync(path.join(fx.md.root, LISTING_FILE)));
+  return { root: fx.md.root, names };
 }
 
 /** Gives message 1 \Flagged in the listing alone: seen only by a process that opens from it. */
@@ -65,8 +57,8 @@ interface Seen {
 
 /** SELECT in a new store: the UIDs, flags and the UIDs recent for this session. */
 async function selectNew(root: string, between?: (folder: Folder) => void | Promise<void>): Promise<Seen> {
-  mail = await store(root, { watch: false });
-  const folder = await mail.openFolder('INBOX');
+  fx.mail = await store(root, { watch: false });
+  const folder = await fx.mail.openFolder('INBOX');
   const recent: number[] = [];
   folder.subscribe((change) => {
     if (change.kind === 'added' && change.recent) recent.push(...change.messages.map((m) => m.uid));
@@ -100,8 +92,8 @@ test('after deliveries a new process opens from the listing and appends the new 
   assert.deepEqual(lines.slice(-2), [`4 ${fresh[0]}`, `5 ${fresh[1]}`]);
   assert.deepEqual(readUidDbSync(root).db!.uidNext, 6);
   // A full look agrees (the listing removed).
-  await mail!.close();
-  mail = undefined;
+  await fx.mail!.close();
+  fx.mail = undefined;
   await drop();
   unlinkSync(path.join(root, LISTING_FILE));
   const again = await selectNew(root);
@@ -177,26 +169,26 @@ test('two processes opening from the listing after deliveries: the same UIDs, ea
 });
 
 test("a session's own APPENDs leave a listing (its watches vouch for it) that the next process opens from", async () => {
-  md = tempMaildir();
-  for (const s of ['a', 'b']) deliver(md.root, '', message(s), { dir: 'cur' });
+  fx.md = tempMaildir();
+  for (const s of ['a', 'b']) deliver(fx.md.root, '', message(s), { dir: 'cur' });
   // The listing is decided once, as the last session goes, and only when the watches have
   // vouched for every change by then; a decision made before a watch event came in declines
   // (the next process then looks at everything, as before). One try in three must write it.
   const appended: number[] = [];
-  for (let attempt = 0; attempt < 3 && !existsSync(path.join(md.root, LISTING_FILE)); attempt++) {
-    mail = await store(md.root, { watch: true });
-    const folder = await mail.openFolder('INBOX');
+  for (let attempt = 0; attempt < 3 && !existsSync(path.join(fx.md.root, LISTING_FILE)); attempt++) {
+    fx.mail = await store(fx.md.root, { watch: true });
+    const folder = await fx.mail.openFolder('INBOX');
     folder.subscribe(() => undefined);
     await folder.refresh();
-    appended.push((await mail.append('INBOX', message(`c${attempt}`), { flags: ['\\Seen'] })).uid);
-    await mail.close();
-    mail = undefined;
+    appended.push((await fx.mail.append('INBOX', message(`c${attempt}`), { flags: ['\\Seen'] })).uid);
+    await fx.mail.close();
+    fx.mail = undefined;
     await drop();
   }
-  assert.ok(existsSync(path.join(md.root, LISTING_FILE)), 'listing written at close');
-  markListing(md.root);
-  deliver(md.root, '', message('d'));
-  const seen = await selectNew(md.root);
+  assert.ok(existsSync(path.join(fx.md.root, LISTING_FILE)), 'listing written at close');
+  markListing(fx.md.root);
+  deliver(fx.md.root, '', message('d'));
+  const seen = await selectNew(fx.md.root);
   const delivered = appended.at(-1)! + 1;
   assert.deepEqual(seen.uids, [1, 2, ...appended, delivered]);
   assert.deepEqual(seen.flags[0], ['\\Flagged'], 'opened from the listing');
@@ -205,34 +197,34 @@ test("a session's own APPENDs leave a listing (its watches vouch for it) that th
 });
 
 test('a change by another program just after our own, in the same clock tick, keeps the listing from being written', async () => {
-  md = tempMaildir();
-  const names = ['a', 'b'].map((s) => deliver(md!.root, '', message(s), { dir: 'cur' }));
-  mail = await store(md.root, { watch: true });
-  const folder = await mail.openFolder('INBOX');
+  fx.md = tempMaildir();
+  const names = ['a', 'b'].map((s) => deliver(fx.md!.root, '', message(s), { dir: 'cur' }));
+  fx.mail = await store(fx.md.root, { watch: true });
+  const folder = await fx.mail.openFolder('INBOX');
   await folder.refresh();
-  await mail.append('INBOX', message('c'));
-  const cur = path.join(md.root, 'cur');
+  await fx.mail.append('INBOX', message('c'));
+  const cur = path.join(fx.md.root, 'cur');
   const before = statSync(cur);
   renameSync(path.join(cur, names[0]), path.join(cur, `${names[0]}S`));
   utimesSync(cur, before.atime, before.mtime);
-  await mail.close();
-  mail = undefined;
+  await fx.mail.close();
+  fx.mail = undefined;
   await drop();
-  const seen = await selectNew(md.root);
+  const seen = await selectNew(fx.md.root);
   assert.deepEqual(seen.uids, [1, 2, 3]);
   assert.deepEqual(seen.flags[0], ['\\Seen']);
 });
 
 test('without watches no listing is made of our own changes', async () => {
-  md = tempMaildir();
-  deliver(md.root, '', message('a'), { dir: 'cur' });
-  age(md.root);
-  mail = await store(md.root, { watch: false });
-  const folder = await mail.openFolder('INBOX');
+  fx.md = tempMaildir();
+  deliver(fx.md.root, '', message('a'), { dir: 'cur' });
+  age(fx.md.root);
+  fx.mail = await store(fx.md.root, { watch: false });
+  const folder = await fx.mail.openFolder('INBOX');
   await folder.refresh();
-  await mail.append('INBOX', message('b'));
-  await mail.close();
-  mail = undefined;
+  await fx.mail.append('INBOX', message('b'));
+  await fx.mail.close();
+  fx.mail = undefined;
   await drop();
-  assert.equal(existsSync(path.join(md.root, LISTING_FILE)), false);
+  assert.equal(existsSync(path.join(fx.md.root, LISTING_FILE)), false);
 });

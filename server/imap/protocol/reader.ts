@@ -1,5 +1,7 @@
 // Streaming IMAP command reader: turns the client's byte stream into complete commands
 // (line text plus literal data), one at a time, with bounded memory.
+// Its contract (what it hands its owner and is given) is in reader-types.ts, the reading of a
+// command line's ends in line-peek.ts; splitCommands (split-commands.ts) runs it on a string.
 //
 // Usage (the session owns the reader and the socket):
 //
@@ -43,88 +45,11 @@
 // readRawLine() is called; resume() may be called synchronously inside the callback.
 
 import type { Readable } from 'node:stream';
+import { findAnnouncement, peekTagAndName, type Announcement } from './line-peek.js';
+import type { CommandInput, CommandReaderOptions, LiteralRequest, LiteralSink, ReaderError, ReaderProgress } from './reader-types.js';
 
-/** One complete command: its text split at literals, and the literal data. */
-export interface CommandInput {
-  /**
-   * The command text without the final CRLF, split where literals sit:
-   * lines[0] {lit 0} lines[1] {lit 1} ... lines[n]. Every element except the last ends with
-   * the literal announcement ("{5}", "{5+}", "~{5}"). lines.length === literals.length + 1.
-   */
-  lines: Buffer[];
-  literals: Buffer[];
-  /** streamed[i] is true when literal i went to a LiteralSink (literals[i] is then empty). */
-  streamed?: boolean[];
-}
-
-export type ReaderErrorCode = 'line-too-long' | 'literal-too-big';
-
-export interface ReaderError {
-  code: ReaderErrorCode;
-  /** Text suitable for the response ("Command line too long", ...). */
-  message: string;
-  /** Tag read from the start of the command line, or null when there was none. */
-  tag: string | null;
-  /** Upper-cased command name from the start of the line ("UID FETCH"), or null. */
-  name: string | null;
-  /** True when the error concerns a raw line (readRawLine()). */
-  raw: boolean;
-  /** For literal-too-big: the announced size (may be huge). */
-  literalSize?: number;
-  /** For literal-too-big: whether the literal was non-synchronizing (its data was swallowed). */
-  nonSync?: boolean;
-}
-
-export interface LiteralRequest {
-  tag: string | null;
-  name: string | null;
-  /** Announced size in octets (within the limits). */
-  size: number;
-  /** 0 for the first literal of the command, 1 for the second... */
-  index: number;
-  /** Announced as literal8 (~{n}, RFC 3516). */
-  binary: boolean;
-}
-
-/** Where a literal's data goes instead of memory (an APPEND written straight to a file). */
-export interface LiteralSink {
-  /** The next piece, in order; the reader waits for a returned promise before the next. */
-  write(chunk: Buffer): void | Promise<void>;
-}
-
-/** What is being received: a line part or a literal, since when (Date.now()), and the literal's size. */
-export interface ReaderProgress {
-  kind: 'line' | 'literal';
-  since: number;
-  size: number;
-}
-
-export interface CommandReaderOptions {
-  /** Longest command text (all line parts of one command, literals excluded) in octets. */
-  maxLineLength: number;
-  /** Largest single literal in octets. */
-  maxLiteralSize: number;
-  /** Largest whole command (text plus all literals). Default maxLineLength + maxLiteralSize. */
-  maxCommandSize?: number;
-  /** Unprocessed input above which push() returns false. Default 64 KiB. */
-  highWaterMark?: number;
-  onCommand(input: CommandInput): void;
-  onError(error: ReaderError): void;
-  /**
-   * Called for every acceptable synchronizing literal; see the example above. `lines` is the
-   * command text so far (the last part announces this literal). A LiteralSink accepts it and
-   * takes its data.
-   */
-  onLiteral(request: LiteralRequest, lines: readonly Buffer[]): boolean | LiteralSink | Promise<boolean | LiteralSink>;
-  /**
-   * Called for every acceptable non-synchronizing literal (default: kept in memory). false:
-   * the owner has answered, the data and the rest of the command are swallowed.
-   */
-  onNonSyncLiteral?(request: LiteralRequest, lines: readonly Buffer[]): boolean | LiteralSink | Promise<boolean | LiteralSink>;
-  onRawLine?(line: Buffer): void;
-  /** push() returned false earlier and the buffer has drained: feed more. */
-  onDrain?(): void;
-}
+export type { CommandInput, CommandReaderOptions, LiteralRequest, LiteralSink, ReaderError, ReaderErrorCode, ReaderProgress } from './reader-types.js';
+export { READER_CAPABILITIES } from './reader-types.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -132,14 +57,6 @@ const CR = 0x0d;
 const TAIL_KEEP = 40;
 /** How much of a command's start is kept to name it in errors and literal requests. */
 const HEAD_KEEP = 200;
-const LITERAL_AT_END = /(~?)\{(\d+)(\+?)\}$/;
-
-/**
- * The capability words the reader implements: non-synchronizing literals {n+} of any size
- * (RFC 7888 LITERAL+), or of at most 4096 octets (LITERAL-, enforced by the session, which
- * knows what is announced; capabilities.ts never announces both).
- */
-export const READER_CAPABILITIES: readonly string[] = ['LITERAL+', 'LITERAL-'];
 
 type State =
   | { kind: 'line' }
@@ -147,31 +64,6 @@ type State =
   | { kind: 'decision' } // waiting for an asynchronous onLiteral answer
   | { kind: 'skip'; remaining: number } // swallowing a refused non-synchronizing literal
   | { kind: 'discard' }; // dropping the rest of a rejected command's line
-
-interface Announcement {
-  size: number;
-  nonSync: boolean;
-  binary: boolean;
-}
-
-function findAnnouncement(tail: string): Announcement | null {
-  const m = LITERAL_AT_END.exec(tail);
-  if (!m) return null;
-  const size = m[2].length > 15 ? Number.MAX_SAFE_INTEGER : Number(m[2]);
-  return { size, nonSync: m[3] === '+', binary: m[1] === '~' };
-}
-
-/** Tag and command name from the first bytes of a command line (best effort, for errors). */
-export function peekTagAndName(head: Buffer): { tag: string | null; name: string | null } {
-  const text = head.toString('latin1');
-  const words = text.split(' ');
-  const tag = /^[\x21-\x7e]+$/.test(words[0]) && !/[(){%*"\\+]/.test(words[0]) ? words[0] : null;
-  if (tag === null) return { tag: null, name: null };
-  const isWord = (w: string | undefined): w is string => w !== undefined && /^[A-Za-z][A-Za-z0-9.-]*$/.test(w);
-  let name: string | null = isWord(words[1]) ? words[1].toUpperCase() : null;
-  if (name === 'UID' && isWord(words[2])) name = `UID ${words[2].toUpperCase()}`;
-  return { tag, name };
-}
 
 export class CommandReader {
   private readonly opts: CommandReaderOptions;
@@ -618,26 +510,4 @@ export class CommandReader {
 
 function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as { then?: unknown } | null)?.then === 'function';
-}
-
-/**
- * Split a complete byte string into commands, accepting every literal (no limits to speak
- * of). For tests and tools: `parseCommand(splitCommands(Buffer.from('a NOOP\r\n'))[0])`.
- */
-export function splitCommands(data: Buffer, limits?: { maxLineLength?: number; maxLiteralSize?: number }): CommandInput[] {
-  const out: CommandInput[] = [];
-  const reader = new CommandReader({
-    maxLineLength: limits?.maxLineLength ?? 1 << 30,
-    maxLiteralSize: limits?.maxLiteralSize ?? 1 << 30,
-    onLiteral: () => true,
-    onCommand: (input) => {
-      out.push(input);
-      reader.resume();
-    },
-    onError: (error) => {
-      throw new Error(`splitCommands: ${error.message}`);
-    },
-  });
-  reader.push(data);
-  return out;
 }

@@ -8,7 +8,7 @@ import { resolveSequenceSet, resolveUidSet, type ResolvedSet } from '../protocol
 import type { SearchKey } from '../protocol/types.js';
 import { dayNumber } from './dates.js';
 import { foldForSearch } from './fold.js';
-import { TextNeedle } from './textscan.js';
+import { TextNeedle } from './text-needle.js';
 
 /**
  * Distinct strings one search may look for in the messages' text (BODY, TEXT, and HEADER of

@@ -15,7 +15,7 @@ import type { SearchKey } from '../protocol/types.js';
 import { parseDate } from '../../mime/date.js';
 import { dayNumber, localDay, utcDay } from './dates.js';
 import { foldForSearch } from './fold.js';
-import { caseInsensitive, type TextNeedle } from './textscan.js';
+import { caseInsensitive, type TextNeedle } from './text-needle.js';
 import { forEachLimited, RawView, vanished } from './rawview.js';
 import { compile, COST_BODY, COST_INFO, COST_META, COST_TEXT, type Node } from './compile.js';
 

@@ -4,7 +4,8 @@
 import type { BodyPart } from '../../mime/types.js';
 import { headerSearchValues } from '../../mime/text.js';
 import { foldForSearch } from './fold.js';
-import { bodyContains, headerContains, textLayout, type TextLayout, type TextNeedle } from './textscan.js';
+import type { TextNeedle } from './text-needle.js';
+import { bodyContains, headerContains, textLayout, type TextLayout } from './textscan.js';
 
 /** The raw message, with what the keys ask of it computed once per message. */
 export class RawView {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { splitCommands, type CommandInput } from '../../../server/imap/protocol/reader.js';
+import type { CommandInput } from '../../../server/imap/protocol/reader.js';
+import { splitCommands } from '../../../server/imap/protocol/split-commands.js';
 import {
   astringValue,
   atomValue,

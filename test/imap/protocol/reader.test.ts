@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { CommandReader, splitCommands, type CommandInput, type CommandReaderOptions, type LiteralRequest, type ReaderError } from '../../../server/imap/protocol/reader.js';
+import { CommandReader, type CommandInput, type CommandReaderOptions, type LiteralRequest, type ReaderError } from '../../../server/imap/protocol/reader.js';
+import { splitCommands } from '../../../server/imap/protocol/split-commands.js';
 
 type Event =
   | { kind: 'command'; text: string; input: CommandInput }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { splitCommands } from '../../../server/imap/protocol/reader.js';
+import { splitCommands } from '../../../server/imap/protocol/split-commands.js';
 import { parseCommand, parseSearchKeys, ProtocolError } from '../../../server/imap/protocol/parser.js';
 import type { SearchKey } from '../../../server/imap/protocol/types.js';
 

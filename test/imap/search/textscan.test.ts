@@ -13,7 +13,8 @@ import { decodeHeaderValue, searchableText } from '../../../server/mime/text.js'
 import { fieldValue, scanHeader } from '../../../server/mime/header.js';
 import type { BodyPart } from '../../../server/mime/types.js';
 import { foldForSearch } from '../../../server/imap/search/fold.js';
-import { bodyContains, headerContains, textLayout, TextNeedle } from '../../../server/imap/search/textscan.js';
+import { TextNeedle } from '../../../server/imap/search/text-needle.js';
+import { bodyContains, headerContains, textLayout } from '../../../server/imap/search/textscan.js';
 import { search, type SearchMessage } from '../../../server/imap/search/evaluate.js';
 import { corpus } from '../../mime/corpus.js';
 

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import iconv from 'iconv-lite';
 import { FAST_DECODERS } from '../../server/mime/charset.js';
+import { seededRandom } from '../helpers/seeded.js';
 
 /** The fast names grouped by the iconv-lite codec they stand for. */
 function groups(): Map<unknown, string[]> {
@@ -18,16 +19,7 @@ function groups(): Map<unknown, string[]> {
   return byCodec;
 }
 
-/** Seeded xorshift, so that a failure can be repeated. */
-function rng(seed: number): () => number {
-  let x = seed;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
+const rng = seededRandom;
 
 const PHRASES = ['Grüße aus München', 'Привет, мир', 'Отчёт за квартал', 'Καλημέρα κόσμε', 'שלום עולם', 'مرحبا بالعالم',
   'Zdeněk Dvořák, Łódź', 'Ólafur Þórsson', 'İstanbul’da buluşalım', 'Tiếng Việt', '€uro “quotes” – dash…', 'Ärger über Œuvre',

@@ -13,6 +13,7 @@ import { decodeCharset, decodeHeaderValue } from '../../server/mime/decode.js';
 import { decodeAsLibmime } from '../../server/mime/charset.js';
 import { execFileSync } from 'node:child_process';
 import { sibling } from '../helpers/root.js';
+import { seededRandom } from '../helpers/seeded.js';
 
 const CHARSETS = ['UTF-8', 'utf8', 'US-ASCII', 'ascii', 'ISO-8859-1', 'iso8859-1', 'latin1', 'l1', 'Windows-1252', 'cp1252', 'win-1252',
   'ISO-8859-2', 'iso-8859-5', 'ISO-8859-7', 'iso-8859-8-i', 'ISO-8859-9', 'iso-8859-15', 'iso-8859-16', 'KOI8-R', 'koi8-u',
@@ -23,15 +24,7 @@ const CHARSETS = ['UTF-8', 'utf8', 'US-ASCII', 'ascii', 'ISO-8859-1', 'iso8859-1
 const PHRASES = ['Grüße aus München', 'Привет, мир', 'Καλημέρα', 'שלום', 'Zdeněk Dvořák', '€uro “quotes”', '山田 太郎',
   'こんにちは、世界', '王小明 你好', '中文測試', '안녕하세요', 'plain ascii'];
 
-function rng(seed: number): () => number {
-  let x = seed;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
+const rng = seededRandom;
 
 /** Bytes for a word: a phrase in the charset (where iconv-lite can encode it), or random bytes. */
 function bytesFor(charset: string, random: () => number): Buffer {

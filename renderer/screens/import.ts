@@ -123,26 +123,70 @@ export function importScreen(ctx: Context): Screen {
     ).finally(() => (submit.disabled = false));
   });
 
+  /** A job's card, made once and then updated in place: a card drawn anew at every progress
+   * event took the Cancel button from under a press (mouse down on one button, up on its
+   * successor: no click), and the import ran on. */
+  interface JobCard {
+    card: HTMLDivElement;
+    title: HTMLDivElement;
+    bar: HTMLProgressElement;
+    details: HTMLDivElement;
+    summary: HTMLDivElement;
+    actions: HTMLDivElement;
+  }
+  const cards = new Map<number, JobCard>();
+
+  function jobCard(id: number): JobCard {
+    const known = cards.get(id);
+    if (known) return known;
+    const cancel = h('button', { class: 'danger', 'data-cancel': id }, 'Cancel');
+    cancel.addEventListener('click', () => {
+      cancel.disabled = true;
+      ctx.api.cancelJob(id).then((v) => { jobs.set(v.id, v); render(); }, (err: unknown) => ctx.toast((err as Error).message, 'error'));
+    });
+    const parts = {
+      title: h('div', { class: 'job-title' }),
+      bar: h('progress'),
+      details: h('div', { class: 'job-details' }),
+      summary: h('div', { 'data-summary': id }),
+      actions: h('div', { class: 'actions' }, cancel),
+    };
+    const made = { card: h('div', { 'data-import': id }, parts.title, parts.bar, parts.details, parts.actions), ...parts };
+    cards.set(id, made);
+    return made;
+  }
+
+  function update(c: JobCard, job: JobView): void {
+    c.card.className = `card job ${job.state}`;
+    c.card.dataset.state = job.cancelled ? 'cancelled' : job.state;
+    c.title.textContent = importTitle(job);
+    c.bar.max = Math.max(job.total, 1);
+    c.bar.value = job.state === 'done' ? Math.max(job.total, 1) : job.done;
+    c.details.textContent = job.state === 'running' ? importSummary(job) : `took ${duration(((job.finishedAt ?? Date.now()) - job.startedAt) / 1000)}`;
+    const summary = job.state !== 'running' && job.message ? job.message : null;
+    if (summary !== null) {
+      c.summary.className = job.state === 'failed' && !job.cancelled ? 'field-error' : 'hint';
+      c.summary.textContent = summary;
+      if (c.summary.parentNode !== c.card) c.card.insertBefore(c.summary, c.actions.parentNode === c.card ? c.actions : null);
+    } else c.summary.remove();
+    if (job.state !== 'running') c.actions.remove();
+    else if (c.actions.parentNode !== c.card) c.card.append(c.actions);
+  }
+
   function render(): void {
     const list = [...jobs.values()].filter((j) => j.kind === 'import').sort((a, b) => b.id - a.id);
     if (list.length === 0) {
       replaceChildren(jobsList, h('p', { class: 'empty' }, 'No imports yet.'));
       return;
     }
-    replaceChildren(jobsList, list.map((job) => {
-      const cancel = h('button', { class: 'danger', 'data-cancel': job.id }, 'Cancel');
-      cancel.addEventListener('click', () => {
-        cancel.disabled = true;
-        ctx.api.cancelJob(job.id).then((v) => { jobs.set(v.id, v); render(); }, (err: unknown) => ctx.toast((err as Error).message, 'error'));
-      });
-      return h('div', { class: `card job ${job.state}`, 'data-import': job.id, 'data-state': job.cancelled ? 'cancelled' : job.state },
-        h('div', { class: 'job-title' }, importTitle(job)),
-        h('progress', { max: Math.max(job.total, 1), value: job.state === 'done' ? Math.max(job.total, 1) : job.done }),
-        h('div', { class: 'job-details' }, job.state === 'running' ? importSummary(job) : `took ${duration(((job.finishedAt ?? Date.now()) - job.startedAt) / 1000)}`),
-        job.state !== 'running' && job.message ? h('div', { class: job.state === 'failed' && !job.cancelled ? 'field-error' : 'hint', 'data-summary': job.id }, job.message) : null,
-        job.state === 'running' ? h('div', { class: 'actions' }, cancel) : null,
-      );
-    }));
+    const wanted = list.map((job) => {
+      const c = jobCard(job.id);
+      update(c, job);
+      return c.card;
+    });
+    // Cards are moved only when a job comes or goes: moving one takes it out of the page.
+    const shown = [...jobsList.children];
+    if (shown.length !== wanted.length || shown.some((el, i) => el !== wanted[i])) replaceChildren(jobsList, wanted);
   }
 
   function refresh(): void {

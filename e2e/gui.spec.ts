@@ -174,7 +174,15 @@ test('shows a logged-in IDLE session live, and disconnecting it sends BYE', asyn
     expect((await row.locator('td.folder').textContent())?.trim()).toBe('INBOX');
     expect(await row.locator('td.state').textContent()).toMatch(/folder open/);
     await shot('03-live-sessions');
-    await row.locator('button[data-disconnect]').click();
+    // Pressed while another program connects: the list changes under the pointer, and the press
+    // must still be a click on Disconnect (a list drawn anew lost it).
+    const box = (await row.locator('button[data-disconnect]').boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    const other = await rawConnect(imapPort);
+    await expect(page.locator('#session-list tr[data-session]')).toHaveCount(2);
+    await page.mouse.up();
+    other.socket.destroy();
     await client.out.wait(/^LINE \* BYE /, 10_000);
     await client.out.wait(/^EOF/, 10_000);
     await page.locator('#session-list .empty').waitFor({ timeout: 10_000 });

@@ -45,3 +45,61 @@ export async function copyText(text: string, button: HTMLButtonElement): Promise
   }
   setTimeout(() => (button.textContent = label), 1500);
 }
+
+/** A table row kept across updates (see syncRows): its cells are drawn again, its actions cell stays. */
+export interface KeptRow<T> {
+  row: HTMLTableRowElement;
+  actions: HTMLTableCellElement;
+  /** The item as of the last update: what the row's buttons act on. */
+  current: T;
+}
+
+/**
+ * Brings `tbody` to one row per item, in order. A row and its actions cell (made once by
+ * `actions`, which reads the row's current item when pressed) stay the same elements while
+ * their key is listed; the other cells are drawn anew. A list drawn anew at every event took a
+ * button from under a press (mouse down on one button, up on its successor: no click).
+ */
+export function syncRows<T>(
+  tbody: HTMLTableSectionElement,
+  /** The attribute naming each row's key (data-session="12"). */
+  keyAttribute: string,
+  kept: Map<string, KeptRow<T>>,
+  items: readonly T[],
+  key: (item: T) => string,
+  cells: (item: T) => HTMLTableCellElement[],
+  actions: (current: () => T, key: string) => HTMLTableCellElement,
+): void {
+  const wanted: HTMLTableRowElement[] = [];
+  const listed = new Set<string>();
+  for (const item of items) {
+    const k = key(item);
+    listed.add(k);
+    let entry = kept.get(k);
+    if (!entry) {
+      const made: KeptRow<T> = { row: document.createElement('tr'), actions: undefined as unknown as HTMLTableCellElement, current: item };
+      made.row.setAttribute(keyAttribute, k);
+      made.actions = actions(() => made.current, k);
+      made.row.append(made.actions);
+      kept.set(k, made);
+      entry = made;
+    }
+    entry.current = item;
+    const { row, actions: last } = entry;
+    while (row.firstChild && row.firstChild !== last) row.removeChild(row.firstChild);
+    for (const cell of cells(item)) row.insertBefore(cell, last);
+    wanted.push(row);
+  }
+  for (const k of [...kept.keys()]) if (!listed.has(k)) kept.delete(k);
+  placeInOrder(tbody, wanted);
+}
+
+/** Makes `children` the children of `parent`, in order, moving only those out of place: moving
+ * an element takes it out of the page for a moment, and a press on it is lost. */
+export function placeInOrder(parent: Element, children: readonly Element[]): void {
+  children.forEach((child, i) => {
+    const there = parent.children[i];
+    if (there !== child) parent.insertBefore(child, there ?? null);
+  });
+  while (parent.children.length > children.length) parent.removeChild(parent.lastElementChild!);
+}

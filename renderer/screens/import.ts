@@ -4,7 +4,7 @@
 // it stopped and never stores a message twice.
 
 import type { AccountView, ImportInput, JobView } from '../../server/appliance/api.js';
-import { h, replaceChildren } from '../dom.js';
+import { h, placeInOrder, replaceChildren } from '../dom.js';
 import { bytes, count, duration } from '../format.js';
 import type { Context, Screen } from './types.js';
 
@@ -184,9 +184,7 @@ export function importScreen(ctx: Context): Screen {
       update(c, job);
       return c.card;
     });
-    // Cards are moved only when a job comes or goes: moving one takes it out of the page.
-    const shown = [...jobsList.children];
-    if (shown.length !== wanted.length || shown.some((el, i) => el !== wanted[i])) replaceChildren(jobsList, wanted);
+    placeInOrder(jobsList, wanted);
   }
 
   function refresh(): void {

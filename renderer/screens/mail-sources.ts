@@ -3,7 +3,7 @@
 // form to add or edit one, with Test connection; Fetch now and Remove per row.
 
 import type { AccountView, MailSourceInput, MailSourceView } from '../../server/appliance/api.js';
-import { h, replaceChildren } from '../dom.js';
+import { h, replaceChildren, syncRows, type KeptRow } from '../dom.js';
 import { count, dateTime } from '../format.js';
 import type { Context, Screen } from './types.js';
 
@@ -187,38 +187,47 @@ export function mailSourcesScreen(ctx: Context): Screen {
     ).finally(() => (submit.disabled = false));
   });
 
+  const tbody = h('tbody');
+  const table = h('table', { class: 'grid cards', id: 'source-table' },
+    h('thead', {}, h('tr', {}, ['Account', 'Source', 'State', 'Last fetch', 'Fetched', 'Last error', ''].map((t) => h('th', {}, t)))),
+    tbody,
+  );
+  const rows = new Map<string, KeptRow<MailSourceView>>();
+
+  function actionsCell(current: () => MailSourceView): HTMLTableCellElement {
+    const id = current().id;
+    const fetchButton = h('button', { 'data-fetch': id }, 'Fetch now');
+    fetchButton.addEventListener('click', () => {
+      fetchButton.disabled = true;
+      ctx.api.fetchMailSource(id).then(
+        (v) => ctx.toast(v.status.lastError ? `Fetch failed: ${v.status.lastError}` : `Fetched: ${count(v.status.fetchedTotal)} in all`, v.status.lastError ? 'error' : 'ok'),
+        (err: unknown) => ctx.toast((err as Error).message, 'error'),
+      ).finally(() => (fetchButton.disabled = false));
+    });
+    const removeButton = h('button', { class: 'danger', 'data-remove': id }, 'Remove');
+    removeButton.addEventListener('click', () => {
+      const s = current();
+      if (!confirm(`Stop fetching from ${s.username}@${s.host}? Mail already fetched stays.`)) return;
+      ctx.api.removeMailSource(id).then(() => refresh(), (err: unknown) => ctx.toast((err as Error).message, 'error'));
+    });
+    return h('td', { class: 'actions' }, fetchButton, h('button', { 'data-edit': id, onclick: () => edit(current()) }, 'Edit'), removeButton);
+  }
+
   function render(): void {
     if (sources.length === 0) {
+      rows.clear();
       replaceChildren(list, h('p', { class: 'empty' }, 'No mail sources yet: add one below to fetch mail from a provider.'));
       return;
     }
-    replaceChildren(list, h('table', { class: 'grid cards', id: 'source-table' },
-      h('thead', {}, h('tr', {}, ['Account', 'Source', 'State', 'Last fetch', 'Fetched', 'Last error', ''].map((t) => h('th', {}, t)))),
-      h('tbody', {}, sources.map((s) => {
-        const fetchButton = h('button', { 'data-fetch': s.id }, 'Fetch now');
-        fetchButton.addEventListener('click', () => {
-          fetchButton.disabled = true;
-          ctx.api.fetchMailSource(s.id).then(
-            (v) => ctx.toast(v.status.lastError ? `Fetch failed: ${v.status.lastError}` : `Fetched: ${count(v.status.fetchedTotal)} in all`, v.status.lastError ? 'error' : 'ok'),
-            (err: unknown) => ctx.toast((err as Error).message, 'error'),
-          ).finally(() => (fetchButton.disabled = false));
-        });
-        const removeButton = h('button', { class: 'danger', 'data-remove': s.id }, 'Remove');
-        removeButton.addEventListener('click', () => {
-          if (!confirm(`Stop fetching from ${s.username}@${s.host}? Mail already fetched stays.`)) return;
-          ctx.api.removeMailSource(s.id).then(() => refresh(), (err: unknown) => ctx.toast((err as Error).message, 'error'));
-        });
-        return h('tr', { 'data-source': s.id },
-          h('td', { class: 'name' }, s.account),
-          h('td', { 'data-label': 'Source' }, `${s.kind.toUpperCase()} ${s.username}@${s.host}:${s.port}`),
-          h('td', { class: 'state', 'data-label': 'State' }, stateCell(s)),
-          h('td', { 'data-label': 'Last fetch' }, s.status.lastFetchAt ? dateTime(s.status.lastFetchAt) : 'never'),
-          h('td', { class: 'num fetched', 'data-label': 'Fetched' }, count(s.status.fetchedTotal)),
-          h('td', { class: 'error', 'data-label': 'Last error' }, s.status.lastError ?? ''),
-          h('td', { class: 'actions' }, fetchButton, h('button', { 'data-edit': s.id, onclick: () => edit(s) }, 'Edit'), removeButton),
-        );
-      })),
-    ));
+    if (table.parentNode !== list) replaceChildren(list, table);
+    syncRows(tbody, 'data-source', rows, sources, (s) => String(s.id), (s) => [
+      h('td', { class: 'name' }, s.account),
+      h('td', { 'data-label': 'Source' }, `${s.kind.toUpperCase()} ${s.username}@${s.host}:${s.port}`),
+      h('td', { class: 'state', 'data-label': 'State' }, stateCell(s)),
+      h('td', { 'data-label': 'Last fetch' }, s.status.lastFetchAt ? dateTime(s.status.lastFetchAt) : 'never'),
+      h('td', { class: 'num fetched', 'data-label': 'Fetched' }, count(s.status.fetchedTotal)),
+      h('td', { class: 'error', 'data-label': 'Last error' }, s.status.lastError ?? ''),
+    ], actionsCell);
   }
 
   /**

@@ -2,7 +2,7 @@
 // couple of seconds for the byte counts), with a button to disconnect it.
 
 import type { SessionView } from '../../server/appliance/api.js';
-import { h, replaceChildren } from '../dom.js';
+import { h, replaceChildren, syncRows, type KeptRow } from '../dom.js';
 import { bytes, since, time } from '../format.js';
 import type { Context, Screen } from './types.js';
 
@@ -21,40 +21,45 @@ export function sessionsScreen(ctx: Context): Screen {
   /** Session events heard so far (see shown()). */
   let eventsHeard = 0;
 
+  const tbody = h('tbody');
+  const table = h('table', { class: 'grid cards', id: 'session-table' },
+    h('thead', {}, h('tr', {}, ['Account', 'Remote address', 'TLS', 'State', 'Folder', 'IDLE', 'Connected since', 'In', 'Out', ''].map((t) => h('th', {}, t)))),
+    tbody,
+  );
+  const rows = new Map<string, KeptRow<SessionView>>();
+
+  function disconnectCell(current: () => SessionView): HTMLTableCellElement {
+    const button = h('button', { class: 'danger', 'data-disconnect': current().id }, 'Disconnect');
+    button.addEventListener('click', () => {
+      const s = current();
+      button.disabled = true;
+      ctx.api.disconnectSession(s.id).then(
+        (done) => ctx.toast(done ? `Session ${s.id}${s.account ? ` of ${s.account}` : ''} disconnected` : 'That session had already ended'),
+        (err: unknown) => ctx.toast((err as Error).message, 'error'),
+      );
+    });
+    return h('td', { class: 'actions' }, button);
+  }
+
   function render(): void {
     if (sessions.length === 0) {
+      rows.clear();
       replaceChildren(body, h('p', { class: 'empty' }, 'No mail program is connected right now.'));
       return;
     }
     const now = Date.now();
-    replaceChildren(
-      body,
-      h('table', { class: 'grid cards', id: 'session-table' },
-        h('thead', {}, h('tr', {}, ['Account', 'Remote address', 'TLS', 'State', 'Folder', 'IDLE', 'Connected since', 'In', 'Out', ''].map((t) => h('th', {}, t)))),
-        h('tbody', {}, sessions.map((s) => {
-          const button = h('button', { class: 'danger', 'data-disconnect': s.id }, 'Disconnect');
-          button.addEventListener('click', () => {
-            button.disabled = true;
-            ctx.api.disconnectSession(s.id).then(
-              (done) => ctx.toast(done ? `Session ${s.id}${s.account ? ` of ${s.account}` : ''} disconnected` : 'That session had already ended'),
-              (err: unknown) => ctx.toast((err as Error).message, 'error'),
-            );
-          });
-          return h('tr', { 'data-session': s.id },
-            h('td', { class: 'name' }, s.account ?? h('span', { class: 'hint' }, '(not logged in)')),
-            h('td', { 'data-label': 'From' }, `${s.remoteAddress.includes(':') ? `[${s.remoteAddress}]` : s.remoteAddress}:${s.remotePort}`),
-            h('td', { 'data-label': 'TLS' }, s.tls ? h('span', { class: 'badge ok' }, s.tlsProtocol ?? 'TLS') : h('span', { class: 'badge off' }, 'none')),
-            h('td', { class: 'state', 'data-label': 'State' }, STATE_NAMES[s.state] ?? s.state),
-            h('td', { class: 'folder', 'data-label': 'Folder' }, s.folder ?? '-'),
-            h('td', { class: 'idle', 'data-label': 'IDLE' }, s.idle ? h('span', { class: 'badge ok' }, 'IDLE') : 'no'),
-            h('td', { 'data-label': 'Connected' }, `${time(s.connectedAt)} (${since(s.connectedAt, now)})`),
-            h('td', { class: 'num', 'data-label': 'In' }, bytes(s.bytesIn)),
-            h('td', { class: 'num', 'data-label': 'Out' }, bytes(s.bytesOut)),
-            h('td', { class: 'actions' }, button),
-          );
-        })),
-      ),
-    );
+    if (table.parentNode !== body) replaceChildren(body, table);
+    syncRows(tbody, 'data-session', rows, sessions, (s) => String(s.id), (s) => [
+      h('td', { class: 'name' }, s.account ?? h('span', { class: 'hint' }, '(not logged in)')),
+      h('td', { 'data-label': 'From' }, `${s.remoteAddress.includes(':') ? `[${s.remoteAddress}]` : s.remoteAddress}:${s.remotePort}`),
+      h('td', { 'data-label': 'TLS' }, s.tls ? h('span', { class: 'badge ok' }, s.tlsProtocol ?? 'TLS') : h('span', { class: 'badge off' }, 'none')),
+      h('td', { class: 'state', 'data-label': 'State' }, STATE_NAMES[s.state] ?? s.state),
+      h('td', { class: 'folder', 'data-label': 'Folder' }, s.folder ?? '-'),
+      h('td', { class: 'idle', 'data-label': 'IDLE' }, s.idle ? h('span', { class: 'badge ok' }, 'IDLE') : 'no'),
+      h('td', { 'data-label': 'Connected' }, `${time(s.connectedAt)} (${since(s.connectedAt, now)})`),
+      h('td', { class: 'num', 'data-label': 'In' }, bytes(s.bytesIn)),
+      h('td', { class: 'num', 'data-label': 'Out' }, bytes(s.bytesOut)),
+    ], disconnectCell);
   }
 
   element.append(

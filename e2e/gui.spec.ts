@@ -510,11 +510,11 @@ test('an Actions menu left open stays open while the account list is drawn again
   const menu = page.locator('tr[data-account="alice"] details.row-menu');
   if (!(await menu.evaluate((d: HTMLDetailsElement) => d.open))) await menu.locator('> summary').click();
   expect(await menu.evaluate((d: HTMLDetailsElement) => d.open)).toBe(true);
-  // Any change to the accounts redraws the list (here one that changes nothing visible).
-  await page.evaluate(() => ((document.querySelector('#account-table') as HTMLElement).dataset.drawn = 'before'));
+  // Any change to the accounts redraws the list's cells (here one that changes nothing visible).
+  await page.evaluate(() => ((document.querySelector('tr[data-account="alice"] td.name') as HTMLElement).dataset.drawn = 'before'));
   const answer = await page.evaluate(async () => (await fetch('/api/enableAccount', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(['alice']), credentials: 'same-origin' })).status);
   expect(answer).toBe(200);
-  await page.waitForFunction(() => (document.querySelector('#account-table') as HTMLElement | null)?.dataset.drawn !== 'before', undefined, { timeout: 10_000 });
+  await page.waitForFunction(() => (document.querySelector('tr[data-account="alice"] td.name') as HTMLElement | null)?.dataset.drawn !== 'before', undefined, { timeout: 10_000 });
   expect(await menu.evaluate((d: HTMLDetailsElement) => d.open)).toBe(true);
   await menu.locator('> summary').click();
 });

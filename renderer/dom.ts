@@ -69,6 +69,8 @@ export function syncRows<T>(
   key: (item: T) => string,
   cells: (item: T) => HTMLTableCellElement[],
   actions: (current: () => T, key: string) => HTMLTableCellElement,
+  /** What in the actions cell follows the item (a label), at every update. */
+  updateActions?: (cell: HTMLTableCellElement, item: T) => void,
 ): void {
   const wanted: HTMLTableRowElement[] = [];
   const listed = new Set<string>();
@@ -88,6 +90,7 @@ export function syncRows<T>(
     const { row, actions: last } = entry;
     while (row.firstChild && row.firstChild !== last) row.removeChild(row.firstChild);
     for (const cell of cells(item)) row.insertBefore(cell, last);
+    updateActions?.(last, item);
     wanted.push(row);
   }
   for (const k of [...kept.keys()]) if (!listed.has(k)) kept.delete(k);

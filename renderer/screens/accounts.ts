@@ -3,7 +3,7 @@
 // below them, the shared folders (sharing.ts).
 
 import { ApiError, MIN_ACCOUNT_PASSWORD, type AccountView, type MaildirInspection, type QuotaInput } from '../../server/appliance/api.js';
-import { h, replaceChildren } from '../dom.js';
+import { h, replaceChildren, syncRows, type KeptRow } from '../dom.js';
 import { bytes, count, dateTime } from '../format.js';
 import { sharingCard } from './sharing.js';
 import type { Context, Screen } from './types.js';
@@ -354,14 +354,16 @@ export function accountsScreen(ctx: Context): Screen {
     deleteMail.addEventListener('change', () => (confirmButton.textContent = deleteMail.checked ? 'Remove account and delete mail' : 'Remove account'));
   }
 
-  function render(accounts: AccountView[]): void {
-    if (accounts.length === 0) {
-      replaceChildren(list, h('p', { class: 'empty' }, 'No accounts yet. Add one below: a username and a password for your mail program.'));
-      return;
-    }
-    // The list is drawn again at every change (a login elsewhere, a delivery): an Actions menu
-    // the user has open stays open.
-    const openMenu = list.querySelector<HTMLElement>('details.row-menu[open]')?.closest('tr')?.dataset.account;
+  const tbody = h('tbody');
+  const table = h('table', { class: 'grid cards', id: 'account-table' },
+    h('thead', {}, h('tr', {}, ['Username', 'State', 'Maildir', 'Messages', 'Size', 'Last login', 'Sessions', ''].map((t) => h('th', {}, t)))),
+    tbody,
+  );
+  // Kept across updates (a login elsewhere, a delivery): an Actions menu the user has open stays
+  // open, and a press on one of its items is not lost to an update.
+  const rows = new Map<string, KeptRow<AccountView>>();
+
+  function actionsCell(current: () => AccountView): HTMLTableCellElement {
     const act = (label: string, fn: () => Promise<unknown> | void, cls = '') =>
       h('button', {
         class: cls,
@@ -370,42 +372,50 @@ export function accountsScreen(ctx: Context): Screen {
           void Promise.resolve(fn()).catch((err: unknown) => ctx.toast((err as Error).message, 'error'));
         },
       }, label);
-    replaceChildren(
-      list,
-      h('table', { class: 'grid cards', id: 'account-table' },
-        h('thead', {}, h('tr', {}, ['Username', 'State', 'Maildir', 'Messages', 'Size', 'Last login', 'Sessions', ''].map((t) => h('th', {}, t)))),
-        h('tbody', {}, accounts.map((a) =>
-          h('tr', { 'data-account': a.username },
-            h('td', { class: 'name' }, a.username),
-            h('td', { 'data-label': 'State' }, h('span', { class: `badge ${a.enabled ? 'ok' : 'off'}` }, a.enabled ? 'enabled' : 'disabled')),
-            h('td', { class: 'path', title: a.maildir, 'data-label': 'Maildir' }, a.maildir, a.maildirExists ? null : h('span', { class: 'hint' }, ' (created at first login)'),
-              a.mailhost ? h('span', { class: 'hint mailhost' }, ` (mail on ${a.mailhost})`) : null),
-            h('td', { class: 'num', 'data-label': 'Messages' }, a.usage ? count(a.usage.messages) : '-'),
-            h('td', { class: 'num', 'data-label': 'Size' }, a.usage ? bytes(a.usage.bytes) : '-',
-              a.quotaBytes ? h('span', { class: 'hint quota-of' }, ` of ${bytes(a.quotaBytes)}`) : null,
-              a.usage && a.quotaBytes ? h('progress', { class: 'quota-bar', max: a.quotaBytes, value: Math.min(a.usage.bytes, a.quotaBytes), title: `${bytes(a.usage.bytes)} of ${bytes(a.quotaBytes)}` }) : null),
-            h('td', { 'data-label': 'Last login' }, a.lastLoginAt ? `${dateTime(a.lastLoginAt)} from ${a.lastLoginAddress ?? '?'}` : 'never'),
-            h('td', { class: 'num', 'data-label': 'Sessions' }, count(a.sessions)),
-            h('td', { class: 'actions' },
-              h('details', { class: 'row-menu', open: a.username === openMenu },
-                h('summary', { 'aria-label': `Actions for ${a.username}` }, 'Actions'),
-                h('div', { class: 'menu' },
-                  act('Change password', () => passwordDialog(a)),
-                  act('Quota', () => quotaDialog(a)),
-                  act('Mail server', () => mailhostDialog(a)),
-                  act('Sharable Maildirs', () => sharableDialog(a)),
-                  act('Share a folder', () => sharing.shareFrom(a.username)),
-                  a.enabled
-                    ? act('Disable', () => ctx.api.disableAccount(a.username).then(() => refresh()))
-                    : act('Enable', () => ctx.api.enableAccount(a.username).then(() => refresh())),
-                  act('Remove', () => removeDialog(a), 'danger'),
-                ),
-              ),
-            ),
-          ),
-        )),
+    const name = current().username;
+    // Enable or Disable, as the account is when pressed; its label follows (toggleLabel).
+    const toggle = act('', () => (current().enabled ? ctx.api.disableAccount(name) : ctx.api.enableAccount(name)).then(() => refresh()));
+    toggle.dataset.toggle = '';
+    return h('td', { class: 'actions' },
+      h('details', { class: 'row-menu' },
+        h('summary', { 'aria-label': `Actions for ${name}` }, 'Actions'),
+        h('div', { class: 'menu' },
+          act('Change password', () => passwordDialog(current())),
+          act('Quota', () => quotaDialog(current())),
+          act('Mail server', () => mailhostDialog(current())),
+          act('Sharable Maildirs', () => sharableDialog(current())),
+          act('Share a folder', () => sharing.shareFrom(name)),
+          toggle,
+          act('Remove', () => removeDialog(current()), 'danger'),
+        ),
       ),
     );
+  }
+
+  function toggleLabel(cell: HTMLTableCellElement, a: AccountView): void {
+    const toggle = cell.querySelector<HTMLButtonElement>('button[data-toggle]')!;
+    toggle.textContent = a.enabled ? 'Disable' : 'Enable';
+  }
+
+  function render(accounts: AccountView[]): void {
+    if (accounts.length === 0) {
+      rows.clear();
+      replaceChildren(list, h('p', { class: 'empty' }, 'No accounts yet. Add one below: a username and a password for your mail program.'));
+      return;
+    }
+    if (table.parentNode !== list) replaceChildren(list, table);
+    syncRows(tbody, 'data-account', rows, accounts, (a) => a.username, (a) => [
+      h('td', { class: 'name' }, a.username),
+      h('td', { 'data-label': 'State' }, h('span', { class: `badge ${a.enabled ? 'ok' : 'off'}` }, a.enabled ? 'enabled' : 'disabled')),
+      h('td', { class: 'path', title: a.maildir, 'data-label': 'Maildir' }, a.maildir, a.maildirExists ? null : h('span', { class: 'hint' }, ' (created at first login)'),
+        a.mailhost ? h('span', { class: 'hint mailhost' }, ` (mail on ${a.mailhost})`) : null),
+      h('td', { class: 'num', 'data-label': 'Messages' }, a.usage ? count(a.usage.messages) : '-'),
+      h('td', { class: 'num', 'data-label': 'Size' }, a.usage ? bytes(a.usage.bytes) : '-',
+        a.quotaBytes ? h('span', { class: 'hint quota-of' }, ` of ${bytes(a.quotaBytes)}`) : null,
+        a.usage && a.quotaBytes ? h('progress', { class: 'quota-bar', max: a.quotaBytes, value: Math.min(a.usage.bytes, a.quotaBytes), title: `${bytes(a.usage.bytes)} of ${bytes(a.quotaBytes)}` }) : null),
+      h('td', { 'data-label': 'Last login' }, a.lastLoginAt ? `${dateTime(a.lastLoginAt)} from ${a.lastLoginAddress ?? '?'}` : 'never'),
+      h('td', { class: 'num', 'data-label': 'Sessions' }, count(a.sessions)),
+    ], actionsCell, toggleLabel);
   }
 
   let pending = false;

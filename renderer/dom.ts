@@ -98,11 +98,42 @@ export function syncRows<T>(
 }
 
 /** Makes `children` the children of `parent`, in order, moving only those out of place: moving
- * an element takes it out of the page for a moment, and a press on it is lost. */
+ * an element takes it out of the page for a moment, and a press on it is lost (or the focus). */
 export function placeInOrder(parent: Element, children: readonly Element[]): void {
+  const wanted = new Set(children);
+  for (const child of [...parent.children]) if (!wanted.has(child)) parent.removeChild(child);
   children.forEach((child, i) => {
     const there = parent.children[i];
     if (there !== child) parent.insertBefore(child, there ?? null);
   });
   while (parent.children.length > children.length) parent.removeChild(parent.lastElementChild!);
+}
+
+/** Since when a pointer is pressed in the page (0: none). */
+let pressedSince = 0;
+const afterPress = new Set<() => void>();
+/** The longest a redraw waits for a press to end (a release outside the window is not heard). */
+const PRESS_WAIT_MS = 2000;
+if (typeof document !== 'undefined') {
+  document.addEventListener('pointerdown', () => (pressedSince = Date.now()), true);
+  const released = () => {
+    pressedSince = 0;
+    // After the click that follows the release, in the same task.
+    setTimeout(() => {
+      const due = [...afterPress];
+      afterPress.clear();
+      for (const draw of due) draw();
+    }, 0);
+  };
+  for (const type of ['pointerup', 'pointercancel']) document.addEventListener(type, released, true);
+  window.addEventListener('blur', released);
+}
+
+/**
+ * Runs `draw` now, or when the pointer is let go if it is pressed: a screen drawn anew under a
+ * press takes the button from under it (mouse down on one button, up on its successor: no click).
+ */
+export function unlessPressed(draw: () => void): void {
+  if (pressedSince === 0 || Date.now() - pressedSince > PRESS_WAIT_MS) draw();
+  else afterPress.add(draw);
 }

@@ -5,7 +5,7 @@
 // once a second) when something they show may have changed.
 
 import type { ApplianceStatus, OverviewView } from '../../server/appliance/api.js';
-import { h, replaceChildren } from '../dom.js';
+import { h, placeInOrder, replaceChildren, unlessPressed } from '../dom.js';
 import { bytes, count, dateTime, duration } from '../format.js';
 import type { Context, Screen } from './types.js';
 
@@ -64,6 +64,15 @@ export function overviewScreen(ctx: Context): Screen {
   }
 
   function render(): void {
+    unlessPressed(draw);
+  }
+
+  // The card with the GUI password form stays in the page (placeInOrder), or what is being
+  // typed would lose its focus at every update.
+  const passwordCard = h('div', { class: 'card', id: 'overview-gui-password' });
+  let passwordShown: boolean | undefined;
+
+  function draw(): void {
     if (!view) return;
     const v = view;
     const s = v.status;
@@ -79,8 +88,16 @@ export function overviewScreen(ctx: Context): Screen {
     const disk = v.disk;
     const diskUsed = disk ? disk.totalBytes - disk.freeBytes : 0;
     const failed = v.failedLogins;
-    replaceChildren(
-      body,
+    if (passwordShown !== !s.adminPassword) {
+      passwordShown = !s.adminPassword;
+      replaceChildren(passwordCard,
+        h('h3', {}, 'Opening this page later'),
+        s.adminPassword
+          ? h('p', {}, 'A GUI password is set: bookmark this page and sign in with it, also from another computer through ssh -L (the command the appliance prints at start).')
+          : passwordForm,
+      );
+    }
+    placeInOrder(body, [
       h('div', { class: 'overview-head card' },
         h('div', {}, h('h3', {}, 'IMAP server ', stateBadge), s.problem ? h('p', { class: 'field-error' }, s.problem) : null,
           running && s.startedAt ? h('p', { id: 'overview-uptime' }, `Up for ${duration((Date.now() - s.startedAt) / 1000)}, since ${dateTime(s.startedAt)}`) : null),
@@ -121,13 +138,8 @@ export function overviewScreen(ctx: Context): Screen {
               )),
             )),
       ),
-      h('div', { class: 'card', id: 'overview-gui-password' },
-        h('h3', {}, 'Opening this page later'),
-        s.adminPassword
-          ? h('p', {}, 'A GUI password is set: bookmark this page and sign in with it, also from another computer through ssh -L (the command the appliance prints at start).')
-          : passwordForm,
-      ),
-    );
+      passwordCard,
+    ].filter((el): el is HTMLDivElement => el !== null));
   }
 
   // Uptime moves without events.

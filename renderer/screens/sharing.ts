@@ -4,7 +4,7 @@
 // folder under "#shared.OWNER." (the server writes the folder's ACL as SETACL would).
 
 import { ApiError, SHARE_ACCESS, type ShareAccess, type SharesView, type ShareView } from '../../server/appliance/api.js';
-import { h, replaceChildren } from '../dom.js';
+import { h, replaceChildren, syncRows, type KeptRow } from '../dom.js';
 import type { Context } from './types.js';
 
 /** "INBOX" is the Inbox; "INBOX.Projects.2026" is "Projects / 2026". */
@@ -82,27 +82,30 @@ export function sharingCard(ctx: Context): SharingCard {
     slot.textContent = (err as Error).message;
   };
 
+  const shareBody = h('tbody');
+  const shareTable = h('table', { class: 'grid cards', id: 'share-table' },
+    h('thead', {}, h('tr', {}, ['Folder', 'Shared with', 'Access', 'ACL letters', 'Seen by them as', ''].map((t) => h('th', {}, t)))),
+    shareBody,
+  );
+  // Kept by key across updates (logins and deliveries redraw the Accounts screen): a press on
+  // Remove is not lost, and a row found on the page stays the row.
+  const shareRows = new Map<string, KeptRow<ShareView>>();
+
   const renderList = () => {
     if (view.shares.length === 0) {
+      shareRows.clear();
       replaceChildren(list, h('p', { class: 'empty' }, 'No folder is shared.'));
       return;
     }
-    replaceChildren(list,
-      h('table', { class: 'grid cards', id: 'share-table' },
-        h('thead', {}, h('tr', {}, ['Folder', 'Shared with', 'Access', 'ACL letters', 'Seen by them as', ''].map((t) => h('th', {}, t)))),
-        h('tbody', {}, view.shares.map((s) =>
-          h('tr', { 'data-share': `${s.owner} ${s.folder} ${s.identifier}` },
-            h('td', { class: 'name' }, `${s.owner}: ${folderLabel(s.folder)}`,
-              s.inheritedBy.length ? h('div', { class: 'hint' }, `with ${s.inheritedBy.map(folderLabel).join(', ')}`) : null),
-            h('td', { 'data-label': 'Shared with' }, s.account ?? (s.identifier.startsWith('-') ? `not ${s.identifier.slice(1).replace(/^user=/, '')}` : 'everyone')),
-            h('td', { 'data-label': 'Access', class: 'access' }, accessLabel(s)),
-            h('td', { 'data-label': 'ACL letters' }, h('code', { class: 'rights' }, s.rights)),
-            h('td', { 'data-label': 'Seen by them as' }, h('code', {}, s.sharedName)),
-            h('td', { class: 'actions' }, h('button', { class: 'danger', 'data-unshare': '', onclick: () => void unshare(s) }, 'Remove')),
-          ),
-        )),
-      ),
-    );
+    if (shareTable.parentNode !== list) replaceChildren(list, shareTable);
+    syncRows(shareBody, 'data-share', shareRows, view.shares, (s) => `${s.owner} ${s.folder} ${s.identifier}`, (s) => [
+      h('td', { class: 'name' }, `${s.owner}: ${folderLabel(s.folder)}`,
+        s.inheritedBy.length ? h('div', { class: 'hint' }, `with ${s.inheritedBy.map(folderLabel).join(', ')}`) : null),
+      h('td', { 'data-label': 'Shared with' }, s.account ?? (s.identifier.startsWith('-') ? `not ${s.identifier.slice(1).replace(/^user=/, '')}` : 'everyone')),
+      h('td', { 'data-label': 'Access', class: 'access' }, accessLabel(s)),
+      h('td', { 'data-label': 'ACL letters' }, h('code', { class: 'rights' }, s.rights)),
+      h('td', { 'data-label': 'Seen by them as' }, h('code', {}, s.sharedName)),
+    ], (current) => h('td', { class: 'actions' }, h('button', { class: 'danger', 'data-unshare': '', onclick: () => void unshare(current()) }, 'Remove')));
   };
 
   async function unshare(share: ShareView): Promise<void> {

@@ -22,6 +22,7 @@
 import { closeSync, constants as fsConstants, fstatSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { errorCode, writeFileAtomic } from './fsutil.js';
+import { UidTable } from './uid-table.js';
 
 export const MODSEQ_FILE = 'imapd-ts.modseq';
 const MAGIC = 'imapd-ts-modseq';
@@ -72,8 +73,8 @@ export class ModseqLog {
   applied = 0;
   /** The last write failed (logged by the caller; modseqs go on in memory). */
   writeError: unknown;
-  /** Live messages by UID. */
-  private readonly live = new Map<number, ModseqRecord>();
+  /** Live messages by UID: their modseq and flags hash (no object per message). */
+  private readonly live = new UidTable();
   /** Expunged UIDs with the modseq of their expunge. */
   private readonly gone = new Map<number, number>();
   /** Expunges read from the file (recorded by other processes) that stamp() has not settled yet. */
@@ -104,7 +105,7 @@ export class ModseqLog {
   }
 
   record(uid: number): ModseqRecord | undefined {
-    return this.live.get(uid);
+    return this.live.has(uid) ? { modseq: this.live.first(uid), hash: this.live.second(uid) } : undefined;
   }
 
   /**
@@ -136,7 +137,7 @@ export class ModseqLog {
       }
       const end = buffer.lastIndexOf(10, read - 1);
       if (end < 0) return;
-      this.parse(buffer.toString('latin1', 0, end));
+      this.parse(buffer, end);
       this.offset += end + 1;
     } finally {
       closeSync(fd);
@@ -155,45 +156,71 @@ export class ModseqLog {
     this.offset = 0;
   }
 
-  private parse(text: string): void {
+  /** The lines of `bytes` before `end` (a newline), read byte by byte: no string per line. */
+  private parse(bytes: Buffer, end: number): void {
     let start = 0;
-    while (start < text.length) {
-      let end = text.indexOf('\n', start);
-      if (end < 0) end = text.length;
-      const line = text.slice(start, end);
-      start = end + 1;
+    while (start < end) {
+      let eol = bytes.indexOf(10, start);
+      if (eol < 0 || eol > end) eol = end;
       this.lines += 1;
-      if (this.offset === 0 && this.lines === 1) {
-        const head = line.split(' ');
-        if (head[0] !== MAGIC || Number(head[1]) !== VERSION) {
-          this.uidValidity = -1; // not ours, or a later version: made anew
-          continue;
-        }
-        this.uidValidity = Number(head[2]) || 0;
-        this.floor = Number(head[3]) || 0;
-        this.highest = Math.max(this.highest, Number(head[4]) || 0, this.floor);
-        continue;
-      }
-      const first = line.indexOf(' ');
-      const second = line.indexOf(' ', first + 1);
-      if (first <= 0 || second <= 0) continue;
-      const uid = Number(line.slice(0, first));
-      const modseq = Number(line.slice(first + 1, second));
-      const rest = line.slice(second + 1);
-      if (!Number.isSafeInteger(uid) || uid <= 0 || !Number.isSafeInteger(modseq) || modseq <= 0) continue;
-      if (modseq > this.highest) this.highest = modseq;
-      if (rest === '-') {
-        this.live.delete(uid);
-        this.gone.set(uid, modseq);
-        this.othersGone.add(uid);
-      } else {
-        const hash = parseInt(rest, 16);
-        if (!Number.isFinite(hash)) continue;
-        this.gone.delete(uid);
-        this.othersGone.delete(uid);
-        this.live.set(uid, { modseq, hash });
-      }
+      if (this.offset === 0 && this.lines === 1) this.parseHead(bytes.toString('latin1', start, eol));
+      else this.parseRecord(bytes, start, eol);
+      start = eol + 1;
     }
+  }
+
+  private parseHead(line: string): void {
+    const head = line.split(' ');
+    if (head[0] !== MAGIC || Number(head[1]) !== VERSION) {
+      this.uidValidity = -1; // not ours, or a later version: made anew
+      return;
+    }
+    this.uidValidity = Number(head[2]) || 0;
+    this.floor = Number(head[3]) || 0;
+    this.highest = Math.max(this.highest, Number(head[4]) || 0, this.floor);
+  }
+
+  /** `<uid> <modseq> <hash>` or `<uid> <modseq> -` between `start` and `eol`; anything else is skipped. */
+  private parseRecord(bytes: Buffer, start: number, eol: number): void {
+    let i = start;
+    let uid = 0;
+    for (; i < eol && bytes[i] !== 32; i++) {
+      const digit = bytes[i] - 48;
+      if (digit < 0 || digit > 9) return;
+      uid = uid * 10 + digit;
+    }
+    if (i === start || i >= eol) return;
+    const modseqStart = ++i;
+    let modseq = 0;
+    for (; i < eol && bytes[i] !== 32; i++) {
+      const digit = bytes[i] - 48;
+      if (digit < 0 || digit > 9) return;
+      modseq = modseq * 10 + digit;
+    }
+    if (i === modseqStart || i >= eol) return;
+    i += 1;
+    if (!Number.isSafeInteger(uid) || uid <= 0 || !Number.isSafeInteger(modseq) || modseq <= 0) return;
+    if (modseq > this.highest) this.highest = modseq;
+    if (i === eol - 1 && bytes[i] === 45) {
+      // '-': expunged
+      this.live.delete(uid);
+      this.gone.set(uid, modseq);
+      this.othersGone.add(uid);
+      return;
+    }
+    // The hash: hex digits (8 as written; more make a value no flags hash has, never matching).
+    let hash = 0;
+    const hashStart = i;
+    for (; i < eol; i++) {
+      const c = bytes[i];
+      const digit = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
+      if (digit < 0) break;
+      hash = hash * 16 + digit;
+    }
+    if (i === hashStart) return;
+    this.gone.delete(uid);
+    this.othersGone.delete(uid);
+    this.live.set(uid, modseq, hash);
   }
 
   /**
@@ -226,15 +253,15 @@ export class ModseqLog {
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i];
       const hash = flagsHash(message.flags);
-      const known = this.live.get(message.uid);
+      const knownModseq = this.live.first(message.uid);
       // Another process recorded this very state: its modseq, unless this process may have
       // reported a higher HIGHESTMODSEQ without it (then a new one, so no client misses it).
-      if (known && known.hash === hash && known.modseq > this.applied) {
-        result[i] = known.modseq;
-        if (known.modseq > adopted) adopted = known.modseq;
+      if (knownModseq > this.applied && this.live.second(message.uid) === hash) {
+        result[i] = knownModseq;
+        if (knownModseq > adopted) adopted = knownModseq;
         continue;
       }
-      this.live.set(message.uid, { modseq: next, hash });
+      this.live.set(message.uid, next, hash);
       this.gone.delete(message.uid);
       result[i] = next;
       // A fresh file is written whole by rewrite(): its lines are not made twice.
@@ -249,7 +276,7 @@ export class ModseqLog {
     }
     if (complete && this.live.size > messages.length - leaving.size) {
       const present = new Set(messages.map((m) => m.uid));
-      for (const uid of this.live.keys()) if (!present.has(uid)) leaving.add(uid);
+      for (const uid of this.live.uids()) if (!present.has(uid)) leaving.add(uid);
     }
     for (const uid of leaving) {
       this.live.delete(uid);
@@ -296,8 +323,8 @@ export class ModseqLog {
 
   /** A folder opened from its listing: the messages as recorded (undefined where the log does not match). */
   recorded(message: FlaggedMessage): number | undefined {
-    const known = this.live.get(message.uid);
-    return known && known.hash === flagsHash(message.flags) ? known.modseq : undefined;
+    const modseq = this.live.first(message.uid);
+    return modseq > 0 && this.live.second(message.uid) === flagsHash(message.flags) ? modseq : undefined;
   }
 
   private append(text: string): void {
@@ -325,18 +352,7 @@ export class ModseqLog {
       }
     }
     const parts = [`${MAGIC} ${VERSION} ${this.uidValidity} ${this.floor} ${this.highest}\n`];
-    const uids = [...this.live.keys()];
-    // Usually in order already (a first look records the messages by ascending UID).
-    for (let i = 1; i < uids.length; i++) {
-      if (uids[i - 1] > uids[i]) {
-        uids.sort((a, b) => a - b);
-        break;
-      }
-    }
-    for (const uid of uids) {
-      const r = this.live.get(uid)!;
-      parts.push(`${uid} ${r.modseq} ${hexHash(r.hash)}\n`);
-    }
+    for (const uid of this.live.uids()) parts.push(`${uid} ${this.live.first(uid)} ${hexHash(this.live.second(uid))}\n`);
     for (const [uid, modseq] of this.gone) parts.push(`${uid} ${modseq} -\n`);
     const text = parts.join('');
     const stat = await writeFileAtomic(this.file, text, path.join(this.dir, 'tmp'));

@@ -298,9 +298,9 @@ export class ModseqLog {
   }
 
   /** A folder opened from its listing: the messages as recorded (undefined where the log does not match). */
-  recorded(message: FlaggedMessage): number | undefined {
-    const modseq = this.live.first(message.uid);
-    return modseq > 0 && this.live.second(message.uid) === flagsHash(message.flags) ? modseq : undefined;
+  recorded(uid: number, flags: ReadonlySet<string>): number | undefined {
+    const modseq = this.live.first(uid);
+    return modseq > 0 && this.live.second(uid) === flagsHash(flags) ? modseq : undefined;
   }
 
   private append(text: string): void {

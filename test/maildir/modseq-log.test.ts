@@ -64,8 +64,8 @@ test('a file of the existing format is read as written: last record wins, expung
   assert.equal(log.record(5), undefined);
   assert.equal(log.record(6), undefined);
   assert.equal(log.record(7), undefined);
-  assert.equal(log.recorded({ uid: 1, flags: seen }), 1700000001);
-  assert.equal(log.recorded({ uid: 1, flags: new Set() }), undefined);
+  assert.equal(log.recorded(1, seen), 1700000001);
+  assert.equal(log.recorded(1, new Set()), undefined);
   assert.deepEqual(log.expungedSince(1700000003, () => true), [2]);
   assert.deepEqual(log.expungedSince(1700000004, () => true), []);
 

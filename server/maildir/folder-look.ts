@@ -117,16 +117,21 @@ export async function lookLocked(folder: LookingFolder, options: SyncOptions): P
   if (!folder.initialized) {
     // The first look: every message is new, in ascending UIDs, and nobody is told.
     const uids = new Array<number>(scan.messages.length);
+    const entries = new Array<Entry>(scan.messages.length);
     for (let i = 0; i < scan.messages.length; i++) {
       const { uid, base, fileName } = scan.messages[i];
-      folder.table.set(uid, newEntry({ uid, base, fileName, keywords: keywords.get(base) ?? NO_KEYWORDS }));
+      const entry = newEntry({ uid, base, fileName, keywords: keywords.get(base) ?? NO_KEYWORDS });
+      folder.table.set(uid, entry);
       uids[i] = uid;
+      entries[i] = entry;
     }
     folder.uidList = uids;
     folder.uidValidity = scan.uidValidity;
     folder.uidNext = scan.uidNext;
-    (await stampEntries(folder, [...folder.table.values()], [], true))(); // nobody to tell yet
-    folder.messageList = undefined;
+    (await stampEntries(folder, entries, [], true))(); // nobody to tell yet
+    // The snapshot's list from the entries in order, not by a lookup in the table per UID
+    // (in a new process that loop runs interpreted: tens of ms for 10,000 messages).
+    folder.messageList = entries.map((entry) => entry.info);
     folder.initialized = true;
     folder.watch.watchNewKeywordDir();
     noteListing(folder);

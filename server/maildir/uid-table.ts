@@ -4,8 +4,8 @@
 // index typed arrays directly; UIDs far above what that would cost (a folder whose UIDs
 // were numbered from a high start, or mostly expunged) go to a Map instead.
 
-/** Slots allowed beyond four per record before UIDs go to the Map (a few hundred KiB). */
-const DENSE_SLACK = 32_768;
+/** Slots allowed beyond four per record before UIDs go to the Map: at most 64 KiB unused per folder. */
+const DENSE_SLACK = 4096;
 
 export class UidTable {
   /** By UID; a modseq of 0 marks an empty slot (modseqs start at 1). */

@@ -449,6 +449,11 @@ export class FolderCore {
     return this.exclusive(() => tellRecent(this, handle));
   }
 
+  /** The messages in ascending UIDs, as the snapshot has them (folder-recent.ts). */
+  messageStates(): readonly MessageState[] {
+    return this.snapshot().messages;
+  }
+
   /** How many messages no session has been told of yet (STATUS RECENT, with what is still in new/). */
   untoldCount(): number {
     return untoldCount(this);

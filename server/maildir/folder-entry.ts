@@ -103,11 +103,16 @@ export function splitFlags(flags: readonly string[], keywordsEnabled: boolean): 
   return { system, keywords };
 }
 
-export function newEntry(message: Arrival): Entry {
+/**
+ * `modseqOf`: the message's modseq when it is known already (a folder opened from its
+ * listing: folder-modseq.ts recordedModseqs), so that its info is made once.
+ */
+export function newEntry(message: Arrival, modseqOf?: (uid: number, flags: ReadonlySet<string>) => number): Entry {
   const { uid, base, fileName, keywords, stored } = message;
   const letters = lettersOf(fileName, base);
+  const flags = flagSet(letters, keywords);
   // modseq 0 until folder-modseq.ts gives it one, before any session sees the entry.
-  return { uid, base, fileName, letters, keywords, stored, info: { uid, flags: flagSet(letters, keywords), modseq: 0 } };
+  return { uid, base, fileName, letters, keywords, stored, info: { uid, flags, modseq: modseqOf ? modseqOf(uid, flags) : 0 } };
 }
 
 /** Flag letters of a name whose base is known (as parseFileName, without the object). */

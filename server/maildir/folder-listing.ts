@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { MessageState } from '../backend/mailstore.js';
 import { baseOf } from './filenames.js';
 import { type Entry, newEntry, NO_KEYWORDS } from './folder-entry.js';
-import { listedModseqs, type ModseqFolder } from './folder-modseq.js';
+import { type ModseqFolder, recordedModseqs, settleListed } from './folder-modseq.js';
 import { type CurrentFolder, currentListingHead, type ListedOpen, sameButNew } from './folder-reopen.js';
 import { listingKey } from './folder-stamps.js';
 import { formatListing, LISTING_FILE, type ListingHead, type OpenedListing, openListing, readListedMessages, writeListing } from './listing.js';
@@ -89,16 +89,22 @@ export function readListed(folder: ListingFolder): void {
   folder.listed = undefined;
   folder.messageList = undefined;
   const uids: number[] = [];
-  const list: Entry[] = []; // in UID order: no lookups in the table to make the message list
+  const list: MessageState[] = []; // in UID order: no lookups in the table to make the message list
+  // Each message's info made once, with the modseq it was recorded with (one pass, one object).
+  const modseqOf = recordedModseqs(folder);
+  const unknown: Entry[] = [];
   const ok = readListedMessages(listing, (uid, fileName, keywords) => {
-    const entry = newEntry({ uid, base: baseOf(fileName), fileName, keywords: folder.context.keywords ? keywords : NO_KEYWORDS });
+    const entry = newEntry({ uid, base: baseOf(fileName), fileName, keywords: folder.context.keywords ? keywords : NO_KEYWORDS }, modseqOf);
+    if (entry.info.modseq === 0) unknown.push(entry);
     folder.table.set(uid, entry);
-    list.push(entry);
+    list.push(entry.info);
     uids.push(uid);
   });
   folder.uidList = uids;
-  listedModseqs(folder, list);
-  folder.listedState = folder.messageList = list.map((entry) => entry.info);
+  settleListed(folder, unknown);
+  // Rare (a modseq file damaged or lost): those infos were replaced.
+  if (unknown.length) for (let i = 0; i < list.length; i++) if (list[i].modseq === 0) list[i] = folder.table.get(uids[i])!.info;
+  folder.listedState = folder.messageList = list;
   if (ok && uids.length === listing.count) return;
   // Damaged after its head and length were checked (a disk error): what SELECT told
   // the sessions cannot be trusted. They are sent away; the next open scans.

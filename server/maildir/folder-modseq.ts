@@ -92,19 +92,23 @@ export function mendList(list: MessageState[], uids: readonly number[], entries:
 }
 
 /**
- * A folder opened from its listing (nothing changed since it was written): the modseqs its
- * messages were recorded with. One whose flags the log does not know (the file was damaged
- * or lost while the listing stayed) is recorded anew in the queue, and the sessions told.
+ * A folder opened from its listing (nothing changed since it was written): the modseq each
+ * message was recorded with, for newEntry; 0 where the log does not know its flags (then
+ * settleListed records it).
  */
-export function listedModseqs(core: ModseqFolder, entries: readonly Entry[]): void {
+export function recordedModseqs(core: ModseqFolder): (uid: number, flags: ReadonlySet<string>) => number {
   const log = core.modseqs;
   log.catchUp();
-  const unknown: Entry[] = [];
-  for (const entry of entries) {
-    const modseq = log.recorded(entry.info);
-    if (modseq === undefined) unknown.push(entry);
-    else entry.info = { uid: entry.uid, flags: entry.info.flags, modseq };
-  }
+  return (uid, flags) => log.recorded(uid, flags) ?? 0;
+}
+
+/**
+ * After the messages of a listing were read with recordedModseqs: those whose flags the log
+ * does not know (`unknown`: the file was damaged or lost while the listing stayed) are
+ * recorded anew in the queue, and the sessions told.
+ */
+export function settleListed(core: ModseqFolder, unknown: readonly Entry[]): void {
+  const log = core.modseqs;
   log.applied = Math.max(log.applied, log.highest);
   if (!unknown.length) return;
   for (const entry of unknown) entry.info = { uid: entry.uid, flags: entry.info.flags, modseq: log.applied };

@@ -17,6 +17,8 @@ export interface RecentFolder {
   readonly sortedUids: readonly number[];
   readonly entries: ReadonlyMap<number, Entry>;
   readonly tracker: FolderTracker;
+  /** The messages in ascending UIDs (FolderCore.snapshot().messages). */
+  messageStates(): readonly MessageState[];
 }
 
 /** Tells the sessions of new messages (ascending UIDs); those nobody was told of yet are recent for one of them. */
@@ -67,9 +69,16 @@ export async function tellRecent(folder: RecentFolder, handle: TrackedSession): 
   const top = folder.uidNext - 1; // every UID the folder has given is below uidNext
   if (top < 1 || recentMark(folder.dir, folder.uidValidity) >= top) return;
   const before = await recentBefore(folder, top, handle.readOnly ? undefined : handle, 0);
-  const messages: MessageState[] = [];
-  for (const uid of folder.sortedUids) if (uid > before) messages.push(folder.entries.get(uid)!.info);
-  if (messages.length) handle.deliverAdded(messages, true);
+  // The messages above the mark: a slice of the list from the first of them (found by halving).
+  const list = folder.messageStates();
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid].uid <= before) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo < list.length) handle.deliverAdded(list.slice(lo), true);
 }
 
 /** How many messages no session has been told of yet (STATUS RECENT, with what is still in new/). */

@@ -170,19 +170,23 @@ export async function claimIntoListed(folder: ListedFolder, listed: ListedDisk, 
   // A header that would grow by a digit cannot be rewritten in place: the scan writes it whole.
   if (String(oldNext + names.length).length !== String(oldNext).length) return null;
   const entries = folder.entries; // the listing's messages, read now
-  const bases = new Set<string>();
-  for (const entry of entries.values()) bases.add(entry.base);
+  // Already in cur/ (a delivery left half-done): left where it is, as the scan does. The few
+  // new bases looked up by the listing's, not a set of all of them made (100,000 in a big folder).
+  const newBases = new Set<string>();
+  for (const name of names) newBases.add(baseOf(name.includes(':') ? name : `${name}:2,`));
+  const inCur = new Set<string>();
+  for (const entry of entries.values()) if (newBases.has(entry.base)) inCur.add(entry.base);
   const targets = new Map<string, string>();
   for (const name of names) {
     const target = name.includes(':') ? name : `${name}:2,`;
-    // Already in cur/ (a delivery left half-done): left where it is, as the scan does.
-    if (!bases.has(baseOf(target))) targets.set(name, target);
+    if (!inCur.has(baseOf(target))) targets.set(name, target);
   }
   let keywords = new Map<string, string[]>();
   if (folder.context.keywords && listed.stamps.split(' ')[2] !== '-') {
     // Read for every message (readKeywords forgets records of bases it is not given), and the
     // listing's must agree: they do unless the directory changed within its clock tick.
-    const all = new Set(bases);
+    const all = new Set<string>();
+    for (const entry of entries.values()) all.add(entry.base);
     for (const target of targets.values()) all.add(baseOf(target));
     keywords = await readKeywords(dir, () => all, keywordMemory);
     for (const entry of entries.values()) if (!sameKeywords(entry.keywords, keywords.get(entry.base) ?? NO_KEYWORDS)) return null;

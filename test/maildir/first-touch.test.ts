@@ -94,3 +94,24 @@ test('a listing of cur/ made while cur/ was changing is not kept', async () => {
   await scanFolder(md.root, { claimNew: false }, memory);
   assert.equal(memory.cur, undefined);
 });
+
+test("the first look's message list has each message's modseq, and \\Recent goes to the first session, as a new process reading the files sees them", async () => {
+  md = tempMaildir();
+  for (const s of ['a', 'b', 'c']) deliver(md.root, '', message(s), { dir: 'cur', flags: s === 'b' ? 'S' : '' });
+  mail = await store(md.root, { watch: false });
+  const folder = await mail.openFolder('INBOX');
+  folder.subscribe(() => undefined);
+  await folder.refresh();
+  const snapshot = folder.snapshot() as ReturnType<typeof folder.snapshot> & { recent: readonly number[] };
+  const first = snapshot.messages.map((m) => [m.uid, m.modseq, [...m.flags]]);
+  assert.deepEqual(snapshot.recent, [1, 2, 3]);
+  assert.ok(snapshot.messages.every((m) => m.modseq > 0), 'no message without its modseq');
+  folder.release();
+  await mail.close();
+  // Another store (no listing: a scan) reads the same modseqs from the file.
+  fs.rmSync(path.join(md.root, 'imapd-ts.listing'), { force: true });
+  mail = await store(md.root, { watch: false });
+  const again = await select(mail, 'INBOX');
+  assert.deepEqual(again.snapshot().messages.map((m) => [m.uid, m.modseq, [...m.flags]]), first);
+  again.release();
+});

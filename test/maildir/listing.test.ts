@@ -57,6 +57,22 @@ test('an unchanged settled folder is opened from the listing', async () => {
   assert.deepEqual(seen.flags[0], ['\\Flagged']);
 });
 
+test('a message whose flags the modseq file does not know (read from the listing) gets a modseq above the others, in the list too', async () => {
+  const { root } = await listed();
+  const file = path.join(root, LISTING_FILE);
+  const stat = statSync(file);
+  writeFileSync(file, withBodyLength(readFileSync(file, 'utf8').replace(/^(1 [^\n]*:2,)$/m, '$1F')));
+  utimesSync(file, stat.atime, stat.mtime);
+  mail = await store(root, { watch: false });
+  const folder = await select(mail, 'INBOX');
+  const list = folder.snapshot().messages;
+  assert.deepEqual(list.map((m) => m.uid), [1, 2, 3]);
+  assert.ok(list.every((m) => m.modseq > 0), 'no message without a modseq');
+  assert.ok(list[0].modseq >= Math.max(list[1].modseq, list[2].modseq), 'at once: the modseq applied');
+  await until(() => folder.snapshot().messages[0].modseq > Math.max(list[1].modseq, list[2].modseq), 3000, 'a modseq of its own');
+  folder.release();
+});
+
 test('keywords in a listing are left out when keywords are off (IMAP_KEYWORDS=0)', async () => {
   fx.md = tempMaildir();
   deliver(fx.md.root, '', message('a'), { dir: 'cur' });

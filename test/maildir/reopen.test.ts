@@ -102,6 +102,50 @@ test('after deliveries a new process opens from the listing and appends the new 
   assert.ok(readdirSync(path.join(root, 'cur')).some((name) => name === `${fresh[0]}:2,`));
 });
 
+test("after deliveries the folder's message list is extended by the claim, with the new modseqs; the list SELECT saw stays as it was", async () => {
+  const { root } = await listed();
+  deliver(root, '', message('d'));
+  deliver(root, '', message('e'));
+  mail = await store(root, { watch: false });
+  const folder = await mail.openFolder('INBOX');
+  folder.subscribe(() => undefined);
+  const atOpen = folder.snapshot().summary!;
+  await folder.refresh();
+  const list = folder.snapshot().messages;
+  assert.deepEqual(list.map((m) => m.uid), [1, 2, 3, 4, 5]);
+  assert.deepEqual(atOpen.messages().map((m) => m.uid), [1, 2, 3], 'what views opened from the listing read');
+  const old = Math.max(...list.slice(0, 3).map((m) => m.modseq));
+  assert.ok(list.slice(3).every((m) => m.modseq > old), 'the new messages have their own modseq');
+  const before = list[4].modseq;
+  await folder.storeFlags([5], 'add', ['\\Flagged']);
+  const after = folder.snapshot().messages;
+  assert.deepEqual(flagsOf(after[4].flags), ['\\Flagged']);
+  assert.ok(after[4].modseq > before);
+  folder.release();
+  // A full look in a new process agrees, modseqs included.
+  await mail.close();
+  mail = undefined;
+  await drop();
+  unlinkSync(path.join(root, LISTING_FILE));
+  mail = await store(root, { watch: false });
+  const again = await mail.openFolder('INBOX');
+  await again.refresh();
+  assert.deepEqual(again.snapshot().messages.map((m) => [m.uid, m.modseq, flagsOf(m.flags)]), after.map((m) => [m.uid, m.modseq, flagsOf(m.flags)]));
+  again.release();
+});
+
+test('after deliveries, a name in new/ whose message is in cur/ already (a delivery left half-done) stays in new/, as a scan leaves it', async () => {
+  const { root, names } = await listed();
+  const base = names[1].replace(/:2,.*$/, '');
+  writeFileSync(path.join(root, 'tmp', 'dup'), message('b'));
+  renameSync(path.join(root, 'tmp', 'dup'), path.join(root, 'new', base));
+  const fresh = deliver(root, '', message('d'));
+  const seen = await selectNew(root);
+  assert.deepEqual(seen.uids, [1, 2, 3, 4]);
+  assert.deepEqual(readdirSync(path.join(root, 'new')), [base]);
+  assert.deepEqual(uidDbLines(root).slice(-1), [`4 ${fresh}`]);
+});
+
 const outside: [string, (root: string, names: string[]) => void, (seen: Seen) => void][] = [
   ['a flag renamed in cur/ by another program', (root, names) => {
     renameSync(path.join(root, 'cur', names[1]), path.join(root, 'cur', `${names[1]}S`));

@@ -63,8 +63,8 @@ test('a message whose flags the modseq file does not know (read from the listing
   const stat = statSync(file);
   writeFileSync(file, withBodyLength(readFileSync(file, 'utf8').replace(/^(1 [^\n]*:2,)$/m, '$1F')));
   utimesSync(file, stat.atime, stat.mtime);
-  mail = await store(root, { watch: false });
-  const folder = await select(mail, 'INBOX');
+  fx.mail = await store(root, { watch: false });
+  const folder = await select(fx.mail, 'INBOX');
   const list = folder.snapshot().messages;
   assert.deepEqual(list.map((m) => m.uid), [1, 2, 3]);
   assert.ok(list.every((m) => m.modseq > 0), 'no message without a modseq');

@@ -106,8 +106,8 @@ test("after deliveries the folder's message list is extended by the claim, with 
   const { root } = await listed();
   deliver(root, '', message('d'));
   deliver(root, '', message('e'));
-  mail = await store(root, { watch: false });
-  const folder = await mail.openFolder('INBOX');
+  fx.mail = await store(root, { watch: false });
+  const folder = await fx.mail.openFolder('INBOX');
   folder.subscribe(() => undefined);
   const atOpen = folder.snapshot().summary!;
   await folder.refresh();
@@ -123,12 +123,12 @@ test("after deliveries the folder's message list is extended by the claim, with 
   assert.ok(after[4].modseq > before);
   folder.release();
   // A full look in a new process agrees, modseqs included.
-  await mail.close();
-  mail = undefined;
+  await fx.mail.close();
+  fx.mail = undefined;
   await drop();
   unlinkSync(path.join(root, LISTING_FILE));
-  mail = await store(root, { watch: false });
-  const again = await mail.openFolder('INBOX');
+  fx.mail = await store(root, { watch: false });
+  const again = await fx.mail.openFolder('INBOX');
   await again.refresh();
   assert.deepEqual(again.snapshot().messages.map((m) => [m.uid, m.modseq, flagsOf(m.flags)]), after.map((m) => [m.uid, m.modseq, flagsOf(m.flags)]));
   again.release();

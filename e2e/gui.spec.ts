@@ -589,13 +589,21 @@ test('lets other devices connect with one switch, with setup links and QR codes 
 
 test('stops and starts the server from the Overview', async () => {
   await open('Overview');
+  const listening = Number(/Port (\d+): STARTTLS/.exec((await page.textContent('#overview-ports'))!)![1]);
+  // Focused from the keyboard, Stop keeps the focus while the Overview is brought up to date.
+  await page.focus('#server-stop');
+  let updated = page.waitForResponse('**/api/getOverview');
+  const first = await rawConnect(listening);
+  await updated;
+  await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 50))); // the answer is drawn
+  expect(await page.evaluate(() => document.activeElement?.id)).toBe('server-stop');
+  first.socket.destroy();
   // Pressed while the Overview is brought up to date (a program connects): the press must still
   // be a click on Stop (an Overview drawn anew under it lost it).
   const box = (await page.locator('#server-stop').boundingBox())!;
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
   await page.mouse.down();
-  const updated = page.waitForResponse('**/api/getOverview');
-  const listening = Number(/Port (\d+): STARTTLS/.exec((await page.textContent('#overview-ports'))!)![1]);
+  updated = page.waitForResponse('**/api/getOverview');
   const other = await rawConnect(listening);
   await updated;
   await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 50))); // the answer is drawn

@@ -70,6 +70,11 @@ export function overviewScreen(ctx: Context): Screen {
   // The card with the GUI password form stays in the page (placeInOrder), or what is being
   // typed would lose its focus at every update.
   const passwordCard = h('div', { class: 'card', id: 'overview-gui-password' });
+  // The head with Start and Stop stays too: a button drawn anew loses the keyboard's focus.
+  const startButton = h('button', { id: 'server-start', class: 'primary', onclick: () => void startStop(true) }, 'Start');
+  const stopButton = h('button', { id: 'server-stop', class: 'danger', onclick: () => void startStop(false) }, 'Stop');
+  const headInfo = h('div');
+  const head = h('div', { class: 'overview-head card' }, headInfo, h('div', { class: 'buttons' }, startButton, stopButton));
   let passwordShown: boolean | undefined;
 
   function draw(): void {
@@ -78,8 +83,8 @@ export function overviewScreen(ctx: Context): Screen {
     const s = v.status;
     const running = s.state === 'running';
     const stateBadge = h('span', { class: `badge ${running ? 'ok' : 'off'}`, id: 'overview-state' }, stateText(s));
-    const startButton = h('button', { id: 'server-start', class: 'primary', disabled: busy || running || s.state === 'starting', onclick: () => void startStop(true) }, 'Start');
-    const stopButton = h('button', { id: 'server-stop', class: 'danger', disabled: busy || !running, onclick: () => void startStop(false) }, 'Stop');
+    startButton.disabled = busy || running || s.state === 'starting';
+    stopButton.disabled = busy || !running;
     const ports = s.listeners.map((l) =>
       h('li', {}, `Port ${l.port}: `, l.kind === 'imaps' ? 'SSL/TLS' : l.startTls ? 'STARTTLS' : h('strong', { class: 'bad' }, 'no encryption')),
     );
@@ -97,12 +102,10 @@ export function overviewScreen(ctx: Context): Screen {
           : passwordForm,
       );
     }
+    replaceChildren(headInfo, h('h3', {}, 'IMAP server ', stateBadge), s.problem ? h('p', { class: 'field-error' }, s.problem) : null,
+      running && s.startedAt ? h('p', { id: 'overview-uptime' }, `Up for ${duration((Date.now() - s.startedAt) / 1000)}, since ${dateTime(s.startedAt)}`) : null);
     placeInOrder(body, [
-      h('div', { class: 'overview-head card' },
-        h('div', {}, h('h3', {}, 'IMAP server ', stateBadge), s.problem ? h('p', { class: 'field-error' }, s.problem) : null,
-          running && s.startedAt ? h('p', { id: 'overview-uptime' }, `Up for ${duration((Date.now() - s.startedAt) / 1000)}, since ${dateTime(s.startedAt)}`) : null),
-        h('div', { class: 'buttons' }, startButton, stopButton),
-      ),
+      head,
       v.warnings.length
         ? h('div', { class: 'banner warn', id: 'overview-warnings', role: 'alert' }, h('strong', {}, 'Needs attention'), h('ul', {}, v.warnings.map((w) => h('li', { 'data-kind': w.kind }, w.message))))
         : null,

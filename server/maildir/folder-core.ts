@@ -210,6 +210,19 @@ export class FolderCore {
     });
   }
 
+  /**
+   * In the folder's queue: watcher events still waiting to be judged (followEvents runs after a
+   * pause in a burst of our own changes) that the state explains are judged now. False when one
+   * is not explained: it stays, for the look it calls for.
+   */
+  judgeExplainedEvents(): boolean {
+    const events = this.watch.peekEvents();
+    if (!events.length) return true;
+    if (!this.initialized || this.gone || !explainedEvents(this.dir, events, this.known)) return false;
+    this.watch.takeEvents();
+    return true;
+  }
+
   // ---------------------------------------------------------------------------
   // Changes of this process's own: the state follows them without a scan
 

@@ -106,6 +106,8 @@ export interface CurrentFolder {
   /** The disk key and newest mtime the state is known current at (FolderCore.markCurrent). */
   currentRecord(): { key: string; mtime: number } | undefined;
   isCurrent(): boolean;
+  /** See FolderCore.judgeExplainedEvents. */
+  judgeExplainedEvents(): boolean;
   exclusive<T>(task: () => Promise<T>): Promise<T>;
 }
 
@@ -118,13 +120,17 @@ export interface CurrentFolder {
  */
 export async function currentListingHead(folder: CurrentFolder): Promise<ListingHead | undefined> {
   const before = folder.currentRecord();
-  if (!before) return undefined;
-  const wait = CLOCK_TICK_MS + 1 - (Date.now() - before.mtime);
-  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  if (!before || !(await pastClockTick(before.mtime))) return undefined;
   return folder.exclusive(async () => {
     const record = folder.currentRecord();
-    if (!record || Date.now() - record.mtime <= CLOCK_TICK_MS || folder.unclaimed.length) return undefined;
+    if (!record || folder.unclaimed.length) return undefined;
+    // A timer may fire up to a millisecond early by Date.now() (libuv keeps its own clock), and
+    // mtimes have fractions: that declined the listing now and then. In the queue, the rest is
+    // waited for (a few ms at most; a later change of ours would have a newer record).
+    if (!(await pastClockTick(record.mtime))) return undefined;
     await nextLoopTurn(); // the events of every change made before now are read
+    // Those of our own changes may still wait to be judged (on a busy machine): judged now.
+    if (!folder.judgeExplainedEvents()) return undefined;
     const stamps = folderStamps(folder.dir);
     const db = statUidDbSync(folder.dir);
     if (!stamps || !db || !folder.isCurrent() || folder.currentRecord()?.key !== record.key) return undefined;
@@ -132,6 +138,18 @@ export async function currentListingHead(folder: CurrentFolder): Promise<Listing
     if (listDirSync(path.join(folder.dir, 'new')).length) return undefined;
     return { stamps, db, uidValidity: folder.uidValidity, uidNext: folder.uidNext };
   });
+}
+
+/**
+ * Waits until the clock is more than a clock tick past `mtime` (a file's mtime, in ms). False,
+ * at once, for an mtime ahead of the clock (a file server's clock): not worth waiting for.
+ */
+async function pastClockTick(mtime: number): Promise<boolean> {
+  for (let wait = CLOCK_TICK_MS - (Date.now() - mtime); wait >= 0; wait = CLOCK_TICK_MS - (Date.now() - mtime)) {
+    if (wait > CLOCK_TICK_MS + 5) return false;
+    await new Promise((resolve) => setTimeout(resolve, Math.floor(wait) + 1));
+  }
+  return true;
 }
 
 export interface ListedClaim {

@@ -90,6 +90,11 @@ export class FolderWatch {
     return !this.foreign && this.watchers.length > 0;
   }
 
+  /** The events waiting to be judged, left waiting. */
+  peekEvents(): readonly PendingEvent[] {
+    return this.pending;
+  }
+
   /** The events waiting to be judged, taken (call in the folder's queue, then judge them at once). */
   takeEvents(): PendingEvent[] {
     const events = this.pending;

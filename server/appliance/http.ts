@@ -315,20 +315,23 @@ ${error ? `<p class="field-error" role="alert">${error}</p>` : ''}<div class="ac
       'X-Accel-Buffering': 'no',
     });
     res.write('retry: 2000\n\n');
-    this.streams.add(res);
-    const send = (event: ApplianceEvent) => {
-      res.write(`data: ${JSON.stringify(event)}\n\n`);
+    // Ended by stop() or gone with its socket, a stream is written to no more: an event sent
+    // before its close event came in was written after the end, an error that killed the process.
+    const write = (text: string) => {
+      if (!res.writableEnded && !res.destroyed) res.write(text);
     };
-    const unsubscribe = this.options.api.subscribe(send);
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
+    const unsubscribe = this.options.api.subscribe((event: ApplianceEvent) => write(`data: ${JSON.stringify(event)}\n\n`));
+    const heartbeat = setInterval(() => write(': keep-alive\n\n'), HEARTBEAT_MS);
     heartbeat.unref();
     const close = () => {
       clearInterval(heartbeat);
       unsubscribe();
       this.streams.delete(res);
     };
+    this.streams.add(res);
     req.on('close', close);
     res.on('close', close);
+    res.on('error', close); // a socket error: the browser has gone
   }
 
   private async file(pathname: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

@@ -40,6 +40,30 @@ describe('the GUI server stops', () => {
     assert.ok(ms < 1000, `stop() took ${ms} ms`);
   });
 
+  it('with an event stream open and the server stopping at the same time: events after the end are not written', async () => {
+    // An event sent to a stream stop() had ended, before its close event came in, was written
+    // after the end: an unhandled error that killed the appliance as it stopped.
+    const host = await ApplianceHost.open({ dataDir: data, failureDelayMs: 20 });
+    await host.start();
+    const gui = new ApplianceHttpServer({ api: host, port: 0 });
+    const { port, token } = await gui.start();
+    const events = net.connect({ host: '127.0.0.1', port });
+    events.on('error', () => undefined);
+    events.write(`GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Appliance-Token: ${token}\r\n\r\n`);
+    await new Promise((resolve) => events.once('data', resolve));
+    const errors: unknown[] = [];
+    const onError = (error: unknown) => errors.push(error);
+    process.on('uncaughtException', onError);
+    try {
+      await Promise.all([gui.stop(), host.stop()]); // host.stop() sends status events at once
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    } finally {
+      process.off('uncaughtException', onError);
+      events.destroy();
+    }
+    assert.deepEqual(errors.map(String), []);
+  });
+
   it('the appliance command exits 0 on SIGTERM at once after its GUI line, every time', async () => {
     // Before the fix one start in two or so died of the signal (exit code null).
     for (let i = 0; i < 4; i++) {

@@ -415,7 +415,8 @@ function u32(bytes: Buffer, at: number): number {
   return (bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16)) + bytes[at + 3] * 0x1000000;
 }
 
-function encodeRecord(uid: number, base: string, payload: Buffer): Buffer {
+/** One record as the file holds it: magic, length, UID, base length, base, payload. */
+export function encodeRecord(uid: number, base: string, payload: Buffer): Buffer {
   const baseLength = Buffer.byteLength(base);
   const record = Buffer.allocUnsafe(RECORD_HEAD + baseLength + payload.length);
   record[0] = MAGIC;

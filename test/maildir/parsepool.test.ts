@@ -13,6 +13,7 @@ import { ParsePool, POOL_MIN_JOBS } from '../../server/maildir/parsepool.js';
 import { parseHeaderMeta, parseMessage, parseStructure } from '../../server/mime/parse.js';
 import { corpus } from '../mime/corpus.js';
 import { tempMaildir, until } from './helpers.js';
+import { encodeRecord } from '../../server/maildir/recordlog.js';
 
 const pool = new ParsePool(1);
 after(() => pool.close());
@@ -126,14 +127,7 @@ test('a structure cache of the older format is rebuilt, not misread', async () =
     const file = path.join(dirs.a, STRUCTURE_CACHE_FILE);
     // Format 1 kept the BodyPart objects as JSON: a record that would decode to nonsense now.
     const payload = Buffer.from(JSON.stringify({ type: 'image', subtype: 'png' }));
-    const base = Buffer.from(messages[0].base);
-    const record = Buffer.alloc(11 + base.length + payload.length);
-    record[0] = 0xa5;
-    record.writeUInt32LE(record.length, 1);
-    record.writeUInt32LE(1, 5);
-    record.writeUInt16LE(base.length, 9);
-    base.copy(record, 11);
-    payload.copy(record, 11 + base.length);
+    const record = encodeRecord(1, messages[0].base, payload);
     writeFileSync(file, Buffer.concat([Buffer.from('imapd-ts structure 1 test-v1\n'), record]));
     const cache = cacheFor(dirs.a, false);
     const result = await cache.get(messages, { structure: true });

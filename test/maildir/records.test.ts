@@ -13,6 +13,7 @@ import type { BodyPart, Envelope } from '../../server/mime/types.js';
 import { envelopeWire } from '../../server/wire/render.js';
 import { corpus } from '../mime/corpus.js';
 import { tempMaildir } from './helpers.js';
+import { encodeRecord } from '../../server/maildir/recordlog.js';
 
 test('the structure of every corpus message comes back from its record as parsed', () => {
   for (const entry of corpus()) {
@@ -72,17 +73,7 @@ test('structure and header caches of the earlier JSON forms are replaced, and wh
     const name = `1700000000.M1P1.test,S=${raw.length}:2,S`;
     writeFileSync(path.join(md.root, 'cur', name), raw);
     const base = name.split(':')[0];
-    const record = (payload: Buffer): Buffer => {
-      const b = Buffer.from(base);
-      const out = Buffer.alloc(11 + b.length + payload.length);
-      out[0] = 0xa5;
-      out.writeUInt32LE(out.length, 1);
-      out.writeUInt32LE(1, 5);
-      out.writeUInt16LE(b.length, 9);
-      b.copy(out, 11);
-      payload.copy(out, 11 + b.length);
-      return out;
-    };
+    const record = (payload: Buffer): Buffer => encodeRecord(1, base, payload);
     // As the previous version wrote them: nested JSON arrays under the kinds "-2".
     const structureFile = path.join(md.root, STRUCTURE_CACHE_FILE);
     const headerFile = path.join(md.root, HEADER_CACHE_FILE);

@@ -1,12 +1,11 @@
-// A seeded xorshift random source for tests, so that a failure can be repeated.
+// A seeded random source for tests (mulberry32), so that a failure can be repeated.
 
-/** Numbers in [0, 1) from `seed` (not 0). */
+/** Numbers in [0, 1) from `seed`. */
 export function seededRandom(seed: number): () => number {
-  let x = seed;
   return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }

@@ -4,6 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mailboxPatternMatcher } from '../../server/imap/pattern.js';
+import { seededRandom } from '../helpers/seeded.js';
 
 /** The old implementation (issue 9), kept here as the reference semantics. */
 function oldRegExp(pattern: string): RegExp {
@@ -17,15 +18,7 @@ function oldRegExp(pattern: string): RegExp {
   return new RegExp(`^${source}$`, 's');
 }
 
-/** A small seeded generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = seededRandom;
 
 function pick(rand: () => number, alphabet: string, max: number): string {
   let s = '';

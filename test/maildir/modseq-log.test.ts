@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import { flagsHash, MODSEQ_FILE, ModseqLog } from '../../server/maildir/modseq.js';
 import { UidTable } from '../../server/maildir/uid-table.js';
+import { seededRandom } from '../helpers/seeded.js';
 
 let dir: string;
 let file: string;
@@ -23,15 +24,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const hex = (hash: number): string => hash.toString(16).padStart(8, '0');
 
-/** A seeded generator (mulberry32), so that a failure can be repeated. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = seededRandom;
 
 test('a file of the existing format is read as written: last record wins, expunges, head', () => {
   const seen = new Set(['\\Seen']);

@@ -1,11 +1,13 @@
 // Shared helpers for the Maildir engine tests: real temporary Maildirs on disk.
 
-import { mkdirSync, mkdtempSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach } from 'node:test';
 import type { Folder, FolderChange, MailStore } from '../../server/backend/mailstore.js';
 import { openMaildirStore, type MaildirStoreOptions } from '../../server/maildir/index.js';
+import { LISTING_FILE } from '../../server/maildir/listing.js';
 
 export interface TempMaildir {
   root: string;
@@ -119,3 +121,23 @@ export function age(root: string): void {
 
 /** A pause long enough for the engine to drop an idle folder's state. */
 export const drop = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 30));
+
+/**
+ * Three messages in cur/ (`a`, `b`, `c`) of a settled Maildir, looked at once by a store that
+ * then closed: the listing is left (asserted). `takeRecent`: by a session that takes \Recent.
+ */
+export async function listedMaildir(fx: StoreFixture, options: { takeRecent?: boolean } = {}): Promise<{ root: string; names: string[] }> {
+  const md = (fx.md = tempMaildir());
+  const names = ['a', 'b', 'c'].map((s) => deliver(md.root, '', message(s), { dir: 'cur' }));
+  age(md.root);
+  const mail = (fx.mail = await store(md.root, { watch: false }));
+  const folder = await mail.openFolder('INBOX');
+  if (options.takeRecent) folder.subscribe(() => undefined);
+  await folder.refresh();
+  folder.release();
+  await mail.close();
+  fx.mail = undefined;
+  await drop();
+  assert.ok(existsSync(path.join(md.root, LISTING_FILE)), 'a settled look leaves a listing');
+  return { root: md.root, names };
+}

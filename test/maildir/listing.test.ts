@@ -10,22 +10,11 @@ import { existingCore } from '../../server/maildir/folder-registry.js';
 import { LISTING_FILE } from '../../server/maildir/listing.js';
 import { assignUids } from '../../server/maildir/scan.js';
 import { readUidDb, writeUidDb } from '../../server/maildir/uiddb.js';
-import { age, deliver, drop, flagsOf, message, select, store, storeFixture, tempMaildir, until } from './helpers.js';
+import { age, deliver, drop, flagsOf, listedMaildir, message, select, store, storeFixture, tempMaildir, until } from './helpers.js';
 
 const fx = storeFixture();
 
-/** A Maildir with three messages, looked at once by a store that then closed (listing written). */
-async function listed(): Promise<{ root: string; names: string[] }> {
-  fx.md = tempMaildir();
-  const names = ['a', 'b', 'c'].map((s) => deliver(fx.md!.root, '', message(s), { dir: 'cur' }));
-  age(fx.md.root);
-  fx.mail = await store(fx.md.root, { watch: false });
-  (await select(fx.mail, 'INBOX')).release();
-  await fx.mail.close();
-  await drop();
-  assert.ok(existsSync(path.join(fx.md.root, LISTING_FILE)), 'a settled look leaves a listing');
-  return { root: fx.md.root, names };
-}
+const listed = () => listedMaildir(fx);
 
 /** A listing edited by a test, with its head's body length made right again. */
 function withBodyLength(text: string): string {

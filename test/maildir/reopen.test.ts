@@ -13,29 +13,14 @@ import type { Folder } from '../../server/backend/mailstore.js';
 import { LISTING_FILE } from '../../server/maildir/listing.js';
 import { readUidDbSync, UIDDB_FILE } from '../../server/maildir/uiddb.js';
 import { sibling } from '../helpers/root.js';
-import { age, deliver, drop, flagsOf, message, store, storeFixture, tempMaildir } from './helpers.js';
+import { age, deliver, drop, flagsOf, listedMaildir, message, store, storeFixture, tempMaildir } from './helpers.js';
 
 const run = promisify(execFile);
 const child = sibling(import.meta.url, './child');
 
 const fx = storeFixture();
 
-/** Three messages looked at by a store that then closed: a listing is left. */
-async function listed(): Promise<{ root: string; names: string[] }> {
-  fx.md = tempMaildir();
-  const names = ['a', 'b', 'c'].map((s) => deliver(fx.md!.root, '', message(s), { dir: 'cur' }));
-  age(fx.md.root);
-  fx.mail = await store(fx.md.root, { watch: false });
-  const folder = await fx.mail.openFolder('INBOX');
-  folder.subscribe(() => undefined); // a session that takes \Recent
-  await folder.refresh();
-  folder.release();
-  await fx.mail.close();
-  fx.mail = undefined;
-  await drop();
-  assert.ok(existsSync(path.join(fx.md.root, LISTING_FILE)));
-  return { root: fx.md.root, names };
-}
+const listed = () => listedMaildir(fx, { takeRecent: true });
 
 /** Gives message 1 \Flagged in the listing alone: seen only by a process that opens from it. */
 function markListing(root: string): void {
